@@ -1,0 +1,75 @@
+# chirp — build, run and test.
+#
+#   make            build ./chirp
+#   make run        install missing packages, build, serve on 127.0.0.1:8080
+#   make test       install missing packages, build, run every test
+#   make SANITIZE=address,undefined test   the same suite under ASan+UBSan
+#
+# Objects go to build/<flavour>/ so a sanitizer build never mixes with a plain one.
+
+CC       ?= cc
+PYTHON   ?= /usr/bin/python3
+SANITIZE ?=
+WERROR   ?= $(if $(CI),-Werror,)
+
+WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes $(WERROR)
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=c11 -D_GNU_SOURCE -DH2O_USE_LIBUV=0 -pthread -Isrc $(WARN)
+LDLIBS  := -lh2o-evloop -lssl -lcrypto -lsqlite3 -lsodium -ljansson -lm -pthread
+
+ifneq ($(SANITIZE),)
+CFLAGS  += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDFLAGS += -fsanitize=$(SANITIZE)
+BUILD   := build/san
+else
+BUILD   := build/release
+endif
+
+SRCS      := $(shell find src -name '*.c' | sort)
+OBJS      := $(SRCS:%.c=$(BUILD)/%.o)
+LIB_OBJS  := $(filter-out $(BUILD)/src/main.o,$(OBJS))
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+
+# The sanitizer build writes its binary beside the plain one so both can exist.
+BIN := $(if $(SANITIZE),chirp-san,chirp)
+
+.PHONY: all deps run test unit http clean format
+
+all: $(BIN)
+
+deps:
+	@./scripts/deps.sh
+
+$(BIN): $(OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+$(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+
+run: deps
+	@$(MAKE) --no-print-directory $(BIN)
+	./$(BIN) serve --listen 127.0.0.1:8080 --data ./data
+
+test: deps
+	@$(MAKE) --no-print-directory $(BIN) $(UNIT_BINS)
+	@$(MAKE) --no-print-directory unit http
+
+unit: $(UNIT_BINS)
+	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
+
+http: $(BIN)
+	CHIRP_BIN=$(CURDIR)/$(BIN) $(PYTHON) -m pytest -q tests/http
+
+format:
+	clang-format -i $(SRCS) $(wildcard src/*/*.h) $(UNIT_SRCS)
+
+clean:
+	rm -rf build chirp chirp-san
+
+-include $(OBJS:.o=.d)

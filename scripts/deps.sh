@@ -1,0 +1,24 @@
+#!/bin/sh
+# Installs the Debian packages chirp needs to build, run and test, and only
+# those that are missing, so `make run` and `make test` work on a fresh
+# machine. Uses sudo when not root.
+set -eu
+
+packages="build-essential pkg-config libh2o-evloop-dev libssl-dev libsqlite3-dev
+libsodium-dev libjansson-dev libcmocka-dev python3 python3-pytest curl"
+
+missing=""
+for p in $packages; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed"; then
+		missing="$missing $p"
+	fi
+done
+[ -z "$missing" ] && exit 0
+
+echo "deps: installing$missing"
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+# shellcheck disable=SC2086
+$sudo apt-get install -y -qq --no-install-recommends $missing

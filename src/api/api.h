@@ -1,0 +1,115 @@
+/*
+ * api — chirp's HTTP API (DESIGN §3): the route table, the per-request
+ * context every handler receives, and the helpers all handlers share.
+ *
+ * A handler validates all of its input first and answers any problem with
+ * a JSON error; only then does it act (STYLE.md §6). Reads are answered on
+ * the event loop from the thread's store reader. Writes go through
+ * api_write (api/write.c), which commits them on the store's writer thread
+ * and answers once they are durable.
+ */
+#ifndef CHIRP_API_API_H
+#define CHIRP_API_API_H
+
+#include <h2o.h>
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "core/model.h"
+#include "http/router.h"
+#include "store/store.h"
+#include "util/workpool.h"
+
+/* Shared by every thread; read-only after start. */
+struct app {
+	const struct chirp_config *cfg;
+	struct store *store;
+	struct workpool *hashers; /* Argon2id off the event loops */
+};
+
+/* One per event-loop thread. */
+struct app_thread {
+	struct app *app;
+	struct store_reader *db;
+};
+
+/* One per request, in the request's memory pool. */
+struct ctx {
+	h2o_req_t *req;
+	struct app *app;
+	struct store_reader *db;
+	struct route_match m;
+	uint64_t user_id;                 /* the authenticated user; 0 if none */
+	uint8_t token_hash[TOKEN_HASH_LEN]; /* of the bearer token, when user_id */
+	struct store_idem idem;           /* Idempotency-Key, when idem.on */
+};
+
+/* Route flags. */
+#define API_AUTH 1u       /* needs a valid bearer token */
+#define API_IDEMPOTENT 2u /* honours Idempotency-Key */
+
+typedef void (*api_handler)(struct ctx *c);
+
+struct http_loop;
+
+/* The http_app hooks: per-thread state and the request entry point. */
+void *api_thread_init(void *app, struct http_loop *loop);
+void api_thread_deinit(void *thread_data);
+void api_handle(void *thread_data, h2o_req_t *req);
+
+/* ---- helpers (api/common.c); each sends the error itself and returns
+ * false when the input is bad ---- */
+
+/* Path parameter i as an id; 400 invalid_id if it is not one. */
+bool api_param_id(struct ctx *c, unsigned i, uint64_t *out);
+
+/* limit, max_id, since_id and min_id from the query string. */
+bool api_page(struct ctx *c, struct store_page *page);
+
+/* Sets the Link header for a page whose ids run from `newest` to `oldest`. */
+void api_link(struct ctx *c, const struct store_page *page, size_t n, uint64_t newest,
+	      uint64_t oldest);
+
+/* The JSON object in the request body. With `required` false, a request
+ * without a body yields an empty object. Caller json_decref()s. */
+json_t *api_body(struct ctx *c, bool required);
+
+/* Reads string field `name` of `obj`. Missing: *s = NULL, true, unless
+ * `required` (then 422 with `missing_code`). Not a string: 400 wrong_type. */
+bool api_string(struct ctx *c, json_t *obj, const char *name, bool required,
+		const char *missing_code, const char **s, size_t *len);
+
+/* Answers a store failure that is not the handler's to explain. */
+void api_store_error(struct ctx *c, int rc);
+
+/* 503 with Retry-After: overloaded, or the store failed. */
+void api_send_unavailable(h2o_req_t *req);
+
+/* Sends a page of tweets as Tweet[] with its Link header (api/tweets.c). */
+void api_send_tweet_page(struct ctx *c, const struct store_page *page, const struct tweet *t,
+			 size_t n);
+
+/* Sends a JSON body built by the caller. */
+void api_send(struct ctx *c, int status, const struct strbuf *body);
+
+/* ---- handlers, one file per resource ---- */
+void api_users_create(struct ctx *c);
+void api_users_get(struct ctx *c);
+void api_users_by_handle(struct ctx *c);
+void api_sessions_create(struct ctx *c);
+void api_sessions_delete(struct ctx *c);
+void api_tweets_create(struct ctx *c);
+void api_tweets_get(struct ctx *c);
+void api_tweets_delete(struct ctx *c);
+void api_user_tweets(struct ctx *c);
+void api_follows_create(struct ctx *c);
+void api_follows_delete(struct ctx *c);
+void api_followers(struct ctx *c);
+void api_following(struct ctx *c);
+void api_feed(struct ctx *c);
+void api_healthz(struct ctx *c);
+void api_readyz(struct ctx *c);
+
+#endif

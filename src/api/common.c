@@ -1,0 +1,190 @@
+/*
+ * common — helpers every API handler shares: ids in paths, paging, the
+ * request body, and the answers to store failures.
+ */
+#include "api/api.h"
+
+#include <string.h>
+
+#include "http/respond.h"
+#include "util/id.h"
+#include "util/strbuf.h"
+
+#define LIMIT_DEFAULT 20
+#define LIMIT_MAX 100
+
+void api_send(struct ctx *c, int status, const struct strbuf *body)
+{
+	http_send_json(c->req, status, body);
+}
+
+bool api_param_id(struct ctx *c, unsigned i, uint64_t *out)
+{
+	if (id_parse(c->m.params[i].s, c->m.params[i].len, out))
+		return true;
+	http_send_error(c->req, 400, "invalid_id", "ids are positive decimal numbers");
+	return false;
+}
+
+/* A cursor from the query string; absent leaves *out alone. */
+static bool query_id(struct ctx *c, const char *name, uint64_t *out, bool *present)
+{
+	h2o_iovec_t v;
+	*present = http_query_get(c->req, name, &v);
+	if (!*present)
+		return true;
+	if (id_parse(v.base, v.len, out))
+		return true;
+	struct strbuf msg = STRBUF_INIT;
+	strbuf_appendf(&msg, "%s must be an id (a positive decimal number)", name);
+	http_send_error(c->req, 400, "invalid_id", msg.data);
+	strbuf_deinit(&msg);
+	return false;
+}
+
+bool api_page(struct ctx *c, struct store_page *page)
+{
+	*page = (struct store_page){.before = UINT64_MAX, .after = 0, .limit = LIMIT_DEFAULT};
+	h2o_iovec_t v;
+	if (http_query_get(c->req, "limit", &v)) {
+		uint64_t n;
+		if (!id_parse(v.base, v.len, &n) || n > LIMIT_MAX) {
+			http_send_error(c->req, 422, "invalid_limit", "limit must be 1..100");
+			return false;
+		}
+		page->limit = (unsigned)n;
+	}
+	bool has_max, has_since, has_min;
+	uint64_t since = 0, min = 0;
+	if (!query_id(c, "max_id", &page->before, &has_max) ||
+	    !query_id(c, "since_id", &since, &has_since) || !query_id(c, "min_id", &min, &has_min))
+		return false;
+	/* Mastodon semantics: min_id pages forward from the cursor; since_id
+	 * only cuts off, keeping the newest. min_id wins if both are given. */
+	if (has_min) {
+		page->after = min;
+		page->oldest_first = true;
+	} else if (has_since) {
+		page->after = since;
+	}
+	return true;
+}
+
+static void link_one(struct strbuf *sb, struct ctx *c, const struct store_page *page,
+		     const char *cursor, uint64_t id, const char *rel)
+{
+	size_t path_len = c->req->query_at == SIZE_MAX ? c->req->path.len : c->req->query_at;
+	if (sb->len)
+		strbuf_append(sb, ", ", 2);
+	strbuf_append_char(sb, '<');
+	strbuf_append(sb, c->req->path.base, path_len);
+	strbuf_appendf(sb, "?limit=%u&%s=", page->limit, cursor);
+	strbuf_append_u64(sb, id);
+	strbuf_appendf(sb, ">; rel=\"%s\"", rel);
+}
+
+void api_link(struct ctx *c, const struct store_page *page, size_t n, uint64_t newest,
+	      uint64_t oldest)
+{
+	struct strbuf sb = STRBUF_INIT;
+	if (n) {
+		link_one(&sb, c, page, "max_id", oldest, "next");
+		link_one(&sb, c, page, "min_id", newest, "prev");
+	} else if (page->after) {
+		/* Nothing newer yet: "prev" polls from the same place. */
+		link_one(&sb, c, page, "min_id", page->after, "prev");
+	} else if (page->before != UINT64_MAX) {
+		/* The end of the list: "prev" leads back to what came before. */
+		link_one(&sb, c, page, "min_id", page->before - 1, "prev");
+	} else {
+		/* An empty list: "prev" waits for its first item. */
+		strbuf_append_char(&sb, '<');
+		size_t path_len = c->req->query_at == SIZE_MAX ? c->req->path.len : c->req->query_at;
+		strbuf_append(&sb, c->req->path.base, path_len);
+		strbuf_appendf(&sb, "?limit=%u>; rel=\"prev\"", page->limit);
+	}
+	http_header_add(c->req, "link", sb.data, sb.len);
+	strbuf_deinit(&sb);
+}
+
+/* application/json, optionally followed by parameters (charset). */
+static bool is_json_type(h2o_iovec_t v)
+{
+	static const char want[] = "application/json";
+	size_t n = sizeof(want) - 1;
+	if (v.len < n || strncasecmp(v.base, want, n) != 0)
+		return false;
+	return v.len == n || v.base[n] == ';' || v.base[n] == ' ' || v.base[n] == '\t';
+}
+
+json_t *api_body(struct ctx *c, bool required)
+{
+	h2o_req_t *req = c->req;
+	bool has_body = req->entity.base != NULL && req->entity.len > 0;
+	if (req->entity.len > c->app->cfg->max_body_bytes) {
+		http_send_error(req, 413, "body_too_large", "request body is too large");
+		return NULL;
+	}
+	if (!has_body && !required)
+		return json_object();
+	h2o_iovec_t type;
+	if (!http_header_get(req, "content-type", &type) || !is_json_type(type)) {
+		http_send_error(req, 415, "unsupported_media_type",
+				"request body must be Content-Type: application/json");
+		return NULL;
+	}
+	json_error_t err;
+	json_t *root = json_loadb(req->entity.base ? req->entity.base : "", req->entity.len,
+				  JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &err);
+	if (!root) {
+		if (json_error_code(&err) == json_error_invalid_utf8)
+			http_send_error(req, 400, "invalid_encoding", "request body is not valid UTF-8");
+		else
+			http_send_error(req, 400, "malformed_json", "request body is not valid JSON");
+		return NULL;
+	}
+	if (!json_is_object(root)) {
+		json_decref(root);
+		http_send_error(req, 400, "malformed_json", "request body must be a JSON object");
+		return NULL;
+	}
+	return root;
+}
+
+bool api_string(struct ctx *c, json_t *obj, const char *name, bool required,
+		const char *missing_code, const char **s, size_t *len)
+{
+	json_t *v = json_object_get(obj, name);
+	*s = NULL;
+	*len = 0;
+	struct strbuf msg = STRBUF_INIT;
+	if (!v && required) {
+		strbuf_appendf(&msg, "%s is required", name);
+		http_send_error(c->req, 422, missing_code, msg.data);
+	} else if (v && !json_is_string(v)) {
+		strbuf_appendf(&msg, "%s must be a string", name);
+		http_send_error(c->req, 400, "wrong_type", msg.data);
+	} else {
+		if (v) {
+			*s = json_string_value(v);
+			*len = json_string_length(v);
+		}
+		return true;
+	}
+	strbuf_deinit(&msg);
+	return false;
+}
+
+void api_store_error(struct ctx *c, int rc)
+{
+	if (rc == STORE_NOT_FOUND)
+		http_send_error(c->req, 404, "not_found", "not found");
+	else
+		api_send_unavailable(c->req);
+}
+
+void api_send_unavailable(h2o_req_t *req)
+{
+	http_header_add(req, "retry-after", "1", 1);
+	http_send_error(req, 503, "unavailable", "the server is busy or the store is unavailable; try again");
+}

@@ -1,0 +1,68 @@
+/*
+ * render — see render.h. created_at comes from the snowflake id.
+ */
+#include "api/render.h"
+
+#include "util/id.h"
+#include "util/jsonw.h"
+#include "util/timeutil.h"
+
+static void created_at(struct strbuf *sb, uint64_t id)
+{
+	char ts[RFC3339_LEN + 1];
+	time_format_rfc3339(id_unix_ms(id), ts);
+	jsonw_field_str(sb, "created_at", ts, 0);
+}
+
+void render_user(struct strbuf *sb, const struct user *u)
+{
+	strbuf_append_char(sb, '{');
+	jsonw_field_id(sb, "id", u->id, 1);
+	jsonw_field_str(sb, "handle", u->handle, 0);
+	jsonw_field_str(sb, "display_name", u->display_name, 0);
+	created_at(sb, u->id);
+	jsonw_field_u64(sb, "followers_count", u->followers_count, 0);
+	jsonw_field_u64(sb, "following_count", u->following_count, 0);
+	jsonw_field_u64(sb, "tweets_count", u->tweets_count, 0);
+	strbuf_append_char(sb, '}');
+}
+
+void render_tweet(struct strbuf *sb, const struct tweet *t)
+{
+	strbuf_append_char(sb, '{');
+	jsonw_field_id(sb, "id", t->id, 1);
+	jsonw_field_id(sb, "author_id", t->author_id, 0);
+	strbuf_append_char(sb, ',');
+	jsonw_key(sb, "author");
+	strbuf_append_char(sb, '{');
+	jsonw_field_id(sb, "id", t->author_id, 1);
+	jsonw_field_str(sb, "handle", t->author_handle, 0);
+	jsonw_field_str(sb, "display_name", t->author_display_name, 0);
+	strbuf_append(sb, "},", 2);
+	jsonw_key(sb, "text");
+	jsonw_string(sb, t->text, t->text_len);
+	created_at(sb, t->id);
+	strbuf_append_str(sb, ",\"media\":[]}");
+}
+
+void render_tweets(struct strbuf *sb, const struct tweet *t, size_t n)
+{
+	strbuf_append_char(sb, '[');
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			strbuf_append_char(sb, ',');
+		render_tweet(sb, &t[i]);
+	}
+	strbuf_append_char(sb, ']');
+}
+
+void render_follow_users(struct strbuf *sb, const struct follow_entry *e, size_t n)
+{
+	strbuf_append_char(sb, '[');
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			strbuf_append_char(sb, ',');
+		render_user(sb, &e[i].user);
+	}
+	strbuf_append_char(sb, ']');
+}

@@ -1,0 +1,135 @@
+/*
+ * write — see write.h.
+ */
+#include "api/write.h"
+
+#include <sodium.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/render.h"
+#include "http/respond.h"
+#include "util/jsonw.h"
+#include "util/log.h"
+
+static void render_error(struct store_write *w, int status, const char *code, const char *msg)
+{
+	w->resp_status = status;
+	strbuf_reset(&w->resp_body);
+	jsonw_error(&w->resp_body, code, msg);
+}
+
+/*
+ * The response of each kind of write, given its outcome. Runs on the
+ * writer thread, inside the transaction. If you add a write kind, add its
+ * answer here.
+ */
+static void api_write_render(struct store_write *w)
+{
+	struct api_write *aw = container_of(w, struct api_write, w);
+	struct strbuf *b = &w->resp_body;
+	strbuf_reset(b);
+	if (w->status == STORE_NOT_FOUND) {
+		render_error(w, 404, "not_found", "not found");
+		return;
+	}
+	if (w->status == STORE_CONFLICT) {
+		render_error(w, 409, "handle_taken", "that handle is taken");
+		return;
+	}
+	switch (w->kind) {
+	case STORE_W_USER_CREATE:
+		w->resp_status = 201;
+		render_user(b, &w->user);
+		break;
+	case STORE_W_SESSION_CREATE:
+		w->resp_status = 201;
+		strbuf_append_char(b, '{');
+		jsonw_field_str(b, "token", aw->token, 1);
+		strbuf_append_char(b, ',');
+		jsonw_key(b, "user");
+		render_user(b, &w->user);
+		strbuf_append_char(b, '}');
+		break;
+	case STORE_W_TWEET_CREATE:
+		w->resp_status = 201;
+		render_tweet(b, &w->tweet);
+		break;
+	case STORE_W_FOLLOW:
+		w->resp_status = w->created ? 201 : 200;
+		render_user(b, &w->user);
+		break;
+	case STORE_W_SESSION_DELETE:
+	case STORE_W_TWEET_DELETE:
+	case STORE_W_UNFOLLOW:
+		w->resp_status = 204;
+		break;
+	}
+}
+
+static void reply(h2o_req_t *req, void *arg)
+{
+	struct api_write *aw = arg;
+	struct store_write *w = &aw->w;
+	if (req) {
+		if (w->status == STORE_ERROR || w->status == STORE_BUSY) {
+			api_send_unavailable(req);
+		} else if (w->status == STORE_IDEM_MISMATCH) {
+			http_send_error(req, 422, "idempotency_key_reused",
+					"this Idempotency-Key was used with a different request");
+		} else {
+			if (w->replayed)
+				http_header_add(req, "idempotent-replayed", "true", 4);
+			http_send_json(req, w->resp_status, &w->resp_body);
+		}
+	}
+	store_write_deinit(w);
+	sodium_memzero(aw, sizeof(*aw)); /* the token, and any password left */
+	free(aw);
+}
+
+static void on_done(struct store_write *w)
+{
+	struct api_write *aw = container_of(w, struct api_write, w);
+	http_async_finish(aw->async, reply, aw);
+}
+
+struct api_write *api_write_new(struct ctx *c, enum store_write_kind kind)
+{
+	struct api_write *aw = xmalloc(sizeof(*aw));
+	store_write_init(&aw->w, kind);
+	aw->app = c->app;
+	aw->token[0] = '\0';
+	aw->secret_len = 0;
+	aw->known_user = false;
+	aw->w.idem = c->idem;
+	aw->w.render = api_write_render;
+	aw->w.done = on_done;
+	aw->async = http_async_begin(c->req);
+	return aw;
+}
+
+void api_write_submit(struct api_write *aw)
+{
+	if (aw->app->store->ops->submit(aw->app->store, &aw->w) != 0) {
+		aw->w.status = STORE_BUSY;
+		http_async_finish(aw->async, reply, aw);
+	}
+}
+
+void api_write_fail(struct api_write *aw, int status, const char *code, const char *message)
+{
+	aw->w.status = STORE_OK;
+	render_error(&aw->w, status, code, message);
+	http_async_finish(aw->async, reply, aw);
+}
+
+void api_write_run_blocking(struct api_write *aw, void (*fn)(struct work *w))
+{
+	aw->work.fn = fn;
+	if (workpool_submit(aw->app->hashers, &aw->work) != 0) {
+		aw->w.status = STORE_BUSY;
+		http_async_finish(aw->async, reply, aw);
+	}
+}

@@ -1,0 +1,192 @@
+/*
+ * config — see config.h.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "util/id.h"
+
+static const char usage_main[] =
+	"chirp — a Twitter-like microblog server\n"
+	"\n"
+	"Usage:\n"
+	"  chirp serve [FLAGS]   run the server (see: chirp serve --help)\n"
+	"  chirp --help          show this help\n"
+	"\n"
+	"Quick start: chirp serve, then open http://127.0.0.1:8080/healthz\n";
+
+static const char usage_serve[] =
+	"Usage: chirp serve [FLAGS]\n"
+	"\n"
+	"Runs the HTTP API. Every flag has an environment variable as its default.\n"
+	"\n"
+	"  --listen HOST:PORT      address to listen on            [CHIRP_LISTEN, 127.0.0.1:8080]\n"
+	"  --data DIR              data directory (created)         [CHIRP_DATA, ./data]\n"
+	"  --threads N             event-loop threads               [CHIRP_THREADS, number of cores]\n"
+	"  --store NAME            store adapter: sqlite            [CHIRP_STORE, sqlite]\n"
+	"  --node-id N             0..1023, unique per server that shares a database\n"
+	"                                                           [CHIRP_NODE_ID, 0]\n"
+	"  --hash-threads N        threads for password hashing     [number of cores]\n"
+	"  --read-timeout SECONDS  request read and keep-alive idle timeout   [10]\n"
+	"  --drain-timeout SECONDS how long shutdown waits for requests       [10]\n"
+	"  --max-body BYTES        largest JSON request body                  [65536]\n"
+	"  --max-header BYTES      largest total of request header fields     [16384]\n"
+	"  --max-queued-writes N   writes waiting for commit before 503       [65536]\n"
+	"  -h, --help              show this help\n"
+	"\n"
+	"SIGINT or SIGTERM stops accepting, finishes requests in flight, and closes\n"
+	"the store cleanly.\n";
+
+static const char *env_or(const char *name, const char *fallback)
+{
+	const char *v = getenv(name);
+	return v && *v ? v : fallback;
+}
+
+/* Parses an unsigned decimal within [lo, hi]; prints an error if not. */
+static int parse_uint(const char *flag, const char *s, unsigned long long lo,
+		      unsigned long long hi, unsigned long long *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno || end == s || *end || s[0] == '-' || v < lo || v > hi) {
+		fprintf(stderr, "chirp: %s: '%s' is not a number in %llu..%llu\n", flag, s, lo, hi);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+enum { OPT_LISTEN = 256, OPT_DATA, OPT_THREADS, OPT_STORE, OPT_NODE, OPT_HASH, OPT_READ_TO,
+       OPT_DRAIN_TO, OPT_MAX_BODY, OPT_MAX_HEADER, OPT_MAX_QUEUED };
+
+static int set_number(struct chirp_config *cfg, int opt, const char *flag, const char *v)
+{
+	unsigned long long n;
+	switch (opt) {
+	case OPT_THREADS:
+		if (parse_uint(flag, v, 1, 256, &n))
+			return -1;
+		cfg->threads = (unsigned)n;
+		return 0;
+	case OPT_NODE:
+		if (parse_uint(flag, v, 0, ID_MAX_NODE, &n))
+			return -1;
+		cfg->node_id = (uint32_t)n;
+		return 0;
+	case OPT_HASH:
+		if (parse_uint(flag, v, 1, 256, &n))
+			return -1;
+		cfg->hash_threads = (unsigned)n;
+		return 0;
+	case OPT_READ_TO:
+		if (parse_uint(flag, v, 1, 3600, &n))
+			return -1;
+		cfg->read_timeout_ms = n * 1000;
+		return 0;
+	case OPT_DRAIN_TO:
+		if (parse_uint(flag, v, 0, 3600, &n))
+			return -1;
+		cfg->drain_timeout_ms = n * 1000;
+		return 0;
+	case OPT_MAX_BODY:
+		if (parse_uint(flag, v, 1024, 64u << 20, &n))
+			return -1;
+		cfg->max_body_bytes = (size_t)n;
+		return 0;
+	case OPT_MAX_HEADER:
+		if (parse_uint(flag, v, 1024, 1u << 20, &n))
+			return -1;
+		cfg->max_header_bytes = (size_t)n;
+		return 0;
+	case OPT_MAX_QUEUED:
+		if (parse_uint(flag, v, 1, 1u << 24, &n))
+			return -1;
+		cfg->max_queued_writes = (size_t)n;
+		return 0;
+	}
+	return -1;
+}
+
+enum config_result config_parse(struct chirp_config *cfg, int argc, char **argv)
+{
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned ncores = cores > 0 ? (unsigned)cores : 1;
+	*cfg = (struct chirp_config){
+		.listen = env_or("CHIRP_LISTEN", "127.0.0.1:8080"),
+		.data_dir = env_or("CHIRP_DATA", "./data"),
+		.threads = ncores,
+		.store = env_or("CHIRP_STORE", "sqlite"),
+		.hash_threads = ncores,
+		.read_timeout_ms = 10000,
+		.drain_timeout_ms = 10000,
+		.max_body_bytes = 64 * 1024,
+		.max_header_bytes = 16 * 1024,
+		.max_queued_writes = 65536,
+	};
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		fputs(usage_main, argc < 2 ? stderr : stdout);
+		return argc < 2 ? CONFIG_EXIT_ERROR : CONFIG_EXIT_OK;
+	}
+	if (strcmp(argv[1], "serve") != 0) {
+		fprintf(stderr, "chirp: unknown command '%s'\n\n%s", argv[1], usage_main);
+		return CONFIG_EXIT_ERROR;
+	}
+	/* Environment defaults for the numeric settings go through the same
+	 * checks as the flags. */
+	const char *env_threads = getenv("CHIRP_THREADS"), *env_node = getenv("CHIRP_NODE_ID");
+	if (env_threads && *env_threads && set_number(cfg, OPT_THREADS, "CHIRP_THREADS", env_threads))
+		return CONFIG_EXIT_ERROR;
+	if (env_node && *env_node && set_number(cfg, OPT_NODE, "CHIRP_NODE_ID", env_node))
+		return CONFIG_EXIT_ERROR;
+
+	static const struct option opts[] = {
+		{"listen", required_argument, NULL, OPT_LISTEN},
+		{"data", required_argument, NULL, OPT_DATA},
+		{"threads", required_argument, NULL, OPT_THREADS},
+		{"store", required_argument, NULL, OPT_STORE},
+		{"node-id", required_argument, NULL, OPT_NODE},
+		{"hash-threads", required_argument, NULL, OPT_HASH},
+		{"read-timeout", required_argument, NULL, OPT_READ_TO},
+		{"drain-timeout", required_argument, NULL, OPT_DRAIN_TO},
+		{"max-body", required_argument, NULL, OPT_MAX_BODY},
+		{"max-header", required_argument, NULL, OPT_MAX_HEADER},
+		{"max-queued-writes", required_argument, NULL, OPT_MAX_QUEUED},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	optind = 2;
+	opterr = 0;
+	int opt, idx = 0;
+	while ((opt = getopt_long(argc, argv, ":h", opts, &idx)) != -1) {
+		switch (opt) {
+		case 'h': fputs(usage_serve, stdout); return CONFIG_EXIT_OK;
+		case OPT_LISTEN: cfg->listen = optarg; break;
+		case OPT_DATA: cfg->data_dir = optarg; break;
+		case OPT_STORE: cfg->store = optarg; break;
+		case ':':
+			fprintf(stderr, "chirp serve: %s needs a value\n", argv[optind - 1]);
+			return CONFIG_EXIT_ERROR;
+		case '?':
+			fprintf(stderr, "chirp serve: unknown flag '%s' (see chirp serve --help)\n",
+				argv[optind - 1]);
+			return CONFIG_EXIT_ERROR;
+		default:
+			if (set_number(cfg, opt, opts[idx].name, optarg))
+				return CONFIG_EXIT_ERROR;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "chirp serve: unexpected argument '%s'\n", argv[optind]);
+		return CONFIG_EXIT_ERROR;
+	}
+	return CONFIG_RUN;
+}

@@ -1,0 +1,34 @@
+/*
+ * config — chirp's settings: command-line flags, with environment
+ * variables as their defaults, and the --help text that documents them.
+ *
+ * If you add a setting: add the field here, its default and flag in
+ * config.c (the option table and the help text), and a line in README.md.
+ */
+#ifndef CHIRP_CONFIG_H
+#define CHIRP_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct chirp_config {
+	const char *listen;        /* --listen, CHIRP_LISTEN */
+	const char *data_dir;      /* --data, CHIRP_DATA */
+	unsigned threads;          /* --threads, CHIRP_THREADS */
+	const char *store;         /* --store, CHIRP_STORE */
+	uint32_t node_id;          /* --node-id, CHIRP_NODE_ID */
+	unsigned hash_threads;     /* --hash-threads */
+	uint64_t read_timeout_ms;  /* --read-timeout (seconds on the command line) */
+	uint64_t drain_timeout_ms; /* --drain-timeout (seconds) */
+	size_t max_body_bytes;     /* --max-body */
+	size_t max_header_bytes;   /* --max-header */
+	size_t max_queued_writes;  /* --max-queued-writes */
+};
+
+enum config_result { CONFIG_RUN, CONFIG_EXIT_OK, CONFIG_EXIT_ERROR };
+
+/* Parses argv into *cfg (strings point into argv or the environment).
+ * Prints help or an error itself; the result says whether to serve. */
+enum config_result config_parse(struct chirp_config *cfg, int argc, char **argv);
+
+#endif

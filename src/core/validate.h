@@ -1,0 +1,27 @@
+/*
+ * validate — the rules for user-supplied fields (DESIGN §3).
+ *
+ * One place decides what a valid handle, password, display name or tweet
+ * text is, so the API, the bulk loader and the tests agree. Each function
+ * takes raw bytes with a length (input may contain NUL) and returns true if
+ * the value is acceptable.
+ */
+#ifndef CHIRP_CORE_VALIDATE_H
+#define CHIRP_CORE_VALIDATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* [A-Za-z0-9_]{1,30} */
+bool validate_handle(const char *s, size_t len);
+
+/* 8..1024 bytes, anything allowed (passphrases may hold any character). */
+bool validate_password(const char *s, size_t len);
+
+/* 1..50 code points of valid UTF-8 with no control characters. */
+bool validate_display_name(const char *s, size_t len);
+
+/* 1..280 code points of valid UTF-8, no NUL, not only whitespace. */
+bool validate_tweet_text(const char *s, size_t len);
+
+#endif

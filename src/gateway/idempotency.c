@@ -1,0 +1,71 @@
+/*
+ * idempotency — see idempotency.h.
+ */
+#include "gateway/idempotency.h"
+
+#include <sodium.h>
+#include <string.h>
+
+#include "api/api.h"
+#include "http/respond.h"
+
+static bool valid_key(h2o_iovec_t v)
+{
+	if (v.len < 1 || v.len > IDEM_KEY_MAX)
+		return false;
+	for (size_t i = 0; i < v.len; i++)
+		if (v.base[i] < 0x21 || v.base[i] > 0x7e)
+			return false;
+	return true;
+}
+
+static void fingerprint(h2o_req_t *req, uint8_t *out)
+{
+	crypto_hash_sha256_state st;
+	crypto_hash_sha256_init(&st);
+	crypto_hash_sha256_update(&st, (const unsigned char *)req->method.base, req->method.len);
+	crypto_hash_sha256_update(&st, (const unsigned char *)"", 1);
+	crypto_hash_sha256_update(&st, (const unsigned char *)req->path_normalized.base,
+				  req->path_normalized.len);
+	crypto_hash_sha256_update(&st, (const unsigned char *)"", 1);
+	if (req->entity.base)
+		crypto_hash_sha256_update(&st, (const unsigned char *)req->entity.base,
+					  req->entity.len);
+	crypto_hash_sha256_final(&st, out);
+}
+
+bool idempotency_begin(struct ctx *c)
+{
+	h2o_iovec_t v;
+	if (!http_header_get(c->req, "idempotency-key", &v))
+		return true;
+	if (!valid_key(v)) {
+		http_send_error(c->req, 400, "invalid_idempotency_key",
+				"Idempotency-Key must be 1..255 printable ASCII characters");
+		return false;
+	}
+	struct store_idem *idem = &c->idem;
+	idem->on = true;
+	idem->scope = c->user_id;
+	memcpy(idem->key, v.base, v.len);
+	idem->key[v.len] = '\0';
+	fingerprint(c->req, idem->fingerprint);
+
+	struct store_idem_record rec = {.body = STRBUF_INIT};
+	int rc = c->db->ops->idem_get(c->db, idem->scope, idem->key, &rec);
+	bool go_on = false;
+	if (rc == STORE_NOT_FOUND) {
+		go_on = true;
+	} else if (rc != STORE_OK) {
+		api_send_unavailable(c->req);
+	} else if (memcmp(rec.fingerprint, idem->fingerprint, sizeof(rec.fingerprint)) != 0) {
+		http_send_error(c->req, 422, "idempotency_key_reused",
+				"this Idempotency-Key was used with a different request");
+	} else {
+		http_header_add(c->req, "idempotent-replayed", "true", 4);
+		http_send(c->req, rec.status, rec.body.len ? "application/json" : NULL,
+			  rec.body.data, rec.body.len);
+	}
+	strbuf_deinit(&rec.body);
+	return go_on;
+}

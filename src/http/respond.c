@@ -1,0 +1,106 @@
+/*
+ * respond — see respond.h.
+ */
+#include "http/respond.h"
+
+#include <string.h>
+
+#include "util/jsonw.h"
+
+static const char *reason(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 201: return "Created";
+	case 202: return "Accepted";
+	case 204: return "No Content";
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 409: return "Conflict";
+	case 413: return "Payload Too Large";
+	case 415: return "Unsupported Media Type";
+	case 422: return "Unprocessable Content";
+	case 429: return "Too Many Requests";
+	case 431: return "Request Header Fields Too Large";
+	case 500: return "Internal Server Error";
+	case 503: return "Service Unavailable";
+	default: return "Unknown";
+	}
+}
+
+void http_header_add(h2o_req_t *req, const char *name, const char *value, size_t len)
+{
+	h2o_add_header_by_str(&req->pool, &req->res.headers, name, strlen(name), 0, NULL,
+			      h2o_strdup(&req->pool, value, len).base, len);
+}
+
+void http_send(h2o_req_t *req, int status, const char *content_type, const char *body,
+	       size_t len)
+{
+	req->res.status = status;
+	req->res.reason = reason(status);
+	if (status == 204 || !content_type) {
+		req->res.content_length = 0;
+		h2o_send_inline(req, "", 0);
+		return;
+	}
+	h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, content_type,
+		       strlen(content_type));
+	req->res.content_length = len;
+	h2o_send_inline(req, body, len);
+}
+
+void http_send_json(h2o_req_t *req, int status, const struct strbuf *body)
+{
+	http_send(req, status, "application/json", body->data ? body->data : "", body->len);
+}
+
+void http_send_error(h2o_req_t *req, int status, const char *code, const char *message)
+{
+	struct strbuf sb = STRBUF_INIT;
+	jsonw_error(&sb, code, message);
+	http_send_json(req, status, &sb);
+	strbuf_deinit(&sb);
+}
+
+bool http_header_get(h2o_req_t *req, const char *name, h2o_iovec_t *out)
+{
+	ssize_t i = h2o_find_header_by_str(&req->headers, name, strlen(name), -1);
+	if (i < 0)
+		return false;
+	*out = req->headers.entries[i].value;
+	return true;
+}
+
+bool http_query_get(h2o_req_t *req, const char *name, h2o_iovec_t *out)
+{
+	if (req->query_at == SIZE_MAX)
+		return false;
+	const char *p = req->path.base + req->query_at + 1;
+	const char *end = req->path.base + req->path.len;
+	size_t nlen = strlen(name);
+	while (p < end) {
+		const char *amp = memchr(p, '&', (size_t)(end - p));
+		const char *stop = amp ? amp : end;
+		const char *eq = memchr(p, '=', (size_t)(stop - p));
+		const char *kend = eq ? eq : stop;
+		if ((size_t)(kend - p) == nlen && memcmp(p, name, nlen) == 0) {
+			*out = eq ? h2o_iovec_init(eq + 1, (size_t)(stop - eq - 1))
+				  : h2o_iovec_init(stop, 0);
+			return true;
+		}
+		p = stop + 1;
+	}
+	return false;
+}
+
+size_t http_header_bytes(h2o_req_t *req)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < req->headers.size; i++)
+		n += req->headers.entries[i].name->len + req->headers.entries[i].value.len;
+	return n;
+}

@@ -1,0 +1,339 @@
+/*
+ * server — see server.h.
+ *
+ * Life of an asynchronous request: http_async_begin allocates a heap
+ * `struct http_async` and a small guard inside the request's memory pool.
+ * If h2o disposes of the request first (the client hung up), the guard's
+ * dispose callback clears async->req. http_async_finish posts the async as
+ * a message to the owning loop's h2o multithread queue; the loop runs the
+ * callback, detaches the guard and frees the async. Guard and async are
+ * only ever touched on the loop thread, except the queue link, which h2o
+ * protects with its own lock.
+ */
+#include "http/server.h"
+
+#include <errno.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "util/log.h"
+#include "util/timeutil.h"
+
+#define FLUSH_MS 200 /* after the last request, time for responses to leave */
+
+/* A message to a loop: run(msg) on that loop's thread. */
+struct loop_msg {
+	h2o_multithread_message_t super;
+	void (*run)(struct loop_msg *msg);
+};
+
+struct http_loop {
+	h2o_context_t ctx; /* first: h2o hands us &ctx, we cast back */
+	struct server *server;
+	h2o_accept_ctx_t accept_ctx;
+	h2o_multithread_queue_t *queue;
+	h2o_multithread_receiver_t receiver;
+	int listen_fd;
+	h2o_socket_t *listener;
+	void *thread_data;
+	pthread_t thread;
+
+	size_t inflight; /* asynchronous requests not yet answered */
+	bool draining;
+	uint64_t drain_deadline_ns;
+	struct loop_msg stop_msg;
+};
+
+struct server {
+	const struct http_server_config *cfg;
+	const struct http_app *app;
+	h2o_globalconf_t globalconf;
+	struct http_loop *loops;
+};
+
+struct async_guard {
+	struct http_async *async; /* NULL once the async is finished */
+};
+
+struct http_async {
+	struct loop_msg msg;
+	struct http_loop *loop;
+	h2o_req_t *req; /* NULL once h2o disposed of the request */
+	struct async_guard *guard;
+	void (*fn)(h2o_req_t *req, void *arg);
+	void *arg;
+};
+
+static struct http_loop *loop_of(h2o_req_t *req)
+{
+	return (struct http_loop *)req->conn->ctx;
+}
+
+void *http_thread_data(h2o_req_t *req)
+{
+	return loop_of(req)->thread_data;
+}
+
+/* ---- asynchronous requests ------------------------------------------------ */
+
+static void guard_dispose(void *p)
+{
+	struct async_guard *g = p;
+	if (g->async)
+		g->async->req = NULL;
+}
+
+struct http_async *http_async_begin(h2o_req_t *req)
+{
+	struct http_async *a = xcalloc(1, sizeof(*a));
+	a->loop = loop_of(req);
+	a->req = req;
+	a->guard = h2o_mem_alloc_shared(&req->pool, sizeof(*a->guard), guard_dispose);
+	a->guard->async = a;
+	a->loop->inflight++;
+	return a;
+}
+
+static void async_run(struct loop_msg *msg)
+{
+	struct http_async *a = (struct http_async *)msg;
+	a->loop->inflight--;
+	a->fn(a->req, a->arg);
+	if (a->req)
+		a->guard->async = NULL; /* the pool outlives us: detach */
+	free(a);
+}
+
+void http_async_finish(struct http_async *a, void (*fn)(h2o_req_t *req, void *arg), void *arg)
+{
+	a->fn = fn;
+	a->arg = arg;
+	a->msg.run = async_run;
+	h2o_multithread_send_message(&a->loop->receiver, &a->msg.super);
+}
+
+static void on_messages(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages)
+{
+	(void)receiver;
+	while (!h2o_linklist_is_empty(messages)) {
+		h2o_multithread_message_t *m =
+			H2O_STRUCT_FROM_MEMBER(h2o_multithread_message_t, link, messages->next);
+		h2o_linklist_unlink(&m->link);
+		struct loop_msg *msg = (struct loop_msg *)m;
+		msg->run(msg);
+	}
+}
+
+/* ---- listening ---------------------------------------------------------------- */
+
+static void on_accept(h2o_socket_t *listener, const char *err)
+{
+	struct http_loop *l = listener->data;
+	if (err)
+		return;
+	h2o_socket_t *sock = h2o_evloop_socket_accept(listener);
+	if (sock)
+		h2o_accept(&l->accept_ctx, sock);
+}
+
+static int split_listen(const char *listen, char *host, size_t hostcap, char *port, size_t portcap)
+{
+	const char *colon = strrchr(listen, ':');
+	if (!colon || colon == listen || !colon[1])
+		return -1;
+	const char *h = listen;
+	size_t hlen = (size_t)(colon - listen);
+	if (h[0] == '[' && hlen >= 2 && h[hlen - 1] == ']')
+		h++, hlen -= 2;
+	if (hlen >= hostcap || strlen(colon + 1) >= portcap)
+		return -1;
+	memcpy(host, h, hlen);
+	host[hlen] = '\0';
+	strcpy(port, colon + 1);
+	return 0;
+}
+
+static int bind_one(const struct sockaddr *sa, socklen_t len)
+{
+	int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	int on = 1;
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) != 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on)) != 0 ||
+	    bind(fd, sa, len) != 0 || listen(fd, SOMAXCONN) != 0) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
+/* Binds one listening socket per loop on the same address. Port 0 picks a
+ * free port once and shares it. Returns 0, or -1 after printing why. */
+static int bind_listeners(struct server *srv)
+{
+	char host[256], port[16];
+	if (split_listen(srv->cfg->listen, host, sizeof(host), port, sizeof(port))) {
+		log_error("--listen '%s': expected HOST:PORT", srv->cfg->listen);
+		return -1;
+	}
+	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+				 .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+	struct addrinfo *ai;
+	int gai = getaddrinfo(host, port, &hints, &ai);
+	if (gai) {
+		log_error("--listen '%s': %s", srv->cfg->listen, gai_strerror(gai));
+		return -1;
+	}
+	struct sockaddr_storage addr;
+	socklen_t len = ai->ai_addrlen;
+	memcpy(&addr, ai->ai_addr, len);
+	freeaddrinfo(ai);
+	for (unsigned i = 0; i < srv->cfg->threads; i++) {
+		int fd = bind_one((struct sockaddr *)&addr, len);
+		if (fd < 0) {
+			log_error("cannot listen on %s: %s", srv->cfg->listen, strerror(errno));
+			for (unsigned k = 0; k < i; k++)
+				close(srv->loops[k].listen_fd);
+			return -1;
+		}
+		if (i == 0) /* learn the port the kernel chose, if it chose */
+			getsockname(fd, (struct sockaddr *)&addr, &len);
+		srv->loops[i].listen_fd = fd;
+	}
+	char shown[NI_MAXHOST], sport[NI_MAXSERV];
+	getnameinfo((struct sockaddr *)&addr, len, shown, sizeof(shown), sport, sizeof(sport),
+		    NI_NUMERICHOST | NI_NUMERICSERV);
+	log_info("listening on http://%s%s%s:%s/ with %u thread%s",
+		 addr.ss_family == AF_INET6 ? "[" : "", shown, addr.ss_family == AF_INET6 ? "]" : "",
+		 sport, srv->cfg->threads, srv->cfg->threads == 1 ? "" : "s");
+	return 0;
+}
+
+/* ---- the loops -------------------------------------------------------------------- */
+
+static void on_stop(struct loop_msg *msg)
+{
+	struct http_loop *l = H2O_STRUCT_FROM_MEMBER(struct http_loop, stop_msg, msg);
+	if (l->draining)
+		return;
+	l->draining = true;
+	l->drain_deadline_ns = time_mono_ns() + l->server->cfg->drain_timeout_ms * 1000000;
+	h2o_socket_read_stop(l->listener);
+	h2o_socket_close(l->listener);
+	l->listener = NULL;
+	h2o_context_request_shutdown(&l->ctx); /* keep-alive connections close after their response */
+}
+
+static void *loop_main(void *arg)
+{
+	struct http_loop *l = arg;
+	struct server *srv = l->server;
+	h2o_evloop_t *loop = l->ctx.loop;
+	l->thread_data = srv->app->thread_init(srv->app->app, l);
+
+	l->listener = h2o_evloop_socket_create(loop, l->listen_fd, H2O_SOCKET_FLAG_DONT_READ);
+	l->listener->data = l;
+	h2o_socket_read_start(l->listener, on_accept);
+
+	uint64_t flush_until = 0;
+	for (;;) {
+		h2o_evloop_run(loop, l->draining ? 20 : INT32_MAX);
+		if (!l->draining)
+			continue;
+		uint64_t now = time_mono_ns();
+		if (!flush_until && (l->inflight == 0 || now > l->drain_deadline_ns))
+			flush_until = now + FLUSH_MS * 1000000ull;
+		if (flush_until && now > flush_until)
+			break;
+	}
+	if (l->inflight)
+		log_error("shutdown: %zu request(s) still in flight on a loop", l->inflight);
+	srv->app->thread_deinit(l->thread_data);
+	return NULL;
+}
+
+struct root_handler {
+	h2o_handler_t super;
+	struct server *server;
+};
+
+static int on_req(h2o_handler_t *self, h2o_req_t *req)
+{
+	struct root_handler *h = (struct root_handler *)self;
+	h->server->app->handle(http_thread_data(req), req);
+	return 0;
+}
+
+int http_server_run(const struct http_server_config *cfg, const struct http_app *app)
+{
+	/* Static: the loops (see the end) and h2o's configuration stay reachable
+	 * until exit. One server per process. */
+	static struct server srv;
+	srv.cfg = cfg;
+	srv.app = app;
+	srv.loops = xcalloc(cfg->threads, sizeof(*srv.loops));
+
+	h2o_config_init(&srv.globalconf);
+	srv.globalconf.server_name = h2o_iovec_init(H2O_STRLIT("")); /* no Server header */
+	srv.globalconf.max_request_entity_size = cfg->max_request_bytes;
+	srv.globalconf.http1.req_timeout = cfg->read_timeout_ms;
+	srv.globalconf.http2.idle_timeout = cfg->read_timeout_ms;
+	h2o_hostconf_t *host =
+		h2o_config_register_host(&srv.globalconf, h2o_iovec_init(H2O_STRLIT("default")), 65535);
+	h2o_pathconf_t *path = h2o_config_register_path(host, "/", 0);
+	struct root_handler *root = (struct root_handler *)h2o_create_handler(path, sizeof(*root));
+	root->super.on_req = on_req;
+	root->server = &srv;
+
+	if (bind_listeners(&srv)) {
+		h2o_config_dispose(&srv.globalconf);
+		free(srv.loops);
+		return -1;
+	}
+
+	/* Signals go to this thread alone, through sigwait below. */
+	sigset_t stop_signals;
+	sigemptyset(&stop_signals);
+	sigaddset(&stop_signals, SIGINT);
+	sigaddset(&stop_signals, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	for (unsigned i = 0; i < cfg->threads; i++) {
+		/* Everything a signal may touch exists before any thread runs. */
+		struct http_loop *l = &srv.loops[i];
+		l->server = &srv;
+		l->stop_msg.run = on_stop;
+		h2o_context_init(&l->ctx, h2o_evloop_create(), &srv.globalconf);
+		l->accept_ctx.ctx = &l->ctx;
+		l->accept_ctx.hosts = srv.globalconf.hosts;
+		l->queue = h2o_multithread_create_queue(l->ctx.loop);
+		h2o_multithread_register_receiver(l->queue, &l->receiver, on_messages);
+	}
+	for (unsigned i = 0; i < cfg->threads; i++) {
+		if (pthread_create(&srv.loops[i].thread, NULL, loop_main, &srv.loops[i]) != 0)
+			die("cannot start loop thread");
+	}
+
+	int sig;
+	sigwait(&stop_signals, &sig);
+	log_info("%s: draining requests in flight", sig == SIGINT ? "SIGINT" : "SIGTERM");
+	for (unsigned i = 0; i < cfg->threads; i++)
+		h2o_multithread_send_message(&srv.loops[i].receiver, &srv.loops[i].stop_msg.super);
+	for (unsigned i = 0; i < cfg->threads; i++)
+		pthread_join(srv.loops[i].thread, NULL);
+	/* Connections still open (idle keep-alive) belong to their loop; the
+	 * process is about to exit, so the loops are left for exit to reclaim
+	 * rather than torn down under connections h2o still tracks. */
+	return 0;
+}

@@ -1,0 +1,63 @@
+/*
+ * server — chirp's HTTP server: h2o event loops, one per thread.
+ *
+ * Each thread owns an h2o event loop, an h2o context and its own listening
+ * socket on the same address (SO_REUSEPORT), so the kernel spreads
+ * connections across threads and no lock is shared on the request path.
+ * The program on top supplies one request handler and per-thread state
+ * (struct http_app); the server knows nothing of chirp's API.
+ *
+ * Blocking work never runs on a loop (DESIGN §6). A handler that needs it
+ * calls http_async_begin, hands the work to another thread, and that thread
+ * calls http_async_finish; the given function then runs back on the loop
+ * that owns the request. If the client went away meanwhile, it runs with
+ * req == NULL, so the work's result can still be released.
+ *
+ * Shutdown: SIGINT or SIGTERM stops the listeners, lets every request in
+ * flight finish (up to drain_timeout_ms), then returns from
+ * http_server_run.
+ */
+#ifndef CHIRP_HTTP_SERVER_H
+#define CHIRP_HTTP_SERVER_H
+
+#include <h2o.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct http_server_config {
+	const char *listen;          /* "HOST:PORT"; IPv6 as "[::1]:8080" */
+	unsigned threads;            /* event loops; >= 1 */
+	uint64_t read_timeout_ms;    /* request headers and body, and keep-alive idle */
+	size_t max_request_bytes;    /* hard cap on a request body h2o will buffer */
+	uint64_t drain_timeout_ms;   /* how long shutdown waits for requests in flight */
+};
+
+struct http_loop;
+
+struct http_app {
+	void *app;
+	/* Per-thread state, made on the loop's thread before it accepts. */
+	void *(*thread_init)(void *app, struct http_loop *loop);
+	void (*thread_deinit)(void *thread_data);
+	/* Handles one request; must send a response now or after
+	 * http_async_begin. */
+	void (*handle)(void *thread_data, h2o_req_t *req);
+};
+
+/* Listens, serves until SIGINT/SIGTERM, drains, and returns 0; or returns
+ * -1 at once, with a message on stderr, if the address cannot be bound. */
+int http_server_run(const struct http_server_config *cfg, const struct http_app *app);
+
+/* The thread state of the loop serving `req`. */
+void *http_thread_data(h2o_req_t *req);
+
+struct http_async;
+
+/* Marks `req` as answered later. Call on the loop thread, from the handler. */
+struct http_async *http_async_begin(h2o_req_t *req);
+
+/* From any thread: runs fn(req, arg) on the loop that owns the request, with
+ * req == NULL if the client is gone. Frees `a`; call exactly once. */
+void http_async_finish(struct http_async *a, void (*fn)(h2o_req_t *req, void *arg), void *arg);
+
+#endif

@@ -1,0 +1,74 @@
+/*
+ * chirp — wiring only: read the configuration, open the store, start the
+ * HTTP server, and on SIGINT/SIGTERM close everything in reverse order.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "api/api.h"
+#include "config.h"
+#include "core/accounts.h"
+#include "http/server.h"
+#include "store/store.h"
+#include "util/log.h"
+#include "util/workpool.h"
+
+#define HASH_QUEUE_MAX 1024
+
+int main(int argc, char **argv)
+{
+	struct chirp_config cfg;
+	switch (config_parse(&cfg, argc, argv)) {
+	case CONFIG_EXIT_OK: return 0;
+	case CONFIG_EXIT_ERROR: return 2;
+	case CONFIG_RUN: break;
+	}
+	if (accounts_init() != 0) {
+		log_error("libsodium failed to initialise");
+		return 1;
+	}
+	const struct store_ops *ops = store_ops_find(cfg.store);
+	if (!ops) {
+		log_error("--store '%s': unknown (known: sqlite)", cfg.store);
+		return 2;
+	}
+	struct store_options sopt = {
+		.data_dir = cfg.data_dir,
+		.node_id = cfg.node_id,
+		.max_queued = cfg.max_queued_writes,
+	};
+	struct strbuf err = STRBUF_INIT;
+	struct store *store = ops->open(&sopt, &err);
+	if (!store) {
+		log_error("store: %s", err.data ? err.data : "cannot open");
+		strbuf_deinit(&err);
+		return 1;
+	}
+	struct app app = {
+		.cfg = &cfg,
+		.store = store,
+		.hashers = workpool_new(cfg.hash_threads, HASH_QUEUE_MAX),
+	};
+	struct http_app http = {
+		.app = &app,
+		.thread_init = api_thread_init,
+		.thread_deinit = api_thread_deinit,
+		.handle = api_handle,
+	};
+	struct http_server_config scfg = {
+		.listen = cfg.listen,
+		.threads = cfg.threads,
+		.read_timeout_ms = cfg.read_timeout_ms,
+		/* h2o refuses larger bodies itself; chirp's own JSON limit
+		 * (max_body_bytes) answers below that with a JSON 413. */
+		.max_request_bytes = cfg.max_body_bytes * 16,
+		.drain_timeout_ms = cfg.drain_timeout_ms,
+	};
+	int rc = http_server_run(&scfg, &http);
+	/* The loops are done: finish hashing, then let the writer commit what
+	 * is queued, and close the database. */
+	workpool_free(app.hashers);
+	ops->close(store);
+	log_info(rc == 0 ? "stopped cleanly" : "stopped");
+	return rc == 0 ? 0 : 1;
+}

@@ -1,0 +1,905 @@
+/*
+ * sqlite — the embedded store adapter (see store.h for the contract).
+ *
+ * Durability: WAL journal with synchronous=FULL, so COMMIT returns only once
+ * the WAL is fsynced: a write is acknowledged only after its commit.
+ *
+ * Group commit: every write goes through one writer thread. It takes all the
+ * writes queued while the previous commit was on disk, runs each inside its
+ * own SAVEPOINT (one write's failure never undoes another's), and commits
+ * them with one fsync. Under load the batch grows by itself, so durability
+ * does not cost throughput.
+ *
+ * Reads: each thread gets its own read-only connection (store_reader) with
+ * its prepared statements; in WAL mode readers never wait for the writer.
+ *
+ * Schema (if you change it, add a migration; never edit a shipped one):
+ *   users(id, handle UNIQUE NOCASE, display_name, password_hash, counts)
+ *   sessions(token_hash → user_id)        only SHA-256 of tokens
+ *   tweets(id, author_id, text)           index (author_id, id)
+ *   follows(id, follower_id, followee_id) unique pair; index per direction
+ *   idempotency(scope, key → fingerprint, status, body, created_ms)
+ * created_at of every object is derived from its snowflake id.
+ */
+#include "store/sqlite.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "store/store.h"
+#include "util/id.h"
+#include "util/log.h"
+#include "util/timeutil.h"
+
+#define MAX_BATCH 512
+#define IDEM_TTL_MS (24ull * 3600 * 1000)
+#define IDEM_SWEEP_EVERY_MS (60ull * 1000)
+
+/* ---- schema ----------------------------------------------------------- */
+
+static const char *const migrations[STORE_SQLITE_SCHEMA_VERSION] = {
+	/* 1: the core entities */
+	"CREATE TABLE users ("
+	"  id INTEGER PRIMARY KEY,"
+	"  handle TEXT NOT NULL UNIQUE COLLATE NOCASE,"
+	"  display_name TEXT NOT NULL,"
+	"  password_hash TEXT NOT NULL,"
+	"  followers_count INTEGER NOT NULL DEFAULT 0,"
+	"  following_count INTEGER NOT NULL DEFAULT 0,"
+	"  tweets_count INTEGER NOT NULL DEFAULT 0);"
+	"CREATE TABLE sessions ("
+	"  token_hash BLOB PRIMARY KEY,"
+	"  user_id INTEGER NOT NULL) WITHOUT ROWID;"
+	"CREATE TABLE tweets ("
+	"  id INTEGER PRIMARY KEY,"
+	"  author_id INTEGER NOT NULL,"
+	"  text TEXT NOT NULL);"
+	"CREATE INDEX tweets_by_author ON tweets(author_id, id);"
+	"CREATE TABLE follows ("
+	"  id INTEGER PRIMARY KEY,"
+	"  follower_id INTEGER NOT NULL,"
+	"  followee_id INTEGER NOT NULL,"
+	"  UNIQUE (follower_id, followee_id));"
+	"CREATE INDEX follows_by_followee ON follows(followee_id, id);"
+	"CREATE INDEX follows_by_follower ON follows(follower_id, id);",
+
+	/* 2: Idempotency-Key records */
+	"CREATE TABLE idempotency ("
+	"  scope INTEGER NOT NULL,"
+	"  key TEXT NOT NULL,"
+	"  fingerprint BLOB NOT NULL,"
+	"  status INTEGER NOT NULL,"
+	"  body BLOB NOT NULL,"
+	"  created_ms INTEGER NOT NULL,"
+	"  PRIMARY KEY (scope, key)) WITHOUT ROWID;"
+	"CREATE INDEX idempotency_by_age ON idempotency(created_ms);",
+};
+
+static int user_version(sqlite3 *db)
+{
+	sqlite3_stmt *st;
+	int v = -1;
+	if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+int store_sqlite_migrate(sqlite3 *db, int target, struct strbuf *err)
+{
+	int v = user_version(db);
+	if (v < 0) {
+		strbuf_appendf(err, "cannot read schema version: %s", sqlite3_errmsg(db));
+		return -1;
+	}
+	if (v > STORE_SQLITE_SCHEMA_VERSION) {
+		strbuf_appendf(err, "database schema %d is newer than this chirp (%d)", v,
+			       STORE_SQLITE_SCHEMA_VERSION);
+		return -1;
+	}
+	for (; v < target; v++) {
+		char *msg = NULL;
+		char bump[64];
+		snprintf(bump, sizeof(bump), "PRAGMA user_version = %d;", v + 1);
+		if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, &msg) != SQLITE_OK ||
+		    sqlite3_exec(db, migrations[v], NULL, NULL, &msg) != SQLITE_OK ||
+		    sqlite3_exec(db, bump, NULL, NULL, &msg) != SQLITE_OK ||
+		    sqlite3_exec(db, "COMMIT", NULL, NULL, &msg) != SQLITE_OK) {
+			strbuf_appendf(err, "migration %d failed: %s", v + 1, msg ? msg : "?");
+			sqlite3_free(msg);
+			sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int store_sqlite_configure(sqlite3 *db, struct strbuf *err)
+{
+	char *msg = NULL;
+	sqlite3_busy_timeout(db, 5000);
+	if (sqlite3_exec(db,
+			 "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+			 "PRAGMA foreign_keys=OFF; PRAGMA cache_size=-16000;",
+			 NULL, NULL, &msg) != SQLITE_OK) {
+		strbuf_appendf(err, "configuring sqlite: %s", msg ? msg : "?");
+		sqlite3_free(msg);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- statements --------------------------------------------------------- */
+
+#define USER_COLS "u.id, u.handle, u.display_name, u.followers_count, u.following_count, u.tweets_count"
+#define TWEET_COLS "t.id, t.author_id, u.handle, u.display_name, t.text"
+#define TWEET_FROM " FROM tweets t JOIN users u ON u.id = t.author_id "
+/* Page bounds are ?2 (before) and ?3 (after), the limit is ?4. */
+#define PAGE_DESC " AND t.id < ?2 AND t.id > ?3 ORDER BY t.id DESC LIMIT ?4"
+#define PAGE_ASC " AND t.id < ?2 AND t.id > ?3 ORDER BY t.id ASC LIMIT ?4"
+#define FPAGE_DESC " AND f.id < ?2 AND f.id > ?3 ORDER BY f.id DESC LIMIT ?4"
+#define FPAGE_ASC " AND f.id < ?2 AND f.id > ?3 ORDER BY f.id ASC LIMIT ?4"
+#define FEED_WHERE                                                                                 \
+	"WHERE t.author_id IN (SELECT followee_id FROM follows WHERE follower_id = ?1"             \
+	" UNION ALL SELECT ?1)"
+
+enum read_stmt {
+	R_USER_BY_ID,
+	R_USER_BY_HANDLE,
+	R_CREDENTIALS,
+	R_SESSION,
+	R_IDEM,
+	R_TWEET,
+	R_USER_TWEETS,
+	R_USER_TWEETS_ASC,
+	R_FEED,
+	R_FEED_ASC,
+	R_FOLLOWERS,
+	R_FOLLOWERS_ASC,
+	R_FOLLOWING,
+	R_FOLLOWING_ASC,
+	R_COUNT
+};
+
+static const char *const read_sql[R_COUNT] = {
+	[R_USER_BY_ID] = "SELECT " USER_COLS " FROM users u WHERE u.id = ?1",
+	[R_USER_BY_HANDLE] = "SELECT " USER_COLS " FROM users u WHERE u.handle = ?1",
+	[R_CREDENTIALS] = "SELECT " USER_COLS ", u.password_hash FROM users u WHERE u.handle = ?1",
+	[R_SESSION] = "SELECT user_id FROM sessions WHERE token_hash = ?1",
+	[R_IDEM] = "SELECT fingerprint, status, body FROM idempotency WHERE scope = ?1 AND key = ?2",
+	[R_TWEET] = "SELECT " TWEET_COLS TWEET_FROM "WHERE t.id = ?1",
+	[R_USER_TWEETS] = "SELECT " TWEET_COLS TWEET_FROM "WHERE t.author_id = ?1" PAGE_DESC,
+	[R_USER_TWEETS_ASC] = "SELECT " TWEET_COLS TWEET_FROM "WHERE t.author_id = ?1" PAGE_ASC,
+	[R_FEED] = "SELECT " TWEET_COLS TWEET_FROM FEED_WHERE PAGE_DESC,
+	[R_FEED_ASC] = "SELECT " TWEET_COLS TWEET_FROM FEED_WHERE PAGE_ASC,
+	[R_FOLLOWERS] = "SELECT f.id, " USER_COLS " FROM follows f JOIN users u ON u.id = "
+			"f.follower_id WHERE f.followee_id = ?1" FPAGE_DESC,
+	[R_FOLLOWERS_ASC] = "SELECT f.id, " USER_COLS " FROM follows f JOIN users u ON u.id = "
+			    "f.follower_id WHERE f.followee_id = ?1" FPAGE_ASC,
+	[R_FOLLOWING] = "SELECT f.id, " USER_COLS " FROM follows f JOIN users u ON u.id = "
+			"f.followee_id WHERE f.follower_id = ?1" FPAGE_DESC,
+	[R_FOLLOWING_ASC] = "SELECT f.id, " USER_COLS " FROM follows f JOIN users u ON u.id = "
+			    "f.followee_id WHERE f.follower_id = ?1" FPAGE_ASC,
+};
+
+enum write_stmt {
+	W_BEGIN,
+	W_COMMIT,
+	W_ROLLBACK,
+	W_SAVEPOINT,
+	W_RELEASE,
+	W_ROLLBACK_TO,
+	W_USER_INSERT,
+	W_USER_GET,
+	W_SESSION_INSERT,
+	W_SESSION_DELETE,
+	W_TWEET_INSERT,
+	W_TWEET_GET,
+	W_TWEET_DELETE,
+	W_TWEETS_COUNT,
+	W_FOLLOW_INSERT,
+	W_FOLLOW_DELETE,
+	W_FOLLOWERS_COUNT,
+	W_FOLLOWING_COUNT,
+	W_IDEM_GET,
+	W_IDEM_PUT,
+	W_IDEM_SWEEP,
+	W_COUNT
+};
+
+static const char *const write_sql[W_COUNT] = {
+	[W_BEGIN] = "BEGIN IMMEDIATE",
+	[W_COMMIT] = "COMMIT",
+	[W_ROLLBACK] = "ROLLBACK",
+	[W_SAVEPOINT] = "SAVEPOINT w",
+	[W_RELEASE] = "RELEASE w",
+	[W_ROLLBACK_TO] = "ROLLBACK TO w",
+	[W_USER_INSERT] = "INSERT INTO users (id, handle, display_name, password_hash) "
+			  "VALUES (?1, ?2, ?3, ?4)",
+	[W_USER_GET] = "SELECT " USER_COLS " FROM users u WHERE u.id = ?1",
+	[W_SESSION_INSERT] = "INSERT INTO sessions (token_hash, user_id) VALUES (?1, ?2)",
+	[W_SESSION_DELETE] = "DELETE FROM sessions WHERE token_hash = ?1",
+	[W_TWEET_INSERT] = "INSERT INTO tweets (id, author_id, text) VALUES (?1, ?2, ?3)",
+	[W_TWEET_GET] = "SELECT " TWEET_COLS TWEET_FROM "WHERE t.id = ?1",
+	[W_TWEET_DELETE] = "DELETE FROM tweets WHERE id = ?1 AND author_id = ?2",
+	[W_TWEETS_COUNT] = "UPDATE users SET tweets_count = tweets_count + ?2 WHERE id = ?1",
+	[W_FOLLOW_INSERT] = "INSERT OR IGNORE INTO follows (id, follower_id, followee_id) "
+			    "VALUES (?1, ?2, ?3)",
+	[W_FOLLOW_DELETE] = "DELETE FROM follows WHERE follower_id = ?1 AND followee_id = ?2",
+	[W_FOLLOWERS_COUNT] = "UPDATE users SET followers_count = followers_count + ?2 WHERE id = ?1",
+	[W_FOLLOWING_COUNT] = "UPDATE users SET following_count = following_count + ?2 WHERE id = ?1",
+	[W_IDEM_GET] = "SELECT fingerprint, status, body FROM idempotency WHERE scope = ?1 AND key = ?2",
+	[W_IDEM_PUT] = "INSERT INTO idempotency (scope, key, fingerprint, status, body, created_ms) "
+		       "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	[W_IDEM_SWEEP] = "DELETE FROM idempotency WHERE created_ms < ?1",
+};
+
+/* ---- the store and its readers ----------------------------------------- */
+
+struct sqlite_store {
+	struct store base;
+	char *path;
+	struct idgen ids;
+
+	sqlite3 *wdb; /* the writer's connection; used only by the writer thread */
+	sqlite3_stmt *w[W_COUNT];
+	uint64_t last_sweep_ms;
+
+	pthread_t writer;
+	pthread_mutex_t lock; /* guards the queue below */
+	pthread_cond_t nonempty;
+	struct store_write *head, *tail;
+	size_t queued, max_queued;
+	bool stopping;
+};
+
+struct sqlite_reader {
+	struct store_reader base;
+	sqlite3 *db;
+	sqlite3_stmt *st[R_COUNT]; /* prepared on first use */
+};
+
+static int64_t clamp63(uint64_t v)
+{
+	return v > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)v;
+}
+
+/* Copies a text column into dst[cap], truncating (never overflowing). */
+static size_t column_copy(sqlite3_stmt *st, int col, char *dst, size_t cap)
+{
+	const unsigned char *s = sqlite3_column_text(st, col);
+	size_t n = (size_t)sqlite3_column_bytes(st, col);
+	if (n >= cap)
+		n = cap - 1;
+	if (s && n)
+		memcpy(dst, s, n);
+	dst[n] = '\0';
+	return n;
+}
+
+static void read_user(sqlite3_stmt *st, int col, struct user *u)
+{
+	u->id = (uint64_t)sqlite3_column_int64(st, col);
+	column_copy(st, col + 1, u->handle, sizeof(u->handle));
+	column_copy(st, col + 2, u->display_name, sizeof(u->display_name));
+	u->followers_count = (uint64_t)sqlite3_column_int64(st, col + 3);
+	u->following_count = (uint64_t)sqlite3_column_int64(st, col + 4);
+	u->tweets_count = (uint64_t)sqlite3_column_int64(st, col + 5);
+}
+
+static void read_tweet(sqlite3_stmt *st, struct tweet *t)
+{
+	t->id = (uint64_t)sqlite3_column_int64(st, 0);
+	t->author_id = (uint64_t)sqlite3_column_int64(st, 1);
+	column_copy(st, 2, t->author_handle, sizeof(t->author_handle));
+	column_copy(st, 3, t->author_display_name, sizeof(t->author_display_name));
+	t->text_len = column_copy(st, 4, t->text, sizeof(t->text));
+}
+
+static sqlite3_stmt *reader_stmt(struct sqlite_reader *r, enum read_stmt which)
+{
+	if (!r->st[which] && sqlite3_prepare_v3(r->db, read_sql[which], -1, SQLITE_PREPARE_PERSISTENT,
+						&r->st[which], NULL) != SQLITE_OK)
+		die("sqlite: preparing '%s': %s", read_sql[which], sqlite3_errmsg(r->db));
+	return r->st[which];
+}
+
+/* Steps a one-row query; returns 0 with the row ready, or a STORE_ code
+ * (the statement is then already reset). */
+static int step_one(sqlite3 *db, sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		return 0;
+	if (rc != SQLITE_DONE)
+		log_error("sqlite: %s", sqlite3_errmsg(db));
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? STORE_NOT_FOUND : STORE_ERROR;
+}
+
+static int finish_list(sqlite3 *db, sqlite3_stmt *st, int rc)
+{
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		log_error("sqlite: %s", sqlite3_errmsg(db));
+		return STORE_ERROR;
+	}
+	return STORE_OK;
+}
+
+static struct store_reader *sqlite_reader_new(struct store *s)
+{
+	struct sqlite_store *ss = (struct sqlite_store *)s;
+	struct sqlite_reader *r = xcalloc(1, sizeof(*r));
+	r->base.ops = &store_sqlite_ops;
+	if (sqlite3_open_v2(ss->path, &r->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
+	    SQLITE_OK)
+		die("sqlite: opening reader: %s", sqlite3_errmsg(r->db));
+	sqlite3_busy_timeout(r->db, 5000);
+	sqlite3_exec(r->db, "PRAGMA query_only=1; PRAGMA cache_size=-16000;", NULL, NULL, NULL);
+	return &r->base;
+}
+
+static void sqlite_reader_free(struct store_reader *base)
+{
+	struct sqlite_reader *r = (struct sqlite_reader *)base;
+	if (!r)
+		return;
+	for (int i = 0; i < R_COUNT; i++)
+		sqlite3_finalize(r->st[i]);
+	sqlite3_close(r->db);
+	free(r);
+}
+
+static int get_user(struct sqlite_reader *r, enum read_stmt which, struct user *out,
+		    int (*bind)(sqlite3_stmt *, const void *), const void *key, char *hash)
+{
+	sqlite3_stmt *st = reader_stmt(r, which);
+	bind(st, key);
+	int rc = step_one(r->db, st);
+	if (rc == 0) {
+		read_user(st, 0, out);
+		if (hash)
+			column_copy(st, 6, hash, PWHASH_MAX);
+		sqlite3_reset(st);
+	}
+	return rc;
+}
+
+static int bind_id(sqlite3_stmt *st, const void *key)
+{
+	return sqlite3_bind_int64(st, 1, clamp63(*(const uint64_t *)key));
+}
+
+static int bind_text(sqlite3_stmt *st, const void *key)
+{
+	return sqlite3_bind_text(st, 1, key, -1, SQLITE_TRANSIENT);
+}
+
+static int sqlite_user_get(struct store_reader *r, uint64_t id, struct user *out)
+{
+	return get_user((struct sqlite_reader *)r, R_USER_BY_ID, out, bind_id, &id, NULL);
+}
+
+static int sqlite_user_get_by_handle(struct store_reader *r, const char *handle, struct user *out)
+{
+	return get_user((struct sqlite_reader *)r, R_USER_BY_HANDLE, out, bind_text, handle, NULL);
+}
+
+static int sqlite_user_credentials(struct store_reader *r, const char *handle, struct user *out,
+				   char *hash)
+{
+	return get_user((struct sqlite_reader *)r, R_CREDENTIALS, out, bind_text, handle, hash);
+}
+
+static int sqlite_session_user(struct store_reader *base, const uint8_t *token_hash,
+			       uint64_t *user_id)
+{
+	struct sqlite_reader *r = (struct sqlite_reader *)base;
+	sqlite3_stmt *st = reader_stmt(r, R_SESSION);
+	sqlite3_bind_blob(st, 1, token_hash, TOKEN_HASH_LEN, SQLITE_STATIC);
+	int rc = step_one(r->db, st);
+	if (rc == 0) {
+		*user_id = (uint64_t)sqlite3_column_int64(st, 0);
+		sqlite3_reset(st);
+	}
+	return rc;
+}
+
+/* Reads an idempotency row from a statement bound and stepped to a row. */
+static void read_idem(sqlite3_stmt *st, struct store_idem_record *out)
+{
+	memset(out->fingerprint, 0, sizeof(out->fingerprint));
+	size_t n = (size_t)sqlite3_column_bytes(st, 0);
+	memcpy(out->fingerprint, sqlite3_column_blob(st, 0),
+	       n < sizeof(out->fingerprint) ? n : sizeof(out->fingerprint));
+	out->status = sqlite3_column_int(st, 1);
+	strbuf_append(&out->body, sqlite3_column_blob(st, 2), (size_t)sqlite3_column_bytes(st, 2));
+}
+
+static int idem_lookup(sqlite3 *db, sqlite3_stmt *st, uint64_t scope, const char *key,
+		       struct store_idem_record *out)
+{
+	sqlite3_bind_int64(st, 1, clamp63(scope));
+	sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
+	int rc = step_one(db, st);
+	if (rc == 0) {
+		read_idem(st, out);
+		sqlite3_reset(st);
+	}
+	return rc;
+}
+
+static int sqlite_idem_get(struct store_reader *base, uint64_t scope, const char *key,
+			   struct store_idem_record *out)
+{
+	struct sqlite_reader *r = (struct sqlite_reader *)base;
+	return idem_lookup(r->db, reader_stmt(r, R_IDEM), scope, key, out);
+}
+
+static int sqlite_tweet_get(struct store_reader *base, uint64_t id, struct tweet *out)
+{
+	struct sqlite_reader *r = (struct sqlite_reader *)base;
+	sqlite3_stmt *st = reader_stmt(r, R_TWEET);
+	sqlite3_bind_int64(st, 1, clamp63(id));
+	int rc = step_one(r->db, st);
+	if (rc == 0) {
+		read_tweet(st, out);
+		sqlite3_reset(st);
+	}
+	return rc;
+}
+
+static void bind_page(sqlite3_stmt *st, uint64_t owner, const struct store_page *p)
+{
+	sqlite3_bind_int64(st, 1, clamp63(owner));
+	sqlite3_bind_int64(st, 2, clamp63(p->before));
+	sqlite3_bind_int64(st, 3, clamp63(p->after));
+	sqlite3_bind_int(st, 4, (int)p->limit);
+}
+
+/* Oldest-first pages are read ascending; flip them to newest first. */
+#define REVERSE(arr, n, T)                                                                         \
+	do {                                                                                       \
+		for (size_t i_ = 0, j_ = (n); i_ + 1 < j_; i_++, j_--) {                           \
+			T tmp_ = (arr)[i_];                                                        \
+			(arr)[i_] = (arr)[j_ - 1];                                                 \
+			(arr)[j_ - 1] = tmp_;                                                      \
+		}                                                                                  \
+	} while (0)
+
+static int tweet_list(struct sqlite_reader *r, enum read_stmt desc, enum read_stmt asc,
+		      uint64_t owner, const struct store_page *p, struct tweet *out, size_t *n)
+{
+	sqlite3_stmt *st = reader_stmt(r, p->oldest_first ? asc : desc);
+	bind_page(st, owner, p);
+	int rc;
+	*n = 0;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && *n < p->limit)
+		read_tweet(st, &out[(*n)++]);
+	if (rc == SQLITE_ROW)
+		rc = SQLITE_DONE;
+	if (p->oldest_first)
+		REVERSE(out, *n, struct tweet);
+	return finish_list(r->db, st, rc);
+}
+
+static int sqlite_user_tweets(struct store_reader *base, uint64_t user_id,
+			      const struct store_page *p, struct tweet *out, size_t *n)
+{
+	struct sqlite_reader *r = (struct sqlite_reader *)base;
+	struct user u;
+	int rc = sqlite_user_get(base, user_id, &u);
+	if (rc)
+		return rc;
+	return tweet_list(r, R_USER_TWEETS, R_USER_TWEETS_ASC, user_id, p, out, n);
+}
+
+static int sqlite_home_feed(struct store_reader *base, uint64_t user_id, const struct store_page *p,
+			    struct tweet *out, size_t *n)
+{
+	return tweet_list((struct sqlite_reader *)base, R_FEED, R_FEED_ASC, user_id, p, out, n);
+}
+
+static int follow_list(struct sqlite_reader *r, enum read_stmt desc, enum read_stmt asc,
+		       uint64_t user_id, const struct store_page *p, struct follow_entry *out,
+		       size_t *n)
+{
+	struct user u;
+	int rc = sqlite_user_get(&r->base, user_id, &u);
+	if (rc)
+		return rc;
+	sqlite3_stmt *st = reader_stmt(r, p->oldest_first ? asc : desc);
+	bind_page(st, user_id, p);
+	*n = 0;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && *n < p->limit) {
+		out[*n].follow_id = (uint64_t)sqlite3_column_int64(st, 0);
+		read_user(st, 1, &out[*n].user);
+		(*n)++;
+	}
+	if (rc == SQLITE_ROW)
+		rc = SQLITE_DONE;
+	if (p->oldest_first)
+		REVERSE(out, *n, struct follow_entry);
+	return finish_list(r->db, st, rc);
+}
+
+static int sqlite_followers(struct store_reader *r, uint64_t user_id, const struct store_page *p,
+			    struct follow_entry *out, size_t *n)
+{
+	return follow_list((struct sqlite_reader *)r, R_FOLLOWERS, R_FOLLOWERS_ASC, user_id, p, out,
+			   n);
+}
+
+static int sqlite_following(struct store_reader *r, uint64_t user_id, const struct store_page *p,
+			    struct follow_entry *out, size_t *n)
+{
+	return follow_list((struct sqlite_reader *)r, R_FOLLOWING, R_FOLLOWING_ASC, user_id, p, out,
+			   n);
+}
+
+/* ---- the writer ---------------------------------------------------------- */
+
+/* Runs a statement that returns no rows; returns the sqlite code. */
+static int run(struct sqlite_store *s, enum write_stmt which)
+{
+	sqlite3_stmt *st = s->w[which];
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (rc != SQLITE_DONE && rc != SQLITE_CONSTRAINT)
+		log_error("sqlite: %s: %s", write_sql[which], sqlite3_errmsg(s->wdb));
+	return rc;
+}
+
+static int add_count(struct sqlite_store *s, enum write_stmt which, uint64_t user, int delta)
+{
+	sqlite3_bind_int64(s->w[which], 1, clamp63(user));
+	sqlite3_bind_int(s->w[which], 2, delta);
+	return run(s, which) == SQLITE_DONE ? STORE_OK : STORE_ERROR;
+}
+
+static int writer_user(struct sqlite_store *s, uint64_t id, struct user *out)
+{
+	sqlite3_stmt *st = s->w[W_USER_GET];
+	sqlite3_bind_int64(st, 1, clamp63(id));
+	int rc = step_one(s->wdb, st);
+	if (rc == 0) {
+		read_user(st, 0, out);
+		sqlite3_reset(st);
+	}
+	return rc;
+}
+
+static int exec_user_create(struct sqlite_store *s, struct store_write *w)
+{
+	sqlite3_stmt *st = s->w[W_USER_INSERT];
+	uint64_t id = idgen_next(&s->ids);
+	sqlite3_bind_int64(st, 1, clamp63(id));
+	sqlite3_bind_text(st, 2, w->in.user_create.handle, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, w->in.user_create.display_name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, w->in.user_create.password_hash, -1, SQLITE_STATIC);
+	int rc = run(s, W_USER_INSERT);
+	if (rc == SQLITE_CONSTRAINT)
+		return STORE_CONFLICT;
+	if (rc != SQLITE_DONE)
+		return STORE_ERROR;
+	return writer_user(s, id, &w->user);
+}
+
+static int exec_session(struct sqlite_store *s, struct store_write *w, bool create)
+{
+	sqlite3_stmt *st = s->w[create ? W_SESSION_INSERT : W_SESSION_DELETE];
+	sqlite3_bind_blob(st, 1, w->in.session.token_hash, TOKEN_HASH_LEN, SQLITE_STATIC);
+	if (create)
+		sqlite3_bind_int64(st, 2, clamp63(w->in.session.user_id));
+	if (run(s, create ? W_SESSION_INSERT : W_SESSION_DELETE) != SQLITE_DONE)
+		return STORE_ERROR;
+	return create ? writer_user(s, w->in.session.user_id, &w->user) : STORE_OK;
+}
+
+static int exec_tweet_create(struct sqlite_store *s, struct store_write *w)
+{
+	sqlite3_stmt *st = s->w[W_TWEET_INSERT];
+	uint64_t id = idgen_next(&s->ids);
+	sqlite3_bind_int64(st, 1, clamp63(id));
+	sqlite3_bind_int64(st, 2, clamp63(w->in.tweet_create.author_id));
+	sqlite3_bind_text(st, 3, w->in.tweet_create.text, (int)w->in.tweet_create.text_len,
+			  SQLITE_STATIC);
+	if (run(s, W_TWEET_INSERT) != SQLITE_DONE ||
+	    add_count(s, W_TWEETS_COUNT, w->in.tweet_create.author_id, 1))
+		return STORE_ERROR;
+	st = s->w[W_TWEET_GET];
+	sqlite3_bind_int64(st, 1, clamp63(id));
+	int rc = step_one(s->wdb, st);
+	if (rc == 0) {
+		read_tweet(st, &w->tweet);
+		sqlite3_reset(st);
+	}
+	return rc == STORE_NOT_FOUND ? STORE_ERROR : rc; /* the author vanished: internal */
+}
+
+static int exec_tweet_delete(struct sqlite_store *s, struct store_write *w)
+{
+	sqlite3_stmt *st = s->w[W_TWEET_DELETE];
+	sqlite3_bind_int64(st, 1, clamp63(w->in.tweet_delete.tweet_id));
+	sqlite3_bind_int64(st, 2, clamp63(w->in.tweet_delete.author_id));
+	if (run(s, W_TWEET_DELETE) != SQLITE_DONE)
+		return STORE_ERROR;
+	if (sqlite3_changes(s->wdb) == 0)
+		return STORE_NOT_FOUND; /* missing or someone else's: the same answer */
+	return add_count(s, W_TWEETS_COUNT, w->in.tweet_delete.author_id, -1);
+}
+
+static int exec_follow(struct sqlite_store *s, struct store_write *w, bool follow)
+{
+	uint64_t a = w->in.follow.follower_id, b = w->in.follow.followee_id;
+	int rc = writer_user(s, b, &w->user);
+	if (rc)
+		return rc;
+	sqlite3_stmt *st = s->w[follow ? W_FOLLOW_INSERT : W_FOLLOW_DELETE];
+	int k = 1;
+	if (follow)
+		sqlite3_bind_int64(st, k++, clamp63(idgen_next(&s->ids)));
+	sqlite3_bind_int64(st, k++, clamp63(a));
+	sqlite3_bind_int64(st, k, clamp63(b));
+	if (run(s, follow ? W_FOLLOW_INSERT : W_FOLLOW_DELETE) != SQLITE_DONE)
+		return STORE_ERROR;
+	w->created = sqlite3_changes(s->wdb) > 0;
+	if (!w->created)
+		return STORE_OK; /* already in the asked state: nothing to count */
+	int delta = follow ? 1 : -1;
+	if (add_count(s, W_FOLLOWING_COUNT, a, delta) || add_count(s, W_FOLLOWERS_COUNT, b, delta))
+		return STORE_ERROR;
+	return writer_user(s, b, &w->user);
+}
+
+static int exec_write(struct sqlite_store *s, struct store_write *w)
+{
+	switch (w->kind) {
+	case STORE_W_USER_CREATE: return exec_user_create(s, w);
+	case STORE_W_SESSION_CREATE: return exec_session(s, w, true);
+	case STORE_W_SESSION_DELETE: return exec_session(s, w, false);
+	case STORE_W_TWEET_CREATE: return exec_tweet_create(s, w);
+	case STORE_W_TWEET_DELETE: return exec_tweet_delete(s, w);
+	case STORE_W_FOLLOW: return exec_follow(s, w, true);
+	case STORE_W_UNFOLLOW: return exec_follow(s, w, false);
+	}
+	return STORE_ERROR;
+}
+
+static int idem_put(struct sqlite_store *s, struct store_write *w)
+{
+	sqlite3_stmt *st = s->w[W_IDEM_PUT];
+	sqlite3_bind_int64(st, 1, clamp63(w->idem.scope));
+	sqlite3_bind_text(st, 2, w->idem.key, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 3, w->idem.fingerprint, sizeof(w->idem.fingerprint), SQLITE_STATIC);
+	sqlite3_bind_int(st, 4, w->resp_status);
+	sqlite3_bind_blob(st, 5, w->resp_body.data ? w->resp_body.data : "", (int)w->resp_body.len,
+			  SQLITE_STATIC);
+	sqlite3_bind_int64(st, 6, (int64_t)time_now_ms());
+	return run(s, W_IDEM_PUT) == SQLITE_DONE ? STORE_OK : STORE_ERROR;
+}
+
+/*
+ * One write inside the batch transaction. The idempotency record is checked
+ * here, under the writer's lock on the database, so two concurrent requests
+ * with the same key cannot both act: the second one finds the first's
+ * record and replays it.
+ */
+static void apply_one(struct sqlite_store *s, struct store_write *w)
+{
+	if (w->idem.on) {
+		struct store_idem_record rec = {.body = STRBUF_INIT};
+		int rc = idem_lookup(s->wdb, s->w[W_IDEM_GET], w->idem.scope, w->idem.key, &rec);
+		if (rc == 0) {
+			if (memcmp(rec.fingerprint, w->idem.fingerprint, sizeof(rec.fingerprint)) == 0) {
+				w->replayed = true;
+				w->status = STORE_OK;
+				w->resp_status = rec.status;
+				strbuf_reset(&w->resp_body);
+				strbuf_append(&w->resp_body, rec.body.data, rec.body.len);
+			} else {
+				w->status = STORE_IDEM_MISMATCH;
+			}
+			strbuf_deinit(&rec.body);
+			return;
+		}
+		if (rc == STORE_ERROR) {
+			w->status = STORE_ERROR;
+			return;
+		}
+	}
+	if (run(s, W_SAVEPOINT) != SQLITE_DONE) {
+		w->status = STORE_ERROR;
+		return;
+	}
+	w->status = exec_write(s, w);
+	if (w->status == STORE_ERROR) {
+		run(s, W_ROLLBACK_TO);
+		run(s, W_RELEASE);
+		return;
+	}
+	w->render(w);
+	if (w->idem.on && idem_put(s, w) != STORE_OK) {
+		w->status = STORE_ERROR;
+		run(s, W_ROLLBACK_TO);
+	}
+	run(s, W_RELEASE);
+}
+
+static void sweep_idempotency(struct sqlite_store *s)
+{
+	uint64_t now = time_now_ms();
+	if (now - s->last_sweep_ms < IDEM_SWEEP_EVERY_MS)
+		return;
+	s->last_sweep_ms = now;
+	sqlite3_bind_int64(s->w[W_IDEM_SWEEP], 1, (int64_t)(now - IDEM_TTL_MS));
+	run(s, W_IDEM_SWEEP);
+}
+
+static void commit_batch(struct sqlite_store *s, struct store_write *batch)
+{
+	bool ok = run(s, W_BEGIN) == SQLITE_DONE;
+	for (struct store_write *w = batch; ok && w; w = w->next)
+		apply_one(s, w);
+	if (ok) {
+		sweep_idempotency(s);
+		ok = run(s, W_COMMIT) == SQLITE_DONE;
+	}
+	if (!ok) {
+		/* Nothing of this batch is durable: every write in it failed. */
+		if (!sqlite3_get_autocommit(s->wdb))
+			run(s, W_ROLLBACK);
+		for (struct store_write *w = batch; w; w = w->next)
+			w->status = STORE_ERROR;
+	}
+	for (struct store_write *w = batch, *next; w; w = next) {
+		next = w->next; /* done() may free w */
+		w->done(w);
+	}
+}
+
+static void *writer_main(void *arg)
+{
+	struct sqlite_store *s = arg;
+	for (;;) {
+		pthread_mutex_lock(&s->lock);
+		while (!s->head && !s->stopping)
+			pthread_cond_wait(&s->nonempty, &s->lock);
+		if (!s->head) {
+			pthread_mutex_unlock(&s->lock);
+			return NULL;
+		}
+		/* Take up to MAX_BATCH queued writes: they commit together. */
+		struct store_write *batch = s->head, *last = s->head;
+		size_t n = 1;
+		while (last->next && n < MAX_BATCH)
+			last = last->next, n++;
+		s->head = last->next;
+		if (!s->head)
+			s->tail = NULL;
+		last->next = NULL;
+		s->queued -= n;
+		pthread_mutex_unlock(&s->lock);
+		commit_batch(s, batch);
+	}
+}
+
+static int sqlite_submit(struct store *base, struct store_write *w)
+{
+	struct sqlite_store *s = (struct sqlite_store *)base;
+	int rc = STORE_BUSY;
+	pthread_mutex_lock(&s->lock);
+	if (!s->stopping && s->queued < s->max_queued) {
+		w->next = NULL;
+		if (s->tail)
+			s->tail->next = w;
+		else
+			s->head = w;
+		s->tail = w;
+		s->queued++;
+		pthread_cond_signal(&s->nonempty);
+		rc = 0;
+	}
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+/* ---- open and close --------------------------------------------------------- */
+
+static void sqlite_close(struct store *base)
+{
+	struct sqlite_store *s = (struct sqlite_store *)base;
+	if (!s)
+		return;
+	if (s->wdb) {
+		pthread_mutex_lock(&s->lock);
+		s->stopping = true;
+		pthread_cond_broadcast(&s->nonempty);
+		pthread_mutex_unlock(&s->lock);
+		pthread_join(s->writer, NULL); /* it drains the queue first */
+		for (int i = 0; i < W_COUNT; i++)
+			sqlite3_finalize(s->w[i]);
+		sqlite3_close(s->wdb);
+	}
+	pthread_cond_destroy(&s->nonempty);
+	pthread_mutex_destroy(&s->lock);
+	idgen_deinit(&s->ids);
+	free(s->path);
+	free(s);
+}
+
+static struct store *sqlite_open(const struct store_options *opt, struct strbuf *err)
+{
+	struct sqlite_store *s = xcalloc(1, sizeof(*s));
+	s->base.ops = &store_sqlite_ops;
+	s->max_queued = opt->max_queued ? opt->max_queued : 65536;
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_cond_init(&s->nonempty, NULL);
+	idgen_init(&s->ids, opt->node_id);
+
+	if (mkdir(opt->data_dir, 0700) != 0 && errno != EEXIST) {
+		strbuf_appendf(err, "cannot create %s: %s", opt->data_dir, strerror(errno));
+		goto fail;
+	}
+	struct strbuf path = STRBUF_INIT;
+	strbuf_appendf(&path, "%s/%s", opt->data_dir, STORE_SQLITE_FILE);
+	s->path = strbuf_detach(&path, NULL);
+
+	sqlite3 *db = NULL;
+	if (sqlite3_open_v2(s->path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+						  SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		strbuf_appendf(err, "cannot open %s: %s", s->path, sqlite3_errmsg(db));
+		sqlite3_close(db);
+		goto fail;
+	}
+	if (store_sqlite_configure(db, err) ||
+	    store_sqlite_migrate(db, STORE_SQLITE_SCHEMA_VERSION, err)) {
+		sqlite3_close(db);
+		goto fail;
+	}
+	for (int i = 0; i < W_COUNT; i++) {
+		if (sqlite3_prepare_v3(db, write_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->w[i],
+				       NULL) != SQLITE_OK) {
+			strbuf_appendf(err, "preparing '%s': %s", write_sql[i], sqlite3_errmsg(db));
+			for (int k = 0; k < i; k++)
+				sqlite3_finalize(s->w[k]);
+			sqlite3_close(db);
+			goto fail;
+		}
+	}
+	s->wdb = db;
+	if (pthread_create(&s->writer, NULL, writer_main, s) != 0)
+		die("sqlite: cannot start the writer thread");
+	return &s->base;
+fail:
+	sqlite_close(&s->base);
+	return NULL;
+}
+
+const struct store_ops store_sqlite_ops = {
+	.name = "sqlite",
+	.open = sqlite_open,
+	.close = sqlite_close,
+	.reader_new = sqlite_reader_new,
+	.reader_free = sqlite_reader_free,
+	.user_get = sqlite_user_get,
+	.user_get_by_handle = sqlite_user_get_by_handle,
+	.user_credentials = sqlite_user_credentials,
+	.session_user = sqlite_session_user,
+	.idem_get = sqlite_idem_get,
+	.tweet_get = sqlite_tweet_get,
+	.user_tweets = sqlite_user_tweets,
+	.home_feed = sqlite_home_feed,
+	.followers = sqlite_followers,
+	.following = sqlite_following,
+	.submit = sqlite_submit,
+};

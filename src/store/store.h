@@ -1,0 +1,190 @@
+/*
+ * store — the port to chirp's durable database (DESIGN §4).
+ *
+ * Services talk to the database only through this header; the SQLite
+ * adapter (store/sqlite.c) is the embedded default, and a PostgreSQL adapter
+ * plugs in behind the same struct store_ops. Two paths:
+ *
+ *  - Reads are synchronous and go through a `struct store_reader`, one per
+ *    thread (a reader is not thread-safe). They are fast local reads and may
+ *    run on an event loop.
+ *  - Writes are asynchronous: the caller fills a `struct store_write` and
+ *    submits it. The adapter commits many writes together (group commit) and
+ *    calls w->done only once the write is durable, or has failed. A write's
+ *    response is rendered by w->render inside the same transaction, so an
+ *    Idempotency-Key record and the change it describes commit atomically:
+ *    a crash can never leave one without the other.
+ *
+ * Lists are pages cut by id (struct store_page), always returned newest
+ * first. Status codes are the negative STORE_* values; 0 is success.
+ */
+#ifndef CHIRP_STORE_STORE_H
+#define CHIRP_STORE_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/model.h"
+#include "util/strbuf.h"
+
+enum {
+	STORE_OK = 0,
+	STORE_ERROR = -1,         /* I/O or internal failure; nothing changed */
+	STORE_NOT_FOUND = -2,     /* no such object (or not the caller's) */
+	STORE_CONFLICT = -3,      /* unique constraint: handle taken */
+	STORE_IDEM_MISMATCH = -4, /* idempotency key reused with another request */
+	STORE_BUSY = -5,          /* write queue full: try later */
+};
+
+/* A page of a list: ids strictly between `after` and `before`, at most
+ * `limit` of them. With `oldest_first`, the page starts right after `after`
+ * (Mastodon's min_id) instead of at the newest item; either way the result
+ * is returned newest first. */
+struct store_page {
+	uint64_t before; /* UINT64_MAX when unbounded */
+	uint64_t after;  /* 0 when unbounded */
+	unsigned limit;
+	bool oldest_first;
+};
+
+/* What an Idempotency-Key pins: (scope, key) names the record, and the
+ * fingerprint (SHA-256 of method, path and body) says which request it was. */
+#define IDEM_KEY_MAX 255
+struct store_idem {
+	bool on;
+	uint64_t scope; /* the user id; 0 for anonymous requests (sign-up) */
+	char key[IDEM_KEY_MAX + 1];
+	uint8_t fingerprint[32];
+};
+
+enum store_write_kind {
+	STORE_W_USER_CREATE,
+	STORE_W_SESSION_CREATE,
+	STORE_W_SESSION_DELETE,
+	STORE_W_TWEET_CREATE,
+	STORE_W_TWEET_DELETE,
+	STORE_W_FOLLOW,
+	STORE_W_UNFOLLOW,
+};
+
+/*
+ * One write. The caller owns the struct (usually embedded in a larger one of
+ * its own, reached with container_of from the callbacks) and must keep it
+ * alive until done() has been called. If you add a kind here, also add it to
+ * the adapters' dispatch (sqlite.c: exec_write).
+ */
+struct store_write {
+	enum store_write_kind kind;
+	union {
+		struct {
+			char handle[HANDLE_MAX + 1];
+			char display_name[DISPLAY_NAME_MAX + 1];
+			char password_hash[PWHASH_MAX];
+		} user_create; /* result: user */
+		struct {
+			uint64_t user_id;
+			uint8_t token_hash[TOKEN_HASH_LEN];
+		} session; /* create: result user; delete: nothing */
+		struct {
+			uint64_t author_id;
+			size_t text_len;
+			char text[TEXT_MAX + 1];
+		} tweet_create; /* result: tweet */
+		struct {
+			uint64_t author_id;
+			uint64_t tweet_id;
+		} tweet_delete;
+		struct {
+			uint64_t follower_id;
+			uint64_t followee_id;
+		} follow; /* follow and unfollow; result: followee in `user` */
+	} in;
+
+	struct store_idem idem;
+
+	/* Results, filled by the adapter before render() runs. */
+	int status;          /* STORE_OK or a STORE_* error */
+	bool created;        /* follow: a new edge (false: already following) */
+	struct user user;    /* the user made, logged in or followed */
+	struct tweet tweet;  /* the tweet made */
+	bool replayed;       /* the response comes from an earlier request */
+
+	/* The response, rendered by render() inside the transaction (or copied
+	 * from the idempotency record on a replay). */
+	int resp_status;
+	struct strbuf resp_body;
+
+	void (*render)(struct store_write *w);  /* required; writer thread */
+	void (*done)(struct store_write *w);    /* required; writer thread, after commit */
+
+	struct store_write *next; /* the adapter's queue link */
+};
+
+/* Result of an idempotency lookup. */
+struct store_idem_record {
+	uint8_t fingerprint[32];
+	int status;
+	struct strbuf body; /* caller deinits */
+};
+
+struct store_options {
+	const char *data_dir;  /* created if missing */
+	uint32_t node_id;      /* for ids; see util/id.h */
+	size_t max_queued;     /* writes waiting beyond this get STORE_BUSY */
+};
+
+struct store;
+struct store_reader;
+
+struct store_ops {
+	const char *name;
+	struct store *(*open)(const struct store_options *opt, struct strbuf *err);
+	void (*close)(struct store *s);
+	struct store_reader *(*reader_new)(struct store *s);
+	void (*reader_free)(struct store_reader *r);
+
+	int (*user_get)(struct store_reader *r, uint64_t id, struct user *out);
+	int (*user_get_by_handle)(struct store_reader *r, const char *handle, struct user *out);
+	/* The password hash of `handle` into hash[PWHASH_MAX], and the user. */
+	int (*user_credentials)(struct store_reader *r, const char *handle, struct user *out,
+				char *hash);
+	int (*session_user)(struct store_reader *r, const uint8_t *token_hash, uint64_t *user_id);
+	int (*idem_get)(struct store_reader *r, uint64_t scope, const char *key,
+			struct store_idem_record *out);
+
+	int (*tweet_get)(struct store_reader *r, uint64_t id, struct tweet *out);
+	/* Lists fill out[0..page->limit) and set *n. user_tweets and the follow
+	 * lists return STORE_NOT_FOUND if the user does not exist. */
+	int (*user_tweets)(struct store_reader *r, uint64_t user_id, const struct store_page *page,
+			   struct tweet *out, size_t *n);
+	int (*home_feed)(struct store_reader *r, uint64_t user_id, const struct store_page *page,
+			 struct tweet *out, size_t *n);
+	int (*followers)(struct store_reader *r, uint64_t user_id, const struct store_page *page,
+			 struct follow_entry *out, size_t *n);
+	int (*following)(struct store_reader *r, uint64_t user_id, const struct store_page *page,
+			 struct follow_entry *out, size_t *n);
+
+	/* Queues a write; returns 0 (done() will be called) or STORE_BUSY. */
+	int (*submit)(struct store *s, struct store_write *w);
+};
+
+/* Every adapter's store and reader begin with this, so the wrappers below
+ * can find the ops. */
+struct store {
+	const struct store_ops *ops;
+};
+struct store_reader {
+	const struct store_ops *ops;
+};
+
+extern const struct store_ops store_sqlite_ops;
+
+/* Looks an adapter up by name ("sqlite"); NULL if unknown. */
+const struct store_ops *store_ops_find(const char *name);
+
+/* Initialises and releases the heap parts of a write. */
+void store_write_init(struct store_write *w, enum store_write_kind kind);
+void store_write_deinit(struct store_write *w);
+
+#endif

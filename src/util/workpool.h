@@ -1,0 +1,33 @@
+/*
+ * workpool — a fixed set of threads for blocking work.
+ *
+ * The event loops must never block (DESIGN §6), so CPU-heavy or blocking
+ * work (Argon2id hashing, above all) is handed to a workpool. The queue is
+ * bounded: when it is full, workpool_submit refuses, and the caller answers
+ * 503 instead of letting a queue grow without limit.
+ */
+#ifndef CHIRP_UTIL_WORKPOOL_H
+#define CHIRP_UTIL_WORKPOOL_H
+
+#include <stddef.h>
+
+struct work {
+	void (*fn)(struct work *w); /* runs on a pool thread */
+	struct work *next;          /* owned by the pool while queued */
+};
+
+struct workpool;
+
+/* Starts `threads` threads with room for `max_queued` waiting jobs. */
+struct workpool *workpool_new(unsigned threads, size_t max_queued);
+
+/* Runs every job already queued, then joins the threads and frees the pool.
+ * NULL is a no-op. */
+void workpool_free(struct workpool *p);
+
+/* Queues `w`; w->fn(w) runs later on a pool thread and owns `w` from then.
+ * Returns 0, or -1 if the queue is full or the pool is stopping (then the
+ * caller still owns `w`). */
+int workpool_submit(struct workpool *p, struct work *w);
+
+#endif

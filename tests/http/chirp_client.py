@@ -1,0 +1,526 @@
+"""Helpers for the chirp black-box HTTP tests: start and stop the real binary,
+talk HTTP/1.1 to it with only the standard library, and check the shapes the
+API contract (docs/api.md, DESIGN.md section 3) promises.
+
+Every response that goes through Client is recorded in TRAFFIC, together with
+every password the tests chose and every token the server minted, so that
+test_zz_secrets.py can check that no secret ever leaks into a response.
+"""
+
+import http.client
+import json
+import os
+import re
+import secrets
+import signal
+import socket
+import subprocess
+import threading
+import time
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+# The sanitizer build runs the same suite, only slower: scale every wait.
+TIMEOUT_FACTOR = float(os.environ.get("CHIRP_TIMEOUT_FACTOR", "1"))
+STARTUP_TIMEOUT = 30 * TIMEOUT_FACTOR
+SHUTDOWN_TIMEOUT = 10 * TIMEOUT_FACTOR
+REQUEST_TIMEOUT = 30 * TIMEOUT_FACTOR
+# How long an eventually-consistent read (feed fanout) may lag.
+CONVERGE_TIMEOUT = 10 * TIMEOUT_FACTOR
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+ID_RE = re.compile(r"^[1-9][0-9]*$")
+RFC3339_UTC_RE = re.compile(
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?Z$")
+USER_KEYS = {"id", "handle", "display_name", "created_at",
+             "followers_count", "following_count", "tweets_count"}
+TWEET_KEYS = {"id", "author_id", "author", "text", "created_at", "media"}
+
+
+def chirp_bin():
+    return os.environ.get("CHIRP_BIN") or str(REPO_ROOT / "chirp")
+
+
+# ---------------------------------------------------------------- recording
+
+class Traffic:
+    """Everything the suite saw, for the secret-leak checks."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.responses = []
+        self.tokens = set()
+        self.passwords = set()
+
+    def add_response(self, resp):
+        with self.lock:
+            self.responses.append(resp)
+
+    def add_token(self, token):
+        with self.lock:
+            self.tokens.add(token)
+
+    def add_password(self, password):
+        with self.lock:
+            self.passwords.add(password)
+
+    def snapshot(self):
+        with self.lock:
+            return list(self.responses), set(self.tokens), set(self.passwords)
+
+
+TRAFFIC = Traffic()
+
+
+# ---------------------------------------------------------------- responses
+
+class Resp:
+    """One HTTP response, fully read."""
+
+    def __init__(self, method, path, status, reason, headers, body):
+        self.method = method
+        self.path = path
+        self.status = status
+        self.reason = reason
+        self.headers = headers  # list of (name, value), in wire order
+        self.body = body        # bytes
+        self._json = None
+
+    def header(self, name):
+        name = name.lower()
+        for k, v in self.headers:
+            if k.lower() == name:
+                return v
+        return None
+
+    def header_all(self, name):
+        name = name.lower()
+        return [v for k, v in self.headers if k.lower() == name]
+
+    @property
+    def json(self):
+        if self._json is None:
+            try:
+                self._json = json.loads(self.body.decode("utf-8"))
+            except (UnicodeDecodeError, ValueError) as e:
+                raise AssertionError(
+                    f"{self.method} {self.path} -> {self.status}: body is not JSON "
+                    f"({e}): {self.body[:300]!r}") from None
+        return self._json
+
+    @property
+    def code(self):
+        j = self.json
+        return j.get("code") if isinstance(j, dict) else None
+
+    def __repr__(self):
+        return (f"<{self.method} {self.path} -> {self.status} "
+                f"{self.body[:300]!r}>")
+
+
+# ------------------------------------------------------------------- client
+
+_MISSING = object()
+
+
+class Client:
+    """A tiny HTTP/1.1 client. One connection per request keeps tests
+    independent of keep-alive handling; `addr` is a callable so the client
+    follows a server that was restarted on another port."""
+
+    def __init__(self, addr):
+        self._addr = addr
+
+    @property
+    def address(self):
+        return self._addr()
+
+    def request(self, method, path, json_body=_MISSING, body=None, token=None,
+                headers=None, content_type=_MISSING, timeout=None):
+        """Send one request and return a Resp.
+
+        json_body: serialised with json.dumps (ASCII escapes).
+        body: raw bytes (or str, encoded as UTF-8) sent as is.
+        content_type: defaults to application/json when there is a body;
+        None sends no Content-Type at all.
+        """
+        if json_body is not _MISSING:
+            body = json.dumps(json_body).encode()
+        elif isinstance(body, str):
+            body = body.encode("utf-8")
+        if content_type is _MISSING:
+            content_type = "application/json" if body is not None else None
+        host, port = self.address
+        conn = http.client.HTTPConnection(
+            host, port, timeout=timeout or REQUEST_TIMEOUT)
+        try:
+            conn.putrequest(method, path, skip_accept_encoding=True)
+            if content_type is not None:
+                conn.putheader("Content-Type", content_type)
+            if token is not None:
+                conn.putheader("Authorization", f"Bearer {token}")
+            for k, v in (headers or {}).items():
+                conn.putheader(k, v)
+            if body is not None or method in ("POST", "PUT", "PATCH"):
+                conn.putheader("Content-Length", str(len(body or b"")))
+            conn.endheaders(body)
+            r = conn.getresponse()
+            data = r.read()
+            resp = Resp(method, path, r.status, r.reason,
+                        list(r.getheaders()), data)
+        finally:
+            conn.close()
+        TRAFFIC.add_response(resp)
+        return resp
+
+    def get(self, path, **kw):
+        return self.request("GET", path, **kw)
+
+    def post(self, path, json_body=_MISSING, **kw):
+        return self.request("POST", path, json_body=json_body, **kw)
+
+    def delete(self, path, **kw):
+        return self.request("DELETE", path, **kw)
+
+    def raw_request(self, method, path, body=b"", headers=None, token=None,
+                    content_type="application/json", timeout=None):
+        """Like request(), but written by hand on a raw socket and tolerant
+        of the server answering and closing before it read the whole body
+        (what a server should do with an oversized body). Returns None if
+        there was no response at all."""
+        lines = [f"{method} {path} HTTP/1.1", "Host: 127.0.0.1",
+                 "Connection: close", f"Content-Length: {len(body)}"]
+        if content_type is not None:
+            lines.append(f"Content-Type: {content_type}")
+        if token is not None:
+            lines.append(f"Authorization: Bearer {token}")
+        lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
+        head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+        return self.raw(head + body, timeout=timeout)
+
+    def raw(self, data, timeout=None):
+        """Send raw bytes on a fresh connection. Returns a Resp, or None if
+        the server closed or reset the connection without a response."""
+        host, port = self.address
+        sock = socket.create_connection((host, port),
+                                        timeout=timeout or REQUEST_TIMEOUT)
+        try:
+            try:
+                sock.sendall(data)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the server may answer and close before reading it all
+            r = http.client.HTTPResponse(sock, method="GET")
+            try:
+                r.begin()
+                body = r.read()
+            except (http.client.RemoteDisconnected, ConnectionResetError,
+                    http.client.IncompleteRead, BrokenPipeError):
+                return None
+            resp = Resp("RAW", data[:60].decode("latin-1"), r.status,
+                        r.reason, list(r.getheaders()), body)
+        finally:
+            sock.close()
+        TRAFFIC.add_response(resp)
+        return resp
+
+
+# ------------------------------------------------------------------- server
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class ServerProc:
+    """One `chirp serve` process on a free port with a given data dir."""
+
+    def __init__(self, data_dir, log_path, threads=2):
+        self.data_dir = str(data_dir)
+        self.log_path = str(log_path)
+        self.threads = threads
+        self.host = "127.0.0.1"
+        self.port = None
+        self.proc = None
+        self.starts = 0
+
+    def address(self):
+        return (self.host, self.port)
+
+    def client(self):
+        return Client(self.address)
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def start(self):
+        last = ""
+        for _attempt in range(3):  # a port picked free may be taken meanwhile
+            self.port = free_port()
+            self.starts += 1
+            log = open(self.log_path, "ab")
+            log.write(f"\n==== start #{self.starts} on port {self.port}\n".encode())
+            log.flush()
+            self.proc = subprocess.Popen(
+                [chirp_bin(), "serve", "--listen", f"{self.host}:{self.port}",
+                 "--data", self.data_dir, "--threads", str(self.threads)],
+                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+            log.close()
+            deadline = time.monotonic() + STARTUP_TIMEOUT
+            while time.monotonic() < deadline:
+                if self.proc.poll() is not None:
+                    break
+                try:
+                    r = self.client().get("/healthz", timeout=2)
+                    if r.status == 200:
+                        return
+                except OSError:
+                    pass
+                time.sleep(0.05)
+            if self.proc.poll() is None:
+                self.proc.kill()
+                self.proc.wait()
+                raise AssertionError(
+                    f"chirp not ready within {STARTUP_TIMEOUT:.0f}s:\n"
+                    + self.log_tail())
+            last = self.log_tail()
+        raise AssertionError(f"chirp exited at startup "
+                             f"(code {self.proc.returncode}):\n{last}")
+
+    def send_signal(self, sig):
+        self.proc.send_signal(sig)
+
+    def stop(self, sig=signal.SIGTERM, timeout=SHUTDOWN_TIMEOUT):
+        """Send `sig` and wait; returns the exit code. Kills the process and
+        raises if it does not exit within `timeout` seconds."""
+        if not self.alive():
+            return self.proc.returncode if self.proc else None
+        self.proc.send_signal(sig)
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise AssertionError(
+                f"chirp did not exit within {timeout:.0f}s of signal {sig}:\n"
+                + self.log_tail()) from None
+
+    def kill9(self):
+        self.proc.kill()
+        self.proc.wait()
+
+    def restart(self):
+        rc = self.stop()
+        self.start()
+        return rc
+
+    def log_tail(self, nbytes=4000):
+        try:
+            data = Path(self.log_path).read_bytes()
+        except OSError:
+            return "(no log)"
+        return data[-nbytes:].decode("utf-8", "replace")
+
+
+# ------------------------------------------------------------------- domain
+
+def random_handle(prefix="u"):
+    return f"{prefix}{secrets.token_hex(5)}"  # prefix + 10 hex chars
+
+
+def random_password():
+    return "pw-" + secrets.token_urlsafe(12)
+
+
+class User:
+    def __init__(self, handle, password, data, token=None):
+        self.handle = handle
+        self.password = password
+        self.data = data
+        self.id = data["id"]
+        self.token = token
+
+    def __repr__(self):
+        return f"<User {self.handle} {self.id}>"
+
+
+def signup(client, handle, password, display_name=None, headers=None):
+    body = {"handle": handle, "password": password}
+    if display_name is not None:
+        body["display_name"] = display_name
+    TRAFFIC.add_password(password)
+    return client.post("/v1/users", body, headers=headers)
+
+
+def login(client, handle, password, headers=None):
+    r = client.post("/v1/sessions", {"handle": handle, "password": password},
+                    headers=headers)
+    if r.status == 201 and isinstance(r.json, dict) and \
+            isinstance(r.json.get("token"), str):
+        TRAFFIC.add_token(r.json["token"])
+    return r
+
+
+def create_user(client, prefix="u", display_name=None, with_token=True):
+    handle = random_handle(prefix)
+    password = random_password()
+    r = signup(client, handle, password, display_name)
+    assert r.status == 201, r
+    user = User(handle, password, r.json)
+    if with_token:
+        user.token = new_token(client, user)
+    return user
+
+
+def new_token(client, user):
+    r = login(client, user.handle, user.password)
+    assert r.status == 201, r
+    return r.json["token"]
+
+
+def post_tweet(client, user, text=None, **kw):
+    if text is None:
+        text = "tweet " + secrets.token_hex(6)
+    r = client.post("/v1/tweets", {"text": text}, token=user.token, **kw)
+    assert r.status == 201, r
+    return r.json
+
+
+def get_user(client, user_id):
+    r = client.get(f"/v1/users/{user_id}")
+    assert r.status == 200, r
+    return r.json
+
+
+def follow(client, user, target_id, expect=(200, 201)):
+    r = client.post(f"/v1/users/{target_id}/follows", token=user.token)
+    assert r.status in expect, r
+    return r
+
+
+def list_ids(client, path, token=None):
+    r = client.get(path, token=token)
+    assert r.status == 200, r
+    return [item["id"] for item in r.json]
+
+
+def eventually(fn, timeout=CONVERGE_TIMEOUT, interval=0.05, what="condition"):
+    """Poll fn() until it returns a truthy value; return that value."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while True:
+        last = fn()
+        if last:
+            return last
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"{what} not reached within {timeout}s "
+                                 f"(last value: {last!r})")
+        time.sleep(interval)
+
+
+# ------------------------------------------------------------------- checks
+
+def assert_error(resp, status, codes):
+    """resp is a JSON error with this status and one of these codes."""
+    if isinstance(codes, str):
+        codes = (codes,)
+    assert resp.status == status, f"expected {status} {codes}, got {resp!r}"
+    ct = resp.header("Content-Type") or ""
+    assert ct.split(";")[0].strip().lower() == "application/json", \
+        f"error Content-Type is {ct!r}: {resp!r}"
+    body = resp.json
+    assert isinstance(body, dict), resp
+    assert isinstance(body.get("error"), str) and body["error"], \
+        f"error message missing: {resp!r}"
+    assert body.get("code") in codes, f"expected code in {codes}: {resp!r}"
+    assert re.fullmatch(r"[a-z][a-z0-9_]*", body["code"]), resp
+
+
+def assert_id(value):
+    assert isinstance(value, str), f"id {value!r} is not a string"
+    assert ID_RE.match(value), f"id {value!r} is not a decimal string"
+    assert int(value) < 2 ** 64, f"id {value!r} exceeds 64 bits"
+
+
+def assert_timestamp(value):
+    assert isinstance(value, str) and RFC3339_UTC_RE.match(value), \
+        f"created_at {value!r} is not RFC 3339 UTC"
+
+
+def assert_count(value):
+    assert isinstance(value, int) and not isinstance(value, bool) and value >= 0, \
+        f"count {value!r} is not a non-negative integer"
+
+
+def assert_user_shape(u):
+    assert isinstance(u, dict), u
+    missing = USER_KEYS - u.keys()
+    assert not missing, f"user lacks {missing}: {u}"
+    assert_id(u["id"])
+    assert isinstance(u["handle"], str) and u["handle"], u
+    assert isinstance(u["display_name"], str) and u["display_name"], u
+    assert_timestamp(u["created_at"])
+    for k in ("followers_count", "following_count", "tweets_count"):
+        assert_count(u[k])
+
+
+def assert_tweet_shape(t):
+    assert isinstance(t, dict), t
+    missing = TWEET_KEYS - t.keys()
+    assert not missing, f"tweet lacks {missing}: {t}"
+    assert_id(t["id"])
+    assert_id(t["author_id"])
+    a = t["author"]
+    assert isinstance(a, dict) and {"id", "handle", "display_name"} <= a.keys(), t
+    assert a["id"] == t["author_id"], t
+    assert isinstance(t["text"], str) and t["text"], t
+    assert_timestamp(t["created_at"])
+    assert isinstance(t["media"], list), t
+
+
+def assert_newest_first(items):
+    ids = [int(i["id"]) for i in items]
+    assert ids == sorted(ids, reverse=True) and len(set(ids)) == len(ids), \
+        f"not strictly newest first: {ids}"
+
+
+# -------------------------------------------------------------- pagination
+
+LINK_RE = re.compile(r'<([^>]*)>\s*;\s*rel="?([A-Za-z]+)"?')
+
+
+def parse_links(resp):
+    """{rel: url} from every Link header of resp (None if there is none)."""
+    values = resp.header_all("Link")
+    if not values:
+        return None
+    return {rel: url for url, rel in LINK_RE.findall(",".join(values))}
+
+
+def split_url(url):
+    parts = urlsplit(url)
+    return parts.path, {k: v[-1] for k, v in parse_qs(parts.query).items()}
+
+
+def walk(client, path, rel, token=None, max_pages=200, between=None):
+    """Follow Link rel=`rel` from `path` until an empty page.
+    Returns the list of non-empty pages (each a list of items)."""
+    pages = []
+    url = path
+    for _ in range(max_pages):
+        r = client.get(url, token=token)
+        assert r.status == 200, r
+        items = r.json
+        assert isinstance(items, list), r
+        links = parse_links(r)
+        assert links is not None, f"list response without Link header: {r!r}"
+        if not items:
+            return pages
+        assert_newest_first(items)
+        pages.append(items)
+        assert rel in links, f"no rel={rel} on non-empty page: {links}"
+        url = links[rel]
+        if between:
+            between()
+    raise AssertionError(f"walk of {path} did not end in {max_pages} pages")

@@ -1,0 +1,84 @@
+"""pytest fixtures for the chirp black-box tests.
+
+- chirp_server (session): one `chirp serve` on a free port and a temporary
+  data dir, shared by most tests. Tests use random handles, so they do not
+  see each other's data. If a test crashes the server, that test fails (with
+  the server log) and the next test gets a restarted server.
+- api: a Client for the shared server (function scope, checks liveness).
+- make_user: factory that signs up and logs in a fresh random user.
+- server_factory: start private servers with their own data dir, for
+  restart, crash and shutdown tests.
+
+Environment: CHIRP_BIN overrides the binary (default ./chirp at the repo
+top); CHIRP_TIMEOUT_FACTOR scales every timeout (e.g. 3 for sanitizers).
+"""
+
+import os
+import signal
+import sys
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from chirp_client import (ServerProc, chirp_bin, create_user)  # noqa: E402
+
+
+def _require_binary():
+    path = chirp_bin()
+    if not (os.path.isfile(path) and os.access(path, os.X_OK)):
+        pytest.fail(f"chirp binary not found at {path}: run `make` or set "
+                    f"CHIRP_BIN", pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def chirp_server(tmp_path_factory):
+    _require_binary()
+    base = tmp_path_factory.mktemp("shared-server")
+    (base / "data").mkdir()
+    srv = ServerProc(base / "data", base / "server.log")
+    srv.start()
+    yield srv
+    if srv.alive():
+        rc = srv.stop()
+        assert rc == 0, (f"shared server exited with {rc} on SIGTERM:\n"
+                         + srv.log_tail())
+
+
+@pytest.fixture
+def api(chirp_server):
+    if not chirp_server.alive():
+        # An earlier test crashed it (that test already failed); go on.
+        chirp_server.start()
+    yield chirp_server.client()
+    if not chirp_server.alive():
+        pytest.fail(f"the server died during this test (exit code "
+                    f"{chirp_server.proc.returncode}):\n"
+                    + chirp_server.log_tail(), pytrace=False)
+
+
+@pytest.fixture
+def make_user(api):
+    def make(prefix="u", **kw):
+        return create_user(api, prefix=prefix, **kw)
+    return make
+
+
+@pytest.fixture
+def server_factory(tmp_path):
+    _require_binary()
+    started = []
+
+    def make(data_dir=None, name=None):
+        name = name or f"srv{len(started)}"
+        data = data_dir or (tmp_path / f"{name}-data")
+        os.makedirs(data, exist_ok=True)
+        srv = ServerProc(data, tmp_path / f"{name}.log")
+        started.append(srv)
+        return srv
+
+    yield make
+    for srv in started:
+        if srv.alive():
+            srv.proc.send_signal(signal.SIGKILL)
+            srv.proc.wait()

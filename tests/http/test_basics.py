@@ -1,0 +1,93 @@
+"""Operations endpoints, routing, error shape and response headers."""
+
+import pytest
+
+from chirp_client import assert_error
+
+
+def _json_ct(resp):
+    ct = resp.header("Content-Type") or ""
+    return ct.split(";")[0].strip().lower() == "application/json"
+
+
+def test_healthz(api):
+    r = api.get("/healthz")
+    assert r.status == 200, r
+    assert _json_ct(r), r.headers
+    assert r.json["status"] == "ok"
+
+
+def test_readyz(api):
+    r = api.get("/readyz")
+    assert r.status == 200, r
+    assert _json_ct(r), r.headers
+    assert r.json["status"] == "ready"
+
+
+@pytest.mark.parametrize("method,path", [
+    ("GET", "/"),
+    ("GET", "/v1"),
+    ("GET", "/v1/nope"),
+    ("POST", "/v1/nope"),
+    ("GET", "/v2/users/1"),
+    ("GET", "/v1/users/1/nope"),
+    ("GET", "/v1/tweets/1/extra"),
+    ("GET", "/healthz/extra"),
+    ("DELETE", "/v1/sessions/other"),
+])
+def test_unknown_route_is_404(api, method, path):
+    r = api.request(method, path)
+    assert_error(r, 404, "not_found")
+
+
+@pytest.mark.parametrize("method,path", [
+    ("GET", "/v1/users"),
+    ("DELETE", "/v1/users"),
+    ("GET", "/v1/sessions"),
+    ("PUT", "/v1/sessions/current"),
+    ("GET", "/v1/sessions/current"),
+    ("GET", "/v1/tweets"),
+    ("PUT", "/v1/tweets"),
+    ("PUT", "/v1/users/1"),
+    ("DELETE", "/v1/users/1"),
+    ("PATCH", "/v1/tweets/1"),
+    ("POST", "/v1/tweets/1"),
+    ("POST", "/v1/users/1/tweets"),
+    ("PUT", "/v1/users/1/follows"),
+    ("GET", "/v1/users/1/follows"),
+    ("POST", "/v1/users/1/followers"),
+    ("DELETE", "/v1/users/1/following"),
+    ("POST", "/v1/feed"),
+    ("DELETE", "/v1/feed"),
+    ("POST", "/healthz"),
+    ("POST", "/readyz"),
+])
+def test_wrong_method_is_405(api, method, path):
+    r = api.request(method, path)
+    assert_error(r, 405, "method_not_allowed")
+
+
+def test_no_server_header(api, make_user):
+    u = make_user()
+    responses = [
+        api.get("/healthz"),
+        api.get("/readyz"),
+        api.get("/v1/nope"),
+        api.request("PUT", "/v1/tweets"),
+        api.get("/v1/feed"),
+        api.post("/v1/tweets", {"text": "hello"}, token=u.token),
+        api.get(f"/v1/users/{u.id}"),
+        api.get(f"/v1/users/{u.id}/tweets"),
+        api.delete(f"/v1/users/{u.id}/follows", token=u.token),
+        api.post("/v1/tweets", body=b"{", token=u.token),
+    ]
+    for r in responses:
+        assert r.header("Server") is None, f"Server header on {r!r}"
+
+
+def test_204_has_no_body(api, make_user):
+    u = make_user()
+    t = api.post("/v1/tweets", {"text": "to delete"}, token=u.token).json
+    r = api.delete(f"/v1/tweets/{t['id']}", token=u.token)
+    assert r.status == 204, r
+    assert r.body == b""

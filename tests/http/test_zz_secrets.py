@@ -1,0 +1,131 @@
+"""No response ever carries a password, a password hash or a token, except
+the `token` field of the log-in response; and no response has a Server
+header. Runs last (file name) so it also scans the traffic of every earlier
+test in the session; its own tour makes it meaningful when run alone."""
+
+import json
+
+import pytest
+
+from chirp_client import (TRAFFIC, create_user, follow, login, new_token,
+                          post_tweet)
+
+SECRET_KEY_PARTS = ("password", "passwd", "hash", "token", "secret", "salt")
+
+
+def _keys(doc, path=""):
+    if isinstance(doc, dict):
+        for k, v in doc.items():
+            yield f"{path}.{k}", k
+            yield from _keys(v, f"{path}.{k}")
+    elif isinstance(doc, list):
+        for i, v in enumerate(doc):
+            yield from _keys(v, f"{path}[{i}]")
+
+
+def _is_login(resp):
+    return (resp.method == "POST" and resp.path.split("?")[0] == "/v1/sessions"
+            and resp.status == 201)
+
+
+@pytest.fixture(scope="module")
+def tour(chirp_server):
+    """A representative walk over every endpoint, run once."""
+    api = chirp_server.client()
+    a = create_user(api, "tour")
+    b = create_user(api, "tour")
+    extra = new_token(api, a)
+    follow(api, a, b.id, expect=(201,))
+    follow(api, a, b.id, expect=(200,))
+    t = post_tweet(api, b, "tour tweet")
+    post_tweet(api, a, "tour tweet a", headers={"Idempotency-Key": "tour-key"})
+    post_tweet(api, a, "tour tweet a", headers={"Idempotency-Key": "tour-key"})
+    for path in (f"/v1/users/{a.id}", f"/v1/users/by-handle/{a.handle}",
+                 f"/v1/users/{a.id}/tweets", f"/v1/users/{b.id}/followers",
+                 f"/v1/users/{a.id}/following", f"/v1/tweets/{t['id']}",
+                 "/healthz", "/readyz", "/v1/nope"):
+        api.get(path)
+    api.get("/v1/feed", token=a.token)
+    api.get("/v1/feed", token=extra)
+    login(api, a.handle, a.password + "x")
+    api.post("/v1/users", {"handle": a.handle, "password": a.password})
+    api.post("/v1/users", {"handle": "bad handle", "password": a.password})
+    api.post("/v1/tweets", {"text": ""}, token=a.token)
+    api.delete(f"/v1/tweets/{t['id']}", token=a.token)
+    api.delete(f"/v1/users/{b.id}/follows", token=a.token)
+    api.delete("/v1/sessions/current", token=extra)
+    api.get("/v1/feed", token=extra)
+
+
+def test_no_secrets_in_any_response(tour):
+    responses, tokens, passwords = TRAFFIC.snapshot()
+    assert tokens and passwords and len(responses) > 50
+    problems = []
+    for r in responses:
+        where = f"{r.method} {r.path} -> {r.status}"
+        head_text = "\n".join(f"{k}: {v}" for k, v in r.headers)
+        body_text = r.body.decode("utf-8", "replace")
+        if "$argon2" in body_text or "$argon2" in head_text:
+            problems.append(f"{where}: contains an Argon2 hash")
+        for pw in passwords:
+            # Only the random ones: fixed test passwords such as "12345678"
+            # could occur by chance inside an id.
+            if pw.startswith("pw-") and (pw in body_text or pw in head_text):
+                problems.append(f"{where}: contains a password")
+        for tok in tokens:
+            if tok in head_text:
+                problems.append(f"{where}: a token in the headers")
+        doc = None
+        ct = (r.header("Content-Type") or "").lower()
+        if r.body and ct.startswith("application/json"):
+            try:
+                doc = json.loads(body_text)
+            except ValueError:
+                problems.append(f"{where}: Content-Type is JSON, body is not")
+        if _is_login(r) and isinstance(doc, dict):
+            # Only the top-level `token`, and only the token minted here.
+            mine = doc.get("token")
+            rest = {k: v for k, v in doc.items() if k != "token"}
+            rest_text = json.dumps(rest)
+            for tok in tokens:
+                if tok in rest_text:
+                    problems.append(f"{where}: a token outside `token`")
+            others = [t for t in tokens if t != mine and t in body_text]
+            if others:
+                problems.append(f"{where}: another session's token")
+            doc = rest
+        else:
+            for tok in tokens:
+                if tok in body_text:
+                    problems.append(f"{where}: contains a token")
+        for path, key in _keys(doc):
+            if any(p in key.lower() for p in SECRET_KEY_PARTS):
+                problems.append(f"{where}: secret-looking field {path}")
+    assert not problems, "\n".join(sorted(set(problems))[:50])
+
+
+def test_no_server_header_anywhere(tour):
+    responses, _, _ = TRAFFIC.snapshot()
+    bad = sorted({f"{r.method} {r.path} -> {r.status}"
+                  for r in responses if r.header("Server") is not None})
+    assert not bad, "Server header on:\n" + "\n".join(bad[:30])
+
+
+def test_errors_are_json_everywhere(tour):
+    """Every 4xx/5xx seen in the session has the error shape."""
+    responses, _, _ = TRAFFIC.snapshot()
+    bad = []
+    for r in responses:
+        if r.status < 400:
+            continue
+        ct = (r.header("Content-Type") or "").lower()
+        try:
+            doc = json.loads(r.body)
+            ok = (ct.startswith("application/json") and isinstance(doc, dict)
+                  and isinstance(doc.get("error"), str)
+                  and isinstance(doc.get("code"), str))
+        except ValueError:
+            ok = False
+        if not ok:
+            bad.append(f"{r.method} {r.path} -> {r.status}: {r.body[:80]!r}")
+    assert not bad, "\n".join(sorted(set(bad))[:30])
