@@ -31,6 +31,10 @@ LIB_OBJS  := $(filter-out $(BUILD)/src/main.o,$(OBJS))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
+# Only h2o's thread-local freelists are exempt from leak checks (see the file).
+export LSAN_OPTIONS := suppressions=$(CURDIR)/tests/lsan.supp
+export UBSAN_OPTIONS := print_stacktrace=1:halt_on_error=1
+
 # The sanitizer build writes its binary beside the plain one so both can exist.
 BIN := $(if $(SANITIZE),chirp-san,chirp)
 

@@ -12,36 +12,35 @@
 
 #include "util/id.h"
 
-static const char usage_main[] =
-	"chirp — a Twitter-like microblog server\n"
-	"\n"
-	"Usage:\n"
-	"  chirp serve [FLAGS]   run the server (see: chirp serve --help)\n"
-	"  chirp --help          show this help\n"
-	"\n"
-	"Quick start: chirp serve, then open http://127.0.0.1:8080/healthz\n";
+#define FLAGS_HELP                                                                                \
+	"Flags of chirp serve. [Brackets]: the default; a CHIRP_ variable there, when set,\n"      \
+	"overrides the default and is itself overridden by the flag.\n"                             \
+	"\n"                                                                                       \
+	"  --listen HOST:PORT      address to listen on       [CHIRP_LISTEN, 127.0.0.1:8080]\n"    \
+	"  --data DIR              data directory (created)    [CHIRP_DATA, ./data]\n"             \
+	"  --threads N             event-loop threads          [CHIRP_THREADS, number of cores]\n" \
+	"  --store NAME            store adapter: sqlite       [CHIRP_STORE, sqlite]\n"            \
+	"  --node-id N             0..1023, unique per server sharing a database [CHIRP_NODE_ID, 0]\n" \
+	"  --hash-threads N        threads for password hashing               [number of cores]\n" \
+	"  --read-timeout SECONDS  request read and keep-alive idle timeout   [10]\n"              \
+	"  --drain-timeout SECONDS how long shutdown waits for requests       [10]\n"              \
+	"  --max-body BYTES        largest JSON request body                  [65536]\n"           \
+	"  --max-header BYTES      largest total of request header fields     [16384]\n"           \
+	"  --max-queued-writes N   writes waiting for commit before 503       [65536]\n"           \
+	"  -h, --help              show this help\n"                                                \
+	"\n"                                                                                       \
+	"SIGINT or SIGTERM stops accepting, finishes requests in flight, and closes\n"            \
+	"the store cleanly.\n"
 
-static const char usage_serve[] =
-	"Usage: chirp serve [FLAGS]\n"
-	"\n"
-	"Runs the HTTP API. Every flag has an environment variable as its default.\n"
-	"\n"
-	"  --listen HOST:PORT      address to listen on            [CHIRP_LISTEN, 127.0.0.1:8080]\n"
-	"  --data DIR              data directory (created)         [CHIRP_DATA, ./data]\n"
-	"  --threads N             event-loop threads               [CHIRP_THREADS, number of cores]\n"
-	"  --store NAME            store adapter: sqlite            [CHIRP_STORE, sqlite]\n"
-	"  --node-id N             0..1023, unique per server that shares a database\n"
-	"                                                           [CHIRP_NODE_ID, 0]\n"
-	"  --hash-threads N        threads for password hashing     [number of cores]\n"
-	"  --read-timeout SECONDS  request read and keep-alive idle timeout   [10]\n"
-	"  --drain-timeout SECONDS how long shutdown waits for requests       [10]\n"
-	"  --max-body BYTES        largest JSON request body                  [65536]\n"
-	"  --max-header BYTES      largest total of request header fields     [16384]\n"
-	"  --max-queued-writes N   writes waiting for commit before 503       [65536]\n"
-	"  -h, --help              show this help\n"
-	"\n"
-	"SIGINT or SIGTERM stops accepting, finishes requests in flight, and closes\n"
-	"the store cleanly.\n";
+static const char usage_main[] = "chirp — a Twitter-like microblog server\n"
+				 "\n"
+				 "Usage:\n"
+				 "  chirp serve [FLAGS]   run the HTTP API\n"
+				 "  chirp --help          show this help\n"
+				 "\n" FLAGS_HELP;
+
+static const char usage_serve[] = "Usage: chirp serve [FLAGS]\n"
+				  "\n" FLAGS_HELP;
 
 static const char *env_or(const char *name, const char *fallback)
 {

@@ -14,7 +14,7 @@ static bool valid_key(h2o_iovec_t v)
 	if (v.len < 1 || v.len > IDEM_KEY_MAX)
 		return false;
 	for (size_t i = 0; i < v.len; i++)
-		if (v.base[i] < 0x21 || v.base[i] > 0x7e)
+		if (v.base[i] < 0x20 || v.base[i] > 0x7e)
 			return false;
 	return true;
 }

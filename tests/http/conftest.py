@@ -47,10 +47,7 @@ def chirp_server(tmp_path_factory):
 
 @pytest.fixture
 def api(chirp_server):
-    if not chirp_server.alive():
-        # An earlier test crashed it (that test already failed); go on.
-        chirp_server.start()
-    yield chirp_server.client()
+    yield chirp_server.live_client()
     if not chirp_server.alive():
         pytest.fail(f"the server died during this test (exit code "
                     f"{chirp_server.proc.returncode}):\n"

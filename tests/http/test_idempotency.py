@@ -21,7 +21,7 @@ def replayed(r):
 
 @pytest.fixture(scope="module")
 def author(chirp_server):
-    return create_user(chirp_server.client(), "idem")
+    return create_user(chirp_server.live_client(), "idem")
 
 
 def test_tweet_replay(api, make_user):

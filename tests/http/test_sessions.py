@@ -104,7 +104,7 @@ def _auth_requests(api, user, tweet_id, headers):
 @pytest.fixture(scope="module")
 def protected(chirp_server):
     """A user with one tweet, shared by the bad-token cases."""
-    api = chirp_server.client()
+    api = chirp_server.live_client()
     owner = create_user(api, "owner")
     r = api.post("/v1/tweets", {"text": "protected"}, token=owner.token)
     assert r.status == 201, r

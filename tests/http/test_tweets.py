@@ -11,7 +11,7 @@ from chirp_client import (assert_error, assert_newest_first, assert_tweet_shape,
 @pytest.fixture(scope="module")
 def poster(chirp_server):
     """A user whose tweets_count the invalid-input cases check is unchanged."""
-    return create_user(chirp_server.client(), "poster")
+    return create_user(chirp_server.live_client(), "poster")
 
 
 def _post_raw(api, user, body, **kw):

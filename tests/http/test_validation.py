@@ -13,7 +13,7 @@ KIB = 1024
 
 @pytest.fixture(scope="module")
 def writer(chirp_server):
-    return create_user(chirp_server.client(), "val")
+    return create_user(chirp_server.live_client(), "val")
 
 
 def _count(api, user):

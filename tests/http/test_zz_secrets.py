@@ -31,7 +31,7 @@ def _is_login(resp):
 @pytest.fixture(scope="module")
 def tour(chirp_server):
     """A representative walk over every endpoint, run once."""
-    api = chirp_server.client()
+    api = chirp_server.live_client()
     a = create_user(api, "tour")
     b = create_user(api, "tour")
     extra = new_token(api, a)

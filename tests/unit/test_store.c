@@ -1,0 +1,498 @@
+/*
+ * test_store — the SQLite store adapter through the store port.
+ *
+ * Covers what the HTTP layer relies on: every write kind and its outcome
+ * codes, counts, pages cut by id in both directions, the home feed,
+ * idempotency records checked atomically on the writer thread, many
+ * concurrent writers committed together, persistence across reopen, and
+ * schema migrations (an old database is upgraded; a newer one refused).
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "store/sqlite.h"
+#include "store/store.h"
+
+struct env {
+	char dir[64];
+	struct store *s;
+	struct store_reader *r;
+};
+
+/* ---- a synchronous submit: wait for done() ---- */
+
+struct sync_write {
+	struct store_write w;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int finished;
+};
+
+static void render_ok(struct store_write *w)
+{
+	w->resp_status = w->status == STORE_OK ? 200 : 400;
+	strbuf_reset(&w->resp_body);
+	strbuf_appendf(&w->resp_body, "{\"user\":%llu,\"tweet\":%llu}",
+		       (unsigned long long)w->user.id, (unsigned long long)w->tweet.id);
+}
+
+static void done_signal(struct store_write *w)
+{
+	struct sync_write *sw = (struct sync_write *)w;
+	pthread_mutex_lock(&sw->lock);
+	sw->finished = 1;
+	pthread_cond_signal(&sw->cond);
+	pthread_mutex_unlock(&sw->lock);
+}
+
+static void sync_init(struct sync_write *sw, enum store_write_kind kind)
+{
+	store_write_init(&sw->w, kind);
+	sw->w.render = render_ok;
+	sw->w.done = done_signal;
+	pthread_mutex_init(&sw->lock, NULL);
+	pthread_cond_init(&sw->cond, NULL);
+	sw->finished = 0;
+}
+
+static void sync_run(struct store *s, struct sync_write *sw)
+{
+	assert_int_equal(s->ops->submit(s, &sw->w), 0);
+	pthread_mutex_lock(&sw->lock);
+	while (!sw->finished)
+		pthread_cond_wait(&sw->cond, &sw->lock);
+	pthread_mutex_unlock(&sw->lock);
+}
+
+static void sync_deinit(struct sync_write *sw)
+{
+	store_write_deinit(&sw->w);
+	pthread_cond_destroy(&sw->cond);
+	pthread_mutex_destroy(&sw->lock);
+}
+
+/* ---- helpers ---- */
+
+static struct store *open_store(const char *dir)
+{
+	struct store_options opt = {.data_dir = dir, .node_id = 1, .max_queued = 1000};
+	struct strbuf err = STRBUF_INIT;
+	struct store *s = store_sqlite_ops.open(&opt, &err);
+	if (!s)
+		fprintf(stderr, "open: %s\n", err.data);
+	strbuf_deinit(&err);
+	return s;
+}
+
+static int setup(void **state)
+{
+	struct env *e = calloc(1, sizeof(*e));
+	strcpy(e->dir, "/tmp/chirp-test-store-XXXXXX");
+	assert_non_null(mkdtemp(e->dir));
+	e->s = open_store(e->dir);
+	assert_non_null(e->s);
+	e->r = e->s->ops->reader_new(e->s);
+	*state = e;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct env *e = *state;
+	if (e->r)
+		e->r->ops->reader_free(e->r);
+	if (e->s)
+		e->s->ops->close(e->s);
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", e->dir);
+	assert_int_equal(system(cmd), 0);
+	free(e);
+	return 0;
+}
+
+static uint64_t make_user(struct env *e, const char *handle, int expect)
+{
+	struct sync_write sw;
+	sync_init(&sw, STORE_W_USER_CREATE);
+	snprintf(sw.w.in.user_create.handle, sizeof(sw.w.in.user_create.handle), "%s", handle);
+	snprintf(sw.w.in.user_create.display_name, sizeof(sw.w.in.user_create.display_name),
+		 "The %s", handle);
+	strcpy(sw.w.in.user_create.password_hash, "$argon2id$fake");
+	sync_run(e->s, &sw);
+	assert_int_equal(sw.w.status, expect);
+	uint64_t id = sw.w.user.id;
+	if (expect == STORE_OK) {
+		assert_true(id > 0);
+		assert_string_equal(sw.w.user.handle, handle);
+	}
+	sync_deinit(&sw);
+	return id;
+}
+
+static uint64_t post(struct env *e, uint64_t author, const char *text)
+{
+	struct sync_write sw;
+	sync_init(&sw, STORE_W_TWEET_CREATE);
+	sw.w.in.tweet_create.author_id = author;
+	sw.w.in.tweet_create.text_len = strlen(text);
+	strcpy(sw.w.in.tweet_create.text, text);
+	sync_run(e->s, &sw);
+	assert_int_equal(sw.w.status, STORE_OK);
+	assert_int_equal(sw.w.tweet.author_id, author);
+	assert_string_equal(sw.w.tweet.text, text);
+	uint64_t id = sw.w.tweet.id;
+	sync_deinit(&sw);
+	return id;
+}
+
+static int simple_write(struct env *e, enum store_write_kind kind, uint64_t a, uint64_t b,
+			bool *created)
+{
+	struct sync_write sw;
+	sync_init(&sw, kind);
+	if (kind == STORE_W_TWEET_DELETE) {
+		sw.w.in.tweet_delete.author_id = a;
+		sw.w.in.tweet_delete.tweet_id = b;
+	} else {
+		sw.w.in.follow.follower_id = a;
+		sw.w.in.follow.followee_id = b;
+	}
+	sync_run(e->s, &sw);
+	int st = sw.w.status;
+	if (created)
+		*created = sw.w.created;
+	sync_deinit(&sw);
+	return st;
+}
+
+static struct user get_user(struct env *e, uint64_t id)
+{
+	struct user u;
+	assert_int_equal(e->r->ops->user_get(e->r, id, &u), STORE_OK);
+	return u;
+}
+
+/* ---- tests ---- */
+
+static void test_users(void **state)
+{
+	struct env *e = *state;
+	uint64_t alice = make_user(e, "alice", STORE_OK);
+	make_user(e, "ALICE", STORE_CONFLICT); /* unique case-insensitively */
+	struct user u;
+	assert_int_equal(e->r->ops->user_get_by_handle(e->r, "aLiCe", &u), STORE_OK);
+	assert_int_equal(u.id, alice);
+	assert_string_equal(u.display_name, "The alice");
+	assert_int_equal(e->r->ops->user_get(e->r, alice + 1, &u), STORE_NOT_FOUND);
+	char hash[PWHASH_MAX];
+	assert_int_equal(e->r->ops->user_credentials(e->r, "alice", &u, hash), STORE_OK);
+	assert_string_equal(hash, "$argon2id$fake");
+	assert_int_equal(e->r->ops->user_credentials(e->r, "nobody", &u, hash), STORE_NOT_FOUND);
+}
+
+static void test_sessions(void **state)
+{
+	struct env *e = *state;
+	uint64_t alice = make_user(e, "alice", STORE_OK);
+	struct sync_write sw;
+	sync_init(&sw, STORE_W_SESSION_CREATE);
+	sw.w.in.session.user_id = alice;
+	memset(sw.w.in.session.token_hash, 7, TOKEN_HASH_LEN);
+	sync_run(e->s, &sw);
+	assert_int_equal(sw.w.status, STORE_OK);
+	assert_int_equal(sw.w.user.id, alice);
+	sync_deinit(&sw);
+
+	uint8_t hash[TOKEN_HASH_LEN];
+	memset(hash, 7, sizeof(hash));
+	uint64_t uid = 0;
+	assert_int_equal(e->r->ops->session_user(e->r, hash, &uid), STORE_OK);
+	assert_int_equal(uid, alice);
+
+	sync_init(&sw, STORE_W_SESSION_DELETE);
+	memset(sw.w.in.session.token_hash, 7, TOKEN_HASH_LEN);
+	sync_run(e->s, &sw);
+	assert_int_equal(sw.w.status, STORE_OK);
+	sync_deinit(&sw);
+	assert_int_equal(e->r->ops->session_user(e->r, hash, &uid), STORE_NOT_FOUND);
+}
+
+static void test_tweets_and_pages(void **state)
+{
+	struct env *e = *state;
+	uint64_t alice = make_user(e, "alice", STORE_OK);
+	uint64_t bob = make_user(e, "bob", STORE_OK);
+	uint64_t ids[5];
+	for (int i = 0; i < 5; i++) {
+		char text[16];
+		snprintf(text, sizeof(text), "tweet %d", i);
+		ids[i] = post(e, alice, text);
+		if (i)
+			assert_true(ids[i] > ids[i - 1]); /* time-ordered */
+	}
+	assert_int_equal(get_user(e, alice).tweets_count, 5);
+
+	struct tweet t[5];
+	size_t n;
+	struct store_page p = {.before = UINT64_MAX, .after = 0, .limit = 2};
+	assert_int_equal(e->r->ops->user_tweets(e->r, alice, &p, t, &n), STORE_OK);
+	assert_int_equal(n, 2);
+	assert_int_equal(t[0].id, ids[4]);
+	assert_int_equal(t[1].id, ids[3]);
+	assert_string_equal(t[0].author_handle, "alice");
+
+	p.before = ids[3]; /* max_id: strictly older */
+	assert_int_equal(e->r->ops->user_tweets(e->r, alice, &p, t, &n), STORE_OK);
+	assert_int_equal(n, 2);
+	assert_int_equal(t[0].id, ids[2]);
+	assert_int_equal(t[1].id, ids[1]);
+
+	/* since_id keeps the newest; min_id starts right after the cursor.
+	 * Both come back newest first. */
+	p = (struct store_page){.before = UINT64_MAX, .after = ids[0], .limit = 2};
+	assert_int_equal(e->r->ops->user_tweets(e->r, alice, &p, t, &n), STORE_OK);
+	assert_int_equal(n, 2);
+	assert_int_equal(t[0].id, ids[4]);
+	p.oldest_first = true;
+	assert_int_equal(e->r->ops->user_tweets(e->r, alice, &p, t, &n), STORE_OK);
+	assert_int_equal(n, 2);
+	assert_int_equal(t[0].id, ids[2]);
+	assert_int_equal(t[1].id, ids[1]);
+
+	p = (struct store_page){.before = UINT64_MAX, .limit = 5};
+	assert_int_equal(e->r->ops->user_tweets(e->r, bob + 999, &p, t, &n), STORE_NOT_FOUND);
+
+	/* Only the author deletes, and a stranger's try looks like a miss. */
+	assert_int_equal(simple_write(e, STORE_W_TWEET_DELETE, bob, ids[0], NULL), STORE_NOT_FOUND);
+	assert_int_equal(e->r->ops->tweet_get(e->r, ids[0], &t[0]), STORE_OK);
+	assert_int_equal(simple_write(e, STORE_W_TWEET_DELETE, alice, ids[0], NULL), STORE_OK);
+	assert_int_equal(e->r->ops->tweet_get(e->r, ids[0], &t[0]), STORE_NOT_FOUND);
+	assert_int_equal(simple_write(e, STORE_W_TWEET_DELETE, alice, ids[0], NULL), STORE_NOT_FOUND);
+	assert_int_equal(get_user(e, alice).tweets_count, 4);
+}
+
+static void test_follows_and_feed(void **state)
+{
+	struct env *e = *state;
+	uint64_t a = make_user(e, "a", STORE_OK);
+	uint64_t b = make_user(e, "b", STORE_OK);
+	uint64_t c = make_user(e, "c", STORE_OK);
+	bool created;
+	assert_int_equal(simple_write(e, STORE_W_FOLLOW, a, b, &created), STORE_OK);
+	assert_true(created);
+	assert_int_equal(simple_write(e, STORE_W_FOLLOW, a, b, &created), STORE_OK);
+	assert_false(created); /* recorded once */
+	assert_int_equal(simple_write(e, STORE_W_FOLLOW, c, b, &created), STORE_OK);
+	assert_int_equal(simple_write(e, STORE_W_FOLLOW, a, c + 999, NULL), STORE_NOT_FOUND);
+	assert_int_equal(get_user(e, a).following_count, 1);
+	assert_int_equal(get_user(e, b).followers_count, 2);
+
+	struct follow_entry fe[5];
+	size_t n;
+	struct store_page p = {.before = UINT64_MAX, .limit = 5};
+	assert_int_equal(e->r->ops->followers(e->r, b, &p, fe, &n), STORE_OK);
+	assert_int_equal(n, 2);
+	assert_int_equal(fe[0].user.id, c); /* most recent follow first */
+	assert_int_equal(fe[1].user.id, a);
+	assert_true(fe[0].follow_id > fe[1].follow_id);
+	assert_int_equal(e->r->ops->following(e->r, a, &p, fe, &n), STORE_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(fe[0].user.id, b);
+
+	uint64_t tb = post(e, b, "from b");
+	uint64_t tc = post(e, c, "from c");
+	uint64_t ta = post(e, a, "from a");
+	struct tweet t[5];
+	assert_int_equal(e->r->ops->home_feed(e->r, a, &p, t, &n), STORE_OK);
+	assert_int_equal(n, 2); /* own and followed; not c's */
+	assert_int_equal(t[0].id, ta);
+	assert_int_equal(t[1].id, tb);
+	(void)tc;
+
+	assert_int_equal(simple_write(e, STORE_W_UNFOLLOW, a, b, &created), STORE_OK);
+	assert_true(created);
+	assert_int_equal(simple_write(e, STORE_W_UNFOLLOW, a, b, &created), STORE_OK);
+	assert_false(created);
+	assert_int_equal(get_user(e, a).following_count, 0);
+	assert_int_equal(get_user(e, b).followers_count, 1);
+	assert_int_equal(e->r->ops->home_feed(e->r, a, &p, t, &n), STORE_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(t[0].id, ta);
+}
+
+static void test_idempotency(void **state)
+{
+	struct env *e = *state;
+	uint64_t a = make_user(e, "a", STORE_OK);
+	struct sync_write sw;
+	uint64_t first = 0;
+	for (int round = 0; round < 3; round++) {
+		sync_init(&sw, STORE_W_TWEET_CREATE);
+		sw.w.in.tweet_create.author_id = a;
+		strcpy(sw.w.in.tweet_create.text, "once");
+		sw.w.in.tweet_create.text_len = 4;
+		sw.w.idem.on = true;
+		sw.w.idem.scope = a;
+		strcpy(sw.w.idem.key, "k1");
+		memset(sw.w.idem.fingerprint, round == 2 ? 2 : 1, 32);
+		sync_run(e->s, &sw);
+		if (round == 0) {
+			assert_int_equal(sw.w.status, STORE_OK);
+			assert_false(sw.w.replayed);
+			first = sw.w.tweet.id;
+		} else if (round == 1) {
+			assert_int_equal(sw.w.status, STORE_OK);
+			assert_true(sw.w.replayed);
+			assert_int_equal(sw.w.resp_status, 200);
+			char want[64];
+			snprintf(want, sizeof(want), "{\"user\":0,\"tweet\":%llu}",
+				 (unsigned long long)first);
+			assert_string_equal(sw.w.resp_body.data, want);
+		} else {
+			assert_int_equal(sw.w.status, STORE_IDEM_MISMATCH);
+		}
+		sync_deinit(&sw);
+	}
+	assert_int_equal(get_user(e, a).tweets_count, 1);
+
+	struct store_idem_record rec = {.body = STRBUF_INIT};
+	assert_int_equal(e->r->ops->idem_get(e->r, a, "k1", &rec), STORE_OK);
+	assert_int_equal(rec.status, 200);
+	assert_int_equal(rec.fingerprint[0], 1);
+	strbuf_deinit(&rec.body);
+	/* Keys are scoped per user. */
+	assert_int_equal(e->r->ops->idem_get(e->r, a + 1, "k1", &rec), STORE_NOT_FOUND);
+}
+
+struct writer_arg {
+	struct env *e;
+	uint64_t author;
+	uint64_t ids[50];
+};
+
+static void *concurrent_poster(void *p)
+{
+	struct writer_arg *wa = p;
+	for (int i = 0; i < 50; i++)
+		wa->ids[i] = post(wa->e, wa->author, "concurrent");
+	return NULL;
+}
+
+static int cmp_u64(const void *x, const void *y)
+{
+	uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+	return a < b ? -1 : a > b;
+}
+
+static void test_concurrent_writers(void **state)
+{
+	struct env *e = *state;
+	uint64_t a = make_user(e, "a", STORE_OK);
+	enum { T = 4 };
+	struct writer_arg args[T];
+	pthread_t th[T];
+	for (int i = 0; i < T; i++) {
+		args[i].e = e;
+		args[i].author = a;
+		pthread_create(&th[i], NULL, concurrent_poster, &args[i]);
+	}
+	uint64_t all[T * 50];
+	for (int i = 0; i < T; i++) {
+		pthread_join(th[i], NULL);
+		memcpy(all + i * 50, args[i].ids, sizeof(args[i].ids));
+	}
+	qsort(all, T * 50, sizeof(all[0]), cmp_u64);
+	for (int i = 1; i < T * 50; i++)
+		assert_true(all[i] > all[i - 1]); /* unique */
+	assert_int_equal(get_user(e, a).tweets_count, T * 50);
+}
+
+static void test_reopen_keeps_data(void **state)
+{
+	struct env *e = *state;
+	uint64_t a = make_user(e, "keeper", STORE_OK);
+	uint64_t t = post(e, a, "durable");
+	e->r->ops->reader_free(e->r);
+	e->s->ops->close(e->s);
+	e->s = open_store(e->dir);
+	assert_non_null(e->s);
+	e->r = e->s->ops->reader_new(e->s);
+	struct tweet tw;
+	assert_int_equal(e->r->ops->tweet_get(e->r, t, &tw), STORE_OK);
+	assert_string_equal(tw.text, "durable");
+	/* New ids stay above old ones after a restart. */
+	assert_true(post(e, a, "later") > t);
+}
+
+static void test_migration_upgrades_v1(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/chirp-test-migrate-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	char path[128];
+	snprintf(path, sizeof(path), "%s/%s", dir, STORE_SQLITE_FILE);
+
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	struct strbuf err = STRBUF_INIT;
+	assert_int_equal(store_sqlite_configure(db, &err), 0);
+	assert_int_equal(store_sqlite_migrate(db, 1, &err), 0);
+	assert_int_equal(sqlite3_exec(db,
+				      "INSERT INTO users (id, handle, display_name, password_hash)"
+				      " VALUES (4242, 'old', 'Old Timer', 'x')",
+				      NULL, NULL, NULL),
+			 SQLITE_OK);
+	/* Version 1 has no idempotency table. */
+	assert_int_not_equal(sqlite3_exec(db, "SELECT * FROM idempotency", NULL, NULL, NULL),
+			     SQLITE_OK);
+	sqlite3_close(db);
+
+	struct store *s = open_store(dir);
+	assert_non_null(s);
+	struct store_reader *r = s->ops->reader_new(s);
+	struct user u;
+	assert_int_equal(r->ops->user_get(r, 4242, &u), STORE_OK);
+	assert_string_equal(u.display_name, "Old Timer");
+	struct store_idem_record rec = {.body = STRBUF_INIT};
+	assert_int_equal(r->ops->idem_get(r, 1, "k", &rec), STORE_NOT_FOUND);
+	r->ops->reader_free(r);
+	s->ops->close(s);
+
+	/* A database from a newer chirp is refused, not damaged. */
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 99", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	struct store_options opt = {.data_dir = dir};
+	strbuf_reset(&err);
+	assert_null(store_sqlite_ops.open(&opt, &err));
+	assert_non_null(strstr(err.data, "newer"));
+	strbuf_deinit(&err);
+
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_users, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sessions, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tweets_and_pages, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_follows_and_feed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_idempotency, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_concurrent_writers, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reopen_keeps_data, setup, teardown),
+		cmocka_unit_test(test_migration_upgrades_v1),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
