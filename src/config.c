@@ -27,6 +27,13 @@
 	"  --max-body BYTES        largest JSON request body                  [65536]\n"           \
 	"  --max-header BYTES      largest total of request header fields     [16384]\n"           \
 	"  --max-queued-writes N   writes waiting for commit before 503       [65536]\n"           \
+	"  --celebrity-threshold N authors with more followers are not fanned out;\n"             \
+	"                          their tweets are merged in at read time    [10000]\n"           \
+	"  --timeline-cap N        tweet ids kept per home timeline           [800]\n"             \
+	"  --timeline-memory MIB   memory for all timelines                   [1024]\n"            \
+	"  --timeline-idle SECONDS a timeline unread this long is dropped     [86400]\n"           \
+	"  --tweet-cache-memory MIB  memory for ready-made tweet JSON         [256]\n"             \
+	"  --fanout-queue N        tweets waiting for fanout before posting slows  [65536]\n"      \
 	"  -h, --help              show this help\n"                                                \
 	"\n"                                                                                       \
 	"SIGINT or SIGTERM stops accepting, finishes requests in flight, and closes\n"            \
@@ -64,7 +71,8 @@ static int parse_uint(const char *flag, const char *s, unsigned long long lo,
 }
 
 enum { OPT_LISTEN = 256, OPT_DATA, OPT_THREADS, OPT_STORE, OPT_NODE, OPT_HASH, OPT_READ_TO,
-       OPT_DRAIN_TO, OPT_MAX_BODY, OPT_MAX_HEADER, OPT_MAX_QUEUED };
+       OPT_DRAIN_TO, OPT_MAX_BODY, OPT_MAX_HEADER, OPT_MAX_QUEUED, OPT_CELEB, OPT_TL_CAP,
+       OPT_TL_MEM, OPT_TL_IDLE, OPT_CACHE_MEM, OPT_FANOUT_Q };
 
 static int set_number(struct chirp_config *cfg, int opt, const char *flag, const char *v)
 {
@@ -110,6 +118,36 @@ static int set_number(struct chirp_config *cfg, int opt, const char *flag, const
 			return -1;
 		cfg->max_queued_writes = (size_t)n;
 		return 0;
+	case OPT_CELEB:
+		if (parse_uint(flag, v, 0, UINT32_MAX, &n))
+			return -1;
+		cfg->celebrity_threshold = n;
+		return 0;
+	case OPT_TL_CAP:
+		if (parse_uint(flag, v, 1, 100000, &n))
+			return -1;
+		cfg->timeline_cap = (unsigned)n;
+		return 0;
+	case OPT_TL_MEM:
+		if (parse_uint(flag, v, 1, 1u << 20, &n))
+			return -1;
+		cfg->timeline_bytes = (size_t)n << 20;
+		return 0;
+	case OPT_TL_IDLE:
+		if (parse_uint(flag, v, 1, 365ull * 86400, &n))
+			return -1;
+		cfg->timeline_idle_ms = n * 1000;
+		return 0;
+	case OPT_CACHE_MEM:
+		if (parse_uint(flag, v, 1, 1u << 20, &n))
+			return -1;
+		cfg->tweet_cache_bytes = (size_t)n << 20;
+		return 0;
+	case OPT_FANOUT_Q:
+		if (parse_uint(flag, v, 1, 1u << 24, &n))
+			return -1;
+		cfg->fanout_queue = (size_t)n;
+		return 0;
 	}
 	return -1;
 }
@@ -129,6 +167,12 @@ enum config_result config_parse(struct chirp_config *cfg, int argc, char **argv)
 		.max_body_bytes = 64 * 1024,
 		.max_header_bytes = 16 * 1024,
 		.max_queued_writes = 65536,
+		.celebrity_threshold = 10000,
+		.timeline_cap = 800,
+		.timeline_bytes = (size_t)1024 << 20,
+		.timeline_idle_ms = 86400ull * 1000,
+		.tweet_cache_bytes = (size_t)256 << 20,
+		.fanout_queue = 65536,
 	};
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
 	    strcmp(argv[1], "help") == 0) {
@@ -159,6 +203,12 @@ enum config_result config_parse(struct chirp_config *cfg, int argc, char **argv)
 		{"max-body", required_argument, NULL, OPT_MAX_BODY},
 		{"max-header", required_argument, NULL, OPT_MAX_HEADER},
 		{"max-queued-writes", required_argument, NULL, OPT_MAX_QUEUED},
+		{"celebrity-threshold", required_argument, NULL, OPT_CELEB},
+		{"timeline-cap", required_argument, NULL, OPT_TL_CAP},
+		{"timeline-memory", required_argument, NULL, OPT_TL_MEM},
+		{"timeline-idle", required_argument, NULL, OPT_TL_IDLE},
+		{"tweet-cache-memory", required_argument, NULL, OPT_CACHE_MEM},
+		{"fanout-queue", required_argument, NULL, OPT_FANOUT_Q},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};

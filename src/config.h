@@ -23,6 +23,14 @@ struct chirp_config {
 	size_t max_body_bytes;     /* --max-body */
 	size_t max_header_bytes;   /* --max-header */
 	size_t max_queued_writes;  /* --max-queued-writes */
+
+	/* the feed (timeline/feed.h) */
+	uint64_t celebrity_threshold; /* --celebrity-threshold */
+	unsigned timeline_cap;        /* --timeline-cap */
+	size_t timeline_bytes;        /* --timeline-memory (MiB on the command line) */
+	uint64_t timeline_idle_ms;    /* --timeline-idle (seconds) */
+	size_t tweet_cache_bytes;     /* --tweet-cache-memory (MiB) */
+	size_t fanout_queue;          /* --fanout-queue */
 };
 
 enum config_result { CONFIG_RUN, CONFIG_EXIT_OK, CONFIG_EXIT_ERROR };

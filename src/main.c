@@ -10,6 +10,7 @@
 #include "core/accounts.h"
 #include "http/server.h"
 #include "store/store.h"
+#include "timeline/feed.h"
 #include "util/log.h"
 #include "util/workpool.h"
 
@@ -44,10 +45,20 @@ int main(int argc, char **argv)
 		strbuf_deinit(&err);
 		return 1;
 	}
+	struct feed_options fopt = {
+		.timelines = &timeline_memory_ops,
+		.timeline_cap = cfg.timeline_cap,
+		.timeline_bytes = cfg.timeline_bytes,
+		.timeline_idle_ms = cfg.timeline_idle_ms,
+		.celebrity_threshold = cfg.celebrity_threshold,
+		.tweet_cache_bytes = cfg.tweet_cache_bytes,
+		.fanout_queue = cfg.fanout_queue,
+	};
 	struct app app = {
 		.cfg = &cfg,
 		.store = store,
 		.hashers = workpool_new(cfg.hash_threads, HASH_QUEUE_MAX),
+		.feed = feed_new(store, &fopt),
 	};
 	struct http_app http = {
 		.app = &app,
@@ -65,10 +76,12 @@ int main(int argc, char **argv)
 		.drain_timeout_ms = cfg.drain_timeout_ms,
 	};
 	int rc = http_server_run(&scfg, &http);
-	/* The loops are done: finish hashing, then let the writer commit what
-	 * is queued, and close the database. */
+	/* The loops are done: finish hashing, let the writer commit what is
+	 * queued (its completions still feed the fanout), close the database,
+	 * then finish the fanout. */
 	workpool_free(app.hashers);
 	ops->close(store);
+	feed_free(app.feed);
 	log_info(rc == 0 ? "stopped cleanly" : "stopped");
 	return rc == 0 ? 0 : 1;
 }

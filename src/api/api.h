@@ -20,6 +20,7 @@
 #include "core/model.h"
 #include "http/router.h"
 #include "store/store.h"
+#include "timeline/feed.h"
 #include "util/workpool.h"
 
 /* Shared by every thread; read-only after start. */
@@ -27,6 +28,7 @@ struct app {
 	const struct chirp_config *cfg;
 	struct store *store;
 	struct workpool *hashers; /* Argon2id off the event loops */
+	struct feed *feed;        /* timelines, fanout, tweet cache */
 };
 
 /* One per event-loop thread. */

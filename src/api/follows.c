@@ -5,7 +5,7 @@
  * make one user follow on another's behalf.
  */
 #include "api/api.h"
-#include "api/render.h"
+#include "core/render.h"
 #include "api/write.h"
 #include "http/respond.h"
 

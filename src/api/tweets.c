@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "api/api.h"
-#include "api/render.h"
+#include "core/render.h"
 #include "api/write.h"
 #include "core/validate.h"
 #include "http/respond.h"
@@ -62,17 +62,14 @@ done:
 void api_tweets_get(struct ctx *c)
 {
 	uint64_t id;
-	struct tweet t;
 	if (!api_param_id(c, 0, &id))
 		return;
-	int rc = c->db->ops->tweet_get(c->db, id, &t);
-	if (rc != STORE_OK) {
-		api_store_error(c, rc);
-		return;
-	}
 	struct strbuf sb = STRBUF_INIT;
-	render_tweet(&sb, &t);
-	api_send(c, 200, &sb);
+	int rc = feed_tweet(c->app->feed, c->db, id, &sb);
+	if (rc != STORE_OK)
+		api_store_error(c, rc);
+	else
+		api_send(c, 200, &sb);
 	strbuf_deinit(&sb);
 }
 

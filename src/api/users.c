@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "api/api.h"
-#include "api/render.h"
+#include "core/render.h"
 #include "api/write.h"
 #include "core/accounts.h"
 #include "core/validate.h"

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/render.h"
+#include "core/render.h"
 #include "http/respond.h"
 #include "util/jsonw.h"
 #include "util/log.h"
@@ -89,9 +89,37 @@ static void reply(h2o_req_t *req, void *arg)
 	free(aw);
 }
 
+/* What a committed write changes in the feed; runs before the client is
+ * answered, so e.g. a deleted tweet is gone from every feed by then. */
+static void update_feed(struct feed *feed, struct store_write *w)
+{
+	if (w->status != STORE_OK || w->replayed)
+		return;
+	switch (w->kind) {
+	case STORE_W_TWEET_CREATE:
+		/* The 201 body is the tweet's JSON: the cache keeps those bytes. */
+		feed_on_post(feed, &w->tweet, w->resp_body.data, w->resp_body.len);
+		break;
+	case STORE_W_TWEET_DELETE:
+		feed_on_delete(feed, w->in.tweet_delete.author_id, w->in.tweet_delete.tweet_id);
+		break;
+	case STORE_W_FOLLOW:
+	case STORE_W_UNFOLLOW:
+		if (w->created)
+			feed_on_follow(feed, w->in.follow.follower_id, w->in.follow.followee_id,
+				       w->user.followers_count, w->kind == STORE_W_FOLLOW);
+		break;
+	case STORE_W_USER_CREATE:
+	case STORE_W_SESSION_CREATE:
+	case STORE_W_SESSION_DELETE:
+		break;
+	}
+}
+
 static void on_done(struct store_write *w)
 {
 	struct api_write *aw = container_of(w, struct api_write, w);
+	update_feed(aw->app->feed, w);
 	http_async_finish(aw->async, reply, aw);
 }
 

@@ -3,6 +3,8 @@
  */
 #include "core/validate.h"
 
+#include <stdint.h>
+
 #include "core/model.h"
 #include "util/utf8.h"
 
@@ -45,11 +47,29 @@ bool validate_display_name(const char *s, size_t len)
 	       !has_control(s, len);
 }
 
-static bool only_whitespace(const char *s, size_t len)
+/* Unicode's White_Space property (PropList.txt). */
+static bool is_space(uint32_t c)
 {
-	for (size_t i = 0; i < len; i++)
-		if (s[i] != ' ' && s[i] != '\t' && s[i] != '\n' && s[i] != '\r')
+	return (c >= 0x09 && c <= 0x0D) || c == 0x20 || c == 0x85 || c == 0xA0 || c == 0x1680 ||
+	       (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 || c == 0x202F ||
+	       c == 0x205F || c == 0x3000;
+}
+
+/* True if every code point of valid UTF-8 `s` is white space: such a text
+ * shows as blank. */
+static bool only_whitespace(const char *str, size_t len)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	for (size_t i = 0; i < len;) {
+		uint32_t c;
+		size_t n = s[i] < 0x80 ? 1 : s[i] < 0xE0 ? 2 : s[i] < 0xF0 ? 3 : 4;
+		c = n == 1 ? s[i] : (uint32_t)(s[i] & (0x7F >> n));
+		for (size_t k = 1; k < n; k++)
+			c = (c << 6) | (s[i + k] & 0x3F);
+		if (!is_space(c))
 			return false;
+		i += n;
+	}
 	return true;
 }
 

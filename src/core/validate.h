@@ -21,7 +21,8 @@ bool validate_password(const char *s, size_t len);
 /* 1..50 code points of valid UTF-8 with no control characters. */
 bool validate_display_name(const char *s, size_t len);
 
-/* 1..280 code points of valid UTF-8, no NUL, not only whitespace. */
+/* 1..280 code points of valid UTF-8, no NUL, not only white space (any
+ * Unicode White_Space: a text of no-break spaces is blank too). */
 bool validate_tweet_text(const char *s, size_t len);
 
 #endif

@@ -165,6 +165,9 @@ enum read_stmt {
 	R_FOLLOWERS_ASC,
 	R_FOLLOWING,
 	R_FOLLOWING_ASC,
+	R_FOLLOWER_IDS,
+	R_FOLLOWEES,
+	R_AUTHOR_IDS,
 	R_COUNT
 };
 
@@ -187,6 +190,10 @@ static const char *const read_sql[R_COUNT] = {
 			"f.followee_id WHERE f.follower_id = ?1" FPAGE_DESC,
 	[R_FOLLOWING_ASC] = "SELECT f.id, " USER_COLS " FROM follows f JOIN users u ON u.id = "
 			    "f.followee_id WHERE f.follower_id = ?1" FPAGE_ASC,
+	[R_FOLLOWER_IDS] = "SELECT follower_id FROM follows WHERE followee_id = ?1",
+	[R_FOLLOWEES] = "SELECT u.id, u.followers_count FROM follows f JOIN users u ON u.id = "
+			"f.followee_id WHERE f.follower_id = ?1",
+	[R_AUTHOR_IDS] = "SELECT t.id FROM tweets t WHERE t.author_id = ?1" PAGE_DESC,
 };
 
 enum write_stmt {
@@ -545,6 +552,71 @@ static int sqlite_following(struct store_reader *r, uint64_t user_id, const stru
 			   n);
 }
 
+/* Collects a one-column (or two-column) result of unknown length into a
+ * growing malloc'd array of `width` uint64 per row. */
+static int collect_u64(struct sqlite_reader *r, sqlite3_stmt *st, int width, uint64_t **out,
+		       size_t *n)
+{
+	size_t cap = 64;
+	uint64_t *v = xmalloc(cap * width * sizeof(*v));
+	int rc;
+	*n = 0;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (*n == cap) {
+			cap *= 2;
+			v = xrealloc(v, cap * width * sizeof(*v));
+		}
+		for (int k = 0; k < width; k++)
+			v[*n * width + k] = (uint64_t)sqlite3_column_int64(st, k);
+		(*n)++;
+	}
+	rc = finish_list(r->db, st, rc);
+	if (rc) {
+		free(v);
+		v = NULL;
+		*n = 0;
+	}
+	*out = v;
+	return rc;
+}
+
+static int sqlite_follower_ids(struct store_reader *base, uint64_t user_id, uint64_t **ids,
+			       size_t *n)
+{
+	struct sqlite_reader *r = (struct sqlite_reader *)base;
+	sqlite3_stmt *st = reader_stmt(r, R_FOLLOWER_IDS);
+	sqlite3_bind_int64(st, 1, clamp63(user_id));
+	return collect_u64(r, st, 1, ids, n);
+}
+
+static int sqlite_followees(struct store_reader *base, uint64_t user_id,
+			    struct store_followee **out, size_t *n)
+{
+	_Static_assert(sizeof(struct store_followee) == 2 * sizeof(uint64_t), "two u64 per row");
+	struct sqlite_reader *r = (struct sqlite_reader *)base;
+	sqlite3_stmt *st = reader_stmt(r, R_FOLLOWEES);
+	sqlite3_bind_int64(st, 1, clamp63(user_id));
+	uint64_t *rows;
+	int rc = collect_u64(r, st, 2, &rows, n);
+	*out = (struct store_followee *)rows;
+	return rc;
+}
+
+static int sqlite_author_tweet_ids(struct store_reader *base, uint64_t author_id,
+				   const struct store_page *p, uint64_t *ids, size_t *n)
+{
+	struct sqlite_reader *r = (struct sqlite_reader *)base;
+	sqlite3_stmt *st = reader_stmt(r, R_AUTHOR_IDS);
+	bind_page(st, author_id, p);
+	int rc;
+	*n = 0;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && *n < p->limit)
+		ids[(*n)++] = (uint64_t)sqlite3_column_int64(st, 0);
+	if (rc == SQLITE_ROW)
+		rc = SQLITE_DONE;
+	return finish_list(r->db, st, rc);
+}
+
 /* ---- the writer ---------------------------------------------------------- */
 
 /* Runs a statement that returns no rows; returns the sqlite code. */
@@ -901,5 +973,8 @@ const struct store_ops store_sqlite_ops = {
 	.home_feed = sqlite_home_feed,
 	.followers = sqlite_followers,
 	.following = sqlite_following,
+	.follower_ids = sqlite_follower_ids,
+	.followees = sqlite_followees,
+	.author_tweet_ids = sqlite_author_tweet_ids,
 	.submit = sqlite_submit,
 };

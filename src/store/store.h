@@ -128,6 +128,11 @@ struct store_idem_record {
 	struct strbuf body; /* caller deinits */
 };
 
+struct store_followee {
+	uint64_t id;
+	uint64_t followers_count;
+};
+
 struct store_options {
 	const char *data_dir;  /* created if missing */
 	uint32_t node_id;      /* for ids; see util/id.h */
@@ -164,6 +169,17 @@ struct store_ops {
 			 struct follow_entry *out, size_t *n);
 	int (*following)(struct store_reader *r, uint64_t user_id, const struct store_page *page,
 			 struct follow_entry *out, size_t *n);
+
+	/* For the feed machinery (timeline/): ids only, no hydration. */
+	/* Every follower of `user_id`, into a malloc'd array the caller frees. */
+	int (*follower_ids)(struct store_reader *r, uint64_t user_id, uint64_t **ids, size_t *n);
+	/* Every account `user_id` follows, with its follower count, into a
+	 * malloc'd array the caller frees. */
+	int (*followees)(struct store_reader *r, uint64_t user_id, struct store_followee **out,
+			 size_t *n);
+	/* The ids of the author's tweets in the page, newest first. */
+	int (*author_tweet_ids)(struct store_reader *r, uint64_t author_id,
+				const struct store_page *page, uint64_t *ids, size_t *n);
 
 	/* Queues a write; returns 0 (done() will be called) or STORE_BUSY. */
 	int (*submit)(struct store *s, struct store_write *w);

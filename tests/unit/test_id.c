@@ -41,10 +41,10 @@ static void test_make_round_trip(void **state)
 	/* The epoch itself, a recent instant, and the last millisecond that
 	 * fits in 41 bits (2089). */
 	const uint64_t ms[] = {
-		CHIRP_EPOCH_MS,
-		CHIRP_EPOCH_MS + 1,
-		1764355115123ULL, /* 2025-11-28T18:38:35.123Z */
-		CHIRP_EPOCH_MS + (1ULL << 41) - 1,
+	    CHIRP_EPOCH_MS,
+	    CHIRP_EPOCH_MS + 1,
+	    1764355115123ULL, /* 2025-11-28T18:38:35.123Z */
+	    CHIRP_EPOCH_MS + (1ULL << 41) - 1,
 	};
 	const uint32_t nodes[] = {0, 1, 513, ID_MAX_NODE};
 	const uint32_t seqs[] = {0, 1, 2048, SEQ_MASK};
@@ -100,7 +100,7 @@ static void test_next_strictly_increasing(void **state)
 		uint64_t id = idgen_next(&g);
 		if (id <= prev)
 			fail_msg("call %d: id %llu not greater than previous %llu", i,
-				 (unsigned long long)id, (unsigned long long)prev);
+			         (unsigned long long)id, (unsigned long long)prev);
 		prev = id;
 	}
 	idgen_deinit(&g);
@@ -121,17 +121,20 @@ static void test_next_keeps_node_bits(void **state)
 			uint64_t id = idgen_next(&g);
 			if (node_of(id) != nodes[j])
 				fail_msg("node %u: id %llu carries node %u", nodes[j],
-					 (unsigned long long)id, node_of(id));
+				         (unsigned long long)id, node_of(id));
 		}
 		idgen_deinit(&g);
 	}
 }
 
-enum { THREADS = 4, PER_THREAD = 25000 };
+/* Threads share one generator; with 100000 calls each, started together
+ * at a barrier, a generator that lost its lock hands out duplicates. */
+enum { THREADS = 4, PER_THREAD = 100000 };
 
 struct worker {
 	pthread_t thread;
 	struct idgen *g;
+	pthread_barrier_t *start;
 	uint64_t ids[PER_THREAD];
 };
 
@@ -140,6 +143,7 @@ static void *worker_run(void *arg)
 	/* cmocka's asserts longjmp and are not thread-safe: only collect
 	 * here, check on the main thread. */
 	struct worker *w = arg;
+	pthread_barrier_wait(w->start);
 	for (int i = 0; i < PER_THREAD; i++)
 		w->ids[i] = idgen_next(w->g);
 	return NULL;
@@ -156,14 +160,18 @@ static void test_next_threads_no_duplicates(void **state)
 	(void)state;
 	struct idgen g;
 	idgen_init(&g, 9);
+	pthread_barrier_t start;
+	assert_int_equal(pthread_barrier_init(&start, NULL, THREADS), 0);
 	struct worker *w = calloc(THREADS, sizeof(*w));
 	assert_non_null(w);
 	for (int t = 0; t < THREADS; t++) {
 		w[t].g = &g;
+		w[t].start = &start;
 		assert_int_equal(pthread_create(&w[t].thread, NULL, worker_run, &w[t]), 0);
 	}
 	for (int t = 0; t < THREADS; t++)
 		assert_int_equal(pthread_join(w[t].thread, NULL), 0);
+	pthread_barrier_destroy(&start);
 	idgen_deinit(&g);
 
 	uint64_t *all = malloc((size_t)THREADS * PER_THREAD * sizeof(*all));
@@ -174,8 +182,8 @@ static void test_next_threads_no_duplicates(void **state)
 		for (int i = 0; i < PER_THREAD; i++) {
 			if (i > 0 && w[t].ids[i] <= w[t].ids[i - 1])
 				fail_msg("thread %d call %d: %llu after %llu", t, i,
-					 (unsigned long long)w[t].ids[i],
-					 (unsigned long long)w[t].ids[i - 1]);
+				         (unsigned long long)w[t].ids[i],
+				         (unsigned long long)w[t].ids[i - 1]);
 			assert_int_equal(node_of(w[t].ids[i]), 9);
 			all[n++] = w[t].ids[i];
 		}
@@ -217,23 +225,23 @@ static void test_parse_rejects(void **state)
 {
 	(void)state;
 	static const char *const bad[] = {
-		"",
-		"0",
-		"00",
-		"-1",
-		"+1",
-		" 1",
-		"1 ",
-		"12x",
-		"abc",
-		"1.0",
-		"0x1",
-		"9223372036854775808",   /* INT64_MAX + 1 */
-		"18446744073709551615",  /* UINT64_MAX */
-		"18446744073709551616",  /* 2^64 */
-		"99999999999999999999",  /* 20 digits, overflows uint64 */
-		"100000000000000000000", /* 21 digits */
-		"000000000000000000001", /* 21 digits, small value */
+	    "",
+	    "0",
+	    "00",
+	    "-1",
+	    "+1",
+	    " 1",
+	    "1 ",
+	    "12x",
+	    "abc",
+	    "1.0",
+	    "0x1",
+	    "9223372036854775808",   /* INT64_MAX + 1 */
+	    "18446744073709551615",  /* UINT64_MAX */
+	    "18446744073709551616",  /* 2^64 */
+	    "99999999999999999999",  /* 20 digits, overflows uint64 */
+	    "100000000000000000000", /* 21 digits */
+	    "000000000000000000001", /* 21 digits, small value */
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		uint64_t v = 0;
@@ -258,15 +266,15 @@ static void test_parse_respects_length(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_make_round_trip),
-		cmocka_unit_test(test_make_orders_by_time_then_node_then_seq),
-		cmocka_unit_test(test_next_first_id_is_now),
-		cmocka_unit_test(test_next_strictly_increasing),
-		cmocka_unit_test(test_next_keeps_node_bits),
-		cmocka_unit_test(test_next_threads_no_duplicates),
-		cmocka_unit_test(test_parse_accepts),
-		cmocka_unit_test(test_parse_rejects),
-		cmocka_unit_test(test_parse_respects_length),
+	    cmocka_unit_test(test_make_round_trip),
+	    cmocka_unit_test(test_make_orders_by_time_then_node_then_seq),
+	    cmocka_unit_test(test_next_first_id_is_now),
+	    cmocka_unit_test(test_next_strictly_increasing),
+	    cmocka_unit_test(test_next_keeps_node_bits),
+	    cmocka_unit_test(test_next_threads_no_duplicates),
+	    cmocka_unit_test(test_parse_accepts),
+	    cmocka_unit_test(test_parse_rejects),
+	    cmocka_unit_test(test_parse_respects_length),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

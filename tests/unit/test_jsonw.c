@@ -32,7 +32,7 @@ static json_t *parse(const struct strbuf *sb)
 	json_t *j = json_loadb(sb->data, sb->len, JSON_ALLOW_NUL | JSON_REJECT_DUPLICATES, &err);
 	if (!j)
 		fail_msg("jansson rejected %.*s: %s at column %d", (int)sb->len, sb->data, err.text,
-			 err.column);
+		         err.column);
 	return j;
 }
 
@@ -142,7 +142,7 @@ static void test_string_utf8_passes_through(void **state)
 	(void)state;
 	static const char s[] = "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 \xe6\x97\xa5";
 	assert_written(s, sizeof(s) - 1,
-		       "\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 \xe6\x97\xa5\"", 0);
+	               "\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 \xe6\x97\xa5\"", 0);
 	/* U+2028 LINE SEPARATOR is legal unescaped JSON. */
 	assert_written("\xe2\x80\xa8", 3, "\"\xe2\x80\xa8\"", 0);
 }
@@ -170,7 +170,10 @@ static void test_string_long_with_escapes(void **state)
 	char *s = malloc(n);
 	assert_non_null(s);
 	for (size_t i = 0; i < n; i++)
-		s[i] = i % 97 == 0 ? '"' : i % 89 == 0 ? '\0' : i % 13 == 0 ? '\n' : (char)('a' + i % 26);
+		s[i] = i % 97 == 0   ? '"'
+		       : i % 89 == 0 ? '\0'
+		       : i % 13 == 0 ? '\n'
+		                     : (char)('a' + i % 26);
 	assert_round_trip(s, n);
 	free(s);
 }
@@ -193,10 +196,10 @@ static void test_id_is_quoted_decimal(void **state)
 		uint64_t id;
 		const char *want;
 	} cases[] = {
-		{1, "\"1\""},
-		{1234567890123456789ULL, "\"1234567890123456789\""},
-		{INT64_MAX, "\"9223372036854775807\""},
-		{UINT64_MAX, "\"18446744073709551615\""},
+	    {1, "\"1\""},
+	    {1234567890123456789ULL, "\"1234567890123456789\""},
+	    {INT64_MAX, "\"9223372036854775807\""},
+	    {UINT64_MAX, "\"18446744073709551615\""},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct strbuf sb = STRBUF_INIT;
@@ -227,14 +230,14 @@ static void test_fields_make_an_object(void **state)
 	jsonw_field_u64(&sb, "tweets_count", 42, 0);
 	strbuf_append_char(&sb, '}');
 	assert_string_equal(sb.data, "{\"id\":\"9007199254740993\",\"handle\":\"ada_l\","
-				     "\"display_name\":\"Ada \\\"the\\\" L\xc3\xa9\","
-				     "\"followers_count\":0,\"tweets_count\":42}");
+	                             "\"display_name\":\"Ada \\\"the\\\" L\xc3\xa9\","
+	                             "\"followers_count\":0,\"tweets_count\":42}");
 	json_t *j = parse(&sb);
 	assert_int_equal(json_object_size(j), 5);
 	assert_string_equal(json_string_value(json_object_get(j, "id")), "9007199254740993");
 	assert_string_equal(json_string_value(json_object_get(j, "handle")), "ada_l");
 	assert_string_equal(json_string_value(json_object_get(j, "display_name")),
-			    "Ada \"the\" L\xc3\xa9");
+	                    "Ada \"the\" L\xc3\xa9");
 	assert_true(json_is_integer(json_object_get(j, "followers_count")));
 	assert_int_equal(json_integer_value(json_object_get(j, "followers_count")), 0);
 	assert_int_equal(json_integer_value(json_object_get(j, "tweets_count")), 42);
@@ -381,25 +384,25 @@ static void test_strbuf_detach_hands_over(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_string_plain),
-		cmocka_unit_test(test_string_quote_and_backslash),
-		cmocka_unit_test(test_string_newline_cr_tab),
-		cmocka_unit_test(test_string_other_controls),
-		cmocka_unit_test(test_string_every_control_round_trips),
-		cmocka_unit_test(test_string_nul_inside),
-		cmocka_unit_test(test_string_utf8_passes_through),
-		cmocka_unit_test(test_string_appends_after_existing),
-		cmocka_unit_test(test_string_long_with_escapes),
-		cmocka_unit_test(test_cstring),
-		cmocka_unit_test(test_id_is_quoted_decimal),
-		cmocka_unit_test(test_fields_make_an_object),
-		cmocka_unit_test(test_error_shape),
-		cmocka_unit_test(test_error_message_is_escaped),
-		cmocka_unit_test(test_strbuf_growth),
-		cmocka_unit_test(test_strbuf_char_str_appendf),
-		cmocka_unit_test(test_strbuf_append_u64),
-		cmocka_unit_test(test_strbuf_detach_empty),
-		cmocka_unit_test(test_strbuf_detach_hands_over),
+	    cmocka_unit_test(test_string_plain),
+	    cmocka_unit_test(test_string_quote_and_backslash),
+	    cmocka_unit_test(test_string_newline_cr_tab),
+	    cmocka_unit_test(test_string_other_controls),
+	    cmocka_unit_test(test_string_every_control_round_trips),
+	    cmocka_unit_test(test_string_nul_inside),
+	    cmocka_unit_test(test_string_utf8_passes_through),
+	    cmocka_unit_test(test_string_appends_after_existing),
+	    cmocka_unit_test(test_string_long_with_escapes),
+	    cmocka_unit_test(test_cstring),
+	    cmocka_unit_test(test_id_is_quoted_decimal),
+	    cmocka_unit_test(test_fields_make_an_object),
+	    cmocka_unit_test(test_error_shape),
+	    cmocka_unit_test(test_error_message_is_escaped),
+	    cmocka_unit_test(test_strbuf_growth),
+	    cmocka_unit_test(test_strbuf_char_str_appendf),
+	    cmocka_unit_test(test_strbuf_append_u64),
+	    cmocka_unit_test(test_strbuf_detach_empty),
+	    cmocka_unit_test(test_strbuf_detach_hands_over),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,7 +1,7 @@
 /*
  * render — see render.h. created_at comes from the snowflake id.
  */
-#include "api/render.h"
+#include "core/render.h"
 
 #include "util/id.h"
 #include "util/jsonw.h"

@@ -5,8 +5,8 @@
  * so a tweet reads the same in a feed, a timeline, a lookup and a replay.
  * No secret (password hash, token) is ever among the fields written here.
  */
-#ifndef CHIRP_API_RENDER_H
-#define CHIRP_API_RENDER_H
+#ifndef CHIRP_CORE_RENDER_H
+#define CHIRP_CORE_RENDER_H
 
 #include <stddef.h>
 

@@ -1,0 +1,397 @@
+/*
+ * feed — see feed.h for the design. This file is the orchestration: which
+ * timeline, which store read, in which order. The data structures are in
+ * memory.c (timelines) and tweet_cache.c; the queue is fanout.c.
+ */
+#include "timeline/feed.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/render.h"
+#include "timeline/fanout.h"
+#include "util/log.h"
+
+/* Meta kept with each home timeline: the celebrity epoch it was built in,
+ * and the celebrities the reader follows. A celebrity crossing the
+ * threshold either way bumps the epoch, and every timeline built before
+ * is rebuilt on its next read. */
+struct home_meta {
+	uint32_t epoch;
+	uint32_t ncelebs;
+	uint64_t celebs[];
+};
+
+#define MERGE_ROUNDS 4 /* refills of a page that lost tweets to deletes */
+
+struct feed {
+	struct feed_options opt;
+	struct store *store;
+	struct timelines *home;     /* reader -> tweets of followees and self */
+	struct timelines *authored; /* celebrity -> own tweets */
+	struct tweet_cache *cache;
+	struct fanout *fanout;
+	struct store_reader *fanout_db; /* used by the fanout thread only */
+	atomic_uint epoch;
+	atomic_uint_fast64_t rebuilds, store_pages;
+};
+
+/* ---- write side ---------------------------------------------------------- */
+
+static void fanout_run(void *arg, const struct fanout_job *job)
+{
+	struct feed *f = arg;
+	struct store_reader *r = f->fanout_db;
+	struct user author;
+	if (r->ops->user_get(r, job->author_id, &author) != STORE_OK)
+		return; /* gone; nothing to do */
+	if (author.followers_count > f->opt.celebrity_threshold)
+		return; /* merged in at read time instead */
+	uint64_t *ids;
+	size_t n;
+	if (r->ops->follower_ids(r, job->author_id, &ids, &n) != STORE_OK) {
+		/* Cannot list followers: their timelines would miss this tweet,
+		 * so make them rebuild instead. */
+		log_error("fanout: cannot read followers of %llu", (unsigned long long)job->author_id);
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		f->home->ops->push(f->home, ids[i], job->tweet_id);
+	free(ids);
+}
+
+void feed_on_post(struct feed *f, const struct tweet *t, const char *json, size_t len)
+{
+	tweet_cache_put(f->cache, t->id, json, len);
+	/* The author sees their own tweet at once; followers after fanout. */
+	f->home->ops->push(f->home, t->author_id, t->id);
+	f->authored->ops->push(f->authored, t->author_id, t->id);
+	struct fanout_job job = {.author_id = t->author_id, .tweet_id = t->id};
+	fanout_enqueue(f->fanout, &job);
+}
+
+void feed_on_delete(struct feed *f, uint64_t author_id, uint64_t tweet_id)
+{
+	tweet_cache_forget(f->cache, tweet_id);
+	f->home->ops->remove(f->home, author_id, tweet_id);
+	f->authored->ops->remove(f->authored, author_id, tweet_id);
+	/* Followers' timelines still hold the id; reads skip it through the
+	 * tombstone (or the store) and remove it as they go. */
+}
+
+void feed_on_follow(struct feed *f, uint64_t follower_id, uint64_t followee_id,
+		    uint64_t followee_followers, bool follow)
+{
+	(void)followee_id;
+	f->home->ops->drop(f->home, follower_id);
+	uint64_t t = f->opt.celebrity_threshold;
+	if ((follow && followee_followers == t + 1) || (!follow && followee_followers == t))
+		atomic_fetch_add(&f->epoch, 1);
+}
+
+/* ---- building timelines ------------------------------------------------------- */
+
+static int cmp_desc(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? 1 : x > y ? -1 : 0;
+}
+
+/* Sorts newest first and removes duplicates; returns the new length. */
+static size_t sort_unique(uint64_t *ids, size_t n)
+{
+	qsort(ids, n, sizeof(*ids), cmp_desc);
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		if (k == 0 || ids[k - 1] != ids[i])
+			ids[k++] = ids[i];
+	return k;
+}
+
+/* Reads up to `cap` newest tweet ids of `author` into ids (appended at *n,
+ * capacity grown as needed); sets *more if the author may have older ones. */
+static int collect_author(struct feed *f, struct store_reader *r, uint64_t author,
+			  uint64_t **ids, size_t *n, size_t *alloc, bool *more)
+{
+	unsigned cap = f->opt.timeline_cap;
+	if (*n + cap > *alloc) {
+		*alloc = (*n + cap) * 2;
+		*ids = xrealloc(*ids, *alloc * sizeof(**ids));
+	}
+	struct store_page page = {.before = UINT64_MAX, .after = 0, .limit = cap};
+	size_t got;
+	int rc = r->ops->author_tweet_ids(r, author, &page, *ids + *n, &got);
+	if (rc)
+		return rc;
+	*n += got;
+	if (got == cap)
+		*more = true;
+	return STORE_OK;
+}
+
+static int build_home(struct feed *f, struct store_reader *r, uint64_t user)
+{
+	struct timelines *tl = f->home;
+	uint32_t epoch = atomic_load(&f->epoch);
+	tl->ops->begin_build(tl, user);
+	struct store_followee *fe = NULL;
+	size_t nfe = 0;
+	uint64_t *ids = NULL;
+	size_t n = 0, alloc = 0;
+	bool more = false;
+	struct home_meta *meta = NULL;
+	int rc = r->ops->followees(r, user, &fe, &nfe);
+	if (rc)
+		goto done;
+	meta = xmalloc(sizeof(*meta) + nfe * sizeof(uint64_t));
+	meta->epoch = epoch;
+	meta->ncelebs = 0;
+	rc = collect_author(f, r, user, &ids, &n, &alloc, &more);
+	for (size_t i = 0; rc == STORE_OK && i < nfe; i++) {
+		if (fe[i].followers_count > f->opt.celebrity_threshold)
+			meta->celebs[meta->ncelebs++] = fe[i].id;
+		else
+			rc = collect_author(f, r, fe[i].id, &ids, &n, &alloc, &more);
+	}
+	if (rc)
+		goto done;
+	n = sort_unique(ids, n);
+	if (n > f->opt.timeline_cap) {
+		n = f->opt.timeline_cap;
+		more = true;
+	}
+	tl->ops->finish_build(tl, user, ids, n, more, meta,
+			      sizeof(*meta) + meta->ncelebs * sizeof(uint64_t));
+	atomic_fetch_add(&f->rebuilds, 1);
+done:
+	if (rc)
+		tl->ops->drop(tl, user);
+	free(meta);
+	free(ids);
+	free(fe);
+	return rc;
+}
+
+static int build_authored(struct feed *f, struct store_reader *r, uint64_t author)
+{
+	struct timelines *tl = f->authored;
+	tl->ops->begin_build(tl, author);
+	uint64_t *ids = NULL;
+	size_t n = 0, alloc = 0;
+	bool more = false;
+	int rc = collect_author(f, r, author, &ids, &n, &alloc, &more);
+	if (rc)
+		tl->ops->drop(tl, author);
+	else
+		tl->ops->finish_build(tl, author, ids, n, more, NULL, 0);
+	free(ids);
+	return rc;
+}
+
+/* ---- reading ---------------------------------------------------------------- */
+
+/* Reads one page of the home timeline, rebuilding it when it is missing
+ * or was built before the last celebrity change. */
+static int home_range(struct feed *f, struct store_reader *r, uint64_t user,
+		      const struct store_page *page, uint64_t *ids, size_t *n, bool *complete,
+		      struct home_meta **meta)
+{
+	for (int attempt = 0; attempt < 2; attempt++) {
+		size_t len;
+		void *m = NULL;
+		if (f->home->ops->range(f->home, user, page, ids, n, complete, &m, &len) ==
+		    TIMELINE_OK) {
+			struct home_meta *hm = m;
+			if (hm && len >= sizeof(*hm) && hm->epoch == atomic_load(&f->epoch)) {
+				*meta = hm;
+				return STORE_OK;
+			}
+			free(m);
+		}
+		int rc = build_home(f, r, user);
+		if (rc)
+			return rc;
+	}
+	return STORE_ERROR; /* rebuilt twice and still stale: a storm of changes */
+}
+
+static int authored_range(struct feed *f, struct store_reader *r, uint64_t author,
+			  const struct store_page *page, uint64_t *ids, size_t *n, bool *complete)
+{
+	for (int attempt = 0; attempt < 2; attempt++) {
+		if (f->authored->ops->range(f->authored, author, page, ids, n, complete, NULL, NULL) ==
+		    TIMELINE_OK)
+			return STORE_OK;
+		int rc = build_authored(f, r, author);
+		if (rc)
+			return rc;
+	}
+	return STORE_ERROR;
+}
+
+/*
+ * The ids of one page: the home slice merged with each followed
+ * celebrity's slice. Every source answers for the same window, so the
+ * merge is their union cut to the page. Falls back to the store when a
+ * source cannot answer for the whole window (past a cap).
+ */
+static int page_ids(struct feed *f, struct store_reader *r, uint64_t user,
+		    const struct store_page *page, uint64_t *out, size_t *n)
+{
+	size_t lim = page->limit;
+	uint64_t *buf = xmalloc(lim * sizeof(uint64_t));
+	struct home_meta *meta = NULL;
+	bool complete = true;
+	size_t got;
+	int rc = home_range(f, r, user, page, out, n, &complete, &meta);
+	for (uint32_t i = 0; rc == STORE_OK && complete && i < meta->ncelebs; i++) {
+		bool c = true;
+		rc = authored_range(f, r, meta->celebs[i], page, buf, &got, &c);
+		if (rc)
+			break;
+		complete = complete && c;
+		/* Union of two newest-first lists, cut to the page's end. */
+		uint64_t *merged = xmalloc((*n + got) * sizeof(uint64_t));
+		memcpy(merged, out, *n * sizeof(uint64_t));
+		memcpy(merged + *n, buf, got * sizeof(uint64_t));
+		size_t m = sort_unique(merged, *n + got);
+		if (m > lim) {
+			/* The page's newest `lim`, or for oldest_first its oldest. */
+			size_t from = page->oldest_first ? m - lim : 0;
+			memmove(merged, merged + from, lim * sizeof(uint64_t));
+			m = lim;
+		}
+		memcpy(out, merged, m * sizeof(uint64_t));
+		*n = m;
+		free(merged);
+	}
+	free(meta);
+	free(buf);
+	if (rc == STORE_OK && !complete) {
+		/* Past the cap of some list: the store has the whole truth. */
+		struct tweet *t = xmalloc(lim * sizeof(*t));
+		rc = r->ops->home_feed(r, user, page, t, n);
+		for (size_t i = 0; rc == STORE_OK && i < *n; i++)
+			out[i] = t[i].id;
+		free(t);
+		atomic_fetch_add(&f->store_pages, 1);
+	}
+	return rc;
+}
+
+/* Appends one tweet's JSON; STORE_NOT_FOUND if it was deleted. */
+static int hydrate_one(struct feed *f, struct store_reader *r, uint64_t id, struct strbuf *out)
+{
+	switch (tweet_cache_append(f->cache, id, out)) {
+	case TWEET_CACHE_HIT: return STORE_OK;
+	case TWEET_CACHE_DELETED: return STORE_NOT_FOUND;
+	case TWEET_CACHE_MISS: break;
+	}
+	struct tweet t;
+	int rc = r->ops->tweet_get(r, id, &t);
+	if (rc)
+		return rc;
+	size_t start = out->len;
+	render_tweet(out, &t);
+	tweet_cache_put(f->cache, id, out->data + start, out->len - start);
+	return STORE_OK;
+}
+
+int feed_tweet(struct feed *f, struct store_reader *r, uint64_t id, struct strbuf *out)
+{
+	return hydrate_one(f, r, id, out);
+}
+
+int feed_home(struct feed *f, struct store_reader *r, uint64_t user_id,
+	      const struct store_page *page, struct strbuf *out, size_t *n, uint64_t *newest,
+	      uint64_t *oldest)
+{
+	uint64_t *ids = xmalloc(page->limit * sizeof(uint64_t));
+	struct store_page p = *page;
+	int rc = STORE_OK;
+	*n = 0;
+	strbuf_append_char(out, '[');
+	for (int round = 0; round < MERGE_ROUNDS && *n < page->limit; round++) {
+		size_t got;
+		p.limit = page->limit - (unsigned)*n;
+		rc = page_ids(f, r, user_id, &p, ids, &got);
+		if (rc)
+			break;
+		size_t lost = 0;
+		for (size_t i = 0; i < got; i++) {
+			size_t mark = out->len;
+			if (*n)
+				strbuf_append_char(out, ',');
+			int h = hydrate_one(f, r, ids[i], out);
+			if (h == STORE_NOT_FOUND) {
+				out->len = mark; /* deleted: skip, and forget it here */
+				out->data[mark] = '\0';
+				f->home->ops->remove(f->home, user_id, ids[i]);
+				lost++;
+				continue;
+			}
+			if (h) {
+				rc = h;
+				break;
+			}
+			if (*n == 0)
+				*newest = ids[i];
+			*oldest = ids[i];
+			(*n)++;
+		}
+		/* Deletes left holes: go on below what this round covered. (An
+		 * oldest-first page is left short instead: refilling it would
+		 * put newer tweets after older ones.) */
+		if (rc || lost == 0 || got < p.limit || p.oldest_first)
+			break;
+		p.before = ids[got - 1];
+	}
+	strbuf_append_char(out, ']');
+	free(ids);
+	return rc;
+}
+
+/* ---- life cycle ---------------------------------------------------------------- */
+
+struct feed *feed_new(struct store *store, const struct feed_options *opt)
+{
+	struct feed *f = xcalloc(1, sizeof(*f));
+	f->opt = *opt;
+	f->store = store;
+	struct timeline_options topt = {
+		.cap = opt->timeline_cap,
+		.max_bytes = opt->timeline_bytes,
+		.idle_ttl_ms = opt->timeline_idle_ms,
+	};
+	f->home = opt->timelines->create(&topt);
+	topt.max_bytes = opt->timeline_bytes / 8; /* celebrities are few */
+	topt.idle_ttl_ms = 0;
+	f->authored = opt->timelines->create(&topt);
+	f->cache = tweet_cache_new(opt->tweet_cache_bytes);
+	f->fanout_db = store->ops->reader_new(store);
+	f->fanout = fanout_new(opt->fanout_queue, fanout_run, f);
+	return f;
+}
+
+void feed_free(struct feed *f)
+{
+	if (!f)
+		return;
+	fanout_free(f->fanout);
+	f->fanout_db->ops->reader_free(f->fanout_db);
+	tweet_cache_free(f->cache);
+	f->authored->ops->destroy(f->authored);
+	f->home->ops->destroy(f->home);
+	free(f);
+}
+
+void feed_stats(struct feed *f, struct feed_stats *out)
+{
+	f->home->ops->stats(f->home, &out->timelines);
+	tweet_cache_stats(f->cache, &out->cache);
+	out->fanout_depth = fanout_depth(f->fanout);
+	out->rebuilds = atomic_load(&f->rebuilds);
+	out->store_pages = atomic_load(&f->store_pages);
+}

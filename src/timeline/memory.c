@@ -1,0 +1,403 @@
+/*
+ * memory — the in-memory timeline adapter (see timeline.h).
+ *
+ * Lists live in 64 shards, each with its own mutex, hash table and LRU
+ * order, so event loops reading and the fanout thread writing rarely meet
+ * on a lock. A list is a sorted array of ids, newest first, at most `cap`
+ * long: a push is a binary search and a memmove of a few kilobytes at
+ * worst, and a page read is a binary search and a copy.
+ *
+ * Memory is bounded: each shard gets max_bytes/64 and evicts the least
+ * recently read lists to stay under it. An id costs 8 bytes; a list adds
+ * its header and its meta.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "timeline/timeline.h"
+#include "util/log.h"
+#include "util/timeutil.h"
+
+#define SHARDS 64
+
+struct list {
+	uint64_t key;
+	uint64_t *ids; /* newest first */
+	uint32_t len, alloc;
+	bool complete;  /* built from the store */
+	bool truncated; /* older ids exist beyond what is held */
+	uint64_t last_read_ms;
+	void *meta;
+	size_t meta_len;
+	struct list *hnext;            /* hash chain */
+	struct list *newer, *older;    /* LRU by last read */
+};
+
+struct shard {
+	pthread_mutex_t lock;
+	struct list **table;
+	size_t nbuckets, nlists;
+	struct list *lru_newest, *lru_oldest;
+	size_t bytes, entries;
+	uint64_t hits, misses, evictions;
+};
+
+struct mem_timelines {
+	struct timelines base;
+	struct timeline_options opt;
+	size_t shard_budget;
+	struct shard shards[SHARDS];
+};
+
+static size_t list_bytes(const struct list *l)
+{
+	return sizeof(*l) + l->alloc * sizeof(uint64_t) + l->meta_len;
+}
+
+static uint64_t mix(uint64_t k)
+{
+	k ^= k >> 33;
+	k *= 0xff51afd7ed558ccdULL;
+	k ^= k >> 33;
+	return k;
+}
+
+static struct shard *shard_of(struct mem_timelines *m, uint64_t key)
+{
+	return &m->shards[mix(key) % SHARDS];
+}
+
+static struct list **slot(struct shard *s, uint64_t key)
+{
+	struct list **p = &s->table[(mix(key) >> 6) & (s->nbuckets - 1)];
+	while (*p && (*p)->key != key)
+		p = &(*p)->hnext;
+	return p;
+}
+
+static void lru_unlink(struct shard *s, struct list *l)
+{
+	if (l->newer)
+		l->newer->older = l->older;
+	else
+		s->lru_newest = l->older;
+	if (l->older)
+		l->older->newer = l->newer;
+	else
+		s->lru_oldest = l->newer;
+	l->newer = l->older = NULL;
+}
+
+static void lru_front(struct shard *s, struct list *l)
+{
+	l->older = s->lru_newest;
+	l->newer = NULL;
+	if (s->lru_newest)
+		s->lru_newest->newer = l;
+	s->lru_newest = l;
+	if (!s->lru_oldest)
+		s->lru_oldest = l;
+}
+
+static void list_free(struct shard *s, struct list *l)
+{
+	s->bytes -= list_bytes(l);
+	s->entries -= l->len;
+	s->nlists--;
+	free(l->ids);
+	free(l->meta);
+	free(l);
+}
+
+/* Unhooks and frees the list at *p. */
+static void unhook(struct shard *s, struct list **p)
+{
+	struct list *l = *p;
+	*p = l->hnext;
+	lru_unlink(s, l);
+	list_free(s, l);
+}
+
+static void grow_table(struct shard *s)
+{
+	size_t n = s->nbuckets * 2;
+	struct list **t = xcalloc(n, sizeof(*t));
+	for (size_t i = 0; i < s->nbuckets; i++) {
+		for (struct list *l = s->table[i], *next; l; l = next) {
+			next = l->hnext;
+			struct list **b = &t[(mix(l->key) >> 6) & (n - 1)];
+			l->hnext = *b;
+			*b = l;
+		}
+	}
+	free(s->table);
+	s->table = t;
+	s->nbuckets = n;
+}
+
+static void evict_to_budget(struct mem_timelines *m, struct shard *s, const struct list *keep)
+{
+	while (s->bytes > m->shard_budget && s->lru_oldest && s->lru_oldest != keep) {
+		unhook(s, slot(s, s->lru_oldest->key));
+		s->evictions++;
+	}
+}
+
+/* Inserts id at its sorted place; a duplicate is ignored. In a full list
+ * the oldest id falls off, and an id older than all of them is not kept. */
+static void list_insert(struct mem_timelines *m, struct shard *s, struct list *l, uint64_t id)
+{
+	/* Find the first index whose id is smaller (older) than `id`. */
+	uint32_t lo = 0, hi = l->len;
+	while (lo < hi) {
+		uint32_t mid = (lo + hi) / 2;
+		if (l->ids[mid] > id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < l->len && l->ids[lo] == id)
+		return;
+	if (lo == m->opt.cap) { /* older than everything held in a full list */
+		l->truncated = true;
+		return;
+	}
+	if (l->len == m->opt.cap) {
+		l->len--; /* the oldest falls off */
+		s->entries--;
+		l->truncated = true;
+	}
+	if (l->len == l->alloc) {
+		uint32_t na = l->alloc ? l->alloc * 2 : 16;
+		if (na > m->opt.cap)
+			na = m->opt.cap;
+		s->bytes += (na - l->alloc) * sizeof(uint64_t);
+		l->ids = xrealloc(l->ids, na * sizeof(uint64_t));
+		l->alloc = na;
+	}
+	memmove(l->ids + lo + 1, l->ids + lo, (l->len - lo) * sizeof(uint64_t));
+	l->ids[lo] = id;
+	l->len++;
+	s->entries++;
+}
+
+static struct timelines *mem_create(const struct timeline_options *opt)
+{
+	struct mem_timelines *m = xcalloc(1, sizeof(*m));
+	m->base.ops = &timeline_memory_ops;
+	m->opt = *opt;
+	if (m->opt.cap == 0)
+		m->opt.cap = 800;
+	m->shard_budget = opt->max_bytes / SHARDS;
+	for (int i = 0; i < SHARDS; i++) {
+		pthread_mutex_init(&m->shards[i].lock, NULL);
+		m->shards[i].nbuckets = 64;
+		m->shards[i].table = xcalloc(64, sizeof(struct list *));
+	}
+	return &m->base;
+}
+
+static void mem_destroy(struct timelines *t)
+{
+	struct mem_timelines *m = (struct mem_timelines *)t;
+	if (!m)
+		return;
+	for (int i = 0; i < SHARDS; i++) {
+		struct shard *s = &m->shards[i];
+		while (s->lru_oldest)
+			unhook(s, slot(s, s->lru_oldest->key));
+		free(s->table);
+		pthread_mutex_destroy(&s->lock);
+	}
+	free(m);
+}
+
+static void mem_push(struct timelines *t, uint64_t key, uint64_t id)
+{
+	struct mem_timelines *m = (struct mem_timelines *)t;
+	struct shard *s = shard_of(m, key);
+	pthread_mutex_lock(&s->lock);
+	struct list **p = slot(s, key);
+	if (*p) {
+		if ((*p)->complete && m->opt.idle_ttl_ms &&
+		    time_now_ms() - (*p)->last_read_ms > m->opt.idle_ttl_ms)
+			unhook(s, p); /* nobody reads it: stop feeding it */
+		else {
+			struct list *l = *p;
+			list_insert(m, s, l, id);
+			evict_to_budget(m, s, l);
+		}
+	}
+	pthread_mutex_unlock(&s->lock);
+}
+
+static void mem_remove(struct timelines *t, uint64_t key, uint64_t id)
+{
+	struct mem_timelines *m = (struct mem_timelines *)t;
+	struct shard *s = shard_of(m, key);
+	pthread_mutex_lock(&s->lock);
+	struct list *l = *slot(s, key);
+	if (l) {
+		for (uint32_t i = 0; i < l->len; i++) {
+			if (l->ids[i] == id) {
+				memmove(l->ids + i, l->ids + i + 1, (l->len - i - 1) * sizeof(uint64_t));
+				l->len--;
+				s->entries--;
+				break;
+			}
+		}
+	}
+	pthread_mutex_unlock(&s->lock);
+}
+
+static void mem_drop(struct timelines *t, uint64_t key)
+{
+	struct mem_timelines *m = (struct mem_timelines *)t;
+	struct shard *s = shard_of(m, key);
+	pthread_mutex_lock(&s->lock);
+	struct list **p = slot(s, key);
+	if (*p)
+		unhook(s, p);
+	pthread_mutex_unlock(&s->lock);
+}
+
+static void mem_begin_build(struct timelines *t, uint64_t key)
+{
+	struct mem_timelines *m = (struct mem_timelines *)t;
+	struct shard *s = shard_of(m, key);
+	pthread_mutex_lock(&s->lock);
+	struct list **p = slot(s, key);
+	if (*p) {
+		/* Rebuilding a held list (idle, or stale meta): start over, but
+		 * keep collecting into the same list. */
+		(*p)->complete = false;
+	} else {
+		struct list *l = xcalloc(1, sizeof(*l));
+		l->key = key;
+		l->last_read_ms = time_now_ms();
+		*p = l;
+		lru_front(s, l);
+		s->nlists++;
+		s->bytes += list_bytes(l);
+		if (s->nlists > s->nbuckets)
+			grow_table(s);
+	}
+	pthread_mutex_unlock(&s->lock);
+}
+
+static void mem_finish_build(struct timelines *t, uint64_t key, const uint64_t *ids, size_t n,
+			     bool truncated, const void *meta, size_t meta_len)
+{
+	struct mem_timelines *m = (struct mem_timelines *)t;
+	struct shard *s = shard_of(m, key);
+	pthread_mutex_lock(&s->lock);
+	struct list *l = *slot(s, key);
+	if (l) { /* (it may have been evicted or dropped meanwhile: then it stays absent) */
+		for (size_t i = 0; i < n; i++)
+			list_insert(m, s, l, ids[i]);
+		if (truncated)
+			l->truncated = true;
+		s->bytes -= l->meta_len;
+		free(l->meta);
+		l->meta = NULL;
+		l->meta_len = 0;
+		if (meta_len) {
+			l->meta = xmalloc(meta_len);
+			memcpy(l->meta, meta, meta_len);
+			l->meta_len = meta_len;
+			s->bytes += meta_len;
+		}
+		l->complete = true;
+		l->last_read_ms = time_now_ms();
+		evict_to_budget(m, s, l);
+	}
+	pthread_mutex_unlock(&s->lock);
+}
+
+static int mem_range(struct timelines *t, uint64_t key, const struct store_page *page,
+		     uint64_t *out, size_t *n, bool *complete, void **meta, size_t *meta_len)
+{
+	struct mem_timelines *m = (struct mem_timelines *)t;
+	struct shard *s = shard_of(m, key);
+	uint64_t now = time_now_ms();
+	*n = 0;
+	pthread_mutex_lock(&s->lock);
+	struct list *l = *slot(s, key);
+	if (!l || !l->complete || (m->opt.idle_ttl_ms && now - l->last_read_ms > m->opt.idle_ttl_ms)) {
+		s->misses++;
+		pthread_mutex_unlock(&s->lock);
+		return TIMELINE_MISS;
+	}
+	s->hits++;
+	l->last_read_ms = now;
+	lru_unlink(s, l);
+	lru_front(s, l);
+
+	/* First index strictly older than `before`. */
+	uint32_t lo = 0, hi = l->len;
+	while (lo < hi) {
+		uint32_t mid = (lo + hi) / 2;
+		if (l->ids[mid] >= page->before)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	uint32_t first = lo, end = lo;
+	while (end < l->len && l->ids[end] > page->after)
+		end++;
+	/* [first, end) is the whole window; a page takes its newest or, for
+	 * oldest_first, its oldest `limit`. */
+	uint32_t count = end - first;
+	if (count > page->limit) {
+		if (page->oldest_first)
+			first = end - page->limit;
+		count = page->limit;
+	}
+	memcpy(out, l->ids + first, count * sizeof(uint64_t));
+	*n = count;
+	/* The page is whole unless it wanted more and older ids were cut off. */
+	*complete = !(l->truncated && end == l->len && count < page->limit);
+	if (page->oldest_first && l->truncated && end == l->len)
+		*complete = false; /* the oldest ids after `after` may be gone */
+	if (meta) {
+		*meta = NULL;
+		*meta_len = l->meta_len;
+		if (l->meta_len) {
+			*meta = xmalloc(l->meta_len);
+			memcpy(*meta, l->meta, l->meta_len);
+		}
+	}
+	pthread_mutex_unlock(&s->lock);
+	return TIMELINE_OK;
+}
+
+static void mem_stats(struct timelines *t, struct timeline_stats *out)
+{
+	struct mem_timelines *m = (struct mem_timelines *)t;
+	memset(out, 0, sizeof(*out));
+	for (int i = 0; i < SHARDS; i++) {
+		struct shard *s = &m->shards[i];
+		pthread_mutex_lock(&s->lock);
+		out->lists += s->nlists;
+		out->entries += s->entries;
+		out->bytes += s->bytes;
+		out->hits += s->hits;
+		out->misses += s->misses;
+		out->evictions += s->evictions;
+		pthread_mutex_unlock(&s->lock);
+	}
+}
+
+const struct timeline_ops timeline_memory_ops = {
+	.name = "memory",
+	.create = mem_create,
+	.destroy = mem_destroy,
+	.push = mem_push,
+	.remove = mem_remove,
+	.drop = mem_drop,
+	.begin_build = mem_begin_build,
+	.finish_build = mem_finish_build,
+	.range = mem_range,
+	.stats = mem_stats,
+};

@@ -1,0 +1,87 @@
+/*
+ * timeline — the port to precomputed lists of tweet ids (DESIGN §5).
+ *
+ * A timeline is a capped list of tweet ids, newest first, kept under a key
+ * (a user id). The feed keeps two sets of them: every reader's home
+ * timeline, filled by fanout on write, and the own-tweets list of each
+ * celebrity, merged in at read time. The in-memory adapter (memory.c) is
+ * the embedded default; a Redis adapter plugs in behind the same ops.
+ *
+ * A list is either held or not. Pushes to a list that is not held are
+ * dropped: an absent list is rebuilt from the store on its next read, and
+ * the store has everything. Building is two steps so that no push is lost
+ * while the store is being read: timeline_begin_build makes an empty list
+ * that already collects pushes, then timeline_finish_build merges the ids
+ * read from the store into it and marks it complete. Only complete lists
+ * answer reads.
+ *
+ * Each list also carries a small opaque `meta` blob, set when it is built
+ * (the feed keeps there the celebrities the reader follows).
+ */
+#ifndef CHIRP_TIMELINE_TIMELINE_H
+#define CHIRP_TIMELINE_TIMELINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store/store.h"
+
+struct timeline_options {
+	unsigned cap;            /* ids kept per list (800) */
+	size_t max_bytes;        /* memory for all lists; least recently read go first */
+	uint64_t idle_ttl_ms;    /* a list unread this long is dropped, not fed */
+};
+
+enum {
+	TIMELINE_OK = 0,
+	TIMELINE_MISS = -1, /* not held, not complete, or idle too long: rebuild */
+};
+
+struct timeline_stats {
+	uint64_t lists;   /* held now */
+	uint64_t entries; /* ids held now */
+	uint64_t bytes;   /* memory held now */
+	uint64_t hits, misses, evictions;
+};
+
+struct timelines;
+
+struct timeline_ops {
+	const char *name;
+	struct timelines *(*create)(const struct timeline_options *opt);
+	void (*destroy)(struct timelines *t);
+
+	/* Adds tweet_id to the list of `key`, if that list is held. */
+	void (*push)(struct timelines *t, uint64_t key, uint64_t tweet_id);
+	/* Removes tweet_id from the list of `key`, if there. */
+	void (*remove)(struct timelines *t, uint64_t key, uint64_t tweet_id);
+	/* Forgets the list of `key`: its next read rebuilds it. */
+	void (*drop)(struct timelines *t, uint64_t key);
+
+	void (*begin_build)(struct timelines *t, uint64_t key);
+	/* ids: newest first. `truncated`: the store has older ids than these.
+	 * meta (copied) replaces the list's meta. */
+	void (*finish_build)(struct timelines *t, uint64_t key, const uint64_t *ids, size_t n,
+			     bool truncated, const void *meta, size_t meta_len);
+
+	/*
+	 * Reads the ids of the page, newest first, into out[0..page->limit).
+	 * *complete is false when the page may go on below the oldest id held
+	 * (the list was capped): the caller must read that page from the store.
+	 * If meta is not NULL, the list's meta is copied into a malloc'd *meta
+	 * (caller frees) and its length into *meta_len.
+	 */
+	int (*range)(struct timelines *t, uint64_t key, const struct store_page *page,
+		     uint64_t *out, size_t *n, bool *complete, void **meta, size_t *meta_len);
+
+	void (*stats)(struct timelines *t, struct timeline_stats *out);
+};
+
+struct timelines {
+	const struct timeline_ops *ops;
+};
+
+extern const struct timeline_ops timeline_memory_ops;
+
+#endif

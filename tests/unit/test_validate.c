@@ -1,0 +1,254 @@
+/*
+ * test_validate — unit tests for core/validate, the rules for handles,
+ * passwords, display names and tweet text (DESIGN §3).
+ *
+ * These rules are what a user meets first when signing up or posting, so
+ * the tests sit on the boundaries: exact maximum lengths (counted in bytes
+ * for handles and passwords, in code points for names and tweets, with
+ * multi-byte text at the limit), one past them, and each kind of byte the
+ * rules exclude (control characters, NUL, malformed UTF-8). Every input is
+ * passed with an explicit length, as the API does.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/validate.h"
+
+/* Returns a heap string of `n` copies of `unit` (caller frees); *len gets
+ * its length in bytes. */
+static char *repeat(const char *unit, size_t n, size_t *len)
+{
+	size_t u = strlen(unit);
+	char *s = malloc(u * n + 1);
+	assert_non_null(s);
+	for (size_t i = 0; i < n; i++)
+		memcpy(s + i * u, unit, u);
+	s[u * n] = '\0';
+	*len = u * n;
+	return s;
+}
+
+/* Runs `fn` on n copies of `unit` (an exact-size heap block, so ASan sees
+ * any read past len). */
+static bool check_repeat(bool (*fn)(const char *, size_t), const char *unit, size_t n)
+{
+	size_t len;
+	char *s = repeat(unit, n, &len);
+	bool ok = fn(s, len);
+	free(s);
+	return ok;
+}
+
+/* For string literals, which may hold NUL. */
+#define LIT(fn, lit) fn((lit), sizeof(lit) - 1)
+
+/* ---- handles ----------------------------------------------------------- */
+
+static void test_handle_accepts(void **state)
+{
+	(void)state;
+	assert_true(LIT(validate_handle, "a"));
+	assert_true(LIT(validate_handle, "Z"));
+	assert_true(LIT(validate_handle, "7"));
+	assert_true(LIT(validate_handle, "_"));
+	assert_true(LIT(validate_handle, "ada_Lovelace_1815"));
+	assert_true(LIT(validate_handle, "abcdefghijklmnopqrstuvwxyzABCD")); /* 30 */
+	assert_true(check_repeat(validate_handle, "_", 30));
+}
+
+static void test_handle_rejects(void **state)
+{
+	(void)state;
+	assert_false(LIT(validate_handle, ""));
+	assert_false(LIT(validate_handle, "abcdefghijklmnopqrstuvwxyzABCDE")); /* 31 */
+	assert_false(check_repeat(validate_handle, "x", 31));
+	assert_false(LIT(validate_handle, "-"));
+	assert_false(LIT(validate_handle, "ada-l"));
+	assert_false(LIT(validate_handle, " ada"));
+	assert_false(LIT(validate_handle, "ada "));
+	assert_false(LIT(validate_handle, "ada l"));
+	assert_false(LIT(validate_handle, "ada.l"));
+	assert_false(LIT(validate_handle, "@ada"));
+	assert_false(LIT(validate_handle, "jos\xc3\xa9")); /* é */
+	assert_false(LIT(validate_handle, "\xc3\xa9"));
+	assert_false(LIT(validate_handle, "ad\xff"));
+	assert_false(LIT(validate_handle, "ada\0"));
+	assert_false(LIT(validate_handle, "a\0b"));
+}
+
+static void test_handle_respects_length(void **state)
+{
+	(void)state;
+	/* Only len bytes are looked at. */
+	assert_true(validate_handle("ada/follows", 3));
+	assert_false(validate_handle("ada/follows", 4));
+}
+
+/* ---- passwords --------------------------------------------------------- */
+
+static void test_password_length_boundaries(void **state)
+{
+	(void)state;
+	assert_false(check_repeat(validate_password, "p", 0));
+	assert_false(check_repeat(validate_password, "p", 7));
+	assert_true(check_repeat(validate_password, "p", 8));
+	assert_true(check_repeat(validate_password, "p", 1024));
+	assert_false(check_repeat(validate_password, "p", 1025));
+}
+
+static void test_password_bytes_are_bytes(void **state)
+{
+	(void)state;
+	/* Any byte is allowed, and length is in bytes: 4 "é" are 8 bytes. */
+	assert_true(check_repeat(validate_password, "\xc3\xa9", 4));
+	assert_false(LIT(validate_password, "\xc3\xa9\xc3\xa9\xc3\xa9\xc3")); /* 7 bytes */
+	assert_true(LIT(validate_password, "pass word"));
+	assert_true(LIT(validate_password, "\0\0\0\0\0\0\0\0"));
+	assert_true(LIT(validate_password, "tab\there\n"));
+	/* 1024 bytes of 4-byte emoji = 256 of them. */
+	assert_true(check_repeat(validate_password, "\xf0\x9f\x98\x80", 256));
+}
+
+/* ---- display names ----------------------------------------------------- */
+
+static void test_display_name_accepts(void **state)
+{
+	(void)state;
+	assert_true(LIT(validate_display_name, "A"));
+	assert_true(LIT(validate_display_name, "Ada Lovelace"));
+	assert_true(LIT(validate_display_name, "Ren\xc3\xa9"
+	                                       "e \xf0\x9f\x8c\xb8"));
+	assert_true(check_repeat(validate_display_name, "x", 50));
+	/* Exactly 50 code points of 2-, 3- and 4-byte characters. */
+	assert_true(check_repeat(validate_display_name, "\xc3\xa9", 50));
+	assert_true(check_repeat(validate_display_name, "\xe6\x97\xa5", 50));
+	assert_true(check_repeat(validate_display_name, "\xf0\x9f\x98\x80", 50));
+	/* U+00A0 NO-BREAK SPACE is just past the C1 range. */
+	assert_true(LIT(validate_display_name, "a\xc2\xa0z"));
+}
+
+static void test_display_name_length(void **state)
+{
+	(void)state;
+	assert_false(LIT(validate_display_name, ""));
+	assert_false(check_repeat(validate_display_name, "x", 51));
+	assert_false(check_repeat(validate_display_name, "\xc3\xa9", 51));
+	assert_false(check_repeat(validate_display_name, "\xf0\x9f\x98\x80", 51));
+}
+
+static void test_display_name_rejects_controls(void **state)
+{
+	(void)state;
+	assert_false(LIT(validate_display_name, "Ada\nLovelace"));
+	assert_false(LIT(validate_display_name, "Ada\rLovelace"));
+	assert_false(LIT(validate_display_name, "Ada\tLovelace"));
+	assert_false(LIT(validate_display_name, "Ada\x1b[31m"));
+	assert_false(LIT(validate_display_name, "\x01"));
+	assert_false(LIT(validate_display_name, "\x1f"));
+	assert_false(LIT(validate_display_name, "Ada\0"));
+	assert_false(LIT(validate_display_name, "\0"));
+	assert_false(LIT(validate_display_name, "Ada\x7f"));     /* DEL */
+	assert_false(LIT(validate_display_name, "Ada\xc2\x85")); /* U+0085 NEL */
+	assert_false(LIT(validate_display_name, "\xc2\x80"));    /* U+0080 */
+	assert_false(LIT(validate_display_name, "A\xc2\x9f"
+	                                        "B")); /* U+009F */
+}
+
+static void test_display_name_rejects_bad_utf8(void **state)
+{
+	(void)state;
+	assert_false(LIT(validate_display_name, "Ada\xff"));
+	assert_false(LIT(validate_display_name, "\x80"));
+	assert_false(LIT(validate_display_name, "Ren\xc3"));
+	assert_false(LIT(validate_display_name, "\xc0\x80"));
+	assert_false(LIT(validate_display_name, "\xed\xa0\x80"));
+	/* A C1 lead byte cut off at the end is malformed, not a control. */
+	assert_false(LIT(validate_display_name, "Ada\xc2"));
+}
+
+/* ---- tweet text -------------------------------------------------------- */
+
+static void test_tweet_accepts(void **state)
+{
+	(void)state;
+	assert_true(LIT(validate_tweet_text, "x"));
+	assert_true(LIT(validate_tweet_text, "hello, world"));
+	assert_true(LIT(validate_tweet_text, "  padded  "));
+	assert_true(LIT(validate_tweet_text, "line one\nline two\ttabbed"));
+	assert_true(LIT(validate_tweet_text, "\xf0\x9f\x8e\x89 launch day"));
+}
+
+static void test_tweet_length_in_code_points(void **state)
+{
+	(void)state;
+	assert_true(check_repeat(validate_tweet_text, "x", 280));
+	assert_false(check_repeat(validate_tweet_text, "x", 281));
+	/* 280 "é" are 560 bytes: still 280 code points. */
+	assert_true(check_repeat(validate_tweet_text, "\xc3\xa9", 280));
+	assert_false(check_repeat(validate_tweet_text, "\xc3\xa9", 281));
+	/* 280 four-byte emoji are 1120 bytes. */
+	assert_true(check_repeat(validate_tweet_text, "\xf0\x9f\x98\x80", 280));
+	assert_false(check_repeat(validate_tweet_text, "\xf0\x9f\x98\x80", 281));
+}
+
+static void test_tweet_rejects_empty_and_blank(void **state)
+{
+	(void)state;
+	assert_false(LIT(validate_tweet_text, ""));
+	assert_false(LIT(validate_tweet_text, " "));
+	assert_false(LIT(validate_tweet_text, "\n"));
+	assert_false(LIT(validate_tweet_text, " \t\r\n "));
+	assert_false(check_repeat(validate_tweet_text, " ", 280));
+	/* Any Unicode white space is blank: VT, FF, NBSP, ideographic space. */
+	assert_false(LIT(validate_tweet_text, "\x0b\x0c"));
+	assert_false(LIT(validate_tweet_text, "\xc2\xa0"));
+	assert_false(LIT(validate_tweet_text, "\xe3\x80\x80 \xe2\x80\x83"));
+	/* ... but white space around a visible character is fine. */
+	assert_true(LIT(validate_tweet_text, "\xc2\xa0x\xe3\x80\x80"));
+}
+
+static void test_tweet_rejects_nul(void **state)
+{
+	(void)state;
+	assert_false(LIT(validate_tweet_text, "a\0b"));
+	assert_false(LIT(validate_tweet_text, "\0"));
+	assert_false(LIT(validate_tweet_text, "hello\0"));
+}
+
+static void test_tweet_rejects_bad_utf8(void **state)
+{
+	(void)state;
+	assert_false(LIT(validate_tweet_text, "hi \xff"));
+	assert_false(LIT(validate_tweet_text, "\x80"));
+	assert_false(LIT(validate_tweet_text, "caf\xc3"));
+	assert_false(LIT(validate_tweet_text, "\xc0\x80")); /* overlong NUL */
+	assert_false(LIT(validate_tweet_text, "\xed\xa0\x80"));
+	assert_false(LIT(validate_tweet_text, "\xf4\x90\x80\x80"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_handle_accepts),
+	    cmocka_unit_test(test_handle_rejects),
+	    cmocka_unit_test(test_handle_respects_length),
+	    cmocka_unit_test(test_password_length_boundaries),
+	    cmocka_unit_test(test_password_bytes_are_bytes),
+	    cmocka_unit_test(test_display_name_accepts),
+	    cmocka_unit_test(test_display_name_length),
+	    cmocka_unit_test(test_display_name_rejects_controls),
+	    cmocka_unit_test(test_display_name_rejects_bad_utf8),
+	    cmocka_unit_test(test_tweet_accepts),
+	    cmocka_unit_test(test_tweet_length_in_code_points),
+	    cmocka_unit_test(test_tweet_rejects_empty_and_blank),
+	    cmocka_unit_test(test_tweet_rejects_nul),
+	    cmocka_unit_test(test_tweet_rejects_bad_utf8),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
