@@ -38,7 +38,9 @@ export UBSAN_OPTIONS := print_stacktrace=1:halt_on_error=1
 # The sanitizer build writes its binary beside the plain one so both can exist.
 BIN := $(if $(SANITIZE),chirp-san,chirp)
 
-.PHONY: all deps run test unit http clean format
+BENCH_BINS := $(BUILD)/bench/chirp-gen
+
+.PHONY: all deps run test unit http clean format bench bench-tools
 
 all: $(BIN)
 
@@ -55,6 +57,12 @@ $(BUILD)/%.o: %.c
 $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+
+$(BUILD)/bench/chirp-gen: bench/gen.c $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+bench-tools: $(BIN) $(BENCH_BINS)
 
 run: deps
 	@$(MAKE) --no-print-directory $(BIN)

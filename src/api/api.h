@@ -113,5 +113,6 @@ void api_following(struct ctx *c);
 void api_feed(struct ctx *c);
 void api_healthz(struct ctx *c);
 void api_readyz(struct ctx *c);
+void api_metrics(struct ctx *c);
 
 #endif

@@ -33,6 +33,7 @@ static const struct route routes[] = {
 	ROUTE("GET", "/v1/feed", api_feed, API_AUTH),
 	ROUTE("GET", "/healthz", api_healthz, 0),
 	ROUTE("GET", "/readyz", api_readyz, 0),
+	ROUTE("GET", "/metrics", api_metrics, 0),
 };
 
 void *api_thread_init(void *app, struct http_loop *loop)
