@@ -27,7 +27,7 @@ struct list {
 	uint32_t len, alloc;
 	bool complete;  /* built from the store */
 	bool truncated; /* older ids exist beyond what is held */
-	uint64_t last_read_ms;
+	uint64_t last_read_ms; /* monotonic */
 	void *meta;
 	size_t meta_len;
 	struct list *hnext;            /* hash chain */
@@ -49,6 +49,13 @@ struct mem_timelines {
 	size_t shard_budget;
 	struct shard shards[SHARDS];
 };
+
+/* Idle times use the monotonic clock: a wall clock stepped back would
+ * make every list look idle at once. */
+static uint64_t now_ms(void)
+{
+	return time_mono_ns() / 1000000;
+}
 
 static size_t list_bytes(const struct list *l)
 {
@@ -221,7 +228,7 @@ static void mem_push(struct timelines *t, uint64_t key, uint64_t id)
 	struct list **p = slot(s, key);
 	if (*p) {
 		if ((*p)->complete && m->opt.idle_ttl_ms &&
-		    time_now_ms() - (*p)->last_read_ms > m->opt.idle_ttl_ms)
+		    now_ms() - (*p)->last_read_ms > m->opt.idle_ttl_ms)
 			unhook(s, p); /* nobody reads it: stop feeding it */
 		else {
 			struct list *l = *p;
@@ -269,13 +276,17 @@ static void mem_begin_build(struct timelines *t, uint64_t key)
 	pthread_mutex_lock(&s->lock);
 	struct list **p = slot(s, key);
 	if (*p) {
-		/* Rebuilding a held list (idle, or stale meta): start over, but
-		 * keep collecting into the same list. */
+		/* Rebuilding a held list (idle, or stale meta): its ids stay (the
+		 * store's are merged in), it answers no reads until finished, and
+		 * it counts as just read. */
 		(*p)->complete = false;
+		(*p)->last_read_ms = now_ms();
+		lru_unlink(s, *p);
+		lru_front(s, *p);
 	} else {
 		struct list *l = xcalloc(1, sizeof(*l));
 		l->key = key;
-		l->last_read_ms = time_now_ms();
+		l->last_read_ms = now_ms();
 		*p = l;
 		lru_front(s, l);
 		s->nlists++;
@@ -309,7 +320,9 @@ static void mem_finish_build(struct timelines *t, uint64_t key, const uint64_t *
 			s->bytes += meta_len;
 		}
 		l->complete = true;
-		l->last_read_ms = time_now_ms();
+		l->last_read_ms = now_ms();
+		lru_unlink(s, l);
+		lru_front(s, l);
 		evict_to_budget(m, s, l);
 	}
 	pthread_mutex_unlock(&s->lock);
@@ -320,7 +333,7 @@ static int mem_range(struct timelines *t, uint64_t key, const struct store_page 
 {
 	struct mem_timelines *m = (struct mem_timelines *)t;
 	struct shard *s = shard_of(m, key);
-	uint64_t now = time_now_ms();
+	uint64_t now = now_ms();
 	*n = 0;
 	pthread_mutex_lock(&s->lock);
 	struct list *l = *slot(s, key);
@@ -354,7 +367,8 @@ static int mem_range(struct timelines *t, uint64_t key, const struct store_page 
 			first = end - page->limit;
 		count = page->limit;
 	}
-	memcpy(out, l->ids + first, count * sizeof(uint64_t));
+	if (count)
+		memcpy(out, l->ids + first, count * sizeof(uint64_t));
 	*n = count;
 	/* The page is whole unless it wanted more and older ids were cut off. */
 	*complete = !(l->truncated && end == l->len && count < page->limit);

@@ -10,10 +10,10 @@
  * A list is either held or not. Pushes to a list that is not held are
  * dropped: an absent list is rebuilt from the store on its next read, and
  * the store has everything. Building is two steps so that no push is lost
- * while the store is being read: timeline_begin_build makes an empty list
- * that already collects pushes, then timeline_finish_build merges the ids
- * read from the store into it and marks it complete. Only complete lists
- * answer reads.
+ * while the store is being read: begin_build makes an empty list (or keeps
+ * a held one) that already collects pushes, then finish_build merges the
+ * ids read from the store into it and marks it complete. Only complete
+ * lists answer reads.
  *
  * Each list also carries a small opaque `meta` blob, set when it is built
  * (the feed keeps there the celebrities the reader follows).
