@@ -21,7 +21,7 @@
 	"  --threads N             event-loop threads          [CHIRP_THREADS, number of cores]\n" \
 	"  --store NAME            store adapter: sqlite       [CHIRP_STORE, sqlite]\n"            \
 	"  --node-id N             0..1023, unique per server sharing a database [CHIRP_NODE_ID, 0]\n" \
-	"  --hash-threads N        threads for password hashing               [number of cores]\n" \
+	"  --hash-threads N        threads for password hashing               [half the cores]\n" \
 	"  --read-timeout SECONDS  request read and keep-alive idle timeout   [10]\n"              \
 	"  --drain-timeout SECONDS how long shutdown waits for requests       [10]\n"              \
 	"  --max-body BYTES        largest JSON request body                  [65536]\n"           \
@@ -161,7 +161,8 @@ enum config_result config_parse(struct chirp_config *cfg, int argc, char **argv)
 		.data_dir = env_or("CHIRP_DATA", "./data"),
 		.threads = ncores,
 		.store = env_or("CHIRP_STORE", "sqlite"),
-		.hash_threads = ncores,
+		/* Argon2id on every core would stall the event loops. */
+		.hash_threads = ncores > 1 ? ncores / 2 : 1,
 		.read_timeout_ms = 10000,
 		.drain_timeout_ms = 10000,
 		.max_body_bytes = 64 * 1024,

@@ -228,6 +228,12 @@ static void on_stop(struct loop_msg *msg)
 		return;
 	l->draining = true;
 	l->drain_deadline_ns = time_mono_ns() + l->server->cfg->drain_timeout_ms * 1000000;
+	/* Connections the kernel already queued on this listener would be
+	 * reset by closing it: take them in first; they are answered and
+	 * closed like the rest. */
+	h2o_socket_t *sock;
+	while ((sock = h2o_evloop_socket_accept(l->listener)) != NULL)
+		h2o_accept(&l->accept_ctx, sock);
 	h2o_socket_read_stop(l->listener);
 	h2o_socket_close(l->listener);
 	l->listener = NULL;

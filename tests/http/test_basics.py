@@ -1,5 +1,7 @@
 """Operations endpoints, routing, error shape and response headers."""
 
+import http.client
+
 import pytest
 
 from chirp_client import assert_error
@@ -91,3 +93,38 @@ def test_204_has_no_body(api, make_user):
     r = api.delete(f"/v1/tweets/{t['id']}", token=u.token)
     assert r.status == 204, r
     assert r.body == b""
+
+
+def test_keep_alive_serves_several_requests_on_one_connection(api, make_user):
+    """HTTP/1.1 connections persist, also across error responses."""
+    u = make_user()
+    host, port = api.address
+    conn = http.client.HTTPConnection(host, port, timeout=30)
+    try:
+        sequence = [
+            ("GET", "/healthz", None, {}, 200),
+            ("GET", "/v1/nope", None, {}, 404),
+            ("POST", "/v1/tweets", b'{"text":"on one connection"}',
+             {"Content-Type": "application/json",
+              "Authorization": f"Bearer {u.token}"}, 201),
+            ("POST", "/v1/tweets", b'{"text":', {"Content-Type": "application/json",
+                                                 "Authorization": f"Bearer {u.token}"}, 400),
+            ("GET", "/v1/feed", None, {}, 401),
+            ("GET", f"/v1/users/{u.id}", None, {}, 200),
+        ]
+        for method, path, body, headers, status in sequence:
+            conn.request(method, path, body=body, headers=headers)
+            r = conn.getresponse()
+            r.read()
+            assert r.status == status, (method, path, r.status)
+    finally:
+        conn.close()
+
+
+def test_query_string_does_not_change_routing(api, make_user):
+    u = make_user()
+    assert api.get("/healthz?probe=1").status == 200
+    r = api.get(f"/v1/users/{u.id}?fields=all")
+    assert r.status == 200 and r.json["id"] == u.id, r
+    assert_error(api.get("/v1/nope?x=1"), 404, "not_found")
+    assert_error(api.request("PUT", "/v1/tweets?x=1"), 405, "method_not_allowed")

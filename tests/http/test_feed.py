@@ -5,8 +5,10 @@ so arrivals are polled; a deleted tweet must be gone as soon as the DELETE
 returns, so deletions are checked at once.
 """
 
+import threading
+
 from chirp_client import (assert_error, assert_newest_first, assert_tweet_shape,
-                          eventually, follow, parse_links, post_tweet)
+                          eventually, follow, parse_links, post_tweet, walk)
 
 
 def feed(api, user, query=""):
@@ -98,3 +100,69 @@ def test_feed_is_per_user(api, make_user):
     tc = post_tweet(api, c)
     eventually(lambda: feed_ids(api, a) == [tc["id"]], what="a sees c")
     assert feed_ids(api, b) == []
+
+
+def _walk_ids(api, user, limit):
+    pages = walk(api, f"/v1/feed?limit={limit}", "next", token=user.token)
+    return [t["id"] for p in pages for t in p]
+
+
+def test_feed_pages_past_the_timeline_cap(api, make_user):
+    """Timelines keep a capped list of ids (DESIGN.md: 800); paging beyond it
+    must still reach every tweet, for a follower who was fanned out to and
+    for one who followed afterwards."""
+    early = make_user("early")
+    author = make_user("prolific")
+    follow(api, early, author.id, expect=(201,))
+    posted = []
+    lock = threading.Lock()
+
+    def writer(n):
+        for i in range(n):
+            t = post_tweet(api, author, f"bulk {i}")
+            with lock:
+                posted.append(t["id"])
+
+    threads = [threading.Thread(target=writer, args=(225,)) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    want = sorted(posted, key=int, reverse=True)
+    assert len(want) == 900
+    late = make_user("late")
+    follow(api, late, author.id, expect=(201,))
+    for reader in (early, late):
+        eventually(lambda: feed_ids(api, reader, "?limit=1") == want[:1],
+                   what="newest bulk tweet in feed")
+        assert _walk_ids(api, reader, 100) == want
+    assert [t["id"] for t in feed(api, late, f"?limit=5&max_id={want[850]}")] \
+        == want[851:856]
+
+
+def test_deleted_tweets_do_not_end_a_walk_early(api, make_user):
+    """A page whose slice was all deleted tweets must not read as the end."""
+    me = make_user()
+    friend = make_user()
+    follow(api, me, friend.id, expect=(201,))
+    ids = [post_tweet(api, friend, f"d{i}")["id"] for i in range(12)]
+    eventually(lambda: feed_ids(api, me) == ids[::-1], what="tweets arrive")
+    for i in range(3, 9):
+        assert api.delete(f"/v1/tweets/{ids[i]}", token=friend.token).status == 204
+    keep = ids[:3] + ids[9:]
+    assert _walk_ids(api, me, 3) == keep[::-1]
+    assert feed_ids(api, me, "?limit=4") == keep[::-1][:4]
+    pages = walk(api, f"/v1/users/{friend.id}/tweets?limit=2", "next")
+    assert [t["id"] for p in pages for t in p] == keep[::-1]
+
+
+def test_refollow_brings_tweets_back(api, make_user):
+    me = make_user()
+    friend = make_user()
+    follow(api, me, friend.id, expect=(201,))
+    t = post_tweet(api, friend)
+    eventually(lambda: feed_ids(api, me) == [t["id"]], what="arrives")
+    assert api.delete(f"/v1/users/{friend.id}/follows", token=me.token).status == 204
+    eventually(lambda: feed_ids(api, me) == [], what="leaves on unfollow")
+    follow(api, me, friend.id, expect=(201,))
+    eventually(lambda: feed_ids(api, me) == [t["id"]], what="back on refollow")

@@ -1,5 +1,7 @@
 """Follow, unfollow, followers/following lists and the counts they move."""
 
+import threading
+
 from chirp_client import (assert_error, assert_user_shape, follow, get_user,
                           list_ids)
 
@@ -127,3 +129,46 @@ def test_lists_are_most_recent_follow_first(api, make_user):
     # Listed users carry their current counts.
     listed = {u["id"]: u for u in r.json}
     assert all(listed[o.id]["followers_count"] == 1 for o in others)
+
+
+def test_parallel_follows_are_recorded_once(api, make_user):
+    a = make_user()
+    b = make_user()
+    results = []
+    barrier = threading.Barrier(8)
+
+    def go():
+        barrier.wait()
+        results.append(api.post(f"/v1/users/{b.id}/follows", token=a.token))
+
+    threads = [threading.Thread(target=go) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(r.status for r in results) == [200] * 7 + [201], results
+    assert all(r.json["followers_count"] == 1 for r in results), results
+    assert _counts(api, b) == (1, 0)
+    assert _counts(api, a) == (0, 1)
+    assert list_ids(api, f"/v1/users/{b.id}/followers") == [a.id]
+
+
+def test_parallel_unfollows_never_go_negative(api, make_user):
+    a = make_user()
+    b = make_user()
+    follow(api, a, b.id, expect=(201,))
+    barrier = threading.Barrier(6)
+    statuses = []
+
+    def go():
+        barrier.wait()
+        statuses.append(api.delete(f"/v1/users/{b.id}/follows", token=a.token).status)
+
+    threads = [threading.Thread(target=go) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert statuses == [204] * 6
+    assert _counts(api, b) == (0, 0)
+    assert _counts(api, a) == (0, 0)

@@ -139,51 +139,59 @@ def test_concurrent_acknowledged_posts_survive_kill_9(server_factory):
     assert not missing, f"{len(missing)} of {len(acked)} acknowledged tweets lost"
 
 
-def _send_signup(srv, handle, password):
-    body = json.dumps({"handle": handle, "password": password}).encode()
-    TRAFFIC.add_password(password)
+def _accepted_connection(srv):
+    """A connection the server has certainly accepted: it answered one
+    request on it (keep-alive). A connection still in the kernel's listen
+    backlog at SIGTERM is not in flight yet."""
     s = socket.create_connection(srv.address(), timeout=REQUEST_TIMEOUT)
-    s.sendall(b"POST /v1/users HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-              b"Content-Type: application/json\r\nConnection: close\r\n"
-              b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+    s.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+    r = http.client.HTTPResponse(s)
+    r.begin()
+    r.read()
+    assert r.status == 200 and not r.will_close, "no keep-alive"
     return s
 
 
-def _read_status(sock):
-    data = b""
+def _send_signup(sock, handle, password):
+    body = json.dumps({"handle": handle, "password": password}).encode()
+    TRAFFIC.add_password(password)
+    sock.sendall(b"POST /v1/users HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                 b"Content-Type: application/json\r\n"
+                 b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+
+
+def _read_response(sock):
     try:
-        while True:
-            chunk = sock.recv(65536)
-            if not chunk:
-                break
-            data += chunk
-    except OSError:
-        pass
+        r = http.client.HTTPResponse(sock)
+        r.begin()
+        return r.status, r.read()
+    except (OSError, http.client.HTTPException) as e:
+        return None, repr(e)
     finally:
         sock.close()
-    if not data.startswith(b"HTTP/1."):
-        return None, data
-    return int(data.split(b" ", 2)[1]), data
 
 
 def test_sigterm_lets_in_flight_requests_finish(server_factory):
     srv = server_factory()
     srv.start()
-    # Sign-up hashes a password (tens of ms): send three, then SIGTERM
-    # while they are being served.
+    # Sign-up hashes a password (tens of ms): send three on accepted
+    # connections, then SIGTERM while they are being served.
     accounts = [(random_handle("inflight"), random_password()) for _ in range(3)]
-    socks = [_send_signup(srv, h, p) for h, p in accounts]
-    time.sleep(0.02)
+    socks = [_accepted_connection(srv) for _ in accounts]
+    for s, (h, p) in zip(socks, accounts):
+        _send_signup(s, h, p)
+    time.sleep(0.05)  # received by now; three hashes take longer than this
     srv.send_signal(signal.SIGTERM)
-    results = [_read_status(s) for s in socks]
+    results = [_read_response(s) for s in socks]
     try:
         rc = srv.proc.wait(timeout=10)
     except subprocess.TimeoutExpired:
         srv.kill9()
         pytest.fail("no exit within 10 s of SIGTERM:\n" + srv.log_tail())
     assert rc == 0, f"exit code {rc}:\n{srv.log_tail()}"
-    for status, raw in results:
-        assert status == 201, f"in-flight sign-up got {raw[:300]!r}"
+    for status, body in results:
+        assert status == 201, (f"in-flight sign-up got {status} {body!r}; "
+                               f"server log:\n{srv.log_tail()}")
     # And they were really done.
     srv.start()
     api = srv.client()

@@ -65,7 +65,8 @@ def test_invalid_limit_is_422(api, timeline, value):
 
 
 @pytest.mark.parametrize("param", ["max_id", "since_id", "min_id"])
-@pytest.mark.parametrize("value", ["abc", "-1", "12x", "18446744073709551616"])
+@pytest.mark.parametrize("value", ["abc", "-1", "12x", "18446744073709551616",
+                                   "", "1.5"])
 def test_non_numeric_cursor_is_400(api, timeline, param, value):
     for path, token in _list_paths(timeline):
         r = api.get(f"{path}?{param}={value}", token=token)

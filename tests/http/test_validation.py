@@ -228,3 +228,65 @@ def test_chunked_body_over_64_kib_is_refused(api, writer):
             assert_error(r, 413, "body_too_large")
     assert _count(api, writer) == before
     assert api.get("/healthz").status == 200
+
+
+@pytest.mark.parametrize("path,doc", [
+    ("/v1/users", {"password": "pw-12345678"}),
+    ("/v1/users", {"handle": "nopassword"}),
+    ("/v1/users", {}),
+    ("/v1/sessions", {"handle": "someone"}),
+    ("/v1/sessions", {}),
+])
+def test_missing_required_field_is_a_4xx(api, path, doc):
+    """The contract leaves 400 vs 422 open; it must be a client error."""
+    r = api.post(path, doc)
+    assert r.status in (400, 422), r
+    assert_error(r, r.status)
+    if path == "/v1/users" and "handle" in doc:
+        assert_error(api.get(f"/v1/users/by-handle/{doc['handle']}"),
+                     404, "not_found")
+
+
+def test_missing_text_is_a_4xx(api, writer):
+    before = _count(api, writer)
+    r = api.post("/v1/tweets", {"media_ids": []}, token=writer.token)
+    assert r.status in (400, 422), r
+    assert_error(r, r.status)
+    assert _count(api, writer) == before
+
+
+# ------------------------------------------------------------- robustness
+
+@pytest.mark.parametrize("depth", [100, 5000, 30000])
+def test_deeply_nested_json_is_refused_cleanly(api, writer, depth):
+    before = _count(api, writer)
+    top = b"[" * depth + b"]" * depth
+    assert_error(api.post("/v1/tweets", body=top, token=writer.token), 400,
+                 ("malformed_json", "wrong_type"))
+    inner = b'{"text":' + b"[" * depth + b"]" * depth + b"}"
+    assert_error(api.post("/v1/tweets", body=inner, token=writer.token), 400,
+                 ("malformed_json", "wrong_type"))
+    assert _count(api, writer) == before
+    assert api.get("/healthz").status == 200
+
+
+@pytest.mark.parametrize("escape", [b"\\ud800", b"\\udc00", b"a\\ud83dz",
+                                    b"\\ude00\\ud83d"])
+def test_lone_surrogate_escape_never_stored_as_garbage(api, writer, escape):
+    """A \\uD800-style escape is valid JSON syntax but no Unicode character.
+    Refusing it (400/422) is right; if accepted, what comes back must still
+    be valid UTF-8 JSON."""
+    r = api.post("/v1/tweets", body=b'{"text":"x' + escape + b'"}',
+                 token=writer.token)
+    if r.status == 201:
+        r.body.decode("utf-8")  # strict: raises on invalid UTF-8
+        g = api.get(f"/v1/tweets/{r.json['id']}")
+        g.body.decode("utf-8")
+    else:
+        assert r.status in (400, 422), r
+        assert_error(r, r.status)
+
+
+def test_huge_bearer_token_is_401(api):
+    r = api.get("/v1/feed", headers={"Authorization": "Bearer " + "x" * 8000})
+    assert_error(r, 401, "unauthorized")

@@ -1,0 +1,239 @@
+"""The feed at scale (timeline/feed.h): hybrid fanout, celebrity merge,
+the tweet cache and its tombstones, timelines rebuilt from the store, and
+pages past a timeline's cap read from the store.
+
+These run on private servers with small limits (a celebrity threshold of 3
+followers, 5 ids per timeline, 1 s idle time) so that every path of the
+read side is taken with a handful of users and tweets.
+"""
+import os
+import re
+import time
+
+import pytest
+
+from chirp_client import ServerProc, create_user
+
+THRESHOLD = 3   # --celebrity-threshold: more followers than this: celebrity
+CAP = 5         # --timeline-cap
+
+
+def start(tmp_path, name, *flags):
+    data = tmp_path / f"{name}-data"
+    os.makedirs(data, exist_ok=True)
+    srv = ServerProc(data, tmp_path / f"{name}.log", extra_args=list(flags))
+    srv.start()
+    return srv
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("feed-scale")
+    srv = start(tmp, "small", "--celebrity-threshold", str(THRESHOLD),
+                "--timeline-cap", str(CAP))
+    yield srv
+    assert srv.stop() == 0, srv.log_tail()
+
+
+@pytest.fixture
+def api(small):
+    return small.live_client()
+
+
+def feed_ids(api, user, query="limit=100"):
+    r = api.get(f"/v1/feed?{query}", token=user.token)
+    assert r.status == 200, r
+    return [t["id"] for t in r.json]
+
+
+def post(api, user, text):
+    r = api.post("/v1/tweets", {"text": text}, token=user.token)
+    assert r.status == 201, r
+    return r.json["id"]
+
+
+def follow(api, who, whom):
+    r = api.post(f"/v1/users/{whom.id}/follows", token=who.token)
+    assert r.status in (200, 201), r
+    return r.json
+
+
+def unfollow(api, who, whom):
+    assert api.delete(f"/v1/users/{whom.id}/follows", token=who.token).status == 204
+
+
+def metric(api, name):
+    text = api.get("/metrics").body.decode()
+    m = re.search(rf"^{name} (\d+)$", text, re.M)
+    assert m, f"{name} not in /metrics"
+    return int(m.group(1))
+
+
+def eventually(check, timeout=5.0):
+    """Fanout is asynchronous: a follower may see a tweet a moment late."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if check():
+            return
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.01)
+
+
+def test_fanout_reaches_a_followers_built_timeline(api):
+    a, b = create_user(api, "fa"), create_user(api, "fb")
+    follow(api, a, b)
+    assert feed_ids(api, a) == []          # a's timeline is built now
+    t = post(api, b, "fanned out")
+    eventually(lambda: feed_ids(api, a) == [t])
+    assert feed_ids(api, b) == [t]         # the author sees it at once
+
+
+def test_follow_brings_recent_tweets_and_unfollow_takes_them(api):
+    a, b = create_user(api, "fa"), create_user(api, "fb")
+    mine = post(api, a, "mine")
+    older = [post(api, b, f"before the follow {i}") for i in range(3)]
+    assert feed_ids(api, a) == [mine]
+    follow(api, a, b)
+    assert feed_ids(api, a) == sorted(older + [mine], key=int, reverse=True)
+    unfollow(api, a, b)
+    assert feed_ids(api, a) == [mine]
+
+
+def test_deleted_tweet_is_gone_from_every_feed_when_delete_returns(api):
+    author = create_user(api, "da")
+    readers = [create_user(api, "dr") for _ in range(2)]
+    for r in readers:
+        follow(api, r, author)
+        feed_ids(api, r)
+    t = post(api, author, "soon gone")
+    for r in readers:
+        eventually(lambda r=r: t in feed_ids(api, r))
+    assert api.get(f"/v1/tweets/{t}").status == 200   # now in the cache
+    assert api.delete(f"/v1/tweets/{t}", token=author.token).status == 204
+    # No waiting: the 204 means it is gone everywhere.
+    for r in readers:
+        assert t not in feed_ids(api, r)
+    assert t not in feed_ids(api, author)
+    assert api.get(f"/v1/tweets/{t}").status == 404
+    assert t not in [x["id"] for x in api.get(f"/v1/users/{author.id}/tweets").json]
+
+
+def test_delete_keeps_pages_full(api):
+    a, b = create_user(api, "pa"), create_user(api, "pb")
+    follow(api, a, b)
+    ids = [post(api, b, f"t{i}") for i in range(4)]
+    eventually(lambda: len(feed_ids(api, a)) == 4)
+    assert api.delete(f"/v1/tweets/{ids[3]}", token=b.token).status == 204
+    # The newest is gone; a page of 3 is still 3 tweets.
+    assert feed_ids(api, a, "limit=3") == ids[2::-1]
+
+
+def make_celebrity(api, prefix):
+    celeb = create_user(api, prefix)
+    fans = [create_user(api, prefix + "f") for _ in range(THRESHOLD + 1)]
+    for f in fans:
+        follow(api, f, celeb)
+    assert api.get(f"/v1/users/{celeb.id}").json["followers_count"] > THRESHOLD
+    return celeb, fans
+
+
+def test_celebrity_tweets_are_merged_at_read_time(api):
+    celeb, fans = make_celebrity(api, "ce")
+    reader = fans[0]
+    own = post(api, reader, "a fan's own")
+    t = post(api, celeb, "to my many fans")
+    # Not fanned out, yet there at once: merged when the fan reads.
+    for f in fans:
+        assert t in feed_ids(api, f)
+    assert feed_ids(api, reader)[:2] == [t, own]
+
+
+def test_becoming_a_celebrity_and_back_loses_nothing(api):
+    star = create_user(api, "st")
+    fans = [create_user(api, "sf") for _ in range(THRESHOLD + 1)]
+    for f in fans[:THRESHOLD]:
+        follow(api, f, star)
+    reader = fans[0]
+    t1 = post(api, star, "still ordinary")
+    eventually(lambda: t1 in feed_ids(api, reader))
+    follow(api, fans[THRESHOLD], star)      # crosses the threshold
+    t2 = post(api, star, "now a celebrity")
+    assert feed_ids(api, reader)[:2] == [t2, t1]
+    unfollow(api, fans[THRESHOLD], star)    # and back below it
+    t3 = post(api, star, "ordinary again")
+    eventually(lambda: feed_ids(api, reader)[:3] == [t3, t2, t1])
+
+
+def test_paging_past_the_cap_reads_the_store(api):
+    a, b = create_user(api, "ca"), create_user(api, "cb")
+    follow(api, a, b)
+    feed_ids(api, a)
+    posted = [post(api, b, f"deep {i}") for i in range(3 * CAP)]
+    expected = sorted(posted, key=int, reverse=True)
+    eventually(lambda: feed_ids(api, a, "limit=1") == expected[:1])
+    before = metric(api, "chirp_feed_store_pages_total")
+    seen, path = [], "/v1/feed?limit=4"
+    for _ in range(20):
+        r = api.get(path, token=a.token)
+        assert r.status == 200
+        if not r.json:
+            break
+        seen += [t["id"] for t in r.json]
+        path = re.search(r'<([^>]*)>; rel="next"', r.header("Link")).group(1)
+    assert seen == expected                # every tweet once, in order
+    assert metric(api, "chirp_feed_store_pages_total") > before
+
+
+def test_no_duplicates_across_pages_while_tweets_arrive(api):
+    a, b = create_user(api, "na"), create_user(api, "nb")
+    follow(api, a, b)
+    first = [post(api, b, f"early {i}") for i in range(8)]
+    eventually(lambda: len(feed_ids(api, a)) == 8)
+    seen, path, late = [], "/v1/feed?limit=3", []
+    for _ in range(10):
+        r = api.get(path, token=a.token)
+        if not r.json:
+            break
+        seen += [t["id"] for t in r.json]
+        late.append(post(api, b, "arrives while paging"))
+        path = re.search(r'<([^>]*)>; rel="next"', r.header("Link")).group(1)
+    assert len(seen) == len(set(seen))
+    assert seen == sorted(first, key=int, reverse=True)
+    # The newer ones are all there, once each, from the top.
+    eventually(lambda: set(late) <= set(feed_ids(api, a)))
+    top = feed_ids(api, a)
+    assert len(top) == len(set(top))
+
+
+def test_idle_timeline_is_dropped_and_rebuilt(tmp_path):
+    srv = start(tmp_path, "idle", "--timeline-idle", "1")
+    try:
+        api = srv.client()
+        a, b = create_user(api, "ia"), create_user(api, "ib")
+        follow(api, a, b)
+        t1 = post(api, b, "before the nap")
+        eventually(lambda: feed_ids(api, a) == [t1])
+        rebuilds = metric(api, "chirp_timeline_rebuilds_total")
+        time.sleep(1.5)                      # a stops reading for a while
+        t2 = post(api, b, "during the nap")  # not fed to an idle timeline
+        assert feed_ids(api, a) == [t2, t1]  # rebuilt from the store
+        assert metric(api, "chirp_timeline_rebuilds_total") > rebuilds
+    finally:
+        assert srv.stop() == 0, srv.log_tail()
+
+
+def test_restart_loses_no_tweets_and_rebuilds_timelines(tmp_path):
+    srv = start(tmp_path, "restart")
+    api = srv.client()
+    a, b = create_user(api, "ra"), create_user(api, "rb")
+    follow(api, a, b)
+    feed_ids(api, a)
+    ids = [post(api, b, f"before the crash {i}") for i in range(5)]
+    srv.kill9()                              # memory is gone, the store is not
+    srv.start()
+    try:
+        api = srv.client()
+        assert feed_ids(api, a) == ids[::-1]
+        assert metric(api, "chirp_timeline_rebuilds_total") >= 1
+    finally:
+        assert srv.stop() == 0, srv.log_tail()
