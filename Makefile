@@ -4,6 +4,7 @@
 #   make run        install missing packages, build, serve on 127.0.0.1:8080
 #   make test       install missing packages, build, run every test
 #   make SANITIZE=address,undefined test   the same suite under ASan+UBSan
+#   make bench PRESET=small|medium          the feed benchmark (bench/README.md)
 #
 # Objects go to build/<flavour>/ so a sanitizer build never mixes with a plain one.
 
@@ -63,6 +64,14 @@ $(BUILD)/bench/chirp-gen: bench/gen.c $(LIB_OBJS)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 bench-tools: $(BIN) $(BENCH_BINS)
+
+# Benchmarks (bench/README.md): always the optimised build, never a sanitizer one.
+PRESET     ?= small
+BENCH_ARGS ?=
+
+bench: deps
+	@$(MAKE) --no-print-directory SANITIZE= chirp bench-tools
+	PYTHON=$(PYTHON) ./bench/run.sh $(PRESET) $(BENCH_ARGS)
 
 run: deps
 	@$(MAKE) --no-print-directory $(BIN)
