@@ -231,44 +231,87 @@ static int authored_range(struct feed *f, struct store_reader *r, uint64_t autho
 	return STORE_ERROR;
 }
 
+/* One source of a page: a slice of ids, newest first, and a cursor. */
+struct slice {
+	uint64_t *ids;
+	size_t len, pos;
+};
+
+/* The id a source offers next, if it has one: from its head for a page of
+ * the newest items, from its tail for an oldest_first page. */
+static bool slice_next(const struct slice *s, bool oldest_first, uint64_t *id)
+{
+	if (oldest_first ? s->pos == 0 : s->pos == s->len)
+		return false;
+	*id = s->ids[oldest_first ? s->pos - 1 : s->pos];
+	return true;
+}
+
+/*
+ * Merges k slices (each newest first, each already cut to the page's
+ * window and limit) into out[0..limit): their union without duplicates,
+ * newest first. An oldest_first page takes the oldest ids from the tails
+ * and is reversed at the end. O(limit * k) and no allocation: k is one
+ * plus the celebrities the reader follows, limit at most 100.
+ */
+static size_t merge_slices(struct slice *src, size_t k, bool oldest_first, size_t limit,
+			   uint64_t *out)
+{
+	for (size_t i = 0; i < k; i++)
+		src[i].pos = oldest_first ? src[i].len : 0;
+	size_t n = 0;
+	while (n < limit) {
+		bool found = false;
+		uint64_t best = 0, id;
+		for (size_t i = 0; i < k; i++)
+			if (slice_next(&src[i], oldest_first, &id) &&
+			    (!found || (oldest_first ? id < best : id > best)))
+				best = id, found = true;
+		if (!found)
+			break;
+		/* Take it, and step past it in every source that offers it. */
+		for (size_t i = 0; i < k; i++)
+			if (slice_next(&src[i], oldest_first, &id) && id == best)
+				src[i].pos += oldest_first ? (size_t)-1 : 1;
+		out[n++] = best;
+	}
+	for (size_t i = 0, j = n; oldest_first && i + 1 < j; i++, j--) {
+		uint64_t t = out[i];
+		out[i] = out[j - 1];
+		out[j - 1] = t;
+	}
+	return n;
+}
+
 /*
  * The ids of one page: the home slice merged with each followed
  * celebrity's slice. Every source answers for the same window, so the
- * merge is their union cut to the page. Falls back to the store when a
+ * page is their union cut to the limit. Falls back to the store when a
  * source cannot answer for the whole window (past a cap).
  */
 static int page_ids(struct feed *f, struct store_reader *r, uint64_t user,
 		    const struct store_page *page, uint64_t *out, size_t *n)
 {
 	size_t lim = page->limit;
-	uint64_t *buf = xmalloc(lim * sizeof(uint64_t));
 	struct home_meta *meta = NULL;
 	bool complete = true;
-	size_t got;
 	int rc = home_range(f, r, user, page, out, n, &complete, &meta);
-	for (uint32_t i = 0; rc == STORE_OK && complete && i < meta->ncelebs; i++) {
-		bool c = true;
-		rc = authored_range(f, r, meta->celebs[i], page, buf, &got, &c);
-		if (rc)
-			break;
-		complete = complete && c;
-		/* Union of two newest-first lists, cut to the page's end. */
-		uint64_t *merged = xmalloc((*n + got) * sizeof(uint64_t));
-		memcpy(merged, out, *n * sizeof(uint64_t));
-		memcpy(merged + *n, buf, got * sizeof(uint64_t));
-		size_t m = sort_unique(merged, *n + got);
-		if (m > lim) {
-			/* The page's newest `lim`, or for oldest_first its oldest. */
-			size_t from = page->oldest_first ? m - lim : 0;
-			memmove(merged, merged + from, lim * sizeof(uint64_t));
-			m = lim;
-		}
-		memcpy(out, merged, m * sizeof(uint64_t));
-		*n = m;
-		free(merged);
+	if (rc == STORE_OK && complete && meta->ncelebs) {
+		size_t k = 1 + meta->ncelebs;
+		struct slice *src = xmalloc(k * (sizeof(*src) + lim * sizeof(uint64_t)));
+		uint64_t *ids = (uint64_t *)(src + k);
+		for (size_t i = 0; i < k; i++)
+			src[i].ids = ids + i * lim;
+		memcpy(src[0].ids, out, *n * sizeof(uint64_t));
+		src[0].len = *n;
+		for (size_t i = 1; rc == STORE_OK && complete && i < k; i++)
+			rc = authored_range(f, r, meta->celebs[i - 1], page, src[i].ids, &src[i].len,
+					    &complete);
+		if (rc == STORE_OK && complete)
+			*n = merge_slices(src, k, page->oldest_first, lim, out);
+		free(src);
 	}
 	free(meta);
-	free(buf);
 	if (rc == STORE_OK && !complete) {
 		/* Past the cap of some list: the store has the whole truth. */
 		struct tweet *t = xmalloc(lim * sizeof(*t));

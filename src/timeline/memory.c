@@ -151,19 +151,25 @@ static void evict_to_budget(struct mem_timelines *m, struct shard *s, const stru
 	}
 }
 
-/* Inserts id at its sorted place; a duplicate is ignored. In a full list
- * the oldest id falls off, and an id older than all of them is not kept. */
-static void list_insert(struct mem_timelines *m, struct shard *s, struct list *l, uint64_t id)
+/* The first index whose id is smaller than `bound` (ids are descending). */
+static uint32_t first_below(const struct list *l, uint64_t bound)
 {
-	/* Find the first index whose id is smaller (older) than `id`. */
 	uint32_t lo = 0, hi = l->len;
 	while (lo < hi) {
 		uint32_t mid = (lo + hi) / 2;
-		if (l->ids[mid] > id)
+		if (l->ids[mid] >= bound)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
+	return lo;
+}
+
+/* Inserts id at its sorted place; a duplicate is ignored. In a full list
+ * the oldest id falls off, and an id older than all of them is not kept. */
+static void list_insert(struct mem_timelines *m, struct shard *s, struct list *l, uint64_t id)
+{
+	uint32_t lo = first_below(l, id + 1); /* the first id <= `id` */
 	if (lo < l->len && l->ids[lo] == id)
 		return;
 	if (lo == m->opt.cap) { /* older than everything held in a full list */
@@ -347,18 +353,9 @@ static int mem_range(struct timelines *t, uint64_t key, const struct store_page 
 	lru_unlink(s, l);
 	lru_front(s, l);
 
-	/* First index strictly older than `before`. */
-	uint32_t lo = 0, hi = l->len;
-	while (lo < hi) {
-		uint32_t mid = (lo + hi) / 2;
-		if (l->ids[mid] >= page->before)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	uint32_t first = lo, end = lo;
-	while (end < l->len && l->ids[end] > page->after)
-		end++;
+	/* The window is [first, end): ids below `before` and above `after`. */
+	uint32_t first = first_below(l, page->before);
+	uint32_t end = first_below(l, page->after + 1);
 	/* [first, end) is the whole window; a page takes its newest or, for
 	 * oldest_first, its oldest `limit`. */
 	uint32_t count = end - first;
