@@ -110,17 +110,18 @@ static size_t sort_unique(uint64_t *ids, size_t n)
 	return k;
 }
 
-/* Reads up to `cap` newest tweet ids of `author` into ids (appended at *n,
- * capacity grown as needed); sets *more if the author may have older ones. */
+/* Reads up to `cap` newest tweet ids of `author` newer than `after` into
+ * ids (appended at *n, capacity grown as needed); sets *more if the author
+ * may have older ones. */
 static int collect_author(struct feed *f, struct store_reader *r, uint64_t author,
-			  uint64_t **ids, size_t *n, size_t *alloc, bool *more)
+			  uint64_t after, uint64_t **ids, size_t *n, size_t *alloc, bool *more)
 {
 	unsigned cap = f->opt.timeline_cap;
 	if (*n + cap > *alloc) {
 		*alloc = (*n + cap) * 2;
 		*ids = xrealloc(*ids, *alloc * sizeof(**ids));
 	}
-	struct store_page page = {.before = UINT64_MAX, .after = 0, .limit = cap};
+	struct store_page page = {.before = UINT64_MAX, .after = after, .limit = cap};
 	size_t got;
 	int rc = r->ops->author_tweet_ids(r, author, &page, *ids + *n, &got);
 	if (rc)
@@ -129,6 +130,19 @@ static int collect_author(struct feed *f, struct store_reader *r, uint64_t autho
 	if (got == cap)
 		*more = true;
 	return STORE_OK;
+}
+
+/* Sorts ids newest first without duplicates and keeps the newest `cap`;
+ * sets *more if some were cut. Returns the oldest id kept once the list
+ * is full (the cutoff for further reads), else 0. */
+static uint64_t keep_newest(struct feed *f, uint64_t *ids, size_t *n, bool *more)
+{
+	*n = sort_unique(ids, *n);
+	if (*n > f->opt.timeline_cap) {
+		*n = f->opt.timeline_cap;
+		*more = true;
+	}
+	return *n == f->opt.timeline_cap ? ids[*n - 1] : 0;
 }
 
 static int build_home(struct feed *f, struct store_reader *r, uint64_t user)
@@ -148,20 +162,22 @@ static int build_home(struct feed *f, struct store_reader *r, uint64_t user)
 	meta = xmalloc(sizeof(*meta) + nfe * sizeof(uint64_t));
 	meta->epoch = epoch;
 	meta->ncelebs = 0;
-	rc = collect_author(f, r, user, &ids, &n, &alloc, &more);
+	/* Once `cap` ids are known, nothing older than the oldest of them can
+	 * make the timeline: later authors are read only down to it. */
+	uint64_t cutoff = 0;
+	rc = collect_author(f, r, user, cutoff, &ids, &n, &alloc, &more);
 	for (size_t i = 0; rc == STORE_OK && i < nfe; i++) {
-		if (fe[i].followers_count > f->opt.celebrity_threshold)
+		if (fe[i].followers_count > f->opt.celebrity_threshold) {
 			meta->celebs[meta->ncelebs++] = fe[i].id;
-		else
-			rc = collect_author(f, r, fe[i].id, &ids, &n, &alloc, &more);
+			continue;
+		}
+		rc = collect_author(f, r, fe[i].id, cutoff, &ids, &n, &alloc, &more);
+		if (n >= 2 * (size_t)f->opt.timeline_cap)
+			cutoff = keep_newest(f, ids, &n, &more);
 	}
 	if (rc)
 		goto done;
-	n = sort_unique(ids, n);
-	if (n > f->opt.timeline_cap) {
-		n = f->opt.timeline_cap;
-		more = true;
-	}
+	keep_newest(f, ids, &n, &more);
 	tl->ops->finish_build(tl, user, ids, n, more, meta,
 			      sizeof(*meta) + meta->ncelebs * sizeof(uint64_t));
 	atomic_fetch_add(&f->rebuilds, 1);
@@ -181,7 +197,7 @@ static int build_authored(struct feed *f, struct store_reader *r, uint64_t autho
 	uint64_t *ids = NULL;
 	size_t n = 0, alloc = 0;
 	bool more = false;
-	int rc = collect_author(f, r, author, &ids, &n, &alloc, &more);
+	int rc = collect_author(f, r, author, 0, &ids, &n, &alloc, &more);
 	if (rc)
 		tl->ops->drop(tl, author);
 	else
