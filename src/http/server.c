@@ -56,6 +56,7 @@ struct server {
 	const struct http_app *app;
 	h2o_globalconf_t globalconf;
 	struct http_loop *loops;
+	pthread_barrier_t ready; /* the loops and the signal waiter */
 };
 
 struct async_guard {
@@ -244,12 +245,23 @@ static void *loop_main(void *arg)
 {
 	struct http_loop *l = arg;
 	struct server *srv = l->server;
-	h2o_evloop_t *loop = l->ctx.loop;
+	pthread_setname_np(pthread_self(), "chirp-loop");
+	/* Everything h2o makes for this loop is made on this thread: h2o's
+	 * socket buffers recycle through a thread-local allocator, so a
+	 * socket created on another thread would share that thread's
+	 * allocator with every loop that did the same. */
+	h2o_evloop_t *loop = h2o_evloop_create();
+	h2o_context_init(&l->ctx, loop, &srv->globalconf);
+	l->accept_ctx.ctx = &l->ctx;
+	l->accept_ctx.hosts = srv->globalconf.hosts;
+	l->queue = h2o_multithread_create_queue(loop);
+	h2o_multithread_register_receiver(l->queue, &l->receiver, on_messages);
 	l->thread_data = srv->app->thread_init(srv->app->app, l);
 
 	l->listener = h2o_evloop_socket_create(loop, l->listen_fd, H2O_SOCKET_FLAG_DONT_READ);
 	l->listener->data = l;
 	h2o_socket_read_start(l->listener, on_accept);
+	pthread_barrier_wait(&srv->ready); /* the receiver exists: stop may come */
 
 	uint64_t flush_until = 0;
 	for (;;) {
@@ -315,21 +327,16 @@ int http_server_run(const struct http_server_config *cfg, const struct http_app 
 	pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	pthread_barrier_init(&srv.ready, NULL, cfg->threads + 1);
 	for (unsigned i = 0; i < cfg->threads; i++) {
-		/* Everything a signal may touch exists before any thread runs. */
-		struct http_loop *l = &srv.loops[i];
-		l->server = &srv;
-		l->stop_msg.run = on_stop;
-		h2o_context_init(&l->ctx, h2o_evloop_create(), &srv.globalconf);
-		l->accept_ctx.ctx = &l->ctx;
-		l->accept_ctx.hosts = srv.globalconf.hosts;
-		l->queue = h2o_multithread_create_queue(l->ctx.loop);
-		h2o_multithread_register_receiver(l->queue, &l->receiver, on_messages);
-	}
-	for (unsigned i = 0; i < cfg->threads; i++) {
+		srv.loops[i].server = &srv;
+		srv.loops[i].stop_msg.run = on_stop;
 		if (pthread_create(&srv.loops[i].thread, NULL, loop_main, &srv.loops[i]) != 0)
 			die("cannot start loop thread");
 	}
+	/* A signal that comes before every loop can take a message waits,
+	 * blocked, until sigwait below. */
+	pthread_barrier_wait(&srv.ready);
 
 	int sig;
 	sigwait(&stop_signals, &sig);

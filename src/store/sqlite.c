@@ -5,10 +5,11 @@
  * the WAL is fsynced: a write is acknowledged only after its commit.
  *
  * Group commit: every write goes through one writer thread. It takes all the
- * writes queued while the previous commit was on disk, runs each inside its
- * own SAVEPOINT (one write's failure never undoes another's), and commits
- * them with one fsync. Under load the batch grows by itself, so durability
- * does not cost throughput.
+ * writes queued while the previous commit was on disk, runs them in one
+ * transaction and commits them with one fsync. Under load the batch grows
+ * by itself, so durability does not cost throughput. A write's logical
+ * outcome (conflict, not found) never affects the others; an I/O failure
+ * fails the whole batch, and none of it is acknowledged.
  *
  * Reads: each thread gets its own read-only connection (store_reader) with
  * its prepared statements; in WAL mode readers never wait for the writer.
@@ -17,7 +18,7 @@
  *   users(id, handle UNIQUE NOCASE, display_name, password_hash, counts)
  *   sessions(token_hash → user_id)        only SHA-256 of tokens
  *   tweets(id, author_id, text)           index (author_id, id)
- *   follows(id, follower_id, followee_id) unique pair; index per direction
+ *   follows(id, follower_id, followee_id) unique pair; a covering index per direction
  *   idempotency(scope, key → fingerprint, status, body, created_ms)
  * created_at of every object is derived from its snowflake id.
  */
@@ -79,6 +80,14 @@ static const char *const migrations[STORE_SQLITE_SCHEMA_VERSION] = {
 	"  created_ms INTEGER NOT NULL,"
 	"  PRIMARY KEY (scope, key)) WITHOUT ROWID;"
 	"CREATE INDEX idempotency_by_age ON idempotency(created_ms);",
+
+	/* 3: the follow indexes cover the other end of the edge, so listing
+	 * a user's followers (fanout, every post) or followees (timeline
+	 * rebuilds) never visits the table row by row. */
+	"DROP INDEX follows_by_followee;"
+	"DROP INDEX follows_by_follower;"
+	"CREATE INDEX follows_by_followee ON follows(followee_id, id, follower_id);"
+	"CREATE INDEX follows_by_follower ON follows(follower_id, id, followee_id);",
 };
 
 static int user_version(sqlite3 *db)
@@ -201,9 +210,6 @@ enum write_stmt {
 	W_BEGIN,
 	W_COMMIT,
 	W_ROLLBACK,
-	W_SAVEPOINT,
-	W_RELEASE,
-	W_ROLLBACK_TO,
 	W_USER_INSERT,
 	W_USER_GET,
 	W_SESSION_INSERT,
@@ -226,9 +232,6 @@ static const char *const write_sql[W_COUNT] = {
 	[W_BEGIN] = "BEGIN IMMEDIATE",
 	[W_COMMIT] = "COMMIT",
 	[W_ROLLBACK] = "ROLLBACK",
-	[W_SAVEPOINT] = "SAVEPOINT w",
-	[W_RELEASE] = "RELEASE w",
-	[W_ROLLBACK_TO] = "ROLLBACK TO w",
 	[W_USER_INSERT] = "INSERT INTO users (id, handle, display_name, password_hash) "
 			  "VALUES (?1, ?2, ?3, ?4)",
 	[W_USER_GET] = "SELECT " USER_COLS " FROM users u WHERE u.id = ?1",
@@ -766,12 +769,18 @@ static int idem_put(struct sqlite_store *s, struct store_write *w)
 }
 
 /*
- * One write inside the batch transaction. The idempotency record is checked
- * here, under the writer's lock on the database, so two concurrent requests
- * with the same key cannot both act: the second one finds the first's
- * record and replays it.
+ * One write inside the batch transaction. Returns false on an I/O or
+ * internal failure, which fails the whole batch: a write may have changed
+ * some rows by then, and nothing may be half-written. Logical outcomes
+ * (not found, conflict) are not failures: each write decides them before
+ * it changes anything (a statement that hits a constraint undoes itself),
+ * so no per-write savepoint is needed.
+ *
+ * The idempotency record is checked here, under the writer's lock on the
+ * database, so two concurrent requests with the same key cannot both act:
+ * the second one finds the first's record and replays it.
  */
-static void apply_one(struct sqlite_store *s, struct store_write *w)
+static bool apply_one(struct sqlite_store *s, struct store_write *w)
 {
 	if (w->idem.on) {
 		struct store_idem_record rec = {.body = STRBUF_INIT};
@@ -786,30 +795,16 @@ static void apply_one(struct sqlite_store *s, struct store_write *w)
 			} else {
 				w->status = STORE_IDEM_MISMATCH;
 			}
-			strbuf_deinit(&rec.body);
-			return;
 		}
-		if (rc == STORE_ERROR) {
-			w->status = STORE_ERROR;
-			return;
-		}
-	}
-	if (run(s, W_SAVEPOINT) != SQLITE_DONE) {
-		w->status = STORE_ERROR;
-		return;
+		strbuf_deinit(&rec.body);
+		if (rc != STORE_NOT_FOUND)
+			return rc != STORE_ERROR;
 	}
 	w->status = exec_write(s, w);
-	if (w->status == STORE_ERROR) {
-		run(s, W_ROLLBACK_TO);
-		run(s, W_RELEASE);
-		return;
-	}
+	if (w->status == STORE_ERROR)
+		return false;
 	w->render(w);
-	if (w->idem.on && idem_put(s, w) != STORE_OK) {
-		w->status = STORE_ERROR;
-		run(s, W_ROLLBACK_TO);
-	}
-	run(s, W_RELEASE);
+	return !w->idem.on || idem_put(s, w) == STORE_OK;
 }
 
 static void sweep_idempotency(struct sqlite_store *s)
@@ -826,7 +821,7 @@ static void commit_batch(struct sqlite_store *s, struct store_write *batch)
 {
 	bool ok = run(s, W_BEGIN) == SQLITE_DONE;
 	for (struct store_write *w = batch; ok && w; w = w->next)
-		apply_one(s, w);
+		ok = apply_one(s, w);
 	if (ok) {
 		sweep_idempotency(s);
 		ok = run(s, W_COMMIT) == SQLITE_DONE;
@@ -847,6 +842,7 @@ static void commit_batch(struct sqlite_store *s, struct store_write *batch)
 static void *writer_main(void *arg)
 {
 	struct sqlite_store *s = arg;
+	pthread_setname_np(pthread_self(), "chirp-writer");
 	for (;;) {
 		pthread_mutex_lock(&s->lock);
 		while (!s->head && !s->stopping)

@@ -24,6 +24,7 @@ struct fanout {
 static void *fanout_main(void *p)
 {
 	struct fanout *f = p;
+	pthread_setname_np(pthread_self(), "chirp-fanout");
 	for (;;) {
 		pthread_mutex_lock(&f->lock);
 		while (f->len == 0 && !f->stopping)

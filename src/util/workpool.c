@@ -24,6 +24,7 @@ struct workpool {
 static void *worker_main(void *arg)
 {
 	struct workpool *p = arg;
+	pthread_setname_np(pthread_self(), "chirp-work");
 	for (;;) {
 		pthread_mutex_lock(&p->lock);
 		while (!p->head && !p->stopping)
