@@ -339,7 +339,9 @@ static int mem_range(struct timelines *t, uint64_t key, const struct store_page 
 {
 	struct mem_timelines *m = (struct mem_timelines *)t;
 	struct shard *s = shard_of(m, key);
-	uint64_t now = now_ms();
+	/* Only lists that can go idle need the clock (a celebrity's own list
+	 * is read once per follower's page, so this is on the hot path). */
+	uint64_t now = m->opt.idle_ttl_ms ? now_ms() : 0;
 	*n = 0;
 	pthread_mutex_lock(&s->lock);
 	struct list *l = *slot(s, key);
@@ -349,7 +351,8 @@ static int mem_range(struct timelines *t, uint64_t key, const struct store_page 
 		return TIMELINE_MISS;
 	}
 	s->hits++;
-	l->last_read_ms = now;
+	if (now)
+		l->last_read_ms = now;
 	lru_unlink(s, l);
 	lru_front(s, l);
 
