@@ -16,29 +16,28 @@
 #include <string.h>
 
 #include "timeline/timeline.h"
+#include "util/idmap.h"
 #include "util/log.h"
 #include "util/timeutil.h"
 
 #define SHARDS 64
 
 struct list {
-	uint64_t key;
-	uint64_t *ids; /* newest first */
+	struct idmap_node node; /* key: the user (or author) id */
+	struct lru_node lru;    /* by last read */
+	uint64_t *ids;          /* newest first */
 	uint32_t len, alloc;
 	bool complete;  /* built from the store */
 	bool truncated; /* older ids exist beyond what is held */
 	uint64_t last_read_ms; /* monotonic */
 	void *meta;
 	size_t meta_len;
-	struct list *hnext;            /* hash chain */
-	struct list *newer, *older;    /* LRU by last read */
 };
 
 struct shard {
 	pthread_mutex_t lock;
-	struct list **table;
-	size_t nbuckets, nlists;
-	struct list *lru_newest, *lru_oldest;
+	struct idmap map;
+	struct lru lru;
 	size_t bytes, entries;
 	uint64_t hits, misses, evictions;
 };
@@ -75,78 +74,34 @@ static struct shard *shard_of(struct mem_timelines *m, uint64_t key)
 	return &m->shards[mix(key) % SHARDS];
 }
 
-static struct list **slot(struct shard *s, uint64_t key)
+static struct list *find(struct shard *s, uint64_t key)
 {
-	struct list **p = &s->table[(mix(key) >> 6) & (s->nbuckets - 1)];
-	while (*p && (*p)->key != key)
-		p = &(*p)->hnext;
-	return p;
+	struct idmap_node *n = idmap_get(&s->map, key);
+	return n ? container_of(n, struct list, node) : NULL;
 }
 
-static void lru_unlink(struct shard *s, struct list *l)
+static struct list *oldest(struct shard *s)
 {
-	if (l->newer)
-		l->newer->older = l->older;
-	else
-		s->lru_newest = l->older;
-	if (l->older)
-		l->older->newer = l->newer;
-	else
-		s->lru_oldest = l->newer;
-	l->newer = l->older = NULL;
+	return s->lru.oldest ? container_of(s->lru.oldest, struct list, lru) : NULL;
 }
 
-static void lru_front(struct shard *s, struct list *l)
-{
-	l->older = s->lru_newest;
-	l->newer = NULL;
-	if (s->lru_newest)
-		s->lru_newest->newer = l;
-	s->lru_newest = l;
-	if (!s->lru_oldest)
-		s->lru_oldest = l;
-}
-
+/* Unhooks and frees a list. */
 static void list_free(struct shard *s, struct list *l)
 {
+	idmap_remove(&s->map, l->node.key);
+	lru_unlink(&s->lru, &l->lru);
 	s->bytes -= list_bytes(l);
 	s->entries -= l->len;
-	s->nlists--;
 	free(l->ids);
 	free(l->meta);
 	free(l);
 }
 
-/* Unhooks and frees the list at *p. */
-static void unhook(struct shard *s, struct list **p)
-{
-	struct list *l = *p;
-	*p = l->hnext;
-	lru_unlink(s, l);
-	list_free(s, l);
-}
-
-static void grow_table(struct shard *s)
-{
-	size_t n = s->nbuckets * 2;
-	struct list **t = xcalloc(n, sizeof(*t));
-	for (size_t i = 0; i < s->nbuckets; i++) {
-		for (struct list *l = s->table[i], *next; l; l = next) {
-			next = l->hnext;
-			struct list **b = &t[(mix(l->key) >> 6) & (n - 1)];
-			l->hnext = *b;
-			*b = l;
-		}
-	}
-	free(s->table);
-	s->table = t;
-	s->nbuckets = n;
-}
-
 static void evict_to_budget(struct mem_timelines *m, struct shard *s, const struct list *keep)
 {
-	while (s->bytes > m->shard_budget && s->lru_oldest && s->lru_oldest != keep) {
-		unhook(s, slot(s, s->lru_oldest->key));
+	struct list *l;
+	while (s->bytes > m->shard_budget && (l = oldest(s)) && l != keep) {
+		list_free(s, l);
 		s->evictions++;
 	}
 }
@@ -205,8 +160,7 @@ static struct timelines *mem_create(const struct timeline_options *opt)
 	m->shard_budget = opt->max_bytes / SHARDS;
 	for (int i = 0; i < SHARDS; i++) {
 		pthread_mutex_init(&m->shards[i].lock, NULL);
-		m->shards[i].nbuckets = 64;
-		m->shards[i].table = xcalloc(64, sizeof(struct list *));
+		idmap_init(&m->shards[i].map, 64);
 	}
 	return &m->base;
 }
@@ -218,9 +172,10 @@ static void mem_destroy(struct timelines *t)
 		return;
 	for (int i = 0; i < SHARDS; i++) {
 		struct shard *s = &m->shards[i];
-		while (s->lru_oldest)
-			unhook(s, slot(s, s->lru_oldest->key));
-		free(s->table);
+		struct list *l;
+		while ((l = oldest(s)))
+			list_free(s, l);
+		idmap_deinit(&s->map);
 		pthread_mutex_destroy(&s->lock);
 	}
 	free(m);
@@ -231,13 +186,11 @@ static void mem_push(struct timelines *t, uint64_t key, uint64_t id)
 	struct mem_timelines *m = (struct mem_timelines *)t;
 	struct shard *s = shard_of(m, key);
 	pthread_mutex_lock(&s->lock);
-	struct list **p = slot(s, key);
-	if (*p) {
-		if ((*p)->complete && m->opt.idle_ttl_ms &&
-		    now_ms() - (*p)->last_read_ms > m->opt.idle_ttl_ms)
-			unhook(s, p); /* nobody reads it: stop feeding it */
-		else {
-			struct list *l = *p;
+	struct list *l = find(s, key);
+	if (l) {
+		if (l->complete && m->opt.idle_ttl_ms && now_ms() - l->last_read_ms > m->opt.idle_ttl_ms) {
+			list_free(s, l); /* nobody reads it: stop feeding it */
+		} else {
 			list_insert(m, s, l, id);
 			evict_to_budget(m, s, l);
 		}
@@ -250,7 +203,7 @@ static void mem_remove(struct timelines *t, uint64_t key, uint64_t id)
 	struct mem_timelines *m = (struct mem_timelines *)t;
 	struct shard *s = shard_of(m, key);
 	pthread_mutex_lock(&s->lock);
-	struct list *l = *slot(s, key);
+	struct list *l = find(s, key);
 	if (l) {
 		for (uint32_t i = 0; i < l->len; i++) {
 			if (l->ids[i] == id) {
@@ -269,9 +222,9 @@ static void mem_drop(struct timelines *t, uint64_t key)
 	struct mem_timelines *m = (struct mem_timelines *)t;
 	struct shard *s = shard_of(m, key);
 	pthread_mutex_lock(&s->lock);
-	struct list **p = slot(s, key);
-	if (*p)
-		unhook(s, p);
+	struct list *l = find(s, key);
+	if (l)
+		list_free(s, l);
 	pthread_mutex_unlock(&s->lock);
 }
 
@@ -280,25 +233,21 @@ static void mem_begin_build(struct timelines *t, uint64_t key)
 	struct mem_timelines *m = (struct mem_timelines *)t;
 	struct shard *s = shard_of(m, key);
 	pthread_mutex_lock(&s->lock);
-	struct list **p = slot(s, key);
-	if (*p) {
+	struct list *l = find(s, key);
+	if (l) {
 		/* Rebuilding a held list (idle, or stale meta): its ids stay (the
 		 * store's are merged in), it answers no reads until finished, and
 		 * it counts as just read. */
-		(*p)->complete = false;
-		(*p)->last_read_ms = now_ms();
-		lru_unlink(s, *p);
-		lru_front(s, *p);
-	} else {
-		struct list *l = xcalloc(1, sizeof(*l));
-		l->key = key;
+		l->complete = false;
 		l->last_read_ms = now_ms();
-		*p = l;
-		lru_front(s, l);
-		s->nlists++;
+		lru_touch(&s->lru, &l->lru);
+	} else {
+		l = xcalloc(1, sizeof(*l));
+		l->node.key = key;
+		l->last_read_ms = now_ms();
+		idmap_insert(&s->map, &l->node);
+		lru_push_newest(&s->lru, &l->lru);
 		s->bytes += list_bytes(l);
-		if (s->nlists > s->nbuckets)
-			grow_table(s);
 	}
 	pthread_mutex_unlock(&s->lock);
 }
@@ -309,7 +258,7 @@ static void mem_finish_build(struct timelines *t, uint64_t key, const uint64_t *
 	struct mem_timelines *m = (struct mem_timelines *)t;
 	struct shard *s = shard_of(m, key);
 	pthread_mutex_lock(&s->lock);
-	struct list *l = *slot(s, key);
+	struct list *l = find(s, key);
 	if (l) { /* (it may have been evicted or dropped meanwhile: then it stays absent) */
 		for (size_t i = 0; i < n; i++)
 			list_insert(m, s, l, ids[i]);
@@ -327,8 +276,7 @@ static void mem_finish_build(struct timelines *t, uint64_t key, const uint64_t *
 		}
 		l->complete = true;
 		l->last_read_ms = now_ms();
-		lru_unlink(s, l);
-		lru_front(s, l);
+		lru_touch(&s->lru, &l->lru);
 		evict_to_budget(m, s, l);
 	}
 	pthread_mutex_unlock(&s->lock);
@@ -344,7 +292,7 @@ static int mem_range(struct timelines *t, uint64_t key, const struct store_page 
 	uint64_t now = m->opt.idle_ttl_ms ? now_ms() : 0;
 	*n = 0;
 	pthread_mutex_lock(&s->lock);
-	struct list *l = *slot(s, key);
+	struct list *l = find(s, key);
 	if (!l || !l->complete || (m->opt.idle_ttl_ms && now - l->last_read_ms > m->opt.idle_ttl_ms)) {
 		s->misses++;
 		pthread_mutex_unlock(&s->lock);
@@ -353,8 +301,7 @@ static int mem_range(struct timelines *t, uint64_t key, const struct store_page 
 	s->hits++;
 	if (now)
 		l->last_read_ms = now;
-	lru_unlink(s, l);
-	lru_front(s, l);
+	lru_touch(&s->lru, &l->lru);
 
 	/* The window is [first, end): ids below `before` and above `after`. */
 	uint32_t first = first_below(l, page->before);
@@ -393,7 +340,7 @@ static void mem_stats(struct timelines *t, struct timeline_stats *out)
 	for (int i = 0; i < SHARDS; i++) {
 		struct shard *s = &m->shards[i];
 		pthread_mutex_lock(&s->lock);
-		out->lists += s->nlists;
+		out->lists += s->map.n;
 		out->entries += s->entries;
 		out->bytes += s->bytes;
 		out->hits += s->hits;

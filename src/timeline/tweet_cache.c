@@ -10,24 +10,23 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/idmap.h"
 #include "util/log.h"
 
 #define SHARDS 64
 #define TOMBSTONE SIZE_MAX
 
 struct entry {
-	uint64_t id;
+	struct idmap_node node; /* key: the tweet id */
+	struct lru_node lru;
 	size_t len;
-	struct entry *hnext;
-	struct entry *newer, *older;
 	char json[];
 };
 
 struct shard {
 	pthread_mutex_t lock;
-	struct entry **table;
-	size_t nbuckets, n;
-	struct entry *newest, *oldest;
+	struct idmap map;
+	struct lru lru;
 	size_t bytes;
 	uint64_t hits, misses, evictions;
 };
@@ -37,90 +36,33 @@ struct tweet_cache {
 	struct shard shards[SHARDS];
 };
 
-static uint64_t mix(uint64_t k)
-{
-	k ^= k >> 31;
-	k *= 0x9e3779b97f4a7c15ULL;
-	k ^= k >> 29;
-	return k;
-}
-
 static size_t entry_bytes(const struct entry *e)
 {
 	return sizeof(*e) + (e->len == TOMBSTONE ? 0 : e->len);
 }
 
-static struct entry **slot(struct shard *s, uint64_t id)
+static struct entry *find(struct shard *s, uint64_t id)
 {
-	struct entry **p = &s->table[(mix(id) >> 6) & (s->nbuckets - 1)];
-	while (*p && (*p)->id != id)
-		p = &(*p)->hnext;
-	return p;
+	struct idmap_node *n = idmap_get(&s->map, id);
+	return n ? container_of(n, struct entry, node) : NULL;
 }
 
-static void lru_unlink(struct shard *s, struct entry *e)
+static void drop(struct shard *s, struct entry *e)
 {
-	if (e->newer)
-		e->newer->older = e->older;
-	else
-		s->newest = e->older;
-	if (e->older)
-		e->older->newer = e->newer;
-	else
-		s->oldest = e->newer;
-	e->newer = e->older = NULL;
-}
-
-static void lru_front(struct shard *s, struct entry *e)
-{
-	e->older = s->newest;
-	e->newer = NULL;
-	if (s->newest)
-		s->newest->newer = e;
-	s->newest = e;
-	if (!s->oldest)
-		s->oldest = e;
-}
-
-static void unhook(struct shard *s, struct entry **p)
-{
-	struct entry *e = *p;
-	*p = e->hnext;
-	lru_unlink(s, e);
+	idmap_remove(&s->map, e->node.key);
+	lru_unlink(&s->lru, &e->lru);
 	s->bytes -= entry_bytes(e);
-	s->n--;
 	free(e);
-}
-
-static void grow(struct shard *s)
-{
-	size_t nb = s->nbuckets * 2;
-	struct entry **t = xcalloc(nb, sizeof(*t));
-	for (size_t i = 0; i < s->nbuckets; i++) {
-		for (struct entry *e = s->table[i], *next; e; e = next) {
-			next = e->hnext;
-			struct entry **b = &t[(mix(e->id) >> 6) & (nb - 1)];
-			e->hnext = *b;
-			*b = e;
-		}
-	}
-	free(s->table);
-	s->table = t;
-	s->nbuckets = nb;
 }
 
 /* Links a new entry (the id must be absent) and evicts to the budget. */
 static void insert(struct tweet_cache *c, struct shard *s, struct entry *e)
 {
-	struct entry **p = slot(s, e->id);
-	e->hnext = NULL;
-	*p = e;
-	lru_front(s, e);
+	idmap_insert(&s->map, &e->node);
+	lru_push_newest(&s->lru, &e->lru);
 	s->bytes += entry_bytes(e);
-	if (++s->n > s->nbuckets)
-		grow(s);
-	while (s->bytes > c->shard_budget && s->oldest && s->oldest != e) {
-		unhook(s, slot(s, s->oldest->id));
+	while (s->bytes > c->shard_budget && s->lru.oldest != &e->lru) {
+		drop(s, container_of(s->lru.oldest, struct entry, lru));
 		s->evictions++;
 	}
 }
@@ -131,8 +73,7 @@ struct tweet_cache *tweet_cache_new(size_t max_bytes)
 	c->shard_budget = max_bytes / SHARDS;
 	for (int i = 0; i < SHARDS; i++) {
 		pthread_mutex_init(&c->shards[i].lock, NULL);
-		c->shards[i].nbuckets = 256;
-		c->shards[i].table = xcalloc(256, sizeof(struct entry *));
+		idmap_init(&c->shards[i].map, 256);
 	}
 	return c;
 }
@@ -143,9 +84,9 @@ void tweet_cache_free(struct tweet_cache *c)
 		return;
 	for (int i = 0; i < SHARDS; i++) {
 		struct shard *s = &c->shards[i];
-		while (s->oldest)
-			unhook(s, slot(s, s->oldest->id));
-		free(s->table);
+		while (s->lru.oldest)
+			drop(s, container_of(s->lru.oldest, struct entry, lru));
+		idmap_deinit(&s->map);
 		pthread_mutex_destroy(&s->lock);
 	}
 	free(c);
@@ -153,7 +94,8 @@ void tweet_cache_free(struct tweet_cache *c)
 
 static struct shard *shard_of(struct tweet_cache *c, uint64_t id)
 {
-	return &c->shards[mix(id) % SHARDS];
+	/* The low bits of a snowflake id are a sequence: shard by the high. */
+	return &c->shards[(id >> 22 ^ id) % SHARDS];
 }
 
 enum tweet_cache_result tweet_cache_append(struct tweet_cache *c, uint64_t id, struct strbuf *out)
@@ -161,15 +103,14 @@ enum tweet_cache_result tweet_cache_append(struct tweet_cache *c, uint64_t id, s
 	struct shard *s = shard_of(c, id);
 	enum tweet_cache_result r = TWEET_CACHE_MISS;
 	pthread_mutex_lock(&s->lock);
-	struct entry *e = *slot(s, id);
+	struct entry *e = find(s, id);
 	if (!e) {
 		s->misses++;
 	} else if (e->len == TOMBSTONE) {
 		r = TWEET_CACHE_DELETED;
 	} else {
 		s->hits++;
-		lru_unlink(s, e);
-		lru_front(s, e);
+		lru_touch(&s->lru, &e->lru);
 		strbuf_append(out, e->json, e->len);
 		r = TWEET_CACHE_HIT;
 	}
@@ -181,11 +122,11 @@ void tweet_cache_put(struct tweet_cache *c, uint64_t id, const char *json, size_
 {
 	struct shard *s = shard_of(c, id);
 	struct entry *e = xmalloc(sizeof(*e) + len);
-	e->id = id;
+	e->node.key = id;
 	e->len = len;
 	memcpy(e->json, json, len);
 	pthread_mutex_lock(&s->lock);
-	bool known = *slot(s, id) != NULL;
+	bool known = find(s, id) != NULL;
 	if (!known)
 		insert(c, s, e);
 	pthread_mutex_unlock(&s->lock);
@@ -197,12 +138,12 @@ void tweet_cache_forget(struct tweet_cache *c, uint64_t id)
 {
 	struct shard *s = shard_of(c, id);
 	struct entry *e = xmalloc(sizeof(*e));
-	e->id = id;
+	e->node.key = id;
 	e->len = TOMBSTONE;
 	pthread_mutex_lock(&s->lock);
-	struct entry **p = slot(s, id);
-	if (*p)
-		unhook(s, p);
+	struct entry *old = find(s, id);
+	if (old)
+		drop(s, old);
 	insert(c, s, e);
 	pthread_mutex_unlock(&s->lock);
 }
@@ -213,7 +154,7 @@ void tweet_cache_stats(struct tweet_cache *c, struct tweet_cache_stats *out)
 	for (int i = 0; i < SHARDS; i++) {
 		struct shard *s = &c->shards[i];
 		pthread_mutex_lock(&s->lock);
-		out->entries += s->n;
+		out->entries += s->map.n;
 		out->bytes += s->bytes;
 		out->hits += s->hits;
 		out->misses += s->misses;
