@@ -34,6 +34,17 @@
 	"  --timeline-idle SECONDS a timeline unread this long is dropped     [86400]\n"           \
 	"  --tweet-cache-memory MIB  memory for ready-made tweet JSON         [256]\n"             \
 	"  --fanout-queue N        tweets waiting for fanout before posting slows  [65536]\n"      \
+	"  --rate-limit NAME=COUNT/SECONDS  a rate-limit budget (repeat the flag); names and\n"    \
+	"                          defaults: signup=5/1800 (per IP), login=25/300 (per IP),\n"    \
+	"                          login-handle=25/300 (failed log-ins, per handle),\n"           \
+	"                          post=300/10800 (per user), requests=300/300 (per user,\n"     \
+	"                          or per IP without a token)\n"                                  \
+	"  --no-rate-limits        turn every budget off (benchmarks, load tests)\n"              \
+	"  --trust-proxy ADDR      take the client IP from X-Forwarded-For when the\n"            \
+	"                          connection comes from ADDR (a load balancer)       [none]\n"   \
+	"  --access-log PATH       one line per request to PATH, - for stdout, or off   [-]\n"    \
+	"  --log-format FORMAT     access log as json or text                       [json]\n"    \
+	"  --max-inflight N        requests in flight before new ones get 503  [4096]\n"          \
 	"  -h, --help              show this help\n"                                                \
 	"\n"                                                                                       \
 	"SIGINT or SIGTERM stops accepting, finishes requests in flight, and closes\n"            \
@@ -72,7 +83,39 @@ static int parse_uint(const char *flag, const char *s, unsigned long long lo,
 
 enum { OPT_LISTEN = 256, OPT_DATA, OPT_THREADS, OPT_STORE, OPT_NODE, OPT_HASH, OPT_READ_TO,
        OPT_DRAIN_TO, OPT_MAX_BODY, OPT_MAX_HEADER, OPT_MAX_QUEUED, OPT_CELEB, OPT_TL_CAP,
-       OPT_TL_MEM, OPT_TL_IDLE, OPT_CACHE_MEM, OPT_FANOUT_Q };
+       OPT_TL_MEM, OPT_TL_IDLE, OPT_CACHE_MEM, OPT_FANOUT_Q, OPT_RATE, OPT_NO_RATE,
+       OPT_TRUST, OPT_ACCESS_LOG, OPT_LOG_FORMAT, OPT_MAX_INFLIGHT };
+
+static const char *const budget_names[BUDGET_COUNT] = {
+	[BUDGET_SIGNUP] = "signup", [BUDGET_LOGIN] = "login", [BUDGET_LOGIN_HANDLE] = "login-handle",
+	[BUDGET_POST] = "post",     [BUDGET_REQUESTS] = "requests",
+};
+
+/* NAME=COUNT/SECONDS into the named budget. */
+static int set_rate_limit(struct chirp_config *cfg, const char *v)
+{
+	const char *eq = strchr(v, '=');
+	unsigned long long count, secs;
+	char tail;
+	if (eq) {
+		for (int b = 0; b < BUDGET_COUNT; b++) {
+			if (strlen(budget_names[b]) != (size_t)(eq - v) ||
+			    strncmp(budget_names[b], v, (size_t)(eq - v)) != 0)
+				continue;
+			if (sscanf(eq + 1, "%llu/%llu%c", &count, &secs, &tail) != 2 || count < 1 ||
+			    count > UINT32_MAX || secs < 1 || secs > 31ull * 86400)
+				break;
+			cfg->limits[b].count = (uint32_t)count;
+			cfg->limits[b].seconds = (uint32_t)secs;
+			return 0;
+		}
+	}
+	fprintf(stderr,
+		"chirp serve: --rate-limit '%s': expected NAME=COUNT/SECONDS with NAME one of "
+		"signup, login, login-handle, post, requests\n",
+		v);
+	return -1;
+}
 
 static int set_number(struct chirp_config *cfg, int opt, const char *flag, const char *v)
 {
@@ -148,6 +191,11 @@ static int set_number(struct chirp_config *cfg, int opt, const char *flag, const
 			return -1;
 		cfg->fanout_queue = (size_t)n;
 		return 0;
+	case OPT_MAX_INFLIGHT:
+		if (parse_uint(flag, v, 1, 1u << 24, &n))
+			return -1;
+		cfg->max_inflight = n;
+		return 0;
 	}
 	return -1;
 }
@@ -174,6 +222,16 @@ enum config_result config_parse(struct chirp_config *cfg, int argc, char **argv)
 		.timeline_idle_ms = 86400ull * 1000,
 		.tweet_cache_bytes = (size_t)256 << 20,
 		.fanout_queue = 65536,
+		.rate_limits = true,
+		.limits = {
+			[BUDGET_SIGNUP] = {"signup", 5, 1800},
+			[BUDGET_LOGIN] = {"login", 25, 300},
+			[BUDGET_LOGIN_HANDLE] = {"login-handle", 25, 300},
+			[BUDGET_POST] = {"post", 300, 10800},
+			[BUDGET_REQUESTS] = {"requests", 300, 300},
+		},
+		.access_log = "-",
+		.max_inflight = 4096,
 	};
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
 	    strcmp(argv[1], "help") == 0) {
@@ -210,6 +268,12 @@ enum config_result config_parse(struct chirp_config *cfg, int argc, char **argv)
 		{"timeline-idle", required_argument, NULL, OPT_TL_IDLE},
 		{"tweet-cache-memory", required_argument, NULL, OPT_CACHE_MEM},
 		{"fanout-queue", required_argument, NULL, OPT_FANOUT_Q},
+		{"rate-limit", required_argument, NULL, OPT_RATE},
+		{"no-rate-limits", no_argument, NULL, OPT_NO_RATE},
+		{"trust-proxy", required_argument, NULL, OPT_TRUST},
+		{"access-log", required_argument, NULL, OPT_ACCESS_LOG},
+		{"log-format", required_argument, NULL, OPT_LOG_FORMAT},
+		{"max-inflight", required_argument, NULL, OPT_MAX_INFLIGHT},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -222,6 +286,20 @@ enum config_result config_parse(struct chirp_config *cfg, int argc, char **argv)
 		case OPT_LISTEN: cfg->listen = optarg; break;
 		case OPT_DATA: cfg->data_dir = optarg; break;
 		case OPT_STORE: cfg->store = optarg; break;
+		case OPT_NO_RATE: cfg->rate_limits = false; break;
+		case OPT_TRUST: cfg->trust_proxy = optarg; break;
+		case OPT_ACCESS_LOG: cfg->access_log = strcmp(optarg, "off") ? optarg : NULL; break;
+		case OPT_RATE:
+			if (set_rate_limit(cfg, optarg))
+				return CONFIG_EXIT_ERROR;
+			break;
+		case OPT_LOG_FORMAT:
+			if (strcmp(optarg, "json") && strcmp(optarg, "text")) {
+				fprintf(stderr, "chirp serve: --log-format: json or text\n");
+				return CONFIG_EXIT_ERROR;
+			}
+			cfg->access_log_text = strcmp(optarg, "text") == 0;
+			break;
 		case ':':
 			fprintf(stderr, "chirp serve: %s needs a value\n", argv[optind - 1]);
 			return CONFIG_EXIT_ERROR;

@@ -8,8 +8,21 @@
 #ifndef CHIRP_CONFIG_H
 #define CHIRP_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "gateway/limits.h"
+
+/* The rate-limit budgets (gateway/ratelimit.c says who pays which). */
+enum budget {
+	BUDGET_SIGNUP,       /* POST /v1/users, per client IP */
+	BUDGET_LOGIN,        /* POST /v1/sessions, per client IP */
+	BUDGET_LOGIN_HANDLE, /* failed log-ins, per handle */
+	BUDGET_POST,         /* POST /v1/tweets, per user */
+	BUDGET_REQUESTS,     /* every request, per user or else per client IP */
+	BUDGET_COUNT
+};
 
 struct chirp_config {
 	const char *listen;        /* --listen, CHIRP_LISTEN */
@@ -31,6 +44,14 @@ struct chirp_config {
 	uint64_t timeline_idle_ms;    /* --timeline-idle (seconds) */
 	size_t tweet_cache_bytes;     /* --tweet-cache-memory (MiB) */
 	size_t fanout_queue;          /* --fanout-queue */
+
+	/* the gateway (gateway/) */
+	bool rate_limits;                       /* off with --no-rate-limits */
+	struct limit_rule limits[BUDGET_COUNT]; /* --rate-limit NAME=COUNT/SECONDS */
+	const char *trust_proxy;                /* --trust-proxy ADDR */
+	const char *access_log;                 /* --access-log PATH|-|off; NULL: off */
+	bool access_log_text;                   /* --log-format text */
+	uint64_t max_inflight;                  /* --max-inflight */
 };
 
 enum config_result { CONFIG_RUN, CONFIG_EXIT_OK, CONFIG_EXIT_ERROR };

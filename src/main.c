@@ -15,6 +15,7 @@
 #include "util/workpool.h"
 
 #define HASH_QUEUE_MAX 1024
+#define RATE_LIMIT_BUCKETS 1000000 /* least recently used beyond this go */
 
 int main(int argc, char **argv)
 {
@@ -54,11 +55,21 @@ int main(int argc, char **argv)
 		.tweet_cache_bytes = cfg.tweet_cache_bytes,
 		.fanout_queue = cfg.fanout_queue,
 	};
+	int log_failed;
+	struct accesslog *access = accesslog_open(
+		cfg.access_log, cfg.access_log_text ? ACCESSLOG_TEXT : ACCESSLOG_JSON, &log_failed);
+	if (log_failed) {
+		ops->close(store);
+		return 1;
+	}
 	struct app app = {
 		.cfg = &cfg,
 		.store = store,
 		.hashers = workpool_new(cfg.hash_threads, HASH_QUEUE_MAX),
 		.feed = feed_new(store, &fopt),
+		.limits = limits_memory_ops.create(RATE_LIMIT_BUCKETS),
+		.metrics = metrics_new(api_route_count()),
+		.access = access,
 	};
 	struct http_app http = {
 		.app = &app,
@@ -82,6 +93,9 @@ int main(int argc, char **argv)
 	workpool_free(app.hashers);
 	ops->close(store);
 	feed_free(app.feed);
+	app.limits->ops->destroy(app.limits);
+	metrics_free(app.metrics);
+	accesslog_close(app.access);
 	log_info(rc == 0 ? "stopped cleanly" : "stopped");
 	return rc == 0 ? 0 : 1;
 }

@@ -18,6 +18,10 @@
 
 #include "config.h"
 #include "core/model.h"
+#include "gateway/accesslog.h"
+#include "gateway/limits.h"
+#include "gateway/metrics.h"
+#include "gateway/ratelimit.h"
 #include "http/router.h"
 #include "store/store.h"
 #include "timeline/feed.h"
@@ -29,6 +33,9 @@ struct app {
 	struct store *store;
 	struct workpool *hashers; /* Argon2id off the event loops */
 	struct feed *feed;        /* timelines, fanout, tweet cache */
+	struct limits *limits;    /* rate-limit counters */
+	struct metrics *metrics;  /* per-route requests and latency */
+	struct accesslog *access; /* NULL: no access log */
 };
 
 /* One per event-loop thread. */
@@ -46,11 +53,31 @@ struct ctx {
 	uint64_t user_id;                 /* the authenticated user; 0 if none */
 	uint8_t token_hash[TOKEN_HASH_LEN]; /* of the bearer token, when user_id */
 	struct store_idem idem;           /* Idempotency-Key, when idem.on */
+
+	/* For the access log and metrics (gateway/). */
+	uint64_t t0_ns;                   /* when the request reached chirp */
+	size_t route;                     /* index in the route table; nroutes: none */
+	h2o_iovec_t request_id;
+	char client_ip[CLIENT_IP_MAX];
+	bool async;                       /* answered later, by api_write */
 };
+
+/* Records a request once its response is sent: metrics, access log. With
+ * c == NULL (the client left before an asynchronous answer), only the
+ * in-flight count drops. */
+void api_request_done(struct app *app, struct ctx *c);
+
+/* The route table, for metrics: how many, and route i's template and method. */
+size_t api_route_count(void);
+void api_route_name(size_t i, const char **tmpl, const char **method);
 
 /* Route flags. */
 #define API_AUTH 1u       /* needs a valid bearer token */
 #define API_IDEMPOTENT 2u /* honours Idempotency-Key */
+#define API_UNLIMITED 4u  /* operations endpoints: no rate limit, not shed */
+/* The route's own rate-limit budget, besides "requests" for all. */
+#define API_BUDGET(b) (((unsigned)(b) + 1) << 8)
+#define API_BUDGET_OF(flags) ((flags) >> 8 ? (enum budget)(((flags) >> 8) - 1) : BUDGET_COUNT)
 
 typedef void (*api_handler)(struct ctx *c);
 

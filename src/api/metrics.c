@@ -1,11 +1,15 @@
 /*
  * metrics — GET /metrics in the Prometheus text format (version 0.0.4).
  *
- * The feed's own gauges and counters (timelines, tweet cache, fanout) and
- * the process's resident memory. Names follow Prometheus conventions:
- * chirp_ prefix, _total for counters, base units (bytes).
+ * Requests by route template, method and status, with a latency histogram
+ * per route and the requests in flight (gateway/metrics.c); the store's
+ * commit batches; the feed's timelines, tweet cache and fanout queue; and
+ * the process's memory, open files and CPU time. Names follow Prometheus
+ * conventions: chirp_ prefix, _total for counters, base units.
  */
+#include <dirent.h>
 #include <stdio.h>
+#include <sys/resource.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -17,6 +21,52 @@ static void metric(struct strbuf *sb, const char *name, const char *type, const 
 {
 	strbuf_appendf(sb, "# HELP %s %s\n# TYPE %s %s\n%s %llu\n", name, help, name, type, name,
 		       (unsigned long long)value);
+}
+
+static size_t open_fds(void)
+{
+	size_t n = 0;
+	DIR *d = opendir("/proc/self/fd");
+	if (!d)
+		return 0;
+	while (readdir(d))
+		n++;
+	closedir(d);
+	return n > 3 ? n - 3 : 0; /* ".", ".." and the directory's own fd */
+}
+
+static double cpu_seconds(void)
+{
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+	       (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+static void store_metrics(struct strbuf *sb, const struct store_stats *st)
+{
+	strbuf_append_str(sb, "# HELP chirp_store_commit_batch_size Writes committed together "
+			      "(one fsync per batch).\n"
+			      "# TYPE chirp_store_commit_batch_size histogram\n");
+	uint64_t cum = 0;
+	for (int b = 0; b < STORE_BATCH_BUCKETS; b++) {
+		cum += st->batches[b];
+		if (b + 1 < STORE_BATCH_BUCKETS)
+			strbuf_appendf(sb, "chirp_store_commit_batch_size_bucket{le=\"%u\"} %llu\n",
+				       1u << b, (unsigned long long)cum);
+		else
+			strbuf_appendf(sb, "chirp_store_commit_batch_size_bucket{le=\"+Inf\"} %llu\n",
+				       (unsigned long long)cum);
+	}
+	strbuf_appendf(sb,
+		       "chirp_store_commit_batch_size_sum %llu\nchirp_store_commit_batch_size_count "
+		       "%llu\n",
+		       (unsigned long long)st->writes, (unsigned long long)st->commits);
+	metric(sb, "chirp_store_failed_commits_total", "counter",
+	       "Batches whose commit failed (none of their writes was acknowledged).",
+	       st->failed_commits);
+	metric(sb, "chirp_store_write_queue_depth", "gauge", "Writes waiting for the writer thread.",
+	       st->queued);
 }
 
 /* Resident set size from /proc/self/statm (pages), or 0 if unreadable. */
@@ -35,7 +85,11 @@ void api_metrics(struct ctx *c)
 {
 	struct feed_stats fs;
 	feed_stats(c->app->feed, &fs);
+	struct store_stats st;
+	c->app->store->ops->stats(c->app->store, &st);
 	struct strbuf sb = STRBUF_INIT;
+	metrics_render(c->app->metrics, &sb, api_route_name);
+	store_metrics(&sb, &st);
 	metric(&sb, "chirp_timelines", "gauge", "Home timelines held in memory.", fs.timelines.lists);
 	metric(&sb, "chirp_timeline_entries", "gauge", "Tweet ids held in home timelines.",
 	       fs.timelines.entries);
@@ -65,6 +119,12 @@ void api_metrics(struct ctx *c)
 	       fs.fanout_depth);
 	metric(&sb, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes.",
 	       resident_bytes());
+	metric(&sb, "process_open_fds", "gauge", "Number of open file descriptors.", open_fds());
+	strbuf_appendf(&sb,
+		       "# HELP process_cpu_seconds_total Total user and system CPU time spent in "
+		       "seconds.\n# TYPE process_cpu_seconds_total counter\n"
+		       "process_cpu_seconds_total %.3f\n",
+		       cpu_seconds());
 	http_send(c->req, 200, "text/plain; version=0.0.4; charset=utf-8", sb.data, sb.len);
 	strbuf_deinit(&sb);
 }

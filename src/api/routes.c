@@ -3,6 +3,7 @@
  * every handler: limits on headers, routing, authentication and
  * Idempotency-Key, in that order, then the handler.
  */
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,11 +12,12 @@
 #include "gateway/idempotency.h"
 #include "http/respond.h"
 #include "util/log.h"
+#include "util/timeutil.h"
 
 #define ROUTE(m, p, h, f) {m, p, (void (*)(void))(h), f}
 
 static const struct route routes[] = {
-	ROUTE("POST", "/v1/users", api_users_create, API_IDEMPOTENT),
+	ROUTE("POST", "/v1/users", api_users_create, API_IDEMPOTENT | API_BUDGET(BUDGET_SIGNUP)),
 	ROUTE("GET", "/v1/users/by-handle/{handle}", api_users_by_handle, 0),
 	ROUTE("GET", "/v1/users/{id}", api_users_get, 0),
 	ROUTE("GET", "/v1/users/{id}/tweets", api_user_tweets, 0),
@@ -25,16 +27,30 @@ static const struct route routes[] = {
 	ROUTE("GET", "/v1/users/{id}/following", api_following, 0),
 	/* Log-in does not honour Idempotency-Key: a replay would have to keep
 	 * the token in clear, and tokens are stored only as hashes. */
-	ROUTE("POST", "/v1/sessions", api_sessions_create, 0),
+	ROUTE("POST", "/v1/sessions", api_sessions_create, API_BUDGET(BUDGET_LOGIN)),
 	ROUTE("DELETE", "/v1/sessions/current", api_sessions_delete, API_AUTH),
-	ROUTE("POST", "/v1/tweets", api_tweets_create, API_AUTH | API_IDEMPOTENT),
+	ROUTE("POST", "/v1/tweets", api_tweets_create,
+	      API_AUTH | API_IDEMPOTENT | API_BUDGET(BUDGET_POST)),
 	ROUTE("GET", "/v1/tweets/{id}", api_tweets_get, 0),
 	ROUTE("DELETE", "/v1/tweets/{id}", api_tweets_delete, API_AUTH),
 	ROUTE("GET", "/v1/feed", api_feed, API_AUTH),
-	ROUTE("GET", "/healthz", api_healthz, 0),
-	ROUTE("GET", "/readyz", api_readyz, 0),
-	ROUTE("GET", "/metrics", api_metrics, 0),
+	ROUTE("GET", "/healthz", api_healthz, API_UNLIMITED),
+	ROUTE("GET", "/readyz", api_readyz, API_UNLIMITED),
+	ROUTE("GET", "/metrics", api_metrics, API_UNLIMITED),
 };
+
+#define NROUTES (sizeof(routes) / sizeof(routes[0]))
+
+size_t api_route_count(void)
+{
+	return NROUTES;
+}
+
+void api_route_name(size_t i, const char **tmpl, const char **method)
+{
+	*tmpl = routes[i].pattern;
+	*method = routes[i].method;
+}
 
 void *api_thread_init(void *app, struct http_loop *loop)
 {
@@ -56,7 +72,7 @@ static void allow_header(h2o_req_t *req, const char *path, size_t len)
 {
 	struct strbuf sb = STRBUF_INIT;
 	struct route_match m;
-	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+	for (size_t i = 0; i < NROUTES; i++) {
 		if (router_match(&routes[i], 1, routes[i].method, strlen(routes[i].method), path, len,
 				 &m) != ROUTE_FOUND)
 			continue;
@@ -68,23 +84,38 @@ static void allow_header(h2o_req_t *req, const char *path, size_t len)
 	strbuf_deinit(&sb);
 }
 
-void api_handle(void *thread_data, h2o_req_t *req)
+/* An incoming X-Request-Id is kept if it is 1..128 visible ASCII
+ * characters; otherwise chirp makes one. Either way it is sent back. */
+static void request_id(struct ctx *c)
 {
-	struct app_thread *t = thread_data;
-	struct ctx *c = h2o_mem_alloc_pool(&req->pool, sizeof(*c));
-	memset(c, 0, sizeof(*c));
-	c->req = req;
-	c->app = t->app;
-	c->db = t->db;
+	h2o_iovec_t v;
+	bool ok = http_header_get(c->req, "x-request-id", &v) && v.len >= 1 && v.len <= 128;
+	for (size_t i = 0; ok && i < v.len; i++)
+		ok = v.base[i] > 0x20 && v.base[i] < 0x7f;
+	if (!ok) {
+		unsigned char raw[8];
+		randombytes_buf(raw, sizeof(raw));
+		char *hex = h2o_mem_alloc_pool(&c->req->pool, 2 * sizeof(raw) + 1);
+		sodium_bin2hex(hex, 2 * sizeof(raw) + 1, raw, sizeof(raw));
+		v = h2o_iovec_init(hex, 2 * sizeof(raw));
+	}
+	c->request_id = v;
+	http_header_add(c->req, "x-request-id", v.base, v.len);
+}
 
+/* Everything between a request's arrival and its handler. Returns with the
+ * response sent, or handed to the handler. */
+static void dispatch(struct ctx *c)
+{
+	h2o_req_t *req = c->req;
 	if (http_header_bytes(req) > c->app->cfg->max_header_bytes) {
 		http_send_error(req, 431, "headers_too_large", "request header fields are too large");
 		return;
 	}
 	const char *path = req->path_normalized.base;
 	size_t path_len = req->path_normalized.len;
-	switch (router_match(routes, sizeof(routes) / sizeof(routes[0]), req->method.base,
-			     req->method.len, path, path_len, &c->m)) {
+	switch (router_match(routes, NROUTES, req->method.base, req->method.len, path, path_len,
+			     &c->m)) {
 	case ROUTE_NOT_FOUND:
 		http_send_error(req, 404, "not_found", "no such endpoint");
 		return;
@@ -93,13 +124,66 @@ void api_handle(void *thread_data, h2o_req_t *req)
 		http_send_error(req, 405, "method_not_allowed", "method not allowed here");
 		return;
 	}
+	c->route = (size_t)(c->m.route - routes);
 	unsigned flags = c->m.route->flags;
-	if ((flags & API_AUTH) && !auth_resolve(c)) {
+	/* Load shedding: a fast 503 beats a slow queue. Operations endpoints
+	 * always answer, so a load balancer can still see the state. */
+	if (!(flags & API_UNLIMITED) &&
+	    metrics_inflight(c->app->metrics) > c->app->cfg->max_inflight) {
+		api_send_unavailable(req);
+		return;
+	}
+	/* A token also decides whose rate-limit budget a public read uses. */
+	bool authed = auth_resolve(c);
+	if ((flags & API_AUTH) && !authed) {
 		http_header_add(req, "www-authenticate", "Bearer", 6);
 		http_send_error(req, 401, "unauthorized", "a valid bearer token is required");
 		return;
 	}
+	if (!(flags & API_UNLIMITED) && !ratelimit_admit(c, API_BUDGET_OF(flags)))
+		return;
 	if ((flags & API_IDEMPOTENT) && !idempotency_begin(c))
 		return;
 	((api_handler)c->m.route->handler)(c);
+}
+
+void api_handle(void *thread_data, h2o_req_t *req)
+{
+	struct app_thread *t = thread_data;
+	struct ctx *c = h2o_mem_alloc_pool(&req->pool, sizeof(*c));
+	memset(c, 0, sizeof(*c));
+	c->req = req;
+	c->app = t->app;
+	c->db = t->db;
+	c->t0_ns = time_mono_ns();
+	c->route = NROUTES;
+	metrics_inflight_enter(c->app->metrics);
+	request_id(c);
+	ratelimit_client_ip(req, c->app->cfg->trust_proxy, c->client_ip);
+	dispatch(c);
+	if (!c->async)
+		api_request_done(c->app, c);
+}
+
+void api_request_done(struct app *app, struct ctx *c)
+{
+	metrics_inflight_leave(app->metrics);
+	if (!c)
+		return;
+	h2o_req_t *req = c->req;
+	uint64_t ns = time_mono_ns() - c->t0_ns;
+	metrics_request(app->metrics, c->route, NULL, req->res.status, ns);
+	struct access_entry e = {
+		.request_id = c->request_id.base,
+		.request_id_len = c->request_id.len,
+		.method = req->method.base,
+		.method_len = req->method.len,
+		.route = c->route < NROUTES ? routes[c->route].pattern : "unmatched",
+		.status = req->res.status,
+		.bytes = req->res.content_length == SIZE_MAX ? 0 : req->res.content_length,
+		.duration_us = ns / 1000,
+		.user_id = c->user_id,
+		.client_ip = c->client_ip,
+	};
+	accesslog_write(app->access, &e);
 }

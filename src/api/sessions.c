@@ -6,6 +6,7 @@
  * token's hash. An unknown handle costs the same time as a wrong password
  * and gets the same answer.
  */
+#include <ctype.h>
 #include <sodium.h>
 #include <string.h>
 
@@ -23,6 +24,7 @@ static void check_then_submit(struct work *work)
 	sodium_memzero(aw->secret, sizeof(aw->secret));
 	sodium_memzero(aw->stored_hash, sizeof(aw->stored_hash));
 	if (!ok) {
+		ratelimit_login_failed(aw->app, aw->login_handle);
 		api_write_fail(aw, 401, "invalid_credentials", "wrong handle or password");
 		return;
 	}
@@ -40,7 +42,17 @@ void api_sessions_create(struct ctx *c)
 	if (!api_string(c, body, "handle", true, "invalid_handle", &handle, &hlen) ||
 	    !api_string(c, body, "password", true, "invalid_password", &password, &plen))
 		goto done;
+	/* Failed log-ins are counted per handle (folded to lower case, as
+	 * handles are unique case-insensitively). */
+	char folded[HANDLE_MAX + 1];
+	size_t flen = hlen < HANDLE_MAX ? hlen : HANDLE_MAX;
+	for (size_t i = 0; i < flen; i++)
+		folded[i] = (char)tolower((unsigned char)handle[i]);
+	folded[flen] = '\0';
+	if (!ratelimit_login_allowed(c, folded, flen))
+		goto done;
 	struct api_write *aw = api_write_new(c, STORE_W_SESSION_CREATE);
+	memcpy(aw->login_handle, folded, flen + 1);
 	struct user u;
 	/* A handle or password that could never have been accepted gets the
 	 * same slow "no" as a wrong one. */

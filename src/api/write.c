@@ -84,6 +84,7 @@ static void reply(h2o_req_t *req, void *arg)
 			http_send_json(req, w->resp_status, &w->resp_body);
 		}
 	}
+	api_request_done(aw->app, req ? aw->ctx : NULL);
 	store_write_deinit(w);
 	sodium_memzero(aw, sizeof(*aw)); /* the token, and any password left */
 	free(aw);
@@ -135,6 +136,8 @@ struct api_write *api_write_new(struct ctx *c, enum store_write_kind kind)
 	aw->w.render = api_write_render;
 	aw->w.done = on_done;
 	aw->async = http_async_begin(c->req);
+	aw->ctx = c;
+	c->async = true;
 	return aw;
 }
 

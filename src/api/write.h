@@ -26,12 +26,14 @@ struct api_write {
 	struct store_write w;
 	struct app *app;
 	struct http_async *async;
+	struct ctx *ctx;                    /* valid while the request is */
 	struct work work;                   /* for a blocking step before submit */
 	char token[TOKEN_TEXT_LEN + 1];     /* log-in: the new token, sent once */
 	size_t secret_len;                  /* sign-up/log-in: the password ... */
 	char secret[PASSWORD_MAX + 1];      /* ... wiped once hashed or checked */
 	char stored_hash[PWHASH_MAX];       /* log-in: the hash to check against ... */
 	bool known_user;                    /* ... if the handle exists */
+	char login_handle[HANDLE_MAX + 1];  /* ... and whose failures are counted */
 };
 
 /* Starts a write for this request (loop thread). The request's

@@ -269,6 +269,7 @@ struct sqlite_store {
 	struct store_write *head, *tail;
 	size_t queued, max_queued;
 	bool stopping;
+	struct store_stats stats; /* under `lock` */
 };
 
 struct sqlite_reader {
@@ -817,6 +818,35 @@ static void sweep_idempotency(struct sqlite_store *s)
 	run(s, W_IDEM_SWEEP);
 }
 
+static void record_batch(struct sqlite_store *s, struct store_write *batch, bool ok)
+{
+	size_t n = 0, b = 0;
+	for (struct store_write *w = batch; w; w = w->next)
+		n++;
+	while (b + 1 < STORE_BATCH_BUCKETS && n > (1u << b))
+		b++;
+	pthread_mutex_lock(&s->lock);
+	if (ok) {
+		s->stats.commits++;
+		s->stats.writes += n;
+		s->stats.batches[b]++;
+	} else {
+		s->stats.failed_commits++;
+	}
+	s->stats.last_commit_failed = !ok;
+	pthread_mutex_unlock(&s->lock);
+}
+
+static void sqlite_stats(struct store *base, struct store_stats *out)
+{
+	struct sqlite_store *s = (struct sqlite_store *)base;
+	pthread_mutex_lock(&s->lock);
+	*out = s->stats;
+	out->queued = s->queued;
+	out->max_queued = s->max_queued;
+	pthread_mutex_unlock(&s->lock);
+}
+
 static void commit_batch(struct sqlite_store *s, struct store_write *batch)
 {
 	bool ok = run(s, W_BEGIN) == SQLITE_DONE;
@@ -833,6 +863,7 @@ static void commit_batch(struct sqlite_store *s, struct store_write *batch)
 		for (struct store_write *w = batch; w; w = w->next)
 			w->status = STORE_ERROR;
 	}
+	record_batch(s, batch, ok);
 	for (struct store_write *w = batch, *next; w; w = next) {
 		next = w->next; /* done() may free w */
 		w->done(w);
@@ -978,4 +1009,5 @@ const struct store_ops store_sqlite_ops = {
 	.followees = sqlite_followees,
 	.author_tweet_ids = sqlite_author_tweet_ids,
 	.submit = sqlite_submit,
+	.stats = sqlite_stats,
 };

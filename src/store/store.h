@@ -133,6 +133,17 @@ struct store_followee {
 	uint64_t followers_count;
 };
 
+/* Counters of the write path, for metrics and readiness. */
+#define STORE_BATCH_BUCKETS 10 /* batch sizes <= 1, 2, 4, ... 256, then more */
+struct store_stats {
+	uint64_t commits;                       /* batches committed */
+	uint64_t writes;                        /* writes in them */
+	uint64_t batches[STORE_BATCH_BUCKETS];  /* batches by size (not cumulative) */
+	uint64_t failed_commits;
+	bool last_commit_failed;                /* the store is refusing writes */
+	size_t queued, max_queued;              /* writes waiting now, and the cap */
+};
+
 struct store_options {
 	const char *data_dir;  /* created if missing */
 	uint32_t node_id;      /* for ids; see util/id.h */
@@ -183,6 +194,8 @@ struct store_ops {
 
 	/* Queues a write; returns 0 (done() will be called) or STORE_BUSY. */
 	int (*submit)(struct store *s, struct store_write *w);
+
+	void (*stats)(struct store *s, struct store_stats *out);
 };
 
 /* Every adapter's store and reader begin with this, so the wrappers below

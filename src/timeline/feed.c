@@ -451,6 +451,7 @@ void feed_stats(struct feed *f, struct feed_stats *out)
 	f->home->ops->stats(f->home, &out->timelines);
 	tweet_cache_stats(f->cache, &out->cache);
 	out->fanout_depth = fanout_depth(f->fanout);
+	out->fanout_capacity = f->opt.fanout_queue;
 	out->rebuilds = atomic_load(&f->rebuilds);
 	out->store_pages = atomic_load(&f->store_pages);
 }

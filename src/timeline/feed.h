@@ -45,7 +45,7 @@ struct feed_options {
 struct feed_stats {
 	struct timeline_stats timelines;
 	struct tweet_cache_stats cache;
-	size_t fanout_depth;
+	size_t fanout_depth, fanout_capacity;
 	uint64_t rebuilds;
 	uint64_t store_pages; /* pages read from the store (past the cap) */
 };

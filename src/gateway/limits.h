@@ -1,0 +1,50 @@
+/*
+ * limits — the port to rate-limit counters (DESIGN §4: "limits mem|Redis").
+ *
+ * Token buckets: a budget of COUNT requests per SECONDS refills
+ * continuously at COUNT/SECONDS per second, up to COUNT. Each (budget,
+ * subject) pair has its own bucket; the subject is a user id, a client IP
+ * or a handle. Counters two servers must agree on live behind this port,
+ * so the in-memory adapter (the embedded default) can be swapped for a
+ * shared one without touching the gateway.
+ */
+#ifndef CHIRP_GATEWAY_LIMITS_H
+#define CHIRP_GATEWAY_LIMITS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct limit_rule {
+	const char *name; /* "signup", "login", ... */
+	uint32_t count;   /* bucket size */
+	uint32_t seconds; /* time to refill from empty */
+};
+
+struct limit_result {
+	bool allowed;
+	uint32_t limit;       /* the rule's count */
+	uint32_t remaining;   /* whole tokens left after this request */
+	uint32_t reset;       /* seconds until the bucket is full again */
+	uint32_t retry_after; /* seconds until a request could pass; 0 if one can now */
+};
+
+struct limits;
+
+struct limits_ops {
+	const char *name;
+	struct limits *(*create)(size_t max_buckets);
+	void (*destroy)(struct limits *l);
+	/* Takes `cost` tokens (0: only look) from the bucket of (rule,
+	 * subject) if it has them. Thread-safe. */
+	void (*take)(struct limits *l, const struct limit_rule *rule, const char *subject,
+		     size_t subject_len, uint32_t cost, struct limit_result *out);
+};
+
+struct limits {
+	const struct limits_ops *ops;
+};
+
+extern const struct limits_ops limits_memory_ops;
+
+#endif

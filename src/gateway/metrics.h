@@ -1,0 +1,39 @@
+/*
+ * metrics — request counters and latency histograms per route.
+ *
+ * Routes are named by their template ("/v1/tweets/{id}"), never by the
+ * path, so the number of series is bounded by the route table. All
+ * counters are atomics: every event loop records into the same registry
+ * without a lock.
+ */
+#ifndef CHIRP_GATEWAY_METRICS_H
+#define CHIRP_GATEWAY_METRICS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/strbuf.h"
+
+struct metrics;
+
+/* One slot per route, plus one for requests that matched none. */
+struct metrics *metrics_new(size_t nroutes);
+void metrics_free(struct metrics *m);
+
+/* Counts a finished request: route index (nroutes for unmatched), its
+ * method and status, and how long it took. */
+void metrics_request(struct metrics *m, size_t route, const char *method, int status,
+		     uint64_t duration_ns);
+
+/* In-flight requests across all loops; inflight_enter returns the count
+ * including this one. */
+uint64_t metrics_inflight_enter(struct metrics *m);
+void metrics_inflight_leave(struct metrics *m);
+uint64_t metrics_inflight(struct metrics *m);
+
+/* Appends the request metrics in Prometheus text format. name_of(i)
+ * gives route i's template and method. */
+void metrics_render(struct metrics *m, struct strbuf *out,
+		    void (*name_of)(size_t route, const char **tmpl, const char **method));
+
+#endif

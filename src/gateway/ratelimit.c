@@ -1,0 +1,129 @@
+/*
+ * ratelimit — see ratelimit.h.
+ */
+#include "gateway/ratelimit.h"
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "api/api.h"
+#include "http/respond.h"
+
+void ratelimit_client_ip(h2o_req_t *req, const char *trust_proxy, char *out)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = req->conn->callbacks->get_peername(req->conn, (struct sockaddr *)&ss);
+	strcpy(out, "unknown");
+	if (len && ss.ss_family == AF_INET)
+		inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, out, CLIENT_IP_MAX);
+	else if (len && ss.ss_family == AF_INET6)
+		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, out, CLIENT_IP_MAX);
+	h2o_iovec_t xff;
+	if (!trust_proxy || strcmp(out, trust_proxy) != 0 ||
+	    !http_header_get(req, "x-forwarded-for", &xff))
+		return;
+	/* The proxy appends the address it saw: the last entry is the one
+	 * to trust; anything before it came from the client. */
+	const char *end = xff.base + xff.len, *p = end;
+	while (p > xff.base && p[-1] != ',')
+		p--;
+	while (p < end && (*p == ' ' || *p == '\t'))
+		p++;
+	while (end > p && (end[-1] == ' ' || end[-1] == '\t'))
+		end--;
+	char cand[CLIENT_IP_MAX];
+	size_t n = (size_t)(end - p);
+	unsigned char bin[sizeof(struct in6_addr)];
+	if (n == 0 || n >= sizeof(cand))
+		return;
+	memcpy(cand, p, n);
+	cand[n] = '\0';
+	if (inet_pton(AF_INET, cand, bin) == 1 || inet_pton(AF_INET6, cand, bin) == 1)
+		strcpy(out, cand);
+}
+
+static void set_headers(h2o_req_t *req, const struct limit_result *r)
+{
+	char v[16];
+	int n = snprintf(v, sizeof(v), "%u", r->limit);
+	http_header_add(req, "x-ratelimit-limit", v, (size_t)n);
+	n = snprintf(v, sizeof(v), "%u", r->remaining);
+	http_header_add(req, "x-ratelimit-remaining", v, (size_t)n);
+	n = snprintf(v, sizeof(v), "%u", r->reset);
+	http_header_add(req, "x-ratelimit-reset", v, (size_t)n);
+}
+
+static void refuse(h2o_req_t *req, const struct limit_result *r)
+{
+	char v[16];
+	int n = snprintf(v, sizeof(v), "%u", r->retry_after);
+	http_header_add(req, "retry-after", v, (size_t)n);
+	http_send_error(req, 429, "rate_limited", "too many requests; try again later");
+}
+
+/* Of two results, the one closer to running out (refusals first). */
+static const struct limit_result *tighter(const struct limit_result *a,
+					  const struct limit_result *b)
+{
+	if (a->allowed != b->allowed)
+		return a->allowed ? b : a;
+	return (uint64_t)a->remaining * b->limit <= (uint64_t)b->remaining * a->limit ? a : b;
+}
+
+static void take(struct app *app, enum budget b, const char *subject, size_t len, uint32_t cost,
+		 struct limit_result *out)
+{
+	app->limits->ops->take(app->limits, &app->cfg->limits[b], subject, len, cost, out);
+}
+
+bool ratelimit_admit(struct ctx *c, enum budget route_budget)
+{
+	struct app *app = c->app;
+	if (!app->cfg->rate_limits)
+		return true;
+	char user[24];
+	const char *who = c->client_ip;
+	size_t who_len = strlen(c->client_ip);
+	if (c->user_id) {
+		who_len = (size_t)snprintf(user, sizeof(user), "u%llu", (unsigned long long)c->user_id);
+		who = user;
+	}
+	struct limit_result all, own;
+	take(app, BUDGET_REQUESTS, who, who_len, 1, &all);
+	const struct limit_result *shown = &all;
+	if (route_budget != BUDGET_COUNT && all.allowed) {
+		/* sign-up and log-in are per address; posting is per user */
+		bool per_ip = route_budget == BUDGET_SIGNUP || route_budget == BUDGET_LOGIN;
+		take(app, route_budget, per_ip ? c->client_ip : who,
+		     per_ip ? strlen(c->client_ip) : who_len, 1, &own);
+		shown = tighter(&all, &own);
+	}
+	set_headers(c->req, shown);
+	if (!shown->allowed) {
+		refuse(c->req, shown);
+		return false;
+	}
+	return true;
+}
+
+bool ratelimit_login_allowed(struct ctx *c, const char *handle, size_t len)
+{
+	if (!c->app->cfg->rate_limits)
+		return true;
+	struct limit_result r;
+	take(c->app, BUDGET_LOGIN_HANDLE, handle, len, 0, &r); /* look, do not take */
+	if (r.retry_after == 0)
+		return true;
+	set_headers(c->req, &r);
+	refuse(c->req, &r);
+	return false;
+}
+
+void ratelimit_login_failed(struct app *app, const char *handle)
+{
+	if (!app->cfg->rate_limits)
+		return;
+	struct limit_result r;
+	take(app, BUDGET_LOGIN_HANDLE, handle, strlen(handle), 1, &r);
+}
