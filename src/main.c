@@ -4,6 +4,7 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 
 #include "api/api.h"
 #include "config.h"
@@ -17,6 +18,18 @@
 #define HASH_QUEUE_MAX 1024
 #define RATE_LIMIT_BUCKETS 1000000 /* least recently used beyond this go */
 
+/* Every connection is a file descriptor; a soft limit of 1024 would let
+ * a thousand slow clients lock everyone else out. Take what the hard
+ * limit allows. */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	struct chirp_config cfg;
@@ -25,6 +38,7 @@ int main(int argc, char **argv)
 	case CONFIG_EXIT_ERROR: return 2;
 	case CONFIG_RUN: break;
 	}
+	raise_fd_limit();
 	if (accounts_init() != 0) {
 		log_error("libsodium failed to initialise");
 		return 1;
