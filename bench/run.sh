@@ -248,8 +248,11 @@ start_chirp() {
 	chirp_port=$(free_port)
 	log "starting chirp on 127.0.0.1:$chirp_port (data ${1#"$root"/})"
 	t0=$(now_ms)
+	# A load test: no rate-limit budgets, and no access log (a line per
+	# request would measure the log, not the feed).
 	"$chirp_bin" serve --listen "127.0.0.1:$chirp_port" --data "$1" --threads 1 \
-		--celebrity-threshold "$threshold" >>"$logs/chirp.log" 2>&1 &
+		--celebrity-threshold "$threshold" --no-rate-limits --access-log off \
+		>>"$logs/chirp.log" 2>&1 &
 	chirp_pid=$!
 	deadline=$((SECONDS + 300))
 	until curl -fs --max-time 2 -o /dev/null "http://127.0.0.1:$chirp_port/healthz"; do
