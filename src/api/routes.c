@@ -133,15 +133,17 @@ static void dispatch(struct ctx *c)
 		api_send_unavailable(req);
 		return;
 	}
-	/* A token also decides whose rate-limit budget a public read uses. */
+	/* A valid token decides whose budget the request pays, public reads
+	 * included; without one the client IP pays, and pays before a 401,
+	 * so guessing tokens is rate limited too. */
 	bool authed = auth_resolve(c);
+	if (!(flags & API_UNLIMITED) && !ratelimit_admit(c, API_BUDGET_OF(flags)))
+		return;
 	if ((flags & API_AUTH) && !authed) {
 		http_header_add(req, "www-authenticate", "Bearer", 6);
 		http_send_error(req, 401, "unauthorized", "a valid bearer token is required");
 		return;
 	}
-	if (!(flags & API_UNLIMITED) && !ratelimit_admit(c, API_BUDGET_OF(flags)))
-		return;
 	if ((flags & API_IDEMPOTENT) && !idempotency_begin(c))
 		return;
 	((api_handler)c->m.route->handler)(c);
