@@ -108,24 +108,13 @@ static void request_id(struct ctx *c)
 static void dispatch(struct ctx *c)
 {
 	h2o_req_t *req = c->req;
-	if (http_header_bytes(req) > c->app->cfg->max_header_bytes) {
-		http_send_error(req, 431, "headers_too_large", "request header fields are too large");
-		return;
-	}
 	const char *path = req->path_normalized.base;
 	size_t path_len = req->path_normalized.len;
-	switch (router_match(routes, NROUTES, req->method.base, req->method.len, path, path_len,
-			     &c->m)) {
-	case ROUTE_NOT_FOUND:
-		http_send_error(req, 404, "not_found", "no such endpoint");
-		return;
-	case ROUTE_BAD_METHOD:
-		allow_header(req, path, path_len);
-		http_send_error(req, 405, "method_not_allowed", "method not allowed here");
-		return;
-	}
-	c->route = (size_t)(c->m.route - routes);
-	unsigned flags = c->m.route->flags;
+	int match = router_match(routes, NROUTES, req->method.base, req->method.len, path, path_len,
+				 &c->m);
+	unsigned flags = match == ROUTE_FOUND ? c->m.route->flags : 0;
+	if (match == ROUTE_FOUND)
+		c->route = (size_t)(c->m.route - routes);
 	/* Load shedding: a fast 503 beats a slow queue. Operations endpoints
 	 * always answer, so a load balancer can still see the state. */
 	if (!(flags & API_UNLIMITED) &&
@@ -133,12 +122,26 @@ static void dispatch(struct ctx *c)
 		api_send_unavailable(req);
 		return;
 	}
-	/* A valid token decides whose budget the request pays, public reads
-	 * included; without one the client IP pays, and pays before a 401,
-	 * so guessing tokens is rate limited too. */
+	/* Every request pays its budget before any other answer, errors
+	 * included: a valid token makes its user pay, else the client IP,
+	 * so neither guessing tokens nor probing paths is free. */
 	bool authed = auth_resolve(c);
-	if (!(flags & API_UNLIMITED) && !ratelimit_admit(c, API_BUDGET_OF(flags)))
+	if (!(flags & API_UNLIMITED) &&
+	    !ratelimit_admit(c, match == ROUTE_FOUND ? API_BUDGET_OF(flags) : BUDGET_COUNT))
 		return;
+	if (http_header_bytes(req) > c->app->cfg->max_header_bytes) {
+		http_send_error(req, 431, "headers_too_large", "request header fields are too large");
+		return;
+	}
+	if (match == ROUTE_NOT_FOUND) {
+		http_send_error(req, 404, "not_found", "no such endpoint");
+		return;
+	}
+	if (match == ROUTE_BAD_METHOD) {
+		allow_header(req, path, path_len);
+		http_send_error(req, 405, "method_not_allowed", "method not allowed here");
+		return;
+	}
 	if ((flags & API_AUTH) && !authed) {
 		http_header_add(req, "www-authenticate", "Bearer", 6);
 		http_send_error(req, 401, "unauthorized", "a valid bearer token is required");

@@ -63,6 +63,7 @@ static void api_write_render(struct store_write *w)
 	case STORE_W_SESSION_DELETE:
 	case STORE_W_TWEET_DELETE:
 	case STORE_W_UNFOLLOW:
+	case STORE_W_PROBE:
 		w->resp_status = 204;
 		break;
 	}
@@ -113,6 +114,7 @@ static void update_feed(struct feed *feed, struct store_write *w)
 	case STORE_W_USER_CREATE:
 	case STORE_W_SESSION_CREATE:
 	case STORE_W_SESSION_DELETE:
+	case STORE_W_PROBE:
 		break;
 	}
 }

@@ -47,11 +47,11 @@ static void set_headers(h2o_req_t *req, const struct limit_result *r)
 {
 	char v[16];
 	int n = snprintf(v, sizeof(v), "%u", r->limit);
-	http_header_add(req, "x-ratelimit-limit", v, (size_t)n);
+	http_header_set(req, "x-ratelimit-limit", v, (size_t)n);
 	n = snprintf(v, sizeof(v), "%u", r->remaining);
-	http_header_add(req, "x-ratelimit-remaining", v, (size_t)n);
+	http_header_set(req, "x-ratelimit-remaining", v, (size_t)n);
 	n = snprintf(v, sizeof(v), "%u", r->reset);
-	http_header_add(req, "x-ratelimit-reset", v, (size_t)n);
+	http_header_set(req, "x-ratelimit-reset", v, (size_t)n);
 }
 
 static void refuse(h2o_req_t *req, const struct limit_result *r)

@@ -37,6 +37,12 @@ void http_header_add(h2o_req_t *req, const char *name, const char *value, size_t
 			      h2o_strdup(&req->pool, value, len).base, len);
 }
 
+void http_header_set(h2o_req_t *req, const char *name, const char *value, size_t len)
+{
+	h2o_set_header_by_str(&req->pool, &req->res.headers, name, strlen(name), 0,
+			      h2o_strdup(&req->pool, value, len).base, len, 1);
+}
+
 void http_send(h2o_req_t *req, int status, const char *content_type, const char *body,
 	       size_t len)
 {

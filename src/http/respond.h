@@ -29,6 +29,9 @@ void http_send_error(h2o_req_t *req, int status, const char *code, const char *m
  * keeps the pointer); `value` is copied. */
 void http_header_add(h2o_req_t *req, const char *name, const char *value, size_t len);
 
+/* Like http_header_add, but replaces a header of that name if present. */
+void http_header_set(h2o_req_t *req, const char *name, const char *value, size_t len);
+
 /* Finds a request header by lowercase name; true and *out on a hit. */
 bool http_header_get(h2o_req_t *req, const char *name, h2o_iovec_t *out);
 

@@ -178,6 +178,21 @@ static int bind_one(const struct sockaddr *sa, socklen_t len)
 	return fd;
 }
 
+/* SO_REUSEPORT would let a second chirp on the same port share its
+ * connections with the first, silently. A probe bound without it fails
+ * if anyone listens there already. (Port 0 is never taken.) */
+static bool port_taken(const struct sockaddr *sa, socklen_t len)
+{
+	int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return false;
+	int on = 1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)); /* TIME_WAIT is fine */
+	bool taken = bind(fd, sa, len) != 0 && errno == EADDRINUSE;
+	close(fd);
+	return taken;
+}
+
 /* Binds one listening socket per loop on the same address. Port 0 picks a
  * free port once and shares it. Returns 0, or -1 after printing why. */
 static int bind_listeners(struct server *srv)
@@ -199,6 +214,10 @@ static int bind_listeners(struct server *srv)
 	socklen_t len = ai->ai_addrlen;
 	memcpy(&addr, ai->ai_addr, len);
 	freeaddrinfo(ai);
+	if (port_taken((struct sockaddr *)&addr, len)) {
+		log_error("cannot listen on %s: the address is in use", srv->cfg->listen);
+		return -1;
+	}
 	for (unsigned i = 0; i < srv->cfg->threads; i++) {
 		int fd = bind_one((struct sockaddr *)&addr, len);
 		if (fd < 0) {
@@ -326,6 +345,7 @@ int http_server_run(const struct http_server_config *cfg, const struct http_app 
 	sigaddset(&stop_signals, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	signal(SIGHUP, SIG_IGN); /* nothing to reload; a closed terminal must not kill us undrained */
 
 	pthread_barrier_init(&srv.ready, NULL, cfg->threads + 1);
 	for (unsigned i = 0; i < cfg->threads; i++) {

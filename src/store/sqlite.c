@@ -20,17 +20,21 @@
  *   tweets(id, author_id, text)           index (author_id, id)
  *   follows(id, follower_id, followee_id) unique pair; a covering index per direction
  *   idempotency(scope, key → fingerprint, status, body, created_ms)
+ *   health(id = 1, checked_ms)            rewritten by readiness probes
  * created_at of every object is derived from its snowflake id.
  */
 #include "store/sqlite.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "store/store.h"
 #include "util/id.h"
@@ -88,6 +92,9 @@ static const char *const migrations[STORE_SQLITE_SCHEMA_VERSION] = {
 	"DROP INDEX follows_by_follower;"
 	"CREATE INDEX follows_by_followee ON follows(followee_id, id, follower_id);"
 	"CREATE INDEX follows_by_follower ON follows(follower_id, id, followee_id);",
+
+	/* 4: one row that readiness probes rewrite, to see a commit through */
+	"CREATE TABLE health (id INTEGER PRIMARY KEY CHECK (id = 1), checked_ms INTEGER NOT NULL);",
 };
 
 static int user_version(sqlite3 *db)
@@ -225,6 +232,7 @@ enum write_stmt {
 	W_IDEM_GET,
 	W_IDEM_PUT,
 	W_IDEM_SWEEP,
+	W_PROBE,
 	W_COUNT
 };
 
@@ -250,6 +258,7 @@ static const char *const write_sql[W_COUNT] = {
 	[W_IDEM_PUT] = "INSERT INTO idempotency (scope, key, fingerprint, status, body, created_ms) "
 		       "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
 	[W_IDEM_SWEEP] = "DELETE FROM idempotency WHERE created_ms < ?1",
+	[W_PROBE] = "INSERT OR REPLACE INTO health (id, checked_ms) VALUES (1, ?1)",
 };
 
 /* ---- the store and its readers ----------------------------------------- */
@@ -270,6 +279,7 @@ struct sqlite_store {
 	size_t queued, max_queued;
 	bool stopping;
 	struct store_stats stats; /* under `lock` */
+	int lock_fd;              /* flock on the data dir's chirp.lock */
 };
 
 struct sqlite_reader {
@@ -752,6 +762,9 @@ static int exec_write(struct sqlite_store *s, struct store_write *w)
 	case STORE_W_TWEET_DELETE: return exec_tweet_delete(s, w);
 	case STORE_W_FOLLOW: return exec_follow(s, w, true);
 	case STORE_W_UNFOLLOW: return exec_follow(s, w, false);
+	case STORE_W_PROBE:
+		sqlite3_bind_int64(s->w[W_PROBE], 1, (int64_t)time_now_ms());
+		return run(s, W_PROBE) == SQLITE_DONE ? STORE_OK : STORE_ERROR;
 	}
 	return STORE_ERROR;
 }
@@ -937,6 +950,8 @@ static void sqlite_close(struct store *base)
 	pthread_cond_destroy(&s->nonempty);
 	pthread_mutex_destroy(&s->lock);
 	idgen_deinit(&s->ids);
+	if (s->lock_fd >= 0)
+		close(s->lock_fd); /* releases the flock */
 	free(s->path);
 	free(s);
 }
@@ -946,6 +961,7 @@ static struct store *sqlite_open(const struct store_options *opt, struct strbuf 
 	struct sqlite_store *s = xcalloc(1, sizeof(*s));
 	s->base.ops = &store_sqlite_ops;
 	s->max_queued = opt->max_queued ? opt->max_queued : 65536;
+	s->lock_fd = -1;
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->nonempty, NULL);
 	idgen_init(&s->ids, opt->node_id);
@@ -954,7 +970,17 @@ static struct store *sqlite_open(const struct store_options *opt, struct strbuf 
 		strbuf_appendf(err, "cannot create %s: %s", opt->data_dir, strerror(errno));
 		goto fail;
 	}
+	/* One server per data directory: two would make the same ids. */
 	struct strbuf path = STRBUF_INIT;
+	strbuf_appendf(&path, "%s/chirp.lock", opt->data_dir);
+	s->lock_fd = open(path.data, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (s->lock_fd < 0 || flock(s->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+		strbuf_appendf(err, "%s is in use by another chirp (%s)", opt->data_dir,
+			       s->lock_fd < 0 ? strerror(errno) : "locked");
+		strbuf_deinit(&path);
+		goto fail;
+	}
+	strbuf_reset(&path);
 	strbuf_appendf(&path, "%s/%s", opt->data_dir, STORE_SQLITE_FILE);
 	s->path = strbuf_detach(&path, NULL);
 

@@ -66,6 +66,7 @@ enum store_write_kind {
 	STORE_W_TWEET_DELETE,
 	STORE_W_FOLLOW,
 	STORE_W_UNFOLLOW,
+	STORE_W_PROBE, /* a write that changes nothing users see: can we commit? */
 };
 
 /*
