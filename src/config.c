@@ -44,6 +44,7 @@
 	"                          connection comes from ADDR (a load balancer)       [none]\n"   \
 	"  --access-log PATH       one line per request to PATH, - for stdout, or off   [-]\n"    \
 	"  --log-format FORMAT     access log as json or text                       [json]\n"    \
+	"  --log-level LEVEL       info: every request; warn: 4xx and 5xx; error: 5xx [info]\n"  \
 	"  --max-inflight N        requests in flight before new ones get 503  [4096]\n"          \
 	"  -h, --help              show this help\n"                                                \
 	"\n"                                                                                       \
@@ -84,7 +85,7 @@ static int parse_uint(const char *flag, const char *s, unsigned long long lo,
 enum { OPT_LISTEN = 256, OPT_DATA, OPT_THREADS, OPT_STORE, OPT_NODE, OPT_HASH, OPT_READ_TO,
        OPT_DRAIN_TO, OPT_MAX_BODY, OPT_MAX_HEADER, OPT_MAX_QUEUED, OPT_CELEB, OPT_TL_CAP,
        OPT_TL_MEM, OPT_TL_IDLE, OPT_CACHE_MEM, OPT_FANOUT_Q, OPT_RATE, OPT_NO_RATE,
-       OPT_TRUST, OPT_ACCESS_LOG, OPT_LOG_FORMAT, OPT_MAX_INFLIGHT };
+       OPT_TRUST, OPT_ACCESS_LOG, OPT_LOG_FORMAT, OPT_LOG_LEVEL, OPT_MAX_INFLIGHT };
 
 static const char *const budget_names[BUDGET_COUNT] = {
 	[BUDGET_SIGNUP] = "signup", [BUDGET_LOGIN] = "login", [BUDGET_LOGIN_HANDLE] = "login-handle",
@@ -273,6 +274,7 @@ enum config_result config_parse(struct chirp_config *cfg, int argc, char **argv)
 		{"trust-proxy", required_argument, NULL, OPT_TRUST},
 		{"access-log", required_argument, NULL, OPT_ACCESS_LOG},
 		{"log-format", required_argument, NULL, OPT_LOG_FORMAT},
+		{"log-level", required_argument, NULL, OPT_LOG_LEVEL},
 		{"max-inflight", required_argument, NULL, OPT_MAX_INFLIGHT},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
@@ -299,6 +301,18 @@ enum config_result config_parse(struct chirp_config *cfg, int argc, char **argv)
 				return CONFIG_EXIT_ERROR;
 			}
 			cfg->access_log_text = strcmp(optarg, "text") == 0;
+			break;
+		case OPT_LOG_LEVEL:
+			if (!strcmp(optarg, "info"))
+				cfg->access_log_min_status = 0;
+			else if (!strcmp(optarg, "warn"))
+				cfg->access_log_min_status = 400;
+			else if (!strcmp(optarg, "error"))
+				cfg->access_log_min_status = 500;
+			else {
+				fprintf(stderr, "chirp serve: --log-level: info, warn or error\n");
+				return CONFIG_EXIT_ERROR;
+			}
 			break;
 		case ':':
 			fprintf(stderr, "chirp serve: %s needs a value\n", argv[optind - 1]);

@@ -51,6 +51,7 @@ struct chirp_config {
 	const char *trust_proxy;                /* --trust-proxy ADDR */
 	const char *access_log;                 /* --access-log PATH|-|off; NULL: off */
 	bool access_log_text;                   /* --log-format text */
+	int access_log_min_status;              /* --log-level: info 0, warn 400, error 500 */
 	uint64_t max_inflight;                  /* --max-inflight */
 };
 

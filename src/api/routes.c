@@ -190,5 +190,6 @@ void api_request_done(struct app *app, struct ctx *c)
 		.user_id = c->user_id,
 		.client_ip = c->client_ip,
 	};
-	accesslog_write(app->access, &e);
+	if (e.status >= app->cfg->access_log_min_status)
+		accesslog_write(app->access, &e);
 }

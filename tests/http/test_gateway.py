@@ -693,6 +693,26 @@ def test_access_log_has_generated_ids_too(observed, oapi):
     check_line(line, r, "GET", "/v1/users/{id}")
 
 
+@pytest.mark.parametrize("level,logged", [
+    ("info", {200, 404}), ("warn", {404}), ("error", set())])
+def test_access_log_level_picks_which_requests_are_logged(tmp_path_factory, level,
+                                                          logged):
+    log = tmp_path_factory.mktemp("level-log") / "access.log"
+    srv = _start(tmp_path_factory, f"level-{level}",
+                 extra_args=["--access-log", str(log), "--log-level", level])
+    try:
+        api = srv.client()
+        tag = secrets.token_hex(4)
+        api.get("/healthz", headers={"X-Request-Id": f"{tag}-200"})
+        api.get("/nope", headers={"X-Request-Id": f"{tag}-404"})
+        time.sleep(0.2)
+        lines = log.read_text().splitlines() if log.exists() else []
+        seen = {json.loads(x)["status"] for x in lines if tag in x}
+        assert seen == logged, (level, lines)
+    finally:
+        _stop(srv)
+
+
 def test_access_log_text_format_and_off(tmp_path_factory):
     had_off_file = (Path.cwd() / "off").exists()
     text_log = tmp_path_factory.mktemp("text-log") / "access.log"
@@ -1009,14 +1029,16 @@ def test_no_rate_limit_headers_when_limits_are_off(oapi):
 
 
 class FsyncFault:
-    """strace attached to a process, failing every fsync/fdatasync with EIO."""
+    """strace attached to a process, failing every fsync/fdatasync with EIO
+    (or, with delay_us, making each one that much slower instead)."""
 
-    def __init__(self, pid):
+    def __init__(self, pid, delay_us=None):
         if not shutil.which("strace"):
             pytest.skip("strace is not installed")
+        fault = (f"delay_enter={delay_us}" if delay_us else "error=EIO")
         self.proc = subprocess.Popen(
             ["strace", "-f", "-p", str(pid), "-e", "trace=fdatasync,fsync",
-             "-e", "inject=fdatasync:error=EIO", "-e", "inject=fsync:error=EIO",
+             "-e", f"inject=fdatasync:{fault}", "-e", f"inject=fsync:{fault}",
              "-o", "/dev/null"],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE)
@@ -1112,6 +1134,49 @@ def test_failed_commit_makes_readyz_503_until_a_commit_succeeds(tmp_path_factory
         assert api.get(f"/v1/users/{u.id}").json["tweets_count"] == len(acked)
         feed = api.get("/v1/feed", token=u.token).json
         assert [t["id"] for t in feed] == acked[::-1], feed
+    finally:
+        _stop(srv)
+
+
+def test_full_write_queue_makes_readyz_503_and_then_clears(tmp_path_factory):
+    """A slow disk (every fsync delayed by strace) fills the write queue:
+    /readyz says write_queue_full while writes past the cap get a fast 503,
+    and turns 200 again once the queue drains."""
+    srv = _start(tmp_path_factory, "slowdisk", extra_args=[
+        "--access-log", "off", "--max-queued-writes", "10"])
+    try:
+        api = srv.client()
+        u = create_user(api, "sd")
+        slow = FsyncFault(srv.proc.pid, delay_us=1_000_000)
+        results = []
+        try:
+            def one(i):
+                r = api.post("/v1/tweets", {"text": f"queued {i}"}, token=u.token,
+                             timeout=60 * F)
+                results.append(r.status)
+            threads = [threading.Thread(target=one, args=(i,)) for i in range(24)]
+            for t in threads:
+                t.start()
+            deadline = time.monotonic() + 10 * F
+            while True:
+                ready = api.get("/readyz")
+                if ready.status == 503 or time.monotonic() > deadline:
+                    break
+                time.sleep(0.05)
+            assert_error(ready, 503, "write_queue_full")
+        finally:
+            slow.stop()
+        for t in threads:
+            t.join()
+        assert set(results) <= {201, 503}, results
+        assert results.count(201) >= 10 and 503 in results, results
+        for _ in range(50):
+            if api.get("/readyz").status == 200:
+                break
+            time.sleep(0.1)
+        assert api.get("/readyz").status == 200
+        # Exactly the acknowledged posts exist.
+        assert api.get(f"/v1/users/{u.id}").json["tweets_count"] == results.count(201)
     finally:
         _stop(srv)
 
