@@ -45,7 +45,10 @@
 	"  --access-log PATH       one line per request to PATH, - for stdout, or off   [-]\n"    \
 	"  --log-format FORMAT     access log as json or text                       [json]\n"    \
 	"  --log-level LEVEL       info: every request; warn: 4xx and 5xx; error: 5xx [info]\n"  \
-	"  --max-inflight N        requests in flight before new ones get 503  [4096]\n"          \
+	"  --max-inflight N        requests being handled (writes waiting for their\n"           \
+	"                          commit included) before new ones get 503    [4096]\n"          \
+	"  --max-connections N     open connections; past it a new one gets 503 and is\n"        \
+	"                          closed (this is what sheds read load)        [4096]\n"         \
 	"  -h, --help              show this help\n"                                                \
 	"\n"                                                                                       \
 	"SIGINT or SIGTERM stops accepting, finishes requests in flight, and closes\n"            \
@@ -85,7 +88,8 @@ static int parse_uint(const char *flag, const char *s, unsigned long long lo,
 enum { OPT_LISTEN = 256, OPT_DATA, OPT_THREADS, OPT_STORE, OPT_NODE, OPT_HASH, OPT_READ_TO,
        OPT_DRAIN_TO, OPT_MAX_BODY, OPT_MAX_HEADER, OPT_MAX_QUEUED, OPT_CELEB, OPT_TL_CAP,
        OPT_TL_MEM, OPT_TL_IDLE, OPT_CACHE_MEM, OPT_FANOUT_Q, OPT_RATE, OPT_NO_RATE,
-       OPT_TRUST, OPT_ACCESS_LOG, OPT_LOG_FORMAT, OPT_LOG_LEVEL, OPT_MAX_INFLIGHT };
+       OPT_TRUST, OPT_ACCESS_LOG, OPT_LOG_FORMAT, OPT_LOG_LEVEL, OPT_MAX_INFLIGHT,
+       OPT_MAX_CONNS };
 
 static const char *const budget_names[BUDGET_COUNT] = {
 	[BUDGET_SIGNUP] = "signup", [BUDGET_LOGIN] = "login", [BUDGET_LOGIN_HANDLE] = "login-handle",
@@ -197,6 +201,11 @@ static int set_number(struct chirp_config *cfg, int opt, const char *flag, const
 			return -1;
 		cfg->max_inflight = n;
 		return 0;
+	case OPT_MAX_CONNS:
+		if (parse_uint(flag, v, 1, 1u << 24, &n))
+			return -1;
+		cfg->max_connections = (size_t)n;
+		return 0;
 	}
 	return -1;
 }
@@ -233,6 +242,7 @@ enum config_result config_parse(struct chirp_config *cfg, int argc, char **argv)
 		},
 		.access_log = "-",
 		.max_inflight = 4096,
+		.max_connections = 4096,
 	};
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
 	    strcmp(argv[1], "help") == 0) {
@@ -276,6 +286,7 @@ enum config_result config_parse(struct chirp_config *cfg, int argc, char **argv)
 		{"log-format", required_argument, NULL, OPT_LOG_FORMAT},
 		{"log-level", required_argument, NULL, OPT_LOG_LEVEL},
 		{"max-inflight", required_argument, NULL, OPT_MAX_INFLIGHT},
+		{"max-connections", required_argument, NULL, OPT_MAX_CONNS},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};

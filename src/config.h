@@ -53,6 +53,7 @@ struct chirp_config {
 	bool access_log_text;                   /* --log-format text */
 	int access_log_min_status;              /* --log-level: info 0, warn 400, error 500 */
 	uint64_t max_inflight;                  /* --max-inflight */
+	size_t max_connections;                 /* --max-connections */
 };
 
 enum config_result { CONFIG_RUN, CONFIG_EXIT_OK, CONFIG_EXIT_ERROR };

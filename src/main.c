@@ -99,6 +99,7 @@ int main(int argc, char **argv)
 		 * (max_body_bytes) answers below that with a JSON 413. */
 		.max_request_bytes = cfg.max_body_bytes * 16,
 		.drain_timeout_ms = cfg.drain_timeout_ms,
+		.max_connections = cfg.max_connections,
 	};
 	int rc = http_server_run(&scfg, &http);
 	/* The loops are done: finish hashing, let the writer commit what is

@@ -15,6 +15,7 @@
 
 #include "api/api.h"
 #include "http/respond.h"
+#include "http/server.h"
 
 static void metric(struct strbuf *sb, const char *name, const char *type, const char *help,
 		   uint64_t value)
@@ -117,6 +118,11 @@ void api_metrics(struct ctx *c)
 	       "Tweets evicted from the JSON cache.", fs.cache.evictions);
 	metric(&sb, "chirp_fanout_queue_depth", "gauge", "Tweets waiting for fanout.",
 	       fs.fanout_depth);
+	uint64_t conns, refused;
+	http_connection_stats(&conns, &refused);
+	metric(&sb, "chirp_http_connections", "gauge", "Client connections open now.", conns);
+	metric(&sb, "chirp_http_connections_refused_total", "counter",
+	       "Connections answered 503 and closed for being past --max-connections.", refused);
 	metric(&sb, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes.",
 	       resident_bytes());
 	metric(&sb, "process_open_fds", "gauge", "Number of open file descriptors.", open_fds());

@@ -16,6 +16,7 @@
 #include <netdb.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,6 +47,7 @@ struct http_loop {
 	pthread_t thread;
 
 	size_t inflight; /* asynchronous requests not yet answered */
+	size_t connections, max_connections;
 	bool draining;
 	uint64_t drain_deadline_ns;
 	struct loop_msg stop_msg;
@@ -134,14 +136,72 @@ static void on_messages(h2o_multithread_receiver_t *receiver, h2o_linklist_t *me
 
 /* ---- listening ---------------------------------------------------------------- */
 
+static atomic_uint_fast64_t connections_open, connections_refused;
+
+void http_connection_stats(uint64_t *open, uint64_t *refused)
+{
+	*open = atomic_load(&connections_open);
+	*refused = atomic_load(&connections_refused);
+}
+
+static void on_connection_closed(void *data)
+{
+	struct http_loop *l = data;
+	l->connections--;
+	atomic_fetch_sub(&connections_open, 1);
+}
+
+static void on_refusal_sent(h2o_socket_t *sock, const char *err)
+{
+	(void)err;
+	h2o_socket_close(sock);
+}
+
+/* Reads and drops what the client sent: closing a socket with unread
+ * input makes the kernel reset it, which can destroy the 503 on its way. */
+static void discard_input(h2o_socket_t *sock)
+{
+	char junk[4096];
+	int fd = h2o_socket_get_fd(sock);
+	while (recv(fd, junk, sizeof(junk), MSG_DONTWAIT) > 0)
+		;
+}
+
+static void refuse(h2o_socket_t *sock)
+{
+	static const char resp[] =
+		"HTTP/1.1 503 Service Unavailable\r\n"
+		"Content-Type: application/json\r\n"
+		"Retry-After: 1\r\n"
+		"Connection: close\r\n"
+		"Content-Length: 64\r\n"
+		"\r\n"
+		"{\"error\":\"too many connections; try again\",\"code\":\"unavailable\"}";
+	_Static_assert(sizeof("{\"error\":\"too many connections; try again\",\"code\":\"unavailable\"}") - 1 == 64,
+		       "Content-Length");
+	atomic_fetch_add(&connections_refused, 1);
+	discard_input(sock);
+	h2o_iovec_t buf = h2o_iovec_init(resp, sizeof(resp) - 1);
+	h2o_socket_write(sock, &buf, 1, on_refusal_sent);
+}
+
 static void on_accept(h2o_socket_t *listener, const char *err)
 {
 	struct http_loop *l = listener->data;
 	if (err)
 		return;
 	h2o_socket_t *sock = h2o_evloop_socket_accept(listener);
-	if (sock)
-		h2o_accept(&l->accept_ctx, sock);
+	if (!sock)
+		return;
+	if (l->connections >= l->max_connections) {
+		refuse(sock);
+		return;
+	}
+	l->connections++;
+	atomic_fetch_add(&connections_open, 1);
+	sock->on_close.cb = on_connection_closed;
+	sock->on_close.data = l;
+	h2o_accept(&l->accept_ctx, sock);
 }
 
 static int split_listen(const char *listen, char *host, size_t hostcap, char *port, size_t portcap)
@@ -251,9 +311,12 @@ static void on_stop(struct loop_msg *msg)
 	/* Connections the kernel already queued on this listener would be
 	 * reset by closing it: take them in first; they are answered and
 	 * closed like the rest. */
-	h2o_socket_t *sock;
-	while ((sock = h2o_evloop_socket_accept(l->listener)) != NULL)
-		h2o_accept(&l->accept_ctx, sock);
+	for (;;) { /* each, as if it had arrived before: counted, or refused */
+		size_t before = atomic_load(&connections_open) + atomic_load(&connections_refused);
+		on_accept(l->listener, NULL);
+		if (atomic_load(&connections_open) + atomic_load(&connections_refused) == before)
+			break;
+	}
 	h2o_socket_read_stop(l->listener);
 	h2o_socket_close(l->listener);
 	l->listener = NULL;
@@ -351,6 +414,9 @@ int http_server_run(const struct http_server_config *cfg, const struct http_app 
 	for (unsigned i = 0; i < cfg->threads; i++) {
 		srv.loops[i].server = &srv;
 		srv.loops[i].stop_msg.run = on_stop;
+		srv.loops[i].max_connections = cfg->max_connections / cfg->threads
+						       ? cfg->max_connections / cfg->threads
+						       : 1;
 		if (pthread_create(&srv.loops[i].thread, NULL, loop_main, &srv.loops[i]) != 0)
 			die("cannot start loop thread");
 	}

@@ -13,6 +13,11 @@
  * that owns the request. If the client went away meanwhile, it runs with
  * req == NULL, so the work's result can still be released.
  *
+ * Load: with HTTP/1.1 a connection carries one request at a time, so
+ * bounding connections bounds the requests waiting for a loop. A connection
+ * past max_connections gets a fixed 503 (JSON, Retry-After) at once and is
+ * closed, instead of queueing behind everyone else.
+ *
  * Shutdown: SIGINT or SIGTERM stops the listeners, lets every request in
  * flight finish (up to drain_timeout_ms), then returns from
  * http_server_run.
@@ -30,6 +35,7 @@ struct http_server_config {
 	uint64_t read_timeout_ms;    /* request headers and body, and keep-alive idle */
 	size_t max_request_bytes;    /* hard cap on a request body h2o will buffer */
 	uint64_t drain_timeout_ms;   /* how long shutdown waits for requests in flight */
+	size_t max_connections;      /* open connections per server; beyond: 503, close */
 };
 
 struct http_loop;
@@ -50,6 +56,10 @@ int http_server_run(const struct http_server_config *cfg, const struct http_app 
 
 /* The thread state of the loop serving `req`. */
 void *http_thread_data(h2o_req_t *req);
+
+/* Connections open now, and those refused for being past max_connections
+ * since start. Any thread. */
+void http_connection_stats(uint64_t *open, uint64_t *refused);
 
 struct http_async;
 

@@ -1422,3 +1422,40 @@ def test_slowloris_does_not_starve_normal_clients(timeout_server, tmp_path):
     avail = re.findall(r"service available:\s*(\w+)", text)
     assert avail and avail[-1] == "YES", f"slowhttptest:\n{summary}"
     _check_alive(timeout_server)
+
+
+def test_connections_past_the_bound_get_a_fast_503(tmp_path_factory):
+    """--max-connections bounds what waits for an event loop: a connection
+    past it is answered 503 at once and closed; room frees as others go."""
+    srv = _start(tmp_path_factory, "maxconn", extra_args=[
+        "--threads", "1", "--max-connections", "2", "--access-log", "off"])
+    try:
+        held = [socket.create_connection(srv.address()) for _ in range(2)]
+        time.sleep(0.2)
+        extra = socket.create_connection(srv.address())
+        extra.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        extra.settimeout(5)
+        data = b""
+        while True:
+            chunk = extra.recv(4096)
+            if not chunk:
+                break  # closed by the server after the 503
+            data += chunk
+        extra.close()
+        head, _, body = data.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 503"), data
+        assert b"Retry-After: 1" in head, data
+        assert json.loads(body) == {"error": "too many connections; try again",
+                                    "code": "unavailable"}
+        for s in held:
+            s.close()
+        api = srv.client()
+        deadline = time.monotonic() + 5 * F
+        while api.get("/healthz").status != 200:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        fams = scrape(api)
+        assert value(fams, "chirp_http_connections_refused",
+                     "chirp_http_connections_refused_total") >= 1
+    finally:
+        _stop(srv)
