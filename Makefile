@@ -5,6 +5,7 @@
 #   make test       install missing packages, build, run every test
 #   make SANITIZE=address,undefined test   the same suite under ASan+UBSan
 #   make bench PRESET=small|medium          the feed benchmark (bench/README.md)
+#   make bench-overload                     twice capacity, open loop
 #
 # Objects go to build/<flavour>/ so a sanitizer build never mixes with a plain one.
 
@@ -41,7 +42,7 @@ BIN := $(if $(SANITIZE),chirp-san,chirp)
 
 BENCH_BINS := $(BUILD)/bench/chirp-gen
 
-.PHONY: all deps run test unit http clean format bench bench-tools
+.PHONY: all deps run test unit http clean format bench bench-tools bench-overload
 
 all: $(BIN)
 
@@ -72,6 +73,11 @@ BENCH_ARGS ?=
 bench: deps
 	@$(MAKE) --no-print-directory SANITIZE= chirp bench-tools
 	PYTHON=$(PYTHON) ./bench/run.sh $(PRESET) $(BENCH_ARGS)
+
+# Twice the measured capacity, open loop (bench/overload.sh).
+bench-overload: deps
+	@$(MAKE) --no-print-directory SANITIZE= chirp bench-tools
+	./bench/overload.sh small
 
 run: deps
 	@$(MAKE) --no-print-directory $(BIN)
