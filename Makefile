@@ -6,6 +6,7 @@
 #   make SANITIZE=address,undefined test   the same suite under ASan+UBSan
 #   make bench PRESET=small|medium          the feed benchmark (bench/README.md)
 #   make bench-overload                     twice capacity, open loop
+#   make crash-test CYCLES=100              kill -9 under load, nothing acknowledged lost
 #
 # Objects go to build/<flavour>/ so a sanitizer build never mixes with a plain one.
 
@@ -42,7 +43,7 @@ BIN := $(if $(SANITIZE),chirp-san,chirp)
 
 BENCH_BINS := $(BUILD)/bench/chirp-gen
 
-.PHONY: all deps run test unit http clean format bench bench-tools bench-overload
+.PHONY: all deps run test unit http crash crash-test clean format bench bench-tools bench-overload
 
 all: $(BIN)
 
@@ -85,13 +86,24 @@ run: deps
 
 test: deps
 	@$(MAKE) --no-print-directory $(BIN) $(UNIT_BINS)
-	@$(MAKE) --no-print-directory unit http
+	@$(MAKE) --no-print-directory unit http crash
 
 unit: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
 
 http: $(BIN)
 	CHIRP_BIN=$(CURDIR)/$(BIN) $(PYTHON) -m pytest -q tests/http
+
+# kill -9 at random moments under load; every acknowledged write must
+# survive (tests/crash/README.md). `make test` runs 10 cycles.
+crash: $(BIN)
+	CHIRP_BIN=$(CURDIR)/$(BIN) $(PYTHON) -m pytest -q tests/crash
+
+CYCLES     ?= 100
+CRASH_ARGS ?=
+crash-test: deps
+	@$(MAKE) --no-print-directory $(BIN)
+	CHIRP_BIN=$(CURDIR)/$(BIN) $(PYTHON) tests/crash/crash_test.py --cycles $(CYCLES) $(CRASH_ARGS)
 
 format:
 	clang-format -i $(SRCS) $(wildcard src/*/*.h) $(UNIT_SRCS)

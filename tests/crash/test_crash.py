@@ -1,0 +1,84 @@
+"""pytest entry points for the crash-recovery test (crash_test.py).
+
+- test_acknowledged_writes_survive_kill_9: the crash cycles themselves,
+  CHIRP_CRASH_CYCLES of them (10 by default), seed from CHIRP_CRASH_SEED
+  (random by default, printed in the report).
+- test_harness_detects_lost_writes: the harness's own check: one cycle in
+  which an acknowledged tweet and an acknowledged follow are removed from
+  the database between the kill and the restart; the run must fail and
+  name both.
+
+Environment: CHIRP_BIN (default ./chirp at the top of the repo),
+CHIRP_TIMEOUT_FACTOR (slower builds, e.g. the sanitizer one).
+"""
+
+import os
+import sqlite3
+import sys
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import crash_test  # noqa: E402
+
+
+def _require_binary():
+    path = crash_test.chirp_bin()
+    if not (os.path.isfile(path) and os.access(path, os.X_OK)):
+        pytest.fail(f"chirp binary not found at {path}: run `make` or set "
+                    f"CHIRP_BIN", pytrace=False)
+
+
+def test_acknowledged_writes_survive_kill_9(tmp_path):
+    _require_binary()
+    cycles = int(os.environ.get("CHIRP_CRASH_CYCLES", "10"))
+    seed = os.environ.get("CHIRP_CRASH_SEED")
+    lines = []
+
+    def out(line):
+        lines.append(line)
+        print(line, flush=True)
+
+    res = crash_test.run(cycles=cycles, seconds=1.5,
+                         seed=int(seed) if seed else None,
+                         workdir=tmp_path, out=out)
+    assert res.ok, "\n".join(lines)
+    assert res.cycles == cycles
+
+
+def test_harness_detects_lost_writes(tmp_path):
+    _require_binary()
+    removed = {}
+
+    def damage(cycle, data_dir, writers):
+        tweet = edge = None
+        for w in writers:
+            d = w.doubt
+            for u in w.users:
+                for tid in u.alive:
+                    if tweet is None and not (d and d.tweet == tid):
+                        tweet = (u, tid)
+                for t, on in u.out.items():
+                    if edge is None and on and not (d and d.user is u and d.target == t):
+                        edge = (u, t)
+        assert tweet and edge, "no acknowledged tweet or follow to remove"
+        con = sqlite3.connect(str(data_dir / "chirp.db"))
+        with con:
+            con.execute("DELETE FROM tweets WHERE id = ?", (int(tweet[1]),))
+            con.execute("DELETE FROM follows WHERE follower_id = ? AND followee_id = ?",
+                        (int(edge[0].id), int(edge[1])))
+        con.close()
+        removed["tweet"] = f"{tweet[1]}({tweet[0].handle})"
+        removed["edge"] = f"{edge[0].handle}->{edge[1]}"
+
+    lines = []
+    res = crash_test.run(cycles=1, seconds=1.0, seed=1, kill_mode="timer",
+                         workdir=tmp_path, after_kill=damage,
+                         out=lines.append)
+    report = "\n".join(lines)
+    assert not res.ok, report
+    assert res.lost >= 2, report
+    lost_lines = [line for line in lines if "LOST" in line]
+    assert any(removed["tweet"] in line for line in lost_lines), report
+    assert any(removed["edge"] in line for line in lost_lines), report
