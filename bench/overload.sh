@@ -67,42 +67,9 @@ report=$logs/overload-report.md
 
 # ------------------------------------------------------------------ helpers
 
-log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-die() {
-	log "error: $*"
-	exit 1
-}
-out() { printf '%s\n' "$*" | tee -a "$report"; }
-now_ms() { date +%s%3N; }
-kv() { sed -n "s/.*[[:space:]]$2=\([^[:space:]]*\).*/\1/p" <<<" $1"; }
-calc() { awk "BEGIN { x = $1; printf \"$2\", x }" 2>/dev/null || echo n/a; }
+# shellcheck source=bench/lib.sh
+source "$root/bench/lib.sh"
 ms() { calc "$1 / 1000" %.2f; } # µs to ms
-alive() {
-	local state
-	state=$(awk '/^State:/ { print $2 }' "/proc/$1/status" 2>/dev/null) || return 1
-	[[ -n $state && $state != Z ]]
-}
-rss_mib() { awk '/^VmRSS:/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status" 2>/dev/null || echo n/a; }
-free_port() {
-	"$python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-stop_pid() {
-	local pid=$1 name=$2 i
-	[[ -n $pid ]] || return 0
-	if alive "$pid"; then
-		kill -TERM "$pid" 2>/dev/null || true
-		for ((i = 0; i < 300; i++)); do
-			alive "$pid" || break
-			sleep 0.1
-		done
-		if alive "$pid"; then
-			log "$name (pid $pid) still running 30 s after SIGTERM; sending SIGKILL"
-			kill -KILL "$pid" 2>/dev/null || true
-		fi
-	fi
-	wait "$pid" 2>/dev/null || true
-}
 
 chirp_pid=''
 sampler_pid=''

@@ -1,0 +1,46 @@
+# bench/lib.sh — shell helpers shared by run.sh and overload.sh: logging,
+# the report file, arithmetic, and starting/stopping child processes.
+# Sourced, not run; expects $python and $report to be set by the caller.
+# shellcheck shell=bash disable=SC2154,SC2034
+
+log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() {
+	log "error: $*"
+	exit 1
+}
+# A line of the report: on stdout and in the report file.
+out() { printf '%s\n' "$*" | tee -a "$report"; }
+now_ms() { date +%s%3N; }
+# The value of key=value in a line of key=value words ("" if absent).
+kv() { sed -n "s/.*[[:space:]]$2=\([^[:space:]]*\).*/\1/p" <<<" $1"; }
+# Arithmetic that bash cannot do (floats); prints "n/a" on bad input.
+calc() { awk "BEGIN { x = $1; printf \"$2\", x }" 2>/dev/null || echo n/a; }
+alive() {
+	local state
+	state=$(awk '/^State:/ { print $2 }' "/proc/$1/status" 2>/dev/null) || return 1
+	[[ -n $state && $state != Z ]]
+}
+rss_mib() { awk '/^VmRSS:/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status" 2>/dev/null || echo n/a; }
+free_port() {
+	"$python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# Stops a child by pid: SIGTERM, up to 30 s, then SIGKILL. Sets stop_rc.
+stop_rc=0
+stop_pid() {
+	local pid=$1 name=$2 i
+	stop_rc=0
+	[[ -n $pid ]] || return 0
+	if alive "$pid"; then
+		kill -TERM "$pid" 2>/dev/null || true
+		for ((i = 0; i < 300; i++)); do
+			alive "$pid" || break
+			sleep 0.1
+		done
+		if alive "$pid"; then
+			log "$name (pid $pid) still running 30 s after SIGTERM; sending SIGKILL"
+			kill -KILL "$pid" 2>/dev/null || true
+		fi
+	fi
+	wait "$pid" 2>/dev/null || stop_rc=$?
+}
