@@ -185,23 +185,29 @@ static void refuse(h2o_socket_t *sock)
 	h2o_socket_write(sock, &buf, 1, on_refusal_sent);
 }
 
-static void on_accept(h2o_socket_t *listener, const char *err)
+/* Takes one connection off the listener's queue: hands it to h2o, or
+ * refuses it past max_connections. False when the queue is empty. */
+static bool accept_one(struct http_loop *l)
 {
-	struct http_loop *l = listener->data;
-	if (err)
-		return;
-	h2o_socket_t *sock = h2o_evloop_socket_accept(listener);
+	h2o_socket_t *sock = h2o_evloop_socket_accept(l->listener);
 	if (!sock)
-		return;
+		return false;
 	if (l->connections >= l->max_connections) {
 		refuse(sock);
-		return;
+		return true;
 	}
 	l->connections++;
 	atomic_fetch_add(&connections_open, 1);
 	sock->on_close.cb = on_connection_closed;
 	sock->on_close.data = l;
 	h2o_accept(&l->accept_ctx, sock);
+	return true;
+}
+
+static void on_accept(h2o_socket_t *listener, const char *err)
+{
+	if (!err)
+		accept_one(listener->data);
 }
 
 static int split_listen(const char *listen, char *host, size_t hostcap, char *port, size_t portcap)
@@ -311,12 +317,8 @@ static void on_stop(struct loop_msg *msg)
 	/* Connections the kernel already queued on this listener would be
 	 * reset by closing it: take them in first; they are answered and
 	 * closed like the rest. */
-	for (;;) { /* each, as if it had arrived before: counted, or refused */
-		size_t before = atomic_load(&connections_open) + atomic_load(&connections_refused);
-		on_accept(l->listener, NULL);
-		if (atomic_load(&connections_open) + atomic_load(&connections_refused) == before)
-			break;
-	}
+	while (accept_one(l))
+		;
 	h2o_socket_read_stop(l->listener);
 	h2o_socket_close(l->listener);
 	l->listener = NULL;
