@@ -108,8 +108,10 @@ static void request_id(struct ctx *c)
 static void dispatch(struct ctx *c)
 {
 	h2o_req_t *req = c->req;
-	const char *path = req->path_normalized.base;
-	size_t path_len = req->path_normalized.len;
+	/* Routes match the path as sent, not h2o's decoded one: "%2F" is not
+	 * "/" (RFC 3986 §6.2.2.2), and "/../" does not climb to another route. */
+	const char *path = req->path.base;
+	size_t path_len = req->query_at == SIZE_MAX ? req->path.len : req->query_at;
 	int match = router_match(routes, NROUTES, req->method.base, req->method.len, path, path_len,
 				 &c->m);
 	unsigned flags = match == ROUTE_FOUND ? c->m.route->flags : 0;

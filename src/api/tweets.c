@@ -13,7 +13,7 @@
 static bool check_media(struct ctx *c, json_t *body)
 {
 	json_t *ids = json_object_get(body, "media_ids");
-	if (!ids || json_is_null(ids))
+	if (!ids)
 		return true;
 	if (!json_is_array(ids)) {
 		http_send_error(c->req, 400, "wrong_type", "media_ids must be an array of ids");

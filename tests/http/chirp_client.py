@@ -551,5 +551,9 @@ def is_http_parser_refusal(resp):
     """True for h2o's own answer to a request that is not valid HTTP (bad
     bytes in the request line or a header): a fixed plain-text 400 sent
     before any chirp code runs, which chirp cannot shape as JSON."""
-    return (resp.status == 400 and resp.body == b"Bad Request"
+    return (resp.status in (400, 413)
+            and resp.body in (b"Bad Request", b"broken content-length header",
+                              b"unknown transfer-encoding",
+                              b"broken chunked-encoding",
+                              b"request entity is too large")
             and (resp.header("Content-Type") or "").startswith("text/plain"))
