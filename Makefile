@@ -7,6 +7,7 @@
 #   make bench PRESET=small|medium          the feed benchmark (bench/README.md)
 #   make bench-overload                     twice capacity, open loop
 #   make crash-test CYCLES=100              kill -9 under load, nothing acknowledged lost
+#   make fuzz FUZZ_SECONDS=60               libFuzzer targets (make test replays their corpora)
 #
 # Objects go to build/<flavour>/ so a sanitizer build never mixes with a plain one.
 
@@ -43,7 +44,7 @@ BIN := $(if $(SANITIZE),chirp-san,chirp)
 
 BENCH_BINS := $(BUILD)/bench/chirp-gen
 
-.PHONY: all deps run test unit http crash crash-test clean format bench bench-tools bench-overload
+.PHONY: all deps run test unit http crash crash-test fuzz fuzz-replay clean format bench bench-tools bench-overload
 
 all: $(BIN)
 
@@ -86,7 +87,7 @@ run: deps
 
 test: deps
 	@$(MAKE) --no-print-directory $(BIN) $(UNIT_BINS)
-	@$(MAKE) --no-print-directory unit http crash
+	@$(MAKE) --no-print-directory unit http crash fuzz-replay
 
 unit: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
@@ -98,6 +99,15 @@ http: $(BIN)
 # survive (tests/crash/README.md). `make test` runs 10 cycles.
 crash: $(BIN)
 	CHIRP_BIN=$(CURDIR)/$(BIN) $(PYTHON) -m pytest -q tests/crash
+
+# libFuzzer targets (fuzz/README.md): `make fuzz` runs each FUZZ_SECONDS;
+# `make test` replays every committed corpus input once.
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	fuzz/run.sh $(FUZZ_SECONDS)
+
+fuzz-replay:
+	fuzz/run.sh --replay
 
 CYCLES     ?= 100
 CRASH_ARGS ?=
