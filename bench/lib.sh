@@ -44,3 +44,11 @@ stop_pid() {
 	fi
 	wait "$pid" 2>/dev/null || stop_rc=$?
 }
+
+# The presets (bench/README.md): sets users, follows, tweets and tokens.
+preset_sizes() {
+	case $1 in
+	small) users=10000 follows=50 tweets=100000 tokens=2000 ;;
+	medium) users=100000 follows=100 tweets=1000000 tokens=10000 ;;
+	esac
+}

@@ -42,11 +42,10 @@ done
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
+# shellcheck source=bench/lib.sh
+source "$root/bench/lib.sh"
 
-case $preset in
-small) users=10000 follows=50 tweets=100000 tokens=2000 ;;
-medium) users=100000 follows=100 tweets=1000000 tokens=10000 ;;
-esac
+preset_sizes "$preset"
 
 chirp_bin=${CHIRP_BIN:-$root/chirp}
 gen_bin=${CHIRP_GEN:-$root/build/release/bench/chirp-gen}
@@ -67,8 +66,6 @@ report=$logs/overload-report.md
 
 # ------------------------------------------------------------------ helpers
 
-# shellcheck source=bench/lib.sh
-source "$root/bench/lib.sh"
 ms() { calc "$1 / 1000" %.2f; } # µs to ms
 
 chirp_pid=''

@@ -48,11 +48,10 @@ done
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
+# shellcheck source=bench/lib.sh
+source "$root/bench/lib.sh"
 
-case $preset in
-small) users=10000 follows=50 tweets=100000 tokens=2000 ;;
-medium) users=100000 follows=100 tweets=1000000 tokens=10000 ;;
-esac
+preset_sizes "$preset"
 if [[ $scale == auto ]]; then
 	scale=no
 	[[ $preset == medium ]] && scale=yes
@@ -79,8 +78,6 @@ report=$root/bench/results/$preset-$stamp.md
 
 # Shared helpers: log, die, out, now_ms, kv, calc, alive, rss_mib,
 # free_port, stop_pid.
-# shellcheck source=bench/lib.sh
-source "$root/bench/lib.sh"
 thousandths() { calc "$1 / 1000" %.2f; } # µs to ms, ms to s
 ratio() { calc "($2 > 0) ? $1 / $2 : 0" %.2f; }
 

@@ -1,12 +1,11 @@
 /*
  * fuzz_query — query strings and list cursors.
  *
- * http_query_get (src/http/respond.c) needs an h2o request, so its split
- * loop is copied below verbatim in shape (split on '&', then the first '=';
- * a key without '=' has an empty value; the first occurrence of a name
- * wins; no percent-decoding). If that loop changes, change this copy. Each
- * of limit, max_id, since_id and min_id found is handed to id_parse, the
- * function api_page (src/api/common.c) uses for all four.
+ * Runs chirp's own query_find (src/util/query.c), the split behind
+ * http_query_get: split on '&', then the first '='; a key without '=' has
+ * an empty value; the first occurrence of a name wins; no percent-decoding.
+ * Each of limit, max_id, since_id and min_id found is handed to id_parse,
+ * the function api_page (src/api/common.c) uses for all four.
  *
  * Checks, for every input (the query string after '?'):
  *   - every value returned lies inside the input and contains no '&';
@@ -23,6 +22,7 @@
 #include <string.h>
 
 #include "util/id.h"
+#include "util/query.h"
 
 #define LIMIT_DEFAULT 20 /* as in src/api/common.c */
 #define LIMIT_MAX 100
@@ -32,25 +32,10 @@ struct iov {
 	size_t len;
 };
 
-/* The split loop of http_query_get, over q[0..qlen). */
+/* chirp's own split (src/util/query.c, behind http_query_get). */
 static bool query_get(const char *q, size_t qlen, const char *name, struct iov *out)
 {
-	const char *p = q;
-	const char *end = q + qlen;
-	size_t nlen = strlen(name);
-	while (p < end) {
-		const char *amp = memchr(p, '&', (size_t)(end - p));
-		const char *stop = amp ? amp : end;
-		const char *eq = memchr(p, '=', (size_t)(stop - p));
-		const char *kend = eq ? eq : stop;
-		if ((size_t)(kend - p) == nlen && memcmp(p, name, nlen) == 0) {
-			*out = eq ? (struct iov){eq + 1, (size_t)(stop - eq - 1)}
-				  : (struct iov){stop, 0};
-			return true;
-		}
-		p = stop + 1;
-	}
-	return false;
+	return query_find(q, qlen, name, &out->base, &out->len);
 }
 
 /* True if s[0..len) is 1..20 digits with a value in 1..INT64_MAX. */

@@ -23,7 +23,8 @@ TARGETS="utf8 id router json_request query"
 srcs() {
 	case $1 in
 	utf8) echo src/util/utf8.c ;;
-	id | query) echo src/util/id.c src/util/timeutil.c ;;
+	id) echo src/util/id.c src/util/timeutil.c ;;
+	query) echo src/util/id.c src/util/timeutil.c src/util/query.c ;;
 	router) echo src/http/router.c ;;
 	json_request) echo src/core/validate.c src/util/utf8.c src/util/jsonw.c src/util/strbuf.c src/util/log.c ;;
 	esac

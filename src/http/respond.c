@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "util/jsonw.h"
+#include "util/query.h"
 
 static const char *reason(int status)
 {
@@ -85,22 +86,14 @@ bool http_query_get(h2o_req_t *req, const char *name, h2o_iovec_t *out)
 {
 	if (req->query_at == SIZE_MAX)
 		return false;
-	const char *p = req->path.base + req->query_at + 1;
-	const char *end = req->path.base + req->path.len;
-	size_t nlen = strlen(name);
-	while (p < end) {
-		const char *amp = memchr(p, '&', (size_t)(end - p));
-		const char *stop = amp ? amp : end;
-		const char *eq = memchr(p, '=', (size_t)(stop - p));
-		const char *kend = eq ? eq : stop;
-		if ((size_t)(kend - p) == nlen && memcmp(p, name, nlen) == 0) {
-			*out = eq ? h2o_iovec_init(eq + 1, (size_t)(stop - eq - 1))
-				  : h2o_iovec_init(stop, 0);
-			return true;
-		}
-		p = stop + 1;
-	}
-	return false;
+	const char *q = req->path.base + req->query_at + 1;
+	size_t len = req->path.len - req->query_at - 1;
+	const char *v;
+	size_t vlen;
+	if (!query_find(q, len, name, &v, &vlen))
+		return false;
+	*out = h2o_iovec_init(v, vlen);
+	return true;
 }
 
 size_t http_header_bytes(h2o_req_t *req)
