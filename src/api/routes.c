@@ -128,8 +128,9 @@ static void dispatch(struct ctx *c)
 	 * included: a valid token makes its user pay, else the client IP,
 	 * so neither guessing tokens nor probing paths is free. */
 	bool authed = auth_resolve(c);
-	if (!(flags & API_UNLIMITED) &&
-	    !ratelimit_admit(c, match == ROUTE_FOUND ? API_BUDGET_OF(flags) : BUDGET_COUNT))
+	if (flags & API_UNLIMITED)
+		ratelimit_show(c);
+	else if (!ratelimit_admit(c, match == ROUTE_FOUND ? API_BUDGET_OF(flags) : BUDGET_COUNT))
 		return;
 	if (http_header_bytes(req) > c->app->cfg->max_header_bytes) {
 		http_send_error(req, 431, "headers_too_large", "request header fields are too large");

@@ -77,18 +77,38 @@ static void take(struct app *app, enum budget b, const char *subject, size_t len
 	app->limits->ops->take(app->limits, &app->cfg->limits[b], subject, len, cost, out);
 }
 
+/* Who pays the "requests" budget: the user, or else the client IP.
+ * `buf` holds the user's key; the result points to it or to the IP. */
+static const char *payer(struct ctx *c, char *buf, size_t cap, size_t *len)
+{
+	if (!c->user_id) {
+		*len = strlen(c->client_ip);
+		return c->client_ip;
+	}
+	*len = (size_t)snprintf(buf, cap, "u%llu", (unsigned long long)c->user_id);
+	return buf;
+}
+
+void ratelimit_show(struct ctx *c)
+{
+	if (!c->app->cfg->rate_limits)
+		return;
+	char buf[24];
+	size_t len;
+	const char *who = payer(c, buf, sizeof(buf), &len);
+	struct limit_result r;
+	take(c->app, BUDGET_REQUESTS, who, len, 0, &r);
+	set_headers(c->req, &r);
+}
+
 bool ratelimit_admit(struct ctx *c, enum budget route_budget)
 {
 	struct app *app = c->app;
 	if (!app->cfg->rate_limits)
 		return true;
 	char user[24];
-	const char *who = c->client_ip;
-	size_t who_len = strlen(c->client_ip);
-	if (c->user_id) {
-		who_len = (size_t)snprintf(user, sizeof(user), "u%llu", (unsigned long long)c->user_id);
-		who = user;
-	}
+	size_t who_len;
+	const char *who = payer(c, user, sizeof(user), &who_len);
 	struct limit_result all, own;
 	take(app, BUDGET_REQUESTS, who, who_len, 1, &all);
 	const struct limit_result *shown = &all;

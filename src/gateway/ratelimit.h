@@ -32,6 +32,10 @@ void ratelimit_client_ip(h2o_req_t *req, const char *trust_proxy, char *out);
  * beyond "requests"). Returns false after sending 429. */
 bool ratelimit_admit(struct ctx *c, enum budget route_budget);
 
+/* For routes that pay nothing (operations endpoints): sets the headers of
+ * the caller's "requests" budget without taking from it. */
+void ratelimit_show(struct ctx *c);
+
 /* Log-in by `handle`: false after sending 429 if its failed-log-in budget
  * is spent. */
 bool ratelimit_login_allowed(struct ctx *c, const char *handle, size_t len);
