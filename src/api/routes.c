@@ -180,7 +180,7 @@ void api_request_done(struct app *app, struct ctx *c)
 		return;
 	h2o_req_t *req = c->req;
 	uint64_t ns = time_mono_ns() - c->t0_ns;
-	metrics_request(app->metrics, c->route, NULL, req->res.status, ns);
+	metrics_request(app->metrics, c->route, req->res.status, ns);
 	struct access_entry e = {
 		.request_id = c->request_id.base,
 		.request_id_len = c->request_id.len,

@@ -46,10 +46,8 @@ void metrics_free(struct metrics *m)
 	free(m);
 }
 
-void metrics_request(struct metrics *m, size_t route, const char *method, int status,
-		     uint64_t duration_ns)
+void metrics_request(struct metrics *m, size_t route, int status, uint64_t duration_ns)
 {
-	(void)method;
 	struct route_metrics *r = &m->routes[route <= m->nroutes ? route : m->nroutes];
 	if (status >= STATUS_MIN && status < STATUS_MIN + STATUS_SLOTS)
 		atomic_fetch_add_explicit(&r->by_status[status - STATUS_MIN], 1, memory_order_relaxed);

@@ -20,10 +20,10 @@ struct metrics;
 struct metrics *metrics_new(size_t nroutes);
 void metrics_free(struct metrics *m);
 
-/* Counts a finished request: route index (nroutes for unmatched), its
- * method and status, and how long it took. */
-void metrics_request(struct metrics *m, size_t route, const char *method, int status,
-		     uint64_t duration_ns);
+/* Counts a finished request: route index (nroutes for unmatched; a
+ * route's method is fixed by the route table), its status, and how long
+ * it took. */
+void metrics_request(struct metrics *m, size_t route, int status, uint64_t duration_ns);
 
 /* In-flight requests across all loops; inflight_enter returns the count
  * including this one. */

@@ -81,10 +81,9 @@ void feed_on_delete(struct feed *f, uint64_t author_id, uint64_t tweet_id)
 	 * tombstone (or the store) and remove it as they go. */
 }
 
-void feed_on_follow(struct feed *f, uint64_t follower_id, uint64_t followee_id,
-		    uint64_t followee_followers, bool follow)
+void feed_on_follow(struct feed *f, uint64_t follower_id, uint64_t followee_followers,
+		    bool follow)
 {
-	(void)followee_id;
 	f->home->ops->drop(f->home, follower_id);
 	uint64_t t = f->opt.celebrity_threshold;
 	if ((follow && followee_followers == t + 1) || (!follow && followee_followers == t))

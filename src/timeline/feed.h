@@ -62,8 +62,8 @@ void feed_on_post(struct feed *f, const struct tweet *t, const char *json, size_
 void feed_on_delete(struct feed *f, uint64_t author_id, uint64_t tweet_id);
 /* After a follow or unfollow took effect; `followee_followers` is the
  * followee's follower count after it. */
-void feed_on_follow(struct feed *f, uint64_t follower_id, uint64_t followee_id,
-		    uint64_t followee_followers, bool follow);
+void feed_on_follow(struct feed *f, uint64_t follower_id, uint64_t followee_followers,
+		    bool follow);
 
 /* ---- read side (any thread, with that thread's store reader) ---- */
 
