@@ -5,7 +5,7 @@
 set -eu
 
 packages="build-essential pkg-config libh2o-evloop-dev libssl-dev libsqlite3-dev
-libsodium-dev libjansson-dev libcmocka-dev python3 python3-pytest python3-prometheus-client curl strace slowhttptest clang"
+libsodium-dev libjansson-dev libstemmer-dev libcmocka-dev python3 python3-pytest python3-prometheus-client curl strace slowhttptest clang"
 
 missing=""
 for p in $packages; do

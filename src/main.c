@@ -10,6 +10,7 @@
 #include "config.h"
 #include "core/accounts.h"
 #include "http/server.h"
+#include "search/search.h"
 #include "store/store.h"
 #include "timeline/feed.h"
 #include "util/log.h"
@@ -76,11 +77,21 @@ int main(int argc, char **argv)
 		ops->close(store);
 		return 1;
 	}
+	struct search_options qopt = {.data_dir = cfg.data_dir, .store = store};
+	struct search *search = search_fts5_ops.open(&qopt, &err);
+	if (!search) {
+		log_error("search: %s", err.data ? err.data : "cannot open");
+		strbuf_deinit(&err);
+		accesslog_close(access);
+		ops->close(store);
+		return 1;
+	}
 	struct app app = {
 		.cfg = &cfg,
 		.store = store,
 		.hashers = workpool_new(cfg.hash_threads, HASH_QUEUE_MAX),
 		.feed = feed_new(store, &fopt),
+		.search = search,
 		.limits = limits_memory_ops.create(RATE_LIMIT_BUCKETS),
 		.metrics = metrics_new(api_route_count()),
 		.access = access,
@@ -103,11 +114,12 @@ int main(int argc, char **argv)
 	};
 	int rc = http_server_run(&scfg, &http);
 	/* The loops are done: finish hashing, let the writer commit what is
-	 * queued (its completions still feed the fanout), close the database,
-	 * then finish the fanout. */
+	 * queued (its completions still feed the fanout and nudge the index),
+	 * close the database, then finish the fanout and the indexing. */
 	workpool_free(app.hashers);
 	ops->close(store);
 	feed_free(app.feed);
+	search->ops->close(search);
 	app.limits->ops->destroy(app.limits);
 	metrics_free(app.metrics);
 	accesslog_close(app.access);

@@ -23,6 +23,7 @@
 #include "gateway/metrics.h"
 #include "gateway/ratelimit.h"
 #include "http/router.h"
+#include "search/search.h"
 #include "store/store.h"
 #include "timeline/feed.h"
 #include "util/workpool.h"
@@ -33,6 +34,7 @@ struct app {
 	struct store *store;
 	struct workpool *hashers; /* Argon2id off the event loops */
 	struct feed *feed;        /* timelines, fanout, tweet cache */
+	struct search *search;    /* the full-text index */
 	struct limits *limits;    /* rate-limit counters */
 	struct metrics *metrics;  /* per-route requests and latency */
 	struct accesslog *access; /* NULL: no access log */
@@ -42,6 +44,7 @@ struct app {
 struct app_thread {
 	struct app *app;
 	struct store_reader *db;
+	struct search_reader *search;
 };
 
 /* One per request, in the request's memory pool. */
@@ -49,6 +52,7 @@ struct ctx {
 	h2o_req_t *req;
 	struct app *app;
 	struct store_reader *db;
+	struct search_reader *search;
 	struct route_match m;
 	uint64_t user_id;                 /* the authenticated user; 0 if none */
 	uint8_t token_hash[TOKEN_HASH_LEN]; /* of the bearer token, when user_id */
@@ -138,6 +142,8 @@ void api_follows_delete(struct ctx *c);
 void api_followers(struct ctx *c);
 void api_following(struct ctx *c);
 void api_feed(struct ctx *c);
+void api_search_tweets(struct ctx *c);
+void api_search_users(struct ctx *c);
 void api_healthz(struct ctx *c);
 void api_readyz(struct ctx *c);
 void api_metrics(struct ctx *c);

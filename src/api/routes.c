@@ -34,6 +34,8 @@ static const struct route routes[] = {
 	ROUTE("GET", "/v1/tweets/{id}", api_tweets_get, 0),
 	ROUTE("DELETE", "/v1/tweets/{id}", api_tweets_delete, API_AUTH),
 	ROUTE("GET", "/v1/feed", api_feed, API_AUTH),
+	ROUTE("GET", "/v1/search/tweets", api_search_tweets, 0),
+	ROUTE("GET", "/v1/search/users", api_search_users, 0),
 	ROUTE("GET", "/healthz", api_healthz, API_UNLIMITED),
 	ROUTE("GET", "/readyz", api_readyz, API_UNLIMITED),
 	ROUTE("GET", "/metrics", api_metrics, API_UNLIMITED),
@@ -58,6 +60,7 @@ void *api_thread_init(void *app, struct http_loop *loop)
 	struct app_thread *t = xcalloc(1, sizeof(*t));
 	t->app = app;
 	t->db = t->app->store->ops->reader_new(t->app->store);
+	t->search = t->app->search->ops->reader_new(t->app->search);
 	return t;
 }
 
@@ -65,6 +68,7 @@ void api_thread_deinit(void *thread_data)
 {
 	struct app_thread *t = thread_data;
 	t->db->ops->reader_free(t->db);
+	t->search->ops->reader_free(t->search);
 	free(t);
 }
 
@@ -163,6 +167,7 @@ void api_handle(void *thread_data, h2o_req_t *req)
 	c->req = req;
 	c->app = t->app;
 	c->db = t->db;
+	c->search = t->search;
 	c->t0_ns = time_mono_ns();
 	c->route = NROUTES;
 	metrics_inflight_enter(c->app->metrics);

@@ -119,10 +119,23 @@ static void update_feed(struct feed *feed, struct store_write *w)
 	}
 }
 
+/* The search index follows the store by itself; a nudge makes it look
+ * now, and a delete is dropped from it (hydration hides it until then). */
+static void update_search(struct search *search, struct store_write *w)
+{
+	if (w->status != STORE_OK || w->replayed)
+		return;
+	if (w->kind == STORE_W_TWEET_CREATE || w->kind == STORE_W_USER_CREATE)
+		search->ops->notify(search);
+	else if (w->kind == STORE_W_TWEET_DELETE)
+		search->ops->forget_tweet(search, w->in.tweet_delete.tweet_id);
+}
+
 static void on_done(struct store_write *w)
 {
 	struct api_write *aw = container_of(w, struct api_write, w);
 	update_feed(aw->app->feed, w);
+	update_search(aw->app->search, w);
 	http_async_finish(aw->async, reply, aw);
 }
 

@@ -185,6 +185,8 @@ enum read_stmt {
 	R_FOLLOWER_IDS,
 	R_FOLLOWEES,
 	R_AUTHOR_IDS,
+	R_TWEETS_AFTER,
+	R_USERS_AFTER,
 	R_COUNT
 };
 
@@ -211,6 +213,9 @@ static const char *const read_sql[R_COUNT] = {
 	[R_FOLLOWEES] = "SELECT u.id, u.followers_count FROM follows f JOIN users u ON u.id = "
 			"f.followee_id WHERE f.follower_id = ?1",
 	[R_AUTHOR_IDS] = "SELECT t.id FROM tweets t WHERE t.author_id = ?1" PAGE_DESC,
+	[R_TWEETS_AFTER] = "SELECT t.id, t.author_id, '', '', t.text FROM tweets t WHERE t.id > ?1"
+			   " ORDER BY t.id LIMIT ?2",
+	[R_USERS_AFTER] = "SELECT " USER_COLS " FROM users u WHERE u.id > ?1 ORDER BY u.id LIMIT ?2",
 };
 
 enum write_stmt {
@@ -636,6 +641,38 @@ static int sqlite_author_tweet_ids(struct store_reader *base, uint64_t author_id
 	return finish_list(r->db, st, rc);
 }
 
+static int sqlite_tweets_after(struct store_reader *base, uint64_t after, unsigned limit,
+			       struct tweet *out, size_t *n)
+{
+	struct sqlite_reader *r = (struct sqlite_reader *)base;
+	sqlite3_stmt *st = reader_stmt(r, R_TWEETS_AFTER);
+	sqlite3_bind_int64(st, 1, clamp63(after));
+	sqlite3_bind_int(st, 2, (int)limit);
+	int rc;
+	*n = 0;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && *n < limit)
+		read_tweet(st, &out[(*n)++]);
+	if (rc == SQLITE_ROW)
+		rc = SQLITE_DONE;
+	return finish_list(r->db, st, rc);
+}
+
+static int sqlite_users_after(struct store_reader *base, uint64_t after, unsigned limit,
+			      struct user *out, size_t *n)
+{
+	struct sqlite_reader *r = (struct sqlite_reader *)base;
+	sqlite3_stmt *st = reader_stmt(r, R_USERS_AFTER);
+	sqlite3_bind_int64(st, 1, clamp63(after));
+	sqlite3_bind_int(st, 2, (int)limit);
+	int rc;
+	*n = 0;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && *n < limit)
+		read_user(st, 0, &out[(*n)++]);
+	if (rc == SQLITE_ROW)
+		rc = SQLITE_DONE;
+	return finish_list(r->db, st, rc);
+}
+
 /* ---- the writer ---------------------------------------------------------- */
 
 /* Runs a statement that returns no rows; returns the sqlite code. */
@@ -1034,6 +1071,8 @@ const struct store_ops store_sqlite_ops = {
 	.follower_ids = sqlite_follower_ids,
 	.followees = sqlite_followees,
 	.author_tweet_ids = sqlite_author_tweet_ids,
+	.tweets_after = sqlite_tweets_after,
+	.users_after = sqlite_users_after,
 	.submit = sqlite_submit,
 	.stats = sqlite_stats,
 };

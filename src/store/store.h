@@ -193,6 +193,18 @@ struct store_ops {
 	int (*author_tweet_ids)(struct store_reader *r, uint64_t author_id,
 				const struct store_page *page, uint64_t *ids, size_t *n);
 
+	/* For indexes that follow the store (search/): what was committed
+	 * after id `after`, oldest first, at most `limit`. In the SQLite
+	 * adapter ids grow in commit order (one writer makes them), so a
+	 * follower that remembers the last id it saw misses nothing; an
+	 * adapter with many writers must keep that promise some other way
+	 * (a commit sequence). tweets_after fills only the tweet's own fields (no author
+	 * handle or name). */
+	int (*tweets_after)(struct store_reader *r, uint64_t after, unsigned limit,
+			    struct tweet *out, size_t *n);
+	int (*users_after)(struct store_reader *r, uint64_t after, unsigned limit,
+			   struct user *out, size_t *n);
+
 	/* Queues a write; returns 0 (done() will be called) or STORE_BUSY. */
 	int (*submit)(struct store *s, struct store_write *w);
 

@@ -24,3 +24,35 @@ bool query_find(const char *q, size_t len, const char *name, const char **value,
 	}
 	return false;
 }
+
+static int hex(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+bool query_decode(const char *v, size_t len, char *out, size_t *out_len)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < len; i++) {
+		char c = v[i];
+		if (c == '+') {
+			c = ' ';
+		} else if (c == '%') {
+			int hi = i + 2 < len ? hex(v[i + 1]) : -1;
+			int lo = hi >= 0 ? hex(v[i + 2]) : -1;
+			if (lo < 0)
+				return false;
+			c = (char)(hi << 4 | lo);
+			i += 2;
+		}
+		out[n++] = c;
+	}
+	*out_len = n;
+	return true;
+}

@@ -16,4 +16,9 @@
 bool query_find(const char *q, size_t len, const char *name, const char **value,
 		size_t *value_len);
 
+/* Decodes a form-encoded value ('+' is a space, %XX a byte) into out, which
+ * has room for len bytes; false on a malformed escape. The result may hold
+ * any byte, NUL included: validate it before use. */
+bool query_decode(const char *v, size_t len, char *out, size_t *out_len);
+
 #endif

@@ -1,0 +1,37 @@
+/*
+ * tokenizer — the "chirp" FTS5 tokenizer: how text becomes index terms.
+ *
+ * On top of SQLite's unicode61 (Unicode word breaks, case folding,
+ * diacritics removed: "Café" is "cafe"), it
+ *   - stems words with Snowball English (libstemmer): "running", "runs"
+ *     and "run" are all the term "run"; the word as written stays beside
+ *     its stem (a colocated token), so prefix queries match what people
+ *     typed and not what the stemmer made of it;
+ *   - keeps #hashtags and @mentions whole ("#rust" finds only the tag),
+ *     with the bare word beside them ("rust" finds the tag too);
+ *   - leaves words with digits unstemmed.
+ * Queries get the same treatment, minus the colocated extras: a plain
+ * query word is its stem, a prefix is the word as written.
+ */
+#ifndef CHIRP_SEARCH_TOKENIZER_H
+#define CHIRP_SEARCH_TOKENIZER_H
+
+#include <sqlite3.h>
+#include <stddef.h>
+
+#define SEARCH_TOKENIZER "chirp"
+
+/* Registers the tokenizer on a connection; SQLITE_OK or an error code. */
+int search_tokenizer_register(sqlite3 *db);
+
+/* A tokenizer instance for C code (not thread-safe; one per thread). */
+struct search_words;
+struct search_words *search_words_new(sqlite3 *db);
+void search_words_free(struct search_words *w);
+
+/* Calls emit(arg, word, len) for each word of text as a query would see it
+ * before stemming: folded, hashtag and mention sigils kept. */
+void search_words(struct search_words *w, const char *text, size_t len,
+		  void (*emit)(void *arg, const char *word, size_t len), void *arg);
+
+#endif
