@@ -1,0 +1,285 @@
+"""GET /v1/search/tweets and /v1/search/users (docs/api.md, "Search").
+
+The index is updated asynchronously, so a new tweet is polled for; a deleted
+tweet must be gone as soon as its DELETE returns, so that is checked at once.
+Every test searches for words made up for it, so the tests sharing a server
+never see each other's tweets.
+"""
+
+import secrets
+import urllib.parse
+
+import pytest
+
+from chirp_client import (assert_error, assert_tweet_shape, assert_user_shape,
+                          create_user, eventually, parse_links, post_tweet)
+
+# Consonants only: the stemmer leaves such words alone, so a test knows
+# exactly which word is in the index.
+LETTERS = "bcdfghjkmnpqrtvwxz"
+
+
+def word(n=9):
+    return "".join(secrets.choice(LETTERS) for _ in range(n))
+
+
+def search(api, q, path="/v1/search/tweets", **params):
+    params["q"] = q
+    r = api.get(path + "?" + urllib.parse.urlencode(params))
+    assert r.status == 200, r
+    assert isinstance(r.json, list), r
+    return r
+
+
+def texts(api, q, **params):
+    r = search(api, q, **params)
+    for t in r.json:
+        assert_tweet_shape(t)
+    return [t["text"] for t in r.json]
+
+
+def found(api, q, want, **params):
+    """Polls until the search returns exactly `want` (in order)."""
+    return eventually(lambda: texts(api, q, **params) == want,
+                      what=f"search {q!r} == {want}")
+
+
+def test_stemming_matches_other_forms_of_a_word(api, make_user):
+    u = make_user()
+    m = word()
+    post_tweet(api, u, f"{m} I was running late")
+    post_tweet(api, u, f"{m} she runs every day")
+    post_tweet(api, u, f"{m} a good run")
+    post_tweet(api, u, f"{m} nothing to see")
+    want = [f"{m} a good run", f"{m} she runs every day", f"{m} I was running late"]
+    for q in ("run", "running", "runs"):
+        eventually(lambda: sorted(texts(api, f"{m} {q}")) == sorted(want),
+                   what=f"{q!r} finds every form of run")
+
+
+def test_diacritics_and_case_do_not_matter(api, make_user):
+    u = make_user()
+    m = word()
+    post_tweet(api, u, f"{m} Café crème brûlée")
+    want = [f"{m} Café crème brûlée"]
+    found(api, f"{m} cafe", want)
+    for q in ("CAFE", "café", "Creme", "brulee", "BRÛLÉE"):
+        assert texts(api, f"{m} {q}") == want, q
+
+
+def test_one_typo_still_matches(api, make_user):
+    u = make_user()
+    m = word()
+    short = word(6)   # one edit allowed
+    long_ = word(10)  # two edits allowed
+    post_tweet(api, u, f"{m} {short} and {long_}")
+    want = [f"{m} {short} and {long_}"]
+    found(api, f"{m} {short}", want)
+
+    def edit(w, i):
+        return w[:i] + ("a" if w[i] != "a" else "e") + w[i + 1:]
+
+    assert texts(api, f"{m} {edit(short, 2)}") == want, "one substitution"
+    assert texts(api, f"{m} {short[:3] + short[4:]}") == want, "one deletion"
+    assert texts(api, f"{m} {short[:3] + 'a' + short[3:]}") == want, "one insertion"
+    swapped = short[:1] + short[2] + short[1] + short[3:]
+    assert texts(api, f"{m} {swapped}") == want, "two neighbours swapped"
+    assert texts(api, f"{m} {edit(edit(short, 1), 4)}") == [], \
+        "two edits are too many for a six-letter word"
+    assert texts(api, f"{m} {edit(edit(long_, 1), 6)}") == want, \
+        "two edits are fine for a ten-letter word"
+
+
+def test_exact_matches_rank_above_typo_matches(api, make_user):
+    u = make_user()
+    m = word()
+    w = word(7)
+    typo = w[:3] + "a" + w[4:]
+    # The exact match is the older tweet: relevance must still put it first.
+    post_tweet(api, u, f"{m} {w}")
+    post_tweet(api, u, f"{m} {typo}")
+    found(api, f"{m} {w}", [f"{m} {w}", f"{m} {typo}"])
+    found(api, f"{m} {typo}", [f"{m} {typo}", f"{m} {w}"])
+
+
+def test_phrase_needs_the_words_in_order(api, make_user):
+    u = make_user()
+    m = word()
+    post_tweet(api, u, f"{m} the quick brown fox")
+    post_tweet(api, u, f"{m} brown and quick")
+    found(api, f'{m} "quick brown"', [f"{m} the quick brown fox"])
+    assert sorted(texts(api, f"{m} quick brown")) == \
+        sorted([f"{m} the quick brown fox", f"{m} brown and quick"])
+
+
+def test_prefix(api, make_user):
+    u = make_user()
+    m = word()
+    p = word(5)
+    post_tweet(api, u, f"{m} {p}ological studies")
+    post_tweet(api, u, f"{m} {p}x")
+    post_tweet(api, u, f"{m} unrelated")
+    found(api, f"{m} {p}*", [f"{m} {p}x", f"{m} {p}ological studies"])
+    assert texts(api, f"{m} {p}olo*") == [f"{m} {p}ological studies"]
+
+
+def test_from_handle(api, make_user):
+    alice = make_user("alice")
+    bob = make_user("bob")
+    m = word()
+    post_tweet(api, alice, f"{m} from alice")
+    post_tweet(api, bob, f"{m} from bob")
+    found(api, f"{m} from:{alice.handle}", [f"{m} from alice"])
+    assert texts(api, f"from:@{bob.handle} {m}") == [f"{m} from bob"]
+    assert texts(api, f"{m} from:nobody{word(5)}") == []
+    # from: alone lists the user's tweets
+    assert f"{m} from bob" in texts(api, f"from:{bob.handle}", sort="recent")
+
+
+def test_hashtags_and_mentions_stay_whole(api, make_user):
+    u = make_user()
+    m = word()
+    tag = word(6)
+    post_tweet(api, u, f"{m} loving #{tag} today")
+    post_tweet(api, u, f"{m} the word {tag} alone")
+    post_tweet(api, u, f"{m} hello @{tag}")
+    found(api, f"{m} #{tag}", [f"{m} loving #{tag} today"])
+    assert texts(api, f"{m} @{tag}") == [f"{m} hello @{tag}"]
+    assert len(texts(api, f"{m} {tag}")) == 3, "the bare word finds all three"
+
+
+def test_deleted_tweet_is_gone_when_delete_returns(api, make_user):
+    u = make_user()
+    m = word()
+    keep = post_tweet(api, u, f"{m} keep me")
+    gone = post_tweet(api, u, f"{m} delete me")
+    found(api, m, [f"{m} delete me", f"{m} keep me"], sort="recent")
+    r = api.delete(f"/v1/tweets/{gone['id']}", token=u.token)
+    assert r.status == 204, r
+    # At once, in both orders, whatever the index has done meanwhile.
+    assert texts(api, m, sort="recent") == [keep["text"]]
+    assert texts(api, m) == [keep["text"]]
+    assert texts(api, f"{m} delete") == []
+
+
+def test_recent_sort_and_paging(api, make_user):
+    u = make_user()
+    m = word()
+    posted = [post_tweet(api, u, f"{m} number {i}")["id"] for i in range(7)]
+    newest_first = list(reversed(posted))
+    eventually(lambda: len(texts(api, m, sort="recent", limit=100)) == 7,
+               what="all seven indexed")
+    # sort=recent: id cursors, like every other list
+    seen = []
+    r = search(api, m, sort="recent", limit=3)
+    while True:
+        seen += [t["id"] for t in r.json]
+        links = parse_links(r) or {}
+        if not r.json or "next" not in links:
+            break
+        r = api.get(links["next"])
+        assert r.status == 200, r
+    assert seen == newest_first
+    # relevance: offset pages, with no tweet twice and none left out
+    seen = []
+    r = search(api, m, limit=3)
+    while True:
+        seen += [t["id"] for t in r.json]
+        links = parse_links(r) or {}
+        if "next" not in links:
+            break
+        r = api.get(links["next"])
+        assert r.status == 200, r
+    assert sorted(seen) == sorted(posted)
+
+
+@pytest.mark.parametrize("q", [
+    '"', '""', '"""', '"unbalanced', 'a"b', "*", "**", "a**", "AND", "OR", "NOT",
+    "a AND", "NOT a", "a OR b", "NEAR(a b)", "NEAR(a b, 2)", "text:a", "author:x",
+    "author : \"from_1\"", "{text}: a", "{text author}: a", "^a", "a + b", "(((",
+    ")", "-a", "a*b*", "from:", "from:@", "from:a:b", "from:" + "x" * 40, "@", "#",
+    "#@#", "'; DROP TABLE tweets_fts; --", "rank MATCH 'x'", "\\", "\x00", "\x01\x02",
+    "\u202e\u0000x", "🙂🙂🙂", "\u00a0", "\u3000テスト", "Ω≈ç√", "a" * 512,
+    '"' * 512, "*" * 512, "(" * 256, "x" * 200 + " y",
+])
+def test_query_syntax_is_never_an_error(api, q):
+    for path in ("/v1/search/tweets", "/v1/search/users"):
+        r = api.get(path + "?" + urllib.parse.urlencode({"q": q}))
+        assert r.status in (200, 422), r
+        if r.status == 200:
+            assert isinstance(r.json, list), r
+        else:
+            assert_error(r, 422)
+
+
+def test_index_still_works_after_odd_queries(api, make_user):
+    u = make_user()
+    m = word()
+    post_tweet(api, u, f"{m} still here")
+    for q in ('"', "NEAR(", "'; DROP TABLE tweets_fts; --", "*"):
+        api.get("/v1/search/tweets?" + urllib.parse.urlencode({"q": q}))
+    found(api, m, [f"{m} still here"])
+
+
+@pytest.mark.parametrize("path", ["/v1/search/tweets", "/v1/search/users"])
+def test_bad_queries(api, path):
+    assert_error(api.get(path), 422, "empty_query")
+    assert_error(api.get(path + "?q="), 422, "empty_query")
+    assert_error(api.get(path + "?q=+%20%09"), 422, "empty_query")
+    assert_error(api.get(path + "?q=" + "a" * 513), 422, "query_too_long")
+    assert_error(api.get(path + "?q=" + "%C3%A9" * 257), 422, "query_too_long")
+    assert api.get(path + "?q=" + "a" * 512).status == 200
+    assert_error(api.get(path + "?q=%ZZ"), 400, "invalid_query")
+    assert_error(api.get(path + "?q=%FF"), 400, "invalid_utf8")
+    assert_error(api.get(path + "?q=a&limit=0"), 422, "invalid_limit")
+    assert_error(api.get(path + "?q=a&offset=1001"), 422, "invalid_offset")
+    assert_error(api.get(path + "?q=a&offset=-1"), 422, "invalid_offset")
+    if path.endswith("tweets"):
+        assert_error(api.get(path + "?q=a&sort=oldest"), 422, "invalid_sort")
+        assert_error(api.get(path + "?q=a&max_id=x"), 400, "invalid_id")
+
+
+def test_users_by_handle_prefix_typo_and_name(api):
+    base = word(7)
+
+    def signup(handle, name):
+        r = api.post("/v1/users", {"handle": handle, "password": "password123",
+                                   "display_name": name})
+        assert r.status == 201, r
+        return r.json["id"]
+
+    longer = signup(base + "xy", "Zoë Q Plumber")
+    exact = signup(base, "Someone")
+
+    def users(q):
+        res = search(api, q, path="/v1/search/users")
+        for x in res.json:
+            assert_user_shape(x)
+        return [x["id"] for x in res.json]
+
+    # The exact handle first, though the other one also matches and is older.
+    eventually(lambda: users(base) == [exact, longer], what="exact handle first")
+    assert users("@" + base) == [exact, longer]
+    assert users(base.upper()) == [exact, longer], "handles ignore case"
+    # base + "x" is a prefix of one handle and a typo of the other.
+    assert users(base + "x") == [longer, exact], "the prefix match ranks first"
+    typo = base[:2] + "a" + base[3:] + "xy"
+    assert users(typo)[0] == longer, "a typo in a handle"
+    assert users(f"zoe plumber {base}") == [longer], "display name, diacritics aside"
+    assert users(f"{base} {word(8)}") == [], "every word must match"
+
+
+def test_index_catches_up_after_kill_9(server_factory):
+    srv = server_factory()
+    srv.start()
+    api = srv.client()
+    u = create_user(api, prefix="k")
+    m = word()
+    ids = [post_tweet(api, u, f"{m} number {i}")["id"] for i in range(30)]
+    srv.kill9()
+    srv.start()
+    api = srv.client()
+    eventually(lambda: sorted(t["id"] for t in search(
+        api, m, sort="recent", limit=100).json) == sorted(ids),
+        what="every acknowledged tweet searchable after a restart")
+    assert [x["id"] for x in search(api, u.handle, path="/v1/search/users").json] == [u.id]
