@@ -5,6 +5,7 @@
 #   make test       install missing packages, build, run every test
 #   make SANITIZE=address,undefined test   the same suite under ASan+UBSan
 #   make bench PRESET=small|medium          the feed benchmark (bench/README.md)
+#   make bench-search PRESET=medium         search queries, indexing throughput and lag
 #   make bench-overload                     twice capacity, open loop
 #   make crash-test CYCLES=100              kill -9 under load, nothing acknowledged lost
 #   make fuzz FUZZ_SECONDS=60               libFuzzer targets (make test replays their corpora)
@@ -44,7 +45,7 @@ BIN := $(if $(SANITIZE),chirp-san,chirp)
 
 BENCH_BINS := $(BUILD)/bench/chirp-gen
 
-.PHONY: all deps run test unit http crash crash-test fuzz fuzz-replay clean format bench bench-tools bench-overload
+.PHONY: all deps run test unit http crash crash-test fuzz fuzz-replay clean format bench bench-tools bench-search bench-overload
 
 all: $(BIN)
 
@@ -75,6 +76,11 @@ BENCH_ARGS ?=
 bench: deps
 	@$(MAKE) --no-print-directory SANITIZE= chirp bench-tools
 	PYTHON=$(PYTHON) ./bench/run.sh $(PRESET) $(BENCH_ARGS)
+
+# Search: indexing throughput, queries by kind, indexing lag (bench/search.sh).
+bench-search: deps
+	@$(MAKE) --no-print-directory SANITIZE= chirp bench-tools
+	PYTHON=$(PYTHON) ./bench/search.sh $(PRESET)
 
 # Twice the measured capacity, open loop (bench/overload.sh).
 bench-overload: deps

@@ -116,6 +116,21 @@ void api_metrics(struct ctx *c)
 	       fs.cache.misses);
 	metric(&sb, "chirp_tweet_cache_evictions_total", "counter",
 	       "Tweets evicted from the JSON cache.", fs.cache.evictions);
+	struct search_stats ss;
+	c->app->search->ops->stats(c->app->search, &ss);
+	metric(&sb, "chirp_search_tweets_indexed_total", "counter",
+	       "Tweets added to the search index since start.", ss.tweets_indexed);
+	metric(&sb, "chirp_search_users_indexed_total", "counter",
+	       "Users added to the search index since start.", ss.users_indexed);
+	metric(&sb, "chirp_search_tweets_removed_total", "counter",
+	       "Deleted tweets dropped from the search index since start.", ss.tweets_removed);
+	metric(&sb, "chirp_search_index_batches_total", "counter", "Indexing transactions.",
+	       ss.batches);
+	metric(&sb, "chirp_search_index_lag_milliseconds", "gauge",
+	       "From post to searchable, for the oldest tweet of the last indexing batch.",
+	       ss.lag_ms);
+	metric(&sb, "chirp_search_index_failing", "gauge",
+	       "1 if the last indexing batch failed (it is retried).", ss.failing);
 	metric(&sb, "chirp_fanout_queue_depth", "gauge", "Tweets waiting for fanout.",
 	       fs.fanout_depth);
 	uint64_t conns, refused;

@@ -32,6 +32,7 @@
 #include <time.h>
 
 #include "search/fuzzy.h"
+#include "search/rank.h"
 #include "search/search.h"
 #include "search/tokenizer.h"
 #include "util/id.h"
@@ -74,7 +75,7 @@ static sqlite3 *open_db(const char *path, bool writer, struct strbuf *err)
 	sqlite3 *db = NULL;
 	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (writer ? SQLITE_OPEN_CREATE : 0);
 	if (sqlite3_open_v2(path, &db, flags, NULL) != SQLITE_OK ||
-	    search_tokenizer_register(db) != SQLITE_OK) {
+	    search_tokenizer_register(db) != SQLITE_OK || search_rank_register(db) != SQLITE_OK) {
 		strbuf_appendf(err, "cannot open %s: %s", path, sqlite3_errmsg(db));
 		sqlite3_close(db);
 		return NULL;
@@ -179,7 +180,7 @@ struct indexer {
 	struct tweet *tweets; /* READ_BATCH */
 	struct user *users;
 	enum src src;        /* of the words being recorded */
-	uint64_t last_tweet; /* the newest tweet indexed */
+	uint64_t first_tweet, last_tweet; /* the oldest and newest indexed in a batch */
 	bool failed;         /* a statement failed in this transaction */
 };
 
@@ -277,7 +278,9 @@ static size_t index_tweets(struct indexer *ix, size_t budget)
 			sqlite3_bind_text(st, 2, t->text, (int)t->text_len, SQLITE_STATIC);
 			sqlite3_bind_text(st, 3, author, alen, SQLITE_STATIC);
 			step_done(ix, X_TWEET_PUT);
-			search_words(ix->words, t->text, t->text_len, record_word, ix);
+			search_words(ix->words, t->text, t->text_len, false, record_word, ix);
+			if (!done && !i)
+				ix->first_tweet = t->id;
 			after = t->id;
 		}
 		done += n;
@@ -309,9 +312,9 @@ static size_t index_users(struct indexer *ix, size_t budget)
 			sqlite3_bind_text(st, 2, u->handle, -1, SQLITE_STATIC);
 			sqlite3_bind_text(st, 3, u->display_name, -1, SQLITE_STATIC);
 			step_done(ix, X_USER_PUT);
-			search_words(ix->words, u->handle, strlen(u->handle), record_word, ix);
-			search_words(ix->words, u->display_name, strlen(u->display_name), record_word,
-				     ix);
+			search_words(ix->words, u->handle, strlen(u->handle), false, record_word, ix);
+			search_words(ix->words, u->display_name, strlen(u->display_name), false,
+				     record_word, ix);
 			after = u->id;
 		}
 		done += n;
@@ -362,14 +365,20 @@ static bool index_round(struct indexer *ix, const uint64_t *forget, size_t nforg
 			s->stats.tweets_indexed += tweets;
 			s->stats.users_indexed += users;
 			s->stats.tweets_removed += nforget;
-			if (tweets)
+			if (tweets) {
 				s->stats.watermark_tweet = ix->last_tweet;
+				uint64_t now = time_now_ms(), made = id_unix_ms(ix->first_tweet);
+				s->stats.lag_ms = now > made ? now - made : 0;
+			}
 		}
+		bool stopping = s->stopping;
 		pthread_mutex_unlock(&s->lock);
 		if (!ok)
 			return false;
 		nforget = 0; /* done with them */
-		if (tweets < TXN_ROWS && users < TXN_ROWS)
+		/* Caught up; or stopping, and the rest can wait for the next
+		 * start rather than hold up the shutdown. */
+		if ((tweets < TXN_ROWS && users < TXN_ROWS) || stopping)
 			return true;
 	}
 }
@@ -517,13 +526,14 @@ enum query_stmt {
 	Q_COUNT
 };
 
-/* ?1 the MATCH expression; ?2 and ?3 the id bounds; ?4 the limit. */
+/* ?1 the MATCH expression; ?2 and ?3 the id bounds; ?4 the limit; ?5 the
+ * document frequencies of its phrases (rank.h). */
 static const char *const query_sql[Q_COUNT] = {
 	[Q_RECENT] = "SELECT rowid FROM tweets_fts WHERE tweets_fts MATCH ?1"
 		     " AND rowid < ?2 AND rowid > ?3 ORDER BY rowid DESC LIMIT ?4",
 	[Q_RECENT_ASC] = "SELECT rowid FROM tweets_fts WHERE tweets_fts MATCH ?1"
 			 " AND rowid < ?2 AND rowid > ?3 ORDER BY rowid ASC LIMIT ?4",
-	[Q_RANKED] = "SELECT rowid, bm25(tweets_fts, 1.0, 0.0) FROM tweets_fts"
+	[Q_RANKED] = "SELECT rowid, chirp_rank(tweets_fts, ?5) FROM tweets_fts"
 		     " WHERE tweets_fts MATCH ?1 AND rowid < ?2 AND rowid > ?3"
 		     " ORDER BY rowid DESC LIMIT ?4",
 	[Q_USERS] = "SELECT rowid, bm25(users_fts, 4.0, 1.0) FROM users_fts"
@@ -534,11 +544,30 @@ static const char *const query_sql[Q_COUNT] = {
 	[Q_DF_USERS] = "SELECT doc FROM users_vocab WHERE term = ?1",
 };
 
+/*
+ * Document frequencies, remembered for a while. fts5vocab counts a term's
+ * documents by walking its posting list: milliseconds for a common word,
+ * which is exactly the word queried most. A common word's count barely
+ * moves in a minute, and a rare word is cheap to count again.
+ */
+#define DF_SLOTS 4096 /* a power of two; the table is emptied when 3/4 full */
+#define DF_TERM_MAX 63
+#define DF_TTL_MS 60000
+
+struct df_entry {
+	uint64_t fetched_ms; /* 0: empty slot */
+	int64_t docs;
+	uint8_t src, len;
+	char term[DF_TERM_MAX];
+};
+
 struct fts5_reader {
 	struct search_reader base;
 	sqlite3 *db;
 	struct search_words *words;
 	sqlite3_stmt *st[Q_COUNT]; /* prepared on first use */
+	struct df_entry *df;       /* DF_SLOTS */
+	size_t df_used;
 };
 
 static struct search_reader *fts5_reader_new(struct search *base)
@@ -553,6 +582,7 @@ static struct search_reader *fts5_reader_new(struct search *base)
 	r->words = search_words_new(r->db);
 	if (!r->words)
 		die("search: cannot make a tokenizer");
+	r->df = xcalloc(DF_SLOTS, sizeof(*r->df));
 	return &r->base;
 }
 
@@ -565,6 +595,7 @@ static void fts5_reader_free(struct search_reader *base)
 		sqlite3_finalize(r->st[i]);
 	search_words_free(r->words);
 	sqlite3_close(r->db);
+	free(r->df);
 	free(r);
 }
 
@@ -599,7 +630,7 @@ static void on_analysed(void *arg, const char *w, size_t len)
 static void analyse(struct fts5_reader *r, const char *s, size_t len, struct analysis *a)
 {
 	memset(a, 0, sizeof(*a));
-	search_words(r->words, s, len, on_analysed, a);
+	search_words(r->words, s, len, false, on_analysed, a);
 }
 
 /* Typo candidates of one query word: vocabulary words within its edit
@@ -620,14 +651,45 @@ struct candidate_search {
 	size_t n;
 };
 
+static struct df_entry *df_slot(struct fts5_reader *r, enum src src, const char *w, size_t len)
+{
+	uint64_t h = 1469598103934665603ull ^ (uint64_t)src; /* FNV-1a */
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char)w[i]) * 1099511628211ull;
+	for (size_t i = h & (DF_SLOTS - 1);; i = (i + 1) & (DF_SLOTS - 1)) {
+		struct df_entry *e = &r->df[i];
+		if (!e->fetched_ms || (e->src == src && e->len == len && memcmp(e->term, w, len) == 0))
+			return e;
+	}
+}
+
 static int64_t doc_count(struct fts5_reader *r, enum src src, const char *w, size_t len)
 {
+	uint64_t now = time_now_ms();
+	struct df_entry *e = len <= DF_TERM_MAX ? df_slot(r, src, w, len) : NULL;
+	if (e && e->fetched_ms && now - e->fetched_ms < DF_TTL_MS)
+		return e->docs;
 	sqlite3_stmt *st = stmt(r, src == SRC_TWEETS ? Q_DF_TWEETS : Q_DF_USERS);
 	if (!st)
 		return 0;
 	sqlite3_bind_text(st, 1, w, (int)len, SQLITE_STATIC);
 	int64_t n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
 	sqlite3_reset(st);
+	if (!e)
+		return n;
+	if (!e->fetched_ms) {
+		if (r->df_used >= DF_SLOTS / 4 * 3) {
+			memset(r->df, 0, DF_SLOTS * sizeof(*r->df));
+			r->df_used = 0;
+			e = df_slot(r, src, w, len);
+		}
+		r->df_used++;
+		e->src = (uint8_t)src;
+		e->len = (uint8_t)len;
+		memcpy(e->term, w, len);
+	}
+	e->docs = n;
+	e->fetched_ms = now ? now : 1;
 	return n;
 }
 
@@ -697,6 +759,53 @@ static void quoted(struct strbuf *b, const char *s, size_t len)
 	strbuf_append_char(b, '"');
 }
 
+/* A MATCH expression, and the document frequency of each of its phrases
+ * in order, for chirp_rank. */
+struct match {
+	struct strbuf expr;
+	double df[SEARCH_RANK_PHRASES_MAX];
+	size_t nphrases;
+};
+
+static void match_init(struct match *m)
+{
+	strbuf_init(&m->expr);
+	m->nphrases = 0;
+}
+
+static void add_phrase(struct match *m, double df)
+{
+	if (m->nphrases < SEARCH_RANK_PHRASES_MAX)
+		m->df[m->nphrases] = df;
+	m->nphrases++;
+}
+
+struct rarest {
+	struct fts5_reader *r;
+	enum src src;
+	double df; /* of the rarest word so far; -1 before the first */
+};
+
+static void on_stem(void *arg, const char *w, size_t len)
+{
+	struct rarest *x = arg;
+	double df = (double)doc_count(x->r, x->src, w, len);
+	if (x->df < 0 || df < x->df)
+		x->df = df;
+}
+
+/* How many documents hold a term: those of its rarest word, a bound good
+ * enough to weigh it by; -1 for a prefix, which stands for many words. */
+static double term_docs(struct fts5_reader *r, enum src src, const char *s, size_t len,
+			enum search_term_kind kind)
+{
+	if (kind == SEARCH_PREFIX)
+		return -1;
+	struct rarest x = {r, src, -1};
+	search_words(r->words, s, len, true, on_stem, &x);
+	return x.df;
+}
+
 /*
  * The MATCH expressions of a query: `exact` as typed, and `fuzzy` with
  * typo candidates ORed into each plain word (empty if there are none).
@@ -705,10 +814,11 @@ static void quoted(struct strbuf *b, const char *s, size_t len)
  * is named; tweet terms search only the text column.
  */
 static void build_match(struct fts5_reader *r, const struct search_query *q, bool users,
-			struct strbuf *exact, struct strbuf *fuzzy)
+			struct match *exact, struct match *fuzzy)
 {
 	bool any_fuzzy = false;
 	const char *col = users ? "" : "text : ";
+	enum src src = users ? SRC_USERS : SRC_TWEETS;
 	for (size_t i = 0; i < q->nterms; i++) {
 		const struct search_term *t = &q->terms[i];
 		struct analysis a;
@@ -718,30 +828,37 @@ static void build_match(struct fts5_reader *r, const struct search_query *q, boo
 		enum search_term_kind kind = t->kind;
 		if (kind == SEARCH_PREFIX && fuzzy_chars(a.word, a.len) < PREFIX_MIN && a.nwords == 1)
 			kind = SEARCH_WORD;
+		if (users && kind == SEARCH_WORD)
+			kind = SEARCH_PREFIX;
 		struct strbuf term = STRBUF_INIT;
 		quoted(&term, t->text, t->len);
-		if (kind == SEARCH_PREFIX || (users && kind == SEARCH_WORD))
+		if (kind == SEARCH_PREFIX)
 			strbuf_append(&term, " *", 2);
+		double df = term_docs(r, src, t->text, t->len, kind);
 		struct candidate_search cs;
-		size_t nc = kind == SEARCH_WORD ? candidates(r, users ? SRC_USERS : SRC_TWEETS, &a, &cs)
-						: 0;
+		size_t nc = t->kind == SEARCH_WORD ? candidates(r, src, &a, &cs) : 0;
 		for (int pass = 0; pass < 2; pass++) {
-			struct strbuf *b = pass ? fuzzy : exact;
+			struct match *m = pass ? fuzzy : exact;
+			struct strbuf *b = &m->expr;
 			if (b->len)
 				strbuf_append(b, " AND ", 5);
 			strbuf_appendf(b, "%s(", col);
 			strbuf_append(b, term.data, term.len);
+			add_phrase(m, df);
 			for (size_t k = 0; pass && k < nc; k++) {
 				strbuf_append(b, " OR ", 4);
 				quoted(b, cs.found[k].word, cs.found[k].len);
+				add_phrase(m, (double)cs.found[k].docs);
 			}
 			strbuf_append_char(b, ')');
 		}
 		any_fuzzy |= nc > 0;
 		strbuf_deinit(&term);
 	}
-	if (!any_fuzzy)
-		strbuf_reset(fuzzy);
+	if (!any_fuzzy) {
+		strbuf_reset(&fuzzy->expr);
+		fuzzy->nphrases = 0;
+	}
 }
 
 static void add_author(struct strbuf *b, uint64_t author_id)
@@ -795,13 +912,16 @@ static bool seen_has(const struct seen *s, uint64_t id)
 
 /* The WINDOW newest matches of `match`, scored, appended to hits (skipping
  * those already seen). */
-static int ranked(struct fts5_reader *r, const char *match, const struct store_page *p,
+static int ranked(struct fts5_reader *r, const struct match *m, const struct store_page *p,
 		  int tier, struct hit *hits, size_t *n, const struct seen *seen)
 {
 	sqlite3_stmt *st = stmt(r, Q_RANKED);
 	if (!st)
 		return STORE_ERROR;
-	sqlite3_bind_text(st, 1, match, -1, SQLITE_STATIC);
+	size_t nphrases = m->nphrases < SEARCH_RANK_PHRASES_MAX ? m->nphrases
+								: SEARCH_RANK_PHRASES_MAX;
+	sqlite3_bind_text(st, 1, m->expr.data, (int)m->expr.len, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 5, m->df, (int)(nphrases * sizeof(double)), SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, (int64_t)(p->before > INT64_MAX ? INT64_MAX : p->before));
 	sqlite3_bind_int64(st, 3, (int64_t)(p->after > INT64_MAX ? INT64_MAX : p->after));
 	sqlite3_bind_int(st, 4, WINDOW);
@@ -813,8 +933,8 @@ static int ranked(struct fts5_reader *r, const char *match, const struct store_p
 			continue;
 		uint64_t ms = id_unix_ms(id);
 		double age_days = ms < now ? (double)(now - ms) / 86400000.0 : 0;
-		double bm25 = sqlite3_column_double(st, 1);
-		hits[(*n)++] = (struct hit){id, bm25 / (1.0 + age_days / RECENCY_DAYS), tier};
+		double score = sqlite3_column_double(st, 1);
+		hits[(*n)++] = (struct hit){id, score / (1.0 + age_days / RECENCY_DAYS), tier};
 	}
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE) {
@@ -851,32 +971,39 @@ static int recent(struct fts5_reader *r, const char *match, const struct store_p
 	return STORE_OK;
 }
 
+static void match_deinit(struct match *m)
+{
+	strbuf_deinit(&m->expr);
+}
+
 static int fts5_tweets(struct search_reader *base, const struct search_request *req,
 		       uint64_t *ids, size_t *n)
 {
 	struct fts5_reader *r = (struct fts5_reader *)base;
 	*n = 0;
-	struct strbuf exact = STRBUF_INIT, fuzzy = STRBUF_INIT;
+	struct match exact, fuzzy;
+	match_init(&exact);
+	match_init(&fuzzy);
 	build_match(r, req->query, false, &exact, &fuzzy);
 	int rc = STORE_OK;
-	if (!exact.len && !req->has_author)
+	if (!exact.expr.len && !req->has_author)
 		goto out; /* nothing searchable: no results */
 	if (req->has_author) {
-		add_author(&exact, req->author_id);
-		if (fuzzy.len)
-			add_author(&fuzzy, req->author_id);
+		add_author(&exact.expr, req->author_id);
+		if (fuzzy.expr.len)
+			add_author(&fuzzy.expr, req->author_id);
 	}
 	if (req->sort == SEARCH_RECENT) {
-		rc = recent(r, fuzzy.len ? fuzzy.data : exact.data, &req->page, ids, n);
+		rc = recent(r, (fuzzy.expr.len ? &fuzzy : &exact)->expr.data, &req->page, ids, n);
 		goto out;
 	}
 	struct hit *hits = xmalloc(2 * WINDOW * sizeof(*hits));
 	size_t nh = 0;
-	rc = ranked(r, exact.data, &req->page, 0, hits, &nh, NULL);
-	if (rc == STORE_OK && fuzzy.len) {
+	rc = ranked(r, &exact, &req->page, 0, hits, &nh, NULL);
+	if (rc == STORE_OK && fuzzy.expr.len) {
 		struct seen seen;
 		seen_init(&seen, hits, nh);
-		rc = ranked(r, fuzzy.data, &req->page, 1, hits, &nh, &seen);
+		rc = ranked(r, &fuzzy, &req->page, 1, hits, &nh, &seen);
 		free(seen.ids);
 	}
 	if (rc == STORE_OK) {
@@ -886,8 +1013,8 @@ static int fts5_tweets(struct search_reader *base, const struct search_request *
 	}
 	free(hits);
 out:
-	strbuf_deinit(&exact);
-	strbuf_deinit(&fuzzy);
+	match_deinit(&exact);
+	match_deinit(&fuzzy);
 	return rc;
 }
 
@@ -962,21 +1089,23 @@ static int fts5_users(struct search_reader *base, const struct search_query *que
 	for (size_t i = 0; i < bare.nterms; i++)
 		if (bare.terms[i].len > 1 && bare.terms[i].text[0] == '@')
 			bare.terms[i].text++, bare.terms[i].len--;
-	struct strbuf exact = STRBUF_INIT, fuzzy = STRBUF_INIT;
+	struct match exact, fuzzy;
+	match_init(&exact);
+	match_init(&fuzzy);
 	build_match(r, q, true, &exact, &fuzzy);
 	int rc = STORE_OK;
-	if (exact.len) {
+	if (exact.expr.len) {
 		struct hit *hits = xmalloc((2 * WINDOW + 1) * sizeof(*hits));
 		size_t nh = 0;
 		rc = handle_hit(r, q, hits, &nh);
 		struct seen seen;
 		seen_init(&seen, hits, nh);
 		if (rc == STORE_OK)
-			rc = users_tier(r, exact.data, 0, hits, &nh, &seen);
+			rc = users_tier(r, exact.expr.data, 0, hits, &nh, &seen);
 		free(seen.ids);
-		if (rc == STORE_OK && fuzzy.len) {
+		if (rc == STORE_OK && fuzzy.expr.len) {
 			seen_init(&seen, hits, nh);
-			rc = users_tier(r, fuzzy.data, 1, hits, &nh, &seen);
+			rc = users_tier(r, fuzzy.expr.data, 1, hits, &nh, &seen);
 			free(seen.ids);
 		}
 		if (rc == STORE_OK) {
@@ -986,8 +1115,8 @@ static int fts5_users(struct search_reader *base, const struct search_query *que
 		}
 		free(hits);
 	}
-	strbuf_deinit(&exact);
-	strbuf_deinit(&fuzzy);
+	match_deinit(&exact);
+	match_deinit(&fuzzy);
 	return rc;
 }
 

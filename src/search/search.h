@@ -79,6 +79,7 @@ struct search_stats {
 	uint64_t batches;
 	uint64_t last_batch_us;   /* how long the last batch took */
 	uint64_t watermark_tweet; /* the newest tweet id in the index */
+	uint64_t lag_ms;          /* post to searchable, for the oldest tweet of the last batch */
 	bool failing;             /* the last batch failed; it will be retried */
 };
 

@@ -145,7 +145,7 @@ static int tok_create(void *api_ptr, const char **args, int nargs, Fts5Tokenizer
 	return SQLITE_OK;
 }
 
-static fts5_api *fts5_of(sqlite3 *db)
+fts5_api *search_fts5_api(sqlite3 *db)
 {
 	fts5_api *api = NULL;
 	sqlite3_stmt *st;
@@ -159,7 +159,7 @@ static fts5_api *fts5_of(sqlite3 *db)
 
 int search_tokenizer_register(sqlite3 *db)
 {
-	fts5_api *api = fts5_of(db);
+	fts5_api *api = search_fts5_api(db);
 	if (!api)
 		return SQLITE_ERROR;
 	fts5_tokenizer fns = {tok_create, tok_delete, tok_tokenize};
@@ -189,7 +189,7 @@ static int on_word(void *arg, int tflags, const char *tok, int n, int start, int
 
 struct search_words *search_words_new(sqlite3 *db)
 {
-	fts5_api *api = fts5_of(db);
+	fts5_api *api = search_fts5_api(db);
 	Fts5Tokenizer *tok = NULL;
 	if (!api || tok_create(api, NULL, 0, &tok) != SQLITE_OK)
 		return NULL;
@@ -206,12 +206,12 @@ void search_words_free(struct search_words *w)
 	free(w);
 }
 
-void search_words(struct search_words *w, const char *text, size_t len,
+void search_words(struct search_words *w, const char *text, size_t len, bool stems,
 		  void (*emit)(void *arg, const char *word, size_t len), void *arg)
 {
 	struct words_call c = {emit, arg};
 	if (len > INT32_MAX)
 		return;
-	tok_tokenize(w->tok, &c, FTS5_TOKENIZE_QUERY | FTS5_TOKENIZE_PREFIX, text, (int)len,
-		     on_word);
+	int flags = FTS5_TOKENIZE_QUERY | (stems ? 0 : FTS5_TOKENIZE_PREFIX);
+	tok_tokenize(w->tok, &c, flags, text, (int)len, on_word);
 }

@@ -17,6 +17,7 @@
 #define CHIRP_SEARCH_TOKENIZER_H
 
 #include <sqlite3.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #define SEARCH_TOKENIZER "chirp"
@@ -29,9 +30,13 @@ struct search_words;
 struct search_words *search_words_new(sqlite3 *db);
 void search_words_free(struct search_words *w);
 
-/* Calls emit(arg, word, len) for each word of text as a query would see it
- * before stemming: folded, hashtag and mention sigils kept. */
-void search_words(struct search_words *w, const char *text, size_t len,
+/* Calls emit(arg, word, len) for each word of text as a query sees it:
+ * folded, hashtag and mention sigils kept, and with `stems` the index term
+ * a plain word becomes (its stem) rather than the word as written. */
+void search_words(struct search_words *w, const char *text, size_t len, bool stems,
 		  void (*emit)(void *arg, const char *word, size_t len), void *arg);
+
+/* The FTS5 API of a connection; NULL if it has no FTS5. */
+fts5_api *search_fts5_api(sqlite3 *db);
 
 #endif

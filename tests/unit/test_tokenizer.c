@@ -135,8 +135,11 @@ static void test_words(void **state)
 	assert_non_null(sw);
 	struct words ws = {""};
 	const char *text = "Running à la Café, #Tags @Someone a#b !!";
-	search_words(sw, text, strlen(text), collect, &ws);
+	search_words(sw, text, strlen(text), false, collect, &ws);
 	assert_string_equal(ws.buf, "running a la cafe #tags @someone ab");
+	ws.buf[0] = '\0';
+	search_words(sw, text, strlen(text), true, collect, &ws);
+	assert_string_equal(ws.buf, "run a la cafe #tags @someone ab");
 	search_words_free(sw);
 }
 
