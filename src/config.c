@@ -22,6 +22,7 @@
 	"  --store NAME            store adapter: sqlite       [CHIRP_STORE, sqlite]\n"            \
 	"  --node-id N             0..1023, unique per server sharing a database [CHIRP_NODE_ID, 0]\n" \
 	"  --hash-threads N        threads for password hashing               [half the cores]\n" \
+	"  --search-threads N      threads that run search queries            [number of cores]\n" \
 	"  --read-timeout SECONDS  request read and keep-alive idle timeout   [10]\n"              \
 	"  --drain-timeout SECONDS how long shutdown waits for requests       [10]\n"              \
 	"  --max-body BYTES        largest JSON request body                  [65536]\n"           \
@@ -85,7 +86,7 @@ static int parse_uint(const char *flag, const char *s, unsigned long long lo,
 	return 0;
 }
 
-enum { OPT_LISTEN = 256, OPT_DATA, OPT_THREADS, OPT_STORE, OPT_NODE, OPT_HASH, OPT_READ_TO,
+enum { OPT_LISTEN = 256, OPT_DATA, OPT_THREADS, OPT_STORE, OPT_NODE, OPT_HASH, OPT_SEARCH_THREADS, OPT_READ_TO,
        OPT_DRAIN_TO, OPT_MAX_BODY, OPT_MAX_HEADER, OPT_MAX_QUEUED, OPT_CELEB, OPT_TL_CAP,
        OPT_TL_MEM, OPT_TL_IDLE, OPT_CACHE_MEM, OPT_FANOUT_Q, OPT_RATE, OPT_NO_RATE,
        OPT_TRUST, OPT_ACCESS_LOG, OPT_LOG_FORMAT, OPT_LOG_LEVEL, OPT_MAX_INFLIGHT,
@@ -140,6 +141,11 @@ static int set_number(struct chirp_config *cfg, int opt, const char *flag, const
 		if (parse_uint(flag, v, 1, 256, &n))
 			return -1;
 		cfg->hash_threads = (unsigned)n;
+		return 0;
+	case OPT_SEARCH_THREADS:
+		if (parse_uint(flag, v, 1, 256, &n))
+			return -1;
+		cfg->search_threads = (unsigned)n;
 		return 0;
 	case OPT_READ_TO:
 		if (parse_uint(flag, v, 1, 3600, &n))
@@ -221,6 +227,7 @@ enum config_result config_parse(struct chirp_config *cfg, int argc, char **argv)
 		.store = env_or("CHIRP_STORE", "sqlite"),
 		/* Argon2id on every core would stall the event loops. */
 		.hash_threads = ncores > 1 ? ncores / 2 : 1,
+		.search_threads = ncores,
 		.read_timeout_ms = 10000,
 		.drain_timeout_ms = 10000,
 		.max_body_bytes = 64 * 1024,
@@ -268,6 +275,7 @@ enum config_result config_parse(struct chirp_config *cfg, int argc, char **argv)
 		{"store", required_argument, NULL, OPT_STORE},
 		{"node-id", required_argument, NULL, OPT_NODE},
 		{"hash-threads", required_argument, NULL, OPT_HASH},
+		{"search-threads", required_argument, NULL, OPT_SEARCH_THREADS},
 		{"read-timeout", required_argument, NULL, OPT_READ_TO},
 		{"drain-timeout", required_argument, NULL, OPT_DRAIN_TO},
 		{"max-body", required_argument, NULL, OPT_MAX_BODY},

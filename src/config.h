@@ -31,6 +31,7 @@ struct chirp_config {
 	const char *store;         /* --store, CHIRP_STORE */
 	uint32_t node_id;          /* --node-id, CHIRP_NODE_ID */
 	unsigned hash_threads;     /* --hash-threads */
+	unsigned search_threads;   /* --search-threads */
 	uint64_t read_timeout_ms;  /* --read-timeout (seconds on the command line) */
 	uint64_t drain_timeout_ms; /* --drain-timeout (seconds) */
 	size_t max_body_bytes;     /* --max-body */

@@ -17,6 +17,7 @@
 #include "util/workpool.h"
 
 #define HASH_QUEUE_MAX 1024
+#define SEARCH_QUEUE_MAX 1024
 #define RATE_LIMIT_BUCKETS 1000000 /* least recently used beyond this go */
 
 /* Every connection is a file descriptor; a soft limit of 1024 would let
@@ -89,13 +90,20 @@ int main(int argc, char **argv)
 	struct app app = {
 		.cfg = &cfg,
 		.store = store,
-		.hashers = workpool_new(cfg.hash_threads, HASH_QUEUE_MAX),
+		.hashers = workpool_new(cfg.hash_threads, HASH_QUEUE_MAX, NULL),
 		.feed = feed_new(store, &fopt),
 		.search = search,
 		.limits = limits_memory_ops.create(RATE_LIMIT_BUCKETS),
 		.metrics = metrics_new(api_route_count()),
 		.access = access,
 	};
+	/* Search threads read through readers of their own (api/search.c). */
+	struct workpool_hooks search_hooks = {
+		.init = api_search_thread_init,
+		.deinit = api_search_thread_deinit,
+		.arg = &app,
+	};
+	app.searchers = workpool_new(cfg.search_threads, SEARCH_QUEUE_MAX, &search_hooks);
 	struct http_app http = {
 		.app = &app,
 		.thread_init = api_thread_init,
@@ -117,6 +125,7 @@ int main(int argc, char **argv)
 	 * queued (its completions still feed the fanout and nudge the index),
 	 * close the database, then finish the fanout and the indexing. */
 	workpool_free(app.hashers);
+	workpool_free(app.searchers);
 	ops->close(store);
 	feed_free(app.feed);
 	search->ops->close(search);

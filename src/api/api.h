@@ -35,6 +35,7 @@ struct app {
 	struct workpool *hashers; /* Argon2id off the event loops */
 	struct feed *feed;        /* timelines, fanout, tweet cache */
 	struct search *search;    /* the full-text index */
+	struct workpool *searchers; /* search queries off the event loops */
 	struct limits *limits;    /* rate-limit counters */
 	struct metrics *metrics;  /* per-route requests and latency */
 	struct accesslog *access; /* NULL: no access log */
@@ -44,7 +45,6 @@ struct app {
 struct app_thread {
 	struct app *app;
 	struct store_reader *db;
-	struct search_reader *search;
 };
 
 /* One per request, in the request's memory pool. */
@@ -52,7 +52,6 @@ struct ctx {
 	h2o_req_t *req;
 	struct app *app;
 	struct store_reader *db;
-	struct search_reader *search;
 	struct route_match m;
 	uint64_t user_id;                 /* the authenticated user; 0 if none */
 	uint8_t token_hash[TOKEN_HASH_LEN]; /* of the bearer token, when user_id */
@@ -144,6 +143,9 @@ void api_following(struct ctx *c);
 void api_feed(struct ctx *c);
 void api_search_tweets(struct ctx *c);
 void api_search_users(struct ctx *c);
+/* The search threads' readers (struct workpool_hooks; arg: the app). */
+void *api_search_thread_init(void *app);
+void api_search_thread_deinit(void *state);
 void api_healthz(struct ctx *c);
 void api_readyz(struct ctx *c);
 void api_metrics(struct ctx *c);

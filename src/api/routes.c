@@ -60,7 +60,6 @@ void *api_thread_init(void *app, struct http_loop *loop)
 	struct app_thread *t = xcalloc(1, sizeof(*t));
 	t->app = app;
 	t->db = t->app->store->ops->reader_new(t->app->store);
-	t->search = t->app->search->ops->reader_new(t->app->search);
 	return t;
 }
 
@@ -68,7 +67,6 @@ void api_thread_deinit(void *thread_data)
 {
 	struct app_thread *t = thread_data;
 	t->db->ops->reader_free(t->db);
-	t->search->ops->reader_free(t->search);
 	free(t);
 }
 
@@ -167,7 +165,6 @@ void api_handle(void *thread_data, h2o_req_t *req)
 	c->req = req;
 	c->app = t->app;
 	c->db = t->db;
-	c->search = t->search;
 	c->t0_ns = time_mono_ns();
 	c->route = NROUTES;
 	metrics_inflight_enter(c->app->metrics);

@@ -19,8 +19,7 @@
 
 #include <stddef.h>
 
-/* The struct of type T whose member m is at p. */
-#define container_of(p, T, m) ((T *)((char *)(p) - offsetof(T, m)))
+#include "util/container_of.h"
 
 struct api_write {
 	struct store_write w;

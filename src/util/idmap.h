@@ -15,10 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* The struct of type T whose member m is at p. */
-#ifndef container_of
-#define container_of(p, T, m) ((T *)((char *)(p) - offsetof(T, m)))
-#endif
+#include "util/container_of.h"
 
 struct idmap_node {
 	uint64_t key;

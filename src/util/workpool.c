@@ -19,12 +19,14 @@ struct workpool {
 	bool stopping;
 	unsigned nthreads;
 	pthread_t *threads;
+	struct workpool_hooks hooks;
 };
 
 static void *worker_main(void *arg)
 {
 	struct workpool *p = arg;
 	pthread_setname_np(pthread_self(), "chirp-work");
+	void *state = p->hooks.init ? p->hooks.init(p->hooks.arg) : NULL;
 	for (;;) {
 		pthread_mutex_lock(&p->lock);
 		while (!p->head && !p->stopping)
@@ -32,6 +34,8 @@ static void *worker_main(void *arg)
 		struct work *w = p->head;
 		if (!w) { /* stopping and drained */
 			pthread_mutex_unlock(&p->lock);
+			if (p->hooks.deinit)
+				p->hooks.deinit(state);
 			return NULL;
 		}
 		p->head = w->next;
@@ -39,13 +43,17 @@ static void *worker_main(void *arg)
 			p->tail = NULL;
 		p->queued--;
 		pthread_mutex_unlock(&p->lock);
+		w->thread = state;
 		w->fn(w);
 	}
 }
 
-struct workpool *workpool_new(unsigned threads, size_t max_queued)
+struct workpool *workpool_new(unsigned threads, size_t max_queued,
+			      const struct workpool_hooks *hooks)
 {
 	struct workpool *p = xcalloc(1, sizeof(*p));
+	if (hooks)
+		p->hooks = *hooks;
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_cond_init(&p->nonempty, NULL);
 	p->max_queued = max_queued;

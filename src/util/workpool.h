@@ -14,12 +14,24 @@
 struct work {
 	void (*fn)(struct work *w); /* runs on a pool thread */
 	struct work *next;          /* owned by the pool while queued */
+	void *thread;               /* set before fn runs: the thread's own state */
+};
+
+/* State each pool thread keeps for its jobs (a database connection, say):
+ * init(arg) runs on the thread before its first job, deinit(state) as it
+ * stops. */
+struct workpool_hooks {
+	void *(*init)(void *arg);
+	void (*deinit)(void *state);
+	void *arg;
 };
 
 struct workpool;
 
-/* Starts `threads` threads with room for `max_queued` waiting jobs. */
-struct workpool *workpool_new(unsigned threads, size_t max_queued);
+/* Starts `threads` threads with room for `max_queued` waiting jobs;
+ * `hooks` may be NULL (then w->thread is NULL). */
+struct workpool *workpool_new(unsigned threads, size_t max_queued,
+			      const struct workpool_hooks *hooks);
 
 /* Runs every job already queued, then joins the threads and frees the pool.
  * NULL is a no-op. */
