@@ -9,22 +9,11 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/validate.h"
+
 static bool is_space(char c)
 {
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
-}
-
-static bool is_handle(const char *s, size_t len)
-{
-	if (len == 0 || len > HANDLE_MAX)
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		char c = s[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      c == '_'))
-			return false;
-	}
-	return true;
 }
 
 static void add(struct search_query *q, enum search_term_kind kind, const char *s, size_t len)
@@ -44,7 +33,7 @@ static void word(struct search_query *q, const char *s, size_t len)
 		size_t hlen = len - nfrom;
 		if (*h == '@')
 			h++, hlen--;
-		if (is_handle(h, hlen)) {
+		if (validate_handle(h, hlen)) {
 			q->from = h;
 			q->from_len = hlen;
 			return;
