@@ -994,7 +994,19 @@ static int fts5_tweets(struct search_reader *base, const struct search_request *
 			add_author(&fuzzy.expr, req->author_id);
 	}
 	if (req->sort == SEARCH_RECENT) {
-		rc = recent(r, (fuzzy.expr.len ? &fuzzy : &exact)->expr.data, &req->page, ids, n);
+		/* Newest first has no tiers to put typo matches below exact
+		 * ones, so it takes them only when nothing matches as typed. */
+		const char *expr = exact.expr.data;
+		if (fuzzy.expr.len) {
+			struct store_page any = {.before = UINT64_MAX, .limit = 1};
+			uint64_t one;
+			size_t found = 0;
+			rc = recent(r, exact.expr.data, &any, &one, &found);
+			if (rc == STORE_OK && !found)
+				expr = fuzzy.expr.data;
+		}
+		if (rc == STORE_OK)
+			rc = recent(r, expr, &req->page, ids, n);
 		goto out;
 	}
 	struct hit *hits = xmalloc(2 * WINDOW * sizeof(*hits));

@@ -102,6 +102,19 @@ def test_exact_matches_rank_above_typo_matches(api, make_user):
     found(api, f"{m} {typo}", [f"{m} {typo}", f"{m} {w}"])
 
 
+def test_newest_first_takes_typo_matches_only_when_nothing_else_matches(api, make_user):
+    u = make_user()
+    m = word()
+    w = word(7)
+    typo = w[:3] + "a" + w[4:]
+    post_tweet(api, u, f"{m} {typo}")
+    found(api, f"{m} {w}", [f"{m} {typo}"], sort="recent")
+    post_tweet(api, u, f"{m} {w}")
+    found(api, f"{m} {w}", [f"{m} {w}"], sort="recent")
+    # relevance keeps both, the exact match first
+    assert texts(api, f"{m} {w}") == [f"{m} {w}", f"{m} {typo}"]
+
+
 def test_phrase_needs_the_words_in_order(api, make_user):
     u = make_user()
     m = word()
