@@ -130,7 +130,6 @@ static int migrate(sqlite3 *db, struct strbuf *err)
 enum ix_stmt {
 	X_BEGIN,
 	X_COMMIT,
-	X_ROLLBACK,
 	X_WATERMARK_GET,
 	X_WATERMARK_SET,
 	X_TWEET_PUT,
@@ -144,7 +143,6 @@ enum ix_stmt {
 static const char *const ix_sql[X_COUNT] = {
 	[X_BEGIN] = "BEGIN IMMEDIATE",
 	[X_COMMIT] = "COMMIT",
-	[X_ROLLBACK] = "ROLLBACK",
 	[X_WATERMARK_GET] = "SELECT id FROM watermarks WHERE name = ?1",
 	[X_WATERMARK_SET] = "UPDATE watermarks SET id = ?2 WHERE name = ?1",
 	[X_TWEET_PUT] = "INSERT OR REPLACE INTO tweets_fts(rowid, text, author) VALUES (?1, ?2, ?3)",
@@ -161,6 +159,7 @@ struct fts5_search {
 	struct store *store;
 	sqlite3 *wdb; /* the indexer's */
 	pthread_t indexer;
+	bool started; /* the indexer thread runs */
 
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
@@ -477,7 +476,7 @@ static void fts5_close(struct search *base)
 	struct fts5_search *s = (struct fts5_search *)base;
 	if (!s)
 		return;
-	if (s->indexer) {
+	if (s->started) {
 		pthread_mutex_lock(&s->lock);
 		s->stopping = true;
 		pthread_cond_signal(&s->wake);
@@ -509,6 +508,7 @@ static struct search *fts5_open(const struct search_options *opt, struct strbuf 
 	s->pending = true; /* catch up with what the store has */
 	if (pthread_create(&s->indexer, NULL, indexer_main, s) != 0)
 		die("search: cannot start the indexer thread");
+	s->started = true;
 	return &s->base;
 }
 
