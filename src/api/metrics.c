@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "api/api.h"
+#include "api/stream.h"
 #include "http/respond.h"
 #include "http/server.h"
 
@@ -123,6 +124,18 @@ void api_metrics(struct ctx *c)
 	metric(&sb, "chirp_http_connections", "gauge", "Client connections open now.", conns);
 	metric(&sb, "chirp_http_connections_refused_total", "counter",
 	       "Connections answered 503 and closed for being past --max-connections.", refused);
+	struct stream_stats ss;
+	streams_stats(c->app->streams, &ss);
+	metric(&sb, "chirp_streams_open", "gauge", "Live feed streams open now.", ss.open);
+	metric(&sb, "chirp_streams_opened_total", "counter", "Live feed streams opened.", ss.opened);
+	metric(&sb, "chirp_streams_refused_user_total", "counter",
+	       "Streams refused (429) past --max-streams-per-user.", ss.refused_user);
+	metric(&sb, "chirp_streams_refused_server_total", "counter",
+	       "Streams refused (503) past --max-streams, or while shutting down.", ss.refused_server);
+	metric(&sb, "chirp_streams_cut_slow_total", "counter",
+	       "Streams disconnected because the reader let --stream-buffer fill.", ss.cut_slow);
+	metric(&sb, "chirp_stream_events_total", "counter", "Tweet and delete events sent on streams.",
+	       ss.events);
 	metric(&sb, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes.",
 	       resident_bytes());
 	metric(&sb, "process_open_fds", "gauge", "Number of open file descriptors.", open_fds());
