@@ -52,7 +52,8 @@
 	"  --max-streams N         open live feed streams (GET /v1/feed/stream); past\n"         \
 	"                          it a new one gets 503. Each holds a connection  [2048]\n"    \
 	"  --max-streams-per-user N  open streams per user; past it 429          [5]\n"          \
-	"  --stream-buffer BYTES   unsent bytes a stream may hold; a reader that lets\n"        \
+	"  --stream-buffer BYTES   unsent bytes a stream may hold (and its socket's\n"        \
+	"                          kernel send buffer); a reader that lets\n"               \
 	"                          more pile up is disconnected                 [65536]\n"       \
 	"  --stream-heartbeat SECONDS  a comment line this often on every stream [15]\n"        \
 	"  -h, --help              show this help\n"                                                \

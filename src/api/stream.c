@@ -23,11 +23,14 @@
  */
 #include "api/stream.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "api/api.h"
 #include "http/respond.h"
@@ -73,6 +76,7 @@ struct stream {
 	h2o_req_t *req;             /* NULL once closed */
 	h2o_linklist_t link;        /* in sl->streams */
 	h2o_timeout_entry_t heartbeat;
+	h2o_socket_t *watch;        /* HTTP/1: notices the client's close */
 	uint64_t user_id;
 
 	uint64_t cursor;            /* live tweets at or below this are not sent */
@@ -270,6 +274,11 @@ static void stream_close(struct stream *s)
 	if (h2o_timeout_is_linked(&s->heartbeat))
 		h2o_timeout_unlink(&s->heartbeat);
 	h2o_linklist_unlink(&s->link);
+	if (s->watch) {
+		h2o_socket_read_stop(s->watch);
+		h2o_socket_close(s->watch);
+		s->watch = NULL;
+	}
 	slot_release(s->sl->st, s->user_id);
 }
 
@@ -331,6 +340,55 @@ static void stream_cut(struct stream *s)
 		shutdown(h2o_socket_get_fd(sock), SHUT_RDWR);
 	else if (!s->sending)
 		h2o_send(s->req, NULL, 0, H2O_SEND_STATE_ERROR);
+}
+
+/*
+ * While h2o sends an HTTP/1 response it does not read the connection, so a
+ * client that hangs up would be noticed only at the next write, a heartbeat
+ * away, holding its slot (and the user's cap) meanwhile. A duplicate of the
+ * socket's descriptor, watched for readability, sees the FIN at once; the
+ * stream then ends the response in error (or shuts the socket down if a
+ * send is in progress), and h2o closes the connection. HTTP/2 reads all
+ * along and needs none of this. (A client that half-closes its side after
+ * the request is taken for gone too: SSE clients do not.)
+ */
+static void on_client_readable(h2o_socket_t *watch, const char *err)
+{
+	struct stream *s = watch->data;
+	char c;
+	ssize_t n = recv(h2o_socket_get_fd(watch), &c, 1, MSG_PEEK | MSG_DONTWAIT);
+	if (!err && (n > 0 || (n < 0 && (errno == EAGAIN || errno == EINTR)))) {
+		/* The client sent bytes (a pipelined request): not a close. h2o
+		 * reads them after the stream; stop looking. */
+		h2o_socket_read_stop(watch);
+		return;
+	}
+	h2o_socket_read_stop(watch);
+	stop_events(s);
+	if (s->sending)
+		shutdown(h2o_socket_get_fd(watch), SHUT_RDWR);
+	else
+		h2o_send(s->req, NULL, 0, H2O_SEND_STATE_ERROR);
+}
+
+/* The kernel's send buffer counts too: left to autotuning it grows to
+ * megabytes for a reader that does not read. Pinned to the stream's own
+ * bound, a slow reader is noticed after a few dozen kilobytes, not after
+ * megabytes per connection. (HTTP/2 shares the socket: left alone.) */
+static void watch_client(struct stream *s)
+{
+	h2o_conn_t *conn = s->req->conn;
+	h2o_socket_t *sock = conn->callbacks->get_socket ? conn->callbacks->get_socket(conn) : NULL;
+	if (!sock || s->req->version >= 0x200)
+		return;
+	int sndbuf = (int)s->sl->st->opt.buffer_bytes;
+	setsockopt(h2o_socket_get_fd(sock), SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
+	int fd = fcntl(h2o_socket_get_fd(sock), F_DUPFD_CLOEXEC, 0);
+	if (fd < 0)
+		return; /* out of descriptors: the next write notices instead */
+	s->watch = h2o_evloop_socket_create(s->sl->evloop, fd, H2O_SOCKET_FLAG_DONT_READ);
+	s->watch->data = s;
+	h2o_socket_read_start(s->watch, on_client_readable);
 }
 
 /* ---- writing events ---------------------------------------------------------------- */
@@ -566,6 +624,7 @@ void api_feed_stream(struct ctx *c)
 		       H2O_STRLIT("no-cache"));
 	http_header_add(req, "x-accel-buffering", "no", 2); /* nginx: do not buffer */
 	h2o_start_response(req, &s->gen);
+	watch_client(s);
 	/* The first bytes go at once, so the client sees the 200 now. */
 	strbuf_append_str(&s->pending, ": connected\n\n");
 	pump(s);
