@@ -6,6 +6,7 @@
 #   make SANITIZE=address,undefined test   the same suite under ASan+UBSan
 #   make bench PRESET=small|medium          the feed benchmark (bench/README.md)
 #   make bench-overload                     twice capacity, open loop
+#   make bench-streams STREAMS=10000        live feed streams beside the feed load
 #   make crash-test CYCLES=100              kill -9 under load, nothing acknowledged lost
 #   make fuzz FUZZ_SECONDS=60               libFuzzer targets (make test replays their corpora)
 #
@@ -42,9 +43,9 @@ export UBSAN_OPTIONS := print_stacktrace=1:halt_on_error=1
 # The sanitizer build writes its binary beside the plain one so both can exist.
 BIN := $(if $(SANITIZE),chirp-san,chirp)
 
-BENCH_BINS := $(BUILD)/bench/chirp-gen
+BENCH_BINS := $(BUILD)/bench/chirp-gen $(BUILD)/bench/chirp-streams
 
-.PHONY: all deps run test unit http crash crash-test fuzz fuzz-replay clean format bench bench-tools bench-overload
+.PHONY: all deps run test unit http crash crash-test fuzz fuzz-replay clean format bench bench-tools bench-overload bench-streams
 
 all: $(BIN)
 
@@ -66,6 +67,10 @@ $(BUILD)/bench/chirp-gen: bench/gen.c $(LIB_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+$(BUILD)/bench/chirp-streams: bench/streams.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< -pthread
+
 bench-tools: $(BIN) $(BENCH_BINS)
 
 # Benchmarks (bench/README.md): always the optimised build, never a sanitizer one.
@@ -80,6 +85,12 @@ bench: deps
 bench-overload: deps
 	@$(MAKE) --no-print-directory SANITIZE= chirp bench-tools
 	./bench/overload.sh small
+
+# 10,000 live feed streams beside the feed load (bench/streams.sh).
+STREAMS ?= 10000
+bench-streams: deps
+	@$(MAKE) --no-print-directory SANITIZE= chirp bench-tools
+	STREAMS=$(STREAMS) ./bench/streams.sh
 
 run: deps
 	@$(MAKE) --no-print-directory $(BIN)
