@@ -432,11 +432,18 @@ static void start_round(struct stream *s)
 	s->upto = feed_live_upto(s->sl->st->feed);
 }
 
-/* Catch-up pages while there is room (half the buffer: live events keep
- * the other half). Returns a STORE_* code. */
+/* Whether catch-up may add an event: it keeps to half the buffer, so live
+ * events (and one more tweet) always fit in the other half. */
+static bool catch_up_room(const struct stream *s)
+{
+	return s->pending.len + s->out.len < s->sl->st->opt.buffer_bytes / 2;
+}
+
+/* Catch-up events while there is room; the rest waits for on_proceed.
+ * Returns a STORE_* code. */
 static int catch_up(struct stream *s)
 {
-	while (s->syncing && s->pending.len + s->out.len < s->sl->st->opt.buffer_bytes / 2) {
+	while (s->syncing && catch_up_room(s)) {
 		uint64_t ids[CATCHUP_PAGE];
 		size_t n = 0;
 		if (s->cursor < s->upto) {
@@ -446,12 +453,14 @@ static int catch_up(struct stream *s)
 			if (rc)
 				return rc;
 		}
-		for (size_t i = n; i-- > 0;) { /* newest first: send from the end */
-			append_tweet(s, ids[i]);
-			s->cursor = ids[i];
+		size_t left = n; /* newest first: send from the end */
+		while (left > 0 && catch_up_room(s)) {
+			left--;
+			append_tweet(s, ids[left]);
+			s->cursor = ids[left];
 		}
-		if (n == CATCHUP_PAGE)
-			continue;
+		if (left > 0 || n == CATCHUP_PAGE)
+			continue; /* more to read from the cursor on */
 		/* The round is complete up to U (feed_live_upto). */
 		if (s->upto > 0 && s->cursor < s->upto - 1)
 			s->cursor = s->upto - 1;

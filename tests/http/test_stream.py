@@ -363,6 +363,27 @@ def test_reconnecting_while_tweets_pour_in_loses_and_repeats_nothing(api):
     assert len(set(got)) == total
 
 
+def test_a_long_replay_is_paced_by_a_small_buffer_not_cut_off(tmp_path):
+    """A replay many times larger than --stream-buffer goes out a piece at
+    a time as the client reads: all of it arrives, and the stream is not
+    taken for a slow reader."""
+    srv = start(tmp_path, "paced", "--stream-buffer", "8192")
+    try:
+        api = srv.client()
+        reader, friend = create_user(api), create_user(api)
+        follow(api, reader, friend.id)
+        first = post_tweet(api, friend, "the last one seen")
+        missed = [post_tweet(api, friend, "é" * 280)["id"] for _ in range(60)]
+        s = stream(api, reader, headers={"Last-Event-ID": first["id"]})
+        assert [s.next_tweet()["id"] for _ in missed] == missed
+        assert metric(api, "chirp_streams_cut_slow_total") == 0
+        s.close()
+        assert srv.stop() == 0, srv.log_tail()
+    finally:
+        if srv.alive():
+            srv.kill9()
+
+
 # ------------------------------------------------------- resource safety
 
 def test_a_reader_that_stops_reading_is_cut_off(tmp_path):
