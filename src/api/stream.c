@@ -29,6 +29,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -383,9 +384,17 @@ static void watch_client(struct stream *s)
 		return;
 	int sndbuf = (int)s->sl->st->opt.buffer_bytes;
 	setsockopt(h2o_socket_get_fd(sock), SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
+	/* Descriptors are handed out lowest first, so the new one's number is
+	 * about how many are in use: watch only while under half the limit,
+	 * and never take the descriptors new connections need. */
 	int fd = fcntl(h2o_socket_get_fd(sock), F_DUPFD_CLOEXEC, 0);
+	struct rlimit rl;
+	if (fd >= 0 && getrlimit(RLIMIT_NOFILE, &rl) == 0 && (rlim_t)fd >= rl.rlim_cur / 2) {
+		close(fd);
+		fd = -1;
+	}
 	if (fd < 0)
-		return; /* out of descriptors: the next write notices instead */
+		return; /* the next write (a heartbeat at most) notices instead */
 	s->watch = h2o_evloop_socket_create(s->sl->evloop, fd, H2O_SOCKET_FLAG_DONT_READ);
 	s->watch->data = s;
 	h2o_socket_read_start(s->watch, on_client_readable);
