@@ -86,6 +86,7 @@ struct stream {
 	bool again;                 /* another round must follow this one */
 	bool sending;               /* h2o holds `out` until on_proceed */
 	bool ending;                /* no more events: the response is ending */
+	bool finished;              /* its end was sent: no h2o_send any more */
 
 	struct strbuf out;          /* handed to h2o */
 	struct strbuf pending;      /* waiting for the next send */
@@ -318,13 +319,24 @@ static void stop_events(struct stream *s)
 static void stream_end(struct stream *s)
 {
 	stop_events(s);
-	if (s->sending)
-		return; /* on_proceed finishes */
+	if (s->sending || s->finished)
+		return; /* on_proceed finishes; or it is finished */
 	strbuf_deinit(&s->out);
 	s->out = s->pending;
 	strbuf_init(&s->pending);
+	s->finished = true;
 	h2o_iovec_t buf = h2o_iovec_init(s->out.data ? s->out.data : "", s->out.len);
 	h2o_send(s->req, &buf, 1, H2O_SEND_STATE_FINAL);
+}
+
+/* Ends the response in error: h2o closes the connection. Only when no
+ * send is in progress (h2o_send must wait for on_proceed). */
+static void stream_abort(struct stream *s)
+{
+	if (s->sending || s->finished)
+		return;
+	s->finished = true;
+	h2o_send(s->req, NULL, 0, H2O_SEND_STATE_ERROR);
 }
 
 /* Disconnects a reader that lets its send buffer fill. A send is stuck in
@@ -339,8 +351,8 @@ static void stream_cut(struct stream *s)
 	h2o_socket_t *sock = conn->callbacks->get_socket ? conn->callbacks->get_socket(conn) : NULL;
 	if (sock)
 		shutdown(h2o_socket_get_fd(sock), SHUT_RDWR);
-	else if (!s->sending)
-		h2o_send(s->req, NULL, 0, H2O_SEND_STATE_ERROR);
+	else
+		stream_abort(s);
 }
 
 /*
@@ -369,7 +381,7 @@ static void on_client_readable(h2o_socket_t *watch, const char *err)
 	if (s->sending)
 		shutdown(h2o_socket_get_fd(watch), SHUT_RDWR);
 	else
-		h2o_send(s->req, NULL, 0, H2O_SEND_STATE_ERROR);
+		stream_abort(s); /* (a finished response is closing already) */
 }
 
 /* The kernel's send buffer counts too: left to autotuning it grows to
