@@ -7,6 +7,7 @@
 #   make bench PRESET=small|medium          the feed benchmark (bench/README.md)
 #   make bench-search PRESET=medium         search queries, indexing throughput and lag
 #   make bench-overload                     twice capacity, open loop
+#   make bench-streams STREAMS=10000        live feed streams beside the feed load
 #   make crash-test CYCLES=100              kill -9 under load, nothing acknowledged lost
 #   make fuzz FUZZ_SECONDS=60               libFuzzer targets (make test replays their corpora)
 #
@@ -43,9 +44,9 @@ export UBSAN_OPTIONS := print_stacktrace=1:halt_on_error=1
 # The sanitizer build writes its binary beside the plain one so both can exist.
 BIN := $(if $(SANITIZE),chirp-san,chirp)
 
-BENCH_BINS := $(BUILD)/bench/chirp-gen
+BENCH_BINS := $(BUILD)/bench/chirp-gen $(BUILD)/bench/chirp-streams
 
-.PHONY: all deps run test unit http crash crash-test fuzz fuzz-replay clean format bench bench-tools bench-search bench-overload
+.PHONY: all deps run test unit http crash crash-test fuzz fuzz-replay clean format bench bench-tools bench-search bench-overload bench-streams
 
 all: $(BIN)
 
@@ -67,6 +68,10 @@ $(BUILD)/bench/chirp-gen: bench/gen.c $(LIB_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+$(BUILD)/bench/chirp-streams: bench/streams.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< -pthread
+
 bench-tools: $(BIN) $(BENCH_BINS)
 
 # Benchmarks (bench/README.md): always the optimised build, never a sanitizer one.
@@ -86,6 +91,12 @@ bench-search: deps
 bench-overload: deps
 	@$(MAKE) --no-print-directory SANITIZE= chirp bench-tools
 	./bench/overload.sh small
+
+# 10,000 live feed streams beside the feed load (bench/streams.sh).
+STREAMS ?= 10000
+bench-streams: deps
+	@$(MAKE) --no-print-directory SANITIZE= chirp bench-tools
+	STREAMS=$(STREAMS) ./bench/streams.sh
 
 run: deps
 	@$(MAKE) --no-print-directory $(BIN)

@@ -50,6 +50,13 @@
 	"                          commit included) before new ones get 503    [4096]\n"          \
 	"  --max-connections N     open connections; past it a new one gets 503 and is\n"        \
 	"                          closed (this is what sheds read load)        [4096]\n"         \
+	"  --max-streams N         open live feed streams (GET /v1/feed/stream); past\n"         \
+	"                          it a new one gets 503. Each holds a connection  [2048]\n"    \
+	"  --max-streams-per-user N  open streams per user; past it 429          [5]\n"          \
+	"  --stream-buffer BYTES   unsent bytes a stream may hold (and its socket's\n"        \
+	"                          kernel send buffer); a reader that lets\n"               \
+	"                          more pile up is disconnected                 [65536]\n"       \
+	"  --stream-heartbeat SECONDS  a comment line this often on every stream [15]\n"        \
 	"  -h, --help              show this help\n"                                                \
 	"\n"                                                                                       \
 	"SIGINT or SIGTERM stops accepting, finishes requests in flight, and closes\n"            \
@@ -90,7 +97,7 @@ enum { OPT_LISTEN = 256, OPT_DATA, OPT_THREADS, OPT_STORE, OPT_NODE, OPT_HASH, O
        OPT_DRAIN_TO, OPT_MAX_BODY, OPT_MAX_HEADER, OPT_MAX_QUEUED, OPT_CELEB, OPT_TL_CAP,
        OPT_TL_MEM, OPT_TL_IDLE, OPT_CACHE_MEM, OPT_FANOUT_Q, OPT_RATE, OPT_NO_RATE,
        OPT_TRUST, OPT_ACCESS_LOG, OPT_LOG_FORMAT, OPT_LOG_LEVEL, OPT_MAX_INFLIGHT,
-       OPT_MAX_CONNS };
+       OPT_MAX_CONNS, OPT_MAX_STREAMS, OPT_USER_STREAMS, OPT_STREAM_BUF, OPT_STREAM_BEAT };
 
 static const char *const budget_names[BUDGET_COUNT] = {
 	[BUDGET_SIGNUP] = "signup", [BUDGET_LOGIN] = "login", [BUDGET_LOGIN_HANDLE] = "login-handle",
@@ -212,6 +219,27 @@ static int set_number(struct chirp_config *cfg, int opt, const char *flag, const
 			return -1;
 		cfg->max_connections = (size_t)n;
 		return 0;
+	case OPT_MAX_STREAMS:
+		if (parse_uint(flag, v, 0, 1u << 24, &n))
+			return -1;
+		cfg->max_streams = (size_t)n;
+		return 0;
+	case OPT_USER_STREAMS:
+		if (parse_uint(flag, v, 1, 1u << 20, &n))
+			return -1;
+		cfg->max_user_streams = (unsigned)n;
+		return 0;
+	case OPT_STREAM_BUF:
+		/* Room for the largest tweet event, twice (catch-up uses half). */
+		if (parse_uint(flag, v, 8192, 64u << 20, &n))
+			return -1;
+		cfg->stream_buffer_bytes = (size_t)n;
+		return 0;
+	case OPT_STREAM_BEAT:
+		if (parse_uint(flag, v, 1, 3600, &n))
+			return -1;
+		cfg->stream_heartbeat_ms = n * 1000;
+		return 0;
 	}
 	return -1;
 }
@@ -250,6 +278,10 @@ enum config_result config_parse(struct chirp_config *cfg, int argc, char **argv)
 		.access_log = "-",
 		.max_inflight = 4096,
 		.max_connections = 4096,
+		.max_streams = 2048,
+		.max_user_streams = 5,
+		.stream_buffer_bytes = 64 * 1024,
+		.stream_heartbeat_ms = 15000,
 	};
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
 	    strcmp(argv[1], "help") == 0) {
@@ -295,6 +327,10 @@ enum config_result config_parse(struct chirp_config *cfg, int argc, char **argv)
 		{"log-level", required_argument, NULL, OPT_LOG_LEVEL},
 		{"max-inflight", required_argument, NULL, OPT_MAX_INFLIGHT},
 		{"max-connections", required_argument, NULL, OPT_MAX_CONNS},
+		{"max-streams", required_argument, NULL, OPT_MAX_STREAMS},
+		{"max-streams-per-user", required_argument, NULL, OPT_USER_STREAMS},
+		{"stream-buffer", required_argument, NULL, OPT_STREAM_BUF},
+		{"stream-heartbeat", required_argument, NULL, OPT_STREAM_BEAT},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};

@@ -55,6 +55,12 @@ struct chirp_config {
 	int access_log_min_status;              /* --log-level: info 0, warn 400, error 500 */
 	uint64_t max_inflight;                  /* --max-inflight */
 	size_t max_connections;                 /* --max-connections */
+
+	/* live feed streams (api/stream.h) */
+	size_t max_streams;          /* --max-streams */
+	unsigned max_user_streams;   /* --max-streams-per-user */
+	size_t stream_buffer_bytes;  /* --stream-buffer */
+	uint64_t stream_heartbeat_ms; /* --stream-heartbeat (seconds) */
 };
 
 enum config_result { CONFIG_RUN, CONFIG_EXIT_OK, CONFIG_EXIT_ERROR };

@@ -7,9 +7,11 @@
 #include <sys/resource.h>
 
 #include "api/api.h"
+#include "api/stream.h"
 #include "config.h"
 #include "core/accounts.h"
 #include "http/server.h"
+#include "pubsub/pubsub.h"
 #include "search/search.h"
 #include "store/store.h"
 #include "timeline/feed.h"
@@ -62,6 +64,8 @@ int main(int argc, char **argv)
 		strbuf_deinit(&err);
 		return 1;
 	}
+	/* The live feed's bus; the Redis adapter comes with cluster mode. */
+	struct pubsub *bus = pubsub_memory_ops.create();
 	struct feed_options fopt = {
 		.timelines = &timeline_memory_ops,
 		.timeline_cap = cfg.timeline_cap,
@@ -70,12 +74,14 @@ int main(int argc, char **argv)
 		.celebrity_threshold = cfg.celebrity_threshold,
 		.tweet_cache_bytes = cfg.tweet_cache_bytes,
 		.fanout_queue = cfg.fanout_queue,
+		.pubsub = bus,
 	};
 	int log_failed;
 	struct accesslog *access = accesslog_open(
 		cfg.access_log, cfg.access_log_text ? ACCESSLOG_TEXT : ACCESSLOG_JSON, &log_failed);
 	if (log_failed) {
 		ops->close(store);
+		bus->ops->destroy(bus);
 		return 1;
 	}
 	struct search_options qopt = {.data_dir = cfg.data_dir, .store = store};
@@ -85,6 +91,7 @@ int main(int argc, char **argv)
 		strbuf_deinit(&err);
 		accesslog_close(access);
 		ops->close(store);
+		bus->ops->destroy(bus);
 		return 1;
 	}
 	struct app app = {
@@ -104,11 +111,19 @@ int main(int argc, char **argv)
 		.arg = &app,
 	};
 	app.searchers = workpool_new(cfg.search_threads, SEARCH_QUEUE_MAX, &search_hooks);
+	struct stream_options stopt = {
+		.max_streams = cfg.max_streams,
+		.max_per_user = cfg.max_user_streams,
+		.buffer_bytes = cfg.stream_buffer_bytes,
+		.heartbeat_ms = cfg.stream_heartbeat_ms,
+	};
+	app.streams = streams_new(bus, app.feed, &stopt);
 	struct http_app http = {
 		.app = &app,
 		.thread_init = api_thread_init,
 		.thread_deinit = api_thread_deinit,
 		.handle = api_handle,
+		.thread_drain = api_thread_drain,
 	};
 	struct http_server_config scfg = {
 		.listen = cfg.listen,
@@ -121,14 +136,17 @@ int main(int argc, char **argv)
 		.max_connections = cfg.max_connections,
 	};
 	int rc = http_server_run(&scfg, &http);
-	/* The loops are done: finish hashing, let the writer commit what is
-	 * queued (its completions still feed the fanout and nudge the index),
-	 * close the database, then finish the fanout and the indexing. */
+	/* The loops are done: finish hashing and searching, let the writer
+	 * commit what is queued (its completions still feed the fanout and
+	 * nudge the index), close the database, then finish the fanout (which
+	 * publishes to the bus till its end) and the indexing. */
 	workpool_free(app.hashers);
 	workpool_free(app.searchers);
 	ops->close(store);
+	streams_free(app.streams);
 	feed_free(app.feed);
 	search->ops->close(search);
+	bus->ops->destroy(bus);
 	app.limits->ops->destroy(app.limits);
 	metrics_free(app.metrics);
 	accesslog_close(app.access);

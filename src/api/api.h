@@ -39,12 +39,14 @@ struct app {
 	struct limits *limits;    /* rate-limit counters */
 	struct metrics *metrics;  /* per-route requests and latency */
 	struct accesslog *access; /* NULL: no access log */
+	struct streams *streams;  /* live feed streams (api/stream.h) */
 };
 
 /* One per event-loop thread. */
 struct app_thread {
 	struct app *app;
 	struct store_reader *db;
+	struct stream_loop *streams; /* this loop's live streams */
 };
 
 /* One per request, in the request's memory pool. */
@@ -78,6 +80,7 @@ void api_route_name(size_t i, const char **tmpl, const char **method);
 #define API_AUTH 1u       /* needs a valid bearer token */
 #define API_IDEMPOTENT 2u /* honours Idempotency-Key */
 #define API_UNLIMITED 4u  /* operations endpoints: no rate limit, not shed */
+#define API_QUERY_TOKEN 8u /* the token may come as ?access_token= (EventSource) */
 /* The route's own rate-limit budget, besides "requests" for all. */
 #define API_BUDGET(b) (((unsigned)(b) + 1) << 8)
 #define API_BUDGET_OF(flags) ((flags) >> 8 ? (enum budget)(((flags) >> 8) - 1) : BUDGET_COUNT)
@@ -88,6 +91,7 @@ struct http_loop;
 
 /* The http_app hooks: per-thread state and the request entry point. */
 void *api_thread_init(void *app, struct http_loop *loop);
+void api_thread_drain(void *thread_data);
 void api_thread_deinit(void *thread_data);
 void api_handle(void *thread_data, h2o_req_t *req);
 
@@ -141,6 +145,7 @@ void api_follows_delete(struct ctx *c);
 void api_followers(struct ctx *c);
 void api_following(struct ctx *c);
 void api_feed(struct ctx *c);
+void api_feed_stream(struct ctx *c);
 void api_search_tweets(struct ctx *c);
 void api_search_users(struct ctx *c);
 /* The search threads' readers (struct workpool_hooks; arg: the app). */

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "api/api.h"
+#include "api/stream.h"
 #include "http/respond.h"
 #include "http/server.h"
 
@@ -116,21 +117,21 @@ void api_metrics(struct ctx *c)
 	       fs.cache.misses);
 	metric(&sb, "chirp_tweet_cache_evictions_total", "counter",
 	       "Tweets evicted from the JSON cache.", fs.cache.evictions);
-	struct search_stats ss;
-	c->app->search->ops->stats(c->app->search, &ss);
+	struct search_stats qs;
+	c->app->search->ops->stats(c->app->search, &qs);
 	metric(&sb, "chirp_search_tweets_indexed_total", "counter",
-	       "Tweets added to the search index since start.", ss.tweets_indexed);
+	       "Tweets added to the search index since start.", qs.tweets_indexed);
 	metric(&sb, "chirp_search_users_indexed_total", "counter",
-	       "Users added to the search index since start.", ss.users_indexed);
+	       "Users added to the search index since start.", qs.users_indexed);
 	metric(&sb, "chirp_search_tweets_removed_total", "counter",
-	       "Deleted tweets dropped from the search index since start.", ss.tweets_removed);
+	       "Deleted tweets dropped from the search index since start.", qs.tweets_removed);
 	metric(&sb, "chirp_search_index_batches_total", "counter", "Indexing transactions.",
-	       ss.batches);
+	       qs.batches);
 	metric(&sb, "chirp_search_index_lag_milliseconds", "gauge",
 	       "From post to searchable, for the oldest tweet of the last indexing batch.",
-	       ss.lag_ms);
+	       qs.lag_ms);
 	metric(&sb, "chirp_search_index_failing", "gauge",
-	       "1 if the last indexing batch failed (it is retried).", ss.failing);
+	       "1 if the last indexing batch failed (it is retried).", qs.failing);
 	metric(&sb, "chirp_fanout_queue_depth", "gauge", "Tweets waiting for fanout.",
 	       fs.fanout_depth);
 	uint64_t conns, refused;
@@ -138,6 +139,18 @@ void api_metrics(struct ctx *c)
 	metric(&sb, "chirp_http_connections", "gauge", "Client connections open now.", conns);
 	metric(&sb, "chirp_http_connections_refused_total", "counter",
 	       "Connections answered 503 and closed for being past --max-connections.", refused);
+	struct stream_stats ss;
+	streams_stats(c->app->streams, &ss);
+	metric(&sb, "chirp_streams_open", "gauge", "Live feed streams open now.", ss.open);
+	metric(&sb, "chirp_streams_opened_total", "counter", "Live feed streams opened.", ss.opened);
+	metric(&sb, "chirp_streams_refused_user_total", "counter",
+	       "Streams refused (429) past --max-streams-per-user.", ss.refused_user);
+	metric(&sb, "chirp_streams_refused_server_total", "counter",
+	       "Streams refused (503) past --max-streams, or while shutting down.", ss.refused_server);
+	metric(&sb, "chirp_streams_cut_slow_total", "counter",
+	       "Streams disconnected because the reader let --stream-buffer fill.", ss.cut_slow);
+	metric(&sb, "chirp_stream_events_total", "counter", "Tweet and delete events sent on streams.",
+	       ss.events);
 	metric(&sb, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes.",
 	       resident_bytes());
 	metric(&sb, "process_open_fds", "gauge", "Number of open file descriptors.", open_fds());

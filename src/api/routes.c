@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "api/stream.h"
 #include "gateway/auth.h"
 #include "gateway/idempotency.h"
 #include "http/respond.h"
@@ -34,6 +35,7 @@ static const struct route routes[] = {
 	ROUTE("GET", "/v1/tweets/{id}", api_tweets_get, 0),
 	ROUTE("DELETE", "/v1/tweets/{id}", api_tweets_delete, API_AUTH),
 	ROUTE("GET", "/v1/feed", api_feed, API_AUTH),
+	ROUTE("GET", "/v1/feed/stream", api_feed_stream, API_AUTH | API_QUERY_TOKEN),
 	ROUTE("GET", "/v1/search/tweets", api_search_tweets, 0),
 	ROUTE("GET", "/v1/search/users", api_search_users, 0),
 	ROUTE("GET", "/healthz", api_healthz, API_UNLIMITED),
@@ -56,16 +58,23 @@ void api_route_name(size_t i, const char **tmpl, const char **method)
 
 void *api_thread_init(void *app, struct http_loop *loop)
 {
-	(void)loop;
 	struct app_thread *t = xcalloc(1, sizeof(*t));
 	t->app = app;
 	t->db = t->app->store->ops->reader_new(t->app->store);
+	t->streams = stream_loop_new(t->app->streams, loop, t->db);
 	return t;
+}
+
+void api_thread_drain(void *thread_data)
+{
+	struct app_thread *t = thread_data;
+	stream_loop_drain(t->streams);
 }
 
 void api_thread_deinit(void *thread_data)
 {
 	struct app_thread *t = thread_data;
+	stream_loop_free(t->streams);
 	t->db->ops->reader_free(t->db);
 	free(t);
 }
@@ -129,7 +138,7 @@ static void dispatch(struct ctx *c)
 	/* Every request pays its budget before any other answer, errors
 	 * included: a valid token makes its user pay, else the client IP,
 	 * so neither guessing tokens nor probing paths is free. */
-	bool authed = auth_resolve(c);
+	bool authed = auth_resolve(c) || ((flags & API_QUERY_TOKEN) && auth_resolve_query(c));
 	if (flags & API_UNLIMITED)
 		ratelimit_show(c);
 	else if (!ratelimit_admit(c, match == ROUTE_FOUND ? API_BUDGET_OF(flags) : BUDGET_COUNT))

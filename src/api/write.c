@@ -108,8 +108,8 @@ static void update_feed(struct feed *feed, struct store_write *w)
 	case STORE_W_FOLLOW:
 	case STORE_W_UNFOLLOW:
 		if (w->created)
-			feed_on_follow(feed, w->in.follow.follower_id, w->user.followers_count,
-				       w->kind == STORE_W_FOLLOW);
+			feed_on_follow(feed, w->in.follow.follower_id, w->in.follow.followee_id,
+				       w->user.followers_count, w->kind == STORE_W_FOLLOW);
 		break;
 	case STORE_W_USER_CREATE:
 	case STORE_W_SESSION_CREATE:

@@ -17,4 +17,9 @@ struct ctx;
  * Returns false if there is no valid token (nothing is sent). */
 bool auth_resolve(struct ctx *c);
 
+/* The same from an `access_token` query parameter, for the one client that
+ * cannot set headers: a browser's EventSource (GET /v1/feed/stream only;
+ * a token in a URL can end up in logs and histories). */
+bool auth_resolve_query(struct ctx *c);
+
 #endif

@@ -29,12 +29,6 @@
 
 #define FLUSH_MS 200 /* after the last request, time for responses to leave */
 
-/* A message to a loop: run(msg) on that loop's thread. */
-struct loop_msg {
-	h2o_multithread_message_t super;
-	void (*run)(struct loop_msg *msg);
-};
-
 struct http_loop {
 	h2o_context_t ctx; /* first: h2o hands us &ctx, we cast back */
 	struct server *server;
@@ -50,7 +44,7 @@ struct http_loop {
 	size_t connections, max_connections;
 	bool draining;
 	uint64_t drain_deadline_ns;
-	struct loop_msg stop_msg;
+	struct http_loop_msg stop_msg;
 };
 
 struct server {
@@ -66,7 +60,7 @@ struct async_guard {
 };
 
 struct http_async {
-	struct loop_msg msg;
+	struct http_loop_msg msg;
 	struct http_loop *loop;
 	h2o_req_t *req; /* NULL once h2o disposed of the request */
 	struct async_guard *guard;
@@ -104,7 +98,7 @@ struct http_async *http_async_begin(h2o_req_t *req)
 	return a;
 }
 
-static void async_run(struct loop_msg *msg)
+static void async_run(struct http_loop_msg *msg)
 {
 	struct http_async *a = (struct http_async *)msg;
 	a->loop->inflight--;
@@ -119,7 +113,12 @@ void http_async_finish(struct http_async *a, void (*fn)(h2o_req_t *req, void *ar
 	a->fn = fn;
 	a->arg = arg;
 	a->msg.run = async_run;
-	h2o_multithread_send_message(&a->loop->receiver, &a->msg.super);
+	http_loop_post(a->loop, &a->msg);
+}
+
+void http_loop_post(struct http_loop *loop, struct http_loop_msg *msg)
+{
+	h2o_multithread_send_message(&loop->receiver, &msg->super);
 }
 
 static void on_messages(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages)
@@ -129,7 +128,7 @@ static void on_messages(h2o_multithread_receiver_t *receiver, h2o_linklist_t *me
 		h2o_multithread_message_t *m =
 			H2O_STRUCT_FROM_MEMBER(h2o_multithread_message_t, link, messages->next);
 		h2o_linklist_unlink(&m->link);
-		struct loop_msg *msg = (struct loop_msg *)m;
+		struct http_loop_msg *msg = (struct http_loop_msg *)m;
 		msg->run(msg);
 	}
 }
@@ -307,7 +306,7 @@ static int bind_listeners(struct server *srv)
 
 /* ---- the loops -------------------------------------------------------------------- */
 
-static void on_stop(struct loop_msg *msg)
+static void on_stop(struct http_loop_msg *msg)
 {
 	struct http_loop *l = H2O_STRUCT_FROM_MEMBER(struct http_loop, stop_msg, msg);
 	if (l->draining)
@@ -323,6 +322,8 @@ static void on_stop(struct loop_msg *msg)
 	h2o_socket_close(l->listener);
 	l->listener = NULL;
 	h2o_context_request_shutdown(&l->ctx); /* keep-alive connections close after their response */
+	if (l->server->app->thread_drain)
+		l->server->app->thread_drain(l->thread_data);
 }
 
 static void *loop_main(void *arg)

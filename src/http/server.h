@@ -18,8 +18,9 @@
  * past max_connections gets a fixed 503 (JSON, Retry-After) at once and is
  * closed, instead of queueing behind everyone else.
  *
- * Shutdown: SIGINT or SIGTERM stops the listeners, lets every request in
- * flight finish (up to drain_timeout_ms), then returns from
+ * Shutdown: SIGINT or SIGTERM stops the listeners, tells each loop's
+ * program to end its long-lived responses (thread_drain), lets every
+ * request in flight finish (up to drain_timeout_ms), then returns from
  * http_server_run.
  */
 #ifndef CHIRP_HTTP_SERVER_H
@@ -46,8 +47,11 @@ struct http_app {
 	void *(*thread_init)(void *app, struct http_loop *loop);
 	void (*thread_deinit)(void *thread_data);
 	/* Handles one request; must send a response now or after
-	 * http_async_begin. */
+	 * http_async_begin, or stream one (see thread_drain). */
 	void (*handle)(void *thread_data, h2o_req_t *req);
+	/* Shutdown has begun (on the loop's thread): end the responses that
+	 * would otherwise never end, such as event streams. May be NULL. */
+	void (*thread_drain)(void *thread_data);
 };
 
 /* Listens, serves until SIGINT/SIGTERM, drains, and returns 0; or returns
@@ -60,6 +64,16 @@ void *http_thread_data(h2o_req_t *req);
 /* Connections open now, and those refused for being past max_connections
  * since start. Any thread. */
 void http_connection_stats(uint64_t *open, uint64_t *refused);
+
+/* A message to a loop: run(msg) runs on that loop's thread, which then
+ * owns msg. Embed it in a struct of your own. */
+struct http_loop_msg {
+	h2o_multithread_message_t super;
+	void (*run)(struct http_loop_msg *msg);
+};
+
+/* From any thread: queues msg for its loop (lock-protected, FIFO). */
+void http_loop_post(struct http_loop *loop, struct http_loop_msg *msg);
 
 struct http_async;
 

@@ -5,7 +5,9 @@
  * The writer thread hands each new tweet here after its commit; one fanout
  * thread takes jobs in order and runs the given function on each. The queue
  * is bounded: when it is full, fanout_enqueue waits, which holds the
- * writer, which slows posting down. Nothing is ever dropped.
+ * writer, which slows posting down. Nothing is ever dropped. There is one
+ * thread, so jobs run one at a time in the order queued (the live feed
+ * relies on it: timeline/feed.h, feed_live_upto).
  */
 #ifndef CHIRP_TIMELINE_FANOUT_H
 #define CHIRP_TIMELINE_FANOUT_H
@@ -13,7 +15,19 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* What a job does (timeline/feed.c runs them). Everything that live
+ * streams are told goes through this one queue, so it reaches them in
+ * commit order. */
+enum fanout_kind {
+	FANOUT_TWEET,     /* push tweet_id into the followers' timelines */
+	FANOUT_DELETE,    /* tell the streams that showed tweet_id it is gone */
+	FANOUT_FOLLOWS,   /* author_id's follows changed: tell their streams */
+	FANOUT_CELEBRITY, /* author_id crossed the celebrity threshold: tell
+			   * their followers' streams */
+};
+
 struct fanout_job {
+	enum fanout_kind kind;
 	uint64_t author_id;
 	uint64_t tweet_id;
 };

@@ -11,8 +11,12 @@
 #include <string.h>
 
 #include "core/render.h"
+#include "pubsub/pubsub.h"
 #include "timeline/fanout.h"
+#include "timeline/live.h"
+#include "util/id.h"
 #include "util/log.h"
+#include "util/timeutil.h"
 
 /* Meta kept with each home timeline: the celebrity epoch it was built in,
  * and the celebrities the reader follows. A celebrity crossing the
@@ -34,32 +38,109 @@ struct feed {
 	struct tweet_cache *cache;
 	struct fanout *fanout;
 	struct store_reader *fanout_db; /* used by the fanout thread only */
+	struct pubsub *pubsub;          /* live events; NULL: none */
 	atomic_uint epoch;
 	atomic_uint_fast64_t rebuilds, store_pages;
+	atomic_uint_fast64_t live_upto; /* see feed_live_upto */
 };
 
 /* ---- write side ---------------------------------------------------------- */
 
+/* Sends one live event to a reader's feed channel or an author channel. A
+ * bus that fails loses the event for the streams listening; they are told
+ * nothing else, as with any at-most-once bus, and a reconnect catches up. */
+static void publish(struct feed *f, bool author_channel, uint64_t key, enum live_kind kind,
+		    uint64_t id)
+{
+	if (!f->pubsub)
+		return;
+	char channel[LIVE_CHANNEL_MAX], msg[LIVE_MESSAGE_MAX];
+	if (author_channel)
+		live_channel_author(channel, key);
+	else
+		live_channel_feed(channel, key);
+	struct live_event e = {.kind = kind, .id = id};
+	size_t len = live_encode(&e, msg);
+	f->pubsub->ops->publish(f->pubsub, channel, msg, len);
+}
+
+/* The author, and whether it is fanned out; false if it cannot be read. */
+static bool author_is_celebrity(struct feed *f, uint64_t author_id, bool *celebrity)
+{
+	struct user author;
+	if (f->fanout_db->ops->user_get(f->fanout_db, author_id, &author) != STORE_OK)
+		return false;
+	*celebrity = author.followers_count > f->opt.celebrity_threshold;
+	return true;
+}
+
+/* Every follower of `author_id`, or NULL (logged) if they cannot be read. */
+static uint64_t *followers_of(struct feed *f, uint64_t author_id, size_t *n)
+{
+	uint64_t *ids;
+	if (f->fanout_db->ops->follower_ids(f->fanout_db, author_id, &ids, n) != STORE_OK) {
+		log_error("fanout: cannot read followers of %llu", (unsigned long long)author_id);
+		return NULL;
+	}
+	return ids;
+}
+
+static void fanout_tweet(struct feed *f, const struct fanout_job *job)
+{
+	/* Announce first, then push, then publish: feed_live_upto's promise. */
+	atomic_store(&f->live_upto, job->tweet_id);
+	publish(f, false, job->author_id, LIVE_TWEET, job->tweet_id); /* the author's own feed */
+	bool celebrity;
+	if (!author_is_celebrity(f, job->author_id, &celebrity))
+		return; /* gone; nothing to do */
+	if (celebrity) {
+		/* Merged in at read time instead; streams listen to the author. */
+		publish(f, true, job->author_id, LIVE_TWEET, job->tweet_id);
+		return;
+	}
+	size_t n;
+	uint64_t *ids = followers_of(f, job->author_id, &n);
+	for (size_t i = 0; ids && i < n; i++) {
+		f->home->ops->push(f->home, ids[i], job->tweet_id);
+		publish(f, false, ids[i], LIVE_TWEET, job->tweet_id);
+	}
+	free(ids);
+}
+
+/* The streams that may show the tweet: the author's own, those on the
+ * author channel, and every follower's. (A tweet fanned out before its
+ * author became a celebrity reaches followers either way: their streams
+ * listen to the author channel by then.) */
+static void fanout_delete(struct feed *f, const struct fanout_job *job)
+{
+	publish(f, false, job->author_id, LIVE_DELETE, job->tweet_id);
+	publish(f, true, job->author_id, LIVE_DELETE, job->tweet_id);
+	bool celebrity;
+	if (!author_is_celebrity(f, job->author_id, &celebrity) || celebrity)
+		return;
+	size_t n;
+	uint64_t *ids = followers_of(f, job->author_id, &n);
+	for (size_t i = 0; ids && i < n; i++)
+		publish(f, false, ids[i], LIVE_DELETE, job->tweet_id);
+	free(ids);
+}
+
 static void fanout_run(void *arg, const struct fanout_job *job)
 {
 	struct feed *f = arg;
-	struct store_reader *r = f->fanout_db;
-	struct user author;
-	if (r->ops->user_get(r, job->author_id, &author) != STORE_OK)
-		return; /* gone; nothing to do */
-	if (author.followers_count > f->opt.celebrity_threshold)
-		return; /* merged in at read time instead */
-	uint64_t *ids;
-	size_t n;
-	if (r->ops->follower_ids(r, job->author_id, &ids, &n) != STORE_OK) {
-		/* Cannot list followers: their timelines would miss this tweet,
-		 * so make them rebuild instead. */
-		log_error("fanout: cannot read followers of %llu", (unsigned long long)job->author_id);
-		return;
+	switch (job->kind) {
+	case FANOUT_TWEET: fanout_tweet(f, job); break;
+	case FANOUT_DELETE: fanout_delete(f, job); break;
+	case FANOUT_FOLLOWS: publish(f, false, job->author_id, LIVE_RESYNC, 0); break;
+	case FANOUT_CELEBRITY: {
+		size_t n;
+		uint64_t *ids = followers_of(f, job->author_id, &n);
+		for (size_t i = 0; ids && i < n; i++)
+			publish(f, false, ids[i], LIVE_RESYNC, 0);
+		free(ids);
+		break;
 	}
-	for (size_t i = 0; i < n; i++)
-		f->home->ops->push(f->home, ids[i], job->tweet_id);
-	free(ids);
+	}
 }
 
 void feed_on_post(struct feed *f, const struct tweet *t, const char *json, size_t len)
@@ -68,7 +149,7 @@ void feed_on_post(struct feed *f, const struct tweet *t, const char *json, size_
 	/* The author sees their own tweet at once; followers after fanout. */
 	f->home->ops->push(f->home, t->author_id, t->id);
 	f->authored->ops->push(f->authored, t->author_id, t->id);
-	struct fanout_job job = {.author_id = t->author_id, .tweet_id = t->id};
+	struct fanout_job job = {.kind = FANOUT_TWEET, .author_id = t->author_id, .tweet_id = t->id};
 	fanout_enqueue(f->fanout, &job);
 }
 
@@ -79,15 +160,30 @@ void feed_on_delete(struct feed *f, uint64_t author_id, uint64_t tweet_id)
 	f->authored->ops->remove(f->authored, author_id, tweet_id);
 	/* Followers' timelines still hold the id; reads skip it through the
 	 * tombstone (or the store) and remove it as they go. */
+	if (f->pubsub) {
+		struct fanout_job job = {.kind = FANOUT_DELETE, .author_id = author_id,
+					 .tweet_id = tweet_id};
+		fanout_enqueue(f->fanout, &job);
+	}
 }
 
-void feed_on_follow(struct feed *f, uint64_t follower_id, uint64_t followee_followers,
-		    bool follow)
+void feed_on_follow(struct feed *f, uint64_t follower_id, uint64_t followee_id,
+		    uint64_t followee_followers, bool follow)
 {
 	f->home->ops->drop(f->home, follower_id);
 	uint64_t t = f->opt.celebrity_threshold;
-	if ((follow && followee_followers == t + 1) || (!follow && followee_followers == t))
+	bool crossed = (follow && followee_followers == t + 1) || (!follow && followee_followers == t);
+	if (crossed)
 		atomic_fetch_add(&f->epoch, 1);
+	if (!f->pubsub)
+		return;
+	/* Live streams learn which author channels to listen to. */
+	struct fanout_job job = {.kind = FANOUT_FOLLOWS, .author_id = follower_id};
+	fanout_enqueue(f->fanout, &job);
+	if (crossed) {
+		job = (struct fanout_job){.kind = FANOUT_CELEBRITY, .author_id = followee_id};
+		fanout_enqueue(f->fanout, &job);
+	}
 }
 
 /* ---- building timelines ------------------------------------------------------- */
@@ -429,6 +525,10 @@ struct feed *feed_new(struct store *store, const struct feed_options *opt)
 	f->authored = opt->timelines->create(&topt);
 	f->cache = tweet_cache_new(opt->tweet_cache_bytes);
 	f->fanout_db = store->ops->reader_new(store);
+	f->pubsub = opt->pubsub;
+	/* Every tweet committed before now was fanned out (or needs none):
+	 * timelines are rebuilt from the store. */
+	atomic_init(&f->live_upto, id_make(time_now_ms(), 0, 0));
 	f->fanout = fanout_new(opt->fanout_queue, fanout_run, f);
 	return f;
 }
@@ -453,4 +553,34 @@ void feed_stats(struct feed *f, struct feed_stats *out)
 	out->fanout_capacity = f->opt.fanout_queue;
 	out->rebuilds = atomic_load(&f->rebuilds);
 	out->store_pages = atomic_load(&f->store_pages);
+}
+
+/* ---- live streams ------------------------------------------------------------ */
+
+int feed_home_ids(struct feed *f, struct store_reader *r, uint64_t user_id,
+		  const struct store_page *page, uint64_t *out, size_t *n)
+{
+	return page_ids(f, r, user_id, page, out, n);
+}
+
+int feed_celebrities(struct feed *f, struct store_reader *r, uint64_t user_id, uint64_t **ids,
+		     size_t *n)
+{
+	struct store_followee *fe;
+	size_t nfe;
+	int rc = r->ops->followees(r, user_id, &fe, &nfe);
+	if (rc)
+		return rc;
+	*ids = xmalloc((nfe ? nfe : 1) * sizeof(**ids));
+	*n = 0;
+	for (size_t i = 0; i < nfe; i++)
+		if (fe[i].followers_count > f->opt.celebrity_threshold)
+			(*ids)[(*n)++] = fe[i].id;
+	free(fe);
+	return STORE_OK;
+}
+
+uint64_t feed_live_upto(struct feed *f)
+{
+	return atomic_load(&f->live_upto);
 }

@@ -18,6 +18,16 @@
  * evicted, idle, restarted) is rebuilt from the store; a page past the
  * timeline's cap is read from the store. Cost: O(page), plus
  * O(celebrities followed); never a scan of follows or tweets.
+ *
+ * Live events (with a pubsub bus in the options): the fanout thread also
+ * tells live streams what enters and leaves feeds (timeline/live.h), in
+ * the order of the fanout queue, which is commit order and so id order:
+ * for each new tweet it publishes "t <id>" to the author's own feed channel,
+ * then, for a normal author, pushes the id into each follower's timeline and
+ * publishes it to that follower's channel right after; a celebrity's tweet
+ * goes to the author channel once. Deletes and follow changes travel the
+ * same queue. That order is what lets a stream catch up from the timelines
+ * without a gap or a duplicate (feed_live_upto).
  */
 #ifndef CHIRP_TIMELINE_FEED_H
 #define CHIRP_TIMELINE_FEED_H
@@ -40,6 +50,7 @@ struct feed_options {
 	uint64_t celebrity_threshold;         /* more followers: not fanned out */
 	size_t tweet_cache_bytes;
 	size_t fanout_queue;                  /* jobs waiting before posting slows */
+	struct pubsub *pubsub;                /* live events go here; NULL: none */
 };
 
 struct feed_stats {
@@ -62,8 +73,8 @@ void feed_on_post(struct feed *f, const struct tweet *t, const char *json, size_
 void feed_on_delete(struct feed *f, uint64_t author_id, uint64_t tweet_id);
 /* After a follow or unfollow took effect; `followee_followers` is the
  * followee's follower count after it. */
-void feed_on_follow(struct feed *f, uint64_t follower_id, uint64_t followee_followers,
-		    bool follow);
+void feed_on_follow(struct feed *f, uint64_t follower_id, uint64_t followee_id,
+		    uint64_t followee_followers, bool follow);
 
 /* ---- read side (any thread, with that thread's store reader) ---- */
 
@@ -80,5 +91,29 @@ int feed_home(struct feed *f, struct store_reader *r, uint64_t user_id,
 int feed_tweet(struct feed *f, struct store_reader *r, uint64_t id, struct strbuf *out);
 
 void feed_stats(struct feed *f, struct feed_stats *out);
+
+/* ---- for live streams (api/stream.c) ---- */
+
+/* The ids of a page of the home feed, newest first, not hydrated: deleted
+ * tweets may be among them (feed_tweet then answers STORE_NOT_FOUND). */
+int feed_home_ids(struct feed *f, struct store_reader *r, uint64_t user_id,
+		  const struct store_page *page, uint64_t *out, size_t *n);
+
+/* The celebrities `user_id` follows (their tweets come on author channels),
+ * into a malloc'd array the caller frees. */
+int feed_celebrities(struct feed *f, struct store_reader *r, uint64_t user_id, uint64_t **ids,
+		     size_t *n);
+
+/*
+ * The id of the newest tweet whose fanout job has started. Every tweet job
+ * before it has finished; that one may be running. A stream that read this
+ * value after subscribing to its channels (call it U) therefore knows:
+ * every tweet with an id below U reached the timelines and was published
+ * before this read, so a catch-up that reads the feed after it finds each
+ * one that is in the feed; tweet U reaches the stream either in that
+ * catch-up or live afterwards (its push precedes its publish), never both
+ * missed; and every later tweet arrives live. See api/stream.c.
+ */
+uint64_t feed_live_upto(struct feed *f);
 
 #endif

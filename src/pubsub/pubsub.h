@@ -1,0 +1,63 @@
+/*
+ * pubsub — the port to a publish/subscribe bus (DESIGN §4): named channels
+ * carrying messages that are plain bytes.
+ *
+ * Live feed streams (api/stream.c) subscribe to the channels of the feeds
+ * they show; the feed's fanout publishes to them (timeline/live.h has the
+ * channel names and the message format). The in-process adapter
+ * (pubsub/memory.c) is the embedded default; a Redis adapter plugs in behind
+ * the same ops for cluster mode, where the publisher and the stream may be
+ * on different servers. So nothing here assumes one process: a message is
+ * copied bytes, never a pointer, and a subscriber learns nothing but the
+ * channel and the bytes.
+ *
+ * Delivery contract, which every adapter keeps:
+ *   - A handler runs on a thread of the adapter's choosing (the publisher's
+ *     own thread in memory.c; a reader thread in a networked adapter),
+ *     possibly on several threads at once. It must be quick, must copy what
+ *     it keeps, and must not call back into the pubsub.
+ *   - Messages one publisher sends to one channel arrive in the order sent.
+ *   - Once unsubscribe returns, the handler of that subscription is not
+ *     running and never runs again, so its `arg` may be freed.
+ *   - Delivery is at most once: a subscriber that is not subscribed when a
+ *     message is published never sees it (no history, no replay).
+ */
+#ifndef CHIRP_PUBSUB_PUBSUB_H
+#define CHIRP_PUBSUB_PUBSUB_H
+
+#include <stddef.h>
+
+/* Called for each message on a subscribed channel; see the contract above.
+ * `channel` is NUL-terminated; `msg` is valid only during the call. */
+typedef void (*pubsub_handler)(void *arg, const char *channel, const void *msg, size_t len);
+
+struct pubsub;
+struct pubsub_sub;
+
+struct pubsub_ops {
+	const char *name;
+	/* NULL with a message on stderr if the bus cannot be reached. */
+	struct pubsub *(*create)(void);
+	/* Every subscription must be gone first. */
+	void (*destroy)(struct pubsub *ps);
+
+	/* Sends len bytes of msg to whoever subscribes to `channel` now (any
+	 * thread). Returns 0, or a negative value if the bus failed. */
+	int (*publish)(struct pubsub *ps, const char *channel, const void *msg, size_t len);
+
+	/* Starts delivering `channel` to fn(arg, ...) (any thread). Never
+	 * NULL: a subscription is local bookkeeping first. */
+	struct pubsub_sub *(*subscribe)(struct pubsub *ps, const char *channel, pubsub_handler fn,
+					void *arg);
+	/* Stops it and frees `sub` (any thread; NULL is a no-op). */
+	void (*unsubscribe)(struct pubsub *ps, struct pubsub_sub *sub);
+};
+
+/* Every adapter's struct begins with this, so callers find the ops. */
+struct pubsub {
+	const struct pubsub_ops *ops;
+};
+
+extern const struct pubsub_ops pubsub_memory_ops;
+
+#endif

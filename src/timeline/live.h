@@ -1,0 +1,52 @@
+/*
+ * live — what the feed tells live streams, and on which channel (DESIGN §5,
+ * "Realtime"). Producer (timeline/feed.c, on the fanout thread) and consumer
+ * (api/stream.c, on the event loops) share this one definition, so the bytes
+ * on the pubsub bus are written and read in one place.
+ *
+ * Channels:
+ *   feed:<reader id>    events for one reader's feed: tweets fanned out to
+ *                       the reader, the reader's own tweets, deletes of
+ *                       those, and "your follows changed";
+ *   author:<author id>  tweets and deletes of an author who is not fanned
+ *                       out (a celebrity); a reader's stream subscribes to
+ *                       the author channels of the celebrities it follows.
+ *
+ * Messages are short ASCII: "t <id>" a tweet entered the feed, "d <id>" a
+ * tweet was deleted, "r" the reader's follows changed (resubscribe and catch
+ * up). The tweet itself is not in the message: the stream hydrates it from
+ * the tweet cache, which also skips a tweet deleted in between.
+ */
+#ifndef CHIRP_TIMELINE_LIVE_H
+#define CHIRP_TIMELINE_LIVE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define LIVE_CHANNEL_MAX 32 /* "author:" + 20 digits + NUL, with room */
+#define LIVE_MESSAGE_MAX 24 /* "t " + 20 digits, with room */
+
+enum live_kind {
+	LIVE_TWEET,  /* tweet `id` entered the feed */
+	LIVE_DELETE, /* tweet `id` was deleted */
+	LIVE_RESYNC, /* the reader's follows changed */
+};
+
+struct live_event {
+	enum live_kind kind;
+	uint64_t id; /* 0 for LIVE_RESYNC */
+};
+
+/* Writes the channel name of a reader's feed, or of an author, into
+ * buf[LIVE_CHANNEL_MAX]. */
+void live_channel_feed(char *buf, uint64_t reader_id);
+void live_channel_author(char *buf, uint64_t author_id);
+
+/* Writes the message for `e` into buf[LIVE_MESSAGE_MAX]; returns its length. */
+size_t live_encode(const struct live_event *e, char *buf);
+
+/* Reads a message; false if it is not one this version writes. */
+bool live_decode(const void *msg, size_t len, struct live_event *out);
+
+#endif
