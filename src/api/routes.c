@@ -138,7 +138,12 @@ static void dispatch(struct ctx *c)
 	/* Every request pays its budget before any other answer, errors
 	 * included: a valid token makes its user pay, else the client IP,
 	 * so neither guessing tokens nor probing paths is free. */
-	bool authed = auth_resolve(c) || ((flags & API_QUERY_TOKEN) && auth_resolve_query(c));
+	bool authed = auth_resolve(c);
+	/* ?access_token= only stands in for a missing header, never for a
+	 * header that failed. */
+	h2o_iovec_t header;
+	if (!authed && (flags & API_QUERY_TOKEN) && !http_header_get(req, "authorization", &header))
+		authed = auth_resolve_query(c);
 	if (flags & API_UNLIMITED)
 		ratelimit_show(c);
 	else if (!ratelimit_admit(c, match == ROUTE_FOUND ? API_BUDGET_OF(flags) : BUDGET_COUNT))

@@ -212,6 +212,9 @@ def test_stream_needs_a_valid_token_before_it_starts(api):
     s = Stream(api, query=f"?access_token={u.token}")
     assert s.status == 200
     s.close()
+    # The query token stands in for a missing header, not for a bad one.
+    s = Stream(api, token="x" * 43, query=f"?access_token={u.token}")
+    assert s.status == 401
 
 
 def test_bad_last_event_id_is_a_400_and_an_empty_one_is_none(api):
