@@ -115,6 +115,27 @@ crash-test: deps
 	@$(MAKE) --no-print-directory $(BIN)
 	CHIRP_BIN=$(CURDIR)/$(BIN) $(PYTHON) tests/crash/crash_test.py --cycles $(CYCLES) $(CRASH_ARGS)
 
+.PHONY: valgrind
+
+# valgrind memcheck smoke run (docs/reliability.md): the plain build, no
+# sanitizers, serves a representative part of the HTTP suite under memcheck
+# and is stopped with SIGTERM; every process must end with 0 errors and 0
+# bytes definitely lost (tests/valgrind/check_logs.py). Slow: ~20 minutes.
+VALGRIND_TESTS ?= tests/http/test_users.py tests/http/test_sessions.py \
+	tests/http/test_tweets.py tests/http/test_follows.py tests/http/test_feed.py \
+	tests/http/test_validation.py tests/http/test_authz.py tests/http/test_bad_input.py
+VALGRIND_LOGS  := build/valgrind
+VALGRIND       := valgrind --tool=memcheck --leak-check=full --show-leak-kinds=definite \
+	--errors-for-leak-kinds=definite --error-exitcode=99 --num-callers=30 \
+	--suppressions=$(CURDIR)/tests/valgrind/chirp.supp \
+	--log-file=$(CURDIR)/$(VALGRIND_LOGS)/memcheck.%p.log
+valgrind: deps
+	@$(MAKE) --no-print-directory SANITIZE= chirp
+	rm -rf $(VALGRIND_LOGS) && mkdir -p $(VALGRIND_LOGS)
+	CHIRP_BIN=$(CURDIR)/chirp CHIRP_WRAPPER="$(VALGRIND)" CHIRP_TIMEOUT_FACTOR=10 \
+		$(PYTHON) -m pytest -q $(VALGRIND_TESTS); rc=$$?; \
+		$(PYTHON) tests/valgrind/check_logs.py $(VALGRIND_LOGS) && exit $$rc
+
 format:
 	clang-format -i $(SRCS) $(wildcard src/*/*.h) $(UNIT_SRCS)
 
