@@ -115,7 +115,7 @@ crash-test: deps
 	@$(MAKE) --no-print-directory $(BIN)
 	CHIRP_BIN=$(CURDIR)/$(BIN) $(PYTHON) tests/crash/crash_test.py --cycles $(CYCLES) $(CRASH_ARGS)
 
-.PHONY: valgrind
+.PHONY: valgrind coverage
 
 # valgrind memcheck smoke run (docs/reliability.md): the plain build, no
 # sanitizers, serves a representative part of the HTTP suite under memcheck
@@ -135,6 +135,26 @@ valgrind: deps
 	CHIRP_BIN=$(CURDIR)/chirp CHIRP_WRAPPER="$(VALGRIND)" CHIRP_TIMEOUT_FACTOR=10 \
 		$(PYTHON) -m pytest -q $(VALGRIND_TESTS); rc=$$?; \
 		$(PYTHON) tests/valgrind/check_logs.py $(VALGRIND_LOGS) && exit $$rc
+
+# Line and branch coverage (gcovr) of the unit and HTTP suites: a separate
+# -O0 --coverage build in build/coverage/, whose counters are reset first so
+# a report covers one run. Text to stdout, HTML in build/coverage/html/.
+# A failing test still gets its report, then fails the target.
+COVERAGE_BUILD := build/coverage
+COVERAGE_UNITS := $(UNIT_SRCS:tests/unit/%.c=$(COVERAGE_BUILD)/tests/%)
+GCOVR := gcovr --root $(CURDIR) --filter 'src/' --object-directory $(COVERAGE_BUILD) \
+	--exclude-unreachable-branches
+coverage: deps
+	@mkdir -p $(COVERAGE_BUILD)/html
+	find $(COVERAGE_BUILD) -name '*.gcda' -delete
+	CFLAGS="-O0 -g --coverage" LDFLAGS="--coverage" $(MAKE) --no-print-directory SANITIZE= \
+		BUILD=$(COVERAGE_BUILD) BIN=$(COVERAGE_BUILD)/chirp $(COVERAGE_BUILD)/chirp $(COVERAGE_UNITS)
+	rc=0; \
+	for t in $(COVERAGE_UNITS); do echo "== $$t"; $$t || rc=1; done; \
+	CHIRP_BIN=$(CURDIR)/$(COVERAGE_BUILD)/chirp $(PYTHON) -m pytest -q tests/http || rc=1; \
+	$(GCOVR) --txt --branches --print-summary --html-details $(COVERAGE_BUILD)/html/index.html && \
+	echo "coverage: per-file branches above; lines and branches per file in $(COVERAGE_BUILD)/html/index.html" && \
+	exit $$rc
 
 format:
 	clang-format -i $(SRCS) $(wildcard src/*/*.h) $(UNIT_SRCS)
