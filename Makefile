@@ -120,12 +120,12 @@ crash-test: deps
 # valgrind memcheck smoke run (docs/reliability.md): the plain build, no
 # sanitizers, serves a representative part of the HTTP suite under memcheck
 # and is stopped with SIGTERM; every process must end with 0 errors and 0
-# bytes definitely lost (tests/valgrind/check_logs.py). Slow: ~20 minutes.
+# bytes definitely lost (tests/valgrind/check_logs.py). Slow: ~6 minutes.
 VALGRIND_TESTS ?= tests/http/test_users.py tests/http/test_sessions.py \
 	tests/http/test_tweets.py tests/http/test_follows.py tests/http/test_feed.py \
 	tests/http/test_validation.py tests/http/test_authz.py tests/http/test_bad_input.py
 VALGRIND_LOGS  := build/valgrind
-VALGRIND       := valgrind --tool=memcheck --leak-check=full --show-leak-kinds=definite \
+VALGRIND       := valgrind --tool=memcheck --leak-check=full --show-leak-kinds=definite,indirect \
 	--errors-for-leak-kinds=definite --error-exitcode=99 --num-callers=30 \
 	--suppressions=$(CURDIR)/tests/valgrind/chirp.supp \
 	--log-file=$(CURDIR)/$(VALGRIND_LOGS)/memcheck.%p.log
