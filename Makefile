@@ -132,6 +132,47 @@ crash-test: deps
 	@$(MAKE) --no-print-directory $(BIN)
 	CHIRP_BIN=$(CURDIR)/$(BIN) $(PYTHON) tests/crash/crash_test.py --cycles $(CYCLES) $(CRASH_ARGS)
 
+.PHONY: valgrind coverage
+
+# valgrind memcheck smoke run (docs/reliability.md): the plain build, no
+# sanitizers, serves a representative part of the HTTP suite under memcheck
+# and is stopped with SIGTERM; every process must end with 0 errors and 0
+# bytes definitely lost (tests/valgrind/check_logs.py). Slow: ~6 minutes.
+VALGRIND_TESTS ?= tests/http/test_users.py tests/http/test_sessions.py \
+	tests/http/test_tweets.py tests/http/test_follows.py tests/http/test_feed.py \
+	tests/http/test_validation.py tests/http/test_authz.py tests/http/test_bad_input.py
+VALGRIND_LOGS  := build/valgrind
+VALGRIND       := valgrind --tool=memcheck --leak-check=full --show-leak-kinds=definite,indirect \
+	--errors-for-leak-kinds=definite --error-exitcode=99 --num-callers=30 \
+	--suppressions=$(CURDIR)/tests/valgrind/chirp.supp \
+	--log-file=$(CURDIR)/$(VALGRIND_LOGS)/memcheck.%p.log
+valgrind: deps
+	@$(MAKE) --no-print-directory SANITIZE= chirp
+	rm -rf $(VALGRIND_LOGS) && mkdir -p $(VALGRIND_LOGS)
+	CHIRP_BIN=$(CURDIR)/chirp CHIRP_WRAPPER="$(VALGRIND)" CHIRP_TIMEOUT_FACTOR=10 \
+		$(PYTHON) -m pytest -q $(VALGRIND_TESTS); rc=$$?; \
+		$(PYTHON) tests/valgrind/check_logs.py $(VALGRIND_LOGS) && exit $$rc
+
+# Line and branch coverage (gcovr) of the unit and HTTP suites: a separate
+# -O0 --coverage build in build/coverage/, whose counters are reset first so
+# a report covers one run. Text to stdout, HTML in build/coverage/html/.
+# A failing test still gets its report, then fails the target.
+COVERAGE_BUILD := build/coverage
+COVERAGE_UNITS := $(UNIT_SRCS:tests/unit/%.c=$(COVERAGE_BUILD)/tests/%)
+GCOVR := gcovr --root $(CURDIR) --filter 'src/' --object-directory $(COVERAGE_BUILD) \
+	--exclude-unreachable-branches
+coverage: deps
+	@mkdir -p $(COVERAGE_BUILD)/html
+	find $(COVERAGE_BUILD) -name '*.gcda' -delete
+	CFLAGS="-O0 -g --coverage" LDFLAGS="--coverage" $(MAKE) --no-print-directory SANITIZE= \
+		BUILD=$(COVERAGE_BUILD) BIN=$(COVERAGE_BUILD)/chirp $(COVERAGE_BUILD)/chirp $(COVERAGE_UNITS)
+	rc=0; \
+	for t in $(COVERAGE_UNITS); do echo "== $$t"; $$t || rc=1; done; \
+	CHIRP_BIN=$(CURDIR)/$(COVERAGE_BUILD)/chirp $(PYTHON) -m pytest -q tests/http || rc=1; \
+	$(GCOVR) --txt --branches --print-summary --html-details $(COVERAGE_BUILD)/html/index.html && \
+	echo "coverage: per-file branches above; lines and branches per file in $(COVERAGE_BUILD)/html/index.html" && \
+	exit $$rc
+
 format:
 	clang-format -i $(SRCS) $(wildcard src/*/*.h) $(UNIT_SRCS)
 

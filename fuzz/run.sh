@@ -5,6 +5,11 @@
 #                           two at a time, growing its corpus in place; prints
 #                           executions and crashes per target. Crashing inputs
 #                           land in fuzz/crashes/<target>/.
+#   FUZZ_RUNS=N fuzz/run.sh [SECONDS]
+#                           the same, but each target stops after N executions
+#                           (or SECONDS, whichever comes first); with JOBS=1,
+#                           one target at a time: how the 10M+ runs of
+#                           docs/reliability.md were made.
 #   fuzz/run.sh --replay    build, then run each target once over every file
 #                           of its committed corpus and of fuzz/crashes/<target>/
 #                           (the regression check `make test` runs).
@@ -58,13 +63,15 @@ fi
 
 SECONDS_EACH=${1:-60}
 JOBS=${JOBS:-2}
+RUNS_FLAG=${FUZZ_RUNS:+-runs=$FUZZ_RUNS}
 
 run_one() {
 	t=$1
 	mkdir -p "fuzz/crashes/$t" "$OUT/new_$t"
 	# New inputs go to a scratch dir first; -merge=1 then adds to the
 	# committed corpus only those that reach new coverage.
-	"$OUT/fuzz_$t" -max_total_time="$SECONDS_EACH" -print_final_stats=1 \
+	# shellcheck disable=SC2086
+	"$OUT/fuzz_$t" -max_total_time="$SECONDS_EACH" $RUNS_FLAG -print_final_stats=1 \
 		-artifact_prefix="fuzz/crashes/$t/" "$OUT/new_$t" "fuzz/corpus/$t" \
 		>"$OUT/run_$t.log" 2>&1 || true
 	"$OUT/fuzz_$t" -merge=1 "fuzz/corpus/$t" "$OUT/new_$t" >"$OUT/merge_$t.log" 2>&1 || true

@@ -6,6 +6,8 @@ set -eu
 
 packages="build-essential pkg-config libh2o-evloop-dev libssl-dev libsqlite3-dev
 libsodium-dev libjansson-dev libstemmer-dev libcmocka-dev python3 python3-pytest python3-prometheus-client curl strace slowhttptest clang"
+# make valgrind and make coverage (not part of make test)
+packages="$packages valgrind gcovr"
 
 missing=""
 for p in $packages; do

@@ -12,6 +12,7 @@ import json
 import os
 import re
 import secrets
+import shlex
 import signal
 import socket
 import subprocess
@@ -40,6 +41,12 @@ TWEET_KEYS = {"id", "author_id", "author", "text", "created_at", "media"}
 
 def chirp_bin():
     return os.environ.get("CHIRP_BIN") or str(REPO_ROOT / "chirp")
+
+
+def chirp_wrapper():
+    """CHIRP_WRAPPER, split like a shell would: a command that every server
+    the suite starts runs under (`make valgrind` sets it to valgrind)."""
+    return shlex.split(os.environ.get("CHIRP_WRAPPER", ""))
 
 
 # ---------------------------------------------------------------- recording
@@ -276,7 +283,8 @@ class ServerProc:
             log.write(f"\n==== start #{self.starts} on port {self.port}\n".encode())
             log.flush()
             self.proc = subprocess.Popen(
-                [chirp_bin(), "serve", "--listen", f"{self.host}:{self.port}",
+                [*chirp_wrapper(), chirp_bin(), "serve",
+                 "--listen", f"{self.host}:{self.port}",
                  "--data", self.data_dir, "--threads", str(self.threads),
                  *self.extra_args],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)

@@ -10,7 +10,8 @@
   restart, crash and shutdown tests.
 
 Environment: CHIRP_BIN overrides the binary (default ./chirp at the repo
-top); CHIRP_TIMEOUT_FACTOR scales every timeout (e.g. 3 for sanitizers).
+top); CHIRP_TIMEOUT_FACTOR scales every timeout (e.g. 3 for sanitizers);
+CHIRP_WRAPPER is a command every server runs under (e.g. valgrind).
 """
 
 import os

@@ -73,11 +73,44 @@ def test_post_tweet_needs_json_content_type(api, writer, ctype):
 @pytest.mark.parametrize("ctype", [
     "application/json", "application/json; charset=utf-8",
     "application/json;charset=UTF-8",
+    # RFC 9110 8.3.1: optional white space (SP or HTAB) may come before the
+    # ';' of a parameter, and type and subtype are case-insensitive.
+    "application/json ; charset=utf-8", "application/json\t;charset=utf-8",
+    "Application/JSON",
 ])
 def test_json_content_type_with_params_is_fine(api, writer, ctype):
     r = api.post("/v1/tweets", {"text": "typed"}, token=writer.token,
                  content_type=ctype)
     assert r.status == 201, r
+
+
+def _post_without_length(api, path, token, ctype=None):
+    """A POST with neither Content-Length nor Transfer-Encoding: by RFC 9112
+    6.3 it has no body at all (not an empty one)."""
+    lines = [f"POST {path} HTTP/1.1", "Host: 127.0.0.1", "Connection: close",
+             f"Authorization: Bearer {token}"]
+    if ctype is not None:
+        lines.append(f"Content-Type: {ctype}")
+    r = api.raw(("\r\n".join(lines) + "\r\n\r\n").encode())
+    assert r is not None, f"POST {path} without a length got no response"
+    return r
+
+
+def test_post_without_any_length_has_no_body(api, writer, make_user):
+    # A follow needs no body: it works.
+    target = make_user("nolen")
+    r = _post_without_length(api, f"/v1/users/{target.id}/follows",
+                             writer.token)
+    assert r.status == 201, r
+    assert get_user(api, target.id)["followers_count"] == 1
+    # A tweet needs one: 415 without a type, 400 with one, and no tweet.
+    before = _count(api, writer)
+    assert_error(_post_without_length(api, "/v1/tweets", writer.token),
+                 415, "unsupported_media_type")
+    assert_error(_post_without_length(api, "/v1/tweets", writer.token,
+                                      "application/json"),
+                 400, "malformed_json")
+    assert _count(api, writer) == before
 
 
 @pytest.mark.parametrize("ctype", [None, "text/plain"])

@@ -178,6 +178,17 @@ static void test_token_hash_rejects_alphabet(void **state)
 				         where[j]);
 		}
 	}
+	/* Every byte value at one position: accepted exactly when it is
+	 * base64url (this also covers the neighbours of each range, '/' ':' '@'
+	 * '[' '`' '{', which a range check gets wrong by one). */
+	for (int b = 0; b < 256; b++) {
+		char u[TOKEN_TEXT_LEN + 1];
+		memcpy(u, text, sizeof(u));
+		u[21] = (char)b;
+		bool want = b != 0 && memchr(alphabet, b, 64) != NULL;
+		if (accounts_token_hash(u, TOKEN_TEXT_LEN, out) != want)
+			fail_msg("byte 0x%02x: accepted %d, want %d", b, !want, want);
+	}
 	/* Every base64url character is accepted in any position. */
 	char t[TOKEN_TEXT_LEN + 1];
 	for (size_t start = 0; start < 64; start += TOKEN_TEXT_LEN) {

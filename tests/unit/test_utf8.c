@@ -98,6 +98,10 @@ static void test_boundaries_of_each_length(void **state)
 	ASSERT_VALID("\xef\xbf\xbf", 1);     /* U+FFFF */
 	ASSERT_VALID("\xf0\x90\x80\x80", 1); /* U+10000, smallest 4-byte */
 	ASSERT_VALID("\xf4\x8f\xbf\xbf", 1); /* U+10FFFF, largest code point */
+	/* Lead bytes F1..F3 take any continuation, unlike F0 and F4. */
+	ASSERT_VALID("\xf1\x80\x80\x80", 1); /* U+40000 */
+	ASSERT_VALID("\xf3\xbf\xbf\xbf", 1); /* U+FFFFF */
+	ASSERT_VALID("\xf2\x80\x80\x80\xf3\x8f\xbf\xbf", 2);
 }
 
 static void test_count_may_be_null(void **state)

@@ -82,6 +82,20 @@ static void test_handle_rejects(void **state)
 	assert_false(LIT(validate_handle, "a\0b"));
 }
 
+static void test_handle_every_single_byte(void **state)
+{
+	(void)state;
+	/* Exactly [A-Za-z0-9_]: this also covers the neighbours of each range
+	 * ('/' ':' '@' '[' '`' '{'), which a range check gets wrong by one. */
+	for (int b = 0; b < 256; b++) {
+		char c = (char)b;
+		bool want = (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') ||
+		            (b >= '0' && b <= '9') || b == '_';
+		if (validate_handle(&c, 1) != want)
+			fail_msg("byte 0x%02x: accepted %d, want %d", b, !want, want);
+	}
+}
+
 static void test_handle_respects_length(void **state)
 {
 	(void)state;
@@ -213,6 +227,53 @@ static void test_tweet_rejects_empty_and_blank(void **state)
 	assert_true(LIT(validate_tweet_text, "\xc2\xa0x\xe3\x80\x80"));
 }
 
+/* Writes the UTF-8 encoding of code point c (below U+10000) to out and
+ * returns its length. */
+static size_t utf8_put(uint32_t c, char *out)
+{
+	if (c < 0x80) {
+		out[0] = (char)c;
+		return 1;
+	}
+	if (c < 0x800) {
+		out[0] = (char)(0xC0 | (c >> 6));
+		out[1] = (char)(0x80 | (c & 0x3F));
+		return 2;
+	}
+	out[0] = (char)(0xE0 | (c >> 12));
+	out[1] = (char)(0x80 | ((c >> 6) & 0x3F));
+	out[2] = (char)(0x80 | (c & 0x3F));
+	return 3;
+}
+
+static void test_tweet_blank_is_any_unicode_white_space(void **state)
+{
+	(void)state;
+	/* Every code point with the White_Space property (PropList.txt). */
+	static const uint32_t space[] = {
+	    0x09,   0x0A,   0x0B,   0x0C,   0x0D,   0x20,   0x85,   0xA0,   0x1680,
+	    0x2000, 0x2001, 0x2002, 0x2003, 0x2004, 0x2005, 0x2006, 0x2007, 0x2008,
+	    0x2009, 0x200A, 0x2028, 0x2029, 0x202F, 0x205F, 0x3000};
+	for (size_t i = 0; i < sizeof(space) / sizeof(space[0]); i++) {
+		char buf[8];
+		size_t n = utf8_put(space[i], buf);
+		if (validate_tweet_text(buf, n))
+			fail_msg("U+%04X alone was accepted", (unsigned)space[i]);
+		buf[n] = 'x';
+		if (!validate_tweet_text(buf, n + 1))
+			fail_msg("U+%04X before a letter was refused", (unsigned)space[i]);
+	}
+	/* Visible neighbours of those ranges make a text that is not blank. */
+	static const uint32_t not_space[] = {0x21,   0x7E,   0xA1,   0x167F, 0x1681,
+	                                     0x2010, 0x2030, 0x205E, 0x3001};
+	for (size_t i = 0; i < sizeof(not_space) / sizeof(not_space[0]); i++) {
+		char buf[8];
+		size_t n = utf8_put(not_space[i], buf);
+		if (!validate_tweet_text(buf, n))
+			fail_msg("U+%04X alone was refused", (unsigned)not_space[i]);
+	}
+}
+
 static void test_tweet_rejects_nul(void **state)
 {
 	(void)state;
@@ -237,6 +298,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_handle_accepts),
 	    cmocka_unit_test(test_handle_rejects),
+	    cmocka_unit_test(test_handle_every_single_byte),
 	    cmocka_unit_test(test_handle_respects_length),
 	    cmocka_unit_test(test_password_length_boundaries),
 	    cmocka_unit_test(test_password_bytes_are_bytes),
@@ -247,6 +309,7 @@ int main(void)
 	    cmocka_unit_test(test_tweet_accepts),
 	    cmocka_unit_test(test_tweet_length_in_code_points),
 	    cmocka_unit_test(test_tweet_rejects_empty_and_blank),
+	    cmocka_unit_test(test_tweet_blank_is_any_unicode_white_space),
 	    cmocka_unit_test(test_tweet_rejects_nul),
 	    cmocka_unit_test(test_tweet_rejects_bad_utf8),
 	};
