@@ -22,7 +22,7 @@ cd "$(dirname "$0")/.."
 CLANG=${CLANG:-clang}
 OUT=build/fuzz
 FLAGS="-std=c11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Isrc"
-TARGETS="utf8 id router json_request query"
+TARGETS="utf8 id router json_request query search_query"
 
 # The src/ modules each target links; keep in step with the includes.
 srcs() {
@@ -32,6 +32,7 @@ srcs() {
 	query) echo src/util/id.c src/util/timeutil.c src/util/query.c ;;
 	router) echo src/http/router.c ;;
 	json_request) echo src/core/validate.c src/util/utf8.c src/util/jsonw.c src/util/strbuf.c src/util/log.c ;;
+	search_query) echo src/util/query.c src/search/query.c src/core/validate.c src/util/utf8.c ;;
 	esac
 }
 libs() { [ "$1" = json_request ] && echo -ljansson || true; }
