@@ -675,7 +675,9 @@ static int64_t doc_count(struct fts5_reader *r, enum src src, const char *w, siz
 	sqlite3_bind_text(st, 1, w, (int)len, SQLITE_STATIC);
 	int64_t n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
 	sqlite3_reset(st);
-	if (!e)
+	/* A zero is not kept: most often the word's first tweet is still on
+	 * its way to the index, and a recount of nothing is cheap. */
+	if (!e || n == 0)
 		return n;
 	if (!e->fetched_ms) {
 		if (r->df_used >= DF_SLOTS / 4 * 3) {
