@@ -20,7 +20,8 @@ WERROR   ?= $(if $(CI),-Werror,)
 WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes $(WERROR)
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c11 -D_GNU_SOURCE -DH2O_USE_LIBUV=0 -pthread -Isrc $(WARN)
-LDLIBS  := -lh2o-evloop -lssl -lcrypto -lsqlite3 -lstemmer -lsodium -ljansson -lm -pthread
+LDLIBS  := -lh2o-evloop -lssl -lcrypto -lsqlite3 -lstemmer -lsodium -ljansson -lm -pthread \
+           $(shell pkg-config --libs vips)
 
 ifneq ($(SANITIZE),)
 CFLAGS  += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
@@ -54,6 +55,10 @@ deps:
 
 $(BIN): $(OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# libvips (media/process.c) brings glib's headers; only that file needs them.
+VIPS_CFLAGS := $(shell pkg-config --cflags vips)
+$(BUILD)/src/media/process.o: CFLAGS += $(VIPS_CFLAGS)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)

@@ -21,6 +21,7 @@ enum budget {
 	BUDGET_LOGIN_HANDLE, /* failed log-ins, per handle */
 	BUDGET_POST,         /* POST /v1/tweets, per user */
 	BUDGET_REQUESTS,     /* every request, per user or else per client IP */
+	BUDGET_MEDIA,        /* POST /v1/media and its complete, per user */
 	BUDGET_COUNT
 };
 
@@ -55,6 +56,19 @@ struct chirp_config {
 	int access_log_min_status;              /* --log-level: info 0, warn 400, error 500 */
 	uint64_t max_inflight;                  /* --max-inflight */
 	size_t max_connections;                 /* --max-connections */
+
+	/* media (media/media.h) */
+	uint64_t media_max_bytes;       /* --media-max-bytes */
+	uint64_t media_part_bytes;      /* --media-part-bytes */
+	uint64_t media_max_pixels;      /* --media-max-pixels */
+	unsigned media_workers;         /* --media-workers */
+	unsigned media_attempts;        /* --media-attempts */
+	uint64_t media_retry_ms;        /* --media-retry-base (milliseconds) */
+	uint64_t media_cleanup_ms;      /* --media-cleanup-every (seconds) */
+	uint64_t media_unattached_ms;   /* --media-unattached-ttl (seconds) */
+	uint64_t media_upload_ttl_s;    /* --media-upload-ttl (seconds) */
+	const char *media_base_url;     /* --media-base-url */
+	unsigned media_inject_failures; /* --media-inject-failures (testing) */
 };
 
 enum config_result { CONFIG_RUN, CONFIG_EXIT_OK, CONFIG_EXIT_ERROR };

@@ -4,12 +4,15 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <sodium.h>
 #include <sys/resource.h>
 
 #include "api/api.h"
 #include "config.h"
+#include "core/render.h"
 #include "core/accounts.h"
 #include "http/server.h"
+#include "media/media.h"
 #include "search/search.h"
 #include "store/store.h"
 #include "timeline/feed.h"
@@ -30,6 +33,47 @@ static void raise_fd_limit(void)
 		rl.rlim_cur = rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
+}
+
+static void render_media_url(void *arg, struct strbuf *sb, const struct media_ref *m, bool thumb)
+{
+	media_url(arg, sb, m, thumb);
+}
+
+/* The blob store (a directory in the data dir, its signing key beside it)
+ * and the media service on top. */
+static struct media_service *media_start(const struct chirp_config *cfg, struct store *store,
+					 struct strbuf *err)
+{
+	uint8_t secret[BLOB_SECRET_LEN];
+	struct strbuf path = STRBUF_INIT;
+	strbuf_appendf(&path, "%s/blob.key", cfg->data_dir);
+	int rc = blob_secret_load(path.data, secret, err);
+	strbuf_reset(&path);
+	strbuf_appendf(&path, "%s/blobs", cfg->data_dir);
+	struct blob_options bopt = {.dir = path.data, .secret = secret, .base_url = cfg->media_base_url};
+	struct blob *blob = rc ? NULL : blob_dir_ops.open(&bopt, err);
+	sodium_memzero(secret, sizeof(secret));
+	strbuf_deinit(&path);
+	if (!blob)
+		return NULL;
+	struct media_options mopt = {
+		.max_bytes = cfg->media_max_bytes,
+		.part_bytes = cfg->media_part_bytes,
+		.max_pixels = cfg->media_max_pixels,
+		.workers = cfg->media_workers,
+		.max_attempts = cfg->media_attempts,
+		.retry_base_ms = cfg->media_retry_ms,
+		.upload_ttl_s = cfg->media_upload_ttl_s,
+		.url_ttl_s = 10ull * 365 * 86400,
+		.cleanup_every_ms = cfg->media_cleanup_ms,
+		.unattached_ttl_ms = cfg->media_unattached_ms,
+		.inject_failures = cfg->media_inject_failures,
+	};
+	struct media_service *m = media_new(store, blob, &mopt, err);
+	if (m)
+		render_set_media_url(render_media_url, m);
+	return m;
 }
 
 int main(int argc, char **argv)
@@ -87,6 +131,15 @@ int main(int argc, char **argv)
 		ops->close(store);
 		return 1;
 	}
+	struct media_service *media = media_start(&cfg, store, &err);
+	if (!media) {
+		log_error("media: %s", err.data ? err.data : "cannot start");
+		strbuf_deinit(&err);
+		search->ops->close(search);
+		accesslog_close(access);
+		ops->close(store);
+		return 1;
+	}
 	struct app app = {
 		.cfg = &cfg,
 		.store = store,
@@ -96,6 +149,7 @@ int main(int argc, char **argv)
 		.limits = limits_memory_ops.create(RATE_LIMIT_BUCKETS),
 		.metrics = metrics_new(api_route_count()),
 		.access = access,
+		.media = media,
 	};
 	/* Search threads read through readers of their own (api/search.c). */
 	struct workpool_hooks search_hooks = {
@@ -116,7 +170,9 @@ int main(int argc, char **argv)
 		.read_timeout_ms = cfg.read_timeout_ms,
 		/* h2o refuses larger bodies itself; chirp's own JSON limit
 		 * (max_body_bytes) answers below that with a JSON 413. */
-		.max_request_bytes = cfg.max_body_bytes * 16,
+		.max_request_bytes = cfg.max_body_bytes * 16 > cfg.media_part_bytes
+					     ? cfg.max_body_bytes * 16
+					     : cfg.media_part_bytes,
 		.drain_timeout_ms = cfg.drain_timeout_ms,
 		.max_connections = cfg.max_connections,
 	};
@@ -126,6 +182,7 @@ int main(int argc, char **argv)
 	 * close the database, then finish the fanout and the indexing. */
 	workpool_free(app.hashers);
 	workpool_free(app.searchers);
+	media_free(app.media); /* its workers write through the store */
 	ops->close(store);
 	feed_free(app.feed);
 	search->ops->close(search);
