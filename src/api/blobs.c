@@ -93,7 +93,7 @@ static bool is_upload_key(const char *key, size_t len, unsigned *part)
 		return false;
 	if ((size_t)(key + len - dot) == 5 && memcmp(dot, ".orig", 5) == 0)
 		return true;
-	if (dot[1] != 'p')
+	if (dot[1] != 'p' || dot[2] < '1' || dot[2] > '9') /* ".png" is no part */
 		return false;
 	*part = (unsigned)strtoul(dot + 2, NULL, 10);
 	return true;

@@ -17,7 +17,7 @@ static bool read_media_ids(struct ctx *c, json_t *body, uint64_t *ids, unsigned 
 {
 	json_t *arr = json_object_get(body, "media_ids");
 	*n = 0;
-	if (!arr || json_is_null(arr))
+	if (!arr)
 		return true;
 	if (!json_is_array(arr)) {
 		http_send_error(c->req, 400, "wrong_type", "media_ids must be an array of ids");

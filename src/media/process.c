@@ -90,7 +90,9 @@ int media_process(const void *data, size_t len, uint64_t max_pixels, struct proc
 		snprintf(why, MEDIA_ERROR_MAX + 1, "corrupt image");
 		goto done;
 	}
-	bool png = vips_image_hasalpha(rot);
+	/* Lossless in, lossless out: PNGs (and anything with alpha) stay PNG;
+	 * the rest is published as JPEG. */
+	bool png = strcmp(type, "image/png") == 0 || vips_image_hasalpha(rot);
 	if (vips_thumbnail_image(rot, &thumb, THUMB_SIDE, "height", THUMB_SIDE, "size",
 				 VIPS_SIZE_DOWN, NULL) ||
 	    save(rot, png, &out->full) || save(thumb, png, &out->thumb)) {

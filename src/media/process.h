@@ -25,7 +25,7 @@
 struct processed {
 	struct strbuf full, thumb;           /* encoded images; caller deinits */
 	char content_type[MEDIA_TYPE_MAX + 1]; /* of both */
-	const char *ext;                      /* "jpg" or "png" */
+	const char *ext;                      /* "png" for PNG or alpha input, else "jpg" */
 	uint32_t width, height;               /* of `full` */
 };
 
