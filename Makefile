@@ -59,6 +59,7 @@ $(BIN): $(OBJS)
 # libvips (media/process.c) brings glib's headers; only that file needs them.
 VIPS_CFLAGS := $(shell pkg-config --cflags vips)
 $(BUILD)/src/media/process.o: CFLAGS += $(VIPS_CFLAGS)
+$(BUILD)/tests/test_media_process: CFLAGS += $(VIPS_CFLAGS)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)

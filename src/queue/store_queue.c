@@ -25,7 +25,6 @@ struct store_queue {
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
 	bool stopping;
-	uint64_t notified; /* bumped by notify */
 	uint64_t claimed[CLAIMS_MAX];
 	size_t nclaimed;
 };
@@ -70,10 +69,10 @@ static bool sq_claim(struct queue *base, struct store_job *job, uint64_t timeout
 		uint64_t now = time_mono_ns() / 1000000;
 		if (got || now >= deadline)
 			break;
-		uint64_t seen = q->notified;
+		/* notify and release signal under the lock we hold: no wake-up
+		 * is lost between the look above and this wait. */
 		uint64_t left = deadline - now;
-		if (q->notified == seen)
-			wait_ms(q, left < q->poll_ms ? left : q->poll_ms);
+		wait_ms(q, left < q->poll_ms ? left : q->poll_ms);
 	}
 	pthread_mutex_unlock(&q->lock);
 	return got;
@@ -97,7 +96,6 @@ static void sq_notify(struct queue *base)
 {
 	struct store_queue *q = (struct store_queue *)base;
 	pthread_mutex_lock(&q->lock);
-	q->notified++;
 	pthread_cond_broadcast(&q->wake);
 	pthread_mutex_unlock(&q->lock);
 }
