@@ -46,7 +46,7 @@ BIN := $(if $(SANITIZE),chirp-san,chirp)
 
 BENCH_BINS := $(BUILD)/bench/chirp-gen
 
-.PHONY: all deps run test unit http crash crash-test fuzz fuzz-replay clean format bench bench-tools bench-search bench-overload
+.PHONY: all deps run test unit http crash s3-compat crash-test fuzz fuzz-replay clean format bench bench-tools bench-search bench-overload
 
 all: $(BIN)
 
@@ -68,6 +68,15 @@ $(BUILD)/%.o: %.c
 $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+
+$(BUILD)/tests/s3-presign: tests/s3/presign.c $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# chirp's SigV4 presigned URLs against @aws-sdk/s3-request-presigner (npm,
+# installed into tests/s3/node_modules on first run).
+s3-compat: $(BUILD)/tests/s3-presign
+	tests/s3/run.sh $(BUILD)/tests/s3-presign
 
 $(BUILD)/bench/chirp-gen: bench/gen.c $(LIB_OBJS)
 	@mkdir -p $(dir $@)
@@ -99,7 +108,7 @@ run: deps
 
 test: deps
 	@$(MAKE) --no-print-directory $(BIN) $(UNIT_BINS)
-	@$(MAKE) --no-print-directory unit http crash fuzz-replay
+	@$(MAKE) --no-print-directory unit http crash fuzz-replay s3-compat
 
 unit: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
