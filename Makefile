@@ -7,6 +7,7 @@
 #   make bench PRESET=small|medium          the feed benchmark (bench/README.md)
 #   make bench-search PRESET=medium         search queries, indexing throughput and lag
 #   make bench-overload                     twice capacity, open loop
+#   make bench-media                        media downloads, uploads, processing
 #   make crash-test CYCLES=100              kill -9 under load, nothing acknowledged lost
 #   make fuzz FUZZ_SECONDS=60               libFuzzer targets (make test replays their corpora)
 #
@@ -46,7 +47,7 @@ BIN := $(if $(SANITIZE),chirp-san,chirp)
 
 BENCH_BINS := $(BUILD)/bench/chirp-gen
 
-.PHONY: all deps run test unit http crash s3-compat crash-test fuzz fuzz-replay clean format bench bench-tools bench-search bench-overload
+.PHONY: all deps run test unit http crash s3-compat bench-media crash-test fuzz fuzz-replay clean format bench bench-tools bench-search bench-overload
 
 all: $(BIN)
 
@@ -96,6 +97,11 @@ bench: deps
 bench-search: deps
 	@$(MAKE) --no-print-directory SANITIZE= chirp bench-tools
 	PYTHON=$(PYTHON) ./bench/search.sh $(PRESET)
+
+# Media: downloads vs nginx, upload MB/s, complete-to-ready (bench/media.sh).
+bench-media: deps
+	@$(MAKE) --no-print-directory SANITIZE= chirp
+	PYTHON=$(PYTHON) ./bench/media.sh
 
 # Twice the measured capacity, open loop (bench/overload.sh).
 bench-overload: deps
