@@ -17,7 +17,7 @@ cd "$(dirname "$0")/.."
 CLANG=${CLANG:-clang}
 OUT=build/fuzz
 FLAGS="-std=c11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Isrc"
-TARGETS="utf8 id router json_request query"
+TARGETS="utf8 id router json_request query blob"
 
 # The src/ modules each target links; keep in step with the includes.
 srcs() {
@@ -27,9 +27,15 @@ srcs() {
 	query) echo src/util/id.c src/util/timeutil.c src/util/query.c ;;
 	router) echo src/http/router.c ;;
 	json_request) echo src/core/validate.c src/util/utf8.c src/util/jsonw.c src/util/strbuf.c src/util/log.c ;;
+	blob) echo src/media/blob_dir.c src/http/range.c src/util/strbuf.c src/util/log.c ;;
 	esac
 }
-libs() { [ "$1" = json_request ] && echo -ljansson || true; }
+libs() {
+	case $1 in
+	json_request) echo -ljansson ;;
+	blob) echo -lsodium ;;
+	esac
+}
 
 mkdir -p "$OUT"
 for t in $TARGETS; do

@@ -27,6 +27,7 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "http/range.h"
 #include "http/respond.h"
 #include "http/server.h"
 #include "media/media.h"
@@ -197,48 +198,6 @@ void api_blob_put(struct ctx *c)
 
 /* ---- GET ---- */
 
-/* "bytes=A-B", "bytes=A-" or "bytes=-N" against a blob of `size` bytes:
- * 1 and [*from, *to] when satisfiable, 0 if not, -1 if the header is not
- * one range chirp answers (then the whole blob goes out, as RFC 9110
- * allows). */
-static int parse_range(h2o_iovec_t v, uint64_t size, uint64_t *from, uint64_t *to)
-{
-	char buf[64];
-	if (v.len < 7 || v.len >= sizeof(buf) || memcmp(v.base, "bytes=", 6) != 0)
-		return -1;
-	memcpy(buf, v.base + 6, v.len - 6);
-	buf[v.len - 6] = '\0';
-	if (strchr(buf, ','))
-		return -1;
-	char *dash = strchr(buf, '-'), *end;
-	if (!dash)
-		return -1;
-	*dash = '\0';
-	if (buf[0] == '\0') { /* a suffix: the last N bytes */
-		uint64_t n = strtoull(dash + 1, &end, 10);
-		if (*end || dash[1] == '\0' || dash[1] == '-')
-			return -1;
-		if (n == 0 || size == 0)
-			return 0;
-		*from = n >= size ? 0 : size - n;
-		*to = size - 1;
-		return 1;
-	}
-	*from = strtoull(buf, &end, 10);
-	if (*end || buf[0] == '-')
-		return -1;
-	if (dash[1] == '\0') {
-		*to = size ? size - 1 : 0;
-	} else {
-		*to = strtoull(dash + 1, &end, 10);
-		if (*end || dash[1] == '-' || *to < *from)
-			return -1;
-		if (*to >= size)
-			*to = size ? size - 1 : 0;
-	}
-	return *from < size ? 1 : 0;
-}
-
 /* Answers a Range request from the file (small images, from the page
  * cache) with 206, or 416. */
 static void send_range(struct ctx *c, int fd, uint64_t size, uint64_t from, uint64_t to,
@@ -297,7 +256,7 @@ void api_blob_get(struct ctx *c)
 		return;
 	}
 	uint64_t size = (uint64_t)st.st_size, from, to;
-	int r = http_header_get(c->req, "range", &v) ? parse_range(v, size, &from, &to) : -1;
+	int r = http_header_get(c->req, "range", &v) ? http_range_parse(v.base, v.len, size, &from, &to) : -1;
 	if (r == 1) {
 		send_range(c, fd, size, from, to, mime);
 	} else if (r == 0) {

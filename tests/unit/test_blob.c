@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "http/range.h"
 #include "media/blob.h"
 
 static const uint8_t secret[BLOB_SECRET_LEN] = "0123456789abcdef0123456789abcdef";
@@ -172,6 +173,34 @@ static void test_secret_persists(void **state)
 	rmdir(dir);
 }
 
+static int range(const char *h, uint64_t size, uint64_t *from, uint64_t *to)
+{
+	return http_range_parse(h, strlen(h), size, from, to);
+}
+
+static void test_ranges(void **state)
+{
+	(void)state;
+	uint64_t f, t;
+	assert_int_equal(range("bytes=0-9", 100, &f, &t), 1);
+	assert_true(f == 0 && t == 9);
+	assert_int_equal(range("bytes=90-200", 100, &f, &t), 1); /* clipped to the end */
+	assert_true(f == 90 && t == 99);
+	assert_int_equal(range("bytes=95-", 100, &f, &t), 1);
+	assert_true(f == 95 && t == 99);
+	assert_int_equal(range("bytes=-5", 100, &f, &t), 1);
+	assert_true(f == 95 && t == 99);
+	assert_int_equal(range("bytes=-500", 100, &f, &t), 1); /* the whole body */
+	assert_true(f == 0 && t == 99);
+	assert_int_equal(range("bytes=100-", 100, &f, &t), 0); /* 416 */
+	assert_int_equal(range("bytes=-0", 100, &f, &t), 0);
+	assert_int_equal(range("bytes=0-0", 0, &f, &t), 0);
+	const char *ignored[] = {"bytes=5-1", "bytes=0-1,4-5", "bytes= 1-2", "bytes=+1-2",
+				 "bytes=1--2", "bytes=-", "items=0-1", "bytes=a-b", "bytes=1-2 "};
+	for (size_t i = 0; i < sizeof(ignored) / sizeof(ignored[0]); i++)
+		assert_int_equal(range(ignored[i], 100, &f, &t), -1);
+}
+
 int main(void)
 {
 	if (sodium_init() < 0)
@@ -181,6 +210,7 @@ int main(void)
 	    cmocka_unit_test(test_signatures),
 	    cmocka_unit_test(test_dir_put_read_stat_remove),
 	    cmocka_unit_test(test_secret_persists),
+	    cmocka_unit_test(test_ranges),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
