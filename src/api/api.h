@@ -160,6 +160,8 @@ void api_blob_get(struct ctx *c);
 bool api_media_render(struct app *app, struct store_write *w);
 /* After a write commits: a completed upload wakes the workers. */
 void api_media_committed(struct app *app, struct store_write *w);
+/* The media counters in Prometheus text, for GET /metrics. */
+void api_media_metrics(struct app *app, struct strbuf *sb);
 void api_healthz(struct ctx *c);
 void api_readyz(struct ctx *c);
 void api_metrics(struct ctx *c);

@@ -298,3 +298,20 @@ void api_media_get(struct ctx *c)
 	api_send(c, 200, &sb);
 	strbuf_deinit(&sb);
 }
+
+void api_media_metrics(struct app *app, struct strbuf *sb)
+{
+	struct media_stats st;
+	media_stats(app->media, &st);
+	strbuf_appendf(sb,
+		       "# HELP chirp_media_jobs_total Media processing attempts since start, by outcome.\n"
+		       "# TYPE chirp_media_jobs_total counter\n"
+		       "chirp_media_jobs_total{outcome=\"ready\"} %llu\n"
+		       "chirp_media_jobs_total{outcome=\"retry\"} %llu\n"
+		       "chirp_media_jobs_total{outcome=\"failed\"} %llu\n"
+		       "# HELP chirp_media_removed_total Media removed by cleanup since start.\n"
+		       "# TYPE chirp_media_removed_total counter\n"
+		       "chirp_media_removed_total %llu\n",
+		       (unsigned long long)st.ready, (unsigned long long)st.retried,
+		       (unsigned long long)st.failed, (unsigned long long)st.removed);
+}

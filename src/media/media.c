@@ -16,6 +16,7 @@
 #include "media/media.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +39,7 @@ struct media_thread {
 
 struct media_impl {
 	struct media_service pub;
+	atomic_uint_fast64_t ready, retried, failed, removed; /* media_stats */
 	struct media_thread *threads;
 	unsigned nthreads;
 	pthread_mutex_t lock;
@@ -289,6 +291,12 @@ static void run_job(struct media_service *m, struct store_reader *db, const stru
 		if (db->ops->media_get(db, job->media_id, &md) == STORE_OK)
 			remove_upload(m, md.id, md.parts); /* the original, EXIF and all, goes */
 	}
+	struct media_impl *mi = (struct media_impl *)m;
+	if (rc == STORE_OK && a != ATTEMPT_GONE)
+		atomic_fetch_add(f->outcome == JOB_READY ? &mi->ready
+				 : f->outcome == JOB_RETRY ? &mi->retried
+							   : &mi->failed,
+				 1);
 	if (rc != STORE_OK)
 		log_error("media: job %llu: the outcome could not be committed; it will run again",
 			  (unsigned long long)job->id);
@@ -326,9 +334,19 @@ int media_cleanup(struct media_service *m)
 		if (rc != STORE_OK)
 			return -1;
 		total += (int)n;
+		atomic_fetch_add(&((struct media_impl *)m)->removed, n);
 		if (n < STORE_PURGE_BATCH)
 			return total;
 	}
+}
+
+void media_stats(struct media_service *m, struct media_stats *out)
+{
+	struct media_impl *mi = (struct media_impl *)m;
+	out->ready = atomic_load(&mi->ready);
+	out->retried = atomic_load(&mi->retried);
+	out->failed = atomic_load(&mi->failed);
+	out->removed = atomic_load(&mi->removed);
 }
 
 /* ---- threads ------------------------------------------------------------------ */

@@ -74,6 +74,15 @@ uint64_t media_part_size(const struct media_service *m, uint64_t size, unsigned 
 /* Status names for the API. */
 const char *media_status_name(enum media_status s);
 
+/* Counters since start, for /metrics. */
+struct media_stats {
+	uint64_t ready;   /* jobs that made an image */
+	uint64_t retried; /* attempts that failed and were rescheduled */
+	uint64_t failed;  /* jobs rejected or dead-lettered */
+	uint64_t removed; /* media removed by cleanup */
+};
+void media_stats(struct media_service *m, struct media_stats *out);
+
 /* Runs one cleanup pass now (the cleanup thread calls it). Returns how
  * many media were removed, or -1 if the store failed. */
 int media_cleanup(struct media_service *m);

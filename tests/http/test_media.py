@@ -394,6 +394,20 @@ def test_transient_failures_are_retried(private_server):
     md = settled(c, u, mid)
     assert md["status"] == "ready", md
     assert "error" not in md
+    jobs = media_jobs_metric(c)
+    assert (jobs["retry"], jobs["ready"], jobs["failed"]) == (2, 1, 0), jobs
+
+
+def media_jobs_metric(client):
+    from prometheus_client.parser import text_string_to_metric_families
+    r = client.get("/metrics")
+    assert r.status == 200
+    out = {}
+    for fam in text_string_to_metric_families(r.body.decode()):
+        if fam.name == "chirp_media_jobs":
+            for s in fam.samples:
+                out[s.labels["outcome"]] = s.value
+    return out
 
 
 def test_dead_letter_after_max_attempts(private_server):
@@ -406,6 +420,8 @@ def test_dead_letter_after_max_attempts(private_server):
     assert md["status"] == "failed", md
     assert md["attempts"] == 3
     assert "gave up after 3 attempts" in md["error"] and "injected" in md["error"]
+    jobs = media_jobs_metric(c)
+    assert (jobs["retry"], jobs["ready"], jobs["failed"]) == (2, 0, 1), jobs
 
 
 def test_jobs_survive_a_crash(tmp_path):
