@@ -446,6 +446,30 @@ def test_jobs_survive_a_crash(tmp_path):
         srv2.stop()
 
 
+def test_acknowledged_upload_survives_kill9(tmp_path):
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    srv = ServerProc(data_dir, tmp_path / "a.log")
+    srv.start()
+    c = srv.client()
+    u = create_user(c)
+    data = jpeg(120, 90)
+    m = create(c, u, data)
+    assert put(c, m["upload"]["url"], data).status == 200
+    srv.kill9()  # right after the 200: the blob and the media row must be on disk
+    srv2 = ServerProc(data_dir, tmp_path / "b.log")
+    srv2.start()
+    try:
+        c2 = srv2.client()
+        # the upload URL still works after a restart (the signing key persists)
+        r = c2.post(f"/v1/media/{m['id']}/complete", {}, token=u.token)
+        assert r.status == 202, r
+        md = settled(c2, u, m["id"])
+        assert md["status"] == "ready" and (md["width"], md["height"]) == (120, 90)
+    finally:
+        srv2.stop()
+
+
 # ----------------------------------------------------------- media on tweets
 
 def test_media_on_tweets(api, make_user):
