@@ -61,6 +61,11 @@
 	"  --media-upload-ttl SECONDS  life of a presigned upload URL         [900]\n"            \
 	"  --media-base-url URL    prefix of blob URLs (an edge cache)  [none: relative]\n"       \
 	"  --media-inject-failures N  testing: first N tries of each job fail [0]\n"              \
+	"  --blob-s3-endpoint URL  keep blobs in an S3-compatible store at URL\n"                 \
+	"                          (https://s3.REGION.amazonaws.com, http://minio:9000) [none:\n" \
+	"                          DATA/blobs]; with --blob-s3-bucket NAME, --blob-s3-region\n"    \
+	"                          REGION [us-east-1], --blob-s3-key ID and --blob-s3-secret\n"    \
+	"                          KEY [CHIRP_BLOB_S3_KEY, CHIRP_BLOB_S3_SECRET]\n"               \
 	"  -h, --help              show this help\n"                                                \
 	"\n"                                                                                       \
 	"SIGINT or SIGTERM stops accepting, finishes requests in flight, and closes\n"            \
@@ -103,7 +108,8 @@ enum { OPT_LISTEN = 256, OPT_DATA, OPT_THREADS, OPT_STORE, OPT_NODE, OPT_HASH, O
        OPT_TRUST, OPT_ACCESS_LOG, OPT_LOG_FORMAT, OPT_LOG_LEVEL, OPT_MAX_INFLIGHT,
        OPT_MAX_CONNS, OPT_MEDIA_MAX, OPT_MEDIA_PART, OPT_MEDIA_PIXELS, OPT_MEDIA_WORKERS,
        OPT_MEDIA_ATTEMPTS, OPT_MEDIA_RETRY, OPT_MEDIA_CLEANUP, OPT_MEDIA_TTL, OPT_MEDIA_UPLOAD_TTL,
-       OPT_MEDIA_BASE_URL, OPT_MEDIA_FAULTS };
+       OPT_MEDIA_BASE_URL, OPT_MEDIA_FAULTS, OPT_S3_ENDPOINT, OPT_S3_BUCKET, OPT_S3_REGION,
+       OPT_S3_KEY, OPT_S3_SECRET };
 
 static const char *const budget_names[BUDGET_COUNT] = {
 	[BUDGET_SIGNUP] = "signup", [BUDGET_LOGIN] = "login", [BUDGET_LOGIN_HANDLE] = "login-handle",
@@ -325,6 +331,9 @@ enum config_result config_parse(struct chirp_config *cfg, int argc, char **argv)
 		.media_unattached_ms = 86400ull * 1000,
 		.media_upload_ttl_s = 900,
 		.media_base_url = "",
+		.blob_s3_region = "us-east-1",
+		.blob_s3_key = getenv("CHIRP_BLOB_S3_KEY"),
+		.blob_s3_secret = getenv("CHIRP_BLOB_S3_SECRET"),
 	};
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
 	    strcmp(argv[1], "help") == 0) {
@@ -381,6 +390,11 @@ enum config_result config_parse(struct chirp_config *cfg, int argc, char **argv)
 		{"media-upload-ttl", required_argument, NULL, OPT_MEDIA_UPLOAD_TTL},
 		{"media-base-url", required_argument, NULL, OPT_MEDIA_BASE_URL},
 		{"media-inject-failures", required_argument, NULL, OPT_MEDIA_FAULTS},
+		{"blob-s3-endpoint", required_argument, NULL, OPT_S3_ENDPOINT},
+		{"blob-s3-bucket", required_argument, NULL, OPT_S3_BUCKET},
+		{"blob-s3-region", required_argument, NULL, OPT_S3_REGION},
+		{"blob-s3-key", required_argument, NULL, OPT_S3_KEY},
+		{"blob-s3-secret", required_argument, NULL, OPT_S3_SECRET},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -396,6 +410,11 @@ enum config_result config_parse(struct chirp_config *cfg, int argc, char **argv)
 		case OPT_NO_RATE: cfg->rate_limits = false; break;
 		case OPT_TRUST: cfg->trust_proxy = optarg; break;
 		case OPT_MEDIA_BASE_URL: cfg->media_base_url = optarg; break;
+		case OPT_S3_ENDPOINT: cfg->blob_s3_endpoint = optarg; break;
+		case OPT_S3_BUCKET: cfg->blob_s3_bucket = optarg; break;
+		case OPT_S3_REGION: cfg->blob_s3_region = optarg; break;
+		case OPT_S3_KEY: cfg->blob_s3_key = optarg; break;
+		case OPT_S3_SECRET: cfg->blob_s3_secret = optarg; break;
 		case OPT_ACCESS_LOG: cfg->access_log = strcmp(optarg, "off") ? optarg : NULL; break;
 		case OPT_RATE:
 			if (set_rate_limit(cfg, optarg))
@@ -431,6 +450,13 @@ enum config_result config_parse(struct chirp_config *cfg, int argc, char **argv)
 			if (set_number(cfg, opt, opts[idx].name, optarg))
 				return CONFIG_EXIT_ERROR;
 		}
+	}
+	if (cfg->blob_s3_endpoint &&
+	    ((strncmp(cfg->blob_s3_endpoint, "http://", 7) && strncmp(cfg->blob_s3_endpoint, "https://", 8)) ||
+	     !cfg->blob_s3_bucket || !*cfg->blob_s3_bucket || !cfg->blob_s3_key || !cfg->blob_s3_secret)) {
+		fprintf(stderr, "chirp serve: --blob-s3-endpoint needs an http(s):// URL, "
+				"--blob-s3-bucket, --blob-s3-key and --blob-s3-secret\n");
+		return CONFIG_EXIT_ERROR;
 	}
 	if (cfg->media_part_bytes > cfg->media_max_bytes) {
 		fprintf(stderr, "chirp serve: --media-part-bytes must not exceed --media-max-bytes\n");

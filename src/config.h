@@ -69,6 +69,11 @@ struct chirp_config {
 	uint64_t media_upload_ttl_s;    /* --media-upload-ttl (seconds) */
 	const char *media_base_url;     /* --media-base-url */
 	unsigned media_inject_failures; /* --media-inject-failures (testing) */
+	const char *blob_s3_endpoint;   /* --blob-s3-endpoint; NULL: blobs in the data dir */
+	const char *blob_s3_bucket;     /* --blob-s3-bucket */
+	const char *blob_s3_region;     /* --blob-s3-region */
+	const char *blob_s3_key;        /* --blob-s3-key, CHIRP_BLOB_S3_KEY */
+	const char *blob_s3_secret;     /* --blob-s3-secret, CHIRP_BLOB_S3_SECRET */
 };
 
 enum config_result { CONFIG_RUN, CONFIG_EXIT_OK, CONFIG_EXIT_ERROR };

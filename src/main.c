@@ -40,24 +40,15 @@ static void render_media_url(void *arg, struct strbuf *sb, const struct media_re
 	media_url(arg, sb, m, thumb);
 }
 
-/* The blob store (a directory in the data dir, its signing key beside it)
- * and the media service on top. */
+/* The blob store (a directory in the data dir, or an S3-compatible bucket
+ * with --blob-s3-*), the key that signs chirp's own blob URLs (kept in the
+ * data dir), and the media service on top. */
 static struct media_service *media_start(const struct chirp_config *cfg, struct store *store,
 					 struct strbuf *err)
 {
-	uint8_t secret[BLOB_SECRET_LEN];
-	struct strbuf path = STRBUF_INIT;
-	strbuf_appendf(&path, "%s/blob.key", cfg->data_dir);
-	int rc = blob_secret_load(path.data, secret, err);
-	strbuf_reset(&path);
-	strbuf_appendf(&path, "%s/blobs", cfg->data_dir);
-	struct blob_options bopt = {.dir = path.data, .secret = secret, .base_url = cfg->media_base_url};
-	struct blob *blob = rc ? NULL : blob_dir_ops.open(&bopt, err);
-	sodium_memzero(secret, sizeof(secret));
-	strbuf_deinit(&path);
-	if (!blob)
-		return NULL;
 	struct media_options mopt = {
+		.node_id = cfg->node_id,
+		.base_url = cfg->media_base_url,
 		.max_bytes = cfg->media_max_bytes,
 		.part_bytes = cfg->media_part_bytes,
 		.max_pixels = cfg->media_max_pixels,
@@ -70,7 +61,26 @@ static struct media_service *media_start(const struct chirp_config *cfg, struct 
 		.unattached_ttl_ms = cfg->media_unattached_ms,
 		.inject_failures = cfg->media_inject_failures,
 	};
-	struct media_service *m = media_new(store, blob, &mopt, err);
+	struct strbuf path = STRBUF_INIT;
+	strbuf_appendf(&path, "%s/blob.key", cfg->data_dir);
+	int rc = blob_secret_load(path.data, mopt.secret, err);
+	strbuf_reset(&path);
+	strbuf_appendf(&path, "%s/blobs", cfg->data_dir);
+	struct blob_options bopt = {
+		.dir = path.data,
+		.secret = mopt.secret,
+		.base_url = cfg->media_base_url,
+		.s3_endpoint = cfg->blob_s3_endpoint,
+		.s3_bucket = cfg->blob_s3_bucket,
+		.s3_region = cfg->blob_s3_region,
+		.s3_access_key = cfg->blob_s3_key,
+		.s3_secret_key = cfg->blob_s3_secret,
+	};
+	const struct blob_ops *bops = cfg->blob_s3_endpoint ? &blob_s3_ops : &blob_dir_ops;
+	struct blob *blob = rc ? NULL : bops->open(&bopt, err);
+	strbuf_deinit(&path);
+	struct media_service *m = blob ? media_new(store, blob, &mopt, err) : NULL;
+	sodium_memzero(mopt.secret, sizeof(mopt.secret));
 	if (m)
 		render_set_media_url(render_media_url, m);
 	return m;

@@ -55,7 +55,7 @@ static bool query_u64(h2o_req_t *req, const char *name, uint64_t *out)
 static bool signed_ok(struct ctx *c, const char *method, const char *key, size_t key_len,
 		      uint64_t *max)
 {
-	struct blob *b = c->app->media->blob;
+	const uint8_t *secret = c->app->media->opt.secret;
 	uint64_t expires = 0;
 	h2o_iovec_t sig = {NULL, 0};
 	*max = 0;
@@ -63,7 +63,7 @@ static bool signed_ok(struct ctx *c, const char *method, const char *key, size_t
 	bool have = query_u64(c->req, "expires", &expires) && http_query_get(c->req, "sig", &sig) &&
 		    (!put || query_u64(c->req, "max", max));
 	enum blob_sig_result r =
-		have ? blob_sig_check(blob_dir_secret(b), method, key, key_len, expires, *max, sig.base,
+		have ? blob_sig_check(secret, method, key, key_len, expires, *max, sig.base,
 				      sig.len, time_now_ms() / 1000)
 		     : BLOB_SIG_BAD;
 	if (r == BLOB_SIG_OK)
@@ -225,19 +225,33 @@ void api_blob_get(struct ctx *c)
 	unsigned part;
 	if (!key_param(c, &key, &key_len) || !signed_ok(c, "GET", key, key_len, &max))
 		return;
-	char path[PATH_MAX];
+	bool png = key_len > 4 && memcmp(key + key_len - 4, ".png", 4) == 0;
+	const char *mime = png ? "image/png" : "image/jpeg";
+	char path[PATH_MAX], k[BLOB_KEY_MAX];
 	int fd = -1;
 	struct stat st;
-	if (is_upload_key(key, key_len, &part) ||
-	    blob_dir_path(c->app->media->blob, key, key_len, path) ||
-	    (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 || fstat(fd, &st) != 0) {
+	struct blob *b = c->app->media->blob;
+	struct strbuf redirect = STRBUF_INIT;
+	memcpy(k, key, key_len);
+	k[key_len] = '\0';
+	int where = is_upload_key(key, key_len, &part) ? -1 : b->ops->locate(b, k, mime, path, &redirect);
+	if (where == 1) {
+		/* The blob store serves it (S3): send the client there. The
+		 * target URL lives an hour; the redirect may be cached a bit less. */
+		static const char cache[] = "public, max-age=3000";
+		http_header_add(c->req, "cache-control", cache, sizeof(cache) - 1);
+		http_header_add(c->req, "location", redirect.data, redirect.len);
+		http_send(c->req, 302, NULL, NULL, 0);
+		strbuf_deinit(&redirect);
+		return;
+	}
+	strbuf_deinit(&redirect);
+	if (where != 0 || (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 || fstat(fd, &st) != 0) {
 		if (fd >= 0)
 			close(fd);
 		http_send_error(c->req, 404, "not_found", "no such blob");
 		return;
 	}
-	bool png = key_len > 4 && memcmp(key + key_len - 4, ".png", 4) == 0;
-	const char *mime = png ? "image/png" : "image/jpeg";
 	/* A key's bytes never change (a blob is written once, under a new
 	 * key), so its ETag and the caching headers hold forever. */
 	char etag[64];

@@ -20,6 +20,28 @@
 
 static const char *const accepted_types[] = {"image/jpeg", "image/png", "image/webp", "image/gif"};
 
+struct multipart_begin {
+	struct work work;
+	struct api_write *aw;
+	struct media_service *m;
+};
+
+/* On a media I/O thread: opens the multipart upload of the media's key
+ * (which is why media ids are made here, not by the store), then hands the
+ * write to the store. */
+static void multipart_begin_run(struct work *wk)
+{
+	struct multipart_begin *mb = container_of(wk, struct multipart_begin, work);
+	struct api_write *aw = mb->aw;
+	char key[BLOB_KEY_MAX];
+	media_key(key, aw->w.in.media_create.id, ".orig");
+	if (mb->m->blob->ops->multipart_begin(mb->m->blob, key, aw->w.in.media_create.upload_id))
+		api_write_fail(aw, 503, "unavailable", "the blob store failed; try again");
+	else
+		api_write_submit(aw);
+	free(mb);
+}
+
 void api_media_create(struct ctx *c)
 {
 	struct media_service *m = c->app->media;
@@ -52,12 +74,26 @@ void api_media_create(struct ctx *c)
 		goto done;
 	}
 	struct api_write *aw = api_write_new(c, STORE_W_MEDIA_CREATE);
+	aw->w.in.media_create.id = idgen_next(&m->ids);
 	aw->w.in.media_create.owner_id = c->user_id;
 	aw->w.in.media_create.size = n;
 	aw->w.in.media_create.parts = media_parts(m, n);
 	memcpy(aw->w.in.media_create.claimed_type, type, tlen);
 	aw->w.in.media_create.claimed_type[tlen] = '\0';
-	api_write_submit(aw);
+	if (!aw->w.in.media_create.parts) {
+		api_write_submit(aw);
+		goto done;
+	}
+	/* A multipart upload may need the blob store to open it first (S3
+	 * hands out an upload id): a network call, so off the loop. */
+	struct multipart_begin *mb = xcalloc(1, sizeof(*mb));
+	mb->aw = aw;
+	mb->m = m;
+	mb->work.fn = multipart_begin_run;
+	if (workpool_submit(m->io, &mb->work) != 0) {
+		free(mb);
+		api_write_fail(aw, 503, "unavailable", "too busy; try again");
+	}
 done:
 	json_decref(body);
 }
@@ -82,13 +118,12 @@ static void render_upload(struct media_service *m, struct strbuf *b, const struc
 	if (!md->parts)
 		return;
 	strbuf_appendf(b, ",\"part_size\":%llu,\"parts\":[", (unsigned long long)m->opt.part_bytes);
+	media_key(key, md->id, ".orig");
 	for (unsigned n = 1; n <= md->parts; n++) {
-		char suffix[16];
-		snprintf(suffix, sizeof(suffix), ".p%u", n);
-		media_key(key, md->id, suffix);
 		strbuf_appendf(b, "%s{\"part_number\":%u,\"size\":%llu,\"url\":\"", n > 1 ? "," : "", n,
 			       (unsigned long long)media_part_size(m, md->size, n));
-		m->blob->ops->presign(m->blob, "PUT", key, expires, media_part_size(m, md->size, n), b);
+		m->blob->ops->presign_part(m->blob, key, md->upload_id, n, expires,
+					   media_part_size(m, md->size, n), b);
 		strbuf_append_str(b, "\"}");
 	}
 	strbuf_append_char(b, ']');
@@ -157,40 +192,55 @@ struct complete_check {
 	char (*etags)[BLOB_ETAG_LEN + 1]; /* parts of them, when md.parts */
 };
 
-/* On a media I/O thread: is everything the client announced there? */
+/* On a media I/O thread: is everything the client announced there? A
+ * multipart upload is joined first (unless an earlier complete, cut short,
+ * already did), then the whole is checked like a single upload. */
 static void complete_check_run(struct work *wk)
 {
 	struct complete_check *cc = container_of(wk, struct complete_check, work);
 	struct media_service *m = cc->m;
-	char key[BLOB_KEY_MAX], etag[BLOB_ETAG_LEN + 1], msg[128];
+	struct blob *b = m->blob;
+	char key[BLOB_KEY_MAX], msg[128];
 	uint64_t size;
-	unsigned parts = cc->md.parts ? cc->md.parts : 1;
-	for (unsigned n = 1; n <= parts; n++) {
-		char suffix[16];
-		if (cc->md.parts)
-			snprintf(suffix, sizeof(suffix), ".p%u", n);
-		media_key(key, cc->md.id, cc->md.parts ? suffix : ".orig");
-		int rc = m->blob->ops->stat(m->blob, key, &size, etag);
-		uint64_t want = cc->md.parts ? media_part_size(m, cc->md.size, n) : cc->md.size;
+	media_key(key, cc->md.id, ".orig");
+	int rc = b->ops->stat(b, key, &size, NULL);
+	if (cc->md.parts && (rc == BLOB_NOT_FOUND || (rc == BLOB_OK && size != cc->md.size))) {
+		uint64_t *sizes = xcalloc(cc->md.parts, sizeof(*sizes));
+		for (unsigned n = 1; n <= cc->md.parts; n++)
+			sizes[n - 1] = media_part_size(m, cc->md.size, n);
+		unsigned bad = 0;
+		rc = b->ops->multipart_complete(b, key, cc->md.upload_id, cc->md.parts,
+						(const char(*)[BLOB_ETAG_LEN + 1])cc->etags, sizes, &bad);
+		free(sizes);
 		if (rc == BLOB_NOT_FOUND) {
-			snprintf(msg, sizeof(msg), cc->md.parts ? "part %u was not uploaded" : "nothing was uploaded", n);
+			snprintf(msg, sizeof(msg), "part %u was not uploaded", bad);
 			api_write_fail(cc->aw, 409, "upload_missing", msg);
-		} else if (rc) {
-			api_write_fail(cc->aw, 503, "unavailable", "the blob store failed; try again");
-		} else if (size != want) {
-			snprintf(msg, sizeof(msg), "%s has %llu bytes, not the %llu announced",
-				 cc->md.parts ? "a part" : "the upload", (unsigned long long)size,
-				 (unsigned long long)want);
-			api_write_fail(cc->aw, 422, "size_mismatch", msg);
-		} else if (cc->md.parts && strcmp(etag, cc->etags[n - 1]) != 0) {
-			snprintf(msg, sizeof(msg), "the ETag of part %u does not match", n);
+		} else if (rc == BLOB_MISMATCH) {
+			if (bad)
+				snprintf(msg, sizeof(msg), "the ETag of part %u does not match", bad);
+			else
+				snprintf(msg, sizeof(msg), "a part is missing or its ETag does not match");
 			api_write_fail(cc->aw, 422, "etag_mismatch", msg);
-		} else {
-			continue;
+		} else if (rc == BLOB_SIZE) {
+			snprintf(msg, sizeof(msg), "part %u does not have the size announced", bad);
+			api_write_fail(cc->aw, 422, "size_mismatch", msg);
 		}
-		goto out;
+		if (rc == BLOB_OK)
+			rc = b->ops->stat(b, key, &size, NULL);
+		else if (rc != BLOB_ERROR)
+			goto out;
 	}
-	api_write_submit(cc->aw);
+	if (rc == BLOB_NOT_FOUND) {
+		api_write_fail(cc->aw, 409, "upload_missing", "nothing was uploaded");
+	} else if (rc) {
+		api_write_fail(cc->aw, 503, "unavailable", "the blob store failed; try again");
+	} else if (size != cc->md.size) {
+		snprintf(msg, sizeof(msg), "the upload has %llu bytes, not the %llu announced",
+			 (unsigned long long)size, (unsigned long long)cc->md.size);
+		api_write_fail(cc->aw, 422, "size_mismatch", msg);
+	} else {
+		api_write_submit(cc->aw);
+	}
 out:
 	free(cc->etags);
 	free(cc);

@@ -69,6 +69,7 @@ enum media_status {
 };
 #define MEDIA_CLAIMED_TYPE_MAX 31
 #define MEDIA_ERROR_MAX 199
+#define MEDIA_UPLOAD_ID_MAX 255 /* a blob store's multipart upload id */
 
 struct media {
 	uint64_t id;
@@ -81,6 +82,7 @@ struct media {
 	uint64_t tweet_id;  /* 0 until attached */
 	unsigned attempts;  /* processing attempts so far */
 	char error[MEDIA_ERROR_MAX + 1];
+	char upload_id[MEDIA_UPLOAD_ID_MAX + 1]; /* multipart, if the blob store made one */
 };
 
 #endif

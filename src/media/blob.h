@@ -36,15 +36,25 @@ enum {
 	BLOB_NOT_FOUND = -2,  /* no such key */
 	BLOB_TOO_LARGE = -3,  /* read: the blob is over the caller's cap */
 	BLOB_BAD_KEY = -4,    /* not a key the server makes */
+	BLOB_MISMATCH = -5,   /* multipart: a part's ETag is not the one named */
+	BLOB_SIZE = -6,       /* multipart: a part's size is not the one announced */
 };
+
+#define BLOB_UPLOAD_ID_MAX 255
 
 /* Result of checking a presigned URL's query against a request. */
 enum blob_sig_result { BLOB_SIG_OK, BLOB_SIG_BAD, BLOB_SIG_EXPIRED };
 
 struct blob_options {
 	const char *dir;                     /* local adapter: created if missing */
-	const uint8_t *secret;               /* BLOB_SECRET_LEN bytes, copied */
-	const char *base_url;                /* prefix of URLs; "" for relative ones */
+	const uint8_t *secret;               /* local: BLOB_SECRET_LEN bytes, copied */
+	const char *base_url;                /* local: prefix of URLs; "" for relative ones */
+	/* S3 adapter (media/blob_s3.c) */
+	const char *s3_endpoint;             /* "https://s3.eu-west-1.amazonaws.com", "http://minio:9000" */
+	const char *s3_bucket;
+	const char *s3_region;               /* "us-east-1" */
+	const char *s3_access_key;
+	const char *s3_secret_key;
 };
 
 struct blob;
@@ -71,6 +81,28 @@ struct blob_ops {
 	int (*stat)(struct blob *b, const char *key, uint64_t *size, char *etag);
 	/* Removes the blob; a missing one is not an error. */
 	int (*remove)(struct blob *b, const char *key);
+
+	/* Multipart uploads: the client PUTs parts 1..n to presign_part URLs,
+	 * multipart_complete joins them into `key`. begin blocks (S3 asks the
+	 * store for an upload id; the local adapter needs none and writes ""
+	 * into upload_id[BLOB_UPLOAD_ID_MAX + 1]). complete checks each part
+	 * against etags[i] (and sizes[i] where the store can tell before
+	 * joining), sets *bad to the first part that fails, and returns
+	 * BLOB_NOT_FOUND (a part is missing), BLOB_MISMATCH, BLOB_SIZE,
+	 * BLOB_ERROR, or BLOB_OK with `key` complete. Blocks. */
+	int (*multipart_begin)(struct blob *b, const char *key, char *upload_id);
+	void (*presign_part)(struct blob *b, const char *key, const char *upload_id, unsigned part,
+			     uint64_t expires, uint64_t max_bytes, struct strbuf *url);
+	int (*multipart_complete)(struct blob *b, const char *key, const char *upload_id,
+				  unsigned nparts, const char (*etags)[BLOB_ETAG_LEN + 1],
+				  const uint64_t *sizes, unsigned *bad);
+
+	/* Where a download of `key` (of `content_type`) comes from: a local
+	 * file chirp sends itself (0, its path in path[PATH_MAX]) or a URL to
+	 * redirect to, valid at least an hour (1, appended to `redirect`).
+	 * -1 for a key that is not valid. Non-blocking. */
+	int (*locate)(struct blob *b, const char *key, const char *content_type, char *path,
+		      struct strbuf *redirect);
 };
 
 /* Every adapter's handle starts with this. */
@@ -79,6 +111,7 @@ struct blob {
 };
 
 extern const struct blob_ops blob_dir_ops;
+extern const struct blob_ops blob_s3_ops;
 
 /* A key the server makes: 1..20 digits, then one of ".orig", ".pN"
  * (N 1..99999), ".jpg", ".png", "_t.jpg", "_t.png". Nothing else, so no
@@ -101,9 +134,6 @@ enum blob_sig_result blob_sig_check(const uint8_t *secret, const char *method, c
 /* Local adapter only: the file behind `key` into `path` (PATH_MAX bytes);
  * -1 if the key is not valid. */
 int blob_dir_path(struct blob *b, const char *key, size_t key_len, char *path);
-
-/* Local adapter only: the HMAC secret its URLs are signed with. */
-const uint8_t *blob_dir_secret(struct blob *b);
 
 /* Reads the secret from `path`, or makes a random one and writes it there
  * (mode 0600, fsynced) on first start. Returns 0 or -1 with `err`. */

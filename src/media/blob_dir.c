@@ -106,10 +106,6 @@ int blob_dir_path(struct blob *base, const char *key, size_t key_len, char *path
 	return n > 0 && n < PATH_MAX ? 0 : -1;
 }
 
-const uint8_t *blob_dir_secret(struct blob *base)
-{
-	return ((struct blob_dir *)base)->secret;
-}
 
 static int fsync_dir(const char *dir)
 {
@@ -244,6 +240,78 @@ static int dir_remove(struct blob *base, const char *key)
 	return unlink(path) == 0 || errno == ENOENT ? BLOB_OK : BLOB_ERROR;
 }
 
+/* Parts of "ID.orig" are "ID.pN": keys of their own, PUT like any blob. */
+static int part_key(const char *key, unsigned part, char *out)
+{
+	const char *dot = strchr(key, '.');
+	if (!dot || strcmp(dot, ".orig") != 0)
+		return -1;
+	snprintf(out, BLOB_KEY_MAX, "%.*s.p%u", (int)(dot - key), key, part);
+	return 0;
+}
+
+static int dir_multipart_begin(struct blob *b, const char *key, char *upload_id)
+{
+	(void)b;
+	char probe[BLOB_KEY_MAX];
+	upload_id[0] = '\0'; /* parts are files of their own: nothing to open */
+	return part_key(key, 1, probe) ? BLOB_BAD_KEY : BLOB_OK;
+}
+
+static void dir_presign_part(struct blob *b, const char *key, const char *upload_id,
+			     unsigned part, uint64_t expires, uint64_t max_bytes, struct strbuf *url)
+{
+	(void)upload_id;
+	char pk[BLOB_KEY_MAX];
+	if (part_key(key, part, pk) == 0)
+		dir_presign(b, "PUT", pk, expires, max_bytes, url);
+}
+
+/* Checks every part, then writes them joined as `key` (durably, like any
+ * put) and removes them. Nothing changes unless every part is right. */
+static int dir_multipart_complete(struct blob *b, const char *key, const char *upload_id,
+				  unsigned nparts, const char (*etags)[BLOB_ETAG_LEN + 1],
+				  const uint64_t *sizes, unsigned *bad)
+{
+	(void)upload_id;
+	char pk[BLOB_KEY_MAX];
+	struct strbuf all = STRBUF_INIT;
+	int rc = BLOB_OK;
+	for (unsigned n = 1; n <= nparts && rc == BLOB_OK; n++) {
+		*bad = n;
+		size_t before = all.len;
+		char etag[BLOB_ETAG_LEN + 1];
+		if (part_key(key, n, pk))
+			rc = BLOB_BAD_KEY;
+		else
+			rc = dir_read(b, pk, SIZE_MAX - 1 - all.len, &all);
+		if (rc)
+			break;
+		etag_of(all.data + before, all.len - before, etag);
+		if (sizes && all.len - before != sizes[n - 1])
+			rc = BLOB_SIZE;
+		else if (strcmp(etag, etags[n - 1]) != 0)
+			rc = BLOB_MISMATCH;
+	}
+	if (rc == BLOB_OK) {
+		*bad = 0;
+		rc = dir_put(b, key, all.data ? all.data : "", all.len, NULL);
+	}
+	for (unsigned n = 1; rc == BLOB_OK && n <= nparts; n++)
+		if (part_key(key, n, pk) == 0)
+			dir_remove(b, pk);
+	strbuf_deinit(&all);
+	return rc;
+}
+
+static int dir_locate(struct blob *b, const char *key, const char *content_type, char *path,
+		      struct strbuf *redirect)
+{
+	(void)content_type;
+	(void)redirect;
+	return blob_dir_path(b, key, strlen(key), path) ? -1 : 0;
+}
+
 static void dir_close(struct blob *base)
 {
 	struct blob_dir *b = (struct blob_dir *)base;
@@ -305,4 +373,8 @@ const struct blob_ops blob_dir_ops = {
 	.read = dir_read,
 	.stat = dir_stat,
 	.remove = dir_remove,
+	.multipart_begin = dir_multipart_begin,
+	.presign_part = dir_presign_part,
+	.multipart_complete = dir_multipart_complete,
+	.locate = dir_locate,
 };

@@ -86,7 +86,10 @@ void media_url(struct media_service *m, struct strbuf *sb, const struct media_re
 	/* Expiry counts from the media's creation (in its id), not from now:
 	 * the same image always has the same URL. */
 	uint64_t expires = id_unix_ms(ref->id) / 1000 + m->opt.url_ttl_s;
-	m->blob->ops->presign(m->blob, "GET", key, expires, 0, sb);
+	char sig[BLOB_SIG_HEX + 1];
+	blob_sign(m->opt.secret, "GET", key, strlen(key), expires, 0, sig);
+	strbuf_appendf(sb, "%s/blobs/%s?expires=%llu&sig=%s", m->opt.base_url, key,
+		       (unsigned long long)expires, sig);
 }
 
 /* ---- writes from worker threads --------------------------------------- */
@@ -143,23 +146,12 @@ static void sync_deinit(struct sync_write *s)
 
 /* ---- processing ------------------------------------------------------------ */
 
-/* The uploaded bytes: the single blob, or the parts in order. */
+/* The uploaded bytes (parts were joined at complete). */
 static int read_upload(struct media_service *m, const struct media *md, struct strbuf *out)
 {
 	char key[BLOB_KEY_MAX];
-	if (!md->parts) {
-		media_key(key, md->id, ".orig");
-		return m->blob->ops->read(m->blob, key, m->opt.max_bytes, out);
-	}
-	for (unsigned n = 1; n <= md->parts; n++) {
-		char suffix[16];
-		snprintf(suffix, sizeof(suffix), ".p%u", n);
-		media_key(key, md->id, suffix);
-		int rc = m->blob->ops->read(m->blob, key, m->opt.max_bytes - out->len, out);
-		if (rc)
-			return rc;
-	}
-	return BLOB_OK;
+	media_key(key, md->id, ".orig");
+	return m->blob->ops->read(m->blob, key, m->opt.max_bytes, out);
 }
 
 static void remove_upload(struct media_service *m, uint64_t id, unsigned parts)
@@ -419,8 +411,10 @@ struct media_service *media_new(struct store *store, struct blob *blob,
 	struct media_impl *mi = xcalloc(1, sizeof(*mi));
 	struct media_service *m = &mi->pub;
 	m->opt = *opt;
+	m->opt.base_url = xstrdup(opt->base_url ? opt->base_url : "");
 	m->store = store;
 	m->blob = blob;
+	idgen_init(&m->ids, opt->node_id);
 	m->queue = queue_store_ops.open(store, 250);
 	m->io = workpool_new(2, IO_QUEUE_MAX, NULL);
 	pthread_mutex_init(&mi->lock, NULL);
@@ -454,6 +448,9 @@ void media_free(struct media_service *m)
 	m->blob->ops->close(m->blob);
 	pthread_cond_destroy(&mi->wake);
 	pthread_mutex_destroy(&mi->lock);
+	sodium_memzero(m->opt.secret, sizeof(m->opt.secret));
+	idgen_deinit(&m->ids);
+	free((char *)m->opt.base_url);
 	free(mi->threads);
 	free(mi);
 }

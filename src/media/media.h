@@ -24,9 +24,13 @@
 #include "queue/queue.h"
 #include "store/store.h"
 #include "util/strbuf.h"
+#include "util/id.h"
 #include "util/workpool.h"
 
 struct media_options {
+	uint32_t node_id;            /* for media ids, as the store's (--node-id) */
+	uint8_t secret[BLOB_SECRET_LEN]; /* signs chirp's download URLs */
+	const char *base_url;        /* their prefix; "" for relative URLs */
 	uint64_t max_bytes;          /* largest upload */
 	uint64_t part_bytes;         /* uploads above this go in parts of this size */
 	uint64_t max_pixels;         /* decoded size limit */
@@ -46,6 +50,7 @@ struct media_service {
 	struct blob *blob;
 	struct queue *queue;
 	struct workpool *io; /* blob writes and checks for the API, off the loops */
+	struct idgen ids;    /* media ids: a multipart upload is opened under its key first */
 };
 
 /* Starts the workers and the cleanup thread. Takes ownership of `blob`.
@@ -61,8 +66,10 @@ void media_free(struct media_service *m);
  * key[BLOB_KEY_MAX]. */
 void media_key(char *key, uint64_t id, const char *suffix);
 
-/* The published URL of a media (thumb: its thumbnail). Deterministic for
- * a media, so caches and edges see one URL per image. */
+/* The published URL of a media (thumb: its thumbnail): chirp's own signed
+ * /blobs/KEY URL, whichever blob store holds the file (api/blobs.c sends
+ * it or redirects). Deterministic for a media, so caches and edges see
+ * one URL per image. */
 void media_url(struct media_service *m, struct strbuf *sb, const struct media_ref *ref,
 	       bool thumb);
 

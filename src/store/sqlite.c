@@ -114,6 +114,7 @@ static const char *const migrations[STORE_SQLITE_SCHEMA_VERSION] = {
 	"  tweet_id INTEGER,"
 	"  attempts INTEGER NOT NULL DEFAULT 0,"
 	"  error TEXT NOT NULL DEFAULT '',"
+	"  upload_id TEXT NOT NULL DEFAULT '',"
 	"  created_ms INTEGER NOT NULL);"
 	"CREATE INDEX media_by_tweet ON media(tweet_id) WHERE tweet_id IS NOT NULL;"
 	"CREATE INDEX media_unattached ON media(created_ms) WHERE tweet_id IS NULL;"
@@ -188,7 +189,7 @@ int store_sqlite_configure(sqlite3 *db, struct strbuf *err)
 
 #define USER_COLS "u.id, u.handle, u.display_name, u.followers_count, u.following_count, u.tweets_count"
 #define TWEET_COLS "t.id, t.author_id, u.handle, u.display_name, t.text, t.media"
-#define MEDIA_COLS "id, owner_id, status, claimed_type, size, parts, content_type, width, height, tweet_id, attempts, error"
+#define MEDIA_COLS "id, owner_id, status, claimed_type, size, parts, content_type, width, height, tweet_id, attempts, error, upload_id"
 #define TWEET_FROM " FROM tweets t JOIN users u ON u.id = t.author_id "
 /* Page bounds are ?2 (before) and ?3 (after), the limit is ?4. */
 #define PAGE_DESC " AND t.id < ?2 AND t.id > ?3 ORDER BY t.id DESC LIMIT ?4"
@@ -315,7 +316,7 @@ static const char *const write_sql[W_COUNT] = {
 	[W_IDEM_SWEEP] = "DELETE FROM idempotency WHERE created_ms < ?1",
 	[W_PROBE] = "INSERT OR REPLACE INTO health (id, checked_ms) VALUES (1, ?1)",
 	[W_MEDIA_INSERT] = "INSERT INTO media (id, owner_id, status, claimed_type, size, parts, "
-			   "created_ms) VALUES (?1, ?2, 0, ?3, ?4, ?5, ?6)",
+			   "created_ms, upload_id) VALUES (?1, ?2, 0, ?3, ?4, ?5, ?6, ?7)",
 	[W_MEDIA_GET] = "SELECT " MEDIA_COLS " FROM media WHERE id = ?1",
 	[W_MEDIA_ATTACH] = "UPDATE media SET tweet_id = ?2 WHERE id = ?1",
 	[W_MEDIA_RELEASE] = "UPDATE media SET tweet_id = NULL, status = 4 WHERE tweet_id = ?1",
@@ -441,6 +442,7 @@ static void read_media(sqlite3_stmt *st, struct media *m)
 	m->tweet_id = (uint64_t)sqlite3_column_int64(st, 9);
 	m->attempts = (unsigned)sqlite3_column_int(st, 10);
 	column_copy(st, 11, m->error, sizeof(m->error));
+	column_copy(st, 12, m->upload_id, sizeof(m->upload_id));
 }
 
 static sqlite3_stmt *reader_stmt(struct sqlite_reader *r, enum read_stmt which)
@@ -972,13 +974,14 @@ static int exec_tweet_delete(struct sqlite_store *s, struct store_write *w)
 static int exec_media_create(struct sqlite_store *s, struct store_write *w)
 {
 	sqlite3_stmt *st = s->w[W_MEDIA_INSERT];
-	uint64_t id = idgen_next(&s->ids);
+	uint64_t id = w->in.media_create.id ? w->in.media_create.id : idgen_next(&s->ids);
 	sqlite3_bind_int64(st, 1, clamp63(id));
 	sqlite3_bind_int64(st, 2, clamp63(w->in.media_create.owner_id));
 	sqlite3_bind_text(st, 3, w->in.media_create.claimed_type, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 4, clamp63(w->in.media_create.size));
 	sqlite3_bind_int(st, 5, (int)w->in.media_create.parts);
 	sqlite3_bind_int64(st, 6, (int64_t)time_now_ms());
+	sqlite3_bind_text(st, 7, w->in.media_create.upload_id, -1, SQLITE_STATIC);
 	if (run(s, W_MEDIA_INSERT) != SQLITE_DONE)
 		return STORE_ERROR;
 	return writer_media(s, id, &w->media);

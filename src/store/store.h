@@ -114,10 +114,12 @@ struct store_write {
 			uint64_t media_ids[MEDIA_PER_TWEET_MAX];
 		} tweet_create; /* result: tweet; STORE_INVALID if a media id is not usable */
 		struct {
+			uint64_t id; /* made by the media service (the blob key needs it first) */
 			uint64_t owner_id;
 			uint64_t size;
 			unsigned parts;
 			char claimed_type[MEDIA_CLAIMED_TYPE_MAX + 1];
+			char upload_id[MEDIA_UPLOAD_ID_MAX + 1];
 		} media_create;
 		struct {
 			uint64_t owner_id;

@@ -153,6 +153,62 @@ static void test_dir_put_read_stat_remove(void **state)
 	rmdir(dir);
 }
 
+static void test_dir_multipart(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/chirp-mp-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	struct strbuf err = STRBUF_INIT;
+	struct blob_options opt = {.dir = dir, .secret = secret, .base_url = ""};
+	struct blob *b = blob_dir_ops.open(&opt, &err);
+	char upload[BLOB_UPLOAD_ID_MAX + 1];
+	assert_int_equal(b->ops->multipart_begin(b, "9.orig", upload), BLOB_OK);
+	assert_string_equal(upload, "");
+	assert_int_equal(b->ops->multipart_begin(b, "9.jpg", upload), BLOB_BAD_KEY);
+	struct strbuf url = STRBUF_INIT;
+	b->ops->presign_part(b, "9.orig", upload, 2, 100, 5, &url);
+	assert_non_null(strstr(url.data, "/blobs/9.p2?expires=100&max=5&sig="));
+
+	char etags[2][BLOB_ETAG_LEN + 1];
+	uint64_t sizes[2] = {3, 2};
+	unsigned bad;
+	assert_int_equal(b->ops->put(b, "9.p1", "abc", 3, etags[0]), BLOB_OK);
+	/* part 2 missing */
+	strcpy(etags[1], etags[0]);
+	assert_int_equal(b->ops->multipart_complete(b, "9.orig", "", 2, etags, sizes, &bad),
+			 BLOB_NOT_FOUND);
+	assert_int_equal(bad, 2);
+	assert_int_equal(b->ops->put(b, "9.p2", "de", 2, etags[1]), BLOB_OK);
+	/* a wrong ETag, a wrong size: nothing joined, nothing removed */
+	char wrong[2][BLOB_ETAG_LEN + 1];
+	memcpy(wrong, etags, sizeof(wrong));
+	wrong[1][0] = wrong[1][0] == 'a' ? 'b' : 'a';
+	assert_int_equal(b->ops->multipart_complete(b, "9.orig", "", 2, wrong, sizes, &bad),
+			 BLOB_MISMATCH);
+	assert_int_equal(bad, 2);
+	uint64_t bad_sizes[2] = {3, 3};
+	assert_int_equal(b->ops->multipart_complete(b, "9.orig", "", 2, etags, bad_sizes, &bad),
+			 BLOB_SIZE);
+	uint64_t size;
+	assert_int_equal(b->ops->stat(b, "9.orig", &size, NULL), BLOB_NOT_FOUND);
+	/* right: joined, and the parts are gone */
+	assert_int_equal(b->ops->multipart_complete(b, "9.orig", "", 2, etags, sizes, &bad), BLOB_OK);
+	struct strbuf out = STRBUF_INIT;
+	assert_int_equal(b->ops->read(b, "9.orig", 100, &out), BLOB_OK);
+	assert_string_equal(out.data, "abcde");
+	assert_int_equal(b->ops->stat(b, "9.p1", &size, NULL), BLOB_NOT_FOUND);
+	char path[PATH_MAX];
+	assert_int_equal(b->ops->locate(b, "9.jpg", "image/jpeg", path, &url), 0);
+	assert_non_null(strstr(path, "/9.jpg"));
+	assert_int_equal(b->ops->locate(b, "../x", "image/jpeg", path, &url), -1);
+	b->ops->remove(b, "9.orig");
+	strbuf_deinit(&out);
+	strbuf_deinit(&url);
+	strbuf_deinit(&err);
+	b->ops->close(b);
+	rmdir(dir);
+}
+
 static void test_secret_persists(void **state)
 {
 	(void)state;
@@ -209,6 +265,7 @@ int main(void)
 	    cmocka_unit_test(test_keys),
 	    cmocka_unit_test(test_signatures),
 	    cmocka_unit_test(test_dir_put_read_stat_remove),
+	    cmocka_unit_test(test_dir_multipart),
 	    cmocka_unit_test(test_secret_persists),
 	    cmocka_unit_test(test_ranges),
 	};
