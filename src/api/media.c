@@ -213,7 +213,10 @@ static void complete_check_run(struct work *wk)
 						(const char(*)[BLOB_ETAG_LEN + 1])cc->etags, sizes, &bad);
 		free(sizes);
 		if (rc == BLOB_NOT_FOUND) {
-			snprintf(msg, sizeof(msg), "part %u was not uploaded", bad);
+			if (bad)
+				snprintf(msg, sizeof(msg), "part %u was not uploaded", bad);
+			else /* S3: the multipart upload itself is gone */
+				snprintf(msg, sizeof(msg), "the multipart upload is gone; create a new media");
 			api_write_fail(cc->aw, 409, "upload_missing", msg);
 		} else if (rc == BLOB_MISMATCH) {
 			if (bad)
