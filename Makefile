@@ -8,6 +8,7 @@
 #   make bench-search PRESET=medium         search queries, indexing throughput and lag
 #   make bench-overload                     twice capacity, open loop
 #   make bench-streams STREAMS=10000        live feed streams beside the feed load
+#   make bench-media                        media downloads, uploads, processing
 #   make crash-test CYCLES=100              kill -9 under load, nothing acknowledged lost
 #   make fuzz FUZZ_SECONDS=60               libFuzzer targets (make test replays their corpora)
 #
@@ -21,7 +22,8 @@ WERROR   ?= $(if $(CI),-Werror,)
 WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes $(WERROR)
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c11 -D_GNU_SOURCE -DH2O_USE_LIBUV=0 -pthread -Isrc $(WARN)
-LDLIBS  := -lh2o-evloop -lssl -lcrypto -lsqlite3 -lstemmer -lsodium -ljansson -lm -pthread
+LDLIBS  := -lh2o-evloop -lssl -lcrypto -lsqlite3 -lstemmer -lsodium -ljansson -lm -pthread \
+           $(shell pkg-config --libs vips)
 
 ifneq ($(SANITIZE),)
 CFLAGS  += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
@@ -46,7 +48,7 @@ BIN := $(if $(SANITIZE),chirp-san,chirp)
 
 BENCH_BINS := $(BUILD)/bench/chirp-gen $(BUILD)/bench/chirp-streams
 
-.PHONY: all deps run test unit http crash crash-test fuzz fuzz-replay clean format bench bench-tools bench-search bench-overload bench-streams
+.PHONY: all deps run test unit http crash s3-compat crash-test fuzz fuzz-replay clean format bench bench-tools bench-search bench-overload bench-streams bench-media
 
 all: $(BIN)
 
@@ -56,6 +58,11 @@ deps:
 $(BIN): $(OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+# libvips (media/process.c) brings glib's headers; only that file needs them.
+VIPS_CFLAGS := $(shell pkg-config --cflags vips)
+$(BUILD)/src/media/process.o: CFLAGS += $(VIPS_CFLAGS)
+$(BUILD)/tests/test_media_process: CFLAGS += $(VIPS_CFLAGS)
+
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
@@ -63,6 +70,15 @@ $(BUILD)/%.o: %.c
 $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+
+$(BUILD)/tests/s3-presign: tests/s3/presign.c $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# chirp's SigV4 presigned URLs against @aws-sdk/s3-request-presigner (npm,
+# installed into tests/s3/node_modules on first run).
+s3-compat: $(BUILD)/tests/s3-presign
+	tests/s3/run.sh $(BUILD)/tests/s3-presign
 
 $(BUILD)/bench/chirp-gen: bench/gen.c $(LIB_OBJS)
 	@mkdir -p $(dir $@)
@@ -87,6 +103,11 @@ bench-search: deps
 	@$(MAKE) --no-print-directory SANITIZE= chirp bench-tools
 	PYTHON=$(PYTHON) ./bench/search.sh $(PRESET)
 
+# Media: downloads vs nginx, upload MB/s, complete-to-ready (bench/media.sh).
+bench-media: deps
+	@$(MAKE) --no-print-directory SANITIZE= chirp
+	PYTHON=$(PYTHON) ./bench/media.sh
+
 # Twice the measured capacity, open loop (bench/overload.sh).
 bench-overload: deps
 	@$(MAKE) --no-print-directory SANITIZE= chirp bench-tools
@@ -104,7 +125,7 @@ run: deps
 
 test: deps
 	@$(MAKE) --no-print-directory $(BIN) $(UNIT_BINS)
-	@$(MAKE) --no-print-directory unit http crash fuzz-replay
+	@$(MAKE) --no-print-directory unit http crash fuzz-replay s3-compat
 
 unit: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done

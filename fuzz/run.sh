@@ -22,7 +22,7 @@ cd "$(dirname "$0")/.."
 CLANG=${CLANG:-clang}
 OUT=build/fuzz
 FLAGS="-std=c11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Isrc"
-TARGETS="utf8 id router json_request query search_query"
+TARGETS="utf8 id router json_request query search_query blob"
 
 # The src/ modules each target links; keep in step with the includes.
 srcs() {
@@ -33,9 +33,15 @@ srcs() {
 	router) echo src/http/router.c ;;
 	json_request) echo src/core/validate.c src/util/utf8.c src/util/jsonw.c src/util/strbuf.c src/util/log.c ;;
 	search_query) echo src/util/query.c src/search/query.c src/core/validate.c src/util/utf8.c ;;
+	blob) echo src/media/blob_dir.c src/http/range.c src/util/strbuf.c src/util/log.c ;;
 	esac
 }
-libs() { [ "$1" = json_request ] && echo -ljansson || true; }
+libs() {
+	case $1 in
+	json_request) echo -ljansson ;;
+	blob) echo -lsodium ;;
+	esac
+}
 
 mkdir -p "$OUT"
 for t in $TARGETS; do

@@ -39,7 +39,7 @@
 	"                          defaults: signup=5/1800 (per IP), login=25/300 (per IP),\n"    \
 	"                          login-handle=25/300 (failed log-ins, per handle),\n"           \
 	"                          post=300/10800 (per user), requests=300/300 (per user,\n"     \
-	"                          or per IP without a token)\n"                                  \
+	"                          or per IP without a token), media=100/3600 (per user)\n"     \
 	"  --no-rate-limits        turn every budget off (benchmarks, load tests)\n"              \
 	"  --trust-proxy ADDR      take the client IP from X-Forwarded-For when the\n"            \
 	"                          connection comes from ADDR (a load balancer)       [none]\n"   \
@@ -57,6 +57,22 @@
 	"                          kernel send buffer); a reader that lets\n"               \
 	"                          more pile up is disconnected                 [65536]\n"       \
 	"  --stream-heartbeat SECONDS  a comment line this often on every stream [15]\n"        \
+	"  --media-max-bytes N     largest media upload; more is 413          [16777216]\n"       \
+	"  --media-part-bytes N    uploads above this go in parts this big    [8388608]\n"        \
+	"  --media-max-pixels N    images with more pixels are refused        [40000000]\n"       \
+	"  --media-workers N       threads that process uploaded images       [1]\n"              \
+	"  --media-attempts N      tries of a processing job before it fails  [5]\n"              \
+	"  --media-retry-base MS   first retry delay; doubles, with jitter    [1000]\n"           \
+	"  --media-cleanup-every SECONDS  how often unattached media are swept [600]\n"          \
+	"  --media-unattached-ttl SECONDS media never attached this long go   [86400]\n"          \
+	"  --media-upload-ttl SECONDS  life of a presigned upload URL         [900]\n"            \
+	"  --media-base-url URL    prefix of blob URLs (an edge cache)  [none: relative]\n"       \
+	"  --media-inject-failures N  testing: first N tries of each job fail [0]\n"              \
+	"  --blob-s3-endpoint URL  keep blobs in an S3-compatible store at URL\n"                 \
+	"                          (https://s3.REGION.amazonaws.com, http://minio:9000) [none:\n" \
+	"                          DATA/blobs]; with --blob-s3-bucket NAME, --blob-s3-region\n"    \
+	"                          REGION [us-east-1], --blob-s3-key ID and --blob-s3-secret\n"    \
+	"                          KEY [CHIRP_BLOB_S3_KEY, CHIRP_BLOB_S3_SECRET]\n"               \
 	"  -h, --help              show this help\n"                                                \
 	"\n"                                                                                       \
 	"SIGINT or SIGTERM stops accepting, finishes requests in flight, and closes\n"            \
@@ -97,11 +113,16 @@ enum { OPT_LISTEN = 256, OPT_DATA, OPT_THREADS, OPT_STORE, OPT_NODE, OPT_HASH, O
        OPT_DRAIN_TO, OPT_MAX_BODY, OPT_MAX_HEADER, OPT_MAX_QUEUED, OPT_CELEB, OPT_TL_CAP,
        OPT_TL_MEM, OPT_TL_IDLE, OPT_CACHE_MEM, OPT_FANOUT_Q, OPT_RATE, OPT_NO_RATE,
        OPT_TRUST, OPT_ACCESS_LOG, OPT_LOG_FORMAT, OPT_LOG_LEVEL, OPT_MAX_INFLIGHT,
-       OPT_MAX_CONNS, OPT_MAX_STREAMS, OPT_USER_STREAMS, OPT_STREAM_BUF, OPT_STREAM_BEAT };
+       OPT_MAX_CONNS, OPT_MAX_STREAMS, OPT_USER_STREAMS, OPT_STREAM_BUF, OPT_STREAM_BEAT,
+       OPT_MEDIA_MAX, OPT_MEDIA_PART, OPT_MEDIA_PIXELS, OPT_MEDIA_WORKERS,
+       OPT_MEDIA_ATTEMPTS, OPT_MEDIA_RETRY, OPT_MEDIA_CLEANUP, OPT_MEDIA_TTL, OPT_MEDIA_UPLOAD_TTL,
+       OPT_MEDIA_BASE_URL, OPT_MEDIA_FAULTS, OPT_S3_ENDPOINT, OPT_S3_BUCKET, OPT_S3_REGION,
+       OPT_S3_KEY, OPT_S3_SECRET };
 
 static const char *const budget_names[BUDGET_COUNT] = {
 	[BUDGET_SIGNUP] = "signup", [BUDGET_LOGIN] = "login", [BUDGET_LOGIN_HANDLE] = "login-handle",
 	[BUDGET_POST] = "post",     [BUDGET_REQUESTS] = "requests",
+	[BUDGET_MEDIA] = "media",
 };
 
 /* NAME=COUNT/SECONDS into the named budget. */
@@ -125,7 +146,7 @@ static int set_rate_limit(struct chirp_config *cfg, const char *v)
 	}
 	fprintf(stderr,
 		"chirp serve: --rate-limit '%s': expected NAME=COUNT/SECONDS with NAME one of "
-		"signup, login, login-handle, post, requests\n",
+		"signup, login, login-handle, post, requests, media\n",
 		v);
 	return -1;
 }
@@ -240,6 +261,56 @@ static int set_number(struct chirp_config *cfg, int opt, const char *flag, const
 			return -1;
 		cfg->stream_heartbeat_ms = n * 1000;
 		return 0;
+	case OPT_MEDIA_MAX:
+		if (parse_uint(flag, v, 1024, 1ull << 32, &n))
+			return -1;
+		cfg->media_max_bytes = n;
+		return 0;
+	case OPT_MEDIA_PART:
+		if (parse_uint(flag, v, 1024, 1u << 30, &n))
+			return -1;
+		cfg->media_part_bytes = n;
+		return 0;
+	case OPT_MEDIA_PIXELS:
+		if (parse_uint(flag, v, 1, 1ull << 34, &n))
+			return -1;
+		cfg->media_max_pixels = n;
+		return 0;
+	case OPT_MEDIA_WORKERS:
+		if (parse_uint(flag, v, 1, 64, &n))
+			return -1;
+		cfg->media_workers = (unsigned)n;
+		return 0;
+	case OPT_MEDIA_ATTEMPTS:
+		if (parse_uint(flag, v, 1, 100, &n))
+			return -1;
+		cfg->media_attempts = (unsigned)n;
+		return 0;
+	case OPT_MEDIA_RETRY:
+		if (parse_uint(flag, v, 1, 3600000, &n))
+			return -1;
+		cfg->media_retry_ms = n;
+		return 0;
+	case OPT_MEDIA_CLEANUP:
+		if (parse_uint(flag, v, 1, 86400, &n))
+			return -1;
+		cfg->media_cleanup_ms = n * 1000;
+		return 0;
+	case OPT_MEDIA_TTL:
+		if (parse_uint(flag, v, 1, 365ull * 86400, &n))
+			return -1;
+		cfg->media_unattached_ms = n * 1000;
+		return 0;
+	case OPT_MEDIA_UPLOAD_TTL:
+		if (parse_uint(flag, v, 1, 7ull * 86400, &n))
+			return -1;
+		cfg->media_upload_ttl_s = n;
+		return 0;
+	case OPT_MEDIA_FAULTS:
+		if (parse_uint(flag, v, 0, 1000, &n))
+			return -1;
+		cfg->media_inject_failures = (unsigned)n;
+		return 0;
 	}
 	return -1;
 }
@@ -274,6 +345,7 @@ enum config_result config_parse(struct chirp_config *cfg, int argc, char **argv)
 			[BUDGET_LOGIN_HANDLE] = {"login-handle", 25, 300},
 			[BUDGET_POST] = {"post", 300, 10800},
 			[BUDGET_REQUESTS] = {"requests", 300, 300},
+			[BUDGET_MEDIA] = {"media", 100, 3600},
 		},
 		.access_log = "-",
 		.max_inflight = 4096,
@@ -282,6 +354,19 @@ enum config_result config_parse(struct chirp_config *cfg, int argc, char **argv)
 		.max_user_streams = 5,
 		.stream_buffer_bytes = 64 * 1024,
 		.stream_heartbeat_ms = 15000,
+		.media_max_bytes = 16ull << 20,
+		.media_part_bytes = 8ull << 20,
+		.media_max_pixels = 40000000,
+		.media_workers = 1,
+		.media_attempts = 5,
+		.media_retry_ms = 1000,
+		.media_cleanup_ms = 600ull * 1000,
+		.media_unattached_ms = 86400ull * 1000,
+		.media_upload_ttl_s = 900,
+		.media_base_url = "",
+		.blob_s3_region = "us-east-1",
+		.blob_s3_key = getenv("CHIRP_BLOB_S3_KEY"),
+		.blob_s3_secret = getenv("CHIRP_BLOB_S3_SECRET"),
 	};
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
 	    strcmp(argv[1], "help") == 0) {
@@ -331,6 +416,22 @@ enum config_result config_parse(struct chirp_config *cfg, int argc, char **argv)
 		{"max-streams-per-user", required_argument, NULL, OPT_USER_STREAMS},
 		{"stream-buffer", required_argument, NULL, OPT_STREAM_BUF},
 		{"stream-heartbeat", required_argument, NULL, OPT_STREAM_BEAT},
+		{"media-max-bytes", required_argument, NULL, OPT_MEDIA_MAX},
+		{"media-part-bytes", required_argument, NULL, OPT_MEDIA_PART},
+		{"media-max-pixels", required_argument, NULL, OPT_MEDIA_PIXELS},
+		{"media-workers", required_argument, NULL, OPT_MEDIA_WORKERS},
+		{"media-attempts", required_argument, NULL, OPT_MEDIA_ATTEMPTS},
+		{"media-retry-base", required_argument, NULL, OPT_MEDIA_RETRY},
+		{"media-cleanup-every", required_argument, NULL, OPT_MEDIA_CLEANUP},
+		{"media-unattached-ttl", required_argument, NULL, OPT_MEDIA_TTL},
+		{"media-upload-ttl", required_argument, NULL, OPT_MEDIA_UPLOAD_TTL},
+		{"media-base-url", required_argument, NULL, OPT_MEDIA_BASE_URL},
+		{"media-inject-failures", required_argument, NULL, OPT_MEDIA_FAULTS},
+		{"blob-s3-endpoint", required_argument, NULL, OPT_S3_ENDPOINT},
+		{"blob-s3-bucket", required_argument, NULL, OPT_S3_BUCKET},
+		{"blob-s3-region", required_argument, NULL, OPT_S3_REGION},
+		{"blob-s3-key", required_argument, NULL, OPT_S3_KEY},
+		{"blob-s3-secret", required_argument, NULL, OPT_S3_SECRET},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -345,6 +446,12 @@ enum config_result config_parse(struct chirp_config *cfg, int argc, char **argv)
 		case OPT_STORE: cfg->store = optarg; break;
 		case OPT_NO_RATE: cfg->rate_limits = false; break;
 		case OPT_TRUST: cfg->trust_proxy = optarg; break;
+		case OPT_MEDIA_BASE_URL: cfg->media_base_url = optarg; break;
+		case OPT_S3_ENDPOINT: cfg->blob_s3_endpoint = optarg; break;
+		case OPT_S3_BUCKET: cfg->blob_s3_bucket = optarg; break;
+		case OPT_S3_REGION: cfg->blob_s3_region = optarg; break;
+		case OPT_S3_KEY: cfg->blob_s3_key = optarg; break;
+		case OPT_S3_SECRET: cfg->blob_s3_secret = optarg; break;
 		case OPT_ACCESS_LOG: cfg->access_log = strcmp(optarg, "off") ? optarg : NULL; break;
 		case OPT_RATE:
 			if (set_rate_limit(cfg, optarg))
@@ -380,6 +487,17 @@ enum config_result config_parse(struct chirp_config *cfg, int argc, char **argv)
 			if (set_number(cfg, opt, opts[idx].name, optarg))
 				return CONFIG_EXIT_ERROR;
 		}
+	}
+	if (cfg->blob_s3_endpoint &&
+	    ((strncmp(cfg->blob_s3_endpoint, "http://", 7) && strncmp(cfg->blob_s3_endpoint, "https://", 8)) ||
+	     !cfg->blob_s3_bucket || !*cfg->blob_s3_bucket || !cfg->blob_s3_key || !cfg->blob_s3_secret)) {
+		fprintf(stderr, "chirp serve: --blob-s3-endpoint needs an http(s):// URL, "
+				"--blob-s3-bucket, --blob-s3-key and --blob-s3-secret\n");
+		return CONFIG_EXIT_ERROR;
+	}
+	if (cfg->media_part_bytes > cfg->media_max_bytes) {
+		fprintf(stderr, "chirp serve: --media-part-bytes must not exceed --media-max-bytes\n");
+		return CONFIG_EXIT_ERROR;
 	}
 	if (optind < argc) {
 		fprintf(stderr, "chirp serve: unexpected argument '%s'\n", argv[optind]);

@@ -21,6 +21,7 @@ enum budget {
 	BUDGET_LOGIN_HANDLE, /* failed log-ins, per handle */
 	BUDGET_POST,         /* POST /v1/tweets, per user */
 	BUDGET_REQUESTS,     /* every request, per user or else per client IP */
+	BUDGET_MEDIA,        /* POST /v1/media and its complete, per user */
 	BUDGET_COUNT
 };
 
@@ -61,6 +62,23 @@ struct chirp_config {
 	unsigned max_user_streams;   /* --max-streams-per-user */
 	size_t stream_buffer_bytes;  /* --stream-buffer */
 	uint64_t stream_heartbeat_ms; /* --stream-heartbeat (seconds) */
+	/* media (media/media.h) */
+	uint64_t media_max_bytes;       /* --media-max-bytes */
+	uint64_t media_part_bytes;      /* --media-part-bytes */
+	uint64_t media_max_pixels;      /* --media-max-pixels */
+	unsigned media_workers;         /* --media-workers */
+	unsigned media_attempts;        /* --media-attempts */
+	uint64_t media_retry_ms;        /* --media-retry-base (milliseconds) */
+	uint64_t media_cleanup_ms;      /* --media-cleanup-every (seconds) */
+	uint64_t media_unattached_ms;   /* --media-unattached-ttl (seconds) */
+	uint64_t media_upload_ttl_s;    /* --media-upload-ttl (seconds) */
+	const char *media_base_url;     /* --media-base-url */
+	unsigned media_inject_failures; /* --media-inject-failures (testing) */
+	const char *blob_s3_endpoint;   /* --blob-s3-endpoint; NULL: blobs in the data dir */
+	const char *blob_s3_bucket;     /* --blob-s3-bucket */
+	const char *blob_s3_region;     /* --blob-s3-region */
+	const char *blob_s3_key;        /* --blob-s3-key, CHIRP_BLOB_S3_KEY */
+	const char *blob_s3_secret;     /* --blob-s3-secret, CHIRP_BLOB_S3_SECRET */
 };
 
 enum config_result { CONFIG_RUN, CONFIG_EXIT_OK, CONFIG_EXIT_ERROR };

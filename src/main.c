@@ -4,13 +4,16 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <sodium.h>
 #include <sys/resource.h>
 
 #include "api/api.h"
 #include "api/stream.h"
 #include "config.h"
 #include "core/accounts.h"
+#include "core/render.h"
 #include "http/server.h"
+#include "media/media.h"
 #include "pubsub/pubsub.h"
 #include "search/search.h"
 #include "store/store.h"
@@ -32,6 +35,57 @@ static void raise_fd_limit(void)
 		rl.rlim_cur = rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
+}
+
+static void render_media_url(void *arg, struct strbuf *sb, const struct media_ref *m, bool thumb)
+{
+	media_url(arg, sb, m, thumb);
+}
+
+/* The blob store (a directory in the data dir, or an S3-compatible bucket
+ * with --blob-s3-*), the key that signs chirp's own blob URLs (kept in the
+ * data dir), and the media service on top. */
+static struct media_service *media_start(const struct chirp_config *cfg, struct store *store,
+					 struct strbuf *err)
+{
+	struct media_options mopt = {
+		.node_id = cfg->node_id,
+		.base_url = cfg->media_base_url,
+		.max_bytes = cfg->media_max_bytes,
+		.part_bytes = cfg->media_part_bytes,
+		.max_pixels = cfg->media_max_pixels,
+		.workers = cfg->media_workers,
+		.max_attempts = cfg->media_attempts,
+		.retry_base_ms = cfg->media_retry_ms,
+		.upload_ttl_s = cfg->media_upload_ttl_s,
+		.url_ttl_s = 10ull * 365 * 86400,
+		.cleanup_every_ms = cfg->media_cleanup_ms,
+		.unattached_ttl_ms = cfg->media_unattached_ms,
+		.inject_failures = cfg->media_inject_failures,
+	};
+	struct strbuf path = STRBUF_INIT;
+	strbuf_appendf(&path, "%s/blob.key", cfg->data_dir);
+	int rc = blob_secret_load(path.data, mopt.secret, err);
+	strbuf_reset(&path);
+	strbuf_appendf(&path, "%s/blobs", cfg->data_dir);
+	struct blob_options bopt = {
+		.dir = path.data,
+		.secret = mopt.secret,
+		.base_url = cfg->media_base_url,
+		.s3_endpoint = cfg->blob_s3_endpoint,
+		.s3_bucket = cfg->blob_s3_bucket,
+		.s3_region = cfg->blob_s3_region,
+		.s3_access_key = cfg->blob_s3_key,
+		.s3_secret_key = cfg->blob_s3_secret,
+	};
+	const struct blob_ops *bops = cfg->blob_s3_endpoint ? &blob_s3_ops : &blob_dir_ops;
+	struct blob *blob = rc ? NULL : bops->open(&bopt, err);
+	strbuf_deinit(&path);
+	struct media_service *m = blob ? media_new(store, blob, &mopt, err) : NULL;
+	sodium_memzero(mopt.secret, sizeof(mopt.secret));
+	if (m)
+		render_set_media_url(render_media_url, m);
+	return m;
 }
 
 int main(int argc, char **argv)
@@ -94,6 +148,16 @@ int main(int argc, char **argv)
 		bus->ops->destroy(bus);
 		return 1;
 	}
+	struct media_service *media = media_start(&cfg, store, &err);
+	if (!media) {
+		log_error("media: %s", err.data ? err.data : "cannot start");
+		strbuf_deinit(&err);
+		search->ops->close(search);
+		accesslog_close(access);
+		ops->close(store);
+		bus->ops->destroy(bus);
+		return 1;
+	}
 	struct app app = {
 		.cfg = &cfg,
 		.store = store,
@@ -103,6 +167,7 @@ int main(int argc, char **argv)
 		.limits = limits_memory_ops.create(RATE_LIMIT_BUCKETS),
 		.metrics = metrics_new(api_route_count()),
 		.access = access,
+		.media = media,
 	};
 	/* Search threads read through readers of their own (api/search.c). */
 	struct workpool_hooks search_hooks = {
@@ -131,7 +196,9 @@ int main(int argc, char **argv)
 		.read_timeout_ms = cfg.read_timeout_ms,
 		/* h2o refuses larger bodies itself; chirp's own JSON limit
 		 * (max_body_bytes) answers below that with a JSON 413. */
-		.max_request_bytes = cfg.max_body_bytes * 16,
+		.max_request_bytes = cfg.max_body_bytes * 16 > cfg.media_part_bytes
+					     ? cfg.max_body_bytes * 16
+					     : cfg.media_part_bytes,
 		.drain_timeout_ms = cfg.drain_timeout_ms,
 		.max_connections = cfg.max_connections,
 	};
@@ -142,6 +209,7 @@ int main(int argc, char **argv)
 	 * publishes to the bus till its end) and the indexing. */
 	workpool_free(app.hashers);
 	workpool_free(app.searchers);
+	media_free(app.media); /* its workers write through the store */
 	ops->close(store);
 	streams_free(app.streams);
 	feed_free(app.feed);

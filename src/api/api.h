@@ -28,6 +28,8 @@
 #include "timeline/feed.h"
 #include "util/workpool.h"
 
+struct media_service;
+
 /* Shared by every thread; read-only after start. */
 struct app {
 	const struct chirp_config *cfg;
@@ -40,6 +42,7 @@ struct app {
 	struct metrics *metrics;  /* per-route requests and latency */
 	struct accesslog *access; /* NULL: no access log */
 	struct streams *streams;  /* live feed streams (api/stream.h) */
+	struct media_service *media; /* uploads, processing, blobs (media/media.h) */
 };
 
 /* One per event-loop thread. */
@@ -151,6 +154,19 @@ void api_search_users(struct ctx *c);
 /* The search threads' readers (struct workpool_hooks; arg: the app). */
 void *api_search_thread_init(void *app);
 void api_search_thread_deinit(void *state);
+/* media (api/media.c, api/blobs.c) */
+void api_media_create(struct ctx *c);
+void api_media_complete(struct ctx *c);
+void api_media_get(struct ctx *c);
+void api_blob_put(struct ctx *c);
+void api_blob_get(struct ctx *c);
+/* Renders the answer of a media write (writer thread); false if `w` is
+ * not one. */
+bool api_media_render(struct app *app, struct store_write *w);
+/* After a write commits: a completed upload wakes the workers. */
+void api_media_committed(struct app *app, struct store_write *w);
+/* The media counters in Prometheus text, for GET /metrics. */
+void api_media_metrics(struct app *app, struct strbuf *sb);
 void api_healthz(struct ctx *c);
 void api_readyz(struct ctx *c);
 void api_metrics(struct ctx *c);

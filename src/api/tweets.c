@@ -8,29 +8,45 @@
 #include "api/write.h"
 #include "core/validate.h"
 #include "http/respond.h"
+#include "util/id.h"
 
-/* media_ids: until media upload exists, only an empty list is valid. */
-static bool check_media(struct ctx *c, json_t *body)
+/* media_ids: up to MEDIA_PER_TWEET_MAX distinct ids. Whether each is the
+ * author's and ready is checked in the store's transaction (STORE_INVALID
+ * -> 422), so it cannot change between the check and the post. */
+static bool read_media_ids(struct ctx *c, json_t *body, uint64_t *ids, unsigned *n)
 {
-	json_t *ids = json_object_get(body, "media_ids");
-	if (!ids)
+	json_t *arr = json_object_get(body, "media_ids");
+	*n = 0;
+	if (!arr)
 		return true;
-	if (!json_is_array(ids)) {
+	if (!json_is_array(arr)) {
 		http_send_error(c->req, 400, "wrong_type", "media_ids must be an array of ids");
+		return false;
+	}
+	if (json_array_size(arr) > MEDIA_PER_TWEET_MAX) {
+		http_send_error(c->req, 422, "invalid_media", "a tweet carries at most 4 media");
 		return false;
 	}
 	size_t i;
 	json_t *v;
-	json_array_foreach(ids, i, v)
+	json_array_foreach(arr, i, v)
 	{
 		if (!json_is_string(v)) {
 			http_send_error(c->req, 400, "wrong_type", "media_ids must be an array of ids");
 			return false;
 		}
-	}
-	if (json_array_size(ids) > 0) {
-		http_send_error(c->req, 422, "invalid_media", "no such media");
-		return false;
+		uint64_t id;
+		if (!id_parse(json_string_value(v), json_string_length(v), &id)) {
+			http_send_error(c->req, 422, "invalid_media", "no such media");
+			return false;
+		}
+		for (unsigned k = 0; k < *n; k++) {
+			if (ids[k] == id) {
+				http_send_error(c->req, 422, "invalid_media", "a media id appears twice");
+				return false;
+			}
+		}
+		ids[(*n)++] = id;
 	}
 	return true;
 }
@@ -42,7 +58,10 @@ void api_tweets_create(struct ctx *c)
 		return;
 	const char *text;
 	size_t len;
-	if (!api_string(c, body, "text", true, "invalid_text", &text, &len) || !check_media(c, body))
+	uint64_t media_ids[MEDIA_PER_TWEET_MAX];
+	unsigned media_n;
+	if (!api_string(c, body, "text", true, "invalid_text", &text, &len) ||
+	    !read_media_ids(c, body, media_ids, &media_n))
 		goto done;
 	if (!validate_tweet_text(text, len)) {
 		http_send_error(c->req, 422, "invalid_text",
@@ -54,6 +73,8 @@ void api_tweets_create(struct ctx *c)
 	memcpy(aw->w.in.tweet_create.text, text, len);
 	aw->w.in.tweet_create.text[len] = '\0';
 	aw->w.in.tweet_create.text_len = len;
+	aw->w.in.tweet_create.media_n = media_n;
+	memcpy(aw->w.in.tweet_create.media_ids, media_ids, sizeof(media_ids));
 	api_write_submit(aw);
 done:
 	json_decref(body);

@@ -29,7 +29,14 @@ static void api_write_render(struct store_write *w)
 {
 	struct api_write *aw = container_of(w, struct api_write, w);
 	struct strbuf *b = &w->resp_body;
+	if (api_media_render(aw->app, w))
+		return;
 	strbuf_reset(b);
+	if (w->status == STORE_INVALID) {
+		render_error(w, 422, "invalid_media",
+			     "each media id must be your own, processed (ready) and not on another tweet");
+		return;
+	}
 	if (w->status == STORE_NOT_FOUND) {
 		render_error(w, 404, "not_found", "not found");
 		return;
@@ -66,6 +73,11 @@ static void api_write_render(struct store_write *w)
 	case STORE_W_PROBE:
 		w->resp_status = 204;
 		break;
+	case STORE_W_MEDIA_CREATE:
+	case STORE_W_MEDIA_COMPLETE:
+	case STORE_W_JOB_FINISH:
+	case STORE_W_MEDIA_PURGE:
+		break; /* api_media_render, or not an API write */
 	}
 }
 
@@ -115,6 +127,10 @@ static void update_feed(struct feed *feed, struct store_write *w)
 	case STORE_W_SESSION_CREATE:
 	case STORE_W_SESSION_DELETE:
 	case STORE_W_PROBE:
+	case STORE_W_MEDIA_CREATE:
+	case STORE_W_MEDIA_COMPLETE:
+	case STORE_W_JOB_FINISH:
+	case STORE_W_MEDIA_PURGE:
 		break;
 	}
 }
@@ -136,6 +152,7 @@ static void on_done(struct store_write *w)
 	struct api_write *aw = container_of(w, struct api_write, w);
 	update_feed(aw->app->feed, w);
 	update_search(aw->app->search, w);
+	api_media_committed(aw->app, w);
 	http_async_finish(aw->async, reply, aw);
 }
 

@@ -34,6 +34,14 @@ struct user {
 	uint64_t tweets_count;
 };
 
+/* A processed image attached to a tweet: what a tweet renders of it. */
+#define MEDIA_TYPE_MAX 15 /* "image/jpeg" */
+struct media_ref {
+	uint64_t id;
+	uint32_t width, height;
+	char content_type[MEDIA_TYPE_MAX + 1];
+};
+
 struct tweet {
 	uint64_t id;
 	uint64_t author_id;
@@ -41,12 +49,40 @@ struct tweet {
 	char author_display_name[DISPLAY_NAME_MAX + 1];
 	size_t text_len;
 	char text[TEXT_MAX + 1];
+	unsigned media_n;
+	struct media_ref media[MEDIA_PER_TWEET_MAX];
 };
 
 /* One row of a followers/following list: the follow's own id is the cursor. */
 struct follow_entry {
 	uint64_t follow_id;
 	struct user user;
+};
+
+/* An upload and what processing made of it (api/media.c). */
+enum media_status {
+	MEDIA_AWAITING_UPLOAD, /* made; the client is sending the bytes */
+	MEDIA_PROCESSING,      /* complete; a job decodes it */
+	MEDIA_READY,           /* processed; may be attached to a tweet */
+	MEDIA_FAILED,          /* rejected or dead-lettered; `error` says why */
+	MEDIA_RELEASED,        /* its tweet was deleted; cleanup removes it */
+};
+#define MEDIA_CLAIMED_TYPE_MAX 31
+#define MEDIA_ERROR_MAX 199
+#define MEDIA_UPLOAD_ID_MAX 255 /* a blob store's multipart upload id */
+
+struct media {
+	uint64_t id;
+	uint64_t owner_id;
+	uint64_t size;      /* bytes the client announced */
+	unsigned parts;     /* 0: one PUT; else parts of a multipart upload */
+	enum media_status status;
+	char claimed_type[MEDIA_CLAIMED_TYPE_MAX + 1];
+	struct media_ref out; /* when ready: type from the bytes, width, height */
+	uint64_t tweet_id;  /* 0 until attached */
+	unsigned attempts;  /* processing attempts so far */
+	char error[MEDIA_ERROR_MAX + 1];
+	char upload_id[MEDIA_UPLOAD_ID_MAX + 1]; /* multipart, if the blob store made one */
 };
 
 #endif

@@ -27,6 +27,44 @@ void render_user(struct strbuf *sb, const struct user *u)
 	strbuf_append_char(sb, '}');
 }
 
+static render_media_url_fn media_url_fn;
+static void *media_url_arg;
+
+void render_set_media_url(render_media_url_fn fn, void *arg)
+{
+	media_url_fn = fn;
+	media_url_arg = arg;
+}
+
+static void media_url(struct strbuf *sb, const char *key, const struct media_ref *m, bool thumb)
+{
+	strbuf_append_char(sb, ',');
+	jsonw_key(sb, key);
+	strbuf_append_char(sb, '"');
+	if (media_url_fn)
+		media_url_fn(media_url_arg, sb, m, thumb); /* URL characters need no escaping */
+	strbuf_append_char(sb, '"');
+}
+
+static void render_media(struct strbuf *sb, const struct tweet *t)
+{
+	strbuf_append_str(sb, ",\"media\":[");
+	for (unsigned i = 0; i < t->media_n; i++) {
+		const struct media_ref *m = &t->media[i];
+		if (i)
+			strbuf_append_char(sb, ',');
+		strbuf_append_char(sb, '{');
+		jsonw_field_id(sb, "id", m->id, 1);
+		media_url(sb, "url", m, false);
+		media_url(sb, "thumbnail_url", m, true);
+		jsonw_field_str(sb, "content_type", m->content_type, 0);
+		jsonw_field_u64(sb, "width", m->width, 0);
+		jsonw_field_u64(sb, "height", m->height, 0);
+		strbuf_append_char(sb, '}');
+	}
+	strbuf_append_str(sb, "]}");
+}
+
 void render_tweet(struct strbuf *sb, const struct tweet *t)
 {
 	strbuf_append_char(sb, '{');
@@ -42,7 +80,7 @@ void render_tweet(struct strbuf *sb, const struct tweet *t)
 	jsonw_key(sb, "text");
 	jsonw_string(sb, t->text, t->text_len);
 	created_at(sb, t->id);
-	strbuf_append_str(sb, ",\"media\":[]}");
+	render_media(sb, t);
 }
 
 void render_tweets(struct strbuf *sb, const struct tweet *t, size_t n)

@@ -10,6 +10,8 @@
 
 #include <stddef.h>
 
+#include <stdbool.h>
+
 #include "core/model.h"
 #include "util/strbuf.h"
 
@@ -19,5 +21,13 @@ void render_tweet(struct strbuf *sb, const struct tweet *t);
 /* JSON arrays of n items. */
 void render_tweets(struct strbuf *sb, const struct tweet *t, size_t n);
 void render_follow_users(struct strbuf *sb, const struct follow_entry *e, size_t n);
+
+/* How render_tweet turns a tweet's media into URLs (signed by the blob
+ * store). Set once at start, before any thread renders; until then media
+ * render with empty URLs. A hook rather than a parameter because tweets
+ * are rendered deep inside the store's writer and the feed. */
+typedef void (*render_media_url_fn)(void *arg, struct strbuf *sb, const struct media_ref *m,
+				    bool thumb);
+void render_set_media_url(render_media_url_fn fn, void *arg);
 
 #endif

@@ -21,6 +21,10 @@
  *   follows(id, follower_id, followee_id) unique pair; a covering index per direction
  *   idempotency(scope, key → fingerprint, status, body, created_ms)
  *   health(id = 1, checked_ms)            rewritten by readiness probes
+ *   media(id, owner_id, status, ..., tweet_id)  uploads; status is enum media_status
+ *   jobs(id, media_id, attempts, run_at_ms, state)  the processing queue
+ *   tweets.media                          "id:w:h:type;" per attached media, so a
+ *                                         tweet reads without a join
  * created_at of every object is derived from its snowflake id.
  */
 #include "store/sqlite.h"
@@ -95,6 +99,34 @@ static const char *const migrations[STORE_SQLITE_SCHEMA_VERSION] = {
 
 	/* 4: one row that readiness probes rewrite, to see a commit through */
 	"CREATE TABLE health (id INTEGER PRIMARY KEY CHECK (id = 1), checked_ms INTEGER NOT NULL);",
+
+	/* 5: media uploads and their processing jobs (api/media.c) */
+	"CREATE TABLE media ("
+	"  id INTEGER PRIMARY KEY,"
+	"  owner_id INTEGER NOT NULL,"
+	"  status INTEGER NOT NULL,"
+	"  claimed_type TEXT NOT NULL,"
+	"  size INTEGER NOT NULL,"
+	"  parts INTEGER NOT NULL,"
+	"  content_type TEXT NOT NULL DEFAULT '',"
+	"  width INTEGER NOT NULL DEFAULT 0,"
+	"  height INTEGER NOT NULL DEFAULT 0,"
+	"  tweet_id INTEGER,"
+	"  attempts INTEGER NOT NULL DEFAULT 0,"
+	"  error TEXT NOT NULL DEFAULT '',"
+	"  upload_id TEXT NOT NULL DEFAULT '',"
+	"  created_ms INTEGER NOT NULL);"
+	"CREATE INDEX media_by_tweet ON media(tweet_id) WHERE tweet_id IS NOT NULL;"
+	"CREATE INDEX media_unattached ON media(created_ms) WHERE tweet_id IS NULL;"
+	"CREATE TABLE jobs ("
+	"  id INTEGER PRIMARY KEY,"
+	"  media_id INTEGER NOT NULL,"
+	"  attempts INTEGER NOT NULL DEFAULT 0,"
+	"  run_at_ms INTEGER NOT NULL,"
+	"  state INTEGER NOT NULL DEFAULT 0," /* 0 queued, 1 dead */
+	"  last_error TEXT NOT NULL DEFAULT '');"
+	"CREATE INDEX jobs_due ON jobs(state, run_at_ms);"
+	"ALTER TABLE tweets ADD COLUMN media TEXT NOT NULL DEFAULT '';",
 };
 
 static int user_version(sqlite3 *db)
@@ -156,7 +188,8 @@ int store_sqlite_configure(sqlite3 *db, struct strbuf *err)
 /* ---- statements --------------------------------------------------------- */
 
 #define USER_COLS "u.id, u.handle, u.display_name, u.followers_count, u.following_count, u.tweets_count"
-#define TWEET_COLS "t.id, t.author_id, u.handle, u.display_name, t.text"
+#define TWEET_COLS "t.id, t.author_id, u.handle, u.display_name, t.text, t.media"
+#define MEDIA_COLS "id, owner_id, status, claimed_type, size, parts, content_type, width, height, tweet_id, attempts, error, upload_id"
 #define TWEET_FROM " FROM tweets t JOIN users u ON u.id = t.author_id "
 /* Page bounds are ?2 (before) and ?3 (after), the limit is ?4. */
 #define PAGE_DESC " AND t.id < ?2 AND t.id > ?3 ORDER BY t.id DESC LIMIT ?4"
@@ -187,6 +220,8 @@ enum read_stmt {
 	R_AUTHOR_IDS,
 	R_TWEETS_AFTER,
 	R_USERS_AFTER,
+	R_MEDIA,
+	R_JOBS_DUE,
 	R_COUNT
 };
 
@@ -213,9 +248,12 @@ static const char *const read_sql[R_COUNT] = {
 	[R_FOLLOWEES] = "SELECT u.id, u.followers_count FROM follows f JOIN users u ON u.id = "
 			"f.followee_id WHERE f.follower_id = ?1",
 	[R_AUTHOR_IDS] = "SELECT t.id FROM tweets t WHERE t.author_id = ?1" PAGE_DESC,
-	[R_TWEETS_AFTER] = "SELECT t.id, t.author_id, '', '', t.text FROM tweets t WHERE t.id > ?1"
+	[R_TWEETS_AFTER] = "SELECT t.id, t.author_id, '', '', t.text, t.media FROM tweets t WHERE t.id > ?1"
 			   " ORDER BY t.id LIMIT ?2",
 	[R_USERS_AFTER] = "SELECT " USER_COLS " FROM users u WHERE u.id > ?1 ORDER BY u.id LIMIT ?2",
+	[R_MEDIA] = "SELECT " MEDIA_COLS " FROM media WHERE id = ?1",
+	[R_JOBS_DUE] = "SELECT id, media_id, attempts, run_at_ms FROM jobs WHERE state = 0 AND "
+		       "run_at_ms <= ?1 ORDER BY run_at_ms, id LIMIT ?2",
 };
 
 enum write_stmt {
@@ -238,6 +276,19 @@ enum write_stmt {
 	W_IDEM_PUT,
 	W_IDEM_SWEEP,
 	W_PROBE,
+	W_MEDIA_INSERT,
+	W_MEDIA_GET,
+	W_MEDIA_ATTACH,
+	W_MEDIA_RELEASE,
+	W_MEDIA_PROCESSING,
+	W_MEDIA_FINISH,
+	W_JOB_INSERT,
+	W_JOB_DELETE,
+	W_JOB_RETRY,
+	W_JOB_DEAD,
+	W_MEDIA_EXPIRED,
+	W_MEDIA_DELETE,
+	W_JOBS_OF_MEDIA_DELETE,
 	W_COUNT
 };
 
@@ -250,7 +301,7 @@ static const char *const write_sql[W_COUNT] = {
 	[W_USER_GET] = "SELECT " USER_COLS " FROM users u WHERE u.id = ?1",
 	[W_SESSION_INSERT] = "INSERT INTO sessions (token_hash, user_id) VALUES (?1, ?2)",
 	[W_SESSION_DELETE] = "DELETE FROM sessions WHERE token_hash = ?1",
-	[W_TWEET_INSERT] = "INSERT INTO tweets (id, author_id, text) VALUES (?1, ?2, ?3)",
+	[W_TWEET_INSERT] = "INSERT INTO tweets (id, author_id, text, media) VALUES (?1, ?2, ?3, ?4)",
 	[W_TWEET_GET] = "SELECT " TWEET_COLS TWEET_FROM "WHERE t.id = ?1",
 	[W_TWEET_DELETE] = "DELETE FROM tweets WHERE id = ?1 AND author_id = ?2",
 	[W_TWEETS_COUNT] = "UPDATE users SET tweets_count = tweets_count + ?2 WHERE id = ?1",
@@ -264,6 +315,24 @@ static const char *const write_sql[W_COUNT] = {
 		       "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
 	[W_IDEM_SWEEP] = "DELETE FROM idempotency WHERE created_ms < ?1",
 	[W_PROBE] = "INSERT OR REPLACE INTO health (id, checked_ms) VALUES (1, ?1)",
+	[W_MEDIA_INSERT] = "INSERT INTO media (id, owner_id, status, claimed_type, size, parts, "
+			   "created_ms, upload_id) VALUES (?1, ?2, 0, ?3, ?4, ?5, ?6, ?7)",
+	[W_MEDIA_GET] = "SELECT " MEDIA_COLS " FROM media WHERE id = ?1",
+	[W_MEDIA_ATTACH] = "UPDATE media SET tweet_id = ?2 WHERE id = ?1",
+	[W_MEDIA_RELEASE] = "UPDATE media SET tweet_id = NULL, status = 4 WHERE tweet_id = ?1",
+	[W_MEDIA_PROCESSING] = "UPDATE media SET status = 1 WHERE id = ?1",
+	[W_MEDIA_FINISH] = "UPDATE media SET status = ?2, content_type = ?3, width = ?4, height = ?5,"
+			   " attempts = ?6, error = ?7 WHERE id = ?1",
+	[W_JOB_INSERT] = "INSERT INTO jobs (id, media_id, run_at_ms) VALUES (?1, ?2, ?3)",
+	[W_JOB_DELETE] = "DELETE FROM jobs WHERE id = ?1",
+	[W_JOB_RETRY] = "UPDATE jobs SET attempts = ?2, run_at_ms = ?3, last_error = ?4 WHERE id = ?1",
+	[W_JOB_DEAD] = "UPDATE jobs SET attempts = ?2, state = 1, last_error = ?3 WHERE id = ?1",
+	/* Unattached media older than the cutoff (except those still being
+	 * processed), and released ones. */
+	[W_MEDIA_EXPIRED] = "SELECT id, parts FROM media WHERE (tweet_id IS NULL AND created_ms < ?1"
+			    " AND status <> 1) OR status = 4 LIMIT ?2",
+	[W_MEDIA_DELETE] = "DELETE FROM media WHERE id = ?1",
+	[W_JOBS_OF_MEDIA_DELETE] = "DELETE FROM jobs WHERE media_id = ?1",
 };
 
 /* ---- the store and its readers ----------------------------------------- */
@@ -321,6 +390,32 @@ static void read_user(sqlite3_stmt *st, int col, struct user *u)
 	u->tweets_count = (uint64_t)sqlite3_column_int64(st, col + 5);
 }
 
+/* tweets.media: "id:width:height:type;" for each attached media. */
+static void parse_tweet_media(const char *s, struct tweet *t)
+{
+	t->media_n = 0;
+	while (s && *s && t->media_n < MEDIA_PER_TWEET_MAX) {
+		struct media_ref *m = &t->media[t->media_n];
+		char *end;
+		m->id = strtoull(s, &end, 10);
+		if (*end != ':')
+			return;
+		m->width = (uint32_t)strtoul(end + 1, &end, 10);
+		if (*end != ':')
+			return;
+		m->height = (uint32_t)strtoul(end + 1, &end, 10);
+		if (*end != ':')
+			return;
+		const char *type = end + 1, *semi = strchr(type, ';');
+		if (!semi || (size_t)(semi - type) > MEDIA_TYPE_MAX)
+			return;
+		memcpy(m->content_type, type, (size_t)(semi - type));
+		m->content_type[semi - type] = '\0';
+		t->media_n++;
+		s = semi + 1;
+	}
+}
+
 static void read_tweet(sqlite3_stmt *st, struct tweet *t)
 {
 	t->id = (uint64_t)sqlite3_column_int64(st, 0);
@@ -328,6 +423,26 @@ static void read_tweet(sqlite3_stmt *st, struct tweet *t)
 	column_copy(st, 2, t->author_handle, sizeof(t->author_handle));
 	column_copy(st, 3, t->author_display_name, sizeof(t->author_display_name));
 	t->text_len = column_copy(st, 4, t->text, sizeof(t->text));
+	parse_tweet_media((const char *)sqlite3_column_text(st, 5), t);
+}
+
+static void read_media(sqlite3_stmt *st, struct media *m)
+{
+	memset(m, 0, sizeof(*m));
+	m->id = (uint64_t)sqlite3_column_int64(st, 0);
+	m->owner_id = (uint64_t)sqlite3_column_int64(st, 1);
+	m->status = (enum media_status)sqlite3_column_int(st, 2);
+	column_copy(st, 3, m->claimed_type, sizeof(m->claimed_type));
+	m->size = (uint64_t)sqlite3_column_int64(st, 4);
+	m->parts = (unsigned)sqlite3_column_int(st, 5);
+	m->out.id = m->id;
+	column_copy(st, 6, m->out.content_type, sizeof(m->out.content_type));
+	m->out.width = (uint32_t)sqlite3_column_int(st, 7);
+	m->out.height = (uint32_t)sqlite3_column_int(st, 8);
+	m->tweet_id = (uint64_t)sqlite3_column_int64(st, 9);
+	m->attempts = (unsigned)sqlite3_column_int(st, 10);
+	column_copy(st, 11, m->error, sizeof(m->error));
+	column_copy(st, 12, m->upload_id, sizeof(m->upload_id));
 }
 
 static sqlite3_stmt *reader_stmt(struct sqlite_reader *r, enum read_stmt which)
@@ -673,6 +788,44 @@ static int sqlite_users_after(struct store_reader *base, uint64_t after, unsigne
 	return finish_list(r->db, st, rc);
 }
 
+static int sqlite_media_get(struct store_reader *base, uint64_t id, struct media *out)
+{
+	struct sqlite_reader *r = (struct sqlite_reader *)base;
+	sqlite3_stmt *st = reader_stmt(r, R_MEDIA);
+	if (!st)
+		return STORE_ERROR;
+	sqlite3_bind_int64(st, 1, clamp63(id));
+	int rc = step_one(r->db, st);
+	if (rc == 0) {
+		read_media(st, out);
+		sqlite3_reset(st);
+	}
+	return rc;
+}
+
+static int sqlite_job_due(struct store_reader *base, uint64_t now_ms, struct store_job *out,
+			  size_t max, size_t *n)
+{
+	struct sqlite_reader *r = (struct sqlite_reader *)base;
+	sqlite3_stmt *st = reader_stmt(r, R_JOBS_DUE);
+	*n = 0;
+	if (!st)
+		return STORE_ERROR;
+	sqlite3_bind_int64(st, 1, clamp63(now_ms));
+	sqlite3_bind_int64(st, 2, (int64_t)max);
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && *n < max) {
+		struct store_job *j = &out[(*n)++];
+		j->id = (uint64_t)sqlite3_column_int64(st, 0);
+		j->media_id = (uint64_t)sqlite3_column_int64(st, 1);
+		j->attempts = (unsigned)sqlite3_column_int(st, 2);
+		j->run_at_ms = (uint64_t)sqlite3_column_int64(st, 3);
+	}
+	if (rc == SQLITE_ROW)
+		rc = SQLITE_DONE;
+	return finish_list(r->db, st, rc);
+}
+
 /* ---- the writer ---------------------------------------------------------- */
 
 /* Runs a statement that returns no rows; returns the sqlite code. */
@@ -733,17 +886,63 @@ static int exec_session(struct sqlite_store *s, struct store_write *w, bool crea
 	return create ? writer_user(s, w->in.session.user_id, &w->user) : STORE_OK;
 }
 
+static int writer_media(struct sqlite_store *s, uint64_t id, struct media *out)
+{
+	sqlite3_stmt *st = s->w[W_MEDIA_GET];
+	sqlite3_bind_int64(st, 1, clamp63(id));
+	int rc = step_one(s->wdb, st);
+	if (rc == 0) {
+		read_media(st, out);
+		sqlite3_reset(st);
+	}
+	return rc;
+}
+
+/* Checks that every media id of a new tweet is the author's, ready and
+ * not on another tweet, and writes the tweets.media text for them. Changes
+ * nothing. */
+static int tweet_media_check(struct sqlite_store *s, struct store_write *w, struct strbuf *text)
+{
+	for (unsigned i = 0; i < w->in.tweet_create.media_n; i++) {
+		struct media m;
+		int rc = writer_media(s, w->in.tweet_create.media_ids[i], &m);
+		if (rc == STORE_NOT_FOUND)
+			return STORE_INVALID;
+		if (rc)
+			return rc;
+		if (m.owner_id != w->in.tweet_create.author_id || m.status != MEDIA_READY || m.tweet_id)
+			return STORE_INVALID;
+		strbuf_appendf(text, "%llu:%u:%u:%s;", (unsigned long long)m.id, m.out.width,
+			       m.out.height, m.out.content_type);
+	}
+	return STORE_OK;
+}
+
 static int exec_tweet_create(struct sqlite_store *s, struct store_write *w)
 {
+	struct strbuf media = STRBUF_INIT;
+	int mrc = tweet_media_check(s, w, &media);
+	if (mrc) {
+		strbuf_deinit(&media);
+		return mrc;
+	}
 	sqlite3_stmt *st = s->w[W_TWEET_INSERT];
 	uint64_t id = idgen_next(&s->ids);
 	sqlite3_bind_int64(st, 1, clamp63(id));
 	sqlite3_bind_int64(st, 2, clamp63(w->in.tweet_create.author_id));
 	sqlite3_bind_text(st, 3, w->in.tweet_create.text, (int)w->in.tweet_create.text_len,
 			  SQLITE_STATIC);
-	if (run(s, W_TWEET_INSERT) != SQLITE_DONE ||
-	    add_count(s, W_TWEETS_COUNT, w->in.tweet_create.author_id, 1))
+	sqlite3_bind_text(st, 4, media.data ? media.data : "", (int)media.len, SQLITE_STATIC);
+	int irc = run(s, W_TWEET_INSERT);
+	strbuf_deinit(&media);
+	if (irc != SQLITE_DONE || add_count(s, W_TWEETS_COUNT, w->in.tweet_create.author_id, 1))
 		return STORE_ERROR;
+	for (unsigned i = 0; i < w->in.tweet_create.media_n; i++) {
+		sqlite3_bind_int64(s->w[W_MEDIA_ATTACH], 1, clamp63(w->in.tweet_create.media_ids[i]));
+		sqlite3_bind_int64(s->w[W_MEDIA_ATTACH], 2, clamp63(id));
+		if (run(s, W_MEDIA_ATTACH) != SQLITE_DONE)
+			return STORE_ERROR;
+	}
 	st = s->w[W_TWEET_GET];
 	sqlite3_bind_int64(st, 1, clamp63(id));
 	int rc = step_one(s->wdb, st);
@@ -763,7 +962,116 @@ static int exec_tweet_delete(struct sqlite_store *s, struct store_write *w)
 		return STORE_ERROR;
 	if (sqlite3_changes(s->wdb) == 0)
 		return STORE_NOT_FOUND; /* missing or someone else's: the same answer */
+	/* Its media are released: cleanup removes them and their blobs. */
+	sqlite3_bind_int64(s->w[W_MEDIA_RELEASE], 1, clamp63(w->in.tweet_delete.tweet_id));
+	if (run(s, W_MEDIA_RELEASE) != SQLITE_DONE)
+		return STORE_ERROR;
 	return add_count(s, W_TWEETS_COUNT, w->in.tweet_delete.author_id, -1);
+}
+
+/* ---- media and their jobs ---- */
+
+static int exec_media_create(struct sqlite_store *s, struct store_write *w)
+{
+	sqlite3_stmt *st = s->w[W_MEDIA_INSERT];
+	uint64_t id = w->in.media_create.id ? w->in.media_create.id : idgen_next(&s->ids);
+	sqlite3_bind_int64(st, 1, clamp63(id));
+	sqlite3_bind_int64(st, 2, clamp63(w->in.media_create.owner_id));
+	sqlite3_bind_text(st, 3, w->in.media_create.claimed_type, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, clamp63(w->in.media_create.size));
+	sqlite3_bind_int(st, 5, (int)w->in.media_create.parts);
+	sqlite3_bind_int64(st, 6, (int64_t)time_now_ms());
+	sqlite3_bind_text(st, 7, w->in.media_create.upload_id, -1, SQLITE_STATIC);
+	if (run(s, W_MEDIA_INSERT) != SQLITE_DONE)
+		return STORE_ERROR;
+	return writer_media(s, id, &w->media);
+}
+
+/* awaiting_upload -> processing with a job queued, in one transaction; a
+ * second complete of the same media changes nothing (created false). */
+static int exec_media_complete(struct sqlite_store *s, struct store_write *w)
+{
+	int rc = writer_media(s, w->in.media_complete.media_id, &w->media);
+	if (rc)
+		return rc;
+	if (w->media.owner_id != w->in.media_complete.owner_id)
+		return STORE_NOT_FOUND;
+	if (w->media.status == MEDIA_PROCESSING || w->media.status == MEDIA_READY)
+		return STORE_OK;
+	if (w->media.status != MEDIA_AWAITING_UPLOAD)
+		return STORE_CONFLICT;
+	sqlite3_bind_int64(s->w[W_MEDIA_PROCESSING], 1, clamp63(w->media.id));
+	sqlite3_stmt *st = s->w[W_JOB_INSERT];
+	sqlite3_bind_int64(st, 1, clamp63(idgen_next(&s->ids)));
+	sqlite3_bind_int64(st, 2, clamp63(w->media.id));
+	sqlite3_bind_int64(st, 3, (int64_t)time_now_ms());
+	if (run(s, W_MEDIA_PROCESSING) != SQLITE_DONE || run(s, W_JOB_INSERT) != SQLITE_DONE)
+		return STORE_ERROR;
+	w->created = true;
+	w->media.status = MEDIA_PROCESSING;
+	return STORE_OK;
+}
+
+static int exec_job_finish(struct sqlite_store *s, struct store_write *w)
+{
+	const struct store_job_finish *j = &w->in.job_finish;
+	sqlite3_stmt *st;
+	enum write_stmt which;
+	if (j->outcome == JOB_READY) {
+		which = W_JOB_DELETE;
+		sqlite3_bind_int64(s->w[which], 1, clamp63(j->job_id));
+	} else if (j->outcome == JOB_RETRY) {
+		which = W_JOB_RETRY;
+		st = s->w[which];
+		sqlite3_bind_int64(st, 1, clamp63(j->job_id));
+		sqlite3_bind_int(st, 2, (int)j->attempts);
+		sqlite3_bind_int64(st, 3, clamp63(j->run_at_ms));
+		sqlite3_bind_text(st, 4, j->error, -1, SQLITE_STATIC);
+	} else {
+		which = W_JOB_DEAD;
+		st = s->w[which];
+		sqlite3_bind_int64(st, 1, clamp63(j->job_id));
+		sqlite3_bind_int(st, 2, (int)j->attempts);
+		sqlite3_bind_text(st, 3, j->error, -1, SQLITE_STATIC);
+	}
+	if (run(s, which) != SQLITE_DONE)
+		return STORE_ERROR;
+	st = s->w[W_MEDIA_FINISH];
+	sqlite3_bind_int64(st, 1, clamp63(j->media_id));
+	sqlite3_bind_int(st, 2, j->outcome == JOB_READY ? MEDIA_READY
+				: j->outcome == JOB_DEAD ? MEDIA_FAILED : MEDIA_PROCESSING);
+	sqlite3_bind_text(st, 3, j->outcome == JOB_READY ? j->out.content_type : "", -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 4, j->outcome == JOB_READY ? (int)j->out.width : 0);
+	sqlite3_bind_int(st, 5, j->outcome == JOB_READY ? (int)j->out.height : 0);
+	sqlite3_bind_int(st, 6, (int)j->attempts);
+	sqlite3_bind_text(st, 7, j->outcome == JOB_READY ? "" : j->error, -1, SQLITE_STATIC);
+	return run(s, W_MEDIA_FINISH) == SQLITE_DONE ? STORE_OK : STORE_ERROR;
+}
+
+static int exec_media_purge(struct sqlite_store *s, struct store_write *w)
+{
+	struct store_media_purge *p = &w->in.media_purge;
+	sqlite3_stmt *st = s->w[W_MEDIA_EXPIRED];
+	sqlite3_bind_int64(st, 1, clamp63(p->cutoff_ms));
+	sqlite3_bind_int(st, 2, STORE_PURGE_BATCH);
+	int rc;
+	p->n = 0;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && p->n < STORE_PURGE_BATCH) {
+		p->ids[p->n] = (uint64_t)sqlite3_column_int64(st, 0);
+		p->parts[p->n++] = (unsigned)sqlite3_column_int(st, 1);
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		return STORE_ERROR;
+	for (size_t i = 0; i < p->n; i++) {
+		sqlite3_bind_int64(s->w[W_MEDIA_DELETE], 1, clamp63(p->ids[i]));
+		sqlite3_bind_int64(s->w[W_JOBS_OF_MEDIA_DELETE], 1, clamp63(p->ids[i]));
+		if (run(s, W_MEDIA_DELETE) != SQLITE_DONE ||
+		    run(s, W_JOBS_OF_MEDIA_DELETE) != SQLITE_DONE)
+			return STORE_ERROR;
+	}
+	return STORE_OK;
 }
 
 static int exec_follow(struct sqlite_store *s, struct store_write *w, bool follow)
@@ -802,6 +1110,10 @@ static int exec_write(struct sqlite_store *s, struct store_write *w)
 	case STORE_W_PROBE:
 		sqlite3_bind_int64(s->w[W_PROBE], 1, (int64_t)time_now_ms());
 		return run(s, W_PROBE) == SQLITE_DONE ? STORE_OK : STORE_ERROR;
+	case STORE_W_MEDIA_CREATE: return exec_media_create(s, w);
+	case STORE_W_MEDIA_COMPLETE: return exec_media_complete(s, w);
+	case STORE_W_JOB_FINISH: return exec_job_finish(s, w);
+	case STORE_W_MEDIA_PURGE: return exec_media_purge(s, w);
 	}
 	return STORE_ERROR;
 }
@@ -1073,6 +1385,8 @@ const struct store_ops store_sqlite_ops = {
 	.author_tweet_ids = sqlite_author_tweet_ids,
 	.tweets_after = sqlite_tweets_after,
 	.users_after = sqlite_users_after,
+	.media_get = sqlite_media_get,
+	.job_due = sqlite_job_due,
 	.submit = sqlite_submit,
 	.stats = sqlite_stats,
 };

@@ -35,6 +35,7 @@ enum {
 	STORE_CONFLICT = -3,      /* unique constraint: handle taken */
 	STORE_IDEM_MISMATCH = -4, /* idempotency key reused with another request */
 	STORE_BUSY = -5,          /* write queue full: try later */
+	STORE_INVALID = -6,       /* a referenced object is not usable (media not ready) */
 };
 
 /* A page of a list: ids strictly between `after` and `before`, at most
@@ -67,7 +68,25 @@ enum store_write_kind {
 	STORE_W_FOLLOW,
 	STORE_W_UNFOLLOW,
 	STORE_W_PROBE, /* a write that changes nothing users see: can we commit? */
+	/* media (api/media.c, media/worker.c) */
+	STORE_W_MEDIA_CREATE,   /* result: media */
+	STORE_W_MEDIA_COMPLETE, /* awaiting_upload -> processing, and queue its job; result: media */
+	STORE_W_JOB_FINISH,     /* a processing attempt's outcome */
+	STORE_W_MEDIA_PURGE,    /* drop unattached and released media; result: in.media_purge */
 };
+
+/* How a processing attempt ended (STORE_W_JOB_FINISH). */
+enum store_job_outcome { JOB_READY, JOB_RETRY, JOB_DEAD };
+
+/* A queued job as the queue reads it (queue/store_queue.c). */
+struct store_job {
+	uint64_t id;
+	uint64_t media_id;
+	unsigned attempts;
+	uint64_t run_at_ms;
+};
+
+#define STORE_PURGE_BATCH 64
 
 /*
  * One write. The caller owns the struct (usually embedded in a larger one of
@@ -91,7 +110,36 @@ struct store_write {
 			uint64_t author_id;
 			size_t text_len;
 			char text[TEXT_MAX + 1];
-		} tweet_create; /* result: tweet */
+			unsigned media_n; /* each must be the author's, ready and unattached */
+			uint64_t media_ids[MEDIA_PER_TWEET_MAX];
+		} tweet_create; /* result: tweet; STORE_INVALID if a media id is not usable */
+		struct {
+			uint64_t id; /* made by the media service (the blob key needs it first) */
+			uint64_t owner_id;
+			uint64_t size;
+			unsigned parts;
+			char claimed_type[MEDIA_CLAIMED_TYPE_MAX + 1];
+			char upload_id[MEDIA_UPLOAD_ID_MAX + 1];
+		} media_create;
+		struct {
+			uint64_t owner_id;
+			uint64_t media_id;
+		} media_complete; /* NOT_FOUND: missing or not the owner's; CONFLICT: failed */
+		struct store_job_finish {
+			uint64_t job_id;
+			uint64_t media_id;
+			enum store_job_outcome outcome;
+			unsigned attempts;      /* counting this one */
+			uint64_t run_at_ms;     /* JOB_RETRY: when to try again */
+			struct media_ref out;   /* JOB_READY */
+			char error[MEDIA_ERROR_MAX + 1]; /* JOB_RETRY, JOB_DEAD */
+		} job_finish;
+		struct store_media_purge {
+			uint64_t cutoff_ms; /* unattached media made before this go */
+			size_t n;           /* result: media removed (at most a batch) */
+			uint64_t ids[STORE_PURGE_BATCH];
+			unsigned parts[STORE_PURGE_BATCH];
+		} media_purge;
 		struct {
 			uint64_t author_id;
 			uint64_t tweet_id;
@@ -109,6 +157,7 @@ struct store_write {
 	bool created;        /* follow: a new edge (false: already following) */
 	struct user user;    /* the user made, logged in or followed */
 	struct tweet tweet;  /* the tweet made */
+	struct media media;  /* the media made or completed */
 	bool replayed;       /* the response comes from an earlier request */
 
 	/* The response, rendered by render() inside the transaction (or copied
@@ -204,6 +253,12 @@ struct store_ops {
 			    struct tweet *out, size_t *n);
 	int (*users_after)(struct store_reader *r, uint64_t after, unsigned limit,
 			   struct user *out, size_t *n);
+
+	/* Media and their processing jobs. job_due fills out[0..max) with
+	 * queued jobs due by `now_ms`, oldest first. */
+	int (*media_get)(struct store_reader *r, uint64_t id, struct media *out);
+	int (*job_due)(struct store_reader *r, uint64_t now_ms, struct store_job *out, size_t max,
+		       size_t *n);
 
 	/* Queues a write; returns 0 (done() will be called) or STORE_BUSY. */
 	int (*submit)(struct store *s, struct store_write *w);
