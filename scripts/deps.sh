@@ -6,7 +6,7 @@ set -eu
 
 packages="build-essential pkg-config libh2o-evloop-dev libssl-dev libsqlite3-dev
 libsodium-dev libjansson-dev libstemmer-dev libcmocka-dev python3 python3-pytest python3-prometheus-client curl strace slowhttptest clang
-libvips-dev python3-pil"
+libvips-dev libcurl4-openssl-dev python3-pil"
 # make valgrind and make coverage (not part of make test)
 packages="$packages valgrind gcovr"
 

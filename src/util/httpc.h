@@ -1,11 +1,9 @@
 /*
- * httpc — a small blocking HTTP/1.1 client for talking to other services
- * (the S3 blob adapter), from worker threads only, never from an event
- * loop. One request per connection (Connection: close), a deadline on
- * every step (DESIGN §5: timeouts on every network call), http:// and
- * https:// (OpenSSL, certificates verified against the system store).
- * Responses must carry Content-Length (or end with the connection); chunked
- * bodies are refused.
+ * httpc — one blocking HTTP request to another service (the S3 blob
+ * adapter), from worker threads only, never from an event loop. libcurl
+ * does the work: http:// and https:// (certificates checked against the
+ * system store), any framing, and a deadline over the whole exchange
+ * (DESIGN §5: timeouts on every network call).
  */
 #ifndef CHIRP_UTIL_HTTPC_H
 #define CHIRP_UTIL_HTTPC_H
