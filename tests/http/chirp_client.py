@@ -345,6 +345,16 @@ class ServerProc:
         return data[-nbytes:].decode("utf-8", "replace")
 
 
+def start_server(tmp_path, name, *flags):
+    """Starts a private server with its own data dir under tmp_path and the
+    given extra flags; the caller stops it."""
+    data = tmp_path / f"{name}-data"
+    os.makedirs(data, exist_ok=True)
+    srv = ServerProc(data, tmp_path / f"{name}.log", extra_args=list(flags))
+    srv.start()
+    return srv
+
+
 # ------------------------------------------------------------------- domain
 
 def random_handle(prefix="u"):

@@ -6,31 +6,22 @@ These run on private servers with small limits (a celebrity threshold of 3
 followers, 5 ids per timeline, 1 s idle time) so that every path of the
 read side is taken with a handful of users and tweets.
 """
-import os
 import re
 import time
 
 import pytest
 
-from chirp_client import ServerProc, create_user
+from chirp_client import create_user, start_server
 
 THRESHOLD = 3   # --celebrity-threshold: more followers than this: celebrity
 CAP = 5         # --timeline-cap
 
 
-def start(tmp_path, name, *flags):
-    data = tmp_path / f"{name}-data"
-    os.makedirs(data, exist_ok=True)
-    srv = ServerProc(data, tmp_path / f"{name}.log", extra_args=list(flags))
-    srv.start()
-    return srv
-
-
 @pytest.fixture(scope="module")
 def small(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("feed-scale")
-    srv = start(tmp, "small", "--celebrity-threshold", str(THRESHOLD),
-                "--timeline-cap", str(CAP))
+    srv = start_server(tmp, "small", "--celebrity-threshold", str(THRESHOLD),
+                       "--timeline-cap", str(CAP))
     yield srv
     assert srv.stop() == 0, srv.log_tail()
 
@@ -206,7 +197,7 @@ def test_no_duplicates_across_pages_while_tweets_arrive(api):
 
 
 def test_idle_timeline_is_dropped_and_rebuilt(tmp_path):
-    srv = start(tmp_path, "idle", "--timeline-idle", "1")
+    srv = start_server(tmp_path, "idle", "--timeline-idle", "1")
     try:
         api = srv.client()
         a, b = create_user(api, "ia"), create_user(api, "ib")
@@ -223,7 +214,7 @@ def test_idle_timeline_is_dropped_and_rebuilt(tmp_path):
 
 
 def test_restart_loses_no_tweets_and_rebuilds_timelines(tmp_path):
-    srv = start(tmp_path, "restart")
+    srv = start_server(tmp_path, "restart")
     api = srv.client()
     a, b = create_user(api, "ra"), create_user(api, "rb")
     follow(api, a, b)

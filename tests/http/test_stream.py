@@ -14,7 +14,6 @@ is.
 """
 import http.client
 import json
-import os
 import queue
 import socket
 import threading
@@ -22,27 +21,20 @@ import time
 
 import pytest
 
-from chirp_client import (CONVERGE_TIMEOUT, REQUEST_TIMEOUT, ServerProc, assert_error,
-                          assert_tweet_shape, create_user, eventually, follow, post_tweet)
+from chirp_client import (CONVERGE_TIMEOUT, REQUEST_TIMEOUT, assert_error,
+                          assert_tweet_shape, create_user, eventually, follow, post_tweet,
+                          start_server)
 
 WAIT = CONVERGE_TIMEOUT  # how long an event may take to arrive, at most
 THRESHOLD = 2            # --celebrity-threshold on the private server
-
-
-def start(tmp_path, name, *flags):
-    data = tmp_path / f"{name}-data"
-    os.makedirs(data, exist_ok=True)
-    srv = ServerProc(data, tmp_path / f"{name}.log", extra_args=list(flags))
-    srv.start()
-    return srv
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """Heartbeat every second, a celebrity past 2 followers."""
     tmp = tmp_path_factory.mktemp("stream")
-    srv = start(tmp, "stream", "--stream-heartbeat", "1",
-                "--celebrity-threshold", str(THRESHOLD))
+    srv = start_server(tmp, "stream", "--stream-heartbeat", "1",
+                       "--celebrity-threshold", str(THRESHOLD))
     yield srv
     assert srv.stop() == 0, srv.log_tail()
 
@@ -383,7 +375,7 @@ def test_a_long_replay_is_paced_by_a_small_buffer_not_cut_off(tmp_path):
     """A replay many times larger than --stream-buffer goes out a piece at
     a time as the client reads: all of it arrives, and the stream is not
     taken for a slow reader."""
-    srv = start(tmp_path, "paced", "--stream-buffer", "8192")
+    srv = start_server(tmp_path, "paced", "--stream-buffer", "8192")
     try:
         api = srv.client()
         reader, friend = create_user(api), create_user(api)
@@ -403,7 +395,7 @@ def test_a_long_replay_is_paced_by_a_small_buffer_not_cut_off(tmp_path):
 # ------------------------------------------------------- resource safety
 
 def test_a_reader_that_stops_reading_is_cut_off(tmp_path):
-    srv = start(tmp_path, "slow", "--stream-buffer", "8192")
+    srv = start_server(tmp_path, "slow", "--stream-buffer", "8192")
     try:
         api = srv.client()
         reader, friend = create_user(api), create_user(api)
@@ -437,8 +429,8 @@ def test_a_reader_that_stops_reading_is_cut_off(tmp_path):
 
 
 def test_caps_per_user_429_and_per_process_503(tmp_path):
-    srv = start(tmp_path, "caps", "--max-streams-per-user", "2",
-                "--max-streams", "3", "--stream-heartbeat", "1")
+    srv = start_server(tmp_path, "caps", "--max-streams-per-user", "2",
+                       "--max-streams", "3", "--stream-heartbeat", "1")
     try:
         api = srv.client()
         a, b, c = (create_user(api) for _ in range(3))
@@ -475,7 +467,7 @@ def test_shutdown_ends_open_streams(tmp_path):
     """SIGTERM with streams open: a reading client sees the response end
     cleanly, one that stopped reading is not waited for, and the server
     exits 0."""
-    srv = start(tmp_path, "drain", "--stream-buffer", "8192")
+    srv = start_server(tmp_path, "drain", "--stream-buffer", "8192")
     try:
         api = srv.client()
         reader, friend = create_user(api), create_user(api)
