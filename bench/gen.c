@@ -30,7 +30,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "core/accounts.h"
+#include "core/credentials.h"
 #include "store/sqlite.h"
 #include "util/id.h"
 #include "util/log.h"
@@ -140,7 +140,7 @@ static void token_make(char *text, uint8_t *hash)
 	}
 	sodium_bin2base64(text, TOKEN_TEXT_LEN + 1, raw, sizeof(raw),
 			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-	if (!accounts_token_hash(text, TOKEN_TEXT_LEN, hash))
+	if (!credentials_token_hash(text, TOKEN_TEXT_LEN, hash))
 		die("token_make: made an invalid token");
 }
 
@@ -421,7 +421,7 @@ static int generate(const char *dir, size_t users, unsigned avg, uint64_t tweets
 	strbuf_deinit(&p);
 
 	char pwhash[PWHASH_MAX];
-	if (accounts_password_hash("benchpassword", 13, pwhash))
+	if (credentials_password_hash("benchpassword", 13, pwhash))
 		die("cannot hash the password");
 	sqlite3 *db = open_db(dir);
 	struct graph g;
@@ -556,7 +556,7 @@ int main(int argc, char **argv)
 		}
 	}
 	rng_state = seed;
-	if (accounts_init() != 0)
+	if (credentials_init() != 0)
 		die("libsodium failed to initialise");
 	if (ceiling)
 		return fsync_ceiling(ceiling, seconds);

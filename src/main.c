@@ -11,6 +11,11 @@
 #include "api/stream.h"
 #include "config.h"
 #include "core/accounts.h"
+#include "core/credentials.h"
+#include "core/graph.h"
+#include "core/health.h"
+#include "core/tweets.h"
+#include "core/write.h"
 #include "core/render.h"
 #include "http/server.h"
 #include "media/media.h"
@@ -88,6 +93,141 @@ static struct media_service *media_start(const struct chirp_config *cfg, struct 
 	return m;
 }
 
+/* Everything main() starts, so one path can stop it in reverse order. */
+struct chirp {
+	const struct store_ops *store_ops;
+	struct store *store;
+	struct pubsub *bus;
+	struct accesslog *access;
+	struct search *search;
+	struct media_service *media;
+	struct limits *limits;
+	struct app app;
+};
+
+/* Stops what started, last first; anything not started is NULL. The loops
+ * are done by now: finish hashing and searching, let the writer commit
+ * what is queued (its completions still feed the fanout and nudge the
+ * index), close the database, then finish the fanout (which publishes to
+ * the bus till its end) and the indexing. */
+static void chirp_stop(struct chirp *ch)
+{
+	struct app *app = &ch->app;
+	accounts_free(app->accounts); /* finishes queued hashing */
+	workpool_free(app->searchers);
+	media_free(ch->media); /* its workers write through the store */
+	if (ch->store)
+		ch->store_ops->close(ch->store);
+	health_free(app->health);
+	graph_free(app->graph);
+	tweets_free(app->tweets);
+	writes_free(app->writes);
+	streams_free(app->streams);
+	feed_free(app->feed);
+	if (ch->search)
+		ch->search->ops->close(ch->search);
+	if (ch->bus)
+		ch->bus->ops->destroy(ch->bus);
+	ratelimit_free(app->ratelimit);
+	if (ch->limits)
+		ch->limits->ops->close(ch->limits);
+	metrics_free(app->metrics);
+	accesslog_close(ch->access);
+}
+
+/* Starts err's message for what is opened next: "what: " and the reason
+ * the opener appends, if it fails. */
+static struct strbuf *failing(struct strbuf *err, const char *what)
+{
+	strbuf_reset(err);
+	strbuf_appendf(err, "%s: ", what);
+	return err;
+}
+
+/* Opens the adapters and starts the services over them; 0, or -1 with a
+ * message in err (what started is left for chirp_stop). */
+static int chirp_start(struct chirp *ch, const struct chirp_config *cfg, struct strbuf *err)
+{
+	struct app *app = &ch->app;
+	app->cfg = cfg;
+	ch->store_ops = store_ops_find(cfg->store);
+	if (!ch->store_ops) {
+		strbuf_appendf(err, "--store '%s': unknown (known: sqlite)", cfg->store);
+		return -1;
+	}
+	struct store_options sopt = {
+		.data_dir = cfg->data_dir,
+		.node_id = cfg->node_id,
+		.max_queued = cfg->max_queued_writes,
+	};
+	if (!(ch->store = app->store = ch->store_ops->open(&sopt, failing(err, "store"))))
+		return -1;
+	/* The live feed's bus; the Redis adapter comes with cluster mode. */
+	ch->bus = pubsub_memory_ops.create();
+	int log_failed;
+	ch->access = app->access = accesslog_open(
+		cfg->access_log, cfg->access_log_text ? ACCESSLOG_TEXT : ACCESSLOG_JSON, &log_failed);
+	if (log_failed) {
+		strbuf_reset(err); /* accesslog_open said why */
+		return -1;
+	}
+	struct search_options qopt = {.data_dir = cfg->data_dir, .store = ch->store};
+	if (!(ch->search = app->search = search_fts5_ops.open(&qopt, failing(err, "search"))))
+		return -1;
+	struct feed_options fopt = {
+		.timelines = &timeline_memory_ops,
+		.timeline_cap = cfg->timeline_cap,
+		.timeline_bytes = cfg->timeline_bytes,
+		.timeline_idle_ms = cfg->timeline_idle_ms,
+		.celebrity_threshold = cfg->celebrity_threshold,
+		.tweet_cache_bytes = cfg->tweet_cache_bytes,
+		.fanout_queue = cfg->fanout_queue,
+		.pubsub = ch->bus,
+	};
+	app->feed = feed_new(ch->store, &fopt);
+	struct limits_options lopt = {.max_buckets = RATE_LIMIT_BUCKETS};
+	if (!(ch->limits = limits_memory_ops.open(&lopt, failing(err, "rate limits"))))
+		return -1;
+	app->ratelimit = ratelimit_new(ch->limits, cfg->limits, cfg->rate_limits);
+	app->metrics = metrics_new(api_route_count());
+
+	/* The services, and the effects of writes each one registers. */
+	app->writes = writes_new(ch->store);
+	struct accounts_options aopt = {
+		.store = ch->store,
+		.writes = app->writes,
+		.hash_threads = cfg->hash_threads,
+		.hash_queue = HASH_QUEUE_MAX,
+		.login_failed = ratelimit_login_failed,
+		.login_failed_arg = app->ratelimit,
+	};
+	app->accounts = accounts_new(&aopt);
+	app->tweets = tweets_new(app->writes, app->feed);
+	app->graph = graph_new(app->writes);
+	app->health = health_new(ch->store, app->feed);
+	feed_follow_writes(app->feed, app->writes);
+	search_follow_writes(ch->search, app->writes);
+	if (!(ch->media = app->media = media_start(cfg, ch->store, failing(err, "media"))))
+		return -1;
+	media_follow_writes(ch->media, app->writes);
+	/* Search threads read through readers of their own (api/search.c). */
+	struct workpool_hooks search_hooks = {
+		.init = api_search_thread_init,
+		.deinit = api_search_thread_deinit,
+		.arg = app,
+	};
+	app->searchers = workpool_new(cfg->search_threads, SEARCH_QUEUE_MAX, &search_hooks);
+	struct stream_options stopt = {
+		.max_streams = cfg->max_streams,
+		.max_per_user = cfg->max_user_streams,
+		.buffer_bytes = cfg->stream_buffer_bytes,
+		.heartbeat_ms = cfg->stream_heartbeat_ms,
+	};
+	app->streams = streams_new(ch->bus, app->feed, &stopt);
+	strbuf_reset(err);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct chirp_config cfg;
@@ -97,127 +237,42 @@ int main(int argc, char **argv)
 	case CONFIG_RUN: break;
 	}
 	raise_fd_limit();
-	if (accounts_init() != 0) {
+	if (credentials_init() != 0) {
 		log_error("libsodium failed to initialise");
 		return 1;
 	}
-	const struct store_ops *ops = store_ops_find(cfg.store);
-	if (!ops) {
-		log_error("--store '%s': unknown (known: sqlite)", cfg.store);
-		return 2;
-	}
-	struct store_options sopt = {
-		.data_dir = cfg.data_dir,
-		.node_id = cfg.node_id,
-		.max_queued = cfg.max_queued_writes,
-	};
+	struct chirp ch = {0};
 	struct strbuf err = STRBUF_INIT;
-	struct store *store = ops->open(&sopt, &err);
-	if (!store) {
-		log_error("store: %s", err.data ? err.data : "cannot open");
-		strbuf_deinit(&err);
-		return 1;
+	int rc = chirp_start(&ch, &cfg, &err);
+	if (rc == 0) {
+		struct http_app http = {
+			.app = &ch.app,
+			.thread_init = api_thread_init,
+			.thread_deinit = api_thread_deinit,
+			.handle = api_handle,
+			.thread_drain = api_thread_drain,
+		};
+		struct http_server_config scfg = {
+			.listen = cfg.listen,
+			.threads = cfg.threads,
+			.read_timeout_ms = cfg.read_timeout_ms,
+			/* h2o refuses larger bodies itself; chirp's own JSON limit
+			 * (max_body_bytes) answers below that with a JSON 413. */
+			.max_request_bytes = cfg.max_body_bytes * 16 > cfg.media_part_bytes
+						     ? cfg.max_body_bytes * 16
+						     : cfg.media_part_bytes,
+			.drain_timeout_ms = cfg.drain_timeout_ms,
+			.max_connections = cfg.max_connections,
+		};
+		rc = http_server_run(&scfg, &http);
+	} else if (err.len) {
+		log_error("%s", err.data);
 	}
-	/* The live feed's bus; the Redis adapter comes with cluster mode. */
-	struct pubsub *bus = pubsub_memory_ops.create();
-	struct feed_options fopt = {
-		.timelines = &timeline_memory_ops,
-		.timeline_cap = cfg.timeline_cap,
-		.timeline_bytes = cfg.timeline_bytes,
-		.timeline_idle_ms = cfg.timeline_idle_ms,
-		.celebrity_threshold = cfg.celebrity_threshold,
-		.tweet_cache_bytes = cfg.tweet_cache_bytes,
-		.fanout_queue = cfg.fanout_queue,
-		.pubsub = bus,
-	};
-	int log_failed;
-	struct accesslog *access = accesslog_open(
-		cfg.access_log, cfg.access_log_text ? ACCESSLOG_TEXT : ACCESSLOG_JSON, &log_failed);
-	if (log_failed) {
-		ops->close(store);
-		bus->ops->destroy(bus);
-		return 1;
-	}
-	struct search_options qopt = {.data_dir = cfg.data_dir, .store = store};
-	struct search *search = search_fts5_ops.open(&qopt, &err);
-	if (!search) {
-		log_error("search: %s", err.data ? err.data : "cannot open");
-		strbuf_deinit(&err);
-		accesslog_close(access);
-		ops->close(store);
-		bus->ops->destroy(bus);
-		return 1;
-	}
-	struct media_service *media = media_start(&cfg, store, &err);
-	if (!media) {
-		log_error("media: %s", err.data ? err.data : "cannot start");
-		strbuf_deinit(&err);
-		search->ops->close(search);
-		accesslog_close(access);
-		ops->close(store);
-		bus->ops->destroy(bus);
-		return 1;
-	}
-	struct app app = {
-		.cfg = &cfg,
-		.store = store,
-		.hashers = workpool_new(cfg.hash_threads, HASH_QUEUE_MAX, NULL),
-		.feed = feed_new(store, &fopt),
-		.search = search,
-		.limits = limits_memory_ops.create(RATE_LIMIT_BUCKETS),
-		.metrics = metrics_new(api_route_count()),
-		.access = access,
-		.media = media,
-	};
-	/* Search threads read through readers of their own (api/search.c). */
-	struct workpool_hooks search_hooks = {
-		.init = api_search_thread_init,
-		.deinit = api_search_thread_deinit,
-		.arg = &app,
-	};
-	app.searchers = workpool_new(cfg.search_threads, SEARCH_QUEUE_MAX, &search_hooks);
-	struct stream_options stopt = {
-		.max_streams = cfg.max_streams,
-		.max_per_user = cfg.max_user_streams,
-		.buffer_bytes = cfg.stream_buffer_bytes,
-		.heartbeat_ms = cfg.stream_heartbeat_ms,
-	};
-	app.streams = streams_new(bus, app.feed, &stopt);
-	struct http_app http = {
-		.app = &app,
-		.thread_init = api_thread_init,
-		.thread_deinit = api_thread_deinit,
-		.handle = api_handle,
-		.thread_drain = api_thread_drain,
-	};
-	struct http_server_config scfg = {
-		.listen = cfg.listen,
-		.threads = cfg.threads,
-		.read_timeout_ms = cfg.read_timeout_ms,
-		/* h2o refuses larger bodies itself; chirp's own JSON limit
-		 * (max_body_bytes) answers below that with a JSON 413. */
-		.max_request_bytes = cfg.max_body_bytes * 16 > cfg.media_part_bytes
-					     ? cfg.max_body_bytes * 16
-					     : cfg.media_part_bytes,
-		.drain_timeout_ms = cfg.drain_timeout_ms,
-		.max_connections = cfg.max_connections,
-	};
-	int rc = http_server_run(&scfg, &http);
-	/* The loops are done: finish hashing and searching, let the writer
-	 * commit what is queued (its completions still feed the fanout and
-	 * nudge the index), close the database, then finish the fanout (which
-	 * publishes to the bus till its end) and the indexing. */
-	workpool_free(app.hashers);
-	workpool_free(app.searchers);
-	media_free(app.media); /* its workers write through the store */
-	ops->close(store);
-	streams_free(app.streams);
-	feed_free(app.feed);
-	search->ops->close(search);
-	bus->ops->destroy(bus);
-	app.limits->ops->destroy(app.limits);
-	metrics_free(app.metrics);
-	accesslog_close(app.access);
-	log_info(rc == 0 ? "stopped cleanly" : "stopped");
+	chirp_stop(&ch);
+	strbuf_deinit(&err);
+	if (rc == 0)
+		log_info("stopped cleanly");
+	else if (ch.app.metrics)
+		log_info("stopped");
 	return rc == 0 ? 0 : 1;
 }

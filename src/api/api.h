@@ -1,12 +1,15 @@
 /*
- * api — chirp's HTTP API (DESIGN §3): the route table, the per-request
- * context every handler receives, and the helpers all handlers share.
+ * api — chirp's HTTP API, version 1 (docs/api.md): the route table, the
+ * per-request context every handler receives, and the helpers all handlers
+ * share.
  *
- * A handler validates all of its input first and answers any problem with
- * a JSON error; only then does it act (STYLE.md §6). Reads are answered on
- * the event loop from the thread's store reader. Writes go through
- * api_write (api/write.c), which commits them on the store's writer thread
- * and answers once they are durable.
+ * A handler parses and validates all of its input first and answers any
+ * problem with a JSON error; then it calls one service function (core/,
+ * timeline/, search/, media/, live/) and renders the result. Handlers never
+ * call a port themselves. Reads are answered on the event loop from the
+ * thread's store reader; writes go through the write service
+ * (core/write.h, api/write.h) and are answered once durable.
+ * docs/architecture.md has the whole request path.
  */
 #ifndef CHIRP_API_API_H
 #define CHIRP_API_API_H
@@ -29,16 +32,25 @@
 #include "util/workpool.h"
 
 struct media_service;
+struct writes;
+struct accounts;
+struct tweets;
+struct graph;
+struct health;
 
 /* Shared by every thread; read-only after start. */
 struct app {
 	const struct chirp_config *cfg;
 	struct store *store;
-	struct workpool *hashers; /* Argon2id off the event loops */
+	struct writes *writes;     /* the write path (core/write.h) */
+	struct accounts *accounts; /* sign-up, log-in, profiles (core/accounts.h) */
+	struct tweets *tweets;     /* post, read, delete (core/tweets.h) */
+	struct graph *graph;       /* follows (core/graph.h) */
+	struct health *health;     /* readiness (core/health.h) */
 	struct feed *feed;        /* timelines, fanout, tweet cache */
 	struct search *search;    /* the full-text index */
 	struct workpool *searchers; /* search queries off the event loops */
-	struct limits *limits;    /* rate-limit counters */
+	struct ratelimit *ratelimit; /* budgets over the limits port */
 	struct metrics *metrics;  /* per-route requests and latency */
 	struct accesslog *access; /* NULL: no access log */
 	struct streams *streams;  /* live feed streams (api/stream.h) */
@@ -123,9 +135,6 @@ bool api_string(struct ctx *c, json_t *obj, const char *name, bool required,
 /* Answers a store failure that is not the handler's to explain. */
 void api_store_error(struct ctx *c, int rc);
 
-/* 503 with Retry-After: overloaded, or the store failed. */
-void api_send_unavailable(h2o_req_t *req);
-
 /* Sends a page of tweets as Tweet[] with its Link header (api/tweets.c). */
 void api_send_tweet_page(struct ctx *c, const struct store_page *page, const struct tweet *t,
 			 size_t n);
@@ -160,11 +169,6 @@ void api_media_complete(struct ctx *c);
 void api_media_get(struct ctx *c);
 void api_blob_put(struct ctx *c);
 void api_blob_get(struct ctx *c);
-/* Renders the answer of a media write (writer thread); false if `w` is
- * not one. */
-bool api_media_render(struct app *app, struct store_write *w);
-/* After a write commits: a completed upload wakes the workers. */
-void api_media_committed(struct app *app, struct store_write *w);
 /* The media counters in Prometheus text, for GET /metrics. */
 void api_media_metrics(struct app *app, struct strbuf *sb);
 void api_healthz(struct ctx *c);

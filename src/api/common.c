@@ -180,11 +180,5 @@ void api_store_error(struct ctx *c, int rc)
 	if (rc == STORE_NOT_FOUND)
 		http_send_error(c->req, 404, "not_found", "not found");
 	else
-		api_send_unavailable(c->req);
-}
-
-void api_send_unavailable(h2o_req_t *req)
-{
-	http_header_add(req, "retry-after", "1", 1);
-	http_send_error(req, 503, "unavailable", "the server is busy or the store is unavailable; try again");
+		http_send_unavailable(c->req);
 }

@@ -1,5 +1,6 @@
 /*
- * follows — follow, unfollow, and the followers/following lists.
+ * follows — follow, unfollow, and the followers/following lists (the
+ * graph service: core/graph.h).
  *
  * The follower is always the token's user: nothing in the body or path can
  * make one user follow on another's behalf.
@@ -7,9 +8,10 @@
 #include "api/api.h"
 #include "core/render.h"
 #include "api/write.h"
+#include "core/graph.h"
 #include "http/respond.h"
 
-static void follow(struct ctx *c, enum store_write_kind kind)
+static void follow(struct ctx *c, bool on)
 {
 	uint64_t id;
 	if (!api_param_id(c, 0, &id))
@@ -18,10 +20,8 @@ static void follow(struct ctx *c, enum store_write_kind kind)
 		http_send_error(c->req, 422, "cannot_follow_self", "you cannot follow yourself");
 		return;
 	}
-	struct api_write *aw = api_write_new(c, kind);
-	aw->w.in.follow.follower_id = c->user_id;
-	aw->w.in.follow.followee_id = id;
-	api_write_submit(aw);
+	graph_follow(c->app->graph, c->user_id, id, on, &c->idem, api_write_done,
+		     api_write_begin(c));
 }
 
 void api_follows_create(struct ctx *c)
@@ -31,18 +31,17 @@ void api_follows_create(struct ctx *c)
 	if (!body)
 		return;
 	json_decref(body);
-	follow(c, STORE_W_FOLLOW);
+	follow(c, true);
 }
 
 void api_follows_delete(struct ctx *c)
 {
-	follow(c, STORE_W_UNFOLLOW);
+	follow(c, false);
 }
 
-typedef int (*follow_list_fn)(struct store_reader *r, uint64_t user_id,
-			      const struct store_page *page, struct follow_entry *out, size_t *n);
-
-static void list(struct ctx *c, follow_list_fn fn)
+static void list(struct ctx *c, int (*fn)(struct store_reader *r, uint64_t user_id,
+					  const struct store_page *page,
+					  struct follow_entry *out, size_t *n))
 {
 	uint64_t id;
 	struct store_page page;
@@ -64,10 +63,10 @@ static void list(struct ctx *c, follow_list_fn fn)
 
 void api_followers(struct ctx *c)
 {
-	list(c, c->db->ops->followers);
+	list(c, graph_followers);
 }
 
 void api_following(struct ctx *c)
 {
-	list(c, c->db->ops->following);
+	list(c, graph_following);
 }

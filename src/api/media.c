@@ -22,7 +22,7 @@ static const char *const accepted_types[] = {"image/jpeg", "image/png", "image/w
 
 struct multipart_begin {
 	struct work work;
-	struct api_write *aw;
+	struct write *aw;
 	struct media_service *m;
 };
 
@@ -32,13 +32,13 @@ struct multipart_begin {
 static void multipart_begin_run(struct work *wk)
 {
 	struct multipart_begin *mb = container_of(wk, struct multipart_begin, work);
-	struct api_write *aw = mb->aw;
+	struct write *aw = mb->aw;
 	char key[BLOB_KEY_MAX];
-	media_key(key, aw->w.in.media_create.id, ".orig");
-	if (mb->m->blob->ops->multipart_begin(mb->m->blob, key, aw->w.in.media_create.upload_id))
-		api_write_fail(aw, 503, "unavailable", "the blob store failed; try again");
+	media_key(key, aw->sw.in.media_create.id, ".orig");
+	if (mb->m->blob->ops->multipart_begin(mb->m->blob, key, aw->sw.in.media_create.upload_id))
+		write_fail(aw, 503, "unavailable", "the blob store failed; try again");
 	else
-		api_write_submit(aw);
+		write_submit(aw);
 	free(mb);
 }
 
@@ -73,15 +73,15 @@ void api_media_create(struct ctx *c)
 		http_send_error(c->req, 413, "too_large", msg);
 		goto done;
 	}
-	struct api_write *aw = api_write_new(c, STORE_W_MEDIA_CREATE);
-	aw->w.in.media_create.id = idgen_next(&m->ids);
-	aw->w.in.media_create.owner_id = c->user_id;
-	aw->w.in.media_create.size = n;
-	aw->w.in.media_create.parts = media_parts(m, n);
-	memcpy(aw->w.in.media_create.claimed_type, type, tlen);
-	aw->w.in.media_create.claimed_type[tlen] = '\0';
-	if (!aw->w.in.media_create.parts) {
-		api_write_submit(aw);
+	struct write *aw = api_write_new(c, STORE_W_MEDIA_CREATE);
+	aw->sw.in.media_create.id = idgen_next(&m->ids);
+	aw->sw.in.media_create.owner_id = c->user_id;
+	aw->sw.in.media_create.size = n;
+	aw->sw.in.media_create.parts = media_parts(m, n);
+	memcpy(aw->sw.in.media_create.claimed_type, type, tlen);
+	aw->sw.in.media_create.claimed_type[tlen] = '\0';
+	if (!aw->sw.in.media_create.parts) {
+		write_submit(aw);
 		goto done;
 	}
 	/* A multipart upload may need the blob store to open it first (S3
@@ -92,7 +92,7 @@ void api_media_create(struct ctx *c)
 	mb->work.fn = multipart_begin_run;
 	if (workpool_submit(m->io, &mb->work) != 0) {
 		free(mb);
-		api_write_fail(aw, 503, "unavailable", "too busy; try again");
+		write_fail(aw, 503, "unavailable", "too busy; try again");
 	}
 done:
 	json_decref(body);
@@ -157,7 +157,7 @@ static void render_media_json(struct media_service *m, struct strbuf *b, const s
 	strbuf_append_char(b, '}');
 }
 
-bool api_media_render(struct app *app, struct store_write *w)
+bool media_write_render(struct media_service *m, struct store_write *w)
 {
 	struct strbuf *b = &w->resp_body;
 	if (w->kind != STORE_W_MEDIA_CREATE && w->kind != STORE_W_MEDIA_COMPLETE)
@@ -171,22 +171,22 @@ bool api_media_render(struct app *app, struct store_write *w)
 		jsonw_error(b, "media_not_uploadable", "this media failed or was released");
 	} else {
 		w->resp_status = w->kind == STORE_W_MEDIA_CREATE ? 201 : 202;
-		render_media_json(app->media, b, &w->media, w->kind == STORE_W_MEDIA_CREATE);
+		render_media_json(m, b, &w->media, w->kind == STORE_W_MEDIA_CREATE);
 	}
 	return true;
 }
 
-void api_media_committed(struct app *app, struct store_write *w)
+void media_write_committed(struct media_service *m, const struct store_write *w)
 {
 	if (w->kind == STORE_W_MEDIA_COMPLETE && w->status == STORE_OK && w->created)
-		app->media->queue->ops->notify(app->media->queue);
+		m->queue->ops->notify(m->queue);
 }
 
 /* ---- complete ---- */
 
 struct complete_check {
 	struct work work;
-	struct api_write *aw;
+	struct write *aw;
 	struct media_service *m;
 	struct media md;
 	char (*etags)[BLOB_ETAG_LEN + 1]; /* parts of them, when md.parts */
@@ -217,16 +217,16 @@ static void complete_check_run(struct work *wk)
 				snprintf(msg, sizeof(msg), "part %u was not uploaded", bad);
 			else /* S3: the multipart upload itself is gone */
 				snprintf(msg, sizeof(msg), "the multipart upload is gone; create a new media");
-			api_write_fail(cc->aw, 409, "upload_missing", msg);
+			write_fail(cc->aw, 409, "upload_missing", msg);
 		} else if (rc == BLOB_MISMATCH) {
 			if (bad)
 				snprintf(msg, sizeof(msg), "the ETag of part %u does not match", bad);
 			else
 				snprintf(msg, sizeof(msg), "a part is missing or its ETag does not match");
-			api_write_fail(cc->aw, 422, "etag_mismatch", msg);
+			write_fail(cc->aw, 422, "etag_mismatch", msg);
 		} else if (rc == BLOB_SIZE) {
 			snprintf(msg, sizeof(msg), "part %u does not have the size announced", bad);
-			api_write_fail(cc->aw, 422, "size_mismatch", msg);
+			write_fail(cc->aw, 422, "size_mismatch", msg);
 		}
 		if (rc == BLOB_OK)
 			rc = b->ops->stat(b, key, &size, NULL);
@@ -234,15 +234,15 @@ static void complete_check_run(struct work *wk)
 			goto out;
 	}
 	if (rc == BLOB_NOT_FOUND) {
-		api_write_fail(cc->aw, 409, "upload_missing", "nothing was uploaded");
+		write_fail(cc->aw, 409, "upload_missing", "nothing was uploaded");
 	} else if (rc) {
-		api_write_fail(cc->aw, 503, "unavailable", "the blob store failed; try again");
+		write_fail(cc->aw, 503, "unavailable", "the blob store failed; try again");
 	} else if (size != cc->md.size) {
 		snprintf(msg, sizeof(msg), "the upload has %llu bytes, not the %llu announced",
 			 (unsigned long long)size, (unsigned long long)cc->md.size);
-		api_write_fail(cc->aw, 422, "size_mismatch", msg);
+		write_fail(cc->aw, 422, "size_mismatch", msg);
 	} else {
-		api_write_submit(cc->aw);
+		write_submit(cc->aw);
 	}
 out:
 	free(cc->etags);
@@ -314,11 +314,11 @@ void api_media_complete(struct ctx *c)
 		goto fail;
 	json_decref(body);
 	cc->aw = api_write_new(c, STORE_W_MEDIA_COMPLETE);
-	cc->aw->w.in.media_complete.owner_id = c->user_id;
-	cc->aw->w.in.media_complete.media_id = id;
+	cc->aw->sw.in.media_complete.owner_id = c->user_id;
+	cc->aw->sw.in.media_complete.media_id = id;
 	cc->work.fn = complete_check_run;
 	if (workpool_submit(cc->m->io, &cc->work) != 0) {
-		api_write_fail(cc->aw, 503, "unavailable", "too busy; try again");
+		write_fail(cc->aw, 503, "unavailable", "too busy; try again");
 		free(cc->etags);
 		free(cc);
 	}

@@ -140,21 +140,23 @@ static void dispatch(struct ctx *c)
 	 * always answer, so a load balancer can still see the state. */
 	if (!(flags & API_UNLIMITED) &&
 	    metrics_inflight(c->app->metrics) > c->app->cfg->max_inflight) {
-		api_send_unavailable(req);
+		http_send_unavailable(req);
 		return;
 	}
 	/* Every request pays its budget before any other answer, errors
 	 * included: a valid token makes its user pay, else the client IP,
 	 * so neither guessing tokens nor probing paths is free. */
-	bool authed = auth_resolve(c);
+	bool authed = auth_bearer(req, c->db, &c->user_id, c->token_hash);
 	/* ?access_token= only stands in for a missing header, never for a
 	 * header that failed. */
 	h2o_iovec_t header;
 	if (!authed && (flags & API_QUERY_TOKEN) && !http_header_get(req, "authorization", &header))
-		authed = auth_resolve_query(c);
+		authed = auth_query_token(req, c->db, &c->user_id, c->token_hash);
+	struct ratelimit_payer payer = {.user_id = c->user_id, .client_ip = c->client_ip};
 	if (flags & API_UNLIMITED)
-		ratelimit_show(c);
-	else if (!ratelimit_admit(c, match == ROUTE_FOUND ? API_BUDGET_OF(flags) : BUDGET_COUNT))
+		ratelimit_show(c->app->ratelimit, req, &payer);
+	else if (!ratelimit_admit(c->app->ratelimit, req, &payer,
+				  match == ROUTE_FOUND ? API_BUDGET_OF(flags) : BUDGET_COUNT))
 		return;
 	if (http_header_bytes(req) > c->app->cfg->max_header_bytes) {
 		http_send_error(req, 431, "headers_too_large", "request header fields are too large");
@@ -174,7 +176,7 @@ static void dispatch(struct ctx *c)
 		http_send_error(req, 401, "unauthorized", "a valid bearer token is required");
 		return;
 	}
-	if ((flags & API_IDEMPOTENT) && !idempotency_begin(c))
+	if ((flags & API_IDEMPOTENT) && !idempotency_begin(req, c->db, c->user_id, &c->idem))
 		return;
 	((api_handler)c->m.route->handler)(c);
 }

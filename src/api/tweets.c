@@ -1,11 +1,13 @@
 /*
- * tweets — post, read, delete, and a user's own timeline.
+ * tweets — post, read, delete, and a user's own tweets (the tweets
+ * service: core/tweets.h).
  */
 #include <string.h>
 
 #include "api/api.h"
 #include "core/render.h"
 #include "api/write.h"
+#include "core/tweets.h"
 #include "core/validate.h"
 #include "http/respond.h"
 #include "util/id.h"
@@ -68,14 +70,8 @@ void api_tweets_create(struct ctx *c)
 				"text must be 1..280 characters of UTF-8, not only spaces, without NUL");
 		goto done;
 	}
-	struct api_write *aw = api_write_new(c, STORE_W_TWEET_CREATE);
-	aw->w.in.tweet_create.author_id = c->user_id;
-	memcpy(aw->w.in.tweet_create.text, text, len);
-	aw->w.in.tweet_create.text[len] = '\0';
-	aw->w.in.tweet_create.text_len = len;
-	aw->w.in.tweet_create.media_n = media_n;
-	memcpy(aw->w.in.tweet_create.media_ids, media_ids, sizeof(media_ids));
-	api_write_submit(aw);
+	tweets_post(c->app->tweets, c->user_id, text, len, media_ids, media_n, &c->idem,
+		    api_write_done, api_write_begin(c));
 done:
 	json_decref(body);
 }
@@ -86,7 +82,7 @@ void api_tweets_get(struct ctx *c)
 	if (!api_param_id(c, 0, &id))
 		return;
 	struct strbuf sb = STRBUF_INIT;
-	int rc = feed_tweet(c->app->feed, c->db, id, &sb);
+	int rc = tweets_get(c->app->tweets, c->db, id, &sb);
 	if (rc != STORE_OK)
 		api_store_error(c, rc);
 	else
@@ -100,10 +96,7 @@ void api_tweets_delete(struct ctx *c)
 	if (!api_param_id(c, 0, &id))
 		return;
 	/* Someone else's tweet is "not found", exactly like a missing one. */
-	struct api_write *aw = api_write_new(c, STORE_W_TWEET_DELETE);
-	aw->w.in.tweet_delete.author_id = c->user_id;
-	aw->w.in.tweet_delete.tweet_id = id;
-	api_write_submit(aw);
+	tweets_delete(c->app->tweets, c->user_id, id, api_write_done, api_write_begin(c));
 }
 
 /* Sends a page of tweets with its Link header. */
@@ -125,7 +118,7 @@ void api_user_tweets(struct ctx *c)
 		return;
 	struct tweet *t = h2o_mem_alloc_pool(&c->req->pool, sizeof(*t) * page.limit);
 	size_t n;
-	int rc = c->db->ops->user_tweets(c->db, id, &page, t, &n);
+	int rc = tweets_of_user(c->db, id, &page, t, &n);
 	if (rc != STORE_OK)
 		api_store_error(c, rc);
 	else

@@ -1,65 +1,42 @@
 /*
- * users — sign-up and profiles.
- *
- * POST /v1/users hashes the password with Argon2id on the hashing pool,
- * then commits the user; the event loop never waits for either.
+ * users — sign-up and profiles (the accounts service: core/accounts.h).
  */
-#include <sodium.h>
 #include <string.h>
 
 #include "api/api.h"
-#include "core/render.h"
 #include "api/write.h"
 #include "core/accounts.h"
+#include "core/render.h"
 #include "core/validate.h"
 #include "http/respond.h"
-
-static void hash_then_submit(struct work *work)
-{
-	struct api_write *aw = container_of(work, struct api_write, work);
-	int rc = accounts_password_hash(aw->secret, aw->secret_len,
-					aw->w.in.user_create.password_hash);
-	sodium_memzero(aw->secret, sizeof(aw->secret));
-	if (rc != 0)
-		api_write_fail(aw, 503, "unavailable", "could not hash the password; try again");
-	else
-		api_write_submit(aw);
-}
 
 void api_users_create(struct ctx *c)
 {
 	json_t *body = api_body(c, true);
 	if (!body)
 		return;
-	const char *handle, *password, *name;
-	size_t hlen, plen, nlen;
-	if (!api_string(c, body, "handle", true, "invalid_handle", &handle, &hlen) ||
-	    !api_string(c, body, "password", true, "invalid_password", &password, &plen) ||
-	    !api_string(c, body, "display_name", false, NULL, &name, &nlen))
+	struct accounts_signup in;
+	if (!api_string(c, body, "handle", true, "invalid_handle", &in.handle, &in.handle_len) ||
+	    !api_string(c, body, "password", true, "invalid_password", &in.password,
+			&in.password_len) ||
+	    !api_string(c, body, "display_name", false, NULL, &in.display_name,
+			&in.display_name_len))
 		goto done;
-	if (!validate_handle(handle, hlen)) {
+	if (!validate_handle(in.handle, in.handle_len)) {
 		http_send_error(c->req, 422, "invalid_handle",
 				"handle must be 1..30 letters, digits or underscores");
 		goto done;
 	}
-	if (!validate_password(password, plen)) {
+	if (!validate_password(in.password, in.password_len)) {
 		http_send_error(c->req, 422, "invalid_password", "password must be 8..1024 bytes");
 		goto done;
 	}
-	if (name && !validate_display_name(name, nlen)) {
+	if (in.display_name && !validate_display_name(in.display_name, in.display_name_len)) {
 		http_send_error(c->req, 422, "invalid_display_name",
 				"display_name must be 1..50 characters, without control characters");
 		goto done;
 	}
-	struct api_write *aw = api_write_new(c, STORE_W_USER_CREATE);
-	memcpy(aw->w.in.user_create.handle, handle, hlen + 1);
-	if (name)
-		memcpy(aw->w.in.user_create.display_name, name, nlen + 1);
-	else
-		memcpy(aw->w.in.user_create.display_name, handle, hlen + 1);
-	memcpy(aw->secret, password, plen);
-	aw->secret_len = plen;
-	api_write_run_blocking(aw, hash_then_submit);
+	accounts_signup(c->app->accounts, &in, &c->idem, api_write_done, api_write_begin(c));
 done:
 	json_decref(body);
 }
@@ -81,20 +58,11 @@ void api_users_get(struct ctx *c)
 	uint64_t id;
 	struct user u;
 	if (api_param_id(c, 0, &id))
-		send_user(c, c->db->ops->user_get(c->db, id, &u), &u);
+		send_user(c, accounts_user(c->db, id, &u), &u);
 }
 
 void api_users_by_handle(struct ctx *c)
 {
-	char handle[HANDLE_MAX + 1];
-	size_t len = c->m.params[0].len;
 	struct user u;
-	if (!validate_handle(c->m.params[0].s, len)) {
-		/* No such handle can exist. */
-		api_store_error(c, STORE_NOT_FOUND);
-		return;
-	}
-	memcpy(handle, c->m.params[0].s, len);
-	handle[len] = '\0';
-	send_user(c, c->db->ops->user_get_by_handle(c->db, handle, &u), &u);
+	send_user(c, accounts_user_by_handle(c->db, c->m.params[0].s, c->m.params[0].len, &u), &u);
 }

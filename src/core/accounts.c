@@ -4,58 +4,213 @@
 #include "core/accounts.h"
 
 #include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
-/* A hash of a throwaway password with the same cost as real ones, made once
- * at start; verifying against it equalises timing for unknown handles. */
-static char dummy_hash[crypto_pwhash_STRBYTES];
+#include "core/credentials.h"
+#include "core/render.h"
+#include "core/validate.h"
+#include "util/container_of.h"
+#include "util/jsonw.h"
+#include "util/log.h"
 
-_Static_assert(crypto_pwhash_STRBYTES <= PWHASH_MAX, "PWHASH_MAX too small");
-_Static_assert(crypto_hash_sha256_BYTES == TOKEN_HASH_LEN, "token hash is SHA-256");
+struct accounts {
+	struct store *store;
+	struct writes *writes;
+	struct workpool *hashers;
+	void (*login_failed)(void *arg, const char *handle);
+	void *login_failed_arg;
+};
 
-int accounts_init(void)
+/* A sign-up or log-in on its way: the password lives here only until it
+ * is hashed or checked; write_free wipes the rest. */
+struct pending {
+	struct write w;
+	struct accounts *a;
+	size_t secret_len;
+	char secret[PASSWORD_MAX + 1];
+	bool check;                        /* log-in: look the handle up first */
+	char handle[HANDLE_MAX + 1];       /* log-in: as sent, if it could be one */
+	char folded[HANDLE_MAX + 1];       /* log-in: whose failures are counted */
+	char token[TOKEN_TEXT_LEN + 1];    /* log-in: the new token, sent once */
+};
+
+/* ---- answers ---- */
+
+static void render_signup(struct write *w)
 {
-	if (sodium_init() < 0)
-		return -1;
-	char pw[16];
-	randombytes_buf(pw, sizeof(pw));
-	return accounts_password_hash(pw, sizeof(pw), dummy_hash);
-}
-
-int accounts_password_hash(const char *password, size_t len, char *out)
-{
-	return crypto_pwhash_str(out, password, len, crypto_pwhash_OPSLIMIT_INTERACTIVE,
-				 crypto_pwhash_MEMLIMIT_INTERACTIVE) == 0
-		       ? 0
-		       : -1;
-}
-
-bool accounts_password_verify(const char *hash, const char *password, size_t len)
-{
-	bool ok = crypto_pwhash_str_verify(hash ? hash : dummy_hash, password, len) == 0;
-	return hash != NULL && ok;
-}
-
-void accounts_token_new(char *text, uint8_t *hash)
-{
-	unsigned char raw[TOKEN_RAW_LEN];
-	randombytes_buf(raw, sizeof(raw));
-	sodium_bin2base64(text, TOKEN_TEXT_LEN + 1, raw, sizeof(raw),
-			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-	crypto_hash_sha256(hash, (const unsigned char *)text, TOKEN_TEXT_LEN);
-	sodium_memzero(raw, sizeof(raw));
-}
-
-bool accounts_token_hash(const char *text, size_t len, uint8_t *hash)
-{
-	if (len != TOKEN_TEXT_LEN)
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		char c = text[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      c == '-' || c == '_'))
-			return false;
+	if (w->sw.status == STORE_CONFLICT) {
+		write_render_error(w, 409, "handle_taken", "that handle is taken");
+		return;
 	}
-	crypto_hash_sha256(hash, (const unsigned char *)text, len);
-	return true;
+	w->sw.resp_status = 201;
+	render_user(&w->sw.resp_body, &w->sw.user);
+}
+
+static void render_login(struct write *w)
+{
+	struct pending *p = container_of(w, struct pending, w);
+	struct strbuf *b = &w->sw.resp_body;
+	w->sw.resp_status = 201;
+	strbuf_append_char(b, '{');
+	jsonw_field_str(b, "token", p->token, 1);
+	strbuf_append_char(b, ',');
+	jsonw_key(b, "user");
+	render_user(b, &w->sw.user);
+	strbuf_append_char(b, '}');
+}
+
+static void render_logout(struct write *w)
+{
+	w->sw.resp_status = 204;
+}
+
+/* ---- the hashing pool: each thread has a store reader for log-ins ---- */
+
+static void *hasher_init(void *arg)
+{
+	struct accounts *a = arg;
+	return a->store->ops->reader_new(a->store);
+}
+
+static void hasher_deinit(void *state)
+{
+	struct store_reader *r = state;
+	r->ops->reader_free(r);
+}
+
+struct accounts *accounts_new(const struct accounts_options *opt)
+{
+	struct accounts *a = xcalloc(1, sizeof(*a));
+	a->store = opt->store;
+	a->writes = opt->writes;
+	a->login_failed = opt->login_failed;
+	a->login_failed_arg = opt->login_failed_arg;
+	struct workpool_hooks hooks = {.init = hasher_init, .deinit = hasher_deinit, .arg = a};
+	a->hashers = workpool_new(opt->hash_threads, opt->hash_queue, &hooks);
+	writes_define(a->writes, STORE_W_USER_CREATE, render_signup);
+	writes_define(a->writes, STORE_W_SESSION_CREATE, render_login);
+	writes_define(a->writes, STORE_W_SESSION_DELETE, render_logout);
+	return a;
+}
+
+void accounts_free(struct accounts *a)
+{
+	if (!a)
+		return;
+	workpool_free(a->hashers);
+	free(a);
+}
+
+static struct pending *pending_new(struct accounts *a, enum store_write_kind kind,
+				   const struct store_idem *idem, write_done_fn done, void *arg,
+				   const char *password, size_t len)
+{
+	struct write *w = write_new(a->writes, kind, sizeof(struct pending), idem, done, arg);
+	struct pending *p = container_of(w, struct pending, w);
+	p->a = a;
+	p->secret_len = len < PASSWORD_MAX ? len : PASSWORD_MAX;
+	memcpy(p->secret, password, p->secret_len);
+	return p;
+}
+
+/* ---- sign-up ---- */
+
+static void hash_then_submit(struct write *w)
+{
+	struct pending *p = container_of(w, struct pending, w);
+	int rc = credentials_password_hash(p->secret, p->secret_len,
+					   w->sw.in.user_create.password_hash);
+	sodium_memzero(p->secret, sizeof(p->secret));
+	if (rc != 0)
+		write_fail(w, 503, "unavailable", "could not hash the password; try again");
+	else
+		write_submit(w);
+}
+
+void accounts_signup(struct accounts *a, const struct accounts_signup *in,
+		     const struct store_idem *idem, write_done_fn done, void *arg)
+{
+	struct pending *p = pending_new(a, STORE_W_USER_CREATE, idem, done, arg, in->password,
+					in->password_len);
+	struct store_write *sw = &p->w.sw;
+	memcpy(sw->in.user_create.handle, in->handle, in->handle_len);
+	if (in->display_name)
+		memcpy(sw->in.user_create.display_name, in->display_name, in->display_name_len);
+	else
+		memcpy(sw->in.user_create.display_name, in->handle, in->handle_len);
+	write_run_blocking(&p->w, a->hashers, hash_then_submit);
+}
+
+/* ---- log-in ---- */
+
+static void check_then_submit(struct write *w)
+{
+	struct pending *p = container_of(w, struct pending, w);
+	struct store_reader *r = w->work.thread;
+	char stored[PWHASH_MAX];
+	struct user u;
+	bool known = p->check && r->ops->user_credentials(r, p->handle, &u, stored) == STORE_OK;
+	bool ok = credentials_password_verify(known ? stored : NULL, p->secret, p->secret_len);
+	sodium_memzero(p->secret, sizeof(p->secret));
+	sodium_memzero(stored, sizeof(stored));
+	if (!ok) {
+		if (p->a->login_failed)
+			p->a->login_failed(p->a->login_failed_arg, p->folded);
+		write_fail(w, 401, "invalid_credentials", "wrong handle or password");
+		return;
+	}
+	w->sw.in.session.user_id = u.id;
+	credentials_token_new(p->token, w->sw.in.session.token_hash);
+	write_submit(w);
+}
+
+void accounts_login(struct accounts *a, const char *handle, size_t handle_len,
+		    const char *folded_handle, const char *password, size_t password_len,
+		    write_done_fn done, void *arg)
+{
+	/* Log-in does not honour Idempotency-Key: a replay would have to keep
+	 * the token in clear, and tokens are stored only as hashes. */
+	struct pending *p = pending_new(a, STORE_W_SESSION_CREATE, NULL, done, arg, password,
+					password_len);
+	snprintf(p->folded, sizeof(p->folded), "%s", folded_handle);
+	/* A handle or password that could never have been accepted gets the
+	 * same slow "no" as a wrong one. */
+	p->check = validate_handle(handle, handle_len) && validate_password(password, password_len);
+	if (p->check)
+		memcpy(p->handle, handle, handle_len);
+	write_run_blocking(&p->w, a->hashers, check_then_submit);
+}
+
+/* ---- log-out and reads ---- */
+
+void accounts_logout(struct accounts *a, const uint8_t *token_hash, write_done_fn done, void *arg)
+{
+	struct write *w = write_new(a->writes, STORE_W_SESSION_DELETE, sizeof(*w), NULL, done, arg);
+	memcpy(w->sw.in.session.token_hash, token_hash, TOKEN_HASH_LEN);
+	write_submit(w);
+}
+
+int accounts_user(struct store_reader *r, uint64_t id, struct user *out)
+{
+	return r->ops->user_get(r, id, out);
+}
+
+int accounts_user_by_handle(struct store_reader *r, const char *handle, size_t len,
+			    struct user *out)
+{
+	if (!validate_handle(handle, len))
+		return STORE_NOT_FOUND; /* no such handle can exist */
+	char h[HANDLE_MAX + 1];
+	memcpy(h, handle, len);
+	h[len] = '\0';
+	return r->ops->user_get_by_handle(r, h, out);
+}
+
+bool accounts_session(struct store_reader *r, const char *token, size_t len, uint64_t *user_id,
+		      uint8_t *token_hash)
+{
+	return credentials_token_hash(token, len, token_hash) &&
+	       r->ops->session_user(r, token_hash, user_id) == STORE_OK;
 }

@@ -1,12 +1,13 @@
 /*
- * accounts — passwords and bearer tokens, with libsodium.
+ * accounts — the accounts service: sign-up, log-in, log-out, profiles and
+ * the bearer tokens the gateway checks.
  *
- * Passwords are stored only as Argon2id strings (crypto_pwhash_str), which
- * embed their own salt and cost. Tokens are 256 random bits sent to the
- * client once, base64url-encoded; the store keeps only their SHA-256, so a
- * stolen database holds no usable token. Hashing a password costs tens of
- * milliseconds and 64 MiB: call these from a workpool thread, never from
- * an event loop (DESIGN §6).
+ * Password work (Argon2id, tens of milliseconds and 64 MiB on purpose) runs
+ * on the service's own hashing pool, whose threads also do the log-in's
+ * credential read, so an event loop never waits for either. The answers of
+ * the writes are defined here (core/write.h): 201 User for a sign-up, 201
+ * {token, user} for a log-in, 204 for a log-out. Inputs are validated by
+ * the caller (core/validate.h); the service re-checks nothing.
  */
 #ifndef CHIRP_CORE_ACCOUNTS_H
 #define CHIRP_CORE_ACCOUNTS_H
@@ -16,28 +17,61 @@
 #include <stdint.h>
 
 #include "core/model.h"
+#include "core/write.h"
+#include "store/store.h"
 
-#define TOKEN_RAW_LEN 32
-#define TOKEN_TEXT_LEN 43 /* base64url of 32 bytes, no padding */
+struct accounts_options {
+	struct store *store;
+	struct writes *writes;
+	unsigned hash_threads;
+	size_t hash_queue; /* log-ins and sign-ups waiting beyond this get 503 */
+	/* Charges a failed log-in to the (lower-cased) handle; any thread. */
+	void (*login_failed)(void *arg, const char *handle);
+	void *login_failed_arg;
+};
 
-/* Initialises libsodium; call once at start. Returns 0 or -1. */
-int accounts_init(void);
+struct accounts;
 
-/* Writes the Argon2id string of `password` into out[PWHASH_MAX].
- * Returns 0, or -1 if hashing failed (out of memory). */
-int accounts_password_hash(const char *password, size_t len, char *out);
+/* Starts the hashing pool and defines the accounts' write kinds. */
+struct accounts *accounts_new(const struct accounts_options *opt);
+/* Finishes the queued hashing, then frees. NULL is a no-op. */
+void accounts_free(struct accounts *a);
 
-/* True if `password` matches `hash`. With hash == NULL, spends the same time
- * as a real check and returns false, so an unknown handle cannot be told
- * from a wrong password by timing. */
-bool accounts_password_verify(const char *hash, const char *password, size_t len);
+/* A sign-up, validated: handle and password required, display_name may be
+ * NULL (then it is the handle). The strings are copied. */
+struct accounts_signup {
+	const char *handle;
+	size_t handle_len;
+	const char *display_name;
+	size_t display_name_len;
+	const char *password;
+	size_t password_len;
+};
 
-/* Makes a new token: its text into text[TOKEN_TEXT_LEN + 1] for the client,
- * its hash into hash[TOKEN_HASH_LEN] for the store. */
-void accounts_token_new(char *text, uint8_t *hash);
+/* 201 User, 409 handle_taken, or 503. */
+void accounts_signup(struct accounts *a, const struct accounts_signup *in,
+		     const struct store_idem *idem, write_done_fn done, void *arg);
 
-/* Hashes a token presented by a client. Returns false if it cannot be a
- * token chirp made (wrong length or alphabet); then nothing is looked up. */
-bool accounts_token_hash(const char *text, size_t len, uint8_t *hash);
+/* 201 {token, user}, or 401 invalid_credentials after as long as a real
+ * check (an unknown handle or an impossible password cannot be told from a
+ * wrong one). The failed-log-in hook is charged with `folded_handle`. */
+void accounts_login(struct accounts *a, const char *handle, size_t handle_len,
+		    const char *folded_handle, const char *password, size_t password_len,
+		    write_done_fn done, void *arg);
+
+/* 204: the session of `token_hash` is revoked. */
+void accounts_logout(struct accounts *a, const uint8_t *token_hash, write_done_fn done,
+		     void *arg);
+
+/* Profiles. STORE_NOT_FOUND for an unknown id, or a handle that no user
+ * could have. */
+int accounts_user(struct store_reader *r, uint64_t id, struct user *out);
+int accounts_user_by_handle(struct store_reader *r, const char *handle, size_t len,
+			    struct user *out);
+
+/* The user of a bearer token and the token's hash; false if the text is
+ * no token chirp made or names no live session. */
+bool accounts_session(struct store_reader *r, const char *token, size_t len, uint64_t *user_id,
+		      uint8_t *token_hash);
 
 #endif

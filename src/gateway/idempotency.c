@@ -6,7 +6,6 @@
 #include <sodium.h>
 #include <string.h>
 
-#include "api/api.h"
 #include "http/respond.h"
 
 static bool valid_key(h2o_iovec_t v)
@@ -34,36 +33,36 @@ static void fingerprint(h2o_req_t *req, uint8_t *out)
 	crypto_hash_sha256_final(&st, out);
 }
 
-bool idempotency_begin(struct ctx *c)
+bool idempotency_begin(h2o_req_t *req, struct store_reader *db, uint64_t scope,
+		       struct store_idem *idem)
 {
 	h2o_iovec_t v;
-	if (!http_header_get(c->req, "idempotency-key", &v))
+	if (!http_header_get(req, "idempotency-key", &v))
 		return true;
 	if (!valid_key(v)) {
-		http_send_error(c->req, 400, "invalid_idempotency_key",
+		http_send_error(req, 400, "invalid_idempotency_key",
 				"Idempotency-Key must be 1..255 printable ASCII characters");
 		return false;
 	}
-	struct store_idem *idem = &c->idem;
 	idem->on = true;
-	idem->scope = c->user_id;
+	idem->scope = scope;
 	memcpy(idem->key, v.base, v.len);
 	idem->key[v.len] = '\0';
-	fingerprint(c->req, idem->fingerprint);
+	fingerprint(req, idem->fingerprint);
 
 	struct store_idem_record rec = {.body = STRBUF_INIT};
-	int rc = c->db->ops->idem_get(c->db, idem->scope, idem->key, &rec);
+	int rc = db->ops->idem_get(db, idem->scope, idem->key, &rec);
 	bool go_on = false;
 	if (rc == STORE_NOT_FOUND) {
 		go_on = true;
 	} else if (rc != STORE_OK) {
-		api_send_unavailable(c->req);
+		http_send_unavailable(req);
 	} else if (memcmp(rec.fingerprint, idem->fingerprint, sizeof(rec.fingerprint)) != 0) {
-		http_send_error(c->req, 422, "idempotency_key_reused",
+		http_send_error(req, 422, "idempotency_key_reused",
 				"this Idempotency-Key was used with a different request");
 	} else {
-		http_header_add(c->req, "idempotent-replayed", "true", 4);
-		http_send(c->req, rec.status, rec.body.len ? "application/json" : NULL,
+		http_header_add(req, "idempotent-replayed", "true", 4);
+		http_send(req, rec.status, rec.body.len ? "application/json" : NULL,
 			  rec.body.data, rec.body.len);
 	}
 	strbuf_deinit(&rec.body);

@@ -1,5 +1,5 @@
 /*
- * idempotency — the Idempotency-Key header of mutating POSTs (DESIGN §3).
+ * idempotency — the Idempotency-Key header of mutating POSTs .
  *
  * A key names one request per user: the same key with the same request
  * replays the first response (same status and body, plus
@@ -13,12 +13,16 @@
 #ifndef CHIRP_GATEWAY_IDEMPOTENCY_H
 #define CHIRP_GATEWAY_IDEMPOTENCY_H
 
+#include <h2o.h>
 #include <stdbool.h>
+#include <stdint.h>
 
-struct ctx;
+#include "store/store.h"
 
-/* Reads the header into c->idem. Returns true if the handler should go on;
- * false if the request was answered (a replay, a mismatch, a bad key). */
-bool idempotency_begin(struct ctx *c);
+/* Reads the header into *idem for the user `scope` (0: anonymous). Returns
+ * true if the handler should go on; false if the request was answered (a
+ * replay, a mismatch, a bad key, or 503 when the store cannot tell). */
+bool idempotency_begin(h2o_req_t *req, struct store_reader *db, uint64_t scope,
+		       struct store_idem *idem);
 
 #endif

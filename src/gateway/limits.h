@@ -29,12 +29,17 @@ struct limit_result {
 	uint32_t retry_after; /* seconds until a request could pass; 0 if one can now */
 };
 
+struct limits_options {
+	size_t max_buckets; /* the least recently used beyond this are dropped */
+};
+
+struct strbuf;
 struct limits;
 
 struct limits_ops {
 	const char *name;
-	struct limits *(*create)(size_t max_buckets);
-	void (*destroy)(struct limits *l);
+	struct limits *(*open)(const struct limits_options *opt, struct strbuf *err);
+	void (*close)(struct limits *l); /* NULL is a no-op */
 	/* Takes `cost` tokens (0: only look) from the bucket of (rule,
 	 * subject) if it has them. Thread-safe. */
 	void (*take)(struct limits *l, const struct limit_rule *rule, const char *subject,

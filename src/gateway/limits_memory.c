@@ -54,11 +54,12 @@ static uint64_t bucket_key(struct mem_limits *m, const struct limit_rule *rule,
 	return h;
 }
 
-static struct limits *mem_create(size_t max_buckets)
+static struct limits *mem_open(const struct limits_options *opt, struct strbuf *err)
 {
+	(void)err; /* nothing can fail but memory, which aborts */
 	struct mem_limits *m = xcalloc(1, sizeof(*m));
 	m->base.ops = &limits_memory_ops;
-	m->max_per_shard = max_buckets / SHARDS ? max_buckets / SHARDS : 1;
+	m->max_per_shard = opt->max_buckets / SHARDS ? opt->max_buckets / SHARDS : 1;
 	crypto_shorthash_keygen(m->key);
 	for (int i = 0; i < SHARDS; i++) {
 		pthread_mutex_init(&m->shards[i].lock, NULL);
@@ -67,7 +68,7 @@ static struct limits *mem_create(size_t max_buckets)
 	return &m->base;
 }
 
-static void mem_destroy(struct limits *l)
+static void mem_close(struct limits *l)
 {
 	struct mem_limits *m = (struct mem_limits *)l;
 	if (!m)
@@ -135,7 +136,7 @@ static void mem_take(struct limits *l, const struct limit_rule *rule, const char
 
 const struct limits_ops limits_memory_ops = {
 	.name = "memory",
-	.create = mem_create,
-	.destroy = mem_destroy,
+	.open = mem_open,
+	.close = mem_close,
 	.take = mem_take,
 };

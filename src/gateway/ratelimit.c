@@ -5,10 +5,32 @@
 
 #include <arpa/inet.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
-#include "api/api.h"
 #include "http/respond.h"
+#include "util/log.h"
+
+struct ratelimit {
+	struct limits *limits;
+	struct limit_rule rules[BUDGET_COUNT];
+	bool enabled;
+};
+
+struct ratelimit *ratelimit_new(struct limits *limits, const struct limit_rule *rules,
+				bool enabled)
+{
+	struct ratelimit *rl = xcalloc(1, sizeof(*rl));
+	rl->limits = limits;
+	memcpy(rl->rules, rules, sizeof(rl->rules));
+	rl->enabled = enabled;
+	return rl;
+}
+
+void ratelimit_free(struct ratelimit *rl)
+{
+	free(rl);
+}
 
 void ratelimit_client_ip(h2o_req_t *req, const char *trust_proxy, char *out)
 {
@@ -71,79 +93,80 @@ static const struct limit_result *tighter(const struct limit_result *a,
 	return (uint64_t)a->remaining * b->limit <= (uint64_t)b->remaining * a->limit ? a : b;
 }
 
-static void take(struct app *app, enum budget b, const char *subject, size_t len, uint32_t cost,
-		 struct limit_result *out)
+static void take(struct ratelimit *rl, enum budget b, const char *subject, size_t len,
+		 uint32_t cost, struct limit_result *out)
 {
-	app->limits->ops->take(app->limits, &app->cfg->limits[b], subject, len, cost, out);
+	rl->limits->ops->take(rl->limits, &rl->rules[b], subject, len, cost, out);
 }
 
 /* Who pays the "requests" budget: the user, or else the client IP.
  * `buf` holds the user's key; the result points to it or to the IP. */
-static const char *payer(struct ctx *c, char *buf, size_t cap, size_t *len)
+static const char *payer(const struct ratelimit_payer *who, char *buf, size_t cap, size_t *len)
 {
-	if (!c->user_id) {
-		*len = strlen(c->client_ip);
-		return c->client_ip;
+	if (!who->user_id) {
+		*len = strlen(who->client_ip);
+		return who->client_ip;
 	}
-	*len = (size_t)snprintf(buf, cap, "u%llu", (unsigned long long)c->user_id);
+	*len = (size_t)snprintf(buf, cap, "u%llu", (unsigned long long)who->user_id);
 	return buf;
 }
 
-void ratelimit_show(struct ctx *c)
+void ratelimit_show(struct ratelimit *rl, h2o_req_t *req, const struct ratelimit_payer *who)
 {
-	if (!c->app->cfg->rate_limits)
+	if (!rl->enabled)
 		return;
 	char buf[24];
 	size_t len;
-	const char *who = payer(c, buf, sizeof(buf), &len);
+	const char *key = payer(who, buf, sizeof(buf), &len);
 	struct limit_result r;
-	take(c->app, BUDGET_REQUESTS, who, len, 0, &r);
-	set_headers(c->req, &r);
+	take(rl, BUDGET_REQUESTS, key, len, 0, &r);
+	set_headers(req, &r);
 }
 
-bool ratelimit_admit(struct ctx *c, enum budget route_budget)
+bool ratelimit_admit(struct ratelimit *rl, h2o_req_t *req, const struct ratelimit_payer *who,
+		     enum budget route_budget)
 {
-	struct app *app = c->app;
-	if (!app->cfg->rate_limits)
+	if (!rl->enabled)
 		return true;
 	char user[24];
-	size_t who_len;
-	const char *who = payer(c, user, sizeof(user), &who_len);
+	size_t key_len;
+	const char *key = payer(who, user, sizeof(user), &key_len);
 	struct limit_result all, own;
-	take(app, BUDGET_REQUESTS, who, who_len, 1, &all);
+	take(rl, BUDGET_REQUESTS, key, key_len, 1, &all);
 	const struct limit_result *shown = &all;
 	if (route_budget != BUDGET_COUNT && all.allowed) {
 		/* sign-up and log-in are per address; posting is per user */
 		bool per_ip = route_budget == BUDGET_SIGNUP || route_budget == BUDGET_LOGIN;
-		take(app, route_budget, per_ip ? c->client_ip : who,
-		     per_ip ? strlen(c->client_ip) : who_len, 1, &own);
+		take(rl, route_budget, per_ip ? who->client_ip : key,
+		     per_ip ? strlen(who->client_ip) : key_len, 1, &own);
 		shown = tighter(&all, &own);
 	}
-	set_headers(c->req, shown);
+	set_headers(req, shown);
 	if (!shown->allowed) {
-		refuse(c->req, shown);
+		refuse(req, shown);
 		return false;
 	}
 	return true;
 }
 
-bool ratelimit_login_allowed(struct ctx *c, const char *handle, size_t len)
+bool ratelimit_login_allowed(struct ratelimit *rl, h2o_req_t *req, const char *handle, size_t len)
 {
-	if (!c->app->cfg->rate_limits)
+	if (!rl->enabled)
 		return true;
 	struct limit_result r;
-	take(c->app, BUDGET_LOGIN_HANDLE, handle, len, 0, &r); /* look, do not take */
+	take(rl, BUDGET_LOGIN_HANDLE, handle, len, 0, &r); /* look, do not take */
 	if (r.retry_after == 0)
 		return true;
-	set_headers(c->req, &r);
-	refuse(c->req, &r);
+	set_headers(req, &r);
+	refuse(req, &r);
 	return false;
 }
 
-void ratelimit_login_failed(struct app *app, const char *handle)
+void ratelimit_login_failed(void *arg, const char *handle)
 {
-	if (!app->cfg->rate_limits)
+	struct ratelimit *rl = arg;
+	if (!rl->enabled)
 		return;
 	struct limit_result r;
-	take(app, BUDGET_LOGIN_HANDLE, handle, strlen(handle), 1, &r);
+	take(rl, BUDGET_LOGIN_HANDLE, handle, strlen(handle), 1, &r);
 }

@@ -3,12 +3,12 @@
  *
  * Every request pays the "requests" budget: per user when it carries a
  * valid token, per client IP otherwise. Some routes pay one more: sign-up
- * and log-in per client IP, posting per user. Failed log-ins also pay per
- * handle, so guessing one account's password from many addresses is
- * limited too. Every response carries X-RateLimit-Limit, -Remaining and
- * -Reset (seconds until full) for the budget closest to running out; a
- * refusal is 429 with Retry-After. The counters live behind the limits
- * port (limits.h).
+ * and log-in per client IP, posting and media per user. Failed log-ins
+ * also pay per handle, so guessing one account's password from many
+ * addresses is limited too. Every response carries X-RateLimit-Limit,
+ * -Remaining and -Reset (seconds until full) for the budget closest to
+ * running out; a refusal is 429 with Retry-After. The counters live behind
+ * the limits port (limits.h).
  */
 #ifndef CHIRP_GATEWAY_RATELIMIT_H
 #define CHIRP_GATEWAY_RATELIMIT_H
@@ -16,11 +16,10 @@
 #include <h2o.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
-#include "config.h"
-
-struct ctx;
-struct app;
+#include "gateway/budget.h"
+#include "gateway/limits.h"
 
 #define CLIENT_IP_MAX 46 /* INET6_ADDRSTRLEN */
 
@@ -28,19 +27,36 @@ struct app;
  * entry when the peer is the trusted proxy. */
 void ratelimit_client_ip(h2o_req_t *req, const char *trust_proxy, char *out);
 
+/* Who is asking, as the budgets see it. */
+struct ratelimit_payer {
+	uint64_t user_id;      /* 0: anonymous, the address pays */
+	const char *client_ip;
+};
+
+struct ratelimit;
+
+/* Budgets by `rules[BUDGET_COUNT]` (copied), counted in `limits`; with
+ * `enabled` false nothing is counted and no header is sent. */
+struct ratelimit *ratelimit_new(struct limits *limits, const struct limit_rule *rules,
+				bool enabled);
+void ratelimit_free(struct ratelimit *rl); /* NULL is a no-op */
+
 /* Charges the request (budget: the route's own, or BUDGET_COUNT for none
  * beyond "requests"). Returns false after sending 429. */
-bool ratelimit_admit(struct ctx *c, enum budget route_budget);
+bool ratelimit_admit(struct ratelimit *rl, h2o_req_t *req, const struct ratelimit_payer *who,
+		     enum budget route_budget);
 
 /* For routes that pay nothing (operations endpoints): sets the headers of
- * the caller's "requests" budget without taking from it. */
-void ratelimit_show(struct ctx *c);
+ * the payer's "requests" budget without taking from it. */
+void ratelimit_show(struct ratelimit *rl, h2o_req_t *req, const struct ratelimit_payer *who);
 
 /* Log-in by `handle`: false after sending 429 if its failed-log-in budget
  * is spent. */
-bool ratelimit_login_allowed(struct ctx *c, const char *handle, size_t len);
+bool ratelimit_login_allowed(struct ratelimit *rl, h2o_req_t *req, const char *handle,
+			     size_t len);
 
-/* Charges a failed log-in to `handle`. Any thread. */
-void ratelimit_login_failed(struct app *app, const char *handle);
+/* Charges a failed log-in to `handle`. Any thread; `arg` is the struct
+ * ratelimit (the shape of the accounts service's hook). */
+void ratelimit_login_failed(void *arg, const char *handle);
 
 #endif

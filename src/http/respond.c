@@ -77,6 +77,13 @@ void http_send_error(h2o_req_t *req, int status, const char *code, const char *m
 	strbuf_deinit(&sb);
 }
 
+void http_send_unavailable(h2o_req_t *req)
+{
+	http_header_add(req, "retry-after", "1", 1);
+	http_send_error(req, 503, "unavailable",
+			"the server is busy or the store is unavailable; try again");
+}
+
 bool http_header_get(h2o_req_t *req, const char *name, h2o_iovec_t *out)
 {
 	ssize_t i = h2o_find_header_by_str(&req->headers, name, strlen(name), -1);

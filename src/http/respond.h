@@ -25,6 +25,9 @@ void http_send_json(h2o_req_t *req, int status, const struct strbuf *body);
 /* Sends the JSON error {"error": message, "code": code}. */
 void http_send_error(h2o_req_t *req, int status, const char *code, const char *message);
 
+/* 503 with Retry-After: overloaded, or the store failed. */
+void http_send_unavailable(h2o_req_t *req);
+
 /* Adds a response header. `name` must be a lowercase string literal (h2o
  * keeps the pointer); `value` is copied. */
 void http_header_add(h2o_req_t *req, const char *name, const char *value, size_t len);

@@ -94,4 +94,13 @@ void media_stats(struct media_service *m, struct media_stats *out);
  * many media were removed, or -1 if the store failed. */
 int media_cleanup(struct media_service *m);
 
+/* The answer of a media write (writer thread, inside the transaction):
+ * fills w->resp_status and w->resp_body; false if `w` is not a media write. */
+bool media_write_render(struct media_service *m, struct store_write *w);
+/* After a media write committed: a completed upload wakes the workers. */
+void media_write_committed(struct media_service *m, const struct store_write *w);
+/* Defines the media write kinds and their effects (media/media_writes.c). */
+struct writes;
+void media_follow_writes(struct media_service *m, struct writes *ws);
+
 #endif

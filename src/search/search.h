@@ -125,4 +125,9 @@ struct search_reader {
 
 extern const struct search_ops search_fts5_ops;
 
+/* Registers the index's effects of committed writes (search/index_writes.c):
+ * new tweets and users, deleted tweets. */
+struct writes;
+void search_follow_writes(struct search *s, struct writes *ws);
+
 #endif

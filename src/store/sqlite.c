@@ -29,6 +29,7 @@
  */
 #include "store/sqlite.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -1097,26 +1098,49 @@ static int exec_follow(struct sqlite_store *s, struct store_write *w, bool follo
 	return writer_user(s, b, &w->user);
 }
 
-static int exec_write(struct sqlite_store *s, struct store_write *w)
+static int exec_session_create(struct sqlite_store *s, struct store_write *w)
 {
-	switch (w->kind) {
-	case STORE_W_USER_CREATE: return exec_user_create(s, w);
-	case STORE_W_SESSION_CREATE: return exec_session(s, w, true);
-	case STORE_W_SESSION_DELETE: return exec_session(s, w, false);
-	case STORE_W_TWEET_CREATE: return exec_tweet_create(s, w);
-	case STORE_W_TWEET_DELETE: return exec_tweet_delete(s, w);
-	case STORE_W_FOLLOW: return exec_follow(s, w, true);
-	case STORE_W_UNFOLLOW: return exec_follow(s, w, false);
-	case STORE_W_PROBE:
-		sqlite3_bind_int64(s->w[W_PROBE], 1, (int64_t)time_now_ms());
-		return run(s, W_PROBE) == SQLITE_DONE ? STORE_OK : STORE_ERROR;
-	case STORE_W_MEDIA_CREATE: return exec_media_create(s, w);
-	case STORE_W_MEDIA_COMPLETE: return exec_media_complete(s, w);
-	case STORE_W_JOB_FINISH: return exec_job_finish(s, w);
-	case STORE_W_MEDIA_PURGE: return exec_media_purge(s, w);
-	}
-	return STORE_ERROR;
+	return exec_session(s, w, true);
 }
+
+static int exec_session_delete(struct sqlite_store *s, struct store_write *w)
+{
+	return exec_session(s, w, false);
+}
+
+static int exec_follow_create(struct sqlite_store *s, struct store_write *w)
+{
+	return exec_follow(s, w, true);
+}
+
+static int exec_follow_delete(struct sqlite_store *s, struct store_write *w)
+{
+	return exec_follow(s, w, false);
+}
+
+static int exec_probe(struct sqlite_store *s, struct store_write *w)
+{
+	(void)w;
+	sqlite3_bind_int64(s->w[W_PROBE], 1, (int64_t)time_now_ms());
+	return run(s, W_PROBE) == SQLITE_DONE ? STORE_OK : STORE_ERROR;
+}
+
+/* What each kind of write does, in SQL. A new kind adds its row here
+ * (sqlite_open refuses to start with a row missing). */
+static int (*const exec_kind[STORE_W_COUNT])(struct sqlite_store *s, struct store_write *w) = {
+	[STORE_W_USER_CREATE] = exec_user_create,
+	[STORE_W_SESSION_CREATE] = exec_session_create,
+	[STORE_W_SESSION_DELETE] = exec_session_delete,
+	[STORE_W_TWEET_CREATE] = exec_tweet_create,
+	[STORE_W_TWEET_DELETE] = exec_tweet_delete,
+	[STORE_W_FOLLOW] = exec_follow_create,
+	[STORE_W_UNFOLLOW] = exec_follow_delete,
+	[STORE_W_PROBE] = exec_probe,
+	[STORE_W_MEDIA_CREATE] = exec_media_create,
+	[STORE_W_MEDIA_COMPLETE] = exec_media_complete,
+	[STORE_W_JOB_FINISH] = exec_job_finish,
+	[STORE_W_MEDIA_PURGE] = exec_media_purge,
+};
 
 static int idem_put(struct sqlite_store *s, struct store_write *w)
 {
@@ -1163,10 +1187,11 @@ static bool apply_one(struct sqlite_store *s, struct store_write *w)
 		if (rc != STORE_NOT_FOUND)
 			return rc != STORE_ERROR;
 	}
-	w->status = exec_write(s, w);
+	w->status = exec_kind[w->kind](s, w);
 	if (w->status == STORE_ERROR)
 		return false;
-	w->render(w);
+	if (w->render)
+		w->render(w);
 	return !w->idem.on || idem_put(s, w) == STORE_OK;
 }
 
@@ -1262,6 +1287,7 @@ static void *writer_main(void *arg)
 static int sqlite_submit(struct store *base, struct store_write *w)
 {
 	struct sqlite_store *s = (struct sqlite_store *)base;
+	assert(w->kind < STORE_W_COUNT && w->done);
 	int rc = STORE_BUSY;
 	pthread_mutex_lock(&s->lock);
 	if (!s->stopping && s->queued < s->max_queued) {
@@ -1307,6 +1333,9 @@ static void sqlite_close(struct store *base)
 
 static struct store *sqlite_open(const struct store_options *opt, struct strbuf *err)
 {
+	for (int k = 0; k < STORE_W_COUNT; k++)
+		if (!exec_kind[k])
+			die("sqlite: write kind %d has no row in exec_kind", k);
 	struct sqlite_store *s = xcalloc(1, sizeof(*s));
 	s->base.ops = &store_sqlite_ops;
 	s->max_queued = opt->max_queued ? opt->max_queued : 65536;

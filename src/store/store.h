@@ -68,11 +68,12 @@ enum store_write_kind {
 	STORE_W_FOLLOW,
 	STORE_W_UNFOLLOW,
 	STORE_W_PROBE, /* a write that changes nothing users see: can we commit? */
-	/* media (api/media.c, media/worker.c) */
+	/* media (media/media.c) */
 	STORE_W_MEDIA_CREATE,   /* result: media */
 	STORE_W_MEDIA_COMPLETE, /* awaiting_upload -> processing, and queue its job; result: media */
 	STORE_W_JOB_FINISH,     /* a processing attempt's outcome */
 	STORE_W_MEDIA_PURGE,    /* drop unattached and released media; result: in.media_purge */
+	STORE_W_COUNT
 };
 
 /* How a processing attempt ended (STORE_W_JOB_FINISH). */
@@ -91,8 +92,9 @@ struct store_job {
 /*
  * One write. The caller owns the struct (usually embedded in a larger one of
  * its own, reached with container_of from the callbacks) and must keep it
- * alive until done() has been called. If you add a kind here, also add it to
- * the adapters' dispatch (sqlite.c: exec_write).
+ * alive until done() has been called. If you add a kind here, also add its
+ * row to each adapter's table of kinds (sqlite.c: exec_kind) and define its
+ * answer in the service that submits it (core/write.h: writes_define).
  */
 struct store_write {
 	enum store_write_kind kind;
@@ -165,8 +167,9 @@ struct store_write {
 	int resp_status;
 	struct strbuf resp_body;
 
-	void (*render)(struct store_write *w);  /* required; writer thread */
+	void (*render)(struct store_write *w);  /* writer thread; NULL: no answer */
 	void (*done)(struct store_write *w);    /* required; writer thread, after commit */
+	void *owner;                            /* the submitter's; the store ignores it */
 
 	struct store_write *next; /* the adapter's queue link */
 };
@@ -283,5 +286,11 @@ const struct store_ops *store_ops_find(const char *name);
 /* Initialises and releases the heap parts of a write. */
 void store_write_init(struct store_write *w, enum store_write_kind kind);
 void store_write_deinit(struct store_write *w);
+
+/* Submits `w` (kind and inputs filled, render/done unset: nothing is
+ * rendered) and waits until it is durable or has failed; returns
+ * w->status, or STORE_BUSY if the queue was full. For threads that may
+ * block: workers, tools and tests, never an event loop. */
+int store_write_sync(struct store *s, struct store_write *w);
 
 #endif

@@ -116,4 +116,9 @@ int feed_celebrities(struct feed *f, struct store_reader *r, uint64_t user_id, u
  */
 uint64_t feed_live_upto(struct feed *f);
 
+/* Registers the feed's effects of committed writes (timeline/feed_writes.c):
+ * posts, deletes, follows and unfollows. */
+struct writes;
+void feed_follow_writes(struct feed *f, struct writes *ws);
+
 #endif

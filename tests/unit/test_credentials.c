@@ -1,12 +1,12 @@
 /*
- * test_accounts — unit tests for core/accounts (password hashing and
+ * test_credentials — unit tests for core/credentials (password hashing and
  * bearer tokens, over libsodium).
  *
  * What a user would notice: the right password signs in and a wrong one
  * (including a prefix or the same text with a NUL cut off) does not; an
  * unknown account never verifies; a token handed out at sign-in hashes to
  * exactly what the store was given, and anything that cannot be a chirp
- * token is refused before a lookup. accounts_init() runs once as the group
+ * token is refused before a lookup. credentials_init() runs once as the group
  * setup, as main() does, and must succeed. Each Argon2id hash costs tens of
  * milliseconds and 64 MiB, so the password tests hash sparingly.
  */
@@ -19,14 +19,14 @@
 #include <sodium.h>
 #include <string.h>
 
-#include "core/accounts.h"
+#include "core/credentials.h"
 
 static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 static int group_setup(void **state)
 {
 	(void)state;
-	return accounts_init() == 0 ? 0 : -1;
+	return credentials_init() == 0 ? 0 : -1;
 }
 
 /* ---- passwords --------------------------------------------------------- */
@@ -37,17 +37,17 @@ static void test_password_round_trip(void **state)
 	static const char pw[] = "correct horse battery staple";
 	char hash[PWHASH_MAX];
 	memset(hash, 'x', sizeof(hash));
-	assert_int_equal(accounts_password_hash(pw, strlen(pw), hash), 0);
+	assert_int_equal(credentials_password_hash(pw, strlen(pw), hash), 0);
 	/* An Argon2id string, NUL-terminated inside the buffer. */
 	assert_non_null(memchr(hash, '\0', sizeof(hash)));
 	assert_memory_equal(hash, "$argon2id$", 10);
 	assert_null(strstr(hash, pw));
 
-	assert_true(accounts_password_verify(hash, pw, strlen(pw)));
-	assert_false(accounts_password_verify(hash, "correct horse battery stapl", 27));
-	assert_false(accounts_password_verify(hash, "Correct horse battery staple", 28));
-	assert_false(accounts_password_verify(hash, "correct horse battery staple!", 29));
-	assert_false(accounts_password_verify(hash, "", 0));
+	assert_true(credentials_password_verify(hash, pw, strlen(pw)));
+	assert_false(credentials_password_verify(hash, "correct horse battery stapl", 27));
+	assert_false(credentials_password_verify(hash, "Correct horse battery staple", 28));
+	assert_false(credentials_password_verify(hash, "correct horse battery staple!", 29));
+	assert_false(credentials_password_verify(hash, "", 0));
 }
 
 static void test_password_salted(void **state)
@@ -57,11 +57,11 @@ static void test_password_salted(void **state)
 	 * salt), and each verifies. */
 	static const char pw[] = "hunter2hunter2";
 	char a[PWHASH_MAX], b[PWHASH_MAX];
-	assert_int_equal(accounts_password_hash(pw, strlen(pw), a), 0);
-	assert_int_equal(accounts_password_hash(pw, strlen(pw), b), 0);
+	assert_int_equal(credentials_password_hash(pw, strlen(pw), a), 0);
+	assert_int_equal(credentials_password_hash(pw, strlen(pw), b), 0);
 	assert_string_not_equal(a, b);
-	assert_true(accounts_password_verify(a, pw, strlen(pw)));
-	assert_true(accounts_password_verify(b, pw, strlen(pw)));
+	assert_true(credentials_password_verify(a, pw, strlen(pw)));
+	assert_true(credentials_password_verify(b, pw, strlen(pw)));
 }
 
 static void test_password_is_bytes(void **state)
@@ -71,18 +71,18 @@ static void test_password_is_bytes(void **state)
 	static const char pw[] = "pass\0word\xc3\xa9";
 	size_t len = sizeof(pw) - 1;
 	char hash[PWHASH_MAX];
-	assert_int_equal(accounts_password_hash(pw, len, hash), 0);
-	assert_true(accounts_password_verify(hash, pw, len));
-	assert_false(accounts_password_verify(hash, "pass", 4));
-	assert_false(accounts_password_verify(hash, pw, len - 1));
+	assert_int_equal(credentials_password_hash(pw, len, hash), 0);
+	assert_true(credentials_password_verify(hash, pw, len));
+	assert_false(credentials_password_verify(hash, "pass", 4));
+	assert_false(credentials_password_verify(hash, pw, len - 1));
 }
 
 static void test_password_verify_null_hash(void **state)
 {
 	(void)state;
 	/* An unknown handle: no stored hash, never a match. */
-	assert_false(accounts_password_verify(NULL, "correct horse battery staple", 28));
-	assert_false(accounts_password_verify(NULL, "", 0));
+	assert_false(credentials_password_verify(NULL, "correct horse battery staple", 28));
+	assert_false(credentials_password_verify(NULL, "", 0));
 }
 
 /* ---- tokens ------------------------------------------------------------ */
@@ -93,7 +93,7 @@ static void test_token_new_shape(void **state)
 	char text[TOKEN_TEXT_LEN + 1];
 	uint8_t hash[TOKEN_HASH_LEN];
 	memset(text, 'x', sizeof(text));
-	accounts_token_new(text, hash);
+	credentials_token_new(text, hash);
 	assert_int_equal(strlen(text), 43);
 	for (size_t i = 0; i < TOKEN_TEXT_LEN; i++)
 		if (!strchr(alphabet, text[i]))
@@ -118,8 +118,8 @@ static void test_token_hash_matches_new(void **state)
 		char text[TOKEN_TEXT_LEN + 1];
 		uint8_t stored[TOKEN_HASH_LEN], presented[TOKEN_HASH_LEN];
 		uint8_t sha[crypto_hash_sha256_BYTES];
-		accounts_token_new(text, stored);
-		assert_true(accounts_token_hash(text, strlen(text), presented));
+		credentials_token_new(text, stored);
+		assert_true(credentials_token_hash(text, strlen(text), presented));
 		assert_memory_equal(stored, presented, TOKEN_HASH_LEN);
 		crypto_hash_sha256(sha, (const unsigned char *)text, TOKEN_TEXT_LEN);
 		assert_memory_equal(stored, sha, TOKEN_HASH_LEN);
@@ -131,8 +131,8 @@ static void test_tokens_differ(void **state)
 	(void)state;
 	char a[TOKEN_TEXT_LEN + 1], b[TOKEN_TEXT_LEN + 1];
 	uint8_t ha[TOKEN_HASH_LEN], hb[TOKEN_HASH_LEN];
-	accounts_token_new(a, ha);
-	accounts_token_new(b, hb);
+	credentials_token_new(a, ha);
+	credentials_token_new(b, hb);
 	assert_string_not_equal(a, b);
 	assert_memory_not_equal(ha, hb, TOKEN_HASH_LEN);
 }
@@ -142,18 +142,18 @@ static void test_token_hash_rejects_length(void **state)
 	(void)state;
 	char text[TOKEN_TEXT_LEN + 2];
 	uint8_t hash[TOKEN_HASH_LEN];
-	accounts_token_new(text, hash);
+	credentials_token_new(text, hash);
 	text[TOKEN_TEXT_LEN] = 'A';
 	text[TOKEN_TEXT_LEN + 1] = '\0';
 	uint8_t out[TOKEN_HASH_LEN];
-	assert_false(accounts_token_hash(text, 0, out));
-	assert_false(accounts_token_hash(text, 1, out));
-	assert_false(accounts_token_hash(text, TOKEN_TEXT_LEN - 1, out));
-	assert_false(accounts_token_hash(text, TOKEN_TEXT_LEN + 1, out));
+	assert_false(credentials_token_hash(text, 0, out));
+	assert_false(credentials_token_hash(text, 1, out));
+	assert_false(credentials_token_hash(text, TOKEN_TEXT_LEN - 1, out));
+	assert_false(credentials_token_hash(text, TOKEN_TEXT_LEN + 1, out));
 	/* A padded form of the same token is not accepted either. */
 	text[TOKEN_TEXT_LEN] = '=';
-	assert_false(accounts_token_hash(text, TOKEN_TEXT_LEN + 1, out));
-	assert_true(accounts_token_hash(text, TOKEN_TEXT_LEN, out));
+	assert_false(credentials_token_hash(text, TOKEN_TEXT_LEN + 1, out));
+	assert_true(credentials_token_hash(text, TOKEN_TEXT_LEN, out));
 	assert_memory_equal(out, hash, TOKEN_HASH_LEN);
 }
 
@@ -167,13 +167,13 @@ static void test_token_hash_rejects_alphabet(void **state)
 	static const size_t where[] = {0, 21, TOKEN_TEXT_LEN - 1};
 	char text[TOKEN_TEXT_LEN + 1];
 	uint8_t hash[TOKEN_HASH_LEN], out[TOKEN_HASH_LEN];
-	accounts_token_new(text, hash);
+	credentials_token_new(text, hash);
 	for (size_t i = 0; i < sizeof(bad); i++) {
 		for (size_t j = 0; j < sizeof(where) / sizeof(where[0]); j++) {
 			char t[TOKEN_TEXT_LEN + 1];
 			memcpy(t, text, sizeof(t));
 			t[where[j]] = bad[i];
-			if (accounts_token_hash(t, TOKEN_TEXT_LEN, out))
+			if (credentials_token_hash(t, TOKEN_TEXT_LEN, out))
 				fail_msg("accepted byte 0x%02x at %zu", (unsigned char)bad[i],
 				         where[j]);
 		}
@@ -186,7 +186,7 @@ static void test_token_hash_rejects_alphabet(void **state)
 		memcpy(u, text, sizeof(u));
 		u[21] = (char)b;
 		bool want = b != 0 && memchr(alphabet, b, 64) != NULL;
-		if (accounts_token_hash(u, TOKEN_TEXT_LEN, out) != want)
+		if (credentials_token_hash(u, TOKEN_TEXT_LEN, out) != want)
 			fail_msg("byte 0x%02x: accepted %d, want %d", b, !want, want);
 	}
 	/* Every base64url character is accepted in any position. */
@@ -195,7 +195,7 @@ static void test_token_hash_rejects_alphabet(void **state)
 		for (size_t i = 0; i < TOKEN_TEXT_LEN; i++)
 			t[i] = alphabet[(start + i) % 64];
 		t[TOKEN_TEXT_LEN] = '\0';
-		assert_true(accounts_token_hash(t, TOKEN_TEXT_LEN, out));
+		assert_true(credentials_token_hash(t, TOKEN_TEXT_LEN, out));
 	}
 }
 
@@ -206,11 +206,11 @@ static void test_token_hash_deterministic(void **state)
 	memset(t, 'A', TOKEN_TEXT_LEN);
 	t[TOKEN_TEXT_LEN] = '\0';
 	uint8_t h1[TOKEN_HASH_LEN], h2[TOKEN_HASH_LEN], h3[TOKEN_HASH_LEN];
-	assert_true(accounts_token_hash(t, TOKEN_TEXT_LEN, h1));
-	assert_true(accounts_token_hash(t, TOKEN_TEXT_LEN, h2));
+	assert_true(credentials_token_hash(t, TOKEN_TEXT_LEN, h1));
+	assert_true(credentials_token_hash(t, TOKEN_TEXT_LEN, h2));
 	assert_memory_equal(h1, h2, TOKEN_HASH_LEN);
 	t[TOKEN_TEXT_LEN - 1] = 'B';
-	assert_true(accounts_token_hash(t, TOKEN_TEXT_LEN, h3));
+	assert_true(credentials_token_hash(t, TOKEN_TEXT_LEN, h3));
 	assert_memory_not_equal(h1, h3, TOKEN_HASH_LEN);
 }
 

@@ -1,0 +1,63 @@
+/*
+ * graph — see graph.h.
+ */
+#include "core/graph.h"
+
+#include <stdlib.h>
+
+#include "core/render.h"
+#include "util/log.h"
+
+struct graph {
+	struct writes *writes;
+};
+
+static void render_follow(struct write *w)
+{
+	if (write_render_not_found(w))
+		return;
+	w->sw.resp_status = w->sw.created ? 201 : 200;
+	render_user(&w->sw.resp_body, &w->sw.user);
+}
+
+static void render_unfollow(struct write *w)
+{
+	if (!write_render_not_found(w))
+		w->sw.resp_status = 204;
+}
+
+struct graph *graph_new(struct writes *ws)
+{
+	struct graph *g = xcalloc(1, sizeof(*g));
+	g->writes = ws;
+	writes_define(ws, STORE_W_FOLLOW, render_follow);
+	writes_define(ws, STORE_W_UNFOLLOW, render_unfollow);
+	return g;
+}
+
+void graph_free(struct graph *g)
+{
+	free(g);
+}
+
+void graph_follow(struct graph *g, uint64_t follower_id, uint64_t followee_id, bool follow,
+		  const struct store_idem *idem, write_done_fn done, void *arg)
+{
+	struct write *w = write_new(g->writes, follow ? STORE_W_FOLLOW : STORE_W_UNFOLLOW,
+				    sizeof(*w), idem, done, arg);
+	w->sw.in.follow.follower_id = follower_id;
+	w->sw.in.follow.followee_id = followee_id;
+	write_submit(w);
+}
+
+int graph_followers(struct store_reader *r, uint64_t user_id, const struct store_page *page,
+		    struct follow_entry *out, size_t *n)
+{
+	return r->ops->followers(r, user_id, page, out, n);
+}
+
+int graph_following(struct store_reader *r, uint64_t user_id, const struct store_page *page,
+		    struct follow_entry *out, size_t *n)
+{
+	return r->ops->following(r, user_id, page, out, n);
+}

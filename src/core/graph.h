@@ -1,0 +1,38 @@
+/*
+ * graph — the follow graph service: follow, unfollow, and the lists of
+ * followers and following.
+ *
+ * Both writes are idempotent: following twice is one follow (200 the
+ * second time, 201 the first), unfollowing someone not followed is a 204.
+ * The answer of a follow is the followee's User, counts included. The feed
+ * registers what a changed follow means for timelines (timeline/feed.h).
+ */
+#ifndef CHIRP_CORE_GRAPH_H
+#define CHIRP_CORE_GRAPH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/model.h"
+#include "core/write.h"
+#include "store/store.h"
+
+struct graph;
+
+struct graph *graph_new(struct writes *ws);
+void graph_free(struct graph *g); /* NULL is a no-op */
+
+/* `follow` true: 201/200 User of the followee; false: 204. 404 if the
+ * followee does not exist. The caller has refused follower == followee. */
+void graph_follow(struct graph *g, uint64_t follower_id, uint64_t followee_id, bool follow,
+		  const struct store_idem *idem, write_done_fn done, void *arg);
+
+/* Pages of a user's followers or followees, newest follow first;
+ * STORE_NOT_FOUND if the user does not exist. */
+int graph_followers(struct store_reader *r, uint64_t user_id, const struct store_page *page,
+		    struct follow_entry *out, size_t *n);
+int graph_following(struct store_reader *r, uint64_t user_id, const struct store_page *page,
+		    struct follow_entry *out, size_t *n);
+
+#endif

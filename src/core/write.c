@@ -1,0 +1,150 @@
+/*
+ * write — see write.h.
+ */
+#include "core/write.h"
+
+#include <assert.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/container_of.h"
+#include "util/jsonw.h"
+#include "util/log.h"
+
+#define EFFECTS_MAX 4 /* per kind; raise it when a fifth service cares */
+
+struct effect {
+	write_effect_fn fn;
+	void *arg;
+};
+
+struct kind {
+	write_render_fn render;
+	size_t neffects;
+	struct effect effects[EFFECTS_MAX];
+};
+
+struct writes {
+	struct store *store;
+	struct kind kinds[STORE_W_COUNT];
+};
+
+struct writes *writes_new(struct store *store)
+{
+	struct writes *ws = xcalloc(1, sizeof(*ws));
+	ws->store = store;
+	return ws;
+}
+
+void writes_free(struct writes *ws)
+{
+	free(ws);
+}
+
+void writes_define(struct writes *ws, enum store_write_kind kind, write_render_fn render)
+{
+	assert(kind < STORE_W_COUNT && !ws->kinds[kind].render);
+	ws->kinds[kind].render = render;
+}
+
+void writes_after_commit(struct writes *ws, enum store_write_kind kind, write_effect_fn fn,
+			 void *arg)
+{
+	struct kind *k = &ws->kinds[kind];
+	if (k->neffects == EFFECTS_MAX)
+		die("write kind %d: more than %d effects", (int)kind, EFFECTS_MAX);
+	k->effects[k->neffects++] = (struct effect){fn, arg};
+}
+
+/* The store's render hook: the kind's own renderer. */
+static void render(struct store_write *sw)
+{
+	struct write *w = container_of(sw, struct write, sw);
+	strbuf_reset(&sw->resp_body);
+	w->ws->kinds[sw->kind].render(w);
+}
+
+/* The store's done hook: effects, then the caller. */
+static void committed(struct store_write *sw)
+{
+	struct write *w = container_of(sw, struct write, sw);
+	if (sw->status == STORE_OK && !sw->replayed) {
+		const struct kind *k = &w->ws->kinds[sw->kind];
+		for (size_t i = 0; i < k->neffects; i++)
+			k->effects[i].fn(k->effects[i].arg, sw);
+	}
+	w->done(w, w->done_arg);
+}
+
+struct write *write_new(struct writes *ws, enum store_write_kind kind, size_t size,
+			const struct store_idem *idem, write_done_fn done, void *done_arg)
+{
+	assert(size >= sizeof(struct write) && ws->kinds[kind].render);
+	struct write *w = xcalloc(1, size);
+	store_write_init(&w->sw, kind);
+	if (idem)
+		w->sw.idem = *idem;
+	w->sw.render = render;
+	w->sw.done = committed;
+	w->ws = ws;
+	w->done = done;
+	w->done_arg = done_arg;
+	w->size = size;
+	return w;
+}
+
+void write_free(struct write *w)
+{
+	if (!w)
+		return;
+	store_write_deinit(&w->sw);
+	sodium_memzero(w, w->size); /* a password or token may have passed through */
+	free(w);
+}
+
+void write_submit(struct write *w)
+{
+	if (w->ws->store->ops->submit(w->ws->store, &w->sw) != 0) {
+		w->sw.status = STORE_BUSY;
+		w->done(w, w->done_arg);
+	}
+}
+
+static void run_step(struct work *work)
+{
+	struct write *w = container_of(work, struct write, work);
+	w->step(w);
+}
+
+void write_run_blocking(struct write *w, struct workpool *pool, void (*fn)(struct write *w))
+{
+	w->work.fn = run_step;
+	w->step = fn;
+	if (workpool_submit(pool, &w->work) != 0) {
+		w->sw.status = STORE_BUSY;
+		w->done(w, w->done_arg);
+	}
+}
+
+void write_render_error(struct write *w, int status, const char *code, const char *message)
+{
+	w->sw.resp_status = status;
+	strbuf_reset(&w->sw.resp_body);
+	jsonw_error(&w->sw.resp_body, code, message);
+}
+
+bool write_render_not_found(struct write *w)
+{
+	if (w->sw.status != STORE_NOT_FOUND)
+		return false;
+	write_render_error(w, 404, "not_found", "not found");
+	return true;
+}
+
+void write_fail(struct write *w, int status, const char *code, const char *message)
+{
+	w->sw.status = STORE_OK;
+	write_render_error(w, status, code, message);
+	w->done(w, w->done_arg);
+}
