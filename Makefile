@@ -48,7 +48,7 @@ BIN := $(if $(SANITIZE),chirp-san,chirp)
 
 BENCH_BINS := $(BUILD)/bench/chirp-gen $(BUILD)/bench/chirp-streams
 
-.PHONY: all deps run test unit http crash s3-compat crash-test fuzz fuzz-replay clean format bench bench-tools bench-search bench-overload bench-streams bench-media
+.PHONY: all deps run test check-includes unit http crash s3-compat crash-test fuzz fuzz-replay clean format bench bench-tools bench-search bench-overload bench-streams bench-media
 
 all: $(BIN)
 
@@ -125,7 +125,12 @@ run: deps
 
 test: deps
 	@$(MAKE) --no-print-directory $(BIN) $(UNIT_BINS)
-	@$(MAKE) --no-print-directory unit http crash fuzz-replay s3-compat
+	@$(MAKE) --no-print-directory check-includes unit http crash fuzz-replay s3-compat
+
+# No include cycle in src/, and no lower layer including a higher one
+# (scripts/check-includes.py, docs/architecture.md).
+check-includes:
+	$(PYTHON) scripts/check-includes.py
 
 unit: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
