@@ -47,7 +47,6 @@ static void sync_done(struct store_write *w)
 int store_write_sync(struct store *store, struct store_write *w)
 {
 	struct sync_wait s = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
-	w->render = NULL;
 	w->done = sync_done;
 	w->owner = &s;
 	if (store->ops->submit(store, w) != 0)

@@ -287,10 +287,10 @@ const struct store_ops *store_ops_find(const char *name);
 void store_write_init(struct store_write *w, enum store_write_kind kind);
 void store_write_deinit(struct store_write *w);
 
-/* Submits `w` (kind and inputs filled, render/done unset: nothing is
- * rendered) and waits until it is durable or has failed; returns
- * w->status, or STORE_BUSY if the queue was full. For threads that may
- * block: workers, tools and tests, never an event loop. */
+/* Submits `w` (kind and inputs filled; render set or NULL; done and owner
+ * are this function's) and waits until it is durable or has failed;
+ * returns w->status, or STORE_BUSY if the queue was full. For threads that
+ * may block: workers, tools and tests, never an event loop. */
 int store_write_sync(struct store *s, struct store_write *w);
 
 #endif

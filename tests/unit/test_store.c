@@ -28,14 +28,7 @@ struct env {
 	struct store_reader *r;
 };
 
-/* ---- a synchronous submit: wait for done() ---- */
-
-struct sync_write {
-	struct store_write w;
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	int finished;
-};
+/* ---- a synchronous submit (store_write_sync) ---- */
 
 static void render_ok(struct store_write *w)
 {
@@ -45,39 +38,20 @@ static void render_ok(struct store_write *w)
 		       (unsigned long long)w->user.id, (unsigned long long)w->tweet.id);
 }
 
-static void done_signal(struct store_write *w)
+static void sync_init(struct store_write *sw, enum store_write_kind kind)
 {
-	struct sync_write *sw = (struct sync_write *)w;
-	pthread_mutex_lock(&sw->lock);
-	sw->finished = 1;
-	pthread_cond_signal(&sw->cond);
-	pthread_mutex_unlock(&sw->lock);
+	store_write_init(sw, kind);
+	sw->render = render_ok;
 }
 
-static void sync_init(struct sync_write *sw, enum store_write_kind kind)
+static void sync_run(struct store *s, struct store_write *sw)
 {
-	store_write_init(&sw->w, kind);
-	sw->w.render = render_ok;
-	sw->w.done = done_signal;
-	pthread_mutex_init(&sw->lock, NULL);
-	pthread_cond_init(&sw->cond, NULL);
-	sw->finished = 0;
+	assert_int_not_equal(store_write_sync(s, sw), STORE_BUSY);
 }
 
-static void sync_run(struct store *s, struct sync_write *sw)
+static void sync_deinit(struct store_write *sw)
 {
-	assert_int_equal(s->ops->submit(s, &sw->w), 0);
-	pthread_mutex_lock(&sw->lock);
-	while (!sw->finished)
-		pthread_cond_wait(&sw->cond, &sw->lock);
-	pthread_mutex_unlock(&sw->lock);
-}
-
-static void sync_deinit(struct sync_write *sw)
-{
-	store_write_deinit(&sw->w);
-	pthread_cond_destroy(&sw->cond);
-	pthread_mutex_destroy(&sw->lock);
+	store_write_deinit(sw);
 }
 
 /* ---- helpers ---- */
@@ -121,18 +95,18 @@ static int teardown(void **state)
 
 static uint64_t make_user(struct env *e, const char *handle, int expect)
 {
-	struct sync_write sw;
+	struct store_write sw;
 	sync_init(&sw, STORE_W_USER_CREATE);
-	snprintf(sw.w.in.user_create.handle, sizeof(sw.w.in.user_create.handle), "%s", handle);
-	snprintf(sw.w.in.user_create.display_name, sizeof(sw.w.in.user_create.display_name),
+	snprintf(sw.in.user_create.handle, sizeof(sw.in.user_create.handle), "%s", handle);
+	snprintf(sw.in.user_create.display_name, sizeof(sw.in.user_create.display_name),
 		 "The %s", handle);
-	strcpy(sw.w.in.user_create.password_hash, "$argon2id$fake");
+	strcpy(sw.in.user_create.password_hash, "$argon2id$fake");
 	sync_run(e->s, &sw);
-	assert_int_equal(sw.w.status, expect);
-	uint64_t id = sw.w.user.id;
+	assert_int_equal(sw.status, expect);
+	uint64_t id = sw.user.id;
 	if (expect == STORE_OK) {
 		assert_true(id > 0);
-		assert_string_equal(sw.w.user.handle, handle);
+		assert_string_equal(sw.user.handle, handle);
 	}
 	sync_deinit(&sw);
 	return id;
@@ -140,16 +114,16 @@ static uint64_t make_user(struct env *e, const char *handle, int expect)
 
 static uint64_t post(struct env *e, uint64_t author, const char *text)
 {
-	struct sync_write sw;
+	struct store_write sw;
 	sync_init(&sw, STORE_W_TWEET_CREATE);
-	sw.w.in.tweet_create.author_id = author;
-	sw.w.in.tweet_create.text_len = strlen(text);
-	strcpy(sw.w.in.tweet_create.text, text);
+	sw.in.tweet_create.author_id = author;
+	sw.in.tweet_create.text_len = strlen(text);
+	strcpy(sw.in.tweet_create.text, text);
 	sync_run(e->s, &sw);
-	assert_int_equal(sw.w.status, STORE_OK);
-	assert_int_equal(sw.w.tweet.author_id, author);
-	assert_string_equal(sw.w.tweet.text, text);
-	uint64_t id = sw.w.tweet.id;
+	assert_int_equal(sw.status, STORE_OK);
+	assert_int_equal(sw.tweet.author_id, author);
+	assert_string_equal(sw.tweet.text, text);
+	uint64_t id = sw.tweet.id;
 	sync_deinit(&sw);
 	return id;
 }
@@ -157,19 +131,19 @@ static uint64_t post(struct env *e, uint64_t author, const char *text)
 static int simple_write(struct env *e, enum store_write_kind kind, uint64_t a, uint64_t b,
 			bool *created)
 {
-	struct sync_write sw;
+	struct store_write sw;
 	sync_init(&sw, kind);
 	if (kind == STORE_W_TWEET_DELETE) {
-		sw.w.in.tweet_delete.author_id = a;
-		sw.w.in.tweet_delete.tweet_id = b;
+		sw.in.tweet_delete.author_id = a;
+		sw.in.tweet_delete.tweet_id = b;
 	} else {
-		sw.w.in.follow.follower_id = a;
-		sw.w.in.follow.followee_id = b;
+		sw.in.follow.follower_id = a;
+		sw.in.follow.followee_id = b;
 	}
 	sync_run(e->s, &sw);
-	int st = sw.w.status;
+	int st = sw.status;
 	if (created)
-		*created = sw.w.created;
+		*created = sw.created;
 	sync_deinit(&sw);
 	return st;
 }
@@ -203,13 +177,13 @@ static void test_sessions(void **state)
 {
 	struct env *e = *state;
 	uint64_t alice = make_user(e, "alice", STORE_OK);
-	struct sync_write sw;
+	struct store_write sw;
 	sync_init(&sw, STORE_W_SESSION_CREATE);
-	sw.w.in.session.user_id = alice;
-	memset(sw.w.in.session.token_hash, 7, TOKEN_HASH_LEN);
+	sw.in.session.user_id = alice;
+	memset(sw.in.session.token_hash, 7, TOKEN_HASH_LEN);
 	sync_run(e->s, &sw);
-	assert_int_equal(sw.w.status, STORE_OK);
-	assert_int_equal(sw.w.user.id, alice);
+	assert_int_equal(sw.status, STORE_OK);
+	assert_int_equal(sw.user.id, alice);
 	sync_deinit(&sw);
 
 	uint8_t hash[TOKEN_HASH_LEN];
@@ -219,9 +193,9 @@ static void test_sessions(void **state)
 	assert_int_equal(uid, alice);
 
 	sync_init(&sw, STORE_W_SESSION_DELETE);
-	memset(sw.w.in.session.token_hash, 7, TOKEN_HASH_LEN);
+	memset(sw.in.session.token_hash, 7, TOKEN_HASH_LEN);
 	sync_run(e->s, &sw);
-	assert_int_equal(sw.w.status, STORE_OK);
+	assert_int_equal(sw.status, STORE_OK);
 	sync_deinit(&sw);
 	assert_int_equal(e->r->ops->session_user(e->r, hash, &uid), STORE_NOT_FOUND);
 }
@@ -333,32 +307,32 @@ static void test_idempotency(void **state)
 {
 	struct env *e = *state;
 	uint64_t a = make_user(e, "a", STORE_OK);
-	struct sync_write sw;
+	struct store_write sw;
 	uint64_t first = 0;
 	for (int round = 0; round < 3; round++) {
 		sync_init(&sw, STORE_W_TWEET_CREATE);
-		sw.w.in.tweet_create.author_id = a;
-		strcpy(sw.w.in.tweet_create.text, "once");
-		sw.w.in.tweet_create.text_len = 4;
-		sw.w.idem.on = true;
-		sw.w.idem.scope = a;
-		strcpy(sw.w.idem.key, "k1");
-		memset(sw.w.idem.fingerprint, round == 2 ? 2 : 1, 32);
+		sw.in.tweet_create.author_id = a;
+		strcpy(sw.in.tweet_create.text, "once");
+		sw.in.tweet_create.text_len = 4;
+		sw.idem.on = true;
+		sw.idem.scope = a;
+		strcpy(sw.idem.key, "k1");
+		memset(sw.idem.fingerprint, round == 2 ? 2 : 1, 32);
 		sync_run(e->s, &sw);
 		if (round == 0) {
-			assert_int_equal(sw.w.status, STORE_OK);
-			assert_false(sw.w.replayed);
-			first = sw.w.tweet.id;
+			assert_int_equal(sw.status, STORE_OK);
+			assert_false(sw.replayed);
+			first = sw.tweet.id;
 		} else if (round == 1) {
-			assert_int_equal(sw.w.status, STORE_OK);
-			assert_true(sw.w.replayed);
-			assert_int_equal(sw.w.resp_status, 200);
+			assert_int_equal(sw.status, STORE_OK);
+			assert_true(sw.replayed);
+			assert_int_equal(sw.resp_status, 200);
 			char want[64];
 			snprintf(want, sizeof(want), "{\"user\":0,\"tweet\":%llu}",
 				 (unsigned long long)first);
-			assert_string_equal(sw.w.resp_body.data, want);
+			assert_string_equal(sw.resp_body.data, want);
 		} else {
-			assert_int_equal(sw.w.status, STORE_IDEM_MISMATCH);
+			assert_int_equal(sw.status, STORE_IDEM_MISMATCH);
 		}
 		sync_deinit(&sw);
 	}
