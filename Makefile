@@ -48,7 +48,7 @@ BIN := $(if $(SANITIZE),chirp-san,chirp)
 
 BENCH_BINS := $(BUILD)/bench/chirp-gen $(BUILD)/bench/chirp-streams
 
-.PHONY: all deps run test check-includes unit http crash s3-compat crash-test fuzz fuzz-replay clean format bench bench-tools bench-search bench-overload bench-streams bench-media
+.PHONY: all deps run test check-includes unit http http-offload http-offload crash s3-compat crash-test fuzz fuzz-replay clean format bench bench-tools bench-search bench-overload bench-streams bench-media
 
 all: $(BIN)
 
@@ -125,7 +125,7 @@ run: deps
 
 test: deps
 	@$(MAKE) --no-print-directory $(BIN) $(UNIT_BINS)
-	@$(MAKE) --no-print-directory check-includes unit http crash fuzz-replay s3-compat
+	@$(MAKE) --no-print-directory check-includes unit http http-offload crash fuzz-replay s3-compat
 
 # No include cycle in src/, and no lower layer including a higher one
 # (scripts/check-includes.py, docs/architecture.md).
@@ -137,6 +137,14 @@ unit: $(UNIT_BINS)
 
 http: $(BIN)
 	CHIRP_BIN=$(CURDIR)/$(BIN) $(PYTHON) -m pytest -q tests/http
+
+# The request paths again with every store read on a worker thread, as a
+# store across the network (PostgreSQL) runs them (docs/architecture.md).
+OFFLOAD_TESTS := test_basics test_users test_sessions test_tweets test_follows test_feed \
+                 test_idempotency test_authz test_pagination test_gateway
+http-offload: $(BIN)
+	CHIRP_BIN=$(CURDIR)/$(BIN) CHIRP_SERVE_ARGS=--offload-reads \
+		$(PYTHON) -m pytest -q $(OFFLOAD_TESTS:%=tests/http/%.py)
 
 # kill -9 at random moments under load; every acknowledged write must
 # survive (tests/crash/README.md). `make test` runs 10 cycles.

@@ -28,6 +28,8 @@
 	"  --max-body BYTES        largest JSON request body                  [65536]\n"           \
 	"  --max-header BYTES      largest total of request header fields     [16384]\n"           \
 	"  --max-queued-writes N   writes waiting for commit before 503       [65536]\n"           \
+	"  --offload-reads         store reads on worker threads, as a networked store needs\n"   \
+	"                          (tests that path on SQLite)                [off]\n"              \
 	"  --celebrity-threshold N authors with more followers are not fanned out;\n"             \
 	"                          their tweets are merged in at read time    [10000]\n"           \
 	"  --timeline-cap N        tweet ids kept per home timeline           [800]\n"             \
@@ -111,7 +113,7 @@ static int parse_uint(const char *flag, const char *s, unsigned long long lo,
 
 enum { OPT_LISTEN = 256, OPT_DATA, OPT_THREADS, OPT_STORE, OPT_NODE, OPT_HASH, OPT_SEARCH_THREADS, OPT_READ_TO,
        OPT_DRAIN_TO, OPT_MAX_BODY, OPT_MAX_HEADER, OPT_MAX_QUEUED, OPT_CELEB, OPT_TL_CAP,
-       OPT_TL_MEM, OPT_TL_IDLE, OPT_CACHE_MEM, OPT_FANOUT_Q, OPT_RATE, OPT_NO_RATE,
+       OPT_TL_MEM, OPT_TL_IDLE, OPT_CACHE_MEM, OPT_FANOUT_Q, OPT_RATE, OPT_NO_RATE, OPT_OFFLOAD,
        OPT_TRUST, OPT_ACCESS_LOG, OPT_LOG_FORMAT, OPT_LOG_LEVEL, OPT_MAX_INFLIGHT,
        OPT_MAX_CONNS, OPT_MAX_STREAMS, OPT_USER_STREAMS, OPT_STREAM_BUF, OPT_STREAM_BEAT,
        OPT_MEDIA_MAX, OPT_MEDIA_PART, OPT_MEDIA_PIXELS, OPT_MEDIA_WORKERS,
@@ -327,6 +329,7 @@ enum config_result config_parse(struct chirp_config *cfg, int argc, char **argv)
 		/* Argon2id on every core would stall the event loops. */
 		.hash_threads = ncores > 1 ? ncores / 2 : 1,
 		.search_threads = ncores,
+		.read_threads = 4 * ncores, /* they wait on the network, not the CPU */
 		.read_timeout_ms = 10000,
 		.drain_timeout_ms = 10000,
 		.max_body_bytes = 64 * 1024,
@@ -406,6 +409,7 @@ enum config_result config_parse(struct chirp_config *cfg, int argc, char **argv)
 		{"fanout-queue", required_argument, NULL, OPT_FANOUT_Q},
 		{"rate-limit", required_argument, NULL, OPT_RATE},
 		{"no-rate-limits", no_argument, NULL, OPT_NO_RATE},
+		{"offload-reads", no_argument, NULL, OPT_OFFLOAD},
 		{"trust-proxy", required_argument, NULL, OPT_TRUST},
 		{"access-log", required_argument, NULL, OPT_ACCESS_LOG},
 		{"log-format", required_argument, NULL, OPT_LOG_FORMAT},
@@ -445,6 +449,7 @@ enum config_result config_parse(struct chirp_config *cfg, int argc, char **argv)
 		case OPT_DATA: cfg->data_dir = optarg; break;
 		case OPT_STORE: cfg->store = optarg; break;
 		case OPT_NO_RATE: cfg->rate_limits = false; break;
+		case OPT_OFFLOAD: cfg->offload_reads = true; break;
 		case OPT_TRUST: cfg->trust_proxy = optarg; break;
 		case OPT_MEDIA_BASE_URL: cfg->media_base_url = optarg; break;
 		case OPT_S3_ENDPOINT: cfg->blob_s3_endpoint = optarg; break;

@@ -28,6 +28,7 @@
 
 #define HASH_QUEUE_MAX 1024
 #define SEARCH_QUEUE_MAX 1024
+#define READ_QUEUE_MAX 4096
 #define RATE_LIMIT_BUCKETS 1000000 /* least recently used beyond this go */
 
 /* Every connection is a file descriptor; a soft limit of 1024 would let
@@ -115,6 +116,7 @@ static void chirp_stop(struct chirp *ch)
 	struct app *app = &ch->app;
 	accounts_free(app->accounts); /* finishes queued hashing */
 	workpool_free(app->searchers);
+	workpool_free(app->readers);
 	media_free(ch->media); /* its workers write through the store */
 	if (ch->store)
 		ch->store_ops->close(ch->store);
@@ -217,6 +219,16 @@ static int chirp_start(struct chirp *ch, const struct chirp_config *cfg, struct 
 		.arg = app,
 	};
 	app->searchers = workpool_new(cfg->search_threads, SEARCH_QUEUE_MAX, &search_hooks);
+	/* A store whose reads are network round trips is read on threads of
+	 * its own, never on an event loop (api_read). */
+	if (!ch->store_ops->reads_inline || cfg->offload_reads) {
+		struct workpool_hooks read_hooks = {
+			.init = api_reader_thread_init,
+			.deinit = api_reader_thread_deinit,
+			.arg = ch->store,
+		};
+		app->readers = workpool_new(cfg->read_threads, READ_QUEUE_MAX, &read_hooks);
+	}
 	struct stream_options stopt = {
 		.max_streams = cfg->max_streams,
 		.max_per_user = cfg->max_user_streams,

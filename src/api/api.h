@@ -50,6 +50,7 @@ struct app {
 	struct feed *feed;        /* timelines, fanout, tweet cache */
 	struct search *search;    /* the full-text index */
 	struct workpool *searchers; /* search queries off the event loops */
+	struct workpool *readers;   /* store reads, when they may not run on a loop */
 	struct ratelimit *ratelimit; /* budgets over the limits port */
 	struct metrics *metrics;  /* per-route requests and latency */
 	struct accesslog *access; /* NULL: no access log */
@@ -79,8 +80,42 @@ struct ctx {
 	size_t route;                     /* index in the route table; nroutes: none */
 	h2o_iovec_t request_id;
 	char client_ip[CLIENT_IP_MAX];
-	bool async;                       /* answered later, by api_write */
+	bool async;                       /* answered later (api_write, api_read) */
 };
+
+/*
+ * The reads of a request. A handler (or the dispatcher, for the token and
+ * the Idempotency-Key record) puts what it needs to read in a struct that
+ * begins with struct api_read, made by api_read_new, and calls api_read.
+ * run() does the reads; it may block, so it touches neither the request
+ * nor the ctx, only its own struct. finish() renders and sends on the
+ * request's loop. When the store's reads may run on a loop (SQLite), both
+ * run at once, in the handler's own call; otherwise run() goes to a reader
+ * thread and finish() comes back to the loop later (or not at all if the
+ * client left; release() runs either way).
+ */
+struct api_read {
+	void (*run)(struct api_read *r, struct store_reader *db);
+	void (*finish)(struct api_read *r, struct ctx *c);
+	void (*release)(struct api_read *r); /* may be NULL */
+	/* the machinery's own */
+	struct work work;
+	struct http_async *async;
+	struct ctx *ctx;  /* in the request's pool: only while the request lives */
+	struct app *app;
+	bool heap;
+};
+
+/* A zeroed struct of `size` bytes beginning with struct api_read: from the
+ * request's pool when reads run inline, else from the heap. */
+void *api_read_new(struct ctx *c, size_t size);
+
+/* Runs r->run then r->finish, as described above. */
+void api_read(struct ctx *c, struct api_read *r);
+
+/* Reader threads' state (struct workpool_hooks; arg: the store). */
+void *api_reader_thread_init(void *store);
+void api_reader_thread_deinit(void *reader);
 
 /* Records a request once its response is sent: metrics, access log. With
  * c == NULL (the client left before an asynchronous answer), only the

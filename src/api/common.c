@@ -1,12 +1,18 @@
 /*
  * common — helpers every API handler shares: ids in paths, paging, the
- * request body, and the answers to store failures.
+ * request body, the answers to store failures, and reads that may have to
+ * leave the event loop (api_read).
  */
 #include "api/api.h"
 
 #include <string.h>
 
+#include <stdlib.h>
+
 #include "http/respond.h"
+#include "http/server.h"
+#include "util/container_of.h"
+#include "util/log.h"
 #include "util/id.h"
 #include "util/strbuf.h"
 
@@ -181,4 +187,97 @@ void api_store_error(struct ctx *c, int rc)
 		http_send_error(c->req, 404, "not_found", "not found");
 	else
 		http_send_unavailable(c->req);
+}
+
+/* ---- reads off the loop ---- */
+
+static bool reads_offloaded(const struct app *app)
+{
+	return app->readers != NULL;
+}
+
+void *api_read_new(struct ctx *c, size_t size)
+{
+	struct api_read *r;
+	if (reads_offloaded(c->app)) {
+		r = xcalloc(1, size);
+		r->heap = true;
+	} else {
+		r = h2o_mem_alloc_pool(&c->req->pool, size);
+		memset(r, 0, size);
+	}
+	return r;
+}
+
+static void read_release(struct api_read *r)
+{
+	if (r->release)
+		r->release(r);
+	if (r->heap)
+		free(r);
+}
+
+/* Back on the loop after run(), or refused: req is NULL if the client
+ * left, and the ctx with it. */
+static void read_back(h2o_req_t *req, struct api_read *r, bool refused)
+{
+	struct ctx *c = req ? r->ctx : NULL;
+	if (c) {
+		c->async = false;
+		if (refused)
+			http_send_unavailable(req);
+		else
+			r->finish(r, c);
+	}
+	if (!c || !c->async) /* finish may have started another asynchronous step */
+		api_request_done(r->app, c);
+	read_release(r);
+}
+
+static void read_finished(h2o_req_t *req, void *arg)
+{
+	read_back(req, arg, false);
+}
+
+static void read_refused(h2o_req_t *req, void *arg)
+{
+	read_back(req, arg, true);
+}
+
+static void read_run(struct work *w)
+{
+	struct api_read *r = container_of(w, struct api_read, work);
+	r->run(r, w->thread);
+	http_async_finish(r->async, read_finished, r);
+}
+
+void api_read(struct ctx *c, struct api_read *r)
+{
+	if (!reads_offloaded(c->app)) {
+		r->run(r, c->db);
+		r->finish(r, c);
+		read_release(r);
+		return;
+	}
+	r->ctx = c;
+	r->app = c->app;
+	r->work.fn = read_run;
+	r->async = http_async_begin(c->req);
+	c->async = true;
+	if (workpool_submit(c->app->readers, &r->work) != 0) {
+		/* The pool is full: answer 503 now, on the loop. */
+		http_async_finish(r->async, read_refused, r);
+	}
+}
+
+void *api_reader_thread_init(void *store)
+{
+	struct store *s = store;
+	return s->ops->reader_new(s);
+}
+
+void api_reader_thread_deinit(void *reader)
+{
+	struct store_reader *r = reader;
+	r->ops->reader_free(r);
 }

@@ -5,11 +5,14 @@
  * The follower is always the token's user: nothing in the body or path can
  * make one user follow on another's behalf.
  */
+#include <stdlib.h>
+
 #include "api/api.h"
 #include "core/render.h"
 #include "api/write.h"
 #include "core/graph.h"
 #include "http/respond.h"
+#include "util/log.h"
 
 static void follow(struct ctx *c, bool on)
 {
@@ -39,6 +42,45 @@ void api_follows_delete(struct ctx *c)
 	follow(c, false);
 }
 
+/* A page of followers or following. */
+struct follow_read {
+	struct api_read r;
+	int (*list)(struct store_reader *r, uint64_t user_id, const struct store_page *page,
+		    struct follow_entry *out, size_t *n);
+	uint64_t user_id;
+	struct store_page page;
+	int rc;
+	size_t n;
+	struct follow_entry *e; /* page.limit of them */
+};
+
+static void list_run(struct api_read *r, struct store_reader *db)
+{
+	struct follow_read *f = (struct follow_read *)r;
+	f->e = xmalloc(sizeof(*f->e) * f->page.limit);
+	f->rc = f->list(db, f->user_id, &f->page, f->e, &f->n);
+}
+
+static void list_finish(struct api_read *r, struct ctx *c)
+{
+	struct follow_read *f = (struct follow_read *)r;
+	if (f->rc != STORE_OK) {
+		api_store_error(c, f->rc);
+		return;
+	}
+	struct strbuf sb = STRBUF_INIT;
+	render_follow_users(&sb, f->e, f->n);
+	api_link(c, &f->page, f->n, f->n ? f->e[0].follow_id : 0,
+		 f->n ? f->e[f->n - 1].follow_id : 0);
+	api_send(c, 200, &sb);
+	strbuf_deinit(&sb);
+}
+
+static void list_release(struct api_read *r)
+{
+	free(((struct follow_read *)r)->e);
+}
+
 static void list(struct ctx *c, int (*fn)(struct store_reader *r, uint64_t user_id,
 					  const struct store_page *page,
 					  struct follow_entry *out, size_t *n))
@@ -47,18 +89,14 @@ static void list(struct ctx *c, int (*fn)(struct store_reader *r, uint64_t user_
 	struct store_page page;
 	if (!api_param_id(c, 0, &id) || !api_page(c, &page))
 		return;
-	struct follow_entry *e = h2o_mem_alloc_pool(&c->req->pool, sizeof(*e) * page.limit);
-	size_t n;
-	int rc = fn(c->db, id, &page, e, &n);
-	if (rc != STORE_OK) {
-		api_store_error(c, rc);
-		return;
-	}
-	struct strbuf sb = STRBUF_INIT;
-	render_follow_users(&sb, e, n);
-	api_link(c, &page, n, n ? e[0].follow_id : 0, n ? e[n - 1].follow_id : 0);
-	api_send(c, 200, &sb);
-	strbuf_deinit(&sb);
+	struct follow_read *f = api_read_new(c, sizeof(*f));
+	f->r.run = list_run;
+	f->r.finish = list_finish;
+	f->r.release = list_release;
+	f->list = fn;
+	f->user_id = id;
+	f->page = page;
+	api_read(c, &f->r);
 }
 
 void api_followers(struct ctx *c)

@@ -9,6 +9,7 @@
 
 #include "api/api.h"
 #include "api/stream.h"
+#include "core/accounts.h"
 #include "gateway/auth.h"
 #include "gateway/idempotency.h"
 #include "http/respond.h"
@@ -122,8 +123,94 @@ static void request_id(struct ctx *c)
 	http_header_add(c->req, "x-request-id", v.base, v.len);
 }
 
+/* What the gateway reads before the handler runs: the user of the bearer
+ * token, and the record of an Idempotency-Key. Copied out of the request
+ * first, since the reads may run on another thread. */
+struct gate {
+	struct api_read r;
+	int match;
+	unsigned flags;
+	size_t token_len;                 /* 0: no token, or none that can be valid */
+	char token[64];                   /* tokens are 43 characters */
+	int idem;                         /* idempotency_parse's answer */
+	/* results */
+	bool authed;
+	uint64_t user_id;
+	uint8_t token_hash[TOKEN_HASH_LEN];
+	struct store_idem key;
+	int idem_rc;
+	struct store_idem_record record;
+};
+
+static void gate_run(struct api_read *r, struct store_reader *db)
+{
+	struct gate *g = (struct gate *)r;
+	g->authed = g->token_len &&
+		    accounts_session(db, g->token, g->token_len, &g->user_id, g->token_hash);
+	if (!g->authed)
+		g->user_id = 0;
+	if (g->idem > 0) {
+		g->key.scope = g->user_id;
+		g->idem_rc = idempotency_lookup(db, &g->key, &g->record);
+	}
+}
+
+static void gate_release(struct api_read *r)
+{
+	strbuf_deinit(&((struct gate *)r)->record.body);
+}
+
+/* On the loop, with what the gateway read: budgets, then every refusal in
+ * order, then the handler. */
+static void gate_finish(struct api_read *r, struct ctx *c)
+{
+	struct gate *g = (struct gate *)r;
+	h2o_req_t *req = c->req;
+	unsigned flags = g->flags;
+	c->user_id = g->user_id;
+	memcpy(c->token_hash, g->token_hash, sizeof(c->token_hash));
+	/* Every request pays its budget before any other answer, errors
+	 * included: a valid token makes its user pay, else the client IP,
+	 * so neither guessing tokens nor probing paths is free. */
+	struct ratelimit_payer payer = {.user_id = c->user_id, .client_ip = c->client_ip};
+	if (flags & API_UNLIMITED)
+		ratelimit_show(c->app->ratelimit, req, &payer);
+	else if (!ratelimit_admit(c->app->ratelimit, req, &payer,
+				  g->match == ROUTE_FOUND ? API_BUDGET_OF(flags) : BUDGET_COUNT))
+		return;
+	if (http_header_bytes(req) > c->app->cfg->max_header_bytes) {
+		http_send_error(req, 431, "headers_too_large", "request header fields are too large");
+		return;
+	}
+	if (g->match == ROUTE_NOT_FOUND) {
+		http_send_error(req, 404, "not_found", "no such endpoint");
+		return;
+	}
+	if (g->match == ROUTE_BAD_METHOD) {
+		size_t path_len = req->query_at == SIZE_MAX ? req->path.len : req->query_at;
+		allow_header(req, req->path.base, path_len);
+		http_send_error(req, 405, "method_not_allowed", "method not allowed here");
+		return;
+	}
+	if ((flags & API_AUTH) && !g->authed) {
+		http_header_add(req, "www-authenticate", "Bearer", 6);
+		http_send_error(req, 401, "unauthorized", "a valid bearer token is required");
+		return;
+	}
+	if (g->idem < 0) {
+		idempotency_refuse(req);
+		return;
+	}
+	if (g->idem > 0) {
+		if (!idempotency_check(req, &g->key, g->idem_rc, &g->record))
+			return;
+		c->idem = g->key;
+	}
+	((api_handler)c->m.route->handler)(c);
+}
+
 /* Everything between a request's arrival and its handler. Returns with the
- * response sent, or handed to the handler. */
+ * response sent, or handed on (api_read, then the handler). */
 static void dispatch(struct ctx *c)
 {
 	h2o_req_t *req = c->req;
@@ -143,42 +230,21 @@ static void dispatch(struct ctx *c)
 		http_send_unavailable(req);
 		return;
 	}
-	/* Every request pays its budget before any other answer, errors
-	 * included: a valid token makes its user pay, else the client IP,
-	 * so neither guessing tokens nor probing paths is free. */
-	bool authed = auth_bearer(req, c->db, &c->user_id, c->token_hash);
-	/* ?access_token= only stands in for a missing header, never for a
-	 * header that failed. */
-	h2o_iovec_t header;
-	if (!authed && (flags & API_QUERY_TOKEN) && !http_header_get(req, "authorization", &header))
-		authed = auth_query_token(req, c->db, &c->user_id, c->token_hash);
-	struct ratelimit_payer payer = {.user_id = c->user_id, .client_ip = c->client_ip};
-	if (flags & API_UNLIMITED)
-		ratelimit_show(c->app->ratelimit, req, &payer);
-	else if (!ratelimit_admit(c->app->ratelimit, req, &payer,
-				  match == ROUTE_FOUND ? API_BUDGET_OF(flags) : BUDGET_COUNT))
-		return;
-	if (http_header_bytes(req) > c->app->cfg->max_header_bytes) {
-		http_send_error(req, 431, "headers_too_large", "request header fields are too large");
-		return;
+	struct gate *g = api_read_new(c, sizeof(*g));
+	g->r.run = gate_run;
+	g->r.finish = gate_finish;
+	g->r.release = gate_release;
+	g->match = match;
+	g->flags = flags;
+	g->record.body = (struct strbuf)STRBUF_INIT;
+	h2o_iovec_t token;
+	if (auth_token(req, flags & API_QUERY_TOKEN, &token) && token.len <= sizeof(g->token)) {
+		memcpy(g->token, token.base, token.len);
+		g->token_len = token.len;
 	}
-	if (match == ROUTE_NOT_FOUND) {
-		http_send_error(req, 404, "not_found", "no such endpoint");
-		return;
-	}
-	if (match == ROUTE_BAD_METHOD) {
-		allow_header(req, path, path_len);
-		http_send_error(req, 405, "method_not_allowed", "method not allowed here");
-		return;
-	}
-	if ((flags & API_AUTH) && !authed) {
-		http_header_add(req, "www-authenticate", "Bearer", 6);
-		http_send_error(req, 401, "unauthorized", "a valid bearer token is required");
-		return;
-	}
-	if ((flags & API_IDEMPOTENT) && !idempotency_begin(req, c->db, c->user_id, &c->idem))
-		return;
-	((api_handler)c->m.route->handler)(c);
+	if (flags & API_IDEMPOTENT)
+		g->idem = idempotency_parse(req, &g->key);
+	api_read(c, &g->r);
 }
 
 void api_handle(void *thread_data, h2o_req_t *req)

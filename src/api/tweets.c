@@ -2,6 +2,7 @@
  * tweets — post, read, delete, and a user's own tweets (the tweets
  * service: core/tweets.h).
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "api/api.h"
@@ -11,6 +12,7 @@
 #include "core/validate.h"
 #include "http/respond.h"
 #include "util/id.h"
+#include "util/log.h"
 
 /* media_ids: up to MEDIA_PER_TWEET_MAX distinct ids. Whether each is the
  * author's and ready is checked in the store's transaction (STORE_INVALID
@@ -76,18 +78,48 @@ done:
 	json_decref(body);
 }
 
+/* One tweet's JSON, from the tweet cache or the store. */
+struct tweet_read {
+	struct api_read r;
+	struct tweets *tweets;
+	uint64_t id;
+	int rc;
+	struct strbuf json;
+};
+
+static void tweet_run(struct api_read *r, struct store_reader *db)
+{
+	struct tweet_read *t = (struct tweet_read *)r;
+	t->rc = tweets_get(t->tweets, db, t->id, &t->json);
+}
+
+static void tweet_finish(struct api_read *r, struct ctx *c)
+{
+	struct tweet_read *t = (struct tweet_read *)r;
+	if (t->rc != STORE_OK)
+		api_store_error(c, t->rc);
+	else
+		api_send(c, 200, &t->json);
+}
+
+static void tweet_release(struct api_read *r)
+{
+	strbuf_deinit(&((struct tweet_read *)r)->json);
+}
+
 void api_tweets_get(struct ctx *c)
 {
 	uint64_t id;
 	if (!api_param_id(c, 0, &id))
 		return;
-	struct strbuf sb = STRBUF_INIT;
-	int rc = tweets_get(c->app->tweets, c->db, id, &sb);
-	if (rc != STORE_OK)
-		api_store_error(c, rc);
-	else
-		api_send(c, 200, &sb);
-	strbuf_deinit(&sb);
+	struct tweet_read *t = api_read_new(c, sizeof(*t));
+	t->r.run = tweet_run;
+	t->r.finish = tweet_finish;
+	t->r.release = tweet_release;
+	t->tweets = c->app->tweets;
+	t->id = id;
+	strbuf_init(&t->json);
+	api_read(c, &t->r);
 }
 
 void api_tweets_delete(struct ctx *c)
@@ -110,17 +142,48 @@ void api_send_tweet_page(struct ctx *c, const struct store_page *page, const str
 	strbuf_deinit(&sb);
 }
 
+/* A page of one user's tweets. */
+struct user_tweets_read {
+	struct api_read r;
+	uint64_t user_id;
+	struct store_page page;
+	int rc;
+	size_t n;
+	struct tweet *t; /* page.limit of them */
+};
+
+static void user_tweets_run(struct api_read *r, struct store_reader *db)
+{
+	struct user_tweets_read *u = (struct user_tweets_read *)r;
+	u->t = xmalloc(sizeof(*u->t) * u->page.limit);
+	u->rc = tweets_of_user(db, u->user_id, &u->page, u->t, &u->n);
+}
+
+static void user_tweets_finish(struct api_read *r, struct ctx *c)
+{
+	struct user_tweets_read *u = (struct user_tweets_read *)r;
+	if (u->rc != STORE_OK)
+		api_store_error(c, u->rc);
+	else
+		api_send_tweet_page(c, &u->page, u->t, u->n);
+}
+
+static void user_tweets_release(struct api_read *r)
+{
+	free(((struct user_tweets_read *)r)->t);
+}
+
 void api_user_tweets(struct ctx *c)
 {
 	uint64_t id;
 	struct store_page page;
 	if (!api_param_id(c, 0, &id) || !api_page(c, &page))
 		return;
-	struct tweet *t = h2o_mem_alloc_pool(&c->req->pool, sizeof(*t) * page.limit);
-	size_t n;
-	int rc = tweets_of_user(c->db, id, &page, t, &n);
-	if (rc != STORE_OK)
-		api_store_error(c, rc);
-	else
-		api_send_tweet_page(c, &page, t, n);
+	struct user_tweets_read *u = api_read_new(c, sizeof(*u));
+	u->r.run = user_tweets_run;
+	u->r.finish = user_tweets_finish;
+	u->r.release = user_tweets_release;
+	u->user_id = id;
+	u->page = page;
+	api_read(c, &u->r);
 }

@@ -41,28 +41,65 @@ done:
 	json_decref(body);
 }
 
-static void send_user(struct ctx *c, int rc, const struct user *u)
+/* A profile read: by id, or by handle. */
+struct user_read {
+	struct api_read r;
+	uint64_t id;
+	bool by_handle;
+	size_t handle_len;
+	char handle[HANDLE_MAX + 1];
+	int rc;
+	struct user user;
+};
+
+static void user_run(struct api_read *r, struct store_reader *db)
 {
-	if (rc != STORE_OK) {
-		api_store_error(c, rc);
+	struct user_read *u = (struct user_read *)r;
+	u->rc = u->by_handle ? accounts_user_by_handle(db, u->handle, u->handle_len, &u->user)
+			      : accounts_user(db, u->id, &u->user);
+}
+
+static void user_finish(struct api_read *r, struct ctx *c)
+{
+	struct user_read *u = (struct user_read *)r;
+	if (u->rc != STORE_OK) {
+		api_store_error(c, u->rc);
 		return;
 	}
 	struct strbuf sb = STRBUF_INIT;
-	render_user(&sb, u);
+	render_user(&sb, &u->user);
 	api_send(c, 200, &sb);
 	strbuf_deinit(&sb);
+}
+
+static struct user_read *user_read_new(struct ctx *c)
+{
+	struct user_read *u = api_read_new(c, sizeof(*u));
+	u->r.run = user_run;
+	u->r.finish = user_finish;
+	return u;
 }
 
 void api_users_get(struct ctx *c)
 {
 	uint64_t id;
-	struct user u;
-	if (api_param_id(c, 0, &id))
-		send_user(c, accounts_user(c->db, id, &u), &u);
+	if (!api_param_id(c, 0, &id))
+		return;
+	struct user_read *u = user_read_new(c);
+	u->id = id;
+	api_read(c, &u->r);
 }
 
 void api_users_by_handle(struct ctx *c)
 {
-	struct user u;
-	send_user(c, accounts_user_by_handle(c->db, c->m.params[0].s, c->m.params[0].len, &u), &u);
+	size_t len = c->m.params[0].len;
+	if (len > HANDLE_MAX) {
+		api_store_error(c, STORE_NOT_FOUND); /* no such handle can exist */
+		return;
+	}
+	struct user_read *u = user_read_new(c);
+	memcpy(u->handle, c->m.params[0].s, len);
+	u->handle_len = len;
+	u->by_handle = true;
+	api_read(c, &u->r);
 }

@@ -12,19 +12,14 @@
 
 #include <h2o.h>
 #include <stdbool.h>
-#include <stdint.h>
 
-#include "store/store.h"
-
-/* Sets *user_id and token_hash[TOKEN_HASH_LEN] from the request's bearer
- * token. Returns false if there is no valid token (nothing is sent). */
-bool auth_bearer(h2o_req_t *req, struct store_reader *db, uint64_t *user_id,
-		 uint8_t *token_hash);
-
-/* The same from an `access_token` query parameter, for the one client that
- * cannot set headers: a browser's EventSource (GET /v1/feed/stream only;
- * a token in a URL can end up in logs and histories). */
-bool auth_query_token(h2o_req_t *req, struct store_reader *db, uint64_t *user_id,
-		      uint8_t *token_hash);
+/* The bearer token the request presents, pointing into the request:
+ * from `Authorization: Bearer <token>`, or, with `allow_query` and only
+ * when there is no Authorization header at all, from an `access_token`
+ * query parameter (for the one client that cannot set headers: a
+ * browser's EventSource; a token in a URL can end up in logs and
+ * histories). False if there is none. Whether it names a live session is
+ * the accounts service's to say (accounts_session). */
+bool auth_token(h2o_req_t *req, bool allow_query, h2o_iovec_t *token);
 
 #endif

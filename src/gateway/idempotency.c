@@ -33,38 +33,46 @@ static void fingerprint(h2o_req_t *req, uint8_t *out)
 	crypto_hash_sha256_final(&st, out);
 }
 
-bool idempotency_begin(h2o_req_t *req, struct store_reader *db, uint64_t scope,
-		       struct store_idem *idem)
+int idempotency_parse(h2o_req_t *req, struct store_idem *idem)
 {
 	h2o_iovec_t v;
 	if (!http_header_get(req, "idempotency-key", &v))
-		return true;
-	if (!valid_key(v)) {
-		http_send_error(req, 400, "invalid_idempotency_key",
-				"Idempotency-Key must be 1..255 printable ASCII characters");
-		return false;
-	}
+		return 0;
+	if (!valid_key(v))
+		return -1;
 	idem->on = true;
-	idem->scope = scope;
 	memcpy(idem->key, v.base, v.len);
 	idem->key[v.len] = '\0';
 	fingerprint(req, idem->fingerprint);
+	return 1;
+}
 
-	struct store_idem_record rec = {.body = STRBUF_INIT};
-	int rc = db->ops->idem_get(db, idem->scope, idem->key, &rec);
-	bool go_on = false;
-	if (rc == STORE_NOT_FOUND) {
-		go_on = true;
-	} else if (rc != STORE_OK) {
+void idempotency_refuse(h2o_req_t *req)
+{
+	http_send_error(req, 400, "invalid_idempotency_key",
+			"Idempotency-Key must be 1..255 printable ASCII characters");
+}
+
+int idempotency_lookup(struct store_reader *db, const struct store_idem *idem,
+		       struct store_idem_record *rec)
+{
+	return db->ops->idem_get(db, idem->scope, idem->key, rec);
+}
+
+bool idempotency_check(h2o_req_t *req, const struct store_idem *idem, int rc,
+		       const struct store_idem_record *rec)
+{
+	if (rc == STORE_NOT_FOUND)
+		return true;
+	if (rc != STORE_OK) {
 		http_send_unavailable(req);
-	} else if (memcmp(rec.fingerprint, idem->fingerprint, sizeof(rec.fingerprint)) != 0) {
+	} else if (memcmp(rec->fingerprint, idem->fingerprint, sizeof(rec->fingerprint)) != 0) {
 		http_send_error(req, 422, "idempotency_key_reused",
 				"this Idempotency-Key was used with a different request");
 	} else {
 		http_header_add(req, "idempotent-replayed", "true", 4);
-		http_send(req, rec.status, rec.body.len ? "application/json" : NULL,
-			  rec.body.data, rec.body.len);
+		http_send(req, rec->status, rec->body.len ? "application/json" : NULL,
+			  rec->body.data, rec->body.len);
 	}
-	strbuf_deinit(&rec.body);
-	return go_on;
+	return false;
 }

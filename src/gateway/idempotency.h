@@ -19,10 +19,23 @@
 
 #include "store/store.h"
 
-/* Reads the header into *idem for the user `scope` (0: anonymous). Returns
- * true if the handler should go on; false if the request was answered (a
- * replay, a mismatch, a bad key, or 503 when the store cannot tell). */
-bool idempotency_begin(h2o_req_t *req, struct store_reader *db, uint64_t scope,
-		       struct store_idem *idem);
+/* Reads the Idempotency-Key header into *idem (key and fingerprint; the
+ * scope is the caller's to set). Returns 1 if there is a valid key, 0 if
+ * there is none, -1 if it is malformed (answer with idempotency_refuse). */
+int idempotency_parse(h2o_req_t *req, struct store_idem *idem);
+
+/* Answers a malformed key: 400 invalid_idempotency_key. */
+void idempotency_refuse(h2o_req_t *req);
+
+/* Looks the key's record up (any thread): STORE_OK with *rec, or
+ * STORE_NOT_FOUND, or STORE_ERROR. */
+int idempotency_lookup(struct store_reader *db, const struct store_idem *idem,
+		       struct store_idem_record *rec);
+
+/* After the lookup (loop): true if the handler should go on; false if the
+ * request was answered (a replay, a mismatch, or 503 when the store could
+ * not tell). */
+bool idempotency_check(h2o_req_t *req, const struct store_idem *idem, int rc,
+		       const struct store_idem_record *rec);
 
 #endif

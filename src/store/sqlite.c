@@ -1395,6 +1395,7 @@ fail:
 
 const struct store_ops store_sqlite_ops = {
 	.name = "sqlite",
+	.reads_inline = true,
 	.open = sqlite_open,
 	.close = sqlite_close,
 	.reader_new = sqlite_reader_new,

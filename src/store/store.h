@@ -6,8 +6,10 @@
  * plugs in behind the same struct store_ops. Two paths:
  *
  *  - Reads are synchronous and go through a `struct store_reader`, one per
- *    thread (a reader is not thread-safe). They are fast local reads and may
- *    run on an event loop.
+ *    thread (a reader is not thread-safe). An adapter whose reads are fast
+ *    and local (SQLite: about a microsecond) says so with reads_inline, and
+ *    the event loops then read on their own thread; otherwise (a network
+ *    round trip) the API runs its reads on worker threads (api_read).
  *  - Writes are asynchronous: the caller fills a `struct store_write` and
  *    submits it. The adapter commits many writes together (group commit) and
  *    calls w->done only once the write is durable, or has failed. A write's
@@ -208,6 +210,7 @@ struct store_reader;
 
 struct store_ops {
 	const char *name;
+	bool reads_inline; /* reads may run on an event loop */
 	struct store *(*open)(const struct store_options *opt, struct strbuf *err);
 	void (*close)(struct store *s);
 	struct store_reader *(*reader_new)(struct store *s);

@@ -246,6 +246,9 @@ class ServerProc:
     def __init__(self, data_dir, log_path, threads=2, extra_args=None,
                  rate_limits=False):
         self.extra_args = list(extra_args or [])  # more `serve` flags
+        # CHIRP_SERVE_ARGS: flags for every server of the run (make
+        # http-offload runs the suite with --offload-reads).
+        self.extra_args += os.environ.get("CHIRP_SERVE_ARGS", "").split()
         # The suite signs up hundreds of users from one address: budgets
         # are off unless a test is about them.
         if not rate_limits:

@@ -11,7 +11,8 @@
 
 Environment: CHIRP_BIN overrides the binary (default ./chirp at the repo
 top); CHIRP_TIMEOUT_FACTOR scales every timeout (e.g. 3 for sanitizers);
-CHIRP_WRAPPER is a command every server runs under (e.g. valgrind).
+CHIRP_WRAPPER is a command every server runs under (e.g. valgrind);
+CHIRP_SERVE_ARGS adds flags to every server (e.g. --offload-reads).
 """
 
 import os
