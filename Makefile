@@ -48,7 +48,7 @@ BIN := $(if $(SANITIZE),chirp-san,chirp)
 
 BENCH_BINS := $(BUILD)/bench/chirp-gen $(BUILD)/bench/chirp-streams
 
-.PHONY: all deps run test check-includes unit http http-offload http-offload crash s3-compat crash-test fuzz fuzz-replay clean format bench bench-tools bench-search bench-overload bench-streams bench-media
+.PHONY: all deps run test check-includes unit http http-offload crash s3-compat crash-test fuzz fuzz-replay clean format bench bench-tools bench-search bench-overload bench-streams bench-media
 
 all: $(BIN)
 
