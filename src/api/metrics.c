@@ -15,6 +15,7 @@
 
 #include "api/api.h"
 #include "api/stream.h"
+#include "core/write.h"
 #include "http/respond.h"
 #include "http/server.h"
 
@@ -88,7 +89,7 @@ void api_metrics(struct ctx *c)
 	struct feed_stats fs;
 	feed_stats(c->app->feed, &fs);
 	struct store_stats st;
-	c->app->store->ops->stats(c->app->store, &st);
+	writes_stats(c->app->writes, &st);
 	struct strbuf sb = STRBUF_INIT;
 	metrics_render(c->app->metrics, &sb, api_route_name);
 	store_metrics(&sb, &st);

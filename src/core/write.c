@@ -42,6 +42,11 @@ void writes_free(struct writes *ws)
 	free(ws);
 }
 
+void writes_stats(struct writes *ws, struct store_stats *out)
+{
+	ws->store->ops->stats(ws->store, out);
+}
+
 void writes_define(struct writes *ws, enum store_write_kind kind, write_render_fn render)
 {
 	assert(kind < STORE_W_COUNT && !ws->kinds[kind].render);

@@ -93,6 +93,9 @@ void write_run_blocking(struct write *w, struct workpool *pool, void (*fn)(struc
 /* Ends the write with an error answer instead of writing (any thread). */
 void write_fail(struct write *w, int status, const char *code, const char *message);
 
+/* The write path's counters: commits, batch sizes, the queue. */
+void writes_stats(struct writes *ws, struct store_stats *out);
+
 /* For render functions: the answer is an error. */
 void write_render_error(struct write *w, int status, const char *code, const char *message);
 
