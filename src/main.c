@@ -223,8 +223,8 @@ static int chirp_start(struct chirp *ch, const struct chirp_config *cfg, struct 
 	 * its own, never on an event loop (api_read). */
 	if (!ch->store_ops->reads_inline || cfg->offload_reads) {
 		struct workpool_hooks read_hooks = {
-			.init = api_reader_thread_init,
-			.deinit = api_reader_thread_deinit,
+			.init = store_reader_thread_init,
+			.deinit = store_reader_thread_deinit,
 			.arg = ch->store,
 		};
 		app->readers = workpool_new(cfg->read_threads, READ_QUEUE_MAX, &read_hooks);

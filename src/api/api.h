@@ -113,9 +113,6 @@ void *api_read_new(struct ctx *c, size_t size);
 /* Runs r->run then r->finish, as described above. */
 void api_read(struct ctx *c, struct api_read *r);
 
-/* Reader threads' state (struct workpool_hooks; arg: the store). */
-void *api_reader_thread_init(void *store);
-void api_reader_thread_deinit(void *reader);
 
 /* Records a request once its response is sent: metrics, access log. With
  * c == NULL (the client left before an asynchronous answer), only the

@@ -269,15 +269,3 @@ void api_read(struct ctx *c, struct api_read *r)
 		http_async_finish(r->async, read_refused, r);
 	}
 }
-
-void *api_reader_thread_init(void *store)
-{
-	struct store *s = store;
-	return s->ops->reader_new(s);
-}
-
-void api_reader_thread_deinit(void *reader)
-{
-	struct store_reader *r = reader;
-	r->ops->reader_free(r);
-}

@@ -16,7 +16,6 @@
 #include "util/log.h"
 
 struct accounts {
-	struct store *store;
 	struct writes *writes;
 	struct workpool *hashers;
 	void (*login_failed)(void *arg, const char *handle);
@@ -66,28 +65,18 @@ static void render_logout(struct write *w)
 	w->sw.resp_status = 204;
 }
 
-/* ---- the hashing pool: each thread has a store reader for log-ins ---- */
-
-static void *hasher_init(void *arg)
-{
-	struct accounts *a = arg;
-	return a->store->ops->reader_new(a->store);
-}
-
-static void hasher_deinit(void *state)
-{
-	struct store_reader *r = state;
-	r->ops->reader_free(r);
-}
-
 struct accounts *accounts_new(const struct accounts_options *opt)
 {
 	struct accounts *a = xcalloc(1, sizeof(*a));
-	a->store = opt->store;
 	a->writes = opt->writes;
 	a->login_failed = opt->login_failed;
 	a->login_failed_arg = opt->login_failed_arg;
-	struct workpool_hooks hooks = {.init = hasher_init, .deinit = hasher_deinit, .arg = a};
+	/* Each hashing thread reads through its own reader, for log-ins. */
+	struct workpool_hooks hooks = {
+		.init = store_reader_thread_init,
+		.deinit = store_reader_thread_deinit,
+		.arg = opt->store,
+	};
 	a->hashers = workpool_new(opt->hash_threads, opt->hash_queue, &hooks);
 	writes_define(a->writes, STORE_W_USER_CREATE, render_signup);
 	writes_define(a->writes, STORE_W_SESSION_CREATE, render_login);

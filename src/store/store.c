@@ -16,6 +16,18 @@ const struct store_ops *store_ops_find(const char *name)
 	return NULL;
 }
 
+void *store_reader_thread_init(void *store)
+{
+	struct store *s = store;
+	return s->ops->reader_new(s);
+}
+
+void store_reader_thread_deinit(void *reader)
+{
+	struct store_reader *r = reader;
+	r->ops->reader_free(r);
+}
+
 void store_write_init(struct store_write *w, enum store_write_kind kind)
 {
 	memset(w, 0, sizeof(*w));

@@ -286,6 +286,11 @@ extern const struct store_ops store_sqlite_ops;
 /* Looks an adapter up by name ("sqlite"); NULL if unknown. */
 const struct store_ops *store_ops_find(const char *name);
 
+/* For threads that each read through a reader of their own (struct
+ * workpool_hooks: arg is the store, the state the reader). */
+void *store_reader_thread_init(void *store);
+void store_reader_thread_deinit(void *reader);
+
 /* Initialises and releases the heap parts of a write. */
 void store_write_init(struct store_write *w, enum store_write_kind kind);
 void store_write_deinit(struct store_write *w);
