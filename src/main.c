@@ -118,8 +118,16 @@ int main(int argc, char **argv)
 		strbuf_deinit(&err);
 		return 1;
 	}
-	/* The live feed's bus; the Redis adapter comes with cluster mode. */
-	struct pubsub *bus = pubsub_memory_ops.create();
+	/* The live feed's bus; the Redis adapter comes with cluster mode. About
+	 * one channel per open stream has subscribers. */
+	struct pubsub_options popt = {.expected_channels = cfg.max_streams};
+	struct pubsub *bus = pubsub_memory_ops.open(&popt, &err);
+	if (!bus) {
+		log_error("pubsub: %s", err.data ? err.data : "cannot open");
+		strbuf_deinit(&err);
+		ops->close(store);
+		return 1;
+	}
 	struct feed_options fopt = {
 		.timelines = &timeline_memory_ops,
 		.timeline_cap = cfg.timeline_cap,
@@ -135,7 +143,7 @@ int main(int argc, char **argv)
 		cfg.access_log, cfg.access_log_text ? ACCESSLOG_TEXT : ACCESSLOG_JSON, &log_failed);
 	if (log_failed) {
 		ops->close(store);
-		bus->ops->destroy(bus);
+		bus->ops->close(bus);
 		return 1;
 	}
 	struct search_options qopt = {.data_dir = cfg.data_dir, .store = store};
@@ -145,7 +153,7 @@ int main(int argc, char **argv)
 		strbuf_deinit(&err);
 		accesslog_close(access);
 		ops->close(store);
-		bus->ops->destroy(bus);
+		bus->ops->close(bus);
 		return 1;
 	}
 	struct media_service *media = media_start(&cfg, store, &err);
@@ -155,7 +163,7 @@ int main(int argc, char **argv)
 		search->ops->close(search);
 		accesslog_close(access);
 		ops->close(store);
-		bus->ops->destroy(bus);
+		bus->ops->close(bus);
 		return 1;
 	}
 	struct app app = {
@@ -214,7 +222,7 @@ int main(int argc, char **argv)
 	streams_free(app.streams);
 	feed_free(app.feed);
 	search->ops->close(search);
-	bus->ops->destroy(bus);
+	bus->ops->close(bus);
 	app.limits->ops->destroy(app.limits);
 	metrics_free(app.metrics);
 	accesslog_close(app.access);
