@@ -8,11 +8,11 @@
 #include <sys/resource.h>
 
 #include "api/api.h"
-#include "api/stream.h"
 #include "config.h"
 #include "core/accounts.h"
 #include "core/render.h"
 #include "http/server.h"
+#include "live/service.h"
 #include "media/media.h"
 #include "pubsub/pubsub.h"
 #include "search/search.h"
@@ -184,13 +184,13 @@ int main(int argc, char **argv)
 		.arg = &app,
 	};
 	app.searchers = workpool_new(cfg.search_threads, SEARCH_QUEUE_MAX, &search_hooks);
-	struct stream_options stopt = {
+	struct live_options lopt = {
 		.max_streams = cfg.max_streams,
 		.max_per_user = cfg.max_user_streams,
 		.buffer_bytes = cfg.stream_buffer_bytes,
 		.heartbeat_ms = cfg.stream_heartbeat_ms,
 	};
-	app.streams = streams_new(bus, app.feed, &stopt);
+	app.streams = live_service_new(bus, app.feed, &lopt);
 	struct http_app http = {
 		.app = &app,
 		.thread_init = api_thread_init,
@@ -219,7 +219,7 @@ int main(int argc, char **argv)
 	workpool_free(app.searchers);
 	media_free(app.media); /* its workers write through the store */
 	ops->close(store);
-	streams_free(app.streams);
+	live_service_free(app.streams);
 	feed_free(app.feed);
 	search->ops->close(search);
 	bus->ops->close(bus);

@@ -69,20 +69,20 @@ void *api_thread_init(void *app, struct http_loop *loop)
 	struct app_thread *t = xcalloc(1, sizeof(*t));
 	t->app = app;
 	t->db = t->app->store->ops->reader_new(t->app->store);
-	t->streams = stream_loop_new(t->app->streams, loop, t->db);
+	t->streams = live_loop_new(t->app->streams, loop, t->db);
 	return t;
 }
 
 void api_thread_drain(void *thread_data)
 {
 	struct app_thread *t = thread_data;
-	stream_loop_drain(t->streams);
+	live_loop_drain(t->streams);
 }
 
 void api_thread_deinit(void *thread_data)
 {
 	struct app_thread *t = thread_data;
-	stream_loop_free(t->streams);
+	live_loop_free(t->streams);
 	t->db->ops->reader_free(t->db);
 	free(t);
 }
