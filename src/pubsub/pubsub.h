@@ -1,10 +1,10 @@
 /*
- * pubsub — the port to a publish/subscribe bus (DESIGN §4): named channels
- * carrying messages that are plain bytes.
+ * pubsub — the port to a publish/subscribe bus: named channels carrying
+ * messages that are plain bytes (docs/architecture.md lists the ports).
  *
  * Live feed sessions (live/service.h) subscribe to the channels of the
- * feeds they show; the feed's fanout publishes to them (timeline/live.h has the
- * channel names and the message format). The in-process adapter
+ * feeds they show; the feed's fanout publishes to them (timeline/live.h
+ * has the channel names and the message format). The in-process adapter
  * (pubsub/memory.c) is the embedded default; a Redis adapter plugs in behind
  * the same ops for cluster mode, where the publisher and the stream may be
  * on different servers. So nothing here assumes one process: a message is
