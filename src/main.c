@@ -8,7 +8,6 @@
 #include <sys/resource.h>
 
 #include "api/api.h"
-#include "api/stream.h"
 #include "config.h"
 #include "core/accounts.h"
 #include "core/credentials.h"
@@ -18,6 +17,7 @@
 #include "core/write.h"
 #include "core/render.h"
 #include "http/server.h"
+#include "live/service.h"
 #include "media/media.h"
 #include "pubsub/pubsub.h"
 #include "search/search.h"
@@ -124,12 +124,12 @@ static void chirp_stop(struct chirp *ch)
 	graph_free(app->graph);
 	tweets_free(app->tweets);
 	writes_free(app->writes);
-	streams_free(app->streams);
+	live_service_free(app->streams);
 	feed_free(app->feed);
 	if (ch->search)
 		ch->search->ops->close(ch->search);
 	if (ch->bus)
-		ch->bus->ops->destroy(ch->bus);
+		ch->bus->ops->close(ch->bus);
 	ratelimit_free(app->ratelimit);
 	if (ch->limits)
 		ch->limits->ops->close(ch->limits);
@@ -164,8 +164,11 @@ static int chirp_start(struct chirp *ch, const struct chirp_config *cfg, struct 
 	};
 	if (!(ch->store = app->store = ch->store_ops->open(&sopt, failing(err, "store"))))
 		return -1;
-	/* The live feed's bus; the Redis adapter comes with cluster mode. */
-	ch->bus = pubsub_memory_ops.create();
+	/* The live feed's bus; the Redis adapter comes with cluster mode. About
+	 * one channel per open stream has subscribers. */
+	struct pubsub_options popt = {.expected_channels = cfg->max_streams};
+	if (!(ch->bus = pubsub_memory_ops.open(&popt, failing(err, "pubsub"))))
+		return -1;
 	int log_failed;
 	ch->access = app->access = accesslog_open(
 		cfg->access_log, cfg->access_log_text ? ACCESSLOG_TEXT : ACCESSLOG_JSON, &log_failed);
@@ -187,8 +190,8 @@ static int chirp_start(struct chirp *ch, const struct chirp_config *cfg, struct 
 		.pubsub = ch->bus,
 	};
 	app->feed = feed_new(ch->store, &fopt);
-	struct limits_options lopt = {.max_buckets = RATE_LIMIT_BUCKETS};
-	if (!(ch->limits = limits_memory_ops.open(&lopt, failing(err, "rate limits"))))
+	struct limits_options limits_opt = {.max_buckets = RATE_LIMIT_BUCKETS};
+	if (!(ch->limits = limits_memory_ops.open(&limits_opt, failing(err, "rate limits"))))
 		return -1;
 	app->ratelimit = ratelimit_new(ch->limits, cfg->limits, cfg->rate_limits);
 	app->metrics = metrics_new(api_route_count());
@@ -229,13 +232,13 @@ static int chirp_start(struct chirp *ch, const struct chirp_config *cfg, struct 
 		};
 		app->readers = workpool_new(cfg->read_threads, READ_QUEUE_MAX, &read_hooks);
 	}
-	struct stream_options stopt = {
+	struct live_options lopt = {
 		.max_streams = cfg->max_streams,
 		.max_per_user = cfg->max_user_streams,
 		.buffer_bytes = cfg->stream_buffer_bytes,
 		.heartbeat_ms = cfg->stream_heartbeat_ms,
 	};
-	app->streams = streams_new(ch->bus, app->feed, &stopt);
+	app->streams = live_service_new(ch->bus, app->feed, &lopt);
 	strbuf_reset(err);
 	return 0;
 }

@@ -54,7 +54,7 @@ struct app {
 	struct ratelimit *ratelimit; /* budgets over the limits port */
 	struct metrics *metrics;  /* per-route requests and latency */
 	struct accesslog *access; /* NULL: no access log */
-	struct streams *streams;  /* live feed streams (api/stream.h) */
+	struct live_service *streams; /* live feed sessions (live/service.h) */
 	struct media_service *media; /* uploads, processing, blobs (media/media.h) */
 };
 
@@ -62,7 +62,7 @@ struct app {
 struct app_thread {
 	struct app *app;
 	struct store_reader *db;
-	struct stream_loop *streams; /* this loop's live streams */
+	struct live_loop *streams; /* this loop's live feed sessions */
 };
 
 /* One per request, in the request's memory pool. */

@@ -141,8 +141,8 @@ void api_metrics(struct ctx *c)
 	metric(&sb, "chirp_http_connections", "gauge", "Client connections open now.", conns);
 	metric(&sb, "chirp_http_connections_refused_total", "counter",
 	       "Connections answered 503 and closed for being past --max-connections.", refused);
-	struct stream_stats ss;
-	streams_stats(c->app->streams, &ss);
+	struct live_stats ss;
+	live_service_stats(c->app->streams, &ss);
 	metric(&sb, "chirp_streams_open", "gauge", "Live feed streams open now.", ss.open);
 	metric(&sb, "chirp_streams_opened_total", "counter", "Live feed streams opened.", ss.opened);
 	metric(&sb, "chirp_streams_refused_user_total", "counter",

@@ -70,20 +70,20 @@ void *api_thread_init(void *app, struct http_loop *loop)
 	struct app_thread *t = xcalloc(1, sizeof(*t));
 	t->app = app;
 	t->db = store_reader_thread_init(t->app->store);
-	t->streams = stream_loop_new(t->app->streams, loop, t->db);
+	t->streams = live_loop_new(t->app->streams, loop, t->db);
 	return t;
 }
 
 void api_thread_drain(void *thread_data)
 {
 	struct app_thread *t = thread_data;
-	stream_loop_drain(t->streams);
+	live_loop_drain(t->streams);
 }
 
 void api_thread_deinit(void *thread_data)
 {
 	struct app_thread *t = thread_data;
-	stream_loop_free(t->streams);
+	live_loop_free(t->streams);
 	store_reader_thread_deinit(t->db);
 	free(t);
 }

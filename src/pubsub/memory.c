@@ -41,6 +41,7 @@ struct memory_bus {
 };
 
 #define INITIAL_BUCKETS 1024
+#define MAX_INITIAL_BUCKETS (1u << 20)
 
 static uint64_t hash_name(const char *s)
 {
@@ -74,23 +75,29 @@ static void grow(struct memory_bus *b)
 	b->nbuckets = n;
 }
 
-static struct pubsub *memory_create(void)
+/* Never fails: one process is always reachable. */
+static struct pubsub *memory_open(const struct pubsub_options *opt, struct strbuf *err)
 {
+	(void)err;
 	struct memory_bus *b = xcalloc(1, sizeof(*b));
 	b->base.ops = &pubsub_memory_ops;
 	pthread_rwlock_init(&b->lock, NULL);
+	/* The table grows past one channel per bucket: start where the hint
+	 * says it would end, so no stream pays for a resize under the lock. */
 	b->nbuckets = INITIAL_BUCKETS;
+	while (b->nbuckets < opt->expected_channels && b->nbuckets < MAX_INITIAL_BUCKETS)
+		b->nbuckets *= 2;
 	b->table = xcalloc(b->nbuckets, sizeof(*b->table));
 	return &b->base;
 }
 
-static void memory_destroy(struct pubsub *ps)
+static void memory_close(struct pubsub *ps)
 {
 	struct memory_bus *b = (struct memory_bus *)ps;
 	if (!b)
 		return;
 	if (b->nchannels)
-		log_error("pubsub: destroyed with %zu channel(s) still subscribed", b->nchannels);
+		log_error("pubsub: closed with %zu channel(s) still subscribed", b->nchannels);
 	pthread_rwlock_destroy(&b->lock);
 	free(b->table);
 	free(b);
@@ -164,8 +171,8 @@ static void memory_unsubscribe(struct pubsub *ps, struct pubsub_sub *s)
 
 const struct pubsub_ops pubsub_memory_ops = {
 	.name = "memory",
-	.create = memory_create,
-	.destroy = memory_destroy,
+	.open = memory_open,
+	.close = memory_close,
 	.publish = memory_publish,
 	.subscribe = memory_subscribe,
 	.unsubscribe = memory_unsubscribe,

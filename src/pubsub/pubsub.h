@@ -1,15 +1,18 @@
 /*
- * pubsub — the port to a publish/subscribe bus (DESIGN §4): named channels
- * carrying messages that are plain bytes.
+ * pubsub — the port to a publish/subscribe bus: named channels carrying
+ * messages that are plain bytes (docs/architecture.md lists the ports).
  *
- * Live feed streams (api/stream.c) subscribe to the channels of the feeds
- * they show; the feed's fanout publishes to them (timeline/live.h has the
- * channel names and the message format). The in-process adapter
+ * Live feed sessions (live/service.h) subscribe to the channels of the
+ * feeds they show; the feed's fanout publishes to them (timeline/live.h
+ * has the channel names and the message format). The in-process adapter
  * (pubsub/memory.c) is the embedded default; a Redis adapter plugs in behind
  * the same ops for cluster mode, where the publisher and the stream may be
  * on different servers. So nothing here assumes one process: a message is
  * copied bytes, never a pointer, and a subscriber learns nothing but the
  * channel and the bytes.
+ *
+ * Like the other ports (store, search, blob), an adapter is chosen once
+ * from configuration and made with open(options, err), ended with close.
  *
  * Delivery contract, which every adapter keeps:
  *   - A handler runs on a thread of the adapter's choosing (the publisher's
@@ -27,19 +30,28 @@
 
 #include <stddef.h>
 
+struct strbuf;
+
 /* Called for each message on a subscribed channel; see the contract above.
  * `channel` is NUL-terminated; `msg` is valid only during the call. */
 typedef void (*pubsub_handler)(void *arg, const char *channel, const void *msg, size_t len);
+
+struct pubsub_options {
+	/* Channels expected to have subscribers at once (about one per open
+	 * live stream): a sizing hint, never a limit; 0 for the default. */
+	size_t expected_channels;
+};
 
 struct pubsub;
 struct pubsub_sub;
 
 struct pubsub_ops {
 	const char *name;
-	/* NULL with a message on stderr if the bus cannot be reached. */
-	struct pubsub *(*create)(void);
-	/* Every subscription must be gone first. */
-	void (*destroy)(struct pubsub *ps);
+	/* NULL, with the reason appended to `err`, if the bus cannot be
+	 * reached. `opt` is read during the call only. */
+	struct pubsub *(*open)(const struct pubsub_options *opt, struct strbuf *err);
+	/* Every subscription must be gone first. NULL is a no-op. */
+	void (*close)(struct pubsub *ps);
 
 	/* Sends len bytes of msg to whoever subscribes to `channel` now (any
 	 * thread). Returns 0, or a negative value if the bus failed. */

@@ -1,11 +1,18 @@
 /*
- * test_live — unit tests for timeline/live (the channel names and the
- * messages the feed publishes for live streams).
+ * test_live — unit tests for the live feed's pure parts: the messages the
+ * feed publishes (timeline/live) and a session's watermark
+ * (live/watermark), which decides what a session hands on.
  *
  * Covers: every event survives encode then decode; channel names are
  * distinct per kind and per id; messages that this version does not write
  * (truncated, unknown kind, bad ids, stray bytes) are refused, never
- * misread.
+ * misread. The watermark: a session without a resume point starts after
+ * U and replays nothing; a resumed one replays (after, U] and then takes
+ * live tweets past it; a live tweet during a round is dropped and found by
+ * the next round; and, against a model of the fanout thread (start a job,
+ * push into the timeline, publish) interleaved at random with deliveries,
+ * catch-up pages and resyncs, every tweet of the feed past the resume
+ * point is handed on exactly once, in id order.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,6 +22,7 @@
 
 #include <string.h>
 
+#include "live/watermark.h"
 #include "timeline/live.h"
 
 static void roundtrip(enum live_kind kind, uint64_t id)
@@ -72,12 +80,216 @@ static void test_refuses_what_it_does_not_write(void **state)
 	refused("r ", 2);
 }
 
+/* ---- the watermark ---- */
+
+static void test_a_fresh_session_starts_after_upto(void **state)
+{
+	(void)state;
+	struct live_watermark w;
+	live_watermark_init(&w, 0, 20);
+	assert_false(w.syncing); /* nothing to replay */
+	assert_false(live_watermark_live(&w, 20)); /* U: counted as before the start */
+	assert_true(live_watermark_live(&w, 21));
+	assert_false(live_watermark_live(&w, 21)); /* never twice */
+	assert_true(live_watermark_live(&w, 30));
+	assert_false(live_watermark_live(&w, 25)); /* never back */
+	assert_int_equal(w.passed, 30);
+}
+
+static void test_a_resumed_session_replays_then_goes_live(void **state)
+{
+	(void)state;
+	struct live_watermark w;
+	uint64_t after, before;
+	live_watermark_init(&w, 5, 20);
+	assert_true(w.syncing);
+	assert_true(live_watermark_pending(&w, &after, &before));
+	assert_int_equal(after, 5);
+	assert_int_equal(before, 21); /* (5, 20] */
+	live_watermark_replayed(&w, 7);
+	live_watermark_replayed(&w, 12);
+	assert_true(live_watermark_pending(&w, &after, &before));
+	assert_int_equal(after, 12); /* the next page starts past the last one */
+	live_watermark_round_done(&w, 22);
+	assert_false(w.syncing);
+	assert_int_equal(w.cursor, 19); /* U - 1: tweet U may still come live */
+	assert_false(live_watermark_live(&w, 19));
+	assert_true(live_watermark_live(&w, 20));
+	assert_true(live_watermark_live(&w, 23));
+}
+
+static void test_live_tweets_during_a_round_come_with_the_next(void **state)
+{
+	(void)state;
+	struct live_watermark w;
+	uint64_t after, before;
+	live_watermark_init(&w, 5, 10);
+	assert_false(live_watermark_live(&w, 11)); /* during the round: dropped */
+	assert_true(w.again);
+	live_watermark_replayed(&w, 10);
+	live_watermark_round_done(&w, 11); /* U read now covers tweet 11 */
+	assert_true(w.syncing);
+	assert_false(w.again);
+	assert_true(live_watermark_pending(&w, &after, &before));
+	assert_int_equal(after, 10);
+	assert_int_equal(before, 12);
+	live_watermark_replayed(&w, 11);
+	live_watermark_round_done(&w, 11);
+	assert_false(w.syncing);
+	assert_int_equal(w.cursor, 11); /* U itself was replayed: it stays */
+	assert_false(live_watermark_live(&w, 11));
+	/* A resync while idle starts a round at once; during one, asks for
+	 * another. */
+	live_watermark_resync(&w, 15);
+	assert_true(w.syncing);
+	live_watermark_resync(&w, 16);
+	assert_true(w.again);
+}
+
+/*
+ * A model of what a session sees. The fanout thread handles tweets 1..N in
+ * order, each in three steps: its job starts (feed_live_upto becomes its
+ * id), it is pushed into the reader's timeline, it is published to the
+ * reader's channel; a tweet not in the reader's feed is neither pushed
+ * nor published. The session subscribes at some point, so it receives
+ * only what is published after; between its steps, the test delivers
+ * queued events, reads catch-up pages, resyncs, or lets the fanout move.
+ */
+#define MODEL_TWEETS 60
+#define MODEL_PAGE 3
+
+struct model {
+	uint64_t rng;
+	bool in_feed[MODEL_TWEETS + 1];
+	bool pushed[MODEL_TWEETS + 1];
+	unsigned job;          /* the tweet whose job is in progress; 0: none */
+	unsigned step;         /* of that job: 0 started, 1 pushed, 2 published */
+	uint64_t upto;         /* feed_live_upto */
+	bool subscribed;
+	uint64_t queue[MODEL_TWEETS];
+	size_t queued, delivered;
+	uint64_t out[MODEL_TWEETS];
+	size_t nout;
+	struct live_watermark w;
+};
+
+static unsigned model_rand(struct model *m, unsigned n)
+{
+	m->rng = m->rng * 6364136223846793005ull + 1442695040888963407ull;
+	return (unsigned)((m->rng >> 33) % n);
+}
+
+/* One step of the fanout thread; false once every tweet is published. */
+static bool model_fanout(struct model *m)
+{
+	if (m->job == 0 || m->step == 2) {
+		if (m->job == MODEL_TWEETS)
+			return false;
+		m->job++;
+		m->step = 0;
+		m->upto = m->job;
+	} else if (m->step == 0) {
+		m->pushed[m->job] = m->in_feed[m->job];
+		m->step = 1;
+	} else {
+		if (m->in_feed[m->job] && m->subscribed)
+			m->queue[m->queued++] = m->job;
+		m->step = 2;
+	}
+	return true;
+}
+
+static void model_pass(struct model *m, uint64_t id)
+{
+	assert_true(m->nout < MODEL_TWEETS);
+	m->out[m->nout++] = id;
+}
+
+/* One catch-up page, as live/service.c reads it. */
+static void model_catch_up(struct model *m)
+{
+	if (!m->w.syncing)
+		return;
+	uint64_t after, before;
+	size_t n = 0;
+	if (live_watermark_pending(&m->w, &after, &before)) {
+		for (uint64_t id = after + 1; id < before && n < MODEL_PAGE; id++) {
+			if (m->pushed[id]) {
+				live_watermark_replayed(&m->w, id);
+				model_pass(m, id);
+				n++;
+			}
+		}
+	}
+	if (n < MODEL_PAGE)
+		live_watermark_round_done(&m->w, m->upto);
+}
+
+static bool model_deliver(struct model *m)
+{
+	if (m->delivered == m->queued)
+		return false;
+	uint64_t id = m->queue[m->delivered++];
+	if (live_watermark_live(&m->w, id))
+		model_pass(m, id);
+	return true;
+}
+
+static void model_run(uint64_t seed)
+{
+	struct model m = {.rng = seed};
+	for (unsigned i = 1; i <= MODEL_TWEETS; i++)
+		m.in_feed[i] = model_rand(&m, 5) != 0;
+	/* The fanout gets a head start; then the session subscribes, reads
+	 * U, and resumes from a tweet it saw before (or not at all). */
+	for (unsigned k = model_rand(&m, 3 * MODEL_TWEETS); k > 0; k--)
+		model_fanout(&m);
+	m.subscribed = true;
+	uint64_t resume = model_rand(&m, 2) ? model_rand(&m, (unsigned)m.upto + 1) : 0;
+	uint64_t start = resume ? resume : m.upto;
+	live_watermark_init(&m.w, resume, m.upto);
+	for (;;) {
+		unsigned r = model_rand(&m, 10);
+		if (r < 4) {
+			if (!model_fanout(&m) && !model_deliver(&m) && !m.w.syncing)
+				break;
+		} else if (r < 7) {
+			model_deliver(&m);
+		} else if (r < 9) {
+			model_catch_up(&m);
+		} else {
+			live_watermark_resync(&m.w, m.upto);
+		}
+	}
+	/* Exactly the feed's tweets past the start, in order. */
+	size_t k = 0;
+	for (uint64_t id = start + 1; id <= MODEL_TWEETS; id++) {
+		if (!m.in_feed[id])
+			continue;
+		assert_true(k < m.nout);
+		assert_int_equal(m.out[k], id);
+		k++;
+	}
+	assert_int_equal(k, m.nout);
+}
+
+static void test_no_gap_and_no_duplicate_against_a_model(void **state)
+{
+	(void)state;
+	for (uint64_t seed = 1; seed <= 5000; seed++)
+		model_run(seed);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_roundtrip),
 	    cmocka_unit_test(test_channels),
 	    cmocka_unit_test(test_refuses_what_it_does_not_write),
+	    cmocka_unit_test(test_a_fresh_session_starts_after_upto),
+	    cmocka_unit_test(test_a_resumed_session_replays_then_goes_live),
+	    cmocka_unit_test(test_live_tweets_during_a_round_come_with_the_next),
+	    cmocka_unit_test(test_no_gap_and_no_duplicate_against_a_model),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

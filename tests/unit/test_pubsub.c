@@ -7,7 +7,8 @@
  * order sent; a channel with no subscriber swallows messages; after
  * unsubscribe the handler never runs again, also while other threads are
  * publishing (the property streams rely on to free themselves); many
- * channels (the table grows) keep their own subscribers.
+ * channels (the table grows) keep their own subscribers, whether the bus
+ * was opened with a sizing hint or without; close(NULL) is a no-op.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -24,6 +25,7 @@
 #include <string.h>
 
 #include "pubsub/pubsub.h"
+#include "util/strbuf.h"
 
 #define MAX_SEEN 64
 
@@ -43,9 +45,20 @@ static void record(void *arg, const char *channel, const void *msg, size_t len)
 	s->len[s->n++] = len;
 }
 
+static struct pubsub *bus_open(size_t expected_channels)
+{
+	struct strbuf err = STRBUF_INIT;
+	struct pubsub_options opt = {.expected_channels = expected_channels};
+	struct pubsub *ps = pubsub_memory_ops.open(&opt, &err);
+	assert_non_null(ps);
+	assert_int_equal(err.len, 0); /* nothing to say when it works */
+	strbuf_deinit(&err);
+	return ps;
+}
+
 static struct pubsub *bus_new(void)
 {
-	return pubsub_memory_ops.create();
+	return bus_open(0);
 }
 
 static void publish(struct pubsub *ps, const char *channel, const char *msg, size_t len)
@@ -71,7 +84,7 @@ static void test_delivers_to_every_subscriber_of_the_channel_only(void **state)
 	ps->ops->unsubscribe(ps, sa);
 	ps->ops->unsubscribe(ps, sb);
 	ps->ops->unsubscribe(ps, so);
-	ps->ops->destroy(ps);
+	ps->ops->close(ps);
 }
 
 static void test_bytes_and_order_are_kept(void **state)
@@ -89,7 +102,7 @@ static void test_bytes_and_order_are_kept(void **state)
 	assert_int_equal(s.len[1], 0);
 	assert_memory_equal(s.msg[2], "third", 5);
 	ps->ops->unsubscribe(ps, sub);
-	ps->ops->destroy(ps);
+	ps->ops->close(ps);
 }
 
 static void test_unsubscribe_stops_delivery(void **state)
@@ -112,7 +125,7 @@ static void test_unsubscribe_stops_delivery(void **state)
 	assert_int_equal(a.n, 1);
 	ps->ops->unsubscribe(ps, sa);
 	ps->ops->unsubscribe(ps, NULL); /* a no-op */
-	ps->ops->destroy(ps);
+	ps->ops->close(ps);
 }
 
 static void count(void *arg, const char *channel, const void *msg, size_t len)
@@ -121,11 +134,10 @@ static void count(void *arg, const char *channel, const void *msg, size_t len)
 	atomic_fetch_add((atomic_uint *)arg, 1);
 }
 
-static void test_many_channels(void **state)
+static void many_channels(size_t hint)
 {
-	(void)state;
-	enum { N = 5000 }; /* more than the initial table: it grows */
-	struct pubsub *ps = bus_new();
+	enum { N = 5000 }; /* more than the default table: it grows */
+	struct pubsub *ps = bus_open(hint);
 	atomic_uint *counts = calloc(N, sizeof(*counts));
 	struct pubsub_sub **subs = calloc(N, sizeof(*subs));
 	char name[32];
@@ -144,7 +156,16 @@ static void test_many_channels(void **state)
 		ps->ops->unsubscribe(ps, subs[i]);
 	free(subs);
 	free(counts);
-	ps->ops->destroy(ps);
+	ps->ops->close(ps);
+}
+
+static void test_many_channels(void **state)
+{
+	(void)state;
+	many_channels(0);
+	many_channels(5000); /* sized for them: no growth */
+	many_channels(SIZE_MAX); /* an absurd hint is capped, not obeyed */
+	pubsub_memory_ops.close(NULL);
 }
 
 /* A subscriber that may be freed once unsubscribed: the handler counts any
@@ -209,7 +230,7 @@ static void test_no_delivery_after_unsubscribe_under_load(void **state)
 		pthread_join(threads[i], NULL);
 	assert_int_equal(atomic_load(&late_calls), 0);
 	(void)delivered; /* how many landed depends on scheduling */
-	p.ps->ops->destroy(p.ps);
+	p.ps->ops->close(p.ps);
 }
 
 int main(void)

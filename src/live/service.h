@@ -1,0 +1,156 @@
+/*
+ * service — the live feed: sessions that follow one reader's home feed as
+ * it grows, whatever carries them to the client. The transport (the SSE
+ * one is api/stream.c; a WebSocket one for the Mastodon streaming API can
+ * sit beside it) checks the request, opens a session here, and frames what
+ * the session hands to its `struct live_sink`; this file knows nothing of
+ * HTTP requests or responses. docs/architecture.md shows where it sits.
+ *
+ * What a session does:
+ *   open:     takes a slot within the caps, subscribes to its reader's feed
+ *             channel and to the author channel of every celebrity the
+ *             reader follows (timeline/live.h has the channels), on the
+ *             pubsub bus;
+ *   catch-up: with a resume point (Last-Event-ID), or after the reader's
+ *             follows changed, replays the feed's tweets since then, oldest
+ *             first, a page at a time while the transport has room
+ *             (live/watermark.h has the rules: no gap, no duplicate);
+ *   live:     hands on each new tweet (hydrated from the feed) and delete;
+ *             a heartbeat when the period passes;
+ *   end:      the transport closes it (the client left), its transport's
+ *             backlog passes the bound (a slow reader: cut off), the feed
+ *             cannot be read, or the loop drains at shutdown.
+ *
+ * Threads. Events are published off the loops (the fanout thread); the bus
+ * handler posts each to the session's own event loop (http_loop_post), and
+ * everything else happens there: a session, its sink calls and its
+ * transport belong to one loop. The caps and counters are process-wide.
+ *
+ * Resources are bounded: the transport's unsent bytes per session (beyond
+ * `buffer_bytes` the session is cut off), open sessions per user and per
+ * process. A session holds no buffer while idle.
+ */
+#ifndef CHIRP_LIVE_SERVICE_H
+#define CHIRP_LIVE_SERVICE_H
+
+#include <h2o.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct feed;
+struct http_loop;
+struct pubsub;
+struct store_reader;
+
+struct live_options {
+	size_t max_streams;      /* sessions open at once in this process */
+	unsigned max_per_user;   /* sessions open at once per user */
+	size_t buffer_bytes;     /* bytes a transport may hold unsent; beyond: cut off */
+	uint64_t heartbeat_ms;   /* sink->heartbeat this often */
+};
+
+struct live_stats {
+	uint64_t open;            /* sessions open now */
+	uint64_t opened;          /* since start */
+	uint64_t refused_user;    /* past max_per_user */
+	uint64_t refused_server;  /* past max_streams, or draining */
+	uint64_t cut_slow;        /* cut off for a full buffer */
+	uint64_t events;          /* tweet and delete events handed on */
+};
+
+/* Why a session ends, as its sink is told. */
+enum live_end {
+	/* Shutdown, or the feed cannot be read: end cleanly once what is
+	 * queued is sent. The client may resume from its last tweet. */
+	LIVE_END_DONE,
+	/* The reader let the backlog pass buffer_bytes: drop the connection
+	 * now, unsent bytes and all. */
+	LIVE_END_SLOW,
+	/* The loop is gone (live_loop_free): free what the transport holds
+	 * for the session without touching the connection. The session is
+	 * closed for the transport: it must not call live_session_close. */
+	LIVE_END_RELEASE,
+};
+
+/*
+ * What a transport implements; each call gets the `arg` given at open, on
+ * the session's loop. The event calls only queue: the session calls flush
+ * once it has handed on what it can at a time, so a transport may coalesce
+ * them into one write.
+ */
+struct live_sink {
+	/* Tweet `id` and its JSON (valid during the call only). */
+	void (*tweet)(void *arg, uint64_t id, const char *json, size_t len);
+	/* Tweet `id` was deleted. */
+	void (*deleted)(void *arg, uint64_t id);
+	/* A heartbeat period passed: something to keep the connection alive. */
+	void (*heartbeat)(void *arg);
+	/* Start sending what is queued, unless a send is in progress (the
+	 * transport then calls live_session_writable when it completes). */
+	void (*flush)(void *arg);
+	/* Bytes queued or in flight that the connection has not taken yet. */
+	size_t (*backlog)(void *arg);
+	/* No more calls follow, except `end` once more with LIVE_END_RELEASE
+	 * if the loop goes before the transport closed the session. */
+	void (*end)(void *arg, enum live_end why);
+};
+
+/* live_session_open's refusals; beside them it returns 0 or a STORE_* code
+ * (store/store.h), which are all above -100. */
+enum {
+	LIVE_USER_FULL = -101,   /* the user has max_per_user sessions open */
+	LIVE_SERVER_FULL = -102, /* the process has max_streams open, or drains */
+};
+
+struct live_service;
+struct live_loop;
+struct live_session;
+
+/* The process-wide part: the caps, the counters, the bus and the feed,
+ * which must outlive the result. `opt` is copied. */
+struct live_service *live_service_new(struct pubsub *bus, struct feed *feed,
+				      const struct live_options *opt);
+/* Every live_loop must be freed first. NULL is a no-op. */
+void live_service_free(struct live_service *svc);
+/* Any thread. */
+void live_service_stats(struct live_service *svc, struct live_stats *out);
+const struct live_options *live_service_options(const struct live_service *svc);
+
+/* The part of one event loop, made and used on the loop's thread; `db` is
+ * that thread's store reader. */
+struct live_loop *live_loop_new(struct live_service *svc, struct http_loop *loop,
+				struct store_reader *db);
+/* Shutdown: ends every session of the loop (LIVE_END_DONE) and refuses
+ * new ones. */
+void live_loop_drain(struct live_loop *ll);
+/* After the loop stopped: releases the sessions still open, telling each
+ * sink LIVE_END_RELEASE. NULL is a no-op. */
+void live_loop_free(struct live_loop *ll);
+
+/*
+ * Opens a session for `user_id` on `ll`, whose h2o event loop is `evloop`
+ * (the heartbeat timer runs there). With `after` > 0 it first replays the
+ * feed's tweets newer than `after`; with 0 it starts with what comes next.
+ * The sink is not called before the transport calls live_session_writable,
+ * so it may start its response in between.
+ *
+ * Returns 0 and sets *out; the transport owns one handle on the session
+ * until live_session_close (or LIVE_END_RELEASE). Or returns
+ * LIVE_USER_FULL, LIVE_SERVER_FULL (counted in the stats), or the STORE_*
+ * error of reading the reader's follows; nothing is held then.
+ */
+int live_session_open(struct live_loop *ll, h2o_loop_t *evloop, uint64_t user_id,
+		      uint64_t after, const struct live_sink *sink, void *arg,
+		      struct live_session **out);
+
+/* The transport can take more (its response started, or a send
+ * completed): the session catches up as far as the bound allows and
+ * flushes. May end the session (sink->end). */
+void live_session_writable(struct live_session *s);
+
+/* The transport is done with the session (the client left, or the
+ * response ended): no sink call follows, the slot is free, and the
+ * handle is gone. */
+void live_session_close(struct live_session *s);
+
+#endif
