@@ -122,6 +122,7 @@ int main(int argc, char **argv)
 	struct pubsub *bus = pubsub_memory_ops.create();
 	struct feed_options fopt = {
 		.timelines = &timeline_memory_ops,
+		.tweet_cache = &tweet_cache_memory_ops,
 		.timeline_cap = cfg.timeline_cap,
 		.timeline_bytes = cfg.timeline_bytes,
 		.timeline_idle_ms = cfg.timeline_idle_ms,
@@ -158,11 +159,22 @@ int main(int argc, char **argv)
 		bus->ops->destroy(bus);
 		return 1;
 	}
+	struct feed *feed = feed_new(store, &fopt, &err);
+	if (!feed) {
+		log_error("feed: %s", err.data ? err.data : "cannot start");
+		strbuf_deinit(&err);
+		media_free(media);
+		search->ops->close(search);
+		accesslog_close(access);
+		ops->close(store);
+		bus->ops->destroy(bus);
+		return 1;
+	}
 	struct app app = {
 		.cfg = &cfg,
 		.store = store,
 		.hashers = workpool_new(cfg.hash_threads, HASH_QUEUE_MAX, NULL),
-		.feed = feed_new(store, &fopt),
+		.feed = feed,
 		.search = search,
 		.limits = limits_memory_ops.create(RATE_LIMIT_BUCKETS),
 		.metrics = metrics_new(api_route_count()),

@@ -1,7 +1,8 @@
 /*
  * feed — see feed.h for the design. This file is the orchestration: which
- * timeline, which store read, in which order. The data structures are in
- * memory.c (timelines) and tweet_cache.c; the queue is fanout.c.
+ * timeline, which store read, in which order. The data structures are
+ * behind ports (timeline.h, tweet_cache.h; memory.c and
+ * tweet_cache_memory.c are the in-memory adapters); the queue is fanout.c.
  */
 #include "timeline/feed.h"
 
@@ -145,7 +146,7 @@ static void fanout_run(void *arg, const struct fanout_job *job)
 
 void feed_on_post(struct feed *f, const struct tweet *t, const char *json, size_t len)
 {
-	tweet_cache_put(f->cache, t->id, json, len);
+	f->cache->ops->put(f->cache, t->id, json, len);
 	/* The author sees their own tweet at once; followers after fanout. */
 	f->home->ops->push(f->home, t->author_id, t->id);
 	f->authored->ops->push(f->authored, t->author_id, t->id);
@@ -155,7 +156,9 @@ void feed_on_post(struct feed *f, const struct tweet *t, const char *json, size_
 
 void feed_on_delete(struct feed *f, uint64_t author_id, uint64_t tweet_id)
 {
-	tweet_cache_forget(f->cache, tweet_id);
+	if (f->cache->ops->mark_deleted(f->cache, tweet_id) != 0)
+		log_error("feed: tweet %llu deleted, but the tweet cache could not record it",
+			  (unsigned long long)tweet_id);
 	f->home->ops->remove(f->home, author_id, tweet_id);
 	f->authored->ops->remove(f->authored, author_id, tweet_id);
 	/* Followers' timelines still hold the id; reads skip it through the
@@ -438,7 +441,7 @@ static int page_ids(struct feed *f, struct store_reader *r, uint64_t user,
 /* Appends one tweet's JSON; STORE_NOT_FOUND if it was deleted. */
 static int hydrate_one(struct feed *f, struct store_reader *r, uint64_t id, struct strbuf *out)
 {
-	switch (tweet_cache_append(f->cache, id, out)) {
+	switch (f->cache->ops->get(f->cache, id, out)) {
 	case TWEET_CACHE_HIT: return STORE_OK;
 	case TWEET_CACHE_DELETED: return STORE_NOT_FOUND;
 	case TWEET_CACHE_MISS: break;
@@ -449,7 +452,7 @@ static int hydrate_one(struct feed *f, struct store_reader *r, uint64_t id, stru
 		return rc;
 	size_t start = out->len;
 	render_tweet(out, &t);
-	tweet_cache_put(f->cache, id, out->data + start, out->len - start);
+	f->cache->ops->put(f->cache, id, out->data + start, out->len - start);
 	return STORE_OK;
 }
 
@@ -509,7 +512,7 @@ int feed_home(struct feed *f, struct store_reader *r, uint64_t user_id,
 
 /* ---- life cycle ---------------------------------------------------------------- */
 
-struct feed *feed_new(struct store *store, const struct feed_options *opt)
+struct feed *feed_new(struct store *store, const struct feed_options *opt, struct strbuf *err)
 {
 	struct feed *f = xcalloc(1, sizeof(*f));
 	f->opt = *opt;
@@ -519,11 +522,18 @@ struct feed *feed_new(struct store *store, const struct feed_options *opt)
 		.max_bytes = opt->timeline_bytes,
 		.idle_ttl_ms = opt->timeline_idle_ms,
 	};
-	f->home = opt->timelines->create(&topt);
+	struct tweet_cache_options copt = {.max_bytes = opt->tweet_cache_bytes};
+	f->home = opt->timelines->open(&topt, err);
+	if (!f->home)
+		goto fail;
 	topt.max_bytes = opt->timeline_bytes / 8; /* celebrities are few */
 	topt.idle_ttl_ms = 0;
-	f->authored = opt->timelines->create(&topt);
-	f->cache = tweet_cache_new(opt->tweet_cache_bytes);
+	f->authored = opt->timelines->open(&topt, err);
+	if (!f->authored)
+		goto fail;
+	f->cache = opt->tweet_cache->open(&copt, err);
+	if (!f->cache)
+		goto fail;
 	f->fanout_db = store->ops->reader_new(store);
 	f->pubsub = opt->pubsub;
 	/* Every tweet committed before now was fanned out (or needs none):
@@ -531,6 +541,13 @@ struct feed *feed_new(struct store *store, const struct feed_options *opt)
 	atomic_init(&f->live_upto, id_make(time_now_ms(), 0, 0));
 	f->fanout = fanout_new(opt->fanout_queue, fanout_run, f);
 	return f;
+fail:
+	if (f->authored)
+		f->authored->ops->close(f->authored);
+	if (f->home)
+		f->home->ops->close(f->home);
+	free(f);
+	return NULL;
 }
 
 void feed_free(struct feed *f)
@@ -539,16 +556,16 @@ void feed_free(struct feed *f)
 		return;
 	fanout_free(f->fanout);
 	f->fanout_db->ops->reader_free(f->fanout_db);
-	tweet_cache_free(f->cache);
-	f->authored->ops->destroy(f->authored);
-	f->home->ops->destroy(f->home);
+	f->cache->ops->close(f->cache);
+	f->authored->ops->close(f->authored);
+	f->home->ops->close(f->home);
 	free(f);
 }
 
 void feed_stats(struct feed *f, struct feed_stats *out)
 {
 	f->home->ops->stats(f->home, &out->timelines);
-	tweet_cache_stats(f->cache, &out->cache);
+	f->cache->ops->stats(f->cache, &out->cache);
 	out->fanout_depth = fanout_depth(f->fanout);
 	out->fanout_capacity = f->opt.fanout_queue;
 	out->rebuilds = atomic_load(&f->rebuilds);

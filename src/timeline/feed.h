@@ -1,5 +1,6 @@
 /*
- * feed — the home feed as DESIGN §5 builds it: hybrid fanout.
+ * feed — the home feed, built by hybrid fanout (docs/architecture.md has
+ * where it sits among the services and ports).
  *
  * Write side (called on the store's writer thread, after the commit and
  * before the client's answer):
@@ -43,12 +44,13 @@
 #include "util/strbuf.h"
 
 struct feed_options {
-	const struct timeline_ops *timelines; /* adapter */
+	const struct timeline_ops *timelines;    /* adapter */
+	const struct tweet_cache_ops *tweet_cache; /* adapter */
 	unsigned timeline_cap;                /* ids per timeline (800) */
 	size_t timeline_bytes;                /* memory for all timelines */
 	uint64_t timeline_idle_ms;            /* unread this long: dropped */
 	uint64_t celebrity_threshold;         /* more followers: not fanned out */
-	size_t tweet_cache_bytes;
+	size_t tweet_cache_bytes;             /* the tweet cache's budget */
 	size_t fanout_queue;                  /* jobs waiting before posting slows */
 	struct pubsub *pubsub;                /* live events go here; NULL: none */
 };
@@ -63,8 +65,10 @@ struct feed_stats {
 
 struct feed;
 
-/* The feed reads the store through readers of its own where it needs to. */
-struct feed *feed_new(struct store *store, const struct feed_options *opt);
+/* Opens the timelines and the tweet cache from the adapters `opt` names.
+ * The feed reads the store through readers of its own where it needs to.
+ * NULL, with the reason in `err`, if an adapter cannot be opened. */
+struct feed *feed_new(struct store *store, const struct feed_options *opt, struct strbuf *err);
 /* Finishes queued fanout and frees everything. NULL is a no-op. */
 void feed_free(struct feed *f);
 
