@@ -29,7 +29,7 @@ struct home_meta {
 	uint64_t celebs[];
 };
 
-#define MERGE_ROUNDS 4 /* refills of a page that lost tweets to deletes */
+#define HYDRATE_ROUNDS 4 /* source reads to fill one page that lost tweets to deletes */
 
 struct feed {
 	struct feed_options opt;
@@ -438,8 +438,7 @@ static int page_ids(struct feed *f, struct store_reader *r, uint64_t user,
 	return rc;
 }
 
-/* Appends one tweet's JSON; STORE_NOT_FOUND if it was deleted. */
-static int hydrate_one(struct feed *f, struct store_reader *r, uint64_t id, struct strbuf *out)
+int feed_tweet(struct feed *f, struct store_reader *r, uint64_t id, struct strbuf *out)
 {
 	switch (f->cache->ops->get(f->cache, id, out)) {
 	case TWEET_CACHE_HIT: return STORE_OK;
@@ -456,57 +455,100 @@ static int hydrate_one(struct feed *f, struct store_reader *r, uint64_t id, stru
 	return STORE_OK;
 }
 
-int feed_tweet(struct feed *f, struct store_reader *r, uint64_t id, struct strbuf *out)
+/* Cuts `out` back to its first `len` bytes. */
+static void truncate_to(struct strbuf *out, size_t len)
 {
-	return hydrate_one(f, r, id, out);
+	out->len = len;
+	if (out->data)
+		out->data[len] = '\0';
+}
+
+int feed_hydrate(struct feed *f, struct store_reader *r, const struct feed_id_source *src,
+		 size_t limit, struct strbuf *out, struct feed_hydrated *res)
+{
+	uint64_t *ids = xmalloc((limit ? limit : 1) * sizeof(uint64_t));
+	int rc = STORE_OK;
+	*res = (struct feed_hydrated){0};
+	strbuf_append_char(out, '[');
+	for (int round = 0; rc == STORE_OK && round < HYDRATE_ROUNDS && res->n < limit; round++) {
+		size_t want = limit - res->n, got = 0;
+		rc = src->next(src->arg, want, ids, &got);
+		for (size_t i = 0; rc == STORE_OK && i < got; i++) {
+			size_t mark = out->len;
+			if (res->n)
+				strbuf_append_char(out, ',');
+			int h = feed_tweet(f, r, ids[i], out);
+			if (h == STORE_NOT_FOUND) {
+				truncate_to(out, mark); /* deleted: skip it */
+				if (src->gone)
+					src->gone(src->arg, ids[i]);
+				continue;
+			}
+			rc = h;
+			if (rc)
+				break;
+			if (!res->newest || ids[i] > res->newest)
+				res->newest = ids[i];
+			if (!res->oldest || ids[i] < res->oldest)
+				res->oldest = ids[i];
+			res->n++;
+		}
+		/* A short read: the source has no more. A full one that lost
+		 * tweets to deletes: go on below it. */
+		if (got < want)
+			break;
+	}
+	strbuf_append_char(out, ']');
+	free(ids);
+	return rc;
+}
+
+/* The home timeline as a feed_id_source: pages of page_ids, each below the
+ * last. (An oldest-first page is not refilled: going on below it would put
+ * newer tweets after older ones, so it ends short instead.) */
+struct home_source {
+	struct feed *f;
+	struct store_reader *r;
+	uint64_t user;
+	struct store_page page;
+	bool started;
+};
+
+static int home_next(void *arg, size_t want, uint64_t *ids, size_t *n)
+{
+	struct home_source *h = arg;
+	*n = 0;
+	if (h->started && h->page.oldest_first)
+		return STORE_OK;
+	h->started = true;
+	h->page.limit = (unsigned)want;
+	int rc = page_ids(h->f, h->r, h->user, &h->page, ids, n);
+	if (rc == STORE_OK && *n)
+		h->page.before = ids[*n - 1];
+	return rc;
+}
+
+/* A tweet gone from the store leaves the reader's timeline as the read
+ * finds it (fanout never removed it from followers' timelines). */
+static void home_gone(void *arg, uint64_t id)
+{
+	struct home_source *h = arg;
+	h->f->home->ops->remove(h->f->home, h->user, id);
 }
 
 int feed_home(struct feed *f, struct store_reader *r, uint64_t user_id,
 	      const struct store_page *page, struct strbuf *out, size_t *n, uint64_t *newest,
 	      uint64_t *oldest)
 {
-	uint64_t *ids = xmalloc(page->limit * sizeof(uint64_t));
-	struct store_page p = *page;
-	int rc = STORE_OK;
-	*n = 0;
-	strbuf_append_char(out, '[');
-	for (int round = 0; round < MERGE_ROUNDS && *n < page->limit; round++) {
-		size_t got;
-		p.limit = page->limit - (unsigned)*n;
-		rc = page_ids(f, r, user_id, &p, ids, &got);
-		if (rc)
-			break;
-		size_t lost = 0;
-		for (size_t i = 0; i < got; i++) {
-			size_t mark = out->len;
-			if (*n)
-				strbuf_append_char(out, ',');
-			int h = hydrate_one(f, r, ids[i], out);
-			if (h == STORE_NOT_FOUND) {
-				out->len = mark; /* deleted: skip, and forget it here */
-				out->data[mark] = '\0';
-				f->home->ops->remove(f->home, user_id, ids[i]);
-				lost++;
-				continue;
-			}
-			if (h) {
-				rc = h;
-				break;
-			}
-			if (*n == 0)
-				*newest = ids[i];
-			*oldest = ids[i];
-			(*n)++;
-		}
-		/* Deletes left holes: go on below what this round covered. (An
-		 * oldest-first page is left short instead: refilling it would
-		 * put newer tweets after older ones.) */
-		if (rc || lost == 0 || got < p.limit || p.oldest_first)
-			break;
-		p.before = ids[got - 1];
+	struct home_source h = {.f = f, .r = r, .user = user_id, .page = *page};
+	struct feed_id_source src = {.next = home_next, .gone = home_gone, .arg = &h};
+	struct feed_hydrated res;
+	int rc = feed_hydrate(f, r, &src, page->limit, out, &res);
+	*n = res.n;
+	if (res.n) {
+		*newest = res.newest;
+		*oldest = res.oldest;
 	}
-	strbuf_append_char(out, ']');
-	free(ids);
 	return rc;
 }
 

@@ -15,7 +15,8 @@
  *
  * Read side (event loops): a page is the reader's timeline slice, merged
  * with the recent tweets of the celebrities the reader follows, then
- * hydrated from the tweet cache. A timeline that is missing (cold start,
+ * hydrated from the tweet cache (feed_hydrate, which search pages use
+ * too). A timeline that is missing (cold start,
  * evicted, idle, restarted) is rebuilt from the store; a page past the
  * timeline's cap is read from the store. Cost: O(page), plus
  * O(celebrities followed); never a scan of follows or tweets.
@@ -91,8 +92,45 @@ int feed_home(struct feed *f, struct store_reader *r, uint64_t user_id,
 	      const struct store_page *page, struct strbuf *out, size_t *n, uint64_t *newest,
 	      uint64_t *oldest);
 
-/* Appends the JSON of one tweet; STORE_NOT_FOUND if it does not exist. */
+/* Appends the JSON of one tweet, from the tweet cache or else the store
+ * (and then caches it); STORE_NOT_FOUND if it does not exist, and then
+ * nothing is appended. */
 int feed_tweet(struct feed *f, struct store_reader *r, uint64_t id, struct strbuf *out);
+
+/*
+ * Where the ids of a hydrated page come from (feed_hydrate): a home
+ * timeline, a search index.
+ *
+ * next(arg, want, ids, &n) reads at most `want` ids into ids[0..n), in
+ * page order. The first call gives the top of the page; each later call
+ * gives what comes right after the ids of the call before, or n = 0 if the
+ * source cannot go on. Returns STORE_OK or a store error.
+ *
+ * gone(arg, id): a tweet the source gave does not exist any more (deleted,
+ * and the source has not caught up); the source may forget it. May be NULL.
+ */
+struct feed_id_source {
+	int (*next)(void *arg, size_t want, uint64_t *ids, size_t *n);
+	void (*gone)(void *arg, uint64_t id);
+	void *arg;
+};
+
+/* What feed_hydrate appended. */
+struct feed_hydrated {
+	size_t n;                /* tweets */
+	uint64_t newest, oldest; /* their highest and lowest ids (for Link); 0 if none */
+};
+
+/*
+ * Appends a JSON array of at most `limit` tweets to `out`: the ids `src`
+ * gives, each hydrated as feed_tweet does. A tweet that is gone is left
+ * out, `src->gone` is told, and the page is refilled from further down the
+ * source (at most 4 reads of the source, so a page full of deleted tweets
+ * ends short rather than scanning on). Returns STORE_OK, or the first store
+ * error, in which case `out` holds a partial array the caller discards.
+ */
+int feed_hydrate(struct feed *f, struct store_reader *r, const struct feed_id_source *src,
+		 size_t limit, struct strbuf *out, struct feed_hydrated *res);
 
 void feed_stats(struct feed *f, struct feed_stats *out);
 
