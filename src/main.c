@@ -16,6 +16,7 @@
 #include "media/media.h"
 #include "pubsub/pubsub.h"
 #include "search/search.h"
+#include "search/service.h"
 #include "store/store.h"
 #include "timeline/feed.h"
 #include "util/log.h"
@@ -181,13 +182,11 @@ int main(int argc, char **argv)
 		.access = access,
 		.media = media,
 	};
-	/* Search threads read through readers of their own (api/search.c). */
-	struct workpool_hooks search_hooks = {
-		.init = api_search_thread_init,
-		.deinit = api_search_thread_deinit,
-		.arg = &app,
+	struct search_service_options qsopt = {
+		.threads = cfg.search_threads,
+		.max_queued = SEARCH_QUEUE_MAX,
 	};
-	app.searchers = workpool_new(cfg.search_threads, SEARCH_QUEUE_MAX, &search_hooks);
+	app.search_service = search_service_new(search, store, app.feed, &qsopt);
 	struct stream_options stopt = {
 		.max_streams = cfg.max_streams,
 		.max_per_user = cfg.max_user_streams,
@@ -220,7 +219,7 @@ int main(int argc, char **argv)
 	 * nudge the index), close the database, then finish the fanout (which
 	 * publishes to the bus till its end) and the indexing. */
 	workpool_free(app.hashers);
-	workpool_free(app.searchers);
+	search_service_free(app.search_service);
 	media_free(app.media); /* its workers write through the store */
 	ops->close(store);
 	streams_free(app.streams);

@@ -29,6 +29,7 @@
 #include "util/workpool.h"
 
 struct media_service;
+struct search_service;
 
 /* Shared by every thread; read-only after start. */
 struct app {
@@ -37,7 +38,7 @@ struct app {
 	struct workpool *hashers; /* Argon2id off the event loops */
 	struct feed *feed;        /* timelines, fanout, tweet cache */
 	struct search *search;    /* the full-text index */
-	struct workpool *searchers; /* search queries off the event loops */
+	struct search_service *search_service; /* search queries off the event loops */
 	struct limits *limits;    /* rate-limit counters */
 	struct metrics *metrics;  /* per-route requests and latency */
 	struct accesslog *access; /* NULL: no access log */
@@ -151,9 +152,6 @@ void api_feed(struct ctx *c);
 void api_feed_stream(struct ctx *c);
 void api_search_tweets(struct ctx *c);
 void api_search_users(struct ctx *c);
-/* The search threads' readers (struct workpool_hooks; arg: the app). */
-void *api_search_thread_init(void *app);
-void api_search_thread_deinit(void *state);
 /* media (api/media.c, api/blobs.c) */
 void api_media_create(struct ctx *c);
 void api_media_complete(struct ctx *c);
