@@ -45,15 +45,15 @@
 #include "util/strbuf.h"
 
 struct feed_options {
-	const struct timeline_ops *timelines;    /* adapter */
+	const struct timeline_ops *timelines;      /* adapter */
 	const struct tweet_cache_ops *tweet_cache; /* adapter */
-	unsigned timeline_cap;                /* ids per timeline (800) */
-	size_t timeline_bytes;                /* memory for all timelines */
-	uint64_t timeline_idle_ms;            /* unread this long: dropped */
-	uint64_t celebrity_threshold;         /* more followers: not fanned out */
-	size_t tweet_cache_bytes;             /* the tweet cache's budget */
-	size_t fanout_queue;                  /* jobs waiting before posting slows */
-	struct pubsub *pubsub;                /* live events go here; NULL: none */
+	unsigned timeline_cap;                     /* ids per timeline (800) */
+	size_t timeline_bytes;                     /* memory for all timelines */
+	uint64_t timeline_idle_ms;                 /* unread this long: dropped */
+	uint64_t celebrity_threshold;              /* more followers: not fanned out */
+	size_t tweet_cache_bytes;                  /* the tweet cache's budget */
+	size_t fanout_queue;                       /* jobs waiting before posting slows */
+	struct pubsub *pubsub;                     /* live events go here; NULL: none */
 };
 
 struct feed_stats {
