@@ -182,6 +182,8 @@ int main(int argc, char **argv)
 		.access = access,
 		.media = media,
 	};
+	/* Searches run on threads of their own, each with its own store and
+	 * index readers (search/service.h). */
 	struct search_service_options qsopt = {
 		.threads = cfg.search_threads,
 		.max_queued = SEARCH_QUEUE_MAX,
