@@ -494,7 +494,7 @@ int feed_hydrate(struct feed *f, struct store_reader *r, const struct feed_id_so
 			res->n++;
 		}
 		/* A short read: the source has no more. A full one that lost
-		 * tweets to deletes: go on below it. */
+		 * tweets to deletes: read on from where it ended. */
 		if (got < want)
 			break;
 	}
