@@ -21,6 +21,7 @@
 #include "media/media.h"
 #include "pubsub/pubsub.h"
 #include "search/search.h"
+#include "search/service.h"
 #include "store/store.h"
 #include "timeline/feed.h"
 #include "util/log.h"
@@ -115,7 +116,7 @@ static void chirp_stop(struct chirp *ch)
 {
 	struct app *app = &ch->app;
 	accounts_free(app->accounts); /* finishes queued hashing */
-	workpool_free(app->searchers);
+	search_service_free(app->search_service);
 	workpool_free(app->readers);
 	media_free(ch->media); /* its workers write through the store */
 	if (ch->store)
@@ -181,6 +182,7 @@ static int chirp_start(struct chirp *ch, const struct chirp_config *cfg, struct 
 		return -1;
 	struct feed_options fopt = {
 		.timelines = &timeline_memory_ops,
+		.tweet_cache = &tweet_cache_memory_ops,
 		.timeline_cap = cfg->timeline_cap,
 		.timeline_bytes = cfg->timeline_bytes,
 		.timeline_idle_ms = cfg->timeline_idle_ms,
@@ -189,7 +191,8 @@ static int chirp_start(struct chirp *ch, const struct chirp_config *cfg, struct 
 		.fanout_queue = cfg->fanout_queue,
 		.pubsub = ch->bus,
 	};
-	app->feed = feed_new(ch->store, &fopt);
+	if (!(app->feed = feed_new(ch->store, &fopt, failing(err, "feed"))))
+		return -1;
 	struct limits_options limits_opt = {.max_buckets = RATE_LIMIT_BUCKETS};
 	if (!(ch->limits = limits_memory_ops.open(&limits_opt, failing(err, "rate limits"))))
 		return -1;
@@ -215,13 +218,13 @@ static int chirp_start(struct chirp *ch, const struct chirp_config *cfg, struct 
 	if (!(ch->media = app->media = media_start(cfg, ch->store, failing(err, "media"))))
 		return -1;
 	media_follow_writes(ch->media, app->writes);
-	/* Search threads read through readers of their own (api/search.c). */
-	struct workpool_hooks search_hooks = {
-		.init = api_search_thread_init,
-		.deinit = api_search_thread_deinit,
-		.arg = app,
+	/* Searches run on threads of their own, each with its own store and
+	 * index readers (search/service.h). */
+	struct search_service_options qsopt = {
+		.threads = cfg->search_threads,
+		.max_queued = SEARCH_QUEUE_MAX,
 	};
-	app->searchers = workpool_new(cfg->search_threads, SEARCH_QUEUE_MAX, &search_hooks);
+	app->search_service = search_service_new(ch->search, ch->store, app->feed, &qsopt);
 	/* A store whose reads are network round trips is read on threads of
 	 * its own, never on an event loop (api_read). */
 	if (!ch->store_ops->reads_inline || cfg->offload_reads) {

@@ -37,6 +37,7 @@ struct accounts;
 struct tweets;
 struct graph;
 struct health;
+struct search_service;
 
 /* Shared by every thread; read-only after start. */
 struct app {
@@ -49,7 +50,7 @@ struct app {
 	struct health *health;     /* readiness (core/health.h) */
 	struct feed *feed;        /* timelines, fanout, tweet cache */
 	struct search *search;    /* the full-text index */
-	struct workpool *searchers; /* search queries off the event loops */
+	struct search_service *search_service; /* search queries off the event loops */
 	struct workpool *readers;   /* store reads, when they may not run on a loop */
 	struct ratelimit *ratelimit; /* budgets over the limits port */
 	struct metrics *metrics;  /* per-route requests and latency */

@@ -17,6 +17,7 @@
 #include "api/stream.h"
 #include "core/write.h"
 #include "http/respond.h"
+#include "search/service.h"
 #include "http/server.h"
 
 static void metric(struct strbuf *sb, const char *name, const char *type, const char *help,
@@ -119,7 +120,7 @@ void api_metrics(struct ctx *c)
 	metric(&sb, "chirp_tweet_cache_evictions_total", "counter",
 	       "Tweets evicted from the JSON cache.", fs.cache.evictions);
 	struct search_stats qs;
-	c->app->search->ops->stats(c->app->search, &qs);
+	search_service_stats(c->app->search_service, &qs);
 	metric(&sb, "chirp_search_tweets_indexed_total", "counter",
 	       "Tweets added to the search index since start.", qs.tweets_indexed);
 	metric(&sb, "chirp_search_users_indexed_total", "counter",

@@ -1,33 +1,24 @@
 /*
- * search — GET /v1/search/tweets and GET /v1/search/users (search/search.h
- * has the query language and how the index works).
+ * search — GET /v1/search/tweets and GET /v1/search/users: the HTTP side
+ * of the search service (search/service.h has how a search runs,
+ * search/search.h the query language and the index).
  *
- * The handler checks the request on the event loop, then hands the search
- * to a pool of search threads (--search-threads), each with its own index
- * and store readers: a query over long posting lists can take milliseconds,
- * and the loop must not wait for it (DESIGN §6). The answer is sent back
- * on the loop.
- *
- * The index returns ids; each is hydrated from the tweet cache or the
- * store. A tweet the index still has but the store does not (deleted, and
- * the index has not caught up) is skipped, the index is told to forget it,
- * and the page is filled from further down.
+ * The handler checks the request on the event loop (q, sort, offset and
+ * the page), hands it to the search service, which runs it on a search
+ * thread so the loop never waits for the index (docs/architecture.md),
+ * and answers back on the loop with the page and its Link header.
  */
 #include "api/api.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/render.h"
 #include "http/respond.h"
 #include "http/server.h"
-#include "util/container_of.h"
-#include "util/id.h"
+#include "search/service.h"
 #include "util/log.h"
 #include "util/query.h"
 #include "util/utf8.h"
-
-#define HYDRATE_ROUNDS 4 /* index pages tried to fill one page with live tweets */
 
 /* The decoded query. */
 struct search_input {
@@ -156,186 +147,69 @@ static bool read_sort(struct ctx *c, enum search_sort *out)
 	return false;
 }
 
-/* A search thread's readers (workpool hooks). */
-struct search_thread {
-	struct store_reader *db;
-	struct search_reader *index;
-};
-
-void *api_search_thread_init(void *app_ptr)
-{
-	struct app *app = app_ptr;
-	struct search_thread *t = xmalloc(sizeof(*t));
-	t->db = app->store->ops->reader_new(app->store);
-	t->index = app->search->ops->reader_new(app->search);
-	return t;
-}
-
-void api_search_thread_deinit(void *state)
-{
-	struct search_thread *t = state;
-	t->db->ops->reader_free(t->db);
-	t->index->ops->reader_free(t->index);
-	free(t);
-}
-
 /* One search, from the handler to the answer. */
 struct search_job {
-	struct work work;
 	struct app *app;
 	struct ctx *ctx;
 	struct http_async *async;
 	bool users;
 	struct search_input in; /* the query's terms point into in.text */
 	struct search_request req;
-
-	/* The outcome, filled on the search thread. */
-	int status;
-	struct strbuf body;
-	size_t n;
-	uint64_t newest, oldest; /* of the tweets on the page */
+	struct search_result res; /* filled by the search service */
 };
-
-/*
- * Hydrates ids into the body, skipping (and forgetting) tweets that are
- * gone; counts and tracks the ids written.
- */
-static void hydrate(struct search_job *job, struct store_reader *db, const uint64_t *ids,
-		    size_t n)
-{
-	struct search *search = job->app->search;
-	for (size_t i = 0; i < n; i++) {
-		size_t mark = job->body.len;
-		if (job->n)
-			strbuf_append_char(&job->body, ',');
-		if (feed_tweet(job->app->feed, db, ids[i], &job->body) != STORE_OK) {
-			job->body.len = mark;
-			search->ops->forget_tweet(search, ids[i]);
-			continue;
-		}
-		if (!job->newest || ids[i] > job->newest)
-			job->newest = ids[i];
-		if (!job->oldest || ids[i] < job->oldest)
-			job->oldest = ids[i];
-		job->n++;
-	}
-}
-
-static int find_tweets(struct search_job *job, struct search_thread *t)
-{
-	struct search_request req = job->req;
-	const struct search_query *q = &job->in.query;
-	if (q->from) {
-		char handle[HANDLE_MAX + 1];
-		memcpy(handle, q->from, q->from_len);
-		handle[q->from_len] = '\0';
-		struct user u;
-		int rc = t->db->ops->user_get_by_handle(t->db, handle, &u);
-		if (rc == STORE_NOT_FOUND)
-			return STORE_OK; /* nobody by that name: nothing they wrote */
-		if (rc != STORE_OK)
-			return rc;
-		req.has_author = true;
-		req.author_id = u.id;
-	}
-	uint64_t ids[100];
-	const unsigned limit = req.page.limit;
-	for (int round = 0; round < HYDRATE_ROUNDS && job->n < limit; round++) {
-		size_t got;
-		req.page.limit = limit - (unsigned)job->n;
-		int rc = t->index->ops->tweets(t->index, &req, ids, &got);
-		if (rc != STORE_OK)
-			return rc;
-		hydrate(job, t->db, ids, got);
-		if (got < req.page.limit)
-			break; /* the index has no more */
-		/* Some were gone: go on below them. */
-		if (req.sort == SEARCH_RECENT && !req.page.oldest_first)
-			req.page.before = ids[got - 1];
-		else if (req.sort == SEARCH_RECENT)
-			req.page.after = ids[0];
-		else
-			req.offset += (unsigned)got;
-	}
-	return STORE_OK;
-}
-
-static int find_users(struct search_job *job, struct search_thread *t)
-{
-	uint64_t ids[100];
-	size_t got;
-	int rc = t->index->ops->users(t->index, &job->in.query, job->req.page.limit, job->in.offset,
-				      ids, &got);
-	for (size_t i = 0; rc == STORE_OK && i < got; i++) {
-		struct user u;
-		rc = t->db->ops->user_get(t->db, ids[i], &u);
-		if (rc == STORE_NOT_FOUND) {
-			rc = STORE_OK;
-			continue;
-		}
-		if (rc == STORE_OK) {
-			if (job->n++)
-				strbuf_append_char(&job->body, ',');
-			render_user(&job->body, &u);
-		}
-	}
-	return rc;
-}
 
 /* Back on the loop: the answer, with its Link header. */
 static void reply(h2o_req_t *req, void *arg)
 {
 	struct search_job *job = arg;
+	const struct search_result *res = &job->res;
 	if (req) {
 		struct ctx *c = job->ctx;
-		if (job->status != STORE_OK) {
-			api_store_error(c, job->status);
+		if (res->status != STORE_OK) {
+			api_store_error(c, res->status);
 		} else {
 			unsigned limit = job->req.page.limit;
 			if (!job->users && job->req.sort == SEARCH_RECENT) {
 				struct strbuf sb = STRBUF_INIT;
-				if (job->n) {
+				if (res->n) {
 					link_url(&sb, c, &job->in, "recent", "next", "max_id=%llu",
-						 job->oldest, limit);
+						 res->oldest, limit);
 					link_url(&sb, c, &job->in, "recent", "prev", "min_id=%llu",
-						 job->newest, limit);
+						 res->newest, limit);
 				}
 				if (sb.len)
 					http_header_add(req, "link", sb.data, sb.len);
 				strbuf_deinit(&sb);
 			} else {
-				link_offset(c, &job->in, NULL, limit, job->n);
+				link_offset(c, &job->in, NULL, limit, res->n);
 			}
-			strbuf_append_char(&job->body, ']');
-			api_send(c, 200, &job->body);
+			api_send(c, 200, &res->json);
 		}
 	}
 	api_request_done(job->app, req ? job->ctx : NULL);
-	strbuf_deinit(&job->body);
+	strbuf_deinit(&job->res.json);
 	free(job);
 }
 
-static void run(struct work *w)
+/* On a search thread (or at once, if the search was refused). */
+static void done(struct search_result *res, void *arg)
 {
-	struct search_job *job = container_of(w, struct search_job, work);
-	struct search_thread *t = w->thread;
-	job->status = job->users ? find_users(job, t) : find_tweets(job, t);
+	(void)res; /* job->res */
+	struct search_job *job = arg;
 	http_async_finish(job->async, reply, job);
 }
 
 static void start(struct ctx *c, struct search_job *job)
 {
-	job->work.fn = run;
 	job->app = c->app;
 	job->ctx = c;
-	strbuf_init(&job->body);
-	strbuf_append_char(&job->body, '[');
 	job->async = http_async_begin(c->req);
 	c->async = true;
-	if (workpool_submit(c->app->searchers, &job->work) != 0) {
-		job->status = STORE_BUSY;
-		http_async_finish(job->async, reply, job);
-	}
+	if (job->users)
+		search_service_users(c->app->search_service, &job->in.query, job->req.page.limit,
+				     job->in.offset, &job->res, done, job);
+	else
+		search_service_tweets(c->app->search_service, &job->req, &job->res, done, job);
 }
 
 void api_search_tweets(struct ctx *c)

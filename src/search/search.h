@@ -1,5 +1,6 @@
 /*
- * search — the port to chirp's full-text index (DESIGN §5 "Search").
+ * search — the port to chirp's full-text index (docs/architecture.md,
+ * "Ports"; the search service on top is search/service.h).
  *
  * The index is derived data: the store stays the truth. An adapter keeps
  * itself up to date by pulling what the store committed after its own

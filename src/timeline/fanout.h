@@ -1,6 +1,6 @@
 /*
  * fanout — the bounded queue between a committed tweet and its followers'
- * timelines (DESIGN §5).
+ * timelines (docs/architecture.md).
  *
  * The writer thread hands each new tweet here after its commit; one fanout
  * thread takes jobs in order and runs the given function on each. The queue

@@ -1,7 +1,8 @@
 /*
  * feed — see feed.h for the design. This file is the orchestration: which
- * timeline, which store read, in which order. The data structures are in
- * memory.c (timelines) and tweet_cache.c; the queue is fanout.c.
+ * timeline, which store read, in which order. The data structures are
+ * behind ports (timeline.h, tweet_cache.h; memory.c and
+ * tweet_cache_memory.c are the in-memory adapters); the queue is fanout.c.
  */
 #include "timeline/feed.h"
 
@@ -28,7 +29,7 @@ struct home_meta {
 	uint64_t celebs[];
 };
 
-#define MERGE_ROUNDS 4 /* refills of a page that lost tweets to deletes */
+#define HYDRATE_ROUNDS 4 /* source reads to fill one page that lost tweets to deletes */
 
 struct feed {
 	struct feed_options opt;
@@ -145,7 +146,7 @@ static void fanout_run(void *arg, const struct fanout_job *job)
 
 void feed_on_post(struct feed *f, const struct tweet *t, const char *json, size_t len)
 {
-	tweet_cache_put(f->cache, t->id, json, len);
+	f->cache->ops->put(f->cache, t->id, json, len);
 	/* The author sees their own tweet at once; followers after fanout. */
 	f->home->ops->push(f->home, t->author_id, t->id);
 	f->authored->ops->push(f->authored, t->author_id, t->id);
@@ -155,7 +156,9 @@ void feed_on_post(struct feed *f, const struct tweet *t, const char *json, size_
 
 void feed_on_delete(struct feed *f, uint64_t author_id, uint64_t tweet_id)
 {
-	tweet_cache_forget(f->cache, tweet_id);
+	if (f->cache->ops->mark_deleted(f->cache, tweet_id) != 0)
+		log_error("feed: tweet %llu deleted, but the tweet cache could not record it",
+			  (unsigned long long)tweet_id);
 	f->home->ops->remove(f->home, author_id, tweet_id);
 	f->authored->ops->remove(f->authored, author_id, tweet_id);
 	/* Followers' timelines still hold the id; reads skip it through the
@@ -435,10 +438,9 @@ static int page_ids(struct feed *f, struct store_reader *r, uint64_t user,
 	return rc;
 }
 
-/* Appends one tweet's JSON; STORE_NOT_FOUND if it was deleted. */
-static int hydrate_one(struct feed *f, struct store_reader *r, uint64_t id, struct strbuf *out)
+int feed_tweet(struct feed *f, struct store_reader *r, uint64_t id, struct strbuf *out)
 {
-	switch (tweet_cache_append(f->cache, id, out)) {
+	switch (f->cache->ops->get(f->cache, id, out)) {
 	case TWEET_CACHE_HIT: return STORE_OK;
 	case TWEET_CACHE_DELETED: return STORE_NOT_FOUND;
 	case TWEET_CACHE_MISS: break;
@@ -449,67 +451,110 @@ static int hydrate_one(struct feed *f, struct store_reader *r, uint64_t id, stru
 		return rc;
 	size_t start = out->len;
 	render_tweet(out, &t);
-	tweet_cache_put(f->cache, id, out->data + start, out->len - start);
+	f->cache->ops->put(f->cache, id, out->data + start, out->len - start);
 	return STORE_OK;
 }
 
-int feed_tweet(struct feed *f, struct store_reader *r, uint64_t id, struct strbuf *out)
+/* Cuts `out` back to its first `len` bytes. */
+static void truncate_to(struct strbuf *out, size_t len)
 {
-	return hydrate_one(f, r, id, out);
+	out->len = len;
+	if (out->data)
+		out->data[len] = '\0';
 }
 
-int feed_home(struct feed *f, struct store_reader *r, uint64_t user_id,
-	      const struct store_page *page, struct strbuf *out, size_t *n, uint64_t *newest,
-	      uint64_t *oldest)
+int feed_hydrate(struct feed *f, struct store_reader *r, const struct feed_id_source *src,
+		 size_t limit, struct strbuf *out, struct feed_hydrated *res)
 {
-	uint64_t *ids = xmalloc(page->limit * sizeof(uint64_t));
-	struct store_page p = *page;
+	uint64_t *ids = xmalloc((limit ? limit : 1) * sizeof(uint64_t));
 	int rc = STORE_OK;
-	*n = 0;
+	*res = (struct feed_hydrated){0};
 	strbuf_append_char(out, '[');
-	for (int round = 0; round < MERGE_ROUNDS && *n < page->limit; round++) {
-		size_t got;
-		p.limit = page->limit - (unsigned)*n;
-		rc = page_ids(f, r, user_id, &p, ids, &got);
-		if (rc)
-			break;
-		size_t lost = 0;
-		for (size_t i = 0; i < got; i++) {
+	for (int round = 0; rc == STORE_OK && round < HYDRATE_ROUNDS && res->n < limit; round++) {
+		size_t want = limit - res->n, got = 0;
+		rc = src->next(src->arg, want, ids, &got);
+		for (size_t i = 0; rc == STORE_OK && i < got; i++) {
 			size_t mark = out->len;
-			if (*n)
+			if (res->n)
 				strbuf_append_char(out, ',');
-			int h = hydrate_one(f, r, ids[i], out);
+			int h = feed_tweet(f, r, ids[i], out);
 			if (h == STORE_NOT_FOUND) {
-				out->len = mark; /* deleted: skip, and forget it here */
-				out->data[mark] = '\0';
-				f->home->ops->remove(f->home, user_id, ids[i]);
-				lost++;
+				truncate_to(out, mark); /* deleted: skip it */
+				if (src->gone)
+					src->gone(src->arg, ids[i]);
 				continue;
 			}
-			if (h) {
-				rc = h;
+			rc = h;
+			if (rc)
 				break;
-			}
-			if (*n == 0)
-				*newest = ids[i];
-			*oldest = ids[i];
-			(*n)++;
+			if (!res->newest || ids[i] > res->newest)
+				res->newest = ids[i];
+			if (!res->oldest || ids[i] < res->oldest)
+				res->oldest = ids[i];
+			res->n++;
 		}
-		/* Deletes left holes: go on below what this round covered. (An
-		 * oldest-first page is left short instead: refilling it would
-		 * put newer tweets after older ones.) */
-		if (rc || lost == 0 || got < p.limit || p.oldest_first)
+		/* A short read: the source has no more. A full one that lost
+		 * tweets to deletes: read on from where it ended. */
+		if (got < want)
 			break;
-		p.before = ids[got - 1];
 	}
 	strbuf_append_char(out, ']');
 	free(ids);
 	return rc;
 }
 
+/* The home timeline as a feed_id_source: pages of page_ids, each below the
+ * last. (An oldest-first page is not refilled: going on below it would put
+ * newer tweets after older ones, so it ends short instead.) */
+struct home_source {
+	struct feed *f;
+	struct store_reader *r;
+	uint64_t user;
+	struct store_page page;
+	bool started;
+};
+
+static int home_next(void *arg, size_t want, uint64_t *ids, size_t *n)
+{
+	struct home_source *h = arg;
+	*n = 0;
+	if (h->started && h->page.oldest_first)
+		return STORE_OK;
+	h->started = true;
+	h->page.limit = (unsigned)want;
+	int rc = page_ids(h->f, h->r, h->user, &h->page, ids, n);
+	if (rc == STORE_OK && *n)
+		h->page.before = ids[*n - 1];
+	return rc;
+}
+
+/* A tweet gone from the store leaves the reader's timeline as the read
+ * finds it (fanout never removed it from followers' timelines). */
+static void home_gone(void *arg, uint64_t id)
+{
+	struct home_source *h = arg;
+	h->f->home->ops->remove(h->f->home, h->user, id);
+}
+
+int feed_home(struct feed *f, struct store_reader *r, uint64_t user_id,
+	      const struct store_page *page, struct strbuf *out, size_t *n, uint64_t *newest,
+	      uint64_t *oldest)
+{
+	struct home_source h = {.f = f, .r = r, .user = user_id, .page = *page};
+	struct feed_id_source src = {.next = home_next, .gone = home_gone, .arg = &h};
+	struct feed_hydrated res;
+	int rc = feed_hydrate(f, r, &src, page->limit, out, &res);
+	*n = res.n;
+	if (res.n) {
+		*newest = res.newest;
+		*oldest = res.oldest;
+	}
+	return rc;
+}
+
 /* ---- life cycle ---------------------------------------------------------------- */
 
-struct feed *feed_new(struct store *store, const struct feed_options *opt)
+struct feed *feed_new(struct store *store, const struct feed_options *opt, struct strbuf *err)
 {
 	struct feed *f = xcalloc(1, sizeof(*f));
 	f->opt = *opt;
@@ -519,11 +564,18 @@ struct feed *feed_new(struct store *store, const struct feed_options *opt)
 		.max_bytes = opt->timeline_bytes,
 		.idle_ttl_ms = opt->timeline_idle_ms,
 	};
-	f->home = opt->timelines->create(&topt);
+	struct tweet_cache_options copt = {.max_bytes = opt->tweet_cache_bytes};
+	f->home = opt->timelines->open(&topt, err);
+	if (!f->home)
+		goto fail;
 	topt.max_bytes = opt->timeline_bytes / 8; /* celebrities are few */
 	topt.idle_ttl_ms = 0;
-	f->authored = opt->timelines->create(&topt);
-	f->cache = tweet_cache_new(opt->tweet_cache_bytes);
+	f->authored = opt->timelines->open(&topt, err);
+	if (!f->authored)
+		goto fail;
+	f->cache = opt->tweet_cache->open(&copt, err);
+	if (!f->cache)
+		goto fail;
 	f->fanout_db = store->ops->reader_new(store);
 	f->pubsub = opt->pubsub;
 	/* Every tweet committed before now was fanned out (or needs none):
@@ -531,6 +583,13 @@ struct feed *feed_new(struct store *store, const struct feed_options *opt)
 	atomic_init(&f->live_upto, id_make(time_now_ms(), 0, 0));
 	f->fanout = fanout_new(opt->fanout_queue, fanout_run, f);
 	return f;
+fail:
+	if (f->authored)
+		f->authored->ops->close(f->authored);
+	if (f->home)
+		f->home->ops->close(f->home);
+	free(f);
+	return NULL;
 }
 
 void feed_free(struct feed *f)
@@ -539,16 +598,16 @@ void feed_free(struct feed *f)
 		return;
 	fanout_free(f->fanout);
 	f->fanout_db->ops->reader_free(f->fanout_db);
-	tweet_cache_free(f->cache);
-	f->authored->ops->destroy(f->authored);
-	f->home->ops->destroy(f->home);
+	f->cache->ops->close(f->cache);
+	f->authored->ops->close(f->authored);
+	f->home->ops->close(f->home);
 	free(f);
 }
 
 void feed_stats(struct feed *f, struct feed_stats *out)
 {
 	f->home->ops->stats(f->home, &out->timelines);
-	tweet_cache_stats(f->cache, &out->cache);
+	f->cache->ops->stats(f->cache, &out->cache);
 	out->fanout_depth = fanout_depth(f->fanout);
 	out->fanout_capacity = f->opt.fanout_queue;
 	out->rebuilds = atomic_load(&f->rebuilds);

@@ -1,5 +1,6 @@
 /*
- * feed — the home feed as DESIGN §5 builds it: hybrid fanout.
+ * feed — the home feed, built by hybrid fanout (docs/architecture.md has
+ * where it sits among the services and ports).
  *
  * Write side (called on the store's writer thread, after the commit and
  * before the client's answer):
@@ -14,7 +15,8 @@
  *
  * Read side (event loops): a page is the reader's timeline slice, merged
  * with the recent tweets of the celebrities the reader follows, then
- * hydrated from the tweet cache. A timeline that is missing (cold start,
+ * hydrated from the tweet cache (feed_hydrate, which search pages use
+ * too). A timeline that is missing (cold start,
  * evicted, idle, restarted) is rebuilt from the store; a page past the
  * timeline's cap is read from the store. Cost: O(page), plus
  * O(celebrities followed); never a scan of follows or tweets.
@@ -43,14 +45,15 @@
 #include "util/strbuf.h"
 
 struct feed_options {
-	const struct timeline_ops *timelines; /* adapter */
-	unsigned timeline_cap;                /* ids per timeline (800) */
-	size_t timeline_bytes;                /* memory for all timelines */
-	uint64_t timeline_idle_ms;            /* unread this long: dropped */
-	uint64_t celebrity_threshold;         /* more followers: not fanned out */
-	size_t tweet_cache_bytes;
-	size_t fanout_queue;                  /* jobs waiting before posting slows */
-	struct pubsub *pubsub;                /* live events go here; NULL: none */
+	const struct timeline_ops *timelines;      /* adapter */
+	const struct tweet_cache_ops *tweet_cache; /* adapter */
+	unsigned timeline_cap;                     /* ids per timeline (800) */
+	size_t timeline_bytes;                     /* memory for all timelines */
+	uint64_t timeline_idle_ms;                 /* unread this long: dropped */
+	uint64_t celebrity_threshold;              /* more followers: not fanned out */
+	size_t tweet_cache_bytes;                  /* the tweet cache's budget */
+	size_t fanout_queue;                       /* jobs waiting before posting slows */
+	struct pubsub *pubsub;                     /* live events go here; NULL: none */
 };
 
 struct feed_stats {
@@ -63,8 +66,10 @@ struct feed_stats {
 
 struct feed;
 
-/* The feed reads the store through readers of its own where it needs to. */
-struct feed *feed_new(struct store *store, const struct feed_options *opt);
+/* Opens the timelines and the tweet cache from the adapters `opt` names.
+ * The feed reads the store through readers of its own where it needs to.
+ * NULL, with the reason in `err`, if an adapter cannot be opened. */
+struct feed *feed_new(struct store *store, const struct feed_options *opt, struct strbuf *err);
 /* Finishes queued fanout and frees everything. NULL is a no-op. */
 void feed_free(struct feed *f);
 
@@ -87,8 +92,45 @@ int feed_home(struct feed *f, struct store_reader *r, uint64_t user_id,
 	      const struct store_page *page, struct strbuf *out, size_t *n, uint64_t *newest,
 	      uint64_t *oldest);
 
-/* Appends the JSON of one tweet; STORE_NOT_FOUND if it does not exist. */
+/* Appends the JSON of one tweet, from the tweet cache or else the store
+ * (and then caches it); STORE_NOT_FOUND if it does not exist, and then
+ * nothing is appended. */
 int feed_tweet(struct feed *f, struct store_reader *r, uint64_t id, struct strbuf *out);
+
+/*
+ * Where the ids of a hydrated page come from (feed_hydrate): a home
+ * timeline, a search index.
+ *
+ * next(arg, want, ids, &n) reads at most `want` ids into ids[0..n), in
+ * page order. The first call gives the top of the page; each later call
+ * gives what comes right after the ids of the call before, or n = 0 if the
+ * source cannot go on. Returns STORE_OK or a store error.
+ *
+ * gone(arg, id): a tweet the source gave does not exist any more (deleted,
+ * and the source has not caught up); the source may forget it. May be NULL.
+ */
+struct feed_id_source {
+	int (*next)(void *arg, size_t want, uint64_t *ids, size_t *n);
+	void (*gone)(void *arg, uint64_t id);
+	void *arg;
+};
+
+/* What feed_hydrate appended. */
+struct feed_hydrated {
+	size_t n;                /* tweets */
+	uint64_t newest, oldest; /* their highest and lowest ids (for Link); 0 if none */
+};
+
+/*
+ * Appends a JSON array of at most `limit` tweets to `out`: the ids `src`
+ * gives, each hydrated as feed_tweet does. A tweet that is gone is left
+ * out, `src->gone` is told, and the page is refilled from further down the
+ * source (at most 4 reads of the source, so a page full of deleted tweets
+ * ends short rather than scanning on). Returns STORE_OK, or the first store
+ * error, in which case `out` holds a partial array the caller discards.
+ */
+int feed_hydrate(struct feed *f, struct store_reader *r, const struct feed_id_source *src,
+		 size_t limit, struct strbuf *out, struct feed_hydrated *res);
 
 void feed_stats(struct feed *f, struct feed_stats *out);
 

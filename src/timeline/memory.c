@@ -150,8 +150,9 @@ static void list_insert(struct mem_timelines *m, struct shard *s, struct list *l
 	s->entries++;
 }
 
-static struct timelines *mem_create(const struct timeline_options *opt)
+static struct timelines *mem_open(const struct timeline_options *opt, struct strbuf *err)
 {
+	(void)err; /* nothing can fail but memory, which aborts */
 	struct mem_timelines *m = xcalloc(1, sizeof(*m));
 	m->base.ops = &timeline_memory_ops;
 	m->opt = *opt;
@@ -165,7 +166,7 @@ static struct timelines *mem_create(const struct timeline_options *opt)
 	return &m->base;
 }
 
-static void mem_destroy(struct timelines *t)
+static void mem_close(struct timelines *t)
 {
 	struct mem_timelines *m = (struct mem_timelines *)t;
 	if (!m)
@@ -352,8 +353,8 @@ static void mem_stats(struct timelines *t, struct timeline_stats *out)
 
 const struct timeline_ops timeline_memory_ops = {
 	.name = "memory",
-	.create = mem_create,
-	.destroy = mem_destroy,
+	.open = mem_open,
+	.close = mem_close,
 	.push = mem_push,
 	.remove = mem_remove,
 	.drop = mem_drop,

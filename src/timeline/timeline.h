@@ -1,5 +1,6 @@
 /*
- * timeline — the port to precomputed lists of tweet ids (DESIGN §5).
+ * timeline — the port to precomputed lists of tweet ids
+ * (docs/architecture.md, "Ports").
  *
  * A timeline is a capped list of tweet ids, newest first, kept under a key
  * (a user id). The feed keeps two sets of them: every reader's home
@@ -26,6 +27,7 @@
 #include <stdint.h>
 
 #include "store/store.h"
+#include "util/strbuf.h"
 
 struct timeline_options {
 	unsigned cap;            /* ids kept per list (800) */
@@ -49,8 +51,10 @@ struct timelines;
 
 struct timeline_ops {
 	const char *name;
-	struct timelines *(*create)(const struct timeline_options *opt);
-	void (*destroy)(struct timelines *t);
+	/* NULL, with the reason in `err`, if the lists cannot be opened. */
+	struct timelines *(*open)(const struct timeline_options *opt, struct strbuf *err);
+	/* Frees every list. NULL is a no-op. */
+	void (*close)(struct timelines *t);
 
 	/* Adds tweet_id to the list of `key`, if that list is held. */
 	void (*push)(struct timelines *t, uint64_t key, uint64_t tweet_id);

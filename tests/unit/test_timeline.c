@@ -35,8 +35,10 @@ static struct timelines *tl_new(unsigned cap, size_t max_bytes, uint64_t idle_tt
 {
 	struct timeline_options opt = {
 	    .cap = cap, .max_bytes = max_bytes, .idle_ttl_ms = idle_ttl_ms};
-	struct timelines *t = ops->create(&opt);
+	struct strbuf err = STRBUF_INIT;
+	struct timelines *t = ops->open(&opt, &err);
 	assert_non_null(t);
+	assert_null(err.data);
 	return t;
 }
 
@@ -132,7 +134,7 @@ static void test_push_to_unheld_list_is_dropped(void **state)
 	/* Building it afterwards does not bring the dropped pushes back. */
 	build(t, 7, IDS(50), 1, false);
 	ASSERT_PAGE(read_all(t, 7), true, 50);
-	ops->destroy(t);
+	ops->close(t);
 }
 
 static void test_build_collects_pushes(void **state)
@@ -155,7 +157,7 @@ static void test_build_collects_pushes(void **state)
 
 	/* Other keys are untouched. */
 	assert_int_equal(read_all(t, 2).rc, TIMELINE_MISS);
-	ops->destroy(t);
+	ops->close(t);
 }
 
 static void test_list_dropped_during_build_stays_absent(void **state)
@@ -169,7 +171,7 @@ static void test_list_dropped_during_build_stays_absent(void **state)
 	ops->finish_build(t, 3, IDS(5), 1, false, "m", 1);
 	assert_int_equal(read_all(t, 3).rc, TIMELINE_MISS);
 	assert_int_equal(stats(t).lists, 0);
-	ops->destroy(t);
+	ops->close(t);
 }
 
 /* ---- pages ------------------------------------------------------------------- */
@@ -191,7 +193,7 @@ static void test_empty_list_reads_empty_page(void **state)
 	/* It is held: a push now feeds it. */
 	ops->push(t, 1, 5);
 	ASSERT_PAGE(read_all(t, 1), true, 5);
-	ops->destroy(t);
+	ops->close(t);
 }
 
 static void test_page_windows(void **state)
@@ -231,7 +233,7 @@ static void test_page_windows(void **state)
 	r = read_page(t, 1, 60, 50, 5, false);
 	assert_int_equal(r.rc, TIMELINE_OK);
 	assert_int_equal(r.n, 0);
-	ops->destroy(t);
+	ops->close(t);
 }
 
 static void test_out_of_order_push_is_sorted(void **state)
@@ -247,7 +249,7 @@ static void test_out_of_order_push_is_sorted(void **state)
 	ops->push(t, 1, 60);
 	ASSERT_PAGE(read_all(t, 1), true, 60, 50, 40, 30, 20, 10, 5);
 	assert_int_equal(stats(t).entries, 7);
-	ops->destroy(t);
+	ops->close(t);
 }
 
 /* ---- the cap and `complete` -------------------------------------------------- */
@@ -289,7 +291,7 @@ static void test_cap_drops_oldest_and_marks_incomplete(void **state)
 	ASSERT_PAGE(read_page(t, 2, UINT64_MAX, 0, 64, false), false, 90, 80, 70, 60, 50);
 	ASSERT_PAGE(read_page(t, 2, UINT64_MAX, 0, 5, false), true, 90, 80, 70, 60, 50);
 	assert_int_equal(stats(t).entries, 10);
-	ops->destroy(t);
+	ops->close(t);
 }
 
 static void test_truncated_build_is_incomplete_at_its_end(void **state)
@@ -309,7 +311,7 @@ static void test_truncated_build_is_incomplete_at_its_end(void **state)
 	ASSERT_PAGE(read_page(t, 2, UINT64_MAX, 0, 10, false), true, 30, 20, 10);
 	ASSERT_PAGE(read_page(t, 2, 30, 0, 5, false), true, 20, 10);
 	ASSERT_PAGE(read_page(t, 2, UINT64_MAX, 0, 2, true), true, 20, 10);
-	ops->destroy(t);
+	ops->close(t);
 }
 
 /* ---- remove, drop, meta ------------------------------------------------------ */
@@ -348,7 +350,7 @@ static void test_remove_and_drop(void **state)
 	assert_int_equal(st.lists, 0);
 	assert_int_equal(st.entries, 0);
 	assert_int_equal(st.bytes, 0);
-	ops->destroy(t);
+	ops->close(t);
 }
 
 static void test_meta_copied_in_and_out(void **state)
@@ -397,7 +399,7 @@ static void test_meta_copied_in_and_out(void **state)
 	                 TIMELINE_OK);
 	assert_null(meta);
 	assert_int_equal(meta_len, 0);
-	ops->destroy(t);
+	ops->close(t);
 }
 
 /* ---- idle TTL ------------------------------------------------------------------ */
@@ -424,7 +426,7 @@ static void test_idle_list_is_miss_and_push_drops_it(void **state)
 	/* Rebuilt, it answers again with what the store gave. */
 	build(t, 2, IDS(21, 20), 2, false);
 	ASSERT_PAGE(read_all(t, 2), true, 21, 20);
-	ops->destroy(t);
+	ops->close(t);
 }
 
 static void test_slow_build_keeps_pushes(void **state)
@@ -438,7 +440,7 @@ static void test_slow_build_keeps_pushes(void **state)
 	ops->push(t, 1, 30);
 	ops->finish_build(t, 1, IDS(20, 10), 2, false, NULL, 0);
 	ASSERT_PAGE(read_all(t, 1), true, 30, 20, 10);
-	ops->destroy(t);
+	ops->close(t);
 }
 
 /* ---- memory budget ------------------------------------------------------------- */
@@ -502,7 +504,7 @@ static void test_budget_evicts_least_recently_read(void **state)
 	assert_int_equal(st.lists, 0);
 	assert_int_equal(st.entries, 0);
 	assert_int_equal(st.bytes, 0);
-	ops->destroy(t);
+	ops->close(t);
 }
 
 /* ---- concurrency --------------------------------------------------------------- */
@@ -603,7 +605,7 @@ static void test_concurrent_push_and_read(void **state)
 		assert_int_equal(ids[i], total - i);
 	assert_int_equal(stats(t).entries, n);
 	free(ids);
-	ops->destroy(t);
+	ops->close(t);
 }
 
 /* Regression: a held list that is rebuilt counts as just read. It used to
@@ -646,7 +648,7 @@ static void test_rebuilt_list_counts_as_read(void **state)
 	build(t, k[2], ids, 10, false);                 /* Z pushes one out */
 	assert_true(is_held(t, k[0]));
 	assert_false(is_held(t, k[1]));
-	ops->destroy(t);
+	ops->close(t);
 }
 
 int main(void)

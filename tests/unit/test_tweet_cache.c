@@ -1,9 +1,10 @@
 /*
- * test_tweet_cache — unit tests for timeline/tweet_cache (tweet JSON by id).
+ * test_tweet_cache — unit tests for the tweet cache port (timeline/
+ * tweet_cache.h), through its in-memory adapter's ops.
  *
  * Covers what feed hydration relies on: a hit appends exactly the bytes
  * that were put (NULs included) after what the buffer already holds; a
- * miss appends nothing; put never overwrites; forget leaves a tombstone
+ * miss appends nothing; put never overwrites; mark_deleted leaves a tombstone
  * that answers "deleted" and that a racing put cannot undo; the byte
  * budget evicts the least recently used entries (by append, not by put)
  * and holds each of the 64 shards to max_bytes/64; and concurrent put,
@@ -25,38 +26,48 @@
 
 #include "timeline/tweet_cache.h"
 
-#define SHARDS 64 /* as in tweet_cache.c: the budget is per shard */
+#define SHARDS 64 /* as in tweet_cache_memory.c: the budget is per shard */
+
+static struct tweet_cache *cache_open(size_t max_bytes)
+{
+	struct tweet_cache_options opt = {.max_bytes = max_bytes};
+	struct strbuf err = STRBUF_INIT;
+	struct tweet_cache *c = tweet_cache_memory_ops.open(&opt, &err);
+	assert_non_null(c);
+	assert_null(err.data);
+	return c;
+}
 
 static struct tweet_cache_stats stats(struct tweet_cache *c)
 {
 	struct tweet_cache_stats st;
-	tweet_cache_stats(c, &st);
+	c->ops->stats(c, &st);
 	return st;
 }
 
 static void test_hit_appends_exact_bytes(void **state)
 {
 	(void)state;
-	struct tweet_cache *c = tweet_cache_new(1 << 20);
+	struct tweet_cache *c = cache_open(1 << 20);
 	static const char json[] = "{\"id\":\"1\",\"text\":\"a\0b \xc3\xa9\"}";
-	tweet_cache_put(c, 1, json, sizeof(json) - 1);
+	c->ops->put(c, 1, json, sizeof(json) - 1);
 
 	struct strbuf out = STRBUF_INIT;
 	strbuf_append_str(&out, "[");
-	assert_int_equal(tweet_cache_append(c, 1, &out), TWEET_CACHE_HIT);
+	assert_int_equal(c->ops->get(c, 1, &out), TWEET_CACHE_HIT);
 	assert_int_equal(out.len, 1 + sizeof(json) - 1);
 	assert_memory_equal(out.data, "[", 1);
 	assert_memory_equal(out.data + 1, json, sizeof(json) - 1);
 
 	/* Twice: appended again, the entry is still whole. */
-	assert_int_equal(tweet_cache_append(c, 1, &out), TWEET_CACHE_HIT);
+	assert_int_equal(c->ops->get(c, 1, &out), TWEET_CACHE_HIT);
 	assert_int_equal(out.len, 1 + 2 * (sizeof(json) - 1));
 	assert_memory_equal(out.data + sizeof(json), json, sizeof(json) - 1);
 
 	/* An empty JSON is still a hit. */
-	tweet_cache_put(c, 2, "", 0);
+	c->ops->put(c, 2, "", 0);
 	size_t before = out.len;
-	assert_int_equal(tweet_cache_append(c, 2, &out), TWEET_CACHE_HIT);
+	assert_int_equal(c->ops->get(c, 2, &out), TWEET_CACHE_HIT);
 	assert_int_equal(out.len, before);
 
 	struct tweet_cache_stats st = stats(c);
@@ -64,72 +75,73 @@ static void test_hit_appends_exact_bytes(void **state)
 	assert_int_equal(st.hits, 3);
 	assert_int_equal(st.misses, 0);
 	strbuf_deinit(&out);
-	tweet_cache_free(c);
+	c->ops->close(c);
 }
 
 static void test_miss_appends_nothing(void **state)
 {
 	(void)state;
-	struct tweet_cache *c = tweet_cache_new(1 << 20);
-	tweet_cache_put(c, 1, "{}", 2);
+	struct tweet_cache *c = cache_open(1 << 20);
+	c->ops->put(c, 1, "{}", 2);
 	struct strbuf out = STRBUF_INIT;
 	strbuf_append_str(&out, "x");
-	assert_int_equal(tweet_cache_append(c, 2, &out), TWEET_CACHE_MISS);
-	assert_int_equal(tweet_cache_append(c, 0, &out), TWEET_CACHE_MISS);
-	assert_int_equal(tweet_cache_append(c, UINT64_MAX, &out), TWEET_CACHE_MISS);
+	assert_int_equal(c->ops->get(c, 2, &out), TWEET_CACHE_MISS);
+	assert_int_equal(c->ops->get(c, 0, &out), TWEET_CACHE_MISS);
+	assert_int_equal(c->ops->get(c, UINT64_MAX, &out), TWEET_CACHE_MISS);
 	assert_int_equal(out.len, 1);
 	assert_string_equal(out.data, "x");
 	assert_int_equal(stats(c).misses, 3);
 	strbuf_deinit(&out);
-	tweet_cache_free(c);
+	c->ops->close(c);
 }
 
 static void test_put_does_not_overwrite(void **state)
 {
 	(void)state;
-	struct tweet_cache *c = tweet_cache_new(1 << 20);
-	tweet_cache_put(c, 7, "{\"v\":1}", 7);
-	tweet_cache_put(c, 7, "{\"v\":2,\"longer\":true}", 21);
+	struct tweet_cache *c = cache_open(1 << 20);
+	c->ops->put(c, 7, "{\"v\":1}", 7);
+	c->ops->put(c, 7, "{\"v\":2,\"longer\":true}", 21);
 	struct strbuf out = STRBUF_INIT;
-	assert_int_equal(tweet_cache_append(c, 7, &out), TWEET_CACHE_HIT);
+	assert_int_equal(c->ops->get(c, 7, &out), TWEET_CACHE_HIT);
 	assert_int_equal(out.len, 7);
 	assert_memory_equal(out.data, "{\"v\":1}", 7);
 	assert_int_equal(stats(c).entries, 1);
 	strbuf_deinit(&out);
-	tweet_cache_free(c);
+	c->ops->close(c);
+	tweet_cache_memory_ops.close(NULL); /* a no-op */
 }
 
 static void test_forget_leaves_tombstone(void **state)
 {
 	(void)state;
-	struct tweet_cache *c = tweet_cache_new(1 << 20);
-	tweet_cache_put(c, 5, "{\"id\":5}", 8);
-	tweet_cache_forget(c, 5);
+	struct tweet_cache *c = cache_open(1 << 20);
+	c->ops->put(c, 5, "{\"id\":5}", 8);
+	assert_int_equal(c->ops->mark_deleted(c, 5), 0);
 	struct strbuf out = STRBUF_INIT;
 	strbuf_append_str(&out, "[");
-	assert_int_equal(tweet_cache_append(c, 5, &out), TWEET_CACHE_DELETED);
+	assert_int_equal(c->ops->get(c, 5, &out), TWEET_CACHE_DELETED);
 	assert_int_equal(out.len, 1);
 
 	/* A reader that raced the delete puts what it read: still deleted. */
-	tweet_cache_put(c, 5, "{\"id\":5}", 8);
-	assert_int_equal(tweet_cache_append(c, 5, &out), TWEET_CACHE_DELETED);
+	c->ops->put(c, 5, "{\"id\":5}", 8);
+	assert_int_equal(c->ops->get(c, 5, &out), TWEET_CACHE_DELETED);
 	assert_int_equal(out.len, 1);
 
 	/* Forgetting an id never seen leaves a tombstone too. */
-	tweet_cache_forget(c, 6);
-	tweet_cache_put(c, 6, "{\"id\":6}", 8);
-	assert_int_equal(tweet_cache_append(c, 6, &out), TWEET_CACHE_DELETED);
+	assert_int_equal(c->ops->mark_deleted(c, 6), 0);
+	c->ops->put(c, 6, "{\"id\":6}", 8);
+	assert_int_equal(c->ops->get(c, 6, &out), TWEET_CACHE_DELETED);
 	/* And forgetting twice is harmless. */
-	tweet_cache_forget(c, 6);
-	assert_int_equal(tweet_cache_append(c, 6, &out), TWEET_CACHE_DELETED);
+	c->ops->mark_deleted(c, 6);
+	assert_int_equal(c->ops->get(c, 6, &out), TWEET_CACHE_DELETED);
 	assert_int_equal(out.len, 1);
 	assert_int_equal(stats(c).entries, 2);
 
 	/* Neighbours are untouched. */
-	tweet_cache_put(c, 4, "{\"id\":4}", 8);
-	assert_int_equal(tweet_cache_append(c, 4, &out), TWEET_CACHE_HIT);
+	c->ops->put(c, 4, "{\"id\":4}", 8);
+	assert_int_equal(c->ops->get(c, 4, &out), TWEET_CACHE_HIT);
 	strbuf_deinit(&out);
-	tweet_cache_free(c);
+	c->ops->close(c);
 }
 
 /* ---- byte budget --------------------------------------------------------------- */
@@ -150,19 +162,19 @@ static void test_budget_evicts_least_recently_used(void **state)
 {
 	(void)state;
 	const size_t max_bytes = SHARDS * PER_SHARD;
-	struct tweet_cache *c = tweet_cache_new(max_bytes);
+	struct tweet_cache *c = cache_open(max_bytes);
 	char json[JSON_LEN];
 	struct strbuf out = STRBUF_INIT;
 	const uint64_t hot = 1;
 	fake_json(hot, json, sizeof(json));
-	tweet_cache_put(c, hot, json, sizeof(json));
+	c->ops->put(c, hot, json, sizeof(json));
 
 	for (uint64_t id = 2; id <= NPUTS; id++) {
 		fake_json(id, json, sizeof(json));
-		tweet_cache_put(c, id, json, sizeof(json));
+		c->ops->put(c, id, json, sizeof(json));
 		/* The hot tweet is read all the time; the others never. */
 		strbuf_reset(&out);
-		assert_int_equal(tweet_cache_append(c, hot, &out), TWEET_CACHE_HIT);
+		assert_int_equal(c->ops->get(c, hot, &out), TWEET_CACHE_HIT);
 		struct tweet_cache_stats st = stats(c);
 		assert_true(st.bytes <= max_bytes + SHARDS * (JSON_LEN + ENTRY_SLACK));
 	}
@@ -176,14 +188,14 @@ static void test_budget_evicts_least_recently_used(void **state)
 	/* Recently used survives; the first cold ones are long gone; the
 	 * last one put is there. */
 	strbuf_reset(&out);
-	assert_int_equal(tweet_cache_append(c, hot, &out), TWEET_CACHE_HIT);
+	assert_int_equal(c->ops->get(c, hot, &out), TWEET_CACHE_HIT);
 	fake_json(hot, json, sizeof(json));
 	assert_int_equal(out.len, JSON_LEN);
 	assert_memory_equal(out.data, json, JSON_LEN);
 	for (uint64_t id = 2; id < 2 + SHARDS; id++)
-		assert_int_equal(tweet_cache_append(c, id, &out), TWEET_CACHE_MISS);
+		assert_int_equal(c->ops->get(c, id, &out), TWEET_CACHE_MISS);
 	strbuf_reset(&out);
-	assert_int_equal(tweet_cache_append(c, NPUTS, &out), TWEET_CACHE_HIT);
+	assert_int_equal(c->ops->get(c, NPUTS, &out), TWEET_CACHE_HIT);
 	fake_json(NPUTS, json, sizeof(json));
 	assert_memory_equal(out.data, json, JSON_LEN);
 
@@ -191,7 +203,7 @@ static void test_budget_evicts_least_recently_used(void **state)
 	uint64_t held = 0;
 	for (uint64_t id = 1; id <= NPUTS; id++) {
 		strbuf_reset(&out);
-		if (tweet_cache_append(c, id, &out) == TWEET_CACHE_HIT) {
+		if (c->ops->get(c, id, &out) == TWEET_CACHE_HIT) {
 			held++;
 			fake_json(id, json, sizeof(json));
 			assert_int_equal(out.len, JSON_LEN);
@@ -200,7 +212,7 @@ static void test_budget_evicts_least_recently_used(void **state)
 	}
 	assert_int_equal(held, st.entries);
 	strbuf_deinit(&out);
-	tweet_cache_free(c);
+	c->ops->close(c);
 }
 
 /* ---- concurrency --------------------------------------------------------------- */
@@ -239,15 +251,15 @@ static void *worker_main(void *p)
 		uint64_t id = (uint64_t)(rand_r(&w->seed) % IDS) + 1;
 		int op = rand_r(&w->seed) % 16;
 		if (op == 0 && id % 4 == 0) {
-			tweet_cache_forget(sh->c, id);
+			sh->c->ops->mark_deleted(sh->c, id);
 			atomic_store(&sh->forgotten[id], true);
 		} else if (op < 6) {
 			size_t len = json_of(id, json, sizeof(json));
-			tweet_cache_put(sh->c, id, json, len);
+			sh->c->ops->put(sh->c, id, json, len);
 		} else {
 			bool was_forgotten = atomic_load(&sh->forgotten[id]);
 			strbuf_reset(&out);
-			if (tweet_cache_append(sh->c, id, &out) == TWEET_CACHE_HIT) {
+			if (sh->c->ops->get(sh->c, id, &out) == TWEET_CACHE_HIT) {
 				atomic_fetch_add(&sh->hits, 1);
 				if (was_forgotten)
 					atomic_fetch_add(&sh->resurrected, 1);
@@ -266,7 +278,7 @@ static void test_concurrent_put_append_forget(void **state)
 	(void)state;
 	struct shared *sh = calloc(1, sizeof(*sh));
 	assert_non_null(sh);
-	sh->c = tweet_cache_new(64 << 20); /* no evictions: tombstones stay */
+	sh->c = cache_open(64 << 20); /* no evictions: tombstones stay */
 	pthread_t th[THREADS];
 	struct worker w[THREADS];
 	for (int i = 0; i < THREADS; i++) {
@@ -287,15 +299,15 @@ static void test_concurrent_put_append_forget(void **state)
 		if (!atomic_load(&sh->forgotten[id]))
 			continue;
 		nforgotten++;
-		tweet_cache_put(sh->c, id, json, json_of(id, json, sizeof(json)));
-		assert_int_equal(tweet_cache_append(sh->c, id, &out), TWEET_CACHE_DELETED);
+		sh->c->ops->put(sh->c, id, json, json_of(id, json, sizeof(json)));
+		assert_int_equal(sh->c->ops->get(sh->c, id, &out), TWEET_CACHE_DELETED);
 	}
 	assert_true(nforgotten > 0);
 	assert_int_equal(out.len, 0);
 	assert_true(stats(sh->c).entries <= IDS);
 	assert_int_equal(stats(sh->c).evictions, 0);
 	strbuf_deinit(&out);
-	tweet_cache_free(sh->c);
+	sh->c->ops->close(sh->c);
 	free(sh);
 }
 
@@ -316,11 +328,11 @@ static void *churn_main(void *p)
 	for (int i = 0; i < CHURN_OPS; i++) {
 		uint64_t id = (uint64_t)(rand_r(&w->seed) % (4 * IDS)) + 1;
 		if (rand_r(&w->seed) % 2) {
-			tweet_cache_put(w->c, id, json, json_of(id, json, sizeof(json)));
+			w->c->ops->put(w->c, id, json, json_of(id, json, sizeof(json)));
 			continue;
 		}
 		strbuf_reset(&out);
-		if (tweet_cache_append(w->c, id, &out) == TWEET_CACHE_HIT) {
+		if (w->c->ops->get(w->c, id, &out) == TWEET_CACHE_HIT) {
 			atomic_fetch_add(w->hits, 1);
 			size_t len = json_of(id, json, sizeof(json));
 			if (out.len != len || memcmp(out.data, json, len) != 0)
@@ -335,7 +347,7 @@ static void test_concurrent_churn_under_budget(void **state)
 {
 	(void)state;
 	const size_t max_bytes = SHARDS * 256;
-	struct tweet_cache *c = tweet_cache_new(max_bytes);
+	struct tweet_cache *c = cache_open(max_bytes);
 	atomic_ulong corrupt = 0, hits = 0;
 	pthread_t th[THREADS];
 	struct churner w[THREADS];
@@ -350,7 +362,7 @@ static void test_concurrent_churn_under_budget(void **state)
 	struct tweet_cache_stats st = stats(c);
 	assert_true(st.evictions > 0);
 	assert_true(st.bytes <= max_bytes + SHARDS * (128 + ENTRY_SLACK));
-	tweet_cache_free(c);
+	c->ops->close(c);
 }
 
 int main(void)

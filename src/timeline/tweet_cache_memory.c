@@ -1,7 +1,13 @@
 /*
- * tweet_cache — see tweet_cache.h. Each entry is one allocation: the
- * header followed by the JSON bytes. A tombstone is an entry with
- * len == SIZE_MAX and no bytes.
+ * tweet_cache_memory — the in-memory tweet cache adapter (the port and its
+ * contract are in tweet_cache.h).
+ *
+ * 64 shards, each under its own mutex with its own hash table and LRU
+ * order, so event loops hydrating pages and the writer thread putting new
+ * tweets rarely meet on a lock. Each shard gets max_bytes/64 and evicts the
+ * least recently read entries to stay under it. Each entry is one
+ * allocation: the header followed by the JSON bytes; a tombstone is an
+ * entry with len == SIZE_MAX and no bytes.
  */
 #include "timeline/tweet_cache.h"
 
@@ -10,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/container_of.h"
 #include "util/idmap.h"
 #include "util/log.h"
 
@@ -31,7 +38,8 @@ struct shard {
 	uint64_t hits, misses, evictions;
 };
 
-struct tweet_cache {
+struct mem_cache {
+	struct tweet_cache base;
 	size_t shard_budget;
 	struct shard shards[SHARDS];
 };
@@ -56,7 +64,7 @@ static void drop(struct shard *s, struct entry *e)
 }
 
 /* Links a new entry (the id must be absent) and evicts to the budget. */
-static void insert(struct tweet_cache *c, struct shard *s, struct entry *e)
+static void insert(struct mem_cache *c, struct shard *s, struct entry *e)
 {
 	idmap_insert(&s->map, &e->node);
 	lru_push_newest(&s->lru, &e->lru);
@@ -67,21 +75,24 @@ static void insert(struct tweet_cache *c, struct shard *s, struct entry *e)
 	}
 }
 
-struct tweet_cache *tweet_cache_new(size_t max_bytes)
+static struct tweet_cache *mem_open(const struct tweet_cache_options *opt, struct strbuf *err)
 {
-	struct tweet_cache *c = xcalloc(1, sizeof(*c));
-	c->shard_budget = max_bytes / SHARDS;
+	(void)err; /* nothing can fail but memory, which aborts */
+	struct mem_cache *c = xcalloc(1, sizeof(*c));
+	c->base.ops = &tweet_cache_memory_ops;
+	c->shard_budget = opt->max_bytes / SHARDS;
 	for (int i = 0; i < SHARDS; i++) {
 		pthread_mutex_init(&c->shards[i].lock, NULL);
 		idmap_init(&c->shards[i].map, 256);
 	}
-	return c;
+	return &c->base;
 }
 
-void tweet_cache_free(struct tweet_cache *c)
+static void mem_close(struct tweet_cache *base)
 {
-	if (!c)
+	if (!base)
 		return;
+	struct mem_cache *c = container_of(base, struct mem_cache, base);
 	for (int i = 0; i < SHARDS; i++) {
 		struct shard *s = &c->shards[i];
 		while (s->lru.oldest)
@@ -92,14 +103,15 @@ void tweet_cache_free(struct tweet_cache *c)
 	free(c);
 }
 
-static struct shard *shard_of(struct tweet_cache *c, uint64_t id)
+static struct shard *shard_of(struct mem_cache *c, uint64_t id)
 {
 	/* The low bits of a snowflake id are a sequence: shard by the high. */
 	return &c->shards[(id >> 22 ^ id) % SHARDS];
 }
 
-enum tweet_cache_result tweet_cache_append(struct tweet_cache *c, uint64_t id, struct strbuf *out)
+static enum tweet_cache_result mem_get(struct tweet_cache *base, uint64_t id, struct strbuf *out)
 {
+	struct mem_cache *c = container_of(base, struct mem_cache, base);
 	struct shard *s = shard_of(c, id);
 	enum tweet_cache_result r = TWEET_CACHE_MISS;
 	pthread_mutex_lock(&s->lock);
@@ -118,8 +130,9 @@ enum tweet_cache_result tweet_cache_append(struct tweet_cache *c, uint64_t id, s
 	return r;
 }
 
-void tweet_cache_put(struct tweet_cache *c, uint64_t id, const char *json, size_t len)
+static void mem_put(struct tweet_cache *base, uint64_t id, const char *json, size_t len)
 {
+	struct mem_cache *c = container_of(base, struct mem_cache, base);
 	struct shard *s = shard_of(c, id);
 	struct entry *e = xmalloc(sizeof(*e) + len);
 	e->node.key = id;
@@ -134,8 +147,9 @@ void tweet_cache_put(struct tweet_cache *c, uint64_t id, const char *json, size_
 		free(e);
 }
 
-void tweet_cache_forget(struct tweet_cache *c, uint64_t id)
+static int mem_mark_deleted(struct tweet_cache *base, uint64_t id)
 {
+	struct mem_cache *c = container_of(base, struct mem_cache, base);
 	struct shard *s = shard_of(c, id);
 	struct entry *e = xmalloc(sizeof(*e));
 	e->node.key = id;
@@ -146,10 +160,12 @@ void tweet_cache_forget(struct tweet_cache *c, uint64_t id)
 		drop(s, old);
 	insert(c, s, e);
 	pthread_mutex_unlock(&s->lock);
+	return 0;
 }
 
-void tweet_cache_stats(struct tweet_cache *c, struct tweet_cache_stats *out)
+static void mem_stats(struct tweet_cache *base, struct tweet_cache_stats *out)
 {
+	struct mem_cache *c = container_of(base, struct mem_cache, base);
 	memset(out, 0, sizeof(*out));
 	for (int i = 0; i < SHARDS; i++) {
 		struct shard *s = &c->shards[i];
@@ -162,3 +178,13 @@ void tweet_cache_stats(struct tweet_cache *c, struct tweet_cache_stats *out)
 		pthread_mutex_unlock(&s->lock);
 	}
 }
+
+const struct tweet_cache_ops tweet_cache_memory_ops = {
+	.name = "memory",
+	.open = mem_open,
+	.close = mem_close,
+	.get = mem_get,
+	.put = mem_put,
+	.mark_deleted = mem_mark_deleted,
+	.stats = mem_stats,
+};
