@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # run.sh — chirp's benchmark, end to end, against a baseline measured in the
-# same run (STYLE.md §12, DESIGN.md §5).
+# same run (bench/README.md).
 #
 #   bench/run.sh [small|medium] [--skip-10m] [--scale-10x]
 #

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # search.sh — chirp's search benchmark, against a baseline measured in the
-# same run (STYLE.md §12).
+# same run (bench/README.md).
 #
 #   bench/search.sh [small|medium]
 #

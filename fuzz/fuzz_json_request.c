@@ -9,7 +9,7 @@
  *   - every string jansson hands over is valid UTF-8 per utf8_validate
  *     (the validators and jsonw rely on that);
  *   - validate_handle / _password / _display_name / _tweet_text agree with
- *     reference rules written here from DESIGN §3 (display names: 1..50
+ *     reference rules written here from docs/api.md (display names: 1..50
  *     code points, none a C0/C1 control or DEL; texts: 1..280 code points,
  *     no NUL, not all White_Space);
  *   - an accepted value fits the fixed buffers the handlers memcpy it into

@@ -6,7 +6,7 @@
  * client once, base64url-encoded; the store keeps only their SHA-256, so a
  * stolen database holds no usable token. Hashing a password costs tens of
  * milliseconds and 64 MiB: call these from a workpool thread, never from
- * an event loop (DESIGN §6).
+ * an event loop (docs/architecture.md, "Threads").
  */
 #ifndef CHIRP_CORE_CREDENTIALS_H
 #define CHIRP_CORE_CREDENTIALS_H

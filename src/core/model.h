@@ -1,5 +1,5 @@
 /*
- * model — chirp's entities (DESIGN §2) and their size limits.
+ * model — chirp's entities and their size limits.
  *
  * The structs hold their strings inline, sized by the limits below, so a
  * user or tweet read from the store needs no allocation and a page of them

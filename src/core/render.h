@@ -1,5 +1,5 @@
 /*
- * render — the JSON shapes of DESIGN §3: User and Tweet.
+ * render — the JSON shapes of docs/api.md: User and Tweet.
  *
  * The one place that decides what a User or a Tweet looks like on the wire,
  * so a tweet reads the same in a feed, a timeline, a lookup and a replay.

@@ -1,5 +1,5 @@
 /*
- * validate — the rules for user-supplied fields (DESIGN §3).
+ * validate — the rules for user-supplied fields (docs/api.md).
  *
  * One place decides what a valid handle, password, display name or tweet
  * text is, so the API, the bulk loader and the tests agree. Each function

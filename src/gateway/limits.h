@@ -1,5 +1,5 @@
 /*
- * limits — the port to rate-limit counters (DESIGN §4: "limits mem|Redis").
+ * limits — the port to rate-limit counters (docs/architecture.md, "Ports and adapters").
  *
  * Token buckets: a budget of COUNT requests per SECONDS refills
  * continuously at COUNT/SECONDS per second, up to COUNT. Each (budget,

@@ -3,7 +3,7 @@
  *
  * Every response chirp sends goes through http_send, so every response gets
  * the same treatment (content type, length, the headers that the gateway
- * adds). Errors are always the JSON of DESIGN §3:
+ * adds). Errors are always the JSON of docs/api.md:
  * {"error":"human readable message","code":"snake_case_code"}.
  */
 #ifndef CHIRP_HTTP_RESPOND_H

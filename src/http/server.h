@@ -7,7 +7,7 @@
  * The program on top supplies one request handler and per-thread state
  * (struct http_app); the server knows nothing of chirp's API.
  *
- * Blocking work never runs on a loop (DESIGN §6). A handler that needs it
+ * Blocking work never runs on a loop (docs/architecture.md, "Threads"). A handler that needs it
  * calls http_async_begin, hands the work to another thread, and that thread
  * calls http_async_finish; the given function then runs back on the loop
  * that owns the request. If the client went away meanwhile, it runs with

@@ -1,5 +1,5 @@
 /*
- * store — the port to chirp's durable database (DESIGN §4).
+ * store — the port to chirp's durable database (docs/architecture.md).
  *
  * Services talk to the database only through this header; the SQLite
  * adapter (store/sqlite.c) is the embedded default, and a PostgreSQL adapter

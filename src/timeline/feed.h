@@ -134,7 +134,7 @@ int feed_hydrate(struct feed *f, struct store_reader *r, const struct feed_id_so
 
 void feed_stats(struct feed *f, struct feed_stats *out);
 
-/* ---- for live streams (api/stream.c) ---- */
+/* ---- for live streams (live/service.c) ---- */
 
 /* The ids of a page of the home feed, newest first, not hydrated: deleted
  * tweets may be among them (feed_tweet then answers STORE_NOT_FOUND). */
@@ -154,7 +154,7 @@ int feed_celebrities(struct feed *f, struct store_reader *r, uint64_t user_id, u
  * before this read, so a catch-up that reads the feed after it finds each
  * one that is in the feed; tweet U reaches the stream either in that
  * catch-up or live afterwards (its push precedes its publish), never both
- * missed; and every later tweet arrives live. See api/stream.c.
+ * missed; and every later tweet arrives live. See live/watermark.h.
  */
 uint64_t feed_live_upto(struct feed *f);
 

@@ -1,7 +1,7 @@
 /*
  * live — what the feed tells live streams, and on which channel
  * (docs/architecture.md). Producer (timeline/feed.c, on the fanout thread) and consumer
- * (api/stream.c, on the event loops) share this one definition, so the bytes
+ * (live/service.c, on the event loops) share this one definition, so the bytes
  * on the pubsub bus are written and read in one place.
  *
  * Channels:

@@ -3,7 +3,7 @@
  * adapter), from worker threads only, never from an event loop. libcurl
  * does the work: http:// and https:// (certificates checked against the
  * system store), any framing, and a deadline over the whole exchange
- * (DESIGN §5: timeouts on every network call).
+ * (timeouts on every network call).
  */
 #ifndef CHIRP_UTIL_HTTPC_H
 #define CHIRP_UTIL_HTTPC_H

@@ -3,7 +3,7 @@
  * that usually goes with it.
  *
  * The timelines (timeline/memory.c) and the tweet cache
- * (timeline/tweet_cache.c) both keep objects by id and evict the least
+ * (timeline/tweet_cache_memory.c) both keep objects by id and evict the least
  * recently used; these two small structures are what they share. Both are
  * intrusive: the caller's object embeds a `struct idmap_node` and a
  * `struct lru_node` and is found back with container_of, so nothing here

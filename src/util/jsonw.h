@@ -32,7 +32,7 @@ void jsonw_field_str(struct strbuf *sb, const char *key, const char *s, int firs
 void jsonw_field_id(struct strbuf *sb, const char *key, uint64_t id, int first);
 void jsonw_field_u64(struct strbuf *sb, const char *key, uint64_t v, int first);
 
-/* Appends the error object of DESIGN §3: {"error":message,"code":code}. */
+/* Appends the error object of docs/api.md: {"error":message,"code":code}. */
 void jsonw_error(struct strbuf *sb, const char *code, const char *message);
 
 #endif

@@ -1,8 +1,8 @@
 /*
  * log — diagnostics on stderr, and the allocation wrappers that abort.
  *
- * Running out of memory is not a condition chirp tries to survive piecemeal
- * (STYLE.md §5): xmalloc and friends print a message and abort, so callers
+ * Running out of memory is not a condition chirp tries to survive
+ * piecemeal: xmalloc and friends print a message and abort, so callers
  * never test for NULL.
  */
 #ifndef CHIRP_UTIL_LOG_H

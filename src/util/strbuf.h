@@ -4,7 +4,7 @@
  * Everything chirp writes (JSON bodies, SQL-free renderings, log lines) is
  * appended to a strbuf. The buffer is always NUL-terminated so it can be
  * handed to C string functions, but it may also hold NUL bytes; `len` is the
- * truth. Out of memory aborts (STYLE.md: no unreachable NULL checks).
+ * truth. Out of memory aborts (no unreachable NULL checks).
  */
 #ifndef CHIRP_UTIL_STRBUF_H
 #define CHIRP_UTIL_STRBUF_H

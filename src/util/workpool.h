@@ -1,7 +1,7 @@
 /*
  * workpool — a fixed set of threads for blocking work.
  *
- * The event loops must never block (DESIGN §6), so CPU-heavy or blocking
+ * The event loops must never block (docs/architecture.md, "Threads"), so CPU-heavy or blocking
  * work (Argon2id hashing, above all) is handed to a workpool. The queue is
  * bounded: when it is full, workpool_submit refuses, and the caller answers
  * 503 instead of letting a queue grow without limit.

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Crash-recovery test for chirp: kill -9 under write load, restart, and
-check that nothing acknowledged was lost (DESIGN.md section 5, "Writes:
-durable before acknowledged").
+check that nothing acknowledged was lost ("durable before acknowledged",
+docs/reliability.md).
 
     /usr/bin/python3 tests/crash/crash_test.py --cycles 100 [--seconds-per-cycle 2] [--seed 7]
 

@@ -1,6 +1,6 @@
 """Helpers for the chirp black-box HTTP tests: start and stop the real binary,
 talk HTTP/1.1 to it with only the standard library, and check the shapes the
-API contract (docs/api.md, DESIGN.md section 3) promises.
+API contract (docs/api.md) promises.
 
 Every response that goes through Client is recorded in TRAFFIC, together with
 every password the tests chose and every token the server minted, so that

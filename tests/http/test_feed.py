@@ -1,6 +1,6 @@
 """GET /v1/feed: own tweets plus the tweets of followed users, newest first.
 
-Fanout may lag a little (DESIGN.md: availability over consistency for feeds),
+Fanout may lag a little (availability over consistency for feeds),
 so arrivals are polled; a deleted tweet must be gone as soon as the DELETE
 returns, so deletions are checked at once.
 """
@@ -108,7 +108,7 @@ def _walk_ids(api, user, limit):
 
 
 def test_feed_pages_past_the_timeline_cap(api, make_user):
-    """Timelines keep a capped list of ids (DESIGN.md: 800); paging beyond it
+    """Timelines keep a capped list of ids (--timeline-cap: 800); paging beyond it
     must still reach every tweet, for a follower who was fanned out to and
     for one who followed afterwards."""
     early = make_user("early")

@@ -1,6 +1,6 @@
 /*
  * test_query — unit tests for util/query, the split of a URL query string
- * behind every `limit`, `max_id`, `since_id` and `min_id` (DESIGN §3).
+ * behind every `limit`, `max_id`, `since_id` and `min_id` (docs/api.md).
  *
  * What a client notices when this is wrong is a parameter read from the
  * wrong place: a prefix of another name ("lim" for "limit"), a value that

@@ -1,6 +1,6 @@
 /*
  * test_validate — unit tests for core/validate, the rules for handles,
- * passwords, display names and tweet text (DESIGN §3).
+ * passwords, display names and tweet text (docs/api.md).
  *
  * These rules are what a user meets first when signing up or posting, so
  * the tests sit on the boundaries: exact maximum lengths (counted in bytes
