@@ -42,6 +42,8 @@
 #include <unistd.h>
 
 #include "store/store.h"
+#include "util/bqueue.h"
+#include "util/container_of.h"
 #include "util/id.h"
 #include "util/log.h"
 #include "util/timeutil.h"
@@ -348,12 +350,9 @@ struct sqlite_store {
 	uint64_t last_sweep_ms;
 
 	pthread_t writer;
-	pthread_mutex_t lock; /* guards the queue below */
-	pthread_cond_t nonempty;
-	struct store_write *head, *tail;
-	size_t queued, max_queued;
-	bool stopping;
-	struct store_stats stats; /* under `lock` */
+	struct bqueue queue;      /* writes waiting for the writer */
+	pthread_mutex_t lock;     /* guards stats */
+	struct store_stats stats;
 	int lock_fd;              /* flock on the data dir's chirp.lock */
 };
 
@@ -1205,11 +1204,15 @@ static void sweep_idempotency(struct sqlite_store *s)
 	run(s, W_IDEM_SWEEP);
 }
 
-static void record_batch(struct sqlite_store *s, struct store_write *batch, bool ok)
+/* The write after `w` in a batch taken from the queue, or NULL. */
+static struct store_write *next_write(const struct store_write *w)
 {
-	size_t n = 0, b = 0;
-	for (struct store_write *w = batch; w; w = w->next)
-		n++;
+	return w->node.next ? container_of(w->node.next, struct store_write, node) : NULL;
+}
+
+static void record_batch(struct sqlite_store *s, size_t n, bool ok)
+{
+	size_t b = 0;
 	while (b + 1 < STORE_BATCH_BUCKETS && n > (1u << b))
 		b++;
 	pthread_mutex_lock(&s->lock);
@@ -1229,15 +1232,15 @@ static void sqlite_stats(struct store *base, struct store_stats *out)
 	struct sqlite_store *s = (struct sqlite_store *)base;
 	pthread_mutex_lock(&s->lock);
 	*out = s->stats;
-	out->queued = s->queued;
-	out->max_queued = s->max_queued;
 	pthread_mutex_unlock(&s->lock);
+	out->queued = bqueue_len(&s->queue);
+	out->max_queued = s->queue.max;
 }
 
-static void commit_batch(struct sqlite_store *s, struct store_write *batch)
+static void commit_batch(struct sqlite_store *s, struct store_write *batch, size_t n)
 {
 	bool ok = run(s, W_BEGIN) == SQLITE_DONE;
-	for (struct store_write *w = batch; ok && w; w = w->next)
+	for (struct store_write *w = batch; ok && w; w = next_write(w))
 		ok = apply_one(s, w);
 	if (ok) {
 		sweep_idempotency(s);
@@ -1247,12 +1250,12 @@ static void commit_batch(struct sqlite_store *s, struct store_write *batch)
 		/* Nothing of this batch is durable: every write in it failed. */
 		if (!sqlite3_get_autocommit(s->wdb))
 			run(s, W_ROLLBACK);
-		for (struct store_write *w = batch; w; w = w->next)
+		for (struct store_write *w = batch; w; w = next_write(w))
 			w->status = STORE_ERROR;
 	}
-	record_batch(s, batch, ok);
+	record_batch(s, n, ok);
 	for (struct store_write *w = batch, *next; w; w = next) {
-		next = w->next; /* done() may free w */
+		next = next_write(w); /* done() may free w */
 		w->done(w);
 	}
 }
@@ -1261,48 +1264,20 @@ static void *writer_main(void *arg)
 {
 	struct sqlite_store *s = arg;
 	pthread_setname_np(pthread_self(), "chirp-writer");
-	for (;;) {
-		pthread_mutex_lock(&s->lock);
-		while (!s->head && !s->stopping)
-			pthread_cond_wait(&s->nonempty, &s->lock);
-		if (!s->head) {
-			pthread_mutex_unlock(&s->lock);
-			return NULL;
-		}
-		/* Take up to MAX_BATCH queued writes: they commit together. */
-		struct store_write *batch = s->head, *last = s->head;
-		size_t n = 1;
-		while (last->next && n < MAX_BATCH)
-			last = last->next, n++;
-		s->head = last->next;
-		if (!s->head)
-			s->tail = NULL;
-		last->next = NULL;
-		s->queued -= n;
-		pthread_mutex_unlock(&s->lock);
-		commit_batch(s, batch);
-	}
+	/* Take up to MAX_BATCH queued writes: they commit together. The queue
+	 * drains before the thread ends. */
+	size_t n;
+	struct bqueue_node *batch;
+	while ((batch = bqueue_pop(&s->queue, MAX_BATCH, &n)))
+		commit_batch(s, container_of(batch, struct store_write, node), n);
+	return NULL;
 }
 
 static int sqlite_submit(struct store *base, struct store_write *w)
 {
 	struct sqlite_store *s = (struct sqlite_store *)base;
 	assert(w->kind < STORE_W_COUNT && w->done);
-	int rc = STORE_BUSY;
-	pthread_mutex_lock(&s->lock);
-	if (!s->stopping && s->queued < s->max_queued) {
-		w->next = NULL;
-		if (s->tail)
-			s->tail->next = w;
-		else
-			s->head = w;
-		s->tail = w;
-		s->queued++;
-		pthread_cond_signal(&s->nonempty);
-		rc = 0;
-	}
-	pthread_mutex_unlock(&s->lock);
-	return rc;
+	return bqueue_push(&s->queue, &w->node) == 0 ? 0 : STORE_BUSY;
 }
 
 /* ---- open and close --------------------------------------------------------- */
@@ -1313,16 +1288,13 @@ static void sqlite_close(struct store *base)
 	if (!s)
 		return;
 	if (s->wdb) {
-		pthread_mutex_lock(&s->lock);
-		s->stopping = true;
-		pthread_cond_broadcast(&s->nonempty);
-		pthread_mutex_unlock(&s->lock);
+		bqueue_stop(&s->queue);
 		pthread_join(s->writer, NULL); /* it drains the queue first */
 		for (int i = 0; i < W_COUNT; i++)
 			sqlite3_finalize(s->w[i]);
 		sqlite3_close(s->wdb);
 	}
-	pthread_cond_destroy(&s->nonempty);
+	bqueue_deinit(&s->queue);
 	pthread_mutex_destroy(&s->lock);
 	idgen_deinit(&s->ids);
 	if (s->lock_fd >= 0)
@@ -1338,10 +1310,9 @@ static struct store *sqlite_open(const struct store_options *opt, struct strbuf 
 			die("sqlite: write kind %d has no row in exec_kind", k);
 	struct sqlite_store *s = xcalloc(1, sizeof(*s));
 	s->base.ops = &store_sqlite_ops;
-	s->max_queued = opt->max_queued ? opt->max_queued : 65536;
+	bqueue_init(&s->queue, opt->max_queued ? opt->max_queued : 65536);
 	s->lock_fd = -1;
 	pthread_mutex_init(&s->lock, NULL);
-	pthread_cond_init(&s->nonempty, NULL);
 	idgen_init(&s->ids, opt->node_id);
 
 	if (mkdir(opt->data_dir, 0700) != 0 && errno != EEXIST) {

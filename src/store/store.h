@@ -28,6 +28,7 @@
 #include <stdint.h>
 
 #include "core/model.h"
+#include "util/bqueue.h"
 #include "util/strbuf.h"
 
 enum {
@@ -173,7 +174,7 @@ struct store_write {
 	void (*done)(struct store_write *w);    /* required; writer thread, after commit */
 	void *owner;                            /* the submitter's; the store ignores it */
 
-	struct store_write *next; /* the adapter's queue link */
+	struct bqueue_node node; /* the adapter's queue link */
 };
 
 /* Result of an idempotency lookup. */

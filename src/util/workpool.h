@@ -11,9 +11,11 @@
 
 #include <stddef.h>
 
+#include "util/bqueue.h"
+
 struct work {
 	void (*fn)(struct work *w); /* runs on a pool thread */
-	struct work *next;          /* owned by the pool while queued */
+	struct bqueue_node node;    /* owned by the pool while queued */
 	void *thread;               /* set before fn runs: the thread's own state */
 };
 
