@@ -4,20 +4,53 @@
  */
 #include "api/api.h"
 
+/* A page of the home feed, as JSON. */
+struct feed_read {
+	struct api_read r;
+	struct feed *feed;
+	uint64_t user_id;
+	struct store_page page;
+	int rc;
+	size_t n;
+	uint64_t newest, oldest;
+	struct strbuf body;
+};
+
+static void feed_run(struct api_read *r, struct store_reader *db)
+{
+	struct feed_read *f = (struct feed_read *)r;
+	f->rc = feed_home(f->feed, db, f->user_id, &f->page, &f->body, &f->n, &f->newest,
+			  &f->oldest);
+}
+
+static void feed_finish(struct api_read *r, struct ctx *c)
+{
+	struct feed_read *f = (struct feed_read *)r;
+	if (f->rc != STORE_OK) {
+		api_store_error(c, f->rc);
+		return;
+	}
+	api_link(c, &f->page, f->n, f->newest, f->oldest);
+	api_send(c, 200, &f->body);
+}
+
+static void feed_release(struct api_read *r)
+{
+	strbuf_deinit(&((struct feed_read *)r)->body);
+}
+
 void api_feed(struct ctx *c)
 {
 	struct store_page page;
 	if (!api_page(c, &page))
 		return;
-	struct strbuf body = STRBUF_INIT;
-	size_t n;
-	uint64_t newest = 0, oldest = 0;
-	int rc = feed_home(c->app->feed, c->db, c->user_id, &page, &body, &n, &newest, &oldest);
-	if (rc != STORE_OK) {
-		api_store_error(c, rc);
-	} else {
-		api_link(c, &page, n, newest, oldest);
-		api_send(c, 200, &body);
-	}
-	strbuf_deinit(&body);
+	struct feed_read *f = api_read_new(c, sizeof(*f));
+	f->r.run = feed_run;
+	f->r.finish = feed_finish;
+	f->r.release = feed_release;
+	f->feed = c->app->feed;
+	f->user_id = c->user_id;
+	f->page = page;
+	strbuf_init(&f->body);
+	api_read(c, &f->r);
 }

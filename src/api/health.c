@@ -15,14 +15,35 @@ void api_healthz(struct ctx *c)
 	http_send(c->req, 200, "application/json", ok, sizeof(ok) - 1);
 }
 
-/* Ready or not, and why (core/health.h). */
-void api_readyz(struct ctx *c)
+/* Ready or not, and why (core/health.h): the check reads the store. */
+struct ready_read {
+	struct api_read r;
+	struct health *health;
+	bool ready;
+	const char *code, *why;
+};
+
+static void ready_run(struct api_read *r, struct store_reader *db)
+{
+	struct ready_read *q = (struct ready_read *)r;
+	q->ready = health_ready(q->health, db, &q->code, &q->why);
+}
+
+static void ready_finish(struct api_read *r, struct ctx *c)
 {
 	static const char ready[] = "{\"status\":\"ready\"}";
-	const char *code, *why;
-	if (!health_ready(c->app->health, c->db, &code, &why)) {
-		http_send_error(c->req, 503, code, why);
-		return;
-	}
-	http_send(c->req, 200, "application/json", ready, sizeof(ready) - 1);
+	struct ready_read *q = (struct ready_read *)r;
+	if (!q->ready)
+		http_send_error(c->req, 503, q->code, q->why);
+	else
+		http_send(c->req, 200, "application/json", ready, sizeof(ready) - 1);
+}
+
+void api_readyz(struct ctx *c)
+{
+	struct ready_read *q = api_read_new(c, sizeof(*q));
+	q->r.run = ready_run;
+	q->r.finish = ready_finish;
+	q->health = c->app->health;
+	api_read(c, &q->r);
 }
