@@ -12,18 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "gateway/budget.h"
 #include "gateway/limits.h"
-
-/* The rate-limit budgets (gateway/ratelimit.c says who pays which). */
-enum budget {
-	BUDGET_SIGNUP,       /* POST /v1/users, per client IP */
-	BUDGET_LOGIN,        /* POST /v1/sessions, per client IP */
-	BUDGET_LOGIN_HANDLE, /* failed log-ins, per handle */
-	BUDGET_POST,         /* POST /v1/tweets, per user */
-	BUDGET_REQUESTS,     /* every request, per user or else per client IP */
-	BUDGET_MEDIA,        /* POST /v1/media and its complete, per user */
-	BUDGET_COUNT
-};
 
 struct chirp_config {
 	const char *listen;        /* --listen, CHIRP_LISTEN */
