@@ -447,7 +447,11 @@ static int set_from_argv(struct chirp_config *cfg, int argc, char **argv, bool *
 	opts[n++] = (struct option){"help", no_argument, NULL, 'h'};
 	opts[n] = (struct option){NULL, 0, NULL, 0};
 
-	optind = 2;
+	/* getopt sees "serve" as the program name; optind 0 makes glibc's
+	 * getopt start afresh, so config_parse may run more than once. */
+	argc--;
+	argv++;
+	optind = 0;
 	opterr = 0;
 	int opt;
 	while ((opt = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
