@@ -6,7 +6,8 @@
  * `--flag VALUE` and as `--flag=VALUE`; a variable overrides the default
  * and the flag overrides the variable; a value out of range, an unknown
  * flag or a missing value stops chirp with an error instead of serving
- * with something else. The HTTP tests (tests/http/) check the same from
+ * with something else. docs/operations.md shows the same defaults as
+ * --help. The HTTP tests (tests/http/) check the same from
  * outside, for the flags they use.
  */
 #include <stdarg.h>
@@ -126,6 +127,44 @@ static void test_help_shows_every_flag_with_default_and_env(void **state)
 	}
 	assert_true(n >= 40); /* the whole table, not an empty iterator */
 	strbuf_deinit(&help);
+}
+
+/* docs/operations.md explains every flag in a table row that starts
+ * "| `--name" and shows the same default and variable as --help. Read from
+ * the repository root, where `make unit` runs the tests. */
+static void test_operations_doc_agrees_with_the_table(void **state)
+{
+	(void)state;
+	FILE *f = fopen("docs/operations.md", "r");
+	if (!f)
+		fail_msg("docs/operations.md not found: run from the repository root");
+	struct strbuf doc = STRBUF_INIT;
+	char chunk[4096];
+	size_t n;
+	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+		strbuf_append(&doc, chunk, n);
+	fclose(f);
+
+	struct config_flag_doc d;
+	for (size_t i = 0; config_flag_doc(i, &d); i++) {
+		char want[64];
+		snprintf(want, sizeof want, "\n| `--%s", d.name);
+		const char *row = strstr(doc.data, want);
+		while (row && row[strlen(want)] != ' ' && row[strlen(want)] != '`')
+			row = strstr(row + 1, want); /* --max-streams, not -per-user */
+		if (!row)
+			fail_msg("--%s has no row in docs/operations.md", d.name);
+		const char *end = strchr(row + 1, '\n');
+		char *text = strndup(row, end ? (size_t)(end - row) : strlen(row));
+		if (d.def && !strstr(text, d.def))
+			fail_msg("docs/operations.md: --%s's default is not %s: %s", d.name, d.def,
+				 text);
+		if (d.env && !strstr(text, d.env))
+			fail_msg("docs/operations.md: --%s's variable %s is missing: %s", d.name,
+				 d.env, text);
+		free(text);
+	}
+	strbuf_deinit(&doc);
 }
 
 /* The shown default is the one used: chirp serve with nothing else. */
@@ -291,6 +330,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup(test_help_shows_every_flag_with_default_and_env, clear_env),
+		cmocka_unit_test_setup(test_operations_doc_agrees_with_the_table, clear_env),
 		cmocka_unit_test_setup(test_defaults_are_the_documented_ones, clear_env),
 		cmocka_unit_test_setup(test_flag_value_and_flag_equals_value, clear_env),
 		cmocka_unit_test_setup(test_units_are_converted, clear_env),
