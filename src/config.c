@@ -40,7 +40,7 @@ struct config_flag;
  * was. LABEL is "--flag" or the variable's name. */
 struct config_type {
 	bool takes_value;          /* false: a switch (--no-rate-limits) */
-	bool repeated;             /* each use adds to the field (--rate-limit) */
+	bool repeated;             /* each use sets a part of the field (--rate-limit) */
 	unsigned long long scale;  /* numbers: field = value * scale */
 	int (*parse)(const struct config_flag *f, const char *label, const char *value, void *field);
 };
@@ -360,42 +360,40 @@ static int set(struct chirp_config *cfg, const struct config_flag *f, const char
 	return f->type->parse(f, label, value, (char *)cfg + f->offset);
 }
 
-/* Zeroes cfg, then gives every field its default. A repeated type's
- * default is a space-separated list, each item applied as if given once
- * (from a local copy: a repeated type must not keep pointers into its
- * value). A default the table itself gets wrong is a bug: abort. */
+/* Applies the row's default. A repeated type's default is a
+ * space-separated list, each item applied as if given once (from a local
+ * copy: a repeated type must not keep pointers into its value). */
+static int set_default(struct chirp_config *cfg, const struct config_flag *f)
+{
+	char buf[128];
+	if (f->def_fn) {
+		f->def_fn(buf, sizeof buf);
+		return set(cfg, f, f->name, buf);
+	}
+	if (!f->type->repeated)
+		return set(cfg, f, f->name, f->def);
+	for (const char *p = f->def; *p; p += strspn(p, " ")) {
+		size_t n = strcspn(p, " ");
+		assert(n < sizeof buf);
+		memcpy(buf, p, n);
+		buf[n] = '\0';
+		if (set(cfg, f, f->name, buf))
+			return -1;
+		p += n;
+	}
+	return 0;
+}
+
+/* Zeroes cfg (no default: NULL, 0, false), then gives every field its
+ * default. A default the table itself gets wrong is a bug: abort. */
 static void set_defaults(struct chirp_config *cfg)
 {
 	*cfg = (struct chirp_config){0};
 	for (size_t i = 0; i < NFLAGS; i++) {
-		const struct config_flag *f = &flags[i];
-		char buf[128];
-		if (!f->name || !f->def)
-			continue;
-		if (f->def_fn) {
-			f->def_fn(buf, sizeof buf);
-			if (set(cfg, f, f->name, buf))
-				goto bad;
-			continue;
+		if (flags[i].name && flags[i].def && set_default(cfg, &flags[i])) {
+			fprintf(stderr, "chirp: the default of --%s is wrong\n", flags[i].name);
+			abort();
 		}
-		if (!f->type->repeated) {
-			if (set(cfg, f, f->name, f->def))
-				goto bad;
-			continue;
-		}
-		for (const char *p = f->def; *p; p += strspn(p, " ")) {
-			size_t n = strcspn(p, " ");
-			assert(n < sizeof buf);
-			memcpy(buf, p, n);
-			buf[n] = '\0';
-			if (set(cfg, f, f->name, buf))
-				goto bad;
-			p += n;
-		}
-		continue;
-	bad:
-		fprintf(stderr, "chirp: the default of --%s is wrong\n", f->name);
-		abort();
 	}
 }
 
