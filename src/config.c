@@ -39,10 +39,11 @@ struct config_flag;
  * prints "chirp serve: LABEL: why" and returns -1, leaving the field as it
  * was. LABEL is "--flag" or the variable's name. */
 struct config_type {
-	bool takes_value;          /* false: a switch (--no-rate-limits) */
-	bool repeated;             /* each use sets a part of the field (--rate-limit) */
-	unsigned long long scale;  /* numbers: field = value * scale */
-	int (*parse)(const struct config_flag *f, const char *label, const char *value, void *field);
+	bool takes_value;         /* false: a switch (--no-rate-limits) */
+	bool repeated;            /* each use sets a part of the field (--rate-limit) */
+	unsigned long long scale; /* numbers: field = value * scale */
+	int (*parse)(const struct config_flag *f, const char *label, const char *value,
+	             void *field);
 };
 
 /* A name a choice flag accepts and the number it stores. */
@@ -52,18 +53,18 @@ struct config_choice {
 };
 
 struct config_flag {
-	const char *name;  /* without the dashes; NULL: a section heading, titled by `help` */
-	const char *env;   /* a variable that overrides the default, or NULL */
-	size_t offset;     /* of the field in struct chirp_config: FIELD(member) */
-	size_t size;       /* of the field, checked by the type's parse */
+	const char *name; /* without the dashes; NULL: a section heading, titled by `help` */
+	const char *env;  /* a variable that overrides the default, or NULL */
+	size_t offset;    /* of the field in struct chirp_config: FIELD(member) */
+	size_t size;      /* of the field, checked by the type's parse */
 	const struct config_type *type;
 	unsigned long long min, max; /* numbers: the range, in the unit the user writes */
-	const char *arg;   /* the value's name in --help: "N", "SECONDS"; NULL for a switch */
-	const char *def;   /* the default, written as on the command line; NULL: none */
+	const char *arg; /* the value's name in --help: "N", "SECONDS"; NULL for a switch */
+	const char *def; /* the default, written as on the command line; NULL: none */
 	/* Computes the default when it depends on the machine (into buf, as
 	 * on the command line); `def` then says in words what it is. */
 	void (*def_fn)(char *buf, size_t len);
-	const char *implied; /* switches: the value the flag stands for */
+	const char *implied;                 /* switches: the value the flag stands for */
 	const struct config_choice *choices; /* choices: the names, ending with {NULL} */
 	const char *help;
 };
@@ -98,7 +99,7 @@ static int parse_number(const struct config_flag *f, const char *label, const ch
 	unsigned long long v = strtoull(s, &end, 10);
 	if (errno || end == s || *end || s[0] == '-' || v < f->min || v > f->max) {
 		fprintf(stderr, "chirp serve: %s: '%s' is not a number in %llu..%llu\n", label, s,
-			f->min, f->max);
+		        f->min, f->max);
 		return -1;
 	}
 	assert(f->max <= UINT64_MAX / f->type->scale);
@@ -118,7 +119,7 @@ static int parse_string(const struct config_flag *f, const char *label, const ch
 
 /* A path, or "off" for none (NULL). */
 static int parse_path_or_off(const struct config_flag *f, const char *label, const char *s,
-			     void *field)
+                             void *field)
 {
 	return parse_string(f, label, strcmp(s, "off") ? s : NULL, field);
 }
@@ -154,7 +155,7 @@ static int parse_choice(const struct config_flag *f, const char *label, const ch
 /* NAME=COUNT/SECONDS into the named budget of a limits[BUDGET_COUNT]
  * array; the other budgets keep their values. */
 static int parse_rate_limit(const struct config_flag *f, const char *label, const char *v,
-			    void *field)
+                            void *field)
 {
 	struct limit_rule *limits = field;
 	const char *eq = strchr(v, '=');
@@ -171,8 +172,8 @@ static int parse_rate_limit(const struct config_flag *f, const char *label, cons
 		limits[b] = (struct limit_rule){name, (uint32_t)count, (uint32_t)secs};
 		return 0;
 	}
-	fprintf(stderr, "chirp serve: %s '%s': expected NAME=COUNT/SECONDS with NAME one of ", label,
-		v);
+	fprintf(stderr, "chirp serve: %s '%s': expected NAME=COUNT/SECONDS with NAME one of ",
+	        label, v);
 	for (int b = 0; b < BUDGET_COUNT; b++)
 		fprintf(stderr, "%s%s", b ? ", " : "", budget_name((enum budget)b));
 	fputc('\n', stderr);
@@ -181,19 +182,19 @@ static int parse_rate_limit(const struct config_flag *f, const char *label, cons
 
 static const struct config_type type_string = {.takes_value = true, .parse = parse_string};
 static const struct config_type type_path_or_off = {.takes_value = true,
-						    .parse = parse_path_or_off};
-static const struct config_type type_number = {.takes_value = true, .scale = 1,
-					       .parse = parse_number};
+                                                    .parse = parse_path_or_off};
+static const struct config_type type_number = {
+    .takes_value = true, .scale = 1, .parse = parse_number};
 /* Seconds on the command line, milliseconds in the field. */
-static const struct config_type type_seconds_ms = {.takes_value = true, .scale = 1000,
-						   .parse = parse_number};
+static const struct config_type type_seconds_ms = {
+    .takes_value = true, .scale = 1000, .parse = parse_number};
 /* MiB on the command line, bytes in the field. */
-static const struct config_type type_mib = {.takes_value = true, .scale = 1u << 20,
-					    .parse = parse_number};
+static const struct config_type type_mib = {
+    .takes_value = true, .scale = 1u << 20, .parse = parse_number};
 static const struct config_type type_choice = {.takes_value = true, .parse = parse_choice};
 static const struct config_type type_switch = {.parse = parse_on_off};
-static const struct config_type type_rate_limit = {.takes_value = true, .repeated = true,
-						   .parse = parse_rate_limit};
+static const struct config_type type_rate_limit = {
+    .takes_value = true, .repeated = true, .parse = parse_rate_limit};
 
 /* ---- computed defaults -------------------------------------------------- */
 
@@ -218,135 +219,131 @@ static void half_the_cores(char *buf, size_t len)
 
 static const struct config_choice log_formats[] = {{"json", 0}, {"text", 1}, {NULL, 0}};
 static const struct config_choice log_levels[] = {
-	{"info", 0}, {"warn", 400}, {"error", 500}, {NULL, 0}};
+    {"info", 0}, {"warn", 400}, {"error", 500}, {NULL, 0}};
 
 /* In --help order; the sections follow docs/operations.md. */
 static const struct config_flag flags[] = {
-	{.help = "Listening and threads"},
-	{"listen", "CHIRP_LISTEN", FIELD(listen), &type_string, .arg = "HOST:PORT",
-	 .def = "127.0.0.1:8080", .help = "address to listen on"},
-	{"threads", "CHIRP_THREADS", FIELD(threads), &type_number, 1, 256, .arg = "N",
-	 .def = "number of cores", .def_fn = all_cores, .help = "event-loop threads"},
-	{"search-threads", NULL, FIELD(search_threads), &type_number, 1, 256, .arg = "N",
-	 .def = "number of cores", .def_fn = all_cores, .help = "threads that run search queries"},
-	{"hash-threads", NULL, FIELD(hash_threads), &type_number, 1, 256, .arg = "N",
-	 .def = "half the cores", .def_fn = half_the_cores,
-	 .help = "threads for password hashing"},
+    {.help = "Listening and threads"},
+    {"listen", "CHIRP_LISTEN", FIELD(listen), &type_string, .arg = "HOST:PORT",
+     .def = "127.0.0.1:8080", .help = "address to listen on"},
+    {"threads", "CHIRP_THREADS", FIELD(threads), &type_number, 1, 256, .arg = "N",
+     .def = "number of cores", .def_fn = all_cores, .help = "event-loop threads"},
+    {"search-threads", NULL, FIELD(search_threads), &type_number, 1, 256, .arg = "N",
+     .def = "number of cores", .def_fn = all_cores, .help = "threads that run search queries"},
+    {"hash-threads", NULL, FIELD(hash_threads), &type_number, 1, 256, .arg = "N",
+     .def = "half the cores", .def_fn = half_the_cores, .help = "threads for password hashing"},
 
-	{.help = "Store"},
-	{"data", "CHIRP_DATA", FIELD(data_dir), &type_string, .arg = "DIR", .def = "./data",
-	 .help = "data directory (created)"},
-	{"store", "CHIRP_STORE", FIELD(store), &type_string, .arg = "NAME", .def = "sqlite",
-	 .help = "store adapter: sqlite"},
-	{"node-id", "CHIRP_NODE_ID", FIELD(node_id), &type_number, 0, ID_MAX_NODE, .arg = "N",
-	 .def = "0", .help = "0..1023, unique per server sharing a database"},
-	{"max-queued-writes", NULL, FIELD(max_queued_writes), &type_number, 1, 1u << 24, .arg = "N",
-	 .def = "65536", .help = "writes waiting for commit before 503"},
+    {.help = "Store"},
+    {"data", "CHIRP_DATA", FIELD(data_dir), &type_string, .arg = "DIR", .def = "./data",
+     .help = "data directory (created)"},
+    {"store", "CHIRP_STORE", FIELD(store), &type_string, .arg = "NAME", .def = "sqlite",
+     .help = "store adapter: sqlite"},
+    {"node-id", "CHIRP_NODE_ID", FIELD(node_id), &type_number, 0, ID_MAX_NODE, .arg = "N",
+     .def = "0", .help = "0..1023, unique per server sharing a database"},
+    {"max-queued-writes", NULL, FIELD(max_queued_writes), &type_number, 1, 1u << 24, .arg = "N",
+     .def = "65536", .help = "writes waiting for commit before 503"},
 
-	{.help = "Feed"},
-	{"celebrity-threshold", NULL, FIELD(celebrity_threshold), &type_number, 0, UINT32_MAX,
-	 .arg = "N", .def = "10000",
-	 .help = "authors with more followers are not fanned out; their tweets are merged in at "
-		 "read time"},
-	{"timeline-cap", NULL, FIELD(timeline_cap), &type_number, 1, 100000, .arg = "N",
-	 .def = "800", .help = "tweet ids kept per home timeline"},
-	{"timeline-memory", NULL, FIELD(timeline_bytes), &type_mib, 1, 1u << 20, .arg = "MIB",
-	 .def = "1024", .help = "memory for all timelines"},
-	{"timeline-idle", NULL, FIELD(timeline_idle_ms), &type_seconds_ms, 1, 365ull * 86400,
-	 .arg = "SECONDS", .def = "86400", .help = "a timeline unread this long is dropped"},
-	{"tweet-cache-memory", NULL, FIELD(tweet_cache_bytes), &type_mib, 1, 1u << 20,
-	 .arg = "MIB", .def = "256", .help = "memory for ready-made tweet JSON"},
-	{"fanout-queue", NULL, FIELD(fanout_queue), &type_number, 1, 1u << 24, .arg = "N",
-	 .def = "65536", .help = "tweets waiting for fanout before posting slows"},
+    {.help = "Feed"},
+    {"celebrity-threshold", NULL, FIELD(celebrity_threshold), &type_number, 0, UINT32_MAX,
+     .arg = "N", .def = "10000",
+     .help = "authors with more followers are not fanned out; their tweets are merged in at "
+             "read time"},
+    {"timeline-cap", NULL, FIELD(timeline_cap), &type_number, 1, 100000, .arg = "N", .def = "800",
+     .help = "tweet ids kept per home timeline"},
+    {"timeline-memory", NULL, FIELD(timeline_bytes), &type_mib, 1, 1u << 20, .arg = "MIB",
+     .def = "1024", .help = "memory for all timelines"},
+    {"timeline-idle", NULL, FIELD(timeline_idle_ms), &type_seconds_ms, 1, 365ull * 86400,
+     .arg = "SECONDS", .def = "86400", .help = "a timeline unread this long is dropped"},
+    {"tweet-cache-memory", NULL, FIELD(tweet_cache_bytes), &type_mib, 1, 1u << 20, .arg = "MIB",
+     .def = "256", .help = "memory for ready-made tweet JSON"},
+    {"fanout-queue", NULL, FIELD(fanout_queue), &type_number, 1, 1u << 24, .arg = "N",
+     .def = "65536", .help = "tweets waiting for fanout before posting slows"},
 
-	{.help = "Gateway"},
-	{"rate-limit", NULL, FIELD(limits), &type_rate_limit, .arg = "NAME=COUNT/SECONDS",
-	 .def = "signup=5/1800 login=25/300 login-handle=25/300 post=300/10800 requests=300/300 "
-		"media=100/3600",
-	 .help = "a rate-limit budget (repeat the flag for several): signup per IP, login per "
-		 "IP, login-handle failed log-ins per handle, post per user, requests per user "
-		 "(per IP without a token), media per user"},
-	{"no-rate-limits", NULL, FIELD(rate_limits), &type_switch, .def = "on", .implied = "off",
-	 .help = "turn every budget off (benchmarks, load tests)"},
-	{"trust-proxy", NULL, FIELD(trust_proxy), &type_string, .arg = "ADDR",
-	 .help = "take the client IP from X-Forwarded-For when the connection comes from ADDR "
-		 "(a load balancer)"},
-	{"access-log", NULL, FIELD(access_log), &type_path_or_off, .arg = "PATH", .def = "-",
-	 .help = "one line per request to PATH, - for stdout, or off"},
-	{"log-format", NULL, FIELD(access_log_text), &type_choice, .arg = "FORMAT", .def = "json",
-	 .choices = log_formats, .help = "access log as json or text"},
-	{"log-level", NULL, FIELD(access_log_min_status), &type_choice, .arg = "LEVEL",
-	 .def = "info", .choices = log_levels,
-	 .help = "info: every request; warn: 4xx and 5xx; error: 5xx"},
+    {.help = "Gateway"},
+    {"rate-limit", NULL, FIELD(limits), &type_rate_limit, .arg = "NAME=COUNT/SECONDS",
+     .def = "signup=5/1800 login=25/300 login-handle=25/300 post=300/10800 requests=300/300 "
+            "media=100/3600",
+     .help = "a rate-limit budget (repeat the flag for several): signup per IP, login per "
+             "IP, login-handle failed log-ins per handle, post per user, requests per user "
+             "(per IP without a token), media per user"},
+    {"no-rate-limits", NULL, FIELD(rate_limits), &type_switch, .def = "on", .implied = "off",
+     .help = "turn every budget off (benchmarks, load tests)"},
+    {"trust-proxy", NULL, FIELD(trust_proxy), &type_string, .arg = "ADDR",
+     .help = "take the client IP from X-Forwarded-For when the connection comes from ADDR "
+             "(a load balancer)"},
+    {"access-log", NULL, FIELD(access_log), &type_path_or_off, .arg = "PATH", .def = "-",
+     .help = "one line per request to PATH, - for stdout, or off"},
+    {"log-format", NULL, FIELD(access_log_text), &type_choice, .arg = "FORMAT", .def = "json",
+     .choices = log_formats, .help = "access log as json or text"},
+    {"log-level", NULL, FIELD(access_log_min_status), &type_choice, .arg = "LEVEL", .def = "info",
+     .choices = log_levels, .help = "info: every request; warn: 4xx and 5xx; error: 5xx"},
 
-	{.help = "Media"},
-	{"media-max-bytes", NULL, FIELD(media_max_bytes), &type_number, 1024, 1ull << 32,
-	 .arg = "N", .def = "16777216", .help = "largest media upload; more is 413"},
-	{"media-part-bytes", NULL, FIELD(media_part_bytes), &type_number, 1024, 1u << 30,
-	 .arg = "N", .def = "8388608", .help = "uploads above this go in parts this big"},
-	{"media-max-pixels", NULL, FIELD(media_max_pixels), &type_number, 1, 1ull << 34,
-	 .arg = "N", .def = "40000000", .help = "images with more pixels are refused"},
-	{"media-workers", NULL, FIELD(media_workers), &type_number, 1, 64, .arg = "N", .def = "1",
-	 .help = "threads that process uploaded images"},
-	{"media-attempts", NULL, FIELD(media_attempts), &type_number, 1, 100, .arg = "N",
-	 .def = "5", .help = "tries of a processing job before it fails"},
-	{"media-retry-base", NULL, FIELD(media_retry_ms), &type_number, 1, 3600000, .arg = "MS",
-	 .def = "1000", .help = "first retry delay; doubles, with jitter"},
-	{"media-cleanup-every", NULL, FIELD(media_cleanup_ms), &type_seconds_ms, 1, 86400,
-	 .arg = "SECONDS", .def = "600", .help = "how often unattached media are swept"},
-	{"media-unattached-ttl", NULL, FIELD(media_unattached_ms), &type_seconds_ms, 1,
-	 365ull * 86400, .arg = "SECONDS", .def = "86400",
-	 .help = "media never attached this long go"},
-	{"media-upload-ttl", NULL, FIELD(media_upload_ttl_s), &type_number, 1, 7ull * 86400,
-	 .arg = "SECONDS", .def = "900", .help = "life of a presigned upload URL"},
-	{"media-base-url", NULL, FIELD(media_base_url), &type_string, .arg = "URL", .def = "",
-	 .help = "prefix of blob URLs (an edge cache); none: relative URLs"},
-	{"media-inject-failures", NULL, FIELD(media_inject_failures), &type_number, 0, 1000,
-	 .arg = "N", .def = "0", .help = "testing: the first N tries of each job fail"},
-	{"blob-s3-endpoint", NULL, FIELD(blob_s3_endpoint), &type_string, .arg = "URL",
-	 .help = "keep blobs in an S3-compatible store at URL (https://s3.REGION.amazonaws.com, "
-		 "http://minio:9000); none: in DATA/blobs. Needs the bucket, key and secret"},
-	{"blob-s3-bucket", NULL, FIELD(blob_s3_bucket), &type_string, .arg = "NAME",
-	 .help = "the bucket"},
-	{"blob-s3-region", NULL, FIELD(blob_s3_region), &type_string, .arg = "REGION",
-	 .def = "us-east-1", .help = "the SigV4 signing region"},
-	{"blob-s3-key", "CHIRP_BLOB_S3_KEY", FIELD(blob_s3_key), &type_string, .arg = "ID",
-	 .help = "access key id"},
-	{"blob-s3-secret", "CHIRP_BLOB_S3_SECRET", FIELD(blob_s3_secret), &type_string,
-	 .arg = "KEY", .help = "secret access key (prefer the variable: flags show in ps)"},
+    {.help = "Media"},
+    {"media-max-bytes", NULL, FIELD(media_max_bytes), &type_number, 1024, 1ull << 32, .arg = "N",
+     .def = "16777216", .help = "largest media upload; more is 413"},
+    {"media-part-bytes", NULL, FIELD(media_part_bytes), &type_number, 1024, 1u << 30, .arg = "N",
+     .def = "8388608", .help = "uploads above this go in parts this big"},
+    {"media-max-pixels", NULL, FIELD(media_max_pixels), &type_number, 1, 1ull << 34, .arg = "N",
+     .def = "40000000", .help = "images with more pixels are refused"},
+    {"media-workers", NULL, FIELD(media_workers), &type_number, 1, 64, .arg = "N", .def = "1",
+     .help = "threads that process uploaded images"},
+    {"media-attempts", NULL, FIELD(media_attempts), &type_number, 1, 100, .arg = "N", .def = "5",
+     .help = "tries of a processing job before it fails"},
+    {"media-retry-base", NULL, FIELD(media_retry_ms), &type_number, 1, 3600000, .arg = "MS",
+     .def = "1000", .help = "first retry delay; doubles, with jitter"},
+    {"media-cleanup-every", NULL, FIELD(media_cleanup_ms), &type_seconds_ms, 1, 86400,
+     .arg = "SECONDS", .def = "600", .help = "how often unattached media are swept"},
+    {"media-unattached-ttl", NULL, FIELD(media_unattached_ms), &type_seconds_ms, 1, 365ull * 86400,
+     .arg = "SECONDS", .def = "86400", .help = "media never attached this long go"},
+    {"media-upload-ttl", NULL, FIELD(media_upload_ttl_s), &type_number, 1, 7ull * 86400,
+     .arg = "SECONDS", .def = "900", .help = "life of a presigned upload URL"},
+    {"media-base-url", NULL, FIELD(media_base_url), &type_string, .arg = "URL", .def = "",
+     .help = "prefix of blob URLs (an edge cache); none: relative URLs"},
+    {"media-inject-failures", NULL, FIELD(media_inject_failures), &type_number, 0, 1000, .arg = "N",
+     .def = "0", .help = "testing: the first N tries of each job fail"},
+    {"blob-s3-endpoint", NULL, FIELD(blob_s3_endpoint), &type_string, .arg = "URL",
+     .help = "keep blobs in an S3-compatible store at URL (https://s3.REGION.amazonaws.com, "
+             "http://minio:9000); none: in DATA/blobs. Needs the bucket, key and secret"},
+    {"blob-s3-bucket", NULL, FIELD(blob_s3_bucket), &type_string, .arg = "NAME",
+     .help = "the bucket"},
+    {"blob-s3-region", NULL, FIELD(blob_s3_region), &type_string, .arg = "REGION",
+     .def = "us-east-1", .help = "the SigV4 signing region"},
+    {"blob-s3-key", "CHIRP_BLOB_S3_KEY", FIELD(blob_s3_key), &type_string, .arg = "ID",
+     .help = "access key id"},
+    {"blob-s3-secret", "CHIRP_BLOB_S3_SECRET", FIELD(blob_s3_secret), &type_string, .arg = "KEY",
+     .help = "secret access key (prefer the variable: flags show in ps)"},
 
-	{.help = "Limits and timeouts"},
-	{"read-timeout", NULL, FIELD(read_timeout_ms), &type_seconds_ms, 1, 3600,
-	 .arg = "SECONDS", .def = "10", .help = "request read and keep-alive idle timeout"},
-	{"drain-timeout", NULL, FIELD(drain_timeout_ms), &type_seconds_ms, 0, 3600,
-	 .arg = "SECONDS", .def = "10", .help = "how long shutdown waits for requests"},
-	{"max-body", NULL, FIELD(max_body_bytes), &type_number, 1024, 64u << 20, .arg = "BYTES",
-	 .def = "65536", .help = "largest JSON request body"},
-	{"max-header", NULL, FIELD(max_header_bytes), &type_number, 1024, 1u << 20,
-	 .arg = "BYTES", .def = "16384", .help = "largest total of request header fields"},
-	{"max-inflight", NULL, FIELD(max_inflight), &type_number, 1, 1u << 24, .arg = "N",
-	 .def = "4096",
-	 .help = "requests being handled (writes waiting for their commit included) before new "
-		 "ones get 503"},
-	{"max-connections", NULL, FIELD(max_connections), &type_number, 1, 1u << 24, .arg = "N",
-	 .def = "4096",
-	 .help = "open connections; past it a new one gets 503 and is closed (this is what "
-		 "sheds read load)"},
+    {.help = "Limits and timeouts"},
+    {"read-timeout", NULL, FIELD(read_timeout_ms), &type_seconds_ms, 1, 3600, .arg = "SECONDS",
+     .def = "10", .help = "request read and keep-alive idle timeout"},
+    {"drain-timeout", NULL, FIELD(drain_timeout_ms), &type_seconds_ms, 0, 3600, .arg = "SECONDS",
+     .def = "10", .help = "how long shutdown waits for requests"},
+    {"max-body", NULL, FIELD(max_body_bytes), &type_number, 1024, 64u << 20, .arg = "BYTES",
+     .def = "65536", .help = "largest JSON request body"},
+    {"max-header", NULL, FIELD(max_header_bytes), &type_number, 1024, 1u << 20, .arg = "BYTES",
+     .def = "16384", .help = "largest total of request header fields"},
+    {"max-inflight", NULL, FIELD(max_inflight), &type_number, 1, 1u << 24, .arg = "N",
+     .def = "4096",
+     .help = "requests being handled (writes waiting for their commit included) before new "
+             "ones get 503"},
+    {"max-connections", NULL, FIELD(max_connections), &type_number, 1, 1u << 24, .arg = "N",
+     .def = "4096",
+     .help = "open connections; past it a new one gets 503 and is closed (this is what "
+             "sheds read load)"},
 
-	{.help = "Live feed streams"},
-	{"max-streams", NULL, FIELD(max_streams), &type_number, 0, 1u << 24, .arg = "N",
-	 .def = "2048",
-	 .help = "open live feed streams (GET /v1/feed/stream); past it a new one gets 503. "
-		 "Each holds a connection"},
-	{"max-streams-per-user", NULL, FIELD(max_user_streams), &type_number, 1, 1u << 20,
-	 .arg = "N", .def = "5", .help = "open streams per user; past it 429"},
-	/* At least room for the largest tweet event, twice (catch-up uses half). */
-	{"stream-buffer", NULL, FIELD(stream_buffer_bytes), &type_number, 8192, 64u << 20,
-	 .arg = "BYTES", .def = "65536",
-	 .help = "unsent bytes a stream may hold (and its socket's kernel send buffer); a "
-		 "reader that lets more pile up is disconnected"},
-	{"stream-heartbeat", NULL, FIELD(stream_heartbeat_ms), &type_seconds_ms, 1, 3600,
-	 .arg = "SECONDS", .def = "15", .help = "a comment line this often on every stream"},
+    {.help = "Live feed streams"},
+    {"max-streams", NULL, FIELD(max_streams), &type_number, 0, 1u << 24, .arg = "N", .def = "2048",
+     .help = "open live feed streams (GET /v1/feed/stream); past it a new one gets 503. "
+             "Each holds a connection"},
+    {"max-streams-per-user", NULL, FIELD(max_user_streams), &type_number, 1, 1u << 20, .arg = "N",
+     .def = "5", .help = "open streams per user; past it 429"},
+    /* At least room for the largest tweet event, twice (catch-up uses half). */
+    {"stream-buffer", NULL, FIELD(stream_buffer_bytes), &type_number, 8192, 64u << 20,
+     .arg = "BYTES", .def = "65536",
+     .help = "unsent bytes a stream may hold (and its socket's kernel send buffer); a "
+             "reader that lets more pile up is disconnected"},
+    {"stream-heartbeat", NULL, FIELD(stream_heartbeat_ms), &type_seconds_ms, 1, 3600,
+     .arg = "SECONDS", .def = "15", .help = "a comment line this often on every stream"},
 };
 
 #define NFLAGS (sizeof flags / sizeof flags[0])
@@ -355,7 +352,7 @@ static const struct config_flag flags[] = {
 
 /* Reads `value` into the row's field. */
 static int set(struct chirp_config *cfg, const struct config_flag *f, const char *label,
-	       const char *value)
+               const char *value)
 {
 	return f->type->parse(f, label, value, (char *)cfg + f->offset);
 }
@@ -412,17 +409,17 @@ static int set_from_env(struct chirp_config *cfg)
 /* What one flag cannot check alone. */
 static int check_together(const struct chirp_config *cfg)
 {
-	if (cfg->blob_s3_endpoint &&
-	    ((strncmp(cfg->blob_s3_endpoint, "http://", 7) &&
-	      strncmp(cfg->blob_s3_endpoint, "https://", 8)) ||
-	     !cfg->blob_s3_bucket || !*cfg->blob_s3_bucket || !cfg->blob_s3_key ||
-	     !cfg->blob_s3_secret)) {
+	if (cfg->blob_s3_endpoint && ((strncmp(cfg->blob_s3_endpoint, "http://", 7) &&
+	                               strncmp(cfg->blob_s3_endpoint, "https://", 8)) ||
+	                              !cfg->blob_s3_bucket || !*cfg->blob_s3_bucket ||
+	                              !cfg->blob_s3_key || !cfg->blob_s3_secret)) {
 		fprintf(stderr, "chirp serve: --blob-s3-endpoint needs an http(s):// URL, "
-				"--blob-s3-bucket, --blob-s3-key and --blob-s3-secret\n");
+		                "--blob-s3-bucket, --blob-s3-key and --blob-s3-secret\n");
 		return -1;
 	}
 	if (cfg->media_part_bytes > cfg->media_max_bytes) {
-		fprintf(stderr, "chirp serve: --media-part-bytes must not exceed --media-max-bytes\n");
+		fprintf(stderr,
+		        "chirp serve: --media-part-bytes must not exceed --media-max-bytes\n");
 		return -1;
 	}
 	return 0;
@@ -438,9 +435,9 @@ static int set_from_argv(struct chirp_config *cfg, int argc, char **argv, bool *
 	for (size_t i = 0; i < NFLAGS; i++) {
 		if (flags[i].name)
 			opts[n++] = (struct option){flags[i].name,
-						    flags[i].type->takes_value ? required_argument
-									       : no_argument,
-						    NULL, OPT_ROW + (int)i};
+			                            flags[i].type->takes_value ? required_argument
+			                                                       : no_argument,
+			                            NULL, OPT_ROW + (int)i};
 	}
 	opts[n++] = (struct option){"help", no_argument, NULL, 'h'};
 	opts[n] = (struct option){NULL, 0, NULL, 0};
@@ -463,7 +460,7 @@ static int set_from_argv(struct chirp_config *cfg, int argc, char **argv, bool *
 		}
 		if (opt < OPT_ROW) {
 			fprintf(stderr, "chirp serve: unknown flag '%s' (see chirp serve --help)\n",
-				argv[optind - 1]);
+			        argv[optind - 1]);
 			return -1;
 		}
 		const struct config_flag *f = &flags[opt - OPT_ROW];
@@ -515,7 +512,7 @@ static const char *shown_default(const struct config_flag *f)
 void config_help(struct strbuf *out)
 {
 	strbuf_append_str(out, "Flags of chirp serve. [Brackets]: the default, after the "
-			       "environment variable\nthat overrides it; a flag overrides both.\n");
+	                       "environment variable\nthat overrides it; a flag overrides both.\n");
 	for (size_t i = 0; i < NFLAGS; i++) {
 		const struct config_flag *f = &flags[i];
 		if (!f->name) {
@@ -537,15 +534,15 @@ void config_help(struct strbuf *out)
 		if (def || f->env) {
 			struct strbuf bracket = STRBUF_INIT;
 			strbuf_appendf(&bracket, "[%s%s%s]", f->env ? f->env : "",
-				       f->env && def ? ", " : "", def ? def : "");
+			               f->env && def ? ", " : "", def ? def : "");
 			append_wrapped(out, &col, bracket.data);
 			strbuf_deinit(&bracket);
 		}
 		strbuf_append_char(out, '\n');
 	}
 	strbuf_append_str(out, "\n  -h, --help                show this help\n"
-			       "\nSIGINT or SIGTERM stops accepting, finishes requests in flight, "
-			       "and closes\nthe store cleanly.\n");
+	                       "\nSIGINT or SIGTERM stops accepting, finishes requests in flight, "
+	                       "and closes\nthe store cleanly.\n");
 }
 
 bool config_flag_doc(size_t i, struct config_flag_doc *out)
@@ -556,7 +553,7 @@ bool config_flag_doc(size_t i, struct config_flag_doc *out)
 			continue;
 		if (seen++ == i) {
 			*out = (struct config_flag_doc){flags[k].name, flags[k].env,
-							shown_default(&flags[k])};
+			                                shown_default(&flags[k])};
 			return true;
 		}
 	}
@@ -569,10 +566,10 @@ static void print_usage(FILE *to, bool main_usage, const char *before)
 	strbuf_append_str(&sb, before);
 	if (main_usage)
 		strbuf_append_str(&sb, "chirp — a Twitter-like microblog server\n"
-				       "\n"
-				       "Usage:\n"
-				       "  chirp serve [FLAGS]   run the HTTP API\n"
-				       "  chirp --help          show this help\n\n");
+		                       "\n"
+		                       "Usage:\n"
+		                       "  chirp serve [FLAGS]   run the HTTP API\n"
+		                       "  chirp --help          show this help\n\n");
 	else
 		strbuf_append_str(&sb, "Usage: chirp serve [FLAGS]\n\n");
 	config_help(&sb);

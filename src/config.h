@@ -48,9 +48,9 @@ struct chirp_config {
 	size_t max_connections;                 /* --max-connections */
 
 	/* live feed streams (api/stream.h) */
-	size_t max_streams;          /* --max-streams */
-	unsigned max_user_streams;   /* --max-streams-per-user */
-	size_t stream_buffer_bytes;  /* --stream-buffer */
+	size_t max_streams;           /* --max-streams */
+	unsigned max_user_streams;    /* --max-streams-per-user */
+	size_t stream_buffer_bytes;   /* --stream-buffer */
 	uint64_t stream_heartbeat_ms; /* --stream-heartbeat (seconds) */
 	/* media (media/media.h) */
 	uint64_t media_max_bytes;       /* --media-max-bytes */

@@ -10,6 +10,8 @@
 #ifndef CHIRP_GATEWAY_BUDGET_H
 #define CHIRP_GATEWAY_BUDGET_H
 
+#include <stddef.h> /* NULL */
+
 enum budget {
 	BUDGET_SIGNUP,       /* POST /v1/users, per client IP */
 	BUDGET_LOGIN,        /* POST /v1/sessions, per client IP */
@@ -26,14 +28,14 @@ enum budget {
 static inline const char *budget_name(enum budget b)
 {
 	static const char *const names[BUDGET_COUNT] = {
-		[BUDGET_SIGNUP] = "signup",
-		[BUDGET_LOGIN] = "login",
-		[BUDGET_LOGIN_HANDLE] = "login-handle",
-		[BUDGET_POST] = "post",
-		[BUDGET_REQUESTS] = "requests",
-		[BUDGET_MEDIA] = "media",
+	    [BUDGET_SIGNUP] = "signup",
+	    [BUDGET_LOGIN] = "login",
+	    [BUDGET_LOGIN_HANDLE] = "login-handle",
+	    [BUDGET_POST] = "post",
+	    [BUDGET_REQUESTS] = "requests",
+	    [BUDGET_MEDIA] = "media",
 	};
-	return (unsigned)b < BUDGET_COUNT ? names[b] : 0;
+	return (unsigned)b < BUDGET_COUNT ? names[b] : NULL;
 }
 
 #endif

@@ -116,7 +116,7 @@ static void test_help_shows_every_flag_with_default_and_env(void **state)
 		char bracket[256];
 		if (d.def)
 			snprintf(bracket, sizeof bracket, "[%s%s%s]", d.env ? d.env : "",
-				 d.env ? ", " : "", d.def);
+			         d.env ? ", " : "", d.def);
 		else if (d.env)
 			snprintf(bracket, sizeof bracket, "[%s]", d.env);
 		else
@@ -158,10 +158,10 @@ static void test_operations_doc_agrees_with_the_table(void **state)
 		char *text = strndup(row, end ? (size_t)(end - row) : strlen(row));
 		if (d.def && !strstr(text, d.def))
 			fail_msg("docs/operations.md: --%s's default is not %s: %s", d.name, d.def,
-				 text);
+			         text);
 		if (d.env && !strstr(text, d.env))
 			fail_msg("docs/operations.md: --%s's variable %s is missing: %s", d.name,
-				 d.env, text);
+			         d.env, text);
 		free(text);
 	}
 	strbuf_deinit(&doc);
@@ -200,11 +200,11 @@ static void test_flag_value_and_flag_equals_value(void **state)
 	(void)state;
 	struct chirp_config cfg;
 	assert_int_equal(parse(&cfg, "--max-inflight", "7", "--listen=0.0.0.0:9", NULL),
-			 CONFIG_RUN);
+	                 CONFIG_RUN);
 	assert_int_equal(cfg.max_inflight, 7);
 	assert_string_equal(cfg.listen, "0.0.0.0:9");
 	assert_int_equal(parse(&cfg, "--max-inflight=8", "--listen", "0.0.0.0:10", NULL),
-			 CONFIG_RUN);
+	                 CONFIG_RUN);
 	assert_int_equal(cfg.max_inflight, 8);
 	assert_string_equal(cfg.listen, "0.0.0.0:10");
 }
@@ -215,8 +215,8 @@ static void test_units_are_converted(void **state)
 	(void)state;
 	struct chirp_config cfg;
 	assert_int_equal(parse(&cfg, "--read-timeout", "3", "--timeline-memory=5",
-			       "--media-retry-base", "250", NULL),
-			 CONFIG_RUN);
+	                       "--media-retry-base", "250", NULL),
+	                 CONFIG_RUN);
 	assert_int_equal(cfg.read_timeout_ms, 3000);
 	assert_int_equal(cfg.timeline_bytes, (size_t)5 << 20);
 	assert_int_equal(cfg.media_retry_ms, 250);
@@ -227,9 +227,9 @@ static void test_special_types(void **state)
 	(void)state;
 	struct chirp_config cfg;
 	assert_int_equal(parse(&cfg, "--rate-limit", "signup=9/60", "--rate-limit=media=2/3",
-			       "--no-rate-limits", "--access-log", "off", "--log-format", "text",
-			       "--log-level=warn", NULL),
-			 CONFIG_RUN);
+	                       "--no-rate-limits", "--access-log", "off", "--log-format", "text",
+	                       "--log-level=warn", NULL),
+	                 CONFIG_RUN);
 	assert_int_equal(cfg.limits[BUDGET_SIGNUP].count, 9);
 	assert_int_equal(cfg.limits[BUDGET_SIGNUP].seconds, 60);
 	assert_int_equal(cfg.limits[BUDGET_MEDIA].count, 2);
@@ -304,11 +304,11 @@ static void test_bad_command_lines_are_rejected(void **state)
 	assert_int_equal(parse(&cfg, "--rate-limit", "bogus=5/60", NULL), CONFIG_EXIT_ERROR);
 	assert_int_equal(parse(&cfg, "--rate-limit", "signup=5/60x", NULL), CONFIG_EXIT_ERROR);
 	assert_int_equal(parse(&cfg, "--rate-limit", "signup=5/60 login=1/1", NULL),
-			 CONFIG_EXIT_ERROR);
+	                 CONFIG_EXIT_ERROR);
 	/* Flags checked together. */
-	assert_int_equal(parse(&cfg, "--media-max-bytes", "2048", "--media-part-bytes", "4096",
-			       NULL),
-			 CONFIG_EXIT_ERROR);
+	assert_int_equal(
+	    parse(&cfg, "--media-max-bytes", "2048", "--media-part-bytes", "4096", NULL),
+	    CONFIG_EXIT_ERROR);
 	assert_int_equal(parse(&cfg, "--blob-s3-endpoint", "http://x", NULL), CONFIG_EXIT_ERROR);
 }
 
@@ -329,16 +329,16 @@ static void test_help_and_commands(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup(test_help_shows_every_flag_with_default_and_env, clear_env),
-		cmocka_unit_test_setup(test_operations_doc_agrees_with_the_table, clear_env),
-		cmocka_unit_test_setup(test_defaults_are_the_documented_ones, clear_env),
-		cmocka_unit_test_setup(test_flag_value_and_flag_equals_value, clear_env),
-		cmocka_unit_test_setup(test_units_are_converted, clear_env),
-		cmocka_unit_test_setup(test_special_types, clear_env),
-		cmocka_unit_test_setup(test_env_overrides_default_and_flag_overrides_env, clear_env),
-		cmocka_unit_test_setup(test_env_out_of_range_is_an_error, clear_env),
-		cmocka_unit_test_setup(test_bad_command_lines_are_rejected, clear_env),
-		cmocka_unit_test_setup(test_help_and_commands, clear_env),
+	    cmocka_unit_test_setup(test_help_shows_every_flag_with_default_and_env, clear_env),
+	    cmocka_unit_test_setup(test_operations_doc_agrees_with_the_table, clear_env),
+	    cmocka_unit_test_setup(test_defaults_are_the_documented_ones, clear_env),
+	    cmocka_unit_test_setup(test_flag_value_and_flag_equals_value, clear_env),
+	    cmocka_unit_test_setup(test_units_are_converted, clear_env),
+	    cmocka_unit_test_setup(test_special_types, clear_env),
+	    cmocka_unit_test_setup(test_env_overrides_default_and_flag_overrides_env, clear_env),
+	    cmocka_unit_test_setup(test_env_out_of_range_is_an_error, clear_env),
+	    cmocka_unit_test_setup(test_bad_command_lines_are_rejected, clear_env),
+	    cmocka_unit_test_setup(test_help_and_commands, clear_env),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
