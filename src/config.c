@@ -63,7 +63,7 @@ struct config_flag {
 	const char *def; /* the default, written as on the command line; NULL: none */
 	/* Computes the default when it depends on the machine (into buf, as
 	 * on the command line); `def` then says in words what it is. */
-	void (*def_fn)(char *buf, size_t len);
+	void (*def_fn)(const struct config_flag *f, char *buf, size_t len);
 	const char *implied;                 /* switches: the value the flag stands for */
 	const struct config_choice *choices; /* choices: the names, ending with {NULL} */
 	const char *help;
@@ -204,15 +204,22 @@ static unsigned cores(void)
 	return n > 0 ? (unsigned)n : 1;
 }
 
-static void all_cores(char *buf, size_t len)
+/* A count of threads: at most the row's maximum, so that a machine with
+ * more cores than the flag allows still starts. */
+static void threads_default(const struct config_flag *f, char *buf, size_t len, unsigned n)
 {
-	snprintf(buf, len, "%u", cores());
+	snprintf(buf, len, "%llu", n < f->max ? (unsigned long long)n : f->max);
+}
+
+static void all_cores(const struct config_flag *f, char *buf, size_t len)
+{
+	threads_default(f, buf, len, cores());
 }
 
 /* Argon2id on every core would stall the event loops. */
-static void half_the_cores(char *buf, size_t len)
+static void half_the_cores(const struct config_flag *f, char *buf, size_t len)
 {
-	snprintf(buf, len, "%u", cores() > 1 ? cores() / 2 : 1);
+	threads_default(f, buf, len, cores() > 1 ? cores() / 2 : 1);
 }
 
 /* ---- the table ---------------------------------------------------------- */
@@ -364,7 +371,7 @@ static int set_default(struct chirp_config *cfg, const struct config_flag *f)
 {
 	char buf[128];
 	if (f->def_fn) {
-		f->def_fn(buf, sizeof buf);
+		f->def_fn(f, buf, sizeof buf);
 		return set(cfg, f, f->name, buf);
 	}
 	if (!f->type->repeated)
