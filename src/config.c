@@ -14,7 +14,8 @@
  * To add a setting: a field in struct chirp_config (config.h) and a row
  * here, under its section. A value that needs parsing of its own gets a
  * type (a struct config_type and its parse function), not a case outside
- * the table. Checks that relate two flags are in check_together(). The
+ * the table. Checks that relate two flags are in check_together(); a
+ * setting with no flag gets its value in set_defaults(). The
  * flag tables of docs/operations.md explain each flag at more length;
  * keep them in step (docs/architecture.md: adding a flag).
  */
@@ -249,6 +250,9 @@ static const struct config_flag flags[] = {
      .def = "0", .help = "0..1023, unique per server sharing a database"},
     {"max-queued-writes", NULL, FIELD(max_queued_writes), &type_number, 1, 1u << 24, .arg = "N",
      .def = "65536", .help = "writes waiting for commit before 503"},
+    {"offload-reads", NULL, FIELD(offload_reads), &type_switch, .def = "off", .implied = "on",
+     .help = "store reads on worker threads, as a networked store needs (tests that path on "
+             "SQLite)"},
 
     {.help = "Feed"},
     {"celebrity-threshold", NULL, FIELD(celebrity_threshold), &type_number, 0, UINT32_MAX,
@@ -393,6 +397,8 @@ static int set_default(struct chirp_config *cfg, const struct config_flag *f)
 static void set_defaults(struct chirp_config *cfg)
 {
 	*cfg = (struct chirp_config){0};
+	/* Settings without a flag. */
+	cfg->read_threads = 4 * cores(); /* they wait on the network, not the CPU */
 	for (size_t i = 0; i < NFLAGS; i++) {
 		if (flags[i].name && flags[i].def && set_default(cfg, &flags[i])) {
 			fprintf(stderr, "chirp: the default of --%s is wrong\n", flags[i].name);

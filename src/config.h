@@ -28,6 +28,8 @@ struct chirp_config {
 	size_t max_body_bytes;     /* --max-body */
 	size_t max_header_bytes;   /* --max-header */
 	size_t max_queued_writes;  /* --max-queued-writes */
+	unsigned read_threads;     /* store reads off the loops, when they must be */
+	bool offload_reads;        /* --offload-reads: even when the store allows inline reads */
 
 	/* the feed (timeline/feed.h) */
 	uint64_t celebrity_threshold; /* --celebrity-threshold */

@@ -242,10 +242,17 @@ static void test_special_types(void **state)
 	assert_int_equal(cfg.limits[BUDGET_MEDIA].seconds, 3);
 	assert_int_equal(cfg.limits[BUDGET_LOGIN].count, 25); /* untouched */
 	assert_string_equal(cfg.limits[BUDGET_SIGNUP].name, "signup");
-	assert_false(cfg.rate_limits);
+	assert_false(cfg.rate_limits);   /* a switch that is on by default turned off */
+	assert_false(cfg.offload_reads); /* and one that is off left alone */
 	assert_null(cfg.access_log);
 	assert_true(cfg.access_log_text);
 	assert_int_equal(cfg.access_log_min_status, 400);
+
+	/* ... and one turned on, the other left as it was. */
+	assert_int_equal(parse(&cfg, "--offload-reads", NULL), CONFIG_RUN);
+	assert_true(cfg.offload_reads);
+	assert_true(cfg.rate_limits);
+	assert_true(cfg.read_threads >= 4); /* no flag, still a default */
 }
 
 /* ---- the environment ---------------------------------------------------- */
