@@ -1,8 +1,27 @@
 /*
- * config — see config.h.
+ * config — chirp's settings, from one table.
+ *
+ * Every flag of `chirp serve` is one row of `flags` below: its name, the
+ * environment variable that may override its default, the field of
+ * struct chirp_config it fills, its type, its range, its default and its
+ * help. Everything else is generated from the rows: the defaults, the
+ * environment overrides, getopt_long's option list (so --flag VALUE,
+ * --flag=VALUE and unique abbreviations all work), the checks and their
+ * error messages, and the --help text. A default is written as a user
+ * would write it on the command line and goes through the same parser,
+ * so --help cannot disagree with what chirp does.
+ *
+ * To add a setting: a field in struct chirp_config (config.h) and a row
+ * here, under its section. A value that needs parsing of its own gets a
+ * type (a struct config_type and its parse function), not a case outside
+ * the table. Checks that relate two flags are in check_together(); a
+ * setting with no flag gets its value in set_defaults(). The
+ * flag tables of docs/operations.md explain each flag at more length;
+ * keep them in step (docs/architecture.md: adding a flag).
  */
 #include "config.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -11,502 +30,594 @@
 #include <unistd.h>
 
 #include "util/id.h"
+#include "util/strbuf.h"
 
-#define FLAGS_HELP                                                                                \
-	"Flags of chirp serve. [Brackets]: the default; a CHIRP_ variable there, when set,\n"      \
-	"overrides the default and is itself overridden by the flag.\n"                             \
-	"\n"                                                                                       \
-	"  --listen HOST:PORT      address to listen on       [CHIRP_LISTEN, 127.0.0.1:8080]\n"    \
-	"  --data DIR              data directory (created)    [CHIRP_DATA, ./data]\n"             \
-	"  --threads N             event-loop threads          [CHIRP_THREADS, number of cores]\n" \
-	"  --store NAME            store adapter: sqlite       [CHIRP_STORE, sqlite]\n"            \
-	"  --node-id N             0..1023, unique per server sharing a database [CHIRP_NODE_ID, 0]\n" \
-	"  --hash-threads N        threads for password hashing               [half the cores]\n" \
-	"  --search-threads N      threads that run search queries            [number of cores]\n" \
-	"  --read-timeout SECONDS  request read and keep-alive idle timeout   [10]\n"              \
-	"  --drain-timeout SECONDS how long shutdown waits for requests       [10]\n"              \
-	"  --max-body BYTES        largest JSON request body                  [65536]\n"           \
-	"  --max-header BYTES      largest total of request header fields     [16384]\n"           \
-	"  --max-queued-writes N   writes waiting for commit before 503       [65536]\n"           \
-	"  --offload-reads         store reads on worker threads, as a networked store needs\n"   \
-	"                          (tests that path on SQLite)                [off]\n"              \
-	"  --celebrity-threshold N authors with more followers are not fanned out;\n"             \
-	"                          their tweets are merged in at read time    [10000]\n"           \
-	"  --timeline-cap N        tweet ids kept per home timeline           [800]\n"             \
-	"  --timeline-memory MIB   memory for all timelines                   [1024]\n"            \
-	"  --timeline-idle SECONDS a timeline unread this long is dropped     [86400]\n"           \
-	"  --tweet-cache-memory MIB  memory for ready-made tweet JSON         [256]\n"             \
-	"  --fanout-queue N        tweets waiting for fanout before posting slows  [65536]\n"      \
-	"  --rate-limit NAME=COUNT/SECONDS  a rate-limit budget (repeat the flag); names and\n"    \
-	"                          defaults: signup=5/1800 (per IP), login=25/300 (per IP),\n"    \
-	"                          login-handle=25/300 (failed log-ins, per handle),\n"           \
-	"                          post=300/10800 (per user), requests=300/300 (per user,\n"     \
-	"                          or per IP without a token), media=100/3600 (per user)\n"     \
-	"  --no-rate-limits        turn every budget off (benchmarks, load tests)\n"              \
-	"  --trust-proxy ADDR      take the client IP from X-Forwarded-For when the\n"            \
-	"                          connection comes from ADDR (a load balancer)       [none]\n"   \
-	"  --access-log PATH       one line per request to PATH, - for stdout, or off   [-]\n"    \
-	"  --log-format FORMAT     access log as json or text                       [json]\n"    \
-	"  --log-level LEVEL       info: every request; warn: 4xx and 5xx; error: 5xx [info]\n"  \
-	"  --max-inflight N        requests being handled (writes waiting for their\n"           \
-	"                          commit included) before new ones get 503    [4096]\n"          \
-	"  --max-connections N     open connections; past it a new one gets 503 and is\n"        \
-	"                          closed (this is what sheds read load)        [4096]\n"         \
-	"  --max-streams N         open live feed streams (GET /v1/feed/stream); past\n"         \
-	"                          it a new one gets 503. Each holds a connection  [2048]\n"    \
-	"  --max-streams-per-user N  open streams per user; past it 429          [5]\n"          \
-	"  --stream-buffer BYTES   unsent bytes a stream may hold (and its socket's\n"        \
-	"                          kernel send buffer); a reader that lets\n"               \
-	"                          more pile up is disconnected                 [65536]\n"       \
-	"  --stream-heartbeat SECONDS  a comment line this often on every stream [15]\n"        \
-	"  --media-max-bytes N     largest media upload; more is 413          [16777216]\n"       \
-	"  --media-part-bytes N    uploads above this go in parts this big    [8388608]\n"        \
-	"  --media-max-pixels N    images with more pixels are refused        [40000000]\n"       \
-	"  --media-workers N       threads that process uploaded images       [1]\n"              \
-	"  --media-attempts N      tries of a processing job before it fails  [5]\n"              \
-	"  --media-retry-base MS   first retry delay; doubles, with jitter    [1000]\n"           \
-	"  --media-cleanup-every SECONDS  how often unattached media are swept [600]\n"          \
-	"  --media-unattached-ttl SECONDS media never attached this long go   [86400]\n"          \
-	"  --media-upload-ttl SECONDS  life of a presigned upload URL         [900]\n"            \
-	"  --media-base-url URL    prefix of blob URLs (an edge cache)  [none: relative]\n"       \
-	"  --media-inject-failures N  testing: first N tries of each job fail [0]\n"              \
-	"  --blob-s3-endpoint URL  keep blobs in an S3-compatible store at URL\n"                 \
-	"                          (https://s3.REGION.amazonaws.com, http://minio:9000) [none:\n" \
-	"                          DATA/blobs]; with --blob-s3-bucket NAME, --blob-s3-region\n"    \
-	"                          REGION [us-east-1], --blob-s3-key ID and --blob-s3-secret\n"    \
-	"                          KEY [CHIRP_BLOB_S3_KEY, CHIRP_BLOB_S3_SECRET]\n"               \
-	"  -h, --help              show this help\n"                                                \
-	"\n"                                                                                       \
-	"SIGINT or SIGTERM stops accepting, finishes requests in flight, and closes\n"            \
-	"the store cleanly.\n"
+struct config_flag;
 
-static const char usage_main[] = "chirp — a Twitter-like microblog server\n"
-				 "\n"
-				 "Usage:\n"
-				 "  chirp serve [FLAGS]   run the HTTP API\n"
-				 "  chirp --help          show this help\n"
-				 "\n" FLAGS_HELP;
+/* How one kind of value is read. parse() reads `value` (a string from
+ * the command line, the environment or the row's default; for a switch,
+ * the row's `implied` value when the flag is given) into `field`, or
+ * prints "chirp serve: LABEL: why" and returns -1, leaving the field as it
+ * was. LABEL is "--flag" or the variable's name. */
+struct config_type {
+	bool takes_value;         /* false: a switch (--no-rate-limits) */
+	bool repeated;            /* each use sets a part of the field (--rate-limit) */
+	unsigned long long scale; /* numbers: field = value * scale */
+	int (*parse)(const struct config_flag *f, const char *label, const char *value,
+	             void *field);
+};
 
-static const char usage_serve[] = "Usage: chirp serve [FLAGS]\n"
-				  "\n" FLAGS_HELP;
+/* A name a choice flag accepts and the number it stores. */
+struct config_choice {
+	const char *name;
+	int value;
+};
 
-static const char *env_or(const char *name, const char *fallback)
+struct config_flag {
+	const char *name; /* without the dashes; NULL: a section heading, titled by `help` */
+	const char *env;  /* a variable that overrides the default, or NULL */
+	size_t offset;    /* of the field in struct chirp_config: FIELD(member) */
+	size_t size;      /* of the field, checked by the type's parse */
+	const struct config_type *type;
+	unsigned long long min, max; /* numbers: the range, in the unit the user writes */
+	const char *arg; /* the value's name in --help: "N", "SECONDS"; NULL for a switch */
+	const char *def; /* the default, written as on the command line; NULL: none */
+	/* Computes the default when it depends on the machine (into buf, as
+	 * on the command line); `def` then says in words what it is. */
+	void (*def_fn)(const struct config_flag *f, char *buf, size_t len);
+	const char *implied;                 /* switches: the value the flag stands for */
+	const struct config_choice *choices; /* choices: the names, ending with {NULL} */
+	const char *help;
+};
+
+#define FIELD(member)                                                                              \
+	offsetof(struct chirp_config, member), sizeof(((struct chirp_config *)0)->member)
+
+/* ---- types -------------------------------------------------------------- */
+
+/* Stores an unsigned number in a field of 1 (bool), 4 or 8 bytes. */
+static void store_uint(void *field, size_t size, unsigned long long v)
 {
-	const char *v = getenv(name);
-	return v && *v ? v : fallback;
+	if (size == 8) {
+		uint64_t x = v;
+		memcpy(field, &x, 8);
+	} else if (size == 4) {
+		assert(v <= UINT32_MAX);
+		uint32_t x = (uint32_t)v;
+		memcpy(field, &x, 4);
+	} else {
+		assert(size == sizeof(bool) && v <= 1);
+		bool x = v != 0;
+		memcpy(field, &x, sizeof x);
+	}
 }
 
-/* Parses an unsigned decimal within [lo, hi]; prints an error if not. */
-static int parse_uint(const char *flag, const char *s, unsigned long long lo,
-		      unsigned long long hi, unsigned long long *out)
+/* A decimal number in [min, max], stored times the type's scale. */
+static int parse_number(const struct config_flag *f, const char *label, const char *s, void *field)
 {
 	char *end;
 	errno = 0;
 	unsigned long long v = strtoull(s, &end, 10);
-	if (errno || end == s || *end || s[0] == '-' || v < lo || v > hi) {
-		fprintf(stderr, "chirp: %s: '%s' is not a number in %llu..%llu\n", flag, s, lo, hi);
+	if (errno || end == s || *end || s[0] == '-' || v < f->min || v > f->max) {
+		fprintf(stderr, "chirp serve: %s: '%s' is not a number in %llu..%llu\n", label, s,
+		        f->min, f->max);
 		return -1;
 	}
-	*out = v;
+	assert(f->max <= UINT64_MAX / f->type->scale);
+	store_uint(field, f->size, v * f->type->scale);
 	return 0;
 }
 
-enum { OPT_LISTEN = 256, OPT_DATA, OPT_THREADS, OPT_STORE, OPT_NODE, OPT_HASH, OPT_SEARCH_THREADS, OPT_READ_TO,
-       OPT_DRAIN_TO, OPT_MAX_BODY, OPT_MAX_HEADER, OPT_MAX_QUEUED, OPT_CELEB, OPT_TL_CAP,
-       OPT_TL_MEM, OPT_TL_IDLE, OPT_CACHE_MEM, OPT_FANOUT_Q, OPT_RATE, OPT_NO_RATE, OPT_OFFLOAD,
-       OPT_TRUST, OPT_ACCESS_LOG, OPT_LOG_FORMAT, OPT_LOG_LEVEL, OPT_MAX_INFLIGHT,
-       OPT_MAX_CONNS, OPT_MAX_STREAMS, OPT_USER_STREAMS, OPT_STREAM_BUF, OPT_STREAM_BEAT,
-       OPT_MEDIA_MAX, OPT_MEDIA_PART, OPT_MEDIA_PIXELS, OPT_MEDIA_WORKERS,
-       OPT_MEDIA_ATTEMPTS, OPT_MEDIA_RETRY, OPT_MEDIA_CLEANUP, OPT_MEDIA_TTL, OPT_MEDIA_UPLOAD_TTL,
-       OPT_MEDIA_BASE_URL, OPT_MEDIA_FAULTS, OPT_S3_ENDPOINT, OPT_S3_BUCKET, OPT_S3_REGION,
-       OPT_S3_KEY, OPT_S3_SECRET };
-
-static const char *const budget_names[BUDGET_COUNT] = {
-	[BUDGET_SIGNUP] = "signup", [BUDGET_LOGIN] = "login", [BUDGET_LOGIN_HANDLE] = "login-handle",
-	[BUDGET_POST] = "post",     [BUDGET_REQUESTS] = "requests",
-	[BUDGET_MEDIA] = "media",
-};
-
-/* NAME=COUNT/SECONDS into the named budget. */
-static int set_rate_limit(struct chirp_config *cfg, const char *v)
+/* Any string; the field points at the value (argv, the environment or
+ * the table), nothing is copied. */
+static int parse_string(const struct config_flag *f, const char *label, const char *s, void *field)
 {
-	const char *eq = strchr(v, '=');
-	unsigned long long count, secs;
-	char tail;
-	if (eq) {
-		for (int b = 0; b < BUDGET_COUNT; b++) {
-			if (strlen(budget_names[b]) != (size_t)(eq - v) ||
-			    strncmp(budget_names[b], v, (size_t)(eq - v)) != 0)
-				continue;
-			if (sscanf(eq + 1, "%llu/%llu%c", &count, &secs, &tail) != 2 || count < 1 ||
-			    count > UINT32_MAX || secs < 1 || secs > 31ull * 86400)
-				break;
-			cfg->limits[b].count = (uint32_t)count;
-			cfg->limits[b].seconds = (uint32_t)secs;
+	(void)label;
+	assert(f->size == sizeof s);
+	memcpy(field, &s, sizeof s);
+	return 0;
+}
+
+/* A path, or "off" for none (NULL). */
+static int parse_path_or_off(const struct config_flag *f, const char *label, const char *s,
+                             void *field)
+{
+	return parse_string(f, label, strcmp(s, "off") ? s : NULL, field);
+}
+
+/* "on" or "off". */
+static int parse_on_off(const struct config_flag *f, const char *label, const char *s, void *field)
+{
+	if (strcmp(s, "on") && strcmp(s, "off")) {
+		fprintf(stderr, "chirp serve: %s: on or off\n", label);
+		return -1;
+	}
+	store_uint(field, f->size, strcmp(s, "on") == 0);
+	return 0;
+}
+
+/* One of the row's choices; the error lists them ("a, b or c"). */
+static int parse_choice(const struct config_flag *f, const char *label, const char *s, void *field)
+{
+	const struct config_choice *c;
+	for (c = f->choices; c->name; c++) {
+		if (strcmp(s, c->name) == 0) {
+			store_uint(field, f->size, (unsigned)c->value);
 			return 0;
 		}
 	}
-	fprintf(stderr,
-		"chirp serve: --rate-limit '%s': expected NAME=COUNT/SECONDS with NAME one of "
-		"signup, login, login-handle, post, requests, media\n",
-		v);
+	fprintf(stderr, "chirp serve: %s: ", label);
+	for (c = f->choices; c->name; c++)
+		fprintf(stderr, "%s%s", c == f->choices ? "" : c[1].name ? ", " : " or ", c->name);
+	fputc('\n', stderr);
 	return -1;
 }
 
-static int set_number(struct chirp_config *cfg, int opt, const char *flag, const char *v)
+/* NAME=COUNT/SECONDS into the named budget of a limits[BUDGET_COUNT]
+ * array; the other budgets keep their values. */
+static int parse_rate_limit(const struct config_flag *f, const char *label, const char *v,
+                            void *field)
 {
-	unsigned long long n;
-	switch (opt) {
-	case OPT_THREADS:
-		if (parse_uint(flag, v, 1, 256, &n))
-			return -1;
-		cfg->threads = (unsigned)n;
-		return 0;
-	case OPT_NODE:
-		if (parse_uint(flag, v, 0, ID_MAX_NODE, &n))
-			return -1;
-		cfg->node_id = (uint32_t)n;
-		return 0;
-	case OPT_HASH:
-		if (parse_uint(flag, v, 1, 256, &n))
-			return -1;
-		cfg->hash_threads = (unsigned)n;
-		return 0;
-	case OPT_SEARCH_THREADS:
-		if (parse_uint(flag, v, 1, 256, &n))
-			return -1;
-		cfg->search_threads = (unsigned)n;
-		return 0;
-	case OPT_READ_TO:
-		if (parse_uint(flag, v, 1, 3600, &n))
-			return -1;
-		cfg->read_timeout_ms = n * 1000;
-		return 0;
-	case OPT_DRAIN_TO:
-		if (parse_uint(flag, v, 0, 3600, &n))
-			return -1;
-		cfg->drain_timeout_ms = n * 1000;
-		return 0;
-	case OPT_MAX_BODY:
-		if (parse_uint(flag, v, 1024, 64u << 20, &n))
-			return -1;
-		cfg->max_body_bytes = (size_t)n;
-		return 0;
-	case OPT_MAX_HEADER:
-		if (parse_uint(flag, v, 1024, 1u << 20, &n))
-			return -1;
-		cfg->max_header_bytes = (size_t)n;
-		return 0;
-	case OPT_MAX_QUEUED:
-		if (parse_uint(flag, v, 1, 1u << 24, &n))
-			return -1;
-		cfg->max_queued_writes = (size_t)n;
-		return 0;
-	case OPT_CELEB:
-		if (parse_uint(flag, v, 0, UINT32_MAX, &n))
-			return -1;
-		cfg->celebrity_threshold = n;
-		return 0;
-	case OPT_TL_CAP:
-		if (parse_uint(flag, v, 1, 100000, &n))
-			return -1;
-		cfg->timeline_cap = (unsigned)n;
-		return 0;
-	case OPT_TL_MEM:
-		if (parse_uint(flag, v, 1, 1u << 20, &n))
-			return -1;
-		cfg->timeline_bytes = (size_t)n << 20;
-		return 0;
-	case OPT_TL_IDLE:
-		if (parse_uint(flag, v, 1, 365ull * 86400, &n))
-			return -1;
-		cfg->timeline_idle_ms = n * 1000;
-		return 0;
-	case OPT_CACHE_MEM:
-		if (parse_uint(flag, v, 1, 1u << 20, &n))
-			return -1;
-		cfg->tweet_cache_bytes = (size_t)n << 20;
-		return 0;
-	case OPT_FANOUT_Q:
-		if (parse_uint(flag, v, 1, 1u << 24, &n))
-			return -1;
-		cfg->fanout_queue = (size_t)n;
-		return 0;
-	case OPT_MAX_INFLIGHT:
-		if (parse_uint(flag, v, 1, 1u << 24, &n))
-			return -1;
-		cfg->max_inflight = n;
-		return 0;
-	case OPT_MAX_CONNS:
-		if (parse_uint(flag, v, 1, 1u << 24, &n))
-			return -1;
-		cfg->max_connections = (size_t)n;
-		return 0;
-	case OPT_MAX_STREAMS:
-		if (parse_uint(flag, v, 0, 1u << 24, &n))
-			return -1;
-		cfg->max_streams = (size_t)n;
-		return 0;
-	case OPT_USER_STREAMS:
-		if (parse_uint(flag, v, 1, 1u << 20, &n))
-			return -1;
-		cfg->max_user_streams = (unsigned)n;
-		return 0;
-	case OPT_STREAM_BUF:
-		/* Room for the largest tweet event, twice (catch-up uses half). */
-		if (parse_uint(flag, v, 8192, 64u << 20, &n))
-			return -1;
-		cfg->stream_buffer_bytes = (size_t)n;
-		return 0;
-	case OPT_STREAM_BEAT:
-		if (parse_uint(flag, v, 1, 3600, &n))
-			return -1;
-		cfg->stream_heartbeat_ms = n * 1000;
-		return 0;
-	case OPT_MEDIA_MAX:
-		if (parse_uint(flag, v, 1024, 1ull << 32, &n))
-			return -1;
-		cfg->media_max_bytes = n;
-		return 0;
-	case OPT_MEDIA_PART:
-		if (parse_uint(flag, v, 1024, 1u << 30, &n))
-			return -1;
-		cfg->media_part_bytes = n;
-		return 0;
-	case OPT_MEDIA_PIXELS:
-		if (parse_uint(flag, v, 1, 1ull << 34, &n))
-			return -1;
-		cfg->media_max_pixels = n;
-		return 0;
-	case OPT_MEDIA_WORKERS:
-		if (parse_uint(flag, v, 1, 64, &n))
-			return -1;
-		cfg->media_workers = (unsigned)n;
-		return 0;
-	case OPT_MEDIA_ATTEMPTS:
-		if (parse_uint(flag, v, 1, 100, &n))
-			return -1;
-		cfg->media_attempts = (unsigned)n;
-		return 0;
-	case OPT_MEDIA_RETRY:
-		if (parse_uint(flag, v, 1, 3600000, &n))
-			return -1;
-		cfg->media_retry_ms = n;
-		return 0;
-	case OPT_MEDIA_CLEANUP:
-		if (parse_uint(flag, v, 1, 86400, &n))
-			return -1;
-		cfg->media_cleanup_ms = n * 1000;
-		return 0;
-	case OPT_MEDIA_TTL:
-		if (parse_uint(flag, v, 1, 365ull * 86400, &n))
-			return -1;
-		cfg->media_unattached_ms = n * 1000;
-		return 0;
-	case OPT_MEDIA_UPLOAD_TTL:
-		if (parse_uint(flag, v, 1, 7ull * 86400, &n))
-			return -1;
-		cfg->media_upload_ttl_s = n;
-		return 0;
-	case OPT_MEDIA_FAULTS:
-		if (parse_uint(flag, v, 0, 1000, &n))
-			return -1;
-		cfg->media_inject_failures = (unsigned)n;
+	struct limit_rule *limits = field;
+	const char *eq = strchr(v, '=');
+	unsigned long long count, secs;
+	char tail;
+	assert(f->size == sizeof(struct limit_rule) * BUDGET_COUNT);
+	for (int b = 0; eq && b < BUDGET_COUNT; b++) {
+		const char *name = budget_name((enum budget)b);
+		if (strlen(name) != (size_t)(eq - v) || strncmp(name, v, (size_t)(eq - v)) != 0)
+			continue;
+		if (sscanf(eq + 1, "%llu/%llu%c", &count, &secs, &tail) != 2 || count < 1 ||
+		    count > UINT32_MAX || secs < 1 || secs > 31ull * 86400)
+			break;
+		limits[b] = (struct limit_rule){name, (uint32_t)count, (uint32_t)secs};
 		return 0;
 	}
+	fprintf(stderr, "chirp serve: %s '%s': expected NAME=COUNT/SECONDS with NAME one of ",
+	        label, v);
+	for (int b = 0; b < BUDGET_COUNT; b++)
+		fprintf(stderr, "%s%s", b ? ", " : "", budget_name((enum budget)b));
+	fputc('\n', stderr);
 	return -1;
+}
+
+static const struct config_type type_string = {.takes_value = true, .parse = parse_string};
+static const struct config_type type_path_or_off = {.takes_value = true,
+                                                    .parse = parse_path_or_off};
+static const struct config_type type_number = {
+    .takes_value = true, .scale = 1, .parse = parse_number};
+/* Seconds on the command line, milliseconds in the field. */
+static const struct config_type type_seconds_ms = {
+    .takes_value = true, .scale = 1000, .parse = parse_number};
+/* MiB on the command line, bytes in the field. */
+static const struct config_type type_mib = {
+    .takes_value = true, .scale = 1u << 20, .parse = parse_number};
+static const struct config_type type_choice = {.takes_value = true, .parse = parse_choice};
+static const struct config_type type_switch = {.parse = parse_on_off};
+static const struct config_type type_rate_limit = {
+    .takes_value = true, .repeated = true, .parse = parse_rate_limit};
+
+/* ---- computed defaults -------------------------------------------------- */
+
+static unsigned cores(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n > 0 ? (unsigned)n : 1;
+}
+
+/* A count of threads: at most the row's maximum, so that a machine with
+ * more cores than the flag allows still starts. */
+static void threads_default(const struct config_flag *f, char *buf, size_t len, unsigned n)
+{
+	snprintf(buf, len, "%llu", n < f->max ? (unsigned long long)n : f->max);
+}
+
+static void all_cores(const struct config_flag *f, char *buf, size_t len)
+{
+	threads_default(f, buf, len, cores());
+}
+
+/* Argon2id on every core would stall the event loops. */
+static void half_the_cores(const struct config_flag *f, char *buf, size_t len)
+{
+	threads_default(f, buf, len, cores() > 1 ? cores() / 2 : 1);
+}
+
+/* Store reads off the loops wait on the network, not the CPU. */
+static void four_per_core(const struct config_flag *f, char *buf, size_t len)
+{
+	threads_default(f, buf, len, 4 * cores());
+}
+
+/* ---- the table ---------------------------------------------------------- */
+
+static const struct config_choice log_formats[] = {{"json", 0}, {"text", 1}, {NULL, 0}};
+static const struct config_choice log_levels[] = {
+    {"info", 0}, {"warn", 400}, {"error", 500}, {NULL, 0}};
+
+/* In --help order; the sections follow docs/operations.md. */
+static const struct config_flag flags[] = {
+    {.help = "Listening and threads"},
+    {"listen", "CHIRP_LISTEN", FIELD(listen), &type_string, .arg = "HOST:PORT",
+     .def = "127.0.0.1:8080", .help = "address to listen on"},
+    {"threads", "CHIRP_THREADS", FIELD(threads), &type_number, 1, 256, .arg = "N",
+     .def = "number of cores", .def_fn = all_cores, .help = "event-loop threads"},
+    {"search-threads", NULL, FIELD(search_threads), &type_number, 1, 256, .arg = "N",
+     .def = "number of cores", .def_fn = all_cores, .help = "threads that run search queries"},
+    {"hash-threads", NULL, FIELD(hash_threads), &type_number, 1, 256, .arg = "N",
+     .def = "half the cores", .def_fn = half_the_cores, .help = "threads for password hashing"},
+    {"read-threads", NULL, FIELD(read_threads), &type_number, 1, 1024, .arg = "N",
+     .def = "4 per core", .def_fn = four_per_core,
+     .help = "threads for store reads, when they may not run on a loop"},
+
+    {.help = "Store"},
+    {"data", "CHIRP_DATA", FIELD(data_dir), &type_string, .arg = "DIR", .def = "./data",
+     .help = "data directory (created)"},
+    {"store", "CHIRP_STORE", FIELD(store), &type_string, .arg = "NAME", .def = "sqlite",
+     .help = "store adapter: sqlite"},
+    {"node-id", "CHIRP_NODE_ID", FIELD(node_id), &type_number, 0, ID_MAX_NODE, .arg = "N",
+     .def = "0", .help = "0..1023, unique per server sharing a database"},
+    {"max-queued-writes", NULL, FIELD(max_queued_writes), &type_number, 1, 1u << 24, .arg = "N",
+     .def = "65536", .help = "writes waiting for commit before 503"},
+    {"offload-reads", NULL, FIELD(offload_reads), &type_switch, .def = "off", .implied = "on",
+     .help = "store reads on worker threads, as a networked store needs (tests that path on "
+             "SQLite)"},
+
+    {.help = "Feed"},
+    {"celebrity-threshold", NULL, FIELD(celebrity_threshold), &type_number, 0, UINT32_MAX,
+     .arg = "N", .def = "10000",
+     .help = "authors with more followers are not fanned out; their tweets are merged in at "
+             "read time"},
+    {"timeline-cap", NULL, FIELD(timeline_cap), &type_number, 1, 100000, .arg = "N", .def = "800",
+     .help = "tweet ids kept per home timeline"},
+    {"timeline-memory", NULL, FIELD(timeline_bytes), &type_mib, 1, 1u << 20, .arg = "MIB",
+     .def = "1024", .help = "memory for all timelines"},
+    {"timeline-idle", NULL, FIELD(timeline_idle_ms), &type_seconds_ms, 1, 365ull * 86400,
+     .arg = "SECONDS", .def = "86400", .help = "a timeline unread this long is dropped"},
+    {"tweet-cache-memory", NULL, FIELD(tweet_cache_bytes), &type_mib, 1, 1u << 20, .arg = "MIB",
+     .def = "256", .help = "memory for ready-made tweet JSON"},
+    {"fanout-queue", NULL, FIELD(fanout_queue), &type_number, 1, 1u << 24, .arg = "N",
+     .def = "65536", .help = "tweets waiting for fanout before posting slows"},
+
+    {.help = "Gateway"},
+    {"rate-limit", NULL, FIELD(limits), &type_rate_limit, .arg = "NAME=COUNT/SECONDS",
+     .def = "signup=5/1800 login=25/300 login-handle=25/300 post=300/10800 requests=300/300 "
+            "media=100/3600",
+     .help = "a rate-limit budget (repeat the flag for several): signup per IP, login per "
+             "IP, login-handle failed log-ins per handle, post per user, requests per user "
+             "(per IP without a token), media per user"},
+    {"no-rate-limits", NULL, FIELD(rate_limits), &type_switch, .def = "on", .implied = "off",
+     .help = "turn every budget off (benchmarks, load tests)"},
+    {"trust-proxy", NULL, FIELD(trust_proxy), &type_string, .arg = "ADDR",
+     .help = "take the client IP from X-Forwarded-For when the connection comes from ADDR "
+             "(a load balancer)"},
+    {"access-log", NULL, FIELD(access_log), &type_path_or_off, .arg = "PATH", .def = "-",
+     .help = "one line per request to PATH, - for stdout, or off"},
+    {"log-format", NULL, FIELD(access_log_text), &type_choice, .arg = "FORMAT", .def = "json",
+     .choices = log_formats, .help = "access log as json or text"},
+    {"log-level", NULL, FIELD(access_log_min_status), &type_choice, .arg = "LEVEL", .def = "info",
+     .choices = log_levels, .help = "info: every request; warn: 4xx and 5xx; error: 5xx"},
+
+    {.help = "Media"},
+    {"media-max-bytes", NULL, FIELD(media_max_bytes), &type_number, 1024, 1ull << 32, .arg = "N",
+     .def = "16777216", .help = "largest media upload; more is 413"},
+    {"media-part-bytes", NULL, FIELD(media_part_bytes), &type_number, 1024, 1u << 30, .arg = "N",
+     .def = "8388608", .help = "uploads above this go in parts this big"},
+    {"media-max-pixels", NULL, FIELD(media_max_pixels), &type_number, 1, 1ull << 34, .arg = "N",
+     .def = "40000000", .help = "images with more pixels are refused"},
+    {"media-workers", NULL, FIELD(media_workers), &type_number, 1, 64, .arg = "N", .def = "1",
+     .help = "threads that process uploaded images"},
+    {"media-attempts", NULL, FIELD(media_attempts), &type_number, 1, 100, .arg = "N", .def = "5",
+     .help = "tries of a processing job before it fails"},
+    {"media-retry-base", NULL, FIELD(media_retry_ms), &type_number, 1, 3600000, .arg = "MS",
+     .def = "1000", .help = "first retry delay; doubles, with jitter"},
+    {"media-cleanup-every", NULL, FIELD(media_cleanup_ms), &type_seconds_ms, 1, 86400,
+     .arg = "SECONDS", .def = "600", .help = "how often unattached media are swept"},
+    {"media-unattached-ttl", NULL, FIELD(media_unattached_ms), &type_seconds_ms, 1, 365ull * 86400,
+     .arg = "SECONDS", .def = "86400", .help = "media never attached this long go"},
+    {"media-upload-ttl", NULL, FIELD(media_upload_ttl_s), &type_number, 1, 7ull * 86400,
+     .arg = "SECONDS", .def = "900", .help = "life of a presigned upload URL"},
+    {"media-base-url", NULL, FIELD(media_base_url), &type_string, .arg = "URL", .def = "",
+     .help = "prefix of blob URLs (an edge cache); none: relative URLs"},
+    {"media-inject-failures", NULL, FIELD(media_inject_failures), &type_number, 0, 1000, .arg = "N",
+     .def = "0", .help = "testing: the first N tries of each job fail"},
+    {"blob-s3-endpoint", NULL, FIELD(blob_s3_endpoint), &type_string, .arg = "URL",
+     .help = "keep blobs in an S3-compatible store at URL (https://s3.REGION.amazonaws.com, "
+             "http://minio:9000); none: in DATA/blobs. Needs the bucket, key and secret"},
+    {"blob-s3-bucket", NULL, FIELD(blob_s3_bucket), &type_string, .arg = "NAME",
+     .help = "the bucket"},
+    {"blob-s3-region", NULL, FIELD(blob_s3_region), &type_string, .arg = "REGION",
+     .def = "us-east-1", .help = "the SigV4 signing region"},
+    {"blob-s3-key", "CHIRP_BLOB_S3_KEY", FIELD(blob_s3_key), &type_string, .arg = "ID",
+     .help = "access key id"},
+    {"blob-s3-secret", "CHIRP_BLOB_S3_SECRET", FIELD(blob_s3_secret), &type_string, .arg = "KEY",
+     .help = "secret access key (prefer the variable: flags show in ps)"},
+
+    {.help = "Limits and timeouts"},
+    {"read-timeout", NULL, FIELD(read_timeout_ms), &type_seconds_ms, 1, 3600, .arg = "SECONDS",
+     .def = "10", .help = "request read and keep-alive idle timeout"},
+    {"drain-timeout", NULL, FIELD(drain_timeout_ms), &type_seconds_ms, 0, 3600, .arg = "SECONDS",
+     .def = "10", .help = "how long shutdown waits for requests"},
+    {"max-body", NULL, FIELD(max_body_bytes), &type_number, 1024, 64u << 20, .arg = "BYTES",
+     .def = "65536", .help = "largest JSON request body"},
+    {"max-header", NULL, FIELD(max_header_bytes), &type_number, 1024, 1u << 20, .arg = "BYTES",
+     .def = "16384", .help = "largest total of request header fields"},
+    {"max-inflight", NULL, FIELD(max_inflight), &type_number, 1, 1u << 24, .arg = "N",
+     .def = "4096",
+     .help = "requests being handled (writes waiting for their commit included) before new "
+             "ones get 503"},
+    {"max-connections", NULL, FIELD(max_connections), &type_number, 1, 1u << 24, .arg = "N",
+     .def = "4096",
+     .help = "open connections; past it a new one gets 503 and is closed (this is what "
+             "sheds read load)"},
+
+    {.help = "Live feed streams"},
+    {"max-streams", NULL, FIELD(max_streams), &type_number, 0, 1u << 24, .arg = "N", .def = "2048",
+     .help = "open live feed streams (GET /v1/feed/stream); past it a new one gets 503. "
+             "Each holds a connection"},
+    {"max-streams-per-user", NULL, FIELD(max_user_streams), &type_number, 1, 1u << 20, .arg = "N",
+     .def = "5", .help = "open streams per user; past it 429"},
+    /* At least room for the largest tweet event, twice (catch-up uses half). */
+    {"stream-buffer", NULL, FIELD(stream_buffer_bytes), &type_number, 8192, 64u << 20,
+     .arg = "BYTES", .def = "65536",
+     .help = "unsent bytes a stream may hold (and its socket's kernel send buffer); a "
+             "reader that lets more pile up is disconnected"},
+    {"stream-heartbeat", NULL, FIELD(stream_heartbeat_ms), &type_seconds_ms, 1, 3600,
+     .arg = "SECONDS", .def = "15", .help = "a comment line this often on every stream"},
+};
+
+#define NFLAGS (sizeof flags / sizeof flags[0])
+
+/* ---- parsing ------------------------------------------------------------ */
+
+/* Reads `value` into the row's field. */
+static int set(struct chirp_config *cfg, const struct config_flag *f, const char *label,
+               const char *value)
+{
+	return f->type->parse(f, label, value, (char *)cfg + f->offset);
+}
+
+/* Applies the row's default. A repeated type's default is a
+ * space-separated list, each item applied as if given once (from a local
+ * copy: a repeated type must not keep pointers into its value). */
+static int set_default(struct chirp_config *cfg, const struct config_flag *f)
+{
+	char buf[128];
+	if (f->def_fn) {
+		f->def_fn(f, buf, sizeof buf);
+		return set(cfg, f, f->name, buf);
+	}
+	if (!f->type->repeated)
+		return set(cfg, f, f->name, f->def);
+	for (const char *p = f->def; *p; p += strspn(p, " ")) {
+		size_t n = strcspn(p, " ");
+		assert(n < sizeof buf);
+		memcpy(buf, p, n);
+		buf[n] = '\0';
+		if (set(cfg, f, f->name, buf))
+			return -1;
+		p += n;
+	}
+	return 0;
+}
+
+/* Zeroes cfg (no default: NULL, 0, false), then gives every field its
+ * default. A default the table itself gets wrong is a bug: abort. */
+static void set_defaults(struct chirp_config *cfg)
+{
+	*cfg = (struct chirp_config){0};
+	/* Settings without a flag. */
+	for (size_t i = 0; i < NFLAGS; i++) {
+		if (flags[i].name && flags[i].def && set_default(cfg, &flags[i])) {
+			fprintf(stderr, "chirp: the default of --%s is wrong\n", flags[i].name);
+			abort();
+		}
+	}
+}
+
+/* Environment overrides: a set, non-empty variable goes through the same
+ * parser as the flag. */
+static int set_from_env(struct chirp_config *cfg)
+{
+	for (size_t i = 0; i < NFLAGS; i++) {
+		const char *v = flags[i].env ? getenv(flags[i].env) : NULL;
+		if (v && *v && set(cfg, &flags[i], flags[i].env, v))
+			return -1;
+	}
+	return 0;
+}
+
+/* What one flag cannot check alone. */
+static int check_together(const struct chirp_config *cfg)
+{
+	if (cfg->blob_s3_endpoint && ((strncmp(cfg->blob_s3_endpoint, "http://", 7) &&
+	                               strncmp(cfg->blob_s3_endpoint, "https://", 8)) ||
+	                              !cfg->blob_s3_bucket || !*cfg->blob_s3_bucket ||
+	                              !cfg->blob_s3_key || !cfg->blob_s3_secret)) {
+		fprintf(stderr, "chirp serve: --blob-s3-endpoint needs an http(s):// URL, "
+		                "--blob-s3-bucket, --blob-s3-key and --blob-s3-secret\n");
+		return -1;
+	}
+	if (cfg->media_part_bytes > cfg->media_max_bytes) {
+		fprintf(stderr,
+		        "chirp serve: --media-part-bytes must not exceed --media-max-bytes\n");
+		return -1;
+	}
+	return 0;
+}
+
+/* getopt_long's `val` for row i; below it, getopt's own 'h', ':', '?'. */
+#define OPT_ROW 256
+
+static int set_from_argv(struct chirp_config *cfg, int argc, char **argv, bool *help)
+{
+	struct option opts[NFLAGS + 2];
+	size_t n = 0;
+	for (size_t i = 0; i < NFLAGS; i++) {
+		if (flags[i].name)
+			opts[n++] = (struct option){flags[i].name,
+			                            flags[i].type->takes_value ? required_argument
+			                                                       : no_argument,
+			                            NULL, OPT_ROW + (int)i};
+	}
+	opts[n++] = (struct option){"help", no_argument, NULL, 'h'};
+	opts[n] = (struct option){NULL, 0, NULL, 0};
+
+	/* getopt sees "serve" as the program name; optind 0 makes glibc's
+	 * getopt start afresh, so config_parse may run more than once. */
+	argc--;
+	argv++;
+	optind = 0;
+	opterr = 0;
+	int opt;
+	while ((opt = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+		if (opt == 'h') {
+			*help = true;
+			return 0;
+		}
+		if (opt == ':') {
+			fprintf(stderr, "chirp serve: %s needs a value\n", argv[optind - 1]);
+			return -1;
+		}
+		if (opt < OPT_ROW) {
+			fprintf(stderr, "chirp serve: unknown flag '%s' (see chirp serve --help)\n",
+			        argv[optind - 1]);
+			return -1;
+		}
+		const struct config_flag *f = &flags[opt - OPT_ROW];
+		char label[64];
+		snprintf(label, sizeof label, "--%s", f->name);
+		if (set(cfg, f, label, f->type->takes_value ? optarg : f->implied))
+			return -1;
+	}
+	if (optind < argc) {
+		fprintf(stderr, "chirp serve: unexpected argument '%s'\n", argv[optind]);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- help --------------------------------------------------------------- */
+
+#define HELP_WIDTH 79  /* columns of the help text */
+#define HELP_INDENT 28 /* where the descriptions start */
+
+/* Appends `text` word by word from column *col, breaking lines before
+ * HELP_WIDTH and indenting continuations to HELP_INDENT. */
+static void append_wrapped(struct strbuf *out, size_t *col, const char *text)
+{
+	while (*text) {
+		size_t n = strcspn(text, " ");
+		if (*col > HELP_INDENT && *col + 1 + n > HELP_WIDTH) {
+			strbuf_appendf(out, "\n%*s", HELP_INDENT, "");
+			*col = HELP_INDENT;
+		} else if (*col > HELP_INDENT) {
+			strbuf_append_char(out, ' ');
+			(*col)++;
+		}
+		strbuf_append(out, text, n);
+		*col += n;
+		text += n;
+		text += strspn(text, " ");
+	}
+}
+
+/* The default as --help shows it; NULL for a switch. */
+static const char *shown_default(const struct config_flag *f)
+{
+	if (!f->type->takes_value)
+		return NULL;
+	return f->def && *f->def ? f->def : "none";
+}
+
+void config_help(struct strbuf *out)
+{
+	strbuf_append_str(out, "Flags of chirp serve. [Brackets]: the default, after the "
+	                       "environment variable\nthat overrides it; a flag overrides both.\n");
+	for (size_t i = 0; i < NFLAGS; i++) {
+		const struct config_flag *f = &flags[i];
+		if (!f->name) {
+			strbuf_appendf(out, "\n%s\n", f->help);
+			continue;
+		}
+		size_t start = out->len;
+		strbuf_appendf(out, "  --%s%s%s", f->name, f->arg ? " " : "", f->arg ? f->arg : "");
+		size_t col = out->len - start;
+		if (col + 2 > HELP_INDENT) {
+			strbuf_appendf(out, "\n%*s", HELP_INDENT, "");
+			col = HELP_INDENT;
+		} else {
+			strbuf_appendf(out, "%*s", (int)(HELP_INDENT - col), "");
+			col = HELP_INDENT;
+		}
+		append_wrapped(out, &col, f->help);
+		const char *def = shown_default(f);
+		if (def || f->env) {
+			struct strbuf bracket = STRBUF_INIT;
+			strbuf_appendf(&bracket, "[%s%s%s]", f->env ? f->env : "",
+			               f->env && def ? ", " : "", def ? def : "");
+			append_wrapped(out, &col, bracket.data);
+			strbuf_deinit(&bracket);
+		}
+		strbuf_append_char(out, '\n');
+	}
+	strbuf_append_str(out, "\n  -h, --help                show this help\n"
+	                       "\nSIGINT or SIGTERM stops accepting, finishes requests in flight, "
+	                       "and closes\nthe store cleanly.\n");
+}
+
+bool config_flag_doc(size_t i, struct config_flag_doc *out)
+{
+	size_t seen = 0;
+	for (size_t k = 0; k < NFLAGS; k++) {
+		if (!flags[k].name)
+			continue;
+		if (seen++ == i) {
+			*out = (struct config_flag_doc){flags[k].name, flags[k].env,
+			                                shown_default(&flags[k])};
+			return true;
+		}
+	}
+	return false;
+}
+
+static void print_usage(FILE *to, bool main_usage, const char *before)
+{
+	struct strbuf sb = STRBUF_INIT;
+	strbuf_append_str(&sb, before);
+	if (main_usage)
+		strbuf_append_str(&sb, "chirp — a Twitter-like microblog server\n"
+		                       "\n"
+		                       "Usage:\n"
+		                       "  chirp serve [FLAGS]   run the HTTP API\n"
+		                       "  chirp --help          show this help\n\n");
+	else
+		strbuf_append_str(&sb, "Usage: chirp serve [FLAGS]\n\n");
+	config_help(&sb);
+	fputs(sb.data, to);
+	strbuf_deinit(&sb);
 }
 
 enum config_result config_parse(struct chirp_config *cfg, int argc, char **argv)
 {
-	long cores = sysconf(_SC_NPROCESSORS_ONLN);
-	unsigned ncores = cores > 0 ? (unsigned)cores : 1;
-	*cfg = (struct chirp_config){
-		.listen = env_or("CHIRP_LISTEN", "127.0.0.1:8080"),
-		.data_dir = env_or("CHIRP_DATA", "./data"),
-		.threads = ncores,
-		.store = env_or("CHIRP_STORE", "sqlite"),
-		/* Argon2id on every core would stall the event loops. */
-		.hash_threads = ncores > 1 ? ncores / 2 : 1,
-		.search_threads = ncores,
-		.read_threads = 4 * ncores, /* they wait on the network, not the CPU */
-		.read_timeout_ms = 10000,
-		.drain_timeout_ms = 10000,
-		.max_body_bytes = 64 * 1024,
-		.max_header_bytes = 16 * 1024,
-		.max_queued_writes = 65536,
-		.celebrity_threshold = 10000,
-		.timeline_cap = 800,
-		.timeline_bytes = (size_t)1024 << 20,
-		.timeline_idle_ms = 86400ull * 1000,
-		.tweet_cache_bytes = (size_t)256 << 20,
-		.fanout_queue = 65536,
-		.rate_limits = true,
-		.limits = {
-			[BUDGET_SIGNUP] = {"signup", 5, 1800},
-			[BUDGET_LOGIN] = {"login", 25, 300},
-			[BUDGET_LOGIN_HANDLE] = {"login-handle", 25, 300},
-			[BUDGET_POST] = {"post", 300, 10800},
-			[BUDGET_REQUESTS] = {"requests", 300, 300},
-			[BUDGET_MEDIA] = {"media", 100, 3600},
-		},
-		.access_log = "-",
-		.max_inflight = 4096,
-		.max_connections = 4096,
-		.max_streams = 2048,
-		.max_user_streams = 5,
-		.stream_buffer_bytes = 64 * 1024,
-		.stream_heartbeat_ms = 15000,
-		.media_max_bytes = 16ull << 20,
-		.media_part_bytes = 8ull << 20,
-		.media_max_pixels = 40000000,
-		.media_workers = 1,
-		.media_attempts = 5,
-		.media_retry_ms = 1000,
-		.media_cleanup_ms = 600ull * 1000,
-		.media_unattached_ms = 86400ull * 1000,
-		.media_upload_ttl_s = 900,
-		.media_base_url = "",
-		.blob_s3_region = "us-east-1",
-		.blob_s3_key = getenv("CHIRP_BLOB_S3_KEY"),
-		.blob_s3_secret = getenv("CHIRP_BLOB_S3_SECRET"),
-	};
+	set_defaults(cfg);
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
 	    strcmp(argv[1], "help") == 0) {
-		fputs(usage_main, argc < 2 ? stderr : stdout);
+		print_usage(argc < 2 ? stderr : stdout, true, "");
 		return argc < 2 ? CONFIG_EXIT_ERROR : CONFIG_EXIT_OK;
 	}
 	if (strcmp(argv[1], "serve") != 0) {
-		fprintf(stderr, "chirp: unknown command '%s'\n\n%s", argv[1], usage_main);
+		char before[256];
+		snprintf(before, sizeof before, "chirp: unknown command '%s'\n\n", argv[1]);
+		print_usage(stderr, true, before);
 		return CONFIG_EXIT_ERROR;
 	}
-	/* Environment defaults for the numeric settings go through the same
-	 * checks as the flags. */
-	const char *env_threads = getenv("CHIRP_THREADS"), *env_node = getenv("CHIRP_NODE_ID");
-	if (env_threads && *env_threads && set_number(cfg, OPT_THREADS, "CHIRP_THREADS", env_threads))
+	bool help = false;
+	if (set_from_env(cfg) || set_from_argv(cfg, argc, argv, &help))
 		return CONFIG_EXIT_ERROR;
-	if (env_node && *env_node && set_number(cfg, OPT_NODE, "CHIRP_NODE_ID", env_node))
-		return CONFIG_EXIT_ERROR;
-
-	static const struct option opts[] = {
-		{"listen", required_argument, NULL, OPT_LISTEN},
-		{"data", required_argument, NULL, OPT_DATA},
-		{"threads", required_argument, NULL, OPT_THREADS},
-		{"store", required_argument, NULL, OPT_STORE},
-		{"node-id", required_argument, NULL, OPT_NODE},
-		{"hash-threads", required_argument, NULL, OPT_HASH},
-		{"search-threads", required_argument, NULL, OPT_SEARCH_THREADS},
-		{"read-timeout", required_argument, NULL, OPT_READ_TO},
-		{"drain-timeout", required_argument, NULL, OPT_DRAIN_TO},
-		{"max-body", required_argument, NULL, OPT_MAX_BODY},
-		{"max-header", required_argument, NULL, OPT_MAX_HEADER},
-		{"max-queued-writes", required_argument, NULL, OPT_MAX_QUEUED},
-		{"celebrity-threshold", required_argument, NULL, OPT_CELEB},
-		{"timeline-cap", required_argument, NULL, OPT_TL_CAP},
-		{"timeline-memory", required_argument, NULL, OPT_TL_MEM},
-		{"timeline-idle", required_argument, NULL, OPT_TL_IDLE},
-		{"tweet-cache-memory", required_argument, NULL, OPT_CACHE_MEM},
-		{"fanout-queue", required_argument, NULL, OPT_FANOUT_Q},
-		{"rate-limit", required_argument, NULL, OPT_RATE},
-		{"no-rate-limits", no_argument, NULL, OPT_NO_RATE},
-		{"offload-reads", no_argument, NULL, OPT_OFFLOAD},
-		{"trust-proxy", required_argument, NULL, OPT_TRUST},
-		{"access-log", required_argument, NULL, OPT_ACCESS_LOG},
-		{"log-format", required_argument, NULL, OPT_LOG_FORMAT},
-		{"log-level", required_argument, NULL, OPT_LOG_LEVEL},
-		{"max-inflight", required_argument, NULL, OPT_MAX_INFLIGHT},
-		{"max-connections", required_argument, NULL, OPT_MAX_CONNS},
-		{"max-streams", required_argument, NULL, OPT_MAX_STREAMS},
-		{"max-streams-per-user", required_argument, NULL, OPT_USER_STREAMS},
-		{"stream-buffer", required_argument, NULL, OPT_STREAM_BUF},
-		{"stream-heartbeat", required_argument, NULL, OPT_STREAM_BEAT},
-		{"media-max-bytes", required_argument, NULL, OPT_MEDIA_MAX},
-		{"media-part-bytes", required_argument, NULL, OPT_MEDIA_PART},
-		{"media-max-pixels", required_argument, NULL, OPT_MEDIA_PIXELS},
-		{"media-workers", required_argument, NULL, OPT_MEDIA_WORKERS},
-		{"media-attempts", required_argument, NULL, OPT_MEDIA_ATTEMPTS},
-		{"media-retry-base", required_argument, NULL, OPT_MEDIA_RETRY},
-		{"media-cleanup-every", required_argument, NULL, OPT_MEDIA_CLEANUP},
-		{"media-unattached-ttl", required_argument, NULL, OPT_MEDIA_TTL},
-		{"media-upload-ttl", required_argument, NULL, OPT_MEDIA_UPLOAD_TTL},
-		{"media-base-url", required_argument, NULL, OPT_MEDIA_BASE_URL},
-		{"media-inject-failures", required_argument, NULL, OPT_MEDIA_FAULTS},
-		{"blob-s3-endpoint", required_argument, NULL, OPT_S3_ENDPOINT},
-		{"blob-s3-bucket", required_argument, NULL, OPT_S3_BUCKET},
-		{"blob-s3-region", required_argument, NULL, OPT_S3_REGION},
-		{"blob-s3-key", required_argument, NULL, OPT_S3_KEY},
-		{"blob-s3-secret", required_argument, NULL, OPT_S3_SECRET},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
-	optind = 2;
-	opterr = 0;
-	int opt, idx = 0;
-	while ((opt = getopt_long(argc, argv, ":h", opts, &idx)) != -1) {
-		switch (opt) {
-		case 'h': fputs(usage_serve, stdout); return CONFIG_EXIT_OK;
-		case OPT_LISTEN: cfg->listen = optarg; break;
-		case OPT_DATA: cfg->data_dir = optarg; break;
-		case OPT_STORE: cfg->store = optarg; break;
-		case OPT_NO_RATE: cfg->rate_limits = false; break;
-		case OPT_OFFLOAD: cfg->offload_reads = true; break;
-		case OPT_TRUST: cfg->trust_proxy = optarg; break;
-		case OPT_MEDIA_BASE_URL: cfg->media_base_url = optarg; break;
-		case OPT_S3_ENDPOINT: cfg->blob_s3_endpoint = optarg; break;
-		case OPT_S3_BUCKET: cfg->blob_s3_bucket = optarg; break;
-		case OPT_S3_REGION: cfg->blob_s3_region = optarg; break;
-		case OPT_S3_KEY: cfg->blob_s3_key = optarg; break;
-		case OPT_S3_SECRET: cfg->blob_s3_secret = optarg; break;
-		case OPT_ACCESS_LOG: cfg->access_log = strcmp(optarg, "off") ? optarg : NULL; break;
-		case OPT_RATE:
-			if (set_rate_limit(cfg, optarg))
-				return CONFIG_EXIT_ERROR;
-			break;
-		case OPT_LOG_FORMAT:
-			if (strcmp(optarg, "json") && strcmp(optarg, "text")) {
-				fprintf(stderr, "chirp serve: --log-format: json or text\n");
-				return CONFIG_EXIT_ERROR;
-			}
-			cfg->access_log_text = strcmp(optarg, "text") == 0;
-			break;
-		case OPT_LOG_LEVEL:
-			if (!strcmp(optarg, "info"))
-				cfg->access_log_min_status = 0;
-			else if (!strcmp(optarg, "warn"))
-				cfg->access_log_min_status = 400;
-			else if (!strcmp(optarg, "error"))
-				cfg->access_log_min_status = 500;
-			else {
-				fprintf(stderr, "chirp serve: --log-level: info, warn or error\n");
-				return CONFIG_EXIT_ERROR;
-			}
-			break;
-		case ':':
-			fprintf(stderr, "chirp serve: %s needs a value\n", argv[optind - 1]);
-			return CONFIG_EXIT_ERROR;
-		case '?':
-			fprintf(stderr, "chirp serve: unknown flag '%s' (see chirp serve --help)\n",
-				argv[optind - 1]);
-			return CONFIG_EXIT_ERROR;
-		default:
-			if (set_number(cfg, opt, opts[idx].name, optarg))
-				return CONFIG_EXIT_ERROR;
-		}
+	if (help) {
+		print_usage(stdout, false, "");
+		return CONFIG_EXIT_OK;
 	}
-	if (cfg->blob_s3_endpoint &&
-	    ((strncmp(cfg->blob_s3_endpoint, "http://", 7) && strncmp(cfg->blob_s3_endpoint, "https://", 8)) ||
-	     !cfg->blob_s3_bucket || !*cfg->blob_s3_bucket || !cfg->blob_s3_key || !cfg->blob_s3_secret)) {
-		fprintf(stderr, "chirp serve: --blob-s3-endpoint needs an http(s):// URL, "
-				"--blob-s3-bucket, --blob-s3-key and --blob-s3-secret\n");
-		return CONFIG_EXIT_ERROR;
-	}
-	if (cfg->media_part_bytes > cfg->media_max_bytes) {
-		fprintf(stderr, "chirp serve: --media-part-bytes must not exceed --media-max-bytes\n");
-		return CONFIG_EXIT_ERROR;
-	}
-	if (optind < argc) {
-		fprintf(stderr, "chirp serve: unexpected argument '%s'\n", argv[optind]);
-		return CONFIG_EXIT_ERROR;
-	}
-	return CONFIG_RUN;
+	return check_together(cfg) ? CONFIG_EXIT_ERROR : CONFIG_RUN;
 }

@@ -1,9 +1,9 @@
 /*
- * config — chirp's settings: command-line flags, with environment
- * variables as their defaults, and the --help text that documents them.
+ * config — chirp's settings: the flags of `chirp serve`, environment
+ * variables that override their defaults, and the --help text.
  *
- * If you add a setting: add the field here, its default and flag in
- * config.c (the option table and the help text), and a line in README.md.
+ * All of it comes from one table in config.c, a row per flag. To add a
+ * setting: a field here and a row there (docs/architecture.md).
  */
 #ifndef CHIRP_CONFIG_H
 #define CHIRP_CONFIG_H
@@ -49,10 +49,10 @@ struct chirp_config {
 	uint64_t max_inflight;                  /* --max-inflight */
 	size_t max_connections;                 /* --max-connections */
 
-	/* live feed streams (api/stream.h) */
-	size_t max_streams;          /* --max-streams */
-	unsigned max_user_streams;   /* --max-streams-per-user */
-	size_t stream_buffer_bytes;  /* --stream-buffer */
+	/* live feed streams (live/service.h) */
+	size_t max_streams;           /* --max-streams */
+	unsigned max_user_streams;    /* --max-streams-per-user */
+	size_t stream_buffer_bytes;   /* --stream-buffer */
 	uint64_t stream_heartbeat_ms; /* --stream-heartbeat (seconds) */
 	/* media (media/media.h) */
 	uint64_t media_max_bytes;       /* --media-max-bytes */
@@ -75,8 +75,27 @@ struct chirp_config {
 
 enum config_result { CONFIG_RUN, CONFIG_EXIT_OK, CONFIG_EXIT_ERROR };
 
-/* Parses argv into *cfg (strings point into argv or the environment).
- * Prints help or an error itself; the result says whether to serve. */
+/* Fills *cfg: the defaults, then the environment, then argv (argv[1] is
+ * the command). Strings point into argv, the environment or static
+ * storage; nothing is allocated. Prints help or an error itself; the
+ * result says whether to serve. */
 enum config_result config_parse(struct chirp_config *cfg, int argc, char **argv);
+
+struct strbuf;
+
+/* Appends the flags part of --help, every flag with its default and its
+ * variable, to `out`. */
+void config_help(struct strbuf *out);
+
+/* A flag as --help shows it, for tests and tools that check the docs. */
+struct config_flag_doc {
+	const char *name; /* without the dashes: "listen" */
+	const char *env;  /* the variable, or NULL */
+	const char *def;  /* the default as --help shows it; NULL for a switch */
+};
+
+/* Fills *out with the i-th flag (from 0, in --help order); false past the
+ * last. Static strings: nothing to free. */
+bool config_flag_doc(size_t i, struct config_flag_doc *out);
 
 #endif

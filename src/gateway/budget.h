@@ -1,9 +1,16 @@
 /*
- * budget — the rate-limit budgets (gateway/ratelimit.h says who pays
- * which); their rules are settings (config.h).
+ * budget — the names of chirp's rate-limit budgets.
+ *
+ * A budget is one token bucket per subject (limits.h); which requests pay
+ * which budget is decided in ratelimit.c, and each budget's size comes
+ * from the configuration (--rate-limit NAME=COUNT/SECONDS). This header
+ * holds only the enum and its names, so that the configuration and the
+ * gateway can both name a budget without including each other.
  */
 #ifndef CHIRP_GATEWAY_BUDGET_H
 #define CHIRP_GATEWAY_BUDGET_H
+
+#include <stddef.h> /* NULL */
 
 enum budget {
 	BUDGET_SIGNUP,       /* POST /v1/users, per client IP */
@@ -14,5 +21,21 @@ enum budget {
 	BUDGET_MEDIA,        /* POST /v1/media and its complete, per user */
 	BUDGET_COUNT
 };
+
+/* The budget's name as --rate-limit, the metrics and the docs spell it
+ * ("login-handle"); NULL for BUDGET_COUNT or anything past it. A static
+ * string: nothing to free. */
+static inline const char *budget_name(enum budget b)
+{
+	static const char *const names[BUDGET_COUNT] = {
+	    [BUDGET_SIGNUP] = "signup",
+	    [BUDGET_LOGIN] = "login",
+	    [BUDGET_LOGIN_HANDLE] = "login-handle",
+	    [BUDGET_POST] = "post",
+	    [BUDGET_REQUESTS] = "requests",
+	    [BUDGET_MEDIA] = "media",
+	};
+	return (unsigned)b < BUDGET_COUNT ? names[b] : NULL;
+}
 
 #endif
