@@ -91,8 +91,11 @@ def test_single_upload_goes_to_the_bucket(s3):
     assert r.status == 202, r
     md = settled(c, u, m["id"])
     assert md["status"] == "ready" and (md["width"], md["height"]) == (900, 600), md
-    # the original (with its GPS) is gone from the bucket; the outputs are there
-    assert m["id"] + ".orig" not in fake.objects
+    # the original (with its GPS) is gone from the bucket (removed once
+    # "ready" is committed, so a moment after it shows); the outputs are there
+    from chirp_client import eventually
+    eventually(lambda: m["id"] + ".orig" not in fake.objects, timeout=30,
+               what="the original removed from the bucket")
     assert {m["id"] + ".jpg", m["id"] + "_t.jpg"} <= set(fake.objects)
 
     # chirp's URL (stable, in tweets) redirects to a fresh presigned GET
