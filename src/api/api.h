@@ -23,12 +23,11 @@
 #include "gateway/metrics.h"
 #include "gateway/ratelimit.h"
 #include "http/router.h"
+#include "media/media.h" /* the media service; write.c and metrics.c call it */
 #include "search/search.h"
 #include "store/store.h"
 #include "timeline/feed.h"
 #include "util/workpool.h"
-
-struct media_service;
 
 /* Shared by every thread; read-only after start. */
 struct app {
@@ -154,19 +153,14 @@ void api_search_users(struct ctx *c);
 /* The search threads' readers (struct workpool_hooks; arg: the app). */
 void *api_search_thread_init(void *app);
 void api_search_thread_deinit(void *state);
-/* media (api/media.c, api/blobs.c) */
+/* media (api/media.c, api/blobs.c; the logic is the media service's) */
 void api_media_create(struct ctx *c);
 void api_media_complete(struct ctx *c);
 void api_media_get(struct ctx *c);
 void api_blob_put(struct ctx *c);
 void api_blob_get(struct ctx *c);
-/* Renders the answer of a media write (writer thread); false if `w` is
- * not one. */
-bool api_media_render(struct app *app, struct store_write *w);
-/* After a write commits: a completed upload wakes the workers. */
-void api_media_committed(struct app *app, struct store_write *w);
-/* The media counters in Prometheus text, for GET /metrics. */
-void api_media_metrics(struct app *app, struct strbuf *sb);
+/* Sends a refusal of the media service (struct media_error). */
+void api_media_error(struct ctx *c, const struct media_error *err);
 void api_healthz(struct ctx *c);
 void api_readyz(struct ctx *c);
 void api_metrics(struct ctx *c);

@@ -29,7 +29,7 @@ static void api_write_render(struct store_write *w)
 {
 	struct api_write *aw = container_of(w, struct api_write, w);
 	struct strbuf *b = &w->resp_body;
-	if (api_media_render(aw->app, w))
+	if (media_write_render(aw->app->media, w))
 		return;
 	strbuf_reset(b);
 	if (w->status == STORE_INVALID) {
@@ -152,7 +152,7 @@ static void on_done(struct store_write *w)
 	struct api_write *aw = container_of(w, struct api_write, w);
 	update_feed(aw->app->feed, w);
 	update_search(aw->app->search, w);
-	api_media_committed(aw->app, w);
+	media_write_committed(aw->app->media, w);
 	http_async_finish(aw->async, reply, aw);
 }
 

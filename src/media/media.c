@@ -1,51 +1,22 @@
 /*
- * media — see media.h.
- *
- * Workers and cleanup write through the store like any request does, but
- * wait for the commit on their own thread (commit_wait): they are not on
- * an event loop, and a job's outcome must be durable before its claim ends.
- *
- * Retries: a transient failure (the blob store cannot be read or written)
- * is tried again after retry_base_ms * 2^(attempt-1), capped at 5 minutes,
- * with "equal jitter" (half fixed, half random) so that many jobs failing
- * together do not retry together. After max_attempts the job is dead: the
- * media is "failed" and GET /v1/media/{id} shows the last reason. An input
- * that can never work (not an image, too many pixels, corrupt) fails at
- * once: retrying it would only burn CPU.
+ * media — see media.h. This file holds the service's start and stop, its
+ * keys, URLs and names, and its counters; the requests are in upload.c
+ * and serve.c, the threads in worker.c.
  */
 #include "media/media.h"
 
-#include <pthread.h>
-#include <stdatomic.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "media/internal.h"
 #include "media/process.h"
-#include "util/container_of.h"
-#include "util/id.h"
 #include "util/log.h"
-#include "util/timeutil.h"
 
+#define IO_THREADS 2
 #define IO_QUEUE_MAX 256
-#define RETRY_CAP_MS (5ull * 60 * 1000)
-
-struct media_thread {
-	struct media_service *m;
-	pthread_t thread;
-	bool cleanup; /* the cleanup thread, else a worker */
-};
-
-struct media_impl {
-	struct media_service pub;
-	atomic_uint_fast64_t ready, retried, failed, removed; /* media_stats */
-	struct media_thread *threads;
-	unsigned nthreads;
-	pthread_mutex_t lock;
-	pthread_cond_t wake;
-	bool stopping;
-};
+#define QUEUE_POLL_MS 250
 
 void media_key(char *key, uint64_t id, const char *suffix)
 {
@@ -86,318 +57,32 @@ void media_url(struct media_service *m, struct strbuf *sb, const struct media_re
 	/* Expiry counts from the media's creation (in its id), not from now:
 	 * the same image always has the same URL. */
 	uint64_t expires = id_unix_ms(ref->id) / 1000 + m->opt.url_ttl_s;
-	char sig[BLOB_SIG_HEX + 1];
-	blob_sign(m->opt.secret, "GET", key, strlen(key), expires, 0, sig);
-	strbuf_appendf(sb, "%s/blobs/%s?expires=%llu&sig=%s", m->opt.base_url, key,
-		       (unsigned long long)expires, sig);
-}
-
-/* ---- writes from worker threads --------------------------------------- */
-
-struct sync_write {
-	struct store_write w;
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	bool done;
-};
-
-static void sync_render(struct store_write *w)
-{
-	w->resp_status = 200;
-}
-
-static void sync_done(struct store_write *w)
-{
-	struct sync_write *s = container_of(w, struct sync_write, w);
-	pthread_mutex_lock(&s->lock);
-	s->done = true;
-	pthread_cond_signal(&s->cond);
-	pthread_mutex_unlock(&s->lock);
-}
-
-static void sync_init(struct sync_write *s, enum store_write_kind kind)
-{
-	memset(s, 0, sizeof(*s));
-	store_write_init(&s->w, kind);
-	s->w.render = sync_render;
-	s->w.done = sync_done;
-	pthread_mutex_init(&s->lock, NULL);
-	pthread_cond_init(&s->cond, NULL);
-}
-
-/* Submits and waits for the commit; returns the write's status. */
-static int commit_wait(struct store *store, struct sync_write *s)
-{
-	if (store->ops->submit(store, &s->w) != 0)
-		return STORE_BUSY;
-	pthread_mutex_lock(&s->lock);
-	while (!s->done)
-		pthread_cond_wait(&s->cond, &s->lock);
-	pthread_mutex_unlock(&s->lock);
-	return s->w.status;
-}
-
-static void sync_deinit(struct sync_write *s)
-{
-	store_write_deinit(&s->w);
-	pthread_cond_destroy(&s->cond);
-	pthread_mutex_destroy(&s->lock);
-}
-
-/* ---- processing ------------------------------------------------------------ */
-
-/* The uploaded bytes (parts were joined at complete). */
-static int read_upload(struct media_service *m, const struct media *md, struct strbuf *out)
-{
-	char key[BLOB_KEY_MAX];
-	media_key(key, md->id, ".orig");
-	return m->blob->ops->read(m->blob, key, m->opt.max_bytes, out);
-}
-
-static void remove_upload(struct media_service *m, uint64_t id, unsigned parts)
-{
-	char key[BLOB_KEY_MAX];
-	media_key(key, id, ".orig");
-	m->blob->ops->remove(m->blob, key);
-	for (unsigned n = 1; n <= parts; n++) {
-		char suffix[16];
-		snprintf(suffix, sizeof(suffix), ".p%u", n);
-		media_key(key, id, suffix);
-		m->blob->ops->remove(m->blob, key);
-	}
-}
-
-enum attempt { ATTEMPT_READY, ATTEMPT_TRANSIENT, ATTEMPT_REJECT, ATTEMPT_GONE };
-
-/* One try at a job; fills the outcome's fields in `f`. */
-static enum attempt attempt(struct media_service *m, const struct store_job *job,
-			    struct store_reader *db, struct store_job_finish *f)
-{
-	struct media md;
-	int rc = db->ops->media_get(db, job->media_id, &md);
-	if (rc == STORE_NOT_FOUND)
-		return ATTEMPT_GONE;
-	if (rc) {
-		snprintf(f->error, sizeof(f->error), "the store could not be read");
-		return ATTEMPT_TRANSIENT;
-	}
-	if (md.status != MEDIA_PROCESSING)
-		return ATTEMPT_GONE;
-	if (job->attempts < m->opt.inject_failures) {
-		snprintf(f->error, sizeof(f->error), "injected failure (--media-inject-failures)");
-		return ATTEMPT_TRANSIENT;
-	}
-	struct strbuf raw = STRBUF_INIT;
-	rc = read_upload(m, &md, &raw);
-	if (rc == BLOB_NOT_FOUND || rc == BLOB_TOO_LARGE) {
-		snprintf(f->error, sizeof(f->error),
-			 rc == BLOB_NOT_FOUND ? "the upload is missing" : "the upload is too large");
-		strbuf_deinit(&raw);
-		return ATTEMPT_REJECT;
-	}
-	if (rc) {
-		snprintf(f->error, sizeof(f->error), "the blob store could not be read");
-		strbuf_deinit(&raw);
-		return ATTEMPT_TRANSIENT;
-	}
-	struct processed p;
-	rc = media_process(raw.data ? raw.data : "", raw.len, m->opt.max_pixels, &p, f->error);
-	strbuf_deinit(&raw);
-	if (rc)
-		return ATTEMPT_REJECT;
-	char key[BLOB_KEY_MAX], suffix[16];
-	enum attempt res = ATTEMPT_READY;
-	snprintf(suffix, sizeof(suffix), ".%s", p.ext);
-	media_key(key, md.id, suffix);
-	if (m->blob->ops->put(m->blob, key, p.full.data, p.full.len, NULL) != BLOB_OK)
-		res = ATTEMPT_TRANSIENT;
-	snprintf(suffix, sizeof(suffix), "_t.%s", p.ext);
-	media_key(key, md.id, suffix);
-	if (res == ATTEMPT_READY &&
-	    m->blob->ops->put(m->blob, key, p.thumb.data, p.thumb.len, NULL) != BLOB_OK)
-		res = ATTEMPT_TRANSIENT;
-	if (res == ATTEMPT_TRANSIENT) {
-		snprintf(f->error, sizeof(f->error), "the blob store could not be written");
-	} else {
-		f->out.id = md.id;
-		f->out.width = p.width;
-		f->out.height = p.height;
-		memcpy(f->out.content_type, p.content_type, sizeof(f->out.content_type));
-	}
-	processed_deinit(&p);
-	return res;
-}
-
-static uint64_t backoff_ms(const struct media_options *o, unsigned attempts)
-{
-	uint64_t d = o->retry_base_ms;
-	for (unsigned i = 1; i < attempts && d < RETRY_CAP_MS; i++)
-		d *= 2;
-	if (d > RETRY_CAP_MS)
-		d = RETRY_CAP_MS;
-	return d / 2 + randombytes_uniform((uint32_t)(d / 2 + 1));
-}
-
-static void run_job(struct media_service *m, struct store_reader *db, const struct store_job *job)
-{
-	struct sync_write s;
-	sync_init(&s, STORE_W_JOB_FINISH);
-	struct store_job_finish *f = &s.w.in.job_finish;
-	f->job_id = job->id;
-	f->media_id = job->media_id;
-	f->attempts = job->attempts + 1;
-	enum attempt a = attempt(m, job, db, f);
-	switch (a) {
-	case ATTEMPT_READY: f->outcome = JOB_READY; break;
-	case ATTEMPT_REJECT: f->outcome = JOB_DEAD; break;
-	case ATTEMPT_GONE:
-		/* The media went (cleanup) or moved on: the job is done. */
-		f->outcome = JOB_READY;
-		break;
-	case ATTEMPT_TRANSIENT:
-		if (f->attempts >= m->opt.max_attempts) {
-			char last[MEDIA_ERROR_MAX + 1];
-			memcpy(last, f->error, sizeof(last));
-			snprintf(f->error, sizeof(f->error), "gave up after %u attempts: %.150s",
-				 f->attempts, last);
-			f->outcome = JOB_DEAD;
-		} else {
-			f->outcome = JOB_RETRY;
-			f->run_at_ms = time_now_ms() + backoff_ms(&m->opt, f->attempts);
-		}
-		break;
-	}
-	if (a == ATTEMPT_GONE) {
-		/* Keep the media row as it is: only the job goes. */
-		struct media md;
-		if (db->ops->media_get(db, job->media_id, &md) == STORE_OK) {
-			f->out = md.out;
-			f->attempts = md.attempts;
-			f->outcome = md.status == MEDIA_READY ? JOB_READY : JOB_DEAD;
-			memcpy(f->error, md.error, sizeof(f->error));
-		}
-	}
-	int rc = commit_wait(m->store, &s);
-	if (rc == STORE_OK && a == ATTEMPT_READY) {
-		struct media md;
-		if (db->ops->media_get(db, job->media_id, &md) == STORE_OK)
-			remove_upload(m, md.id, md.parts); /* the original, EXIF and all, goes */
-	}
-	struct media_impl *mi = (struct media_impl *)m;
-	if (rc == STORE_OK && a != ATTEMPT_GONE)
-		atomic_fetch_add(f->outcome == JOB_READY ? &mi->ready
-				 : f->outcome == JOB_RETRY ? &mi->retried
-							   : &mi->failed,
-				 1);
-	if (rc != STORE_OK)
-		log_error("media: job %llu: the outcome could not be committed; it will run again",
-			  (unsigned long long)job->id);
-	else if (f->outcome == JOB_DEAD)
-		log_info("media %llu failed: %s", (unsigned long long)job->media_id, f->error);
-	sync_deinit(&s);
-}
-
-/* ---- cleanup ------------------------------------------------------------------ */
-
-int media_cleanup(struct media_service *m)
-{
-	int total = 0;
-	for (;;) {
-		struct sync_write s;
-		sync_init(&s, STORE_W_MEDIA_PURGE);
-		uint64_t now = time_now_ms();
-		s.w.in.media_purge.cutoff_ms = now > m->opt.unattached_ttl_ms ? now - m->opt.unattached_ttl_ms : 0;
-		int rc = commit_wait(m->store, &s);
-		size_t n = s.w.in.media_purge.n;
-		/* The rows are gone, so nothing can attach these any more: now
-		 * the blobs. A crash here leaves files without rows, never rows
-		 * without files. */
-		for (size_t i = 0; rc == STORE_OK && i < n; i++) {
-			uint64_t id = s.w.in.media_purge.ids[i];
-			remove_upload(m, id, s.w.in.media_purge.parts[i]);
-			static const char *const outs[] = {".jpg", "_t.jpg", ".png", "_t.png"};
-			for (size_t k = 0; k < 4; k++) {
-				char key[BLOB_KEY_MAX];
-				media_key(key, id, outs[k]);
-				m->blob->ops->remove(m->blob, key);
-			}
-		}
-		sync_deinit(&s);
-		if (rc != STORE_OK)
-			return -1;
-		total += (int)n;
-		atomic_fetch_add(&((struct media_impl *)m)->removed, n);
-		if (n < STORE_PURGE_BATCH)
-			return total;
-	}
+	blob_sign_url(sb, m->opt.secret, m->opt.base_url, "GET", key, expires, 0);
 }
 
 void media_stats(struct media_service *m, struct media_stats *out)
 {
-	struct media_impl *mi = (struct media_impl *)m;
-	out->ready = atomic_load(&mi->ready);
-	out->retried = atomic_load(&mi->retried);
-	out->failed = atomic_load(&mi->failed);
-	out->removed = atomic_load(&mi->removed);
+	out->ready = atomic_load(&m->ready);
+	out->retried = atomic_load(&m->retried);
+	out->failed = atomic_load(&m->failed);
+	out->removed = atomic_load(&m->removed);
 }
 
-/* ---- threads ------------------------------------------------------------------ */
-
-/* The cleanup thread: a pass every cleanup_every_ms. */
-static void *cleanup_main(void *arg)
+void media_metrics(struct media_service *m, struct strbuf *sb)
 {
-	struct media_thread *t = arg;
-	struct media_impl *mi = (struct media_impl *)t->m;
-	struct media_service *m = t->m;
-	pthread_setname_np(pthread_self(), "chirp-cleanup");
-	{
-		pthread_mutex_lock(&mi->lock);
-		while (!mi->stopping) {
-			struct timespec ts;
-			clock_gettime(CLOCK_REALTIME, &ts);
-			uint64_t ns = (uint64_t)ts.tv_nsec + (m->opt.cleanup_every_ms % 1000) * 1000000ull;
-			ts.tv_sec += (time_t)(m->opt.cleanup_every_ms / 1000 + ns / 1000000000ull);
-			ts.tv_nsec = (long)(ns % 1000000000ull);
-			pthread_cond_timedwait(&mi->wake, &mi->lock, &ts);
-			if (mi->stopping)
-				break;
-			pthread_mutex_unlock(&mi->lock);
-			int n = media_cleanup(m);
-			if (n > 0)
-				log_info("media cleanup: removed %d", n);
-			pthread_mutex_lock(&mi->lock);
-		}
-		pthread_mutex_unlock(&mi->lock);
-	}
-	return NULL;
-}
-
-static bool stopping(struct media_impl *mi)
-{
-	pthread_mutex_lock(&mi->lock);
-	bool stop = mi->stopping;
-	pthread_mutex_unlock(&mi->lock);
-	return stop;
-}
-
-/* A worker: claim, run, release, until the service stops. (claim also
- * returns false on a timeout, hence the check of `stopping`.) */
-static void *worker_main(void *arg)
-{
-	struct media_thread *t = arg;
-	struct media_impl *mi = (struct media_impl *)t->m;
-	struct media_service *m = t->m;
-	pthread_setname_np(pthread_self(), "chirp-media");
-	struct store_reader *db = m->store->ops->reader_new(m->store);
-	struct store_job job;
-	while (!stopping(mi)) {
-		if (m->queue->ops->claim(m->queue, &job, 1000)) {
-			run_job(m, db, &job);
-			m->queue->ops->release(m->queue, job.id);
-		}
-	}
-	db->ops->reader_free(db);
-	return NULL;
+	struct media_stats st;
+	media_stats(m, &st);
+	strbuf_appendf(sb,
+		       "# HELP chirp_media_jobs_total Media processing attempts since start, by outcome.\n"
+		       "# TYPE chirp_media_jobs_total counter\n"
+		       "chirp_media_jobs_total{outcome=\"ready\"} %llu\n"
+		       "chirp_media_jobs_total{outcome=\"retry\"} %llu\n"
+		       "chirp_media_jobs_total{outcome=\"failed\"} %llu\n"
+		       "# HELP chirp_media_removed_total Media removed by cleanup since start.\n"
+		       "# TYPE chirp_media_removed_total counter\n"
+		       "chirp_media_removed_total %llu\n",
+		       (unsigned long long)st.ready, (unsigned long long)st.retried,
+		       (unsigned long long)st.failed, (unsigned long long)st.removed);
 }
 
 struct media_service *media_new(struct store *store, struct blob *blob,
@@ -408,26 +93,15 @@ struct media_service *media_new(struct store *store, struct blob *blob,
 		blob->ops->close(blob);
 		return NULL;
 	}
-	struct media_impl *mi = xcalloc(1, sizeof(*mi));
-	struct media_service *m = &mi->pub;
+	struct media_service *m = xcalloc(1, sizeof(*m));
 	m->opt = *opt;
 	m->opt.base_url = xstrdup(opt->base_url ? opt->base_url : "");
 	m->store = store;
 	m->blob = blob;
 	idgen_init(&m->ids, opt->node_id);
-	m->queue = queue_store_ops.open(store, 250);
-	m->io = workpool_new(2, IO_QUEUE_MAX, NULL);
-	pthread_mutex_init(&mi->lock, NULL);
-	pthread_cond_init(&mi->wake, NULL);
-	mi->nthreads = opt->workers + 1;
-	mi->threads = xcalloc(mi->nthreads, sizeof(*mi->threads));
-	for (unsigned i = 0; i < mi->nthreads; i++) {
-		struct media_thread *t = &mi->threads[i];
-		t->m = m;
-		t->cleanup = i == opt->workers;
-		if (pthread_create(&t->thread, NULL, t->cleanup ? cleanup_main : worker_main, t) != 0)
-			die("media: cannot start a thread");
-	}
+	m->queue = queue_store_ops.open(store, QUEUE_POLL_MS);
+	m->io = workpool_new(IO_THREADS, IO_QUEUE_MAX, NULL);
+	m->workers = media_workers_new(m);
 	return m;
 }
 
@@ -435,22 +109,12 @@ void media_free(struct media_service *m)
 {
 	if (!m)
 		return;
-	struct media_impl *mi = (struct media_impl *)m;
-	pthread_mutex_lock(&mi->lock);
-	mi->stopping = true;
-	pthread_cond_broadcast(&mi->wake);
-	pthread_mutex_unlock(&mi->lock);
-	m->queue->ops->stop(m->queue);
-	for (unsigned i = 0; i < mi->nthreads; i++)
-		pthread_join(mi->threads[i].thread, NULL);
+	media_workers_free(m->workers); /* they use the queue and the blob store */
 	workpool_free(m->io);
 	m->queue->ops->close(m->queue);
 	m->blob->ops->close(m->blob);
-	pthread_cond_destroy(&mi->wake);
-	pthread_mutex_destroy(&mi->lock);
 	sodium_memzero(m->opt.secret, sizeof(m->opt.secret));
 	idgen_deinit(&m->ids);
 	free((char *)m->opt.base_url);
-	free(mi->threads);
-	free(mi);
+	free(m);
 }
