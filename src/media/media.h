@@ -18,10 +18,11 @@
  * code and message the API answers with (struct media_error), so every
  * transport says the same thing.
  *
- * Files: media.c (this interface's small parts, start and stop),
- * upload.c (create, complete, show, and the write path's hooks), serve.c
- * (chirp's /blobs URLs), worker.c (processing and cleanup threads),
- * process.c (libvips), blob_*.c (the blob port), blob_sign.c.
+ * Files: service.c (start and stop, keys, URLs, counters; service.h is
+ * the state they share), upload.c (create, complete, show, and the write
+ * path's hooks), serve.c (chirp's /blobs URLs), worker.c (processing and
+ * cleanup threads), process.c (libvips), blob.h and blob_*.c (the blob
+ * port), blob_sign.c (chirp's signed URLs).
  *
  * Threads: functions that take a `struct store_reader *` run on the
  * caller's thread with the caller's reader (an event loop's); anything
@@ -58,7 +59,7 @@ struct media_options {
 	unsigned inject_failures;    /* testing: first N attempts of a job fail */
 };
 
-struct media_service; /* opaque (media/internal.h) */
+struct media_service; /* opaque (media/service.h) */
 
 /* Opens the queue, starts the I/O threads, the workers and the cleanup
  * thread. Takes ownership of `blob` (closed on failure too); copies

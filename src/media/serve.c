@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "media/internal.h"
+#include "media/service.h"
 #include "util/container_of.h"
 #include "util/log.h"
 #include "util/timeutil.h"

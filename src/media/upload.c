@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "media/internal.h"
+#include "media/service.h"
 #include "util/container_of.h"
 #include "util/jsonw.h"
 #include "util/log.h"

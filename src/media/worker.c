@@ -24,7 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "media/internal.h"
+#include "media/service.h"
 #include "media/process.h"
 #include "util/container_of.h"
 #include "util/log.h"

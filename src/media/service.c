@@ -1,7 +1,7 @@
 /*
- * media — see media.h. This file holds the service's start and stop, its
- * keys, URLs and names, and its counters; the requests are in upload.c
- * and serve.c, the threads in worker.c.
+ * service — the media service's start and stop, its keys, URLs and names,
+ * and its counters (the interface is media.h; the requests are in
+ * upload.c and serve.c, the threads in worker.c).
  */
 #include "media/media.h"
 
@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "media/internal.h"
+#include "media/service.h"
 #include "media/process.h"
 #include "util/log.h"
 

@@ -1,10 +1,11 @@
 /*
- * internal — the media service's state, shared by its own files
- * (media.c, upload.c, serve.c, worker.c) and nobody else: other modules
- * go through media.h, so no handler can reach the ports behind it.
+ * service — the media service's state, private to media/: service.c
+ * (start, stop, keys, URLs, counters), upload.c, serve.c and worker.c
+ * share it; everyone else goes through media.h, where the struct is
+ * opaque, so no handler can reach the ports behind it.
  */
-#ifndef CHIRP_MEDIA_INTERNAL_H
-#define CHIRP_MEDIA_INTERNAL_H
+#ifndef CHIRP_MEDIA_SERVICE_H
+#define CHIRP_MEDIA_SERVICE_H
 
 #include <stdatomic.h>
 
