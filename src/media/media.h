@@ -104,9 +104,10 @@ struct media_error {
 };
 
 /* How an asynchronous step ended: err NULL when the write may go to the
- * store now, else the answer to send instead. Called once, from one of
- * the service's I/O threads or (for a step with nothing to do) from the
- * caller's own thread before the call returns. */
+ * store now, else the answer to send instead (err lives only during the
+ * call). Called once: from one of the service's I/O threads, or from the
+ * caller's own thread before the call returns when there is nothing to do
+ * or the I/O threads' queue is full (503 "too busy"). */
 typedef void (*media_step_fn)(void *arg, const struct media_error *err);
 
 /* Appends the Media JSON of `md`: with_upload for the answer to POST
