@@ -26,12 +26,12 @@
 #include "gateway/metrics.h"
 #include "gateway/ratelimit.h"
 #include "http/router.h"
+#include "media/media.h" /* struct media_error */
 #include "search/search.h"
 #include "store/store.h"
 #include "timeline/feed.h"
 #include "util/workpool.h"
 
-struct media_service;
 struct writes;
 struct accounts;
 struct tweets;
@@ -196,14 +196,14 @@ void api_search_users(struct ctx *c);
 /* The search threads' readers (struct workpool_hooks; arg: the app). */
 void *api_search_thread_init(void *app);
 void api_search_thread_deinit(void *state);
-/* media (api/media.c, api/blobs.c) */
+/* media (api/media.c, api/blobs.c; the logic is the media service's) */
 void api_media_create(struct ctx *c);
 void api_media_complete(struct ctx *c);
 void api_media_get(struct ctx *c);
 void api_blob_put(struct ctx *c);
 void api_blob_get(struct ctx *c);
-/* The media counters in Prometheus text, for GET /metrics. */
-void api_media_metrics(struct app *app, struct strbuf *sb);
+/* Sends a refusal of the media service (struct media_error). */
+void api_media_error(struct ctx *c, const struct media_error *err);
 void api_healthz(struct ctx *c);
 void api_readyz(struct ctx *c);
 void api_metrics(struct ctx *c);

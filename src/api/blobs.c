@@ -1,23 +1,26 @@
 /*
- * blobs — chirp serving the local blob adapter's presigned URLs:
+ * blobs — serving chirp's own signed blob URLs (media/blob_sign.h):
  *   PUT /blobs/{key}?expires=&max=&sig=   an upload (single or one part)
  *   GET /blobs/{key}?expires=&sig=        a published image or thumbnail
  *
- * The signature is the authorisation: no bearer token. It is checked
- * before anything else, so a forged or expired URL learns nothing about
- * which keys exist (403 either way).
+ * The media service checks the key, the signature (the only
+ * authorisation: no bearer token) and the upload, stores the bytes, and
+ * says where a download's bytes are (media/serve.c); this file reads the
+ * request and moves the bytes over HTTP.
  *
  * Bodies: h2o buffers a request body fully before any handler runs, with
  * one global cap (max_request_entity_size; h2o 2.2.5 has no per-path
  * limit). main.c sets that cap to the largest PUT chirp ever signs (a
  * part, --media-part-bytes); JSON routes keep their own, smaller limit
- * (--max-body, checked in api_body), and this handler refuses anything
- * past the size its URL was signed for.
+ * (--max-body, checked in api_body), and the service refuses anything
+ * past the size a URL was signed for.
  *
- * Downloads go out through h2o_file_send: it streams the file as the
- * socket drains, answers Range (206/416) and If-None-Match (304), and sets
- * an ETag. Reads come from the page cache; a blob is written once, under
- * a new key, and never changed, so every answer is cacheable forever.
+ * Downloads of the local blob store's files go out through
+ * h2o_file_send: it streams the file as the socket drains, answers Range
+ * (206/416) and If-None-Match (304), and sets an ETag. Reads come from
+ * the page cache; a blob is written once, under a new key, and never
+ * changed, so every answer is cacheable forever. A bucket's blobs are a
+ * redirect to a fresh presigned URL of the bucket.
  */
 #include <fcntl.h>
 #include <limits.h>
@@ -31,9 +34,7 @@
 #include "http/respond.h"
 #include "http/server.h"
 #include "media/media.h"
-#include "util/container_of.h"
 #include "util/log.h"
-#include "util/timeutil.h"
 
 static bool query_u64(h2o_req_t *req, const char *name, uint64_t *out)
 {
@@ -50,67 +51,27 @@ static bool query_u64(h2o_req_t *req, const char *name, uint64_t *out)
 	return true;
 }
 
-/* Checks the URL's signature for `method`; sends 403 and returns false if
- * it is missing, forged or expired. */
-static bool signed_ok(struct ctx *c, const char *method, const char *key, size_t key_len,
-		      uint64_t *max)
+/* The key and the signed query of a /blobs URL; the service checks them. */
+static void read_request(struct ctx *c, bool put, struct media_blob_request *r)
 {
-	const uint8_t *secret = c->app->media->opt.secret;
-	uint64_t expires = 0;
 	h2o_iovec_t sig = {NULL, 0};
-	*max = 0;
-	bool put = strcmp(method, "PUT") == 0;
-	bool have = query_u64(c->req, "expires", &expires) && http_query_get(c->req, "sig", &sig) &&
-		    (!put || query_u64(c->req, "max", max));
-	enum blob_sig_result r =
-		have ? blob_sig_check(secret, method, key, key_len, expires, *max, sig.base,
-				      sig.len, time_now_ms() / 1000)
-		     : BLOB_SIG_BAD;
-	if (r == BLOB_SIG_OK)
-		return true;
-	if (r == BLOB_SIG_EXPIRED)
-		http_send_error(c->req, 403, "url_expired", "this URL has expired");
-	else
-		http_send_error(c->req, 403, "invalid_signature", "this URL's signature is not valid");
-	return false;
-}
-
-static bool key_param(struct ctx *c, const char **key, size_t *len)
-{
-	*key = c->m.params[0].s;
-	*len = c->m.params[0].len;
-	if (!blob_key_valid(*key, *len)) {
-		http_send_error(c->req, 404, "not_found", "no such blob");
-		return false;
-	}
-	return true;
-}
-
-static bool is_upload_key(const char *key, size_t len, unsigned *part)
-{
-	const char *dot = memchr(key, '.', len);
-	*part = 0;
-	if (!dot)
-		return false;
-	if ((size_t)(key + len - dot) == 5 && memcmp(dot, ".orig", 5) == 0)
-		return true;
-	if (dot[1] != 'p' || dot[2] < '1' || dot[2] > '9') /* ".png" is no part */
-		return false;
-	*part = (unsigned)strtoul(dot + 2, NULL, 10);
-	return true;
+	memset(r, 0, sizeof(*r));
+	r->key = c->m.params[0].s;
+	r->key_len = c->m.params[0].len;
+	r->signed_query = query_u64(c->req, "expires", &r->expires) &&
+			  http_query_get(c->req, "sig", &sig) &&
+			  (!put || query_u64(c->req, "max", &r->max));
+	r->sig = sig.base;
+	r->sig_len = sig.len;
 }
 
 /* ---- PUT ---- */
 
 struct blob_put {
-	struct work work;
 	struct app *app;
 	struct ctx *ctx;
 	struct http_async *async;
-	char key[BLOB_KEY_MAX];
-	char *data;
-	size_t len;
-	int rc;
+	bool ok;
 	char etag[BLOB_ETAG_LEN + 1];
 };
 
@@ -118,7 +79,7 @@ static void put_reply(h2o_req_t *req, void *arg)
 {
 	struct blob_put *p = arg;
 	if (req) {
-		if (p->rc == BLOB_OK) {
+		if (p->ok) {
 			char quoted[BLOB_ETAG_LEN + 3], body[BLOB_ETAG_LEN + 16];
 			int n = snprintf(quoted, sizeof(quoted), "\"%s\"", p->etag);
 			http_header_add(req, "etag", quoted, (size_t)n);
@@ -129,71 +90,35 @@ static void put_reply(h2o_req_t *req, void *arg)
 		}
 	}
 	api_request_done(p->app, req ? p->ctx : NULL);
-	free(p->data);
 	free(p);
 }
 
-static void put_run(struct work *w)
+/* The service stored the bytes, or failed to (an I/O thread). */
+static void put_done(void *arg, const char *etag)
 {
-	struct blob_put *p = container_of(w, struct blob_put, work);
-	struct blob *b = p->app->media->blob;
-	p->rc = b->ops->put(b, p->key, p->data, p->len, p->etag);
+	struct blob_put *p = arg;
+	p->ok = etag != NULL;
+	if (etag)
+		memcpy(p->etag, etag, sizeof(p->etag));
 	http_async_finish(p->async, put_reply, p);
 }
 
 void api_blob_put(struct ctx *c)
 {
-	const char *key;
-	size_t key_len;
-	uint64_t max;
-	unsigned part;
-	if (!key_param(c, &key, &key_len) || !signed_ok(c, "PUT", key, key_len, &max))
-		return;
-	if (!is_upload_key(key, key_len, &part)) {
-		http_send_error(c->req, 403, "invalid_signature", "this key cannot be uploaded to");
-		return;
-	}
-	/* The upload must still be open: a PUT URL replayed after complete
-	 * cannot swap the bytes being processed or published. */
-	uint64_t id = strtoull(key, NULL, 10);
-	struct media md;
-	int rc = c->db->ops->media_get(c->db, id, &md);
-	if (rc == STORE_NOT_FOUND || (rc == STORE_OK && (part ? part > md.parts : md.parts != 0))) {
-		http_send_error(c->req, 404, "not_found", "no such upload");
-		return;
-	}
-	if (rc) {
-		api_store_error(c, rc);
-		return;
-	}
-	if (md.status != MEDIA_AWAITING_UPLOAD) {
-		http_send_error(c->req, 409, "upload_closed", "this upload is complete or was removed");
-		return;
-	}
+	struct media_blob_request r;
+	struct media_error err;
+	read_request(c, true, &r);
 	size_t len = c->req->entity.base ? c->req->entity.len : 0;
-	if (len == 0) {
-		http_send_error(c->req, 400, "empty_body", "the upload has no bytes");
-		return;
-	}
-	if (len > max) {
-		http_send_error(c->req, 413, "too_large", "more bytes than this URL allows");
+	if (media_blob_accept_put(c->app->media, c->db, &r, len, &err)) {
+		api_media_error(c, &err);
 		return;
 	}
 	struct blob_put *p = xcalloc(1, sizeof(*p));
 	p->app = c->app;
 	p->ctx = c;
-	memcpy(p->key, key, key_len);
-	/* A copy: the request's memory goes if the client hangs up mid-write. */
-	p->data = xmalloc(len);
-	memcpy(p->data, c->req->entity.base, len);
-	p->len = len;
-	p->work.fn = put_run;
 	p->async = http_async_begin(c->req);
 	c->async = true;
-	if (workpool_submit(c->app->media->io, &p->work) != 0) {
-		p->rc = BLOB_ERROR;
-		http_async_finish(p->async, put_reply, p);
-	}
+	media_blob_put(c->app->media, &r, c->req->entity.base, len, put_done, p);
 }
 
 /* ---- GET ---- */
@@ -217,36 +142,13 @@ static void send_range(struct ctx *c, int fd, uint64_t size, uint64_t from, uint
 	http_send(c->req, 206, mime, buf, n);
 }
 
-void api_blob_get(struct ctx *c)
+/* Sends a local blob file: 304 for a matching If-None-Match, 206 or 416
+ * for a Range, else the whole file, streamed by h2o_file_send. */
+static void send_file(struct ctx *c, const char *path, const char *mime)
 {
-	const char *key;
-	size_t key_len;
-	uint64_t max;
-	unsigned part;
-	if (!key_param(c, &key, &key_len) || !signed_ok(c, "GET", key, key_len, &max))
-		return;
-	bool png = key_len > 4 && memcmp(key + key_len - 4, ".png", 4) == 0;
-	const char *mime = png ? "image/png" : "image/jpeg";
-	char path[PATH_MAX], k[BLOB_KEY_MAX];
-	int fd = -1;
 	struct stat st;
-	struct blob *b = c->app->media->blob;
-	struct strbuf redirect = STRBUF_INIT;
-	memcpy(k, key, key_len);
-	k[key_len] = '\0';
-	int where = is_upload_key(key, key_len, &part) ? -1 : b->ops->locate(b, k, mime, path, &redirect);
-	if (where == 1) {
-		/* The blob store serves it (S3): send the client there. The
-		 * target URL lives an hour; the redirect may be cached a bit less. */
-		static const char cache[] = "public, max-age=3000";
-		http_header_add(c->req, "cache-control", cache, sizeof(cache) - 1);
-		http_header_add(c->req, "location", redirect.data, redirect.len);
-		http_send(c->req, 302, NULL, NULL, 0);
-		strbuf_deinit(&redirect);
-		return;
-	}
-	strbuf_deinit(&redirect);
-	if (where != 0 || (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 || fstat(fd, &st) != 0) {
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) != 0) {
 		if (fd >= 0)
 			close(fd);
 		http_send_error(c->req, 404, "not_found", "no such blob");
@@ -285,4 +187,29 @@ void api_blob_get(struct ctx *c)
 		http_send_error(c->req, 404, "not_found", "no such blob");
 	}
 	close(fd);
+}
+
+void api_blob_get(struct ctx *c)
+{
+	struct media_blob_request r;
+	struct media_blob_source src;
+	struct media_error err;
+	read_request(c, false, &r);
+	if (media_blob_locate(c->app->media, &r, &src, &err)) {
+		api_media_error(c, &err);
+		strbuf_deinit(&src.url);
+		return;
+	}
+	if (src.redirect) {
+		/* The blob store serves it (S3): send the client there. The
+		 * target URL lives an hour; the redirect may be cached a bit less. */
+		static const char cache[] = "public, max-age=3000";
+		http_header_add(c->req, "cache-control", cache, sizeof(cache) - 1);
+		http_header_add(c->req, "location", src.url.data, src.url.len);
+		http_send(c->req, 302, NULL, NULL, 0);
+		strbuf_deinit(&src.url);
+		return;
+	}
+	strbuf_deinit(&src.url);
+	send_file(c, src.path, src.content_type);
 }

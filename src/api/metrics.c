@@ -136,7 +136,7 @@ void api_metrics(struct ctx *c)
 	       "1 if the last indexing batch failed (it is retried).", qs.failing);
 	metric(&sb, "chirp_fanout_queue_depth", "gauge", "Tweets waiting for fanout.",
 	       fs.fanout_depth);
-	api_media_metrics(c->app, &sb);
+	media_metrics(c->app->media, &sb);
 	uint64_t conns, refused;
 	http_connection_stats(&conns, &refused);
 	metric(&sb, "chirp_http_connections", "gauge", "Client connections open now.", conns);

@@ -37,8 +37,9 @@ struct pending {
 
 /* ---- answers ---- */
 
-static void render_signup(struct write *w)
+static void render_signup(struct write *w, void *arg)
 {
+	(void)arg;
 	if (w->sw.status == STORE_CONFLICT) {
 		write_render_error(w, 409, "handle_taken", "that handle is taken");
 		return;
@@ -47,8 +48,9 @@ static void render_signup(struct write *w)
 	render_user(&w->sw.resp_body, &w->sw.user);
 }
 
-static void render_login(struct write *w)
+static void render_login(struct write *w, void *arg)
 {
+	(void)arg;
 	struct pending *p = container_of(w, struct pending, w);
 	struct strbuf *b = &w->sw.resp_body;
 	w->sw.resp_status = 201;
@@ -60,8 +62,9 @@ static void render_login(struct write *w)
 	strbuf_append_char(b, '}');
 }
 
-static void render_logout(struct write *w)
+static void render_logout(struct write *w, void *arg)
 {
+	(void)arg;
 	w->sw.resp_status = 204;
 }
 
@@ -78,9 +81,9 @@ struct accounts *accounts_new(const struct accounts_options *opt)
 		.arg = opt->store,
 	};
 	a->hashers = workpool_new(opt->hash_threads, opt->hash_queue, &hooks);
-	writes_define(a->writes, STORE_W_USER_CREATE, render_signup);
-	writes_define(a->writes, STORE_W_SESSION_CREATE, render_login);
-	writes_define(a->writes, STORE_W_SESSION_DELETE, render_logout);
+	writes_define(a->writes, STORE_W_USER_CREATE, render_signup, NULL);
+	writes_define(a->writes, STORE_W_SESSION_CREATE, render_login, NULL);
+	writes_define(a->writes, STORE_W_SESSION_DELETE, render_logout, NULL);
 	return a;
 }
 

@@ -12,16 +12,18 @@ struct graph {
 	struct writes *writes;
 };
 
-static void render_follow(struct write *w)
+static void render_follow(struct write *w, void *arg)
 {
+	(void)arg;
 	if (write_render_not_found(w))
 		return;
 	w->sw.resp_status = w->sw.created ? 201 : 200;
 	render_user(&w->sw.resp_body, &w->sw.user);
 }
 
-static void render_unfollow(struct write *w)
+static void render_unfollow(struct write *w, void *arg)
 {
+	(void)arg;
 	if (!write_render_not_found(w))
 		w->sw.resp_status = 204;
 }
@@ -30,8 +32,8 @@ struct graph *graph_new(struct writes *ws)
 {
 	struct graph *g = xcalloc(1, sizeof(*g));
 	g->writes = ws;
-	writes_define(ws, STORE_W_FOLLOW, render_follow);
-	writes_define(ws, STORE_W_UNFOLLOW, render_unfollow);
+	writes_define(ws, STORE_W_FOLLOW, render_follow, NULL);
+	writes_define(ws, STORE_W_UNFOLLOW, render_unfollow, NULL);
 	return g;
 }
 

@@ -59,7 +59,7 @@ struct follow_entry {
 	struct user user;
 };
 
-/* An upload and what processing made of it (api/media.c). */
+/* An upload and what processing made of it (media/media.h). */
 enum media_status {
 	MEDIA_AWAITING_UPLOAD, /* made; the client is sending the bytes */
 	MEDIA_PROCESSING,      /* complete; a job decodes it */

@@ -14,8 +14,9 @@ struct tweets {
 	struct feed *feed;
 };
 
-static void render_post(struct write *w)
+static void render_post(struct write *w, void *arg)
 {
+	(void)arg;
 	if (w->sw.status == STORE_INVALID) {
 		write_render_error(w, 422, "invalid_media",
 				   "each media id must be your own, processed (ready) and not on "
@@ -26,8 +27,9 @@ static void render_post(struct write *w)
 	render_tweet(&w->sw.resp_body, &w->sw.tweet);
 }
 
-static void render_delete(struct write *w)
+static void render_delete(struct write *w, void *arg)
 {
+	(void)arg;
 	if (!write_render_not_found(w))
 		w->sw.resp_status = 204;
 }
@@ -37,8 +39,8 @@ struct tweets *tweets_new(struct writes *ws, struct feed *feed)
 	struct tweets *t = xcalloc(1, sizeof(*t));
 	t->writes = ws;
 	t->feed = feed;
-	writes_define(ws, STORE_W_TWEET_CREATE, render_post);
-	writes_define(ws, STORE_W_TWEET_DELETE, render_delete);
+	writes_define(ws, STORE_W_TWEET_CREATE, render_post, NULL);
+	writes_define(ws, STORE_W_TWEET_DELETE, render_delete, NULL);
 	return t;
 }
 

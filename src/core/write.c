@@ -21,6 +21,7 @@ struct effect {
 
 struct kind {
 	write_render_fn render;
+	void *render_arg;
 	size_t neffects;
 	struct effect effects[EFFECTS_MAX];
 };
@@ -47,10 +48,12 @@ void writes_stats(struct writes *ws, struct store_stats *out)
 	ws->store->ops->stats(ws->store, out);
 }
 
-void writes_define(struct writes *ws, enum store_write_kind kind, write_render_fn render)
+void writes_define(struct writes *ws, enum store_write_kind kind, write_render_fn render,
+		   void *arg)
 {
 	assert(kind < STORE_W_COUNT && !ws->kinds[kind].render);
 	ws->kinds[kind].render = render;
+	ws->kinds[kind].render_arg = arg;
 }
 
 void writes_after_commit(struct writes *ws, enum store_write_kind kind, write_effect_fn fn,
@@ -67,7 +70,8 @@ static void render(struct store_write *sw)
 {
 	struct write *w = container_of(sw, struct write, sw);
 	strbuf_reset(&sw->resp_body);
-	w->ws->kinds[sw->kind].render(w);
+	const struct kind *k = &w->ws->kinds[sw->kind];
+	k->render(w, k->render_arg);
 }
 
 /* The store's done hook: effects, then the caller. */

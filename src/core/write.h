@@ -34,8 +34,8 @@ struct write;
 
 /* Renders the answer of a write whose kind's SQL ran (writer thread, in
  * the transaction): sets w->sw.resp_status and w->sw.resp_body from
- * w->sw.status and the results. */
-typedef void (*write_render_fn)(struct write *w);
+ * w->sw.status and the results. `arg` is the one given to writes_define. */
+typedef void (*write_render_fn)(struct write *w, void *arg);
 
 /* Runs after a write of its kind committed with STORE_OK and was not a
  * replay (writer thread), before the caller is answered: so a deleted
@@ -64,7 +64,8 @@ void writes_free(struct writes *ws); /* NULL is a no-op */
 
 /* Defines how writes of `kind` are rendered. Every kind a service submits
  * must be defined once. */
-void writes_define(struct writes *ws, enum store_write_kind kind, write_render_fn render);
+void writes_define(struct writes *ws, enum store_write_kind kind, write_render_fn render,
+		   void *arg);
 
 /* Adds an effect to run after each committed write of `kind`; effects run
  * in the order they were added. */

@@ -1,20 +1,22 @@
 /*
- * blob — the port to blob storage (DESIGN §4: "blobs dir|S3").
+ * blob — the port to blob storage: a directory (media/blob_dir.c) or an
+ * S3-compatible bucket (media/blob_s3.c), chosen once at start
+ * (--blob-s3-*).
  *
  * Media bytes never pass through the JSON API: a client gets a presigned
- * URL (an HMAC over method, key, expiry and size limit) and sends the bytes
- * there; downloads go through signed URLs too, so a key that was never
- * published cannot be fetched by guessing it. The embedded adapter
- * (media/blob_dir.c) keeps blobs as files in one directory and chirp itself
- * serves its presigned URLs (api/blobs.c); an S3-compatible store would
- * serve its own.
+ * URL and sends the bytes there; downloads go through signed URLs too, so
+ * a key that was never published cannot be fetched by guessing it. The
+ * directory adapter's presigned URLs are chirp's own (media/blob_sign.h),
+ * served by chirp itself (api/blobs.c); an S3-compatible store serves its
+ * own (SigV4, media/sigv4.h).
  *
  * Keys are made by the server only (media/media.h: media_key), so a key
  * is never a client's path. Adapters still refuse any key that is not
  * blob_key_valid, as a second line of defence against path escapes.
  *
- * put, read, stat and remove block (disk or network): call them from a
- * worker thread, never from an event loop (DESIGN §6).
+ * put, read, stat, remove and the multipart calls block (disk or
+ * network): call them from a worker thread, never from an event loop
+ * (docs/architecture.md, threads).
  */
 #ifndef CHIRP_MEDIA_BLOB_H
 #define CHIRP_MEDIA_BLOB_H
@@ -23,12 +25,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "media/blob_sign.h"
 #include "util/strbuf.h"
 
 #define BLOB_KEY_MAX 48
 #define BLOB_ETAG_LEN 32    /* hex characters, without quotes */
-#define BLOB_SECRET_LEN 32  /* the HMAC-SHA256 key */
-#define BLOB_SIG_HEX 64     /* hex of an HMAC-SHA256 */
 
 enum {
 	BLOB_OK = 0,
@@ -41,9 +42,6 @@ enum {
 };
 
 #define BLOB_UPLOAD_ID_MAX 255
-
-/* Result of checking a presigned URL's query against a request. */
-enum blob_sig_result { BLOB_SIG_OK, BLOB_SIG_BAD, BLOB_SIG_EXPIRED };
 
 struct blob_options {
 	const char *dir;                     /* local adapter: created if missing */
@@ -118,25 +116,8 @@ extern const struct blob_ops blob_s3_ops;
  * '/', no "..", no NUL. */
 bool blob_key_valid(const char *key, size_t len);
 
-/* The HMAC-SHA256 over (method, key, expires, max) under `secret`, as 64
- * hex characters and a NUL into `hex`. Shared by signing and checking. */
-void blob_sign(const uint8_t *secret, const char *method, const char *key, size_t key_len,
-	       uint64_t expires, uint64_t max_bytes, char *hex);
-
-/* Checks a presigned request: `sig` must be the signature of the other
- * arguments (compared in constant time), and `now` (unix seconds) not past
- * `expires`. A bad signature is reported before expiry, so an expired
- * forgery learns nothing. */
-enum blob_sig_result blob_sig_check(const uint8_t *secret, const char *method, const char *key,
-				    size_t key_len, uint64_t expires, uint64_t max_bytes,
-				    const char *sig, size_t sig_len, uint64_t now);
-
 /* Local adapter only: the file behind `key` into `path` (PATH_MAX bytes);
  * -1 if the key is not valid. */
 int blob_dir_path(struct blob *b, const char *key, size_t key_len, char *path);
-
-/* Reads the secret from `path`, or makes a random one and writes it there
- * (mode 0600, fsynced) on first start. Returns 0 or -1 with `err`. */
-int blob_secret_load(const char *path, uint8_t *secret, struct strbuf *err);
 
 #endif

@@ -4,14 +4,15 @@
  * A put writes a temporary file, fsyncs it, renames it over the key and
  * fsyncs the directory, so after a crash a key holds either its old bytes
  * or all of its new ones, and a put that returned 0 survives kill -9.
- * Presigned URLs point at chirp itself (/blobs/KEY?expires=&max=&sig=),
- * served by api/blobs.c with the checks in blob_sig_check.
+ * Presigned URLs point at chirp itself (/blobs/KEY?expires=&max=&sig=,
+ * media/blob_sign.h), which serves them (api/blobs.c, media/serve.c).
  *
  * ETags are the first 16 bytes of the content's SHA-256, in hex: stat
  * recomputes them by reading the file, which is cheap next to the image
  * processing that follows every stat.
  */
 #include "media/blob.h"
+#include "media/blob_sign.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -60,43 +61,6 @@ bool blob_key_valid(const char *key, size_t len)
 	       all_digits(rest + 2, rlen - 2);
 }
 
-void blob_sign(const uint8_t *secret, const char *method, const char *key, size_t key_len,
-	       uint64_t expires, uint64_t max_bytes, char *hex)
-{
-	/* Fields are joined with '\n', which none of them can contain, so no
-	 * two different requests share a signed string. */
-	char tail[64];
-	int n = snprintf(tail, sizeof(tail), "\n%llu\n%llu", (unsigned long long)expires,
-			 (unsigned long long)max_bytes);
-	crypto_auth_hmacsha256_state st;
-	uint8_t mac[crypto_auth_hmacsha256_BYTES];
-	crypto_auth_hmacsha256_init(&st, secret, BLOB_SECRET_LEN);
-	crypto_auth_hmacsha256_update(&st, (const uint8_t *)"chirp-blob-v1\n", 14);
-	crypto_auth_hmacsha256_update(&st, (const uint8_t *)method, strlen(method));
-	crypto_auth_hmacsha256_update(&st, (const uint8_t *)"\n", 1);
-	crypto_auth_hmacsha256_update(&st, (const uint8_t *)key, key_len);
-	crypto_auth_hmacsha256_update(&st, (const uint8_t *)tail, (size_t)n);
-	crypto_auth_hmacsha256_final(&st, mac);
-	sodium_bin2hex(hex, BLOB_SIG_HEX + 1, mac, sizeof(mac));
-}
-
-enum blob_sig_result blob_sig_check(const uint8_t *secret, const char *method, const char *key,
-				    size_t key_len, uint64_t expires, uint64_t max_bytes,
-				    const char *sig, size_t sig_len, uint64_t now)
-{
-	char want[BLOB_SIG_HEX + 1];
-	uint8_t a[crypto_auth_hmacsha256_BYTES], b[crypto_auth_hmacsha256_BYTES];
-	size_t blen;
-	if (sig_len != BLOB_SIG_HEX ||
-	    sodium_hex2bin(b, sizeof(b), sig, sig_len, NULL, &blen, NULL) != 0 || blen != sizeof(b))
-		return BLOB_SIG_BAD;
-	blob_sign(secret, method, key, key_len, expires, max_bytes, want);
-	sodium_hex2bin(a, sizeof(a), want, BLOB_SIG_HEX, NULL, &blen, NULL);
-	if (crypto_verify_32(a, b) != 0)
-		return BLOB_SIG_BAD;
-	return now > expires ? BLOB_SIG_EXPIRED : BLOB_SIG_OK;
-}
-
 int blob_dir_path(struct blob *base, const char *key, size_t key_len, char *path)
 {
 	struct blob_dir *b = (struct blob_dir *)base;
@@ -105,7 +69,6 @@ int blob_dir_path(struct blob *base, const char *key, size_t key_len, char *path
 	int n = snprintf(path, PATH_MAX, "%s/%.*s", b->dir, (int)key_len, key);
 	return n > 0 && n < PATH_MAX ? 0 : -1;
 }
-
 
 static int fsync_dir(const char *dir)
 {
@@ -143,13 +106,7 @@ static void dir_presign(struct blob *base, const char *method, const char *key, 
 			uint64_t max_bytes, struct strbuf *url)
 {
 	struct blob_dir *b = (struct blob_dir *)base;
-	char sig[BLOB_SIG_HEX + 1];
-	blob_sign(b->secret, method, key, strlen(key), expires, max_bytes, sig);
-	strbuf_appendf(url, "%s/blobs/%s?expires=%llu", b->base_url, key,
-		       (unsigned long long)expires);
-	if (strcmp(method, "GET") != 0)
-		strbuf_appendf(url, "&max=%llu", (unsigned long long)max_bytes);
-	strbuf_appendf(url, "&sig=%s", sig);
+	blob_sign_url(url, b->secret, b->base_url, method, key, expires, max_bytes);
 }
 
 static int dir_put(struct blob *base, const char *key, const void *data, size_t len, char *etag)
@@ -335,33 +292,6 @@ static struct blob *dir_open(const struct blob_options *opt, struct strbuf *err)
 	b->base_url = xstrdup(opt->base_url ? opt->base_url : "");
 	memcpy(b->secret, opt->secret, BLOB_SECRET_LEN);
 	return &b->base;
-}
-
-int blob_secret_load(const char *path, uint8_t *secret, struct strbuf *err)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd >= 0) {
-		ssize_t n = read(fd, secret, BLOB_SECRET_LEN);
-		close(fd);
-		if (n == BLOB_SECRET_LEN)
-			return 0;
-		strbuf_appendf(err, "%s: expected %d bytes", path, BLOB_SECRET_LEN);
-		return -1;
-	}
-	if (errno != ENOENT) {
-		strbuf_appendf(err, "cannot read %s: %s", path, strerror(errno));
-		return -1;
-	}
-	randombytes_buf(secret, BLOB_SECRET_LEN);
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0 || write_all(fd, secret, BLOB_SECRET_LEN) != 0 || fsync(fd) != 0) {
-		strbuf_appendf(err, "cannot write %s: %s", path, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
-	close(fd);
-	return 0;
 }
 
 const struct blob_ops blob_dir_ops = {

@@ -1,13 +1,15 @@
 /*
- * queue — the port to the background job queue (DESIGN §4: "queue store|Redis").
+ * queue — the port to the background job queue: the store's own jobs table
+ * today (queue/store_queue.c), Redis later (docs/architecture.md, ports).
  *
  * Jobs are rows the store commits together with the change that asks for
  * them (store.h: STORE_W_MEDIA_COMPLETE queues a processing job in the same
  * transaction), so a job exists exactly when its reason does, and survives
- * restarts. Workers claim due jobs here, run them, and report the outcome
- * as a store write (STORE_W_JOB_FINISH), which removes, reschedules or
- * dead-letters the job. A claim lives only in this process: after a crash
- * the job is due again and runs again, so jobs must be idempotent.
+ * restarts. Workers (media/worker.c) claim due jobs here, run them, and
+ * report the outcome as a store write (STORE_W_JOB_FINISH), which removes,
+ * reschedules or dead-letters the job. A claim lives only in this process:
+ * after a crash the job is due again and runs again, so jobs must be
+ * idempotent.
  *
  * The embedded adapter (queue/store_queue.c) polls the store's jobs table;
  * a Redis adapter would block on a list instead.

@@ -103,7 +103,7 @@ static const char *const migrations[STORE_SQLITE_SCHEMA_VERSION] = {
 	/* 4: one row that readiness probes rewrite, to see a commit through */
 	"CREATE TABLE health (id INTEGER PRIMARY KEY CHECK (id = 1), checked_ms INTEGER NOT NULL);",
 
-	/* 5: media uploads and their processing jobs (api/media.c) */
+	/* 5: media uploads and their processing jobs (media/media.h) */
 	"CREATE TABLE media ("
 	"  id INTEGER PRIMARY KEY,"
 	"  owner_id INTEGER NOT NULL,"

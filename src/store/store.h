@@ -71,7 +71,7 @@ enum store_write_kind {
 	STORE_W_FOLLOW,
 	STORE_W_UNFOLLOW,
 	STORE_W_PROBE, /* a write that changes nothing users see: can we commit? */
-	/* media (media/media.c) */
+	/* media (media/upload.c, media/worker.c) */
 	STORE_W_MEDIA_CREATE,   /* result: media */
 	STORE_W_MEDIA_COMPLETE, /* awaiting_upload -> processing, and queue its job; result: media */
 	STORE_W_JOB_FINISH,     /* a processing attempt's outcome */

@@ -1,10 +1,16 @@
-"""fake_s3 — a small S3-compatible server for chirp's S3 blob adapter tests.
+"""fake_s3 — a small S3-compatible server that checks what s3rver does not.
+
+tests/http/test_media_s3.py runs chirp's S3 blob adapter against s3rver, a
+real S3-compatible server (tests/http/s3rver.py), but s3rver verifies
+neither SigV4 signatures nor the part ETags a multipart upload is completed
+with. The tests that need a store to refuse those run against this one.
 
 In memory, path-style (/BUCKET/KEY), only query-string authentication
 (presigned URLs, which is all chirp uses). Every request's AWS Signature
 V4 is checked here with an implementation of its own (hashlib/hmac, written
 from the AWS specification, sharing no code with src/media/sigv4.c), and its
 expiry too: a URL chirp signed wrongly is refused with 403, as S3 would.
+CompleteMultipartUpload checks each part's ETag (InvalidPart, as S3).
 
 Supports PutObject, GetObject (with response-content-type and
 response-cache-control), HeadObject, DeleteObject, CreateMultipartUpload,

@@ -1,7 +1,8 @@
 /*
- * test_blob — the blob port's local adapter and its presigned URLs: which
- * keys exist at all (no path escapes), signatures that bind method, key,
- * expiry and size limit, expiry, and durable puts that read back.
+ * test_blob — the blob port's local adapter and chirp's signed URLs
+ * (media/blob_sign.h): which keys exist at all (no path escapes),
+ * signatures that bind method, key, expiry and size limit, expiry, URLs
+ * that check, and durable puts that read back.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -85,6 +86,31 @@ static void test_signatures(void **state)
 	memcpy(s2, secret, sizeof(s2));
 	s2[0] ^= 1;
 	assert_int_equal(blob_sig_check(s2, "PUT", "7.orig", 6, 1000, 500, sig, 64, 0), BLOB_SIG_BAD);
+}
+
+/* The URLs blob_sign_url builds are the ones blob_sig_check accepts: what
+ * api/blobs.c reads back from their query is what was signed. */
+static void test_signed_urls_check(void **state)
+{
+	(void)state;
+	struct strbuf url = STRBUF_INIT;
+	unsigned long long expires, max;
+	char sig[BLOB_SIG_HEX + 1];
+	blob_sign_url(&url, secret, "", "GET", "9_t.png", 3000, 0);
+	assert_int_equal(sscanf(url.data, "/blobs/9_t.png?expires=%llu&sig=%64s", &expires, sig), 2);
+	assert_int_equal(expires, 3000);
+	assert_int_equal(check("GET", "9_t.png", expires, 0, sig, 2999), BLOB_SIG_OK);
+	assert_int_equal(check("GET", "9_t.png", expires, 0, sig, 3001), BLOB_SIG_EXPIRED);
+	strbuf_reset(&url);
+	blob_sign_url(&url, secret, "https://cdn.example", "PUT", "9.p2", 3000, 1234);
+	assert_int_equal(sscanf(url.data, "https://cdn.example/blobs/9.p2?expires=%llu&max=%llu&sig=%64s",
+				&expires, &max, sig),
+			 3);
+	assert_int_equal(max, 1234);
+	assert_int_equal(check("PUT", "9.p2", expires, max, sig, 0), BLOB_SIG_OK);
+	/* the URL's size limit is signed: a bigger one is a forgery */
+	assert_int_equal(check("PUT", "9.p2", expires, max + 1, sig, 0), BLOB_SIG_BAD);
+	strbuf_deinit(&url);
 }
 
 static void test_dir_put_read_stat_remove(void **state)
@@ -264,6 +290,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_keys),
 	    cmocka_unit_test(test_signatures),
+	    cmocka_unit_test(test_signed_urls_check),
 	    cmocka_unit_test(test_dir_put_read_stat_remove),
 	    cmocka_unit_test(test_dir_multipart),
 	    cmocka_unit_test(test_secret_persists),

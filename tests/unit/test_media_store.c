@@ -14,7 +14,6 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,54 +29,6 @@ struct env {
 	struct store *s;
 	struct store_reader *r;
 };
-
-struct sync_write {
-	struct store_write w;
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	int finished;
-};
-
-static void render_ok(struct store_write *w)
-{
-	w->resp_status = 200;
-}
-
-static void done_signal(struct store_write *w)
-{
-	struct sync_write *sw = (struct sync_write *)w;
-	pthread_mutex_lock(&sw->lock);
-	sw->finished = 1;
-	pthread_cond_signal(&sw->cond);
-	pthread_mutex_unlock(&sw->lock);
-}
-
-static void sync_init(struct sync_write *sw, enum store_write_kind kind)
-{
-	memset(sw, 0, sizeof(*sw));
-	store_write_init(&sw->w, kind);
-	sw->w.render = render_ok;
-	sw->w.done = done_signal;
-	pthread_mutex_init(&sw->lock, NULL);
-	pthread_cond_init(&sw->cond, NULL);
-}
-
-static int sync_run(struct store *s, struct sync_write *sw)
-{
-	assert_int_equal(s->ops->submit(s, &sw->w), 0);
-	pthread_mutex_lock(&sw->lock);
-	while (!sw->finished)
-		pthread_cond_wait(&sw->cond, &sw->lock);
-	pthread_mutex_unlock(&sw->lock);
-	return sw->w.status;
-}
-
-static void sync_deinit(struct sync_write *sw)
-{
-	store_write_deinit(&sw->w);
-	pthread_cond_destroy(&sw->cond);
-	pthread_mutex_destroy(&sw->lock);
-}
 
 static int setup(void **state)
 {
@@ -108,50 +59,50 @@ static int teardown(void **state)
 
 static uint64_t user(struct env *e, const char *handle)
 {
-	struct sync_write sw;
-	sync_init(&sw, STORE_W_USER_CREATE);
-	strcpy(sw.w.in.user_create.handle, handle);
-	strcpy(sw.w.in.user_create.display_name, handle);
-	strcpy(sw.w.in.user_create.password_hash, "x");
-	assert_int_equal(sync_run(e->s, &sw), STORE_OK);
-	uint64_t id = sw.w.user.id;
-	sync_deinit(&sw);
+	struct store_write sw;
+	store_write_init(&sw, STORE_W_USER_CREATE);
+	strcpy(sw.in.user_create.handle, handle);
+	strcpy(sw.in.user_create.display_name, handle);
+	strcpy(sw.in.user_create.password_hash, "x");
+	assert_int_equal(store_write_sync(e->s, &sw), STORE_OK);
+	uint64_t id = sw.user.id;
+	store_write_deinit(&sw);
 	return id;
 }
 
 static uint64_t media(struct env *e, uint64_t owner)
 {
-	struct sync_write sw;
-	sync_init(&sw, STORE_W_MEDIA_CREATE);
-	sw.w.in.media_create.owner_id = owner;
-	sw.w.in.media_create.size = 1234;
-	strcpy(sw.w.in.media_create.claimed_type, "image/png");
-	assert_int_equal(sync_run(e->s, &sw), STORE_OK);
-	assert_int_equal(sw.w.media.status, MEDIA_AWAITING_UPLOAD);
-	uint64_t id = sw.w.media.id;
-	sync_deinit(&sw);
+	struct store_write sw;
+	store_write_init(&sw, STORE_W_MEDIA_CREATE);
+	sw.in.media_create.owner_id = owner;
+	sw.in.media_create.size = 1234;
+	strcpy(sw.in.media_create.claimed_type, "image/png");
+	assert_int_equal(store_write_sync(e->s, &sw), STORE_OK);
+	assert_int_equal(sw.media.status, MEDIA_AWAITING_UPLOAD);
+	uint64_t id = sw.media.id;
+	store_write_deinit(&sw);
 	return id;
 }
 
 static int complete(struct env *e, uint64_t owner, uint64_t id, bool *created)
 {
-	struct sync_write sw;
-	sync_init(&sw, STORE_W_MEDIA_COMPLETE);
-	sw.w.in.media_complete.owner_id = owner;
-	sw.w.in.media_complete.media_id = id;
-	int rc = sync_run(e->s, &sw);
+	struct store_write sw;
+	store_write_init(&sw, STORE_W_MEDIA_COMPLETE);
+	sw.in.media_complete.owner_id = owner;
+	sw.in.media_complete.media_id = id;
+	int rc = store_write_sync(e->s, &sw);
 	if (created)
-		*created = sw.w.created;
-	sync_deinit(&sw);
+		*created = sw.created;
+	store_write_deinit(&sw);
 	return rc;
 }
 
 static void finish(struct env *e, const struct store_job *j, enum store_job_outcome o,
 		   uint64_t run_at)
 {
-	struct sync_write sw;
-	sync_init(&sw, STORE_W_JOB_FINISH);
-	struct store_job_finish *f = &sw.w.in.job_finish;
+	struct store_write sw;
+	store_write_init(&sw, STORE_W_JOB_FINISH);
+	struct store_job_finish *f = &sw.in.job_finish;
 	f->job_id = j->id;
 	f->media_id = j->media_id;
 	f->outcome = o;
@@ -161,8 +112,8 @@ static void finish(struct env *e, const struct store_job *j, enum store_job_outc
 	f->out.height = 480;
 	strcpy(f->out.content_type, "image/png");
 	strcpy(f->error, "blob store down");
-	assert_int_equal(sync_run(e->s, &sw), STORE_OK);
-	sync_deinit(&sw);
+	assert_int_equal(store_write_sync(e->s, &sw), STORE_OK);
+	store_write_deinit(&sw);
 }
 
 static struct media get(struct env *e, uint64_t id)
@@ -260,37 +211,37 @@ static uint64_t ready_media(struct env *e, uint64_t owner)
 
 static int post(struct env *e, uint64_t author, const uint64_t *ids, unsigned n, uint64_t *tweet)
 {
-	struct sync_write sw;
-	sync_init(&sw, STORE_W_TWEET_CREATE);
-	sw.w.in.tweet_create.author_id = author;
-	strcpy(sw.w.in.tweet_create.text, "look");
-	sw.w.in.tweet_create.text_len = 4;
-	sw.w.in.tweet_create.media_n = n;
-	memcpy(sw.w.in.tweet_create.media_ids, ids, n * sizeof(*ids));
-	int rc = sync_run(e->s, &sw);
+	struct store_write sw;
+	store_write_init(&sw, STORE_W_TWEET_CREATE);
+	sw.in.tweet_create.author_id = author;
+	strcpy(sw.in.tweet_create.text, "look");
+	sw.in.tweet_create.text_len = 4;
+	sw.in.tweet_create.media_n = n;
+	memcpy(sw.in.tweet_create.media_ids, ids, n * sizeof(*ids));
+	int rc = store_write_sync(e->s, &sw);
 	if (tweet)
-		*tweet = sw.w.tweet.id;
+		*tweet = sw.tweet.id;
 	if (rc == STORE_OK) {
-		assert_int_equal(sw.w.tweet.media_n, n);
+		assert_int_equal(sw.tweet.media_n, n);
 		for (unsigned i = 0; i < n; i++) {
-			assert_int_equal(sw.w.tweet.media[i].id, ids[i]);
-			assert_int_equal(sw.w.tweet.media[i].width, 640);
-			assert_string_equal(sw.w.tweet.media[i].content_type, "image/png");
+			assert_int_equal(sw.tweet.media[i].id, ids[i]);
+			assert_int_equal(sw.tweet.media[i].width, 640);
+			assert_string_equal(sw.tweet.media[i].content_type, "image/png");
 		}
 	}
-	sync_deinit(&sw);
+	store_write_deinit(&sw);
 	return rc;
 }
 
 static size_t purge(struct env *e, uint64_t cutoff_ms, uint64_t *ids)
 {
-	struct sync_write sw;
-	sync_init(&sw, STORE_W_MEDIA_PURGE);
-	sw.w.in.media_purge.cutoff_ms = cutoff_ms;
-	assert_int_equal(sync_run(e->s, &sw), STORE_OK);
-	size_t n = sw.w.in.media_purge.n;
-	memcpy(ids, sw.w.in.media_purge.ids, n * sizeof(*ids));
-	sync_deinit(&sw);
+	struct store_write sw;
+	store_write_init(&sw, STORE_W_MEDIA_PURGE);
+	sw.in.media_purge.cutoff_ms = cutoff_ms;
+	assert_int_equal(store_write_sync(e->s, &sw), STORE_OK);
+	size_t n = sw.in.media_purge.n;
+	memcpy(ids, sw.in.media_purge.ids, n * sizeof(*ids));
+	store_write_deinit(&sw);
 	return n;
 }
 
@@ -328,12 +279,12 @@ static void test_attach_release_purge(void **state)
 	assert_int_equal(e->r->ops->media_get(e->r, pending, &m), STORE_NOT_FOUND);
 
 	/* deleting the tweet releases a and b; purge takes them whatever their age */
-	struct sync_write sw;
-	sync_init(&sw, STORE_W_TWEET_DELETE);
-	sw.w.in.tweet_delete.author_id = alice;
-	sw.w.in.tweet_delete.tweet_id = t;
-	assert_int_equal(sync_run(e->s, &sw), STORE_OK);
-	sync_deinit(&sw);
+	struct store_write sw;
+	store_write_init(&sw, STORE_W_TWEET_DELETE);
+	sw.in.tweet_delete.author_id = alice;
+	sw.in.tweet_delete.tweet_id = t;
+	assert_int_equal(store_write_sync(e->s, &sw), STORE_OK);
+	store_write_deinit(&sw);
 	assert_int_equal(get(e, a).status, MEDIA_RELEASED);
 	assert_int_equal(get(e, a).tweet_id, 0);
 	n = purge(e, 1, ids);

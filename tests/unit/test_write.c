@@ -39,8 +39,9 @@ static void trace(struct env *e, const char *what)
 
 static struct env *the_env; /* renderers get no argument of their own */
 
-static void render_user(struct write *w)
+static void render_user(struct write *w, void *arg)
 {
+	(void)arg;
 	trace(the_env, "render ");
 	if (w->sw.status == STORE_CONFLICT) {
 		write_render_error(w, 409, "handle_taken", "taken");
@@ -116,7 +117,7 @@ static int setup(void **state)
 	assert_non_null(e->s);
 	e->ws = writes_new(e->s);
 	pthread_mutex_init(&e->lock, NULL);
-	writes_define(e->ws, STORE_W_USER_CREATE, render_user);
+	writes_define(e->ws, STORE_W_USER_CREATE, render_user, NULL);
 	writes_after_commit(e->ws, STORE_W_USER_CREATE, effect_a, e);
 	writes_after_commit(e->ws, STORE_W_USER_CREATE, effect_b, e);
 	the_env = e;

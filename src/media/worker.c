@@ -1,8 +1,12 @@
 /*
- * media — see media.h.
+ * worker — the media service's background threads: the processing
+ * workers and the cleanup thread (media.h has the flow).
  *
+ * A worker claims a due job from the queue port, runs it (read the
+ * upload, media_process, write the image and its thumbnail) and reports
+ * the outcome as a store write (STORE_W_JOB_FINISH) before its claim ends.
  * Workers and cleanup write through the store like any request does, but
- * wait for the commit on their own thread (commit_wait): they are not on
+ * wait for the commit on their own thread (store_write_sync): they are not on
  * an event loop, and a job's outcome must be durable before its claim ends.
  *
  * Retries: a transient failure (the blob store cannot be read or written)
@@ -13,8 +17,6 @@
  * that can never work (not an image, too many pixels, corrupt) fails at
  * once: retrying it would only burn CPU.
  */
-#include "media/media.h"
-
 #include <pthread.h>
 #include <stdatomic.h>
 #include <sodium.h>
@@ -22,127 +24,28 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "media/service.h"
 #include "media/process.h"
 #include "util/container_of.h"
-#include "util/id.h"
 #include "util/log.h"
 #include "util/timeutil.h"
 
-#define IO_QUEUE_MAX 256
 #define RETRY_CAP_MS (5ull * 60 * 1000)
 
 struct media_thread {
-	struct media_service *m;
+	struct media_workers *w;
 	pthread_t thread;
 	bool cleanup; /* the cleanup thread, else a worker */
 };
 
-struct media_impl {
-	struct media_service pub;
-	atomic_uint_fast64_t ready, retried, failed, removed; /* media_stats */
+struct media_workers {
+	struct media_service *m;
 	struct media_thread *threads;
 	unsigned nthreads;
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
 	bool stopping;
 };
-
-void media_key(char *key, uint64_t id, const char *suffix)
-{
-	snprintf(key, BLOB_KEY_MAX, "%llu%s", (unsigned long long)id, suffix);
-}
-
-const char *media_status_name(enum media_status s)
-{
-	switch (s) {
-	case MEDIA_AWAITING_UPLOAD: return "awaiting_upload";
-	case MEDIA_PROCESSING: return "processing";
-	case MEDIA_READY: return "ready";
-	case MEDIA_FAILED: return "failed";
-	case MEDIA_RELEASED: return "released";
-	}
-	return "unknown";
-}
-
-unsigned media_parts(const struct media_service *m, uint64_t size)
-{
-	if (size <= m->opt.part_bytes)
-		return 0;
-	return (unsigned)((size + m->opt.part_bytes - 1) / m->opt.part_bytes);
-}
-
-uint64_t media_part_size(const struct media_service *m, uint64_t size, unsigned n)
-{
-	uint64_t start = (uint64_t)(n - 1) * m->opt.part_bytes;
-	uint64_t left = size - start;
-	return left < m->opt.part_bytes ? left : m->opt.part_bytes;
-}
-
-void media_url(struct media_service *m, struct strbuf *sb, const struct media_ref *ref, bool thumb)
-{
-	char key[BLOB_KEY_MAX];
-	bool png = strcmp(ref->content_type, "image/png") == 0;
-	media_key(key, ref->id, thumb ? (png ? "_t.png" : "_t.jpg") : (png ? ".png" : ".jpg"));
-	/* Expiry counts from the media's creation (in its id), not from now:
-	 * the same image always has the same URL. */
-	uint64_t expires = id_unix_ms(ref->id) / 1000 + m->opt.url_ttl_s;
-	char sig[BLOB_SIG_HEX + 1];
-	blob_sign(m->opt.secret, "GET", key, strlen(key), expires, 0, sig);
-	strbuf_appendf(sb, "%s/blobs/%s?expires=%llu&sig=%s", m->opt.base_url, key,
-		       (unsigned long long)expires, sig);
-}
-
-/* ---- writes from worker threads --------------------------------------- */
-
-struct sync_write {
-	struct store_write w;
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	bool done;
-};
-
-static void sync_render(struct store_write *w)
-{
-	w->resp_status = 200;
-}
-
-static void sync_done(struct store_write *w)
-{
-	struct sync_write *s = container_of(w, struct sync_write, w);
-	pthread_mutex_lock(&s->lock);
-	s->done = true;
-	pthread_cond_signal(&s->cond);
-	pthread_mutex_unlock(&s->lock);
-}
-
-static void sync_init(struct sync_write *s, enum store_write_kind kind)
-{
-	memset(s, 0, sizeof(*s));
-	store_write_init(&s->w, kind);
-	s->w.render = sync_render;
-	s->w.done = sync_done;
-	pthread_mutex_init(&s->lock, NULL);
-	pthread_cond_init(&s->cond, NULL);
-}
-
-/* Submits and waits for the commit; returns the write's status. */
-static int commit_wait(struct store *store, struct sync_write *s)
-{
-	if (store->ops->submit(store, &s->w) != 0)
-		return STORE_BUSY;
-	pthread_mutex_lock(&s->lock);
-	while (!s->done)
-		pthread_cond_wait(&s->cond, &s->lock);
-	pthread_mutex_unlock(&s->lock);
-	return s->w.status;
-}
-
-static void sync_deinit(struct sync_write *s)
-{
-	store_write_deinit(&s->w);
-	pthread_cond_destroy(&s->cond);
-	pthread_mutex_destroy(&s->lock);
-}
 
 /* ---- processing ------------------------------------------------------------ */
 
@@ -240,9 +143,9 @@ static uint64_t backoff_ms(const struct media_options *o, unsigned attempts)
 
 static void run_job(struct media_service *m, struct store_reader *db, const struct store_job *job)
 {
-	struct sync_write s;
-	sync_init(&s, STORE_W_JOB_FINISH);
-	struct store_job_finish *f = &s.w.in.job_finish;
+	struct store_write w;
+	store_write_init(&w, STORE_W_JOB_FINISH);
+	struct store_job_finish *f = &w.in.job_finish;
 	f->job_id = job->id;
 	f->media_id = job->media_id;
 	f->attempts = job->attempts + 1;
@@ -277,24 +180,23 @@ static void run_job(struct media_service *m, struct store_reader *db, const stru
 			memcpy(f->error, md.error, sizeof(f->error));
 		}
 	}
-	int rc = commit_wait(m->store, &s);
+	int rc = store_write_sync(m->store, &w);
 	if (rc == STORE_OK && a == ATTEMPT_READY) {
 		struct media md;
 		if (db->ops->media_get(db, job->media_id, &md) == STORE_OK)
 			remove_upload(m, md.id, md.parts); /* the original, EXIF and all, goes */
 	}
-	struct media_impl *mi = (struct media_impl *)m;
 	if (rc == STORE_OK && a != ATTEMPT_GONE)
-		atomic_fetch_add(f->outcome == JOB_READY ? &mi->ready
-				 : f->outcome == JOB_RETRY ? &mi->retried
-							   : &mi->failed,
+		atomic_fetch_add(f->outcome == JOB_READY ? &m->ready
+				 : f->outcome == JOB_RETRY ? &m->retried
+							   : &m->failed,
 				 1);
 	if (rc != STORE_OK)
 		log_error("media: job %llu: the outcome could not be committed; it will run again",
 			  (unsigned long long)job->id);
 	else if (f->outcome == JOB_DEAD)
 		log_info("media %llu failed: %s", (unsigned long long)job->media_id, f->error);
-	sync_deinit(&s);
+	store_write_deinit(&w);
 }
 
 /* ---- cleanup ------------------------------------------------------------------ */
@@ -303,18 +205,18 @@ int media_cleanup(struct media_service *m)
 {
 	int total = 0;
 	for (;;) {
-		struct sync_write s;
-		sync_init(&s, STORE_W_MEDIA_PURGE);
+		struct store_write w;
+		store_write_init(&w, STORE_W_MEDIA_PURGE);
 		uint64_t now = time_now_ms();
-		s.w.in.media_purge.cutoff_ms = now > m->opt.unattached_ttl_ms ? now - m->opt.unattached_ttl_ms : 0;
-		int rc = commit_wait(m->store, &s);
-		size_t n = s.w.in.media_purge.n;
+		w.in.media_purge.cutoff_ms = now > m->opt.unattached_ttl_ms ? now - m->opt.unattached_ttl_ms : 0;
+		int rc = store_write_sync(m->store, &w);
+		size_t n = w.in.media_purge.n;
 		/* The rows are gone, so nothing can attach these any more: now
 		 * the blobs. A crash here leaves files without rows, never rows
 		 * without files. */
 		for (size_t i = 0; rc == STORE_OK && i < n; i++) {
-			uint64_t id = s.w.in.media_purge.ids[i];
-			remove_upload(m, id, s.w.in.media_purge.parts[i]);
+			uint64_t id = w.in.media_purge.ids[i];
+			remove_upload(m, id, w.in.media_purge.parts[i]);
 			static const char *const outs[] = {".jpg", "_t.jpg", ".png", "_t.png"};
 			for (size_t k = 0; k < 4; k++) {
 				char key[BLOB_KEY_MAX];
@@ -322,23 +224,14 @@ int media_cleanup(struct media_service *m)
 				m->blob->ops->remove(m->blob, key);
 			}
 		}
-		sync_deinit(&s);
+		store_write_deinit(&w);
 		if (rc != STORE_OK)
 			return -1;
 		total += (int)n;
-		atomic_fetch_add(&((struct media_impl *)m)->removed, n);
+		atomic_fetch_add(&m->removed, n);
 		if (n < STORE_PURGE_BATCH)
 			return total;
 	}
-}
-
-void media_stats(struct media_service *m, struct media_stats *out)
-{
-	struct media_impl *mi = (struct media_impl *)m;
-	out->ready = atomic_load(&mi->ready);
-	out->retried = atomic_load(&mi->retried);
-	out->failed = atomic_load(&mi->failed);
-	out->removed = atomic_load(&mi->removed);
 }
 
 /* ---- threads ------------------------------------------------------------------ */
@@ -347,36 +240,34 @@ void media_stats(struct media_service *m, struct media_stats *out)
 static void *cleanup_main(void *arg)
 {
 	struct media_thread *t = arg;
-	struct media_impl *mi = (struct media_impl *)t->m;
-	struct media_service *m = t->m;
+	struct media_workers *ws = t->w;
+	struct media_service *m = ws->m;
 	pthread_setname_np(pthread_self(), "chirp-cleanup");
-	{
-		pthread_mutex_lock(&mi->lock);
-		while (!mi->stopping) {
-			struct timespec ts;
-			clock_gettime(CLOCK_REALTIME, &ts);
-			uint64_t ns = (uint64_t)ts.tv_nsec + (m->opt.cleanup_every_ms % 1000) * 1000000ull;
-			ts.tv_sec += (time_t)(m->opt.cleanup_every_ms / 1000 + ns / 1000000000ull);
-			ts.tv_nsec = (long)(ns % 1000000000ull);
-			pthread_cond_timedwait(&mi->wake, &mi->lock, &ts);
-			if (mi->stopping)
-				break;
-			pthread_mutex_unlock(&mi->lock);
-			int n = media_cleanup(m);
-			if (n > 0)
-				log_info("media cleanup: removed %d", n);
-			pthread_mutex_lock(&mi->lock);
-		}
-		pthread_mutex_unlock(&mi->lock);
+	pthread_mutex_lock(&ws->lock);
+	while (!ws->stopping) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		uint64_t ns = (uint64_t)ts.tv_nsec + (m->opt.cleanup_every_ms % 1000) * 1000000ull;
+		ts.tv_sec += (time_t)(m->opt.cleanup_every_ms / 1000 + ns / 1000000000ull);
+		ts.tv_nsec = (long)(ns % 1000000000ull);
+		pthread_cond_timedwait(&ws->wake, &ws->lock, &ts);
+		if (ws->stopping)
+			break;
+		pthread_mutex_unlock(&ws->lock);
+		int n = media_cleanup(m);
+		if (n > 0)
+			log_info("media cleanup: removed %d", n);
+		pthread_mutex_lock(&ws->lock);
 	}
+	pthread_mutex_unlock(&ws->lock);
 	return NULL;
 }
 
-static bool stopping(struct media_impl *mi)
+static bool stopping(struct media_workers *ws)
 {
-	pthread_mutex_lock(&mi->lock);
-	bool stop = mi->stopping;
-	pthread_mutex_unlock(&mi->lock);
+	pthread_mutex_lock(&ws->lock);
+	bool stop = ws->stopping;
+	pthread_mutex_unlock(&ws->lock);
 	return stop;
 }
 
@@ -385,12 +276,12 @@ static bool stopping(struct media_impl *mi)
 static void *worker_main(void *arg)
 {
 	struct media_thread *t = arg;
-	struct media_impl *mi = (struct media_impl *)t->m;
-	struct media_service *m = t->m;
+	struct media_workers *ws = t->w;
+	struct media_service *m = ws->m;
 	pthread_setname_np(pthread_self(), "chirp-media");
 	struct store_reader *db = m->store->ops->reader_new(m->store);
 	struct store_job job;
-	while (!stopping(mi)) {
+	while (!stopping(ws)) {
 		if (m->queue->ops->claim(m->queue, &job, 1000)) {
 			run_job(m, db, &job);
 			m->queue->ops->release(m->queue, job.id);
@@ -400,57 +291,37 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
-struct media_service *media_new(struct store *store, struct blob *blob,
-				const struct media_options *opt, struct strbuf *err)
+struct media_workers *media_workers_new(struct media_service *m)
 {
-	if (media_process_init() != 0) {
-		strbuf_appendf(err, "libvips failed to start");
-		blob->ops->close(blob);
-		return NULL;
-	}
-	struct media_impl *mi = xcalloc(1, sizeof(*mi));
-	struct media_service *m = &mi->pub;
-	m->opt = *opt;
-	m->opt.base_url = xstrdup(opt->base_url ? opt->base_url : "");
-	m->store = store;
-	m->blob = blob;
-	idgen_init(&m->ids, opt->node_id);
-	m->queue = queue_store_ops.open(store, 250);
-	m->io = workpool_new(2, IO_QUEUE_MAX, NULL);
-	pthread_mutex_init(&mi->lock, NULL);
-	pthread_cond_init(&mi->wake, NULL);
-	mi->nthreads = opt->workers + 1;
-	mi->threads = xcalloc(mi->nthreads, sizeof(*mi->threads));
-	for (unsigned i = 0; i < mi->nthreads; i++) {
-		struct media_thread *t = &mi->threads[i];
-		t->m = m;
-		t->cleanup = i == opt->workers;
+	struct media_workers *ws = xcalloc(1, sizeof(*ws));
+	ws->m = m;
+	pthread_mutex_init(&ws->lock, NULL);
+	pthread_cond_init(&ws->wake, NULL);
+	ws->nthreads = m->opt.workers + 1;
+	ws->threads = xcalloc(ws->nthreads, sizeof(*ws->threads));
+	for (unsigned i = 0; i < ws->nthreads; i++) {
+		struct media_thread *t = &ws->threads[i];
+		t->w = ws;
+		t->cleanup = i == m->opt.workers;
 		if (pthread_create(&t->thread, NULL, t->cleanup ? cleanup_main : worker_main, t) != 0)
 			die("media: cannot start a thread");
 	}
-	return m;
+	return ws;
 }
 
-void media_free(struct media_service *m)
+void media_workers_free(struct media_workers *ws)
 {
-	if (!m)
+	if (!ws)
 		return;
-	struct media_impl *mi = (struct media_impl *)m;
-	pthread_mutex_lock(&mi->lock);
-	mi->stopping = true;
-	pthread_cond_broadcast(&mi->wake);
-	pthread_mutex_unlock(&mi->lock);
-	m->queue->ops->stop(m->queue);
-	for (unsigned i = 0; i < mi->nthreads; i++)
-		pthread_join(mi->threads[i].thread, NULL);
-	workpool_free(m->io);
-	m->queue->ops->close(m->queue);
-	m->blob->ops->close(m->blob);
-	pthread_cond_destroy(&mi->wake);
-	pthread_mutex_destroy(&mi->lock);
-	sodium_memzero(m->opt.secret, sizeof(m->opt.secret));
-	idgen_deinit(&m->ids);
-	free((char *)m->opt.base_url);
-	free(mi->threads);
-	free(mi);
+	pthread_mutex_lock(&ws->lock);
+	ws->stopping = true;
+	pthread_cond_broadcast(&ws->wake);
+	pthread_mutex_unlock(&ws->lock);
+	ws->m->queue->ops->stop(ws->m->queue);
+	for (unsigned i = 0; i < ws->nthreads; i++)
+		pthread_join(ws->threads[i].thread, NULL);
+	pthread_cond_destroy(&ws->wake);
+	pthread_mutex_destroy(&ws->lock);
+	free(ws->threads);
+	free(ws);
 }
