@@ -33,7 +33,7 @@ srcs() {
 	router) echo src/http/router.c ;;
 	json_request) echo src/core/validate.c src/util/utf8.c src/util/jsonw.c src/util/strbuf.c src/util/log.c ;;
 	search_query) echo src/util/query.c src/search/query.c src/core/validate.c src/util/utf8.c ;;
-	blob) echo src/media/blob_dir.c src/media/blob_sign.c src/http/range.c src/util/strbuf.c src/util/log.c ;;
+	blob) echo src/media/blob_dir.c src/media/blob_sign.c src/util/fileio.c src/http/range.c src/util/strbuf.c src/util/log.c ;;
 	esac
 }
 libs() {

@@ -96,32 +96,93 @@ static char (*read_parts(struct ctx *c, json_t *body, unsigned nparts))[BLOB_ETA
 	return etags;
 }
 
+/* Complete: the media row is read first (it may be done already). */
+struct complete_read {
+	struct api_read r;
+	struct media_service *m;
+	uint64_t user_id, id;
+	json_t *body;
+	int rc;
+	struct media md;
+	struct media_error err;
+};
+
+static void complete_run(struct api_read *r, struct store_reader *db)
+{
+	struct complete_read *q = (struct complete_read *)r;
+	q->rc = media_complete_start(q->m, db, q->user_id, q->id, &q->md, &q->err);
+}
+
+static void complete_finish(struct api_read *r, struct ctx *c)
+{
+	struct complete_read *q = (struct complete_read *)r;
+	char (*etags)[BLOB_ETAG_LEN + 1] = NULL;
+	if (q->rc < 0) {
+		api_media_error(c, &q->err);
+	} else if (q->rc == MEDIA_COMPLETE_DONE) {
+		struct strbuf sb = STRBUF_INIT;
+		media_render(q->m, &sb, &q->md, false);
+		api_send(c, 202, &sb);
+		strbuf_deinit(&sb);
+	} else if (!q->md.parts || (etags = read_parts(c, q->body, q->md.parts))) {
+		struct write *aw = api_write_new(c, STORE_W_MEDIA_COMPLETE);
+		media_prepare_complete(&q->md, &aw->sw);
+		media_check_upload(q->m, &q->md, etags, write_step_done, aw); /* takes etags */
+	}
+}
+
+static void complete_release(struct api_read *r)
+{
+	json_decref(((struct complete_read *)r)->body);
+}
+
 void api_media_complete(struct ctx *c)
 {
-	struct media_service *m = c->app->media;
 	uint64_t id;
 	if (!api_param_id(c, 0, &id))
 		return;
 	json_t *body = api_body(c, false);
 	if (!body)
 		return;
-	struct media md;
+	struct complete_read *q = api_read_new(c, sizeof(*q));
+	q->r.run = complete_run;
+	q->r.finish = complete_finish;
+	q->r.release = complete_release;
+	q->m = c->app->media;
+	q->user_id = c->user_id;
+	q->id = id;
+	q->body = body;
+	api_read(c, &q->r);
+}
+
+/* GET /v1/media/{id}: the owner's view of an upload. */
+struct show_read {
+	struct api_read r;
+	struct media_service *m;
+	uint64_t user_id, id;
+	int rc;
+	struct strbuf json;
 	struct media_error err;
-	char (*etags)[BLOB_ETAG_LEN + 1] = NULL;
-	int rc = media_complete_start(m, c->db, c->user_id, id, &md, &err);
-	if (rc < 0) {
-		api_media_error(c, &err);
-	} else if (rc == MEDIA_COMPLETE_DONE) {
-		struct strbuf sb = STRBUF_INIT;
-		media_render(m, &sb, &md, false);
-		api_send(c, 202, &sb);
-		strbuf_deinit(&sb);
-	} else if (!md.parts || (etags = read_parts(c, body, md.parts))) {
-		struct write *aw = api_write_new(c, STORE_W_MEDIA_COMPLETE);
-		media_prepare_complete(&md, &aw->sw);
-		media_check_upload(m, &md, etags, write_step_done, aw); /* takes etags */
-	}
-	json_decref(body);
+};
+
+static void show_run(struct api_read *r, struct store_reader *db)
+{
+	struct show_read *q = (struct show_read *)r;
+	q->rc = media_show(q->m, db, q->user_id, q->id, &q->json, &q->err);
+}
+
+static void show_finish(struct api_read *r, struct ctx *c)
+{
+	struct show_read *q = (struct show_read *)r;
+	if (q->rc)
+		api_media_error(c, &q->err);
+	else
+		api_send(c, 200, &q->json);
+}
+
+static void show_release(struct api_read *r)
+{
+	strbuf_deinit(&((struct show_read *)r)->json);
 }
 
 void api_media_get(struct ctx *c)
@@ -129,11 +190,13 @@ void api_media_get(struct ctx *c)
 	uint64_t id;
 	if (!api_param_id(c, 0, &id))
 		return;
-	struct strbuf sb = STRBUF_INIT;
-	struct media_error err;
-	if (media_show(c->app->media, c->db, c->user_id, id, &sb, &err))
-		api_media_error(c, &err);
-	else
-		api_send(c, 200, &sb);
-	strbuf_deinit(&sb);
+	struct show_read *q = api_read_new(c, sizeof(*q));
+	q->r.run = show_run;
+	q->r.finish = show_finish;
+	q->r.release = show_release;
+	q->m = c->app->media;
+	q->user_id = c->user_id;
+	q->id = id;
+	strbuf_init(&q->json);
+	api_read(c, &q->r);
 }

@@ -24,6 +24,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "util/fileio.h"
 #include "util/log.h"
 
 struct blob_dir {
@@ -80,21 +81,6 @@ static int fsync_dir(const char *dir)
 	return rc;
 }
 
-static int write_all(int fd, const void *data, size_t len)
-{
-	const char *p = data;
-	while (len) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 static void etag_of(const void *data, size_t len, char *etag)
 {
 	uint8_t h[crypto_hash_sha256_BYTES];
@@ -125,7 +111,7 @@ static int dir_put(struct blob *base, const char *key, const void *data, size_t 
 		log_error("blob: %s: %s", tmp, strerror(errno));
 		return BLOB_ERROR;
 	}
-	if (write_all(fd, data, len) != 0 || fsync(fd) != 0) {
+	if (file_write_all(fd, data, len) != 0 || fsync(fd) != 0) {
 		log_error("blob: writing %s: %s", tmp, strerror(errno));
 		close(fd);
 		unlink(tmp);

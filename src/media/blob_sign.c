@@ -11,6 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "util/fileio.h"
+
 void blob_sign(const uint8_t *secret, const char *method, const char *key, size_t key_len,
 	       uint64_t expires, uint64_t max_bytes, char *hex)
 {
@@ -60,21 +62,6 @@ enum blob_sig_result blob_sig_check(const uint8_t *secret, const char *method, c
 	return now > expires ? BLOB_SIG_EXPIRED : BLOB_SIG_OK;
 }
 
-static int write_all(int fd, const void *data, size_t len)
-{
-	const char *p = data;
-	while (len) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 int blob_secret_load(const char *path, uint8_t *secret, struct strbuf *err)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -92,7 +79,7 @@ int blob_secret_load(const char *path, uint8_t *secret, struct strbuf *err)
 	}
 	randombytes_buf(secret, BLOB_SECRET_LEN);
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0 || write_all(fd, secret, BLOB_SECRET_LEN) != 0 || fsync(fd) != 0) {
+	if (fd < 0 || file_write_all(fd, secret, BLOB_SECRET_LEN) != 0 || fsync(fd) != 0) {
 		strbuf_appendf(err, "cannot write %s: %s", path, strerror(errno));
 		if (fd >= 0)
 			close(fd);
