@@ -99,7 +99,11 @@ struct media_service *media_new(struct store *store, struct blob *blob,
 	m->store = store;
 	m->blob = blob;
 	idgen_init(&m->ids, opt->node_id);
-	m->queue = queue_store_ops.open(store, QUEUE_POLL_MS);
+	struct queue_options qopt = {.store = store, .poll_ms = QUEUE_POLL_MS};
+	if (!(m->queue = queue_store_ops.open(&qopt, err))) {
+		media_free(m);
+		return NULL;
+	}
 	m->io = workpool_new(IO_THREADS, IO_QUEUE_MAX, NULL);
 	m->workers = media_workers_new(m);
 	return m;
@@ -111,7 +115,8 @@ void media_free(struct media_service *m)
 		return;
 	media_workers_free(m->workers); /* they use the queue and the blob store */
 	workpool_free(m->io);
-	m->queue->ops->close(m->queue);
+	if (m->queue)
+		m->queue->ops->close(m->queue);
 	m->blob->ops->close(m->blob);
 	sodium_memzero(m->opt.secret, sizeof(m->opt.secret));
 	idgen_deinit(&m->ids);

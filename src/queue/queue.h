@@ -22,11 +22,16 @@
 
 #include "store/store.h"
 
+struct queue_options {
+	struct store *store; /* the store adapter keeps its jobs in the store */
+	uint64_t poll_ms;    /* how often an idle worker looks (0: 250) */
+};
+
 struct queue;
 
 struct queue_ops {
 	const char *name;
-	struct queue *(*open)(struct store *store, uint64_t poll_ms);
+	struct queue *(*open)(const struct queue_options *opt, struct strbuf *err);
 	void (*close)(struct queue *q); /* after every worker has returned */
 	/* A job was committed: wake a waiting worker now rather than at the
 	 * next poll. Any thread. */

@@ -109,12 +109,13 @@ static void sq_stop(struct queue *base)
 	pthread_mutex_unlock(&q->lock);
 }
 
-static struct queue *sq_open(struct store *store, uint64_t poll_ms)
+static struct queue *sq_open(const struct queue_options *opt, struct strbuf *err)
 {
+	(void)err; /* nothing can fail but memory, which aborts */
 	struct store_queue *q = xcalloc(1, sizeof(*q));
 	q->base.ops = &queue_store_ops;
-	q->db = store->ops->reader_new(store);
-	q->poll_ms = poll_ms ? poll_ms : 250;
+	q->db = opt->store->ops->reader_new(opt->store);
+	q->poll_ms = opt->poll_ms ? opt->poll_ms : 250;
 	pthread_mutex_init(&q->lock, NULL);
 	pthread_cond_init(&q->wake, NULL);
 	return &q->base;

@@ -151,7 +151,8 @@ static void test_queue_claims_retries_and_dead_letters(void **state)
 	uint64_t a = media(e, alice), b = media(e, alice);
 	assert_int_equal(complete(e, alice, a, NULL), STORE_OK);
 	assert_int_equal(complete(e, alice, b, NULL), STORE_OK);
-	struct queue *q = queue_store_ops.open(e->s, 10);
+	struct queue_options qopt = {.store = e->s, .poll_ms = 10};
+	struct queue *q = queue_store_ops.open(&qopt, NULL);
 	struct store_job j1, j2, j3;
 	assert_true(q->ops->claim(q, &j1, 100));
 	assert_true(q->ops->claim(q, &j2, 100));
