@@ -34,7 +34,11 @@ BUILD   := build/release
 endif
 
 SRCS      := $(shell find src -name '*.c' | sort)
-OBJS      := $(SRCS:%.c=$(BUILD)/%.o)
+# The web client (web/) is compiled in: scripts/embed-web.py writes its
+# files into a generated C file (src/web/assets.h describes it).
+WEB_FILES := $(wildcard web/*)
+WEB_GEN   := $(BUILD)/gen/web_assets.c
+OBJS      := $(SRCS:%.c=$(BUILD)/%.o) $(WEB_GEN:.c=.o)
 LIB_OBJS  := $(filter-out $(BUILD)/src/main.o,$(OBJS))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
@@ -66,6 +70,14 @@ $(BUILD)/tests/test_media_process: CFLAGS += $(VIPS_CFLAGS)
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+# web/ itself is a prerequisite so that removing a file rebuilds too.
+$(WEB_GEN): $(WEB_FILES) web scripts/embed-web.py
+	@mkdir -p $(dir $@)
+	$(PYTHON) scripts/embed-web.py web $@
+
+$(WEB_GEN:.c=.o): $(WEB_GEN)
+	$(CC) $(CFLAGS) -c -o $@ $<
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS)
 	@mkdir -p $(dir $@)
