@@ -5,9 +5,8 @@
 
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import zlib from "node:zlib";
 import {
-  DESKTOP, FACTOR, PHONE, launch, makeUser, openPage, screenshot, scrollsSideways, startChirp, until,
+  DESKTOP, FACTOR, PHONE, launch, makeUser, openPage, png, screenshot, scrollsSideways, startChirp, until,
 } from "./chirp.mjs";
 
 let browser;
@@ -124,6 +123,25 @@ test("follow from a profile, then a followee's tweets arrive live and leave when
     await page.getByRole("button", { name: "Follow", exact: true }).waitFor();
   }));
 
+test("a token revoked elsewhere: the next request's 401 brings back the log-in form", () =>
+  withChirp("revoked", async (chirp, open) => {
+    const alice = await makeUser(chirp, "alice");
+    const p = await open(DESKTOP);
+    const { page } = p;
+    await page.goto(`${chirp.base}/`);
+    await logIn(page, "alice", alice.password);
+    const token = await page.evaluate(() => JSON.parse(localStorage.getItem("chirp.session")).token);
+    assert.equal((await chirp.api("DELETE", "/v1/sessions/current", { token })).status, 204);
+    await page.getByRole("textbox", { name: "What's happening?" }).fill("after the revocation");
+    await page.getByRole("button", { name: "Post" }).click();
+    await page.getByRole("alert").filter({ hasText: "Your session has ended" }).waitFor();
+    await page.getByRole("button", { name: "Log in" }).waitFor();
+    assert.equal(await page.evaluate(() => localStorage.getItem("chirp.session")), null);
+    // The browser reports the 401 itself; that one is expected here.
+    const expected = (m) => /status of 401|EventSource/.test(m);
+    p.problems.splice(0, p.problems.length, ...p.problems.filter((m) => !expected(m)));
+  }));
+
 test("search finds tweets and people from the search box", () =>
   withChirp("search", async (chirp, open) => {
     const bob = await makeUser(chirp, "bob");
@@ -176,37 +194,6 @@ test("delete one's own tweet, with a confirmation", () =>
     await article(page, "bob's, not alice's").waitFor();
     assert.equal(await article(page, "a tweet to delete").count(), 0);
   }));
-
-/** A w×h PNG of one colour, made here so the test needs no file. */
-function png(w, h) {
-  const crcTable = Array.from({ length: 256 }, (_, n) => {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    return c >>> 0;
-  });
-  const crc = (buf) => {
-    let c = 0xffffffff;
-    for (const b of buf) c = crcTable[(c ^ b) & 0xff] ^ (c >>> 8);
-    return (c ^ 0xffffffff) >>> 0;
-  };
-  const chunk = (type, data) => {
-    const len = Buffer.alloc(4);
-    len.writeUInt32BE(data.length);
-    const body = Buffer.concat([Buffer.from(type), data]);
-    const sum = Buffer.alloc(4);
-    sum.writeUInt32BE(crc(body));
-    return Buffer.concat([len, body, sum]);
-  };
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(w, 0);
-  ihdr.writeUInt32BE(h, 4);
-  ihdr[8] = 8; // bit depth
-  ihdr[9] = 2; // RGB
-  const row = Buffer.concat([Buffer.from([0]), Buffer.alloc(w * 3, 0x3c)]);
-  const raw = Buffer.concat(Array.from({ length: h }, () => row));
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-    chunk("IHDR", ihdr), chunk("IDAT", zlib.deflateSync(raw)), chunk("IEND", Buffer.alloc(0))]);
-}
 
 test("attach an image: presigned upload with progress, then the tweet shows it", () =>
   withChirp("image", async (chirp, open) => {
