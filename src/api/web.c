@@ -35,7 +35,7 @@ static size_t origin_of(const char *url, const char **out)
 		end++;
 	for (const char *p = url; p < end; p++) {
 		bool ok = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-			  (*p >= '0' && *p <= '9') || strchr(".-:/[]", *p);
+		          (*p >= '0' && *p <= '9') || strchr(".-:/[]", *p);
 		if (!ok)
 			return 0;
 	}
@@ -51,7 +51,7 @@ static void security_headers(struct ctx *c)
 	size_t s3_len = origin_of(cfg->blob_s3_endpoint, &s3);
 	struct strbuf csp = STRBUF_INIT;
 	strbuf_append_str(&csp, "default-src 'none'; script-src 'self'; style-src 'self'; "
-				"img-src 'self' blob:");
+	                        "img-src 'self' blob:");
 	if (media_len) {
 		strbuf_append(&csp, " ", 1);
 		strbuf_append(&csp, media, media_len);
