@@ -260,6 +260,15 @@ function searchView(q) {
 
 // ---------------------------------------------------------------- routing
 
+/** A path segment decoded, or as it is if its escapes are broken. */
+function decodePath(s) {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+}
+
 function route(focus = false) {
   viewGen++;
   renderAccount();
@@ -267,7 +276,7 @@ function route(focus = false) {
   const s = currentSession();
   let view;
   if (pathname === "/") view = s ? home() : authView();
-  else if (pathname.startsWith("/@")) view = profile(decodeURIComponent(pathname.slice(2)));
+  else if (pathname.startsWith("/@")) view = profile(decodePath(pathname.slice(2)));
   else if (/^\/tweets\/\d+$/.test(pathname)) view = tweetView(pathname.slice(8));
   else if (pathname === "/search") view = searchView(searchParams.get("q") || "");
   else show("Not found", h("h1", { tabindex: -1 }, "Nothing here"), h("p", null, h("a", { href: "/" }, "Go home")));

@@ -118,8 +118,8 @@ export const PHONE = { width: 390, height: 844 };
  * error, page error and request to another origin is recorded, and
  * check() fails the test if there was any.
  */
-export async function openPage(browser, chirp, viewport = DESKTOP) {
-  const context = await browser.newContext({ viewport, deviceScaleFactor: 1 });
+export async function openPage(browser, chirp, viewport = DESKTOP, colorScheme = "light") {
+  const context = await browser.newContext({ viewport, deviceScaleFactor: 1, colorScheme });
   context.setDefaultTimeout(10000 * FACTOR);
   const page = await context.newPage();
   const problems = [];

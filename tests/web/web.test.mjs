@@ -19,8 +19,8 @@ async function withChirp(name, body) {
   const chirp = await startChirp(name);
   const pages = [];
   try {
-    await body(chirp, async (viewport) => {
-      const p = await openPage(browser, chirp, viewport);
+    await body(chirp, async (viewport, colorScheme) => {
+      const p = await openPage(browser, chirp, viewport, colorScheme);
       pages.push(p);
       return p;
     });
@@ -210,24 +210,32 @@ test("attach an image: presigned upload with progress, then the tweet shows it",
     await until(() => t.getByRole("img").evaluate((img) => img.complete && img.naturalWidth > 0), "the image to load");
   }));
 
-test("phone layout: 390 px wide without sideways scrolling", () =>
+test("phone layout: 390 px wide without sideways scrolling, dark as the system asks", () =>
   withChirp("phone", async (chirp, open) => {
     const alice = await makeUser(chirp, "alice_with_a_long_handle_xx");
+    let p;
     await chirp.api("POST", "/v1/tweets", { token: alice.token,
       body: { text: `a long link https://example.com/${"a".repeat(120)} and #averyveryveryverylonghashtagthatgoesonandon` } });
-    const { page } = await open(PHONE);
+    p = await open(PHONE, "dark");
+    const { page } = p;
     await page.goto(`${chirp.base}/`);
     await page.getByRole("button", { name: "Log in" }).waitFor();
-    await screenshot(page, "login-390x844");
+    const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    assert.equal(bg, "rgb(13, 17, 23)", "the dark palette follows the system setting");
+    await screenshot(page, "login-390x844-dark");
     assert.equal(await scrollsSideways(page), false, "log-in form scrolls sideways");
     await logIn(page, alice.handle, alice.password);
     await article(page, "a long link").waitFor();
     assert.equal(await scrollsSideways(page), false, "home scrolls sideways");
-    await screenshot(page, "home-390x844");
+    await screenshot(page, "home-390x844-dark");
     await page.goto(`${chirp.base}/@${alice.handle}`);
     await article(page, "a long link").waitFor();
     assert.equal(await scrollsSideways(page), false, "profile scrolls sideways");
-    await screenshot(page, "profile-390x844");
+    await screenshot(page, "profile-390x844-dark");
+    // A malformed escape in a client route is a "not found", not an error.
+    await page.goto(`${chirp.base}/@%E0%A4%A`);
+    await page.getByRole("heading", { name: "This account doesn't exist" }).waitFor();
+    p.problems.splice(0, p.problems.length, ...p.problems.filter((m) => !/status of 404/.test(m)));
   }));
 
 test("older tweets load as the reader scrolls (the Link header's next)", () =>
