@@ -11,6 +11,7 @@
 #   make bench-media                        media downloads, uploads, processing
 #   make crash-test CYCLES=100              kill -9 under load, nothing acknowledged lost
 #   make fuzz FUZZ_SECONDS=60               libFuzzer targets (make test replays their corpora)
+#   make web-test                           the web client in headless Chromium (tests/web/)
 #
 # Objects go to build/<flavour>/ so a sanitizer build never mixes with a plain one.
 
@@ -34,7 +35,11 @@ BUILD   := build/release
 endif
 
 SRCS      := $(shell find src -name '*.c' | sort)
-OBJS      := $(SRCS:%.c=$(BUILD)/%.o)
+# The web client (web/) is compiled in: scripts/embed-web.py writes its
+# files into a generated C file (src/web/assets.h describes it).
+WEB_FILES := $(wildcard web/*)
+WEB_GEN   := $(BUILD)/gen/web_assets.c
+OBJS      := $(SRCS:%.c=$(BUILD)/%.o) $(WEB_GEN:.c=.o)
 LIB_OBJS  := $(filter-out $(BUILD)/src/main.o,$(OBJS))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
@@ -48,7 +53,7 @@ BIN := $(if $(SANITIZE),chirp-san,chirp)
 
 BENCH_BINS := $(BUILD)/bench/chirp-gen $(BUILD)/bench/chirp-streams
 
-.PHONY: all deps run test check-includes unit http http-offload crash s3-compat crash-test fuzz fuzz-replay clean format bench bench-tools bench-search bench-overload bench-streams bench-media
+.PHONY: all deps run test check-includes unit http http-offload crash s3-compat crash-test fuzz fuzz-replay clean format bench bench-tools bench-search bench-overload bench-streams bench-media web-test
 
 all: $(BIN)
 
@@ -66,6 +71,14 @@ $(BUILD)/tests/test_media_process: CFLAGS += $(VIPS_CFLAGS)
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+# web/ itself is a prerequisite so that removing a file rebuilds too.
+$(WEB_GEN): $(WEB_FILES) web scripts/embed-web.py
+	@mkdir -p $(dir $@)
+	$(PYTHON) scripts/embed-web.py web $@
+
+$(WEB_GEN:.c=.o): $(WEB_GEN)
+	$(CC) $(CFLAGS) -c -o $@ $<
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS)
 	@mkdir -p $(dir $@)
@@ -125,7 +138,7 @@ run: deps
 
 test: deps
 	@$(MAKE) --no-print-directory $(BIN) $(UNIT_BINS)
-	@$(MAKE) --no-print-directory check-includes unit http http-offload crash fuzz-replay s3-compat
+	@$(MAKE) --no-print-directory check-includes unit http http-offload crash fuzz-replay s3-compat web-test
 
 # No include cycle in src/, and no lower layer including a higher one
 # (scripts/check-includes.py, docs/architecture.md).
@@ -137,6 +150,18 @@ unit: $(UNIT_BINS)
 
 http: $(BIN)
 	CHIRP_BIN=$(CURDIR)/$(BIN) $(PYTHON) -m pytest -q tests/http
+
+# The web client end to end in Debian's Chromium, driven by playwright-core
+# (tests/web/README.md). npm installs the locked playwright-core into
+# tests/web/node_modules once; screenshots go to build/<flavour>/web-test/.
+WEB_TEST_OUT := $(BUILD)/web-test
+web-test: deps $(BIN) tests/web/node_modules/.package-lock.json
+	rm -rf $(WEB_TEST_OUT) && mkdir -p $(WEB_TEST_OUT)
+	cd tests/web && CHIRP_BIN=$(CURDIR)/$(BIN) WEB_TEST_OUT=$(CURDIR)/$(WEB_TEST_OUT) \
+		node --test --test-concurrency=1 web.test.mjs
+
+tests/web/node_modules/.package-lock.json: tests/web/package.json tests/web/package-lock.json
+	cd tests/web && npm ci --no-audit --no-fund --loglevel=error
 
 # The request paths again with every store read on a worker thread, as a
 # store across the network (PostgreSQL) runs them (docs/architecture.md).

@@ -31,6 +31,8 @@ FORBIDDEN = {
     "queue": ["api", "gateway", "http"],
     "pubsub": ["api", "gateway", "http"],
     "live": ["api", "gateway"],
+    "web": ["api", "gateway", "http", "core", "store", "timeline", "search", "media",
+            "queue", "pubsub", "live"],
     "util": ["api", "gateway", "http", "core", "store", "timeline", "search", "media",
              "queue", "pubsub", "live"],
 }

@@ -7,6 +7,12 @@ set -eu
 packages="build-essential pkg-config libh2o-evloop-dev libssl-dev libsqlite3-dev
 libsodium-dev libjansson-dev libstemmer-dev libcmocka-dev python3 python3-pytest python3-prometheus-client curl strace slowhttptest clang
 libvips-dev libcurl4-openssl-dev python3-pil"
+# make web-test: Debian's Chromium, driven by playwright-core from npm.
+# Node.js may come from elsewhere than Debian (with npm inside): only a
+# missing command asks for the package.
+packages="$packages chromium"
+command -v node >/dev/null 2>&1 || packages="$packages nodejs"
+command -v npm >/dev/null 2>&1 || packages="$packages npm"
 # make valgrind and make coverage (not part of make test)
 packages="$packages valgrind gcovr"
 

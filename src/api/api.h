@@ -207,5 +207,9 @@ void api_media_error(struct ctx *c, const struct media_error *err);
 void api_healthz(struct ctx *c);
 void api_readyz(struct ctx *c);
 void api_metrics(struct ctx *c);
+/* The web client (api/web.c): its page, for every client-side route, and
+ * its files under /assets/{version}/{name}. */
+void api_web_page(struct ctx *c);
+void api_web_asset(struct ctx *c);
 
 #endif

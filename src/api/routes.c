@@ -50,6 +50,12 @@ static const struct route routes[] = {
 	ROUTE("GET", "/healthz", api_healthz, API_UNLIMITED),
 	ROUTE("GET", "/readyz", api_readyz, API_UNLIMITED),
 	ROUTE("GET", "/metrics", api_metrics, API_UNLIMITED),
+	/* The web client (api/web.c): its pages, then its files. */
+	ROUTE("GET", "/", api_web_page, 0),
+	ROUTE("GET", "/@{handle}", api_web_page, 0), /* matched by match_profile */
+	ROUTE("GET", "/tweets/{id}", api_web_page, 0),
+	ROUTE("GET", "/search", api_web_page, 0),
+	ROUTE("GET", "/assets/{version}/{name}", api_web_asset, 0),
 };
 
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
@@ -209,6 +215,26 @@ static void gate_finish(struct api_read *r, struct ctx *c)
 	((api_handler)c->m.route->handler)(c);
 }
 
+/* The web client's profile pages, /@alice: the router matches whole
+ * segments only, so a GET of "/@" and one segment is given the row
+ * "/@{handle}" here, with the handle as its parameter. */
+static int match_profile(h2o_req_t *req, const char *path, size_t len, struct route_match *m)
+{
+	if (len < 3 || path[1] != '@' || memchr(path + 1, '/', len - 1) ||
+	    !h2o_memis(req->method.base, req->method.len, H2O_STRLIT("GET")))
+		return ROUTE_NOT_FOUND;
+	for (size_t i = 0; i < NROUTES; i++) {
+		if (strcmp(routes[i].pattern, "/@{handle}") == 0) {
+			m->route = &routes[i];
+			m->params[0].s = path + 2;
+			m->params[0].len = len - 2;
+			m->nparams = 1;
+			return ROUTE_FOUND;
+		}
+	}
+	return ROUTE_NOT_FOUND;
+}
+
 /* Everything between a request's arrival and its handler. Returns with the
  * response sent, or handed on (api_read, then the handler). */
 static void dispatch(struct ctx *c)
@@ -220,6 +246,8 @@ static void dispatch(struct ctx *c)
 	size_t path_len = req->query_at == SIZE_MAX ? req->path.len : req->query_at;
 	int match = router_match(routes, NROUTES, req->method.base, req->method.len, path, path_len,
 				 &c->m);
+	if (match == ROUTE_NOT_FOUND)
+		match = match_profile(req, path, path_len, &c->m);
 	unsigned flags = match == ROUTE_FOUND ? c->m.route->flags : 0;
 	if (match == ROUTE_FOUND)
 		c->route = (size_t)(c->m.route - routes);

@@ -27,7 +27,7 @@ def test_readyz(api):
 
 
 @pytest.mark.parametrize("method,path", [
-    ("GET", "/"),
+    ("GET", "/nope"),  # GET / is the web client (tests/web/)
     ("GET", "/v1"),
     ("GET", "/v1/nope"),
     ("POST", "/v1/nope"),

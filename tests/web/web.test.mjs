@@ -1,0 +1,328 @@
+// The web client end to end: Debian's Chromium, driven by playwright-core,
+// against the real chirp binary (make web-test; README.md in this folder).
+// Each test starts its own chirp and browser context; any console error,
+// page error or request to another origin fails it (chirp.mjs).
+
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import {
+  DESKTOP, FACTOR, PHONE, launch, makeUser, openPage, png, screenshot, scrollsSideways, startChirp, until,
+} from "./chirp.mjs";
+
+let browser;
+before(async () => { browser = await launch(); });
+after(async () => { await browser?.close(); });
+
+/** Runs body(chirp, open) with a chirp of its own; open(viewport) opens a
+ * guarded page. Every page's guards are checked at the end. */
+async function withChirp(name, body) {
+  const chirp = await startChirp(name);
+  const pages = [];
+  try {
+    await body(chirp, async (viewport, colorScheme) => {
+      const p = await openPage(browser, chirp, viewport, colorScheme);
+      pages.push(p);
+      return p;
+    });
+    for (const p of pages) p.check();
+  } finally {
+    for (const p of pages) await p.close().catch(() => {});
+    await chirp.stop();
+  }
+}
+
+const article = (page, text) => page.getByRole("article").filter({ hasText: text });
+
+async function logIn(page, handle, password) {
+  await page.getByLabel("Handle").fill(handle);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Log in" }).click();
+  await page.getByRole("textbox", { name: "What's happening?" }).waitFor();
+}
+
+test("sign up, post and see it, reload and stay logged in, log out, log in", () =>
+  withChirp("signup", async (chirp, open) => {
+    const { page } = await open(DESKTOP);
+    await page.goto(`${chirp.base}/`);
+    await page.getByLabel("Handle").fill("alice");
+    await page.getByLabel("Password").fill("correct horse battery");
+    await page.getByRole("button", { name: "Sign up" }).click();
+
+    const box = page.getByRole("textbox", { name: "What's happening?" });
+    await box.waitFor();
+    await box.fill("hello from the browser, #chirp with @alice");
+    const left = await page.locator("#compose-count").textContent();
+    assert.equal(left, String(280 - "hello from the browser, #chirp with @alice".length));
+    await page.getByRole("button", { name: "Post" }).click();
+    const mine = article(page, "hello from the browser");
+    await mine.waitFor();
+    assert.equal(await mine.getByRole("link", { name: "@alice" }).first().getAttribute("href"), "/@alice");
+    assert.equal(await mine.getByRole("link", { name: "#chirp" }).getAttribute("href"), "/search?q=%23chirp");
+    assert.ok(await mine.locator("time").getAttribute("title"), "the exact time on hover");
+    assert.equal(await box.inputValue(), "");
+
+    // Over 280 the count goes negative and Post is disabled; Ctrl+Enter posts.
+    await box.fill("x".repeat(281));
+    assert.equal(await page.locator("#compose-count").textContent(), "-1");
+    assert.ok(await page.getByRole("button", { name: "Post" }).isDisabled());
+    await box.fill("posted with the keyboard");
+    await box.press("Control+Enter");
+    await article(page, "posted with the keyboard").waitFor();
+    await screenshot(page, "home-1280x800");
+
+    await page.reload();
+    await article(page, "hello from the browser").waitFor();
+    await page.getByRole("button", { name: "Log out" }).waitFor();
+
+    await page.getByRole("button", { name: "Log out" }).click();
+    await page.getByRole("button", { name: "Log in" }).waitFor();
+    assert.equal(await page.evaluate(() => localStorage.getItem("chirp.session")), null);
+    await page.reload();
+    await page.getByRole("button", { name: "Log in" }).waitFor();
+
+    await logIn(page, "alice", "correct horse battery");
+    await article(page, "posted with the keyboard").waitFor();
+  }));
+
+test("follow from a profile, then a followee's tweets arrive live and leave when deleted", () =>
+  withChirp("live", async (chirp, open) => {
+    const bob = await makeUser(chirp, "bob");
+    await chirp.api("POST", "/v1/tweets", { token: bob.token, body: { text: "an older tweet from bob" } });
+    const alice = await makeUser(chirp, "alice");
+
+    const { page } = await open(DESKTOP);
+    await page.goto(`${chirp.base}/`);
+    await logIn(page, "alice", alice.password);
+
+    // A reload on a client-side route serves the page.
+    await page.goto(`${chirp.base}/@bob`);
+    await page.getByRole("heading", { name: "bob" }).waitFor();
+    await article(page, "an older tweet from bob").waitFor();
+    await page.getByRole("button", { name: "Follow", exact: true }).click();
+    await page.getByRole("button", { name: "Unfollow" }).waitFor();
+    await page.locator(".counts").filter({ hasText: "1 Followers" }).waitFor();
+    await screenshot(page, "profile-1280x800");
+
+    await page.getByRole("link", { name: "chirp", exact: true }).click();
+    await article(page, "an older tweet from bob").waitFor();
+    // Wait until the stream is open, then post as bob: it must show up
+    // without a reload, on top.
+    await page.evaluate(() => { window.notReloaded = true; });
+    await page.locator("[role=feed][data-live=open]").waitFor({ state: "attached" });
+    const posted = await chirp.api("POST", "/v1/tweets", { token: bob.token, body: { text: "live from bob" } });
+    await article(page, "live from bob").waitFor({ timeout: 10000 * FACTOR });
+    assert.equal(await page.evaluate(() => window.notReloaded), true);
+    assert.equal(await page.getByRole("article").first().getAttribute("data-id"), posted.data.id);
+
+    await chirp.api("DELETE", `/v1/tweets/${posted.data.id}`, { token: bob.token });
+    await article(page, "live from bob").waitFor({ state: "detached" });
+
+    // Unfollow from the profile: bob's tweets leave the feed.
+    await page.goto(`${chirp.base}/@bob`);
+    await page.getByRole("button", { name: "Unfollow" }).click();
+    await page.getByRole("button", { name: "Follow", exact: true }).waitFor();
+  }));
+
+test("a token revoked elsewhere: the next request's 401 brings back the log-in form", () =>
+  withChirp("revoked", async (chirp, open) => {
+    const alice = await makeUser(chirp, "alice");
+    const p = await open(DESKTOP);
+    const { page } = p;
+    await page.goto(`${chirp.base}/`);
+    await logIn(page, "alice", alice.password);
+    const token = await page.evaluate(() => JSON.parse(localStorage.getItem("chirp.session")).token);
+    assert.equal((await chirp.api("DELETE", "/v1/sessions/current", { token })).status, 204);
+    await page.getByRole("textbox", { name: "What's happening?" }).fill("after the revocation");
+    await page.getByRole("button", { name: "Post" }).click();
+    await page.getByRole("alert").filter({ hasText: "Your session has ended" }).waitFor();
+    await page.getByRole("button", { name: "Log in" }).waitFor();
+    assert.equal(await page.evaluate(() => localStorage.getItem("chirp.session")), null);
+    // The browser reports the 401 itself; that one is expected here.
+    const expected = (m) => /status of 401|EventSource/.test(m);
+    p.problems.splice(0, p.problems.length, ...p.problems.filter((m) => !expected(m)));
+  }));
+
+test("search finds tweets and people from the search box", () =>
+  withChirp("search", async (chirp, open) => {
+    const bob = await makeUser(chirp, "bob");
+    await chirp.api("POST", "/v1/tweets", { token: bob.token, body: { text: "morning coffee with #beans" } });
+    // The index follows the store a moment later (docs/api.md).
+    await until(async () => (await chirp.api("GET", "/v1/search/tweets?q=coffee")).data.length, "the index");
+
+    const { page } = await open(DESKTOP);
+    await page.goto(`${chirp.base}/`);
+    const box = page.getByRole("searchbox");
+    await box.fill("coffee");
+    await box.press("Enter");
+    await page.waitForURL(`${chirp.base}/search?q=coffee`);
+    await article(page, "morning coffee").waitFor();
+    await page.getByRole("link", { name: "#beans" }).click();
+    await page.waitForURL(/search\?q=%23beans/);
+    await article(page, "morning coffee").waitFor();
+
+    await box.fill("bob");
+    await box.press("Enter");
+    await page.getByRole("list", { name: "People" }).getByRole("link", { name: "@bob" }).click();
+    await page.getByRole("heading", { name: "bob" }).waitFor();
+    await screenshot(page, "search-1280x800");
+  }));
+
+test("delete one's own tweet, with a confirmation", () =>
+  withChirp("delete", async (chirp, open) => {
+    const alice = await makeUser(chirp, "alice");
+    const bob = await makeUser(chirp, "bob");
+    await chirp.api("POST", `/v1/users/${bob.id}/follows`, { token: alice.token });
+    await chirp.api("POST", "/v1/tweets", { token: bob.token, body: { text: "bob's, not alice's" } });
+    await chirp.api("POST", "/v1/tweets", { token: alice.token, body: { text: "a tweet to delete" } });
+
+    const { page } = await open(DESKTOP);
+    await page.goto(`${chirp.base}/`);
+    await logIn(page, "alice", alice.password);
+    const t = article(page, "a tweet to delete");
+    await t.waitFor();
+    assert.equal(await article(page, "bob's, not alice's").getByRole("button", { name: "Delete" }).count(), 0);
+
+    await t.getByRole("button", { name: "Delete" }).click();
+    await page.getByRole("dialog").getByRole("button", { name: "Cancel" }).click();
+    await page.getByRole("dialog").waitFor({ state: "detached" });
+    assert.equal(await t.count(), 1);
+
+    await t.getByRole("button", { name: "Delete" }).click();
+    await page.getByRole("dialog").getByRole("button", { name: "Delete" }).click();
+    await t.waitFor({ state: "detached" });
+    await page.reload();
+    await article(page, "bob's, not alice's").waitFor();
+    assert.equal(await article(page, "a tweet to delete").count(), 0);
+  }));
+
+test("attach an image: presigned upload with progress, then the tweet shows it", () =>
+  withChirp("image", async (chirp, open) => {
+    const alice = await makeUser(chirp, "alice");
+    const { page } = await open(DESKTOP);
+    await page.goto(`${chirp.base}/`);
+    await logIn(page, "alice", alice.password);
+    await page.locator("#compose-file").setInputFiles({ name: "square.png", mimeType: "image/png", buffer: png(64, 48) });
+    await page.getByRole("img", { name: "Attached: square.png" }).waitFor({ timeout: 30000 * FACTOR });
+    await page.getByRole("textbox", { name: "What's happening?" }).fill("a picture");
+    await page.getByRole("button", { name: "Post" }).click();
+    const t = article(page, "a picture");
+    await t.getByRole("img", { name: "Image from @alice" }).waitFor();
+    await until(() => t.getByRole("img").evaluate((img) => img.complete && img.naturalWidth > 0), "the image to load");
+  }));
+
+test("phone layout: 390 px wide without sideways scrolling, dark as the system asks", () =>
+  withChirp("phone", async (chirp, open) => {
+    const alice = await makeUser(chirp, "alice_with_a_long_handle_xx");
+    let p;
+    await chirp.api("POST", "/v1/tweets", { token: alice.token,
+      body: { text: `a long link https://example.com/${"a".repeat(120)} and #averyveryveryverylonghashtagthatgoesonandon` } });
+    p = await open(PHONE, "dark");
+    const { page } = p;
+    await page.goto(`${chirp.base}/`);
+    await page.getByRole("button", { name: "Log in" }).waitFor();
+    const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    assert.equal(bg, "rgb(13, 17, 23)", "the dark palette follows the system setting");
+    await screenshot(page, "login-390x844-dark");
+    assert.equal(await scrollsSideways(page), false, "log-in form scrolls sideways");
+    await logIn(page, alice.handle, alice.password);
+    await article(page, "a long link").waitFor();
+    assert.equal(await scrollsSideways(page), false, "home scrolls sideways");
+    await screenshot(page, "home-390x844-dark");
+    await page.goto(`${chirp.base}/@${alice.handle}`);
+    await article(page, "a long link").waitFor();
+    assert.equal(await scrollsSideways(page), false, "profile scrolls sideways");
+    await screenshot(page, "profile-390x844-dark");
+    // A malformed escape in a client route is a "not found", not an error.
+    await page.goto(`${chirp.base}/@%E0%A4%A`);
+    await page.getByRole("heading", { name: "This account doesn't exist" }).waitFor();
+    p.problems.splice(0, p.problems.length, ...p.problems.filter((m) => !/status of 404/.test(m)));
+  }));
+
+test("older tweets load as the reader scrolls (the Link header's next)", () =>
+  withChirp("paging", async (chirp, open) => {
+    const alice = await makeUser(chirp, "alice");
+    for (let i = 1; i <= 45; i++)
+      await chirp.api("POST", "/v1/tweets", { token: alice.token, body: { text: `tweet number ${i}` } });
+    const { page } = await open(DESKTOP);
+    await page.goto(`${chirp.base}/`);
+    await logIn(page, "alice", alice.password);
+    await article(page, "tweet number 45").waitFor();
+    const oldest = page.locator("article .text", { hasText: /^tweet number 1$/ });
+    for (let i = 0; i < 20 && (await oldest.count()) === 0; i++) {
+      await page.mouse.wheel(0, 4000);
+      await page.waitForTimeout(200);
+    }
+    await oldest.waitFor();
+    assert.equal(await page.getByRole("article").count(), 45);
+  }));
+
+test("budget: first view under 100 KB, no layout shift, feed rendered within 200 ms of its response", () =>
+  withChirp("budget", async (chirp, open) => {
+    const alice = await makeUser(chirp, "alice");
+    for (let i = 1; i <= 20; i++)
+      await chirp.api("POST", "/v1/tweets", { token: alice.token, body: { text: `budget tweet ${i}` } });
+    const { page, context } = await open(DESKTOP);
+    page.on("console", (msg) => { if (msg.text().startsWith("shift")) console.log("#", msg.text()); });
+    // Logged in from the first byte: the session as the client keeps it.
+    const user = (await chirp.api("GET", `/v1/users/${alice.id}`)).data;
+    await context.addInitScript((s) => localStorage.setItem("chirp.session", s),
+      JSON.stringify({ token: alice.token, user }));
+    let bytes = 0;
+    page.on("response", async (r) => {
+      if (r.url().includes("/v1/feed/stream")) return; // open-ended
+      const body = await r.body().catch(() => Buffer.alloc(0));
+      const headers = Object.entries(await r.allHeaders()).reduce((n, [k, v]) => n + k.length + v.length + 4, 0);
+      if (!/\.(png|jpe?g|webp|gif)(\?|$)/.test(r.url())) bytes += body.length + headers;
+    });
+    await page.goto(`${chirp.base}/`);
+    await article(page, "budget tweet 20").waitFor();
+    await page.waitForLoadState("networkidle").catch(() => {});
+    const m = await page.evaluate(() => {
+      const feed = performance.getEntriesByType("resource").find((e) => e.name.includes("/v1/feed?"));
+      const mark = performance.getEntriesByName("chirp:feed-rendered")[0];
+      return new Promise((resolve) => {
+        let cls = 0;
+        new PerformanceObserver((l) => { for (const e of l.getEntries()) if (!e.hadRecentInput) { cls += e.value; for (const s of e.sources || []) console.log("shift", s.node && (s.node.outerHTML || s.node.textContent || "").slice(0, 120), JSON.stringify(s.previousRect), JSON.stringify(s.currentRect)); } })
+          .observe({ type: "layout-shift", buffered: true });
+        setTimeout(() => resolve({ renderMs: mark.startTime - feed.responseEnd, cls }), 100);
+      });
+    });
+    console.log(`# first view: ${bytes} bytes; feed rendered ${m.renderMs.toFixed(1)} ms after its response; CLS ${m.cls}`);
+    assert.ok(bytes < 100 * 1024, `first view is ${bytes} bytes`);
+    assert.ok(m.renderMs < 200, `feed rendered ${m.renderMs} ms after its response`);
+    assert.equal(m.cls, 0, "layout shift");
+  }));
+
+test("served with a strict CSP, cacheable assets and a page for every client route", () =>
+  withChirp("headers", async (chirp) => {
+    const page = await fetch(`${chirp.base}/`);
+    const html = await page.text();
+    assert.equal(page.status, 200);
+    assert.match(page.headers.get("content-type"), /^text\/html/);
+    const csp = page.headers.get("content-security-policy");
+    assert.match(csp, /default-src 'none'/);
+    assert.match(csp, /script-src 'self';/);
+    assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval|\*/);
+    assert.equal(page.headers.get("x-content-type-options"), "nosniff");
+    assert.equal(page.headers.get("referrer-policy"), "no-referrer");
+    assert.equal(page.headers.get("cache-control"), "no-cache");
+    assert.doesNotMatch(html, /<script>|<style|\sstyle=|\son\w+=/, "nothing inline");
+    const again = await fetch(`${chirp.base}/`, { headers: { "If-None-Match": page.headers.get("etag") } });
+    assert.equal(again.status, 304);
+
+    const js = html.match(/src="(\/assets\/[0-9a-f]+\/app\.js)"/)[1];
+    const asset = await fetch(chirp.base + js);
+    assert.equal(asset.status, 200);
+    assert.match(asset.headers.get("content-type"), /^text\/javascript/);
+    assert.match(asset.headers.get("cache-control"), /immutable/);
+    const reval = await fetch(chirp.base + js, { headers: { "If-None-Match": asset.headers.get("etag") } });
+    assert.equal(reval.status, 304);
+    assert.equal((await fetch(`${chirp.base}/assets/0123456789ab/app.js`)).status, 404);
+
+    for (const p of ["/@alice", "/tweets/123", "/search?q=x"])
+      assert.equal((await (await fetch(chirp.base + p)).text()), html, p);
+    const api404 = await fetch(`${chirp.base}/v1/nope`);
+    assert.equal(api404.status, 404);
+    assert.equal((await api404.json()).code, "not_found");
+    assert.equal((await fetch(`${chirp.base}/@alice/more`)).status, 404);
+  }));

@@ -1,0 +1,316 @@
+// app — chirp's web client: the client-side routes (/, /@handle,
+// /tweets/{id}, /search?q=), the log-in form, the home feed kept live by
+// the stream (docs/streaming.md), profiles with Follow, and search. Plain
+// modules over the v1 API; chirp serves them (docs/architecture.md).
+
+import { api, ApiError, currentSession, saveSession, setUnauthorizedHandler } from "./api.js";
+import { composeBox } from "./compose.js";
+import { h, pagedList, toast, tweetArticle } from "./ui.js";
+
+const main = document.getElementById("main");
+const account = document.getElementById("account");
+let cleanups = []; // what the current view must stop when it is left
+let following = null; // ids the reader follows, loaded once per session
+let viewGen = 0; // which view is current: one that loaded too late must not show
+
+// ---------------------------------------------------------------- views
+
+function show(title, ...nodes) {
+  for (const f of cleanups) f();
+  cleanups = [];
+  document.title = title ? `${title} · chirp` : "chirp";
+  main.replaceChildren(...nodes);
+}
+
+function renderAccount() {
+  const s = currentSession();
+  if (s) {
+    const out = h("button", { type: "button", class: "secondary" }, "Log out");
+    out.addEventListener("click", logOut);
+    account.replaceChildren(h("a", { href: `/@${s.user.handle}` }, `@${s.user.handle}`), out);
+  } else {
+    account.replaceChildren(location.pathname === "/" ? "" : h("a", { href: "/" }, "Log in or sign up"));
+  }
+}
+
+function authView(message) {
+  const handle = h("input", { id: "auth-handle", name: "handle", required: true, autocomplete: "username",
+    pattern: "[A-Za-z0-9_]{1,30}", maxlength: 30, autocapitalize: "none", spellcheck: "false" });
+  const password = h("input", { id: "auth-password", name: "password", type: "password", required: true,
+    minlength: 8, autocomplete: "current-password" });
+  const error = h("p", { class: "error", role: "alert" }, message || "");
+  const login = h("button", { type: "submit" }, "Log in");
+  const signup = h("button", { type: "button", class: "secondary" }, "Sign up");
+  const form = h("form", { class: "auth", "aria-labelledby": "auth-title" },
+    h("h1", { id: "auth-title", tabindex: -1 }, "Log in to chirp"),
+    error,
+    h("label", { for: "auth-handle" }, "Handle"), handle,
+    h("p", { class: "hint muted", id: "auth-hint" }, "Letters, digits and _; a password of 8 characters or more."),
+    h("label", { for: "auth-password" }, "Password"), password,
+    h("div", { class: "row" }, login, signup));
+  password.setAttribute("aria-describedby", "auth-hint");
+
+  async function logIn() {
+    const r = await api("POST", "/v1/sessions", { body: { handle: handle.value, password: password.value } });
+    saveSession({ token: r.data.token, user: r.data.user });
+    following = null;
+    route();
+  }
+  async function run(what) {
+    if (!form.reportValidity()) return;
+    login.disabled = signup.disabled = true;
+    error.textContent = "";
+    try {
+      await what();
+    } catch (e) {
+      error.textContent = e instanceof ApiError && e.code === "invalid_credentials"
+        ? "Wrong handle or password." : e.message;
+      login.disabled = signup.disabled = false;
+    }
+  }
+  form.addEventListener("submit", (e) => { e.preventDefault(); run(logIn); });
+  signup.addEventListener("click", () => run(async () => {
+    await api("POST", "/v1/users", { body: { handle: handle.value, password: password.value } });
+    await logIn();
+  }));
+  show("Log in", form);
+  renderAccount();
+  return handle;
+}
+
+async function logOut() {
+  show("", h("p", { class: "muted" }, "Logging out…"));
+  try {
+    await api("DELETE", "/v1/sessions/current");
+  } catch {
+    // Revoked already, or offline: forget it here all the same.
+  }
+  saveSession(null);
+  following = null;
+  history.pushState(null, "", "/");
+  route();
+}
+
+/** The live stream for the home feed, reopened after it closes for good. */
+function liveFeed(list, lastId) {
+  let es = null;
+  let timer = null;
+  let last = lastId;
+  function open() {
+    const s = currentSession();
+    if (!s || !list.isConnected) return;
+    const q = new URLSearchParams({ access_token: s.token });
+    if (last) q.set("last_event_id", last);
+    es = new EventSource(`/v1/feed/stream?${q}`);
+    es.onopen = () => { list.dataset.live = "open"; };
+    es.addEventListener("tweet", (e) => {
+      last = e.lastEventId || last;
+      const t = JSON.parse(e.data);
+      if (!document.getElementById(`t-${t.id}`)) list.prepend(tweetArticle(t));
+    });
+    es.addEventListener("delete", (e) => {
+      document.getElementById(`t-${JSON.parse(e.data).id}`)?.remove();
+    });
+    es.onerror = () => {
+      // A dropped connection is retried by the browser itself, with
+      // Last-Event-ID. CLOSED means it gave up (401, 429, 503): check the
+      // token (a 401 logs out) and try again a little later.
+      list.dataset.live = "reconnecting";
+      if (es.readyState !== EventSource.CLOSED) return;
+      es = null;
+      timer = setTimeout(async () => {
+        try {
+          await api("GET", "/v1/feed?limit=1");
+          open();
+        } catch (err) {
+          if (!(err instanceof ApiError && err.status === 401)) timer = setTimeout(open, 10000);
+        }
+      }, 3000);
+    };
+  }
+  open();
+  return () => { clearTimeout(timer); if (es) es.close(); };
+}
+
+async function home() {
+  const list = h("div", { class: "tweets", role: "feed", "aria-label": "Your feed" });
+  const compose = composeBox((t) => {
+    if (!document.getElementById(`t-${t.id}`)) list.prepend(tweetArticle(t));
+  });
+  show("Home", h("h1", { class: "visually-hidden", tabindex: -1 }, "Home"), compose, list);
+  const pages = pagedList(list, "/v1/feed?limit=20", tweetArticle,
+    "Your feed is empty. Post something, or find people to follow with the search box.");
+  cleanups.push(pages.stop);
+  const first = await pages.first;
+  performance.mark("chirp:feed-rendered");
+  if (!list.isConnected) return;
+  cleanups.push(liveFeed(list, first.length ? first[0].id : null));
+}
+
+async function followingSet(me) {
+  if (following) return following;
+  const ids = new Set();
+  let url = `/v1/users/${me.id}/following?limit=100`;
+  for (let i = 0; url && i < 100; i++) {
+    const r = await api("GET", url);
+    if (!r.data.length) break;
+    for (const u of r.data) ids.add(u.id);
+    url = r.next;
+  }
+  following = ids;
+  return ids;
+}
+
+function counts(u) {
+  return h("ul", { class: "counts" },
+    h("li", null, h("strong", null, String(u.tweets_count)), " Tweets"),
+    h("li", null, h("strong", null, String(u.following_count)), " Following"),
+    h("li", null, h("strong", null, String(u.followers_count)), " Followers"));
+}
+
+async function profile(handle) {
+  const gen = viewGen;
+  show(`@${handle}`, h("p", { class: "muted" }, "Loading…"));
+  let user;
+  try {
+    user = (await api("GET", `/v1/users/by-handle/${encodeURIComponent(handle)}`)).data;
+    if (gen !== viewGen) return;
+  } catch (e) {
+    if (gen !== viewGen) return;
+    show("Not found", h("h1", { tabindex: -1 }, e.status === 404 ? "This account doesn't exist" : e.message));
+    return;
+  }
+  let countsEl = counts(user);
+  const head = h("section", { class: "profile", "aria-labelledby": "profile-name" },
+    h("h1", { id: "profile-name", tabindex: -1 }, user.display_name),
+    h("p", { class: "handle" }, `@${user.handle}`), countsEl);
+  const list = h("div", { class: "tweets", role: "feed", "aria-label": `Tweets of @${user.handle}` });
+  show(`${user.display_name} (@${user.handle})`, head, h("h2", { class: "visually-hidden" }, "Tweets"), list);
+  const pages = pagedList(list, `/v1/users/${user.id}/tweets?limit=20`, tweetArticle, "No tweets yet.");
+  cleanups.push(pages.stop);
+
+  const me = currentSession();
+  if (!me || me.user.id === user.id) return;
+  const set = await followingSet(me.user);
+  if (gen !== viewGen) return;
+  const btn = h("button", { type: "button" });
+  const label = () => {
+    const on = set.has(user.id);
+    btn.textContent = on ? "Unfollow" : "Follow";
+    btn.className = on ? "secondary" : "";
+  };
+  label();
+  btn.addEventListener("click", async () => {
+    btn.disabled = true;
+    try {
+      if (set.has(user.id)) {
+        await api("DELETE", `/v1/users/${user.id}/follows`);
+        set.delete(user.id);
+        user = (await api("GET", `/v1/users/${user.id}`)).data;
+      } else {
+        user = (await api("POST", `/v1/users/${user.id}/follows`)).data;
+        set.add(user.id);
+      }
+      const c = counts(user);
+      countsEl.replaceWith(c);
+      countsEl = c;
+      label();
+    } catch (e) {
+      toast(`Could not change the follow: ${e.message}`);
+    }
+    btn.disabled = false;
+  });
+  head.append(btn);
+}
+
+async function tweetView(id) {
+  const gen = viewGen;
+  show("Tweet", h("p", { class: "muted" }, "Loading…"));
+  try {
+    const t = (await api("GET", `/v1/tweets/${id}`)).data;
+    if (gen !== viewGen) return;
+    show(`@${t.author.handle}: ${t.text.slice(0, 40)}`, h("h1", { class: "visually-hidden", tabindex: -1 }, "Tweet"),
+      tweetArticle(t));
+  } catch (e) {
+    if (gen !== viewGen) return;
+    show("Not found", h("h1", { tabindex: -1 }, e.status === 404 ? "This tweet doesn't exist (or was deleted)" : e.message));
+  }
+}
+
+function searchView(q) {
+  document.getElementById("search-q").value = q;
+  if (!q.trim()) {
+    show("Search", h("h1", { tabindex: -1 }, "Search"), h("p", { class: "muted" }, "Type in the search box above: words, \"a phrase\", #tags, @people, from:handle."));
+    return;
+  }
+  const people = h("ul", { class: "people", "aria-label": "People" });
+  const list = h("div", { class: "tweets", role: "feed", "aria-label": "Tweets" });
+  show(`Search: ${q}`, h("h1", { tabindex: -1 }, `Results for “${q}”`),
+    h("h2", null, "People"), people, h("h2", null, "Tweets"), list);
+  const enc = encodeURIComponent(q);
+  api("GET", `/v1/search/users?q=${enc}&limit=5`).then((r) => {
+    if (!r.data.length) people.replaceChildren(h("li", { class: "muted" }, "No one found."));
+    else people.replaceChildren(...r.data.map((u) => h("li", null,
+      h("a", { href: `/@${u.handle}` }, h("strong", null, u.display_name), " ", h("span", { class: "handle" }, `@${u.handle}`)),
+      h("span", { class: "muted" }, ` · ${u.followers_count} followers`))));
+  }).catch((e) => people.replaceChildren(h("li", { class: "error" }, e.message)));
+  const pages = pagedList(list, `/v1/search/tweets?q=${enc}&limit=20`, tweetArticle, "No tweets found.");
+  cleanups.push(pages.stop);
+}
+
+// ---------------------------------------------------------------- routing
+
+/** A path segment decoded, or as it is if its escapes are broken. */
+function decodePath(s) {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+}
+
+function route(focus = false) {
+  viewGen++;
+  renderAccount();
+  const { pathname, searchParams } = new URL(location.href);
+  const s = currentSession();
+  let view;
+  if (pathname === "/") view = s ? home() : authView();
+  else if (pathname.startsWith("/@")) view = profile(decodePath(pathname.slice(2)));
+  else if (/^\/tweets\/\d+$/.test(pathname)) view = tweetView(pathname.slice(8));
+  else if (pathname === "/search") view = searchView(searchParams.get("q") || "");
+  else show("Not found", h("h1", { tabindex: -1 }, "Nothing here"), h("p", null, h("a", { href: "/" }, "Go home")));
+  if (focus) Promise.resolve(view).then(() => main.querySelector("h1")?.focus());
+}
+
+/** Goes to an address of this app without reloading the page. */
+export function navigate(url) {
+  history.pushState(null, "", url);
+  route(true);
+  scrollTo(0, 0);
+}
+
+document.addEventListener("click", (e) => {
+  const a = e.target.closest("a[href]");
+  if (!a || a.target || e.defaultPrevented || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;
+  const u = new URL(a.href);
+  if (u.origin !== location.origin || /^\/(v1|assets|blobs)\//.test(u.pathname)) return;
+  e.preventDefault();
+  navigate(u.pathname + u.search);
+});
+
+document.getElementById("search-form").addEventListener("submit", (e) => {
+  e.preventDefault();
+  const q = document.getElementById("search-q").value.trim();
+  navigate(`/search?q=${encodeURIComponent(q)}`);
+});
+
+window.addEventListener("popstate", () => route(true));
+
+setUnauthorizedHandler(() => {
+  viewGen++;
+  following = null;
+  authView("Your session has ended. Please log in again.").focus();
+});
+
+route();

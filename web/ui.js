@@ -1,0 +1,195 @@
+// ui — building blocks every view uses: an element builder that only ever
+// makes text nodes of user content (never HTML), tweet articles with
+// clickable mentions, hashtags and links, relative times, the confirmation
+// dialog, and a list that loads the next page (the Link header's) as the
+// reader scrolls.
+
+import { api, currentSession } from "./api.js";
+
+/** h("a", {href: "/"}, "text", child, ...): attributes, then children. */
+export function h(tag, attrs, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === null || v === undefined || v === false) continue;
+    if (k.startsWith("on")) el.addEventListener(k.slice(2), v);
+    else if (k === "class") el.className = v;
+    else el.setAttribute(k, v === true ? "" : String(v));
+  }
+  for (const c of children.flat()) if (c !== null && c !== undefined && c !== false) el.append(c);
+  return el;
+}
+
+// Links, @mentions and #hashtags in tweet text. A mention or tag needs a
+// non-word character (or the start) before it, so "a@b" and "x#1" stay text.
+const TOKEN = /https?:\/\/[^\s<>"]+|(?<![\p{L}\p{N}_@])@[A-Za-z0-9_]{1,30}|(?<![\p{L}\p{N}_&#])#[\p{L}\p{N}_]+/gu;
+
+/** The text as nodes, with links, mentions and hashtags as <a>. */
+export function linkify(text) {
+  const out = [];
+  let last = 0;
+  for (const m of text.matchAll(TOKEN)) {
+    let tok = m[0];
+    let end = m.index + tok.length;
+    if (tok.startsWith("http")) {
+      const trimmed = tok.replace(/[.,;:!?)'\]]+$/, "");
+      end -= tok.length - trimmed.length;
+      tok = trimmed;
+    }
+    if (m.index > last) out.push(text.slice(last, m.index));
+    if (tok.startsWith("@")) out.push(h("a", { href: `/@${tok.slice(1)}` }, tok));
+    else if (tok.startsWith("#")) out.push(h("a", { href: `/search?q=${encodeURIComponent(tok)}` }, tok));
+    else out.push(h("a", { href: tok, rel: "noopener noreferrer nofollow", target: "_blank" }, tok));
+    last = end;
+  }
+  if (last < text.length) out.push(text.slice(last));
+  return out;
+}
+
+const dayMonth = new Intl.DateTimeFormat(undefined, { month: "short", day: "numeric" });
+const dayMonthYear = new Intl.DateTimeFormat(undefined, { month: "short", day: "numeric", year: "numeric" });
+
+/** "now", "42s", "5m", "3h", "Dec 4", "Dec 4, 2025". */
+export function relativeTime(date, now = Date.now()) {
+  const s = Math.round((now - date.getTime()) / 1000);
+  if (s < 5) return "now";
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m`;
+  if (s < 86400) return `${Math.floor(s / 3600)}h`;
+  return (date.getFullYear() === new Date(now).getFullYear() ? dayMonth : dayMonthYear).format(date);
+}
+
+// Made once: a formatter costs far more to make than to use.
+const exact = new Intl.DateTimeFormat(undefined, { dateStyle: "full", timeStyle: "long" });
+
+function timeEl(iso) {
+  const d = new Date(iso);
+  return h("time", { datetime: iso, title: exact.format(d) }, relativeTime(d));
+}
+
+// Relative times age: refresh them all twice a minute.
+setInterval(() => {
+  for (const t of document.querySelectorAll("time[datetime]"))
+    t.textContent = relativeTime(new Date(t.getAttribute("datetime")));
+}, 30000);
+
+/** Asks a yes/no question in a modal dialog; resolves to true on yes. */
+export function confirmDialog(question, yes) {
+  return new Promise((resolve) => {
+    const d = h("dialog", { class: "confirm", "aria-labelledby": "confirm-question" },
+      h("p", { id: "confirm-question" }, question),
+      h("form", { method: "dialog", class: "row" },
+        h("button", { value: "cancel", class: "secondary" }, "Cancel"),
+        h("button", { value: "yes", class: "danger" }, yes)));
+    d.addEventListener("close", () => {
+      resolve(d.returnValue === "yes");
+      d.remove();
+    });
+    document.body.append(d);
+    d.showModal();
+  });
+}
+
+function images(t) {
+  if (!t.media || !t.media.length) return null;
+  return h("div", { class: `media n${t.media.length}` }, t.media.map((m) => {
+    // The thumbnail's longest side is 400 px; its size is known before it
+    // loads, so nothing moves when it arrives.
+    const scale = Math.min(1, 400 / Math.max(m.width || 1, m.height || 1));
+    return h("a", { href: m.url, target: "_blank", rel: "noopener" },
+      h("img", {
+        src: m.thumbnail_url || m.url, alt: `Image from @${t.author.handle}`, loading: "lazy",
+        width: Math.round((m.width || 400) * scale), height: Math.round((m.height || 300) * scale),
+      }));
+  }));
+}
+
+/** A tweet as an <article>, with Delete on the reader's own tweets. */
+export function tweetArticle(t) {
+  const me = currentSession();
+  const mine = me && me.user.id === t.author.id;
+  const art = h("article", { class: "tweet", id: `t-${t.id}`, "data-id": t.id, "aria-labelledby": `n-${t.id}` },
+    h("header", null,
+      h("a", { class: "author", href: `/@${t.author.handle}`, id: `n-${t.id}` },
+        h("strong", null, t.author.display_name), " ", h("span", { class: "handle" }, `@${t.author.handle}`)),
+      h("span", { "aria-hidden": "true" }, " · "),
+      h("a", { class: "when", href: `/tweets/${t.id}` }, timeEl(t.created_at))),
+    h("p", { class: "text" }, linkify(t.text)),
+    images(t));
+  if (mine) {
+    const del = h("button", { class: "link danger", type: "button" }, "Delete");
+    del.addEventListener("click", async () => {
+      if (!(await confirmDialog("Delete this tweet? This can't be undone.", "Delete"))) return;
+      del.disabled = true;
+      try {
+        await api("DELETE", `/v1/tweets/${t.id}`);
+        art.remove();
+      } catch (e) {
+        del.disabled = false;
+        toast(`Could not delete: ${e.message}`);
+      }
+    });
+    art.append(h("footer", null, del));
+  }
+  return art;
+}
+
+/** A short message for everyone, screen readers included. */
+export function toast(message) {
+  const t = document.getElementById("toast") || document.body.appendChild(h("div", { id: "toast", role: "status" }));
+  t.textContent = message;
+  clearTimeout(toast.timer);
+  toast.timer = setTimeout(() => { t.textContent = ""; }, 6000);
+}
+
+/**
+ * A list that shows the page at url, then the next ones (rel="next") as the
+ * reader nears its end. render(item) makes an element with a unique id, so
+ * an item already shown (from the live stream, say) is not shown twice.
+ * Resolves, once the first page is shown, to its items.
+ */
+export function pagedList(list, url, render, empty) {
+  const status = h("p", { class: "muted status", role: "status" }, "Loading…");
+  const sentinel = h("div", { class: "sentinel", "aria-hidden": "true" });
+  list.after(status, sentinel);
+  let next = url;
+  let busy = false;
+  let first;
+  async function more() {
+    if (!next || busy || !list.isConnected) return [];
+    busy = true;
+    try {
+      const r = await api("GET", next);
+      const items = r.data || [];
+      next = items.length ? r.next : null;
+      // Hide the status before the items go in, so that nothing moves.
+      status.hidden = true;
+      const frag = document.createDocumentFragment();
+      for (const it of items) {
+        const el = render(it);
+        if (!document.getElementById(el.id)) frag.append(el);
+      }
+      list.append(frag);
+      if (!next && !list.children.length) {
+        // Shown while the list is empty: a tweet posted or streamed in
+        // later hides it (app.css, .tweets:not(:empty) + .empty).
+        status.textContent = empty;
+        status.classList.add("empty");
+        status.hidden = false;
+      }
+      return items;
+    } catch (e) {
+      status.textContent = `Could not load: ${e.message}`;
+      status.hidden = false;
+      next = null;
+      return [];
+    } finally {
+      busy = false;
+      if (next && sentinel.getBoundingClientRect().top < innerHeight + 800) queueMicrotask(more);
+    }
+  }
+  const io = new IntersectionObserver((es) => { if (es.some((e) => e.isIntersecting)) more(); },
+    { rootMargin: "800px 0px" });
+  io.observe(sentinel);
+  first = more();
+  return { first, stop: () => io.disconnect() };
+}
