@@ -1,0 +1,132 @@
+"""Security hardening (issue 19), black-box: each test is an attack that
+worked once and must not work again. docs/reliability.md ("Threat model")
+lists each defence with its test.
+
+- Client IP behind a proxy: a client's own X-Forwarded-For line cannot pick
+  its address when the proxy appends another.
+
+Each test starts the private server it needs (ServerProc on a temporary data
+dir), so the flags it is about are visible in the test.
+"""
+
+import os
+import secrets
+import socket
+
+import pytest
+
+from chirp_client import (REQUEST_TIMEOUT, ServerProc, assert_error, chirp_bin,
+                          random_handle, random_password)
+
+
+def _start(tmp_path, name, *flags, rate_limits=False):
+    path = chirp_bin()
+    if not (os.path.isfile(path) and os.access(path, os.X_OK)):
+        pytest.fail(f"chirp binary not found at {path}: run `make`", pytrace=False)
+    data = tmp_path / f"{name}-data"
+    data.mkdir(mode=0o755)
+    os.chmod(data, 0o755)  # whatever the test runner's umask
+    srv = ServerProc(data, tmp_path / f"{name}.log", extra_args=list(flags),
+                     rate_limits=rate_limits)
+    srv.start()
+    return srv
+
+
+@pytest.fixture
+def server(tmp_path):
+    started = []
+
+    def make(name, *flags, **kw):
+        srv = _start(tmp_path, name, *flags, **kw)
+        started.append(srv)
+        return srv
+
+    yield make
+    for srv in started:
+        if srv.alive():
+            assert srv.stop() == 0, srv.log_tail()
+
+
+def raw_exchange(srv, data, timeout=5.0):
+    """Sends `data` on a fresh connection and returns every byte the server
+    sends back until it closes or falls silent for `timeout` seconds."""
+    sock = socket.create_connection(srv.address(), timeout=REQUEST_TIMEOUT)
+    try:
+        sock.sendall(data)
+        sock.settimeout(timeout)
+        got = b""
+        while True:
+            try:
+                chunk = sock.recv(65536)
+            except socket.timeout:
+                break
+            except ConnectionResetError:
+                break
+            if not chunk:
+                break
+            got += chunk
+            if b"\r\n\r\n" in got and got.startswith(b"HTTP/1.1 "):
+                break  # the head is enough to judge
+        return got
+    finally:
+        sock.close()
+
+
+def signup_with_lines(srv, header_lines):
+    """POST /v1/users written by hand, so that a header can appear on
+    several lines (what a proxy that appends its own line produces)."""
+    body = ('{"handle":"%s","password":"%s"}'
+            % (random_handle("sec"), random_password())).encode()
+    head = ["POST /v1/users HTTP/1.1", "Host: 127.0.0.1", "Connection: close",
+            "Content-Type: application/json", f"Content-Length: {len(body)}"]
+    head += header_lines
+    r = srv.client().raw(("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body)
+    assert r is not None, "no response"
+    return r
+
+
+# ============================================ 1. client IP behind a proxy
+
+def test_client_cannot_pick_its_ip_with_its_own_forwarded_for_line(server):
+    """HAProxy's `option forwardfor` appends the address it saw as a line of
+    its own. A client that sends its own X-Forwarded-For line first, a new
+    address each time, still pays the sign-up budget of its real address."""
+    srv = server("xff", "--trust-proxy", "127.0.0.1",
+                 "--rate-limit", "signup=2/1800", rate_limits=True)
+    real = "198.51.100.23"
+    got = []
+    for i in range(4):
+        forged = f"203.0.113.{i + 1}"
+        r = signup_with_lines(srv, [f"X-Forwarded-For: {forged}",
+                                    f"X-Forwarded-For: {real}"])
+        got.append(r.status)
+    assert got == [201, 201, 429, 429], got
+    # another real address has its own budget
+    r = signup_with_lines(srv, ["X-Forwarded-For: 203.0.113.1",
+                                "X-Forwarded-For: 198.51.100.24"])
+    assert r.status == 201, r
+
+
+def test_the_client_is_the_right_most_untrusted_address(server):
+    """With a chain of trusted proxies (an address and a CIDR prefix), the
+    client is the right-most entry outside the set, across every line."""
+    srv = server("xffchain", "--trust-proxy", "127.0.0.1, 10.0.0.0/8",
+                 "--rate-limit", "signup=1/1800", rate_limits=True)
+    real = "198.51.100.40"
+    r = signup_with_lines(srv, ["X-Forwarded-For: 203.0.113.9",
+                                f"X-Forwarded-For: {real}, 10.1.2.3",
+                                "X-Forwarded-For: 10.200.0.1"])
+    assert r.status == 201, r
+    # the same client through other proxies of the set, and a forged entry
+    # that is itself inside the set: still the same client, refused
+    r = signup_with_lines(srv, [f"X-Forwarded-For: 10.9.9.9, {real}",
+                                "X-Forwarded-For: 10.0.0.7"])
+    assert_error(r, 429, "rate_limited")
+    # Forwarded (RFC 7239) is never read: it cannot pick an address either
+    r = signup_with_lines(srv, ["Forwarded: for=203.0.113.99",
+                                f"X-Forwarded-For: {real}"])
+    assert_error(r, 429, "rate_limited")
+    # and another client behind the same proxies has its own budget
+    r = signup_with_lines(srv, ["X-Forwarded-For: 198.51.100.41",
+                                "X-Forwarded-For: 10.0.0.1"])
+    assert r.status == 201, r
