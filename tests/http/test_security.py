@@ -4,6 +4,7 @@ lists each defence with its test.
 
 - Client IP behind a proxy: a client's own X-Forwarded-For line cannot pick
   its address when the proxy appends another.
+- Cleartext HTTP/2 is off: prior knowledge and `Upgrade: h2c` get HTTP/1.1.
 
 Each test starts the private server it needs (ServerProc on a temporary data
 dir), so the flags it is about are visible in the test.
@@ -130,3 +131,30 @@ def test_the_client_is_the_right_most_untrusted_address(server):
     r = signup_with_lines(srv, ["X-Forwarded-For: 198.51.100.41",
                                 "X-Forwarded-For: 10.0.0.1"])
     assert r.status == 201, r
+
+
+# ============================================ 3. no cleartext HTTP/2
+
+H2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+# An empty SETTINGS frame: length 0, type 4, flags 0, stream 0.
+H2_SETTINGS = b"\x00\x00\x00\x04\x00\x00\x00\x00\x00"
+
+
+def test_prior_knowledge_http2_is_not_spoken(server):
+    srv = server("h2")
+    got = raw_exchange(srv, H2_PREFACE + H2_SETTINGS)
+    # An HTTP/2 server answers the preface with its own SETTINGS frame
+    # (type 4 on stream 0) before anything else.
+    is_h2_settings = len(got) >= 9 and got[3] == 4 and got[5:9] == b"\0\0\0\0"
+    assert not is_h2_settings, got[:64]
+    assert got == b"" or got.startswith(b"HTTP/1.1 4"), got[:64]
+    assert srv.client().get("/healthz").status == 200
+
+
+def test_upgrade_h2c_is_ignored(server):
+    srv = server("h2c")
+    req = (b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade, HTTP2-Settings\r\n"
+           b"Upgrade: h2c\r\nHTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n\r\n")
+    got = raw_exchange(srv, req)
+    assert got.startswith(b"HTTP/1.1 200"), got[:200]
+    assert b"101" not in got.split(b"\r\n", 1)[0], got[:200]
