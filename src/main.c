@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <sodium.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 
 #include "api/api.h"
 #include "config.h"
@@ -248,6 +249,10 @@ static int chirp_start(struct chirp *ch, const struct chirp_config *cfg, struct 
 
 int main(int argc, char **argv)
 {
+	/* Everything chirp creates (databases, their WAL, keys, blobs, the
+	 * access log) holds secrets or users' data: its owner's alone, even in
+	 * a data dir made 0755 by someone else. */
+	umask(077);
 	struct chirp_config cfg;
 	switch (config_parse(&cfg, argc, argv)) {
 	case CONFIG_EXIT_OK: return 0;

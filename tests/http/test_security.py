@@ -5,6 +5,8 @@ lists each defence with its test.
 - Client IP behind a proxy: a client's own X-Forwarded-For line cannot pick
   its address when the proxy appends another.
 - Cleartext HTTP/2 is off: prior knowledge and `Upgrade: h2c` get HTTP/1.1.
+- Files chirp creates in an existing 0755 data dir are readable by no one
+  else.
 
 Each test starts the private server it needs (ServerProc on a temporary data
 dir), so the flags it is about are visible in the test.
@@ -13,6 +15,7 @@ dir), so the flags it is about are visible in the test.
 import os
 import secrets
 import socket
+import stat
 
 import pytest
 
@@ -158,3 +161,29 @@ def test_upgrade_h2c_is_ignored(server):
     got = raw_exchange(srv, req)
     assert got.startswith(b"HTTP/1.1 200"), got[:200]
     assert b"101" not in got.split(b"\r\n", 1)[0], got[:200]
+
+
+# ============================================ 8. files readable by all
+
+def test_files_chirp_creates_are_private(server):
+    """In a data dir that already exists with mode 0755, every file and
+    directory chirp creates (the databases, their WAL and shared memory,
+    the keys, blob directories) is readable by its owner alone."""
+    srv = server("umask")
+    # a write, so the WAL exists and has content
+    r = srv.client().post("/v1/users", {"handle": random_handle("um"),
+                                        "password": random_password()})
+    assert r.status == 201, r
+    data = srv.data_dir
+    created = []
+    for root, dirs, files in os.walk(data):
+        for name in dirs + files:
+            created.append(os.path.join(root, name))
+    assert any(p.endswith("chirp.db") for p in created), created
+    assert any(p.endswith("chirp.db-wal") for p in created), created
+    open_to_others = [f"{p} {stat.filemode(os.stat(p).st_mode)}" for p in created
+                      if os.stat(p).st_mode & (stat.S_IRWXG | stat.S_IRWXO)]
+    assert srv.stop() == 0, srv.log_tail()
+    assert not open_to_others, open_to_others
+    # the data dir itself was the operator's: chirp leaves its mode alone
+    assert stat.S_IMODE(os.stat(data).st_mode) == 0o755
