@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "http/respond.h"
+#include "util/log.h"
 
 static bool valid_key(h2o_iovec_t v)
 {
@@ -18,19 +19,33 @@ static bool valid_key(h2o_iovec_t v)
 	return true;
 }
 
+/* The fingerprint key: set once at start, read by every loop after. */
+static uint8_t secret[IDEM_SECRET_LEN];
+static bool have_secret;
+
+void idempotency_init(const uint8_t *key)
+{
+	memcpy(secret, key, sizeof(secret));
+	have_secret = true;
+}
+
 static void fingerprint(h2o_req_t *req, uint8_t *out)
 {
-	crypto_hash_sha256_state st;
-	crypto_hash_sha256_init(&st);
-	crypto_hash_sha256_update(&st, (const unsigned char *)req->method.base, req->method.len);
-	crypto_hash_sha256_update(&st, (const unsigned char *)"", 1);
-	crypto_hash_sha256_update(&st, (const unsigned char *)req->path_normalized.base,
-				  req->path_normalized.len);
-	crypto_hash_sha256_update(&st, (const unsigned char *)"", 1);
+	if (!have_secret)
+		die("idempotency: idempotency_init was not called"); /* never unkeyed */
+	crypto_auth_hmacsha256_state st;
+	crypto_auth_hmacsha256_init(&st, secret, sizeof(secret));
+	crypto_auth_hmacsha256_update(&st, (const unsigned char *)req->method.base,
+				      req->method.len);
+	crypto_auth_hmacsha256_update(&st, (const unsigned char *)"", 1);
+	crypto_auth_hmacsha256_update(&st, (const unsigned char *)req->path_normalized.base,
+				      req->path_normalized.len);
+	crypto_auth_hmacsha256_update(&st, (const unsigned char *)"", 1);
 	if (req->entity.base)
-		crypto_hash_sha256_update(&st, (const unsigned char *)req->entity.base,
-					  req->entity.len);
-	crypto_hash_sha256_final(&st, out);
+		crypto_auth_hmacsha256_update(&st, (const unsigned char *)req->entity.base,
+					      req->entity.len);
+	crypto_auth_hmacsha256_final(&st, out);
+	sodium_memzero(&st, sizeof(st));
 }
 
 int idempotency_parse(h2o_req_t *req, struct store_idem *idem)

@@ -53,7 +53,8 @@ struct store_page {
 };
 
 /* What an Idempotency-Key pins: (scope, key) names the record, and the
- * fingerprint (SHA-256 of method, path and body) says which request it was. */
+ * fingerprint (HMAC-SHA-256 of method, path and body, gateway/idempotency.h)
+ * says which request it was. */
 #define IDEM_KEY_MAX 255
 struct store_idem {
 	bool on;

@@ -4,6 +4,8 @@ lists each defence with its test.
 
 - Client IP behind a proxy: a client's own X-Forwarded-For line cannot pick
   its address when the proxy appends another.
+- Idempotency fingerprints are keyed: chirp.db alone cannot check a guess
+  of the password in a sign-up body.
 - Cleartext HTTP/2 is off: prior knowledge and `Upgrade: h2c` get HTTP/1.1.
 - Files chirp creates in an existing 0755 data dir are readable by no one
   else.
@@ -12,8 +14,12 @@ Each test starts the private server it needs (ServerProc on a temporary data
 dir), so the flags it is about are visible in the test.
 """
 
+import hashlib
+import hmac
+import json
 import os
 import secrets
+import sqlite3
 import socket
 import stat
 
@@ -134,6 +140,49 @@ def test_the_client_is_the_right_most_untrusted_address(server):
     r = signup_with_lines(srv, ["X-Forwarded-For: 198.51.100.41",
                                 "X-Forwarded-For: 10.0.0.1"])
     assert r.status == 201, r
+
+
+# ============================================ 2. keyed idempotency fingerprints
+
+def test_idempotency_fingerprint_is_keyed_by_a_secret_outside_the_db(server):
+    """The fingerprint of a sign-up is not SHA-256 of method, path and body
+    (which would let a reader of chirp.db test password guesses); it is an
+    HMAC under idem.key, a 0600 file of the data dir that the database never
+    holds, and the key survives a restart so replays still replay."""
+    srv = server("idemkey")
+    body = json.dumps({"handle": random_handle("ik"),
+                       "password": random_password()}).encode()
+    idem = "k-" + secrets.token_hex(8)
+    hdrs = {"Idempotency-Key": idem}
+    first = srv.client().request("POST", "/v1/users", body=body, headers=hdrs)
+    assert first.status == 201, first
+    assert srv.stop() == 0, srv.log_tail()
+
+    data = srv.data_dir
+    db = sqlite3.connect(os.path.join(data, "chirp.db"))
+    try:
+        rows = db.execute("SELECT key, fingerprint FROM idempotency").fetchall()
+    finally:
+        db.close()
+    stored = [bytes(fp) for k, fp in rows if k.endswith(idem)]
+    assert len(stored) == 1, rows
+    unkeyed = hashlib.sha256(b"POST\0/v1/users\0" + body).digest()
+    assert stored[0] != unkeyed, "an unkeyed SHA-256 of the body is in chirp.db"
+    key_path = os.path.join(data, "idem.key")
+    assert stat.S_IMODE(os.stat(key_path).st_mode) == 0o600
+    with open(key_path, "rb") as f:
+        key = f.read()
+    assert len(key) == 32
+    assert stored[0] == hmac.new(key, b"POST\0/v1/users\0" + body,
+                                 hashlib.sha256).digest()
+    assert key not in open(os.path.join(data, "chirp.db"), "rb").read()
+
+    srv.start()
+    again = srv.client().request("POST", "/v1/users", body=body, headers=hdrs)
+    assert again.status == 201 and again.body == first.body, again
+    assert (again.header("Idempotent-Replayed") or "").lower() == "true", again.headers
+    with open(key_path, "rb") as f:
+        assert f.read() == key, "idem.key changed across a restart"
 
 
 # ============================================ 3. no cleartext HTTP/2
