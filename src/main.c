@@ -256,6 +256,7 @@ static int chirp_start(struct chirp *ch, const struct chirp_config *cfg, struct 
 		.heartbeat_ms = cfg->stream_heartbeat_ms,
 	};
 	app->streams = live_service_new(ch->bus, app->feed, &lopt);
+	live_follow_writes(app->streams, app->writes);
 	strbuf_reset(err);
 	return 0;
 }

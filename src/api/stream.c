@@ -284,12 +284,17 @@ void api_feed_stream(struct ctx *c)
 	x->gen.proceed = on_proceed;
 	x->gen.stop = on_stop;
 	x->req = req;
-	int rc = live_session_open(t->streams, req->conn->ctx->loop, c->user_id, last, &sse_sink,
-				   x, &x->live);
+	int rc = live_session_open(t->streams, req->conn->ctx->loop, c->user_id, c->token_hash,
+				   last, &sse_sink, x, &x->live);
 	if (rc == LIVE_USER_FULL) {
 		http_header_add(req, "retry-after", "5", 1);
 		http_send_error(req, 429, "too_many_streams",
 				"this user has as many open streams as allowed; close one first");
+		return;
+	}
+	if (rc == LIVE_REVOKED) { /* logged out while the stream opened */
+		http_header_add(req, "www-authenticate", "Bearer", 6);
+		http_send_error(req, 401, "unauthorized", "a valid bearer token is required");
 		return;
 	}
 	if (rc == LIVE_SERVER_FULL) {
