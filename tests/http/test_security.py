@@ -6,6 +6,9 @@ lists each defence with its test.
   its address when the proxy appends another.
 - Idempotency fingerprints are keyed: chirp.db alone cannot check a guess
   of the password in a sign-up body.
+- Display names and tweets that would show as nothing (zero-width, soft
+  hyphen, BOM, bidi controls) are refused, and so are display names that
+  leave a bidi override or isolate open.
 - Cleartext HTTP/2 is off: prior knowledge and `Upgrade: h2c` get HTTP/1.1.
 - Files chirp creates in an existing 0755 data dir are readable by no one
   else.
@@ -210,6 +213,44 @@ def test_upgrade_h2c_is_ignored(server):
     got = raw_exchange(srv, req)
     assert got.startswith(b"HTTP/1.1 200"), got[:200]
     assert b"101" not in got.split(b"\r\n", 1)[0], got[:200]
+
+
+# ============================================ 9. spoofing characters
+
+INVISIBLE = ["\u200b", "\u200b\u200c\u200d", "\u00ad", "\ufeff", "\u2060",
+             "\u202e", "\u2066\u2069", "\u3164", " \u200b\u00a0\ufe0f "]
+
+
+def test_invisible_names_and_tweets_are_refused(server):
+    srv = server("spoof")
+    api = srv.client()
+    for name in INVISIBLE:
+        r = api.post("/v1/users", {"handle": random_handle("sp"),
+                                   "password": random_password(),
+                                   "display_name": name})
+        assert_error(r, 422, "invalid_display_name")
+    # an unclosed override would reverse whatever a client shows after the name
+    for name in ["Bob\u202e", "\u202eevil", "Bob\u2067x", "x\u202c", "a\u2067b\u202c"]:
+        r = api.post("/v1/users", {"handle": random_handle("sp"),
+                                   "password": random_password(),
+                                   "display_name": name})
+        assert_error(r, 422, "invalid_display_name")
+    # closed ones keep their direction to themselves; joiners inside emoji are text
+    for name in ["Bob \u2067\u05e9\u05dc\u05d5\u05dd\u2069", "\U0001F468\u200d\U0001F469",
+                 "Donau\u00addampf"]:
+        r = api.post("/v1/users", {"handle": random_handle("sp"),
+                                   "password": random_password(),
+                                   "display_name": name})
+        assert r.status == 201, (name, r)
+        assert r.json["display_name"] == name
+    handle, pw = random_handle("sp"), random_password()
+    assert api.post("/v1/users", {"handle": handle, "password": pw}).status == 201
+    token = api.post("/v1/sessions", {"handle": handle, "password": pw}).json["token"]
+    for text in INVISIBLE:
+        r = api.post("/v1/tweets", {"text": text}, token=token)
+        assert_error(r, 422, "invalid_text")
+    r = api.post("/v1/tweets", {"text": "\u200bvisible\u200b"}, token=token)
+    assert r.status == 201, r
 
 
 # ============================================ 8. files readable by all
