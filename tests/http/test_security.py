@@ -12,6 +12,8 @@ lists each defence with its test.
 - Cleartext HTTP/2 is off: prior knowledge and `Upgrade: h2c` get HTTP/1.1.
 - Files chirp creates in an existing 0755 data dir are readable by no one
   else.
+- Small ones: a `prev` link from the end of a list works; an
+  Idempotency-Key is scoped by method and path; HEAD is GET without a body.
 
 Each test starts the private server it needs (ServerProc on a temporary data
 dir), so the flags it is about are visible in the test.
@@ -29,7 +31,8 @@ import stat
 import pytest
 
 from chirp_client import (REQUEST_TIMEOUT, ServerProc, assert_error, chirp_bin,
-                          random_handle, random_password)
+                          create_user, parse_links, post_tweet, random_handle,
+                          random_password, split_url)
 
 
 def _start(tmp_path, name, *flags, rate_limits=False):
@@ -277,3 +280,28 @@ def test_files_chirp_creates_are_private(server):
     assert not open_to_others, open_to_others
     # the data dir itself was the operator's: chirp leaves its mode alone
     assert stat.S_IMODE(os.stat(data).st_mode) == 0o755
+
+
+# ============================================ 13. small ones
+
+def test_prev_link_from_the_end_of_a_list_is_usable(api):
+    """?max_id=1 is past every id: its "prev" link leads back to the whole
+    list from its oldest item (min_id=0), and following it is a 200."""
+    u = create_user(api)
+    ids = [post_tweet(api, u)["id"] for _ in range(3)]
+    r = api.get(f"/v1/users/{u.id}/tweets?limit=2&max_id=1")
+    assert r.status == 200 and r.json == [], r
+    prev = parse_links(r)["prev"]
+    assert split_url(prev)[1].get("min_id") == "0", prev
+    r = api.get(prev)
+    assert r.status == 200, r
+    assert [t["id"] for t in r.json] == [ids[1], ids[0]]  # the oldest two, newest first
+    r = api.get(parse_links(r)["prev"])
+    assert [t["id"] for t in r.json] == [ids[2]], r
+    # an empty list polled from min_id=0 keeps polling from there
+    empty = create_user(api)
+    r = api.get(f"/v1/users/{empty.id}/tweets?min_id=0")
+    assert r.status == 200 and r.json == [], r
+    assert split_url(parse_links(r)["prev"])[1].get("min_id") == "0", r.headers
+    # max_id=0 is still not a cursor
+    assert_error(api.get(f"/v1/users/{u.id}/tweets?max_id=0"), 400, "invalid_id")
