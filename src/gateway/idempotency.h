@@ -1,12 +1,12 @@
 /*
- * idempotency — the Idempotency-Key header of mutating POSTs .
+ * idempotency — the Idempotency-Key header of mutating POSTs.
  *
- * A key names one request per user: the same key with the same request
- * replays the first response (same status and body, plus
- * `Idempotent-Replayed: true`); the same key with a different request is
- * 422. A request is identified by its fingerprint: HMAC-SHA-256 of its
- * method, path and body under a server secret kept outside the database
- * (idem.key in the data dir). Keyed, because a sign-up body holds a
+ * A key names one request per user, method and path: the same key with
+ * the same request replays the first response (same status and body, plus
+ * `Idempotent-Replayed: true`); the same key with a different body is 422;
+ * the same key on another path is another record. A request is identified
+ * by its fingerprint: HMAC-SHA-256 of its method, path and body under a
+ * server secret kept outside the database (idem.key in the data dir). Keyed, because a sign-up body holds a
  * password: an unkeyed hash in chirp.db would let whoever reads the
  * database check password guesses at hashing speed; without the key, the
  * fingerprint says nothing about the body.

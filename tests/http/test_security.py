@@ -305,3 +305,36 @@ def test_prev_link_from_the_end_of_a_list_is_usable(api):
     assert split_url(parse_links(r)["prev"])[1].get("min_id") == "0", r.headers
     # max_id=0 is still not a cursor
     assert_error(api.get(f"/v1/users/{u.id}/tweets?max_id=0"), 400, "invalid_id")
+
+
+def test_an_idempotency_key_is_scoped_by_method_and_path(api):
+    """docs/api.md: a key is scoped to the user, the method and the path.
+    The same key on another path is another request, not a 422; each path
+    replays its own answer."""
+    u, other = create_user(api), create_user(api)
+    k = "k-" + secrets.token_hex(8)
+    tweet = api.post("/v1/tweets", {"text": "scoped"}, token=u.token,
+                     headers={"Idempotency-Key": k})
+    assert tweet.status == 201, tweet
+    fol = api.post(f"/v1/users/{other.id}/follows", token=u.token,
+                   headers={"Idempotency-Key": k})
+    assert fol.status in (200, 201), fol
+    again = api.post(f"/v1/users/{other.id}/follows", token=u.token,
+                     headers={"Idempotency-Key": k})
+    assert again.body == fol.body and again.header("Idempotent-Replayed") == "true", again
+    again = api.post("/v1/tweets", {"text": "scoped"}, token=u.token,
+                     headers={"Idempotency-Key": k})
+    assert again.body == tweet.body and again.header("Idempotent-Replayed") == "true", again
+    # another path with a path parameter: another record again
+    third = create_user(api)
+    r = api.post(f"/v1/users/{third.id}/follows", token=u.token,
+                 headers={"Idempotency-Key": k})
+    assert r.status in (200, 201) and r.header("Idempotent-Replayed") is None, r
+    # and on one path a different body is still a 422
+    r = api.post("/v1/tweets", {"text": "another"}, token=u.token,
+                 headers={"Idempotency-Key": k})
+    assert_error(r, 422, "idempotency_key_reused")
+    # a path too long to name the record by goes by its hash: still no 5xx
+    r = api.post("/v1/users/" + "0" * 400 + f"{other.id}/follows", token=u.token,
+                 headers={"Idempotency-Key": "k" * 255})
+    assert 200 <= r.status < 500, r
