@@ -338,3 +338,43 @@ def test_an_idempotency_key_is_scoped_by_method_and_path(api):
     r = api.post("/v1/users/" + "0" * 400 + f"{other.id}/follows", token=u.token,
                  headers={"Idempotency-Key": "k" * 255})
     assert 200 <= r.status < 500, r
+
+
+def test_head_is_get_without_a_body(api):
+    """RFC 9110 §9.3.2: HEAD answers GET's status and headers, no body. Sent
+    pipelined with a GET behind it on one connection, so a body where none
+    belongs would show as garbage before the second response."""
+    u = create_user(api)
+    post_tweet(api, u)
+    host, port = api.address
+    for path, token in [("/healthz", None), (f"/v1/users/{u.id}", None),
+                        (f"/v1/users/{u.id}/tweets?limit=1", None),
+                        ("/v1/feed", u.token), ("/v1/feed/stream", u.token),
+                        ("/v1/nothing-here", None)]:
+        auth = f"Authorization: Bearer {token}\r\n" if token else ""
+        get = api.get(path, token=token) if "stream" not in path else None
+        sock = socket.create_connection((host, port), timeout=REQUEST_TIMEOUT)
+        try:
+            sock.sendall((f"HEAD {path} HTTP/1.1\r\nHost: x\r\n{auth}\r\n"
+                          "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+                          ).encode())
+            got = b""
+            while True:
+                chunk = sock.recv(65536)
+                if not chunk:
+                    break
+                got += chunk
+        finally:
+            sock.close()
+        head, rest = got.split(b"\r\n\r\n", 1)
+        status = int(head.split(b" ")[1])
+        want = 200 if get is None else get.status
+        assert status == want, (path, got[:300])
+        assert rest.startswith(b"HTTP/1.1 200 "), (path, rest[:200])  # no body in between
+        if get is not None and get.header("Content-Length"):
+            assert f"content-length: {get.header('Content-Length')}".encode() in head.lower(), head
+    # a route without GET still says which methods it has, HEAD among them for GET routes
+    r = api.request("HEAD", "/v1/tweets")
+    assert r.status == 405 and r.header("Allow") == "POST", r.headers
+    r = api.request("PUT", f"/v1/users/{u.id}")
+    assert r.status == 405 and "HEAD" in r.header("Allow"), r.headers
