@@ -148,8 +148,14 @@ void ratelimit_client_ip(h2o_req_t *req, const char *trust_proxy, char *out)
 		peer.family = AF_INET;
 		memcpy(peer.bytes, &((struct sockaddr_in *)&ss)->sin_addr, 4);
 	} else if (len && ss.ss_family == AF_INET6) {
-		peer.family = AF_INET6;
-		memcpy(peer.bytes, &((struct sockaddr_in6 *)&ss)->sin6_addr, 16);
+		const struct in6_addr *a6 = &((struct sockaddr_in6 *)&ss)->sin6_addr;
+		if (IN6_IS_ADDR_V4MAPPED(a6)) { /* an IPv4 peer of a dual-stack listener */
+			peer.family = AF_INET;
+			memcpy(peer.bytes, a6->s6_addr + 12, 4);
+		} else {
+			peer.family = AF_INET6;
+			memcpy(peer.bytes, a6, 16);
+		}
 	} else {
 		strcpy(out, "unknown");
 		return;

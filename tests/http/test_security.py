@@ -148,6 +148,36 @@ def test_the_client_is_the_right_most_untrusted_address(server):
     assert r.status == 201, r
 
 
+def test_a_proxy_reaching_a_dual_stack_listener_is_still_trusted(tmp_path):
+    """On a [::] listener an IPv4 proxy's address arrives as ::ffff:a.b.c.d;
+    it is still the trusted 127.0.0.1, and its forwarded client counts."""
+    data = tmp_path / "ds-data"
+    data.mkdir()
+    log = tmp_path / "access.log"
+    class DualStack(ServerProc):
+        def address(self):  # listens on [::], reached over IPv4
+            return ("127.0.0.1", self.port)
+
+    srv = DualStack(data, tmp_path / "ds.log", rate_limits=True, extra_args=[
+        "--trust-proxy", "127.0.0.1", "--access-log", str(log)])
+    srv.host = "[::]"
+    srv.start()
+    try:
+        sock = socket.create_connection(("127.0.0.1", srv.port), timeout=REQUEST_TIMEOUT)
+        try:
+            sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                         b"X-Request-Id: dual-stack-1\r\n"
+                         b"X-Forwarded-For: 198.51.100.77\r\n\r\n")
+            while sock.recv(65536):
+                pass
+        finally:
+            sock.close()
+    finally:
+        assert srv.stop() == 0, srv.log_tail()
+    lines = [json.loads(x) for x in log.read_text().splitlines() if "dual-stack-1" in x]
+    assert lines and lines[0]["ip"] == "198.51.100.77", lines
+
+
 # ============================================ 2. keyed idempotency fingerprints
 
 def test_idempotency_fingerprint_is_keyed_by_a_secret_outside_the_db(server):
