@@ -1,22 +1,24 @@
 """Security hardening (issue 19), black-box: each test is an attack that
 worked once and must not work again. docs/reliability.md ("Threat model")
-lists each defence with its test.
+lists each defence with its test; the finding's number heads each section.
 
-- Client IP behind a proxy: a client's own X-Forwarded-For line cannot pick
-  its address when the proxy appends another.
-- Idempotency fingerprints are keyed: chirp.db alone cannot check a guess
-  of the password in a sign-up body.
-- Display names and tweets that would show as nothing (zero-width, soft
-  hyphen, BOM, bidi controls) are refused, and so are display names that
-  leave a bidi override or isolate open.
-- Cleartext HTTP/2 is off: prior knowledge and `Upgrade: h2c` get HTTP/1.1.
-- Files chirp creates in an existing 0755 data dir are readable by no one
-  else.
-- Small ones: a `prev` link from the end of a list works; an
-  Idempotency-Key is scoped by method and path; HEAD is GET without a body.
+1. Client IP behind a proxy: a client's own X-Forwarded-For line cannot pick
+   its address when the proxy appends another.
+2. Idempotency fingerprints are keyed: chirp.db alone cannot check a guess
+   of the password in a sign-up body.
+3. Cleartext HTTP/2 is off: prior knowledge and `Upgrade: h2c` get HTTP/1.1.
+8. Files chirp creates in an existing 0755 data dir are readable by no one
+   else.
+9. Display names and tweets that would show as nothing (zero-width, soft
+   hyphen, BOM, bidi controls) are refused, and so are display names that
+   leave a bidi override or isolate open.
+13. Small ones: a `prev` link from the end of a list works; an
+    Idempotency-Key is scoped by method and path; HEAD is GET without a body.
+(4, revoked tokens' streams, is in test_stream.py beside the other streams.)
 
-Each test starts the private server it needs (ServerProc on a temporary data
-dir), so the flags it is about are visible in the test.
+Tests about flags start the private server they need (ServerProc on a
+temporary data dir), so the flags are visible in the test; the small ones
+use the shared server.
 """
 
 import hashlib
@@ -248,6 +250,32 @@ def test_upgrade_h2c_is_ignored(server):
     assert b"101" not in got.split(b"\r\n", 1)[0], got[:200]
 
 
+# ============================================ 8. files readable by all
+
+def test_files_chirp_creates_are_private(server):
+    """In a data dir that already exists with mode 0755, every file and
+    directory chirp creates (the databases, their WAL and shared memory,
+    the keys, blob directories) is readable by its owner alone."""
+    srv = server("umask")
+    # a write, so the WAL exists and has content
+    r = srv.client().post("/v1/users", {"handle": random_handle("um"),
+                                        "password": random_password()})
+    assert r.status == 201, r
+    data = srv.data_dir
+    created = []
+    for root, dirs, files in os.walk(data):
+        for name in dirs + files:
+            created.append(os.path.join(root, name))
+    assert any(p.endswith("chirp.db") for p in created), created
+    assert any(p.endswith("chirp.db-wal") for p in created), created
+    open_to_others = [f"{p} {stat.filemode(os.stat(p).st_mode)}" for p in created
+                      if os.stat(p).st_mode & (stat.S_IRWXG | stat.S_IRWXO)]
+    assert srv.stop() == 0, srv.log_tail()
+    assert not open_to_others, open_to_others
+    # the data dir itself was the operator's: chirp leaves its mode alone
+    assert stat.S_IMODE(os.stat(data).st_mode) == 0o755
+
+
 # ============================================ 9. spoofing characters
 
 INVISIBLE = ["\u200b", "\u200b\u200c\u200d", "\u00ad", "\ufeff", "\u2060",
@@ -284,32 +312,6 @@ def test_invisible_names_and_tweets_are_refused(server):
         assert_error(r, 422, "invalid_text")
     r = api.post("/v1/tweets", {"text": "\u200bvisible\u200b"}, token=token)
     assert r.status == 201, r
-
-
-# ============================================ 8. files readable by all
-
-def test_files_chirp_creates_are_private(server):
-    """In a data dir that already exists with mode 0755, every file and
-    directory chirp creates (the databases, their WAL and shared memory,
-    the keys, blob directories) is readable by its owner alone."""
-    srv = server("umask")
-    # a write, so the WAL exists and has content
-    r = srv.client().post("/v1/users", {"handle": random_handle("um"),
-                                        "password": random_password()})
-    assert r.status == 201, r
-    data = srv.data_dir
-    created = []
-    for root, dirs, files in os.walk(data):
-        for name in dirs + files:
-            created.append(os.path.join(root, name))
-    assert any(p.endswith("chirp.db") for p in created), created
-    assert any(p.endswith("chirp.db-wal") for p in created), created
-    open_to_others = [f"{p} {stat.filemode(os.stat(p).st_mode)}" for p in created
-                      if os.stat(p).st_mode & (stat.S_IRWXG | stat.S_IRWXO)]
-    assert srv.stop() == 0, srv.log_tail()
-    assert not open_to_others, open_to_others
-    # the data dir itself was the operator's: chirp leaves its mode alone
-    assert stat.S_IMODE(os.stat(data).st_mode) == 0o755
 
 
 # ============================================ 13. small ones
