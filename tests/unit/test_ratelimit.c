@@ -63,10 +63,10 @@ static const char *client(const char *trust, const char *peer, const char *const
 	h2o_mem_init_pool(&req.pool);
 	set_peer(peer);
 	h2o_add_header_by_str(&req.pool, &req.headers, H2O_STRLIT("x-request-id"), 0, NULL,
-			      H2O_STRLIT("unrelated"));
+	                      H2O_STRLIT("unrelated"));
 	for (size_t i = 0; lines && lines[i]; i++)
-		h2o_add_header_by_str(&req.pool, &req.headers, H2O_STRLIT("x-forwarded-for"), 0, NULL,
-				      lines[i], strlen(lines[i]));
+		h2o_add_header_by_str(&req.pool, &req.headers, H2O_STRLIT("x-forwarded-for"), 0,
+		                      NULL, lines[i], strlen(lines[i]));
 	ratelimit_client_ip(&req, trust, out);
 	h2o_mem_clear_pool(&req.pool);
 	return out;
@@ -91,15 +91,16 @@ static void test_right_most_untrusted_entry_across_lines(void **state)
 	const char *t = "127.0.0.1";
 	assert_string_equal(client(t, "127.0.0.1", LINES("198.51.100.9")), "198.51.100.9");
 	assert_string_equal(client(t, "127.0.0.1", LINES("203.0.113.1, 198.51.100.9")),
-			    "198.51.100.9");
+	                    "198.51.100.9");
 	/* HAProxy's option forwardfor: the client's own line, then the proxy's */
 	assert_string_equal(client(t, "127.0.0.1", LINES("203.0.113.1", "198.51.100.9")),
-			    "198.51.100.9");
-	assert_string_equal(client(t, "127.0.0.1", LINES("203.0.113.1, 203.0.113.2", "198.51.100.9")),
-			    "198.51.100.9");
+	                    "198.51.100.9");
+	assert_string_equal(
+	    client(t, "127.0.0.1", LINES("203.0.113.1, 203.0.113.2", "198.51.100.9")),
+	    "198.51.100.9");
 	/* a forged trusted address further right is skipped like any hop */
 	assert_string_equal(client(t, "127.0.0.1", LINES("203.0.113.1", "198.51.100.9, 127.0.0.1")),
-			    "198.51.100.9");
+	                    "198.51.100.9");
 	/* white space and empty elements */
 	assert_string_equal(client(t, "127.0.0.1", LINES(" 198.51.100.9 ,, \t")), "198.51.100.9");
 	assert_string_equal(client(t, "127.0.0.1", LINES("198.51.100.9", ",", "")), "198.51.100.9");
@@ -111,9 +112,9 @@ static void test_chains_of_trusted_proxies(void **state)
 {
 	(void)state;
 	const char *t = "127.0.0.1, 10.0.0.0/8 ,fd00::/8";
-	assert_string_equal(client(t, "127.0.0.1", LINES("203.0.113.9", "198.51.100.40, 10.1.2.3",
-							 "10.200.0.1")),
-			    "198.51.100.40");
+	assert_string_equal(
+	    client(t, "127.0.0.1", LINES("203.0.113.9", "198.51.100.40, 10.1.2.3", "10.200.0.1")),
+	    "198.51.100.40");
 	assert_string_equal(client(t, "fd00::5", LINES("198.51.100.41, fd12::1")), "198.51.100.41");
 	assert_string_equal(client(t, "10.255.255.255", LINES("198.51.100.42")), "198.51.100.42");
 	/* only trusted hops: the peer (nothing else can be said) */
@@ -130,13 +131,13 @@ static void test_prefixes(void **state)
 	/* /0 trusts every IPv4 address, the forwarded one too: an IPv6
 	 * entry is the first outside it */
 	assert_string_equal(client("0.0.0.0/0", "192.0.2.1", LINES("2001:db8::9, 198.51.100.1")),
-			    "2001:db8::9");
+	                    "2001:db8::9");
 	assert_string_equal(client("192.0.2.1/32", "192.0.2.1", fwd), "198.51.100.1");
 	assert_string_equal(client("2001:db8::/33", "2001:db8:7fff::1", fwd), "198.51.100.1");
 	assert_string_equal(client("2001:db8::/33", "2001:db8:8000::1", fwd), "2001:db8:8000::1");
 	/* malformed prefixes trust nothing */
-	const char *bad[] = {"10.0.0.0/33", "10.0.0.0/", "10.0.0.0/8x", "10.0.0.0/-1",
-			     "::/129",      "nonsense",  "",            "10.0.0.0/8/8"};
+	const char *bad[] = {"10.0.0.0/33", "10.0.0.0/", "10.0.0.0/8x", "10.0.0.0/-1", "::/129",
+	                     "nonsense",    "",          "10.0.0.0/8/8"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		assert_string_equal(client(bad[i], "10.0.0.1", fwd), "10.0.0.1");
 	/* families never match each other */
