@@ -10,8 +10,9 @@
  *     (the validators and jsonw rely on that);
  *   - validate_handle / _password / _display_name / _tweet_text agree with
  *     reference rules written here from docs/api.md (display names: 1..50
- *     code points, none a C0/C1 control or DEL; texts: 1..280 code points,
- *     no NUL, not all White_Space);
+ *     code points, none a C0/C1 control or DEL, bidi controls closed;
+ *     texts: 1..280 code points, no NUL; neither all White_Space and
+ *     invisible characters);
  *   - an accepted value fits the fixed buffers the handlers memcpy it into
  *     (HANDLE_MAX, DISPLAY_NAME_MAX, TEXT_MAX bytes) and, except passwords,
  *     holds no NUL (it is later used as a C string);
@@ -55,12 +56,35 @@ static bool ref_white(uint32_t c)
 	return false;
 }
 
-/* Code-point walk shared by the two text rules below. */
+/* Invisible: General_Category Cf and Default_Ignorable_Code_Point
+ * (Unicode 15), as listed in UnicodeData.txt and DerivedCoreProperties.txt,
+ * range by range, unsorted on purpose (validate.c searches a sorted table). */
+static bool ref_invisible(uint32_t c)
+{
+	static const uint32_t r[][2] = {
+		{0xE0000, 0xE0FFF}, {0x00AD, 0x00AD}, {0x200B, 0x200F}, {0x202A, 0x202E},
+		{0x2060, 0x206F},   {0xFEFF, 0xFEFF}, {0x034F, 0x034F}, {0x061C, 0x061C},
+		{0x115F, 0x1160},   {0x17B4, 0x17B5}, {0x180B, 0x180F}, {0x3164, 0x3164},
+		{0xFE00, 0xFE0F},   {0xFFA0, 0xFFA0}, {0xFFF0, 0xFFFB}, {0x1BCA0, 0x1BCA3},
+		{0x1D173, 0x1D17A}, {0x0600, 0x0605}, {0x06DD, 0x06DD}, {0x070F, 0x070F},
+		{0x0890, 0x0891},   {0x08E2, 0x08E2}, {0x110BD, 0x110BD}, {0x110CD, 0x110CD},
+		{0x13430, 0x1343F},
+	};
+	for (size_t i = 0; i < sizeof(r) / sizeof(r[0]); i++)
+		if (c >= r[i][0] && c <= r[i][1])
+			return true;
+	return false;
+}
+
+/* Code-point walk shared by the two text rules below. Names also need
+ * their bidi controls closed and properly nested, at most 16 deep: a
+ * string of openers (each 'e' or 'i') stands for the stack. */
 static bool ref_text(const char *str, size_t len, size_t max_cp, bool is_name)
 {
 	const unsigned char *s = (const unsigned char *)str;
 	size_t n = 0;
 	bool blank = true;
+	char stack[17] = "";
 	for (size_t i = 0; i < len;) {
 		uint32_t c;
 		size_t k = ref_utf8_next(s + i, len - i, &c);
@@ -70,14 +94,27 @@ static bool ref_text(const char *str, size_t len, size_t max_cp, bool is_name)
 			return false;
 		if (!is_name && c == 0)
 			return false;
-		if (!ref_white(c))
+		if (!ref_white(c) && !ref_invisible(c))
 			blank = false;
+		if (is_name) {
+			size_t d = strlen(stack);
+			if (c == 0x202A || c == 0x202B || c == 0x202D || c == 0x202E ||
+			    c == 0x2066 || c == 0x2067 || c == 0x2068) {
+				if (d == 16)
+					return false;
+				stack[d] = c >= 0x2066 ? 'i' : 'e';
+			} else if (c == 0x202C || c == 0x2069) {
+				if (d == 0 || stack[d - 1] != (c == 0x2069 ? 'i' : 'e'))
+					return false;
+				stack[d - 1] = '\0';
+			}
+		}
 		n++;
 		i += k;
 	}
-	if (n < 1 || n > max_cp)
+	if (n < 1 || n > max_cp || stack[0])
 		return false;
-	return is_name || !blank;
+	return !blank;
 }
 
 /* jsonw_string, then parse back: must give the same bytes. */

@@ -288,9 +288,9 @@ static const struct config_flag flags[] = {
              "(per IP without a token), media per user"},
     {"no-rate-limits", NULL, FIELD(rate_limits), &type_switch, .def = "on", .implied = "off",
      .help = "turn every budget off (benchmarks, load tests)"},
-    {"trust-proxy", NULL, FIELD(trust_proxy), &type_string, .arg = "ADDR",
-     .help = "take the client IP from X-Forwarded-For when the connection comes from ADDR "
-             "(a load balancer)"},
+    {"trust-proxy", NULL, FIELD(trust_proxy), &type_string, .arg = "LIST",
+     .help = "trusted proxies, addresses or CIDR prefixes separated by commas: on their "
+             "connections the client IP is the right-most X-Forwarded-For entry not in LIST"},
     {"access-log", NULL, FIELD(access_log), &type_path_or_off, .arg = "PATH", .def = "-",
      .help = "one line per request to PATH, - for stdout, or off"},
     {"log-format", NULL, FIELD(access_log_text), &type_choice, .arg = "FORMAT", .def = "json",

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <sodium.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 
 #include "api/api.h"
 #include "config.h"
@@ -16,6 +17,7 @@
 #include "core/tweets.h"
 #include "core/write.h"
 #include "core/render.h"
+#include "gateway/idempotency.h"
 #include "http/server.h"
 #include "live/service.h"
 #include "media/media.h"
@@ -197,6 +199,18 @@ static int chirp_start(struct chirp *ch, const struct chirp_config *cfg, struct 
 	if (!(ch->limits = limits_memory_ops.open(&limits_opt, failing(err, "rate limits"))))
 		return -1;
 	app->ratelimit = ratelimit_new(ch->limits, cfg->limits, cfg->rate_limits);
+	/* Idempotency fingerprints are keyed by a secret of the data dir that
+	 * the database never holds (gateway/idempotency.h). */
+	struct strbuf key_path = STRBUF_INIT;
+	strbuf_appendf(&key_path, "%s/idem.key", cfg->data_dir);
+	_Static_assert(IDEM_SECRET_LEN == BLOB_SECRET_LEN, "one loader for both keys");
+	uint8_t idem_key[IDEM_SECRET_LEN];
+	int key_rc = blob_secret_load(key_path.data, idem_key, failing(err, "idempotency key"));
+	strbuf_deinit(&key_path);
+	if (key_rc)
+		return -1;
+	idempotency_init(idem_key);
+	sodium_memzero(idem_key, sizeof(idem_key));
 	app->metrics = metrics_new(api_route_count());
 
 	/* The services, and the effects of writes each one registers. */
@@ -242,12 +256,17 @@ static int chirp_start(struct chirp *ch, const struct chirp_config *cfg, struct 
 		.heartbeat_ms = cfg->stream_heartbeat_ms,
 	};
 	app->streams = live_service_new(ch->bus, app->feed, &lopt);
+	live_follow_writes(app->streams, app->writes);
 	strbuf_reset(err);
 	return 0;
 }
 
 int main(int argc, char **argv)
 {
+	/* Everything chirp creates (databases, their WAL, keys, blobs, the
+	 * access log) holds secrets or users' data: its owner's alone, even in
+	 * a data dir made 0755 by someone else. */
+	umask(077);
 	struct chirp_config cfg;
 	switch (config_parse(&cfg, argc, argv)) {
 	case CONFIG_EXIT_OK: return 0;

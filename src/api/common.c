@@ -33,7 +33,11 @@ bool api_param_id(struct ctx *c, unsigned i, uint64_t *out)
 }
 
 /* A cursor from the query string; absent leaves *out alone. */
-static bool query_id(struct ctx *c, const char *name, uint64_t *out, bool *present)
+/* A cursor: an id, or with `zero_ok` also "0" (a lower bound below every
+ * id: min_id=0 is the whole list from its oldest item, which is where a
+ * "prev" link from the end of the list, max_id=1, leads). */
+static bool query_id(struct ctx *c, const char *name, bool zero_ok, uint64_t *out,
+		     bool *present)
 {
 	h2o_iovec_t v;
 	*present = http_query_get(c->req, name, &v);
@@ -41,6 +45,10 @@ static bool query_id(struct ctx *c, const char *name, uint64_t *out, bool *prese
 		return true;
 	if (id_parse(v.base, v.len, out))
 		return true;
+	if (zero_ok && v.len == 1 && v.base[0] == '0') {
+		*out = 0;
+		return true;
+	}
 	struct strbuf msg = STRBUF_INIT;
 	strbuf_appendf(&msg, "%s must be an id (a positive decimal number)", name);
 	http_send_error(c->req, 400, "invalid_id", msg.data);
@@ -62,8 +70,9 @@ bool api_page(struct ctx *c, struct store_page *page)
 	}
 	bool has_max, has_since, has_min;
 	uint64_t since = 0, min = 0;
-	if (!query_id(c, "max_id", &page->before, &has_max) ||
-	    !query_id(c, "since_id", &since, &has_since) || !query_id(c, "min_id", &min, &has_min))
+	if (!query_id(c, "max_id", false, &page->before, &has_max) ||
+	    !query_id(c, "since_id", true, &since, &has_since) ||
+	    !query_id(c, "min_id", true, &min, &has_min))
 		return false;
 	/* Mastodon semantics: min_id pages forward from the cursor; since_id
 	 * only cuts off, keeping the newest. min_id wins if both are given. */
@@ -96,8 +105,9 @@ void api_link(struct ctx *c, const struct store_page *page, size_t n, uint64_t n
 	if (n) {
 		link_one(&sb, c, page, "max_id", oldest, "next");
 		link_one(&sb, c, page, "min_id", newest, "prev");
-	} else if (page->after) {
-		/* Nothing newer yet: "prev" polls from the same place. */
+	} else if (page->after || page->oldest_first) {
+		/* Nothing newer yet: "prev" polls from the same place (min_id=0
+		 * included: the list's first items, whenever they come). */
 		link_one(&sb, c, page, "min_id", page->after, "prev");
 	} else if (page->before != UINT64_MAX) {
 		/* The end of the list: "prev" leads back to what came before. */

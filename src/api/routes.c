@@ -105,6 +105,8 @@ static void allow_header(h2o_req_t *req, const char *path, size_t len)
 		if (sb.len)
 			strbuf_append(&sb, ", ", 2);
 		strbuf_append_str(&sb, routes[i].method);
+		if (strcmp(routes[i].method, "GET") == 0)
+			strbuf_append_str(&sb, ", HEAD");
 	}
 	http_header_add(req, "allow", sb.data ? sb.data : "", sb.len);
 	strbuf_deinit(&sb);
@@ -246,6 +248,11 @@ static void dispatch(struct ctx *c)
 	size_t path_len = req->query_at == SIZE_MAX ? req->path.len : req->query_at;
 	int match = router_match(routes, NROUTES, req->method.base, req->method.len, path, path_len,
 				 &c->m);
+	/* HEAD is GET without the body (RFC 9110 §9.3.2): the GET route runs,
+	 * and h2o sends its headers only. */
+	if (match == ROUTE_BAD_METHOD && h2o_memis(req->method.base, req->method.len,
+						   H2O_STRLIT("HEAD")))
+		match = router_match(routes, NROUTES, "GET", 3, path, path_len, &c->m);
 	if (match == ROUTE_NOT_FOUND)
 		match = match_profile(req, path, path_len, &c->m);
 	unsigned flags = match == ROUTE_FOUND ? c->m.route->flags : 0;

@@ -38,5 +38,6 @@ done:
 
 void api_sessions_delete(struct ctx *c)
 {
-	accounts_logout(c->app->accounts, c->token_hash, api_write_done, api_write_begin(c));
+	accounts_logout(c->app->accounts, c->user_id, c->token_hash, api_write_done,
+			api_write_begin(c));
 }

@@ -271,6 +271,18 @@ static bool last_event_id(struct ctx *c, uint64_t *id)
 	return false;
 }
 
+/* The status and headers of a stream's response. */
+static void stream_headers(h2o_req_t *req)
+{
+	req->res.status = 200;
+	req->res.reason = "OK";
+	h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL,
+		       H2O_STRLIT("text/event-stream; charset=utf-8"));
+	h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL,
+		       H2O_STRLIT("no-cache"));
+	http_header_add(req, "x-accel-buffering", "no", 2); /* nginx: do not buffer */
+}
+
 void api_feed_stream(struct ctx *c)
 {
 	struct app_thread *t = http_thread_data(c->req);
@@ -279,17 +291,30 @@ void api_feed_stream(struct ctx *c)
 	if (!last_event_id(c, &last))
 		return;
 
+	if (h2o_memis(req->method.base, req->method.len, H2O_STRLIT("HEAD"))) {
+		/* GET's headers without its body: no session, nothing streams
+		 * (h2o frames a HEAD response as bodiless; an event written on
+		 * it would be read as the next response). */
+		stream_headers(req);
+		h2o_send_inline(req, "", 0);
+		return;
+	}
 	struct sse *x = h2o_mem_alloc_shared(&req->pool, sizeof(*x), on_dispose);
 	memset(x, 0, sizeof(*x));
 	x->gen.proceed = on_proceed;
 	x->gen.stop = on_stop;
 	x->req = req;
-	int rc = live_session_open(t->streams, req->conn->ctx->loop, c->user_id, last, &sse_sink,
-				   x, &x->live);
+	int rc = live_session_open(t->streams, req->conn->ctx->loop, c->user_id, c->token_hash,
+				   last, &sse_sink, x, &x->live);
 	if (rc == LIVE_USER_FULL) {
 		http_header_add(req, "retry-after", "5", 1);
 		http_send_error(req, 429, "too_many_streams",
 				"this user has as many open streams as allowed; close one first");
+		return;
+	}
+	if (rc == LIVE_REVOKED) { /* logged out while the stream opened */
+		http_header_add(req, "www-authenticate", "Bearer", 6);
+		http_send_error(req, 401, "unauthorized", "a valid bearer token is required");
 		return;
 	}
 	if (rc == LIVE_SERVER_FULL) {
@@ -303,13 +328,7 @@ void api_feed_stream(struct ctx *c)
 		return;
 	}
 
-	req->res.status = 200;
-	req->res.reason = "OK";
-	h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL,
-		       H2O_STRLIT("text/event-stream; charset=utf-8"));
-	h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL,
-		       H2O_STRLIT("no-cache"));
-	http_header_add(req, "x-accel-buffering", "no", 2); /* nginx: do not buffer */
+	stream_headers(req);
 	h2o_start_response(req, &x->gen);
 	watch_client(x, live_service_options(c->app->streams)->buffer_bytes);
 	/* The first bytes go at once, so the client sees the 200 now. */

@@ -69,7 +69,8 @@ void api_tweets_create(struct ctx *c)
 		goto done;
 	if (!validate_tweet_text(text, len)) {
 		http_send_error(c->req, 422, "invalid_text",
-				"text must be 1..280 characters of UTF-8, not only spaces, without NUL");
+				"text must be 1..280 characters of UTF-8, not only spaces or invisible "
+				"characters, without NUL");
 		goto done;
 	}
 	tweets_post(c->app->tweets, c->user_id, text, len, media_ids, media_n, &c->idem,

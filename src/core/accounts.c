@@ -177,9 +177,11 @@ void accounts_login(struct accounts *a, const char *handle, size_t handle_len,
 
 /* ---- log-out and reads ---- */
 
-void accounts_logout(struct accounts *a, const uint8_t *token_hash, write_done_fn done, void *arg)
+void accounts_logout(struct accounts *a, uint64_t user_id, const uint8_t *token_hash,
+		     write_done_fn done, void *arg)
 {
 	struct write *w = write_new(a->writes, STORE_W_SESSION_DELETE, sizeof(*w), NULL, done, arg);
+	w->sw.in.session.user_id = user_id; /* for the effects: whose streams end */
 	memcpy(w->sw.in.session.token_hash, token_hash, TOKEN_HASH_LEN);
 	write_submit(w);
 }

@@ -59,9 +59,10 @@ void accounts_login(struct accounts *a, const char *handle, size_t handle_len,
 		    const char *folded_handle, const char *password, size_t password_len,
 		    write_done_fn done, void *arg);
 
-/* 204: the session of `token_hash` is revoked. */
-void accounts_logout(struct accounts *a, const uint8_t *token_hash, write_done_fn done,
-		     void *arg);
+/* 204: the session of `token_hash`, a session of `user_id`, is revoked
+ * (its effects end that token's live streams: live/service.h). */
+void accounts_logout(struct accounts *a, uint64_t user_id, const uint8_t *token_hash,
+		     write_done_fn done, void *arg);
 
 /* Profiles. STORE_NOT_FOUND for an unknown id, or a handle that no user
  * could have. */

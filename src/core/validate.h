@@ -18,11 +18,21 @@ bool validate_handle(const char *s, size_t len);
 /* 8..1024 bytes, anything allowed (passphrases may hold any character). */
 bool validate_password(const char *s, size_t len);
 
-/* 1..50 code points of valid UTF-8 with no control characters. */
+/* 1..50 code points of valid UTF-8 with no control characters, not blank
+ * (below), and with every bidirectional embedding, override and isolate
+ * closed, properly nested (LRE/RLE/LRO/RLO by PDF, LRI/RLI/FSI by PDI).
+ * Refused rather than stripped: the name is stored as the user sent it,
+ * and the user learns why (422) instead of seeing it changed. */
 bool validate_display_name(const char *s, size_t len);
 
-/* 1..280 code points of valid UTF-8, no NUL, not only white space (any
- * Unicode White_Space: a text of no-break spaces is blank too). */
+/* 1..280 code points of valid UTF-8, no NUL, not blank. */
 bool validate_tweet_text(const char *s, size_t len);
+
+/* Blank, for both: made only of white space (Unicode White_Space, so
+ * no-break spaces too) and characters that show as nothing (General
+ * Category Cf, such as zero-width spaces and joiners, soft hyphens, BOMs
+ * and bidi controls, and the other Default_Ignorable_Code_Points, such as
+ * Hangul fillers and variation selectors). Mixed with visible text they
+ * are fine: an emoji sequence joins with U+200D. */
 
 #endif

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "http/respond.h"
+#include "util/log.h"
 
 static bool valid_key(h2o_iovec_t v)
 {
@@ -18,19 +19,62 @@ static bool valid_key(h2o_iovec_t v)
 	return true;
 }
 
+/* The fingerprint key: set once at start, read by every loop after. */
+static uint8_t secret[IDEM_SECRET_LEN];
+static bool have_secret;
+
+void idempotency_init(const uint8_t *key)
+{
+	memcpy(secret, key, sizeof(secret));
+	have_secret = true;
+}
+
 static void fingerprint(h2o_req_t *req, uint8_t *out)
 {
-	crypto_hash_sha256_state st;
-	crypto_hash_sha256_init(&st);
-	crypto_hash_sha256_update(&st, (const unsigned char *)req->method.base, req->method.len);
-	crypto_hash_sha256_update(&st, (const unsigned char *)"", 1);
-	crypto_hash_sha256_update(&st, (const unsigned char *)req->path_normalized.base,
-				  req->path_normalized.len);
-	crypto_hash_sha256_update(&st, (const unsigned char *)"", 1);
+	if (!have_secret)
+		die("idempotency: idempotency_init was not called"); /* never unkeyed */
+	crypto_auth_hmacsha256_state st;
+	crypto_auth_hmacsha256_init(&st, secret, sizeof(secret));
+	crypto_auth_hmacsha256_update(&st, (const unsigned char *)req->method.base,
+				      req->method.len);
+	crypto_auth_hmacsha256_update(&st, (const unsigned char *)"", 1);
+	crypto_auth_hmacsha256_update(&st, (const unsigned char *)req->path_normalized.base,
+				      req->path_normalized.len);
+	crypto_auth_hmacsha256_update(&st, (const unsigned char *)"", 1);
 	if (req->entity.base)
-		crypto_hash_sha256_update(&st, (const unsigned char *)req->entity.base,
-					  req->entity.len);
-	crypto_hash_sha256_final(&st, out);
+		crypto_auth_hmacsha256_update(&st, (const unsigned char *)req->entity.base,
+					      req->entity.len);
+	crypto_auth_hmacsha256_final(&st, out);
+	sodium_memzero(&st, sizeof(st));
+}
+
+/* The record's name in out[IDEM_NAME_MAX + 1]: "METHOD PATH KEY", so a key
+ * is scoped by method and path (and by user: the record's scope). A method
+ * and path longer than IDEM_KEY_MAX bytes go by their SHA-256 instead
+ * ("METHOD #<hex>"), which fits. */
+static void name_record(h2o_req_t *req, h2o_iovec_t key, char *out)
+{
+	h2o_iovec_t m = req->method, p = req->path_normalized;
+	size_t n;
+	if (m.len + 1 + p.len <= IDEM_KEY_MAX) {
+		memcpy(out, m.base, m.len);
+		out[m.len] = ' ';
+		memcpy(out + m.len + 1, p.base, p.len);
+		n = m.len + 1 + p.len;
+	} else {
+		uint8_t digest[crypto_hash_sha256_BYTES];
+		crypto_hash_sha256(digest, (const unsigned char *)p.base, p.len);
+		size_t mlen = m.len < IDEM_KEY_MAX - 2 - 2 * sizeof(digest)
+				      ? m.len
+				      : IDEM_KEY_MAX - 2 - 2 * sizeof(digest);
+		memcpy(out, m.base, mlen);
+		memcpy(out + mlen, " #", 2);
+		sodium_bin2hex(out + mlen + 2, 2 * sizeof(digest) + 1, digest, sizeof(digest));
+		n = mlen + 2 + 2 * sizeof(digest);
+	}
+	out[n++] = ' ';
+	memcpy(out + n, key.base, key.len);
+	out[n + key.len] = '\0';
 }
 
 int idempotency_parse(h2o_req_t *req, struct store_idem *idem)
@@ -41,8 +85,7 @@ int idempotency_parse(h2o_req_t *req, struct store_idem *idem)
 	if (!valid_key(v))
 		return -1;
 	idem->on = true;
-	memcpy(idem->key, v.base, v.len);
-	idem->key[v.len] = '\0';
+	name_record(req, v, idem->key);
 	fingerprint(req, idem->fingerprint);
 	return 1;
 }

@@ -1,10 +1,15 @@
 /*
- * idempotency — the Idempotency-Key header of mutating POSTs .
+ * idempotency — the Idempotency-Key header of mutating POSTs.
  *
- * A key names one request per user: the same key with the same request
- * replays the first response (same status and body, plus
- * `Idempotent-Replayed: true`); the same key with a different request is
- * 422. A request is identified by the SHA-256 of its method, path and body.
+ * A key names one request per user, method and path: the same key with
+ * the same request replays the first response (same status and body, plus
+ * `Idempotent-Replayed: true`); the same key with a different body is 422;
+ * the same key on another path is another record. A request is identified
+ * by its fingerprint: HMAC-SHA-256 of its method, path and body under a
+ * server secret kept outside the database (idem.key in the data dir). Keyed, because a sign-up body holds a
+ * password: an unkeyed hash in chirp.db would let whoever reads the
+ * database check password guesses at hashing speed; without the key, the
+ * fingerprint says nothing about the body.
  *
  * Checked twice, on purpose: here, on the loop, to answer a replay without
  * any work; and again on the store's writer thread, atomically with the
@@ -18,6 +23,12 @@
 #include <stdint.h>
 
 #include "store/store.h"
+
+#define IDEM_SECRET_LEN 32 /* crypto_auth_hmacsha256_KEYBYTES */
+
+/* Sets the fingerprint key (IDEM_SECRET_LEN bytes, copied), once, before
+ * any request. Fingerprinting without it dies: never unkeyed. */
+void idempotency_init(const uint8_t *key);
 
 /* Reads the Idempotency-Key header into *idem (key and fingerprint; the
  * scope is the caller's to set). Returns 1 if there is a valid key, 0 if

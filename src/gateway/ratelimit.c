@@ -32,37 +32,138 @@ void ratelimit_free(struct ratelimit *rl)
 	free(rl);
 }
 
+/* The trusted set of --trust-proxy: addresses or CIDR prefixes separated
+ * by commas ("10.0.0.5", "10.0.0.0/8,::1"). Parsed on each use: the list is
+ * a few entries and the configuration is a plain string. */
+struct netaddr {
+	int family;
+	unsigned char bytes[16];
+};
+
+static bool addr_parse(const char *s, size_t n, struct netaddr *out)
+{
+	char buf[CLIENT_IP_MAX];
+	if (n == 0 || n >= sizeof(buf))
+		return false;
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	if (inet_pton(AF_INET, buf, out->bytes) == 1)
+		out->family = AF_INET;
+	else if (inet_pton(AF_INET6, buf, out->bytes) == 1)
+		out->family = AF_INET6;
+	else
+		return false;
+	return true;
+}
+
+static bool prefix_match(const struct netaddr *a, const struct netaddr *net, unsigned bits)
+{
+	if (a->family != net->family)
+		return false;
+	unsigned whole = bits / 8, rest = bits % 8;
+	if (memcmp(a->bytes, net->bytes, whole) != 0)
+		return false;
+	unsigned char mask = (unsigned char)(0xff00u >> rest);
+	return !rest || (a->bytes[whole] & mask) == (net->bytes[whole] & mask);
+}
+
+static bool trusted(const char *set, const struct netaddr *a)
+{
+	for (const char *p = set; *p;) {
+		const char *end = strchr(p, ',');
+		if (!end)
+			end = p + strlen(p);
+		const char *b = p, *e = end;
+		while (b < e && (*b == ' ' || *b == '\t'))
+			b++;
+		while (e > b && (e[-1] == ' ' || e[-1] == '\t'))
+			e--;
+		const char *slash = memchr(b, '/', (size_t)(e - b));
+		struct netaddr net;
+		if (addr_parse(b, (size_t)((slash ? slash : e) - b), &net)) {
+			unsigned max = net.family == AF_INET ? 32 : 128, bits = max;
+			if (slash) {
+				char *num_end;
+				unsigned long v = strtoul(slash + 1, &num_end, 10);
+				bits = num_end == e && num_end > slash + 1 && v <= max ? (unsigned)v : max + 1;
+			}
+			if (bits <= max && prefix_match(a, &net, bits))
+				return true;
+		}
+		p = *end ? end + 1 : end;
+	}
+	return false;
+}
+
+static void addr_format(const struct netaddr *a, char *out)
+{
+	inet_ntop(a->family, a->bytes, out, CLIENT_IP_MAX);
+}
+
+/* From the right-most X-Forwarded-For entry leftwards, across all of the
+ * header's lines in the order they came: the first address that is not a
+ * trusted proxy's. Every proxy in the set appends the address it saw, so
+ * entries to the right of a trusted hop were written by that hop;
+ * anything further left came from an untrusted sender and is only worth
+ * what that sender is. Returns false, leaving *client alone, when an entry
+ * before that is not an address (written by no proxy we know), and when
+ * every entry is trusted. */
+static bool forwarded_client(h2o_req_t *req, const char *set, struct netaddr *client)
+{
+	for (size_t i = req->headers.size; i-- > 0;) {
+		const h2o_header_t *h = &req->headers.entries[i];
+		if (!h2o_lcstris(h->name->base, h->name->len, H2O_STRLIT("x-forwarded-for")))
+			continue;
+		const char *start = h->value.base, *end = start + h->value.len;
+		while (end > start) {
+			const char *p = end;
+			while (p > start && p[-1] != ',')
+				p--;
+			const char *b = p, *e = end;
+			while (b < e && (*b == ' ' || *b == '\t'))
+				b++;
+			while (e > b && (e[-1] == ' ' || e[-1] == '\t'))
+				e--;
+			end = p > start ? p - 1 : start;
+			if (b == e)
+				continue; /* an empty element ("a,,b"): the list syntax allows it */
+			struct netaddr a;
+			if (!addr_parse(b, (size_t)(e - b), &a))
+				return false;
+			if (!trusted(set, &a)) {
+				*client = a;
+				return true;
+			}
+		}
+	}
+	return false;
+}
+
 void ratelimit_client_ip(h2o_req_t *req, const char *trust_proxy, char *out)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = req->conn->callbacks->get_peername(req->conn, (struct sockaddr *)&ss);
-	strcpy(out, "unknown");
-	if (len && ss.ss_family == AF_INET)
-		inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, out, CLIENT_IP_MAX);
-	else if (len && ss.ss_family == AF_INET6)
-		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, out, CLIENT_IP_MAX);
-	h2o_iovec_t xff;
-	if (!trust_proxy || strcmp(out, trust_proxy) != 0 ||
-	    !http_header_get(req, "x-forwarded-for", &xff))
+	struct netaddr peer = {0};
+	if (len && ss.ss_family == AF_INET) {
+		peer.family = AF_INET;
+		memcpy(peer.bytes, &((struct sockaddr_in *)&ss)->sin_addr, 4);
+	} else if (len && ss.ss_family == AF_INET6) {
+		const struct in6_addr *a6 = &((struct sockaddr_in6 *)&ss)->sin6_addr;
+		if (IN6_IS_ADDR_V4MAPPED(a6)) { /* an IPv4 peer of a dual-stack listener */
+			peer.family = AF_INET;
+			memcpy(peer.bytes, a6->s6_addr + 12, 4);
+		} else {
+			peer.family = AF_INET6;
+			memcpy(peer.bytes, a6, 16);
+		}
+	} else {
+		strcpy(out, "unknown");
 		return;
-	/* The proxy appends the address it saw: the last entry is the one
-	 * to trust; anything before it came from the client. */
-	const char *end = xff.base + xff.len, *p = end;
-	while (p > xff.base && p[-1] != ',')
-		p--;
-	while (p < end && (*p == ' ' || *p == '\t'))
-		p++;
-	while (end > p && (end[-1] == ' ' || end[-1] == '\t'))
-		end--;
-	char cand[CLIENT_IP_MAX];
-	size_t n = (size_t)(end - p);
-	unsigned char bin[sizeof(struct in6_addr)];
-	if (n == 0 || n >= sizeof(cand))
-		return;
-	memcpy(cand, p, n);
-	cand[n] = '\0';
-	if (inet_pton(AF_INET, cand, bin) == 1 || inet_pton(AF_INET6, cand, bin) == 1)
-		strcpy(out, cand);
+	}
+	struct netaddr client = peer;
+	if (trust_proxy && trusted(trust_proxy, &peer))
+		forwarded_client(req, trust_proxy, &client);
+	addr_format(&client, out);
 }
 
 static void set_headers(h2o_req_t *req, const struct limit_result *r)

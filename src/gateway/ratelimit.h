@@ -23,8 +23,14 @@
 
 #define CLIENT_IP_MAX 46 /* INET6_ADDRSTRLEN */
 
-/* The client's address: the socket peer, or the last X-Forwarded-For
- * entry when the peer is the trusted proxy. */
+/* The client's address into out[CLIENT_IP_MAX]: the socket peer; or, when
+ * the peer is in `trust_proxy` (addresses or CIDR prefixes separated by
+ * commas; NULL trusts nobody), the right-most X-Forwarded-For entry that is
+ * not in it, across all of the header's lines joined in order. The peer
+ * stays when that entry is not an address or every entry is trusted.
+ * RFC 7239 `Forwarded` is never read: a client may send either header,
+ * and only the one the proxy is configured to append can be believed
+ * (docs/operations.md). */
 void ratelimit_client_ip(h2o_req_t *req, const char *trust_proxy, char *out);
 
 /* Who is asking, as the budgets see it. */

@@ -391,6 +391,13 @@ int http_server_run(const struct http_server_config *cfg, const struct http_app 
 	srv.globalconf.max_request_entity_size = cfg->max_request_bytes;
 	srv.globalconf.http1.req_timeout = cfg->read_timeout_ms;
 	srv.globalconf.http2.idle_timeout = cfg->read_timeout_ms;
+	/* HTTP/1.1 only. h2o would otherwise speak cleartext HTTP/2 to a
+	 * client that sends its preface or `Upgrade: h2c`, and its HTTP/2
+	 * path escapes the protections built for HTTP/1 (the read timeout of
+	 * a trickling stream, the bound on buffered bodies per connection).
+	 * Off, the preface is a malformed request (400, closed) and the
+	 * Upgrade header is ignored. */
+	srv.globalconf.http1.upgrade_to_http2 = 0;
 	h2o_hostconf_t *host =
 		h2o_config_register_host(&srv.globalconf, h2o_iovec_init(H2O_STRLIT("default")), 65535);
 	h2o_pathconf_t *path = h2o_config_register_path(host, "/", 0);

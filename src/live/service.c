@@ -15,7 +15,10 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include "core/model.h"
+#include "core/write.h"
 #include "http/server.h"
 #include "live/watermark.h"
 #include "pubsub/pubsub.h"
@@ -66,6 +69,8 @@ struct live_session {
 	h2o_linklist_t link;        /* in ll->sessions while open */
 	h2o_timeout_entry_t heartbeat;
 	uint64_t user_id;
+	bool has_token;
+	uint8_t token[LIVE_TOKEN_ID_LEN]; /* names the session in a revoke */
 	struct live_watermark wm;
 
 	struct pubsub_sub *feed_sub;
@@ -126,6 +131,27 @@ void live_service_stats(struct live_service *svc, struct live_stats *out)
 const struct live_options *live_service_options(const struct live_service *svc)
 {
 	return &svc->opt;
+}
+
+/* The effect of a committed log-out (writer thread): every stream opened
+ * with that token ends, wherever it is, through the reader's feed channel. */
+static void on_session_deleted(void *arg, const struct store_write *w)
+{
+	struct live_service *svc = arg;
+	struct live_event e = {.kind = LIVE_REVOKE};
+	memcpy(e.token, w->in.session.token_hash, sizeof(e.token));
+	char channel[LIVE_CHANNEL_MAX], msg[LIVE_MESSAGE_MAX];
+	live_channel_feed(channel, w->in.session.user_id);
+	size_t len = live_encode(&e, msg);
+	if (svc->bus->ops->publish(svc->bus, channel, msg, len) != 0)
+		log_error("live: could not publish the revoke of a session of user %llu",
+			  (unsigned long long)w->in.session.user_id);
+}
+
+void live_follow_writes(struct live_service *svc, struct writes *ws)
+{
+	_Static_assert(LIVE_TOKEN_ID_LEN <= TOKEN_HASH_LEN, "a prefix of the token hash");
+	writes_after_commit(ws, STORE_W_SESSION_DELETE, on_session_deleted, svc);
 }
 
 /* Takes a session slot for `user`, within both caps: 0, LIVE_USER_FULL or
@@ -392,9 +418,18 @@ static void deliver(struct http_loop_msg *msg)
 			if (follow_celebrities(s) == STORE_OK)
 				live_watermark_resync(&s->wm, feed_live_upto(s->ll->svc->feed));
 			break;
+		case LIVE_REVOKE:
+			if (s->has_token && memcmp(s->token, m->e.token, sizeof(s->token)) == 0) {
+				/* What was queued before the revoke still goes; nothing
+				 * after it. A reconnect with the token gets 401. */
+				session_end(s, LIVE_END_DONE);
+				goto done;
+			}
+			break;
 		}
 		pump(s);
 	}
+done:
 	free(m);
 	session_unref(s); /* the event's */
 }
@@ -407,9 +442,22 @@ static void on_heartbeat(h2o_timeout_entry_t *entry)
 	live_session_writable(s);
 }
 
+/* Whether the token the session was opened with still names a session of
+ * its user. Asked once the session listens on its feed channel: a log-out
+ * that committed before is seen here, one after it arrives as a revoke. */
+static int still_signed_in(struct live_session *s, const uint8_t *token_hash)
+{
+	struct store_reader *db = s->ll->db;
+	uint64_t user_id;
+	int rc = db->ops->session_user(db, token_hash, &user_id);
+	if (rc == STORE_NOT_FOUND || (rc == STORE_OK && user_id != s->user_id))
+		return LIVE_REVOKED;
+	return rc;
+}
+
 int live_session_open(struct live_loop *ll, h2o_loop_t *evloop, uint64_t user_id,
-		      uint64_t after, const struct live_sink *sink, void *arg,
-		      struct live_session **out)
+		      const uint8_t *token_hash, uint64_t after, const struct live_sink *sink,
+		      void *arg, struct live_session **out)
 {
 	assert(on_loop_thread(ll));
 	struct live_service *svc = ll->svc;
@@ -431,11 +479,17 @@ int live_session_open(struct live_loop *ll, h2o_loop_t *evloop, uint64_t user_id
 	s->arg = arg;
 	s->open = true;
 	s->user_id = user_id;
+	if (token_hash) {
+		s->has_token = true;
+		memcpy(s->token, token_hash, sizeof(s->token));
+	}
 	s->heartbeat.cb = on_heartbeat;
 	char channel[LIVE_CHANNEL_MAX];
 	live_channel_feed(channel, user_id);
 	s->feed_sub = svc->bus->ops->subscribe(svc->bus, channel, on_bus_message, s);
-	int rc = follow_celebrities(s);
+	int rc = token_hash ? still_signed_in(s, token_hash) : STORE_OK;
+	if (!rc)
+		rc = follow_celebrities(s);
 	if (rc) {
 		unsubscribe_all(s);
 		s->open = false; /* for events already posted */

@@ -19,7 +19,10 @@
  *             a heartbeat when the period passes;
  *   end:      the transport closes it (the client left), its transport's
  *             backlog passes the bound (a slow reader: cut off), the feed
- *             cannot be read, or the loop drains at shutdown.
+ *             cannot be read, the loop drains at shutdown, or the token it
+ *             was opened with is revoked (a log-out: live_follow_writes
+ *             publishes a revoke on the reader's feed channel, so it
+ *             reaches the session on whichever node holds it).
  *
  * Threads. Events are published off the loops (the fanout thread); the bus
  * handler posts each to the session's own event loop (http_loop_post), and
@@ -41,6 +44,7 @@ struct feed;
 struct http_loop;
 struct pubsub;
 struct store_reader;
+struct writes;
 
 struct live_options {
 	size_t max_streams;      /* sessions open at once in this process */
@@ -100,6 +104,7 @@ struct live_sink {
 enum {
 	LIVE_USER_FULL = -101,   /* the user has max_per_user sessions open */
 	LIVE_SERVER_FULL = -102, /* the process has max_streams open, or drains */
+	LIVE_REVOKED = -103,     /* the token was revoked before the session began */
 };
 
 struct live_service;
@@ -110,6 +115,10 @@ struct live_session;
  * which must outlive the result. `opt` is copied. */
 struct live_service *live_service_new(struct pubsub *bus, struct feed *feed,
 				      const struct live_options *opt);
+/* Registers the service's effects on the write path: a committed log-out
+ * (STORE_W_SESSION_DELETE) ends the streams of that token, on every node
+ * that shares the bus. Before any write is submitted. */
+void live_follow_writes(struct live_service *svc, struct writes *ws);
 /* Every live_loop must be freed first. NULL is a no-op. */
 void live_service_free(struct live_service *svc);
 /* Any thread. */
@@ -129,19 +138,23 @@ void live_loop_free(struct live_loop *ll);
 
 /*
  * Opens a session for `user_id` on `ll`, whose h2o event loop is `evloop`
- * (the heartbeat timer runs there). With `after` > 0 it first replays the
+ * (the heartbeat timer runs there). `token_hash` (TOKEN_HASH_LEN bytes,
+ * copied; NULL for none) is the hash of the token the session was opened
+ * with: its revocation ends the session. With `after` > 0 it first replays the
  * feed's tweets newer than `after`; with 0 it starts with what comes next.
  * The sink is not called before the transport calls live_session_writable,
  * so it may start its response in between.
  *
  * Returns 0 and sets *out; the transport owns one handle on the session
  * until live_session_close (or LIVE_END_RELEASE). Or returns
- * LIVE_USER_FULL, LIVE_SERVER_FULL (counted in the stats), or the STORE_*
- * error of reading the reader's follows; nothing is held then.
+ * LIVE_USER_FULL, LIVE_SERVER_FULL (counted in the stats), LIVE_REVOKED
+ * (the token is gone by the time the session listens for its revocation),
+ * or the STORE_* error of reading the reader's follows; nothing is held
+ * then.
  */
 int live_session_open(struct live_loop *ll, h2o_loop_t *evloop, uint64_t user_id,
-		      uint64_t after, const struct live_sink *sink, void *arg,
-		      struct live_session **out);
+		      const uint8_t *token_hash, uint64_t after, const struct live_sink *sink,
+		      void *arg, struct live_session **out);
 
 /* The transport can take more (its response started, or a send
  * completed): the session catches up as far as the bound allows and

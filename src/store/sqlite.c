@@ -20,6 +20,7 @@
  *   tweets(id, author_id, text)           index (author_id, id)
  *   follows(id, follower_id, followee_id) unique pair; a covering index per direction
  *   idempotency(scope, key → fingerprint, status, body, created_ms)
+ *                                         fingerprints are HMACs (gateway/idempotency.h)
  *   health(id = 1, checked_ms)            rewritten by readiness probes
  *   media(id, owner_id, status, ..., tweet_id)  uploads; status is enum media_status
  *   jobs(id, media_id, attempts, run_at_ms, state)  the processing queue
@@ -130,6 +131,15 @@ static const char *const migrations[STORE_SQLITE_SCHEMA_VERSION] = {
 	"  last_error TEXT NOT NULL DEFAULT '');"
 	"CREATE INDEX jobs_due ON jobs(state, run_at_ms);"
 	"ALTER TABLE tweets ADD COLUMN media TEXT NOT NULL DEFAULT '';",
+
+	/* 6: idempotency fingerprints are keyed now (gateway/idempotency.h).
+	 * The records made before were plain SHA-256 of bodies that hold
+	 * sign-up passwords: drop them, and overwrite their bytes rather than
+	 * leave them in free pages. A retry across this upgrade acts again,
+	 * as it would after the records' 24 hours. */
+	"PRAGMA secure_delete = ON;"
+	"DELETE FROM idempotency;"
+	"PRAGMA secure_delete = OFF;",
 };
 
 static int user_version(sqlite3 *db)

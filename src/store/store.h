@@ -53,12 +53,16 @@ struct store_page {
 };
 
 /* What an Idempotency-Key pins: (scope, key) names the record, and the
- * fingerprint (SHA-256 of method, path and body) says which request it was. */
+ * fingerprint (HMAC-SHA-256 of method, path and body, gateway/idempotency.h)
+ * says which request it was. `key` is the client's key (at most
+ * IDEM_KEY_MAX bytes) within its method and path, as the gateway names it;
+ * the store takes it as an opaque string. */
 #define IDEM_KEY_MAX 255
+#define IDEM_NAME_MAX (2 * IDEM_KEY_MAX + 2)
 struct store_idem {
 	bool on;
 	uint64_t scope; /* the user id; 0 for anonymous requests (sign-up) */
-	char key[IDEM_KEY_MAX + 1];
+	char key[IDEM_NAME_MAX + 1];
 	uint8_t fingerprint[32];
 };
 

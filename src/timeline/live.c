@@ -8,6 +8,8 @@
 
 #include "util/id.h"
 
+static const char HEX[] = "0123456789abcdef";
+
 void live_channel_feed(char *buf, uint64_t reader_id)
 {
 	snprintf(buf, LIVE_CHANNEL_MAX, "feed:%llu", (unsigned long long)reader_id);
@@ -24,9 +26,43 @@ size_t live_encode(const struct live_event *e, char *buf)
 	switch (e->kind) {
 	case LIVE_TWEET: n = snprintf(buf, LIVE_MESSAGE_MAX, "t %llu", (unsigned long long)e->id); break;
 	case LIVE_DELETE: n = snprintf(buf, LIVE_MESSAGE_MAX, "d %llu", (unsigned long long)e->id); break;
+	case LIVE_REVOKE:
+		buf[0] = 'x';
+		buf[1] = ' ';
+		for (size_t i = 0; i < LIVE_TOKEN_ID_LEN; i++) {
+			buf[2 + 2 * i] = HEX[e->token[i] >> 4];
+			buf[3 + 2 * i] = HEX[e->token[i] & 15];
+		}
+		n = 2 + 2 * LIVE_TOKEN_ID_LEN;
+		buf[n] = '\0';
+		break;
 	default: n = snprintf(buf, LIVE_MESSAGE_MAX, "r"); break;
 	}
 	return (size_t)n;
+}
+
+static int hex_value(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1; /* upper case is not what live_encode writes */
+}
+
+static bool decode_revoke(const char *m, size_t len, struct live_event *out)
+{
+	if (len != 2 + 2 * LIVE_TOKEN_ID_LEN)
+		return false;
+	for (size_t i = 0; i < LIVE_TOKEN_ID_LEN; i++) {
+		int hi = hex_value(m[2 + 2 * i]), lo = hex_value(m[3 + 2 * i]);
+		if (hi < 0 || lo < 0)
+			return false;
+		out->token[i] = (uint8_t)(hi << 4 | lo);
+	}
+	out->kind = LIVE_REVOKE;
+	out->id = 0;
+	return true;
 }
 
 bool live_decode(const void *msg, size_t len, struct live_event *out)
@@ -36,6 +72,8 @@ bool live_decode(const void *msg, size_t len, struct live_event *out)
 		*out = (struct live_event){.kind = LIVE_RESYNC, .id = 0};
 		return true;
 	}
+	if (len >= 2 && m[0] == 'x' && m[1] == ' ')
+		return decode_revoke(m, len, out);
 	if (len < 3 || m[1] != ' ' || (m[0] != 't' && m[0] != 'd'))
 		return false;
 	out->kind = m[0] == 't' ? LIVE_TWEET : LIVE_DELETE;

@@ -14,8 +14,13 @@
  *
  * Messages are short ASCII: "t <id>" a tweet entered the feed, "d <id>" a
  * tweet was deleted, "r" the reader's follows changed (resubscribe and catch
- * up). The tweet itself is not in the message: the stream hydrates it from
- * the tweet cache, which also skips a tweet deleted in between.
+ * up), "x <32 hex digits>" the reader's session of that token was revoked
+ * (its streams end; published by live/service.c when a log-out commits).
+ * The tweet itself is not in the message: the stream hydrates it from
+ * the tweet cache, which also skips a tweet deleted in between. A revoke
+ * names the session by the first LIVE_TOKEN_ID_LEN bytes of its token's
+ * SHA-256, never the token: enough to tell one user's sessions apart, and
+ * nothing a listener on the bus could log in with.
  */
 #ifndef CHIRP_TIMELINE_LIVE_H
 #define CHIRP_TIMELINE_LIVE_H
@@ -25,17 +30,20 @@
 #include <stdint.h>
 
 #define LIVE_CHANNEL_MAX 32 /* "author:" + 20 digits + NUL, with room */
-#define LIVE_MESSAGE_MAX 24 /* "t " + 20 digits, with room */
+#define LIVE_TOKEN_ID_LEN 16 /* bytes of a token's hash that name its session */
+#define LIVE_MESSAGE_MAX 40  /* "x " + 32 hex digits, with room */
 
 enum live_kind {
 	LIVE_TWEET,  /* tweet `id` entered the feed */
 	LIVE_DELETE, /* tweet `id` was deleted */
 	LIVE_RESYNC, /* the reader's follows changed */
+	LIVE_REVOKE, /* the session of token `token` was revoked */
 };
 
 struct live_event {
 	enum live_kind kind;
-	uint64_t id; /* 0 for LIVE_RESYNC */
+	uint64_t id;                            /* 0 for LIVE_RESYNC, LIVE_REVOKE */
+	uint8_t token[LIVE_TOKEN_ID_LEN];       /* LIVE_REVOKE only */
 };
 
 /* Writes the channel name of a reader's feed, or of an author, into

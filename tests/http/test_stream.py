@@ -22,8 +22,8 @@ import time
 import pytest
 
 from chirp_client import (CONVERGE_TIMEOUT, REQUEST_TIMEOUT, assert_error,
-                          assert_tweet_shape, create_user, eventually, follow, post_tweet,
-                          start_server)
+                          assert_tweet_shape, create_user, eventually, follow, new_token,
+                          post_tweet, start_server)
 
 WAIT = CONVERGE_TIMEOUT  # how long an event may take to arrive, at most
 THRESHOLD = 2            # --celebrity-threshold on the private server
@@ -207,6 +207,37 @@ def test_stream_needs_a_valid_token_before_it_starts(api):
     # The query token stands in for a missing header, not for a bad one.
     s = Stream(api, token="x" * 43, query=f"?access_token={u.token}")
     assert s.status == 401
+
+
+def test_logging_out_ends_that_tokens_streams_at_once(api):
+    """DELETE /v1/sessions/current ends every stream opened with that token
+    (a stolen token's stream must not outlive its revocation); a stream of
+    the same user on another session stays open and keeps delivering."""
+    u, friend = create_user(api), create_user(api)
+    other_token = new_token(api, u)
+    follow(api, u, friend.id, expect=(201,))
+    revoked = stream(api, u)
+    by_query = Stream(api, query=f"?access_token={u.token}")
+    assert by_query.status == 200
+    kept = Stream(api, token=other_token)
+    assert kept.status == 200
+    t = post_tweet(api, friend)
+    for s in (revoked, by_query, kept):
+        assert tweet_of(s.next_tweet()) == t
+    assert api.delete("/v1/sessions/current", token=u.token).status == 204
+    for s in (revoked, by_query):
+        assert s.ended.wait(WAIT), "the stream of a revoked token is still open"
+    later = post_tweet(api, friend)
+    assert tweet_of(kept.next_tweet()) == later
+    assert not kept.ended.is_set()
+    for s in (revoked, by_query):
+        while not s.events.empty():  # heartbeats may have come before the end
+            ev = s.events.get()
+            assert ev.get("event") != "tweet", ev
+    # and the revoked token cannot open a new one
+    assert Stream(api, token=u.token).status == 401
+    for s in (revoked, by_query, kept):
+        s.close()
 
 
 def test_bad_last_event_id_is_a_400_and_an_empty_one_is_none(api):

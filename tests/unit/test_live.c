@@ -3,7 +3,8 @@
  * feed publishes (timeline/live) and a session's watermark
  * (live/watermark), which decides what a session hands on.
  *
- * Covers: every event survives encode then decode; channel names are
+ * Covers: every event survives encode then decode (a revoke with its
+ * token id); channel names are
  * distinct per kind and per id; messages that this version does not write
  * (truncated, unknown kind, bad ids, stray bytes) are refused, never
  * misread. The watermark: a session without a resume point starts after
@@ -45,6 +46,22 @@ static void test_roundtrip(void **state)
 	roundtrip(LIVE_RESYNC, 0);
 }
 
+static void test_revoke_roundtrip(void **state)
+{
+	(void)state;
+	struct live_event in = {.kind = LIVE_REVOKE}, out;
+	for (size_t i = 0; i < LIVE_TOKEN_ID_LEN; i++)
+		in.token[i] = (uint8_t)(0xf1 - 17 * i); /* every nibble value somewhere */
+	char buf[LIVE_MESSAGE_MAX];
+	size_t len = live_encode(&in, buf);
+	assert_int_equal(len, 2 + 2 * LIVE_TOKEN_ID_LEN);
+	assert_true(len < LIVE_MESSAGE_MAX);
+	assert_memory_equal(buf, "x f1e0cfbead9c8b7a69584736251403f2", len);
+	assert_true(live_decode(buf, len, &out));
+	assert_int_equal(out.kind, LIVE_REVOKE);
+	assert_memory_equal(out.token, in.token, LIVE_TOKEN_ID_LEN);
+}
+
 static void test_channels(void **state)
 {
 	(void)state;
@@ -78,6 +95,12 @@ static void test_refuses_what_it_does_not_write(void **state)
 	refused("d 99999999999999999999", 22); /* past 63 bits */
 	refused("rr", 2);
 	refused("r ", 2);
+	refused("x ", 2);
+	refused("x 0123456789abcdef0123456789abcde", 33);   /* one digit short */
+	refused("x 0123456789abcdef0123456789abcdef0", 35); /* one too many */
+	refused("x 0123456789ABCDEF0123456789abcdef", 34);  /* upper case */
+	refused("x 0123456789abcdeg0123456789abcdef", 34);
+	refused("x-0123456789abcdef0123456789abcdef", 34);
 }
 
 /* ---- the watermark ---- */
@@ -284,6 +307,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_roundtrip),
+	    cmocka_unit_test(test_revoke_roundtrip),
 	    cmocka_unit_test(test_channels),
 	    cmocka_unit_test(test_refuses_what_it_does_not_write),
 	    cmocka_unit_test(test_a_fresh_session_starts_after_upto),

@@ -456,6 +456,42 @@ static void test_migration_upgrades_v1(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+/* Version 6 drops the idempotency records of version 5, whose unkeyed
+ * SHA-256 fingerprints let a reader of the file test sign-up passwords. */
+static void test_migration_drops_unkeyed_fingerprints(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/chirp-test-migrate-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	char path[128];
+	snprintf(path, sizeof(path), "%s/%s", dir, STORE_SQLITE_FILE);
+
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	struct strbuf err = STRBUF_INIT;
+	assert_int_equal(store_sqlite_configure(db, &err), 0);
+	assert_int_equal(store_sqlite_migrate(db, 5, &err), 0);
+	assert_int_equal(sqlite3_exec(db,
+				      "INSERT INTO idempotency (scope, key, fingerprint, status, body,"
+				      " created_ms) VALUES (0, 'k', x'00', 201, x'7b7d', 1)",
+				      NULL, NULL, NULL),
+			 SQLITE_OK);
+	sqlite3_close(db);
+
+	struct store *s = open_store(dir);
+	assert_non_null(s);
+	struct store_reader *r = s->ops->reader_new(s);
+	struct store_idem_record rec = {.body = STRBUF_INIT};
+	assert_int_equal(r->ops->idem_get(r, 0, "k", &rec), STORE_NOT_FOUND);
+	r->ops->reader_free(r);
+	s->ops->close(s);
+	strbuf_deinit(&err);
+
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -467,6 +503,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_concurrent_writers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reopen_keeps_data, setup, teardown),
 		cmocka_unit_test(test_migration_upgrades_v1),
+		cmocka_unit_test(test_migration_drops_unkeyed_fingerprints),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -6,8 +6,10 @@
  * the tests sit on the boundaries: exact maximum lengths (counted in bytes
  * for handles and passwords, in code points for names and tweets, with
  * multi-byte text at the limit), one past them, and each kind of byte the
- * rules exclude (control characters, NUL, malformed UTF-8). Every input is
- * passed with an explicit length, as the API does.
+ * rules exclude (control characters, NUL, malformed UTF-8), and the text
+ * that would show as nothing or reorder what follows it (invisible
+ * characters, unclosed bidi controls). Every input is passed with an
+ * explicit length, as the API does.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,6 +17,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -274,6 +277,124 @@ static void test_tweet_blank_is_any_unicode_white_space(void **state)
 	}
 }
 
+/* ---- spoofing characters (issue 19, finding 9) ------------------------ */
+
+/* Each alone, and each with white space around it, shows as nothing. */
+static const char *const invisible_samples[] = {
+	"\xe2\x80\x8b",     /* U+200B ZERO WIDTH SPACE */
+	"\xe2\x80\x8c",     /* U+200C ZERO WIDTH NON-JOINER */
+	"\xe2\x80\x8d",     /* U+200D ZERO WIDTH JOINER */
+	"\xc2\xad",         /* U+00AD SOFT HYPHEN */
+	"\xef\xbb\xbf",     /* U+FEFF BOM */
+	"\xe2\x81\xa0",     /* U+2060 WORD JOINER */
+	"\xe2\x80\x8e",     /* U+200E LEFT-TO-RIGHT MARK */
+	"\xe2\x80\xae",     /* U+202E RIGHT-TO-LEFT OVERRIDE */
+	"\xe2\x81\xa6",     /* U+2066 LEFT-TO-RIGHT ISOLATE */
+	"\xe2\x81\xa9",     /* U+2069 POP DIRECTIONAL ISOLATE */
+	"\xe1\x85\x9f",     /* U+115F HANGUL CHOSEONG FILLER */
+	"\xe3\x85\xa4",     /* U+3164 HANGUL FILLER */
+	"\xef\xb8\x8f",     /* U+FE0F VARIATION SELECTOR-16 */
+	"\xcd\x8f",         /* U+034F COMBINING GRAPHEME JOINER */
+	"\xf3\xa0\x80\xa1", /* U+E0021 TAG EXCLAMATION MARK */
+	"\xf0\x9d\x85\xb3", /* U+1D173 MUSICAL SYMBOL BEGIN BEAM */
+};
+
+static void test_blank_is_also_invisible_characters(void **state)
+{
+	(void)state;
+	char buf[64];
+	size_t n_samples = sizeof(invisible_samples) / sizeof(invisible_samples[0]);
+	for (size_t i = 0; i < n_samples; i++) {
+		const char *inv = invisible_samples[i];
+		size_t len = strlen(inv);
+		assert_false(validate_tweet_text(inv, len));
+		assert_false(check_repeat(validate_tweet_text, inv, 20));
+		int n = snprintf(buf, sizeof(buf), " %s\xc2\xa0%s ", inv, inv);
+		assert_false(validate_tweet_text(buf, (size_t)n));
+		/* one visible character makes it a text */
+		n = snprintf(buf, sizeof(buf), "%sx%s", inv, inv);
+		assert_true(validate_tweet_text(buf, (size_t)n));
+		/* and names the same, bidi controls aside (below) */
+		assert_false(validate_display_name(inv, len));
+		n = snprintf(buf, sizeof(buf), "%s %s", inv, inv);
+		assert_false(validate_display_name(buf, (size_t)n));
+	}
+	/* all of them together, in a name or a tweet */
+	char all[256] = "";
+	for (size_t i = 0; i < n_samples; i++)
+		strcat(all, invisible_samples[i]);
+	assert_false(validate_tweet_text(all, strlen(all)));
+	/* white space alone is a blank name too */
+	assert_false(LIT(validate_display_name, " "));
+	assert_false(LIT(validate_display_name, "\xc2\xa0\xe3\x80\x80"));
+	/* visible neighbours of the ranges are not invisible */
+	assert_true(LIT(validate_tweet_text, "\xc2\xac"));       /* U+00AC NOT SIGN */
+	assert_true(LIT(validate_tweet_text, "\xe2\x80\x90"));   /* U+2010 HYPHEN */
+	assert_true(LIT(validate_tweet_text, "\xe2\x81\xb0"));   /* U+2070 SUPERSCRIPT ZERO */
+	assert_true(LIT(validate_tweet_text, "\xef\xbb\xbe"));   /* U+FEFE */
+	assert_true(LIT(validate_tweet_text, "\xe3\x85\xa5"));   /* U+3165 */
+	assert_true(LIT(validate_display_name, "\xe2\xa0\x81")); /* U+2801 BRAILLE */
+}
+
+static void test_joiners_inside_visible_text_are_fine(void **state)
+{
+	(void)state;
+	/* family emoji: man ZWJ woman ZWJ girl */
+	const char family[] = "\xf0\x9f\x91\xa8\xe2\x80\x8d\xf0\x9f\x91\xa9"
+			      "\xe2\x80\x8d\xf0\x9f\x91\xa7";
+	assert_true(LIT(validate_tweet_text, family));
+	assert_true(LIT(validate_display_name, family));
+	/* a red heart with its emoji presentation selector */
+	assert_true(LIT(validate_display_name, "\xe2\x9d\xa4\xef\xb8\x8f"));
+	/* a soft hyphen inside a word */
+	assert_true(LIT(validate_display_name, "Donau\xc2\xad" "dampf"));
+}
+
+static void test_display_name_bidi_controls_must_be_closed(void **state)
+{
+	(void)state;
+#define RLO "\xe2\x80\xae"
+#define LRE "\xe2\x80\xaa"
+#define PDF "\xe2\x80\xac"
+#define RLI "\xe2\x81\xa7"
+#define FSI "\xe2\x81\xa8"
+#define PDI "\xe2\x81\xa9"
+	/* closed, nested: the name keeps its direction to itself */
+	assert_true(LIT(validate_display_name, "Bob " RLO "olleh" PDF));
+	assert_true(LIT(validate_display_name, RLI "\xd7\xa9\xd7\x9c\xd7\x95\xd7\x9d" PDI));
+	assert_true(LIT(validate_display_name, FSI "a" LRE "b" PDF "c" PDI " d"));
+	/* left open, closed by the wrong kind, closed twice, or crossed */
+	assert_false(LIT(validate_display_name, "Bob" RLO));
+	assert_false(LIT(validate_display_name, "Bob " RLO "olleh"));
+	assert_false(LIT(validate_display_name, "Bob" RLI "x"));
+	assert_false(LIT(validate_display_name, "Bob" PDF));
+	assert_false(LIT(validate_display_name, "Bob" PDI));
+	assert_false(LIT(validate_display_name, RLO "x" PDI));
+	assert_false(LIT(validate_display_name, RLI "x" PDF));
+	assert_false(LIT(validate_display_name, RLO "x" PDF PDF));
+	assert_false(LIT(validate_display_name, RLI "a" LRE "b" PDI "c" PDF));
+	/* nesting has a bound */
+	assert_true(LIT(validate_display_name,
+			"x" LRE LRE LRE LRE LRE LRE LRE LRE PDF PDF PDF PDF PDF PDF PDF PDF));
+	size_t len;
+	char *deep = repeat(LRE, 17, &len);
+	char name[128];
+	memcpy(name, "x", 1);
+	memcpy(name + 1, deep, len);
+	for (int i = 0; i < 17; i++)
+		memcpy(name + 1 + len + 3 * i, PDF, 3);
+	assert_false(validate_display_name(name, 1 + len + 3 * 17)); /* 35 code points */
+	free(deep);
+	/* tweets are text, not a name shown inside other text: not checked */
+	assert_true(LIT(validate_tweet_text, "reversed: " RLO "olleh"));
+#undef RLO
+#undef LRE
+#undef PDF
+#undef RLI
+#undef FSI
+#undef PDI
+}
+
 static void test_tweet_rejects_nul(void **state)
 {
 	(void)state;
@@ -312,6 +433,9 @@ int main(void)
 	    cmocka_unit_test(test_tweet_blank_is_any_unicode_white_space),
 	    cmocka_unit_test(test_tweet_rejects_nul),
 	    cmocka_unit_test(test_tweet_rejects_bad_utf8),
+	    cmocka_unit_test(test_blank_is_also_invisible_characters),
+	    cmocka_unit_test(test_joiners_inside_visible_text_are_fine),
+	    cmocka_unit_test(test_display_name_bidi_controls_must_be_closed),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,421 @@
+"""Security hardening (issue 19), black-box: each test is an attack that
+worked once and must not work again. docs/reliability.md ("Threat model")
+lists each defence with its test; the finding's number heads each section.
+
+1. Client IP behind a proxy: a client's own X-Forwarded-For line cannot pick
+   its address when the proxy appends another.
+2. Idempotency fingerprints are keyed: chirp.db alone cannot check a guess
+   of the password in a sign-up body.
+3. Cleartext HTTP/2 is off: prior knowledge and `Upgrade: h2c` get HTTP/1.1.
+8. Files chirp creates in an existing 0755 data dir are readable by no one
+   else.
+9. Display names and tweets that would show as nothing (zero-width, soft
+   hyphen, BOM, bidi controls) are refused, and so are display names that
+   leave a bidi override or isolate open.
+13. Small ones: a `prev` link from the end of a list works; an
+    Idempotency-Key is scoped by method and path; HEAD is GET without a body.
+(4, revoked tokens' streams, is in test_stream.py beside the other streams.)
+
+Tests about flags start the private server they need (ServerProc on a
+temporary data dir), so the flags are visible in the test; the small ones
+use the shared server.
+"""
+
+import hashlib
+import hmac
+import http.client
+import json
+import os
+import secrets
+import sqlite3
+import socket
+import stat
+
+import pytest
+
+from chirp_client import (REQUEST_TIMEOUT, ServerProc, assert_error, chirp_bin,
+                          create_user, parse_links, post_tweet, random_handle,
+                          random_password, split_url)
+
+
+def _start(tmp_path, name, *flags, rate_limits=False):
+    path = chirp_bin()
+    if not (os.path.isfile(path) and os.access(path, os.X_OK)):
+        pytest.fail(f"chirp binary not found at {path}: run `make`", pytrace=False)
+    data = tmp_path / f"{name}-data"
+    data.mkdir(mode=0o755)
+    os.chmod(data, 0o755)  # whatever the test runner's umask
+    srv = ServerProc(data, tmp_path / f"{name}.log", extra_args=list(flags),
+                     rate_limits=rate_limits)
+    srv.start()
+    return srv
+
+
+@pytest.fixture
+def server(tmp_path):
+    started = []
+
+    def make(name, *flags, **kw):
+        srv = _start(tmp_path, name, *flags, **kw)
+        started.append(srv)
+        return srv
+
+    yield make
+    for srv in started:
+        if srv.alive():
+            assert srv.stop() == 0, srv.log_tail()
+
+
+def raw_exchange(srv, data, timeout=5.0):
+    """Sends `data` on a fresh connection and returns every byte the server
+    sends back until it closes or falls silent for `timeout` seconds."""
+    sock = socket.create_connection(srv.address(), timeout=REQUEST_TIMEOUT)
+    try:
+        sock.sendall(data)
+        sock.settimeout(timeout)
+        got = b""
+        while True:
+            try:
+                chunk = sock.recv(65536)
+            except socket.timeout:
+                break
+            except ConnectionResetError:
+                break
+            if not chunk:
+                break
+            got += chunk
+            if b"\r\n\r\n" in got and got.startswith(b"HTTP/1.1 "):
+                break  # the head is enough to judge
+        return got
+    finally:
+        sock.close()
+
+
+def signup_with_lines(srv, header_lines):
+    """POST /v1/users written by hand, so that a header can appear on
+    several lines (what a proxy that appends its own line produces)."""
+    body = ('{"handle":"%s","password":"%s"}'
+            % (random_handle("sec"), random_password())).encode()
+    head = ["POST /v1/users HTTP/1.1", "Host: 127.0.0.1", "Connection: close",
+            "Content-Type: application/json", f"Content-Length: {len(body)}"]
+    head += header_lines
+    r = srv.client().raw(("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body)
+    assert r is not None, "no response"
+    return r
+
+
+# ============================================ 1. client IP behind a proxy
+
+def test_client_cannot_pick_its_ip_with_its_own_forwarded_for_line(server):
+    """HAProxy's `option forwardfor` appends the address it saw as a line of
+    its own. A client that sends its own X-Forwarded-For line first, a new
+    address each time, still pays the sign-up budget of its real address."""
+    srv = server("xff", "--trust-proxy", "127.0.0.1",
+                 "--rate-limit", "signup=2/1800", rate_limits=True)
+    real = "198.51.100.23"
+    got = []
+    for i in range(4):
+        forged = f"203.0.113.{i + 1}"
+        r = signup_with_lines(srv, [f"X-Forwarded-For: {forged}",
+                                    f"X-Forwarded-For: {real}"])
+        got.append(r.status)
+    assert got == [201, 201, 429, 429], got
+    # another real address has its own budget
+    r = signup_with_lines(srv, ["X-Forwarded-For: 203.0.113.1",
+                                "X-Forwarded-For: 198.51.100.24"])
+    assert r.status == 201, r
+
+
+def test_the_client_is_the_right_most_untrusted_address(server):
+    """With a chain of trusted proxies (an address and a CIDR prefix), the
+    client is the right-most entry outside the set, across every line."""
+    srv = server("xffchain", "--trust-proxy", "127.0.0.1, 10.0.0.0/8",
+                 "--rate-limit", "signup=1/1800", rate_limits=True)
+    real = "198.51.100.40"
+    r = signup_with_lines(srv, ["X-Forwarded-For: 203.0.113.9",
+                                f"X-Forwarded-For: {real}, 10.1.2.3",
+                                "X-Forwarded-For: 10.200.0.1"])
+    assert r.status == 201, r
+    # the same client through other proxies of the set, and a forged entry
+    # that is itself inside the set: still the same client, refused
+    r = signup_with_lines(srv, [f"X-Forwarded-For: 10.9.9.9, {real}",
+                                "X-Forwarded-For: 10.0.0.7"])
+    assert_error(r, 429, "rate_limited")
+    # Forwarded (RFC 7239) is never read: it cannot pick an address either
+    r = signup_with_lines(srv, ["Forwarded: for=203.0.113.99",
+                                f"X-Forwarded-For: {real}"])
+    assert_error(r, 429, "rate_limited")
+    # and another client behind the same proxies has its own budget
+    r = signup_with_lines(srv, ["X-Forwarded-For: 198.51.100.41",
+                                "X-Forwarded-For: 10.0.0.1"])
+    assert r.status == 201, r
+
+
+def test_a_proxy_reaching_a_dual_stack_listener_is_still_trusted(tmp_path):
+    """On a [::] listener an IPv4 proxy's address arrives as ::ffff:a.b.c.d;
+    it is still the trusted 127.0.0.1, and its forwarded client counts."""
+    data = tmp_path / "ds-data"
+    data.mkdir()
+    log = tmp_path / "access.log"
+    class DualStack(ServerProc):
+        def address(self):  # listens on [::], reached over IPv4
+            return ("127.0.0.1", self.port)
+
+    srv = DualStack(data, tmp_path / "ds.log", rate_limits=True, extra_args=[
+        "--trust-proxy", "127.0.0.1", "--access-log", str(log)])
+    srv.host = "[::]"
+    srv.start()
+    try:
+        sock = socket.create_connection(("127.0.0.1", srv.port), timeout=REQUEST_TIMEOUT)
+        try:
+            sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                         b"X-Request-Id: dual-stack-1\r\n"
+                         b"X-Forwarded-For: 198.51.100.77\r\n\r\n")
+            while sock.recv(65536):
+                pass
+        finally:
+            sock.close()
+    finally:
+        assert srv.stop() == 0, srv.log_tail()
+    lines = [json.loads(x) for x in log.read_text().splitlines() if "dual-stack-1" in x]
+    assert lines and lines[0]["ip"] == "198.51.100.77", lines
+
+
+# ============================================ 2. keyed idempotency fingerprints
+
+def test_idempotency_fingerprint_is_keyed_by_a_secret_outside_the_db(server):
+    """The fingerprint of a sign-up is not SHA-256 of method, path and body
+    (which would let a reader of chirp.db test password guesses); it is an
+    HMAC under idem.key, a 0600 file of the data dir that the database never
+    holds, and the key survives a restart so replays still replay."""
+    srv = server("idemkey")
+    body = json.dumps({"handle": random_handle("ik"),
+                       "password": random_password()}).encode()
+    idem = "k-" + secrets.token_hex(8)
+    hdrs = {"Idempotency-Key": idem}
+    first = srv.client().request("POST", "/v1/users", body=body, headers=hdrs)
+    assert first.status == 201, first
+    assert srv.stop() == 0, srv.log_tail()
+
+    data = srv.data_dir
+    db = sqlite3.connect(os.path.join(data, "chirp.db"))
+    try:
+        rows = db.execute("SELECT key, fingerprint FROM idempotency").fetchall()
+    finally:
+        db.close()
+    stored = [bytes(fp) for k, fp in rows if k.endswith(idem)]
+    assert len(stored) == 1, rows
+    unkeyed = hashlib.sha256(b"POST\0/v1/users\0" + body).digest()
+    assert stored[0] != unkeyed, "an unkeyed SHA-256 of the body is in chirp.db"
+    key_path = os.path.join(data, "idem.key")
+    assert stat.S_IMODE(os.stat(key_path).st_mode) == 0o600
+    with open(key_path, "rb") as f:
+        key = f.read()
+    assert len(key) == 32
+    assert stored[0] == hmac.new(key, b"POST\0/v1/users\0" + body,
+                                 hashlib.sha256).digest()
+    assert key not in open(os.path.join(data, "chirp.db"), "rb").read()
+
+    srv.start()
+    again = srv.client().request("POST", "/v1/users", body=body, headers=hdrs)
+    assert again.status == 201 and again.body == first.body, again
+    assert (again.header("Idempotent-Replayed") or "").lower() == "true", again.headers
+    with open(key_path, "rb") as f:
+        assert f.read() == key, "idem.key changed across a restart"
+
+
+# ============================================ 3. no cleartext HTTP/2
+
+H2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+# An empty SETTINGS frame: length 0, type 4, flags 0, stream 0.
+H2_SETTINGS = b"\x00\x00\x00\x04\x00\x00\x00\x00\x00"
+
+
+def test_prior_knowledge_http2_is_not_spoken(server):
+    srv = server("h2")
+    got = raw_exchange(srv, H2_PREFACE + H2_SETTINGS)
+    # An HTTP/2 server answers the preface with its own SETTINGS frame
+    # (type 4 on stream 0) before anything else.
+    is_h2_settings = len(got) >= 9 and got[3] == 4 and got[5:9] == b"\0\0\0\0"
+    assert not is_h2_settings, got[:64]
+    assert got == b"" or got.startswith(b"HTTP/1.1 4"), got[:64]
+    assert srv.client().get("/healthz").status == 200
+
+
+def test_upgrade_h2c_is_ignored(server):
+    srv = server("h2c")
+    req = (b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade, HTTP2-Settings\r\n"
+           b"Upgrade: h2c\r\nHTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n\r\n")
+    got = raw_exchange(srv, req)
+    assert got.startswith(b"HTTP/1.1 200"), got[:200]
+    assert b"101" not in got.split(b"\r\n", 1)[0], got[:200]
+
+
+# ============================================ 8. files readable by all
+
+def test_files_chirp_creates_are_private(server):
+    """In a data dir that already exists with mode 0755, every file and
+    directory chirp creates (the databases, their WAL and shared memory,
+    the keys, blob directories) is readable by its owner alone."""
+    srv = server("umask")
+    # a write, so the WAL exists and has content
+    r = srv.client().post("/v1/users", {"handle": random_handle("um"),
+                                        "password": random_password()})
+    assert r.status == 201, r
+    data = srv.data_dir
+    created = []
+    for root, dirs, files in os.walk(data):
+        for name in dirs + files:
+            created.append(os.path.join(root, name))
+    assert any(p.endswith("chirp.db") for p in created), created
+    assert any(p.endswith("chirp.db-wal") for p in created), created
+    open_to_others = [f"{p} {stat.filemode(os.stat(p).st_mode)}" for p in created
+                      if os.stat(p).st_mode & (stat.S_IRWXG | stat.S_IRWXO)]
+    assert srv.stop() == 0, srv.log_tail()
+    assert not open_to_others, open_to_others
+    # the data dir itself was the operator's: chirp leaves its mode alone
+    assert stat.S_IMODE(os.stat(data).st_mode) == 0o755
+
+
+# ============================================ 9. spoofing characters
+
+INVISIBLE = ["\u200b", "\u200b\u200c\u200d", "\u00ad", "\ufeff", "\u2060",
+             "\u202e", "\u2066\u2069", "\u3164", " \u200b\u00a0\ufe0f "]
+
+
+def test_invisible_names_and_tweets_are_refused(server):
+    srv = server("spoof")
+    api = srv.client()
+    for name in INVISIBLE:
+        r = api.post("/v1/users", {"handle": random_handle("sp"),
+                                   "password": random_password(),
+                                   "display_name": name})
+        assert_error(r, 422, "invalid_display_name")
+    # an unclosed override would reverse whatever a client shows after the name
+    for name in ["Bob\u202e", "\u202eevil", "Bob\u2067x", "x\u202c", "a\u2067b\u202c"]:
+        r = api.post("/v1/users", {"handle": random_handle("sp"),
+                                   "password": random_password(),
+                                   "display_name": name})
+        assert_error(r, 422, "invalid_display_name")
+    # closed ones keep their direction to themselves; joiners inside emoji are text
+    for name in ["Bob \u2067\u05e9\u05dc\u05d5\u05dd\u2069", "\U0001F468\u200d\U0001F469",
+                 "Donau\u00addampf"]:
+        r = api.post("/v1/users", {"handle": random_handle("sp"),
+                                   "password": random_password(),
+                                   "display_name": name})
+        assert r.status == 201, (name, r)
+        assert r.json["display_name"] == name
+    handle, pw = random_handle("sp"), random_password()
+    assert api.post("/v1/users", {"handle": handle, "password": pw}).status == 201
+    token = api.post("/v1/sessions", {"handle": handle, "password": pw}).json["token"]
+    for text in INVISIBLE:
+        r = api.post("/v1/tweets", {"text": text}, token=token)
+        assert_error(r, 422, "invalid_text")
+    r = api.post("/v1/tweets", {"text": "\u200bvisible\u200b"}, token=token)
+    assert r.status == 201, r
+
+
+# ============================================ 13. small ones
+
+def test_prev_link_from_the_end_of_a_list_is_usable(api):
+    """?max_id=1 is past every id: its "prev" link leads back to the whole
+    list from its oldest item (min_id=0), and following it is a 200."""
+    u = create_user(api)
+    ids = [post_tweet(api, u)["id"] for _ in range(3)]
+    r = api.get(f"/v1/users/{u.id}/tweets?limit=2&max_id=1")
+    assert r.status == 200 and r.json == [], r
+    prev = parse_links(r)["prev"]
+    assert split_url(prev)[1].get("min_id") == "0", prev
+    r = api.get(prev)
+    assert r.status == 200, r
+    assert [t["id"] for t in r.json] == [ids[1], ids[0]]  # the oldest two, newest first
+    r = api.get(parse_links(r)["prev"])
+    assert [t["id"] for t in r.json] == [ids[2]], r
+    # an empty list polled from min_id=0 keeps polling from there
+    empty = create_user(api)
+    r = api.get(f"/v1/users/{empty.id}/tweets?min_id=0")
+    assert r.status == 200 and r.json == [], r
+    assert split_url(parse_links(r)["prev"])[1].get("min_id") == "0", r.headers
+    # max_id=0 is still not a cursor
+    assert_error(api.get(f"/v1/users/{u.id}/tweets?max_id=0"), 400, "invalid_id")
+
+
+def test_an_idempotency_key_is_scoped_by_method_and_path(api):
+    """docs/api.md: a key is scoped to the user, the method and the path.
+    The same key on another path is another request, not a 422; each path
+    replays its own answer."""
+    u, other = create_user(api), create_user(api)
+    k = "k-" + secrets.token_hex(8)
+    tweet = api.post("/v1/tweets", {"text": "scoped"}, token=u.token,
+                     headers={"Idempotency-Key": k})
+    assert tweet.status == 201, tweet
+    fol = api.post(f"/v1/users/{other.id}/follows", token=u.token,
+                   headers={"Idempotency-Key": k})
+    assert fol.status in (200, 201), fol
+    again = api.post(f"/v1/users/{other.id}/follows", token=u.token,
+                     headers={"Idempotency-Key": k})
+    assert again.body == fol.body and again.header("Idempotent-Replayed") == "true", again
+    again = api.post("/v1/tweets", {"text": "scoped"}, token=u.token,
+                     headers={"Idempotency-Key": k})
+    assert again.body == tweet.body and again.header("Idempotent-Replayed") == "true", again
+    # another path with a path parameter: another record again
+    third = create_user(api)
+    r = api.post(f"/v1/users/{third.id}/follows", token=u.token,
+                 headers={"Idempotency-Key": k})
+    assert r.status in (200, 201) and r.header("Idempotent-Replayed") is None, r
+    # and on one path a different body is still a 422
+    r = api.post("/v1/tweets", {"text": "another"}, token=u.token,
+                 headers={"Idempotency-Key": k})
+    assert_error(r, 422, "idempotency_key_reused")
+    # a path too long to name the record by goes by its hash: still no 5xx
+    r = api.post("/v1/users/" + "0" * 400 + f"{other.id}/follows", token=u.token,
+                 headers={"Idempotency-Key": "k" * 255})
+    assert 200 <= r.status < 500, r
+
+
+def test_head_is_get_without_a_body(api):
+    """RFC 9110 §9.3.2: HEAD answers GET's status and headers, no body. Sent
+    pipelined with a GET behind it on one connection, so a body where none
+    belongs would show as garbage before the second response."""
+    u = create_user(api)
+    post_tweet(api, u)
+    host, port = api.address
+    for path, token in [("/healthz", None), (f"/v1/users/{u.id}", None),
+                        (f"/v1/users/{u.id}/tweets?limit=1", None),
+                        ("/v1/feed", u.token), ("/v1/feed/stream", u.token),
+                        ("/v1/nothing-here", None)]:
+        auth = f"Authorization: Bearer {token}\r\n" if token else ""
+        get = api.get(path, token=token) if "stream" not in path else None
+        sock = socket.create_connection((host, port), timeout=REQUEST_TIMEOUT)
+        try:
+            sock.sendall((f"HEAD {path} HTTP/1.1\r\nHost: x\r\n{auth}\r\n"
+                          "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+                          ).encode())
+            got = b""
+            while True:
+                chunk = sock.recv(65536)
+                if not chunk:
+                    break
+                got += chunk
+        finally:
+            sock.close()
+        head, rest = got.split(b"\r\n\r\n", 1)
+        status = int(head.split(b" ")[1])
+        want = 200 if get is None else get.status
+        assert status == want, (path, got[:300])
+        assert rest.startswith(b"HTTP/1.1 200 "), (path, rest[:200])  # no body in between
+        if get is not None and get.header("Content-Length"):
+            assert f"content-length: {get.header('Content-Length')}".encode() in head.lower(), head
+    # a route without GET still says which methods it has, HEAD among them for GET routes
+    # (asked with http.client itself: a bodiless error must not enter the
+    # traffic test_zz_secrets checks for JSON errors)
+    conn = http.client.HTTPConnection(host, port, timeout=REQUEST_TIMEOUT)
+    try:
+        conn.request("HEAD", "/v1/tweets")
+        r = conn.getresponse()
+        assert r.status == 405 and r.getheader("Allow") == "POST", r.getheaders()
+        assert r.read() == b""
+    finally:
+        conn.close()
+    r = api.request("PUT", f"/v1/users/{u.id}")
+    assert r.status == 405 and "HEAD" in r.header("Allow"), r.headers
