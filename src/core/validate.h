@@ -25,4 +25,8 @@ bool validate_display_name(const char *s, size_t len);
  * Unicode White_Space: a text of no-break spaces is blank too). */
 bool validate_tweet_text(const char *s, size_t len);
 
+/* 0..160 code points of valid UTF-8 with no control characters (empty
+ * clears the bio). */
+bool validate_bio(const char *s, size_t len);
+
 #endif

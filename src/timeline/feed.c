@@ -154,6 +154,14 @@ void feed_on_post(struct feed *f, const struct tweet *t, const char *json, size_
 	fanout_enqueue(f->fanout, &job);
 }
 
+void feed_on_counts(struct feed *f, const struct tweet *t)
+{
+	struct strbuf sb = STRBUF_INIT;
+	render_tweet(&sb, t);
+	f->cache->ops->replace(f->cache, t->id, sb.data, sb.len);
+	strbuf_deinit(&sb);
+}
+
 void feed_on_delete(struct feed *f, uint64_t author_id, uint64_t tweet_id)
 {
 	if (f->cache->ops->mark_deleted(f->cache, tweet_id) != 0)
@@ -438,7 +446,9 @@ static int page_ids(struct feed *f, struct store_reader *r, uint64_t user,
 	return rc;
 }
 
-int feed_tweet(struct feed *f, struct store_reader *r, uint64_t id, struct strbuf *out)
+/* The shared JSON of one tweet (render_tweet), from the cache or else the
+ * store, then cached. */
+static int tweet_shared(struct feed *f, struct store_reader *r, uint64_t id, struct strbuf *out)
 {
 	switch (f->cache->ops->get(f->cache, id, out)) {
 	case TWEET_CACHE_HIT: return STORE_OK;
@@ -455,6 +465,31 @@ int feed_tweet(struct feed *f, struct store_reader *r, uint64_t id, struct strbu
 	return STORE_OK;
 }
 
+int feed_liked(struct store_reader *r, uint64_t viewer, const uint64_t *ids, size_t n,
+	       bool *liked)
+{
+	if (viewer)
+		return r->ops->liked(r, viewer, ids, n, liked);
+	for (size_t i = 0; i < n; i++)
+		liked[i] = false;
+	return STORE_OK;
+}
+
+int feed_tweet_for(struct feed *f, struct store_reader *r, uint64_t viewer, uint64_t id,
+		   struct strbuf *out)
+{
+	bool liked;
+	int rc = tweet_shared(f, r, id, out);
+	if (rc == STORE_OK && (rc = feed_liked(r, viewer, &id, 1, &liked)) == STORE_OK)
+		render_tweet_viewer(out, liked);
+	return rc;
+}
+
+int feed_tweet(struct feed *f, struct store_reader *r, uint64_t id, struct strbuf *out)
+{
+	return feed_tweet_for(f, r, 0, id, out);
+}
+
 /* Cuts `out` back to its first `len` bytes. */
 static void truncate_to(struct strbuf *out, size_t len)
 {
@@ -463,21 +498,26 @@ static void truncate_to(struct strbuf *out, size_t len)
 		out->data[len] = '\0';
 }
 
-int feed_hydrate(struct feed *f, struct store_reader *r, const struct feed_id_source *src,
-		 size_t limit, struct strbuf *out, struct feed_hydrated *res)
+int feed_hydrate(struct feed *f, struct store_reader *r, uint64_t viewer,
+		 const struct feed_id_source *src, size_t limit, struct strbuf *out,
+		 struct feed_hydrated *res)
 {
-	uint64_t *ids = xmalloc((limit ? limit : 1) * sizeof(uint64_t));
+	size_t cap = limit ? limit : 1;
+	uint64_t *ids = xmalloc(cap * (sizeof(uint64_t) + sizeof(bool)));
+	bool *liked = (bool *)(ids + cap);
 	int rc = STORE_OK;
 	*res = (struct feed_hydrated){0};
 	strbuf_append_char(out, '[');
 	for (int round = 0; rc == STORE_OK && round < HYDRATE_ROUNDS && res->n < limit; round++) {
 		size_t want = limit - res->n, got = 0;
 		rc = src->next(src->arg, want, ids, &got);
+		if (rc == STORE_OK && got)
+			rc = feed_liked(r, viewer, ids, got, liked);
 		for (size_t i = 0; rc == STORE_OK && i < got; i++) {
 			size_t mark = out->len;
 			if (res->n)
 				strbuf_append_char(out, ',');
-			int h = feed_tweet(f, r, ids[i], out);
+			int h = tweet_shared(f, r, ids[i], out);
 			if (h == STORE_NOT_FOUND) {
 				truncate_to(out, mark); /* deleted: skip it */
 				if (src->gone)
@@ -487,6 +527,7 @@ int feed_hydrate(struct feed *f, struct store_reader *r, const struct feed_id_so
 			rc = h;
 			if (rc)
 				break;
+			render_tweet_viewer(out, liked[i]);
 			if (!res->newest || ids[i] > res->newest)
 				res->newest = ids[i];
 			if (!res->oldest || ids[i] < res->oldest)
@@ -543,7 +584,7 @@ int feed_home(struct feed *f, struct store_reader *r, uint64_t user_id,
 	struct home_source h = {.f = f, .r = r, .user = user_id, .page = *page};
 	struct feed_id_source src = {.next = home_next, .gone = home_gone, .arg = &h};
 	struct feed_hydrated res;
-	int rc = feed_hydrate(f, r, &src, page->limit, out, &res);
+	int rc = feed_hydrate(f, r, user_id, &src, page->limit, out, &res);
 	*n = res.n;
 	if (res.n) {
 		*newest = res.newest;

@@ -89,7 +89,7 @@ static int hydrate_expect(struct feed *f, struct list_source *l, size_t limit,
 	struct strbuf out = STRBUF_INIT;
 	strbuf_append_str(&out, "x"); /* appended to, not replaced */
 	struct feed_hydrated res;
-	int rc = feed_hydrate(f, &fake.reader, &src, limit, &out, &res);
+	int rc = feed_hydrate(f, &fake.reader, 0, &src, limit, &out, &res);
 	if (rc == STORE_OK) {
 		assert_int_equal(out.data[0], 'x');
 		json_error_t jerr;
@@ -226,13 +226,14 @@ static void test_cache_serves_what_it_has(void **state)
 	assert_int_equal(st.cache.entries, 5);
 
 	/* A posted tweet is served as the writer rendered it, without a
-	 * store read (the fake store does not even have it). */
+	 * store read (the fake store does not even have it), with the
+	 * reader's fields spliced in (none liked: an anonymous reader). */
 	static const char json[] = "{\"id\":\"2500\",\"posted\":true}";
 	struct tweet t = {.id = 2500, .author_id = 1};
 	feed_on_post(f, &t, json, sizeof(json) - 1);
 	struct strbuf out = STRBUF_INIT;
 	assert_int_equal(feed_tweet(f, &fake.reader, 2500, &out), STORE_OK);
-	assert_string_equal(out.data, json);
+	assert_string_equal(out.data, "{\"id\":\"2500\",\"posted\":true,\"liked\":false}");
 	assert_int_equal(atomic_load(&fake.tweet_reads), reads);
 
 	/* Deleted: not found, nothing appended, even though cached before. */
