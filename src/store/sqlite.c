@@ -228,6 +228,7 @@ int store_sqlite_configure(sqlite3 *db, struct strbuf *err)
 #define Q10(d) "?" #d "0,?" #d "1,?" #d "2,?" #d "3,?" #d "4,?" #d "5,?" #d "6,?" #d "7,?" #d "8,?" #d "9"
 #define LIKED_BATCH 100
 #define LIKED_FIRST 100 /* the parameter number of the first id */
+#define LIKED_RANGE_MAX 64 /* likes read from a page's id range before asking by id */
 #define FEED_WHERE                                                                                 \
 	"WHERE t.author_id IN (SELECT followee_id FROM follows WHERE follower_id = ?1"             \
 	" UNION ALL SELECT ?1)"
@@ -255,6 +256,7 @@ enum read_stmt {
 	R_MEDIA,
 	R_JOBS_DUE,
 	R_LIKED,
+	R_LIKED_RANGE,
 	R_LIKED_BY,
 	R_LIKED_BY_ASC,
 	R_TWEET_EXISTS,
@@ -295,6 +297,8 @@ static const char *const read_sql[R_COUNT] = {
 	[R_LIKED] = "SELECT tweet_id FROM likes WHERE user_id = ?1 AND tweet_id IN (" Q10(10) ","
 		    Q10(11) "," Q10(12) "," Q10(13) "," Q10(14) "," Q10(15) "," Q10(16) ","
 		    Q10(17) "," Q10(18) "," Q10(19) ")",
+	[R_LIKED_RANGE] = "SELECT tweet_id FROM likes WHERE user_id = ?1 AND tweet_id BETWEEN ?2 AND ?3"
+			  " LIMIT ?4",
 	[R_LIKED_BY] = "SELECT f.id, " USER_COLS " FROM likes f JOIN users u ON u.id = f.user_id"
 		       " WHERE f.tweet_id = ?1" FPAGE_DESC,
 	[R_LIKED_BY_ASC] = "SELECT f.id, " USER_COLS " FROM likes f JOIN users u ON u.id = "
@@ -788,27 +792,58 @@ static int sqlite_liked_by(struct store_reader *base, uint64_t tweet_id,
 	return entry_list(r, R_LIKED_BY, R_LIKED_BY_ASC, tweet_id, p, out, n);
 }
 
-/* At most LIKED_BATCH ids per query; a page (100 at most) is one. The ids
- * of a page are few, so matching each row back to its index is a scan. */
+/* Marks liked[i] for each ids[i] equal to `id`. The ids of a page are
+ * few (100 at most), so matching a row back to its place is a scan. */
+static void mark_liked(const uint64_t *ids, size_t n, uint64_t id, bool *liked)
+{
+	for (size_t i = 0; i < n; i++)
+		if (ids[i] == id)
+			liked[i] = true;
+}
+
+/*
+ * Two ways to ask, cheapest first. Most readers have few likes among the
+ * tweets of a page's time span (a feed page covers minutes or hours), so
+ * one seek and a short scan of the reader's likes between the page's
+ * lowest and highest id answers the whole page; a reader without likes
+ * costs one seek. Only when that range holds more than LIKED_RANGE_MAX
+ * likes (a heavy liker, or a search page spread over years) are the ids
+ * asked one by one, LIKED_BATCH per query: a statement of placeholders
+ * (a page is one query), the unused ones left NULL, which match nothing.
+ */
 static int sqlite_liked(struct store_reader *base, uint64_t user_id, const uint64_t *ids,
 			size_t n, bool *liked)
 {
 	struct sqlite_reader *r = (struct sqlite_reader *)base;
-	sqlite3_stmt *st = reader_stmt(r, R_LIKED);
-	for (size_t i = 0; i < n; i++)
+	uint64_t lo = UINT64_MAX, hi = 0;
+	for (size_t i = 0; i < n; i++) {
 		liked[i] = false;
+		lo = ids[i] < lo ? ids[i] : lo;
+		hi = ids[i] > hi ? ids[i] : hi;
+	}
+	if (!n)
+		return STORE_OK;
+	sqlite3_stmt *st = reader_stmt(r, R_LIKED_RANGE);
+	sqlite3_bind_int64(st, 1, clamp63(user_id));
+	sqlite3_bind_int64(st, 2, clamp63(lo));
+	sqlite3_bind_int64(st, 3, clamp63(hi));
+	sqlite3_bind_int(st, 4, LIKED_RANGE_MAX);
+	int rc;
+	size_t rows = 0;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		mark_liked(ids, n, (uint64_t)sqlite3_column_int64(st, 0), liked);
+		rows++;
+	}
+	if ((rc = finish_list(r->db, st, rc)) || rows < LIKED_RANGE_MAX)
+		return rc;
+	st = reader_stmt(r, R_LIKED);
 	for (size_t at = 0; at < n; at += LIKED_BATCH) {
 		size_t k = n - at < LIKED_BATCH ? n - at : LIKED_BATCH;
 		sqlite3_bind_int64(st, 1, clamp63(user_id));
 		for (size_t i = 0; i < k; i++)
 			sqlite3_bind_int64(st, LIKED_FIRST + (int)i, clamp63(ids[at + i]));
-		int rc;
-		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-			uint64_t id = (uint64_t)sqlite3_column_int64(st, 0);
-			for (size_t i = 0; i < k; i++)
-				if (ids[at + i] == id)
-					liked[at + i] = true;
-		}
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+			mark_liked(ids + at, k, (uint64_t)sqlite3_column_int64(st, 0), liked + at);
 		sqlite3_clear_bindings(st);
 		if ((rc = finish_list(r->db, st, rc)))
 			return rc;

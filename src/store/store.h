@@ -269,8 +269,10 @@ struct store_ops {
 				const struct store_page *page, uint64_t *ids, size_t *n);
 
 	/* Conversations and likes. */
-	/* Which of ids[0..n) `user_id` has liked: liked[i] for ids[i]. One
-	 * batched read however long the list. */
+	/* Which of ids[0..n) `user_id` has liked: liked[i] for ids[i]. A
+	 * batched read: one query for a page, whatever its length, unless the
+	 * reader has many likes in the span of the ids (then one more per 100
+	 * ids; sqlite.c has how). */
 	int (*liked)(struct store_reader *r, uint64_t user_id, const uint64_t *ids, size_t n,
 		     bool *liked);
 	/* The users who liked `tweet_id`, newest like first (the like's id is

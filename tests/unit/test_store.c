@@ -446,6 +446,25 @@ static void test_likes(void **state)
 	for (size_t i = 0; i < 250; i++)
 		assert_int_equal(lm[i], i == 170);
 
+	/* A heavy liker: more likes in the page's span than one range read
+	 * takes; the ids are then asked one by one, and the answer is the same. */
+	uint64_t heavy[80];
+	bool lh[81];
+	for (size_t i = 0; i < 80; i++) {
+		heavy[i] = post(e, a, "many");
+		if (i % 2 == 0 || i >= 10)
+			assert_int_equal(like_write(e, true, c, heavy[i], NULL, NULL), STORE_OK);
+	}
+	assert_int_equal(e->r->ops->liked(e->r, c, heavy, 10, lh), STORE_OK);
+	for (size_t i = 0; i < 10; i++)
+		assert_int_equal(lh[i], i % 2 == 0);
+	uint64_t spread[] = {heavy[1], heavy[79], heavy[0], heavy[3]};
+	assert_int_equal(e->r->ops->liked(e->r, c, spread, 4, lh), STORE_OK);
+	assert_false(lh[0]);
+	assert_true(lh[1]);
+	assert_true(lh[2]);
+	assert_false(lh[3]);
+
 	struct follow_entry fe[5];
 	size_t n;
 	struct store_page p = {.before = UINT64_MAX, .limit = 5};
