@@ -70,7 +70,8 @@ static bool read_reply_to(struct ctx *c, json_t *body, uint64_t *id)
 	if (!v || json_is_null(v))
 		return true;
 	if (!json_is_string(v)) {
-		http_send_error(c->req, 400, "wrong_type", "in_reply_to_id must be a tweet id (a string)");
+		http_send_error(c->req, 400, "wrong_type",
+				"in_reply_to_id must be a tweet id (a string)");
 		return false;
 	}
 	if (!id_parse(json_string_value(v), json_string_length(v), id)) {

@@ -119,7 +119,8 @@ void api_users_update_me(struct ctx *c)
 		goto done;
 	if (in.display_name && !validate_display_name(in.display_name, in.display_name_len)) {
 		http_send_error(c->req, 422, "invalid_display_name",
-				"display_name must be 1..50 characters, without control characters");
+				"display_name must be 1..50 characters, without control "
+				"characters");
 		goto done;
 	}
 	if (in.bio && !validate_bio(in.bio, in.bio_len)) {

@@ -194,8 +194,8 @@ void accounts_logout(struct accounts *a, const uint8_t *token_hash, write_done_f
 	write_submit(w);
 }
 
-void accounts_profile_update(struct accounts *a, uint64_t user_id, const struct accounts_profile *in,
-			     write_done_fn done, void *arg)
+void accounts_profile_update(struct accounts *a, uint64_t user_id,
+			     const struct accounts_profile *in, write_done_fn done, void *arg)
 {
 	struct write *w = write_new(a->writes, STORE_W_PROFILE_UPDATE, sizeof(*w), NULL, done, arg);
 	struct store_write *sw = &w->sw;

@@ -74,8 +74,8 @@ struct accounts_profile {
 
 /* 200 User as it is after the change. Display names already rendered into
  * cached tweets keep the old name until those entries leave the cache. */
-void accounts_profile_update(struct accounts *a, uint64_t user_id, const struct accounts_profile *in,
-			     write_done_fn done, void *arg);
+void accounts_profile_update(struct accounts *a, uint64_t user_id,
+			     const struct accounts_profile *in, write_done_fn done, void *arg);
 
 /* Profiles. STORE_NOT_FOUND for an unknown id, or a handle that no user
  * could have. */

@@ -212,7 +212,9 @@ int store_sqlite_configure(sqlite3 *db, struct strbuf *err)
 
 /* ---- statements --------------------------------------------------------- */
 
-#define USER_COLS "u.id, u.handle, u.display_name, u.followers_count, u.following_count, u.tweets_count, u.bio"
+#define USER_COLS                                                                                  \
+	"u.id, u.handle, u.display_name, u.followers_count, u.following_count, u.tweets_count, "   \
+	"u.bio"
 #define USER_NCOLS 7
 #define TWEET_COLS "t.id, t.author_id, u.handle, u.display_name, t.text, t.media, " TWEET_OWN_COLS
 /* The tweet's own columns after the text and media (read_tweet). */
@@ -225,7 +227,8 @@ int store_sqlite_configure(sqlite3 *db, struct strbuf *err)
 #define FPAGE_DESC " AND f.id < ?2 AND f.id > ?3 ORDER BY f.id DESC LIMIT ?4"
 #define FPAGE_ASC " AND f.id < ?2 AND f.id > ?3 ORDER BY f.id ASC LIMIT ?4"
 /* Ten placeholders ?d0..?d9: the id list of R_LIKED is ?100..?199. */
-#define Q10(d) "?" #d "0,?" #d "1,?" #d "2,?" #d "3,?" #d "4,?" #d "5,?" #d "6,?" #d "7,?" #d "8,?" #d "9"
+#define Q10(d)                                                                                     \
+	"?" #d "0,?" #d "1,?" #d "2,?" #d "3,?" #d "4,?" #d "5,?" #d "6,?" #d "7,?" #d "8,?" #d "9"
 #define LIKED_BATCH 100
 #define LIKED_FIRST 100 /* the parameter number of the first id */
 #define LIKED_RANGE_MAX 64 /* likes read from a page's id range before asking by id */
@@ -297,8 +300,8 @@ static const char *const read_sql[R_COUNT] = {
 	[R_LIKED] = "SELECT tweet_id FROM likes WHERE user_id = ?1 AND tweet_id IN (" Q10(10) ","
 		    Q10(11) "," Q10(12) "," Q10(13) "," Q10(14) "," Q10(15) "," Q10(16) ","
 		    Q10(17) "," Q10(18) "," Q10(19) ")",
-	[R_LIKED_RANGE] = "SELECT tweet_id FROM likes WHERE user_id = ?1 AND tweet_id BETWEEN ?2 AND ?3"
-			  " LIMIT ?4",
+	[R_LIKED_RANGE] = "SELECT tweet_id FROM likes WHERE user_id = ?1"
+			  " AND tweet_id BETWEEN ?2 AND ?3 LIMIT ?4",
 	[R_LIKED_BY] = "SELECT f.id, " USER_COLS " FROM likes f JOIN users u ON u.id = f.user_id"
 		       " WHERE f.tweet_id = ?1" FPAGE_DESC,
 	[R_LIKED_BY_ASC] = "SELECT f.id, " USER_COLS " FROM likes f JOIN users u ON u.id = "
@@ -308,7 +311,8 @@ static const char *const read_sql[R_COUNT] = {
 	 * be a deleted tweet, where the chain ends. */
 	[R_ANCESTORS] = "WITH RECURSIVE up(id, n) AS ("
 			" SELECT in_reply_to_id, 1 FROM tweets WHERE id = ?1"
-			" UNION ALL SELECT t.in_reply_to_id, up.n + 1 FROM up JOIN tweets t ON t.id = up.id"
+			" UNION ALL SELECT t.in_reply_to_id, up.n + 1"
+			" FROM up JOIN tweets t ON t.id = up.id"
 			" WHERE up.n < ?2)"
 			" SELECT id FROM up WHERE id IS NOT NULL",
 	/* Breadth first from the tweet; the recursion stops at ?2 rows, so a
@@ -316,7 +320,8 @@ static const char *const read_sql[R_COUNT] = {
 	[R_DESCENDANTS] = "WITH RECURSIVE down(id) AS ("
 			  " SELECT id FROM (SELECT id FROM tweets WHERE in_reply_to_id = ?1"
 			  " ORDER BY id LIMIT ?2)"
-			  " UNION ALL SELECT t.id FROM down JOIN tweets t ON t.in_reply_to_id = down.id"
+			  " UNION ALL SELECT t.id"
+			  " FROM down JOIN tweets t ON t.in_reply_to_id = down.id"
 			  " LIMIT ?2)"
 			  " SELECT id FROM down ORDER BY id",
 };

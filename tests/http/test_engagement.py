@@ -337,6 +337,29 @@ def test_profile_bad_input(api, make_user):
     assert get_user(api, u.id) == before
 
 
+# ------------------------------------------------------------ live stream
+
+def test_stream_events_carry_counts_and_reply_fields_and_liked_false(api, make_user):
+    from test_stream import Stream, tweet_of  # the SSE client of the stream tests
+    reader, author = make_user(), make_user()
+    follow(api, reader, author.id)
+    t = post_tweet(api, author)
+    like(api, reader, t["id"], expect=(201,))
+    s = Stream(api, token=reader.token)
+    try:
+        assert s.status == 200
+        r = reply(api, author, t["id"], "a reply, live")
+        ev = tweet_of(s.next_tweet())
+        assert ev["id"] == r["id"] and ev["in_reply_to_id"] == t["id"]
+        assert ev["in_reply_to_user_id"] == author.id
+        assert ev["reply_count"] == 0 and ev["like_count"] == 0
+        # A stream has no reader at hand when it hydrates: liked is
+        # always false there (docs/api.md).
+        assert ev["liked"] is False
+    finally:
+        s.close()
+
+
 # ------------------------------------------------------------- durability
 
 def test_a_like_survives_kill_9(server_factory):
