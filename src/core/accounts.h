@@ -72,8 +72,8 @@ struct accounts_profile {
 	size_t bio_len;
 };
 
-/* 200 User as it is after the change. Display names already rendered into
- * cached tweets keep the old name until those entries leave the cache. */
+/* 200 User as it is after the change. The feed re-renders the user's
+ * newest cached tweets with a new display name (feed_on_author_renamed). */
 void accounts_profile_update(struct accounts *a, uint64_t user_id,
 			     const struct accounts_profile *in, write_done_fn done, void *arg);
 

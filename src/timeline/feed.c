@@ -126,6 +126,36 @@ static void fanout_delete(struct feed *f, const struct fanout_job *job)
 	free(ids);
 }
 
+/* Renders the author's newest cached tweets again from the store. Only
+ * tweets the cache holds are touched: the others are rendered afresh when
+ * first read. (A like committed between this read and the replace could
+ * have its count overwritten by the older one; the next count change
+ * heals it. Renames are rare; likes of old tweets of a renamed author in
+ * that window of microseconds rarer.) */
+static void fanout_author(struct feed *f, const struct fanout_job *job)
+{
+	struct store_reader *r = f->fanout_db;
+	struct store_page page = {.before = UINT64_MAX, .limit = f->opt.timeline_cap};
+	uint64_t *ids = xmalloc(page.limit * sizeof(*ids));
+	size_t n = 0;
+	if (r->ops->author_tweet_ids(r, job->author_id, &page, ids, &n) != STORE_OK)
+		n = 0; /* logged by the store; the old name shows until eviction */
+	struct strbuf sb = STRBUF_INIT;
+	for (size_t i = 0; i < n; i++) {
+		strbuf_reset(&sb);
+		if (f->cache->ops->get(f->cache, ids[i], &sb) != TWEET_CACHE_HIT)
+			continue;
+		struct tweet t;
+		if (r->ops->tweet_get(r, ids[i], &t) != STORE_OK)
+			continue;
+		strbuf_reset(&sb);
+		render_tweet(&sb, &t);
+		f->cache->ops->replace(f->cache, t.id, sb.data, sb.len);
+	}
+	strbuf_deinit(&sb);
+	free(ids);
+}
+
 static void fanout_run(void *arg, const struct fanout_job *job)
 {
 	struct feed *f = arg;
@@ -141,6 +171,7 @@ static void fanout_run(void *arg, const struct fanout_job *job)
 		free(ids);
 		break;
 	}
+	case FANOUT_AUTHOR: fanout_author(f, job); break;
 	}
 }
 
@@ -160,6 +191,12 @@ void feed_on_counts(struct feed *f, const struct tweet *t)
 	render_tweet(&sb, t);
 	f->cache->ops->replace(f->cache, t->id, sb.data, sb.len);
 	strbuf_deinit(&sb);
+}
+
+void feed_on_author_renamed(struct feed *f, uint64_t user_id)
+{
+	struct fanout_job job = {.kind = FANOUT_AUTHOR, .author_id = user_id};
+	fanout_enqueue(f->fanout, &job);
 }
 
 void feed_on_delete(struct feed *f, uint64_t author_id, uint64_t tweet_id)

@@ -79,6 +79,10 @@ void feed_on_delete(struct feed *f, uint64_t author_id, uint64_t tweet_id);
 /* After a write changed a tweet's counts (a like, a reply made or deleted):
  * `t` as the store has it now replaces its cached JSON. */
 void feed_on_counts(struct feed *f, const struct tweet *t);
+/* After a user's display name changed: their newest tweets (a timeline's
+ * cap of them) that are in the tweet cache are rendered again from the
+ * store, on the fanout thread, so they show the new name within moments. */
+void feed_on_author_renamed(struct feed *f, uint64_t user_id);
 /* After a follow or unfollow took effect; `followee_followers` is the
  * followee's follower count after it. */
 void feed_on_follow(struct feed *f, uint64_t follower_id, uint64_t followee_id,

@@ -28,6 +28,13 @@ static void on_delete(void *arg, const struct store_write *w)
 		feed_on_counts(arg, &w->related);
 }
 
+/* The author's name is inside their cached tweets. */
+static void on_profile(void *arg, const struct store_write *w)
+{
+	if (w->in.profile.set_display_name)
+		feed_on_author_renamed(arg, w->in.profile.user_id);
+}
+
 /* A like or unlike that changed something: the tweet's like_count. */
 static void on_like(void *arg, const struct store_write *w)
 {
@@ -50,4 +57,5 @@ void feed_follow_writes(struct feed *f, struct writes *ws)
 	writes_after_commit(ws, STORE_W_UNFOLLOW, on_follow, f);
 	writes_after_commit(ws, STORE_W_LIKE, on_like, f);
 	writes_after_commit(ws, STORE_W_UNLIKE, on_like, f);
+	writes_after_commit(ws, STORE_W_PROFILE_UPDATE, on_profile, f);
 }

@@ -316,6 +316,22 @@ def test_profile_edit(api, make_user):
     assert r.status == 200 and r.json["display_name"] == "New Name"
 
 
+def test_a_new_display_name_reaches_the_authors_tweets(api, make_user):
+    u, reader = make_user(), make_user()
+    follow(api, reader, u.id)
+    t = post_tweet(api, u)
+    assert get_tweet(api, t["id"])["author"]["display_name"] == u.data["display_name"]
+    r = api.request("PATCH", "/v1/users/me", json_body={"display_name": "Renamed"},
+                    token=u.token)
+    assert r.status == 200, r
+
+    def renamed():
+        feed = api.get("/v1/feed", token=reader.token).json
+        return (get_tweet(api, t["id"])["author"]["display_name"] == "Renamed" and
+                feed[0]["author"]["display_name"] == "Renamed")
+    eventually(renamed, timeout=2, what="the new name on the author's tweets")
+
+
 def test_profile_bad_input(api, make_user):
     u = make_user()
     before = get_user(api, u.id)
