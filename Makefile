@@ -166,7 +166,7 @@ tests/web/node_modules/.package-lock.json: tests/web/package.json tests/web/pack
 # The request paths again with every store read on a worker thread, as a
 # store across the network (PostgreSQL) runs them (docs/architecture.md).
 OFFLOAD_TESTS := test_basics test_users test_sessions test_tweets test_follows test_feed \
-                 test_idempotency test_authz test_pagination test_gateway
+                 test_idempotency test_authz test_pagination test_gateway test_engagement
 http-offload: $(BIN)
 	CHIRP_BIN=$(CURDIR)/$(BIN) CHIRP_SERVE_ARGS=--offload-reads \
 		$(PYTHON) -m pytest -q $(OFFLOAD_TESTS:%=tests/http/%.py)

@@ -170,7 +170,7 @@ void api_store_error(struct ctx *c, int rc);
 
 /* Sends a page of tweets as Tweet[] with its Link header (api/tweets.c). */
 void api_send_tweet_page(struct ctx *c, const struct store_page *page, const struct tweet *t,
-			 size_t n);
+			 const bool *liked, size_t n);
 
 /* Sends a JSON body built by the caller. */
 void api_send(struct ctx *c, int status, const struct strbuf *body);
@@ -185,6 +185,12 @@ void api_tweets_create(struct ctx *c);
 void api_tweets_get(struct ctx *c);
 void api_tweets_delete(struct ctx *c);
 void api_user_tweets(struct ctx *c);
+/* conversations, likes and profiles (issue 15) */
+void api_tweets_context(struct ctx *c);
+void api_likes_create(struct ctx *c);
+void api_likes_delete(struct ctx *c);
+void api_liked_by(struct ctx *c);
+void api_users_update_me(struct ctx *c);
 void api_follows_create(struct ctx *c);
 void api_follows_delete(struct ctx *c);
 void api_followers(struct ctx *c);

@@ -35,6 +35,12 @@ static const struct route routes[] = {
 	      API_AUTH | API_IDEMPOTENT | API_BUDGET(BUDGET_POST)),
 	ROUTE("GET", "/v1/tweets/{id}", api_tweets_get, 0),
 	ROUTE("DELETE", "/v1/tweets/{id}", api_tweets_delete, API_AUTH),
+	/* conversations, likes and profiles (issue 15) */
+	ROUTE("GET", "/v1/tweets/{id}/context", api_tweets_context, 0),
+	ROUTE("POST", "/v1/tweets/{id}/likes", api_likes_create, API_AUTH | API_IDEMPOTENT),
+	ROUTE("DELETE", "/v1/tweets/{id}/likes", api_likes_delete, API_AUTH),
+	ROUTE("GET", "/v1/tweets/{id}/liked_by", api_liked_by, 0),
+	ROUTE("PATCH", "/v1/users/me", api_users_update_me, API_AUTH),
 	ROUTE("GET", "/v1/feed", api_feed, API_AUTH),
 	ROUTE("GET", "/v1/feed/stream", api_feed_stream, API_AUTH | API_QUERY_TOKEN),
 	ROUTE("GET", "/v1/search/tweets", api_search_tweets, 0),

@@ -222,6 +222,7 @@ void api_search_tweets(struct ctx *c)
 	}
 	req->query = &job->in.query;
 	req->offset = job->in.offset;
+	req->viewer_id = c->user_id;
 	start(c, job);
 }
 

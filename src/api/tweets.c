@@ -1,6 +1,11 @@
 /*
- * tweets — post, read, delete, and a user's own tweets (the tweets
- * service: core/tweets.h).
+ * tweets — post, read, delete, a user's own tweets, a tweet's context and
+ * its likes (the tweets service: core/tweets.h).
+ *
+ * Every Tweet is rendered for the request's reader (c->user_id, 0 when
+ * anonymous): the service splices the reader's "liked" into shared JSON.
+ * The liker is always the token's user: nothing in the path or body can
+ * make one user like on another's behalf.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -55,35 +60,56 @@ static bool read_media_ids(struct ctx *c, json_t *body, uint64_t *ids, unsigned 
 	return true;
 }
 
+/* in_reply_to_id: an id string, or null or absent for no reply. Whether
+ * the tweet exists is checked in the store's transaction (422
+ * invalid_reply), like media. */
+static bool read_reply_to(struct ctx *c, json_t *body, uint64_t *id)
+{
+	json_t *v = json_object_get(body, "in_reply_to_id");
+	*id = 0;
+	if (!v || json_is_null(v))
+		return true;
+	if (!json_is_string(v)) {
+		http_send_error(c->req, 400, "wrong_type",
+				"in_reply_to_id must be a tweet id (a string)");
+		return false;
+	}
+	if (!id_parse(json_string_value(v), json_string_length(v), id)) {
+		http_send_error(c->req, 422, "invalid_reply", "in_reply_to_id is not a tweet id");
+		return false;
+	}
+	return true;
+}
+
 void api_tweets_create(struct ctx *c)
 {
 	json_t *body = api_body(c, true);
 	if (!body)
 		return;
-	const char *text;
-	size_t len;
 	uint64_t media_ids[MEDIA_PER_TWEET_MAX];
-	unsigned media_n;
-	if (!api_string(c, body, "text", true, "invalid_text", &text, &len) ||
-	    !read_media_ids(c, body, media_ids, &media_n))
+	struct tweets_new_post in = {.media_ids = media_ids};
+	if (!api_string(c, body, "text", true, "invalid_text", &in.text, &in.len) ||
+	    !read_media_ids(c, body, media_ids, &in.media_n) ||
+	    !read_reply_to(c, body, &in.in_reply_to_id))
 		goto done;
-	if (!validate_tweet_text(text, len)) {
+	if (!validate_tweet_text(in.text, in.len)) {
 		http_send_error(c->req, 422, "invalid_text",
 				"text must be 1..280 characters of UTF-8, not only spaces or invisible "
 				"characters, without NUL");
 		goto done;
 	}
-	tweets_post(c->app->tweets, c->user_id, text, len, media_ids, media_n, &c->idem,
-		    api_write_done, api_write_begin(c));
+	tweets_post(c->app->tweets, c->user_id, &in, &c->idem, api_write_done, api_write_begin(c));
 done:
 	json_decref(body);
 }
 
-/* One tweet's JSON, from the tweet cache or the store. */
+/* One tweet's JSON, from the tweet cache or the store, or its context. */
 struct tweet_read {
 	struct api_read r;
 	struct tweets *tweets;
+	uint64_t viewer;
 	uint64_t id;
+	bool context;
 	int rc;
 	struct strbuf json;
 };
@@ -91,7 +117,8 @@ struct tweet_read {
 static void tweet_run(struct api_read *r, struct store_reader *db)
 {
 	struct tweet_read *t = (struct tweet_read *)r;
-	t->rc = tweets_get(t->tweets, db, t->id, &t->json);
+	t->rc = t->context ? tweets_context(t->tweets, db, t->viewer, t->id, &t->json)
+			   : tweets_get(t->tweets, db, t->viewer, t->id, &t->json);
 }
 
 static void tweet_finish(struct api_read *r, struct ctx *c)
@@ -108,7 +135,7 @@ static void tweet_release(struct api_read *r)
 	strbuf_deinit(&((struct tweet_read *)r)->json);
 }
 
-void api_tweets_get(struct ctx *c)
+static void tweet_read(struct ctx *c, bool context)
 {
 	uint64_t id;
 	if (!api_param_id(c, 0, &id))
@@ -118,9 +145,21 @@ void api_tweets_get(struct ctx *c)
 	t->r.finish = tweet_finish;
 	t->r.release = tweet_release;
 	t->tweets = c->app->tweets;
+	t->viewer = c->user_id;
 	t->id = id;
+	t->context = context;
 	strbuf_init(&t->json);
 	api_read(c, &t->r);
+}
+
+void api_tweets_get(struct ctx *c)
+{
+	tweet_read(c, false);
+}
+
+void api_tweets_context(struct ctx *c)
+{
+	tweet_read(c, true);
 }
 
 void api_tweets_delete(struct ctx *c)
@@ -134,10 +173,10 @@ void api_tweets_delete(struct ctx *c)
 
 /* Sends a page of tweets with its Link header. */
 void api_send_tweet_page(struct ctx *c, const struct store_page *page, const struct tweet *t,
-			 size_t n)
+			 const bool *liked, size_t n)
 {
 	struct strbuf sb = STRBUF_INIT;
-	render_tweets(&sb, t, n);
+	render_tweets(&sb, t, liked, n);
 	api_link(c, page, n, n ? t[0].id : 0, n ? t[n - 1].id : 0);
 	api_send(c, 200, &sb);
 	strbuf_deinit(&sb);
@@ -146,18 +185,21 @@ void api_send_tweet_page(struct ctx *c, const struct store_page *page, const str
 /* A page of one user's tweets. */
 struct user_tweets_read {
 	struct api_read r;
+	uint64_t viewer;
 	uint64_t user_id;
 	struct store_page page;
 	int rc;
 	size_t n;
 	struct tweet *t; /* page.limit of them */
+	bool *liked;     /* the viewer's state of each */
 };
 
 static void user_tweets_run(struct api_read *r, struct store_reader *db)
 {
 	struct user_tweets_read *u = (struct user_tweets_read *)r;
 	u->t = xmalloc(sizeof(*u->t) * u->page.limit);
-	u->rc = tweets_of_user(db, u->user_id, &u->page, u->t, &u->n);
+	u->liked = xmalloc(sizeof(*u->liked) * u->page.limit);
+	u->rc = tweets_of_user(db, u->viewer, u->user_id, &u->page, u->t, u->liked, &u->n);
 }
 
 static void user_tweets_finish(struct api_read *r, struct ctx *c)
@@ -166,12 +208,13 @@ static void user_tweets_finish(struct api_read *r, struct ctx *c)
 	if (u->rc != STORE_OK)
 		api_store_error(c, u->rc);
 	else
-		api_send_tweet_page(c, &u->page, u->t, u->n);
+		api_send_tweet_page(c, &u->page, u->t, u->liked, u->n);
 }
 
 static void user_tweets_release(struct api_read *r)
 {
 	free(((struct user_tweets_read *)r)->t);
+	free(((struct user_tweets_read *)r)->liked);
 }
 
 void api_user_tweets(struct ctx *c)
@@ -184,7 +227,89 @@ void api_user_tweets(struct ctx *c)
 	u->r.run = user_tweets_run;
 	u->r.finish = user_tweets_finish;
 	u->r.release = user_tweets_release;
+	u->viewer = c->user_id;
 	u->user_id = id;
 	u->page = page;
 	api_read(c, &u->r);
+}
+
+/* ---- likes ---- */
+
+static void like(struct ctx *c, bool on)
+{
+	uint64_t id;
+	if (!api_param_id(c, 0, &id))
+		return;
+	if (on) {
+		/* A body is not needed; one that is sent must still be valid JSON. */
+		json_t *body = api_body(c, false);
+		if (!body)
+			return;
+		json_decref(body);
+	}
+	tweets_like(c->app->tweets, c->user_id, id, on, &c->idem, api_write_done,
+		    api_write_begin(c));
+}
+
+void api_likes_create(struct ctx *c)
+{
+	like(c, true);
+}
+
+void api_likes_delete(struct ctx *c)
+{
+	like(c, false);
+}
+
+/* A page of the users who liked a tweet. (The same shape as a followers
+ * page, api/follows.c, whose reader is its own.) */
+struct liked_by_read {
+	struct api_read r;
+	uint64_t tweet_id;
+	struct store_page page;
+	int rc;
+	size_t n;
+	struct follow_entry *e; /* page.limit of them; follow_id is the like's id */
+};
+
+static void liked_by_run(struct api_read *r, struct store_reader *db)
+{
+	struct liked_by_read *l = (struct liked_by_read *)r;
+	l->e = xmalloc(sizeof(*l->e) * l->page.limit);
+	l->rc = tweets_liked_by(db, l->tweet_id, &l->page, l->e, &l->n);
+}
+
+static void liked_by_finish(struct api_read *r, struct ctx *c)
+{
+	struct liked_by_read *l = (struct liked_by_read *)r;
+	if (l->rc != STORE_OK) {
+		api_store_error(c, l->rc);
+		return;
+	}
+	struct strbuf sb = STRBUF_INIT;
+	render_follow_users(&sb, l->e, l->n);
+	api_link(c, &l->page, l->n, l->n ? l->e[0].follow_id : 0,
+		 l->n ? l->e[l->n - 1].follow_id : 0);
+	api_send(c, 200, &sb);
+	strbuf_deinit(&sb);
+}
+
+static void liked_by_release(struct api_read *r)
+{
+	free(((struct liked_by_read *)r)->e);
+}
+
+void api_liked_by(struct ctx *c)
+{
+	uint64_t id;
+	struct store_page page;
+	if (!api_param_id(c, 0, &id) || !api_page(c, &page))
+		return;
+	struct liked_by_read *l = api_read_new(c, sizeof(*l));
+	l->r.run = liked_by_run;
+	l->r.finish = liked_by_finish;
+	l->r.release = liked_by_release;
+	l->tweet_id = id;
+	l->page = page;
+	api_read(c, &l->r);
 }

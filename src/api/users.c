@@ -103,3 +103,33 @@ void api_users_by_handle(struct ctx *c)
 	u->by_handle = true;
 	api_read(c, &u->r);
 }
+
+/* PATCH /v1/users/me: the caller's own profile, and only theirs (the user
+ * is the token's). Each field present is validated and set, an absent one
+ * is left as it is; bio "" clears the bio. */
+void api_users_update_me(struct ctx *c)
+{
+	json_t *body = api_body(c, true);
+	if (!body)
+		return;
+	struct accounts_profile in = {0};
+	if (!api_string(c, body, "display_name", false, NULL, &in.display_name,
+			&in.display_name_len) ||
+	    !api_string(c, body, "bio", false, NULL, &in.bio, &in.bio_len))
+		goto done;
+	if (in.display_name && !validate_display_name(in.display_name, in.display_name_len)) {
+		http_send_error(c->req, 422, "invalid_display_name",
+				"display_name must be 1..50 characters, without control "
+				"characters");
+		goto done;
+	}
+	if (in.bio && !validate_bio(in.bio, in.bio_len)) {
+		http_send_error(c->req, 422, "invalid_bio",
+				"bio must be at most 160 characters, without control characters");
+		goto done;
+	}
+	accounts_profile_update(c->app->accounts, c->user_id, &in, api_write_done,
+				api_write_begin(c));
+done:
+	json_decref(body);
+}

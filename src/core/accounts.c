@@ -62,6 +62,15 @@ static void render_login(struct write *w, void *arg)
 	strbuf_append_char(b, '}');
 }
 
+static void render_profile(struct write *w, void *arg)
+{
+	(void)arg;
+	if (write_render_not_found(w))
+		return;
+	w->sw.resp_status = 200;
+	render_user(&w->sw.resp_body, &w->sw.user);
+}
+
 static void render_logout(struct write *w, void *arg)
 {
 	(void)arg;
@@ -84,6 +93,7 @@ struct accounts *accounts_new(const struct accounts_options *opt)
 	writes_define(a->writes, STORE_W_USER_CREATE, render_signup, NULL);
 	writes_define(a->writes, STORE_W_SESSION_CREATE, render_login, NULL);
 	writes_define(a->writes, STORE_W_SESSION_DELETE, render_logout, NULL);
+	writes_define(a->writes, STORE_W_PROFILE_UPDATE, render_profile, NULL);
 	return a;
 }
 
@@ -183,6 +193,23 @@ void accounts_logout(struct accounts *a, uint64_t user_id, const uint8_t *token_
 	struct write *w = write_new(a->writes, STORE_W_SESSION_DELETE, sizeof(*w), NULL, done, arg);
 	w->sw.in.session.user_id = user_id; /* for the effects: whose streams end */
 	memcpy(w->sw.in.session.token_hash, token_hash, TOKEN_HASH_LEN);
+	write_submit(w);
+}
+
+void accounts_profile_update(struct accounts *a, uint64_t user_id,
+			     const struct accounts_profile *in, write_done_fn done, void *arg)
+{
+	struct write *w = write_new(a->writes, STORE_W_PROFILE_UPDATE, sizeof(*w), NULL, done, arg);
+	struct store_write *sw = &w->sw;
+	sw->in.profile.user_id = user_id;
+	if (in->display_name) {
+		sw->in.profile.set_display_name = true;
+		memcpy(sw->in.profile.display_name, in->display_name, in->display_name_len);
+	}
+	if (in->bio) {
+		sw->in.profile.set_bio = true;
+		memcpy(sw->in.profile.bio, in->bio, in->bio_len);
+	}
 	write_submit(w);
 }
 

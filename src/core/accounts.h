@@ -64,6 +64,20 @@ void accounts_login(struct accounts *a, const char *handle, size_t handle_len,
 void accounts_logout(struct accounts *a, uint64_t user_id, const uint8_t *token_hash,
 		     write_done_fn done, void *arg);
 
+/* A profile change, validated (validate_display_name, validate_bio): a
+ * NULL field is left as it is. The strings are copied. */
+struct accounts_profile {
+	const char *display_name;
+	size_t display_name_len;
+	const char *bio;
+	size_t bio_len;
+};
+
+/* 200 User as it is after the change. The feed re-renders the user's
+ * newest cached tweets with a new display name (feed_on_author_renamed). */
+void accounts_profile_update(struct accounts *a, uint64_t user_id,
+			     const struct accounts_profile *in, write_done_fn done, void *arg);
+
 /* Profiles. STORE_NOT_FOUND for an unknown id, or a handle that no user
  * could have. */
 int accounts_user(struct store_reader *r, uint64_t id, struct user *out);

@@ -20,10 +20,12 @@
 #define PWHASH_MAX 128             /* crypto_pwhash_STRBYTES */
 #define TOKEN_HASH_LEN 32          /* SHA-256 of the bearer token */
 #define MEDIA_PER_TWEET_MAX 4
+#define BIO_MAX_CP 160             /* code points; empty when unset */
 
 /* UTF-8 takes at most 4 bytes per code point. */
 #define DISPLAY_NAME_MAX (DISPLAY_NAME_MAX_CP * 4)
 #define TEXT_MAX (TEXT_MAX_CP * 4)
+#define BIO_MAX (BIO_MAX_CP * 4)
 
 struct user {
 	uint64_t id;
@@ -32,6 +34,7 @@ struct user {
 	uint64_t followers_count;
 	uint64_t following_count;
 	uint64_t tweets_count;
+	char bio[BIO_MAX + 1]; /* "" when unset */
 };
 
 /* A processed image attached to a tweet: what a tweet renders of it. */
@@ -51,6 +54,10 @@ struct tweet {
 	char text[TEXT_MAX + 1];
 	unsigned media_n;
 	struct media_ref media[MEDIA_PER_TWEET_MAX];
+	uint64_t in_reply_to_id;      /* 0: not a reply (the target may since be deleted) */
+	uint64_t in_reply_to_user_id; /* the target's author; 0 when not a reply */
+	uint64_t reply_count;         /* replies that exist now */
+	uint64_t like_count;
 };
 
 /* One row of a followers/following list: the follow's own id is the cursor. */

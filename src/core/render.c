@@ -24,6 +24,7 @@ void render_user(struct strbuf *sb, const struct user *u)
 	jsonw_field_u64(sb, "followers_count", u->followers_count, 0);
 	jsonw_field_u64(sb, "following_count", u->following_count, 0);
 	jsonw_field_u64(sb, "tweets_count", u->tweets_count, 0);
+	jsonw_field_str(sb, "bio", u->bio, 0);
 	strbuf_append_char(sb, '}');
 }
 
@@ -62,7 +63,19 @@ static void render_media(struct strbuf *sb, const struct tweet *t)
 		jsonw_field_u64(sb, "height", m->height, 0);
 		strbuf_append_char(sb, '}');
 	}
-	strbuf_append_str(sb, "]}");
+	strbuf_append_char(sb, ']');
+}
+
+/* An id, or null for 0. */
+static void field_id_or_null(struct strbuf *sb, const char *key, uint64_t id)
+{
+	if (id) {
+		jsonw_field_id(sb, key, id, 0);
+		return;
+	}
+	strbuf_append_char(sb, ',');
+	jsonw_key(sb, key);
+	strbuf_append_str(sb, "null");
 }
 
 void render_tweet(struct strbuf *sb, const struct tweet *t)
@@ -81,15 +94,33 @@ void render_tweet(struct strbuf *sb, const struct tweet *t)
 	jsonw_string(sb, t->text, t->text_len);
 	created_at(sb, t->id);
 	render_media(sb, t);
+	field_id_or_null(sb, "in_reply_to_id", t->in_reply_to_id);
+	field_id_or_null(sb, "in_reply_to_user_id", t->in_reply_to_user_id);
+	jsonw_field_u64(sb, "reply_count", t->reply_count, 0);
+	jsonw_field_u64(sb, "like_count", t->like_count, 0);
+	strbuf_append_char(sb, '}'); /* the last byte: render_tweet_viewer relies on it */
 }
 
-void render_tweets(struct strbuf *sb, const struct tweet *t, size_t n)
+void render_tweet_viewer(struct strbuf *sb, bool liked)
+{
+	/* sb ends with the '}' of a shared tweet: reopen it. */
+	sb->len--;
+	strbuf_append_str(sb, liked ? ",\"liked\":true}" : ",\"liked\":false}");
+}
+
+void render_tweet_for(struct strbuf *sb, const struct tweet *t, bool liked)
+{
+	render_tweet(sb, t);
+	render_tweet_viewer(sb, liked);
+}
+
+void render_tweets(struct strbuf *sb, const struct tweet *t, const bool *liked, size_t n)
 {
 	strbuf_append_char(sb, '[');
 	for (size_t i = 0; i < n; i++) {
 		if (i)
 			strbuf_append_char(sb, ',');
-		render_tweet(sb, &t[i]);
+		render_tweet_for(sb, &t[i], liked && liked[i]);
 	}
 	strbuf_append_char(sb, ']');
 }

@@ -16,10 +16,24 @@
 #include "util/strbuf.h"
 
 void render_user(struct strbuf *sb, const struct user *u);
-void render_tweet(struct strbuf *sb, const struct tweet *t);
 
-/* JSON arrays of n items. */
-void render_tweets(struct strbuf *sb, const struct tweet *t, size_t n);
+/*
+ * A Tweet comes in two parts. render_tweet writes the part every reader
+ * shares (text, author, counts): the ready-made JSON the tweet cache keeps,
+ * always ending with its closing '}'. render_tweet_viewer then reopens the
+ * object just written at the end of `sb` and adds what depends on the
+ * reader ("liked"; false for anonymous readers): a splice of a few bytes,
+ * so a feed page stays a copy of cached JSON. Every Tweet sent to a client
+ * has both parts; the shared part alone is never sent.
+ */
+void render_tweet(struct strbuf *sb, const struct tweet *t);
+void render_tweet_viewer(struct strbuf *sb, bool liked);
+/* Both at once, for a tweet read from the store. */
+void render_tweet_for(struct strbuf *sb, const struct tweet *t, bool liked);
+
+/* JSON arrays of n items; liked[i] is the reader's state of t[i] (liked
+ * NULL: none liked, as for an anonymous reader). */
+void render_tweets(struct strbuf *sb, const struct tweet *t, const bool *liked, size_t n);
 void render_follow_users(struct strbuf *sb, const struct follow_entry *e, size_t n);
 
 /* How render_tweet turns a tweet's media into URLs (signed by the blob

@@ -23,8 +23,23 @@ static void render_post(struct write *w, void *arg)
 				   "another tweet");
 		return;
 	}
+	if (w->sw.status == STORE_NOT_FOUND) {
+		write_render_error(w, 422, "invalid_reply",
+				   "in_reply_to_id names no tweet (it is missing or was deleted)");
+		return;
+	}
 	w->sw.resp_status = 201;
-	render_tweet(&w->sw.resp_body, &w->sw.tweet);
+	render_tweet_for(&w->sw.resp_body, &w->sw.tweet, false); /* nobody liked it yet */
+}
+
+/* The tweet as the liker now sees it. */
+static void render_like(struct write *w, void *arg)
+{
+	(void)arg;
+	if (write_render_not_found(w))
+		return;
+	w->sw.resp_status = w->sw.created ? 201 : 200;
+	render_tweet_for(&w->sw.resp_body, &w->sw.tweet, true);
 }
 
 static void render_delete(struct write *w, void *arg)
@@ -41,6 +56,8 @@ struct tweets *tweets_new(struct writes *ws, struct feed *feed)
 	t->feed = feed;
 	writes_define(ws, STORE_W_TWEET_CREATE, render_post, NULL);
 	writes_define(ws, STORE_W_TWEET_DELETE, render_delete, NULL);
+	writes_define(ws, STORE_W_LIKE, render_like, NULL);
+	writes_define(ws, STORE_W_UNLIKE, render_delete, NULL); /* 204, or 404 */
 	return t;
 }
 
@@ -49,18 +66,18 @@ void tweets_free(struct tweets *t)
 	free(t);
 }
 
-void tweets_post(struct tweets *t, uint64_t author_id, const char *text, size_t len,
-		 const uint64_t *media_ids, unsigned media_n, const struct store_idem *idem,
-		 write_done_fn done, void *arg)
+void tweets_post(struct tweets *t, uint64_t author_id, const struct tweets_new_post *in,
+		 const struct store_idem *idem, write_done_fn done, void *arg)
 {
 	struct write *w = write_new(t->writes, STORE_W_TWEET_CREATE, sizeof(*w), idem, done, arg);
 	struct store_write *sw = &w->sw;
 	sw->in.tweet_create.author_id = author_id;
-	memcpy(sw->in.tweet_create.text, text, len);
-	sw->in.tweet_create.text[len] = '\0';
-	sw->in.tweet_create.text_len = len;
-	sw->in.tweet_create.media_n = media_n;
-	memcpy(sw->in.tweet_create.media_ids, media_ids, media_n * sizeof(*media_ids));
+	memcpy(sw->in.tweet_create.text, in->text, in->len);
+	sw->in.tweet_create.text[in->len] = '\0';
+	sw->in.tweet_create.text_len = in->len;
+	sw->in.tweet_create.media_n = in->media_n;
+	memcpy(sw->in.tweet_create.media_ids, in->media_ids, in->media_n * sizeof(*in->media_ids));
+	sw->in.tweet_create.in_reply_to_id = in->in_reply_to_id;
 	write_submit(w);
 }
 
@@ -73,13 +90,94 @@ void tweets_delete(struct tweets *t, uint64_t author_id, uint64_t tweet_id, writ
 	write_submit(w);
 }
 
-int tweets_get(struct tweets *t, struct store_reader *r, uint64_t id, struct strbuf *out)
+int tweets_get(struct tweets *t, struct store_reader *r, uint64_t viewer, uint64_t id,
+	       struct strbuf *out)
 {
-	return feed_tweet(t->feed, r, id, out);
+	return feed_tweet_for(t->feed, r, viewer, id, out);
 }
 
-int tweets_of_user(struct store_reader *r, uint64_t user_id, const struct store_page *page,
-		   struct tweet *out, size_t *n)
+int tweets_of_user(struct store_reader *r, uint64_t viewer, uint64_t user_id,
+		   const struct store_page *page, struct tweet *out, bool *liked, size_t *n)
 {
-	return r->ops->user_tweets(r, user_id, page, out, n);
+	int rc = r->ops->user_tweets(r, user_id, page, out, n);
+	if (rc || !*n)
+		return rc;
+	uint64_t *ids = xmalloc(*n * sizeof(*ids));
+	for (size_t i = 0; i < *n; i++)
+		ids[i] = out[i].id;
+	rc = feed_liked(r, viewer, ids, *n, liked);
+	free(ids);
+	return rc;
+}
+
+/* A fixed list of ids as a feed_id_source: one read gives them all. */
+struct id_list {
+	const uint64_t *ids;
+	size_t n;
+	bool read;
+};
+
+static int id_list_next(void *arg, size_t want, uint64_t *ids, size_t *n)
+{
+	struct id_list *l = arg;
+	*n = 0;
+	if (l->read)
+		return STORE_OK;
+	l->read = true;
+	*n = l->n < want ? l->n : want;
+	memcpy(ids, l->ids, *n * sizeof(*ids));
+	return STORE_OK;
+}
+
+static int hydrate_list(struct tweets *t, struct store_reader *r, uint64_t viewer,
+			const uint64_t *ids, size_t n, struct strbuf *out)
+{
+	struct id_list l = {.ids = ids, .n = n};
+	struct feed_id_source src = {.next = id_list_next, .arg = &l};
+	struct feed_hydrated res;
+	return feed_hydrate(t->feed, r, viewer, &src, TWEETS_CONTEXT_MAX, out, &res);
+}
+
+int tweets_context(struct tweets *t, struct store_reader *r, uint64_t viewer, uint64_t id,
+		   struct strbuf *out)
+{
+	uint64_t up[TWEETS_CONTEXT_MAX], down[TWEETS_CONTEXT_MAX];
+	size_t nup, ndown;
+	struct strbuf probe = STRBUF_INIT;
+	int rc = feed_tweet(t->feed, r, id, &probe); /* it exists (and is not deleted)? */
+	strbuf_deinit(&probe);
+	if (rc)
+		return rc;
+	if ((rc = r->ops->ancestor_ids(r, id, TWEETS_CONTEXT_MAX, up, &nup)) ||
+	    (rc = r->ops->descendant_ids(r, id, TWEETS_CONTEXT_MAX, down, &ndown)))
+		return rc;
+	for (size_t i = 0, j = nup; i + 1 < j; i++, j--) { /* nearest first -> oldest first */
+		uint64_t x = up[i];
+		up[i] = up[j - 1];
+		up[j - 1] = x;
+	}
+	strbuf_append_str(out, "{\"ancestors\":");
+	if ((rc = hydrate_list(t, r, viewer, up, nup, out)))
+		return rc;
+	strbuf_append_str(out, ",\"descendants\":");
+	if ((rc = hydrate_list(t, r, viewer, down, ndown, out)))
+		return rc;
+	strbuf_append_char(out, '}');
+	return STORE_OK;
+}
+
+void tweets_like(struct tweets *t, uint64_t user_id, uint64_t tweet_id, bool like,
+		 const struct store_idem *idem, write_done_fn done, void *arg)
+{
+	struct write *w = write_new(t->writes, like ? STORE_W_LIKE : STORE_W_UNLIKE, sizeof(*w),
+				    idem, done, arg);
+	w->sw.in.like.user_id = user_id;
+	w->sw.in.like.tweet_id = tweet_id;
+	write_submit(w);
+}
+
+int tweets_liked_by(struct store_reader *r, uint64_t tweet_id, const struct store_page *page,
+		    struct follow_entry *out, size_t *n)
+{
+	return r->ops->liked_by(r, tweet_id, page, out, n);
 }

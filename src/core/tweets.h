@@ -1,18 +1,23 @@
 /*
- * tweets — the tweets service: post, read and delete a tweet, and a
- * user's own tweets.
+ * tweets — the tweets service: post, read and delete a tweet, a user's own
+ * tweets, conversations (replies and a tweet's context) and likes.
  *
  * Posting and deleting are writes (core/write.h) whose answers are defined
  * here: 201 Tweet, 422 invalid_media when a media id is not the author's
  * ready and unattached image (checked in the store's transaction, so it
  * cannot change between check and post), 204 for a delete, and 404 for a
- * tweet that is missing or someone else's (the same answer, on purpose).
+ * tweet that is missing or someone else's (the same answer, on purpose);
+ * 422 invalid_reply for a reply to a tweet that is missing or deleted;
+ * a like answers 201 Tweet the first time, 200 after, an unlike 204, both
+ * 404 for a missing tweet. A like's count reaches the tweet cache as an
+ * effect of the write (timeline/feed_writes.c), before the answer.
  * What a post or a delete sets off (fanout, the search index, live events)
  * is registered by those services as effects of these writes.
  */
 #ifndef CHIRP_CORE_TWEETS_H
 #define CHIRP_CORE_TWEETS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -29,21 +34,47 @@ void tweets_free(struct tweets *t); /* NULL is a no-op */
 
 /* A post, validated (core/validate.h): the text and up to
  * MEDIA_PER_TWEET_MAX distinct media ids are copied. */
-void tweets_post(struct tweets *t, uint64_t author_id, const char *text, size_t len,
-		 const uint64_t *media_ids, unsigned media_n, const struct store_idem *idem,
-		 write_done_fn done, void *arg);
+struct tweets_new_post {
+	const char *text;
+	size_t len;
+	const uint64_t *media_ids;
+	unsigned media_n;
+	uint64_t in_reply_to_id; /* 0: not a reply */
+};
+void tweets_post(struct tweets *t, uint64_t author_id, const struct tweets_new_post *in,
+		 const struct store_idem *idem, write_done_fn done, void *arg);
 
 /* 204, or 404 if `tweet_id` is missing or not `author_id`'s. */
 void tweets_delete(struct tweets *t, uint64_t author_id, uint64_t tweet_id, write_done_fn done,
 		   void *arg);
 
-/* Appends the JSON of one tweet (from the tweet cache when it can);
- * STORE_NOT_FOUND if there is none. */
-int tweets_get(struct tweets *t, struct store_reader *r, uint64_t id, struct strbuf *out);
+/* Appends the JSON of one tweet as `viewer` (0: anonymous) sees it, from
+ * the tweet cache when it can; STORE_NOT_FOUND if there is none. */
+int tweets_get(struct tweets *t, struct store_reader *r, uint64_t viewer, uint64_t id,
+	       struct strbuf *out);
 
-/* A page of `user_id`'s tweets into out[0..page->limit); STORE_NOT_FOUND
- * if the user does not exist. */
-int tweets_of_user(struct store_reader *r, uint64_t user_id, const struct store_page *page,
-		   struct tweet *out, size_t *n);
+/* A page of `user_id`'s tweets into out[0..page->limit), and whether
+ * `viewer` liked each (liked[0..page->limit)); STORE_NOT_FOUND if the user
+ * does not exist. */
+int tweets_of_user(struct store_reader *r, uint64_t viewer, uint64_t user_id,
+		   const struct store_page *page, struct tweet *out, bool *liked, size_t *n);
+
+/* How far GET /v1/tweets/{id}/context reaches each way (docs/api.md). */
+#define TWEETS_CONTEXT_MAX 40
+
+/* Appends {"ancestors": Tweet[], "descendants": Tweet[]} for tweet `id` as
+ * `viewer` sees it: at most TWEETS_CONTEXT_MAX each, oldest first;
+ * deleted tweets are left out. STORE_NOT_FOUND if `id` does not exist. */
+int tweets_context(struct tweets *t, struct store_reader *r, uint64_t viewer, uint64_t id,
+		   struct strbuf *out);
+
+/* `user_id` likes (like true) or stops liking `tweet_id`. */
+void tweets_like(struct tweets *t, uint64_t user_id, uint64_t tweet_id, bool like,
+		 const struct store_idem *idem, write_done_fn done, void *arg);
+
+/* A page of the users who liked `tweet_id`, newest like first (the like's
+ * id is each entry's cursor); STORE_NOT_FOUND if the tweet does not exist. */
+int tweets_liked_by(struct store_reader *r, uint64_t tweet_id, const struct store_page *page,
+		    struct follow_entry *out, size_t *n);
 
 #endif

@@ -154,3 +154,9 @@ bool validate_tweet_text(const char *s, size_t len)
 			return false;
 	return true;
 }
+
+bool validate_bio(const char *s, size_t len)
+{
+	size_t cp;
+	return utf8_validate(s, len, &cp) && cp <= BIO_MAX_CP && !has_control(s, len);
+}

@@ -35,4 +35,8 @@ bool validate_tweet_text(const char *s, size_t len);
  * Hangul fillers and variation selectors). Mixed with visible text they
  * are fine: an emoji sequence joins with U+200D. */
 
+/* 0..160 code points of valid UTF-8 with no control characters (empty
+ * clears the bio). */
+bool validate_bio(const char *s, size_t len);
+
 #endif

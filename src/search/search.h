@@ -72,6 +72,7 @@ struct search_request {
 	enum search_sort sort;
 	struct store_page page;
 	unsigned offset;
+	uint64_t viewer_id; /* whose "liked" the tweets show; 0: anonymous */
 };
 
 struct search_stats {

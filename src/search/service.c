@@ -111,7 +111,8 @@ static int find_tweets(struct search_service *s, struct search_thread *t,
 	}
 	struct feed_id_source ids = {.next = index_next, .gone = index_gone, .arg = &src};
 	struct feed_hydrated h;
-	int rc = feed_hydrate(s->feed, t->db, &ids, req->page.limit, &res->json, &h);
+	int rc = feed_hydrate(s->feed, t->db, req->viewer_id, &ids, req->page.limit, &res->json,
+			      &h);
 	res->n = h.n;
 	res->newest = h.newest;
 	res->oldest = h.oldest;

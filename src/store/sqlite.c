@@ -26,6 +26,10 @@
  *   jobs(id, media_id, attempts, run_at_ms, state)  the processing queue
  *   tweets.media                          "id:w:h:type;" per attached media, so a
  *                                         tweet reads without a join
+ *   tweets.in_reply_to_id, _user_id       NULL unless a reply; index by parent
+ *   tweets.reply_count, like_count        kept by the writes that change them
+ *   likes(id, tweet_id, user_id)          unique (user, tweet); index by tweet
+ *   users.bio                             '' when unset
  * created_at of every object is derived from its snowflake id.
  */
 #include "store/sqlite.h"
@@ -140,6 +144,24 @@ static const char *const migrations[STORE_SQLITE_SCHEMA_VERSION] = {
 	"PRAGMA secure_delete = ON;"
 	"DELETE FROM idempotency;"
 	"PRAGMA secure_delete = OFF;",
+
+	/* 7: conversations, likes and profiles. Counts live on the
+	 * tweet so a tweet still reads as one row; the unique (user, tweet)
+	 * index answers "which of this page did the reader like" in one
+	 * query of index probes, and likes_by_tweet covers liked_by pages. */
+	"ALTER TABLE tweets ADD COLUMN in_reply_to_id INTEGER;"
+	"ALTER TABLE tweets ADD COLUMN in_reply_to_user_id INTEGER;"
+	"ALTER TABLE tweets ADD COLUMN reply_count INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE tweets ADD COLUMN like_count INTEGER NOT NULL DEFAULT 0;"
+	"CREATE INDEX tweets_by_parent ON tweets(in_reply_to_id, id)"
+	"  WHERE in_reply_to_id IS NOT NULL;"
+	"CREATE TABLE likes ("
+	"  id INTEGER PRIMARY KEY,"
+	"  tweet_id INTEGER NOT NULL,"
+	"  user_id INTEGER NOT NULL,"
+	"  UNIQUE (user_id, tweet_id));"
+	"CREATE INDEX likes_by_tweet ON likes(tweet_id, id, user_id);"
+	"ALTER TABLE users ADD COLUMN bio TEXT NOT NULL DEFAULT '';",
 };
 
 static int user_version(sqlite3 *db)
@@ -200,8 +222,13 @@ int store_sqlite_configure(sqlite3 *db, struct strbuf *err)
 
 /* ---- statements --------------------------------------------------------- */
 
-#define USER_COLS "u.id, u.handle, u.display_name, u.followers_count, u.following_count, u.tweets_count"
-#define TWEET_COLS "t.id, t.author_id, u.handle, u.display_name, t.text, t.media"
+#define USER_COLS                                                                                  \
+	"u.id, u.handle, u.display_name, u.followers_count, u.following_count, u.tweets_count, "   \
+	"u.bio"
+#define USER_NCOLS 7
+#define TWEET_COLS "t.id, t.author_id, u.handle, u.display_name, t.text, t.media, " TWEET_OWN_COLS
+/* The tweet's own columns after the text and media (read_tweet). */
+#define TWEET_OWN_COLS "t.in_reply_to_id, t.in_reply_to_user_id, t.reply_count, t.like_count"
 #define MEDIA_COLS "id, owner_id, status, claimed_type, size, parts, content_type, width, height, tweet_id, attempts, error, upload_id"
 #define TWEET_FROM " FROM tweets t JOIN users u ON u.id = t.author_id "
 /* Page bounds are ?2 (before) and ?3 (after), the limit is ?4. */
@@ -209,6 +236,12 @@ int store_sqlite_configure(sqlite3 *db, struct strbuf *err)
 #define PAGE_ASC " AND t.id < ?2 AND t.id > ?3 ORDER BY t.id ASC LIMIT ?4"
 #define FPAGE_DESC " AND f.id < ?2 AND f.id > ?3 ORDER BY f.id DESC LIMIT ?4"
 #define FPAGE_ASC " AND f.id < ?2 AND f.id > ?3 ORDER BY f.id ASC LIMIT ?4"
+/* Ten placeholders ?d0..?d9: the id list of R_LIKED is ?100..?199. */
+#define Q10(d)                                                                                     \
+	"?" #d "0,?" #d "1,?" #d "2,?" #d "3,?" #d "4,?" #d "5,?" #d "6,?" #d "7,?" #d "8,?" #d "9"
+#define LIKED_BATCH 100
+#define LIKED_FIRST 100 /* the parameter number of the first id */
+#define LIKED_RANGE_MAX 64 /* likes read from a page's id range before asking by id */
 #define FEED_WHERE                                                                                 \
 	"WHERE t.author_id IN (SELECT followee_id FROM follows WHERE follower_id = ?1"             \
 	" UNION ALL SELECT ?1)"
@@ -235,6 +268,13 @@ enum read_stmt {
 	R_USERS_AFTER,
 	R_MEDIA,
 	R_JOBS_DUE,
+	R_LIKED,
+	R_LIKED_RANGE,
+	R_LIKED_BY,
+	R_LIKED_BY_ASC,
+	R_TWEET_EXISTS,
+	R_ANCESTORS,
+	R_DESCENDANTS,
 	R_COUNT
 };
 
@@ -261,12 +301,39 @@ static const char *const read_sql[R_COUNT] = {
 	[R_FOLLOWEES] = "SELECT u.id, u.followers_count FROM follows f JOIN users u ON u.id = "
 			"f.followee_id WHERE f.follower_id = ?1",
 	[R_AUTHOR_IDS] = "SELECT t.id FROM tweets t WHERE t.author_id = ?1" PAGE_DESC,
-	[R_TWEETS_AFTER] = "SELECT t.id, t.author_id, '', '', t.text, t.media FROM tweets t WHERE t.id > ?1"
-			   " ORDER BY t.id LIMIT ?2",
+	[R_TWEETS_AFTER] = "SELECT t.id, t.author_id, '', '', t.text, t.media, " TWEET_OWN_COLS
+			   " FROM tweets t WHERE t.id > ?1 ORDER BY t.id LIMIT ?2",
 	[R_USERS_AFTER] = "SELECT " USER_COLS " FROM users u WHERE u.id > ?1 ORDER BY u.id LIMIT ?2",
 	[R_MEDIA] = "SELECT " MEDIA_COLS " FROM media WHERE id = ?1",
 	[R_JOBS_DUE] = "SELECT id, media_id, attempts, run_at_ms FROM jobs WHERE state = 0 AND "
 		       "run_at_ms <= ?1 ORDER BY run_at_ms, id LIMIT ?2",
+	[R_LIKED] = "SELECT tweet_id FROM likes WHERE user_id = ?1 AND tweet_id IN (" Q10(10) ","
+		    Q10(11) "," Q10(12) "," Q10(13) "," Q10(14) "," Q10(15) "," Q10(16) ","
+		    Q10(17) "," Q10(18) "," Q10(19) ")",
+	[R_LIKED_RANGE] = "SELECT tweet_id FROM likes WHERE user_id = ?1"
+			  " AND tweet_id BETWEEN ?2 AND ?3 LIMIT ?4",
+	[R_LIKED_BY] = "SELECT f.id, " USER_COLS " FROM likes f JOIN users u ON u.id = f.user_id"
+		       " WHERE f.tweet_id = ?1" FPAGE_DESC,
+	[R_LIKED_BY_ASC] = "SELECT f.id, " USER_COLS " FROM likes f JOIN users u ON u.id = "
+			   "f.user_id WHERE f.tweet_id = ?1" FPAGE_ASC,
+	[R_TWEET_EXISTS] = "SELECT 1 FROM tweets WHERE id = ?1",
+	/* Up the chain, one row per step, at most ?2 of them: the last id may
+	 * be a deleted tweet, where the chain ends. */
+	[R_ANCESTORS] = "WITH RECURSIVE up(id, n) AS ("
+			" SELECT in_reply_to_id, 1 FROM tweets WHERE id = ?1"
+			" UNION ALL SELECT t.in_reply_to_id, up.n + 1"
+			" FROM up JOIN tweets t ON t.id = up.id"
+			" WHERE up.n < ?2)"
+			" SELECT id FROM up WHERE id IS NOT NULL",
+	/* Breadth first from the tweet; the recursion stops at ?2 rows, so a
+	 * thread of any size costs at most ?2 index probes and steps. */
+	[R_DESCENDANTS] = "WITH RECURSIVE down(id) AS ("
+			  " SELECT id FROM (SELECT id FROM tweets WHERE in_reply_to_id = ?1"
+			  " ORDER BY id LIMIT ?2)"
+			  " UNION ALL SELECT t.id"
+			  " FROM down JOIN tweets t ON t.in_reply_to_id = down.id"
+			  " LIMIT ?2)"
+			  " SELECT id FROM down ORDER BY id",
 };
 
 enum write_stmt {
@@ -302,6 +369,13 @@ enum write_stmt {
 	W_MEDIA_EXPIRED,
 	W_MEDIA_DELETE,
 	W_JOBS_OF_MEDIA_DELETE,
+	W_TWEET_PARENT,
+	W_REPLY_COUNT,
+	W_LIKES_OF_TWEET_DELETE,
+	W_LIKE_INSERT,
+	W_LIKE_DELETE,
+	W_LIKE_COUNT,
+	W_PROFILE_UPDATE,
 	W_COUNT
 };
 
@@ -314,7 +388,8 @@ static const char *const write_sql[W_COUNT] = {
 	[W_USER_GET] = "SELECT " USER_COLS " FROM users u WHERE u.id = ?1",
 	[W_SESSION_INSERT] = "INSERT INTO sessions (token_hash, user_id) VALUES (?1, ?2)",
 	[W_SESSION_DELETE] = "DELETE FROM sessions WHERE token_hash = ?1",
-	[W_TWEET_INSERT] = "INSERT INTO tweets (id, author_id, text, media) VALUES (?1, ?2, ?3, ?4)",
+	[W_TWEET_INSERT] = "INSERT INTO tweets (id, author_id, text, media, in_reply_to_id, "
+			   "in_reply_to_user_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
 	[W_TWEET_GET] = "SELECT " TWEET_COLS TWEET_FROM "WHERE t.id = ?1",
 	[W_TWEET_DELETE] = "DELETE FROM tweets WHERE id = ?1 AND author_id = ?2",
 	[W_TWEETS_COUNT] = "UPDATE users SET tweets_count = tweets_count + ?2 WHERE id = ?1",
@@ -346,6 +421,15 @@ static const char *const write_sql[W_COUNT] = {
 			    " AND status <> 1) OR status = 4 LIMIT ?2",
 	[W_MEDIA_DELETE] = "DELETE FROM media WHERE id = ?1",
 	[W_JOBS_OF_MEDIA_DELETE] = "DELETE FROM jobs WHERE media_id = ?1",
+	[W_TWEET_PARENT] = "SELECT in_reply_to_id FROM tweets WHERE id = ?1 AND author_id = ?2",
+	[W_REPLY_COUNT] = "UPDATE tweets SET reply_count = reply_count + ?2 WHERE id = ?1",
+	[W_LIKES_OF_TWEET_DELETE] = "DELETE FROM likes WHERE tweet_id = ?1",
+	[W_LIKE_INSERT] = "INSERT OR IGNORE INTO likes (id, user_id, tweet_id) VALUES (?1, ?2, ?3)",
+	[W_LIKE_DELETE] = "DELETE FROM likes WHERE user_id = ?1 AND tweet_id = ?2",
+	[W_LIKE_COUNT] = "UPDATE tweets SET like_count = like_count + ?2 WHERE id = ?1",
+	/* A NULL parameter leaves its field as it is. */
+	[W_PROFILE_UPDATE] = "UPDATE users SET display_name = coalesce(?2, display_name),"
+			     " bio = coalesce(?3, bio) WHERE id = ?1",
 };
 
 /* ---- the store and its readers ----------------------------------------- */
@@ -398,6 +482,7 @@ static void read_user(sqlite3_stmt *st, int col, struct user *u)
 	u->followers_count = (uint64_t)sqlite3_column_int64(st, col + 3);
 	u->following_count = (uint64_t)sqlite3_column_int64(st, col + 4);
 	u->tweets_count = (uint64_t)sqlite3_column_int64(st, col + 5);
+	column_copy(st, col + 6, u->bio, sizeof(u->bio));
 }
 
 /* tweets.media: "id:width:height:type;" for each attached media. */
@@ -434,6 +519,10 @@ static void read_tweet(sqlite3_stmt *st, struct tweet *t)
 	column_copy(st, 3, t->author_display_name, sizeof(t->author_display_name));
 	t->text_len = column_copy(st, 4, t->text, sizeof(t->text));
 	parse_tweet_media((const char *)sqlite3_column_text(st, 5), t);
+	t->in_reply_to_id = (uint64_t)sqlite3_column_int64(st, 6); /* NULL reads as 0 */
+	t->in_reply_to_user_id = (uint64_t)sqlite3_column_int64(st, 7);
+	t->reply_count = (uint64_t)sqlite3_column_int64(st, 8);
+	t->like_count = (uint64_t)sqlite3_column_int64(st, 9);
 }
 
 static void read_media(sqlite3_stmt *st, struct media *m)
@@ -523,7 +612,7 @@ static int get_user(struct sqlite_reader *r, enum read_stmt which, struct user *
 	if (rc == 0) {
 		read_user(st, 0, out);
 		if (hash)
-			column_copy(st, 6, hash, PWHASH_MAX);
+			column_copy(st, USER_NCOLS, hash, PWHASH_MAX);
 		sqlite3_reset(st);
 	}
 	return rc;
@@ -664,14 +753,13 @@ static int sqlite_home_feed(struct store_reader *base, uint64_t user_id, const s
 	return tweet_list((struct sqlite_reader *)base, R_FEED, R_FEED_ASC, user_id, p, out, n);
 }
 
-static int follow_list(struct sqlite_reader *r, enum read_stmt desc, enum read_stmt asc,
-		       uint64_t user_id, const struct store_page *p, struct follow_entry *out,
-		       size_t *n)
+/* A page of users, each with the id of the row that lists them (a follow,
+ * a like) as the cursor. */
+static int entry_list(struct sqlite_reader *r, enum read_stmt desc, enum read_stmt asc,
+		      uint64_t user_id, const struct store_page *p, struct follow_entry *out,
+		      size_t *n)
 {
-	struct user u;
-	int rc = sqlite_user_get(&r->base, user_id, &u);
-	if (rc)
-		return rc;
+	int rc;
 	sqlite3_stmt *st = reader_stmt(r, p->oldest_first ? asc : desc);
 	bind_page(st, user_id, p);
 	*n = 0;
@@ -685,6 +773,125 @@ static int follow_list(struct sqlite_reader *r, enum read_stmt desc, enum read_s
 	if (p->oldest_first)
 		REVERSE(out, *n, struct follow_entry);
 	return finish_list(r->db, st, rc);
+}
+
+static int follow_list(struct sqlite_reader *r, enum read_stmt desc, enum read_stmt asc,
+		       uint64_t user_id, const struct store_page *p, struct follow_entry *out,
+		       size_t *n)
+{
+	struct user u;
+	int rc = sqlite_user_get(&r->base, user_id, &u);
+	if (rc)
+		return rc;
+	return entry_list(r, desc, asc, user_id, p, out, n);
+}
+
+static int tweet_exists(struct sqlite_reader *r, uint64_t id)
+{
+	sqlite3_stmt *st = reader_stmt(r, R_TWEET_EXISTS);
+	sqlite3_bind_int64(st, 1, clamp63(id));
+	int rc = step_one(r->db, st);
+	if (rc == 0)
+		sqlite3_reset(st);
+	return rc;
+}
+
+static int sqlite_liked_by(struct store_reader *base, uint64_t tweet_id,
+			   const struct store_page *p, struct follow_entry *out, size_t *n)
+{
+	struct sqlite_reader *r = (struct sqlite_reader *)base;
+	*n = 0;
+	int rc = tweet_exists(r, tweet_id);
+	if (rc)
+		return rc;
+	return entry_list(r, R_LIKED_BY, R_LIKED_BY_ASC, tweet_id, p, out, n);
+}
+
+/* Marks liked[i] for each ids[i] equal to `id`. The ids of a page are
+ * few (100 at most), so matching a row back to its place is a scan. */
+static void mark_liked(const uint64_t *ids, size_t n, uint64_t id, bool *liked)
+{
+	for (size_t i = 0; i < n; i++)
+		if (ids[i] == id)
+			liked[i] = true;
+}
+
+/*
+ * Two ways to ask, cheapest first. Most readers have few likes among the
+ * tweets of a page's time span (a feed page covers minutes or hours), so
+ * one seek and a short scan of the reader's likes between the page's
+ * lowest and highest id answers the whole page; a reader without likes
+ * costs one seek. Only when that range holds more than LIKED_RANGE_MAX
+ * likes (a heavy liker, or a search page spread over years) are the ids
+ * asked one by one, LIKED_BATCH per query: a statement of placeholders
+ * (a page is one query), the unused ones left NULL, which match nothing.
+ */
+static int sqlite_liked(struct store_reader *base, uint64_t user_id, const uint64_t *ids,
+			size_t n, bool *liked)
+{
+	struct sqlite_reader *r = (struct sqlite_reader *)base;
+	uint64_t lo = UINT64_MAX, hi = 0;
+	for (size_t i = 0; i < n; i++) {
+		liked[i] = false;
+		lo = ids[i] < lo ? ids[i] : lo;
+		hi = ids[i] > hi ? ids[i] : hi;
+	}
+	if (!n)
+		return STORE_OK;
+	sqlite3_stmt *st = reader_stmt(r, R_LIKED_RANGE);
+	sqlite3_bind_int64(st, 1, clamp63(user_id));
+	sqlite3_bind_int64(st, 2, clamp63(lo));
+	sqlite3_bind_int64(st, 3, clamp63(hi));
+	sqlite3_bind_int(st, 4, LIKED_RANGE_MAX);
+	int rc;
+	size_t rows = 0;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		mark_liked(ids, n, (uint64_t)sqlite3_column_int64(st, 0), liked);
+		rows++;
+	}
+	if ((rc = finish_list(r->db, st, rc)) || rows < LIKED_RANGE_MAX)
+		return rc;
+	st = reader_stmt(r, R_LIKED);
+	for (size_t at = 0; at < n; at += LIKED_BATCH) {
+		size_t k = n - at < LIKED_BATCH ? n - at : LIKED_BATCH;
+		sqlite3_bind_int64(st, 1, clamp63(user_id));
+		for (size_t i = 0; i < k; i++)
+			sqlite3_bind_int64(st, LIKED_FIRST + (int)i, clamp63(ids[at + i]));
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+			mark_liked(ids + at, k, (uint64_t)sqlite3_column_int64(st, 0), liked + at);
+		sqlite3_clear_bindings(st);
+		if ((rc = finish_list(r->db, st, rc)))
+			return rc;
+	}
+	return STORE_OK;
+}
+
+/* Reads the one-column id result of `which` bound to (id, max). */
+static int id_walk(struct sqlite_reader *r, enum read_stmt which, uint64_t id, size_t max,
+		   uint64_t *ids, size_t *n)
+{
+	sqlite3_stmt *st = reader_stmt(r, which);
+	sqlite3_bind_int64(st, 1, clamp63(id));
+	sqlite3_bind_int64(st, 2, (int64_t)max);
+	int rc;
+	*n = 0;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && *n < max)
+		ids[(*n)++] = (uint64_t)sqlite3_column_int64(st, 0);
+	if (rc == SQLITE_ROW)
+		rc = SQLITE_DONE;
+	return finish_list(r->db, st, rc);
+}
+
+static int sqlite_ancestor_ids(struct store_reader *base, uint64_t tweet_id, size_t max,
+			       uint64_t *ids, size_t *n)
+{
+	return id_walk((struct sqlite_reader *)base, R_ANCESTORS, tweet_id, max, ids, n);
+}
+
+static int sqlite_descendant_ids(struct store_reader *base, uint64_t tweet_id, size_t max,
+				 uint64_t *ids, size_t *n)
+{
+	return id_walk((struct sqlite_reader *)base, R_DESCENDANTS, tweet_id, max, ids, n);
 }
 
 static int sqlite_followers(struct store_reader *r, uint64_t user_id, const struct store_page *p,
@@ -928,8 +1135,35 @@ static int tweet_media_check(struct sqlite_store *s, struct store_write *w, stru
 	return STORE_OK;
 }
 
+static int writer_tweet(struct sqlite_store *s, uint64_t id, struct tweet *out)
+{
+	sqlite3_stmt *st = s->w[W_TWEET_GET];
+	sqlite3_bind_int64(st, 1, clamp63(id));
+	int rc = step_one(s->wdb, st);
+	if (rc == 0) {
+		read_tweet(st, out);
+		sqlite3_reset(st);
+	}
+	return rc;
+}
+
+static int add_replies(struct sqlite_store *s, uint64_t parent, int delta)
+{
+	sqlite3_bind_int64(s->w[W_REPLY_COUNT], 1, clamp63(parent));
+	sqlite3_bind_int(s->w[W_REPLY_COUNT], 2, delta);
+	return run(s, W_REPLY_COUNT) == SQLITE_DONE ? STORE_OK : STORE_ERROR;
+}
+
 static int exec_tweet_create(struct sqlite_store *s, struct store_write *w)
 {
+	uint64_t parent = w->in.tweet_create.in_reply_to_id;
+	w->related.id = 0;
+	if (parent) {
+		/* A missing or deleted target: nothing is written. */
+		int prc = writer_tweet(s, parent, &w->related);
+		if (prc)
+			return prc;
+	}
 	struct strbuf media = STRBUF_INIT;
 	int mrc = tweet_media_check(s, w, &media);
 	if (mrc) {
@@ -943,6 +1177,10 @@ static int exec_tweet_create(struct sqlite_store *s, struct store_write *w)
 	sqlite3_bind_text(st, 3, w->in.tweet_create.text, (int)w->in.tweet_create.text_len,
 			  SQLITE_STATIC);
 	sqlite3_bind_text(st, 4, media.data ? media.data : "", (int)media.len, SQLITE_STATIC);
+	if (parent) {
+		sqlite3_bind_int64(st, 5, clamp63(parent));
+		sqlite3_bind_int64(st, 6, clamp63(w->related.author_id));
+	} /* else NULL, as cleared */
 	int irc = run(s, W_TWEET_INSERT);
 	strbuf_deinit(&media);
 	if (irc != SQLITE_DONE || add_count(s, W_TWEETS_COUNT, w->in.tweet_create.author_id, 1))
@@ -953,19 +1191,37 @@ static int exec_tweet_create(struct sqlite_store *s, struct store_write *w)
 		if (run(s, W_MEDIA_ATTACH) != SQLITE_DONE)
 			return STORE_ERROR;
 	}
-	st = s->w[W_TWEET_GET];
-	sqlite3_bind_int64(st, 1, clamp63(id));
-	int rc = step_one(s->wdb, st);
-	if (rc == 0) {
-		read_tweet(st, &w->tweet);
-		sqlite3_reset(st);
-	}
+	if (parent && (add_replies(s, parent, 1) || writer_tweet(s, parent, &w->related)))
+		return STORE_ERROR;
+	int rc = writer_tweet(s, id, &w->tweet);
 	return rc == STORE_NOT_FOUND ? STORE_ERROR : rc; /* the author vanished: internal */
 }
 
 static int exec_tweet_delete(struct sqlite_store *s, struct store_write *w)
 {
-	sqlite3_stmt *st = s->w[W_TWEET_DELETE];
+	/* The tweet it replies to, if any, loses a reply. */
+	sqlite3_stmt *st = s->w[W_TWEET_PARENT];
+	sqlite3_bind_int64(st, 1, clamp63(w->in.tweet_delete.tweet_id));
+	sqlite3_bind_int64(st, 2, clamp63(w->in.tweet_delete.author_id));
+	int prc = step_one(s->wdb, st);
+	if (prc)
+		return prc; /* missing or someone else's: the same answer */
+	uint64_t parent = (uint64_t)sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	w->related.id = 0;
+	if (parent) {
+		if (add_replies(s, parent, -1))
+			return STORE_ERROR;
+		int rc = writer_tweet(s, parent, &w->related);
+		if (rc == STORE_NOT_FOUND)
+			w->related.id = 0; /* deleted before its reply */
+		else if (rc)
+			return rc;
+	}
+	sqlite3_bind_int64(s->w[W_LIKES_OF_TWEET_DELETE], 1, clamp63(w->in.tweet_delete.tweet_id));
+	if (run(s, W_LIKES_OF_TWEET_DELETE) != SQLITE_DONE)
+		return STORE_ERROR;
+	st = s->w[W_TWEET_DELETE];
 	sqlite3_bind_int64(st, 1, clamp63(w->in.tweet_delete.tweet_id));
 	sqlite3_bind_int64(st, 2, clamp63(w->in.tweet_delete.author_id));
 	if (run(s, W_TWEET_DELETE) != SQLITE_DONE)
@@ -1107,6 +1363,56 @@ static int exec_follow(struct sqlite_store *s, struct store_write *w, bool follo
 	return writer_user(s, b, &w->user);
 }
 
+/* A like or an unlike; liking twice is one like, unliking what is not
+ * liked changes nothing (created false either way). */
+static int exec_like(struct sqlite_store *s, struct store_write *w, bool like)
+{
+	uint64_t user = w->in.like.user_id, tweet = w->in.like.tweet_id;
+	int rc = writer_tweet(s, tweet, &w->tweet);
+	if (rc)
+		return rc;
+	enum write_stmt which = like ? W_LIKE_INSERT : W_LIKE_DELETE;
+	sqlite3_stmt *st = s->w[which];
+	int k = 1;
+	if (like)
+		sqlite3_bind_int64(st, k++, clamp63(idgen_next(&s->ids)));
+	sqlite3_bind_int64(st, k++, clamp63(user));
+	sqlite3_bind_int64(st, k, clamp63(tweet));
+	if (run(s, which) != SQLITE_DONE)
+		return STORE_ERROR;
+	w->created = sqlite3_changes(s->wdb) > 0;
+	if (!w->created)
+		return STORE_OK;
+	sqlite3_bind_int64(s->w[W_LIKE_COUNT], 1, clamp63(tweet));
+	sqlite3_bind_int(s->w[W_LIKE_COUNT], 2, like ? 1 : -1);
+	if (run(s, W_LIKE_COUNT) != SQLITE_DONE)
+		return STORE_ERROR;
+	return writer_tweet(s, tweet, &w->tweet);
+}
+
+static int exec_like_create(struct sqlite_store *s, struct store_write *w)
+{
+	return exec_like(s, w, true);
+}
+
+static int exec_like_delete(struct sqlite_store *s, struct store_write *w)
+{
+	return exec_like(s, w, false);
+}
+
+static int exec_profile_update(struct sqlite_store *s, struct store_write *w)
+{
+	sqlite3_stmt *st = s->w[W_PROFILE_UPDATE];
+	sqlite3_bind_int64(st, 1, clamp63(w->in.profile.user_id));
+	if (w->in.profile.set_display_name)
+		sqlite3_bind_text(st, 2, w->in.profile.display_name, -1, SQLITE_STATIC);
+	if (w->in.profile.set_bio)
+		sqlite3_bind_text(st, 3, w->in.profile.bio, -1, SQLITE_STATIC);
+	if (run(s, W_PROFILE_UPDATE) != SQLITE_DONE)
+		return STORE_ERROR;
+	return writer_user(s, w->in.profile.user_id, &w->user);
+}
+
 static int exec_session_create(struct sqlite_store *s, struct store_write *w)
 {
 	return exec_session(s, w, true);
@@ -1149,6 +1455,9 @@ static int (*const exec_kind[STORE_W_COUNT])(struct sqlite_store *s, struct stor
 	[STORE_W_MEDIA_COMPLETE] = exec_media_complete,
 	[STORE_W_JOB_FINISH] = exec_job_finish,
 	[STORE_W_MEDIA_PURGE] = exec_media_purge,
+	[STORE_W_LIKE] = exec_like_create,
+	[STORE_W_UNLIKE] = exec_like_delete,
+	[STORE_W_PROFILE_UPDATE] = exec_profile_update,
 };
 
 static int idem_put(struct sqlite_store *s, struct store_write *w)
@@ -1394,6 +1703,10 @@ const struct store_ops store_sqlite_ops = {
 	.follower_ids = sqlite_follower_ids,
 	.followees = sqlite_followees,
 	.author_tweet_ids = sqlite_author_tweet_ids,
+	.liked = sqlite_liked,
+	.liked_by = sqlite_liked_by,
+	.ancestor_ids = sqlite_ancestor_ids,
+	.descendant_ids = sqlite_descendant_ids,
 	.tweets_after = sqlite_tweets_after,
 	.users_after = sqlite_users_after,
 	.media_get = sqlite_media_get,

@@ -80,6 +80,10 @@ enum store_write_kind {
 	STORE_W_MEDIA_COMPLETE, /* awaiting_upload -> processing, and queue its job; result: media */
 	STORE_W_JOB_FINISH,     /* a processing attempt's outcome */
 	STORE_W_MEDIA_PURGE,    /* drop unattached and released media; result: in.media_purge */
+	/* engagement (core/likes.c, core/accounts.c) */
+	STORE_W_LIKE,           /* result: tweet (fresh counts), created */
+	STORE_W_UNLIKE,         /* result: tweet (fresh counts), created (a like was removed) */
+	STORE_W_PROFILE_UPDATE, /* result: user */
 	STORE_W_COUNT
 };
 
@@ -121,7 +125,10 @@ struct store_write {
 			char text[TEXT_MAX + 1];
 			unsigned media_n; /* each must be the author's, ready and unattached */
 			uint64_t media_ids[MEDIA_PER_TWEET_MAX];
-		} tweet_create; /* result: tweet; STORE_INVALID if a media id is not usable */
+			uint64_t in_reply_to_id; /* 0: not a reply */
+		} tweet_create; /* result: tweet, and the replied-to tweet in `related`;
+				 * STORE_INVALID if a media id is not usable,
+				 * STORE_NOT_FOUND if in_reply_to_id names no tweet */
 		struct {
 			uint64_t id; /* made by the media service (the blob key needs it first) */
 			uint64_t owner_id;
@@ -157,6 +164,16 @@ struct store_write {
 			uint64_t follower_id;
 			uint64_t followee_id;
 		} follow; /* follow and unfollow; result: followee in `user` */
+		struct {
+			uint64_t user_id;
+			uint64_t tweet_id;
+		} like; /* like and unlike; STORE_NOT_FOUND if the tweet does not exist */
+		struct {
+			uint64_t user_id;
+			bool set_display_name, set_bio; /* false: that field is unchanged */
+			char display_name[DISPLAY_NAME_MAX + 1];
+			char bio[BIO_MAX + 1];
+		} profile; /* result: user */
 	} in;
 
 	struct store_idem idem;
@@ -165,7 +182,9 @@ struct store_write {
 	int status;          /* STORE_OK or a STORE_* error */
 	bool created;        /* follow: a new edge (false: already following) */
 	struct user user;    /* the user made, logged in or followed */
-	struct tweet tweet;  /* the tweet made */
+	struct tweet tweet;  /* the tweet made, liked or unliked */
+	struct tweet related; /* a tweet whose counts the write changed (the one replied
+			       * to, by a reply made or deleted); id 0 when none */
 	struct media media;  /* the media made or completed */
 	bool replayed;       /* the response comes from an earlier request */
 
@@ -252,6 +271,27 @@ struct store_ops {
 	/* The ids of the author's tweets in the page, newest first. */
 	int (*author_tweet_ids)(struct store_reader *r, uint64_t author_id,
 				const struct store_page *page, uint64_t *ids, size_t *n);
+
+	/* Conversations and likes. */
+	/* Which of ids[0..n) `user_id` has liked: liked[i] for ids[i]. A
+	 * batched read: one query for a page, whatever its length, unless the
+	 * reader has many likes in the span of the ids (then one more per 100
+	 * ids; sqlite.c has how). */
+	int (*liked)(struct store_reader *r, uint64_t user_id, const uint64_t *ids, size_t n,
+		     bool *liked);
+	/* The users who liked `tweet_id`, newest like first (the like's id is
+	 * the cursor); STORE_NOT_FOUND if the tweet does not exist. */
+	int (*liked_by)(struct store_reader *r, uint64_t tweet_id, const struct store_page *page,
+			struct follow_entry *out, size_t *n);
+	/* The chain of tweets `tweet_id` replies to, nearest first, at most
+	 * `max` ids; the chain ends at a deleted tweet (whose id is the last,
+	 * since the reply keeps it). */
+	int (*ancestor_ids)(struct store_reader *r, uint64_t tweet_id, size_t max, uint64_t *ids,
+			    size_t *n);
+	/* Replies to `tweet_id` and replies to them, breadth first, at most
+	 * `max`, returned oldest first (by id). */
+	int (*descendant_ids)(struct store_reader *r, uint64_t tweet_id, size_t max, uint64_t *ids,
+			      size_t *n);
 
 	/* For indexes that follow the store (search/): what was committed
 	 * after id `after`, oldest first, at most `limit`. In the SQLite

@@ -24,6 +24,8 @@ enum fanout_kind {
 	FANOUT_FOLLOWS,   /* author_id's follows changed: tell their streams */
 	FANOUT_CELEBRITY, /* author_id crossed the celebrity threshold: tell
 			   * their followers' streams */
+	FANOUT_AUTHOR,    /* author_id's display name changed: re-render their
+			   * cached tweets */
 };
 
 struct fanout_job {

@@ -126,6 +126,36 @@ static void fanout_delete(struct feed *f, const struct fanout_job *job)
 	free(ids);
 }
 
+/* Renders the author's newest cached tweets again from the store. Only
+ * tweets the cache holds are touched: the others are rendered afresh when
+ * first read. (A like committed between this read and the replace could
+ * have its count overwritten by the older one; the next count change
+ * heals it. Renames are rare; likes of old tweets of a renamed author in
+ * that window of microseconds rarer.) */
+static void fanout_author(struct feed *f, const struct fanout_job *job)
+{
+	struct store_reader *r = f->fanout_db;
+	struct store_page page = {.before = UINT64_MAX, .limit = f->opt.timeline_cap};
+	uint64_t *ids = xmalloc(page.limit * sizeof(*ids));
+	size_t n = 0;
+	if (r->ops->author_tweet_ids(r, job->author_id, &page, ids, &n) != STORE_OK)
+		n = 0; /* logged by the store; the old name shows until eviction */
+	struct strbuf sb = STRBUF_INIT;
+	for (size_t i = 0; i < n; i++) {
+		strbuf_reset(&sb);
+		if (f->cache->ops->get(f->cache, ids[i], &sb) != TWEET_CACHE_HIT)
+			continue;
+		struct tweet t;
+		if (r->ops->tweet_get(r, ids[i], &t) != STORE_OK)
+			continue;
+		strbuf_reset(&sb);
+		render_tweet(&sb, &t);
+		f->cache->ops->replace(f->cache, t.id, sb.data, sb.len);
+	}
+	strbuf_deinit(&sb);
+	free(ids);
+}
+
 static void fanout_run(void *arg, const struct fanout_job *job)
 {
 	struct feed *f = arg;
@@ -141,6 +171,7 @@ static void fanout_run(void *arg, const struct fanout_job *job)
 		free(ids);
 		break;
 	}
+	case FANOUT_AUTHOR: fanout_author(f, job); break;
 	}
 }
 
@@ -151,6 +182,20 @@ void feed_on_post(struct feed *f, const struct tweet *t, const char *json, size_
 	f->home->ops->push(f->home, t->author_id, t->id);
 	f->authored->ops->push(f->authored, t->author_id, t->id);
 	struct fanout_job job = {.kind = FANOUT_TWEET, .author_id = t->author_id, .tweet_id = t->id};
+	fanout_enqueue(f->fanout, &job);
+}
+
+void feed_on_counts(struct feed *f, const struct tweet *t)
+{
+	struct strbuf sb = STRBUF_INIT;
+	render_tweet(&sb, t);
+	f->cache->ops->replace(f->cache, t->id, sb.data, sb.len);
+	strbuf_deinit(&sb);
+}
+
+void feed_on_author_renamed(struct feed *f, uint64_t user_id)
+{
+	struct fanout_job job = {.kind = FANOUT_AUTHOR, .author_id = user_id};
 	fanout_enqueue(f->fanout, &job);
 }
 
@@ -438,7 +483,9 @@ static int page_ids(struct feed *f, struct store_reader *r, uint64_t user,
 	return rc;
 }
 
-int feed_tweet(struct feed *f, struct store_reader *r, uint64_t id, struct strbuf *out)
+/* The shared JSON of one tweet (render_tweet), from the cache or else the
+ * store, then cached. */
+static int tweet_shared(struct feed *f, struct store_reader *r, uint64_t id, struct strbuf *out)
 {
 	switch (f->cache->ops->get(f->cache, id, out)) {
 	case TWEET_CACHE_HIT: return STORE_OK;
@@ -455,6 +502,31 @@ int feed_tweet(struct feed *f, struct store_reader *r, uint64_t id, struct strbu
 	return STORE_OK;
 }
 
+int feed_liked(struct store_reader *r, uint64_t viewer, const uint64_t *ids, size_t n,
+	       bool *liked)
+{
+	if (viewer)
+		return r->ops->liked(r, viewer, ids, n, liked);
+	for (size_t i = 0; i < n; i++)
+		liked[i] = false;
+	return STORE_OK;
+}
+
+int feed_tweet_for(struct feed *f, struct store_reader *r, uint64_t viewer, uint64_t id,
+		   struct strbuf *out)
+{
+	bool liked;
+	int rc = tweet_shared(f, r, id, out);
+	if (rc == STORE_OK && (rc = feed_liked(r, viewer, &id, 1, &liked)) == STORE_OK)
+		render_tweet_viewer(out, liked);
+	return rc;
+}
+
+int feed_tweet(struct feed *f, struct store_reader *r, uint64_t id, struct strbuf *out)
+{
+	return feed_tweet_for(f, r, 0, id, out);
+}
+
 /* Cuts `out` back to its first `len` bytes. */
 static void truncate_to(struct strbuf *out, size_t len)
 {
@@ -463,21 +535,26 @@ static void truncate_to(struct strbuf *out, size_t len)
 		out->data[len] = '\0';
 }
 
-int feed_hydrate(struct feed *f, struct store_reader *r, const struct feed_id_source *src,
-		 size_t limit, struct strbuf *out, struct feed_hydrated *res)
+int feed_hydrate(struct feed *f, struct store_reader *r, uint64_t viewer,
+		 const struct feed_id_source *src, size_t limit, struct strbuf *out,
+		 struct feed_hydrated *res)
 {
-	uint64_t *ids = xmalloc((limit ? limit : 1) * sizeof(uint64_t));
+	size_t cap = limit ? limit : 1;
+	uint64_t *ids = xmalloc(cap * (sizeof(uint64_t) + sizeof(bool)));
+	bool *liked = (bool *)(ids + cap);
 	int rc = STORE_OK;
 	*res = (struct feed_hydrated){0};
 	strbuf_append_char(out, '[');
 	for (int round = 0; rc == STORE_OK && round < HYDRATE_ROUNDS && res->n < limit; round++) {
 		size_t want = limit - res->n, got = 0;
 		rc = src->next(src->arg, want, ids, &got);
+		if (rc == STORE_OK && got)
+			rc = feed_liked(r, viewer, ids, got, liked);
 		for (size_t i = 0; rc == STORE_OK && i < got; i++) {
 			size_t mark = out->len;
 			if (res->n)
 				strbuf_append_char(out, ',');
-			int h = feed_tweet(f, r, ids[i], out);
+			int h = tweet_shared(f, r, ids[i], out);
 			if (h == STORE_NOT_FOUND) {
 				truncate_to(out, mark); /* deleted: skip it */
 				if (src->gone)
@@ -487,6 +564,7 @@ int feed_hydrate(struct feed *f, struct store_reader *r, const struct feed_id_so
 			rc = h;
 			if (rc)
 				break;
+			render_tweet_viewer(out, liked[i]);
 			if (!res->newest || ids[i] > res->newest)
 				res->newest = ids[i];
 			if (!res->oldest || ids[i] < res->oldest)
@@ -543,7 +621,7 @@ int feed_home(struct feed *f, struct store_reader *r, uint64_t user_id,
 	struct home_source h = {.f = f, .r = r, .user = user_id, .page = *page};
 	struct feed_id_source src = {.next = home_next, .gone = home_gone, .arg = &h};
 	struct feed_hydrated res;
-	int rc = feed_hydrate(f, r, &src, page->limit, out, &res);
+	int rc = feed_hydrate(f, r, user_id, &src, page->limit, out, &res);
 	*n = res.n;
 	if (res.n) {
 		*newest = res.newest;

@@ -76,6 +76,13 @@ void feed_free(struct feed *f);
 /* ---- write side (writer thread) ---- */
 void feed_on_post(struct feed *f, const struct tweet *t, const char *json, size_t len);
 void feed_on_delete(struct feed *f, uint64_t author_id, uint64_t tweet_id);
+/* After a write changed a tweet's counts (a like, a reply made or deleted):
+ * `t` as the store has it now replaces its cached JSON. */
+void feed_on_counts(struct feed *f, const struct tweet *t);
+/* After a user's display name changed: their newest tweets (a timeline's
+ * cap of them) that are in the tweet cache are rendered again from the
+ * store, on the fanout thread, so they show the new name within moments. */
+void feed_on_author_renamed(struct feed *f, uint64_t user_id);
 /* After a follow or unfollow took effect; `followee_followers` is the
  * followee's follower count after it. */
 void feed_on_follow(struct feed *f, uint64_t follower_id, uint64_t followee_id,
@@ -92,9 +99,27 @@ int feed_home(struct feed *f, struct store_reader *r, uint64_t user_id,
 	      const struct store_page *page, struct strbuf *out, size_t *n, uint64_t *newest,
 	      uint64_t *oldest);
 
-/* Appends the JSON of one tweet, from the tweet cache or else the store
- * (and then caches it); STORE_NOT_FOUND if it does not exist, and then
- * nothing is appended. */
+/*
+ * Reader state. Every Tweet is the shared JSON of the tweet cache with the
+ * reader's own fields spliced in (core/render.h: render_tweet_viewer), so
+ * the cache stays shared by all readers. `viewer` is the reading user, 0
+ * for an anonymous reader (who has liked nothing: no store read). A
+ * hydrated page reads the viewer's state of all its ids in one batched
+ * store read (store_ops.liked), never one per tweet.
+ */
+
+/* Which of ids[0..n) `viewer` liked; all false, without a read, for 0. */
+int feed_liked(struct store_reader *r, uint64_t viewer, const uint64_t *ids, size_t n,
+	       bool *liked);
+
+/* Appends the JSON of one tweet as `viewer` sees it, from the tweet cache
+ * or else the store (and then caches the shared part); STORE_NOT_FOUND if
+ * it does not exist, and then nothing is appended. */
+int feed_tweet_for(struct feed *f, struct store_reader *r, uint64_t viewer, uint64_t id,
+		   struct strbuf *out);
+
+/* feed_tweet_for with no viewer (liked false): what the live stream sends,
+ * since a stream's events are hydrated without a per-reader read. */
 int feed_tweet(struct feed *f, struct store_reader *r, uint64_t id, struct strbuf *out);
 
 /*
@@ -126,11 +151,14 @@ struct feed_hydrated {
  * gives, each hydrated as feed_tweet does. A tweet that is gone is left
  * out, `src->gone` is told, and the page is refilled from further down the
  * source (at most 4 reads of the source, so a page full of deleted tweets
- * ends short rather than scanning on). Returns STORE_OK, or the first store
+ * ends short rather than scanning on). Each tweet is as `viewer` sees it,
+ * from one batched read of the viewer's state per read of the source (one
+ * per page unless deletes made it refill). Returns STORE_OK, or the first store
  * error, in which case `out` holds a partial array the caller discards.
  */
-int feed_hydrate(struct feed *f, struct store_reader *r, const struct feed_id_source *src,
-		 size_t limit, struct strbuf *out, struct feed_hydrated *res);
+int feed_hydrate(struct feed *f, struct store_reader *r, uint64_t viewer,
+		 const struct feed_id_source *src, size_t limit, struct strbuf *out,
+		 struct feed_hydrated *res);
 
 void feed_stats(struct feed *f, struct feed_stats *out);
 
@@ -159,7 +187,8 @@ int feed_celebrities(struct feed *f, struct store_reader *r, uint64_t user_id, u
 uint64_t feed_live_upto(struct feed *f);
 
 /* Registers the feed's effects of committed writes (timeline/feed_writes.c):
- * posts, deletes, follows and unfollows. */
+ * posts, deletes, follows and unfollows, and the counts that likes and
+ * replies change. */
 struct writes;
 void feed_follow_writes(struct feed *f, struct writes *ws);
 

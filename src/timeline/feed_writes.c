@@ -6,17 +6,40 @@
  */
 #include "timeline/feed.h"
 
+#include "core/render.h"
 #include "core/write.h"
 
 static void on_post(void *arg, const struct store_write *w)
 {
-	/* The 201 body is the tweet's JSON: the cache keeps those bytes. */
-	feed_on_post(arg, &w->tweet, w->resp_body.data, w->resp_body.len);
+	/* The 201 body has the poster's own fields spliced in; the cache
+	 * keeps the shared JSON every reader starts from. */
+	struct strbuf sb = STRBUF_INIT;
+	render_tweet(&sb, &w->tweet);
+	feed_on_post(arg, &w->tweet, sb.data, sb.len);
+	strbuf_deinit(&sb);
+	if (w->related.id) /* the tweet replied to has one reply more */
+		feed_on_counts(arg, &w->related);
 }
 
 static void on_delete(void *arg, const struct store_write *w)
 {
 	feed_on_delete(arg, w->in.tweet_delete.author_id, w->in.tweet_delete.tweet_id);
+	if (w->related.id) /* the tweet it replied to has one reply less */
+		feed_on_counts(arg, &w->related);
+}
+
+/* The author's name is inside their cached tweets. */
+static void on_profile(void *arg, const struct store_write *w)
+{
+	if (w->in.profile.set_display_name)
+		feed_on_author_renamed(arg, w->in.profile.user_id);
+}
+
+/* A like or unlike that changed something: the tweet's like_count. */
+static void on_like(void *arg, const struct store_write *w)
+{
+	if (w->created)
+		feed_on_counts(arg, &w->tweet);
 }
 
 static void on_follow(void *arg, const struct store_write *w)
@@ -32,4 +55,7 @@ void feed_follow_writes(struct feed *f, struct writes *ws)
 	writes_after_commit(ws, STORE_W_TWEET_DELETE, on_delete, f);
 	writes_after_commit(ws, STORE_W_FOLLOW, on_follow, f);
 	writes_after_commit(ws, STORE_W_UNFOLLOW, on_follow, f);
+	writes_after_commit(ws, STORE_W_LIKE, on_like, f);
+	writes_after_commit(ws, STORE_W_UNLIKE, on_like, f);
+	writes_after_commit(ws, STORE_W_PROFILE_UPDATE, on_profile, f);
 }

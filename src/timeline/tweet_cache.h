@@ -66,6 +66,13 @@ struct tweet_cache_ops {
 	 * Best effort: a cache that cannot keep it drops it. */
 	void (*put)(struct tweet_cache *c, uint64_t id, const char *json, size_t len);
 
+	/* Keeps a copy of json[0..len) for `id` in place of what is known of
+	 * it, unless that is a tombstone: a tweet's counts changed (a like, a
+	 * reply), and the writer's fresh rendering wins over any older one. A
+	 * reader that read the store before the change and puts afterwards is
+	 * ignored, as with put. Best effort. */
+	void (*replace)(struct tweet_cache *c, uint64_t id, const char *json, size_t len);
+
 	/* Replaces whatever is known of `id` by a tombstone, before returning:
 	 * from then on get answers DELETED (or MISS once the tombstone is
 	 * evicted) and put is ignored. Returns 0, or a negative value if the

@@ -147,6 +147,27 @@ static void mem_put(struct tweet_cache *base, uint64_t id, const char *json, siz
 		free(e);
 }
 
+static void mem_replace(struct tweet_cache *base, uint64_t id, const char *json, size_t len)
+{
+	struct mem_cache *c = container_of(base, struct mem_cache, base);
+	struct shard *s = shard_of(c, id);
+	struct entry *e = xmalloc(sizeof(*e) + len);
+	e->node.key = id;
+	e->len = len;
+	memcpy(e->json, json, len);
+	pthread_mutex_lock(&s->lock);
+	struct entry *old = find(s, id);
+	bool tomb = old && old->len == TOMBSTONE;
+	if (!tomb) {
+		if (old)
+			drop(s, old);
+		insert(c, s, e);
+	}
+	pthread_mutex_unlock(&s->lock);
+	if (tomb)
+		free(e);
+}
+
 static int mem_mark_deleted(struct tweet_cache *base, uint64_t id)
 {
 	struct mem_cache *c = container_of(base, struct mem_cache, base);
@@ -185,6 +206,7 @@ const struct tweet_cache_ops tweet_cache_memory_ops = {
 	.close = mem_close,
 	.get = mem_get,
 	.put = mem_put,
+	.replace = mem_replace,
 	.mark_deleted = mem_mark_deleted,
 	.stats = mem_stats,
 };

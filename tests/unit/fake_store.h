@@ -35,6 +35,7 @@ static struct {
 	_Atomic enum fake_state tweets[FAKE_LAST - FAKE_FIRST + 1];
 	_Atomic enum fake_state users[FAKE_USERS + 1];
 	atomic_uint tweet_reads;
+	atomic_uint liked_reads;
 } fake;
 
 static struct store_reader *fake_reader_new(struct store *s)
@@ -102,6 +103,19 @@ static int fake_follower_ids(struct store_reader *r, uint64_t user_id, uint64_t 
 	return STORE_OK;
 }
 
+/* User FAKE_LIKER likes every tweet whose id is a multiple of 3; nobody
+ * else likes anything. */
+#define FAKE_LIKER 7
+static int fake_liked(struct store_reader *r, uint64_t user_id, const uint64_t *ids, size_t n,
+		      bool *liked)
+{
+	(void)r;
+	atomic_fetch_add(&fake.liked_reads, 1);
+	for (size_t i = 0; i < n; i++)
+		liked[i] = user_id == FAKE_LIKER && ids[i] % 3 == 0;
+	return STORE_OK;
+}
+
 static const struct store_ops fake_store_ops = {
 	.name = "fake",
 	.reader_new = fake_reader_new,
@@ -110,6 +124,7 @@ static const struct store_ops fake_store_ops = {
 	.user_get = fake_user_get,
 	.user_get_by_handle = fake_user_get_by_handle,
 	.follower_ids = fake_follower_ids,
+	.liked = fake_liked,
 };
 
 /* Every tweet and user live again, the read count zero; the store. */
@@ -122,6 +137,7 @@ static inline struct store *fake_store_reset(void)
 	for (size_t i = 0; i <= FAKE_USERS; i++)
 		atomic_store(&fake.users[i], FAKE_LIVE);
 	atomic_store(&fake.tweet_reads, 0);
+	atomic_store(&fake.liked_reads, 0);
 	return &fake.store;
 }
 

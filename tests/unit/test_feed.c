@@ -11,8 +11,9 @@
  * reads of the source for a page of deleted tweets; a store error stops
  * the page and is returned; an empty source gives "[]"; tweets read once
  * from the store are then served by the cache, and a posted tweet's JSON
- * is served as given; and feed_new fails cleanly when an adapter cannot
- * be opened.
+ * is served as given; the reader's "liked" spliced into each tweet from
+ * one batched read per page (none for an anonymous reader); and feed_new
+ * fails cleanly when an adapter cannot be opened.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -89,7 +90,7 @@ static int hydrate_expect(struct feed *f, struct list_source *l, size_t limit,
 	struct strbuf out = STRBUF_INIT;
 	strbuf_append_str(&out, "x"); /* appended to, not replaced */
 	struct feed_hydrated res;
-	int rc = feed_hydrate(f, &fake.reader, &src, limit, &out, &res);
+	int rc = feed_hydrate(f, &fake.reader, 0, &src, limit, &out, &res);
 	if (rc == STORE_OK) {
 		assert_int_equal(out.data[0], 'x');
 		json_error_t jerr;
@@ -226,13 +227,14 @@ static void test_cache_serves_what_it_has(void **state)
 	assert_int_equal(st.cache.entries, 5);
 
 	/* A posted tweet is served as the writer rendered it, without a
-	 * store read (the fake store does not even have it). */
+	 * store read (the fake store does not even have it), with the
+	 * reader's fields spliced in (none liked: an anonymous reader). */
 	static const char json[] = "{\"id\":\"2500\",\"posted\":true}";
 	struct tweet t = {.id = 2500, .author_id = 1};
 	feed_on_post(f, &t, json, sizeof(json) - 1);
 	struct strbuf out = STRBUF_INIT;
 	assert_int_equal(feed_tweet(f, &fake.reader, 2500, &out), STORE_OK);
-	assert_string_equal(out.data, json);
+	assert_string_equal(out.data, "{\"id\":\"2500\",\"posted\":true,\"liked\":false}");
 	assert_int_equal(atomic_load(&fake.tweet_reads), reads);
 
 	/* Deleted: not found, nothing appended, even though cached before. */
@@ -242,6 +244,49 @@ static void test_cache_serves_what_it_has(void **state)
 	assert_int_equal(feed_tweet(f, &fake.reader, 2500, &out), STORE_NOT_FOUND);
 	assert_int_equal(feed_tweet(f, &fake.reader, 1405, &out), STORE_NOT_FOUND);
 	assert_int_equal(out.len, 0);
+	strbuf_deinit(&out);
+	feed_free(f);
+}
+
+/* The reader's state is spliced into the shared JSON: one read of it per
+ * page, none for an anonymous reader, and the cache keeps no trace of it. */
+static void test_viewer_state_is_spliced_per_page(void **state)
+{
+	(void)state;
+	struct feed *f = feed_open();
+	uint64_t ids[10];
+	fill_desc(ids, 10, 1500);
+	for (int pass = 0; pass < 2; pass++) { /* from the store, then from the cache */
+		for (uint64_t viewer = 0; viewer <= FAKE_LIKER; viewer += FAKE_LIKER) {
+			struct list_source l = {.ids = ids, .n = 10};
+			struct feed_id_source src = {.next = list_next, .arg = &l};
+			struct strbuf out = STRBUF_INIT;
+			struct feed_hydrated res;
+			unsigned before = atomic_load(&fake.liked_reads);
+			assert_int_equal(feed_hydrate(f, &fake.reader, viewer, &src, 10, &out, &res),
+					 STORE_OK);
+			assert_int_equal(atomic_load(&fake.liked_reads) - before, viewer ? 1 : 0);
+			json_error_t jerr;
+			json_t *a = json_loadb(out.data, out.len, 0, &jerr);
+			assert_non_null(a);
+			assert_int_equal(json_array_size(a), 10);
+			for (size_t i = 0; i < 10; i++) {
+				json_t *liked = json_object_get(json_array_get(a, i), "liked");
+				assert_true(json_is_boolean(liked));
+				assert_int_equal(json_is_true(liked),
+						 viewer == FAKE_LIKER && ids[i] % 3 == 0);
+			}
+			json_decref(a);
+			strbuf_deinit(&out);
+		}
+	}
+	/* One tweet, for a reader: the same splice. */
+	struct strbuf out = STRBUF_INIT;
+	assert_int_equal(feed_tweet_for(f, &fake.reader, FAKE_LIKER, 1497, &out), STORE_OK);
+	assert_non_null(strstr(out.data, "\"liked\":true}"));
+	strbuf_reset(&out);
+	assert_int_equal(feed_tweet_for(f, &fake.reader, FAKE_LIKER, 1498, &out), STORE_OK);
+	assert_non_null(strstr(out.data, "\"liked\":false}"));
 	strbuf_deinit(&out);
 	feed_free(f);
 }
@@ -283,6 +328,7 @@ int main(void)
 	    cmocka_unit_test(test_refills_are_bounded),
 	    cmocka_unit_test(test_store_error_is_returned),
 	    cmocka_unit_test(test_cache_serves_what_it_has),
+	    cmocka_unit_test(test_viewer_state_is_spliced_per_page),
 	    cmocka_unit_test(test_new_fails_when_an_adapter_cannot_open),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -5,7 +5,10 @@
  * codes, counts, pages cut by id in both directions, the home feed,
  * idempotency records checked atomically on the writer thread, many
  * concurrent writers committed together, persistence across reopen, and
- * schema migrations (an old database is upgraded; a newer one refused).
+ * schema migrations (an old database is upgraded; a newer one refused),
+ * replies and their counts, likes (once per user, counted, listed, and
+ * asked about in one batch), a conversation's ancestors and descendants,
+ * and profile edits.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -146,6 +149,51 @@ static int simple_write(struct env *e, enum store_write_kind kind, uint64_t a, u
 		*created = sw.created;
 	sync_deinit(&sw);
 	return st;
+}
+
+static uint64_t reply_to(struct env *e, uint64_t author, uint64_t parent, int expect)
+{
+	struct store_write sw;
+	sync_init(&sw, STORE_W_TWEET_CREATE);
+	sw.in.tweet_create.author_id = author;
+	sw.in.tweet_create.text_len = 2;
+	strcpy(sw.in.tweet_create.text, "re");
+	sw.in.tweet_create.in_reply_to_id = parent;
+	sync_run(e->s, &sw);
+	assert_int_equal(sw.status, expect);
+	uint64_t id = sw.tweet.id;
+	if (expect == STORE_OK) {
+		assert_int_equal(sw.tweet.in_reply_to_id, parent);
+		assert_int_equal(sw.related.id, parent);
+		assert_true(sw.related.reply_count >= 1); /* counted already */
+	}
+	sync_deinit(&sw);
+	return id;
+}
+
+/* A like or unlike; returns the status, and the tweet's like count after. */
+static int like_write(struct env *e, bool like, uint64_t user, uint64_t tweet, bool *created,
+		      uint64_t *count)
+{
+	struct store_write sw;
+	sync_init(&sw, like ? STORE_W_LIKE : STORE_W_UNLIKE);
+	sw.in.like.user_id = user;
+	sw.in.like.tweet_id = tweet;
+	sync_run(e->s, &sw);
+	int st = sw.status;
+	if (created)
+		*created = sw.created;
+	if (count)
+		*count = sw.tweet.like_count;
+	sync_deinit(&sw);
+	return st;
+}
+
+static struct tweet get_tweet(struct env *e, uint64_t id)
+{
+	struct tweet t;
+	assert_int_equal(e->r->ops->tweet_get(e->r, id, &t), STORE_OK);
+	return t;
 }
 
 static struct user get_user(struct env *e, uint64_t id)
@@ -301,6 +349,179 @@ static void test_follows_and_feed(void **state)
 	assert_int_equal(e->r->ops->home_feed(e->r, a, &p, t, &n), STORE_OK);
 	assert_int_equal(n, 1);
 	assert_int_equal(t[0].id, ta);
+}
+
+static void test_replies_and_context(void **state)
+{
+	struct env *e = *state;
+	uint64_t a = make_user(e, "a", STORE_OK);
+	uint64_t b = make_user(e, "b", STORE_OK);
+	uint64_t root = post(e, a, "root");
+	struct tweet t = get_tweet(e, root);
+	assert_int_equal(t.in_reply_to_id, 0);
+	assert_int_equal(t.in_reply_to_user_id, 0);
+	uint64_t r1 = reply_to(e, b, root, STORE_OK);
+	uint64_t r2 = reply_to(e, a, r1, STORE_OK);
+	uint64_t r3 = reply_to(e, b, r2, STORE_OK);
+	uint64_t side = reply_to(e, b, root, STORE_OK);
+	t = get_tweet(e, r1);
+	assert_int_equal(t.in_reply_to_id, root);
+	assert_int_equal(t.in_reply_to_user_id, a);
+	assert_int_equal(get_tweet(e, root).reply_count, 2);
+	assert_int_equal(get_tweet(e, r1).reply_count, 1);
+	/* A reply to nothing writes nothing. */
+	assert_int_equal(get_user(e, b).tweets_count, 3);
+	reply_to(e, b, root + 999999, STORE_NOT_FOUND);
+	assert_int_equal(get_user(e, b).tweets_count, 3);
+
+	uint64_t ids[8];
+	size_t n;
+	assert_int_equal(e->r->ops->ancestor_ids(e->r, r3, 8, ids, &n), STORE_OK);
+	assert_int_equal(n, 3); /* nearest first */
+	assert_int_equal(ids[0], r2);
+	assert_int_equal(ids[1], r1);
+	assert_int_equal(ids[2], root);
+	assert_int_equal(e->r->ops->ancestor_ids(e->r, r3, 2, ids, &n), STORE_OK);
+	assert_int_equal(n, 2);
+	assert_int_equal(e->r->ops->descendant_ids(e->r, root, 8, ids, &n), STORE_OK);
+	assert_int_equal(n, 4); /* oldest first */
+	assert_int_equal(ids[0], r1);
+	assert_int_equal(ids[1], r2);
+	assert_int_equal(ids[2], r3);
+	assert_int_equal(ids[3], side);
+	assert_int_equal(e->r->ops->descendant_ids(e->r, root, 2, ids, &n), STORE_OK);
+	assert_int_equal(n, 2); /* bounded: the direct replies come first */
+	assert_int_equal(ids[0], r1);
+	assert_int_equal(ids[1], side);
+
+	/* Deleting a reply takes it off its parent's count; deleting the
+	 * parent leaves the reply, which still names it. */
+	assert_int_equal(simple_write(e, STORE_W_TWEET_DELETE, b, side, NULL), STORE_OK);
+	assert_int_equal(get_tweet(e, root).reply_count, 1);
+	assert_int_equal(simple_write(e, STORE_W_TWEET_DELETE, b, r1, NULL), STORE_OK);
+	assert_int_equal(get_tweet(e, r2).in_reply_to_id, r1);
+	assert_int_equal(e->r->ops->ancestor_ids(e->r, r3, 8, ids, &n), STORE_OK);
+	assert_int_equal(n, 2); /* r2, then the deleted r1, where the chain ends */
+	assert_int_equal(ids[1], r1);
+	assert_int_equal(simple_write(e, STORE_W_TWEET_DELETE, a, r2, NULL), STORE_OK);
+}
+
+static void test_likes(void **state)
+{
+	struct env *e = *state;
+	uint64_t a = make_user(e, "a", STORE_OK);
+	uint64_t b = make_user(e, "b", STORE_OK);
+	uint64_t c = make_user(e, "c", STORE_OK);
+	uint64_t t1 = post(e, a, "one");
+	uint64_t t2 = post(e, a, "two");
+	bool created;
+	uint64_t count;
+	assert_int_equal(like_write(e, true, b, t1, &created, &count), STORE_OK);
+	assert_true(created);
+	assert_int_equal(count, 1);
+	assert_int_equal(like_write(e, true, b, t1, &created, &count), STORE_OK);
+	assert_false(created); /* once per user */
+	assert_int_equal(count, 1);
+	assert_int_equal(like_write(e, true, c, t1, &created, &count), STORE_OK);
+	assert_int_equal(count, 2);
+	assert_int_equal(like_write(e, true, b, t1 + 999999, NULL, NULL), STORE_NOT_FOUND);
+	assert_int_equal(like_write(e, false, b, t1 + 999999, NULL, NULL), STORE_NOT_FOUND);
+	assert_int_equal(get_tweet(e, t1).like_count, 2);
+
+	uint64_t ids[] = {t2, t1, 12345};
+	bool liked[3] = {true, false, true};
+	assert_int_equal(e->r->ops->liked(e->r, b, ids, 3, liked), STORE_OK);
+	assert_false(liked[0]);
+	assert_true(liked[1]);
+	assert_false(liked[2]);
+	assert_int_equal(e->r->ops->liked(e->r, a, ids, 3, liked), STORE_OK);
+	assert_false(liked[1]); /* likes are the liker's */
+
+	/* More ids than one statement takes: still answered, in order. */
+	uint64_t many[250];
+	bool lm[250];
+	for (size_t i = 0; i < 250; i++)
+		many[i] = i == 170 ? t1 : 1000 + i;
+	assert_int_equal(e->r->ops->liked(e->r, c, many, 250, lm), STORE_OK);
+	for (size_t i = 0; i < 250; i++)
+		assert_int_equal(lm[i], i == 170);
+
+	/* A heavy liker: more likes in the page's span than one range read
+	 * takes; the ids are then asked one by one, and the answer is the same. */
+	uint64_t heavy[80];
+	bool lh[81];
+	for (size_t i = 0; i < 80; i++) {
+		heavy[i] = post(e, a, "many");
+		if (i % 2 == 0 || i >= 10)
+			assert_int_equal(like_write(e, true, c, heavy[i], NULL, NULL), STORE_OK);
+	}
+	assert_int_equal(e->r->ops->liked(e->r, c, heavy, 10, lh), STORE_OK);
+	for (size_t i = 0; i < 10; i++)
+		assert_int_equal(lh[i], i % 2 == 0);
+	uint64_t spread[] = {heavy[1], heavy[79], heavy[0], heavy[3]};
+	assert_int_equal(e->r->ops->liked(e->r, c, spread, 4, lh), STORE_OK);
+	assert_false(lh[0]);
+	assert_true(lh[1]);
+	assert_true(lh[2]);
+	assert_false(lh[3]);
+
+	struct follow_entry fe[5];
+	size_t n;
+	struct store_page p = {.before = UINT64_MAX, .limit = 5};
+	assert_int_equal(e->r->ops->liked_by(e->r, t1, &p, fe, &n), STORE_OK);
+	assert_int_equal(n, 2);
+	assert_int_equal(fe[0].user.id, c); /* newest like first */
+	assert_int_equal(fe[1].user.id, b);
+	p.limit = 1;
+	p.before = fe[0].follow_id;
+	assert_int_equal(e->r->ops->liked_by(e->r, t1, &p, fe, &n), STORE_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(fe[0].user.id, b);
+	assert_int_equal(e->r->ops->liked_by(e->r, t1 + 999999, &p, fe, &n), STORE_NOT_FOUND);
+
+	assert_int_equal(like_write(e, false, b, t1, &created, &count), STORE_OK);
+	assert_true(created);
+	assert_int_equal(count, 1);
+	assert_int_equal(like_write(e, false, b, t1, &created, &count), STORE_OK);
+	assert_false(created);
+	assert_int_equal(count, 1);
+
+	/* A deleted tweet takes its likes with it. */
+	assert_int_equal(simple_write(e, STORE_W_TWEET_DELETE, a, t1, NULL), STORE_OK);
+	assert_int_equal(e->r->ops->liked(e->r, c, &t1, 1, liked), STORE_OK);
+	assert_false(liked[0]);
+}
+
+static void test_profile_update(void **state)
+{
+	struct env *e = *state;
+	uint64_t a = make_user(e, "a", STORE_OK);
+	assert_string_equal(get_user(e, a).bio, "");
+	struct store_write sw;
+	sync_init(&sw, STORE_W_PROFILE_UPDATE);
+	sw.in.profile.user_id = a;
+	sw.in.profile.set_bio = true;
+	strcpy(sw.in.profile.bio, "hello");
+	sync_run(e->s, &sw);
+	assert_int_equal(sw.status, STORE_OK);
+	assert_string_equal(sw.user.bio, "hello");
+	assert_string_equal(sw.user.display_name, "The a"); /* not asked: unchanged */
+	sync_deinit(&sw);
+	sync_init(&sw, STORE_W_PROFILE_UPDATE);
+	sw.in.profile.user_id = a;
+	sw.in.profile.set_display_name = true;
+	strcpy(sw.in.profile.display_name, "Ann");
+	sync_run(e->s, &sw);
+	sync_deinit(&sw);
+	struct user u = get_user(e, a);
+	assert_string_equal(u.display_name, "Ann");
+	assert_string_equal(u.bio, "hello");
+	sync_init(&sw, STORE_W_PROFILE_UPDATE);
+	sw.in.profile.user_id = a + 999999;
+	sw.in.profile.set_bio = true;
+	sync_run(e->s, &sw);
+	assert_int_equal(sw.status, STORE_NOT_FOUND);
+	sync_deinit(&sw);
 }
 
 static void test_idempotency(void **state)
@@ -499,6 +720,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_sessions, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tweets_and_pages, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_follows_and_feed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_replies_and_context, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_likes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_profile_update, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_idempotency, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_concurrent_writers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reopen_keeps_data, setup, teardown),

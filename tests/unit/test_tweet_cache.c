@@ -144,6 +144,35 @@ static void test_forget_leaves_tombstone(void **state)
 	c->ops->close(c);
 }
 
+/* replace: a writer's fresh rendering (new counts) wins over what is
+ * cached, a stale put after it is ignored, and a tombstone stays. */
+static void test_replace_wins_but_not_over_a_tombstone(void **state)
+{
+	(void)state;
+	struct tweet_cache *c = cache_open(1 << 20);
+	struct strbuf out = STRBUF_INIT;
+	c->ops->put(c, 7, "{\"likes\":0}", 11);
+	c->ops->replace(c, 7, "{\"likes\":1}", 11);
+	c->ops->put(c, 7, "{\"likes\":0}", 11); /* a reader that read before the like */
+	assert_int_equal(c->ops->get(c, 7, &out), TWEET_CACHE_HIT);
+	assert_string_equal(out.data, "{\"likes\":1}");
+
+	strbuf_reset(&out);
+	c->ops->replace(c, 8, "{\"likes\":3}", 11); /* unknown: kept, as a put */
+	c->ops->put(c, 8, "{\"likes\":2}", 11);
+	assert_int_equal(c->ops->get(c, 8, &out), TWEET_CACHE_HIT);
+	assert_string_equal(out.data, "{\"likes\":3}");
+
+	strbuf_reset(&out);
+	c->ops->mark_deleted(c, 9);
+	c->ops->replace(c, 9, "{\"likes\":1}", 11);
+	assert_int_equal(c->ops->get(c, 9, &out), TWEET_CACHE_DELETED);
+	assert_int_equal(out.len, 0);
+	assert_int_equal(stats(c).entries, 3);
+	strbuf_deinit(&out);
+	c->ops->close(c);
+}
+
 /* ---- byte budget --------------------------------------------------------------- */
 
 #define JSON_LEN 200
@@ -372,6 +401,7 @@ int main(void)
 	    cmocka_unit_test(test_miss_appends_nothing),
 	    cmocka_unit_test(test_put_does_not_overwrite),
 	    cmocka_unit_test(test_forget_leaves_tombstone),
+	    cmocka_unit_test(test_replace_wins_but_not_over_a_tombstone),
 	    cmocka_unit_test(test_budget_evicts_least_recently_used),
 	    cmocka_unit_test(test_concurrent_put_append_forget),
 	    cmocka_unit_test(test_concurrent_churn_under_budget),
