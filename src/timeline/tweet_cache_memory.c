@@ -130,14 +130,21 @@ static enum tweet_cache_result mem_get(struct tweet_cache *base, uint64_t id, st
 	return r;
 }
 
-static void mem_put(struct tweet_cache *base, uint64_t id, const char *json, size_t len)
+/* A new entry holding a copy of the JSON, outside any lock. */
+static struct entry *entry_new(uint64_t id, const char *json, size_t len)
 {
-	struct mem_cache *c = container_of(base, struct mem_cache, base);
-	struct shard *s = shard_of(c, id);
 	struct entry *e = xmalloc(sizeof(*e) + len);
 	e->node.key = id;
 	e->len = len;
 	memcpy(e->json, json, len);
+	return e;
+}
+
+static void mem_put(struct tweet_cache *base, uint64_t id, const char *json, size_t len)
+{
+	struct mem_cache *c = container_of(base, struct mem_cache, base);
+	struct shard *s = shard_of(c, id);
+	struct entry *e = entry_new(id, json, len);
 	pthread_mutex_lock(&s->lock);
 	bool known = find(s, id) != NULL;
 	if (!known)
@@ -151,10 +158,7 @@ static void mem_replace(struct tweet_cache *base, uint64_t id, const char *json,
 {
 	struct mem_cache *c = container_of(base, struct mem_cache, base);
 	struct shard *s = shard_of(c, id);
-	struct entry *e = xmalloc(sizeof(*e) + len);
-	e->node.key = id;
-	e->len = len;
-	memcpy(e->json, json, len);
+	struct entry *e = entry_new(id, json, len);
 	pthread_mutex_lock(&s->lock);
 	struct entry *old = find(s, id);
 	bool tomb = old && old->len == TOMBSTONE;

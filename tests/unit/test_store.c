@@ -628,19 +628,26 @@ static void test_reopen_keeps_data(void **state)
 	assert_true(post(e, a, "later") > t);
 }
 
+/* A new database in a new directory `dir` (a mkdtemp template), at schema
+ * version `v`; its path goes to path[cap]. */
+static sqlite3 *db_at_version(char *dir, char *path, size_t cap, int v, struct strbuf *err)
+{
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, cap, "%s/%s", dir, STORE_SQLITE_FILE);
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(store_sqlite_configure(db, err), 0);
+	assert_int_equal(store_sqlite_migrate(db, v, err), 0);
+	return db;
+}
+
 static void test_migration_upgrades_v1(void **state)
 {
 	(void)state;
 	char dir[] = "/tmp/chirp-test-migrate-XXXXXX";
-	assert_non_null(mkdtemp(dir));
 	char path[128];
-	snprintf(path, sizeof(path), "%s/%s", dir, STORE_SQLITE_FILE);
-
-	sqlite3 *db;
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
 	struct strbuf err = STRBUF_INIT;
-	assert_int_equal(store_sqlite_configure(db, &err), 0);
-	assert_int_equal(store_sqlite_migrate(db, 1, &err), 0);
+	sqlite3 *db = db_at_version(dir, path, sizeof(path), 1, &err);
 	assert_int_equal(sqlite3_exec(db,
 				      "INSERT INTO users (id, handle, display_name, password_hash)"
 				      " VALUES (4242, 'old', 'Old Timer', 'x')",
@@ -683,15 +690,9 @@ static void test_migration_drops_unkeyed_fingerprints(void **state)
 {
 	(void)state;
 	char dir[] = "/tmp/chirp-test-migrate-XXXXXX";
-	assert_non_null(mkdtemp(dir));
 	char path[128];
-	snprintf(path, sizeof(path), "%s/%s", dir, STORE_SQLITE_FILE);
-
-	sqlite3 *db;
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
 	struct strbuf err = STRBUF_INIT;
-	assert_int_equal(store_sqlite_configure(db, &err), 0);
-	assert_int_equal(store_sqlite_migrate(db, 5, &err), 0);
+	sqlite3 *db = db_at_version(dir, path, sizeof(path), 5, &err);
 	assert_int_equal(sqlite3_exec(db,
 				      "INSERT INTO idempotency (scope, key, fingerprint, status, body,"
 				      " created_ms) VALUES (0, 'k', x'00', 201, x'7b7d', 1)",
