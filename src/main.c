@@ -97,14 +97,11 @@ static struct media_service *media_start(const struct chirp_config *cfg, struct 
 	return m;
 }
 
-/* Everything main() starts, so one path can stop it in reverse order. */
+/* Everything main() starts, so one path can stop it in reverse order:
+ * the app's services, and the adapters only they hold. */
 struct chirp {
-	const struct store_ops *store_ops;
-	struct store *store;
 	struct pubsub *bus;
-	struct accesslog *access;
 	struct search *search;
-	struct media_service *media;
 	struct limits *limits;
 	struct app app;
 };
@@ -120,9 +117,9 @@ static void chirp_stop(struct chirp *ch)
 	accounts_free(app->accounts); /* finishes queued hashing */
 	search_service_free(app->search_service);
 	workpool_free(app->readers);
-	media_free(ch->media); /* its workers write through the store */
-	if (ch->store)
-		ch->store_ops->close(ch->store);
+	media_free(app->media); /* its workers write through the store */
+	if (app->store)
+		app->store->ops->close(app->store);
 	health_free(app->health);
 	graph_free(app->graph);
 	tweets_free(app->tweets);
@@ -137,7 +134,7 @@ static void chirp_stop(struct chirp *ch)
 	if (ch->limits)
 		ch->limits->ops->close(ch->limits);
 	metrics_free(app->metrics);
-	accesslog_close(ch->access);
+	accesslog_close(app->access);
 }
 
 /* Starts err's message for what is opened next: "what: " and the reason
@@ -155,8 +152,8 @@ static int chirp_start(struct chirp *ch, const struct chirp_config *cfg, struct 
 {
 	struct app *app = &ch->app;
 	app->cfg = cfg;
-	ch->store_ops = store_ops_find(cfg->store);
-	if (!ch->store_ops) {
+	const struct store_ops *store_ops = store_ops_find(cfg->store);
+	if (!store_ops) {
 		strbuf_appendf(err, "--store '%s': unknown (known: sqlite)", cfg->store);
 		return -1;
 	}
@@ -165,7 +162,7 @@ static int chirp_start(struct chirp *ch, const struct chirp_config *cfg, struct 
 		.node_id = cfg->node_id,
 		.max_queued = cfg->max_queued_writes,
 	};
-	if (!(ch->store = app->store = ch->store_ops->open(&sopt, failing(err, "store"))))
+	if (!(app->store = store_ops->open(&sopt, failing(err, "store"))))
 		return -1;
 	/* The live feed's bus; the Redis adapter comes with cluster mode. About
 	 * one channel per open stream has subscribers. */
@@ -173,14 +170,14 @@ static int chirp_start(struct chirp *ch, const struct chirp_config *cfg, struct 
 	if (!(ch->bus = pubsub_memory_ops.open(&popt, failing(err, "pubsub"))))
 		return -1;
 	int log_failed;
-	ch->access = app->access = accesslog_open(
+	app->access = accesslog_open(
 		cfg->access_log, cfg->access_log_text ? ACCESSLOG_TEXT : ACCESSLOG_JSON, &log_failed);
 	if (log_failed) {
 		strbuf_reset(err); /* accesslog_open said why */
 		return -1;
 	}
-	struct search_options qopt = {.data_dir = cfg->data_dir, .store = ch->store};
-	if (!(ch->search = app->search = search_fts5_ops.open(&qopt, failing(err, "search"))))
+	struct search_options qopt = {.data_dir = cfg->data_dir, .store = app->store};
+	if (!(ch->search = search_fts5_ops.open(&qopt, failing(err, "search"))))
 		return -1;
 	struct feed_options fopt = {
 		.timelines = &timeline_memory_ops,
@@ -193,7 +190,7 @@ static int chirp_start(struct chirp *ch, const struct chirp_config *cfg, struct 
 		.fanout_queue = cfg->fanout_queue,
 		.pubsub = ch->bus,
 	};
-	if (!(app->feed = feed_new(ch->store, &fopt, failing(err, "feed"))))
+	if (!(app->feed = feed_new(app->store, &fopt, failing(err, "feed"))))
 		return -1;
 	struct limits_options limits_opt = {.max_buckets = RATE_LIMIT_BUCKETS};
 	if (!(ch->limits = limits_memory_ops.open(&limits_opt, failing(err, "rate limits"))))
@@ -214,9 +211,9 @@ static int chirp_start(struct chirp *ch, const struct chirp_config *cfg, struct 
 	app->metrics = metrics_new(api_route_count());
 
 	/* The services, and the effects of writes each one registers. */
-	app->writes = writes_new(ch->store);
+	app->writes = writes_new(app->store);
 	struct accounts_options aopt = {
-		.store = ch->store,
+		.store = app->store,
 		.writes = app->writes,
 		.hash_threads = cfg->hash_threads,
 		.hash_queue = HASH_QUEUE_MAX,
@@ -226,26 +223,26 @@ static int chirp_start(struct chirp *ch, const struct chirp_config *cfg, struct 
 	app->accounts = accounts_new(&aopt);
 	app->tweets = tweets_new(app->writes, app->feed);
 	app->graph = graph_new(app->writes);
-	app->health = health_new(ch->store, app->feed);
+	app->health = health_new(app->store, app->feed);
 	feed_follow_writes(app->feed, app->writes);
 	search_follow_writes(ch->search, app->writes);
-	if (!(ch->media = app->media = media_start(cfg, ch->store, failing(err, "media"))))
+	if (!(app->media = media_start(cfg, app->store, failing(err, "media"))))
 		return -1;
-	media_follow_writes(ch->media, app->writes);
+	media_follow_writes(app->media, app->writes);
 	/* Searches run on threads of their own, each with its own store and
 	 * index readers (search/service.h). */
 	struct search_service_options qsopt = {
 		.threads = cfg->search_threads,
 		.max_queued = SEARCH_QUEUE_MAX,
 	};
-	app->search_service = search_service_new(ch->search, ch->store, app->feed, &qsopt);
+	app->search_service = search_service_new(ch->search, app->store, app->feed, &qsopt);
 	/* A store whose reads are network round trips is read on threads of
 	 * its own, never on an event loop (api_read). */
-	if (!ch->store_ops->reads_inline || cfg->offload_reads) {
+	if (!store_ops->reads_inline || cfg->offload_reads) {
 		struct workpool_hooks read_hooks = {
 			.init = store_reader_thread_init,
 			.deinit = store_reader_thread_deinit,
-			.arg = ch->store,
+			.arg = app->store,
 		};
 		app->readers = workpool_new(cfg->read_threads, READ_QUEUE_MAX, &read_hooks);
 	}
@@ -307,9 +304,6 @@ int main(int argc, char **argv)
 	}
 	chirp_stop(&ch);
 	strbuf_deinit(&err);
-	if (rc == 0)
-		log_info("stopped cleanly");
-	else if (ch.app.metrics)
-		log_info("stopped");
+	log_info(rc == 0 ? "stopped cleanly" : "stopped");
 	return rc == 0 ? 0 : 1;
 }

@@ -49,7 +49,6 @@ struct app {
 	struct graph *graph;       /* follows (core/graph.h) */
 	struct health *health;     /* readiness (core/health.h) */
 	struct feed *feed;        /* timelines, fanout, tweet cache */
-	struct search *search;    /* the full-text index */
 	struct search_service *search_service; /* search queries off the event loops */
 	struct workpool *readers;   /* store reads, when they may not run on a loop */
 	struct ratelimit *ratelimit; /* budgets over the limits port */
@@ -199,9 +198,6 @@ void api_feed(struct ctx *c);
 void api_feed_stream(struct ctx *c);
 void api_search_tweets(struct ctx *c);
 void api_search_users(struct ctx *c);
-/* The search threads' readers (struct workpool_hooks; arg: the app). */
-void *api_search_thread_init(void *app);
-void api_search_thread_deinit(void *state);
 /* media (api/media.c, api/blobs.c; the logic is the media service's) */
 void api_media_create(struct ctx *c);
 void api_media_complete(struct ctx *c);

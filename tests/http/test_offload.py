@@ -1,0 +1,34 @@
+"""--offload-reads: store reads leave the event loops for a pool of reader
+threads (docs/architecture.md, "A read"). `make http-offload` runs the
+request-path tests against such a server; this checks that the flag really
+makes the pool, so that run cannot pass on inline reads by mistake."""
+
+import os
+
+from chirp_client import create_user, start_server
+
+
+def _work_threads(pid):
+    names = []
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{tid}/comm") as f:
+            names.append(f.read().strip())
+    return names.count("chirp-work")
+
+
+def test_offload_reads_starts_the_reader_pool_and_serves(tmp_path):
+    if "--offload-reads" in os.environ.get("CHIRP_SERVE_ARGS", ""):
+        return  # both servers would offload: nothing to compare
+    inline = start_server(tmp_path, "inline", "--read-threads", "3")
+    pooled = start_server(tmp_path, "pooled", "--offload-reads", "--read-threads", "3")
+    try:
+        assert _work_threads(pooled.proc.pid) == _work_threads(inline.proc.pid) + 3
+        c = pooled.client()
+        u = create_user(c)
+        r = c.get(f"/v1/users/by-handle/{u.handle}")
+        assert r.status == 200 and r.json["handle"] == u.handle, r
+        r = c.get("/v1/feed", token=u.token)
+        assert r.status == 200, r
+    finally:
+        inline.stop()
+        pooled.stop()
