@@ -7,6 +7,8 @@ set -eu
 packages="build-essential pkg-config libh2o-evloop-dev libssl-dev libsqlite3-dev
 libsodium-dev libjansson-dev libstemmer-dev libcmocka-dev python3 python3-pytest python3-prometheus-client curl strace slowhttptest clang
 libvips-dev libcurl4-openssl-dev python3-pil"
+# --store postgres://… (libpq), and the PostgreSQL 15 server its tests start.
+packages="$packages libpq-dev postgresql-15"
 # make web-test: Debian's Chromium, driven by playwright-core from npm.
 # Node.js may come from elsewhere than Debian (with npm inside): only a
 # missing command asks for the package.

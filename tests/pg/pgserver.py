@@ -1,0 +1,147 @@
+"""A throwaway PostgreSQL 15 server for chirp's tests and benchmarks.
+
+Debian's binaries (postgresql-15), a fresh cluster in a temporary directory,
+listening on a free loopback port with its socket in that directory. initdb
+refuses to run as root, so as root the server runs as the `postgres` user
+(runuser); as anyone else it runs as that user. Authentication is `trust`
+on loopback only: the cluster lives as long as the test run.
+
+Library use:   srv = PgServer(); srv.start(); srv.url("dbname"); srv.stop()
+Command line:  pgserver.py start DIR   prints the server's base URL
+               pgserver.py stop DIR
+"""
+
+import os
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+PG_BIN = os.environ.get("CHIRP_PG_BIN", "/usr/lib/postgresql/15/bin")
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class PgServer:
+    def __init__(self, base=None, port=None):
+        self.owned_base = base is None
+        self.base = base or tempfile.mkdtemp(prefix="chirp-pg-")
+        self.datadir = os.path.join(self.base, "data")
+        self.port = port
+        self.as_root = os.geteuid() == 0
+        self.user = "postgres" if self.as_root else pwd.getpwuid(os.geteuid()).pw_name
+
+    def _run(self, argv, **kw):
+        if self.as_root:
+            argv = ["runuser", "-u", "postgres", "--"] + argv
+        return subprocess.run(argv, check=True, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, **kw)
+
+    def init(self):
+        """Creates the cluster (once)."""
+        if os.path.exists(os.path.join(self.datadir, "PG_VERSION")):
+            return
+        os.makedirs(self.base, exist_ok=True)
+        if self.as_root:
+            pw = pwd.getpwnam("postgres")
+            os.chown(self.base, pw.pw_uid, pw.pw_gid)
+        os.chmod(self.base, 0o700)
+        self._run([f"{PG_BIN}/initdb", "-D", self.datadir, "-A", "trust",
+                   "-U", self.user, "-E", "UTF8", "--locale=C", "--no-sync"])
+
+    def start(self, extra_conf=()):
+        self.init()
+        if self.port is None:
+            self.port = _free_port()
+        opts = (f"-c listen_addresses=127.0.0.1 -c port={self.port} "
+                f"-c unix_socket_directories={self.base} "
+                f"-c max_connections=300 -c shared_buffers=64MB "
+                f"-c log_min_messages=warning")
+        for c in extra_conf:
+            opts += f" -c {c}"
+        self._run([f"{PG_BIN}/pg_ctl", "-D", self.datadir, "-w", "-t", "60",
+                   "-l", os.path.join(self.base, "server.log"), "-o", opts,
+                   "start"])
+        return self
+
+    def pid(self):
+        try:
+            with open(os.path.join(self.datadir, "postmaster.pid")) as f:
+                return int(f.readline())
+        except (OSError, ValueError):
+            return None
+
+    def url(self, dbname="postgres"):
+        return f"postgresql://{self.user}@127.0.0.1:{self.port}/{dbname}"
+
+    def psql(self, sql, dbname="postgres"):
+        """Runs sql through psql; returns its output (unaligned, no headers)."""
+        out = subprocess.run([f"{PG_BIN}/psql", "-X", "-q", "-A", "-t",
+                              "-v", "ON_ERROR_STOP=1", "-d", self.url(dbname),
+                              "-c", sql], check=True, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+        return out.stdout.strip()
+
+    def create_db(self, name):
+        """Creates database `name` if it does not exist; returns its URL."""
+        if not self.psql(f"SELECT 1 FROM pg_database WHERE datname = '{name}'"):
+            self.psql(f'CREATE DATABASE "{name}"')
+        return self.url(name)
+
+    def stop(self, mode="fast"):
+        if os.path.exists(os.path.join(self.datadir, "postmaster.pid")):
+            try:
+                self._run([f"{PG_BIN}/pg_ctl", "-D", self.datadir, "-w",
+                           "-m", mode, "stop"])
+            except subprocess.CalledProcessError:
+                pid = self.pid()
+                if pid:
+                    os.kill(pid, signal.SIGKILL)
+
+    def kill9(self):
+        pid = self.pid()
+        if pid:
+            os.kill(pid, signal.SIGKILL)
+            for _ in range(100):
+                try:
+                    os.kill(pid, 0)
+                except ProcessLookupError:
+                    break
+                time.sleep(0.05)
+
+    def cleanup(self):
+        self.stop("immediate")
+        if self.owned_base:
+            shutil.rmtree(self.base, ignore_errors=True)
+
+
+def main(argv):
+    if len(argv) != 3 or argv[1] not in ("start", "stop"):
+        sys.exit("usage: pgserver.py start|stop DIR")
+    base = os.path.abspath(argv[2])
+    port_file = os.path.join(base, "port")
+    if argv[1] == "start":
+        srv = PgServer(base)
+        srv.start()
+        with open(port_file, "w") as f:
+            f.write(str(srv.port))
+        print(srv.url())
+    else:
+        try:
+            with open(port_file) as f:
+                port = int(f.read())
+        except OSError:
+            return
+        PgServer(base, port).stop()
+
+
+if __name__ == "__main__":
+    main(sys.argv)
