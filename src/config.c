@@ -118,6 +118,42 @@ static int parse_string(const struct config_flag *f, const char *label, const ch
 	return 0;
 }
 
+/* Overwrites, in place, the password a connection string may carry
+ * (postgresql://USER:PASSWORD@HOST/DB, or password=… in either form). */
+static void hide_password(char *s)
+{
+	char *auth = strstr(s, "://");
+	if (auth) {
+		auth += 3;
+		char *at = auth + strcspn(auth, "@/?");
+		char *colon = *at == '@' ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
+		if (colon)
+			memset(colon + 1, '*', (size_t)(at - colon - 1));
+	}
+	for (char *p = s; (p = strstr(p, "password=")) != NULL;) {
+		p += strlen("password=");
+		size_t n = strcspn(p, " &");
+		memset(p, '*', n);
+		p += n;
+	}
+}
+
+/* The store: "sqlite", or a PostgreSQL connection string. The field gets
+ * a copy, and a password in the original (argv, the environment) is
+ * overwritten, so ps and /proc never show it. */
+static int parse_store(const struct config_flag *f, const char *label, const char *s, void *field)
+{
+	static char copy[4096];
+	if (strlen(s) >= sizeof(copy)) {
+		fprintf(stderr, "chirp serve: %s is longer than %zu bytes\n", label, sizeof(copy) - 1);
+		return -1;
+	}
+	strcpy(copy, s);
+	if (strstr(s, "://") || strstr(s, "password="))
+		hide_password((char *)s);
+	return parse_string(f, label, copy, field);
+}
+
 /* A path, or "off" for none (NULL). */
 static int parse_path_or_off(const struct config_flag *f, const char *label, const char *s,
                              void *field)
@@ -182,6 +218,7 @@ static int parse_rate_limit(const struct config_flag *f, const char *label, cons
 }
 
 static const struct config_type type_string = {.takes_value = true, .parse = parse_string};
+static const struct config_type type_store = {.takes_value = true, .parse = parse_store};
 static const struct config_type type_path_or_off = {.takes_value = true,
                                                     .parse = parse_path_or_off};
 static const struct config_type type_number = {
@@ -253,8 +290,9 @@ static const struct config_flag flags[] = {
     {.help = "Store"},
     {"data", "CHIRP_DATA", FIELD(data_dir), &type_string, .arg = "DIR", .def = "./data",
      .help = "data directory (created)"},
-    {"store", "CHIRP_STORE", FIELD(store), &type_string, .arg = "NAME", .def = "sqlite",
-     .help = "store adapter: sqlite"},
+    {"store", "CHIRP_STORE", FIELD(store), &type_store, .arg = "STORE", .def = "sqlite",
+     .help = "sqlite, or PostgreSQL: postgresql://USER@HOST:PORT/DB or any libpq connection "
+             "string (password from PGPASSWORD or ~/.pgpass)"},
     {"node-id", "CHIRP_NODE_ID", FIELD(node_id), &type_number, 0, ID_MAX_NODE, .arg = "N",
      .def = "0", .help = "0..1023, unique per server sharing a database"},
     {"max-queued-writes", NULL, FIELD(max_queued_writes), &type_number, 1, 1u << 24, .arg = "N",

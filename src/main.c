@@ -154,11 +154,14 @@ static int chirp_start(struct chirp *ch, const struct chirp_config *cfg, struct 
 	app->cfg = cfg;
 	const struct store_ops *store_ops = store_ops_find(cfg->store);
 	if (!store_ops) {
-		strbuf_appendf(err, "--store '%s': unknown (known: sqlite)", cfg->store);
+		/* Not echoed: a mistyped connection string may hold a password. */
+		strbuf_appendf(err, "--store: neither 'sqlite' nor a PostgreSQL connection string "
+				    "(postgresql://USER@HOST:PORT/DB)");
 		return -1;
 	}
 	struct store_options sopt = {
 		.data_dir = cfg->data_dir,
+		.url = cfg->store,
 		.node_id = cfg->node_id,
 		.max_queued = cfg->max_queued_writes,
 	};

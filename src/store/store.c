@@ -7,12 +7,13 @@
 #include <stdbool.h>
 #include <string.h>
 
-const struct store_ops *store_ops_find(const char *name)
+const struct store_ops *store_ops_find(const char *spec)
 {
-	static const struct store_ops *const all[] = {&store_sqlite_ops};
-	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
-		if (strcmp(all[i]->name, name) == 0)
-			return all[i];
+	if (strcmp(spec, "sqlite") == 0)
+		return &store_sqlite_ops;
+	if (strncmp(spec, "postgres://", 11) == 0 || strncmp(spec, "postgresql://", 13) == 0 ||
+	    strchr(spec, '='))
+		return &store_postgres_ops;
 	return NULL;
 }
 

@@ -225,6 +225,7 @@ struct store_stats {
 
 struct store_options {
 	const char *data_dir;  /* created if missing */
+	const char *url;       /* the --store value (a PostgreSQL connection string) */
 	uint32_t node_id;      /* for ids; see util/id.h */
 	size_t max_queued;     /* writes waiting beyond this get STORE_BUSY */
 };
@@ -327,9 +328,12 @@ struct store_reader {
 };
 
 extern const struct store_ops store_sqlite_ops;
+extern const struct store_ops store_postgres_ops;
 
-/* Looks an adapter up by name ("sqlite"); NULL if unknown. */
-const struct store_ops *store_ops_find(const char *name);
+/* The adapter a --store value names: "sqlite", or a PostgreSQL connection
+ * string (postgres://…, postgresql://… or libpq's key=value form); NULL if
+ * neither. */
+const struct store_ops *store_ops_find(const char *spec);
 
 /* For threads that each read through a reader of their own (struct
  * workpool_hooks: arg is the store, the state the reader). */

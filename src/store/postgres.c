@@ -1,0 +1,1869 @@
+/*
+ * postgres — the store on PostgreSQL (see store.h for the contract, and
+ * docs/architecture.md for where it sits). Selected by a connection string:
+ * `--store postgresql://USER@HOST:PORT/DB` or any libpq key=value string,
+ * multi-host included. The password comes from PGPASSWORD or ~/.pgpass, as
+ * libpq reads them; it is never logged.
+ *
+ * Connections. Every reader and the writer hold a connection of their own,
+ * opened on first use, with a connect timeout, TCP keepalives and a
+ * statement timeout, so no call waits on a dead server for long. A lost
+ * connection is opened again on the next call, no sooner than a backoff
+ * that doubles with each failure (with jitter) up to BACKOFF_MAX_MS;
+ * meanwhile calls fail at once. Reads are network round trips, so
+ * reads_inline is false: the API runs them on worker threads.
+ *
+ * Group commit, as on SQLite: one writer thread takes every write queued
+ * while the previous batch was committing and runs them in one transaction.
+ * PostgreSQL aborts a transaction at its first error, so no logical outcome
+ * may raise one: handles taken, follows that exist, likes that exist and
+ * idempotency keys seen are all INSERT … ON CONFLICT DO NOTHING RETURNING,
+ * and each write checks what it needs before it changes anything. Should a
+ * statement fail anyway (a bad byte, a deadlock with another node), the
+ * batch is rolled back and its writes are run again one transaction each,
+ * so one bad write fails alone. A failure of the connection fails the batch.
+ *
+ * Idempotency: the record is claimed first (an INSERT of the key), so a
+ * request racing on another node waits on the key's row until this one
+ * commits, then finds the record and replays it.
+ *
+ * Ids: snowflakes from util/id.h, stored as bigint, exchanged as decimal
+ * text: never a float anywhere. Each node holds an advisory lock on its
+ * --node-id for as long as it runs (on the writer's connection), and the
+ * store refuses to open if another node holds it: two nodes with one node
+ * id would make the same ids. Migrations run one at a time under another
+ * advisory lock, so nodes starting together migrate once.
+ *
+ * One writer per node commits in id order, so within a node ids grow in
+ * commit order and tweets_after/users_after may follow by id (search/). With
+ * several nodes that promise needs a commit-ordered feed (an outbox); see
+ * docs/architecture.md.
+ *
+ * Schema: the tables of sqlite.c with PostgreSQL types (bigint ids, bytea
+ * hashes, a unique index on lower(handle) for case-insensitive handles).
+ */
+#include <assert.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <libpq-fe.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "store/store.h"
+#include "util/bqueue.h"
+#include "util/container_of.h"
+#include "util/id.h"
+#include "util/log.h"
+#include "util/timeutil.h"
+
+#define MAX_BATCH 512
+#define IDEM_TTL_MS (24ull * 3600 * 1000)
+#define IDEM_SWEEP_EVERY_MS (60ull * 1000)
+#define STATEMENT_TIMEOUT_MS "5000"
+#define BACKOFF_MIN_MS 100
+#define BACKOFF_MAX_MS 5000
+#define MAX_PARAMS 8
+#define LOCK_CLASS 1667787122 /* "chir": advisory locks are (LOCK_CLASS, n) */
+#define LOCK_MIGRATE (-1)     /* n for migrations; node locks use the node id */
+
+/* ---- schema ------------------------------------------------------------- */
+
+static const char *const migrations[] = {
+	/* 1: everything SQLite's seven migrations built */
+	"CREATE TABLE users ("
+	"  id bigint PRIMARY KEY,"
+	"  handle text NOT NULL,"
+	"  display_name text NOT NULL,"
+	"  password_hash text NOT NULL,"
+	"  followers_count bigint NOT NULL DEFAULT 0,"
+	"  following_count bigint NOT NULL DEFAULT 0,"
+	"  tweets_count bigint NOT NULL DEFAULT 0,"
+	"  bio text NOT NULL DEFAULT '');"
+	"CREATE UNIQUE INDEX users_by_handle ON users (lower(handle));"
+	"CREATE TABLE sessions ("
+	"  token_hash bytea PRIMARY KEY,"
+	"  user_id bigint NOT NULL);"
+	"CREATE INDEX sessions_by_user ON sessions (user_id);"
+	"CREATE TABLE tweets ("
+	"  id bigint PRIMARY KEY,"
+	"  author_id bigint NOT NULL,"
+	"  text text NOT NULL,"
+	"  media text NOT NULL DEFAULT '',"
+	"  in_reply_to_id bigint,"
+	"  in_reply_to_user_id bigint,"
+	"  reply_count bigint NOT NULL DEFAULT 0,"
+	"  like_count bigint NOT NULL DEFAULT 0);"
+	"CREATE INDEX tweets_by_author ON tweets (author_id, id);"
+	"CREATE INDEX tweets_by_parent ON tweets (in_reply_to_id, id)"
+	"  WHERE in_reply_to_id IS NOT NULL;"
+	"CREATE TABLE follows ("
+	"  id bigint PRIMARY KEY,"
+	"  follower_id bigint NOT NULL,"
+	"  followee_id bigint NOT NULL,"
+	"  UNIQUE (follower_id, followee_id));"
+	"CREATE INDEX follows_by_followee ON follows (followee_id, id) INCLUDE (follower_id);"
+	"CREATE INDEX follows_by_follower ON follows (follower_id, id) INCLUDE (followee_id);"
+	"CREATE TABLE likes ("
+	"  id bigint PRIMARY KEY,"
+	"  tweet_id bigint NOT NULL,"
+	"  user_id bigint NOT NULL,"
+	"  UNIQUE (user_id, tweet_id));"
+	"CREATE INDEX likes_by_tweet ON likes (tweet_id, id) INCLUDE (user_id);"
+	"CREATE TABLE idempotency ("
+	"  scope bigint NOT NULL,"
+	"  key text NOT NULL,"
+	"  fingerprint bytea NOT NULL,"
+	"  status integer NOT NULL,"
+	"  body bytea NOT NULL,"
+	"  created_ms bigint NOT NULL,"
+	"  PRIMARY KEY (scope, key));"
+	"CREATE INDEX idempotency_by_age ON idempotency (created_ms);"
+	"CREATE TABLE health (id integer PRIMARY KEY CHECK (id = 1), checked_ms bigint NOT NULL);"
+	"CREATE TABLE media ("
+	"  id bigint PRIMARY KEY,"
+	"  owner_id bigint NOT NULL,"
+	"  status integer NOT NULL,"
+	"  claimed_type text NOT NULL,"
+	"  size bigint NOT NULL,"
+	"  parts integer NOT NULL,"
+	"  content_type text NOT NULL DEFAULT '',"
+	"  width integer NOT NULL DEFAULT 0,"
+	"  height integer NOT NULL DEFAULT 0,"
+	"  tweet_id bigint,"
+	"  attempts integer NOT NULL DEFAULT 0,"
+	"  error text NOT NULL DEFAULT '',"
+	"  upload_id text NOT NULL DEFAULT '',"
+	"  created_ms bigint NOT NULL);"
+	"CREATE INDEX media_by_tweet ON media (tweet_id) WHERE tweet_id IS NOT NULL;"
+	"CREATE INDEX media_unattached ON media (created_ms) WHERE tweet_id IS NULL;"
+	"CREATE TABLE jobs ("
+	"  id bigint PRIMARY KEY,"
+	"  media_id bigint NOT NULL,"
+	"  attempts integer NOT NULL DEFAULT 0,"
+	"  run_at_ms bigint NOT NULL,"
+	"  state integer NOT NULL DEFAULT 0," /* 0 queued, 1 dead */
+	"  last_error text NOT NULL DEFAULT '');"
+	"CREATE INDEX jobs_due ON jobs (state, run_at_ms);",
+};
+#define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
+
+/* ---- statements ----------------------------------------------------------- */
+
+#define USER_COLS                                                                                  \
+	"u.id, u.handle, u.display_name, u.followers_count, u.following_count, u.tweets_count, "   \
+	"u.bio"
+#define USER_NCOLS 7
+#define TWEET_COLS                                                                                 \
+	"t.id, t.author_id, u.handle, u.display_name, t.text, t.media, t.in_reply_to_id, "         \
+	"t.in_reply_to_user_id, t.reply_count, t.like_count"
+#define MEDIA_COLS                                                                                 \
+	"id, owner_id, status, claimed_type, size, parts, content_type, width, height, tweet_id, " \
+	"attempts, error, upload_id"
+#define TWEET_FROM " FROM tweets t JOIN users u ON u.id = t.author_id "
+/* Page bounds are $2 (before) and $3 (after), the limit is $4. */
+#define PAGE(col, dir) " AND " col " < $2::bigint AND " col " > $3::bigint ORDER BY " col " " dir " LIMIT $4"
+#define FEED_WHERE                                                                                 \
+	"WHERE t.author_id IN (SELECT followee_id FROM follows WHERE follower_id = $1::bigint"     \
+	" UNION ALL SELECT $1::bigint)"
+/* A tweet changed by a CTE `p`, with its author's names. */
+#define TWEET_OF_P " SELECT " TWEET_COLS " FROM p t JOIN users u ON u.id = t.author_id"
+
+enum stmt {
+	/* reads */
+	R_USER_BY_ID,
+	R_USER_BY_HANDLE,
+	R_CREDENTIALS,
+	R_SESSION,
+	R_IDEM,
+	R_TWEET,
+	R_USER_TWEETS,
+	R_USER_TWEETS_ASC,
+	R_FEED,
+	R_FEED_ASC,
+	R_FOLLOWERS,
+	R_FOLLOWERS_ASC,
+	R_FOLLOWING,
+	R_FOLLOWING_ASC,
+	R_FOLLOWER_IDS,
+	R_FOLLOWEES,
+	R_AUTHOR_IDS,
+	R_TWEETS_AFTER,
+	R_USERS_AFTER,
+	R_MEDIA,
+	R_JOBS_DUE,
+	R_LIKED,
+	R_LIKED_BY,
+	R_LIKED_BY_ASC,
+	R_TWEET_EXISTS,
+	R_ANCESTORS,
+	R_DESCENDANTS,
+	/* writes */
+	W_USER_INSERT,
+	W_SESSION_INSERT,
+	W_SESSION_DELETE,
+	W_MEDIA_LOCK,
+	W_REPLY_COUNT,
+	W_TWEET_INSERT,
+	W_MEDIA_ATTACH,
+	W_TWEET_DELETE,
+	W_TWEET_DELETE_REST,
+	W_FOLLOW_INSERT,
+	W_FOLLOW_DELETE,
+	W_FOLLOW_COUNTS,
+	W_LIKE_INSERT,
+	W_LIKE_DELETE,
+	W_LIKE_COUNT,
+	W_PROFILE_UPDATE,
+	W_MEDIA_INSERT,
+	W_MEDIA_PROCESSING,
+	W_JOB_DELETE,
+	W_JOB_RETRY,
+	W_JOB_DEAD,
+	W_MEDIA_FINISH,
+	W_MEDIA_EXPIRED,
+	W_MEDIA_DELETE,
+	W_PROBE,
+	W_IDEM_CLAIM,
+	W_IDEM_SET,
+	W_IDEM_SWEEP,
+	S_COUNT
+};
+
+static const char *const sql[S_COUNT] = {
+	[R_USER_BY_ID] = "SELECT " USER_COLS " FROM users u WHERE u.id = $1::bigint",
+	[R_USER_BY_HANDLE] = "SELECT " USER_COLS " FROM users u WHERE lower(u.handle) = lower($1)",
+	[R_CREDENTIALS] = "SELECT " USER_COLS ", u.password_hash FROM users u"
+			  " WHERE lower(u.handle) = lower($1)",
+	[R_SESSION] = "SELECT user_id FROM sessions WHERE token_hash = $1",
+	[R_IDEM] = "SELECT fingerprint, status, body FROM idempotency"
+		   " WHERE scope = $1::bigint AND key = $2",
+	[R_TWEET] = "SELECT " TWEET_COLS TWEET_FROM "WHERE t.id = $1::bigint",
+	[R_USER_TWEETS] = "SELECT " TWEET_COLS TWEET_FROM "WHERE t.author_id = $1::bigint"
+			  PAGE("t.id", "DESC"),
+	[R_USER_TWEETS_ASC] = "SELECT " TWEET_COLS TWEET_FROM "WHERE t.author_id = $1::bigint"
+			      PAGE("t.id", "ASC"),
+	[R_FEED] = "SELECT " TWEET_COLS TWEET_FROM FEED_WHERE PAGE("t.id", "DESC"),
+	[R_FEED_ASC] = "SELECT " TWEET_COLS TWEET_FROM FEED_WHERE PAGE("t.id", "ASC"),
+	[R_FOLLOWERS] = "SELECT f.id, " USER_COLS " FROM follows f JOIN users u ON u.id ="
+			" f.follower_id WHERE f.followee_id = $1::bigint" PAGE("f.id", "DESC"),
+	[R_FOLLOWERS_ASC] = "SELECT f.id, " USER_COLS " FROM follows f JOIN users u ON u.id ="
+			    " f.follower_id WHERE f.followee_id = $1::bigint" PAGE("f.id", "ASC"),
+	[R_FOLLOWING] = "SELECT f.id, " USER_COLS " FROM follows f JOIN users u ON u.id ="
+			" f.followee_id WHERE f.follower_id = $1::bigint" PAGE("f.id", "DESC"),
+	[R_FOLLOWING_ASC] = "SELECT f.id, " USER_COLS " FROM follows f JOIN users u ON u.id ="
+			    " f.followee_id WHERE f.follower_id = $1::bigint" PAGE("f.id", "ASC"),
+	[R_FOLLOWER_IDS] = "SELECT follower_id FROM follows WHERE followee_id = $1::bigint",
+	[R_FOLLOWEES] = "SELECT u.id, u.followers_count FROM follows f JOIN users u ON u.id ="
+			" f.followee_id WHERE f.follower_id = $1::bigint",
+	[R_AUTHOR_IDS] = "SELECT t.id FROM tweets t WHERE t.author_id = $1::bigint"
+			 PAGE("t.id", "DESC"),
+	[R_TWEETS_AFTER] = "SELECT t.id, t.author_id, '', '', t.text, t.media, t.in_reply_to_id,"
+			   " t.in_reply_to_user_id, t.reply_count, t.like_count"
+			   " FROM tweets t WHERE t.id > $1::bigint ORDER BY t.id LIMIT $2",
+	[R_USERS_AFTER] = "SELECT " USER_COLS " FROM users u WHERE u.id > $1::bigint"
+			  " ORDER BY u.id LIMIT $2",
+	[R_MEDIA] = "SELECT " MEDIA_COLS " FROM media WHERE id = $1::bigint",
+	[R_JOBS_DUE] = "SELECT id, media_id, attempts, run_at_ms FROM jobs WHERE state = 0 AND"
+		       " run_at_ms <= $1::bigint ORDER BY run_at_ms, id LIMIT $2",
+	/* A page's ids as one array: one query whatever the page's length. */
+	[R_LIKED] = "SELECT tweet_id FROM likes WHERE user_id = $1::bigint"
+		    " AND tweet_id = ANY ($2::bigint[])",
+	[R_LIKED_BY] = "SELECT f.id, " USER_COLS " FROM likes f JOIN users u ON u.id = f.user_id"
+		       " WHERE f.tweet_id = $1::bigint" PAGE("f.id", "DESC"),
+	[R_LIKED_BY_ASC] = "SELECT f.id, " USER_COLS " FROM likes f JOIN users u ON u.id ="
+			   " f.user_id WHERE f.tweet_id = $1::bigint" PAGE("f.id", "ASC"),
+	[R_TWEET_EXISTS] = "SELECT 1 FROM tweets WHERE id = $1::bigint",
+	/* Up the chain, one row per step, at most $2: the last id may be a
+	 * deleted tweet, where the chain ends. */
+	[R_ANCESTORS] = "WITH RECURSIVE up(id, n) AS ("
+			" SELECT in_reply_to_id, 1 FROM tweets WHERE id = $1::bigint"
+			" UNION ALL SELECT t.in_reply_to_id, up.n + 1"
+			" FROM up JOIN tweets t ON t.id = up.id WHERE up.n < $2::int)"
+			" SELECT id FROM up WHERE id IS NOT NULL ORDER BY n",
+	/* Breadth first from the tweet; the outer LIMIT stops the recursion
+	 * (PostgreSQL evaluates a recursive CTE only as far as it is read). */
+	[R_DESCENDANTS] = "WITH RECURSIVE down(id) AS ("
+			  " SELECT id FROM (SELECT id FROM tweets WHERE in_reply_to_id = $1::bigint"
+			  " ORDER BY id LIMIT $2) first"
+			  " UNION ALL SELECT t.id FROM down JOIN tweets t ON t.in_reply_to_id = down.id)"
+			  " SELECT id FROM (SELECT id FROM down LIMIT $2) d ORDER BY id",
+
+	[W_USER_INSERT] = "INSERT INTO users AS u (id, handle, display_name, password_hash)"
+			  " VALUES ($1::bigint, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING " USER_COLS,
+	[W_SESSION_INSERT] = "WITH s AS (INSERT INTO sessions (token_hash, user_id)"
+			     " VALUES ($1, $2::bigint))"
+			     " SELECT " USER_COLS " FROM users u WHERE u.id = $2::bigint",
+	[W_SESSION_DELETE] = "DELETE FROM sessions WHERE token_hash = $1",
+	/* Locked, so another node cannot attach it to a tweet meanwhile. */
+	[W_MEDIA_LOCK] = "SELECT " MEDIA_COLS " FROM media WHERE id = $1::bigint FOR UPDATE",
+	[W_REPLY_COUNT] = "WITH p AS (UPDATE tweets SET reply_count = reply_count + $2::int"
+			  " WHERE id = $1::bigint RETURNING *)" TWEET_OF_P,
+	[W_TWEET_INSERT] = "WITH t AS (INSERT INTO tweets (id, author_id, text, media, in_reply_to_id,"
+			   " in_reply_to_user_id) VALUES ($1::bigint, $2::bigint, $3, $4, $5::bigint,"
+			   " $6::bigint) RETURNING *),"
+			   " u AS (UPDATE users SET tweets_count = tweets_count + 1"
+			   " WHERE id = $2::bigint RETURNING id, handle, display_name)"
+			   " SELECT " TWEET_COLS " FROM t JOIN u ON u.id = t.author_id",
+	[W_MEDIA_ATTACH] = "UPDATE media SET tweet_id = $2::bigint WHERE id = ANY ($1::bigint[])",
+	[W_TWEET_DELETE] = "DELETE FROM tweets WHERE id = $1::bigint AND author_id = $2::bigint"
+			   " RETURNING coalesce(in_reply_to_id, 0)",
+	/* Its likes go, its media are released (cleanup removes them and
+	 * their blobs), its author counts one tweet less. */
+	[W_TWEET_DELETE_REST] = "WITH l AS (DELETE FROM likes WHERE tweet_id = $1::bigint),"
+				" m AS (UPDATE media SET tweet_id = NULL, status = 4"
+				" WHERE tweet_id = $1::bigint)"
+				" UPDATE users SET tweets_count = tweets_count - 1 WHERE id = $2::bigint",
+	[W_FOLLOW_INSERT] = "INSERT INTO follows (id, follower_id, followee_id)"
+			    " SELECT $1::bigint, $2::bigint, $3::bigint"
+			    " WHERE EXISTS (SELECT 1 FROM users WHERE id = $3::bigint)"
+			    " ON CONFLICT DO NOTHING RETURNING id",
+	[W_FOLLOW_DELETE] = "DELETE FROM follows WHERE follower_id = $1::bigint"
+			    " AND followee_id = $2::bigint RETURNING id",
+	/* $1 follows (or stops following) $2; a follower never follows
+	 * themselves (core/graph.c), so the two rows differ. */
+	[W_FOLLOW_COUNTS] = "WITH a AS (UPDATE users SET following_count = following_count + $3::int"
+			    " WHERE id = $1::bigint),"
+			    " u AS (UPDATE users SET followers_count = followers_count + $3::int"
+			    " WHERE id = $2::bigint RETURNING *)"
+			    " SELECT " USER_COLS " FROM u",
+	[W_LIKE_INSERT] = "INSERT INTO likes (id, user_id, tweet_id)"
+			  " SELECT $1::bigint, $2::bigint, $3::bigint"
+			  " WHERE EXISTS (SELECT 1 FROM tweets WHERE id = $3::bigint)"
+			  " ON CONFLICT DO NOTHING RETURNING id",
+	[W_LIKE_DELETE] = "DELETE FROM likes WHERE user_id = $1::bigint AND tweet_id = $2::bigint"
+			  " RETURNING id",
+	[W_LIKE_COUNT] = "WITH p AS (UPDATE tweets SET like_count = like_count + $2::int"
+			 " WHERE id = $1::bigint RETURNING *)" TWEET_OF_P,
+	/* A NULL parameter leaves its field as it is. */
+	[W_PROFILE_UPDATE] = "UPDATE users u SET display_name = coalesce($2, display_name),"
+			     " bio = coalesce($3, bio) WHERE id = $1::bigint RETURNING " USER_COLS,
+	[W_MEDIA_INSERT] = "INSERT INTO media (id, owner_id, status, claimed_type, size, parts,"
+			   " created_ms, upload_id) VALUES ($1::bigint, $2::bigint, 0, $3, $4::bigint,"
+			   " $5::int, $6::bigint, $7) RETURNING " MEDIA_COLS,
+	[W_MEDIA_PROCESSING] = "WITH m AS (UPDATE media SET status = 1 WHERE id = $2::bigint)"
+			       " INSERT INTO jobs (id, media_id, run_at_ms)"
+			       " VALUES ($1::bigint, $2::bigint, $3::bigint)",
+	[W_JOB_DELETE] = "DELETE FROM jobs WHERE id = $1::bigint",
+	[W_JOB_RETRY] = "UPDATE jobs SET attempts = $2::int, run_at_ms = $3::bigint, last_error = $4"
+			" WHERE id = $1::bigint",
+	[W_JOB_DEAD] = "UPDATE jobs SET attempts = $2::int, state = 1, last_error = $3"
+		       " WHERE id = $1::bigint",
+	[W_MEDIA_FINISH] = "UPDATE media SET status = $2::int, content_type = $3, width = $4::int,"
+			   " height = $5::int, attempts = $6::int, error = $7 WHERE id = $1::bigint",
+	/* Unattached media older than the cutoff (except those still being
+	 * processed), and released ones; rows another node is purging are
+	 * skipped. */
+	[W_MEDIA_EXPIRED] = "SELECT id, parts FROM media WHERE (tweet_id IS NULL AND"
+			    " created_ms < $1::bigint AND status <> 1) OR status = 4"
+			    " LIMIT $2 FOR UPDATE SKIP LOCKED",
+	[W_MEDIA_DELETE] = "WITH j AS (DELETE FROM jobs WHERE media_id = ANY ($1::bigint[]))"
+			   " DELETE FROM media WHERE id = ANY ($1::bigint[])",
+	[W_PROBE] = "INSERT INTO health (id, checked_ms) VALUES (1, $1::bigint)"
+		    " ON CONFLICT (id) DO UPDATE SET checked_ms = excluded.checked_ms",
+	/* The record is claimed before the write runs; status 0 never
+	 * commits (W_IDEM_SET fills it in the same transaction). */
+	[W_IDEM_CLAIM] = "INSERT INTO idempotency (scope, key, fingerprint, status, body, created_ms)"
+			 " VALUES ($1::bigint, $2, $3, 0, '', $4::bigint)"
+			 " ON CONFLICT DO NOTHING RETURNING 1",
+	[W_IDEM_SET] = "UPDATE idempotency SET status = $3::int, body = $4"
+		       " WHERE scope = $1::bigint AND key = $2",
+	[W_IDEM_SWEEP] = "DELETE FROM idempotency WHERE created_ms < $1::bigint",
+};
+
+/* ---- connections ---------------------------------------------------------- */
+
+/* One connection, opened on demand, with its own prepared statements. */
+struct pg_conn {
+	const char *conninfo; /* the store's */
+	PGconn *c;
+	bool prepared[S_COUNT];
+	unsigned backoff_ms;  /* 0 after a success */
+	uint64_t next_try_ms; /* no connection attempt before this */
+	uint32_t jitter;      /* xorshift state */
+};
+
+/* Parameters of one statement, as text (bytea as binary). */
+struct args {
+	int n;
+	const char *v[MAX_PARAMS];
+	int len[MAX_PARAMS];
+	int fmt[MAX_PARAMS];
+	char num[MAX_PARAMS][24];
+};
+
+static void arg_u64(struct args *a, uint64_t v)
+{
+	assert(a->n < MAX_PARAMS);
+	if (v > (uint64_t)INT64_MAX)
+		v = (uint64_t)INT64_MAX; /* bigint's ceiling: UINT64_MAX means "unbounded" */
+	snprintf(a->num[a->n], sizeof(a->num[0]), "%" PRIu64, v);
+	a->v[a->n] = a->num[a->n];
+	a->len[a->n] = 0;
+	a->fmt[a->n++] = 0;
+}
+
+static void arg_int(struct args *a, int v)
+{
+	assert(a->n < MAX_PARAMS);
+	snprintf(a->num[a->n], sizeof(a->num[0]), "%d", v);
+	a->v[a->n] = a->num[a->n];
+	a->len[a->n] = 0;
+	a->fmt[a->n++] = 0;
+}
+
+static void arg_text(struct args *a, const char *s)
+{
+	assert(a->n < MAX_PARAMS);
+	a->v[a->n] = s; /* NULL is SQL NULL */
+	a->len[a->n] = 0;
+	a->fmt[a->n++] = 0;
+}
+
+static void arg_bytes(struct args *a, const void *p, size_t len)
+{
+	assert(a->n < MAX_PARAMS);
+	a->v[a->n] = len ? p : "";
+	a->len[a->n] = (int)len;
+	a->fmt[a->n++] = 1;
+}
+
+/* An array literal "{1,2,3}" of ids into buf. */
+static const char *id_array(struct strbuf *buf, const uint64_t *ids, size_t n)
+{
+	strbuf_reset(buf);
+	strbuf_append(buf, "{", 1);
+	for (size_t i = 0; i < n; i++)
+		strbuf_appendf(buf, "%s%" PRIu64, i ? "," : "",
+			       ids[i] > (uint64_t)INT64_MAX ? (uint64_t)INT64_MAX : ids[i]);
+	strbuf_append(buf, "}", 1);
+	return buf->data;
+}
+
+static void conn_init(struct pg_conn *pc, const char *conninfo)
+{
+	memset(pc, 0, sizeof(*pc));
+	pc->conninfo = conninfo;
+	pc->jitter = (uint32_t)time_now_ms() | 1u;
+}
+
+static void conn_drop(struct pg_conn *pc)
+{
+	if (pc->c)
+		PQfinish(pc->c);
+	pc->c = NULL;
+	memset(pc->prepared, 0, sizeof(pc->prepared));
+}
+
+static void conn_failed(struct pg_conn *pc)
+{
+	conn_drop(pc);
+	unsigned b = pc->backoff_ms ? pc->backoff_ms * 2 : BACKOFF_MIN_MS;
+	pc->backoff_ms = b > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : b;
+	pc->jitter ^= pc->jitter << 13;
+	pc->jitter ^= pc->jitter >> 17;
+	pc->jitter ^= pc->jitter << 5;
+	/* Half the backoff, plus up to the other half at random: nodes that
+	 * lost the database together do not all knock at once. */
+	pc->next_try_ms = time_now_ms() + pc->backoff_ms / 2 + pc->jitter % (pc->backoff_ms / 2 + 1);
+}
+
+static PGconn *connect_now(const char *conninfo, struct strbuf *err)
+{
+	/* Ours first: what the connection string says wins over them. */
+	static const char *const keys[] = {"connect_timeout", "keepalives", "keepalives_idle",
+					   "keepalives_interval", "keepalives_count",
+					   "tcp_user_timeout", "application_name", "dbname", NULL};
+	const char *vals[] = {"5", "1", "10", "5", "3", "10000", "chirp", conninfo, NULL};
+	PGconn *c = PQconnectdbParams(keys, vals, 1);
+	if (!c || PQstatus(c) != CONNECTION_OK) {
+		if (err)
+			strbuf_appendf(err, "cannot connect to PostgreSQL: %s",
+				       c ? PQerrorMessage(c) : "out of memory");
+		PQfinish(c);
+		return NULL;
+	}
+	PGresult *r = PQexec(c, "SET statement_timeout = " STATEMENT_TIMEOUT_MS ";"
+				"SET idle_in_transaction_session_timeout = 60000;"
+				"SET client_min_messages = warning");
+	bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+	PQclear(r);
+	if (!ok) {
+		if (err)
+			strbuf_appendf(err, "configuring the connection: %s", PQerrorMessage(c));
+		PQfinish(c);
+		return NULL;
+	}
+	return c;
+}
+
+/* The connection, opened if needed; NULL while the database is away. */
+static PGconn *conn_get(struct pg_conn *pc)
+{
+	if (pc->c && PQstatus(pc->c) == CONNECTION_OK)
+		return pc->c;
+	if (pc->c)
+		conn_drop(pc);
+	if (time_now_ms() < pc->next_try_ms)
+		return NULL;
+	struct strbuf err = STRBUF_INIT;
+	pc->c = connect_now(pc->conninfo, &err);
+	if (!pc->c) {
+		if (!pc->backoff_ms)
+			log_error("postgres: %s", err.data ? err.data : "?");
+		conn_failed(pc);
+	} else {
+		if (pc->backoff_ms)
+			log_info("postgres: connected again");
+		pc->backoff_ms = 0;
+	}
+	strbuf_deinit(&err);
+	return pc->c;
+}
+
+/*
+ * Runs statement `which` with `a`; returns the result when its status is
+ * `want`, else NULL (logged; the connection is dropped if it broke). The
+ * caller PQclear()s the result.
+ */
+static PGresult *exec_stmt(struct pg_conn *pc, enum stmt which, const struct args *a,
+			   ExecStatusType want)
+{
+	PGconn *c = conn_get(pc);
+	if (!c)
+		return NULL;
+	char name[16];
+	snprintf(name, sizeof(name), "s%d", (int)which);
+	if (!pc->prepared[which]) {
+		PGresult *r = PQprepare(c, name, sql[which], 0, NULL);
+		bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+		if (!ok)
+			log_error("postgres: preparing '%s': %s", sql[which], PQerrorMessage(c));
+		PQclear(r);
+		if (!ok) {
+			if (PQstatus(c) != CONNECTION_OK)
+				conn_failed(pc);
+			return NULL;
+		}
+		pc->prepared[which] = true;
+	}
+	PGresult *r = PQexecPrepared(c, name, a ? a->n : 0, a ? a->v : NULL, a ? a->len : NULL,
+				     a ? a->fmt : NULL, 0);
+	if (PQresultStatus(r) == want)
+		return r;
+	log_error("postgres: %.60s…: %s", sql[which], PQerrorMessage(c));
+	PQclear(r);
+	if (PQstatus(c) != CONNECTION_OK)
+		conn_failed(pc);
+	return NULL;
+}
+
+static PGresult *query(struct pg_conn *pc, enum stmt which, const struct args *a)
+{
+	return exec_stmt(pc, which, a, PGRES_TUPLES_OK);
+}
+
+/* A statement without rows; STORE_OK or STORE_ERROR. */
+static int command(struct pg_conn *pc, enum stmt which, const struct args *a)
+{
+	PGresult *r = exec_stmt(pc, which, a, PGRES_COMMAND_OK);
+	PQclear(r);
+	return r ? STORE_OK : STORE_ERROR;
+}
+
+/* Runs plain SQL (no parameters) on a connection; true on success. */
+static bool simple(PGconn *c, const char *text, struct strbuf *err)
+{
+	PGresult *r = PQexec(c, text);
+	ExecStatusType st = PQresultStatus(r);
+	bool ok = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
+	if (!ok && err)
+		strbuf_appendf(err, "%s", PQerrorMessage(c));
+	PQclear(r);
+	return ok;
+}
+
+/* ---- reading rows ---------------------------------------------------------- */
+
+static uint64_t col_u64(const PGresult *r, int row, int col)
+{
+	return PQgetisnull(r, row, col) ? 0 : strtoull(PQgetvalue(r, row, col), NULL, 10);
+}
+
+static size_t col_copy(const PGresult *r, int row, int col, char *dst, size_t cap)
+{
+	size_t n = (size_t)PQgetlength(r, row, col);
+	if (n >= cap)
+		n = cap - 1;
+	memcpy(dst, PQgetvalue(r, row, col), n);
+	dst[n] = '\0';
+	return n;
+}
+
+/* A bytea column (text format: \x and hex) appended to out. */
+static void col_bytes(const PGresult *r, int row, int col, struct strbuf *out)
+{
+	size_t n = 0;
+	unsigned char *b = PQunescapeBytea((const unsigned char *)PQgetvalue(r, row, col), &n);
+	if (b)
+		strbuf_append(out, (const char *)b, n);
+	PQfreemem(b);
+}
+
+static void read_user(const PGresult *r, int row, int col, struct user *u)
+{
+	u->id = col_u64(r, row, col);
+	col_copy(r, row, col + 1, u->handle, sizeof(u->handle));
+	col_copy(r, row, col + 2, u->display_name, sizeof(u->display_name));
+	u->followers_count = col_u64(r, row, col + 3);
+	u->following_count = col_u64(r, row, col + 4);
+	u->tweets_count = col_u64(r, row, col + 5);
+	col_copy(r, row, col + 6, u->bio, sizeof(u->bio));
+}
+
+/* tweets.media: "id:width:height:type;" for each attached media. */
+static void parse_tweet_media(const char *s, struct tweet *t)
+{
+	t->media_n = 0;
+	while (s && *s && t->media_n < MEDIA_PER_TWEET_MAX) {
+		struct media_ref *m = &t->media[t->media_n];
+		char *end;
+		m->id = strtoull(s, &end, 10);
+		if (*end != ':')
+			return;
+		m->width = (uint32_t)strtoul(end + 1, &end, 10);
+		if (*end != ':')
+			return;
+		m->height = (uint32_t)strtoul(end + 1, &end, 10);
+		if (*end != ':')
+			return;
+		const char *type = end + 1, *semi = strchr(type, ';');
+		if (!semi || (size_t)(semi - type) > MEDIA_TYPE_MAX)
+			return;
+		memcpy(m->content_type, type, (size_t)(semi - type));
+		m->content_type[semi - type] = '\0';
+		t->media_n++;
+		s = semi + 1;
+	}
+}
+
+static void read_tweet(const PGresult *r, int row, struct tweet *t)
+{
+	t->id = col_u64(r, row, 0);
+	t->author_id = col_u64(r, row, 1);
+	col_copy(r, row, 2, t->author_handle, sizeof(t->author_handle));
+	col_copy(r, row, 3, t->author_display_name, sizeof(t->author_display_name));
+	t->text_len = col_copy(r, row, 4, t->text, sizeof(t->text));
+	parse_tweet_media(PQgetvalue(r, row, 5), t);
+	t->in_reply_to_id = col_u64(r, row, 6); /* NULL reads as 0 */
+	t->in_reply_to_user_id = col_u64(r, row, 7);
+	t->reply_count = col_u64(r, row, 8);
+	t->like_count = col_u64(r, row, 9);
+}
+
+static void read_media(const PGresult *r, int row, struct media *m)
+{
+	memset(m, 0, sizeof(*m));
+	m->id = col_u64(r, row, 0);
+	m->owner_id = col_u64(r, row, 1);
+	m->status = (enum media_status)col_u64(r, row, 2);
+	col_copy(r, row, 3, m->claimed_type, sizeof(m->claimed_type));
+	m->size = col_u64(r, row, 4);
+	m->parts = (unsigned)col_u64(r, row, 5);
+	m->out.id = m->id;
+	col_copy(r, row, 6, m->out.content_type, sizeof(m->out.content_type));
+	m->out.width = (uint32_t)col_u64(r, row, 7);
+	m->out.height = (uint32_t)col_u64(r, row, 8);
+	m->tweet_id = col_u64(r, row, 9);
+	m->attempts = (unsigned)col_u64(r, row, 10);
+	col_copy(r, row, 11, m->error, sizeof(m->error));
+	col_copy(r, row, 12, m->upload_id, sizeof(m->upload_id));
+}
+
+/* ---- the store and its readers ---------------------------------------------- */
+
+struct pg_store {
+	struct store base;
+	char *conninfo;
+	uint32_t node_id;
+	struct idgen ids;
+
+	struct pg_conn w; /* the writer's; holds the node lock */
+	struct strbuf scratch; /* the writer's */
+	uint64_t last_sweep_ms;
+
+	pthread_t writer;
+	bool writer_started;
+	struct bqueue queue;
+	pthread_mutex_t lock; /* guards stats */
+	struct store_stats stats;
+};
+
+struct pg_reader {
+	struct store_reader base;
+	struct pg_conn conn;
+	struct strbuf scratch;
+};
+
+static struct pg_conn *rconn(struct store_reader *base)
+{
+	return &((struct pg_reader *)base)->conn;
+}
+
+static struct store_reader *pg_reader_new(struct store *s)
+{
+	struct pg_store *ps = (struct pg_store *)s;
+	struct pg_reader *r = xcalloc(1, sizeof(*r));
+	r->base.ops = &store_postgres_ops;
+	conn_init(&r->conn, ps->conninfo); /* connects on first use */
+	strbuf_init(&r->scratch);
+	return &r->base;
+}
+
+static void pg_reader_free(struct store_reader *base)
+{
+	struct pg_reader *r = (struct pg_reader *)base;
+	if (!r)
+		return;
+	conn_drop(&r->conn);
+	strbuf_deinit(&r->scratch);
+	free(r);
+}
+
+/* A one-row read: STORE_OK with *res set (caller clears), NOT_FOUND or ERROR. */
+static int one(struct pg_conn *pc, enum stmt which, const struct args *a, PGresult **res)
+{
+	PGresult *r = query(pc, which, a);
+	if (!r)
+		return STORE_ERROR;
+	if (PQntuples(r) == 0) {
+		PQclear(r);
+		return STORE_NOT_FOUND;
+	}
+	*res = r;
+	return STORE_OK;
+}
+
+static int get_user(struct pg_conn *pc, enum stmt which, struct args *a, struct user *out,
+		    char *hash)
+{
+	PGresult *r;
+	int rc = one(pc, which, a, &r);
+	if (rc == STORE_OK) {
+		read_user(r, 0, 0, out);
+		if (hash)
+			col_copy(r, 0, USER_NCOLS, hash, PWHASH_MAX);
+		PQclear(r);
+	}
+	return rc;
+}
+
+static int pg_user_get(struct store_reader *base, uint64_t id, struct user *out)
+{
+	struct args a = {0};
+	arg_u64(&a, id);
+	return get_user(rconn(base), R_USER_BY_ID, &a, out, NULL);
+}
+
+static int pg_user_get_by_handle(struct store_reader *base, const char *handle, struct user *out)
+{
+	struct args a = {0};
+	arg_text(&a, handle);
+	return get_user(rconn(base), R_USER_BY_HANDLE, &a, out, NULL);
+}
+
+static int pg_user_credentials(struct store_reader *base, const char *handle, struct user *out,
+			       char *hash)
+{
+	struct args a = {0};
+	arg_text(&a, handle);
+	return get_user(rconn(base), R_CREDENTIALS, &a, out, hash);
+}
+
+static int pg_session_user(struct store_reader *base, const uint8_t *token_hash, uint64_t *user_id)
+{
+	struct args a = {0};
+	arg_bytes(&a, token_hash, TOKEN_HASH_LEN);
+	PGresult *r;
+	int rc = one(rconn(base), R_SESSION, &a, &r);
+	if (rc == STORE_OK) {
+		*user_id = col_u64(r, 0, 0);
+		PQclear(r);
+	}
+	return rc;
+}
+
+static int idem_read(struct pg_conn *pc, uint64_t scope, const char *key,
+		     struct store_idem_record *out)
+{
+	struct args a = {0};
+	arg_u64(&a, scope);
+	arg_text(&a, key);
+	PGresult *r;
+	int rc = one(pc, R_IDEM, &a, &r);
+	if (rc == STORE_OK) {
+		struct strbuf fp = STRBUF_INIT;
+		col_bytes(r, 0, 0, &fp);
+		memset(out->fingerprint, 0, sizeof(out->fingerprint));
+		memcpy(out->fingerprint, fp.data ? fp.data : "",
+		       fp.len < sizeof(out->fingerprint) ? fp.len : sizeof(out->fingerprint));
+		strbuf_deinit(&fp);
+		out->status = (int)col_u64(r, 0, 1);
+		col_bytes(r, 0, 2, &out->body);
+		PQclear(r);
+	}
+	return rc;
+}
+
+static int pg_idem_get(struct store_reader *base, uint64_t scope, const char *key,
+		       struct store_idem_record *out)
+{
+	return idem_read(rconn(base), scope, key, out);
+}
+
+static int tweet_read(struct pg_conn *pc, enum stmt which, const struct args *a, struct tweet *out)
+{
+	PGresult *r;
+	int rc = one(pc, which, a, &r);
+	if (rc == STORE_OK) {
+		read_tweet(r, 0, out);
+		PQclear(r);
+	}
+	return rc;
+}
+
+static int pg_tweet_get(struct store_reader *base, uint64_t id, struct tweet *out)
+{
+	struct args a = {0};
+	arg_u64(&a, id);
+	return tweet_read(rconn(base), R_TWEET, &a, out);
+}
+
+static void page_args(struct args *a, uint64_t owner, const struct store_page *p)
+{
+	arg_u64(a, owner);
+	arg_u64(a, p->before);
+	arg_u64(a, p->after);
+	arg_int(a, (int)p->limit);
+}
+
+/* Oldest-first pages are read ascending; flip them to newest first. */
+#define REVERSE(arr, n, T)                                                                         \
+	do {                                                                                       \
+		for (size_t i_ = 0, j_ = (n); i_ + 1 < j_; i_++, j_--) {                           \
+			T tmp_ = (arr)[i_];                                                        \
+			(arr)[i_] = (arr)[j_ - 1];                                                 \
+			(arr)[j_ - 1] = tmp_;                                                      \
+		}                                                                                  \
+	} while (0)
+
+static int tweet_list(struct pg_conn *pc, enum stmt desc, enum stmt asc, uint64_t owner,
+		      const struct store_page *p, struct tweet *out, size_t *n)
+{
+	struct args a = {0};
+	page_args(&a, owner, p);
+	*n = 0;
+	PGresult *r = query(pc, p->oldest_first ? asc : desc, &a);
+	if (!r)
+		return STORE_ERROR;
+	for (int i = 0; i < PQntuples(r) && *n < p->limit; i++)
+		read_tweet(r, i, &out[(*n)++]);
+	PQclear(r);
+	if (p->oldest_first)
+		REVERSE(out, *n, struct tweet);
+	return STORE_OK;
+}
+
+static int pg_user_tweets(struct store_reader *base, uint64_t user_id, const struct store_page *p,
+			  struct tweet *out, size_t *n)
+{
+	struct user u;
+	*n = 0;
+	int rc = pg_user_get(base, user_id, &u);
+	if (rc)
+		return rc;
+	return tweet_list(rconn(base), R_USER_TWEETS, R_USER_TWEETS_ASC, user_id, p, out, n);
+}
+
+static int pg_home_feed(struct store_reader *base, uint64_t user_id, const struct store_page *p,
+			struct tweet *out, size_t *n)
+{
+	return tweet_list(rconn(base), R_FEED, R_FEED_ASC, user_id, p, out, n);
+}
+
+/* A page of users, each with the id of the row that lists them (a follow,
+ * a like) as the cursor. */
+static int entry_list(struct pg_conn *pc, enum stmt desc, enum stmt asc, uint64_t owner,
+		      const struct store_page *p, struct follow_entry *out, size_t *n)
+{
+	struct args a = {0};
+	page_args(&a, owner, p);
+	*n = 0;
+	PGresult *r = query(pc, p->oldest_first ? asc : desc, &a);
+	if (!r)
+		return STORE_ERROR;
+	for (int i = 0; i < PQntuples(r) && *n < p->limit; i++, (*n)++) {
+		out[*n].follow_id = col_u64(r, i, 0);
+		read_user(r, i, 1, &out[*n].user);
+	}
+	PQclear(r);
+	if (p->oldest_first)
+		REVERSE(out, *n, struct follow_entry);
+	return STORE_OK;
+}
+
+static int follow_list(struct store_reader *base, enum stmt desc, enum stmt asc, uint64_t user_id,
+		       const struct store_page *p, struct follow_entry *out, size_t *n)
+{
+	struct user u;
+	*n = 0;
+	int rc = pg_user_get(base, user_id, &u);
+	if (rc)
+		return rc;
+	return entry_list(rconn(base), desc, asc, user_id, p, out, n);
+}
+
+static int pg_followers(struct store_reader *r, uint64_t user_id, const struct store_page *p,
+			struct follow_entry *out, size_t *n)
+{
+	return follow_list(r, R_FOLLOWERS, R_FOLLOWERS_ASC, user_id, p, out, n);
+}
+
+static int pg_following(struct store_reader *r, uint64_t user_id, const struct store_page *p,
+			struct follow_entry *out, size_t *n)
+{
+	return follow_list(r, R_FOLLOWING, R_FOLLOWING_ASC, user_id, p, out, n);
+}
+
+static int pg_liked_by(struct store_reader *base, uint64_t tweet_id, const struct store_page *p,
+		       struct follow_entry *out, size_t *n)
+{
+	struct args a = {0};
+	arg_u64(&a, tweet_id);
+	PGresult *r;
+	*n = 0;
+	int rc = one(rconn(base), R_TWEET_EXISTS, &a, &r);
+	if (rc)
+		return rc;
+	PQclear(r);
+	return entry_list(rconn(base), R_LIKED_BY, R_LIKED_BY_ASC, tweet_id, p, out, n);
+}
+
+static int pg_liked(struct store_reader *base, uint64_t user_id, const uint64_t *ids, size_t n,
+		    bool *liked)
+{
+	struct pg_reader *rd = (struct pg_reader *)base;
+	for (size_t i = 0; i < n; i++)
+		liked[i] = false;
+	if (!n)
+		return STORE_OK;
+	struct args a = {0};
+	arg_u64(&a, user_id);
+	arg_text(&a, id_array(&rd->scratch, ids, n));
+	PGresult *r = query(&rd->conn, R_LIKED, &a);
+	if (!r)
+		return STORE_ERROR;
+	/* A page holds at most a few hundred ids: matching back is a scan. */
+	for (int k = 0; k < PQntuples(r); k++) {
+		uint64_t id = col_u64(r, k, 0);
+		for (size_t i = 0; i < n; i++)
+			if (ids[i] == id)
+				liked[i] = true;
+	}
+	PQclear(r);
+	return STORE_OK;
+}
+
+/* The id column of `which` bound to (id, max) into ids[0..max). */
+static int id_walk(struct pg_conn *pc, enum stmt which, uint64_t id, size_t max, uint64_t *ids,
+		   size_t *n)
+{
+	struct args a = {0};
+	arg_u64(&a, id);
+	arg_int(&a, (int)max);
+	*n = 0;
+	PGresult *r = query(pc, which, &a);
+	if (!r)
+		return STORE_ERROR;
+	for (int i = 0; i < PQntuples(r) && *n < max; i++)
+		ids[(*n)++] = col_u64(r, i, 0);
+	PQclear(r);
+	return STORE_OK;
+}
+
+static int pg_ancestor_ids(struct store_reader *base, uint64_t tweet_id, size_t max, uint64_t *ids,
+			   size_t *n)
+{
+	return id_walk(rconn(base), R_ANCESTORS, tweet_id, max, ids, n);
+}
+
+static int pg_descendant_ids(struct store_reader *base, uint64_t tweet_id, size_t max,
+			     uint64_t *ids, size_t *n)
+{
+	return id_walk(rconn(base), R_DESCENDANTS, tweet_id, max, ids, n);
+}
+
+/* Every row of a one- or two-column id result into a malloc'd array. */
+static int collect_u64(struct pg_conn *pc, enum stmt which, uint64_t key, int width,
+		       uint64_t **out, size_t *n)
+{
+	struct args a = {0};
+	arg_u64(&a, key);
+	*out = NULL;
+	*n = 0;
+	PGresult *r = query(pc, which, &a);
+	if (!r)
+		return STORE_ERROR;
+	size_t rows = (size_t)PQntuples(r);
+	uint64_t *v = xmalloc((rows ? rows : 1) * (size_t)width * sizeof(*v));
+	for (size_t i = 0; i < rows; i++)
+		for (int k = 0; k < width; k++)
+			v[i * (size_t)width + (size_t)k] = col_u64(r, (int)i, k);
+	PQclear(r);
+	*out = v;
+	*n = rows;
+	return STORE_OK;
+}
+
+static int pg_follower_ids(struct store_reader *base, uint64_t user_id, uint64_t **ids, size_t *n)
+{
+	return collect_u64(rconn(base), R_FOLLOWER_IDS, user_id, 1, ids, n);
+}
+
+static int pg_followees(struct store_reader *base, uint64_t user_id, struct store_followee **out,
+			size_t *n)
+{
+	_Static_assert(sizeof(struct store_followee) == 2 * sizeof(uint64_t), "two u64 per row");
+	uint64_t *rows;
+	int rc = collect_u64(rconn(base), R_FOLLOWEES, user_id, 2, &rows, n);
+	*out = (struct store_followee *)rows;
+	return rc;
+}
+
+static int pg_author_tweet_ids(struct store_reader *base, uint64_t author_id,
+			       const struct store_page *p, uint64_t *ids, size_t *n)
+{
+	struct args a = {0};
+	page_args(&a, author_id, p);
+	*n = 0;
+	PGresult *r = query(rconn(base), R_AUTHOR_IDS, &a);
+	if (!r)
+		return STORE_ERROR;
+	for (int i = 0; i < PQntuples(r) && *n < p->limit; i++)
+		ids[(*n)++] = col_u64(r, i, 0);
+	PQclear(r);
+	return STORE_OK;
+}
+
+static int pg_tweets_after(struct store_reader *base, uint64_t after, unsigned limit,
+			   struct tweet *out, size_t *n)
+{
+	struct args a = {0};
+	arg_u64(&a, after);
+	arg_int(&a, (int)limit);
+	*n = 0;
+	PGresult *r = query(rconn(base), R_TWEETS_AFTER, &a);
+	if (!r)
+		return STORE_ERROR;
+	for (int i = 0; i < PQntuples(r) && *n < limit; i++)
+		read_tweet(r, i, &out[(*n)++]);
+	PQclear(r);
+	return STORE_OK;
+}
+
+static int pg_users_after(struct store_reader *base, uint64_t after, unsigned limit,
+			  struct user *out, size_t *n)
+{
+	struct args a = {0};
+	arg_u64(&a, after);
+	arg_int(&a, (int)limit);
+	*n = 0;
+	PGresult *r = query(rconn(base), R_USERS_AFTER, &a);
+	if (!r)
+		return STORE_ERROR;
+	for (int i = 0; i < PQntuples(r) && *n < limit; i++)
+		read_user(r, i, 0, &out[(*n)++]);
+	PQclear(r);
+	return STORE_OK;
+}
+
+static int media_read(struct pg_conn *pc, enum stmt which, uint64_t id, struct media *out)
+{
+	struct args a = {0};
+	arg_u64(&a, id);
+	PGresult *r;
+	int rc = one(pc, which, &a, &r);
+	if (rc == STORE_OK) {
+		read_media(r, 0, out);
+		PQclear(r);
+	}
+	return rc;
+}
+
+static int pg_media_get(struct store_reader *base, uint64_t id, struct media *out)
+{
+	return media_read(rconn(base), R_MEDIA, id, out);
+}
+
+static int pg_job_due(struct store_reader *base, uint64_t now_ms, struct store_job *out,
+		      size_t max, size_t *n)
+{
+	struct args a = {0};
+	arg_u64(&a, now_ms);
+	arg_int(&a, (int)max);
+	*n = 0;
+	PGresult *r = query(rconn(base), R_JOBS_DUE, &a);
+	if (!r)
+		return STORE_ERROR;
+	for (int i = 0; i < PQntuples(r) && *n < max; i++) {
+		struct store_job *j = &out[(*n)++];
+		j->id = col_u64(r, i, 0);
+		j->media_id = col_u64(r, i, 1);
+		j->attempts = (unsigned)col_u64(r, i, 2);
+		j->run_at_ms = col_u64(r, i, 3);
+	}
+	PQclear(r);
+	return STORE_OK;
+}
+
+/* ---- the writer -------------------------------------------------------------- */
+
+/* A statement that returns at most one row we care about: 1 if it did,
+ * 0 if none, STORE_ERROR on failure; *res set when 1. */
+static int wrow(struct pg_store *s, enum stmt which, const struct args *a, PGresult **res)
+{
+	PGresult *r = query(&s->w, which, a);
+	if (!r)
+		return STORE_ERROR;
+	if (PQntuples(r) == 0) {
+		PQclear(r);
+		return 0;
+	}
+	*res = r;
+	return 1;
+}
+
+static int writer_user_row(struct pg_store *s, enum stmt which, const struct args *a,
+			   struct user *out)
+{
+	PGresult *r;
+	int rc = wrow(s, which, a, &r);
+	if (rc == 1) {
+		read_user(r, 0, 0, out);
+		PQclear(r);
+		return STORE_OK;
+	}
+	return rc == 0 ? STORE_NOT_FOUND : rc;
+}
+
+static int writer_tweet_row(struct pg_store *s, enum stmt which, const struct args *a,
+			    struct tweet *out)
+{
+	PGresult *r;
+	int rc = wrow(s, which, a, &r);
+	if (rc == 1) {
+		read_tweet(r, 0, out);
+		PQclear(r);
+		return STORE_OK;
+	}
+	return rc == 0 ? STORE_NOT_FOUND : rc;
+}
+
+static int writer_user(struct pg_store *s, uint64_t id, struct user *out)
+{
+	struct args a = {0};
+	arg_u64(&a, id);
+	return writer_user_row(s, R_USER_BY_ID, &a, out);
+}
+
+static int writer_tweet(struct pg_store *s, uint64_t id, struct tweet *out)
+{
+	struct args a = {0};
+	arg_u64(&a, id);
+	return writer_tweet_row(s, R_TWEET, &a, out);
+}
+
+static int exec_user_create(struct pg_store *s, struct store_write *w)
+{
+	struct args a = {0};
+	arg_u64(&a, idgen_next(&s->ids));
+	arg_text(&a, w->in.user_create.handle);
+	arg_text(&a, w->in.user_create.display_name);
+	arg_text(&a, w->in.user_create.password_hash);
+	int rc = writer_user_row(s, W_USER_INSERT, &a, &w->user);
+	return rc == STORE_NOT_FOUND ? STORE_CONFLICT : rc; /* no row: the handle is taken */
+}
+
+static int exec_session_create(struct pg_store *s, struct store_write *w)
+{
+	struct args a = {0};
+	arg_bytes(&a, w->in.session.token_hash, TOKEN_HASH_LEN);
+	arg_u64(&a, w->in.session.user_id);
+	return writer_user_row(s, W_SESSION_INSERT, &a, &w->user);
+}
+
+static int exec_session_delete(struct pg_store *s, struct store_write *w)
+{
+	struct args a = {0};
+	arg_bytes(&a, w->in.session.token_hash, TOKEN_HASH_LEN);
+	return command(&s->w, W_SESSION_DELETE, &a);
+}
+
+/* Checks that every media id of a new tweet is the author's, ready and not
+ * on another tweet (locking their rows), and writes the tweets.media text
+ * for them. Changes nothing. */
+static int tweet_media_check(struct pg_store *s, struct store_write *w, struct strbuf *text)
+{
+	for (unsigned i = 0; i < w->in.tweet_create.media_n; i++) {
+		struct media m;
+		int rc = media_read(&s->w, W_MEDIA_LOCK, w->in.tweet_create.media_ids[i], &m);
+		if (rc == STORE_NOT_FOUND)
+			return STORE_INVALID;
+		if (rc)
+			return rc;
+		if (m.owner_id != w->in.tweet_create.author_id || m.status != MEDIA_READY || m.tweet_id)
+			return STORE_INVALID;
+		strbuf_appendf(text, "%" PRIu64 ":%u:%u:%s;", m.id, m.out.width, m.out.height,
+			       m.out.content_type);
+	}
+	return STORE_OK;
+}
+
+/* Adds `delta` replies to `parent`, reading it back into *out. */
+static int add_replies(struct pg_store *s, uint64_t parent, int delta, struct tweet *out)
+{
+	struct args a = {0};
+	arg_u64(&a, parent);
+	arg_int(&a, delta);
+	return writer_tweet_row(s, W_REPLY_COUNT, &a, out);
+}
+
+static int exec_tweet_create(struct pg_store *s, struct store_write *w)
+{
+	uint64_t parent = w->in.tweet_create.in_reply_to_id;
+	struct strbuf media = STRBUF_INIT;
+	/* Checks first, so that a refusal has changed nothing. */
+	int rc = tweet_media_check(s, w, &media);
+	w->related.id = 0;
+	if (rc == STORE_OK && parent)
+		rc = add_replies(s, parent, 1, &w->related); /* NOT_FOUND: no such tweet */
+	if (rc) {
+		strbuf_deinit(&media);
+		return rc;
+	}
+	uint64_t id = idgen_next(&s->ids);
+	struct args a = {0};
+	arg_u64(&a, id);
+	arg_u64(&a, w->in.tweet_create.author_id);
+	arg_text(&a, w->in.tweet_create.text);
+	arg_text(&a, media.data ? media.data : "");
+	if (parent) {
+		arg_u64(&a, parent);
+		arg_u64(&a, w->related.author_id);
+	} else {
+		arg_text(&a, NULL);
+		arg_text(&a, NULL);
+	}
+	rc = writer_tweet_row(s, W_TWEET_INSERT, &a, &w->tweet);
+	strbuf_deinit(&media);
+	if (rc)
+		return STORE_ERROR; /* no row back: the author vanished, an internal error */
+	if (w->in.tweet_create.media_n) {
+		struct args m = {0};
+		arg_text(&m, id_array(&s->scratch, w->in.tweet_create.media_ids,
+				      w->in.tweet_create.media_n));
+		arg_u64(&m, id);
+		if (command(&s->w, W_MEDIA_ATTACH, &m))
+			return STORE_ERROR;
+	}
+	return STORE_OK;
+}
+
+static int exec_tweet_delete(struct pg_store *s, struct store_write *w)
+{
+	uint64_t id = w->in.tweet_delete.tweet_id, author = w->in.tweet_delete.author_id;
+	struct args a = {0};
+	arg_u64(&a, id);
+	arg_u64(&a, author);
+	PGresult *r;
+	int rc = wrow(s, W_TWEET_DELETE, &a, &r);
+	if (rc <= 0)
+		return rc == 0 ? STORE_NOT_FOUND : rc; /* missing or someone else's: one answer */
+	uint64_t parent = col_u64(r, 0, 0);
+	PQclear(r);
+	if (command(&s->w, W_TWEET_DELETE_REST, &a))
+		return STORE_ERROR;
+	w->related.id = 0;
+	if (parent) {
+		rc = add_replies(s, parent, -1, &w->related);
+		if (rc == STORE_NOT_FOUND)
+			w->related.id = 0; /* deleted before its reply */
+		else if (rc)
+			return rc;
+	}
+	return STORE_OK;
+}
+
+/* A follow or an unfollow; following twice is one follow, unfollowing whom
+ * one does not follow changes nothing (created false either way). */
+static int exec_follow(struct pg_store *s, struct store_write *w, bool follow)
+{
+	uint64_t a = w->in.follow.follower_id, b = w->in.follow.followee_id;
+	struct args q = {0};
+	if (follow)
+		arg_u64(&q, idgen_next(&s->ids));
+	arg_u64(&q, a);
+	arg_u64(&q, b);
+	PGresult *r;
+	int rc = wrow(s, follow ? W_FOLLOW_INSERT : W_FOLLOW_DELETE, &q, &r);
+	if (rc < 0)
+		return rc;
+	w->created = rc == 1;
+	if (!w->created)
+		return writer_user(s, b, &w->user); /* NOT_FOUND, or already so */
+	PQclear(r);
+	struct args c = {0};
+	arg_u64(&c, a);
+	arg_u64(&c, b);
+	arg_int(&c, follow ? 1 : -1);
+	rc = writer_user_row(s, W_FOLLOW_COUNTS, &c, &w->user);
+	return rc == STORE_NOT_FOUND ? STORE_ERROR : rc;
+}
+
+static int exec_follow_create(struct pg_store *s, struct store_write *w)
+{
+	return exec_follow(s, w, true);
+}
+
+static int exec_follow_delete(struct pg_store *s, struct store_write *w)
+{
+	return exec_follow(s, w, false);
+}
+
+/* A like or an unlike, as follows go. */
+static int exec_like(struct pg_store *s, struct store_write *w, bool like)
+{
+	uint64_t user = w->in.like.user_id, tweet = w->in.like.tweet_id;
+	struct args q = {0};
+	if (like)
+		arg_u64(&q, idgen_next(&s->ids));
+	arg_u64(&q, user);
+	arg_u64(&q, tweet);
+	PGresult *r;
+	int rc = wrow(s, like ? W_LIKE_INSERT : W_LIKE_DELETE, &q, &r);
+	if (rc < 0)
+		return rc;
+	w->created = rc == 1;
+	if (!w->created)
+		return writer_tweet(s, tweet, &w->tweet); /* NOT_FOUND, or already so */
+	PQclear(r);
+	struct args c = {0};
+	arg_u64(&c, tweet);
+	arg_int(&c, like ? 1 : -1);
+	rc = writer_tweet_row(s, W_LIKE_COUNT, &c, &w->tweet);
+	return rc == STORE_NOT_FOUND ? STORE_ERROR : rc;
+}
+
+static int exec_like_create(struct pg_store *s, struct store_write *w)
+{
+	return exec_like(s, w, true);
+}
+
+static int exec_like_delete(struct pg_store *s, struct store_write *w)
+{
+	return exec_like(s, w, false);
+}
+
+static int exec_profile_update(struct pg_store *s, struct store_write *w)
+{
+	struct args a = {0};
+	arg_u64(&a, w->in.profile.user_id);
+	arg_text(&a, w->in.profile.set_display_name ? w->in.profile.display_name : NULL);
+	arg_text(&a, w->in.profile.set_bio ? w->in.profile.bio : NULL);
+	return writer_user_row(s, W_PROFILE_UPDATE, &a, &w->user);
+}
+
+/* ---- media and their jobs ---- */
+
+static int exec_media_create(struct pg_store *s, struct store_write *w)
+{
+	struct args a = {0};
+	arg_u64(&a, w->in.media_create.id ? w->in.media_create.id : idgen_next(&s->ids));
+	arg_u64(&a, w->in.media_create.owner_id);
+	arg_text(&a, w->in.media_create.claimed_type);
+	arg_u64(&a, w->in.media_create.size);
+	arg_int(&a, (int)w->in.media_create.parts);
+	arg_u64(&a, time_now_ms());
+	arg_text(&a, w->in.media_create.upload_id);
+	PGresult *r;
+	int rc = wrow(s, W_MEDIA_INSERT, &a, &r);
+	if (rc != 1)
+		return STORE_ERROR;
+	read_media(r, 0, &w->media);
+	PQclear(r);
+	return STORE_OK;
+}
+
+/* awaiting_upload -> processing with a job queued, in one transaction; a
+ * second complete of the same media changes nothing (created false). */
+static int exec_media_complete(struct pg_store *s, struct store_write *w)
+{
+	int rc = media_read(&s->w, W_MEDIA_LOCK, w->in.media_complete.media_id, &w->media);
+	if (rc)
+		return rc;
+	if (w->media.owner_id != w->in.media_complete.owner_id)
+		return STORE_NOT_FOUND;
+	if (w->media.status == MEDIA_PROCESSING || w->media.status == MEDIA_READY)
+		return STORE_OK;
+	if (w->media.status != MEDIA_AWAITING_UPLOAD)
+		return STORE_CONFLICT;
+	struct args a = {0};
+	arg_u64(&a, idgen_next(&s->ids));
+	arg_u64(&a, w->media.id);
+	arg_u64(&a, time_now_ms());
+	if (command(&s->w, W_MEDIA_PROCESSING, &a))
+		return STORE_ERROR;
+	w->created = true;
+	w->media.status = MEDIA_PROCESSING;
+	return STORE_OK;
+}
+
+static int exec_job_finish(struct pg_store *s, struct store_write *w)
+{
+	const struct store_job_finish *j = &w->in.job_finish;
+	struct args a = {0};
+	enum stmt which;
+	arg_u64(&a, j->job_id);
+	if (j->outcome == JOB_READY) {
+		which = W_JOB_DELETE;
+	} else if (j->outcome == JOB_RETRY) {
+		which = W_JOB_RETRY;
+		arg_int(&a, (int)j->attempts);
+		arg_u64(&a, j->run_at_ms);
+		arg_text(&a, j->error);
+	} else {
+		which = W_JOB_DEAD;
+		arg_int(&a, (int)j->attempts);
+		arg_text(&a, j->error);
+	}
+	if (command(&s->w, which, &a))
+		return STORE_ERROR;
+	bool ready = j->outcome == JOB_READY;
+	struct args m = {0};
+	arg_u64(&m, j->media_id);
+	arg_int(&m, ready ? MEDIA_READY : j->outcome == JOB_DEAD ? MEDIA_FAILED : MEDIA_PROCESSING);
+	arg_text(&m, ready ? j->out.content_type : "");
+	arg_int(&m, ready ? (int)j->out.width : 0);
+	arg_int(&m, ready ? (int)j->out.height : 0);
+	arg_int(&m, (int)j->attempts);
+	arg_text(&m, ready ? "" : j->error);
+	return command(&s->w, W_MEDIA_FINISH, &m);
+}
+
+static int exec_media_purge(struct pg_store *s, struct store_write *w)
+{
+	struct store_media_purge *p = &w->in.media_purge;
+	struct args a = {0};
+	arg_u64(&a, p->cutoff_ms);
+	arg_int(&a, STORE_PURGE_BATCH);
+	p->n = 0;
+	PGresult *r = query(&s->w, W_MEDIA_EXPIRED, &a);
+	if (!r)
+		return STORE_ERROR;
+	for (int i = 0; i < PQntuples(r) && p->n < STORE_PURGE_BATCH; i++) {
+		p->ids[p->n] = col_u64(r, i, 0);
+		p->parts[p->n++] = (unsigned)col_u64(r, i, 1);
+	}
+	PQclear(r);
+	if (!p->n)
+		return STORE_OK;
+	struct args d = {0};
+	arg_text(&d, id_array(&s->scratch, p->ids, p->n));
+	return command(&s->w, W_MEDIA_DELETE, &d);
+}
+
+static int exec_probe(struct pg_store *s, struct store_write *w)
+{
+	(void)w;
+	struct args a = {0};
+	arg_u64(&a, time_now_ms());
+	return command(&s->w, W_PROBE, &a);
+}
+
+/* What each kind of write does, in SQL. A new kind adds its row here
+ * (pg_open refuses to start with a row missing). */
+static int (*const exec_kind[STORE_W_COUNT])(struct pg_store *s, struct store_write *w) = {
+	[STORE_W_USER_CREATE] = exec_user_create,
+	[STORE_W_SESSION_CREATE] = exec_session_create,
+	[STORE_W_SESSION_DELETE] = exec_session_delete,
+	[STORE_W_TWEET_CREATE] = exec_tweet_create,
+	[STORE_W_TWEET_DELETE] = exec_tweet_delete,
+	[STORE_W_FOLLOW] = exec_follow_create,
+	[STORE_W_UNFOLLOW] = exec_follow_delete,
+	[STORE_W_PROBE] = exec_probe,
+	[STORE_W_MEDIA_CREATE] = exec_media_create,
+	[STORE_W_MEDIA_COMPLETE] = exec_media_complete,
+	[STORE_W_JOB_FINISH] = exec_job_finish,
+	[STORE_W_MEDIA_PURGE] = exec_media_purge,
+	[STORE_W_LIKE] = exec_like_create,
+	[STORE_W_UNLIKE] = exec_like_delete,
+	[STORE_W_PROFILE_UPDATE] = exec_profile_update,
+};
+
+/* Claims w's idempotency key: STORE_OK if the write is to run now,
+ * STORE_NOT_FOUND if its answer is already settled (replay or mismatch,
+ * w->status set), STORE_ERROR on failure. */
+static int idem_claim(struct pg_store *s, struct store_write *w)
+{
+	struct args a = {0};
+	arg_u64(&a, w->idem.scope);
+	arg_text(&a, w->idem.key);
+	arg_bytes(&a, w->idem.fingerprint, sizeof(w->idem.fingerprint));
+	arg_u64(&a, time_now_ms());
+	PGresult *r;
+	int rc = wrow(s, W_IDEM_CLAIM, &a, &r);
+	if (rc < 0)
+		return rc;
+	if (rc == 1) {
+		PQclear(r);
+		return STORE_OK;
+	}
+	struct store_idem_record rec = {.body = STRBUF_INIT};
+	rc = idem_read(&s->w, w->idem.scope, w->idem.key, &rec);
+	if (rc == STORE_OK) {
+		if (memcmp(rec.fingerprint, w->idem.fingerprint, sizeof(rec.fingerprint)) == 0) {
+			w->replayed = true;
+			w->status = STORE_OK;
+			w->resp_status = rec.status;
+			strbuf_reset(&w->resp_body);
+			strbuf_append(&w->resp_body, rec.body.data, rec.body.len);
+		} else {
+			w->status = STORE_IDEM_MISMATCH;
+		}
+		rc = STORE_NOT_FOUND;
+	} else if (rc == STORE_NOT_FOUND) {
+		rc = STORE_ERROR; /* claimed by someone, yet gone: cannot be */
+	}
+	strbuf_deinit(&rec.body);
+	return rc;
+}
+
+static int idem_set(struct pg_store *s, struct store_write *w)
+{
+	struct args a = {0};
+	arg_u64(&a, w->idem.scope);
+	arg_text(&a, w->idem.key);
+	arg_int(&a, w->resp_status);
+	arg_bytes(&a, w->resp_body.data ? w->resp_body.data : "", w->resp_body.len);
+	return command(&s->w, W_IDEM_SET, &a);
+}
+
+/* Forgets what a failed attempt at w left in its results. */
+static void reset_results(struct store_write *w)
+{
+	w->status = STORE_OK;
+	w->created = false;
+	w->replayed = false;
+	memset(&w->user, 0, sizeof(w->user));
+	memset(&w->tweet, 0, sizeof(w->tweet));
+	memset(&w->related, 0, sizeof(w->related));
+	memset(&w->media, 0, sizeof(w->media));
+	w->resp_status = 0;
+	strbuf_reset(&w->resp_body);
+}
+
+/* One write inside the batch transaction. False on a failure, which fails
+ * the transaction: nothing may be half-written. */
+static bool apply_one(struct pg_store *s, struct store_write *w)
+{
+	reset_results(w);
+	if (w->idem.on) {
+		int rc = idem_claim(s, w);
+		if (rc != STORE_OK)
+			return rc == STORE_NOT_FOUND;
+	}
+	w->status = exec_kind[w->kind](s, w);
+	if (w->status == STORE_ERROR)
+		return false;
+	if (w->render)
+		w->render(w);
+	return !w->idem.on || idem_set(s, w) == STORE_OK;
+}
+
+static void sweep_idempotency(struct pg_store *s)
+{
+	uint64_t now = time_now_ms();
+	if (now - s->last_sweep_ms < IDEM_SWEEP_EVERY_MS)
+		return;
+	s->last_sweep_ms = now;
+	struct args a = {0};
+	arg_u64(&a, now - IDEM_TTL_MS);
+	command(&s->w, W_IDEM_SWEEP, &a);
+}
+
+static struct store_write *next_write(const struct store_write *w)
+{
+	return w->node.next ? container_of(w->node.next, struct store_write, node) : NULL;
+}
+
+static void record_batch(struct pg_store *s, size_t n, bool ok)
+{
+	size_t b = 0;
+	while (b + 1 < STORE_BATCH_BUCKETS && n > (1u << b))
+		b++;
+	pthread_mutex_lock(&s->lock);
+	if (ok) {
+		s->stats.commits++;
+		s->stats.writes += n;
+		s->stats.batches[b]++;
+	} else {
+		s->stats.failed_commits++;
+	}
+	s->stats.last_commit_failed = !ok;
+	pthread_mutex_unlock(&s->lock);
+}
+
+static void pg_stats(struct store *base, struct store_stats *out)
+{
+	struct pg_store *s = (struct pg_store *)base;
+	pthread_mutex_lock(&s->lock);
+	*out = s->stats;
+	pthread_mutex_unlock(&s->lock);
+	out->queued = bqueue_len(&s->queue);
+	out->max_queued = s->queue.max;
+}
+
+/* Takes the node's advisory lock on a fresh writer connection: two nodes
+ * with one node id would make the same ids. */
+static bool take_node_lock(struct pg_store *s, PGconn *c, struct strbuf *err)
+{
+	char q[96];
+	snprintf(q, sizeof(q), "SELECT pg_try_advisory_lock(%d, %d)", LOCK_CLASS, (int)s->node_id);
+	PGresult *r = PQexec(c, q);
+	bool ok = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 &&
+		  PQgetvalue(r, 0, 0)[0] == 't';
+	if (!ok && err)
+		strbuf_appendf(err, "node id %u is in use by another chirp on this database "
+				    "(give each node its own --node-id)", s->node_id);
+	PQclear(r);
+	return ok;
+}
+
+/* The writer's connection; on a new one, the node lock is taken first. */
+static PGconn *writer_conn(struct pg_store *s)
+{
+	bool fresh = !(s->w.c && PQstatus(s->w.c) == CONNECTION_OK);
+	PGconn *c = conn_get(&s->w);
+	if (c && fresh && !take_node_lock(s, c, NULL)) {
+		log_error("postgres: node id %u is held by another chirp: writes are refused",
+			  s->node_id);
+		conn_failed(&s->w);
+		return NULL;
+	}
+	return c;
+}
+
+/* Runs writes [batch, end) in one transaction; true if it committed. */
+static bool run_batch(struct pg_store *s, struct store_write *batch, struct store_write *end)
+{
+	PGconn *c = writer_conn(s);
+	if (!c)
+		return false;
+	bool ok = simple(c, "BEGIN", NULL);
+	for (struct store_write *w = batch; ok && w != end; w = next_write(w))
+		ok = apply_one(s, w);
+	if (ok) {
+		sweep_idempotency(s);
+		ok = simple(c, "COMMIT", NULL);
+	} else if (PQstatus(c) == CONNECTION_OK) {
+		simple(c, "ROLLBACK", NULL);
+	}
+	if (PQstatus(c) != CONNECTION_OK)
+		conn_failed(&s->w);
+	return ok;
+}
+
+static void commit_batch(struct pg_store *s, struct store_write *batch, size_t n)
+{
+	bool ok = run_batch(s, batch, NULL);
+	if (!ok && n > 1 && s->w.c) {
+		/* A statement failed with the database still there (a bad byte, a
+		 * deadlock): run the writes one transaction each, so only the
+		 * guilty one fails. */
+		ok = true;
+		for (struct store_write *w = batch; w; w = next_write(w)) {
+			struct store_write *next = next_write(w);
+			if (!run_batch(s, w, next)) {
+				w->status = STORE_ERROR;
+				ok = s->w.c != NULL; /* the database went away: fail the rest */
+				if (!ok) {
+					for (struct store_write *x = next; x; x = next_write(x))
+						x->status = STORE_ERROR;
+					break;
+				}
+			}
+		}
+	} else if (!ok) {
+		for (struct store_write *w = batch; w; w = next_write(w))
+			w->status = STORE_ERROR;
+	}
+	record_batch(s, n, ok);
+	for (struct store_write *w = batch, *next; w; w = next) {
+		next = next_write(w); /* done() may free w */
+		w->done(w);
+	}
+}
+
+static void *writer_main(void *arg)
+{
+	struct pg_store *s = arg;
+	pthread_setname_np(pthread_self(), "chirp-writer");
+	size_t n;
+	struct bqueue_node *batch;
+	while ((batch = bqueue_pop(&s->queue, MAX_BATCH, &n)))
+		commit_batch(s, container_of(batch, struct store_write, node), n);
+	return NULL;
+}
+
+static int pg_submit(struct store *base, struct store_write *w)
+{
+	struct pg_store *s = (struct pg_store *)base;
+	assert(w->kind < STORE_W_COUNT && w->done);
+	return bqueue_push(&s->queue, &w->node) == 0 ? 0 : STORE_BUSY;
+}
+
+/* ---- open and close ------------------------------------------------------------- */
+
+static int schema_version(PGconn *c)
+{
+	PGresult *r = PQexec(c, "SELECT max(version) FROM chirp_schema");
+	int v = -1;
+	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
+		v = PQgetisnull(r, 0, 0) ? 0 : atoi(PQgetvalue(r, 0, 0));
+	PQclear(r);
+	return v;
+}
+
+/* Brings the schema up to date, one migration per transaction, under an
+ * advisory lock: nodes that start together migrate once. */
+static bool migrate(PGconn *c, struct strbuf *err)
+{
+	char lock[96], unlock[96];
+	snprintf(lock, sizeof(lock), "SELECT pg_advisory_lock(%d, %d)", LOCK_CLASS, LOCK_MIGRATE);
+	snprintf(unlock, sizeof(unlock), "SELECT pg_advisory_unlock(%d, %d)", LOCK_CLASS,
+		 LOCK_MIGRATE);
+	if (!simple(c, lock, err))
+		return false;
+	bool ok = simple(c, "CREATE TABLE IF NOT EXISTS chirp_schema (version integer NOT NULL)",
+			 err);
+	int v = ok ? schema_version(c) : -1;
+	if (ok && v < 0) {
+		strbuf_appendf(err, "cannot read the schema version: %s", PQerrorMessage(c));
+		ok = false;
+	} else if (ok && v > SCHEMA_VERSION) {
+		strbuf_appendf(err, "database schema %d is newer than this chirp (%d)", v,
+			       SCHEMA_VERSION);
+		ok = false;
+	}
+	for (; ok && v < SCHEMA_VERSION; v++) {
+		char bump[80];
+		snprintf(bump, sizeof(bump), "INSERT INTO chirp_schema (version) VALUES (%d)", v + 1);
+		ok = simple(c, "BEGIN", err) && simple(c, migrations[v], err) &&
+		     simple(c, bump, err) && simple(c, "COMMIT", err);
+		if (!ok) {
+			strbuf_appendf(err, " (migration %d)", v + 1);
+			simple(c, "ROLLBACK", NULL);
+		} else {
+			log_info("postgres: schema migrated to version %d", v + 1);
+		}
+	}
+	simple(c, unlock, NULL);
+	return ok;
+}
+
+static void pg_close(struct store *base)
+{
+	struct pg_store *s = (struct pg_store *)base;
+	if (!s)
+		return;
+	if (s->writer_started) {
+		bqueue_stop(&s->queue);
+		pthread_join(s->writer, NULL); /* it drains the queue first */
+	}
+	conn_drop(&s->w); /* and with it, the node lock */
+	strbuf_deinit(&s->scratch);
+	bqueue_deinit(&s->queue);
+	pthread_mutex_destroy(&s->lock);
+	idgen_deinit(&s->ids);
+	free(s->conninfo);
+	free(s);
+}
+
+static struct store *pg_open(const struct store_options *opt, struct strbuf *err)
+{
+	for (int k = 0; k < STORE_W_COUNT; k++)
+		if (!exec_kind[k])
+			die("postgres: write kind %d has no row in exec_kind", k);
+	struct pg_store *s = xcalloc(1, sizeof(*s));
+	s->base.ops = &store_postgres_ops;
+	s->conninfo = xstrdup(opt->url ? opt->url : "");
+	s->node_id = opt->node_id;
+	bqueue_init(&s->queue, opt->max_queued ? opt->max_queued : 65536);
+	pthread_mutex_init(&s->lock, NULL);
+	idgen_init(&s->ids, opt->node_id);
+	strbuf_init(&s->scratch);
+	conn_init(&s->w, s->conninfo);
+
+	/* The data directory still holds the node's keys, blobs and search
+	 * files (main.c). */
+	if (mkdir(opt->data_dir, 0700) != 0 && errno != EEXIST) {
+		strbuf_appendf(err, "cannot create %s: %s", opt->data_dir, strerror(errno));
+		goto fail;
+	}
+	/* At start, the database must answer: a typo in the URL should not
+	 * look like an outage. */
+	s->w.c = connect_now(s->conninfo, err);
+	if (!s->w.c || !take_node_lock(s, s->w.c, err) || !migrate(s->w.c, err))
+		goto fail;
+	if (pthread_create(&s->writer, NULL, writer_main, s) != 0)
+		die("postgres: cannot start the writer thread");
+	s->writer_started = true;
+	return &s->base;
+fail:
+	pg_close(&s->base);
+	return NULL;
+}
+
+const struct store_ops store_postgres_ops = {
+	.name = "postgres",
+	.reads_inline = false,
+	.open = pg_open,
+	.close = pg_close,
+	.reader_new = pg_reader_new,
+	.reader_free = pg_reader_free,
+	.user_get = pg_user_get,
+	.user_get_by_handle = pg_user_get_by_handle,
+	.user_credentials = pg_user_credentials,
+	.session_user = pg_session_user,
+	.idem_get = pg_idem_get,
+	.tweet_get = pg_tweet_get,
+	.user_tweets = pg_user_tweets,
+	.home_feed = pg_home_feed,
+	.followers = pg_followers,
+	.following = pg_following,
+	.follower_ids = pg_follower_ids,
+	.followees = pg_followees,
+	.author_tweet_ids = pg_author_tweet_ids,
+	.liked = pg_liked,
+	.liked_by = pg_liked_by,
+	.ancestor_ids = pg_ancestor_ids,
+	.descendant_ids = pg_descendant_ids,
+	.tweets_after = pg_tweets_after,
+	.users_after = pg_users_after,
+	.media_get = pg_media_get,
+	.job_due = pg_job_due,
+	.submit = pg_submit,
+	.stats = pg_stats,
+};
