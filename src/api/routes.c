@@ -149,6 +149,7 @@ struct gate {
 	int idem;                         /* idempotency_parse's answer */
 	/* results */
 	bool authed;
+	bool store_failed; /* the token could not be checked */
 	uint64_t user_id;
 	uint8_t token_hash[TOKEN_HASH_LEN];
 	struct store_idem key;
@@ -159,8 +160,11 @@ struct gate {
 static void gate_run(struct api_read *r, struct store_reader *db)
 {
 	struct gate *g = (struct gate *)r;
-	g->authed = g->token_len &&
-		    accounts_session(db, g->token, g->token_len, &g->user_id, g->token_hash);
+	int rc = g->token_len ? accounts_session(db, g->token, g->token_len, &g->user_id,
+						 g->token_hash)
+			      : STORE_NOT_FOUND;
+	g->authed = rc == STORE_OK;
+	g->store_failed = rc != STORE_OK && rc != STORE_NOT_FOUND;
 	if (!g->authed)
 		g->user_id = 0;
 	if (g->idem > 0) {
@@ -204,6 +208,12 @@ static void gate_finish(struct api_read *r, struct ctx *c)
 		size_t path_len = req->query_at == SIZE_MAX ? req->path.len : req->query_at;
 		allow_header(req, req->path.base, path_len);
 		http_send_error(req, 405, "method_not_allowed", "method not allowed here");
+		return;
+	}
+	if (g->store_failed) {
+		/* Not a 401: the token may be good, and a client that hears
+		 * 401 throws it away. */
+		http_send_unavailable(req);
 		return;
 	}
 	if ((flags & API_AUTH) && !g->authed) {

@@ -153,7 +153,15 @@ static void check_then_submit(struct write *w)
 	struct store_reader *r = w->work.thread;
 	char stored[PWHASH_MAX];
 	struct user u;
-	bool known = p->check && r->ops->user_credentials(r, p->handle, &u, stored) == STORE_OK;
+	int rc = p->check ? r->ops->user_credentials(r, p->handle, &u, stored) : STORE_NOT_FOUND;
+	if (rc != STORE_OK && rc != STORE_NOT_FOUND) {
+		/* The store could not say: not a wrong password, and not a
+		 * failed attempt to count against the handle. */
+		sodium_memzero(p->secret, sizeof(p->secret));
+		write_fail_unavailable(w);
+		return;
+	}
+	bool known = rc == STORE_OK;
 	bool ok = credentials_password_verify(known ? stored : NULL, p->secret, p->secret_len);
 	sodium_memzero(p->secret, sizeof(p->secret));
 	sodium_memzero(stored, sizeof(stored));
@@ -229,9 +237,10 @@ int accounts_user_by_handle(struct store_reader *r, const char *handle, size_t l
 	return r->ops->user_get_by_handle(r, h, out);
 }
 
-bool accounts_session(struct store_reader *r, const char *token, size_t len, uint64_t *user_id,
-		      uint8_t *token_hash)
+int accounts_session(struct store_reader *r, const char *token, size_t len, uint64_t *user_id,
+		     uint8_t *token_hash)
 {
-	return credentials_token_hash(token, len, token_hash) &&
-	       r->ops->session_user(r, token_hash, user_id) == STORE_OK;
+	if (!credentials_token_hash(token, len, token_hash))
+		return STORE_NOT_FOUND;
+	return r->ops->session_user(r, token_hash, user_id);
 }

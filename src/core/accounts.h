@@ -84,9 +84,10 @@ int accounts_user(struct store_reader *r, uint64_t id, struct user *out);
 int accounts_user_by_handle(struct store_reader *r, const char *handle, size_t len,
 			    struct user *out);
 
-/* The user of a bearer token and the token's hash; false if the text is
- * no token chirp made or names no live session. */
-bool accounts_session(struct store_reader *r, const char *token, size_t len, uint64_t *user_id,
-		      uint8_t *token_hash);
+/* The user of a bearer token and the token's hash: STORE_OK;
+ * STORE_NOT_FOUND if the text is no token chirp made or names no live
+ * session; STORE_ERROR if the store could not say. */
+int accounts_session(struct store_reader *r, const char *token, size_t len, uint64_t *user_id,
+		     uint8_t *token_hash);
 
 #endif

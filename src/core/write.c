@@ -151,6 +151,12 @@ bool write_render_not_found(struct write *w)
 	return true;
 }
 
+void write_fail_unavailable(struct write *w)
+{
+	w->sw.status = STORE_ERROR;
+	w->done(w, w->done_arg);
+}
+
 void write_fail(struct write *w, int status, const char *code, const char *message)
 {
 	w->sw.status = STORE_OK;

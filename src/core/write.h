@@ -94,6 +94,10 @@ void write_run_blocking(struct write *w, struct workpool *pool, void (*fn)(struc
 /* Ends the write with an error answer instead of writing (any thread). */
 void write_fail(struct write *w, int status, const char *code, const char *message);
 
+/* Ends the write as the store failing would (STORE_ERROR: 503), when a
+ * read it needed first failed (any thread). */
+void write_fail_unavailable(struct write *w);
+
 /* The write path's counters: commits, batch sizes, the queue. */
 void writes_stats(struct writes *ws, struct store_stats *out);
 

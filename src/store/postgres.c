@@ -383,6 +383,7 @@ struct pg_conn {
 	unsigned backoff_ms;  /* 0 after a success */
 	uint64_t next_try_ms; /* no connection attempt before this */
 	uint32_t jitter;      /* xorshift state */
+	bool retry_stale;     /* a statement may run again on a new connection */
 };
 
 /* Parameters of one statement, as text (bytea as binary). */
@@ -531,33 +532,41 @@ static PGconn *conn_get(struct pg_conn *pc)
 static PGresult *exec_stmt(struct pg_conn *pc, enum stmt which, const struct args *a,
 			   ExecStatusType want)
 {
-	PGconn *c = conn_get(pc);
-	if (!c)
-		return NULL;
 	char name[16];
 	snprintf(name, sizeof(name), "s%d", (int)which);
-	if (!pc->prepared[which]) {
-		PGresult *r = PQprepare(c, name, sql[which], 0, NULL);
-		bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-		if (!ok)
-			log_error("postgres: preparing '%s': %s", sql[which], PQerrorMessage(c));
+	for (int attempt = 0;; attempt++) {
+		PGconn *c = conn_get(pc);
+		if (!c)
+			return NULL;
+		PGresult *r = NULL;
+		if (!pc->prepared[which]) {
+			r = PQprepare(c, name, sql[which], 0, NULL);
+			pc->prepared[which] = PQresultStatus(r) == PGRES_COMMAND_OK;
+			if (pc->prepared[which]) {
+				PQclear(r);
+				r = NULL;
+			}
+		}
+		if (!r)
+			r = PQexecPrepared(c, name, a ? a->n : 0, a ? a->v : NULL,
+					   a ? a->len : NULL, a ? a->fmt : NULL, 0);
+		if (PQresultStatus(r) == want)
+			return r;
 		PQclear(r);
-		if (!ok) {
-			if (PQstatus(c) != CONNECTION_OK)
-				conn_failed(pc);
+		if (PQstatus(c) == CONNECTION_OK) {
+			log_error("postgres: %.60s…: %s", sql[which], PQerrorMessage(c));
 			return NULL;
 		}
-		pc->prepared[which] = true;
-	}
-	PGresult *r = PQexecPrepared(c, name, a ? a->n : 0, a ? a->v : NULL, a ? a->len : NULL,
-				     a ? a->fmt : NULL, 0);
-	if (PQresultStatus(r) == want)
-		return r;
-	log_error("postgres: %.60s…: %s", sql[which], PQerrorMessage(c));
-	PQclear(r);
-	if (PQstatus(c) != CONNECTION_OK)
+		/* A connection opened before the server restarted fails at
+		 * its first use: a read may run once more on a new one. */
+		if (attempt == 0 && pc->retry_stale) {
+			conn_drop(pc);
+			continue;
+		}
+		log_error("postgres: connection lost: %s", PQerrorMessage(c));
 		conn_failed(pc);
-	return NULL;
+		return NULL;
+	}
 }
 
 static PGresult *query(struct pg_conn *pc, enum stmt which, const struct args *a)
@@ -718,6 +727,7 @@ static struct store_reader *pg_reader_new(struct store *s)
 	struct pg_reader *r = xcalloc(1, sizeof(*r));
 	r->base.ops = &store_postgres_ops;
 	conn_init(&r->conn, ps->conninfo); /* connects on first use */
+	r->conn.retry_stale = true;        /* reads may run twice */
 	strbuf_init(&r->scratch);
 	return &r->base;
 }
@@ -1672,6 +1682,14 @@ static bool run_batch(struct pg_store *s, struct store_write *batch, struct stor
 	if (!c)
 		return false;
 	bool ok = simple(c, "BEGIN", NULL);
+	if (!ok && PQstatus(c) != CONNECTION_OK) {
+		/* Gone since the last batch (a server restart): nothing of
+		 * this batch ran, so it may begin again on a new connection. */
+		conn_drop(&s->w);
+		if (!(c = writer_conn(s)))
+			return false;
+		ok = simple(c, "BEGIN", NULL);
+	}
 	for (struct store_write *w = batch; ok && w != end; w = next_write(w))
 		ok = apply_one(s, w);
 	if (ok) {

@@ -129,7 +129,11 @@ def main(argv):
     base = os.path.abspath(argv[2])
     port_file = os.path.join(base, "port")
     if argv[1] == "start":
-        srv = PgServer(base)
+        port = None
+        if os.path.exists(port_file):  # a restart keeps its port
+            with open(port_file) as f:
+                port = int(f.read())
+        srv = PgServer(base, port)
         srv.start()
         with open(port_file, "w") as f:
             f.write(str(srv.port))
