@@ -1,5 +1,8 @@
 /*
- * test_store — the SQLite store adapter through the store port.
+ * test_store — the store port, on both adapters: SQLite, then PostgreSQL
+ * when CHIRP_TEST_PG_URL names a server the test may create databases on
+ * (make unit starts one: tests/pg/with-pg.sh). Each PostgreSQL test gets a
+ * database of its own, dropped after.
  *
  * Covers what the HTTP layer relies on: every write kind and its outcome
  * codes, counts, pages cut by id in both directions, the home feed,
@@ -22,14 +25,48 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <libpq-fe.h>
+
 #include "store/sqlite.h"
 #include "store/store.h"
 
 struct env {
 	char dir[64];
+	char url[512]; /* PostgreSQL: this test's database */
+	char db[64];
 	struct store *s;
 	struct store_reader *r;
 };
+
+/* The adapter under test: SQLite, or PostgreSQL on pg_base. */
+static const struct store_ops *adapter = &store_sqlite_ops;
+static const char *pg_base;
+
+/* Runs one statement on the server's maintenance database. */
+static void pg_admin(const char *sql)
+{
+	PGconn *c = PQconnectdb(pg_base);
+	assert_int_equal(PQstatus(c), CONNECTION_OK);
+	PGresult *r = PQexec(c, sql);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK)
+		fail_msg("%s: %s", sql, PQerrorMessage(c));
+	PQclear(r);
+	PQfinish(c);
+}
+
+/* A fresh database for e, its URL into e->url. */
+static void pg_new_db(struct env *e)
+{
+	static unsigned n;
+	snprintf(e->db, sizeof(e->db), "chirp_unit_%d_%u", (int)getpid(), n++);
+	char sql[128];
+	snprintf(sql, sizeof(sql), "CREATE DATABASE %s", e->db);
+	pg_admin(sql);
+	/* pg_base ends in /DBNAME: swap the name. */
+	const char *slash = strrchr(pg_base, '/');
+	assert_non_null(slash);
+	snprintf(e->url, sizeof(e->url), "%.*s/%s", (int)(slash - pg_base), pg_base, e->db);
+}
 
 /* ---- a synchronous submit (store_write_sync) ---- */
 
@@ -59,7 +96,25 @@ static void sync_deinit(struct store_write *sw)
 
 /* ---- helpers ---- */
 
-static struct store *open_store(const char *dir)
+static struct store *open_store_as(struct env *e, uint32_t node_id, struct strbuf *err)
+{
+	struct store_options opt = {
+	    .data_dir = e->dir, .url = e->url, .node_id = node_id, .max_queued = 1000};
+	return adapter->open(&opt, err);
+}
+
+static struct store *open_store(struct env *e)
+{
+	struct strbuf err = STRBUF_INIT;
+	struct store *s = open_store_as(e, 1, &err);
+	if (!s)
+		fprintf(stderr, "open: %s\n", err.data);
+	strbuf_deinit(&err);
+	return s;
+}
+
+/* The SQLite store of data dir `dir` (the migration tests). */
+static struct store *open_sqlite(const char *dir)
 {
 	struct store_options opt = {.data_dir = dir, .node_id = 1, .max_queued = 1000};
 	struct strbuf err = STRBUF_INIT;
@@ -75,7 +130,9 @@ static int setup(void **state)
 	struct env *e = calloc(1, sizeof(*e));
 	strcpy(e->dir, "/tmp/chirp-test-store-XXXXXX");
 	assert_non_null(mkdtemp(e->dir));
-	e->s = open_store(e->dir);
+	if (adapter == &store_postgres_ops)
+		pg_new_db(e);
+	e->s = open_store(e);
 	assert_non_null(e->s);
 	e->r = e->s->ops->reader_new(e->s);
 	*state = e;
@@ -89,6 +146,11 @@ static int teardown(void **state)
 		e->r->ops->reader_free(e->r);
 	if (e->s)
 		e->s->ops->close(e->s);
+	if (e->db[0]) {
+		char sql[128];
+		snprintf(sql, sizeof(sql), "DROP DATABASE %s WITH (FORCE)", e->db);
+		pg_admin(sql);
+	}
 	char cmd[128];
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", e->dir);
 	assert_int_equal(system(cmd), 0);
@@ -618,7 +680,7 @@ static void test_reopen_keeps_data(void **state)
 	uint64_t t = post(e, a, "durable");
 	e->r->ops->reader_free(e->r);
 	e->s->ops->close(e->s);
-	e->s = open_store(e->dir);
+	e->s = open_store(e);
 	assert_non_null(e->s);
 	e->r = e->s->ops->reader_new(e->s);
 	struct tweet tw;
@@ -658,7 +720,7 @@ static void test_migration_upgrades_v1(void **state)
 			     SQLITE_OK);
 	sqlite3_close(db);
 
-	struct store *s = open_store(dir);
+	struct store *s = open_sqlite(dir);
 	assert_non_null(s);
 	struct store_reader *r = s->ops->reader_new(s);
 	struct user u;
@@ -700,7 +762,7 @@ static void test_migration_drops_unkeyed_fingerprints(void **state)
 			 SQLITE_OK);
 	sqlite3_close(db);
 
-	struct store *s = open_store(dir);
+	struct store *s = open_sqlite(dir);
 	assert_non_null(s);
 	struct store_reader *r = s->ops->reader_new(s);
 	struct store_idem_record rec = {.body = STRBUF_INIT};
@@ -714,21 +776,154 @@ static void test_migration_drops_unkeyed_fingerprints(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+/* ---- PostgreSQL only ---- */
+
+/* A second node with the same node id would make the same ids: refused. */
+static void test_pg_node_id_is_exclusive(void **state)
+{
+	struct env *e = *state;
+	struct strbuf err = STRBUF_INIT;
+	assert_null(open_store_as(e, 1, &err));
+	assert_non_null(strstr(err.data, "node id 1 is in use"));
+	strbuf_reset(&err);
+	struct store *other = open_store_as(e, 2, &err);
+	assert_non_null(other);
+	other->ops->close(other);
+	strbuf_deinit(&err);
+}
+
+struct opener {
+	struct env *e;
+	uint32_t node;
+	struct store *s;
+};
+
+static void *open_in_thread(void *p)
+{
+	struct opener *o = p;
+	struct strbuf err = STRBUF_INIT;
+	o->s = open_store_as(o->e, o->node, &err);
+	if (!o->s)
+		fprintf(stderr, "node %u: %s\n", o->node, err.data);
+	strbuf_deinit(&err);
+	return NULL;
+}
+
+/* Three nodes starting together on an empty database migrate it once. */
+static void test_pg_nodes_starting_together_migrate_once(void **state)
+{
+	struct env e = {0};
+	strcpy(e.dir, "/tmp/chirp-test-store-XXXXXX");
+	assert_non_null(mkdtemp(e.dir));
+	pg_new_db(&e);
+	struct opener o[3];
+	pthread_t th[3];
+	for (int i = 0; i < 3; i++) {
+		o[i] = (struct opener){.e = &e, .node = (uint32_t)(10 + i)};
+		pthread_create(&th[i], NULL, open_in_thread, &o[i]);
+	}
+	for (int i = 0; i < 3; i++)
+		pthread_join(th[i], NULL);
+	for (int i = 0; i < 3; i++)
+		assert_non_null(o[i].s);
+	PGconn *c = PQconnectdb(e.url);
+	PGresult *r = PQexec(c, "SELECT count(*) FROM chirp_schema");
+	assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+	assert_int_equal(atoi(PQgetvalue(r, 0, 0)), 1); /* one row per migration, once */
+	PQclear(r);
+	PQfinish(c);
+	for (int i = 0; i < 3; i++)
+		o[i].s->ops->close(o[i].s);
+	(void)state;
+	char sql[128];
+	snprintf(sql, sizeof(sql), "DROP DATABASE %s WITH (FORCE)", e.db);
+	pg_admin(sql);
+	snprintf(sql, sizeof(sql), "rm -rf %s", e.dir);
+	assert_int_equal(system(sql), 0);
+}
+
+/* A write PostgreSQL refuses (a byte that is no UTF-8) fails alone: the
+ * writes committed beside it in the same batch are kept. */
+struct batch_write {
+	struct store_write sw;
+	int done;
+};
+
+static pthread_mutex_t batch_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t batch_cond = PTHREAD_COND_INITIALIZER;
+
+static void batch_done(struct store_write *w)
+{
+	pthread_mutex_lock(&batch_lock);
+	((struct batch_write *)w->owner)->done = 1;
+	pthread_cond_broadcast(&batch_cond);
+	pthread_mutex_unlock(&batch_lock);
+}
+
+static void test_pg_bad_write_fails_alone(void **state)
+{
+	struct env *e = *state;
+	uint64_t a = make_user(e, "batcher", STORE_OK);
+	enum { N = 6, BAD = 3 };
+	struct batch_write w[N];
+	for (int i = 0; i < N; i++) {
+		sync_init(&w[i].sw, STORE_W_TWEET_CREATE);
+		w[i].done = 0;
+		w[i].sw.done = batch_done;
+		w[i].sw.owner = &w[i];
+		w[i].sw.in.tweet_create.author_id = a;
+		snprintf(w[i].sw.in.tweet_create.text, sizeof(w[i].sw.in.tweet_create.text),
+			 i == BAD ? "bad \xff byte" : "good %d", i);
+		w[i].sw.in.tweet_create.text_len = strlen(w[i].sw.in.tweet_create.text);
+	}
+	/* Queued together, so the writer takes them as one batch. */
+	for (int i = 0; i < N; i++)
+		assert_int_equal(e->s->ops->submit(e->s, &w[i].sw), 0);
+	pthread_mutex_lock(&batch_lock);
+	for (int i = 0; i < N; i++)
+		while (!w[i].done)
+			pthread_cond_wait(&batch_cond, &batch_lock);
+	pthread_mutex_unlock(&batch_lock);
+	for (int i = 0; i < N; i++) {
+		assert_int_equal(w[i].sw.status, i == BAD ? STORE_ERROR : STORE_OK);
+		if (i != BAD)
+			assert_string_equal(get_tweet(e, w[i].sw.tweet.id).text, w[i].sw.in.tweet_create.text);
+		sync_deinit(&w[i].sw);
+	}
+	assert_int_equal(get_user(e, a).tweets_count, N - 1);
+}
+
+#define PORT_TESTS                                                                                 \
+	cmocka_unit_test_setup_teardown(test_users, setup, teardown),                              \
+	    cmocka_unit_test_setup_teardown(test_sessions, setup, teardown),                       \
+	    cmocka_unit_test_setup_teardown(test_tweets_and_pages, setup, teardown),               \
+	    cmocka_unit_test_setup_teardown(test_follows_and_feed, setup, teardown),               \
+	    cmocka_unit_test_setup_teardown(test_replies_and_context, setup, teardown),            \
+	    cmocka_unit_test_setup_teardown(test_likes, setup, teardown),                          \
+	    cmocka_unit_test_setup_teardown(test_profile_update, setup, teardown),                 \
+	    cmocka_unit_test_setup_teardown(test_idempotency, setup, teardown),                    \
+	    cmocka_unit_test_setup_teardown(test_concurrent_writers, setup, teardown),             \
+	    cmocka_unit_test_setup_teardown(test_reopen_keeps_data, setup, teardown)
+
 int main(void)
 {
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_users, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_sessions, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_tweets_and_pages, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_follows_and_feed, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_replies_and_context, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_likes, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_profile_update, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_idempotency, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_concurrent_writers, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_reopen_keeps_data, setup, teardown),
+	const struct CMUnitTest sqlite_tests[] = {
+		PORT_TESTS,
 		cmocka_unit_test(test_migration_upgrades_v1),
 		cmocka_unit_test(test_migration_drops_unkeyed_fingerprints),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	const struct CMUnitTest pg_tests[] = {
+		PORT_TESTS,
+		cmocka_unit_test_setup_teardown(test_pg_node_id_is_exclusive, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pg_bad_write_fails_alone, setup, teardown),
+		cmocka_unit_test(test_pg_nodes_starting_together_migrate_once),
+	};
+	int failed = cmocka_run_group_tests_name("sqlite", sqlite_tests, NULL, NULL);
+	pg_base = getenv("CHIRP_TEST_PG_URL");
+	if (!pg_base || !*pg_base) {
+		printf("[  SKIPPED ] postgres: CHIRP_TEST_PG_URL is not set (make unit sets it)\n");
+		return failed;
+	}
+	adapter = &store_postgres_ops;
+	return failed + cmocka_run_group_tests_name("postgres", pg_tests, NULL, NULL);
 }
