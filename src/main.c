@@ -257,6 +257,9 @@ static int chirp_start(struct chirp *ch, const struct chirp_config *cfg, struct 
 	};
 	app->streams = live_service_new(ch->bus, app->feed, &lopt);
 	live_follow_writes(app->streams, app->writes);
+	/* Every effect is registered: what a dead process left undone can
+	 * run now. */
+	writes_start_outbox(app->writes);
 	strbuf_reset(err);
 	return 0;
 }

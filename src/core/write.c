@@ -74,16 +74,35 @@ static void render(struct store_write *sw)
 	k->render(w, k->render_arg);
 }
 
+static void run_effects(const struct writes *ws, const struct store_write *sw)
+{
+	const struct kind *k = &ws->kinds[sw->kind];
+	for (size_t i = 0; i < k->neffects; i++)
+		k->effects[i].fn(k->effects[i].arg, sw);
+}
+
 /* The store's done hook: effects, then the caller. */
 static void committed(struct store_write *sw)
 {
 	struct write *w = container_of(sw, struct write, sw);
-	if (sw->status == STORE_OK && !sw->replayed) {
-		const struct kind *k = &w->ws->kinds[sw->kind];
-		for (size_t i = 0; i < k->neffects; i++)
-			k->effects[i].fn(k->effects[i].arg, sw);
-	}
+	if (sw->status == STORE_OK && !sw->replayed)
+		run_effects(w->ws, sw);
 	w->done(w, w->done_arg);
+}
+
+static void replay(void *arg, const struct store_write *sw)
+{
+	run_effects(arg, sw);
+}
+
+void writes_start_outbox(struct writes *ws)
+{
+	if (!ws->store->ops->outbox_start)
+		return;
+	bool kinds[STORE_W_COUNT];
+	for (int k = 0; k < STORE_W_COUNT; k++)
+		kinds[k] = ws->kinds[k].neffects > 0;
+	ws->store->ops->outbox_start(ws->store, kinds, replay, ws);
 }
 
 struct write *write_new(struct writes *ws, enum store_write_kind kind, size_t size,

@@ -98,6 +98,11 @@ void write_fail(struct write *w, int status, const char *code, const char *messa
  * read it needed first failed (any thread). */
 void write_fail_unavailable(struct write *w);
 
+/* Hands the store's outbox (if it has one) the kinds that have effects,
+ * and the way to run them again for a write a dead process left undone.
+ * After every writes_after_commit. */
+void writes_start_outbox(struct writes *ws);
+
 /* The write path's counters: commits, batch sizes, the queue. */
 void writes_stats(struct writes *ws, struct store_stats *out);
 

@@ -47,6 +47,7 @@
 #include <inttypes.h>
 #include <libpq-fe.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,6 +69,13 @@
 #define MAX_PARAMS 8
 #define LOCK_CLASS 1667787122 /* "chir": advisory locks are (LOCK_CLASS, n) */
 #define LOCK_MIGRATE (-1)     /* n for migrations; node locks use the node id */
+#define OUTBOX_GRACE_MS 10000 /* another node's rows older than this are orphans */
+#define OUTBOX_CLAIM_EVERY_MS 1000
+#define OUTBOX_CLAIM_BATCH 64
+#define IDLE_MS 200           /* the writer's wait for work before housekeeping */
+/* Bump when struct outbox_payload changes shape: rows of another layout
+ * are not replayed (a mixed-version cluster finishes its own). */
+#define OUTBOX_LAYOUT 1
 
 /* ---- schema ------------------------------------------------------------- */
 
@@ -147,6 +155,17 @@ static const char *const migrations[] = {
 	"  state integer NOT NULL DEFAULT 0," /* 0 queued, 1 dead */
 	"  last_error text NOT NULL DEFAULT '');"
 	"CREATE INDEX jobs_due ON jobs (state, run_at_ms);",
+
+	/* 2: the outbox (outbox_start): a row per committed write whose
+	 * effects have not run yet; payload is struct outbox_payload. */
+	"CREATE TABLE outbox ("
+	"  id bigint PRIMARY KEY,"
+	"  node integer NOT NULL,"
+	"  kind integer NOT NULL,"
+	"  layout integer NOT NULL,"
+	"  created_ms bigint NOT NULL,"
+	"  payload bytea NOT NULL);"
+	"CREATE INDEX outbox_by_age ON outbox (created_ms);",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -229,6 +248,8 @@ enum stmt {
 	W_IDEM_CLAIM,
 	W_IDEM_SET,
 	W_IDEM_SWEEP,
+	W_OUTBOX_DELETE,
+	W_OUTBOX_CLAIM,
 	S_COUNT
 };
 
@@ -371,6 +392,12 @@ static const char *const sql[S_COUNT] = {
 	[W_IDEM_SET] = "UPDATE idempotency SET status = $3::int, body = $4"
 		       " WHERE scope = $1::bigint AND key = $2",
 	[W_IDEM_SWEEP] = "DELETE FROM idempotency WHERE created_ms < $1::bigint",
+	[W_OUTBOX_DELETE] = "DELETE FROM outbox WHERE id = ANY ($1::bigint[])",
+	/* What this node left before it started ($2), and what any node
+	 * left longer ago than the grace period ($3). */
+	[W_OUTBOX_CLAIM] = "SELECT id, kind, layout, payload FROM outbox"
+			   " WHERE (node = $1::int AND created_ms < $2::bigint) OR created_ms < $3::bigint"
+			   " ORDER BY id LIMIT $4 FOR UPDATE SKIP LOCKED",
 };
 
 /* ---- connections ---------------------------------------------------------- */
@@ -693,11 +720,54 @@ static void read_media(const PGresult *r, int row, struct media *m)
 
 /* ---- the store and its readers ---------------------------------------------- */
 
+/* An id list that grows. */
+struct ids {
+	uint64_t *v;
+	size_t n, cap;
+};
+
+static void ids_add(struct ids *l, uint64_t id)
+{
+	if (l->n == l->cap) {
+		l->cap = l->cap ? l->cap * 2 : 256;
+		l->v = xrealloc(l->v, l->cap * sizeof(*l->v));
+	}
+	l->v[l->n++] = id;
+}
+
+/* Drops the first k ids. */
+static void ids_shift(struct ids *l, size_t k)
+{
+	memmove(l->v, l->v + k, (l->n - k) * sizeof(*l->v));
+	l->n -= k;
+}
+
+/* What an outbox row keeps of a write: everything its effects may read. */
+struct outbox_payload {
+	__typeof__(((struct store_write *)0)->in) in;
+	bool created;
+	struct user user;
+	struct tweet tweet;
+	struct tweet related;
+	struct media media;
+};
+
 struct pg_store {
 	struct store base;
 	char *conninfo;
 	uint32_t node_id;
 	struct idgen ids;
+
+	/* The outbox: set once by outbox_start, read by the writer. */
+	atomic_bool outbox_on;
+	bool outbox_kinds[STORE_W_COUNT];
+	store_replay_fn replay;
+	void *replay_arg;
+	uint64_t started_ms;
+	uint64_t last_claim_ms;
+	struct ids outbox_batch; /* rows the open transaction writes */
+	struct ids committed;    /* rows committed, whose effects run at done() */
+	struct ids finished;     /* rows whose effects ran, to delete */
 
 	struct pg_conn w; /* the writer's; holds the node lock */
 	struct strbuf scratch; /* the writer's */
@@ -1675,6 +1745,155 @@ static PGconn *writer_conn(struct pg_store *s)
 	return c;
 }
 
+/* ---- the outbox ---- */
+
+static bool outbox_wanted(const struct pg_store *s, const struct store_write *w)
+{
+	return w->status == STORE_OK && !w->replayed && s->outbox_kinds[w->kind];
+}
+
+/* One row per write of [batch, end) that has effects, in one statement. */
+static bool outbox_write(struct pg_store *s, struct store_write *batch, struct store_write *end)
+{
+	s->outbox_batch.n = 0;
+	if (!atomic_load_explicit(&s->outbox_on, memory_order_acquire))
+		return true;
+	size_t m = 0;
+	for (struct store_write *w = batch; w != end; w = next_write(w))
+		m += outbox_wanted(s, w);
+	if (!m)
+		return true;
+	struct outbox_payload *p = xcalloc(m, sizeof(*p));
+	const char **vals = xcalloc(m, sizeof(*vals));
+	int *lens = xcalloc(m, sizeof(*lens)), *fmts = xcalloc(m, sizeof(*fmts));
+	struct strbuf q = STRBUF_INIT;
+	strbuf_append_str(&q, "INSERT INTO outbox (id, node, kind, layout, created_ms, payload) VALUES ");
+	uint64_t now = time_now_ms();
+	size_t i = 0;
+	for (struct store_write *w = batch; w != end; w = next_write(w)) {
+		if (!outbox_wanted(s, w))
+			continue;
+		uint64_t id = idgen_next(&s->ids);
+		ids_add(&s->outbox_batch, id);
+		memcpy(&p[i].in, &w->in, sizeof(p[i].in));
+		p[i].created = w->created;
+		p[i].user = w->user;
+		p[i].tweet = w->tweet;
+		p[i].related = w->related;
+		p[i].media = w->media;
+		/* Only the payload is a parameter; the rest are our numbers. */
+		strbuf_appendf(&q, "%s(%" PRIu64 ",%u,%d,%d,%" PRIu64 ",$%zu)", i ? "," : "", id,
+			       s->node_id, (int)w->kind, OUTBOX_LAYOUT, now, i + 1);
+		vals[i] = (const char *)&p[i];
+		lens[i] = (int)sizeof(p[i]);
+		fmts[i] = 1;
+		i++;
+	}
+	PGresult *r = PQexecParams(s->w.c, q.data, (int)m, NULL, vals, lens, fmts, 0);
+	bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+	if (!ok)
+		log_error("postgres: writing the outbox: %s", PQerrorMessage(s->w.c));
+	PQclear(r);
+	strbuf_deinit(&q);
+	free(p);
+	free(vals);
+	free(lens);
+	free(fmts);
+	return ok;
+}
+
+/* Deletes the first k finished rows (in the open transaction, or alone). */
+static bool outbox_delete(struct pg_store *s, size_t k)
+{
+	struct args a = {0};
+	arg_text(&a, id_array(&s->scratch, s->finished.v, k));
+	return command(&s->w, W_OUTBOX_DELETE, &a) == STORE_OK;
+}
+
+/* Runs again the effects of the writes a stopped process left in the
+ * outbox: this node's previous life's at once, anyone's past the grace
+ * period. Each round claims rows, replays them, deletes them and commits;
+ * a crash midway replays them once more. */
+static void outbox_recover(struct pg_store *s)
+{
+	if (!atomic_load_explicit(&s->outbox_on, memory_order_acquire))
+		return;
+	uint64_t now = time_now_ms();
+	if (now - s->last_claim_ms < OUTBOX_CLAIM_EVERY_MS)
+		return;
+	s->last_claim_ms = now;
+	for (int round = 0; round < 16; round++) {
+		PGconn *c = writer_conn(s);
+		if (!c || !simple(c, "BEGIN", NULL))
+			return;
+		struct args a = {0};
+		arg_int(&a, (int)s->node_id);
+		arg_u64(&a, s->started_ms);
+		arg_u64(&a, now - OUTBOX_GRACE_MS);
+		arg_int(&a, OUTBOX_CLAIM_BATCH);
+		PGresult *r = query(&s->w, W_OUTBOX_CLAIM, &a);
+		int rows = r ? PQntuples(r) : 0;
+		uint64_t ids[OUTBOX_CLAIM_BATCH];
+		for (int i = 0; i < rows; i++) {
+			ids[i] = col_u64(r, i, 0);
+			int kind = (int)col_u64(r, i, 1);
+			size_t len = 0;
+			unsigned char *b =
+			    PQunescapeBytea((const unsigned char *)PQgetvalue(r, i, 3), &len);
+			if (col_u64(r, i, 2) != OUTBOX_LAYOUT || kind < 0 || kind >= STORE_W_COUNT ||
+			    !b || len != sizeof(struct outbox_payload)) {
+				log_error("postgres: outbox row %" PRIu64 " is of another layout: "
+					  "dropped, its effects not run", ids[i]);
+				PQfreemem(b);
+				continue;
+			}
+			const struct outbox_payload *p = (const struct outbox_payload *)b;
+			struct store_write w;
+			store_write_init(&w, (enum store_write_kind)kind);
+			memcpy(&w.in, &p->in, sizeof(w.in));
+			w.created = p->created;
+			w.user = p->user;
+			w.tweet = p->tweet;
+			w.related = p->related;
+			w.media = p->media;
+			s->replay(s->replay_arg, &w);
+			store_write_deinit(&w);
+			PQfreemem(b);
+		}
+		PQclear(r);
+		struct args d = {0};
+		arg_text(&d, id_array(&s->scratch, ids, (size_t)rows));
+		bool ok = r && (!rows || command(&s->w, W_OUTBOX_DELETE, &d) == STORE_OK) &&
+			  simple(c, "COMMIT", NULL);
+		if (!ok) {
+			if (PQstatus(c) == CONNECTION_OK)
+				simple(c, "ROLLBACK", NULL);
+			return;
+		}
+		if (rows)
+			log_info("postgres: outbox: ran the effects of %d writes a stopped chirp "
+				 "left undone", rows);
+		if (rows < OUTBOX_CLAIM_BATCH)
+			return;
+	}
+}
+
+/* With nothing to write: delete the rows whose effects ran. */
+static void outbox_idle(struct pg_store *s)
+{
+	if (s->finished.n && writer_conn(s) && outbox_delete(s, s->finished.n))
+		s->finished.n = 0;
+}
+
+static void pg_outbox_start(struct store *base, const bool *kinds, store_replay_fn fn, void *arg)
+{
+	struct pg_store *s = (struct pg_store *)base;
+	memcpy(s->outbox_kinds, kinds, sizeof(s->outbox_kinds));
+	s->replay = fn;
+	s->replay_arg = arg;
+	atomic_store_explicit(&s->outbox_on, true, memory_order_release);
+}
+
 /* Runs writes [batch, end) in one transaction; true if it committed. */
 static bool run_batch(struct pg_store *s, struct store_write *batch, struct store_write *end)
 {
@@ -1690,8 +1909,14 @@ static bool run_batch(struct pg_store *s, struct store_write *batch, struct stor
 			return false;
 		ok = simple(c, "BEGIN", NULL);
 	}
+	/* The rows whose effects ran go with this transaction. */
+	size_t deleting = s->finished.n;
+	if (ok && deleting)
+		ok = outbox_delete(s, deleting);
 	for (struct store_write *w = batch; ok && w != end; w = next_write(w))
 		ok = apply_one(s, w);
+	if (ok)
+		ok = outbox_write(s, batch, end);
 	if (ok) {
 		sweep_idempotency(s);
 		ok = simple(c, "COMMIT", NULL);
@@ -1700,6 +1925,11 @@ static bool run_batch(struct pg_store *s, struct store_write *batch, struct stor
 	}
 	if (PQstatus(c) != CONNECTION_OK)
 		conn_failed(&s->w);
+	if (ok) {
+		ids_shift(&s->finished, deleting);
+		for (size_t i = 0; i < s->outbox_batch.n; i++)
+			ids_add(&s->committed, s->outbox_batch.v[i]);
+	}
 	return ok;
 }
 
@@ -1732,16 +1962,29 @@ static void commit_batch(struct pg_store *s, struct store_write *batch, size_t n
 		next = next_write(w); /* done() may free w */
 		w->done(w);
 	}
+	/* done() ran the effects: their rows may go. */
+	for (size_t i = 0; i < s->committed.n; i++)
+		ids_add(&s->finished, s->committed.v[i]);
+	s->committed.n = 0;
 }
 
 static void *writer_main(void *arg)
 {
 	struct pg_store *s = arg;
 	pthread_setname_np(pthread_self(), "chirp-writer");
-	size_t n;
-	struct bqueue_node *batch;
-	while ((batch = bqueue_pop(&s->queue, MAX_BATCH, &n)))
-		commit_batch(s, container_of(batch, struct store_write, node), n);
+	for (;;) {
+		size_t n;
+		bool stopped;
+		struct bqueue_node *batch = bqueue_pop_wait(&s->queue, MAX_BATCH, &n, IDLE_MS, &stopped);
+		if (batch)
+			commit_batch(s, container_of(batch, struct store_write, node), n);
+		else if (stopped)
+			break; /* the queue is drained */
+		else
+			outbox_idle(s);
+		outbox_recover(s);
+	}
+	outbox_idle(s);
 	return NULL;
 }
 
@@ -1811,6 +2054,9 @@ static void pg_close(struct store *base)
 		pthread_join(s->writer, NULL); /* it drains the queue first */
 	}
 	conn_drop(&s->w); /* and with it, the node lock */
+	free(s->outbox_batch.v);
+	free(s->committed.v);
+	free(s->finished.v);
 	strbuf_deinit(&s->scratch);
 	bqueue_deinit(&s->queue);
 	pthread_mutex_destroy(&s->lock);
@@ -1828,6 +2074,7 @@ static struct store *pg_open(const struct store_options *opt, struct strbuf *err
 	s->base.ops = &store_postgres_ops;
 	s->conninfo = xstrdup(opt->url ? opt->url : "");
 	s->node_id = opt->node_id;
+	s->started_ms = time_now_ms();
 	bqueue_init(&s->queue, opt->max_queued ? opt->max_queued : 65536);
 	pthread_mutex_init(&s->lock, NULL);
 	idgen_init(&s->ids, opt->node_id);
@@ -1883,5 +2130,6 @@ const struct store_ops store_postgres_ops = {
 	.media_get = pg_media_get,
 	.job_due = pg_job_due,
 	.submit = pg_submit,
+	.outbox_start = pg_outbox_start,
 	.stats = pg_stats,
 };

@@ -233,6 +233,9 @@ struct store_options {
 struct store;
 struct store_reader;
 
+/* Runs the effects of a committed write again (the outbox, below). */
+typedef void (*store_replay_fn)(void *arg, const struct store_write *w);
+
 struct store_ops {
 	const char *name;
 	bool reads_inline; /* reads may run on an event loop */
@@ -314,6 +317,22 @@ struct store_ops {
 
 	/* Queues a write; returns 0 (done() will be called) or STORE_BUSY. */
 	int (*submit)(struct store *s, struct store_write *w);
+
+	/*
+	 * The transactional outbox, for an adapter whose writes' effects may
+	 * reach state outside this process (PostgreSQL). NULL when the
+	 * effects' state lives and dies with the process (SQLite: timelines
+	 * and caches in memory are rebuilt, the search index follows the
+	 * store by itself). From this call on, a committed write of a kind
+	 * with kinds[kind] set leaves a row in its own transaction, deleted
+	 * once done() (which runs the effects) returned. Rows a process left
+	 * behind by dying are claimed (FOR UPDATE SKIP LOCKED) and their
+	 * writes handed to fn on the writer thread: this node's own at
+	 * start, another node's once they are older than a grace period.
+	 * Effects must therefore bear running twice. Call once, before the
+	 * first write that has effects.
+	 */
+	void (*outbox_start)(struct store *s, const bool *kinds, store_replay_fn fn, void *arg);
 
 	void (*stats)(struct store *s, struct store_stats *out);
 };

@@ -4,10 +4,17 @@
  */
 #include "util/bqueue.h"
 
+#include <errno.h>
+#include <time.h>
+
 void bqueue_init(struct bqueue *q, size_t max)
 {
 	pthread_mutex_init(&q->lock, NULL);
-	pthread_cond_init(&q->nonempty, NULL);
+	pthread_condattr_t attr; /* timed waits count on the monotonic clock */
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&q->nonempty, &attr);
+	pthread_condattr_destroy(&attr);
 	q->head = q->tail = NULL;
 	q->len = 0;
 	q->max = max ? max : 1;
@@ -41,9 +48,29 @@ int bqueue_push(struct bqueue *q, struct bqueue_node *n)
 
 struct bqueue_node *bqueue_pop(struct bqueue *q, size_t max, size_t *n)
 {
+	return bqueue_pop_wait(q, max, n, 0, NULL);
+}
+
+struct bqueue_node *bqueue_pop_wait(struct bqueue *q, size_t max, size_t *n, unsigned timeout_ms,
+				    bool *stopped)
+{
+	struct timespec until;
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += timeout_ms / 1000;
+	until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
 	pthread_mutex_lock(&q->lock);
-	while (!q->head && !q->stopping)
-		pthread_cond_wait(&q->nonempty, &q->lock);
+	while (!q->head && !q->stopping) {
+		if (!timeout_ms)
+			pthread_cond_wait(&q->nonempty, &q->lock);
+		else if (pthread_cond_timedwait(&q->nonempty, &q->lock, &until) == ETIMEDOUT)
+			break;
+	}
+	if (stopped)
+		*stopped = q->stopping && !q->head;
 	struct bqueue_node *first = q->head, *last = q->head;
 	size_t k = 0;
 	if (first) {

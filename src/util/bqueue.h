@@ -43,6 +43,11 @@ int bqueue_push(struct bqueue *q, struct bqueue_node *n);
  * queue is stopping and empty. */
 struct bqueue_node *bqueue_pop(struct bqueue *q, size_t max, size_t *n);
 
+/* bqueue_pop, waiting at most timeout_ms (0: for ever): NULL on a timeout
+ * too, with *stopped (if given) saying whether the queue is done. */
+struct bqueue_node *bqueue_pop_wait(struct bqueue *q, size_t max, size_t *n, unsigned timeout_ms,
+				    bool *stopped);
+
 /* Refuses further pushes and wakes every waiting consumer. */
 void bqueue_stop(struct bqueue *q);
 
