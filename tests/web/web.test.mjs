@@ -4,6 +4,7 @@
 // page error or request to another origin fails it (chirp.mjs).
 
 import assert from "node:assert/strict";
+import net from "node:net";
 import { after, before, test } from "node:test";
 import {
   DESKTOP, FACTOR, PHONE, launch, makeUser, openPage, png, screenshot, scrollsSideways, startChirp, until,
@@ -325,4 +326,45 @@ test("served with a strict CSP, cacheable assets and a page for every client rou
     assert.equal(api404.status, 404);
     assert.equal((await api404.json()).code, "not_found");
     assert.equal((await fetch(`${chirp.base}/@alice/more`)).status, 404);
+  }));
+
+/** A raw HTTP/1.1 exchange: every byte the server sends until it closes. */
+function rawRequest(base, head) {
+  const { hostname, port } = new URL(base);
+  return new Promise((resolve, reject) => {
+    const chunks = [];
+    const s = net.connect(Number(port), hostname, () => s.end(head));
+    s.on("data", (d) => chunks.push(d));
+    s.on("end", () => resolve(Buffer.concat(chunks).toString("latin1")));
+    s.on("error", reject);
+  });
+}
+
+test("HEAD on every web page and asset answers as GET does, without a body", () =>
+  withChirp("head", async (chirp) => {
+    const html = await (await fetch(`${chirp.base}/`)).text();
+    const asset = html.match(/src="(\/assets\/[0-9a-f]+\/app\.js)"/)[1];
+    const same = ["content-type", "content-length", "etag", "cache-control", "content-security-policy",
+      "x-content-type-options", "referrer-policy"];
+    for (const p of ["/", "/@alice", "/tweets/123", "/search?q=x", asset]) {
+      const get = await fetch(chirp.base + p);
+      const head = await fetch(chirp.base + p, { method: "HEAD" });
+      assert.equal(get.status, 200, `GET ${p}`);
+      assert.equal(head.status, 200, `HEAD ${p}`);
+      for (const k of same) assert.equal(head.headers.get(k), get.headers.get(k), `HEAD ${p}: ${k}`);
+      assert.equal(Number(head.headers.get("content-length")), (await get.arrayBuffer()).byteLength, `HEAD ${p}`);
+      // On the wire: the headers, then nothing (a body would be read as
+      // the next response on a kept-alive connection).
+      const raw = await rawRequest(chirp.base, `HEAD ${p} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+      assert.match(raw, /^HTTP\/1\.1 200 /, `raw HEAD ${p}`);
+      assert.equal(raw.slice(raw.indexOf("\r\n\r\n") + 4), "", `HEAD ${p} sent a body`);
+      // Revalidation works the same way.
+      const cond = await fetch(chirp.base + p, { method: "HEAD", headers: { "If-None-Match": get.headers.get("etag") } });
+      assert.equal(cond.status, 304, `conditional HEAD ${p}`);
+    }
+    // What GET refuses, HEAD refuses alike.
+    for (const p of ["/@alice/more", "/assets/0123456789ab/app.js"]) {
+      assert.equal((await fetch(chirp.base + p, { method: "HEAD" })).status, 404, `HEAD ${p}`);
+      assert.equal((await fetch(chirp.base + p)).status, 404, `GET ${p}`);
+    }
   }));
