@@ -91,6 +91,8 @@ async function logOut() {
   route();
 }
 
+const EMPTY_FEED_LAST_ID = "1"; // ids are never 0: 1 is older than every tweet
+
 /** The live stream for the home feed, reopened after it closes for good. */
 function liveFeed(list, lastId) {
   let es = null;
@@ -144,7 +146,12 @@ async function home() {
   const first = await pages.first;
   performance.mark("chirp:feed-rendered");
   if (!list.isConnected) return;
-  cleanups.push(liveFeed(list, first.length ? first[0].id : null));
+  // The stream replays what reached the feed after the id it is given
+  // (docs/streaming.md): the newest tweet shown, or, for a feed that was
+  // empty, the smallest id there is, since everything in the feed by then
+  // arrived after the page was read. Without one it would start at its
+  // own opening and miss what was posted in between.
+  cleanups.push(liveFeed(list, first === null ? null : first.length ? first[0].id : EMPTY_FEED_LAST_ID));
 }
 
 async function followingSet(me) {

@@ -145,7 +145,8 @@ export function toast(message) {
  * A list that shows the page at url, then the next ones (rel="next") as the
  * reader nears its end. render(item) makes an element with a unique id, so
  * an item already shown (from the live stream, say) is not shown twice.
- * Resolves, once the first page is shown, to its items.
+ * Resolves, once the first page is shown, to its items (null if it could
+ * not be loaded).
  */
 export function pagedList(list, url, render, empty) {
   const status = h("p", { class: "muted status", role: "status" }, "Loading…");
@@ -181,7 +182,7 @@ export function pagedList(list, url, render, empty) {
       status.textContent = `Could not load: ${e.message}`;
       status.hidden = false;
       next = null;
-      return [];
+      return null;
     } finally {
       busy = false;
       if (next && sentinel.getBoundingClientRect().top < innerHeight + 800) queueMicrotask(more);

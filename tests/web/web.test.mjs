@@ -124,6 +124,38 @@ test("follow from a profile, then a followee's tweets arrive live and leave when
     await page.getByRole("button", { name: "Follow", exact: true }).waitFor();
   }));
 
+test("a feed that was empty misses nothing posted between its load and the stream's opening", () =>
+  withChirp("empty-feed", async (chirp, open) => {
+    const bob = await makeUser(chirp, "bob");
+    const alice = await makeUser(chirp, "alice");
+    await chirp.api("POST", `/v1/users/${bob.id}/follows`, { token: alice.token });
+    const { page } = await open(DESKTOP);
+    // Hold the stream's request until bob has posted: the tweet then
+    // reaches the feed after the page was read and before the stream opens.
+    let release;
+    const held = new Promise((r) => { release = r; });
+    let streamUrl = null;
+    await page.route("**/v1/feed/stream?*", async (route) => {
+      streamUrl = new URL(route.request().url());
+      await held;
+      await route.continue();
+    });
+    await page.goto(`${chirp.base}/`);
+    await logIn(page, "alice", alice.password);
+    await page.getByText("Your feed is empty").waitFor();
+    await until(() => streamUrl, "the stream's request");
+    await chirp.api("POST", "/v1/tweets", { token: bob.token, body: { text: "posted while the stream was opening" } });
+    await until(async () => (await chirp.api("GET", "/v1/feed", { token: alice.token })).data.length, "the fanout");
+    release();
+    await article(page, "posted while the stream was opening").waitFor();
+    assert.ok(streamUrl.searchParams.get("last_event_id"), "the stream was opened with a last_event_id");
+    await page.locator("[role=feed][data-live=open]").waitFor({ state: "attached" });
+    await chirp.api("POST", "/v1/tweets", { token: bob.token, body: { text: "and one after it, live" } });
+    await article(page, "and one after it, live").waitFor();
+    assert.equal(await page.getByRole("article").count(), 2, "each tweet once");
+    assert.equal(await page.getByText("Your feed is empty").isVisible(), false);
+  }));
+
 test("a token revoked elsewhere: the next request's 401 brings back the log-in form", () =>
   withChirp("revoked", async (chirp, open) => {
     const alice = await makeUser(chirp, "alice");
