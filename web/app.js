@@ -5,7 +5,8 @@
 
 import { api, ApiError, currentSession, saveSession, setUnauthorizedHandler } from "./api.js";
 import { composeBox } from "./compose.js";
-import { h, pagedList, toast, tweetArticle } from "./ui.js";
+import { tweetArticle } from "./tweet.js";
+import { h, pagedList, setNavigator, toast } from "./ui.js";
 
 const main = document.getElementById("main");
 const account = document.getElementById("account");
@@ -19,7 +20,7 @@ function show(title, ...nodes) {
   for (const f of cleanups) f();
   cleanups = [];
   document.title = title ? `${title} · chirp` : "chirp";
-  main.replaceChildren(...nodes);
+  main.replaceChildren(...nodes.filter((n) => n !== null));
 }
 
 function renderAccount() {
@@ -136,8 +137,10 @@ function liveFeed(list, lastId) {
 
 async function home() {
   const list = h("div", { class: "tweets", role: "feed", "aria-label": "Your feed" });
-  const compose = composeBox((t) => {
-    if (!document.getElementById(`t-${t.id}`)) list.prepend(tweetArticle(t));
+  const compose = composeBox({
+    onPosted(t) {
+      if (!document.getElementById(`t-${t.id}`)) list.prepend(tweetArticle(t));
+    },
   });
   show("Home", h("h1", { class: "visually-hidden", tabindex: -1 }, "Home"), compose, list);
   const pages = pagedList(list, "/v1/feed?limit=20", tweetArticle,
@@ -230,18 +233,82 @@ async function profile(handle) {
   head.append(btn);
 }
 
+const MAX_DEPTH = 3; // deeper replies are indented no further (a phone is narrow)
+
+/** The replies of a context in reading order: each one under the tweet it
+ * answers, oldest first, with its depth below the thread's tweet. */
+function replyTree(rootId, descendants) {
+  const children = new Map();
+  for (const d of descendants) {
+    const list = children.get(d.in_reply_to_id) || [];
+    list.push(d);
+    children.set(d.in_reply_to_id, list);
+  }
+  const out = [];
+  const seen = new Set();
+  const walk = (id, depth) => {
+    for (const d of children.get(id) || []) {
+      seen.add(d.id);
+      out.push([d, depth]);
+      walk(d.id, depth + 1);
+    }
+  };
+  walk(rootId, 0);
+  // Below a reply the bound left out: shown after the others.
+  for (const d of descendants) if (!seen.has(d.id)) out.push([d, 0]);
+  return out;
+}
+
+/** /tweets/{id}: the tweet with the ones it answers above and its replies
+ * below (GET /v1/tweets/{id}/context); a reply posted here joins them. */
 async function tweetView(id) {
   const gen = viewGen;
   show("Tweet", h("p", { class: "muted" }, "Loading…"));
+  let t, ctx;
   try {
-    const t = (await api("GET", `/v1/tweets/${id}`)).data;
+    [t, ctx] = await Promise.all([api("GET", `/v1/tweets/${id}`), api("GET", `/v1/tweets/${id}/context`)])
+      .then((rs) => rs.map((r) => r.data));
     if (gen !== viewGen) return;
-    show(`@${t.author.handle}: ${t.text.slice(0, 40)}`, h("h1", { class: "visually-hidden", tabindex: -1 }, "Tweet"),
-      tweetArticle(t));
   } catch (e) {
     if (gen !== viewGen) return;
     show("Not found", h("h1", { tabindex: -1 }, e.status === 404 ? "This tweet doesn't exist (or was deleted)" : e.message));
+    return;
   }
+  const replies = h("div", { class: "tweets replies", role: "feed", "aria-label": "Replies" });
+  const noReplies = h("p", { class: "muted status empty" }, "No replies yet.");
+  const place = (el, depth) => {
+    el.dataset.depth = depth;
+    if (depth) el.classList.add(`depth-${Math.min(depth, MAX_DEPTH)}`);
+    return el;
+  };
+  // A reply posted here goes after the last reply below the tweet it answers.
+  function onReply(r, parent) {
+    if (document.getElementById(`t-${r.id}`)) return;
+    const el = tweetArticle(r, { thread: true, onReply });
+    if (parent.parentNode === replies) {
+      const depth = Number(parent.dataset.depth) + 1;
+      let after = parent;
+      while (after.nextElementSibling && Number(after.nextElementSibling.dataset.depth) >= depth)
+        after = after.nextElementSibling;
+      after.after(place(el, depth));
+    } else if (parent.dataset.id === t.id) {
+      replies.append(place(el, 0));
+    } else {
+      parent.after(place(el, 1)); // an answer to an earlier tweet of the thread
+    }
+  }
+  const oldest = ctx.ancestors[0] || t;
+  const earlier = !oldest.in_reply_to_id ? null : ctx.ancestors.length >= 40
+    ? h("p", null, h("a", { href: `/tweets/${oldest.in_reply_to_id}` }, "Earlier tweets of the thread"))
+    : h("p", { class: "muted" }, "The tweet this thread began with was deleted.");
+  const ancestors = h("div", { class: "tweets ancestors", role: "feed", "aria-label": "Earlier in the thread" },
+    ctx.ancestors.map((a) => tweetArticle(a, { thread: true, onReply })));
+  const focus = tweetArticle(t, { thread: true, onReply });
+  focus.classList.add("focus");
+  for (const [d, depth] of replyTree(t.id, ctx.descendants))
+    replies.append(place(tweetArticle(d, { thread: true, onReply }), depth));
+  show(`@${t.author.handle}: ${t.text.slice(0, 40)}`, h("h1", { class: "visually-hidden", tabindex: -1 }, "Thread"),
+    earlier, ancestors, focus, h("h2", { class: "visually-hidden" }, "Replies"), replies, noReplies);
 }
 
 function searchView(q) {
@@ -313,6 +380,7 @@ document.getElementById("search-form").addEventListener("submit", (e) => {
 });
 
 window.addEventListener("popstate", () => route(true));
+setNavigator(navigate);
 
 setUnauthorizedHandler(() => {
   viewGen++;

@@ -228,6 +228,173 @@ test("delete one's own tweet, with a confirmation", () =>
     assert.equal(await article(page, "a tweet to delete").count(), 0);
   }));
 
+/** The API's view of a tweet, as the reader with token sees it. */
+async function tweetAs(chirp, id, token) {
+  return (await chirp.api("GET", `/v1/tweets/${id}`, { token })).data;
+}
+
+/** Drops the console errors the browser logs for answers a test provoked. */
+function expectErrors(p, re) {
+  p.problems.splice(0, p.problems.length, ...p.problems.filter((m) => !re.test(m)));
+}
+
+test("like and unlike, by mouse and keyboard; a refused like is put back with a message", () =>
+  withChirp("like", async (chirp, open) => {
+    const bob = await makeUser(chirp, "bob");
+    const carol = await makeUser(chirp, "carol");
+    const alice = await makeUser(chirp, "alice");
+    await chirp.api("POST", `/v1/users/${bob.id}/follows`, { token: alice.token });
+    const tw = (await chirp.api("POST", "/v1/tweets", { token: bob.token, body: { text: "like me if you can" } })).data;
+    await chirp.api("POST", `/v1/tweets/${tw.id}/likes`, { token: carol.token });
+
+    const p = await open(DESKTOP);
+    const { page } = p;
+    await page.goto(`${chirp.base}/`);
+    await logIn(page, "alice", alice.password);
+    const t = article(page, "like me if you can");
+    const like = t.getByRole("button", { name: /^Like/ });
+    await like.waitFor();
+    assert.equal(await like.getAttribute("aria-pressed"), "false");
+    assert.equal(await like.getAttribute("aria-label"), "Like, 1 like");
+
+    await like.click();
+    assert.equal(await like.getAttribute("aria-pressed"), "true", "shown at once");
+    assert.equal(await like.getAttribute("aria-label"), "Like, 2 likes");
+    await until(async () => (await tweetAs(chirp, tw.id, alice.token)).liked, "the like to reach the server");
+    assert.equal((await tweetAs(chirp, tw.id, alice.token)).like_count, 2);
+
+    // The keyboard: Space and Enter toggle it, and focus stays on it.
+    await like.focus();
+    await page.keyboard.press("Space");
+    assert.equal(await like.getAttribute("aria-pressed"), "false");
+    await until(async () => !(await tweetAs(chirp, tw.id, alice.token)).liked, "the unlike");
+    await page.keyboard.press("Enter");
+    assert.equal(await like.getAttribute("aria-pressed"), "true");
+    await until(async () => (await tweetAs(chirp, tw.id, alice.token)).liked, "the like again");
+    assert.equal(await like.evaluate((b) => b === document.activeElement), true, "focus stays on Like");
+
+    // The reader's like comes back with the feed after a reload.
+    await page.reload();
+    await like.waitFor();
+    assert.equal(await like.getAttribute("aria-pressed"), "true");
+    assert.equal(await like.getAttribute("aria-label"), "Like, 2 likes");
+
+    // Refused: the unlike shows at once, then is put back with a message.
+    let release;
+    const held = new Promise((r) => { release = r; });
+    await page.route("**/v1/tweets/*/likes", async (route) => {
+      await held;
+      await route.fulfill({ status: 503, contentType: "application/json",
+        body: JSON.stringify({ error: "try again later", code: "unavailable" }) });
+    });
+    await like.click();
+    assert.equal(await like.getAttribute("aria-pressed"), "false", "optimistic");
+    assert.equal(await like.getAttribute("aria-label"), "Like, 1 like");
+    release();
+    await page.getByRole("status").filter({ hasText: "Could not unlike the tweet: try again later" }).waitFor();
+    assert.equal(await like.getAttribute("aria-pressed"), "true", "rolled back");
+    assert.equal(await like.getAttribute("aria-label"), "Like, 2 likes");
+    await page.unroute("**/v1/tweets/*/likes");
+    assert.equal((await tweetAs(chirp, tw.id, alice.token)).liked, true, "the server still has the like");
+    expectErrors(p, /status of 503/);
+
+    // Quick clicks end where the reader left them.
+    await like.click();
+    await like.click();
+    await like.click();
+    assert.equal(await like.getAttribute("aria-pressed"), "false");
+    await until(async () => !(await tweetAs(chirp, tw.id, alice.token)).liked, "the last of three clicks");
+    await page.waitForTimeout(300);
+    assert.equal((await tweetAs(chirp, tw.id, alice.token)).liked, false);
+    assert.equal(await like.getAttribute("aria-pressed"), "false");
+  }));
+
+test("reply from the feed and from a thread; the tweet page shows the thread", () =>
+  withChirp("reply", async (chirp, open) => {
+    const bob = await makeUser(chirp, "bob");
+    const alice = await makeUser(chirp, "alice");
+    await chirp.api("POST", `/v1/users/${bob.id}/follows`, { token: alice.token });
+    const root = (await chirp.api("POST", "/v1/tweets", { token: bob.token, body: { text: "what do you think?" } })).data;
+
+    const { page } = await open(DESKTOP);
+    await page.goto(`${chirp.base}/`);
+    await logIn(page, "alice", alice.password);
+    const t = article(page, "what do you think?");
+    const reply = t.getByRole("button", { name: /^Reply/ });
+    await reply.click();
+    assert.equal(await reply.getAttribute("aria-expanded"), "true");
+    const box = page.getByRole("textbox", { name: "Reply to @bob" });
+    assert.equal(await box.evaluate((b) => b === document.activeElement), true, "the reply box has the focus");
+    // Escape closes it and gives the focus back to Reply.
+    await box.press("Escape");
+    await box.waitFor({ state: "detached" });
+    assert.equal(await reply.evaluate((b) => b === document.activeElement), true);
+    assert.equal(await reply.getAttribute("aria-expanded"), "false");
+
+    await page.keyboard.press("Enter");
+    await box.fill("I think it's great");
+    await page.getByRole("button", { name: "Post reply" }).click();
+    const mine = article(page, "I think it's great");
+    await mine.waitFor();
+    await box.waitFor({ state: "detached" });
+    assert.equal(await reply.getAttribute("aria-label"), "Reply, 1 reply");
+    // Shown right under the tweet it answers, as a reply.
+    assert.equal(await t.evaluate((a) => a.nextElementSibling.textContent.includes("I think it's great")), true);
+    await mine.getByRole("link", { name: "Show the thread" }).waitFor();
+    const ctx = (await chirp.api("GET", `/v1/tweets/${root.id}/context`)).data;
+    assert.deepEqual(ctx.descendants.map((d) => d.text), ["I think it's great"]);
+    const first = ctx.descendants[0];
+    assert.equal(first.in_reply_to_id, root.id);
+
+    // The tweet page: the tweet, and its replies below.
+    await t.getByRole("link", { name: "now" }).click();
+    await page.waitForURL(`${chirp.base}/tweets/${root.id}`);
+    const replies = page.getByRole("feed", { name: "Replies" });
+    await replies.getByRole("article").filter({ hasText: "I think it's great" }).waitFor();
+    assert.equal(await page.locator("article.focus .text").textContent(), "what do you think?");
+
+    // A reply to the reply goes under it, one step in; Ctrl+Enter posts.
+    await replies.getByRole("article").filter({ hasText: "I think it's great" })
+      .getByRole("button", { name: /^Reply/ }).click();
+    await page.getByRole("textbox", { name: "Reply to @alice" }).fill("answering myself");
+    await page.getByRole("textbox", { name: "Reply to @alice" }).press("Control+Enter");
+    await replies.getByRole("article").filter({ hasText: "answering myself" }).waitFor();
+    // And one to the tweet itself goes last, not indented.
+    await page.locator("article.focus").getByRole("button", { name: /^Reply/ }).click();
+    await page.getByRole("textbox", { name: "Reply to @bob" }).fill("a second answer");
+    await page.getByRole("button", { name: "Post reply" }).click();
+    await replies.getByRole("article").filter({ hasText: "a second answer" }).waitFor();
+    const shown = () => replies.getByRole("article").evaluateAll((as) =>
+      as.map((a) => `${a.dataset.depth}:${a.querySelector(".text").textContent}`));
+    const expected = ["0:I think it's great", "1:answering myself", "0:a second answer"];
+    assert.deepEqual(await shown(), expected);
+    assert.doesNotMatch(await page.locator("main").innerText(), /\b(null|undefined|NaN)\b/);
+    await screenshot(page, "thread-1280x800");
+    // The server's thread is the same after a reload.
+    await page.reload();
+    await replies.getByRole("article").first().waitFor();
+    assert.deepEqual(await shown(), expected);
+    assert.equal(await page.locator("article.focus").getByRole("button", { name: /^Reply/ }).getAttribute("aria-label"),
+      "Reply, 2 replies");
+
+    // From the deepest reply, the tweets it answers are above it, oldest first.
+    const nested = (await chirp.api("GET", `/v1/tweets/${root.id}/context`)).data.descendants
+      .find((d) => d.text === "answering myself");
+    await page.goto(`${chirp.base}/tweets/${nested.id}`);
+    await page.locator("article.focus").filter({ hasText: "answering myself" }).waitFor();
+    assert.deepEqual(await page.getByRole("feed", { name: "Earlier in the thread" }).locator(".text").allTextContents(),
+      ["what do you think?", "I think it's great"]);
+    await page.getByText("No replies yet.").waitFor();
+    const order = await page.locator("article").evaluateAll((as) => as.map((a) => a.querySelector(".text").textContent));
+    assert.deepEqual(order, ["what do you think?", "I think it's great", "answering myself"]);
+
+    // Once the first tweet is deleted, the thread says so.
+    await chirp.api("DELETE", `/v1/tweets/${root.id}`, { token: bob.token });
+    await page.reload();
+    await page.getByText("The tweet this thread began with was deleted.").waitFor();
+    assert.deepEqual(await page.locator("article .text").allTextContents(), ["I think it's great", "answering myself"]);
+  }));
+
 test("attach an image: presigned upload with progress, then the tweet shows it", () =>
   withChirp("image", async (chirp, open) => {
     const alice = await makeUser(chirp, "alice");
