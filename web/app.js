@@ -178,6 +178,89 @@ function counts(u) {
     h("li", null, h("strong", null, String(u.followers_count)), " Followers"));
 }
 
+const MAX_NAME = 50;
+const MAX_BIO = 160;
+const codePoints = (s) => [...s].length;
+
+/**
+ * The reader's own profile editor: an Edit profile button that opens a
+ * form for the display name and bio (PATCH /v1/users/me). onSaved(user)
+ * with the user as the server now has it; the session keeps it too.
+ */
+function editProfile(user, onSaved) {
+  const open = h("button", { type: "button", class: "secondary", "aria-expanded": "false",
+    "aria-controls": "profile-edit" }, "Edit profile");
+  const wrap = h("div", { class: "edit-profile" }, open);
+  let form = null;
+  function close() {
+    form?.remove();
+    form = null;
+    open.setAttribute("aria-expanded", "false");
+    open.focus();
+  }
+  open.addEventListener("click", () => {
+    if (form) {
+      close();
+      return;
+    }
+    const nameIn = h("input", { id: "profile-display-name", name: "display_name", required: true,
+      autocomplete: "nickname", "aria-describedby": "profile-name-hint" });
+    nameIn.value = user.display_name;
+    const bioIn = h("textarea", { id: "profile-bio", name: "bio", rows: 3, "aria-describedby": "profile-bio-count" });
+    bioIn.value = user.bio || "";
+    const left = h("span", { id: "profile-bio-count", class: "count", "aria-live": "polite" });
+    const error = h("p", { class: "error", role: "alert" });
+    const save = h("button", { type: "submit" }, "Save");
+    const cancel = h("button", { type: "button", class: "secondary" }, "Cancel");
+    form = h("form", { id: "profile-edit", class: "profile-edit", "aria-label": "Edit profile" },
+      h("label", { for: "profile-display-name" }, "Display name"), nameIn,
+      h("p", { class: "hint muted", id: "profile-name-hint" }, `Up to ${MAX_NAME} characters.`),
+      h("label", { for: "profile-bio" }, "Bio"), bioIn, error,
+      h("div", { class: "row" }, left, h("span", { class: "spacer" }), cancel, save));
+    const update = () => {
+      // A bio is one line (the API refuses control characters).
+      if (/[\r\n]/.test(bioIn.value)) bioIn.value = bioIn.value.replace(/\s*[\r\n]+\s*/g, " ");
+      const n = MAX_BIO - codePoints(bioIn.value);
+      left.textContent = String(n);
+      left.classList.toggle("over", n < 0);
+      left.setAttribute("aria-label", n < 0 ? `${-n} characters over the limit` : `${n} characters left`);
+      const nameOk = nameIn.value.trim() && codePoints(nameIn.value) <= MAX_NAME;
+      save.disabled = n < 0 || !nameOk;
+    };
+    nameIn.addEventListener("input", update);
+    bioIn.addEventListener("input", update);
+    cancel.addEventListener("click", close);
+    form.addEventListener("keydown", (e) => { if (e.key === "Escape") { e.preventDefault(); close(); } });
+    form.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      if (save.disabled) return;
+      save.disabled = true;
+      error.textContent = "";
+      try {
+        const r = await api("PATCH", "/v1/users/me", { body: { display_name: nameIn.value.trim(), bio: bioIn.value.trim() } });
+        user = r.data;
+        const s = currentSession();
+        if (s) saveSession({ ...s, user: { ...s.user, ...user } });
+        onSaved(user);
+        close();
+        toast("Your profile is saved.");
+      } catch (err) {
+        error.textContent = err instanceof ApiError && err.code === "invalid_display_name"
+          ? `The display name must be 1 to ${MAX_NAME} characters, without control characters.`
+          : err instanceof ApiError && err.code === "invalid_bio"
+            ? `The bio must be at most ${MAX_BIO} characters, on one line.`
+            : `Could not save: ${err.message}`;
+        update();
+      }
+    });
+    update();
+    open.setAttribute("aria-expanded", "true");
+    wrap.append(form);
+    nameIn.focus();
+  });
+  return wrap;
+}
+
 async function profile(handle) {
   const gen = viewGen;
   show(`@${handle}`, h("p", { class: "muted" }, "Loading…"));
@@ -191,16 +274,28 @@ async function profile(handle) {
     return;
   }
   let countsEl = counts(user);
+  const name = h("h1", { id: "profile-name", tabindex: -1 }, user.display_name);
+  const bio = h("p", { class: "bio" }, user.bio || "");
   const head = h("section", { class: "profile", "aria-labelledby": "profile-name" },
-    h("h1", { id: "profile-name", tabindex: -1 }, user.display_name),
-    h("p", { class: "handle" }, `@${user.handle}`), countsEl);
+    name, h("p", { class: "handle" }, `@${user.handle}`), bio, countsEl);
   const list = h("div", { class: "tweets", role: "feed", "aria-label": `Tweets of @${user.handle}` });
   show(`${user.display_name} (@${user.handle})`, head, h("h2", { class: "visually-hidden" }, "Tweets"), list);
   const pages = pagedList(list, `/v1/users/${user.id}/tweets?limit=20`, tweetArticle, "No tweets yet.");
   cleanups.push(pages.stop);
 
   const me = currentSession();
-  if (!me || me.user.id === user.id) return;
+  if (me && me.user.id === user.id) {
+    head.append(editProfile(user, (u) => {
+      user = u;
+      name.textContent = u.display_name;
+      bio.textContent = u.bio;
+      document.title = `${u.display_name} (@${u.handle}) · chirp`;
+      // The tweets shown here are the reader's own: their author too.
+      for (const a of list.querySelectorAll(`.author[href="/@${u.handle}"] strong`)) a.textContent = u.display_name;
+    }));
+    return;
+  }
+  if (!me) return;
   const set = await followingSet(me.user);
   if (gen !== viewGen) return;
   const btn = h("button", { type: "button" });

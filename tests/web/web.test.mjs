@@ -395,6 +395,67 @@ test("reply from the feed and from a thread; the tweet page shows the thread", (
     assert.deepEqual(await page.locator("article .text").allTextContents(), ["I think it's great", "answering myself"]);
   }));
 
+test("a profile shows its bio; its owner edits the display name and bio", () =>
+  withChirp("profile-edit", async (chirp, open) => {
+    const bob = await makeUser(chirp, "bob");
+    await chirp.api("PATCH", "/v1/users/me", { token: bob.token, body: { bio: "Writes C at night." } });
+    const alice = await makeUser(chirp, "alice");
+    await chirp.api("POST", "/v1/tweets", { token: alice.token, body: { text: "a tweet of mine" } });
+
+    const p = await open(DESKTOP);
+    const { page } = p;
+    await page.goto(`${chirp.base}/`);
+    await logIn(page, "alice", alice.password);
+    await page.goto(`${chirp.base}/@bob`);
+    await page.locator(".profile").getByText("Writes C at night.").waitFor();
+    await page.getByRole("button", { name: "Follow", exact: true }).waitFor();
+    assert.equal(await page.getByRole("button", { name: "Edit profile" }).count(), 0, "only on one's own profile");
+
+    await page.getByRole("link", { name: "@alice" }).first().click();
+    await article(page, "a tweet of mine").waitFor();
+    const edit = page.getByRole("button", { name: "Edit profile" });
+    await edit.click();
+    assert.equal(await edit.getAttribute("aria-expanded"), "true");
+    const name = page.getByLabel("Display name");
+    const bio = page.getByLabel("Bio");
+    assert.equal(await name.evaluate((e) => e === document.activeElement), true, "the form has the focus");
+    assert.equal(await name.inputValue(), "alice");
+    // Over 160 characters: Save waits.
+    await bio.fill("é".repeat(161));
+    assert.equal(await page.locator("#profile-bio-count").textContent(), "-1");
+    assert.ok(await page.getByRole("button", { name: "Save" }).isDisabled());
+    await bio.fill("é".repeat(160));
+    assert.ok(await page.getByRole("button", { name: "Save" }).isEnabled());
+    // A refusal from the server is shown, and nothing changes.
+    await name.fill("bell \u0007");
+    await page.getByRole("button", { name: "Save" }).click();
+    await page.getByRole("alert").filter({ hasText: "The display name must be" }).waitFor();
+    expectErrors(p, /status of 422/);
+
+    await name.fill("Alice Liddell");
+    await bio.fill("Down the rabbit hole,\nand back.");
+    assert.equal(await bio.inputValue(), "Down the rabbit hole, and back.", "one line");
+    await page.getByRole("button", { name: "Save" }).click();
+    await page.getByRole("heading", { name: "Alice Liddell" }).waitFor();
+    await page.locator(".profile").getByText("Down the rabbit hole, and back.").waitFor();
+    await name.waitFor({ state: "detached" });
+    assert.equal(await edit.evaluate((e) => e === document.activeElement), true, "focus back on Edit profile");
+    assert.equal(await article(page, "a tweet of mine").locator(".author strong").textContent(), "Alice Liddell");
+    const u = (await chirp.api("GET", `/v1/users/${alice.id}`)).data;
+    assert.equal(u.display_name, "Alice Liddell");
+    assert.equal(u.bio, "Down the rabbit hole, and back.");
+    await screenshot(page, "profile-edit-1280x800");
+
+    // Escape closes the form unsaved.
+    await edit.click();
+    await page.getByLabel("Bio").fill("never saved");
+    await page.getByLabel("Bio").press("Escape");
+    await page.getByLabel("Bio").waitFor({ state: "detached" });
+    await page.reload();
+    await page.getByRole("heading", { name: "Alice Liddell" }).waitFor();
+    await page.locator(".profile").getByText("Down the rabbit hole, and back.").waitFor();
+  }));
+
 test("attach an image: presigned upload with progress, then the tweet shows it", () =>
   withChirp("image", async (chirp, open) => {
     const alice = await makeUser(chirp, "alice");
