@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import net from "node:net";
 import { after, before, test } from "node:test";
 import {
-  DESKTOP, FACTOR, PHONE, launch, makeUser, openPage, png, screenshot, scrollsSideways, startChirp, until,
+  DESKTOP, FACTOR, NARROW, PHONE, launch, makeUser, openPage, png, screenshot, scrollsSideways, startChirp, until,
 } from "./chirp.mjs";
 
 let browser;
@@ -454,6 +454,60 @@ test("a profile shows its bio; its owner edits the display name and bio", () =>
     await page.reload();
     await page.getByRole("heading", { name: "Alice Liddell" }).waitFor();
     await page.locator(".profile").getByText("Down the rabbit hole, and back.").waitFor();
+  }));
+
+test("360 px wide: tweet actions, a reply box, a deep thread and the profile editor fit", () =>
+  withChirp("narrow", async (chirp, open) => {
+    const bob = await makeUser(chirp, "bob_has_a_rather_long_handle");
+    const alice = await makeUser(chirp, "alice_with_a_long_handle_xx");
+    await chirp.api("POST", `/v1/users/${bob.id}/follows`, { token: alice.token });
+    let parent = (await chirp.api("POST", "/v1/tweets", { token: bob.token,
+      body: { text: `the start of a long thread https://example.com/${"a".repeat(80)}` } })).data;
+    const root = parent;
+    for (let i = 1; i <= 5; i++) {
+      const u = i % 2 ? alice : bob;
+      parent = (await chirp.api("POST", "/v1/tweets", { token: u.token,
+        body: { text: `reply number ${i} with #averyveryveryverylonghashtagthatgoesonandon`, in_reply_to_id: parent.id } })).data;
+    }
+    for (const u of [alice, bob]) await chirp.api("POST", `/v1/tweets/${root.id}/likes`, { token: u.token });
+
+    const { page } = await open(NARROW);
+    await page.goto(`${chirp.base}/`);
+    await logIn(page, alice.handle, alice.password);
+    const t = article(page, "the start of a long thread");
+    await t.getByRole("button", { name: /^Reply/ }).click();
+    await page.getByRole("textbox", { name: `Reply to @${bob.handle}` }).waitFor();
+    const fits = async (what) => {
+      assert.equal(await scrollsSideways(page), false, `${what} scrolls sideways`);
+      const over = await page.locator("main button, main textarea, main input, main article").evaluateAll((els) =>
+        els.filter((e) => e.getBoundingClientRect().right > document.documentElement.clientWidth + 0.5)
+          .map((e) => e.outerHTML.slice(0, 80)));
+      assert.deepEqual(over, [], `${what}: past the right edge`);
+    };
+    await fits("home with a reply box");
+    await screenshot(page, "home-360x740");
+
+    await page.goto(`${chirp.base}/tweets/${root.id}`);
+    await page.getByRole("feed", { name: "Replies" }).getByRole("article").nth(4).waitFor();
+    await fits("a thread five deep");
+    const narrowest = await page.locator(".replies article .text").evaluateAll((ps) =>
+      Math.min(...ps.map((p) => p.getBoundingClientRect().width)));
+    assert.ok(narrowest > 200, `the deepest reply is ${narrowest} px wide`);
+    await screenshot(page, "thread-360x740");
+
+    await page.goto(`${chirp.base}/@${alice.handle}`);
+    await page.getByRole("button", { name: "Edit profile" }).click();
+    await page.getByLabel("Bio").fill("b".repeat(160));
+    await fits("the profile editor");
+    await screenshot(page, "profile-edit-360x740");
+
+    // Logged out, Like and Reply lead to the log-in form.
+    await page.getByRole("button", { name: "Log out" }).click();
+    await page.getByRole("button", { name: "Log in" }).waitFor();
+    await page.goto(`${chirp.base}/tweets/${root.id}`);
+    await page.locator("article.focus").getByRole("button", { name: "Like, 2 likes" }).click();
+    await page.getByRole("button", { name: "Log in" }).waitFor();
+    await page.getByRole("status").filter({ hasText: "Log in to like tweets." }).waitFor();
   }));
 
 test("attach an image: presigned upload with progress, then the tweet shows it", () =>
