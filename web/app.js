@@ -107,6 +107,8 @@ function liveFeed(list, lastId) {
     es = new EventSource(`/v1/feed/stream?${q}`);
     es.onopen = () => { list.dataset.live = "open"; };
     es.addEventListener("tweet", (e) => {
+      // A streamed Tweet's "liked" is always false (docs/api.md): right
+      // for a tweet just posted, which is what the stream brings.
       last = e.lastEventId || last;
       const t = JSON.parse(e.data);
       if (!document.getElementById(`t-${t.id}`)) list.prepend(tweetArticle(t));
@@ -373,7 +375,7 @@ async function tweetView(id) {
   const noReplies = h("p", { class: "muted status empty" }, "No replies yet.");
   const place = (el, depth) => {
     el.dataset.depth = depth;
-    if (depth) el.classList.add(`depth-${Math.min(depth, MAX_DEPTH)}`);
+    if (depth) el.classList.add("nested", `depth-${Math.min(depth, MAX_DEPTH)}`);
     return el;
   };
   // A reply posted here goes after the last reply below the tweet it answers.

@@ -130,6 +130,7 @@ export function tweetArticle(t, opts = {}) {
     box?.remove();
     box = null;
     reply.setAttribute("aria-expanded", "false");
+    reply.removeAttribute("aria-controls");
     reply.focus();
   }
   reply.addEventListener("click", () => {
@@ -153,7 +154,8 @@ export function tweetArticle(t, opts = {}) {
         toast("Your reply is posted.");
       },
     });
-    reply.setAttribute("aria-controls", box.id = `reply-${t.id}-form`);
+    box.id = `reply-${t.id}-form`;
+    reply.setAttribute("aria-controls", box.id);
     reply.setAttribute("aria-expanded", "true");
     footer.after(box);
     box.querySelector("textarea").focus();
