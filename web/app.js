@@ -397,7 +397,7 @@ async function tweetView(id) {
   const oldest = ctx.ancestors[0] || t;
   const earlier = !oldest.in_reply_to_id ? null : ctx.ancestors.length >= 40
     ? h("p", null, h("a", { href: `/tweets/${oldest.in_reply_to_id}` }, "Earlier tweets of the thread"))
-    : h("p", { class: "muted" }, "The tweet this thread began with was deleted.");
+    : h("p", { class: "muted" }, "An earlier tweet of this thread was deleted.");
   const ancestors = h("div", { class: "tweets ancestors", role: "feed", "aria-label": "Earlier in the thread" },
     ctx.ancestors.map((a) => tweetArticle(a, { thread: true, onReply })));
   const focus = tweetArticle(t, { thread: true, onReply });

@@ -391,8 +391,20 @@ test("reply from the feed and from a thread; the tweet page shows the thread", (
     // Once the first tweet is deleted, the thread says so.
     await chirp.api("DELETE", `/v1/tweets/${root.id}`, { token: bob.token });
     await page.reload();
-    await page.getByText("The tweet this thread began with was deleted.").waitFor();
+    await page.getByText("An earlier tweet of this thread was deleted.").waitFor();
     assert.deepEqual(await page.locator("article .text").allTextContents(), ["I think it's great", "answering myself"]);
+
+    // A thread longer than the context's 40 ancestors links to the rest.
+    const chain = [(await chirp.api("POST", "/v1/tweets", { token: bob.token, body: { text: "link 0" } })).data];
+    for (let i = 1; i <= 41; i++)
+      chain.push((await chirp.api("POST", "/v1/tweets", { token: bob.token,
+        body: { text: `link ${i}`, in_reply_to_id: chain[i - 1].id } })).data);
+    await page.goto(`${chirp.base}/tweets/${chain[41].id}`);
+    await page.locator("article.focus").filter({ hasText: "link 41" }).waitFor();
+    assert.equal(await page.getByRole("feed", { name: "Earlier in the thread" }).getByRole("article").count(), 40);
+    await page.getByRole("link", { name: "Earlier tweets of the thread" }).click();
+    await page.waitForURL(`${chirp.base}/tweets/${chain[0].id}`);
+    await page.locator("article.focus").filter({ hasText: "link 0" }).waitFor();
   }));
 
 test("a profile shows its bio; its owner edits the display name and bio", () =>
