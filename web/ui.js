@@ -90,16 +90,16 @@ export function confirmDialog(question, yes) {
   });
 }
 
-let navigator = (url) => location.assign(url);
+let goTo = (url) => location.assign(url);
 
 /** Goes to a client route; app.js makes it one without a reload. */
 export function go(url) {
-  navigator(url);
+  goTo(url);
 }
 
 /** fn(url) is how go() goes (app.js: navigate). */
 export function setNavigator(fn) {
-  navigator = fn;
+  goTo = fn;
 }
 
 /** A short message for everyone, screen readers included. */
