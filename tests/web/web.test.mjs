@@ -347,7 +347,7 @@ test("reply from the feed and from a thread; the tweet page shows the thread", (
     assert.equal(first.in_reply_to_id, root.id);
 
     // The tweet page: the tweet, and its replies below.
-    await t.getByRole("link", { name: "now" }).click();
+    await t.locator("a.when").click(); // the time links to the tweet
     await page.waitForURL(`${chirp.base}/tweets/${root.id}`);
     const replies = page.getByRole("feed", { name: "Replies" });
     await replies.getByRole("article").filter({ hasText: "I think it's great" }).waitFor();
