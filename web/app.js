@@ -5,7 +5,8 @@
 
 import { api, ApiError, currentSession, saveSession, setUnauthorizedHandler } from "./api.js";
 import { composeBox } from "./compose.js";
-import { h, pagedList, toast, tweetArticle } from "./ui.js";
+import { tweetArticle } from "./tweet.js";
+import { h, pagedList, setNavigator, toast } from "./ui.js";
 
 const main = document.getElementById("main");
 const account = document.getElementById("account");
@@ -19,7 +20,7 @@ function show(title, ...nodes) {
   for (const f of cleanups) f();
   cleanups = [];
   document.title = title ? `${title} · chirp` : "chirp";
-  main.replaceChildren(...nodes);
+  main.replaceChildren(...nodes.filter((n) => n !== null));
 }
 
 function renderAccount() {
@@ -91,6 +92,8 @@ async function logOut() {
   route();
 }
 
+const EMPTY_FEED_LAST_ID = "1"; // ids are never 0: 1 is older than every tweet
+
 /** The live stream for the home feed, reopened after it closes for good. */
 function liveFeed(list, lastId) {
   let es = null;
@@ -104,6 +107,8 @@ function liveFeed(list, lastId) {
     es = new EventSource(`/v1/feed/stream?${q}`);
     es.onopen = () => { list.dataset.live = "open"; };
     es.addEventListener("tweet", (e) => {
+      // A streamed Tweet's "liked" is always false (docs/api.md): right
+      // for a tweet just posted, which is what the stream brings.
       last = e.lastEventId || last;
       const t = JSON.parse(e.data);
       if (!document.getElementById(`t-${t.id}`)) list.prepend(tweetArticle(t));
@@ -134,8 +139,10 @@ function liveFeed(list, lastId) {
 
 async function home() {
   const list = h("div", { class: "tweets", role: "feed", "aria-label": "Your feed" });
-  const compose = composeBox((t) => {
-    if (!document.getElementById(`t-${t.id}`)) list.prepend(tweetArticle(t));
+  const compose = composeBox({
+    onPosted(t) {
+      if (!document.getElementById(`t-${t.id}`)) list.prepend(tweetArticle(t));
+    },
   });
   show("Home", h("h1", { class: "visually-hidden", tabindex: -1 }, "Home"), compose, list);
   const pages = pagedList(list, "/v1/feed?limit=20", tweetArticle,
@@ -144,7 +151,12 @@ async function home() {
   const first = await pages.first;
   performance.mark("chirp:feed-rendered");
   if (!list.isConnected) return;
-  cleanups.push(liveFeed(list, first.length ? first[0].id : null));
+  // The stream replays what reached the feed after the id it is given
+  // (docs/streaming.md): the newest tweet shown, or, for a feed that was
+  // empty, the smallest id there is, since everything in the feed by then
+  // arrived after the page was read. Without one it would start at its
+  // own opening and miss what was posted in between.
+  cleanups.push(liveFeed(list, first === null ? null : first.length ? first[0].id : EMPTY_FEED_LAST_ID));
 }
 
 async function followingSet(me) {
@@ -168,6 +180,89 @@ function counts(u) {
     h("li", null, h("strong", null, String(u.followers_count)), " Followers"));
 }
 
+const MAX_NAME = 50;
+const MAX_BIO = 160;
+const codePoints = (s) => [...s].length;
+
+/**
+ * The reader's own profile editor: an Edit profile button that opens a
+ * form for the display name and bio (PATCH /v1/users/me). onSaved(user)
+ * with the user as the server now has it; the session keeps it too.
+ */
+function editProfile(user, onSaved) {
+  const open = h("button", { type: "button", class: "secondary", "aria-expanded": "false",
+    "aria-controls": "profile-edit" }, "Edit profile");
+  const wrap = h("div", { class: "edit-profile" }, open);
+  let form = null;
+  function close() {
+    form?.remove();
+    form = null;
+    open.setAttribute("aria-expanded", "false");
+    open.focus();
+  }
+  open.addEventListener("click", () => {
+    if (form) {
+      close();
+      return;
+    }
+    const nameIn = h("input", { id: "profile-display-name", name: "display_name", required: true,
+      autocomplete: "nickname", "aria-describedby": "profile-name-hint" });
+    nameIn.value = user.display_name;
+    const bioIn = h("textarea", { id: "profile-bio", name: "bio", rows: 3, "aria-describedby": "profile-bio-count" });
+    bioIn.value = user.bio || "";
+    const left = h("span", { id: "profile-bio-count", class: "count", "aria-live": "polite" });
+    const error = h("p", { class: "error", role: "alert" });
+    const save = h("button", { type: "submit" }, "Save");
+    const cancel = h("button", { type: "button", class: "secondary" }, "Cancel");
+    form = h("form", { id: "profile-edit", class: "profile-edit", "aria-label": "Edit profile" },
+      h("label", { for: "profile-display-name" }, "Display name"), nameIn,
+      h("p", { class: "hint muted", id: "profile-name-hint" }, `Up to ${MAX_NAME} characters.`),
+      h("label", { for: "profile-bio" }, "Bio"), bioIn, error,
+      h("div", { class: "row" }, left, h("span", { class: "spacer" }), cancel, save));
+    const update = () => {
+      // A bio is one line (the API refuses control characters).
+      if (/[\r\n]/.test(bioIn.value)) bioIn.value = bioIn.value.replace(/\s*[\r\n]+\s*/g, " ");
+      const n = MAX_BIO - codePoints(bioIn.value);
+      left.textContent = String(n);
+      left.classList.toggle("over", n < 0);
+      left.setAttribute("aria-label", n < 0 ? `${-n} characters over the limit` : `${n} characters left`);
+      const nameOk = nameIn.value.trim() && codePoints(nameIn.value) <= MAX_NAME;
+      save.disabled = n < 0 || !nameOk;
+    };
+    nameIn.addEventListener("input", update);
+    bioIn.addEventListener("input", update);
+    cancel.addEventListener("click", close);
+    form.addEventListener("keydown", (e) => { if (e.key === "Escape") { e.preventDefault(); close(); } });
+    form.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      if (save.disabled) return;
+      save.disabled = true;
+      error.textContent = "";
+      try {
+        const r = await api("PATCH", "/v1/users/me", { body: { display_name: nameIn.value.trim(), bio: bioIn.value.trim() } });
+        user = r.data;
+        const s = currentSession();
+        if (s) saveSession({ ...s, user: { ...s.user, ...user } });
+        onSaved(user);
+        close();
+        toast("Your profile is saved.");
+      } catch (err) {
+        error.textContent = err instanceof ApiError && err.code === "invalid_display_name"
+          ? `The display name must be 1 to ${MAX_NAME} characters, without control characters.`
+          : err instanceof ApiError && err.code === "invalid_bio"
+            ? `The bio must be at most ${MAX_BIO} characters, on one line.`
+            : `Could not save: ${err.message}`;
+        update();
+      }
+    });
+    update();
+    open.setAttribute("aria-expanded", "true");
+    wrap.append(form);
+    nameIn.focus();
+  });
+  return wrap;
+}
+
 async function profile(handle) {
   const gen = viewGen;
   show(`@${handle}`, h("p", { class: "muted" }, "Loading…"));
@@ -181,16 +276,28 @@ async function profile(handle) {
     return;
   }
   let countsEl = counts(user);
+  const name = h("h1", { id: "profile-name", tabindex: -1 }, user.display_name);
+  const bio = h("p", { class: "bio" }, user.bio || "");
   const head = h("section", { class: "profile", "aria-labelledby": "profile-name" },
-    h("h1", { id: "profile-name", tabindex: -1 }, user.display_name),
-    h("p", { class: "handle" }, `@${user.handle}`), countsEl);
+    name, h("p", { class: "handle" }, `@${user.handle}`), bio, countsEl);
   const list = h("div", { class: "tweets", role: "feed", "aria-label": `Tweets of @${user.handle}` });
   show(`${user.display_name} (@${user.handle})`, head, h("h2", { class: "visually-hidden" }, "Tweets"), list);
   const pages = pagedList(list, `/v1/users/${user.id}/tweets?limit=20`, tweetArticle, "No tweets yet.");
   cleanups.push(pages.stop);
 
   const me = currentSession();
-  if (!me || me.user.id === user.id) return;
+  if (me && me.user.id === user.id) {
+    head.append(editProfile(user, (u) => {
+      user = u;
+      name.textContent = u.display_name;
+      bio.textContent = u.bio;
+      document.title = `${u.display_name} (@${u.handle}) · chirp`;
+      // The tweets shown here are the reader's own: their author too.
+      for (const a of list.querySelectorAll(`.author[href="/@${u.handle}"] strong`)) a.textContent = u.display_name;
+    }));
+    return;
+  }
+  if (!me) return;
   const set = await followingSet(me.user);
   if (gen !== viewGen) return;
   const btn = h("button", { type: "button" });
@@ -223,18 +330,82 @@ async function profile(handle) {
   head.append(btn);
 }
 
+const MAX_DEPTH = 3; // deeper replies are indented no further (a phone is narrow)
+
+/** The replies of a context in reading order: each one under the tweet it
+ * answers, oldest first, with its depth below the thread's tweet. */
+function replyTree(rootId, descendants) {
+  const children = new Map();
+  for (const d of descendants) {
+    const list = children.get(d.in_reply_to_id) || [];
+    list.push(d);
+    children.set(d.in_reply_to_id, list);
+  }
+  const out = [];
+  const seen = new Set();
+  const walk = (id, depth) => {
+    for (const d of children.get(id) || []) {
+      seen.add(d.id);
+      out.push([d, depth]);
+      walk(d.id, depth + 1);
+    }
+  };
+  walk(rootId, 0);
+  // Below a reply the bound left out: shown after the others.
+  for (const d of descendants) if (!seen.has(d.id)) out.push([d, 0]);
+  return out;
+}
+
+/** /tweets/{id}: the tweet with the ones it answers above and its replies
+ * below (GET /v1/tweets/{id}/context); a reply posted here joins them. */
 async function tweetView(id) {
   const gen = viewGen;
   show("Tweet", h("p", { class: "muted" }, "Loading…"));
+  let t, ctx;
   try {
-    const t = (await api("GET", `/v1/tweets/${id}`)).data;
+    [t, ctx] = await Promise.all([api("GET", `/v1/tweets/${id}`), api("GET", `/v1/tweets/${id}/context`)])
+      .then((rs) => rs.map((r) => r.data));
     if (gen !== viewGen) return;
-    show(`@${t.author.handle}: ${t.text.slice(0, 40)}`, h("h1", { class: "visually-hidden", tabindex: -1 }, "Tweet"),
-      tweetArticle(t));
   } catch (e) {
     if (gen !== viewGen) return;
     show("Not found", h("h1", { tabindex: -1 }, e.status === 404 ? "This tweet doesn't exist (or was deleted)" : e.message));
+    return;
   }
+  const replies = h("div", { class: "tweets replies", role: "feed", "aria-label": "Replies" });
+  const noReplies = h("p", { class: "muted status empty" }, "No replies yet.");
+  const place = (el, depth) => {
+    el.dataset.depth = depth;
+    if (depth) el.classList.add("nested", `depth-${Math.min(depth, MAX_DEPTH)}`);
+    return el;
+  };
+  // A reply posted here goes after the last reply below the tweet it answers.
+  function onReply(r, parent) {
+    if (document.getElementById(`t-${r.id}`)) return;
+    const el = tweetArticle(r, { thread: true, onReply });
+    if (parent.parentNode === replies) {
+      const depth = Number(parent.dataset.depth) + 1;
+      let after = parent;
+      while (after.nextElementSibling && Number(after.nextElementSibling.dataset.depth) >= depth)
+        after = after.nextElementSibling;
+      after.after(place(el, depth));
+    } else if (parent.dataset.id === t.id) {
+      replies.append(place(el, 0));
+    } else {
+      parent.after(place(el, 1)); // an answer to an earlier tweet of the thread
+    }
+  }
+  const oldest = ctx.ancestors[0] || t;
+  const earlier = !oldest.in_reply_to_id ? null : ctx.ancestors.length >= 40
+    ? h("p", null, h("a", { href: `/tweets/${oldest.in_reply_to_id}` }, "Earlier tweets of the thread"))
+    : h("p", { class: "muted" }, "An earlier tweet of this thread was deleted.");
+  const ancestors = h("div", { class: "tweets ancestors", role: "feed", "aria-label": "Earlier in the thread" },
+    ctx.ancestors.map((a) => tweetArticle(a, { thread: true, onReply })));
+  const focus = tweetArticle(t, { thread: true, onReply });
+  focus.classList.add("focus");
+  for (const [d, depth] of replyTree(t.id, ctx.descendants))
+    replies.append(place(tweetArticle(d, { thread: true, onReply }), depth));
+  show(`@${t.author.handle}: ${t.text.slice(0, 40)}`, h("h1", { class: "visually-hidden", tabindex: -1 }, "Thread"),
+    earlier, ancestors, focus, h("h2", { class: "visually-hidden" }, "Replies"), replies, noReplies);
 }
 
 function searchView(q) {
@@ -306,6 +477,7 @@ document.getElementById("search-form").addEventListener("submit", (e) => {
 });
 
 window.addEventListener("popstate", () => route(true));
+setNavigator(navigate);
 
 setUnauthorizedHandler(() => {
   viewGen++;

@@ -1,6 +1,6 @@
-// compose — the box to post a tweet: a live count of the 280 code points
-// left, up to four images sent through the presigned upload flow
-// (docs/media.md) with their progress, and Ctrl/Cmd+Enter to post.
+// compose — the box to post a tweet or a reply: a live count of the 280
+// code points left, up to four images sent through the presigned upload
+// flow (docs/media.md) with their progress, and Ctrl/Cmd+Enter to post.
 
 import { api, ApiError, idempotencyKey } from "./api.js";
 import { h } from "./ui.js";
@@ -69,20 +69,36 @@ async function uploadImage(file, progress, phase) {
   throw new Error("the image is taking too long to process");
 }
 
-/** The compose form; onPosted(tweet) after each post. */
-export function composeBox(onPosted) {
-  const text = h("textarea", { id: "compose-text", name: "text", rows: 3, "aria-describedby": "compose-count" });
-  const count = h("span", { id: "compose-count", class: "count", "aria-live": "polite" }, String(MAX));
-  const post = h("button", { type: "submit", disabled: true }, "Post");
-  const file = h("input", { type: "file", accept: TYPES.join(","), multiple: true, hidden: true, id: "compose-file" });
+/**
+ * A compose form. onPosted(tweet) after each post. For a reply, replyTo is
+ * the tweet's id (sent as in_reply_to_id), and id (unique in the page)
+ * prefixes the form's element ids; label names the text box, submit the
+ * button. onCancel, if given, adds Cancel (Escape does the same).
+ */
+export function composeBox({ onPosted, replyTo = null, id = "compose", label = "What's happening?",
+  title = "Post a tweet", submit = "Post", onCancel = null }) {
+  const text = h("textarea", { id: `${id}-text`, name: "text", rows: replyTo ? 2 : 3, "aria-describedby": `${id}-count` });
+  const count = h("span", { id: `${id}-count`, class: "count", "aria-live": "polite" }, String(MAX));
+  const post = h("button", { type: "submit", disabled: true }, submit);
+  const file = h("input", { type: "file", accept: TYPES.join(","), multiple: true, hidden: true, id: `${id}-file` });
   const attach = h("button", { type: "button", class: "secondary" }, "Add image");
   const list = h("ul", { class: "attachments", "aria-label": "Images" });
   const error = h("p", { class: "error", role: "alert" });
-  const form = h("form", { class: "compose", "aria-label": "Post a tweet" },
-    h("label", { for: "compose-text", class: "visually-hidden" }, "What's happening?"),
+  const cancel = onCancel && h("button", { type: "button", class: "secondary" }, "Cancel");
+  const form = h("form", { class: replyTo ? "compose reply" : "compose", "aria-label": title },
+    h("label", { for: `${id}-text`, class: "visually-hidden" }, label),
     text, list, error,
-    h("div", { class: "row" }, attach, file, h("span", { class: "spacer" }), count, post));
-  text.setAttribute("placeholder", "What's happening?");
+    h("div", { class: "row" }, attach, file, h("span", { class: "spacer" }), count, cancel, post));
+  text.setAttribute("placeholder", label);
+  if (onCancel) {
+    cancel.addEventListener("click", onCancel);
+    form.addEventListener("keydown", (e) => {
+      if (e.key === "Escape") {
+        e.preventDefault();
+        onCancel();
+      }
+    });
+  }
 
   const attachments = []; // {file, media, busy, li}
 
@@ -152,7 +168,9 @@ export function composeBox(onPosted) {
     const media_ids = attachments.filter((a) => a.media).map((a) => a.media.id);
     key = key || idempotencyKey();
     try {
-      const r = await api("POST", "/v1/tweets", { body: { text: text.value, media_ids }, key });
+      const body = { text: text.value, media_ids };
+      if (replyTo) body.in_reply_to_id = replyTo;
+      const r = await api("POST", "/v1/tweets", { body, key });
       key = null;
       text.value = "";
       attachments.length = 0;
@@ -163,7 +181,7 @@ export function composeBox(onPosted) {
       error.textContent = `Could not post: ${err.message}`;
     }
     update();
-    text.focus();
+    if (form.isConnected) text.focus();
   });
   return form;
 }

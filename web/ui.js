@@ -1,10 +1,10 @@
 // ui — building blocks every view uses: an element builder that only ever
-// makes text nodes of user content (never HTML), tweet articles with
-// clickable mentions, hashtags and links, relative times, the confirmation
-// dialog, and a list that loads the next page (the Link header's) as the
-// reader scrolls.
+// makes text nodes of user content (never HTML), clickable mentions,
+// hashtags and links, relative times, the confirmation dialog, toasts, a
+// way to go to another client route, and a list that loads the next page
+// (the Link header's) as the reader scrolls. Tweets are tweet.js's.
 
-import { api, currentSession } from "./api.js";
+import { api } from "./api.js";
 
 /** h("a", {href: "/"}, "text", child, ...): attributes, then children. */
 export function h(tag, attrs, ...children) {
@@ -61,7 +61,8 @@ export function relativeTime(date, now = Date.now()) {
 // Made once: a formatter costs far more to make than to use.
 const exact = new Intl.DateTimeFormat(undefined, { dateStyle: "full", timeStyle: "long" });
 
-function timeEl(iso) {
+/** A <time>: relative, with the exact time on hover. */
+export function timeEl(iso) {
   const d = new Date(iso);
   return h("time", { datetime: iso, title: exact.format(d) }, relativeTime(d));
 }
@@ -89,48 +90,16 @@ export function confirmDialog(question, yes) {
   });
 }
 
-function images(t) {
-  if (!t.media || !t.media.length) return null;
-  return h("div", { class: `media n${t.media.length}` }, t.media.map((m) => {
-    // The thumbnail's longest side is 400 px; its size is known before it
-    // loads, so nothing moves when it arrives.
-    const scale = Math.min(1, 400 / Math.max(m.width || 1, m.height || 1));
-    return h("a", { href: m.url, target: "_blank", rel: "noopener" },
-      h("img", {
-        src: m.thumbnail_url || m.url, alt: `Image from @${t.author.handle}`, loading: "lazy",
-        width: Math.round((m.width || 400) * scale), height: Math.round((m.height || 300) * scale),
-      }));
-  }));
+let goTo = (url) => location.assign(url);
+
+/** Goes to a client route; app.js makes it one without a reload. */
+export function go(url) {
+  goTo(url);
 }
 
-/** A tweet as an <article>, with Delete on the reader's own tweets. */
-export function tweetArticle(t) {
-  const me = currentSession();
-  const mine = me && me.user.id === t.author.id;
-  const art = h("article", { class: "tweet", id: `t-${t.id}`, "data-id": t.id, "aria-labelledby": `n-${t.id}` },
-    h("header", null,
-      h("a", { class: "author", href: `/@${t.author.handle}`, id: `n-${t.id}` },
-        h("strong", null, t.author.display_name), " ", h("span", { class: "handle" }, `@${t.author.handle}`)),
-      h("span", { "aria-hidden": "true" }, " · "),
-      h("a", { class: "when", href: `/tweets/${t.id}` }, timeEl(t.created_at))),
-    h("p", { class: "text" }, linkify(t.text)),
-    images(t));
-  if (mine) {
-    const del = h("button", { class: "link danger", type: "button" }, "Delete");
-    del.addEventListener("click", async () => {
-      if (!(await confirmDialog("Delete this tweet? This can't be undone.", "Delete"))) return;
-      del.disabled = true;
-      try {
-        await api("DELETE", `/v1/tweets/${t.id}`);
-        art.remove();
-      } catch (e) {
-        del.disabled = false;
-        toast(`Could not delete: ${e.message}`);
-      }
-    });
-    art.append(h("footer", null, del));
-  }
-  return art;
+/** fn(url) is how go() goes (app.js: navigate). */
+export function setNavigator(fn) {
+  goTo = fn;
 }
 
 /** A short message for everyone, screen readers included. */
@@ -145,7 +114,8 @@ export function toast(message) {
  * A list that shows the page at url, then the next ones (rel="next") as the
  * reader nears its end. render(item) makes an element with a unique id, so
  * an item already shown (from the live stream, say) is not shown twice.
- * Resolves, once the first page is shown, to its items.
+ * Resolves, once the first page is shown, to its items (null if it could
+ * not be loaded).
  */
 export function pagedList(list, url, render, empty) {
   const status = h("p", { class: "muted status", role: "status" }, "Loading…");
@@ -181,7 +151,7 @@ export function pagedList(list, url, render, empty) {
       status.textContent = `Could not load: ${e.message}`;
       status.hidden = false;
       next = null;
-      return [];
+      return null;
     } finally {
       busy = false;
       if (next && sentinel.getBoundingClientRect().top < innerHeight + 800) queueMicrotask(more);

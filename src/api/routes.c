@@ -234,12 +234,14 @@ static void gate_finish(struct api_read *r, struct ctx *c)
 }
 
 /* The web client's profile pages, /@alice: the router matches whole
- * segments only, so a GET of "/@" and one segment is given the row
- * "/@{handle}" here, with the handle as its parameter. */
+ * segments only, so a GET (or HEAD, as for every GET route) of "/@" and
+ * one segment is given the row "/@{handle}" here, with the handle as its
+ * parameter. */
 static int match_profile(h2o_req_t *req, const char *path, size_t len, struct route_match *m)
 {
 	if (len < 3 || path[1] != '@' || memchr(path + 1, '/', len - 1) ||
-	    !h2o_memis(req->method.base, req->method.len, H2O_STRLIT("GET")))
+	    !(h2o_memis(req->method.base, req->method.len, H2O_STRLIT("GET")) ||
+	      h2o_memis(req->method.base, req->method.len, H2O_STRLIT("HEAD"))))
 		return ROUTE_NOT_FOUND;
 	for (size_t i = 0; i < NROUTES; i++) {
 		if (strcmp(routes[i].pattern, "/@{handle}") == 0) {

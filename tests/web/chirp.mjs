@@ -112,6 +112,7 @@ export async function launch() {
 
 export const DESKTOP = { width: 1280, height: 800 };
 export const PHONE = { width: 390, height: 844 };
+export const NARROW = { width: 360, height: 740 }; // the narrowest phones in common use
 
 /**
  * A new browser context and page on chirp, with its guards: every console
@@ -148,7 +149,7 @@ export async function screenshot(page, name) {
   await page.screenshot({ path: path.join(OUT, `${name}.png`) });
 }
 
-/** True when the page scrolls sideways (it must not, down to 390 px). */
+/** True when the page scrolls sideways (it must not, down to 360 px). */
 export function scrollsSideways(page) {
   return page.evaluate(() => document.documentElement.scrollWidth > document.documentElement.clientWidth);
 }

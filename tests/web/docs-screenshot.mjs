@@ -1,7 +1,7 @@
 // Makes docs/web-home.png, the README's picture of the home feed: a chirp
-// of its own with three users, a few tweets and an image, and one tweet
-// that arrives live. Not part of make test; run it by hand after a change
-// to how the client looks:  node tests/web/docs-screenshot.mjs
+// of its own with three users, a few tweets, a reply, likes and an image,
+// and one tweet that arrives live. Not part of make test; run it by hand
+// after a change to how the client looks:  node tests/web/docs-screenshot.mjs
 import path from "node:path";
 import { REPO, DESKTOP, launch, makeUser, openPage, png, startChirp, until } from "./chirp.mjs";
 
@@ -14,8 +14,12 @@ try {
   const carol = await makeUser(chirp, "carol");
   for (const u of [bob, carol]) await chirp.api("POST", `/v1/users/${u.id}/follows`, { token: alice.token });
   const post = (u, text, media_ids) => chirp.api("POST", "/v1/tweets", { token: u.token, body: { text, media_ids } });
-  await post(carol, "Reading docs/streaming.md: the live feed is plain Server-Sent Events, no polling. https://html.spec.whatwg.org/multipage/server-sent-events.html");
-  await post(bob, "Coffee first, then the #benchmarks. @carol, are you in?");
+  const sse = (await post(carol, "Reading docs/streaming.md: the live feed is plain Server-Sent Events, no polling. https://html.spec.whatwg.org/multipage/server-sent-events.html")).data;
+  const coffee = (await post(bob, "Coffee first, then the #benchmarks. @carol, are you in?")).data;
+  await chirp.api("POST", "/v1/tweets", { token: carol.token, body: { text: "Count me in.", in_reply_to_id: coffee.id } });
+  const like = (u, t) => chirp.api("POST", `/v1/tweets/${t.id}/likes`, { token: u.token });
+  await like(alice, sse);
+  await like(bob, sse);
 
   // An image through the presigned flow (docs/media.md): a sunset, of sorts.
   const img = png(800, 450, (x, y) => (y < 290 ? [250 - y / 3, 150 + y / 3, 80 + y / 2] : [40 + x / 12, 90, 60]));
@@ -23,7 +27,9 @@ try {
   await fetch(chirp.base + m.upload.url, { method: "PUT", body: img });
   await chirp.api("POST", `/v1/media/${m.id}/complete`, { token: alice.token, body: {} });
   await until(async () => (await chirp.api("GET", `/v1/media/${m.id}`, { token: alice.token })).data.status === "ready", "the image");
-  await post(alice, "Sunset over the harbour, posted from chirp's own web client. #chirp", [m.id]);
+  const sunset = (await post(alice, "Sunset over the harbour, posted from chirp's own web client. #chirp", [m.id])).data;
+  await like(bob, sunset);
+  await like(carol, sunset);
 
   const p = await openPage(browser, chirp, DESKTOP);
   const { page } = p;
@@ -35,6 +41,9 @@ try {
   await page.locator("[data-live=open]").waitFor({ state: "attached" });
   await post(bob, "And this one arrived live, without a reload.");
   await page.getByRole("article").filter({ hasText: "arrived live" }).waitFor();
+  const live = page.getByRole("article").filter({ hasText: "arrived live" }).getByRole("button", { name: /^Like/ });
+  await live.click();
+  await until(async () => (await live.getAttribute("aria-label")) === "Like, 1 like", "the like");
   await page.getByRole("textbox", { name: "What's happening?" }).fill("Trying chirp in the browser");
   await until(() => page.getByRole("article").first().getByRole("img").count().then(() => true), "layout");
   await page.screenshot({ path: out });

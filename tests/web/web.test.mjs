@@ -4,9 +4,10 @@
 // page error or request to another origin fails it (chirp.mjs).
 
 import assert from "node:assert/strict";
+import net from "node:net";
 import { after, before, test } from "node:test";
 import {
-  DESKTOP, FACTOR, PHONE, launch, makeUser, openPage, png, screenshot, scrollsSideways, startChirp, until,
+  DESKTOP, FACTOR, NARROW, PHONE, launch, makeUser, openPage, png, screenshot, scrollsSideways, startChirp, until,
 } from "./chirp.mjs";
 
 let browser;
@@ -123,6 +124,38 @@ test("follow from a profile, then a followee's tweets arrive live and leave when
     await page.getByRole("button", { name: "Follow", exact: true }).waitFor();
   }));
 
+test("a feed that was empty misses nothing posted between its load and the stream's opening", () =>
+  withChirp("empty-feed", async (chirp, open) => {
+    const bob = await makeUser(chirp, "bob");
+    const alice = await makeUser(chirp, "alice");
+    await chirp.api("POST", `/v1/users/${bob.id}/follows`, { token: alice.token });
+    const { page } = await open(DESKTOP);
+    // Hold the stream's request until bob has posted: the tweet then
+    // reaches the feed after the page was read and before the stream opens.
+    let release;
+    const held = new Promise((r) => { release = r; });
+    let streamUrl = null;
+    await page.route("**/v1/feed/stream?*", async (route) => {
+      streamUrl = new URL(route.request().url());
+      await held;
+      await route.continue();
+    });
+    await page.goto(`${chirp.base}/`);
+    await logIn(page, "alice", alice.password);
+    await page.getByText("Your feed is empty").waitFor();
+    await until(() => streamUrl, "the stream's request");
+    await chirp.api("POST", "/v1/tweets", { token: bob.token, body: { text: "posted while the stream was opening" } });
+    await until(async () => (await chirp.api("GET", "/v1/feed", { token: alice.token })).data.length, "the fanout");
+    release();
+    await article(page, "posted while the stream was opening").waitFor();
+    assert.ok(streamUrl.searchParams.get("last_event_id"), "the stream was opened with a last_event_id");
+    await page.locator("[role=feed][data-live=open]").waitFor({ state: "attached" });
+    await chirp.api("POST", "/v1/tweets", { token: bob.token, body: { text: "and one after it, live" } });
+    await article(page, "and one after it, live").waitFor();
+    assert.equal(await page.getByRole("article").count(), 2, "each tweet once");
+    assert.equal(await page.getByText("Your feed is empty").isVisible(), false);
+  }));
+
 test("a token revoked elsewhere: the next request's 401 brings back the log-in form", () =>
   withChirp("revoked", async (chirp, open) => {
     const alice = await makeUser(chirp, "alice");
@@ -193,6 +226,300 @@ test("delete one's own tweet, with a confirmation", () =>
     await page.reload();
     await article(page, "bob's, not alice's").waitFor();
     assert.equal(await article(page, "a tweet to delete").count(), 0);
+  }));
+
+/** The API's view of a tweet, as the reader with token sees it. */
+async function tweetAs(chirp, id, token) {
+  return (await chirp.api("GET", `/v1/tweets/${id}`, { token })).data;
+}
+
+/** Drops the console errors the browser logs for answers a test provoked. */
+function expectErrors(p, re) {
+  p.problems.splice(0, p.problems.length, ...p.problems.filter((m) => !re.test(m)));
+}
+
+test("like and unlike, by mouse and keyboard; a refused like is put back with a message", () =>
+  withChirp("like", async (chirp, open) => {
+    const bob = await makeUser(chirp, "bob");
+    const carol = await makeUser(chirp, "carol");
+    const alice = await makeUser(chirp, "alice");
+    await chirp.api("POST", `/v1/users/${bob.id}/follows`, { token: alice.token });
+    const tw = (await chirp.api("POST", "/v1/tweets", { token: bob.token, body: { text: "like me if you can" } })).data;
+    await chirp.api("POST", `/v1/tweets/${tw.id}/likes`, { token: carol.token });
+
+    const p = await open(DESKTOP);
+    const { page } = p;
+    await page.goto(`${chirp.base}/`);
+    await logIn(page, "alice", alice.password);
+    const t = article(page, "like me if you can");
+    const like = t.getByRole("button", { name: /^Like/ });
+    await like.waitFor();
+    assert.equal(await like.getAttribute("aria-pressed"), "false");
+    assert.equal(await like.getAttribute("aria-label"), "Like, 1 like");
+
+    await like.click();
+    assert.equal(await like.getAttribute("aria-pressed"), "true", "shown at once");
+    assert.equal(await like.getAttribute("aria-label"), "Like, 2 likes");
+    await until(async () => (await tweetAs(chirp, tw.id, alice.token)).liked, "the like to reach the server");
+    assert.equal((await tweetAs(chirp, tw.id, alice.token)).like_count, 2);
+
+    // The keyboard: Space and Enter toggle it, and focus stays on it.
+    await like.focus();
+    await page.keyboard.press("Space");
+    assert.equal(await like.getAttribute("aria-pressed"), "false");
+    await until(async () => !(await tweetAs(chirp, tw.id, alice.token)).liked, "the unlike");
+    await page.keyboard.press("Enter");
+    assert.equal(await like.getAttribute("aria-pressed"), "true");
+    await until(async () => (await tweetAs(chirp, tw.id, alice.token)).liked, "the like again");
+    assert.equal(await like.evaluate((b) => b === document.activeElement), true, "focus stays on Like");
+
+    // The reader's like comes back with the feed after a reload.
+    await page.reload();
+    await like.waitFor();
+    assert.equal(await like.getAttribute("aria-pressed"), "true");
+    assert.equal(await like.getAttribute("aria-label"), "Like, 2 likes");
+
+    // Refused: the unlike shows at once, then is put back with a message.
+    let release;
+    const held = new Promise((r) => { release = r; });
+    await page.route("**/v1/tweets/*/likes", async (route) => {
+      await held;
+      await route.fulfill({ status: 503, contentType: "application/json",
+        body: JSON.stringify({ error: "try again later", code: "unavailable" }) });
+    });
+    await like.click();
+    assert.equal(await like.getAttribute("aria-pressed"), "false", "optimistic");
+    assert.equal(await like.getAttribute("aria-label"), "Like, 1 like");
+    release();
+    await page.getByRole("status").filter({ hasText: "Could not unlike the tweet: try again later" }).waitFor();
+    assert.equal(await like.getAttribute("aria-pressed"), "true", "rolled back");
+    assert.equal(await like.getAttribute("aria-label"), "Like, 2 likes");
+    await page.unroute("**/v1/tweets/*/likes");
+    assert.equal((await tweetAs(chirp, tw.id, alice.token)).liked, true, "the server still has the like");
+    expectErrors(p, /status of 503/);
+
+    // Quick clicks end where the reader left them.
+    await like.click();
+    await like.click();
+    await like.click();
+    assert.equal(await like.getAttribute("aria-pressed"), "false");
+    await until(async () => !(await tweetAs(chirp, tw.id, alice.token)).liked, "the last of three clicks");
+    await page.waitForTimeout(300);
+    assert.equal((await tweetAs(chirp, tw.id, alice.token)).liked, false);
+    assert.equal(await like.getAttribute("aria-pressed"), "false");
+  }));
+
+test("reply from the feed and from a thread; the tweet page shows the thread", () =>
+  withChirp("reply", async (chirp, open) => {
+    const bob = await makeUser(chirp, "bob");
+    const alice = await makeUser(chirp, "alice");
+    await chirp.api("POST", `/v1/users/${bob.id}/follows`, { token: alice.token });
+    const root = (await chirp.api("POST", "/v1/tweets", { token: bob.token, body: { text: "what do you think?" } })).data;
+
+    const { page } = await open(DESKTOP);
+    await page.goto(`${chirp.base}/`);
+    await logIn(page, "alice", alice.password);
+    const t = article(page, "what do you think?");
+    const reply = t.getByRole("button", { name: /^Reply/ });
+    await reply.click();
+    assert.equal(await reply.getAttribute("aria-expanded"), "true");
+    const box = page.getByRole("textbox", { name: "Reply to @bob" });
+    assert.equal(await box.evaluate((b) => b === document.activeElement), true, "the reply box has the focus");
+    // Escape closes it and gives the focus back to Reply.
+    await box.press("Escape");
+    await box.waitFor({ state: "detached" });
+    assert.equal(await reply.evaluate((b) => b === document.activeElement), true);
+    assert.equal(await reply.getAttribute("aria-expanded"), "false");
+
+    await page.keyboard.press("Enter");
+    await box.fill("I think it's great");
+    await page.getByRole("button", { name: "Post reply" }).click();
+    const mine = article(page, "I think it's great");
+    await mine.waitFor();
+    await box.waitFor({ state: "detached" });
+    assert.equal(await reply.getAttribute("aria-label"), "Reply, 1 reply");
+    // Shown right under the tweet it answers, as a reply.
+    assert.equal(await t.evaluate((a) => a.nextElementSibling.textContent.includes("I think it's great")), true);
+    await mine.getByRole("link", { name: "Show the thread" }).waitFor();
+    const ctx = (await chirp.api("GET", `/v1/tweets/${root.id}/context`)).data;
+    assert.deepEqual(ctx.descendants.map((d) => d.text), ["I think it's great"]);
+    const first = ctx.descendants[0];
+    assert.equal(first.in_reply_to_id, root.id);
+
+    // The tweet page: the tweet, and its replies below.
+    await t.locator("a.when").click(); // the time links to the tweet
+    await page.waitForURL(`${chirp.base}/tweets/${root.id}`);
+    const replies = page.getByRole("feed", { name: "Replies" });
+    await replies.getByRole("article").filter({ hasText: "I think it's great" }).waitFor();
+    assert.equal(await page.locator("article.focus .text").textContent(), "what do you think?");
+
+    // A reply to the reply goes under it, one step in; Ctrl+Enter posts.
+    await replies.getByRole("article").filter({ hasText: "I think it's great" })
+      .getByRole("button", { name: /^Reply/ }).click();
+    await page.getByRole("textbox", { name: "Reply to @alice" }).fill("answering myself");
+    await page.getByRole("textbox", { name: "Reply to @alice" }).press("Control+Enter");
+    await replies.getByRole("article").filter({ hasText: "answering myself" }).waitFor();
+    // And one to the tweet itself goes last, not indented.
+    await page.locator("article.focus").getByRole("button", { name: /^Reply/ }).click();
+    await page.getByRole("textbox", { name: "Reply to @bob" }).fill("a second answer");
+    await page.getByRole("button", { name: "Post reply" }).click();
+    await replies.getByRole("article").filter({ hasText: "a second answer" }).waitFor();
+    const shown = () => replies.getByRole("article").evaluateAll((as) =>
+      as.map((a) => `${a.dataset.depth}:${a.querySelector(".text").textContent}`));
+    const expected = ["0:I think it's great", "1:answering myself", "0:a second answer"];
+    assert.deepEqual(await shown(), expected);
+    assert.doesNotMatch(await page.locator("main").innerText(), /\b(null|undefined|NaN)\b/);
+    await screenshot(page, "thread-1280x800");
+    // The server's thread is the same after a reload.
+    await page.reload();
+    await replies.getByRole("article").first().waitFor();
+    assert.deepEqual(await shown(), expected);
+    assert.equal(await page.locator("article.focus").getByRole("button", { name: /^Reply/ }).getAttribute("aria-label"),
+      "Reply, 2 replies");
+
+    // From the deepest reply, the tweets it answers are above it, oldest first.
+    const nested = (await chirp.api("GET", `/v1/tweets/${root.id}/context`)).data.descendants
+      .find((d) => d.text === "answering myself");
+    await page.goto(`${chirp.base}/tweets/${nested.id}`);
+    await page.locator("article.focus").filter({ hasText: "answering myself" }).waitFor();
+    assert.deepEqual(await page.getByRole("feed", { name: "Earlier in the thread" }).locator(".text").allTextContents(),
+      ["what do you think?", "I think it's great"]);
+    await page.getByText("No replies yet.").waitFor();
+    const order = await page.locator("article").evaluateAll((as) => as.map((a) => a.querySelector(".text").textContent));
+    assert.deepEqual(order, ["what do you think?", "I think it's great", "answering myself"]);
+
+    // Once the first tweet is deleted, the thread says so.
+    await chirp.api("DELETE", `/v1/tweets/${root.id}`, { token: bob.token });
+    await page.reload();
+    await page.getByText("An earlier tweet of this thread was deleted.").waitFor();
+    assert.deepEqual(await page.locator("article .text").allTextContents(), ["I think it's great", "answering myself"]);
+
+    // A thread longer than the context's 40 ancestors links to the rest.
+    const chain = [(await chirp.api("POST", "/v1/tweets", { token: bob.token, body: { text: "link 0" } })).data];
+    for (let i = 1; i <= 41; i++)
+      chain.push((await chirp.api("POST", "/v1/tweets", { token: bob.token,
+        body: { text: `link ${i}`, in_reply_to_id: chain[i - 1].id } })).data);
+    await page.goto(`${chirp.base}/tweets/${chain[41].id}`);
+    await page.locator("article.focus").filter({ hasText: "link 41" }).waitFor();
+    assert.equal(await page.getByRole("feed", { name: "Earlier in the thread" }).getByRole("article").count(), 40);
+    await page.getByRole("link", { name: "Earlier tweets of the thread" }).click();
+    await page.waitForURL(`${chirp.base}/tweets/${chain[0].id}`);
+    await page.locator("article.focus").filter({ hasText: "link 0" }).waitFor();
+  }));
+
+test("a profile shows its bio; its owner edits the display name and bio", () =>
+  withChirp("profile-edit", async (chirp, open) => {
+    const bob = await makeUser(chirp, "bob");
+    await chirp.api("PATCH", "/v1/users/me", { token: bob.token, body: { bio: "Writes C at night." } });
+    const alice = await makeUser(chirp, "alice");
+    await chirp.api("POST", "/v1/tweets", { token: alice.token, body: { text: "a tweet of mine" } });
+
+    const p = await open(DESKTOP);
+    const { page } = p;
+    await page.goto(`${chirp.base}/`);
+    await logIn(page, "alice", alice.password);
+    await page.goto(`${chirp.base}/@bob`);
+    await page.locator(".profile").getByText("Writes C at night.").waitFor();
+    await page.getByRole("button", { name: "Follow", exact: true }).waitFor();
+    assert.equal(await page.getByRole("button", { name: "Edit profile" }).count(), 0, "only on one's own profile");
+
+    await page.getByRole("link", { name: "@alice" }).first().click();
+    await article(page, "a tweet of mine").waitFor();
+    const edit = page.getByRole("button", { name: "Edit profile" });
+    await edit.click();
+    assert.equal(await edit.getAttribute("aria-expanded"), "true");
+    const name = page.getByLabel("Display name");
+    const bio = page.getByLabel("Bio");
+    assert.equal(await name.evaluate((e) => e === document.activeElement), true, "the form has the focus");
+    assert.equal(await name.inputValue(), "alice");
+    // Over 160 characters: Save waits.
+    await bio.fill("é".repeat(161));
+    assert.equal(await page.locator("#profile-bio-count").textContent(), "-1");
+    assert.ok(await page.getByRole("button", { name: "Save" }).isDisabled());
+    await bio.fill("é".repeat(160));
+    assert.ok(await page.getByRole("button", { name: "Save" }).isEnabled());
+    // A refusal from the server is shown, and nothing changes.
+    await name.fill("bell \u0007");
+    await page.getByRole("button", { name: "Save" }).click();
+    await page.getByRole("alert").filter({ hasText: "The display name must be" }).waitFor();
+    expectErrors(p, /status of 422/);
+
+    await name.fill("Alice Liddell");
+    await bio.fill("Down the rabbit hole,\nand back.");
+    assert.equal(await bio.inputValue(), "Down the rabbit hole, and back.", "one line");
+    await page.getByRole("button", { name: "Save" }).click();
+    await page.getByRole("heading", { name: "Alice Liddell" }).waitFor();
+    await page.locator(".profile").getByText("Down the rabbit hole, and back.").waitFor();
+    await name.waitFor({ state: "detached" });
+    assert.equal(await edit.evaluate((e) => e === document.activeElement), true, "focus back on Edit profile");
+    assert.equal(await article(page, "a tweet of mine").locator(".author strong").textContent(), "Alice Liddell");
+    const u = (await chirp.api("GET", `/v1/users/${alice.id}`)).data;
+    assert.equal(u.display_name, "Alice Liddell");
+    assert.equal(u.bio, "Down the rabbit hole, and back.");
+    await screenshot(page, "profile-edit-1280x800");
+
+    // Escape closes the form unsaved.
+    await edit.click();
+    await page.getByLabel("Bio").fill("never saved");
+    await page.getByLabel("Bio").press("Escape");
+    await page.getByLabel("Bio").waitFor({ state: "detached" });
+    await page.reload();
+    await page.getByRole("heading", { name: "Alice Liddell" }).waitFor();
+    await page.locator(".profile").getByText("Down the rabbit hole, and back.").waitFor();
+  }));
+
+test("360 px wide: tweet actions, a reply box, a deep thread and the profile editor fit", () =>
+  withChirp("narrow", async (chirp, open) => {
+    const bob = await makeUser(chirp, "bob_has_a_rather_long_handle");
+    const alice = await makeUser(chirp, "alice_with_a_long_handle_xx");
+    await chirp.api("POST", `/v1/users/${bob.id}/follows`, { token: alice.token });
+    let parent = (await chirp.api("POST", "/v1/tweets", { token: bob.token,
+      body: { text: `the start of a long thread https://example.com/${"a".repeat(80)}` } })).data;
+    const root = parent;
+    for (let i = 1; i <= 5; i++) {
+      const u = i % 2 ? alice : bob;
+      parent = (await chirp.api("POST", "/v1/tweets", { token: u.token,
+        body: { text: `reply number ${i} with #averyveryveryverylonghashtagthatgoesonandon`, in_reply_to_id: parent.id } })).data;
+    }
+    for (const u of [alice, bob]) await chirp.api("POST", `/v1/tweets/${root.id}/likes`, { token: u.token });
+
+    const { page } = await open(NARROW);
+    await page.goto(`${chirp.base}/`);
+    await logIn(page, alice.handle, alice.password);
+    const t = article(page, "the start of a long thread");
+    await t.getByRole("button", { name: /^Reply/ }).click();
+    await page.getByRole("textbox", { name: `Reply to @${bob.handle}` }).waitFor();
+    const fits = async (what) => {
+      assert.equal(await scrollsSideways(page), false, `${what} scrolls sideways`);
+      const over = await page.locator("main button, main textarea, main input, main article").evaluateAll((els) =>
+        els.filter((e) => e.getBoundingClientRect().right > document.documentElement.clientWidth + 0.5)
+          .map((e) => e.outerHTML.slice(0, 80)));
+      assert.deepEqual(over, [], `${what}: past the right edge`);
+    };
+    await fits("home with a reply box");
+    await screenshot(page, "home-360x740");
+
+    await page.goto(`${chirp.base}/tweets/${root.id}`);
+    await page.getByRole("feed", { name: "Replies" }).getByRole("article").nth(4).waitFor();
+    await fits("a thread five deep");
+    const narrowest = await page.locator(".replies article .text").evaluateAll((ps) =>
+      Math.min(...ps.map((p) => p.getBoundingClientRect().width)));
+    assert.ok(narrowest > 200, `the deepest reply is ${narrowest} px wide`);
+    await screenshot(page, "thread-360x740");
+
+    await page.goto(`${chirp.base}/@${alice.handle}`);
+    await page.getByRole("button", { name: "Edit profile" }).click();
+    await page.getByLabel("Bio").fill("b".repeat(160));
+    await fits("the profile editor");
+    await screenshot(page, "profile-edit-360x740");
+
+    // Logged out, Like and Reply lead to the log-in form.
+    await page.getByRole("button", { name: "Log out" }).click();
+    await page.getByRole("button", { name: "Log in" }).waitFor();
+    await page.goto(`${chirp.base}/tweets/${root.id}`);
+    await page.locator("article.focus").getByRole("button", { name: "Like, 2 likes" }).click();
+    await page.getByRole("button", { name: "Log in" }).waitFor();
+    await page.getByRole("status").filter({ hasText: "Log in to like tweets." }).waitFor();
   }));
 
 test("attach an image: presigned upload with progress, then the tweet shows it", () =>
@@ -325,4 +652,45 @@ test("served with a strict CSP, cacheable assets and a page for every client rou
     assert.equal(api404.status, 404);
     assert.equal((await api404.json()).code, "not_found");
     assert.equal((await fetch(`${chirp.base}/@alice/more`)).status, 404);
+  }));
+
+/** A raw HTTP/1.1 exchange: every byte the server sends until it closes. */
+function rawRequest(base, head) {
+  const { hostname, port } = new URL(base);
+  return new Promise((resolve, reject) => {
+    const chunks = [];
+    const s = net.connect(Number(port), hostname, () => s.end(head));
+    s.on("data", (d) => chunks.push(d));
+    s.on("end", () => resolve(Buffer.concat(chunks).toString("latin1")));
+    s.on("error", reject);
+  });
+}
+
+test("HEAD on every web page and asset answers as GET does, without a body", () =>
+  withChirp("head", async (chirp) => {
+    const html = await (await fetch(`${chirp.base}/`)).text();
+    const asset = html.match(/src="(\/assets\/[0-9a-f]+\/app\.js)"/)[1];
+    const same = ["content-type", "content-length", "etag", "cache-control", "content-security-policy",
+      "x-content-type-options", "referrer-policy"];
+    for (const p of ["/", "/@alice", "/tweets/123", "/search?q=x", asset]) {
+      const get = await fetch(chirp.base + p);
+      const head = await fetch(chirp.base + p, { method: "HEAD" });
+      assert.equal(get.status, 200, `GET ${p}`);
+      assert.equal(head.status, 200, `HEAD ${p}`);
+      for (const k of same) assert.equal(head.headers.get(k), get.headers.get(k), `HEAD ${p}: ${k}`);
+      assert.equal(Number(head.headers.get("content-length")), (await get.arrayBuffer()).byteLength, `HEAD ${p}`);
+      // On the wire: the headers, then nothing (a body would be read as
+      // the next response on a kept-alive connection).
+      const raw = await rawRequest(chirp.base, `HEAD ${p} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+      assert.match(raw, /^HTTP\/1\.1 200 /, `raw HEAD ${p}`);
+      assert.equal(raw.slice(raw.indexOf("\r\n\r\n") + 4), "", `HEAD ${p} sent a body`);
+      // Revalidation works the same way.
+      const cond = await fetch(chirp.base + p, { method: "HEAD", headers: { "If-None-Match": get.headers.get("etag") } });
+      assert.equal(cond.status, 304, `conditional HEAD ${p}`);
+    }
+    // What GET refuses, HEAD refuses alike.
+    for (const p of ["/@alice/more", "/assets/0123456789ab/app.js"]) {
+      assert.equal((await fetch(chirp.base + p, { method: "HEAD" })).status, 404, `HEAD ${p}`);
+      assert.equal((await fetch(chirp.base + p)).status, 404, `GET ${p}`);
+    }
   }));
