@@ -227,6 +227,8 @@ static const struct config_type type_number = {
 static const struct config_type type_seconds_ms = {
     .takes_value = true, .scale = 1000, .parse = parse_number};
 /* MiB on the command line, bytes in the field. */
+static const struct config_type type_days_ms = {
+    .takes_value = true, .scale = 86400ull * 1000, .parse = parse_number};
 static const struct config_type type_mib = {
     .takes_value = true, .scale = 1u << 20, .parse = parse_number};
 static const struct config_type type_choice = {.takes_value = true, .parse = parse_choice};
@@ -335,6 +337,10 @@ static const struct config_flag flags[] = {
      .choices = log_formats, .help = "access log as json or text"},
     {"log-level", NULL, FIELD(access_log_min_status), &type_choice, .arg = "LEVEL", .def = "info",
      .choices = log_levels, .help = "info: every request; warn: 4xx and 5xx; error: 5xx"},
+
+    {.help = "Sessions"},
+    {"session-idle-days", NULL, FIELD(session_idle_ms), &type_days_ms, 1, 3650, .arg = "DAYS",
+     .def = "30", .help = "a session (bearer token) unused this long ends"},
 
     {.help = "Media"},
     {"media-max-bytes", NULL, FIELD(media_max_bytes), &type_number, 1024, 1ull << 32, .arg = "N",

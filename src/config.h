@@ -36,6 +36,7 @@ struct chirp_config {
 	unsigned timeline_cap;        /* --timeline-cap */
 	size_t timeline_bytes;        /* --timeline-memory (MiB on the command line) */
 	uint64_t timeline_idle_ms;    /* --timeline-idle (seconds) */
+	uint64_t session_idle_ms;     /* --session-idle-days */
 	size_t tweet_cache_bytes;     /* --tweet-cache-memory (MiB) */
 	size_t fanout_queue;          /* --fanout-queue */
 

@@ -222,6 +222,7 @@ static int chirp_start(struct chirp *ch, const struct chirp_config *cfg, struct 
 		.hash_queue = HASH_QUEUE_MAX,
 		.login_failed = ratelimit_login_failed,
 		.login_failed_arg = app->ratelimit,
+		.session_idle_ms = cfg->session_idle_ms,
 	};
 	app->accounts = accounts_new(&aopt);
 	app->tweets = tweets_new(app->writes, app->feed);

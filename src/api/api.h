@@ -73,6 +73,7 @@ struct ctx {
 	struct route_match m;
 	uint64_t user_id;                 /* the authenticated user; 0 if none */
 	uint8_t token_hash[TOKEN_HASH_LEN]; /* of the bearer token, when user_id */
+	uint64_t session_id;              /* the token's session, when user_id */
 	struct store_idem idem;           /* Idempotency-Key, when idem.on */
 
 	/* For the access log and metrics (gateway/). */
@@ -180,6 +181,10 @@ void api_users_get(struct ctx *c);
 void api_users_by_handle(struct ctx *c);
 void api_sessions_create(struct ctx *c);
 void api_sessions_delete(struct ctx *c);
+void api_sessions_list(struct ctx *c);
+void api_sessions_delete_one(struct ctx *c);
+void api_sessions_delete_all(struct ctx *c);
+void api_users_password(struct ctx *c);
 void api_tweets_create(struct ctx *c);
 void api_tweets_get(struct ctx *c);
 void api_tweets_delete(struct ctx *c);

@@ -31,6 +31,12 @@ static const struct route routes[] = {
 	 * the token in clear, and tokens are stored only as hashes. */
 	ROUTE("POST", "/v1/sessions", api_sessions_create, API_BUDGET(BUDGET_LOGIN)),
 	ROUTE("DELETE", "/v1/sessions/current", api_sessions_delete, API_AUTH),
+	/* session management (issue 19); "current" above is matched first */
+	ROUTE("GET", "/v1/sessions", api_sessions_list, API_AUTH),
+	ROUTE("DELETE", "/v1/sessions", api_sessions_delete_all, API_AUTH),
+	ROUTE("DELETE", "/v1/sessions/{id}", api_sessions_delete_one, API_AUTH),
+	ROUTE("PUT", "/v1/users/me/password", api_users_password,
+	      API_AUTH | API_BUDGET(BUDGET_LOGIN)),
 	ROUTE("POST", "/v1/tweets", api_tweets_create,
 	      API_AUTH | API_IDEMPOTENT | API_BUDGET(BUDGET_POST)),
 	ROUTE("GET", "/v1/tweets/{id}", api_tweets_get, 0),
@@ -150,6 +156,8 @@ struct gate {
 	/* results */
 	bool authed;
 	bool store_failed; /* the token could not be checked */
+	struct accounts *accounts;
+	struct session session;
 	uint64_t user_id;
 	uint8_t token_hash[TOKEN_HASH_LEN];
 	struct store_idem key;
@@ -160,10 +168,11 @@ struct gate {
 static void gate_run(struct api_read *r, struct store_reader *db)
 {
 	struct gate *g = (struct gate *)r;
-	int rc = g->token_len ? accounts_session(db, g->token, g->token_len, &g->user_id,
-						 g->token_hash)
+	int rc = g->token_len ? accounts_session(g->accounts, db, g->token, g->token_len,
+						 &g->session, g->token_hash)
 			      : STORE_NOT_FOUND;
 	g->authed = rc == STORE_OK;
+	g->user_id = g->session.user_id;
 	g->store_failed = rc != STORE_OK && rc != STORE_NOT_FOUND;
 	if (!g->authed)
 		g->user_id = 0;
@@ -186,6 +195,7 @@ static void gate_finish(struct api_read *r, struct ctx *c)
 	h2o_req_t *req = c->req;
 	unsigned flags = g->flags;
 	c->user_id = g->user_id;
+	c->session_id = g->authed ? g->session.id : 0;
 	memcpy(c->token_hash, g->token_hash, sizeof(c->token_hash));
 	/* Every request pays its budget before any other answer, errors
 	 * included: a valid token makes its user pay, else the client IP,
@@ -289,6 +299,7 @@ static void dispatch(struct ctx *c)
 	g->r.release = gate_release;
 	g->match = match;
 	g->flags = flags;
+	g->accounts = c->app->accounts;
 	g->record.body = (struct strbuf)STRBUF_INIT;
 	h2o_iovec_t token;
 	if (auth_token(req, flags & API_QUERY_TOKEN, &token) && token.len <= sizeof(g->token)) {

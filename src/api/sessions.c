@@ -1,9 +1,14 @@
 /*
- * sessions — log-in and log-out (the accounts service: core/accounts.h).
+ * sessions — log-in, log-out and the caller's sessions (the accounts
+ * service: core/accounts.h).
  *
  * Failed log-ins are counted per handle, folded to lower case (handles are
  * unique case-insensitively), so guessing one account's password from many
  * addresses is limited too.
+ *
+ * A user sees and ends only their own sessions: the user is always the
+ * token's, and another user's session id is a 404 like one that does not
+ * exist. Nothing here ever shows a token or its hash.
  */
 #include <ctype.h>
 #include <string.h>
@@ -11,6 +16,8 @@
 #include "api/api.h"
 #include "api/write.h"
 #include "core/accounts.h"
+#include "core/render.h"
+#include "core/validate.h"
 #include "http/respond.h"
 
 void api_sessions_create(struct ctx *c)
@@ -30,8 +37,14 @@ void api_sessions_create(struct ctx *c)
 	folded[flen] = '\0';
 	if (!ratelimit_login_allowed(c->app->ratelimit, c->req, folded, flen))
 		goto done;
-	accounts_login(c->app->accounts, handle, hlen, folded, password, plen, api_write_done,
-		       api_write_begin(c));
+	struct accounts_origin origin = {.ip = c->client_ip};
+	h2o_iovec_t ua;
+	if (http_header_get(c->req, "user-agent", &ua)) {
+		origin.device = ua.base;
+		origin.device_len = ua.len;
+	}
+	accounts_login(c->app->accounts, handle, hlen, folded, password, plen, &origin,
+		       api_write_done, api_write_begin(c));
 done:
 	json_decref(body);
 }
@@ -40,4 +53,89 @@ void api_sessions_delete(struct ctx *c)
 {
 	accounts_logout(c->app->accounts, c->user_id, c->token_hash, api_write_done,
 			api_write_begin(c));
+}
+
+/* GET /v1/sessions */
+struct sessions_read {
+	struct api_read r;
+	struct accounts *accounts;
+	uint64_t user_id;
+	int rc;
+	size_t n;
+	struct session s[SESSION_LIST_MAX];
+};
+
+static void sessions_run(struct api_read *r, struct store_reader *db)
+{
+	struct sessions_read *q = (struct sessions_read *)r;
+	q->rc = accounts_sessions(q->accounts, db, q->user_id, q->s, &q->n);
+}
+
+static void sessions_finish(struct api_read *r, struct ctx *c)
+{
+	struct sessions_read *q = (struct sessions_read *)r;
+	if (q->rc != STORE_OK) {
+		api_store_error(c, q->rc);
+		return;
+	}
+	struct strbuf sb = STRBUF_INIT;
+	strbuf_append_char(&sb, '[');
+	for (size_t i = 0; i < q->n; i++) {
+		if (i)
+			strbuf_append_char(&sb, ',');
+		render_session(&sb, &q->s[i], q->s[i].id == c->session_id);
+	}
+	strbuf_append_char(&sb, ']');
+	http_header_set(c->req, "cache-control", "no-store", 8);
+	api_send(c, 200, &sb);
+	strbuf_deinit(&sb);
+}
+
+void api_sessions_list(struct ctx *c)
+{
+	struct sessions_read *q = api_read_new(c, sizeof(*q));
+	q->r.run = sessions_run;
+	q->r.finish = sessions_finish;
+	q->accounts = c->app->accounts;
+	q->user_id = c->user_id;
+	api_read(c, &q->r);
+}
+
+/* DELETE /v1/sessions/{id}: one of the caller's sessions. */
+void api_sessions_delete_one(struct ctx *c)
+{
+	uint64_t id;
+	if (!api_param_id(c, 0, &id))
+		return;
+	accounts_session_end(c->app->accounts, c->user_id, id, api_write_done, api_write_begin(c));
+}
+
+/* DELETE /v1/sessions: log out everywhere, this session included. */
+void api_sessions_delete_all(struct ctx *c)
+{
+	accounts_sessions_end(c->app->accounts, c->user_id, NULL, api_write_done,
+			      api_write_begin(c));
+}
+
+/* PUT /v1/users/me/password {current_password, new_password}: every
+ * other session ends; this one stays. */
+void api_users_password(struct ctx *c)
+{
+	json_t *body = api_body(c, true);
+	if (!body)
+		return;
+	const char *cur, *next;
+	size_t clen, nlen;
+	if (!api_string(c, body, "current_password", true, "invalid_password", &cur, &clen) ||
+	    !api_string(c, body, "new_password", true, "invalid_password", &next, &nlen))
+		goto done;
+	if (!validate_password(next, nlen)) {
+		http_send_error(c->req, 422, "invalid_password",
+				"new_password must be 8..1024 bytes");
+		goto done;
+	}
+	accounts_password_change(c->app->accounts, c->user_id, c->token_hash, cur, clen, next, nlen,
+				 api_write_done, api_write_begin(c));
+done:
+	json_decref(body);
 }

@@ -14,12 +14,14 @@
 #include "util/container_of.h"
 #include "util/jsonw.h"
 #include "util/log.h"
+#include "util/timeutil.h"
 
 struct accounts {
 	struct writes *writes;
 	struct workpool *hashers;
 	void (*login_failed)(void *arg, const char *handle);
 	void *login_failed_arg;
+	uint64_t idle_ms;
 };
 
 /* A sign-up or log-in on its way: the password lives here only until it
@@ -33,6 +35,8 @@ struct pending {
 	char handle[HANDLE_MAX + 1];       /* log-in: as sent, if it could be one */
 	char folded[HANDLE_MAX + 1];       /* log-in: whose failures are counted */
 	char token[TOKEN_TEXT_LEN + 1];    /* log-in: the new token, sent once */
+	size_t secret2_len;                /* password change: the new password */
+	char secret2[PASSWORD_MAX + 1];
 };
 
 /* ---- answers ---- */
@@ -77,12 +81,32 @@ static void render_logout(struct write *w, void *arg)
 	w->sw.resp_status = 204;
 }
 
+static void render_session_end(struct write *w, void *arg)
+{
+	(void)arg;
+	if (write_render_not_found(w))
+		return;
+	w->sw.resp_status = 204;
+}
+
+static void render_password(struct write *w, void *arg)
+{
+	(void)arg;
+	if (w->sw.status == STORE_CONFLICT) {
+		write_render_error(w, 409, "password_changed",
+				   "the password was changed meanwhile; try again");
+		return;
+	}
+	w->sw.resp_status = 204;
+}
+
 struct accounts *accounts_new(const struct accounts_options *opt)
 {
 	struct accounts *a = xcalloc(1, sizeof(*a));
 	a->writes = opt->writes;
 	a->login_failed = opt->login_failed;
 	a->login_failed_arg = opt->login_failed_arg;
+	a->idle_ms = opt->session_idle_ms;
 	/* Each hashing thread reads through its own reader, for log-ins. */
 	struct workpool_hooks hooks = {
 		.init = store_reader_thread_init,
@@ -94,6 +118,10 @@ struct accounts *accounts_new(const struct accounts_options *opt)
 	writes_define(a->writes, STORE_W_SESSION_CREATE, render_login, NULL);
 	writes_define(a->writes, STORE_W_SESSION_DELETE, render_logout, NULL);
 	writes_define(a->writes, STORE_W_PROFILE_UPDATE, render_profile, NULL);
+	writes_define(a->writes, STORE_W_SESSION_END, render_session_end, NULL);
+	writes_define(a->writes, STORE_W_SESSIONS_END, render_logout, NULL);
+	writes_define(a->writes, STORE_W_PASSWORD_CHANGE, render_password, NULL);
+	writes_define(a->writes, STORE_W_SESSION_TOUCH, render_logout, NULL); /* nobody hears it */
 	return a;
 }
 
@@ -172,13 +200,25 @@ static void check_then_submit(struct write *w)
 		return;
 	}
 	w->sw.in.session.user_id = u.id;
+	w->sw.in.session.used_ms = time_now_ms();
 	credentials_token_new(p->token, w->sw.in.session.token_hash);
 	write_submit(w);
 }
 
+/* Keeps the printable ASCII of a User-Agent, at most SESSION_DEVICE_MAX
+ * bytes of it, in dst[SESSION_DEVICE_MAX + 1]. */
+static void device_label(char *dst, const char *src, size_t len)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < len && n < SESSION_DEVICE_MAX; i++)
+		if (src[i] >= 0x20 && src[i] < 0x7f)
+			dst[n++] = src[i];
+	dst[n] = '\0';
+}
+
 void accounts_login(struct accounts *a, const char *handle, size_t handle_len,
 		    const char *folded_handle, const char *password, size_t password_len,
-		    write_done_fn done, void *arg)
+		    const struct accounts_origin *origin, write_done_fn done, void *arg)
 {
 	/* Log-in does not honour Idempotency-Key: a replay would have to keep
 	 * the token in clear, and tokens are stored only as hashes. */
@@ -190,6 +230,11 @@ void accounts_login(struct accounts *a, const char *handle, size_t handle_len,
 	p->check = validate_handle(handle, handle_len) && validate_password(password, password_len);
 	if (p->check)
 		memcpy(p->handle, handle, handle_len);
+	if (origin) {
+		device_label(p->w.sw.in.session.device, origin->device, origin->device_len);
+		snprintf(p->w.sw.in.session.ip, sizeof(p->w.sw.in.session.ip), "%s",
+			 origin->ip ? origin->ip : "");
+	}
 	write_run_blocking(&p->w, a->hashers, check_then_submit);
 }
 
@@ -237,10 +282,122 @@ int accounts_user_by_handle(struct store_reader *r, const char *handle, size_t l
 	return r->ops->user_get_by_handle(r, h, out);
 }
 
-int accounts_session(struct store_reader *r, const char *token, size_t len, uint64_t *user_id,
-		     uint8_t *token_hash)
+/* A write nobody waits for: the touch of a session, the delete of an
+ * expired one. */
+static void forget(struct write *w, void *arg)
+{
+	(void)arg;
+	write_free(w);
+}
+
+static void submit_unheard(struct accounts *a, enum store_write_kind kind, uint64_t user_id,
+			   const uint8_t *token_hash, uint64_t now)
+{
+	struct write *w = write_new(a->writes, kind, sizeof(*w), NULL, forget, NULL);
+	w->sw.in.session.user_id = user_id;
+	memcpy(w->sw.in.session.token_hash, token_hash, TOKEN_HASH_LEN);
+	w->sw.in.session.used_ms = now;
+	w->sw.in.session.stale_ms = now - SESSION_TOUCH_MS;
+	write_submit(w); /* a full queue drops it: the next request tries again */
+}
+
+int accounts_session(struct accounts *a, struct store_reader *r, const char *token, size_t len,
+		     struct session *out, uint8_t *token_hash)
 {
 	if (!credentials_token_hash(token, len, token_hash))
 		return STORE_NOT_FOUND;
-	return r->ops->session_user(r, token_hash, user_id);
+	int rc = r->ops->session_get(r, token_hash, out);
+	if (rc != STORE_OK)
+		return rc;
+	uint64_t now = time_now_ms();
+	uint64_t idle = now > out->last_used_ms ? now - out->last_used_ms : 0;
+	if (idle > a->idle_ms + SESSION_TOUCH_MS) {
+		/* Ended like a log-out, so its streams end too. */
+		submit_unheard(a, STORE_W_SESSION_DELETE, out->user_id, token_hash, now);
+		return STORE_NOT_FOUND;
+	}
+	if (idle >= SESSION_TOUCH_MS)
+		submit_unheard(a, STORE_W_SESSION_TOUCH, out->user_id, token_hash, now);
+	return STORE_OK;
+}
+
+int accounts_sessions(struct accounts *a, struct store_reader *r, uint64_t user_id,
+		      struct session *out, size_t *n)
+{
+	uint64_t now = time_now_ms(), span = a->idle_ms + SESSION_TOUCH_MS;
+	return r->ops->sessions_of(r, user_id, now > span ? now - span : 0, out, n);
+}
+
+void accounts_session_end(struct accounts *a, uint64_t user_id, uint64_t session_id,
+			  write_done_fn done, void *arg)
+{
+	struct write *w = write_new(a->writes, STORE_W_SESSION_END, sizeof(*w), NULL, done, arg);
+	w->sw.in.session_end.user_id = user_id;
+	w->sw.in.session_end.session_id = session_id;
+	write_submit(w);
+}
+
+void accounts_sessions_end(struct accounts *a, uint64_t user_id, const uint8_t *keep_token_hash,
+			   write_done_fn done, void *arg)
+{
+	struct write *w = write_new(a->writes, STORE_W_SESSIONS_END, sizeof(*w), NULL, done, arg);
+	w->sw.in.session.user_id = user_id;
+	if (keep_token_hash) /* else all zeros, no token's hash */
+		memcpy(w->sw.in.session.token_hash, keep_token_hash, TOKEN_HASH_LEN);
+	write_submit(w);
+}
+
+/* ---- password change ---- */
+
+static void change_then_submit(struct write *w)
+{
+	struct pending *p = container_of(w, struct pending, w);
+	struct store_reader *r = w->work.thread;
+	struct store_write *sw = &w->sw;
+	struct user u, again;
+	int rc = r->ops->user_get(r, sw->in.password.user_id, &u);
+	if (rc == STORE_OK)
+		rc = r->ops->user_credentials(r, u.handle, &again, sw->in.password.old_hash);
+	if (rc == STORE_OK && again.id != u.id)
+		rc = STORE_NOT_FOUND;
+	bool ok = rc == STORE_OK &&
+		  credentials_password_verify(sw->in.password.old_hash, p->secret, p->secret_len);
+	sodium_memzero(p->secret, sizeof(p->secret));
+	if (rc == STORE_OK && ok)
+		rc = credentials_password_hash(p->secret2, p->secret2_len, sw->in.password.new_hash)
+			     ? STORE_ERROR
+			     : STORE_OK;
+	sodium_memzero(p->secret2, sizeof(p->secret2));
+	if (rc == STORE_NOT_FOUND) {
+		write_fail(w, 404, "not_found", "no such user");
+	} else if (rc != STORE_OK) {
+		write_fail_unavailable(w);
+	} else if (!ok) {
+		if (p->a->login_failed) {
+			char folded[HANDLE_MAX + 1];
+			size_t i = 0;
+			for (; u.handle[i]; i++)
+				folded[i] = (char)(u.handle[i] >= 'A' && u.handle[i] <= 'Z'
+							   ? u.handle[i] - 'A' + 'a'
+							   : u.handle[i]);
+			folded[i] = '\0';
+			p->a->login_failed(p->a->login_failed_arg, folded);
+		}
+		write_fail(w, 403, "wrong_password", "the current password is wrong");
+	} else {
+		write_submit(w);
+	}
+}
+
+void accounts_password_change(struct accounts *a, uint64_t user_id, const uint8_t *token_hash,
+			      const char *current, size_t current_len, const char *replacement,
+			      size_t replacement_len, write_done_fn done, void *arg)
+{
+	struct pending *p = pending_new(a, STORE_W_PASSWORD_CHANGE, NULL, done, arg, current,
+					current_len);
+	p->secret2_len = replacement_len < PASSWORD_MAX ? replacement_len : PASSWORD_MAX;
+	memcpy(p->secret2, replacement, p->secret2_len);
+	p->w.sw.in.password.user_id = user_id;
+	memcpy(p->w.sw.in.password.token_hash, token_hash, TOKEN_HASH_LEN);
+	write_run_blocking(&p->w, a->hashers, change_then_submit);
 }

@@ -8,6 +8,15 @@
  * the writes are defined here (core/write.h): 201 User for a sign-up, 201
  * {token, user} for a log-in, 204 for a log-out. Inputs are validated by
  * the caller (core/validate.h); the service re-checks nothing.
+ *
+ * Sessions (one per log-in, named by the hash of its bearer token) end by
+ * a log-out, by their owner from another session (accounts_session_end,
+ * accounts_sessions_end), by a password change (every other one), or by
+ * idle expiry: accounts_session refuses a session unused for longer than
+ * `session_idle_ms` and deletes it. Its last use is recorded through the
+ * write path at most once per SESSION_TOUCH_MS, not once per request.
+ * Every way a session ends is a write whose effects end the streams of
+ * its token (live/service.c: live_follow_writes).
  */
 #ifndef CHIRP_CORE_ACCOUNTS_H
 #define CHIRP_CORE_ACCOUNTS_H
@@ -28,7 +37,13 @@ struct accounts_options {
 	/* Charges a failed log-in to the (lower-cased) handle; any thread. */
 	void (*login_failed)(void *arg, const char *handle);
 	void *login_failed_arg;
+	uint64_t session_idle_ms; /* a session unused this long ends (--session-idle-days) */
 };
+
+/* How stale a session's recorded last use may get before a request
+ * records it again: sessions are refused only once idle for
+ * session_idle_ms plus this, so a session never ends early. */
+#define SESSION_TOUCH_MS (3600ull * 1000)
 
 struct accounts;
 
@@ -52,17 +67,50 @@ struct accounts_signup {
 void accounts_signup(struct accounts *a, const struct accounts_signup *in,
 		     const struct store_idem *idem, write_done_fn done, void *arg);
 
+/* Where a log-in comes from, kept with its session for GET /v1/sessions:
+ * the User-Agent (any bytes; only printable ASCII is kept, cut to
+ * SESSION_DEVICE_MAX) and the client's address. Copied. */
+struct accounts_origin {
+	const char *device;
+	size_t device_len;
+	const char *ip; /* NUL-terminated */
+};
+
 /* 201 {token, user}, or 401 invalid_credentials after as long as a real
  * check (an unknown handle or an impossible password cannot be told from a
  * wrong one). The failed-log-in hook is charged with `folded_handle`. */
 void accounts_login(struct accounts *a, const char *handle, size_t handle_len,
 		    const char *folded_handle, const char *password, size_t password_len,
-		    write_done_fn done, void *arg);
+		    const struct accounts_origin *origin, write_done_fn done, void *arg);
 
 /* 204: the session of `token_hash`, a session of `user_id`, is revoked
  * (its effects end that token's live streams: live/service.h). */
 void accounts_logout(struct accounts *a, uint64_t user_id, const uint8_t *token_hash,
 		     write_done_fn done, void *arg);
+
+/* 204: the session `session_id` of `user_id` ends; 404 not_found if
+ * user_id has no such session (another user's is not told apart). */
+void accounts_session_end(struct accounts *a, uint64_t user_id, uint64_t session_id,
+			  write_done_fn done, void *arg);
+
+/* 204: every session of `user_id` ends but the one of `keep_token_hash`
+ * (NULL: every one, "log out everywhere"). */
+void accounts_sessions_end(struct accounts *a, uint64_t user_id, const uint8_t *keep_token_hash,
+			   write_done_fn done, void *arg);
+
+/* A password change, on the hashing pool: `current` must be the user's
+ * password (else 403 wrong_password, charged to the failed-log-in hook as
+ * a wrong log-in would be); `replacement` (validated) is hashed with
+ * Argon2id, and every session of the user but `token_hash`'s ends. 204;
+ * 409 password_changed if another change got there first. Copied. */
+void accounts_password_change(struct accounts *a, uint64_t user_id, const uint8_t *token_hash,
+			      const char *current, size_t current_len, const char *replacement,
+			      size_t replacement_len, write_done_fn done, void *arg);
+
+/* The sessions of `user_id` that are not idle-expired, newest first, at
+ * most SESSION_LIST_MAX, into out[]. */
+int accounts_sessions(struct accounts *a, struct store_reader *r, uint64_t user_id,
+		      struct session *out, size_t *n);
 
 /* A profile change, validated (validate_display_name, validate_bio): a
  * NULL field is left as it is. The strings are copied. */
@@ -84,10 +132,13 @@ int accounts_user(struct store_reader *r, uint64_t id, struct user *out);
 int accounts_user_by_handle(struct store_reader *r, const char *handle, size_t len,
 			    struct user *out);
 
-/* The user of a bearer token and the token's hash: STORE_OK;
+/* The session of a bearer token, and the token's hash: STORE_OK;
  * STORE_NOT_FOUND if the text is no token chirp made or names no live
- * session; STORE_ERROR if the store could not say. */
-int accounts_session(struct store_reader *r, const char *token, size_t len, uint64_t *user_id,
-		     uint8_t *token_hash);
+ * session (an idle-expired one is deleted on the way, its streams ended);
+ * STORE_ERROR if the store could not say. Records the session's use when
+ * its recorded last use is SESSION_TOUCH_MS old (a write, not waited
+ * for). Any thread. */
+int accounts_session(struct accounts *a, struct store_reader *r, const char *token, size_t len,
+		     struct session *out, uint8_t *token_hash);
 
 #endif

@@ -37,6 +37,21 @@ struct user {
 	char bio[BIO_MAX + 1]; /* "" when unset */
 };
 
+/* A signed-in session as its owner sees it (GET /v1/sessions): never the
+ * token or its hash. created_at derives from the id; the device label is
+ * the log-in's User-Agent (printable ASCII, cut to SESSION_DEVICE_MAX) and
+ * the address the client's as the gateway saw it at log-in. */
+#define SESSION_DEVICE_MAX 128
+#define SESSION_IP_MAX 45 /* INET6_ADDRSTRLEN - 1 */
+#define SESSION_LIST_MAX 100 /* the newest this many are listed */
+struct session {
+	uint64_t id;
+	uint64_t user_id;
+	uint64_t last_used_ms; /* kept to within an hour (core/accounts.c) */
+	char device[SESSION_DEVICE_MAX + 1];
+	char ip[SESSION_IP_MAX + 1];
+};
+
 /* A processed image attached to a tweet: what a tweet renders of it. */
 #define MEDIA_TYPE_MAX 15 /* "image/jpeg" */
 struct media_ref {

@@ -28,6 +28,19 @@ void render_user(struct strbuf *sb, const struct user *u)
 	strbuf_append_char(sb, '}');
 }
 
+void render_session(struct strbuf *sb, const struct session *s, bool current)
+{
+	char ts[RFC3339_LEN + 1];
+	strbuf_append_char(sb, '{');
+	jsonw_field_id(sb, "id", s->id, 1);
+	created_at(sb, s->id);
+	time_format_rfc3339(s->last_used_ms, ts);
+	jsonw_field_str(sb, "last_used_at", ts, 0);
+	jsonw_field_str(sb, "device", s->device, 0);
+	jsonw_field_str(sb, "ip", s->ip, 0);
+	strbuf_append_str(sb, current ? ",\"current\":true}" : ",\"current\":false}");
+}
+
 static render_media_url_fn media_url_fn;
 static void *media_url_arg;
 

@@ -17,6 +17,10 @@
 
 void render_user(struct strbuf *sb, const struct user *u);
 
+/* A Session (GET /v1/sessions): what the owner may see of one, never its
+ * token or the token's hash; `current` if the request's token is its. */
+void render_session(struct strbuf *sb, const struct session *s, bool current);
+
 /*
  * A Tweet comes in two parts. render_tweet writes the part every reader
  * shares (text, author, counts): the ready-made JSON the tweet cache keeps,

@@ -133,25 +133,54 @@ const struct live_options *live_service_options(const struct live_service *svc)
 	return &svc->opt;
 }
 
-/* The effect of a committed log-out (writer thread): every stream opened
- * with that token ends, wherever it is, through the reader's feed channel. */
-static void on_session_deleted(void *arg, const struct store_write *w)
+/* Tells the streams of `user` that the session of `token_hash` ended
+ * (LIVE_REVOKE), or that every session but that one did
+ * (LIVE_REVOKE_OTHERS), wherever they are, through the feed channel. */
+static void publish_revoke(struct live_service *svc, enum live_kind kind, uint64_t user,
+			   const uint8_t *token_hash)
 {
-	struct live_service *svc = arg;
-	struct live_event e = {.kind = LIVE_REVOKE};
-	memcpy(e.token, w->in.session.token_hash, sizeof(e.token));
+	struct live_event e = {.kind = kind};
+	memcpy(e.token, token_hash, sizeof(e.token));
 	char channel[LIVE_CHANNEL_MAX], msg[LIVE_MESSAGE_MAX];
-	live_channel_feed(channel, w->in.session.user_id);
+	live_channel_feed(channel, user);
 	size_t len = live_encode(&e, msg);
 	if (svc->bus->ops->publish(svc->bus, channel, msg, len) != 0)
-		log_error("live: could not publish the revoke of a session of user %llu",
-			  (unsigned long long)w->in.session.user_id);
+		log_error("live: could not publish the end of sessions of user %llu",
+			  (unsigned long long)user);
+}
+
+/* The effects of every write that ends sessions (writer thread): a
+ * log-out, an idle expiry found at lookup, a session ended by id, "log
+ * out everywhere" and a password change. If you add a way for sessions to
+ * end, add its effect here. */
+static void on_session_deleted(void *arg, const struct store_write *w)
+{
+	publish_revoke(arg, LIVE_REVOKE, w->in.session.user_id, w->in.session.token_hash);
+}
+
+static void on_session_ended(void *arg, const struct store_write *w)
+{
+	publish_revoke(arg, LIVE_REVOKE, w->in.session_end.user_id, w->in.session_end.token_hash);
+}
+
+static void on_sessions_ended(void *arg, const struct store_write *w)
+{
+	publish_revoke(arg, LIVE_REVOKE_OTHERS, w->in.session.user_id, w->in.session.token_hash);
+}
+
+static void on_password_changed(void *arg, const struct store_write *w)
+{
+	publish_revoke(arg, LIVE_REVOKE_OTHERS, w->in.password.user_id,
+		       w->in.password.token_hash);
 }
 
 void live_follow_writes(struct live_service *svc, struct writes *ws)
 {
 	_Static_assert(LIVE_TOKEN_ID_LEN <= TOKEN_HASH_LEN, "a prefix of the token hash");
 	writes_after_commit(ws, STORE_W_SESSION_DELETE, on_session_deleted, svc);
+	writes_after_commit(ws, STORE_W_SESSION_END, on_session_ended, svc);
+	writes_after_commit(ws, STORE_W_SESSIONS_END, on_sessions_ended, svc);
+	writes_after_commit(ws, STORE_W_PASSWORD_CHANGE, on_password_changed, svc);
 }
 
 /* Takes a session slot for `user`, within both caps: 0, LIVE_USER_FULL or
@@ -419,7 +448,11 @@ static void deliver(struct http_loop_msg *msg)
 				live_watermark_resync(&s->wm, feed_live_upto(s->ll->svc->feed));
 			break;
 		case LIVE_REVOKE:
-			if (s->has_token && memcmp(s->token, m->e.token, sizeof(s->token)) == 0) {
+		case LIVE_REVOKE_OTHERS:
+			/* A stream opened without a token cannot be the one
+			 * that stays. */
+			if ((m->e.kind == LIVE_REVOKE) ==
+			    (s->has_token && memcmp(s->token, m->e.token, sizeof(s->token)) == 0)) {
 				/* What was queued before the revoke still goes; nothing
 				 * after it. A reconnect with the token gets 401. */
 				session_end(s, LIVE_END_DONE);
@@ -448,9 +481,9 @@ static void on_heartbeat(h2o_timeout_entry_t *entry)
 static int still_signed_in(struct live_session *s, const uint8_t *token_hash)
 {
 	struct store_reader *db = s->ll->db;
-	uint64_t user_id;
-	int rc = db->ops->session_user(db, token_hash, &user_id);
-	if (rc == STORE_NOT_FOUND || (rc == STORE_OK && user_id != s->user_id))
+	struct session found;
+	int rc = db->ops->session_get(db, token_hash, &found);
+	if (rc == STORE_NOT_FOUND || (rc == STORE_OK && found.user_id != s->user_id))
 		return LIVE_REVOKED;
 	return rc;
 }

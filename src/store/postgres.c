@@ -166,6 +166,24 @@ static const char *const migrations[] = {
 	"  created_ms bigint NOT NULL,"
 	"  payload bytea NOT NULL);"
 	"CREATE INDEX outbox_by_age ON outbox (created_ms);",
+
+	/* 3: sessions a user can see and end (sqlite.c's 8): an id (its
+	 * created_at), when last used, the log-in's device and address.
+	 * Sessions from before get ids of the upgrade's time, a second back
+	 * so they cannot meet an id made after it, and count as used now. */
+	"ALTER TABLE sessions ADD COLUMN id bigint, ADD COLUMN last_used_ms bigint,"
+	"  ADD COLUMN device text NOT NULL DEFAULT '', ADD COLUMN ip text NOT NULL DEFAULT '';"
+	"UPDATE sessions s SET"
+	"  id = ((floor(extract(epoch FROM now()) * 1000)::bigint - 1000"
+	"        - 1577836800000) << 22) + n.rn,"
+	"  last_used_ms = floor(extract(epoch FROM now()) * 1000)::bigint"
+	"  FROM (SELECT token_hash, row_number() OVER (ORDER BY token_hash) AS rn"
+	"        FROM sessions) n WHERE s.token_hash = n.token_hash;"
+	"ALTER TABLE sessions ALTER COLUMN id SET NOT NULL,"
+	"  ALTER COLUMN last_used_ms SET NOT NULL;"
+	"CREATE UNIQUE INDEX sessions_by_id ON sessions (id);"
+	"DROP INDEX sessions_by_user;"
+	"CREATE INDEX sessions_by_user ON sessions (user_id, id);",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -187,6 +205,7 @@ static const char *const migrations[] = {
 #define FEED_WHERE                                                                                 \
 	"WHERE t.author_id IN (SELECT followee_id FROM follows WHERE follower_id = $1::bigint"     \
 	" UNION ALL SELECT $1::bigint)"
+#define SESSION_COLS "id, user_id, last_used_ms, device, ip"
 /* A tweet changed by a CTE `p`, with its author's names. */
 #define TWEET_OF_P " SELECT " TWEET_COLS " FROM p t JOIN users u ON u.id = t.author_id"
 
@@ -196,6 +215,7 @@ enum stmt {
 	R_USER_BY_HANDLE,
 	R_CREDENTIALS,
 	R_SESSION,
+	R_SESSIONS_OF,
 	R_IDEM,
 	R_TWEET,
 	R_USER_TWEETS,
@@ -223,6 +243,10 @@ enum stmt {
 	W_USER_INSERT,
 	W_SESSION_INSERT,
 	W_SESSION_DELETE,
+	W_SESSION_END,
+	W_SESSIONS_END,
+	W_PASSWORD_CHANGE,
+	W_SESSION_TOUCH,
 	W_MEDIA_LOCK,
 	W_REPLY_COUNT,
 	W_TWEET_INSERT,
@@ -258,7 +282,9 @@ static const char *const sql[S_COUNT] = {
 	[R_USER_BY_HANDLE] = "SELECT " USER_COLS " FROM users u WHERE lower(u.handle) = lower($1)",
 	[R_CREDENTIALS] = "SELECT " USER_COLS ", u.password_hash FROM users u"
 			  " WHERE lower(u.handle) = lower($1)",
-	[R_SESSION] = "SELECT user_id FROM sessions WHERE token_hash = $1",
+	[R_SESSION] = "SELECT " SESSION_COLS " FROM sessions WHERE token_hash = $1",
+	[R_SESSIONS_OF] = "SELECT " SESSION_COLS " FROM sessions WHERE user_id = $1::bigint"
+			  " AND last_used_ms >= $2::bigint ORDER BY id DESC LIMIT $3",
 	[R_IDEM] = "SELECT fingerprint, status, body FROM idempotency"
 		   " WHERE scope = $1::bigint AND key = $2",
 	[R_TWEET] = "SELECT " TWEET_COLS TWEET_FROM "WHERE t.id = $1::bigint",
@@ -314,10 +340,23 @@ static const char *const sql[S_COUNT] = {
 
 	[W_USER_INSERT] = "INSERT INTO users AS u (id, handle, display_name, password_hash)"
 			  " VALUES ($1::bigint, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING " USER_COLS,
-	[W_SESSION_INSERT] = "WITH s AS (INSERT INTO sessions (token_hash, user_id)"
-			     " VALUES ($1, $2::bigint))"
+	[W_SESSION_INSERT] = "WITH s AS (INSERT INTO sessions (token_hash, user_id, id, last_used_ms,"
+			     " device, ip) VALUES ($1, $2::bigint, $3::bigint, $4::bigint, $5, $6))"
 			     " SELECT " USER_COLS " FROM users u WHERE u.id = $2::bigint",
 	[W_SESSION_DELETE] = "DELETE FROM sessions WHERE token_hash = $1",
+	[W_SESSION_END] = "DELETE FROM sessions WHERE id = $1::bigint AND user_id = $2::bigint"
+			  " RETURNING token_hash",
+	[W_SESSIONS_END] = "DELETE FROM sessions WHERE user_id = $1::bigint AND token_hash <> $2",
+	/* Only if the hash is still the one the old password was checked
+	 * against (of two changes at once, the second finds it changed);
+	 * then every other session goes. A row: it was changed. */
+	[W_PASSWORD_CHANGE] = "WITH p AS (UPDATE users SET password_hash = $3 WHERE id = $1::bigint"
+			      " AND password_hash = $2 RETURNING id),"
+			      " d AS (DELETE FROM sessions WHERE user_id IN (SELECT id FROM p)"
+			      " AND token_hash <> $4)"
+			      " SELECT 1 FROM p",
+	[W_SESSION_TOUCH] = "UPDATE sessions SET last_used_ms = $2::bigint WHERE token_hash = $1"
+			    " AND last_used_ms < $3::bigint",
 	/* Locked, so another node cannot attach it to a tweet meanwhile. */
 	[W_MEDIA_LOCK] = "SELECT " MEDIA_COLS " FROM media WHERE id = $1::bigint FOR UPDATE",
 	[W_REPLY_COUNT] = "WITH p AS (UPDATE tweets SET reply_count = reply_count + $2::int"
@@ -862,17 +901,44 @@ static int pg_user_credentials(struct store_reader *base, const char *handle, st
 	return get_user(rconn(base), R_CREDENTIALS, &a, out, hash);
 }
 
-static int pg_session_user(struct store_reader *base, const uint8_t *token_hash, uint64_t *user_id)
+static void read_session(const PGresult *r, int row, struct session *out)
+{
+	out->id = col_u64(r, row, 0);
+	out->user_id = col_u64(r, row, 1);
+	out->last_used_ms = col_u64(r, row, 2);
+	col_copy(r, row, 3, out->device, sizeof(out->device));
+	col_copy(r, row, 4, out->ip, sizeof(out->ip));
+}
+
+static int pg_session_get(struct store_reader *base, const uint8_t *token_hash,
+			  struct session *out)
 {
 	struct args a = {0};
 	arg_bytes(&a, token_hash, TOKEN_HASH_LEN);
 	PGresult *r;
 	int rc = one(rconn(base), R_SESSION, &a, &r);
 	if (rc == STORE_OK) {
-		*user_id = col_u64(r, 0, 0);
+		read_session(r, 0, out);
 		PQclear(r);
 	}
 	return rc;
+}
+
+static int pg_sessions_of(struct store_reader *base, uint64_t user_id, uint64_t used_since_ms,
+			  struct session *out, size_t *n)
+{
+	struct args a = {0};
+	arg_u64(&a, user_id);
+	arg_u64(&a, used_since_ms);
+	arg_int(&a, SESSION_LIST_MAX);
+	*n = 0;
+	PGresult *r = query(rconn(base), R_SESSIONS_OF, &a);
+	if (!r)
+		return STORE_ERROR;
+	for (int i = 0; i < PQntuples(r) && *n < SESSION_LIST_MAX; i++)
+		read_session(r, i, &out[(*n)++]);
+	PQclear(r);
+	return STORE_OK;
 }
 
 static int idem_read(struct pg_conn *pc, uint64_t scope, const char *key,
@@ -1281,7 +1347,60 @@ static int exec_session_create(struct pg_store *s, struct store_write *w)
 	struct args a = {0};
 	arg_bytes(&a, w->in.session.token_hash, TOKEN_HASH_LEN);
 	arg_u64(&a, w->in.session.user_id);
+	arg_u64(&a, idgen_next(&s->ids));
+	arg_u64(&a, w->in.session.used_ms);
+	arg_text(&a, w->in.session.device);
+	arg_text(&a, w->in.session.ip);
 	return writer_user_row(s, W_SESSION_INSERT, &a, &w->user);
+}
+
+static int exec_session_end(struct pg_store *s, struct store_write *w)
+{
+	struct args a = {0};
+	arg_u64(&a, w->in.session_end.session_id);
+	arg_u64(&a, w->in.session_end.user_id);
+	PGresult *r;
+	int rc = wrow(s, W_SESSION_END, &a, &r);
+	if (rc != 1)
+		return rc == 0 ? STORE_NOT_FOUND : rc;
+	struct strbuf b = STRBUF_INIT;
+	col_bytes(r, 0, 0, &b);
+	PQclear(r);
+	memcpy(w->in.session_end.token_hash, b.data,
+	       b.len < TOKEN_HASH_LEN ? b.len : TOKEN_HASH_LEN);
+	strbuf_deinit(&b);
+	return STORE_OK;
+}
+
+static int exec_sessions_end(struct pg_store *s, struct store_write *w)
+{
+	struct args a = {0};
+	arg_u64(&a, w->in.session.user_id);
+	arg_bytes(&a, w->in.session.token_hash, TOKEN_HASH_LEN);
+	return command(&s->w, W_SESSIONS_END, &a);
+}
+
+static int exec_password_change(struct pg_store *s, struct store_write *w)
+{
+	struct args a = {0};
+	arg_u64(&a, w->in.password.user_id);
+	arg_text(&a, w->in.password.old_hash);
+	arg_text(&a, w->in.password.new_hash);
+	arg_bytes(&a, w->in.password.token_hash, TOKEN_HASH_LEN);
+	PGresult *r;
+	int rc = wrow(s, W_PASSWORD_CHANGE, &a, &r);
+	if (rc == 1)
+		PQclear(r);
+	return rc == 1 ? STORE_OK : rc == 0 ? STORE_CONFLICT : rc;
+}
+
+static int exec_session_touch(struct pg_store *s, struct store_write *w)
+{
+	struct args a = {0};
+	arg_bytes(&a, w->in.session.token_hash, TOKEN_HASH_LEN);
+	arg_u64(&a, w->in.session.used_ms);
+	arg_u64(&a, w->in.session.stale_ms);
+	return command(&s->w, W_SESSION_TOUCH, &a);
 }
 
 static int exec_session_delete(struct pg_store *s, struct store_write *w)
@@ -1590,6 +1709,10 @@ static int (*const exec_kind[STORE_W_COUNT])(struct pg_store *s, struct store_wr
 	[STORE_W_LIKE] = exec_like_create,
 	[STORE_W_UNLIKE] = exec_like_delete,
 	[STORE_W_PROFILE_UPDATE] = exec_profile_update,
+	[STORE_W_SESSION_END] = exec_session_end,
+	[STORE_W_SESSIONS_END] = exec_sessions_end,
+	[STORE_W_PASSWORD_CHANGE] = exec_password_change,
+	[STORE_W_SESSION_TOUCH] = exec_session_touch,
 };
 
 /* Claims w's idempotency key: STORE_OK if the write is to run now,
@@ -2111,7 +2234,8 @@ const struct store_ops store_postgres_ops = {
 	.user_get = pg_user_get,
 	.user_get_by_handle = pg_user_get_by_handle,
 	.user_credentials = pg_user_credentials,
-	.session_user = pg_session_user,
+	.session_get = pg_session_get,
+	.sessions_of = pg_sessions_of,
 	.idem_get = pg_idem_get,
 	.tweet_get = pg_tweet_get,
 	.user_tweets = pg_user_tweets,

@@ -30,6 +30,8 @@
  *   tweets.reply_count, like_count        kept by the writes that change them
  *   likes(id, tweet_id, user_id)          unique (user, tweet); index by tweet
  *   users.bio                             '' when unset
+ *   sessions.id, last_used_ms, device, ip  what GET /v1/sessions lists; index
+ *                                         (user_id, id)
  * created_at of every object is derived from its snowflake id.
  */
 #include "store/sqlite.h"
@@ -162,6 +164,27 @@ static const char *const migrations[STORE_SQLITE_SCHEMA_VERSION] = {
 	"  UNIQUE (user_id, tweet_id));"
 	"CREATE INDEX likes_by_tweet ON likes(tweet_id, id, user_id);"
 	"ALTER TABLE users ADD COLUMN bio TEXT NOT NULL DEFAULT '';",
+
+	/* 8: sessions a user can see and end (GET /v1/sessions): an id (its
+	 * created_at), when last used (idle expiry), the device and address
+	 * of the log-in. Sessions from before get ids of the upgrade's time,
+	 * a second back so they cannot meet an id made after it, and count
+	 * as used now. */
+	"CREATE TABLE sessions8 ("
+	"  token_hash BLOB PRIMARY KEY,"
+	"  user_id INTEGER NOT NULL,"
+	"  id INTEGER NOT NULL UNIQUE,"
+	"  last_used_ms INTEGER NOT NULL,"
+	"  device TEXT NOT NULL DEFAULT '',"
+	"  ip TEXT NOT NULL DEFAULT '') WITHOUT ROWID;"
+	"INSERT INTO sessions8 (token_hash, user_id, id, last_used_ms)"
+	"  SELECT token_hash, user_id,"
+	"  ((CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER) - 1000 - 1577836800000)"
+	"   << 22) + row_number() OVER (ORDER BY token_hash),"
+	"  CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER) FROM sessions;"
+	"DROP TABLE sessions;"
+	"ALTER TABLE sessions8 RENAME TO sessions;"
+	"CREATE INDEX sessions_by_user ON sessions(user_id, id);",
 };
 
 static int user_version(sqlite3 *db)
@@ -231,6 +254,7 @@ int store_sqlite_configure(sqlite3 *db, struct strbuf *err)
 #define TWEET_OWN_COLS "t.in_reply_to_id, t.in_reply_to_user_id, t.reply_count, t.like_count"
 #define MEDIA_COLS "id, owner_id, status, claimed_type, size, parts, content_type, width, height, tweet_id, attempts, error, upload_id"
 #define TWEET_FROM " FROM tweets t JOIN users u ON u.id = t.author_id "
+#define SESSION_COLS "id, user_id, last_used_ms, device, ip"
 /* Page bounds are ?2 (before) and ?3 (after), the limit is ?4. */
 #define PAGE_DESC " AND t.id < ?2 AND t.id > ?3 ORDER BY t.id DESC LIMIT ?4"
 #define PAGE_ASC " AND t.id < ?2 AND t.id > ?3 ORDER BY t.id ASC LIMIT ?4"
@@ -251,6 +275,7 @@ enum read_stmt {
 	R_USER_BY_HANDLE,
 	R_CREDENTIALS,
 	R_SESSION,
+	R_SESSIONS_OF,
 	R_IDEM,
 	R_TWEET,
 	R_USER_TWEETS,
@@ -282,7 +307,9 @@ static const char *const read_sql[R_COUNT] = {
 	[R_USER_BY_ID] = "SELECT " USER_COLS " FROM users u WHERE u.id = ?1",
 	[R_USER_BY_HANDLE] = "SELECT " USER_COLS " FROM users u WHERE u.handle = ?1",
 	[R_CREDENTIALS] = "SELECT " USER_COLS ", u.password_hash FROM users u WHERE u.handle = ?1",
-	[R_SESSION] = "SELECT user_id FROM sessions WHERE token_hash = ?1",
+	[R_SESSION] = "SELECT " SESSION_COLS " FROM sessions WHERE token_hash = ?1",
+	[R_SESSIONS_OF] = "SELECT " SESSION_COLS " FROM sessions WHERE user_id = ?1"
+			  " AND last_used_ms >= ?2 ORDER BY id DESC LIMIT ?3",
 	[R_IDEM] = "SELECT fingerprint, status, body FROM idempotency WHERE scope = ?1 AND key = ?2",
 	[R_TWEET] = "SELECT " TWEET_COLS TWEET_FROM "WHERE t.id = ?1",
 	[R_USER_TWEETS] = "SELECT " TWEET_COLS TWEET_FROM "WHERE t.author_id = ?1" PAGE_DESC,
@@ -344,6 +371,10 @@ enum write_stmt {
 	W_USER_GET,
 	W_SESSION_INSERT,
 	W_SESSION_DELETE,
+	W_SESSION_BY_ID,
+	W_SESSIONS_DELETE,
+	W_SESSION_TOUCH,
+	W_PASSWORD_SET,
 	W_TWEET_INSERT,
 	W_TWEET_GET,
 	W_TWEET_DELETE,
@@ -386,8 +417,16 @@ static const char *const write_sql[W_COUNT] = {
 	[W_USER_INSERT] = "INSERT INTO users (id, handle, display_name, password_hash) "
 			  "VALUES (?1, ?2, ?3, ?4)",
 	[W_USER_GET] = "SELECT " USER_COLS " FROM users u WHERE u.id = ?1",
-	[W_SESSION_INSERT] = "INSERT INTO sessions (token_hash, user_id) VALUES (?1, ?2)",
+	[W_SESSION_INSERT] = "INSERT INTO sessions (token_hash, user_id, id, last_used_ms, device, ip)"
+			     " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
 	[W_SESSION_DELETE] = "DELETE FROM sessions WHERE token_hash = ?1",
+	[W_SESSION_BY_ID] = "SELECT token_hash FROM sessions WHERE id = ?1 AND user_id = ?2",
+	[W_SESSIONS_DELETE] = "DELETE FROM sessions WHERE user_id = ?1 AND token_hash <> ?2",
+	[W_SESSION_TOUCH] = "UPDATE sessions SET last_used_ms = ?2 WHERE token_hash = ?1"
+			    " AND last_used_ms < ?3",
+	/* Only if the hash is still the one the old password was checked
+	 * against: of two changes at once, the second finds it changed. */
+	[W_PASSWORD_SET] = "UPDATE users SET password_hash = ?3 WHERE id = ?1 AND password_hash = ?2",
 	[W_TWEET_INSERT] = "INSERT INTO tweets (id, author_id, text, media, in_reply_to_id, "
 			   "in_reply_to_user_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
 	[W_TWEET_GET] = "SELECT " TWEET_COLS TWEET_FROM "WHERE t.id = ?1",
@@ -644,18 +683,44 @@ static int sqlite_user_credentials(struct store_reader *r, const char *handle, s
 	return get_user((struct sqlite_reader *)r, R_CREDENTIALS, out, bind_text, handle, hash);
 }
 
-static int sqlite_session_user(struct store_reader *base, const uint8_t *token_hash,
-			       uint64_t *user_id)
+static void read_session(sqlite3_stmt *st, struct session *out)
+{
+	out->id = (uint64_t)sqlite3_column_int64(st, 0);
+	out->user_id = (uint64_t)sqlite3_column_int64(st, 1);
+	out->last_used_ms = (uint64_t)sqlite3_column_int64(st, 2);
+	column_copy(st, 3, out->device, sizeof(out->device));
+	column_copy(st, 4, out->ip, sizeof(out->ip));
+}
+
+static int sqlite_session_get(struct store_reader *base, const uint8_t *token_hash,
+			      struct session *out)
 {
 	struct sqlite_reader *r = (struct sqlite_reader *)base;
 	sqlite3_stmt *st = reader_stmt(r, R_SESSION);
 	sqlite3_bind_blob(st, 1, token_hash, TOKEN_HASH_LEN, SQLITE_STATIC);
 	int rc = step_one(r->db, st);
 	if (rc == 0) {
-		*user_id = (uint64_t)sqlite3_column_int64(st, 0);
+		read_session(st, out);
 		sqlite3_reset(st);
 	}
 	return rc;
+}
+
+static int sqlite_sessions_of(struct store_reader *base, uint64_t user_id, uint64_t used_since_ms,
+			      struct session *out, size_t *n)
+{
+	struct sqlite_reader *r = (struct sqlite_reader *)base;
+	sqlite3_stmt *st = reader_stmt(r, R_SESSIONS_OF);
+	sqlite3_bind_int64(st, 1, clamp63(user_id));
+	sqlite3_bind_int64(st, 2, clamp63(used_since_ms));
+	sqlite3_bind_int(st, 3, SESSION_LIST_MAX);
+	int rc;
+	*n = 0;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && *n < SESSION_LIST_MAX)
+		read_session(st, &out[(*n)++]);
+	if (rc == SQLITE_ROW)
+		rc = SQLITE_DONE;
+	return finish_list(r->db, st, rc);
 }
 
 /* Reads an idempotency row from a statement bound and stepped to a row. */
@@ -1096,11 +1161,69 @@ static int exec_session(struct sqlite_store *s, struct store_write *w, bool crea
 {
 	sqlite3_stmt *st = s->w[create ? W_SESSION_INSERT : W_SESSION_DELETE];
 	sqlite3_bind_blob(st, 1, w->in.session.token_hash, TOKEN_HASH_LEN, SQLITE_STATIC);
-	if (create)
+	if (create) {
 		sqlite3_bind_int64(st, 2, clamp63(w->in.session.user_id));
+		sqlite3_bind_int64(st, 3, clamp63(idgen_next(&s->ids)));
+		sqlite3_bind_int64(st, 4, clamp63(w->in.session.used_ms));
+		sqlite3_bind_text(st, 5, w->in.session.device, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 6, w->in.session.ip, -1, SQLITE_STATIC);
+	}
 	if (run(s, create ? W_SESSION_INSERT : W_SESSION_DELETE) != SQLITE_DONE)
 		return STORE_ERROR;
 	return create ? writer_user(s, w->in.session.user_id, &w->user) : STORE_OK;
+}
+
+/* Every session of `user` but the one of `keep` (all zeros: every one). */
+static int sessions_delete(struct sqlite_store *s, uint64_t user, const uint8_t *keep)
+{
+	sqlite3_stmt *st = s->w[W_SESSIONS_DELETE];
+	sqlite3_bind_int64(st, 1, clamp63(user));
+	sqlite3_bind_blob(st, 2, keep, TOKEN_HASH_LEN, SQLITE_STATIC);
+	return run(s, W_SESSIONS_DELETE) == SQLITE_DONE ? STORE_OK : STORE_ERROR;
+}
+
+static int exec_session_end(struct sqlite_store *s, struct store_write *w)
+{
+	sqlite3_stmt *st = s->w[W_SESSION_BY_ID];
+	sqlite3_bind_int64(st, 1, clamp63(w->in.session_end.session_id));
+	sqlite3_bind_int64(st, 2, clamp63(w->in.session_end.user_id));
+	int rc = step_one(s->wdb, st);
+	if (rc)
+		return rc;
+	size_t n = (size_t)sqlite3_column_bytes(st, 0);
+	memcpy(w->in.session_end.token_hash, sqlite3_column_blob(st, 0),
+	       n < TOKEN_HASH_LEN ? n : TOKEN_HASH_LEN);
+	sqlite3_reset(st);
+	st = s->w[W_SESSION_DELETE];
+	sqlite3_bind_blob(st, 1, w->in.session_end.token_hash, TOKEN_HASH_LEN, SQLITE_STATIC);
+	return run(s, W_SESSION_DELETE) == SQLITE_DONE ? STORE_OK : STORE_ERROR;
+}
+
+static int exec_sessions_end(struct sqlite_store *s, struct store_write *w)
+{
+	return sessions_delete(s, w->in.session.user_id, w->in.session.token_hash);
+}
+
+static int exec_password_change(struct sqlite_store *s, struct store_write *w)
+{
+	sqlite3_stmt *st = s->w[W_PASSWORD_SET];
+	sqlite3_bind_int64(st, 1, clamp63(w->in.password.user_id));
+	sqlite3_bind_text(st, 2, w->in.password.old_hash, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, w->in.password.new_hash, -1, SQLITE_STATIC);
+	if (run(s, W_PASSWORD_SET) != SQLITE_DONE)
+		return STORE_ERROR;
+	if (sqlite3_changes(s->wdb) == 0)
+		return STORE_CONFLICT;
+	return sessions_delete(s, w->in.password.user_id, w->in.password.token_hash);
+}
+
+static int exec_session_touch(struct sqlite_store *s, struct store_write *w)
+{
+	sqlite3_stmt *st = s->w[W_SESSION_TOUCH];
+	sqlite3_bind_blob(st, 1, w->in.session.token_hash, TOKEN_HASH_LEN, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, clamp63(w->in.session.used_ms));
+	sqlite3_bind_int64(st, 3, clamp63(w->in.session.stale_ms));
+	return run(s, W_SESSION_TOUCH) == SQLITE_DONE ? STORE_OK : STORE_ERROR;
 }
 
 static int writer_media(struct sqlite_store *s, uint64_t id, struct media *out)
@@ -1458,6 +1581,10 @@ static int (*const exec_kind[STORE_W_COUNT])(struct sqlite_store *s, struct stor
 	[STORE_W_LIKE] = exec_like_create,
 	[STORE_W_UNLIKE] = exec_like_delete,
 	[STORE_W_PROFILE_UPDATE] = exec_profile_update,
+	[STORE_W_SESSION_END] = exec_session_end,
+	[STORE_W_SESSIONS_END] = exec_sessions_end,
+	[STORE_W_PASSWORD_CHANGE] = exec_password_change,
+	[STORE_W_SESSION_TOUCH] = exec_session_touch,
 };
 
 static int idem_put(struct sqlite_store *s, struct store_write *w)
@@ -1693,7 +1820,8 @@ const struct store_ops store_sqlite_ops = {
 	.user_get = sqlite_user_get,
 	.user_get_by_handle = sqlite_user_get_by_handle,
 	.user_credentials = sqlite_user_credentials,
-	.session_user = sqlite_session_user,
+	.session_get = sqlite_session_get,
+	.sessions_of = sqlite_sessions_of,
 	.idem_get = sqlite_idem_get,
 	.tweet_get = sqlite_tweet_get,
 	.user_tweets = sqlite_user_tweets,

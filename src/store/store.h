@@ -84,6 +84,11 @@ enum store_write_kind {
 	STORE_W_LIKE,           /* result: tweet (fresh counts), created */
 	STORE_W_UNLIKE,         /* result: tweet (fresh counts), created (a like was removed) */
 	STORE_W_PROFILE_UPDATE, /* result: user */
+	/* session management (core/accounts.c) */
+	STORE_W_SESSION_END,     /* one session of a user, by id; in.session_end */
+	STORE_W_SESSIONS_END,    /* every session of a user but one; in.session */
+	STORE_W_PASSWORD_CHANGE, /* and every other session ends; in.password */
+	STORE_W_SESSION_TOUCH,   /* last used, if older than in.session.used_ms */
 	STORE_W_COUNT
 };
 
@@ -118,7 +123,26 @@ struct store_write {
 		struct {
 			uint64_t user_id;
 			uint8_t token_hash[TOKEN_HASH_LEN];
-		} session; /* create: result user; delete: nothing */
+			/* create: when (last used = now), from what and where;
+			 * touch: the new last-used time, set only if the stored
+			 * one is older than stale_ms */
+			uint64_t used_ms, stale_ms;
+			char device[SESSION_DEVICE_MAX + 1];
+			char ip[SESSION_IP_MAX + 1];
+		} session; /* create: result user; delete and touch: nothing;
+			    * SESSIONS_END: all of user_id's but token_hash's (all
+			    * zeros: every one) */
+		struct {
+			uint64_t user_id;
+			uint64_t session_id;
+			uint8_t token_hash[TOKEN_HASH_LEN]; /* result: the ended one's */
+		} session_end; /* STORE_NOT_FOUND unless user_id's */
+		struct {
+			uint64_t user_id;
+			uint8_t token_hash[TOKEN_HASH_LEN]; /* the session that stays */
+			char old_hash[PWHASH_MAX];          /* changed only if still this */
+			char new_hash[PWHASH_MAX];
+		} password; /* STORE_CONFLICT if the hash is no longer old_hash */
 		struct {
 			uint64_t author_id;
 			size_t text_len;
@@ -249,7 +273,13 @@ struct store_ops {
 	/* The password hash of `handle` into hash[PWHASH_MAX], and the user. */
 	int (*user_credentials)(struct store_reader *r, const char *handle, struct user *out,
 				char *hash);
-	int (*session_user)(struct store_reader *r, const uint8_t *token_hash, uint64_t *user_id);
+	/* The session of a token hash (whatever its age: idle expiry is the
+	 * accounts service's rule). */
+	int (*session_get)(struct store_reader *r, const uint8_t *token_hash, struct session *out);
+	/* A user's sessions last used at or after `used_since_ms`, newest
+	 * first, at most SESSION_LIST_MAX, into out[]. */
+	int (*sessions_of)(struct store_reader *r, uint64_t user_id, uint64_t used_since_ms,
+			   struct session *out, size_t *n);
 	int (*idem_get)(struct store_reader *r, uint64_t scope, const char *key,
 			struct store_idem_record *out);
 

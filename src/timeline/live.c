@@ -27,7 +27,8 @@ size_t live_encode(const struct live_event *e, char *buf)
 	case LIVE_TWEET: n = snprintf(buf, LIVE_MESSAGE_MAX, "t %llu", (unsigned long long)e->id); break;
 	case LIVE_DELETE: n = snprintf(buf, LIVE_MESSAGE_MAX, "d %llu", (unsigned long long)e->id); break;
 	case LIVE_REVOKE:
-		buf[0] = 'x';
+	case LIVE_REVOKE_OTHERS:
+		buf[0] = e->kind == LIVE_REVOKE ? 'x' : 'o';
 		buf[1] = ' ';
 		for (size_t i = 0; i < LIVE_TOKEN_ID_LEN; i++) {
 			buf[2 + 2 * i] = HEX[e->token[i] >> 4];
@@ -50,7 +51,7 @@ static int hex_value(char c)
 	return -1; /* upper case is not what live_encode writes */
 }
 
-static bool decode_revoke(const char *m, size_t len, struct live_event *out)
+static bool decode_revoke(const char *m, size_t len, enum live_kind kind, struct live_event *out)
 {
 	if (len != 2 + 2 * LIVE_TOKEN_ID_LEN)
 		return false;
@@ -60,7 +61,7 @@ static bool decode_revoke(const char *m, size_t len, struct live_event *out)
 			return false;
 		out->token[i] = (uint8_t)(hi << 4 | lo);
 	}
-	out->kind = LIVE_REVOKE;
+	out->kind = kind;
 	out->id = 0;
 	return true;
 }
@@ -72,8 +73,8 @@ bool live_decode(const void *msg, size_t len, struct live_event *out)
 		*out = (struct live_event){.kind = LIVE_RESYNC, .id = 0};
 		return true;
 	}
-	if (len >= 2 && m[0] == 'x' && m[1] == ' ')
-		return decode_revoke(m, len, out);
+	if (len >= 2 && (m[0] == 'x' || m[0] == 'o') && m[1] == ' ')
+		return decode_revoke(m, len, m[0] == 'x' ? LIVE_REVOKE : LIVE_REVOKE_OTHERS, out);
 	if (len < 3 || m[1] != ' ' || (m[0] != 't' && m[0] != 'd'))
 		return false;
 	out->kind = m[0] == 't' ? LIVE_TWEET : LIVE_DELETE;

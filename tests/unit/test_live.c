@@ -60,6 +60,14 @@ static void test_revoke_roundtrip(void **state)
 	assert_true(live_decode(buf, len, &out));
 	assert_int_equal(out.kind, LIVE_REVOKE);
 	assert_memory_equal(out.token, in.token, LIVE_TOKEN_ID_LEN);
+
+	/* Every session but one: a letter of its own, the same token. */
+	in.kind = LIVE_REVOKE_OTHERS;
+	len = live_encode(&in, buf);
+	assert_memory_equal(buf, "o f1e0cfbead9c8b7a69584736251403f2", len);
+	assert_true(live_decode(buf, len, &out));
+	assert_int_equal(out.kind, LIVE_REVOKE_OTHERS);
+	assert_memory_equal(out.token, in.token, LIVE_TOKEN_ID_LEN);
 }
 
 static void test_channels(void **state)

@@ -11,7 +11,9 @@
  * schema migrations (an old database is upgraded; a newer one refused),
  * replies and their counts, likes (once per user, counted, listed, and
  * asked about in one batch), a conversation's ancestors and descendants,
- * and profile edits.
+ * profile edits, and session management (listing, ending one by id, all
+ * but one, a password change that ends the others, last-use touches, and
+ * the sessions an upgrade to schema 8 keeps).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -29,6 +31,8 @@
 
 #include "store/sqlite.h"
 #include "store/store.h"
+#include "util/id.h"
+#include "util/timeutil.h"
 
 struct env {
 	char dir[64];
@@ -283,31 +287,197 @@ static void test_users(void **state)
 	assert_int_equal(e->r->ops->user_credentials(e->r, "nobody", &u, hash), STORE_NOT_FOUND);
 }
 
+/* A session of `user` for the token hash of all bytes `fill`, last used
+ * at `used_ms`; returns its id. */
+static uint64_t make_session(struct env *e, uint64_t user, uint8_t fill, uint64_t used_ms)
+{
+	struct store_write sw;
+	sync_init(&sw, STORE_W_SESSION_CREATE);
+	sw.in.session.user_id = user;
+	memset(sw.in.session.token_hash, fill, TOKEN_HASH_LEN);
+	sw.in.session.used_ms = used_ms;
+	snprintf(sw.in.session.device, sizeof(sw.in.session.device), "device %d", fill);
+	strcpy(sw.in.session.ip, "2001:db8::1");
+	sync_run(e->s, &sw);
+	assert_int_equal(sw.status, STORE_OK);
+	assert_int_equal(sw.user.id, user);
+	sync_deinit(&sw);
+	uint8_t hash[TOKEN_HASH_LEN];
+	memset(hash, fill, sizeof(hash));
+	struct session got;
+	assert_int_equal(e->r->ops->session_get(e->r, hash, &got), STORE_OK);
+	return got.id;
+}
+
+/* Whether the session of the token hash of all bytes `fill` exists. */
+static bool has_session(struct env *e, uint8_t fill)
+{
+	uint8_t hash[TOKEN_HASH_LEN];
+	memset(hash, fill, sizeof(hash));
+	struct session got;
+	int rc = e->r->ops->session_get(e->r, hash, &got);
+	assert_true(rc == STORE_OK || rc == STORE_NOT_FOUND);
+	return rc == STORE_OK;
+}
+
 static void test_sessions(void **state)
 {
 	struct env *e = *state;
 	uint64_t alice = make_user(e, "alice", STORE_OK);
-	struct store_write sw;
-	sync_init(&sw, STORE_W_SESSION_CREATE);
-	sw.in.session.user_id = alice;
-	memset(sw.in.session.token_hash, 7, TOKEN_HASH_LEN);
-	sync_run(e->s, &sw);
-	assert_int_equal(sw.status, STORE_OK);
-	assert_int_equal(sw.user.id, alice);
-	sync_deinit(&sw);
+	uint64_t before = time_now_ms();
+	uint64_t id = make_session(e, alice, 7, 123456);
 
 	uint8_t hash[TOKEN_HASH_LEN];
 	memset(hash, 7, sizeof(hash));
-	uint64_t uid = 0;
-	assert_int_equal(e->r->ops->session_user(e->r, hash, &uid), STORE_OK);
-	assert_int_equal(uid, alice);
+	struct session got;
+	assert_int_equal(e->r->ops->session_get(e->r, hash, &got), STORE_OK);
+	assert_int_equal(got.id, id);
+	assert_true(id_unix_ms(id) >= before - 1 && id_unix_ms(id) <= time_now_ms());
+	assert_int_equal(got.user_id, alice);
+	assert_int_equal(got.last_used_ms, 123456);
+	assert_string_equal(got.device, "device 7");
+	assert_string_equal(got.ip, "2001:db8::1");
 
+	struct store_write sw;
 	sync_init(&sw, STORE_W_SESSION_DELETE);
 	memset(sw.in.session.token_hash, 7, TOKEN_HASH_LEN);
 	sync_run(e->s, &sw);
 	assert_int_equal(sw.status, STORE_OK);
 	sync_deinit(&sw);
-	assert_int_equal(e->r->ops->session_user(e->r, hash, &uid), STORE_NOT_FOUND);
+	assert_false(has_session(e, 7));
+}
+
+static void test_session_management(void **state)
+{
+	struct env *e = *state;
+	uint64_t alice = make_user(e, "alice", STORE_OK);
+	uint64_t bob = make_user(e, "bob", STORE_OK);
+	uint64_t a1 = make_session(e, alice, 1, 10000);
+	uint64_t a2 = make_session(e, alice, 2, 1000);
+	uint64_t a3 = make_session(e, alice, 3, 10000);
+	uint64_t b9 = make_session(e, bob, 9, 10000);
+
+	/* Alice's, newest first; none of Bob's; the idle ones left out. */
+	struct session list[SESSION_LIST_MAX];
+	size_t n = 0;
+	assert_int_equal(e->r->ops->sessions_of(e->r, alice, 0, list, &n), STORE_OK);
+	assert_int_equal(n, 3);
+	assert_int_equal(list[0].id, a3);
+	assert_int_equal(list[1].id, a2);
+	assert_int_equal(list[2].id, a1);
+	assert_string_equal(list[1].device, "device 2");
+	assert_int_equal(list[1].last_used_ms, 1000);
+	assert_int_equal(e->r->ops->sessions_of(e->r, alice, 5000, list, &n), STORE_OK);
+	assert_int_equal(n, 2);
+	assert_int_equal(list[0].id, a3);
+	assert_int_equal(list[1].id, a1);
+
+	/* A touch moves the last use only if it is older than stale_ms. */
+	struct store_write sw;
+	sync_init(&sw, STORE_W_SESSION_TOUCH);
+	memset(sw.in.session.token_hash, 2, TOKEN_HASH_LEN);
+	sw.in.session.used_ms = 50000;
+	sw.in.session.stale_ms = 900;
+	sync_run(e->s, &sw);
+	assert_int_equal(sw.status, STORE_OK);
+	sync_deinit(&sw);
+	assert_int_equal(e->r->ops->sessions_of(e->r, alice, 5000, list, &n), STORE_OK);
+	assert_int_equal(n, 2);
+	sync_init(&sw, STORE_W_SESSION_TOUCH);
+	memset(sw.in.session.token_hash, 2, TOKEN_HASH_LEN);
+	sw.in.session.used_ms = 50000;
+	sw.in.session.stale_ms = 2000;
+	sync_run(e->s, &sw);
+	assert_int_equal(sw.status, STORE_OK);
+	sync_deinit(&sw);
+	assert_int_equal(e->r->ops->sessions_of(e->r, alice, 50000, list, &n), STORE_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(list[0].id, a2);
+
+	/* Bob's session is not Alice's to end: not found, and it stays. */
+	sync_init(&sw, STORE_W_SESSION_END);
+	sw.in.session_end.user_id = alice;
+	sw.in.session_end.session_id = b9;
+	sync_run(e->s, &sw);
+	assert_int_equal(sw.status, STORE_NOT_FOUND);
+	sync_deinit(&sw);
+	assert_true(has_session(e, 9));
+
+	/* One of hers, by id: gone, and its token hash is the result. */
+	sync_init(&sw, STORE_W_SESSION_END);
+	sw.in.session_end.user_id = alice;
+	sw.in.session_end.session_id = a1;
+	sync_run(e->s, &sw);
+	assert_int_equal(sw.status, STORE_OK);
+	uint8_t one[TOKEN_HASH_LEN];
+	memset(one, 1, sizeof(one));
+	assert_memory_equal(sw.in.session_end.token_hash, one, TOKEN_HASH_LEN);
+	sync_deinit(&sw);
+	assert_false(has_session(e, 1));
+	assert_true(has_session(e, 2));
+
+	/* All of hers but one, then every one; Bob's never. */
+	sync_init(&sw, STORE_W_SESSIONS_END);
+	sw.in.session.user_id = alice;
+	memset(sw.in.session.token_hash, 3, TOKEN_HASH_LEN);
+	sync_run(e->s, &sw);
+	assert_int_equal(sw.status, STORE_OK);
+	sync_deinit(&sw);
+	assert_false(has_session(e, 2));
+	assert_true(has_session(e, 3));
+	sync_init(&sw, STORE_W_SESSIONS_END);
+	sw.in.session.user_id = alice; /* token hash all zeros: keep none */
+	sync_run(e->s, &sw);
+	assert_int_equal(sw.status, STORE_OK);
+	sync_deinit(&sw);
+	assert_false(has_session(e, 3));
+	assert_true(has_session(e, 9));
+	assert_int_equal(e->r->ops->sessions_of(e->r, alice, 0, list, &n), STORE_OK);
+	assert_int_equal(n, 0);
+}
+
+static void test_password_change(void **state)
+{
+	struct env *e = *state;
+	uint64_t alice = make_user(e, "alice", STORE_OK);
+	uint64_t bob = make_user(e, "bob", STORE_OK);
+	make_session(e, alice, 1, 1000);
+	make_session(e, alice, 2, 1000);
+	make_session(e, bob, 9, 1000);
+
+	/* Checked against a hash that is no longer hers: nothing changes. */
+	struct store_write sw;
+	sync_init(&sw, STORE_W_PASSWORD_CHANGE);
+	sw.in.password.user_id = alice;
+	memset(sw.in.password.token_hash, 2, TOKEN_HASH_LEN);
+	strcpy(sw.in.password.old_hash, "$argon2id$other");
+	strcpy(sw.in.password.new_hash, "$argon2id$new");
+	sync_run(e->s, &sw);
+	assert_int_equal(sw.status, STORE_CONFLICT);
+	sync_deinit(&sw);
+	struct user u;
+	char hash[PWHASH_MAX];
+	assert_int_equal(e->r->ops->user_credentials(e->r, "alice", &u, hash), STORE_OK);
+	assert_string_equal(hash, "$argon2id$fake");
+	assert_true(has_session(e, 1));
+
+	/* Changed: the new hash, her other sessions gone, this one and
+	 * Bob's kept. */
+	sync_init(&sw, STORE_W_PASSWORD_CHANGE);
+	sw.in.password.user_id = alice;
+	memset(sw.in.password.token_hash, 2, TOKEN_HASH_LEN);
+	strcpy(sw.in.password.old_hash, "$argon2id$fake");
+	strcpy(sw.in.password.new_hash, "$argon2id$new");
+	sync_run(e->s, &sw);
+	assert_int_equal(sw.status, STORE_OK);
+	sync_deinit(&sw);
+	assert_int_equal(e->r->ops->user_credentials(e->r, "alice", &u, hash), STORE_OK);
+	assert_string_equal(hash, "$argon2id$new");
+	assert_int_equal(e->r->ops->user_credentials(e->r, "bob", &u, hash), STORE_OK);
+	assert_string_equal(hash, "$argon2id$fake");
+	assert_false(has_session(e, 1));
+	assert_true(has_session(e, 2));
+	assert_true(has_session(e, 9));
 }
 
 static void test_tweets_and_pages(void **state)
@@ -776,6 +946,48 @@ static void test_migration_drops_unkeyed_fingerprints(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+/* Version 8 gives the sessions of before an id and a last use (both the
+ * upgrade's time), so they stay signed in and can be listed and ended. */
+static void test_migration_keeps_sessions(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/chirp-test-migrate-XXXXXX";
+	char path[128];
+	struct strbuf err = STRBUF_INIT;
+	sqlite3 *db = db_at_version(dir, path, sizeof(path), 7, &err);
+	assert_int_equal(sqlite3_exec(db,
+				      "INSERT INTO sessions (token_hash, user_id) VALUES"
+				      " (zeroblob(32), 4242), (x'0707070707070707070707070707070707"
+				      "070707070707070707070707070707', 4242)",
+				      NULL, NULL, NULL),
+			 SQLITE_OK);
+	sqlite3_close(db);
+
+	uint64_t before = time_now_ms();
+	struct store *s = open_sqlite(dir);
+	assert_non_null(s);
+	struct store_reader *r = s->ops->reader_new(s);
+	uint8_t hash[TOKEN_HASH_LEN];
+	memset(hash, 7, sizeof(hash));
+	struct session got;
+	assert_int_equal(r->ops->session_get(r, hash, &got), STORE_OK);
+	assert_int_equal(got.user_id, 4242);
+	assert_true(got.last_used_ms >= before - 1000 && got.last_used_ms <= time_now_ms() + 1000);
+	assert_true(id_unix_ms(got.id) >= before - 3000 && id_unix_ms(got.id) < before);
+	struct session list[SESSION_LIST_MAX];
+	size_t n = 0;
+	assert_int_equal(r->ops->sessions_of(r, 4242, 0, list, &n), STORE_OK);
+	assert_int_equal(n, 2);
+	assert_int_not_equal(list[0].id, list[1].id);
+	r->ops->reader_free(r);
+	s->ops->close(s);
+	strbuf_deinit(&err);
+
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 /* ---- PostgreSQL only ---- */
 
 /* A second node with the same node id would make the same ids: refused. */
@@ -827,9 +1039,11 @@ static void test_pg_nodes_starting_together_migrate_once(void **state)
 	for (int i = 0; i < 3; i++)
 		assert_non_null(o[i].s);
 	PGconn *c = PQconnectdb(e.url);
-	PGresult *r = PQexec(c, "SELECT count(*) FROM chirp_schema");
+	/* One row per migration, each once (whatever their number). */
+	PGresult *r = PQexec(c, "SELECT count(*) = count(DISTINCT version) AND"
+				" count(*) = max(version) FROM chirp_schema");
 	assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
-	assert_int_equal(atoi(PQgetvalue(r, 0, 0)), 1); /* one row per migration, once */
+	assert_string_equal(PQgetvalue(r, 0, 0), "t");
 	PQclear(r);
 	PQfinish(c);
 	for (int i = 0; i < 3; i++)
@@ -896,6 +1110,8 @@ static void test_pg_bad_write_fails_alone(void **state)
 #define PORT_TESTS                                                                                 \
 	cmocka_unit_test_setup_teardown(test_users, setup, teardown),                              \
 	    cmocka_unit_test_setup_teardown(test_sessions, setup, teardown),                       \
+	    cmocka_unit_test_setup_teardown(test_session_management, setup, teardown),             \
+	    cmocka_unit_test_setup_teardown(test_password_change, setup, teardown),                \
 	    cmocka_unit_test_setup_teardown(test_tweets_and_pages, setup, teardown),               \
 	    cmocka_unit_test_setup_teardown(test_follows_and_feed, setup, teardown),               \
 	    cmocka_unit_test_setup_teardown(test_replies_and_context, setup, teardown),            \
@@ -911,6 +1127,7 @@ int main(void)
 		PORT_TESTS,
 		cmocka_unit_test(test_migration_upgrades_v1),
 		cmocka_unit_test(test_migration_drops_unkeyed_fingerprints),
+		cmocka_unit_test(test_migration_keeps_sessions),
 	};
 	const struct CMUnitTest pg_tests[] = {
 		PORT_TESTS,
