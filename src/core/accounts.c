@@ -3,6 +3,7 @@
  */
 #include "core/accounts.h"
 
+#include <ctype.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -376,10 +377,8 @@ static void change_then_submit(struct write *w)
 		if (p->a->login_failed) {
 			char folded[HANDLE_MAX + 1];
 			size_t i = 0;
-			for (; u.handle[i]; i++)
-				folded[i] = (char)(u.handle[i] >= 'A' && u.handle[i] <= 'Z'
-							   ? u.handle[i] - 'A' + 'a'
-							   : u.handle[i]);
+			for (; u.handle[i]; i++) /* as api/sessions.c folds a log-in's */
+				folded[i] = (char)tolower((unsigned char)u.handle[i]);
 			folded[i] = '\0';
 			p->a->login_failed(p->a->login_failed_arg, folded);
 		}

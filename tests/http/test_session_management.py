@@ -4,10 +4,14 @@ and a session unused for --session-idle-days ends by itself. Every way a
 session ends also ends the live streams of its token at once.
 
 The idle-expiry tests age a session by rewriting its last use in the
-private server's SQLite file, as the passing of days would."""
+private server's database (its SQLite file, or with `--store` in
+CHIRP_SERVE_ARGS the PostgreSQL database, through psql), as the passing of
+days would."""
 
 import os
+import shutil
 import sqlite3
+import subprocess
 import time
 
 import pytest
@@ -21,7 +25,17 @@ HOUR_MS = 3600 * 1000
 DAY_MS = 24 * HOUR_MS
 SESSION_FIELDS = {"id", "created_at", "last_used_at", "device", "ip", "current"}
 
-on_postgres = "--store" in os.environ.get("CHIRP_SERVE_ARGS", "")
+def _store_url():
+    args = os.environ.get("CHIRP_SERVE_ARGS", "").split()
+    for i, a in enumerate(args):
+        if a == "--store" and i + 1 < len(args):
+            return args[i + 1]
+        if a.startswith("--store="):
+            return a.split("=", 1)[1]
+    return None
+
+
+PG_URL = _store_url()
 
 
 @pytest.fixture(scope="module")
@@ -216,29 +230,34 @@ def test_every_way_a_session_ends_ends_its_streams(api):
 
 # -------------------------------------------------------------- idle expiry
 
-def db(server):
-    return sqlite3.connect(os.path.join(server.data_dir, "chirp.db"), timeout=10)
+def sql(server, query, *params):
+    """Runs one statement (params are integers) on the server's database;
+    returns its first row, or None."""
+    if PG_URL:
+        text = query.replace("?", "{}").format(*(int(p) for p in params))
+        out = subprocess.run(["psql", PG_URL, "-Atqc", text], check=True,
+                             capture_output=True, text=True).stdout.split()
+        return (int(out[0]),) if out else None
+    with sqlite3.connect(os.path.join(server.data_dir, "chirp.db"), timeout=10) as c:
+        return c.execute(query, params).fetchone()
 
 
 def last_used(server, session_id):
-    with db(server) as c:
-        row = c.execute("SELECT last_used_ms FROM sessions WHERE id = ?",
-                        (int(session_id),)).fetchone()
+    row = sql(server, "SELECT last_used_ms FROM sessions WHERE id = ?", session_id)
     return row[0] if row else None
 
 
 def set_last_used(server, session_id, ms):
-    with db(server) as c:
-        n = c.execute("UPDATE sessions SET last_used_ms = ? WHERE id = ?",
-                      (ms, int(session_id))).rowcount
-    assert n == 1
+    sql(server, "UPDATE sessions SET last_used_ms = ? WHERE id = ?", ms, session_id)
+    assert last_used(server, session_id) == ms
 
 
 def now_ms():
     return int(time.time() * 1000)
 
 
-@pytest.mark.skipif(on_postgres, reason="ages sessions in the SQLite file")
+@pytest.mark.skipif(PG_URL is not None and not shutil.which("psql"),
+                    reason="ages sessions through psql")
 def test_a_session_idle_past_the_flag_ends(server, api):
     u, friend = create_user(api), create_user(api)
     follow(api, u, friend.id, expect=(201,))
@@ -263,7 +282,8 @@ def test_a_session_idle_past_the_flag_ends(server, api):
     assert Stream(api, token=idle).status == 401
 
 
-@pytest.mark.skipif(on_postgres, reason="ages sessions in the SQLite file")
+@pytest.mark.skipif(PG_URL is not None and not shutil.which("psql"),
+                    reason="ages sessions through psql")
 def test_last_use_is_recorded_at_most_hourly(server, api):
     u = create_user(api)
     sid = current(api, u.token)["id"]
