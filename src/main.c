@@ -261,6 +261,7 @@ static int chirp_start(struct chirp *ch, const struct chirp_config *cfg, struct 
 	/* Every effect is registered: what a dead process left undone can
 	 * run now. */
 	writes_start_outbox(app->writes);
+	accounts_start_sweep(app->accounts);
 	strbuf_reset(err);
 	return 0;
 }

@@ -4,7 +4,10 @@
 #include "core/accounts.h"
 
 #include <ctype.h>
+#include <errno.h>
+#include <pthread.h>
 #include <sodium.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +26,12 @@ struct accounts {
 	void (*login_failed)(void *arg, const char *handle);
 	void *login_failed_arg;
 	uint64_t idle_ms;
+	/* the sweep of idle sessions */
+	pthread_t sweeper;
+	bool sweeping, stopping;
+	pthread_mutex_t lock;
+	pthread_cond_t wake; /* stopping, or a sweep write is done */
+	bool swept;
 };
 
 /* A sign-up or log-in on its way: the password lives here only until it
@@ -108,6 +117,12 @@ struct accounts *accounts_new(const struct accounts_options *opt)
 	a->login_failed = opt->login_failed;
 	a->login_failed_arg = opt->login_failed_arg;
 	a->idle_ms = opt->session_idle_ms;
+	pthread_mutex_init(&a->lock, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&a->wake, &ca);
+	pthread_condattr_destroy(&ca);
 	/* Each hashing thread reads through its own reader, for log-ins. */
 	struct workpool_hooks hooks = {
 		.init = store_reader_thread_init,
@@ -123,6 +138,7 @@ struct accounts *accounts_new(const struct accounts_options *opt)
 	writes_define(a->writes, STORE_W_SESSIONS_END, render_logout, NULL);
 	writes_define(a->writes, STORE_W_PASSWORD_CHANGE, render_password, NULL);
 	writes_define(a->writes, STORE_W_SESSION_TOUCH, render_logout, NULL); /* nobody hears it */
+	writes_define(a->writes, STORE_W_SESSIONS_EXPIRE, render_logout, NULL); /* nor this */
 	return a;
 }
 
@@ -130,8 +146,90 @@ void accounts_free(struct accounts *a)
 {
 	if (!a)
 		return;
+	if (a->sweeping) {
+		pthread_mutex_lock(&a->lock);
+		a->stopping = true;
+		pthread_cond_broadcast(&a->wake);
+		pthread_mutex_unlock(&a->lock);
+		pthread_join(a->sweeper, NULL);
+	}
 	workpool_free(a->hashers);
+	pthread_cond_destroy(&a->wake);
+	pthread_mutex_destroy(&a->lock);
 	free(a);
+}
+
+/* ---- the sweep of idle sessions ---- */
+
+static void swept(struct write *w, void *arg)
+{
+	struct accounts *a = arg;
+	pthread_mutex_lock(&a->lock);
+	a->swept = true;
+	pthread_cond_broadcast(&a->wake);
+	pthread_mutex_unlock(&a->lock);
+	(void)w; /* freed by the sweeper, which waits for this */
+}
+
+/* One batch: how many sessions it ended, or -1 if the write failed. */
+static int sweep_batch(struct accounts *a, uint64_t cutoff)
+{
+	struct write *w = write_new(a->writes, STORE_W_SESSIONS_EXPIRE, sizeof(*w), NULL, swept, a);
+	w->sw.in.sessions_expire.cutoff_ms = cutoff;
+	pthread_mutex_lock(&a->lock);
+	a->swept = false;
+	pthread_mutex_unlock(&a->lock);
+	write_submit(w);
+	pthread_mutex_lock(&a->lock);
+	while (!a->swept) /* even when stopping: the write is in the store's hands */
+		pthread_cond_wait(&a->wake, &a->lock);
+	pthread_mutex_unlock(&a->lock);
+	int n = w->sw.status == STORE_OK ? (int)w->sw.in.sessions_expire.n : -1;
+	write_free(w);
+	return n;
+}
+
+static bool sweep_stopping(struct accounts *a)
+{
+	pthread_mutex_lock(&a->lock);
+	bool stop = a->stopping;
+	pthread_mutex_unlock(&a->lock);
+	return stop;
+}
+
+static void *sweep_main(void *arg)
+{
+	struct accounts *a = arg;
+	pthread_setname_np(pthread_self(), "chirp-sessions");
+	for (;;) {
+		uint64_t now = time_now_ms(), span = a->idle_ms + SESSION_TOUCH_MS;
+		uint64_t cutoff = now > span ? now - span : 0;
+		size_t total = 0;
+		int n;
+		while ((n = sweep_batch(a, cutoff)) == STORE_EXPIRE_BATCH && !sweep_stopping(a))
+			total += (size_t)n;
+		total += n > 0 ? (size_t)n : 0;
+		if (total)
+			log_info("accounts: %zu idle sessions ended", total);
+		struct timespec until;
+		clock_gettime(CLOCK_MONOTONIC, &until);
+		until.tv_sec += SESSION_SWEEP_MS / 1000;
+		pthread_mutex_lock(&a->lock);
+		int rc = 0;
+		while (!a->stopping && rc != ETIMEDOUT)
+			rc = pthread_cond_timedwait(&a->wake, &a->lock, &until);
+		bool stop = a->stopping;
+		pthread_mutex_unlock(&a->lock);
+		if (stop)
+			return NULL;
+	}
+}
+
+void accounts_start_sweep(struct accounts *a)
+{
+	if (pthread_create(&a->sweeper, NULL, sweep_main, a) != 0)
+		die("accounts: cannot start the session sweep");
+	a->sweeping = true;
 }
 
 static struct pending *pending_new(struct accounts *a, enum store_write_kind kind,

@@ -49,7 +49,16 @@ struct accounts;
 
 /* Starts the hashing pool and defines the accounts' write kinds. */
 struct accounts *accounts_new(const struct accounts_options *opt);
-/* Finishes the queued hashing, then frees. NULL is a no-op. */
+/* Starts the sweep of idle sessions: a thread that, at once and then
+ * every SESSION_SWEEP_MS, ends (as writes, with their effects) the
+ * sessions idle for longer than session_idle_ms plus SESSION_TOUCH_MS,
+ * those no request will present again included. Call once every effect
+ * is registered and the outbox started (core/write.h). */
+void accounts_start_sweep(struct accounts *a);
+#define SESSION_SWEEP_MS (3600ull * 1000)
+
+/* Stops the sweep, finishes the queued hashing, then frees. NULL is a
+ * no-op. */
 void accounts_free(struct accounts *a);
 
 /* A sign-up, validated: handle and password required, display_name may be

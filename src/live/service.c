@@ -151,7 +151,7 @@ static void publish_revoke(struct live_service *svc, enum live_kind kind, uint64
 
 /* The effects of every write that ends sessions (writer thread): a
  * log-out, an idle expiry found at lookup, a session ended by id, "log
- * out everywhere" and a password change. If you add a way for sessions to
+ * out everywhere", a password change, and the sweep of idle sessions. If you add a way for sessions to
  * end, add its effect here. */
 static void on_session_deleted(void *arg, const struct store_write *w)
 {
@@ -174,6 +174,13 @@ static void on_password_changed(void *arg, const struct store_write *w)
 		       w->in.password.token_hash);
 }
 
+static void on_sessions_expired(void *arg, const struct store_write *w)
+{
+	const struct store_sessions_expire *x = &w->in.sessions_expire;
+	for (size_t i = 0; i < x->n; i++)
+		publish_revoke(arg, LIVE_REVOKE, x->user_ids[i], x->token_hashes[i]);
+}
+
 void live_follow_writes(struct live_service *svc, struct writes *ws)
 {
 	_Static_assert(LIVE_TOKEN_ID_LEN <= TOKEN_HASH_LEN, "a prefix of the token hash");
@@ -181,6 +188,7 @@ void live_follow_writes(struct live_service *svc, struct writes *ws)
 	writes_after_commit(ws, STORE_W_SESSION_END, on_session_ended, svc);
 	writes_after_commit(ws, STORE_W_SESSIONS_END, on_sessions_ended, svc);
 	writes_after_commit(ws, STORE_W_PASSWORD_CHANGE, on_password_changed, svc);
+	writes_after_commit(ws, STORE_W_SESSIONS_EXPIRE, on_sessions_expired, svc);
 }
 
 /* Takes a session slot for `user`, within both caps: 0, LIVE_USER_FULL or

@@ -183,7 +183,8 @@ static const char *const migrations[] = {
 	"  ALTER COLUMN last_used_ms SET NOT NULL;"
 	"CREATE UNIQUE INDEX sessions_by_id ON sessions (id);"
 	"DROP INDEX sessions_by_user;"
-	"CREATE INDEX sessions_by_user ON sessions (user_id, id);",
+	"CREATE INDEX sessions_by_user ON sessions (user_id, id);"
+	"CREATE INDEX sessions_by_last_use ON sessions (last_used_ms);",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -247,6 +248,7 @@ enum stmt {
 	W_SESSIONS_END,
 	W_PASSWORD_CHANGE,
 	W_SESSION_TOUCH,
+	W_SESSIONS_EXPIRE,
 	W_MEDIA_LOCK,
 	W_REPLY_COUNT,
 	W_TWEET_INSERT,
@@ -357,6 +359,10 @@ static const char *const sql[S_COUNT] = {
 			      " SELECT 1 FROM p",
 	[W_SESSION_TOUCH] = "UPDATE sessions SET last_used_ms = $2::bigint WHERE token_hash = $1"
 			    " AND last_used_ms < $3::bigint",
+	/* Rows another node is expiring are skipped. */
+	[W_SESSIONS_EXPIRE] = "DELETE FROM sessions WHERE token_hash IN (SELECT token_hash"
+			      " FROM sessions WHERE last_used_ms < $1::bigint LIMIT $2"
+			      " FOR UPDATE SKIP LOCKED) RETURNING token_hash, user_id",
 	/* Locked, so another node cannot attach it to a tweet meanwhile. */
 	[W_MEDIA_LOCK] = "SELECT " MEDIA_COLS " FROM media WHERE id = $1::bigint FOR UPDATE",
 	[W_REPLY_COUNT] = "WITH p AS (UPDATE tweets SET reply_count = reply_count + $2::int"
@@ -1394,6 +1400,29 @@ static int exec_password_change(struct pg_store *s, struct store_write *w)
 	return rc == 1 ? STORE_OK : rc == 0 ? STORE_CONFLICT : rc;
 }
 
+static int exec_sessions_expire(struct pg_store *s, struct store_write *w)
+{
+	struct store_sessions_expire *x = &w->in.sessions_expire;
+	struct args a = {0};
+	arg_u64(&a, x->cutoff_ms);
+	arg_int(&a, STORE_EXPIRE_BATCH);
+	x->n = 0;
+	PGresult *r = query(&s->w, W_SESSIONS_EXPIRE, &a);
+	if (!r)
+		return STORE_ERROR;
+	struct strbuf b = STRBUF_INIT;
+	for (int i = 0; i < PQntuples(r) && x->n < STORE_EXPIRE_BATCH; i++) {
+		strbuf_reset(&b);
+		col_bytes(r, i, 0, &b);
+		memset(x->token_hashes[x->n], 0, TOKEN_HASH_LEN);
+		memcpy(x->token_hashes[x->n], b.data, b.len < TOKEN_HASH_LEN ? b.len : TOKEN_HASH_LEN);
+		x->user_ids[x->n++] = col_u64(r, i, 1);
+	}
+	strbuf_deinit(&b);
+	PQclear(r);
+	return STORE_OK;
+}
+
 static int exec_session_touch(struct pg_store *s, struct store_write *w)
 {
 	struct args a = {0};
@@ -1713,6 +1742,7 @@ static int (*const exec_kind[STORE_W_COUNT])(struct pg_store *s, struct store_wr
 	[STORE_W_SESSIONS_END] = exec_sessions_end,
 	[STORE_W_PASSWORD_CHANGE] = exec_password_change,
 	[STORE_W_SESSION_TOUCH] = exec_session_touch,
+	[STORE_W_SESSIONS_EXPIRE] = exec_sessions_expire,
 };
 
 /* Claims w's idempotency key: STORE_OK if the write is to run now,

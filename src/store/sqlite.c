@@ -184,7 +184,8 @@ static const char *const migrations[STORE_SQLITE_SCHEMA_VERSION] = {
 	"  CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER) FROM sessions;"
 	"DROP TABLE sessions;"
 	"ALTER TABLE sessions8 RENAME TO sessions;"
-	"CREATE INDEX sessions_by_user ON sessions(user_id, id);",
+	"CREATE INDEX sessions_by_user ON sessions(user_id, id);"
+	"CREATE INDEX sessions_by_last_use ON sessions(last_used_ms);",
 };
 
 static int user_version(sqlite3 *db)
@@ -374,6 +375,7 @@ enum write_stmt {
 	W_SESSION_BY_ID,
 	W_SESSIONS_DELETE,
 	W_SESSION_TOUCH,
+	W_SESSIONS_IDLE,
 	W_PASSWORD_SET,
 	W_TWEET_INSERT,
 	W_TWEET_GET,
@@ -424,6 +426,8 @@ static const char *const write_sql[W_COUNT] = {
 	[W_SESSIONS_DELETE] = "DELETE FROM sessions WHERE user_id = ?1 AND token_hash <> ?2",
 	[W_SESSION_TOUCH] = "UPDATE sessions SET last_used_ms = ?2 WHERE token_hash = ?1"
 			    " AND last_used_ms < ?3",
+	[W_SESSIONS_IDLE] = "SELECT token_hash, user_id FROM sessions WHERE last_used_ms < ?1"
+			    " LIMIT ?2",
 	/* Only if the hash is still the one the old password was checked
 	 * against: of two changes at once, the second finds it changed. */
 	[W_PASSWORD_SET] = "UPDATE users SET password_hash = ?3 WHERE id = ?1 AND password_hash = ?2",
@@ -1217,6 +1221,34 @@ static int exec_password_change(struct sqlite_store *s, struct store_write *w)
 	return sessions_delete(s, w->in.password.user_id, w->in.password.token_hash);
 }
 
+static int exec_sessions_expire(struct sqlite_store *s, struct store_write *w)
+{
+	struct store_sessions_expire *x = &w->in.sessions_expire;
+	sqlite3_stmt *st = s->w[W_SESSIONS_IDLE];
+	sqlite3_bind_int64(st, 1, clamp63(x->cutoff_ms));
+	sqlite3_bind_int(st, 2, STORE_EXPIRE_BATCH);
+	int rc;
+	x->n = 0;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && x->n < STORE_EXPIRE_BATCH) {
+		size_t len = (size_t)sqlite3_column_bytes(st, 0);
+		memset(x->token_hashes[x->n], 0, TOKEN_HASH_LEN);
+		memcpy(x->token_hashes[x->n], sqlite3_column_blob(st, 0),
+		       len < TOKEN_HASH_LEN ? len : TOKEN_HASH_LEN);
+		x->user_ids[x->n++] = (uint64_t)sqlite3_column_int64(st, 1);
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		return STORE_ERROR;
+	for (size_t i = 0; i < x->n; i++) {
+		sqlite3_bind_blob(s->w[W_SESSION_DELETE], 1, x->token_hashes[i], TOKEN_HASH_LEN,
+				  SQLITE_STATIC);
+		if (run(s, W_SESSION_DELETE) != SQLITE_DONE)
+			return STORE_ERROR;
+	}
+	return STORE_OK;
+}
+
 static int exec_session_touch(struct sqlite_store *s, struct store_write *w)
 {
 	sqlite3_stmt *st = s->w[W_SESSION_TOUCH];
@@ -1585,6 +1617,7 @@ static int (*const exec_kind[STORE_W_COUNT])(struct sqlite_store *s, struct stor
 	[STORE_W_SESSIONS_END] = exec_sessions_end,
 	[STORE_W_PASSWORD_CHANGE] = exec_password_change,
 	[STORE_W_SESSION_TOUCH] = exec_session_touch,
+	[STORE_W_SESSIONS_EXPIRE] = exec_sessions_expire,
 };
 
 static int idem_put(struct sqlite_store *s, struct store_write *w)

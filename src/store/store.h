@@ -88,7 +88,8 @@ enum store_write_kind {
 	STORE_W_SESSION_END,     /* one session of a user, by id; in.session_end */
 	STORE_W_SESSIONS_END,    /* every session of a user but one; in.session */
 	STORE_W_PASSWORD_CHANGE, /* and every other session ends; in.password */
-	STORE_W_SESSION_TOUCH,   /* last used, if older than in.session.used_ms */
+	STORE_W_SESSION_TOUCH,   /* last used, if older than in.session.stale_ms */
+	STORE_W_SESSIONS_EXPIRE, /* a batch of sessions idle since a cutoff; in.sessions_expire */
 	STORE_W_COUNT
 };
 
@@ -104,6 +105,7 @@ struct store_job {
 };
 
 #define STORE_PURGE_BATCH 64
+#define STORE_EXPIRE_BATCH 16 /* sessions per STORE_W_SESSIONS_EXPIRE */
 
 /*
  * One write. The caller owns the struct (usually embedded in a larger one of
@@ -143,6 +145,12 @@ struct store_write {
 			char old_hash[PWHASH_MAX];          /* changed only if still this */
 			char new_hash[PWHASH_MAX];
 		} password; /* STORE_CONFLICT if the hash is no longer old_hash */
+		struct store_sessions_expire {
+			uint64_t cutoff_ms; /* sessions last used before this end */
+			size_t n;           /* result: how many did (at most a batch) */
+			uint64_t user_ids[STORE_EXPIRE_BATCH];
+			uint8_t token_hashes[STORE_EXPIRE_BATCH][TOKEN_HASH_LEN];
+		} sessions_expire;
 		struct {
 			uint64_t author_id;
 			size_t text_len;

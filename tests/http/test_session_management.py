@@ -305,3 +305,24 @@ def test_last_use_is_recorded_at_most_hourly(server, api):
     assert before - 1000 <= last_used(server, sid) <= now_ms() + 1000
     assert current(api, u.token)["last_used_at"] >= \
         time.strftime("%Y-%m-%dT%H:%M", time.gmtime(before / 1000 - 60))
+
+
+@pytest.mark.skipif(PG_URL is not None and not shutil.which("psql"),
+                    reason="ages sessions through psql")
+def test_idle_sessions_are_swept_even_if_never_presented_again(server, api):
+    """A session idle past the flag whose token never comes back still
+    goes: the sweep runs at start (then hourly)."""
+    u = create_user(api)
+    forgotten = new_token(api, u)
+    forgotten_id = current(api, forgotten)["id"]
+    kept_id = current(api, u.token)["id"]
+    server.stop()
+    set_last_used(server, forgotten_id, now_ms() - IDLE_DAYS * DAY_MS - 2 * HOUR_MS)
+    server.start()
+    deadline = time.monotonic() + WAIT
+    while last_used(server, forgotten_id) is not None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert last_used(server, forgotten_id) is None
+    assert last_used(server, kept_id) is not None
+    assert works(api, u.token)
+    assert not works(api, forgotten)

@@ -436,6 +436,44 @@ static void test_session_management(void **state)
 	assert_int_equal(n, 0);
 }
 
+/* The sweep of idle sessions: those last used before the cutoff, a batch
+ * at a time, each with its user and token hash for the effects. */
+static void test_sessions_expire(void **state)
+{
+	struct env *e = *state;
+	uint64_t alice = make_user(e, "alice", STORE_OK);
+	uint64_t bob = make_user(e, "bob", STORE_OK);
+	for (uint8_t fill = 1; fill <= STORE_EXPIRE_BATCH + 2; fill++)
+		make_session(e, fill % 2 ? alice : bob, fill, 1000 + fill);
+	make_session(e, alice, 100, 9000);
+	make_session(e, bob, 101, 5000); /* the cutoff itself is not before it */
+
+	bool seen[STORE_EXPIRE_BATCH + 3] = {false};
+	size_t total = 0;
+	for (int round = 0; round < 3; round++) {
+		struct store_write sw;
+		sync_init(&sw, STORE_W_SESSIONS_EXPIRE);
+		sw.in.sessions_expire.cutoff_ms = 5000;
+		sync_run(e->s, &sw);
+		assert_int_equal(sw.status, STORE_OK);
+		size_t n = sw.in.sessions_expire.n;
+		assert_int_equal(n, round == 0 ? STORE_EXPIRE_BATCH : round == 1 ? 2 : 0);
+		for (size_t i = 0; i < n; i++) {
+			uint8_t fill = sw.in.sessions_expire.token_hashes[i][0];
+			assert_true(fill >= 1 && fill <= STORE_EXPIRE_BATCH + 2);
+			assert_false(seen[fill]);
+			seen[fill] = true;
+			assert_int_equal(sw.in.sessions_expire.user_ids[i], fill % 2 ? alice : bob);
+			assert_false(has_session(e, fill));
+		}
+		total += n;
+		sync_deinit(&sw);
+	}
+	assert_int_equal(total, STORE_EXPIRE_BATCH + 2);
+	assert_true(has_session(e, 100));
+	assert_true(has_session(e, 101));
+}
+
 static void test_password_change(void **state)
 {
 	struct env *e = *state;
@@ -1112,6 +1150,7 @@ static void test_pg_bad_write_fails_alone(void **state)
 	    cmocka_unit_test_setup_teardown(test_sessions, setup, teardown),                       \
 	    cmocka_unit_test_setup_teardown(test_session_management, setup, teardown),             \
 	    cmocka_unit_test_setup_teardown(test_password_change, setup, teardown),                \
+	    cmocka_unit_test_setup_teardown(test_sessions_expire, setup, teardown),                \
 	    cmocka_unit_test_setup_teardown(test_tweets_and_pages, setup, teardown),               \
 	    cmocka_unit_test_setup_teardown(test_follows_and_feed, setup, teardown),               \
 	    cmocka_unit_test_setup_teardown(test_replies_and_context, setup, teardown),            \
