@@ -134,6 +134,10 @@ void api_users_password(struct ctx *c)
 				"new_password must be 8..1024 bytes");
 		goto done;
 	}
+	char key[ACCOUNTS_PASSWORD_KEY_MAX];
+	if (!ratelimit_login_allowed(c->app->ratelimit, c->req, key,
+				     accounts_password_key(c->user_id, key)))
+		goto done;
 	accounts_password_change(c->app->accounts, c->user_id, c->token_hash, cur, clen, next, nlen,
 				 api_write_done, api_write_begin(c));
 done:

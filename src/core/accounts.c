@@ -3,7 +3,6 @@
  */
 #include "core/accounts.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <pthread.h>
 #include <sodium.h>
@@ -473,17 +472,19 @@ static void change_then_submit(struct write *w)
 		write_fail_unavailable(w);
 	} else if (!ok) {
 		if (p->a->login_failed) {
-			char folded[HANDLE_MAX + 1];
-			size_t i = 0;
-			for (; u.handle[i]; i++) /* as api/sessions.c folds a log-in's */
-				folded[i] = (char)tolower((unsigned char)u.handle[i]);
-			folded[i] = '\0';
-			p->a->login_failed(p->a->login_failed_arg, folded);
+			char key[ACCOUNTS_PASSWORD_KEY_MAX];
+			accounts_password_key(sw->in.password.user_id, key);
+			p->a->login_failed(p->a->login_failed_arg, key);
 		}
 		write_fail(w, 403, "wrong_password", "the current password is wrong");
 	} else {
 		write_submit(w);
 	}
+}
+
+size_t accounts_password_key(uint64_t user_id, char *out)
+{
+	return (size_t)snprintf(out, ACCOUNTS_PASSWORD_KEY_MAX, "#%llu", (unsigned long long)user_id);
 }
 
 void accounts_password_change(struct accounts *a, uint64_t user_id, const uint8_t *token_hash,

@@ -108,13 +108,22 @@ void accounts_sessions_end(struct accounts *a, uint64_t user_id, const uint8_t *
 			   write_done_fn done, void *arg);
 
 /* A password change, on the hashing pool: `current` must be the user's
- * password (else 403 wrong_password, charged to the failed-log-in hook as
- * a wrong log-in would be); `replacement` (validated) is hashed with
- * Argon2id, and every session of the user but `token_hash`'s ends. 204;
- * 409 password_changed if another change got there first. Copied. */
+ * password (else 403 wrong_password, and the failed-log-in hook is charged
+ * with accounts_password_key: a budget of the account's own, so guesses
+ * through a stolen token are limited from any number of addresses, and
+ * they never lock the owner's log-ins); `replacement` (validated) is
+ * hashed with Argon2id, and every session of the user but `token_hash`'s
+ * ends. 204; 409 password_changed if another change got there first.
+ * Copied. */
 void accounts_password_change(struct accounts *a, uint64_t user_id, const uint8_t *token_hash,
 			      const char *current, size_t current_len, const char *replacement,
 			      size_t replacement_len, write_done_fn done, void *arg);
+
+/* The name the wrong current passwords of `user_id` are counted under in
+ * the failed-log-in budget: "#" and the id (no handle has a "#"), into
+ * out[ACCOUNTS_PASSWORD_KEY_MAX]; returns its length. */
+#define ACCOUNTS_PASSWORD_KEY_MAX 24
+size_t accounts_password_key(uint64_t user_id, char *out);
 
 /* The sessions of `user_id` that are not idle-expired, newest first, at
  * most SESSION_LIST_MAX, into out[]. */

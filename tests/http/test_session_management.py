@@ -16,8 +16,8 @@ import time
 
 import pytest
 
-from chirp_client import (TRAFFIC, assert_error, create_user, follow, login,
-                          new_token, post_tweet, start_server)
+from chirp_client import (TRAFFIC, ServerProc, assert_error, create_user, follow,
+                          login, new_token, post_tweet, start_server)
 from test_stream import WAIT, Stream, stream, tweet_of
 
 IDLE_DAYS = 2
@@ -181,6 +181,29 @@ def test_password_change_ends_every_other_session(api):
     assert [s["current"] for s in sessions(api, u.token)] == [True]
     assert_error(login(api, u.handle, u.password), 401, "invalid_credentials")
     assert login(api, u.handle, "the-new-password").status == 201
+
+
+def test_current_password_guesses_have_a_budget_of_the_accounts_own(tmp_path):
+    """Wrong current passwords are limited per account, from any address
+    (a stolen token cannot guess at will), without locking the owner's
+    log-ins."""
+    srv = ServerProc(tmp_path / "data", tmp_path / "limits.log", rate_limits=True,
+                     extra_args=["--rate-limit", "login-handle=2/3600"])
+    os.makedirs(srv.data_dir, exist_ok=True)
+    srv.start()
+    try:
+        api = srv.client()
+        u = create_user(api)
+        for _ in range(2):
+            assert_error(change_password(api, u.token, "not-the-password", "a-new-password"),
+                         403, "wrong_password")
+        r = change_password(api, u.token, u.password, "a-new-password")
+        assert_error(r, 429, "rate_limited")
+        assert r.header("Retry-After")
+        # the owner still logs in, with the password that did not change
+        assert login(api, u.handle, u.password).status == 201
+    finally:
+        assert srv.stop() == 0, srv.log_tail()
 
 
 # ------------------------------------------------------------ live streams
