@@ -55,6 +55,9 @@ def tour(chirp_server):
     api.delete(f"/v1/users/{b.id}/follows", token=a.token)
     api.delete("/v1/sessions/current", token=extra)
     api.get("/v1/feed", token=extra)
+    api.get("/v1/sessions", token=a.token)
+    api.request("PUT", "/v1/users/me/password", token=a.token,
+                json_body={"current_password": a.password + "x", "new_password": a.password})
 
 
 def test_no_secrets_in_any_response(tour):
