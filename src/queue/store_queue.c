@@ -3,7 +3,10 @@
  *
  * One store reader serves every worker, under the queue's lock (a reader
  * is not thread-safe). Claims are an in-memory list, so two workers never
- * run the same job; see queue.h for what happens after a crash.
+ * run the same job; see queue.h for what happens after a crash. A store
+ * shared by several processes (job_lease) also holds each claimed job
+ * for LEASE_MS in the database, so no other process runs it meanwhile,
+ * and one whose process died runs again once the lease ends.
  */
 #include "queue/queue.h"
 
@@ -17,6 +20,7 @@
 
 #define CLAIMS_MAX 64
 #define LOOK_AHEAD 16 /* due jobs read per look; claimed ones are skipped */
+#define LEASE_MS (5 * 60 * 1000) /* longer than any processing attempt */
 
 struct store_queue {
 	struct queue base;
@@ -56,8 +60,13 @@ static bool sq_claim(struct queue *base, struct store_job *job, uint64_t timeout
 	while (!q->stopping) {
 		struct store_job due[LOOK_AHEAD];
 		size_t n = 0;
-		if (q->nclaimed < CLAIMS_MAX &&
-		    q->db->ops->job_due(q->db, time_now_ms(), due, LOOK_AHEAD, &n) == STORE_OK) {
+		if (q->nclaimed < CLAIMS_MAX && q->db->ops->job_lease) {
+			if (q->db->ops->job_lease(q->db, time_now_ms(), LEASE_MS, job) == STORE_OK) {
+				q->claimed[q->nclaimed++] = job->id;
+				got = true;
+			}
+		} else if (q->nclaimed < CLAIMS_MAX &&
+			   q->db->ops->job_due(q->db, time_now_ms(), due, LOOK_AHEAD, &n) == STORE_OK) {
 			for (size_t i = 0; i < n && !got; i++) {
 				if (is_claimed(q, due[i].id))
 					continue;

@@ -157,7 +157,10 @@ static const char *const migrations[] = {
 	"CREATE INDEX jobs_due ON jobs (state, run_at_ms);",
 
 	/* 2: the outbox (outbox_start): a row per committed write whose
-	 * effects have not run yet; payload is struct outbox_payload. */
+	 * effects have not run yet; payload is struct outbox_payload. And
+	 * job leases (job_lease): a claimed job is nobody else's until
+	 * lease_until. */
+	"ALTER TABLE jobs ADD COLUMN lease_until bigint NOT NULL DEFAULT 0;"
 	"CREATE TABLE outbox ("
 	"  id bigint PRIMARY KEY,"
 	"  node integer NOT NULL,"
@@ -213,6 +216,7 @@ enum stmt {
 	R_USERS_AFTER,
 	R_MEDIA,
 	R_JOBS_DUE,
+	R_JOB_LEASE,
 	R_LIKED,
 	R_LIKED_BY,
 	R_LIKED_BY_ASC,
@@ -289,6 +293,12 @@ static const char *const sql[S_COUNT] = {
 	[R_MEDIA] = "SELECT " MEDIA_COLS " FROM media WHERE id = $1::bigint",
 	[R_JOBS_DUE] = "SELECT id, media_id, attempts, run_at_ms FROM jobs WHERE state = 0 AND"
 		       " run_at_ms <= $1::bigint ORDER BY run_at_ms, id LIMIT $2",
+	/* The oldest due job nobody holds, held by the caller until $2. */
+	[R_JOB_LEASE] = "UPDATE jobs SET lease_until = $2::bigint WHERE id = ("
+			" SELECT id FROM jobs WHERE state = 0 AND run_at_ms <= $1::bigint"
+			" AND lease_until <= $1::bigint ORDER BY run_at_ms, id LIMIT 1"
+			" FOR UPDATE SKIP LOCKED)"
+			" RETURNING id, media_id, attempts, run_at_ms",
 	/* A page's ids as one array: one query whatever the page's length. */
 	[R_LIKED] = "SELECT tweet_id FROM likes WHERE user_id = $1::bigint"
 		    " AND tweet_id = ANY ($2::bigint[])",
@@ -368,8 +378,8 @@ static const char *const sql[S_COUNT] = {
 			       " INSERT INTO jobs (id, media_id, run_at_ms)"
 			       " VALUES ($1::bigint, $2::bigint, $3::bigint)",
 	[W_JOB_DELETE] = "DELETE FROM jobs WHERE id = $1::bigint",
-	[W_JOB_RETRY] = "UPDATE jobs SET attempts = $2::int, run_at_ms = $3::bigint, last_error = $4"
-			" WHERE id = $1::bigint",
+	[W_JOB_RETRY] = "UPDATE jobs SET attempts = $2::int, run_at_ms = $3::bigint, last_error = $4,"
+			" lease_until = 0 WHERE id = $1::bigint",
 	[W_JOB_DEAD] = "UPDATE jobs SET attempts = $2::int, state = 1, last_error = $3"
 		       " WHERE id = $1::bigint",
 	[W_MEDIA_FINISH] = "UPDATE media SET status = $2::int, content_type = $3, width = $4::int,"
@@ -1206,6 +1216,24 @@ static int pg_job_due(struct store_reader *base, uint64_t now_ms, struct store_j
 	}
 	PQclear(r);
 	return STORE_OK;
+}
+
+static int pg_job_lease(struct store_reader *base, uint64_t now_ms, uint64_t lease_ms,
+			struct store_job *out)
+{
+	struct args a = {0};
+	arg_u64(&a, now_ms);
+	arg_u64(&a, now_ms + lease_ms);
+	PGresult *r;
+	int rc = one(rconn(base), R_JOB_LEASE, &a, &r);
+	if (rc == STORE_OK) {
+		out->id = col_u64(r, 0, 0);
+		out->media_id = col_u64(r, 0, 1);
+		out->attempts = (unsigned)col_u64(r, 0, 2);
+		out->run_at_ms = col_u64(r, 0, 3);
+		PQclear(r);
+	}
+	return rc;
 }
 
 /* ---- the writer -------------------------------------------------------------- */
@@ -2129,6 +2157,7 @@ const struct store_ops store_postgres_ops = {
 	.users_after = pg_users_after,
 	.media_get = pg_media_get,
 	.job_due = pg_job_due,
+	.job_lease = pg_job_lease,
 	.submit = pg_submit,
 	.outbox_start = pg_outbox_start,
 	.stats = pg_stats,

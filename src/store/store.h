@@ -314,6 +314,14 @@ struct store_ops {
 	int (*media_get)(struct store_reader *r, uint64_t id, struct media *out);
 	int (*job_due)(struct store_reader *r, uint64_t now_ms, struct store_job *out, size_t max,
 		       size_t *n);
+	/* For a store that several processes share (PostgreSQL; NULL for
+	 * SQLite, where the queue's claims in memory suffice): takes the
+	 * oldest due job no process holds and holds it until now_ms +
+	 * lease_ms, so that a job whose process died runs again elsewhere
+	 * once its lease ends. A retry (STORE_W_JOB_FINISH) ends the lease.
+	 * STORE_NOT_FOUND when nothing is due. */
+	int (*job_lease)(struct store_reader *r, uint64_t now_ms, uint64_t lease_ms,
+			 struct store_job *out);
 
 	/* Queues a write; returns 0 (done() will be called) or STORE_BUSY. */
 	int (*submit)(struct store *s, struct store_write *w);

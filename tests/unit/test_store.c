@@ -827,9 +827,12 @@ static void test_pg_nodes_starting_together_migrate_once(void **state)
 	for (int i = 0; i < 3; i++)
 		assert_non_null(o[i].s);
 	PGconn *c = PQconnectdb(e.url);
-	PGresult *r = PQexec(c, "SELECT count(*) FROM chirp_schema");
+	PGresult *r = PQexec(c, "SELECT count(*), count(DISTINCT version), max(version)"
+				" FROM chirp_schema");
 	assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
-	assert_int_equal(atoi(PQgetvalue(r, 0, 0)), 1); /* one row per migration, once */
+	/* one row per migration: each ran once */
+	assert_int_equal(atoi(PQgetvalue(r, 0, 0)), atoi(PQgetvalue(r, 0, 1)));
+	assert_int_equal(atoi(PQgetvalue(r, 0, 0)), atoi(PQgetvalue(r, 0, 2)));
 	PQclear(r);
 	PQfinish(c);
 	for (int i = 0; i < 3; i++)
@@ -893,6 +896,39 @@ static void test_pg_bad_write_fails_alone(void **state)
 	assert_int_equal(get_user(e, a).tweets_count, N - 1);
 }
 
+/* A leased job is nobody else's until its lease ends: then another
+ * process (here, another reader) takes it, as when a node dies. */
+static void test_pg_job_lease(void **state)
+{
+	struct env *e = *state;
+	uint64_t owner = make_user(e, "uploader", STORE_OK);
+	struct store_write sw;
+	sync_init(&sw, STORE_W_MEDIA_CREATE);
+	sw.in.media_create.owner_id = owner;
+	sw.in.media_create.size = 10;
+	strcpy(sw.in.media_create.claimed_type, "image/png");
+	sync_run(e->s, &sw);
+	assert_int_equal(sw.status, STORE_OK);
+	uint64_t media = sw.media.id;
+	sync_deinit(&sw);
+	sync_init(&sw, STORE_W_MEDIA_COMPLETE);
+	sw.in.media_complete.owner_id = owner;
+	sw.in.media_complete.media_id = media;
+	sync_run(e->s, &sw);
+	assert_int_equal(sw.status, STORE_OK);
+	sync_deinit(&sw);
+
+	struct store_reader *other = e->s->ops->reader_new(e->s);
+	uint64_t now = 4000000000000ull; /* past the job's run_at */
+	struct store_job a, b;
+	assert_int_equal(e->r->ops->job_lease(e->r, now, 1000, &a), STORE_OK);
+	assert_int_equal(a.media_id, media);
+	assert_int_equal(other->ops->job_lease(other, now + 999, 1000, &b), STORE_NOT_FOUND);
+	assert_int_equal(other->ops->job_lease(other, now + 1000, 1000, &b), STORE_OK);
+	assert_int_equal(b.id, a.id);
+	other->ops->reader_free(other);
+}
+
 #define PORT_TESTS                                                                                 \
 	cmocka_unit_test_setup_teardown(test_users, setup, teardown),                              \
 	    cmocka_unit_test_setup_teardown(test_sessions, setup, teardown),                       \
@@ -916,6 +952,7 @@ int main(void)
 		PORT_TESTS,
 		cmocka_unit_test_setup_teardown(test_pg_node_id_is_exclusive, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pg_bad_write_fails_alone, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pg_job_lease, setup, teardown),
 		cmocka_unit_test(test_pg_nodes_starting_together_migrate_once),
 	};
 	int failed = cmocka_run_group_tests_name("sqlite", sqlite_tests, NULL, NULL);
