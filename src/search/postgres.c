@@ -111,6 +111,7 @@ static const char schema[] =
 struct pg {
 	PGconn *c;
 	const char *conninfo; /* the search's; outlives this */
+	bool retry;           /* statements may run again on a new connection */
 	uint64_t retry_ms;    /* no new attempt before this (time_now_ms) */
 };
 
@@ -168,24 +169,34 @@ static PGconn *pg_get(struct pg *p)
 
 /* Runs sql with text parameters $1..$n (all typed by the SQL's casts).
  * Returns the result, which the caller clears, or NULL (logged) on
- * failure; a connection found broken is dropped, to be made again. */
+ * failure; a connection found broken is dropped, to be made again. A
+ * reader's statement that found its connection broken (the server
+ * restarted, a proxy timed it out) runs once more on a new one: reads are
+ * safe to repeat, where the indexer's transaction is not. */
 static PGresult *pg_exec(struct pg *p, const char *sql, int n, const char *const *vals)
 {
-	PGconn *c = pg_get(p);
-	if (!c)
-		return NULL;
-	PGresult *res = PQexecParams(c, sql, n, NULL, vals, NULL, NULL, 0);
-	ExecStatusType st = PQresultStatus(res);
-	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
-		return res;
-	const char *msg = res ? PQresultErrorMessage(res) : PQerrorMessage(c);
-	log_error("search: PostgreSQL: %.*s", (int)strcspn(msg, "\n"), msg);
-	PQclear(res);
-	if (PQstatus(c) != CONNECTION_OK) {
-		PQfinish(c);
-		p->c = NULL;
+	for (int attempt = 0;; attempt++) {
+		bool fresh = !p->c || PQstatus(p->c) != CONNECTION_OK;
+		PGconn *c = pg_get(p);
+		if (!c)
+			return NULL;
+		PGresult *res = PQexecParams(c, sql, n, NULL, vals, NULL, NULL, 0);
+		ExecStatusType st = PQresultStatus(res);
+		if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
+			return res;
+		bool broken = PQstatus(c) != CONNECTION_OK;
+		if (!broken || !p->retry || fresh || attempt) {
+			const char *msg = res ? PQresultErrorMessage(res) : PQerrorMessage(c);
+			log_error("search: PostgreSQL: %.*s", (int)strcspn(msg, "\n"), msg);
+		}
+		PQclear(res);
+		if (broken) {
+			PQfinish(c);
+			p->c = NULL;
+		}
+		if (!broken || !p->retry || fresh || attempt)
+			return NULL;
 	}
-	return NULL;
 }
 
 static bool pg_run(struct pg *p, const char *sql)
@@ -753,14 +764,11 @@ static void *indexer_main(void *arg)
 				break;
 			continue;
 		}
-		/* The store or the index failed: try again in a while (sooner
-		 * if closed meanwhile: one last attempt, then give up). Deletes
-		 * not applied stay hidden by hydration. */
-		if (stop || wait_stopping(s, retry_ms)) {
-			if (!stop)
-				index_round(&ix, forget, nforget);
+		/* The store or the index failed: try again in a while, or
+		 * leave the rest to the next start if closed meanwhile.
+		 * Deletes not applied stay hidden by hydration. */
+		if (stop || wait_stopping(s, retry_ms))
 			break;
-		}
 		retry_ms = retry_ms * 2 < RETRY_MAX_MS ? retry_ms * 2 : RETRY_MAX_MS;
 	}
 	free(forget);
@@ -917,6 +925,7 @@ static struct search_reader *pg_reader_new(struct search *base)
 	struct pg_reader *r = xcalloc(1, sizeof(*r));
 	r->base.ops = &search_postgres_ops;
 	r->pg.conninfo = s->conninfo;
+	r->pg.retry = true;
 	r->trgm = s->trgm;
 	if (sqlite3_open(":memory:", &r->tokdb) != SQLITE_OK ||
 	    !(r->words = search_words_new(r->tokdb)))
@@ -1175,13 +1184,13 @@ static bool seen_has(const struct seen *s, uint64_t id)
 
 /* The WHERE clause of a tweet search: the tsquery (if any), the bounds,
  * the author (if any). */
-static void tweet_where(struct strbuf *sql, struct params *p, const char *tsq,
+static void tweet_where(struct strbuf *sql, struct params *p, int tsq_param,
 			const struct search_request *req)
 {
 	strbuf_appendf(sql, " WHERE id < $%d::bigint AND id > $%d::bigint",
 		       param_id(p, req->page.before), param_id(p, req->page.after));
-	if (tsq && *tsq)
-		strbuf_appendf(sql, " AND doc @@ $%d::tsquery", param_text(p, tsq, strlen(tsq)));
+	if (tsq_param)
+		strbuf_appendf(sql, " AND doc @@ $%d::tsquery", tsq_param);
 	if (req->has_author)
 		strbuf_appendf(sql, " AND author_id = $%d::bigint",
 			       param_id(p, req->author_id));
@@ -1195,12 +1204,12 @@ static int ranked(struct pg_reader *r, const char *tsq, const struct search_requ
 	struct strbuf sql = STRBUF_INIT;
 	struct params p;
 	params_init(&p);
-	if (*tsq)
-		strbuf_appendf(&sql, "SELECT id, ts_rank_cd(doc, $%d::tsquery) FROM search_tweets",
-			       param_text(&p, tsq, strlen(tsq)));
+	int q = *tsq ? param_text(&p, tsq, strlen(tsq)) : 0;
+	if (q)
+		strbuf_appendf(&sql, "SELECT id, ts_rank_cd(doc, $%d::tsquery) FROM search_tweets", q);
 	else
 		strbuf_append_str(&sql, "SELECT id, 0 FROM search_tweets");
-	tweet_where(&sql, &p, tsq, req);
+	tweet_where(&sql, &p, q, req);
 	strbuf_appendf(&sql, " ORDER BY id DESC LIMIT %d", WINDOW);
 	PGresult *res = pg_exec_params(&r->pg, sql.data, &p);
 	uint64_t now = time_now_ms();
@@ -1228,7 +1237,7 @@ static int recent(struct pg_reader *r, const char *tsq, const struct search_requ
 	struct params p;
 	params_init(&p);
 	strbuf_append_str(&sql, "SELECT id FROM search_tweets");
-	tweet_where(&sql, &p, tsq, &bounded);
+	tweet_where(&sql, &p, *tsq ? param_text(&p, tsq, strlen(tsq)) : 0, &bounded);
 	strbuf_appendf(&sql, " ORDER BY id %s LIMIT %u", page->oldest_first ? "ASC" : "DESC",
 		       page->limit);
 	PGresult *res = pg_exec_params(&r->pg, sql.data, &p);

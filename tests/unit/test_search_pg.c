@@ -15,8 +15,9 @@
  * both ways and relevance paging by offset; users by handle (exact first,
  * prefix, typo, trigrams), by display name, every word required; forget
  * removing a tweet; a restart resuming from the watermark, not from zero;
- * queries made of tsquery and SQL syntax answering without an error; and
- * an unreachable server refusing open with a reason.
+ * queries made of tsquery and SQL syntax answering without an error;
+ * connections the server dropped made again, by readers and the indexer;
+ * and an unreachable server refusing open with a reason.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -699,6 +700,28 @@ static void test_query_syntax_is_never_an_error(void **state)
 	assert_true(db_value("SELECT count(*) FROM search_tweets") > 0);
 }
 
+static void test_lost_connections_are_made_again(void **state)
+{
+	(void)state;
+	char m[10], sql[256];
+	word(m, 9);
+	uint64_t a = post(1, "%s before", m);
+	sync_index();
+	expect(search(m, SEARCH_RELEVANCE), a);
+	/* the server drops every connection of the index (reader and indexer) */
+	snprintf(sql, sizeof(sql),
+		 "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+		 " WHERE datname = '%s' AND application_name = 'chirp-search'",
+		 db_name);
+	assert_true(db_value(sql) >= 2);
+	/* a read finds its connection gone and runs again on a new one */
+	expect(search(m, SEARCH_RELEVANCE), a);
+	/* the indexer's next batch fails, and the one after succeeds */
+	uint64_t b = post(1, "%s after", m);
+	sync_index();
+	expect(search(m, SEARCH_RECENT), b, a);
+}
+
 static void test_open_fails_with_a_reason_when_unreachable(void **state)
 {
 	(void)state;
@@ -737,6 +760,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_restart_resumes_from_the_watermark, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_query_syntax_is_never_an_error, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_lost_connections_are_made_again, setup,
+					    teardown),
 	    cmocka_unit_test(test_open_fails_with_a_reason_when_unreachable),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
