@@ -75,6 +75,7 @@
 #define WINDOW 1000         /* relevance ranks this many newest matches per tier */
 #define CANDIDATES_MAX 4    /* typo candidates per query word */
 #define CANDIDATES_SEEN 64  /* candidates considered before keeping the best */
+#define VARIANT_ROWS "1024" /* vocabulary words read for one query word, at most */
 #define DOCS_CAP 1000       /* a candidate's documents are counted up to this */
 #define PREFIX_MIN 2        /* shorter prefixes are words */
 #define RECENCY_DAYS 7.0
@@ -542,10 +543,9 @@ static size_t index_tweets(struct indexer *ix, size_t budget)
 	rows_flush(ix, &ix->tweet_rows);
 	rows_flush(ix, &ix->word_rows);
 	rows_flush(ix, &ix->variant_rows);
-	if (done) {
+	if (done)
 		set_watermark(ix, "tweets", after);
-		ix->last_tweet = after;
-	}
+	ix->last_tweet = after;
 	return done;
 }
 
@@ -656,8 +656,9 @@ static bool index_round(struct indexer *ix, const uint64_t *forget, size_t nforg
 			s->stats.tweets_indexed += tweets;
 			s->stats.users_indexed += users;
 			s->stats.tweets_removed += nforget;
+			/* known from the first batch, even one with nothing new */
+			s->stats.watermark_tweet = ix->last_tweet;
 			if (tweets) {
-				s->stats.watermark_tweet = ix->last_tweet;
 				uint64_t now = time_now_ms(), made = id_unix_ms(ix->first_tweet);
 				s->stats.lag_ms = now > made ? now - made : 0;
 			}
@@ -1054,7 +1055,8 @@ static int candidates(struct pg_reader *r, enum src src, const struct analysis *
 	const char *v[] = {arr.data, src == SRC_TWEETS ? "0" : "1"};
 	PGresult *res = pg_exec(&r->pg,
 				"SELECT DISTINCT word FROM search_word_variants"
-				" WHERE variant = ANY ($1::text[]) AND src = $2::smallint",
+				" WHERE variant = ANY ($1::text[]) AND src = $2::smallint"
+				" LIMIT " VARIANT_ROWS,
 				2, v);
 	strbuf_deinit(&arr);
 	if (!res)
