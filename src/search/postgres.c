@@ -83,7 +83,6 @@
 #define LEXEME_MAX 2046     /* bytes; PostgreSQL's limit is 2047 */
 #define POSITION_MAX 16383  /* tsvector positions are 1..16383 */
 #define PARAMS_FLUSH 30000  /* bound parameters per multi-row INSERT */
-#define TRGM_LIMIT 0.3      /* pg_trgm's default similarity threshold */
 /* pg_advisory_xact_lock key for creating the schema: "chirpsrc" in ASCII. */
 #define SCHEMA_LOCK "7163081566441026147"
 
@@ -838,45 +837,91 @@ static bool exec_err(PGconn *c, const char *sql, struct strbuf *err)
 	return ok;
 }
 
-/* Creates what is missing, once however many nodes start together. */
+/* Inside migrate's transaction. */
+static int create_schema(PGconn *c, struct strbuf *err)
+{
+	char version[128];
+	snprintf(version, sizeof(version), "INSERT INTO search_watermarks VALUES ('schema', %d)",
+		 SCHEMA_VERSION);
+	if (!exec_err(c, schema, err) || !exec_err(c, version, err))
+		return -1;
+	/* Trigram matching of handles is a bonus: a role that may not
+	 * create the extension still gets every other kind of search. (It
+	 * is tried once, with the schema; CREATE EXTENSION pg_trgm and the
+	 * index search_users_handle_trgm made by hand later count too.) */
+	struct strbuf why = STRBUF_INIT;
+	bool trgm = exec_err(c, "SAVEPOINT trgm", &why) &&
+		    exec_err(c, "CREATE EXTENSION IF NOT EXISTS pg_trgm", &why) &&
+		    exec_err(c, "CREATE INDEX IF NOT EXISTS search_users_handle_trgm ON search_users"
+				" USING gin (lower(handle) gin_trgm_ops)", &why);
+	int rc = 0;
+	if (!trgm) {
+		log_info("search: no pg_trgm (%s); handles are matched without trigrams",
+			 why.data ? why.data : "?");
+		rc = exec_err(c, "ROLLBACK TO SAVEPOINT trgm", err) ? 0 : -1;
+	}
+	strbuf_deinit(&why);
+	return rc;
+}
+
+/* The schema's version: 0 if there is none yet, -1 (err set) on failure. */
+static int schema_version(PGconn *c, struct strbuf *err)
+{
+	/* pg_class read with the statement's snapshot, not to_regclass():
+	 * that one looks in caches which may not yet know of a table another
+	 * node created while this one waited for the lock. */
+	PGresult *res = PQexec(c, "SELECT EXISTS (SELECT 1 FROM pg_class r JOIN pg_namespace n"
+				  " ON n.oid = r.relnamespace WHERE r.relname = 'search_watermarks'"
+				  " AND n.nspname = current_schema())");
+	bool ok = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1;
+	bool exists = ok && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+	PQclear(res);
+	if (!ok || !exists) {
+		if (!ok)
+			strbuf_appendf(err, "reading the search schema: %s", PQerrorMessage(c));
+		return ok ? 0 : -1;
+	}
+	res = PQexec(c, "SELECT id FROM search_watermarks WHERE name = 'schema'");
+	ok = PQresultStatus(res) == PGRES_TUPLES_OK;
+	int version = ok && PQntuples(res) == 1 ? atoi(PQgetvalue(res, 0, 0)) : 0;
+	if (!ok)
+		strbuf_appendf(err, "reading the search schema: %s", PQresultErrorMessage(res));
+	PQclear(res);
+	return ok ? version : -1;
+}
+
+/*
+ * Creates the schema if it is missing, once however many nodes start
+ * together: under an advisory lock, looking again once it is held. A
+ * schema already there is only read: DDL, even CREATE INDEX IF NOT EXISTS,
+ * would lock tables that other nodes' indexers are writing (and deadlock
+ * with them).
+ */
 static int migrate(PGconn *c, bool *trgm, struct strbuf *err)
 {
-	if (!exec_err(c, "BEGIN", err) ||
-	    !exec_err(c, "SELECT pg_advisory_xact_lock(" SCHEMA_LOCK ")", err) ||
-	    !exec_err(c, schema, err))
-		goto fail;
-	PGresult *res = PQexec(c, "SELECT id FROM search_watermarks WHERE name = 'schema'");
-	int version = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1
-			      ? atoi(PQgetvalue(res, 0, 0))
-			      : 0;
-	PQclear(res);
-	if (version && version != SCHEMA_VERSION) {
+	int version = schema_version(c, err);
+	if (version == 0) {
+		if (!exec_err(c, "BEGIN", err) ||
+		    !exec_err(c, "SELECT pg_advisory_xact_lock(" SCHEMA_LOCK ")", err))
+			goto fail;
+		version = schema_version(c, err);
+		if (version == 0 && create_schema(c, err) != 0)
+			goto fail;
+		if (version < 0 || !exec_err(c, "COMMIT", err))
+			goto fail;
+		version = SCHEMA_VERSION;
+	}
+	if (version < 0)
+		return -1;
+	if (version != SCHEMA_VERSION) {
 		strbuf_appendf(err, "search index schema %d is not %d: drop the search_ tables"
 				    " to rebuild it", version, SCHEMA_VERSION);
-		goto fail;
+		return -1;
 	}
-	char bump[128];
-	snprintf(bump, sizeof(bump),
-		 "INSERT INTO search_watermarks VALUES ('schema', %d) ON CONFLICT DO NOTHING",
-		 SCHEMA_VERSION);
-	if (!exec_err(c, bump, err))
-		goto fail;
-	/* Trigram matching of handles is a bonus: a role that may not
-	 * create the extension still gets every other kind of search. */
-	struct strbuf ignored = STRBUF_INIT;
-	*trgm = exec_err(c, "SAVEPOINT trgm", &ignored) &&
-		exec_err(c, "CREATE EXTENSION IF NOT EXISTS pg_trgm", &ignored) &&
-		exec_err(c, "CREATE INDEX IF NOT EXISTS search_users_handle_trgm ON search_users"
-			    " USING gin (lower(handle) gin_trgm_ops)", &ignored);
-	if (!*trgm) {
-		log_info("search: no pg_trgm (%s); handles are matched without trigrams",
-			 ignored.data ? ignored.data : "?");
-		if (!exec_err(c, "ROLLBACK TO SAVEPOINT trgm", err))
-			goto fail;
-	}
-	strbuf_deinit(&ignored);
-	if (!exec_err(c, "COMMIT", err))
-		goto fail;
+	PGresult *res = PQexec(c, "SELECT to_regclass('search_users_handle_trgm') IS NOT NULL");
+	*trgm = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 &&
+		strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+	PQclear(res);
 	return 0;
 fail:
 	res = PQexec(c, "ROLLBACK");

@@ -17,7 +17,9 @@
  * removing a tweet; a restart resuming from the watermark, not from zero;
  * queries made of tsquery and SQL syntax answering without an error;
  * connections the server dropped made again, by readers and the indexer;
- * and an unreachable server refusing open with a reason.
+ * three nodes creating the schema together and indexing one store side by
+ * side, each tweet once; and an unreachable server refusing open with a
+ * reason.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -100,8 +102,7 @@ static const struct store_ops mem_ops = {
 	.users_after = mem_users_after,
 };
 
-/* A new id, greater than all before; `days_ago` back in time for a tweet
- * that must look old (ids still grow: the store's order is by id). */
+/* A new id, greater than all before (the store's order is by id). */
 static uint64_t new_id(void)
 {
 	uint64_t now = time_now_ms();
@@ -722,6 +723,91 @@ static void test_lost_connections_are_made_again(void **state)
 	expect(search(m, SEARCH_RECENT), b, a);
 }
 
+struct opener {
+	pthread_t thread;
+	const char *url;
+	struct search *s;
+};
+
+static void *open_main(void *arg)
+{
+	struct opener *o = arg;
+	struct strbuf err = STRBUF_INIT;
+	struct search_options opt = {.pg_conninfo = o->url, .store = &mem.store};
+	o->s = search_postgres_ops.open(&opt, &err);
+	if (!o->s)
+		fprintf(stderr, "open: %s\n", err.data);
+	strbuf_deinit(&err);
+	return NULL;
+}
+
+/* Several nodes: they create the schema together on an empty database,
+ * then index the same store side by side, each tweet once. */
+static void test_nodes_share_one_index(void **state)
+{
+	(void)state;
+	char db[80], sql[160];
+	snprintf(db, sizeof(db), "%s_nodes", db_name);
+	snprintf(sql, sizeof(sql), "CREATE DATABASE %s", db);
+	admin(sql);
+	char *url = url_with_db(server_url, db);
+	struct opener o[3];
+	for (int i = 0; i < 3; i++) {
+		o[i] = (struct opener){.url = url};
+		assert_int_equal(pthread_create(&o[i].thread, NULL, open_main, &o[i]), 0);
+	}
+	for (int i = 0; i < 3; i++) {
+		pthread_join(o[i].thread, NULL);
+		assert_non_null(o[i].s);
+	}
+	char m[10];
+	word(m, 9);
+	uint64_t last = 0;
+	for (int i = 0; i < 300; i++) {
+		last = post(1, "%s number %d", m, i);
+		if (i % 50 == 0)
+			for (int k = 0; k < 3; k++)
+				o[k].s->ops->notify(o[k].s);
+	}
+	for (int k = 0; k < 3; k++)
+		o[k].s->ops->notify(o[k].s);
+	/* every tweet of the store is in, once */
+	PGconn *c = PQconnectdb(url);
+	assert_int_equal(PQstatus(c), CONNECTION_OK);
+	char want[32];
+	snprintf(want, sizeof(want), "%llu", (unsigned long long)last);
+	uint64_t until = time_now_ms() + 20000;
+	for (;;) {
+		PGresult *res = PQexec(c, "SELECT id FROM search_watermarks WHERE name = 'tweets'");
+		bool done = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 &&
+			    strcmp(PQgetvalue(res, 0, 0), want) == 0;
+		PQclear(res);
+		if (done)
+			break;
+		assert_true(time_now_ms() < until);
+		usleep(5000);
+	}
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM search_tweets WHERE doc @@ '%s'", m);
+	PGresult *res = PQexec(c, sql);
+	assert_int_equal(PQresultStatus(res), PGRES_TUPLES_OK);
+	assert_int_equal(atoi(PQgetvalue(res, 0, 0)), 300);
+	PQclear(res);
+	res = PQexec(c, "SELECT count(*) FROM search_tweets");
+	assert_int_equal(PQresultStatus(res), PGRES_TUPLES_OK);
+	assert_int_equal(atoll(PQgetvalue(res, 0, 0)), (long long)mem.ntweets);
+	PQclear(res);
+	PQfinish(c);
+	for (int k = 0; k < 3; k++) {
+		struct search_stats st;
+		o[k].s->ops->stats(o[k].s, &st);
+		assert_false(st.failing);
+		o[k].s->ops->close(o[k].s);
+	}
+	snprintf(sql, sizeof(sql), "DROP DATABASE %s WITH (FORCE)", db);
+	admin(sql);
+	free(url);
+}
+
 static void test_open_fails_with_a_reason_when_unreachable(void **state)
 {
 	(void)state;
@@ -762,6 +848,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_query_syntax_is_never_an_error, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_lost_connections_are_made_again, setup,
 					    teardown),
+	    cmocka_unit_test(test_nodes_share_one_index),
 	    cmocka_unit_test(test_open_fails_with_a_reason_when_unreachable),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
