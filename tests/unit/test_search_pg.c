@@ -17,6 +17,7 @@
  * removing a tweet; a restart resuming from the watermark, not from zero;
  * queries made of tsquery and SQL syntax answering without an error;
  * connections the server dropped made again, by readers and the indexer;
+ * a database refusing connections an error at once, then recovered from;
  * three nodes creating the schema together and indexing one store side by
  * side, each tweet once; and an unreachable server refusing open with a
  * reason.
@@ -723,6 +724,52 @@ static void test_lost_connections_are_made_again(void **state)
 	expect(search(m, SEARCH_RECENT), b, a);
 }
 
+/* While the database refuses connections, searches answer STORE_ERROR at
+ * once (nothing crashes, nothing hangs); once it is back, readers and the
+ * indexer carry on by themselves. */
+static void test_unreachable_database_is_an_error_then_recovers(void **state)
+{
+	(void)state;
+	char m[10], sql[256];
+	word(m, 9);
+	uint64_t a = post(1, "%s before the outage", m);
+	sync_index();
+	snprintf(sql, sizeof(sql), "ALTER DATABASE %s ALLOW_CONNECTIONS false", db_name);
+	admin(sql);
+	snprintf(sql, sizeof(sql),
+		 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+		 " WHERE datname = '%s' AND application_name = 'chirp-search'",
+		 db_name);
+	PGconn *c = PQconnectdb(server_url);
+	PQclear(PQexec(c, sql));
+	uint64_t b = post(1, "%s during the outage", m);
+	ix->ops->notify(ix);
+	struct search_query query;
+	search_query_parse(m, strlen(m), &query);
+	struct search_request req = {.query = &query, .sort = SEARCH_RELEVANCE,
+				     .page = {.before = UINT64_MAX, .limit = 10}};
+	uint64_t ids[10];
+	size_t n = 99;
+	uint64_t t0 = time_now_ms();
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(rd->ops->tweets(rd, &req, ids, &n), STORE_ERROR);
+		assert_int_equal(n, 0);
+		n = 99;
+		assert_int_equal(rd->ops->users(rd, &query, 10, 0, ids, &n), STORE_ERROR);
+		assert_int_equal(n, 0);
+	}
+	assert_true(time_now_ms() - t0 < 5000);
+	snprintf(sql, sizeof(sql), "ALTER DATABASE %s ALLOW_CONNECTIONS true", db_name);
+	admin(sql);
+	PQfinish(c);
+	usleep(1200 * 1000); /* the reader's pause between attempts */
+	sync_index();         /* the indexer retries after its own pause */
+	expect(search(m, SEARCH_RECENT), b, a);
+	struct search_stats st;
+	ix->ops->stats(ix, &st);
+	assert_false(st.failing);
+}
+
 struct opener {
 	pthread_t thread;
 	const char *url;
@@ -848,6 +895,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_query_syntax_is_never_an_error, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_lost_connections_are_made_again, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(test_unreachable_database_is_an_error_then_recovers,
+					    setup, teardown),
 	    cmocka_unit_test(test_nodes_share_one_index),
 	    cmocka_unit_test(test_open_fails_with_a_reason_when_unreachable),
 	};
