@@ -35,7 +35,7 @@
  * answers STORE_ERROR, quickly, without trying again for RECONNECT_MS.
  *
  * Ranking is fts5's: among the WINDOW newest matches of each tier, the
- * match's score divided by (1 + age in days / RECENCY_DAYS); tier 0 the
+ * match's score divided by (1 + age in days / 7) (search/hits.h); tier 0 the
  * query as typed, tier 1 what matched only through a typo candidate (the
  * same vocabulary-and-variants scheme). The score is ts_rank_cd rather
  * than ts_rank: a word stored beside its stem at one position is two
@@ -57,6 +57,7 @@
 
 #include "core/validate.h"
 #include "search/fuzzy.h"
+#include "search/hits.h"
 #include "search/search.h"
 #include "search/tokenizer.h"
 #include "util/id.h"
@@ -78,7 +79,6 @@
 #define VARIANT_ROWS "1024" /* vocabulary words read for one query word, at most */
 #define DOCS_CAP 1000       /* a candidate's documents are counted up to this */
 #define PREFIX_MIN 2        /* shorter prefixes are words */
-#define RECENCY_DAYS 7.0
 #define WORD_BYTES (FUZZY_MAX_CHARS * 4)
 #define LEXEME_MAX 2046     /* bytes; PostgreSQL's limit is 2047 */
 #define POSITION_MAX 16383  /* tsvector positions are 1..16383 */
@@ -1187,48 +1187,6 @@ static int build_tsquery(struct pg_reader *r, const struct search_query *q, bool
 	return rc;
 }
 
-struct hit {
-	uint64_t id;
-	double score; /* lower is better */
-	int tier;
-};
-
-static int by_rank(const void *a, const void *b)
-{
-	const struct hit *x = a, *y = b;
-	if (x->tier != y->tier)
-		return x->tier - y->tier;
-	if (x->score != y->score)
-		return x->score < y->score ? -1 : 1;
-	return (x->id < y->id) - (x->id > y->id);
-}
-
-static int by_id(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-	return (x > y) - (x < y);
-}
-
-/* The ids of the hits so far, sorted, so a later tier can skip them. */
-struct seen {
-	uint64_t *ids;
-	size_t n;
-};
-
-static void seen_init(struct seen *s, const struct hit *hits, size_t n)
-{
-	s->ids = xmalloc((n ? n : 1) * sizeof(*s->ids));
-	for (size_t i = 0; i < n; i++)
-		s->ids[i] = hits[i].id;
-	s->n = n;
-	qsort(s->ids, n, sizeof(*s->ids), by_id);
-}
-
-static bool seen_has(const struct seen *s, uint64_t id)
-{
-	return s && bsearch(&id, s->ids, s->n, sizeof(*s->ids), by_id);
-}
-
 /* The WHERE clause of a tweet search: the tsquery (if any), the bounds,
  * the author (if any). */
 static void tweet_where(struct strbuf *sql, struct params *p, int tsq_param,
@@ -1246,7 +1204,7 @@ static void tweet_where(struct strbuf *sql, struct params *p, int tsq_param,
 /* The WINDOW newest matches of `tsq` (or of the author alone), scored,
  * appended to hits (skipping those already seen). */
 static int ranked(struct pg_reader *r, const char *tsq, const struct search_request *req,
-		  int tier, struct hit *hits, size_t *n, const struct seen *seen)
+		  int tier, struct search_hit *hits, size_t *n, const struct search_seen *seen)
 {
 	struct strbuf sql = STRBUF_INIT;
 	struct params p;
@@ -1262,12 +1220,10 @@ static int ranked(struct pg_reader *r, const char *tsq, const struct search_requ
 	uint64_t now = time_now_ms();
 	for (int i = 0; res && i < PQntuples(res); i++) {
 		uint64_t id = get_u64(res, i, 0);
-		if (seen_has(seen, id))
+		if (search_seen_has(seen, id))
 			continue;
-		uint64_t ms = id_unix_ms(id);
-		double age_days = ms < now ? (double)(now - ms) / 86400000.0 : 0;
 		double score = -strtod(PQgetvalue(res, i, 1), NULL);
-		hits[(*n)++] = (struct hit){id, score / (1.0 + age_days / RECENCY_DAYS), tier};
+		hits[(*n)++] = (struct search_hit){id, search_hit_recency(score, id, now), tier};
 	}
 	PQclear(res);
 	strbuf_deinit(&sql);
@@ -1330,17 +1286,17 @@ static int pg_tweets(struct search_reader *base, const struct search_request *re
 			rc = recent(r, tsq, req, &req->page, ids, n);
 		goto out;
 	}
-	struct hit *hits = xmalloc(2 * WINDOW * sizeof(*hits));
+	struct search_hit *hits = xmalloc(2 * WINDOW * sizeof(*hits));
 	size_t nh = 0;
 	rc = ranked(r, ex, req, 0, hits, &nh, NULL);
 	if (rc == STORE_OK && fuzzy.len) {
-		struct seen seen;
-		seen_init(&seen, hits, nh);
+		struct search_seen seen;
+		search_seen_init(&seen, hits, nh);
 		rc = ranked(r, fuzzy.data, req, 1, hits, &nh, &seen);
-		free(seen.ids);
+		search_seen_deinit(&seen);
 	}
 	if (rc == STORE_OK) {
-		qsort(hits, nh, sizeof(*hits), by_rank);
+		search_hits_sort(hits, nh);
 		for (size_t i = req->offset; i < nh && *n < req->page.limit; i++)
 			ids[(*n)++] = hits[i].id;
 	}
@@ -1370,14 +1326,14 @@ static bool query_handle(const struct search_query *q, char *out)
 /* Appends the users a query's rows name as hits of `tier` (skipping those
  * seen); the second column is a score, higher better. */
 static int user_hits(struct pg_reader *r, const char *sql, int nv, const char *const *v, int tier,
-		     struct hit *hits, size_t *n, const struct seen *seen)
+		     struct search_hit *hits, size_t *n, const struct search_seen *seen)
 {
 	PGresult *res = pg_exec(&r->pg, sql, nv, v);
 	for (int i = 0; res && i < PQntuples(res); i++) {
 		uint64_t id = get_u64(res, i, 0);
-		if (seen_has(seen, id))
+		if (search_seen_has(seen, id))
 			continue;
-		hits[(*n)++] = (struct hit){id, -strtod(PQgetvalue(res, i, 1), NULL), tier};
+		hits[(*n)++] = (struct search_hit){id, -strtod(PQgetvalue(res, i, 1), NULL), tier};
 	}
 	PQclear(res);
 	return res ? STORE_OK : STORE_ERROR;
@@ -1406,9 +1362,9 @@ static int pg_users(struct search_reader *base, const struct search_query *query
 	int rc = build_tsquery(r, q, true, &exact, &fuzzy);
 	if (rc != STORE_OK || !exact.len)
 		goto out;
-	struct hit *hits = xmalloc((3 * WINDOW + 16) * sizeof(*hits));
+	struct search_hit *hits = xmalloc((3 * WINDOW + 16) * sizeof(*hits));
 	size_t nh = 0;
-	struct seen seen = {0};
+	struct search_seen seen = {0};
 	char handle[HANDLE_MAX + 1];
 	bool one_handle = query_handle(q, handle);
 	/* The user whose handle is the whole query, as tier -1: found
@@ -1420,7 +1376,7 @@ static int pg_users(struct search_reader *base, const struct search_query *query
 	}
 	const char *v[] = {exact.data};
 	for (int tier = 0; tier < 3 && rc == STORE_OK; tier++) {
-		seen_init(&seen, hits, nh);
+		search_seen_init(&seen, hits, nh);
 		if (tier == 0) {
 			rc = user_hits(r, users_sql, 1, v, 0, hits, &nh, &seen);
 		} else if (tier == 1 && fuzzy.len) {
@@ -1434,10 +1390,10 @@ static int pg_users(struct search_reader *base, const struct search_query *query
 				       " LIMIT " WINDOW_STR,
 				       1, hv, 2, hits, &nh, &seen);
 		}
-		free(seen.ids);
+		search_seen_deinit(&seen);
 	}
 	if (rc == STORE_OK) {
-		qsort(hits, nh, sizeof(*hits), by_rank);
+		search_hits_sort(hits, nh);
 		for (size_t i = offset; i < nh && *n < limit; i++)
 			ids[(*n)++] = hits[i].id;
 	}
