@@ -40,9 +40,13 @@
  * same vocabulary-and-variants scheme). The score is ts_rank_cd rather
  * than ts_rank: a word stored beside its stem at one position is two
  * lexemes, which ts_rank counts twice ("pological" would outrank "px" for
- * p*), while cover density counts the position once. Users also get a tier 2 from pg_trgm:
- * handles similar to a one-word query that the vocabulary cannot find
- * (handles with digits, or with more typos than fuzzy.h allows).
+ * p*), while cover density counts the position once. Unlike FTS5's BM25
+ * it knows nothing of how rare a word is, and it prefers query words close
+ * together, so within a tier the order can differ from the embedded
+ * index's in detail; tiers and recency are the same. Users also get a
+ * tier 2 from pg_trgm: handles similar to a one-word query that the
+ * vocabulary cannot find (handles with digits, or with more typos than
+ * fuzzy.h allows).
  *
  * Ids are bigint and travel as decimal text, never as floating point.
  */
@@ -84,7 +88,7 @@
 #define POSITION_MAX 16383  /* tsvector positions are 1..16383 */
 #define PARAMS_FLUSH 30000  /* bound parameters per multi-row INSERT */
 /* pg_advisory_xact_lock key for creating the schema: "chirpsrc" in ASCII. */
-#define SCHEMA_LOCK "7163081566441026147"
+#define SCHEMA_LOCK "7163091147566576227"
 
 enum src { SRC_TWEETS = 0, SRC_USERS = 1 };
 
