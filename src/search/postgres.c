@@ -961,12 +961,31 @@ static struct search *pg_open(const struct search_options *opt, struct strbuf *e
 
 /* ---- queries ------------------------------------------------------------ */
 
+/*
+ * Candidates' document counts, remembered for a while (as fts5.c does): a
+ * common word's count is the costly one to take and barely moves in a
+ * minute. Zeros are not kept: most often the word's first tweet is still
+ * on its way to the index.
+ */
+#define DF_SLOTS 1024 /* a power of two; the table is emptied when 3/4 full */
+#define DF_WORD_MAX 63
+#define DF_TTL_MS 60000
+
+struct df_entry {
+	uint64_t fetched_ms; /* 0: empty slot */
+	int64_t docs;
+	uint8_t src, len;
+	char word[DF_WORD_MAX];
+};
+
 struct pg_reader {
 	struct search_reader base;
 	struct pg pg;
 	bool trgm;
 	sqlite3 *tokdb;
 	struct search_words *words;
+	struct df_entry *df; /* DF_SLOTS: candidates' document counts */
+	size_t df_used;
 };
 
 static struct search_reader *pg_reader_new(struct search *base)
@@ -980,6 +999,7 @@ static struct search_reader *pg_reader_new(struct search *base)
 	if (sqlite3_open(":memory:", &r->tokdb) != SQLITE_OK ||
 	    !(r->words = search_words_new(r->tokdb)))
 		die("search: cannot make a tokenizer");
+	r->df = xcalloc(DF_SLOTS, sizeof(*r->df));
 	return &r->base;
 }
 
@@ -991,6 +1011,7 @@ static void pg_reader_free(struct search_reader *base)
 	search_words_free(r->words);
 	sqlite3_close(r->tokdb);
 	PQfinish(r->pg.c);
+	free(r->df);
 	free(r);
 }
 
@@ -1064,13 +1085,59 @@ static int by_docs(const void *a, const void *b)
 	return (x->docs < y->docs) - (x->docs > y->docs);
 }
 
-/* Counts, up to DOCS_CAP, the documents of each candidate. */
+static struct df_entry *df_slot(struct df_entry *df, enum src src, const char *w, size_t len)
+{
+	uint64_t h = 1469598103934665603ull ^ (uint64_t)src; /* FNV-1a */
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char)w[i]) * 1099511628211ull;
+	for (size_t i = h & (DF_SLOTS - 1);; i = (i + 1) & (DF_SLOTS - 1)) {
+		struct df_entry *e = &df[i];
+		if (!e->fetched_ms || (e->src == src && e->len == len && memcmp(e->word, w, len) == 0))
+			return e;
+	}
+}
+
+static void df_put(struct pg_reader *r, enum src src, const char *w, size_t len, int64_t docs,
+		   uint64_t now)
+{
+	if (len > DF_WORD_MAX || docs == 0)
+		return;
+	struct df_entry *e = df_slot(r->df, src, w, len);
+	if (!e->fetched_ms) {
+		if (r->df_used >= DF_SLOTS / 4 * 3) {
+			memset(r->df, 0, DF_SLOTS * sizeof(*r->df));
+			r->df_used = 0;
+			e = df_slot(r->df, src, w, len);
+		}
+		r->df_used++;
+		e->src = (uint8_t)src;
+		e->len = (uint8_t)len;
+		memcpy(e->word, w, len);
+	}
+	e->docs = docs;
+	e->fetched_ms = now ? now : 1;
+}
+
+/* Counts, up to DOCS_CAP, the documents of each candidate: from the
+ * cache, and the rest in one statement. */
 static int count_docs(struct pg_reader *r, enum src src, struct candidate *c, size_t n)
 {
-	struct strbuf arr = STRBUF_INIT, q = STRBUF_INIT;
+	uint64_t now = time_now_ms();
+	size_t ask[CANDIDATES_SEEN], nask = 0;
 	for (size_t i = 0; i < n; i++) {
+		struct df_entry *e =
+			c[i].len <= DF_WORD_MAX ? df_slot(r->df, src, c[i].word, c[i].len) : NULL;
+		if (e && e->fetched_ms && now - e->fetched_ms < DF_TTL_MS)
+			c[i].docs = e->docs;
+		else if (nask < CANDIDATES_SEEN)
+			ask[nask++] = i;
+	}
+	if (!nask)
+		return STORE_OK;
+	struct strbuf arr = STRBUF_INIT, q = STRBUF_INIT;
+	for (size_t k = 0; k < nask; k++) {
 		strbuf_reset(&q);
-		lexeme(&q, c[i].word, c[i].len);
+		lexeme(&q, c[ask[k]].word, c[ask[k]].len);
 		array_elem(&arr, q.data, q.len);
 	}
 	array_end(&arr);
@@ -1081,8 +1148,11 @@ static int count_docs(struct pg_reader *r, enum src src, struct candidate *c, si
 		 src == SRC_TWEETS ? "search_tweets" : "search_users", DOCS_CAP);
 	const char *v[] = {arr.data};
 	PGresult *res = pg_exec(&r->pg, sql, 1, v);
-	for (size_t i = 0; res && i < n && i < (size_t)PQntuples(res); i++)
-		c[i].docs = (int64_t)get_u64(res, (int)i, 0);
+	for (size_t k = 0; res && k < nask && k < (size_t)PQntuples(res); k++) {
+		struct candidate *x = &c[ask[k]];
+		x->docs = (int64_t)get_u64(res, (int)k, 0);
+		df_put(r, src, x->word, x->len, x->docs, now);
+	}
 	PQclear(res);
 	strbuf_deinit(&arr);
 	strbuf_deinit(&q);
