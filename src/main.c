@@ -179,8 +179,13 @@ static int chirp_start(struct chirp *ch, const struct chirp_config *cfg, struct 
 		strbuf_reset(err); /* accesslog_open said why */
 		return -1;
 	}
-	struct search_options qopt = {.data_dir = cfg->data_dir, .store = app->store};
-	if (!(ch->search = search_fts5_ops.open(&qopt, failing(err, "search"))))
+	/* The index lives where the store does: FTS5 beside SQLite, tables
+	 * in the same database beside PostgreSQL. */
+	struct search_options qopt = {
+		.data_dir = cfg->data_dir, .store = app->store, .pg_conninfo = cfg->store};
+	const struct search_ops *search_ops =
+		store_ops == &store_postgres_ops ? &search_postgres_ops : &search_fts5_ops;
+	if (!(ch->search = search_ops->open(&qopt, failing(err, "search"))))
 		return -1;
 	struct feed_options fopt = {
 		.timelines = &timeline_memory_ops,
