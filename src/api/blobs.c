@@ -103,22 +103,54 @@ static void put_done(void *arg, const char *etag)
 	http_async_finish(p->async, put_reply, p);
 }
 
-void api_blob_put(struct ctx *c)
-{
-	struct media_blob_request r;
+/* The upload's row, read off the loop when the store says so. */
+struct put_check {
+	struct api_read r;
+	struct media_upload_target t;
+	size_t len;
+	int rc;
 	struct media_error err;
-	read_request(c, true, &r);
-	size_t len = c->req->entity.base ? c->req->entity.len : 0;
-	if (media_blob_accept_put(c->app->media, c->db, &r, len, &err)) {
-		api_media_error(c, &err);
+};
+
+static void put_check_run(struct api_read *r, struct store_reader *db)
+{
+	struct put_check *k = (struct put_check *)r;
+	k->rc = media_blob_upload_open(db, &k->t, k->len, &k->err);
+}
+
+static void put_check_finish(struct api_read *r, struct ctx *c)
+{
+	struct put_check *k = (struct put_check *)r;
+	if (k->rc) {
+		api_media_error(c, &k->err);
 		return;
 	}
+	struct media_blob_request req;
+	read_request(c, true, &req);
 	struct blob_put *p = xcalloc(1, sizeof(*p));
 	p->app = c->app;
 	p->ctx = c;
 	p->async = http_async_begin(c->req);
 	c->async = true;
-	media_blob_put(c->app->media, &r, c->req->entity.base, len, put_done, p);
+	media_blob_put(c->app->media, &req, c->req->entity.base, k->len, put_done, p);
+}
+
+void api_blob_put(struct ctx *c)
+{
+	struct media_blob_request r;
+	struct media_upload_target t;
+	struct media_error err;
+	read_request(c, true, &r);
+	if (media_blob_check_put(c->app->media, &r, &t, &err)) {
+		api_media_error(c, &err);
+		return;
+	}
+	struct put_check *k = api_read_new(c, sizeof(*k));
+	k->r.run = put_check_run;
+	k->r.finish = put_check_finish;
+	k->t = t;
+	k->len = c->req->entity.base ? c->req->entity.len : 0;
+	api_read(c, &k->r);
 }
 
 /* ---- GET ---- */

@@ -192,15 +192,27 @@ struct media_blob_request {
 	size_t sig_len;
 };
 
-/* Checks a PUT of `len` bytes to an upload URL, with the caller's reader:
- * the key (404), the signature and expiry (403 invalid_signature or
- * url_expired; before anything that would tell which keys exist), that
- * the key is an upload's (403), that the upload is still open (404 no
- * such upload, 409 upload_closed: a URL replayed after complete cannot
- * swap the bytes being processed), and the size (400 empty, 413 past
- * max). 0, or -1 with `err`. */
-int media_blob_accept_put(struct media_service *m, struct store_reader *db,
-			  const struct media_blob_request *r, size_t len, struct media_error *err);
+/* Which upload, and which part of it (0: a single PUT), a PUT names. */
+struct media_upload_target {
+	uint64_t id;
+	unsigned part;
+	uint64_t max; /* the largest body the URL allows */
+};
+
+/* Checks a PUT to an upload URL without the store (never blocks): the
+ * key (404), the signature and expiry (403 invalid_signature or
+ * url_expired; before anything that would tell which keys exist), and
+ * that the key is an upload's (403). 0 with *t set, or -1 with `err`. */
+int media_blob_check_put(struct media_service *m, const struct media_blob_request *r,
+			 struct media_upload_target *t, struct media_error *err);
+
+/* The rest of accepting a PUT of `len` bytes, with a store reader (a
+ * read: off the loop when the store says so): the upload is still open
+ * (404 no such upload, 409 upload_closed: a URL replayed after complete
+ * cannot swap the bytes being processed), and the size (400 empty, 413
+ * past max). 0, or -1 with `err`. */
+int media_blob_upload_open(struct store_reader *db, const struct media_upload_target *t,
+			   size_t len, struct media_error *err);
 
 /* How an accepted PUT ended: the stored blob's ETag (BLOB_ETAG_LEN hex
  * characters), or NULL when the blob store failed (503). From an I/O
