@@ -50,7 +50,9 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <poll.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 
 #include "store/store.h"
@@ -64,6 +66,10 @@
 #define IDEM_TTL_MS (24ull * 3600 * 1000)
 #define IDEM_SWEEP_EVERY_MS (60ull * 1000)
 #define STATEMENT_TIMEOUT_MS "5000"
+/* How long a call waits for an answer at all: a server that stopped
+ * answering (hung, frozen, cut off without a reset) enforces no statement
+ * timeout, so the client gives up a little after it would have. */
+#define CLIENT_TIMEOUT_MS 6000
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 5000
 #define MAX_PARAMS 8
@@ -508,6 +514,45 @@ static void conn_failed(struct pg_conn *pc)
 	pc->next_try_ms = time_now_ms() + pc->backoff_ms / 2 + pc->jitter % (pc->backoff_ms / 2 + 1);
 }
 
+/*
+ * The result of the command just sent on c (the last one, as PQexec
+ * gives), waiting at most CLIENT_TIMEOUT_MS. On a timeout the connection
+ * is shut down, so libpq sees it broken: the caller's check of PQstatus
+ * then drops it like any lost connection.
+ */
+static PGresult *await_result(PGconn *c)
+{
+	uint64_t deadline = time_mono_ns() / 1000000 + CLIENT_TIMEOUT_MS;
+	PGresult *last = NULL, *r;
+	for (;;) {
+		while (PQisBusy(c)) {
+			uint64_t now = time_mono_ns() / 1000000;
+			struct pollfd p = {.fd = PQsocket(c), .events = POLLIN};
+			if (now >= deadline || poll(&p, 1, (int)(deadline - now)) == 0) {
+				log_error("postgres: no answer in %d ms: dropping the connection",
+					  CLIENT_TIMEOUT_MS);
+				shutdown(PQsocket(c), SHUT_RDWR);
+				deadline = UINT64_MAX; /* libpq now fails at once */
+			}
+			if (!PQconsumeInput(c))
+				break;
+		}
+		if (!(r = PQgetResult(c)))
+			break;
+		PQclear(last);
+		last = r;
+		if (PQstatus(c) != CONNECTION_OK)
+			break;
+	}
+	return last;
+}
+
+/* PQexec, with await_result's bound. */
+static PGresult *exec_bounded(PGconn *c, const char *text)
+{
+	return PQsendQuery(c, text) ? await_result(c) : NULL;
+}
+
 static PGconn *connect_now(const char *conninfo, struct strbuf *err)
 {
 	/* Ours first: what the connection string says wins over them. */
@@ -523,7 +568,7 @@ static PGconn *connect_now(const char *conninfo, struct strbuf *err)
 		PQfinish(c);
 		return NULL;
 	}
-	PGresult *r = PQexec(c, "SET statement_timeout = " STATEMENT_TIMEOUT_MS ";"
+	PGresult *r = exec_bounded(c, "SET statement_timeout = " STATEMENT_TIMEOUT_MS ";"
 				"SET idle_in_transaction_session_timeout = 60000;"
 				"SET client_min_messages = warning");
 	bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
@@ -577,7 +622,7 @@ static PGresult *exec_stmt(struct pg_conn *pc, enum stmt which, const struct arg
 			return NULL;
 		PGresult *r = NULL;
 		if (!pc->prepared[which]) {
-			r = PQprepare(c, name, sql[which], 0, NULL);
+			r = PQsendPrepare(c, name, sql[which], 0, NULL) ? await_result(c) : NULL;
 			pc->prepared[which] = PQresultStatus(r) == PGRES_COMMAND_OK;
 			if (pc->prepared[which]) {
 				PQclear(r);
@@ -585,8 +630,10 @@ static PGresult *exec_stmt(struct pg_conn *pc, enum stmt which, const struct arg
 			}
 		}
 		if (!r)
-			r = PQexecPrepared(c, name, a ? a->n : 0, a ? a->v : NULL,
-					   a ? a->len : NULL, a ? a->fmt : NULL, 0);
+			r = PQsendQueryPrepared(c, name, a ? a->n : 0, a ? a->v : NULL,
+						a ? a->len : NULL, a ? a->fmt : NULL, 0)
+				? await_result(c)
+				: NULL;
 		if (PQresultStatus(r) == want)
 			return r;
 		PQclear(r);
@@ -622,7 +669,7 @@ static int command(struct pg_conn *pc, enum stmt which, const struct args *a)
 /* Runs plain SQL (no parameters) on a connection; true on success. */
 static bool simple(PGconn *c, const char *text, struct strbuf *err)
 {
-	PGresult *r = PQexec(c, text);
+	PGresult *r = exec_bounded(c, text);
 	ExecStatusType st = PQresultStatus(r);
 	bool ok = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
 	if (!ok && err)
@@ -1749,7 +1796,7 @@ static bool take_node_lock(struct pg_store *s, PGconn *c, struct strbuf *err)
 {
 	char q[96];
 	snprintf(q, sizeof(q), "SELECT pg_try_advisory_lock(%d, %d)", LOCK_CLASS, (int)s->node_id);
-	PGresult *r = PQexec(c, q);
+	PGresult *r = exec_bounded(c, q);
 	bool ok = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 &&
 		  PQgetvalue(r, 0, 0)[0] == 't';
 	if (!ok && err)
@@ -1817,7 +1864,9 @@ static bool outbox_write(struct pg_store *s, struct store_write *batch, struct s
 		fmts[i] = 1;
 		i++;
 	}
-	PGresult *r = PQexecParams(s->w.c, q.data, (int)m, NULL, vals, lens, fmts, 0);
+	PGresult *r = PQsendQueryParams(s->w.c, q.data, (int)m, NULL, vals, lens, fmts, 0)
+			  ? await_result(s->w.c)
+			  : NULL;
 	bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
 	if (!ok)
 		log_error("postgres: writing the outbox: %s", PQerrorMessage(s->w.c));
@@ -2027,12 +2076,25 @@ static int pg_submit(struct store *base, struct store_write *w)
 
 static int schema_version(PGconn *c)
 {
-	PGresult *r = PQexec(c, "SELECT max(version) FROM chirp_schema");
+	PGresult *r = exec_bounded(c, "SELECT max(version) FROM chirp_schema");
 	int v = -1;
 	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
 		v = PQgetisnull(r, 0, 0) ? 0 : atoi(PQgetvalue(r, 0, 0));
 	PQclear(r);
 	return v;
+}
+
+/* Plain SQL with no time bound: a migration may build an index on a big
+ * table, or wait for another node's migration to finish. */
+static bool unbounded(PGconn *c, const char *text, struct strbuf *err)
+{
+	PGresult *r = PQexec(c, text);
+	ExecStatusType st = PQresultStatus(r);
+	bool ok = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
+	if (!ok && err)
+		strbuf_appendf(err, "%s", PQerrorMessage(c));
+	PQclear(r);
+	return ok;
 }
 
 /* Brings the schema up to date, one migration per transaction, under an
@@ -2043,9 +2105,9 @@ static bool migrate(PGconn *c, struct strbuf *err)
 	snprintf(lock, sizeof(lock), "SELECT pg_advisory_lock(%d, %d)", LOCK_CLASS, LOCK_MIGRATE);
 	snprintf(unlock, sizeof(unlock), "SELECT pg_advisory_unlock(%d, %d)", LOCK_CLASS,
 		 LOCK_MIGRATE);
-	if (!simple(c, lock, err))
+	if (!unbounded(c, "SET statement_timeout = 0", err) || !unbounded(c, lock, err))
 		return false;
-	bool ok = simple(c, "CREATE TABLE IF NOT EXISTS chirp_schema (version integer NOT NULL)",
+	bool ok = unbounded(c, "CREATE TABLE IF NOT EXISTS chirp_schema (version integer NOT NULL)",
 			 err);
 	int v = ok ? schema_version(c) : -1;
 	if (ok && v < 0) {
@@ -2059,17 +2121,17 @@ static bool migrate(PGconn *c, struct strbuf *err)
 	for (; ok && v < SCHEMA_VERSION; v++) {
 		char bump[80];
 		snprintf(bump, sizeof(bump), "INSERT INTO chirp_schema (version) VALUES (%d)", v + 1);
-		ok = simple(c, "BEGIN", err) && simple(c, migrations[v], err) &&
-		     simple(c, bump, err) && simple(c, "COMMIT", err);
+		ok = unbounded(c, "BEGIN", err) && unbounded(c, migrations[v], err) &&
+		     unbounded(c, bump, err) && unbounded(c, "COMMIT", err);
 		if (!ok) {
 			strbuf_appendf(err, " (migration %d)", v + 1);
-			simple(c, "ROLLBACK", NULL);
+			unbounded(c, "ROLLBACK", NULL);
 		} else {
 			log_info("postgres: schema migrated to version %d", v + 1);
 		}
 	}
-	simple(c, unlock, NULL);
-	return ok;
+	unbounded(c, unlock, NULL);
+	return unbounded(c, "SET statement_timeout = " STATEMENT_TIMEOUT_MS, err) && ok;
 }
 
 static void pg_close(struct store *base)
