@@ -90,6 +90,12 @@ class PgServer:
                              stderr=subprocess.PIPE, text=True)
         return out.stdout.strip()
 
+    def dump(self, dbname):
+        """pg_dump --data-only of dbname, as bytes (bytea comes out in hex)."""
+        return subprocess.run([f"{PG_BIN}/pg_dump", "--data-only", "-d",
+                               self.url(dbname)], check=True,
+                              stdout=subprocess.PIPE).stdout
+
     def create_db(self, name):
         """Creates database `name` if it does not exist; returns its URL."""
         if not self.psql(f"SELECT 1 FROM pg_database WHERE datname = '{name}'"):
