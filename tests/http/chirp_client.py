@@ -108,16 +108,55 @@ def store_url_for(data_dir):
 
 
 def db_query(data_dir, sql):
-    """Rows of one SQL query against the store of the server on data_dir,
-    as lists of strings on PostgreSQL (psql's text form: bytea is \\x hex)
-    and as sqlite3 values on SQLite. Table and column names are the
-    adapter's schema, which both adapters share for the core tables."""
+    """Rows of one SQL statement against the store of the server on
+    data_dir (committed, if it writes), as lists of strings on PostgreSQL
+    (psql's text form: bytea is \\x hex) and as sqlite3 values on SQLite.
+    Table and column names are the adapter's schema, which both adapters
+    share for the core tables."""
     if ON_POSTGRES:
-        out = pg_server().psql(sql, store_db_name(data_dir))
-        return [line.split("|") for line in out.splitlines() if line]
-    db = sqlite3.connect(os.path.join(str(data_dir), "chirp.db"))
+        out = pg_server().psql(sql, store_db_name(data_dir), sep="\x1f")
+        return [line.split("\x1f") for line in out.splitlines() if line]
+    db = sqlite3.connect(os.path.join(str(data_dir), "chirp.db"), timeout=10)
     try:
-        return [list(r) for r in db.execute(sql).fetchall()]
+        with db:
+            return [list(r) for r in db.execute(sql).fetchall()]
+    finally:
+        db.close()
+
+
+# amcheck's heap check on every table of chirp's schema (the indexes are
+# checked one by one in db_integrity_check, as a bad one raises).
+PG_HEAP_CHECK_SQL = """
+CREATE EXTENSION IF NOT EXISTS amcheck;
+SELECT c.relname || ': block ' || v.blkno || ': ' || v.msg
+  FROM pg_class c, verify_heapam(c.oid) v
+ WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'r';
+"""
+
+
+def db_integrity_check(data_dir):
+    """["ok"], or what is wrong with the store of the server on data_dir:
+    PRAGMA integrity_check on SQLite (read-only); amcheck on PostgreSQL
+    (verify_heapam on each table, bt_index_check with heapallindexed on
+    each index; an index that fails raises, and its error is the answer)."""
+    if ON_POSTGRES:
+        pg = pg_server()
+        db = store_db_name(data_dir)
+        problems = pg.psql(PG_HEAP_CHECK_SQL, db).splitlines()
+        indexes = pg.psql("SELECT c.relname FROM pg_class c JOIN pg_am a "
+                          "ON a.oid = c.relam WHERE c.relkind = 'i' AND "
+                          "c.relnamespace = 'public'::regnamespace "
+                          "AND a.amname = 'btree'", db).split()
+        for ix in indexes:
+            try:
+                pg.psql(f"SELECT bt_index_check('public.\"{ix}\"'::regclass, true)", db)
+            except subprocess.CalledProcessError as e:
+                problems.append(f"{ix}: {e.stderr.strip()}")
+        return problems or ["ok"]
+    path = os.path.join(str(data_dir), "chirp.db")
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)
+    try:
+        return [row[0] for row in db.execute("PRAGMA integrity_check")]
     finally:
         db.close()
 

@@ -82,10 +82,12 @@ class PgServer:
     def url(self, dbname="postgres"):
         return f"postgresql://{self.user}@127.0.0.1:{self.port}/{dbname}"
 
-    def psql(self, sql, dbname="postgres"):
-        """Runs sql through psql; returns its output (unaligned, no headers)."""
+    def psql(self, sql, dbname="postgres", sep="|"):
+        """Runs sql through psql; returns its output (unaligned, no headers,
+        fields separated by sep)."""
         out = subprocess.run([f"{PG_BIN}/psql", "-X", "-q", "-A", "-t",
-                              "-v", "ON_ERROR_STOP=1", "-d", self.url(dbname),
+                              "-F", sep, "-v", "ON_ERROR_STOP=1",
+                              "-d", self.url(dbname),
                               "-c", sql], check=True, stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True)
         return out.stdout.strip()
