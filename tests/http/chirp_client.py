@@ -379,7 +379,7 @@ class ServerProc:
     """One `chirp serve` process on a free port with a given data dir."""
 
     def __init__(self, data_dir, log_path, threads=2, extra_args=None,
-                 rate_limits=False):
+                 rate_limits=False, store=None):
         self.extra_args = list(extra_args or [])  # more `serve` flags
         # CHIRP_SERVE_ARGS: flags for every server of the run (make
         # http-offload runs the suite with --offload-reads).
@@ -389,9 +389,10 @@ class ServerProc:
         if not rate_limits:
             self.extra_args.append("--no-rate-limits")
         self.data_dir = str(data_dir)
-        # --store for this data dir (None: SQLite in the data dir); set at
-        # the first start, kept apart from extra_args, which callers replace.
-        self.store_url = None
+        # --store: `store` if given, else the test store's for this data
+        # dir (None: SQLite in the data dir), found at the first start; kept
+        # apart from extra_args, which callers replace.
+        self.store_url = store
         self.log_path = str(log_path)
         self.threads = threads
         self.host = "127.0.0.1"
@@ -492,15 +493,16 @@ class ServerProc:
         return data[-nbytes:].decode("utf-8", "replace")
 
 
-def store_adapter_missing(tmp_dir):
-    """None if chirp starts on the store under test; otherwise the reason it
-    does not (the adapter is not built in: `--store ...: unknown`). Starts
-    one server on a data dir under tmp_dir and stops it."""
-    if not ON_POSTGRES:
+def store_adapter_missing(tmp_dir, store=None):
+    """None if chirp starts on the store under test (or on `store`, a
+    --store value); otherwise the reason it does not (the adapter is not
+    built in: `--store ...: unknown`). Starts one server on a data dir under
+    tmp_dir and stops it; any other failure to start raises."""
+    if not ON_POSTGRES and store is None:
         return None
     data = os.path.join(str(tmp_dir), "probe-data")
     os.makedirs(data, exist_ok=True)
-    srv = ServerProc(data, os.path.join(str(tmp_dir), "probe.log"))
+    srv = ServerProc(data, os.path.join(str(tmp_dir), "probe.log"), store=store)
     try:
         srv.start()
     except AssertionError as e:
