@@ -87,14 +87,16 @@ class PgServer:
     def url(self, dbname="postgres"):
         return f"postgresql://{self.user}@127.0.0.1:{self.port}/{dbname}"
 
-    def psql(self, sql, dbname="postgres", sep="|"):
+    def psql(self, sql, dbname="postgres", sep="|", timeout=60):
         """Runs sql through psql; returns its output (unaligned, no headers,
-        fields separated by sep)."""
+        fields separated by sep). Raises subprocess.TimeoutExpired rather
+        than wait forever (a commit waiting for a synchronous standby that
+        is not there never returns)."""
         out = subprocess.run([f"{PG_BIN}/psql", "-X", "-q", "-A", "-t",
                               "-F", sep, "-v", "ON_ERROR_STOP=1",
                               "-d", self.url(dbname),
                               "-c", sql], check=True, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True)
+                             stderr=subprocess.PIPE, text=True, timeout=timeout)
         return out.stdout.strip()
 
     def dump(self, dbname):

@@ -16,12 +16,16 @@ import time
 from chirp_client import ServerProc, create_user, eventually
 from pgload import Load, bad_answers
 
-PRIMARY_CONF = ("wal_level=replica", "max_wal_senders=5",
-                "synchronous_standby_names=replica1", "synchronous_commit=on")
+# synchronous_standby_names is set once the replica streams: before that,
+# every commit on the primary (CREATE DATABASE too) would wait for it.
+PRIMARY_CONF = ("wal_level=replica", "max_wal_senders=5", "synchronous_commit=on")
 RECONNECT_WITHIN = 30.0  # a 201 after the promotion, this long at most
 
 
-def _wait_sync(primary):
+def _make_synchronous(primary):
+    primary.psql("ALTER SYSTEM SET synchronous_standby_names = 'replica1'")
+    primary.psql("SELECT pg_reload_conf()")
+
     def sync():
         return primary.psql("SELECT sync_state FROM pg_stat_replication "
                             "WHERE application_name = 'replica1'") == "sync"
@@ -34,7 +38,7 @@ def test_acknowledged_tweets_survive_the_loss_of_the_primary(need_adapter, pg_cl
     primary = pg_cluster(extra_conf=PRIMARY_CONF)
     primary.create_db("chirp")
     replica = pg_cluster(clone_of=primary)
-    _wait_sync(primary)
+    _make_synchronous(primary)
     assert replica.psql("SELECT pg_is_in_recovery()") == "t"
 
     url = (f"postgresql://{primary.user}@127.0.0.1:{primary.port},"

@@ -91,6 +91,10 @@ def test_readyz_and_writes_through_a_postgres_restart(need_adapter, pg_cluster,
         slow = [e for e in outage if e.took > FAST]
         assert not slow, f"writes during the outage slower than {FAST}s:\n{_show(slow)}"
 
+        print(f"PostgreSQL down {down:.1f}s-{back:.1f}s; {len(outage)} writes refused "
+              f"meanwhile, slowest in {max(e.took for e in outage):.3f}s; /readyz "
+              f"503 x{len(not_ready)}, 200 again {first_ok - back:.1f}s after restart")
+
         # Everything acknowledged, before and after, is readable. A restart
         # of chirp empties its tweet cache, so these reads reach PostgreSQL.
         acked = load.acked_tweets()
