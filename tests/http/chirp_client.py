@@ -134,6 +134,12 @@ SELECT c.relname || ': block ' || v.blkno || ': ' || v.msg
 """
 
 
+def store_disk_pids(srv):
+    """The processes that write the store of ServerProc srv to disk: chirp
+    itself on SQLite, every process of the run's PostgreSQL otherwise."""
+    return pg_server().pids() if ON_POSTGRES else [srv.proc.pid]
+
+
 def db_integrity_check(data_dir):
     """["ok"], or what is wrong with the store of the server on data_dir:
     PRAGMA integrity_check on SQLite (read-only); amcheck on PostgreSQL

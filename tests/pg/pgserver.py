@@ -147,18 +147,27 @@ class PgServer:
                     except ProcessLookupError:
                         pass  # killed before (kill9): a stale pid file
 
-    def kill9(self):
-        """SIGKILL to the postmaster and every process it started at once,
-        as a machine that dies stops them: no backend finishes anything."""
+    def pids(self):
+        """The postmaster and every process it has started (backends, WAL
+        writer, checkpointer...); [] when it is not running."""
         pid = self.pid()
         if not pid:
-            return
+            return []
         pids = [pid]
         try:
             with open(f"/proc/{pid}/task/{pid}/children") as f:
                 pids += [int(p) for p in f.read().split()]
         except OSError:
             pass
+        return pids
+
+    def kill9(self):
+        """SIGKILL to the postmaster and every process it started at once,
+        as a machine that dies stops them: no backend finishes anything."""
+        pids = self.pids()
+        if not pids:
+            return
+        pid = pids[0]
         for p in pids:
             try:
                 os.kill(p, signal.SIGKILL)
