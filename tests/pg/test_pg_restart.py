@@ -12,12 +12,12 @@
 import json
 import time
 
-from chirp_client import ServerProc, create_user, eventually
+from chirp_client import TIMEOUT_FACTOR, ServerProc, create_user, eventually
 from pgload import Load, bad_answers
 
 DOWN_FOR = 3.0      # seconds the database stays stopped
 BACK_WITHIN = 10.0  # /readyz 200 again this long after it is back (issue 13)
-FAST = 1.0          # "a fast 503": a write during the outage, answered within
+FAST = 1.0 * TIMEOUT_FACTOR  # "a fast 503": a write during the outage, answered within
 
 
 def _show(events, n=15):
