@@ -10,6 +10,8 @@
 #   make bench-streams STREAMS=10000        live feed streams beside the feed load
 #   make bench-media                        media downloads, uploads, processing
 #   make crash-test CYCLES=100              kill -9 under load, nothing acknowledged lost
+#   make http-pg / crash-pg                 the HTTP suite / crash harness on PostgreSQL
+#   make pg-failover                        PostgreSQL restarts and replica failover (tests/pg/)
 #   make fuzz FUZZ_SECONDS=60               libFuzzer targets (make test replays their corpora)
 #   make web-test                           the web client in headless Chromium (tests/web/)
 #
@@ -55,7 +57,7 @@ BIN := $(if $(SANITIZE),chirp-san,chirp)
 
 BENCH_BINS := $(BUILD)/bench/chirp-gen $(BUILD)/bench/chirp-streams
 
-.PHONY: all deps run test check-includes unit http http-offload crash s3-compat crash-test fuzz fuzz-replay clean format bench bench-tools bench-search bench-overload bench-streams bench-media web-test
+.PHONY: all deps run test check-includes unit http http-offload http-pg crash crash-pg pg-failover s3-compat crash-test fuzz fuzz-replay clean format bench bench-tools bench-search bench-overload bench-streams bench-media web-test
 
 all: $(BIN)
 
@@ -140,15 +142,19 @@ run: deps
 
 test: deps
 	@$(MAKE) --no-print-directory $(BIN) $(UNIT_BINS)
-	@$(MAKE) --no-print-directory check-includes unit http http-offload crash fuzz-replay s3-compat web-test
+	@$(MAKE) --no-print-directory check-includes unit http http-offload http-pg crash crash-pg \
+		pg-failover fuzz-replay s3-compat web-test
 
 # No include cycle in src/, and no lower layer including a higher one
 # (scripts/check-includes.py, docs/architecture.md).
 check-includes:
 	$(PYTHON) scripts/check-includes.py
 
+# Unit tests of adapters for PostgreSQL find a throwaway server's base URL
+# in CHIRP_TEST_PG_URL and make their own databases on it (tests/pg/with-pg.sh).
 unit: $(UNIT_BINS)
-	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
+	@PYTHON=$(PYTHON) tests/pg/with-pg.sh sh -c \
+		'set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done'
 
 http: $(BIN)
 	CHIRP_BIN=$(CURDIR)/$(BIN) $(PYTHON) -m pytest -q tests/http
@@ -173,10 +179,24 @@ http-offload: $(BIN)
 	CHIRP_BIN=$(CURDIR)/$(BIN) CHIRP_SERVE_ARGS=--offload-reads \
 		$(PYTHON) -m pytest -q $(OFFLOAD_TESTS:%=tests/http/%.py)
 
+# The same suite against chirp on a throwaway PostgreSQL: each server gets
+# a database of its own (tests/http/chirp_client.py, CHIRP_TEST_STORE).
+http-pg: $(BIN)
+	CHIRP_BIN=$(CURDIR)/$(BIN) CHIRP_TEST_STORE=postgres $(PYTHON) -m pytest -q tests/http
+
 # kill -9 at random moments under load; every acknowledged write must
 # survive (tests/crash/README.md). `make test` runs 10 cycles.
 crash: $(BIN)
 	CHIRP_BIN=$(CURDIR)/$(BIN) $(PYTHON) -m pytest -q tests/crash
+
+crash-pg: $(BIN)
+	CHIRP_BIN=$(CURDIR)/$(BIN) CHIRP_TEST_STORE=postgres $(PYTHON) -m pytest -q tests/crash
+
+# PostgreSQL going away under chirp: a restart (/readyz, fast 503s, no 500)
+# and a primary killed under write load with its synchronous replica
+# promoted (every acknowledged tweet there). tests/pg/README.md.
+pg-failover: $(BIN)
+	CHIRP_BIN=$(CURDIR)/$(BIN) $(PYTHON) -m pytest -q tests/pg
 
 # libFuzzer targets (fuzz/README.md): `make fuzz` runs each FUZZ_SECONDS;
 # `make test` replays every committed corpus input once.

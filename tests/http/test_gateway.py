@@ -29,10 +29,10 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from chirp_client import (RFC3339_UTC_RE, TIMEOUT_FACTOR, ServerProc, User,
+from chirp_client import (ON_POSTGRES, RFC3339_UTC_RE, TIMEOUT_FACTOR, ServerProc, User,
                           assert_error, assert_id, chirp_bin, create_user,
                           eventually, login, post_tweet, random_handle,
-                          random_password, signup)
+                          random_password, signup, store_disk_pids)
 
 F = TIMEOUT_FACTOR
 HEX16_RE = re.compile(r"^[0-9a-f]{16}$")
@@ -1033,16 +1033,25 @@ def test_no_rate_limit_headers_when_limits_are_off(oapi):
         assert_no_limits(r)
 
 
-class FsyncFault:
-    """strace attached to a process, failing every fsync/fdatasync with EIO
-    (or, with delay_us, making each one that much slower instead)."""
+def _fsync_eio_needs_sqlite():
+    if ON_POSTGRES:
+        pytest.skip("fsync failing under chirp's own SQLite commit; PostgreSQL "
+                    "answers a failed fsync by crashing (PANIC), an outage that "
+                    "tests/pg/test_pg_restart.py covers")
 
-    def __init__(self, pid, delay_us=None):
+
+class FsyncFault:
+    """strace attached to processes (and their threads and children),
+    failing every fsync/fdatasync with EIO (or, with delay_us, making each
+    one that much slower instead)."""
+
+    def __init__(self, *pids, delay_us=None):
         if not shutil.which("strace"):
             pytest.skip("strace is not installed")
         fault = (f"delay_enter={delay_us}" if delay_us else "error=EIO")
         self.proc = subprocess.Popen(
-            ["strace", "-f", "-p", str(pid), "-e", "trace=fdatasync,fsync",
+            ["strace", "-f", *(a for pid in pids for a in ("-p", str(pid))),
+             "-e", "trace=fdatasync,fsync",
              "-e", f"inject=fdatasync:{fault}", "-e", f"inject=fsync:{fault}",
              "-o", "/dev/null"],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
@@ -1050,6 +1059,7 @@ class FsyncFault:
         self.lines = queue.Queue()
         threading.Thread(target=self._read, daemon=True).start()
         seen = []
+        attached = set()
         deadline = time.monotonic() + 10 * F
         while time.monotonic() < deadline:
             try:
@@ -1061,8 +1071,11 @@ class FsyncFault:
             if line is None:
                 break
             seen.append(line)
-            if "attached" in line and "ptrace" not in line:
-                return
+            m = re.search(r"Process (\d+) attached", line)
+            if m and "ptrace" not in line:
+                attached.add(int(m.group(1)))
+                if attached >= set(pids):
+                    return
         self.stop()
         pytest.skip(f"strace cannot attach to the server (ptrace restricted?): "
                     f"{' | '.join(seen) or 'no output'}")
@@ -1089,6 +1102,7 @@ def _tweets_of(api, user):
 
 
 def test_failed_commit_makes_readyz_503_until_a_commit_succeeds(tmp_path_factory):
+    _fsync_eio_needs_sqlite()
     srv = _start(tmp_path_factory, "fault", extra_args=["--access-log", "off"])
     try:
         api = srv.client()
@@ -1144,15 +1158,16 @@ def test_failed_commit_makes_readyz_503_until_a_commit_succeeds(tmp_path_factory
 
 
 def test_full_write_queue_makes_readyz_503_and_then_clears(tmp_path_factory):
-    """A slow disk (every fsync delayed by strace) fills the write queue:
-    /readyz says write_queue_full while writes past the cap get a fast 503,
-    and turns 200 again once the queue drains."""
+    """A slow disk (every fsync delayed by strace: chirp's own on SQLite,
+    the database server's on PostgreSQL) fills the write queue: /readyz
+    says write_queue_full while writes past the cap get a fast 503, and
+    turns 200 again once the queue drains."""
     srv = _start(tmp_path_factory, "slowdisk", extra_args=[
         "--access-log", "off", "--max-queued-writes", "10"])
     try:
         api = srv.client()
         u = create_user(api, "sd")
-        slow = FsyncFault(srv.proc.pid, delay_us=1_000_000)
+        slow = FsyncFault(*store_disk_pids(srv), delay_us=1_000_000)
         results = []
         try:
             def one(i):
@@ -1193,6 +1208,7 @@ def test_write_refused_for_a_failed_fsync_is_an_unknown_outcome_safe_to_retry(
     before the next good commit can replay them. What chirp promises: the
     write is whole or absent (never half), counts agree, and a retry with
     the same Idempotency-Key never makes a second tweet."""
+    _fsync_eio_needs_sqlite()
     srv = _start(tmp_path_factory, "fault-crash", extra_args=["--access-log", "off"])
     try:
         api = srv.client()

@@ -4,8 +4,9 @@ lists each defence with its test; the finding's number heads each section.
 
 1. Client IP behind a proxy: a client's own X-Forwarded-For line cannot pick
    its address when the proxy appends another.
-2. Idempotency fingerprints are keyed: chirp.db alone cannot check a guess
-   of the password in a sign-up body.
+2. Idempotency fingerprints are keyed: the database alone (chirp.db, or
+   chirp's PostgreSQL database) cannot check a guess of the password in a
+   sign-up body; and it holds no password or token in clear.
 3. Cleartext HTTP/2 is off: prior knowledge and `Upgrade: h2c` get HTTP/1.1.
 8. Files chirp creates in an existing 0755 data dir are readable by no one
    else.
@@ -27,15 +28,14 @@ import http.client
 import json
 import os
 import secrets
-import sqlite3
 import socket
 import stat
 
 import pytest
 
-from chirp_client import (REQUEST_TIMEOUT, ServerProc, assert_error, chirp_bin,
-                          create_user, parse_links, post_tweet, random_handle,
-                          random_password, split_url)
+from chirp_client import (ON_POSTGRES, REQUEST_TIMEOUT, ServerProc, assert_error,
+                          chirp_bin, create_user, db_dump, db_query, parse_links,
+                          post_tweet, random_handle, random_password, split_url)
 
 
 def _start(tmp_path, name, *flags, rate_limits=False):
@@ -183,11 +183,18 @@ def test_a_proxy_reaching_a_dual_stack_listener_is_still_trusted(tmp_path):
 
 # ============================================ 2. keyed idempotency fingerprints
 
+def _blob(value):
+    """A bytea/BLOB column as bytes: sqlite3 gives bytes, psql \\x hex."""
+    if isinstance(value, str) and value.startswith("\\x"):
+        return bytes.fromhex(value[2:])
+    return bytes(value)
+
+
 def test_idempotency_fingerprint_is_keyed_by_a_secret_outside_the_db(server):
     """The fingerprint of a sign-up is not SHA-256 of method, path and body
-    (which would let a reader of chirp.db test password guesses); it is an
-    HMAC under idem.key, a 0600 file of the data dir that the database never
-    holds, and the key survives a restart so replays still replay."""
+    (which would let a reader of the database test password guesses); it is
+    an HMAC under idem.key, a 0600 file of the data dir that the database
+    never holds, and the key survives a restart so replays still replay."""
     srv = server("idemkey")
     body = json.dumps({"handle": random_handle("ik"),
                        "password": random_password()}).encode()
@@ -198,15 +205,11 @@ def test_idempotency_fingerprint_is_keyed_by_a_secret_outside_the_db(server):
     assert srv.stop() == 0, srv.log_tail()
 
     data = srv.data_dir
-    db = sqlite3.connect(os.path.join(data, "chirp.db"))
-    try:
-        rows = db.execute("SELECT key, fingerprint FROM idempotency").fetchall()
-    finally:
-        db.close()
-    stored = [bytes(fp) for k, fp in rows if k.endswith(idem)]
+    rows = db_query(data, "SELECT key, fingerprint FROM idempotency")
+    stored = [_blob(fp) for k, fp in rows if k.endswith(idem)]
     assert len(stored) == 1, rows
     unkeyed = hashlib.sha256(b"POST\0/v1/users\0" + body).digest()
-    assert stored[0] != unkeyed, "an unkeyed SHA-256 of the body is in chirp.db"
+    assert stored[0] != unkeyed, "an unkeyed SHA-256 of the body is in the database"
     key_path = os.path.join(data, "idem.key")
     assert stat.S_IMODE(os.stat(key_path).st_mode) == 0o600
     with open(key_path, "rb") as f:
@@ -214,7 +217,8 @@ def test_idempotency_fingerprint_is_keyed_by_a_secret_outside_the_db(server):
     assert len(key) == 32
     assert stored[0] == hmac.new(key, b"POST\0/v1/users\0" + body,
                                  hashlib.sha256).digest()
-    assert key not in open(os.path.join(data, "chirp.db"), "rb").read()
+    dump = db_dump(data)
+    assert key not in dump and key.hex().encode() not in dump
 
     srv.start()
     again = srv.client().request("POST", "/v1/users", body=body, headers=hdrs)
@@ -222,6 +226,24 @@ def test_idempotency_fingerprint_is_keyed_by_a_secret_outside_the_db(server):
     assert (again.header("Idempotent-Replayed") or "").lower() == "true", again.headers
     with open(key_path, "rb") as f:
         assert f.read() == key, "idem.key changed across a restart"
+
+
+def test_database_holds_no_password_or_token_in_clear(server):
+    """At rest, the store has an Argon2id hash of each password and a hash
+    of each session token, never either in clear: a copy of the database
+    (chirp.db and its WAL, or a pg_dump) gives neither."""
+    srv = server("atrest")
+    api = srv.client()
+    user = create_user(api, "ar")
+    post_tweet(api, user, "at rest")
+    assert srv.stop() == 0, srv.log_tail()
+    dump = db_dump(srv.data_dir)
+    assert b"$argon2id$" in dump, "no Argon2id hash in the store: wrong database?"
+    for secret in (user.password, user.token):
+        assert secret.encode() not in dump, f"{secret[:6]}... is in the database"
+        assert secret.encode().hex().encode() not in dump
+    hashes = db_query(srv.data_dir, "SELECT password_hash FROM users")
+    assert len(hashes) == 1 and hashes[0][0].startswith("$argon2id$"), hashes
 
 
 # ============================================ 3. no cleartext HTTP/2
@@ -256,7 +278,9 @@ def test_upgrade_h2c_is_ignored(server):
 def test_files_chirp_creates_are_private(server):
     """In a data dir that already exists with mode 0755, every file and
     directory chirp creates (the databases, their WAL and shared memory,
-    the keys, blob directories) is readable by its owner alone."""
+    the keys, blob directories) is readable by its owner alone. (On
+    PostgreSQL the database's files are PostgreSQL's, which keeps its data
+    directory 0700; the data dir holds only chirp's own files.)"""
     srv = server("umask")
     # a write, so the WAL exists and has content
     r = srv.client().post("/v1/users", {"handle": random_handle("um"),
@@ -267,8 +291,10 @@ def test_files_chirp_creates_are_private(server):
     for root, dirs, files in os.walk(data):
         for name in dirs + files:
             created.append(os.path.join(root, name))
-    assert any(p.endswith("chirp.db") for p in created), created
-    assert any(p.endswith("chirp.db-wal") for p in created), created
+    assert created, "chirp created nothing in its data dir"
+    if not ON_POSTGRES:
+        assert any(p.endswith("chirp.db") for p in created), created
+        assert any(p.endswith("chirp.db-wal") for p in created), created
     open_to_others = [f"{p} {stat.filemode(os.stat(p).st_mode)}" for p in created
                       if os.stat(p).st_mode & (stat.S_IRWXG | stat.S_IRWXO)]
     assert srv.stop() == 0, srv.log_tail()
