@@ -72,7 +72,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "http"))
 
 from chirp_client import (LINK_RE, ON_POSTGRES, TIMEOUT_FACTOR,  # noqa: E402
-                          ServerProc, TEST_STORE, chirp_bin, db_integrity_check)
+                          ServerProc, TEST_STORE, chirp_bin, db_integrity_check,
+                          db_query)
 
 REQUEST_TIMEOUT = 10 * TIMEOUT_FACTOR   # a request with no answer this long is an anomaly
 JOIN_TIMEOUT = 2 * REQUEST_TIMEOUT + 5  # writers must be gone this long after the kill
@@ -849,10 +850,18 @@ class Result:
         self.lost = 0
         self.resurrected = 0
         self.integrity = {}
+        self.outbox_left = 0  # PostgreSQL: outbox rows kills left, all replayed
         self.summary = ""
         self.data_dir = None
         self.elapsed = 0.0
         self.harness_error = False
+
+
+def outbox_count(data):
+    """Rows in PostgreSQL's outbox (None on SQLite, which has none)."""
+    if not ON_POSTGRES:
+        return None
+    return int(db_query(data, "SELECT count(*) FROM outbox")[0][0])
 
 
 def serve_flags(extra=()):
@@ -989,6 +998,11 @@ def run(cycles=10, seconds=2.0, seed=None, writers=4, users_per_writer=3,
                     fails.add(f"anomaly (writer {w.index}): {a}")
             if after_kill is not None:
                 after_kill(cycle, data, allw)
+            # PostgreSQL's outbox: the rows of writes whose effects the
+            # killed process had not run; the restart must run them all.
+            outbox_left = outbox_count(data)
+            if outbox_left:
+                res.outbox_left += outbox_left
 
             srv.start()
             rc = ReadClient(srv.port)
@@ -999,6 +1013,14 @@ def run(cycles=10, seconds=2.0, seed=None, writers=4, users_per_writer=3,
                 fails.add(f"the restarted server stopped answering during the "
                           f"checks ({e}); alive: {srv.alive()}")
                 keep_going = False
+            if outbox_left is not None:
+                deadline = time.monotonic() + 10
+                while outbox_count(data) and time.monotonic() < deadline:
+                    time.sleep(0.1)
+                still = outbox_count(data)
+                if still:
+                    fails.add(f"outbox: {still} of the {outbox_left} rows the kill "
+                              f"left were not processed 10 s after the restart")
             try:
                 rc_stop = srv.stop()
                 if rc_stop != 0:
@@ -1062,6 +1084,9 @@ def run(cycles=10, seconds=2.0, seed=None, writers=4, users_per_writer=3,
         f"lost acknowledged writes {res.lost}; resurrected deletes/unfollows "
         f"{res.resurrected}; store integrity "
         + ", ".join(f"{k} x{v}" for k, v in res.integrity.items()))
+    if ON_POSTGRES:
+        summary += (f"; outbox rows left by the kills {res.outbox_left}, "
+                    f"all replayed after the restarts")
     if res.failed_cycles:
         summary += f"; failed cycles {res.failed_cycles}"
     if res.summary:
