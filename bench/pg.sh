@@ -31,6 +31,24 @@ pg_start() {
 	fi
 	pg_started=yes
 	pg_base=${url%/*}
+	pg_log_from=$(($(wc -l <"$pg_dir/server.log") + 1))
+}
+
+# What the server logged at ERROR or above, and chirp_run's counters from
+# pg_stat_database (final once chirp's connections have closed), as report
+# lines.
+pg_log_from=1
+pg_summary() {
+	local errs
+	errs=$(tail -n +"$pg_log_from" "$pg_dir/server.log" | grep -E ' (ERROR|FATAL|PANIC): ' |
+		sed -E 's/^.* (ERROR|FATAL|PANIC): +/\1: /' | sort | uniq -c | sort -rn | head -5 |
+		awk '{ n = $1; $1 = ""; printf "%s%d× `%s`", sep, n, substr($0, 2); sep = "; " }' || true)
+	printf -- '- PostgreSQL server log during the run: %s\n' "${errs:-no ERROR, FATAL or PANIC}"
+	printf -- '- PostgreSQL database chirp_run over the run (pg_stat_database): %s\n' "$(pg_sql postgres \
+		"SELECT xact_commit || ' commits, ' || xact_rollback || ' rollbacks, ' || deadlocks ||
+			' deadlocks, ' || conflicts || ' conflicts, buffer hit ratio ' ||
+			round(100.0 * blks_hit / greatest(blks_hit + blks_read, 1), 2) || '%'
+		 FROM pg_stat_database WHERE datname = 'chirp_run'")"
 }
 
 pg_stop() {

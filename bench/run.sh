@@ -436,6 +436,8 @@ for s in "${stores[@]}"; do
 done
 if [[ $store == postgres ]]; then
 	exits="SQLite ${exit_of[sqlite]}, PostgreSQL ${exit_of[postgres]}"
+	sleep 1 # the backends of chirp's connections report their counters as they exit
+	pg_report=$(pg_summary)
 	pg_stop
 else
 	exits=${exit_of[sqlite]}
@@ -483,6 +485,7 @@ out "- fsync ceiling: $fsync_ceiling inserts/s"
 if [[ $store == postgres ]]; then
 	out "- PostgreSQL insert ceiling: $pg_ceiling commits/s ($connections clients), $pg_ceiling_1/s (1 client)"
 	out "- chirp's log on PostgreSQL (logs/chirp-pg.log): $(grep -ci 'error\|fail\|warn' "$logs/chirp-pg.log" || true) lines mention an error, a failure or a warning"
+	out "$pg_report"
 fi
 out "- chirp exit status on SIGTERM: $exits"
 out "- load average after the run: $(cut -d ' ' -f 1-3 /proc/loadavg)"
