@@ -5,6 +5,7 @@
 #   make test       install missing packages, build, run every test
 #   make SANITIZE=address,undefined test   the same suite under ASan+UBSan
 #   make bench PRESET=small|medium          the feed benchmark (bench/README.md)
+#   make bench STORE=postgres               ... on SQLite and PostgreSQL, one report
 #   make bench-search PRESET=medium         search queries, indexing throughput and lag
 #   make bench-overload                     twice capacity, open loop
 #   make bench-streams STREAMS=10000        live feed streams beside the feed load
@@ -110,10 +111,13 @@ bench-tools: $(BIN) $(BENCH_BINS)
 # Benchmarks (bench/README.md): always the optimised build, never a sanitizer one.
 PRESET     ?= small
 BENCH_ARGS ?=
+# STORE=postgres: the same run also serves the data from PostgreSQL 15 and
+# measures its insert ceiling (bench/README.md); sqlite alone by default.
+STORE      ?= sqlite
 
 bench: deps
 	@$(MAKE) --no-print-directory SANITIZE= chirp bench-tools
-	PYTHON=$(PYTHON) ./bench/run.sh $(PRESET) $(BENCH_ARGS)
+	PYTHON=$(PYTHON) ./bench/run.sh $(PRESET) --store $(STORE) $(BENCH_ARGS)
 
 # Search: indexing throughput, queries by kind, indexing lag (bench/search.sh).
 bench-search: deps
