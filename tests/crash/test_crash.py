@@ -77,7 +77,9 @@ def test_harness_detects_lost_writes(tmp_path):
         removed["edge"] = f"{edge[0].handle}->{edge[1]}"
 
     lines = []
-    res = crash_test.run(cycles=1, seconds=1.0, seed=1, kill_mode="timer",
+    # Long enough for a tweet and a follow to be acknowledged after the
+    # sign-ups (Argon2id) even on a busy machine.
+    res = crash_test.run(cycles=1, seconds=4.0, seed=1, kill_mode="timer",
                          workdir=tmp_path, after_kill=damage,
                          out=lines.append)
     report = "\n".join(lines)
