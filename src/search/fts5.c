@@ -178,6 +178,7 @@ struct indexer {
 	struct search_words *words;
 	struct tweet *tweets; /* READ_BATCH */
 	struct user *users;
+	uint64_t *cursors;    /* where each row read stands in the store's order */
 	enum src src;        /* of the words being recorded */
 	uint64_t first_tweet, last_tweet; /* the oldest and newest indexed in a batch */
 	bool failed;         /* a statement failed in this transaction */
@@ -263,7 +264,8 @@ static size_t index_tweets(struct indexer *ix, size_t budget)
 	size_t done = 0, n;
 	ix->src = SRC_TWEETS;
 	while (!ix->failed && done < budget) {
-		if (ops->tweets_after(ix->store, after, READ_BATCH, ix->tweets, &n) != STORE_OK) {
+		if (ops->tweets_after(ix->store, after, READ_BATCH, ix->tweets, ix->cursors, &n) !=
+		    STORE_OK) {
 			ix->failed = true;
 			break;
 		}
@@ -280,16 +282,15 @@ static size_t index_tweets(struct indexer *ix, size_t budget)
 			search_words(ix->words, t->text, t->text_len, false, record_word, ix);
 			if (!done && !i)
 				ix->first_tweet = t->id;
-			after = t->id;
+			ix->last_tweet = t->id;
+			after = ix->cursors[i];
 		}
 		done += n;
 		if (n < READ_BATCH)
 			break;
 	}
-	if (done) {
+	if (done)
 		set_watermark(ix, "tweets", after);
-		ix->last_tweet = after;
-	}
 	return done;
 }
 
@@ -300,7 +301,8 @@ static size_t index_users(struct indexer *ix, size_t budget)
 	size_t done = 0, n;
 	ix->src = SRC_USERS;
 	while (!ix->failed && done < budget) {
-		if (ops->users_after(ix->store, after, READ_BATCH, ix->users, &n) != STORE_OK) {
+		if (ops->users_after(ix->store, after, READ_BATCH, ix->users, ix->cursors, &n) !=
+		    STORE_OK) {
 			ix->failed = true;
 			break;
 		}
@@ -314,7 +316,7 @@ static size_t index_users(struct indexer *ix, size_t budget)
 			search_words(ix->words, u->handle, strlen(u->handle), false, record_word, ix);
 			search_words(ix->words, u->display_name, strlen(u->display_name), false,
 				     record_word, ix);
-			after = u->id;
+			after = ix->cursors[i];
 		}
 		done += n;
 		if (n < READ_BATCH)
@@ -391,6 +393,7 @@ static void indexer_free(struct indexer *ix)
 		ix->store->ops->reader_free(ix->store);
 	free(ix->tweets);
 	free(ix->users);
+	free(ix->cursors);
 }
 
 static void *indexer_main(void *arg)
@@ -408,6 +411,7 @@ static void *indexer_main(void *arg)
 	ix.store = s->store->ops->reader_new(s->store);
 	ix.tweets = xmalloc(READ_BATCH * sizeof(*ix.tweets));
 	ix.users = xmalloc(READ_BATCH * sizeof(*ix.users));
+	ix.cursors = xmalloc(READ_BATCH * sizeof(*ix.cursors));
 	uint64_t *forget = xmalloc(FORGET_MAX * sizeof(*forget));
 
 	for (;;) {

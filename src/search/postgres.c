@@ -390,6 +390,7 @@ struct indexer {
 	sqlite3 *tokdb; /* only for the tokenizer (tokenizer.h needs FTS5's API) */
 	struct tweet *tweets; /* READ_BATCH */
 	struct user *users;
+	uint64_t *cursors;    /* where each row read stands in the store's order */
 	struct rows tweet_rows, user_rows, word_rows, variant_rows;
 	enum src src;                     /* of the words being recorded */
 	uint64_t first_tweet, last_tweet; /* the oldest and newest indexed in a batch */
@@ -518,7 +519,8 @@ static size_t index_tweets(struct indexer *ix, size_t budget)
 	ix->src = SRC_TWEETS;
 	struct strbuf doc = STRBUF_INIT;
 	while (!ix->failed && done < budget) {
-		if (ops->tweets_after(ix->store, after, READ_BATCH, ix->tweets, &n) != STORE_OK) {
+		if (ops->tweets_after(ix->store, after, READ_BATCH, ix->tweets, ix->cursors, &n) !=
+		    STORE_OK) {
 			log_error("search: cannot read new tweets from the store");
 			ix->failed = true;
 			break;
@@ -536,7 +538,8 @@ static size_t index_tweets(struct indexer *ix, size_t budget)
 			search_words(ix->words, t->text, t->text_len, false, record_word, ix);
 			if (!done && !i)
 				ix->first_tweet = t->id;
-			after = t->id;
+			ix->last_tweet = t->id;
+			after = ix->cursors[i];
 		}
 		done += n;
 		if (n < READ_BATCH)
@@ -548,7 +551,6 @@ static size_t index_tweets(struct indexer *ix, size_t budget)
 	rows_flush(ix, &ix->variant_rows);
 	if (done)
 		set_watermark(ix, "tweets", after);
-	ix->last_tweet = after;
 	return done;
 }
 
@@ -560,7 +562,8 @@ static size_t index_users(struct indexer *ix, size_t budget)
 	ix->src = SRC_USERS;
 	struct strbuf doc = STRBUF_INIT;
 	while (!ix->failed && done < budget) {
-		if (ops->users_after(ix->store, after, READ_BATCH, ix->users, &n) != STORE_OK) {
+		if (ops->users_after(ix->store, after, READ_BATCH, ix->users, ix->cursors, &n) !=
+		    STORE_OK) {
 			log_error("search: cannot read new users from the store");
 			ix->failed = true;
 			break;
@@ -582,7 +585,7 @@ static size_t index_users(struct indexer *ix, size_t budget)
 			rows_added(ix, &ix->user_rows);
 			search_words(ix->words, u->handle, hlen, false, record_word, ix);
 			search_words(ix->words, u->display_name, nlen, false, record_word, ix);
-			after = u->id;
+			after = ix->cursors[i];
 		}
 		done += n;
 		if (n < READ_BATCH)
@@ -692,6 +695,7 @@ static void indexer_init(struct indexer *ix, struct pg_search *s)
 	ix->store = s->store->ops->reader_new(s->store);
 	ix->tweets = xmalloc(READ_BATCH * sizeof(*ix->tweets));
 	ix->users = xmalloc(READ_BATCH * sizeof(*ix->users));
+	ix->cursors = xmalloc(READ_BATCH * sizeof(*ix->cursors));
 	rows_init(&ix->tweet_rows, "INSERT INTO search_tweets (id, author_id, doc)", tweet_casts, 3,
 		  "ON CONFLICT (id) DO UPDATE SET author_id = EXCLUDED.author_id,"
 		  " doc = EXCLUDED.doc");
@@ -717,6 +721,7 @@ static void indexer_deinit(struct indexer *ix)
 		ix->store->ops->reader_free(ix->store);
 	free(ix->tweets);
 	free(ix->users);
+	free(ix->cursors);
 	PQfinish(ix->pg.c);
 }
 

@@ -75,6 +75,7 @@
 #define MAX_PARAMS 8
 #define LOCK_CLASS 1667787122 /* "chir": advisory locks are (LOCK_CLASS, n) */
 #define LOCK_MIGRATE (-1)     /* n for migrations; node locks use the node id */
+#define LOCK_SEQ (-2)         /* n held by a transaction that adds tweets or users */
 #define OUTBOX_GRACE_MS 10000 /* another node's rows older than this are orphans */
 #define OUTBOX_CLAIM_EVERY_MS 1000
 #define OUTBOX_CLAIM_BATCH 64
@@ -165,8 +166,15 @@ static const char *const migrations[] = {
 	/* 2: the outbox (outbox_start): a row per committed write whose
 	 * effects have not run yet; payload is struct outbox_payload. And
 	 * job leases (job_lease): a claimed job is nobody else's until
-	 * lease_until. */
+	 * lease_until. And the commit sequence that indexes follow
+	 * (tweets_after): assigned under LOCK_SEQ, held to the commit, so
+	 * its order is the order of commits whichever node made them. */
 	"ALTER TABLE jobs ADD COLUMN lease_until bigint NOT NULL DEFAULT 0;"
+	"CREATE SEQUENCE chirp_commit_seq;"
+	"ALTER TABLE tweets ADD COLUMN seq bigint NOT NULL DEFAULT nextval('chirp_commit_seq');"
+	"ALTER TABLE users ADD COLUMN seq bigint NOT NULL DEFAULT nextval('chirp_commit_seq');"
+	"CREATE INDEX tweets_by_seq ON tweets (seq);"
+	"CREATE INDEX users_by_seq ON users (seq);"
 	"CREATE TABLE outbox ("
 	"  id bigint PRIMARY KEY,"
 	"  node integer NOT NULL,"
@@ -259,6 +267,7 @@ enum stmt {
 	W_IDEM_SET,
 	W_IDEM_SWEEP,
 	W_OUTBOX_DELETE,
+	W_SEQ_LOCK,
 	W_OUTBOX_CLAIM,
 	S_COUNT
 };
@@ -292,10 +301,10 @@ static const char *const sql[S_COUNT] = {
 	[R_AUTHOR_IDS] = "SELECT t.id FROM tweets t WHERE t.author_id = $1::bigint"
 			 PAGE("t.id", "DESC"),
 	[R_TWEETS_AFTER] = "SELECT t.id, t.author_id, '', '', t.text, t.media, t.in_reply_to_id,"
-			   " t.in_reply_to_user_id, t.reply_count, t.like_count"
-			   " FROM tweets t WHERE t.id > $1::bigint ORDER BY t.id LIMIT $2",
-	[R_USERS_AFTER] = "SELECT " USER_COLS " FROM users u WHERE u.id > $1::bigint"
-			  " ORDER BY u.id LIMIT $2",
+			   " t.in_reply_to_user_id, t.reply_count, t.like_count, t.seq"
+			   " FROM tweets t WHERE t.seq > $1::bigint ORDER BY t.seq LIMIT $2",
+	[R_USERS_AFTER] = "SELECT " USER_COLS ", u.seq FROM users u WHERE u.seq > $1::bigint"
+			  " ORDER BY u.seq LIMIT $2",
 	[R_MEDIA] = "SELECT " MEDIA_COLS " FROM media WHERE id = $1::bigint",
 	[R_JOBS_DUE] = "SELECT id, media_id, attempts, run_at_ms FROM jobs WHERE state = 0 AND"
 		       " run_at_ms <= $1::bigint ORDER BY run_at_ms, id LIMIT $2",
@@ -409,6 +418,7 @@ static const char *const sql[S_COUNT] = {
 		       " WHERE scope = $1::bigint AND key = $2",
 	[W_IDEM_SWEEP] = "DELETE FROM idempotency WHERE created_ms < $1::bigint",
 	[W_OUTBOX_DELETE] = "DELETE FROM outbox WHERE id = ANY ($1::bigint[])",
+	[W_SEQ_LOCK] = "SELECT pg_advisory_xact_lock($1::int, $2::int)",
 	/* What this node left before it started ($2), and what any node
 	 * left longer ago than the grace period ($3). */
 	[W_OUTBOX_CLAIM] = "SELECT id, kind, layout, payload FROM outbox"
@@ -825,6 +835,7 @@ struct pg_store {
 	struct ids outbox_batch; /* rows the open transaction writes */
 	struct ids committed;    /* rows committed, whose effects run at done() */
 	struct ids finished;     /* rows whose effects ran, to delete */
+	bool seq_locked;         /* the open transaction holds LOCK_SEQ */
 
 	struct pg_conn w; /* the writer's; holds the node lock */
 	struct strbuf scratch; /* the writer's */
@@ -1195,7 +1206,7 @@ static int pg_author_tweet_ids(struct store_reader *base, uint64_t author_id,
 }
 
 static int pg_tweets_after(struct store_reader *base, uint64_t after, unsigned limit,
-			   struct tweet *out, size_t *n)
+			   struct tweet *out, uint64_t *cursors, size_t *n)
 {
 	struct args a = {0};
 	arg_u64(&a, after);
@@ -1204,14 +1215,16 @@ static int pg_tweets_after(struct store_reader *base, uint64_t after, unsigned l
 	PGresult *r = query(rconn(base), R_TWEETS_AFTER, &a);
 	if (!r)
 		return STORE_ERROR;
-	for (int i = 0; i < PQntuples(r) && *n < limit; i++)
-		read_tweet(r, i, &out[(*n)++]);
+	for (int i = 0; i < PQntuples(r) && *n < limit; i++, (*n)++) {
+		read_tweet(r, i, &out[*n]);
+		cursors[*n] = col_u64(r, i, 10);
+	}
 	PQclear(r);
 	return STORE_OK;
 }
 
 static int pg_users_after(struct store_reader *base, uint64_t after, unsigned limit,
-			  struct user *out, size_t *n)
+			  struct user *out, uint64_t *cursors, size_t *n)
 {
 	struct args a = {0};
 	arg_u64(&a, after);
@@ -1220,8 +1233,10 @@ static int pg_users_after(struct store_reader *base, uint64_t after, unsigned li
 	PGresult *r = query(rconn(base), R_USERS_AFTER, &a);
 	if (!r)
 		return STORE_ERROR;
-	for (int i = 0; i < PQntuples(r) && *n < limit; i++)
-		read_user(r, i, 0, &out[(*n)++]);
+	for (int i = 0; i < PQntuples(r) && *n < limit; i++, (*n)++) {
+		read_user(r, i, 0, &out[*n]);
+		cursors[*n] = col_u64(r, i, USER_NCOLS);
+	}
 	PQclear(r);
 	return STORE_OK;
 }
@@ -1340,8 +1355,26 @@ static int writer_tweet(struct pg_store *s, uint64_t id, struct tweet *out)
 	return writer_tweet_row(s, R_TWEET, &a, out);
 }
 
+/* Before a transaction adds a tweet or a user: their commit sequence
+ * numbers must come in commit order, so such transactions take turns,
+ * across nodes, from here to their commit. */
+static int seq_lock(struct pg_store *s)
+{
+	if (s->seq_locked)
+		return STORE_OK;
+	struct args a = {0};
+	arg_int(&a, LOCK_CLASS);
+	arg_int(&a, LOCK_SEQ);
+	PGresult *r = query(&s->w, W_SEQ_LOCK, &a);
+	PQclear(r);
+	s->seq_locked = r != NULL;
+	return r ? STORE_OK : STORE_ERROR;
+}
+
 static int exec_user_create(struct pg_store *s, struct store_write *w)
 {
+	if (seq_lock(s))
+		return STORE_ERROR;
 	struct args a = {0};
 	arg_u64(&a, idgen_next(&s->ids));
 	arg_text(&a, w->in.user_create.handle);
@@ -1407,6 +1440,10 @@ static int exec_tweet_create(struct pg_store *s, struct store_write *w)
 	if (rc) {
 		strbuf_deinit(&media);
 		return rc;
+	}
+	if (seq_lock(s)) {
+		strbuf_deinit(&media);
+		return STORE_ERROR;
 	}
 	uint64_t id = idgen_next(&s->ids);
 	struct args a = {0};
@@ -1986,6 +2023,7 @@ static bool run_batch(struct pg_store *s, struct store_write *batch, struct stor
 			return false;
 		ok = simple(c, "BEGIN", NULL);
 	}
+	s->seq_locked = false;
 	/* The rows whose effects ran go with this transaction. */
 	size_t deleting = s->finished.n;
 	if (ok && deleting)

@@ -298,16 +298,17 @@ struct store_ops {
 			      size_t *n);
 
 	/* For indexes that follow the store (search/): what was committed
-	 * after id `after`, oldest first, at most `limit`. In the SQLite
-	 * adapter ids grow in commit order (one writer makes them), so a
-	 * follower that remembers the last id it saw misses nothing; an
-	 * adapter with many writers must keep that promise some other way
-	 * (a commit sequence). tweets_after fills only the tweet's own fields (no author
-	 * handle or name). */
+	 * after cursor `after` (0: from the start), in commit order, at most
+	 * `limit`; cursors[i] is where out[i] stands, the `after` of the next
+	 * call. A follower that keeps the last cursor it saw misses nothing,
+	 * whichever node committed what. On SQLite the cursor is the id (one
+	 * writer makes ids in commit order); on PostgreSQL a commit sequence
+	 * (postgres.c). tweets_after fills only the tweet's own fields (no
+	 * author handle or name). */
 	int (*tweets_after)(struct store_reader *r, uint64_t after, unsigned limit,
-			    struct tweet *out, size_t *n);
+			    struct tweet *out, uint64_t *cursors, size_t *n);
 	int (*users_after)(struct store_reader *r, uint64_t after, unsigned limit,
-			   struct user *out, size_t *n);
+			   struct user *out, uint64_t *cursors, size_t *n);
 
 	/* Media and their processing jobs. job_due fills out[0..max) with
 	 * queued jobs due by `now_ms`, oldest first. */

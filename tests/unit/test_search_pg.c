@@ -70,27 +70,31 @@ static void mem_reader_free(struct store_reader *r)
 }
 
 static int mem_tweets_after(struct store_reader *r, uint64_t after, unsigned limit,
-			    struct tweet *out, size_t *n)
+			    struct tweet *out, uint64_t *cursors, size_t *n)
 {
 	(void)r;
 	pthread_mutex_lock(&mem.lock);
 	*n = 0;
 	for (size_t i = 0; i < mem.ntweets && *n < limit; i++)
-		if (mem.tweets[i].id > after)
+		if (mem.tweets[i].id > after) {
+			cursors[*n] = mem.tweets[i].id;
 			out[(*n)++] = mem.tweets[i];
+		}
 	pthread_mutex_unlock(&mem.lock);
 	return STORE_OK;
 }
 
 static int mem_users_after(struct store_reader *r, uint64_t after, unsigned limit,
-			   struct user *out, size_t *n)
+			   struct user *out, uint64_t *cursors, size_t *n)
 {
 	(void)r;
 	pthread_mutex_lock(&mem.lock);
 	*n = 0;
 	for (size_t i = 0; i < mem.nusers && *n < limit; i++)
-		if (mem.users[i].id > after)
+		if (mem.users[i].id > after) {
+			cursors[*n] = mem.users[i].id;
 			out[(*n)++] = mem.users[i];
+		}
 	pthread_mutex_unlock(&mem.lock);
 	return STORE_OK;
 }

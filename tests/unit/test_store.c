@@ -929,6 +929,68 @@ static void test_pg_job_lease(void **state)
 	other->ops->reader_free(other);
 }
 
+/* Indexes follow tweets_after's cursor: a tweet whose transaction began
+ * first with a smaller id but commits last must still come after every
+ * cursor a follower saw before it committed. Here another "node" holds a
+ * tweet uncommitted; the store's own post waits for it, and the commit
+ * sequence then lists both in the order they committed. */
+static void test_pg_commit_sequence_follows_commits(void **state)
+{
+	struct env *e = *state;
+	uint64_t a = make_user(e, "sequencer", STORE_OK);
+	struct tweet tw[8];
+	uint64_t cur[8], start = 0;
+	size_t n;
+	assert_int_equal(e->r->ops->tweets_after(e->r, 0, 8, tw, cur, &n), STORE_OK);
+	assert_int_equal(n, 0);
+
+	PGconn *c = PQconnectdb(e->url);
+	assert_int_equal(PQstatus(c), CONNECTION_OK);
+	char sql[256];
+	snprintf(sql, sizeof(sql),
+		 "BEGIN; SELECT pg_advisory_xact_lock(1667787122, -2);"
+		 " INSERT INTO tweets (id, author_id, text) VALUES (5, %llu, 'early id, late commit')",
+		 (unsigned long long)a);
+	PGresult *r = PQexec(c, sql);
+	assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
+	PQclear(r);
+
+	struct batch_write w;
+	sync_init(&w.sw, STORE_W_TWEET_CREATE);
+	w.done = 0;
+	w.sw.done = batch_done;
+	w.sw.owner = &w;
+	w.sw.in.tweet_create.author_id = a;
+	strcpy(w.sw.in.tweet_create.text, "later id, first to try");
+	w.sw.in.tweet_create.text_len = strlen(w.sw.in.tweet_create.text);
+	assert_int_equal(e->s->ops->submit(e->s, &w.sw), 0);
+	usleep(300 * 1000);
+	pthread_mutex_lock(&batch_lock);
+	assert_int_equal(w.done, 0); /* waiting for the other transaction's turn */
+	pthread_mutex_unlock(&batch_lock);
+	assert_int_equal(e->r->ops->tweets_after(e->r, start, 8, tw, cur, &n), STORE_OK);
+	assert_int_equal(n, 0);
+
+	r = PQexec(c, "COMMIT");
+	assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
+	PQclear(r);
+	PQfinish(c);
+	pthread_mutex_lock(&batch_lock);
+	while (!w.done)
+		pthread_cond_wait(&batch_cond, &batch_lock);
+	pthread_mutex_unlock(&batch_lock);
+	assert_int_equal(w.sw.status, STORE_OK);
+
+	assert_int_equal(e->r->ops->tweets_after(e->r, start, 8, tw, cur, &n), STORE_OK);
+	assert_int_equal(n, 2);
+	assert_int_equal(tw[0].id, 5);
+	assert_int_equal(tw[1].id, w.sw.tweet.id);
+	assert_true(cur[0] < cur[1]);
+	assert_int_equal(e->r->ops->tweets_after(e->r, cur[1], 8, tw, cur, &n), STORE_OK);
+	assert_int_equal(n, 0);
+	sync_deinit(&w.sw);
+}
+
 #define PORT_TESTS                                                                                 \
 	cmocka_unit_test_setup_teardown(test_users, setup, teardown),                              \
 	    cmocka_unit_test_setup_teardown(test_sessions, setup, teardown),                       \
@@ -953,6 +1015,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_pg_node_id_is_exclusive, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pg_bad_write_fails_alone, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pg_job_lease, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pg_commit_sequence_follows_commits, setup,
+						teardown),
 		cmocka_unit_test(test_pg_nodes_starting_together_migrate_once),
 	};
 	int failed = cmocka_run_group_tests_name("sqlite", sqlite_tests, NULL, NULL);
