@@ -85,6 +85,7 @@ flush_disk() { timeout --foreground 600 sync || log "warning: sync did not finis
 # -------------------------------------------------------------- servers
 
 chirp_port=''
+chirp_data=''
 startup_ms=''
 start_chirp() {
 	local t0 deadline
@@ -93,6 +94,7 @@ start_chirp() {
 	t0=$(now_ms)
 	# A load test: no rate-limit budgets, and no access log (a line per
 	# request would measure the log, not the feed).
+	chirp_data=$1
 	"$chirp_bin" serve --listen "127.0.0.1:$chirp_port" --data "$1" --threads 1 \
 		--celebrity-threshold "$threshold" --no-rate-limits --access-log off \
 		>>"$logs/chirp.log" 2>&1 &
@@ -201,7 +203,7 @@ run_wrk() {
 
 # One gauge or counter from chirp's /metrics ("" when absent).
 metrics_text=''
-fetch_metrics() { metrics_text=$(curl -fs --max-time 10 "http://127.0.0.1:$chirp_port/metrics" || true); }
+fetch_metrics() { metrics_text=$(scrape_metrics "$chirp_port" "$chirp_data" --max-time 10 || true); }
 metric() { awk -v n="$1" '$1 == n { print $2; exit }' <<<"$metrics_text"; }
 or_na() { if [[ -n $1 ]]; then printf '%s' "$1"; else printf 'n/a'; fi; }
 

@@ -297,6 +297,10 @@ static const struct config_flag flags[] = {
      .choices = log_formats, .help = "access log as json or text"},
     {"log-level", NULL, FIELD(access_log_min_status), &type_choice, .arg = "LEVEL", .def = "info",
      .choices = log_levels, .help = "info: every request; warn: 4xx and 5xx; error: 5xx"},
+    {"metrics-token-file", NULL, FIELD(metrics_token_file), &type_string, .arg = "PATH",
+     .def = "",
+     .help = "GET /metrics wants Authorization: Bearer and the first line of PATH (none: "
+             "DATA/metrics.token, made with a random token if missing)"},
 
     {.help = "Media"},
     {"media-max-bytes", NULL, FIELD(media_max_bytes), &type_number, 1024, 1ull << 32, .arg = "N",

@@ -46,6 +46,7 @@ struct chirp_config {
 	const char *access_log;                 /* --access-log PATH|-|off; NULL: off */
 	bool access_log_text;                   /* --log-format text */
 	int access_log_min_status;              /* --log-level: info 0, warn 400, error 500 */
+	const char *metrics_token_file;         /* --metrics-token-file; "": DATA/metrics.token */
 	uint64_t max_inflight;                  /* --max-inflight */
 	size_t max_connections;                 /* --max-connections */
 

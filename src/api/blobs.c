@@ -162,7 +162,6 @@ static void send_file(struct ctx *c, const char *path, const char *mime)
 	static const char cache[] = "public, max-age=31536000, immutable";
 	http_header_add(c->req, "cache-control", cache, sizeof(cache) - 1);
 	http_header_add(c->req, "etag", etag, (size_t)elen);
-	http_header_add(c->req, "x-content-type-options", "nosniff", 7);
 	http_header_add(c->req, "accept-ranges", "bytes", 5);
 	h2o_iovec_t v;
 	if (http_header_get(c->req, "if-none-match", &v) && v.len == (size_t)elen &&

@@ -172,6 +172,7 @@ static void refuse(h2o_socket_t *sock)
 		"HTTP/1.1 503 Service Unavailable\r\n"
 		"Content-Type: application/json\r\n"
 		"Retry-After: 1\r\n"
+		"X-Content-Type-Options: nosniff\r\n"
 		"Connection: close\r\n"
 		"Content-Length: 64\r\n"
 		"\r\n"
@@ -370,6 +371,25 @@ struct root_handler {
 	struct server *server;
 };
 
+/* X-Content-Type-Options: nosniff on every response, as a filter on both
+ * the "/" path and the host's fallback path: the fallback is where h2o's
+ * own answers go (its 400 for a request it cannot parse, its 413), which
+ * never reach chirp's handler. A browser then never guesses an HTML or
+ * script type for a JSON error or an uploaded image. */
+static void nosniff_setup(h2o_filter_t *self, h2o_req_t *req, h2o_ostream_t **slot)
+{
+	(void)self;
+	h2o_set_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("x-content-type-options"),
+			      0, H2O_STRLIT("nosniff"), 1);
+	h2o_setup_next_ostream(req, slot);
+}
+
+static void add_nosniff(h2o_pathconf_t *path)
+{
+	h2o_filter_t *f = h2o_create_filter(path, sizeof(*f));
+	f->on_setup_ostream = nosniff_setup;
+}
+
 static int on_req(h2o_handler_t *self, h2o_req_t *req)
 {
 	struct root_handler *h = (struct root_handler *)self;
@@ -404,6 +424,8 @@ int http_server_run(const struct http_server_config *cfg, const struct http_app 
 	struct root_handler *root = (struct root_handler *)h2o_create_handler(path, sizeof(*root));
 	root->super.on_req = on_req;
 	root->server = &srv;
+	add_nosniff(path);
+	add_nosniff(&host->fallback_path);
 
 	if (bind_listeners(&srv)) {
 		h2o_config_dispose(&srv.globalconf);

@@ -16,6 +16,7 @@ from PIL import Image
 
 from chirp_client import (ServerProc, assert_error, create_user, eventually,
                           post_tweet)
+from metrics_scrape import get_metrics
 
 GPS_IFD = 0x8825
 
@@ -400,7 +401,7 @@ def test_transient_failures_are_retried(private_server):
 
 def media_jobs_metric(client):
     from prometheus_client.parser import text_string_to_metric_families
-    r = client.get("/metrics")
+    r = get_metrics(client)
     assert r.status == 200
     out = {}
     for fam in text_string_to_metric_families(r.body.decode()):
