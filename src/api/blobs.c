@@ -36,33 +36,22 @@
 #include "media/media.h"
 #include "util/log.h"
 
-static bool query_u64(h2o_req_t *req, const char *name, uint64_t *out)
-{
-	h2o_iovec_t v;
-	if (!http_query_get(req, name, &v) || v.len == 0 || v.len > 19)
-		return false;
-	uint64_t n = 0;
-	for (size_t i = 0; i < v.len; i++) {
-		if (v.base[i] < '0' || v.base[i] > '9')
-			return false;
-		n = n * 10 + (uint64_t)(v.base[i] - '0');
-	}
-	*out = n;
-	return true;
-}
-
-/* The key and the signed query of a /blobs URL; the service checks them. */
+/* The key and the signed query of a /blobs URL; the service checks them.
+ * The query counts only in its one canonical form (blob_query_parse):
+ * any other spelling is an unsigned request. */
 static void read_request(struct ctx *c, bool put, struct media_blob_request *r)
 {
-	h2o_iovec_t sig = {NULL, 0};
+	h2o_req_t *req = c->req;
 	memset(r, 0, sizeof(*r));
 	r->key = c->m.params[0].s;
 	r->key_len = c->m.params[0].len;
-	r->signed_query = query_u64(c->req, "expires", &r->expires) &&
-			  http_query_get(c->req, "sig", &sig) &&
-			  (!put || query_u64(c->req, "max", &r->max));
-	r->sig = sig.base;
-	r->sig_len = sig.len;
+	if (req->query_at == SIZE_MAX)
+		return;
+	const char *q = req->path.base + req->query_at + 1;
+	size_t len = req->path.len - req->query_at - 1;
+	r->signed_query = blob_query_parse(put ? "PUT" : "GET", q, len, &r->expires, &r->max,
+					   &r->sig);
+	r->sig_len = r->signed_query ? BLOB_SIG_HEX : 0;
 }
 
 /* ---- PUT ---- */

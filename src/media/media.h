@@ -185,7 +185,7 @@ void media_follow_writes(struct media_service *m, struct writes *ws);
 struct media_blob_request {
 	const char *key;     /* the path's key, not NUL-terminated */
 	size_t key_len;
-	bool signed_query;   /* expires, sig (and for PUT, max) were all there and numeric */
+	bool signed_query;   /* the query was in its canonical form (blob_query_parse) */
 	uint64_t expires;
 	uint64_t max;        /* PUT: the largest body the URL allows */
 	const char *sig;
