@@ -221,11 +221,13 @@ struct media_blob_source {
 };
 
 /* Checks a GET of a signed URL (404 for a key that is not a published
- * blob's, 403 as for PUT) and says where its bytes are: 0 and `src`
- * filled (the caller deinits src->url, also on failure), or -1 with
- * `err`. Non-blocking. */
-int media_blob_locate(struct media_service *m, const struct media_blob_request *r,
-		      struct media_blob_source *src, struct media_error *err);
+ * blob's, 403 as for PUT; then 404 unless the media's row, read with the
+ * caller's reader, is ready: a deleted tweet's media is gone at once) and
+ * says where its bytes are: 0 and `src` filled (the caller deinits
+ * src->url, also on failure), or -1 with `err`. Reads the store once. */
+int media_blob_locate(struct media_service *m, struct store_reader *db,
+		      const struct media_blob_request *r, struct media_blob_source *src,
+		      struct media_error *err);
 
 /* ---- counters ---- */
 

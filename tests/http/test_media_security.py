@@ -82,3 +82,70 @@ def test_an_upload_url_counts_in_its_canonical_form_only(api):
     for what, bad in variants(url).items():
         assert_error(put(api, bad, data), 403, "invalid_signature")
     assert put(api, url, data).status == 200
+
+
+# ============================================== 13. media of deleted tweets
+
+def max_age(r):
+    cc = ",".join(r.header_all("Cache-Control"))
+    for part in cc.split(","):
+        name, _, value = part.strip().partition("=")
+        if name == "max-age":
+            return int(value)
+    return None
+
+
+def test_a_deleted_tweets_media_is_gone_at_once(api):
+    """Before: the media of a deleted tweet stayed downloadable until the
+    cleanup sweep (up to 10 minutes), and a year in every cache. Now it is
+    404 at once, even to a cache revalidating with the ETag it holds, and
+    the 404 may be cached only briefly."""
+    u = create_user(api, "gone")
+    mid = upload(api, u, jpeg(80, 60))
+    assert settled(api, u, mid)["status"] == "ready"
+    r = api.post("/v1/tweets", {"text": "soon gone", "media_ids": [mid]}, token=u.token)
+    assert r.status == 201, r
+    t = r.json
+    urls = [t["media"][0]["url"], t["media"][0]["thumbnail_url"]]
+    etags = {}
+    for url in urls:
+        r = api.get(url)
+        assert r.status == 200, r
+        # a cache must ask again within minutes, not a year
+        assert "immutable" not in ",".join(r.header_all("Cache-Control"))
+        assert 0 < max_age(r) <= 300, r.headers
+        etags[url] = r.header("ETag")
+        assert api.get(url, headers={"If-None-Match": etags[url]}).status == 304
+    assert api.delete(f"/v1/tweets/{t['id']}", token=u.token).status == 204
+    for url in urls:
+        for headers in ({}, {"If-None-Match": etags[url]}, {"Range": "bytes=0-9"}):
+            r = api.get(url, headers=headers)
+            assert_error(r, 404, "not_found")
+            assert 0 < max_age(r) <= 60, r.headers
+            assert "public" in ",".join(r.header_all("Cache-Control")), r.headers
+    # the owner sees it released
+    assert api.get(f"/v1/media/{mid}", token=u.token).json["status"] == "released"
+
+
+def test_blob_etags_show_no_inode_number(private_server):
+    """Before: a blob's ETag was "<inode hex>-<size hex>", which tells where
+    the file lies on disk and roughly how many came before it."""
+    srv = private_server()
+    c = srv.client()
+    u = create_user(c, "etag")
+    mid = upload(c, u, jpeg(64, 64))
+    md = settled(c, u, mid)
+    assert md["status"] == "ready", md
+    for url in (md["url"], md["thumbnail_url"]):
+        key = url.partition("?")[0].rsplit("/", 1)[1]
+        st = os.stat(os.path.join(srv.data_dir, "blobs", key))
+        r = c.get(url)
+        assert r.status == 200, r
+        etag = r.header("ETag")
+        assert etag and etag.startswith('"') and etag.endswith('"'), etag
+        assert f"{st.st_ino:x}" not in etag.lower() and str(st.st_ino) not in etag, (etag, st.st_ino)
+        # still a working validator, the same on every request
+        assert c.get(url).header("ETag") == etag
+        assert c.get(url, headers={"If-None-Match": etag}).status == 304
+        r = c.get(url, headers={"Range": "bytes=0-3"})
+        assert r.status == 206 and len(r.body) == 4, r
