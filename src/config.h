@@ -59,6 +59,8 @@ struct chirp_config {
 	uint64_t media_max_bytes;       /* --media-max-bytes */
 	uint64_t media_part_bytes;      /* --media-part-bytes */
 	uint64_t media_max_pixels;      /* --media-max-pixels */
+	uint64_t media_max_pixels_per_byte; /* --media-max-pixels-per-byte */
+	uint64_t media_job_timeout_ms;  /* --media-job-timeout (seconds) */
 	unsigned media_workers;         /* --media-workers */
 	unsigned media_attempts;        /* --media-attempts */
 	uint64_t media_retry_ms;        /* --media-retry-base (milliseconds) */

@@ -63,6 +63,8 @@ static struct media_service *media_start(const struct chirp_config *cfg, struct 
 		.max_bytes = cfg->media_max_bytes,
 		.part_bytes = cfg->media_part_bytes,
 		.max_pixels = cfg->media_max_pixels,
+		.max_pixels_per_byte = cfg->media_max_pixels_per_byte,
+		.job_timeout_ms = cfg->media_job_timeout_ms,
 		.workers = cfg->media_workers,
 		.max_attempts = cfg->media_attempts,
 		.retry_base_ms = cfg->media_retry_ms,

@@ -49,7 +49,9 @@ struct media_options {
 	uint64_t max_bytes;          /* largest upload */
 	uint64_t part_bytes;         /* uploads above this go in parts of this size */
 	uint64_t max_pixels;         /* decoded size limit */
-	unsigned workers;            /* processing threads */
+	uint64_t max_pixels_per_byte; /* decoded pixels per uploaded byte (process.h) */
+	uint64_t job_timeout_ms;     /* one job's processing time limit */
+	unsigned workers;            /* processing threads; one job per user at a time */
 	unsigned max_attempts;       /* then dead-letter */
 	uint64_t retry_base_ms;      /* first retry delay; doubles, with jitter */
 	uint64_t upload_ttl_s;       /* life of a presigned PUT URL */
@@ -237,6 +239,7 @@ struct media_stats {
 	uint64_t retried; /* attempts that failed and were rescheduled */
 	uint64_t failed;  /* jobs rejected or dead-lettered */
 	uint64_t removed; /* media removed by cleanup */
+	uint64_t deferred; /* jobs put back: their user had another one running */
 };
 void media_stats(struct media_service *m, struct media_stats *out);
 

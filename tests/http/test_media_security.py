@@ -2,10 +2,15 @@
 model") lists each defence with its test. The finding's number heads each
 section.
 
+10. Media worker starvation: decompression bombs are refused from their
+    header (pixels per uploaded byte), every job has a time limit, and one
+    user's jobs run one at a time.
 12. A signed blob URL counts in its one canonical form only: the same
     values spelt another way (upper-case signature, a leading zero,
     parameters reordered, repeated or added) are refused, so an edge cache
     keyed on the URI cannot be walked around.
+13. A deleted tweet's media is 404 at once (caches keep blobs minutes, a
+    404 less); blob ETags show no inode number.
 """
 
 import os
@@ -14,6 +19,7 @@ import urllib.parse
 import pytest
 
 from chirp_client import ServerProc, assert_error, chirp_bin, create_user
+from metrics_scrape import get_metrics
 from test_media import create, jpeg, put, settled, upload
 
 
@@ -149,3 +155,71 @@ def test_blob_etags_show_no_inode_number(private_server):
         assert c.get(url, headers={"If-None-Match": etag}).status == 304
         r = c.get(url, headers={"Range": "bytes=0-3"})
         assert r.status == 206 and len(r.body) == 4, r
+
+
+# ============================================ 10. media worker starvation
+
+def flat_png(w, h, sixteen_bits=False):
+    """A w x h PNG of one colour: tiny to upload, costly to decode."""
+    from PIL import Image
+    import io
+    img = Image.new("I;16", (w, h), 1000) if sixteen_bits else Image.new("RGB", (w, h), (9, 9, 9))
+    buf = io.BytesIO()
+    img.save(buf, "PNG")
+    return buf.getvalue()
+
+
+def test_a_decompression_bomb_is_refused_before_decoding(api):
+    """Before: a 131 KB PNG of 6300x6300 flat pixels held the worker 3 s
+    (and 9 s in 16 bits). Now it is refused from its header: 300 pixels per
+    uploaded byte is over --media-max-pixels-per-byte (100)."""
+    u = create_user(api, "bomb")
+    for sixteen in (False, True):
+        data = flat_png(6300, 6300, sixteen)
+        assert 6300 * 6300 // len(data) >= 100
+        mid = upload(api, u, data, content_type="image/png")
+        md = settled(api, u, mid)
+        assert md["status"] == "failed", md
+        assert "pixels per byte" in md["error"], md
+
+
+def test_a_job_past_its_time_limit_fails(private_server):
+    """Whatever gets past the header checks stops at --media-job-timeout:
+    here the 16-bit bomb (9 s of work) with the pixels-per-byte cap lifted
+    and a limit of 1 s."""
+    srv = private_server("--media-max-pixels-per-byte", "1000000000",
+                         "--media-job-timeout", "1")
+    c = srv.client()
+    u = create_user(c, "slow")
+    mid = upload(c, u, flat_png(6300, 6300, True), content_type="image/png")
+    md = settled(c, u, mid)
+    assert md["status"] == "failed", md
+    assert "longer than the limit of 1000 ms" in md["error"], md
+    # the worker is free again: a normal image goes through
+    ok = upload(c, u, jpeg(64, 64))
+    assert settled(c, u, ok)["status"] == "ready"
+
+
+def test_one_users_jobs_run_one_at_a_time(private_server):
+    """Two workers; one user completes two slow uploads, then another user a
+    small one. Before: both workers took the first user's jobs and the
+    second user waited for one of them. Now the first user's second job is
+    put back while their first runs, so the other worker serves the second
+    user at once."""
+    srv = private_server("--media-workers", "2", "--media-max-pixels-per-byte", "1000000000")
+    c = srv.client()
+    hog = create_user(c, "hog")
+    other = create_user(c, "other")
+    slow = flat_png(3500, 3500, True)  # a couple of seconds of work each
+    hog_ids = [upload(c, hog, slow, content_type="image/png") for _ in range(2)]
+    quick = upload(c, other, jpeg(64, 64))
+    md = settled(c, other, quick)
+    assert md["status"] == "ready", md
+    states = [c.get(f"/v1/media/{m}", token=hog.token).json["status"] for m in hog_ids]
+    assert states == ["processing", "processing"], \
+        f"the other user's image waited for the hog's: {states}"
+    for m in hog_ids:
+        assert settled(c, hog, m)["status"] == "ready"
+    deferred = [line for line in get_metrics(c).body.decode().splitlines()
+                if line.startswith("chirp_media_jobs_deferred_total ")]
+    assert deferred and int(deferred[0].split()[1]) >= 1, deferred
