@@ -282,10 +282,12 @@ static const struct config_flag flags[] = {
     {.help = "Gateway"},
     {"rate-limit", NULL, FIELD(limits), &type_rate_limit, .arg = "NAME=COUNT/SECONDS",
      .def = "signup=5/1800 login=25/300 login-handle=25/300 post=300/10800 requests=300/300 "
-            "media=100/3600",
+            "media=100/3600 login-backoff=10/900",
      .help = "a rate-limit budget (repeat the flag for several): signup per IP, login per "
-             "IP, login-handle failed log-ins per handle, post per user, requests per user "
-             "(per IP without a token), media per user"},
+             "IP, login-handle failed log-ins per handle and IP, post per user, requests per "
+             "user (per IP without a token), media per user; login-backoff COUNT free failed "
+             "log-ins per handle, then waits doubling up to SECONDS for the addresses that "
+             "failed"},
     {"no-rate-limits", NULL, FIELD(rate_limits), &type_switch, .def = "on", .implied = "off",
      .help = "turn every budget off (benchmarks, load tests)"},
     {"trust-proxy", NULL, FIELD(trust_proxy), &type_string, .arg = "LIST",

@@ -286,7 +286,7 @@ def test_login_budget_per_address_and_successes_spare_the_handle(papi):
     assert r.status == 201, r
 
 
-def test_failed_logins_spend_the_handle_budget_case_insensitively(papi):
+def test_failed_logins_spend_the_budget_of_handle_and_address(papi):
     victim = user_from(papi, fresh_ip(), "vic")
     other = user_from(papi, fresh_ip(), "oth")
     attacker = fresh_ip()
@@ -294,21 +294,25 @@ def test_failed_logins_spend_the_handle_budget_case_insensitively(papi):
         r = login(papi, victim.handle.upper(), f"wrong password {i}",
                   headers=fwd(attacker))
         assert_error(r, 401, "invalid_credentials")
-    # from a fresh address (so the per-IP login budget is full), with the
-    # right password and the handle in its original case: refused
-    ip = fresh_ip()
-    refused = login(papi, victim.handle, victim.password, headers=fwd(ip))
+    # from the same address, with the right password and the handle in its
+    # original case: refused
+    refused = login(papi, victim.handle, victim.password, headers=fwd(attacker))
     assert_error(refused, 429, "rate_limited")
     assert "token" not in refused.json, refused
-    # other handles are not affected, from the same address
-    r = login(papi, other.handle, other.password, headers=fwd(ip))
+    # the headers describe the budget that refused: login-handle, spent
+    assert_refused(refused, retry_after=PERIOD // LOGIN_HANDLE)
+    assert_limits(refused, LOGIN_HANDLE, 0, PERIOD)
+    # other handles are not affected (from another address: this one has
+    # spent its per-IP log-in budget, LOGIN, on the three above)
+    r = login(papi, other.handle, other.password, headers=fwd(fresh_ip()))
+    assert r.status == 201, r
+    # nor is the victim from another address (issue 19: a stranger must
+    # not lock an account for everyone)
+    r = login(papi, victim.handle, victim.password, headers=fwd(fresh_ip()))
     assert r.status == 201, r
     # sessions the victim already has keep working
     r = papi.get("/v1/feed", token=victim.token)
     assert r.status == 200, r
-    # the headers describe the budget that refused: login-handle, spent
-    assert_refused(refused, retry_after=PERIOD // LOGIN_HANDLE)
-    assert_limits(refused, LOGIN_HANDLE, 0, PERIOD)
 
 
 def test_post_budget_is_per_user(papi):

@@ -7,6 +7,10 @@ lists each defence with its test; the finding's number heads each section.
 2. Idempotency fingerprints are keyed: chirp.db alone cannot check a guess
    of the password in a sign-up body.
 3. Cleartext HTTP/2 is off: prior knowledge and `Upgrade: h2c` get HTTP/1.1.
+7. Failed log-ins: one address cannot lock an account for everyone (the
+   budget is per handle and address), and many addresses guessing together
+   meet a per-handle delay that doubles, which the owner's first try from an
+   address of their own does not meet.
 8. Files chirp creates in an existing 0755 data dir are readable by no one
    else.
 9. Display names and tweets that would show as nothing (zero-width, soft
@@ -37,8 +41,8 @@ import stat
 import pytest
 
 from chirp_client import (REQUEST_TIMEOUT, ServerProc, assert_error, chirp_bin,
-                          create_user, parse_links, post_tweet, random_handle,
-                          random_password, split_url)
+                          create_user, login, parse_links, post_tweet, random_handle,
+                          random_password, signup, split_url)
 
 
 def _start(tmp_path, name, *flags, rate_limits=False):
@@ -537,3 +541,78 @@ def test_a_short_metrics_token_is_refused_at_start(tmp_path):
                        capture_output=True, timeout=30)
     assert p.returncode != 0, p
     assert b"short.token" in p.stderr + p.stdout, p
+
+
+# =========================================== 7. lockout by a stranger
+
+def _login_server(server, *flags):
+    return server("login", "--trust-proxy", "127.0.0.1", "--rate-limit", "login=1000/300",
+                  "--rate-limit", "signup=1000/300", *flags, rate_limits=True)
+
+
+def _from(ip):
+    return {"X-Forwarded-For": ip}
+
+
+def _owner(c):
+    handle, password = random_handle("lock"), random_password()
+    assert signup(c, handle, password, headers=_from("192.0.2.250")).status == 201
+    return handle, password
+
+
+def test_a_stranger_cannot_lock_an_account_for_everyone(server):
+    """Before: 25 failed log-ins from one address locked the handle for
+    every address (the owner's right password got 429), and one address
+    could keep it so for ever. Now the budget is per (handle, address)."""
+    srv = _login_server(server, "--rate-limit", "login-handle=3/300")
+    c = srv.client()
+    handle, password = _owner(c)
+    stranger = "198.51.100.66"
+    for i in range(3):
+        assert_error(login(c, handle, f"guess {i}", headers=_from(stranger)), 401,
+                     "invalid_credentials")
+    # the stranger's address is done guessing at this handle, whatever it sends
+    for guess in ("guess 4", password):
+        r = login(c, handle.upper(), guess, headers=_from(stranger))
+        assert_error(r, 429, "rate_limited")
+        assert "token" not in r.json
+    # the owner, from anywhere else, logs in
+    r = login(c, handle, password, headers=_from("203.0.113.9"))
+    assert r.status == 201 and r.json["token"], r
+    # and another stranger has budget of its own for this handle
+    assert_error(login(c, handle, "guess", headers=_from("198.51.100.67")), 401,
+                 "invalid_credentials")
+
+
+def test_many_addresses_guessing_meet_a_doubling_delay_the_owner_does_not(server):
+    """Guesses from many addresses, one each: after the free ones
+    (login-backoff=COUNT/...), every failure doubles the handle's delay, and
+    an address that has failed at this handle waits it out (429 with
+    Retry-After). The owner's first try from an address of their own is
+    let through."""
+    srv = _login_server(server, "--rate-limit", "login-backoff=3/60")
+    c = srv.client()
+    handle, password = _owner(c)
+    bots = [f"198.51.100.{i}" for i in range(1, 12)]
+    for ip in bots[:3]:  # free
+        assert_error(login(c, handle, "guess", headers=_from(ip)), 401, "invalid_credentials")
+    # no delay yet: a fourth guess, the first past the free ones (1 s)
+    r = login(c, handle, "guess", headers=_from(bots[0]))
+    assert_error(r, 401, "invalid_credentials")
+    waits = []
+    for ip in bots[3:7]:  # failures 5..8: 2, 4, 8, 16 s from the last
+        assert_error(login(c, handle, "guess", headers=_from(ip)), 401, "invalid_credentials")
+        r = login(c, handle, "guess", headers=_from(bots[1]))  # has failed here: waits
+        assert_error(r, 429, "rate_limited")
+        waits.append(int(r.header("Retry-After")))
+    assert waits == [2, 4, 8, 16], waits
+    # the right password from an address that failed is refused too ...
+    assert_error(login(c, handle, password, headers=_from(bots[2])), 429, "rate_limited")
+    # ... but the owner's own address gets through, at once
+    r = login(c, handle, password, headers=_from("203.0.113.10"))
+    assert r.status == 201 and r.json["token"], r
+    # a new address still gets its one guess (and doubles the delay)
+    assert_error(login(c, handle, "guess", headers=_from(bots[8])), 401, "invalid_credentials")
+    r = login(c, handle, "guess", headers=_from(bots[8]))
+    assert_error(r, 429, "rate_limited")
+    assert int(r.header("Retry-After")) == 32, r.headers
