@@ -200,7 +200,7 @@ def test_stream_needs_a_valid_token_before_it_starts(api):
     # The header, or the query parameter an EventSource uses.
     s = stream(api, u)
     assert s.header("Content-Type").startswith("text/event-stream")
-    assert s.header("Cache-Control") == "no-cache"
+    assert s.header("Cache-Control") == "no-store"
     s.close()
     s = Stream(api, query=f"?access_token={u.token}")
     assert s.status == 200
