@@ -10,13 +10,13 @@
 #include "util/log.h"
 
 enum state {
-	S_HEAD,        /* a request head, copied into f->head until CRLF CRLF */
-	S_BODY,        /* f->left bytes of a Content-Length body */
-	S_CHUNK_SIZE,  /* a chunk-size line */
-	S_CHUNK_DATA,  /* f->left bytes of a chunk */
-	S_CHUNK_CR,    /* the CR after a chunk's data */
-	S_CHUNK_LF,    /* the LF after it */
-	S_TRAILER,     /* trailer lines, each copied into f->head until CRLF */
+	S_HEAD,       /* a request head, copied into f->head until CRLF CRLF */
+	S_BODY,       /* f->left bytes of a Content-Length body */
+	S_CHUNK_SIZE, /* a chunk-size line */
+	S_CHUNK_DATA, /* f->left bytes of a chunk */
+	S_CHUNK_CR,   /* the CR after a chunk's data */
+	S_CHUNK_LF,   /* the LF after it */
+	S_TRAILER,    /* trailer lines, each copied into f->head until CRLF */
 };
 
 enum body { BODY_NONE, BODY_LENGTH, BODY_CHUNKED, BODY_BAD };
@@ -55,7 +55,7 @@ static bool ieq(const char *a, size_t n, const char *b)
 /* A field line (no CRLF): name ":" OWS value OWS. The name and trimmed
  * value into *name.., *value... */
 static bool field_line(const char *l, size_t n, const char **name, size_t *name_len,
-		       const char **value, size_t *value_len)
+                       const char **value, size_t *value_len)
 {
 	size_t i = 0;
 	while (i < n && is_tchar((unsigned char)l[i]))
@@ -80,7 +80,7 @@ static bool field_line(const char *l, size_t n, const char **name, size_t *name_
 /* Calls fn on each element of a comma-separated list (trimmed, empty ones
  * skipped); false as soon as fn says so. */
 static bool each_element(const char *v, size_t n, bool (*fn)(const char *e, size_t len, void *arg),
-			 void *arg)
+                         void *arg)
 {
 	size_t i = 0;
 	while (i <= n) {
@@ -175,7 +175,7 @@ static enum body check_head(const char *h, size_t n, uint64_t *length)
 		if (ieq(name, nlen, "host"))
 			m.hosts++;
 		else if (ieq(name, nlen, "content-length") &&
-			 (vlen == 0 || !each_element(value, vlen, length_element, &m)))
+		         (vlen == 0 || !each_element(value, vlen, length_element, &m)))
 			return BODY_BAD;
 		else if (ieq(name, nlen, "transfer-encoding")) {
 			m.has_te = true;
@@ -187,7 +187,7 @@ static enum body check_head(const char *h, size_t n, uint64_t *length)
 		return BODY_BAD;
 	if (m.has_te) /* RFC 9112 6.1, 6.3: chunked alone, never with a length, never in 1.0 */
 		return m.has_length || http10 || m.chunked != 1 || m.other_codings ? BODY_BAD
-										  : BODY_CHUNKED;
+		                                                                   : BODY_CHUNKED;
 	*length = m.length;
 	return m.has_length && m.length ? BODY_LENGTH : BODY_NONE;
 }
@@ -253,13 +253,18 @@ static bool head_byte(struct framing *f, unsigned char c, uint64_t at)
 			return n <= 8; /* a few, not an endless stream of them */
 		uint64_t length = 0;
 		switch (check_head(f->head, n, &length)) {
-		case BODY_BAD: return false;
-		case BODY_NONE: start_head(f, at + 1); break;
+		case BODY_BAD:
+			return false;
+		case BODY_NONE:
+			start_head(f, at + 1);
+			break;
 		case BODY_LENGTH:
 			f->state = S_BODY;
 			f->left = length;
 			break;
-		case BODY_CHUNKED: start_chunk_line(f, at + 1); break;
+		case BODY_CHUNKED:
+			start_chunk_line(f, at + 1);
+			break;
 		}
 	}
 	return true;
@@ -332,7 +337,7 @@ uint64_t framing_pending(const struct framing *f)
 }
 
 bool framing_feed(struct framing *f, const char *p, size_t len, enum framing_where *where,
-		  uint64_t *start)
+                  uint64_t *start)
 {
 	if (f->bad)
 		goto bad;
@@ -341,7 +346,9 @@ bool framing_feed(struct framing *f, const char *p, size_t len, enum framing_whe
 		unsigned char c = (unsigned char)p[i];
 		bool ok = true;
 		switch (f->state) {
-		case S_HEAD: ok = head_byte(f, c, at); break;
+		case S_HEAD:
+			ok = head_byte(f, c, at);
+			break;
 		case S_BODY:
 		case S_CHUNK_DATA: {
 			/* skip what the body has left, in one step */
@@ -366,8 +373,12 @@ bool framing_feed(struct framing *f, const char *p, size_t len, enum framing_whe
 			if (ok)
 				start_chunk_line(f, at + 1);
 			break;
-		case S_CHUNK_SIZE: ok = chunk_size_byte(f, c, at); break;
-		case S_TRAILER: ok = trailer_byte(f, c, at); break;
+		case S_CHUNK_SIZE:
+			ok = chunk_size_byte(f, c, at);
+			break;
+		case S_TRAILER:
+			ok = trailer_byte(f, c, at);
+			break;
 		}
 		if (!ok) {
 			f->bad = true;
@@ -378,9 +389,9 @@ bool framing_feed(struct framing *f, const char *p, size_t len, enum framing_whe
 	f->offset += len;
 	return true;
 bad:
-	*where = f->state == S_HEAD ? FRAMING_IN_HEAD
-		 : f->state == S_TRAILER ? FRAMING_IN_TRAILER
-					 : FRAMING_IN_CHUNKS;
+	*where = f->state == S_HEAD      ? FRAMING_IN_HEAD
+	         : f->state == S_TRAILER ? FRAMING_IN_TRAILER
+	                                 : FRAMING_IN_CHUNKS;
 	*start = f->elem_start;
 	return false;
 }

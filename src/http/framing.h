@@ -49,13 +49,13 @@ struct framing {
 	/* the head being read: copied until complete (it may come in pieces) */
 	char *head;
 	size_t head_len, head_cap;
-	uint64_t offset;       /* bytes fed so far */
-	uint64_t elem_start;   /* offset where the current head / line began */
-	uint64_t left;         /* body bytes to skip (Content-Length or chunk data) */
-	unsigned hex_digits;   /* of the chunk-size line being read */
-	bool ext;              /* in a chunk extension */
-	bool cr;               /* the last byte of a line being read was CR */
-	bool line_empty;       /* the trailer line being read has no byte yet */
+	uint64_t offset;     /* bytes fed so far */
+	uint64_t elem_start; /* offset where the current head / line began */
+	uint64_t left;       /* body bytes to skip (Content-Length or chunk data) */
+	unsigned hex_digits; /* of the chunk-size line being read */
+	bool ext;            /* in a chunk extension */
+	bool cr;             /* the last byte of a line being read was CR */
+	bool line_empty;     /* the trailer line being read has no byte yet */
 };
 
 /* An empty state, for a new connection. */
@@ -69,7 +69,7 @@ void framing_deinit(struct framing *f);
  * *start the stream offset (counting from the connection's first byte)
  * where that element began. Once false, false for ever. */
 bool framing_feed(struct framing *f, const char *p, size_t len, enum framing_where *where,
-		  uint64_t *start);
+                  uint64_t *start);
 
 /* How many of the last bytes fed belong to a chunk-size line, a chunk's
  * CRLF or a trailer line not yet complete: the caller holds them back

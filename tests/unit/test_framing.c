@@ -67,7 +67,7 @@ static void good(const char *data)
 	struct result r = check(data);
 	if (!r.ok)
 		fail_msg("refused (where %d, start %llu): %s", (int)r.where,
-			 (unsigned long long)r.start, data);
+		         (unsigned long long)r.start, data);
 }
 
 static void bad(const char *data, enum framing_where where, size_t start)
@@ -84,7 +84,7 @@ static void test_good_requests(void **state)
 	(void)state;
 	good(GET);
 	good(GET GET GET);
-	good("\r\n" GET);                    /* an empty line before: allowed */
+	good("\r\n" GET);                      /* an empty line before: allowed */
 	good("GET /healthz HTTP/1.0\r\n\r\n"); /* no Host in 1.0 */
 	good("POST /v1/users HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello" GET);
 	good("POST /v1/users HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\n"
@@ -102,14 +102,17 @@ static void test_bad_heads(void **state)
 	(void)state;
 	const enum framing_where H = FRAMING_IN_HEAD;
 	/* Content-Length with Transfer-Encoding, either order, or TE in 1.0 */
-	bad("POST /t HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n",
+	bad("POST /t HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: "
+	    "chunked\r\n\r\n",
 	    H, 0);
-	bad("POST /t HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n",
+	bad("POST /t HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: "
+	    "3\r\n\r\n",
 	    H, 0);
 	bad("POST /t HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", H, 0);
 	bad("POST /t HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", H, 0);
 	bad("POST /t HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
-	    "Transfer-Encoding: chunked\r\n\r\n", H, 0);
+	    "Transfer-Encoding: chunked\r\n\r\n",
+	    H, 0);
 	bad("POST /t HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: identity\r\n\r\n", H, 0);
 	/* lengths */
 	bad("POST /t HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nContent-Length: 5\r\n\r\n", H, 0);
@@ -132,7 +135,8 @@ static void test_bad_heads(void **state)
 	bad("\r\n\r\n\r\n\r\n\r\n" GET, H, 0);
 	/* the second of two pipelined requests: it began after the first */
 	bad(GET "GET /t HTTP/1.1\r\n\r\n", H, strlen(GET));
-	bad("POST /t HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nab" "GET /t HTTP/1.1\n\n",
+	bad("POST /t HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nab"
+	    "GET /t HTTP/1.1\n\n",
 	    H, strlen("POST /t HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nab"));
 }
 
