@@ -318,6 +318,13 @@ static bool accept_one(struct http_loop *l)
 	sock->on_close.cb = on_connection_closed;
 	sock->on_close.data = cn;
 	h2o_accept(&l->accept_ctx, sock);
+	/* h2o starts reading at once, through chirp's h2o_socket_read_start.
+	 * If it did not (a libh2o built to bind its own calls directly), the
+	 * framing check is not in front of h2o: say so, loudly, once. */
+	static atomic_bool warned;
+	if (!cn->inner && !atomic_exchange(&warned, true))
+		log_error("the HTTP framing check is not installed (libh2o does not call "
+			  "h2o_socket_read_start through its PLT): requests reach h2o unchecked");
 	return true;
 }
 
