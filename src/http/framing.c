@@ -207,9 +207,15 @@ static bool keep(struct framing *f, char c)
 	return true;
 }
 
+/* Waits for the next request's head. The copy of the last one is freed:
+ * a connection that stays open (keep-alive, a live stream) holds no
+ * buffer while it waits. */
 static void start_head(struct framing *f, uint64_t at)
 {
 	f->state = S_HEAD;
+	free(f->head);
+	f->head = NULL;
+	f->head_cap = 0;
 	f->head_len = 0;
 	f->elem_start = at;
 	f->cr = false;

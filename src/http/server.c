@@ -154,7 +154,7 @@ struct conn {
 	struct framing framing;
 	h2o_socket_cb inner; /* h2o's read callback of the moment */
 	bool cut;            /* the stream was cut: drop what comes after */
-	char held[FRAMING_LINE_MAX]; /* an unfinished chunk or trailer line (framing_pending) */
+	char *held; /* an unfinished chunk or trailer line (framing_pending); made when needed */
 	size_t held_len;
 };
 
@@ -164,6 +164,7 @@ static void on_connection_closed(void *data)
 	cn->loop->connections--;
 	atomic_fetch_sub(&connections_open, 1);
 	framing_deinit(&cn->framing);
+	free(cn->held);
 	free(cn);
 }
 
@@ -230,7 +231,11 @@ static void framing_on_read(h2o_socket_t *sock, const char *err)
 			cn->held_len = 0;
 		} else {
 			size_t pending = (size_t)framing_pending(&cn->framing);
-			memcpy(cn->held, in->bytes + in->size - pending, pending);
+			if (pending) {
+				if (!cn->held)
+					cn->held = xmalloc(FRAMING_LINE_MAX);
+				memcpy(cn->held, in->bytes + in->size - pending, pending);
+			}
 			in->size -= pending;
 			cn->held_len = pending;
 		}
