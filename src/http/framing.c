@@ -192,19 +192,27 @@ static enum body check_head(const char *h, size_t n, uint64_t *length)
 	return m.has_length && m.length ? BODY_LENGTH : BODY_NONE;
 }
 
-/* Appends c to the copied head or trailer line. */
-static bool keep(struct framing *f, char c)
+/* Appends n bytes to the copied head or trailer line; false past
+ * FRAMING_HEAD_MAX. */
+static bool keep_run(struct framing *f, const char *p, size_t n)
 {
-	if (f->head_len == FRAMING_HEAD_MAX)
+	if (n > FRAMING_HEAD_MAX - f->head_len)
 		return false;
-	if (f->head_len == f->head_cap) {
-		f->head_cap = f->head_cap ? 2 * f->head_cap : 1024;
-		if (f->head_cap > FRAMING_HEAD_MAX)
-			f->head_cap = FRAMING_HEAD_MAX;
+	if (f->head_len + n > f->head_cap) {
+		size_t cap = f->head_cap ? f->head_cap : 1024;
+		while (cap < f->head_len + n)
+			cap *= 2;
+		f->head_cap = cap < FRAMING_HEAD_MAX ? cap : FRAMING_HEAD_MAX;
 		f->head = xrealloc(f->head, f->head_cap);
 	}
-	f->head[f->head_len++] = c;
+	memcpy(f->head + f->head_len, p, n);
+	f->head_len += n;
 	return true;
+}
+
+static bool keep(struct framing *f, char c)
+{
+	return keep_run(f, &c, 1);
 }
 
 /* Waits for the next request's head. The copy of the last one is freed:
@@ -353,6 +361,16 @@ bool framing_feed(struct framing *f, const char *p, size_t len, enum framing_whe
 		bool ok = true;
 		switch (f->state) {
 		case S_HEAD:
+			if (!f->cr) { /* a run of ordinary bytes: copied at once */
+				size_t j = i;
+				while (j < len && p[j] != '\r' && p[j] != '\n' && p[j] != '\0')
+					j++;
+				if (j > i) {
+					ok = keep_run(f, p + i, j - i);
+					i = j - 1;
+					break;
+				}
+			}
 			ok = head_byte(f, c, at);
 			break;
 		case S_BODY:
