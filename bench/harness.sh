@@ -92,6 +92,7 @@ flush_disk() { timeout --foreground 600 sync || log "warning: sync did not finis
 # ($logs/chirp.log unless the caller says otherwise).
 chirp_log=''
 chirp_port=''
+chirp_data=''
 startup_ms=''
 start_chirp() {
 	local t0 deadline store_arg=() log_file=${chirp_log:-$logs/chirp.log}
@@ -101,6 +102,7 @@ start_chirp() {
 	t0=$(now_ms)
 	# A load test: no rate-limit budgets, and no access log (a line per
 	# request would measure the log, not the feed).
+	chirp_data=$1
 	"$chirp_bin" serve --listen "127.0.0.1:$chirp_port" --data "$1" "${store_arg[@]}" --threads 1 \
 		--celebrity-threshold "$threshold" --no-rate-limits --access-log off \
 		>>"$log_file" 2>&1 &
@@ -209,7 +211,7 @@ run_wrk() {
 
 # One gauge or counter from chirp's /metrics ("" when absent).
 metrics_text=''
-fetch_metrics() { metrics_text=$(curl -fs --max-time 10 "http://127.0.0.1:$chirp_port/metrics" || true); }
+fetch_metrics() { metrics_text=$(scrape_metrics "$chirp_port" "$chirp_data" --max-time 10 || true); }
 metric() { awk -v n="$1" '$1 == n { print $2; exit }' <<<"$metrics_text"; }
 or_na() { if [[ -n $1 ]]; then printf '%s' "$1"; else printf 'n/a'; fi; }
 

@@ -63,6 +63,8 @@ static struct media_service *media_start(const struct chirp_config *cfg, struct 
 		.max_bytes = cfg->media_max_bytes,
 		.part_bytes = cfg->media_part_bytes,
 		.max_pixels = cfg->media_max_pixels,
+		.max_pixels_per_byte = cfg->media_max_pixels_per_byte,
+		.job_timeout_ms = cfg->media_job_timeout_ms,
 		.workers = cfg->media_workers,
 		.max_attempts = cfg->media_attempts,
 		.retry_base_ms = cfg->media_retry_ms,
@@ -217,6 +219,17 @@ static int chirp_start(struct chirp *ch, const struct chirp_config *cfg, struct 
 	idempotency_init(idem_key);
 	sodium_memzero(idem_key, sizeof(idem_key));
 	app->metrics = metrics_new(api_route_count());
+	/* /metrics is not public: the scraper shows a token from a file. */
+	struct strbuf token_path = STRBUF_INIT;
+	if (cfg->metrics_token_file && *cfg->metrics_token_file)
+		strbuf_append_str(&token_path, cfg->metrics_token_file);
+	else
+		strbuf_appendf(&token_path, "%s/metrics.token", cfg->data_dir);
+	key_rc = metrics_token_load(token_path.data, app->metrics_token, sizeof(app->metrics_token),
+				    failing(err, "metrics token"));
+	strbuf_deinit(&token_path);
+	if (key_rc)
+		return -1;
 
 	/* The services, and the effects of writes each one registers. */
 	app->writes = writes_new(app->store);

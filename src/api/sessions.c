@@ -2,8 +2,8 @@
  * sessions — log-in and log-out (the accounts service: core/accounts.h).
  *
  * Failed log-ins are counted per handle, folded to lower case (handles are
- * unique case-insensitively), so guessing one account's password from many
- * addresses is limited too.
+ * unique case-insensitively), and client address (gateway/ratelimit.h):
+ * one address cannot guess on, or lock, an account for everyone.
  */
 #include <ctype.h>
 #include <string.h>
@@ -28,10 +28,10 @@ void api_sessions_create(struct ctx *c)
 	for (size_t i = 0; i < flen; i++)
 		folded[i] = (char)tolower((unsigned char)handle[i]);
 	folded[flen] = '\0';
-	if (!ratelimit_login_allowed(c->app->ratelimit, c->req, folded, flen))
+	if (!ratelimit_login_allowed(c->app->ratelimit, c->req, folded, flen, c->client_ip))
 		goto done;
-	accounts_login(c->app->accounts, handle, hlen, folded, password, plen, api_write_done,
-		       api_write_begin(c));
+	accounts_login(c->app->accounts, handle, hlen, folded, password, plen, c->client_ip,
+		       api_write_done, api_write_begin(c));
 done:
 	json_decref(body);
 }

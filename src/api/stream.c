@@ -278,8 +278,8 @@ static void stream_headers(h2o_req_t *req)
 	req->res.reason = "OK";
 	h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL,
 		       H2O_STRLIT("text/event-stream; charset=utf-8"));
-	h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL,
-		       H2O_STRLIT("no-cache"));
+	/* Cache-Control: no-store, as every answer to a request with a token
+	 * (api/routes.c: dispatch). */
 	http_header_add(req, "x-accel-buffering", "no", 2); /* nginx: do not buffer */
 }
 

@@ -18,7 +18,7 @@
 struct accounts {
 	struct writes *writes;
 	struct workpool *hashers;
-	void (*login_failed)(void *arg, const char *handle);
+	void (*login_failed)(void *arg, const char *handle, const char *client_ip);
 	void *login_failed_arg;
 };
 
@@ -32,6 +32,7 @@ struct pending {
 	bool check;                        /* log-in: look the handle up first */
 	char handle[HANDLE_MAX + 1];       /* log-in: as sent, if it could be one */
 	char folded[HANDLE_MAX + 1];       /* log-in: whose failures are counted */
+	char client_ip[48];                /* log-in: from where */
 	char token[TOKEN_TEXT_LEN + 1];    /* log-in: the new token, sent once */
 };
 
@@ -167,7 +168,7 @@ static void check_then_submit(struct write *w)
 	sodium_memzero(stored, sizeof(stored));
 	if (!ok) {
 		if (p->a->login_failed)
-			p->a->login_failed(p->a->login_failed_arg, p->folded);
+			p->a->login_failed(p->a->login_failed_arg, p->folded, p->client_ip);
 		write_fail(w, 401, "invalid_credentials", "wrong handle or password");
 		return;
 	}
@@ -178,13 +179,14 @@ static void check_then_submit(struct write *w)
 
 void accounts_login(struct accounts *a, const char *handle, size_t handle_len,
 		    const char *folded_handle, const char *password, size_t password_len,
-		    write_done_fn done, void *arg)
+		    const char *client_ip, write_done_fn done, void *arg)
 {
 	/* Log-in does not honour Idempotency-Key: a replay would have to keep
 	 * the token in clear, and tokens are stored only as hashes. */
 	struct pending *p = pending_new(a, STORE_W_SESSION_CREATE, NULL, done, arg, password,
 					password_len);
 	snprintf(p->folded, sizeof(p->folded), "%s", folded_handle);
+	snprintf(p->client_ip, sizeof(p->client_ip), "%s", client_ip);
 	/* A handle or password that could never have been accepted gets the
 	 * same slow "no" as a wrong one. */
 	p->check = validate_handle(handle, handle_len) && validate_password(password, password_len);

@@ -25,8 +25,9 @@ struct accounts_options {
 	struct writes *writes;
 	unsigned hash_threads;
 	size_t hash_queue; /* log-ins and sign-ups waiting beyond this get 503 */
-	/* Charges a failed log-in to the (lower-cased) handle; any thread. */
-	void (*login_failed)(void *arg, const char *handle);
+	/* Charges a failed log-in at the (lower-cased) handle from the
+	 * client's address; any thread. */
+	void (*login_failed)(void *arg, const char *handle, const char *client_ip);
 	void *login_failed_arg;
 };
 
@@ -54,10 +55,11 @@ void accounts_signup(struct accounts *a, const struct accounts_signup *in,
 
 /* 201 {token, user}, or 401 invalid_credentials after as long as a real
  * check (an unknown handle or an impossible password cannot be told from a
- * wrong one). The failed-log-in hook is charged with `folded_handle`. */
+ * wrong one). The failed-log-in hook is charged with `folded_handle` and
+ * `client_ip` (copied). */
 void accounts_login(struct accounts *a, const char *handle, size_t handle_len,
 		    const char *folded_handle, const char *password, size_t password_len,
-		    write_done_fn done, void *arg);
+		    const char *client_ip, write_done_fn done, void *arg);
 
 /* 204: the session of `token_hash`, a session of `user_id`, is revoked
  * (its effects end that token's live streams: live/service.h). */

@@ -143,8 +143,9 @@ void media_blob_put(struct media_service *m, const struct media_blob_request *r,
 		blob_put_finish(p, NULL);
 }
 
-int media_blob_locate(struct media_service *m, const struct media_blob_request *r,
-		      struct media_blob_source *src, struct media_error *err)
+int media_blob_locate(struct media_service *m, struct store_reader *db,
+		      const struct media_blob_request *r, struct media_blob_source *src,
+		      struct media_error *err)
 {
 	unsigned part;
 	strbuf_init(&src->url);
@@ -152,16 +153,27 @@ int media_blob_locate(struct media_service *m, const struct media_blob_request *
 	src->path[0] = '\0';
 	if (check_signed(m, "GET", r, err))
 		return -1;
+	/* Only a ready media's blobs: a deleted tweet releases its media in
+	 * the delete's own transaction, and from then on its URLs are 404,
+	 * though cleanup removes the files later. */
+	struct media md;
+	int rc = is_upload_key(r->key, r->key_len, &part)
+			 ? STORE_NOT_FOUND
+			 : db->ops->media_get(db, strtoull(r->key, NULL, 10), &md);
+	if (rc == STORE_NOT_FOUND || (rc == STORE_OK && md.status != MEDIA_READY))
+		return refuse(err, 404, "not_found", "no such blob");
+	if (rc) {
+		refuse(err, 503, "unavailable", "the store is unavailable; try again");
+		err->store_failed = true;
+		return -1;
+	}
 	bool png = r->key_len > 4 && memcmp(r->key + r->key_len - 4, ".png", 4) == 0;
 	src->content_type = png ? "image/png" : "image/jpeg";
 	char key[BLOB_KEY_MAX];
 	memcpy(key, r->key, r->key_len); /* blob_key_valid: shorter than BLOB_KEY_MAX */
 	key[r->key_len] = '\0';
-	/* Uploads are never served: only what processing published. */
-	int where = is_upload_key(r->key, r->key_len, &part)
-			    ? -1
-			    : m->blob->ops->locate(m->blob, key, src->content_type, src->path,
-						   &src->url);
+	/* Uploads are never served (above): only what processing published. */
+	int where = m->blob->ops->locate(m->blob, key, src->content_type, src->path, &src->url);
 	if (where < 0)
 		return refuse(err, 404, "not_found", "no such blob");
 	src->redirect = where == 1;

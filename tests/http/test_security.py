@@ -8,11 +8,18 @@ lists each defence with its test; the finding's number heads each section.
    chirp's PostgreSQL database) cannot check a guess of the password in a
    sign-up body; and it holds no password or token in clear.
 3. Cleartext HTTP/2 is off: prior knowledge and `Upgrade: h2c` get HTTP/1.1.
+7. Failed log-ins: one address cannot lock an account for everyone (the
+   budget is per handle and address), and many addresses guessing together
+   meet a per-handle delay that doubles, which the owner's first try from an
+   address of their own does not meet.
 8. Files chirp creates in an existing 0755 data dir are readable by no one
    else.
 9. Display names and tweets that would show as nothing (zero-width, soft
    hyphen, BOM, bidi controls) are refused, and so are display names that
    leave a bidi override or isolate open.
+11. Headers: no cache may keep an answer that depends on the caller's token
+    (Cache-Control: no-store), nothing is content-sniffed (nosniff on every
+    response, h2o's own included), and /metrics wants its bearer token.
 13. Small ones: a `prev` link from the end of a list works; an
     Idempotency-Key is scoped by method and path; HEAD is GET without a body.
 (4, revoked tokens' streams, is in test_stream.py beside the other streams.)
@@ -34,8 +41,8 @@ import stat
 import pytest
 
 from chirp_client import (ON_POSTGRES, REQUEST_TIMEOUT, ServerProc, assert_error,
-                          chirp_bin, create_user, db_dump, db_query, parse_links,
-                          post_tweet, random_handle, random_password, split_url)
+                          chirp_bin, create_user, db_dump, db_query, login, parse_links,
+                          post_tweet, random_handle, random_password, signup, split_url)
 
 
 def _start(tmp_path, name, *flags, rate_limits=False):
@@ -445,3 +452,193 @@ def test_head_is_get_without_a_body(api):
         conn.close()
     r = api.request("PUT", f"/v1/users/{u.id}")
     assert r.status == 405 and "HEAD" in r.header("Allow"), r.headers
+
+
+# =========================================================== 11. headers
+
+def _no_store(r):
+    return "no-store" in [v.strip() for v in ",".join(r.header_all("Cache-Control")).split(",")]
+
+
+def test_answers_that_depend_on_the_token_are_never_stored(api):
+    """Before: none of these said anything about caching, so a shared cache
+    (a corporate proxy, a CDN keyed on the URI) could hand one reader's feed,
+    liked state or media status to the next."""
+    u = create_user(api, "cc")
+    other = create_user(api, "cc")
+    t = post_tweet(api, other)
+    assert api.post(f"/v1/tweets/{t['id']}/likes", token=u.token).status in (200, 201)
+    media = api.post("/v1/media", {"content_type": "image/png", "size": 100}, token=u.token)
+    private = [
+        api.get("/v1/feed", token=u.token),
+        api.get(f"/v1/tweets/{t['id']}", token=u.token),      # liked: true
+        api.get(f"/v1/users/{other.id}/tweets", token=u.token),
+        api.get(f"/v1/media/{media.json['id']}", token=u.token),
+        api.request("PATCH", "/v1/users/me", {"bio": "x"}, token=u.token),
+        api.post("/v1/sessions", {"handle": u.handle, "password": u.password}),  # a token
+        api.get("/v1/feed"),                                      # 401 too
+        api.get("/v1/feed", token="not-a-token"),
+        api.get(f"/v1/tweets/{t['id']}", token="not-a-token"),
+    ]
+    assert private[1].json["liked"] is True
+    for r in private:
+        assert _no_store(r), (r, r.headers)
+    # what is the same for everyone may still be cached
+    public = api.get(f"/v1/tweets/{t['id']}")
+    assert public.status == 200 and not _no_store(public), public.headers
+    r = api.delete("/v1/sessions/current", token=u.token)
+    assert r.status == 204 and _no_store(r), r.headers
+
+
+def test_every_response_says_nosniff(api):
+    """Before: only blobs and the web client's page said nosniff; a JSON
+    error or h2o's own 400 did not."""
+    u = create_user(api, "ns")
+    rs = [api.get("/healthz"), api.get(f"/v1/users/{u.id}"), api.get("/v1/nothing"),
+          api.request("PUT", "/v1/users"), api.get("/v1/feed"),
+          api.post("/v1/tweets", {"text": "nosniff"}, token=u.token), api.get("/"),
+          api.post("/v1/users", body=b"{", content_type="application/json")]
+    for r in rs:
+        assert r.header_all("X-Content-Type-Options") == ["nosniff"], (r, r.headers)
+    # a request h2o itself refuses before chirp's handler runs (a body
+    # past every cap: h2o's own 413)
+    got = raw_exchange_addr(api.address, b"POST /v1/tweets HTTP/1.1\r\nHost: x\r\n"
+                            b"Content-Length: 99999999999\r\nConnection: close\r\n\r\n")
+    assert got.startswith(b"HTTP/1.1 413"), got[:200]
+    assert b"\r\nx-content-type-options: nosniff\r\n" in got.split(b"\r\n\r\n")[0].lower() + b"\r\n", got[:400]
+
+
+def raw_exchange_addr(addr, data):
+    sock = socket.create_connection(addr, timeout=REQUEST_TIMEOUT)
+    try:
+        sock.sendall(data)
+        got = b""
+        while True:
+            try:
+                chunk = sock.recv(65536)
+            except (socket.timeout, ConnectionResetError):
+                break
+            if not chunk:
+                break
+            got += chunk
+        return got
+    finally:
+        sock.close()
+
+
+def test_metrics_want_the_token_of_the_token_file(server, tmp_path):
+    """Before: GET /metrics answered anyone. Now it wants the bearer token
+    kept in DATA/metrics.token (made at first start, 0600), or in the file
+    --metrics-token-file names."""
+    srv = server("metrics")
+    c = srv.client()
+    path = os.path.join(srv.data_dir, "metrics.token")
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    token = open(path).read().strip()
+    assert len(token) == 43, token
+    for bad in (None, "", "x" * 43, token[:-1], token + "x", token.upper()):
+        r = c.get("/metrics", token=bad)
+        assert_error(r, 401, "unauthorized")
+        assert "chirp_http_requests_total" not in r.body.decode()
+        assert r.header("WWW-Authenticate") and _no_store(r), r.headers
+    r = c.get("/metrics", token=token)
+    assert r.status == 200 and "chirp_http_requests_total" in r.body.decode(), r
+    assert _no_store(r), r.headers
+    # the same token after a restart
+    srv.restart()
+    assert srv.client().get("/metrics", token=token).status == 200
+
+    own = tmp_path / "scrape.token"
+    own.write_text("a-token-of-my-own-choosing\n")
+    srv2 = server("metrics-own", "--metrics-token-file", str(own))
+    assert srv2.client().get("/metrics", token="a-token-of-my-own-choosing").status == 200
+    assert srv2.client().get("/metrics", token=token).status == 401
+    assert not os.path.exists(os.path.join(srv2.data_dir, "metrics.token"))
+
+
+def test_a_short_metrics_token_is_refused_at_start(tmp_path):
+    short = tmp_path / "short.token"
+    short.write_text("guessable\n")
+    data = tmp_path / "short-data"
+    data.mkdir()
+    import subprocess
+    p = subprocess.run([chirp_bin(), "serve", "--listen", "127.0.0.1:0", "--data", str(data),
+                        "--metrics-token-file", str(short)],
+                       capture_output=True, timeout=30)
+    assert p.returncode != 0, p
+    assert b"short.token" in p.stderr + p.stdout, p
+
+
+# =========================================== 7. lockout by a stranger
+
+def _login_server(server, *flags):
+    return server("login", "--trust-proxy", "127.0.0.1", "--rate-limit", "login=1000/300",
+                  "--rate-limit", "signup=1000/300", *flags, rate_limits=True)
+
+
+def _from(ip):
+    return {"X-Forwarded-For": ip}
+
+
+def _owner(c):
+    handle, password = random_handle("lock"), random_password()
+    assert signup(c, handle, password, headers=_from("192.0.2.250")).status == 201
+    return handle, password
+
+
+def test_a_stranger_cannot_lock_an_account_for_everyone(server):
+    """Before: 25 failed log-ins from one address locked the handle for
+    every address (the owner's right password got 429), and one address
+    could keep it so for ever. Now the budget is per (handle, address)."""
+    srv = _login_server(server, "--rate-limit", "login-handle=3/300")
+    c = srv.client()
+    handle, password = _owner(c)
+    stranger = "198.51.100.66"
+    for i in range(3):
+        assert_error(login(c, handle, f"guess {i}", headers=_from(stranger)), 401,
+                     "invalid_credentials")
+    # the stranger's address is done guessing at this handle, whatever it sends
+    for guess in ("guess 4", password):
+        r = login(c, handle.upper(), guess, headers=_from(stranger))
+        assert_error(r, 429, "rate_limited")
+        assert "token" not in r.json
+    # the owner, from anywhere else, logs in
+    r = login(c, handle, password, headers=_from("203.0.113.9"))
+    assert r.status == 201 and r.json["token"], r
+    # and another stranger has budget of its own for this handle
+    assert_error(login(c, handle, "guess", headers=_from("198.51.100.67")), 401,
+                 "invalid_credentials")
+
+
+def test_many_addresses_guessing_meet_a_doubling_delay_the_owner_does_not(server):
+    """Guesses from many addresses, one each: after the free ones
+    (login-backoff=COUNT/...), every failure doubles the handle's delay, and
+    an address that has failed at this handle waits it out (429 with
+    Retry-After). The owner's first try from an address of their own is
+    let through."""
+    srv = _login_server(server, "--rate-limit", "login-backoff=3/60")
+    c = srv.client()
+    handle, password = _owner(c)
+    bots = [f"198.51.100.{i}" for i in range(1, 12)]
+    for ip in bots[:3]:  # free
+        assert_error(login(c, handle, "guess", headers=_from(ip)), 401, "invalid_credentials")
+    # no delay yet: a fourth guess, the first past the free ones (1 s)
+    r = login(c, handle, "guess", headers=_from(bots[0]))
+    assert_error(r, 401, "invalid_credentials")
+    waits = []
+    for ip in bots[3:7]:  # failures 5..8: 2, 4, 8, 16 s from the last
+        assert_error(login(c, handle, "guess", headers=_from(ip)), 401, "invalid_credentials")
+        r = login(c, handle, "guess", headers=_from(bots[1]))  # has failed here: waits
+        assert_error(r, 429, "rate_limited")
+        waits.append(int(r.header("Retry-After")))
+    assert waits == [2, 4, 8, 16], waits
+    # the right password from an address that failed is refused too ...
+    assert_error(login(c, handle, password, headers=_from(bots[2])), 429, "rate_limited")
+    # ... but the owner's own address gets through, at once
+    r = login(c, handle, password, headers=_from("203.0.113.10"))
+    assert r.status == 201 and r.json["token"], r
+    # a new address still gets its one guess (and doubles the delay)
+    assert_error(login(c, handle, "guess", headers=_from(bots[8])), 401, "invalid_credentials")
+    r = login(c, handle, "guess", headers=_from(bots[8]))
+    assert_error(r, 429, "rate_limited")
+    assert int(r.header("Retry-After")) == 32, r.headers

@@ -24,6 +24,7 @@ import pytest
 from chirp_client import (CONVERGE_TIMEOUT, REQUEST_TIMEOUT, assert_error,
                           assert_tweet_shape, create_user, eventually, follow, new_token,
                           post_tweet, start_server)
+from metrics_scrape import get_metrics
 
 WAIT = CONVERGE_TIMEOUT  # how long an event may take to arrive, at most
 THRESHOLD = 2            # --celebrity-threshold on the private server
@@ -158,7 +159,7 @@ def tweet_of(ev):
 
 
 def metric(api, name):
-    r = api.get("/metrics")
+    r = get_metrics(api)
     assert r.status == 200, r
     for line in r.body.decode().splitlines():
         if line.startswith(name + " "):
@@ -199,7 +200,7 @@ def test_stream_needs_a_valid_token_before_it_starts(api):
     # The header, or the query parameter an EventSource uses.
     s = stream(api, u)
     assert s.header("Content-Type").startswith("text/event-stream")
-    assert s.header("Cache-Control") == "no-cache"
+    assert s.header("Cache-Control") == "no-store"
     s.close()
     s = Stream(api, query=f"?access_token={u.token}")
     assert s.status == 200

@@ -346,7 +346,7 @@ static void test_complete_needs_a_signed_upload(void **state)
 	/* an upload is never served, even with a valid GET signature */
 	struct media_blob_source src;
 	blob_sign(e->secret, "GET", key, strlen(key), expires, 0, sig);
-	assert_int_equal(media_blob_locate(e->m, &r, &src, &err), -1);
+	assert_int_equal(media_blob_locate(e->m, e->r, &r, &src, &err), -1);
 	assert_int_equal(err.status, 404);
 	strbuf_deinit(&src.url);
 
