@@ -44,6 +44,7 @@
  */
 #include <assert.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <libpq-fe.h>
 #include <pthread.h>
@@ -54,6 +55,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "store/store.h"
 #include "util/bqueue.h"
@@ -268,6 +270,7 @@ enum stmt {
 	W_IDEM_SWEEP,
 	W_OUTBOX_DELETE,
 	W_SEQ_LOCK,
+	W_JOB_NOTIFY,
 	W_OUTBOX_CLAIM,
 	S_COUNT
 };
@@ -419,6 +422,8 @@ static const char *const sql[S_COUNT] = {
 	[W_IDEM_SWEEP] = "DELETE FROM idempotency WHERE created_ms < $1::bigint",
 	[W_OUTBOX_DELETE] = "DELETE FROM outbox WHERE id = ANY ($1::bigint[])",
 	[W_SEQ_LOCK] = "SELECT pg_advisory_xact_lock($1::int, $2::int)",
+	/* Delivered at the commit, to every node listening (on_new_job). */
+	[W_JOB_NOTIFY] = "SELECT pg_notify('chirp_jobs', '')",
 	/* What this node left before it started ($2), and what any node
 	 * left longer ago than the grace period ($3). */
 	[W_OUTBOX_CLAIM] = "SELECT id, kind, layout, payload FROM outbox"
@@ -805,6 +810,8 @@ static void ids_add(struct ids *l, uint64_t id)
 /* Drops the first k ids. */
 static void ids_shift(struct ids *l, size_t k)
 {
+	if (!k)
+		return; /* an empty list has no array yet */
 	memmove(l->v, l->v + k, (l->n - k) * sizeof(*l->v));
 	l->n -= k;
 }
@@ -836,6 +843,16 @@ struct pg_store {
 	struct ids committed;    /* rows committed, whose effects run at done() */
 	struct ids finished;     /* rows whose effects ran, to delete */
 	bool seq_locked;         /* the open transaction holds LOCK_SEQ */
+
+	/* LISTEN chirp_jobs (on_new_job), on a thread and connection of its own */
+	pthread_mutex_t listen_lock; /* guards job_fn, held while it runs */
+	void (*job_fn)(void *arg);
+	void *job_arg;
+	struct pg_conn listen_conn;
+	pthread_t listener;
+	bool listener_started;
+	atomic_bool listen_stop;
+	int listen_pipe[2]; /* a byte here wakes the listener to stop */
 
 	struct pg_conn w; /* the writer's; holds the node lock */
 	struct strbuf scratch; /* the writer's */
@@ -1617,6 +1634,10 @@ static int exec_media_complete(struct pg_store *s, struct store_write *w)
 	arg_u64(&a, time_now_ms());
 	if (command(&s->w, W_MEDIA_PROCESSING, &a))
 		return STORE_ERROR;
+	PGresult *n = query(&s->w, W_JOB_NOTIFY, NULL);
+	PQclear(n);
+	if (!n)
+		return STORE_ERROR;
 	w->created = true;
 	w->media.status = MEDIA_PROCESSING;
 	return STORE_OK;
@@ -2008,6 +2029,66 @@ static void pg_outbox_start(struct store *base, const bool *kinds, store_replay_
 	atomic_store_explicit(&s->outbox_on, true, memory_order_release);
 }
 
+/* ---- notifications ---- */
+
+/* Waits up to ms for the stop pipe; true if it says stop. */
+static bool listen_wait(struct pg_store *s, int fd, int ms)
+{
+	struct pollfd p[2] = {{.fd = s->listen_pipe[0], .events = POLLIN},
+			      {.fd = fd, .events = POLLIN}};
+	poll(p, fd >= 0 ? 2 : 1, ms);
+	return atomic_load(&s->listen_stop);
+}
+
+static void *listener_main(void *arg)
+{
+	struct pg_store *s = arg;
+	pthread_setname_np(pthread_self(), "chirp-listen");
+	PGconn *listening = NULL;
+	while (!atomic_load(&s->listen_stop)) {
+		PGconn *c = conn_get(&s->listen_conn);
+		if (c && c != listening) {
+			/* A new connection listens anew; jobs committed while
+			 * there was none are found by the queue's slow poll. */
+			listening = simple(c, "LISTEN chirp_jobs", NULL) ? c : NULL;
+			if (!listening)
+				conn_failed(&s->listen_conn);
+			continue;
+		}
+		if (listen_wait(s, c ? PQsocket(c) : -1, 1000) || !c)
+			continue;
+		if (!PQconsumeInput(c)) {
+			conn_failed(&s->listen_conn);
+			listening = NULL;
+			continue;
+		}
+		bool any = false;
+		for (PGnotify *n; (n = PQnotifies(c)) != NULL; PQfreemem(n))
+			any = true;
+		if (any) {
+			pthread_mutex_lock(&s->listen_lock);
+			if (s->job_fn)
+				s->job_fn(s->job_arg);
+			pthread_mutex_unlock(&s->listen_lock);
+		}
+	}
+	return NULL;
+}
+
+static void pg_on_new_job(struct store *base, void (*fn)(void *arg), void *arg)
+{
+	struct pg_store *s = (struct pg_store *)base;
+	pthread_mutex_lock(&s->listen_lock);
+	s->job_fn = fn;
+	s->job_arg = arg;
+	pthread_mutex_unlock(&s->listen_lock);
+	if (fn && !s->listener_started) {
+		if (pthread_create(&s->listener, NULL, listener_main, s) != 0)
+			die("postgres: cannot start the listener thread");
+		s->listener_started = true;
+	}
+}
+
 /* Runs writes [batch, end) in one transaction; true if it committed. */
 static bool run_batch(struct pg_store *s, struct store_write *batch, struct store_write *end)
 {
@@ -2181,6 +2262,16 @@ static void pg_close(struct store *base)
 		bqueue_stop(&s->queue);
 		pthread_join(s->writer, NULL); /* it drains the queue first */
 	}
+	if (s->listener_started) {
+		atomic_store(&s->listen_stop, true);
+		ssize_t w = write(s->listen_pipe[1], "x", 1);
+		(void)w;
+		pthread_join(s->listener, NULL);
+	}
+	conn_drop(&s->listen_conn);
+	close(s->listen_pipe[0]);
+	close(s->listen_pipe[1]);
+	pthread_mutex_destroy(&s->listen_lock);
 	conn_drop(&s->w); /* and with it, the node lock */
 	free(s->outbox_batch.v);
 	free(s->committed.v);
@@ -2208,6 +2299,10 @@ static struct store *pg_open(const struct store_options *opt, struct strbuf *err
 	idgen_init(&s->ids, opt->node_id);
 	strbuf_init(&s->scratch);
 	conn_init(&s->w, s->conninfo);
+	conn_init(&s->listen_conn, s->conninfo);
+	pthread_mutex_init(&s->listen_lock, NULL);
+	if (pipe2(s->listen_pipe, O_CLOEXEC) != 0)
+		die("postgres: pipe: %s", strerror(errno));
 
 	/* The data directory still holds the node's keys, blobs and search
 	 * files (main.c). */
@@ -2258,6 +2353,7 @@ const struct store_ops store_postgres_ops = {
 	.media_get = pg_media_get,
 	.job_due = pg_job_due,
 	.job_lease = pg_job_lease,
+	.on_new_job = pg_on_new_job,
 	.submit = pg_submit,
 	.outbox_start = pg_outbox_start,
 	.stats = pg_stats,

@@ -323,6 +323,12 @@ struct store_ops {
 	 * STORE_NOT_FOUND when nothing is due. */
 	int (*job_lease)(struct store_reader *r, uint64_t now_ms, uint64_t lease_ms,
 			 struct store_job *out);
+	/* For a store that several processes share (PostgreSQL: LISTEN /
+	 * NOTIFY; NULL for SQLite): calls fn(arg), on a thread of the
+	 * store's, whenever any process commits a new job, so waiting
+	 * workers wake at once rather than at their next poll. fn NULL
+	 * unregisters; once that call returns, fn is not running. */
+	void (*on_new_job)(struct store *s, void (*fn)(void *arg), void *arg);
 
 	/* Queues a write; returns 0 (done() will be called) or STORE_BUSY. */
 	int (*submit)(struct store *s, struct store_write *w);

@@ -20,6 +20,7 @@
 #include <cmocka.h>
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -929,6 +930,58 @@ static void test_pg_job_lease(void **state)
 	other->ops->reader_free(other);
 }
 
+/* A job committed through one node wakes the queue of every node
+ * (LISTEN/NOTIFY), its own and another's. */
+static atomic_int woken_here, woken_there;
+
+static void wake_here(void *arg)
+{
+	(void)arg;
+	atomic_fetch_add(&woken_here, 1);
+}
+
+static void wake_there(void *arg)
+{
+	(void)arg;
+	atomic_fetch_add(&woken_there, 1);
+}
+
+static void test_pg_new_jobs_wake_every_node(void **state)
+{
+	struct env *e = *state;
+	struct strbuf err = STRBUF_INIT;
+	struct store *other = open_store_as(e, 2, &err);
+	assert_non_null(other);
+	strbuf_deinit(&err);
+	e->s->ops->on_new_job(e->s, wake_here, NULL);
+	other->ops->on_new_job(other, wake_there, NULL);
+	usleep(500 * 1000); /* both listening */
+
+	uint64_t owner = make_user(e, "notifier", STORE_OK);
+	struct store_write sw;
+	sync_init(&sw, STORE_W_MEDIA_CREATE);
+	sw.in.media_create.owner_id = owner;
+	sw.in.media_create.size = 10;
+	strcpy(sw.in.media_create.claimed_type, "image/png");
+	sync_run(e->s, &sw);
+	uint64_t media = sw.media.id;
+	sync_deinit(&sw);
+	assert_int_equal(atomic_load(&woken_here) + atomic_load(&woken_there), 0);
+	sync_init(&sw, STORE_W_MEDIA_COMPLETE);
+	sw.in.media_complete.owner_id = owner;
+	sw.in.media_complete.media_id = media;
+	sync_run(e->s, &sw);
+	assert_int_equal(sw.status, STORE_OK);
+	sync_deinit(&sw);
+	for (int i = 0; i < 50 && !(atomic_load(&woken_here) && atomic_load(&woken_there)); i++)
+		usleep(100 * 1000);
+	assert_true(atomic_load(&woken_here) >= 1);
+	assert_true(atomic_load(&woken_there) >= 1);
+	e->s->ops->on_new_job(e->s, NULL, NULL);
+	other->ops->on_new_job(other, NULL, NULL);
+	other->ops->close(other);
+}
+
 /* Indexes follow tweets_after's cursor: a tweet whose transaction began
  * first with a smaller id but commits last must still come after every
  * cursor a follower saw before it committed. Here another "node" holds a
@@ -1015,6 +1068,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_pg_node_id_is_exclusive, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pg_bad_write_fails_alone, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pg_job_lease, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pg_new_jobs_wake_every_node, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pg_commit_sequence_follows_commits, setup,
 						teardown),
 		cmocka_unit_test(test_pg_nodes_starting_together_migrate_once),
