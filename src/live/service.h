@@ -97,7 +97,8 @@ struct live_sink {
 	 * it. With 0 the session is open: the transport starts its response
 	 * and calls live_session_writable. Otherwise the session is gone,
 	 * handle and all (the transport must not close it): the transport
-	 * answers the refusal. No other call precedes this one. */
+	 * answers the refusal. No other call precedes this one, but `end`
+	 * with LIVE_END_RELEASE if the loop goes first. */
 	void (*opened)(void *arg, int rc);
 	/* Tweet `id` and its JSON (valid during the call only). */
 	void (*tweet)(void *arg, uint64_t id, const char *json, size_t len);
