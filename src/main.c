@@ -268,6 +268,7 @@ static int chirp_start(struct chirp *ch, const struct chirp_config *cfg, struct 
 		app->readers = workpool_new(cfg->read_threads, READ_QUEUE_MAX, &read_hooks);
 	}
 	struct live_options lopt = {
+		.readers = app->readers, /* the live feed's reads too (live/service.h) */
 		.max_streams = cfg->max_streams,
 		.max_per_user = cfg->max_user_streams,
 		.buffer_bytes = cfg->stream_buffer_bytes,

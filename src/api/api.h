@@ -62,7 +62,7 @@ struct app {
 /* One per event-loop thread. */
 struct app_thread {
 	struct app *app;
-	struct store_reader *db;
+	struct store_reader *db; /* NULL when reads go to app->readers */
 	struct live_loop *streams; /* this loop's live feed sessions */
 };
 

@@ -81,7 +81,9 @@ void *api_thread_init(void *app, struct http_loop *loop)
 {
 	struct app_thread *t = xcalloc(1, sizeof(*t));
 	t->app = app;
-	t->db = store_reader_thread_init(t->app->store);
+	/* With a reader pool nothing reads on a loop: a loop has no reader,
+	 * so a read that strayed onto one would fail loudly, not block it. */
+	t->db = t->app->readers ? NULL : store_reader_thread_init(t->app->store);
 	t->streams = live_loop_new(t->app->streams, loop, t->db);
 	return t;
 }
@@ -96,7 +98,8 @@ void api_thread_deinit(void *thread_data)
 {
 	struct app_thread *t = thread_data;
 	live_loop_free(t->streams);
-	store_reader_thread_deinit(t->db);
+	if (t->db)
+		store_reader_thread_deinit(t->db);
 	free(t);
 }
 

@@ -460,6 +460,39 @@ def test_a_reader_that_stops_reading_is_cut_off(tmp_path):
             srv.kill9()
 
 
+def test_clients_that_leave_mid_replay_free_their_streams(tmp_path):
+    """Clients that hang up while their stream opens or replays (with
+    --offload-reads, while a read of theirs is on a reader thread): each
+    slot is freed, the streams that stay get everything, and the server
+    exits cleanly (the sanitizer build checks that no read came back to a
+    freed stream)."""
+    srv = start_server(tmp_path, "leave", "--stream-buffer", "8192")
+    try:
+        api = srv.client()
+        reader, friend = create_user(api), create_user(api)
+        follow(api, reader, friend.id)
+        first = post_tweet(api, friend, "the last one seen")
+        missed = [post_tweet(api, friend, "é" * 280)["id"] for _ in range(80)]
+        resume = {"Last-Event-ID": first["id"]}
+        for i in range(12):
+            if i % 3 == 0:  # gone before the answer
+                Stream(api, token=reader.token, headers=resume, read=False).close()
+                continue
+            s = stream(api, reader, headers=resume)
+            for _ in range(i):  # gone a few events into the replay
+                s.next_tweet()
+            s.close()
+        eventually(lambda: metric(api, "chirp_streams_open") == 0,
+                   what="every stream that was left is closed")
+        s = stream(api, reader, headers=resume)
+        assert [s.next_tweet()["id"] for _ in missed] == missed
+        s.close()
+        assert srv.stop() == 0, srv.log_tail()
+    finally:
+        if srv.alive():
+            srv.kill9()
+
+
 def test_caps_per_user_429_and_per_process_503(tmp_path):
     srv = start_server(tmp_path, "caps", "--max-streams-per-user", "2",
                        "--max-streams", "3", "--stream-heartbeat", "1")
