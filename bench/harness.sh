@@ -15,6 +15,9 @@ cleanup() {
 	trap - EXIT
 	stop_pid "$chirp_pid" chirp
 	stop_pid "$nginx_pid" nginx
+	# A caller's own children (run.sh --store postgres: its second chirp and
+	# the PostgreSQL cluster), stopped after chirp and before $tmp goes.
+	if declare -F cleanup_more >/dev/null; then cleanup_more; fi
 	[[ -n $tmp ]] && rm -rf "$tmp"
 	if ((rc != 0)) && [[ -f $report ]]; then
 		printf '\n**Run failed (exit %d); figures above are incomplete.** Logs: %s\n' \
@@ -84,22 +87,29 @@ fresh_run_dir() {
 flush_disk() { timeout --foreground 600 sync || log "warning: sync did not finish in 600 s"; }
 # -------------------------------------------------------------- servers
 
+# start_chirp DATA_DIR [STORE]: STORE is --store's value (a PostgreSQL URL);
+# without it chirp serves DATA_DIR's SQLite store. It logs to $chirp_log
+# ($logs/chirp.log unless the caller says otherwise).
+chirp_log=''
 chirp_port=''
+chirp_data=''
 startup_ms=''
 start_chirp() {
-	local t0 deadline
+	local t0 deadline store_arg=() log_file=${chirp_log:-$logs/chirp.log}
+	[[ -n ${2:-} ]] && store_arg=(--store "$2")
 	chirp_port=$(free_port)
-	log "starting chirp on 127.0.0.1:$chirp_port (data ${1#"$root"/})"
+	log "starting chirp on 127.0.0.1:$chirp_port (data ${1#"$root"/}${2:+, store $2})"
 	t0=$(now_ms)
 	# A load test: no rate-limit budgets, and no access log (a line per
 	# request would measure the log, not the feed).
-	"$chirp_bin" serve --listen "127.0.0.1:$chirp_port" --data "$1" --threads 1 \
+	chirp_data=$1
+	"$chirp_bin" serve --listen "127.0.0.1:$chirp_port" --data "$1" "${store_arg[@]}" --threads 1 \
 		--celebrity-threshold "$threshold" --no-rate-limits --access-log off \
-		>>"$logs/chirp.log" 2>&1 &
+		>>"$log_file" 2>&1 &
 	chirp_pid=$!
 	deadline=$((SECONDS + 300))
 	until curl -fs --max-time 2 -o /dev/null "http://127.0.0.1:$chirp_port/healthz"; do
-		alive "$chirp_pid" || die "chirp exited during start-up: $(tail -5 "$logs/chirp.log")"
+		alive "$chirp_pid" || die "chirp exited during start-up: $(tail -5 "$log_file")"
 		((SECONDS < deadline)) || die "chirp did not answer /healthz within 300 s"
 		sleep 0.05
 	done
@@ -201,7 +211,7 @@ run_wrk() {
 
 # One gauge or counter from chirp's /metrics ("" when absent).
 metrics_text=''
-fetch_metrics() { metrics_text=$(curl -fs --max-time 10 "http://127.0.0.1:$chirp_port/metrics" || true); }
+fetch_metrics() { metrics_text=$(scrape_metrics "$chirp_port" "$chirp_data" --max-time 10 || true); }
 metric() { awk -v n="$1" '$1 == n { print $2; exit }' <<<"$metrics_text"; }
 or_na() { if [[ -n $1 ]]; then printf '%s' "$1"; else printf 'n/a'; fi; }
 

@@ -20,6 +20,14 @@ alive() {
 	state=$(awk '/^State:/ { print $2 }' "/proc/$1/status" 2>/dev/null) || return 1
 	[[ -n $state && $state != Z ]]
 }
+# GET /metrics of the chirp on 127.0.0.1:PORT whose data dir is DATA, with
+# the bearer token chirp keeps in DATA/metrics.token; more curl flags after.
+scrape_metrics() {
+	local port=$1 data=$2
+	shift 2
+	curl -fs "$@" -H "Authorization: Bearer $(head -n1 "$data/metrics.token" 2>/dev/null)" \
+		"http://127.0.0.1:$port/metrics"
+}
 rss_mib() { awk '/^VmRSS:/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status" 2>/dev/null || echo n/a; }
 free_port() {
 	"$python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'

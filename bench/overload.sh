@@ -161,7 +161,7 @@ start_sampler() {
 	(
 		for ((i = 0; i < max; i++)); do
 			alive "$chirp_pid" || break
-			inf=$(curl -fs --max-time 0.5 "http://127.0.0.1:$chirp_port/metrics" 2>/dev/null |
+			inf=$(scrape_metrics "$chirp_port" "$run_dir" --max-time 0.5 2>/dev/null |
 				awk '$1 == "chirp_http_requests_in_flight" { print $2 }' || true)
 			printf '%s %s\n' "$(rss_mib "$chirp_pid")" "${inf:-?}" >>"$file"
 			sleep 1
@@ -242,7 +242,7 @@ lg_normal=$lg
 sleep 2
 run_loadgen overload $((cap * 2)) "$over_conns"
 lg_over=$lg
-metrics_text=$(curl -fs --max-time 10 "http://127.0.0.1:$chirp_port/metrics" || true)
+metrics_text=$(scrape_metrics "$chirp_port" "$run_dir" --max-time 10 || true)
 srv503=$(awk '$1 == "chirp_http_requests_total{route=\"/v1/feed\",method=\"GET\",status=\"503\"}" { print $2 }' <<<"$metrics_text")
 
 out "Open loop (bench/loadgen.c): request i due at t0 + i/rate; latency from the due time (no coordinated omission); a request due while every connection is busy is not sent (\"unsent\")."

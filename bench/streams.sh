@@ -94,7 +94,7 @@ until grep -q '^READY' "$logs/client.txt"; do
 	sleep 0.1
 done
 rss_after=$(awk '/^VmRSS:/ { print $2 }' "/proc/$chirp_pid/status")
-open=$(curl -fs "http://127.0.0.1:$port/metrics" | awk '$1 == "chirp_streams_open" { print $2 }')
+open=$(scrape_metrics "$port" "$run_dir" | awk '$1 == "chirp_streams_open" { print $2 }')
 log "wrk on GET /v1/feed with $open streams open (tweets posted meanwhile)"
 wrk_feed streams
 rps_streams=$rps p99_streams=$p99

@@ -322,10 +322,12 @@ static const struct config_flag flags[] = {
     {.help = "Gateway"},
     {"rate-limit", NULL, FIELD(limits), &type_rate_limit, .arg = "NAME=COUNT/SECONDS",
      .def = "signup=5/1800 login=25/300 login-handle=25/300 post=300/10800 requests=300/300 "
-            "media=100/3600",
+            "media=100/3600 login-backoff=10/900",
      .help = "a rate-limit budget (repeat the flag for several): signup per IP, login per "
-             "IP, login-handle failed log-ins per handle, post per user, requests per user "
-             "(per IP without a token), media per user"},
+             "IP, login-handle failed log-ins per handle and IP, post per user, requests per "
+             "user (per IP without a token), media per user; login-backoff COUNT free failed "
+             "log-ins per handle, then waits doubling up to SECONDS for the addresses that "
+             "failed"},
     {"no-rate-limits", NULL, FIELD(rate_limits), &type_switch, .def = "on", .implied = "off",
      .help = "turn every budget off (benchmarks, load tests)"},
     {"trust-proxy", NULL, FIELD(trust_proxy), &type_string, .arg = "LIST",
@@ -337,6 +339,10 @@ static const struct config_flag flags[] = {
      .choices = log_formats, .help = "access log as json or text"},
     {"log-level", NULL, FIELD(access_log_min_status), &type_choice, .arg = "LEVEL", .def = "info",
      .choices = log_levels, .help = "info: every request; warn: 4xx and 5xx; error: 5xx"},
+    {"metrics-token-file", NULL, FIELD(metrics_token_file), &type_string, .arg = "PATH",
+     .def = "",
+     .help = "GET /metrics wants Authorization: Bearer and the first line of PATH (none: "
+             "DATA/metrics.token, made with a random token if missing)"},
 
     {.help = "Sessions"},
     {"session-idle-days", NULL, FIELD(session_idle_ms), &type_days_ms, 1, 3650, .arg = "DAYS",
@@ -349,8 +355,14 @@ static const struct config_flag flags[] = {
      .def = "8388608", .help = "uploads above this go in parts this big"},
     {"media-max-pixels", NULL, FIELD(media_max_pixels), &type_number, 1, 1ull << 34, .arg = "N",
      .def = "40000000", .help = "images with more pixels are refused"},
+    {"media-max-pixels-per-byte", NULL, FIELD(media_max_pixels_per_byte), &type_number, 1,
+     1ull << 34, .arg = "N", .def = "100",
+     .help = "images of over a million pixels with this many pixels per uploaded byte are "
+             "refused (decompression bombs)"},
+    {"media-job-timeout", NULL, FIELD(media_job_timeout_ms), &type_seconds_ms, 1, 3600,
+     .arg = "SECONDS", .def = "30", .help = "processing an image longer fails it"},
     {"media-workers", NULL, FIELD(media_workers), &type_number, 1, 64, .arg = "N", .def = "1",
-     .help = "threads that process uploaded images"},
+     .help = "threads that process uploaded images; one user's jobs run one at a time"},
     {"media-attempts", NULL, FIELD(media_attempts), &type_number, 1, 100, .arg = "N", .def = "5",
      .help = "tries of a processing job before it fails"},
     {"media-retry-base", NULL, FIELD(media_retry_ms), &type_number, 1, 3600000, .arg = "MS",

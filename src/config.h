@@ -47,6 +47,7 @@ struct chirp_config {
 	const char *access_log;                 /* --access-log PATH|-|off; NULL: off */
 	bool access_log_text;                   /* --log-format text */
 	int access_log_min_status;              /* --log-level: info 0, warn 400, error 500 */
+	const char *metrics_token_file;         /* --metrics-token-file; "": DATA/metrics.token */
 	uint64_t max_inflight;                  /* --max-inflight */
 	size_t max_connections;                 /* --max-connections */
 
@@ -59,6 +60,8 @@ struct chirp_config {
 	uint64_t media_max_bytes;       /* --media-max-bytes */
 	uint64_t media_part_bytes;      /* --media-part-bytes */
 	uint64_t media_max_pixels;      /* --media-max-pixels */
+	uint64_t media_max_pixels_per_byte; /* --media-max-pixels-per-byte */
+	uint64_t media_job_timeout_ms;  /* --media-job-timeout (seconds) */
 	unsigned media_workers;         /* --media-workers */
 	unsigned media_attempts;        /* --media-attempts */
 	uint64_t media_retry_ms;        /* --media-retry-base (milliseconds) */

@@ -63,6 +63,8 @@ static struct media_service *media_start(const struct chirp_config *cfg, struct 
 		.max_bytes = cfg->media_max_bytes,
 		.part_bytes = cfg->media_part_bytes,
 		.max_pixels = cfg->media_max_pixels,
+		.max_pixels_per_byte = cfg->media_max_pixels_per_byte,
+		.job_timeout_ms = cfg->media_job_timeout_ms,
 		.workers = cfg->media_workers,
 		.max_attempts = cfg->media_attempts,
 		.retry_base_ms = cfg->media_retry_ms,
@@ -179,8 +181,13 @@ static int chirp_start(struct chirp *ch, const struct chirp_config *cfg, struct 
 		strbuf_reset(err); /* accesslog_open said why */
 		return -1;
 	}
-	struct search_options qopt = {.data_dir = cfg->data_dir, .store = app->store};
-	if (!(ch->search = search_fts5_ops.open(&qopt, failing(err, "search"))))
+	/* The index lives where the store does: FTS5 beside SQLite, tables
+	 * in the same database beside PostgreSQL. */
+	struct search_options qopt = {
+		.data_dir = cfg->data_dir, .store = app->store, .pg_conninfo = cfg->store};
+	const struct search_ops *search_ops =
+		store_ops == &store_postgres_ops ? &search_postgres_ops : &search_fts5_ops;
+	if (!(ch->search = search_ops->open(&qopt, failing(err, "search"))))
 		return -1;
 	struct feed_options fopt = {
 		.timelines = &timeline_memory_ops,
@@ -212,6 +219,17 @@ static int chirp_start(struct chirp *ch, const struct chirp_config *cfg, struct 
 	idempotency_init(idem_key);
 	sodium_memzero(idem_key, sizeof(idem_key));
 	app->metrics = metrics_new(api_route_count());
+	/* /metrics is not public: the scraper shows a token from a file. */
+	struct strbuf token_path = STRBUF_INIT;
+	if (cfg->metrics_token_file && *cfg->metrics_token_file)
+		strbuf_append_str(&token_path, cfg->metrics_token_file);
+	else
+		strbuf_appendf(&token_path, "%s/metrics.token", cfg->data_dir);
+	key_rc = metrics_token_load(token_path.data, app->metrics_token, sizeof(app->metrics_token),
+				    failing(err, "metrics token"));
+	strbuf_deinit(&token_path);
+	if (key_rc)
+		return -1;
 
 	/* The services, and the effects of writes each one registers. */
 	app->writes = writes_new(app->store);
@@ -251,6 +269,7 @@ static int chirp_start(struct chirp *ch, const struct chirp_config *cfg, struct 
 		app->readers = workpool_new(cfg->read_threads, READ_QUEUE_MAX, &read_hooks);
 	}
 	struct live_options lopt = {
+		.readers = app->readers, /* the live feed's reads too (live/service.h) */
 		.max_streams = cfg->max_streams,
 		.max_per_user = cfg->max_user_streams,
 		.buffer_bytes = cfg->stream_buffer_bytes,

@@ -56,12 +56,13 @@ struct app {
 	struct accesslog *access; /* NULL: no access log */
 	struct live_service *streams; /* live feed sessions (live/service.h) */
 	struct media_service *media; /* uploads, processing, blobs (media/media.h) */
+	char metrics_token[128];     /* the bearer token of GET /metrics */
 };
 
 /* One per event-loop thread. */
 struct app_thread {
 	struct app *app;
-	struct store_reader *db;
+	struct store_reader *db; /* NULL when reads go to app->readers */
 	struct live_loop *streams; /* this loop's live feed sessions */
 };
 
@@ -129,6 +130,8 @@ void api_route_name(size_t i, const char **tmpl, const char **method);
 #define API_IDEMPOTENT 2u /* honours Idempotency-Key */
 #define API_UNLIMITED 4u  /* operations endpoints: no rate limit, not shed */
 #define API_QUERY_TOKEN 8u /* the token may come as ?access_token= (EventSource) */
+#define API_PRIVATE 16u    /* answers no cache may keep, token or not (log-in, metrics) */
+#define API_OWN_CACHING 32u /* signed or static: the handler says how to cache, token or not */
 /* The route's own rate-limit budget, besides "requests" for all. */
 #define API_BUDGET(b) (((unsigned)(b) + 1) << 8)
 #define API_BUDGET_OF(flags) ((flags) >> 8 ? (enum budget)(((flags) >> 8) - 1) : BUDGET_COUNT)

@@ -15,12 +15,14 @@
  * (--max-body, checked in api_body), and the service refuses anything
  * past the size a URL was signed for.
  *
- * Downloads of the local blob store's files go out through
- * h2o_file_send: it streams the file as the socket drains, answers Range
- * (206/416) and If-None-Match (304), and sets an ETag. Reads come from
- * the page cache; a blob is written once, under a new key, and never
- * changed, so every answer is cacheable forever. A bucket's blobs are a
- * redirect to a fresh presigned URL of the bucket.
+ * A download is served only while its media is ready: the media's row is
+ * read first (api_read), so a deleted tweet's media is 404 at once. The
+ * local blob store's files go out through h2o_file_send, which streams
+ * the file as the socket drains; Range (206/416) and If-None-Match (304)
+ * are answered here, with an ETag of chirp's own (no inode number). A blob
+ * is written once, under a new key, and never changed, but caches keep it
+ * only minutes (BLOB_CACHE_CONTROL), so a deleted one leaves them soon. A
+ * bucket's blobs are a redirect to a fresh presigned URL of the bucket.
  */
 #include <fcntl.h>
 #include <limits.h>
@@ -29,6 +31,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "api/api.h"
 #include "http/range.h"
 #include "http/respond.h"
@@ -36,33 +40,22 @@
 #include "media/media.h"
 #include "util/log.h"
 
-static bool query_u64(h2o_req_t *req, const char *name, uint64_t *out)
-{
-	h2o_iovec_t v;
-	if (!http_query_get(req, name, &v) || v.len == 0 || v.len > 19)
-		return false;
-	uint64_t n = 0;
-	for (size_t i = 0; i < v.len; i++) {
-		if (v.base[i] < '0' || v.base[i] > '9')
-			return false;
-		n = n * 10 + (uint64_t)(v.base[i] - '0');
-	}
-	*out = n;
-	return true;
-}
-
-/* The key and the signed query of a /blobs URL; the service checks them. */
+/* The key and the signed query of a /blobs URL; the service checks them.
+ * The query counts only in its one canonical form (blob_query_parse):
+ * any other spelling is an unsigned request. */
 static void read_request(struct ctx *c, bool put, struct media_blob_request *r)
 {
-	h2o_iovec_t sig = {NULL, 0};
+	h2o_req_t *req = c->req;
 	memset(r, 0, sizeof(*r));
 	r->key = c->m.params[0].s;
 	r->key_len = c->m.params[0].len;
-	r->signed_query = query_u64(c->req, "expires", &r->expires) &&
-			  http_query_get(c->req, "sig", &sig) &&
-			  (!put || query_u64(c->req, "max", &r->max));
-	r->sig = sig.base;
-	r->sig_len = sig.len;
+	if (req->query_at == SIZE_MAX)
+		return;
+	const char *q = req->path.base + req->query_at + 1;
+	size_t len = req->path.len - req->query_at - 1;
+	r->signed_query = blob_query_parse(put ? "PUT" : "GET", q, len, &r->expires, &r->max,
+					   &r->sig);
+	r->sig_len = r->signed_query ? BLOB_SIG_HEX : 0;
 }
 
 /* ---- PUT ---- */
@@ -103,25 +96,62 @@ static void put_done(void *arg, const char *etag)
 	http_async_finish(p->async, put_reply, p);
 }
 
-void api_blob_put(struct ctx *c)
-{
-	struct media_blob_request r;
+/* The upload's row, read off the loop when the store says so. */
+struct put_check {
+	struct api_read r;
+	struct media_upload_target t;
+	size_t len;
+	int rc;
 	struct media_error err;
-	read_request(c, true, &r);
-	size_t len = c->req->entity.base ? c->req->entity.len : 0;
-	if (media_blob_accept_put(c->app->media, c->db, &r, len, &err)) {
-		api_media_error(c, &err);
+};
+
+static void put_check_run(struct api_read *r, struct store_reader *db)
+{
+	struct put_check *k = (struct put_check *)r;
+	k->rc = media_blob_upload_open(db, &k->t, k->len, &k->err);
+}
+
+static void put_check_finish(struct api_read *r, struct ctx *c)
+{
+	struct put_check *k = (struct put_check *)r;
+	if (k->rc) {
+		api_media_error(c, &k->err);
 		return;
 	}
+	struct media_blob_request req;
+	read_request(c, true, &req);
 	struct blob_put *p = xcalloc(1, sizeof(*p));
 	p->app = c->app;
 	p->ctx = c;
 	p->async = http_async_begin(c->req);
 	c->async = true;
-	media_blob_put(c->app->media, &r, c->req->entity.base, len, put_done, p);
+	media_blob_put(c->app->media, &req, c->req->entity.base, k->len, put_done, p);
+}
+
+void api_blob_put(struct ctx *c)
+{
+	struct media_blob_request r;
+	struct media_upload_target t;
+	struct media_error err;
+	read_request(c, true, &r);
+	if (media_blob_check_put(c->app->media, &r, &t, &err)) {
+		api_media_error(c, &err);
+		return;
+	}
+	struct put_check *k = api_read_new(c, sizeof(*k));
+	k->r.run = put_check_run;
+	k->r.finish = put_check_finish;
+	k->t = t;
+	k->len = c->req->entity.base ? c->req->entity.len : 0;
+	api_read(c, &k->r);
 }
 
 /* ---- GET ---- */
+
+#define CACHE_BLOB BLOB_CACHE_CONTROL /* media/blob.h */
+/* A 404's: short, so a cache stops asking for a gone blob for a moment
+ * without hiding a mistake for long. */
+#define CACHE_404 "public, max-age=30"
 
 /* Answers a Range request from the file (small images, from the page
  * cache) with 206, or 416. */
@@ -142,27 +172,40 @@ static void send_range(struct ctx *c, int fd, uint64_t size, uint64_t from, uint
 	http_send(c->req, 206, mime, buf, n);
 }
 
-/* Sends a local blob file: 304 for a matching If-None-Match, 206 or 416
- * for a Range, else the whole file, streamed by h2o_file_send. */
-static void send_file(struct ctx *c, const char *path, const char *mime)
+/* The ETag of blob `key`: a hash of the key, the file's size and its
+ * modification time. h2o's own (and chirp's before) showed the inode
+ * number, which says where on the disk the file is and how many files
+ * came before it. */
+static int blob_etag(const char *key, const struct stat *st, char *out, size_t cap)
+{
+	char in[BLOB_KEY_MAX + 64];
+	int n = snprintf(in, sizeof(in), "%s\n%llu\n%lld.%09ld", key, (unsigned long long)st->st_size,
+			 (long long)st->st_mtim.tv_sec, (long)st->st_mtim.tv_nsec);
+	uint8_t h[12];
+	crypto_generichash(h, sizeof(h), (const uint8_t *)in, (size_t)n, NULL, 0);
+	char hex[2 * sizeof(h) + 1];
+	sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
+	return snprintf(out, cap, "\"%s\"", hex);
+}
+
+/* Sends local blob file `path` of `key`: 304 for a matching
+ * If-None-Match, 206 or 416 for a Range, else the whole file, streamed by
+ * h2o_file_send. */
+static void send_file(struct ctx *c, const char *key, const char *path, const char *mime)
 {
 	struct stat st;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0 || fstat(fd, &st) != 0) {
 		if (fd >= 0)
 			close(fd);
+		http_header_add(c->req, "cache-control", CACHE_404, sizeof(CACHE_404) - 1);
 		http_send_error(c->req, 404, "not_found", "no such blob");
 		return;
 	}
-	/* A key's bytes never change (a blob is written once, under a new
-	 * key), so its ETag and the caching headers hold forever. */
 	char etag[64];
-	int elen = snprintf(etag, sizeof(etag), "\"%llx-%llx\"", (unsigned long long)st.st_ino,
-			    (unsigned long long)st.st_size);
-	static const char cache[] = "public, max-age=31536000, immutable";
-	http_header_add(c->req, "cache-control", cache, sizeof(cache) - 1);
+	int elen = blob_etag(key, &st, etag, sizeof(etag));
+	http_header_add(c->req, "cache-control", CACHE_BLOB, sizeof(CACHE_BLOB) - 1);
 	http_header_add(c->req, "etag", etag, (size_t)elen);
-	http_header_add(c->req, "x-content-type-options", "nosniff", 7);
 	http_header_add(c->req, "accept-ranges", "bytes", 5);
 	h2o_iovec_t v;
 	if (http_header_get(c->req, "if-none-match", &v) && v.len == (size_t)elen &&
@@ -189,27 +232,69 @@ static void send_file(struct ctx *c, const char *path, const char *mime)
 	close(fd);
 }
 
+/* A GET's read: the signature, then the media's row (a deleted tweet's
+ * media is 404 at once), then where the bytes are. Key and signature are
+ * copied: run() may outlive the request on a reader thread. */
+struct blob_get {
+	struct api_read r;
+	struct media_service *media;
+	struct media_blob_request req;
+	char key[BLOB_KEY_MAX + 1];
+	char sig[BLOB_SIG_HEX];
+	int rc;
+	struct media_error err;
+	struct media_blob_source src;
+};
+
+static void get_run(struct api_read *r, struct store_reader *db)
+{
+	struct blob_get *g = (struct blob_get *)r;
+	g->rc = media_blob_locate(g->media, db, &g->req, &g->src, &g->err);
+}
+
+static void get_finish(struct api_read *r, struct ctx *c)
+{
+	struct blob_get *g = (struct blob_get *)r;
+	if (g->rc) {
+		/* A 404 may be cached a little, so a deleted tweet's media does
+		 * not bring every request for it to chirp; not so long that a
+		 * cache holds it past a mistake. */
+		if (g->err.status == 404 && !g->err.store_failed)
+			http_header_add(c->req, "cache-control", CACHE_404, sizeof(CACHE_404) - 1);
+		api_media_error(c, &g->err);
+	} else if (g->src.redirect) {
+		/* The blob store serves it (S3): send the client there. The
+		 * target URL lives an hour; the redirect is cached as a blob is. */
+		http_header_add(c->req, "cache-control", CACHE_BLOB, sizeof(CACHE_BLOB) - 1);
+		http_header_add(c->req, "location", g->src.url.data, g->src.url.len);
+		http_send(c->req, 302, NULL, NULL, 0);
+	} else {
+		send_file(c, g->key, g->src.path, g->src.content_type);
+	}
+}
+
+static void get_release(struct api_read *r)
+{
+	strbuf_deinit(&((struct blob_get *)r)->src.url);
+}
+
 void api_blob_get(struct ctx *c)
 {
-	struct media_blob_request r;
-	struct media_blob_source src;
-	struct media_error err;
-	read_request(c, false, &r);
-	if (media_blob_locate(c->app->media, &r, &src, &err)) {
-		api_media_error(c, &err);
-		strbuf_deinit(&src.url);
-		return;
+	struct blob_get *g = api_read_new(c, sizeof(*g));
+	g->r.run = get_run;
+	g->r.finish = get_finish;
+	g->r.release = get_release;
+	g->media = c->app->media;
+	strbuf_init(&g->src.url);
+	read_request(c, false, &g->req);
+	/* a key this long is not valid: keep it so (blob_key_valid) */
+	size_t klen = g->req.key_len < BLOB_KEY_MAX ? g->req.key_len : BLOB_KEY_MAX;
+	memcpy(g->key, g->req.key, klen);
+	g->req.key = g->key;
+	g->req.key_len = klen;
+	if (g->req.sig) {
+		memcpy(g->sig, g->req.sig, BLOB_SIG_HEX);
+		g->req.sig = g->sig;
 	}
-	if (src.redirect) {
-		/* The blob store serves it (S3): send the client there. The
-		 * target URL lives an hour; the redirect may be cached a bit less. */
-		static const char cache[] = "public, max-age=3000";
-		http_header_add(c->req, "cache-control", cache, sizeof(cache) - 1);
-		http_header_add(c->req, "location", src.url.data, src.url.len);
-		http_send(c->req, 302, NULL, NULL, 0);
-		strbuf_deinit(&src.url);
-		return;
-	}
-	strbuf_deinit(&src.url);
-	send_file(c, src.path, src.content_type);
+	api_read(c, &g->r);
 }

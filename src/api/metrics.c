@@ -6,6 +6,9 @@
  * commit batches; the feed's timelines, tweet cache and fanout queue; and
  * the process's memory, open files and CPU time. Names follow Prometheus
  * conventions: chirp_ prefix, _total for counters, base units.
+ *
+ * Only for a scraper that shows the token of --metrics-token-file
+ * (gateway/metrics.h): the figures tell an attacker what hurts.
  */
 #include <dirent.h>
 #include <stdio.h>
@@ -16,6 +19,7 @@
 #include "api/api.h"
 #include "api/stream.h"
 #include "core/write.h"
+#include "gateway/auth.h"
 #include "http/respond.h"
 #include "search/service.h"
 #include "http/server.h"
@@ -87,6 +91,14 @@ static uint64_t resident_bytes(void)
 
 void api_metrics(struct ctx *c)
 {
+	h2o_iovec_t token;
+	if (!auth_token(c->req, false, &token) ||
+	    !metrics_token_ok(c->app->metrics_token, token.base, token.len)) {
+		http_header_add(c->req, "www-authenticate", "Bearer realm=\"metrics\"", 22);
+		http_send_error(c->req, 401, "unauthorized",
+				"the metrics need the bearer token of --metrics-token-file");
+		return;
+	}
 	struct feed_stats fs;
 	feed_stats(c->app->feed, &fs);
 	struct store_stats st;

@@ -29,7 +29,7 @@ static const struct route routes[] = {
 	ROUTE("GET", "/v1/users/{id}/following", api_following, 0),
 	/* Log-in does not honour Idempotency-Key: a replay would have to keep
 	 * the token in clear, and tokens are stored only as hashes. */
-	ROUTE("POST", "/v1/sessions", api_sessions_create, API_BUDGET(BUDGET_LOGIN)),
+	ROUTE("POST", "/v1/sessions", api_sessions_create, API_PRIVATE | API_BUDGET(BUDGET_LOGIN)),
 	ROUTE("DELETE", "/v1/sessions/current", api_sessions_delete, API_AUTH),
 	/* session management (issue 19); "current" above is matched first */
 	ROUTE("GET", "/v1/sessions", api_sessions_list, API_AUTH),
@@ -57,17 +57,17 @@ static const struct route routes[] = {
 	ROUTE("POST", "/v1/media/{id}/complete", api_media_complete,
 	      API_AUTH | API_BUDGET(BUDGET_MEDIA)),
 	/* Presigned: the URL's signature is the authorisation (api/blobs.c). */
-	ROUTE("PUT", "/blobs/{key}", api_blob_put, 0),
-	ROUTE("GET", "/blobs/{key}", api_blob_get, 0),
+	ROUTE("PUT", "/blobs/{key}", api_blob_put, API_OWN_CACHING),
+	ROUTE("GET", "/blobs/{key}", api_blob_get, API_OWN_CACHING),
 	ROUTE("GET", "/healthz", api_healthz, API_UNLIMITED),
 	ROUTE("GET", "/readyz", api_readyz, API_UNLIMITED),
-	ROUTE("GET", "/metrics", api_metrics, API_UNLIMITED),
+	ROUTE("GET", "/metrics", api_metrics, API_UNLIMITED | API_PRIVATE),
 	/* The web client (api/web.c): its pages, then its files. */
 	ROUTE("GET", "/", api_web_page, 0),
 	ROUTE("GET", "/@{handle}", api_web_page, 0), /* matched by match_profile */
 	ROUTE("GET", "/tweets/{id}", api_web_page, 0),
 	ROUTE("GET", "/search", api_web_page, 0),
-	ROUTE("GET", "/assets/{version}/{name}", api_web_asset, 0),
+	ROUTE("GET", "/assets/{version}/{name}", api_web_asset, API_OWN_CACHING),
 };
 
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
@@ -87,7 +87,9 @@ void *api_thread_init(void *app, struct http_loop *loop)
 {
 	struct app_thread *t = xcalloc(1, sizeof(*t));
 	t->app = app;
-	t->db = store_reader_thread_init(t->app->store);
+	/* With a reader pool nothing reads on a loop: a loop has no reader,
+	 * so a read that strayed onto one would fail loudly, not block it. */
+	t->db = t->app->readers ? NULL : store_reader_thread_init(t->app->store);
 	t->streams = live_loop_new(t->app->streams, loop, t->db);
 	return t;
 }
@@ -102,7 +104,8 @@ void api_thread_deinit(void *thread_data)
 {
 	struct app_thread *t = thread_data;
 	live_loop_free(t->streams);
-	store_reader_thread_deinit(t->db);
+	if (t->db)
+		store_reader_thread_deinit(t->db);
 	free(t);
 }
 
@@ -265,6 +268,15 @@ static int match_profile(h2o_req_t *req, const char *path, size_t len, struct ro
 	return ROUTE_NOT_FOUND;
 }
 
+/* Whether the request carries a token, valid or not, in either place a
+ * token may come (the Authorization header, ?access_token=). */
+static bool has_credentials(h2o_req_t *req)
+{
+	h2o_iovec_t v;
+	return http_header_get(req, "authorization", &v) ||
+	       http_query_get(req, "access_token", &v);
+}
+
 /* Everything between a request's arrival and its handler. Returns with the
  * response sent, or handed on (api_read, then the handler). */
 static void dispatch(struct ctx *c)
@@ -286,6 +298,15 @@ static void dispatch(struct ctx *c)
 	unsigned flags = match == ROUTE_FOUND ? c->m.route->flags : 0;
 	if (match == ROUTE_FOUND)
 		c->route = (size_t)(c->m.route - routes);
+	/* Cache-Control: no-store on every answer that may depend on who
+	 * asks (anything sent with a token: the feed, the reader's `liked`,
+	 * media status, sessions, errors included) or that carries a secret
+	 * (log-in's token, the metrics). Set first, so a refusal on the way
+	 * (503, 429, 401) has it too. Signed blobs and static assets are the
+	 * same bytes for everyone: their handlers set their own caching. */
+	if (!(flags & API_OWN_CACHING) &&
+	    ((flags & (API_AUTH | API_PRIVATE)) || has_credentials(req)))
+		http_header_add(req, "cache-control", "no-store", 8);
 	/* Load shedding: a fast 503 beats a slow queue. Operations endpoints
 	 * always answer, so a load balancer can still see the state. */
 	if (!(flags & API_UNLIMITED) &&

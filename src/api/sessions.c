@@ -3,8 +3,8 @@
  * service: core/accounts.h).
  *
  * Failed log-ins are counted per handle, folded to lower case (handles are
- * unique case-insensitively), so guessing one account's password from many
- * addresses is limited too.
+ * unique case-insensitively), and client address (gateway/ratelimit.h):
+ * one address cannot guess on, or lock, an account for everyone.
  *
  * A user sees and ends only their own sessions: the user is always the
  * token's, and another user's session id is a 404 like one that does not
@@ -35,7 +35,7 @@ void api_sessions_create(struct ctx *c)
 	for (size_t i = 0; i < flen; i++)
 		folded[i] = (char)tolower((unsigned char)handle[i]);
 	folded[flen] = '\0';
-	if (!ratelimit_login_allowed(c->app->ratelimit, c->req, folded, flen))
+	if (!ratelimit_login_allowed(c->app->ratelimit, c->req, folded, flen, c->client_ip))
 		goto done;
 	struct accounts_origin origin = {.ip = c->client_ip};
 	h2o_iovec_t ua;
@@ -136,10 +136,10 @@ void api_users_password(struct ctx *c)
 	}
 	char key[ACCOUNTS_PASSWORD_KEY_MAX];
 	if (!ratelimit_login_allowed(c->app->ratelimit, c->req, key,
-				     accounts_password_key(c->user_id, key)))
+				     accounts_password_key(c->user_id, key), c->client_ip))
 		goto done;
-	accounts_password_change(c->app->accounts, c->user_id, c->token_hash, cur, clen, next, nlen,
-				 api_write_done, api_write_begin(c));
+	accounts_password_change(c->app->accounts, c->user_id, c->token_hash, c->client_ip, cur,
+				 clen, next, nlen, api_write_done, api_write_begin(c));
 done:
 	json_decref(body);
 }

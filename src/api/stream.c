@@ -7,6 +7,11 @@
  * exactly as long as h2o may call its generator. Two buffers: `out` is
  * handed to h2o and must stay put until on_proceed; `pending` collects the
  * events meanwhile, and goes out as one write at the next flush.
+ *
+ * Opening a session reads the store, off the loop where the store asks for
+ * it: the session may answer later (LIVE_OPENING, then sink->opened), and
+ * the request stays unanswered (and counted in flight) until then, like
+ * one waiting on api_read.
  */
 #include "api/stream.h"
 
@@ -26,6 +31,8 @@
 struct sse {
 	h2o_generator_t gen;        /* h2o's handle on us; see on_proceed */
 	h2o_req_t *req;
+	struct ctx *ctx;            /* the request's, in its pool */
+	bool opening;               /* waiting for sink->opened: not yet recorded */
 	struct live_session *live;  /* NULL once closed (or released) */
 	h2o_socket_t *watch;        /* HTTP/1: notices the client's close */
 	bool sending;               /* h2o holds `out` until on_proceed */
@@ -64,6 +71,12 @@ static void on_dispose(void *p)
 {
 	struct sse *x = p;
 	release(x);
+	if (x->opening) {
+		/* Gone before the session answered: only the in-flight count
+		 * drops, as for a client that leaves an api_read. */
+		x->opening = false;
+		api_request_done(x->ctx->app, NULL);
+	}
 	strbuf_deinit(&x->out);
 	strbuf_deinit(&x->pending);
 }
@@ -231,7 +244,10 @@ static void sink_end(void *arg, enum live_end why)
 	}
 }
 
+static void sink_opened(void *arg, int rc);
+
 static const struct live_sink sse_sink = {
+	.opened = sink_opened,
 	.tweet = sink_tweet,
 	.deleted = sink_deleted,
 	.heartbeat = sink_heartbeat,
@@ -278,34 +294,16 @@ static void stream_headers(h2o_req_t *req)
 	req->res.reason = "OK";
 	h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL,
 		       H2O_STRLIT("text/event-stream; charset=utf-8"));
-	h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL,
-		       H2O_STRLIT("no-cache"));
+	/* Cache-Control: no-store, as every answer to a request with a token
+	 * (api/routes.c: dispatch). */
 	http_header_add(req, "x-accel-buffering", "no", 2); /* nginx: do not buffer */
 }
 
-void api_feed_stream(struct ctx *c)
+/* live_session_open's answer (now, or through sink_opened): the response
+ * starts, or the refusal is sent. */
+static void answer(struct sse *x, struct ctx *c, int rc)
 {
-	struct app_thread *t = http_thread_data(c->req);
-	h2o_req_t *req = c->req;
-	uint64_t last;
-	if (!last_event_id(c, &last))
-		return;
-
-	if (h2o_memis(req->method.base, req->method.len, H2O_STRLIT("HEAD"))) {
-		/* GET's headers without its body: no session, nothing streams
-		 * (h2o frames a HEAD response as bodiless; an event written on
-		 * it would be read as the next response). */
-		stream_headers(req);
-		h2o_send_inline(req, "", 0);
-		return;
-	}
-	struct sse *x = h2o_mem_alloc_shared(&req->pool, sizeof(*x), on_dispose);
-	memset(x, 0, sizeof(*x));
-	x->gen.proceed = on_proceed;
-	x->gen.stop = on_stop;
-	x->req = req;
-	int rc = live_session_open(t->streams, req->conn->ctx->loop, c->user_id, c->token_hash,
-				   last, &sse_sink, x, &x->live);
+	h2o_req_t *req = x->req;
 	if (rc == LIVE_USER_FULL) {
 		http_header_add(req, "retry-after", "5", 1);
 		http_send_error(req, 429, "too_many_streams",
@@ -334,4 +332,52 @@ void api_feed_stream(struct ctx *c)
 	/* The first bytes go at once, so the client sees the 200 now. */
 	strbuf_append_str(&x->pending, ": connected\n\n");
 	live_session_writable(x->live);
+}
+
+/* The session answers an open that returned LIVE_OPENING. */
+static void sink_opened(void *arg, int rc)
+{
+	struct sse *x = arg;
+	struct ctx *c = x->ctx;
+	x->opening = false;
+	if (rc)
+		x->live = NULL; /* gone with its handle */
+	c->async = false;
+	answer(x, c, rc);
+	api_request_done(c->app, c);
+}
+
+void api_feed_stream(struct ctx *c)
+{
+	struct app_thread *t = http_thread_data(c->req);
+	h2o_req_t *req = c->req;
+	uint64_t last;
+	if (!last_event_id(c, &last))
+		return;
+
+	if (h2o_memis(req->method.base, req->method.len, H2O_STRLIT("HEAD"))) {
+		/* GET's headers without its body: no session, nothing streams
+		 * (h2o frames a HEAD response as bodiless; an event written on
+		 * it would be read as the next response). */
+		stream_headers(req);
+		h2o_send_inline(req, "", 0);
+		return;
+	}
+	struct sse *x = h2o_mem_alloc_shared(&req->pool, sizeof(*x), on_dispose);
+	memset(x, 0, sizeof(*x));
+	x->gen.proceed = on_proceed;
+	x->gen.stop = on_stop;
+	x->req = req;
+	x->ctx = c;
+	int rc = live_session_open(t->streams, req->conn->ctx->loop, c->user_id, c->token_hash,
+				   last, &sse_sink, x, &x->live);
+	if (rc == LIVE_OPENING) {
+		/* Its reads went off the loop: sink_opened answers. */
+		x->opening = true;
+		c->async = true;
+		return;
+	}
+	if (rc)
+		x->live = NULL;
+	answer(x, c, rc);
 }

@@ -13,7 +13,7 @@
  * only this origin's scripts and styles, nothing inline, no frames; the
  * only other origins it names are the operator's own media locations
  * (--media-base-url, --blob-s3-endpoint), where images load from and
- * uploads go to. nosniff, and no Referer (the live stream's URL carries the
+ * uploads go to. No Referer (the live stream's URL carries the
  * token).
  */
 #include <string.h>
@@ -68,7 +68,6 @@ static void security_headers(struct ctx *c)
 	strbuf_append_str(&csp, "; base-uri 'none'; form-action 'self'; frame-ancestors 'none'");
 	http_header_add(c->req, "content-security-policy", csp.data, csp.len);
 	strbuf_deinit(&csp);
-	http_header_add(c->req, "x-content-type-options", "nosniff", 7);
 	http_header_add(c->req, "referrer-policy", "no-referrer", 11);
 	http_header_add(c->req, "cross-origin-opener-policy", "same-origin", 11);
 }

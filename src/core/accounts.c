@@ -22,7 +22,7 @@
 struct accounts {
 	struct writes *writes;
 	struct workpool *hashers;
-	void (*login_failed)(void *arg, const char *handle);
+	void (*login_failed)(void *arg, const char *handle, const char *client_ip);
 	void *login_failed_arg;
 	uint64_t idle_ms;
 	/* the sweep of idle sessions */
@@ -43,6 +43,7 @@ struct pending {
 	bool check;                        /* log-in: look the handle up first */
 	char handle[HANDLE_MAX + 1];       /* log-in: as sent, if it could be one */
 	char folded[HANDLE_MAX + 1];       /* log-in: whose failures are counted */
+	char client_ip[48];                /* log-in, password change: from where */
 	char token[TOKEN_TEXT_LEN + 1];    /* log-in: the new token, sent once */
 	size_t secret2_len;                /* password change: the new password */
 	char secret2[PASSWORD_MAX + 1];
@@ -293,7 +294,7 @@ static void check_then_submit(struct write *w)
 	sodium_memzero(stored, sizeof(stored));
 	if (!ok) {
 		if (p->a->login_failed)
-			p->a->login_failed(p->a->login_failed_arg, p->folded);
+			p->a->login_failed(p->a->login_failed_arg, p->folded, p->client_ip);
 		write_fail(w, 401, "invalid_credentials", "wrong handle or password");
 		return;
 	}
@@ -332,6 +333,7 @@ void accounts_login(struct accounts *a, const char *handle, size_t handle_len,
 		device_label(p->w.sw.in.session.device, origin->device, origin->device_len);
 		snprintf(p->w.sw.in.session.ip, sizeof(p->w.sw.in.session.ip), "%s",
 			 origin->ip ? origin->ip : "");
+		snprintf(p->client_ip, sizeof(p->client_ip), "%s", origin->ip ? origin->ip : "");
 	}
 	write_run_blocking(&p->w, a->hashers, check_then_submit);
 }
@@ -474,7 +476,7 @@ static void change_then_submit(struct write *w)
 		if (p->a->login_failed) {
 			char key[ACCOUNTS_PASSWORD_KEY_MAX];
 			accounts_password_key(sw->in.password.user_id, key);
-			p->a->login_failed(p->a->login_failed_arg, key);
+			p->a->login_failed(p->a->login_failed_arg, key, p->client_ip);
 		}
 		write_fail(w, 403, "wrong_password", "the current password is wrong");
 	} else {
@@ -488,13 +490,15 @@ size_t accounts_password_key(uint64_t user_id, char *out)
 }
 
 void accounts_password_change(struct accounts *a, uint64_t user_id, const uint8_t *token_hash,
-			      const char *current, size_t current_len, const char *replacement,
-			      size_t replacement_len, write_done_fn done, void *arg)
+			      const char *client_ip, const char *current, size_t current_len,
+			      const char *replacement, size_t replacement_len, write_done_fn done,
+			      void *arg)
 {
 	struct pending *p = pending_new(a, STORE_W_PASSWORD_CHANGE, NULL, done, arg, current,
 					current_len);
 	p->secret2_len = replacement_len < PASSWORD_MAX ? replacement_len : PASSWORD_MAX;
 	memcpy(p->secret2, replacement, p->secret2_len);
+	snprintf(p->client_ip, sizeof(p->client_ip), "%s", client_ip);
 	p->w.sw.in.password.user_id = user_id;
 	memcpy(p->w.sw.in.password.token_hash, token_hash, TOKEN_HASH_LEN);
 	write_run_blocking(&p->w, a->hashers, change_then_submit);

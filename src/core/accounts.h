@@ -34,8 +34,9 @@ struct accounts_options {
 	struct writes *writes;
 	unsigned hash_threads;
 	size_t hash_queue; /* log-ins and sign-ups waiting beyond this get 503 */
-	/* Charges a failed log-in to the (lower-cased) handle; any thread. */
-	void (*login_failed)(void *arg, const char *handle);
+	/* Charges a failed log-in at the (lower-cased) handle from the
+	 * client's address; any thread. */
+	void (*login_failed)(void *arg, const char *handle, const char *client_ip);
 	void *login_failed_arg;
 	uint64_t session_idle_ms; /* a session unused this long ends (--session-idle-days) */
 };
@@ -87,7 +88,8 @@ struct accounts_origin {
 
 /* 201 {token, user}, or 401 invalid_credentials after as long as a real
  * check (an unknown handle or an impossible password cannot be told from a
- * wrong one). The failed-log-in hook is charged with `folded_handle`. */
+ * wrong one). The failed-log-in hook is charged with `folded_handle` and
+ * origin->ip (copied). */
 void accounts_login(struct accounts *a, const char *handle, size_t handle_len,
 		    const char *folded_handle, const char *password, size_t password_len,
 		    const struct accounts_origin *origin, write_done_fn done, void *arg);
@@ -109,15 +111,16 @@ void accounts_sessions_end(struct accounts *a, uint64_t user_id, const uint8_t *
 
 /* A password change, on the hashing pool: `current` must be the user's
  * password (else 403 wrong_password, and the failed-log-in hook is charged
- * with accounts_password_key: a budget of the account's own, so guesses
+ * with accounts_password_key and `client_ip`: a budget of the account's own, so guesses
  * through a stolen token are limited from any number of addresses, and
  * they never lock the owner's log-ins); `replacement` (validated) is
  * hashed with Argon2id, and every session of the user but `token_hash`'s
  * ends. 204; 409 password_changed if another change got there first.
  * Copied. */
 void accounts_password_change(struct accounts *a, uint64_t user_id, const uint8_t *token_hash,
-			      const char *current, size_t current_len, const char *replacement,
-			      size_t replacement_len, write_done_fn done, void *arg);
+			      const char *client_ip, const char *current, size_t current_len,
+			      const char *replacement, size_t replacement_len, write_done_fn done,
+			      void *arg);
 
 /* The name the wrong current passwords of `user_id` are counted under in
  * the failed-log-in budget: "#" and the id (no handle has a "#"), into

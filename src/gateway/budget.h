@@ -15,10 +15,13 @@
 enum budget {
 	BUDGET_SIGNUP,       /* POST /v1/users, per client IP */
 	BUDGET_LOGIN,        /* POST /v1/sessions, per client IP */
-	BUDGET_LOGIN_HANDLE, /* failed log-ins, per handle */
+	BUDGET_LOGIN_HANDLE, /* failed log-ins, per handle and client IP */
 	BUDGET_POST,         /* POST /v1/tweets, per user */
 	BUDGET_REQUESTS,     /* every request, per user or else per client IP */
 	BUDGET_MEDIA,        /* POST /v1/media and its complete, per user */
+	/* Not a bucket: COUNT free failed log-ins per handle, then a delay
+	 * doubling up to SECONDS (limits.h: backoff; ratelimit.h). */
+	BUDGET_LOGIN_BACKOFF,
 	BUDGET_COUNT
 };
 
@@ -34,6 +37,7 @@ static inline const char *budget_name(enum budget b)
 	    [BUDGET_POST] = "post",
 	    [BUDGET_REQUESTS] = "requests",
 	    [BUDGET_MEDIA] = "media",
+	    [BUDGET_LOGIN_BACKOFF] = "login-backoff",
 	};
 	return (unsigned)b < BUDGET_COUNT ? names[b] : NULL;
 }

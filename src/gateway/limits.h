@@ -44,6 +44,14 @@ struct limits_ops {
 	 * subject) if it has them. Thread-safe. */
 	void (*take)(struct limits *l, const struct limit_rule *rule, const char *subject,
 		     size_t subject_len, uint32_t cost, struct limit_result *out);
+	/* Exponential back-off of (rule, subject): with `fail`, counts one
+	 * more failure first. *wait_s: seconds until the subject's next try
+	 * may run, 0 if now. The first rule->count failures cost nothing;
+	 * then the wait is 1 s from the last failure, doubling with each
+	 * further failure, up to rule->seconds. rule->seconds after its last
+	 * failure a subject starts over. Thread-safe. */
+	void (*backoff)(struct limits *l, const struct limit_rule *rule, const char *subject,
+			size_t subject_len, bool fail, uint32_t *wait_s);
 };
 
 struct limits {

@@ -7,6 +7,8 @@
  * first refills by the time passed. Memory is bounded: past max_buckets,
  * the least recently used buckets go (a forgotten bucket is a full one, so
  * eviction only ever errs on the side of letting a request through).
+ * A back-off (limits.h) is kept in the same kind of entry: its failures in
+ * `tokens`, the time of the last in `at_ns` (forgotten, it has none).
  */
 #include <pthread.h>
 #include <sodium.h>
@@ -86,6 +88,34 @@ static void mem_close(struct limits *l)
 	free(m);
 }
 
+/* The entry of `key` in shard s, made (with `tokens`, time now) if there
+ * is none; *made says which. Under s->lock. */
+static struct bucket *entry(struct mem_limits *m, struct shard *s, uint64_t key, double tokens,
+			    uint64_t now, bool *made)
+{
+	struct idmap_node *n = idmap_get(&s->map, key);
+	struct bucket *b;
+	*made = n == NULL;
+	if (n) {
+		b = container_of(n, struct bucket, node);
+		lru_touch(&s->lru, &b->lru);
+		return b;
+	}
+	if (s->map.n >= m->max_per_shard) { /* recycle the least recently used */
+		b = container_of(s->lru.oldest, struct bucket, lru);
+		idmap_remove(&s->map, b->node.key);
+		lru_unlink(&s->lru, &b->lru);
+	} else {
+		b = xmalloc(sizeof(*b));
+	}
+	b->node.key = key;
+	b->tokens = tokens;
+	b->at_ns = now;
+	idmap_insert(&s->map, &b->node);
+	lru_push_newest(&s->lru, &b->lru);
+	return b;
+}
+
 static void mem_take(struct limits *l, const struct limit_rule *rule, const char *subject,
 		     size_t len, uint32_t cost, struct limit_result *out)
 {
@@ -96,26 +126,12 @@ static void mem_take(struct limits *l, const struct limit_rule *rule, const char
 	uint64_t now = time_mono_ns();
 
 	pthread_mutex_lock(&s->lock);
-	struct idmap_node *n = idmap_get(&s->map, key);
-	struct bucket *b;
-	if (n) {
-		b = container_of(n, struct bucket, node);
+	bool made;
+	struct bucket *b = entry(m, s, key, rule->count, now, &made);
+	if (!made) {
 		b->tokens += (double)(now - b->at_ns) / 1e9 * rate;
 		if (b->tokens > rule->count)
 			b->tokens = rule->count;
-		lru_touch(&s->lru, &b->lru);
-	} else {
-		if (s->map.n >= m->max_per_shard) { /* recycle the least recently used */
-			b = container_of(s->lru.oldest, struct bucket, lru);
-			idmap_remove(&s->map, b->node.key);
-			lru_unlink(&s->lru, &b->lru);
-		} else {
-			b = xmalloc(sizeof(*b));
-		}
-		b->node.key = key;
-		b->tokens = rule->count;
-		idmap_insert(&s->map, &b->node);
-		lru_push_newest(&s->lru, &b->lru);
 	}
 	b->at_ns = now;
 	out->allowed = b->tokens >= cost;
@@ -134,9 +150,47 @@ static void mem_take(struct limits *l, const struct limit_rule *rule, const char
 		out->retry_after = 1;
 }
 
+static void mem_backoff(struct limits *l, const struct limit_rule *rule, const char *subject,
+			size_t len, bool fail, uint32_t *wait_s)
+{
+	struct mem_limits *m = (struct mem_limits *)l;
+	uint64_t key = bucket_key(m, rule, subject, len);
+	struct shard *s = &m->shards[key % SHARDS];
+	uint64_t now = time_mono_ns(), span = (uint64_t)rule->seconds * 1000000000ull;
+	double failures = 0;
+	uint64_t last = now;
+	pthread_mutex_lock(&s->lock);
+	struct idmap_node *n = fail ? NULL : idmap_get(&s->map, key);
+	if (fail || n) { /* a look at a subject without failures makes no entry */
+		bool made;
+		struct bucket *b = fail ? entry(m, s, key, 0, now, &made)
+					: container_of(n, struct bucket, node);
+		if (now - b->at_ns >= span)
+			b->tokens = 0; /* quiet long enough: start over */
+		if (fail) {
+			b->tokens += 1;
+			b->at_ns = now;
+		}
+		failures = b->tokens;
+		last = b->at_ns;
+	}
+	pthread_mutex_unlock(&s->lock);
+	*wait_s = 0;
+	if (failures <= rule->count)
+		return;
+	unsigned doublings = (unsigned)(failures - rule->count - 1);
+	uint64_t delay = doublings >= 32 ? rule->seconds : 1ull << doublings;
+	if (delay > rule->seconds)
+		delay = rule->seconds;
+	uint64_t elapsed_ns = now - last, delay_ns = delay * 1000000000ull;
+	if (elapsed_ns < delay_ns)
+		*wait_s = (uint32_t)((delay_ns - elapsed_ns + 999999999ull) / 1000000000ull);
+}
+
 const struct limits_ops limits_memory_ops = {
 	.name = "memory",
 	.open = mem_open,
 	.close = mem_close,
 	.take = mem_take,
+	.backoff = mem_backoff,
 };

@@ -5,9 +5,15 @@
  */
 #include "gateway/metrics.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <sodium.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
+#include "util/fileio.h"
 #include "util/log.h"
 
 #define STATUS_MIN 100
@@ -133,4 +139,67 @@ void metrics_render(struct metrics *m, struct strbuf *out,
 		       "# TYPE chirp_http_requests_in_flight gauge\n"
 		       "chirp_http_requests_in_flight %llu\n",
 		       (unsigned long long)atomic_load(&m->inflight));
+}
+
+/* ---- the scraper's token ---- */
+
+static int token_create(const char *path, char *out, size_t cap, struct strbuf *err)
+{
+	unsigned char raw[32];
+	char tok[sodium_base64_ENCODED_LEN(32, sodium_base64_VARIANT_URLSAFE_NO_PADDING)];
+	randombytes_buf(raw, sizeof(raw));
+	sodium_bin2base64(tok, sizeof(tok), raw, sizeof(raw), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	sodium_memzero(raw, sizeof(raw));
+	size_t len = strlen(tok);
+	if (len + 1 > cap) {
+		strbuf_appendf(err, "%s: no room for a token", path);
+		return -1;
+	}
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	tok[len] = '\n';
+	int rc = fd < 0 || file_write_all(fd, tok, len + 1) != 0 || fsync(fd) != 0 ? -1 : 0;
+	if (rc)
+		strbuf_appendf(err, "cannot write %s: %s", path, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	memcpy(out, tok, len);
+	out[len] = '\0';
+	sodium_memzero(tok, sizeof(tok));
+	return rc;
+}
+
+int metrics_token_load(const char *path, char *out, size_t cap, struct strbuf *err)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT)
+		return token_create(path, out, cap, err);
+	if (fd < 0) {
+		strbuf_appendf(err, "cannot read %s: %s", path, strerror(errno));
+		return -1;
+	}
+	ssize_t n = read(fd, out, cap - 1);
+	close(fd);
+	if (n < 0) {
+		strbuf_appendf(err, "cannot read %s: %s", path, strerror(errno));
+		return -1;
+	}
+	out[n] = '\0';
+	size_t len = strcspn(out, "\r\n");
+	bool whole = len < (size_t)n || (size_t)n < cap - 1;
+	out[len] = '\0';
+	bool visible = true;
+	for (size_t i = 0; i < len; i++)
+		visible = visible && out[i] > 0x20 && out[i] < 0x7f;
+	if (!whole || len < METRICS_TOKEN_MIN || !visible) {
+		strbuf_appendf(err, "%s: expected one line of %d to %zu visible ASCII characters", path,
+			       METRICS_TOKEN_MIN, cap - 1);
+		sodium_memzero(out, cap);
+		return -1;
+	}
+	return 0;
+}
+
+bool metrics_token_ok(const char *want, const char *token, size_t len)
+{
+	return len == strlen(want) && sodium_memcmp(want, token, len) == 0;
 }

@@ -5,10 +5,14 @@
  * path, so the number of series is bounded by the route table. All
  * counters are atomics: every event loop records into the same registry
  * without a lock.
+ *
+ * The metrics say much about the service (routes, load, memory), so they
+ * are not public: a scraper shows a bearer token kept in a file.
  */
 #ifndef CHIRP_GATEWAY_METRICS_H
 #define CHIRP_GATEWAY_METRICS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -35,5 +39,19 @@ uint64_t metrics_inflight(struct metrics *m);
  * gives route i's template and method. */
 void metrics_render(struct metrics *m, struct strbuf *out,
 		    void (*name_of)(size_t route, const char **tmpl, const char **method));
+
+/* The bearer token GET /metrics asks for (a scraper reads it from the
+ * same file: Prometheus's `authorization: credentials_file`). Reads the
+ * first line of `path`, without its line end, into out (cap bytes,
+ * NUL-terminated); a file that does not exist is created (0600) with a
+ * fresh random token of 43 base64url characters. Returns 0, or -1 with
+ * the reason in err (unreadable, or a token shorter than
+ * METRICS_TOKEN_MIN or longer than cap - 1). */
+#define METRICS_TOKEN_MIN 16
+int metrics_token_load(const char *path, char *out, size_t cap, struct strbuf *err);
+
+/* Whether `token` (len bytes, from the request) is `want`, in time that
+ * does not depend on where they differ. */
+bool metrics_token_ok(const char *want, const char *token, size_t len);
 
 #endif

@@ -14,6 +14,10 @@
 struct ratelimit {
 	struct limits *limits;
 	struct limit_rule rules[BUDGET_COUNT];
+	/* Whether an address failed at a handle within the back-off's
+	 * SECONDS: a bucket of 1 token refilled in SECONDS, emptied by each
+	 * failure. */
+	struct limit_rule seen;
 	bool enabled;
 };
 
@@ -23,6 +27,7 @@ struct ratelimit *ratelimit_new(struct limits *limits, const struct limit_rule *
 	struct ratelimit *rl = xcalloc(1, sizeof(*rl));
 	rl->limits = limits;
 	memcpy(rl->rules, rules, sizeof(rl->rules));
+	rl->seen = (struct limit_rule){"login-seen", 1, rules[BUDGET_LOGIN_BACKOFF].seconds};
 	rl->enabled = enabled;
 	return rl;
 }
@@ -250,24 +255,59 @@ bool ratelimit_admit(struct ratelimit *rl, h2o_req_t *req, const struct ratelimi
 	return true;
 }
 
-bool ratelimit_login_allowed(struct ratelimit *rl, h2o_req_t *req, const char *handle, size_t len)
+/* "handle NUL ip" into buf: the subject of a (handle, address) pair. */
+static size_t handle_ip(char *buf, size_t cap, const char *handle, size_t len, const char *ip)
+{
+	size_t iplen = strlen(ip);
+	if (len + 1 + iplen > cap)
+		len = cap - 1 - iplen; /* handles are short; never in practice */
+	memcpy(buf, handle, len);
+	buf[len] = '\0';
+	memcpy(buf + len + 1, ip, iplen);
+	return len + 1 + iplen;
+}
+
+bool ratelimit_login_allowed(struct ratelimit *rl, h2o_req_t *req, const char *handle, size_t len,
+			     const char *client_ip)
 {
 	if (!rl->enabled)
 		return true;
+	char pair[128 + CLIENT_IP_MAX];
+	size_t plen = handle_ip(pair, sizeof(pair), handle, len, client_ip);
 	struct limit_result r;
-	take(rl, BUDGET_LOGIN_HANDLE, handle, len, 0, &r); /* look, do not take */
-	if (r.retry_after == 0)
+	take(rl, BUDGET_LOGIN_HANDLE, pair, plen, 0, &r); /* look, do not take */
+	if (r.retry_after) {
+		set_headers(req, &r);
+		refuse(req, &r);
+		return false;
+	}
+	uint32_t wait;
+	rl->limits->ops->backoff(rl->limits, &rl->rules[BUDGET_LOGIN_BACKOFF], handle, len, false,
+				 &wait);
+	if (!wait)
 		return true;
-	set_headers(req, &r);
+	struct limit_result seen;
+	rl->limits->ops->take(rl->limits, &rl->seen, pair, plen, 0, &seen);
+	if (seen.remaining >= 1) /* no failure from here: the owner's try */
+		return true;
+	r = (struct limit_result){.limit = rl->rules[BUDGET_LOGIN_BACKOFF].count,
+				  .reset = wait, .retry_after = wait};
 	refuse(req, &r);
 	return false;
 }
 
-void ratelimit_login_failed(void *arg, const char *handle)
+void ratelimit_login_failed(void *arg, const char *handle, const char *client_ip)
 {
 	struct ratelimit *rl = arg;
 	if (!rl->enabled)
 		return;
+	char pair[128 + CLIENT_IP_MAX];
+	size_t len = strlen(handle);
+	size_t plen = handle_ip(pair, sizeof(pair), handle, len, client_ip);
 	struct limit_result r;
-	take(rl, BUDGET_LOGIN_HANDLE, handle, strlen(handle), 1, &r);
+	take(rl, BUDGET_LOGIN_HANDLE, pair, plen, 1, &r);
+	rl->limits->ops->take(rl->limits, &rl->seen, pair, plen, 1, &r);
+	uint32_t wait;
+	rl->limits->ops->backoff(rl->limits, &rl->rules[BUDGET_LOGIN_BACKOFF], handle, len, true,
+				 &wait);
 }

@@ -3,9 +3,18 @@
  *
  * Every request pays the "requests" budget: per user when it carries a
  * valid token, per client IP otherwise. Some routes pay one more: sign-up
- * and log-in per client IP, posting and media per user. Failed log-ins
- * also pay per handle, so guessing one account's password from many
- * addresses is limited too. Every response carries X-RateLimit-Limit,
+ * and log-in per client IP, posting and media per user.
+ *
+ * Failed log-ins: each pays the "login-handle" budget of its (handle,
+ * client IP), so one address can make only so many guesses at one
+ * account, and spending it locks out only that address. Across addresses,
+ * each handle has an exponential back-off ("login-backoff" COUNT/SECONDS:
+ * COUNT free failures, then a wait from the last failure of 1 s, doubling
+ * with each further failure, up to SECONDS): while it runs, an address
+ * that has failed at that handle within SECONDS is refused, but an
+ * address that has not (the owner, from home) still gets its try. So a
+ * stranger cannot lock an account for everyone, and many addresses
+ * guessing together still slow down. Every response carries X-RateLimit-Limit,
  * -Remaining and -Reset (seconds until full) for the budget closest to
  * running out; a refusal is 429 with Retry-After. The counters live behind
  * the limits port (limits.h).
@@ -56,13 +65,14 @@ bool ratelimit_admit(struct ratelimit *rl, h2o_req_t *req, const struct ratelimi
  * the payer's "requests" budget without taking from it. */
 void ratelimit_show(struct ratelimit *rl, h2o_req_t *req, const struct ratelimit_payer *who);
 
-/* Log-in by `handle`: false after sending 429 if its failed-log-in budget
- * is spent. */
+/* Log-in by `handle` (folded to lower case) from `client_ip`: false after
+ * sending 429 if that address spent its failures at that handle, or if
+ * the handle's back-off runs and that address has failed there. */
 bool ratelimit_login_allowed(struct ratelimit *rl, h2o_req_t *req, const char *handle,
-			     size_t len);
+			     size_t len, const char *client_ip);
 
-/* Charges a failed log-in to `handle`. Any thread; `arg` is the struct
- * ratelimit (the shape of the accounts service's hook). */
-void ratelimit_login_failed(void *arg, const char *handle);
+/* Charges a failed log-in at `handle` from `client_ip`. Any thread; `arg`
+ * is the struct ratelimit (the shape of the accounts service's hook). */
+void ratelimit_login_failed(void *arg, const char *handle, const char *client_ip);
 
 #endif

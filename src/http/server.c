@@ -12,6 +12,7 @@
  */
 #include "http/server.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <netdb.h>
 #include <pthread.h>
@@ -24,6 +25,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "http/framing.h"
 #include "util/log.h"
 #include "util/timeutil.h"
 
@@ -143,11 +145,128 @@ void http_connection_stats(uint64_t *open, uint64_t *refused)
 	*refused = atomic_load(&connections_refused);
 }
 
+/* ---- the framing check in front of h2o's parser -------------------------------- */
+
+/* What chirp keeps per connection: its loop (for the counts) and the
+ * framing check of its bytes (framing.h). */
+struct conn {
+	struct http_loop *loop;
+	struct framing framing;
+	h2o_socket_cb inner; /* h2o's read callback of the moment */
+	bool cut;            /* the stream was cut: drop what comes after */
+	char *held; /* an unfinished chunk or trailer line (framing_pending); made when needed */
+	size_t held_len;
+};
+
 static void on_connection_closed(void *data)
 {
-	struct http_loop *l = data;
-	l->connections--;
+	struct conn *cn = data;
+	cn->loop->connections--;
 	atomic_fetch_sub(&connections_open, 1);
+	framing_deinit(&cn->framing);
+	free(cn->held);
+	free(cn);
+}
+
+/* Appends bytes h2o will refuse, where the stream was cut: a request line
+ * picohttpparser rejects at its first byte (h2o answers its fixed 400 and
+ * closes), preceded by what ends the element h2o is reading: nothing in a
+ * head; in chunks, a CR then a size line with no digit (h2o's chunked
+ * decoder fails: 400 "broken chunked-encoding", closed); in trailers, the
+ * empty line that ends them (the request, whole and framed, is answered;
+ * the refusal comes after it). */
+static void poison(h2o_socket_t *sock, enum framing_where where)
+{
+	static const char bad_request[] = "\x01\r\n\r\n";
+	static const char in_chunks[] = "\r\nz\r\n";
+	static const char in_trailer[] = "\r\n\x01\r\n\r\n";
+	const char *bytes = where == FRAMING_IN_HEAD     ? bad_request
+			    : where == FRAMING_IN_CHUNKS ? in_chunks
+							 : in_trailer;
+	size_t n = strlen(bytes);
+	h2o_iovec_t buf = h2o_buffer_reserve(&sock->input, n);
+	memcpy(buf.base, bytes, n);
+	sock->input->size += n;
+}
+
+/* Every read of a connection's socket comes here first (see
+ * h2o_socket_read_start below): the bytes just read are the last
+ * sock->bytes_read of sock->input (h2o's evloop sets it per read). Bad
+ * ones are cut off, from the start of the element they belong to, and
+ * replaced by bytes h2o refuses (poison), so h2o's parser never sees a
+ * request it could read two ways. */
+static void framing_on_read(h2o_socket_t *sock, const char *err)
+{
+	struct conn *cn = sock->on_close.data;
+	size_t fresh = sock->bytes_read <= sock->input->size ? sock->bytes_read : sock->input->size;
+	if (!err && fresh && cn->cut) {
+		sock->input->size -= fresh;
+	} else if (!err && fresh) {
+		h2o_buffer_t *in;
+		size_t before = sock->input->size - fresh; /* bytes h2o already had */
+		if (cn->held_len) { /* the held line goes back in front of the new bytes */
+			h2o_buffer_reserve(&sock->input, cn->held_len);
+			in = sock->input;
+			memmove(in->bytes + before + cn->held_len, in->bytes + before, fresh);
+			memcpy(in->bytes + before, cn->held, cn->held_len);
+			in->size += cn->held_len;
+		}
+		in = sock->input;
+		/* the stream offset of in->bytes[before] */
+		uint64_t base = framing_offset(&cn->framing) - cn->held_len;
+		enum framing_where where;
+		uint64_t start;
+		if (!framing_feed(&cn->framing, in->bytes + before + cn->held_len, fresh, &where,
+				  &start)) {
+			cn->cut = true;
+			if (start + before < base) {
+				/* h2o took part of the element already: end the
+				 * connection as if the client had. */
+				in->size = before;
+				err = "chirp: bad request framing";
+			} else {
+				in->size = before + (size_t)(start - base);
+				poison(sock, where);
+			}
+			cn->held_len = 0;
+		} else {
+			size_t pending = (size_t)framing_pending(&cn->framing);
+			if (pending) {
+				if (!cn->held)
+					cn->held = xmalloc(FRAMING_LINE_MAX);
+				memcpy(cn->held, in->bytes + in->size - pending, pending);
+			}
+			in->size -= pending;
+			cn->held_len = pending;
+		}
+	}
+	cn->inner(sock, err);
+}
+
+static void (*real_read_start)(h2o_socket_t *sock, h2o_socket_cb cb);
+
+/* chirp's own definition of h2o's h2o_socket_read_start. The executable's
+ * definition interposes the library's (ELF symbol interposition): h2o's
+ * HTTP/1 code starts reading through it whenever it wants more bytes, and
+ * each time a new read callback may be given. For chirp's client
+ * connections (on_close.cb is ours), the callback h2o asks for is kept and
+ * framing_on_read is installed in its place, so that no byte reaches
+ * h2o's parser unchecked; every other socket (the listeners) is left as
+ * is. h2o 2.2.5 has no hook for this, and no other HTTP/1 parser is
+ * packaged (docs/reliability.md). */
+void h2o_socket_read_start(h2o_socket_t *sock, h2o_socket_cb cb)
+{
+	if (!real_read_start) {
+		real_read_start = (void (*)(h2o_socket_t *, h2o_socket_cb))dlsym(
+			RTLD_NEXT, "h2o_socket_read_start");
+		if (!real_read_start)
+			die("h2o_socket_read_start not found in libh2o");
+	}
+	if (sock->on_close.cb == on_connection_closed && cb != framing_on_read) {
+		((struct conn *)sock->on_close.data)->inner = cb;
+		cb = framing_on_read;
+	}
+	real_read_start(sock, cb);
 }
 
 static void on_refusal_sent(h2o_socket_t *sock, const char *err)
@@ -172,6 +291,7 @@ static void refuse(h2o_socket_t *sock)
 		"HTTP/1.1 503 Service Unavailable\r\n"
 		"Content-Type: application/json\r\n"
 		"Retry-After: 1\r\n"
+		"X-Content-Type-Options: nosniff\r\n"
 		"Connection: close\r\n"
 		"Content-Length: 64\r\n"
 		"\r\n"
@@ -197,9 +317,19 @@ static bool accept_one(struct http_loop *l)
 	}
 	l->connections++;
 	atomic_fetch_add(&connections_open, 1);
+	struct conn *cn = xcalloc(1, sizeof(*cn));
+	cn->loop = l;
+	framing_init(&cn->framing);
 	sock->on_close.cb = on_connection_closed;
-	sock->on_close.data = l;
+	sock->on_close.data = cn;
 	h2o_accept(&l->accept_ctx, sock);
+	/* h2o starts reading at once, through chirp's h2o_socket_read_start.
+	 * If it did not (a libh2o built to bind its own calls directly), the
+	 * framing check is not in front of h2o: say so, loudly, once. */
+	static atomic_bool warned;
+	if (!cn->inner && !atomic_exchange(&warned, true))
+		log_error("the HTTP framing check is not installed (libh2o does not call "
+			  "h2o_socket_read_start through its PLT): requests reach h2o unchecked");
 	return true;
 }
 
@@ -370,6 +500,25 @@ struct root_handler {
 	struct server *server;
 };
 
+/* X-Content-Type-Options: nosniff on every response, as a filter on both
+ * the "/" path and the host's fallback path: the fallback is where h2o's
+ * own answers go (its 400 for a request it cannot parse, its 413), which
+ * never reach chirp's handler. A browser then never guesses an HTML or
+ * script type for a JSON error or an uploaded image. */
+static void nosniff_setup(h2o_filter_t *self, h2o_req_t *req, h2o_ostream_t **slot)
+{
+	(void)self;
+	h2o_set_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("x-content-type-options"),
+			      0, H2O_STRLIT("nosniff"), 1);
+	h2o_setup_next_ostream(req, slot);
+}
+
+static void add_nosniff(h2o_pathconf_t *path)
+{
+	h2o_filter_t *f = h2o_create_filter(path, sizeof(*f));
+	f->on_setup_ostream = nosniff_setup;
+}
+
 static int on_req(h2o_handler_t *self, h2o_req_t *req)
 {
 	struct root_handler *h = (struct root_handler *)self;
@@ -404,6 +553,8 @@ int http_server_run(const struct http_server_config *cfg, const struct http_app 
 	struct root_handler *root = (struct root_handler *)h2o_create_handler(path, sizeof(*root));
 	root->super.on_req = on_req;
 	root->server = &srv;
+	add_nosniff(path);
+	add_nosniff(&host->fallback_path);
 
 	if (bind_listeners(&srv)) {
 		h2o_config_dispose(&srv.globalconf);

@@ -3,10 +3,26 @@
  * why catch-up then live loses and repeats nothing.
  *
  * Lifetime of a session: it is reference-counted, one reference for the
- * transport's handle and one per bus event posted to its loop and not yet
- * run, so an event in flight never finds it freed. "Open" ends when the
- * transport closes it (or the loop goes): the subscriptions, the heartbeat
- * and the slot go at once, the memory with the last reference.
+ * transport's handle, one per bus event posted to its loop and not yet
+ * handled (queued ones included), and one for its read in flight, so
+ * neither an event nor a read's completion ever finds it freed. "Open"
+ * ends when the transport closes it (or the loop goes): the
+ * subscriptions, the queue, the heartbeat and the slot go at once, the
+ * memory with the last reference; a read that completes after that finds
+ * it closed and drops its result.
+ *
+ * Reads. Everything a session reads from the store (the sign-in check
+ * and the celebrity list at open, the celebrity list again on a resync, a
+ * catch-up page with its tweets' JSON, a live tweet's JSON that the tweet
+ * cache does not have) is a `struct live_read`: run() reads, apply()
+ * hands the result on. Where the store's reads may not run on an event
+ * loop (PostgreSQL, or --offload-reads) run() goes to the reader pool
+ * (live_options.readers) and apply() comes back to the session's loop with
+ * http_loop_post; otherwise both run at once on the loop, through its own
+ * reader. A session has at most one read in flight; the bus events that
+ * arrive meanwhile wait in its queue, in order, and are handled after it
+ * (they count against the backlog bound), so the order of what reaches the
+ * sink is the order of a session that never waits.
  */
 #include "live/service.h"
 
@@ -29,6 +45,7 @@
 #include "util/idmap.h"
 #include "util/log.h"
 #include "util/strbuf.h"
+#include "util/workpool.h"
 
 #define CATCHUP_PAGE 50 /* tweet ids read from the feed at a time */
 
@@ -59,19 +76,28 @@ struct live_loop {
 	bool draining;
 };
 
+struct live_read;
+
 struct live_session {
-	atomic_uint refs;           /* the transport's, and one per event posted */
+	atomic_uint refs;           /* the transport's, one per event, one per read */
 	struct live_loop *ll;
 	const struct live_sink *sink;
 	void *arg;
 	bool open;                  /* false once closed: no sink call any more */
+	bool ready;                 /* the open's reads are done: events may go */
+	bool in_open;               /* inside live_session_open: it answers, not sink->opened */
 	bool ending;                /* no more events: the sink was told to end */
+	int open_rc;                /* why the open failed, for live_session_open */
 	h2o_linklist_t link;        /* in ll->sessions while open */
 	h2o_timeout_entry_t heartbeat;
 	uint64_t user_id;
+	uint64_t after;             /* the resume point, until the open is done */
 	bool has_token;
 	uint8_t token[LIVE_TOKEN_ID_LEN]; /* names the session in a revoke */
 	struct live_watermark wm;
+	struct live_read *read;     /* in flight; NULL if none */
+	h2o_linklist_t queue;       /* struct session_msg waiting for the read */
+	size_t queued_bytes;        /* their memory, counted in the backlog */
 
 	struct pubsub_sub *feed_sub;
 	struct pubsub_sub **celeb_subs;
@@ -79,11 +105,51 @@ struct live_session {
 	size_t ncelebs;
 };
 
-/* One event on its way from the bus to the session's loop. */
+/* One event on its way from the bus to the session's loop, and then in
+ * its queue until handled. */
 struct session_msg {
 	struct http_loop_msg msg;
+	h2o_linklist_t link; /* in s->queue */
 	struct live_session *s;
 	struct live_event e;
+};
+
+enum read_kind {
+	READ_OPEN,   /* the sign-in check (with a token), then the celebrities */
+	READ_CELEBS, /* the celebrities the reader follows (a resync) */
+	READ_PAGE,   /* a catch-up page of ids, the oldest hydrated up to `room` */
+	READ_TWEET,  /* one live tweet's JSON (the cache did not have it) */
+};
+
+/*
+ * One read of a session. Made on the loop; run() may run on a reader
+ * thread, where it touches this struct, the feed and its reader only
+ * (never the session, which belongs to its loop); apply() runs on the
+ * loop. The inputs are set before the read starts, the results by run().
+ */
+struct live_read {
+	struct work work;         /* on the reader pool */
+	struct http_loop_msg msg; /* back to the session's loop */
+	struct live_session *s;   /* holds a reference while in flight */
+	struct feed *feed;
+	struct http_loop *loop;
+	enum read_kind kind;
+	/* in */
+	uint64_t user_id;
+	bool has_token;
+	uint8_t token_hash[TOKEN_HASH_LEN]; /* READ_OPEN */
+	struct store_page page;             /* READ_PAGE */
+	size_t room;                        /* READ_PAGE: JSON bytes wanted */
+	uint64_t id;                        /* READ_TWEET */
+	/* out */
+	int rc;
+	uint64_t *celebs;                   /* READ_OPEN, READ_CELEBS: malloc'd */
+	size_t ncelebs;
+	uint64_t ids[CATCHUP_PAGE];         /* READ_PAGE: newest first */
+	size_t n;
+	size_t hydrated;                    /* ids[n - hydrated, n): read, oldest first */
+	size_t off[CATCHUP_PAGE], len[CATCHUP_PAGE]; /* their JSON; len 0: deleted */
+	struct strbuf json;                 /* READ_PAGE, READ_TWEET */
 };
 
 /* Used in asserts only (inline: no warning when they compile away). */
@@ -258,16 +324,12 @@ static struct pubsub_sub *subscribe_author(struct live_session *s, uint64_t auth
 	return bus->ops->subscribe(bus, channel, on_bus_message, s);
 }
 
-/* Listens to the author channels of exactly the celebrities the reader
- * follows now (the feed channel stays). Returns a STORE_* code. */
-static int follow_celebrities(struct live_session *s)
+/* Listens to the author channels of exactly the celebrities ids[0..n),
+ * which the reader follows now (the feed channel stays), and takes the
+ * array. */
+static void follow_celebrities(struct live_session *s, uint64_t *ids, size_t n)
 {
 	struct pubsub *bus = s->ll->svc->bus;
-	uint64_t *ids;
-	size_t n;
-	int rc = feed_celebrities(s->ll->svc->feed, s->ll->db, s->user_id, &ids, &n);
-	if (rc)
-		return rc;
 	struct pubsub_sub **subs = xcalloc(n ? n : 1, sizeof(*subs));
 	/* Keep what stays (both lists are short), add what is new, then
 	 * drop what went: never a moment without a channel still followed. */
@@ -288,7 +350,6 @@ static int follow_celebrities(struct live_session *s)
 	s->celeb_subs = subs;
 	s->celebs = ids;
 	s->ncelebs = n;
-	return STORE_OK;
 }
 
 static void unsubscribe_all(struct live_session *s)
@@ -317,23 +378,41 @@ static void session_unref(struct live_session *s)
 	if (atomic_fetch_sub(&s->refs, 1) != 1)
 		return;
 	assert(!s->open && !s->feed_sub && !s->celeb_subs);
+	assert(!s->read && h2o_linklist_is_empty(&s->queue));
 	free(s);
 }
 
-/* No more events: the subscriptions go, the heartbeat stops. */
+/* Drops the events waiting in the queue. The caller holds a reference of
+ * its own, so theirs are never the last. */
+static void drop_queue(struct live_session *s)
+{
+	while (!h2o_linklist_is_empty(&s->queue)) {
+		struct session_msg *m = H2O_STRUCT_FROM_MEMBER(struct session_msg, link, s->queue.next);
+		h2o_linklist_unlink(&m->link);
+		free(m);
+		unsigned was = atomic_fetch_sub(&s->refs, 1);
+		assert(was > 1);
+		(void)was;
+	}
+	s->queued_bytes = 0;
+}
+
+/* No more events: the subscriptions and the queue go, the heartbeat stops. */
 static void stop_events(struct live_session *s)
 {
 	s->ending = true;
 	unsubscribe_all(s);
+	drop_queue(s);
 	if (h2o_timeout_is_linked(&s->heartbeat))
 		h2o_timeout_unlink(&s->heartbeat);
 }
 
 /* Ends the session from this side; the transport closes it later, or at
- * once from sink->end: `s` may be gone when this returns. */
+ * once from sink->end: `s` may be gone when this returns, unless the
+ * caller holds a reference. */
 static void session_end(struct live_session *s, enum live_end why)
 {
-	assert(s->open && !s->ending);
+	assert(s->open && s->ready && !s->ending);
 	stop_events(s);
 	if (why == LIVE_END_SLOW)
 		atomic_fetch_add(&s->ll->svc->cut_slow, 1);
@@ -358,23 +437,59 @@ void live_session_close(struct live_session *s)
 	session_unref(s); /* the transport's handle */
 }
 
+/* The open's reads are done: the session starts (rc 0), or it fails with
+ * rc and is gone, with the transport's handle. live_session_open answers
+ * the transport itself while it runs; later, sink->opened does. */
+static void open_done(struct live_session *s, int rc)
+{
+	struct live_service *svc = s->ll->svc;
+	assert(s->open && !s->ready);
+	if (rc) {
+		session_detach(s);
+		s->open_rc = rc;
+		if (!s->in_open)
+			s->sink->opened(s->arg, rc);
+		session_unref(s); /* the transport's handle; the caller holds another */
+		return;
+	}
+	/* Subscribed: now U may be read (live/watermark.h). */
+	live_watermark_init(&s->wm, s->after, feed_live_upto(svc->feed));
+	s->ready = true;
+	atomic_fetch_add(&svc->opened, 1);
+	h2o_timeout_link(s->ll->evloop, &s->ll->heartbeat, &s->heartbeat);
+	if (!s->in_open)
+		s->sink->opened(s->arg, 0);
+}
+
 /* ---- handing on events ------------------------------------------------------------- */
 
-/* Hands on tweet `id`, unless it was deleted meanwhile. */
-static void send_tweet(struct live_session *s, uint64_t id)
+static void hand_on(struct live_session *s, uint64_t id, const char *json, size_t len)
 {
-	struct live_loop *ll = s->ll;
-	strbuf_reset(&ll->json);
-	if (feed_tweet(ll->svc->feed, ll->db, id, &ll->json) != STORE_OK)
-		return; /* deleted (or unreadable now): nothing to show */
-	s->sink->tweet(s->arg, id, ll->json.data, ll->json.len);
-	atomic_fetch_add(&ll->svc->events, 1);
+	s->sink->tweet(s->arg, id, json, len);
+	atomic_fetch_add(&s->ll->svc->events, 1);
 }
 
 static void send_delete(struct live_session *s, uint64_t id)
 {
 	s->sink->deleted(s->arg, id);
 	atomic_fetch_add(&s->ll->svc->events, 1);
+}
+
+/* The feed cannot be read now: the session ends, and the client, which
+ * reconnects with its last tweet, catches up then and loses nothing. */
+static void cannot_read(struct live_session *s, const char *what)
+{
+	log_error("live: %s failed for user %llu", what, (unsigned long long)s->user_id);
+	session_end(s, LIVE_END_DONE);
+}
+
+/* Tweet `id`, read: handed on, or skipped if it was deleted meanwhile. */
+static void tweet_read(struct live_session *s, uint64_t id, int rc, const struct strbuf *json)
+{
+	if (rc == STORE_OK)
+		hand_on(s, id, json->data, json->len);
+	else if (rc != STORE_NOT_FOUND)
+		cannot_read(s, "reading a live tweet");
 }
 
 /* Whether catch-up may hand on another tweet: it keeps to half the bound,
@@ -384,46 +499,259 @@ static bool catch_up_room(const struct live_session *s)
 	return s->sink->backlog(s->arg) < s->ll->svc->opt.buffer_bytes / 2;
 }
 
-/* Catch-up events while there is room; the rest waits for the transport's
- * next live_session_writable. Returns a STORE_* code. */
-static int catch_up(struct live_session *s)
+/* What the session holds unsent: the transport's backlog and the events
+ * waiting for a read (their memory; once handled they weigh more). */
+static size_t backlog(const struct live_session *s)
 {
-	struct live_loop *ll = s->ll;
-	while (s->wm.syncing && catch_up_room(s)) {
-		uint64_t ids[CATCHUP_PAGE];
-		size_t n = 0;
-		struct store_page page = {.limit = CATCHUP_PAGE, .oldest_first = true};
-		if (live_watermark_pending(&s->wm, &page.after, &page.before)) {
-			int rc = feed_home_ids(ll->svc->feed, ll->db, s->user_id, &page, ids, &n);
-			if (rc)
-				return rc;
-		}
-		size_t left = n; /* newest first: hand on from the end */
-		while (left > 0 && catch_up_room(s)) {
-			left--;
-			live_watermark_replayed(&s->wm, ids[left]);
-			send_tweet(s, ids[left]);
-		}
-		if (left > 0 || n == CATCHUP_PAGE)
-			continue; /* more to read from the cursor on */
-		live_watermark_round_done(&s->wm, feed_live_upto(ll->svc->feed));
-	}
-	return STORE_OK;
+	return (s->ready ? s->sink->backlog(s->arg) : 0) + s->queued_bytes;
 }
 
-/* Does what can be done now: catch-up pages, the bound, and a flush. */
-static void pump(struct live_session *s)
+/* ---- reads --------------------------------------------------------------------------- */
+
+static struct live_read *read_new(struct live_session *s, enum read_kind kind)
 {
-	if (!s->open || s->ending)
-		return;
-	if (catch_up(s) != STORE_OK) {
-		/* The feed cannot be read now: end the session; the client
-		 * reconnects with its last tweet and catches up then. */
-		log_error("live: catch-up failed for user %llu", (unsigned long long)s->user_id);
-		session_end(s, LIVE_END_DONE);
+	struct live_read *r = xcalloc(1, sizeof(*r));
+	r->kind = kind;
+	r->feed = s->ll->svc->feed;
+	r->user_id = s->user_id;
+	strbuf_init(&r->json);
+	return r;
+}
+
+static void read_free(struct live_read *r)
+{
+	free(r->celebs);
+	strbuf_deinit(&r->json);
+	free(r);
+}
+
+/* Whether the token the session was opened with still names a session of
+ * its user. Asked once the session listens on its feed channel: a log-out
+ * that committed before is seen here, one after it arrives as a revoke. */
+static int still_signed_in(struct store_reader *db, const uint8_t *token_hash, uint64_t user)
+{
+	struct session found;
+	int rc = db->ops->session_get(db, token_hash, &found);
+	if (rc == STORE_NOT_FOUND || (rc == STORE_OK && found.user_id != user))
+		return LIVE_REVOKED;
+	return rc;
+}
+
+/* A catch-up page: its ids, then the JSON of the oldest of them until
+ * `room` bytes are read (one tweet past it, as a transport takes one past
+ * its bound). The others are read again with the next page, which starts
+ * after the last tweet handed on. A deleted tweet reads as no JSON. */
+static int read_page(struct live_read *r, struct store_reader *db)
+{
+	int rc = feed_home_ids(r->feed, db, r->user_id, &r->page, r->ids, &r->n);
+	for (size_t k = r->n; rc == STORE_OK && k > 0 && r->json.len < r->room; k--) {
+		size_t i = k - 1; /* newest first: hydrate from the end */
+		r->off[i] = r->json.len;
+		int h = feed_tweet(r->feed, db, r->ids[i], &r->json);
+		if (h != STORE_OK && h != STORE_NOT_FOUND)
+			return h;
+		r->len[i] = r->json.len - r->off[i];
+		r->hydrated++;
+	}
+	return rc;
+}
+
+/* The reads themselves; on a reader thread, or on the loop when reads run
+ * inline. Touches `r`, its feed and `db` only. */
+static void read_run(struct live_read *r, struct store_reader *db)
+{
+	switch (r->kind) {
+	case READ_OPEN:
+		if (r->has_token && (r->rc = still_signed_in(db, r->token_hash, r->user_id)))
+			break;
+		r->rc = feed_celebrities(r->feed, db, r->user_id, &r->celebs, &r->ncelebs);
+		break;
+	case READ_CELEBS:
+		r->rc = feed_celebrities(r->feed, db, r->user_id, &r->celebs, &r->ncelebs);
+		break;
+	case READ_PAGE: r->rc = read_page(r, db); break;
+	case READ_TWEET: r->rc = feed_tweet(r->feed, db, r->id, &r->json); break;
+	}
+}
+
+/* Hands on the tweets of a catch-up page while there is room; the rest
+ * waits for the transport's next live_session_writable. */
+static void page_read(struct live_session *s, struct live_read *r)
+{
+	if (r->rc != STORE_OK) {
+		cannot_read(s, "catch-up");
 		return;
 	}
-	if (s->sink->backlog(s->arg) > s->ll->svc->opt.buffer_bytes) {
+	size_t left = r->n, unread = r->n - r->hydrated;
+	while (left > unread && catch_up_room(s)) {
+		left--;
+		live_watermark_replayed(&s->wm, r->ids[left]);
+		if (r->len[left]) /* else deleted: nothing to show */
+			hand_on(s, r->ids[left], r->json.data + r->off[left], r->len[left]);
+	}
+	if (left > 0 || r->n == CATCHUP_PAGE)
+		return; /* more to read from the cursor on */
+	live_watermark_round_done(&s->wm, feed_live_upto(s->ll->svc->feed));
+}
+
+/* On the session's loop, while it is open and not ending. */
+static void read_apply(struct live_session *s, struct live_read *r)
+{
+	switch (r->kind) {
+	case READ_OPEN:
+		if (r->rc == STORE_OK) {
+			follow_celebrities(s, r->celebs, r->ncelebs);
+			r->celebs = NULL;
+		}
+		open_done(s, r->rc);
+		break;
+	case READ_CELEBS:
+		/* Unreadable now: the author channels stay as they were. */
+		if (r->rc == STORE_OK) {
+			follow_celebrities(s, r->celebs, r->ncelebs);
+			r->celebs = NULL;
+			live_watermark_resync(&s->wm, feed_live_upto(s->ll->svc->feed));
+		}
+		break;
+	case READ_PAGE: page_read(s, r); break;
+	case READ_TWEET: tweet_read(s, r->id, r->rc, &r->json); break;
+	}
+}
+
+static void pump(struct live_session *s);
+
+/* A read's completion, back on the session's loop. */
+static void read_back(struct http_loop_msg *msg)
+{
+	struct live_read *r = container_of(msg, struct live_read, msg);
+	struct live_session *s = r->s;
+	assert(on_loop_thread(s->ll) && s->read == r);
+	s->read = NULL;
+	if (s->open && !s->ending) {
+		read_apply(s, r);
+		pump(s);
+	} /* else closed or ending meanwhile: the result is not wanted */
+	read_free(r);
+	session_unref(s); /* the read's */
+}
+
+static void read_work(struct work *w)
+{
+	struct live_read *r = container_of(w, struct live_read, work);
+	read_run(r, w->thread);
+	http_loop_post(r->loop, &r->msg);
+}
+
+/* Runs `r` for `s`, which owns it from here: on the reader pool if the
+ * loops may not read (then apply() comes back later, and s->read is set
+ * until it does), else at once through the loop's reader. A full pool
+ * fails the read (STORE_BUSY). The caller holds a reference on `s`. */
+static void read_start(struct live_session *s, struct live_read *r)
+{
+	struct live_loop *ll = s->ll;
+	struct workpool *pool = ll->svc->opt.readers;
+	assert(!s->read);
+	if (pool) {
+		r->s = s;
+		r->loop = ll->loop;
+		r->work.fn = read_work;
+		r->msg.run = read_back;
+		session_ref(s);
+		s->read = r;
+		if (workpool_submit(pool, &r->work) == 0)
+			return;
+		s->read = NULL;
+		session_unref(s);
+		r->rc = STORE_BUSY;
+	} else {
+		read_run(r, ll->db);
+	}
+	read_apply(s, r);
+	read_free(r);
+}
+
+/* ---- what a session does next ---------------------------------------------------- */
+
+/* Hands on tweet `id`, unless it was deleted meanwhile: from the tweet
+ * cache at once, else through a read. */
+static void send_tweet(struct live_session *s, uint64_t id)
+{
+	struct live_loop *ll = s->ll;
+	int rc;
+	strbuf_reset(&ll->json);
+	if (feed_tweet_cached(ll->svc->feed, id, &ll->json, &rc)) {
+		tweet_read(s, id, rc, &ll->json);
+		return;
+	}
+	struct live_read *r = read_new(s, READ_TWEET);
+	r->id = id;
+	read_start(s, r);
+}
+
+/* An event from the bus, in the order the session received it. */
+static void handle_event(struct live_session *s, const struct live_event *e)
+{
+	switch (e->kind) {
+	case LIVE_TWEET:
+		if (live_watermark_live(&s->wm, e->id))
+			send_tweet(s, e->id);
+		break;
+	case LIVE_DELETE: send_delete(s, e->id); break;
+	case LIVE_RESYNC: read_start(s, read_new(s, READ_CELEBS)); break;
+	case LIVE_REVOKE:
+	case LIVE_REVOKE_OTHERS:
+		/* A stream opened without a token cannot be the one that
+		 * stays. */
+		if ((e->kind == LIVE_REVOKE) ==
+		    (s->has_token && memcmp(s->token, e->token, sizeof(s->token)) == 0)) {
+			/* What was queued before the revoke still goes; nothing
+			 * after it. A reconnect with the token gets 401. */
+			session_end(s, LIVE_END_DONE);
+		}
+		break;
+	}
+}
+
+/* The next step of a catch-up round: a page to read, or the round is
+ * complete. */
+static void catch_up_step(struct live_session *s)
+{
+	struct live_service *svc = s->ll->svc;
+	struct store_page page = {.limit = CATCHUP_PAGE, .oldest_first = true};
+	if (!live_watermark_pending(&s->wm, &page.after, &page.before)) {
+		live_watermark_round_done(&s->wm, feed_live_upto(svc->feed));
+		return;
+	}
+	struct live_read *r = read_new(s, READ_PAGE);
+	r->page = page;
+	r->room = svc->opt.buffer_bytes / 2 - s->sink->backlog(s->arg); /* > 0: catch_up_room */
+	read_start(s, r);
+}
+
+/* Does what can be done now: the waiting events in order, then catch-up
+ * pages while there is room, until a read is in flight or nothing is
+ * left; then the bound, and a flush. The caller holds a reference. */
+static void pump(struct live_session *s)
+{
+	size_t bound = s->ll->svc->opt.buffer_bytes;
+	while (s->open && s->ready && !s->ending && !s->read && backlog(s) <= bound) {
+		if (!h2o_linklist_is_empty(&s->queue)) {
+			struct session_msg *m =
+				H2O_STRUCT_FROM_MEMBER(struct session_msg, link, s->queue.next);
+			h2o_linklist_unlink(&m->link);
+			s->queued_bytes -= sizeof(*m);
+			handle_event(s, &m->e);
+			free(m);
+			session_unref(s); /* the event's */
+		} else if (s->wm.syncing && catch_up_room(s)) {
+			catch_up_step(s);
+		} else {
+			break;
+		}
+	}
+	if (!s->open || !s->ready || s->ending)
+		return;
+	if (backlog(s) > bound) {
 		session_end(s, LIVE_END_SLOW);
 		return;
 	}
@@ -438,41 +766,26 @@ void live_session_writable(struct live_session *s)
 	session_unref(s);
 }
 
-/* An event from the bus, now on the session's loop. */
+/* An event from the bus, now on the session's loop: it joins the queue,
+ * which pump() empties unless a read is in flight. */
 static void deliver(struct http_loop_msg *msg)
 {
 	struct session_msg *m = (struct session_msg *)msg;
 	struct live_session *s = m->s;
 	assert(on_loop_thread(s->ll));
-	if (s->open && !s->ending) {
-		switch (m->e.kind) {
-		case LIVE_TWEET:
-			if (live_watermark_live(&s->wm, m->e.id))
-				send_tweet(s, m->e.id);
-			break;
-		case LIVE_DELETE: send_delete(s, m->e.id); break;
-		case LIVE_RESYNC:
-			if (follow_celebrities(s) == STORE_OK)
-				live_watermark_resync(&s->wm, feed_live_upto(s->ll->svc->feed));
-			break;
-		case LIVE_REVOKE:
-		case LIVE_REVOKE_OTHERS:
-			/* A stream opened without a token cannot be the one
-			 * that stays. */
-			if ((m->e.kind == LIVE_REVOKE) ==
-			    (s->has_token && memcmp(s->token, m->e.token, sizeof(s->token)) == 0)) {
-				/* What was queued before the revoke still goes; nothing
-				 * after it. A reconnect with the token gets 401. */
-				session_end(s, LIVE_END_DONE);
-				goto done;
-			}
-			break;
-		}
-		pump(s);
+	if (!s->open || s->ending) {
+		free(m);
+		session_unref(s); /* the event's */
+		return;
 	}
-done:
-	free(m);
-	session_unref(s); /* the event's */
+	h2o_linklist_insert(&s->queue, &m->link); /* the event's reference goes with it */
+	s->queued_bytes += sizeof(*m);
+	session_ref(s); /* the sink may close it */
+	if (!s->ready && s->queued_bytes > s->ll->svc->opt.buffer_bytes)
+		open_done(s, STORE_BUSY); /* still opening, and already too far behind */
+	else
+		pump(s);
+	session_unref(s);
 }
 
 static void on_heartbeat(h2o_timeout_entry_t *entry)
@@ -481,19 +794,6 @@ static void on_heartbeat(h2o_timeout_entry_t *entry)
 	s->sink->heartbeat(s->arg);
 	h2o_timeout_link(s->ll->evloop, &s->ll->heartbeat, &s->heartbeat);
 	live_session_writable(s);
-}
-
-/* Whether the token the session was opened with still names a session of
- * its user. Asked once the session listens on its feed channel: a log-out
- * that committed before is seen here, one after it arrives as a revoke. */
-static int still_signed_in(struct live_session *s, const uint8_t *token_hash)
-{
-	struct store_reader *db = s->ll->db;
-	struct session found;
-	int rc = db->ops->session_get(db, token_hash, &found);
-	if (rc == STORE_NOT_FOUND || (rc == STORE_OK && found.user_id != s->user_id))
-		return LIVE_REVOKED;
-	return rc;
 }
 
 int live_session_open(struct live_loop *ll, h2o_loop_t *evloop, uint64_t user_id,
@@ -520,31 +820,33 @@ int live_session_open(struct live_loop *ll, h2o_loop_t *evloop, uint64_t user_id
 	s->arg = arg;
 	s->open = true;
 	s->user_id = user_id;
+	s->after = after;
 	if (token_hash) {
 		s->has_token = true;
 		memcpy(s->token, token_hash, sizeof(s->token));
 	}
 	s->heartbeat.cb = on_heartbeat;
+	h2o_linklist_init_anchor(&s->queue);
+	h2o_linklist_insert(&ll->sessions, &s->link);
 	char channel[LIVE_CHANNEL_MAX];
 	live_channel_feed(channel, user_id);
 	s->feed_sub = svc->bus->ops->subscribe(svc->bus, channel, on_bus_message, s);
-	int rc = token_hash ? still_signed_in(s, token_hash) : STORE_OK;
-	if (!rc)
-		rc = follow_celebrities(s);
-	if (rc) {
-		unsubscribe_all(s);
-		s->open = false; /* for events already posted */
-		slot_release(svc, user_id);
-		session_unref(s);
-		return rc;
+	/* Listening: now the sign-in check and the celebrities (then, in
+	 * open_done, U). */
+	struct live_read *r = read_new(s, READ_OPEN);
+	if (token_hash) {
+		r->has_token = true;
+		memcpy(r->token_hash, token_hash, sizeof(r->token_hash));
 	}
-	/* Subscribed: now U may be read (live/watermark.h). */
-	live_watermark_init(&s->wm, after, feed_live_upto(svc->feed));
-	atomic_fetch_add(&svc->opened, 1);
-	h2o_linklist_insert(&ll->sessions, &s->link);
-	h2o_timeout_link(ll->evloop, &ll->heartbeat, &s->heartbeat);
-	*out = s;
-	return 0;
+	session_ref(s); /* for the answer below */
+	s->in_open = true;
+	read_start(s, r);
+	s->in_open = false;
+	int rc = s->ready ? 0 : s->open ? LIVE_OPENING : s->open_rc;
+	if (s->open)
+		*out = s;
+	session_unref(s);
+	return rc;
 }
 
 /* ---- per loop ---------------------------------------------------------------------- */
@@ -552,6 +854,7 @@ int live_session_open(struct live_loop *ll, h2o_loop_t *evloop, uint64_t user_id
 struct live_loop *live_loop_new(struct live_service *svc, struct http_loop *loop,
 				struct store_reader *db)
 {
+	assert(db || svc->opt.readers); /* reads go somewhere */
 	struct live_loop *ll = xcalloc(1, sizeof(*ll));
 	ll->svc = svc;
 	ll->loop = loop;
@@ -570,8 +873,15 @@ void live_loop_drain(struct live_loop *ll)
 	for (h2o_linklist_t *n = ll->sessions.next, *next; n != &ll->sessions; n = next) {
 		next = n->next;
 		struct live_session *s = H2O_STRUCT_FROM_MEMBER(struct live_session, link, n);
-		if (!s->ending)
+		session_ref(s);
+		if (!s->ready) {
+			/* Still opening: refused, as a new one would be now. */
+			atomic_fetch_add(&ll->svc->refused_server, 1);
+			open_done(s, LIVE_SERVER_FULL);
+		} else if (!s->ending) {
 			session_end(s, LIVE_END_DONE);
+		}
+		session_unref(s);
 	}
 }
 
@@ -581,7 +891,9 @@ void live_loop_free(struct live_loop *ll)
 		return;
 	assert(on_loop_thread(ll));
 	/* A session still open here never saw its transport finish (a reader
-	 * that stopped reading): the loop is gone, so is h2o's interest. */
+	 * that stopped reading): the loop is gone, so is h2o's interest. A
+	 * read still in flight holds its session's memory; its completion
+	 * would run on this loop, which runs no more. */
 	while (!h2o_linklist_is_empty(&ll->sessions)) {
 		struct live_session *s =
 			H2O_STRUCT_FROM_MEMBER(struct live_session, link, ll->sessions.next);

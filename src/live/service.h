@@ -27,7 +27,11 @@
  * Threads. Events are published off the loops (the fanout thread); the bus
  * handler posts each to the session's own event loop (http_loop_post), and
  * everything else happens there: a session, its sink calls and its
- * transport belong to one loop. The caps and counters are process-wide.
+ * transport belong to one loop. Except its store reads: where the store
+ * may not be read on a loop (live_options.readers), they run on the reader
+ * pool, one at a time per session, and their results come back to the
+ * loop; events wait for them in order. The caps and counters are
+ * process-wide.
  *
  * Resources are bounded: the transport's unsent bytes per session (beyond
  * `buffer_bytes` the session is cut off), open sessions per user and per
@@ -44,9 +48,14 @@ struct feed;
 struct http_loop;
 struct pubsub;
 struct store_reader;
+struct workpool;
 struct writes;
 
 struct live_options {
+	/* The reader pool (util/workpool.h; each thread's state a store
+	 * reader) when the store may not be read on an event loop; NULL:
+	 * sessions read through their loop's own reader, at once. */
+	struct workpool *readers;
 	size_t max_streams;      /* sessions open at once in this process */
 	unsigned max_per_user;   /* sessions open at once per user */
 	size_t buffer_bytes;     /* bytes a transport may hold unsent; beyond: cut off */
@@ -83,6 +92,14 @@ enum live_end {
  * them into one write.
  */
 struct live_sink {
+	/* The answer to a live_session_open that returned LIVE_OPENING, once
+	 * its reads are done: `rc` as live_session_open would have returned
+	 * it. With 0 the session is open: the transport starts its response
+	 * and calls live_session_writable. Otherwise the session is gone,
+	 * handle and all (the transport must not close it): the transport
+	 * answers the refusal. No other call precedes this one, but `end`
+	 * with LIVE_END_RELEASE if the loop goes first. */
+	void (*opened)(void *arg, int rc);
 	/* Tweet `id` and its JSON (valid during the call only). */
 	void (*tweet)(void *arg, uint64_t id, const char *json, size_t len);
 	/* Tweet `id` was deleted. */
@@ -99,9 +116,10 @@ struct live_sink {
 	void (*end)(void *arg, enum live_end why);
 };
 
-/* live_session_open's refusals; beside them it returns 0 or a STORE_* code
- * (store/store.h), which are all above -100. */
+/* live_session_open's refusals; beside them it returns 0, LIVE_OPENING
+ * or a STORE_* code (store/store.h), which are all above -100. */
 enum {
+	LIVE_OPENING = 1,        /* not yet: the answer comes through sink->opened */
 	LIVE_USER_FULL = -101,   /* the user has max_per_user sessions open */
 	LIVE_SERVER_FULL = -102, /* the process has max_streams open, or drains */
 	LIVE_REVOKED = -103,     /* the token was revoked before the session began */
@@ -126,7 +144,8 @@ void live_service_stats(struct live_service *svc, struct live_stats *out);
 const struct live_options *live_service_options(const struct live_service *svc);
 
 /* The part of one event loop, made and used on the loop's thread; `db` is
- * that thread's store reader. */
+ * that thread's store reader, NULL (and never used) when the service has
+ * a reader pool. */
 struct live_loop *live_loop_new(struct live_service *svc, struct http_loop *loop,
 				struct store_reader *db);
 /* Shutdown: ends every session of the loop (LIVE_END_DONE) and refuses
@@ -142,15 +161,21 @@ void live_loop_free(struct live_loop *ll);
  * copied; NULL for none) is the hash of the token the session was opened
  * with: its revocation ends the session. With `after` > 0 it first replays the
  * feed's tweets newer than `after`; with 0 it starts with what comes next.
- * The sink is not called before the transport calls live_session_writable,
- * so it may start its response in between.
+ * The sink is not called before the transport calls live_session_writable
+ * (sink->opened aside), so it may start its response in between.
  *
- * Returns 0 and sets *out; the transport owns one handle on the session
- * until live_session_close (or LIVE_END_RELEASE). Or returns
- * LIVE_USER_FULL, LIVE_SERVER_FULL (counted in the stats), LIVE_REVOKED
- * (the token is gone by the time the session listens for its revocation),
- * or the STORE_* error of reading the reader's follows; nothing is held
- * then.
+ * Opening reads the store (the token's session, the reader's follows):
+ * at once when the loop may read, else on the reader pool. Returns 0 and
+ * sets *out; the transport owns one handle on the session until
+ * live_session_close (or LIVE_END_RELEASE). Or returns LIVE_OPENING and
+ * sets *out: the transport owns the handle likewise (it may close the
+ * session, if its client leaves, and then hears nothing more), and the
+ * answer comes through sink->opened. Or returns LIVE_USER_FULL,
+ * LIVE_SERVER_FULL (counted in the stats), LIVE_REVOKED (the token is
+ * gone by the time the session listens for its revocation), or the
+ * STORE_* error of those reads (STORE_BUSY: the reader pool is full);
+ * nothing is held then. sink->opened gives the same answers, and
+ * LIVE_SERVER_FULL when the loop drains meanwhile.
  */
 int live_session_open(struct live_loop *ll, h2o_loop_t *evloop, uint64_t user_id,
 		      const uint8_t *token_hash, uint64_t after, const struct live_sink *sink,

@@ -29,6 +29,14 @@
 #include "util/strbuf.h"
 
 #define BLOB_KEY_MAX 48
+
+/* How long a cache may keep a published blob before asking again, for
+ * chirp's own answers and the bucket's (a presigned URL's
+ * response-cache-control). A blob's bytes never change, but a deleted
+ * tweet's media must leave every cache soon: after this, a cache
+ * revalidates (If-None-Match: 304 while the media lives, 404 once its
+ * tweet is gone). */
+#define BLOB_CACHE_CONTROL "public, max-age=300"
 #define BLOB_ETAG_LEN 32    /* hex characters, without quotes */
 
 enum {

@@ -222,7 +222,7 @@ static int s3_locate(struct blob *base, const char *key, const char *content_typ
 	if (!key_ok(key))
 		return -1;
 	struct sigv4_param p[] = {
-		{"response-cache-control", "public, max-age=31536000, immutable"},
+		{"response-cache-control", BLOB_CACHE_CONTROL},
 		{"response-content-type", content_type},
 	};
 	sign((struct blob_s3 *)base, "GET", key, time_now_ms() / 1000 + DOWNLOAD_URL_TTL, p, 2,

@@ -45,6 +45,48 @@ void blob_sign_url(struct strbuf *url, const uint8_t *secret, const char *base_u
 	strbuf_appendf(url, "&sig=%s", sig);
 }
 
+/* "NAME=" and a decimal without leading zeros (1..19 digits: no
+ * overflow), then `end` ('&', or '\0' for the end of q). Advances *p. */
+static bool query_number(const char **p, const char *stop, const char *name, uint64_t *out)
+{
+	size_t n = strlen(name);
+	const char *s = *p;
+	if ((size_t)(stop - s) < n + 2 || memcmp(s, name, n) != 0 || s[n] != '=')
+		return false;
+	s += n + 1;
+	size_t digits = 0;
+	uint64_t v = 0;
+	while (s + digits < stop && s[digits] >= '0' && s[digits] <= '9' && digits < 20) {
+		v = v * 10 + (uint64_t)(s[digits] - '0');
+		digits++;
+	}
+	if (digits == 0 || digits > 19 || (s[0] == '0' && digits > 1) || s + digits == stop ||
+	    s[digits] != '&')
+		return false;
+	*out = v;
+	*p = s + digits + 1;
+	return true;
+}
+
+bool blob_query_parse(const char *method, const char *q, size_t len, uint64_t *expires,
+		      uint64_t *max, const char **sig)
+{
+	const char *p = q, *stop = q + len;
+	*max = 0;
+	if (!query_number(&p, stop, "expires", expires))
+		return false;
+	if (strcmp(method, "GET") != 0 && !query_number(&p, stop, "max", max))
+		return false;
+	if ((size_t)(stop - p) != 4 + BLOB_SIG_HEX || memcmp(p, "sig=", 4) != 0)
+		return false;
+	p += 4;
+	for (size_t i = 0; i < BLOB_SIG_HEX; i++)
+		if (!((p[i] >= '0' && p[i] <= '9') || (p[i] >= 'a' && p[i] <= 'f')))
+			return false;
+	*sig = p;
+	return true;
+}
+
 enum blob_sig_result blob_sig_check(const uint8_t *secret, const char *method, const char *key,
 				    size_t key_len, uint64_t expires, uint64_t max_bytes,
 				    const char *sig, size_t sig_len, uint64_t now)

@@ -12,6 +12,7 @@
 #ifndef CHIRP_MEDIA_BLOB_SIGN_H
 #define CHIRP_MEDIA_BLOB_SIGN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -34,6 +35,17 @@ void blob_sign(const uint8_t *secret, const char *method, const char *key, size_
  * in the URL for every method but GET, whose signature has max 0. */
 void blob_sign_url(struct strbuf *url, const uint8_t *secret, const char *base_url,
 		   const char *method, const char *key, uint64_t expires, uint64_t max_bytes);
+
+/* Reads the query of a signed URL (the bytes after '?', not decoded) in
+ * the one form blob_sign_url writes: "expires=E&sig=S" for GET,
+ * "expires=E&max=M&sig=S" for any other method, E and M decimal without
+ * leading zeros, S 64 lowercase hex digits, nothing before, between or
+ * after. Any other spelling of the same values (upper-case hex, "0"s in
+ * front, parameters reordered, repeated or added) is refused, so an edge
+ * cache keyed on the URI sees one URI per blob. True with *expires,
+ * *max (0 for GET) and *sig (pointing into `q`, BLOB_SIG_HEX bytes). */
+bool blob_query_parse(const char *method, const char *q, size_t len, uint64_t *expires,
+		      uint64_t *max, const char **sig);
 
 /* Checks a signed request: `sig` must be the signature of the other
  * arguments (compared in constant time), and `now` (unix seconds) not past

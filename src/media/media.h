@@ -49,7 +49,9 @@ struct media_options {
 	uint64_t max_bytes;          /* largest upload */
 	uint64_t part_bytes;         /* uploads above this go in parts of this size */
 	uint64_t max_pixels;         /* decoded size limit */
-	unsigned workers;            /* processing threads */
+	uint64_t max_pixels_per_byte; /* decoded pixels per uploaded byte (process.h) */
+	uint64_t job_timeout_ms;     /* one job's processing time limit */
+	unsigned workers;            /* processing threads; one job per user at a time */
 	unsigned max_attempts;       /* then dead-letter */
 	uint64_t retry_base_ms;      /* first retry delay; doubles, with jitter */
 	uint64_t upload_ttl_s;       /* life of a presigned PUT URL */
@@ -185,22 +187,34 @@ void media_follow_writes(struct media_service *m, struct writes *ws);
 struct media_blob_request {
 	const char *key;     /* the path's key, not NUL-terminated */
 	size_t key_len;
-	bool signed_query;   /* expires, sig (and for PUT, max) were all there and numeric */
+	bool signed_query;   /* the query was in its canonical form (blob_query_parse) */
 	uint64_t expires;
 	uint64_t max;        /* PUT: the largest body the URL allows */
 	const char *sig;
 	size_t sig_len;
 };
 
-/* Checks a PUT of `len` bytes to an upload URL, with the caller's reader:
- * the key (404), the signature and expiry (403 invalid_signature or
- * url_expired; before anything that would tell which keys exist), that
- * the key is an upload's (403), that the upload is still open (404 no
- * such upload, 409 upload_closed: a URL replayed after complete cannot
- * swap the bytes being processed), and the size (400 empty, 413 past
- * max). 0, or -1 with `err`. */
-int media_blob_accept_put(struct media_service *m, struct store_reader *db,
-			  const struct media_blob_request *r, size_t len, struct media_error *err);
+/* Which upload, and which part of it (0: a single PUT), a PUT names. */
+struct media_upload_target {
+	uint64_t id;
+	unsigned part;
+	uint64_t max; /* the largest body the URL allows */
+};
+
+/* Checks a PUT to an upload URL without the store (never blocks): the
+ * key (404), the signature and expiry (403 invalid_signature or
+ * url_expired; before anything that would tell which keys exist), and
+ * that the key is an upload's (403). 0 with *t set, or -1 with `err`. */
+int media_blob_check_put(struct media_service *m, const struct media_blob_request *r,
+			 struct media_upload_target *t, struct media_error *err);
+
+/* The rest of accepting a PUT of `len` bytes, with a store reader (a
+ * read: off the loop when the store says so): the upload is still open
+ * (404 no such upload, 409 upload_closed: a URL replayed after complete
+ * cannot swap the bytes being processed), and the size (400 empty, 413
+ * past max). 0, or -1 with `err`. */
+int media_blob_upload_open(struct store_reader *db, const struct media_upload_target *t,
+			   size_t len, struct media_error *err);
 
 /* How an accepted PUT ended: the stored blob's ETag (BLOB_ETAG_LEN hex
  * characters), or NULL when the blob store failed (503). From an I/O
@@ -221,11 +235,13 @@ struct media_blob_source {
 };
 
 /* Checks a GET of a signed URL (404 for a key that is not a published
- * blob's, 403 as for PUT) and says where its bytes are: 0 and `src`
- * filled (the caller deinits src->url, also on failure), or -1 with
- * `err`. Non-blocking. */
-int media_blob_locate(struct media_service *m, const struct media_blob_request *r,
-		      struct media_blob_source *src, struct media_error *err);
+ * blob's, 403 as for PUT; then 404 unless the media's row, read with the
+ * caller's reader, is ready: a deleted tweet's media is gone at once) and
+ * says where its bytes are: 0 and `src` filled (the caller deinits
+ * src->url, also on failure), or -1 with `err`. Reads the store once. */
+int media_blob_locate(struct media_service *m, struct store_reader *db,
+		      const struct media_blob_request *r, struct media_blob_source *src,
+		      struct media_error *err);
 
 /* ---- counters ---- */
 
@@ -235,6 +251,7 @@ struct media_stats {
 	uint64_t retried; /* attempts that failed and were rescheduled */
 	uint64_t failed;  /* jobs rejected or dead-lettered */
 	uint64_t removed; /* media removed by cleanup */
+	uint64_t deferred; /* jobs put back: their user had another one running */
 };
 void media_stats(struct media_service *m, struct media_stats *out);
 

@@ -10,6 +10,7 @@
 #include <vips/vips.h>
 
 #include "util/log.h"
+#include "util/timeutil.h"
 
 int media_process_init(void)
 {
@@ -61,9 +62,37 @@ static int save(VipsImage *img, bool png, struct strbuf *out)
 	return rc;
 }
 
-int media_process(const void *data, size_t len, uint64_t max_pixels, struct processed *out,
-		  char *why)
+/* The time limit of one media_process call. */
+struct deadline {
+	uint64_t at_ns; /* monotonic; 0: none */
+	bool passed;
+};
+
+/* libvips' progress callback, between tiles of an image being computed:
+ * past the deadline, the kill flag makes the computation fail. */
+static void on_eval(VipsImage *img, VipsProgress *progress, void *arg)
 {
+	(void)progress;
+	struct deadline *d = arg;
+	if (d->at_ns && time_mono_ns() > d->at_ns) {
+		d->passed = true;
+		vips_image_set_kill(img, TRUE);
+	}
+}
+
+/* Watches the computation of `img` (and of the images it is made from,
+ * which report through it) against `d`. */
+static void watch(VipsImage *img, struct deadline *d)
+{
+	vips_image_set_progress(img, TRUE);
+	g_signal_connect(img, "eval", G_CALLBACK(on_eval), d);
+}
+
+int media_process(const void *data, size_t len, const struct process_limits *lim,
+		  struct processed *out, char *why)
+{
+	struct deadline dl = {.at_ns = lim->timeout_ms ? time_mono_ns() + lim->timeout_ms * 1000000
+						       : 0};
 	memset(out, 0, sizeof(*out));
 	strbuf_init(&out->full);
 	strbuf_init(&out->thumb);
@@ -81,21 +110,40 @@ int media_process(const void *data, size_t len, uint64_t max_pixels, struct proc
 		goto done;
 	}
 	uint64_t w = (uint64_t)vips_image_get_width(img), h = (uint64_t)vips_image_get_height(img);
-	if (w == 0 || h == 0 || w * h > max_pixels) {
+	if (w == 0 || h == 0 || w * h > lim->max_pixels) {
 		snprintf(why, MEDIA_ERROR_MAX + 1, "image of %llux%llu pixels is over the limit of %llu",
-			 (unsigned long long)w, (unsigned long long)h, (unsigned long long)max_pixels);
+			 (unsigned long long)w, (unsigned long long)h,
+			 (unsigned long long)lim->max_pixels);
+		goto done;
+	}
+	if (lim->max_pixels_per_byte && w * h > PROCESS_PPB_FLOOR &&
+	    w * h / len >= lim->max_pixels_per_byte) {
+		snprintf(why, MEDIA_ERROR_MAX + 1,
+			 "image of %llux%llu pixels in %zu bytes: over %llu pixels per byte "
+			 "(a decompression bomb)",
+			 (unsigned long long)w, (unsigned long long)h, len,
+			 (unsigned long long)lim->max_pixels_per_byte);
 		goto done;
 	}
 	if (vips_autorot(img, &rot, NULL)) {
 		snprintf(why, MEDIA_ERROR_MAX + 1, "corrupt image");
 		goto done;
 	}
+	watch(rot, &dl);
 	/* Lossless in, lossless out: PNGs (and anything with alpha) stay PNG;
 	 * the rest is published as JPEG. */
 	bool png = strcmp(type, "image/png") == 0 || vips_image_hasalpha(rot);
-	if (vips_thumbnail_image(rot, &thumb, THUMB_SIDE, "height", THUMB_SIDE, "size",
-				 VIPS_SIZE_DOWN, NULL) ||
-	    save(rot, png, &out->full) || save(thumb, png, &out->thumb)) {
+	int failed = vips_thumbnail_image(rot, &thumb, THUMB_SIDE, "height", THUMB_SIDE, "size",
+					  VIPS_SIZE_DOWN, NULL);
+	if (!failed)
+		watch(thumb, &dl);
+	failed = failed || save(rot, png, &out->full) || save(thumb, png, &out->thumb);
+	if (dl.passed) {
+		snprintf(why, MEDIA_ERROR_MAX + 1, "processing took longer than the limit of %llu ms",
+			 (unsigned long long)lim->timeout_ms);
+		goto done;
+	}
+	if (failed) {
 		snprintf(why, MEDIA_ERROR_MAX + 1, "corrupt image");
 		goto done;
 	}

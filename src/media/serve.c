@@ -62,19 +62,26 @@ static bool is_upload_key(const char *key, size_t len, unsigned *part)
 	return true;
 }
 
-int media_blob_accept_put(struct media_service *m, struct store_reader *db,
-			  const struct media_blob_request *r, size_t len, struct media_error *err)
+int media_blob_check_put(struct media_service *m, const struct media_blob_request *r,
+			 struct media_upload_target *t, struct media_error *err)
 {
-	unsigned part;
 	if (check_signed(m, "PUT", r, err))
 		return -1;
-	if (!is_upload_key(r->key, r->key_len, &part))
+	if (!is_upload_key(r->key, r->key_len, &t->part))
 		return refuse(err, 403, "invalid_signature", "this key cannot be uploaded to");
+	t->id = strtoull(r->key, NULL, 10);
+	t->max = r->max;
+	return 0;
+}
+
+int media_blob_upload_open(struct store_reader *db, const struct media_upload_target *t,
+			   size_t len, struct media_error *err)
+{
+	unsigned part = t->part;
 	/* The upload must still be open: a PUT URL replayed after complete
 	 * cannot swap the bytes being processed or published. */
-	uint64_t id = strtoull(r->key, NULL, 10);
 	struct media md;
-	int rc = db->ops->media_get(db, id, &md);
+	int rc = db->ops->media_get(db, t->id, &md);
 	if (rc == STORE_NOT_FOUND || (rc == STORE_OK && (part ? part > md.parts : md.parts != 0)))
 		return refuse(err, 404, "not_found", "no such upload");
 	if (rc) {
@@ -86,7 +93,7 @@ int media_blob_accept_put(struct media_service *m, struct store_reader *db,
 		return refuse(err, 409, "upload_closed", "this upload is complete or was removed");
 	if (len == 0)
 		return refuse(err, 400, "empty_body", "the upload has no bytes");
-	if (len > r->max)
+	if (len > t->max)
 		return refuse(err, 413, "too_large", "more bytes than this URL allows");
 	return 0;
 }
@@ -136,8 +143,9 @@ void media_blob_put(struct media_service *m, const struct media_blob_request *r,
 		blob_put_finish(p, NULL);
 }
 
-int media_blob_locate(struct media_service *m, const struct media_blob_request *r,
-		      struct media_blob_source *src, struct media_error *err)
+int media_blob_locate(struct media_service *m, struct store_reader *db,
+		      const struct media_blob_request *r, struct media_blob_source *src,
+		      struct media_error *err)
 {
 	unsigned part;
 	strbuf_init(&src->url);
@@ -145,16 +153,27 @@ int media_blob_locate(struct media_service *m, const struct media_blob_request *
 	src->path[0] = '\0';
 	if (check_signed(m, "GET", r, err))
 		return -1;
+	/* Only a ready media's blobs: a deleted tweet releases its media in
+	 * the delete's own transaction, and from then on its URLs are 404,
+	 * though cleanup removes the files later. */
+	struct media md;
+	int rc = is_upload_key(r->key, r->key_len, &part)
+			 ? STORE_NOT_FOUND
+			 : db->ops->media_get(db, strtoull(r->key, NULL, 10), &md);
+	if (rc == STORE_NOT_FOUND || (rc == STORE_OK && md.status != MEDIA_READY))
+		return refuse(err, 404, "not_found", "no such blob");
+	if (rc) {
+		refuse(err, 503, "unavailable", "the store is unavailable; try again");
+		err->store_failed = true;
+		return -1;
+	}
 	bool png = r->key_len > 4 && memcmp(r->key + r->key_len - 4, ".png", 4) == 0;
 	src->content_type = png ? "image/png" : "image/jpeg";
 	char key[BLOB_KEY_MAX];
 	memcpy(key, r->key, r->key_len); /* blob_key_valid: shorter than BLOB_KEY_MAX */
 	key[r->key_len] = '\0';
-	/* Uploads are never served: only what processing published. */
-	int where = is_upload_key(r->key, r->key_len, &part)
-			    ? -1
-			    : m->blob->ops->locate(m->blob, key, src->content_type, src->path,
-						   &src->url);
+	/* Uploads are never served (above): only what processing published. */
+	int where = m->blob->ops->locate(m->blob, key, src->content_type, src->path, &src->url);
 	if (where < 0)
 		return refuse(err, 404, "not_found", "no such blob");
 	src->redirect = where == 1;

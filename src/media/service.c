@@ -66,6 +66,7 @@ void media_stats(struct media_service *m, struct media_stats *out)
 	out->retried = atomic_load(&m->retried);
 	out->failed = atomic_load(&m->failed);
 	out->removed = atomic_load(&m->removed);
+	out->deferred = atomic_load(&m->deferred);
 }
 
 void media_metrics(struct media_service *m, struct strbuf *sb)
@@ -80,9 +81,14 @@ void media_metrics(struct media_service *m, struct strbuf *sb)
 		       "chirp_media_jobs_total{outcome=\"failed\"} %llu\n"
 		       "# HELP chirp_media_removed_total Media removed by cleanup since start.\n"
 		       "# TYPE chirp_media_removed_total counter\n"
-		       "chirp_media_removed_total %llu\n",
+		       "chirp_media_removed_total %llu\n"
+		       "# HELP chirp_media_jobs_deferred_total Jobs put back because their user had "
+		       "another one running.\n"
+		       "# TYPE chirp_media_jobs_deferred_total counter\n"
+		       "chirp_media_jobs_deferred_total %llu\n",
 		       (unsigned long long)st.ready, (unsigned long long)st.retried,
-		       (unsigned long long)st.failed, (unsigned long long)st.removed);
+		       (unsigned long long)st.failed, (unsigned long long)st.removed,
+		       (unsigned long long)st.deferred);
 }
 
 struct media_service *media_new(struct store *store, struct blob *blob,

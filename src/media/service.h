@@ -26,7 +26,7 @@ struct media_service {
 	struct workpool *io; /* blob calls for the API (upload.c, serve.c), off the loops */
 	struct idgen ids;    /* media ids: a multipart upload is opened under its key first */
 	struct media_workers *workers;
-	atomic_uint_fast64_t ready, retried, failed, removed; /* media_stats */
+	atomic_uint_fast64_t ready, retried, failed, removed, deferred; /* media_stats */
 };
 
 /* Starts opt.workers processing threads and the cleanup thread

@@ -16,6 +16,14 @@
  * media is "failed" and GET /v1/media/{id} shows the last reason. An input
  * that can never work (not an image, too many pixels, corrupt) fails at
  * once: retrying it would only burn CPU.
+ *
+ * Fairness: one user's jobs run one at a time. A worker that claims a job
+ * whose owner has another one running on another worker puts it back
+ * (due again DEFER_MS later, its attempts unchanged) and claims the next,
+ * so one user's burst of uploads holds at most one worker while the
+ * others serve everyone else. Each job also has a time limit and a cap
+ * on pixels per byte (process.h). The owners running are known to this
+ * process only: with several nodes, a user may have one job per node.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -31,11 +39,13 @@
 #include "util/timeutil.h"
 
 #define RETRY_CAP_MS (5ull * 60 * 1000)
+#define DEFER_MS 1000 /* a job put back for its owner's other one: due again after 1-1.5 s */
 
 struct media_thread {
 	struct media_workers *w;
 	pthread_t thread;
-	bool cleanup; /* the cleanup thread, else a worker */
+	bool cleanup;   /* the cleanup thread, else a worker */
+	uint64_t owner; /* the user whose job this worker runs; 0: none (under w->lock) */
 };
 
 struct media_workers {
@@ -104,7 +114,12 @@ static enum attempt attempt(struct media_service *m, const struct store_job *job
 		return ATTEMPT_TRANSIENT;
 	}
 	struct processed p;
-	rc = media_process(raw.data ? raw.data : "", raw.len, m->opt.max_pixels, &p, f->error);
+	struct process_limits lim = {
+		.max_pixels = m->opt.max_pixels,
+		.max_pixels_per_byte = m->opt.max_pixels_per_byte,
+		.timeout_ms = m->opt.job_timeout_ms,
+	};
+	rc = media_process(raw.data ? raw.data : "", raw.len, &lim, &p, f->error);
 	strbuf_deinit(&raw);
 	if (rc)
 		return ATTEMPT_REJECT;
@@ -139,6 +154,45 @@ static uint64_t backoff_ms(const struct media_options *o, unsigned attempts)
 	if (d > RETRY_CAP_MS)
 		d = RETRY_CAP_MS;
 	return d / 2 + randombytes_uniform((uint32_t)(d / 2 + 1));
+}
+
+/* Marks worker t as running a job of `owner`: false if another worker
+ * runs one of the same owner already. */
+static bool owner_take(struct media_thread *t, uint64_t owner)
+{
+	struct media_workers *ws = t->w;
+	bool idle = true;
+	pthread_mutex_lock(&ws->lock);
+	for (unsigned i = 0; i < ws->nthreads && idle; i++)
+		idle = &ws->threads[i] == t || ws->threads[i].owner != owner;
+	if (idle)
+		t->owner = owner;
+	pthread_mutex_unlock(&ws->lock);
+	return idle;
+}
+
+static void owner_drop(struct media_thread *t)
+{
+	pthread_mutex_lock(&t->w->lock);
+	t->owner = 0;
+	pthread_mutex_unlock(&t->w->lock);
+}
+
+/* Puts a job back for later, as it was: its owner has another running. */
+static void defer_job(struct media_service *m, const struct store_job *job)
+{
+	struct store_write w;
+	store_write_init(&w, STORE_W_JOB_FINISH);
+	struct store_job_finish *f = &w.in.job_finish;
+	f->job_id = job->id;
+	f->media_id = job->media_id;
+	f->attempts = job->attempts;
+	f->outcome = JOB_RETRY;
+	f->run_at_ms = time_now_ms() + DEFER_MS + randombytes_uniform(DEFER_MS / 2);
+	snprintf(f->error, sizeof(f->error), "waiting for the same user's other upload");
+	if (store_write_sync(m->store, &w) == STORE_OK)
+		atomic_fetch_add(&m->deferred, 1);
+	store_write_deinit(&w);
 }
 
 static void run_job(struct media_service *m, struct store_reader *db, const struct store_job *job)
@@ -282,10 +336,17 @@ static void *worker_main(void *arg)
 	struct store_reader *db = m->store->ops->reader_new(m->store);
 	struct store_job job;
 	while (!stopping(ws)) {
-		if (m->queue->ops->claim(m->queue, &job, 1000)) {
+		if (!m->queue->ops->claim(m->queue, &job, 1000))
+			continue;
+		struct media md;
+		uint64_t owner = db->ops->media_get(db, job.media_id, &md) == STORE_OK ? md.owner_id : 0;
+		if (owner && !owner_take(t, owner)) {
+			defer_job(m, &job);
+		} else {
 			run_job(m, db, &job);
-			m->queue->ops->release(m->queue, job.id);
+			owner_drop(t);
 		}
+		m->queue->ops->release(m->queue, job.id);
 	}
 	db->ops->reader_free(db);
 	return NULL;

@@ -3,7 +3,10 @@
  *
  * One store reader serves every worker, under the queue's lock (a reader
  * is not thread-safe). Claims are an in-memory list, so two workers never
- * run the same job; see queue.h for what happens after a crash.
+ * run the same job; see queue.h for what happens after a crash. A store
+ * shared by several processes (job_lease) also holds each claimed job
+ * for LEASE_MS in the database, so no other process runs it meanwhile,
+ * and one whose process died runs again once the lease ends.
  */
 #include "queue/queue.h"
 
@@ -17,9 +20,12 @@
 
 #define CLAIMS_MAX 64
 #define LOOK_AHEAD 16 /* due jobs read per look; claimed ones are skipped */
+#define LEASE_MS (5 * 60 * 1000) /* longer than any processing attempt */
+#define NOTIFIED_POLL_MS 5000    /* the poll, when the store notifies new jobs */
 
 struct store_queue {
 	struct queue base;
+	struct store *store;
 	struct store_reader *db;
 	uint64_t poll_ms;
 	pthread_mutex_t lock;
@@ -56,8 +62,13 @@ static bool sq_claim(struct queue *base, struct store_job *job, uint64_t timeout
 	while (!q->stopping) {
 		struct store_job due[LOOK_AHEAD];
 		size_t n = 0;
-		if (q->nclaimed < CLAIMS_MAX &&
-		    q->db->ops->job_due(q->db, time_now_ms(), due, LOOK_AHEAD, &n) == STORE_OK) {
+		if (q->nclaimed < CLAIMS_MAX && q->db->ops->job_lease) {
+			if (q->db->ops->job_lease(q->db, time_now_ms(), LEASE_MS, job) == STORE_OK) {
+				q->claimed[q->nclaimed++] = job->id;
+				got = true;
+			}
+		} else if (q->nclaimed < CLAIMS_MAX &&
+			   q->db->ops->job_due(q->db, time_now_ms(), due, LOOK_AHEAD, &n) == STORE_OK) {
 			for (size_t i = 0; i < n && !got; i++) {
 				if (is_claimed(q, due[i].id))
 					continue;
@@ -100,6 +111,11 @@ static void sq_notify(struct queue *base)
 	pthread_mutex_unlock(&q->lock);
 }
 
+static void woken(void *arg)
+{
+	sq_notify(arg);
+}
+
 static void sq_stop(struct queue *base)
 {
 	struct store_queue *q = (struct store_queue *)base;
@@ -114,8 +130,15 @@ static struct queue *sq_open(const struct queue_options *opt, struct strbuf *err
 	(void)err; /* nothing can fail but memory, which aborts */
 	struct store_queue *q = xcalloc(1, sizeof(*q));
 	q->base.ops = &queue_store_ops;
+	q->store = opt->store;
 	q->db = opt->store->ops->reader_new(opt->store);
 	q->poll_ms = opt->poll_ms ? opt->poll_ms : 250;
+	/* Jobs other processes commit wake us too; the poll stays, slower,
+	 * for a notification lost with a connection. */
+	if (opt->store->ops->on_new_job) {
+		opt->store->ops->on_new_job(opt->store, woken, q);
+		q->poll_ms = NOTIFIED_POLL_MS;
+	}
 	pthread_mutex_init(&q->lock, NULL);
 	pthread_cond_init(&q->wake, NULL);
 	return &q->base;
@@ -126,6 +149,8 @@ static void sq_close(struct queue *base)
 	struct store_queue *q = (struct store_queue *)base;
 	if (!q)
 		return;
+	if (q->store->ops->on_new_job)
+		q->store->ops->on_new_job(q->store, NULL, NULL);
 	q->db->ops->reader_free(q->db);
 	pthread_cond_destroy(&q->wake);
 	pthread_mutex_destroy(&q->lock);

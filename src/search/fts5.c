@@ -19,7 +19,7 @@
  * only moves the watermark back.
  *
  * Ranking (relevance): among the WINDOW newest matches of each tier,
- * bm25 divided by (1 + age in days / RECENCY_DAYS); tier 0 is the query
+ * bm25 divided by (1 + age in days / 7) (search/hits.h); tier 0 is the query
  * as typed, tier 1 what matched only through a typo candidate.
  */
 #include <math.h>
@@ -32,6 +32,7 @@
 #include <time.h>
 
 #include "search/fuzzy.h"
+#include "search/hits.h"
 #include "search/rank.h"
 #include "search/search.h"
 #include "search/tokenizer.h"
@@ -49,7 +50,6 @@
 #define CANDIDATES_MAX 4    /* typo candidates per query word */
 #define CANDIDATES_SEEN 64  /* candidates considered before keeping the best */
 #define PREFIX_MIN 2        /* shorter prefixes are words */
-#define RECENCY_DAYS 7.0
 #define WORD_BYTES (FUZZY_MAX_CHARS * 4)
 #define MMAP_BYTES "1073741824"
 
@@ -178,6 +178,7 @@ struct indexer {
 	struct search_words *words;
 	struct tweet *tweets; /* READ_BATCH */
 	struct user *users;
+	uint64_t *cursors;    /* where each row read stands in the store's order */
 	enum src src;        /* of the words being recorded */
 	uint64_t first_tweet, last_tweet; /* the oldest and newest indexed in a batch */
 	bool failed;         /* a statement failed in this transaction */
@@ -263,7 +264,8 @@ static size_t index_tweets(struct indexer *ix, size_t budget)
 	size_t done = 0, n;
 	ix->src = SRC_TWEETS;
 	while (!ix->failed && done < budget) {
-		if (ops->tweets_after(ix->store, after, READ_BATCH, ix->tweets, &n) != STORE_OK) {
+		if (ops->tweets_after(ix->store, after, READ_BATCH, ix->tweets, ix->cursors, &n) !=
+		    STORE_OK) {
 			ix->failed = true;
 			break;
 		}
@@ -280,16 +282,15 @@ static size_t index_tweets(struct indexer *ix, size_t budget)
 			search_words(ix->words, t->text, t->text_len, false, record_word, ix);
 			if (!done && !i)
 				ix->first_tweet = t->id;
-			after = t->id;
+			ix->last_tweet = t->id;
+			after = ix->cursors[i];
 		}
 		done += n;
 		if (n < READ_BATCH)
 			break;
 	}
-	if (done) {
+	if (done)
 		set_watermark(ix, "tweets", after);
-		ix->last_tweet = after;
-	}
 	return done;
 }
 
@@ -300,7 +301,8 @@ static size_t index_users(struct indexer *ix, size_t budget)
 	size_t done = 0, n;
 	ix->src = SRC_USERS;
 	while (!ix->failed && done < budget) {
-		if (ops->users_after(ix->store, after, READ_BATCH, ix->users, &n) != STORE_OK) {
+		if (ops->users_after(ix->store, after, READ_BATCH, ix->users, ix->cursors, &n) !=
+		    STORE_OK) {
 			ix->failed = true;
 			break;
 		}
@@ -314,7 +316,7 @@ static size_t index_users(struct indexer *ix, size_t budget)
 			search_words(ix->words, u->handle, strlen(u->handle), false, record_word, ix);
 			search_words(ix->words, u->display_name, strlen(u->display_name), false,
 				     record_word, ix);
-			after = u->id;
+			after = ix->cursors[i];
 		}
 		done += n;
 		if (n < READ_BATCH)
@@ -391,6 +393,7 @@ static void indexer_free(struct indexer *ix)
 		ix->store->ops->reader_free(ix->store);
 	free(ix->tweets);
 	free(ix->users);
+	free(ix->cursors);
 }
 
 static void *indexer_main(void *arg)
@@ -408,6 +411,7 @@ static void *indexer_main(void *arg)
 	ix.store = s->store->ops->reader_new(s->store);
 	ix.tweets = xmalloc(READ_BATCH * sizeof(*ix.tweets));
 	ix.users = xmalloc(READ_BATCH * sizeof(*ix.users));
+	ix.cursors = xmalloc(READ_BATCH * sizeof(*ix.cursors));
 	uint64_t *forget = xmalloc(FORGET_MAX * sizeof(*forget));
 
 	for (;;) {
@@ -870,52 +874,10 @@ static void add_author(struct strbuf *b, uint64_t author_id)
 	strbuf_appendf(b, "author : \"from_%llu\"", (unsigned long long)author_id);
 }
 
-struct hit {
-	uint64_t id;
-	double score; /* lower is better */
-	int tier;
-};
-
-static int by_rank(const void *a, const void *b)
-{
-	const struct hit *x = a, *y = b;
-	if (x->tier != y->tier)
-		return x->tier - y->tier;
-	if (x->score != y->score)
-		return x->score < y->score ? -1 : 1;
-	return (x->id < y->id) - (x->id > y->id);
-}
-
-static int by_id(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-	return (x > y) - (x < y);
-}
-
-/* The ids of the hits so far, sorted, so a later tier can skip them. */
-struct seen {
-	uint64_t *ids;
-	size_t n;
-};
-
-static void seen_init(struct seen *s, const struct hit *hits, size_t n)
-{
-	s->ids = xmalloc((n ? n : 1) * sizeof(*s->ids));
-	for (size_t i = 0; i < n; i++)
-		s->ids[i] = hits[i].id;
-	s->n = n;
-	qsort(s->ids, n, sizeof(*s->ids), by_id);
-}
-
-static bool seen_has(const struct seen *s, uint64_t id)
-{
-	return s && bsearch(&id, s->ids, s->n, sizeof(*s->ids), by_id);
-}
-
 /* The WINDOW newest matches of `match`, scored, appended to hits (skipping
  * those already seen). */
 static int ranked(struct fts5_reader *r, const struct match *m, const struct store_page *p,
-		  int tier, struct hit *hits, size_t *n, const struct seen *seen)
+		  int tier, struct search_hit *hits, size_t *n, const struct search_seen *seen)
 {
 	sqlite3_stmt *st = stmt(r, Q_RANKED);
 	if (!st)
@@ -931,12 +893,10 @@ static int ranked(struct fts5_reader *r, const struct match *m, const struct sto
 	int rc;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		uint64_t id = (uint64_t)sqlite3_column_int64(st, 0);
-		if (seen_has(seen, id))
+		if (search_seen_has(seen, id))
 			continue;
-		uint64_t ms = id_unix_ms(id);
-		double age_days = ms < now ? (double)(now - ms) / 86400000.0 : 0;
 		double score = sqlite3_column_double(st, 1);
-		hits[(*n)++] = (struct hit){id, score / (1.0 + age_days / RECENCY_DAYS), tier};
+		hits[(*n)++] = (struct search_hit){id, search_hit_recency(score, id, now), tier};
 	}
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE) {
@@ -1011,17 +971,17 @@ static int fts5_tweets(struct search_reader *base, const struct search_request *
 			rc = recent(r, expr, &req->page, ids, n);
 		goto out;
 	}
-	struct hit *hits = xmalloc(2 * WINDOW * sizeof(*hits));
+	struct search_hit *hits = xmalloc(2 * WINDOW * sizeof(*hits));
 	size_t nh = 0;
 	rc = ranked(r, &exact, &req->page, 0, hits, &nh, NULL);
 	if (rc == STORE_OK && fuzzy.expr.len) {
-		struct seen seen;
-		seen_init(&seen, hits, nh);
+		struct search_seen seen;
+		search_seen_init(&seen, hits, nh);
 		rc = ranked(r, &fuzzy, &req->page, 1, hits, &nh, &seen);
-		free(seen.ids);
+		search_seen_deinit(&seen);
 	}
 	if (rc == STORE_OK) {
-		qsort(hits, nh, sizeof(*hits), by_rank);
+		search_hits_sort(hits, nh);
 		for (size_t i = req->offset; i < nh && *n < req->page.limit; i++)
 			ids[(*n)++] = hits[i].id;
 	}
@@ -1043,8 +1003,8 @@ static bool exact_handle(const struct search_query *q, const char *handle)
 
 /* The user whose handle is the whole query, if any, as tier -1: found
  * directly, so no number of similar names can push it out of the window. */
-static int handle_hit(struct fts5_reader *r, const struct search_query *q, struct hit *hits,
-		      size_t *n)
+static int handle_hit(struct fts5_reader *r, const struct search_query *q,
+		      struct search_hit *hits, size_t *n)
 {
 	if (q->nterms != 1 || q->terms[0].kind == SEARCH_PHRASE)
 		return STORE_OK;
@@ -1059,7 +1019,8 @@ static int handle_hit(struct fts5_reader *r, const struct search_query *q, struc
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *handle = (const char *)sqlite3_column_text(st, 1);
 		if (handle && exact_handle(q, handle))
-			hits[(*n)++] = (struct hit){(uint64_t)sqlite3_column_int64(st, 0), 0, -1};
+			hits[(*n)++] =
+				(struct search_hit){(uint64_t)sqlite3_column_int64(st, 0), 0, -1};
 	}
 	sqlite3_reset(st);
 	strbuf_deinit(&match);
@@ -1070,7 +1031,8 @@ static int handle_hit(struct fts5_reader *r, const struct search_query *q, struc
 	return STORE_OK;
 }
 
-static int users_tier(struct fts5_reader *r, const char *match, int tier, struct hit *hits, size_t *n, const struct seen *seen)
+static int users_tier(struct fts5_reader *r, const char *match, int tier, struct search_hit *hits,
+		      size_t *n, const struct search_seen *seen)
 {
 	sqlite3_stmt *st = stmt(r, Q_USERS);
 	if (!st)
@@ -1080,9 +1042,9 @@ static int users_tier(struct fts5_reader *r, const char *match, int tier, struct
 	int rc;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		uint64_t id = (uint64_t)sqlite3_column_int64(st, 0);
-		if (seen_has(seen, id))
+		if (search_seen_has(seen, id))
 			continue;
-		hits[(*n)++] = (struct hit){id, sqlite3_column_double(st, 1), tier};
+		hits[(*n)++] = (struct search_hit){id, sqlite3_column_double(st, 1), tier};
 	}
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE) {
@@ -1109,21 +1071,21 @@ static int fts5_users(struct search_reader *base, const struct search_query *que
 	build_match(r, q, true, &exact, &fuzzy);
 	int rc = STORE_OK;
 	if (exact.expr.len) {
-		struct hit *hits = xmalloc((2 * WINDOW + 1) * sizeof(*hits));
+		struct search_hit *hits = xmalloc((2 * WINDOW + 1) * sizeof(*hits));
 		size_t nh = 0;
 		rc = handle_hit(r, q, hits, &nh);
-		struct seen seen;
-		seen_init(&seen, hits, nh);
+		struct search_seen seen;
+		search_seen_init(&seen, hits, nh);
 		if (rc == STORE_OK)
 			rc = users_tier(r, exact.expr.data, 0, hits, &nh, &seen);
-		free(seen.ids);
+		search_seen_deinit(&seen);
 		if (rc == STORE_OK && fuzzy.expr.len) {
-			seen_init(&seen, hits, nh);
+			search_seen_init(&seen, hits, nh);
 			rc = users_tier(r, fuzzy.expr.data, 1, hits, &nh, &seen);
-			free(seen.ids);
+			search_seen_deinit(&seen);
 		}
 		if (rc == STORE_OK) {
-			qsort(hits, nh, sizeof(*hits), by_rank);
+			search_hits_sort(hits, nh);
 			for (size_t i = offset; i < nh && *n < limit; i++)
 				ids[(*n)++] = hits[i].id;
 		}

@@ -14,8 +14,9 @@
  * hydrate them (and skip ids the store no longer has, which is how a
  * delete the index has not caught up with stays invisible).
  *
- * The embedded adapter is SQLite FTS5 (search/fts5.c); a PostgreSQL
- * full-text + trigram adapter plugs in behind the same struct search_ops.
+ * The embedded adapter is SQLite FTS5 (search/fts5.c); the PostgreSQL
+ * full-text + trigram adapter (search/postgres.c) plugs in behind the same
+ * struct search_ops, for chirp on a PostgreSQL store.
  */
 #ifndef CHIRP_SEARCH_SEARCH_H
 #define CHIRP_SEARCH_SEARCH_H
@@ -86,8 +87,9 @@ struct search_stats {
 };
 
 struct search_options {
-	const char *data_dir;
-	struct store *store; /* what the index follows */
+	const char *data_dir;    /* fts5: where search.db lives */
+	const char *pg_conninfo; /* postgres: a libpq URI or key=value string */
+	struct store *store;     /* what the index follows */
 };
 
 struct search;
@@ -126,6 +128,7 @@ struct search_reader {
 };
 
 extern const struct search_ops search_fts5_ops;
+extern const struct search_ops search_postgres_ops;
 
 /* Registers the index's effects of committed writes (search/index_writes.c):
  * new tweets and users, deleted tweets. */

@@ -215,3 +215,29 @@ void search_words(struct search_words *w, const char *text, size_t len, bool ste
 	int flags = FTS5_TOKENIZE_QUERY | (stems ? 0 : FTS5_TOKENIZE_PREFIX);
 	tok_tokenize(w->tok, &c, flags, text, (int)len, on_word);
 }
+
+struct terms_call {
+	void (*emit)(void *arg, const char *term, size_t len, unsigned pos);
+	void *arg;
+	unsigned pos; /* of the next word; the current one is pos - 1 */
+};
+
+static int on_term(void *arg, int tflags, const char *tok, int n, int start, int end)
+{
+	(void)start;
+	(void)end;
+	struct terms_call *c = arg;
+	if (!(tflags & FTS5_TOKEN_COLOCATED) || c->pos == 0)
+		c->pos++;
+	c->emit(c->arg, tok, (size_t)n, c->pos - 1);
+	return SQLITE_OK;
+}
+
+void search_terms(struct search_words *w, const char *text, size_t len,
+		  void (*emit)(void *arg, const char *term, size_t len, unsigned pos), void *arg)
+{
+	struct terms_call c = {emit, arg, 0};
+	if (len > INT32_MAX)
+		return;
+	tok_tokenize(w->tok, &c, FTS5_TOKENIZE_DOCUMENT, text, (int)len, on_term);
+}

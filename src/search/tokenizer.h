@@ -36,6 +36,14 @@ void search_words_free(struct search_words *w);
 void search_words(struct search_words *w, const char *text, size_t len, bool stems,
 		  void (*emit)(void *arg, const char *word, size_t len), void *arg);
 
+/* Calls emit(arg, term, len, pos) for each term a document is indexed
+ * under, as the chirp tokenizer gives them to FTS5: stems, the words as
+ * written beside them, tags whole and bare. pos counts words from 0;
+ * colocated terms share their word's position. For an index that is not
+ * FTS5 (search/postgres.c), so both index exactly the same terms. */
+void search_terms(struct search_words *w, const char *text, size_t len,
+		  void (*emit)(void *arg, const char *term, size_t len, unsigned pos), void *arg);
+
 /* The FTS5 API of a connection; NULL if it has no FTS5. */
 fts5_api *search_fts5_api(sqlite3 *db);
 

@@ -44,14 +44,18 @@
  */
 #include <assert.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <libpq-fe.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <poll.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "store/store.h"
 #include "util/bqueue.h"
@@ -64,11 +68,16 @@
 #define IDEM_TTL_MS (24ull * 3600 * 1000)
 #define IDEM_SWEEP_EVERY_MS (60ull * 1000)
 #define STATEMENT_TIMEOUT_MS "5000"
+/* How long a call waits for an answer at all: a server that stopped
+ * answering (hung, frozen, cut off without a reset) enforces no statement
+ * timeout, so the client gives up a little after it would have. */
+#define CLIENT_TIMEOUT_MS 6000
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 5000
 #define MAX_PARAMS 8
 #define LOCK_CLASS 1667787122 /* "chir": advisory locks are (LOCK_CLASS, n) */
 #define LOCK_MIGRATE (-1)     /* n for migrations; node locks use the node id */
+#define LOCK_SEQ (-2)         /* n held by a transaction that adds tweets or users */
 #define OUTBOX_GRACE_MS 10000 /* another node's rows older than this are orphans */
 #define OUTBOX_CLAIM_EVERY_MS 1000
 #define OUTBOX_CLAIM_BATCH 64
@@ -157,7 +166,17 @@ static const char *const migrations[] = {
 	"CREATE INDEX jobs_due ON jobs (state, run_at_ms);",
 
 	/* 2: the outbox (outbox_start): a row per committed write whose
-	 * effects have not run yet; payload is struct outbox_payload. */
+	 * effects have not run yet; payload is struct outbox_payload. And
+	 * job leases (job_lease): a claimed job is nobody else's until
+	 * lease_until. And the commit sequence that indexes follow
+	 * (tweets_after): assigned under LOCK_SEQ, held to the commit, so
+	 * its order is the order of commits whichever node made them. */
+	"ALTER TABLE jobs ADD COLUMN lease_until bigint NOT NULL DEFAULT 0;"
+	"CREATE SEQUENCE chirp_commit_seq;"
+	"ALTER TABLE tweets ADD COLUMN seq bigint NOT NULL DEFAULT nextval('chirp_commit_seq');"
+	"ALTER TABLE users ADD COLUMN seq bigint NOT NULL DEFAULT nextval('chirp_commit_seq');"
+	"CREATE INDEX tweets_by_seq ON tweets (seq);"
+	"CREATE INDEX users_by_seq ON users (seq);"
 	"CREATE TABLE outbox ("
 	"  id bigint PRIMARY KEY,"
 	"  node integer NOT NULL,"
@@ -234,6 +253,7 @@ enum stmt {
 	R_USERS_AFTER,
 	R_MEDIA,
 	R_JOBS_DUE,
+	R_JOB_LEASE,
 	R_LIKED,
 	R_LIKED_BY,
 	R_LIKED_BY_ASC,
@@ -275,6 +295,8 @@ enum stmt {
 	W_IDEM_SET,
 	W_IDEM_SWEEP,
 	W_OUTBOX_DELETE,
+	W_SEQ_LOCK,
+	W_JOB_NOTIFY,
 	W_OUTBOX_CLAIM,
 	S_COUNT
 };
@@ -310,13 +332,19 @@ static const char *const sql[S_COUNT] = {
 	[R_AUTHOR_IDS] = "SELECT t.id FROM tweets t WHERE t.author_id = $1::bigint"
 			 PAGE("t.id", "DESC"),
 	[R_TWEETS_AFTER] = "SELECT t.id, t.author_id, '', '', t.text, t.media, t.in_reply_to_id,"
-			   " t.in_reply_to_user_id, t.reply_count, t.like_count"
-			   " FROM tweets t WHERE t.id > $1::bigint ORDER BY t.id LIMIT $2",
-	[R_USERS_AFTER] = "SELECT " USER_COLS " FROM users u WHERE u.id > $1::bigint"
-			  " ORDER BY u.id LIMIT $2",
+			   " t.in_reply_to_user_id, t.reply_count, t.like_count, t.seq"
+			   " FROM tweets t WHERE t.seq > $1::bigint ORDER BY t.seq LIMIT $2",
+	[R_USERS_AFTER] = "SELECT " USER_COLS ", u.seq FROM users u WHERE u.seq > $1::bigint"
+			  " ORDER BY u.seq LIMIT $2",
 	[R_MEDIA] = "SELECT " MEDIA_COLS " FROM media WHERE id = $1::bigint",
 	[R_JOBS_DUE] = "SELECT id, media_id, attempts, run_at_ms FROM jobs WHERE state = 0 AND"
 		       " run_at_ms <= $1::bigint ORDER BY run_at_ms, id LIMIT $2",
+	/* The oldest due job nobody holds, held by the caller until $2. */
+	[R_JOB_LEASE] = "UPDATE jobs SET lease_until = $2::bigint WHERE id = ("
+			" SELECT id FROM jobs WHERE state = 0 AND run_at_ms <= $1::bigint"
+			" AND lease_until <= $1::bigint ORDER BY run_at_ms, id LIMIT 1"
+			" FOR UPDATE SKIP LOCKED)"
+			" RETURNING id, media_id, attempts, run_at_ms",
 	/* A page's ids as one array: one query whatever the page's length. */
 	[R_LIKED] = "SELECT tweet_id FROM likes WHERE user_id = $1::bigint"
 		    " AND tweet_id = ANY ($2::bigint[])",
@@ -413,8 +441,8 @@ static const char *const sql[S_COUNT] = {
 			       " INSERT INTO jobs (id, media_id, run_at_ms)"
 			       " VALUES ($1::bigint, $2::bigint, $3::bigint)",
 	[W_JOB_DELETE] = "DELETE FROM jobs WHERE id = $1::bigint",
-	[W_JOB_RETRY] = "UPDATE jobs SET attempts = $2::int, run_at_ms = $3::bigint, last_error = $4"
-			" WHERE id = $1::bigint",
+	[W_JOB_RETRY] = "UPDATE jobs SET attempts = $2::int, run_at_ms = $3::bigint, last_error = $4,"
+			" lease_until = 0 WHERE id = $1::bigint",
 	[W_JOB_DEAD] = "UPDATE jobs SET attempts = $2::int, state = 1, last_error = $3"
 		       " WHERE id = $1::bigint",
 	[W_MEDIA_FINISH] = "UPDATE media SET status = $2::int, content_type = $3, width = $4::int,"
@@ -438,6 +466,9 @@ static const char *const sql[S_COUNT] = {
 		       " WHERE scope = $1::bigint AND key = $2",
 	[W_IDEM_SWEEP] = "DELETE FROM idempotency WHERE created_ms < $1::bigint",
 	[W_OUTBOX_DELETE] = "DELETE FROM outbox WHERE id = ANY ($1::bigint[])",
+	[W_SEQ_LOCK] = "SELECT pg_advisory_xact_lock($1::int, $2::int)",
+	/* Delivered at the commit, to every node listening (on_new_job). */
+	[W_JOB_NOTIFY] = "SELECT pg_notify('chirp_jobs', '')",
 	/* What this node left before it started ($2), and what any node
 	 * left longer ago than the grace period ($3). */
 	[W_OUTBOX_CLAIM] = "SELECT id, kind, layout, payload FROM outbox"
@@ -543,6 +574,45 @@ static void conn_failed(struct pg_conn *pc)
 	pc->next_try_ms = time_now_ms() + pc->backoff_ms / 2 + pc->jitter % (pc->backoff_ms / 2 + 1);
 }
 
+/*
+ * The result of the command just sent on c (the last one, as PQexec
+ * gives), waiting at most CLIENT_TIMEOUT_MS. On a timeout the connection
+ * is shut down, so libpq sees it broken: the caller's check of PQstatus
+ * then drops it like any lost connection.
+ */
+static PGresult *await_result(PGconn *c)
+{
+	uint64_t deadline = time_mono_ns() / 1000000 + CLIENT_TIMEOUT_MS;
+	PGresult *last = NULL, *r;
+	for (;;) {
+		while (PQisBusy(c)) {
+			uint64_t now = time_mono_ns() / 1000000;
+			struct pollfd p = {.fd = PQsocket(c), .events = POLLIN};
+			if (now >= deadline || poll(&p, 1, (int)(deadline - now)) == 0) {
+				log_error("postgres: no answer in %d ms: dropping the connection",
+					  CLIENT_TIMEOUT_MS);
+				shutdown(PQsocket(c), SHUT_RDWR);
+				deadline = UINT64_MAX; /* libpq now fails at once */
+			}
+			if (!PQconsumeInput(c))
+				break;
+		}
+		if (!(r = PQgetResult(c)))
+			break;
+		PQclear(last);
+		last = r;
+		if (PQstatus(c) != CONNECTION_OK)
+			break;
+	}
+	return last;
+}
+
+/* PQexec, with await_result's bound. */
+static PGresult *exec_bounded(PGconn *c, const char *text)
+{
+	return PQsendQuery(c, text) ? await_result(c) : NULL;
+}
+
 static PGconn *connect_now(const char *conninfo, struct strbuf *err)
 {
 	/* Ours first: what the connection string says wins over them. */
@@ -558,7 +628,7 @@ static PGconn *connect_now(const char *conninfo, struct strbuf *err)
 		PQfinish(c);
 		return NULL;
 	}
-	PGresult *r = PQexec(c, "SET statement_timeout = " STATEMENT_TIMEOUT_MS ";"
+	PGresult *r = exec_bounded(c, "SET statement_timeout = " STATEMENT_TIMEOUT_MS ";"
 				"SET idle_in_transaction_session_timeout = 60000;"
 				"SET client_min_messages = warning");
 	bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
@@ -612,7 +682,7 @@ static PGresult *exec_stmt(struct pg_conn *pc, enum stmt which, const struct arg
 			return NULL;
 		PGresult *r = NULL;
 		if (!pc->prepared[which]) {
-			r = PQprepare(c, name, sql[which], 0, NULL);
+			r = PQsendPrepare(c, name, sql[which], 0, NULL) ? await_result(c) : NULL;
 			pc->prepared[which] = PQresultStatus(r) == PGRES_COMMAND_OK;
 			if (pc->prepared[which]) {
 				PQclear(r);
@@ -620,8 +690,10 @@ static PGresult *exec_stmt(struct pg_conn *pc, enum stmt which, const struct arg
 			}
 		}
 		if (!r)
-			r = PQexecPrepared(c, name, a ? a->n : 0, a ? a->v : NULL,
-					   a ? a->len : NULL, a ? a->fmt : NULL, 0);
+			r = PQsendQueryPrepared(c, name, a ? a->n : 0, a ? a->v : NULL,
+						a ? a->len : NULL, a ? a->fmt : NULL, 0)
+				? await_result(c)
+				: NULL;
 		if (PQresultStatus(r) == want)
 			return r;
 		PQclear(r);
@@ -657,7 +729,7 @@ static int command(struct pg_conn *pc, enum stmt which, const struct args *a)
 /* Runs plain SQL (no parameters) on a connection; true on success. */
 static bool simple(PGconn *c, const char *text, struct strbuf *err)
 {
-	PGresult *r = PQexec(c, text);
+	PGresult *r = exec_bounded(c, text);
 	ExecStatusType st = PQresultStatus(r);
 	bool ok = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
 	if (!ok && err)
@@ -783,6 +855,8 @@ static void ids_add(struct ids *l, uint64_t id)
 /* Drops the first k ids. */
 static void ids_shift(struct ids *l, size_t k)
 {
+	if (!k)
+		return; /* an empty list has no array yet */
 	memmove(l->v, l->v + k, (l->n - k) * sizeof(*l->v));
 	l->n -= k;
 }
@@ -813,6 +887,17 @@ struct pg_store {
 	struct ids outbox_batch; /* rows the open transaction writes */
 	struct ids committed;    /* rows committed, whose effects run at done() */
 	struct ids finished;     /* rows whose effects ran, to delete */
+	bool seq_locked;         /* the open transaction holds LOCK_SEQ */
+
+	/* LISTEN chirp_jobs (on_new_job), on a thread and connection of its own */
+	pthread_mutex_t listen_lock; /* guards job_fn, held while it runs */
+	void (*job_fn)(void *arg);
+	void *job_arg;
+	struct pg_conn listen_conn;
+	pthread_t listener;
+	bool listener_started;
+	atomic_bool listen_stop;
+	int listen_pipe[2]; /* a byte here wakes the listener to stop */
 
 	struct pg_conn w; /* the writer's; holds the node lock */
 	struct strbuf scratch; /* the writer's */
@@ -1210,7 +1295,7 @@ static int pg_author_tweet_ids(struct store_reader *base, uint64_t author_id,
 }
 
 static int pg_tweets_after(struct store_reader *base, uint64_t after, unsigned limit,
-			   struct tweet *out, size_t *n)
+			   struct tweet *out, uint64_t *cursors, size_t *n)
 {
 	struct args a = {0};
 	arg_u64(&a, after);
@@ -1219,14 +1304,16 @@ static int pg_tweets_after(struct store_reader *base, uint64_t after, unsigned l
 	PGresult *r = query(rconn(base), R_TWEETS_AFTER, &a);
 	if (!r)
 		return STORE_ERROR;
-	for (int i = 0; i < PQntuples(r) && *n < limit; i++)
-		read_tweet(r, i, &out[(*n)++]);
+	for (int i = 0; i < PQntuples(r) && *n < limit; i++, (*n)++) {
+		read_tweet(r, i, &out[*n]);
+		cursors[*n] = col_u64(r, i, 10);
+	}
 	PQclear(r);
 	return STORE_OK;
 }
 
 static int pg_users_after(struct store_reader *base, uint64_t after, unsigned limit,
-			  struct user *out, size_t *n)
+			  struct user *out, uint64_t *cursors, size_t *n)
 {
 	struct args a = {0};
 	arg_u64(&a, after);
@@ -1235,8 +1322,10 @@ static int pg_users_after(struct store_reader *base, uint64_t after, unsigned li
 	PGresult *r = query(rconn(base), R_USERS_AFTER, &a);
 	if (!r)
 		return STORE_ERROR;
-	for (int i = 0; i < PQntuples(r) && *n < limit; i++)
-		read_user(r, i, 0, &out[(*n)++]);
+	for (int i = 0; i < PQntuples(r) && *n < limit; i++, (*n)++) {
+		read_user(r, i, 0, &out[*n]);
+		cursors[*n] = col_u64(r, i, USER_NCOLS);
+	}
 	PQclear(r);
 	return STORE_OK;
 }
@@ -1278,6 +1367,24 @@ static int pg_job_due(struct store_reader *base, uint64_t now_ms, struct store_j
 	}
 	PQclear(r);
 	return STORE_OK;
+}
+
+static int pg_job_lease(struct store_reader *base, uint64_t now_ms, uint64_t lease_ms,
+			struct store_job *out)
+{
+	struct args a = {0};
+	arg_u64(&a, now_ms);
+	arg_u64(&a, now_ms + lease_ms);
+	PGresult *r;
+	int rc = one(rconn(base), R_JOB_LEASE, &a, &r);
+	if (rc == STORE_OK) {
+		out->id = col_u64(r, 0, 0);
+		out->media_id = col_u64(r, 0, 1);
+		out->attempts = (unsigned)col_u64(r, 0, 2);
+		out->run_at_ms = col_u64(r, 0, 3);
+		PQclear(r);
+	}
+	return rc;
 }
 
 /* ---- the writer -------------------------------------------------------------- */
@@ -1337,8 +1444,26 @@ static int writer_tweet(struct pg_store *s, uint64_t id, struct tweet *out)
 	return writer_tweet_row(s, R_TWEET, &a, out);
 }
 
+/* Before a transaction adds a tweet or a user: their commit sequence
+ * numbers must come in commit order, so such transactions take turns,
+ * across nodes, from here to their commit. */
+static int seq_lock(struct pg_store *s)
+{
+	if (s->seq_locked)
+		return STORE_OK;
+	struct args a = {0};
+	arg_int(&a, LOCK_CLASS);
+	arg_int(&a, LOCK_SEQ);
+	PGresult *r = query(&s->w, W_SEQ_LOCK, &a);
+	PQclear(r);
+	s->seq_locked = r != NULL;
+	return r ? STORE_OK : STORE_ERROR;
+}
+
 static int exec_user_create(struct pg_store *s, struct store_write *w)
 {
+	if (seq_lock(s))
+		return STORE_ERROR;
 	struct args a = {0};
 	arg_u64(&a, idgen_next(&s->ids));
 	arg_text(&a, w->in.user_create.handle);
@@ -1480,6 +1605,10 @@ static int exec_tweet_create(struct pg_store *s, struct store_write *w)
 	if (rc) {
 		strbuf_deinit(&media);
 		return rc;
+	}
+	if (seq_lock(s)) {
+		strbuf_deinit(&media);
+		return STORE_ERROR;
 	}
 	uint64_t id = idgen_next(&s->ids);
 	struct args a = {0};
@@ -1652,6 +1781,10 @@ static int exec_media_complete(struct pg_store *s, struct store_write *w)
 	arg_u64(&a, w->media.id);
 	arg_u64(&a, time_now_ms());
 	if (command(&s->w, W_MEDIA_PROCESSING, &a))
+		return STORE_ERROR;
+	PGresult *n = query(&s->w, W_JOB_NOTIFY, NULL);
+	PQclear(n);
+	if (!n)
 		return STORE_ERROR;
 	w->created = true;
 	w->media.status = MEDIA_PROCESSING;
@@ -1874,7 +2007,7 @@ static bool take_node_lock(struct pg_store *s, PGconn *c, struct strbuf *err)
 {
 	char q[96];
 	snprintf(q, sizeof(q), "SELECT pg_try_advisory_lock(%d, %d)", LOCK_CLASS, (int)s->node_id);
-	PGresult *r = PQexec(c, q);
+	PGresult *r = exec_bounded(c, q);
 	bool ok = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 &&
 		  PQgetvalue(r, 0, 0)[0] == 't';
 	if (!ok && err)
@@ -1942,7 +2075,9 @@ static bool outbox_write(struct pg_store *s, struct store_write *batch, struct s
 		fmts[i] = 1;
 		i++;
 	}
-	PGresult *r = PQexecParams(s->w.c, q.data, (int)m, NULL, vals, lens, fmts, 0);
+	PGresult *r = PQsendQueryParams(s->w.c, q.data, (int)m, NULL, vals, lens, fmts, 0)
+			  ? await_result(s->w.c)
+			  : NULL;
 	bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
 	if (!ok)
 		log_error("postgres: writing the outbox: %s", PQerrorMessage(s->w.c));
@@ -2047,6 +2182,66 @@ static void pg_outbox_start(struct store *base, const bool *kinds, store_replay_
 	atomic_store_explicit(&s->outbox_on, true, memory_order_release);
 }
 
+/* ---- notifications ---- */
+
+/* Waits up to ms for the stop pipe; true if it says stop. */
+static bool listen_wait(struct pg_store *s, int fd, int ms)
+{
+	struct pollfd p[2] = {{.fd = s->listen_pipe[0], .events = POLLIN},
+			      {.fd = fd, .events = POLLIN}};
+	poll(p, fd >= 0 ? 2 : 1, ms);
+	return atomic_load(&s->listen_stop);
+}
+
+static void *listener_main(void *arg)
+{
+	struct pg_store *s = arg;
+	pthread_setname_np(pthread_self(), "chirp-listen");
+	PGconn *listening = NULL;
+	while (!atomic_load(&s->listen_stop)) {
+		PGconn *c = conn_get(&s->listen_conn);
+		if (c && c != listening) {
+			/* A new connection listens anew; jobs committed while
+			 * there was none are found by the queue's slow poll. */
+			listening = simple(c, "LISTEN chirp_jobs", NULL) ? c : NULL;
+			if (!listening)
+				conn_failed(&s->listen_conn);
+			continue;
+		}
+		if (listen_wait(s, c ? PQsocket(c) : -1, 1000) || !c)
+			continue;
+		if (!PQconsumeInput(c)) {
+			conn_failed(&s->listen_conn);
+			listening = NULL;
+			continue;
+		}
+		bool any = false;
+		for (PGnotify *n; (n = PQnotifies(c)) != NULL; PQfreemem(n))
+			any = true;
+		if (any) {
+			pthread_mutex_lock(&s->listen_lock);
+			if (s->job_fn)
+				s->job_fn(s->job_arg);
+			pthread_mutex_unlock(&s->listen_lock);
+		}
+	}
+	return NULL;
+}
+
+static void pg_on_new_job(struct store *base, void (*fn)(void *arg), void *arg)
+{
+	struct pg_store *s = (struct pg_store *)base;
+	pthread_mutex_lock(&s->listen_lock);
+	s->job_fn = fn;
+	s->job_arg = arg;
+	pthread_mutex_unlock(&s->listen_lock);
+	if (fn && !s->listener_started) {
+		if (pthread_create(&s->listener, NULL, listener_main, s) != 0)
+			die("postgres: cannot start the listener thread");
+		s->listener_started = true;
+	}
+}
+
 /* Runs writes [batch, end) in one transaction; true if it committed. */
 static bool run_batch(struct pg_store *s, struct store_write *batch, struct store_write *end)
 {
@@ -2062,6 +2257,7 @@ static bool run_batch(struct pg_store *s, struct store_write *batch, struct stor
 			return false;
 		ok = simple(c, "BEGIN", NULL);
 	}
+	s->seq_locked = false;
 	/* The rows whose effects ran go with this transaction. */
 	size_t deleting = s->finished.n;
 	if (ok && deleting)
@@ -2152,12 +2348,25 @@ static int pg_submit(struct store *base, struct store_write *w)
 
 static int schema_version(PGconn *c)
 {
-	PGresult *r = PQexec(c, "SELECT max(version) FROM chirp_schema");
+	PGresult *r = exec_bounded(c, "SELECT max(version) FROM chirp_schema");
 	int v = -1;
 	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
 		v = PQgetisnull(r, 0, 0) ? 0 : atoi(PQgetvalue(r, 0, 0));
 	PQclear(r);
 	return v;
+}
+
+/* Plain SQL with no time bound: a migration may build an index on a big
+ * table, or wait for another node's migration to finish. */
+static bool unbounded(PGconn *c, const char *text, struct strbuf *err)
+{
+	PGresult *r = PQexec(c, text);
+	ExecStatusType st = PQresultStatus(r);
+	bool ok = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
+	if (!ok && err)
+		strbuf_appendf(err, "%s", PQerrorMessage(c));
+	PQclear(r);
+	return ok;
 }
 
 /* Brings the schema up to date, one migration per transaction, under an
@@ -2168,9 +2377,9 @@ static bool migrate(PGconn *c, struct strbuf *err)
 	snprintf(lock, sizeof(lock), "SELECT pg_advisory_lock(%d, %d)", LOCK_CLASS, LOCK_MIGRATE);
 	snprintf(unlock, sizeof(unlock), "SELECT pg_advisory_unlock(%d, %d)", LOCK_CLASS,
 		 LOCK_MIGRATE);
-	if (!simple(c, lock, err))
+	if (!unbounded(c, "SET statement_timeout = 0", err) || !unbounded(c, lock, err))
 		return false;
-	bool ok = simple(c, "CREATE TABLE IF NOT EXISTS chirp_schema (version integer NOT NULL)",
+	bool ok = unbounded(c, "CREATE TABLE IF NOT EXISTS chirp_schema (version integer NOT NULL)",
 			 err);
 	int v = ok ? schema_version(c) : -1;
 	if (ok && v < 0) {
@@ -2184,17 +2393,17 @@ static bool migrate(PGconn *c, struct strbuf *err)
 	for (; ok && v < SCHEMA_VERSION; v++) {
 		char bump[80];
 		snprintf(bump, sizeof(bump), "INSERT INTO chirp_schema (version) VALUES (%d)", v + 1);
-		ok = simple(c, "BEGIN", err) && simple(c, migrations[v], err) &&
-		     simple(c, bump, err) && simple(c, "COMMIT", err);
+		ok = unbounded(c, "BEGIN", err) && unbounded(c, migrations[v], err) &&
+		     unbounded(c, bump, err) && unbounded(c, "COMMIT", err);
 		if (!ok) {
 			strbuf_appendf(err, " (migration %d)", v + 1);
-			simple(c, "ROLLBACK", NULL);
+			unbounded(c, "ROLLBACK", NULL);
 		} else {
 			log_info("postgres: schema migrated to version %d", v + 1);
 		}
 	}
-	simple(c, unlock, NULL);
-	return ok;
+	unbounded(c, unlock, NULL);
+	return unbounded(c, "SET statement_timeout = " STATEMENT_TIMEOUT_MS, err) && ok;
 }
 
 static void pg_close(struct store *base)
@@ -2206,6 +2415,16 @@ static void pg_close(struct store *base)
 		bqueue_stop(&s->queue);
 		pthread_join(s->writer, NULL); /* it drains the queue first */
 	}
+	if (s->listener_started) {
+		atomic_store(&s->listen_stop, true);
+		ssize_t w = write(s->listen_pipe[1], "x", 1);
+		(void)w;
+		pthread_join(s->listener, NULL);
+	}
+	conn_drop(&s->listen_conn);
+	close(s->listen_pipe[0]);
+	close(s->listen_pipe[1]);
+	pthread_mutex_destroy(&s->listen_lock);
 	conn_drop(&s->w); /* and with it, the node lock */
 	free(s->outbox_batch.v);
 	free(s->committed.v);
@@ -2233,6 +2452,10 @@ static struct store *pg_open(const struct store_options *opt, struct strbuf *err
 	idgen_init(&s->ids, opt->node_id);
 	strbuf_init(&s->scratch);
 	conn_init(&s->w, s->conninfo);
+	conn_init(&s->listen_conn, s->conninfo);
+	pthread_mutex_init(&s->listen_lock, NULL);
+	if (pipe2(s->listen_pipe, O_CLOEXEC) != 0)
+		die("postgres: pipe: %s", strerror(errno));
 
 	/* The data directory still holds the node's keys, blobs and search
 	 * files (main.c). */
@@ -2283,6 +2506,8 @@ const struct store_ops store_postgres_ops = {
 	.users_after = pg_users_after,
 	.media_get = pg_media_get,
 	.job_due = pg_job_due,
+	.job_lease = pg_job_lease,
+	.on_new_job = pg_on_new_job,
 	.submit = pg_submit,
 	.outbox_start = pg_outbox_start,
 	.stats = pg_stats,

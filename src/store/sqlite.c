@@ -1043,7 +1043,7 @@ static int sqlite_author_tweet_ids(struct store_reader *base, uint64_t author_id
 }
 
 static int sqlite_tweets_after(struct store_reader *base, uint64_t after, unsigned limit,
-			       struct tweet *out, size_t *n)
+			       struct tweet *out, uint64_t *cursors, size_t *n)
 {
 	struct sqlite_reader *r = (struct sqlite_reader *)base;
 	sqlite3_stmt *st = reader_stmt(r, R_TWEETS_AFTER);
@@ -1051,15 +1051,18 @@ static int sqlite_tweets_after(struct store_reader *base, uint64_t after, unsign
 	sqlite3_bind_int(st, 2, (int)limit);
 	int rc;
 	*n = 0;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW && *n < limit)
-		read_tweet(st, &out[(*n)++]);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && *n < limit) {
+		read_tweet(st, &out[*n]);
+		cursors[*n] = out[*n].id; /* one writer: ids grow in commit order */
+		(*n)++;
+	}
 	if (rc == SQLITE_ROW)
 		rc = SQLITE_DONE;
 	return finish_list(r->db, st, rc);
 }
 
 static int sqlite_users_after(struct store_reader *base, uint64_t after, unsigned limit,
-			      struct user *out, size_t *n)
+			      struct user *out, uint64_t *cursors, size_t *n)
 {
 	struct sqlite_reader *r = (struct sqlite_reader *)base;
 	sqlite3_stmt *st = reader_stmt(r, R_USERS_AFTER);
@@ -1067,8 +1070,11 @@ static int sqlite_users_after(struct store_reader *base, uint64_t after, unsigne
 	sqlite3_bind_int(st, 2, (int)limit);
 	int rc;
 	*n = 0;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW && *n < limit)
-		read_user(st, 0, &out[(*n)++]);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && *n < limit) {
+		read_user(st, 0, &out[*n]);
+		cursors[*n] = out[*n].id;
+		(*n)++;
+	}
 	if (rc == SQLITE_ROW)
 		rc = SQLITE_DONE;
 	return finish_list(r->db, st, rc);

@@ -336,22 +336,37 @@ struct store_ops {
 			      size_t *n);
 
 	/* For indexes that follow the store (search/): what was committed
-	 * after id `after`, oldest first, at most `limit`. In the SQLite
-	 * adapter ids grow in commit order (one writer makes them), so a
-	 * follower that remembers the last id it saw misses nothing; an
-	 * adapter with many writers must keep that promise some other way
-	 * (a commit sequence). tweets_after fills only the tweet's own fields (no author
-	 * handle or name). */
+	 * after cursor `after` (0: from the start), in commit order, at most
+	 * `limit`; cursors[i] is where out[i] stands, the `after` of the next
+	 * call. A follower that keeps the last cursor it saw misses nothing,
+	 * whichever node committed what. On SQLite the cursor is the id (one
+	 * writer makes ids in commit order); on PostgreSQL a commit sequence
+	 * (postgres.c). tweets_after fills only the tweet's own fields (no
+	 * author handle or name). */
 	int (*tweets_after)(struct store_reader *r, uint64_t after, unsigned limit,
-			    struct tweet *out, size_t *n);
+			    struct tweet *out, uint64_t *cursors, size_t *n);
 	int (*users_after)(struct store_reader *r, uint64_t after, unsigned limit,
-			   struct user *out, size_t *n);
+			   struct user *out, uint64_t *cursors, size_t *n);
 
 	/* Media and their processing jobs. job_due fills out[0..max) with
 	 * queued jobs due by `now_ms`, oldest first. */
 	int (*media_get)(struct store_reader *r, uint64_t id, struct media *out);
 	int (*job_due)(struct store_reader *r, uint64_t now_ms, struct store_job *out, size_t max,
 		       size_t *n);
+	/* For a store that several processes share (PostgreSQL; NULL for
+	 * SQLite, where the queue's claims in memory suffice): takes the
+	 * oldest due job no process holds and holds it until now_ms +
+	 * lease_ms, so that a job whose process died runs again elsewhere
+	 * once its lease ends. A retry (STORE_W_JOB_FINISH) ends the lease.
+	 * STORE_NOT_FOUND when nothing is due. */
+	int (*job_lease)(struct store_reader *r, uint64_t now_ms, uint64_t lease_ms,
+			 struct store_job *out);
+	/* For a store that several processes share (PostgreSQL: LISTEN /
+	 * NOTIFY; NULL for SQLite): calls fn(arg), on a thread of the
+	 * store's, whenever any process commits a new job, so waiting
+	 * workers wake at once rather than at their next poll. fn NULL
+	 * unregisters; once that call returns, fn is not running. */
+	void (*on_new_job)(struct store *s, void (*fn)(void *arg), void *arg);
 
 	/* Queues a write; returns 0 (done() will be called) or STORE_BUSY. */
 	int (*submit)(struct store *s, struct store_write *w);

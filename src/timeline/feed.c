@@ -527,6 +527,19 @@ int feed_tweet(struct feed *f, struct store_reader *r, uint64_t id, struct strbu
 	return feed_tweet_for(f, r, 0, id, out);
 }
 
+bool feed_tweet_cached(struct feed *f, uint64_t id, struct strbuf *out, int *rc)
+{
+	switch (f->cache->ops->get(f->cache, id, out)) {
+	case TWEET_CACHE_HIT:
+		render_tweet_viewer(out, false); /* as feed_tweet: no viewer */
+		*rc = STORE_OK;
+		return true;
+	case TWEET_CACHE_DELETED: *rc = STORE_NOT_FOUND; return true;
+	case TWEET_CACHE_MISS: break;
+	}
+	return false;
+}
+
 /* Cuts `out` back to its first `len` bytes. */
 static void truncate_to(struct strbuf *out, size_t len)
 {

@@ -122,6 +122,13 @@ int feed_tweet_for(struct feed *f, struct store_reader *r, uint64_t viewer, uint
  * since a stream's events are hydrated without a per-reader read. */
 int feed_tweet(struct feed *f, struct store_reader *r, uint64_t id, struct strbuf *out);
 
+/* feed_tweet from the tweet cache alone, never the store, so an event
+ * loop may call it whatever the store: true if the cache knows the tweet,
+ * and then *rc is STORE_OK (its JSON appended) or STORE_NOT_FOUND
+ * (deleted, nothing appended); false on a miss (nothing appended), when
+ * only feed_tweet can tell. */
+bool feed_tweet_cached(struct feed *f, uint64_t id, struct strbuf *out, int *rc);
+
 /*
  * Where the ids of a hydrated page come from (feed_hydrate): a home
  * timeline, a search index.

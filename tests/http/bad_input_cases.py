@@ -173,22 +173,13 @@ _SMUGGLED = b"GET /v1/users/abc HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n
 add("dup-cl/conflicting-on-get-healthz-smuggle", raw(
     b"GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n"
     b"Content-Length: %d\r\n\r\n" % len(_SMUGGLED) + _SMUGGLED),
-    allow={400}, wire=True, close_ok=True, category=cat,
-    xfail="h2o 2.2.5 takes the first of differing Content-Length headers "
-          "(RFC 9112 6.3 says MUST 400) and parses the rest as a second "
-          "request; it removes Content-Length from the headers a handler "
-          "sees, so chirp cannot refuse it: run behind a proxy that does "
-          "(docs/operations.md)")
+    allow={400}, wire=True, close_ok=True, category=cat)
 add("host/missing-on-get-healthz", raw(
     b"GET /healthz HTTP/1.1\r\nConnection: close\r\n\r\n"),
-    allow={400}, wire=True, close_ok=True, category="host",
-    xfail="h2o 2.2.5 serves an HTTP/1.1 request without Host (RFC 9112 3.2: "
-          "MUST 400) and keeps Host from handlers: not fixable in chirp")
+    allow={400}, wire=True, close_ok=True, category="host")
 add("host/duplicate-on-get-healthz", raw(
     b"GET /healthz HTTP/1.1\r\nHost: a\r\nHost: b\r\nConnection: close\r\n\r\n"),
-    allow={400}, wire=True, close_ok=True, category="host",
-    xfail="h2o 2.2.5 serves two Host headers (RFC 9112 3.2: MUST 400) and "
-          "keeps Host from handlers: not fixable in chirp")
+    allow={400}, wire=True, close_ok=True, category="host")
 
 # ------------------------------------------------ negative / huge / non-numeric Content-Length
 cat = "bad_cl"

@@ -5,8 +5,18 @@ API contract (docs/api.md) promises.
 Every response that goes through Client is recorded in TRAFFIC, together with
 every password the tests chose and every token the server minted, so that
 test_zz_secrets.py can check that no secret ever leaks into a response.
+
+The store under test: CHIRP_TEST_STORE=sqlite (the default) or postgres.
+With postgres, the first server started starts one throwaway PostgreSQL for
+the whole run (tests/pg/pgserver.py, stopped at exit), and each ServerProc
+gets `--store URL` for a database named after its data dir (see
+store_url_for): a restart on the same data dir sees the same data, a fresh
+data dir an empty database. Tests that look at the stored data themselves
+use db_dump / db_query, which work on both stores.
 """
 
+import atexit
+import hashlib
 import http.client
 import json
 import os
@@ -15,7 +25,9 @@ import secrets
 import shlex
 import signal
 import socket
+import sqlite3
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -41,6 +53,135 @@ TWEET_KEYS = {"id", "author_id", "author", "text", "created_at", "media"}
 
 def chirp_bin():
     return os.environ.get("CHIRP_BIN") or str(REPO_ROOT / "chirp")
+
+
+# ------------------------------------------------------------------ store
+
+TEST_STORE = os.environ.get("CHIRP_TEST_STORE", "sqlite")
+if TEST_STORE not in ("sqlite", "postgres"):
+    raise SystemExit(f"CHIRP_TEST_STORE={TEST_STORE!r}: sqlite or postgres")
+ON_POSTGRES = TEST_STORE == "postgres"
+
+_pg = None
+_pg_lock = threading.Lock()
+
+
+def pg_server():
+    """The run's PostgreSQL (a tests/pg/pgserver.py PgServer), started on
+    first use and stopped when the process exits. Its base URL is also put
+    in the environment as CHIRP_TEST_PG_URL."""
+    global _pg
+    with _pg_lock:
+        if _pg is None:
+            sys.path.insert(0, str(REPO_ROOT / "tests" / "pg"))
+            from pgserver import PgServer
+            srv = PgServer()
+            atexit.register(srv.cleanup)  # registered first: runs even if start fails
+            srv.start()
+            os.environ["CHIRP_TEST_PG_URL"] = srv.url()
+            _pg = srv
+        return _pg
+
+
+def pg_server_stop():
+    """Stops the run's PostgreSQL if it was started (idempotent)."""
+    with _pg_lock:
+        if _pg is not None:
+            _pg.cleanup()
+
+
+def store_db_name(data_dir):
+    """The PostgreSQL database of a data dir: chirp_ and a hash of its
+    absolute path, so the name is stable across restarts and distinct for
+    every temporary directory."""
+    path = os.path.abspath(str(data_dir)).encode()
+    return "chirp_" + hashlib.sha256(path).hexdigest()[:16]
+
+
+def store_url_for(data_dir):
+    """The --store value for a server on data_dir (None on SQLite, whose
+    store is the data dir's chirp.db). On PostgreSQL the database is created
+    if it is missing."""
+    if not ON_POSTGRES:
+        return None
+    return pg_server().create_db(store_db_name(data_dir))
+
+
+def db_query(data_dir, sql):
+    """Rows of one SQL statement against the store of the server on
+    data_dir (committed, if it writes), as lists of strings on PostgreSQL
+    (psql's text form: bytea is \\x hex) and as sqlite3 values on SQLite.
+    Table and column names are the adapter's schema, which both adapters
+    share for the core tables."""
+    if ON_POSTGRES:
+        out = pg_server().psql(sql, store_db_name(data_dir), sep="\x1f")
+        return [line.split("\x1f") for line in out.splitlines() if line]
+    db = sqlite3.connect(os.path.join(str(data_dir), "chirp.db"), timeout=10)
+    try:
+        with db:
+            return [list(r) for r in db.execute(sql).fetchall()]
+    finally:
+        db.close()
+
+
+# amcheck's heap check on every table of chirp's schema (the indexes are
+# checked one by one in db_integrity_check, as a bad one raises).
+PG_HEAP_CHECK_SQL = """
+CREATE EXTENSION IF NOT EXISTS amcheck;
+SELECT c.relname || ': block ' || v.blkno || ': ' || v.msg
+  FROM pg_class c, verify_heapam(c.oid) v
+ WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'r';
+"""
+
+
+def store_disk_pids(srv):
+    """The processes that write the store of ServerProc srv to disk: chirp
+    itself on SQLite, every process of the run's PostgreSQL otherwise."""
+    return pg_server().pids() if ON_POSTGRES else [srv.proc.pid]
+
+
+def db_integrity_check(data_dir):
+    """["ok"], or what is wrong with the store of the server on data_dir:
+    PRAGMA integrity_check on SQLite (read-only); amcheck on PostgreSQL
+    (verify_heapam on each table, bt_index_check with heapallindexed on
+    each index; an index that fails raises, and its error is the answer)."""
+    if ON_POSTGRES:
+        pg = pg_server()
+        db = store_db_name(data_dir)
+        problems = pg.psql(PG_HEAP_CHECK_SQL, db).splitlines()
+        indexes = pg.psql("SELECT c.relname FROM pg_class c JOIN pg_am a "
+                          "ON a.oid = c.relam WHERE c.relkind = 'i' AND "
+                          "c.relnamespace = 'public'::regnamespace "
+                          "AND a.amname = 'btree'", db).split()
+        for ix in indexes:
+            try:
+                pg.psql(f"SELECT bt_index_check('public.\"{ix}\"'::regclass, true)", db)
+            except subprocess.CalledProcessError as e:
+                problems.append(f"{ix}: {e.stderr.strip()}")
+        return problems or ["ok"]
+    path = os.path.join(str(data_dir), "chirp.db")
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)
+    try:
+        return [row[0] for row in db.execute("PRAGMA integrity_check")]
+    finally:
+        db.close()
+
+
+def db_dump(data_dir):
+    """Everything the store holds for the server on data_dir, as bytes to
+    search for secrets at rest: on SQLite the database files themselves
+    (chirp.db and its WAL), on PostgreSQL a pg_dump of its database (bytea
+    in hex, so callers look for a secret's hex form too)."""
+    if ON_POSTGRES:
+        return pg_server().dump(store_db_name(data_dir))
+    out = b""
+    for name in ("chirp.db", "chirp.db-wal"):
+        try:
+            with open(os.path.join(str(data_dir), name), "rb") as f:
+                out += f.read()
+        except FileNotFoundError:
+            pass
+    return out
 
 
 def chirp_wrapper():
@@ -244,7 +385,7 @@ class ServerProc:
     """One `chirp serve` process on a free port with a given data dir."""
 
     def __init__(self, data_dir, log_path, threads=2, extra_args=None,
-                 rate_limits=False):
+                 rate_limits=False, store=None):
         self.extra_args = list(extra_args or [])  # more `serve` flags
         # CHIRP_SERVE_ARGS: flags for every server of the run (make
         # http-offload runs the suite with --offload-reads).
@@ -254,6 +395,10 @@ class ServerProc:
         if not rate_limits:
             self.extra_args.append("--no-rate-limits")
         self.data_dir = str(data_dir)
+        # --store: `store` if given, else the test store's for this data
+        # dir (None: SQLite in the data dir), found at the first start; kept
+        # apart from extra_args, which callers replace.
+        self.store_url = store
         self.log_path = str(log_path)
         self.threads = threads
         self.host = "127.0.0.1"
@@ -277,8 +422,14 @@ class ServerProc:
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
 
+    def store_args(self):
+        if self.store_url is None:
+            self.store_url = store_url_for(self.data_dir)
+        return ["--store", self.store_url] if self.store_url else []
+
     def start(self):
         last = ""
+        store = self.store_args()
         for _attempt in range(3):  # a port picked free may be taken meanwhile
             self.port = free_port()
             self.starts += 1
@@ -289,7 +440,7 @@ class ServerProc:
                 [*chirp_wrapper(), chirp_bin(), "serve",
                  "--listen", f"{self.host}:{self.port}",
                  "--data", self.data_dir, "--threads", str(self.threads),
-                 *self.extra_args],
+                 *store, *self.extra_args],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
             log.close()
             deadline = time.monotonic() + STARTUP_TIMEOUT
@@ -346,6 +497,28 @@ class ServerProc:
         except OSError:
             return "(no log)"
         return data[-nbytes:].decode("utf-8", "replace")
+
+
+def store_adapter_missing(tmp_dir, store=None):
+    """None if chirp starts on the store under test (or on `store`, a
+    --store value); otherwise the reason it does not (the adapter is not
+    built in: `--store ...: unknown`). Starts one server on a data dir under
+    tmp_dir and stops it; any other failure to start raises."""
+    if not ON_POSTGRES and store is None:
+        return None
+    data = os.path.join(str(tmp_dir), "probe-data")
+    os.makedirs(data, exist_ok=True)
+    srv = ServerProc(data, os.path.join(str(tmp_dir), "probe.log"), store=store)
+    try:
+        srv.start()
+    except AssertionError as e:
+        why = [line for line in str(e).splitlines() if "unknown" in line]
+        if why:
+            return (f"chirp has no PostgreSQL store adapter yet: {chirp_bin()} "
+                    f"serve --store {srv.store_url} says {why[-1].strip()!r}")
+        raise
+    srv.stop()
+    return None
 
 
 def start_server(tmp_path, name, *flags):

@@ -12,7 +12,9 @@
 Environment: CHIRP_BIN overrides the binary (default ./chirp at the repo
 top); CHIRP_TIMEOUT_FACTOR scales every timeout (e.g. 3 for sanitizers);
 CHIRP_WRAPPER is a command every server runs under (e.g. valgrind);
-CHIRP_SERVE_ARGS adds flags to every server (e.g. --offload-reads).
+CHIRP_SERVE_ARGS adds flags to every server (e.g. --offload-reads);
+CHIRP_TEST_STORE=postgres runs every server on one throwaway PostgreSQL
+(chirp_client.py: a database per data dir; `make http-pg`).
 """
 
 import os
@@ -23,7 +25,8 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from chirp_client import (ServerProc, chirp_bin, create_user)  # noqa: E402
+from chirp_client import (ON_POSTGRES, ServerProc, chirp_bin,  # noqa: E402
+                          create_user, pg_server_stop, store_adapter_missing)
 
 
 def _require_binary():
@@ -31,6 +34,23 @@ def _require_binary():
     if not (os.path.isfile(path) and os.access(path, os.X_OK)):
         pytest.fail(f"chirp binary not found at {path}: run `make` or set "
                     f"CHIRP_BIN", pytrace=False)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def test_store(tmp_path_factory):
+    """On PostgreSQL: one server for the session, stopped at its end; and
+    one clear failure for the whole run when chirp cannot use it, rather
+    than the same start-up error in every test."""
+    if not ON_POSTGRES:
+        yield "sqlite"
+        return
+    _require_binary()
+    missing = store_adapter_missing(tmp_path_factory.mktemp("store-probe"))
+    if missing:
+        pg_server_stop()
+        pytest.exit(missing, returncode=1)
+    yield "postgres"
+    pg_server_stop()
 
 
 @pytest.fixture(scope="session")

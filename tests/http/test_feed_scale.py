@@ -12,6 +12,7 @@ import time
 import pytest
 
 from chirp_client import create_user, start_server
+from metrics_scrape import get_metrics
 
 THRESHOLD = 3   # --celebrity-threshold: more followers than this: celebrity
 CAP = 5         # --timeline-cap
@@ -54,7 +55,7 @@ def unfollow(api, who, whom):
 
 
 def metric(api, name):
-    text = api.get("/metrics").body.decode()
+    text = get_metrics(api).body.decode()
     m = re.search(rf"^{name} (\d+)$", text, re.M)
     assert m, f"{name} not in /metrics"
     return int(m.group(1))

@@ -153,7 +153,7 @@ def test_single_upload_goes_to_the_bucket(s3):
     img = absolute_get(loc)
     assert img.status == 200
     assert img.header("Content-Type") == "image/jpeg"
-    assert img.header("Cache-Control") == "public, max-age=31536000, immutable"
+    assert img.header("Cache-Control") == "public, max-age=300"
     got = Image.open(io.BytesIO(img.body))
     assert got.size == (900, 600) and not got.getexif()
     assert Image.open(io.BytesIO(data)).getexif().get_ifd(GPS_IFD), "the upload had GPS"

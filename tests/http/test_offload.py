@@ -5,7 +5,9 @@ makes the pool, so that run cannot pass on inline reads by mistake."""
 
 import os
 
-from chirp_client import create_user, start_server
+import pytest
+
+from chirp_client import ON_POSTGRES, create_user, start_server
 
 
 def _work_threads(pid):
@@ -19,6 +21,8 @@ def _work_threads(pid):
 def test_offload_reads_starts_the_reader_pool_and_serves(tmp_path):
     if "--offload-reads" in os.environ.get("CHIRP_SERVE_ARGS", ""):
         return  # both servers would offload: nothing to compare
+    if ON_POSTGRES:
+        pytest.skip("PostgreSQL reads always leave the loops: the next test checks that")
     inline = start_server(tmp_path, "inline", "--read-threads", "3")
     pooled = start_server(tmp_path, "pooled", "--offload-reads", "--read-threads", "3")
     try:
@@ -32,3 +36,21 @@ def test_offload_reads_starts_the_reader_pool_and_serves(tmp_path):
     finally:
         inline.stop()
         pooled.stop()
+
+
+def test_a_networked_store_reads_on_the_pool_without_the_flag(tmp_path):
+    """On PostgreSQL (reads_inline false) the reader pool exists with no
+    --offload-reads: its size follows --read-threads."""
+    if not ON_POSTGRES:
+        pytest.skip("SQLite reads inline unless told: the test above checks the flag")
+    three = start_server(tmp_path, "three", "--read-threads", "3")
+    five = start_server(tmp_path, "five", "--read-threads", "5")
+    try:
+        assert _work_threads(five.proc.pid) == _work_threads(three.proc.pid) + 2
+        c = three.client()
+        u = create_user(c)
+        r = c.get(f"/v1/users/by-handle/{u.handle}")
+        assert r.status == 200 and r.json["handle"] == u.handle, r
+    finally:
+        three.stop()
+        five.stop()

@@ -4,14 +4,22 @@ lists each defence with its test; the finding's number heads each section.
 
 1. Client IP behind a proxy: a client's own X-Forwarded-For line cannot pick
    its address when the proxy appends another.
-2. Idempotency fingerprints are keyed: chirp.db alone cannot check a guess
-   of the password in a sign-up body.
+2. Idempotency fingerprints are keyed: the database alone (chirp.db, or
+   chirp's PostgreSQL database) cannot check a guess of the password in a
+   sign-up body; and it holds no password or token in clear.
 3. Cleartext HTTP/2 is off: prior knowledge and `Upgrade: h2c` get HTTP/1.1.
+7. Failed log-ins: one address cannot lock an account for everyone (the
+   budget is per handle and address), and many addresses guessing together
+   meet a per-handle delay that doubles, which the owner's first try from an
+   address of their own does not meet.
 8. Files chirp creates in an existing 0755 data dir are readable by no one
    else.
 9. Display names and tweets that would show as nothing (zero-width, soft
    hyphen, BOM, bidi controls) are refused, and so are display names that
    leave a bidi override or isolate open.
+11. Headers: no cache may keep an answer that depends on the caller's token
+    (Cache-Control: no-store), nothing is content-sniffed (nosniff on every
+    response, h2o's own included), and /metrics wants its bearer token.
 13. Small ones: a `prev` link from the end of a list works; an
     Idempotency-Key is scoped by method and path; HEAD is GET without a body.
 (4, revoked tokens' streams, is in test_stream.py beside the other streams.)
@@ -27,15 +35,14 @@ import http.client
 import json
 import os
 import secrets
-import sqlite3
 import socket
 import stat
 
 import pytest
 
-from chirp_client import (REQUEST_TIMEOUT, ServerProc, assert_error, chirp_bin,
-                          create_user, parse_links, post_tweet, random_handle,
-                          random_password, split_url)
+from chirp_client import (ON_POSTGRES, REQUEST_TIMEOUT, ServerProc, assert_error,
+                          chirp_bin, create_user, db_dump, db_query, login, parse_links,
+                          post_tweet, random_handle, random_password, signup, split_url)
 
 
 def _start(tmp_path, name, *flags, rate_limits=False):
@@ -183,11 +190,18 @@ def test_a_proxy_reaching_a_dual_stack_listener_is_still_trusted(tmp_path):
 
 # ============================================ 2. keyed idempotency fingerprints
 
+def _blob(value):
+    """A bytea/BLOB column as bytes: sqlite3 gives bytes, psql \\x hex."""
+    if isinstance(value, str) and value.startswith("\\x"):
+        return bytes.fromhex(value[2:])
+    return bytes(value)
+
+
 def test_idempotency_fingerprint_is_keyed_by_a_secret_outside_the_db(server):
     """The fingerprint of a sign-up is not SHA-256 of method, path and body
-    (which would let a reader of chirp.db test password guesses); it is an
-    HMAC under idem.key, a 0600 file of the data dir that the database never
-    holds, and the key survives a restart so replays still replay."""
+    (which would let a reader of the database test password guesses); it is
+    an HMAC under idem.key, a 0600 file of the data dir that the database
+    never holds, and the key survives a restart so replays still replay."""
     srv = server("idemkey")
     body = json.dumps({"handle": random_handle("ik"),
                        "password": random_password()}).encode()
@@ -198,15 +212,11 @@ def test_idempotency_fingerprint_is_keyed_by_a_secret_outside_the_db(server):
     assert srv.stop() == 0, srv.log_tail()
 
     data = srv.data_dir
-    db = sqlite3.connect(os.path.join(data, "chirp.db"))
-    try:
-        rows = db.execute("SELECT key, fingerprint FROM idempotency").fetchall()
-    finally:
-        db.close()
-    stored = [bytes(fp) for k, fp in rows if k.endswith(idem)]
+    rows = db_query(data, "SELECT key, fingerprint FROM idempotency")
+    stored = [_blob(fp) for k, fp in rows if k.endswith(idem)]
     assert len(stored) == 1, rows
     unkeyed = hashlib.sha256(b"POST\0/v1/users\0" + body).digest()
-    assert stored[0] != unkeyed, "an unkeyed SHA-256 of the body is in chirp.db"
+    assert stored[0] != unkeyed, "an unkeyed SHA-256 of the body is in the database"
     key_path = os.path.join(data, "idem.key")
     assert stat.S_IMODE(os.stat(key_path).st_mode) == 0o600
     with open(key_path, "rb") as f:
@@ -214,7 +224,8 @@ def test_idempotency_fingerprint_is_keyed_by_a_secret_outside_the_db(server):
     assert len(key) == 32
     assert stored[0] == hmac.new(key, b"POST\0/v1/users\0" + body,
                                  hashlib.sha256).digest()
-    assert key not in open(os.path.join(data, "chirp.db"), "rb").read()
+    dump = db_dump(data)
+    assert key not in dump and key.hex().encode() not in dump
 
     srv.start()
     again = srv.client().request("POST", "/v1/users", body=body, headers=hdrs)
@@ -222,6 +233,24 @@ def test_idempotency_fingerprint_is_keyed_by_a_secret_outside_the_db(server):
     assert (again.header("Idempotent-Replayed") or "").lower() == "true", again.headers
     with open(key_path, "rb") as f:
         assert f.read() == key, "idem.key changed across a restart"
+
+
+def test_database_holds_no_password_or_token_in_clear(server):
+    """At rest, the store has an Argon2id hash of each password and a hash
+    of each session token, never either in clear: a copy of the database
+    (chirp.db and its WAL, or a pg_dump) gives neither."""
+    srv = server("atrest")
+    api = srv.client()
+    user = create_user(api, "ar")
+    post_tweet(api, user, "at rest")
+    assert srv.stop() == 0, srv.log_tail()
+    dump = db_dump(srv.data_dir)
+    assert b"$argon2id$" in dump, "no Argon2id hash in the store: wrong database?"
+    for secret in (user.password, user.token):
+        assert secret.encode() not in dump, f"{secret[:6]}... is in the database"
+        assert secret.encode().hex().encode() not in dump
+    hashes = db_query(srv.data_dir, "SELECT password_hash FROM users")
+    assert len(hashes) == 1 and hashes[0][0].startswith("$argon2id$"), hashes
 
 
 # ============================================ 3. no cleartext HTTP/2
@@ -256,7 +285,9 @@ def test_upgrade_h2c_is_ignored(server):
 def test_files_chirp_creates_are_private(server):
     """In a data dir that already exists with mode 0755, every file and
     directory chirp creates (the databases, their WAL and shared memory,
-    the keys, blob directories) is readable by its owner alone."""
+    the keys, blob directories) is readable by its owner alone. (On
+    PostgreSQL the database's files are PostgreSQL's, which keeps its data
+    directory 0700; the data dir holds only chirp's own files.)"""
     srv = server("umask")
     # a write, so the WAL exists and has content
     r = srv.client().post("/v1/users", {"handle": random_handle("um"),
@@ -267,8 +298,10 @@ def test_files_chirp_creates_are_private(server):
     for root, dirs, files in os.walk(data):
         for name in dirs + files:
             created.append(os.path.join(root, name))
-    assert any(p.endswith("chirp.db") for p in created), created
-    assert any(p.endswith("chirp.db-wal") for p in created), created
+    assert created, "chirp created nothing in its data dir"
+    if not ON_POSTGRES:
+        assert any(p.endswith("chirp.db") for p in created), created
+        assert any(p.endswith("chirp.db-wal") for p in created), created
     open_to_others = [f"{p} {stat.filemode(os.stat(p).st_mode)}" for p in created
                       if os.stat(p).st_mode & (stat.S_IRWXG | stat.S_IRWXO)]
     assert srv.stop() == 0, srv.log_tail()
@@ -419,3 +452,193 @@ def test_head_is_get_without_a_body(api):
         conn.close()
     r = api.request("PUT", f"/v1/users/{u.id}")
     assert r.status == 405 and "HEAD" in r.header("Allow"), r.headers
+
+
+# =========================================================== 11. headers
+
+def _no_store(r):
+    return "no-store" in [v.strip() for v in ",".join(r.header_all("Cache-Control")).split(",")]
+
+
+def test_answers_that_depend_on_the_token_are_never_stored(api):
+    """Before: none of these said anything about caching, so a shared cache
+    (a corporate proxy, a CDN keyed on the URI) could hand one reader's feed,
+    liked state or media status to the next."""
+    u = create_user(api, "cc")
+    other = create_user(api, "cc")
+    t = post_tweet(api, other)
+    assert api.post(f"/v1/tweets/{t['id']}/likes", token=u.token).status in (200, 201)
+    media = api.post("/v1/media", {"content_type": "image/png", "size": 100}, token=u.token)
+    private = [
+        api.get("/v1/feed", token=u.token),
+        api.get(f"/v1/tweets/{t['id']}", token=u.token),      # liked: true
+        api.get(f"/v1/users/{other.id}/tweets", token=u.token),
+        api.get(f"/v1/media/{media.json['id']}", token=u.token),
+        api.request("PATCH", "/v1/users/me", {"bio": "x"}, token=u.token),
+        api.post("/v1/sessions", {"handle": u.handle, "password": u.password}),  # a token
+        api.get("/v1/feed"),                                      # 401 too
+        api.get("/v1/feed", token="not-a-token"),
+        api.get(f"/v1/tweets/{t['id']}", token="not-a-token"),
+    ]
+    assert private[1].json["liked"] is True
+    for r in private:
+        assert _no_store(r), (r, r.headers)
+    # what is the same for everyone may still be cached
+    public = api.get(f"/v1/tweets/{t['id']}")
+    assert public.status == 200 and not _no_store(public), public.headers
+    r = api.delete("/v1/sessions/current", token=u.token)
+    assert r.status == 204 and _no_store(r), r.headers
+
+
+def test_every_response_says_nosniff(api):
+    """Before: only blobs and the web client's page said nosniff; a JSON
+    error or h2o's own 400 did not."""
+    u = create_user(api, "ns")
+    rs = [api.get("/healthz"), api.get(f"/v1/users/{u.id}"), api.get("/v1/nothing"),
+          api.request("PUT", "/v1/users"), api.get("/v1/feed"),
+          api.post("/v1/tweets", {"text": "nosniff"}, token=u.token), api.get("/"),
+          api.post("/v1/users", body=b"{", content_type="application/json")]
+    for r in rs:
+        assert r.header_all("X-Content-Type-Options") == ["nosniff"], (r, r.headers)
+    # a request h2o itself refuses before chirp's handler runs (a body
+    # past every cap: h2o's own 413)
+    got = raw_exchange_addr(api.address, b"POST /v1/tweets HTTP/1.1\r\nHost: x\r\n"
+                            b"Content-Length: 99999999999\r\nConnection: close\r\n\r\n")
+    assert got.startswith(b"HTTP/1.1 413"), got[:200]
+    assert b"\r\nx-content-type-options: nosniff\r\n" in got.split(b"\r\n\r\n")[0].lower() + b"\r\n", got[:400]
+
+
+def raw_exchange_addr(addr, data):
+    sock = socket.create_connection(addr, timeout=REQUEST_TIMEOUT)
+    try:
+        sock.sendall(data)
+        got = b""
+        while True:
+            try:
+                chunk = sock.recv(65536)
+            except (socket.timeout, ConnectionResetError):
+                break
+            if not chunk:
+                break
+            got += chunk
+        return got
+    finally:
+        sock.close()
+
+
+def test_metrics_want_the_token_of_the_token_file(server, tmp_path):
+    """Before: GET /metrics answered anyone. Now it wants the bearer token
+    kept in DATA/metrics.token (made at first start, 0600), or in the file
+    --metrics-token-file names."""
+    srv = server("metrics")
+    c = srv.client()
+    path = os.path.join(srv.data_dir, "metrics.token")
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    token = open(path).read().strip()
+    assert len(token) == 43, token
+    for bad in (None, "", "x" * 43, token[:-1], token + "x", token.upper()):
+        r = c.get("/metrics", token=bad)
+        assert_error(r, 401, "unauthorized")
+        assert "chirp_http_requests_total" not in r.body.decode()
+        assert r.header("WWW-Authenticate") and _no_store(r), r.headers
+    r = c.get("/metrics", token=token)
+    assert r.status == 200 and "chirp_http_requests_total" in r.body.decode(), r
+    assert _no_store(r), r.headers
+    # the same token after a restart
+    srv.restart()
+    assert srv.client().get("/metrics", token=token).status == 200
+
+    own = tmp_path / "scrape.token"
+    own.write_text("a-token-of-my-own-choosing\n")
+    srv2 = server("metrics-own", "--metrics-token-file", str(own))
+    assert srv2.client().get("/metrics", token="a-token-of-my-own-choosing").status == 200
+    assert srv2.client().get("/metrics", token=token).status == 401
+    assert not os.path.exists(os.path.join(srv2.data_dir, "metrics.token"))
+
+
+def test_a_short_metrics_token_is_refused_at_start(tmp_path):
+    short = tmp_path / "short.token"
+    short.write_text("guessable\n")
+    data = tmp_path / "short-data"
+    data.mkdir()
+    import subprocess
+    p = subprocess.run([chirp_bin(), "serve", "--listen", "127.0.0.1:0", "--data", str(data),
+                        "--metrics-token-file", str(short)],
+                       capture_output=True, timeout=30)
+    assert p.returncode != 0, p
+    assert b"short.token" in p.stderr + p.stdout, p
+
+
+# =========================================== 7. lockout by a stranger
+
+def _login_server(server, *flags):
+    return server("login", "--trust-proxy", "127.0.0.1", "--rate-limit", "login=1000/300",
+                  "--rate-limit", "signup=1000/300", *flags, rate_limits=True)
+
+
+def _from(ip):
+    return {"X-Forwarded-For": ip}
+
+
+def _owner(c):
+    handle, password = random_handle("lock"), random_password()
+    assert signup(c, handle, password, headers=_from("192.0.2.250")).status == 201
+    return handle, password
+
+
+def test_a_stranger_cannot_lock_an_account_for_everyone(server):
+    """Before: 25 failed log-ins from one address locked the handle for
+    every address (the owner's right password got 429), and one address
+    could keep it so for ever. Now the budget is per (handle, address)."""
+    srv = _login_server(server, "--rate-limit", "login-handle=3/300")
+    c = srv.client()
+    handle, password = _owner(c)
+    stranger = "198.51.100.66"
+    for i in range(3):
+        assert_error(login(c, handle, f"guess {i}", headers=_from(stranger)), 401,
+                     "invalid_credentials")
+    # the stranger's address is done guessing at this handle, whatever it sends
+    for guess in ("guess 4", password):
+        r = login(c, handle.upper(), guess, headers=_from(stranger))
+        assert_error(r, 429, "rate_limited")
+        assert "token" not in r.json
+    # the owner, from anywhere else, logs in
+    r = login(c, handle, password, headers=_from("203.0.113.9"))
+    assert r.status == 201 and r.json["token"], r
+    # and another stranger has budget of its own for this handle
+    assert_error(login(c, handle, "guess", headers=_from("198.51.100.67")), 401,
+                 "invalid_credentials")
+
+
+def test_many_addresses_guessing_meet_a_doubling_delay_the_owner_does_not(server):
+    """Guesses from many addresses, one each: after the free ones
+    (login-backoff=COUNT/...), every failure doubles the handle's delay, and
+    an address that has failed at this handle waits it out (429 with
+    Retry-After). The owner's first try from an address of their own is
+    let through."""
+    srv = _login_server(server, "--rate-limit", "login-backoff=3/60")
+    c = srv.client()
+    handle, password = _owner(c)
+    bots = [f"198.51.100.{i}" for i in range(1, 12)]
+    for ip in bots[:3]:  # free
+        assert_error(login(c, handle, "guess", headers=_from(ip)), 401, "invalid_credentials")
+    # no delay yet: a fourth guess, the first past the free ones (1 s)
+    r = login(c, handle, "guess", headers=_from(bots[0]))
+    assert_error(r, 401, "invalid_credentials")
+    waits = []
+    for ip in bots[3:7]:  # failures 5..8: 2, 4, 8, 16 s from the last
+        assert_error(login(c, handle, "guess", headers=_from(ip)), 401, "invalid_credentials")
+        r = login(c, handle, "guess", headers=_from(bots[1]))  # has failed here: waits
+        assert_error(r, 429, "rate_limited")
+        waits.append(int(r.header("Retry-After")))
+    assert waits == [2, 4, 8, 16], waits
+    # the right password from an address that failed is refused too ...
+    assert_error(login(c, handle, password, headers=_from(bots[2])), 429, "rate_limited")
+    # ... but the owner's own address gets through, at once
+    r = login(c, handle, password, headers=_from("203.0.113.10"))
+    assert r.status == 201 and r.json["token"], r
+    # a new address still gets its one guess (and doubles the delay)
+    assert_error(login(c, handle, "guess", headers=_from(bots[8])), 401, "invalid_credentials")
+    r = login(c, handle, "guess", headers=_from(bots[8]))
+    assert_error(r, 429, "rate_limited")
+    assert int(r.header("Retry-After")) == 32, r.headers

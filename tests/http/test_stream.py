@@ -24,6 +24,7 @@ import pytest
 from chirp_client import (CONVERGE_TIMEOUT, REQUEST_TIMEOUT, assert_error,
                           assert_tweet_shape, create_user, eventually, follow, new_token,
                           post_tweet, start_server)
+from metrics_scrape import get_metrics
 
 WAIT = CONVERGE_TIMEOUT  # how long an event may take to arrive, at most
 THRESHOLD = 2            # --celebrity-threshold on the private server
@@ -158,7 +159,7 @@ def tweet_of(ev):
 
 
 def metric(api, name):
-    r = api.get("/metrics")
+    r = get_metrics(api)
     assert r.status == 200, r
     for line in r.body.decode().splitlines():
         if line.startswith(name + " "):
@@ -199,7 +200,7 @@ def test_stream_needs_a_valid_token_before_it_starts(api):
     # The header, or the query parameter an EventSource uses.
     s = stream(api, u)
     assert s.header("Content-Type").startswith("text/event-stream")
-    assert s.header("Cache-Control") == "no-cache"
+    assert s.header("Cache-Control") == "no-store"
     s.close()
     s = Stream(api, query=f"?access_token={u.token}")
     assert s.status == 200
@@ -453,6 +454,39 @@ def test_a_reader_that_stops_reading_is_cut_off(tmp_path):
         # server that kept it open would make recv time out instead).
         assert read_to_close(slow.sock) in ("eof", "reset")
         healthy.close()
+        assert srv.stop() == 0, srv.log_tail()
+    finally:
+        if srv.alive():
+            srv.kill9()
+
+
+def test_clients_that_leave_mid_replay_free_their_streams(tmp_path):
+    """Clients that hang up while their stream opens or replays (with
+    --offload-reads, while a read of theirs is on a reader thread): each
+    slot is freed, the streams that stay get everything, and the server
+    exits cleanly (the sanitizer build checks that no read came back to a
+    freed stream)."""
+    srv = start_server(tmp_path, "leave", "--stream-buffer", "8192")
+    try:
+        api = srv.client()
+        reader, friend = create_user(api), create_user(api)
+        follow(api, reader, friend.id)
+        first = post_tweet(api, friend, "the last one seen")
+        missed = [post_tweet(api, friend, "é" * 280)["id"] for _ in range(80)]
+        resume = {"Last-Event-ID": first["id"]}
+        for i in range(12):
+            if i % 3 == 0:  # gone before the answer
+                Stream(api, token=reader.token, headers=resume, read=False).close()
+                continue
+            s = stream(api, reader, headers=resume)
+            for _ in range(i):  # gone a few events into the replay
+                s.next_tweet()
+            s.close()
+        eventually(lambda: metric(api, "chirp_streams_open") == 0,
+                   what="every stream that was left is closed")
+        s = stream(api, reader, headers=resume)
+        assert [s.next_tweet()["id"] for _ in missed] == missed
+        s.close()
         assert srv.stop() == 0, srv.log_tail()
     finally:
         if srv.alive():

@@ -113,6 +113,62 @@ static void test_signed_urls_check(void **state)
 	strbuf_deinit(&url);
 }
 
+/* A signed URL's query counts in one spelling only: the one blob_sign_url
+ * writes. Every other spelling of the same values is refused, so an edge
+ * cache keyed on the URI cannot be walked around (issue 19, item 12). */
+static void test_query_canonical_form_only(void **state)
+{
+	(void)state;
+	const char *h = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+	char good_get[128], good_put[160];
+	snprintf(good_get, sizeof good_get, "expires=3000&sig=%s", h);
+	snprintf(good_put, sizeof good_put, "expires=3000&max=1234&sig=%s", h);
+	uint64_t e, m;
+	const char *sig;
+	assert_true(blob_query_parse("GET", good_get, strlen(good_get), &e, &m, &sig));
+	assert_int_equal(e, 3000);
+	assert_int_equal(m, 0);
+	assert_ptr_equal(sig, good_get + strlen(good_get) - 64);
+	assert_true(blob_query_parse("PUT", good_put, strlen(good_put), &e, &m, &sig));
+	assert_int_equal(e, 3000);
+	assert_int_equal(m, 1234);
+	/* what blob_sign_url writes is read back */
+	struct strbuf url = STRBUF_INIT;
+	blob_sign_url(&url, secret, "", "PUT", "9.p2", 3000, 1234);
+	const char *q = strchr(url.data, '?') + 1;
+	assert_true(blob_query_parse("PUT", q, strlen(q), &e, &m, &sig));
+	assert_int_equal(check("PUT", "9.p2", e, m, sig, 0), BLOB_SIG_OK);
+	strbuf_deinit(&url);
+
+	char upper[128];
+	snprintf(upper, sizeof upper, "expires=3000&sig=%s", h);
+	for (char *c = upper + 17; *c; c++)
+		if (*c >= 'a' && *c <= 'f')
+			*c = (char)(*c - 'a' + 'A');
+	char bad[12][200];
+	int n = 0;
+	snprintf(bad[n++], 200, "%s", upper);                          /* upper-case hex */
+	snprintf(bad[n++], 200, "expires=03000&sig=%s", h);            /* leading zero */
+	snprintf(bad[n++], 200, "sig=%s&expires=3000", h);            /* reordered */
+	snprintf(bad[n++], 200, "expires=3000&sig=%s&x=1", h);        /* unknown, after */
+	snprintf(bad[n++], 200, "x=1&expires=3000&sig=%s", h);        /* unknown, before */
+	snprintf(bad[n++], 200, "expires=3000&expires=3000&sig=%s", h); /* repeated */
+	snprintf(bad[n++], 200, "expires=3000&sig=%s&sig=%s", h, h);  /* repeated */
+	snprintf(bad[n++], 200, "expires=3000&sig=%s&", h);           /* a trailing & */
+	snprintf(bad[n++], 200, "expires=3000&sig=%.63s", h);         /* short */
+	snprintf(bad[n++], 200, "expires=3000&max=0&sig=%s", h);      /* max on a GET */
+	snprintf(bad[n++], 200, "expires=%%33000&sig=%s", h);         /* percent-encoded */
+	snprintf(bad[n++], 200, "expires=99999999999999999999&sig=%s", h); /* overflow */
+	for (int i = 0; i < n; i++)
+		assert_false(blob_query_parse("GET", bad[i], strlen(bad[i]), &e, &m, &sig));
+	/* a PUT needs max, in its place */
+	assert_false(blob_query_parse("PUT", good_get, strlen(good_get), &e, &m, &sig));
+	char swapped[160];
+	snprintf(swapped, sizeof swapped, "max=1234&expires=3000&sig=%s", h);
+	assert_false(blob_query_parse("PUT", swapped, strlen(swapped), &e, &m, &sig));
+	assert_false(blob_query_parse("GET", "", 0, &e, &m, &sig));
+}
+
 static void test_dir_put_read_stat_remove(void **state)
 {
 	(void)state;
@@ -291,6 +347,7 @@ int main(void)
 	    cmocka_unit_test(test_keys),
 	    cmocka_unit_test(test_signatures),
 	    cmocka_unit_test(test_signed_urls_check),
+	    cmocka_unit_test(test_query_canonical_form_only),
 	    cmocka_unit_test(test_dir_put_read_stat_remove),
 	    cmocka_unit_test(test_dir_multipart),
 	    cmocka_unit_test(test_secret_persists),

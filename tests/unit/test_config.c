@@ -215,6 +215,30 @@ static void test_flag_value_and_flag_equals_value(void **state)
 	assert_string_equal(cfg.listen, "0.0.0.0:10");
 }
 
+/* A password in the --store value (URL or key=value form) reaches the
+ * store, and is overwritten where ps and /proc show it: argv and the
+ * environment. */
+static void test_store_password_is_hidden(void **state)
+{
+	(void)state;
+	struct chirp_config cfg;
+	char url[] = "postgresql://chirp:s3cret@db:5432/chirp";
+	assert_int_equal(parse(&cfg, "--store", url, NULL), CONFIG_RUN);
+	assert_string_equal(cfg.store, "postgresql://chirp:s3cret@db:5432/chirp");
+	assert_string_equal(url, "postgresql://chirp:******@db:5432/chirp");
+
+	char kv[] = "host=db password=hunter2 dbname=chirp";
+	assert_int_equal(parse(&cfg, "--store", kv, NULL), CONFIG_RUN);
+	assert_string_equal(cfg.store, "host=db password=hunter2 dbname=chirp");
+	assert_null(strstr(kv, "hunter2"));
+
+	setenv("CHIRP_STORE", "postgres://u:pw@h/d", 1);
+	assert_int_equal(parse(&cfg, NULL), CONFIG_RUN);
+	assert_string_equal(cfg.store, "postgres://u:pw@h/d");
+	assert_string_equal(getenv("CHIRP_STORE"), "postgres://u:**@h/d");
+	unsetenv("CHIRP_STORE");
+}
+
 /* Seconds and MiB on the command line, milliseconds and bytes inside. */
 static void test_units_are_converted(void **state)
 {
@@ -352,6 +376,7 @@ int main(void)
 	    cmocka_unit_test_setup(test_env_out_of_range_is_an_error, clear_env),
 	    cmocka_unit_test_setup(test_bad_command_lines_are_rejected, clear_env),
 	    cmocka_unit_test_setup(test_help_and_commands, clear_env),
+	    cmocka_unit_test_setup(test_store_password_is_hidden, clear_env),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

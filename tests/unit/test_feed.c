@@ -11,9 +11,10 @@
  * reads of the source for a page of deleted tweets; a store error stops
  * the page and is returned; an empty source gives "[]"; tweets read once
  * from the store are then served by the cache, and a posted tweet's JSON
- * is served as given; the reader's "liked" spliced into each tweet from
- * one batched read per page (none for an anonymous reader); and feed_new
- * fails cleanly when an adapter cannot be opened.
+ * is served as given (by feed_tweet_cached too, which never reads the
+ * store, and tells a miss); the reader's "liked" spliced into each tweet
+ * from one batched read per page (none for an anonymous reader); and
+ * feed_new fails cleanly when an adapter cannot be opened.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -237,12 +238,26 @@ static void test_cache_serves_what_it_has(void **state)
 	assert_string_equal(out.data, "{\"id\":\"2500\",\"posted\":true,\"liked\":false}");
 	assert_int_equal(atomic_load(&fake.tweet_reads), reads);
 
+	/* The cache alone (what an event loop may ask): the same JSON on a
+	 * hit, nothing and no store read on a miss. */
+	int rc = -100;
+	strbuf_reset(&out);
+	assert_true(feed_tweet_cached(f, 2500, &out, &rc));
+	assert_int_equal(rc, STORE_OK);
+	assert_string_equal(out.data, "{\"id\":\"2500\",\"posted\":true,\"liked\":false}");
+	strbuf_reset(&out);
+	assert_false(feed_tweet_cached(f, 1999, &out, &rc));
+	assert_int_equal(out.len, 0);
+	assert_int_equal(atomic_load(&fake.tweet_reads), reads);
+
 	/* Deleted: not found, nothing appended, even though cached before. */
 	feed_on_delete(f, 1, 2500);
 	feed_on_delete(f, 1, 1405);
 	strbuf_reset(&out);
 	assert_int_equal(feed_tweet(f, &fake.reader, 2500, &out), STORE_NOT_FOUND);
 	assert_int_equal(feed_tweet(f, &fake.reader, 1405, &out), STORE_NOT_FOUND);
+	assert_true(feed_tweet_cached(f, 1405, &out, &rc));
+	assert_int_equal(rc, STORE_NOT_FOUND);
 	assert_int_equal(out.len, 0);
 	strbuf_deinit(&out);
 	feed_free(f);

@@ -73,6 +73,14 @@ static void *image(int w, int h, bool png, size_t *len)
 	return buf;
 }
 
+/* The limits of chirp's defaults, with `max_pixels` and no time limit. */
+static const struct process_limits *limits(uint64_t max_pixels)
+{
+	static struct process_limits lim;
+	lim = (struct process_limits){.max_pixels = max_pixels, .max_pixels_per_byte = 100};
+	return &lim;
+}
+
 static void test_exif_is_stripped(void **state)
 {
 	(void)state;
@@ -83,7 +91,7 @@ static void test_exif_is_stripped(void **state)
 	assert_true(contains(jpg, len, "CHIRP-GPS-MARKER"));
 	struct processed p;
 	char why[MEDIA_ERROR_MAX + 1] = "";
-	assert_int_equal(media_process(jpg, len, 1000000, &p, why), 0);
+	assert_int_equal(media_process(jpg, len, limits(1000000), &p, why), 0);
 	assert_string_equal(p.content_type, "image/jpeg");
 	assert_int_equal(p.width, 800);
 	assert_int_equal(p.height, 600);
@@ -107,7 +115,7 @@ static void test_png_stays_png_and_small_is_not_enlarged(void **state)
 	void *png = image(50, 20, true, &len);
 	struct processed p;
 	char why[MEDIA_ERROR_MAX + 1] = "";
-	assert_int_equal(media_process(png, len, 1000000, &p, why), 0);
+	assert_int_equal(media_process(png, len, limits(1000000), &p, why), 0);
 	assert_string_equal(p.content_type, "image/png");
 	assert_string_equal(p.ext, "png");
 	VipsImage *t = vips_image_new_from_buffer(p.thumb.data, p.thumb.len, "", NULL);
@@ -124,19 +132,66 @@ static void test_rejections(void **state)
 	struct processed p;
 	char why[MEDIA_ERROR_MAX + 1];
 	static const char text[] = "just some text, not an image at all";
-	assert_int_equal(media_process(text, sizeof(text), 1000000, &p, why), -1);
+	assert_int_equal(media_process(text, sizeof(text), limits(1000000), &p, why), -1);
 	assert_non_null(strstr(why, "not a supported image"));
 
 	size_t len;
 	void *jpg = image(200, 100, false, &len);
-	assert_int_equal(media_process(jpg, len, 200 * 100 - 1, &p, why), -1);
+	assert_int_equal(media_process(jpg, len, limits(200 * 100 - 1), &p, why), -1);
 	assert_non_null(strstr(why, "over the limit"));
-	assert_int_equal(media_process(jpg, len, 200 * 100, &p, why), 0);
+	assert_int_equal(media_process(jpg, len, limits(200 * 100), &p, why), 0);
 	processed_deinit(&p);
 	/* cut in half: the header reads, the pixels do not */
-	assert_int_equal(media_process(jpg, len / 2, 1000000, &p, why), -1);
+	assert_int_equal(media_process(jpg, len / 2, limits(1000000), &p, why), -1);
 	assert_non_null(strstr(why, "corrupt"));
 	g_free(jpg);
+}
+
+/* Decompression bombs (issue 19, item 10): a flat image of millions of
+ * pixels compresses to a few kilobytes. Past PROCESS_PPB_FLOOR pixels,
+ * pixels per uploaded byte are capped before anything is decoded; below
+ * the floor, any ratio is fine. */
+static void test_pixels_per_byte_cap(void **state)
+{
+	(void)state;
+	size_t len;
+	void *png = image(2000, 1000, true, &len);
+	assert_true(2000 * 1000 / len >= 100); /* the input is a bomb */
+	struct processed p;
+	char why[MEDIA_ERROR_MAX + 1];
+	struct process_limits lim = {.max_pixels = 40000000, .max_pixels_per_byte = 100};
+	assert_int_equal(media_process(png, len, &lim, &p, why), -1);
+	assert_non_null(strstr(why, "pixels per byte"));
+	lim.max_pixels_per_byte = 2000 * 1000 / len + 1; /* just above this one */
+	assert_int_equal(media_process(png, len, &lim, &p, why), 0);
+	processed_deinit(&p);
+	g_free(png);
+	/* small flat images are not bombs */
+	png = image(900, 900, true, &len);
+	assert_true(900 * 900 / len >= 100);
+	lim.max_pixels_per_byte = 100;
+	assert_int_equal(media_process(png, len, &lim, &p, why), 0);
+	processed_deinit(&p);
+	g_free(png);
+}
+
+/* A job that outlives its time limit stops there, between tiles, and
+ * says why. 1 ms for an image of 12 million pixels: reached long before
+ * the end however fast the machine. */
+static void test_time_limit(void **state)
+{
+	(void)state;
+	size_t len;
+	void *png = image(4000, 3000, true, &len);
+	struct processed p;
+	char why[MEDIA_ERROR_MAX + 1];
+	struct process_limits lim = {.max_pixels = 40000000, .timeout_ms = 1};
+	assert_int_equal(media_process(png, len, &lim, &p, why), -1);
+	assert_non_null(strstr(why, "longer than the limit of 1 ms"));
+	lim.timeout_ms = 0;
+	assert_int_equal(media_process(png, len, &lim, &p, why), 0);
+	processed_deinit(&p);
+	g_free(png);
 }
 
 int main(void)
@@ -147,6 +202,8 @@ int main(void)
 	    cmocka_unit_test(test_exif_is_stripped),
 	    cmocka_unit_test(test_png_stays_png_and_small_is_not_enlarged),
 	    cmocka_unit_test(test_rejections),
+	    cmocka_unit_test(test_pixels_per_byte_cap),
+	    cmocka_unit_test(test_time_limit),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -321,16 +321,20 @@ static void test_complete_needs_a_signed_upload(void **state)
 		.key = key, .key_len = strlen(key), .signed_query = true,
 		.expires = expires, .max = 5, .sig = sig, .sig_len = strlen(sig),
 	};
-	assert_int_equal(media_blob_accept_put(e->m, e->r, &r, 6, &err), -1);
+	struct media_upload_target t;
+	assert_int_equal(media_blob_check_put(e->m, &r, &t, &err), 0);
+	assert_int_equal(t.id, id);
+	assert_int_equal(media_blob_upload_open(e->r, &t, 6, &err), -1);
 	assert_int_equal(err.status, 413);
-	assert_int_equal(media_blob_accept_put(e->m, e->r, &r, 0, &err), -1);
+	assert_int_equal(media_blob_upload_open(e->r, &t, 0, &err), -1);
 	assert_int_equal(err.status, 400);
 	r.max = 6; /* not what was signed */
-	assert_int_equal(media_blob_accept_put(e->m, e->r, &r, 6, &err), -1);
+	assert_int_equal(media_blob_check_put(e->m, &r, &t, &err), -1);
 	assert_int_equal(err.status, 403);
 	assert_string_equal(err.code, "invalid_signature");
 	r.max = 5;
-	assert_int_equal(media_blob_accept_put(e->m, e->r, &r, 5, &err), 0);
+	assert_int_equal(media_blob_check_put(e->m, &r, &t, &err), 0);
+	assert_int_equal(media_blob_upload_open(e->r, &t, 5, &err), 0);
 	struct put_result p;
 	memset(&p, 0, sizeof(p));
 	step_init(&p.st);
@@ -342,7 +346,7 @@ static void test_complete_needs_a_signed_upload(void **state)
 	/* an upload is never served, even with a valid GET signature */
 	struct media_blob_source src;
 	blob_sign(e->secret, "GET", key, strlen(key), expires, 0, sig);
-	assert_int_equal(media_blob_locate(e->m, &r, &src, &err), -1);
+	assert_int_equal(media_blob_locate(e->m, e->r, &r, &src, &err), -1);
 	assert_int_equal(err.status, 404);
 	strbuf_deinit(&src.url);
 

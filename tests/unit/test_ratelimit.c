@@ -11,6 +11,9 @@
  * entries that are not addresses, empty list elements, a chain of only
  * trusted hops; and an IPv4 peer seen as ::ffff:a.b.c.d on a dual-stack
  * listener.
+ *
+ * And the limits port's back-off (issue 19, finding 7), on the memory
+ * adapter: free failures, then a wait doubling to its cap, per subject.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -21,6 +24,7 @@
 #include <arpa/inet.h>
 #include <string.h>
 
+#include "gateway/limits.h"
 #include "gateway/ratelimit.h"
 
 static struct sockaddr_storage peer_addr;
@@ -169,6 +173,39 @@ static void test_ipv4_peer_of_a_dual_stack_listener(void **state)
 	assert_string_equal(client("10.0.0.0/8", "::ffff:10.1.1.1", fwd), "198.51.100.1");
 }
 
+static uint32_t backoff(struct limits *l, const struct limit_rule *rule, const char *who, bool fail)
+{
+	uint32_t wait = 99;
+	l->ops->backoff(l, rule, who, strlen(who), fail, &wait);
+	return wait;
+}
+
+/* 3 failures free, then 1, 2, 4, 8 s, capped at 10; looking costs
+ * nothing; subjects are apart. (Each wait is read right after the
+ * failure that set it: a second of slack would only shorten it.) */
+static void test_backoff_doubles_to_its_cap(void **state)
+{
+	(void)state;
+	struct limits_options opt = {.max_buckets = 1000};
+	struct limits *l = limits_memory_ops.open(&opt, NULL);
+	const struct limit_rule rule = {"login-backoff", 3, 10};
+	assert_int_equal(backoff(l, &rule, "alice", false), 0);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(backoff(l, &rule, "alice", true), 0);
+	static const uint32_t want[] = {1, 2, 4, 8, 10, 10};
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		assert_int_equal(backoff(l, &rule, "alice", true), want[i]);
+		assert_int_equal(backoff(l, &rule, "alice", false), want[i]); /* a look */
+	}
+	assert_int_equal(backoff(l, &rule, "bob", false), 0);
+	assert_int_equal(backoff(l, &rule, "bob", true), 0);
+	/* the same subject under another rule is another subject */
+	const struct limit_rule other = {"other", 0, 10};
+	assert_int_equal(backoff(l, &other, "alice", false), 0);
+	assert_int_equal(backoff(l, &other, "alice", true), 1);
+	l->ops->close(l);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -178,6 +215,7 @@ int main(void)
 	    cmocka_unit_test(test_prefixes),
 	    cmocka_unit_test(test_entries_that_are_not_addresses),
 	    cmocka_unit_test(test_ipv4_peer_of_a_dual_stack_listener),
+	    cmocka_unit_test(test_backoff_doubles_to_its_cap),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,7 +1,8 @@
 /*
  * test_tokenizer — unit tests for search/tokenizer.c, the "chirp" FTS5
  * tokenizer, in a real in-memory FTS5 table: stemming, case and diacritics,
- * hashtags and mentions, prefixes, and the words it reports to C code.
+ * hashtags and mentions, prefixes, and the words and terms it reports to C
+ * code.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -143,6 +144,33 @@ static void test_words(void **state)
 	search_words_free(sw);
 }
 
+static void collect_term(void *arg, const char *t, size_t len, unsigned pos)
+{
+	struct words *ws = arg;
+	size_t used = strlen(ws->buf);
+	snprintf(ws->buf + used, sizeof(ws->buf) - used, "%s%.*s:%u", used ? " " : "", (int)len, t,
+		 pos);
+}
+
+/* What a document is indexed under, for an index that is not FTS5
+ * (search/postgres.c): stems and the words as written at one position,
+ * tags whole and bare at one position, positions counting words. */
+static void test_terms(void **state)
+{
+	sqlite3 *db = *state;
+	struct search_words *sw = search_words_new(db);
+	assert_non_null(sw);
+	struct words ws = {""};
+	const char *text = "Running à la Café, #Tags @bob v2 a#b !!";
+	search_terms(sw, text, strlen(text), collect_term, &ws);
+	assert_string_equal(ws.buf, "run:0 running:0 a:1 la:2 cafe:3 #tags:4 tag:4 tags:4 @bob:5"
+				    " bob:5 v2:6 ab:7");
+	ws.buf[0] = '\0';
+	search_terms(sw, "", 0, collect_term, &ws);
+	assert_string_equal(ws.buf, "");
+	search_words_free(sw);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -152,6 +180,7 @@ int main(void)
 	    cmocka_unit_test(test_prefix_matches_words_as_written),
 	    cmocka_unit_test(test_digits_are_not_stemmed),
 	    cmocka_unit_test(test_words),
+	    cmocka_unit_test(test_terms),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
