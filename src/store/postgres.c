@@ -2062,6 +2062,14 @@ static bool outbox_write(struct pg_store *s, struct store_write *batch, struct s
 		uint64_t id = idgen_next(&s->ids);
 		ids_add(&s->outbox_batch, id);
 		memcpy(&p[i].in, &w->in, sizeof(p[i].in));
+		/* No effect reads a password hash: none goes into the outbox. */
+		if (w->kind == STORE_W_USER_CREATE)
+			memset(p[i].in.user_create.password_hash, 0,
+			       sizeof(p[i].in.user_create.password_hash));
+		if (w->kind == STORE_W_PASSWORD_CHANGE) {
+			memset(p[i].in.password.old_hash, 0, sizeof(p[i].in.password.old_hash));
+			memset(p[i].in.password.new_hash, 0, sizeof(p[i].in.password.new_hash));
+		}
 		p[i].created = w->created;
 		p[i].user = w->user;
 		p[i].tweet = w->tweet;
