@@ -4,38 +4,23 @@ and a session unused for --session-idle-days ends by itself. Every way a
 session ends also ends the live streams of its token at once.
 
 The idle-expiry tests age a session by rewriting its last use in the
-private server's database (its SQLite file, or with `--store` in
-CHIRP_SERVE_ARGS the PostgreSQL database, through psql), as the passing of
-days would."""
+private server's database (chirp_client.db_query: its SQLite file, or its
+PostgreSQL database with CHIRP_TEST_STORE=postgres), as the passing of days
+would."""
 
 import os
-import shutil
-import sqlite3
-import subprocess
 import time
 
 import pytest
 
-from chirp_client import (TRAFFIC, ServerProc, assert_error, create_user, follow,
-                          login, new_token, post_tweet, start_server)
+from chirp_client import (TRAFFIC, ServerProc, assert_error, create_user, db_query,
+                          follow, login, new_token, post_tweet, start_server)
 from test_stream import WAIT, Stream, stream, tweet_of
 
 IDLE_DAYS = 2
 HOUR_MS = 3600 * 1000
 DAY_MS = 24 * HOUR_MS
 SESSION_FIELDS = {"id", "created_at", "last_used_at", "device", "ip", "current"}
-
-def _store_url():
-    args = os.environ.get("CHIRP_SERVE_ARGS", "").split()
-    for i, a in enumerate(args):
-        if a == "--store" and i + 1 < len(args):
-            return args[i + 1]
-        if a.startswith("--store="):
-            return a.split("=", 1)[1]
-    return None
-
-
-PG_URL = _store_url()
 
 
 @pytest.fixture(scope="module")
@@ -256,15 +241,12 @@ def test_every_way_a_session_ends_ends_its_streams(api):
 # -------------------------------------------------------------- idle expiry
 
 def sql(server, query, *params):
-    """Runs one statement (params are integers) on the server's database;
-    returns its first row, or None."""
-    if PG_URL:
-        text = query.replace("?", "{}").format(*(int(p) for p in params))
-        out = subprocess.run(["psql", PG_URL, "-Atqc", text], check=True,
-                             capture_output=True, text=True).stdout.split()
-        return (int(out[0]),) if out else None
-    with sqlite3.connect(os.path.join(server.data_dir, "chirp.db"), timeout=10) as c:
-        return c.execute(query, params).fetchone()
+    """Runs one statement (params are integers) on the server's database,
+    whichever store it is (chirp_client.db_query); returns its first row
+    as integers, or None."""
+    text = query.replace("?", "{}").format(*(int(p) for p in params))
+    rows = db_query(server.data_dir, text)
+    return tuple(int(v) for v in rows[0]) if rows else None
 
 
 def last_used(server, session_id):
@@ -281,8 +263,6 @@ def now_ms():
     return int(time.time() * 1000)
 
 
-@pytest.mark.skipif(PG_URL is not None and not shutil.which("psql"),
-                    reason="ages sessions through psql")
 def test_a_session_idle_past_the_flag_ends(server, api):
     u, friend = create_user(api), create_user(api)
     follow(api, u, friend.id, expect=(201,))
@@ -307,8 +287,6 @@ def test_a_session_idle_past_the_flag_ends(server, api):
     assert Stream(api, token=idle).status == 401
 
 
-@pytest.mark.skipif(PG_URL is not None and not shutil.which("psql"),
-                    reason="ages sessions through psql")
 def test_last_use_is_recorded_at_most_hourly(server, api):
     u = create_user(api)
     sid = current(api, u.token)["id"]
@@ -332,8 +310,6 @@ def test_last_use_is_recorded_at_most_hourly(server, api):
         time.strftime("%Y-%m-%dT%H:%M", time.gmtime(before / 1000 - 60))
 
 
-@pytest.mark.skipif(PG_URL is not None and not shutil.which("psql"),
-                    reason="ages sessions through psql")
 def test_idle_sessions_are_swept_even_if_never_presented_again(server, api):
     """A session idle past the flag whose token never comes back still
     goes: the sweep runs at start (then hourly)."""
