@@ -15,7 +15,7 @@ import pytest
 
 from chirp_client import (TRAFFIC, ServerProc, assert_error, create_user, db_query,
                           follow, login, new_token, post_tweet, start_server)
-from test_stream import WAIT, Stream, stream, tweet_of
+from test_stream import WAIT, Stream, tweet_of
 
 IDLE_DAYS = 2
 HOUR_MS = 3600 * 1000
