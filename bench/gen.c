@@ -307,12 +307,19 @@ static FILE *open_out(const char *dir, const char *name)
 }
 
 /* Gives user u a session; writes its token into `text`. */
+/* A session made now (its id says when), used now: well inside the idle
+ * expiry. */
 static void add_session(sqlite3_stmt *ins, sqlite3 *db, uint64_t user_id, char *text)
 {
+	static uint32_t seq;
 	uint8_t hash[TOKEN_HASH_LEN];
 	token_make(text, hash);
+	uint64_t now = time_now_ms();
 	sqlite3_bind_blob(ins, 1, hash, sizeof(hash), SQLITE_TRANSIENT);
 	sqlite3_bind_int64(ins, 2, (int64_t)user_id);
+	sqlite3_bind_int64(ins, 3, (int64_t)id_make(now - (seq >> 12), 3, seq & 0xfff));
+	seq++;
+	sqlite3_bind_int64(ins, 4, (int64_t)now);
 	step_reset(db, ins);
 }
 
@@ -320,7 +327,8 @@ static void add_session(sqlite3_stmt *ins, sqlite3 *db, uint64_t user_id, char *
  * counts. Follower lookups read the follows table. */
 static void gen_sessions(sqlite3 *db, struct graph *g, size_t count, const char *dir)
 {
-	sqlite3_stmt *ins = prepare(db, "INSERT OR IGNORE INTO sessions (token_hash, user_id) VALUES (?1, ?2)");
+	sqlite3_stmt *ins = prepare(db, "INSERT OR IGNORE INTO sessions (token_hash, user_id, id,"
+				     " last_used_ms) VALUES (?1, ?2, ?3, ?4)");
 	FILE *tokens = open_out(dir, "tokens.txt");
 	char text[TOKEN_TEXT_LEN + 1];
 	size_t n = g->users;

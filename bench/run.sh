@@ -194,13 +194,13 @@ wait_fanout_drain() {
 # Arrays are keyed by store (sqlite, postgres); tag prefixes a report line
 # and label a table row with the store's name, both empty on a SQLite-only
 # run, whose report reads as it always has.
-declare -A c_pid c_port tag label nm
+declare -A c_pid c_port c_data tag label nm
 tag[sqlite]='' label[sqlite]='' nm[sqlite]=''
 tag[postgres]='PostgreSQL: ' label[postgres]=' — PostgreSQL' nm[postgres]='-pg'
 if [[ $store == postgres ]]; then
 	tag[sqlite]='SQLite: ' label[sqlite]=' — SQLite'
 fi
-use_chirp() { chirp_pid=${c_pid[$1]}; chirp_port=${c_port[$1]}; }
+use_chirp() { chirp_pid=${c_pid[$1]}; chirp_port=${c_port[$1]}; chirp_data=${c_data[$1]}; }
 cleanup_more() {
 	local s
 	for s in "${!c_pid[@]}"; do
@@ -281,7 +281,7 @@ launch() {
 		mkdir -p "$work/run-pg"
 		start_chirp "$work/run-pg" "$pg_run_url"
 	fi
-	c_pid[$s]=$chirp_pid c_port[$s]=$chirp_port
+	c_pid[$s]=$chirp_pid c_port[$s]=$chirp_port c_data[$s]=$chirp_data
 	rss_start[$s]=$(rss_mib "$chirp_pid")
 	startup[$s]=$startup_ms
 	wait_index "$tweets"
