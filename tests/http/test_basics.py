@@ -35,7 +35,7 @@ def test_readyz(api):
     ("GET", "/v1/users/1/nope"),
     ("GET", "/v1/tweets/1/extra"),
     ("GET", "/healthz/extra"),
-    ("DELETE", "/v1/sessions/other"),
+    ("DELETE", "/v1/sessions/1/other"),
 ])
 def test_unknown_route_is_404(api, method, path):
     r = api.request(method, path)
@@ -45,7 +45,7 @@ def test_unknown_route_is_404(api, method, path):
 @pytest.mark.parametrize("method,path", [
     ("GET", "/v1/users"),
     ("DELETE", "/v1/users"),
-    ("GET", "/v1/sessions"),
+    ("PUT", "/v1/sessions"),
     ("PUT", "/v1/sessions/current"),
     ("GET", "/v1/sessions/current"),
     ("GET", "/v1/tweets"),
