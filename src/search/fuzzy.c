@@ -8,11 +8,24 @@
 
 #define WORD_BYTES (FUZZY_MAX_CHARS * 4)
 
-unsigned fuzzy_max_edits(size_t chars)
+/* Handles are ASCII: a whole one fits where a word's bytes do. */
+_Static_assert(FUZZY_HANDLE_MAX_CHARS <= WORD_BYTES, "handles fit the variant buffers");
+
+static unsigned edits_up_to(size_t chars, size_t max_chars)
 {
-	if (chars < FUZZY_MIN_CHARS || chars > FUZZY_MAX_CHARS)
+	if (chars < FUZZY_MIN_CHARS || chars > max_chars)
 		return 0;
 	return chars >= FUZZY_TWO_EDITS ? 2 : 1;
+}
+
+unsigned fuzzy_max_edits(size_t chars)
+{
+	return edits_up_to(chars, FUZZY_MAX_CHARS);
+}
+
+unsigned fuzzy_handle_edits(size_t chars)
+{
+	return edits_up_to(chars, FUZZY_HANDLE_MAX_CHARS);
 }
 
 static bool is_continuation(unsigned char c)
