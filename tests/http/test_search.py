@@ -299,3 +299,54 @@ def test_index_catches_up_after_kill_9(server_factory):
         api, m, sort="recent", limit=100).json) == sorted(ids),
         what="every acknowledged tweet searchable after a restart")
     assert [x["id"] for x in search(api, u.handle, path="/v1/search/users").json] == [u.id]
+
+
+def test_users_by_a_typo_in_a_whole_handle(api):
+    """A handle with '_' and digits, typed in full with a typo or two (the
+    budget of a word of its length), finds its user first, as alxce_5b74a9
+    finds alice_5b74a9; what matches as typed still comes before."""
+    def signup(handle):
+        r = api.post("/v1/users", {"handle": handle, "password": "password123",
+                                   "display_name": "Someone"})
+        assert r.status == 201, r
+        return r.json["id"]
+
+    def users(q):
+        return [x["id"] for x in search(api, q, path="/v1/search/users").json]
+
+    base = word(5)
+    digits = f"{secrets.randbelow(10 ** 4):04d}"
+    handle = f"{base}_5b{digits}"                  # 12 characters: two edits
+    last = "0" if digits[-1] != "0" else "1"
+    near = f"{base}_5b{digits[:3]}{last}"          # one edit from it, newer
+    prefixed = f"{base}_5c{digits}zz"              # see the last case
+    longer = f"{word(20)}_{digits}9"               # 26 characters, past a word's 20
+    short = f"{word(3)}7"                          # 4 characters: one edit
+    target, neighbour, pre, long_id, short_id = (
+        signup(h) for h in (handle, near, prefixed, longer, short))
+    eventually(lambda: users(short) == [short_id], what="the last user indexed")
+
+    def swap(h, i):
+        return h[:i] + h[i + 1] + h[i] + h[i + 2:]
+
+    def change(h, i):
+        return h[:i] + ("a" if h[i] != "a" else "e") + h[i + 1:]
+
+    # One typo, in the letters or the digits. The neighbour, newer but two
+    # edits away, follows the nearer handle.
+    assert users(change(handle, 2)) == [target, neighbour], "a typo in the letters"
+    assert users(change(handle, 10))[0] == target, "a typo in the digits"
+    assert users(swap(handle, 7))[0] == target, "two neighbours swapped"
+    assert users(change(swap(handle, 5), 4)) == [target], "two edits in 12 characters"
+    assert users("@" + change(handle, 2).upper())[0] == target, "case and @ aside"
+    assert users(change(short, 0)) == [short_id], "one edit in 4 characters"
+    # Handles past FUZZY_MAX_CHARS tolerate typos too, whole.
+    assert users(change(longer, 3)) == [long_id], "a typo in a 26-character handle"
+    # No flood: three edits in 12 characters, or two in 4, find nothing.
+    assert users(change(change(swap(handle, 5), 4), 0)) == []
+    assert users(change(change(short, 0), 1)) == []
+    # The handle typed exactly: it alone, without its neighbours.
+    assert users(handle) == [target]
+    # A prefix of one handle and a typo of two others: the prefix match
+    # first, then the typos, nearest first.
+    assert users(f"{base}_5c{digits}") == [pre, target, neighbour]
