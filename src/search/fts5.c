@@ -35,8 +35,6 @@
 #include <strings.h>
 #include <time.h>
 
-#include "core/model.h"
-#include "core/validate.h"
 #include "search/fuzzy.h"
 #include "search/hits.h"
 #include "search/rank.h"
@@ -61,8 +59,6 @@
 #define MMAP_BYTES "1073741824"
 
 enum src { SRC_TWEETS = 0, SRC_USERS = 1, SRC_HANDLES = 2 };
-
-_Static_assert(HANDLE_MAX <= FUZZY_HANDLE_MAX_CHARS, "every handle is typo-tolerant");
 
 static const char schema[] =
 	"CREATE VIRTUAL TABLE tweets_fts USING fts5(text, author, tokenize='" SEARCH_TOKENIZER "');"
@@ -282,27 +278,14 @@ static void record_word(void *arg, const char *w, size_t len)
 	record(ix, ix->src, w, len, edits);
 }
 
-/* Lowercases a handle (ASCII, as validate_handle allows) into out, which
- * holds HANDLE_MAX + 1 bytes; false if it is no valid handle. This is the
- * term the tokenizer makes of it: '_' joins words, digits are kept. */
-static bool fold_handle(const char *h, size_t len, char *out)
-{
-	if (!validate_handle(h, len))
-		return false;
-	for (size_t i = 0; i < len; i++)
-		out[i] = (char)(h[i] >= 'A' && h[i] <= 'Z' ? h[i] + 32 : h[i]);
-	out[len] = '\0';
-	return true;
-}
-
 /* A handle joins the handles' vocabulary whole, digits and all, so that a
  * typo anywhere in it still finds its user (fuzzy_handle_edits). */
 static void record_handle(struct indexer *ix, const char *handle)
 {
-	char h[HANDLE_MAX + 1];
+	char h[FUZZY_HANDLE_MAX_CHARS + 1];
 	size_t len = strlen(handle);
 	unsigned edits = fuzzy_handle_edits(len);
-	if (edits && fold_handle(handle, len, h))
+	if (edits && fuzzy_handle_fold(handle, len, h))
 		record(ix, SRC_HANDLES, h, len, edits);
 }
 
@@ -1104,8 +1087,8 @@ static int handle_typo_hits(struct fts5_reader *r, const struct search_query *q,
 			    struct search_hit *hits, size_t *n, const struct search_seen *seen)
 {
 	const struct search_term *t = &q->terms[0];
-	char h[HANDLE_MAX + 1];
-	if (q->nterms != 1 || t->kind != SEARCH_WORD || !fold_handle(t->text, t->len, h))
+	char h[FUZZY_HANDLE_MAX_CHARS + 1];
+	if (q->nterms != 1 || t->kind != SEARCH_WORD || !fuzzy_handle_fold(t->text, t->len, h))
 		return STORE_OK;
 	struct candidate_search cs = {.r = r, .src = SRC_HANDLES, .word = h, .len = t->len};
 	cs.edits = fuzzy_handle_edits(t->len);

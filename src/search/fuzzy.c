@@ -6,10 +6,14 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "core/model.h"
+#include "core/validate.h"
+
 #define WORD_BYTES (FUZZY_MAX_CHARS * 4)
 
 /* Handles are ASCII: a whole one fits where a word's bytes do. */
 _Static_assert(FUZZY_HANDLE_MAX_CHARS <= WORD_BYTES, "handles fit the variant buffers");
+_Static_assert(HANDLE_MAX <= FUZZY_HANDLE_MAX_CHARS, "every handle is typo-tolerant");
 
 static unsigned edits_up_to(size_t chars, size_t max_chars)
 {
@@ -26,6 +30,16 @@ unsigned fuzzy_max_edits(size_t chars)
 unsigned fuzzy_handle_edits(size_t chars)
 {
 	return edits_up_to(chars, FUZZY_HANDLE_MAX_CHARS);
+}
+
+bool fuzzy_handle_fold(const char *h, size_t len, char *out)
+{
+	if (len > FUZZY_HANDLE_MAX_CHARS || !validate_handle(h, len))
+		return false;
+	for (size_t i = 0; i < len; i++)
+		out[i] = (char)(h[i] >= 'A' && h[i] <= 'Z' ? h[i] + 32 : h[i]);
+	out[len] = '\0';
+	return true;
 }
 
 static bool is_continuation(unsigned char c)

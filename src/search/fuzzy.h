@@ -14,6 +14,7 @@
 #ifndef CHIRP_SEARCH_FUZZY_H
 #define CHIRP_SEARCH_FUZZY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -31,6 +32,12 @@ unsigned fuzzy_max_edits(size_t chars);
  * typo. A handle is one person, not a word people repeat, so its variants
  * are kept in a vocabulary of their own, searched only for people. */
 unsigned fuzzy_handle_edits(size_t chars);
+
+/* A handle as the handles' vocabulary keeps it, and as the tokenizer makes
+ * it one term ('_' joins, digits stay): lowercased into out, which holds
+ * FUZZY_HANDLE_MAX_CHARS + 1 bytes. false if h[0..len) is no valid handle
+ * (core/validate.h). */
+bool fuzzy_handle_fold(const char *h, size_t len, char *out);
 
 /* Code points in valid UTF-8 s[0..len). */
 size_t fuzzy_chars(const char *s, size_t len);

@@ -11,8 +11,9 @@ import urllib.parse
 
 import pytest
 
-from chirp_client import (assert_error, assert_tweet_shape, assert_user_shape,
-                          create_user, eventually, parse_links, post_tweet)
+from chirp_client import (ON_POSTGRES, assert_error, assert_tweet_shape,
+                          assert_user_shape, create_user, eventually, parse_links,
+                          post_tweet)
 
 # Consonants only: the stemmer leaves such words alone, so a test knows
 # exactly which word is in the index.
@@ -332,21 +333,29 @@ def test_users_by_a_typo_in_a_whole_handle(api):
     def change(h, i):
         return h[:i] + ("a" if h[i] != "a" else "e") + h[i + 1:]
 
+    def expect(q, want, why):
+        got = users(q)
+        # On PostgreSQL a last tier of handles similar by trigrams
+        # (pg_trgm), past the typo budget, may follow.
+        assert (got[:len(want)] if ON_POSTGRES else got) == want, why
+
     # One typo, in the letters or the digits. The neighbour, newer but two
     # edits away, follows the nearer handle.
-    assert users(change(handle, 2)) == [target, neighbour], "a typo in the letters"
-    assert users(change(handle, 10))[0] == target, "a typo in the digits"
-    assert users(swap(handle, 7))[0] == target, "two neighbours swapped"
-    assert users(change(swap(handle, 5), 4)) == [target], "two edits in 12 characters"
-    assert users("@" + change(handle, 2).upper())[0] == target, "case and @ aside"
-    assert users(change(short, 0)) == [short_id], "one edit in 4 characters"
+    expect(change(handle, 2), [target, neighbour], "a typo in the letters")
+    expect(change(handle, 10), [target, neighbour], "a typo in the digits")
+    expect(swap(handle, 7), [target, neighbour], "two neighbours swapped")
+    expect(change(swap(handle, 5), 4), [target], "two edits in 12 characters")
+    expect("@" + change(handle, 2).upper(), [target, neighbour], "case and @ aside")
+    expect(change(short, 0), [short_id], "one edit in 4 characters")
     # Handles past FUZZY_MAX_CHARS tolerate typos too, whole.
-    assert users(change(longer, 3)) == [long_id], "a typo in a 26-character handle"
-    # No flood: three edits in 12 characters, or two in 4, find nothing.
-    assert users(change(change(swap(handle, 5), 4), 0)) == []
-    assert users(change(change(short, 0), 1)) == []
+    expect(change(longer, 3), [long_id], "a typo in a 26-character handle")
     # The handle typed exactly: it alone, without its neighbours.
-    assert users(handle) == [target]
+    expect(handle, [target], "the handle itself")
     # A prefix of one handle and a typo of two others: the prefix match
     # first, then the typos, nearest first.
-    assert users(f"{base}_5c{digits}") == [pre, target, neighbour]
+    expect(f"{base}_5c{digits}", [pre, target, neighbour], "as typed before typos")
+    # No flood: three edits in 12 characters, or two in 4, find nothing
+    # (PostgreSQL's trigrams may, after everything else).
+    if not ON_POSTGRES:
+        assert users(change(change(swap(handle, 5), 4), 0)) == []
+        assert users(change(change(short, 0), 1)) == []
