@@ -6,7 +6,9 @@ Every test searches for words made up for it, so the tests sharing a server
 never see each other's tweets.
 """
 
+import os
 import secrets
+import sqlite3
 import urllib.parse
 
 import pytest
@@ -359,3 +361,34 @@ def test_users_by_a_typo_in_a_whole_handle(api):
     if not ON_POSTGRES:
         assert users(change(change(swap(handle, 5), 4), 0)) == []
         assert users(change(change(short, 0), 1)) == []
+
+
+@pytest.mark.skipif(ON_POSTGRES, reason="search.db is the embedded index's; "
+                    "tests/unit/test_search_pg.c upgrades PostgreSQL's")
+def test_index_of_schema_1_learns_its_handles(server_factory):
+    """search.db of schema 1 had no handles in its vocabulary: opened by
+    this chirp, it indexes its users again, and a typo in a whole handle
+    finds a user who signed up before the upgrade."""
+    srv = server_factory()
+    srv.start()
+    api = srv.client()
+    handle = f"{word(5)}_9q{secrets.randbelow(1000):03d}"
+    r = api.post("/v1/users", {"handle": handle, "password": "password123"})
+    assert r.status == 201, r
+    uid = r.json["id"]
+
+    def users(q):
+        return [x["id"] for x in search(api, q, path="/v1/search/users").json]
+
+    eventually(lambda: users(handle) == [uid], what="the user indexed")
+    assert srv.stop() == 0
+    db = sqlite3.connect(os.path.join(srv.data_dir, "search.db"))
+    db.execute("DELETE FROM words WHERE src = 2")
+    db.execute("DELETE FROM word_variants WHERE src = 2")
+    db.execute("PRAGMA user_version = 1")
+    db.commit()
+    db.close()
+    srv.start()
+    api = srv.client()
+    typo = handle[:1] + "a" + handle[2:]
+    eventually(lambda: users(typo) == [uid], what="the handle learnt again")
