@@ -7,8 +7,9 @@
  *   tweets_fts(text, author)          tweet rowid = tweet id; author is the
  *                                     token "from_<id>", for from:
  *   users_fts(handle, display_name)   rowid = user id
- *   words(src, word)                  every word seen, as typed (folded)
- *   word_variants(variant, src, word) its deletion variants (fuzzy.h)
+ *   words(src, word)                  every word seen, as typed (folded),
+ *                                     and every handle, whole (src 2)
+ *   word_variants(variant, src, word) their deletion variants (fuzzy.h)
  *   watermarks(name, id)              the newest tweet and user indexed
  *
  * One indexer thread owns the writes. On a nudge (search_notify) or a
@@ -20,7 +21,10 @@
  *
  * Ranking (relevance): among the WINDOW newest matches of each tier,
  * bm25 divided by (1 + age in days / 7) (search/hits.h); tier 0 is the query
- * as typed, tier 1 what matched only through a typo candidate.
+ * as typed, tier 1 what matched only through a typo candidate. Users: tier
+ * -1 the handle that is the whole query, 0 as typed (by prefix), 1 the
+ * handles within a typo of the whole query, nearest first, 2 what matched
+ * through a typo candidate of a word.
  */
 #include <math.h>
 #include <pthread.h>
@@ -41,7 +45,7 @@
 #include "util/timeutil.h"
 
 #define SEARCH_FILE "search.db"
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION 2 /* 2: handles in the vocabulary, whole */
 #define READ_BATCH 256      /* rows read from the store at a time */
 #define TXN_ROWS 4096       /* rows per index transaction */
 #define FORGET_MAX 65536    /* deletes waiting; beyond, hydration hides them */
@@ -49,11 +53,12 @@
 #define WINDOW 1000         /* relevance ranks this many newest matches per tier */
 #define CANDIDATES_MAX 4    /* typo candidates per query word */
 #define CANDIDATES_SEEN 64  /* candidates considered before keeping the best */
+#define HANDLE_CANDIDATES 8 /* handles within a typo of a query kept, nearest first */
 #define PREFIX_MIN 2        /* shorter prefixes are words */
 #define WORD_BYTES (FUZZY_MAX_CHARS * 4)
 #define MMAP_BYTES "1073741824"
 
-enum src { SRC_TWEETS = 0, SRC_USERS = 1 };
+enum src { SRC_TWEETS = 0, SRC_USERS = 1, SRC_HANDLES = 2 };
 
 static const char schema[] =
 	"CREATE VIRTUAL TABLE tweets_fts USING fts5(text, author, tokenize='" SEARCH_TOKENIZER "');"
@@ -105,12 +110,23 @@ static int migrate(sqlite3 *db, struct strbuf *err)
 	sqlite3_finalize(st);
 	if (version == SCHEMA_VERSION)
 		return 0;
+	char *msg = NULL;
+	if (version == 1) {
+		/* Version 1 had no handles in the vocabulary: index every
+		 * user again (the rows are replaced, the words ignored). */
+		if (sqlite3_exec(db, "BEGIN; UPDATE watermarks SET id = 0 WHERE name = 'users';"
+				     "PRAGMA user_version = 2; COMMIT;", NULL, NULL, &msg) == SQLITE_OK)
+			return 0;
+		strbuf_appendf(err, "upgrading the search index: %s", msg ? msg : "failed");
+		sqlite3_free(msg);
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+		return -1;
+	}
 	if (version != 0) {
 		strbuf_appendf(err, "search index schema %d is not %d: remove %s to rebuild it",
 			       version, SCHEMA_VERSION, SEARCH_FILE);
 		return -1;
 	}
-	char *msg = NULL;
 	char bump[64];
 	snprintf(bump, sizeof(bump), "PRAGMA user_version = %d;", SCHEMA_VERSION);
 	if (sqlite3_exec(db, "BEGIN", NULL, NULL, &msg) != SQLITE_OK ||
@@ -229,11 +245,25 @@ static void put_variant(void *arg, const char *v, size_t len)
 	struct indexer *ix = arg;
 	sqlite3_stmt *st = ix->st[X_VARIANT_PUT];
 	sqlite3_bind_text(st, 1, v, (int)len, SQLITE_STATIC);
-	sqlite3_bind_int(st, 2, ix->src);
-	/* ?3, the word itself, was bound by record_word */
+	/* ?2 and ?3, the source and the word itself, were bound by record */
 	if (sqlite3_step(st) != SQLITE_DONE)
 		ix->failed = true;
 	sqlite3_reset(st);
+}
+
+/* w joins the vocabulary of src, with its variants up to `edits`. */
+static void record(struct indexer *ix, enum src src, const char *w, size_t len, unsigned edits)
+{
+	sqlite3_stmt *st = ix->st[X_WORD_PUT];
+	sqlite3_bind_int(st, 1, src);
+	sqlite3_bind_text(st, 2, w, (int)len, SQLITE_STATIC);
+	step_done(ix, X_WORD_PUT);
+	if (sqlite3_changes(ix->db) != 1)
+		return; /* known already */
+	sqlite3_bind_int(ix->st[X_VARIANT_PUT], 2, src);
+	sqlite3_bind_text(ix->st[X_VARIANT_PUT], 3, w, (int)len, SQLITE_STATIC);
+	fuzzy_variants(w, len, edits, put_variant, ix);
+	sqlite3_clear_bindings(ix->st[X_VARIANT_PUT]);
 }
 
 /* A word of indexed text joins the vocabulary typo candidates come from. */
@@ -245,15 +275,18 @@ static void record_word(void *arg, const char *w, size_t len)
 	unsigned edits = fuzzy_max_edits(fuzzy_chars(w, len));
 	if (!edits || has_digit(w, len))
 		return;
-	sqlite3_stmt *st = ix->st[X_WORD_PUT];
-	sqlite3_bind_int(st, 1, ix->src);
-	sqlite3_bind_text(st, 2, w, (int)len, SQLITE_STATIC);
-	step_done(ix, X_WORD_PUT);
-	if (sqlite3_changes(ix->db) != 1)
-		return; /* known already */
-	sqlite3_bind_text(ix->st[X_VARIANT_PUT], 3, w, (int)len, SQLITE_STATIC);
-	fuzzy_variants(w, len, edits, put_variant, ix);
-	sqlite3_clear_bindings(ix->st[X_VARIANT_PUT]);
+	record(ix, ix->src, w, len, edits);
+}
+
+/* A handle joins the handles' vocabulary whole, digits and all, so that a
+ * typo anywhere in it still finds its user (fuzzy_handle_edits). */
+static void record_handle(struct indexer *ix, const char *handle)
+{
+	char h[FUZZY_HANDLE_MAX_CHARS + 1];
+	size_t len = strlen(handle);
+	unsigned edits = fuzzy_handle_edits(len);
+	if (edits && fuzzy_handle_fold(handle, len, h))
+		record(ix, SRC_HANDLES, h, len, edits);
 }
 
 /* Indexes up to `budget` tweets after the watermark; returns how many. */
@@ -316,6 +349,7 @@ static size_t index_users(struct indexer *ix, size_t budget)
 			search_words(ix->words, u->handle, strlen(u->handle), false, record_word, ix);
 			search_words(ix->words, u->display_name, strlen(u->display_name), false,
 				     record_word, ix);
+			record_handle(ix, u->handle);
 			after = ix->cursors[i];
 		}
 		done += n;
@@ -643,6 +677,7 @@ struct candidate {
 	char word[WORD_BYTES + 1];
 	size_t len;
 	int64_t docs;
+	unsigned dist; /* edits from the query word */
 };
 
 struct candidate_search {
@@ -715,12 +750,15 @@ static void probe_variant(void *arg, const char *v, size_t vlen)
 		bool seen = false;
 		for (size_t i = 0; i < cs->n && !seen; i++)
 			seen = cs->found[i].len == len && memcmp(cs->found[i].word, w, len) == 0;
-		if (seen || fuzzy_distance(cs->word, cs->len, w, len, cs->edits) > cs->edits)
+		unsigned dist = seen ? cs->edits + 1 : fuzzy_distance(cs->word, cs->len, w, len,
+								       cs->edits);
+		if (dist > cs->edits)
 			continue;
 		struct candidate *c = &cs->found[cs->n++];
 		memcpy(c->word, w, len);
 		c->word[len] = '\0';
 		c->len = len;
+		c->dist = dist;
 	}
 	sqlite3_reset(st);
 }
@@ -992,6 +1030,12 @@ out:
 	return rc;
 }
 
+static int by_dist(const void *a, const void *b)
+{
+	const struct candidate *x = a, *y = b;
+	return (x->dist > y->dist) - (x->dist < y->dist);
+}
+
 /* The user whose handle is the whole query (case aside) comes first. */
 static bool exact_handle(const struct search_query *q, const char *handle)
 {
@@ -1021,6 +1065,64 @@ static int handle_hit(struct fts5_reader *r, const struct search_query *q,
 		if (handle && exact_handle(q, handle))
 			hits[(*n)++] =
 				(struct search_hit){(uint64_t)sqlite3_column_int64(st, 0), 0, -1};
+	}
+	sqlite3_reset(st);
+	strbuf_deinit(&match);
+	if (rc != SQLITE_DONE) {
+		log_error("search: %s", sqlite3_errmsg(r->db));
+		return STORE_ERROR;
+	}
+	return STORE_OK;
+}
+
+/*
+ * The users whose handle is within a typo of the whole one-word query
+ * (fuzzy_handle_edits), as tier 1, nearest first: after what matched as
+ * typed, before what matched through a typo of a word, for a handle typed
+ * in full is a strong sign of whom the query means. Not asked when a
+ * handle is the query itself: that one is meant, and its neighbours
+ * (user12345 for user12344) would only be noise.
+ */
+static int handle_typo_hits(struct fts5_reader *r, const struct search_query *q,
+			    struct search_hit *hits, size_t *n, const struct search_seen *seen)
+{
+	const struct search_term *t = &q->terms[0];
+	char h[FUZZY_HANDLE_MAX_CHARS + 1];
+	if (q->nterms != 1 || t->kind != SEARCH_WORD || !fuzzy_handle_fold(t->text, t->len, h))
+		return STORE_OK;
+	struct candidate_search cs = {.r = r, .src = SRC_HANDLES, .word = h, .len = t->len};
+	cs.edits = fuzzy_handle_edits(t->len);
+	if (!cs.edits)
+		return STORE_OK;
+	fuzzy_variants(h, t->len, cs.edits, probe_variant, &cs);
+	if (!cs.n)
+		return STORE_OK;
+	qsort(cs.found, cs.n, sizeof(cs.found[0]), by_dist);
+	size_t nc = cs.n < HANDLE_CANDIDATES ? cs.n : HANDLE_CANDIDATES;
+	sqlite3_stmt *st = stmt(r, Q_HANDLE);
+	if (!st)
+		return STORE_ERROR;
+	struct strbuf match = STRBUF_INIT;
+	strbuf_append(&match, "handle : (", 10);
+	for (size_t k = 0; k < nc; k++) {
+		if (k)
+			strbuf_append(&match, " OR ", 4);
+		quoted(&match, cs.found[k].word, cs.found[k].len);
+	}
+	strbuf_append_char(&match, ')');
+	sqlite3_bind_text(st, 1, match.data, (int)match.len, SQLITE_STATIC);
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		uint64_t id = (uint64_t)sqlite3_column_int64(st, 0);
+		const char *handle = (const char *)sqlite3_column_text(st, 1);
+		if (!handle || search_seen_has(seen, id))
+			continue;
+		size_t len = strlen(handle);
+		for (size_t k = 0; k < nc; k++)
+			if (cs.found[k].len == len && strncasecmp(handle, cs.found[k].word, len) == 0) {
+				hits[(*n)++] = (struct search_hit){id, cs.found[k].dist, 1};
+				break;
+			}
 	}
 	sqlite3_reset(st);
 	strbuf_deinit(&match);
@@ -1071,17 +1173,24 @@ static int fts5_users(struct search_reader *base, const struct search_query *que
 	build_match(r, q, true, &exact, &fuzzy);
 	int rc = STORE_OK;
 	if (exact.expr.len) {
-		struct search_hit *hits = xmalloc((2 * WINDOW + 1) * sizeof(*hits));
+		/* the handle (Q_HANDLE's LIMIT), tier 0, handle typos, tier 2 */
+		struct search_hit *hits = xmalloc((2 * WINDOW + 32) * sizeof(*hits));
 		size_t nh = 0;
 		rc = handle_hit(r, q, hits, &nh);
+		bool handle_found = nh > 0;
 		struct search_seen seen;
 		search_seen_init(&seen, hits, nh);
 		if (rc == STORE_OK)
 			rc = users_tier(r, exact.expr.data, 0, hits, &nh, &seen);
 		search_seen_deinit(&seen);
+		if (rc == STORE_OK && !handle_found) {
+			search_seen_init(&seen, hits, nh);
+			rc = handle_typo_hits(r, q, hits, &nh, &seen);
+			search_seen_deinit(&seen);
+		}
 		if (rc == STORE_OK && fuzzy.expr.len) {
 			search_seen_init(&seen, hits, nh);
-			rc = users_tier(r, fuzzy.expr.data, 1, hits, &nh, &seen);
+			rc = users_tier(r, fuzzy.expr.data, 2, hits, &nh, &seen);
 			search_seen_deinit(&seen);
 		}
 		if (rc == STORE_OK) {

@@ -6,13 +6,40 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "core/model.h"
+#include "core/validate.h"
+
 #define WORD_BYTES (FUZZY_MAX_CHARS * 4)
+
+/* Handles are ASCII: a whole one fits where a word's bytes do. */
+_Static_assert(FUZZY_HANDLE_MAX_CHARS <= WORD_BYTES, "handles fit the variant buffers");
+_Static_assert(HANDLE_MAX <= FUZZY_HANDLE_MAX_CHARS, "every handle is typo-tolerant");
+
+static unsigned edits_up_to(size_t chars, size_t max_chars)
+{
+	if (chars < FUZZY_MIN_CHARS || chars > max_chars)
+		return 0;
+	return chars >= FUZZY_TWO_EDITS ? 2 : 1;
+}
 
 unsigned fuzzy_max_edits(size_t chars)
 {
-	if (chars < FUZZY_MIN_CHARS || chars > FUZZY_MAX_CHARS)
-		return 0;
-	return chars >= FUZZY_TWO_EDITS ? 2 : 1;
+	return edits_up_to(chars, FUZZY_MAX_CHARS);
+}
+
+unsigned fuzzy_handle_edits(size_t chars)
+{
+	return edits_up_to(chars, FUZZY_HANDLE_MAX_CHARS);
+}
+
+bool fuzzy_handle_fold(const char *h, size_t len, char *out)
+{
+	if (len > FUZZY_HANDLE_MAX_CHARS || !validate_handle(h, len))
+		return false;
+	for (size_t i = 0; i < len; i++)
+		out[i] = (char)(h[i] >= 'A' && h[i] <= 'Z' ? h[i] + 32 : h[i]);
+	out[len] = '\0';
+	return true;
 }
 
 static bool is_continuation(unsigned char c)

@@ -43,10 +43,11 @@
  * p*), while cover density counts the position once. Unlike FTS5's BM25
  * it knows nothing of how rare a word is, and it prefers query words close
  * together, so within a tier the order can differ from the embedded
- * index's in detail; tiers and recency are the same. Users also get a
- * tier 2 from pg_trgm: handles similar to a one-word query that the
- * vocabulary cannot find (handles with digits, or with more typos than
- * fuzzy.h allows).
+ * index's in detail; tiers and recency are the same. Users are ranked as
+ * in fts5.c: tier -1 the handle that is the whole query, 0 as typed, 1 the
+ * handles within a typo of the whole query (their own vocabulary), nearest
+ * first, 2 word typos; and a tier 3 from pg_trgm: handles similar to a
+ * one-word query with more typos than fuzzy.h allows.
  *
  * Ids are bigint and travel as decimal text, never as floating point.
  */
@@ -59,7 +60,6 @@
 #include <strings.h>
 #include <time.h>
 
-#include "core/validate.h"
 #include "search/fuzzy.h"
 #include "search/hits.h"
 #include "search/search.h"
@@ -68,7 +68,7 @@
 #include "util/log.h"
 #include "util/timeutil.h"
 
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION 2 /* 2: handles in the vocabulary, whole */
 #define READ_BATCH 256      /* rows read from the store at a time */
 #define TXN_ROWS 4096       /* rows per index transaction */
 #define FORGET_MAX 65536    /* deletes waiting; beyond, hydration hides them */
@@ -80,6 +80,7 @@
 #define WINDOW 1000         /* relevance ranks this many newest matches per tier */
 #define CANDIDATES_MAX 4    /* typo candidates per query word */
 #define CANDIDATES_SEEN 64  /* candidates considered before keeping the best */
+#define HANDLE_CANDIDATES 8 /* handles within a typo of a query kept, nearest first */
 #define VARIANT_ROWS "1024" /* vocabulary words read for one query word, at most */
 #define DOCS_CAP 1000       /* a candidate's documents are counted up to this */
 #define PREFIX_MIN 2        /* shorter prefixes are words */
@@ -90,7 +91,7 @@
 /* pg_advisory_xact_lock key for creating the schema: "chirpsrc" in ASCII. */
 #define SCHEMA_LOCK "7163091147566576227"
 
-enum src { SRC_TWEETS = 0, SRC_USERS = 1 };
+enum src { SRC_TWEETS = 0, SRC_USERS = 1, SRC_HANDLES = 2 };
 
 static const char schema[] =
 	"CREATE TABLE IF NOT EXISTS search_tweets (id bigint PRIMARY KEY,"
@@ -480,6 +481,19 @@ static void record_word(void *arg, const char *w, size_t len)
 	rows_added(ix, &ix->word_rows);
 }
 
+/* A handle joins the handles' vocabulary whole, digits and all, so that a
+ * typo anywhere in it still finds its user (fuzzy_handle_edits). */
+static void record_handle(struct indexer *ix, const char *handle)
+{
+	char h[FUZZY_HANDLE_MAX_CHARS + 1];
+	size_t len = strlen(handle);
+	if (!fuzzy_handle_edits(len) || !fuzzy_handle_fold(handle, len, h))
+		return;
+	param_u64(&ix->word_rows.p, SRC_HANDLES);
+	param_text(&ix->word_rows.p, h, len);
+	rows_added(ix, &ix->word_rows);
+}
+
 struct variant_call {
 	struct indexer *ix;
 	const char *src; /* as text */
@@ -506,7 +520,9 @@ static void on_new_words(void *arg, const PGresult *res)
 		const char *w = PQgetvalue(res, i, 1);
 		size_t len = (size_t)PQgetlength(res, i, 1);
 		struct variant_call vc = {ix, PQgetvalue(res, i, 0), w, len};
-		fuzzy_variants(w, len, fuzzy_max_edits(fuzzy_chars(w, len)), put_variant, &vc);
+		unsigned edits = atoi(vc.src) == SRC_HANDLES ? fuzzy_handle_edits(len)
+							      : fuzzy_max_edits(fuzzy_chars(w, len));
+		fuzzy_variants(w, len, edits, put_variant, &vc);
 	}
 }
 
@@ -585,6 +601,7 @@ static size_t index_users(struct indexer *ix, size_t budget)
 			rows_added(ix, &ix->user_rows);
 			search_words(ix->words, u->handle, hlen, false, record_word, ix);
 			search_words(ix->words, u->display_name, nlen, false, record_word, ix);
+			record_handle(ix, u->handle);
 			after = ix->cursors[i];
 		}
 		done += n;
@@ -899,6 +916,30 @@ static int schema_version(PGconn *c, struct strbuf *err)
 	return ok ? version : -1;
 }
 
+/* Version 1 had no handles in the vocabulary: every user is indexed again
+ * (rows replaced, words already known ignored). Rows only, no DDL, under
+ * the schema's lock, looking again once it is held. */
+static int upgrade_from_1(PGconn *c, struct strbuf *err)
+{
+	if (!exec_err(c, "BEGIN", err) ||
+	    !exec_err(c, "SELECT pg_advisory_xact_lock(" SCHEMA_LOCK ")", err))
+		goto fail;
+	int version = schema_version(c, err);
+	if (version < 0)
+		goto fail;
+	if (version == 1 &&
+	    (!exec_err(c, "UPDATE search_watermarks SET id = 0 WHERE name = 'users'", err) ||
+	     !exec_err(c, "UPDATE search_watermarks SET id = 2 WHERE name = 'schema'", err)))
+		goto fail;
+	if (!exec_err(c, "COMMIT", err))
+		goto fail;
+	return 0;
+fail:;
+	PGresult *res = PQexec(c, "ROLLBACK");
+	PQclear(res);
+	return -1;
+}
+
 /*
  * Creates the schema if it is missing, once however many nodes start
  * together: under an advisory lock, looking again once it is held. A
@@ -920,6 +961,10 @@ static int migrate(PGconn *c, bool *trgm, struct strbuf *err)
 			goto fail;
 		version = SCHEMA_VERSION;
 	}
+	if (version == 1 && upgrade_from_1(c, err) != 0)
+		return -1;
+	if (version == 1)
+		version = SCHEMA_VERSION;
 	if (version < 0)
 		return -1;
 	if (version != SCHEMA_VERSION) {
@@ -1393,13 +1438,64 @@ static bool query_handle(const struct search_query *q, char *out)
 {
 	if (q->nterms != 1 || q->terms[0].kind == SEARCH_PHRASE)
 		return false;
-	const struct search_term *t = &q->terms[0];
-	if (t->len > HANDLE_MAX || !validate_handle(t->text, t->len))
-		return false;
-	for (size_t i = 0; i < t->len; i++)
-		out[i] = (char)(t->text[i] >= 'A' && t->text[i] <= 'Z' ? t->text[i] + 32 : t->text[i]);
-	out[t->len] = '\0';
-	return true;
+	return fuzzy_handle_fold(q->terms[0].text, q->terms[0].len, out);
+}
+
+struct near_handle {
+	uint64_t id;
+	unsigned dist;
+};
+
+static int by_nearness(const void *a, const void *b)
+{
+	const struct near_handle *x = a, *y = b;
+	if (x->dist != y->dist)
+		return (x->dist > y->dist) - (x->dist < y->dist);
+	return (x->id < y->id) - (x->id > y->id);
+}
+
+/*
+ * The users whose handle is within a typo of the whole one-word query
+ * `handle` (lowercased; fuzzy_handle_edits), as tier 1, nearest first, in
+ * one statement: the handles' vocabulary, then the users by lower(handle).
+ * As in fts5.c, asked only when no handle is the query itself.
+ */
+static int handle_typo_hits(struct pg_reader *r, const char *handle, struct search_hit *hits,
+			    size_t *n, const struct search_seen *seen)
+{
+	size_t len = strlen(handle);
+	unsigned edits = fuzzy_handle_edits(len);
+	if (!edits)
+		return STORE_OK;
+	struct strbuf arr = STRBUF_INIT;
+	fuzzy_variants(handle, len, edits, add_variant, &arr);
+	array_end(&arr);
+	char src[8];
+	snprintf(src, sizeof(src), "%d", SRC_HANDLES);
+	const char *v[] = {arr.data, src};
+	PGresult *res = pg_exec(&r->pg,
+				"SELECT id, lower(handle) FROM search_users WHERE lower(handle) IN"
+				" (SELECT DISTINCT word FROM search_word_variants"
+				"  WHERE variant = ANY ($1::text[]) AND src = $2::smallint"
+				"  LIMIT " VARIANT_ROWS ")",
+				2, v);
+	strbuf_deinit(&arr);
+	if (!res)
+		return STORE_ERROR;
+	struct near_handle found[CANDIDATES_SEEN];
+	size_t nf = 0;
+	for (int i = 0; i < PQntuples(res) && nf < CANDIDATES_SEEN; i++) {
+		uint64_t id = get_u64(res, i, 0);
+		unsigned d = fuzzy_distance(handle, len, PQgetvalue(res, i, 1),
+					    (size_t)PQgetlength(res, i, 1), edits);
+		if (d <= edits && !search_seen_has(seen, id))
+			found[nf++] = (struct near_handle){id, d};
+	}
+	PQclear(res);
+	qsort(found, nf, sizeof(*found), by_nearness);
+	for (size_t i = 0; i < nf && i < HANDLE_CANDIDATES; i++)
+		hits[(*n)++] = (struct search_hit){found[i].id, found[i].dist, 1};
+	return STORE_OK;
 }
 
 /* Appends the users a query's rows name as hits of `tier` (skipping those
@@ -1441,10 +1537,11 @@ static int pg_users(struct search_reader *base, const struct search_query *query
 	int rc = build_tsquery(r, q, true, &exact, &fuzzy);
 	if (rc != STORE_OK || !exact.len)
 		goto out;
-	struct search_hit *hits = xmalloc((3 * WINDOW + 16) * sizeof(*hits));
+	/* tiers 0, 2 and 3; the handle (LIMIT 16) and its typos */
+	struct search_hit *hits = xmalloc((3 * WINDOW + 16 + HANDLE_CANDIDATES) * sizeof(*hits));
 	size_t nh = 0;
 	struct search_seen seen = {0};
-	char handle[HANDLE_MAX + 1];
+	char handle[FUZZY_HANDLE_MAX_CHARS + 1];
 	bool one_handle = query_handle(q, handle);
 	/* The user whose handle is the whole query, as tier -1: found
 	 * directly, so no number of similar names can push it out. */
@@ -1453,21 +1550,25 @@ static int pg_users(struct search_reader *base, const struct search_query *query
 		rc = user_hits(r, "SELECT id, 0 FROM search_users WHERE lower(handle) = $1 LIMIT 16",
 			       1, v, -1, hits, &nh, NULL);
 	}
+	bool handle_found = nh > 0;
 	const char *v[] = {exact.data};
-	for (int tier = 0; tier < 3 && rc == STORE_OK; tier++) {
+	for (int tier = 0; tier < 4 && rc == STORE_OK; tier++) {
 		search_seen_init(&seen, hits, nh);
 		if (tier == 0) {
 			rc = user_hits(r, users_sql, 1, v, 0, hits, &nh, &seen);
-		} else if (tier == 1 && fuzzy.len) {
+		} else if (tier == 1 && one_handle && !handle_found &&
+			   q->terms[0].kind == SEARCH_WORD) {
+			rc = handle_typo_hits(r, handle, hits, &nh, &seen);
+		} else if (tier == 2 && fuzzy.len) {
 			v[0] = fuzzy.data;
-			rc = user_hits(r, users_sql, 1, v, 1, hits, &nh, &seen);
-		} else if (tier == 2 && one_handle && r->trgm) {
+			rc = user_hits(r, users_sql, 1, v, 2, hits, &nh, &seen);
+		} else if (tier == 3 && one_handle && r->trgm) {
 			const char *hv[] = {handle};
 			rc = user_hits(r,
 				       "SELECT id, similarity(lower(handle), $1) FROM search_users"
 				       " WHERE lower(handle) % $1 ORDER BY 2 DESC, id DESC"
 				       " LIMIT " WINDOW_STR,
-				       1, hv, 2, hits, &nh, &seen);
+				       1, hv, 3, hits, &nh, &seen);
 		}
 		search_seen_deinit(&seen);
 	}

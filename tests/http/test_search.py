@@ -6,13 +6,16 @@ Every test searches for words made up for it, so the tests sharing a server
 never see each other's tweets.
 """
 
+import os
 import secrets
+import sqlite3
 import urllib.parse
 
 import pytest
 
-from chirp_client import (assert_error, assert_tweet_shape, assert_user_shape,
-                          create_user, eventually, parse_links, post_tweet)
+from chirp_client import (ON_POSTGRES, assert_error, assert_tweet_shape,
+                          assert_user_shape, create_user, eventually, parse_links,
+                          post_tweet)
 
 # Consonants only: the stemmer leaves such words alone, so a test knows
 # exactly which word is in the index.
@@ -299,3 +302,93 @@ def test_index_catches_up_after_kill_9(server_factory):
         api, m, sort="recent", limit=100).json) == sorted(ids),
         what="every acknowledged tweet searchable after a restart")
     assert [x["id"] for x in search(api, u.handle, path="/v1/search/users").json] == [u.id]
+
+
+def test_users_by_a_typo_in_a_whole_handle(api):
+    """A handle with '_' and digits, typed in full with a typo or two (the
+    budget of a word of its length), finds its user first, as alxce_5b74a9
+    finds alice_5b74a9; what matches as typed still comes before."""
+    def signup(handle):
+        r = api.post("/v1/users", {"handle": handle, "password": "password123",
+                                   "display_name": "Someone"})
+        assert r.status == 201, r
+        return r.json["id"]
+
+    def users(q):
+        return [x["id"] for x in search(api, q, path="/v1/search/users").json]
+
+    base = word(5)
+    digits = f"{secrets.randbelow(10 ** 4):04d}"
+    handle = f"{base}_5b{digits}"                  # 12 characters: two edits
+    last = "0" if digits[-1] != "0" else "1"
+    near = f"{base}_5b{digits[:3]}{last}"          # one edit from it, newer
+    prefixed = f"{base}_5c{digits}zz"              # see the last case
+    longer = f"{word(20)}_{digits}9"               # 26 characters, past a word's 20
+    short = f"{word(3)}7"                          # 4 characters: one edit
+    target, neighbour, pre, long_id, short_id = (
+        signup(h) for h in (handle, near, prefixed, longer, short))
+    eventually(lambda: users(short) == [short_id], what="the last user indexed")
+
+    def swap(h, i):
+        return h[:i] + h[i + 1] + h[i] + h[i + 2:]
+
+    def change(h, i):
+        return h[:i] + ("a" if h[i] != "a" else "e") + h[i + 1:]
+
+    def expect(q, want, why):
+        got = users(q)
+        # On PostgreSQL a last tier of handles similar by trigrams
+        # (pg_trgm), past the typo budget, may follow.
+        assert (got[:len(want)] if ON_POSTGRES else got) == want, why
+
+    # One typo, in the letters or the digits. The neighbour, newer but two
+    # edits away, follows the nearer handle.
+    expect(change(handle, 2), [target, neighbour], "a typo in the letters")
+    expect(change(handle, 10), [target, neighbour], "a typo in the digits")
+    expect(swap(handle, 7), [target, neighbour], "two neighbours swapped")
+    expect(change(swap(handle, 5), 4), [target], "two edits in 12 characters")
+    expect("@" + change(handle, 2).upper(), [target, neighbour], "case and @ aside")
+    expect(change(short, 0), [short_id], "one edit in 4 characters")
+    # Handles past FUZZY_MAX_CHARS tolerate typos too, whole.
+    expect(change(longer, 3), [long_id], "a typo in a 26-character handle")
+    # The handle typed exactly: it alone, without its neighbours.
+    expect(handle, [target], "the handle itself")
+    # A prefix of one handle and a typo of two others: the prefix match
+    # first, then the typos, nearest first.
+    expect(f"{base}_5c{digits}", [pre, target, neighbour], "as typed before typos")
+    # No flood: three edits in 12 characters, or two in 4, find nothing
+    # (PostgreSQL's trigrams may, after everything else).
+    if not ON_POSTGRES:
+        assert users(change(change(swap(handle, 5), 4), 0)) == []
+        assert users(change(change(short, 0), 1)) == []
+
+
+@pytest.mark.skipif(ON_POSTGRES, reason="search.db is the embedded index's; "
+                    "tests/unit/test_search_pg.c upgrades PostgreSQL's")
+def test_index_of_schema_1_learns_its_handles(server_factory):
+    """search.db of schema 1 had no handles in its vocabulary: opened by
+    this chirp, it indexes its users again, and a typo in a whole handle
+    finds a user who signed up before the upgrade."""
+    srv = server_factory()
+    srv.start()
+    api = srv.client()
+    handle = f"{word(5)}_9q{secrets.randbelow(1000):03d}"
+    r = api.post("/v1/users", {"handle": handle, "password": "password123"})
+    assert r.status == 201, r
+    uid = r.json["id"]
+
+    def users(q):
+        return [x["id"] for x in search(api, q, path="/v1/search/users").json]
+
+    eventually(lambda: users(handle) == [uid], what="the user indexed")
+    assert srv.stop() == 0
+    db = sqlite3.connect(os.path.join(srv.data_dir, "search.db"))
+    db.execute("DELETE FROM words WHERE src = 2")
+    db.execute("DELETE FROM word_variants WHERE src = 2")
+    db.execute("PRAGMA user_version = 1")
+    db.commit()
+    db.close()
+    srv.start()
+    api = srv.client()
+    typo = handle[:1] + "a" + handle[2:]
+    eventually(lambda: users(typo) == [uid], what="the handle learnt again")

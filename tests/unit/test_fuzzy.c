@@ -2,7 +2,7 @@
  * test_fuzzy — unit tests for search/fuzzy.c: the edit budget by word
  * length, the edit distance (with swaps of neighbours, in code points),
  * and the promise deletion variants make: two words within k edits share a
- * variant.
+ * variant; whole handles (digits, '_', up to 30 characters) likewise.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -126,6 +126,50 @@ static void test_neighbours_meet(void **state)
 	}
 }
 
+static void handle_variants(const char *h, struct variants *vs)
+{
+	vs->n = 0;
+	fuzzy_variants(h, strlen(h), fuzzy_handle_edits(strlen(h)), collect, vs);
+}
+
+/* A handle is tolerant as a word of its length is, and up to 30
+ * characters (HANDLE_MAX), past a word's limit. */
+static void test_handles(void **state)
+{
+	(void)state;
+	assert_int_equal(fuzzy_handle_edits(2), 0);
+	assert_int_equal(fuzzy_handle_edits(4), 1);
+	assert_int_equal(fuzzy_handle_edits(12), 2);
+	assert_int_equal(fuzzy_handle_edits(FUZZY_MAX_CHARS + 1), 2);
+	assert_int_equal(fuzzy_handle_edits(FUZZY_HANDLE_MAX_CHARS), 2);
+	assert_int_equal(fuzzy_handle_edits(FUZZY_HANDLE_MAX_CHARS + 1), 0);
+
+	static const char *pairs[][2] = {
+	    {"alice_5b74a9", "alxce_5b74a9"},  /* the issue's */
+	    {"alice_5b74a9", "alice_5b47a9"},  /* digits swapped */
+	    {"alice_5b74a9", "alice5b74a9x"},  /* two edits */
+	    {"abcdefghijklmnopqrstuvwxyz_123", "abcdefghijklmnopqrstuvwxyz_13"},
+	    {"abcdefghijklmnopqrstuvwxyz_123", "abcdefghijklmnopqrstuvxwyz_124"},
+	};
+	for (size_t i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++) {
+		const char *q = pairs[i][1], *h = pairs[i][0];
+		unsigned edits = fuzzy_handle_edits(strlen(q));
+		assert_true(dist(q, h, edits) <= edits);
+		struct variants a, b;
+		handle_variants(q, &a);
+		handle_variants(h, &b);
+		assert_true(share(&a, &b));
+		free_variants(&a);
+		free_variants(&b);
+	}
+	/* three edits are past any handle's budget */
+	assert_int_equal(dist("alice_5b74a9", "axice_5b7xa9x", 2), 3);
+	struct variants vs;
+	handle_variants("abcdefghijklmnopqrstuvwxyz_123", &vs);
+	assert_int_equal(vs.n, 1 + 30 + 435); /* two deletions at thirty */
+	free_variants(&vs);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -133,6 +177,7 @@ int main(void)
 	    cmocka_unit_test(test_distance),
 	    cmocka_unit_test(test_variants),
 	    cmocka_unit_test(test_neighbours_meet),
+	    cmocka_unit_test(test_handles),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -13,7 +13,9 @@
  * whole; phrases; prefixes; typos, ranked after exact matches, and taken by
  * newest-first only when nothing else matches; from:; recent paging by ids
  * both ways and relevance paging by offset; users by handle (exact first,
- * prefix, typo, trigrams), by display name, every word required; forget
+ * prefix, typo, trigrams), a typo in a whole handle with digits (nearest
+ * first), by display name, every word required; schema 1 upgraded by
+ * indexing its users again; forget
  * removing a tweet; a restart resuming from the watermark, not from zero;
  * queries made of tsquery and SQL syntax answering without an error;
  * connections the server dropped made again, by readers and the indexer;
@@ -605,19 +607,82 @@ static void test_users_by_handle_prefix_typo_and_name(void **state)
 	expect_none(users(q)); /* every word must match */
 }
 
-static void test_users_handles_with_digits_by_trigrams(void **state)
+/* A handle with '_' and digits typed whole with a typo or two (its
+ * length's budget, fuzzy.h): its user first, then those further away. */
+static void test_users_typo_in_a_whole_handle(void **state)
+{
+	(void)state;
+	char base[6], handle[32], near[32], q[40];
+	word(base, 5);
+	snprintf(handle, sizeof(handle), "%s_5b74a9", base);
+	snprintf(near, sizeof(near), "%s_5b74a8", base);
+	uint64_t u = add_user(handle, "Someone");
+	uint64_t n = add_user(near, "Someone else"); /* newer; one edit from u */
+	sync_index();
+	snprintf(q, sizeof(q), "%.2sa%s_5b74a9", base, base + 3); /* alxce_5b74a9 */
+	struct found f = users(q);
+	assert_true(f.n >= 2); /* pg_trgm may add looser ones, last */
+	assert_int_equal(f.ids[0], u);
+	assert_int_equal(f.ids[1], n); /* two edits away */
+	snprintf(q, sizeof(q), "%s_5b47a9", base); /* digits swapped */
+	f = users(q);
+	assert_true(f.n >= 2);
+	assert_int_equal(f.ids[0], u);
+	assert_int_equal(f.ids[1], n);
+	snprintf(q, sizeof(q), "@%s_5B74A9", base); /* the handle itself, @ and case aside */
+	f = users(q);
+	assert_true(f.n >= 1);
+	assert_int_equal(f.ids[0], u);
+	/* both handles whole in the handles' vocabulary (src 2) */
+	char sql[160];
+	snprintf(sql, sizeof(sql),
+		 "SELECT count(*) FROM search_words WHERE src = 2 AND word IN ('%s', '%s')", handle,
+		 near);
+	assert_int_equal(db_value(sql), 2);
+}
+
+static void test_users_handles_past_the_typo_budget_by_trigrams(void **state)
 {
 	(void)state;
 	if (db_value("SELECT count(*) FROM pg_extension WHERE extname = 'pg_trgm'") != 1)
 		skip();
-	char base[8], handle[32], q[32];
-	word(base, 6);
+	char base[13], handle[32], q[32];
+	word(base, 12);
 	snprintf(handle, sizeof(handle), "%s2024", base);
 	uint64_t u = add_user(handle, "Numbers");
 	sync_index();
-	/* digits keep a word out of the typo vocabulary; trigrams find it */
-	snprintf(q, sizeof(q), "%.5s2024", base); /* one letter missing */
+	/* three letters changed: past the vocabulary's two; trigrams find it */
+	snprintf(q, sizeof(q), "%.3saaa%s2024", base, base + 6);
 	expect(users(q), u);
+}
+
+/* An index of schema 1 had no handles in its vocabulary: opening it
+ * indexes every user again. */
+static void test_schema_1_indexes_its_users_again(void **state)
+{
+	(void)state;
+	char base[6], handle[32], q[40];
+	word(base, 5);
+	snprintf(handle, sizeof(handle), "%s_77x1", base);
+	uint64_t u = add_user(handle, "Upgraded");
+	sync_index();
+	teardown(NULL);
+	/* data-modifying WITH queries all run, referenced or not */
+	db_value("WITH v AS (UPDATE search_watermarks SET id = 1 WHERE name = 'schema' RETURNING 1),"
+		 " w AS (DELETE FROM search_words WHERE src = 2 RETURNING 1),"
+		 " x AS (DELETE FROM search_word_variants WHERE src = 2 RETURNING 1)"
+		 " SELECT count(*) FROM v");
+	setup(NULL);
+	assert_int_equal(db_value("SELECT id FROM search_watermarks WHERE name = 'schema'"), 2);
+	sync_index();
+	char sql[128];
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM search_words WHERE src = 2 AND word = '%s'",
+		 handle);
+	assert_int_equal(db_value(sql), 1);
+	snprintf(q, sizeof(q), "%s_7x1", base); /* one edit */
+	struct found f = users(q);
+	assert_true(f.n >= 1);
+	assert_int_equal(f.ids[0], u);
 }
 
 static void test_forget_removes_a_tweet(void **state)
@@ -891,7 +956,10 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_users_by_handle_prefix_typo_and_name, setup,
 					    teardown),
-	    cmocka_unit_test_setup_teardown(test_users_handles_with_digits_by_trigrams, setup,
+	    cmocka_unit_test_setup_teardown(test_users_typo_in_a_whole_handle, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_schema_1_indexes_its_users_again, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_users_handles_past_the_typo_budget_by_trigrams, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_forget_removes_a_tweet, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_restart_resumes_from_the_watermark, setup,
