@@ -9,6 +9,12 @@ libsodium-dev libjansson-dev libstemmer-dev libcmocka-dev python3 python3-pytest
 libvips-dev libcurl4-openssl-dev python3-pil"
 # --store postgres://… (libpq), and the PostgreSQL 15 server its tests start.
 packages="$packages libpq-dev postgresql-15"
+# Cluster mode (--redis, hiredis), and the Redis 7 and HAProxy 2.6 servers
+# that make cluster and its tests start.
+packages="$packages libhiredis-dev redis-server haproxy"
+# The Mastodon API: WebSocket streaming through h2o (libwslay), and the
+# toot client its conformance tests drive.
+packages="$packages libwslay-dev toot"
 # make web-test: Debian's Chromium, driven by playwright-core from npm.
 # Node.js may come from elsewhere than Debian (with npm inside): only a
 # missing command asks for the package.
