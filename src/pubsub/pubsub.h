@@ -31,6 +31,7 @@
 #include <stddef.h>
 
 struct strbuf;
+struct redis;
 
 /* Called for each message on a subscribed channel; see the contract above.
  * `channel` is NUL-terminated; `msg` is valid only during the call. */
@@ -40,6 +41,7 @@ struct pubsub_options {
 	/* Channels expected to have subscribers at once (about one per open
 	 * live stream): a sizing hint, never a limit; 0 for the default. */
 	size_t expected_channels;
+	struct redis *redis; /* the Redis adapter's client (redis/redis.h) */
 };
 
 struct pubsub;
@@ -71,5 +73,6 @@ struct pubsub {
 };
 
 extern const struct pubsub_ops pubsub_memory_ops;
+extern const struct pubsub_ops pubsub_redis_ops;
 
 #endif

@@ -442,6 +442,12 @@ static size_t merge_slices(struct slice *src, size_t k, bool oldest_first, size_
 	return n;
 }
 
+/* Whether a timeline adapter can answer now (timeline.h, `available`). */
+static bool timelines_up(struct timelines *tl)
+{
+	return !tl->ops->available || tl->ops->available(tl);
+}
+
 /*
  * The ids of one page: the home slice merged with each followed
  * celebrity's slice. Every source answers for the same window, so the
@@ -454,7 +460,12 @@ static int page_ids(struct feed *f, struct store_reader *r, uint64_t user,
 	size_t lim = page->limit;
 	struct home_meta *meta = NULL;
 	bool complete = true;
-	int rc = home_range(f, r, user, page, out, n, &complete, &meta);
+	int rc = STORE_OK;
+	if (timelines_up(f->home)) {
+		rc = home_range(f, r, user, page, out, n, &complete, &meta);
+	} else {
+		complete = false; /* unreachable (Redis down): the store answers, slower */
+	}
 	if (rc == STORE_OK && complete && meta->ncelebs) {
 		size_t k = 1 + meta->ncelebs;
 		struct slice *src = xmalloc(k * (sizeof(*src) + lim * sizeof(uint64_t)));
@@ -471,6 +482,10 @@ static int page_ids(struct feed *f, struct store_reader *r, uint64_t user,
 		free(src);
 	}
 	free(meta);
+	if (rc != STORE_OK && !timelines_up(f->home)) {
+		rc = STORE_OK; /* the lists went down meanwhile: the store answers */
+		complete = false;
+	}
 	if (rc == STORE_OK && !complete) {
 		/* Past the cap of some list: the store has the whole truth. */
 		struct tweet *t = xmalloc(lim * sizeof(*t));
@@ -529,6 +544,8 @@ int feed_tweet(struct feed *f, struct store_reader *r, uint64_t id, struct strbu
 
 bool feed_tweet_cached(struct feed *f, uint64_t id, struct strbuf *out, int *rc)
 {
+	if (f->cache->ops->remote)
+		return false; /* a network wait: the caller reads it on a worker */
 	switch (f->cache->ops->get(f->cache, id, out)) {
 	case TWEET_CACHE_HIT:
 		render_tweet_viewer(out, false); /* as feed_tweet: no viewer */
@@ -654,13 +671,17 @@ struct feed *feed_new(struct store *store, const struct feed_options *opt, struc
 		.cap = opt->timeline_cap,
 		.max_bytes = opt->timeline_bytes,
 		.idle_ttl_ms = opt->timeline_idle_ms,
+		.redis = opt->redis,
+		.name = "home",
 	};
-	struct tweet_cache_options copt = {.max_bytes = opt->tweet_cache_bytes};
+	struct tweet_cache_options copt = {.max_bytes = opt->tweet_cache_bytes,
+					   .redis = opt->redis};
 	f->home = opt->timelines->open(&topt, err);
 	if (!f->home)
 		goto fail;
 	topt.max_bytes = opt->timeline_bytes / 8; /* celebrities are few */
 	topt.idle_ttl_ms = 0;
+	topt.name = "authored";
 	f->authored = opt->timelines->open(&topt, err);
 	if (!f->authored)
 		goto fail;

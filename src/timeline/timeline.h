@@ -29,10 +29,14 @@
 #include "store/store.h"
 #include "util/strbuf.h"
 
+struct redis;
+
 struct timeline_options {
 	unsigned cap;            /* ids kept per list (800) */
 	size_t max_bytes;        /* memory for all lists; least recently read go first */
 	uint64_t idle_ttl_ms;    /* a list unread this long is dropped, not fed */
+	struct redis *redis;     /* the Redis adapter's client (redis/redis.h) */
+	const char *name;        /* the Redis adapter's key prefix: "home", "authored" */
 };
 
 enum {
@@ -79,6 +83,10 @@ struct timeline_ops {
 	int (*range)(struct timelines *t, uint64_t key, const struct store_page *page,
 		     uint64_t *out, size_t *n, bool *complete, void **meta, size_t *meta_len);
 
+	/* False while the lists cannot be reached (a networked adapter's
+	 * backend is down): the feed then reads the store. NULL: always. */
+	bool (*available)(struct timelines *t);
+
 	void (*stats)(struct timelines *t, struct timeline_stats *out);
 };
 
@@ -87,5 +95,6 @@ struct timelines {
 };
 
 extern const struct timeline_ops timeline_memory_ops;
+extern const struct timeline_ops timeline_redis_ops;
 
 #endif
