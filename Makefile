@@ -157,7 +157,7 @@ check-includes:
 # Unit tests of adapters for PostgreSQL find a throwaway server's base URL
 # in CHIRP_TEST_PG_URL and make their own databases on it (tests/pg/with-pg.sh).
 unit: $(UNIT_BINS)
-	@PYTHON=$(PYTHON) tests/pg/with-pg.sh sh -c \
+	@PYTHON=$(PYTHON) tests/pg/with-pg.sh tests/redis/with-redis.sh sh -c \
 		'set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done'
 
 http: $(BIN)
