@@ -156,6 +156,8 @@ check-includes:
 
 # Unit tests of adapters for PostgreSQL find a throwaway server's base URL
 # in CHIRP_TEST_PG_URL and make their own databases on it (tests/pg/with-pg.sh).
+# The Redis adapters find a throwaway Redis in CHIRP_TEST_REDIS_URL
+# (tests/redis/with-redis.sh).
 unit: $(UNIT_BINS)
 	@PYTHON=$(PYTHON) tests/pg/with-pg.sh tests/redis/with-redis.sh sh -c \
 		'set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done'

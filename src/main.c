@@ -23,6 +23,7 @@
 #include "media/media.h"
 #include "pubsub/pubsub.h"
 #include "redis/redis.h"
+#include "timeline/live.h"
 #include "search/search.h"
 #include "search/service.h"
 #include "store/store.h"
@@ -179,7 +180,12 @@ static int chirp_start(struct chirp *ch, const struct chirp_config *cfg, struct 
 		return -1;
 	/* The live feed's bus. About one channel per open stream has
 	 * subscribers. */
-	struct pubsub_options popt = {.expected_channels = cfg->max_streams, .redis = app->redis};
+	char resync[LIVE_MESSAGE_MAX]; /* after lost events, streams catch up */
+	struct live_event resync_event = {.kind = LIVE_RESYNC};
+	struct pubsub_options popt = {.expected_channels = cfg->max_streams,
+				      .redis = app->redis,
+				      .gap_msg = resync,
+				      .gap_len = live_encode(&resync_event, resync)};
 	const struct pubsub_ops *bus_ops = clustered ? &pubsub_redis_ops : &pubsub_memory_ops;
 	if (!(ch->bus = bus_ops->open(&popt, failing(err, "pubsub"))))
 		return -1;

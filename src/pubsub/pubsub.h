@@ -42,6 +42,11 @@ struct pubsub_options {
 	 * live stream): a sizing hint, never a limit; 0 for the default. */
 	size_t expected_channels;
 	struct redis *redis; /* the Redis adapter's client (redis/redis.h) */
+	/* A networked adapter that lost messages (its connection broke and
+	 * came back) delivers these bytes on every subscribed channel, so
+	 * subscribers catch up by other means; NULL: nothing. Copied. */
+	const char *gap_msg;
+	size_t gap_len;
 };
 
 struct pubsub;

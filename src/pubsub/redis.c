@@ -15,8 +15,9 @@
  *
  * Redis unreachable: publish fails (the caller counts it) and the thread
  * reconnects with a back-off, then subscribes every channel again; what
- * was published meanwhile is lost (delivery is at most once), and the
- * live service's catch-up, which reads the store, fills the gap.
+ * was published meanwhile is lost (delivery is at most once), so each
+ * local subscriber then gets the options' gap message (the live feed's
+ * "r": catch up from the timelines and the store), which fills the gap.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -61,6 +62,8 @@ struct redis_bus {
 	struct chan *todo;
 	bool stop;
 	int wake[2]; /* a byte written wakes the thread */
+	char *gap_msg; /* pubsub_options.gap_msg */
+	size_t gap_len;
 	pthread_t thread;
 };
 
@@ -132,17 +135,28 @@ static int apply_todo(struct redis_bus *b, redisContext *conn)
 	return 0;
 }
 
-/* A new connection: every channel is to be subscribed again. */
-static void resubscribe_all(struct redis_bus *b)
+/* A new connection: every channel is to be subscribed again. After a
+ * broken one (`gap`), messages may have been lost: the gap message goes
+ * to every channel's local subscribers once the subscriptions are sent,
+ * so what they read to catch up is read after Redis delivers again. */
+static void resubscribe_all(struct redis_bus *b, redisContext *conn, bool gap)
 {
+	struct strbuf names = STRBUF_INIT; /* NUL-separated */
 	pthread_mutex_lock(&b->lock);
 	for (size_t i = 0; i < BUCKETS; i++) {
 		for (struct chan *c = b->table[i]; c; c = c->next) {
 			c->subscribed = false;
 			mark(b, c);
+			if (gap && b->gap_len && c->count)
+				strbuf_append(&names, c->name, strlen(c->name) + 1);
 		}
 	}
 	pthread_mutex_unlock(&b->lock);
+	if (names.len && apply_todo(b, conn) == 0) {
+		for (size_t at = 0; at < names.len; at += strlen(names.data + at) + 1)
+			b->local->ops->publish(b->local, names.data + at, b->gap_msg, b->gap_len);
+	}
+	strbuf_deinit(&names);
 }
 
 static void deliver(struct redis_bus *b, const redisReply *rep)
@@ -184,14 +198,17 @@ static void *subscriber(void *arg)
 	struct redis_bus *b = arg;
 	redisContext *conn = NULL;
 	unsigned retry_ms = RETRY_MIN_MS;
+	bool broke = false; /* a connection was lost: messages may have been */
 	while (!stopping(b)) {
 		if (!conn && (conn = redis_connect(b->redis))) {
 			retry_ms = RETRY_MIN_MS;
-			resubscribe_all(b);
+			resubscribe_all(b, conn, broke);
+			broke = false;
 		}
 		if (conn && apply_todo(b, conn) != 0) {
 			redisFree(conn), conn = NULL;
 			redis_note(b->redis, false, 0);
+			broke = true;
 		}
 		struct pollfd fds[2] = {{.fd = b->wake[0], .events = POLLIN},
 					{.fd = conn ? conn->fd : -1, .events = POLLIN}};
@@ -208,6 +225,7 @@ static void *subscriber(void *arg)
 			log_info("pubsub: the Redis subscription broke; reconnecting");
 			redisFree(conn), conn = NULL;
 			redis_note(b->redis, false, 0);
+			broke = true;
 		}
 	}
 	if (conn)
@@ -224,6 +242,11 @@ static struct pubsub *rb_open(const struct pubsub_options *opt, struct strbuf *e
 	struct redis_bus *b = xcalloc(1, sizeof(*b));
 	b->base.ops = &pubsub_redis_ops;
 	b->redis = opt->redis;
+	if (opt->gap_len) {
+		b->gap_msg = xmalloc(opt->gap_len);
+		memcpy(b->gap_msg, opt->gap_msg, opt->gap_len);
+		b->gap_len = opt->gap_len;
+	}
 	if (!(b->local = pubsub_memory_ops.open(opt, err)))
 		goto fail;
 	if (pipe2(b->wake, O_NONBLOCK | O_CLOEXEC) != 0) {
@@ -240,6 +263,7 @@ static struct pubsub *rb_open(const struct pubsub_options *opt, struct strbuf *e
 fail:
 	if (b->local)
 		b->local->ops->close(b->local);
+	free(b->gap_msg);
 	free(b);
 	return NULL;
 }
@@ -261,6 +285,7 @@ static void rb_close(struct pubsub *ps)
 	close(b->wake[1]);
 	pthread_mutex_destroy(&b->lock);
 	b->local->ops->close(b->local);
+	free(b->gap_msg);
 	free(b);
 }
 

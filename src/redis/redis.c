@@ -204,8 +204,9 @@ redisContext *redis_connect(struct redis *r)
 	return c;
 }
 
-/* An idle connection, or a new one; NULL if refused or unreachable. */
-static redisContext *take_conn(struct redis *r)
+/* An idle connection (*reused), or a new one; NULL if refused or
+ * unreachable. */
+static redisContext *take_conn(struct redis *r, bool *reused)
 {
 	pthread_mutex_lock(&r->lock);
 	if (!admit_locked(r)) {
@@ -214,9 +215,20 @@ static redisContext *take_conn(struct redis *r)
 	}
 	redisContext *c = r->nidle ? r->idle[--r->nidle] : NULL;
 	pthread_mutex_unlock(&r->lock);
+	*reused = c != NULL;
 	if (!c && !(c = connect_new(r)))
 		redis_note(r, false, 0);
 	return c;
+}
+
+/* Closes every idle connection: one of them broke, so Redis restarted or
+ * the network did, and the others are as stale. */
+static void flush_idle(struct redis *r)
+{
+	pthread_mutex_lock(&r->lock);
+	while (r->nidle)
+		redisFree(r->idle[--r->nidle]);
+	pthread_mutex_unlock(&r->lock);
 }
 
 /* Gives a connection back after its call, or closes it if it broke. */
@@ -233,39 +245,78 @@ static void give_conn(struct redis *r, redisContext *c, bool ok, uint64_t latenc
 		redisFree(c);
 }
 
-/* A reply with no context error is an answer, even an error reply. */
-static redisReply *finish_call(struct redis *r, redisContext *c, redisReply *rep, uint64_t t0)
+/* One command, already in the protocol's bytes: its reply, or NULL. */
+static redisReply *call(redisContext *c, const char *cmd, size_t len)
 {
-	bool ok = rep != NULL && c->err == 0;
-	if (!ok && rep) {
-		freeReplyObject(rep);
-		rep = NULL;
+	void *rep = NULL;
+	if (redisAppendFormattedCommand(c, cmd, len) != REDIS_OK ||
+	    redisGetReply(c, &rep) != REDIS_OK) {
+		if (rep)
+			freeReplyObject(rep);
+		return NULL;
 	}
-	give_conn(r, c, ok, (time_mono_ns() - t0) / 1000);
 	return rep;
+}
+
+/*
+ * Runs one formatted command. A reply with no context error is an answer,
+ * even an error reply. A pooled connection that broke (Redis restarted
+ * since it was last used) is not Redis failing now: the pool is emptied
+ * and the command runs once more on a new connection, which decides.
+ * Every command chirp sends may run twice (a SET, a script whose effect is
+ * the same once more, a PUBLISH a subscriber may see twice at worst).
+ */
+static redisReply *run(struct redis *r, const char *cmd, size_t len)
+{
+	bool reused;
+	redisContext *c = take_conn(r, &reused); /* admitted by the breaker once */
+	if (!c)
+		return NULL;
+	for (;;) {
+		uint64_t t0 = time_mono_ns();
+		redisReply *rep = call(c, cmd, len);
+		bool ok = rep != NULL && c->err == 0;
+		if (!ok && rep) {
+			freeReplyObject(rep);
+			rep = NULL;
+		}
+		if (!ok && reused) {
+			reused = false;
+			redisFree(c);
+			flush_idle(r);
+			if ((c = connect_new(r)))
+				continue;
+			redis_note(r, false, 0);
+			return NULL;
+		}
+		give_conn(r, c, ok, (time_mono_ns() - t0) / 1000);
+		return rep;
+	}
 }
 
 redisReply *redis_command(struct redis *r, int argc, const char **argv, const size_t *lens)
 {
-	redisContext *c = take_conn(r);
-	if (!c)
+	char *cmd = NULL;
+	int len = redisFormatCommandArgv(&cmd, argc, argv, lens);
+	if (len < 0)
 		return NULL;
-	uint64_t t0 = time_mono_ns();
-	redisReply *rep = redisCommandArgv(c, argc, argv, lens);
-	return finish_call(r, c, rep, t0);
+	redisReply *rep = run(r, cmd, (size_t)len);
+	free(cmd);
+	return rep;
 }
 
 redisReply *redis_commandf(struct redis *r, const char *fmt, ...)
 {
-	redisContext *c = take_conn(r);
-	if (!c)
-		return NULL;
-	uint64_t t0 = time_mono_ns();
 	va_list ap;
 	va_start(ap, fmt);
-	redisReply *rep = redisvCommand(c, fmt, ap);
+	char *cmd = NULL;
+	int len = redisvFormatCommand(&cmd, fmt, ap);
 	va_end(ap);
-	return finish_call(r, c, rep, t0);
+	if (len < 0)
+		return NULL;
+	redisReply *rep = run(r, cmd, (size_t)len);
+	free(cmd);
+	return rep;
 }
 
 void redis_stats(struct redis *r, struct redis_stats *out)
