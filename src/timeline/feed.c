@@ -215,6 +215,21 @@ void feed_on_delete(struct feed *f, uint64_t author_id, uint64_t tweet_id)
 	}
 }
 
+/* The celebrity epoch: the home timelines' adapter's when it shares one
+ * among nodes, else this process's. */
+static uint32_t epoch_now(struct feed *f)
+{
+	return f->home->ops->epoch ? f->home->ops->epoch(f->home) : atomic_load(&f->epoch);
+}
+
+static void bump_epoch(struct feed *f)
+{
+	if (f->home->ops->bump_epoch)
+		f->home->ops->bump_epoch(f->home);
+	else
+		atomic_fetch_add(&f->epoch, 1);
+}
+
 void feed_on_follow(struct feed *f, uint64_t follower_id, uint64_t followee_id,
 		    uint64_t followee_followers, bool follow)
 {
@@ -222,7 +237,7 @@ void feed_on_follow(struct feed *f, uint64_t follower_id, uint64_t followee_id,
 	uint64_t t = f->opt.celebrity_threshold;
 	bool crossed = (follow && followee_followers == t + 1) || (!follow && followee_followers == t);
 	if (crossed)
-		atomic_fetch_add(&f->epoch, 1);
+		bump_epoch(f);
 	if (!f->pubsub)
 		return;
 	/* Live streams learn which author channels to listen to. */
@@ -291,7 +306,7 @@ static uint64_t keep_newest(struct feed *f, uint64_t *ids, size_t *n, bool *more
 static int build_home(struct feed *f, struct store_reader *r, uint64_t user)
 {
 	struct timelines *tl = f->home;
-	uint32_t epoch = atomic_load(&f->epoch);
+	uint32_t epoch = epoch_now(f);
 	tl->ops->begin_build(tl, user);
 	struct store_followee *fe = NULL;
 	size_t nfe = 0;
@@ -363,7 +378,7 @@ static int home_range(struct feed *f, struct store_reader *r, uint64_t user,
 		if (f->home->ops->range(f->home, user, page, ids, n, complete, &m, &len) ==
 		    TIMELINE_OK) {
 			struct home_meta *hm = m;
-			if (hm && len >= sizeof(*hm) && hm->epoch == atomic_load(&f->epoch)) {
+			if (hm && len >= sizeof(*hm) && hm->epoch == epoch_now(f)) {
 				*meta = hm;
 				return STORE_OK;
 			}

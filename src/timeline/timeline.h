@@ -83,6 +83,13 @@ struct timeline_ops {
 	int (*range)(struct timelines *t, uint64_t key, const struct store_page *page,
 		     uint64_t *out, size_t *n, bool *complete, void **meta, size_t *meta_len);
 
+	/* The celebrity epoch (timeline/feed.c), where every node sees it:
+	 * a shared adapter keeps it beside the lists, so a crossing seen by
+	 * one node makes every node's lists built before it stale (within
+	 * moments). NULL: the feed keeps its own, in process. */
+	uint32_t (*epoch)(struct timelines *t);
+	void (*bump_epoch)(struct timelines *t);
+
 	/* False while the lists cannot be reached (a networked adapter's
 	 * backend is down): the feed then reads the store. NULL: always. */
 	bool (*available)(struct timelines *t);

@@ -20,6 +20,7 @@
  * pushes are lost, which is why a list rebuilt later reads the store.
  */
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +29,7 @@
 #include "redis/redis.h"
 #include "timeline/timeline.h"
 #include "util/log.h"
+#include "util/timeutil.h"
 
 struct redis_timelines {
 	struct timelines base;
@@ -36,7 +38,12 @@ struct redis_timelines {
 	unsigned cap;
 	uint64_t ttl_ms; /* 0: no expiry */
 	atomic_uint_fast64_t hits, misses;
+	pthread_mutex_t epoch_lock; /* the two below */
+	uint32_t epoch;             /* "tl:epoch" as last read */
+	uint64_t epoch_read_ms;     /* when (monotonic); 0: never */
 };
+
+#define EPOCH_FRESH_MS 100 /* a crossing on another node is seen this late at most */
 
 /* ARGV: member, cap. */
 static const char PUSH_LUA[] =
@@ -115,12 +122,17 @@ static struct timelines *rt_open(const struct timeline_options *opt, struct strb
 	snprintf(t->name, sizeof(t->name), "%s", opt->name ? opt->name : "home");
 	t->cap = opt->cap ? opt->cap : 800;
 	t->ttl_ms = opt->idle_ttl_ms;
+	pthread_mutex_init(&t->epoch_lock, NULL);
 	return &t->base;
 }
 
 static void rt_close(struct timelines *tl)
 {
-	free(tl);
+	struct redis_timelines *t = (struct redis_timelines *)tl;
+	if (!t)
+		return;
+	pthread_mutex_destroy(&t->epoch_lock);
+	free(t);
 }
 
 static void done(redisReply *rep)
@@ -249,6 +261,51 @@ static int rt_range(struct timelines *tl, uint64_t key, const struct store_page 
 	return ok ? TIMELINE_OK : TIMELINE_MISS;
 }
 
+static void set_epoch(struct redis_timelines *t, const redisReply *rep)
+{
+	pthread_mutex_lock(&t->epoch_lock);
+	if (rep && rep->type == REDIS_REPLY_INTEGER)
+		t->epoch = (uint32_t)rep->integer;
+	else if (rep && rep->type == REDIS_REPLY_STRING)
+		t->epoch = (uint32_t)strtoul(rep->str, NULL, 10);
+	else if (rep && rep->type == REDIS_REPLY_NIL)
+		t->epoch = 0;
+	if (rep) /* else Redis is unreachable: keep the last known */
+		t->epoch_read_ms = time_mono_ns() / 1000000;
+	pthread_mutex_unlock(&t->epoch_lock);
+}
+
+/* The shared epoch, read again when older than EPOCH_FRESH_MS: one GET
+ * per node per 100 ms, not one per feed read. */
+static uint32_t rt_epoch(struct timelines *tl)
+{
+	struct redis_timelines *t = (struct redis_timelines *)tl;
+	uint64_t now = time_mono_ns() / 1000000;
+	pthread_mutex_lock(&t->epoch_lock);
+	bool fresh = t->epoch_read_ms && now - t->epoch_read_ms < EPOCH_FRESH_MS;
+	uint32_t e = t->epoch;
+	pthread_mutex_unlock(&t->epoch_lock);
+	if (fresh)
+		return e;
+	redisReply *rep = redis_commandf(t->redis, "GET tl:epoch");
+	set_epoch(t, rep);
+	done(rep);
+	pthread_mutex_lock(&t->epoch_lock);
+	e = t->epoch;
+	pthread_mutex_unlock(&t->epoch_lock);
+	return e;
+}
+
+static void rt_bump_epoch(struct timelines *tl)
+{
+	struct redis_timelines *t = (struct redis_timelines *)tl;
+	redisReply *rep = redis_commandf(t->redis, "INCR tl:epoch");
+	if (!rep)
+		log_error("timelines: the celebrity epoch could not be bumped in Redis");
+	set_epoch(t, rep);
+	done(rep);
+}
+
 static bool rt_available(struct timelines *tl)
 {
 	return redis_available(((struct redis_timelines *)tl)->redis);
@@ -273,6 +330,8 @@ const struct timeline_ops timeline_redis_ops = {
 	.begin_build = rt_begin_build,
 	.finish_build = rt_finish_build,
 	.range = rt_range,
+	.epoch = rt_epoch,
+	.bump_epoch = rt_bump_epoch,
 	.available = rt_available,
 	.stats = rt_stats,
 };

@@ -273,6 +273,22 @@ static void test_timelines_shared_and_named(void **state)
 	redis_close(r2);
 }
 
+static void test_celebrity_epoch_shared(void **state)
+{
+	(void)state;
+	struct redis *r1 = fresh_node(), *r2 = node(server_url);
+	struct timelines *a = timelines_on(r1, 800, "home"), *b = timelines_on(r2, 800, "home");
+	uint32_t e = b->ops->epoch(b);
+	a->ops->bump_epoch(a);
+	assert_int_equal(a->ops->epoch(a), e + 1); /* at once where it crossed */
+	sleep_ms(150);
+	assert_int_equal(b->ops->epoch(b), e + 1); /* within moments elsewhere */
+	a->ops->close(a);
+	b->ops->close(b);
+	redis_close(r1);
+	redis_close(r2);
+}
+
 /* ---- rate limits ---- */
 
 static struct limits *limits_on(struct redis *r)
@@ -582,6 +598,7 @@ int main(void)
 	    cmocka_unit_test(test_cache_tombstone_seen_by_other_node),
 	    cmocka_unit_test(test_timeline_contract),
 	    cmocka_unit_test(test_timelines_shared_and_named),
+	    cmocka_unit_test(test_celebrity_epoch_shared),
 	    cmocka_unit_test(test_limit_of_ten_shared_by_three_nodes),
 	    cmocka_unit_test(test_backoff_shared),
 	    cmocka_unit_test(test_pubsub_across_nodes_once),
