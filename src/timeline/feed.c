@@ -10,6 +10,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/render.h"
 #include "pubsub/pubsub.h"
@@ -366,13 +367,30 @@ static int build_authored(struct feed *f, struct store_reader *r, uint64_t autho
 
 /* ---- reading ---------------------------------------------------------------- */
 
+#define BUILD_WAIT_MS 1000 /* at most, for another node's rebuild of a list */
+
+/* Before rebuilding `key`: in cluster mode another node may be rebuilding
+ * it already. Then this waits for it (a worker thread: reads never run on
+ * a loop with Redis) and answers true, and the caller reads the list
+ * again instead of reading the store a second time. False: build now. */
+static bool waited_for_other_build(struct timelines *tl, uint64_t key)
+{
+	if (!tl->ops->claim_build || tl->ops->claim_build(tl, key))
+		return false;
+	const struct timespec tick = {0, 10 * 1000000L};
+	for (int i = 0; i < BUILD_WAIT_MS / 10 && tl->ops->building(tl, key); i++)
+		nanosleep(&tick, NULL);
+	return true;
+}
+
 /* Reads one page of the home timeline, rebuilding it when it is missing
  * or was built before the last celebrity change. */
 static int home_range(struct feed *f, struct store_reader *r, uint64_t user,
 		      const struct store_page *page, uint64_t *ids, size_t *n, bool *complete,
 		      struct home_meta **meta)
 {
-	for (int attempt = 0; attempt < 2; attempt++) {
+	bool waited = false;
+	for (int attempt = 0; attempt < 3; attempt++) {
 		size_t len;
 		void *m = NULL;
 		if (f->home->ops->range(f->home, user, page, ids, n, complete, &m, &len) ==
@@ -384,6 +402,8 @@ static int home_range(struct feed *f, struct store_reader *r, uint64_t user,
 			}
 			free(m);
 		}
+		if (!waited && (waited = waited_for_other_build(f->home, user)))
+			continue;
 		int rc = build_home(f, r, user);
 		if (rc)
 			return rc;
@@ -394,10 +414,13 @@ static int home_range(struct feed *f, struct store_reader *r, uint64_t user,
 static int authored_range(struct feed *f, struct store_reader *r, uint64_t author,
 			  const struct store_page *page, uint64_t *ids, size_t *n, bool *complete)
 {
-	for (int attempt = 0; attempt < 2; attempt++) {
+	bool waited = false;
+	for (int attempt = 0; attempt < 3; attempt++) {
 		if (f->authored->ops->range(f->authored, author, page, ids, n, complete, NULL, NULL) ==
 		    TIMELINE_OK)
 			return STORE_OK;
+		if (!waited && (waited = waited_for_other_build(f->authored, author)))
+			continue;
 		int rc = build_authored(f, r, author);
 		if (rc)
 			return rc;

@@ -83,6 +83,15 @@ struct timeline_ops {
 	int (*range)(struct timelines *t, uint64_t key, const struct store_page *page,
 		     uint64_t *out, size_t *n, bool *complete, void **meta, size_t *meta_len);
 
+	/* One rebuild of a list at a time across nodes (cluster mode). Before
+	 * rebuilding, the feed claims the list: false if another node holds
+	 * the claim (it is reading the store for the same list), and the feed
+	 * then waits while `building` is true and reads the list again. A
+	 * claim ends with finish_build or drop, or after a few seconds (a
+	 * node that died mid-build). NULL: no claims (one process). */
+	bool (*claim_build)(struct timelines *t, uint64_t key);
+	bool (*building)(struct timelines *t, uint64_t key);
+
 	/* The celebrity epoch (timeline/feed.c), where every node sees it:
 	 * a shared adapter keeps it beside the lists, so a crossing seen by
 	 * one node makes every node's lists built before it stale (within

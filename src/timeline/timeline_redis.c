@@ -15,7 +15,10 @@
  * outbox) leaves the list as once.
  *
  * Idle lists expire (PEXPIRE idle_ttl_ms on build and on each read, never
- * on a push), as the memory adapter drops them. Unreachable Redis: reads
+ * on a push), as the memory adapter drops them. A rebuild is claimed
+ * ("tlb:<name>:<key>", SET NX with a TTL) so one node reads the store
+ * for a list while the others wait for it; finish_build and drop end the
+ * claim. The celebrity epoch is "tl:epoch". Unreachable Redis: reads
  * miss and `available` says so, so the feed reads the store instead;
  * pushes are lost, which is why a list rebuilt later reads the store.
  */
@@ -103,11 +106,21 @@ static const char RANGE_LUA[] =
 
 #define KEY_MAX 64
 
+#define CLAIM_MS 5000 /* a rebuild's claim outlives a node that died mid-build this long */
+
 static void key_of(const struct redis_timelines *t, uint64_t key, char *buf)
 {
 	char id[21];
 	redis_id20(id, key);
 	snprintf(buf, KEY_MAX, "tl:%s:%s", t->name, id);
+}
+
+/* The claim on rebuilding a list: "tlb:<name>:<key>". */
+static void claim_key_of(const struct redis_timelines *t, uint64_t key, char *buf)
+{
+	char id[21];
+	redis_id20(id, key);
+	snprintf(buf, KEY_MAX, "tlb:%s:%s", t->name, id);
 }
 
 static struct timelines *rt_open(const struct timeline_options *opt, struct strbuf *err)
@@ -162,9 +175,34 @@ static void rt_remove(struct timelines *tl, uint64_t key, uint64_t tweet_id)
 static void rt_drop(struct timelines *tl, uint64_t key)
 {
 	struct redis_timelines *t = (struct redis_timelines *)tl;
-	char k[KEY_MAX];
+	char k[KEY_MAX], claim[KEY_MAX];
 	key_of(t, key, k);
-	done(redis_commandf(t->redis, "DEL %s", k));
+	claim_key_of(t, key, claim);
+	done(redis_commandf(t->redis, "DEL %s %s", k, claim));
+}
+
+/* Unreachable Redis: "claimed" (the build then reads the store, which is
+ * the answer anyway) and "not building" (no waiting for nothing). */
+static bool rt_claim_build(struct timelines *tl, uint64_t key)
+{
+	struct redis_timelines *t = (struct redis_timelines *)tl;
+	char claim[KEY_MAX];
+	claim_key_of(t, key, claim);
+	redisReply *rep = redis_commandf(t->redis, "SET %s 1 NX PX %d", claim, CLAIM_MS);
+	bool mine = !rep || rep->type != REDIS_REPLY_NIL;
+	done(rep);
+	return mine;
+}
+
+static bool rt_building(struct timelines *tl, uint64_t key)
+{
+	struct redis_timelines *t = (struct redis_timelines *)tl;
+	char claim[KEY_MAX];
+	claim_key_of(t, key, claim);
+	redisReply *rep = redis_commandf(t->redis, "EXISTS %s", claim);
+	bool busy = rep && rep->type == REDIS_REPLY_INTEGER && rep->integer == 1;
+	done(rep);
+	return busy;
 }
 
 static void rt_begin_build(struct timelines *tl, uint64_t key)
@@ -199,6 +237,9 @@ static void rt_finish_build(struct timelines *tl, uint64_t key, const uint64_t *
 		lens[8 + i] = 20;
 	}
 	done(redis_command(t->redis, (int)argc, argv, lens));
+	char claim[KEY_MAX];
+	claim_key_of(t, key, claim);
+	done(redis_commandf(t->redis, "DEL %s", claim)); /* the rebuild is over */
 	free(members);
 	free(lens);
 	free(argv);
@@ -330,6 +371,8 @@ const struct timeline_ops timeline_redis_ops = {
 	.begin_build = rt_begin_build,
 	.finish_build = rt_finish_build,
 	.range = rt_range,
+	.claim_build = rt_claim_build,
+	.building = rt_building,
 	.epoch = rt_epoch,
 	.bump_epoch = rt_bump_epoch,
 	.available = rt_available,

@@ -273,6 +273,30 @@ static void test_timelines_shared_and_named(void **state)
 	redis_close(r2);
 }
 
+static void test_one_node_rebuilds_a_list(void **state)
+{
+	(void)state;
+	struct redis *r1 = fresh_node(), *r2 = node(server_url);
+	struct timelines *a = timelines_on(r1, 800, "home"), *b = timelines_on(r2, 800, "home");
+	assert_false(b->ops->building(b, 3));
+	assert_true(a->ops->claim_build(a, 3));
+	assert_false(b->ops->claim_build(b, 3)); /* node 1 is reading the store for it */
+	assert_true(b->ops->building(b, 3));
+	a->ops->begin_build(a, 3);
+	a->ops->finish_build(a, 3, (const uint64_t[]){8}, 1, false, NULL, 0);
+	assert_false(b->ops->building(b, 3)); /* done: node 2 reads the list */
+	uint64_t out[50];
+	bool complete;
+	assert_int_equal(range(b, 3, &NEWEST, out, &complete), 1);
+	assert_true(b->ops->claim_build(b, 3));
+	b->ops->drop(b, 3); /* a failed build gives the claim back too */
+	assert_true(a->ops->claim_build(a, 3));
+	a->ops->close(a);
+	b->ops->close(b);
+	redis_close(r1);
+	redis_close(r2);
+}
+
 static void test_celebrity_epoch_shared(void **state)
 {
 	(void)state;
@@ -598,6 +622,7 @@ int main(void)
 	    cmocka_unit_test(test_cache_tombstone_seen_by_other_node),
 	    cmocka_unit_test(test_timeline_contract),
 	    cmocka_unit_test(test_timelines_shared_and_named),
+	    cmocka_unit_test(test_one_node_rebuilds_a_list),
 	    cmocka_unit_test(test_celebrity_epoch_shared),
 	    cmocka_unit_test(test_limit_of_ten_shared_by_three_nodes),
 	    cmocka_unit_test(test_backoff_shared),
