@@ -12,6 +12,7 @@
 #   make bench-media                        media downloads, uploads, processing
 #   make crash-test CYCLES=100              kill -9 under load, nothing acknowledged lost
 #   make http-pg / crash-pg                 the HTTP suite / crash harness on PostgreSQL
+#   make http-redis                         feeds, streams, limits, tweets in cluster mode (--redis)
 #   make pg-failover                        PostgreSQL restarts and replica failover (tests/pg/)
 #   make fuzz FUZZ_SECONDS=60               libFuzzer targets (make test replays their corpora)
 #   make web-test                           the web client in headless Chromium (tests/web/)
@@ -58,7 +59,7 @@ BIN := $(if $(SANITIZE),chirp-san,chirp)
 
 BENCH_BINS := $(BUILD)/bench/chirp-gen $(BUILD)/bench/chirp-streams
 
-.PHONY: all deps run test check-includes unit http http-offload http-pg crash crash-pg pg-failover s3-compat crash-test fuzz fuzz-replay clean format bench bench-tools bench-search bench-overload bench-streams bench-media web-test
+.PHONY: all deps run test check-includes unit http http-redis http-offload http-pg crash crash-pg pg-failover s3-compat crash-test fuzz fuzz-replay clean format bench bench-tools bench-search bench-overload bench-streams bench-media web-test
 
 all: $(BIN)
 
@@ -146,7 +147,7 @@ run: deps
 
 test: deps
 	@$(MAKE) --no-print-directory $(BIN) $(UNIT_BINS)
-	@$(MAKE) --no-print-directory check-includes unit http http-offload http-pg crash crash-pg \
+	@$(MAKE) --no-print-directory check-includes unit http http-offload http-pg http-redis crash crash-pg \
 		pg-failover fuzz-replay s3-compat web-test
 
 # No include cycle in src/, and no lower layer including a higher one
@@ -164,6 +165,13 @@ unit: $(UNIT_BINS)
 
 http: $(BIN)
 	CHIRP_BIN=$(CURDIR)/$(BIN) $(PYTHON) -m pytest -q tests/http
+
+# The request-path tests in cluster mode: PostgreSQL and --redis (each
+# server a Redis database of its own; tests/http/chirp_client.py).
+REDIS_HTTP_TESTS := test_feed test_stream test_gateway test_tweets test_redis_nodes
+http-redis: $(BIN)
+	CHIRP_TEST_REDIS=1 CHIRP_TEST_STORE=postgres CHIRP_BIN=$(CURDIR)/$(BIN) \
+		$(PYTHON) -m pytest -q $(REDIS_HTTP_TESTS:%=tests/http/%.py)
 
 # The web client end to end in Debian's Chromium, driven by playwright-core
 # (tests/web/README.md). npm installs the locked playwright-core into

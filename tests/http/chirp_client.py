@@ -483,7 +483,7 @@ class ServerProc:
         if self.store_url is None:
             self.store_url = store_url_for(self.data_dir)
         args = ["--store", self.store_url] if self.store_url else []
-        redis = redis_url_for(self.data_dir)
+        redis = None if "--redis" in self.extra_args else redis_url_for(self.data_dir)
         return args + (["--redis", redis] if redis else [])
 
     def start(self):
