@@ -180,12 +180,16 @@ static int chirp_start(struct chirp *ch, const struct chirp_config *cfg, struct 
 		return -1;
 	/* The live feed's bus. About one channel per open stream has
 	 * subscribers. */
-	char resync[LIVE_MESSAGE_MAX]; /* after lost events, streams catch up */
-	struct live_event resync_event = {.kind = LIVE_RESYNC};
+	/* Cluster mode's bus: streams end with a retry hint when it breaks,
+	 * and those opened meanwhile catch up when it is back. */
+	char resync[LIVE_MESSAGE_MAX], lost[LIVE_MESSAGE_MAX];
+	struct live_event resync_event = {.kind = LIVE_RESYNC}, lost_event = {.kind = LIVE_BUS_LOST};
 	struct pubsub_options popt = {.expected_channels = cfg->max_streams,
 				      .redis = app->redis,
 				      .gap_msg = resync,
-				      .gap_len = live_encode(&resync_event, resync)};
+				      .gap_len = live_encode(&resync_event, resync),
+				      .lost_msg = lost,
+				      .lost_len = live_encode(&lost_event, lost)};
 	const struct pubsub_ops *bus_ops = clustered ? &pubsub_redis_ops : &pubsub_memory_ops;
 	if (!(ch->bus = bus_ops->open(&popt, failing(err, "pubsub"))))
 		return -1;

@@ -47,6 +47,11 @@ struct pubsub_options {
 	 * subscribers catch up by other means; NULL: nothing. Copied. */
 	const char *gap_msg;
 	size_t gap_len;
+	/* Delivered the same way as soon as the connection breaks, so
+	 * subscribers learn that messages may go missing (the live feed ends
+	 * its streams with a hint to reconnect); NULL: nothing. Copied. */
+	const char *lost_msg;
+	size_t lost_len;
 };
 
 struct pubsub;

@@ -15,8 +15,10 @@
  *
  * Redis unreachable: publish fails (the caller counts it) and the thread
  * reconnects with a back-off, then subscribes every channel again; what
- * was published meanwhile is lost (delivery is at most once), so each
- * local subscriber then gets the options' gap message (the live feed's
+ * was published meanwhile is lost (delivery is at most once). When the
+ * connection breaks each local subscriber gets the options' lost message
+ * (the live feed's "l": streams end with a hint to reconnect), and when
+ * it is back, the gap message (the live feed's
  * "r": catch up from the timelines and the store), which fills the gap.
  */
 #include <errno.h>
@@ -64,6 +66,8 @@ struct redis_bus {
 	int wake[2]; /* a byte written wakes the thread */
 	char *gap_msg; /* pubsub_options.gap_msg */
 	size_t gap_len;
+	char *lost_msg; /* pubsub_options.lost_msg */
+	size_t lost_len;
 	pthread_t thread;
 };
 
@@ -135,28 +139,48 @@ static int apply_todo(struct redis_bus *b, redisContext *conn)
 	return 0;
 }
 
+/* Delivers msg (if any) to the local subscribers of every channel. */
+static void tell_all(struct redis_bus *b, const char *msg, size_t len)
+{
+	if (!len)
+		return;
+	struct strbuf names = STRBUF_INIT; /* NUL-separated: no lock while delivering */
+	pthread_mutex_lock(&b->lock);
+	for (size_t i = 0; i < BUCKETS; i++)
+		for (struct chan *c = b->table[i]; c; c = c->next)
+			if (c->count)
+				strbuf_append(&names, c->name, strlen(c->name) + 1);
+	pthread_mutex_unlock(&b->lock);
+	for (size_t at = 0; at < names.len; at += strlen(names.data + at) + 1)
+		b->local->ops->publish(b->local, names.data + at, msg, len);
+	strbuf_deinit(&names);
+}
+
 /* A new connection: every channel is to be subscribed again. After a
  * broken one (`gap`), messages may have been lost: the gap message goes
  * to every channel's local subscribers once the subscriptions are sent,
  * so what they read to catch up is read after Redis delivers again. */
 static void resubscribe_all(struct redis_bus *b, redisContext *conn, bool gap)
 {
-	struct strbuf names = STRBUF_INIT; /* NUL-separated */
 	pthread_mutex_lock(&b->lock);
 	for (size_t i = 0; i < BUCKETS; i++) {
 		for (struct chan *c = b->table[i]; c; c = c->next) {
 			c->subscribed = false;
 			mark(b, c);
-			if (gap && b->gap_len && c->count)
-				strbuf_append(&names, c->name, strlen(c->name) + 1);
 		}
 	}
 	pthread_mutex_unlock(&b->lock);
-	if (names.len && apply_todo(b, conn) == 0) {
-		for (size_t at = 0; at < names.len; at += strlen(names.data + at) + 1)
-			b->local->ops->publish(b->local, names.data + at, b->gap_msg, b->gap_len);
-	}
-	strbuf_deinit(&names);
+	if (apply_todo(b, conn) == 0 && gap)
+		tell_all(b, b->gap_msg, b->gap_len);
+}
+
+/* The connection broke: close it, count it, and tell every subscriber. */
+static void lost(struct redis_bus *b, redisContext **conn)
+{
+	redisFree(*conn);
+	*conn = NULL;
+	redis_note(b->redis, false, 0);
+	tell_all(b, b->lost_msg, b->lost_len);
 }
 
 static void deliver(struct redis_bus *b, const redisReply *rep)
@@ -206,8 +230,7 @@ static void *subscriber(void *arg)
 			broke = false;
 		}
 		if (conn && apply_todo(b, conn) != 0) {
-			redisFree(conn), conn = NULL;
-			redis_note(b->redis, false, 0);
+			lost(b, &conn);
 			broke = true;
 		}
 		struct pollfd fds[2] = {{.fd = b->wake[0], .events = POLLIN},
@@ -223,14 +246,21 @@ static void *subscriber(void *arg)
 		if (conn && n > 0 && (fds[1].revents & (POLLIN | POLLHUP | POLLERR)) &&
 		    drain(b, conn) != 0) {
 			log_info("pubsub: the Redis subscription broke; reconnecting");
-			redisFree(conn), conn = NULL;
-			redis_note(b->redis, false, 0);
+			lost(b, &conn);
 			broke = true;
 		}
 	}
 	if (conn)
 		redisFree(conn);
 	return NULL;
+}
+
+static char *copy(const char *msg, size_t len)
+{
+	char *c = len ? xmalloc(len) : NULL;
+	if (len)
+		memcpy(c, msg, len);
+	return c;
 }
 
 static struct pubsub *rb_open(const struct pubsub_options *opt, struct strbuf *err)
@@ -242,11 +272,10 @@ static struct pubsub *rb_open(const struct pubsub_options *opt, struct strbuf *e
 	struct redis_bus *b = xcalloc(1, sizeof(*b));
 	b->base.ops = &pubsub_redis_ops;
 	b->redis = opt->redis;
-	if (opt->gap_len) {
-		b->gap_msg = xmalloc(opt->gap_len);
-		memcpy(b->gap_msg, opt->gap_msg, opt->gap_len);
-		b->gap_len = opt->gap_len;
-	}
+	b->gap_msg = copy(opt->gap_msg, opt->gap_len);
+	b->gap_len = opt->gap_len;
+	b->lost_msg = copy(opt->lost_msg, opt->lost_len);
+	b->lost_len = opt->lost_len;
 	if (!(b->local = pubsub_memory_ops.open(opt, err)))
 		goto fail;
 	if (pipe2(b->wake, O_NONBLOCK | O_CLOEXEC) != 0) {
@@ -264,6 +293,7 @@ fail:
 	if (b->local)
 		b->local->ops->close(b->local);
 	free(b->gap_msg);
+	free(b->lost_msg);
 	free(b);
 	return NULL;
 }
@@ -286,6 +316,7 @@ static void rb_close(struct pubsub *ps)
 	pthread_mutex_destroy(&b->lock);
 	b->local->ops->close(b->local);
 	free(b->gap_msg);
+	free(b->lost_msg);
 	free(b);
 }
 

@@ -8,8 +8,8 @@ posted on one node is in a follower's feed on the other; a delete through
 one node is 404 on the other before its 204 returns; a rate limit of 10
 lets exactly 10 of 30 requests through across both nodes; a stream on one
 node receives a tweet posted through the other exactly once; with Redis
-stopped, feeds are still served and correct, and after Redis comes back
-empty they are identical.
+stopped, live streams end with a retry hint and feeds are still served and
+correct, and after Redis comes back empty they are identical.
 """
 import os
 import shutil
@@ -171,8 +171,13 @@ def test_feeds_survive_redis_stopping_and_coming_back_empty(cluster):
     posted = [post_tweet(a, author, f"t{i}")["id"] for i in range(5)]
     want = list(reversed(posted))
     assert feed_ids(b, reader) == want
+    live = stream(a, reader)
     redis.stop()
     try:
+        # The stream ends with a hint to reconnect (SSE `retry`), cleanly.
+        assert live.next(timeout=10) == {"retry": "3000"}
+        assert live.ended.wait(10)
+        live.close()
         # Slower (the store answers) but correct, on both nodes.
         assert feed_ids(a, reader) == want
         assert feed_ids(b, reader) == want
