@@ -156,7 +156,10 @@ struct gate {
 	size_t token_len;                 /* 0: no token, or none that can be valid */
 	char token[64];                   /* tokens are 43 characters */
 	int idem;                         /* idempotency_parse's answer */
+	struct ratelimit *ratelimit;
+	char client_ip[CLIENT_IP_MAX];
 	/* results */
+	struct ratelimit_verdict verdict; /* the budgets, charged beside the reads */
 	bool authed;
 	bool store_failed; /* the token could not be checked */
 	struct accounts *accounts;
@@ -183,6 +186,14 @@ static void gate_run(struct api_read *r, struct store_reader *db)
 		g->key.scope = g->user_id;
 		g->idem_rc = idempotency_lookup(db, &g->key, &g->record);
 	}
+	/* Every request pays its budget before any other answer, errors
+	 * included: a valid token makes its user pay, else the client IP,
+	 * so neither guessing tokens nor probing paths is free. Charged here,
+	 * with the reads, since shared budgets (Redis) are a network call. */
+	struct ratelimit_payer payer = {.user_id = g->user_id, .client_ip = g->client_ip};
+	ratelimit_charge(g->ratelimit, &payer,
+			 g->match == ROUTE_FOUND ? API_BUDGET_OF(g->flags) : BUDGET_COUNT,
+			 g->flags & API_UNLIMITED, &g->verdict);
 }
 
 static void gate_release(struct api_read *r)
@@ -200,14 +211,7 @@ static void gate_finish(struct api_read *r, struct ctx *c)
 	c->user_id = g->user_id;
 	c->session_id = g->authed ? g->session.id : 0;
 	memcpy(c->token_hash, g->token_hash, sizeof(c->token_hash));
-	/* Every request pays its budget before any other answer, errors
-	 * included: a valid token makes its user pay, else the client IP,
-	 * so neither guessing tokens nor probing paths is free. */
-	struct ratelimit_payer payer = {.user_id = c->user_id, .client_ip = c->client_ip};
-	if (flags & API_UNLIMITED)
-		ratelimit_show(c->app->ratelimit, req, &payer);
-	else if (!ratelimit_admit(c->app->ratelimit, req, &payer,
-				  g->match == ROUTE_FOUND ? API_BUDGET_OF(flags) : BUDGET_COUNT))
+	if (!ratelimit_apply(req, &g->verdict)) /* the budgets, charged in gate_run */
 		return;
 	if (http_header_bytes(req) > c->app->cfg->max_header_bytes) {
 		http_send_error(req, 431, "headers_too_large", "request header fields are too large");
@@ -320,6 +324,8 @@ static void dispatch(struct ctx *c)
 	g->r.release = gate_release;
 	g->match = match;
 	g->flags = flags;
+	g->ratelimit = c->app->ratelimit;
+	memcpy(g->client_ip, c->client_ip, sizeof(g->client_ip));
 	g->accounts = c->app->accounts;
 	g->record.body = (struct strbuf)STRBUF_INIT;
 	h2o_iovec_t token;

@@ -217,42 +217,52 @@ static const char *payer(const struct ratelimit_payer *who, char *buf, size_t ca
 	return buf;
 }
 
-void ratelimit_show(struct ratelimit *rl, h2o_req_t *req, const struct ratelimit_payer *who)
+void ratelimit_charge(struct ratelimit *rl, const struct ratelimit_payer *who,
+		      enum budget route_budget, bool show_only, struct ratelimit_verdict *out)
 {
+	out->counted = rl->enabled;
+	out->show_only = show_only;
 	if (!rl->enabled)
 		return;
-	char buf[24];
-	size_t len;
-	const char *key = payer(who, buf, sizeof(buf), &len);
-	struct limit_result r;
-	take(rl, BUDGET_REQUESTS, key, len, 0, &r);
-	set_headers(req, &r);
+	char user[24];
+	size_t key_len;
+	const char *key = payer(who, user, sizeof(user), &key_len);
+	struct limit_result all, own;
+	take(rl, BUDGET_REQUESTS, key, key_len, show_only ? 0 : 1, &all);
+	out->shown = all;
+	if (!show_only && route_budget != BUDGET_COUNT && all.allowed) {
+		/* sign-up and log-in are per address; posting is per user */
+		bool per_ip = route_budget == BUDGET_SIGNUP || route_budget == BUDGET_LOGIN;
+		take(rl, route_budget, per_ip ? who->client_ip : key,
+		     per_ip ? strlen(who->client_ip) : key_len, 1, &own);
+		out->shown = *tighter(&all, &own);
+	}
+}
+
+bool ratelimit_apply(h2o_req_t *req, const struct ratelimit_verdict *v)
+{
+	if (!v->counted)
+		return true;
+	set_headers(req, &v->shown);
+	if (v->show_only || v->shown.allowed)
+		return true;
+	refuse(req, &v->shown);
+	return false;
+}
+
+void ratelimit_show(struct ratelimit *rl, h2o_req_t *req, const struct ratelimit_payer *who)
+{
+	struct ratelimit_verdict v;
+	ratelimit_charge(rl, who, BUDGET_COUNT, true, &v);
+	ratelimit_apply(req, &v);
 }
 
 bool ratelimit_admit(struct ratelimit *rl, h2o_req_t *req, const struct ratelimit_payer *who,
 		     enum budget route_budget)
 {
-	if (!rl->enabled)
-		return true;
-	char user[24];
-	size_t key_len;
-	const char *key = payer(who, user, sizeof(user), &key_len);
-	struct limit_result all, own;
-	take(rl, BUDGET_REQUESTS, key, key_len, 1, &all);
-	const struct limit_result *shown = &all;
-	if (route_budget != BUDGET_COUNT && all.allowed) {
-		/* sign-up and log-in are per address; posting is per user */
-		bool per_ip = route_budget == BUDGET_SIGNUP || route_budget == BUDGET_LOGIN;
-		take(rl, route_budget, per_ip ? who->client_ip : key,
-		     per_ip ? strlen(who->client_ip) : key_len, 1, &own);
-		shown = tighter(&all, &own);
-	}
-	set_headers(req, shown);
-	if (!shown->allowed) {
-		refuse(req, shown);
-		return false;
-	}
-	return true;
+	struct ratelimit_verdict v;
+	ratelimit_charge(rl, who, route_budget, false, &v);
+	return ratelimit_apply(req, &v);
 }
 
 /* "handle NUL ip" into buf: the subject of a (handle, address) pair. */

@@ -61,6 +61,20 @@ void ratelimit_free(struct ratelimit *rl); /* NULL is a no-op */
 bool ratelimit_admit(struct ratelimit *rl, h2o_req_t *req, const struct ratelimit_payer *who,
 		     enum budget route_budget);
 
+/* ratelimit_admit (or, with show_only, ratelimit_show) in two halves, for
+ * a limits adapter across the network (Redis): charge runs anywhere,
+ * without the request (on a reader thread: it may wait on the network),
+ * and apply, on the request's loop, sets the headers and sends the 429:
+ * false if it did. */
+struct ratelimit_verdict {
+	bool counted;   /* false: limits off, nothing to say */
+	bool show_only; /* an operations endpoint: headers only */
+	struct limit_result shown;
+};
+void ratelimit_charge(struct ratelimit *rl, const struct ratelimit_payer *who,
+		      enum budget route_budget, bool show_only, struct ratelimit_verdict *out);
+bool ratelimit_apply(h2o_req_t *req, const struct ratelimit_verdict *v);
+
 /* For routes that pay nothing (operations endpoints): sets the headers of
  * the payer's "requests" budget without taking from it. */
 void ratelimit_show(struct ratelimit *rl, h2o_req_t *req, const struct ratelimit_payer *who);
