@@ -12,9 +12,12 @@
  * allkeys-lru, deploy/cluster) bounds memory.
  *
  * Unreachable Redis: get answers MISS (the store is the truth), puts are
- * dropped, mark_deleted fails (the caller logs it).
+ * dropped, mark_deleted fails (the caller logs it) and keeps the
+ * tombstone to write with the first call that goes through again.
  */
+#include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,11 +26,19 @@
 #include "util/log.h"
 
 #define ENTRY_TTL_S 3600
+#define PENDING_MAX 65536 /* tombstones kept to write once Redis is back */
 
 struct redis_cache {
 	struct tweet_cache base;
 	struct redis *redis;
 	atomic_uint_fast64_t hits, misses;
+	/* Tombstones Redis did not take (it was unreachable): written as soon
+	 * as a call goes through again, so a stale copy another node may still
+	 * read there lives only as long as the outage, not the entry's TTL. */
+	pthread_mutex_t lock;
+	uint64_t *pending;
+	size_t npending;
+	atomic_bool any_pending;
 };
 
 /* Sets the tweet unless the id holds a tombstone. */
@@ -43,6 +54,29 @@ static void key_of(char *buf, uint64_t id)
 	redis_id20(buf + 3, id);
 }
 
+static int set_tombstone(struct redis_cache *c, uint64_t id)
+{
+	char key[24];
+	key_of(key, id);
+	redisReply *rep = redis_commandf(c->redis, "SET %s D EX %d", key, ENTRY_TTL_S);
+	int rc = rep && rep->type == REDIS_REPLY_STATUS ? 0 : -1;
+	if (rep)
+		freeReplyObject(rep);
+	return rc;
+}
+
+/* Writes the tombstones Redis missed, while it takes them. */
+static void flush_pending(struct redis_cache *c)
+{
+	if (!atomic_load(&c->any_pending) || !redis_available(c->redis))
+		return;
+	pthread_mutex_lock(&c->lock);
+	while (c->npending && set_tombstone(c, c->pending[c->npending - 1]) == 0)
+		c->npending--;
+	atomic_store(&c->any_pending, c->npending != 0);
+	pthread_mutex_unlock(&c->lock);
+}
+
 static struct tweet_cache *rc_open(const struct tweet_cache_options *opt, struct strbuf *err)
 {
 	if (!opt->redis) {
@@ -52,17 +86,26 @@ static struct tweet_cache *rc_open(const struct tweet_cache_options *opt, struct
 	struct redis_cache *c = xcalloc(1, sizeof(*c));
 	c->base.ops = &tweet_cache_redis_ops;
 	c->redis = opt->redis;
+	pthread_mutex_init(&c->lock, NULL);
+	c->pending = xmalloc(PENDING_MAX * sizeof(*c->pending));
 	return &c->base;
 }
 
 static void rc_close(struct tweet_cache *tc)
 {
-	free(tc);
+	struct redis_cache *c = (struct redis_cache *)tc;
+	if (!c)
+		return;
+	flush_pending(c);
+	pthread_mutex_destroy(&c->lock);
+	free(c->pending);
+	free(c);
 }
 
 static enum tweet_cache_result rc_get(struct tweet_cache *tc, uint64_t id, struct strbuf *out)
 {
 	struct redis_cache *c = (struct redis_cache *)tc;
+	flush_pending(c);
 	char key[24];
 	key_of(key, id);
 	redisReply *rep = redis_commandf(c->redis, "GET %s", key);
@@ -119,13 +162,16 @@ static void rc_replace(struct tweet_cache *tc, uint64_t id, const char *json, si
 static int rc_mark_deleted(struct tweet_cache *tc, uint64_t id)
 {
 	struct redis_cache *c = (struct redis_cache *)tc;
-	char key[24];
-	key_of(key, id);
-	redisReply *rep = redis_commandf(c->redis, "SET %s D EX %d", key, ENTRY_TTL_S);
-	int rc = rep && rep->type == REDIS_REPLY_STATUS ? 0 : -1;
-	if (rep)
-		freeReplyObject(rep);
-	return rc;
+	flush_pending(c);
+	if (set_tombstone(c, id) == 0)
+		return 0;
+	pthread_mutex_lock(&c->lock);
+	if (c->npending < PENDING_MAX) {
+		c->pending[c->npending++] = id;
+		atomic_store(&c->any_pending, true);
+	}
+	pthread_mutex_unlock(&c->lock);
+	return -1;
 }
 
 /* What this node saw; what Redis holds is in Redis's own INFO. */

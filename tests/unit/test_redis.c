@@ -562,6 +562,36 @@ static void test_breaker_opens_and_closes(void **state)
 	stop_own_server();
 }
 
+/* A delete while Redis is away: the tombstone is written as soon as Redis
+ * answers again, so another node stops showing the copy it cached. */
+static void test_tombstone_written_once_redis_is_back(void **state)
+{
+	(void)state;
+	own_port = free_port();
+	start_own_server();
+	char url[64];
+	snprintf(url, sizeof(url), "redis://127.0.0.1:%d", own_port);
+	struct redis *r = node(url);
+	struct tweet_cache *c = cache_on(r);
+	struct strbuf out = STRBUF_INIT;
+	stop_own_server();
+	assert_int_equal(c->ops->mark_deleted(c, 77), -1);
+	start_own_server();
+	struct redis *other = node(url); /* another node cached the tweet meanwhile */
+	struct tweet_cache *o = cache_on(other);
+	o->ops->put(o, 77, "{}", 2);
+	assert_int_equal(get(o, 77, &out), TWEET_CACHE_HIT);
+	sleep_ms(BREAKER_COOLDOWN_MS + 100);
+	assert_int_equal(get(c, 77, &out), TWEET_CACHE_DELETED); /* written first */
+	assert_int_equal(get(o, 77, &out), TWEET_CACHE_DELETED);
+	c->ops->close(c);
+	o->ops->close(o);
+	redis_close(r);
+	redis_close(other);
+	stop_own_server();
+	strbuf_deinit(&out);
+}
+
 /* The subscription breaks (Redis restarts): each local subscriber gets the
  * lost message at once and the gap message once it is back, and live
  * messages flow again. */
@@ -633,6 +663,7 @@ int main(void)
 	    cmocka_unit_test(test_pubsub_across_nodes_once),
 	    cmocka_unit_test(test_breaker_opens_and_closes),
 	    cmocka_unit_test(test_pubsub_gap_after_reconnect),
+	    cmocka_unit_test(test_tombstone_written_once_redis_is_back),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
