@@ -154,8 +154,12 @@ class Cluster:
     start() brings them up in that order; stop() takes them down in the
     reverse one. `node_args` are more flags for every chirp."""
 
-    def __init__(self, dir, nodes=3, node_args=(), pg=None, redis=True, db_name=DB_NAME):
+    def __init__(self, dir, nodes=3, node_args=(), pg=None, redis=True, db_name=DB_NAME,
+                 node1_data=None):
         self.dir = Path(dir).resolve()
+        # node 1's data dir, when a caller wants it in a place of its own
+        # (the HTTP suite's CHIRP_TEST_STORE=cluster: the test's data dir)
+        self.node1_data = node1_data
         self.n = nodes
         self.node_args = list(node_args)
         self.pg = pg  # a running PgServer to share (tests), or None: our own
@@ -259,7 +263,7 @@ class Cluster:
         """The command of node i: everything shared comes from the cluster,
         only the data dir (logs, the search index of SQLite, none of the
         truth) and the node id are its own."""
-        data = self.dir / f"node{i}"
+        data = self.node1_data if i == 1 and self.node1_data else self.dir / f"node{i}"
         argv = [chirp_bin(), "serve",
                 "--listen", f"127.0.0.1:{port or self.node_ports[i - 1]}",
                 "--data", str(data), "--threads", "2",
