@@ -224,6 +224,13 @@ cluster-stop:
 cluster-test: $(BIN)
 	CHIRP_BIN=$(CURDIR)/$(BIN) $(PYTHON) -m pytest -q tests/cluster
 
+# Feed reads, tweet reads and durable posts through HAProxy to three nodes,
+# beside one chirp and nginx (bench/cluster.py); the report goes to
+# bench/results/cluster-*.md. docs/capacity.md sizes a deployment from it.
+bench-cluster: deps
+	@$(MAKE) --no-print-directory SANITIZE= chirp
+	CHIRP_BIN=$(CURDIR)/chirp $(PYTHON) bench/cluster.py
+
 # libFuzzer targets (fuzz/README.md): `make fuzz` runs each FUZZ_SECONDS;
 # `make test` replays every committed corpus input once.
 FUZZ_SECONDS ?= 60
