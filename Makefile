@@ -17,6 +17,7 @@
 #   make web-test                           the web client in headless Chromium (tests/web/)
 #   make cluster / cluster-stop             PostgreSQL, Redis, S3, 3 chirps, HAProxy on loopback
 #   make cluster-test                       the cluster's tests (tests/cluster/)
+#   make http-cluster                       the HTTP suite, each server 3 nodes behind HAProxy
 #   make bench-cluster                      feed, tweet reads, posts through HAProxy to 3 nodes
 #
 # Objects go to build/<flavour>/ so a sanitizer build never mixes with a plain one.
@@ -61,7 +62,7 @@ BIN := $(if $(SANITIZE),chirp-san,chirp)
 
 BENCH_BINS := $(BUILD)/bench/chirp-gen $(BUILD)/bench/chirp-streams
 
-.PHONY: all deps run test cluster cluster-stop cluster-test bench-cluster check-includes unit http http-offload http-pg crash crash-pg pg-failover s3-compat crash-test fuzz fuzz-replay clean format bench bench-tools bench-search bench-overload bench-streams bench-media web-test
+.PHONY: all deps run test http-cluster cluster cluster-stop cluster-test bench-cluster check-includes unit http http-offload http-pg crash crash-pg pg-failover s3-compat crash-test fuzz fuzz-replay clean format bench bench-tools bench-search bench-overload bench-streams bench-media web-test
 
 all: $(BIN)
 
@@ -218,6 +219,12 @@ cluster: deps
 
 cluster-stop:
 	$(PYTHON) tests/cluster/cluster.py stop $(CLUSTER_DIR)
+
+# The HTTP suite with every server a cluster: three nodes behind HAProxy
+# (tests/http/chirp_client.py, CHIRP_TEST_STORE=cluster). Not in `make
+# test`: a cluster per private server makes it several times slower.
+http-cluster: $(BIN)
+	CHIRP_BIN=$(CURDIR)/$(BIN) CHIRP_TEST_STORE=cluster $(PYTHON) -m pytest -q tests/http
 
 # Three nodes behind HAProxy: failures, Redis going away, shared state
 # (tests/cluster/README.md).

@@ -451,11 +451,14 @@ class ServerProc:
         server; its address is HAProxy's, its proc node 1's."""
         sys.path.insert(0, str(REPO_ROOT / "tests" / "cluster"))
         from cluster import Cluster
+        if self.cluster is not None:  # what a kill of node 1 alone left running
+            self.cluster.stop()
         self.starts += 1
         self.cluster = Cluster(self.data_dir.rstrip("/") + ".cluster", nodes=3,
                                node_args=["--threads", str(self.threads), *self.extra_args],
                                pg=pg_server(), db_name=store_db_name(self.data_dir),
                                node1_data=self.data_dir)
+        atexit.register(self.cluster.stop)  # whatever a test did to node 1
         try:
             self.cluster.start()
         except Exception as e:
