@@ -12,6 +12,7 @@
 #   make bench-media                        media downloads, uploads, processing
 #   make crash-test CYCLES=100              kill -9 under load, nothing acknowledged lost
 #   make http-pg / crash-pg                 the HTTP suite / crash harness on PostgreSQL
+#   make http-redis                         feeds, streams, limits, tweets in cluster mode (--redis)
 #   make pg-failover                        PostgreSQL restarts and replica failover (tests/pg/)
 #   make fuzz FUZZ_SECONDS=60               libFuzzer targets (make test replays their corpora)
 #   make web-test                           the web client in headless Chromium (tests/web/)
@@ -32,7 +33,7 @@ CFLAGS  ?= -O2 -g
 # libpq's header (Debian's libpq-dev puts it in /usr/include/postgresql).
 PG_INCLUDE := $(shell pg_config --includedir 2>/dev/null || echo /usr/include/postgresql)
 CFLAGS  += -std=c11 -D_GNU_SOURCE -DH2O_USE_LIBUV=0 -pthread -Isrc -I$(PG_INCLUDE) $(WARN)
-LDLIBS  := -lh2o-evloop -lssl -lcrypto -lsqlite3 -lstemmer -lsodium -ljansson -lcurl -lpq -lm -pthread \
+LDLIBS  := -lh2o-evloop -lssl -lcrypto -lsqlite3 -lstemmer -lsodium -ljansson -lcurl -lpq -lhiredis -lm -pthread \
            $(shell pkg-config --libs vips)
 
 ifneq ($(SANITIZE),)
@@ -62,7 +63,7 @@ BIN := $(if $(SANITIZE),chirp-san,chirp)
 
 BENCH_BINS := $(BUILD)/bench/chirp-gen $(BUILD)/bench/chirp-streams
 
-.PHONY: all deps run test http-cluster cluster cluster-stop cluster-test bench-cluster check-includes unit http http-offload http-pg crash crash-pg pg-failover s3-compat crash-test fuzz fuzz-replay clean format bench bench-tools bench-search bench-overload bench-streams bench-media web-test
+.PHONY: all deps run test http-cluster cluster cluster-stop cluster-test bench-cluster check-includes unit http http-redis http-offload http-pg crash crash-pg pg-failover s3-compat crash-test fuzz fuzz-replay clean format bench bench-tools bench-search bench-overload bench-streams bench-media web-test
 
 all: $(BIN)
 
@@ -150,7 +151,7 @@ run: deps
 
 test: deps
 	@$(MAKE) --no-print-directory $(BIN) $(UNIT_BINS)
-	@$(MAKE) --no-print-directory check-includes unit http http-offload http-pg crash crash-pg \
+	@$(MAKE) --no-print-directory check-includes unit http http-offload http-pg http-redis crash crash-pg \
 		pg-failover cluster-test fuzz-replay s3-compat web-test
 
 # No include cycle in src/, and no lower layer including a higher one
@@ -160,12 +161,21 @@ check-includes:
 
 # Unit tests of adapters for PostgreSQL find a throwaway server's base URL
 # in CHIRP_TEST_PG_URL and make their own databases on it (tests/pg/with-pg.sh).
+# The Redis adapters find a throwaway Redis in CHIRP_TEST_REDIS_URL
+# (tests/redis/with-redis.sh).
 unit: $(UNIT_BINS)
-	@PYTHON=$(PYTHON) tests/pg/with-pg.sh sh -c \
+	@PYTHON=$(PYTHON) tests/pg/with-pg.sh tests/redis/with-redis.sh sh -c \
 		'set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done'
 
 http: $(BIN)
 	CHIRP_BIN=$(CURDIR)/$(BIN) $(PYTHON) -m pytest -q tests/http
+
+# The request-path tests in cluster mode: PostgreSQL and --redis (each
+# server a Redis database of its own; tests/http/chirp_client.py).
+REDIS_HTTP_TESTS := test_feed test_stream test_gateway test_tweets test_redis_nodes
+http-redis: $(BIN)
+	CHIRP_TEST_REDIS=1 CHIRP_TEST_STORE=postgres CHIRP_BIN=$(CURDIR)/$(BIN) \
+		$(PYTHON) -m pytest -q $(REDIS_HTTP_TESTS:%=tests/http/%.py)
 
 # The web client end to end in Debian's Chromium, driven by playwright-core
 # (tests/web/README.md). npm installs the locked playwright-core into

@@ -319,6 +319,9 @@ static const struct config_flag flags[] = {
     {"offload-reads", NULL, FIELD(offload_reads), &type_switch, .def = "off", .implied = "on",
      .help = "store reads on worker threads, as a networked store needs (tests that path on "
              "SQLite)"},
+    {"redis", "CHIRP_REDIS", FIELD(redis), &type_string, .arg = "URL",
+     .help = "cluster mode: timelines, tweet cache, rate limits and live events in Redis at "
+             "redis://HOST:PORT[/DB], shared by every node; none: in this process"},
 
     {.help = "Feed"},
     {"celebrity-threshold", NULL, FIELD(celebrity_threshold), &type_number, 0, UINT32_MAX,

@@ -30,6 +30,7 @@ struct chirp_config {
 	size_t max_queued_writes;  /* --max-queued-writes */
 	unsigned read_threads;     /* store reads off the loops, when they must be */
 	bool offload_reads;        /* --offload-reads: even when the store allows inline reads */
+	const char *redis;         /* --redis URL: shared state in Redis; NULL/"": in process */
 
 	/* the feed (timeline/feed.h) */
 	uint64_t celebrity_threshold; /* --celebrity-threshold */

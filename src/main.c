@@ -22,6 +22,8 @@
 #include "live/service.h"
 #include "media/media.h"
 #include "pubsub/pubsub.h"
+#include "redis/redis.h"
+#include "timeline/live.h"
 #include "search/search.h"
 #include "search/service.h"
 #include "store/store.h"
@@ -33,6 +35,7 @@
 #define SEARCH_QUEUE_MAX 1024
 #define READ_QUEUE_MAX 4096
 #define RATE_LIMIT_BUCKETS 1000000 /* least recently used beyond this go */
+#define REDIS_TIMEOUT_MS 250      /* each Redis connect and reply at most */
 
 /* Every connection is a file descriptor; a soft limit of 1024 would let
  * a thousand slow clients lock everyone else out. Take what the hard
@@ -153,6 +156,7 @@ static void chirp_stop(struct chirp *ch)
 		ch->limits->ops->close(ch->limits);
 	metrics_free(app->metrics);
 	accesslog_close(app->access);
+	redis_close(app->redis); /* after every adapter over it */
 }
 
 /* Starts err's message for what is opened next: "what: " and the reason
@@ -185,10 +189,25 @@ static int chirp_start(struct chirp *ch, const struct chirp_config *cfg, struct 
 	};
 	if (!(app->store = store_ops->open(&sopt, failing(err, "store"))))
 		return -1;
-	/* The live feed's bus; the Redis adapter comes with cluster mode. About
-	 * one channel per open stream has subscribers. */
-	struct pubsub_options popt = {.expected_channels = cfg->max_streams};
-	if (!(ch->bus = pubsub_memory_ops.open(&popt, failing(err, "pubsub"))))
+	/* Cluster mode: every piece of shared state in Redis, through one
+	 * client and its circuit breaker (redis/redis.h). */
+	bool clustered = cfg->redis && *cfg->redis;
+	if (clustered && !(app->redis = redis_open(cfg->redis, REDIS_TIMEOUT_MS, failing(err, "--redis"))))
+		return -1;
+	/* The live feed's bus. About one channel per open stream has
+	 * subscribers. */
+	/* Cluster mode's bus: streams end with a retry hint when it breaks,
+	 * and those opened meanwhile catch up when it is back. */
+	char resync[LIVE_MESSAGE_MAX], lost[LIVE_MESSAGE_MAX];
+	struct live_event resync_event = {.kind = LIVE_RESYNC}, lost_event = {.kind = LIVE_BUS_LOST};
+	struct pubsub_options popt = {.expected_channels = cfg->max_streams,
+				      .redis = app->redis,
+				      .gap_msg = resync,
+				      .gap_len = live_encode(&resync_event, resync),
+				      .lost_msg = lost,
+				      .lost_len = live_encode(&lost_event, lost)};
+	const struct pubsub_ops *bus_ops = clustered ? &pubsub_redis_ops : &pubsub_memory_ops;
+	if (!(ch->bus = bus_ops->open(&popt, failing(err, "pubsub"))))
 		return -1;
 	int log_failed;
 	app->access = accesslog_open(
@@ -206,8 +225,8 @@ static int chirp_start(struct chirp *ch, const struct chirp_config *cfg, struct 
 	if (!(ch->search = search_ops->open(&qopt, failing(err, "search"))))
 		return -1;
 	struct feed_options fopt = {
-		.timelines = &timeline_memory_ops,
-		.tweet_cache = &tweet_cache_memory_ops,
+		.timelines = clustered ? &timeline_redis_ops : &timeline_memory_ops,
+		.tweet_cache = clustered ? &tweet_cache_redis_ops : &tweet_cache_memory_ops,
 		.timeline_cap = cfg->timeline_cap,
 		.timeline_bytes = cfg->timeline_bytes,
 		.timeline_idle_ms = cfg->timeline_idle_ms,
@@ -215,11 +234,13 @@ static int chirp_start(struct chirp *ch, const struct chirp_config *cfg, struct 
 		.tweet_cache_bytes = cfg->tweet_cache_bytes,
 		.fanout_queue = cfg->fanout_queue,
 		.pubsub = ch->bus,
+		.redis = app->redis,
 	};
 	if (!(app->feed = feed_new(app->store, &fopt, failing(err, "feed"))))
 		return -1;
-	struct limits_options limits_opt = {.max_buckets = RATE_LIMIT_BUCKETS};
-	if (!(ch->limits = limits_memory_ops.open(&limits_opt, failing(err, "rate limits"))))
+	struct limits_options limits_opt = {.max_buckets = RATE_LIMIT_BUCKETS, .redis = app->redis};
+	const struct limits_ops *limits_ops = clustered ? &limits_redis_ops : &limits_memory_ops;
+	if (!(ch->limits = limits_ops->open(&limits_opt, failing(err, "rate limits"))))
 		return -1;
 	app->ratelimit = ratelimit_new(ch->limits, cfg->limits, cfg->rate_limits);
 	/* Idempotency fingerprints are keyed by a secret the database never
@@ -275,8 +296,9 @@ static int chirp_start(struct chirp *ch, const struct chirp_config *cfg, struct 
 	};
 	app->search_service = search_service_new(ch->search, app->store, app->feed, &qsopt);
 	/* A store whose reads are network round trips is read on threads of
-	 * its own, never on an event loop (api_read). */
-	if (!store_ops->reads_inline || cfg->offload_reads) {
+	 * its own, never on an event loop (api_read); so are feeds and tweets
+	 * in cluster mode, whose timelines and cache are in Redis. */
+	if (!store_ops->reads_inline || cfg->offload_reads || clustered) {
 		struct workpool_hooks read_hooks = {
 			.init = store_reader_thread_init,
 			.deinit = store_reader_thread_deinit,

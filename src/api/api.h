@@ -56,6 +56,7 @@ struct app {
 	struct accesslog *access; /* NULL: no access log */
 	struct live_service *streams; /* live feed sessions (live/service.h) */
 	struct media_service *media; /* uploads, processing, blobs (media/media.h) */
+	struct redis *redis;         /* cluster mode's shared state; NULL: none (redis/redis.h) */
 	char metrics_token[128];     /* the bearer token of GET /metrics */
 };
 

@@ -23,12 +23,35 @@
 #include "http/respond.h"
 #include "search/service.h"
 #include "http/server.h"
+#include "redis/redis.h"
 
 static void metric(struct strbuf *sb, const char *name, const char *type, const char *help,
 		   uint64_t value)
 {
 	strbuf_appendf(sb, "# HELP %s %s\n# TYPE %s %s\n%s %llu\n", name, help, name, type, name,
 		       (unsigned long long)value);
+}
+
+/* Cluster mode's Redis client: the breaker and what the calls cost. */
+static void redis_metrics(struct strbuf *sb, struct redis *r)
+{
+	struct redis_stats rs;
+	redis_stats(r, &rs);
+	strbuf_appendf(sb, "# HELP chirp_redis_breaker_state The Redis circuit breaker: 1 for "
+			   "its state.\n# TYPE chirp_redis_breaker_state gauge\n");
+	for (enum breaker_state b = BREAKER_CLOSED; b <= BREAKER_HALF_OPEN; b++)
+		strbuf_appendf(sb, "chirp_redis_breaker_state{state=\"%s\"} %d\n",
+			       breaker_state_name(b), rs.state == b);
+	metric(sb, "chirp_redis_calls_total", "counter", "Redis commands answered.", rs.calls);
+	metric(sb, "chirp_redis_errors_total", "counter",
+	       "Redis calls failed: no connection, a timeout, a broken connection.", rs.errors);
+	metric(sb, "chirp_redis_rejected_total", "counter",
+	       "Redis calls refused at once by the open breaker.", rs.rejected);
+	metric(sb, "chirp_redis_breaker_opened_total", "counter", "Times the Redis breaker opened.",
+	       rs.opened);
+	metric(sb, "chirp_redis_latency_microseconds_total", "counter",
+	       "Time spent in answered Redis commands (divide by chirp_redis_calls_total).",
+	       rs.latency_us);
 }
 
 static size_t open_fds(void)
@@ -106,6 +129,8 @@ void api_metrics(struct ctx *c)
 	struct strbuf sb = STRBUF_INIT;
 	metrics_render(c->app->metrics, &sb, api_route_name);
 	store_metrics(&sb, &st);
+	if (c->app->redis)
+		redis_metrics(&sb, c->app->redis);
 	metric(&sb, "chirp_timelines", "gauge", "Home timelines held in memory.", fs.timelines.lists);
 	metric(&sb, "chirp_timeline_entries", "gauge", "Tweet ids held in home timelines.",
 	       fs.timelines.entries);

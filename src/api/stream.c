@@ -28,6 +28,8 @@
 #include "util/id.h"
 #include "util/strbuf.h"
 
+#define STREAM_RETRY_MS "3000" /* the reconnection hint when live events stop */
+
 struct sse {
 	h2o_generator_t gen;        /* h2o's handle on us; see on_proceed */
 	h2o_req_t *req;
@@ -235,6 +237,12 @@ static void sink_end(void *arg, enum live_end why)
 	switch (why) {
 	case LIVE_END_DONE: finish(x); break;
 	case LIVE_END_SLOW: cut(x); break;
+	case LIVE_END_RETRY:
+		/* SSE's reconnection time: the client comes back (to any
+		 * node) with its Last-Event-ID and catches up. */
+		strbuf_append_str(&x->pending, "retry: " STREAM_RETRY_MS "\n\n");
+		finish(x);
+		break;
 	case LIVE_END_RELEASE:
 		/* The loop stopped with this response unfinished: its pool is
 		 * never cleared now, so on_dispose will not run. */

@@ -29,8 +29,11 @@ struct limit_result {
 	uint32_t retry_after; /* seconds until a request could pass; 0 if one can now */
 };
 
+struct redis;
+
 struct limits_options {
-	size_t max_buckets; /* the least recently used beyond this are dropped */
+	size_t max_buckets;  /* the least recently used beyond this are dropped */
+	struct redis *redis; /* the Redis adapter's client (redis/redis.h) */
 };
 
 struct strbuf;
@@ -59,5 +62,14 @@ struct limits {
 };
 
 extern const struct limits_ops limits_memory_ops;
+extern const struct limits_ops limits_redis_ops;
+
+/* What every adapter answers after a take: out's fields from the rule, the
+ * cost asked, whether it was allowed and the tokens left after it. */
+void limit_result_fill(const struct limit_rule *rule, uint32_t cost, bool allowed, double tokens,
+		       struct limit_result *out);
+/* The wait of a subject with `failures` failures, the last one
+ * `since_ns` ago (the backoff op's rule). */
+uint32_t limit_backoff_wait(const struct limit_rule *rule, double failures, uint64_t since_ns);
 
 #endif

@@ -134,20 +134,13 @@ static void mem_take(struct limits *l, const struct limit_rule *rule, const char
 			b->tokens = rule->count;
 	}
 	b->at_ns = now;
-	out->allowed = b->tokens >= cost;
-	if (out->allowed)
+	bool allowed = b->tokens >= cost;
+	if (allowed)
 		b->tokens -= cost;
 	double tokens = b->tokens;
 	pthread_mutex_unlock(&s->lock);
 
-	out->limit = rule->count;
-	out->remaining = (uint32_t)tokens;
-	out->reset = (uint32_t)((rule->count - tokens) / rate + 0.999);
-	/* Time until the next request could pass (even when only looking). */
-	double want = cost > 1 ? cost : 1;
-	out->retry_after = tokens >= want ? 0 : (uint32_t)((want - tokens) / rate + 0.999);
-	if (!out->allowed && out->retry_after == 0)
-		out->retry_after = 1;
+	limit_result_fill(rule, cost, allowed, tokens, out);
 }
 
 static void mem_backoff(struct limits *l, const struct limit_rule *rule, const char *subject,
@@ -175,16 +168,7 @@ static void mem_backoff(struct limits *l, const struct limit_rule *rule, const c
 		last = b->at_ns;
 	}
 	pthread_mutex_unlock(&s->lock);
-	*wait_s = 0;
-	if (failures <= rule->count)
-		return;
-	unsigned doublings = (unsigned)(failures - rule->count - 1);
-	uint64_t delay = doublings >= 32 ? rule->seconds : 1ull << doublings;
-	if (delay > rule->seconds)
-		delay = rule->seconds;
-	uint64_t elapsed_ns = now - last, delay_ns = delay * 1000000000ull;
-	if (elapsed_ns < delay_ns)
-		*wait_s = (uint32_t)((delay_ns - elapsed_ns + 999999999ull) / 1000000000ull);
+	*wait_s = limit_backoff_wait(rule, failures, now - last);
 }
 
 const struct limits_ops limits_memory_ops = {

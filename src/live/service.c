@@ -698,6 +698,7 @@ static void handle_event(struct live_session *s, const struct live_event *e)
 		break;
 	case LIVE_DELETE: send_delete(s, e->id); break;
 	case LIVE_RESYNC: read_start(s, read_new(s, READ_CELEBS)); break;
+	case LIVE_BUS_LOST: session_end(s, LIVE_END_RETRY); break;
 	case LIVE_REVOKE:
 	case LIVE_REVOKE_OTHERS:
 		/* A stream opened without a token cannot be the one that

@@ -83,6 +83,10 @@ enum live_end {
 	 * for the session without touching the connection. The session is
 	 * closed for the transport: it must not call live_session_close. */
 	LIVE_END_RELEASE,
+	/* Live events stopped (cluster mode's bus is unreachable): end
+	 * cleanly once what is queued is sent, telling the client to
+	 * reconnect soon; its catch-up then reads the timelines or the store. */
+	LIVE_END_RETRY,
 };
 
 /*

@@ -31,6 +31,7 @@
 #include <stddef.h>
 
 struct strbuf;
+struct redis;
 
 /* Called for each message on a subscribed channel; see the contract above.
  * `channel` is NUL-terminated; `msg` is valid only during the call. */
@@ -40,6 +41,17 @@ struct pubsub_options {
 	/* Channels expected to have subscribers at once (about one per open
 	 * live stream): a sizing hint, never a limit; 0 for the default. */
 	size_t expected_channels;
+	struct redis *redis; /* the Redis adapter's client (redis/redis.h) */
+	/* A networked adapter that lost messages (its connection broke and
+	 * came back) delivers these bytes on every subscribed channel, so
+	 * subscribers catch up by other means; NULL: nothing. Copied. */
+	const char *gap_msg;
+	size_t gap_len;
+	/* Delivered the same way as soon as the connection breaks, so
+	 * subscribers learn that messages may go missing (the live feed ends
+	 * its streams with a hint to reconnect); NULL: nothing. Copied. */
+	const char *lost_msg;
+	size_t lost_len;
 };
 
 struct pubsub;
@@ -71,5 +83,6 @@ struct pubsub {
 };
 
 extern const struct pubsub_ops pubsub_memory_ops;
+extern const struct pubsub_ops pubsub_redis_ops;
 
 #endif

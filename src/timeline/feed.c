@@ -10,6 +10,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/render.h"
 #include "pubsub/pubsub.h"
@@ -215,6 +216,21 @@ void feed_on_delete(struct feed *f, uint64_t author_id, uint64_t tweet_id)
 	}
 }
 
+/* The celebrity epoch: the home timelines' adapter's when it shares one
+ * among nodes, else this process's. */
+static uint32_t epoch_now(struct feed *f)
+{
+	return f->home->ops->epoch ? f->home->ops->epoch(f->home) : atomic_load(&f->epoch);
+}
+
+static void bump_epoch(struct feed *f)
+{
+	if (f->home->ops->bump_epoch)
+		f->home->ops->bump_epoch(f->home);
+	else
+		atomic_fetch_add(&f->epoch, 1);
+}
+
 void feed_on_follow(struct feed *f, uint64_t follower_id, uint64_t followee_id,
 		    uint64_t followee_followers, bool follow)
 {
@@ -222,7 +238,7 @@ void feed_on_follow(struct feed *f, uint64_t follower_id, uint64_t followee_id,
 	uint64_t t = f->opt.celebrity_threshold;
 	bool crossed = (follow && followee_followers == t + 1) || (!follow && followee_followers == t);
 	if (crossed)
-		atomic_fetch_add(&f->epoch, 1);
+		bump_epoch(f);
 	if (!f->pubsub)
 		return;
 	/* Live streams learn which author channels to listen to. */
@@ -291,7 +307,7 @@ static uint64_t keep_newest(struct feed *f, uint64_t *ids, size_t *n, bool *more
 static int build_home(struct feed *f, struct store_reader *r, uint64_t user)
 {
 	struct timelines *tl = f->home;
-	uint32_t epoch = atomic_load(&f->epoch);
+	uint32_t epoch = epoch_now(f);
 	tl->ops->begin_build(tl, user);
 	struct store_followee *fe = NULL;
 	size_t nfe = 0;
@@ -351,24 +367,43 @@ static int build_authored(struct feed *f, struct store_reader *r, uint64_t autho
 
 /* ---- reading ---------------------------------------------------------------- */
 
+#define BUILD_WAIT_MS 1000 /* at most, for another node's rebuild of a list */
+
+/* Before rebuilding `key`: in cluster mode another node may be rebuilding
+ * it already. Then this waits for it (a worker thread: reads never run on
+ * a loop with Redis) and answers true, and the caller reads the list
+ * again instead of reading the store a second time. False: build now. */
+static bool waited_for_other_build(struct timelines *tl, uint64_t key)
+{
+	if (!tl->ops->claim_build || tl->ops->claim_build(tl, key))
+		return false;
+	const struct timespec tick = {0, 10 * 1000000L};
+	for (int i = 0; i < BUILD_WAIT_MS / 10 && tl->ops->building(tl, key); i++)
+		nanosleep(&tick, NULL);
+	return true;
+}
+
 /* Reads one page of the home timeline, rebuilding it when it is missing
  * or was built before the last celebrity change. */
 static int home_range(struct feed *f, struct store_reader *r, uint64_t user,
 		      const struct store_page *page, uint64_t *ids, size_t *n, bool *complete,
 		      struct home_meta **meta)
 {
-	for (int attempt = 0; attempt < 2; attempt++) {
+	bool waited = false;
+	for (int attempt = 0; attempt < 3; attempt++) {
 		size_t len;
 		void *m = NULL;
 		if (f->home->ops->range(f->home, user, page, ids, n, complete, &m, &len) ==
 		    TIMELINE_OK) {
 			struct home_meta *hm = m;
-			if (hm && len >= sizeof(*hm) && hm->epoch == atomic_load(&f->epoch)) {
+			if (hm && len >= sizeof(*hm) && hm->epoch == epoch_now(f)) {
 				*meta = hm;
 				return STORE_OK;
 			}
 			free(m);
 		}
+		if (!waited && (waited = waited_for_other_build(f->home, user)))
+			continue;
 		int rc = build_home(f, r, user);
 		if (rc)
 			return rc;
@@ -379,10 +414,13 @@ static int home_range(struct feed *f, struct store_reader *r, uint64_t user,
 static int authored_range(struct feed *f, struct store_reader *r, uint64_t author,
 			  const struct store_page *page, uint64_t *ids, size_t *n, bool *complete)
 {
-	for (int attempt = 0; attempt < 2; attempt++) {
+	bool waited = false;
+	for (int attempt = 0; attempt < 3; attempt++) {
 		if (f->authored->ops->range(f->authored, author, page, ids, n, complete, NULL, NULL) ==
 		    TIMELINE_OK)
 			return STORE_OK;
+		if (!waited && (waited = waited_for_other_build(f->authored, author)))
+			continue;
 		int rc = build_authored(f, r, author);
 		if (rc)
 			return rc;
@@ -442,6 +480,12 @@ static size_t merge_slices(struct slice *src, size_t k, bool oldest_first, size_
 	return n;
 }
 
+/* Whether a timeline adapter can answer now (timeline.h, `available`). */
+static bool timelines_up(struct timelines *tl)
+{
+	return !tl->ops->available || tl->ops->available(tl);
+}
+
 /*
  * The ids of one page: the home slice merged with each followed
  * celebrity's slice. Every source answers for the same window, so the
@@ -454,7 +498,12 @@ static int page_ids(struct feed *f, struct store_reader *r, uint64_t user,
 	size_t lim = page->limit;
 	struct home_meta *meta = NULL;
 	bool complete = true;
-	int rc = home_range(f, r, user, page, out, n, &complete, &meta);
+	int rc = STORE_OK;
+	if (timelines_up(f->home)) {
+		rc = home_range(f, r, user, page, out, n, &complete, &meta);
+	} else {
+		complete = false; /* unreachable (Redis down): the store answers, slower */
+	}
 	if (rc == STORE_OK && complete && meta->ncelebs) {
 		size_t k = 1 + meta->ncelebs;
 		struct slice *src = xmalloc(k * (sizeof(*src) + lim * sizeof(uint64_t)));
@@ -471,6 +520,10 @@ static int page_ids(struct feed *f, struct store_reader *r, uint64_t user,
 		free(src);
 	}
 	free(meta);
+	if (rc != STORE_OK && !timelines_up(f->home)) {
+		rc = STORE_OK; /* the lists went down meanwhile: the store answers */
+		complete = false;
+	}
 	if (rc == STORE_OK && !complete) {
 		/* Past the cap of some list: the store has the whole truth. */
 		struct tweet *t = xmalloc(lim * sizeof(*t));
@@ -529,6 +582,8 @@ int feed_tweet(struct feed *f, struct store_reader *r, uint64_t id, struct strbu
 
 bool feed_tweet_cached(struct feed *f, uint64_t id, struct strbuf *out, int *rc)
 {
+	if (f->cache->ops->remote)
+		return false; /* a network wait: the caller reads it on a worker */
 	switch (f->cache->ops->get(f->cache, id, out)) {
 	case TWEET_CACHE_HIT:
 		render_tweet_viewer(out, false); /* as feed_tweet: no viewer */
@@ -654,13 +709,17 @@ struct feed *feed_new(struct store *store, const struct feed_options *opt, struc
 		.cap = opt->timeline_cap,
 		.max_bytes = opt->timeline_bytes,
 		.idle_ttl_ms = opt->timeline_idle_ms,
+		.redis = opt->redis,
+		.name = "home",
 	};
-	struct tweet_cache_options copt = {.max_bytes = opt->tweet_cache_bytes};
+	struct tweet_cache_options copt = {.max_bytes = opt->tweet_cache_bytes,
+					   .redis = opt->redis};
 	f->home = opt->timelines->open(&topt, err);
 	if (!f->home)
 		goto fail;
 	topt.max_bytes = opt->timeline_bytes / 8; /* celebrities are few */
 	topt.idle_ttl_ms = 0;
+	topt.name = "authored";
 	f->authored = opt->timelines->open(&topt, err);
 	if (!f->authored)
 		goto fail;

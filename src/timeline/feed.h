@@ -44,6 +44,8 @@
 #include "timeline/tweet_cache.h"
 #include "util/strbuf.h"
 
+struct redis;
+
 struct feed_options {
 	const struct timeline_ops *timelines;      /* adapter */
 	const struct tweet_cache_ops *tweet_cache; /* adapter */
@@ -54,6 +56,7 @@ struct feed_options {
 	size_t tweet_cache_bytes;                  /* the tweet cache's budget */
 	size_t fanout_queue;                       /* jobs waiting before posting slows */
 	struct pubsub *pubsub;                     /* live events go here; NULL: none */
+	struct redis *redis;                       /* the Redis adapters' client; NULL: none */
 };
 
 struct feed_stats {
@@ -126,7 +129,8 @@ int feed_tweet(struct feed *f, struct store_reader *r, uint64_t id, struct strbu
  * loop may call it whatever the store: true if the cache knows the tweet,
  * and then *rc is STORE_OK (its JSON appended) or STORE_NOT_FOUND
  * (deleted, nothing appended); false on a miss (nothing appended), when
- * only feed_tweet can tell. */
+ * only feed_tweet can tell. Always false with a remote cache (Redis),
+ * whose lookup is itself a network wait. */
 bool feed_tweet_cached(struct feed *f, uint64_t id, struct strbuf *out, int *rc);
 
 /*

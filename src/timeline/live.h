@@ -17,7 +17,10 @@
  * up), "x <32 hex digits>" the reader's session of that token was revoked
  * (its streams end; published by live/service.c when a log-out commits),
  * "o <32 hex digits>" every session of the reader but that one was (log
- * out everywhere, a password change; all zeros: every session).
+ * out everywhere, a password change; all zeros: every session), "l" the
+ * bus itself is unreachable (never sent on the bus: the Redis pubsub
+ * adapter hands it to its own subscribers when its connection breaks, and
+ * streams end with a hint to reconnect).
  * The tweet itself is not in the message: the stream hydrates it from
  * the tweet cache, which also skips a tweet deleted in between. A revoke
  * names the session by the first LIVE_TOKEN_ID_LEN bytes of its token's
@@ -41,6 +44,7 @@ enum live_kind {
 	LIVE_RESYNC, /* the reader's follows changed */
 	LIVE_REVOKE, /* the session of token `token` was revoked */
 	LIVE_REVOKE_OTHERS, /* every session of the reader but `token`'s was */
+	LIVE_BUS_LOST, /* this process lost the bus (cluster mode): events may be missed */
 };
 
 struct live_event {

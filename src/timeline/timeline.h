@@ -29,10 +29,14 @@
 #include "store/store.h"
 #include "util/strbuf.h"
 
+struct redis;
+
 struct timeline_options {
 	unsigned cap;            /* ids kept per list (800) */
 	size_t max_bytes;        /* memory for all lists; least recently read go first */
 	uint64_t idle_ttl_ms;    /* a list unread this long is dropped, not fed */
+	struct redis *redis;     /* the Redis adapter's client (redis/redis.h) */
+	const char *name;        /* the Redis adapter's key prefix: "home", "authored" */
 };
 
 enum {
@@ -79,6 +83,26 @@ struct timeline_ops {
 	int (*range)(struct timelines *t, uint64_t key, const struct store_page *page,
 		     uint64_t *out, size_t *n, bool *complete, void **meta, size_t *meta_len);
 
+	/* One rebuild of a list at a time across nodes (cluster mode). Before
+	 * rebuilding, the feed claims the list: false if another node holds
+	 * the claim (it is reading the store for the same list), and the feed
+	 * then waits while `building` is true and reads the list again. A
+	 * claim ends with finish_build or drop, or after a few seconds (a
+	 * node that died mid-build). NULL: no claims (one process). */
+	bool (*claim_build)(struct timelines *t, uint64_t key);
+	bool (*building)(struct timelines *t, uint64_t key);
+
+	/* The celebrity epoch (timeline/feed.c), where every node sees it:
+	 * a shared adapter keeps it beside the lists, so a crossing seen by
+	 * one node makes every node's lists built before it stale (within
+	 * moments). NULL: the feed keeps its own, in process. */
+	uint32_t (*epoch)(struct timelines *t);
+	void (*bump_epoch)(struct timelines *t);
+
+	/* False while the lists cannot be reached (a networked adapter's
+	 * backend is down): the feed then reads the store. NULL: always. */
+	bool (*available)(struct timelines *t);
+
 	void (*stats)(struct timelines *t, struct timeline_stats *out);
 };
 
@@ -87,5 +111,6 @@ struct timelines {
 };
 
 extern const struct timeline_ops timeline_memory_ops;
+extern const struct timeline_ops timeline_redis_ops;
 
 #endif

@@ -26,13 +26,17 @@
 #ifndef CHIRP_TIMELINE_TWEET_CACHE_H
 #define CHIRP_TIMELINE_TWEET_CACHE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "util/strbuf.h"
 
+struct redis;
+
 struct tweet_cache_options {
-	size_t max_bytes; /* JSON and bookkeeping held at most */
+	size_t max_bytes;    /* JSON and bookkeeping held at most (memory) */
+	struct redis *redis; /* the Redis adapter's client (redis/redis.h) */
 };
 
 enum tweet_cache_result {
@@ -51,6 +55,8 @@ struct tweet_cache;
 
 struct tweet_cache_ops {
 	const char *name;
+	/* A lookup crosses the network: never call it on an event loop. */
+	bool remote;
 	/* NULL, with the reason in `err`, if the cache cannot be opened. */
 	struct tweet_cache *(*open)(const struct tweet_cache_options *opt, struct strbuf *err);
 	/* Frees everything. NULL is a no-op. */
@@ -90,5 +96,6 @@ struct tweet_cache {
 };
 
 extern const struct tweet_cache_ops tweet_cache_memory_ops;
+extern const struct tweet_cache_ops tweet_cache_redis_ops;
 
 #endif

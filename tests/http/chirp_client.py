@@ -26,11 +26,13 @@ import os
 import re
 import secrets
 import shlex
+import shutil
 import signal
 import socket
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -103,6 +105,61 @@ def pg_server_stop():
     with _pg_lock:
         if _pg is not None:
             _pg.cleanup()
+
+
+# ------------------------------------------------------------------ redis
+# CHIRP_TEST_REDIS=1: every server of the run also gets --redis (cluster
+# mode's shared state), each data dir its own database of one Redis
+# started for the run, so servers of different tests share nothing.
+
+TEST_REDIS = os.environ.get("CHIRP_TEST_REDIS") == "1"
+REDIS_DATABASES = 4096
+
+_redis = None
+_redis_dbs = {}
+
+
+def redis_server():
+    """The run's redis-server: (process, port, dir), started on first use
+    and stopped when the process exits."""
+    global _redis
+    with _pg_lock:
+        if _redis is None:
+            d = tempfile.mkdtemp(prefix="chirp-redis-")
+            port = free_port()
+            proc = subprocess.Popen(
+                ["redis-server", "--bind", "127.0.0.1", "--port", str(port),
+                 "--dir", d, "--save", "", "--appendonly", "no",
+                 "--databases", str(REDIS_DATABASES), "--logfile", os.path.join(d, "redis.log")],
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+            def stop():
+                proc.kill()
+                proc.wait()
+                shutil.rmtree(d, ignore_errors=True)
+            atexit.register(stop)
+            deadline = time.monotonic() + 10
+            while True:
+                try:
+                    with socket.create_connection(("127.0.0.1", port), timeout=1):
+                        break
+                except OSError:
+                    if time.monotonic() > deadline or proc.poll() is not None:
+                        raise
+                    time.sleep(0.02)
+            _redis = (proc, port, d)
+        return _redis
+
+
+def redis_url_for(data_dir):
+    """The --redis value for a server on data_dir (None unless
+    CHIRP_TEST_REDIS=1): the same database at every restart."""
+    if not TEST_REDIS:
+        return None
+    _proc, port, _d = redis_server()
+    key = os.path.abspath(str(data_dir))
+    db = _redis_dbs.setdefault(key, len(_redis_dbs) % REDIS_DATABASES)
+    return f"redis://127.0.0.1:{port}/{db}"
 
 
 def store_db_name(data_dir):
@@ -444,7 +501,9 @@ class ServerProc:
     def store_args(self):
         if self.store_url is None:
             self.store_url = store_url_for(self.data_dir)
-        return ["--store", self.store_url] if self.store_url else []
+        args = ["--store", self.store_url] if self.store_url else []
+        redis = None if "--redis" in self.extra_args else redis_url_for(self.data_dir)
+        return args + (["--redis", redis] if redis else [])
 
     def start_cluster(self):
         """CHIRP_TEST_STORE=cluster: three nodes and HAProxy stand for this

@@ -29,7 +29,7 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from chirp_client import (ON_POSTGRES, RFC3339_UTC_RE, TIMEOUT_FACTOR, ServerProc, User,
+from chirp_client import (ON_POSTGRES, RFC3339_UTC_RE, TEST_REDIS, TIMEOUT_FACTOR, ServerProc, User,
                           assert_error, assert_id, chirp_bin, create_user,
                           eventually, login, post_tweet, random_handle,
                           random_password, signup, store_disk_pids)
@@ -995,6 +995,11 @@ def test_feed_and_tweet_cache_counters_move(oapi):
     assert looked >= 1 and c2["chirp_tweet_cache_hits"] > c1["chirp_tweet_cache_hits"], \
         (c1, c2)
     fams = scrape(oapi)
+    if TEST_REDIS:
+        # The lists and the cache are in Redis, not this process's memory.
+        assert value(fams, "chirp_redis_calls", "chirp_redis_calls_total") > 0
+        assert value(fams, "chirp_redis_breaker_state", state="closed") == 1
+        return
     assert value(fams, "chirp_timelines") >= 1
     assert value(fams, "chirp_timeline_entries") >= 1
     assert value(fams, "chirp_tweet_cache_entries") >= 1
