@@ -16,6 +16,10 @@
 #   make pg-failover                        PostgreSQL restarts and replica failover (tests/pg/)
 #   make fuzz FUZZ_SECONDS=60               libFuzzer targets (make test replays their corpora)
 #   make web-test                           the web client in headless Chromium (tests/web/)
+#   make cluster / cluster-stop             PostgreSQL, Redis, S3, 3 chirps, HAProxy on loopback
+#   make cluster-test                       the cluster's tests (tests/cluster/)
+#   make http-cluster                       the HTTP suite, each server 3 nodes behind HAProxy
+#   make bench-cluster                      feed, tweet reads, posts through HAProxy to 3 nodes
 #
 # Objects go to build/<flavour>/ so a sanitizer build never mixes with a plain one.
 
@@ -59,7 +63,7 @@ BIN := $(if $(SANITIZE),chirp-san,chirp)
 
 BENCH_BINS := $(BUILD)/bench/chirp-gen $(BUILD)/bench/chirp-streams
 
-.PHONY: all deps run test check-includes unit http http-redis http-offload http-pg crash crash-pg pg-failover s3-compat crash-test fuzz fuzz-replay clean format bench bench-tools bench-search bench-overload bench-streams bench-media web-test
+.PHONY: all deps run test http-cluster cluster cluster-stop cluster-test bench-cluster check-includes unit http http-redis http-offload http-pg crash crash-pg pg-failover s3-compat crash-test fuzz fuzz-replay clean format bench bench-tools bench-search bench-overload bench-streams bench-media web-test
 
 all: $(BIN)
 
@@ -148,7 +152,7 @@ run: deps
 test: deps
 	@$(MAKE) --no-print-directory $(BIN) $(UNIT_BINS)
 	@$(MAKE) --no-print-directory check-includes unit http http-offload http-pg http-redis crash crash-pg \
-		pg-failover fuzz-replay s3-compat web-test
+		pg-failover cluster-test fuzz-replay s3-compat web-test
 
 # No include cycle in src/, and no lower layer including a higher one
 # (scripts/check-includes.py, docs/architecture.md).
@@ -214,6 +218,35 @@ crash-pg: $(BIN)
 # promoted (every acknowledged tweet there). tests/pg/README.md.
 pg-failover: $(BIN)
 	CHIRP_BIN=$(CURDIR)/$(BIN) $(PYTHON) -m pytest -q tests/pg
+
+# A local cluster (README.md, "Running a cluster"): PostgreSQL, Redis, an
+# S3-compatible server (s3rver), three chirps and HAProxy, on loopback, in
+# CLUSTER_DIR; prints the HAProxy URL. cluster-stop stops them by pid.
+CLUSTER_DIR ?= $(CURDIR)/cluster-data
+cluster: deps
+	@$(MAKE) --no-print-directory $(BIN)
+	CHIRP_BIN=$(CURDIR)/$(BIN) $(PYTHON) tests/cluster/cluster.py start $(CLUSTER_DIR)
+
+cluster-stop:
+	$(PYTHON) tests/cluster/cluster.py stop $(CLUSTER_DIR)
+
+# The HTTP suite with every server a cluster: three nodes behind HAProxy
+# (tests/http/chirp_client.py, CHIRP_TEST_STORE=cluster). Not in `make
+# test`: a cluster per private server makes it several times slower.
+http-cluster: $(BIN)
+	CHIRP_BIN=$(CURDIR)/$(BIN) CHIRP_TEST_STORE=cluster $(PYTHON) -m pytest -q tests/http
+
+# Three nodes behind HAProxy: failures, Redis going away, shared state
+# (tests/cluster/README.md).
+cluster-test: $(BIN)
+	CHIRP_BIN=$(CURDIR)/$(BIN) $(PYTHON) -m pytest -q tests/cluster
+
+# Feed reads, tweet reads and durable posts through HAProxy to three nodes,
+# beside one chirp and nginx (bench/cluster.py); the report goes to
+# bench/results/cluster-*.md. docs/capacity.md sizes a deployment from it.
+bench-cluster: deps
+	@$(MAKE) --no-print-directory SANITIZE= chirp
+	CHIRP_BIN=$(CURDIR)/chirp $(PYTHON) bench/cluster.py
 
 # libFuzzer targets (fuzz/README.md): `make fuzz` runs each FUZZ_SECONDS;
 # `make test` replays every committed corpus input once.

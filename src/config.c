@@ -154,6 +154,22 @@ static int parse_store(const struct config_flag *f, const char *label, const cha
 	return parse_string(f, label, copy, field);
 }
 
+/* A secret in hex (--blob-secret): the field gets a copy, the original
+ * (argv, the environment) is overwritten with stars, as parse_store does
+ * for a password. */
+static int parse_secret(const struct config_flag *f, const char *label, const char *s,
+                        void *field)
+{
+	static char copy[130];
+	if (strlen(s) >= sizeof(copy)) {
+		fprintf(stderr, "chirp serve: %s is longer than %zu bytes\n", label, sizeof(copy) - 1);
+		return -1;
+	}
+	strcpy(copy, s);
+	memset((char *)s, '*', strlen(s));
+	return parse_string(f, label, copy, field);
+}
+
 /* A path, or "off" for none (NULL). */
 static int parse_path_or_off(const struct config_flag *f, const char *label, const char *s,
                              void *field)
@@ -219,6 +235,7 @@ static int parse_rate_limit(const struct config_flag *f, const char *label, cons
 
 static const struct config_type type_string = {.takes_value = true, .parse = parse_string};
 static const struct config_type type_store = {.takes_value = true, .parse = parse_store};
+static const struct config_type type_secret = {.takes_value = true, .parse = parse_secret};
 static const struct config_type type_path_or_off = {.takes_value = true,
                                                     .parse = parse_path_or_off};
 static const struct config_type type_number = {
@@ -346,6 +363,9 @@ static const struct config_flag flags[] = {
      .def = "",
      .help = "GET /metrics wants Authorization: Bearer and the first line of PATH (none: "
              "DATA/metrics.token, made with a random token if missing)"},
+    {"idempotency-key-file", NULL, FIELD(idem_key_file), &type_string, .arg = "PATH",
+     .help = "the key of Idempotency-Key fingerprints, 64 hex digits, shared by every node "
+             "of a cluster (none: DATA/idem.key, made if missing)"},
 
     {.help = "Sessions"},
     {"session-idle-days", NULL, FIELD(session_idle_ms), &type_days_ms, 1, 3650, .arg = "DAYS",
@@ -391,6 +411,11 @@ static const struct config_flag flags[] = {
      .help = "access key id"},
     {"blob-s3-secret", "CHIRP_BLOB_S3_SECRET", FIELD(blob_s3_secret), &type_string, .arg = "KEY",
      .help = "secret access key (prefer the variable: flags show in ps)"},
+    {"blob-secret", "CHIRP_BLOB_SECRET", FIELD(blob_secret), &type_secret, .arg = "HEX",
+     .help = "the key that signs blob URLs, shared by every node of a cluster, as 64 hex "
+             "digits (prefer the variable: flags show in ps)"},
+    {"blob-secret-file", NULL, FIELD(blob_secret_file), &type_string, .arg = "PATH",
+     .help = "the same key in a file, 64 hex digits (none: DATA/blob.key, made if missing)"},
 
     {.help = "Limits and timeouts"},
     {"read-timeout", NULL, FIELD(read_timeout_ms), &type_seconds_ms, 1, 3600, .arg = "SECONDS",
@@ -495,6 +520,11 @@ static int check_together(const struct chirp_config *cfg)
 	                              !cfg->blob_s3_key || !cfg->blob_s3_secret)) {
 		fprintf(stderr, "chirp serve: --blob-s3-endpoint needs an http(s):// URL, "
 		                "--blob-s3-bucket, --blob-s3-key and --blob-s3-secret\n");
+		return -1;
+	}
+	if (cfg->blob_secret_file && cfg->blob_secret) {
+		fprintf(stderr, "chirp serve: give --blob-secret-file or --blob-secret "
+		                "(CHIRP_BLOB_SECRET), not both\n");
 		return -1;
 	}
 	if (cfg->media_part_bytes > cfg->media_max_bytes) {

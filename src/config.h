@@ -76,6 +76,9 @@ struct chirp_config {
 	const char *blob_s3_region;     /* --blob-s3-region */
 	const char *blob_s3_key;        /* --blob-s3-key, CHIRP_BLOB_S3_KEY */
 	const char *blob_s3_secret;     /* --blob-s3-secret, CHIRP_BLOB_S3_SECRET */
+	const char *blob_secret_file;   /* --blob-secret-file; NULL: DATA/blob.key */
+	const char *blob_secret;        /* --blob-secret, CHIRP_BLOB_SECRET (hex) */
+	const char *idem_key_file;      /* --idempotency-key-file; NULL: DATA/idem.key */
 };
 
 enum config_result { CONFIG_RUN, CONFIG_EXIT_OK, CONFIG_EXIT_ERROR };

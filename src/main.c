@@ -54,9 +54,24 @@ static void render_media_url(void *arg, struct strbuf *sb, const struct media_re
 	media_url(arg, sb, m, thumb);
 }
 
+/* A 32-byte key: from the operator's file when a flag names one (a
+ * cluster's nodes share it), else from `name` in the data dir, made on
+ * first start (one server alone). */
+static int secret_load(const struct chirp_config *cfg, const char *file, const char *name,
+		       uint8_t *secret, struct strbuf *err)
+{
+	if (file && *file)
+		return blob_secret_read(file, secret, err);
+	struct strbuf path = STRBUF_INIT;
+	strbuf_appendf(&path, "%s/%s", cfg->data_dir, name);
+	int rc = blob_secret_load(path.data, secret, err);
+	strbuf_deinit(&path);
+	return rc;
+}
+
 /* The blob store (a directory in the data dir, or an S3-compatible bucket
- * with --blob-s3-*), the key that signs chirp's own blob URLs (kept in the
- * data dir), and the media service on top. */
+ * with --blob-s3-*), the key that signs chirp's own blob URLs (the
+ * operator's, or kept in the data dir), and the media service on top. */
 static struct media_service *media_start(const struct chirp_config *cfg, struct store *store,
 					 struct strbuf *err)
 {
@@ -77,10 +92,11 @@ static struct media_service *media_start(const struct chirp_config *cfg, struct 
 		.unattached_ttl_ms = cfg->media_unattached_ms,
 		.inject_failures = cfg->media_inject_failures,
 	};
+	int rc = cfg->blob_secret
+		     ? blob_secret_parse(cfg->blob_secret, strlen(cfg->blob_secret), false, mopt.secret,
+					 "--blob-secret (CHIRP_BLOB_SECRET)", err)
+		     : secret_load(cfg, cfg->blob_secret_file, "blob.key", mopt.secret, err);
 	struct strbuf path = STRBUF_INIT;
-	strbuf_appendf(&path, "%s/blob.key", cfg->data_dir);
-	int rc = blob_secret_load(path.data, mopt.secret, err);
-	strbuf_reset(&path);
 	strbuf_appendf(&path, "%s/blobs", cfg->data_dir);
 	struct blob_options bopt = {
 		.dir = path.data,
@@ -227,14 +243,14 @@ static int chirp_start(struct chirp *ch, const struct chirp_config *cfg, struct 
 	if (!(ch->limits = limits_ops->open(&limits_opt, failing(err, "rate limits"))))
 		return -1;
 	app->ratelimit = ratelimit_new(ch->limits, cfg->limits, cfg->rate_limits);
-	/* Idempotency fingerprints are keyed by a secret of the data dir that
-	 * the database never holds (gateway/idempotency.h). */
-	struct strbuf key_path = STRBUF_INIT;
-	strbuf_appendf(&key_path, "%s/idem.key", cfg->data_dir);
+	/* Idempotency fingerprints are keyed by a secret the database never
+	 * holds (gateway/idempotency.h): the operator's file, shared by a
+	 * cluster's nodes so that one key sent to two of them is one record,
+	 * or one of the data dir. */
 	_Static_assert(IDEM_SECRET_LEN == BLOB_SECRET_LEN, "one loader for both keys");
 	uint8_t idem_key[IDEM_SECRET_LEN];
-	int key_rc = blob_secret_load(key_path.data, idem_key, failing(err, "idempotency key"));
-	strbuf_deinit(&key_path);
+	int key_rc = secret_load(cfg, cfg->idem_key_file, "idem.key", idem_key,
+				 failing(err, "idempotency key"));
 	if (key_rc)
 		return -1;
 	idempotency_init(idem_key);

@@ -130,3 +130,45 @@ int blob_secret_load(const char *path, uint8_t *secret, struct strbuf *err)
 	close(fd);
 	return 0;
 }
+
+int blob_secret_parse(const char *text, size_t len, bool raw_ok, uint8_t *secret,
+		      const char *what, struct strbuf *err)
+{
+	if (raw_ok && len == BLOB_SECRET_LEN) {
+		memcpy(secret, text, BLOB_SECRET_LEN);
+		return 0;
+	}
+	if (len > 0 && text[len - 1] == '\n')
+		len--;
+	size_t got = 0;
+	const char *end = NULL;
+	if (len == 2 * BLOB_SECRET_LEN &&
+	    sodium_hex2bin(secret, BLOB_SECRET_LEN, text, len, NULL, &got, &end) == 0 &&
+	    got == BLOB_SECRET_LEN && end == text + len)
+		return 0;
+	sodium_memzero(secret, BLOB_SECRET_LEN);
+	strbuf_appendf(err, "%s: expected %d hex digits (openssl rand -hex %d) or %d raw bytes",
+		       what, 2 * BLOB_SECRET_LEN, BLOB_SECRET_LEN, BLOB_SECRET_LEN);
+	return -1;
+}
+
+int blob_secret_read(const char *path, uint8_t *secret, struct strbuf *err)
+{
+	/* one byte more than the longest form, to tell a longer file apart */
+	char buf[2 * BLOB_SECRET_LEN + 2];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		strbuf_appendf(err, "cannot read %s: %s", path, strerror(errno));
+		return -1;
+	}
+	ssize_t n = read(fd, buf, sizeof(buf));
+	int saved = errno;
+	close(fd);
+	if (n < 0) {
+		strbuf_appendf(err, "cannot read %s: %s", path, strerror(saved));
+		return -1;
+	}
+	int rc = blob_secret_parse(buf, (size_t)n, true, secret, path, err);
+	sodium_memzero(buf, sizeof(buf));
+	return rc;
+}

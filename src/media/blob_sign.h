@@ -59,4 +59,16 @@ enum blob_sig_result blob_sig_check(const uint8_t *secret, const char *method, c
  * (mode 0600, fsynced) on first start. Returns 0 or -1 with `err`. */
 int blob_secret_load(const char *path, uint8_t *secret, struct strbuf *err);
 
+/* A secret an operator gives, shared by every node of a cluster: 64 hex
+ * digits (`openssl rand -hex 32`), or (if `raw_ok`: a file) the 32 raw
+ * bytes of a key chirp made. `len` bytes at `text`; one trailing newline
+ * is allowed. Returns 0,
+ * or -1 with `err` naming `what`. */
+int blob_secret_parse(const char *text, size_t len, bool raw_ok, uint8_t *secret,
+		      const char *what, struct strbuf *err);
+
+/* Reads such a secret from `path`, which must exist (never made: a node
+ * making its own would silently disagree with the others). */
+int blob_secret_read(const char *path, uint8_t *secret, struct strbuf *err);
+
 #endif

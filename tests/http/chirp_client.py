@@ -6,7 +6,10 @@ Every response that goes through Client is recorded in TRAFFIC, together with
 every password the tests chose and every token the server minted, so that
 test_zz_secrets.py can check that no secret ever leaks into a response.
 
-The store under test: CHIRP_TEST_STORE=sqlite (the default) or postgres.
+The store under test: CHIRP_TEST_STORE=sqlite (the default), postgres, or
+cluster: each server of a test is then three nodes behind HAProxy
+(tests/cluster/cluster.py) on the run's PostgreSQL, with Redis and s3rver
+of their own; the test talks to HAProxy, node 1 runs on the test's data dir.
 With postgres, the first server started starts one throwaway PostgreSQL for
 the whole run (tests/pg/pgserver.py, stopped at exit), and each ServerProc
 gets `--store URL` for a database named after its data dir (see
@@ -60,9 +63,21 @@ def chirp_bin():
 # ------------------------------------------------------------------ store
 
 TEST_STORE = os.environ.get("CHIRP_TEST_STORE", "sqlite")
-if TEST_STORE not in ("sqlite", "postgres"):
-    raise SystemExit(f"CHIRP_TEST_STORE={TEST_STORE!r}: sqlite or postgres")
-ON_POSTGRES = TEST_STORE == "postgres"
+if TEST_STORE not in ("sqlite", "postgres", "cluster"):
+    raise SystemExit(f"CHIRP_TEST_STORE={TEST_STORE!r}: sqlite, postgres or cluster")
+ON_CLUSTER = TEST_STORE == "cluster"
+ON_POSTGRES = TEST_STORE in ("postgres", "cluster")  # a cluster's truth is PostgreSQL
+# HAProxy's address -> the cluster's metrics token file (metrics_scrape.py)
+CLUSTER_TOKENS = {}
+
+
+def needs_one_process(what):
+    """Skips a test that inherently needs one chirp process (a signal to
+    it, its exit, its log) when the server is a cluster."""
+    if ON_CLUSTER:
+        import pytest
+        pytest.skip(f"CHIRP_TEST_STORE=cluster: {what} needs one process, "
+                    f"not three nodes behind HAProxy")
 
 _pg = None
 _pg_lock = threading.Lock()
@@ -462,6 +477,7 @@ class ServerProc:
         self.port = None
         self.proc = None
         self.starts = 0
+        self.cluster = None  # CHIRP_TEST_STORE=cluster: the nodes standing for this server
 
     def address(self):
         return (self.host, self.port)
@@ -477,6 +493,9 @@ class ServerProc:
         return self.client()
 
     def alive(self):
+        if self.cluster is not None:
+            return all(p is not None and p.alive()
+                       for p in [self.cluster.lb, *self.cluster.nodes])
         return self.proc is not None and self.proc.poll() is None
 
     def store_args(self):
@@ -486,7 +505,46 @@ class ServerProc:
         redis = None if "--redis" in self.extra_args else redis_url_for(self.data_dir)
         return args + (["--redis", redis] if redis else [])
 
+    def start_cluster(self):
+        """CHIRP_TEST_STORE=cluster: three nodes and HAProxy stand for this
+        server; its address is HAProxy's, its proc node 1's."""
+        sys.path.insert(0, str(REPO_ROOT / "tests" / "cluster"))
+        from cluster import Cluster
+        if self.cluster is not None:  # what a kill of node 1 alone left running
+            self.cluster.stop()
+        self.starts += 1
+        self.cluster = Cluster(self.data_dir.rstrip("/") + ".cluster", nodes=3,
+                               node_args=["--threads", str(self.threads), *self.extra_args],
+                               pg=pg_server(), db_name=store_db_name(self.data_dir),
+                               node1_data=self.data_dir)
+        atexit.register(self.cluster.stop)  # whatever a test did to node 1
+        try:
+            self.cluster.start()
+        except Exception as e:
+            self.cluster.stop()
+            raise AssertionError(f"chirp exited at startup: the cluster did not start: "
+                                 f"{e}") from None
+        self.port = self.cluster.lb_port
+        self.proc = self.cluster.nodes[0].proc
+        CLUSTER_TOKENS[(self.host, self.port)] = str(self.cluster.secret("metrics.token"))
+
+    def stop_cluster(self, sig, timeout):
+        for p in self.cluster.nodes:
+            p.signal(sig)
+        rcs = []
+        for p in self.cluster.nodes:
+            try:
+                rcs.append(p.proc.wait(timeout=timeout))
+            except subprocess.TimeoutExpired:
+                p.kill9()
+                raise AssertionError(f"a chirp node did not exit within {timeout:.0f}s "
+                                     f"of signal {sig}:\n" + self.log_tail()) from None
+        self.cluster.stop()
+        return next((rc for rc in rcs if rc != 0), 0)
+
     def start(self):
+        if ON_CLUSTER:
+            return self.start_cluster()
         last = ""
         store = self.store_args()
         for _attempt in range(3):  # a port picked free may be taken meanwhile
@@ -524,11 +582,16 @@ class ServerProc:
                              f"(code {self.proc.returncode}):\n{last}")
 
     def send_signal(self, sig):
+        needs_one_process(f"signal {sig}")
         self.proc.send_signal(sig)
 
     def stop(self, sig=signal.SIGTERM, timeout=SHUTDOWN_TIMEOUT):
         """Send `sig` and wait; returns the exit code. Kills the process and
         raises if it does not exit within `timeout` seconds."""
+        if self.cluster is not None and self.alive():
+            return self.stop_cluster(sig, timeout)
+        if self.cluster is not None:
+            self.cluster.stop()
         if not self.alive():
             return self.proc.returncode if self.proc else None
         self.proc.send_signal(sig)
@@ -542,6 +605,11 @@ class ServerProc:
                 + self.log_tail()) from None
 
     def kill9(self):
+        if self.cluster is not None:  # every node at once, as a power cut
+            for p in self.cluster.nodes:
+                p.kill9()
+            self.cluster.stop()
+            return
         self.proc.kill()
         self.proc.wait()
 
@@ -551,6 +619,9 @@ class ServerProc:
         return rc
 
     def log_tail(self, nbytes=4000):
+        if self.cluster is not None:
+            return "\n".join(f"---- {p.name}\n" + p.log_tail(nbytes // 3)
+                             for p in [self.cluster.lb, *self.cluster.nodes] if p)
         try:
             data = Path(self.log_path).read_bytes()
         except OSError:

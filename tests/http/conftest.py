@@ -25,7 +25,7 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from chirp_client import (ON_POSTGRES, ServerProc, chirp_bin,  # noqa: E402
+from chirp_client import (ON_CLUSTER, ON_POSTGRES, ServerProc, chirp_bin,  # noqa: E402
                           create_user, pg_server_stop, store_adapter_missing)
 
 
@@ -101,3 +101,15 @@ def server_factory(tmp_path):
         if srv.alive():
             srv.proc.send_signal(signal.SIGKILL)
             srv.proc.wait()
+
+
+def pytest_collection_modifyitems(config, items):
+    """CHIRP_TEST_STORE=cluster: skip, saying why, the tests about what one
+    process owns (cluster_skips.py)."""
+    if not ON_CLUSTER:
+        return
+    from cluster_skips import reason_to_skip
+    for item in items:
+        why = reason_to_skip(item.nodeid)
+        if why:
+            item.add_marker(pytest.mark.skip(reason=f"CHIRP_TEST_STORE=cluster: {why}"))

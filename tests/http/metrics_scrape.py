@@ -39,6 +39,10 @@ def _flag(args, name):
 def metrics_token(client):
     """The token of the server `client` talks to."""
     host, port = client.address
+    from chirp_client import CLUSTER_TOKENS  # HAProxy in front of a cluster
+    if (host, port) in CLUSTER_TOKENS:
+        with open(CLUSTER_TOKENS[(host, port)]) as fh:
+            return fh.readline().rstrip("\r\n")
     pid, args = _server_args(host, port)
     path = _flag(args, "--metrics-token-file") or os.path.join(
         _flag(args, "--data") or "./data", "metrics.token")

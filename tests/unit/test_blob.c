@@ -311,6 +311,51 @@ static void test_secret_persists(void **state)
 	rmdir(dir);
 }
 
+/* A cluster's shared key: hex (with or without a newline) or a blob.key
+ * chirp made, the same bytes either way; anything else refused, and a
+ * missing file is an error rather than a key made for one node alone. */
+static void test_shared_secret_forms(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/chirp-key-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	char made[PATH_MAX], hex_path[PATH_MAX];
+	snprintf(made, sizeof(made), "%s/blob.key", dir);
+	snprintf(hex_path, sizeof(hex_path), "%s/shared.hex", dir);
+	struct strbuf err = STRBUF_INIT;
+	uint8_t key[BLOB_SECRET_LEN], got[BLOB_SECRET_LEN];
+	assert_int_equal(blob_secret_read(made, got, &err), -1); /* never made */
+	assert_non_null(strstr(err.data, "cannot read"));
+	assert_int_equal(blob_secret_load(made, key, &err), 0);
+	assert_int_equal(blob_secret_read(made, got, &err), 0);
+	assert_memory_equal(key, got, sizeof(key));
+
+	char hex[2 * BLOB_SECRET_LEN + 1];
+	sodium_bin2hex(hex, sizeof(hex), key, sizeof(key));
+	FILE *f = fopen(hex_path, "w");
+	assert_non_null(f);
+	fprintf(f, "%s\n", hex);
+	fclose(f);
+	memset(got, 0, sizeof(got));
+	assert_int_equal(blob_secret_read(hex_path, got, &err), 0);
+	assert_memory_equal(key, got, sizeof(key));
+	assert_int_equal(blob_secret_parse(hex, strlen(hex), false, got, "x", &err), 0);
+	assert_memory_equal(key, got, sizeof(key));
+
+	strbuf_reset(&err);
+	assert_int_equal(blob_secret_parse(hex, strlen(hex) - 1, false, got, "x", &err), -1);
+	assert_non_null(strstr(err.data, "64 hex digits"));
+	hex[5] = 'g';
+	assert_int_equal(blob_secret_parse(hex, strlen(hex), false, got, "x", &err), -1);
+	/* 32 characters are raw bytes only from a file, never from a flag */
+	assert_int_equal(blob_secret_parse(hex, BLOB_SECRET_LEN, false, got, "x", &err), -1);
+	assert_int_equal(blob_secret_parse(hex, BLOB_SECRET_LEN, true, got, "x", &err), 0);
+	strbuf_deinit(&err);
+	unlink(made);
+	unlink(hex_path);
+	rmdir(dir);
+}
+
 static int range(const char *h, uint64_t size, uint64_t *from, uint64_t *to)
 {
 	return http_range_parse(h, strlen(h), size, from, to);
@@ -351,6 +396,7 @@ int main(void)
 	    cmocka_unit_test(test_dir_put_read_stat_remove),
 	    cmocka_unit_test(test_dir_multipart),
 	    cmocka_unit_test(test_secret_persists),
+	    cmocka_unit_test(test_shared_secret_forms),
 	    cmocka_unit_test(test_ranges),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
