@@ -171,50 +171,38 @@ void api_tweets_delete(struct ctx *c)
 	tweets_delete(c->app->tweets, c->user_id, id, api_write_done, api_write_begin(c));
 }
 
-/* Sends a page of tweets with its Link header. */
-void api_send_tweet_page(struct ctx *c, const struct store_page *page, const struct tweet *t,
-			 const bool *liked, size_t n)
-{
-	struct strbuf sb = STRBUF_INIT;
-	render_tweets(&sb, t, liked, n);
-	api_link(c, page, n, n ? t[0].id : 0, n ? t[n - 1].id : 0);
-	api_send(c, 200, &sb);
-	strbuf_deinit(&sb);
-}
-
-/* A page of one user's tweets. */
+/* A page of one user's tweets and retweets. */
 struct user_tweets_read {
 	struct api_read r;
+	struct tweets *tweets;
 	uint64_t viewer;
 	uint64_t user_id;
 	struct store_page page;
 	int rc;
-	size_t n;
-	struct tweet *t; /* page.limit of them */
-	bool *liked;     /* the viewer's state of each */
+	struct feed_hydrated res;
+	struct strbuf body;
 };
 
 static void user_tweets_run(struct api_read *r, struct store_reader *db)
 {
 	struct user_tweets_read *u = (struct user_tweets_read *)r;
-	u->t = xmalloc(sizeof(*u->t) * u->page.limit);
-	u->liked = xmalloc(sizeof(*u->liked) * u->page.limit);
-	u->rc = tweets_of_user(db, u->viewer, u->user_id, &u->page, u->t, u->liked, &u->n);
+	u->rc = tweets_of_user(u->tweets, db, u->viewer, u->user_id, &u->page, &u->body, &u->res);
 }
 
 static void user_tweets_finish(struct api_read *r, struct ctx *c)
 {
 	struct user_tweets_read *u = (struct user_tweets_read *)r;
-	if (u->rc != STORE_OK)
+	if (u->rc != STORE_OK) {
 		api_store_error(c, u->rc);
-	else
-		api_send_tweet_page(c, &u->page, u->t, u->liked, u->n);
+		return;
+	}
+	api_link(c, &u->page, u->res.n, u->res.newest, u->res.oldest);
+	api_send(c, 200, &u->body);
 }
 
 static void user_tweets_release(struct api_read *r)
 {
-	free(((struct user_tweets_read *)r)->t);
-	free(((struct user_tweets_read *)r)->liked);
+	strbuf_deinit(&((struct user_tweets_read *)r)->body);
 }
 
 void api_user_tweets(struct ctx *c)
@@ -227,9 +215,11 @@ void api_user_tweets(struct ctx *c)
 	u->r.run = user_tweets_run;
 	u->r.finish = user_tweets_finish;
 	u->r.release = user_tweets_release;
+	u->tweets = c->app->tweets;
 	u->viewer = c->user_id;
 	u->user_id = id;
 	u->page = page;
+	strbuf_init(&u->body);
 	api_read(c, &u->r);
 }
 
@@ -259,6 +249,34 @@ void api_likes_create(struct ctx *c)
 void api_likes_delete(struct ctx *c)
 {
 	like(c, false);
+}
+
+/* ---- retweets ---- */
+
+static void retweet(struct ctx *c, bool on)
+{
+	uint64_t id;
+	if (!api_param_id(c, 0, &id))
+		return;
+	if (on) {
+		json_t *body = api_body(c, false); /* optional, but JSON if sent */
+		if (!body)
+			return;
+		json_decref(body);
+	}
+	/* The retweeter is the token's user: nobody undoes another's retweet. */
+	tweets_retweet(c->app->tweets, c->user_id, id, on, &c->idem, api_write_done,
+		       api_write_begin(c));
+}
+
+void api_retweets_create(struct ctx *c)
+{
+	retweet(c, true);
+}
+
+void api_retweets_delete(struct ctx *c)
+{
+	retweet(c, false);
 }
 
 /* A page of the users who liked a tweet. (The same shape as a followers

@@ -73,7 +73,15 @@ struct tweet {
 	uint64_t in_reply_to_user_id; /* the target's author; 0 when not a reply */
 	uint64_t reply_count;         /* replies that exist now */
 	uint64_t like_count;
+	uint64_t retweet_count;
+	/* A retweet is a row of its own with no text: the retweeter is its
+	 * author, and these name the original (0 for a tweet). */
+	uint64_t retweet_of;
+	uint64_t retweet_of_author_id;
 };
+
+/* What a reader has done to a tweet (store_ops.viewer_state), as bits. */
+enum { VIEWER_LIKED = 1, VIEWER_RETWEETED = 2 };
 
 /* One row of a followers/following list: the follow's own id is the cursor. */
 struct follow_entry {
