@@ -48,6 +48,8 @@ static const struct route routes[] = {
 	ROUTE("GET", "/v1/tweets/{id}/liked_by", api_liked_by, 0),
 	ROUTE("POST", "/v1/tweets/{id}/retweets", api_retweets_create, API_AUTH | API_IDEMPOTENT),
 	ROUTE("DELETE", "/v1/tweets/{id}/retweets", api_retweets_delete, API_AUTH),
+	ROUTE("GET", "/v1/hashtags/{tag}/tweets", api_hashtag_tweets, 0),
+	ROUTE("GET", "/v1/trends", api_trends, 0),
 	ROUTE("PATCH", "/v1/users/me", api_users_update_me, API_AUTH),
 	ROUTE("GET", "/v1/feed", api_feed, API_AUTH),
 	ROUTE("GET", "/v1/feed/stream", api_feed_stream, API_AUTH | API_QUERY_TOKEN),

@@ -93,6 +93,38 @@ static void field_id_or_null(struct strbuf *sb, const char *key, uint64_t id)
 	strbuf_append_str(sb, "null");
 }
 
+/* "entities": what the text links, as parsed when it was posted. An
+ * offset outside the text (never written so) is left out rather than read. */
+static void render_entities(struct strbuf *sb, const struct tweet *t)
+{
+	const struct entities *e = &t->entities;
+	strbuf_append_str(sb, ",\"entities\":{\"mentions\":[");
+	for (unsigned i = 0; i < e->mentions_n; i++) {
+		const struct mention *m = &e->mentions[i];
+		strbuf_append_str(sb, i ? ",{" : "{");
+		jsonw_field_id(sb, "id", m->id, 1);
+		jsonw_field_str(sb, "handle", m->handle, 0);
+		jsonw_field_u64(sb, "start", m->start, 0);
+		jsonw_field_u64(sb, "end", m->end, 0);
+		strbuf_append_char(sb, '}');
+	}
+	strbuf_append_str(sb, "],\"hashtags\":[");
+	bool first = true;
+	for (unsigned i = 0; i < e->hashtags_n; i++) {
+		const struct hashtag *h = &e->hashtags[i];
+		if (h->byte_len < 2 || (size_t)h->byte_start + h->byte_len > t->text_len)
+			continue;
+		strbuf_append_str(sb, first ? "{" : ",{");
+		first = false;
+		jsonw_key(sb, "tag");
+		jsonw_string(sb, t->text + h->byte_start + 1, h->byte_len - 1);
+		jsonw_field_u64(sb, "start", h->start, 0);
+		jsonw_field_u64(sb, "end", h->end, 0);
+		strbuf_append_char(sb, '}');
+	}
+	strbuf_append_str(sb, "]}");
+}
+
 void render_tweet(struct strbuf *sb, const struct tweet *t)
 {
 	strbuf_append_char(sb, '{');
@@ -114,6 +146,7 @@ void render_tweet(struct strbuf *sb, const struct tweet *t)
 	jsonw_field_u64(sb, "reply_count", t->reply_count, 0);
 	jsonw_field_u64(sb, "like_count", t->like_count, 0);
 	jsonw_field_u64(sb, "retweet_count", t->retweet_count, 0);
+	render_entities(sb, t);
 	strbuf_append_char(sb, '}'); /* the last byte: render_tweet_viewer relies on it */
 }
 

@@ -3,15 +3,24 @@
  */
 #include "core/tweets.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/entities.h"
 #include "core/render.h"
 #include "util/log.h"
 
 struct tweets {
 	struct writes *writes;
 	struct feed *feed;
+	/* The last top hashtags read from the store's counters, and when:
+	 * a cache of what every node reads alike, so that the counters are
+	 * read at most every TRENDS_REFRESH_MS whatever the traffic. */
+	pthread_mutex_t trends_lock;
+	uint64_t trends_ms;
+	struct store_trend trends[TRENDS_MAX];
+	size_t trends_n;
 };
 
 static void render_post(struct write *w, void *arg)
@@ -64,6 +73,7 @@ struct tweets *tweets_new(struct writes *ws, struct feed *feed)
 	struct tweets *t = xcalloc(1, sizeof(*t));
 	t->writes = ws;
 	t->feed = feed;
+	pthread_mutex_init(&t->trends_lock, NULL);
 	writes_define(ws, STORE_W_TWEET_CREATE, render_post, NULL);
 	writes_define(ws, STORE_W_TWEET_DELETE, render_delete, NULL);
 	writes_define(ws, STORE_W_LIKE, render_like, NULL);
@@ -75,6 +85,9 @@ struct tweets *tweets_new(struct writes *ws, struct feed *feed)
 
 void tweets_free(struct tweets *t)
 {
+	if (!t)
+		return;
+	pthread_mutex_destroy(&t->trends_lock);
 	free(t);
 }
 
@@ -90,6 +103,7 @@ void tweets_post(struct tweets *t, uint64_t author_id, const struct tweets_new_p
 	sw->in.tweet_create.media_n = in->media_n;
 	memcpy(sw->in.tweet_create.media_ids, in->media_ids, in->media_n * sizeof(*in->media_ids));
 	sw->in.tweet_create.in_reply_to_id = in->in_reply_to_id;
+	entities_parse(in->text, in->len, &sw->in.tweet_create.entities);
 	write_submit(w);
 }
 
@@ -149,6 +163,42 @@ int tweets_of_user(struct tweets *t, struct store_reader *r, uint64_t viewer, ui
 		rc = hydrate_list(t, r, viewer, ids, n, out, res);
 	free(ids);
 	return rc;
+}
+
+int tweets_of_hashtag(struct tweets *t, struct store_reader *r, uint64_t viewer, const char *tag,
+		      const struct store_page *page, struct strbuf *out, struct feed_hydrated *res)
+{
+	uint64_t *ids = xmalloc(page->limit * sizeof(*ids));
+	size_t n;
+	int rc = r->ops->hashtag_tweet_ids(r, tag, page, ids, &n);
+	if (rc == STORE_OK)
+		rc = hydrate_list(t, r, viewer, ids, n, out, res);
+	free(ids);
+	return rc;
+}
+
+int tweets_trends(struct tweets *t, struct store_reader *r, uint64_t now_ms,
+		  struct store_trend *out, size_t *n)
+{
+	pthread_mutex_lock(&t->trends_lock);
+	bool fresh = t->trends_ms && now_ms >= t->trends_ms && now_ms - t->trends_ms < TRENDS_REFRESH_MS;
+	if (fresh) {
+		*n = t->trends_n;
+		memcpy(out, t->trends, *n * sizeof(*out));
+	}
+	pthread_mutex_unlock(&t->trends_lock);
+	if (fresh)
+		return STORE_OK;
+	uint64_t window = (uint64_t)STORE_TREND_MINUTES * 60000;
+	int rc = r->ops->trends(r, now_ms > window ? now_ms - window : 0, out, TRENDS_MAX, n);
+	if (rc)
+		return rc;
+	pthread_mutex_lock(&t->trends_lock);
+	t->trends_ms = now_ms;
+	t->trends_n = *n;
+	memcpy(t->trends, out, *n * sizeof(*out));
+	pthread_mutex_unlock(&t->trends_lock);
+	return STORE_OK;
 }
 
 int tweets_context(struct tweets *t, struct store_reader *r, uint64_t viewer, uint64_t id,

@@ -59,6 +59,21 @@ int tweets_get(struct tweets *t, struct store_reader *r, uint64_t viewer, uint64
 int tweets_of_user(struct tweets *t, struct store_reader *r, uint64_t viewer, uint64_t user_id,
 		   const struct store_page *page, struct strbuf *out, struct feed_hydrated *res);
 
+/* A page of the tweets carrying hashtag `tag` (folded, core/entities.h),
+ * newest first, as `viewer` sees them. */
+int tweets_of_hashtag(struct tweets *t, struct store_reader *r, uint64_t viewer, const char *tag,
+		      const struct store_page *page, struct strbuf *out, struct feed_hydrated *res);
+
+/* The top TRENDS_MAX hashtags of the STORE_TREND_MINUTES before `now_ms`
+ * (a parameter, so tests need not wait an hour) into out[TRENDS_MAX]: by
+ * distinct authors, then tweets. Read from the store's counters, which
+ * every node shares, at most every TRENDS_REFRESH_MS per process; so a
+ * post shows within that much (and a read's round trip). */
+#define TRENDS_MAX 10
+#define TRENDS_REFRESH_MS 3000
+int tweets_trends(struct tweets *t, struct store_reader *r, uint64_t now_ms,
+		  struct store_trend *out, size_t *n);
+
 /* How far GET /v1/tweets/{id}/context reaches each way (docs/api.md). */
 #define TWEETS_CONTEXT_MAX 40
 

@@ -57,6 +57,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/entities.h"
 #include "store/store.h"
 #include "util/bqueue.h"
 #include "util/container_of.h"
@@ -213,6 +214,22 @@ static const char *const migrations[] = {
 	"CREATE UNIQUE INDEX retweets_by_author ON tweets (author_id, retweet_of)"
 	"  WHERE retweet_of IS NOT NULL;"
 	"CREATE INDEX retweets_by_original ON tweets (retweet_of) WHERE retweet_of IS NOT NULL;",
+
+	/* 5: entities, hashtags and per-minute trend counters (sqlite.c's
+	 * 10). The counters are shared by every node, so trends are too. */
+	"ALTER TABLE tweets ADD COLUMN entities text NOT NULL DEFAULT '';"
+	"CREATE TABLE hashtags ("
+	"  tag text NOT NULL,"
+	"  tweet_id bigint NOT NULL,"
+	"  PRIMARY KEY (tag, tweet_id));"
+	"CREATE INDEX hashtags_by_tweet ON hashtags (tweet_id);"
+	"CREATE TABLE trend_counts ("
+	"  tag text NOT NULL,"
+	"  minute bigint NOT NULL,"
+	"  author_id bigint NOT NULL,"
+	"  tweets bigint NOT NULL,"
+	"  PRIMARY KEY (tag, minute, author_id));"
+	"CREATE INDEX trend_counts_by_minute ON trend_counts (minute);",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -225,7 +242,7 @@ static const char *const migrations[] = {
 #define TWEET_COLS                                                                                 \
 	"t.id, t.author_id, u.handle, u.display_name, t.text, t.media, t.in_reply_to_id, "         \
 	"t.in_reply_to_user_id, t.reply_count, t.like_count, t.retweet_count, t.retweet_of, "     \
-	"t.retweet_of_author_id"
+	"t.retweet_of_author_id, t.entities"
 #define MEDIA_COLS                                                                                 \
 	"id, owner_id, status, claimed_type, size, parts, content_type, width, height, tweet_id, " \
 	"attempts, error, upload_id"
@@ -270,6 +287,9 @@ enum stmt {
 	R_TWEET_EXISTS,
 	R_ANCESTORS,
 	R_DESCENDANTS,
+	R_HASHTAG_IDS,
+	R_HASHTAG_IDS_ASC,
+	R_TRENDS,
 	/* writes */
 	W_USER_INSERT,
 	W_SESSION_INSERT,
@@ -299,6 +319,11 @@ enum stmt {
 	W_RETWEET_COUNT,
 	W_RETWEETS_OF_DELETE,
 	W_VIEWER_ONE,
+	W_HANDLE_ID,
+	W_HASHTAG_INSERT,
+	W_HASHTAGS_OF_DELETE,
+	W_TREND_ADD,
+	W_TRENDS_SWEEP,
 	W_MEDIA_INSERT,
 	W_MEDIA_PROCESSING,
 	W_JOB_DELETE,
@@ -350,7 +375,7 @@ static const char *const sql[S_COUNT] = {
 			 PAGE("t.id", "DESC"),
 	[R_TWEETS_AFTER] = "SELECT t.id, t.author_id, '', '', t.text, t.media, t.in_reply_to_id,"
 			   " t.in_reply_to_user_id, t.reply_count, t.like_count, t.retweet_count,"
-			   " t.retweet_of, t.retweet_of_author_id, t.seq"
+			   " t.retweet_of, t.retweet_of_author_id, t.entities, t.seq"
 			   " FROM tweets t WHERE t.seq > $1::bigint AND t.retweet_of IS NULL"
 			   " ORDER BY t.seq LIMIT $2",
 	[R_USERS_AFTER] = "SELECT " USER_COLS ", u.seq FROM users u WHERE u.seq > $1::bigint"
@@ -388,6 +413,10 @@ static const char *const sql[S_COUNT] = {
 			  " ORDER BY id LIMIT $2) first"
 			  " UNION ALL SELECT t.id FROM down JOIN tweets t ON t.in_reply_to_id = down.id)"
 			  " SELECT id FROM (SELECT id FROM down LIMIT $2) d ORDER BY id",
+	[R_HASHTAG_IDS] = "SELECT tweet_id FROM hashtags WHERE tag = $1" PAGE("tweet_id", "DESC"),
+	[R_HASHTAG_IDS_ASC] = "SELECT tweet_id FROM hashtags WHERE tag = $1" PAGE("tweet_id", "ASC"),
+	[R_TRENDS] = "SELECT tag, count(DISTINCT author_id), sum(tweets) FROM trend_counts"
+		     " WHERE minute >= $1::bigint GROUP BY tag ORDER BY 2 DESC, 3 DESC, tag LIMIT $2",
 
 	[W_USER_INSERT] = "INSERT INTO users AS u (id, handle, display_name, password_hash)"
 			  " VALUES ($1::bigint, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING " USER_COLS,
@@ -417,8 +446,8 @@ static const char *const sql[S_COUNT] = {
 	[W_REPLY_COUNT] = "WITH p AS (UPDATE tweets SET reply_count = reply_count + $2::int"
 			  " WHERE id = $1::bigint RETURNING *)" TWEET_OF_P,
 	[W_TWEET_INSERT] = "WITH t AS (INSERT INTO tweets (id, author_id, text, media, in_reply_to_id,"
-			   " in_reply_to_user_id) VALUES ($1::bigint, $2::bigint, $3, $4, $5::bigint,"
-			   " $6::bigint) RETURNING *),"
+			   " in_reply_to_user_id, entities) VALUES ($1::bigint, $2::bigint, $3, $4,"
+			   " $5::bigint, $6::bigint, $7) RETURNING *),"
 			   " u AS (UPDATE users SET tweets_count = tweets_count + 1"
 			   " WHERE id = $2::bigint RETURNING id, handle, display_name)"
 			   " SELECT " TWEET_COLS " FROM t JOIN u ON u.id = t.author_id",
@@ -473,6 +502,14 @@ static const char *const sql[S_COUNT] = {
 	[W_VIEWER_ONE] = "SELECT EXISTS (SELECT 1 FROM likes WHERE user_id = $1::bigint"
 			 " AND tweet_id = $2::bigint)::int, EXISTS (SELECT 1 FROM tweets"
 			 " WHERE author_id = $1::bigint AND retweet_of = $2::bigint)::int",
+	[W_HANDLE_ID] = "SELECT id, handle FROM users WHERE lower(handle) = lower($1)",
+	[W_HASHTAG_INSERT] = "INSERT INTO hashtags (tag, tweet_id) VALUES ($1, $2::bigint)"
+			     " ON CONFLICT DO NOTHING",
+	[W_HASHTAGS_OF_DELETE] = "DELETE FROM hashtags WHERE tweet_id = $1::bigint",
+	[W_TREND_ADD] = "INSERT INTO trend_counts (tag, minute, author_id, tweets)"
+			" VALUES ($1, $2::bigint, $3::bigint, 1) ON CONFLICT (tag, minute, author_id)"
+			" DO UPDATE SET tweets = trend_counts.tweets + 1",
+	[W_TRENDS_SWEEP] = "DELETE FROM trend_counts WHERE minute < $1::bigint",
 	[W_MEDIA_INSERT] = "INSERT INTO media (id, owner_id, status, claimed_type, size, parts,"
 			   " created_ms, upload_id) VALUES ($1::bigint, $2::bigint, 0, $3, $4::bigint,"
 			   " $5::int, $6::bigint, $7) RETURNING " MEDIA_COLS,
@@ -856,6 +893,7 @@ static void read_tweet(const PGresult *r, int row, struct tweet *t)
 	t->retweet_count = col_u64(r, row, 10);
 	t->retweet_of = col_u64(r, row, 11);
 	t->retweet_of_author_id = col_u64(r, row, 12);
+	entities_decode(PQgetvalue(r, row, 13), &t->entities);
 }
 
 static void read_media(const PGresult *r, int row, struct media *m)
@@ -1336,6 +1374,45 @@ static int pg_author_tweet_ids(struct store_reader *base, uint64_t author_id,
 	return STORE_OK;
 }
 
+static int pg_hashtag_tweet_ids(struct store_reader *base, const char *tag,
+				const struct store_page *p, uint64_t *ids, size_t *n)
+{
+	struct args a = {0};
+	arg_text(&a, tag);
+	arg_u64(&a, p->before);
+	arg_u64(&a, p->after);
+	arg_int(&a, (int)p->limit);
+	*n = 0;
+	PGresult *r = query(rconn(base), p->oldest_first ? R_HASHTAG_IDS_ASC : R_HASHTAG_IDS, &a);
+	if (!r)
+		return STORE_ERROR;
+	for (int i = 0; i < PQntuples(r) && *n < p->limit; i++)
+		ids[(*n)++] = col_u64(r, i, 0);
+	PQclear(r);
+	if (p->oldest_first)
+		REVERSE(ids, *n, uint64_t);
+	return STORE_OK;
+}
+
+static int pg_trends(struct store_reader *base, uint64_t since_ms, struct store_trend *out,
+		     size_t max, size_t *n)
+{
+	struct args a = {0};
+	arg_u64(&a, since_ms / 60000);
+	arg_int(&a, (int)max);
+	*n = 0;
+	PGresult *r = query(rconn(base), R_TRENDS, &a);
+	if (!r)
+		return STORE_ERROR;
+	for (int i = 0; i < PQntuples(r) && *n < max; i++, (*n)++) {
+		col_copy(r, i, 0, out[*n].tag, sizeof(out[*n].tag));
+		out[*n].authors = col_u64(r, i, 1);
+		out[*n].tweets = col_u64(r, i, 2);
+	}
+	PQclear(r);
+	return STORE_OK;
+}
+
 static int pg_tweets_after(struct store_reader *base, uint64_t after, unsigned limit,
 			   struct tweet *out, uint64_t *cursors, size_t *n)
 {
@@ -1348,7 +1425,7 @@ static int pg_tweets_after(struct store_reader *base, uint64_t after, unsigned l
 		return STORE_ERROR;
 	for (int i = 0; i < PQntuples(r) && *n < limit; i++, (*n)++) {
 		read_tweet(r, i, &out[*n]);
-		cursors[*n] = col_u64(r, i, 13);
+		cursors[*n] = col_u64(r, i, 14);
 	}
 	PQclear(r);
 	return STORE_OK;
@@ -1635,6 +1712,63 @@ static int add_replies(struct pg_store *s, uint64_t parent, int delta, struct tw
 	return writer_tweet_row(s, W_REPLY_COUNT, &a, out);
 }
 
+/* The entities a post's text found, keeping only the mentions of users
+ * that exist, with their ids and handles as they spell them. */
+static int resolve_mentions(struct pg_store *s, const struct entities *in, struct entities *out)
+{
+	*out = *in;
+	out->mentions_n = 0;
+	for (unsigned i = 0; i < in->mentions_n; i++) {
+		struct args a = {0};
+		arg_text(&a, in->mentions[i].handle);
+		PGresult *r;
+		int rc = wrow(s, W_HANDLE_ID, &a, &r);
+		if (rc < 0)
+			return rc;
+		if (rc == 0)
+			continue; /* no such user: plain text */
+		struct mention *m = &out->mentions[out->mentions_n++];
+		*m = in->mentions[i];
+		m->id = col_u64(r, 0, 0);
+		col_copy(r, 0, 1, m->handle, sizeof(m->handle));
+		PQclear(r);
+	}
+	return STORE_OK;
+}
+
+/* Whether hashtag i of `e` has the tag of an earlier one (a tweet counts
+ * once per tag). */
+static bool tag_seen(const char *text, const struct entities *e, unsigned i, const char *tag)
+{
+	char other[HASHTAG_MAX + 1];
+	for (unsigned k = 0; k < i; k++)
+		if (entities_tag(text, &e->hashtags[k], other) && strcmp(other, tag) == 0)
+			return true;
+	return false;
+}
+
+/* Indexes the tweet under each of its tags and counts it for trends, in
+ * the minute it was made. */
+static int index_hashtags(struct pg_store *s, const char *text, const struct entities *e,
+			  uint64_t id, uint64_t author)
+{
+	for (unsigned i = 0; i < e->hashtags_n; i++) {
+		char tag[HASHTAG_MAX + 1];
+		entities_tag(text, &e->hashtags[i], tag);
+		if (tag_seen(text, e, i, tag))
+			continue;
+		struct args h = {0}, c = {0};
+		arg_text(&h, tag);
+		arg_u64(&h, id);
+		arg_text(&c, tag);
+		arg_u64(&c, id_unix_ms(id) / 60000);
+		arg_u64(&c, author);
+		if (command(&s->w, W_HASHTAG_INSERT, &h) || command(&s->w, W_TREND_ADD, &c))
+			return STORE_ERROR;
+	}
+	return STORE_OK;
+}
+
 /* The tweet `id` names, locked against a delete until the commit: itself,
  * or the original when it is a retweet (which goes with its original). */
 static int writer_original(struct pg_store *s, uint64_t id, struct tweet *out)
@@ -1666,10 +1800,14 @@ static int exec_tweet_create(struct pg_store *s, struct store_write *w)
 		strbuf_deinit(&media);
 		return rc;
 	}
-	if (seq_lock(s)) {
+	struct entities ent;
+	rc = resolve_mentions(s, &w->in.tweet_create.entities, &ent);
+	if (rc || seq_lock(s)) {
 		strbuf_deinit(&media);
-		return STORE_ERROR;
+		return rc ? rc : STORE_ERROR;
 	}
+	struct strbuf ents = STRBUF_INIT;
+	entities_encode(&ent, &ents);
 	uint64_t id = idgen_next(&s->ids);
 	struct args a = {0};
 	arg_u64(&a, id);
@@ -1683,10 +1821,14 @@ static int exec_tweet_create(struct pg_store *s, struct store_write *w)
 		arg_text(&a, NULL);
 		arg_text(&a, NULL);
 	}
+	arg_text(&a, ents.data ? ents.data : "");
 	rc = writer_tweet_row(s, W_TWEET_INSERT, &a, &w->tweet);
 	strbuf_deinit(&media);
+	strbuf_deinit(&ents);
 	if (rc)
 		return STORE_ERROR; /* no row back: the author vanished, an internal error */
+	if (index_hashtags(s, w->in.tweet_create.text, &ent, id, w->in.tweet_create.author_id))
+		return STORE_ERROR;
 	if (w->in.tweet_create.media_n) {
 		struct args m = {0};
 		arg_text(&m, id_array(&s->scratch, w->in.tweet_create.media_ids,
@@ -1813,7 +1955,8 @@ static int exec_tweet_delete(struct pg_store *s, struct store_write *w)
 										 : STORE_OK;
 	struct args o = {0};
 	arg_u64(&o, id); /* every retweet of it goes with it */
-	if (command(&s->w, W_TWEET_DELETE_REST, &a) || command(&s->w, W_RETWEETS_OF_DELETE, &o))
+	if (command(&s->w, W_TWEET_DELETE_REST, &a) || command(&s->w, W_RETWEETS_OF_DELETE, &o) ||
+	    command(&s->w, W_HASHTAGS_OF_DELETE, &o))
 		return STORE_ERROR;
 	if (parent) {
 		rc = add_replies(s, parent, -1, &w->related);
@@ -2136,6 +2279,9 @@ static void sweep_idempotency(struct pg_store *s)
 	struct args a = {0};
 	arg_u64(&a, now - IDEM_TTL_MS);
 	command(&s->w, W_IDEM_SWEEP, &a);
+	struct args t = {0}; /* trend counters past the window, and a minute's grace */
+	arg_u64(&t, now / 60000 - STORE_TREND_MINUTES - 1);
+	command(&s->w, W_TRENDS_SWEEP, &t);
 }
 
 static struct store_write *next_write(const struct store_write *w)
@@ -2676,6 +2822,8 @@ const struct store_ops store_postgres_ops = {
 	.followees = pg_followees,
 	.author_tweet_ids = pg_author_tweet_ids,
 	.viewer_state = pg_viewer_state,
+	.hashtag_tweet_ids = pg_hashtag_tweet_ids,
+	.trends = pg_trends,
 	.liked_by = pg_liked_by,
 	.ancestor_ids = pg_ancestor_ids,
 	.descendant_ids = pg_descendant_ids,

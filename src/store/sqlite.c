@@ -36,6 +36,10 @@
  *                                         unique (author_id, retweet_of), index
  *                                         by original
  *   tweets.retweet_count                  kept by the writes that change it
+ *   tweets.entities                       mentions and hashtags (core/entities.h)
+ *   hashtags(tag, tweet_id)               folded tags; index by tweet
+ *   trend_counts(tag, minute, author_id, tweets)  per-minute counters for
+ *                                         trends; index by minute
  * created_at of every object is derived from its snowflake id.
  */
 #include "store/sqlite.h"
@@ -52,6 +56,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/entities.h"
 #include "store/store.h"
 #include "util/bqueue.h"
 #include "util/container_of.h"
@@ -202,6 +207,26 @@ static const char *const migrations[STORE_SQLITE_SCHEMA_VERSION] = {
 	"CREATE UNIQUE INDEX retweets_by_author ON tweets(author_id, retweet_of)"
 	"  WHERE retweet_of IS NOT NULL;"
 	"CREATE INDEX retweets_by_original ON tweets(retweet_of) WHERE retweet_of IS NOT NULL;",
+
+	/* 10: entities, hashtags and trends. A tweet keeps what its text
+	 * links (parsed once, when posted); hashtags index tweets by folded
+	 * tag for GET /v1/hashtags/{tag}/tweets; trend_counts are counters
+	 * per tag, minute and author, added to by each post, so the top tags
+	 * of the last hour are read from an hour of counters, never from
+	 * tweets. */
+	"ALTER TABLE tweets ADD COLUMN entities TEXT NOT NULL DEFAULT '';"
+	"CREATE TABLE hashtags ("
+	"  tag TEXT NOT NULL,"
+	"  tweet_id INTEGER NOT NULL,"
+	"  PRIMARY KEY (tag, tweet_id)) WITHOUT ROWID;"
+	"CREATE INDEX hashtags_by_tweet ON hashtags(tweet_id);"
+	"CREATE TABLE trend_counts ("
+	"  tag TEXT NOT NULL,"
+	"  minute INTEGER NOT NULL,"
+	"  author_id INTEGER NOT NULL,"
+	"  tweets INTEGER NOT NULL,"
+	"  PRIMARY KEY (tag, minute, author_id)) WITHOUT ROWID;"
+	"CREATE INDEX trend_counts_by_minute ON trend_counts(minute);",
 };
 
 static int user_version(sqlite3 *db)
@@ -270,7 +295,7 @@ int store_sqlite_configure(sqlite3 *db, struct strbuf *err)
 /* The tweet's own columns after the text and media (read_tweet). */
 #define TWEET_OWN_COLS                                                                             \
 	"t.in_reply_to_id, t.in_reply_to_user_id, t.reply_count, t.like_count, t.retweet_count, "  \
-	"t.retweet_of, t.retweet_of_author_id"
+	"t.retweet_of, t.retweet_of_author_id, t.entities"
 #define MEDIA_COLS "id, owner_id, status, claimed_type, size, parts, content_type, width, height, tweet_id, attempts, error, upload_id"
 #define TWEET_FROM " FROM tweets t JOIN users u ON u.id = t.author_id "
 #define SESSION_COLS "id, user_id, last_used_ms, device, ip"
@@ -322,6 +347,9 @@ enum read_stmt {
 	R_TWEET_EXISTS,
 	R_ANCESTORS,
 	R_DESCENDANTS,
+	R_HASHTAG_IDS,
+	R_HASHTAG_IDS_ASC,
+	R_TRENDS,
 	R_COUNT
 };
 
@@ -387,6 +415,12 @@ static const char *const read_sql[R_COUNT] = {
 			  " FROM down JOIN tweets t ON t.in_reply_to_id = down.id"
 			  " LIMIT ?2)"
 			  " SELECT id FROM down ORDER BY id",
+	[R_HASHTAG_IDS] = "SELECT tweet_id FROM hashtags WHERE tag = ?1 AND tweet_id < ?2"
+			  " AND tweet_id > ?3 ORDER BY tweet_id DESC LIMIT ?4",
+	[R_HASHTAG_IDS_ASC] = "SELECT tweet_id FROM hashtags WHERE tag = ?1 AND tweet_id < ?2"
+			      " AND tweet_id > ?3 ORDER BY tweet_id ASC LIMIT ?4",
+	[R_TRENDS] = "SELECT tag, count(DISTINCT author_id), sum(tweets) FROM trend_counts"
+		     " WHERE minute >= ?1 GROUP BY tag ORDER BY 2 DESC, 3 DESC, tag LIMIT ?2",
 };
 
 enum write_stmt {
@@ -440,6 +474,11 @@ enum write_stmt {
 	W_RETWEET_COUNT,
 	W_RETWEETS_OF_DELETE,
 	W_VIEWER_ONE,
+	W_HANDLE_ID,
+	W_HASHTAG_INSERT,
+	W_HASHTAGS_OF_DELETE,
+	W_TREND_ADD,
+	W_TRENDS_SWEEP,
 	W_COUNT
 };
 
@@ -463,7 +502,7 @@ static const char *const write_sql[W_COUNT] = {
 	 * against: of two changes at once, the second finds it changed. */
 	[W_PASSWORD_SET] = "UPDATE users SET password_hash = ?3 WHERE id = ?1 AND password_hash = ?2",
 	[W_TWEET_INSERT] = "INSERT INTO tweets (id, author_id, text, media, in_reply_to_id, "
-			   "in_reply_to_user_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+			   "in_reply_to_user_id, entities) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
 	[W_TWEET_GET] = "SELECT " TWEET_COLS TWEET_FROM "WHERE t.id = ?1",
 	[W_TWEET_DELETE] = "DELETE FROM tweets WHERE id = ?1 AND author_id = ?2",
 	[W_TWEETS_COUNT] = "UPDATE users SET tweets_count = tweets_count + ?2 WHERE id = ?1",
@@ -513,6 +552,12 @@ static const char *const write_sql[W_COUNT] = {
 	[W_RETWEETS_OF_DELETE] = "DELETE FROM tweets WHERE retweet_of = ?1",
 	[W_VIEWER_ONE] = "SELECT EXISTS (SELECT 1 FROM likes WHERE user_id = ?1 AND tweet_id = ?2),"
 			 " EXISTS (SELECT 1 FROM tweets WHERE author_id = ?1 AND retweet_of = ?2)",
+	[W_HANDLE_ID] = "SELECT id, handle FROM users WHERE handle = ?1",
+	[W_HASHTAG_INSERT] = "INSERT OR IGNORE INTO hashtags (tag, tweet_id) VALUES (?1, ?2)",
+	[W_HASHTAGS_OF_DELETE] = "DELETE FROM hashtags WHERE tweet_id = ?1",
+	[W_TREND_ADD] = "INSERT INTO trend_counts (tag, minute, author_id, tweets) VALUES (?1, ?2, ?3, 1)"
+			" ON CONFLICT (tag, minute, author_id) DO UPDATE SET tweets = tweets + 1",
+	[W_TRENDS_SWEEP] = "DELETE FROM trend_counts WHERE minute < ?1",
 };
 
 /* ---- the store and its readers ----------------------------------------- */
@@ -609,6 +654,7 @@ static void read_tweet(sqlite3_stmt *st, struct tweet *t)
 	t->retweet_count = (uint64_t)sqlite3_column_int64(st, 10);
 	t->retweet_of = (uint64_t)sqlite3_column_int64(st, 11);
 	t->retweet_of_author_id = (uint64_t)sqlite3_column_int64(st, 12);
+	entities_decode((const char *)sqlite3_column_text(st, 13), &t->entities);
 }
 
 static void read_media(sqlite3_stmt *st, struct media *m)
@@ -1017,6 +1063,44 @@ static int sqlite_descendant_ids(struct store_reader *base, uint64_t tweet_id, s
 	return id_walk((struct sqlite_reader *)base, R_DESCENDANTS, tweet_id, max, ids, n);
 }
 
+static int sqlite_hashtag_tweet_ids(struct store_reader *base, const char *tag,
+				    const struct store_page *p, uint64_t *ids, size_t *n)
+{
+	struct sqlite_reader *r = (struct sqlite_reader *)base;
+	sqlite3_stmt *st = reader_stmt(r, p->oldest_first ? R_HASHTAG_IDS_ASC : R_HASHTAG_IDS);
+	bind_page(st, 0, p);
+	sqlite3_bind_text(st, 1, tag, -1, SQLITE_STATIC);
+	int rc;
+	*n = 0;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && *n < p->limit)
+		ids[(*n)++] = (uint64_t)sqlite3_column_int64(st, 0);
+	if (rc == SQLITE_ROW)
+		rc = SQLITE_DONE;
+	if (p->oldest_first)
+		REVERSE(ids, *n, uint64_t);
+	return finish_list(r->db, st, rc);
+}
+
+static int sqlite_trends(struct store_reader *base, uint64_t since_ms, struct store_trend *out,
+			 size_t max, size_t *n)
+{
+	struct sqlite_reader *r = (struct sqlite_reader *)base;
+	sqlite3_stmt *st = reader_stmt(r, R_TRENDS);
+	sqlite3_bind_int64(st, 1, (int64_t)(since_ms / 60000));
+	sqlite3_bind_int64(st, 2, (int64_t)max);
+	int rc;
+	*n = 0;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && *n < max) {
+		column_copy(st, 0, out[*n].tag, sizeof(out[*n].tag));
+		out[*n].authors = (uint64_t)sqlite3_column_int64(st, 1);
+		out[*n].tweets = (uint64_t)sqlite3_column_int64(st, 2);
+		(*n)++;
+	}
+	if (rc == SQLITE_ROW)
+		rc = SQLITE_DONE;
+	return finish_list(r->db, st, rc);
+}
+
 static int sqlite_followers(struct store_reader *r, uint64_t user_id, const struct store_page *p,
 			    struct follow_entry *out, size_t *n)
 {
@@ -1369,6 +1453,62 @@ static int add_replies(struct sqlite_store *s, uint64_t parent, int delta)
 	return run(s, W_REPLY_COUNT) == SQLITE_DONE ? STORE_OK : STORE_ERROR;
 }
 
+/* The entities a post's text found, keeping only the mentions of users
+ * that exist, with their ids and handles as they spell them. */
+static int resolve_mentions(struct sqlite_store *s, const struct entities *in,
+			    struct entities *out)
+{
+	*out = *in;
+	out->mentions_n = 0;
+	sqlite3_stmt *st = s->w[W_HANDLE_ID];
+	for (unsigned i = 0; i < in->mentions_n; i++) {
+		sqlite3_bind_text(st, 1, in->mentions[i].handle, -1, SQLITE_STATIC);
+		int rc = step_one(s->wdb, st);
+		if (rc == STORE_NOT_FOUND)
+			continue; /* no such user: plain text */
+		if (rc)
+			return rc;
+		struct mention *m = &out->mentions[out->mentions_n++];
+		*m = in->mentions[i];
+		m->id = (uint64_t)sqlite3_column_int64(st, 0);
+		column_copy(st, 1, m->handle, sizeof(m->handle));
+		sqlite3_reset(st);
+	}
+	return STORE_OK;
+}
+
+/* Whether hashtag i of `e` has the tag of an earlier one (a tweet counts
+ * once per tag). */
+static bool tag_seen(const char *text, const struct entities *e, unsigned i, const char *tag)
+{
+	char other[HASHTAG_MAX + 1];
+	for (unsigned k = 0; k < i; k++)
+		if (entities_tag(text, &e->hashtags[k], other) && strcmp(other, tag) == 0)
+			return true;
+	return false;
+}
+
+/* Indexes the tweet under each of its tags and counts it for trends, in
+ * the minute it was made. */
+static int index_hashtags(struct sqlite_store *s, const char *text, const struct entities *e,
+			  uint64_t id, uint64_t author)
+{
+	for (unsigned i = 0; i < e->hashtags_n; i++) {
+		char tag[HASHTAG_MAX + 1];
+		size_t n = entities_tag(text, &e->hashtags[i], tag);
+		if (tag_seen(text, e, i, tag))
+			continue;
+		sqlite3_bind_text(s->w[W_HASHTAG_INSERT], 1, tag, (int)n, SQLITE_STATIC);
+		sqlite3_bind_int64(s->w[W_HASHTAG_INSERT], 2, clamp63(id));
+		sqlite3_bind_text(s->w[W_TREND_ADD], 1, tag, (int)n, SQLITE_STATIC);
+		sqlite3_bind_int64(s->w[W_TREND_ADD], 2, (int64_t)(id_unix_ms(id) / 60000));
+		sqlite3_bind_int64(s->w[W_TREND_ADD], 3, clamp63(author));
+		if (run(s, W_HASHTAG_INSERT) != SQLITE_DONE || run(s, W_TREND_ADD) != SQLITE_DONE)
+			return STORE_ERROR;
+	}
+	return STORE_OK;
+}
+
 /* The tweet `id` names: itself, or the original when it is a retweet (a
  * retweet goes with its original, so the original exists). */
 static int writer_original(struct sqlite_store *s, uint64_t id, struct tweet *out)
@@ -1391,12 +1531,17 @@ static int exec_tweet_create(struct sqlite_store *s, struct store_write *w)
 			return prc;
 		parent = w->related.id;
 	}
-	struct strbuf media = STRBUF_INIT;
+	struct entities ent;
+	int erc = resolve_mentions(s, &w->in.tweet_create.entities, &ent);
+	if (erc)
+		return erc;
+	struct strbuf media = STRBUF_INIT, ents = STRBUF_INIT;
 	int mrc = tweet_media_check(s, w, &media);
 	if (mrc) {
 		strbuf_deinit(&media);
 		return mrc;
 	}
+	entities_encode(&ent, &ents);
 	sqlite3_stmt *st = s->w[W_TWEET_INSERT];
 	uint64_t id = idgen_next(&s->ids);
 	sqlite3_bind_int64(st, 1, clamp63(id));
@@ -1408,9 +1553,12 @@ static int exec_tweet_create(struct sqlite_store *s, struct store_write *w)
 		sqlite3_bind_int64(st, 5, clamp63(parent));
 		sqlite3_bind_int64(st, 6, clamp63(w->related.author_id));
 	} /* else NULL, as cleared */
+	sqlite3_bind_text(st, 7, ents.data ? ents.data : "", (int)ents.len, SQLITE_STATIC);
 	int irc = run(s, W_TWEET_INSERT);
 	strbuf_deinit(&media);
-	if (irc != SQLITE_DONE || add_count(s, W_TWEETS_COUNT, w->in.tweet_create.author_id, 1))
+	strbuf_deinit(&ents);
+	if (irc != SQLITE_DONE || add_count(s, W_TWEETS_COUNT, w->in.tweet_create.author_id, 1) ||
+	    index_hashtags(s, w->in.tweet_create.text, &ent, id, w->in.tweet_create.author_id))
 		return STORE_ERROR;
 	for (unsigned i = 0; i < w->in.tweet_create.media_n; i++) {
 		sqlite3_bind_int64(s->w[W_MEDIA_ATTACH], 1, clamp63(w->in.tweet_create.media_ids[i]));
@@ -1552,9 +1700,12 @@ static int exec_tweet_delete(struct sqlite_store *s, struct store_write *w)
 	}
 	if (original) /* a retweet: its original has one retweet less */
 		return retweet_remove(s, w->in.tweet_delete.author_id, original, &w->related);
-	/* Every retweet of it goes with it. */
+	/* Every retweet of it goes with it, and it leaves its hashtags'
+	 * pages (trends keep their counts: they are about what was posted). */
 	sqlite3_bind_int64(s->w[W_RETWEETS_OF_DELETE], 1, clamp63(w->in.tweet_delete.tweet_id));
-	if (run(s, W_RETWEETS_OF_DELETE) != SQLITE_DONE)
+	sqlite3_bind_int64(s->w[W_HASHTAGS_OF_DELETE], 1, clamp63(w->in.tweet_delete.tweet_id));
+	if (run(s, W_RETWEETS_OF_DELETE) != SQLITE_DONE ||
+	    run(s, W_HASHTAGS_OF_DELETE) != SQLITE_DONE)
 		return STORE_ERROR;
 	sqlite3_bind_int64(s->w[W_LIKES_OF_TWEET_DELETE], 1, clamp63(w->in.tweet_delete.tweet_id));
 	if (run(s, W_LIKES_OF_TWEET_DELETE) != SQLITE_DONE)
@@ -1867,6 +2018,10 @@ static void sweep_idempotency(struct sqlite_store *s)
 	s->last_sweep_ms = now;
 	sqlite3_bind_int64(s->w[W_IDEM_SWEEP], 1, (int64_t)(now - IDEM_TTL_MS));
 	run(s, W_IDEM_SWEEP);
+	/* Trend counters past the window (and a minute's grace) go too. */
+	sqlite3_bind_int64(s->w[W_TRENDS_SWEEP], 1,
+			   (int64_t)(now / 60000 - STORE_TREND_MINUTES - 1));
+	run(s, W_TRENDS_SWEEP);
 }
 
 /* The write after `w` in a batch taken from the queue, or NULL. */
@@ -2051,6 +2206,8 @@ const struct store_ops store_sqlite_ops = {
 	.followees = sqlite_followees,
 	.author_tweet_ids = sqlite_author_tweet_ids,
 	.viewer_state = sqlite_viewer_state,
+	.hashtag_tweet_ids = sqlite_hashtag_tweet_ids,
+	.trends = sqlite_trends,
 	.liked_by = sqlite_liked_by,
 	.ancestor_ids = sqlite_ancestor_ids,
 	.descendant_ids = sqlite_descendant_ids,

@@ -164,6 +164,12 @@ struct store_write {
 			unsigned media_n; /* each must be the author's, ready and unattached */
 			uint64_t media_ids[MEDIA_PER_TWEET_MAX];
 			uint64_t in_reply_to_id; /* 0: not a reply */
+			/* parsed from the text (core/entities.h); the store keeps
+			 * the mentions that name existing users, with their ids
+			 * and handles, in the result's tweet.entities (what a
+			 * notification of mentions reads), indexes the hashtags
+			 * and counts them for trends */
+			struct entities entities;
 		} tweet_create; /* result: tweet, and the replied-to tweet in `related`;
 				 * STORE_INVALID if a media id is not usable,
 				 * STORE_NOT_FOUND if in_reply_to_id names no tweet */
@@ -246,6 +252,14 @@ struct store_idem_record {
 	int status;
 	struct strbuf body; /* caller deinits */
 };
+
+/* A hashtag of the last hour (store_ops.trends). */
+struct store_trend {
+	char tag[HASHTAG_MAX + 1]; /* folded (core/entities.h) */
+	uint64_t authors;          /* distinct authors who used it */
+	uint64_t tweets;           /* tweets that carried it */
+};
+#define STORE_TREND_MINUTES 60 /* the window trends look at */
 
 struct store_followee {
 	uint64_t id;
@@ -343,6 +357,18 @@ struct store_ops {
 	 * `max`, returned oldest first (by id). */
 	int (*descendant_ids)(struct store_reader *r, uint64_t tweet_id, size_t max, uint64_t *ids,
 			      size_t *n);
+
+	/* Hashtags. The ids of the tweets carrying `tag` (folded), in the
+	 * page, newest first. */
+	int (*hashtag_tweet_ids)(struct store_reader *r, const char *tag,
+				 const struct store_page *page, uint64_t *ids, size_t *n);
+	/* The top `max` hashtags of the minutes from `since_ms` on, by
+	 * distinct authors, then tweets, then tag: read from counters that
+	 * each post adds to (one row per tag, minute and author), never from
+	 * the tweets. Counters older than STORE_TREND_MINUTES + 1 minutes are
+	 * dropped by the writer as it goes. */
+	int (*trends)(struct store_reader *r, uint64_t since_ms, struct store_trend *out,
+		      size_t max, size_t *n);
 
 	/* For indexes that follow the store (search/): what was committed
 	 * after cursor `after` (0: from the start), in commit order, at most

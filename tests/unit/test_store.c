@@ -30,6 +30,7 @@
 
 #include <libpq-fe.h>
 
+#include "core/entities.h"
 #include "store/sqlite.h"
 #include "store/store.h"
 #include "util/id.h"
@@ -189,6 +190,7 @@ static uint64_t post(struct env *e, uint64_t author, const char *text)
 	sw.in.tweet_create.author_id = author;
 	sw.in.tweet_create.text_len = strlen(text);
 	strcpy(sw.in.tweet_create.text, text);
+	entities_parse(text, strlen(text), &sw.in.tweet_create.entities); /* as tweets_post does */
 	sync_run(e->s, &sw);
 	assert_int_equal(sw.status, STORE_OK);
 	assert_int_equal(sw.tweet.author_id, author);
@@ -867,6 +869,71 @@ static void test_retweets(void **state)
 	assert_int_equal(retweet_write(e, true, b, t1, NULL), STORE_NOT_FOUND);
 }
 
+static size_t tag_ids(struct env *e, const char *tag, struct store_page p, uint64_t *ids)
+{
+	size_t n;
+	assert_int_equal(e->r->ops->hashtag_tweet_ids(e->r, tag, &p, ids, &n), STORE_OK);
+	return n;
+}
+
+static void test_entities_hashtags_and_trends(void **state)
+{
+	struct env *e = *state;
+	uint64_t a = make_user(e, "alice", STORE_OK);
+	uint64_t b = make_user(e, "bob", STORE_OK);
+	uint64_t t1 = post(e, a, "hi @BOB and @nobody: #Chirp #chirp #news");
+	/* Only existing users are mentions, spelled as they spell themselves. */
+	struct tweet t = get_tweet(e, t1);
+	assert_int_equal(t.entities.mentions_n, 1);
+	assert_int_equal(t.entities.mentions[0].id, b);
+	assert_string_equal(t.entities.mentions[0].handle, "bob");
+	assert_int_equal(t.entities.mentions[0].start, 3);
+	assert_int_equal(t.entities.hashtags_n, 3);
+	uint64_t t2 = post(e, b, "#CHIRP again");
+	uint64_t t3 = post(e, b, "#chirp thrice");
+
+	uint64_t ids[4];
+	struct store_page p = {.before = UINT64_MAX, .limit = 4};
+	assert_int_equal(tag_ids(e, "chirp", p, ids), 3); /* case-insensitive, once per tweet */
+	assert_int_equal(ids[0], t3);
+	assert_int_equal(ids[2], t1);
+	p.limit = 1;
+	p.before = t2;
+	assert_int_equal(tag_ids(e, "chirp", p, ids), 1);
+	assert_int_equal(ids[0], t1);
+	p = (struct store_page){.before = UINT64_MAX, .limit = 2, .oldest_first = true};
+	assert_int_equal(tag_ids(e, "chirp", p, ids), 2);
+	assert_int_equal(ids[0], t2); /* the oldest two, newest first */
+	assert_int_equal(ids[1], t1);
+	p = (struct store_page){.before = UINT64_MAX, .limit = 4};
+	assert_int_equal(tag_ids(e, "news", p, ids), 1);
+	assert_int_equal(tag_ids(e, "none", p, ids), 0);
+
+	/* Trends: by distinct authors, then tweets, from counters. */
+	struct store_trend top[10];
+	size_t n;
+	uint64_t now = time_now_ms();
+	assert_int_equal(e->r->ops->trends(e->r, now - 3600000, top, 10, &n), STORE_OK);
+	assert_int_equal(n, 2);
+	assert_string_equal(top[0].tag, "chirp");
+	assert_int_equal(top[0].authors, 2);
+	assert_int_equal(top[0].tweets, 3);
+	assert_string_equal(top[1].tag, "news");
+	assert_int_equal(top[1].authors, 1);
+	assert_int_equal(top[1].tweets, 1);
+	assert_int_equal(e->r->ops->trends(e->r, now - 3600000, top, 1, &n), STORE_OK);
+	assert_int_equal(n, 1);
+	/* An hour later the window has moved past them (the clock is a
+	 * parameter: nobody waits an hour). */
+	assert_int_equal(e->r->ops->trends(e->r, now + 120000, top, 10, &n), STORE_OK);
+	assert_int_equal(n, 0);
+
+	/* A deleted tweet leaves its tags' pages. */
+	assert_int_equal(simple_write(e, STORE_W_TWEET_DELETE, a, t1, NULL), STORE_OK);
+	assert_int_equal(tag_ids(e, "chirp", p, ids), 2);
+	assert_int_equal(tag_ids(e, "news", p, ids), 0);
+}
+
 static void test_profile_update(void **state)
 {
 	struct env *e = *state;
@@ -1409,6 +1476,7 @@ static void test_pg_commit_sequence_follows_commits(void **state)
 	    cmocka_unit_test_setup_teardown(test_replies_and_context, setup, teardown),            \
 	    cmocka_unit_test_setup_teardown(test_likes, setup, teardown),                          \
 	    cmocka_unit_test_setup_teardown(test_retweets, setup, teardown),                       \
+	    cmocka_unit_test_setup_teardown(test_entities_hashtags_and_trends, setup, teardown),   \
 	    cmocka_unit_test_setup_teardown(test_profile_update, setup, teardown),                 \
 	    cmocka_unit_test_setup_teardown(test_idempotency, setup, teardown),                    \
 	    cmocka_unit_test_setup_teardown(test_concurrent_writers, setup, teardown),             \
