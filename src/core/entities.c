@@ -128,6 +128,16 @@ size_t entities_tag(const char *text, const struct hashtag *h, char *out)
 	return fold(text + h->byte_start + 1, n > HASHTAG_MAX ? HASHTAG_MAX : n, out);
 }
 
+bool entities_tag_first(const char *text, const struct entities *e, unsigned i)
+{
+	char tag[HASHTAG_MAX + 1], other[HASHTAG_MAX + 1];
+	entities_tag(text, &e->hashtags[i], tag);
+	for (unsigned k = 0; k < i; k++)
+		if (entities_tag(text, &e->hashtags[k], other) && strcmp(other, tag) == 0)
+			return false;
+	return true;
+}
+
 bool entities_tag_valid(const char *s, size_t len, char *out)
 {
 	if (!len || len > HASHTAG_MAX)

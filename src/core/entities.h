@@ -36,6 +36,10 @@ void entities_parse(const char *text, size_t len, struct entities *out);
  * out[HASHTAG_MAX + 1]; returns its length. */
 size_t entities_tag(const char *text, const struct hashtag *h, char *out);
 
+/* Whether hashtag i of `e` is the first with its tag (a tweet that
+ * repeats a tag is indexed and counted once). */
+bool entities_tag_first(const char *text, const struct entities *e, unsigned i);
+
 /* Whether s[0..len) is a tag as a hashtag would have it (without the '#');
  * if so, its folded form into out[HASHTAG_MAX + 1]. */
 bool entities_tag_valid(const char *s, size_t len, char *out);

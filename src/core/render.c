@@ -221,8 +221,11 @@ static bool head_lit(const char **p, const char *end, const char *lit)
 
 bool render_is_retweet_head(const char *json, size_t len, uint64_t *orig, uint64_t *orig_author)
 {
-	if (!len || json[len - 1] != ':')
-		return false;
+	return len && json[len - 1] == ':' && render_is_retweet(json, len, orig, orig_author);
+}
+
+bool render_is_retweet(const char *json, size_t len, uint64_t *orig, uint64_t *orig_author)
+{
 	const char *p = json, *end = json + len;
 	uint64_t id;
 	return head_lit(&p, end, HEAD_ID) && head_id(&p, end, &id) && head_lit(&p, end, HEAD_ORIG) &&

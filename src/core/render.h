@@ -50,6 +50,8 @@ void render_shared(struct strbuf *sb, const struct tweet *t);
 /* If json[0..len) is a retweet's head: true, with the original's id and
  * author. A tweet's shared JSON (ending in '}') is not. */
 bool render_is_retweet_head(const char *json, size_t len, uint64_t *orig, uint64_t *orig_author);
+/* The same for a whole retweet as sent (a head followed by its original). */
+bool render_is_retweet(const char *json, size_t len, uint64_t *orig, uint64_t *orig_author);
 /* A whole retweet from the store's rows: the retweet and its original. */
 void render_retweet_for(struct strbuf *sb, const struct tweet *rt, const struct tweet *orig,
 			unsigned state);

@@ -1736,17 +1736,6 @@ static int resolve_mentions(struct pg_store *s, const struct entities *in, struc
 	return STORE_OK;
 }
 
-/* Whether hashtag i of `e` has the tag of an earlier one (a tweet counts
- * once per tag). */
-static bool tag_seen(const char *text, const struct entities *e, unsigned i, const char *tag)
-{
-	char other[HASHTAG_MAX + 1];
-	for (unsigned k = 0; k < i; k++)
-		if (entities_tag(text, &e->hashtags[k], other) && strcmp(other, tag) == 0)
-			return true;
-	return false;
-}
-
 /* Indexes the tweet under each of its tags and counts it for trends, in
  * the minute it was made. */
 static int index_hashtags(struct pg_store *s, const char *text, const struct entities *e,
@@ -1755,8 +1744,8 @@ static int index_hashtags(struct pg_store *s, const char *text, const struct ent
 	for (unsigned i = 0; i < e->hashtags_n; i++) {
 		char tag[HASHTAG_MAX + 1];
 		entities_tag(text, &e->hashtags[i], tag);
-		if (tag_seen(text, e, i, tag))
-			continue;
+		if (!entities_tag_first(text, e, i))
+			continue; /* a tweet counts once per tag */
 		struct args h = {0}, c = {0};
 		arg_text(&h, tag);
 		arg_u64(&h, id);

@@ -1477,17 +1477,6 @@ static int resolve_mentions(struct sqlite_store *s, const struct entities *in,
 	return STORE_OK;
 }
 
-/* Whether hashtag i of `e` has the tag of an earlier one (a tweet counts
- * once per tag). */
-static bool tag_seen(const char *text, const struct entities *e, unsigned i, const char *tag)
-{
-	char other[HASHTAG_MAX + 1];
-	for (unsigned k = 0; k < i; k++)
-		if (entities_tag(text, &e->hashtags[k], other) && strcmp(other, tag) == 0)
-			return true;
-	return false;
-}
-
 /* Indexes the tweet under each of its tags and counts it for trends, in
  * the minute it was made. */
 static int index_hashtags(struct sqlite_store *s, const char *text, const struct entities *e,
@@ -1496,8 +1485,8 @@ static int index_hashtags(struct sqlite_store *s, const char *text, const struct
 	for (unsigned i = 0; i < e->hashtags_n; i++) {
 		char tag[HASHTAG_MAX + 1];
 		size_t n = entities_tag(text, &e->hashtags[i], tag);
-		if (tag_seen(text, e, i, tag))
-			continue;
+		if (!entities_tag_first(text, e, i))
+			continue; /* a tweet counts once per tag */
 		sqlite3_bind_text(s->w[W_HASHTAG_INSERT], 1, tag, (int)n, SQLITE_STATIC);
 		sqlite3_bind_int64(s->w[W_HASHTAG_INSERT], 2, clamp63(id));
 		sqlite3_bind_text(s->w[W_TREND_ADD], 1, tag, (int)n, SQLITE_STATIC);

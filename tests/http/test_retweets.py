@@ -248,6 +248,24 @@ def test_the_stream_sends_a_retweet_to_the_retweeters_followers(api, make_user):
         s.close()
 
 
+def test_the_stream_leaves_out_retweets_of_the_readers_own_tweets(api, make_user):
+    import json
+    from test_stream import Stream
+    me, friend = make_user(), make_user()
+    follow(api, me, friend.id)
+    mine = post_tweet(api, me)
+    s = Stream(api, token=me.token)
+    try:
+        assert s.status == 200
+        retweet(api, friend, mine["id"], expect=(201,))
+        later = post_tweet(api, friend)
+        ev = s.next_tweet()  # the friend's tweet: the retweet was not sent
+        assert ev["id"] == later["id"], ev
+        assert json.loads(ev["data"])["text"] == later["text"]
+    finally:
+        s.close()
+
+
 # ------------------------------------------------- fanout and durability
 
 @pytest.fixture(scope="module")
