@@ -30,6 +30,7 @@ struct home_meta {
 };
 
 #define HYDRATE_ROUNDS 4 /* source reads to fill one page that lost tweets to deletes */
+#define HYDRATE_ITEM_BYTES 640 /* a typical item's shared JSON: the page's scratch starts this big */
 
 struct feed {
 	struct feed_options opt;
@@ -569,13 +570,21 @@ static void item_emit(struct strbuf *out, const struct strbuf *scratch, const st
 int feed_tweet_for(struct feed *f, struct store_reader *r, uint64_t viewer, uint64_t id,
 		   struct strbuf *out)
 {
-	struct strbuf scratch = STRBUF_INIT;
+	/* One item: its shared parts go straight into `out`, where the
+	 * reader's fields then close it. */
 	struct item it;
 	uint8_t state;
-	int rc = item_shared(f, r, id, &scratch, &it);
-	if (rc == STORE_OK && (rc = feed_viewer_state(r, viewer, &it.target, 1, &state)) == STORE_OK)
-		item_emit(out, &scratch, &it, state);
-	strbuf_deinit(&scratch);
+	size_t mark = out->len;
+	int rc = item_shared(f, r, id, out, &it);
+	if (rc == STORE_OK && (rc = feed_viewer_state(r, viewer, &it.target, 1, &state))) {
+		truncate_to(out, mark);
+		return rc;
+	}
+	if (rc == STORE_OK) {
+		render_tweet_viewer(out, state);
+		if (it.head_len)
+			strbuf_append_char(out, '}'); /* the retweet around it */
+	}
 	return rc;
 }
 
@@ -657,6 +666,8 @@ int feed_hydrate(struct feed *f, struct store_reader *r, uint64_t viewer,
 	uint8_t *state = (uint8_t *)(items + cap);
 	size_t ntaken = 0;
 	struct strbuf scratch = STRBUF_INIT;
+	strbuf_reserve(&scratch, cap * HYDRATE_ITEM_BYTES); /* one allocation for most pages */
+	strbuf_reserve(out, cap * HYDRATE_ITEM_BYTES);
 	int rc = STORE_OK;
 	*res = (struct feed_hydrated){0};
 	strbuf_append_char(out, '[');
