@@ -9,6 +9,9 @@
 # --threads 1` on a free loopback port, warms every token's timeline once
 # (the cold start), then measures with wrk and bench/fanout_delay.py:
 #   1. GET /v1/feed?limit=20         (vs nginx serving a file of that size)
+#   1r. the same feed once every token's user has retweeted BENCH_RETWEETS
+#      tweets (3; 0 skips it): pages full of retweets, each hydrated with
+#      its original
 #   2. GET /v1/tweets/{id}           (vs nginx serving a file of that size)
 #   3. POST /v1/tweets               (vs the SQLite fsync ceiling)
 #   4. fanout delay: post, then poll a follower's feed until the tweet shows
@@ -28,7 +31,7 @@
 # Environment (all optional): CHIRP_BIN, CHIRP_GEN (binaries), PYTHON,
 # BENCH_DURATION (s per wrk run, 10), BENCH_CONNECTIONS (64),
 # BENCH_CELEBRITY_THRESHOLD (10000), BENCH_FANOUT_SAMPLES (200),
-# BENCH_FSYNC_SECONDS (5), BENCH_SEED (1).
+# BENCH_FSYNC_SECONDS (5), BENCH_SEED (1), BENCH_RETWEETS (3).
 set -euo pipefail
 
 usage() {
@@ -89,6 +92,7 @@ threshold=${BENCH_CELEBRITY_THRESHOLD:-10000}
 fanout_samples=${BENCH_FANOUT_SAMPLES:-200}
 fsync_seconds=${BENCH_FSYNC_SECONDS:-5}
 seed=${BENCH_SEED:-1}
+retweets=${BENCH_RETWEETS:-3}
 
 work=$root/bench/work/$preset
 logs=$work/logs
@@ -160,6 +164,27 @@ warm_timelines() {
 	[[ $(grep -c '^200$' <<<"$codes") -gt 0 ]] || die "no warm-up request succeeded ($warm_status)"
 }
 
+
+# Scenario 1r's data: each token's user retweets $retweets sampled tweets
+# (spread so that users retweet different ones), over one keep-alive
+# connection. Sets retweet_status ("201×6000" and the like).
+retweet_status=''
+post_retweets() {
+	local ids
+	ids=$(awk '{ print $1 }' "$run_dir/tweet_ids.txt")
+	awk -v k="$retweets" -v base="http://127.0.0.1:$chirp_port" '
+		NR == FNR { id[n++] = $1; next }
+		{
+			for (j = 0; j < k; j++) {
+				if (out++) print "next"
+				printf "url = \"%s/v1/tweets/%s/retweets\"\nrequest = \"POST\"\n", base, id[(FNR * k + j) % n]
+				printf "output = \"/dev/null\"\nmax-time = 30\nwrite-out = \"%%{http_code}\\n\"\n"
+				printf "header = \"Authorization: Bearer %s\"\n", $2
+			}
+		}' <(printf '%s\n' "$ids") "$run_dir/tokens.txt" >"$tmp/retweets.curlrc"
+	retweet_status=$(timeout --foreground 3600 curl -s --config "$tmp/retweets.curlrc" |
+		sort | uniq -c | awk '{ printf "%s%s×%s", sep, $2, $1; sep = ", " }' || true)
+}
 
 # Waits (up to 120 s) for the fanout queue to empty after the write burst,
 # so scenario 4 measures fanout, not the backlog. Sets drain_text.
@@ -330,6 +355,19 @@ for s in "${stores[@]}"; do
 	rss_feed[$s]=$(rss_mib "$chirp_pid")
 	out "| 1. GET /v1/feed?limit=20${label[$s]} | $r_rps | $r_p50 | $r_p99 | $r_errors | $(ratio "$r_rps" "$nginx_feed_rps")× | ${rss_feed[$s]} |"
 done
+declare -A rt_status rt_drain
+if ((retweets > 0)); then
+	for s in "${stores[@]}"; do
+		use_chirp "$s"
+		log "posting $retweets retweets per token"
+		post_retweets
+		rt_status[$s]=$retweet_status
+		wait_fanout_drain
+		rt_drain[$s]=$drain_text
+		run_wrk "feed-retweets${nm[$s]}" "http://127.0.0.1:$chirp_port" feed.lua "$run_dir/tokens.txt" "$seed"
+		out "| 1r. GET /v1/feed?limit=20, pages with retweets${label[$s]} | $r_rps | $r_p50 | $r_p99 | $r_errors | $(ratio "$r_rps" "$nginx_feed_rps")× | $(rss_mib "$chirp_pid") |"
+	done
+fi
 
 run_wrk nginx-tweet "http://127.0.0.1:$nginx_port/tweet.json" static.lua
 nginx_tweet_rps=$r_rps
@@ -371,6 +409,9 @@ if [[ $store == postgres ]]; then
 fi
 for s in "${stores[@]}"; do
 	out "- ${tag[$s]}fanout queue when the write burst ended: $(or_na "${backlog[$s]}") tweets; it drained in ${drain[$s]}"
+	if ((retweets > 0)); then
+		out "- ${tag[$s]}scenario 1r: $retweets retweets per token posted first (statuses ${rt_status[$s]}; fanout drained in ${rt_drain[$s]}); most of a page is then retweets, each hydrated with its original"
+	fi
 done
 out ""
 

@@ -22,7 +22,7 @@ cd "$(dirname "$0")/.."
 CLANG=${CLANG:-clang}
 OUT=build/fuzz
 FLAGS="-std=c11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Isrc"
-TARGETS="utf8 id router json_request query search_query blob framing"
+TARGETS="utf8 id router json_request query search_query blob framing entities"
 
 # The src/ modules each target links; keep in step with the includes.
 srcs() {
@@ -35,6 +35,7 @@ srcs() {
 	search_query) echo src/util/query.c src/search/query.c src/core/validate.c src/util/utf8.c ;;
 	blob) echo src/media/blob_dir.c src/media/blob_sign.c src/util/fileio.c src/http/range.c src/util/strbuf.c src/util/log.c ;;
 	framing) echo src/http/framing.c src/util/log.c ;;
+	entities) echo src/core/entities.c src/util/utf8.c src/util/strbuf.c src/util/log.c ;;
 	esac
 }
 libs() {

@@ -3,7 +3,8 @@
 // Reply (a composer under the tweet that posts with in_reply_to_id), Like
 // (a toggle button, aria-pressed, shown at once and put back with a
 // message if the server refuses) with their counts, and Delete on one's
-// own tweets (with a confirmation). docs/api.md has the Tweet's fields.
+// own tweets (with a confirmation). A retweet shows the tweet it passes on
+// under who retweeted it. docs/api.md has the Tweet's fields.
 
 import { api, currentSession } from "./api.js";
 import { composeBox } from "./compose.js";
@@ -99,11 +100,26 @@ function likeButton(t) {
 }
 
 /**
+ * A retweet: the tweet it passes on, as it is, under a line that says who
+ * retweeted it. The article takes the retweet's id, so a live page that
+ * already shows this retweet does not show it twice.
+ */
+function retweetArticle(rt, opts) {
+  const art = tweetArticle(rt.retweet_of, opts);
+  art.id = `t-${rt.id}`;
+  art.dataset.id = rt.id;
+  art.prepend(h("p", { class: "context retweeted" }, "↻ ",
+    h("a", { href: `/@${rt.author.handle}` }, rt.author.display_name), " retweeted"));
+  return art;
+}
+
+/**
  * A tweet as an <article>. opts.thread: shown in its thread (no "in reply
  * to" link); opts.onReply(reply, article): shows a reply the reader just
  * posted (by default right under the tweet it answers).
  */
 export function tweetArticle(t, opts = {}) {
+  if (t.retweet_of) return retweetArticle(t, opts);
   const me = currentSession();
   const mine = me && me.user.id === t.author.id;
   const art = h("article", { class: "tweet", id: `t-${t.id}`, "data-id": t.id, "aria-labelledby": `n-${t.id}` },

@@ -172,10 +172,6 @@ bool api_string(struct ctx *c, json_t *obj, const char *name, bool required,
 /* Answers a store failure that is not the handler's to explain. */
 void api_store_error(struct ctx *c, int rc);
 
-/* Sends a page of tweets as Tweet[] with its Link header (api/tweets.c). */
-void api_send_tweet_page(struct ctx *c, const struct store_page *page, const struct tweet *t,
-			 const bool *liked, size_t n);
-
 /* Sends a JSON body built by the caller. */
 void api_send(struct ctx *c, int status, const struct strbuf *body);
 
@@ -198,6 +194,10 @@ void api_tweets_context(struct ctx *c);
 void api_likes_create(struct ctx *c);
 void api_likes_delete(struct ctx *c);
 void api_liked_by(struct ctx *c);
+void api_retweets_create(struct ctx *c);
+void api_retweets_delete(struct ctx *c);
+void api_hashtag_tweets(struct ctx *c);
+void api_trends(struct ctx *c);
 void api_users_update_me(struct ctx *c);
 void api_follows_create(struct ctx *c);
 void api_follows_delete(struct ctx *c);

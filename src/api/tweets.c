@@ -13,11 +13,16 @@
 #include "api/api.h"
 #include "core/render.h"
 #include "api/write.h"
+#include "core/entities.h"
 #include "core/tweets.h"
 #include "core/validate.h"
 #include "http/respond.h"
 #include "util/id.h"
+#include "util/jsonw.h"
 #include "util/log.h"
+#include "util/query.h"
+#include "util/timeutil.h"
+#include "util/utf8.h"
 
 /* media_ids: up to MEDIA_PER_TWEET_MAX distinct ids. Whether each is the
  * author's and ready is checked in the store's transaction (STORE_INVALID
@@ -171,50 +176,55 @@ void api_tweets_delete(struct ctx *c)
 	tweets_delete(c->app->tweets, c->user_id, id, api_write_done, api_write_begin(c));
 }
 
-/* Sends a page of tweets with its Link header. */
-void api_send_tweet_page(struct ctx *c, const struct store_page *page, const struct tweet *t,
-			 const bool *liked, size_t n)
-{
-	struct strbuf sb = STRBUF_INIT;
-	render_tweets(&sb, t, liked, n);
-	api_link(c, page, n, n ? t[0].id : 0, n ? t[n - 1].id : 0);
-	api_send(c, 200, &sb);
-	strbuf_deinit(&sb);
-}
-
-/* A page of one user's tweets. */
+/* A page of one user's tweets and retweets, or of a hashtag's tweets. */
 struct user_tweets_read {
 	struct api_read r;
+	struct tweets *tweets;
 	uint64_t viewer;
-	uint64_t user_id;
+	uint64_t user_id; /* 0: the tag's page */
+	char tag[HASHTAG_MAX + 1];
 	struct store_page page;
 	int rc;
-	size_t n;
-	struct tweet *t; /* page.limit of them */
-	bool *liked;     /* the viewer's state of each */
+	struct feed_hydrated res;
+	struct strbuf body;
 };
 
 static void user_tweets_run(struct api_read *r, struct store_reader *db)
 {
 	struct user_tweets_read *u = (struct user_tweets_read *)r;
-	u->t = xmalloc(sizeof(*u->t) * u->page.limit);
-	u->liked = xmalloc(sizeof(*u->liked) * u->page.limit);
-	u->rc = tweets_of_user(db, u->viewer, u->user_id, &u->page, u->t, u->liked, &u->n);
+	u->rc = u->user_id ? tweets_of_user(u->tweets, db, u->viewer, u->user_id, &u->page,
+					    &u->body, &u->res)
+			   : tweets_of_hashtag(u->tweets, db, u->viewer, u->tag, &u->page, &u->body,
+					       &u->res);
 }
 
 static void user_tweets_finish(struct api_read *r, struct ctx *c)
 {
 	struct user_tweets_read *u = (struct user_tweets_read *)r;
-	if (u->rc != STORE_OK)
+	if (u->rc != STORE_OK) {
 		api_store_error(c, u->rc);
-	else
-		api_send_tweet_page(c, &u->page, u->t, u->liked, u->n);
+		return;
+	}
+	api_link(c, &u->page, u->res.n, u->res.newest, u->res.oldest);
+	api_send(c, 200, &u->body);
 }
 
 static void user_tweets_release(struct api_read *r)
 {
-	free(((struct user_tweets_read *)r)->t);
-	free(((struct user_tweets_read *)r)->liked);
+	strbuf_deinit(&((struct user_tweets_read *)r)->body);
+}
+
+static struct user_tweets_read *tweet_page_read(struct ctx *c, const struct store_page *page)
+{
+	struct user_tweets_read *u = api_read_new(c, sizeof(*u));
+	u->r.run = user_tweets_run;
+	u->r.finish = user_tweets_finish;
+	u->r.release = user_tweets_release;
+	u->tweets = c->app->tweets;
+	u->viewer = c->user_id;
+	u->page = *page;
+	strbuf_init(&u->body);
+	return u;
 }
 
 void api_user_tweets(struct ctx *c)
@@ -223,14 +233,85 @@ void api_user_tweets(struct ctx *c)
 	struct store_page page;
 	if (!api_param_id(c, 0, &id) || !api_page(c, &page))
 		return;
-	struct user_tweets_read *u = api_read_new(c, sizeof(*u));
-	u->r.run = user_tweets_run;
-	u->r.finish = user_tweets_finish;
-	u->r.release = user_tweets_release;
-	u->viewer = c->user_id;
+	struct user_tweets_read *u = tweet_page_read(c, &page);
 	u->user_id = id;
-	u->page = page;
 	api_read(c, &u->r);
+}
+
+/* The {tag} of the path, percent-decoded, as a hashtag would have it
+ * (core/entities.h), folded into out; else a 400 invalid_tag. */
+static bool param_tag(struct ctx *c, char *out)
+{
+	char raw[HASHTAG_MAX + 1];
+	size_t len = c->m.params[0].len, n;
+	bool ok = len <= 3 * HASHTAG_MAX && query_decode(c->m.params[0].s, len, raw, &n) &&
+		  n <= HASHTAG_MAX;
+	if (ok) {
+		raw[n] = '\0';
+		ok = utf8_validate(raw, n, NULL) && entities_tag_valid(raw, n, out);
+	}
+	if (!ok)
+		http_send_error(c->req, 400, "invalid_tag",
+				"a tag is 1 to 50 letters, digits or _ (not only digits), without "
+				"the #");
+	return ok;
+}
+
+void api_hashtag_tweets(struct ctx *c)
+{
+	char tag[HASHTAG_MAX + 1];
+	struct store_page page;
+	if (!param_tag(c, tag) || !api_page(c, &page))
+		return;
+	struct user_tweets_read *u = tweet_page_read(c, &page);
+	memcpy(u->tag, tag, sizeof(u->tag));
+	api_read(c, &u->r);
+}
+
+/* ---- trends ---- */
+
+struct trends_read {
+	struct api_read r;
+	struct tweets *tweets;
+	int rc;
+	size_t n;
+	struct store_trend top[TRENDS_MAX];
+};
+
+static void trends_run(struct api_read *r, struct store_reader *db)
+{
+	struct trends_read *t = (struct trends_read *)r;
+	t->rc = tweets_trends(t->tweets, db, time_now_ms(), t->top, &t->n);
+}
+
+static void trends_finish(struct api_read *r, struct ctx *c)
+{
+	struct trends_read *t = (struct trends_read *)r;
+	if (t->rc != STORE_OK) {
+		api_store_error(c, t->rc);
+		return;
+	}
+	struct strbuf sb = STRBUF_INIT;
+	strbuf_append_char(&sb, '[');
+	for (size_t i = 0; i < t->n; i++) {
+		strbuf_append_str(&sb, i ? ",{" : "{");
+		jsonw_field_str(&sb, "tag", t->top[i].tag, 1);
+		jsonw_field_u64(&sb, "authors", t->top[i].authors, 0);
+		jsonw_field_u64(&sb, "tweets", t->top[i].tweets, 0);
+		strbuf_append_char(&sb, '}');
+	}
+	strbuf_append_char(&sb, ']');
+	api_send(c, 200, &sb);
+	strbuf_deinit(&sb);
+}
+
+void api_trends(struct ctx *c)
+{
+	struct trends_read *t = api_read_new(c, sizeof(*t));
+	t->r.run = trends_run;
+	t->r.finish = trends_finish;
+	t->tweets = c->app->tweets;
+	api_read(c, &t->r);
 }
 
 /* ---- likes ---- */
@@ -259,6 +340,34 @@ void api_likes_create(struct ctx *c)
 void api_likes_delete(struct ctx *c)
 {
 	like(c, false);
+}
+
+/* ---- retweets ---- */
+
+static void retweet(struct ctx *c, bool on)
+{
+	uint64_t id;
+	if (!api_param_id(c, 0, &id))
+		return;
+	if (on) {
+		json_t *body = api_body(c, false); /* optional, but JSON if sent */
+		if (!body)
+			return;
+		json_decref(body);
+	}
+	/* The retweeter is the token's user: nobody undoes another's retweet. */
+	tweets_retweet(c->app->tweets, c->user_id, id, on, &c->idem, api_write_done,
+		       api_write_begin(c));
+}
+
+void api_retweets_create(struct ctx *c)
+{
+	retweet(c, true);
+}
+
+void api_retweets_delete(struct ctx *c)
+{
+	retweet(c, false);
 }
 
 /* A page of the users who liked a tweet. (The same shape as a followers

@@ -22,10 +22,32 @@
 #define MEDIA_PER_TWEET_MAX 4
 #define BIO_MAX_CP 160             /* code points; empty when unset */
 
+#define ENTITIES_MAX 10             /* mentions, and hashtags, linked per tweet */
+#define HASHTAG_MAX_CP 50          /* code points after the '#' */
+
 /* UTF-8 takes at most 4 bytes per code point. */
 #define DISPLAY_NAME_MAX (DISPLAY_NAME_MAX_CP * 4)
 #define TEXT_MAX (TEXT_MAX_CP * 4)
 #define BIO_MAX (BIO_MAX_CP * 4)
+#define HASHTAG_MAX (HASHTAG_MAX_CP * 4)
+
+/* What a tweet's text links (core/entities.h): offsets in code points,
+ * start at the '@' or '#', end exclusive; byte offsets to cut the text. */
+struct mention {
+	uint64_t id; /* an existing user's; 0 in a post's candidates until the store resolves it */
+	uint32_t start, end;
+	uint32_t byte_start, byte_len; /* the "@handle" in the text */
+	char handle[HANDLE_MAX + 1];   /* the user's own spelling, once resolved */
+};
+struct hashtag {
+	uint32_t start, end;
+	uint32_t byte_start, byte_len; /* the "#tag" in the text */
+};
+struct entities {
+	unsigned mentions_n, hashtags_n;
+	struct mention mentions[ENTITIES_MAX];
+	struct hashtag hashtags[ENTITIES_MAX];
+};
 
 struct user {
 	uint64_t id;
@@ -73,7 +95,16 @@ struct tweet {
 	uint64_t in_reply_to_user_id; /* the target's author; 0 when not a reply */
 	uint64_t reply_count;         /* replies that exist now */
 	uint64_t like_count;
+	uint64_t retweet_count;
+	/* A retweet is a row of its own with no text: the retweeter is its
+	 * author, and these name the original (0 for a tweet). */
+	uint64_t retweet_of;
+	uint64_t retweet_of_author_id;
+	struct entities entities; /* parsed when posted, stored with the tweet */
 };
+
+/* What a reader has done to a tweet (store_ops.viewer_state), as bits. */
+enum { VIEWER_LIKED = 1, VIEWER_RETWEETED = 2 };
 
 /* One row of a followers/following list: the follow's own id is the cursor. */
 struct follow_entry {

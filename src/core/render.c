@@ -3,6 +3,8 @@
  */
 #include "core/render.h"
 
+#include <string.h>
+
 #include "util/id.h"
 #include "util/jsonw.h"
 #include "util/timeutil.h"
@@ -91,6 +93,38 @@ static void field_id_or_null(struct strbuf *sb, const char *key, uint64_t id)
 	strbuf_append_str(sb, "null");
 }
 
+/* "entities": what the text links, as parsed when it was posted. An
+ * offset outside the text (never written so) is left out rather than read. */
+static void render_entities(struct strbuf *sb, const struct tweet *t)
+{
+	const struct entities *e = &t->entities;
+	strbuf_append_str(sb, ",\"entities\":{\"mentions\":[");
+	for (unsigned i = 0; i < e->mentions_n; i++) {
+		const struct mention *m = &e->mentions[i];
+		strbuf_append_str(sb, i ? ",{" : "{");
+		jsonw_field_id(sb, "id", m->id, 1);
+		jsonw_field_str(sb, "handle", m->handle, 0);
+		jsonw_field_u64(sb, "start", m->start, 0);
+		jsonw_field_u64(sb, "end", m->end, 0);
+		strbuf_append_char(sb, '}');
+	}
+	strbuf_append_str(sb, "],\"hashtags\":[");
+	bool first = true;
+	for (unsigned i = 0; i < e->hashtags_n; i++) {
+		const struct hashtag *h = &e->hashtags[i];
+		if (h->byte_len < 2 || (size_t)h->byte_start + h->byte_len > t->text_len)
+			continue;
+		strbuf_append_str(sb, first ? "{" : ",{");
+		first = false;
+		jsonw_key(sb, "tag");
+		jsonw_string(sb, t->text + h->byte_start + 1, h->byte_len - 1);
+		jsonw_field_u64(sb, "start", h->start, 0);
+		jsonw_field_u64(sb, "end", h->end, 0);
+		strbuf_append_char(sb, '}');
+	}
+	strbuf_append_str(sb, "]}");
+}
+
 void render_tweet(struct strbuf *sb, const struct tweet *t)
 {
 	strbuf_append_char(sb, '{');
@@ -111,31 +145,100 @@ void render_tweet(struct strbuf *sb, const struct tweet *t)
 	field_id_or_null(sb, "in_reply_to_user_id", t->in_reply_to_user_id);
 	jsonw_field_u64(sb, "reply_count", t->reply_count, 0);
 	jsonw_field_u64(sb, "like_count", t->like_count, 0);
+	jsonw_field_u64(sb, "retweet_count", t->retweet_count, 0);
+	render_entities(sb, t);
 	strbuf_append_char(sb, '}'); /* the last byte: render_tweet_viewer relies on it */
 }
 
-void render_tweet_viewer(struct strbuf *sb, bool liked)
+void render_tweet_viewer(struct strbuf *sb, unsigned state)
 {
 	/* sb ends with the '}' of a shared tweet: reopen it. */
 	sb->len--;
-	strbuf_append_str(sb, liked ? ",\"liked\":true}" : ",\"liked\":false}");
+	strbuf_append_str(sb, state & VIEWER_LIKED ? ",\"liked\":true" : ",\"liked\":false");
+	strbuf_append_str(sb, state & VIEWER_RETWEETED ? ",\"retweeted\":true}"
+						       : ",\"retweeted\":false}");
 }
 
-void render_tweet_for(struct strbuf *sb, const struct tweet *t, bool liked)
+void render_tweet_for(struct strbuf *sb, const struct tweet *t, unsigned state)
 {
 	render_tweet(sb, t);
-	render_tweet_viewer(sb, liked);
+	render_tweet_viewer(sb, state);
 }
 
-void render_tweets(struct strbuf *sb, const struct tweet *t, const bool *liked, size_t n)
+/* The head's first bytes: render_is_retweet_head reads the ids back. */
+#define HEAD_ID "{\"id\":\""
+#define HEAD_ORIG "\",\"retweet_of_id\":\""
+#define HEAD_ORIG_AUTHOR "\",\"retweet_of_author_id\":\""
+
+void render_retweet_head(struct strbuf *sb, const struct tweet *rt)
 {
-	strbuf_append_char(sb, '[');
-	for (size_t i = 0; i < n; i++) {
-		if (i)
-			strbuf_append_char(sb, ',');
-		render_tweet_for(sb, &t[i], liked && liked[i]);
-	}
-	strbuf_append_char(sb, ']');
+	strbuf_appendf(sb, HEAD_ID "%llu" HEAD_ORIG "%llu" HEAD_ORIG_AUTHOR "%llu\"",
+		       (unsigned long long)rt->id, (unsigned long long)rt->retweet_of,
+		       (unsigned long long)rt->retweet_of_author_id);
+	jsonw_field_id(sb, "author_id", rt->author_id, 0);
+	strbuf_append_char(sb, ',');
+	jsonw_key(sb, "author");
+	strbuf_append_char(sb, '{');
+	jsonw_field_id(sb, "id", rt->author_id, 1);
+	jsonw_field_str(sb, "handle", rt->author_handle, 0);
+	jsonw_field_str(sb, "display_name", rt->author_display_name, 0);
+	strbuf_append_char(sb, '}');
+	created_at(sb, rt->id);
+	strbuf_append_str(sb, ",\"retweet_of\":"); /* the last byte: a head ends in ':' */
+}
+
+void render_shared(struct strbuf *sb, const struct tweet *t)
+{
+	if (t->retweet_of)
+		render_retweet_head(sb, t);
+	else
+		render_tweet(sb, t);
+}
+
+/* Reads the decimal id at *p up to a '"', moving *p past the digits. */
+static bool head_id(const char **p, const char *end, uint64_t *out)
+{
+	uint64_t v = 0;
+	const char *s = *p;
+	while (s < end && *s >= '0' && *s <= '9' && v <= UINT64_MAX / 10)
+		v = v * 10 + (uint64_t)(*s++ - '0');
+	if (s == *p || s >= end || *s != '"')
+		return false;
+	*p = s;
+	*out = v;
+	return true;
+}
+
+/* Steps past `lit` at *p. */
+static bool head_lit(const char **p, const char *end, const char *lit)
+{
+	size_t n = strlen(lit);
+	if ((size_t)(end - *p) < n || memcmp(*p, lit, n) != 0)
+		return false;
+	*p += n;
+	return true;
+}
+
+bool render_is_retweet_head(const char *json, size_t len, uint64_t *orig, uint64_t *orig_author)
+{
+	return len && json[len - 1] == ':' && render_is_retweet(json, len, orig, orig_author);
+}
+
+bool render_is_retweet(const char *json, size_t len, uint64_t *orig, uint64_t *orig_author)
+{
+	const char *p = json, *end = json + len;
+	uint64_t id;
+	return head_lit(&p, end, HEAD_ID) && head_id(&p, end, &id) && head_lit(&p, end, HEAD_ORIG) &&
+	       head_id(&p, end, orig) && head_lit(&p, end, HEAD_ORIG_AUTHOR) &&
+	       head_id(&p, end, orig_author);
+}
+
+void render_retweet_for(struct strbuf *sb, const struct tweet *rt, const struct tweet *orig,
+			unsigned state)
+{
+	render_retweet_head(sb, rt);
+	render_tweet_for(sb, orig, state);
+	strbuf_append_char(sb, '}');
 }
 
 void render_follow_users(struct strbuf *sb, const struct follow_entry *e, size_t n)

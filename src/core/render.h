@@ -26,18 +26,36 @@ void render_session(struct strbuf *sb, const struct session *s, bool current);
  * shares (text, author, counts): the ready-made JSON the tweet cache keeps,
  * always ending with its closing '}'. render_tweet_viewer then reopens the
  * object just written at the end of `sb` and adds what depends on the
- * reader ("liked"; false for anonymous readers): a splice of a few bytes,
- * so a feed page stays a copy of cached JSON. Every Tweet sent to a client
- * has both parts; the shared part alone is never sent.
+ * reader ("liked", "retweeted"; false for anonymous readers): a splice of
+ * a few bytes, so a feed page stays a copy of cached JSON. Every Tweet
+ * sent to a client has both parts; the shared part alone is never sent.
+ * `state` is VIEWER_* bits (core/model.h).
  */
 void render_tweet(struct strbuf *sb, const struct tweet *t);
-void render_tweet_viewer(struct strbuf *sb, bool liked);
+void render_tweet_viewer(struct strbuf *sb, unsigned state);
 /* Both at once, for a tweet read from the store. */
-void render_tweet_for(struct strbuf *sb, const struct tweet *t, bool liked);
+void render_tweet_for(struct strbuf *sb, const struct tweet *t, unsigned state);
 
-/* JSON arrays of n items; liked[i] is the reader's state of t[i] (liked
- * NULL: none liked, as for an anonymous reader). */
-void render_tweets(struct strbuf *sb, const struct tweet *t, const bool *liked, size_t n);
+/*
+ * A retweet is {"id", "retweet_of_id", "retweet_of_author_id", "author_id",
+ * "author", "created_at", "retweet_of": Tweet}. Its shared part, the
+ * "head", is everything up to "retweet_of": (an open object ending in
+ * ':'); the original's shared JSON, its reader's fields and a '}' follow at
+ * hydration, so the original's counts are always its own cache entry's
+ * and a retweet never goes stale. render_shared writes whichever part the
+ * tweet cache keeps for a row: the head for a retweet, else render_tweet.
+ */
+void render_retweet_head(struct strbuf *sb, const struct tweet *rt);
+void render_shared(struct strbuf *sb, const struct tweet *t);
+/* If json[0..len) is a retweet's head: true, with the original's id and
+ * author. A tweet's shared JSON (ending in '}') is not. */
+bool render_is_retweet_head(const char *json, size_t len, uint64_t *orig, uint64_t *orig_author);
+/* The same for a whole retweet as sent (a head followed by its original). */
+bool render_is_retweet(const char *json, size_t len, uint64_t *orig, uint64_t *orig_author);
+/* A whole retweet from the store's rows: the retweet and its original. */
+void render_retweet_for(struct strbuf *sb, const struct tweet *rt, const struct tweet *orig,
+			unsigned state);
+
 void render_follow_users(struct strbuf *sb, const struct follow_entry *e, size_t n);
 
 /* How render_tweet turns a tweet's media into URLs (signed by the blob

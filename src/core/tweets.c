@@ -3,15 +3,24 @@
  */
 #include "core/tweets.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/entities.h"
 #include "core/render.h"
 #include "util/log.h"
 
 struct tweets {
 	struct writes *writes;
 	struct feed *feed;
+	/* The last top hashtags read from the store's counters, and when:
+	 * a cache of what every node reads alike, so that the counters are
+	 * read at most every TRENDS_REFRESH_MS whatever the traffic. */
+	pthread_mutex_t trends_lock;
+	uint64_t trends_ms;
+	struct store_trend trends[TRENDS_MAX];
+	size_t trends_n;
 };
 
 static void render_post(struct write *w, void *arg)
@@ -29,7 +38,7 @@ static void render_post(struct write *w, void *arg)
 		return;
 	}
 	w->sw.resp_status = 201;
-	render_tweet_for(&w->sw.resp_body, &w->sw.tweet, false); /* nobody liked it yet */
+	render_tweet_for(&w->sw.resp_body, &w->sw.tweet, 0); /* nobody liked it yet */
 }
 
 /* The tweet as the liker now sees it. */
@@ -39,7 +48,17 @@ static void render_like(struct write *w, void *arg)
 	if (write_render_not_found(w))
 		return;
 	w->sw.resp_status = w->sw.created ? 201 : 200;
-	render_tweet_for(&w->sw.resp_body, &w->sw.tweet, true);
+	render_tweet_for(&w->sw.resp_body, &w->sw.tweet, w->sw.viewer);
+}
+
+/* The retweet (new, or the one there was) as its retweeter sees it. */
+static void render_retweet(struct write *w, void *arg)
+{
+	(void)arg;
+	if (write_render_not_found(w))
+		return;
+	w->sw.resp_status = w->sw.created ? 201 : 200;
+	render_retweet_for(&w->sw.resp_body, &w->sw.tweet, &w->sw.related, w->sw.viewer);
 }
 
 static void render_delete(struct write *w, void *arg)
@@ -54,15 +73,21 @@ struct tweets *tweets_new(struct writes *ws, struct feed *feed)
 	struct tweets *t = xcalloc(1, sizeof(*t));
 	t->writes = ws;
 	t->feed = feed;
+	pthread_mutex_init(&t->trends_lock, NULL);
 	writes_define(ws, STORE_W_TWEET_CREATE, render_post, NULL);
 	writes_define(ws, STORE_W_TWEET_DELETE, render_delete, NULL);
 	writes_define(ws, STORE_W_LIKE, render_like, NULL);
 	writes_define(ws, STORE_W_UNLIKE, render_delete, NULL); /* 204, or 404 */
+	writes_define(ws, STORE_W_RETWEET, render_retweet, NULL);
+	writes_define(ws, STORE_W_UNRETWEET, render_delete, NULL);
 	return t;
 }
 
 void tweets_free(struct tweets *t)
 {
+	if (!t)
+		return;
+	pthread_mutex_destroy(&t->trends_lock);
 	free(t);
 }
 
@@ -78,6 +103,7 @@ void tweets_post(struct tweets *t, uint64_t author_id, const struct tweets_new_p
 	sw->in.tweet_create.media_n = in->media_n;
 	memcpy(sw->in.tweet_create.media_ids, in->media_ids, in->media_n * sizeof(*in->media_ids));
 	sw->in.tweet_create.in_reply_to_id = in->in_reply_to_id;
+	entities_parse(in->text, in->len, &sw->in.tweet_create.entities);
 	write_submit(w);
 }
 
@@ -94,20 +120,6 @@ int tweets_get(struct tweets *t, struct store_reader *r, uint64_t viewer, uint64
 	       struct strbuf *out)
 {
 	return feed_tweet_for(t->feed, r, viewer, id, out);
-}
-
-int tweets_of_user(struct store_reader *r, uint64_t viewer, uint64_t user_id,
-		   const struct store_page *page, struct tweet *out, bool *liked, size_t *n)
-{
-	int rc = r->ops->user_tweets(r, user_id, page, out, n);
-	if (rc || !*n)
-		return rc;
-	uint64_t *ids = xmalloc(*n * sizeof(*ids));
-	for (size_t i = 0; i < *n; i++)
-		ids[i] = out[i].id;
-	rc = feed_liked(r, viewer, ids, *n, liked);
-	free(ids);
-	return rc;
 }
 
 /* A fixed list of ids as a feed_id_source: one read gives them all. */
@@ -130,12 +142,63 @@ static int id_list_next(void *arg, size_t want, uint64_t *ids, size_t *n)
 }
 
 static int hydrate_list(struct tweets *t, struct store_reader *r, uint64_t viewer,
-			const uint64_t *ids, size_t n, struct strbuf *out)
+			const uint64_t *ids, size_t n, struct strbuf *out, struct feed_hydrated *res)
 {
 	struct id_list l = {.ids = ids, .n = n};
 	struct feed_id_source src = {.next = id_list_next, .arg = &l};
-	struct feed_hydrated res;
-	return feed_hydrate(t->feed, r, viewer, &src, TWEETS_CONTEXT_MAX, out, &res);
+	return feed_hydrate(t->feed, r, viewer, &src, n, out, res);
+}
+
+int tweets_of_user(struct tweets *t, struct store_reader *r, uint64_t viewer, uint64_t user_id,
+		   const struct store_page *page, struct strbuf *out, struct feed_hydrated *res)
+{
+	struct tweet *rows = xmalloc(page->limit * sizeof(*rows));
+	uint64_t *ids = xmalloc(page->limit * sizeof(*ids));
+	size_t n;
+	int rc = r->ops->user_tweets(r, user_id, page, rows, &n);
+	for (size_t i = 0; rc == STORE_OK && i < n; i++)
+		ids[i] = rows[i].id;
+	free(rows);
+	if (rc == STORE_OK) /* retweets among them come with their originals */
+		rc = hydrate_list(t, r, viewer, ids, n, out, res);
+	free(ids);
+	return rc;
+}
+
+int tweets_of_hashtag(struct tweets *t, struct store_reader *r, uint64_t viewer, const char *tag,
+		      const struct store_page *page, struct strbuf *out, struct feed_hydrated *res)
+{
+	uint64_t *ids = xmalloc(page->limit * sizeof(*ids));
+	size_t n;
+	int rc = r->ops->hashtag_tweet_ids(r, tag, page, ids, &n);
+	if (rc == STORE_OK)
+		rc = hydrate_list(t, r, viewer, ids, n, out, res);
+	free(ids);
+	return rc;
+}
+
+int tweets_trends(struct tweets *t, struct store_reader *r, uint64_t now_ms,
+		  struct store_trend *out, size_t *n)
+{
+	pthread_mutex_lock(&t->trends_lock);
+	bool fresh = t->trends_ms && now_ms >= t->trends_ms && now_ms - t->trends_ms < TRENDS_REFRESH_MS;
+	if (fresh) {
+		*n = t->trends_n;
+		memcpy(out, t->trends, *n * sizeof(*out));
+	}
+	pthread_mutex_unlock(&t->trends_lock);
+	if (fresh)
+		return STORE_OK;
+	uint64_t window = (uint64_t)STORE_TREND_MINUTES * 60000;
+	int rc = r->ops->trends(r, now_ms > window ? now_ms - window : 0, out, TRENDS_MAX, n);
+	if (rc)
+		return rc;
+	pthread_mutex_lock(&t->trends_lock);
+	t->trends_ms = now_ms;
+	t->trends_n = *n;
+	memcpy(t->trends, out, *n * sizeof(*out));
+	pthread_mutex_unlock(&t->trends_lock);
+	return STORE_OK;
 }
 
 int tweets_context(struct tweets *t, struct store_reader *r, uint64_t viewer, uint64_t id,
@@ -156,11 +219,12 @@ int tweets_context(struct tweets *t, struct store_reader *r, uint64_t viewer, ui
 		up[i] = up[j - 1];
 		up[j - 1] = x;
 	}
+	struct feed_hydrated res;
 	strbuf_append_str(out, "{\"ancestors\":");
-	if ((rc = hydrate_list(t, r, viewer, up, nup, out)))
+	if ((rc = hydrate_list(t, r, viewer, up, nup, out, &res)))
 		return rc;
 	strbuf_append_str(out, ",\"descendants\":");
-	if ((rc = hydrate_list(t, r, viewer, down, ndown, out)))
+	if ((rc = hydrate_list(t, r, viewer, down, ndown, out, &res)))
 		return rc;
 	strbuf_append_char(out, '}');
 	return STORE_OK;
@@ -171,6 +235,16 @@ void tweets_like(struct tweets *t, uint64_t user_id, uint64_t tweet_id, bool lik
 {
 	struct write *w = write_new(t->writes, like ? STORE_W_LIKE : STORE_W_UNLIKE, sizeof(*w),
 				    idem, done, arg);
+	w->sw.in.like.user_id = user_id;
+	w->sw.in.like.tweet_id = tweet_id;
+	write_submit(w);
+}
+
+void tweets_retweet(struct tweets *t, uint64_t user_id, uint64_t tweet_id, bool on,
+		    const struct store_idem *idem, write_done_fn done, void *arg)
+{
+	struct write *w = write_new(t->writes, on ? STORE_W_RETWEET : STORE_W_UNRETWEET,
+				    sizeof(*w), idem, done, arg);
 	w->sw.in.like.user_id = user_id;
 	w->sw.in.like.tweet_id = tweet_id;
 	write_submit(w);

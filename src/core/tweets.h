@@ -53,11 +53,26 @@ void tweets_delete(struct tweets *t, uint64_t author_id, uint64_t tweet_id, writ
 int tweets_get(struct tweets *t, struct store_reader *r, uint64_t viewer, uint64_t id,
 	       struct strbuf *out);
 
-/* A page of `user_id`'s tweets into out[0..page->limit), and whether
- * `viewer` liked each (liked[0..page->limit)); STORE_NOT_FOUND if the user
- * does not exist. */
-int tweets_of_user(struct store_reader *r, uint64_t viewer, uint64_t user_id,
-		   const struct store_page *page, struct tweet *out, bool *liked, size_t *n);
+/* A page of `user_id`'s tweets and retweets as `viewer` sees them (a
+ * Tweet[] appended to `out`, what it holds in *res); STORE_NOT_FOUND if
+ * the user does not exist. */
+int tweets_of_user(struct tweets *t, struct store_reader *r, uint64_t viewer, uint64_t user_id,
+		   const struct store_page *page, struct strbuf *out, struct feed_hydrated *res);
+
+/* A page of the tweets carrying hashtag `tag` (folded, core/entities.h),
+ * newest first, as `viewer` sees them. */
+int tweets_of_hashtag(struct tweets *t, struct store_reader *r, uint64_t viewer, const char *tag,
+		      const struct store_page *page, struct strbuf *out, struct feed_hydrated *res);
+
+/* The top TRENDS_MAX hashtags of the STORE_TREND_MINUTES before `now_ms`
+ * (a parameter, so tests need not wait an hour) into out[TRENDS_MAX]: by
+ * distinct authors, then tweets. Read from the store's counters, which
+ * every node shares, at most every TRENDS_REFRESH_MS per process; so a
+ * post shows within that much (and a read's round trip). */
+#define TRENDS_MAX 10
+#define TRENDS_REFRESH_MS 3000
+int tweets_trends(struct tweets *t, struct store_reader *r, uint64_t now_ms,
+		  struct store_trend *out, size_t *n);
 
 /* How far GET /v1/tweets/{id}/context reaches each way (docs/api.md). */
 #define TWEETS_CONTEXT_MAX 40
@@ -71,6 +86,14 @@ int tweets_context(struct tweets *t, struct store_reader *r, uint64_t viewer, ui
 /* `user_id` likes (like true) or stops liking `tweet_id`. */
 void tweets_like(struct tweets *t, uint64_t user_id, uint64_t tweet_id, bool like,
 		 const struct store_idem *idem, write_done_fn done, void *arg);
+
+/* `user_id` retweets (on true) or stops retweeting `tweet_id` (a
+ * retweet's id means its original). A retweet answers 201 with the
+ * retweet the first time, 200 with the same retweet after; an unretweet
+ * 204; both 404 for a missing tweet. The retweet is fanned out like a
+ * tweet (timeline/feed_writes.c). */
+void tweets_retweet(struct tweets *t, uint64_t user_id, uint64_t tweet_id, bool on,
+		    const struct store_idem *idem, write_done_fn done, void *arg);
 
 /* A page of the users who liked `tweet_id`, newest like first (the like's
  * id is each entry's cursor); STORE_NOT_FOUND if the tweet does not exist. */

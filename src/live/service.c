@@ -34,6 +34,7 @@
 #include <string.h>
 
 #include "core/model.h"
+#include "core/render.h"
 #include "core/write.h"
 #include "http/server.h"
 #include "live/watermark.h"
@@ -463,8 +464,14 @@ static void open_done(struct live_session *s, int rc)
 
 /* ---- handing on events ------------------------------------------------------------- */
 
+/* A tweet or retweet to the client; not a retweet of the reader's own
+ * tweet, which their stream has shown as itself (as the feed leaves those
+ * out: timeline/feed.h). */
 static void hand_on(struct live_session *s, uint64_t id, const char *json, size_t len)
 {
+	uint64_t orig, orig_author;
+	if (render_is_retweet(json, len, &orig, &orig_author) && orig_author == s->user_id)
+		return;
 	s->sink->tweet(s->arg, id, json, len);
 	atomic_fetch_add(&s->ll->svc->events, 1);
 }

@@ -57,6 +57,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/entities.h"
 #include "store/store.h"
 #include "util/bqueue.h"
 #include "util/container_of.h"
@@ -84,7 +85,7 @@
 #define IDLE_MS 200           /* the writer's wait for work before housekeeping */
 /* Bump when struct outbox_payload changes shape: rows of another layout
  * are not replayed (a mixed-version cluster finishes its own). */
-#define OUTBOX_LAYOUT 1
+#define OUTBOX_LAYOUT 2
 
 /* ---- schema ------------------------------------------------------------- */
 
@@ -204,6 +205,31 @@ static const char *const migrations[] = {
 	"DROP INDEX sessions_by_user;"
 	"CREATE INDEX sessions_by_user ON sessions (user_id, id);"
 	"CREATE INDEX sessions_by_last_use ON sessions (last_used_ms);",
+
+	/* 4: retweets (sqlite.c's 9): a tweets row with no text that names
+	 * its original; unique per (retweeter, original), found by original
+	 * when the original is deleted. */
+	"ALTER TABLE tweets ADD COLUMN retweet_of bigint, ADD COLUMN retweet_of_author_id bigint,"
+	"  ADD COLUMN retweet_count bigint NOT NULL DEFAULT 0;"
+	"CREATE UNIQUE INDEX retweets_by_author ON tweets (author_id, retweet_of)"
+	"  WHERE retweet_of IS NOT NULL;"
+	"CREATE INDEX retweets_by_original ON tweets (retweet_of) WHERE retweet_of IS NOT NULL;",
+
+	/* 5: entities, hashtags and per-minute trend counters (sqlite.c's
+	 * 10). The counters are shared by every node, so trends are too. */
+	"ALTER TABLE tweets ADD COLUMN entities text NOT NULL DEFAULT '';"
+	"CREATE TABLE hashtags ("
+	"  tag text NOT NULL,"
+	"  tweet_id bigint NOT NULL,"
+	"  PRIMARY KEY (tag, tweet_id));"
+	"CREATE INDEX hashtags_by_tweet ON hashtags (tweet_id);"
+	"CREATE TABLE trend_counts ("
+	"  tag text NOT NULL,"
+	"  minute bigint NOT NULL,"
+	"  author_id bigint NOT NULL,"
+	"  tweets bigint NOT NULL,"
+	"  PRIMARY KEY (tag, minute, author_id));"
+	"CREATE INDEX trend_counts_by_minute ON trend_counts (minute);",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -215,7 +241,8 @@ static const char *const migrations[] = {
 #define USER_NCOLS 7
 #define TWEET_COLS                                                                                 \
 	"t.id, t.author_id, u.handle, u.display_name, t.text, t.media, t.in_reply_to_id, "         \
-	"t.in_reply_to_user_id, t.reply_count, t.like_count"
+	"t.in_reply_to_user_id, t.reply_count, t.like_count, t.retweet_count, t.retweet_of, "     \
+	"t.retweet_of_author_id, t.entities"
 #define MEDIA_COLS                                                                                 \
 	"id, owner_id, status, claimed_type, size, parts, content_type, width, height, tweet_id, " \
 	"attempts, error, upload_id"
@@ -260,6 +287,9 @@ enum stmt {
 	R_TWEET_EXISTS,
 	R_ANCESTORS,
 	R_DESCENDANTS,
+	R_HASHTAG_IDS,
+	R_HASHTAG_IDS_ASC,
+	R_TRENDS,
 	/* writes */
 	W_USER_INSERT,
 	W_SESSION_INSERT,
@@ -282,6 +312,18 @@ enum stmt {
 	W_LIKE_DELETE,
 	W_LIKE_COUNT,
 	W_PROFILE_UPDATE,
+	W_TWEET_LOCK,
+	W_RETWEET_INSERT,
+	W_RETWEET_FIND,
+	W_RETWEET_DELETE,
+	W_RETWEET_COUNT,
+	W_RETWEETS_OF_DELETE,
+	W_VIEWER_ONE,
+	W_HANDLE_ID,
+	W_HASHTAG_INSERT,
+	W_HASHTAGS_OF_DELETE,
+	W_TREND_ADD,
+	W_TRENDS_SWEEP,
 	W_MEDIA_INSERT,
 	W_MEDIA_PROCESSING,
 	W_JOB_DELETE,
@@ -332,8 +374,10 @@ static const char *const sql[S_COUNT] = {
 	[R_AUTHOR_IDS] = "SELECT t.id FROM tweets t WHERE t.author_id = $1::bigint"
 			 PAGE("t.id", "DESC"),
 	[R_TWEETS_AFTER] = "SELECT t.id, t.author_id, '', '', t.text, t.media, t.in_reply_to_id,"
-			   " t.in_reply_to_user_id, t.reply_count, t.like_count, t.seq"
-			   " FROM tweets t WHERE t.seq > $1::bigint ORDER BY t.seq LIMIT $2",
+			   " t.in_reply_to_user_id, t.reply_count, t.like_count, t.retweet_count,"
+			   " t.retweet_of, t.retweet_of_author_id, t.entities, t.seq"
+			   " FROM tweets t WHERE t.seq > $1::bigint AND t.retweet_of IS NULL"
+			   " ORDER BY t.seq LIMIT $2",
 	[R_USERS_AFTER] = "SELECT " USER_COLS ", u.seq FROM users u WHERE u.seq > $1::bigint"
 			  " ORDER BY u.seq LIMIT $2",
 	[R_MEDIA] = "SELECT " MEDIA_COLS " FROM media WHERE id = $1::bigint",
@@ -346,8 +390,10 @@ static const char *const sql[S_COUNT] = {
 			" FOR UPDATE SKIP LOCKED)"
 			" RETURNING id, media_id, attempts, run_at_ms",
 	/* A page's ids as one array: one query whatever the page's length. */
-	[R_LIKED] = "SELECT tweet_id FROM likes WHERE user_id = $1::bigint"
-		    " AND tweet_id = ANY ($2::bigint[])",
+	[R_LIKED] = "SELECT tweet_id, 1 FROM likes WHERE user_id = $1::bigint"
+		    " AND tweet_id = ANY ($2::bigint[])"
+		    " UNION ALL SELECT retweet_of, 2 FROM tweets WHERE author_id = $1::bigint"
+		    " AND retweet_of = ANY ($2::bigint[])",
 	[R_LIKED_BY] = "SELECT f.id, " USER_COLS " FROM likes f JOIN users u ON u.id = f.user_id"
 		       " WHERE f.tweet_id = $1::bigint" PAGE("f.id", "DESC"),
 	[R_LIKED_BY_ASC] = "SELECT f.id, " USER_COLS " FROM likes f JOIN users u ON u.id ="
@@ -367,6 +413,10 @@ static const char *const sql[S_COUNT] = {
 			  " ORDER BY id LIMIT $2) first"
 			  " UNION ALL SELECT t.id FROM down JOIN tweets t ON t.in_reply_to_id = down.id)"
 			  " SELECT id FROM (SELECT id FROM down LIMIT $2) d ORDER BY id",
+	[R_HASHTAG_IDS] = "SELECT tweet_id FROM hashtags WHERE tag = $1" PAGE("tweet_id", "DESC"),
+	[R_HASHTAG_IDS_ASC] = "SELECT tweet_id FROM hashtags WHERE tag = $1" PAGE("tweet_id", "ASC"),
+	[R_TRENDS] = "SELECT tag, count(DISTINCT author_id), sum(tweets) FROM trend_counts"
+		     " WHERE minute >= $1::bigint GROUP BY tag ORDER BY 2 DESC, 3 DESC, tag LIMIT $2",
 
 	[W_USER_INSERT] = "INSERT INTO users AS u (id, handle, display_name, password_hash)"
 			  " VALUES ($1::bigint, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING " USER_COLS,
@@ -396,14 +446,14 @@ static const char *const sql[S_COUNT] = {
 	[W_REPLY_COUNT] = "WITH p AS (UPDATE tweets SET reply_count = reply_count + $2::int"
 			  " WHERE id = $1::bigint RETURNING *)" TWEET_OF_P,
 	[W_TWEET_INSERT] = "WITH t AS (INSERT INTO tweets (id, author_id, text, media, in_reply_to_id,"
-			   " in_reply_to_user_id) VALUES ($1::bigint, $2::bigint, $3, $4, $5::bigint,"
-			   " $6::bigint) RETURNING *),"
+			   " in_reply_to_user_id, entities) VALUES ($1::bigint, $2::bigint, $3, $4,"
+			   " $5::bigint, $6::bigint, $7) RETURNING *),"
 			   " u AS (UPDATE users SET tweets_count = tweets_count + 1"
 			   " WHERE id = $2::bigint RETURNING id, handle, display_name)"
 			   " SELECT " TWEET_COLS " FROM t JOIN u ON u.id = t.author_id",
 	[W_MEDIA_ATTACH] = "UPDATE media SET tweet_id = $2::bigint WHERE id = ANY ($1::bigint[])",
 	[W_TWEET_DELETE] = "DELETE FROM tweets WHERE id = $1::bigint AND author_id = $2::bigint"
-			   " RETURNING coalesce(in_reply_to_id, 0)",
+			   " RETURNING coalesce(in_reply_to_id, 0), coalesce(retweet_of, 0)",
 	/* Its likes go, its media are released (cleanup removes them and
 	 * their blobs), its author counts one tweet less. */
 	[W_TWEET_DELETE_REST] = "WITH l AS (DELETE FROM likes WHERE tweet_id = $1::bigint),"
@@ -434,6 +484,32 @@ static const char *const sql[S_COUNT] = {
 	/* A NULL parameter leaves its field as it is. */
 	[W_PROFILE_UPDATE] = "UPDATE users u SET display_name = coalesce($2, display_name),"
 			     " bio = coalesce($3, bio) WHERE id = $1::bigint RETURNING " USER_COLS,
+	/* A tweet about to be retweeted: shared, so a delete on another node
+	 * waits for the retweet's commit and then takes the retweet with it. */
+	[W_TWEET_LOCK] = "SELECT " TWEET_COLS TWEET_FROM "WHERE t.id = $1::bigint FOR SHARE OF t",
+	/* Retweet rows take no part in the commit sequence's promise
+	 * (tweets_after leaves them out), so they need no LOCK_SEQ. */
+	[W_RETWEET_INSERT] = "INSERT INTO tweets (id, author_id, text, retweet_of, retweet_of_author_id)"
+			     " VALUES ($1::bigint, $2::bigint, '', $3::bigint, $4::bigint)"
+			     " ON CONFLICT DO NOTHING RETURNING id",
+	[W_RETWEET_FIND] = "SELECT id FROM tweets WHERE author_id = $1::bigint"
+			   " AND retweet_of = $2::bigint",
+	[W_RETWEET_DELETE] = "DELETE FROM tweets WHERE author_id = $1::bigint"
+			     " AND retweet_of = $2::bigint RETURNING id",
+	[W_RETWEET_COUNT] = "WITH p AS (UPDATE tweets SET retweet_count = retweet_count + $2::int"
+			    " WHERE id = $1::bigint RETURNING *)" TWEET_OF_P,
+	[W_RETWEETS_OF_DELETE] = "DELETE FROM tweets WHERE retweet_of = $1::bigint",
+	[W_VIEWER_ONE] = "SELECT EXISTS (SELECT 1 FROM likes WHERE user_id = $1::bigint"
+			 " AND tweet_id = $2::bigint)::int, EXISTS (SELECT 1 FROM tweets"
+			 " WHERE author_id = $1::bigint AND retweet_of = $2::bigint)::int",
+	[W_HANDLE_ID] = "SELECT id, handle FROM users WHERE lower(handle) = lower($1)",
+	[W_HASHTAG_INSERT] = "INSERT INTO hashtags (tag, tweet_id) VALUES ($1, $2::bigint)"
+			     " ON CONFLICT DO NOTHING",
+	[W_HASHTAGS_OF_DELETE] = "DELETE FROM hashtags WHERE tweet_id = $1::bigint",
+	[W_TREND_ADD] = "INSERT INTO trend_counts (tag, minute, author_id, tweets)"
+			" VALUES ($1, $2::bigint, $3::bigint, 1) ON CONFLICT (tag, minute, author_id)"
+			" DO UPDATE SET tweets = trend_counts.tweets + 1",
+	[W_TRENDS_SWEEP] = "DELETE FROM trend_counts WHERE minute < $1::bigint",
 	[W_MEDIA_INSERT] = "INSERT INTO media (id, owner_id, status, claimed_type, size, parts,"
 			   " created_ms, upload_id) VALUES ($1::bigint, $2::bigint, 0, $3, $4::bigint,"
 			   " $5::int, $6::bigint, $7) RETURNING " MEDIA_COLS,
@@ -814,6 +890,10 @@ static void read_tweet(const PGresult *r, int row, struct tweet *t)
 	t->in_reply_to_user_id = col_u64(r, row, 7);
 	t->reply_count = col_u64(r, row, 8);
 	t->like_count = col_u64(r, row, 9);
+	t->retweet_count = col_u64(r, row, 10);
+	t->retweet_of = col_u64(r, row, 11);
+	t->retweet_of_author_id = col_u64(r, row, 12);
+	entities_decode(PQgetvalue(r, row, 13), &t->entities);
 }
 
 static void read_media(const PGresult *r, int row, struct media *m)
@@ -1188,12 +1268,11 @@ static int pg_liked_by(struct store_reader *base, uint64_t tweet_id, const struc
 	return entry_list(rconn(base), R_LIKED_BY, R_LIKED_BY_ASC, tweet_id, p, out, n);
 }
 
-static int pg_liked(struct store_reader *base, uint64_t user_id, const uint64_t *ids, size_t n,
-		    bool *liked)
+static int pg_viewer_state(struct store_reader *base, uint64_t user_id, const uint64_t *ids,
+			   size_t n, uint8_t *state)
 {
 	struct pg_reader *rd = (struct pg_reader *)base;
-	for (size_t i = 0; i < n; i++)
-		liked[i] = false;
+	memset(state, 0, n);
 	if (!n)
 		return STORE_OK;
 	struct args a = {0};
@@ -1205,9 +1284,10 @@ static int pg_liked(struct store_reader *base, uint64_t user_id, const uint64_t 
 	/* A page holds at most a few hundred ids: matching back is a scan. */
 	for (int k = 0; k < PQntuples(r); k++) {
 		uint64_t id = col_u64(r, k, 0);
+		uint8_t bit = (uint8_t)col_u64(r, k, 1);
 		for (size_t i = 0; i < n; i++)
 			if (ids[i] == id)
-				liked[i] = true;
+				state[i] |= bit;
 	}
 	PQclear(r);
 	return STORE_OK;
@@ -1294,6 +1374,45 @@ static int pg_author_tweet_ids(struct store_reader *base, uint64_t author_id,
 	return STORE_OK;
 }
 
+static int pg_hashtag_tweet_ids(struct store_reader *base, const char *tag,
+				const struct store_page *p, uint64_t *ids, size_t *n)
+{
+	struct args a = {0};
+	arg_text(&a, tag);
+	arg_u64(&a, p->before);
+	arg_u64(&a, p->after);
+	arg_int(&a, (int)p->limit);
+	*n = 0;
+	PGresult *r = query(rconn(base), p->oldest_first ? R_HASHTAG_IDS_ASC : R_HASHTAG_IDS, &a);
+	if (!r)
+		return STORE_ERROR;
+	for (int i = 0; i < PQntuples(r) && *n < p->limit; i++)
+		ids[(*n)++] = col_u64(r, i, 0);
+	PQclear(r);
+	if (p->oldest_first)
+		REVERSE(ids, *n, uint64_t);
+	return STORE_OK;
+}
+
+static int pg_trends(struct store_reader *base, uint64_t since_ms, struct store_trend *out,
+		     size_t max, size_t *n)
+{
+	struct args a = {0};
+	arg_u64(&a, since_ms / 60000);
+	arg_int(&a, (int)max);
+	*n = 0;
+	PGresult *r = query(rconn(base), R_TRENDS, &a);
+	if (!r)
+		return STORE_ERROR;
+	for (int i = 0; i < PQntuples(r) && *n < max; i++, (*n)++) {
+		col_copy(r, i, 0, out[*n].tag, sizeof(out[*n].tag));
+		out[*n].authors = col_u64(r, i, 1);
+		out[*n].tweets = col_u64(r, i, 2);
+	}
+	PQclear(r);
+	return STORE_OK;
+}
+
 static int pg_tweets_after(struct store_reader *base, uint64_t after, unsigned limit,
 			   struct tweet *out, uint64_t *cursors, size_t *n)
 {
@@ -1306,7 +1425,7 @@ static int pg_tweets_after(struct store_reader *base, uint64_t after, unsigned l
 		return STORE_ERROR;
 	for (int i = 0; i < PQntuples(r) && *n < limit; i++, (*n)++) {
 		read_tweet(r, i, &out[*n]);
-		cursors[*n] = col_u64(r, i, 10);
+		cursors[*n] = col_u64(r, i, 14);
 	}
 	PQclear(r);
 	return STORE_OK;
@@ -1593,23 +1712,91 @@ static int add_replies(struct pg_store *s, uint64_t parent, int delta, struct tw
 	return writer_tweet_row(s, W_REPLY_COUNT, &a, out);
 }
 
+/* The entities a post's text found, keeping only the mentions of users
+ * that exist, with their ids and handles as they spell them. */
+static int resolve_mentions(struct pg_store *s, const struct entities *in, struct entities *out)
+{
+	*out = *in;
+	out->mentions_n = 0;
+	for (unsigned i = 0; i < in->mentions_n; i++) {
+		struct args a = {0};
+		arg_text(&a, in->mentions[i].handle);
+		PGresult *r;
+		int rc = wrow(s, W_HANDLE_ID, &a, &r);
+		if (rc < 0)
+			return rc;
+		if (rc == 0)
+			continue; /* no such user: plain text */
+		struct mention *m = &out->mentions[out->mentions_n++];
+		*m = in->mentions[i];
+		m->id = col_u64(r, 0, 0);
+		col_copy(r, 0, 1, m->handle, sizeof(m->handle));
+		PQclear(r);
+	}
+	return STORE_OK;
+}
+
+/* Indexes the tweet under each of its tags and counts it for trends, in
+ * the minute it was made. */
+static int index_hashtags(struct pg_store *s, const char *text, const struct entities *e,
+			  uint64_t id, uint64_t author)
+{
+	for (unsigned i = 0; i < e->hashtags_n; i++) {
+		char tag[HASHTAG_MAX + 1];
+		entities_tag(text, &e->hashtags[i], tag);
+		if (!entities_tag_first(text, e, i))
+			continue; /* a tweet counts once per tag */
+		struct args h = {0}, c = {0};
+		arg_text(&h, tag);
+		arg_u64(&h, id);
+		arg_text(&c, tag);
+		arg_u64(&c, id_unix_ms(id) / 60000);
+		arg_u64(&c, author);
+		if (command(&s->w, W_HASHTAG_INSERT, &h) || command(&s->w, W_TREND_ADD, &c))
+			return STORE_ERROR;
+	}
+	return STORE_OK;
+}
+
+/* The tweet `id` names, locked against a delete until the commit: itself,
+ * or the original when it is a retweet (which goes with its original). */
+static int writer_original(struct pg_store *s, uint64_t id, struct tweet *out)
+{
+	struct args a = {0};
+	arg_u64(&a, id);
+	int rc = writer_tweet_row(s, W_TWEET_LOCK, &a, out);
+	if (rc == STORE_OK && out->retweet_of) {
+		struct args o = {0};
+		arg_u64(&o, out->retweet_of);
+		rc = writer_tweet_row(s, W_TWEET_LOCK, &o, out);
+	}
+	return rc;
+}
+
 static int exec_tweet_create(struct pg_store *s, struct store_write *w)
 {
 	uint64_t parent = w->in.tweet_create.in_reply_to_id;
 	struct strbuf media = STRBUF_INIT;
-	/* Checks first, so that a refusal has changed nothing. */
+	/* Checks first, so that a refusal has changed nothing. A reply to a
+	 * retweet answers its original. */
 	int rc = tweet_media_check(s, w, &media);
 	w->related.id = 0;
+	if (rc == STORE_OK && parent && (rc = writer_original(s, parent, &w->related)) == STORE_OK)
+		parent = w->related.id;
 	if (rc == STORE_OK && parent)
 		rc = add_replies(s, parent, 1, &w->related); /* NOT_FOUND: no such tweet */
 	if (rc) {
 		strbuf_deinit(&media);
 		return rc;
 	}
-	if (seq_lock(s)) {
+	struct entities ent;
+	rc = resolve_mentions(s, &w->in.tweet_create.entities, &ent);
+	if (rc || seq_lock(s)) {
 		strbuf_deinit(&media);
-		return STORE_ERROR;
+		return rc ? rc : STORE_ERROR;
 	}
+	struct strbuf ents = STRBUF_INIT;
+	entities_encode(&ent, &ents);
 	uint64_t id = idgen_next(&s->ids);
 	struct args a = {0};
 	arg_u64(&a, id);
@@ -1623,10 +1810,14 @@ static int exec_tweet_create(struct pg_store *s, struct store_write *w)
 		arg_text(&a, NULL);
 		arg_text(&a, NULL);
 	}
+	arg_text(&a, ents.data ? ents.data : "");
 	rc = writer_tweet_row(s, W_TWEET_INSERT, &a, &w->tweet);
 	strbuf_deinit(&media);
+	strbuf_deinit(&ents);
 	if (rc)
 		return STORE_ERROR; /* no row back: the author vanished, an internal error */
+	if (index_hashtags(s, w->in.tweet_create.text, &ent, id, w->in.tweet_create.author_id))
+		return STORE_ERROR;
 	if (w->in.tweet_create.media_n) {
 		struct args m = {0};
 		arg_text(&m, id_array(&s->scratch, w->in.tweet_create.media_ids,
@@ -1636,6 +1827,103 @@ static int exec_tweet_create(struct pg_store *s, struct store_write *w)
 			return STORE_ERROR;
 	}
 	return STORE_OK;
+}
+
+/* Adds `delta` retweets to `original`, reading it back into *out
+ * (STORE_NOT_FOUND, *out untouched, if it is gone). */
+static int add_retweets(struct pg_store *s, uint64_t original, int delta, struct tweet *out)
+{
+	struct args a = {0};
+	arg_u64(&a, original);
+	arg_int(&a, delta);
+	return writer_tweet_row(s, W_RETWEET_COUNT, &a, out);
+}
+
+/* The VIEWER_* bits of `user` for `tweet`. */
+static int writer_viewer(struct pg_store *s, uint64_t user, uint64_t tweet, unsigned *out)
+{
+	struct args a = {0};
+	arg_u64(&a, user);
+	arg_u64(&a, tweet);
+	PGresult *r;
+	if (wrow(s, W_VIEWER_ONE, &a, &r) != 1)
+		return STORE_ERROR;
+	*out = (col_u64(r, 0, 0) ? VIEWER_LIKED : 0) | (col_u64(r, 0, 1) ? VIEWER_RETWEETED : 0);
+	PQclear(r);
+	return STORE_OK;
+}
+
+/* Runs `which` on (user, original), which answers a retweet's id or no
+ * row; *id is 0 for none. */
+static int retweet_id(struct pg_store *s, enum stmt which, uint64_t user, uint64_t original,
+		      uint64_t *id)
+{
+	struct args a = {0};
+	arg_u64(&a, user);
+	arg_u64(&a, original);
+	PGresult *r;
+	int rc = wrow(s, which, &a, &r);
+	*id = 0;
+	if (rc == 1) {
+		*id = col_u64(r, 0, 0);
+		PQclear(r);
+	}
+	return rc < 0 ? rc : STORE_OK;
+}
+
+/* A retweet (of the original, when the id names a retweet); retweeting
+ * twice is one retweet, and the one there was is the answer. */
+static int exec_retweet(struct pg_store *s, struct store_write *w)
+{
+	uint64_t user = w->in.like.user_id;
+	int rc = writer_original(s, w->in.like.tweet_id, &w->related);
+	if (rc)
+		return rc;
+	uint64_t original = w->related.id, id;
+	struct args a = {0};
+	arg_u64(&a, idgen_next(&s->ids));
+	arg_u64(&a, user);
+	arg_u64(&a, original);
+	arg_u64(&a, w->related.author_id);
+	PGresult *r;
+	rc = wrow(s, W_RETWEET_INSERT, &a, &r);
+	if (rc < 0)
+		return rc;
+	w->created = rc == 1;
+	if (w->created) {
+		id = col_u64(r, 0, 0);
+		PQclear(r);
+		if (add_retweets(s, original, 1, &w->related))
+			return STORE_ERROR;
+	} else if ((rc = retweet_id(s, W_RETWEET_FIND, user, original, &id))) {
+		return rc;
+	}
+	if (!id || writer_tweet(s, id, &w->tweet) || writer_viewer(s, user, original, &w->viewer))
+		return STORE_ERROR;
+	return STORE_OK;
+}
+
+/* An unretweet; undoing what is not there changes nothing (created
+ * false). The answer is about the original. */
+static int exec_unretweet(struct pg_store *s, struct store_write *w)
+{
+	int rc = writer_original(s, w->in.like.tweet_id, &w->tweet);
+	if (rc)
+		return rc;
+	w->related = (struct tweet){0};
+	uint64_t original = w->tweet.id, id;
+	if ((rc = retweet_id(s, W_RETWEET_FIND, w->in.like.user_id, original, &id)))
+		return rc;
+	if (id && writer_tweet(s, id, &w->related))
+		return STORE_ERROR;
+	if ((rc = retweet_id(s, W_RETWEET_DELETE, w->in.like.user_id, original, &id)))
+		return rc;
+	w->created = id != 0;
+	if (!w->created) {
+		w->related = (struct tweet){0};
+		return STORE_OK;
+	}
+	return add_retweets(s, original, -1, &w->tweet) ? STORE_ERROR : STORE_OK;
 }
 
 static int exec_tweet_delete(struct pg_store *s, struct store_write *w)
@@ -1648,11 +1936,17 @@ static int exec_tweet_delete(struct pg_store *s, struct store_write *w)
 	int rc = wrow(s, W_TWEET_DELETE, &a, &r);
 	if (rc <= 0)
 		return rc == 0 ? STORE_NOT_FOUND : rc; /* missing or someone else's: one answer */
-	uint64_t parent = col_u64(r, 0, 0);
+	uint64_t parent = col_u64(r, 0, 0), original = col_u64(r, 0, 1);
 	PQclear(r);
-	if (command(&s->w, W_TWEET_DELETE_REST, &a))
-		return STORE_ERROR;
 	w->related.id = 0;
+	if (original) /* a retweet: its original counts one less */
+		return add_retweets(s, original, -1, &w->related) == STORE_ERROR ? STORE_ERROR
+										 : STORE_OK;
+	struct args o = {0};
+	arg_u64(&o, id); /* every retweet of it goes with it */
+	if (command(&s->w, W_TWEET_DELETE_REST, &a) || command(&s->w, W_RETWEETS_OF_DELETE, &o) ||
+	    command(&s->w, W_HASHTAGS_OF_DELETE, &o))
+		return STORE_ERROR;
 	if (parent) {
 		rc = add_replies(s, parent, -1, &w->related);
 		if (rc == STORE_NOT_FOUND)
@@ -1702,25 +1996,30 @@ static int exec_follow_delete(struct pg_store *s, struct store_write *w)
 /* A like or an unlike, as follows go. */
 static int exec_like(struct pg_store *s, struct store_write *w, bool like)
 {
-	uint64_t user = w->in.like.user_id, tweet = w->in.like.tweet_id;
+	uint64_t user = w->in.like.user_id;
+	int rc = writer_original(s, w->in.like.tweet_id, &w->tweet); /* a retweet's original */
+	if (rc)
+		return rc;
+	uint64_t tweet = w->tweet.id;
 	struct args q = {0};
 	if (like)
 		arg_u64(&q, idgen_next(&s->ids));
 	arg_u64(&q, user);
 	arg_u64(&q, tweet);
 	PGresult *r;
-	int rc = wrow(s, like ? W_LIKE_INSERT : W_LIKE_DELETE, &q, &r);
+	rc = wrow(s, like ? W_LIKE_INSERT : W_LIKE_DELETE, &q, &r);
 	if (rc < 0)
 		return rc;
 	w->created = rc == 1;
-	if (!w->created)
-		return writer_tweet(s, tweet, &w->tweet); /* NOT_FOUND, or already so */
-	PQclear(r);
-	struct args c = {0};
-	arg_u64(&c, tweet);
-	arg_int(&c, like ? 1 : -1);
-	rc = writer_tweet_row(s, W_LIKE_COUNT, &c, &w->tweet);
-	return rc == STORE_NOT_FOUND ? STORE_ERROR : rc;
+	if (w->created) {
+		PQclear(r);
+		struct args c = {0};
+		arg_u64(&c, tweet);
+		arg_int(&c, like ? 1 : -1);
+		if (writer_tweet_row(s, W_LIKE_COUNT, &c, &w->tweet))
+			return STORE_ERROR;
+	}
+	return writer_viewer(s, user, tweet, &w->viewer);
 }
 
 static int exec_like_create(struct pg_store *s, struct store_write *w)
@@ -1861,6 +2160,8 @@ static int (*const exec_kind[STORE_W_COUNT])(struct pg_store *s, struct store_wr
 	[STORE_W_SESSION_DELETE] = exec_session_delete,
 	[STORE_W_TWEET_CREATE] = exec_tweet_create,
 	[STORE_W_TWEET_DELETE] = exec_tweet_delete,
+	[STORE_W_RETWEET] = exec_retweet,
+	[STORE_W_UNRETWEET] = exec_unretweet,
 	[STORE_W_FOLLOW] = exec_follow_create,
 	[STORE_W_UNFOLLOW] = exec_follow_delete,
 	[STORE_W_PROBE] = exec_probe,
@@ -1967,6 +2268,9 @@ static void sweep_idempotency(struct pg_store *s)
 	struct args a = {0};
 	arg_u64(&a, now - IDEM_TTL_MS);
 	command(&s->w, W_IDEM_SWEEP, &a);
+	struct args t = {0}; /* trend counters past the window, and a minute's grace */
+	arg_u64(&t, now / 60000 - STORE_TREND_MINUTES - 1);
+	command(&s->w, W_TRENDS_SWEEP, &t);
 }
 
 static struct store_write *next_write(const struct store_write *w)
@@ -2506,7 +2810,9 @@ const struct store_ops store_postgres_ops = {
 	.follower_ids = pg_follower_ids,
 	.followees = pg_followees,
 	.author_tweet_ids = pg_author_tweet_ids,
-	.liked = pg_liked,
+	.viewer_state = pg_viewer_state,
+	.hashtag_tweet_ids = pg_hashtag_tweet_ids,
+	.trends = pg_trends,
 	.liked_by = pg_liked_by,
 	.ancestor_ids = pg_ancestor_ids,
 	.descendant_ids = pg_descendant_ids,

@@ -32,6 +32,14 @@
  *   users.bio                             '' when unset
  *   sessions.id, last_used_ms, device, ip  what GET /v1/sessions lists; index
  *                                         (user_id, id)
+ *   tweets.retweet_of, retweet_of_author_id  a retweet: a row with no text;
+ *                                         unique (author_id, retweet_of), index
+ *                                         by original
+ *   tweets.retweet_count                  kept by the writes that change it
+ *   tweets.entities                       mentions and hashtags (core/entities.h)
+ *   hashtags(tag, tweet_id)               folded tags; index by tweet
+ *   trend_counts(tag, minute, author_id, tweets)  per-minute counters for
+ *                                         trends; index by minute
  * created_at of every object is derived from its snowflake id.
  */
 #include "store/sqlite.h"
@@ -48,6 +56,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/entities.h"
 #include "store/store.h"
 #include "util/bqueue.h"
 #include "util/container_of.h"
@@ -186,6 +195,38 @@ static const char *const migrations[STORE_SQLITE_SCHEMA_VERSION] = {
 	"ALTER TABLE sessions8 RENAME TO sessions;"
 	"CREATE INDEX sessions_by_user ON sessions(user_id, id);"
 	"CREATE INDEX sessions_by_last_use ON sessions(last_used_ms);",
+
+	/* 9: retweets. A retweet is a tweets row with no text that names its
+	 * original, so it is fanned out, paged and merged like any tweet; the
+	 * unique (author, original) index makes retweeting twice one retweet
+	 * and answers "which of this page did the reader retweet", the index
+	 * by original finds the retweets a deleted tweet takes with it. */
+	"ALTER TABLE tweets ADD COLUMN retweet_of INTEGER;"
+	"ALTER TABLE tweets ADD COLUMN retweet_of_author_id INTEGER;"
+	"ALTER TABLE tweets ADD COLUMN retweet_count INTEGER NOT NULL DEFAULT 0;"
+	"CREATE UNIQUE INDEX retweets_by_author ON tweets(author_id, retweet_of)"
+	"  WHERE retweet_of IS NOT NULL;"
+	"CREATE INDEX retweets_by_original ON tweets(retweet_of) WHERE retweet_of IS NOT NULL;",
+
+	/* 10: entities, hashtags and trends. A tweet keeps what its text
+	 * links (parsed once, when posted); hashtags index tweets by folded
+	 * tag for GET /v1/hashtags/{tag}/tweets; trend_counts are counters
+	 * per tag, minute and author, added to by each post, so the top tags
+	 * of the last hour are read from an hour of counters, never from
+	 * tweets. */
+	"ALTER TABLE tweets ADD COLUMN entities TEXT NOT NULL DEFAULT '';"
+	"CREATE TABLE hashtags ("
+	"  tag TEXT NOT NULL,"
+	"  tweet_id INTEGER NOT NULL,"
+	"  PRIMARY KEY (tag, tweet_id)) WITHOUT ROWID;"
+	"CREATE INDEX hashtags_by_tweet ON hashtags(tweet_id);"
+	"CREATE TABLE trend_counts ("
+	"  tag TEXT NOT NULL,"
+	"  minute INTEGER NOT NULL,"
+	"  author_id INTEGER NOT NULL,"
+	"  tweets INTEGER NOT NULL,"
+	"  PRIMARY KEY (tag, minute, author_id)) WITHOUT ROWID;"
+	"CREATE INDEX trend_counts_by_minute ON trend_counts(minute);",
 };
 
 static int user_version(sqlite3 *db)
@@ -252,7 +293,9 @@ int store_sqlite_configure(sqlite3 *db, struct strbuf *err)
 #define USER_NCOLS 7
 #define TWEET_COLS "t.id, t.author_id, u.handle, u.display_name, t.text, t.media, " TWEET_OWN_COLS
 /* The tweet's own columns after the text and media (read_tweet). */
-#define TWEET_OWN_COLS "t.in_reply_to_id, t.in_reply_to_user_id, t.reply_count, t.like_count"
+#define TWEET_OWN_COLS                                                                             \
+	"t.in_reply_to_id, t.in_reply_to_user_id, t.reply_count, t.like_count, t.retweet_count, "  \
+	"t.retweet_of, t.retweet_of_author_id, t.entities"
 #define MEDIA_COLS "id, owner_id, status, claimed_type, size, parts, content_type, width, height, tweet_id, attempts, error, upload_id"
 #define TWEET_FROM " FROM tweets t JOIN users u ON u.id = t.author_id "
 #define SESSION_COLS "id, user_id, last_used_ms, device, ip"
@@ -266,7 +309,10 @@ int store_sqlite_configure(sqlite3 *db, struct strbuf *err)
 	"?" #d "0,?" #d "1,?" #d "2,?" #d "3,?" #d "4,?" #d "5,?" #d "6,?" #d "7,?" #d "8,?" #d "9"
 #define LIKED_BATCH 100
 #define LIKED_FIRST 100 /* the parameter number of the first id */
-#define LIKED_RANGE_MAX 64 /* likes read from a page's id range before asking by id */
+#define LIKED_RANGE_MAX 64 /* likes and retweets read from a page's id range before asking by id */
+#define LIKED_IDS                                                                                  \
+	"(" Q10(10) "," Q10(11) "," Q10(12) "," Q10(13) "," Q10(14) "," Q10(15) "," Q10(16) ","    \
+	    Q10(17) "," Q10(18) "," Q10(19) ")"
 #define FEED_WHERE                                                                                 \
 	"WHERE t.author_id IN (SELECT followee_id FROM follows WHERE follower_id = ?1"             \
 	" UNION ALL SELECT ?1)"
@@ -301,6 +347,9 @@ enum read_stmt {
 	R_TWEET_EXISTS,
 	R_ANCESTORS,
 	R_DESCENDANTS,
+	R_HASHTAG_IDS,
+	R_HASHTAG_IDS_ASC,
+	R_TRENDS,
 	R_COUNT
 };
 
@@ -330,16 +379,20 @@ static const char *const read_sql[R_COUNT] = {
 			"f.followee_id WHERE f.follower_id = ?1",
 	[R_AUTHOR_IDS] = "SELECT t.id FROM tweets t WHERE t.author_id = ?1" PAGE_DESC,
 	[R_TWEETS_AFTER] = "SELECT t.id, t.author_id, '', '', t.text, t.media, " TWEET_OWN_COLS
-			   " FROM tweets t WHERE t.id > ?1 ORDER BY t.id LIMIT ?2",
+			   " FROM tweets t WHERE t.id > ?1 AND t.retweet_of IS NULL"
+			   " ORDER BY t.id LIMIT ?2",
 	[R_USERS_AFTER] = "SELECT " USER_COLS " FROM users u WHERE u.id > ?1 ORDER BY u.id LIMIT ?2",
 	[R_MEDIA] = "SELECT " MEDIA_COLS " FROM media WHERE id = ?1",
 	[R_JOBS_DUE] = "SELECT id, media_id, attempts, run_at_ms FROM jobs WHERE state = 0 AND "
 		       "run_at_ms <= ?1 ORDER BY run_at_ms, id LIMIT ?2",
-	[R_LIKED] = "SELECT tweet_id FROM likes WHERE user_id = ?1 AND tweet_id IN (" Q10(10) ","
-		    Q10(11) "," Q10(12) "," Q10(13) "," Q10(14) "," Q10(15) "," Q10(16) ","
-		    Q10(17) "," Q10(18) "," Q10(19) ")",
-	[R_LIKED_RANGE] = "SELECT tweet_id FROM likes WHERE user_id = ?1"
-			  " AND tweet_id BETWEEN ?2 AND ?3 LIMIT ?4",
+	/* The reader's likes (1) and retweets (2) among the ids. */
+	[R_LIKED] = "SELECT tweet_id, 1 FROM likes WHERE user_id = ?1 AND tweet_id IN " LIKED_IDS
+		    " UNION ALL SELECT retweet_of, 2 FROM tweets WHERE author_id = ?1"
+		    " AND retweet_of IN " LIKED_IDS,
+	[R_LIKED_RANGE] = "SELECT tweet_id, 1 FROM likes WHERE user_id = ?1"
+			  " AND tweet_id BETWEEN ?2 AND ?3"
+			  " UNION ALL SELECT retweet_of, 2 FROM tweets WHERE author_id = ?1"
+			  " AND retweet_of BETWEEN ?2 AND ?3 LIMIT ?4",
 	[R_LIKED_BY] = "SELECT f.id, " USER_COLS " FROM likes f JOIN users u ON u.id = f.user_id"
 		       " WHERE f.tweet_id = ?1" FPAGE_DESC,
 	[R_LIKED_BY_ASC] = "SELECT f.id, " USER_COLS " FROM likes f JOIN users u ON u.id = "
@@ -362,6 +415,12 @@ static const char *const read_sql[R_COUNT] = {
 			  " FROM down JOIN tweets t ON t.in_reply_to_id = down.id"
 			  " LIMIT ?2)"
 			  " SELECT id FROM down ORDER BY id",
+	[R_HASHTAG_IDS] = "SELECT tweet_id FROM hashtags WHERE tag = ?1 AND tweet_id < ?2"
+			  " AND tweet_id > ?3 ORDER BY tweet_id DESC LIMIT ?4",
+	[R_HASHTAG_IDS_ASC] = "SELECT tweet_id FROM hashtags WHERE tag = ?1 AND tweet_id < ?2"
+			      " AND tweet_id > ?3 ORDER BY tweet_id ASC LIMIT ?4",
+	[R_TRENDS] = "SELECT tag, count(DISTINCT author_id), sum(tweets) FROM trend_counts"
+		     " WHERE minute >= ?1 GROUP BY tag ORDER BY 2 DESC, 3 DESC, tag LIMIT ?2",
 };
 
 enum write_stmt {
@@ -409,6 +468,17 @@ enum write_stmt {
 	W_LIKE_DELETE,
 	W_LIKE_COUNT,
 	W_PROFILE_UPDATE,
+	W_RETWEET_INSERT,
+	W_RETWEET_FIND,
+	W_RETWEET_DELETE,
+	W_RETWEET_COUNT,
+	W_RETWEETS_OF_DELETE,
+	W_VIEWER_ONE,
+	W_HANDLE_ID,
+	W_HASHTAG_INSERT,
+	W_HASHTAGS_OF_DELETE,
+	W_TREND_ADD,
+	W_TRENDS_SWEEP,
 	W_COUNT
 };
 
@@ -432,7 +502,7 @@ static const char *const write_sql[W_COUNT] = {
 	 * against: of two changes at once, the second finds it changed. */
 	[W_PASSWORD_SET] = "UPDATE users SET password_hash = ?3 WHERE id = ?1 AND password_hash = ?2",
 	[W_TWEET_INSERT] = "INSERT INTO tweets (id, author_id, text, media, in_reply_to_id, "
-			   "in_reply_to_user_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+			   "in_reply_to_user_id, entities) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
 	[W_TWEET_GET] = "SELECT " TWEET_COLS TWEET_FROM "WHERE t.id = ?1",
 	[W_TWEET_DELETE] = "DELETE FROM tweets WHERE id = ?1 AND author_id = ?2",
 	[W_TWEETS_COUNT] = "UPDATE users SET tweets_count = tweets_count + ?2 WHERE id = ?1",
@@ -464,7 +534,8 @@ static const char *const write_sql[W_COUNT] = {
 			    " AND status <> 1) OR status = 4 LIMIT ?2",
 	[W_MEDIA_DELETE] = "DELETE FROM media WHERE id = ?1",
 	[W_JOBS_OF_MEDIA_DELETE] = "DELETE FROM jobs WHERE media_id = ?1",
-	[W_TWEET_PARENT] = "SELECT in_reply_to_id FROM tweets WHERE id = ?1 AND author_id = ?2",
+	[W_TWEET_PARENT] = "SELECT in_reply_to_id, retweet_of FROM tweets WHERE id = ?1"
+			   " AND author_id = ?2",
 	[W_REPLY_COUNT] = "UPDATE tweets SET reply_count = reply_count + ?2 WHERE id = ?1",
 	[W_LIKES_OF_TWEET_DELETE] = "DELETE FROM likes WHERE tweet_id = ?1",
 	[W_LIKE_INSERT] = "INSERT OR IGNORE INTO likes (id, user_id, tweet_id) VALUES (?1, ?2, ?3)",
@@ -473,6 +544,20 @@ static const char *const write_sql[W_COUNT] = {
 	/* A NULL parameter leaves its field as it is. */
 	[W_PROFILE_UPDATE] = "UPDATE users SET display_name = coalesce(?2, display_name),"
 			     " bio = coalesce(?3, bio) WHERE id = ?1",
+	[W_RETWEET_INSERT] = "INSERT OR IGNORE INTO tweets (id, author_id, text, retweet_of,"
+			     " retweet_of_author_id) VALUES (?1, ?2, '', ?3, ?4)",
+	[W_RETWEET_FIND] = "SELECT id FROM tweets WHERE author_id = ?1 AND retweet_of = ?2",
+	[W_RETWEET_DELETE] = "DELETE FROM tweets WHERE author_id = ?1 AND retweet_of = ?2",
+	[W_RETWEET_COUNT] = "UPDATE tweets SET retweet_count = retweet_count + ?2 WHERE id = ?1",
+	[W_RETWEETS_OF_DELETE] = "DELETE FROM tweets WHERE retweet_of = ?1",
+	[W_VIEWER_ONE] = "SELECT EXISTS (SELECT 1 FROM likes WHERE user_id = ?1 AND tweet_id = ?2),"
+			 " EXISTS (SELECT 1 FROM tweets WHERE author_id = ?1 AND retweet_of = ?2)",
+	[W_HANDLE_ID] = "SELECT id, handle FROM users WHERE handle = ?1",
+	[W_HASHTAG_INSERT] = "INSERT OR IGNORE INTO hashtags (tag, tweet_id) VALUES (?1, ?2)",
+	[W_HASHTAGS_OF_DELETE] = "DELETE FROM hashtags WHERE tweet_id = ?1",
+	[W_TREND_ADD] = "INSERT INTO trend_counts (tag, minute, author_id, tweets) VALUES (?1, ?2, ?3, 1)"
+			" ON CONFLICT (tag, minute, author_id) DO UPDATE SET tweets = tweets + 1",
+	[W_TRENDS_SWEEP] = "DELETE FROM trend_counts WHERE minute < ?1",
 };
 
 /* ---- the store and its readers ----------------------------------------- */
@@ -566,6 +651,10 @@ static void read_tweet(sqlite3_stmt *st, struct tweet *t)
 	t->in_reply_to_user_id = (uint64_t)sqlite3_column_int64(st, 7);
 	t->reply_count = (uint64_t)sqlite3_column_int64(st, 8);
 	t->like_count = (uint64_t)sqlite3_column_int64(st, 9);
+	t->retweet_count = (uint64_t)sqlite3_column_int64(st, 10);
+	t->retweet_of = (uint64_t)sqlite3_column_int64(st, 11);
+	t->retweet_of_author_id = (uint64_t)sqlite3_column_int64(st, 12);
+	entities_decode((const char *)sqlite3_column_text(st, 13), &t->entities);
 }
 
 static void read_media(sqlite3_stmt *st, struct media *m)
@@ -876,32 +965,46 @@ static int sqlite_liked_by(struct store_reader *base, uint64_t tweet_id,
 	return entry_list(r, R_LIKED_BY, R_LIKED_BY_ASC, tweet_id, p, out, n);
 }
 
-/* Marks liked[i] for each ids[i] equal to `id`. The ids of a page are
- * few (100 at most), so matching a row back to its place is a scan. */
-static void mark_liked(const uint64_t *ids, size_t n, uint64_t id, bool *liked)
+/* Adds `bit` to state[i] for each ids[i] equal to `id`. The ids of a page
+ * are few (100 at most), so matching a row back to its place is a scan. */
+static void mark_state(const uint64_t *ids, size_t n, uint64_t id, uint8_t bit, uint8_t *state)
 {
 	for (size_t i = 0; i < n; i++)
 		if (ids[i] == id)
-			liked[i] = true;
+			state[i] |= bit;
+}
+
+/* Steps through rows of (tweet id, VIEWER_* bit) into state; counts them. */
+static int read_state(struct sqlite_reader *r, sqlite3_stmt *st, const uint64_t *ids, size_t n,
+		      uint8_t *state, size_t *rows)
+{
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		mark_state(ids, n, (uint64_t)sqlite3_column_int64(st, 0),
+			   (uint8_t)sqlite3_column_int(st, 1), state);
+		(*rows)++;
+	}
+	return finish_list(r->db, st, rc);
 }
 
 /*
- * Two ways to ask, cheapest first. Most readers have few likes among the
- * tweets of a page's time span (a feed page covers minutes or hours), so
- * one seek and a short scan of the reader's likes between the page's
- * lowest and highest id answers the whole page; a reader without likes
- * costs one seek. Only when that range holds more than LIKED_RANGE_MAX
- * likes (a heavy liker, or a search page spread over years) are the ids
- * asked one by one, LIKED_BATCH per query: a statement of placeholders
- * (a page is one query), the unused ones left NULL, which match nothing.
+ * Two ways to ask, cheapest first. Most readers have few likes and
+ * retweets among the tweets of a page's time span (a feed page covers
+ * minutes or hours), so two seeks and a short scan of the reader's likes
+ * and retweets between the page's lowest and highest id answer the whole
+ * page; a reader without any costs two seeks. Only when that range holds
+ * more than LIKED_RANGE_MAX of them (a heavy liker, or a search page
+ * spread over years) are the ids asked one by one, LIKED_BATCH per query:
+ * a statement of placeholders (a page is one query), the unused ones left
+ * NULL, which match nothing.
  */
-static int sqlite_liked(struct store_reader *base, uint64_t user_id, const uint64_t *ids,
-			size_t n, bool *liked)
+static int sqlite_viewer_state(struct store_reader *base, uint64_t user_id, const uint64_t *ids,
+			       size_t n, uint8_t *state)
 {
 	struct sqlite_reader *r = (struct sqlite_reader *)base;
 	uint64_t lo = UINT64_MAX, hi = 0;
 	for (size_t i = 0; i < n; i++) {
-		liked[i] = false;
+		state[i] = 0;
 		lo = ids[i] < lo ? ids[i] : lo;
 		hi = ids[i] > hi ? ids[i] : hi;
 	}
@@ -912,24 +1015,21 @@ static int sqlite_liked(struct store_reader *base, uint64_t user_id, const uint6
 	sqlite3_bind_int64(st, 2, clamp63(lo));
 	sqlite3_bind_int64(st, 3, clamp63(hi));
 	sqlite3_bind_int(st, 4, LIKED_RANGE_MAX);
-	int rc;
 	size_t rows = 0;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		mark_liked(ids, n, (uint64_t)sqlite3_column_int64(st, 0), liked);
-		rows++;
-	}
-	if ((rc = finish_list(r->db, st, rc)) || rows < LIKED_RANGE_MAX)
+	int rc = read_state(r, st, ids, n, state, &rows);
+	if (rc || rows < LIKED_RANGE_MAX)
 		return rc;
+	for (size_t i = 0; i < n; i++)
+		state[i] = 0;
 	st = reader_stmt(r, R_LIKED);
 	for (size_t at = 0; at < n; at += LIKED_BATCH) {
 		size_t k = n - at < LIKED_BATCH ? n - at : LIKED_BATCH;
 		sqlite3_bind_int64(st, 1, clamp63(user_id));
 		for (size_t i = 0; i < k; i++)
 			sqlite3_bind_int64(st, LIKED_FIRST + (int)i, clamp63(ids[at + i]));
-		while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-			mark_liked(ids + at, k, (uint64_t)sqlite3_column_int64(st, 0), liked + at);
+		rc = read_state(r, st, ids + at, k, state + at, &rows);
 		sqlite3_clear_bindings(st);
-		if ((rc = finish_list(r->db, st, rc)))
+		if (rc)
 			return rc;
 	}
 	return STORE_OK;
@@ -961,6 +1061,44 @@ static int sqlite_descendant_ids(struct store_reader *base, uint64_t tweet_id, s
 				 uint64_t *ids, size_t *n)
 {
 	return id_walk((struct sqlite_reader *)base, R_DESCENDANTS, tweet_id, max, ids, n);
+}
+
+static int sqlite_hashtag_tweet_ids(struct store_reader *base, const char *tag,
+				    const struct store_page *p, uint64_t *ids, size_t *n)
+{
+	struct sqlite_reader *r = (struct sqlite_reader *)base;
+	sqlite3_stmt *st = reader_stmt(r, p->oldest_first ? R_HASHTAG_IDS_ASC : R_HASHTAG_IDS);
+	bind_page(st, 0, p);
+	sqlite3_bind_text(st, 1, tag, -1, SQLITE_STATIC);
+	int rc;
+	*n = 0;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && *n < p->limit)
+		ids[(*n)++] = (uint64_t)sqlite3_column_int64(st, 0);
+	if (rc == SQLITE_ROW)
+		rc = SQLITE_DONE;
+	if (p->oldest_first)
+		REVERSE(ids, *n, uint64_t);
+	return finish_list(r->db, st, rc);
+}
+
+static int sqlite_trends(struct store_reader *base, uint64_t since_ms, struct store_trend *out,
+			 size_t max, size_t *n)
+{
+	struct sqlite_reader *r = (struct sqlite_reader *)base;
+	sqlite3_stmt *st = reader_stmt(r, R_TRENDS);
+	sqlite3_bind_int64(st, 1, (int64_t)(since_ms / 60000));
+	sqlite3_bind_int64(st, 2, (int64_t)max);
+	int rc;
+	*n = 0;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && *n < max) {
+		column_copy(st, 0, out[*n].tag, sizeof(out[*n].tag));
+		out[*n].authors = (uint64_t)sqlite3_column_int64(st, 1);
+		out[*n].tweets = (uint64_t)sqlite3_column_int64(st, 2);
+		(*n)++;
+	}
+	if (rc == SQLITE_ROW)
+		rc = SQLITE_DONE;
+	return finish_list(r->db, st, rc);
 }
 
 static int sqlite_followers(struct store_reader *r, uint64_t user_id, const struct store_page *p,
@@ -1315,22 +1453,84 @@ static int add_replies(struct sqlite_store *s, uint64_t parent, int delta)
 	return run(s, W_REPLY_COUNT) == SQLITE_DONE ? STORE_OK : STORE_ERROR;
 }
 
+/* The entities a post's text found, keeping only the mentions of users
+ * that exist, with their ids and handles as they spell them. */
+static int resolve_mentions(struct sqlite_store *s, const struct entities *in,
+			    struct entities *out)
+{
+	*out = *in;
+	out->mentions_n = 0;
+	sqlite3_stmt *st = s->w[W_HANDLE_ID];
+	for (unsigned i = 0; i < in->mentions_n; i++) {
+		sqlite3_bind_text(st, 1, in->mentions[i].handle, -1, SQLITE_STATIC);
+		int rc = step_one(s->wdb, st);
+		if (rc == STORE_NOT_FOUND)
+			continue; /* no such user: plain text */
+		if (rc)
+			return rc;
+		struct mention *m = &out->mentions[out->mentions_n++];
+		*m = in->mentions[i];
+		m->id = (uint64_t)sqlite3_column_int64(st, 0);
+		column_copy(st, 1, m->handle, sizeof(m->handle));
+		sqlite3_reset(st);
+	}
+	return STORE_OK;
+}
+
+/* Indexes the tweet under each of its tags and counts it for trends, in
+ * the minute it was made. */
+static int index_hashtags(struct sqlite_store *s, const char *text, const struct entities *e,
+			  uint64_t id, uint64_t author)
+{
+	for (unsigned i = 0; i < e->hashtags_n; i++) {
+		char tag[HASHTAG_MAX + 1];
+		size_t n = entities_tag(text, &e->hashtags[i], tag);
+		if (!entities_tag_first(text, e, i))
+			continue; /* a tweet counts once per tag */
+		sqlite3_bind_text(s->w[W_HASHTAG_INSERT], 1, tag, (int)n, SQLITE_STATIC);
+		sqlite3_bind_int64(s->w[W_HASHTAG_INSERT], 2, clamp63(id));
+		sqlite3_bind_text(s->w[W_TREND_ADD], 1, tag, (int)n, SQLITE_STATIC);
+		sqlite3_bind_int64(s->w[W_TREND_ADD], 2, (int64_t)(id_unix_ms(id) / 60000));
+		sqlite3_bind_int64(s->w[W_TREND_ADD], 3, clamp63(author));
+		if (run(s, W_HASHTAG_INSERT) != SQLITE_DONE || run(s, W_TREND_ADD) != SQLITE_DONE)
+			return STORE_ERROR;
+	}
+	return STORE_OK;
+}
+
+/* The tweet `id` names: itself, or the original when it is a retweet (a
+ * retweet goes with its original, so the original exists). */
+static int writer_original(struct sqlite_store *s, uint64_t id, struct tweet *out)
+{
+	int rc = writer_tweet(s, id, out);
+	if (rc == STORE_OK && out->retweet_of)
+		rc = writer_tweet(s, out->retweet_of, out);
+	return rc;
+}
+
 static int exec_tweet_create(struct sqlite_store *s, struct store_write *w)
 {
 	uint64_t parent = w->in.tweet_create.in_reply_to_id;
 	w->related.id = 0;
 	if (parent) {
-		/* A missing or deleted target: nothing is written. */
-		int prc = writer_tweet(s, parent, &w->related);
+		/* A missing or deleted target: nothing is written. A reply
+		 * to a retweet answers its original. */
+		int prc = writer_original(s, parent, &w->related);
 		if (prc)
 			return prc;
+		parent = w->related.id;
 	}
-	struct strbuf media = STRBUF_INIT;
+	struct entities ent;
+	int erc = resolve_mentions(s, &w->in.tweet_create.entities, &ent);
+	if (erc)
+		return erc;
+	struct strbuf media = STRBUF_INIT, ents = STRBUF_INIT;
 	int mrc = tweet_media_check(s, w, &media);
 	if (mrc) {
 		strbuf_deinit(&media);
 		return mrc;
 	}
+	entities_encode(&ent, &ents);
 	sqlite3_stmt *st = s->w[W_TWEET_INSERT];
 	uint64_t id = idgen_next(&s->ids);
 	sqlite3_bind_int64(st, 1, clamp63(id));
@@ -1342,9 +1542,12 @@ static int exec_tweet_create(struct sqlite_store *s, struct store_write *w)
 		sqlite3_bind_int64(st, 5, clamp63(parent));
 		sqlite3_bind_int64(st, 6, clamp63(w->related.author_id));
 	} /* else NULL, as cleared */
+	sqlite3_bind_text(st, 7, ents.data ? ents.data : "", (int)ents.len, SQLITE_STATIC);
 	int irc = run(s, W_TWEET_INSERT);
 	strbuf_deinit(&media);
-	if (irc != SQLITE_DONE || add_count(s, W_TWEETS_COUNT, w->in.tweet_create.author_id, 1))
+	strbuf_deinit(&ents);
+	if (irc != SQLITE_DONE || add_count(s, W_TWEETS_COUNT, w->in.tweet_create.author_id, 1) ||
+	    index_hashtags(s, w->in.tweet_create.text, &ent, id, w->in.tweet_create.author_id))
 		return STORE_ERROR;
 	for (unsigned i = 0; i < w->in.tweet_create.media_n; i++) {
 		sqlite3_bind_int64(s->w[W_MEDIA_ATTACH], 1, clamp63(w->in.tweet_create.media_ids[i]));
@@ -1358,6 +1561,110 @@ static int exec_tweet_create(struct sqlite_store *s, struct store_write *w)
 	return rc == STORE_NOT_FOUND ? STORE_ERROR : rc; /* the author vanished: internal */
 }
 
+static int add_retweets(struct sqlite_store *s, uint64_t original, int delta)
+{
+	sqlite3_bind_int64(s->w[W_RETWEET_COUNT], 1, clamp63(original));
+	sqlite3_bind_int(s->w[W_RETWEET_COUNT], 2, delta);
+	return run(s, W_RETWEET_COUNT) == SQLITE_DONE ? STORE_OK : STORE_ERROR;
+}
+
+/* Removes `user`'s retweet of `original`, if any, and counts it; *orig is
+ * the original after it. Returns STORE_NOT_FOUND if there was none. */
+static int retweet_remove(struct sqlite_store *s, uint64_t user, uint64_t original,
+			  struct tweet *orig)
+{
+	sqlite3_stmt *st = s->w[W_RETWEET_DELETE];
+	sqlite3_bind_int64(st, 1, clamp63(user));
+	sqlite3_bind_int64(st, 2, clamp63(original));
+	if (run(s, W_RETWEET_DELETE) != SQLITE_DONE)
+		return STORE_ERROR;
+	if (sqlite3_changes(s->wdb) == 0)
+		return STORE_NOT_FOUND;
+	if (add_retweets(s, original, -1))
+		return STORE_ERROR;
+	int rc = writer_tweet(s, original, orig);
+	return rc == STORE_NOT_FOUND ? STORE_ERROR : rc;
+}
+
+/* The VIEWER_* bits of `user` for `tweet`. */
+static int writer_viewer(struct sqlite_store *s, uint64_t user, uint64_t tweet, unsigned *out)
+{
+	sqlite3_stmt *st = s->w[W_VIEWER_ONE];
+	sqlite3_bind_int64(st, 1, clamp63(user));
+	sqlite3_bind_int64(st, 2, clamp63(tweet));
+	int rc = step_one(s->wdb, st);
+	if (rc)
+		return STORE_ERROR;
+	*out = (sqlite3_column_int(st, 0) ? VIEWER_LIKED : 0) |
+	       (sqlite3_column_int(st, 1) ? VIEWER_RETWEETED : 0);
+	sqlite3_reset(st);
+	return STORE_OK;
+}
+
+/* The id of `user`'s retweet of `original`; 0 if none. */
+static int retweet_find(struct sqlite_store *s, uint64_t user, uint64_t original, uint64_t *id)
+{
+	sqlite3_stmt *st = s->w[W_RETWEET_FIND];
+	sqlite3_bind_int64(st, 1, clamp63(user));
+	sqlite3_bind_int64(st, 2, clamp63(original));
+	int rc = step_one(s->wdb, st);
+	*id = 0;
+	if (rc == STORE_NOT_FOUND)
+		return STORE_OK;
+	if (rc)
+		return rc;
+	*id = (uint64_t)sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return STORE_OK;
+}
+
+/* A retweet: of the original when the id names a retweet; retweeting
+ * twice is one retweet (the one there was is the answer). */
+static int exec_retweet(struct sqlite_store *s, struct store_write *w)
+{
+	uint64_t user = w->in.like.user_id;
+	int rc = writer_original(s, w->in.like.tweet_id, &w->related);
+	if (rc)
+		return rc;
+	uint64_t original = w->related.id, id = idgen_next(&s->ids);
+	sqlite3_stmt *st = s->w[W_RETWEET_INSERT];
+	sqlite3_bind_int64(st, 1, clamp63(id));
+	sqlite3_bind_int64(st, 2, clamp63(user));
+	sqlite3_bind_int64(st, 3, clamp63(original));
+	sqlite3_bind_int64(st, 4, clamp63(w->related.author_id));
+	if (run(s, W_RETWEET_INSERT) != SQLITE_DONE)
+		return STORE_ERROR;
+	w->created = sqlite3_changes(s->wdb) > 0;
+	if (w->created) {
+		if (add_retweets(s, original, 1) || writer_tweet(s, original, &w->related))
+			return STORE_ERROR;
+	} else if ((rc = retweet_find(s, user, original, &id))) {
+		return rc;
+	}
+	if (writer_tweet(s, id, &w->tweet) || writer_viewer(s, user, original, &w->viewer))
+		return STORE_ERROR;
+	return STORE_OK;
+}
+
+/* An unretweet; undoing what is not there changes nothing (created
+ * false). The answer is about the original. */
+static int exec_unretweet(struct sqlite_store *s, struct store_write *w)
+{
+	int rc = writer_original(s, w->in.like.tweet_id, &w->tweet);
+	if (rc)
+		return rc;
+	w->related = (struct tweet){0};
+	uint64_t original = w->tweet.id, id;
+	if ((rc = retweet_find(s, w->in.like.user_id, original, &id)))
+		return rc;
+	w->created = id != 0;
+	if (!id)
+		return STORE_OK;
+	if (writer_tweet(s, id, &w->related))
+		return STORE_ERROR;
+	return retweet_remove(s, w->in.like.user_id, original, &w->tweet) ? STORE_ERROR : STORE_OK;
+}
+
 static int exec_tweet_delete(struct sqlite_store *s, struct store_write *w)
 {
 	/* The tweet it replies to, if any, loses a reply. */
@@ -1368,6 +1675,7 @@ static int exec_tweet_delete(struct sqlite_store *s, struct store_write *w)
 	if (prc)
 		return prc; /* missing or someone else's: the same answer */
 	uint64_t parent = (uint64_t)sqlite3_column_int64(st, 0);
+	uint64_t original = (uint64_t)sqlite3_column_int64(st, 1);
 	sqlite3_reset(st);
 	w->related.id = 0;
 	if (parent) {
@@ -1379,6 +1687,15 @@ static int exec_tweet_delete(struct sqlite_store *s, struct store_write *w)
 		else if (rc)
 			return rc;
 	}
+	if (original) /* a retweet: its original has one retweet less */
+		return retweet_remove(s, w->in.tweet_delete.author_id, original, &w->related);
+	/* Every retweet of it goes with it, and it leaves its hashtags'
+	 * pages (trends keep their counts: they are about what was posted). */
+	sqlite3_bind_int64(s->w[W_RETWEETS_OF_DELETE], 1, clamp63(w->in.tweet_delete.tweet_id));
+	sqlite3_bind_int64(s->w[W_HASHTAGS_OF_DELETE], 1, clamp63(w->in.tweet_delete.tweet_id));
+	if (run(s, W_RETWEETS_OF_DELETE) != SQLITE_DONE ||
+	    run(s, W_HASHTAGS_OF_DELETE) != SQLITE_DONE)
+		return STORE_ERROR;
 	sqlite3_bind_int64(s->w[W_LIKES_OF_TWEET_DELETE], 1, clamp63(w->in.tweet_delete.tweet_id));
 	if (run(s, W_LIKES_OF_TWEET_DELETE) != SQLITE_DONE)
 		return STORE_ERROR;
@@ -1528,10 +1845,11 @@ static int exec_follow(struct sqlite_store *s, struct store_write *w, bool follo
  * liked changes nothing (created false either way). */
 static int exec_like(struct sqlite_store *s, struct store_write *w, bool like)
 {
-	uint64_t user = w->in.like.user_id, tweet = w->in.like.tweet_id;
-	int rc = writer_tweet(s, tweet, &w->tweet);
+	uint64_t user = w->in.like.user_id;
+	int rc = writer_original(s, w->in.like.tweet_id, &w->tweet); /* a retweet's original */
 	if (rc)
 		return rc;
+	uint64_t tweet = w->tweet.id;
 	enum write_stmt which = like ? W_LIKE_INSERT : W_LIKE_DELETE;
 	sqlite3_stmt *st = s->w[which];
 	int k = 1;
@@ -1542,13 +1860,13 @@ static int exec_like(struct sqlite_store *s, struct store_write *w, bool like)
 	if (run(s, which) != SQLITE_DONE)
 		return STORE_ERROR;
 	w->created = sqlite3_changes(s->wdb) > 0;
-	if (!w->created)
-		return STORE_OK;
-	sqlite3_bind_int64(s->w[W_LIKE_COUNT], 1, clamp63(tweet));
-	sqlite3_bind_int(s->w[W_LIKE_COUNT], 2, like ? 1 : -1);
-	if (run(s, W_LIKE_COUNT) != SQLITE_DONE)
-		return STORE_ERROR;
-	return writer_tweet(s, tweet, &w->tweet);
+	if (w->created) {
+		sqlite3_bind_int64(s->w[W_LIKE_COUNT], 1, clamp63(tweet));
+		sqlite3_bind_int(s->w[W_LIKE_COUNT], 2, like ? 1 : -1);
+		if (run(s, W_LIKE_COUNT) != SQLITE_DONE || writer_tweet(s, tweet, &w->tweet))
+			return STORE_ERROR;
+	}
+	return writer_viewer(s, user, tweet, &w->viewer);
 }
 
 static int exec_like_create(struct sqlite_store *s, struct store_write *w)
@@ -1624,6 +1942,8 @@ static int (*const exec_kind[STORE_W_COUNT])(struct sqlite_store *s, struct stor
 	[STORE_W_PASSWORD_CHANGE] = exec_password_change,
 	[STORE_W_SESSION_TOUCH] = exec_session_touch,
 	[STORE_W_SESSIONS_EXPIRE] = exec_sessions_expire,
+	[STORE_W_RETWEET] = exec_retweet,
+	[STORE_W_UNRETWEET] = exec_unretweet,
 };
 
 static int idem_put(struct sqlite_store *s, struct store_write *w)
@@ -1687,6 +2007,10 @@ static void sweep_idempotency(struct sqlite_store *s)
 	s->last_sweep_ms = now;
 	sqlite3_bind_int64(s->w[W_IDEM_SWEEP], 1, (int64_t)(now - IDEM_TTL_MS));
 	run(s, W_IDEM_SWEEP);
+	/* Trend counters past the window (and a minute's grace) go too. */
+	sqlite3_bind_int64(s->w[W_TRENDS_SWEEP], 1,
+			   (int64_t)(now / 60000 - STORE_TREND_MINUTES - 1));
+	run(s, W_TRENDS_SWEEP);
 }
 
 /* The write after `w` in a batch taken from the queue, or NULL. */
@@ -1870,7 +2194,9 @@ const struct store_ops store_sqlite_ops = {
 	.follower_ids = sqlite_follower_ids,
 	.followees = sqlite_followees,
 	.author_tweet_ids = sqlite_author_tweet_ids,
-	.liked = sqlite_liked,
+	.viewer_state = sqlite_viewer_state,
+	.hashtag_tweet_ids = sqlite_hashtag_tweet_ids,
+	.trends = sqlite_trends,
 	.liked_by = sqlite_liked_by,
 	.ancestor_ids = sqlite_ancestor_ids,
 	.descendant_ids = sqlite_descendant_ids,

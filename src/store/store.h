@@ -90,6 +90,12 @@ enum store_write_kind {
 	STORE_W_PASSWORD_CHANGE, /* and every other session ends; in.password */
 	STORE_W_SESSION_TOUCH,   /* last used, if older than in.session.stale_ms */
 	STORE_W_SESSIONS_EXPIRE, /* a batch of sessions idle since a cutoff; in.sessions_expire */
+	/* retweets (core/tweets.c); inputs in.like, the tweet_id may be a
+	 * retweet (its original is meant) */
+	STORE_W_RETWEET,   /* result: tweet (the retweet, new or the one there was),
+			    * related (the original, fresh counts), created, viewer */
+	STORE_W_UNRETWEET, /* result: tweet (the original, fresh counts), related (the
+			    * retweet removed; id 0 if there was none), created */
 	STORE_W_COUNT
 };
 
@@ -158,6 +164,12 @@ struct store_write {
 			unsigned media_n; /* each must be the author's, ready and unattached */
 			uint64_t media_ids[MEDIA_PER_TWEET_MAX];
 			uint64_t in_reply_to_id; /* 0: not a reply */
+			/* parsed from the text (core/entities.h); the store keeps
+			 * the mentions that name existing users, with their ids
+			 * and handles, in the result's tweet.entities (what a
+			 * notification of mentions reads), indexes the hashtags
+			 * and counts them for trends */
+			struct entities entities;
 		} tweet_create; /* result: tweet, and the replied-to tweet in `related`;
 				 * STORE_INVALID if a media id is not usable,
 				 * STORE_NOT_FOUND if in_reply_to_id names no tweet */
@@ -199,7 +211,8 @@ struct store_write {
 		struct {
 			uint64_t user_id;
 			uint64_t tweet_id;
-		} like; /* like and unlike; STORE_NOT_FOUND if the tweet does not exist */
+		} like; /* like and unlike, retweet and unretweet; STORE_NOT_FOUND if
+			 * the tweet does not exist */
 		struct {
 			uint64_t user_id;
 			bool set_display_name, set_bio; /* false: that field is unchanged */
@@ -218,6 +231,7 @@ struct store_write {
 	struct tweet related; /* a tweet whose counts the write changed (the one replied
 			       * to, by a reply made or deleted); id 0 when none */
 	struct media media;  /* the media made or completed */
+	unsigned viewer;     /* like, retweet: VIEWER_* bits of the user for the tweet */
 	bool replayed;       /* the response comes from an earlier request */
 
 	/* The response, rendered by render() inside the transaction (or copied
@@ -238,6 +252,14 @@ struct store_idem_record {
 	int status;
 	struct strbuf body; /* caller deinits */
 };
+
+/* A hashtag of the last hour (store_ops.trends). */
+struct store_trend {
+	char tag[HASHTAG_MAX + 1]; /* folded (core/entities.h) */
+	uint64_t authors;          /* distinct authors who used it */
+	uint64_t tweets;           /* tweets that carried it */
+};
+#define STORE_TREND_MINUTES 60 /* the window trends look at */
 
 struct store_followee {
 	uint64_t id;
@@ -315,12 +337,13 @@ struct store_ops {
 				const struct store_page *page, uint64_t *ids, size_t *n);
 
 	/* Conversations and likes. */
-	/* Which of ids[0..n) `user_id` has liked: liked[i] for ids[i]. A
-	 * batched read: one query for a page, whatever its length, unless the
-	 * reader has many likes in the span of the ids (then one more per 100
+	/* What `user_id` did to each of ids[0..n): state[i] holds the
+	 * VIEWER_* bits (liked, retweeted) of ids[i]. A batched read: one
+	 * query for a page, whatever its length, unless the reader has many
+	 * likes and retweets in the span of the ids (then one more per 100
 	 * ids; sqlite.c has how). */
-	int (*liked)(struct store_reader *r, uint64_t user_id, const uint64_t *ids, size_t n,
-		     bool *liked);
+	int (*viewer_state)(struct store_reader *r, uint64_t user_id, const uint64_t *ids,
+			    size_t n, uint8_t *state);
 	/* The users who liked `tweet_id`, newest like first (the like's id is
 	 * the cursor); STORE_NOT_FOUND if the tweet does not exist. */
 	int (*liked_by)(struct store_reader *r, uint64_t tweet_id, const struct store_page *page,
@@ -334,6 +357,18 @@ struct store_ops {
 	 * `max`, returned oldest first (by id). */
 	int (*descendant_ids)(struct store_reader *r, uint64_t tweet_id, size_t max, uint64_t *ids,
 			      size_t *n);
+
+	/* Hashtags. The ids of the tweets carrying `tag` (folded), in the
+	 * page, newest first. */
+	int (*hashtag_tweet_ids)(struct store_reader *r, const char *tag,
+				 const struct store_page *page, uint64_t *ids, size_t *n);
+	/* The top `max` hashtags of the minutes from `since_ms` on, by
+	 * distinct authors, then tweets, then tag: read from counters that
+	 * each post adds to (one row per tag, minute and author), never from
+	 * the tweets. Counters older than STORE_TREND_MINUTES + 1 minutes are
+	 * dropped by the writer as it goes. */
+	int (*trends)(struct store_reader *r, uint64_t since_ms, struct store_trend *out,
+		      size_t max, size_t *n);
 
 	/* For indexes that follow the store (search/): what was committed
 	 * after cursor `after` (0: from the start), in commit order, at most

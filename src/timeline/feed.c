@@ -31,6 +31,7 @@ struct home_meta {
 };
 
 #define HYDRATE_ROUNDS 4 /* source reads to fill one page that lost tweets to deletes */
+#define HYDRATE_ITEM_BYTES 640 /* a typical item's shared JSON: the page's scratch starts this big */
 
 struct feed {
 	struct feed_options opt;
@@ -150,7 +151,7 @@ static void fanout_author(struct feed *f, const struct fanout_job *job)
 		if (r->ops->tweet_get(r, ids[i], &t) != STORE_OK)
 			continue;
 		strbuf_reset(&sb);
-		render_tweet(&sb, &t);
+		render_shared(&sb, &t); /* a retweet's head has the retweeter's name */
 		f->cache->ops->replace(f->cache, t.id, sb.data, sb.len);
 	}
 	strbuf_deinit(&sb);
@@ -536,8 +537,8 @@ static int page_ids(struct feed *f, struct store_reader *r, uint64_t user,
 	return rc;
 }
 
-/* The shared JSON of one tweet (render_tweet), from the cache or else the
- * store, then cached. */
+/* The shared JSON of one tweet or a retweet's head (render_shared), from
+ * the cache or else the store, then cached. */
 static int tweet_shared(struct feed *f, struct store_reader *r, uint64_t id, struct strbuf *out)
 {
 	switch (f->cache->ops->get(f->cache, id, out)) {
@@ -550,49 +551,18 @@ static int tweet_shared(struct feed *f, struct store_reader *r, uint64_t id, str
 	if (rc)
 		return rc;
 	size_t start = out->len;
-	render_tweet(out, &t);
+	render_shared(out, &t);
 	f->cache->ops->put(f->cache, id, out->data + start, out->len - start);
 	return STORE_OK;
 }
 
-int feed_liked(struct store_reader *r, uint64_t viewer, const uint64_t *ids, size_t n,
-	       bool *liked)
+int feed_viewer_state(struct store_reader *r, uint64_t viewer, const uint64_t *ids, size_t n,
+		      uint8_t *state)
 {
 	if (viewer)
-		return r->ops->liked(r, viewer, ids, n, liked);
-	for (size_t i = 0; i < n; i++)
-		liked[i] = false;
+		return r->ops->viewer_state(r, viewer, ids, n, state);
+	memset(state, 0, n);
 	return STORE_OK;
-}
-
-int feed_tweet_for(struct feed *f, struct store_reader *r, uint64_t viewer, uint64_t id,
-		   struct strbuf *out)
-{
-	bool liked;
-	int rc = tweet_shared(f, r, id, out);
-	if (rc == STORE_OK && (rc = feed_liked(r, viewer, &id, 1, &liked)) == STORE_OK)
-		render_tweet_viewer(out, liked);
-	return rc;
-}
-
-int feed_tweet(struct feed *f, struct store_reader *r, uint64_t id, struct strbuf *out)
-{
-	return feed_tweet_for(f, r, 0, id, out);
-}
-
-bool feed_tweet_cached(struct feed *f, uint64_t id, struct strbuf *out, int *rc)
-{
-	if (f->cache->ops->remote)
-		return false; /* a network wait: the caller reads it on a worker */
-	switch (f->cache->ops->get(f->cache, id, out)) {
-	case TWEET_CACHE_HIT:
-		render_tweet_viewer(out, false); /* as feed_tweet: no viewer */
-		*rc = STORE_OK;
-		return true;
-	case TWEET_CACHE_DELETED: *rc = STORE_NOT_FOUND; return true;
-	case TWEET_CACHE_MISS: break;
-	}
-	return false;
 }
 
 /* Cuts `out` back to its first `len` bytes. */
@@ -603,48 +573,186 @@ static void truncate_to(struct strbuf *out, size_t len)
 		out->data[len] = '\0';
 }
 
+/*
+ * One item of a page (a tweet or a retweet), hydrated in two steps: its
+ * shared parts into a scratch buffer, then, once one batched read has told
+ * the reader's state of every target, into the page. The target is the
+ * tweet the reader's state and the page's duplicates are about: the
+ * original, for a retweet.
+ */
+struct item {
+	uint64_t id, target, target_author;
+	size_t head, head_len; /* a retweet's head in the scratch buffer; 0 long: a tweet */
+	size_t body, body_len; /* the target's shared JSON in the scratch buffer */
+};
+
+/* Appends item `id`'s shared parts to `scratch`; STORE_NOT_FOUND (and
+ * nothing appended) if it, or a retweet's original, is gone. */
+static int item_shared(struct feed *f, struct store_reader *r, uint64_t id, struct strbuf *scratch,
+		       struct item *it)
+{
+	*it = (struct item){.id = id, .target = id, .body = scratch->len};
+	int rc = tweet_shared(f, r, id, scratch);
+	if (rc)
+		return rc;
+	if (render_is_retweet_head(scratch->data + it->body, scratch->len - it->body, &it->target,
+				   &it->target_author)) {
+		it->head = it->body;
+		it->head_len = scratch->len - it->head;
+		it->body = scratch->len;
+		if ((rc = tweet_shared(f, r, it->target, scratch))) {
+			truncate_to(scratch, it->head); /* the original was deleted: so is this */
+			return rc;
+		}
+	}
+	it->body_len = scratch->len - it->body;
+	return STORE_OK;
+}
+
+/* Appends the item as its reader sees it. */
+static void item_emit(struct strbuf *out, const struct strbuf *scratch, const struct item *it,
+		      unsigned state)
+{
+	strbuf_append(out, scratch->data + it->head, it->head_len);
+	strbuf_append(out, scratch->data + it->body, it->body_len);
+	render_tweet_viewer(out, state);
+	if (it->head_len)
+		strbuf_append_char(out, '}'); /* the retweet around it */
+}
+
+int feed_tweet_for(struct feed *f, struct store_reader *r, uint64_t viewer, uint64_t id,
+		   struct strbuf *out)
+{
+	/* One item: its shared parts go straight into `out`, where the
+	 * reader's fields then close it. */
+	struct item it;
+	uint8_t state;
+	size_t mark = out->len;
+	int rc = item_shared(f, r, id, out, &it);
+	if (rc == STORE_OK && (rc = feed_viewer_state(r, viewer, &it.target, 1, &state))) {
+		truncate_to(out, mark);
+		return rc;
+	}
+	if (rc == STORE_OK) {
+		render_tweet_viewer(out, state);
+		if (it.head_len)
+			strbuf_append_char(out, '}'); /* the retweet around it */
+	}
+	return rc;
+}
+
+int feed_tweet(struct feed *f, struct store_reader *r, uint64_t id, struct strbuf *out)
+{
+	return feed_tweet_for(f, r, 0, id, out);
+}
+
+bool feed_tweet_cached(struct feed *f, uint64_t id, struct strbuf *out, int *rc)
+{
+	size_t mark = out->len;
+	uint64_t orig, orig_author;
+	if (f->cache->ops->remote)
+		return false; /* a network wait: the caller reads it on a worker */
+	switch (f->cache->ops->get(f->cache, id, out)) {
+	case TWEET_CACHE_HIT: break;
+	case TWEET_CACHE_DELETED: *rc = STORE_NOT_FOUND; return true;
+	case TWEET_CACHE_MISS: return false;
+	}
+	bool retweet = render_is_retweet_head(out->data + mark, out->len - mark, &orig, &orig_author);
+	if (retweet) {
+		switch (f->cache->ops->get(f->cache, orig, out)) {
+		case TWEET_CACHE_HIT: break;
+		case TWEET_CACHE_DELETED: truncate_to(out, mark); *rc = STORE_NOT_FOUND; return true;
+		case TWEET_CACHE_MISS: truncate_to(out, mark); return false;
+		}
+	}
+	render_tweet_viewer(out, 0); /* as feed_tweet: no viewer */
+	if (retweet)
+		strbuf_append_char(out, '}');
+	*rc = STORE_OK;
+	return true;
+}
+
+/* Whether `target` is among taken[0..n): a page shows each tweet once. */
+static bool taken_already(const uint64_t *taken, size_t n, uint64_t target)
+{
+	for (size_t i = 0; i < n; i++)
+		if (taken[i] == target)
+			return true;
+	return false;
+}
+
+/* Reads the shared parts of ids[0..got) into items[0..*k), leaving out
+ * what is gone (telling the source), a retweet of the reader's own tweet
+ * where the source hides those, and any tweet the page already has (as
+ * itself or retweeted). */
+static int page_items(struct feed *f, struct store_reader *r, const struct feed_id_source *src,
+		      const uint64_t *ids, size_t got, struct strbuf *scratch, struct item *items,
+		      size_t *k, uint64_t *taken, size_t *ntaken)
+{
+	*k = 0;
+	for (size_t i = 0; i < got; i++) {
+		struct item *it = &items[*k];
+		int rc = item_shared(f, r, ids[i], scratch, it);
+		if (rc == STORE_NOT_FOUND) {
+			if (src->gone)
+				src->gone(src->arg, ids[i]);
+			continue;
+		}
+		if (rc)
+			return rc;
+		bool own = it->head_len && src->hide_retweets_of &&
+			   it->target_author == src->hide_retweets_of;
+		if (own || taken_already(taken, *ntaken, it->target))
+			continue;
+		taken[(*ntaken)++] = it->target;
+		(*k)++;
+	}
+	return STORE_OK;
+}
+
 int feed_hydrate(struct feed *f, struct store_reader *r, uint64_t viewer,
 		 const struct feed_id_source *src, size_t limit, struct strbuf *out,
 		 struct feed_hydrated *res)
 {
 	size_t cap = limit ? limit : 1;
-	uint64_t *ids = xmalloc(cap * (sizeof(uint64_t) + sizeof(bool)));
-	bool *liked = (bool *)(ids + cap);
+	uint64_t *ids = xmalloc(cap * (3 * sizeof(uint64_t) + sizeof(struct item) + 1));
+	uint64_t *taken = ids + cap, *targets = taken + cap;
+	struct item *items = (struct item *)(targets + cap);
+	uint8_t *state = (uint8_t *)(items + cap);
+	size_t ntaken = 0;
+	struct strbuf scratch = STRBUF_INIT;
+	strbuf_reserve(&scratch, cap * HYDRATE_ITEM_BYTES); /* one allocation for most pages */
+	strbuf_reserve(out, cap * HYDRATE_ITEM_BYTES);
 	int rc = STORE_OK;
 	*res = (struct feed_hydrated){0};
 	strbuf_append_char(out, '[');
 	for (int round = 0; rc == STORE_OK && round < HYDRATE_ROUNDS && res->n < limit; round++) {
-		size_t want = limit - res->n, got = 0;
+		size_t want = limit - res->n, got = 0, k = 0;
+		strbuf_reset(&scratch);
 		rc = src->next(src->arg, want, ids, &got);
-		if (rc == STORE_OK && got)
-			rc = feed_liked(r, viewer, ids, got, liked);
-		for (size_t i = 0; rc == STORE_OK && i < got; i++) {
-			size_t mark = out->len;
+		if (rc == STORE_OK)
+			rc = page_items(f, r, src, ids, got, &scratch, items, &k, taken, &ntaken);
+		for (size_t i = 0; i < k; i++)
+			targets[i] = items[i].target;
+		if (rc == STORE_OK && k)
+			rc = feed_viewer_state(r, viewer, targets, k, state);
+		for (size_t i = 0; rc == STORE_OK && i < k; i++) {
 			if (res->n)
 				strbuf_append_char(out, ',');
-			int h = tweet_shared(f, r, ids[i], out);
-			if (h == STORE_NOT_FOUND) {
-				truncate_to(out, mark); /* deleted: skip it */
-				if (src->gone)
-					src->gone(src->arg, ids[i]);
-				continue;
-			}
-			rc = h;
-			if (rc)
-				break;
-			render_tweet_viewer(out, liked[i]);
-			if (!res->newest || ids[i] > res->newest)
-				res->newest = ids[i];
-			if (!res->oldest || ids[i] < res->oldest)
-				res->oldest = ids[i];
+			item_emit(out, &scratch, &items[i], state[i]);
+			if (!res->newest || items[i].id > res->newest)
+				res->newest = items[i].id;
+			if (!res->oldest || items[i].id < res->oldest)
+				res->oldest = items[i].id;
 			res->n++;
 		}
 		/* A short read: the source has no more. A full one that lost
-		 * tweets to deletes: read on from where it ended. */
+		 * items to deletes or duplicates: read on from where it ended. */
 		if (got < want)
 			break;
 	}
 	strbuf_append_char(out, ']');
+	strbuf_deinit(&scratch);
 	free(ids);
 	return rc;
 }
@@ -687,7 +795,10 @@ int feed_home(struct feed *f, struct store_reader *r, uint64_t user_id,
 	      uint64_t *oldest)
 {
 	struct home_source h = {.f = f, .r = r, .user = user_id, .page = *page};
-	struct feed_id_source src = {.next = home_next, .gone = home_gone, .arg = &h};
+	/* The reader's own tweets are in their feed already: not again as
+	 * someone's retweet. */
+	struct feed_id_source src = {.next = home_next, .gone = home_gone, .arg = &h,
+				     .hide_retweets_of = user_id};
 	struct feed_hydrated res;
 	int rc = feed_hydrate(f, r, user_id, &src, page->limit, out, &res);
 	*n = res.n;

@@ -108,12 +108,18 @@ int feed_home(struct feed *f, struct store_reader *r, uint64_t user_id,
  * the cache stays shared by all readers. `viewer` is the reading user, 0
  * for an anonymous reader (who has liked nothing: no store read). A
  * hydrated page reads the viewer's state of all its ids in one batched
- * store read (store_ops.liked), never one per tweet.
+ * store read (store_ops.viewer_state), never one per tweet.
+ *
+ * A retweet is cached as its head (core/render.h) and hydrated with its
+ * original's own entry, so it shows the original's counts as they are
+ * and is gone with the original: a deleted original's tombstone (or the
+ * store) makes every retweet of it answer STORE_NOT_FOUND.
  */
 
-/* Which of ids[0..n) `viewer` liked; all false, without a read, for 0. */
-int feed_liked(struct store_reader *r, uint64_t viewer, const uint64_t *ids, size_t n,
-	       bool *liked);
+/* What `viewer` did to each of ids[0..n) (VIEWER_* bits); all 0, without
+ * a read, for 0. */
+int feed_viewer_state(struct store_reader *r, uint64_t viewer, const uint64_t *ids, size_t n,
+		      uint8_t *state);
 
 /* Appends the JSON of one tweet as `viewer` sees it, from the tweet cache
  * or else the store (and then caches the shared part); STORE_NOT_FOUND if
@@ -149,6 +155,7 @@ struct feed_id_source {
 	int (*next)(void *arg, size_t want, uint64_t *ids, size_t *n);
 	void (*gone)(void *arg, uint64_t id);
 	void *arg;
+	uint64_t hide_retweets_of; /* retweets of this user's tweets are left out; 0: none */
 };
 
 /* What feed_hydrate appended. */
@@ -161,7 +168,8 @@ struct feed_hydrated {
  * Appends a JSON array of at most `limit` tweets to `out`: the ids `src`
  * gives, each hydrated as feed_tweet does. A tweet that is gone is left
  * out, `src->gone` is told, and the page is refilled from further down the
- * source (at most 4 reads of the source, so a page full of deleted tweets
+ * source; so is a tweet the page has already (as itself or in a retweet:
+ * a page shows each tweet once, the newest item that carries it) (at most 4 reads of the source, so a page full of deleted tweets
  * ends short rather than scanning on). Each tweet is as `viewer` sees it,
  * from one batched read of the viewer's state per read of the source (one
  * per page unless deletes made it refill). Returns STORE_OK, or the first store

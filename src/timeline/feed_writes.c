@@ -21,6 +21,9 @@ static void on_post(void *arg, const struct store_write *w)
 		feed_on_counts(arg, &w->related);
 }
 
+/* A deleted tweet's retweets go with it: each is hydrated with its
+ * original, whose tombstone hides them all. A deleted retweet's original
+ * counts one less (in `related`). */
 static void on_delete(void *arg, const struct store_write *w)
 {
 	feed_on_delete(arg, w->in.tweet_delete.author_id, w->in.tweet_delete.tweet_id);
@@ -42,6 +45,28 @@ static void on_like(void *arg, const struct store_write *w)
 		feed_on_counts(arg, &w->tweet);
 }
 
+/* A new retweet is posted like a tweet (its head is what the cache keeps,
+ * fanned out by the retweeter's rules), and its original counts one more;
+ * an undone one is deleted like a tweet, and its original counts one less. */
+static void on_retweet(void *arg, const struct store_write *w)
+{
+	if (!w->created)
+		return;
+	struct strbuf sb = STRBUF_INIT;
+	render_retweet_head(&sb, &w->tweet);
+	feed_on_post(arg, &w->tweet, sb.data, sb.len);
+	strbuf_deinit(&sb);
+	feed_on_counts(arg, &w->related);
+}
+
+static void on_unretweet(void *arg, const struct store_write *w)
+{
+	if (!w->created)
+		return;
+	feed_on_delete(arg, w->related.author_id, w->related.id);
+	feed_on_counts(arg, &w->tweet);
+}
+
 static void on_follow(void *arg, const struct store_write *w)
 {
 	if (w->created)
@@ -58,4 +83,6 @@ void feed_follow_writes(struct feed *f, struct writes *ws)
 	writes_after_commit(ws, STORE_W_LIKE, on_like, f);
 	writes_after_commit(ws, STORE_W_UNLIKE, on_like, f);
 	writes_after_commit(ws, STORE_W_PROFILE_UPDATE, on_profile, f);
+	writes_after_commit(ws, STORE_W_RETWEET, on_retweet, f);
+	writes_after_commit(ws, STORE_W_UNRETWEET, on_unretweet, f);
 }

@@ -53,7 +53,8 @@ RFC3339_UTC_RE = re.compile(
     r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?Z$")
 USER_KEYS = {"id", "handle", "display_name", "created_at",
              "followers_count", "following_count", "tweets_count"}
-TWEET_KEYS = {"id", "author_id", "author", "text", "created_at", "media"}
+TWEET_KEYS = {"id", "author_id", "author", "text", "created_at", "media", "retweet_count",
+              "liked", "retweeted"}
 
 
 def chirp_bin():

@@ -106,13 +106,13 @@ static int fake_follower_ids(struct store_reader *r, uint64_t user_id, uint64_t 
 /* User FAKE_LIKER likes every tweet whose id is a multiple of 3; nobody
  * else likes anything. */
 #define FAKE_LIKER 7
-static int fake_liked(struct store_reader *r, uint64_t user_id, const uint64_t *ids, size_t n,
-		      bool *liked)
+static int fake_viewer_state(struct store_reader *r, uint64_t user_id, const uint64_t *ids,
+			     size_t n, uint8_t *state)
 {
 	(void)r;
 	atomic_fetch_add(&fake.liked_reads, 1);
 	for (size_t i = 0; i < n; i++)
-		liked[i] = user_id == FAKE_LIKER && ids[i] % 3 == 0;
+		state[i] = user_id == FAKE_LIKER && ids[i] % 3 == 0 ? VIEWER_LIKED : 0;
 	return STORE_OK;
 }
 
@@ -124,7 +124,7 @@ static const struct store_ops fake_store_ops = {
 	.user_get = fake_user_get,
 	.user_get_by_handle = fake_user_get_by_handle,
 	.follower_ids = fake_follower_ids,
-	.liked = fake_liked,
+	.viewer_state = fake_viewer_state,
 };
 
 /* Every tweet and user live again, the read count zero; the store. */

@@ -235,7 +235,7 @@ static void test_cache_serves_what_it_has(void **state)
 	feed_on_post(f, &t, json, sizeof(json) - 1);
 	struct strbuf out = STRBUF_INIT;
 	assert_int_equal(feed_tweet(f, &fake.reader, 2500, &out), STORE_OK);
-	assert_string_equal(out.data, "{\"id\":\"2500\",\"posted\":true,\"liked\":false}");
+	assert_string_equal(out.data, "{\"id\":\"2500\",\"posted\":true,\"liked\":false,\"retweeted\":false}");
 	assert_int_equal(atomic_load(&fake.tweet_reads), reads);
 
 	/* The cache alone (what an event loop may ask): the same JSON on a
@@ -244,7 +244,7 @@ static void test_cache_serves_what_it_has(void **state)
 	strbuf_reset(&out);
 	assert_true(feed_tweet_cached(f, 2500, &out, &rc));
 	assert_int_equal(rc, STORE_OK);
-	assert_string_equal(out.data, "{\"id\":\"2500\",\"posted\":true,\"liked\":false}");
+	assert_string_equal(out.data, "{\"id\":\"2500\",\"posted\":true,\"liked\":false,\"retweeted\":false}");
 	strbuf_reset(&out);
 	assert_false(feed_tweet_cached(f, 1999, &out, &rc));
 	assert_int_equal(out.len, 0);
@@ -298,10 +298,10 @@ static void test_viewer_state_is_spliced_per_page(void **state)
 	/* One tweet, for a reader: the same splice. */
 	struct strbuf out = STRBUF_INIT;
 	assert_int_equal(feed_tweet_for(f, &fake.reader, FAKE_LIKER, 1497, &out), STORE_OK);
-	assert_non_null(strstr(out.data, "\"liked\":true}"));
+	assert_non_null(strstr(out.data, "\"liked\":true,"));
 	strbuf_reset(&out);
 	assert_int_equal(feed_tweet_for(f, &fake.reader, FAKE_LIKER, 1498, &out), STORE_OK);
-	assert_non_null(strstr(out.data, "\"liked\":false}"));
+	assert_non_null(strstr(out.data, "\"liked\":false,"));
 	strbuf_deinit(&out);
 	feed_free(f);
 }

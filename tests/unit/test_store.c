@@ -30,6 +30,7 @@
 
 #include <libpq-fe.h>
 
+#include "core/entities.h"
 #include "store/sqlite.h"
 #include "store/store.h"
 #include "util/id.h"
@@ -189,6 +190,7 @@ static uint64_t post(struct env *e, uint64_t author, const char *text)
 	sw.in.tweet_create.author_id = author;
 	sw.in.tweet_create.text_len = strlen(text);
 	strcpy(sw.in.tweet_create.text, text);
+	entities_parse(text, strlen(text), &sw.in.tweet_create.entities); /* as tweets_post does */
 	sync_run(e->s, &sw);
 	assert_int_equal(sw.status, STORE_OK);
 	assert_int_equal(sw.tweet.author_id, author);
@@ -700,37 +702,37 @@ static void test_likes(void **state)
 	assert_int_equal(get_tweet(e, t1).like_count, 2);
 
 	uint64_t ids[] = {t2, t1, 12345};
-	bool liked[3] = {true, false, true};
-	assert_int_equal(e->r->ops->liked(e->r, b, ids, 3, liked), STORE_OK);
+	uint8_t liked[3] = {1, 0, 1};
+	assert_int_equal(e->r->ops->viewer_state(e->r, b, ids, 3, liked), STORE_OK);
 	assert_false(liked[0]);
 	assert_true(liked[1]);
 	assert_false(liked[2]);
-	assert_int_equal(e->r->ops->liked(e->r, a, ids, 3, liked), STORE_OK);
+	assert_int_equal(e->r->ops->viewer_state(e->r, a, ids, 3, liked), STORE_OK);
 	assert_false(liked[1]); /* likes are the liker's */
 
 	/* More ids than one statement takes: still answered, in order. */
 	uint64_t many[250];
-	bool lm[250];
+	uint8_t lm[250];
 	for (size_t i = 0; i < 250; i++)
 		many[i] = i == 170 ? t1 : 1000 + i;
-	assert_int_equal(e->r->ops->liked(e->r, c, many, 250, lm), STORE_OK);
+	assert_int_equal(e->r->ops->viewer_state(e->r, c, many, 250, lm), STORE_OK);
 	for (size_t i = 0; i < 250; i++)
 		assert_int_equal(lm[i], i == 170);
 
 	/* A heavy liker: more likes in the page's span than one range read
 	 * takes; the ids are then asked one by one, and the answer is the same. */
 	uint64_t heavy[80];
-	bool lh[81];
+	uint8_t lh[81];
 	for (size_t i = 0; i < 80; i++) {
 		heavy[i] = post(e, a, "many");
 		if (i % 2 == 0 || i >= 10)
 			assert_int_equal(like_write(e, true, c, heavy[i], NULL, NULL), STORE_OK);
 	}
-	assert_int_equal(e->r->ops->liked(e->r, c, heavy, 10, lh), STORE_OK);
+	assert_int_equal(e->r->ops->viewer_state(e->r, c, heavy, 10, lh), STORE_OK);
 	for (size_t i = 0; i < 10; i++)
 		assert_int_equal(lh[i], i % 2 == 0);
 	uint64_t spread[] = {heavy[1], heavy[79], heavy[0], heavy[3]};
-	assert_int_equal(e->r->ops->liked(e->r, c, spread, 4, lh), STORE_OK);
+	assert_int_equal(e->r->ops->viewer_state(e->r, c, spread, 4, lh), STORE_OK);
 	assert_false(lh[0]);
 	assert_true(lh[1]);
 	assert_true(lh[2]);
@@ -759,8 +761,177 @@ static void test_likes(void **state)
 
 	/* A deleted tweet takes its likes with it. */
 	assert_int_equal(simple_write(e, STORE_W_TWEET_DELETE, a, t1, NULL), STORE_OK);
-	assert_int_equal(e->r->ops->liked(e->r, c, &t1, 1, liked), STORE_OK);
+	assert_int_equal(e->r->ops->viewer_state(e->r, c, &t1, 1, liked), STORE_OK);
 	assert_false(liked[0]);
+}
+
+/* A retweet or unretweet; returns the status and fills *out (the write's
+ * results) when asked. */
+static int retweet_write(struct env *e, bool on, uint64_t user, uint64_t tweet,
+			 struct store_write *out)
+{
+	struct store_write sw;
+	sync_init(&sw, on ? STORE_W_RETWEET : STORE_W_UNRETWEET);
+	sw.in.like.user_id = user;
+	sw.in.like.tweet_id = tweet;
+	sync_run(e->s, &sw);
+	int st = sw.status;
+	if (out) {
+		out->created = sw.created;
+		out->tweet = sw.tweet;
+		out->related = sw.related;
+		out->viewer = sw.viewer;
+	}
+	sync_deinit(&sw);
+	return st;
+}
+
+static void test_retweets(void **state)
+{
+	struct env *e = *state;
+	uint64_t a = make_user(e, "a", STORE_OK);
+	uint64_t b = make_user(e, "b", STORE_OK);
+	uint64_t c = make_user(e, "c", STORE_OK);
+	uint64_t t1 = post(e, a, "one");
+	struct store_write r;
+	assert_int_equal(retweet_write(e, true, b, t1, &r), STORE_OK);
+	assert_true(r.created);
+	uint64_t rb = r.tweet.id;
+	assert_true(rb > t1);
+	assert_int_equal(r.tweet.author_id, b);
+	assert_int_equal(r.tweet.retweet_of, t1);
+	assert_int_equal(r.tweet.retweet_of_author_id, a);
+	assert_int_equal(r.related.id, t1);
+	assert_int_equal(r.related.retweet_count, 1);
+	assert_int_equal(r.viewer, VIEWER_RETWEETED);
+	/* Twice is one retweet: the same one answers. */
+	assert_int_equal(retweet_write(e, true, b, t1, &r), STORE_OK);
+	assert_false(r.created);
+	assert_int_equal(r.tweet.id, rb);
+	assert_int_equal(r.related.retweet_count, 1);
+	/* A retweet of a retweet retweets the original. */
+	assert_int_equal(retweet_write(e, true, c, rb, &r), STORE_OK);
+	assert_true(r.created);
+	uint64_t rc = r.tweet.id;
+	assert_int_equal(r.tweet.retweet_of, t1);
+	assert_int_equal(get_tweet(e, t1).retweet_count, 2);
+	assert_int_equal(retweet_write(e, true, b, t1 + 999999, NULL), STORE_NOT_FOUND);
+	assert_int_equal(retweet_write(e, false, b, t1 + 999999, NULL), STORE_NOT_FOUND);
+	/* A like of a retweet likes its original. */
+	assert_int_equal(like_write(e, true, c, rb, NULL, NULL), STORE_OK);
+	assert_int_equal(get_tweet(e, t1).like_count, 1);
+
+	/* The retweeter's state, in the same batched read as likes. */
+	uint64_t ids[] = {t1, rb};
+	uint8_t st[2];
+	assert_int_equal(e->r->ops->viewer_state(e->r, c, ids, 2, st), STORE_OK);
+	assert_int_equal(st[0], VIEWER_LIKED | VIEWER_RETWEETED);
+	assert_int_equal(st[1], 0); /* about the original's id, not a retweet's */
+	assert_int_equal(e->r->ops->viewer_state(e->r, a, ids, 2, st), STORE_OK);
+	assert_int_equal(st[0], 0);
+
+	/* Retweets are their retweeters' items, not search material. */
+	uint64_t aid[4];
+	size_t n;
+	struct store_page p = {.before = UINT64_MAX, .limit = 4};
+	assert_int_equal(e->r->ops->author_tweet_ids(e->r, b, &p, aid, &n), STORE_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(aid[0], rb);
+	struct tweet tw[8];
+	uint64_t cur[8];
+	assert_int_equal(e->r->ops->tweets_after(e->r, 0, 8, tw, cur, &n), STORE_OK);
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(tw[i].retweet_of, 0);
+
+	/* Undone by its retweeter only; twice changes nothing. */
+	assert_int_equal(retweet_write(e, false, b, t1, &r), STORE_OK);
+	assert_true(r.created);
+	assert_int_equal(r.related.id, rb);
+	assert_int_equal(r.tweet.retweet_count, 1);
+	assert_int_equal(retweet_write(e, false, b, t1, &r), STORE_OK);
+	assert_false(r.created);
+	assert_int_equal(get_tweet(e, t1).retweet_count, 1);
+	struct tweet gone;
+	assert_int_equal(e->r->ops->tweet_get(e->r, rb, &gone), STORE_NOT_FOUND);
+	/* A retweet deleted as a tweet, by its author, counts as undone. */
+	assert_int_equal(retweet_write(e, true, b, t1, &r), STORE_OK);
+	rb = r.tweet.id;
+	assert_int_equal(simple_write(e, STORE_W_TWEET_DELETE, a, rb, NULL), STORE_NOT_FOUND);
+	assert_int_equal(simple_write(e, STORE_W_TWEET_DELETE, b, rb, NULL), STORE_OK);
+	assert_int_equal(get_tweet(e, t1).retweet_count, 1);
+	assert_int_equal(get_user(e, b).tweets_count, 0);
+
+	/* The original, deleted, takes every retweet with it. */
+	assert_int_equal(simple_write(e, STORE_W_TWEET_DELETE, a, t1, NULL), STORE_OK);
+	assert_int_equal(e->r->ops->tweet_get(e->r, rc, &gone), STORE_NOT_FOUND);
+	assert_int_equal(e->r->ops->author_tweet_ids(e->r, c, &p, aid, &n), STORE_OK);
+	assert_int_equal(n, 0);
+	assert_int_equal(retweet_write(e, true, b, t1, NULL), STORE_NOT_FOUND);
+}
+
+static size_t tag_ids(struct env *e, const char *tag, struct store_page p, uint64_t *ids)
+{
+	size_t n;
+	assert_int_equal(e->r->ops->hashtag_tweet_ids(e->r, tag, &p, ids, &n), STORE_OK);
+	return n;
+}
+
+static void test_entities_hashtags_and_trends(void **state)
+{
+	struct env *e = *state;
+	uint64_t a = make_user(e, "alice", STORE_OK);
+	uint64_t b = make_user(e, "bob", STORE_OK);
+	uint64_t t1 = post(e, a, "hi @BOB and @nobody: #Chirp #chirp #news");
+	/* Only existing users are mentions, spelled as they spell themselves. */
+	struct tweet t = get_tweet(e, t1);
+	assert_int_equal(t.entities.mentions_n, 1);
+	assert_int_equal(t.entities.mentions[0].id, b);
+	assert_string_equal(t.entities.mentions[0].handle, "bob");
+	assert_int_equal(t.entities.mentions[0].start, 3);
+	assert_int_equal(t.entities.hashtags_n, 3);
+	uint64_t t2 = post(e, b, "#CHIRP again");
+	uint64_t t3 = post(e, b, "#chirp thrice");
+
+	uint64_t ids[4];
+	struct store_page p = {.before = UINT64_MAX, .limit = 4};
+	assert_int_equal(tag_ids(e, "chirp", p, ids), 3); /* case-insensitive, once per tweet */
+	assert_int_equal(ids[0], t3);
+	assert_int_equal(ids[2], t1);
+	p.limit = 1;
+	p.before = t2;
+	assert_int_equal(tag_ids(e, "chirp", p, ids), 1);
+	assert_int_equal(ids[0], t1);
+	p = (struct store_page){.before = UINT64_MAX, .limit = 2, .oldest_first = true};
+	assert_int_equal(tag_ids(e, "chirp", p, ids), 2);
+	assert_int_equal(ids[0], t2); /* the oldest two, newest first */
+	assert_int_equal(ids[1], t1);
+	p = (struct store_page){.before = UINT64_MAX, .limit = 4};
+	assert_int_equal(tag_ids(e, "news", p, ids), 1);
+	assert_int_equal(tag_ids(e, "none", p, ids), 0);
+
+	/* Trends: by distinct authors, then tweets, from counters. */
+	struct store_trend top[10];
+	size_t n;
+	uint64_t now = time_now_ms();
+	assert_int_equal(e->r->ops->trends(e->r, now - 3600000, top, 10, &n), STORE_OK);
+	assert_int_equal(n, 2);
+	assert_string_equal(top[0].tag, "chirp");
+	assert_int_equal(top[0].authors, 2);
+	assert_int_equal(top[0].tweets, 3);
+	assert_string_equal(top[1].tag, "news");
+	assert_int_equal(top[1].authors, 1);
+	assert_int_equal(top[1].tweets, 1);
+	assert_int_equal(e->r->ops->trends(e->r, now - 3600000, top, 1, &n), STORE_OK);
+	assert_int_equal(n, 1);
+	/* An hour later the window has moved past them (the clock is a
+	 * parameter: nobody waits an hour). */
+	assert_int_equal(e->r->ops->trends(e->r, now + 120000, top, 10, &n), STORE_OK);
+	assert_int_equal(n, 0);
+
+	/* A deleted tweet leaves its tags' pages. */
+	assert_int_equal(simple_write(e, STORE_W_TWEET_DELETE, a, t1, NULL), STORE_OK);
+	assert_int_equal(tag_ids(e, "chirp", p, ids), 2);
+	assert_int_equal(tag_ids(e, "news", p, ids), 0);
 }
 
 static void test_profile_update(void **state)
@@ -1304,6 +1475,8 @@ static void test_pg_commit_sequence_follows_commits(void **state)
 	    cmocka_unit_test_setup_teardown(test_follows_and_feed, setup, teardown),               \
 	    cmocka_unit_test_setup_teardown(test_replies_and_context, setup, teardown),            \
 	    cmocka_unit_test_setup_teardown(test_likes, setup, teardown),                          \
+	    cmocka_unit_test_setup_teardown(test_retweets, setup, teardown),                       \
+	    cmocka_unit_test_setup_teardown(test_entities_hashtags_and_trends, setup, teardown),   \
 	    cmocka_unit_test_setup_teardown(test_profile_update, setup, teardown),                 \
 	    cmocka_unit_test_setup_teardown(test_idempotency, setup, teardown),                    \
 	    cmocka_unit_test_setup_teardown(test_concurrent_writers, setup, teardown),             \
