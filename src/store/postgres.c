@@ -84,7 +84,7 @@
 #define IDLE_MS 200           /* the writer's wait for work before housekeeping */
 /* Bump when struct outbox_payload changes shape: rows of another layout
  * are not replayed (a mixed-version cluster finishes its own). */
-#define OUTBOX_LAYOUT 1
+#define OUTBOX_LAYOUT 2 /* 2: mentions in tweet_create, avatars in users */
 
 /* ---- schema ------------------------------------------------------------- */
 
@@ -204,6 +204,36 @@ static const char *const migrations[] = {
 	"DROP INDEX sessions_by_user;"
 	"CREATE INDEX sessions_by_user ON sessions (user_id, id);"
 	"CREATE INDEX sessions_by_last_use ON sessions (last_used_ms);",
+
+	/* 4: blocks, mutes, notifications and avatars (sqlite.c's 9). A like
+	 * or retweet notification is one row per (recipient, type, tweet):
+	 * group_key is the tweet then, and the row's own id otherwise. */
+	"CREATE TABLE blocks ("
+	"  id bigint PRIMARY KEY,"
+	"  user_id bigint NOT NULL,"
+	"  other_id bigint NOT NULL,"
+	"  UNIQUE (user_id, other_id));"
+	"CREATE INDEX blocks_by_user ON blocks (user_id, id) INCLUDE (other_id);"
+	"CREATE INDEX blocks_by_other ON blocks (other_id, user_id);"
+	"CREATE TABLE mutes ("
+	"  id bigint PRIMARY KEY,"
+	"  user_id bigint NOT NULL,"
+	"  other_id bigint NOT NULL,"
+	"  UNIQUE (user_id, other_id));"
+	"CREATE INDEX mutes_by_user ON mutes (user_id, id) INCLUDE (other_id);"
+	"CREATE TABLE notifications ("
+	"  id bigint PRIMARY KEY,"
+	"  recipient_id bigint NOT NULL,"
+	"  type integer NOT NULL,"
+	"  actor_id bigint NOT NULL,"
+	"  tweet_id bigint NOT NULL DEFAULT 0,"
+	"  group_key bigint NOT NULL,"
+	"  count bigint NOT NULL DEFAULT 1,"
+	"  UNIQUE (recipient_id, type, group_key));"
+	"CREATE INDEX notifications_by_recipient ON notifications (recipient_id, id);"
+	"CREATE INDEX notifications_by_tweet ON notifications (tweet_id) WHERE tweet_id <> 0;"
+	"ALTER TABLE users ADD COLUMN notifications_read_id bigint NOT NULL DEFAULT 0,"
+	"  ADD COLUMN avatar text NOT NULL DEFAULT '';",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -211,8 +241,8 @@ static const char *const migrations[] = {
 
 #define USER_COLS                                                                                  \
 	"u.id, u.handle, u.display_name, u.followers_count, u.following_count, u.tweets_count, "   \
-	"u.bio"
-#define USER_NCOLS 7
+	"u.bio, u.avatar"
+#define USER_NCOLS 8
 #define TWEET_COLS                                                                                 \
 	"t.id, t.author_id, u.handle, u.display_name, t.text, t.media, t.in_reply_to_id, "         \
 	"t.in_reply_to_user_id, t.reply_count, t.like_count"
@@ -226,6 +256,22 @@ static const char *const migrations[] = {
 	"WHERE t.author_id IN (SELECT followee_id FROM follows WHERE follower_id = $1::bigint"     \
 	" UNION ALL SELECT $1::bigint)"
 #define SESSION_COLS "id, user_id, last_used_ms, device, ip"
+#define XSTR(x) STR(x)
+#define STR(x) #x
+/* A notification is shown unless the recipient ($1) blocks, mutes or is
+ * blocked by its actor. */
+#define NOTIFS_SHOWN                                                                               \
+	" AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.user_id = $1::bigint"                     \
+	" AND b.other_id = f.actor_id)"                                                            \
+	" AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.user_id = f.actor_id"                     \
+	" AND b.other_id = $1::bigint)"                                                            \
+	" AND NOT EXISTS (SELECT 1 FROM mutes m WHERE m.user_id = $1::bigint"                      \
+	" AND m.other_id = f.actor_id)"
+/* $5 is the bit set of types wanted. */
+#define NOTIFS_WHERE                                                                               \
+	" FROM notifications f JOIN users u ON u.id = f.actor_id WHERE f.recipient_id = $1::bigint" \
+	" AND ($5::int >> f.type) & 1 = 1" NOTIFS_SHOWN
+#define RELATIONS_LIMIT " LIMIT " XSTR(RELATIONS_MAX) ")"
 /* A tweet changed by a CTE `p`, with its author's names. */
 #define TWEET_OF_P " SELECT " TWEET_COLS " FROM p t JOIN users u ON u.id = t.author_id"
 
@@ -260,6 +306,14 @@ enum stmt {
 	R_TWEET_EXISTS,
 	R_ANCESTORS,
 	R_DESCENDANTS,
+	R_RELATIONS,
+	R_BLOCKS,
+	R_BLOCKS_ASC,
+	R_MUTES,
+	R_MUTES_ASC,
+	R_NOTIFS,
+	R_NOTIFS_ASC,
+	R_NOTIFS_UNREAD,
 	/* writes */
 	W_USER_INSERT,
 	W_SESSION_INSERT,
@@ -298,6 +352,17 @@ enum stmt {
 	W_SEQ_LOCK,
 	W_JOB_NOTIFY,
 	W_OUTBOX_CLAIM,
+	W_BLOCK_INSERT,
+	W_BLOCK_DELETE,
+	W_MUTE_INSERT,
+	W_MUTE_DELETE,
+	W_BLOCKED_EITHER,
+	W_NOTIFY,
+	W_NOTIFY_MENTION,
+	W_UNNOTIFY,
+	W_UNNOTIFY_EMPTY,
+	W_NOTIFS_READ,
+	W_AVATAR_RELEASE,
 	S_COUNT
 };
 
@@ -367,6 +432,26 @@ static const char *const sql[S_COUNT] = {
 			  " ORDER BY id LIMIT $2) first"
 			  " UNION ALL SELECT t.id FROM down JOIN tweets t ON t.in_reply_to_id = down.id)"
 			  " SELECT id FROM (SELECT id FROM down LIMIT $2) d ORDER BY id",
+	[R_RELATIONS] = "(SELECT other_id, 1 FROM blocks WHERE user_id = $1::bigint" RELATIONS_LIMIT
+			" UNION ALL (SELECT user_id, 2 FROM blocks WHERE other_id = $1::bigint"
+			RELATIONS_LIMIT
+			" UNION ALL (SELECT other_id, 4 FROM mutes WHERE user_id = $1::bigint"
+			RELATIONS_LIMIT,
+	[R_BLOCKS] = "SELECT f.id, " USER_COLS " FROM blocks f JOIN users u ON u.id = f.other_id"
+		     " WHERE f.user_id = $1::bigint" PAGE("f.id", "DESC"),
+	[R_BLOCKS_ASC] = "SELECT f.id, " USER_COLS " FROM blocks f JOIN users u ON u.id ="
+			 " f.other_id WHERE f.user_id = $1::bigint" PAGE("f.id", "ASC"),
+	[R_MUTES] = "SELECT f.id, " USER_COLS " FROM mutes f JOIN users u ON u.id = f.other_id"
+		    " WHERE f.user_id = $1::bigint" PAGE("f.id", "DESC"),
+	[R_MUTES_ASC] = "SELECT f.id, " USER_COLS " FROM mutes f JOIN users u ON u.id = f.other_id"
+			" WHERE f.user_id = $1::bigint" PAGE("f.id", "ASC"),
+	[R_NOTIFS] = "SELECT f.id, f.type, f.tweet_id, f.count, " USER_COLS NOTIFS_WHERE
+		     PAGE("f.id", "DESC"),
+	[R_NOTIFS_ASC] = "SELECT f.id, f.type, f.tweet_id, f.count, " USER_COLS NOTIFS_WHERE
+			 PAGE("f.id", "ASC"),
+	[R_NOTIFS_UNREAD] = "SELECT count(*) FROM (SELECT 1 FROM notifications f WHERE"
+			    " f.recipient_id = $1::bigint AND f.id > (SELECT notifications_read_id"
+			    " FROM users WHERE id = $1::bigint)" NOTIFS_SHOWN " LIMIT $2) x",
 
 	[W_USER_INSERT] = "INSERT INTO users AS u (id, handle, display_name, password_hash)"
 			  " VALUES ($1::bigint, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING " USER_COLS,
@@ -408,7 +493,8 @@ static const char *const sql[S_COUNT] = {
 	 * their blobs), its author counts one tweet less. */
 	[W_TWEET_DELETE_REST] = "WITH l AS (DELETE FROM likes WHERE tweet_id = $1::bigint),"
 				" m AS (UPDATE media SET tweet_id = NULL, status = 4"
-				" WHERE tweet_id = $1::bigint)"
+				" WHERE tweet_id = $1::bigint),"
+				" n AS (DELETE FROM notifications WHERE tweet_id = $1::bigint)"
 				" UPDATE users SET tweets_count = tweets_count - 1 WHERE id = $2::bigint",
 	[W_FOLLOW_INSERT] = "INSERT INTO follows (id, follower_id, followee_id)"
 			    " SELECT $1::bigint, $2::bigint, $3::bigint"
@@ -433,7 +519,8 @@ static const char *const sql[S_COUNT] = {
 			 " WHERE id = $1::bigint RETURNING *)" TWEET_OF_P,
 	/* A NULL parameter leaves its field as it is. */
 	[W_PROFILE_UPDATE] = "UPDATE users u SET display_name = coalesce($2, display_name),"
-			     " bio = coalesce($3, bio) WHERE id = $1::bigint RETURNING " USER_COLS,
+			     " bio = coalesce($3, bio), avatar = coalesce($4, avatar)"
+			     " WHERE id = $1::bigint RETURNING " USER_COLS,
 	[W_MEDIA_INSERT] = "INSERT INTO media (id, owner_id, status, claimed_type, size, parts,"
 			   " created_ms, upload_id) VALUES ($1::bigint, $2::bigint, 0, $3, $4::bigint,"
 			   " $5::int, $6::bigint, $7) RETURNING " MEDIA_COLS,
@@ -474,6 +561,36 @@ static const char *const sql[S_COUNT] = {
 	[W_OUTBOX_CLAIM] = "SELECT id, kind, layout, payload FROM outbox"
 			   " WHERE (node = $1::int AND created_ms < $2::bigint) OR created_ms < $3::bigint"
 			   " ORDER BY id LIMIT $4 FOR UPDATE SKIP LOCKED",
+	[W_BLOCK_INSERT] = "INSERT INTO blocks (id, user_id, other_id)"
+			   " VALUES ($1::bigint, $2::bigint, $3::bigint) ON CONFLICT DO NOTHING RETURNING id",
+	[W_BLOCK_DELETE] = "DELETE FROM blocks WHERE user_id = $1::bigint AND other_id = $2::bigint"
+			   " RETURNING id",
+	[W_MUTE_INSERT] = "INSERT INTO mutes (id, user_id, other_id)"
+			  " VALUES ($1::bigint, $2::bigint, $3::bigint) ON CONFLICT DO NOTHING RETURNING id",
+	[W_MUTE_DELETE] = "DELETE FROM mutes WHERE user_id = $1::bigint AND other_id = $2::bigint"
+			  " RETURNING id",
+	[W_BLOCKED_EITHER] = "SELECT 1 FROM blocks WHERE (user_id = $1::bigint AND other_id = $2::bigint)"
+			     " OR (user_id = $2::bigint AND other_id = $1::bigint)",
+	/* $6 is the group: the tweet for likes and retweets, else $1. */
+	[W_NOTIFY] = "INSERT INTO notifications AS n (id, recipient_id, type, actor_id, tweet_id,"
+		     " group_key) VALUES ($1::bigint, $2::bigint, $3::int, $4::bigint, $5::bigint,"
+		     " $6::bigint) ON CONFLICT (recipient_id, type, group_key)"
+		     " DO UPDATE SET id = excluded.id, actor_id = excluded.actor_id,"
+		     " count = n.count + 1",
+	/* The user named $4, unless the author ($2) or the replied-to ($5). */
+	[W_NOTIFY_MENTION] = "INSERT INTO notifications (id, recipient_id, type, actor_id, tweet_id,"
+			     " group_key) SELECT $1::bigint, u.id, 1, $2::bigint, $3::bigint, $1::bigint"
+			     " FROM users u WHERE lower(u.handle) = lower($4) AND u.id <> $2::bigint"
+			     " AND u.id <> $5::bigint ON CONFLICT DO NOTHING",
+	/* One actor fewer in a group; a like's group shows its latest liker. */
+	[W_UNNOTIFY] = "UPDATE notifications SET count = count - 1, actor_id = coalesce(CASE"
+		       " WHEN $2::int = 3 THEN (SELECT user_id FROM likes WHERE tweet_id = $3::bigint"
+		       " ORDER BY id DESC LIMIT 1) END, actor_id)"
+		       " WHERE recipient_id = $1::bigint AND type = $2::int AND group_key = $3::bigint",
+	[W_UNNOTIFY_EMPTY] = "DELETE FROM notifications WHERE recipient_id = $1::bigint"
+			     " AND type = $2::int AND group_key = $3::bigint AND count <= 0",
+	[W_NOTIFS_READ] = "UPDATE users SET notifications_read_id = $2::bigint WHERE id = $1::bigint",
+	[W_AVATAR_RELEASE] = "UPDATE media SET tweet_id = NULL, status = 4 WHERE tweet_id = $1::bigint",
 };
 
 /* ---- connections ---------------------------------------------------------- */
@@ -774,32 +891,17 @@ static void read_user(const PGresult *r, int row, int col, struct user *u)
 	u->following_count = col_u64(r, row, col + 4);
 	u->tweets_count = col_u64(r, row, col + 5);
 	col_copy(r, row, col + 6, u->bio, sizeof(u->bio));
+	memset(&u->avatar, 0, sizeof(u->avatar));
+	store_media_ref_parse(PQgetvalue(r, row, col + 7), &u->avatar);
 }
 
 /* tweets.media: "id:width:height:type;" for each attached media. */
 static void parse_tweet_media(const char *s, struct tweet *t)
 {
 	t->media_n = 0;
-	while (s && *s && t->media_n < MEDIA_PER_TWEET_MAX) {
-		struct media_ref *m = &t->media[t->media_n];
-		char *end;
-		m->id = strtoull(s, &end, 10);
-		if (*end != ':')
-			return;
-		m->width = (uint32_t)strtoul(end + 1, &end, 10);
-		if (*end != ':')
-			return;
-		m->height = (uint32_t)strtoul(end + 1, &end, 10);
-		if (*end != ':')
-			return;
-		const char *type = end + 1, *semi = strchr(type, ';');
-		if (!semi || (size_t)(semi - type) > MEDIA_TYPE_MAX)
-			return;
-		memcpy(m->content_type, type, (size_t)(semi - type));
-		m->content_type[semi - type] = '\0';
+	while (s && *s && t->media_n < MEDIA_PER_TWEET_MAX &&
+	       (s = store_media_ref_parse(s, &t->media[t->media_n])))
 		t->media_n++;
-		s = semi + 1;
-	}
 }
 
 static void read_tweet(const PGresult *r, int row, struct tweet *t)
@@ -1264,6 +1366,72 @@ static int collect_u64(struct pg_conn *pc, enum stmt which, uint64_t key, int wi
 	return STORE_OK;
 }
 
+static int pg_relations(struct store_reader *base, uint64_t user_id, struct store_relation **out,
+			size_t *n)
+{
+	uint64_t *pairs;
+	size_t k;
+	*out = NULL;
+	*n = 0;
+	int rc = collect_u64(rconn(base), R_RELATIONS, user_id, 2, &pairs, &k);
+	if (rc)
+		return rc;
+	store_relations_merge(pairs, k, out, n);
+	free(pairs);
+	return STORE_OK;
+}
+
+static int pg_blocks(struct store_reader *base, uint64_t user_id, const struct store_page *p,
+		     struct follow_entry *out, size_t *n)
+{
+	return entry_list(rconn(base), R_BLOCKS, R_BLOCKS_ASC, user_id, p, out, n);
+}
+
+static int pg_mutes(struct store_reader *base, uint64_t user_id, const struct store_page *p,
+		    struct follow_entry *out, size_t *n)
+{
+	return entry_list(rconn(base), R_MUTES, R_MUTES_ASC, user_id, p, out, n);
+}
+
+static int pg_notifications(struct store_reader *base, uint64_t user_id,
+			    const struct store_page *p, unsigned types, struct notification *out,
+			    size_t *n)
+{
+	struct args a = {0};
+	page_args(&a, user_id, p);
+	arg_int(&a, (int)types);
+	*n = 0;
+	PGresult *r = query(rconn(base), p->oldest_first ? R_NOTIFS_ASC : R_NOTIFS, &a);
+	if (!r)
+		return STORE_ERROR;
+	for (int i = 0; i < PQntuples(r) && *n < p->limit; i++, (*n)++) {
+		struct notification *o = &out[*n];
+		o->id = col_u64(r, i, 0);
+		o->type = (enum notification_type)col_u64(r, i, 1);
+		o->tweet_id = col_u64(r, i, 2);
+		o->count = col_u64(r, i, 3);
+		read_user(r, i, 4, &o->actor);
+	}
+	PQclear(r);
+	if (p->oldest_first)
+		REVERSE(out, *n, struct notification);
+	return STORE_OK;
+}
+
+static int pg_notifications_unread(struct store_reader *base, uint64_t user_id, uint64_t *count)
+{
+	struct args a = {0};
+	arg_u64(&a, user_id);
+	arg_int(&a, NOTIF_UNREAD_MAX);
+	PGresult *r;
+	int rc = one(rconn(base), R_NOTIFS_UNREAD, &a, &r);
+	if (rc)
+		return rc == STORE_NOT_FOUND ? STORE_ERROR : rc;
+	*count = col_u64(r, 0, 0);
+	PQclear(r);
+	return STORE_OK;
+}
+
 static int pg_follower_ids(struct store_reader *base, uint64_t user_id, uint64_t **ids, size_t *n)
 {
 	return collect_u64(rconn(base), R_FOLLOWER_IDS, user_id, 1, ids, n);
@@ -1578,8 +1746,7 @@ static int tweet_media_check(struct pg_store *s, struct store_write *w, struct s
 			return rc;
 		if (m.owner_id != w->in.tweet_create.author_id || m.status != MEDIA_READY || m.tweet_id)
 			return STORE_INVALID;
-		strbuf_appendf(text, "%" PRIu64 ":%u:%u:%s;", m.id, m.out.width, m.out.height,
-			       m.out.content_type);
+		store_media_ref_format(text, &m.out);
 	}
 	return STORE_OK;
 }
@@ -1593,6 +1760,93 @@ static int add_replies(struct pg_store *s, uint64_t parent, int delta, struct tw
 	return writer_tweet_row(s, W_REPLY_COUNT, &a, out);
 }
 
+/* 1 if a or b blocks the other, 0 if not, or STORE_ERROR. */
+static int blocked_either(struct pg_store *s, uint64_t a, uint64_t b)
+{
+	struct args q = {0};
+	arg_u64(&q, a);
+	arg_u64(&q, b);
+	PGresult *r;
+	int rc = wrow(s, W_BLOCKED_EITHER, &q, &r);
+	if (rc == 1)
+		PQclear(r);
+	return rc;
+}
+
+/*
+ * Tells `recipient` that `actor` did `type` (to `tweet`; 0 for none),
+ * unless they are one user: nobody is notified of acting on their own.
+ * Likes and retweets group per tweet: the group's row moves up to this
+ * event and counts one more. Inside the write's transaction, so a
+ * notification commits with its act or not at all (and an outbox replay,
+ * which runs effects only, never makes it twice). Every kind that
+ * notifies calls this (a retweet too: NOTIF_RETWEET, the original tweet).
+ */
+static int notify(struct pg_store *s, uint64_t recipient, enum notification_type type,
+		  uint64_t actor, uint64_t tweet)
+{
+	if (!recipient || recipient == actor)
+		return STORE_OK;
+	uint64_t id = idgen_next(&s->ids);
+	bool grouped = type == NOTIF_LIKE || type == NOTIF_RETWEET;
+	struct args a = {0};
+	arg_u64(&a, id);
+	arg_u64(&a, recipient);
+	arg_int(&a, (int)type);
+	arg_u64(&a, actor);
+	arg_u64(&a, tweet);
+	arg_u64(&a, grouped ? tweet : id);
+	return command(&s->w, W_NOTIFY, &a) ? STORE_ERROR : STORE_OK;
+}
+
+/* An act of a grouped type undone: if the act (`act_id`, whose time it
+ * carries) is less than STORE_UNNOTIFY_MS old, its group counts one fewer,
+ * and goes when empty. */
+static int unnotify(struct pg_store *s, uint64_t recipient, enum notification_type type,
+		    uint64_t tweet, uint64_t act_id)
+{
+	if (time_now_ms() - id_unix_ms(act_id) >= STORE_UNNOTIFY_MS)
+		return STORE_OK;
+	struct args a = {0};
+	arg_u64(&a, recipient);
+	arg_int(&a, (int)type);
+	arg_u64(&a, tweet);
+	if (command(&s->w, W_UNNOTIFY, &a) || command(&s->w, W_UNNOTIFY_EMPTY, &a))
+		return STORE_ERROR;
+	return STORE_OK;
+}
+
+/* A new tweet's notifications: its parent's author (a reply), then each
+ * user its text mentions (neither the author nor that parent's author). */
+static int notify_tweet(struct pg_store *s, const struct store_write *w, uint64_t id)
+{
+	uint64_t author = w->in.tweet_create.author_id, parent_author = w->related.author_id;
+	if (w->related.id && notify(s, parent_author, NOTIF_REPLY, author, id))
+		return STORE_ERROR;
+	for (unsigned i = 0; i < w->in.tweet_create.mentions_n; i++) {
+		struct args a = {0};
+		arg_u64(&a, idgen_next(&s->ids));
+		arg_u64(&a, author);
+		arg_u64(&a, id);
+		arg_text(&a, w->in.tweet_create.mentions[i]);
+		arg_u64(&a, w->related.id ? parent_author : 0);
+		if (command(&s->w, W_NOTIFY_MENTION, &a))
+			return STORE_ERROR;
+	}
+	return STORE_OK;
+}
+
+/* The tweet a reply answers, if the author may answer it (a blocker's
+ * tweets are not there for the blocked): into *out, or NOT_FOUND. */
+static int reply_target(struct pg_store *s, uint64_t parent, uint64_t author, struct tweet *out)
+{
+	int rc = writer_tweet(s, parent, out);
+	if (rc)
+		return rc;
+	rc = blocked_either(s, out->author_id, author);
+	return rc == 1 ? STORE_NOT_FOUND : rc;
+}
+
 static int exec_tweet_create(struct pg_store *s, struct store_write *w)
 {
 	uint64_t parent = w->in.tweet_create.in_reply_to_id;
@@ -1600,6 +1854,8 @@ static int exec_tweet_create(struct pg_store *s, struct store_write *w)
 	/* Checks first, so that a refusal has changed nothing. */
 	int rc = tweet_media_check(s, w, &media);
 	w->related.id = 0;
+	if (rc == STORE_OK && parent)
+		rc = reply_target(s, parent, w->in.tweet_create.author_id, &w->related);
 	if (rc == STORE_OK && parent)
 		rc = add_replies(s, parent, 1, &w->related); /* NOT_FOUND: no such tweet */
 	if (rc) {
@@ -1635,7 +1891,7 @@ static int exec_tweet_create(struct pg_store *s, struct store_write *w)
 		if (command(&s->w, W_MEDIA_ATTACH, &m))
 			return STORE_ERROR;
 	}
-	return STORE_OK;
+	return notify_tweet(s, w, id);
 }
 
 static int exec_tweet_delete(struct pg_store *s, struct store_write *w)
@@ -1665,9 +1921,10 @@ static int exec_tweet_delete(struct pg_store *s, struct store_write *w)
 
 /* A follow or an unfollow; following twice is one follow, unfollowing whom
  * one does not follow changes nothing (created false either way). */
-static int exec_follow(struct pg_store *s, struct store_write *w, bool follow)
+/* Adds (or removes) the edge a -> b and counts it: 1 and b into *user (if
+ * not NULL) if it changed, 0 if it was already so, or STORE_ERROR. */
+static int follow_edge(struct pg_store *s, uint64_t a, uint64_t b, bool follow, struct user *user)
 {
-	uint64_t a = w->in.follow.follower_id, b = w->in.follow.followee_id;
 	struct args q = {0};
 	if (follow)
 		arg_u64(&q, idgen_next(&s->ids));
@@ -1675,18 +1932,88 @@ static int exec_follow(struct pg_store *s, struct store_write *w, bool follow)
 	arg_u64(&q, b);
 	PGresult *r;
 	int rc = wrow(s, follow ? W_FOLLOW_INSERT : W_FOLLOW_DELETE, &q, &r);
-	if (rc < 0)
+	if (rc <= 0)
 		return rc;
-	w->created = rc == 1;
-	if (!w->created)
-		return writer_user(s, b, &w->user); /* NOT_FOUND, or already so */
 	PQclear(r);
 	struct args c = {0};
 	arg_u64(&c, a);
 	arg_u64(&c, b);
 	arg_int(&c, follow ? 1 : -1);
-	rc = writer_user_row(s, W_FOLLOW_COUNTS, &c, &w->user);
-	return rc == STORE_NOT_FOUND ? STORE_ERROR : rc;
+	struct user scratch;
+	rc = writer_user_row(s, W_FOLLOW_COUNTS, &c, user ? user : &scratch);
+	return rc == STORE_OK ? 1 : STORE_ERROR;
+}
+
+static int exec_follow(struct pg_store *s, struct store_write *w, bool follow)
+{
+	uint64_t a = w->in.follow.follower_id, b = w->in.follow.followee_id;
+	int rc;
+	if (follow && (rc = blocked_either(s, a, b)) != 0)
+		return rc == 1 ? STORE_INVALID : rc; /* checked before anything changes */
+	rc = follow_edge(s, a, b, follow, &w->user);
+	if (rc < 0)
+		return rc;
+	w->created = rc == 1;
+	if (!w->created)
+		return writer_user(s, b, &w->user); /* NOT_FOUND, or already so */
+	return follow ? notify(s, b, NOTIF_FOLLOW, a, 0) : STORE_OK;
+}
+
+/* A block or mute, or its end. A new block ends the follows between the
+ * two, both ways; a blocked user's likes and notifications stay, hidden
+ * by reads. */
+static int exec_relation(struct pg_store *s, struct store_write *w, enum stmt which)
+{
+	uint64_t a = w->in.relation.user_id, b = w->in.relation.other_id;
+	int rc = writer_user(s, b, &w->user);
+	if (rc)
+		return rc; /* NOT_FOUND before anything changes */
+	bool on = which == W_BLOCK_INSERT || which == W_MUTE_INSERT;
+	struct args q = {0};
+	if (on)
+		arg_u64(&q, idgen_next(&s->ids));
+	arg_u64(&q, a);
+	arg_u64(&q, b);
+	PGresult *r;
+	rc = wrow(s, which, &q, &r);
+	if (rc < 0)
+		return rc;
+	if (rc == 1)
+		PQclear(r);
+	w->created = rc == 1;
+	if (!w->created || which != W_BLOCK_INSERT)
+		return STORE_OK;
+	if (follow_edge(s, a, b, false, NULL) < 0 || follow_edge(s, b, a, false, NULL) < 0)
+		return STORE_ERROR;
+	return writer_user(s, b, &w->user);
+}
+
+static int exec_block(struct pg_store *s, struct store_write *w)
+{
+	return exec_relation(s, w, W_BLOCK_INSERT);
+}
+
+static int exec_unblock(struct pg_store *s, struct store_write *w)
+{
+	return exec_relation(s, w, W_BLOCK_DELETE);
+}
+
+static int exec_mute(struct pg_store *s, struct store_write *w)
+{
+	return exec_relation(s, w, W_MUTE_INSERT);
+}
+
+static int exec_unmute(struct pg_store *s, struct store_write *w)
+{
+	return exec_relation(s, w, W_MUTE_DELETE);
+}
+
+static int exec_notifications_read(struct pg_store *s, struct store_write *w)
+{
+	struct args a = {0};
+	arg_u64(&a, w->in.notifications_read.user_id);
+	arg_u64(&a, w->in.notifications_read.up_to_id);
+	return command(&s->w, W_NOTIFS_READ, &a) ? STORE_ERROR : STORE_OK;
 }
 
 static int exec_follow_create(struct pg_store *s, struct store_write *w)
@@ -1703,6 +2030,13 @@ static int exec_follow_delete(struct pg_store *s, struct store_write *w)
 static int exec_like(struct pg_store *s, struct store_write *w, bool like)
 {
 	uint64_t user = w->in.like.user_id, tweet = w->in.like.tweet_id;
+	if (like) {
+		/* The blocker's tweets are not there for the blocked. Checked
+		 * before anything changes. */
+		int brc = reply_target(s, tweet, user, &w->tweet);
+		if (brc)
+			return brc;
+	}
 	struct args q = {0};
 	if (like)
 		arg_u64(&q, idgen_next(&s->ids));
@@ -1715,12 +2049,16 @@ static int exec_like(struct pg_store *s, struct store_write *w, bool like)
 	w->created = rc == 1;
 	if (!w->created)
 		return writer_tweet(s, tweet, &w->tweet); /* NOT_FOUND, or already so */
+	uint64_t like_id = col_u64(r, 0, 0); /* its time: an unlike soon after unnotifies */
 	PQclear(r);
 	struct args c = {0};
 	arg_u64(&c, tweet);
 	arg_int(&c, like ? 1 : -1);
 	rc = writer_tweet_row(s, W_LIKE_COUNT, &c, &w->tweet);
-	return rc == STORE_NOT_FOUND ? STORE_ERROR : rc;
+	if (rc)
+		return rc == STORE_NOT_FOUND ? STORE_ERROR : rc;
+	return like ? notify(s, w->tweet.author_id, NOTIF_LIKE, user, tweet)
+		    : unnotify(s, w->tweet.author_id, NOTIF_LIKE, tweet, like_id);
 }
 
 static int exec_like_create(struct pg_store *s, struct store_write *w)
@@ -1733,13 +2071,58 @@ static int exec_like_delete(struct pg_store *s, struct store_write *w)
 	return exec_like(s, w, false);
 }
 
+/* A new avatar: media_id (0: none) must be the user's own processed image
+ * (its row locked), on no tweet; checked before anything changes. The old
+ * one is released (cleanup removes it), the new one held by the user
+ * (media.tweet_id holds a media: a tweet, or for an avatar its user, so
+ * cleanup leaves it). `text` gets users.avatar. */
+static int avatar_set(struct pg_store *s, uint64_t user, uint64_t media_id, struct strbuf *text)
+{
+	struct user u;
+	int rc = writer_user(s, user, &u);
+	if (rc)
+		return rc == STORE_NOT_FOUND ? STORE_ERROR : rc;
+	if (media_id) {
+		struct media m;
+		rc = media_read(&s->w, W_MEDIA_LOCK, media_id, &m);
+		if (rc)
+			return rc == STORE_NOT_FOUND ? STORE_INVALID : rc;
+		if (m.owner_id != user || m.status != MEDIA_READY ||
+		    strncmp(m.out.content_type, "image/", 6) != 0 || (m.tweet_id && m.tweet_id != user))
+			return STORE_INVALID;
+		store_media_ref_format(text, &m.out);
+	}
+	if (u.avatar.id == media_id)
+		return STORE_OK;
+	struct args a = {0};
+	arg_u64(&a, user);
+	if (command(&s->w, W_AVATAR_RELEASE, &a))
+		return STORE_ERROR;
+	if (!media_id)
+		return STORE_OK;
+	struct args m = {0};
+	arg_text(&m, id_array(&s->scratch, &media_id, 1));
+	arg_u64(&m, user);
+	return command(&s->w, W_MEDIA_ATTACH, &m) ? STORE_ERROR : STORE_OK;
+}
+
 static int exec_profile_update(struct pg_store *s, struct store_write *w)
 {
-	struct args a = {0};
-	arg_u64(&a, w->in.profile.user_id);
-	arg_text(&a, w->in.profile.set_display_name ? w->in.profile.display_name : NULL);
-	arg_text(&a, w->in.profile.set_bio ? w->in.profile.bio : NULL);
-	return writer_user_row(s, W_PROFILE_UPDATE, &a, &w->user);
+	struct strbuf avatar = STRBUF_INIT;
+	uint64_t user = w->in.profile.user_id;
+	int rc = w->in.profile.set_avatar
+			 ? avatar_set(s, user, w->in.profile.avatar_media_id, &avatar)
+			 : STORE_OK;
+	if (rc == STORE_OK) {
+		struct args a = {0};
+		arg_u64(&a, user);
+		arg_text(&a, w->in.profile.set_display_name ? w->in.profile.display_name : NULL);
+		arg_text(&a, w->in.profile.set_bio ? w->in.profile.bio : NULL);
+		arg_text(&a, w->in.profile.set_avatar ? (avatar.data ? avatar.data : "") : NULL);
+		rc = writer_user_row(s, W_PROFILE_UPDATE, &a, &w->user);
+	}
+	strbuf_deinit(&avatar);
+	return rc;
 }
 
 /* ---- media and their jobs ---- */
@@ -1876,6 +2259,11 @@ static int (*const exec_kind[STORE_W_COUNT])(struct pg_store *s, struct store_wr
 	[STORE_W_PASSWORD_CHANGE] = exec_password_change,
 	[STORE_W_SESSION_TOUCH] = exec_session_touch,
 	[STORE_W_SESSIONS_EXPIRE] = exec_sessions_expire,
+	[STORE_W_BLOCK] = exec_block,
+	[STORE_W_UNBLOCK] = exec_unblock,
+	[STORE_W_MUTE] = exec_mute,
+	[STORE_W_UNMUTE] = exec_unmute,
+	[STORE_W_NOTIFICATIONS_READ] = exec_notifications_read,
 };
 
 /* Claims w's idempotency key: STORE_OK if the write is to run now,
@@ -2510,6 +2898,11 @@ const struct store_ops store_postgres_ops = {
 	.liked_by = pg_liked_by,
 	.ancestor_ids = pg_ancestor_ids,
 	.descendant_ids = pg_descendant_ids,
+	.relations = pg_relations,
+	.blocks = pg_blocks,
+	.mutes = pg_mutes,
+	.notifications = pg_notifications,
+	.notifications_unread = pg_notifications_unread,
 	.tweets_after = pg_tweets_after,
 	.users_after = pg_users_after,
 	.media_get = pg_media_get,

@@ -90,6 +90,12 @@ enum store_write_kind {
 	STORE_W_PASSWORD_CHANGE, /* and every other session ends; in.password */
 	STORE_W_SESSION_TOUCH,   /* last used, if older than in.session.stale_ms */
 	STORE_W_SESSIONS_EXPIRE, /* a batch of sessions idle since a cutoff; in.sessions_expire */
+	/* blocks, mutes and notifications (core/graph.c, core/notifications.c) */
+	STORE_W_BLOCK,              /* in.relation; result: user (the other), created */
+	STORE_W_UNBLOCK,            /* in.relation; result: created (a block was removed) */
+	STORE_W_MUTE,               /* in.relation; result: user, created */
+	STORE_W_UNMUTE,             /* in.relation */
+	STORE_W_NOTIFICATIONS_READ, /* in.notifications_read */
 	STORE_W_COUNT
 };
 
@@ -158,6 +164,10 @@ struct store_write {
 			unsigned media_n; /* each must be the author's, ready and unattached */
 			uint64_t media_ids[MEDIA_PER_TWEET_MAX];
 			uint64_t in_reply_to_id; /* 0: not a reply */
+			/* @handles in the text (core/mentions.h); each existing
+			 * user but the author is notified once */
+			unsigned mentions_n;
+			char mentions[MENTIONS_MAX][HANDLE_MAX + 1];
 		} tweet_create; /* result: tweet, and the replied-to tweet in `related`;
 				 * STORE_INVALID if a media id is not usable,
 				 * STORE_NOT_FOUND if in_reply_to_id names no tweet */
@@ -195,14 +205,25 @@ struct store_write {
 		struct {
 			uint64_t follower_id;
 			uint64_t followee_id;
-		} follow; /* follow and unfollow; result: followee in `user` */
+		} follow; /* follow and unfollow; result: followee in `user`;
+			   * STORE_INVALID if either blocks the other */
+		struct {
+			uint64_t user_id;  /* who blocks or mutes */
+			uint64_t other_id; /* whom; STORE_NOT_FOUND if no such user */
+		} relation; /* a block also ends the follows of the two, both ways */
+		struct {
+			uint64_t user_id;
+			uint64_t up_to_id; /* the marker: newer ones are unread */
+		} notifications_read;
 		struct {
 			uint64_t user_id;
 			uint64_t tweet_id;
 		} like; /* like and unlike; STORE_NOT_FOUND if the tweet does not exist */
 		struct {
 			uint64_t user_id;
-			bool set_display_name, set_bio; /* false: that field is unchanged */
+			bool set_display_name, set_bio, set_avatar; /* false: unchanged */
+			uint64_t avatar_media_id; /* 0 clears; else STORE_INVALID unless
+						   * the user's own ready image */
 			char display_name[DISPLAY_NAME_MAX + 1];
 			char bio[BIO_MAX + 1];
 		} profile; /* result: user */
@@ -238,6 +259,14 @@ struct store_idem_record {
 	int status;
 	struct strbuf body; /* caller deinits */
 };
+
+/* One user a reader relates to (store_ops.relations). */
+struct store_relation {
+	uint64_t id;
+	unsigned bits; /* REL_* */
+};
+#define NOTIF_UNREAD_MAX 1000
+#define STORE_UNNOTIFY_MS 60000 /* an unlike this soon after the like unnotifies */
 
 struct store_followee {
 	uint64_t id;
@@ -335,6 +364,27 @@ struct store_ops {
 	int (*descendant_ids)(struct store_reader *r, uint64_t tweet_id, size_t max, uint64_t *ids,
 			      size_t *n);
 
+	/* Blocks, mutes and notifications. */
+	/* Everyone `user_id` blocks, is blocked by or mutes (struct
+	 * store_relation, bits REL_*), sorted by id, into a malloc'd array the
+	 * caller frees; at most RELATIONS_MAX of each kind. One query. */
+	int (*relations)(struct store_reader *r, uint64_t user_id, struct store_relation **out,
+			 size_t *n);
+	/* The users `user_id` blocks or mutes, newest first (the block's id is
+	 * the cursor). */
+	int (*blocks)(struct store_reader *r, uint64_t user_id, const struct store_page *page,
+		      struct follow_entry *out, size_t *n);
+	int (*mutes)(struct store_reader *r, uint64_t user_id, const struct store_page *page,
+		     struct follow_entry *out, size_t *n);
+	/* A page of `user_id`'s notifications of the types in the bit set
+	 * `types` (1 << NOTIF_*), newest first, leaving out those whose actor
+	 * the user blocks, mutes or is blocked by. */
+	int (*notifications)(struct store_reader *r, uint64_t user_id, const struct store_page *page,
+			     unsigned types, struct notification *out, size_t *n);
+	/* How many of them are newer than the user's marker, at most
+	 * NOTIF_UNREAD_MAX. */
+	int (*notifications_unread)(struct store_reader *r, uint64_t user_id, uint64_t *count);
+
 	/* For indexes that follow the store (search/): what was committed
 	 * after cursor `after` (0: from the start), in commit order, at most
 	 * `limit`; cursors[i] is where out[i] stands, the `after` of the next
@@ -411,6 +461,20 @@ const struct store_ops *store_ops_find(const char *spec);
  * workpool_hooks: arg is the store, the state the reader). */
 void *store_reader_thread_init(void *store);
 void store_reader_thread_deinit(void *reader);
+
+/* One "id:width:height:type;" of the text columns that hold media
+ * (tweets.media, users.avatar) into *m; returns what follows it, or NULL
+ * (and m untouched but for its fields read so far) at an end or a malformed
+ * one. */
+const char *store_media_ref_parse(const char *s, struct media_ref *m);
+/* The same text for m, appended to `out`. */
+void store_media_ref_format(struct strbuf *out, const struct media_ref *m);
+
+/* Sorts pairs[2 * i] (an id) and pairs[2 * i + 1] (REL_* bits) of n rows
+ * by id and merges rows of one id: the shared half of
+ * store_ops.relations. *out is malloc'd (caller frees). */
+void store_relations_merge(const uint64_t *pairs, size_t n, struct store_relation **out,
+			   size_t *m);
 
 /* Initialises and releases the heap parts of a write. */
 void store_write_init(struct store_write *w, enum store_write_kind kind);
