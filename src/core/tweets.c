@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/mentions.h"
 #include "core/render.h"
 #include "util/log.h"
 
@@ -78,6 +79,8 @@ void tweets_post(struct tweets *t, uint64_t author_id, const struct tweets_new_p
 	sw->in.tweet_create.media_n = in->media_n;
 	memcpy(sw->in.tweet_create.media_ids, in->media_ids, in->media_n * sizeof(*in->media_ids));
 	sw->in.tweet_create.in_reply_to_id = in->in_reply_to_id;
+	sw->in.tweet_create.mentions_n =
+		mentions_parse(in->text, in->len, sw->in.tweet_create.mentions);
 	write_submit(w);
 }
 
@@ -99,7 +102,12 @@ int tweets_get(struct tweets *t, struct store_reader *r, uint64_t viewer, uint64
 int tweets_of_user(struct store_reader *r, uint64_t viewer, uint64_t user_id,
 		   const struct store_page *page, struct tweet *out, bool *liked, size_t *n)
 {
-	int rc = r->ops->user_tweets(r, user_id, page, out, n);
+	bool blocked;
+	*n = 0;
+	int rc = feed_blocked_by(r, viewer, user_id, &blocked);
+	if (rc || blocked)
+		return rc ? rc : STORE_NOT_FOUND; /* a blocker's profile is not there for the blocked */
+	rc = r->ops->user_tweets(r, user_id, page, out, n);
 	if (rc || !*n)
 		return rc;
 	uint64_t *ids = xmalloc(*n * sizeof(*ids));
@@ -133,7 +141,7 @@ static int hydrate_list(struct tweets *t, struct store_reader *r, uint64_t viewe
 			const uint64_t *ids, size_t n, struct strbuf *out)
 {
 	struct id_list l = {.ids = ids, .n = n};
-	struct feed_id_source src = {.next = id_list_next, .arg = &l};
+	struct feed_id_source src = {.next = id_list_next, .arg = &l, .show_muted = true};
 	struct feed_hydrated res;
 	return feed_hydrate(t->feed, r, viewer, &src, TWEETS_CONTEXT_MAX, out, &res);
 }
@@ -144,7 +152,8 @@ int tweets_context(struct tweets *t, struct store_reader *r, uint64_t viewer, ui
 	uint64_t up[TWEETS_CONTEXT_MAX], down[TWEETS_CONTEXT_MAX];
 	size_t nup, ndown;
 	struct strbuf probe = STRBUF_INIT;
-	int rc = feed_tweet(t->feed, r, id, &probe); /* it exists (and is not deleted)? */
+	/* It exists (and is not deleted), and its author does not block the viewer? */
+	int rc = feed_tweet_for(t->feed, r, viewer, id, &probe);
 	strbuf_deinit(&probe);
 	if (rc)
 		return rc;

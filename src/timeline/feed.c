@@ -483,6 +483,14 @@ static int page_ids(struct feed *f, struct store_reader *r, uint64_t user,
 	return rc;
 }
 
+/* Cuts `out` back to its first `len` bytes. */
+static void truncate_to(struct strbuf *out, size_t len)
+{
+	out->len = len;
+	if (out->data)
+		out->data[len] = '\0';
+}
+
 /* The shared JSON of one tweet (render_tweet), from the cache or else the
  * store, then cached. */
 static int tweet_shared(struct feed *f, struct store_reader *r, uint64_t id, struct strbuf *out)
@@ -502,6 +510,42 @@ static int tweet_shared(struct feed *f, struct store_reader *r, uint64_t id, str
 	return STORE_OK;
 }
 
+int feed_hidden_read(struct store_reader *r, uint64_t viewer, struct feed_hidden *h)
+{
+	*h = (struct feed_hidden){0};
+	return viewer ? r->ops->relations(r, viewer, &h->rel, &h->n) : STORE_OK;
+}
+
+unsigned feed_hidden_bits(const struct feed_hidden *h, uint64_t user)
+{
+	size_t lo = 0, hi = h->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (h->rel[mid].id == user)
+			return h->rel[mid].bits;
+		if (h->rel[mid].id < user)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return 0;
+}
+
+void feed_hidden_deinit(struct feed_hidden *h)
+{
+	free(h->rel);
+	*h = (struct feed_hidden){0};
+}
+
+int feed_blocked_by(struct store_reader *r, uint64_t viewer, uint64_t user, bool *blocked)
+{
+	struct feed_hidden h;
+	int rc = feed_hidden_read(r, viewer, &h);
+	*blocked = rc == STORE_OK && (feed_hidden_bits(&h, user) & REL_BLOCKED_BY);
+	feed_hidden_deinit(&h);
+	return rc;
+}
+
 int feed_liked(struct store_reader *r, uint64_t viewer, const uint64_t *ids, size_t n,
 	       bool *liked)
 {
@@ -515,9 +559,27 @@ int feed_liked(struct store_reader *r, uint64_t viewer, const uint64_t *ids, siz
 int feed_tweet_for(struct feed *f, struct store_reader *r, uint64_t viewer, uint64_t id,
 		   struct strbuf *out)
 {
-	bool liked;
+	bool liked, blocked = false;
+	size_t mark = out->len;
 	int rc = tweet_shared(f, r, id, out);
+	if (rc == STORE_OK && viewer) {
+		uint64_t author = render_tweet_author_id(out->data + mark, out->len - mark);
+		rc = feed_blocked_by(r, viewer, author, &blocked);
+	}
+	if (rc == STORE_OK && blocked)
+		rc = STORE_NOT_FOUND;
 	if (rc == STORE_OK && (rc = feed_liked(r, viewer, &id, 1, &liked)) == STORE_OK)
+		render_tweet_viewer(out, liked);
+	if (rc)
+		truncate_to(out, mark);
+	return rc;
+}
+
+int feed_tweet_as(struct feed *f, struct store_reader *r, uint64_t id, bool liked,
+		  struct strbuf *out)
+{
+	int rc = tweet_shared(f, r, id, out);
+	if (rc == STORE_OK)
 		render_tweet_viewer(out, liked);
 	return rc;
 }
@@ -540,14 +602,6 @@ bool feed_tweet_cached(struct feed *f, uint64_t id, struct strbuf *out, int *rc)
 	return false;
 }
 
-/* Cuts `out` back to its first `len` bytes. */
-static void truncate_to(struct strbuf *out, size_t len)
-{
-	out->len = len;
-	if (out->data)
-		out->data[len] = '\0';
-}
-
 int feed_hydrate(struct feed *f, struct store_reader *r, uint64_t viewer,
 		 const struct feed_id_source *src, size_t limit, struct strbuf *out,
 		 struct feed_hydrated *res)
@@ -555,7 +609,9 @@ int feed_hydrate(struct feed *f, struct store_reader *r, uint64_t viewer,
 	size_t cap = limit ? limit : 1;
 	uint64_t *ids = xmalloc(cap * (sizeof(uint64_t) + sizeof(bool)));
 	bool *liked = (bool *)(ids + cap);
-	int rc = STORE_OK;
+	struct feed_hidden hidden;
+	unsigned hide = REL_BLOCKING | REL_BLOCKED_BY | (src->show_muted ? 0 : REL_MUTING);
+	int rc = feed_hidden_read(r, viewer, &hidden);
 	*res = (struct feed_hydrated){0};
 	strbuf_append_char(out, '[');
 	for (int round = 0; rc == STORE_OK && round < HYDRATE_ROUNDS && res->n < limit; round++) {
@@ -577,6 +633,16 @@ int feed_hydrate(struct feed *f, struct store_reader *r, uint64_t viewer,
 			rc = h;
 			if (rc)
 				break;
+			/* Blocked and muted authors' tweets are left out here, after
+			 * every source (timeline, celebrity merge, store pages past
+			 * the cap, search), so no path can show them. A retweet must
+			 * be checked here by both its author and the original's. */
+			size_t at = mark + (res->n ? 1 : 0);
+			if (hidden.n && (feed_hidden_bits(&hidden, render_tweet_author_id(
+						out->data + at, out->len - at)) & hide)) {
+				truncate_to(out, mark);
+				continue;
+			}
 			render_tweet_viewer(out, liked[i]);
 			if (!res->newest || ids[i] > res->newest)
 				res->newest = ids[i];
@@ -591,6 +657,7 @@ int feed_hydrate(struct feed *f, struct store_reader *r, uint64_t viewer,
 	}
 	strbuf_append_char(out, ']');
 	free(ids);
+	feed_hidden_deinit(&hidden);
 	return rc;
 }
 

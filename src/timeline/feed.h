@@ -108,15 +108,41 @@ int feed_home(struct feed *f, struct store_reader *r, uint64_t user_id,
  * store read (store_ops.liked), never one per tweet.
  */
 
+/*
+ * Blocks and mutes. Whom a viewer does not see: the users they block, the
+ * users who block them, and (in the feed and stream, not in search or a
+ * thread) the users they mute. Read once per page (one store query,
+ * store_ops.relations), then looked up per tweet by its author.
+ */
+struct feed_hidden {
+	struct store_relation *rel; /* sorted by id */
+	size_t n;
+};
+/* Reads `viewer`'s relations into *h (empty for 0, without a read). */
+int feed_hidden_read(struct store_reader *r, uint64_t viewer, struct feed_hidden *h);
+/* The REL_* bits of `user` for the viewer of h (0: nothing between them). */
+unsigned feed_hidden_bits(const struct feed_hidden *h, uint64_t user);
+void feed_hidden_deinit(struct feed_hidden *h);
+/* Whether `user` blocks `viewer` (false for viewer 0): the blocker's
+ * profile and tweets are then not found for the viewer. */
+int feed_blocked_by(struct store_reader *r, uint64_t viewer, uint64_t user, bool *blocked);
+
 /* Which of ids[0..n) `viewer` liked; all false, without a read, for 0. */
 int feed_liked(struct store_reader *r, uint64_t viewer, const uint64_t *ids, size_t n,
 	       bool *liked);
 
 /* Appends the JSON of one tweet as `viewer` sees it, from the tweet cache
  * or else the store (and then caches the shared part); STORE_NOT_FOUND if
- * it does not exist, and then nothing is appended. */
+ * it does not exist or its author blocks the viewer, and then nothing is
+ * appended. */
 int feed_tweet_for(struct feed *f, struct store_reader *r, uint64_t viewer, uint64_t id,
 		   struct strbuf *out);
+
+/* One tweet's shared JSON with the viewer state `liked` spliced in, from
+ * the tweet cache or else the store; no block check (the caller's reads
+ * have done it). STORE_NOT_FOUND, and nothing appended, if it is gone. */
+int feed_tweet_as(struct feed *f, struct store_reader *r, uint64_t id, bool liked,
+		  struct strbuf *out);
 
 /* feed_tweet_for with no viewer (liked false): what the live stream sends,
  * since a stream's events are hydrated without a per-reader read. */
@@ -145,6 +171,7 @@ struct feed_id_source {
 	int (*next)(void *arg, size_t want, uint64_t *ids, size_t *n);
 	void (*gone)(void *arg, uint64_t id);
 	void *arg;
+	bool show_muted; /* a search or a thread: only blocks hide tweets, not mutes */
 };
 
 /* What feed_hydrate appended. */
@@ -160,7 +187,9 @@ struct feed_hydrated {
  * source (at most 4 reads of the source, so a page full of deleted tweets
  * ends short rather than scanning on). Each tweet is as `viewer` sees it,
  * from one batched read of the viewer's state per read of the source (one
- * per page unless deletes made it refill). Returns STORE_OK, or the first store
+ * per page unless deletes made it refill). Tweets of authors the viewer
+ * does not see (feed_hidden) are left out and refilled the same way, from
+ * one read of the viewer's relations per call. Returns STORE_OK, or the first store
  * error, in which case `out` holds a partial array the caller discards.
  */
 int feed_hydrate(struct feed *f, struct store_reader *r, uint64_t viewer,

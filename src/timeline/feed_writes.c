@@ -49,8 +49,22 @@ static void on_follow(void *arg, const struct store_write *w)
 			       w->user.followers_count, w->kind == STORE_W_FOLLOW);
 }
 
+/* A new block ended the follows between the two, both ways: both
+ * timelines are rebuilt without them (reads hide the rest). The reverse
+ * edge's count is unknown here; UINT64_MAX never looks like a celebrity
+ * crossing. */
+static void on_block(void *arg, const struct store_write *w)
+{
+	if (!w->created)
+		return;
+	feed_on_follow(arg, w->in.relation.user_id, w->in.relation.other_id,
+		       w->user.followers_count, false);
+	feed_on_follow(arg, w->in.relation.other_id, w->in.relation.user_id, UINT64_MAX, false);
+}
+
 void feed_follow_writes(struct feed *f, struct writes *ws)
 {
+	writes_after_commit(ws, STORE_W_BLOCK, on_block, f);
 	writes_after_commit(ws, STORE_W_TWEET_CREATE, on_post, f);
 	writes_after_commit(ws, STORE_W_TWEET_DELETE, on_delete, f);
 	writes_after_commit(ws, STORE_W_FOLLOW, on_follow, f);
