@@ -585,6 +585,7 @@ static const char *const sql[S_COUNT] = {
 	/* One actor fewer in a group; a like's group shows its latest liker. */
 	[W_UNNOTIFY] = "UPDATE notifications SET count = count - 1, actor_id = coalesce(CASE"
 		       " WHEN $2::int = 3 THEN (SELECT user_id FROM likes WHERE tweet_id = $3::bigint"
+		       " AND user_id <> $1::bigint"
 		       " ORDER BY id DESC LIMIT 1) END, actor_id)"
 		       " WHERE recipient_id = $1::bigint AND type = $2::int AND group_key = $3::bigint",
 	[W_UNNOTIFY_EMPTY] = "DELETE FROM notifications WHERE recipient_id = $1::bigint"

@@ -577,7 +577,8 @@ static const char *const write_sql[W_COUNT] = {
 			     " WHERE u.handle = ?4 AND u.id <> ?2 AND u.id <> ?5",
 	/* One actor fewer in a group; a like's group shows its latest liker. */
 	[W_UNNOTIFY] = "UPDATE notifications SET count = count - 1, actor_id = coalesce(CASE ?2"
-		       " WHEN 3 THEN (SELECT user_id FROM likes WHERE tweet_id = ?3 ORDER BY id DESC"
+		       " WHEN 3 THEN (SELECT user_id FROM likes WHERE tweet_id = ?3 AND user_id <> ?1"
+		       " ORDER BY id DESC"
 		       " LIMIT 1) END, actor_id)"
 		       " WHERE recipient_id = ?1 AND type = ?2 AND group_key = ?3",
 	[W_UNNOTIFY_EMPTY] = "DELETE FROM notifications WHERE recipient_id = ?1 AND type = ?2"
