@@ -34,6 +34,7 @@
 #include <string.h>
 
 #include "core/model.h"
+#include "core/render.h"
 #include "core/write.h"
 #include "http/server.h"
 #include "live/watermark.h"
@@ -99,6 +100,7 @@ struct live_session {
 	h2o_linklist_t queue;       /* struct session_msg waiting for the read */
 	size_t queued_bytes;        /* their memory, counted in the backlog */
 
+	struct feed_hidden hidden;  /* whom the reader blocks, mutes, is blocked by */
 	struct pubsub_sub *feed_sub;
 	struct pubsub_sub **celeb_subs;
 	uint64_t *celebs;
@@ -145,6 +147,7 @@ struct live_read {
 	int rc;
 	uint64_t *celebs;                   /* READ_OPEN, READ_CELEBS: malloc'd */
 	size_t ncelebs;
+	struct feed_hidden hidden;          /* READ_OPEN, READ_CELEBS */
 	uint64_t ids[CATCHUP_PAGE];         /* READ_PAGE: newest first */
 	size_t n;
 	size_t hydrated;                    /* ids[n - hydrated, n): read, oldest first */
@@ -379,6 +382,7 @@ static void session_unref(struct live_session *s)
 		return;
 	assert(!s->open && !s->feed_sub && !s->celeb_subs);
 	assert(!s->read && h2o_linklist_is_empty(&s->queue));
+	feed_hidden_deinit(&s->hidden);
 	free(s);
 }
 
@@ -483,9 +487,21 @@ static void cannot_read(struct live_session *s, const char *what)
 	session_end(s, LIVE_END_DONE);
 }
 
-/* Tweet `id`, read: handed on, or skipped if it was deleted meanwhile. */
+/* Whether the reader does not see the author of this tweet's JSON: they
+ * block or mute each other (feed_hidden, as the feed). A retweet is to be
+ * checked by its original's author too. */
+static bool hidden_tweet(const struct live_session *s, const char *json, size_t len)
+{
+	unsigned bits = feed_hidden_bits(&s->hidden, render_tweet_author_id(json, len));
+	return bits & (REL_BLOCKING | REL_BLOCKED_BY | REL_MUTING);
+}
+
+/* Tweet `id`, read: handed on, or skipped if it was deleted meanwhile or
+ * its author is hidden from the reader. */
 static void tweet_read(struct live_session *s, uint64_t id, int rc, const struct strbuf *json)
 {
+	if (rc == STORE_OK && hidden_tweet(s, json->data, json->len))
+		return;
 	if (rc == STORE_OK)
 		hand_on(s, id, json->data, json->len);
 	else if (rc != STORE_NOT_FOUND)
@@ -521,6 +537,7 @@ static struct live_read *read_new(struct live_session *s, enum read_kind kind)
 static void read_free(struct live_read *r)
 {
 	free(r->celebs);
+	feed_hidden_deinit(&r->hidden);
 	strbuf_deinit(&r->json);
 	free(r);
 }
@@ -556,6 +573,13 @@ static int read_page(struct live_read *r, struct store_reader *db)
 	return rc;
 }
 
+/* The celebrities the reader follows and the users hidden from them. */
+static int read_celebs(struct live_read *r, struct store_reader *db)
+{
+	int rc = feed_celebrities(r->feed, db, r->user_id, &r->celebs, &r->ncelebs);
+	return rc ? rc : feed_hidden_read(db, r->user_id, &r->hidden);
+}
+
 /* The reads themselves; on a reader thread, or on the loop when reads run
  * inline. Touches `r`, its feed and `db` only. */
 static void read_run(struct live_read *r, struct store_reader *db)
@@ -564,11 +588,9 @@ static void read_run(struct live_read *r, struct store_reader *db)
 	case READ_OPEN:
 		if (r->has_token && (r->rc = still_signed_in(db, r->token_hash, r->user_id)))
 			break;
-		r->rc = feed_celebrities(r->feed, db, r->user_id, &r->celebs, &r->ncelebs);
+		r->rc = read_celebs(r, db);
 		break;
-	case READ_CELEBS:
-		r->rc = feed_celebrities(r->feed, db, r->user_id, &r->celebs, &r->ncelebs);
-		break;
+	case READ_CELEBS: r->rc = read_celebs(r, db); break;
 	case READ_PAGE: r->rc = read_page(r, db); break;
 	case READ_TWEET: r->rc = feed_tweet(r->feed, db, r->id, &r->json); break;
 	}
@@ -586,12 +608,22 @@ static void page_read(struct live_session *s, struct live_read *r)
 	while (left > unread && catch_up_room(s)) {
 		left--;
 		live_watermark_replayed(&s->wm, r->ids[left]);
-		if (r->len[left]) /* else deleted: nothing to show */
-			hand_on(s, r->ids[left], r->json.data + r->off[left], r->len[left]);
+		const char *json = r->json.data + r->off[left];
+		/* deleted (no JSON) or hidden: nothing to show */
+		if (r->len[left] && !hidden_tweet(s, json, r->len[left]))
+			hand_on(s, r->ids[left], json, r->len[left]);
 	}
 	if (left > 0 || r->n == CATCHUP_PAGE)
 		return; /* more to read from the cursor on */
 	live_watermark_round_done(&s->wm, feed_live_upto(s->ll->svc->feed));
+}
+
+/* The relations a read found replace the session's. */
+static void take_hidden(struct live_session *s, struct live_read *r)
+{
+	feed_hidden_deinit(&s->hidden);
+	s->hidden = r->hidden;
+	r->hidden = (struct feed_hidden){0};
 }
 
 /* On the session's loop, while it is open and not ending. */
@@ -602,6 +634,7 @@ static void read_apply(struct live_session *s, struct live_read *r)
 		if (r->rc == STORE_OK) {
 			follow_celebrities(s, r->celebs, r->ncelebs);
 			r->celebs = NULL;
+			take_hidden(s, r);
 		}
 		open_done(s, r->rc);
 		break;
@@ -610,6 +643,7 @@ static void read_apply(struct live_session *s, struct live_read *r)
 		if (r->rc == STORE_OK) {
 			follow_celebrities(s, r->celebs, r->ncelebs);
 			r->celebs = NULL;
+			take_hidden(s, r);
 			live_watermark_resync(&s->wm, feed_live_upto(s->ll->svc->feed));
 		}
 		break;

@@ -234,6 +234,14 @@ void feed_on_follow(struct feed *f, uint64_t follower_id, uint64_t followee_id,
 	}
 }
 
+void feed_on_relation(struct feed *f, uint64_t user)
+{
+	if (!f->pubsub)
+		return;
+	struct fanout_job job = {.kind = FANOUT_FOLLOWS, .author_id = user};
+	fanout_enqueue(f->fanout, &job);
+}
+
 /* ---- building timelines ------------------------------------------------------- */
 
 static int cmp_desc(const void *a, const void *b)

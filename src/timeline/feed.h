@@ -88,6 +88,10 @@ void feed_on_author_renamed(struct feed *f, uint64_t user_id);
 void feed_on_follow(struct feed *f, uint64_t follower_id, uint64_t followee_id,
 		    uint64_t followee_followers, bool follow);
 
+/* After `user` muted, unmuted or unblocked someone: their live streams
+ * read their relations again (as after a follow). */
+void feed_on_relation(struct feed *f, uint64_t user);
+
 /* ---- read side (any thread, with that thread's store reader) ---- */
 
 /*

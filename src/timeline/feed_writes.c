@@ -62,8 +62,22 @@ static void on_block(void *arg, const struct store_write *w)
 	feed_on_follow(arg, w->in.relation.other_id, w->in.relation.user_id, UINT64_MAX, false);
 }
 
+/* A mute, or the end of a mute or block: live streams read the reader's
+ * relations again (reads hide by them already). */
+static void on_relation(void *arg, const struct store_write *w)
+{
+	if (!w->created)
+		return;
+	feed_on_relation(arg, w->in.relation.user_id);
+	if (w->kind == STORE_W_UNBLOCK) /* the blocked one saw nothing of them either */
+		feed_on_relation(arg, w->in.relation.other_id);
+}
+
 void feed_follow_writes(struct feed *f, struct writes *ws)
 {
+	writes_after_commit(ws, STORE_W_UNBLOCK, on_relation, f);
+	writes_after_commit(ws, STORE_W_MUTE, on_relation, f);
+	writes_after_commit(ws, STORE_W_UNMUTE, on_relation, f);
 	writes_after_commit(ws, STORE_W_BLOCK, on_block, f);
 	writes_after_commit(ws, STORE_W_TWEET_CREATE, on_post, f);
 	writes_after_commit(ws, STORE_W_TWEET_DELETE, on_delete, f);

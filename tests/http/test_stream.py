@@ -551,3 +551,36 @@ def test_shutdown_ends_open_streams(tmp_path):
     finally:
         if srv.alive():
             srv.kill9()
+
+
+def test_muted_and_blocked_authors_leave_an_open_stream(api):
+    """A mute or block while the stream is open reaches it before any later
+    tweet (the relations are read again, in the order of the fanout queue);
+    the catch-up of a reconnect hides them too."""
+    reader, friend, noisy, rude = (create_user(api) for _ in range(4))
+    star = create_user(api, prefix="star")
+    for _ in range(THRESHOLD):
+        follow(api, create_user(api), star.id)
+    for u in (friend, noisy, rude, star):
+        follow(api, reader, u.id)
+    s = stream(api, reader)
+    first = post_tweet(api, friend, "before")
+    assert tweet_of(s.next_tweet()) == first
+    assert api.post(f"/v1/users/{noisy.id}/mutes", token=reader.token).status == 201
+    assert api.post(f"/v1/users/{star.id}/mutes", token=reader.token).status == 201
+    assert api.post(f"/v1/users/{reader.id}/blocks", token=rude.token).status == 201
+    post_tweet(api, noisy, "muted")
+    post_tweet(api, star, "muted celebrity")
+    post_tweet(api, rude, "the blocker")
+    t = post_tweet(api, friend, "after")
+    assert tweet_of(s.next_tweet()) == t
+    s.close()
+    s = stream(api, reader, headers={"Last-Event-ID": first["id"]})
+    assert tweet_of(s.next_tweet()) == t  # the catch-up skips them as well
+    s.close()
+    # Unmuted: they come again.
+    assert api.delete(f"/v1/users/{noisy.id}/mutes", token=reader.token).status == 204
+    s = stream(api, reader)
+    back = post_tweet(api, noisy, "heard again")
+    assert tweet_of(s.next_tweet()) == back
+    s.close()
