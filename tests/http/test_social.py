@@ -457,3 +457,32 @@ def test_bad_avatars_are_refused_and_change_nothing(api, make_user):
     assert u["avatar_url"] is None and u["bio"] == "", u
     assert_error(api.request("PATCH", "/v1/users/me", json_body={"avatar_media_id": None}),
                  401)
+
+
+# ------------------------------------------------------------- durability
+
+def test_blocks_mutes_follows_and_notifications_survive_kill_9(server_factory):
+    from chirp_client import create_user
+    srv = server_factory()
+    srv.start()
+    api = srv.client()
+    a, b, c = (create_user(api, p) for p in ("ka", "kb", "kc"))
+    follow(api, c, a.id)
+    follow(api, a, b.id)
+    block(api, a, b.id, expect=(201,))
+    mute(api, a, c.id, expect=(201,))
+    follow(api, b, c.id)
+    srv.kill9()
+    srv.start()
+    api = srv.client()
+    assert list_ids(api, "/v1/blocks", token=a.token) == [b.id]
+    assert list_ids(api, "/v1/mutes", token=a.token) == [c.id]
+    assert list_ids(api, f"/v1/users/{c.id}/followers") == [b.id]
+    assert list_ids(api, f"/v1/users/{a.id}/followers") == [c.id]
+    assert list_ids(api, f"/v1/users/{a.id}/following") == []  # the block ended it
+    assert_error(api.post(f"/v1/users/{a.id}/follows", token=b.token), 403, "blocked")
+    got = notifications(api, c)
+    assert [(n["type"], n["actor"]["id"]) for n in got] == [("follow", b.id)]
+    api.delete(f"/v1/users/{c.id}/mutes", token=a.token)
+    assert [n["actor"]["id"] for n in notifications(api, a)] == [c.id]
+    assert srv.stop() == 0, srv.log_tail()
