@@ -277,6 +277,7 @@ static int chirp_start(struct chirp *ch, const struct chirp_config *cfg, struct 
 		.max_per_user = cfg->max_user_streams,
 		.buffer_bytes = cfg->stream_buffer_bytes,
 		.heartbeat_ms = cfg->stream_heartbeat_ms,
+		.notifications = app->notifications,
 	};
 	app->streams = live_service_new(ch->bus, app->feed, &lopt);
 	live_follow_writes(app->streams, app->writes);

@@ -71,7 +71,7 @@ static void list_run(struct api_read *r, struct store_reader *db)
 {
 	struct notif_read *q = (struct notif_read *)r;
 	q->rc = notifications_page(q->ns, db, q->user_id, &q->page, q->types, &q->body, &q->n,
-				   &q->newest, &q->oldest);
+				   &q->newest, &q->oldest, NULL);
 }
 
 static void list_finish(struct api_read *r, struct ctx *c)

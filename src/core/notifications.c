@@ -51,7 +51,8 @@ bool notifications_type_parse(const char *name, size_t len, enum notification_ty
  * the page's tweets in one batched read, then each tweet's shared JSON
  * from the tweet cache. A tweet deleted meanwhile renders as null. */
 static int render_page(struct notifications *ns, struct store_reader *r, uint64_t user_id,
-		       const struct notification *e, size_t n, struct strbuf *out)
+		       const struct notification *e, size_t n, struct strbuf *out,
+		       struct notifications_spans *spans)
 {
 	uint64_t *ids = xmalloc((n ? n : 1) * (sizeof(uint64_t) + sizeof(bool)));
 	bool *liked = (bool *)(ids + (n ? n : 1));
@@ -71,7 +72,12 @@ static int render_page(struct notifications *ns, struct store_reader *r, uint64_
 		}
 		if (i)
 			strbuf_append_char(out, ',');
+		size_t start = out->len;
 		render_notification(out, &e[i], tweet.data, tweet.len);
+		if (spans && i < NOTIFICATIONS_SPANS_MAX) {
+			spans->off[i] = start;
+			spans->len[i] = out->len - start;
+		}
 	}
 	strbuf_append_char(out, ']');
 	strbuf_deinit(&tweet);
@@ -81,12 +87,12 @@ static int render_page(struct notifications *ns, struct store_reader *r, uint64_
 
 int notifications_page(struct notifications *ns, struct store_reader *r, uint64_t user_id,
 		       const struct store_page *page, unsigned types, struct strbuf *out,
-		       size_t *n, uint64_t *newest, uint64_t *oldest)
+		       size_t *n, uint64_t *newest, uint64_t *oldest, struct notifications_spans *spans)
 {
 	struct notification *e = xmalloc(sizeof(*e) * (page->limit ? page->limit : 1));
 	int rc = r->ops->notifications(r, user_id, page, types, e, n);
 	if (rc == STORE_OK)
-		rc = render_page(ns, r, user_id, e, *n, out);
+		rc = render_page(ns, r, user_id, e, *n, out, spans);
 	if (rc == STORE_OK && *n) {
 		*newest = e[0].id;
 		*oldest = e[*n - 1].id;

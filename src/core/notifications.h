@@ -36,13 +36,22 @@ void notifications_free(struct notifications *n); /* NULL is a no-op */
 /* The type named name[0..len) ("follow", "like", …): true and *type. */
 bool notifications_type_parse(const char *name, size_t len, enum notification_type *type);
 
+/* Where each Notification of a page is in its JSON (for a stream, which
+ * sends them one by one): the first NOTIFICATIONS_SPANS_MAX of them. */
+#define NOTIFICATIONS_SPANS_MAX 20
+struct notifications_spans {
+	size_t off[NOTIFICATIONS_SPANS_MAX], len[NOTIFICATIONS_SPANS_MAX];
+};
+
 /* A page of `user_id`'s notifications of the types in `types` (bits 1 <<
  * NOTIF_*), appended to `out` as a JSON array of Notification; *n, and
- * *newest and *oldest their ids (for Link). The tweet of each is
- * hydrated as the user sees it (liked included). */
+ * *newest and *oldest their ids (for Link); `spans` (may be NULL) where
+ * each one is. The tweet of each is hydrated as the user sees it (liked
+ * included). */
 int notifications_page(struct notifications *ns, struct store_reader *r, uint64_t user_id,
 		       const struct store_page *page, unsigned types, struct strbuf *out,
-		       size_t *n, uint64_t *newest, uint64_t *oldest);
+		       size_t *n, uint64_t *newest, uint64_t *oldest,
+		       struct notifications_spans *spans);
 
 /* How many notifications are newer than the user's marker (at most
  * NOTIF_UNREAD_MAX). */

@@ -34,6 +34,7 @@
 #include <string.h>
 
 #include "core/model.h"
+#include "core/notifications.h"
 #include "core/render.h"
 #include "core/write.h"
 #include "http/server.h"
@@ -43,9 +44,11 @@
 #include "timeline/feed.h"
 #include "timeline/live.h"
 #include "util/container_of.h"
+#include "util/id.h"
 #include "util/idmap.h"
 #include "util/log.h"
 #include "util/strbuf.h"
+#include "util/timeutil.h"
 #include "util/workpool.h"
 
 #define CATCHUP_PAGE 50 /* tweet ids read from the feed at a time */
@@ -101,6 +104,7 @@ struct live_session {
 	size_t queued_bytes;        /* their memory, counted in the backlog */
 
 	struct feed_hidden hidden;  /* whom the reader blocks, mutes, is blocked by */
+	uint64_t notif_after;       /* notifications up to this id were sent (or before the open) */
 	struct pubsub_sub *feed_sub;
 	struct pubsub_sub **celeb_subs;
 	uint64_t *celebs;
@@ -121,6 +125,7 @@ enum read_kind {
 	READ_CELEBS, /* the celebrities the reader follows (a resync) */
 	READ_PAGE,   /* a catch-up page of ids, the oldest hydrated up to `room` */
 	READ_TWEET,  /* one live tweet's JSON (the cache did not have it) */
+	READ_NOTIFS, /* the notifications after notif_after */
 };
 
 /*
@@ -148,6 +153,9 @@ struct live_read {
 	uint64_t *celebs;                   /* READ_OPEN, READ_CELEBS: malloc'd */
 	size_t ncelebs;
 	struct feed_hidden hidden;          /* READ_OPEN, READ_CELEBS */
+	struct notifications *ns;           /* READ_NOTIFS */
+	struct notifications_spans spans;   /* READ_NOTIFS: each one in json */
+	uint64_t newest;                    /* READ_NOTIFS */
 	uint64_t ids[CATCHUP_PAGE];         /* READ_PAGE: newest first */
 	size_t n;
 	size_t hydrated;                    /* ids[n - hydrated, n): read, oldest first */
@@ -593,7 +601,30 @@ static void read_run(struct live_read *r, struct store_reader *db)
 	case READ_CELEBS: r->rc = read_celebs(r, db); break;
 	case READ_PAGE: r->rc = read_page(r, db); break;
 	case READ_TWEET: r->rc = feed_tweet(r->feed, db, r->id, &r->json); break;
+	case READ_NOTIFS: {
+		uint64_t oldest;
+		r->rc = notifications_page(r->ns, db, r->user_id, &r->page, NOTIF_TYPES_ALL, &r->json,
+					   &r->n, &r->newest, &oldest, &r->spans);
+		break;
 	}
+	}
+}
+
+/* New notifications, read: each handed on, oldest first (the page was
+ * read oldest first and comes back newest first). The next read starts
+ * after the newest; an unreadable one is skipped (a notification is not
+ * worth ending the feed for: the list has it). */
+static void notifs_read(struct live_session *s, struct live_read *r)
+{
+	if (r->rc != STORE_OK)
+		return;
+	for (size_t k = r->n; k > 0; k--) {
+		s->sink->notification(s->arg, r->json.data + r->spans.off[k - 1],
+				      r->spans.len[k - 1]);
+		atomic_fetch_add(&s->ll->svc->events, 1);
+	}
+	if (r->n && r->newest > s->notif_after)
+		s->notif_after = r->newest;
 }
 
 /* Hands on the tweets of a catch-up page while there is room; the rest
@@ -649,6 +680,7 @@ static void read_apply(struct live_session *s, struct live_read *r)
 		break;
 	case READ_PAGE: page_read(s, r); break;
 	case READ_TWEET: tweet_read(s, r->id, r->rc, &r->json); break;
+	case READ_NOTIFS: notifs_read(s, r); break;
 	}
 }
 
@@ -732,6 +764,17 @@ static void handle_event(struct live_session *s, const struct live_event *e)
 		break;
 	case LIVE_DELETE: send_delete(s, e->id); break;
 	case LIVE_RESYNC: read_start(s, read_new(s, READ_CELEBS)); break;
+	case LIVE_NOTIFY: {
+		struct live_service *svc = s->ll->svc;
+		if (!svc->opt.notifications)
+			break;
+		struct live_read *r = read_new(s, READ_NOTIFS);
+		r->ns = svc->opt.notifications;
+		r->page = (struct store_page){.before = UINT64_MAX, .after = s->notif_after,
+					      .limit = NOTIFICATIONS_SPANS_MAX, .oldest_first = true};
+		read_start(s, r);
+		break;
+	}
 	case LIVE_REVOKE:
 	case LIVE_REVOKE_OTHERS:
 		/* A stream opened without a token cannot be the one that
@@ -855,6 +898,8 @@ int live_session_open(struct live_loop *ll, h2o_loop_t *evloop, uint64_t user_id
 	s->open = true;
 	s->user_id = user_id;
 	s->after = after;
+	/* Notifications are live only: those made from now on. */
+	s->notif_after = id_make(time_now_ms(), 0, 0);
 	if (token_hash) {
 		s->has_token = true;
 		memcpy(s->token, token_hash, sizeof(s->token));

@@ -581,7 +581,7 @@ static const char *const sql[S_COUNT] = {
 	[W_NOTIFY_MENTION] = "INSERT INTO notifications (id, recipient_id, type, actor_id, tweet_id,"
 			     " group_key) SELECT $1::bigint, u.id, 1, $2::bigint, $3::bigint, $1::bigint"
 			     " FROM users u WHERE lower(u.handle) = lower($4) AND u.id <> $2::bigint"
-			     " AND u.id <> $5::bigint ON CONFLICT DO NOTHING",
+			     " AND u.id <> $5::bigint ON CONFLICT DO NOTHING RETURNING recipient_id",
 	/* One actor fewer in a group; a like's group shows its latest liker. */
 	[W_UNNOTIFY] = "UPDATE notifications SET count = count - 1, actor_id = coalesce(CASE"
 		       " WHEN $2::int = 3 THEN (SELECT user_id FROM likes WHERE tweet_id = $3::bigint"
@@ -1761,6 +1761,14 @@ static int add_replies(struct pg_store *s, uint64_t parent, int delta, struct tw
 	return writer_tweet_row(s, W_REPLY_COUNT, &a, out);
 }
 
+/* Records that `w` notified `user` (for the live streams); STORE_OK. */
+static int notified(struct store_write *w, uint64_t user)
+{
+	if (w->notified_n < sizeof(w->notified) / sizeof(w->notified[0]))
+		w->notified[w->notified_n++] = user;
+	return STORE_OK;
+}
+
 /* 1 if a or b blocks the other, 0 if not, or STORE_ERROR. */
 static int blocked_either(struct pg_store *s, uint64_t a, uint64_t b)
 {
@@ -1783,8 +1791,8 @@ static int blocked_either(struct pg_store *s, uint64_t a, uint64_t b)
  * which runs effects only, never makes it twice). Every kind that
  * notifies calls this (a retweet too: NOTIF_RETWEET, the original tweet).
  */
-static int notify(struct pg_store *s, uint64_t recipient, enum notification_type type,
-		  uint64_t actor, uint64_t tweet)
+static int notify(struct pg_store *s, struct store_write *w, uint64_t recipient,
+		  enum notification_type type, uint64_t actor, uint64_t tweet)
 {
 	if (!recipient || recipient == actor)
 		return STORE_OK;
@@ -1797,7 +1805,7 @@ static int notify(struct pg_store *s, uint64_t recipient, enum notification_type
 	arg_u64(&a, actor);
 	arg_u64(&a, tweet);
 	arg_u64(&a, grouped ? tweet : id);
-	return command(&s->w, W_NOTIFY, &a) ? STORE_ERROR : STORE_OK;
+	return command(&s->w, W_NOTIFY, &a) ? STORE_ERROR : notified(w, recipient);
 }
 
 /* An act of a grouped type undone: if the act (`act_id`, whose time it
@@ -1819,10 +1827,10 @@ static int unnotify(struct pg_store *s, uint64_t recipient, enum notification_ty
 
 /* A new tweet's notifications: its parent's author (a reply), then each
  * user its text mentions (neither the author nor that parent's author). */
-static int notify_tweet(struct pg_store *s, const struct store_write *w, uint64_t id)
+static int notify_tweet(struct pg_store *s, struct store_write *w, uint64_t id)
 {
 	uint64_t author = w->in.tweet_create.author_id, parent_author = w->related.author_id;
-	if (w->related.id && notify(s, parent_author, NOTIF_REPLY, author, id))
+	if (w->related.id && notify(s, w, parent_author, NOTIF_REPLY, author, id))
 		return STORE_ERROR;
 	for (unsigned i = 0; i < w->in.tweet_create.mentions_n; i++) {
 		struct args a = {0};
@@ -1831,8 +1839,14 @@ static int notify_tweet(struct pg_store *s, const struct store_write *w, uint64_
 		arg_u64(&a, id);
 		arg_text(&a, w->in.tweet_create.mentions[i]);
 		arg_u64(&a, w->related.id ? parent_author : 0);
-		if (command(&s->w, W_NOTIFY_MENTION, &a))
+		PGresult *r;
+		int rc = wrow(s, W_NOTIFY_MENTION, &a, &r);
+		if (rc < 0)
 			return STORE_ERROR;
+		if (rc == 1) {
+			notified(w, col_u64(r, 0, 0));
+			PQclear(r);
+		}
 	}
 	return STORE_OK;
 }
@@ -1957,7 +1971,7 @@ static int exec_follow(struct pg_store *s, struct store_write *w, bool follow)
 	w->created = rc == 1;
 	if (!w->created)
 		return writer_user(s, b, &w->user); /* NOT_FOUND, or already so */
-	return follow ? notify(s, b, NOTIF_FOLLOW, a, 0) : STORE_OK;
+	return follow ? notify(s, w, b, NOTIF_FOLLOW, a, 0) : STORE_OK;
 }
 
 /* A block or mute, or its end. A new block ends the follows between the
@@ -2058,7 +2072,7 @@ static int exec_like(struct pg_store *s, struct store_write *w, bool like)
 	rc = writer_tweet_row(s, W_LIKE_COUNT, &c, &w->tweet);
 	if (rc)
 		return rc == STORE_NOT_FOUND ? STORE_ERROR : rc;
-	return like ? notify(s, w->tweet.author_id, NOTIF_LIKE, user, tweet)
+	return like ? notify(s, w, w->tweet.author_id, NOTIF_LIKE, user, tweet)
 		    : unnotify(s, w->tweet.author_id, NOTIF_LIKE, tweet, like_id);
 }
 
@@ -2325,6 +2339,7 @@ static void reset_results(struct store_write *w)
 	memset(&w->tweet, 0, sizeof(w->tweet));
 	memset(&w->related, 0, sizeof(w->related));
 	memset(&w->media, 0, sizeof(w->media));
+	w->notified_n = 0;
 	w->resp_status = 0;
 	strbuf_reset(&w->resp_body);
 }

@@ -574,7 +574,8 @@ static const char *const write_sql[W_COUNT] = {
 	/* The user named ?4, unless the author (?2) or the replied-to (?5). */
 	[W_NOTIFY_MENTION] = "INSERT OR IGNORE INTO notifications (id, recipient_id, type, actor_id,"
 			     " tweet_id, group_key) SELECT ?1, u.id, 1, ?2, ?3, ?1 FROM users u"
-			     " WHERE u.handle = ?4 AND u.id <> ?2 AND u.id <> ?5",
+			     " WHERE u.handle = ?4 AND u.id <> ?2 AND u.id <> ?5"
+			     " RETURNING recipient_id",
 	/* One actor fewer in a group; a like's group shows its latest liker. */
 	[W_UNNOTIFY] = "UPDATE notifications SET count = count - 1, actor_id = coalesce(CASE ?2"
 		       " WHEN 3 THEN (SELECT user_id FROM likes WHERE tweet_id = ?3 AND user_id <> ?1"
@@ -1484,6 +1485,14 @@ static int add_replies(struct sqlite_store *s, uint64_t parent, int delta)
 	return run(s, W_REPLY_COUNT) == SQLITE_DONE ? STORE_OK : STORE_ERROR;
 }
 
+/* Records that `w` notified `user` (for the live streams); STORE_OK. */
+static int notified(struct store_write *w, uint64_t user)
+{
+	if (w->notified_n < sizeof(w->notified) / sizeof(w->notified[0]))
+		w->notified[w->notified_n++] = user;
+	return STORE_OK;
+}
+
 /* 1 if a or b blocks the other, 0 if not, or STORE_ERROR. */
 static int blocked_either(struct sqlite_store *s, uint64_t a, uint64_t b)
 {
@@ -1506,8 +1515,8 @@ static int blocked_either(struct sqlite_store *s, uint64_t a, uint64_t b)
  * notification commits with its act or not at all. Every kind that
  * notifies calls this (a retweet too: NOTIF_RETWEET, the original tweet).
  */
-static int notify(struct sqlite_store *s, uint64_t recipient, enum notification_type type,
-		  uint64_t actor, uint64_t tweet)
+static int notify(struct sqlite_store *s, struct store_write *w, uint64_t recipient,
+		  enum notification_type type, uint64_t actor, uint64_t tweet)
 {
 	if (!recipient || recipient == actor)
 		return STORE_OK;
@@ -1520,7 +1529,7 @@ static int notify(struct sqlite_store *s, uint64_t recipient, enum notification_
 	sqlite3_bind_int64(st, 4, clamp63(actor));
 	sqlite3_bind_int64(st, 5, clamp63(tweet));
 	sqlite3_bind_int64(st, 6, clamp63(grouped ? tweet : id));
-	return run(s, W_NOTIFY) == SQLITE_DONE ? STORE_OK : STORE_ERROR;
+	return run(s, W_NOTIFY) == SQLITE_DONE ? notified(w, recipient) : STORE_ERROR;
 }
 
 /* An act of a grouped type (like, retweet) undone: if the act (`act_id`,
@@ -1545,10 +1554,10 @@ static int unnotify(struct sqlite_store *s, uint64_t recipient, enum notificatio
 
 /* A new tweet's notifications: its parent's author (a reply), then each
  * user its text mentions (neither the author nor that parent's author). */
-static int notify_tweet(struct sqlite_store *s, const struct store_write *w, uint64_t id)
+static int notify_tweet(struct sqlite_store *s, struct store_write *w, uint64_t id)
 {
 	uint64_t author = w->in.tweet_create.author_id, parent_author = w->related.author_id;
-	if (w->related.id && notify(s, parent_author, NOTIF_REPLY, author, id))
+	if (w->related.id && notify(s, w, parent_author, NOTIF_REPLY, author, id))
 		return STORE_ERROR;
 	sqlite3_stmt *st = s->w[W_NOTIFY_MENTION];
 	for (unsigned i = 0; i < w->in.tweet_create.mentions_n; i++) {
@@ -1557,8 +1566,15 @@ static int notify_tweet(struct sqlite_store *s, const struct store_write *w, uin
 		sqlite3_bind_int64(st, 3, clamp63(id));
 		sqlite3_bind_text(st, 4, w->in.tweet_create.mentions[i], -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 5, clamp63(w->related.id ? parent_author : 0));
-		if (run(s, W_NOTIFY_MENTION) != SQLITE_DONE)
+		int rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW)
+			notified(w, (uint64_t)sqlite3_column_int64(st, 0));
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
+		if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+			log_error("sqlite: %s: %s", write_sql[W_NOTIFY_MENTION], sqlite3_errmsg(s->wdb));
 			return STORE_ERROR;
+		}
 	}
 	return STORE_OK;
 }
@@ -1791,7 +1807,7 @@ static int exec_follow(struct sqlite_store *s, struct store_write *w, bool follo
 		return STORE_ERROR;
 	if (!w->created)
 		return STORE_OK;
-	if (follow && notify(s, b, NOTIF_FOLLOW, a, 0))
+	if (follow && notify(s, w, b, NOTIF_FOLLOW, a, 0))
 		return STORE_ERROR;
 	return writer_user(s, b, &w->user);
 }
@@ -1892,7 +1908,7 @@ static int exec_like(struct sqlite_store *s, struct store_write *w, bool like)
 	sqlite3_bind_int(s->w[W_LIKE_COUNT], 2, like ? 1 : -1);
 	if (run(s, W_LIKE_COUNT) != SQLITE_DONE)
 		return STORE_ERROR;
-	rc = like ? notify(s, w->tweet.author_id, NOTIF_LIKE, user, tweet)
+	rc = like ? notify(s, w, w->tweet.author_id, NOTIF_LIKE, user, tweet)
 		  : unnotify(s, w->tweet.author_id, NOTIF_LIKE, tweet, like_id);
 	if (rc)
 		return rc;

@@ -239,6 +239,8 @@ struct store_write {
 	struct tweet related; /* a tweet whose counts the write changed (the one replied
 			       * to, by a reply made or deleted); id 0 when none */
 	struct media media;  /* the media made or completed */
+	unsigned notified_n; /* users the write notified (their live streams hear of it) */
+	uint64_t notified[MENTIONS_MAX + 1];
 	bool replayed;       /* the response comes from an earlier request */
 
 	/* The response, rendered by render() inside the transaction (or copied

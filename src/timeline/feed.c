@@ -163,6 +163,7 @@ static void fanout_run(void *arg, const struct fanout_job *job)
 	case FANOUT_TWEET: fanout_tweet(f, job); break;
 	case FANOUT_DELETE: fanout_delete(f, job); break;
 	case FANOUT_FOLLOWS: publish(f, false, job->author_id, LIVE_RESYNC, 0); break;
+	case FANOUT_NOTIFY: publish(f, false, job->author_id, LIVE_NOTIFY, 0); break;
 	case FANOUT_CELEBRITY: {
 		size_t n;
 		uint64_t *ids = followers_of(f, job->author_id, &n);
@@ -232,6 +233,14 @@ void feed_on_follow(struct feed *f, uint64_t follower_id, uint64_t followee_id,
 		job = (struct fanout_job){.kind = FANOUT_CELEBRITY, .author_id = followee_id};
 		fanout_enqueue(f->fanout, &job);
 	}
+}
+
+void feed_on_notified(struct feed *f, uint64_t user)
+{
+	if (!f->pubsub)
+		return;
+	struct fanout_job job = {.kind = FANOUT_NOTIFY, .author_id = user};
+	fanout_enqueue(f->fanout, &job);
 }
 
 void feed_on_relation(struct feed *f, uint64_t user)

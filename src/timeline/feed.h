@@ -91,6 +91,9 @@ void feed_on_follow(struct feed *f, uint64_t follower_id, uint64_t followee_id,
 /* After `user` muted, unmuted or unblocked someone: their live streams
  * read their relations again (as after a follow). */
 void feed_on_relation(struct feed *f, uint64_t user);
+/* After a write notified `user`: their live streams read what is new, in
+ * the order of the fanout queue. */
+void feed_on_notified(struct feed *f, uint64_t user);
 
 /* ---- read side (any thread, with that thread's store reader) ---- */
 

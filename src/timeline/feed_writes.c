@@ -73,8 +73,19 @@ static void on_relation(void *arg, const struct store_write *w)
 		feed_on_relation(arg, w->in.relation.other_id);
 }
 
+/* Users a follow, like or post notified (w->notified, filled by the
+ * store): their streams send it. */
+static void on_notified(void *arg, const struct store_write *w)
+{
+	for (unsigned i = 0; i < w->notified_n; i++)
+		feed_on_notified(arg, w->notified[i]);
+}
+
 void feed_follow_writes(struct feed *f, struct writes *ws)
 {
+	writes_after_commit(ws, STORE_W_FOLLOW, on_notified, f);
+	writes_after_commit(ws, STORE_W_LIKE, on_notified, f);
+	writes_after_commit(ws, STORE_W_TWEET_CREATE, on_notified, f);
 	writes_after_commit(ws, STORE_W_UNBLOCK, on_relation, f);
 	writes_after_commit(ws, STORE_W_MUTE, on_relation, f);
 	writes_after_commit(ws, STORE_W_UNMUTE, on_relation, f);

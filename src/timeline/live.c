@@ -37,6 +37,7 @@ size_t live_encode(const struct live_event *e, char *buf)
 		n = 2 + 2 * LIVE_TOKEN_ID_LEN;
 		buf[n] = '\0';
 		break;
+	case LIVE_NOTIFY: n = snprintf(buf, LIVE_MESSAGE_MAX, "n"); break;
 	default: n = snprintf(buf, LIVE_MESSAGE_MAX, "r"); break;
 	}
 	return (size_t)n;
@@ -69,8 +70,8 @@ static bool decode_revoke(const char *m, size_t len, enum live_kind kind, struct
 bool live_decode(const void *msg, size_t len, struct live_event *out)
 {
 	const char *m = msg;
-	if (len == 1 && m[0] == 'r') {
-		*out = (struct live_event){.kind = LIVE_RESYNC, .id = 0};
+	if (len == 1 && (m[0] == 'r' || m[0] == 'n')) {
+		*out = (struct live_event){.kind = m[0] == 'r' ? LIVE_RESYNC : LIVE_NOTIFY, .id = 0};
 		return true;
 	}
 	if (len >= 2 && (m[0] == 'x' || m[0] == 'o') && m[1] == ' ')

@@ -17,7 +17,8 @@
  * up), "x <32 hex digits>" the reader's session of that token was revoked
  * (its streams end; published by live/service.c when a log-out commits),
  * "o <32 hex digits>" every session of the reader but that one was (log
- * out everywhere, a password change; all zeros: every session).
+ * out everywhere, a password change; all zeros: every session), "n" the
+ * reader has a new notification (the stream reads what is new).
  * The tweet itself is not in the message: the stream hydrates it from
  * the tweet cache, which also skips a tweet deleted in between. A revoke
  * names the session by the first LIVE_TOKEN_ID_LEN bytes of its token's
@@ -41,11 +42,12 @@ enum live_kind {
 	LIVE_RESYNC, /* the reader's follows changed */
 	LIVE_REVOKE, /* the session of token `token` was revoked */
 	LIVE_REVOKE_OTHERS, /* every session of the reader but `token`'s was */
+	LIVE_NOTIFY, /* the reader has a new notification */
 };
 
 struct live_event {
 	enum live_kind kind;
-	uint64_t id;                            /* 0 for LIVE_RESYNC and the revokes */
+	uint64_t id;                            /* 0 for LIVE_RESYNC, LIVE_NOTIFY, revokes */
 	uint8_t token[LIVE_TOKEN_ID_LEN];       /* LIVE_REVOKE, LIVE_REVOKE_OTHERS */
 };
 

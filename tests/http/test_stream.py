@@ -584,3 +584,30 @@ def test_muted_and_blocked_authors_leave_an_open_stream(api):
     back = post_tweet(api, noisy, "heard again")
     assert tweet_of(s.next_tweet()) == back
     s.close()
+
+
+def test_notification_events_arrive_as_they_are_made(api):
+    """event: notification, the JSON of GET /v1/notifications, for what is
+    made after the stream opened; none for muted actors."""
+    me, fan, muted = (create_user(api) for _ in range(3))
+    follow(api, fan, me.id)  # before the stream: not sent
+    t = post_tweet(api, me, "notice me")
+    s = stream(api, me)
+    assert api.post(f"/v1/tweets/{t['id']}/likes", token=fan.token).status == 201
+    ev = s.next()
+    assert ev["event"] == "notification" and "id" not in ev, ev
+    n = json.loads(ev["data"])
+    assert (n["type"], n["actor"]["id"], n["tweet"]["id"], n["count"]) == \
+        ("like", fan.id, t["id"], 1)
+    assert api.post(f"/v1/users/{muted.id}/mutes", token=me.token).status == 201
+    follow(api, muted, me.id)
+    r = api.post("/v1/tweets", {"text": f"@{me.handle} hi", "in_reply_to_id": t["id"]},
+                 token=fan.token)
+    assert r.status == 201
+    ev = s.next()
+    assert ev["event"] == "notification", ev
+    n = json.loads(ev["data"])
+    assert (n["type"], n["tweet"]["id"]) == ("reply", r.json["id"]), n
+    listed = api.get("/v1/notifications?limit=1", token=me.token).json[0]
+    assert listed == n
+    s.close()
