@@ -638,6 +638,8 @@ int feed_hydrate(struct feed *f, struct store_reader *r, uint64_t viewer,
 			rc = feed_liked(r, viewer, ids, got, liked);
 		for (size_t i = 0; rc == STORE_OK && i < got; i++) {
 			size_t mark = out->len;
+			if (!res->floor || ids[i] < res->floor)
+				res->floor = ids[i];
 			if (res->n)
 				strbuf_append_char(out, ',');
 			int h = tweet_shared(f, r, ids[i], out);
@@ -720,10 +722,10 @@ int feed_home(struct feed *f, struct store_reader *r, uint64_t user_id,
 	struct feed_hydrated res;
 	int rc = feed_hydrate(f, r, user_id, &src, page->limit, out, &res);
 	*n = res.n;
-	if (res.n) {
+	if (res.n)
 		*newest = res.newest;
-		*oldest = res.oldest;
-	}
+	if (res.floor)
+		*oldest = res.floor;
 	return rc;
 }
 

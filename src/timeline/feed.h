@@ -99,8 +99,11 @@ void feed_on_notified(struct feed *f, uint64_t user);
 
 /*
  * The home feed page of `user_id` as a JSON array, appended to `out`.
- * *n is the number of tweets, *newest and *oldest their ids (for Link).
- * Deleted tweets are skipped and the page is filled from further down.
+ * *n is the number of tweets, *newest and *oldest their ids (for Link);
+ * *oldest is the lowest id looked at, shown or not, so the next page starts
+ * below what this one left out, and is set (with *n 0 and *newest 0) when
+ * every tweet looked at was left out: the feed goes on below it. Deleted
+ * and hidden tweets are skipped and the page is filled from further down.
  */
 int feed_home(struct feed *f, struct store_reader *r, uint64_t user_id,
 	      const struct store_page *page, struct strbuf *out, size_t *n, uint64_t *newest,
@@ -185,6 +188,9 @@ struct feed_id_source {
 struct feed_hydrated {
 	size_t n;                /* tweets */
 	uint64_t newest, oldest; /* their highest and lowest ids (for Link); 0 if none */
+	uint64_t floor;          /* the lowest id the source gave, shown or left out
+				  * (deleted, hidden); 0 if none: where a next page
+				  * starts, so hidden tweets are not read again */
 };
 
 /*

@@ -486,3 +486,26 @@ def test_blocks_mutes_follows_and_notifications_survive_kill_9(server_factory):
     api.delete(f"/v1/users/{c.id}/mutes", token=a.token)
     assert [n["actor"]["id"] for n in notifications(api, a)] == [c.id]
     assert srv.stop() == 0, srv.log_tail()
+
+
+def test_a_page_of_only_muted_tweets_still_leads_on(api, make_user):
+    """More muted tweets in a row than a page looks at: the page may come
+    back short or empty, but its Link goes on below them to the rest."""
+    a, friend, noisy = make_user(), make_user(), make_user()
+    follow(api, a, friend.id)
+    follow(api, a, noisy.id)
+    old = post_tweet(api, friend, "under the noise")
+    for i in range(10):
+        post_tweet(api, noisy, f"noise {i}")
+    mute(api, a, noisy.id)
+    path, seen = "/v1/feed?limit=2", []
+    for _ in range(10):
+        r = api.get(path, token=a.token)
+        assert r.status == 200, r
+        seen += [t["id"] for t in r.json]
+        if old["id"] in seen:
+            break
+        nxt = [p for p in r.header("Link").split(", ") if 'rel="next"' in p]
+        assert nxt, r.header("Link")
+        path = nxt[0].split(";")[0].strip("<>")
+    assert seen == [old["id"]], seen
