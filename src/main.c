@@ -14,6 +14,7 @@
 #include "core/credentials.h"
 #include "core/graph.h"
 #include "core/health.h"
+#include "core/notifications.h"
 #include "core/tweets.h"
 #include "core/write.h"
 #include "core/render.h"
@@ -143,6 +144,7 @@ static void chirp_stop(struct chirp *ch)
 		app->store->ops->close(app->store);
 	health_free(app->health);
 	graph_free(app->graph);
+	notifications_free(app->notifications);
 	tweets_free(app->tweets);
 	writes_free(app->writes);
 	live_service_free(app->streams);
@@ -282,6 +284,7 @@ static int chirp_start(struct chirp *ch, const struct chirp_config *cfg, struct 
 	app->accounts = accounts_new(&aopt);
 	app->tweets = tweets_new(app->writes, app->feed);
 	app->graph = graph_new(app->writes);
+	app->notifications = notifications_new(app->writes, app->feed);
 	app->health = health_new(app->store, app->feed);
 	feed_follow_writes(app->feed, app->writes);
 	search_follow_writes(ch->search, app->writes);
@@ -312,6 +315,7 @@ static int chirp_start(struct chirp *ch, const struct chirp_config *cfg, struct 
 		.max_per_user = cfg->max_user_streams,
 		.buffer_bytes = cfg->stream_buffer_bytes,
 		.heartbeat_ms = cfg->stream_heartbeat_ms,
+		.notifications = app->notifications,
 	};
 	app->streams = live_service_new(ch->bus, app->feed, &lopt);
 	live_follow_writes(app->streams, app->writes);

@@ -38,6 +38,7 @@ struct tweets;
 struct graph;
 struct health;
 struct search_service;
+struct notifications;
 
 /* Shared by every thread; read-only after start. */
 struct app {
@@ -46,7 +47,8 @@ struct app {
 	struct writes *writes;     /* the write path (core/write.h) */
 	struct accounts *accounts; /* sign-up, log-in, profiles (core/accounts.h) */
 	struct tweets *tweets;     /* post, read, delete (core/tweets.h) */
-	struct graph *graph;       /* follows (core/graph.h) */
+	struct graph *graph;       /* follows, blocks, mutes (core/graph.h) */
+	struct notifications *notifications; /* core/notifications.h */
 	struct health *health;     /* readiness (core/health.h) */
 	struct feed *feed;        /* timelines, fanout, tweet cache */
 	struct search_service *search_service; /* search queries off the event loops */
@@ -77,6 +79,7 @@ struct ctx {
 	uint8_t token_hash[TOKEN_HASH_LEN]; /* of the bearer token, when user_id */
 	uint64_t session_id;              /* the token's session, when user_id */
 	struct store_idem idem;           /* Idempotency-Key, when idem.on */
+	char link_query[64];              /* appended to Link URLs ("&types=…"); "" */
 
 	/* For the access log and metrics (gateway/). */
 	uint64_t t0_ns;                   /* when the request reached chirp */
@@ -169,6 +172,12 @@ json_t *api_body(struct ctx *c, bool required);
 bool api_string(struct ctx *c, json_t *obj, const char *name, bool required,
 		const char *missing_code, const char **s, size_t *len);
 
+/* Reads id field `name` of `obj`: an id as a string, or null (*id = 0).
+ * *present says whether the field was there at all. Not a string or null:
+ * 400 wrong_type; a string that is no id: 422 with `invalid_code`. */
+bool api_nullable_id(struct ctx *c, json_t *obj, const char *name, const char *invalid_code,
+		     bool *present, uint64_t *id);
+
 /* Answers a store failure that is not the handler's to explain. */
 void api_store_error(struct ctx *c, int rc);
 
@@ -202,6 +211,15 @@ void api_users_update_me(struct ctx *c);
 void api_follows_create(struct ctx *c);
 void api_follows_delete(struct ctx *c);
 void api_followers(struct ctx *c);
+void api_blocks_create(struct ctx *c);
+void api_blocks_delete(struct ctx *c);
+void api_mutes_create(struct ctx *c);
+void api_mutes_delete(struct ctx *c);
+void api_blocks_list(struct ctx *c);
+void api_mutes_list(struct ctx *c);
+void api_notifications_list(struct ctx *c);
+void api_notifications_unread(struct ctx *c);
+void api_notifications_read(struct ctx *c);
 void api_following(struct ctx *c);
 void api_feed(struct ctx *c);
 void api_feed_stream(struct ctx *c);

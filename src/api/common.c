@@ -93,7 +93,7 @@ static void link_one(struct strbuf *sb, struct ctx *c, const struct store_page *
 		strbuf_append(sb, ", ", 2);
 	strbuf_append_char(sb, '<');
 	strbuf_append(sb, c->req->path.base, path_len);
-	strbuf_appendf(sb, "?limit=%u&%s=", page->limit, cursor);
+	strbuf_appendf(sb, "?limit=%u%s&%s=", page->limit, c->link_query, cursor);
 	strbuf_append_u64(sb, id);
 	strbuf_appendf(sb, ">; rel=\"%s\"", rel);
 }
@@ -117,7 +117,7 @@ void api_link(struct ctx *c, const struct store_page *page, size_t n, uint64_t n
 		strbuf_append_char(&sb, '<');
 		size_t path_len = c->req->query_at == SIZE_MAX ? c->req->path.len : c->req->query_at;
 		strbuf_append(&sb, c->req->path.base, path_len);
-		strbuf_appendf(&sb, "?limit=%u>; rel=\"prev\"", page->limit);
+		strbuf_appendf(&sb, "?limit=%u%s>; rel=\"prev\"", page->limit, c->link_query);
 	}
 	http_header_add(c->req, "link", sb.data, sb.len);
 	strbuf_deinit(&sb);
@@ -185,6 +185,28 @@ bool api_string(struct ctx *c, json_t *obj, const char *name, bool required,
 			*s = json_string_value(v);
 			*len = json_string_length(v);
 		}
+		return true;
+	}
+	strbuf_deinit(&msg);
+	return false;
+}
+
+bool api_nullable_id(struct ctx *c, json_t *obj, const char *name, const char *invalid_code,
+		     bool *present, uint64_t *id)
+{
+	json_t *v = json_object_get(obj, name);
+	*present = v != NULL;
+	*id = 0;
+	if (!v || json_is_null(v))
+		return true;
+	struct strbuf msg = STRBUF_INIT;
+	if (!json_is_string(v)) {
+		strbuf_appendf(&msg, "%s must be an id (a string) or null", name);
+		http_send_error(c->req, 400, "wrong_type", msg.data);
+	} else if (!id_parse(json_string_value(v), json_string_length(v), id) || !*id) {
+		strbuf_appendf(&msg, "%s is not an id", name);
+		http_send_error(c->req, 422, invalid_code, msg.data);
+	} else {
 		return true;
 	}
 	strbuf_deinit(&msg);

@@ -30,7 +30,10 @@ static void feed_finish(struct api_read *r, struct ctx *c)
 		api_store_error(c, f->rc);
 		return;
 	}
-	api_link(c, &f->page, f->n, f->newest, f->oldest);
+	/* A page whose every tweet was hidden (blocks, mutes) is not the end:
+	 * its Link still leads below what it looked at. */
+	size_t n = f->n ? f->n : (f->oldest ? 1 : 0);
+	api_link(c, &f->page, n, f->newest ? f->newest : f->oldest, f->oldest);
 	api_send(c, 200, &f->body);
 }
 

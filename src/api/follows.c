@@ -81,13 +81,14 @@ static void list_release(struct api_read *r)
 	free(((struct follow_read *)r)->e);
 }
 
-static void list(struct ctx *c, int (*fn)(struct store_reader *r, uint64_t user_id,
-					  const struct store_page *page,
-					  struct follow_entry *out, size_t *n))
+typedef int (*list_fn)(struct store_reader *r, uint64_t user_id, const struct store_page *page,
+		       struct follow_entry *out, size_t *n);
+
+/* A page of users related to `id` by `fn`. */
+static void list_of(struct ctx *c, uint64_t id, list_fn fn)
 {
-	uint64_t id;
 	struct store_page page;
-	if (!api_param_id(c, 0, &id) || !api_page(c, &page))
+	if (!api_page(c, &page))
 		return;
 	struct follow_read *f = api_read_new(c, sizeof(*f));
 	f->r.run = list_run;
@@ -99,6 +100,14 @@ static void list(struct ctx *c, int (*fn)(struct store_reader *r, uint64_t user_
 	api_read(c, &f->r);
 }
 
+/* A page of users related to the user in the path. */
+static void list(struct ctx *c, list_fn fn)
+{
+	uint64_t id;
+	if (api_param_id(c, 0, &id))
+		list_of(c, id, fn);
+}
+
 void api_followers(struct ctx *c)
 {
 	list(c, graph_followers);
@@ -107,4 +116,60 @@ void api_followers(struct ctx *c)
 void api_following(struct ctx *c)
 {
 	list(c, graph_following);
+}
+
+/* ---- blocks and mutes: always the token's user's own ---- */
+
+static void relation(struct ctx *c, enum store_write_kind kind)
+{
+	uint64_t id;
+	if (!api_param_id(c, 0, &id))
+		return;
+	if (id == c->user_id) {
+		http_send_error(c->req, 422, "cannot_target_self",
+				"you cannot block or mute yourself");
+		return;
+	}
+	graph_relation(c->app->graph, kind, c->user_id, id, &c->idem, api_write_done,
+		       api_write_begin(c));
+}
+
+/* A body is not needed; one that is sent must still be valid JSON. */
+static void relation_create(struct ctx *c, enum store_write_kind kind)
+{
+	json_t *body = api_body(c, false);
+	if (!body)
+		return;
+	json_decref(body);
+	relation(c, kind);
+}
+
+void api_blocks_create(struct ctx *c)
+{
+	relation_create(c, STORE_W_BLOCK);
+}
+
+void api_blocks_delete(struct ctx *c)
+{
+	relation(c, STORE_W_UNBLOCK);
+}
+
+void api_mutes_create(struct ctx *c)
+{
+	relation_create(c, STORE_W_MUTE);
+}
+
+void api_mutes_delete(struct ctx *c)
+{
+	relation(c, STORE_W_UNMUTE);
+}
+
+void api_blocks_list(struct ctx *c)
+{
+	list_of(c, c->user_id, graph_blocks);
+}
+
+void api_mutes_list(struct ctx *c)
+{
+	list_of(c, c->user_id, graph_mutes);
 }

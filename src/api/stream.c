@@ -207,6 +207,16 @@ static void sink_deleted(void *arg, uint64_t id)
 	strbuf_append_str(&x->pending, "\"}\n\n");
 }
 
+/* A notification carries no `id:` line either: Last-Event-ID is the
+ * feed's position. */
+static void sink_notification(void *arg, const char *json, size_t len)
+{
+	struct sse *x = arg;
+	strbuf_append_str(&x->pending, "event: notification\ndata: ");
+	strbuf_append(&x->pending, json, len);
+	strbuf_append_str(&x->pending, "\n\n");
+}
+
 static void sink_heartbeat(void *arg)
 {
 	strbuf_append_str(&((struct sse *)arg)->pending, ": keep-alive\n\n");
@@ -258,6 +268,7 @@ static const struct live_sink sse_sink = {
 	.opened = sink_opened,
 	.tweet = sink_tweet,
 	.deleted = sink_deleted,
+	.notification = sink_notification,
 	.heartbeat = sink_heartbeat,
 	.flush = sink_flush,
 	.backlog = sink_backlog,

@@ -70,20 +70,8 @@ static bool read_media_ids(struct ctx *c, json_t *body, uint64_t *ids, unsigned 
  * invalid_reply), like media. */
 static bool read_reply_to(struct ctx *c, json_t *body, uint64_t *id)
 {
-	json_t *v = json_object_get(body, "in_reply_to_id");
-	*id = 0;
-	if (!v || json_is_null(v))
-		return true;
-	if (!json_is_string(v)) {
-		http_send_error(c->req, 400, "wrong_type",
-				"in_reply_to_id must be a tweet id (a string)");
-		return false;
-	}
-	if (!id_parse(json_string_value(v), json_string_length(v), id)) {
-		http_send_error(c->req, 422, "invalid_reply", "in_reply_to_id is not a tweet id");
-		return false;
-	}
-	return true;
+	bool present;
+	return api_nullable_id(c, body, "in_reply_to_id", "invalid_reply", &present, id);
 }
 
 void api_tweets_create(struct ctx *c)

@@ -45,6 +45,7 @@ done:
 struct user_read {
 	struct api_read r;
 	uint64_t id;
+	uint64_t viewer; /* 0: anonymous */
 	bool by_handle;
 	size_t handle_len;
 	char handle[HANDLE_MAX + 1];
@@ -57,6 +58,8 @@ static void user_run(struct api_read *r, struct store_reader *db)
 	struct user_read *u = (struct user_read *)r;
 	u->rc = u->by_handle ? accounts_user_by_handle(db, u->handle, u->handle_len, &u->user)
 			      : accounts_user(db, u->id, &u->user);
+	if (u->rc == STORE_OK)
+		u->rc = accounts_user_for(db, u->viewer, &u->user);
 }
 
 static void user_finish(struct api_read *r, struct ctx *c)
@@ -77,6 +80,7 @@ static struct user_read *user_read_new(struct ctx *c)
 	struct user_read *u = api_read_new(c, sizeof(*u));
 	u->r.run = user_run;
 	u->r.finish = user_finish;
+	u->viewer = c->user_id;
 	return u;
 }
 
@@ -115,7 +119,9 @@ void api_users_update_me(struct ctx *c)
 	struct accounts_profile in = {0};
 	if (!api_string(c, body, "display_name", false, NULL, &in.display_name,
 			&in.display_name_len) ||
-	    !api_string(c, body, "bio", false, NULL, &in.bio, &in.bio_len))
+	    !api_string(c, body, "bio", false, NULL, &in.bio, &in.bio_len) ||
+	    !api_nullable_id(c, body, "avatar_media_id", "invalid_avatar", &in.set_avatar,
+			     &in.avatar_media_id))
 		goto done;
 	if (in.display_name && !validate_display_name(in.display_name, in.display_name_len)) {
 		http_send_error(c->req, 422, "invalid_display_name",

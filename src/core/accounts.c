@@ -14,6 +14,7 @@
 #include "core/credentials.h"
 #include "core/render.h"
 #include "core/validate.h"
+#include "timeline/feed.h"
 #include "util/container_of.h"
 #include "util/jsonw.h"
 #include "util/log.h"
@@ -81,6 +82,11 @@ static void render_profile(struct write *w, void *arg)
 	(void)arg;
 	if (write_render_not_found(w))
 		return;
+	if (w->sw.status == STORE_INVALID) {
+		write_render_error(w, 422, "invalid_avatar",
+				   "avatar_media_id must be your own processed image, on no tweet");
+		return;
+	}
 	w->sw.resp_status = 200;
 	render_user(&w->sw.resp_body, &w->sw.user);
 }
@@ -363,12 +369,21 @@ void accounts_profile_update(struct accounts *a, uint64_t user_id,
 		sw->in.profile.set_bio = true;
 		memcpy(sw->in.profile.bio, in->bio, in->bio_len);
 	}
+	sw->in.profile.set_avatar = in->set_avatar;
+	sw->in.profile.avatar_media_id = in->avatar_media_id;
 	write_submit(w);
 }
 
 int accounts_user(struct store_reader *r, uint64_t id, struct user *out)
 {
 	return r->ops->user_get(r, id, out);
+}
+
+int accounts_user_for(struct store_reader *r, uint64_t viewer, const struct user *u)
+{
+	bool blocked;
+	int rc = feed_blocked_by(r, viewer, u->id, &blocked);
+	return rc ? rc : blocked ? STORE_NOT_FOUND : STORE_OK;
 }
 
 int accounts_user_by_handle(struct store_reader *r, const char *handle, size_t len,

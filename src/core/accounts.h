@@ -140,6 +140,8 @@ struct accounts_profile {
 	size_t display_name_len;
 	const char *bio;
 	size_t bio_len;
+	bool set_avatar;          /* avatar_media_id given */
+	uint64_t avatar_media_id; /* 0 clears; 422 unless the user's own ready image */
 };
 
 /* 200 User as it is after the change. The feed re-renders the user's
@@ -150,6 +152,9 @@ void accounts_profile_update(struct accounts *a, uint64_t user_id,
 /* Profiles. STORE_NOT_FOUND for an unknown id, or a handle that no user
  * could have. */
 int accounts_user(struct store_reader *r, uint64_t id, struct user *out);
+/* A profile as `viewer` (0: anonymous) may see it: STORE_NOT_FOUND, as for
+ * no such user, if the user blocks the viewer. */
+int accounts_user_for(struct store_reader *r, uint64_t viewer, const struct user *u);
 int accounts_user_by_handle(struct store_reader *r, const char *handle, size_t len,
 			    struct user *out);
 

@@ -138,6 +138,14 @@ bool entities_tag_first(const char *text, const struct entities *e, unsigned i)
 	return true;
 }
 
+bool entities_mention_first(const struct entities *e, unsigned i)
+{
+	for (unsigned k = 0; k < i; k++)
+		if (e->mentions[k].id == e->mentions[i].id)
+			return false;
+	return true;
+}
+
 bool entities_tag_valid(const char *s, size_t len, char *out)
 {
 	if (!len || len > HASHTAG_MAX)

@@ -40,6 +40,10 @@ size_t entities_tag(const char *text, const struct hashtag *h, char *out);
  * repeats a tag is indexed and counted once). */
 bool entities_tag_first(const char *text, const struct entities *e, unsigned i);
 
+/* Whether mention i of `e` is the first with its user (resolved ids: a
+ * tweet that names a user twice notifies them once). */
+bool entities_mention_first(const struct entities *e, unsigned i);
+
 /* Whether s[0..len) is a tag as a hashtag would have it (without the '#');
  * if so, its folded form into out[HASHTAG_MAX + 1]. */
 bool entities_tag_valid(const char *s, size_t len, char *out);

@@ -28,6 +28,22 @@ void graph_free(struct graph *g); /* NULL is a no-op */
 void graph_follow(struct graph *g, uint64_t follower_id, uint64_t followee_id, bool follow,
 		  const struct store_idem *idem, write_done_fn done, void *arg);
 
+/* Blocks and mutes: `kind` is STORE_W_BLOCK, _UNBLOCK, _MUTE or _UNMUTE,
+ * of other_id by user_id (the caller has refused them being one). Block
+ * and mute answer 201 (new) or 200 (already) with the other's User, the
+ * others 204; 404 if the other does not exist. A block ends the follows
+ * between the two, both ways, and a follow between them is then 403
+ * "blocked" (either way); a mute changes nothing but what the muter
+ * reads. */
+void graph_relation(struct graph *g, enum store_write_kind kind, uint64_t user_id,
+		    uint64_t other_id, const struct store_idem *idem, write_done_fn done, void *arg);
+
+/* Pages of the users `user_id` blocks or mutes, newest first. */
+int graph_blocks(struct store_reader *r, uint64_t user_id, const struct store_page *page,
+		 struct follow_entry *out, size_t *n);
+int graph_mutes(struct store_reader *r, uint64_t user_id, const struct store_page *page,
+		struct follow_entry *out, size_t *n);
+
 /* Pages of a user's followers or followees, newest follow first;
  * STORE_NOT_FOUND if the user does not exist. */
 int graph_followers(struct store_reader *r, uint64_t user_id, const struct store_page *page,

@@ -49,6 +49,15 @@ struct entities {
 	struct hashtag hashtags[ENTITIES_MAX];
 };
 
+/* A processed image attached to a tweet or
+ * a user's avatar: what a tweet renders of it. */
+#define MEDIA_TYPE_MAX 15 /* "image/jpeg" */
+struct media_ref {
+	uint64_t id;
+	uint32_t width, height;
+	char content_type[MEDIA_TYPE_MAX + 1];
+};
+
 struct user {
 	uint64_t id;
 	char handle[HANDLE_MAX + 1];
@@ -57,6 +66,7 @@ struct user {
 	uint64_t following_count;
 	uint64_t tweets_count;
 	char bio[BIO_MAX + 1]; /* "" when unset */
+	struct media_ref avatar; /* id 0 when unset */
 };
 
 /* A signed-in session as its owner sees it (GET /v1/sessions): never the
@@ -72,14 +82,6 @@ struct session {
 	uint64_t last_used_ms; /* kept to within an hour (core/accounts.c) */
 	char device[SESSION_DEVICE_MAX + 1];
 	char ip[SESSION_IP_MAX + 1];
-};
-
-/* A processed image attached to a tweet: what a tweet renders of it. */
-#define MEDIA_TYPE_MAX 15 /* "image/jpeg" */
-struct media_ref {
-	uint64_t id;
-	uint32_t width, height;
-	char content_type[MEDIA_TYPE_MAX + 1];
 };
 
 struct tweet {
@@ -107,6 +109,36 @@ struct tweet {
 enum { VIEWER_LIKED = 1, VIEWER_RETWEETED = 2 };
 
 /* One row of a followers/following list: the follow's own id is the cursor. */
+/* Notifications (GET /v1/notifications). A like or retweet notification
+ * is one row per (recipient, type, tweet): `count` actors grouped, `actor`
+ * the latest of them; the others are one row per event (count 1). */
+enum notification_type {
+	NOTIF_FOLLOW,
+	NOTIF_MENTION,
+	NOTIF_REPLY,
+	NOTIF_LIKE,
+	NOTIF_RETWEET,
+	NOTIF_TYPE_COUNT
+};
+#define NOTIF_TYPES_ALL ((1u << NOTIF_TYPE_COUNT) - 1)
+#define MENTIONS_MAX 10 /* @handles of a tweet that notify */
+
+struct notification {
+	uint64_t id; /* moves up to the newest event of its group */
+	enum notification_type type;
+	struct user actor;
+	uint64_t tweet_id; /* 0: none (a follow) */
+	uint64_t count;    /* actors grouped in it */
+};
+
+/* What a reader hides (store_ops.relations): each bit for one other user. */
+enum {
+	REL_BLOCKING = 1,   /* the reader blocks them */
+	REL_BLOCKED_BY = 2, /* they block the reader */
+	REL_MUTING = 4,     /* the reader mutes them */
+};
+#define RELATIONS_MAX 20000 /* of each kind read per reader (docs/api.md) */
+
 struct follow_entry {
 	uint64_t follow_id;
 	struct user user;

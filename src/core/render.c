@@ -3,6 +3,7 @@
  */
 #include "core/render.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "util/id.h"
@@ -14,33 +15,6 @@ static void created_at(struct strbuf *sb, uint64_t id)
 	char ts[RFC3339_LEN + 1];
 	time_format_rfc3339(id_unix_ms(id), ts);
 	jsonw_field_str(sb, "created_at", ts, 0);
-}
-
-void render_user(struct strbuf *sb, const struct user *u)
-{
-	strbuf_append_char(sb, '{');
-	jsonw_field_id(sb, "id", u->id, 1);
-	jsonw_field_str(sb, "handle", u->handle, 0);
-	jsonw_field_str(sb, "display_name", u->display_name, 0);
-	created_at(sb, u->id);
-	jsonw_field_u64(sb, "followers_count", u->followers_count, 0);
-	jsonw_field_u64(sb, "following_count", u->following_count, 0);
-	jsonw_field_u64(sb, "tweets_count", u->tweets_count, 0);
-	jsonw_field_str(sb, "bio", u->bio, 0);
-	strbuf_append_char(sb, '}');
-}
-
-void render_session(struct strbuf *sb, const struct session *s, bool current)
-{
-	char ts[RFC3339_LEN + 1];
-	strbuf_append_char(sb, '{');
-	jsonw_field_id(sb, "id", s->id, 1);
-	created_at(sb, s->id);
-	time_format_rfc3339(s->last_used_ms, ts);
-	jsonw_field_str(sb, "last_used_at", ts, 0);
-	jsonw_field_str(sb, "device", s->device, 0);
-	jsonw_field_str(sb, "ip", s->ip, 0);
-	strbuf_append_str(sb, current ? ",\"current\":true}" : ",\"current\":false}");
 }
 
 static render_media_url_fn media_url_fn;
@@ -60,6 +34,37 @@ static void media_url(struct strbuf *sb, const char *key, const struct media_ref
 	if (media_url_fn)
 		media_url_fn(media_url_arg, sb, m, thumb); /* URL characters need no escaping */
 	strbuf_append_char(sb, '"');
+}
+
+void render_user(struct strbuf *sb, const struct user *u)
+{
+	strbuf_append_char(sb, '{');
+	jsonw_field_id(sb, "id", u->id, 1);
+	jsonw_field_str(sb, "handle", u->handle, 0);
+	jsonw_field_str(sb, "display_name", u->display_name, 0);
+	created_at(sb, u->id);
+	jsonw_field_u64(sb, "followers_count", u->followers_count, 0);
+	jsonw_field_u64(sb, "following_count", u->following_count, 0);
+	jsonw_field_u64(sb, "tweets_count", u->tweets_count, 0);
+	jsonw_field_str(sb, "bio", u->bio, 0);
+	if (u->avatar.id)
+		media_url(sb, "avatar_url", &u->avatar, false);
+	else
+		strbuf_append_str(sb, ",\"avatar_url\":null");
+	strbuf_append_char(sb, '}');
+}
+
+void render_session(struct strbuf *sb, const struct session *s, bool current)
+{
+	char ts[RFC3339_LEN + 1];
+	strbuf_append_char(sb, '{');
+	jsonw_field_id(sb, "id", s->id, 1);
+	created_at(sb, s->id);
+	time_format_rfc3339(s->last_used_ms, ts);
+	jsonw_field_str(sb, "last_used_at", ts, 0);
+	jsonw_field_str(sb, "device", s->device, 0);
+	jsonw_field_str(sb, "ip", s->ip, 0);
+	strbuf_append_str(sb, current ? ",\"current\":true}" : ",\"current\":false}");
 }
 
 static void render_media(struct strbuf *sb, const struct tweet *t)
@@ -150,6 +155,15 @@ void render_tweet(struct strbuf *sb, const struct tweet *t)
 	strbuf_append_char(sb, '}'); /* the last byte: render_tweet_viewer relies on it */
 }
 
+uint64_t render_tweet_author_id(const char *json, size_t len)
+{
+	/* Near the start, before the text (where a quote would be escaped
+	 * anyway, so the key cannot be forged by a tweet). */
+	static const char key[] = "\"author_id\":\"";
+	const char *p = memmem(json, len, key, sizeof(key) - 1);
+	return p ? strtoull(p + sizeof(key) - 1, NULL, 10) : 0;
+}
+
 void render_tweet_viewer(struct strbuf *sb, unsigned state)
 {
 	/* sb ends with the '}' of a shared tweet: reopen it. */
@@ -238,6 +252,33 @@ void render_retweet_for(struct strbuf *sb, const struct tweet *rt, const struct 
 {
 	render_retweet_head(sb, rt);
 	render_tweet_for(sb, orig, state);
+	strbuf_append_char(sb, '}');
+}
+
+const char *render_notification_type(enum notification_type t)
+{
+	static const char *const names[NOTIF_TYPE_COUNT] = {
+		[NOTIF_FOLLOW] = "follow", [NOTIF_MENTION] = "mention", [NOTIF_REPLY] = "reply",
+		[NOTIF_LIKE] = "like",     [NOTIF_RETWEET] = "retweet",
+	};
+	return (unsigned)t < NOTIF_TYPE_COUNT ? names[t] : "unknown";
+}
+
+void render_notification(struct strbuf *sb, const struct notification *n, const char *tweet_json,
+			 size_t tweet_len)
+{
+	strbuf_append_char(sb, '{');
+	jsonw_field_id(sb, "id", n->id, 1);
+	jsonw_field_str(sb, "type", render_notification_type(n->type), 0);
+	created_at(sb, n->id);
+	strbuf_append_str(sb, ",\"actor\":");
+	render_user(sb, &n->actor);
+	strbuf_append_str(sb, ",\"tweet\":");
+	if (tweet_json && tweet_len)
+		strbuf_append(sb, tweet_json, tweet_len);
+	else
+		strbuf_append_str(sb, "null");
+	jsonw_field_u64(sb, "count", n->count, 0);
 	strbuf_append_char(sb, '}');
 }
 

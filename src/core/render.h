@@ -33,6 +33,11 @@ void render_session(struct strbuf *sb, const struct session *s, bool current);
  */
 void render_tweet(struct strbuf *sb, const struct tweet *t);
 void render_tweet_viewer(struct strbuf *sb, unsigned state);
+/* The author_id of a tweet's JSON as render_tweet made it (0 if none):
+ * how hydration finds the author of a cached tweet without parsing it.
+ * For a retweet that is its retweeter's (the head's first key); the
+ * original's author is render_is_retweet's. */
+uint64_t render_tweet_author_id(const char *json, size_t len);
 /* Both at once, for a tweet read from the store. */
 void render_tweet_for(struct strbuf *sb, const struct tweet *t, unsigned state);
 
@@ -57,6 +62,12 @@ void render_retweet_for(struct strbuf *sb, const struct tweet *rt, const struct 
 			unsigned state);
 
 void render_follow_users(struct strbuf *sb, const struct follow_entry *e, size_t n);
+/* A Notification: {"id","type","created_at","actor","tweet","count"},
+ * `tweet_json` the hydrated Tweet (NULL or empty: null). */
+void render_notification(struct strbuf *sb, const struct notification *n, const char *tweet_json,
+			 size_t tweet_len);
+/* "follow", "mention", "reply", "like", "retweet". */
+const char *render_notification_type(enum notification_type t);
 
 /* How render_tweet turns a tweet's media into URLs (signed by the blob
  * store). Set once at start, before any thread renders; until then media

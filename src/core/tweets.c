@@ -145,17 +145,23 @@ static int hydrate_list(struct tweets *t, struct store_reader *r, uint64_t viewe
 			const uint64_t *ids, size_t n, struct strbuf *out, struct feed_hydrated *res)
 {
 	struct id_list l = {.ids = ids, .n = n};
-	struct feed_id_source src = {.next = id_list_next, .arg = &l};
+	/* A list of tweets of one kind (a profile, a tag, a thread): only
+	 * blocks hide tweets there, not mutes. */
+	struct feed_id_source src = {.next = id_list_next, .arg = &l, .show_muted = true};
 	return feed_hydrate(t->feed, r, viewer, &src, n, out, res);
 }
 
 int tweets_of_user(struct tweets *t, struct store_reader *r, uint64_t viewer, uint64_t user_id,
 		   const struct store_page *page, struct strbuf *out, struct feed_hydrated *res)
 {
+	bool blocked;
+	int rc = feed_blocked_by(r, viewer, user_id, &blocked);
+	if (rc || blocked)
+		return rc ? rc : STORE_NOT_FOUND; /* a blocker's profile is not there for the blocked */
 	struct tweet *rows = xmalloc(page->limit * sizeof(*rows));
 	uint64_t *ids = xmalloc(page->limit * sizeof(*ids));
 	size_t n;
-	int rc = r->ops->user_tweets(r, user_id, page, rows, &n);
+	rc = r->ops->user_tweets(r, user_id, page, rows, &n);
 	for (size_t i = 0; rc == STORE_OK && i < n; i++)
 		ids[i] = rows[i].id;
 	free(rows);
@@ -207,7 +213,8 @@ int tweets_context(struct tweets *t, struct store_reader *r, uint64_t viewer, ui
 	uint64_t up[TWEETS_CONTEXT_MAX], down[TWEETS_CONTEXT_MAX];
 	size_t nup, ndown;
 	struct strbuf probe = STRBUF_INIT;
-	int rc = feed_tweet(t->feed, r, id, &probe); /* it exists (and is not deleted)? */
+	/* It exists (and is not deleted), and its author does not block the viewer? */
+	int rc = feed_tweet_for(t->feed, r, viewer, id, &probe);
 	strbuf_deinit(&probe);
 	if (rc)
 		return rc;

@@ -34,6 +34,7 @@
 #include <string.h>
 
 #include "core/model.h"
+#include "core/notifications.h"
 #include "core/render.h"
 #include "core/write.h"
 #include "http/server.h"
@@ -43,9 +44,11 @@
 #include "timeline/feed.h"
 #include "timeline/live.h"
 #include "util/container_of.h"
+#include "util/id.h"
 #include "util/idmap.h"
 #include "util/log.h"
 #include "util/strbuf.h"
+#include "util/timeutil.h"
 #include "util/workpool.h"
 
 #define CATCHUP_PAGE 50 /* tweet ids read from the feed at a time */
@@ -100,6 +103,8 @@ struct live_session {
 	h2o_linklist_t queue;       /* struct session_msg waiting for the read */
 	size_t queued_bytes;        /* their memory, counted in the backlog */
 
+	struct feed_hidden hidden;  /* whom the reader blocks, mutes, is blocked by */
+	uint64_t notif_after;       /* notifications up to this id were sent (or before the open) */
 	struct pubsub_sub *feed_sub;
 	struct pubsub_sub **celeb_subs;
 	uint64_t *celebs;
@@ -120,6 +125,7 @@ enum read_kind {
 	READ_CELEBS, /* the celebrities the reader follows (a resync) */
 	READ_PAGE,   /* a catch-up page of ids, the oldest hydrated up to `room` */
 	READ_TWEET,  /* one live tweet's JSON (the cache did not have it) */
+	READ_NOTIFS, /* the notifications after notif_after */
 };
 
 /*
@@ -146,6 +152,10 @@ struct live_read {
 	int rc;
 	uint64_t *celebs;                   /* READ_OPEN, READ_CELEBS: malloc'd */
 	size_t ncelebs;
+	struct feed_hidden hidden;          /* READ_OPEN, READ_CELEBS */
+	struct notifications *ns;           /* READ_NOTIFS */
+	struct notifications_spans spans;   /* READ_NOTIFS: each one in json */
+	uint64_t newest;                    /* READ_NOTIFS */
 	uint64_t ids[CATCHUP_PAGE];         /* READ_PAGE: newest first */
 	size_t n;
 	size_t hydrated;                    /* ids[n - hydrated, n): read, oldest first */
@@ -380,6 +390,7 @@ static void session_unref(struct live_session *s)
 		return;
 	assert(!s->open && !s->feed_sub && !s->celeb_subs);
 	assert(!s->read && h2o_linklist_is_empty(&s->queue));
+	feed_hidden_deinit(&s->hidden);
 	free(s);
 }
 
@@ -490,9 +501,26 @@ static void cannot_read(struct live_session *s, const char *what)
 	session_end(s, LIVE_END_DONE);
 }
 
-/* Tweet `id`, read: handed on, or skipped if it was deleted meanwhile. */
+/* Whether the reader does not see the author of this tweet's JSON: they
+ * block or mute each other (feed_hidden, as the feed). A retweet is to be
+ * checked by its original's author too. */
+static bool hidden_tweet(const struct live_session *s, const char *json, size_t len)
+{
+	const unsigned hide = REL_BLOCKING | REL_BLOCKED_BY | REL_MUTING;
+	uint64_t orig, orig_author;
+	if (feed_hidden_bits(&s->hidden, render_tweet_author_id(json, len)) & hide)
+		return true;
+	/* A retweet: its original's author counts too. */
+	return render_is_retweet(json, len, &orig, &orig_author) &&
+	       (feed_hidden_bits(&s->hidden, orig_author) & hide);
+}
+
+/* Tweet `id`, read: handed on, or skipped if it was deleted meanwhile or
+ * its author is hidden from the reader. */
 static void tweet_read(struct live_session *s, uint64_t id, int rc, const struct strbuf *json)
 {
+	if (rc == STORE_OK && hidden_tweet(s, json->data, json->len))
+		return;
 	if (rc == STORE_OK)
 		hand_on(s, id, json->data, json->len);
 	else if (rc != STORE_NOT_FOUND)
@@ -528,6 +556,7 @@ static struct live_read *read_new(struct live_session *s, enum read_kind kind)
 static void read_free(struct live_read *r)
 {
 	free(r->celebs);
+	feed_hidden_deinit(&r->hidden);
 	strbuf_deinit(&r->json);
 	free(r);
 }
@@ -563,6 +592,13 @@ static int read_page(struct live_read *r, struct store_reader *db)
 	return rc;
 }
 
+/* The celebrities the reader follows and the users hidden from them. */
+static int read_celebs(struct live_read *r, struct store_reader *db)
+{
+	int rc = feed_celebrities(r->feed, db, r->user_id, &r->celebs, &r->ncelebs);
+	return rc ? rc : feed_hidden_read(db, r->user_id, &r->hidden);
+}
+
 /* The reads themselves; on a reader thread, or on the loop when reads run
  * inline. Touches `r`, its feed and `db` only. */
 static void read_run(struct live_read *r, struct store_reader *db)
@@ -571,14 +607,35 @@ static void read_run(struct live_read *r, struct store_reader *db)
 	case READ_OPEN:
 		if (r->has_token && (r->rc = still_signed_in(db, r->token_hash, r->user_id)))
 			break;
-		r->rc = feed_celebrities(r->feed, db, r->user_id, &r->celebs, &r->ncelebs);
+		r->rc = read_celebs(r, db);
 		break;
-	case READ_CELEBS:
-		r->rc = feed_celebrities(r->feed, db, r->user_id, &r->celebs, &r->ncelebs);
-		break;
+	case READ_CELEBS: r->rc = read_celebs(r, db); break;
 	case READ_PAGE: r->rc = read_page(r, db); break;
 	case READ_TWEET: r->rc = feed_tweet(r->feed, db, r->id, &r->json); break;
+	case READ_NOTIFS: {
+		uint64_t oldest;
+		r->rc = notifications_page(r->ns, db, r->user_id, &r->page, NOTIF_TYPES_ALL, &r->json,
+					   &r->n, &r->newest, &oldest, &r->spans);
+		break;
 	}
+	}
+}
+
+/* New notifications, read: each handed on, oldest first (the page was
+ * read oldest first and comes back newest first). The next read starts
+ * after the newest; an unreadable one is skipped (a notification is not
+ * worth ending the feed for: the list has it). */
+static void notifs_read(struct live_session *s, struct live_read *r)
+{
+	if (r->rc != STORE_OK)
+		return;
+	for (size_t k = r->n; k > 0; k--) {
+		s->sink->notification(s->arg, r->json.data + r->spans.off[k - 1],
+				      r->spans.len[k - 1]);
+		atomic_fetch_add(&s->ll->svc->events, 1);
+	}
+	if (r->n && r->newest > s->notif_after)
+		s->notif_after = r->newest;
 }
 
 /* Hands on the tweets of a catch-up page while there is room; the rest
@@ -593,12 +650,22 @@ static void page_read(struct live_session *s, struct live_read *r)
 	while (left > unread && catch_up_room(s)) {
 		left--;
 		live_watermark_replayed(&s->wm, r->ids[left]);
-		if (r->len[left]) /* else deleted: nothing to show */
-			hand_on(s, r->ids[left], r->json.data + r->off[left], r->len[left]);
+		const char *json = r->json.data + r->off[left];
+		/* deleted (no JSON) or hidden: nothing to show */
+		if (r->len[left] && !hidden_tweet(s, json, r->len[left]))
+			hand_on(s, r->ids[left], json, r->len[left]);
 	}
 	if (left > 0 || r->n == CATCHUP_PAGE)
 		return; /* more to read from the cursor on */
 	live_watermark_round_done(&s->wm, feed_live_upto(s->ll->svc->feed));
+}
+
+/* The relations a read found replace the session's. */
+static void take_hidden(struct live_session *s, struct live_read *r)
+{
+	feed_hidden_deinit(&s->hidden);
+	s->hidden = r->hidden;
+	r->hidden = (struct feed_hidden){0};
 }
 
 /* On the session's loop, while it is open and not ending. */
@@ -609,6 +676,7 @@ static void read_apply(struct live_session *s, struct live_read *r)
 		if (r->rc == STORE_OK) {
 			follow_celebrities(s, r->celebs, r->ncelebs);
 			r->celebs = NULL;
+			take_hidden(s, r);
 		}
 		open_done(s, r->rc);
 		break;
@@ -617,11 +685,13 @@ static void read_apply(struct live_session *s, struct live_read *r)
 		if (r->rc == STORE_OK) {
 			follow_celebrities(s, r->celebs, r->ncelebs);
 			r->celebs = NULL;
+			take_hidden(s, r);
 			live_watermark_resync(&s->wm, feed_live_upto(s->ll->svc->feed));
 		}
 		break;
 	case READ_PAGE: page_read(s, r); break;
 	case READ_TWEET: tweet_read(s, r->id, r->rc, &r->json); break;
+	case READ_NOTIFS: notifs_read(s, r); break;
 	}
 }
 
@@ -706,6 +776,17 @@ static void handle_event(struct live_session *s, const struct live_event *e)
 	case LIVE_DELETE: send_delete(s, e->id); break;
 	case LIVE_RESYNC: read_start(s, read_new(s, READ_CELEBS)); break;
 	case LIVE_BUS_LOST: session_end(s, LIVE_END_RETRY); break;
+	case LIVE_NOTIFY: {
+		struct live_service *svc = s->ll->svc;
+		if (!svc->opt.notifications)
+			break;
+		struct live_read *r = read_new(s, READ_NOTIFS);
+		r->ns = svc->opt.notifications;
+		r->page = (struct store_page){.before = UINT64_MAX, .after = s->notif_after,
+					      .limit = NOTIFICATIONS_SPANS_MAX, .oldest_first = true};
+		read_start(s, r);
+		break;
+	}
 	case LIVE_REVOKE:
 	case LIVE_REVOKE_OTHERS:
 		/* A stream opened without a token cannot be the one that
@@ -829,6 +910,8 @@ int live_session_open(struct live_loop *ll, h2o_loop_t *evloop, uint64_t user_id
 	s->open = true;
 	s->user_id = user_id;
 	s->after = after;
+	/* Notifications are live only: those made from now on. */
+	s->notif_after = id_make(time_now_ms(), 0, 0);
 	if (token_hash) {
 		s->has_token = true;
 		memcpy(s->token, token_hash, sizeof(s->token));

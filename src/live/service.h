@@ -51,6 +51,8 @@ struct store_reader;
 struct workpool;
 struct writes;
 
+struct notifications;
+
 struct live_options {
 	/* The reader pool (util/workpool.h; each thread's state a store
 	 * reader) when the store may not be read on an event loop; NULL:
@@ -60,6 +62,7 @@ struct live_options {
 	unsigned max_per_user;   /* sessions open at once per user */
 	size_t buffer_bytes;     /* bytes a transport may hold unsent; beyond: cut off */
 	uint64_t heartbeat_ms;   /* sink->heartbeat this often */
+	struct notifications *notifications; /* NULL: no notification events */
 };
 
 struct live_stats {
@@ -108,6 +111,9 @@ struct live_sink {
 	void (*tweet)(void *arg, uint64_t id, const char *json, size_t len);
 	/* Tweet `id` was deleted. */
 	void (*deleted)(void *arg, uint64_t id);
+	/* A new (or newly grouped) Notification's JSON (valid during the call
+	 * only): those made after the session opened, as they come. */
+	void (*notification)(void *arg, const char *json, size_t len);
 	/* A heartbeat period passed: something to keep the connection alive. */
 	void (*heartbeat)(void *arg);
 	/* Start sending what is queued, unless a send is in progress (the

@@ -109,7 +109,8 @@ static int find_tweets(struct search_service *s, struct search_thread *t,
 		src.req.has_author = true;
 		src.req.author_id = u.id;
 	}
-	struct feed_id_source ids = {.next = index_next, .gone = index_gone, .arg = &src};
+	struct feed_id_source ids = {
+		.next = index_next, .gone = index_gone, .arg = &src, .show_muted = true};
 	struct feed_hydrated h;
 	int rc = feed_hydrate(s->feed, t->db, req->viewer_id, &ids, req->page.limit, &res->json,
 			      &h);

@@ -85,7 +85,7 @@
 #define IDLE_MS 200           /* the writer's wait for work before housekeeping */
 /* Bump when struct outbox_payload changes shape: rows of another layout
  * are not replayed (a mixed-version cluster finishes its own). */
-#define OUTBOX_LAYOUT 2
+#define OUTBOX_LAYOUT 3 /* 2: retweets and entities; 3: notified users, avatars */
 
 /* ---- schema ------------------------------------------------------------- */
 
@@ -230,6 +230,35 @@ static const char *const migrations[] = {
 	"  tweets bigint NOT NULL,"
 	"  PRIMARY KEY (tag, minute, author_id));"
 	"CREATE INDEX trend_counts_by_minute ON trend_counts (minute);",
+	/* 6: blocks, mutes, notifications and avatars (sqlite.c's 11). A like
+	 * or retweet notification is one row per (recipient, type, tweet):
+	 * group_key is the tweet then, and the row's own id otherwise. */
+	"CREATE TABLE blocks ("
+	"  id bigint PRIMARY KEY,"
+	"  user_id bigint NOT NULL,"
+	"  other_id bigint NOT NULL,"
+	"  UNIQUE (user_id, other_id));"
+	"CREATE INDEX blocks_by_user ON blocks (user_id, id) INCLUDE (other_id);"
+	"CREATE INDEX blocks_by_other ON blocks (other_id, user_id);"
+	"CREATE TABLE mutes ("
+	"  id bigint PRIMARY KEY,"
+	"  user_id bigint NOT NULL,"
+	"  other_id bigint NOT NULL,"
+	"  UNIQUE (user_id, other_id));"
+	"CREATE INDEX mutes_by_user ON mutes (user_id, id) INCLUDE (other_id);"
+	"CREATE TABLE notifications ("
+	"  id bigint PRIMARY KEY,"
+	"  recipient_id bigint NOT NULL,"
+	"  type integer NOT NULL,"
+	"  actor_id bigint NOT NULL,"
+	"  tweet_id bigint NOT NULL DEFAULT 0,"
+	"  group_key bigint NOT NULL,"
+	"  count bigint NOT NULL DEFAULT 1,"
+	"  UNIQUE (recipient_id, type, group_key));"
+	"CREATE INDEX notifications_by_recipient ON notifications (recipient_id, id);"
+	"CREATE INDEX notifications_by_tweet ON notifications (tweet_id) WHERE tweet_id <> 0;"
+	"ALTER TABLE users ADD COLUMN notifications_read_id bigint NOT NULL DEFAULT 0,"
+	"  ADD COLUMN avatar text NOT NULL DEFAULT '';",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -237,8 +266,8 @@ static const char *const migrations[] = {
 
 #define USER_COLS                                                                                  \
 	"u.id, u.handle, u.display_name, u.followers_count, u.following_count, u.tweets_count, "   \
-	"u.bio"
-#define USER_NCOLS 7
+	"u.bio, u.avatar"
+#define USER_NCOLS 8
 #define TWEET_COLS                                                                                 \
 	"t.id, t.author_id, u.handle, u.display_name, t.text, t.media, t.in_reply_to_id, "         \
 	"t.in_reply_to_user_id, t.reply_count, t.like_count, t.retweet_count, t.retweet_of, "     \
@@ -253,6 +282,22 @@ static const char *const migrations[] = {
 	"WHERE t.author_id IN (SELECT followee_id FROM follows WHERE follower_id = $1::bigint"     \
 	" UNION ALL SELECT $1::bigint)"
 #define SESSION_COLS "id, user_id, last_used_ms, device, ip"
+#define XSTR(x) STR(x)
+#define STR(x) #x
+/* A notification is shown unless the recipient ($1) blocks, mutes or is
+ * blocked by its actor. */
+#define NOTIFS_SHOWN                                                                               \
+	" AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.user_id = $1::bigint"                     \
+	" AND b.other_id = f.actor_id)"                                                            \
+	" AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.user_id = f.actor_id"                     \
+	" AND b.other_id = $1::bigint)"                                                            \
+	" AND NOT EXISTS (SELECT 1 FROM mutes m WHERE m.user_id = $1::bigint"                      \
+	" AND m.other_id = f.actor_id)"
+/* $5 is the bit set of types wanted. */
+#define NOTIFS_WHERE                                                                               \
+	" FROM notifications f JOIN users u ON u.id = f.actor_id WHERE f.recipient_id = $1::bigint" \
+	" AND ($5::int >> f.type) & 1 = 1" NOTIFS_SHOWN
+#define RELATIONS_LIMIT " LIMIT " XSTR(RELATIONS_MAX) ")"
 /* A tweet changed by a CTE `p`, with its author's names. */
 #define TWEET_OF_P " SELECT " TWEET_COLS " FROM p t JOIN users u ON u.id = t.author_id"
 
@@ -290,6 +335,14 @@ enum stmt {
 	R_HASHTAG_IDS,
 	R_HASHTAG_IDS_ASC,
 	R_TRENDS,
+	R_RELATIONS,
+	R_BLOCKS,
+	R_BLOCKS_ASC,
+	R_MUTES,
+	R_MUTES_ASC,
+	R_NOTIFS,
+	R_NOTIFS_ASC,
+	R_NOTIFS_UNREAD,
 	/* writes */
 	W_USER_INSERT,
 	W_SESSION_INSERT,
@@ -340,6 +393,16 @@ enum stmt {
 	W_SEQ_LOCK,
 	W_JOB_NOTIFY,
 	W_OUTBOX_CLAIM,
+	W_BLOCK_INSERT,
+	W_BLOCK_DELETE,
+	W_MUTE_INSERT,
+	W_MUTE_DELETE,
+	W_BLOCKED_EITHER,
+	W_NOTIFY,
+		W_UNNOTIFY,
+	W_UNNOTIFY_EMPTY,
+	W_NOTIFS_READ,
+	W_AVATAR_RELEASE,
 	S_COUNT
 };
 
@@ -417,6 +480,26 @@ static const char *const sql[S_COUNT] = {
 	[R_HASHTAG_IDS_ASC] = "SELECT tweet_id FROM hashtags WHERE tag = $1" PAGE("tweet_id", "ASC"),
 	[R_TRENDS] = "SELECT tag, count(DISTINCT author_id), sum(tweets) FROM trend_counts"
 		     " WHERE minute >= $1::bigint GROUP BY tag ORDER BY 2 DESC, 3 DESC, tag LIMIT $2",
+	[R_RELATIONS] = "(SELECT other_id, 1 FROM blocks WHERE user_id = $1::bigint" RELATIONS_LIMIT
+			" UNION ALL (SELECT user_id, 2 FROM blocks WHERE other_id = $1::bigint"
+			RELATIONS_LIMIT
+			" UNION ALL (SELECT other_id, 4 FROM mutes WHERE user_id = $1::bigint"
+			RELATIONS_LIMIT,
+	[R_BLOCKS] = "SELECT f.id, " USER_COLS " FROM blocks f JOIN users u ON u.id = f.other_id"
+		     " WHERE f.user_id = $1::bigint" PAGE("f.id", "DESC"),
+	[R_BLOCKS_ASC] = "SELECT f.id, " USER_COLS " FROM blocks f JOIN users u ON u.id ="
+			 " f.other_id WHERE f.user_id = $1::bigint" PAGE("f.id", "ASC"),
+	[R_MUTES] = "SELECT f.id, " USER_COLS " FROM mutes f JOIN users u ON u.id = f.other_id"
+		    " WHERE f.user_id = $1::bigint" PAGE("f.id", "DESC"),
+	[R_MUTES_ASC] = "SELECT f.id, " USER_COLS " FROM mutes f JOIN users u ON u.id = f.other_id"
+			" WHERE f.user_id = $1::bigint" PAGE("f.id", "ASC"),
+	[R_NOTIFS] = "SELECT f.id, f.type, f.tweet_id, f.count, " USER_COLS NOTIFS_WHERE
+		     PAGE("f.id", "DESC"),
+	[R_NOTIFS_ASC] = "SELECT f.id, f.type, f.tweet_id, f.count, " USER_COLS NOTIFS_WHERE
+			 PAGE("f.id", "ASC"),
+	[R_NOTIFS_UNREAD] = "SELECT count(*) FROM (SELECT 1 FROM notifications f WHERE"
+			    " f.recipient_id = $1::bigint AND f.id > (SELECT notifications_read_id"
+			    " FROM users WHERE id = $1::bigint)" NOTIFS_SHOWN " LIMIT $2) x",
 
 	[W_USER_INSERT] = "INSERT INTO users AS u (id, handle, display_name, password_hash)"
 			  " VALUES ($1::bigint, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING " USER_COLS,
@@ -458,7 +541,8 @@ static const char *const sql[S_COUNT] = {
 	 * their blobs), its author counts one tweet less. */
 	[W_TWEET_DELETE_REST] = "WITH l AS (DELETE FROM likes WHERE tweet_id = $1::bigint),"
 				" m AS (UPDATE media SET tweet_id = NULL, status = 4"
-				" WHERE tweet_id = $1::bigint)"
+				" WHERE tweet_id = $1::bigint),"
+				" n AS (DELETE FROM notifications WHERE tweet_id = $1::bigint)"
 				" UPDATE users SET tweets_count = tweets_count - 1 WHERE id = $2::bigint",
 	[W_FOLLOW_INSERT] = "INSERT INTO follows (id, follower_id, followee_id)"
 			    " SELECT $1::bigint, $2::bigint, $3::bigint"
@@ -483,7 +567,8 @@ static const char *const sql[S_COUNT] = {
 			 " WHERE id = $1::bigint RETURNING *)" TWEET_OF_P,
 	/* A NULL parameter leaves its field as it is. */
 	[W_PROFILE_UPDATE] = "UPDATE users u SET display_name = coalesce($2, display_name),"
-			     " bio = coalesce($3, bio) WHERE id = $1::bigint RETURNING " USER_COLS,
+			     " bio = coalesce($3, bio), avatar = coalesce($4, avatar)"
+			     " WHERE id = $1::bigint RETURNING " USER_COLS,
 	/* A tweet about to be retweeted: shared, so a delete on another node
 	 * waits for the retweet's commit and then takes the retweet with it. */
 	[W_TWEET_LOCK] = "SELECT " TWEET_COLS TWEET_FROM "WHERE t.id = $1::bigint FOR SHARE OF t",
@@ -550,6 +635,33 @@ static const char *const sql[S_COUNT] = {
 	[W_OUTBOX_CLAIM] = "SELECT id, kind, layout, payload FROM outbox"
 			   " WHERE (node = $1::int AND created_ms < $2::bigint) OR created_ms < $3::bigint"
 			   " ORDER BY id LIMIT $4 FOR UPDATE SKIP LOCKED",
+	[W_BLOCK_INSERT] = "INSERT INTO blocks (id, user_id, other_id)"
+			   " VALUES ($1::bigint, $2::bigint, $3::bigint) ON CONFLICT DO NOTHING RETURNING id",
+	[W_BLOCK_DELETE] = "DELETE FROM blocks WHERE user_id = $1::bigint AND other_id = $2::bigint"
+			   " RETURNING id",
+	[W_MUTE_INSERT] = "INSERT INTO mutes (id, user_id, other_id)"
+			  " VALUES ($1::bigint, $2::bigint, $3::bigint) ON CONFLICT DO NOTHING RETURNING id",
+	[W_MUTE_DELETE] = "DELETE FROM mutes WHERE user_id = $1::bigint AND other_id = $2::bigint"
+			  " RETURNING id",
+	[W_BLOCKED_EITHER] = "SELECT 1 FROM blocks WHERE (user_id = $1::bigint AND other_id = $2::bigint)"
+			     " OR (user_id = $2::bigint AND other_id = $1::bigint)",
+	/* $6 is the group: the tweet for likes and retweets, else $1. */
+	[W_NOTIFY] = "INSERT INTO notifications AS n (id, recipient_id, type, actor_id, tweet_id,"
+		     " group_key) VALUES ($1::bigint, $2::bigint, $3::int, $4::bigint, $5::bigint,"
+		     " $6::bigint) ON CONFLICT (recipient_id, type, group_key)"
+		     " DO UPDATE SET id = excluded.id, actor_id = excluded.actor_id,"
+		     " count = n.count + 1",
+	/* One actor fewer in a group; a like's group shows its latest liker. */
+	[W_UNNOTIFY] = "UPDATE notifications SET count = count - 1, actor_id = coalesce(CASE"
+		       " WHEN $2::int = 3 THEN (SELECT user_id FROM likes WHERE tweet_id = $3::bigint"
+		       " AND user_id <> $1::bigint ORDER BY id DESC LIMIT 1)"
+		       " WHEN $2::int = 4 THEN (SELECT author_id FROM tweets WHERE retweet_of = $3::bigint"
+		       " AND author_id <> $1::bigint ORDER BY id DESC LIMIT 1) END, actor_id)"
+		       " WHERE recipient_id = $1::bigint AND type = $2::int AND group_key = $3::bigint",
+	[W_UNNOTIFY_EMPTY] = "DELETE FROM notifications WHERE recipient_id = $1::bigint"
+			     " AND type = $2::int AND group_key = $3::bigint AND count <= 0",
+	[W_NOTIFS_READ] = "UPDATE users SET notifications_read_id = $2::bigint WHERE id = $1::bigint",
+	[W_AVATAR_RELEASE] = "UPDATE media SET tweet_id = NULL, status = 4 WHERE tweet_id = $1::bigint",
 };
 
 /* ---- connections ---------------------------------------------------------- */
@@ -850,32 +962,17 @@ static void read_user(const PGresult *r, int row, int col, struct user *u)
 	u->following_count = col_u64(r, row, col + 4);
 	u->tweets_count = col_u64(r, row, col + 5);
 	col_copy(r, row, col + 6, u->bio, sizeof(u->bio));
+	memset(&u->avatar, 0, sizeof(u->avatar));
+	store_media_ref_parse(PQgetvalue(r, row, col + 7), &u->avatar);
 }
 
 /* tweets.media: "id:width:height:type;" for each attached media. */
 static void parse_tweet_media(const char *s, struct tweet *t)
 {
 	t->media_n = 0;
-	while (s && *s && t->media_n < MEDIA_PER_TWEET_MAX) {
-		struct media_ref *m = &t->media[t->media_n];
-		char *end;
-		m->id = strtoull(s, &end, 10);
-		if (*end != ':')
-			return;
-		m->width = (uint32_t)strtoul(end + 1, &end, 10);
-		if (*end != ':')
-			return;
-		m->height = (uint32_t)strtoul(end + 1, &end, 10);
-		if (*end != ':')
-			return;
-		const char *type = end + 1, *semi = strchr(type, ';');
-		if (!semi || (size_t)(semi - type) > MEDIA_TYPE_MAX)
-			return;
-		memcpy(m->content_type, type, (size_t)(semi - type));
-		m->content_type[semi - type] = '\0';
+	while (s && *s && t->media_n < MEDIA_PER_TWEET_MAX &&
+	       (s = store_media_ref_parse(s, &t->media[t->media_n])))
 		t->media_n++;
-		s = semi + 1;
-	}
 }
 
 static void read_tweet(const PGresult *r, int row, struct tweet *t)
@@ -1344,6 +1441,72 @@ static int collect_u64(struct pg_conn *pc, enum stmt which, uint64_t key, int wi
 	return STORE_OK;
 }
 
+static int pg_relations(struct store_reader *base, uint64_t user_id, struct store_relation **out,
+			size_t *n)
+{
+	uint64_t *pairs;
+	size_t k;
+	*out = NULL;
+	*n = 0;
+	int rc = collect_u64(rconn(base), R_RELATIONS, user_id, 2, &pairs, &k);
+	if (rc)
+		return rc;
+	store_relations_merge(pairs, k, out, n);
+	free(pairs);
+	return STORE_OK;
+}
+
+static int pg_blocks(struct store_reader *base, uint64_t user_id, const struct store_page *p,
+		     struct follow_entry *out, size_t *n)
+{
+	return entry_list(rconn(base), R_BLOCKS, R_BLOCKS_ASC, user_id, p, out, n);
+}
+
+static int pg_mutes(struct store_reader *base, uint64_t user_id, const struct store_page *p,
+		    struct follow_entry *out, size_t *n)
+{
+	return entry_list(rconn(base), R_MUTES, R_MUTES_ASC, user_id, p, out, n);
+}
+
+static int pg_notifications(struct store_reader *base, uint64_t user_id,
+			    const struct store_page *p, unsigned types, struct notification *out,
+			    size_t *n)
+{
+	struct args a = {0};
+	page_args(&a, user_id, p);
+	arg_int(&a, (int)types);
+	*n = 0;
+	PGresult *r = query(rconn(base), p->oldest_first ? R_NOTIFS_ASC : R_NOTIFS, &a);
+	if (!r)
+		return STORE_ERROR;
+	for (int i = 0; i < PQntuples(r) && *n < p->limit; i++, (*n)++) {
+		struct notification *o = &out[*n];
+		o->id = col_u64(r, i, 0);
+		o->type = (enum notification_type)col_u64(r, i, 1);
+		o->tweet_id = col_u64(r, i, 2);
+		o->count = col_u64(r, i, 3);
+		read_user(r, i, 4, &o->actor);
+	}
+	PQclear(r);
+	if (p->oldest_first)
+		REVERSE(out, *n, struct notification);
+	return STORE_OK;
+}
+
+static int pg_notifications_unread(struct store_reader *base, uint64_t user_id, uint64_t *count)
+{
+	struct args a = {0};
+	arg_u64(&a, user_id);
+	arg_int(&a, NOTIF_UNREAD_MAX);
+	PGresult *r;
+	int rc = one(rconn(base), R_NOTIFS_UNREAD, &a, &r);
+	if (rc)
+		return rc == STORE_NOT_FOUND ? STORE_ERROR : rc;
+	*count = col_u64(r, 0, 0);
+	PQclear(r);
+	return STORE_OK;
+}
+
 static int pg_follower_ids(struct store_reader *base, uint64_t user_id, uint64_t **ids, size_t *n)
 {
 	return collect_u64(rconn(base), R_FOLLOWER_IDS, user_id, 1, ids, n);
@@ -1697,8 +1860,7 @@ static int tweet_media_check(struct pg_store *s, struct store_write *w, struct s
 			return rc;
 		if (m.owner_id != w->in.tweet_create.author_id || m.status != MEDIA_READY || m.tweet_id)
 			return STORE_INVALID;
-		strbuf_appendf(text, "%" PRIu64 ":%u:%u:%s;", m.id, m.out.width, m.out.height,
-			       m.out.content_type);
+		store_media_ref_format(text, &m.out);
 	}
 	return STORE_OK;
 }
@@ -1773,6 +1935,97 @@ static int writer_original(struct pg_store *s, uint64_t id, struct tweet *out)
 	return rc;
 }
 
+/* Records that `w` notified `user` (for the live streams); STORE_OK. */
+static int notified(struct store_write *w, uint64_t user)
+{
+	if (w->notified_n < sizeof(w->notified) / sizeof(w->notified[0]))
+		w->notified[w->notified_n++] = user;
+	return STORE_OK;
+}
+
+/* 1 if a or b blocks the other, 0 if not, or STORE_ERROR. */
+static int blocked_either(struct pg_store *s, uint64_t a, uint64_t b)
+{
+	struct args q = {0};
+	arg_u64(&q, a);
+	arg_u64(&q, b);
+	PGresult *r;
+	int rc = wrow(s, W_BLOCKED_EITHER, &q, &r);
+	if (rc == 1)
+		PQclear(r);
+	return rc;
+}
+
+/*
+ * Tells `recipient` that `actor` did `type` (to `tweet`; 0 for none),
+ * unless they are one user: nobody is notified of acting on their own.
+ * Likes and retweets group per tweet: the group's row moves up to this
+ * event and counts one more. Inside the write's transaction, so a
+ * notification commits with its act or not at all (and an outbox replay,
+ * which runs effects only, never makes it twice). Every kind that
+ * notifies calls this (a retweet too: NOTIF_RETWEET, the original tweet).
+ */
+static int notify(struct pg_store *s, struct store_write *w, uint64_t recipient,
+		  enum notification_type type, uint64_t actor, uint64_t tweet)
+{
+	if (!recipient || recipient == actor)
+		return STORE_OK;
+	uint64_t id = idgen_next(&s->ids);
+	bool grouped = type == NOTIF_LIKE || type == NOTIF_RETWEET;
+	struct args a = {0};
+	arg_u64(&a, id);
+	arg_u64(&a, recipient);
+	arg_int(&a, (int)type);
+	arg_u64(&a, actor);
+	arg_u64(&a, tweet);
+	arg_u64(&a, grouped ? tweet : id);
+	return command(&s->w, W_NOTIFY, &a) ? STORE_ERROR : notified(w, recipient);
+}
+
+/* An act of a grouped type undone: if the act (`act_id`, whose time it
+ * carries) is less than STORE_UNNOTIFY_MS old, its group counts one fewer,
+ * and goes when empty. */
+static int unnotify(struct pg_store *s, uint64_t recipient, enum notification_type type,
+		    uint64_t tweet, uint64_t act_id)
+{
+	if (time_now_ms() - id_unix_ms(act_id) >= STORE_UNNOTIFY_MS)
+		return STORE_OK;
+	struct args a = {0};
+	arg_u64(&a, recipient);
+	arg_int(&a, (int)type);
+	arg_u64(&a, tweet);
+	if (command(&s->w, W_UNNOTIFY, &a) || command(&s->w, W_UNNOTIFY_EMPTY, &a))
+		return STORE_ERROR;
+	return STORE_OK;
+}
+
+/* A new tweet's notifications: its parent's author (a reply), then each
+ * user its text mentions (`ent`: only users that exist), once, but neither
+ * the author nor that parent's author. */
+static int notify_tweet(struct pg_store *s, struct store_write *w, const struct entities *ent,
+			uint64_t id)
+{
+	uint64_t author = w->in.tweet_create.author_id;
+	uint64_t parent_author = w->related.id ? w->related.author_id : 0;
+	if (notify(s, w, parent_author, NOTIF_REPLY, author, id))
+		return STORE_ERROR;
+	for (unsigned i = 0; i < ent->mentions_n; i++) {
+		uint64_t user = ent->mentions[i].id;
+		if (user != parent_author && entities_mention_first(ent, i) &&
+		    notify(s, w, user, NOTIF_MENTION, author, id))
+			return STORE_ERROR;
+	}
+	return STORE_OK;
+}
+
+/* NOT_FOUND if `user` may not answer, like or retweet `t` (a blocker's
+ * tweets are not there for the blocked), else STORE_OK. */
+static int may_answer(struct pg_store *s, const struct tweet *t, uint64_t user)
+{
+	int rc = blocked_either(s, t->author_id, user);
+	return rc == 1 ? STORE_NOT_FOUND : rc;
+}
+
 static int exec_tweet_create(struct pg_store *s, struct store_write *w)
 {
 	uint64_t parent = w->in.tweet_create.in_reply_to_id;
@@ -1781,8 +2034,10 @@ static int exec_tweet_create(struct pg_store *s, struct store_write *w)
 	 * retweet answers its original. */
 	int rc = tweet_media_check(s, w, &media);
 	w->related.id = 0;
-	if (rc == STORE_OK && parent && (rc = writer_original(s, parent, &w->related)) == STORE_OK)
+	if (rc == STORE_OK && parent && (rc = writer_original(s, parent, &w->related)) == STORE_OK) {
 		parent = w->related.id;
+		rc = may_answer(s, &w->related, w->in.tweet_create.author_id);
+	}
 	if (rc == STORE_OK && parent)
 		rc = add_replies(s, parent, 1, &w->related); /* NOT_FOUND: no such tweet */
 	if (rc) {
@@ -1826,7 +2081,7 @@ static int exec_tweet_create(struct pg_store *s, struct store_write *w)
 		if (command(&s->w, W_MEDIA_ATTACH, &m))
 			return STORE_ERROR;
 	}
-	return STORE_OK;
+	return notify_tweet(s, w, &ent, id);
 }
 
 /* Adds `delta` retweets to `original`, reading it back into *out
@@ -1879,6 +2134,8 @@ static int exec_retweet(struct pg_store *s, struct store_write *w)
 	int rc = writer_original(s, w->in.like.tweet_id, &w->related);
 	if (rc)
 		return rc;
+	if ((rc = may_answer(s, &w->related, user)))
+		return rc;
 	uint64_t original = w->related.id, id;
 	struct args a = {0};
 	arg_u64(&a, idgen_next(&s->ids));
@@ -1893,7 +2150,8 @@ static int exec_retweet(struct pg_store *s, struct store_write *w)
 	if (w->created) {
 		id = col_u64(r, 0, 0);
 		PQclear(r);
-		if (add_retweets(s, original, 1, &w->related))
+		if (add_retweets(s, original, 1, &w->related) ||
+		    notify(s, w, w->related.author_id, NOTIF_RETWEET, user, original))
 			return STORE_ERROR;
 	} else if ((rc = retweet_id(s, W_RETWEET_FIND, user, original, &id))) {
 		return rc;
@@ -1923,7 +2181,9 @@ static int exec_unretweet(struct pg_store *s, struct store_write *w)
 		w->related = (struct tweet){0};
 		return STORE_OK;
 	}
-	return add_retweets(s, original, -1, &w->tweet) ? STORE_ERROR : STORE_OK;
+	if (add_retweets(s, original, -1, &w->tweet))
+		return STORE_ERROR;
+	return unnotify(s, w->tweet.author_id, NOTIF_RETWEET, original, id);
 }
 
 static int exec_tweet_delete(struct pg_store *s, struct store_write *w)
@@ -1939,9 +2199,12 @@ static int exec_tweet_delete(struct pg_store *s, struct store_write *w)
 	uint64_t parent = col_u64(r, 0, 0), original = col_u64(r, 0, 1);
 	PQclear(r);
 	w->related.id = 0;
-	if (original) /* a retweet: its original counts one less */
-		return add_retweets(s, original, -1, &w->related) == STORE_ERROR ? STORE_ERROR
-										 : STORE_OK;
+	if (original) { /* a retweet: its original counts one less */
+		rc = add_retweets(s, original, -1, &w->related);
+		if (rc == STORE_NOT_FOUND)
+			return STORE_OK;
+		return rc ? rc : unnotify(s, w->related.author_id, NOTIF_RETWEET, original, id);
+	}
 	struct args o = {0};
 	arg_u64(&o, id); /* every retweet of it goes with it */
 	if (command(&s->w, W_TWEET_DELETE_REST, &a) || command(&s->w, W_RETWEETS_OF_DELETE, &o) ||
@@ -1959,9 +2222,10 @@ static int exec_tweet_delete(struct pg_store *s, struct store_write *w)
 
 /* A follow or an unfollow; following twice is one follow, unfollowing whom
  * one does not follow changes nothing (created false either way). */
-static int exec_follow(struct pg_store *s, struct store_write *w, bool follow)
+/* Adds (or removes) the edge a -> b and counts it: 1 and b into *user (if
+ * not NULL) if it changed, 0 if it was already so, or STORE_ERROR. */
+static int follow_edge(struct pg_store *s, uint64_t a, uint64_t b, bool follow, struct user *user)
 {
-	uint64_t a = w->in.follow.follower_id, b = w->in.follow.followee_id;
 	struct args q = {0};
 	if (follow)
 		arg_u64(&q, idgen_next(&s->ids));
@@ -1969,18 +2233,88 @@ static int exec_follow(struct pg_store *s, struct store_write *w, bool follow)
 	arg_u64(&q, b);
 	PGresult *r;
 	int rc = wrow(s, follow ? W_FOLLOW_INSERT : W_FOLLOW_DELETE, &q, &r);
-	if (rc < 0)
+	if (rc <= 0)
 		return rc;
-	w->created = rc == 1;
-	if (!w->created)
-		return writer_user(s, b, &w->user); /* NOT_FOUND, or already so */
 	PQclear(r);
 	struct args c = {0};
 	arg_u64(&c, a);
 	arg_u64(&c, b);
 	arg_int(&c, follow ? 1 : -1);
-	rc = writer_user_row(s, W_FOLLOW_COUNTS, &c, &w->user);
-	return rc == STORE_NOT_FOUND ? STORE_ERROR : rc;
+	struct user scratch;
+	rc = writer_user_row(s, W_FOLLOW_COUNTS, &c, user ? user : &scratch);
+	return rc == STORE_OK ? 1 : STORE_ERROR;
+}
+
+static int exec_follow(struct pg_store *s, struct store_write *w, bool follow)
+{
+	uint64_t a = w->in.follow.follower_id, b = w->in.follow.followee_id;
+	int rc;
+	if (follow && (rc = blocked_either(s, a, b)) != 0)
+		return rc == 1 ? STORE_INVALID : rc; /* checked before anything changes */
+	rc = follow_edge(s, a, b, follow, &w->user);
+	if (rc < 0)
+		return rc;
+	w->created = rc == 1;
+	if (!w->created)
+		return writer_user(s, b, &w->user); /* NOT_FOUND, or already so */
+	return follow ? notify(s, w, b, NOTIF_FOLLOW, a, 0) : STORE_OK;
+}
+
+/* A block or mute, or its end. A new block ends the follows between the
+ * two, both ways; a blocked user's likes and notifications stay, hidden
+ * by reads. */
+static int exec_relation(struct pg_store *s, struct store_write *w, enum stmt which)
+{
+	uint64_t a = w->in.relation.user_id, b = w->in.relation.other_id;
+	int rc = writer_user(s, b, &w->user);
+	if (rc)
+		return rc; /* NOT_FOUND before anything changes */
+	bool on = which == W_BLOCK_INSERT || which == W_MUTE_INSERT;
+	struct args q = {0};
+	if (on)
+		arg_u64(&q, idgen_next(&s->ids));
+	arg_u64(&q, a);
+	arg_u64(&q, b);
+	PGresult *r;
+	rc = wrow(s, which, &q, &r);
+	if (rc < 0)
+		return rc;
+	if (rc == 1)
+		PQclear(r);
+	w->created = rc == 1;
+	if (!w->created || which != W_BLOCK_INSERT)
+		return STORE_OK;
+	if (follow_edge(s, a, b, false, NULL) < 0 || follow_edge(s, b, a, false, NULL) < 0)
+		return STORE_ERROR;
+	return writer_user(s, b, &w->user);
+}
+
+static int exec_block(struct pg_store *s, struct store_write *w)
+{
+	return exec_relation(s, w, W_BLOCK_INSERT);
+}
+
+static int exec_unblock(struct pg_store *s, struct store_write *w)
+{
+	return exec_relation(s, w, W_BLOCK_DELETE);
+}
+
+static int exec_mute(struct pg_store *s, struct store_write *w)
+{
+	return exec_relation(s, w, W_MUTE_INSERT);
+}
+
+static int exec_unmute(struct pg_store *s, struct store_write *w)
+{
+	return exec_relation(s, w, W_MUTE_DELETE);
+}
+
+static int exec_notifications_read(struct pg_store *s, struct store_write *w)
+{
+	struct args a = {0};
+	arg_u64(&a, w->in.notifications_read.user_id);
+	arg_u64(&a, w->in.notifications_read.up_to_id);
+	return command(&s->w, W_NOTIFS_READ, &a) ? STORE_ERROR : STORE_OK;
 }
 
 static int exec_follow_create(struct pg_store *s, struct store_write *w)
@@ -2001,6 +2335,10 @@ static int exec_like(struct pg_store *s, struct store_write *w, bool like)
 	if (rc)
 		return rc;
 	uint64_t tweet = w->tweet.id;
+	/* The blocker's tweets are not there for the blocked. Checked before
+	 * anything changes. */
+	if (like && (rc = may_answer(s, &w->tweet, user)))
+		return rc;
 	struct args q = {0};
 	if (like)
 		arg_u64(&q, idgen_next(&s->ids));
@@ -2012,12 +2350,17 @@ static int exec_like(struct pg_store *s, struct store_write *w, bool like)
 		return rc;
 	w->created = rc == 1;
 	if (w->created) {
+		uint64_t like_id = col_u64(r, 0, 0); /* its time: an unlike soon after unnotifies */
 		PQclear(r);
 		struct args c = {0};
 		arg_u64(&c, tweet);
 		arg_int(&c, like ? 1 : -1);
 		if (writer_tweet_row(s, W_LIKE_COUNT, &c, &w->tweet))
 			return STORE_ERROR;
+		rc = like ? notify(s, w, w->tweet.author_id, NOTIF_LIKE, user, tweet)
+			  : unnotify(s, w->tweet.author_id, NOTIF_LIKE, tweet, like_id);
+		if (rc)
+			return rc;
 	}
 	return writer_viewer(s, user, tweet, &w->viewer);
 }
@@ -2032,13 +2375,58 @@ static int exec_like_delete(struct pg_store *s, struct store_write *w)
 	return exec_like(s, w, false);
 }
 
+/* A new avatar: media_id (0: none) must be the user's own processed image
+ * (its row locked), on no tweet; checked before anything changes. The old
+ * one is released (cleanup removes it), the new one held by the user
+ * (media.tweet_id holds a media: a tweet, or for an avatar its user, so
+ * cleanup leaves it). `text` gets users.avatar. */
+static int avatar_set(struct pg_store *s, uint64_t user, uint64_t media_id, struct strbuf *text)
+{
+	struct user u;
+	int rc = writer_user(s, user, &u);
+	if (rc)
+		return rc == STORE_NOT_FOUND ? STORE_ERROR : rc;
+	if (media_id) {
+		struct media m;
+		rc = media_read(&s->w, W_MEDIA_LOCK, media_id, &m);
+		if (rc)
+			return rc == STORE_NOT_FOUND ? STORE_INVALID : rc;
+		if (m.owner_id != user || m.status != MEDIA_READY ||
+		    strncmp(m.out.content_type, "image/", 6) != 0 || (m.tweet_id && m.tweet_id != user))
+			return STORE_INVALID;
+		store_media_ref_format(text, &m.out);
+	}
+	if (u.avatar.id == media_id)
+		return STORE_OK;
+	struct args a = {0};
+	arg_u64(&a, user);
+	if (command(&s->w, W_AVATAR_RELEASE, &a))
+		return STORE_ERROR;
+	if (!media_id)
+		return STORE_OK;
+	struct args m = {0};
+	arg_text(&m, id_array(&s->scratch, &media_id, 1));
+	arg_u64(&m, user);
+	return command(&s->w, W_MEDIA_ATTACH, &m) ? STORE_ERROR : STORE_OK;
+}
+
 static int exec_profile_update(struct pg_store *s, struct store_write *w)
 {
-	struct args a = {0};
-	arg_u64(&a, w->in.profile.user_id);
-	arg_text(&a, w->in.profile.set_display_name ? w->in.profile.display_name : NULL);
-	arg_text(&a, w->in.profile.set_bio ? w->in.profile.bio : NULL);
-	return writer_user_row(s, W_PROFILE_UPDATE, &a, &w->user);
+	struct strbuf avatar = STRBUF_INIT;
+	uint64_t user = w->in.profile.user_id;
+	int rc = w->in.profile.set_avatar
+			 ? avatar_set(s, user, w->in.profile.avatar_media_id, &avatar)
+			 : STORE_OK;
+	if (rc == STORE_OK) {
+		struct args a = {0};
+		arg_u64(&a, user);
+		arg_text(&a, w->in.profile.set_display_name ? w->in.profile.display_name : NULL);
+		arg_text(&a, w->in.profile.set_bio ? w->in.profile.bio : NULL);
+		arg_text(&a, w->in.profile.set_avatar ? (avatar.data ? avatar.data : "") : NULL);
+		rc = writer_user_row(s, W_PROFILE_UPDATE, &a, &w->user);
+	}
+	strbuf_deinit(&avatar);
+	return rc;
 }
 
 /* ---- media and their jobs ---- */
@@ -2177,6 +2565,11 @@ static int (*const exec_kind[STORE_W_COUNT])(struct pg_store *s, struct store_wr
 	[STORE_W_PASSWORD_CHANGE] = exec_password_change,
 	[STORE_W_SESSION_TOUCH] = exec_session_touch,
 	[STORE_W_SESSIONS_EXPIRE] = exec_sessions_expire,
+	[STORE_W_BLOCK] = exec_block,
+	[STORE_W_UNBLOCK] = exec_unblock,
+	[STORE_W_MUTE] = exec_mute,
+	[STORE_W_UNMUTE] = exec_unmute,
+	[STORE_W_NOTIFICATIONS_READ] = exec_notifications_read,
 };
 
 /* Claims w's idempotency key: STORE_OK if the write is to run now,
@@ -2237,6 +2630,7 @@ static void reset_results(struct store_write *w)
 	memset(&w->tweet, 0, sizeof(w->tweet));
 	memset(&w->related, 0, sizeof(w->related));
 	memset(&w->media, 0, sizeof(w->media));
+	w->notified_n = 0;
 	w->resp_status = 0;
 	strbuf_reset(&w->resp_body);
 }
@@ -2816,6 +3210,11 @@ const struct store_ops store_postgres_ops = {
 	.liked_by = pg_liked_by,
 	.ancestor_ids = pg_ancestor_ids,
 	.descendant_ids = pg_descendant_ids,
+	.relations = pg_relations,
+	.blocks = pg_blocks,
+	.mutes = pg_mutes,
+	.notifications = pg_notifications,
+	.notifications_unread = pg_notifications_unread,
 	.tweets_after = pg_tweets_after,
 	.users_after = pg_users_after,
 	.media_get = pg_media_get,

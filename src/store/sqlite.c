@@ -40,6 +40,11 @@
  *   hashtags(tag, tweet_id)               folded tags; index by tweet
  *   trend_counts(tag, minute, author_id, tweets)  per-minute counters for
  *                                         trends; index by minute
+ *   blocks, mutes(id, user_id, other_id)  unique pair; blocks indexed both ways
+ *   notifications(id, recipient_id, type, actor_id, tweet_id, group_key, count)
+ *                                         likes and retweets grouped per tweet
+ *   users.notifications_read_id, avatar   the read marker; "id:w:h:type;" or ''
+
  * created_at of every object is derived from its snowflake id.
  */
 #include "store/sqlite.h"
@@ -227,6 +232,37 @@ static const char *const migrations[STORE_SQLITE_SCHEMA_VERSION] = {
 	"  tweets INTEGER NOT NULL,"
 	"  PRIMARY KEY (tag, minute, author_id)) WITHOUT ROWID;"
 	"CREATE INDEX trend_counts_by_minute ON trend_counts(minute);",
+	/* 11: blocks, mutes, notifications and avatars. A like or retweet
+	 * notification is one row per (recipient, type, tweet): group_key is
+	 * the tweet then, and the row's own id otherwise, so the unique index
+	 * groups exactly those; a new like moves the row up (its id becomes
+	 * the new event's). users.avatar is "id:w:h:type;" like tweets.media. */
+	"CREATE TABLE blocks ("
+	"  id INTEGER PRIMARY KEY,"
+	"  user_id INTEGER NOT NULL,"
+	"  other_id INTEGER NOT NULL,"
+	"  UNIQUE (user_id, other_id));"
+	"CREATE INDEX blocks_by_user ON blocks(user_id, id, other_id);"
+	"CREATE INDEX blocks_by_other ON blocks(other_id, user_id);"
+	"CREATE TABLE mutes ("
+	"  id INTEGER PRIMARY KEY,"
+	"  user_id INTEGER NOT NULL,"
+	"  other_id INTEGER NOT NULL,"
+	"  UNIQUE (user_id, other_id));"
+	"CREATE INDEX mutes_by_user ON mutes(user_id, id, other_id);"
+	"CREATE TABLE notifications ("
+	"  id INTEGER PRIMARY KEY,"
+	"  recipient_id INTEGER NOT NULL,"
+	"  type INTEGER NOT NULL,"
+	"  actor_id INTEGER NOT NULL,"
+	"  tweet_id INTEGER NOT NULL DEFAULT 0,"
+	"  group_key INTEGER NOT NULL,"
+	"  count INTEGER NOT NULL DEFAULT 1,"
+	"  UNIQUE (recipient_id, type, group_key));"
+	"CREATE INDEX notifications_by_recipient ON notifications(recipient_id, id);"
+	"CREATE INDEX notifications_by_tweet ON notifications(tweet_id) WHERE tweet_id <> 0;"
+	"ALTER TABLE users ADD COLUMN notifications_read_id INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE users ADD COLUMN avatar TEXT NOT NULL DEFAULT '';",
 };
 
 static int user_version(sqlite3 *db)
@@ -289,8 +325,8 @@ int store_sqlite_configure(sqlite3 *db, struct strbuf *err)
 
 #define USER_COLS                                                                                  \
 	"u.id, u.handle, u.display_name, u.followers_count, u.following_count, u.tweets_count, "   \
-	"u.bio"
-#define USER_NCOLS 7
+	"u.bio, u.avatar"
+#define USER_NCOLS 8
 #define TWEET_COLS "t.id, t.author_id, u.handle, u.display_name, t.text, t.media, " TWEET_OWN_COLS
 /* The tweet's own columns after the text and media (read_tweet). */
 #define TWEET_OWN_COLS                                                                             \
@@ -316,6 +352,17 @@ int store_sqlite_configure(sqlite3 *db, struct strbuf *err)
 #define FEED_WHERE                                                                                 \
 	"WHERE t.author_id IN (SELECT followee_id FROM follows WHERE follower_id = ?1"             \
 	" UNION ALL SELECT ?1)"
+
+/* A notification is shown unless the recipient (?1) blocks, mutes or is
+ * blocked by its actor. */
+#define NOTIFS_SHOWN                                                                               \
+	" AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.user_id = ?1 AND b.other_id = f.actor_id)" \
+	" AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.user_id = f.actor_id AND b.other_id = ?1)" \
+	" AND NOT EXISTS (SELECT 1 FROM mutes m WHERE m.user_id = ?1 AND m.other_id = f.actor_id)"
+/* ?5 is the bit set of types wanted. */
+#define NOTIFS_WHERE                                                                               \
+	" FROM notifications f JOIN users u ON u.id = f.actor_id WHERE f.recipient_id = ?1"        \
+	" AND (?5 >> f.type) & 1" NOTIFS_SHOWN
 
 enum read_stmt {
 	R_USER_BY_ID,
@@ -350,6 +397,14 @@ enum read_stmt {
 	R_HASHTAG_IDS,
 	R_HASHTAG_IDS_ASC,
 	R_TRENDS,
+	R_RELATIONS,
+	R_BLOCKS,
+	R_BLOCKS_ASC,
+	R_MUTES,
+	R_MUTES_ASC,
+	R_NOTIFS,
+	R_NOTIFS_ASC,
+	R_NOTIFS_UNREAD,
 	R_COUNT
 };
 
@@ -421,6 +476,25 @@ static const char *const read_sql[R_COUNT] = {
 			      " AND tweet_id > ?3 ORDER BY tweet_id ASC LIMIT ?4",
 	[R_TRENDS] = "SELECT tag, count(DISTINCT author_id), sum(tweets) FROM trend_counts"
 		     " WHERE minute >= ?1 GROUP BY tag ORDER BY 2 DESC, 3 DESC, tag LIMIT ?2",
+	[R_RELATIONS] = "SELECT * FROM (SELECT other_id, 1 FROM blocks WHERE user_id = ?1 LIMIT ?2)"
+			" UNION ALL SELECT * FROM (SELECT user_id, 2 FROM blocks WHERE other_id = ?1"
+			" LIMIT ?2)"
+			" UNION ALL SELECT * FROM (SELECT other_id, 4 FROM mutes WHERE user_id = ?1"
+			" LIMIT ?2)",
+	[R_BLOCKS] = "SELECT f.id, " USER_COLS " FROM blocks f JOIN users u ON u.id = f.other_id"
+		     " WHERE f.user_id = ?1" FPAGE_DESC,
+	[R_BLOCKS_ASC] = "SELECT f.id, " USER_COLS " FROM blocks f JOIN users u ON u.id = f.other_id"
+			 " WHERE f.user_id = ?1" FPAGE_ASC,
+	[R_MUTES] = "SELECT f.id, " USER_COLS " FROM mutes f JOIN users u ON u.id = f.other_id"
+		    " WHERE f.user_id = ?1" FPAGE_DESC,
+	[R_MUTES_ASC] = "SELECT f.id, " USER_COLS " FROM mutes f JOIN users u ON u.id = f.other_id"
+			" WHERE f.user_id = ?1" FPAGE_ASC,
+	[R_NOTIFS] = "SELECT f.id, f.type, f.tweet_id, f.count, " USER_COLS NOTIFS_WHERE FPAGE_DESC,
+	[R_NOTIFS_ASC] = "SELECT f.id, f.type, f.tweet_id, f.count, " USER_COLS NOTIFS_WHERE
+			 FPAGE_ASC,
+	[R_NOTIFS_UNREAD] = "SELECT count(*) FROM (SELECT 1 FROM notifications f WHERE"
+			    " f.recipient_id = ?1 AND f.id > (SELECT notifications_read_id FROM users"
+			    " WHERE id = ?1)" NOTIFS_SHOWN " LIMIT ?2)",
 };
 
 enum write_stmt {
@@ -479,6 +553,17 @@ enum write_stmt {
 	W_HASHTAGS_OF_DELETE,
 	W_TREND_ADD,
 	W_TRENDS_SWEEP,
+	W_BLOCK_INSERT,
+	W_BLOCK_DELETE,
+	W_MUTE_INSERT,
+	W_MUTE_DELETE,
+	W_BLOCKED_EITHER,
+	W_NOTIFY,
+	W_UNNOTIFY,
+	W_UNNOTIFY_EMPTY,
+	W_NOTIFS_OF_TWEET_DELETE,
+	W_NOTIFS_READ,
+	W_LIKE_ID,
 	W_COUNT
 };
 
@@ -543,7 +628,7 @@ static const char *const write_sql[W_COUNT] = {
 	[W_LIKE_COUNT] = "UPDATE tweets SET like_count = like_count + ?2 WHERE id = ?1",
 	/* A NULL parameter leaves its field as it is. */
 	[W_PROFILE_UPDATE] = "UPDATE users SET display_name = coalesce(?2, display_name),"
-			     " bio = coalesce(?3, bio) WHERE id = ?1",
+			     " bio = coalesce(?3, bio), avatar = coalesce(?4, avatar) WHERE id = ?1",
 	[W_RETWEET_INSERT] = "INSERT OR IGNORE INTO tweets (id, author_id, text, retweet_of,"
 			     " retweet_of_author_id) VALUES (?1, ?2, '', ?3, ?4)",
 	[W_RETWEET_FIND] = "SELECT id FROM tweets WHERE author_id = ?1 AND retweet_of = ?2",
@@ -558,6 +643,29 @@ static const char *const write_sql[W_COUNT] = {
 	[W_TREND_ADD] = "INSERT INTO trend_counts (tag, minute, author_id, tweets) VALUES (?1, ?2, ?3, 1)"
 			" ON CONFLICT (tag, minute, author_id) DO UPDATE SET tweets = tweets + 1",
 	[W_TRENDS_SWEEP] = "DELETE FROM trend_counts WHERE minute < ?1",
+	[W_BLOCK_INSERT] = "INSERT OR IGNORE INTO blocks (id, user_id, other_id) VALUES (?1, ?2, ?3)",
+	[W_BLOCK_DELETE] = "DELETE FROM blocks WHERE user_id = ?1 AND other_id = ?2",
+	[W_MUTE_INSERT] = "INSERT OR IGNORE INTO mutes (id, user_id, other_id) VALUES (?1, ?2, ?3)",
+	[W_MUTE_DELETE] = "DELETE FROM mutes WHERE user_id = ?1 AND other_id = ?2",
+	[W_BLOCKED_EITHER] = "SELECT 1 FROM blocks WHERE (user_id = ?1 AND other_id = ?2)"
+			     " OR (user_id = ?2 AND other_id = ?1)",
+	/* ?6 is the group: the tweet for likes and retweets, else ?1. */
+	[W_NOTIFY] = "INSERT INTO notifications (id, recipient_id, type, actor_id, tweet_id, group_key)"
+		     " VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (recipient_id, type, group_key)"
+		     " DO UPDATE SET id = excluded.id, actor_id = excluded.actor_id,"
+		     " count = count + 1",
+	/* One actor fewer in a group; a like's group shows its latest liker. */
+	[W_UNNOTIFY] = "UPDATE notifications SET count = count - 1, actor_id = coalesce(CASE ?2"
+		       " WHEN 3 THEN (SELECT user_id FROM likes WHERE tweet_id = ?3 AND user_id <> ?1"
+		       " ORDER BY id DESC LIMIT 1)"
+		       " WHEN 4 THEN (SELECT author_id FROM tweets WHERE retweet_of = ?3"
+		       " AND author_id <> ?1 ORDER BY id DESC LIMIT 1) END, actor_id)"
+		       " WHERE recipient_id = ?1 AND type = ?2 AND group_key = ?3",
+	[W_UNNOTIFY_EMPTY] = "DELETE FROM notifications WHERE recipient_id = ?1 AND type = ?2"
+			     " AND group_key = ?3 AND count <= 0",
+	[W_NOTIFS_OF_TWEET_DELETE] = "DELETE FROM notifications WHERE tweet_id = ?1",
+	[W_NOTIFS_READ] = "UPDATE users SET notifications_read_id = ?2 WHERE id = ?1",
+	[W_LIKE_ID] = "SELECT id FROM likes WHERE user_id = ?1 AND tweet_id = ?2",
 };
 
 /* ---- the store and its readers ----------------------------------------- */
@@ -611,32 +719,17 @@ static void read_user(sqlite3_stmt *st, int col, struct user *u)
 	u->following_count = (uint64_t)sqlite3_column_int64(st, col + 4);
 	u->tweets_count = (uint64_t)sqlite3_column_int64(st, col + 5);
 	column_copy(st, col + 6, u->bio, sizeof(u->bio));
+	memset(&u->avatar, 0, sizeof(u->avatar));
+	store_media_ref_parse((const char *)sqlite3_column_text(st, col + 7), &u->avatar);
 }
 
 /* tweets.media: "id:width:height:type;" for each attached media. */
 static void parse_tweet_media(const char *s, struct tweet *t)
 {
 	t->media_n = 0;
-	while (s && *s && t->media_n < MEDIA_PER_TWEET_MAX) {
-		struct media_ref *m = &t->media[t->media_n];
-		char *end;
-		m->id = strtoull(s, &end, 10);
-		if (*end != ':')
-			return;
-		m->width = (uint32_t)strtoul(end + 1, &end, 10);
-		if (*end != ':')
-			return;
-		m->height = (uint32_t)strtoul(end + 1, &end, 10);
-		if (*end != ':')
-			return;
-		const char *type = end + 1, *semi = strchr(type, ';');
-		if (!semi || (size_t)(semi - type) > MEDIA_TYPE_MAX)
-			return;
-		memcpy(m->content_type, type, (size_t)(semi - type));
-		m->content_type[semi - type] = '\0';
+	while (s && *s && t->media_n < MEDIA_PER_TWEET_MAX &&
+	       (s = store_media_ref_parse(s, &t->media[t->media_n])))
 		t->media_n++;
-		s = semi + 1;
-	}
 }
 
 static void read_tweet(sqlite3_stmt *st, struct tweet *t)
@@ -1115,6 +1208,59 @@ static int sqlite_following(struct store_reader *r, uint64_t user_id, const stru
 			   n);
 }
 
+static int sqlite_blocks(struct store_reader *r, uint64_t user_id, const struct store_page *p,
+			 struct follow_entry *out, size_t *n)
+{
+	return entry_list((struct sqlite_reader *)r, R_BLOCKS, R_BLOCKS_ASC, user_id, p, out, n);
+}
+
+static int sqlite_mutes(struct store_reader *r, uint64_t user_id, const struct store_page *p,
+			struct follow_entry *out, size_t *n)
+{
+	return entry_list((struct sqlite_reader *)r, R_MUTES, R_MUTES_ASC, user_id, p, out, n);
+}
+
+static int sqlite_notifications(struct store_reader *base, uint64_t user_id,
+				const struct store_page *p, unsigned types,
+				struct notification *out, size_t *n)
+{
+	struct sqlite_reader *r = (struct sqlite_reader *)base;
+	int rc;
+	sqlite3_stmt *st = reader_stmt(r, p->oldest_first ? R_NOTIFS_ASC : R_NOTIFS);
+	bind_page(st, user_id, p);
+	sqlite3_bind_int(st, 5, (int)types);
+	*n = 0;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && *n < p->limit) {
+		struct notification *o = &out[*n];
+		o->id = (uint64_t)sqlite3_column_int64(st, 0);
+		o->type = (enum notification_type)sqlite3_column_int(st, 1);
+		o->tweet_id = (uint64_t)sqlite3_column_int64(st, 2);
+		o->count = (uint64_t)sqlite3_column_int64(st, 3);
+		read_user(st, 4, &o->actor);
+		(*n)++;
+	}
+	if (rc == SQLITE_ROW)
+		rc = SQLITE_DONE;
+	if (p->oldest_first)
+		REVERSE(out, *n, struct notification);
+	return finish_list(r->db, st, rc);
+}
+
+static int sqlite_notifications_unread(struct store_reader *base, uint64_t user_id,
+				       uint64_t *count)
+{
+	struct sqlite_reader *r = (struct sqlite_reader *)base;
+	sqlite3_stmt *st = reader_stmt(r, R_NOTIFS_UNREAD);
+	sqlite3_bind_int64(st, 1, clamp63(user_id));
+	sqlite3_bind_int(st, 2, NOTIF_UNREAD_MAX);
+	int rc = step_one(r->db, st);
+	if (rc)
+		return rc == STORE_NOT_FOUND ? STORE_ERROR : rc;
+	*count = (uint64_t)sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return STORE_OK;
+}
+
 /* Collects a one-column (or two-column) result of unknown length into a
  * growing malloc'd array of `width` uint64 per row. */
 static int collect_u64(struct sqlite_reader *r, sqlite3_stmt *st, int width, uint64_t **out,
@@ -1141,6 +1287,25 @@ static int collect_u64(struct sqlite_reader *r, sqlite3_stmt *st, int width, uin
 	}
 	*out = v;
 	return rc;
+}
+
+static int sqlite_relations(struct store_reader *base, uint64_t user_id,
+			    struct store_relation **out, size_t *n)
+{
+	struct sqlite_reader *r = (struct sqlite_reader *)base;
+	sqlite3_stmt *st = reader_stmt(r, R_RELATIONS);
+	sqlite3_bind_int64(st, 1, clamp63(user_id));
+	sqlite3_bind_int(st, 2, RELATIONS_MAX);
+	uint64_t *pairs;
+	size_t k;
+	int rc = collect_u64(r, st, 2, &pairs, &k);
+	*out = NULL;
+	*n = 0;
+	if (rc)
+		return rc;
+	store_relations_merge(pairs, k, out, n);
+	free(pairs);
+	return STORE_OK;
 }
 
 static int sqlite_follower_ids(struct store_reader *base, uint64_t user_id, uint64_t **ids,
@@ -1428,8 +1593,7 @@ static int tweet_media_check(struct sqlite_store *s, struct store_write *w, stru
 			return rc;
 		if (m.owner_id != w->in.tweet_create.author_id || m.status != MEDIA_READY || m.tweet_id)
 			return STORE_INVALID;
-		strbuf_appendf(text, "%llu:%u:%u:%s;", (unsigned long long)m.id, m.out.width,
-			       m.out.height, m.out.content_type);
+		store_media_ref_format(text, &m.out);
 	}
 	return STORE_OK;
 }
@@ -1498,6 +1662,73 @@ static int index_hashtags(struct sqlite_store *s, const char *text, const struct
 	return STORE_OK;
 }
 
+/* Records that `w` notified `user` (for the live streams); STORE_OK. */
+static int notified(struct store_write *w, uint64_t user)
+{
+	if (w->notified_n < sizeof(w->notified) / sizeof(w->notified[0]))
+		w->notified[w->notified_n++] = user;
+	return STORE_OK;
+}
+
+/* 1 if a or b blocks the other, 0 if not, or STORE_ERROR. */
+static int blocked_either(struct sqlite_store *s, uint64_t a, uint64_t b)
+{
+	sqlite3_stmt *st = s->w[W_BLOCKED_EITHER];
+	sqlite3_bind_int64(st, 1, clamp63(a));
+	sqlite3_bind_int64(st, 2, clamp63(b));
+	int rc = step_one(s->wdb, st);
+	if (rc == 0) {
+		sqlite3_reset(st);
+		return 1;
+	}
+	return rc == STORE_NOT_FOUND ? 0 : rc;
+}
+
+/*
+ * Tells `recipient` that `actor` did `type` (to `tweet`; 0 for none),
+ * unless they are one user: nobody is notified of acting on their own.
+ * Likes and retweets group per tweet: the group's row moves up to this
+ * event and counts one more. Inside the write's transaction, so a
+ * notification commits with its act or not at all. Every kind that
+ * notifies calls this (a retweet too: NOTIF_RETWEET, the original tweet).
+ */
+static int notify(struct sqlite_store *s, struct store_write *w, uint64_t recipient,
+		  enum notification_type type, uint64_t actor, uint64_t tweet)
+{
+	if (!recipient || recipient == actor)
+		return STORE_OK;
+	sqlite3_stmt *st = s->w[W_NOTIFY];
+	uint64_t id = idgen_next(&s->ids);
+	bool grouped = type == NOTIF_LIKE || type == NOTIF_RETWEET;
+	sqlite3_bind_int64(st, 1, clamp63(id));
+	sqlite3_bind_int64(st, 2, clamp63(recipient));
+	sqlite3_bind_int(st, 3, (int)type);
+	sqlite3_bind_int64(st, 4, clamp63(actor));
+	sqlite3_bind_int64(st, 5, clamp63(tweet));
+	sqlite3_bind_int64(st, 6, clamp63(grouped ? tweet : id));
+	return run(s, W_NOTIFY) == SQLITE_DONE ? notified(w, recipient) : STORE_ERROR;
+}
+
+/* An act of a grouped type (like, retweet) undone: if the act (`act_id`,
+ * whose time it carries) is less than STORE_UNNOTIFY_MS old, its group
+ * counts one fewer, and goes when empty. */
+static int unnotify(struct sqlite_store *s, uint64_t recipient, enum notification_type type,
+		    uint64_t tweet, uint64_t act_id)
+{
+	if (time_now_ms() - id_unix_ms(act_id) >= STORE_UNNOTIFY_MS)
+		return STORE_OK;
+	enum write_stmt steps[2] = {W_UNNOTIFY, W_UNNOTIFY_EMPTY};
+	for (int i = 0; i < 2; i++) {
+		sqlite3_stmt *st = s->w[steps[i]];
+		sqlite3_bind_int64(st, 1, clamp63(recipient));
+		sqlite3_bind_int(st, 2, (int)type);
+		sqlite3_bind_int64(st, 3, clamp63(tweet));
+		if (run(s, steps[i]) != SQLITE_DONE)
+			return STORE_ERROR;
+	}
+	return STORE_OK;
+}
+
 /* The tweet `id` names: itself, or the original when it is a retweet (a
  * retweet goes with its original, so the original exists). */
 static int writer_original(struct sqlite_store *s, uint64_t id, struct tweet *out)
@@ -1506,6 +1737,25 @@ static int writer_original(struct sqlite_store *s, uint64_t id, struct tweet *ou
 	if (rc == STORE_OK && out->retweet_of)
 		rc = writer_tweet(s, out->retweet_of, out);
 	return rc;
+}
+
+/* A new tweet's notifications: its parent's author (a reply), then each
+ * user its text mentions (`ent`: only users that exist), once, but neither
+ * the author nor that parent's author. */
+static int notify_tweet(struct sqlite_store *s, struct store_write *w, const struct entities *ent,
+			uint64_t id)
+{
+	uint64_t author = w->in.tweet_create.author_id;
+	uint64_t parent_author = w->related.id ? w->related.author_id : 0;
+	if (notify(s, w, parent_author, NOTIF_REPLY, author, id))
+		return STORE_ERROR;
+	for (unsigned i = 0; i < ent->mentions_n; i++) {
+		uint64_t user = ent->mentions[i].id;
+		if (user != parent_author && entities_mention_first(ent, i) &&
+		    notify(s, w, user, NOTIF_MENTION, author, id))
+			return STORE_ERROR;
+	}
+	return STORE_OK;
 }
 
 static int exec_tweet_create(struct sqlite_store *s, struct store_write *w)
@@ -1519,6 +1769,10 @@ static int exec_tweet_create(struct sqlite_store *s, struct store_write *w)
 		if (prc)
 			return prc;
 		parent = w->related.id;
+		/* A blocked user cannot see the blocker's tweets: nor answer them. */
+		prc = blocked_either(s, w->related.author_id, w->in.tweet_create.author_id);
+		if (prc)
+			return prc == 1 ? STORE_NOT_FOUND : prc;
 	}
 	struct entities ent;
 	int erc = resolve_mentions(s, &w->in.tweet_create.entities, &ent);
@@ -1557,6 +1811,8 @@ static int exec_tweet_create(struct sqlite_store *s, struct store_write *w)
 	}
 	if (parent && (add_replies(s, parent, 1) || writer_tweet(s, parent, &w->related)))
 		return STORE_ERROR;
+	if (notify_tweet(s, w, &ent, id))
+		return STORE_ERROR;
 	int rc = writer_tweet(s, id, &w->tweet);
 	return rc == STORE_NOT_FOUND ? STORE_ERROR : rc; /* the author vanished: internal */
 }
@@ -1568,10 +1824,11 @@ static int add_retweets(struct sqlite_store *s, uint64_t original, int delta)
 	return run(s, W_RETWEET_COUNT) == SQLITE_DONE ? STORE_OK : STORE_ERROR;
 }
 
-/* Removes `user`'s retweet of `original`, if any, and counts it; *orig is
- * the original after it. Returns STORE_NOT_FOUND if there was none. */
-static int retweet_remove(struct sqlite_store *s, uint64_t user, uint64_t original,
-			  struct tweet *orig)
+/* Removes `user`'s retweet `retweet` of `original`, if any, counts it and
+ * takes back its notification if it was that recent; *orig is the original
+ * after it. Returns STORE_NOT_FOUND if there was none. */
+static int retweet_remove(struct sqlite_store *s, uint64_t user, uint64_t retweet,
+			  uint64_t original, struct tweet *orig)
 {
 	sqlite3_stmt *st = s->w[W_RETWEET_DELETE];
 	sqlite3_bind_int64(st, 1, clamp63(user));
@@ -1583,6 +1840,8 @@ static int retweet_remove(struct sqlite_store *s, uint64_t user, uint64_t origin
 	if (add_retweets(s, original, -1))
 		return STORE_ERROR;
 	int rc = writer_tweet(s, original, orig);
+	if (rc == STORE_OK)
+		rc = unnotify(s, orig->author_id, NOTIF_RETWEET, original, retweet);
 	return rc == STORE_NOT_FOUND ? STORE_ERROR : rc;
 }
 
@@ -1626,6 +1885,9 @@ static int exec_retweet(struct sqlite_store *s, struct store_write *w)
 	int rc = writer_original(s, w->in.like.tweet_id, &w->related);
 	if (rc)
 		return rc;
+	/* A blocked user cannot see the blocker's tweets: nor retweet them. */
+	if ((rc = blocked_either(s, w->related.author_id, user)) != 0)
+		return rc == 1 ? STORE_NOT_FOUND : rc;
 	uint64_t original = w->related.id, id = idgen_next(&s->ids);
 	sqlite3_stmt *st = s->w[W_RETWEET_INSERT];
 	sqlite3_bind_int64(st, 1, clamp63(id));
@@ -1636,7 +1898,8 @@ static int exec_retweet(struct sqlite_store *s, struct store_write *w)
 		return STORE_ERROR;
 	w->created = sqlite3_changes(s->wdb) > 0;
 	if (w->created) {
-		if (add_retweets(s, original, 1) || writer_tweet(s, original, &w->related))
+		if (add_retweets(s, original, 1) || writer_tweet(s, original, &w->related) ||
+		    notify(s, w, w->related.author_id, NOTIF_RETWEET, user, original))
 			return STORE_ERROR;
 	} else if ((rc = retweet_find(s, user, original, &id))) {
 		return rc;
@@ -1662,7 +1925,8 @@ static int exec_unretweet(struct sqlite_store *s, struct store_write *w)
 		return STORE_OK;
 	if (writer_tweet(s, id, &w->related))
 		return STORE_ERROR;
-	return retweet_remove(s, w->in.like.user_id, original, &w->tweet) ? STORE_ERROR : STORE_OK;
+	return retweet_remove(s, w->in.like.user_id, id, original, &w->tweet) ? STORE_ERROR
+										  : STORE_OK;
 }
 
 static int exec_tweet_delete(struct sqlite_store *s, struct store_write *w)
@@ -1688,7 +1952,8 @@ static int exec_tweet_delete(struct sqlite_store *s, struct store_write *w)
 			return rc;
 	}
 	if (original) /* a retweet: its original has one retweet less */
-		return retweet_remove(s, w->in.tweet_delete.author_id, original, &w->related);
+		return retweet_remove(s, w->in.tweet_delete.author_id, w->in.tweet_delete.tweet_id,
+				      original, &w->related);
 	/* Every retweet of it goes with it, and it leaves its hashtags'
 	 * pages (trends keep their counts: they are about what was posted). */
 	sqlite3_bind_int64(s->w[W_RETWEETS_OF_DELETE], 1, clamp63(w->in.tweet_delete.tweet_id));
@@ -1698,6 +1963,9 @@ static int exec_tweet_delete(struct sqlite_store *s, struct store_write *w)
 		return STORE_ERROR;
 	sqlite3_bind_int64(s->w[W_LIKES_OF_TWEET_DELETE], 1, clamp63(w->in.tweet_delete.tweet_id));
 	if (run(s, W_LIKES_OF_TWEET_DELETE) != SQLITE_DONE)
+		return STORE_ERROR;
+	sqlite3_bind_int64(s->w[W_NOTIFS_OF_TWEET_DELETE], 1, clamp63(w->in.tweet_delete.tweet_id));
+	if (run(s, W_NOTIFS_OF_TWEET_DELETE) != SQLITE_DONE)
 		return STORE_ERROR;
 	st = s->w[W_TWEET_DELETE];
 	sqlite3_bind_int64(st, 1, clamp63(w->in.tweet_delete.tweet_id));
@@ -1818,12 +2086,10 @@ static int exec_media_purge(struct sqlite_store *s, struct store_write *w)
 	return STORE_OK;
 }
 
-static int exec_follow(struct sqlite_store *s, struct store_write *w, bool follow)
+/* Adds (or removes) the edge a -> b and counts it; *changed false if it
+ * was already so. */
+static int follow_edge(struct sqlite_store *s, uint64_t a, uint64_t b, bool follow, bool *changed)
 {
-	uint64_t a = w->in.follow.follower_id, b = w->in.follow.followee_id;
-	int rc = writer_user(s, b, &w->user);
-	if (rc)
-		return rc;
 	sqlite3_stmt *st = s->w[follow ? W_FOLLOW_INSERT : W_FOLLOW_DELETE];
 	int k = 1;
 	if (follow)
@@ -1832,13 +2098,85 @@ static int exec_follow(struct sqlite_store *s, struct store_write *w, bool follo
 	sqlite3_bind_int64(st, k, clamp63(b));
 	if (run(s, follow ? W_FOLLOW_INSERT : W_FOLLOW_DELETE) != SQLITE_DONE)
 		return STORE_ERROR;
-	w->created = sqlite3_changes(s->wdb) > 0;
-	if (!w->created)
+	*changed = sqlite3_changes(s->wdb) > 0;
+	if (!*changed)
 		return STORE_OK; /* already in the asked state: nothing to count */
 	int delta = follow ? 1 : -1;
 	if (add_count(s, W_FOLLOWING_COUNT, a, delta) || add_count(s, W_FOLLOWERS_COUNT, b, delta))
 		return STORE_ERROR;
+	return STORE_OK;
+}
+
+static int exec_follow(struct sqlite_store *s, struct store_write *w, bool follow)
+{
+	uint64_t a = w->in.follow.follower_id, b = w->in.follow.followee_id;
+	int rc = writer_user(s, b, &w->user);
+	if (rc)
+		return rc;
+	if (follow && (rc = blocked_either(s, a, b)) != 0)
+		return rc == 1 ? STORE_INVALID : rc;
+	if (follow_edge(s, a, b, follow, &w->created))
+		return STORE_ERROR;
+	if (!w->created)
+		return STORE_OK;
+	if (follow && notify(s, w, b, NOTIF_FOLLOW, a, 0))
+		return STORE_ERROR;
 	return writer_user(s, b, &w->user);
+}
+
+/* A block or mute, or its end. A new block ends the follows between the
+ * two, both ways; a blocked user's likes and notifications stay, hidden
+ * by reads. */
+static int exec_relation(struct sqlite_store *s, struct store_write *w, enum write_stmt which)
+{
+	uint64_t a = w->in.relation.user_id, b = w->in.relation.other_id;
+	int rc = writer_user(s, b, &w->user);
+	if (rc)
+		return rc;
+	bool on = which == W_BLOCK_INSERT || which == W_MUTE_INSERT;
+	sqlite3_stmt *st = s->w[which];
+	int k = 1;
+	if (on)
+		sqlite3_bind_int64(st, k++, clamp63(idgen_next(&s->ids)));
+	sqlite3_bind_int64(st, k++, clamp63(a));
+	sqlite3_bind_int64(st, k, clamp63(b));
+	if (run(s, which) != SQLITE_DONE)
+		return STORE_ERROR;
+	w->created = sqlite3_changes(s->wdb) > 0;
+	if (!w->created || which != W_BLOCK_INSERT)
+		return STORE_OK;
+	bool changed;
+	if (follow_edge(s, a, b, false, &changed) || follow_edge(s, b, a, false, &changed))
+		return STORE_ERROR;
+	return writer_user(s, b, &w->user);
+}
+
+static int exec_block(struct sqlite_store *s, struct store_write *w)
+{
+	return exec_relation(s, w, W_BLOCK_INSERT);
+}
+
+static int exec_unblock(struct sqlite_store *s, struct store_write *w)
+{
+	return exec_relation(s, w, W_BLOCK_DELETE);
+}
+
+static int exec_mute(struct sqlite_store *s, struct store_write *w)
+{
+	return exec_relation(s, w, W_MUTE_INSERT);
+}
+
+static int exec_unmute(struct sqlite_store *s, struct store_write *w)
+{
+	return exec_relation(s, w, W_MUTE_DELETE);
+}
+
+static int exec_notifications_read(struct sqlite_store *s, struct store_write *w)
+{
+	sqlite3_stmt *st = s->w[W_NOTIFS_READ];
+	sqlite3_bind_int64(st, 1, clamp63(w->in.notifications_read.user_id));
+	sqlite3_bind_int64(st, 2, clamp63(w->in.notifications_read.up_to_id));
+	return run(s, W_NOTIFS_READ) == SQLITE_DONE ? STORE_OK : STORE_ERROR;
 }
 
 /* A like or an unlike; liking twice is one like, unliking what is not
@@ -1850,6 +2188,23 @@ static int exec_like(struct sqlite_store *s, struct store_write *w, bool like)
 	if (rc)
 		return rc;
 	uint64_t tweet = w->tweet.id;
+	if (like && (rc = blocked_either(s, w->tweet.author_id, user)) != 0)
+		return rc == 1 ? STORE_NOT_FOUND : rc; /* the blocker's tweets are not there */
+	uint64_t like_id = 0; /* the like an unlike removes: when it was made */
+	if (!like) {
+		sqlite3_stmt *q = s->w[W_LIKE_ID];
+		sqlite3_bind_int64(q, 1, clamp63(user));
+		sqlite3_bind_int64(q, 2, clamp63(tweet));
+		rc = step_one(s->wdb, q);
+		if (rc == STORE_NOT_FOUND) {
+			w->created = false;
+			return writer_viewer(s, user, tweet, &w->viewer);
+		}
+		if (rc)
+			return rc;
+		like_id = (uint64_t)sqlite3_column_int64(q, 0);
+		sqlite3_reset(q);
+	}
 	enum write_stmt which = like ? W_LIKE_INSERT : W_LIKE_DELETE;
 	sqlite3_stmt *st = s->w[which];
 	int k = 1;
@@ -1863,8 +2218,12 @@ static int exec_like(struct sqlite_store *s, struct store_write *w, bool like)
 	if (w->created) {
 		sqlite3_bind_int64(s->w[W_LIKE_COUNT], 1, clamp63(tweet));
 		sqlite3_bind_int(s->w[W_LIKE_COUNT], 2, like ? 1 : -1);
-		if (run(s, W_LIKE_COUNT) != SQLITE_DONE || writer_tweet(s, tweet, &w->tweet))
+		if (run(s, W_LIKE_COUNT) != SQLITE_DONE)
 			return STORE_ERROR;
+		rc = like ? notify(s, w, w->tweet.author_id, NOTIF_LIKE, user, tweet)
+			  : unnotify(s, w->tweet.author_id, NOTIF_LIKE, tweet, like_id);
+		if (rc || (rc = writer_tweet(s, tweet, &w->tweet)))
+			return rc;
 	}
 	return writer_viewer(s, user, tweet, &w->viewer);
 }
@@ -1879,17 +2238,63 @@ static int exec_like_delete(struct sqlite_store *s, struct store_write *w)
 	return exec_like(s, w, false);
 }
 
+/* A new avatar: media_id (0: none) must be the user's own processed image,
+ * on no tweet; the old one is released (cleanup removes it), the new one
+ * held by the user (media.tweet_id is what holds a media: a tweet, or for
+ * an avatar its user, so cleanup leaves it). `text` gets users.avatar. */
+static int avatar_set(struct sqlite_store *s, uint64_t user, uint64_t media_id,
+		      struct strbuf *text)
+{
+	struct user u;
+	int rc = writer_user(s, user, &u);
+	if (rc)
+		return rc == STORE_NOT_FOUND ? STORE_ERROR : rc;
+	if (media_id) {
+		struct media m;
+		rc = writer_media(s, media_id, &m);
+		if (rc)
+			return rc == STORE_NOT_FOUND ? STORE_INVALID : rc;
+		if (m.owner_id != user || m.status != MEDIA_READY ||
+		    strncmp(m.out.content_type, "image/", 6) != 0 || (m.tweet_id && m.tweet_id != user))
+			return STORE_INVALID;
+		store_media_ref_format(text, &m.out);
+	}
+	if (u.avatar.id == media_id)
+		return STORE_OK;
+	sqlite3_bind_int64(s->w[W_MEDIA_RELEASE], 1, clamp63(user));
+	if (run(s, W_MEDIA_RELEASE) != SQLITE_DONE)
+		return STORE_ERROR;
+	if (!media_id)
+		return STORE_OK;
+	sqlite3_bind_int64(s->w[W_MEDIA_ATTACH], 1, clamp63(media_id));
+	sqlite3_bind_int64(s->w[W_MEDIA_ATTACH], 2, clamp63(user));
+	return run(s, W_MEDIA_ATTACH) == SQLITE_DONE ? STORE_OK : STORE_ERROR;
+}
+
 static int exec_profile_update(struct sqlite_store *s, struct store_write *w)
 {
+	struct strbuf avatar = STRBUF_INIT;
+	uint64_t user = w->in.profile.user_id;
+	int rc = w->in.profile.set_avatar
+			 ? avatar_set(s, user, w->in.profile.avatar_media_id, &avatar)
+			 : STORE_OK;
 	sqlite3_stmt *st = s->w[W_PROFILE_UPDATE];
-	sqlite3_bind_int64(st, 1, clamp63(w->in.profile.user_id));
+	sqlite3_bind_int64(st, 1, clamp63(user));
 	if (w->in.profile.set_display_name)
 		sqlite3_bind_text(st, 2, w->in.profile.display_name, -1, SQLITE_STATIC);
 	if (w->in.profile.set_bio)
 		sqlite3_bind_text(st, 3, w->in.profile.bio, -1, SQLITE_STATIC);
-	if (run(s, W_PROFILE_UPDATE) != SQLITE_DONE)
-		return STORE_ERROR;
-	return writer_user(s, w->in.profile.user_id, &w->user);
+	if (w->in.profile.set_avatar)
+		sqlite3_bind_text(st, 4, avatar.data ? avatar.data : "", (int)avatar.len,
+				  SQLITE_TRANSIENT);
+	if (rc == STORE_OK && run(s, W_PROFILE_UPDATE) != SQLITE_DONE)
+		rc = STORE_ERROR;
+	strbuf_deinit(&avatar);
+	if (rc) {
+		sqlite3_clear_bindings(st); /* not run: its bindings must not linger */
+		return rc;
+	}
+	return writer_user(s, user, &w->user);
 }
 
 static int exec_session_create(struct sqlite_store *s, struct store_write *w)
@@ -1944,6 +2349,11 @@ static int (*const exec_kind[STORE_W_COUNT])(struct sqlite_store *s, struct stor
 	[STORE_W_SESSIONS_EXPIRE] = exec_sessions_expire,
 	[STORE_W_RETWEET] = exec_retweet,
 	[STORE_W_UNRETWEET] = exec_unretweet,
+	[STORE_W_BLOCK] = exec_block,
+	[STORE_W_UNBLOCK] = exec_unblock,
+	[STORE_W_MUTE] = exec_mute,
+	[STORE_W_UNMUTE] = exec_unmute,
+	[STORE_W_NOTIFICATIONS_READ] = exec_notifications_read,
 };
 
 static int idem_put(struct sqlite_store *s, struct store_write *w)
@@ -2200,6 +2610,11 @@ const struct store_ops store_sqlite_ops = {
 	.liked_by = sqlite_liked_by,
 	.ancestor_ids = sqlite_ancestor_ids,
 	.descendant_ids = sqlite_descendant_ids,
+	.relations = sqlite_relations,
+	.blocks = sqlite_blocks,
+	.mutes = sqlite_mutes,
+	.notifications = sqlite_notifications,
+	.notifications_unread = sqlite_notifications_unread,
 	.tweets_after = sqlite_tweets_after,
 	.users_after = sqlite_users_after,
 	.media_get = sqlite_media_get,

@@ -5,7 +5,10 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "util/log.h"
 
 const struct store_ops *store_ops_find(const char *spec)
 {
@@ -15,6 +18,60 @@ const struct store_ops *store_ops_find(const char *spec)
 	    strchr(spec, '='))
 		return &store_postgres_ops;
 	return NULL;
+}
+
+const char *store_media_ref_parse(const char *s, struct media_ref *m)
+{
+	char *end;
+	if (!s || !*s)
+		return NULL;
+	m->id = strtoull(s, &end, 10);
+	if (*end != ':')
+		return NULL;
+	m->width = (uint32_t)strtoul(end + 1, &end, 10);
+	if (*end != ':')
+		return NULL;
+	m->height = (uint32_t)strtoul(end + 1, &end, 10);
+	if (*end != ':')
+		return NULL;
+	const char *type = end + 1, *semi = strchr(type, ';');
+	if (!semi || (size_t)(semi - type) > MEDIA_TYPE_MAX)
+		return NULL;
+	memcpy(m->content_type, type, (size_t)(semi - type));
+	m->content_type[semi - type] = '\0';
+	return semi + 1;
+}
+
+void store_media_ref_format(struct strbuf *out, const struct media_ref *m)
+{
+	strbuf_appendf(out, "%llu:%u:%u:%s;", (unsigned long long)m->id, m->width, m->height,
+		       m->content_type);
+}
+
+static int cmp_pair(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+void store_relations_merge(const uint64_t *pairs, size_t n, struct store_relation **out,
+			   size_t *m)
+{
+	uint64_t *v = xmalloc((n ? n : 1) * 2 * sizeof(*v));
+	if (n)
+		memcpy(v, pairs, n * 2 * sizeof(*v));
+	qsort(v, n, 2 * sizeof(*v), cmp_pair);
+	struct store_relation *r = xmalloc((n ? n : 1) * sizeof(*r));
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (k && r[k - 1].id == v[2 * i])
+			r[k - 1].bits |= (unsigned)v[2 * i + 1];
+		else
+			r[k++] = (struct store_relation){.id = v[2 * i], .bits = (unsigned)v[2 * i + 1]};
+	}
+	free(v);
+	*out = r;
+	*m = k;
 }
 
 void *store_reader_thread_init(void *store)

@@ -96,6 +96,12 @@ enum store_write_kind {
 			    * related (the original, fresh counts), created, viewer */
 	STORE_W_UNRETWEET, /* result: tweet (the original, fresh counts), related (the
 			    * retweet removed; id 0 if there was none), created */
+	/* blocks, mutes and notifications (core/graph.c, core/notifications.c) */
+	STORE_W_BLOCK,              /* in.relation; result: user (the other), created */
+	STORE_W_UNBLOCK,            /* in.relation; result: created (a block was removed) */
+	STORE_W_MUTE,               /* in.relation; result: user, created */
+	STORE_W_UNMUTE,             /* in.relation */
+	STORE_W_NOTIFICATIONS_READ, /* in.notifications_read */
 	STORE_W_COUNT
 };
 
@@ -207,7 +213,16 @@ struct store_write {
 		struct {
 			uint64_t follower_id;
 			uint64_t followee_id;
-		} follow; /* follow and unfollow; result: followee in `user` */
+		} follow; /* follow and unfollow; result: followee in `user`;
+			   * STORE_INVALID if either blocks the other */
+		struct {
+			uint64_t user_id;  /* who blocks or mutes */
+			uint64_t other_id; /* whom; STORE_NOT_FOUND if no such user */
+		} relation; /* a block also ends the follows of the two, both ways */
+		struct {
+			uint64_t user_id;
+			uint64_t up_to_id; /* the marker: newer ones are unread */
+		} notifications_read;
 		struct {
 			uint64_t user_id;
 			uint64_t tweet_id;
@@ -215,7 +230,9 @@ struct store_write {
 			 * the tweet does not exist */
 		struct {
 			uint64_t user_id;
-			bool set_display_name, set_bio; /* false: that field is unchanged */
+			bool set_display_name, set_bio, set_avatar; /* false: unchanged */
+			uint64_t avatar_media_id; /* 0 clears; else STORE_INVALID unless
+						   * the user's own ready image */
 			char display_name[DISPLAY_NAME_MAX + 1];
 			char bio[BIO_MAX + 1];
 		} profile; /* result: user */
@@ -232,6 +249,8 @@ struct store_write {
 			       * to, by a reply made or deleted); id 0 when none */
 	struct media media;  /* the media made or completed */
 	unsigned viewer;     /* like, retweet: VIEWER_* bits of the user for the tweet */
+	unsigned notified_n; /* users the write notified (their live streams hear of it) */
+	uint64_t notified[ENTITIES_MAX + 1];
 	bool replayed;       /* the response comes from an earlier request */
 
 	/* The response, rendered by render() inside the transaction (or copied
@@ -260,6 +279,13 @@ struct store_trend {
 	uint64_t tweets;           /* tweets that carried it */
 };
 #define STORE_TREND_MINUTES 60 /* the window trends look at */
+/* One user a reader relates to (store_ops.relations). */
+struct store_relation {
+	uint64_t id;
+	unsigned bits; /* REL_* */
+};
+#define NOTIF_UNREAD_MAX 1000
+#define STORE_UNNOTIFY_MS 60000 /* an unlike this soon after the like unnotifies */
 
 struct store_followee {
 	uint64_t id;
@@ -369,6 +395,26 @@ struct store_ops {
 	 * dropped by the writer as it goes. */
 	int (*trends)(struct store_reader *r, uint64_t since_ms, struct store_trend *out,
 		      size_t max, size_t *n);
+	/* Blocks, mutes and notifications. */
+	/* Everyone `user_id` blocks, is blocked by or mutes (struct
+	 * store_relation, bits REL_*), sorted by id, into a malloc'd array the
+	 * caller frees; at most RELATIONS_MAX of each kind. One query. */
+	int (*relations)(struct store_reader *r, uint64_t user_id, struct store_relation **out,
+			 size_t *n);
+	/* The users `user_id` blocks or mutes, newest first (the block's id is
+	 * the cursor). */
+	int (*blocks)(struct store_reader *r, uint64_t user_id, const struct store_page *page,
+		      struct follow_entry *out, size_t *n);
+	int (*mutes)(struct store_reader *r, uint64_t user_id, const struct store_page *page,
+		     struct follow_entry *out, size_t *n);
+	/* A page of `user_id`'s notifications of the types in the bit set
+	 * `types` (1 << NOTIF_*), newest first, leaving out those whose actor
+	 * the user blocks, mutes or is blocked by. */
+	int (*notifications)(struct store_reader *r, uint64_t user_id, const struct store_page *page,
+			     unsigned types, struct notification *out, size_t *n);
+	/* How many of them are newer than the user's marker, at most
+	 * NOTIF_UNREAD_MAX. */
+	int (*notifications_unread)(struct store_reader *r, uint64_t user_id, uint64_t *count);
 
 	/* For indexes that follow the store (search/): what was committed
 	 * after cursor `after` (0: from the start), in commit order, at most
@@ -446,6 +492,20 @@ const struct store_ops *store_ops_find(const char *spec);
  * workpool_hooks: arg is the store, the state the reader). */
 void *store_reader_thread_init(void *store);
 void store_reader_thread_deinit(void *reader);
+
+/* One "id:width:height:type;" of the text columns that hold media
+ * (tweets.media, users.avatar) into *m; returns what follows it, or NULL
+ * (and m untouched but for its fields read so far) at an end or a malformed
+ * one. */
+const char *store_media_ref_parse(const char *s, struct media_ref *m);
+/* The same text for m, appended to `out`. */
+void store_media_ref_format(struct strbuf *out, const struct media_ref *m);
+
+/* Sorts pairs[2 * i] (an id) and pairs[2 * i + 1] (REL_* bits) of n rows
+ * by id and merges rows of one id: the shared half of
+ * store_ops.relations. *out is malloc'd (caller frees). */
+void store_relations_merge(const uint64_t *pairs, size_t n, struct store_relation **out,
+			   size_t *m);
 
 /* Initialises and releases the heap parts of a write. */
 void store_write_init(struct store_write *w, enum store_write_kind kind);

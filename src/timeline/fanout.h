@@ -22,6 +22,7 @@ enum fanout_kind {
 	FANOUT_TWEET,     /* push tweet_id into the followers' timelines */
 	FANOUT_DELETE,    /* tell the streams that showed tweet_id it is gone */
 	FANOUT_FOLLOWS,   /* author_id's follows changed: tell their streams */
+	FANOUT_NOTIFY,    /* author_id has a new notification: tell their streams */
 	FANOUT_CELEBRITY, /* author_id crossed the celebrity threshold: tell
 			   * their followers' streams */
 	FANOUT_AUTHOR,    /* author_id's display name changed: re-render their

@@ -165,6 +165,7 @@ static void fanout_run(void *arg, const struct fanout_job *job)
 	case FANOUT_TWEET: fanout_tweet(f, job); break;
 	case FANOUT_DELETE: fanout_delete(f, job); break;
 	case FANOUT_FOLLOWS: publish(f, false, job->author_id, LIVE_RESYNC, 0); break;
+	case FANOUT_NOTIFY: publish(f, false, job->author_id, LIVE_NOTIFY, 0); break;
 	case FANOUT_CELEBRITY: {
 		size_t n;
 		uint64_t *ids = followers_of(f, job->author_id, &n);
@@ -249,6 +250,22 @@ void feed_on_follow(struct feed *f, uint64_t follower_id, uint64_t followee_id,
 		job = (struct fanout_job){.kind = FANOUT_CELEBRITY, .author_id = followee_id};
 		fanout_enqueue(f->fanout, &job);
 	}
+}
+
+void feed_on_notified(struct feed *f, uint64_t user)
+{
+	if (!f->pubsub)
+		return;
+	struct fanout_job job = {.kind = FANOUT_NOTIFY, .author_id = user};
+	fanout_enqueue(f->fanout, &job);
+}
+
+void feed_on_relation(struct feed *f, uint64_t user)
+{
+	if (!f->pubsub)
+		return;
+	struct fanout_job job = {.kind = FANOUT_FOLLOWS, .author_id = user};
+	fanout_enqueue(f->fanout, &job);
 }
 
 /* ---- building timelines ------------------------------------------------------- */
@@ -556,6 +573,42 @@ static int tweet_shared(struct feed *f, struct store_reader *r, uint64_t id, str
 	return STORE_OK;
 }
 
+int feed_hidden_read(struct store_reader *r, uint64_t viewer, struct feed_hidden *h)
+{
+	*h = (struct feed_hidden){0};
+	return viewer ? r->ops->relations(r, viewer, &h->rel, &h->n) : STORE_OK;
+}
+
+unsigned feed_hidden_bits(const struct feed_hidden *h, uint64_t user)
+{
+	size_t lo = 0, hi = h->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (h->rel[mid].id == user)
+			return h->rel[mid].bits;
+		if (h->rel[mid].id < user)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return 0;
+}
+
+void feed_hidden_deinit(struct feed_hidden *h)
+{
+	free(h->rel);
+	*h = (struct feed_hidden){0};
+}
+
+int feed_blocked_by(struct store_reader *r, uint64_t viewer, uint64_t user, bool *blocked)
+{
+	struct feed_hidden h;
+	int rc = feed_hidden_read(r, viewer, &h);
+	*blocked = rc == STORE_OK && (feed_hidden_bits(&h, user) & REL_BLOCKED_BY);
+	feed_hidden_deinit(&h);
+	return rc;
+}
+
 int feed_viewer_state(struct store_reader *r, uint64_t viewer, const uint64_t *ids, size_t n,
 		      uint8_t *state)
 {
@@ -609,6 +662,21 @@ static int item_shared(struct feed *f, struct store_reader *r, uint64_t id, stru
 	return STORE_OK;
 }
 
+/* Whether a reader with relations `h` does not see the item: its author
+ * (a retweet's retweeter) or a retweet's original author has one of the
+ * REL_* bits `hide` for them. */
+static bool item_hidden(const struct strbuf *scratch, const struct item *it,
+			const struct feed_hidden *h, unsigned hide)
+{
+	if (!h->n)
+		return false;
+	size_t at = it->head_len ? it->head : it->body;
+	size_t len = it->head_len ? it->head_len : it->body_len;
+	uint64_t author = render_tweet_author_id(scratch->data + at, len);
+	return (feed_hidden_bits(h, author) & hide) ||
+	       (it->head_len && (feed_hidden_bits(h, it->target_author) & hide));
+}
+
 /* Appends the item as its reader sees it. */
 static void item_emit(struct strbuf *out, const struct strbuf *scratch, const struct item *it,
 		      unsigned state)
@@ -624,20 +692,35 @@ int feed_tweet_for(struct feed *f, struct store_reader *r, uint64_t viewer, uint
 		   struct strbuf *out)
 {
 	/* One item: its shared parts go straight into `out`, where the
-	 * reader's fields then close it. */
+	 * reader's fields then close it. A tweet whose author blocks the
+	 * viewer (or a retweet of one) is not there for them. */
 	struct item it;
+	struct feed_hidden hidden = {0};
 	uint8_t state;
 	size_t mark = out->len;
 	int rc = item_shared(f, r, id, out, &it);
-	if (rc == STORE_OK && (rc = feed_viewer_state(r, viewer, &it.target, 1, &state))) {
+	if (rc == STORE_OK && viewer && (rc = feed_hidden_read(r, viewer, &hidden)) == STORE_OK &&
+	    item_hidden(out, &it, &hidden, REL_BLOCKED_BY))
+		rc = STORE_NOT_FOUND;
+	feed_hidden_deinit(&hidden);
+	if (rc == STORE_OK)
+		rc = feed_viewer_state(r, viewer, &it.target, 1, &state);
+	if (rc) {
 		truncate_to(out, mark);
 		return rc;
 	}
-	if (rc == STORE_OK) {
+	render_tweet_viewer(out, state);
+	if (it.head_len)
+		strbuf_append_char(out, '}'); /* the retweet around it */
+	return STORE_OK;
+}
+
+int feed_tweet_as(struct feed *f, struct store_reader *r, uint64_t id, unsigned state,
+		  struct strbuf *out)
+{
+	int rc = tweet_shared(f, r, id, out);
+	if (rc == STORE_OK)
 		render_tweet_viewer(out, state);
-		if (it.head_len)
-			strbuf_append_char(out, '}'); /* the retweet around it */
-	}
 	return rc;
 }
 
@@ -683,15 +766,19 @@ static bool taken_already(const uint64_t *taken, size_t n, uint64_t target)
 
 /* Reads the shared parts of ids[0..got) into items[0..*k), leaving out
  * what is gone (telling the source), a retweet of the reader's own tweet
- * where the source hides those, and any tweet the page already has (as
- * itself or retweeted). */
+ * where the source hides those, any tweet the page already has (as
+ * itself or retweeted), and what the reader's relations hide. */
 static int page_items(struct feed *f, struct store_reader *r, const struct feed_id_source *src,
-		      const uint64_t *ids, size_t got, struct strbuf *scratch, struct item *items,
-		      size_t *k, uint64_t *taken, size_t *ntaken)
+		      const struct feed_hidden *hidden, unsigned hide, const uint64_t *ids, size_t got,
+		      struct strbuf *scratch, struct item *items, size_t *k, uint64_t *taken,
+		      size_t *ntaken, struct feed_hydrated *res)
 {
 	*k = 0;
 	for (size_t i = 0; i < got; i++) {
+		if (!res->floor || ids[i] < res->floor)
+			res->floor = ids[i];
 		struct item *it = &items[*k];
+		size_t mark = scratch->len;
 		int rc = item_shared(f, r, ids[i], scratch, it);
 		if (rc == STORE_NOT_FOUND) {
 			if (src->gone)
@@ -702,8 +789,14 @@ static int page_items(struct feed *f, struct store_reader *r, const struct feed_
 			return rc;
 		bool own = it->head_len && src->hide_retweets_of &&
 			   it->target_author == src->hide_retweets_of;
-		if (own || taken_already(taken, *ntaken, it->target))
+		/* Blocked and muted authors' items are left out here, after
+		 * every source (timeline, celebrity merge, store pages past the
+		 * cap, search), so no path can show them. */
+		if (own || taken_already(taken, *ntaken, it->target) ||
+		    item_hidden(scratch, it, hidden, hide)) {
+			truncate_to(scratch, mark);
 			continue;
+		}
 		taken[(*ntaken)++] = it->target;
 		(*k)++;
 	}
@@ -723,7 +816,9 @@ int feed_hydrate(struct feed *f, struct store_reader *r, uint64_t viewer,
 	struct strbuf scratch = STRBUF_INIT;
 	strbuf_reserve(&scratch, cap * HYDRATE_ITEM_BYTES); /* one allocation for most pages */
 	strbuf_reserve(out, cap * HYDRATE_ITEM_BYTES);
-	int rc = STORE_OK;
+	struct feed_hidden hidden;
+	unsigned hide = REL_BLOCKING | REL_BLOCKED_BY | (src->show_muted ? 0 : REL_MUTING);
+	int rc = feed_hidden_read(r, viewer, &hidden);
 	*res = (struct feed_hydrated){0};
 	strbuf_append_char(out, '[');
 	for (int round = 0; rc == STORE_OK && round < HYDRATE_ROUNDS && res->n < limit; round++) {
@@ -731,7 +826,8 @@ int feed_hydrate(struct feed *f, struct store_reader *r, uint64_t viewer,
 		strbuf_reset(&scratch);
 		rc = src->next(src->arg, want, ids, &got);
 		if (rc == STORE_OK)
-			rc = page_items(f, r, src, ids, got, &scratch, items, &k, taken, &ntaken);
+			rc = page_items(f, r, src, &hidden, hide, ids, got, &scratch, items, &k, taken,
+					&ntaken, res);
 		for (size_t i = 0; i < k; i++)
 			targets[i] = items[i].target;
 		if (rc == STORE_OK && k)
@@ -754,6 +850,7 @@ int feed_hydrate(struct feed *f, struct store_reader *r, uint64_t viewer,
 	strbuf_append_char(out, ']');
 	strbuf_deinit(&scratch);
 	free(ids);
+	feed_hidden_deinit(&hidden);
 	return rc;
 }
 
@@ -802,10 +899,10 @@ int feed_home(struct feed *f, struct store_reader *r, uint64_t user_id,
 	struct feed_hydrated res;
 	int rc = feed_hydrate(f, r, user_id, &src, page->limit, out, &res);
 	*n = res.n;
-	if (res.n) {
+	if (res.n)
 		*newest = res.newest;
-		*oldest = res.oldest;
-	}
+	if (res.floor)
+		*oldest = res.floor;
 	return rc;
 }
 

@@ -91,12 +91,22 @@ void feed_on_author_renamed(struct feed *f, uint64_t user_id);
 void feed_on_follow(struct feed *f, uint64_t follower_id, uint64_t followee_id,
 		    uint64_t followee_followers, bool follow);
 
+/* After `user` muted, unmuted or unblocked someone: their live streams
+ * read their relations again (as after a follow). */
+void feed_on_relation(struct feed *f, uint64_t user);
+/* After a write notified `user`: their live streams read what is new, in
+ * the order of the fanout queue. */
+void feed_on_notified(struct feed *f, uint64_t user);
+
 /* ---- read side (any thread, with that thread's store reader) ---- */
 
 /*
  * The home feed page of `user_id` as a JSON array, appended to `out`.
- * *n is the number of tweets, *newest and *oldest their ids (for Link).
- * Deleted tweets are skipped and the page is filled from further down.
+ * *n is the number of tweets, *newest and *oldest their ids (for Link);
+ * *oldest is the lowest id looked at, shown or not, so the next page starts
+ * below what this one left out, and is set (with *n 0 and *newest 0) when
+ * every tweet looked at was left out: the feed goes on below it. Deleted
+ * and hidden tweets are skipped and the page is filled from further down.
  */
 int feed_home(struct feed *f, struct store_reader *r, uint64_t user_id,
 	      const struct store_page *page, struct strbuf *out, size_t *n, uint64_t *newest,
@@ -120,12 +130,37 @@ int feed_home(struct feed *f, struct store_reader *r, uint64_t user_id,
  * a read, for 0. */
 int feed_viewer_state(struct store_reader *r, uint64_t viewer, const uint64_t *ids, size_t n,
 		      uint8_t *state);
+/*
+ * Blocks and mutes. Whom a viewer does not see: the users they block, the
+ * users who block them, and (in the feed and stream, not in search or a
+ * thread) the users they mute. Read once per page (one store query,
+ * store_ops.relations), then looked up per tweet by its author.
+ */
+struct feed_hidden {
+	struct store_relation *rel; /* sorted by id */
+	size_t n;
+};
+/* Reads `viewer`'s relations into *h (empty for 0, without a read). */
+int feed_hidden_read(struct store_reader *r, uint64_t viewer, struct feed_hidden *h);
+/* The REL_* bits of `user` for the viewer of h (0: nothing between them). */
+unsigned feed_hidden_bits(const struct feed_hidden *h, uint64_t user);
+void feed_hidden_deinit(struct feed_hidden *h);
+/* Whether `user` blocks `viewer` (false for viewer 0): the blocker's
+ * profile and tweets are then not found for the viewer. */
+int feed_blocked_by(struct store_reader *r, uint64_t viewer, uint64_t user, bool *blocked);
 
 /* Appends the JSON of one tweet as `viewer` sees it, from the tweet cache
  * or else the store (and then caches the shared part); STORE_NOT_FOUND if
- * it does not exist, and then nothing is appended. */
+ * it does not exist or its author blocks the viewer, and then nothing is
+ * appended. */
 int feed_tweet_for(struct feed *f, struct store_reader *r, uint64_t viewer, uint64_t id,
 		   struct strbuf *out);
+
+/* One tweet's shared JSON with the viewer state (VIEWER_* bits) spliced in, from
+ * the tweet cache or else the store; no block check (the caller's reads
+ * have done it). STORE_NOT_FOUND, and nothing appended, if it is gone. */
+int feed_tweet_as(struct feed *f, struct store_reader *r, uint64_t id, unsigned state,
+		  struct strbuf *out);
 
 /* feed_tweet_for with no viewer (liked false): what the live stream sends,
  * since a stream's events are hydrated without a per-reader read. */
@@ -156,12 +191,16 @@ struct feed_id_source {
 	void (*gone)(void *arg, uint64_t id);
 	void *arg;
 	uint64_t hide_retweets_of; /* retweets of this user's tweets are left out; 0: none */
+	bool show_muted; /* a search or a thread: only blocks hide tweets, not mutes */
 };
 
 /* What feed_hydrate appended. */
 struct feed_hydrated {
 	size_t n;                /* tweets */
 	uint64_t newest, oldest; /* their highest and lowest ids (for Link); 0 if none */
+	uint64_t floor;          /* the lowest id the source gave, shown or left out
+				  * (deleted, hidden); 0 if none: where a next page
+				  * starts, so hidden tweets are not read again */
 };
 
 /*
@@ -172,7 +211,9 @@ struct feed_hydrated {
  * a page shows each tweet once, the newest item that carries it) (at most 4 reads of the source, so a page full of deleted tweets
  * ends short rather than scanning on). Each tweet is as `viewer` sees it,
  * from one batched read of the viewer's state per read of the source (one
- * per page unless deletes made it refill). Returns STORE_OK, or the first store
+ * per page unless deletes made it refill). Tweets of authors the viewer
+ * does not see (feed_hidden) are left out and refilled the same way, from
+ * one read of the viewer's relations per call. Returns STORE_OK, or the first store
  * error, in which case `out` holds a partial array the caller discards.
  */
 int feed_hydrate(struct feed *f, struct store_reader *r, uint64_t viewer,

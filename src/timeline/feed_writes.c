@@ -74,8 +74,47 @@ static void on_follow(void *arg, const struct store_write *w)
 			       w->user.followers_count, w->kind == STORE_W_FOLLOW);
 }
 
+/* A new block ended the follows between the two, both ways: both
+ * timelines are rebuilt without them (reads hide the rest). The reverse
+ * edge's count is unknown here; UINT64_MAX never looks like a celebrity
+ * crossing. */
+static void on_block(void *arg, const struct store_write *w)
+{
+	if (!w->created)
+		return;
+	feed_on_follow(arg, w->in.relation.user_id, w->in.relation.other_id,
+		       w->user.followers_count, false);
+	feed_on_follow(arg, w->in.relation.other_id, w->in.relation.user_id, UINT64_MAX, false);
+}
+
+/* A mute, or the end of a mute or block: live streams read the reader's
+ * relations again (reads hide by them already). */
+static void on_relation(void *arg, const struct store_write *w)
+{
+	if (!w->created)
+		return;
+	feed_on_relation(arg, w->in.relation.user_id);
+	if (w->kind == STORE_W_UNBLOCK) /* the blocked one saw nothing of them either */
+		feed_on_relation(arg, w->in.relation.other_id);
+}
+
+/* Users a follow, like or post notified (w->notified, filled by the
+ * store): their streams send it. */
+static void on_notified(void *arg, const struct store_write *w)
+{
+	for (unsigned i = 0; i < w->notified_n; i++)
+		feed_on_notified(arg, w->notified[i]);
+}
+
 void feed_follow_writes(struct feed *f, struct writes *ws)
 {
+	writes_after_commit(ws, STORE_W_FOLLOW, on_notified, f);
+	writes_after_commit(ws, STORE_W_LIKE, on_notified, f);
+	writes_after_commit(ws, STORE_W_TWEET_CREATE, on_notified, f);
+	writes_after_commit(ws, STORE_W_UNBLOCK, on_relation, f);
+	writes_after_commit(ws, STORE_W_MUTE, on_relation, f);
+	writes_after_commit(ws, STORE_W_UNMUTE, on_relation, f);
+	writes_after_commit(ws, STORE_W_BLOCK, on_block, f);
 	writes_after_commit(ws, STORE_W_TWEET_CREATE, on_post, f);
 	writes_after_commit(ws, STORE_W_TWEET_DELETE, on_delete, f);
 	writes_after_commit(ws, STORE_W_FOLLOW, on_follow, f);

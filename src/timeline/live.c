@@ -38,6 +38,7 @@ size_t live_encode(const struct live_event *e, char *buf)
 		buf[n] = '\0';
 		break;
 	case LIVE_BUS_LOST: n = snprintf(buf, LIVE_MESSAGE_MAX, "l"); break;
+	case LIVE_NOTIFY: n = snprintf(buf, LIVE_MESSAGE_MAX, "n"); break;
 	default: n = snprintf(buf, LIVE_MESSAGE_MAX, "r"); break;
 	}
 	return (size_t)n;
@@ -70,8 +71,9 @@ static bool decode_revoke(const char *m, size_t len, enum live_kind kind, struct
 bool live_decode(const void *msg, size_t len, struct live_event *out)
 {
 	const char *m = msg;
-	if (len == 1 && (m[0] == 'r' || m[0] == 'l')) {
-		*out = (struct live_event){.kind = m[0] == 'r' ? LIVE_RESYNC : LIVE_BUS_LOST, .id = 0};
+	if (len == 1 && (m[0] == 'r' || m[0] == 'l' || m[0] == 'n')) {
+		enum live_kind k = m[0] == 'r' ? LIVE_RESYNC : m[0] == 'l' ? LIVE_BUS_LOST : LIVE_NOTIFY;
+		*out = (struct live_event){.kind = k, .id = 0};
 		return true;
 	}
 	if (len >= 2 && (m[0] == 'x' || m[0] == 'o') && m[1] == ' ')

@@ -17,7 +17,8 @@
  * up), "x <32 hex digits>" the reader's session of that token was revoked
  * (its streams end; published by live/service.c when a log-out commits),
  * "o <32 hex digits>" every session of the reader but that one was (log
- * out everywhere, a password change; all zeros: every session), "l" the
+ * out everywhere, a password change; all zeros: every session), "n" the
+ * reader has a new notification (the stream reads what is new), "l" the
  * bus itself is unreachable (never sent on the bus: the Redis pubsub
  * adapter hands it to its own subscribers when its connection breaks, and
  * streams end with a hint to reconnect).
@@ -45,11 +46,12 @@ enum live_kind {
 	LIVE_REVOKE, /* the session of token `token` was revoked */
 	LIVE_REVOKE_OTHERS, /* every session of the reader but `token`'s was */
 	LIVE_BUS_LOST, /* this process lost the bus (cluster mode): events may be missed */
+	LIVE_NOTIFY, /* the reader has a new notification */
 };
 
 struct live_event {
 	enum live_kind kind;
-	uint64_t id;                            /* 0 for LIVE_RESYNC and the revokes */
+	uint64_t id;                            /* 0 for LIVE_RESYNC, LIVE_NOTIFY, revokes */
 	uint8_t token[LIVE_TOKEN_ID_LEN];       /* LIVE_REVOKE, LIVE_REVOKE_OTHERS */
 };
 

@@ -551,3 +551,63 @@ def test_shutdown_ends_open_streams(tmp_path):
     finally:
         if srv.alive():
             srv.kill9()
+
+
+def test_muted_and_blocked_authors_leave_an_open_stream(api):
+    """A mute or block while the stream is open reaches it before any later
+    tweet (the relations are read again, in the order of the fanout queue);
+    the catch-up of a reconnect hides them too."""
+    reader, friend, noisy, rude = (create_user(api) for _ in range(4))
+    star = create_user(api, prefix="star")
+    for _ in range(THRESHOLD):
+        follow(api, create_user(api), star.id)
+    for u in (friend, noisy, rude, star):
+        follow(api, reader, u.id)
+    s = stream(api, reader)
+    first = post_tweet(api, friend, "before")
+    assert tweet_of(s.next_tweet()) == first
+    assert api.post(f"/v1/users/{noisy.id}/mutes", token=reader.token).status == 201
+    assert api.post(f"/v1/users/{star.id}/mutes", token=reader.token).status == 201
+    assert api.post(f"/v1/users/{reader.id}/blocks", token=rude.token).status == 201
+    post_tweet(api, noisy, "muted")
+    post_tweet(api, star, "muted celebrity")
+    post_tweet(api, rude, "the blocker")
+    t = post_tweet(api, friend, "after")
+    assert tweet_of(s.next_tweet()) == t
+    s.close()
+    s = stream(api, reader, headers={"Last-Event-ID": first["id"]})
+    assert tweet_of(s.next_tweet()) == t  # the catch-up skips them as well
+    s.close()
+    # Unmuted: they come again.
+    assert api.delete(f"/v1/users/{noisy.id}/mutes", token=reader.token).status == 204
+    s = stream(api, reader)
+    back = post_tweet(api, noisy, "heard again")
+    assert tweet_of(s.next_tweet()) == back
+    s.close()
+
+
+def test_notification_events_arrive_as_they_are_made(api):
+    """event: notification, the JSON of GET /v1/notifications, for what is
+    made after the stream opened; none for muted actors."""
+    me, fan, muted = (create_user(api) for _ in range(3))
+    follow(api, fan, me.id)  # before the stream: not sent
+    t = post_tweet(api, me, "notice me")
+    s = stream(api, me)
+    assert api.post(f"/v1/tweets/{t['id']}/likes", token=fan.token).status == 201
+    ev = s.next()
+    assert ev["event"] == "notification" and "id" not in ev, ev
+    n = json.loads(ev["data"])
+    assert (n["type"], n["actor"]["id"], n["tweet"]["id"], n["count"]) == \
+        ("like", fan.id, t["id"], 1)
+    assert api.post(f"/v1/users/{muted.id}/mutes", token=me.token).status == 201
+    follow(api, muted, me.id)
+    r = api.post("/v1/tweets", {"text": f"@{me.handle} hi", "in_reply_to_id": t["id"]},
+                 token=fan.token)
+    assert r.status == 201
+    ev = s.next()
+    assert ev["event"] == "notification", ev
+    n = json.loads(ev["data"])
+    assert (n["type"], n["tweet"]["id"]) == ("reply", r.json["id"]), n
+    listed = api.get("/v1/notifications?limit=1", token=me.token).json[0]
+    assert listed == n
+    s.close()

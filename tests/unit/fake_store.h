@@ -36,6 +36,7 @@ static struct {
 	_Atomic enum fake_state users[FAKE_USERS + 1];
 	atomic_uint tweet_reads;
 	atomic_uint liked_reads;
+	atomic_uint relation_reads;
 } fake;
 
 static struct store_reader *fake_reader_new(struct store *s)
@@ -116,6 +117,25 @@ static int fake_viewer_state(struct store_reader *r, uint64_t user_id, const uin
 	return STORE_OK;
 }
 
+/* User FAKE_MUTER mutes user 1, the author of every fake tweet, and user 1
+ * blocks FAKE_BLOCKED; nobody else relates to anyone. */
+#define FAKE_MUTER 8
+#define FAKE_BLOCKED 9
+static int fake_relations(struct store_reader *r, uint64_t user_id, struct store_relation **out,
+			  size_t *n)
+{
+	(void)r;
+	atomic_fetch_add(&fake.relation_reads, 1);
+	*out = malloc(sizeof(**out));
+	*n = 0;
+	if (user_id == FAKE_MUTER || user_id == FAKE_BLOCKED) {
+		(*out)[0] = (struct store_relation){
+			.id = 1, .bits = user_id == FAKE_MUTER ? REL_MUTING : REL_BLOCKED_BY};
+		*n = 1;
+	}
+	return STORE_OK;
+}
+
 static const struct store_ops fake_store_ops = {
 	.name = "fake",
 	.reader_new = fake_reader_new,
@@ -125,6 +145,7 @@ static const struct store_ops fake_store_ops = {
 	.user_get_by_handle = fake_user_get_by_handle,
 	.follower_ids = fake_follower_ids,
 	.viewer_state = fake_viewer_state,
+	.relations = fake_relations,
 };
 
 /* Every tweet and user live again, the read count zero; the store. */
@@ -138,6 +159,7 @@ static inline struct store *fake_store_reset(void)
 		atomic_store(&fake.users[i], FAKE_LIVE);
 	atomic_store(&fake.tweet_reads, 0);
 	atomic_store(&fake.liked_reads, 0);
+	atomic_store(&fake.relation_reads, 0);
 	return &fake.store;
 }
 

@@ -263,6 +263,47 @@ static void test_cache_serves_what_it_has(void **state)
 	feed_free(f);
 }
 
+/* Blocked and muted authors leave a hydrated page, from one read of the
+ * reader's relations per page; a muted author stays where mutes do not
+ * apply (search, threads); a blocker's tweet is not found by the blocked. */
+static void test_blocked_and_muted_authors_are_left_out(void **state)
+{
+	(void)state;
+	struct feed *f = feed_open();
+	uint64_t ids[10];
+	fill_desc(ids, 10, 1500);
+	struct {
+		uint64_t viewer;
+		bool show_muted;
+		size_t want;
+	} cases[] = {{FAKE_MUTER, false, 0}, {FAKE_MUTER, true, 10}, {FAKE_BLOCKED, false, 0},
+		     {FAKE_BLOCKED, true, 0},    {FAKE_LIKER, false, 10}, {0, false, 10}};
+	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		struct list_source l = {.ids = ids, .n = 10};
+		struct feed_id_source src = {.next = list_next, .arg = &l,
+					     .show_muted = cases[c].show_muted};
+		struct strbuf out = STRBUF_INIT;
+		struct feed_hydrated res;
+		unsigned before = atomic_load(&fake.relation_reads);
+		assert_int_equal(feed_hydrate(f, &fake.reader, cases[c].viewer, &src, 10, &out, &res),
+				 STORE_OK);
+		assert_int_equal(res.n, cases[c].want);
+		assert_int_equal(atomic_load(&fake.relation_reads) - before, cases[c].viewer ? 1 : 0);
+		json_error_t jerr;
+		json_t *a = json_loadb(out.data, out.len, 0, &jerr);
+		assert_non_null(a);
+		assert_int_equal(json_array_size(a), cases[c].want);
+		json_decref(a);
+		strbuf_deinit(&out);
+	}
+	struct strbuf out = STRBUF_INIT;
+	assert_int_equal(feed_tweet_for(f, &fake.reader, FAKE_BLOCKED, 1497, &out), STORE_NOT_FOUND);
+	assert_int_equal(out.len, 0);
+	assert_int_equal(feed_tweet_for(f, &fake.reader, FAKE_MUTER, 1497, &out), STORE_OK);
+	strbuf_deinit(&out);
+	feed_free(f);
+}
+
 /* The reader's state is spliced into the shared JSON: one read of it per
  * page, none for an anonymous reader, and the cache keeps no trace of it. */
 static void test_viewer_state_is_spliced_per_page(void **state)
@@ -344,6 +385,7 @@ int main(void)
 	    cmocka_unit_test(test_store_error_is_returned),
 	    cmocka_unit_test(test_cache_serves_what_it_has),
 	    cmocka_unit_test(test_viewer_state_is_spliced_per_page),
+	    cmocka_unit_test(test_blocked_and_muted_authors_are_left_out),
 	    cmocka_unit_test(test_new_fails_when_an_adapter_cannot_open),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

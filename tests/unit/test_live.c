@@ -47,6 +47,7 @@ static void test_roundtrip(void **state)
 	roundtrip(LIVE_DELETE, (1ull << 63) - 1); /* the largest id */
 	roundtrip(LIVE_RESYNC, 0);
 	roundtrip(LIVE_BUS_LOST, 0);
+	roundtrip(LIVE_NOTIFY, 0);
 }
 
 static void test_revoke_roundtrip(void **state)

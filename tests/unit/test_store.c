@@ -966,6 +966,217 @@ static void test_profile_update(void **state)
 	sync_deinit(&sw);
 }
 
+static int relation_write(struct env *e, enum store_write_kind kind, uint64_t a, uint64_t b,
+			  bool *created)
+{
+	struct store_write sw;
+	sync_init(&sw, kind);
+	sw.in.relation.user_id = a;
+	sw.in.relation.other_id = b;
+	sync_run(e->s, &sw);
+	int st = sw.status;
+	if (created)
+		*created = sw.created;
+	sync_deinit(&sw);
+	return st;
+}
+
+static unsigned rel_bits(struct env *e, uint64_t viewer, uint64_t other)
+{
+	struct store_relation *rel;
+	size_t n;
+	unsigned bits = 0;
+	assert_int_equal(e->r->ops->relations(e->r, viewer, &rel, &n), STORE_OK);
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			assert_true(rel[i - 1].id < rel[i].id); /* sorted, one row per user */
+		if (rel[i].id == other)
+			bits = rel[i].bits;
+	}
+	free(rel);
+	return bits;
+}
+
+static void test_blocks_and_mutes(void **state)
+{
+	struct env *e = *state;
+	uint64_t a = make_user(e, "a", STORE_OK);
+	uint64_t b = make_user(e, "b", STORE_OK);
+	uint64_t c = make_user(e, "c", STORE_OK);
+	bool created;
+	assert_int_equal(simple_write(e, STORE_W_FOLLOW, a, b, NULL), STORE_OK);
+	assert_int_equal(simple_write(e, STORE_W_FOLLOW, b, a, NULL), STORE_OK);
+	assert_int_equal(relation_write(e, STORE_W_BLOCK, a, b, &created), STORE_OK);
+	assert_true(created);
+	assert_int_equal(relation_write(e, STORE_W_BLOCK, a, b, &created), STORE_OK);
+	assert_false(created);
+	assert_int_equal(relation_write(e, STORE_W_BLOCK, a, b + 999999, NULL), STORE_NOT_FOUND);
+	/* Follows gone both ways, counts too; new ones refused either way. */
+	assert_int_equal(get_user(e, a).followers_count, 0);
+	assert_int_equal(get_user(e, a).following_count, 0);
+	assert_int_equal(get_user(e, b).followers_count, 0);
+	assert_int_equal(get_user(e, b).following_count, 0);
+	assert_int_equal(simple_write(e, STORE_W_FOLLOW, b, a, NULL), STORE_INVALID);
+	assert_int_equal(simple_write(e, STORE_W_FOLLOW, a, b, NULL), STORE_INVALID);
+	assert_int_equal(get_user(e, a).followers_count, 0);
+	/* Nor likes or replies by the blocked on the blocker's tweets. */
+	uint64_t t = post(e, a, "mine");
+	assert_int_equal(like_write(e, true, b, t, NULL, NULL), STORE_NOT_FOUND);
+	reply_to(e, b, t, STORE_NOT_FOUND);
+	assert_int_equal(get_tweet(e, t).reply_count, 0);
+
+	assert_int_equal(relation_write(e, STORE_W_MUTE, a, c, &created), STORE_OK);
+	assert_true(created);
+	assert_int_equal(relation_write(e, STORE_W_MUTE, a, b, NULL), STORE_OK);
+	assert_int_equal(rel_bits(e, a, b), REL_BLOCKING | REL_MUTING);
+	assert_int_equal(rel_bits(e, a, c), REL_MUTING);
+	assert_int_equal(rel_bits(e, b, a), REL_BLOCKED_BY);
+	assert_int_equal(rel_bits(e, c, a), 0); /* a mute is the muter's alone */
+
+	struct follow_entry fe[5];
+	size_t n;
+	struct store_page p = {.before = UINT64_MAX, .limit = 5};
+	assert_int_equal(e->r->ops->blocks(e->r, a, &p, fe, &n), STORE_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(fe[0].user.id, b);
+	assert_int_equal(e->r->ops->mutes(e->r, a, &p, fe, &n), STORE_OK);
+	assert_int_equal(n, 2);
+	assert_int_equal(fe[0].user.id, b); /* newest first */
+	assert_int_equal(fe[1].user.id, c);
+	p.oldest_first = true;
+	p.limit = 1;
+	assert_int_equal(e->r->ops->mutes(e->r, a, &p, fe, &n), STORE_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(fe[0].user.id, c);
+
+	assert_int_equal(relation_write(e, STORE_W_UNBLOCK, a, b, &created), STORE_OK);
+	assert_true(created);
+	assert_int_equal(relation_write(e, STORE_W_UNBLOCK, a, b, &created), STORE_OK);
+	assert_false(created);
+	assert_int_equal(relation_write(e, STORE_W_UNMUTE, a, b, NULL), STORE_OK);
+	assert_int_equal(rel_bits(e, a, b), 0);
+	assert_int_equal(simple_write(e, STORE_W_FOLLOW, b, a, &created), STORE_OK);
+	assert_true(created);
+}
+
+static size_t notifs(struct env *e, uint64_t user, unsigned types, struct notification *out)
+{
+	size_t n;
+	struct store_page p = {.before = UINT64_MAX, .limit = 10};
+	assert_int_equal(e->r->ops->notifications(e->r, user, &p, types, out, &n), STORE_OK);
+	return n;
+}
+
+static uint64_t unread_count(struct env *e, uint64_t user)
+{
+	uint64_t count = 99;
+	assert_int_equal(e->r->ops->notifications_unread(e->r, user, &count), STORE_OK);
+	return count;
+}
+
+static void test_notifications(void **state)
+{
+	struct env *e = *state;
+	uint64_t a = make_user(e, "a", STORE_OK);
+	uint64_t b = make_user(e, "b", STORE_OK);
+	uint64_t c = make_user(e, "c", STORE_OK);
+	struct notification out[10];
+	assert_int_equal(simple_write(e, STORE_W_FOLLOW, b, a, NULL), STORE_OK);
+	assert_int_equal(simple_write(e, STORE_W_FOLLOW, b, a, NULL), STORE_OK); /* no change */
+	uint64_t t = post(e, a, "mine");
+	uint64_t r = reply_to(e, b, t, STORE_OK);
+	assert_int_equal(like_write(e, true, b, t, NULL, NULL), STORE_OK);
+	assert_int_equal(like_write(e, true, c, t, NULL, NULL), STORE_OK);
+	assert_int_equal(like_write(e, true, a, t, NULL, NULL), STORE_OK); /* one's own */
+	/* A mention of a (twice, in two cases), and of nobody. */
+	struct store_write sw;
+	sync_init(&sw, STORE_W_TWEET_CREATE);
+	sw.in.tweet_create.author_id = c;
+	/* the author, c, is not notified */
+	strcpy(sw.in.tweet_create.text, "@A @nobody @a @c");
+	sw.in.tweet_create.text_len = strlen(sw.in.tweet_create.text);
+	entities_parse(sw.in.tweet_create.text, sw.in.tweet_create.text_len,
+		       &sw.in.tweet_create.entities);
+	sync_run(e->s, &sw);
+	assert_int_equal(sw.status, STORE_OK);
+	uint64_t m = sw.tweet.id;
+	sync_deinit(&sw);
+
+	size_t n = notifs(e, a, NOTIF_TYPES_ALL, out);
+	assert_int_equal(n, 4);
+	assert_int_equal(out[0].type, NOTIF_MENTION);
+	assert_int_equal(out[0].actor.id, c);
+	assert_int_equal(out[0].tweet_id, m);
+	assert_int_equal(out[1].type, NOTIF_LIKE); /* grouped: c and b, c latest */
+	assert_int_equal(out[1].count, 2);
+	assert_int_equal(out[1].actor.id, c);
+	assert_int_equal(out[1].tweet_id, t);
+	assert_int_equal(out[2].type, NOTIF_REPLY);
+	assert_int_equal(out[2].tweet_id, r);
+	assert_int_equal(out[3].type, NOTIF_FOLLOW);
+	assert_int_equal(out[3].actor.id, b);
+	assert_int_equal(out[3].tweet_id, 0);
+	assert_int_equal(notifs(e, c, NOTIF_TYPES_ALL, out), 0);
+	assert_int_equal(notifs(e, a, 1u << NOTIF_FOLLOW | 1u << NOTIF_REPLY, out), 2);
+
+	/* An unlike right after its like takes it out of the group. */
+	assert_int_equal(like_write(e, false, c, t, NULL, NULL), STORE_OK);
+	n = notifs(e, a, 1u << NOTIF_LIKE, out);
+	assert_int_equal(n, 1);
+	assert_int_equal(out[0].count, 1);
+	assert_int_equal(out[0].actor.id, b);
+	assert_int_equal(like_write(e, false, b, t, NULL, NULL), STORE_OK);
+	assert_int_equal(notifs(e, a, 1u << NOTIF_LIKE, out), 0);
+
+	/* The marker, and the hiding of muted and blocked actors. */
+	assert_int_equal(unread_count(e, a), 3);
+	n = notifs(e, a, NOTIF_TYPES_ALL, out);
+	sync_init(&sw, STORE_W_NOTIFICATIONS_READ);
+	sw.in.notifications_read.user_id = a;
+	sw.in.notifications_read.up_to_id = out[1].id;
+	sync_run(e->s, &sw);
+	assert_int_equal(sw.status, STORE_OK);
+	sync_deinit(&sw);
+	assert_int_equal(unread_count(e, a), 1);
+	assert_int_equal(relation_write(e, STORE_W_MUTE, a, c, NULL), STORE_OK);
+	assert_int_equal(unread_count(e, a), 0);
+	assert_int_equal(notifs(e, a, NOTIF_TYPES_ALL, out), 2);
+	assert_int_equal(relation_write(e, STORE_W_BLOCK, b, a, NULL), STORE_OK);
+	assert_int_equal(notifs(e, a, NOTIF_TYPES_ALL, out), 0);
+
+	/* A deleted tweet takes its notifications. */
+	assert_int_equal(relation_write(e, STORE_W_UNMUTE, a, c, NULL), STORE_OK);
+	assert_int_equal(notifs(e, a, 1u << NOTIF_MENTION, out), 1);
+	assert_int_equal(simple_write(e, STORE_W_TWEET_DELETE, c, m, NULL), STORE_OK);
+	assert_int_equal(notifs(e, a, 1u << NOTIF_MENTION, out), 0);
+}
+
+static void test_avatar_refused(void **state)
+{
+	struct env *e = *state;
+	uint64_t a = make_user(e, "a", STORE_OK);
+	struct store_write sw;
+	sync_init(&sw, STORE_W_PROFILE_UPDATE);
+	sw.in.profile.user_id = a;
+	sw.in.profile.set_bio = true;
+	strcpy(sw.in.profile.bio, "changed?");
+	sw.in.profile.set_avatar = true;
+	sw.in.profile.avatar_media_id = 12345; /* no such media */
+	sync_run(e->s, &sw);
+	assert_int_equal(sw.status, STORE_INVALID);
+	sync_deinit(&sw);
+	struct user u = get_user(e, a);
+	assert_string_equal(u.bio, ""); /* nothing half-written */
+	assert_int_equal(u.avatar.id, 0);
+	sync_init(&sw, STORE_W_PROFILE_UPDATE);
+	sw.in.profile.user_id = a;
+	sw.in.profile.set_avatar = true; /* clear: fine when unset */
+	sync_run(e->s, &sw);
+	assert_int_equal(sw.status, STORE_OK);
+	assert_int_equal(sw.user.avatar.id, 0);
+	sync_deinit(&sw);
+}
+
 static void test_idempotency(void **state)
 {
 	struct env *e = *state;
@@ -1478,6 +1689,9 @@ static void test_pg_commit_sequence_follows_commits(void **state)
 	    cmocka_unit_test_setup_teardown(test_retweets, setup, teardown),                       \
 	    cmocka_unit_test_setup_teardown(test_entities_hashtags_and_trends, setup, teardown),   \
 	    cmocka_unit_test_setup_teardown(test_profile_update, setup, teardown),                 \
+	    cmocka_unit_test_setup_teardown(test_blocks_and_mutes, setup, teardown),               \
+	    cmocka_unit_test_setup_teardown(test_notifications, setup, teardown),                  \
+	    cmocka_unit_test_setup_teardown(test_avatar_refused, setup, teardown),                 \
 	    cmocka_unit_test_setup_teardown(test_idempotency, setup, teardown),                    \
 	    cmocka_unit_test_setup_teardown(test_concurrent_writers, setup, teardown),             \
 	    cmocka_unit_test_setup_teardown(test_reopen_keeps_data, setup, teardown)
