@@ -111,6 +111,7 @@ void feed_follow_writes(struct feed *f, struct writes *ws)
 	writes_after_commit(ws, STORE_W_FOLLOW, on_notified, f);
 	writes_after_commit(ws, STORE_W_LIKE, on_notified, f);
 	writes_after_commit(ws, STORE_W_TWEET_CREATE, on_notified, f);
+	writes_after_commit(ws, STORE_W_RETWEET, on_notified, f);
 	writes_after_commit(ws, STORE_W_UNBLOCK, on_relation, f);
 	writes_after_commit(ws, STORE_W_MUTE, on_relation, f);
 	writes_after_commit(ws, STORE_W_UNMUTE, on_relation, f);

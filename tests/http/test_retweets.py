@@ -259,13 +259,19 @@ def test_the_stream_leaves_out_retweets_of_the_readers_own_tweets(api, make_user
         assert s.status == 200
         rt = retweet(api, friend, mine["id"], expect=(201,)).json
         later = post_tweet(api, friend)
-        # Up to the friend's tweet, posted after it, the retweet never comes.
-        seen = []
+        # Up to the friend's tweet, posted after it, the retweet never comes
+        # as a tweet: only as the notification that it was retweeted.
+        seen, notified = [], []
         while not seen or seen[-1] != later["id"]:
-            ev = s.next_tweet()
+            ev = s.next()
+            if ev.get("event") == "notification":
+                notified.append(json.loads(ev["data"])["type"])
+                continue
+            assert ev.get("event") == "tweet", ev
             assert ev["id"] != rt["id"], "the retweet of the reader's own tweet was sent"
             seen.append(ev["id"])
         assert json.loads(ev["data"])["text"] == later["text"]
+        assert notified == ["retweet"]
     finally:
         s.close()
 

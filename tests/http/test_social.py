@@ -509,3 +509,59 @@ def test_a_page_of_only_muted_tweets_still_leads_on(api, make_user):
         assert nxt, r.header("Link")
         path = nxt[0].split(";")[0].strip("<>")
     assert seen == [old["id"]], seen
+
+
+# ------------------------------------------- retweets, with notifications and blocks
+
+def retweet(api, user, tweet_id, expect=(200, 201)):
+    r = api.post(f"/v1/tweets/{tweet_id}/retweets", token=user.token)
+    assert r.status in expect, r
+    return r
+
+
+def test_retweets_notify_the_author_grouped_and_an_undo_takes_it_back(api, make_user):
+    a, b, c = make_user(), make_user(), make_user()
+    t = post_tweet(api, a)
+    retweet(api, b, t["id"])
+    retweet(api, b, t["id"])  # twice is one retweet: one notification
+    retweet(api, c, t["id"])
+    got = notifications(api, a)
+    assert [(n["type"], n["actor"]["id"], n["count"]) for n in got] == [("retweet", c.id, 2)], got
+    assert got[0]["tweet"]["id"] == t["id"] and got[0]["tweet"]["retweet_count"] == 2
+    # Undone within the minute: the group counts one fewer, its latest
+    # retweeter is the one left; then it goes.
+    assert api.delete(f"/v1/tweets/{t['id']}/retweets", token=c.token).status == 204
+    got = notifications(api, a)
+    assert [(n["type"], n["actor"]["id"], n["count"]) for n in got] == [("retweet", b.id, 1)], got
+    assert api.delete(f"/v1/tweets/{t['id']}/retweets", token=b.token).status == 204
+    assert notifications(api, a) == []
+    # Retweeting one's own tweet notifies nobody.
+    retweet(api, a, t["id"])
+    assert notifications(api, a) == []
+
+
+def test_a_block_hides_retweets_by_either_author_and_refuses_new_ones(api, make_user):
+    a, b, c = make_user(), make_user(), make_user()
+    follow(api, a, c.id)
+    tb = post_tweet(api, b, "from b")
+    rt = retweet(api, c, tb["id"]).json  # c retweets b; a follows c
+    assert rt["id"] in feed_ids(api, a)
+    block(api, a, b.id)  # a blocks the original's author
+    assert rt["id"] not in feed_ids(api, a)
+    # A single GET is 404 only to the blocked, not to the blocker.
+    assert api.get(f"/v1/tweets/{rt['id']}", token=a.token).status == 200
+    # The blocked user cannot retweet (or like) the blocker's tweets.
+    ta = post_tweet(api, a, "from a")
+    r = api.post(f"/v1/tweets/{ta['id']}/retweets", token=b.token)
+    assert_error(r, 404)
+    assert api.get(f"/v1/tweets/{ta['id']}", token=a.token).json["retweet_count"] == 0
+    # A retweet of the blocker's tweet, made by someone else, is 404 to the blocked.
+    rta = retweet(api, c, ta["id"]).json
+    assert api.get(f"/v1/tweets/{rta['id']}", token=b.token).status == 404
+    assert api.get(f"/v1/tweets/{rta['id']}", token=c.token).status == 200
+    # A mute of the retweeter hides the retweet from the muter's feed.
+    d = make_user()
+    follow(api, d, c.id)
+    assert rta["id"] in feed_ids(api, d)
+    mute(api, d, c.id)
+    assert rta["id"] not in feed_ids(api, d)
