@@ -218,6 +218,13 @@ static int chirp_start(struct chirp *ch, const struct chirp_config *cfg, struct 
 		return -1;
 	idempotency_init(idem_key);
 	sodium_memzero(idem_key, sizeof(idem_key));
+	/* The Mastodon façade's OAuth clients, codes and scoped tokens are
+	 * signed with a key of the data dir (api/mastodon_oauth.c). */
+	strbuf_appendf(&key_path, "%s/oauth.key", cfg->data_dir);
+	key_rc = blob_secret_load(key_path.data, app->oauth_key, failing(err, "oauth key"));
+	strbuf_deinit(&key_path);
+	if (key_rc)
+		return -1;
 	app->metrics = metrics_new(api_route_count());
 	/* /metrics is not public: the scraper shows a token from a file. */
 	struct strbuf token_path = STRBUF_INIT;

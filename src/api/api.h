@@ -57,6 +57,7 @@ struct app {
 	struct live_service *streams; /* live feed sessions (live/service.h) */
 	struct media_service *media; /* uploads, processing, blobs (media/media.h) */
 	char metrics_token[128];     /* the bearer token of GET /metrics */
+	uint8_t oauth_key[32];       /* signs the Mastodon façade's OAuth (api/mastodon_oauth.c) */
 };
 
 /* One per event-loop thread. */
@@ -83,6 +84,16 @@ struct ctx {
 	h2o_iovec_t request_id;
 	char client_ip[CLIENT_IP_MAX];
 	bool async;                       /* answered later (api_write, api_read) */
+
+	/* The Mastodon façade (api/mastodon*.c). */
+	unsigned scopes;                  /* the token's OAuth scopes (API_SCOPE_*) */
+	bool app_token;                   /* an OAuth app's own token (no user) */
+	json_t *body;                     /* the body, already parsed from a form */
+	/* Rewrites a successful (2xx) answer of a shared handler into the
+	 * façade's shape and sends it; NULL: the native answer is sent. */
+	void (*answer)(struct ctx *c, int status, const struct strbuf *body);
+	bool answer_errors;               /* c->answer sends the errors too */
+	void *facade;                     /* the façade's own state, in the pool */
 };
 
 /*
@@ -132,9 +143,17 @@ void api_route_name(size_t i, const char **tmpl, const char **method);
 #define API_QUERY_TOKEN 8u /* the token may come as ?access_token= (EventSource) */
 #define API_PRIVATE 16u    /* answers no cache may keep, token or not (log-in, metrics) */
 #define API_OWN_CACHING 32u /* signed or static: the handler says how to cache, token or not */
+/* OAuth scopes a route needs of a Mastodon token (any one of them when
+ * several are set); a native token holds them all. An auth route without
+ * scopes of its own needs read, write and follow. */
+#define API_SCOPE_READ 0x100u
+#define API_SCOPE_WRITE 0x200u
+#define API_SCOPE_FOLLOW 0x400u
+#define API_SCOPE_PUSH 0x800u
+#define API_SCOPES_ALL 0xf00u
 /* The route's own rate-limit budget, besides "requests" for all. */
-#define API_BUDGET(b) (((unsigned)(b) + 1) << 8)
-#define API_BUDGET_OF(flags) ((flags) >> 8 ? (enum budget)(((flags) >> 8) - 1) : BUDGET_COUNT)
+#define API_BUDGET(b) (((unsigned)(b) + 1) << 16)
+#define API_BUDGET_OF(flags) ((flags) >> 16 ? (enum budget)(((flags) >> 16) - 1) : BUDGET_COUNT)
 
 typedef void (*api_handler)(struct ctx *c);
 
@@ -174,6 +193,11 @@ void api_store_error(struct ctx *c, int rc);
 /* Sends a page of tweets as Tweet[] with its Link header (api/tweets.c). */
 void api_send_tweet_page(struct ctx *c, const struct store_page *page, const struct tweet *t,
 			 const bool *liked, size_t n);
+
+/* A log-in (api/sessions.c): the failed-log-in budget of the handle
+ * from this address, then the accounts service; answers 201 {token, user}
+ * (through c->answer, when set) or 401 invalid_credentials. */
+void api_login(struct ctx *c, const char *handle, size_t hlen, const char *password, size_t plen);
 
 /* Sends a JSON body built by the caller. */
 void api_send(struct ctx *c, int status, const struct strbuf *body);

@@ -21,7 +21,10 @@
 
 void api_send(struct ctx *c, int status, const struct strbuf *body)
 {
-	http_send_json(c->req, status, body);
+	if (c->answer && (c->answer_errors || (status >= 200 && status < 300)))
+		c->answer(c, status, body);
+	else
+		http_send_json(c->req, status, body);
 }
 
 bool api_param_id(struct ctx *c, unsigned i, uint64_t *out)
@@ -136,6 +139,8 @@ static bool is_json_type(h2o_iovec_t v)
 json_t *api_body(struct ctx *c, bool required)
 {
 	h2o_req_t *req = c->req;
+	if (c->body)
+		return json_incref(c->body);
 	bool has_body = req->entity.base != NULL && req->entity.len > 0;
 	if (req->entity.len > c->app->cfg->max_body_bytes) {
 		http_send_error(req, 413, "body_too_large", "request body is too large");

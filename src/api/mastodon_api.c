@@ -1,0 +1,431 @@
+/*
+ * mastodon_api — Mastodon's accounts, statuses and timelines over chirp's
+ * own handlers (api/mastodon.h tells how): each handler here puts the
+ * request in the native handler's terms (path parameters, body) and sets
+ * the renderer that turns the native answer into Mastodon's.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/mastodon.h"
+#include "http/respond.h"
+#include "util/id.h"
+
+/* ---- putting the request in native terms ---- */
+
+static void set_param(struct ctx *c, unsigned i, const char *s, size_t len)
+{
+	c->m.params[i].s = s;
+	c->m.params[i].len = len;
+	if (c->m.nparams <= i)
+		c->m.nparams = i + 1;
+}
+
+static void set_param_id(struct ctx *c, unsigned i, uint64_t id)
+{
+	char *s = h2o_mem_alloc_pool(&c->req->pool, 24);
+	int n = snprintf(s, 24, "%llu", (unsigned long long)id);
+	set_param(c, i, s, (size_t)n);
+}
+
+static void json_dispose(void *p)
+{
+	json_decref(*(json_t **)p);
+}
+
+/* Keeps `v` (stolen) until the request ends. */
+static json_t *keep(struct ctx *c, json_t *v)
+{
+	json_t **slot = h2o_mem_alloc_shared(&c->req->pool, sizeof(*slot), json_dispose);
+	*slot = v;
+	return v;
+}
+
+/* The body the native handler reads (api_body), in place of the request's. */
+static void set_body(struct ctx *c, json_t *body)
+{
+	c->body = keep(c, body);
+}
+
+static bool param_true(json_t *p, const char *name)
+{
+	json_t *v = json_object_get(p, name);
+	if (json_is_true(v))
+		return true;
+	const char *s = json_string_value(v);
+	return s && (strcmp(s, "true") == 0 || strcmp(s, "1") == 0 || strcmp(s, "on") == 0);
+}
+
+/* ---- renderers of native answers ---- */
+
+static json_t *parse(const struct strbuf *body)
+{
+	return json_loadb(body->data ? body->data : "", body->len, 0, NULL);
+}
+
+static void answer_account(struct ctx *c, int status, const struct strbuf *body)
+{
+	(void)status;
+	json_t *u = parse(body);
+	mastodon_send(c, 200, mastodon_account(c, u));
+	json_decref(u);
+}
+
+static void answer_accounts(struct ctx *c, int status, const struct strbuf *body)
+{
+	(void)status;
+	json_t *list = parse(body), *out = json_array(), *u;
+	size_t i;
+	json_array_foreach(list, i, u) json_array_append_new(out, mastodon_account(c, u));
+	mastodon_send(c, 200, out);
+	json_decref(list);
+}
+
+/* verify_credentials and update_credentials: the Account with its
+ * `source`, the fields as the user wrote them. */
+static void answer_credentials(struct ctx *c, int status, const struct strbuf *body)
+{
+	(void)status;
+	json_t *u = parse(body);
+	json_t *a = mastodon_account(c, u);
+	const char *bio = json_string_value(json_object_get(u, "bio"));
+	json_object_set_new(a, "source",
+			    json_pack("{ss, ss, sb, ss, s:[], si}", "note", bio ? bio : "",
+				      "privacy", "public", "sensitive", 0, "language", "", "fields",
+				      "follow_requests_count", 0));
+	mastodon_send(c, 200, a);
+	json_decref(u);
+}
+
+static void answer_status(struct ctx *c, int status, const struct strbuf *body)
+{
+	(void)status;
+	json_t *t = parse(body);
+	mastodon_send(c, 200, mastodon_status(c, t));
+	json_decref(t);
+}
+
+/* A page of statuses; exclude_replies and only_media filter it (the Link
+ * header was set from the whole page, so paging stays exact). */
+static void answer_statuses(struct ctx *c, int status, const struct strbuf *body)
+{
+	(void)status;
+	json_t *p = c->body;
+	bool no_replies = param_true(p, "exclude_replies");
+	bool only_media = param_true(p, "only_media");
+	json_t *list = parse(body), *out = json_array(), *t;
+	size_t i;
+	json_array_foreach(list, i, t)
+	{
+		if (no_replies && json_is_string(json_object_get(t, "in_reply_to_id")))
+			continue;
+		if (only_media && json_array_size(json_object_get(t, "media")) == 0)
+			continue;
+		json_array_append_new(out, mastodon_status(c, t));
+	}
+	mastodon_send(c, 200, out);
+	json_decref(list);
+}
+
+static json_t *statuses_of(struct ctx *c, json_t *list)
+{
+	json_t *out = json_array(), *t;
+	size_t i;
+	json_array_foreach(list, i, t) json_array_append_new(out, mastodon_status(c, t));
+	return out;
+}
+
+static void answer_context(struct ctx *c, int status, const struct strbuf *body)
+{
+	(void)status;
+	json_t *ctx = parse(body);
+	mastodon_send(c, 200,
+		      json_pack("{s:o, s:o}", "ancestors",
+				statuses_of(c, json_object_get(ctx, "ancestors")), "descendants",
+				statuses_of(c, json_object_get(ctx, "descendants"))));
+	json_decref(ctx);
+}
+
+/* A Relationship after a follow or unfollow of path parameter 0. Only
+ * `following` is known here; the rest is what chirp has (no blocks,
+ * mutes or requests yet). */
+static void relationship(struct ctx *c, bool following)
+{
+	const char *id = c->m.params[0].s;
+	json_t *r = json_pack("{ss%, sb, sb, sb, s:[], sb, sb, sb, sb, sb, sb, sb, sb, ss}", "id",
+			      id, c->m.params[0].len, "following", following, "showing_reblogs",
+			      following, "notifying", 0, "languages", "followed_by", 0, "blocking",
+			      0, "blocked_by", 0, "muting", 0, "muting_notifications", 0,
+			      "requested", 0, "domain_blocking", 0, "endorsed", 0, "note", "");
+	mastodon_send(c, 200, r);
+}
+
+static void answer_followed(struct ctx *c, int status, const struct strbuf *body)
+{
+	(void)status;
+	(void)body;
+	relationship(c, true);
+}
+
+static void answer_unfollowed(struct ctx *c, int status, const struct strbuf *body)
+{
+	(void)status;
+	(void)body;
+	relationship(c, false);
+}
+
+/* ---- accounts ---- */
+
+/* POST /api/v1/accounts with an app token: a sign-up, then a log-in,
+ * answered with the new user's token. */
+static void answer_signed_up(struct ctx *c, int status, const struct strbuf *body)
+{
+	(void)body;
+	(void)status;
+	json_t *p = c->body;
+	size_t hlen, plen;
+	const char *handle = mastodon_param(p, "handle", &hlen);
+	const char *password = mastodon_param(p, "password", &plen);
+	c->answer = mastodon_token_answer;
+	c->answer_errors = true;
+	api_login(c, handle, hlen, password, plen);
+}
+
+void mastodon_accounts_create(struct ctx *c)
+{
+	json_t *p = mastodon_params(c);
+	if (!p)
+		return;
+	if (!c->app_token && !c->user_id) {
+		mastodon_error(c, 401, "This method requires an app token (client_credentials)");
+		return;
+	}
+	if (!(c->scopes & API_SCOPE_WRITE)) {
+		mastodon_error(c, 403, "This action is outside the authorized scopes");
+		return;
+	}
+	size_t ulen, plen;
+	const char *user = mastodon_param(p, "username", &ulen);
+	const char *pass = mastodon_param(p, "password", &plen);
+	if (!param_true(p, "agreement")) {
+		mastodon_error(c, 422, "Validation failed: agreement must be accepted");
+		return;
+	}
+	if (!user || !pass) {
+		mastodon_error(c, 422, "Validation failed: username and password are required");
+		return;
+	}
+	/* The scopes of the user token: the app token's. */
+	set_body(c, json_pack("{ss%, ss%}", "handle", user, ulen, "password", pass, plen));
+	c->answer = answer_signed_up;
+	api_users_create(c);
+}
+
+void mastodon_verify_credentials(struct ctx *c)
+{
+	set_param_id(c, 0, c->user_id);
+	c->answer = answer_credentials;
+	api_users_get(c);
+}
+
+void mastodon_update_credentials(struct ctx *c)
+{
+	json_t *p = mastodon_params(c);
+	if (!p)
+		return;
+	json_t *body = json_object();
+	json_t *name = json_object_get(p, "display_name"), *note = json_object_get(p, "note");
+	if (name)
+		json_object_set(body, "display_name", name);
+	if (note)
+		json_object_set(body, "bio", note);
+	set_body(c, body);
+	c->answer = answer_credentials;
+	api_users_update_me(c);
+}
+
+void mastodon_account_get(struct ctx *c)
+{
+	c->answer = answer_account;
+	api_users_get(c);
+}
+
+/* GET /api/v1/accounts/lookup?acct=alice (or alice@this.host). */
+void mastodon_account_lookup(struct ctx *c)
+{
+	json_t *p = mastodon_params(c);
+	if (!p)
+		return;
+	size_t len;
+	const char *acct = mastodon_param(p, "acct", &len);
+	if (!acct || !len) {
+		mastodon_error(c, 400, "acct is required");
+		return;
+	}
+	if (acct[0] == '@') {
+		acct++;
+		len--;
+	}
+	const char *at = memchr(acct, '@', len);
+	if (at)
+		len = (size_t)(at - acct);
+	set_param(c, 0, acct, len);
+	c->answer = answer_account;
+	api_users_by_handle(c);
+}
+
+void mastodon_account_statuses(struct ctx *c)
+{
+	json_t *p = mastodon_params(c);
+	if (!p)
+		return;
+	if (param_true(p, "pinned")) {
+		/* chirp has no pinned posts. */
+		mastodon_send(c, 200, json_array());
+		return;
+	}
+	c->answer = answer_statuses;
+	api_user_tweets(c);
+}
+
+void mastodon_account_followers(struct ctx *c)
+{
+	c->answer = answer_accounts;
+	api_followers(c);
+}
+
+void mastodon_account_following(struct ctx *c)
+{
+	c->answer = answer_accounts;
+	api_following(c);
+}
+
+void mastodon_account_follow(struct ctx *c)
+{
+	if (!mastodon_params(c))
+		return;
+	set_body(c, json_object());
+	c->answer = answer_followed;
+	api_follows_create(c);
+}
+
+void mastodon_account_unfollow(struct ctx *c)
+{
+	c->answer = answer_unfollowed;
+	api_follows_delete(c);
+}
+
+/* ---- statuses ---- */
+
+void mastodon_statuses_create(struct ctx *c)
+{
+	json_t *p = mastodon_params(c);
+	if (!p)
+		return;
+	size_t vlen, splen;
+	const char *visibility = mastodon_param(p, "visibility", &vlen);
+	const char *spoiler = mastodon_param(p, "spoiler_text", &splen);
+	json_t *body = json_object();
+	json_t *status = json_object_get(p, "status");
+	json_t *reply = json_object_get(p, "in_reply_to_id");
+	json_t *media = json_object_get(p, "media_ids");
+	/* Every chirp post is public: "unlisted" is taken as public (it is
+	 * listed), while a private or direct post would be a broken promise,
+	 * so it is refused. Content warnings are refused for the same reason. */
+	if (visibility && vlen && strcmp(visibility, "public") != 0 &&
+	    strcmp(visibility, "unlisted") != 0) {
+		json_decref(body);
+		mastodon_error(c, 422, "chirp has public posts only: visibility must be public");
+		return;
+	}
+	if (spoiler && splen) {
+		json_decref(body);
+		mastodon_error(c, 422, "chirp has no content warnings: spoiler_text must be empty");
+		return;
+	}
+	json_object_set_new(body, "text", status ? json_incref(status) : json_string(""));
+	if (reply && !(json_is_string(reply) && json_string_length(reply) == 0))
+		json_object_set(body, "in_reply_to_id", reply);
+	if (media)
+		json_object_set(body, "media_ids", media);
+	set_body(c, body);
+	c->answer = answer_status;
+	api_tweets_create(c);
+}
+
+void mastodon_status_get(struct ctx *c)
+{
+	c->answer = answer_status;
+	api_tweets_get(c);
+}
+
+void mastodon_status_context(struct ctx *c)
+{
+	c->answer = answer_context;
+	api_tweets_context(c);
+}
+
+/* DELETE /api/v1/statuses/:id answers the deleted Status (with its
+ * `text`, for "delete and redraft"): read first, then delete. */
+static void answer_deleted(struct ctx *c, int status, const struct strbuf *body)
+{
+	(void)status;
+	(void)body;
+	mastodon_send(c, 200, json_incref((json_t *)c->facade));
+}
+
+static void answer_to_delete(struct ctx *c, int status, const struct strbuf *body)
+{
+	(void)status;
+	json_t *t = parse(body);
+	c->facade = keep(c, mastodon_status(c, t));
+	json_decref(t);
+	c->answer = answer_deleted;
+	api_tweets_delete(c);
+}
+
+void mastodon_status_delete(struct ctx *c)
+{
+	c->answer = answer_to_delete;
+	api_tweets_get(c);
+}
+
+void mastodon_status_favourite(struct ctx *c)
+{
+	if (!mastodon_params(c))
+		return;
+	set_body(c, json_object());
+	c->answer = answer_status;
+	api_likes_create(c);
+}
+
+/* Unliking answers 204 natively; Mastodon answers the Status. */
+static void answer_unliked(struct ctx *c, int status, const struct strbuf *body)
+{
+	(void)status;
+	(void)body;
+	c->answer = answer_status;
+	api_tweets_get(c);
+}
+
+void mastodon_status_unfavourite(struct ctx *c)
+{
+	c->answer = answer_unliked;
+	api_likes_delete(c);
+}
+
+void mastodon_status_favourited_by(struct ctx *c)
+{
+	c->answer = answer_accounts;
+	api_liked_by(c);
+}
+
+/* ---- timelines ---- */
+
+void mastodon_timeline_home(struct ctx *c)
+{
+	if (!mastodon_params(c))
+		return;
+	c->answer = answer_statuses;
+	api_feed(c);
+}

@@ -1,0 +1,221 @@
+/*
+ * mastodon_form — a Mastodon request's parameters, wherever the client put
+ * them: Mastodon (a Rails app) reads the query string and a JSON or
+ * form-encoded body as one set, and clients use all three (toot sends
+ * forms, masto.js JSON, OAuth libraries query strings).
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "api/mastodon.h"
+#include "http/respond.h"
+#include "util/strbuf.h"
+
+#define PARAMS_MAX 64 /* distinct names; more is a 422, not a slow request */
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Percent-decoding, '+' as a space; false on a bad escape. */
+static bool url_decode(const char *s, size_t len, struct strbuf *out)
+{
+	strbuf_reset(out);
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] == '+') {
+			strbuf_append_char(out, ' ');
+		} else if (s[i] == '%') {
+			if (i + 2 >= len)
+				return false;
+			int hi = hexval(s[i + 1]);
+			int lo = hexval(s[i + 2]);
+			if (hi < 0 || lo < 0)
+				return false;
+			strbuf_append_char(out, (char)(hi * 16 + lo));
+			i += 2;
+		} else {
+			strbuf_append_char(out, s[i]);
+		}
+	}
+	strbuf_append_char(out, '\0');
+	out->len--;
+	return true;
+}
+
+/* Sets name=value in `obj`; "name[]" appends to the array "name". */
+static bool put_param(json_t *obj, const char *name, size_t nlen, json_t *value)
+{
+	if (nlen >= 2 && name[nlen - 2] == '[' && name[nlen - 1] == ']') {
+		char key[128];
+		if (nlen - 2 >= sizeof(key)) {
+			json_decref(value);
+			return false;
+		}
+		memcpy(key, name, nlen - 2);
+		key[nlen - 2] = '\0';
+		json_t *arr = json_object_get(obj, key);
+		if (!json_is_array(arr)) {
+			arr = json_array();
+			json_object_set_new(obj, key, arr);
+		}
+		if (json_array_size(arr) >= PARAMS_MAX) {
+			json_decref(value);
+			return false;
+		}
+		json_array_append_new(arr, value);
+		return true;
+	}
+	json_object_setn_new(obj, name, nlen, value);
+	return true;
+}
+
+/* a=b&c=d into `obj`; false on a bad escape, invalid UTF-8 or too many. */
+static bool parse_urlencoded(const char *s, size_t len, json_t *obj)
+{
+	struct strbuf name = STRBUF_INIT, value = STRBUF_INIT;
+	bool ok = true;
+	size_t i = 0;
+	while (ok && i < len) {
+		size_t end = i;
+		while (end < len && s[end] != '&')
+			end++;
+		const char *eq = memchr(s + i, '=', end - i);
+		size_t nlen = eq ? (size_t)(eq - (s + i)) : end - i;
+		if (end > i) {
+			ok = url_decode(s + i, nlen, &name) &&
+			     (eq ? url_decode(eq + 1, (size_t)(s + end - eq - 1), &value)
+				 : url_decode("", 0, &value));
+			json_t *v = ok ? json_stringn(value.data, value.len) : NULL;
+			ok = v && json_object_size(obj) < PARAMS_MAX &&
+			     put_param(obj, name.data, name.len, v);
+		}
+		i = end + 1;
+	}
+	strbuf_deinit(&name);
+	strbuf_deinit(&value);
+	return ok;
+}
+
+static bool type_is(h2o_iovec_t v, const char *want)
+{
+	size_t n = strlen(want);
+	return v.len >= n && strncasecmp(v.base, want, n) == 0 &&
+	       (v.len == n || v.base[n] == ';' || v.base[n] == ' ');
+}
+
+static void params_dispose(void *p)
+{
+	json_decref(*(json_t **)p);
+}
+
+static bool parse_body(struct ctx *c, json_t *params)
+{
+	h2o_req_t *req = c->req;
+	if (!req->entity.base || req->entity.len == 0)
+		return true;
+	if (req->entity.len > c->app->cfg->max_body_bytes) {
+		http_send_error(req, 413, "body_too_large", "request body is too large");
+		return false;
+	}
+	h2o_iovec_t type = {0};
+	http_header_get(req, "content-type", &type);
+	if (type_is(type, "application/x-www-form-urlencoded")) {
+		if (parse_urlencoded(req->entity.base, req->entity.len, params))
+			return true;
+		mastodon_error(c, 400, "the form body is malformed");
+		return false;
+	}
+	if (type_is(type, "application/json")) {
+		json_error_t err;
+		json_t *root = json_loadb(req->entity.base, req->entity.len, JSON_REJECT_DUPLICATES,
+					  &err);
+		if (!json_is_object(root)) {
+			json_decref(root);
+			mastodon_error(c, 400, "the body is not a JSON object");
+			return false;
+		}
+		json_object_update(params, root);
+		json_decref(root);
+		return true;
+	}
+	http_send_error(req, 415, "unsupported_media_type",
+			"send application/json or application/x-www-form-urlencoded");
+	return false;
+}
+
+json_t *mastodon_params(struct ctx *c)
+{
+	if (c->body)
+		return c->body;
+	json_t *params = json_object();
+	h2o_req_t *req = c->req;
+	if (req->query_at != SIZE_MAX &&
+	    !parse_urlencoded(req->path.base + req->query_at + 1,
+			      req->path.len - req->query_at - 1, params)) {
+		json_decref(params);
+		mastodon_error(c, 400, "the query string is malformed");
+		return NULL;
+	}
+	if (!parse_body(c, params)) {
+		json_decref(params);
+		return NULL;
+	}
+	json_t **slot = h2o_mem_alloc_shared(&req->pool, sizeof(*slot), params_dispose);
+	*slot = params;
+	c->body = params;
+	return params;
+}
+
+const char *mastodon_param(json_t *params, const char *name, size_t *len)
+{
+	json_t *v = json_object_get(params, name);
+	if (!json_is_string(v)) {
+		if (len)
+			*len = 0;
+		return NULL;
+	}
+	if (len)
+		*len = json_string_length(v);
+	return json_string_value(v);
+}
+
+const char *mastodon_base_url(struct ctx *c)
+{
+	h2o_req_t *req = c->req;
+	h2o_iovec_t proto;
+	bool tls = req->scheme == &H2O_URL_SCHEME_HTTPS ||
+		   (c->app->cfg->trust_proxy && *c->app->cfg->trust_proxy && http_header_get(req, "x-forwarded-proto", &proto) &&
+		    h2o_memis(proto.base, proto.len, H2O_STRLIT("https")));
+	const char *scheme = tls ? "https://" : "http://";
+	size_t n = strlen(scheme) + req->authority.len + 1;
+	char *s = h2o_mem_alloc_pool(&req->pool, n);
+	memcpy(s, scheme, strlen(scheme));
+	memcpy(s + strlen(scheme), req->authority.base, req->authority.len);
+	s[n - 1] = '\0';
+	return s;
+}
+
+void mastodon_error(struct ctx *c, int status, const char *message)
+{
+	json_t *e = json_pack("{ss}", "error", message);
+	mastodon_send(c, status, e);
+}
+
+void mastodon_send(struct ctx *c, int status, json_t *v)
+{
+	struct strbuf sb = STRBUF_INIT;
+	char *s = json_dumps(v, JSON_COMPACT);
+	strbuf_append_str(&sb, s);
+	free(s);
+	json_decref(v);
+	http_send_json(c->req, status, &sb);
+	strbuf_deinit(&sb);
+}
