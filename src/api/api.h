@@ -143,6 +143,10 @@ void api_route_name(size_t i, const char **tmpl, const char **method);
 #define API_QUERY_TOKEN 8u /* the token may come as ?access_token= (EventSource) */
 #define API_PRIVATE 16u    /* answers no cache may keep, token or not (log-in, metrics) */
 #define API_OWN_CACHING 32u /* signed or static: the handler says how to cache, token or not */
+/* A façade's route (c->answer): an Idempotency-Key replay runs the handler,
+ * whose write replays the record in the store, so the façade renders the
+ * replay as it rendered the original; the gateway does not answer it. */
+#define API_FACADE 64u
 /* OAuth scopes a route needs of a Mastodon token (any one of them when
  * several are set); a native token holds them all. An auth route without
  * scopes of its own needs read, write and follow. */

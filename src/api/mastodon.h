@@ -53,6 +53,11 @@ const char *mastodon_param(json_t *params, const char *name, size_t *len);
  * from the pool. */
 const char *mastodon_base_url(struct ctx *c);
 
+/* CORS as Mastodon sends it, for the Mastodon paths (/api/, the OAuth
+ * token endpoints, nodeinfo): Access-Control-Allow-Origin * on every
+ * answer, and the answer to a preflight OPTIONS, sent here (true). */
+bool mastodon_cors(h2o_req_t *req, const char *path, size_t len);
+
 /* Sends a Mastodon-shaped error {"error": message} with `status`. */
 void mastodon_error(struct ctx *c, int status, const char *message);
 

@@ -219,3 +219,32 @@ void mastodon_send(struct ctx *c, int status, json_t *v)
 	http_send_json(c->req, status, &sb);
 	strbuf_deinit(&sb);
 }
+
+static bool has_prefix(const char *path, size_t len, const char *prefix)
+{
+	size_t n = strlen(prefix);
+	return len >= n && memcmp(path, prefix, n) == 0;
+}
+
+bool mastodon_cors(h2o_req_t *req, const char *path, size_t len)
+{
+	if (!has_prefix(path, len, "/api/") && !has_prefix(path, len, "/oauth/token") &&
+	    !has_prefix(path, len, "/oauth/revoke") && !has_prefix(path, len, "/nodeinfo/") &&
+	    !has_prefix(path, len, "/.well-known/nodeinfo"))
+		return false;
+	/* As Mastodon does: any origin, no cookies (the token is a header). */
+	http_header_add(req, "access-control-allow-origin", H2O_STRLIT("*"));
+	http_header_add(req, "access-control-expose-headers",
+			H2O_STRLIT("Link, X-RateLimit-Reset, X-RateLimit-Limit, "
+				   "X-RateLimit-Remaining, X-Request-Id, Idempotency-Key"));
+	if (!h2o_memis(req->method.base, req->method.len, H2O_STRLIT("OPTIONS")))
+		return false;
+	h2o_iovec_t want;
+	http_header_add(req, "access-control-allow-methods",
+			H2O_STRLIT("POST, PUT, DELETE, GET, PATCH, OPTIONS"));
+	if (http_header_get(req, "access-control-request-headers", &want) && want.len <= 1024)
+		http_header_add(req, "access-control-allow-headers", want.base, want.len);
+	http_header_add(req, "access-control-max-age", H2O_STRLIT("7200"));
+	http_send(req, 200, NULL, NULL, 0);
+	return true;
+}

@@ -84,16 +84,16 @@ static const struct route routes[] = {
 	ROUTE("GET", "/api/v1/accounts/{id}/followers", mastodon_account_followers, API_SCOPE_READ),
 	ROUTE("GET", "/api/v1/accounts/{id}/following", mastodon_account_following, API_SCOPE_READ),
 	ROUTE("POST", "/api/v1/accounts/{id}/follow", mastodon_account_follow,
-	      API_AUTH | API_IDEMPOTENT | API_SCOPE_FOLLOW | API_SCOPE_WRITE),
+	      API_AUTH | API_IDEMPOTENT | API_FACADE | API_SCOPE_FOLLOW | API_SCOPE_WRITE),
 	ROUTE("POST", "/api/v1/accounts/{id}/unfollow", mastodon_account_unfollow,
 	      API_AUTH | API_SCOPE_FOLLOW | API_SCOPE_WRITE),
 	ROUTE("POST", "/api/v1/statuses", mastodon_statuses_create,
-	      API_AUTH | API_IDEMPOTENT | API_SCOPE_WRITE | API_BUDGET(BUDGET_POST)),
+	      API_AUTH | API_IDEMPOTENT | API_FACADE | API_SCOPE_WRITE | API_BUDGET(BUDGET_POST)),
 	ROUTE("GET", "/api/v1/statuses/{id}", mastodon_status_get, API_SCOPE_READ),
 	ROUTE("DELETE", "/api/v1/statuses/{id}", mastodon_status_delete, API_AUTH | API_SCOPE_WRITE),
 	ROUTE("GET", "/api/v1/statuses/{id}/context", mastodon_status_context, API_SCOPE_READ),
 	ROUTE("POST", "/api/v1/statuses/{id}/favourite", mastodon_status_favourite,
-	      API_AUTH | API_IDEMPOTENT | API_SCOPE_WRITE),
+	      API_AUTH | API_IDEMPOTENT | API_FACADE | API_SCOPE_WRITE),
 	ROUTE("POST", "/api/v1/statuses/{id}/unfavourite", mastodon_status_unfavourite,
 	      API_AUTH | API_SCOPE_WRITE),
 	ROUTE("GET", "/api/v1/statuses/{id}/favourited_by", mastodon_status_favourited_by,
@@ -298,7 +298,10 @@ static void gate_finish(struct api_read *r, struct ctx *c)
 		return;
 	}
 	if (g->idem > 0) {
-		if (!idempotency_check(req, &g->key, g->idem_rc, &g->record))
+		bool facade_replay =
+			(flags & API_FACADE) && g->idem_rc == STORE_OK &&
+			memcmp(g->record.fingerprint, g->key.fingerprint, sizeof(g->key.fingerprint)) == 0;
+		if (!facade_replay && !idempotency_check(req, &g->key, g->idem_rc, &g->record))
 			return;
 		c->idem = g->key;
 	}
@@ -345,6 +348,8 @@ static void dispatch(struct ctx *c)
 	 * "/" (RFC 3986 §6.2.2.2), and "/../" does not climb to another route. */
 	const char *path = req->path.base;
 	size_t path_len = req->query_at == SIZE_MAX ? req->path.len : req->query_at;
+	if (mastodon_cors(req, path, path_len))
+		return;
 	int match = router_match(routes, NROUTES, req->method.base, req->method.len, path, path_len,
 				 &c->m);
 	/* HEAD is GET without the body (RFC 9110 §9.3.2): the GET route runs,
