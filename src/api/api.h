@@ -94,6 +94,7 @@ struct ctx {
 	void (*answer)(struct ctx *c, int status, const struct strbuf *body);
 	bool answer_errors;               /* c->answer sends the errors too */
 	void *facade;                     /* the façade's own state, in the pool */
+	const char *link_base;            /* Link URLs absolute from this ("http://host") */
 };
 
 /*

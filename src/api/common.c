@@ -95,6 +95,8 @@ static void link_one(struct strbuf *sb, struct ctx *c, const struct store_page *
 	if (sb->len)
 		strbuf_append(sb, ", ", 2);
 	strbuf_append_char(sb, '<');
+	if (c->link_base)
+		strbuf_append_str(sb, c->link_base);
 	strbuf_append(sb, c->req->path.base, path_len);
 	strbuf_appendf(sb, "?limit=%u&%s=", page->limit, cursor);
 	strbuf_append_u64(sb, id);
@@ -118,6 +120,8 @@ void api_link(struct ctx *c, const struct store_page *page, size_t n, uint64_t n
 	} else {
 		/* An empty list: "prev" waits for its first item. */
 		strbuf_append_char(&sb, '<');
+		if (c->link_base)
+			strbuf_append_str(&sb, c->link_base);
 		size_t path_len = c->req->query_at == SIZE_MAX ? c->req->path.len : c->req->query_at;
 		strbuf_append(&sb, c->req->path.base, path_len);
 		strbuf_appendf(&sb, "?limit=%u>; rel=\"prev\"", page->limit);

@@ -56,6 +56,13 @@ static bool param_true(json_t *p, const char *name)
 	return s && (strcmp(s, "true") == 0 || strcmp(s, "1") == 0 || strcmp(s, "on") == 0);
 }
 
+/* A list's Link header, with absolute URLs as Mastodon sends them (the
+ * libraries resolve no relative ones). */
+static void paged(struct ctx *c)
+{
+	c->link_base = mastodon_base_url(c);
+}
+
 /* ---- renderers of native answers ---- */
 
 static json_t *parse(const struct strbuf *body)
@@ -284,18 +291,21 @@ void mastodon_account_statuses(struct ctx *c)
 		mastodon_send(c, 200, json_array());
 		return;
 	}
+	paged(c);
 	c->answer = answer_statuses;
 	api_user_tweets(c);
 }
 
 void mastodon_account_followers(struct ctx *c)
 {
+	paged(c);
 	c->answer = answer_accounts;
 	api_followers(c);
 }
 
 void mastodon_account_following(struct ctx *c)
 {
+	paged(c);
 	c->answer = answer_accounts;
 	api_following(c);
 }
@@ -416,6 +426,7 @@ void mastodon_status_unfavourite(struct ctx *c)
 
 void mastodon_status_favourited_by(struct ctx *c)
 {
+	paged(c);
 	c->answer = answer_accounts;
 	api_liked_by(c);
 }
@@ -426,6 +437,7 @@ void mastodon_timeline_home(struct ctx *c)
 {
 	if (!mastodon_params(c))
 		return;
+	paged(c);
 	c->answer = answer_statuses;
 	api_feed(c);
 }

@@ -111,6 +111,120 @@ static bool type_is(h2o_iovec_t v, const char *want)
 	       (v.len == n || v.base[n] == ';' || v.base[n] == ' ');
 }
 
+/* memmem over the body. */
+static const char *find(const char *hay, size_t hlen, const char *needle, size_t nlen)
+{
+	if (nlen == 0 || hlen < nlen)
+		return NULL;
+	for (size_t i = 0; i + nlen <= hlen; i++)
+		if (hay[i] == needle[0] && memcmp(hay + i, needle, nlen) == 0)
+			return hay + i;
+	return NULL;
+}
+
+/* The value of `attr` (name, filename) in a Content-Disposition line, into
+ * out; false if absent. Quoted values only, as browsers and clients send. */
+static bool disposition_attr(const char *line, size_t len, const char *attr, struct strbuf *out)
+{
+	char pat[16];
+	int n = snprintf(pat, sizeof(pat), "%s=\"", attr);
+	for (const char *p = line; (p = find(p, (size_t)(line + len - p), pat, (size_t)n));
+	     p += n) {
+		if (p > line && p[-1] != ' ' && p[-1] != ';')
+			continue;
+		const char *v = p + n;
+		const char *end = memchr(v, '"', (size_t)(line + len - v));
+		if (!end)
+			return false;
+		strbuf_reset(out);
+		strbuf_append(out, v, (size_t)(end - v));
+		strbuf_append_char(out, '\0');
+		out->len--;
+		return true;
+	}
+	return false;
+}
+
+/* multipart/form-data: text parts become strings; a file part becomes
+ * {"filename", "content_type", "offset", "length"}, its bytes left in the
+ * request body (mastodon_file). */
+static bool parse_multipart(struct ctx *c, h2o_iovec_t type, json_t *obj)
+{
+	const char *body = c->req->entity.base;
+	size_t blen = c->req->entity.len;
+	const char *b = find(type.base, type.len, "boundary=", 9);
+	if (!b)
+		return false;
+	b += 9;
+	size_t bl = (size_t)(type.base + type.len - b);
+	if (bl && *b == '"') {
+		b++;
+		const char *q = memchr(b, '"', (size_t)(type.base + type.len - b));
+		bl = q ? (size_t)(q - b) : 0;
+	} else {
+		const char *semi = memchr(b, ';', bl);
+		if (semi)
+			bl = (size_t)(semi - b);
+	}
+	if (bl == 0 || bl > 200)
+		return false;
+	char delim[208];
+	int dl = snprintf(delim, sizeof(delim), "--%.*s", (int)bl, b);
+	const char *p = find(body, blen, delim, (size_t)dl);
+	struct strbuf name = STRBUF_INIT, filename = STRBUF_INIT;
+	bool ok = p != NULL;
+	while (ok) {
+		p += dl;
+		size_t left = (size_t)(body + blen - p);
+		if (left >= 2 && p[0] == '-' && p[1] == '-')
+			break; /* the closing delimiter */
+		if (left < 2 || p[0] != '\r' || p[1] != '\n') {
+			ok = false;
+			break;
+		}
+		p += 2;
+		const char *head_end = find(p, (size_t)(body + blen - p), "\r\n\r\n", 4);
+		if (!head_end) {
+			ok = false;
+			break;
+		}
+		char ctype[64] = "application/octet-stream";
+		bool named = false, is_file = false;
+		for (const char *line = p; line < head_end;) {
+			const char *eol = find(line, (size_t)(head_end + 2 - line), "\r\n", 2);
+			size_t ll = (size_t)(eol - line);
+			if (ll > 20 && strncasecmp(line, "content-disposition:", 20) == 0) {
+				named = disposition_attr(line, ll, "name", &name);
+				is_file = disposition_attr(line, ll, "filename", &filename);
+			} else if (ll > 13 && strncasecmp(line, "content-type:", 13) == 0) {
+				const char *v = line + 13;
+				while (v < eol && *v == ' ')
+					v++;
+				snprintf(ctype, sizeof(ctype), "%.*s", (int)(eol - v), v);
+			}
+			line = eol + 2;
+		}
+		const char *data = head_end + 4;
+		char crlf_delim[212];
+		int cl = snprintf(crlf_delim, sizeof(crlf_delim), "\r\n%s", delim);
+		const char *next = find(data, (size_t)(body + blen - data), crlf_delim, (size_t)cl);
+		if (!next || !named || json_object_size(obj) >= PARAMS_MAX) {
+			ok = false;
+			break;
+		}
+		json_t *v = is_file ? json_pack("{ss, ss, sI, sI}", "filename", filename.data,
+						"content_type", ctype, "offset",
+						(json_int_t)(data - body), "length",
+						(json_int_t)(next - data))
+				    : json_stringn(data, (size_t)(next - data));
+		ok = v && put_param(obj, name.data, name.len, v);
+		p = next + 2;
+	}
+	strbuf_deinit(&name);
+	strbuf_deinit(&filename);
+	return ok;
+}
+
 static void params_dispose(void *p)
 {
 	json_decref(*(json_t **)p);
@@ -146,8 +260,15 @@ static bool parse_body(struct ctx *c, json_t *params)
 		json_decref(root);
 		return true;
 	}
+	if (type_is(type, "multipart/form-data")) {
+		if (parse_multipart(c, type, params))
+			return true;
+		mastodon_error(c, 400, "the multipart body is malformed");
+		return false;
+	}
 	http_send_error(req, 415, "unsupported_media_type",
-			"send application/json or application/x-www-form-urlencoded");
+			"send application/json, application/x-www-form-urlencoded or "
+			"multipart/form-data");
 	return false;
 }
 
