@@ -441,3 +441,151 @@ void mastodon_timeline_home(struct ctx *c)
 	c->answer = answer_statuses;
 	api_feed(c);
 }
+
+/* ---- search ---- */
+
+#define SEARCH_Q_MAX 512
+
+/* The native search handlers read q (and limit, offset) from the query
+ * string: the request's own is replaced by one in their terms. */
+static void search_query_string(struct ctx *c, const char *q, size_t len, json_t *p)
+{
+	struct strbuf sb = STRBUF_INIT;
+	size_t path_len = c->req->query_at == SIZE_MAX ? c->req->path.len : c->req->query_at;
+	strbuf_append(&sb, c->req->path.base, path_len);
+	strbuf_append_str(&sb, "?q=");
+	for (size_t i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)q[i];
+		if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+		    ch == '_' || ch == '-' || ch == '.')
+			strbuf_append_char(&sb, (char)ch);
+		else
+			strbuf_appendf(&sb, "%%%02X", ch);
+	}
+	static const char *const keep[] = {"limit", "offset"};
+	for (size_t k = 0; k < 2; k++) {
+		size_t vlen;
+		const char *v = mastodon_param(p, keep[k], &vlen);
+		bool digits = v && vlen && vlen <= 6;
+		for (size_t i = 0; digits && i < vlen; i++)
+			digits = v[i] >= '0' && v[i] <= '9';
+		if (digits)
+			strbuf_appendf(&sb, "&%s=%.*s", keep[k], (int)vlen, v);
+	}
+	char *s = h2o_mem_alloc_pool(&c->req->pool, sb.len);
+	memcpy(s, sb.data, sb.len);
+	c->req->query_at = path_len;
+	c->req->path = h2o_iovec_init(s, sb.len);
+	strbuf_deinit(&sb);
+}
+
+struct search_state {
+	json_t *accounts; /* kept (keep()) */
+	bool statuses;    /* statuses wanted too */
+};
+
+/* #tag searches also list the hashtag itself. */
+static json_t *hashtags_of(struct ctx *c, json_t *p)
+{
+	const char *q = mastodon_param(p, "q", NULL);
+	json_t *tags = json_array();
+	if (q && q[0] == '#' && q[1]) {
+		struct strbuf html = STRBUF_INIT;
+		mastodon_content(c, q, &html, tags);
+		strbuf_deinit(&html);
+		size_t i;
+		json_t *t;
+		json_array_foreach(tags, i, t) json_object_set_new(t, "history", json_array());
+	}
+	return tags;
+}
+
+static void search_send(struct ctx *c, json_t *statuses)
+{
+	struct search_state *st = c->facade;
+	json_t *p = c->body;
+	const char *type = mastodon_param(p, "type", NULL);
+	bool tags = !type || strcmp(type, "hashtags") == 0;
+	mastodon_send(c, 200,
+		      json_pack("{s:O, s:o, s:o}", "accounts", st->accounts, "statuses",
+				statuses ? statuses : json_array(), "hashtags",
+				tags ? hashtags_of(c, p) : json_array()));
+}
+
+static void answer_found_statuses(struct ctx *c, int status, const struct strbuf *body)
+{
+	(void)status;
+	json_t *list = parse(body);
+	json_t *out = statuses_of(c, json_is_array(list) ? list : json_object_get(list, "tweets"));
+	json_decref(list);
+	search_send(c, out);
+}
+
+static void answer_found_accounts(struct ctx *c, int status, const struct strbuf *body)
+{
+	(void)status;
+	struct search_state *st = c->facade;
+	json_t *list = parse(body), *u;
+	json_t *users = json_is_array(list) ? list : json_object_get(list, "users");
+	size_t i;
+	json_array_foreach(users, i, u) json_array_append_new(st->accounts, mastodon_account(c, u));
+	json_decref(list);
+	if (!st->statuses) {
+		search_send(c, NULL);
+		return;
+	}
+	size_t len;
+	const char *q = mastodon_param(c->body, "q", &len);
+	search_query_string(c, q, len, c->body);
+	c->answer = answer_found_statuses;
+	api_search_tweets(c);
+}
+
+/* GET /api/v2/search?q=&type=&limit=&offset= (resolve is accepted: chirp
+ * has only local accounts, found by bare handle, "@handle" or
+ * "handle@this-host"). */
+void mastodon_search(struct ctx *c)
+{
+	json_t *p = mastodon_params(c);
+	if (!p)
+		return;
+	size_t len;
+	const char *q = mastodon_param(p, "q", &len);
+	const char *type = mastodon_param(p, "type", NULL);
+	if (!q || !len || len > SEARCH_Q_MAX) {
+		mastodon_error(c, 400, "q must be 1..512 bytes");
+		return;
+	}
+	if (type && strcmp(type, "accounts") != 0 && strcmp(type, "statuses") != 0 &&
+	    strcmp(type, "hashtags") != 0) {
+		mastodon_error(c, 400, "type must be accounts, statuses or hashtags");
+		return;
+	}
+	struct search_state *st = h2o_mem_alloc_pool(&c->req->pool, sizeof(*st));
+	st->accounts = keep(c, json_array());
+	st->statuses = !type || strcmp(type, "statuses") == 0;
+	c->facade = st;
+	if (type && strcmp(type, "hashtags") == 0) {
+		search_send(c, NULL);
+		return;
+	}
+	if (type && strcmp(type, "statuses") == 0) {
+		search_query_string(c, q, len, p);
+		c->answer = answer_found_statuses;
+		api_search_tweets(c);
+		return;
+	}
+	/* An account's name as Mastodon writes it: @alice, alice@host. */
+	const char *h = q;
+	size_t hlen = len;
+	if (hlen > 1 && h[0] == '@') {
+		h++;
+		hlen--;
+	}
+	const char *at = memchr(h, '@', hlen);
+	if (at && at > h)
+		hlen = (size_t)(at - h);
+	search_query_string(c, h, hlen, p);
+	c->answer = answer_found_accounts;
+	api_search_users(c);
+}

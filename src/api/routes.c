@@ -99,6 +99,7 @@ static const struct route routes[] = {
 	ROUTE("GET", "/api/v1/statuses/{id}/favourited_by", mastodon_status_favourited_by,
 	      API_SCOPE_READ),
 	ROUTE("GET", "/api/v1/timelines/home", mastodon_timeline_home, API_AUTH | API_SCOPE_READ),
+	ROUTE("GET", "/api/v2/search", mastodon_search, API_SCOPE_READ),
 	ROUTE("GET", "/avatars/original/missing.png", mastodon_missing_image, API_OWN_CACHING),
 	ROUTE("GET", "/headers/original/missing.png", mastodon_missing_image, API_OWN_CACHING),
 	ROUTE("GET", "/healthz", api_healthz, API_UNLIMITED),

@@ -509,3 +509,24 @@ def test_errors_are_json(api, masto_user):
         assert r.status >= 400
         assert r.header("content-type").startswith("application/json"), r
         assert isinstance(json.loads(r.body)["error"], str), r
+
+
+# ---- search ----
+
+def test_search_v2(api, masto_user):
+    word = "zq" + secrets.token_hex(4)
+    s = post_status(api, masto_user, f"about {word} #{word}")
+    for q in (masto_user.handle, "@" + masto_user.handle, masto_user.handle + "@elsewhere"):
+        r = api.get("/api/v2/search?resolve=true&type=accounts&q=" + urllib.parse.quote(q))
+        assert r.status == 200, r
+        assert masto_user.id in [a["id"] for a in r.json["accounts"]], q
+        assert r.json["statuses"] == [] and r.json["hashtags"] == []
+    r = api.get(f"/api/v2/search?type=statuses&q={word}")
+    assert [x["id"] for x in r.json["statuses"]] == [s["id"]]
+    r = api.get(f"/api/v2/search?q={word}")
+    assert [x["id"] for x in r.json["statuses"]] == [s["id"]]
+    r = api.get("/api/v2/search?type=hashtags&q=%23" + word)
+    assert [t["name"] for t in r.json["hashtags"]] == [word]
+    assert api.get("/api/v2/search").status == 400
+    assert api.get("/api/v2/search?q=x&type=emoji").status == 400
+    assert api.get("/api/v2/search?q=" + "x" * 600).status == 400

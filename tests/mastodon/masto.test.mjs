@@ -149,6 +149,8 @@ test("follow, favourite, and a followed account's post in the home timeline", as
   const aMe = await a.v1.accounts.verifyCredentials();
   const found = await a.v1.accounts.lookup({ acct: bMe.acct });
   assert.equal(found.id, bMe.id);
+  const searched = await a.v2.search.list({ q: `@${bMe.acct}`, type: "accounts", resolve: true });
+  assert.deepEqual(searched.accounts.map((x) => x.id), [bMe.id]);
   const rel = await a.v1.accounts.$select(bMe.id).follow();
   assert.equal(rel.following, true);
   const followers = await a.v1.accounts.$select(bMe.id).followers.list();
@@ -161,6 +163,13 @@ test("follow, favourite, and a followed account's post in the home timeline", as
     await sleep(100);
   }
   assert.ok(home.some((s) => s.id === post.id), "b's post reaches a's home timeline");
+
+  let hits = [];
+  for (let i = 0; i < 50 && hits.length === 0; i++) {
+    hits = (await a.v2.search.list({ q: "from", type: "statuses" })).statuses;
+    if (!hits.length) await sleep(100);
+  }
+  assert.ok(hits.some((s) => s.id === post.id), "the post is found by search");
 
   const faved = await a.v1.statuses.$select(post.id).favourite();
   assert.equal(faved.favourited, true);
