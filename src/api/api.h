@@ -95,6 +95,10 @@ struct ctx {
 	bool answer_errors;               /* c->answer sends the errors too */
 	void *facade;                     /* the façade's own state, in the pool */
 	const char *link_base;            /* Link URLs absolute from this ("http://host") */
+	/* A façade's framing of a live feed's tweet (api/stream.c): appends
+	 * the whole SSE event to `out`; NULL: chirp's own "tweet" event. */
+	void (*stream_tweet)(struct ctx *c, struct strbuf *out, uint64_t id, const char *json,
+			     size_t len);
 };
 
 /*

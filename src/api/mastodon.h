@@ -105,5 +105,7 @@ void mastodon_status_favourited_by(struct ctx *c);
 void mastodon_timeline_home(struct ctx *c);
 void mastodon_search(struct ctx *c);
 void mastodon_missing_image(struct ctx *c);
+void mastodon_streaming_user(struct ctx *c);
+void mastodon_streaming_health(struct ctx *c);
 
 #endif

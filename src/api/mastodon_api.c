@@ -60,7 +60,7 @@ static bool param_true(json_t *p, const char *name)
  * libraries resolve no relative ones). */
 static void paged(struct ctx *c)
 {
-	c->link_base = mastodon_base_url(c);
+	mastodon_base_url(c); /* sets c->link_base */
 }
 
 /* ---- renderers of native answers ---- */
@@ -588,4 +588,39 @@ void mastodon_search(struct ctx *c)
 	search_query_string(c, h, hlen, p);
 	c->answer = answer_found_accounts;
 	api_search_users(c);
+}
+
+/* ---- streaming ---- */
+
+/* A tweet of the live feed as Mastodon's `update` event: its Status, on
+ * one data line (JSON has no raw newline). */
+static void stream_update(struct ctx *c, struct strbuf *out, uint64_t id, const char *json,
+			  size_t len)
+{
+	json_t *t = json_loadb(json, len, 0, NULL);
+	if (!t)
+		return;
+	json_t *s = mastodon_status(c, t);
+	char *text = json_dumps(s, JSON_COMPACT);
+	strbuf_appendf(out, "id: %llu\nevent: update\ndata: ", (unsigned long long)id);
+	strbuf_append_str(out, text);
+	strbuf_append_str(out, "\n\n");
+	free(text);
+	json_decref(s);
+	json_decref(t);
+}
+
+/* GET /api/v1/streaming/user (and /api/v1/streaming/user/notification's
+ * parent): the home timeline's live feed as Mastodon's SSE. */
+void mastodon_streaming_user(struct ctx *c)
+{
+	mastodon_base_url(c); /* computed once, not per event */
+	c->stream_tweet = stream_update;
+	api_feed_stream(c);
+}
+
+/* GET /api/v1/streaming/health */
+void mastodon_streaming_health(struct ctx *c)
+{
+	http_send(c->req, 200, "text/plain", "OK", 2);
 }

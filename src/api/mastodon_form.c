@@ -310,6 +310,8 @@ const char *mastodon_param(json_t *params, const char *name, size_t *len)
 
 const char *mastodon_base_url(struct ctx *c)
 {
+	if (c->link_base)
+		return c->link_base;
 	h2o_req_t *req = c->req;
 	h2o_iovec_t proto;
 	bool tls = req->scheme == &H2O_URL_SCHEME_HTTPS ||
@@ -321,6 +323,7 @@ const char *mastodon_base_url(struct ctx *c)
 	memcpy(s, scheme, strlen(scheme));
 	memcpy(s + strlen(scheme), req->authority.base, req->authority.len);
 	s[n - 1] = '\0';
+	c->link_base = s; /* the façade's Link headers are absolute too */
 	return s;
 }
 

@@ -530,3 +530,35 @@ def test_search_v2(api, masto_user):
     assert api.get("/api/v2/search").status == 400
     assert api.get("/api/v2/search?q=x&type=emoji").status == 400
     assert api.get("/api/v2/search?q=" + "x" * 600).status == 400
+
+
+# ---- streaming ----
+
+def test_streaming_user_sse(api, masto_user):
+    import http.client
+    import time
+    assert api.get("/api/v1/streaming/health").body == b"OK"
+    assert api.get("/api/v1/streaming/user").status == 401
+    host, port = api.address
+    conn = http.client.HTTPConnection(host, port, timeout=10)
+    conn.request("GET", "/api/v1/streaming/user?access_token=" + masto_user.mtoken)
+    r = conn.getresponse()
+    assert r.status == 200
+    assert r.getheader("content-type").startswith("text/event-stream")
+    time.sleep(0.3)
+    s = post_status(api, masto_user, "live one")
+    buf = b""
+    deadline = time.time() + 10
+    while b"event: update" not in buf or not buf.endswith(b"\n\n"):
+        assert time.time() < deadline, buf
+        buf += r.read1(65536)
+    event = buf[buf.index(b"event: update"):].split(b"\n\n")[0]
+    data = json.loads(event.split(b"data: ", 1)[1])
+    assert data["id"] == s["id"] and data["content"] == "<p>live one</p>"
+    api.delete(f"/api/v1/statuses/{s['id']}", token=masto_user.mtoken)
+    buf = b""
+    while b"event: delete" not in buf or not buf.endswith(b"\n\n"):
+        assert time.time() < deadline, buf
+        buf += r.read1(65536)
+    assert (b"event: delete\ndata: " + s["id"].encode() + b"\n\n") in buf
+    conn.close()
