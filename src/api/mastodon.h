@@ -95,6 +95,7 @@ void mastodon_account_followers(struct ctx *c);
 void mastodon_account_following(struct ctx *c);
 void mastodon_account_follow(struct ctx *c);
 void mastodon_account_unfollow(struct ctx *c);
+void mastodon_relationships(struct ctx *c);
 void mastodon_statuses_create(struct ctx *c);
 void mastodon_status_get(struct ctx *c);
 void mastodon_status_delete(struct ctx *c);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "api/mastodon.h"
+#include "core/graph.h"
 #include "http/respond.h"
 #include "util/id.h"
 
@@ -156,15 +157,20 @@ static void answer_context(struct ctx *c, int status, const struct strbuf *body)
 /* A Relationship after a follow or unfollow of path parameter 0. Only
  * `following` is known here; the rest is what chirp has (no blocks,
  * mutes or requests yet). */
+static json_t *relationship_json(const char *id, size_t len, bool following, bool followed_by)
+{
+	return json_pack("{ss%, sb, sb, sb, s:[], sb, sb, sb, sb, sb, sb, sb, sb, ss}", "id", id,
+			 len, "following", following, "showing_reblogs", following, "notifying",
+			 0, "languages", "followed_by", followed_by, "blocking", 0, "blocked_by",
+			 0, "muting", 0, "muting_notifications", 0, "requested", 0,
+			 "domain_blocking", 0, "endorsed", 0, "note", "");
+}
+
 static void relationship(struct ctx *c, bool following)
 {
-	const char *id = c->m.params[0].s;
-	json_t *r = json_pack("{ss%, sb, sb, sb, s:[], sb, sb, sb, sb, sb, sb, sb, sb, ss}", "id",
-			      id, c->m.params[0].len, "following", following, "showing_reblogs",
-			      following, "notifying", 0, "languages", "followed_by", 0, "blocking",
-			      0, "blocked_by", 0, "muting", 0, "muting_notifications", 0,
-			      "requested", 0, "domain_blocking", 0, "endorsed", 0, "note", "");
-	mastodon_send(c, 200, r);
+	/* followed_by is not known here: clients read it from relationships. */
+	mastodon_send(c, 200, relationship_json(c->m.params[0].s, c->m.params[0].len, following,
+						false));
 }
 
 static void answer_followed(struct ctx *c, int status, const struct strbuf *body)
@@ -623,4 +629,73 @@ void mastodon_streaming_user(struct ctx *c)
 void mastodon_streaming_health(struct ctx *c)
 {
 	http_send(c->req, 200, "text/plain", "OK", 2);
+}
+
+/* ---- relationships ---- */
+
+#define RELATIONSHIPS_MAX 40
+
+struct relations_read {
+	struct api_read r;
+	uint64_t viewer;
+	size_t n;
+	uint64_t ids[RELATIONSHIPS_MAX];
+	bool following[RELATIONSHIPS_MAX], followed_by[RELATIONSHIPS_MAX];
+	int rc;
+};
+
+static void relations_run(struct api_read *r, struct store_reader *db)
+{
+	struct relations_read *q = (struct relations_read *)r;
+	q->rc = graph_relations(db, q->viewer, q->ids, q->n, q->following, q->followed_by);
+}
+
+static void relations_finish(struct api_read *r, struct ctx *c)
+{
+	struct relations_read *q = (struct relations_read *)r;
+	if (q->rc != STORE_OK) {
+		api_store_error(c, q->rc);
+		return;
+	}
+	json_t *out = json_array();
+	for (size_t i = 0; i < q->n; i++) {
+		char id[24];
+		int len = snprintf(id, sizeof(id), "%llu", (unsigned long long)q->ids[i]);
+		json_array_append_new(out, relationship_json(id, (size_t)len, q->following[i],
+							     q->followed_by[i]));
+	}
+	mastodon_send(c, 200, out);
+}
+
+/* GET /api/v1/accounts/relationships?id[]=…: the caller's follows each
+ * way (blocks and mutes are not chirp's yet: false). */
+void mastodon_relationships(struct ctx *c)
+{
+	json_t *p = mastodon_params(c);
+	if (!p)
+		return;
+	json_t *ids = json_object_get(p, "id");
+	json_t *one = json_is_string(ids) ? json_pack("[O]", ids) : json_incref(ids);
+	struct relations_read *q = api_read_new(c, sizeof(*q));
+	size_t i;
+	json_t *v;
+	bool ok = json_is_array(one) && json_array_size(one) <= RELATIONSHIPS_MAX;
+	json_array_foreach(one, i, v)
+	{
+		ok = ok && json_is_string(v) &&
+		     id_parse(json_string_value(v), json_string_length(v), &q->ids[q->n]);
+		if (ok)
+			q->n++;
+	}
+	json_decref(one);
+	if (!ok) {
+		if (q->r.heap)
+			free(q);
+		mastodon_error(c, 400, "id[] must be 0..40 account ids");
+		return;
+	}
+	q->r.run = relations_run;
+	q->r.finish = relations_finish;
+	q->viewer = c->user_id;
+	api_read(c, &q->r);
 }

@@ -79,6 +79,8 @@ static const struct route routes[] = {
 	ROUTE("PATCH", "/api/v1/accounts/update_credentials", mastodon_update_credentials,
 	      API_AUTH | API_SCOPE_WRITE),
 	ROUTE("GET", "/api/v1/accounts/lookup", mastodon_account_lookup, API_SCOPE_READ),
+	ROUTE("GET", "/api/v1/accounts/relationships", mastodon_relationships,
+	      API_AUTH | API_SCOPE_READ | API_SCOPE_FOLLOW),
 	ROUTE("GET", "/api/v1/accounts/{id}", mastodon_account_get, API_SCOPE_READ),
 	ROUTE("GET", "/api/v1/accounts/{id}/statuses", mastodon_account_statuses, API_SCOPE_READ),
 	ROUTE("GET", "/api/v1/accounts/{id}/followers", mastodon_account_followers, API_SCOPE_READ),

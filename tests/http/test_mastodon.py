@@ -562,3 +562,18 @@ def test_streaming_user_sse(api, masto_user):
         buf += r.read1(65536)
     assert (b"event: delete\ndata: " + s["id"].encode() + b"\n\n") in buf
     conn.close()
+
+
+def test_relationships(api, app, masto_user, make_user):
+    b, c = make_user("m"), make_user("m")
+    api.post(f"/api/v1/accounts/{b.id}/follow", token=masto_user.mtoken)
+    assert api.post(f"/v1/users/{masto_user.id}/follows", token=c.token).status == 201
+    r = api.get(f"/api/v1/accounts/relationships?id[]={b.id}&id[]={c.id}",
+                token=masto_user.mtoken)
+    assert r.status == 200, r
+    rel = {x["id"]: (x["following"], x["followed_by"]) for x in r.json}
+    assert rel == {b.id: (True, False), c.id: (False, True)}
+    r = api.get(f"/api/v1/accounts/relationships?id={b.id}", token=masto_user.mtoken)
+    assert [x["following"] for x in r.json] == [True]
+    assert api.get("/api/v1/accounts/relationships?id[]=x", token=masto_user.mtoken).status == 400
+    assert api.get(f"/api/v1/accounts/relationships?id={b.id}").status == 401
