@@ -68,6 +68,8 @@ json_t *mastodon_status(struct ctx *c, json_t *tweet);
 /* Status content: text as Mastodon's HTML (paragraphs, links, mentions,
  * hashtags), and the hashtags as `tags`. */
 void mastodon_content(struct ctx *c, const char *text, struct strbuf *html, json_t *tags);
+/* Appends text with &, <, >, " and ' escaped for HTML. */
+void mastodon_html_escape(struct strbuf *sb, const char *s, size_t len);
 /* 2026-11-28T19:40:21.660Z of an id's time. */
 json_t *mastodon_id_time(const char *id);
 

@@ -608,20 +608,6 @@ void mastodon_oauth_token(struct ctx *c)
 
 #define CSRF_COOKIE "chirp_oauth_csrf"
 
-static void html_escape(struct strbuf *sb, const char *s, size_t len)
-{
-	for (size_t i = 0; i < len; i++) {
-		switch (s[i]) {
-		case '&': strbuf_append_str(sb, "&amp;"); break;
-		case '<': strbuf_append_str(sb, "&lt;"); break;
-		case '>': strbuf_append_str(sb, "&gt;"); break;
-		case '"': strbuf_append_str(sb, "&quot;"); break;
-		case '\'': strbuf_append_str(sb, "&#39;"); break;
-		default: strbuf_append_char(sb, s[i]);
-		}
-	}
-}
-
 static void html_send(struct ctx *c, int status, const struct strbuf *body)
 {
 	/* The page may not be framed (clickjacking) and loads nothing. */
@@ -650,7 +636,7 @@ static void error_page(struct ctx *c, int status, const char *message)
 	struct strbuf sb = STRBUF_INIT;
 	page_head(&sb, "Authorisation error");
 	strbuf_append_str(&sb, "<h1>Authorisation error</h1><p class=\"err\">");
-	html_escape(&sb, message, strlen(message));
+	mastodon_html_escape(&sb, message, strlen(message));
 	strbuf_append_str(&sb, "</p></body></html>");
 	html_send(c, status, &sb);
 	strbuf_deinit(&sb);
@@ -659,7 +645,7 @@ static void error_page(struct ctx *c, int status, const char *message)
 static void hidden(struct strbuf *sb, const char *name, const char *value, size_t len)
 {
 	strbuf_appendf(sb, "<input type=\"hidden\" name=\"%s\" value=\"", name);
-	html_escape(sb, value, len);
+	mastodon_html_escape(sb, value, len);
 	strbuf_append_str(sb, "\">");
 }
 
@@ -682,13 +668,13 @@ static void sign_in_page(struct ctx *c, int status, const struct client *cl, jso
 	const char *name = json_string_value(json_object_get(cl->reg, "n"));
 	page_head(&sb, "Sign in");
 	strbuf_append_str(&sb, "<h1>Sign in to chirp</h1><p><strong>");
-	html_escape(&sb, name, strlen(name));
+	mastodon_html_escape(&sb, name, strlen(name));
 	strbuf_append_str(&sb, "</strong> asks to use your account: <em>");
-	html_escape(&sb, sc.data, sc.len);
+	mastodon_html_escape(&sb, sc.data, sc.len);
 	strbuf_append_str(&sb, "</em>.</p>");
 	if (message) {
 		strbuf_append_str(&sb, "<p class=\"err\" role=\"alert\">");
-		html_escape(&sb, message, strlen(message));
+		mastodon_html_escape(&sb, message, strlen(message));
 		strbuf_append_str(&sb, "</p>");
 	}
 	strbuf_append_str(&sb, "<form method=\"post\" action=\"/oauth/authorize\">");
@@ -805,7 +791,7 @@ static void authorize_answer(struct ctx *c, int status, const struct strbuf *bod
 		page_head(&sb, "Authorisation code");
 		strbuf_append_str(&sb, "<h1>Authorisation code</h1><p>Copy this code into the app:</p>"
 				       "<p><code id=\"code\">");
-		html_escape(&sb, code.data, code.len);
+		mastodon_html_escape(&sb, code.data, code.len);
 		strbuf_append_str(&sb, "</code></p></body></html>");
 		html_send(c, 200, &sb);
 	} else {

@@ -42,7 +42,7 @@ static json_t *url_of(struct ctx *c, const char *path, const char *tail)
 	return v ? v : json_string("");
 }
 
-static void html_text(struct strbuf *sb, const char *s, size_t len)
+void mastodon_html_escape(struct strbuf *sb, const char *s, size_t len)
 {
 	for (size_t i = 0; i < len; i++) {
 		switch (s[i]) {
@@ -93,9 +93,9 @@ void mastodon_content(struct ctx *c, const char *text, struct strbuf *html, json
 			i += para ? 2 : 1;
 		} else if (boundary && (n = link_len(text + i, len - i))) {
 			strbuf_append_str(html, "<a href=\"");
-			html_text(html, text + i, n);
+			mastodon_html_escape(html, text + i, n);
 			strbuf_append_str(html, "\" rel=\"nofollow noopener noreferrer\" target=\"_blank\">");
-			html_text(html, text + i, n);
+			mastodon_html_escape(html, text + i, n);
 			strbuf_append_str(html, "</a>");
 			i += n;
 		} else if (boundary && (text[i] == '@' || text[i] == '#') && i + 1 < len &&
@@ -107,9 +107,9 @@ void mastodon_content(struct ctx *c, const char *text, struct strbuf *html, json
 			size_t wl = j - i - 1;
 			if (text[i] == '@') {
 				strbuf_appendf(html, "<span class=\"h-card\"><a href=\"%s/@", base);
-				html_text(html, w, wl);
+				mastodon_html_escape(html, w, wl);
 				strbuf_append_str(html, "\" class=\"u-url mention\">@<span>");
-				html_text(html, w, wl);
+				mastodon_html_escape(html, w, wl);
 				strbuf_append_str(html, "</span></a></span>");
 			} else {
 				char lower[TEXT_MAX + 1];
@@ -119,7 +119,7 @@ void mastodon_content(struct ctx *c, const char *text, struct strbuf *html, json
 				strbuf_appendf(html, "<a href=\"%s/tags/%s\" class=\"mention hashtag\" "
 						     "rel=\"tag\">#<span>",
 					       base, lower);
-				html_text(html, w, wl);
+				mastodon_html_escape(html, w, wl);
 				strbuf_append_str(html, "</span></a>");
 				if (tags) {
 					bool seen = false;
@@ -139,7 +139,7 @@ void mastodon_content(struct ctx *c, const char *text, struct strbuf *html, json
 			}
 			i = j;
 		} else {
-			html_text(html, text + i, 1);
+			mastodon_html_escape(html, text + i, 1);
 			i++;
 		}
 	}
