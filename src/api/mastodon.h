@@ -15,6 +15,7 @@
  *   mastodon_render.c   Account, Status, Relationship from native JSON
  *   mastodon_api.c      accounts, statuses, timelines
  *   mastodon_form.c     form and JSON parameters
+ *   mastodon_media.c    one-request media uploads
  */
 #ifndef CHIRP_API_MASTODON_H
 #define CHIRP_API_MASTODON_H
@@ -65,6 +66,9 @@ void mastodon_error(struct ctx *c, int status, const char *message);
  * Each returns a new reference. ---- */
 json_t *mastodon_account(struct ctx *c, json_t *user);
 json_t *mastodon_status(struct ctx *c, json_t *tweet);
+/* A native Media (or a Tweet's media entry) as a MediaAttachment; url and
+ * preview_url null until it is processed. */
+json_t *mastodon_attachment(struct ctx *c, json_t *media);
 /* Status content: text as Mastodon's HTML (paragraphs, links, mentions,
  * hashtags), and the hashtags as `tags`. */
 void mastodon_content(struct ctx *c, const char *text, struct strbuf *html, json_t *tags);
@@ -108,6 +112,9 @@ void mastodon_status_favourited_by(struct ctx *c);
 void mastodon_timeline_home(struct ctx *c);
 void mastodon_search(struct ctx *c);
 void mastodon_missing_image(struct ctx *c);
+void mastodon_media_create_v1(struct ctx *c);
+void mastodon_media_create_v2(struct ctx *c);
+void mastodon_media_get(struct ctx *c);
 void mastodon_streaming_user(struct ctx *c);
 void mastodon_streaming_health(struct ctx *c);
 

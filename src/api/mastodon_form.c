@@ -235,12 +235,16 @@ static bool parse_body(struct ctx *c, json_t *params)
 	h2o_req_t *req = c->req;
 	if (!req->entity.base || req->entity.len == 0)
 		return true;
-	if (req->entity.len > c->app->cfg->max_body_bytes) {
+	h2o_iovec_t type = {0};
+	http_header_get(req, "content-type", &type);
+	/* A form may carry a file (media): as large as one upload. */
+	uint64_t max = c->app->cfg->max_body_bytes;
+	if (type_is(type, "multipart/form-data"))
+		max += c->app->cfg->media_part_bytes;
+	if (req->entity.len > max) {
 		http_send_error(req, 413, "body_too_large", "request body is too large");
 		return false;
 	}
-	h2o_iovec_t type = {0};
-	http_header_get(req, "content-type", &type);
 	if (type_is(type, "application/x-www-form-urlencoded")) {
 		if (parse_urlencoded(req->entity.base, req->entity.len, params))
 			return true;

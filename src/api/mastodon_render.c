@@ -188,17 +188,30 @@ json_t *mastodon_account(struct ctx *c, json_t *u)
 	return a;
 }
 
-static json_t *attachment(json_t *m)
+/* A URL of chirp's (/blobs/…) made absolute: clients load it as is. */
+static json_t *absolute(struct ctx *c, json_t *url)
 {
-	json_t *w = json_object_get(m, "width"), *h = json_object_get(m, "height");
-	json_int_t wi = json_integer_value(w), hi = json_integer_value(h);
-	json_t *meta = json_pack("{s:{sI, sI, ss, sf}}", "original", "width", wi, "height", hi,
-				 "size", "", "aspect", hi ? (double)wi / (double)hi : 1.0);
-	return json_pack("{s:O, ss, s:O, s:O, s:n, s:O, s:o, s:n, s:n}", "id",
-			 json_object_get(m, "id"), "type", "image", "url", json_object_get(m, "url"),
-			 "preview_url", json_object_get(m, "thumbnail_url"), "remote_url",
-			 "text_url", json_object_get(m, "url"), "meta", meta, "description",
-			 "blurhash");
+	const char *u = json_string_value(url);
+	if (!u)
+		return json_null();
+	return u[0] == '/' ? url_of(c, u, NULL) : json_incref(url);
+}
+
+json_t *mastodon_attachment(struct ctx *c, json_t *m)
+{
+	json_t *url = absolute(c, json_object_get(m, "url"));
+	json_int_t wi = json_integer_value(json_object_get(m, "width"));
+	json_int_t hi = json_integer_value(json_object_get(m, "height"));
+	json_t *meta = json_is_string(url)
+			       ? json_pack("{s:{sI, sI, sf}}", "original", "width", wi, "height", hi,
+					   "aspect", hi ? (double)wi / (double)hi : 1.0)
+			       : json_null();
+	json_t *a = json_pack("{s:O, ss, s:O, s:o, s:n, s:O, s:o, s:n, s:n}", "id",
+			      json_object_get(m, "id"), "type", "image", "url", url, "preview_url",
+			      absolute(c, json_object_get(m, "thumbnail_url")), "remote_url",
+			      "text_url", url, "meta", meta, "description", "blurhash");
+	json_decref(url);
+	return a;
 }
 
 json_t *mastodon_status(struct ctx *c, json_t *t)
@@ -216,7 +229,7 @@ json_t *mastodon_status(struct ctx *c, json_t *t)
 	size_t i;
 	json_t *m;
 	json_array_foreach(json_object_get(t, "media"), i, m)
-		json_array_append_new(media, attachment(m));
+		json_array_append_new(media, mastodon_attachment(c, m));
 	const char *handle = json_string_value(json_object_get(author, "handle"));
 	struct strbuf path = STRBUF_INIT;
 	strbuf_appendf(&path, "/@%s/", handle ? handle : "");

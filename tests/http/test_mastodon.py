@@ -577,3 +577,59 @@ def test_relationships(api, app, masto_user, make_user):
     assert [x["following"] for x in r.json] == [True]
     assert api.get("/api/v1/accounts/relationships?id[]=x", token=masto_user.mtoken).status == 400
     assert api.get(f"/api/v1/accounts/relationships?id={b.id}").status == 401
+
+
+# ---- media ----
+
+def multipart(fields, file_bytes, content_type="image/jpeg"):
+    boundary = "----chirp" + secrets.token_hex(8)
+    out = b""
+    for k, v in fields.items():
+        out += (f"--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n"
+                f"{v}\r\n").encode()
+    out += (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; "
+            f"filename=\"a.jpg\"\r\nContent-Type: {content_type}\r\n\r\n").encode()
+    out += file_bytes + f"\r\n--{boundary}--\r\n".encode()
+    return out, f"multipart/form-data; boundary={boundary}"
+
+
+def test_media_upload_v2_then_post(api, masto_user):
+    import time
+    from test_media import jpeg
+    body, ctype = multipart({"description": "a red square"}, jpeg(64, 48))
+    r = api.post("/api/v2/media", body=body, content_type=ctype, token=masto_user.mtoken)
+    assert r.status == 202, r
+    mid = r.json["id"]
+    assert r.json["type"] == "image" and r.json["url"] is None
+    deadline = time.time() + 20
+    while True:
+        r = api.get(f"/api/v1/media/{mid}", token=masto_user.mtoken)
+        if r.status == 200:
+            break
+        assert r.status == 206 and time.time() < deadline, r
+        time.sleep(0.1)
+    m = r.json
+    assert m["url"].startswith("http://") and m["preview_url"].startswith("http://")
+    assert m["meta"]["original"]["width"] == 64
+    img = api.get(urllib.parse.urlparse(m["url"]).path + "?" + urllib.parse.urlparse(m["url"]).query)
+    assert img.status == 200 and img.body[:2] == b"\xff\xd8"
+    s = post_status(api, masto_user, "with a picture", media_ids=[mid])
+    assert [a["id"] for a in s["media_attachments"]] == [mid]
+    assert s["media_attachments"][0]["url"].startswith("http://")
+    # someone else's media stays theirs
+    assert api.get(f"/api/v1/media/{mid}").status == 401
+
+
+def test_media_refusals(api, masto_user):
+    body, ctype = multipart({}, b"not an image at all", content_type="text/plain")
+    r = api.post("/api/v1/media", body=body, content_type=ctype, token=masto_user.mtoken)
+    assert r.status == 415 and "error" in r.json, r
+    r = api.post("/api/v1/media", body=form({"file": "x"}), content_type=FORM,
+                 token=masto_user.mtoken)
+    assert r.status == 422 and "error" in r.json
+    r = api.post("/api/v1/media", body=b"--x\r\nbroken", content_type="multipart/form-data; boundary=x",
+                 token=masto_user.mtoken)
+    assert r.status == 400 and "error" in r.json
+    body, ctype = multipart({}, b"")
+    r = api.post("/api/v1/media", body=body, content_type=ctype, token=masto_user.mtoken)
+    assert r.status == 422, r

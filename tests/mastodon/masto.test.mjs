@@ -11,6 +11,7 @@ import os from "node:os";
 import path from "node:path";
 import { after, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
+import zlib from "node:zlib";
 import { createOAuthAPIClient, createRestAPIClient } from "masto";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -66,6 +67,32 @@ after(async () => {
 });
 
 const SCOPES = "read write follow";
+
+/** A w×h PNG of one colour. */
+function png(w, h) {
+  const crcTable = Array.from({ length: 256 }, (_, n) => {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    return c >>> 0;
+  });
+  const crc = (buf) => {
+    let c = 0xffffffff;
+    for (const b of buf) c = crcTable[(c ^ b) & 0xff] ^ (c >>> 8);
+    return (c ^ 0xffffffff) >>> 0;
+  };
+  const chunk = (type, data) => {
+    const len = Buffer.alloc(4); len.writeUInt32BE(data.length);
+    const td = Buffer.concat([Buffer.from(type), data]);
+    const c = Buffer.alloc(4); c.writeUInt32BE(crc(td));
+    return Buffer.concat([len, td, c]);
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(w, 0); ihdr.writeUInt32BE(h, 4); ihdr[8] = 8; ihdr[9] = 2;
+  const row = Buffer.concat([Buffer.from([0]), Buffer.from(Array(w).fill([60, 120, 200]).flat())]);
+  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk("IHDR", ihdr), chunk("IDAT", zlib.deflateSync(Buffer.concat(Array(h).fill(row)))),
+    chunk("IEND", Buffer.alloc(0))]);
+}
 const OOB = "urn:ietf:wg:oauth:2.0:oob";
 
 async function registerApp() {
@@ -133,6 +160,15 @@ test("log in with a password, post, reply, read the home timeline", async () => 
     if (seen.length >= 3) break;
   }
   assert.deepEqual(seen, [reply.id, first.id]);
+
+  // Upload an image (v2: the library polls until it is processed), attach it.
+  const media = await masto.v2.media.create({ file: new Blob([png(40, 30)], { type: "image/png" }) });
+  assert.match(media.url, /^http:\/\/.*\/blobs\//);
+  assert.equal(media.meta.original.width, 40);
+  const pic = await masto.v1.statuses.create({ status: "a picture", mediaIds: [media.id] });
+  assert.deepEqual(pic.mediaAttachments.map((m) => m.id), [media.id]);
+  assert.equal((await fetch(media.previewUrl)).status, 200);
+  await masto.v1.statuses.$select(pic.id).remove();
 
   const updated = await masto.v1.accounts.updateCredentials({ displayName: "Masto J", note: "hi" });
   assert.equal(updated.displayName, "Masto J");
