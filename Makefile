@@ -20,6 +20,7 @@
 #   make cluster-test                       the cluster's tests (tests/cluster/)
 #   make http-cluster                       the HTTP suite, each server 3 nodes behind HAProxy
 #   make bench-cluster                      feed, tweet reads, posts through HAProxy to 3 nodes
+#   make mastodon-test                      toot and masto.js against chirp (tests/mastodon/)
 #
 # Objects go to build/<flavour>/ so a sanitizer build never mixes with a plain one.
 
@@ -63,7 +64,7 @@ BIN := $(if $(SANITIZE),chirp-san,chirp)
 
 BENCH_BINS := $(BUILD)/bench/chirp-gen $(BUILD)/bench/chirp-streams
 
-.PHONY: all deps run test http-cluster cluster cluster-stop cluster-test bench-cluster check-includes unit http http-redis http-offload http-pg crash crash-pg pg-failover s3-compat crash-test fuzz fuzz-replay clean format bench bench-tools bench-search bench-overload bench-streams bench-media web-test
+.PHONY: all deps run test http-cluster cluster cluster-stop cluster-test bench-cluster check-includes unit http http-redis http-offload http-pg crash crash-pg pg-failover s3-compat crash-test fuzz fuzz-replay clean format bench bench-tools bench-search bench-overload bench-streams bench-media web-test mastodon-test
 
 all: $(BIN)
 
@@ -152,7 +153,7 @@ run: deps
 test: deps
 	@$(MAKE) --no-print-directory $(BIN) $(UNIT_BINS)
 	@$(MAKE) --no-print-directory check-includes unit http http-offload http-pg http-redis crash crash-pg \
-		pg-failover cluster-test fuzz-replay s3-compat web-test
+		pg-failover cluster-test fuzz-replay s3-compat web-test mastodon-test
 
 # No include cycle in src/, and no lower layer including a higher one
 # (scripts/check-includes.py, docs/architecture.md).
@@ -188,6 +189,16 @@ web-test: deps $(BIN) tests/web/node_modules/.package-lock.json
 
 tests/web/node_modules/.package-lock.json: tests/web/package.json tests/web/package-lock.json
 	cd tests/web && npm ci --no-audit --no-fund --loglevel=error
+
+# Real Mastodon clients against chirp (docs/mastodon.md): toot, Debian's
+# command-line client, driven without a terminal, and masto.js from npm
+# (installed from the lockfile into tests/mastodon/node_modules once).
+mastodon-test: deps $(BIN) tests/mastodon/node_modules/.package-lock.json
+	CHIRP_BIN=$(CURDIR)/$(BIN) $(PYTHON) -m pytest -q tests/mastodon
+	cd tests/mastodon && CHIRP_BIN=$(CURDIR)/$(BIN) node --test --test-concurrency=1 masto.test.mjs
+
+tests/mastodon/node_modules/.package-lock.json: tests/mastodon/package.json tests/mastodon/package-lock.json
+	cd tests/mastodon && npm ci --no-audit --no-fund --loglevel=error
 
 # The request paths again with every store read on a worker thread, as a
 # store across the network (PostgreSQL) runs them (docs/architecture.md);

@@ -366,6 +366,9 @@ static const struct config_flag flags[] = {
     {"idempotency-key-file", NULL, FIELD(idem_key_file), &type_string, .arg = "PATH",
      .help = "the key of Idempotency-Key fingerprints, 64 hex digits, shared by every node "
              "of a cluster (none: DATA/idem.key, made if missing)"},
+    {"oauth-key-file", NULL, FIELD(oauth_key_file), &type_string, .arg = "PATH",
+     .help = "the key that signs the Mastodon API's OAuth clients, codes and tokens, 64 hex "
+             "digits, shared by every node of a cluster (none: DATA/oauth.key, made if missing)"},
 
     {.help = "Sessions"},
     {"session-idle-days", NULL, FIELD(session_idle_ms), &type_days_ms, 1, 3650, .arg = "DAYS",

@@ -79,6 +79,7 @@ struct chirp_config {
 	const char *blob_secret_file;   /* --blob-secret-file; NULL: DATA/blob.key */
 	const char *blob_secret;        /* --blob-secret, CHIRP_BLOB_SECRET (hex) */
 	const char *idem_key_file;      /* --idempotency-key-file; NULL: DATA/idem.key */
+	const char *oauth_key_file;     /* --oauth-key-file; NULL: DATA/oauth.key */
 };
 
 enum config_result { CONFIG_RUN, CONFIG_EXIT_OK, CONFIG_EXIT_ERROR };

@@ -257,6 +257,13 @@ static int chirp_start(struct chirp *ch, const struct chirp_config *cfg, struct 
 		return -1;
 	idempotency_init(idem_key);
 	sodium_memzero(idem_key, sizeof(idem_key));
+	/* The Mastodon façade's OAuth clients, codes and scoped tokens are
+	 * signed with a key (api/mastodon_oauth.c): the operator's file,
+	 * shared by a cluster's nodes, or one of the data dir. */
+	key_rc = secret_load(cfg, cfg->oauth_key_file, "oauth.key", app->oauth_key,
+			     failing(err, "oauth key"));
+	if (key_rc)
+		return -1;
 	app->metrics = metrics_new(api_route_count());
 	/* /metrics is not public: the scraper shows a token from a file. */
 	struct strbuf token_path = STRBUF_INIT;

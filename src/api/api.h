@@ -60,6 +60,7 @@ struct app {
 	struct media_service *media; /* uploads, processing, blobs (media/media.h) */
 	struct redis *redis;         /* cluster mode's shared state; NULL: none (redis/redis.h) */
 	char metrics_token[128];     /* the bearer token of GET /metrics */
+	uint8_t oauth_key[32];       /* signs the Mastodon façade's OAuth (api/mastodon_oauth.c) */
 };
 
 /* One per event-loop thread. */
@@ -87,6 +88,21 @@ struct ctx {
 	h2o_iovec_t request_id;
 	char client_ip[CLIENT_IP_MAX];
 	bool async;                       /* answered later (api_write, api_read) */
+
+	/* The Mastodon façade (api/mastodon*.c). */
+	unsigned scopes;                  /* the token's OAuth scopes (API_SCOPE_*) */
+	bool app_token;                   /* an OAuth app's own token (no user) */
+	json_t *body;                     /* the body, already parsed from a form */
+	/* Rewrites a successful (2xx) answer of a shared handler into the
+	 * façade's shape and sends it; NULL: the native answer is sent. */
+	void (*answer)(struct ctx *c, int status, const struct strbuf *body);
+	bool answer_errors;               /* c->answer sends the errors too */
+	void *facade;                     /* the façade's own state, in the pool */
+	const char *link_base;            /* Link URLs absolute from this ("http://host") */
+	/* A façade's framing of a live feed's tweet (api/stream.c): appends
+	 * the whole SSE event to `out`; NULL: chirp's own "tweet" event. */
+	void (*stream_tweet)(struct ctx *c, struct strbuf *out, uint64_t id, const char *json,
+			     size_t len);
 };
 
 /*
@@ -136,9 +152,21 @@ void api_route_name(size_t i, const char **tmpl, const char **method);
 #define API_QUERY_TOKEN 8u /* the token may come as ?access_token= (EventSource) */
 #define API_PRIVATE 16u    /* answers no cache may keep, token or not (log-in, metrics) */
 #define API_OWN_CACHING 32u /* signed or static: the handler says how to cache, token or not */
+/* A façade's route (c->answer): an Idempotency-Key replay runs the handler,
+ * whose write replays the record in the store, so the façade renders the
+ * replay as it rendered the original; the gateway does not answer it. */
+#define API_FACADE 64u
+/* OAuth scopes a route needs of a Mastodon token (any one of them when
+ * several are set); a native token holds them all. An auth route without
+ * scopes of its own needs read, write and follow. */
+#define API_SCOPE_READ 0x100u
+#define API_SCOPE_WRITE 0x200u
+#define API_SCOPE_FOLLOW 0x400u
+#define API_SCOPE_PUSH 0x800u
+#define API_SCOPES_ALL 0xf00u
 /* The route's own rate-limit budget, besides "requests" for all. */
-#define API_BUDGET(b) (((unsigned)(b) + 1) << 8)
-#define API_BUDGET_OF(flags) ((flags) >> 8 ? (enum budget)(((flags) >> 8) - 1) : BUDGET_COUNT)
+#define API_BUDGET(b) (((unsigned)(b) + 1) << 16)
+#define API_BUDGET_OF(flags) ((flags) >> 16 ? (enum budget)(((flags) >> 16) - 1) : BUDGET_COUNT)
 
 typedef void (*api_handler)(struct ctx *c);
 
@@ -180,6 +208,11 @@ bool api_nullable_id(struct ctx *c, json_t *obj, const char *name, const char *i
 
 /* Answers a store failure that is not the handler's to explain. */
 void api_store_error(struct ctx *c, int rc);
+
+/* A log-in (api/sessions.c): the failed-log-in budget of the handle
+ * from this address, then the accounts service; answers 201 {token, user}
+ * (through c->answer, when set) or 401 invalid_credentials. */
+void api_login(struct ctx *c, const char *handle, size_t hlen, const char *password, size_t plen);
 
 /* Sends a JSON body built by the caller. */
 void api_send(struct ctx *c, int status, const struct strbuf *body);

@@ -71,18 +71,24 @@ struct blob_put {
 static void put_reply(h2o_req_t *req, void *arg)
 {
 	struct blob_put *p = arg;
+	bool again = false; /* a façade's answer started another step (api/write.c) */
 	if (req) {
+		p->ctx->async = false;
 		if (p->ok) {
-			char quoted[BLOB_ETAG_LEN + 3], body[BLOB_ETAG_LEN + 16];
+			char quoted[BLOB_ETAG_LEN + 3];
 			int n = snprintf(quoted, sizeof(quoted), "\"%s\"", p->etag);
 			http_header_add(req, "etag", quoted, (size_t)n);
-			n = snprintf(body, sizeof(body), "{\"etag\":\"%s\"}", p->etag);
-			http_send(req, 200, "application/json", body, (size_t)n);
+			struct strbuf body = STRBUF_INIT;
+			strbuf_appendf(&body, "{\"etag\":\"%s\"}", p->etag);
+			api_send(p->ctx, 200, &body);
+			strbuf_deinit(&body);
 		} else {
 			http_send_error(req, 503, "unavailable", "the blob store failed; try again");
 		}
+		again = p->ctx->async;
 	}
-	api_request_done(p->app, req ? p->ctx : NULL);
+	if (!again)
+		api_request_done(p->app, req ? p->ctx : NULL);
 	free(p);
 }
 

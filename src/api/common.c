@@ -21,7 +21,10 @@
 
 void api_send(struct ctx *c, int status, const struct strbuf *body)
 {
-	http_send_json(c->req, status, body);
+	if (c->answer && (c->answer_errors || (status >= 200 && status < 300)))
+		c->answer(c, status, body);
+	else
+		http_send_json(c->req, status, body);
 }
 
 bool api_param_id(struct ctx *c, unsigned i, uint64_t *out)
@@ -92,6 +95,8 @@ static void link_one(struct strbuf *sb, struct ctx *c, const struct store_page *
 	if (sb->len)
 		strbuf_append(sb, ", ", 2);
 	strbuf_append_char(sb, '<');
+	if (c->link_base)
+		strbuf_append_str(sb, c->link_base);
 	strbuf_append(sb, c->req->path.base, path_len);
 	strbuf_appendf(sb, "?limit=%u%s&%s=", page->limit, c->link_query, cursor);
 	strbuf_append_u64(sb, id);
@@ -115,6 +120,8 @@ void api_link(struct ctx *c, const struct store_page *page, size_t n, uint64_t n
 	} else {
 		/* An empty list: "prev" waits for its first item. */
 		strbuf_append_char(&sb, '<');
+		if (c->link_base)
+			strbuf_append_str(&sb, c->link_base);
 		size_t path_len = c->req->query_at == SIZE_MAX ? c->req->path.len : c->req->query_at;
 		strbuf_append(&sb, c->req->path.base, path_len);
 		strbuf_appendf(&sb, "?limit=%u%s>; rel=\"prev\"", page->limit, c->link_query);
@@ -136,6 +143,8 @@ static bool is_json_type(h2o_iovec_t v)
 json_t *api_body(struct ctx *c, bool required)
 {
 	h2o_req_t *req = c->req;
+	if (c->body)
+		return json_incref(c->body);
 	bool has_body = req->entity.base != NULL && req->entity.len > 0;
 	if (req->entity.len > c->app->cfg->max_body_bytes) {
 		http_send_error(req, 413, "body_too_large", "request body is too large");

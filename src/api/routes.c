@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "api/mastodon.h"
 #include "api/stream.h"
 #include "core/accounts.h"
 #include "gateway/auth.h"
@@ -74,6 +75,58 @@ static const struct route routes[] = {
 	/* Presigned: the URL's signature is the authorisation (api/blobs.c). */
 	ROUTE("PUT", "/blobs/{key}", api_blob_put, API_OWN_CACHING),
 	ROUTE("GET", "/blobs/{key}", api_blob_get, API_OWN_CACHING),
+	/* The Mastodon client API (api/mastodon*.c, docs/mastodon.md). */
+	ROUTE("GET", "/api/v1/instance", mastodon_instance_v1, 0),
+	ROUTE("GET", "/api/v2/instance", mastodon_instance_v2, 0),
+	ROUTE("GET", "/.well-known/nodeinfo", mastodon_nodeinfo_wellknown, 0),
+	ROUTE("GET", "/nodeinfo/2.0", mastodon_nodeinfo, 0),
+	ROUTE("POST", "/api/v1/apps", mastodon_apps_create, API_PRIVATE | API_BUDGET(BUDGET_SIGNUP)),
+	ROUTE("GET", "/api/v1/apps/verify_credentials", mastodon_apps_verify, API_PRIVATE),
+	ROUTE("POST", "/oauth/token", mastodon_oauth_token, API_PRIVATE | API_BUDGET(BUDGET_LOGIN)),
+	ROUTE("GET", "/oauth/authorize", mastodon_oauth_authorize_page, API_PRIVATE),
+	ROUTE("POST", "/oauth/authorize", mastodon_oauth_authorize,
+	      API_PRIVATE | API_BUDGET(BUDGET_LOGIN)),
+	ROUTE("POST", "/oauth/revoke", mastodon_oauth_revoke, API_PRIVATE),
+	ROUTE("POST", "/api/v1/accounts", mastodon_accounts_create,
+	      API_PRIVATE | API_BUDGET(BUDGET_SIGNUP)),
+	ROUTE("GET", "/api/v1/accounts/verify_credentials", mastodon_verify_credentials,
+	      API_AUTH | API_SCOPE_READ),
+	ROUTE("PATCH", "/api/v1/accounts/update_credentials", mastodon_update_credentials,
+	      API_AUTH | API_SCOPE_WRITE),
+	ROUTE("GET", "/api/v1/accounts/lookup", mastodon_account_lookup, API_SCOPE_READ),
+	ROUTE("GET", "/api/v1/accounts/relationships", mastodon_relationships,
+	      API_AUTH | API_SCOPE_READ | API_SCOPE_FOLLOW),
+	ROUTE("GET", "/api/v1/accounts/{id}", mastodon_account_get, API_SCOPE_READ),
+	ROUTE("GET", "/api/v1/accounts/{id}/statuses", mastodon_account_statuses, API_SCOPE_READ),
+	ROUTE("GET", "/api/v1/accounts/{id}/followers", mastodon_account_followers, API_SCOPE_READ),
+	ROUTE("GET", "/api/v1/accounts/{id}/following", mastodon_account_following, API_SCOPE_READ),
+	ROUTE("POST", "/api/v1/accounts/{id}/follow", mastodon_account_follow,
+	      API_AUTH | API_IDEMPOTENT | API_FACADE | API_SCOPE_FOLLOW | API_SCOPE_WRITE),
+	ROUTE("POST", "/api/v1/accounts/{id}/unfollow", mastodon_account_unfollow,
+	      API_AUTH | API_SCOPE_FOLLOW | API_SCOPE_WRITE),
+	ROUTE("POST", "/api/v1/statuses", mastodon_statuses_create,
+	      API_AUTH | API_IDEMPOTENT | API_FACADE | API_SCOPE_WRITE | API_BUDGET(BUDGET_POST)),
+	ROUTE("GET", "/api/v1/statuses/{id}", mastodon_status_get, API_SCOPE_READ),
+	ROUTE("DELETE", "/api/v1/statuses/{id}", mastodon_status_delete, API_AUTH | API_SCOPE_WRITE),
+	ROUTE("GET", "/api/v1/statuses/{id}/context", mastodon_status_context, API_SCOPE_READ),
+	ROUTE("POST", "/api/v1/statuses/{id}/favourite", mastodon_status_favourite,
+	      API_AUTH | API_IDEMPOTENT | API_FACADE | API_SCOPE_WRITE),
+	ROUTE("POST", "/api/v1/statuses/{id}/unfavourite", mastodon_status_unfavourite,
+	      API_AUTH | API_SCOPE_WRITE),
+	ROUTE("GET", "/api/v1/statuses/{id}/favourited_by", mastodon_status_favourited_by,
+	      API_SCOPE_READ),
+	ROUTE("GET", "/api/v1/timelines/home", mastodon_timeline_home, API_AUTH | API_SCOPE_READ),
+	ROUTE("GET", "/api/v2/search", mastodon_search, API_SCOPE_READ),
+	ROUTE("POST", "/api/v1/media", mastodon_media_create_v1,
+	      API_AUTH | API_SCOPE_WRITE | API_BUDGET(BUDGET_MEDIA)),
+	ROUTE("POST", "/api/v2/media", mastodon_media_create_v2,
+	      API_AUTH | API_SCOPE_WRITE | API_BUDGET(BUDGET_MEDIA)),
+	ROUTE("GET", "/api/v1/media/{id}", mastodon_media_get, API_AUTH | API_SCOPE_READ | API_SCOPE_WRITE),
+	ROUTE("GET", "/api/v1/streaming/health", mastodon_streaming_health, 0),
+	ROUTE("GET", "/api/v1/streaming/user", mastodon_streaming_user,
+	      API_AUTH | API_QUERY_TOKEN | API_SCOPE_READ),
+	ROUTE("GET", "/avatars/original/missing.png", mastodon_missing_image, API_OWN_CACHING),
+	ROUTE("GET", "/headers/original/missing.png", mastodon_missing_image, API_OWN_CACHING),
 	ROUTE("GET", "/healthz", api_healthz, API_UNLIMITED),
 	ROUTE("GET", "/readyz", api_readyz, API_UNLIMITED),
 	ROUTE("GET", "/metrics", api_metrics, API_UNLIMITED | API_PRIVATE),
@@ -216,6 +269,18 @@ static void gate_release(struct api_read *r)
 	strbuf_deinit(&((struct gate *)r)->record.body);
 }
 
+/* Whether a token's OAuth scopes reach a route: one of the route's own
+ * scopes, or, for an auth route without any, all of read, write and
+ * follow (a native token holds every scope). */
+static bool scopes_allow(unsigned flags, unsigned scopes)
+{
+	unsigned need = flags & API_SCOPES_ALL;
+	if (need)
+		return (scopes & need) != 0;
+	unsigned all = API_SCOPE_READ | API_SCOPE_WRITE | API_SCOPE_FOLLOW;
+	return !(flags & API_AUTH) || (scopes & all) == all;
+}
+
 /* On the loop, with what the gateway read: budgets, then every refusal in
  * order, then the handler. */
 static void gate_finish(struct api_read *r, struct ctx *c)
@@ -253,12 +318,20 @@ static void gate_finish(struct api_read *r, struct ctx *c)
 		http_send_error(req, 401, "unauthorized", "a valid bearer token is required");
 		return;
 	}
+	if (g->authed && !scopes_allow(flags, c->scopes)) {
+		http_send_error(req, 403, "insufficient_scope",
+				"This action is outside the authorized scopes");
+		return;
+	}
 	if (g->idem < 0) {
 		idempotency_refuse(req);
 		return;
 	}
 	if (g->idem > 0) {
-		if (!idempotency_check(req, &g->key, g->idem_rc, &g->record))
+		bool facade_replay =
+			(flags & API_FACADE) && g->idem_rc == STORE_OK &&
+			memcmp(g->record.fingerprint, g->key.fingerprint, sizeof(g->key.fingerprint)) == 0;
+		if (!facade_replay && !idempotency_check(req, &g->key, g->idem_rc, &g->record))
 			return;
 		c->idem = g->key;
 	}
@@ -305,6 +378,8 @@ static void dispatch(struct ctx *c)
 	 * "/" (RFC 3986 §6.2.2.2), and "/../" does not climb to another route. */
 	const char *path = req->path.base;
 	size_t path_len = req->query_at == SIZE_MAX ? req->path.len : req->query_at;
+	if (mastodon_cors(req, path, path_len))
+		return;
 	int match = router_match(routes, NROUTES, req->method.base, req->method.len, path, path_len,
 				 &c->m);
 	/* HEAD is GET without the body (RFC 9110 §9.3.2): the GET route runs,
@@ -344,7 +419,12 @@ static void dispatch(struct ctx *c)
 	g->accounts = c->app->accounts;
 	g->record.body = (struct strbuf)STRBUF_INIT;
 	h2o_iovec_t token;
-	if (auth_token(req, flags & API_QUERY_TOKEN, &token) && token.len <= sizeof(g->token)) {
+	c->scopes = API_SCOPES_ALL;
+	if (auth_token(req, flags & API_QUERY_TOKEN, &token))
+		mastodon_token_classify(c->app, &token, &c->scopes, &c->app_token);
+	else
+		token.len = 0;
+	if (token.len && token.len <= sizeof(g->token)) {
 		memcpy(g->token, token.base, token.len);
 		g->token_len = token.len;
 	}

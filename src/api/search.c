@@ -163,8 +163,10 @@ static void reply(h2o_req_t *req, void *arg)
 {
 	struct search_job *job = arg;
 	const struct search_result *res = &job->res;
+	bool again = false; /* a façade's answer started another step (api/write.c) */
 	if (req) {
 		struct ctx *c = job->ctx;
+		c->async = false;
 		if (res->status != STORE_OK) {
 			api_store_error(c, res->status);
 		} else {
@@ -185,8 +187,10 @@ static void reply(h2o_req_t *req, void *arg)
 			}
 			api_send(c, 200, &res->json);
 		}
+		again = c->async;
 	}
-	api_request_done(job->app, req ? job->ctx : NULL);
+	if (!again)
+		api_request_done(job->app, req ? job->ctx : NULL);
 	strbuf_deinit(&job->res.json);
 	free(job);
 }

@@ -20,23 +20,15 @@
 #include "core/validate.h"
 #include "http/respond.h"
 
-void api_sessions_create(struct ctx *c)
+void api_login(struct ctx *c, const char *handle, size_t hlen, const char *password, size_t plen)
 {
-	json_t *body = api_body(c, true);
-	if (!body)
-		return;
-	const char *handle, *password;
-	size_t hlen, plen;
-	if (!api_string(c, body, "handle", true, "invalid_handle", &handle, &hlen) ||
-	    !api_string(c, body, "password", true, "invalid_password", &password, &plen))
-		goto done;
 	char folded[HANDLE_MAX + 1];
 	size_t flen = hlen < HANDLE_MAX ? hlen : HANDLE_MAX;
 	for (size_t i = 0; i < flen; i++)
 		folded[i] = (char)tolower((unsigned char)handle[i]);
 	folded[flen] = '\0';
 	if (!ratelimit_login_allowed(c->app->ratelimit, c->req, folded, flen, c->client_ip))
-		goto done;
+		return;
 	struct accounts_origin origin = {.ip = c->client_ip};
 	h2o_iovec_t ua;
 	if (http_header_get(c->req, "user-agent", &ua)) {
@@ -45,7 +37,18 @@ void api_sessions_create(struct ctx *c)
 	}
 	accounts_login(c->app->accounts, handle, hlen, folded, password, plen, &origin,
 		       api_write_done, api_write_begin(c));
-done:
+}
+
+void api_sessions_create(struct ctx *c)
+{
+	json_t *body = api_body(c, true);
+	if (!body)
+		return;
+	const char *handle, *password;
+	size_t hlen, plen;
+	if (api_string(c, body, "handle", true, "invalid_handle", &handle, &hlen) &&
+	    api_string(c, body, "password", true, "invalid_password", &password, &plen))
+		api_login(c, handle, hlen, password, plen);
 	json_decref(body);
 }
 

@@ -190,6 +190,10 @@ static void watch_client(struct sse *x, size_t buffer_bytes)
 static void sink_tweet(void *arg, uint64_t id, const char *json, size_t len)
 {
 	struct sse *x = arg;
+	if (x->ctx->stream_tweet) {
+		x->ctx->stream_tweet(x->ctx, &x->pending, id, json, len);
+		return;
+	}
 	strbuf_append_str(&x->pending, "id: ");
 	strbuf_append_u64(&x->pending, id);
 	strbuf_append_str(&x->pending, "\nevent: tweet\ndata: ");
@@ -202,6 +206,12 @@ static void sink_tweet(void *arg, uint64_t id, const char *json, size_t len)
 static void sink_deleted(void *arg, uint64_t id)
 {
 	struct sse *x = arg;
+	if (x->ctx->stream_tweet) { /* Mastodon's: the bare id */
+		strbuf_append_str(&x->pending, "event: delete\ndata: ");
+		strbuf_append_u64(&x->pending, id);
+		strbuf_append_str(&x->pending, "\n\n");
+		return;
+	}
 	strbuf_append_str(&x->pending, "event: delete\ndata: {\"id\":\"");
 	strbuf_append_u64(&x->pending, id);
 	strbuf_append_str(&x->pending, "\"}\n\n");

@@ -32,7 +32,11 @@ static void reply(h2o_req_t *req, void *arg)
 {
 	struct pending *p = arg;
 	struct store_write *sw = &p->w->sw;
+	/* A façade's answer (c->answer) may start another step, which marks
+	 * the request asynchronous again: then that step ends it. */
+	bool again = false;
 	if (req) {
+		p->ctx->async = false;
 		if (sw->status == STORE_ERROR || sw->status == STORE_BUSY) {
 			http_send_unavailable(req);
 		} else if (sw->status == STORE_IDEM_MISMATCH) {
@@ -41,10 +45,12 @@ static void reply(h2o_req_t *req, void *arg)
 		} else {
 			if (sw->replayed)
 				http_header_add(req, "idempotent-replayed", "true", 4);
-			http_send_json(req, sw->resp_status, &sw->resp_body);
+			api_send(p->ctx, sw->resp_status, &sw->resp_body);
 		}
+		again = p->ctx->async;
 	}
-	api_request_done(p->app, req ? p->ctx : NULL);
+	if (!again)
+		api_request_done(p->app, req ? p->ctx : NULL);
 	write_free(p->w);
 	free(p);
 }

@@ -94,3 +94,24 @@ int graph_following(struct store_reader *r, uint64_t user_id, const struct store
 {
 	return r->ops->following(r, user_id, page, out, n);
 }
+
+int graph_relations(struct store_reader *r, uint64_t viewer, const uint64_t *targets, size_t n,
+		    bool *following, bool *followed_by)
+{
+	struct store_followee *out = NULL;
+	uint64_t *ids = NULL;
+	size_t nout = 0, nids = 0;
+	int rc = r->ops->followees(r, viewer, &out, &nout);
+	if (rc == STORE_OK)
+		rc = r->ops->follower_ids(r, viewer, &ids, &nids);
+	for (size_t i = 0; rc == STORE_OK && i < n; i++) {
+		following[i] = followed_by[i] = false;
+		for (size_t k = 0; k < nout && !following[i]; k++)
+			following[i] = out[k].id == targets[i];
+		for (size_t k = 0; k < nids && !followed_by[i]; k++)
+			followed_by[i] = ids[k] == targets[i];
+	}
+	free(out);
+	free(ids);
+	return rc;
+}

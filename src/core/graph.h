@@ -51,4 +51,10 @@ int graph_followers(struct store_reader *r, uint64_t user_id, const struct store
 int graph_following(struct store_reader *r, uint64_t user_id, const struct store_page *page,
 		    struct follow_entry *out, size_t *n);
 
+/* Whether `viewer` follows each of targets[0..n) (following[i]) and each
+ * follows `viewer` (followed_by[i]): two reads of the viewer's own edges,
+ * whatever n is (the Mastodon façade's relationships). */
+int graph_relations(struct store_reader *r, uint64_t viewer, const uint64_t *targets, size_t n,
+		    bool *following, bool *followed_by);
+
 #endif

@@ -217,7 +217,7 @@ class Cluster:
     def _make_secrets(self):
         """Made once per cluster dir, shared by every node: a node never
         makes its own (blob_secret_read)."""
-        for name in ("blob.secret", "idem.secret"):
+        for name in ("blob.secret", "idem.secret", "oauth.secret"):
             p = self.secret(name)
             if not p.exists():
                 p.write_text(secrets.token_hex(32) + "\n")
@@ -273,6 +273,7 @@ class Cluster:
                 "--blob-s3-bucket", S3_BUCKET,
                 "--blob-secret-file", str(self.secret("blob.secret")),
                 "--idempotency-key-file", str(self.secret("idem.secret")),
+                "--oauth-key-file", str(self.secret("oauth.secret")),
                 "--metrics-token-file", str(self.secret("metrics.token"))]
         if self.want_redis:
             argv += ["--redis", self.redis_url]

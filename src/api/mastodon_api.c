@@ -1,0 +1,701 @@
+/*
+ * mastodon_api — Mastodon's accounts, statuses and timelines over chirp's
+ * own handlers (api/mastodon.h tells how): each handler here puts the
+ * request in the native handler's terms (path parameters, body) and sets
+ * the renderer that turns the native answer into Mastodon's.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/mastodon.h"
+#include "core/graph.h"
+#include "http/respond.h"
+#include "util/id.h"
+
+/* ---- putting the request in native terms ---- */
+
+static void set_param(struct ctx *c, unsigned i, const char *s, size_t len)
+{
+	c->m.params[i].s = s;
+	c->m.params[i].len = len;
+	if (c->m.nparams <= i)
+		c->m.nparams = i + 1;
+}
+
+static void set_param_id(struct ctx *c, unsigned i, uint64_t id)
+{
+	char *s = h2o_mem_alloc_pool(&c->req->pool, 24);
+	int n = snprintf(s, 24, "%llu", (unsigned long long)id);
+	set_param(c, i, s, (size_t)n);
+}
+
+static void json_dispose(void *p)
+{
+	json_decref(*(json_t **)p);
+}
+
+/* Keeps `v` (stolen) until the request ends. */
+static json_t *keep(struct ctx *c, json_t *v)
+{
+	json_t **slot = h2o_mem_alloc_shared(&c->req->pool, sizeof(*slot), json_dispose);
+	*slot = v;
+	return v;
+}
+
+/* The body the native handler reads (api_body), in place of the request's. */
+static void set_body(struct ctx *c, json_t *body)
+{
+	c->body = keep(c, body);
+}
+
+static bool param_true(json_t *p, const char *name)
+{
+	json_t *v = json_object_get(p, name);
+	if (json_is_true(v))
+		return true;
+	const char *s = json_string_value(v);
+	return s && (strcmp(s, "true") == 0 || strcmp(s, "1") == 0 || strcmp(s, "on") == 0);
+}
+
+/* A list's Link header, with absolute URLs as Mastodon sends them (the
+ * libraries resolve no relative ones). */
+static void paged(struct ctx *c)
+{
+	mastodon_base_url(c); /* sets c->link_base */
+}
+
+/* ---- renderers of native answers ---- */
+
+static json_t *parse(const struct strbuf *body)
+{
+	return json_loadb(body->data ? body->data : "", body->len, 0, NULL);
+}
+
+static void answer_account(struct ctx *c, int status, const struct strbuf *body)
+{
+	(void)status;
+	json_t *u = parse(body);
+	mastodon_send(c, 200, mastodon_account(c, u));
+	json_decref(u);
+}
+
+static void answer_accounts(struct ctx *c, int status, const struct strbuf *body)
+{
+	(void)status;
+	json_t *list = parse(body), *out = json_array(), *u;
+	size_t i;
+	json_array_foreach(list, i, u) json_array_append_new(out, mastodon_account(c, u));
+	mastodon_send(c, 200, out);
+	json_decref(list);
+}
+
+/* verify_credentials and update_credentials: the Account with its
+ * `source`, the fields as the user wrote them. */
+static void answer_credentials(struct ctx *c, int status, const struct strbuf *body)
+{
+	(void)status;
+	json_t *u = parse(body);
+	json_t *a = mastodon_account(c, u);
+	const char *bio = json_string_value(json_object_get(u, "bio"));
+	json_object_set_new(a, "source",
+			    json_pack("{ss, ss, sb, ss, s:[], si}", "note", bio ? bio : "",
+				      "privacy", "public", "sensitive", 0, "language", "", "fields",
+				      "follow_requests_count", 0));
+	mastodon_send(c, 200, a);
+	json_decref(u);
+}
+
+static void answer_status(struct ctx *c, int status, const struct strbuf *body)
+{
+	(void)status;
+	json_t *t = parse(body);
+	mastodon_send(c, 200, mastodon_status(c, t));
+	json_decref(t);
+}
+
+/* A page of statuses; exclude_replies and only_media filter it (the Link
+ * header was set from the whole page, so paging stays exact). */
+static void answer_statuses(struct ctx *c, int status, const struct strbuf *body)
+{
+	(void)status;
+	json_t *p = c->body;
+	bool no_replies = param_true(p, "exclude_replies");
+	bool only_media = param_true(p, "only_media");
+	json_t *list = parse(body), *out = json_array(), *t;
+	size_t i;
+	json_array_foreach(list, i, t)
+	{
+		if (no_replies && json_is_string(json_object_get(t, "in_reply_to_id")))
+			continue;
+		if (only_media && json_array_size(json_object_get(t, "media")) == 0)
+			continue;
+		json_array_append_new(out, mastodon_status(c, t));
+	}
+	mastodon_send(c, 200, out);
+	json_decref(list);
+}
+
+static json_t *statuses_of(struct ctx *c, json_t *list)
+{
+	json_t *out = json_array(), *t;
+	size_t i;
+	json_array_foreach(list, i, t) json_array_append_new(out, mastodon_status(c, t));
+	return out;
+}
+
+static void answer_context(struct ctx *c, int status, const struct strbuf *body)
+{
+	(void)status;
+	json_t *ctx = parse(body);
+	mastodon_send(c, 200,
+		      json_pack("{s:o, s:o}", "ancestors",
+				statuses_of(c, json_object_get(ctx, "ancestors")), "descendants",
+				statuses_of(c, json_object_get(ctx, "descendants"))));
+	json_decref(ctx);
+}
+
+/* A Relationship after a follow or unfollow of path parameter 0. Only
+ * `following` is known here; the rest is what chirp has (no blocks,
+ * mutes or requests yet). */
+static json_t *relationship_json(const char *id, size_t len, bool following, bool followed_by)
+{
+	return json_pack("{ss%, sb, sb, sb, s:[], sb, sb, sb, sb, sb, sb, sb, sb, ss}", "id", id,
+			 len, "following", following, "showing_reblogs", following, "notifying",
+			 0, "languages", "followed_by", followed_by, "blocking", 0, "blocked_by",
+			 0, "muting", 0, "muting_notifications", 0, "requested", 0,
+			 "domain_blocking", 0, "endorsed", 0, "note", "");
+}
+
+static void relationship(struct ctx *c, bool following)
+{
+	/* followed_by is not known here: clients read it from relationships. */
+	mastodon_send(c, 200, relationship_json(c->m.params[0].s, c->m.params[0].len, following,
+						false));
+}
+
+static void answer_followed(struct ctx *c, int status, const struct strbuf *body)
+{
+	(void)status;
+	(void)body;
+	relationship(c, true);
+}
+
+static void answer_unfollowed(struct ctx *c, int status, const struct strbuf *body)
+{
+	(void)status;
+	(void)body;
+	relationship(c, false);
+}
+
+/* ---- accounts ---- */
+
+/* POST /api/v1/accounts with an app token: a sign-up, then a log-in,
+ * answered with the new user's token. */
+static void answer_signed_up(struct ctx *c, int status, const struct strbuf *body)
+{
+	(void)body;
+	(void)status;
+	json_t *p = c->body;
+	size_t hlen, plen;
+	const char *handle = mastodon_param(p, "handle", &hlen);
+	const char *password = mastodon_param(p, "password", &plen);
+	c->answer = mastodon_token_answer;
+	c->answer_errors = true;
+	api_login(c, handle, hlen, password, plen);
+}
+
+void mastodon_accounts_create(struct ctx *c)
+{
+	json_t *p = mastodon_params(c);
+	if (!p)
+		return;
+	if (!c->app_token && !c->user_id) {
+		mastodon_error(c, 401, "This method requires an app token (client_credentials)");
+		return;
+	}
+	if (!(c->scopes & API_SCOPE_WRITE)) {
+		mastodon_error(c, 403, "This action is outside the authorized scopes");
+		return;
+	}
+	size_t ulen, plen;
+	const char *user = mastodon_param(p, "username", &ulen);
+	const char *pass = mastodon_param(p, "password", &plen);
+	if (!param_true(p, "agreement")) {
+		mastodon_error(c, 422, "Validation failed: agreement must be accepted");
+		return;
+	}
+	if (!user || !pass) {
+		mastodon_error(c, 422, "Validation failed: username and password are required");
+		return;
+	}
+	/* The scopes of the user token: the app token's. */
+	set_body(c, json_pack("{ss%, ss%}", "handle", user, ulen, "password", pass, plen));
+	c->answer = answer_signed_up;
+	api_users_create(c);
+}
+
+void mastodon_verify_credentials(struct ctx *c)
+{
+	set_param_id(c, 0, c->user_id);
+	c->answer = answer_credentials;
+	api_users_get(c);
+}
+
+void mastodon_update_credentials(struct ctx *c)
+{
+	json_t *p = mastodon_params(c);
+	if (!p)
+		return;
+	json_t *body = json_object();
+	json_t *name = json_object_get(p, "display_name"), *note = json_object_get(p, "note");
+	if (name)
+		json_object_set(body, "display_name", name);
+	if (note)
+		json_object_set(body, "bio", note);
+	set_body(c, body);
+	c->answer = answer_credentials;
+	api_users_update_me(c);
+}
+
+void mastodon_account_get(struct ctx *c)
+{
+	c->answer = answer_account;
+	api_users_get(c);
+}
+
+/* GET /api/v1/accounts/lookup?acct=alice (or alice@this.host). */
+void mastodon_account_lookup(struct ctx *c)
+{
+	json_t *p = mastodon_params(c);
+	if (!p)
+		return;
+	size_t len;
+	const char *acct = mastodon_param(p, "acct", &len);
+	if (!acct || !len) {
+		mastodon_error(c, 400, "acct is required");
+		return;
+	}
+	if (acct[0] == '@') {
+		acct++;
+		len--;
+	}
+	const char *at = memchr(acct, '@', len);
+	if (at)
+		len = (size_t)(at - acct);
+	set_param(c, 0, acct, len);
+	c->answer = answer_account;
+	api_users_by_handle(c);
+}
+
+void mastodon_account_statuses(struct ctx *c)
+{
+	json_t *p = mastodon_params(c);
+	if (!p)
+		return;
+	if (param_true(p, "pinned")) {
+		/* chirp has no pinned posts. */
+		mastodon_send(c, 200, json_array());
+		return;
+	}
+	paged(c);
+	c->answer = answer_statuses;
+	api_user_tweets(c);
+}
+
+void mastodon_account_followers(struct ctx *c)
+{
+	paged(c);
+	c->answer = answer_accounts;
+	api_followers(c);
+}
+
+void mastodon_account_following(struct ctx *c)
+{
+	paged(c);
+	c->answer = answer_accounts;
+	api_following(c);
+}
+
+void mastodon_account_follow(struct ctx *c)
+{
+	if (!mastodon_params(c))
+		return;
+	set_body(c, json_object());
+	c->answer = answer_followed;
+	api_follows_create(c);
+}
+
+void mastodon_account_unfollow(struct ctx *c)
+{
+	c->answer = answer_unfollowed;
+	api_follows_delete(c);
+}
+
+/* ---- statuses ---- */
+
+void mastodon_statuses_create(struct ctx *c)
+{
+	json_t *p = mastodon_params(c);
+	if (!p)
+		return;
+	size_t vlen, splen;
+	const char *visibility = mastodon_param(p, "visibility", &vlen);
+	const char *spoiler = mastodon_param(p, "spoiler_text", &splen);
+	json_t *body = json_object();
+	json_t *status = json_object_get(p, "status");
+	json_t *reply = json_object_get(p, "in_reply_to_id");
+	json_t *media = json_object_get(p, "media_ids");
+	/* Every chirp post is public: "unlisted" is taken as public (it is
+	 * listed), while a private or direct post would be a broken promise,
+	 * so it is refused. Content warnings are refused for the same reason. */
+	if (visibility && vlen && strcmp(visibility, "public") != 0 &&
+	    strcmp(visibility, "unlisted") != 0) {
+		json_decref(body);
+		mastodon_error(c, 422, "chirp has public posts only: visibility must be public");
+		return;
+	}
+	if (spoiler && splen) {
+		json_decref(body);
+		mastodon_error(c, 422, "chirp has no content warnings: spoiler_text must be empty");
+		return;
+	}
+	json_object_set_new(body, "text", status ? json_incref(status) : json_string(""));
+	if (reply && !(json_is_string(reply) && json_string_length(reply) == 0))
+		json_object_set(body, "in_reply_to_id", reply);
+	if (media)
+		json_object_set(body, "media_ids", media);
+	set_body(c, body);
+	c->answer = answer_status;
+	api_tweets_create(c);
+}
+
+void mastodon_status_get(struct ctx *c)
+{
+	c->answer = answer_status;
+	api_tweets_get(c);
+}
+
+void mastodon_status_context(struct ctx *c)
+{
+	c->answer = answer_context;
+	api_tweets_context(c);
+}
+
+/* DELETE /api/v1/statuses/:id answers the deleted Status (with its
+ * `text`, for "delete and redraft"): read first, then delete. */
+static void answer_deleted(struct ctx *c, int status, const struct strbuf *body)
+{
+	(void)status;
+	(void)body;
+	mastodon_send(c, 200, json_incref((json_t *)c->facade));
+}
+
+static void answer_to_delete(struct ctx *c, int status, const struct strbuf *body)
+{
+	(void)status;
+	json_t *t = parse(body);
+	c->facade = keep(c, mastodon_status(c, t));
+	json_decref(t);
+	c->answer = answer_deleted;
+	api_tweets_delete(c);
+}
+
+void mastodon_status_delete(struct ctx *c)
+{
+	c->answer = answer_to_delete;
+	api_tweets_get(c);
+}
+
+void mastodon_status_favourite(struct ctx *c)
+{
+	if (!mastodon_params(c))
+		return;
+	set_body(c, json_object());
+	c->answer = answer_status;
+	api_likes_create(c);
+}
+
+/* Unliking answers 204 natively; Mastodon answers the Status. */
+static void answer_unliked(struct ctx *c, int status, const struct strbuf *body)
+{
+	(void)status;
+	(void)body;
+	c->answer = answer_status;
+	api_tweets_get(c);
+}
+
+void mastodon_status_unfavourite(struct ctx *c)
+{
+	c->answer = answer_unliked;
+	api_likes_delete(c);
+}
+
+void mastodon_status_favourited_by(struct ctx *c)
+{
+	paged(c);
+	c->answer = answer_accounts;
+	api_liked_by(c);
+}
+
+/* ---- timelines ---- */
+
+void mastodon_timeline_home(struct ctx *c)
+{
+	if (!mastodon_params(c))
+		return;
+	paged(c);
+	c->answer = answer_statuses;
+	api_feed(c);
+}
+
+/* ---- search ---- */
+
+#define SEARCH_Q_MAX 512
+
+/* The native search handlers read q (and limit, offset) from the query
+ * string: the request's own is replaced by one in their terms. */
+static void search_query_string(struct ctx *c, const char *q, size_t len, json_t *p)
+{
+	struct strbuf sb = STRBUF_INIT;
+	size_t path_len = c->req->query_at == SIZE_MAX ? c->req->path.len : c->req->query_at;
+	strbuf_append(&sb, c->req->path.base, path_len);
+	strbuf_append_str(&sb, "?q=");
+	for (size_t i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)q[i];
+		if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+		    ch == '_' || ch == '-' || ch == '.')
+			strbuf_append_char(&sb, (char)ch);
+		else
+			strbuf_appendf(&sb, "%%%02X", ch);
+	}
+	static const char *const keep[] = {"limit", "offset"};
+	for (size_t k = 0; k < 2; k++) {
+		size_t vlen;
+		const char *v = mastodon_param(p, keep[k], &vlen);
+		bool digits = v && vlen && vlen <= 6;
+		for (size_t i = 0; digits && i < vlen; i++)
+			digits = v[i] >= '0' && v[i] <= '9';
+		if (digits)
+			strbuf_appendf(&sb, "&%s=%.*s", keep[k], (int)vlen, v);
+	}
+	char *s = h2o_mem_alloc_pool(&c->req->pool, sb.len);
+	memcpy(s, sb.data, sb.len);
+	c->req->query_at = path_len;
+	c->req->path = h2o_iovec_init(s, sb.len);
+	strbuf_deinit(&sb);
+}
+
+struct search_state {
+	json_t *accounts; /* kept (keep()) */
+	bool statuses;    /* statuses wanted too */
+};
+
+/* #tag searches also list the hashtag itself. */
+static json_t *hashtags_of(struct ctx *c, json_t *p)
+{
+	const char *q = mastodon_param(p, "q", NULL);
+	json_t *tags = json_array();
+	if (q && q[0] == '#' && q[1]) {
+		struct strbuf html = STRBUF_INIT;
+		mastodon_content(c, q, &html, tags);
+		strbuf_deinit(&html);
+		size_t i;
+		json_t *t;
+		json_array_foreach(tags, i, t) json_object_set_new(t, "history", json_array());
+	}
+	return tags;
+}
+
+static void search_send(struct ctx *c, json_t *statuses)
+{
+	struct search_state *st = c->facade;
+	json_t *p = c->body;
+	const char *type = mastodon_param(p, "type", NULL);
+	bool tags = !type || strcmp(type, "hashtags") == 0;
+	mastodon_send(c, 200,
+		      json_pack("{s:O, s:o, s:o}", "accounts", st->accounts, "statuses",
+				statuses ? statuses : json_array(), "hashtags",
+				tags ? hashtags_of(c, p) : json_array()));
+}
+
+static void answer_found_statuses(struct ctx *c, int status, const struct strbuf *body)
+{
+	(void)status;
+	json_t *list = parse(body);
+	json_t *out = statuses_of(c, json_is_array(list) ? list : json_object_get(list, "tweets"));
+	json_decref(list);
+	search_send(c, out);
+}
+
+static void answer_found_accounts(struct ctx *c, int status, const struct strbuf *body)
+{
+	(void)status;
+	struct search_state *st = c->facade;
+	json_t *list = parse(body), *u;
+	json_t *users = json_is_array(list) ? list : json_object_get(list, "users");
+	size_t i;
+	json_array_foreach(users, i, u) json_array_append_new(st->accounts, mastodon_account(c, u));
+	json_decref(list);
+	if (!st->statuses) {
+		search_send(c, NULL);
+		return;
+	}
+	size_t len;
+	const char *q = mastodon_param(c->body, "q", &len);
+	search_query_string(c, q, len, c->body);
+	c->answer = answer_found_statuses;
+	api_search_tweets(c);
+}
+
+/* GET /api/v2/search?q=&type=&limit=&offset= (resolve is accepted: chirp
+ * has only local accounts, found by bare handle, "@handle" or
+ * "handle@this-host"). */
+void mastodon_search(struct ctx *c)
+{
+	json_t *p = mastodon_params(c);
+	if (!p)
+		return;
+	size_t len;
+	const char *q = mastodon_param(p, "q", &len);
+	const char *type = mastodon_param(p, "type", NULL);
+	if (!q || !len || len > SEARCH_Q_MAX) {
+		mastodon_error(c, 400, "q must be 1..512 bytes");
+		return;
+	}
+	if (type && strcmp(type, "accounts") != 0 && strcmp(type, "statuses") != 0 &&
+	    strcmp(type, "hashtags") != 0) {
+		mastodon_error(c, 400, "type must be accounts, statuses or hashtags");
+		return;
+	}
+	struct search_state *st = h2o_mem_alloc_pool(&c->req->pool, sizeof(*st));
+	st->accounts = keep(c, json_array());
+	st->statuses = !type || strcmp(type, "statuses") == 0;
+	c->facade = st;
+	if (type && strcmp(type, "hashtags") == 0) {
+		search_send(c, NULL);
+		return;
+	}
+	if (type && strcmp(type, "statuses") == 0) {
+		search_query_string(c, q, len, p);
+		c->answer = answer_found_statuses;
+		api_search_tweets(c);
+		return;
+	}
+	/* An account's name as Mastodon writes it: @alice, alice@host. */
+	const char *h = q;
+	size_t hlen = len;
+	if (hlen > 1 && h[0] == '@') {
+		h++;
+		hlen--;
+	}
+	const char *at = memchr(h, '@', hlen);
+	if (at && at > h)
+		hlen = (size_t)(at - h);
+	search_query_string(c, h, hlen, p);
+	c->answer = answer_found_accounts;
+	api_search_users(c);
+}
+
+/* ---- streaming ---- */
+
+/* A tweet of the live feed as Mastodon's `update` event: its Status, on
+ * one data line (JSON has no raw newline). */
+static void stream_update(struct ctx *c, struct strbuf *out, uint64_t id, const char *json,
+			  size_t len)
+{
+	json_t *t = json_loadb(json, len, 0, NULL);
+	if (!t)
+		return;
+	json_t *s = mastodon_status(c, t);
+	char *text = json_dumps(s, JSON_COMPACT);
+	strbuf_appendf(out, "id: %llu\nevent: update\ndata: ", (unsigned long long)id);
+	strbuf_append_str(out, text);
+	strbuf_append_str(out, "\n\n");
+	free(text);
+	json_decref(s);
+	json_decref(t);
+}
+
+/* GET /api/v1/streaming/user (and /api/v1/streaming/user/notification's
+ * parent): the home timeline's live feed as Mastodon's SSE. */
+void mastodon_streaming_user(struct ctx *c)
+{
+	mastodon_base_url(c); /* computed once, not per event */
+	c->stream_tweet = stream_update;
+	api_feed_stream(c);
+}
+
+/* GET /api/v1/streaming/health */
+void mastodon_streaming_health(struct ctx *c)
+{
+	http_send(c->req, 200, "text/plain", "OK", 2);
+}
+
+/* ---- relationships ---- */
+
+#define RELATIONSHIPS_MAX 40
+
+struct relations_read {
+	struct api_read r;
+	uint64_t viewer;
+	size_t n;
+	uint64_t ids[RELATIONSHIPS_MAX];
+	bool following[RELATIONSHIPS_MAX], followed_by[RELATIONSHIPS_MAX];
+	int rc;
+};
+
+static void relations_run(struct api_read *r, struct store_reader *db)
+{
+	struct relations_read *q = (struct relations_read *)r;
+	q->rc = graph_relations(db, q->viewer, q->ids, q->n, q->following, q->followed_by);
+}
+
+static void relations_finish(struct api_read *r, struct ctx *c)
+{
+	struct relations_read *q = (struct relations_read *)r;
+	if (q->rc != STORE_OK) {
+		api_store_error(c, q->rc);
+		return;
+	}
+	json_t *out = json_array();
+	for (size_t i = 0; i < q->n; i++) {
+		char id[24];
+		int len = snprintf(id, sizeof(id), "%llu", (unsigned long long)q->ids[i]);
+		json_array_append_new(out, relationship_json(id, (size_t)len, q->following[i],
+							     q->followed_by[i]));
+	}
+	mastodon_send(c, 200, out);
+}
+
+/* GET /api/v1/accounts/relationships?id[]=…: the caller's follows each
+ * way (blocks and mutes are not chirp's yet: false). */
+void mastodon_relationships(struct ctx *c)
+{
+	json_t *p = mastodon_params(c);
+	if (!p)
+		return;
+	json_t *ids = json_object_get(p, "id");
+	json_t *one = json_is_string(ids) ? json_pack("[O]", ids) : json_incref(ids);
+	struct relations_read *q = api_read_new(c, sizeof(*q));
+	size_t i;
+	json_t *v;
+	bool ok = json_is_array(one) && json_array_size(one) <= RELATIONSHIPS_MAX;
+	json_array_foreach(one, i, v)
+	{
+		ok = ok && json_is_string(v) &&
+		     id_parse(json_string_value(v), json_string_length(v), &q->ids[q->n]);
+		if (ok)
+			q->n++;
+	}
+	json_decref(one);
+	if (!ok) {
+		if (q->r.heap)
+			free(q);
+		mastodon_error(c, 400, "id[] must be 0..40 account ids");
+		return;
+	}
+	q->r.run = relations_run;
+	q->r.finish = relations_finish;
+	q->viewer = c->user_id;
+	api_read(c, &q->r);
+}

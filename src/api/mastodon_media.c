@@ -1,0 +1,153 @@
+/*
+ * mastodon_media — Mastodon's one-request upload (POST /api/v1/media,
+ * /api/v2/media: the file in a multipart form) over chirp's three steps:
+ * create the upload (POST /v1/media), put the bytes to its signed URL
+ * (PUT /blobs/{key}), complete it (POST /v1/media/{id}/complete). Each
+ * step is the native handler; the answer of one starts the next. The
+ * media pipeline then strips EXIF and makes the thumbnail in the
+ * background, as for any upload: v2 answers 202 with `url: null` until
+ * then, and GET /api/v1/media/{id} 206 until it is ready.
+ *
+ * The bytes go through chirp's own blob URL, so this needs the local blob
+ * store, and a file of at most --media-part-bytes (one PUT).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/mastodon.h"
+#include "http/respond.h"
+
+struct upload {
+	bool v2;
+	json_int_t offset, length; /* the file in the request body */
+};
+
+static json_t *parse(const struct strbuf *body)
+{
+	return json_loadb(body->data ? body->data : "", body->len, 0, NULL);
+}
+
+static void json_dispose(void *p)
+{
+	json_decref(*(json_t **)p);
+}
+
+static void set_body(struct ctx *c, json_t *body)
+{
+	json_t **slot = h2o_mem_alloc_shared(&c->req->pool, sizeof(*slot), json_dispose);
+	*slot = body;
+	c->body = body;
+}
+
+static void answer_completed(struct ctx *c, int status, const struct strbuf *body)
+{
+	(void)status;
+	struct upload *u = c->facade;
+	json_t *m = parse(body);
+	mastodon_send(c, u->v2 ? 202 : 200, mastodon_attachment(c, m));
+	json_decref(m);
+}
+
+/* The bytes are stored: complete the upload. */
+static void answer_uploaded(struct ctx *c, int status, const struct strbuf *body)
+{
+	(void)status;
+	(void)body;
+	c->m = *(struct route_match *)((struct upload *)c->facade + 1);
+	set_body(c, json_object());
+	c->answer = answer_completed;
+	api_media_complete(c);
+}
+
+/* The upload exists: put the file to its signed URL, as a client would. */
+static void answer_created(struct ctx *c, int status, const struct strbuf *body)
+{
+	(void)status;
+	struct upload *u = c->facade;
+	json_t *m = parse(body);
+	const char *id = json_string_value(json_object_get(m, "id"));
+	const char *url = json_string_value(json_object_get(json_object_get(m, "upload"), "url"));
+	static const char prefix[] = "/blobs/";
+	if (!id || !url || strncmp(url, prefix, sizeof(prefix) - 1) != 0) {
+		json_decref(m);
+		mastodon_error(c, 503, "uploads through the Mastodon API need chirp's local blob "
+				       "store and a file of at most --media-part-bytes");
+		return;
+	}
+	h2o_req_t *req = c->req;
+	size_t ulen = strlen(url), idlen = strlen(id);
+	char *path = h2o_mem_alloc_pool(&req->pool, ulen + idlen + 1);
+	memcpy(path, url, ulen);
+	memcpy(path + ulen, id, idlen); /* the id, for the complete step */
+	path[ulen + idlen] = '\0';
+	const char *q = memchr(path, '?', ulen);
+	req->path = h2o_iovec_init(path, ulen);
+	req->query_at = q ? (size_t)(q - path) : SIZE_MAX;
+	/* the complete step's path parameter, kept behind the upload */
+	struct route_match *next = (struct route_match *)(u + 1);
+	*next = c->m;
+	next->params[0].s = path + ulen;
+	next->params[0].len = idlen;
+	next->nparams = 1;
+	c->m.params[0].s = path + sizeof(prefix) - 1;
+	c->m.params[0].len = (q ? (size_t)(q - path) : ulen) - (sizeof(prefix) - 1);
+	c->m.nparams = 1;
+	req->entity = h2o_iovec_init(req->entity.base + u->offset, (size_t)u->length);
+	json_decref(m);
+	c->answer = answer_uploaded;
+	api_blob_put(c);
+}
+
+static void media_create(struct ctx *c, bool v2)
+{
+	json_t *p = mastodon_params(c);
+	if (!p)
+		return;
+	json_t *file = json_object_get(p, "file");
+	const char *type = json_string_value(json_object_get(file, "content_type"));
+	if (!json_is_object(file) || !type) {
+		mastodon_error(c, 422, "file must be a file of a multipart/form-data body");
+		return;
+	}
+	struct upload *u = h2o_mem_alloc_pool(&c->req->pool,
+					      sizeof(*u) + sizeof(struct route_match));
+	u->v2 = v2;
+	u->offset = json_integer_value(json_object_get(file, "offset"));
+	u->length = json_integer_value(json_object_get(file, "length"));
+	c->facade = u;
+	set_body(c, json_pack("{ss, sI}", "content_type", type, "size", u->length));
+	c->answer = answer_created;
+	api_media_create(c);
+}
+
+void mastodon_media_create_v1(struct ctx *c)
+{
+	media_create(c, false);
+}
+
+void mastodon_media_create_v2(struct ctx *c)
+{
+	media_create(c, true);
+}
+
+/* GET /api/v1/media/{id}: 206 while processing, 200 once ready. */
+static void answer_media(struct ctx *c, int status, const struct strbuf *body)
+{
+	(void)status;
+	json_t *m = parse(body);
+	const char *st = json_string_value(json_object_get(m, "status"));
+	if (st && strcmp(st, "failed") == 0) {
+		json_decref(m);
+		mastodon_error(c, 422, "the file could not be processed as an image");
+		return;
+	}
+	bool ready = st && strcmp(st, "ready") == 0;
+	mastodon_send(c, ready ? 200 : 206, mastodon_attachment(c, m));
+	json_decref(m);
+}
+
+void mastodon_media_get(struct ctx *c)
+{
+	c->answer = answer_media;
+	api_media_get(c);
+}

@@ -1,0 +1,635 @@
+"""The Mastodon client API (docs/mastodon.md): shapes, OAuth flows, scopes
+and bad input, over HTTP against the real binary. The real clients (toot,
+masto.js) run in tests/mastodon/."""
+
+import json
+import re
+import secrets
+import urllib.parse
+
+import pytest
+
+from chirp_client import random_handle, random_password
+
+OOB = "urn:ietf:wg:oauth:2.0:oob"
+TIME_MS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+FORM = "application/x-www-form-urlencoded"
+
+
+def form(d):
+    return urllib.parse.urlencode(d, doseq=True)
+
+
+def make_app(api, scopes="read write follow", redirect=OOB):
+    r = api.post("/api/v1/apps", body=form({"client_name": "test app",
+                                            "redirect_uris": redirect,
+                                            "scopes": scopes}),
+                 content_type=FORM)
+    assert r.status == 200, r
+    return r.json
+
+
+def password_token(api, app, user, scope="read write follow", as_json=False):
+    params = {"grant_type": "password", "client_id": app["client_id"],
+              "client_secret": app["client_secret"], "username": user.handle,
+              "password": user.password, "scope": scope}
+    if as_json:
+        r = api.post("/oauth/token", params)
+    else:
+        r = api.post("/oauth/token", body=form(params), content_type=FORM)
+    assert r.status == 200, r
+    return r.json["access_token"]
+
+
+@pytest.fixture
+def app(api):
+    return make_app(api)
+
+
+@pytest.fixture
+def masto_user(api, app, make_user):
+    u = make_user("m")
+    u.mtoken = password_token(api, app, u)
+    return u
+
+
+def post_status(api, user, text=None, **extra):
+    body = {"status": text or ("status " + secrets.token_hex(4))}
+    body.update(extra)
+    r = api.post("/api/v1/statuses", body, token=user.mtoken)
+    assert r.status == 200, r
+    return r.json
+
+
+# ---- discovery ----
+
+def test_instance_documents(api):
+    r = api.get("/api/v1/instance")
+    assert r.status == 200
+    v1 = r.json
+    assert re.match(r"^\d+\.\d+\.\d+ ", v1["version"])  # clients parse this
+    assert v1["urls"]["streaming_api"].startswith("ws://")
+    assert v1["configuration"]["statuses"]["max_characters"] == 280
+    assert v1["configuration"]["statuses"]["max_media_attachments"] == 4
+    assert r.header("access-control-allow-origin") == "*"
+    v2 = api.get("/api/v2/instance").json
+    assert v2["version"] == v1["version"]
+    assert v2["configuration"]["urls"]["streaming"].startswith("ws://")
+    assert v2["registrations"]["enabled"] is True
+
+
+def test_nodeinfo(api):
+    links = api.get("/.well-known/nodeinfo").json["links"]
+    href = links[0]["href"]
+    assert href.endswith("/nodeinfo/2.0")
+    doc = api.get(urllib.parse.urlparse(href).path).json
+    assert doc["software"]["name"] == "mastodon"
+    assert doc["metadata"]["software"] == "chirp"
+
+
+def test_cors_preflight(api):
+    r = api.request("OPTIONS", "/api/v1/statuses", headers={
+        "Origin": "https://elk.example", "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "authorization,content-type"})
+    assert r.status == 200
+    assert r.header("access-control-allow-origin") == "*"
+    assert "POST" in r.header("access-control-allow-methods")
+    assert r.header("access-control-allow-headers") == "authorization,content-type"
+
+
+# ---- OAuth ----
+
+def test_app_registration_json_and_form(api):
+    r = api.post("/api/v1/apps", {"client_name": "j", "redirect_uris": [OOB, "https://a.example/cb"],
+                                  "scopes": "read"})
+    assert r.status == 200, r
+    assert r.json["redirect_uri"] == OOB + "\nhttps://a.example/cb"
+    assert r.json["client_id"] and r.json["client_secret"]
+    assert isinstance(r.json["id"], str)
+
+
+@pytest.mark.parametrize("body", [
+    {"redirect_uris": OOB},                                   # no name
+    {"client_name": "x"},                                     # no redirect
+    {"client_name": "x", "redirect_uris": "not a uri"},
+    {"client_name": "x", "redirect_uris": OOB, "scopes": "admin:write"},
+    {"client_name": "x" * 101, "redirect_uris": OOB},
+])
+def test_app_registration_refused(api, body):
+    r = api.post("/api/v1/apps", body)
+    assert r.status == 422, r
+    assert "error" in r.json
+
+
+def test_password_grant_form_and_json(api, app, make_user):
+    u = make_user("m")
+    for as_json in (False, True):
+        tok = password_token(api, app, u, as_json=as_json)
+        r = api.get("/api/v1/accounts/verify_credentials", token=tok)
+        assert r.status == 200, r
+        assert r.json["username"] == u.handle
+        assert r.json["acct"] == u.handle
+
+
+def test_password_grant_accepts_an_email_shaped_username(api, app, make_user):
+    u = make_user("m")
+    r = api.post("/oauth/token", {"grant_type": "password", "client_id": app["client_id"],
+                                  "client_secret": app["client_secret"],
+                                  "username": u.handle + "@example.org", "password": u.password})
+    assert r.status == 200, r
+    assert r.json["scope"] == "read"  # none asked: read, as in Mastodon
+
+
+def test_token_refusals(api, app, make_user):
+    u = make_user("m")
+    base = {"grant_type": "password", "client_id": app["client_id"],
+            "client_secret": app["client_secret"], "username": u.handle,
+            "password": u.password}
+    r = api.post("/oauth/token", dict(base, password="wrong password"))
+    assert r.status == 400 and r.json["error"] == "invalid_grant", r
+    r = api.post("/oauth/token", dict(base, client_secret="x" * 43))
+    assert r.status == 401 and r.json["error"] == "invalid_client", r
+    r = api.post("/oauth/token", dict(base, client_id="bm90IGFuIGFwcA"))
+    assert r.status == 401 and r.json["error"] == "invalid_client", r
+    r = api.post("/oauth/token", dict(base, scope="read push"))  # app has no push
+    assert r.status == 400 and r.json["error"] == "invalid_scope", r
+    r = api.post("/oauth/token", dict(base, grant_type="implicit"))
+    assert r.status == 400 and r.json["error"] == "unsupported_grant_type", r
+    r = api.post("/oauth/token", body="{", content_type="application/json")
+    assert r.status == 400 and "error" in r.json
+
+
+def test_scopes_are_checked_per_endpoint(api, app, make_user):
+    u = make_user("m")
+    read_only = password_token(api, app, u, scope="read")
+    assert api.get("/api/v1/timelines/home", token=read_only).status == 200
+    r = api.post("/api/v1/statuses", {"status": "nope"}, token=read_only)
+    assert r.status == 403, r
+    assert "error" in r.json
+    # nothing was posted
+    assert api.get(f"/api/v1/accounts/{u.id}/statuses").json == []
+    # native endpoints need the whole set too
+    r = api.post("/v1/tweets", {"text": "nope"}, token=read_only)
+    assert r.status == 403, r
+
+
+def test_tampered_token_is_no_token(api, masto_user):
+    t = masto_user.mtoken
+    for bad in (t[:-1] + ("A" if t[-1] != "A" else "B"),       # MAC
+                t[:44] + ("f" if t[44] != "f" else "3") + t[45:]):  # scopes
+        r = api.get("/api/v1/accounts/verify_credentials", token=bad)
+        assert r.status == 401, r
+
+
+def test_revoke(api, app, masto_user):
+    assert api.get("/api/v1/accounts/verify_credentials", token=masto_user.mtoken).status == 200
+    r = api.post("/oauth/revoke", {"client_id": app["client_id"], "client_secret": "wrong",
+                                   "token": masto_user.mtoken})
+    assert r.status == 403
+    assert api.get("/api/v1/accounts/verify_credentials", token=masto_user.mtoken).status == 200
+    r = api.post("/oauth/revoke", {"client_id": app["client_id"],
+                                   "client_secret": app["client_secret"],
+                                   "token": masto_user.mtoken})
+    assert r.status == 200 and r.json == {}
+    assert api.get("/api/v1/accounts/verify_credentials", token=masto_user.mtoken).status == 401
+
+
+def authorize_page(api, app, redirect=OOB, scope="read write"):
+    q = form({"client_id": app["client_id"], "redirect_uri": redirect,
+              "response_type": "code", "scope": scope, "state": "s t"})
+    return api.get("/oauth/authorize?" + q)
+
+
+def submit_sign_in(api, page, user, cookie=True, csrf=None):
+    html = page.body.decode()
+    fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', html))
+    fields = {k: v.replace("&amp;", "&").replace("&#39;", "'").replace("&quot;", '"')
+              for k, v in fields.items()}
+    if csrf is not None:
+        fields["csrf"] = csrf
+    fields.update(username=user.handle, password=user.password)
+    headers = {}
+    if cookie:
+        headers["Cookie"] = page.header("set-cookie").split(";")[0]
+    return api.post("/oauth/authorize", body=form(fields), content_type=FORM, headers=headers)
+
+
+def test_authorize_page_and_code_flow(api, make_user):
+    app = make_app(api, redirect="https://app.example/cb")
+    u = make_user("m")
+    page = authorize_page(api, app, redirect="https://app.example/cb")
+    assert page.status == 200
+    assert page.header("content-type").startswith("text/html")
+    assert "test app" in page.body.decode()
+    assert "HttpOnly" in page.header("set-cookie")
+    r = submit_sign_in(api, page, u)
+    assert r.status == 302, r
+    loc = urllib.parse.urlparse(r.header("location"))
+    assert loc.netloc == "app.example"
+    q = urllib.parse.parse_qs(loc.query)
+    assert q["state"] == ["s t"]
+    code = q["code"][0]
+    tok_req = {"grant_type": "authorization_code", "client_id": app["client_id"],
+               "client_secret": app["client_secret"], "code": code,
+               "redirect_uri": "https://app.example/cb"}
+    bad = api.post("/oauth/token", dict(tok_req, redirect_uri="https://evil.example/cb"))
+    assert bad.status == 400 and bad.json["error"] == "invalid_grant"
+    r = api.post("/oauth/token", tok_req)
+    assert r.status == 200, r
+    assert r.json["scope"] == "read write"
+    me = api.get("/api/v1/accounts/verify_credentials", token=r.json["access_token"])
+    assert me.json["username"] == u.handle
+    # the code is bound to its client
+    other = make_app(api, redirect="https://app.example/cb")
+    r = api.post("/oauth/token", dict(tok_req, client_id=other["client_id"],
+                                      client_secret=other["client_secret"]))
+    assert r.status == 400
+
+
+def test_authorize_oob_shows_the_code(api, app, make_user):
+    u = make_user("m")
+    r = submit_sign_in(api, authorize_page(api, app), u)
+    assert r.status == 200
+    code = re.search(r'<code id="code">([^<]+)</code>', r.body.decode()).group(1)
+    r = api.post("/oauth/token", {"grant_type": "authorization_code",
+                                  "client_id": app["client_id"],
+                                  "client_secret": app["client_secret"], "code": code,
+                                  "redirect_uri": OOB})
+    assert r.status == 200, r
+
+
+def test_authorize_csrf(api, app, make_user):
+    u = make_user("m")
+    page = authorize_page(api, app)
+    # no cookie: a form posted from another site
+    r = submit_sign_in(api, page, u, cookie=False)
+    assert r.status == 403 and not re.search(r'<code id="code">', r.body.decode())
+    # a cookie that does not match the form
+    r = submit_sign_in(api, page, u, csrf="A" * 32)
+    assert r.status == 403
+    assert not re.search(r'<code id="code">', r.body.decode())
+
+
+def test_authorize_wrong_password_shows_the_form_again(api, app, make_user):
+    u = make_user("m")
+    u.password = "not the password"
+    r = submit_sign_in(api, authorize_page(api, app), u)
+    assert r.status == 401
+    assert "Wrong handle or password" in r.body.decode()
+
+
+@pytest.mark.parametrize("change", ["client", "redirect", "scope"])
+def test_authorize_refuses_bad_requests(api, app, change):
+    q = {"client_id": app["client_id"], "redirect_uri": OOB, "response_type": "code",
+         "scope": "read"}
+    if change == "client":
+        q["client_id"] = "garbage!"
+    elif change == "redirect":
+        q["redirect_uri"] = "https://evil.example/"
+    else:
+        q["scope"] = "read push"
+    r = api.get("/oauth/authorize?" + form(q))
+    assert r.status == 400
+    assert "<form" not in r.body.decode()
+
+
+# ---- accounts ----
+
+def app_token(api, app, scope="read write"):
+    r = api.post("/oauth/token", {"grant_type": "client_credentials",
+                                  "client_id": app["client_id"],
+                                  "client_secret": app["client_secret"], "scope": scope})
+    assert r.status == 200, r
+    return r.json["access_token"]
+
+
+def test_sign_up_with_an_app_token(api, app):
+    handle, password = random_handle("s"), random_password()
+    body = {"username": handle, "email": handle + "@example.org", "password": password,
+            "agreement": "true", "locale": "en"}
+    assert api.post("/api/v1/accounts", body).status == 401
+    tok = app_token(api, app)
+    r = api.post("/api/v1/accounts", dict(body, agreement="false"), token=tok)
+    assert r.status == 422
+    r = api.post("/api/v1/accounts", body, token=tok)
+    assert r.status == 200, r
+    me = api.get("/api/v1/accounts/verify_credentials", token=r.json["access_token"])
+    assert me.json["username"] == handle
+    # the handle is taken now
+    r = api.post("/api/v1/accounts", body, token=tok)
+    assert r.status == 409 and "error" in r.json
+    # an app token is no user token
+    assert api.get("/api/v1/accounts/verify_credentials", token=tok).status == 401
+
+
+def test_account_shapes_and_lookup(api, masto_user):
+    r = api.get(f"/api/v1/accounts/{masto_user.id}")
+    a = r.json
+    assert a["id"] == masto_user.id and isinstance(a["id"], str)
+    assert a["username"] == a["acct"] == masto_user.handle
+    assert TIME_MS.match(a["created_at"])
+    for k in ("followers_count", "following_count", "statuses_count"):
+        assert isinstance(a[k], int)
+    assert a["avatar"].endswith("/avatars/original/missing.png")
+    img = api.get(urllib.parse.urlparse(a["avatar"]).path)
+    assert img.status == 200 and img.body.startswith(b"\x89PNG")
+    for acct in (masto_user.handle, "@" + masto_user.handle.upper(),
+                 masto_user.handle + "@127.0.0.1"):
+        r = api.get("/api/v1/accounts/lookup?acct=" + urllib.parse.quote(acct))
+        assert r.status == 200 and r.json["id"] == masto_user.id, r
+    r = api.get("/api/v1/accounts/lookup?acct=nobody_" + secrets.token_hex(4))
+    assert r.status == 404 and "error" in r.json
+    assert api.get("/api/v1/accounts/lookup").status == 400
+
+
+def test_update_credentials(api, masto_user):
+    r = api.request("PATCH", "/api/v1/accounts/update_credentials",
+                    body=form({"display_name": "New Name", "note": "Writes <C>."}),
+                    content_type=FORM, token=masto_user.mtoken)
+    assert r.status == 200, r
+    assert r.json["display_name"] == "New Name"
+    assert r.json["note"] == "<p>Writes &lt;C&gt;.</p>"
+    assert r.json["source"]["note"] == "Writes <C>."
+    r = api.request("PATCH", "/api/v1/accounts/update_credentials",
+                    body=form({"display_name": ""}), content_type=FORM,
+                    token=masto_user.mtoken)
+    assert r.status == 422
+
+
+def test_follow_and_unfollow(api, app, masto_user, make_user):
+    other = make_user("m")
+    r = api.post(f"/api/v1/accounts/{other.id}/follow", token=masto_user.mtoken)
+    assert r.status == 200, r
+    assert r.json["id"] == other.id and r.json["following"] is True
+    followers = api.get(f"/api/v1/accounts/{other.id}/followers").json
+    assert [a["id"] for a in followers] == [masto_user.id]
+    following = api.get(f"/api/v1/accounts/{masto_user.id}/following").json
+    assert [a["id"] for a in following] == [other.id]
+    r = api.post(f"/api/v1/accounts/{other.id}/unfollow", token=masto_user.mtoken)
+    assert r.status == 200 and r.json["following"] is False
+    assert api.get(f"/api/v1/accounts/{other.id}/followers").json == []
+    r = api.post(f"/api/v1/accounts/{masto_user.id}/follow", token=masto_user.mtoken)
+    assert r.status == 422 and "error" in r.json
+    r = api.post("/api/v1/accounts/12/follow", token=masto_user.mtoken)
+    assert r.status == 404
+
+
+# ---- statuses ----
+
+def test_status_shape(api, masto_user):
+    s = post_status(api, masto_user, "hi @bob and #Chirp, see https://example.com/a?b=1.\nbye")
+    assert isinstance(s["id"], str)
+    assert TIME_MS.match(s["created_at"])
+    assert s["visibility"] == "public" and s["reblog"] is None
+    assert s["account"]["id"] == masto_user.id
+    c = s["content"]
+    assert c.startswith("<p>") and c.endswith("</p>")
+    assert 'class="u-url mention"' in c and '@<span>bob</span>' in c
+    assert 'rel="tag">#<span>Chirp</span></a>' in c
+    assert '<a href="https://example.com/a?b=1" rel="nofollow noopener noreferrer"' in c
+    assert "<br>bye" in c
+    assert s["tags"] == [{"name": "chirp", "url": s["tags"][0]["url"]}]
+    assert api.get(f"/api/v1/statuses/{s['id']}").json["id"] == s["id"]
+
+
+def test_status_form_body_and_html_escaping(api, masto_user):
+    r = api.post("/api/v1/statuses", body=form({"status": "<b>x</b> & y"}),
+                 content_type=FORM, token=masto_user.mtoken)
+    assert r.status == 200, r
+    assert r.json["content"] == "<p>&lt;b&gt;x&lt;/b&gt; &amp; y</p>"
+
+
+def test_status_idempotency_key(api, masto_user):
+    key = {"Idempotency-Key": secrets.token_hex(8)}
+    a = api.post("/api/v1/statuses", {"status": "once"}, token=masto_user.mtoken, headers=key)
+    b = api.post("/api/v1/statuses", {"status": "once"}, token=masto_user.mtoken, headers=key)
+    assert a.status == b.status == 200
+    assert a.json["id"] == b.json["id"]
+    assert len(api.get(f"/api/v1/accounts/{masto_user.id}/statuses").json) == 1
+
+
+@pytest.mark.parametrize("extra,status", [
+    ({"visibility": "private"}, 422),
+    ({"visibility": "direct"}, 422),
+    ({"spoiler_text": "cw"}, 422),
+    ({"status": ""}, 422),
+    ({"status": "x" * 281}, 422),
+    ({"in_reply_to_id": "abc"}, 422),
+    ({"media_ids": ["1"]}, 422),
+])
+def test_status_refusals(api, masto_user, extra, status):
+    body = {"status": "fine"}
+    body.update(extra)
+    r = api.post("/api/v1/statuses", body, token=masto_user.mtoken)
+    assert r.status == status, r
+    assert isinstance(r.json["error"], str)
+    assert api.get(f"/api/v1/accounts/{masto_user.id}/statuses").json == []
+
+
+def test_unlisted_is_posted_public(api, masto_user):
+    s = post_status(api, masto_user, visibility="unlisted")
+    assert s["visibility"] == "public"
+
+
+def test_reply_context_and_exclude_replies(api, masto_user, make_user):
+    root = post_status(api, masto_user, "root")
+    reply = post_status(api, masto_user, "reply", in_reply_to_id=root["id"])
+    assert reply["in_reply_to_id"] == root["id"]
+    assert reply["in_reply_to_account_id"] == masto_user.id
+    ctx = api.get(f"/api/v1/statuses/{reply['id']}/context").json
+    assert [s["id"] for s in ctx["ancestors"]] == [root["id"]]
+    ctx = api.get(f"/api/v1/statuses/{root['id']}/context").json
+    assert [s["id"] for s in ctx["descendants"]] == [reply["id"]]
+    path = f"/api/v1/accounts/{masto_user.id}/statuses"
+    assert [s["id"] for s in api.get(path).json] == [reply["id"], root["id"]]
+    assert [s["id"] for s in api.get(path + "?exclude_replies=true").json] == [root["id"]]
+    assert api.get(path + "?only_media=true").json == []
+    assert api.get(path + "?pinned=true").json == []
+
+
+def test_favourite(api, masto_user, make_user):
+    s = post_status(api, masto_user)
+    other = make_user("m")
+    r = api.post(f"/api/v1/statuses/{s['id']}/favourite", token=masto_user.mtoken)
+    assert r.status == 200, r
+    assert r.json["favourited"] is True and r.json["favourites_count"] == 1
+    by = api.get(f"/api/v1/statuses/{s['id']}/favourited_by").json
+    assert [a["id"] for a in by] == [masto_user.id]
+    r = api.post(f"/api/v1/statuses/{s['id']}/unfavourite", token=masto_user.mtoken)
+    assert r.status == 200, r
+    assert r.json["favourited"] is False and r.json["favourites_count"] == 0
+    r = api.post("/api/v1/statuses/12/favourite", token=masto_user.mtoken)
+    assert r.status == 404 and "error" in r.json
+    assert other  # a second user exists, and liked nothing
+
+
+def test_delete_answers_the_status(api, masto_user, make_user):
+    s = post_status(api, masto_user, "to redraft")
+    other = make_user("m")
+    other_tok = password_token(api, make_app(api), other)
+    r = api.delete(f"/api/v1/statuses/{s['id']}", token=other_tok)
+    assert r.status == 404
+    r = api.delete(f"/api/v1/statuses/{s['id']}", token=masto_user.mtoken)
+    assert r.status == 200, r
+    assert r.json["id"] == s["id"] and r.json["text"] == "to redraft"
+    assert api.get(f"/api/v1/statuses/{s['id']}").status == 404
+
+
+def test_home_timeline_and_paging(api, masto_user, make_user):
+    other = make_user("m")
+    api.post(f"/api/v1/accounts/{other.id}/follow", token=masto_user.mtoken)
+    other.mtoken = password_token(api, make_app(api), other)
+    ids = [post_status(api, other)["id"] for _ in range(3)]
+    mine = post_status(api, masto_user)["id"]
+    r = api.get("/api/v1/timelines/home?limit=2", token=masto_user.mtoken)
+    assert r.status == 200
+    page = [s["id"] for s in r.json]
+    assert page == [mine, ids[2]]
+    link = r.header("link")
+    assert re.match(r'^<http://[^>]*max_id=' + ids[2] + r'[^>]*>; rel="next"', link), link
+    nxt = urllib.parse.urlparse(re.match(r"^<([^>]+)>", link).group(1))
+    nxt = nxt.path + "?" + nxt.query
+    r = api.get(nxt, token=masto_user.mtoken)
+    assert [s["id"] for s in r.json] == [ids[1], ids[0]]
+    r = api.get(f"/api/v1/timelines/home?min_id={ids[0]}&limit=1", token=masto_user.mtoken)
+    assert [s["id"] for s in r.json] == [ids[1]]
+    r = api.get(f"/api/v1/timelines/home?since_id={ids[0]}&limit=1", token=masto_user.mtoken)
+    assert [s["id"] for s in r.json] == [mine]
+    assert api.get("/api/v1/timelines/home").status == 401
+    r = api.get("/api/v1/timelines/home?limit=abc", token=masto_user.mtoken)
+    assert r.status == 422 and "error" in r.json
+
+
+def test_errors_are_json(api, masto_user):
+    for r in (api.get("/api/v1/statuses/abc"), api.get("/api/v1/statuses/12"),
+              api.get("/api/v1/nothing-here"),
+              api.post("/api/v1/statuses", {"status": "x"}),
+              api.post("/api/v1/statuses", body="status=%zz", content_type=FORM,
+                       token=masto_user.mtoken)):
+        assert r.status >= 400
+        assert r.header("content-type").startswith("application/json"), r
+        assert isinstance(json.loads(r.body)["error"], str), r
+
+
+# ---- search ----
+
+def test_search_v2(api, masto_user):
+    word = "zq" + secrets.token_hex(4)
+    s = post_status(api, masto_user, f"about {word} #{word}")
+    for q in (masto_user.handle, "@" + masto_user.handle, masto_user.handle + "@elsewhere"):
+        r = api.get("/api/v2/search?resolve=true&type=accounts&q=" + urllib.parse.quote(q))
+        assert r.status == 200, r
+        assert masto_user.id in [a["id"] for a in r.json["accounts"]], q
+        assert r.json["statuses"] == [] and r.json["hashtags"] == []
+    r = api.get(f"/api/v2/search?type=statuses&q={word}")
+    assert [x["id"] for x in r.json["statuses"]] == [s["id"]]
+    r = api.get(f"/api/v2/search?q={word}")
+    assert [x["id"] for x in r.json["statuses"]] == [s["id"]]
+    r = api.get("/api/v2/search?type=hashtags&q=%23" + word)
+    assert [t["name"] for t in r.json["hashtags"]] == [word]
+    assert api.get("/api/v2/search").status == 400
+    assert api.get("/api/v2/search?q=x&type=emoji").status == 400
+    assert api.get("/api/v2/search?q=" + "x" * 600).status == 400
+
+
+# ---- streaming ----
+
+def test_streaming_user_sse(api, masto_user):
+    import http.client
+    import time
+    assert api.get("/api/v1/streaming/health").body == b"OK"
+    assert api.get("/api/v1/streaming/user").status == 401
+    host, port = api.address
+    conn = http.client.HTTPConnection(host, port, timeout=10)
+    conn.request("GET", "/api/v1/streaming/user?access_token=" + masto_user.mtoken)
+    r = conn.getresponse()
+    assert r.status == 200
+    assert r.getheader("content-type").startswith("text/event-stream")
+    time.sleep(0.3)
+    s = post_status(api, masto_user, "live one")
+    buf = b""
+    deadline = time.time() + 10
+    while b"event: update" not in buf or not buf.endswith(b"\n\n"):
+        assert time.time() < deadline, buf
+        buf += r.read1(65536)
+    event = buf[buf.index(b"event: update"):].split(b"\n\n")[0]
+    data = json.loads(event.split(b"data: ", 1)[1])
+    assert data["id"] == s["id"] and data["content"] == "<p>live one</p>"
+    api.delete(f"/api/v1/statuses/{s['id']}", token=masto_user.mtoken)
+    buf = b""
+    while b"event: delete" not in buf or not buf.endswith(b"\n\n"):
+        assert time.time() < deadline, buf
+        buf += r.read1(65536)
+    assert (b"event: delete\ndata: " + s["id"].encode() + b"\n\n") in buf
+    conn.close()
+
+
+def test_relationships(api, app, masto_user, make_user):
+    b, c = make_user("m"), make_user("m")
+    api.post(f"/api/v1/accounts/{b.id}/follow", token=masto_user.mtoken)
+    assert api.post(f"/v1/users/{masto_user.id}/follows", token=c.token).status == 201
+    r = api.get(f"/api/v1/accounts/relationships?id[]={b.id}&id[]={c.id}",
+                token=masto_user.mtoken)
+    assert r.status == 200, r
+    rel = {x["id"]: (x["following"], x["followed_by"]) for x in r.json}
+    assert rel == {b.id: (True, False), c.id: (False, True)}
+    r = api.get(f"/api/v1/accounts/relationships?id={b.id}", token=masto_user.mtoken)
+    assert [x["following"] for x in r.json] == [True]
+    assert api.get("/api/v1/accounts/relationships?id[]=x", token=masto_user.mtoken).status == 400
+    assert api.get(f"/api/v1/accounts/relationships?id={b.id}").status == 401
+
+
+# ---- media ----
+
+def multipart(fields, file_bytes, content_type="image/jpeg"):
+    boundary = "----chirp" + secrets.token_hex(8)
+    out = b""
+    for k, v in fields.items():
+        out += (f"--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n"
+                f"{v}\r\n").encode()
+    out += (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; "
+            f"filename=\"a.jpg\"\r\nContent-Type: {content_type}\r\n\r\n").encode()
+    out += file_bytes + f"\r\n--{boundary}--\r\n".encode()
+    return out, f"multipart/form-data; boundary={boundary}"
+
+
+def test_media_upload_v2_then_post(api, masto_user):
+    import time
+    from test_media import jpeg
+    body, ctype = multipart({"description": "a red square"}, jpeg(64, 48))
+    r = api.post("/api/v2/media", body=body, content_type=ctype, token=masto_user.mtoken)
+    assert r.status == 202, r
+    mid = r.json["id"]
+    assert r.json["type"] == "image" and r.json["url"] is None
+    deadline = time.time() + 20
+    while True:
+        r = api.get(f"/api/v1/media/{mid}", token=masto_user.mtoken)
+        if r.status == 200:
+            break
+        assert r.status == 206 and time.time() < deadline, r
+        time.sleep(0.1)
+    m = r.json
+    assert m["url"].startswith("http://") and m["preview_url"].startswith("http://")
+    assert m["meta"]["original"]["width"] == 64
+    img = api.get(urllib.parse.urlparse(m["url"]).path + "?" + urllib.parse.urlparse(m["url"]).query)
+    assert img.status == 200 and img.body[:2] == b"\xff\xd8"
+    s = post_status(api, masto_user, "with a picture", media_ids=[mid])
+    assert [a["id"] for a in s["media_attachments"]] == [mid]
+    assert s["media_attachments"][0]["url"].startswith("http://")
+    # someone else's media stays theirs
+    assert api.get(f"/api/v1/media/{mid}").status == 401
+
+
+def test_media_refusals(api, masto_user):
+    body, ctype = multipart({}, b"not an image at all", content_type="text/plain")
+    r = api.post("/api/v1/media", body=body, content_type=ctype, token=masto_user.mtoken)
+    assert r.status == 415 and "error" in r.json, r
+    r = api.post("/api/v1/media", body=form({"file": "x"}), content_type=FORM,
+                 token=masto_user.mtoken)
+    assert r.status == 422 and "error" in r.json
+    r = api.post("/api/v1/media", body=b"--x\r\nbroken", content_type="multipart/form-data; boundary=x",
+                 token=masto_user.mtoken)
+    assert r.status == 400 and "error" in r.json
+    body, ctype = multipart({}, b"")
+    r = api.post("/api/v1/media", body=body, content_type=ctype, token=masto_user.mtoken)
+    assert r.status == 422, r
