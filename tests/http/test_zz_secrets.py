@@ -11,8 +11,14 @@ from chirp_client import (TRAFFIC, create_user, follow, is_http_parser_refusal, 
                           post_tweet)
 
 SECRET_KEY_PARTS = ("password", "passwd", "hash", "token", "secret", "salt")
-# Keys that contain a part above and are no secret: a tweet's hashtags.
-NOT_SECRET_KEYS = {"hashtags"}
+# Keys that contain a part above and are no secret: a tweet's hashtags,
+# and in the Mastodon API an image's blurhash and OAuth's token_type.
+NOT_SECRET_KEYS = {"hashtags", "blurhash", "token_type"}
+# The answers that hand the caller a credential of their own, and its key:
+# a log-in's token; in the Mastodon API an OAuth token, a sign-up's token,
+# and a registered app's client_secret (docs/mastodon.md).
+MINTS = {"/v1/sessions": "token", "/oauth/token": "access_token",
+         "/api/v1/accounts": "access_token", "/api/v1/apps": "client_secret"}
 
 
 def _keys(doc, path=""):
@@ -25,9 +31,11 @@ def _keys(doc, path=""):
             yield from _keys(v, f"{path}[{i}]")
 
 
-def _is_login(resp):
-    return (resp.method == "POST" and resp.path.split("?")[0] == "/v1/sessions"
-            and resp.status == 201)
+def _minted_key(resp):
+    """The key of the credential this answer hands its caller, or None."""
+    if resp.method == "POST" and resp.status in (200, 201):
+        return MINTS.get(resp.path.split("?")[0])
+    return None
 
 
 @pytest.fixture(scope="module")
@@ -87,10 +95,11 @@ def test_no_secrets_in_any_response(tour):
                 doc = json.loads(body_text)
             except ValueError:
                 problems.append(f"{where}: Content-Type is JSON, body is not")
-        if _is_login(r) and isinstance(doc, dict):
-            # Only the top-level `token`, and only the token minted here.
-            mine = doc.get("token")
-            rest = {k: v for k, v in doc.items() if k != "token"}
+        minted = _minted_key(r)
+        if minted and isinstance(doc, dict):
+            # Only the top-level credential, and only the one minted here.
+            mine = doc.get(minted)
+            rest = {k: v for k, v in doc.items() if k != minted}
             rest_text = json.dumps(rest)
             for tok in tokens:
                 if tok in rest_text:
@@ -116,19 +125,28 @@ def test_no_server_header_anywhere(tour):
     assert not bad, "Server header on:\n" + "\n".join(bad[:30])
 
 
+def _mastodon(path):
+    return path.startswith(("/api/", "/oauth/", "/.well-known/", "/nodeinfo/"))
+
+
 def test_errors_are_json_everywhere(tour):
-    """Every 4xx/5xx seen in the session has the error shape."""
+    """Every 4xx/5xx seen in the session has the error shape: chirp's
+    {"error", "code"}, or in the Mastodon API Mastodon's {"error"}; the
+    OAuth sign-in page, for a person in a browser, answers in HTML."""
     responses, _, _ = TRAFFIC.snapshot()
     bad = []
     for r in responses:
         if r.status < 400 or is_http_parser_refusal(r):
             continue
         ct = (r.header("Content-Type") or "").lower()
+        path = r.path.split("?")[0]
+        if path == "/oauth/authorize" and ct.startswith("text/html"):
+            continue
         try:
             doc = json.loads(r.body)
             ok = (ct.startswith("application/json") and isinstance(doc, dict)
                   and isinstance(doc.get("error"), str)
-                  and isinstance(doc.get("code"), str))
+                  and (_mastodon(path) or isinstance(doc.get("code"), str)))
         except ValueError:
             ok = False
         if not ok:
