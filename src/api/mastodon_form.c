@@ -93,9 +93,9 @@ static bool parse_urlencoded(const char *s, size_t len, json_t *obj)
 			ok = url_decode(s + i, nlen, &name) &&
 			     (eq ? url_decode(eq + 1, (size_t)(s + end - eq - 1), &value)
 				 : url_decode("", 0, &value));
+			ok = ok && json_object_size(obj) < PARAMS_MAX;
 			json_t *v = ok ? json_stringn(value.data, value.len) : NULL;
-			ok = v && json_object_size(obj) < PARAMS_MAX &&
-			     put_param(obj, name.data, name.len, v);
+			ok = v && put_param(obj, name.data, name.len, v);
 		}
 		i = end + 1;
 	}

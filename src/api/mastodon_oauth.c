@@ -30,6 +30,7 @@
 #include "util/log.h"
 #include "util/strbuf.h"
 #include "util/timeutil.h"
+#include "util/utf8.h"
 
 #define SESSION_TOKEN_LEN 43 /* base64url of 32 bytes (core/credentials.c) */
 #define MAC_LEN 16
@@ -320,7 +321,8 @@ void mastodon_apps_create(struct ctx *c)
 	const char *website = mastodon_param(p, "website", &wlen);
 	json_t *rarr = json_object_get(p, "redirect_uris");
 	unsigned bits = API_SCOPE_READ;
-	if (!name || !nlen || nlen > APP_NAME_MAX || !json_stringn(name, nlen)) {
+	size_t cps;
+	if (!name || !nlen || nlen > APP_NAME_MAX || !utf8_validate(name, nlen, &cps)) {
 		mastodon_error(c, 422, "client_name must be 1..100 bytes of UTF-8");
 		return;
 	}
@@ -352,7 +354,8 @@ void mastodon_apps_create(struct ctx *c)
 		total += json_string_length(v) + 1;
 		ok = ok && json_is_string(v) && redirect_ok(json_string_value(v), json_string_length(v));
 	}
-	if (!ok || total > REDIRECTS_MAX || (website && wlen > REDIRECTS_MAX)) {
+	if (!ok || total > REDIRECTS_MAX ||
+	    (website && (wlen > REDIRECTS_MAX || !utf8_validate(website, wlen, &cps)))) {
 		json_decref(list);
 		mastodon_error(c, 422, "redirect_uris must be absolute URIs or " OOB
 				       ", up to 2000 bytes in all");
@@ -368,7 +371,6 @@ void mastodon_apps_create(struct ctx *c)
 				sc.data, "w", website ? website : "", website ? wlen : 0, "x",
 				nb.data);
 	client_id_make(c->app, reg, &id, &secret);
-	json_t *first = json_array_get(list, 0);
 	struct strbuf joined = STRBUF_INIT;
 	json_array_foreach(list, i, v)
 	{
@@ -376,7 +378,6 @@ void mastodon_apps_create(struct ctx *c)
 			strbuf_append_char(&joined, '\n');
 		strbuf_append(&joined, json_string_value(v), json_string_length(v));
 	}
-	(void)first;
 	uint8_t idh[8];
 	crypto_generichash(idh, sizeof(idh), (const unsigned char *)id.data, id.len, NULL, 0);
 	uint64_t num;
