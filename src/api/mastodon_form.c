@@ -10,43 +10,21 @@
 
 #include "api/mastodon.h"
 #include "http/respond.h"
+#include "util/query.h"
 #include "util/strbuf.h"
 
 #define PARAMS_MAX 64 /* distinct names; more is a 422, not a slow request */
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* Percent-decoding, '+' as a space; false on a bad escape. */
+/* Percent-decoding, '+' as a space (util/query.h); false on a bad escape. */
 static bool url_decode(const char *s, size_t len, struct strbuf *out)
 {
+	size_t n;
 	strbuf_reset(out);
-	for (size_t i = 0; i < len; i++) {
-		if (s[i] == '+') {
-			strbuf_append_char(out, ' ');
-		} else if (s[i] == '%') {
-			if (i + 2 >= len)
-				return false;
-			int hi = hexval(s[i + 1]);
-			int lo = hexval(s[i + 2]);
-			if (hi < 0 || lo < 0)
-				return false;
-			strbuf_append_char(out, (char)(hi * 16 + lo));
-			i += 2;
-		} else {
-			strbuf_append_char(out, s[i]);
-		}
-	}
-	strbuf_append_char(out, '\0');
-	out->len--;
+	strbuf_reserve(out, len + 1);
+	if (!query_decode(s, len, out->data, &n))
+		return false;
+	out->len = n;
+	out->data[n] = '\0';
 	return true;
 }
 
