@@ -79,6 +79,7 @@ struct ctx {
 	uint64_t user_id;                 /* the authenticated user; 0 if none */
 	uint8_t token_hash[TOKEN_HASH_LEN]; /* of the bearer token, when user_id */
 	uint64_t session_id;              /* the token's session, when user_id */
+	bool has_relations;               /* the session's struct session.has_relations */
 	struct store_idem idem;           /* Idempotency-Key, when idem.on */
 	char link_query[64];              /* appended to Link URLs ("&types=…"); "" */
 

@@ -9,6 +9,7 @@ struct feed_read {
 	struct api_read r;
 	struct feed *feed;
 	uint64_t user_id;
+	bool has_relations;
 	struct store_page page;
 	int rc;
 	size_t n;
@@ -19,7 +20,7 @@ struct feed_read {
 static void feed_run(struct api_read *r, struct store_reader *db)
 {
 	struct feed_read *f = (struct feed_read *)r;
-	f->rc = feed_home(f->feed, db, f->user_id, &f->page, &f->body, &f->n, &f->newest,
+	f->rc = feed_home(f->feed, db, f->user_id, f->has_relations, &f->page, &f->body, &f->n, &f->newest,
 			  &f->oldest);
 }
 
@@ -53,6 +54,7 @@ void api_feed(struct ctx *c)
 	f->r.release = feed_release;
 	f->feed = c->app->feed;
 	f->user_id = c->user_id;
+	f->has_relations = c->has_relations;
 	f->page = page;
 	strbuf_init(&f->body);
 	api_read(c, &f->r);

@@ -290,6 +290,7 @@ static void gate_finish(struct api_read *r, struct ctx *c)
 	unsigned flags = g->flags;
 	c->user_id = g->user_id;
 	c->session_id = g->authed ? g->session.id : 0;
+	c->has_relations = g->authed && g->session.has_relations;
 	memcpy(c->token_hash, g->token_hash, sizeof(c->token_hash));
 	if (!ratelimit_apply(req, &g->verdict)) /* the budgets, charged in gate_run */
 		return;

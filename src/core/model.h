@@ -9,6 +9,7 @@
 #ifndef CHIRP_CORE_MODEL_H
 #define CHIRP_CORE_MODEL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -82,6 +83,10 @@ struct session {
 	uint64_t last_used_ms; /* kept to within an hour (core/accounts.c) */
 	char device[SESSION_DEVICE_MAX + 1];
 	char ip[SESSION_IP_MAX + 1];
+	/* Whether the user blocks or mutes anyone, or is blocked by anyone,
+	 * read with the session by store_ops.session_get only (false from
+	 * sessions_of): a page for a reader with none skips reading them. */
+	bool has_relations;
 };
 
 struct tweet {

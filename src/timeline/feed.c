@@ -818,7 +818,7 @@ int feed_hydrate(struct feed *f, struct store_reader *r, uint64_t viewer,
 	strbuf_reserve(out, cap * HYDRATE_ITEM_BYTES);
 	struct feed_hidden hidden;
 	unsigned hide = REL_BLOCKING | REL_BLOCKED_BY | (src->show_muted ? 0 : REL_MUTING);
-	int rc = feed_hidden_read(r, viewer, &hidden);
+	int rc = feed_hidden_read(r, src->no_relations ? 0 : viewer, &hidden);
 	*res = (struct feed_hydrated){0};
 	strbuf_append_char(out, '[');
 	for (int round = 0; rc == STORE_OK && round < HYDRATE_ROUNDS && res->n < limit; round++) {
@@ -887,7 +887,7 @@ static void home_gone(void *arg, uint64_t id)
 	h->f->home->ops->remove(h->f->home, h->user, id);
 }
 
-int feed_home(struct feed *f, struct store_reader *r, uint64_t user_id,
+int feed_home(struct feed *f, struct store_reader *r, uint64_t user_id, bool has_relations,
 	      const struct store_page *page, struct strbuf *out, size_t *n, uint64_t *newest,
 	      uint64_t *oldest)
 {
@@ -895,7 +895,7 @@ int feed_home(struct feed *f, struct store_reader *r, uint64_t user_id,
 	/* The reader's own tweets are in their feed already: not again as
 	 * someone's retweet. */
 	struct feed_id_source src = {.next = home_next, .gone = home_gone, .arg = &h,
-				     .hide_retweets_of = user_id};
+				     .hide_retweets_of = user_id, .no_relations = !has_relations};
 	struct feed_hydrated res;
 	int rc = feed_hydrate(f, r, user_id, &src, page->limit, out, &res);
 	*n = res.n;

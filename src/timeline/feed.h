@@ -107,8 +107,10 @@ void feed_on_notified(struct feed *f, uint64_t user);
  * below what this one left out, and is set (with *n 0 and *newest 0) when
  * every tweet looked at was left out: the feed goes on below it. Deleted
  * and hidden tweets are skipped and the page is filled from further down.
+ * has_relations is the reader's struct session.has_relations: false skips
+ * the read of whom the reader blocks and mutes.
  */
-int feed_home(struct feed *f, struct store_reader *r, uint64_t user_id,
+int feed_home(struct feed *f, struct store_reader *r, uint64_t user_id, bool has_relations,
 	      const struct store_page *page, struct strbuf *out, size_t *n, uint64_t *newest,
 	      uint64_t *oldest);
 
@@ -192,6 +194,8 @@ struct feed_id_source {
 	void *arg;
 	uint64_t hide_retweets_of; /* retweets of this user's tweets are left out; 0: none */
 	bool show_muted; /* a search or a thread: only blocks hide tweets, not mutes */
+	bool no_relations; /* the viewer is known to block, mute and be blocked by
+			    * nobody (struct session.has_relations): not read */
 };
 
 /* What feed_hydrate appended. */

@@ -997,12 +997,28 @@ static unsigned rel_bits(struct env *e, uint64_t viewer, uint64_t other)
 	return bits;
 }
 
+/* struct session.has_relations of the session of all bytes `fill`. */
+static bool session_has_relations(struct env *e, uint8_t fill)
+{
+	uint8_t hash[TOKEN_HASH_LEN];
+	memset(hash, fill, sizeof(hash));
+	struct session got;
+	assert_int_equal(e->r->ops->session_get(e->r, hash, &got), STORE_OK);
+	return got.has_relations;
+}
+
 static void test_blocks_and_mutes(void **state)
 {
 	struct env *e = *state;
 	uint64_t a = make_user(e, "a", STORE_OK);
 	uint64_t b = make_user(e, "b", STORE_OK);
 	uint64_t c = make_user(e, "c", STORE_OK);
+	uint64_t d = make_user(e, "d", STORE_OK);
+	make_session(e, a, 1, time_now_ms());
+	make_session(e, b, 2, time_now_ms());
+	make_session(e, c, 3, time_now_ms());
+	make_session(e, d, 4, time_now_ms());
+	assert_false(session_has_relations(e, 1));
 	bool created;
 	assert_int_equal(simple_write(e, STORE_W_FOLLOW, a, b, NULL), STORE_OK);
 	assert_int_equal(simple_write(e, STORE_W_FOLLOW, b, a, NULL), STORE_OK);
@@ -1032,6 +1048,14 @@ static void test_blocks_and_mutes(void **state)
 	assert_int_equal(rel_bits(e, a, c), REL_MUTING);
 	assert_int_equal(rel_bits(e, b, a), REL_BLOCKED_BY);
 	assert_int_equal(rel_bits(e, c, a), 0); /* a mute is the muter's alone */
+	/* Read with the session: the blocker, the blocked, the muter; not the muted. */
+	assert_true(session_has_relations(e, 1));
+	assert_true(session_has_relations(e, 2));
+	assert_false(session_has_relations(e, 3));
+	assert_false(session_has_relations(e, 4));
+	assert_int_equal(relation_write(e, STORE_W_MUTE, d, c, NULL), STORE_OK);
+	assert_true(session_has_relations(e, 4));
+	assert_false(session_has_relations(e, 3));
 
 	struct follow_entry fe[5];
 	size_t n;
@@ -1055,6 +1079,8 @@ static void test_blocks_and_mutes(void **state)
 	assert_false(created);
 	assert_int_equal(relation_write(e, STORE_W_UNMUTE, a, b, NULL), STORE_OK);
 	assert_int_equal(rel_bits(e, a, b), 0);
+	assert_true(session_has_relations(e, 1)); /* still muting c */
+	assert_false(session_has_relations(e, 2));
 	assert_int_equal(simple_write(e, STORE_W_FOLLOW, b, a, &created), STORE_OK);
 	assert_true(created);
 }
