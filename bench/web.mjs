@@ -123,10 +123,16 @@ async function main() {
     console.log(`  web client     ${fmt(median(client))}  ${fmt(Math.max(...client))}   ${client.map((x) => x.toFixed(0)).join(" ")}`);
     console.log(`  bare baseline  ${fmt(median(base))}  ${fmt(Math.max(...base))}   ${base.map((x) => x.toFixed(0)).join(" ")}`);
     console.log(`  difference     ${fmt(median(client) - median(base))}  (medians)`);
+    // The budget is for every load: the worst decides. The bare page's
+    // worst says how much of a stall is the machine's own (a loaded one
+    // stalls any page), which the reader needs to judge a miss.
     const worst = Math.max(...client);
+    const med = median(client);
     console.log(worst <= BUDGET_MS
-      ? `budget: holds — the worst of ${RUNS} is ${worst.toFixed(1)} ms, within ${BUDGET_MS} ms`
-      : `budget: MISSED — the worst of ${RUNS} is ${worst.toFixed(1)} ms, over ${BUDGET_MS} ms (median ${median(client).toFixed(1)} ms)`);
+      ? `budget: holds — the worst of ${RUNS} loads is ${worst.toFixed(1)} ms, within ${BUDGET_MS} ms`
+      : `budget: MISSED — the worst of ${RUNS} loads is ${worst.toFixed(1)} ms, over ${BUDGET_MS} ms; ` +
+        `the median (${med.toFixed(1)} ms) is ${med <= BUDGET_MS ? "within" : "over"} it; ` +
+        `the bare page's worst was ${Math.max(...base).toFixed(1)} ms on this machine`);
   } finally {
     await browser.close();
     await chirp.stop();
