@@ -76,7 +76,8 @@ async function flush() {
         try {
           rememberUsers([(await api("GET", `/v1/users/${id}`)).data]);
         } catch {
-          // Gone, or blocked: the initial stays.
+          // Gone, or blocked: the initial stays, and is not asked for again.
+          known.set(id, { id, avatar_url: null });
         }
       }
     };

@@ -650,6 +650,16 @@ test("retweet and undo, with its count; a refused retweet is put back with a mes
     assert.equal(await focus.getAttribute("aria-label"), "Retweet, 1 retweet");
     assert.equal((await tweetAs(chirp, tw.id, alice.token)).retweeted, false);
     expectErrors(p, /status of 503/);
+    await page.unroute("**/v1/tweets/*/retweets");
+
+    // A retweet on the feed goes when its original is deleted (the stream
+    // sends the original's id only).
+    await chirp.api("POST", `/v1/tweets/${tw.id}/retweets`, { token: alice.token });
+    await page.goto(`${chirp.base}/`);
+    await article(page, "pass this on").getByText("alice retweeted").waitFor();
+    await page.locator("[role=feed][data-live=open]").waitFor({ state: "attached" });
+    await chirp.api("DELETE", `/v1/tweets/${tw.id}`, { token: bob.token });
+    await article(page, "pass this on").waitFor({ state: "detached" });
   }));
 
 /** The unread count as the server has it for token. */
