@@ -12,6 +12,7 @@ let es = null;
 let timer = null;
 let last = null; // the newest tweet id received: where a reopened stream resumes
 let state = "closed";
+let failures = 0; // refusals in a row: each doubles the wait before the next try
 
 /** fn(data) for each event of `type` (tweet, delete, notification; state:
  * "open", "reconnecting", "closed"). Returns the unsubscribe. */
@@ -40,7 +41,10 @@ function open() {
   if (last) q.set("last_event_id", last);
   const src = new EventSource(`/v1/feed/stream?${q}`);
   es = src;
-  src.onopen = () => setState("open");
+  src.onopen = () => {
+    failures = 0;
+    setState("open");
+  };
   src.addEventListener("tweet", (e) => {
     last = e.lastEventId || last;
     emit("tweet", JSON.parse(e.data));
@@ -49,20 +53,22 @@ function open() {
   src.addEventListener("notification", (e) => emit("notification", JSON.parse(e.data)));
   src.onerror = () => {
     // A dropped connection is retried by the browser itself, with
-    // Last-Event-ID. CLOSED means it gave up (401, 429, 503): check the
-    // token (a 401 logs out) and try again a little later.
+    // Last-Event-ID. CLOSED means it gave up (401; 429 with five tabs
+    // open; 503): check the token (a 401 logs out) and try again later,
+    // 3 s, then twice as long each time, up to 5 minutes.
     setState("reconnecting");
     if (src.readyState !== EventSource.CLOSED || es !== src) return;
     es = null;
+    const wait = Math.min(300000, 3000 * 2 ** failures++);
     timer = setTimeout(async () => {
       try {
         await api("GET", "/v1/notifications/unread_count");
-        timer = null;
-        open();
       } catch (err) {
-        if (!(err instanceof ApiError && err.status === 401)) timer = setTimeout(() => { timer = null; open(); }, 10000);
+        if (err instanceof ApiError && err.status === 401) return; // logged out
       }
-    }, 3000);
+      timer = null;
+      open();
+    }, wait);
   };
 }
 
@@ -84,6 +90,7 @@ export function restartLive(lastId) {
 
 /** Closes the stream (log-out). */
 export function stopLive() {
+  failures = 0;
   clearTimeout(timer);
   timer = null;
   if (es) es.close();

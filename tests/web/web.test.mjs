@@ -795,6 +795,13 @@ test("avatars: the owner uploads one; it shows, a fixed size, in profiles, tweet
     const person = other.page.getByRole("list", { name: "People" }).getByRole("listitem").filter({ hasText: "@alice" });
     await loaded(person.locator(".avatar img"));
     assert.equal(await scrollsSideways(other.page), false);
+
+    // A reader who knows nothing of alice (logged out) gets her avatar by her id.
+    const anon = await open(DESKTOP);
+    const tweetId = (await chirp.api("GET", `/v1/users/${alice.id}/tweets`)).data[0].id;
+    await anon.page.goto(`${chirp.base}/tweets/${tweetId}`);
+    await loaded(anon.page.locator("article.focus .avatar img"));
+    assert.equal(await anon.page.locator("article.focus .avatar img").getAttribute("src"), u.avatar_url);
   }));
 
 test("tweet text: entities link mentions and hashtags, URLs open safely, and nothing is HTML", () =>
