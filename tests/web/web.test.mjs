@@ -730,6 +730,8 @@ test("notifications: a live count in the navigation, the page lists them grouped
     await page.getByRole("link", { name: "Notifications, 1 unread" }).waitFor();
     await chirp.api("POST", `/v1/users/${alice.id}/follows`, { token: dave.token });
     await page.getByRole("link", { name: "Notifications, 2 unread" }).waitFor();
+    await chirp.api("POST", `/v1/tweets/${mineB.id}/retweets`, { token: carol.token });
+    await page.getByRole("link", { name: "Notifications, 3 unread" }).waitFor();
     assert.equal(await page.evaluate(() => window.notReloaded), true);
 
     // A reload on /notifications serves the page, and reads them.
