@@ -268,7 +268,7 @@ async function profile(handle) {
       document.title = `${u.display_name} (@${u.handle}) · chirp`;
       // The tweets shown here are the reader's own: their author too.
       for (const a of list.querySelectorAll(`.author[href="/@${u.handle}"] strong`)) a.textContent = u.display_name;
-    }), changeAvatar());
+    }), changeAvatar(user));
     return;
   }
   if (!me) return;
@@ -307,13 +307,33 @@ async function profile(handle) {
 /**
  * The owner's Change avatar button: an image goes up as a tweet's would
  * (docs/media.md), then becomes the avatar (PATCH /v1/users/me with
- * avatar_media_id); every avatar of the reader on the page follows.
+ * avatar_media_id); Remove avatar sets it to null. Every avatar of the
+ * reader on the page follows.
  */
-function changeAvatar() {
+function changeAvatar(user) {
   const file = h("input", { type: "file", accept: IMAGE_TYPES.join(","), hidden: true, id: "avatar-file" });
   const btn = h("button", { type: "button", class: "secondary", "aria-describedby": "avatar-state" }, "Change avatar");
+  const remove = h("button", { type: "button", class: "link danger", hidden: !user.avatar_url }, "Remove avatar");
   const state = h("span", { id: "avatar-state", class: "muted", role: "status" });
+  async function save(media_id) {
+    const u = (await api("PATCH", "/v1/users/me", { body: { avatar_media_id: media_id } })).data;
+    rememberUsers([u]);
+    const s = currentSession();
+    if (s) saveSession({ ...s, user: { ...s.user, ...u } });
+    remove.hidden = !u.avatar_url;
+  }
   btn.addEventListener("click", () => file.click());
+  remove.addEventListener("click", async () => {
+    remove.disabled = true;
+    try {
+      await save(null);
+      toast("Your avatar is removed.");
+      btn.focus();
+    } catch (e) {
+      toast(`Could not remove the avatar: ${e.message}`);
+    }
+    remove.disabled = false;
+  });
   file.addEventListener("change", async () => {
     const f = file.files[0];
     file.value = "";
@@ -327,10 +347,7 @@ function changeAvatar() {
     try {
       const m = await uploadImage(f, (x) => { state.textContent = `Uploading… ${Math.round(x * 100)}%`; },
         (p) => { state.textContent = p; });
-      const u = (await api("PATCH", "/v1/users/me", { body: { avatar_media_id: m.id } })).data;
-      rememberUsers([u]);
-      const s = currentSession();
-      if (s) saveSession({ ...s, user: { ...s.user, ...u } });
+      await save(m.id);
       state.textContent = "";
       toast("Your avatar is saved.");
     } catch (e) {
@@ -340,7 +357,7 @@ function changeAvatar() {
     btn.disabled = false;
     btn.focus();
   });
-  return h("div", { class: "row change-avatar" }, btn, file, state);
+  return h("div", { class: "row change-avatar" }, btn, file, remove, state);
 }
 
 const MAX_DEPTH = 3; // deeper replies are indented no further (a phone is narrow)

@@ -770,6 +770,7 @@ test("avatars: the owner uploads one; it shows, a fixed size, in profiles, tweet
     await page.getByRole("status").filter({ hasText: "Your avatar is saved." }).waitFor({ timeout: 30000 * FACTOR });
     const u = (await chirp.api("GET", `/v1/users/${alice.id}`)).data;
     assert.ok(u.avatar_url, "the server has the avatar");
+    assert.equal(await page.getByRole("button", { name: "Remove avatar" }).isVisible(), true);
     const loaded = (loc) => until(() => loc.evaluate((img) => img.complete && img.naturalWidth > 0), "the avatar to load");
     const profileImg = page.locator(".profile .avatar img");
     await loaded(profileImg);
@@ -782,6 +783,23 @@ test("avatars: the owner uploads one; it shows, a fixed size, in profiles, tweet
     assert.equal(await article(page, "my face, soon").evaluate((a) => a.getBoundingClientRect().height), height);
     assert.deepEqual([before.width, before.height], [40, 40]);
     await screenshot(page, "avatar-1280x800");
+    // After a reload the owner may remove it; the initial comes back.
+    await page.reload();
+    await loaded(profileImg);
+    await page.getByRole("button", { name: "Remove avatar" }).click();
+    await page.getByRole("status").filter({ hasText: "Your avatar is removed." }).waitFor();
+    await profileImg.waitFor({ state: "detached" });
+    assert.equal(await slot.textContent(), "A");
+    assert.equal(await slot.locator("img").count(), 0);
+    assert.equal((await chirp.api("GET", `/v1/users/${alice.id}`)).data.avatar_url, null);
+    assert.equal(await page.getByRole("button", { name: "Remove avatar" }).isVisible(), false);
+    // And set it again, for the other readers below.
+    await page.locator("#avatar-file").setInputFiles({ name: "me.png", mimeType: "image/png",
+      buffer: png(120, 90, (x, y) => [x * 2, y * 2, 128]) });
+    await page.getByRole("status").filter({ hasText: "Your avatar is saved." }).waitFor({ timeout: 30000 * FACTOR });
+    await loaded(profileImg);
+    const u2 = (await chirp.api("GET", `/v1/users/${alice.id}`)).data;
+    u.avatar_url = u2.avatar_url;
 
     // Another reader sees it in the feed and in people found.
     const other = await open(PHONE);
