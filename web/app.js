@@ -1,17 +1,20 @@
 // app — chirp's web client: the client-side routes (/, /@handle,
-// /tweets/{id}, /search?q=), the log-in form, the home feed kept live by
-// the stream (docs/streaming.md), profiles with Follow, and search. Plain
-// modules over the v1 API; chirp serves them (docs/architecture.md).
+// /tweets/{id}, /search?q=, /hashtags/{tag}, /notifications), the log-in
+// form, the home feed kept live by the stream (docs/streaming.md, live.js),
+// profiles with Follow and the owner's avatar, and search. Plain modules
+// over the v1 API; chirp serves them (docs/architecture.md).
 
 import { api, ApiError, currentSession, saveSession, setUnauthorizedHandler } from "./api.js";
-import { composeBox } from "./compose.js";
+import { composeBox, IMAGE_TYPES, uploadImage } from "./compose.js";
+import { onLive, restartLive, startLive, stopLive } from "./live.js";
+import { notificationsLink, resetNotifications, showNotifications } from "./notifications.js";
 import { tweetArticle } from "./tweet.js";
 import { h, pagedList, setNavigator, toast } from "./ui.js";
+import { avatar, followingSet, forgetFollowing, rememberUsers } from "./users.js";
 
 const main = document.getElementById("main");
 const account = document.getElementById("account");
 let cleanups = []; // what the current view must stop when it is left
-let following = null; // ids the reader follows, loaded once per session
 let viewGen = 0; // which view is current: one that loaded too late must not show
 
 // ---------------------------------------------------------------- views
@@ -28,7 +31,7 @@ function renderAccount() {
   if (s) {
     const out = h("button", { type: "button", class: "secondary" }, "Log out");
     out.addEventListener("click", logOut);
-    account.replaceChildren(h("a", { href: `/@${s.user.handle}` }, `@${s.user.handle}`), out);
+    account.replaceChildren(notificationsLink(), h("a", { href: `/@${s.user.handle}` }, `@${s.user.handle}`), out);
   } else {
     account.replaceChildren(location.pathname === "/" ? "" : h("a", { href: "/" }, "Log in or sign up"));
   }
@@ -54,7 +57,7 @@ function authView(message) {
   async function logIn() {
     const r = await api("POST", "/v1/sessions", { body: { handle: handle.value, password: password.value } });
     saveSession({ token: r.data.token, user: r.data.user });
-    following = null;
+    forgetFollowing();
     route();
   }
   async function run(what) {
@@ -87,54 +90,35 @@ async function logOut() {
     // Revoked already, or offline: forget it here all the same.
   }
   saveSession(null);
-  following = null;
+  forgetFollowing();
+  stopLive();
+  resetNotifications();
   history.pushState(null, "", "/");
   route();
 }
 
 const EMPTY_FEED_LAST_ID = "1"; // ids are never 0: 1 is older than every tweet
 
-/** The live stream for the home feed, reopened after it closes for good. */
-function liveFeed(list, lastId) {
-  let es = null;
-  let timer = null;
-  let last = lastId;
-  function open() {
-    const s = currentSession();
-    if (!s || !list.isConnected) return;
-    const q = new URLSearchParams({ access_token: s.token });
-    if (last) q.set("last_event_id", last);
-    es = new EventSource(`/v1/feed/stream?${q}`);
-    es.onopen = () => { list.dataset.live = "open"; };
-    es.addEventListener("tweet", (e) => {
-      // A streamed Tweet's "liked" is always false (docs/api.md): right
-      // for a tweet just posted, which is what the stream brings.
-      last = e.lastEventId || last;
-      const t = JSON.parse(e.data);
-      if (!document.getElementById(`t-${t.id}`)) list.prepend(tweetArticle(t));
-    });
-    es.addEventListener("delete", (e) => {
-      document.getElementById(`t-${JSON.parse(e.data).id}`)?.remove();
-    });
-    es.onerror = () => {
-      // A dropped connection is retried by the browser itself, with
-      // Last-Event-ID. CLOSED means it gave up (401, 429, 503): check the
-      // token (a 401 logs out) and try again a little later.
-      list.dataset.live = "reconnecting";
-      if (es.readyState !== EventSource.CLOSED) return;
-      es = null;
-      timer = setTimeout(async () => {
-        try {
-          await api("GET", "/v1/feed?limit=1");
-          open();
-        } catch (err) {
-          if (!(err instanceof ApiError && err.status === 401)) timer = setTimeout(open, 10000);
-        }
-      }, 3000);
-    };
-  }
-  open();
-  return () => { clearTimeout(timer); if (es) es.close(); };
+/** Keeps the home feed's list current from the live stream (live.js):
+ * new tweets on top, deleted ones (and retweets of them) gone. */
+function liveFeed(list) {
+  const offs = [
+    onLive("state", (st) => { list.dataset.live = st; }),
+    onLive("tweet", (t) => {
+      // A streamed Tweet's "liked" and "retweeted" are always false
+      // (docs/api.md): right for a tweet just posted. A retweet of a tweet
+      // shown already (the reader's own, say) is not shown again: a page
+      // shows each tweet once, as the feed does.
+      const id = t.retweet_of ? t.retweet_of.id : t.id;
+      if (!list.isConnected || document.getElementById(`t-${t.id}`) ||
+          list.querySelector(`[data-id="${id}"], [data-of="${id}"]`)) return;
+      list.prepend(tweetArticle(t));
+    }),
+    onLive("delete", ({ id }) => {
+      for (const a of list.querySelectorAll(`#t-${id}, [data-of="${id}"]`)) a.remove();
+    }),
+  ];
+  return () => { for (const off of offs) off(); };
 }
 
 async function home() {
@@ -148,6 +132,7 @@ async function home() {
   const pages = pagedList(list, "/v1/feed?limit=20", tweetArticle,
     "Your feed is empty. Post something, or find people to follow with the search box.");
   cleanups.push(pages.stop);
+  cleanups.push(liveFeed(list));
   const first = await pages.first;
   performance.mark("chirp:feed-rendered");
   if (!list.isConnected) return;
@@ -155,22 +140,10 @@ async function home() {
   // (docs/streaming.md): the newest tweet shown, or, for a feed that was
   // empty, the smallest id there is, since everything in the feed by then
   // arrived after the page was read. Without one it would start at its
-  // own opening and miss what was posted in between.
-  cleanups.push(liveFeed(list, first === null ? null : first.length ? first[0].id : EMPTY_FEED_LAST_ID));
-}
-
-async function followingSet(me) {
-  if (following) return following;
-  const ids = new Set();
-  let url = `/v1/users/${me.id}/following?limit=100`;
-  for (let i = 0; url && i < 100; i++) {
-    const r = await api("GET", url);
-    if (!r.data.length) break;
-    for (const u of r.data) ids.add(u.id);
-    url = r.next;
-  }
-  following = ids;
-  return ids;
+  // own opening and miss what was posted in between. (A page that could
+  // not be read keeps the stream as it is, open for the navigation.)
+  if (first === null) startLive();
+  else restartLive(first.length ? first[0].id : EMPTY_FEED_LAST_ID);
 }
 
 function counts(u) {
@@ -275,11 +248,12 @@ async function profile(handle) {
     show("Not found", h("h1", { tabindex: -1 }, e.status === 404 ? "This account doesn't exist" : e.message));
     return;
   }
+  rememberUsers([user]);
   let countsEl = counts(user);
   const name = h("h1", { id: "profile-name", tabindex: -1 }, user.display_name);
   const bio = h("p", { class: "bio" }, user.bio || "");
   const head = h("section", { class: "profile", "aria-labelledby": "profile-name" },
-    name, h("p", { class: "handle" }, `@${user.handle}`), bio, countsEl);
+    avatar(user, 80), name, h("p", { class: "handle" }, `@${user.handle}`), bio, countsEl);
   const list = h("div", { class: "tweets", role: "feed", "aria-label": `Tweets of @${user.handle}` });
   show(`${user.display_name} (@${user.handle})`, head, h("h2", { class: "visually-hidden" }, "Tweets"), list);
   const pages = pagedList(list, `/v1/users/${user.id}/tweets?limit=20`, tweetArticle, "No tweets yet.");
@@ -294,7 +268,7 @@ async function profile(handle) {
       document.title = `${u.display_name} (@${u.handle}) · chirp`;
       // The tweets shown here are the reader's own: their author too.
       for (const a of list.querySelectorAll(`.author[href="/@${u.handle}"] strong`)) a.textContent = u.display_name;
-    }));
+    }), changeAvatar(user));
     return;
   }
   if (!me) return;
@@ -328,6 +302,62 @@ async function profile(handle) {
     btn.disabled = false;
   });
   head.append(btn);
+}
+
+/**
+ * The owner's Change avatar button: an image goes up as a tweet's would
+ * (docs/media.md), then becomes the avatar (PATCH /v1/users/me with
+ * avatar_media_id); Remove avatar sets it to null. Every avatar of the
+ * reader on the page follows.
+ */
+function changeAvatar(user) {
+  const file = h("input", { type: "file", accept: IMAGE_TYPES.join(","), hidden: true, id: "avatar-file" });
+  const btn = h("button", { type: "button", class: "secondary", "aria-describedby": "avatar-state" }, "Change avatar");
+  const remove = h("button", { type: "button", class: "link danger", hidden: !user.avatar_url }, "Remove avatar");
+  const state = h("span", { id: "avatar-state", class: "muted", role: "status" });
+  async function save(media_id) {
+    const u = (await api("PATCH", "/v1/users/me", { body: { avatar_media_id: media_id } })).data;
+    rememberUsers([u]);
+    const s = currentSession();
+    if (s) saveSession({ ...s, user: { ...s.user, ...u } });
+    remove.hidden = !u.avatar_url;
+  }
+  btn.addEventListener("click", () => file.click());
+  remove.addEventListener("click", async () => {
+    remove.disabled = true;
+    try {
+      await save(null);
+      toast("Your avatar is removed.");
+      btn.focus();
+    } catch (e) {
+      toast(`Could not remove the avatar: ${e.message}`);
+    }
+    remove.disabled = false;
+  });
+  file.addEventListener("change", async () => {
+    const f = file.files[0];
+    file.value = "";
+    if (!f) return;
+    if (!IMAGE_TYPES.includes(f.type)) {
+      toast("An avatar must be a JPEG, PNG, WebP or GIF image.");
+      return;
+    }
+    btn.disabled = true;
+    state.textContent = "Uploading…";
+    try {
+      const m = await uploadImage(f, (x) => { state.textContent = `Uploading… ${Math.round(x * 100)}%`; },
+        (p) => { state.textContent = p; });
+      await save(m.id);
+      state.textContent = "";
+      toast("Your avatar is saved.");
+    } catch (e) {
+      state.textContent = "";
+      toast(`Could not change the avatar: ${e.message}`);
+    }
+    btn.disabled = false;
+    btn.focus();
+  });
+  return h("div", { class: "row change-avatar" }, btn, file, remove, state);
 }
 
 const MAX_DEPTH = 3; // deeper replies are indented no further (a phone is narrow)
@@ -420,13 +450,31 @@ function searchView(q) {
     h("h2", null, "People"), people, h("h2", null, "Tweets"), list);
   const enc = encodeURIComponent(q);
   api("GET", `/v1/search/users?q=${enc}&limit=5`).then((r) => {
+    rememberUsers(r.data);
     if (!r.data.length) people.replaceChildren(h("li", { class: "muted" }, "No one found."));
-    else people.replaceChildren(...r.data.map((u) => h("li", null,
+    else people.replaceChildren(...r.data.map((u) => h("li", null, avatar(u, 32),
       h("a", { href: `/@${u.handle}` }, h("strong", null, u.display_name), " ", h("span", { class: "handle" }, `@${u.handle}`)),
       h("span", { class: "muted" }, ` · ${u.followers_count} followers`))));
   }).catch((e) => people.replaceChildren(h("li", { class: "error" }, e.message)));
   const pages = pagedList(list, `/v1/search/tweets?q=${enc}&limit=20`, tweetArticle, "No tweets found.");
   cleanups.push(pages.stop);
+}
+
+/** /hashtags/{tag}: the tag's tweets, newest first (GET /v1/hashtags/{tag}/tweets). */
+function hashtagView(tag) {
+  const list = h("div", { class: "tweets", role: "feed", "aria-label": `Tweets with #${tag}` });
+  show(`#${tag}`, h("h1", { tabindex: -1 }, `#${tag}`), list);
+  const pages = pagedList(list, `/v1/hashtags/${encodeURIComponent(tag)}/tweets?limit=20`, tweetArticle,
+    `No tweets with #${tag} yet.`);
+  cleanups.push(pages.stop);
+}
+
+/** /notifications: the reader's, read as they are shown (notifications.js). */
+function notificationsView() {
+  if (!currentSession()) return authView("Log in to see your notifications.");
+  const list = h("ol", { class: "notifications", "aria-label": "Notifications" });
+  show("Notifications", h("h1", { tabindex: -1 }, "Notifications"), list);
+  cleanups.push(showNotifications(list));
 }
 
 // ---------------------------------------------------------------- routing
@@ -450,7 +498,12 @@ function route(focus = false) {
   else if (pathname.startsWith("/@")) view = profile(decodePath(pathname.slice(2)));
   else if (/^\/tweets\/\d+$/.test(pathname)) view = tweetView(pathname.slice(8));
   else if (pathname === "/search") view = searchView(searchParams.get("q") || "");
+  else if (/^\/hashtags\/[^/]+$/.test(pathname)) view = hashtagView(decodePath(pathname.slice(10)));
+  else if (pathname === "/notifications") view = notificationsView();
   else show("Not found", h("h1", { tabindex: -1 }, "Nothing here"), h("p", null, h("a", { href: "/" }, "Go home")));
+  // Every page counts the notifications: the stream goes with the session.
+  // (Home reopens it itself, from the newest tweet it shows.)
+  if (s && pathname !== "/") startLive();
   if (focus) Promise.resolve(view).then(() => main.querySelector("h1")?.focus());
 }
 
@@ -481,7 +534,9 @@ setNavigator(navigate);
 
 setUnauthorizedHandler(() => {
   viewGen++;
-  following = null;
+  forgetFollowing();
+  stopLive();
+  resetNotifications();
   authView("Your session has ended. Please log in again.").focus();
 });
 

@@ -7,7 +7,7 @@ import { h } from "./ui.js";
 
 const MAX = 280;
 const MAX_IMAGES = 4;
-const TYPES = ["image/jpeg", "image/png", "image/webp", "image/gif"];
+export const IMAGE_TYPES = ["image/jpeg", "image/png", "image/webp", "image/gif"];
 
 /** PUTs blob to a presigned URL, reporting progress; resolves to its ETag. */
 function put(upload, url, blob, onProgress) {
@@ -36,7 +36,7 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /** Creates the media, uploads the file (in parts if asked), completes it and
  * waits until it is processed. progress(fraction) as bytes go out. */
-async function uploadImage(file, progress, phase) {
+export async function uploadImage(file, progress, phase) {
   const m = (await api("POST", "/v1/media", {
     body: { content_type: file.type, size: file.size }, key: idempotencyKey(),
   })).data;
@@ -80,7 +80,7 @@ export function composeBox({ onPosted, replyTo = null, id = "compose", label = "
   const text = h("textarea", { id: `${id}-text`, name: "text", rows: replyTo ? 2 : 3, "aria-describedby": `${id}-count` });
   const count = h("span", { id: `${id}-count`, class: "count", "aria-live": "polite" }, String(MAX));
   const post = h("button", { type: "submit", disabled: true }, submit);
-  const file = h("input", { type: "file", accept: TYPES.join(","), multiple: true, hidden: true, id: `${id}-file` });
+  const file = h("input", { type: "file", accept: IMAGE_TYPES.join(","), multiple: true, hidden: true, id: `${id}-file` });
   const attach = h("button", { type: "button", class: "secondary" }, "Add image");
   const list = h("ul", { class: "attachments", "aria-label": "Images" });
   const error = h("p", { class: "error", role: "alert" });
@@ -114,7 +114,7 @@ export function composeBox({ onPosted, replyTo = null, id = "compose", label = "
   }
 
   function addFile(f) {
-    if (!TYPES.includes(f.type)) {
+    if (!IMAGE_TYPES.includes(f.type)) {
       error.textContent = `${f.name}: only JPEG, PNG, WebP and GIF images can be attached.`;
       return;
     }

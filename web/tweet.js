@@ -1,14 +1,15 @@
-// tweet — a tweet as an <article>: its author, text (links, mentions and
+// tweet — a tweet as an <article>: its author and avatar, text (links, mentions and
 // hashtags clickable), time and images, and what a reader can do with it:
-// Reply (a composer under the tweet that posts with in_reply_to_id), Like
-// (a toggle button, aria-pressed, shown at once and put back with a
-// message if the server refuses) with their counts, and Delete on one's
+// Reply (a composer under the tweet that posts with in_reply_to_id),
+// Retweet and Like (toggle buttons, aria-pressed, shown at once and put
+// back with a message if the server refuses) with their counts, and Delete on one's
 // own tweets (with a confirmation). A retweet shows the tweet it passes on
 // under who retweeted it. docs/api.md has the Tweet's fields.
 
 import { api, currentSession } from "./api.js";
 import { composeBox } from "./compose.js";
-import { confirmDialog, go, h, linkify, timeEl, toast } from "./ui.js";
+import { confirmDialog, go, h, timeEl, toast, tweetText } from "./ui.js";
+import { avatar } from "./users.js";
 
 function images(t) {
   if (!t.media || !t.media.length) return null;
@@ -46,43 +47,39 @@ function needSession(what) {
 }
 
 /**
- * The Like toggle. The button changes at once; requests go one at a time
- * toward what the reader last asked for, so quick clicks end where the
- * reader left them. A refusal puts back the last state the server
- * confirmed and says so. Focus stays on the button throughout (it is never
- * disabled).
+ * A toggle on a tweet: Like or Retweet. The button changes at once;
+ * requests go one at a time toward what the reader last asked for, so
+ * quick clicks end where the reader left them. A refusal puts back the
+ * last state the server confirmed and says so. Focus stays on the button
+ * throughout (it is never disabled). `on` and `off` send the request;
+ * `on` resolves to the count the server now has.
  */
-function likeButton(t) {
-  let server = { liked: !!t.liked, count: t.like_count || 0 }; // as last confirmed
-  let want = server.liked;
+function toggleButton({ name, cls, one, many, icons, state, count, on, off, verbs, login }) {
+  let server = { on: !!state, count: count || 0 }; // as last confirmed
+  let want = server.on;
   let busy = false;
   const icon = h("span", { class: "icon", "aria-hidden": "true" });
   const n = h("span", { class: "n" });
-  const btn = h("button", { type: "button", class: "action like" }, icon, "Like", n);
+  const btn = h("button", { type: "button", class: `action ${cls}` }, icon, name, n);
 
   function render() {
-    const count = Math.max(0, server.count + (want === server.liked ? 0 : want ? 1 : -1));
+    const shown = Math.max(0, server.count + (want === server.on ? 0 : want ? 1 : -1));
     btn.setAttribute("aria-pressed", String(want));
-    icon.textContent = want ? "♥" : "♡";
-    n.textContent = countText(count);
-    btn.setAttribute("aria-label", actionLabel("Like", count, "like", "likes"));
+    icon.textContent = want ? icons[1] : icons[0];
+    n.textContent = countText(shown);
+    btn.setAttribute("aria-label", actionLabel(name, shown, one, many));
   }
 
   async function sync() {
     busy = true;
-    while (want !== server.liked) {
+    while (want !== server.on) {
       const target = want;
       try {
-        if (target) {
-          const r = await api("POST", `/v1/tweets/${t.id}/likes`);
-          server = { liked: true, count: r.data.like_count };
-        } else {
-          await api("DELETE", `/v1/tweets/${t.id}/likes`);
-          server = { liked: false, count: Math.max(0, server.count - 1) };
-        }
+        server = target ? { on: true, count: await on() }
+          : (await off(), { on: false, count: Math.max(0, server.count - 1) });
       } catch (e) {
-        want = server.liked;
-        toast(`Could not ${target ? "like" : "unlike"} the tweet: ${e.message}`);
+        want = server.on;
+        toast(`Could not ${verbs[target ? 0 : 1]}: ${e.message}`);
       }
       render();
     }
@@ -90,13 +87,33 @@ function likeButton(t) {
   }
 
   btn.addEventListener("click", () => {
-    if (needSession("like tweets")) return;
+    if (needSession(login)) return;
     want = !want;
     render();
     if (!busy) sync();
   });
   render();
   return btn;
+}
+
+function likeButton(t) {
+  return toggleButton({
+    name: "Like", cls: "like", one: "like", many: "likes", icons: ["♡", "♥"], verbs: ["like the tweet", "unlike the tweet"],
+    login: "like tweets", state: t.liked, count: t.like_count,
+    on: async () => (await api("POST", `/v1/tweets/${t.id}/likes`)).data.like_count,
+    off: () => api("DELETE", `/v1/tweets/${t.id}/likes`),
+  });
+}
+
+/** Retweet, or undo one's retweet (docs/api.md, Retweets). The answer is
+ * the retweet: the count is its original's. */
+function retweetButton(t) {
+  return toggleButton({
+    name: "Retweet", cls: "retweet", one: "retweet", many: "retweets", icons: ["↻", "↻"],
+    verbs: ["retweet", "undo the retweet"], login: "retweet", state: t.retweeted, count: t.retweet_count,
+    on: async () => (await api("POST", `/v1/tweets/${t.id}/retweets`)).data.retweet_of.retweet_count,
+    off: () => api("DELETE", `/v1/tweets/${t.id}/retweets`),
+  });
 }
 
 /**
@@ -108,6 +125,8 @@ function retweetArticle(rt, opts) {
   const art = tweetArticle(rt.retweet_of, opts);
   art.id = `t-${rt.id}`;
   art.dataset.id = rt.id;
+  art.dataset.of = rt.retweet_of.id; // its delete takes this one too
+  art.classList.add("retweet");
   art.prepend(h("p", { class: "context retweeted" }, "↻ ",
     h("a", { href: `/@${rt.author.handle}` }, rt.author.display_name), " retweeted"));
   return art;
@@ -123,6 +142,7 @@ export function tweetArticle(t, opts = {}) {
   const me = currentSession();
   const mine = me && me.user.id === t.author.id;
   const art = h("article", { class: "tweet", id: `t-${t.id}`, "data-id": t.id, "aria-labelledby": `n-${t.id}` },
+    avatar(t.author, 40),
     h("header", null,
       h("a", { class: "author", href: `/@${t.author.handle}`, id: `n-${t.id}` },
         h("strong", null, t.author.display_name), " ", h("span", { class: "handle" }, `@${t.author.handle}`)),
@@ -131,14 +151,14 @@ export function tweetArticle(t, opts = {}) {
     t.in_reply_to_id && !opts.thread
       ? h("p", { class: "context" }, h("a", { href: `/tweets/${t.id}` }, "Show the thread"))
       : null,
-    h("p", { class: "text" }, linkify(t.text)),
+    h("p", { class: "text" }, tweetText(t)),
     images(t));
 
   let replies = t.reply_count || 0;
   const replyCount = h("span", { class: "n" }, countText(replies));
   const reply = h("button", { type: "button", class: "action reply", "aria-expanded": "false",
     "aria-label": actionLabel("Reply", replies, "reply", "replies") }, "Reply", replyCount);
-  const footer = h("footer", null, reply, likeButton(t));
+  const footer = h("footer", null, reply, retweetButton(t), likeButton(t));
   art.append(footer);
 
   let box = null;

@@ -1,6 +1,6 @@
 // ui — building blocks every view uses: an element builder that only ever
 // makes text nodes of user content (never HTML), clickable mentions,
-// hashtags and links, relative times, the confirmation dialog, toasts, a
+// hashtags and links (tweetText), relative times, the confirmation dialog, toasts, a
 // way to go to another client route, and a list that loads the next page
 // (the Link header's) as the reader scrolls. Tweets are tweet.js's.
 
@@ -19,27 +19,50 @@ export function h(tag, attrs, ...children) {
   return el;
 }
 
-// Links, @mentions and #hashtags in tweet text. A mention or tag needs a
-// non-word character (or the start) before it, so "a@b" and "x#1" stay text.
-const TOKEN = /https?:\/\/[^\s<>"]+|(?<![\p{L}\p{N}_@])@[A-Za-z0-9_]{1,30}|(?<![\p{L}\p{N}_&#])#[\p{L}\p{N}_]+/gu;
+// A URL runs to white space; punctuation that ends a sentence is not part
+// of it. Mentions and hashtags come from the tweet's entities (the
+// server's rules, docs/api.md); these two are only for a tweet without them.
+const URL_RE = /https?:\/\/[^\s<>"]+/g;
+const MENTION_RE = /(?<![\p{L}\p{N}_@])@([A-Za-z0-9_]{1,30})/gu;
+const HASHTAG_RE = /(?<![\p{L}\p{N}_&#])#([\p{L}\p{N}_]+)/gu;
 
-/** The text as nodes, with links, mentions and hashtags as <a>. */
-export function linkify(text) {
+/** Where a hashtag's tweets are (a client route). */
+export function hashtagPath(tag) {
+  return `/hashtags/${encodeURIComponent(tag)}`;
+}
+
+/**
+ * A tweet's text as nodes: its URLs (rel="noopener noreferrer nofollow",
+ * in a new tab), mentions (to the profile) and hashtags (to the tag's
+ * tweets) as <a>, the rest as text. Entity offsets are code points; a
+ * mention or tag inside a URL (a #fragment) stays part of the URL.
+ */
+export function tweetText(t) {
+  const text = t.text;
+  const spans = [];
+  for (const m of text.matchAll(URL_RE)) {
+    const url = m[0].replace(/[.,;:!?)'\]]+$/, "");
+    spans.push({ start: m.index, end: m.index + url.length, href: url, external: true });
+  }
+  if (t.entities) {
+    const at = [0]; // code point -> UTF-16 offset
+    for (const ch of text) at.push(at[at.length - 1] + ch.length);
+    for (const m of t.entities.mentions || []) spans.push({ start: at[m.start], end: at[m.end], href: `/@${m.handle}` });
+    for (const x of t.entities.hashtags || []) spans.push({ start: at[x.start], end: at[x.end], href: hashtagPath(x.tag) });
+  } else {
+    for (const m of text.matchAll(MENTION_RE)) spans.push({ start: m.index, end: m.index + m[0].length, href: `/@${m[1]}` });
+    for (const m of text.matchAll(HASHTAG_RE)) spans.push({ start: m.index, end: m.index + m[0].length, href: hashtagPath(m[1]) });
+  }
+  spans.sort((a, b) => a.start - b.start);
   const out = [];
   let last = 0;
-  for (const m of text.matchAll(TOKEN)) {
-    let tok = m[0];
-    let end = m.index + tok.length;
-    if (tok.startsWith("http")) {
-      const trimmed = tok.replace(/[.,;:!?)'\]]+$/, "");
-      end -= tok.length - trimmed.length;
-      tok = trimmed;
-    }
-    if (m.index > last) out.push(text.slice(last, m.index));
-    if (tok.startsWith("@")) out.push(h("a", { href: `/@${tok.slice(1)}` }, tok));
-    else if (tok.startsWith("#")) out.push(h("a", { href: `/search?q=${encodeURIComponent(tok)}` }, tok));
-    else out.push(h("a", { href: tok, rel: "noopener noreferrer nofollow", target: "_blank" }, tok));
-    last = end;
+  for (const s of spans) {
+    if (!(s.start >= last && s.end > s.start && s.end <= text.length)) continue; // overlaps, or out of the text
+    if (s.start > last) out.push(text.slice(last, s.start));
+    const label = text.slice(s.start, s.end);
+    out.push(s.external ? h("a", { href: s.href, rel: "noopener noreferrer nofollow", target: "_blank" }, label)
+      : h("a", { href: s.href }, label));
+    last = s.end;
   }
   if (last < text.length) out.push(text.slice(last));
   return out;

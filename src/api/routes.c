@@ -135,6 +135,8 @@ static const struct route routes[] = {
 	ROUTE("GET", "/@{handle}", api_web_page, 0), /* matched by match_profile */
 	ROUTE("GET", "/tweets/{id}", api_web_page, 0),
 	ROUTE("GET", "/search", api_web_page, 0),
+	ROUTE("GET", "/hashtags/{tag}", api_web_page, 0),
+	ROUTE("GET", "/notifications", api_web_page, 0),
 	ROUTE("GET", "/assets/{version}/{name}", api_web_asset, API_OWN_CACHING),
 };
 

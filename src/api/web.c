@@ -1,6 +1,6 @@
 /*
- * web — the web client: GET /, /@{handle}, /tweets/{id} and /search serve
- * the page (index.html; the client routes by itself, so a reload on any of
+ * web — the web client: GET /, /@{handle}, /tweets/{id}, /search,
+ * /hashtags/{tag} and /notifications serve the page (index.html; the client routes by itself, so a reload on any of
  * them works), GET /assets/{version}/{name} its scripts, styles and icon.
  * The files are compiled in (web/assets.h); docs/architecture.md says how.
  *

@@ -58,7 +58,7 @@ test("sign up, post and see it, reload and stay logged in, log out, log in", () 
     const mine = article(page, "hello from the browser");
     await mine.waitFor();
     assert.equal(await mine.getByRole("link", { name: "@alice" }).first().getAttribute("href"), "/@alice");
-    assert.equal(await mine.getByRole("link", { name: "#chirp" }).getAttribute("href"), "/search?q=%23chirp");
+    assert.equal(await mine.getByRole("link", { name: "#chirp" }).getAttribute("href"), "/hashtags/chirp");
     assert.ok(await mine.locator("time").getAttribute("title"), "the exact time on hover");
     assert.equal(await box.inputValue(), "");
 
@@ -190,7 +190,8 @@ test("search finds tweets and people from the search box", () =>
     await page.waitForURL(`${chirp.base}/search?q=coffee`);
     await article(page, "morning coffee").waitFor();
     await page.getByRole("link", { name: "#beans" }).click();
-    await page.waitForURL(/search\?q=%23beans/);
+    await page.waitForURL(`${chirp.base}/hashtags/beans`);
+    await page.getByRole("heading", { name: "#beans" }).waitFor();
     await article(page, "morning coffee").waitFor();
 
     await box.fill("bob");
@@ -583,6 +584,280 @@ test("older tweets load as the reader scrolls (the Link header's next)", () =>
     assert.equal(await page.getByRole("article").count(), 45);
   }));
 
+test("retweet and undo, with its count; a refused retweet is put back with a message", () =>
+  withChirp("retweet", async (chirp, open) => {
+    const bob = await makeUser(chirp, "bob");
+    const carol = await makeUser(chirp, "carol");
+    const alice = await makeUser(chirp, "alice");
+    await chirp.api("POST", `/v1/users/${bob.id}/follows`, { token: alice.token });
+    const tw = (await chirp.api("POST", "/v1/tweets", { token: bob.token, body: { text: "pass this on" } })).data;
+    await chirp.api("POST", `/v1/tweets/${tw.id}/retweets`, { token: carol.token });
+
+    const p = await open(DESKTOP);
+    const { page } = p;
+    await page.goto(`${chirp.base}/`);
+    await logIn(page, "alice", alice.password);
+    await page.locator("[role=feed][data-live=open]").waitFor({ state: "attached" });
+    const t = article(page, "pass this on");
+    const rt = t.getByRole("button", { name: /^Retweet/ });
+    await rt.waitFor();
+    assert.equal(await rt.getAttribute("aria-pressed"), "false");
+    assert.equal(await rt.getAttribute("aria-label"), "Retweet, 1 retweet");
+
+    await rt.click();
+    assert.equal(await rt.getAttribute("aria-pressed"), "true", "shown at once");
+    assert.equal(await rt.getAttribute("aria-label"), "Retweet, 2 retweets");
+    await until(async () => (await tweetAs(chirp, tw.id, alice.token)).retweeted, "the retweet to reach the server");
+    assert.equal((await tweetAs(chirp, tw.id, alice.token)).retweet_count, 2);
+    const mine = (await chirp.api("GET", `/v1/users/${alice.id}/tweets`)).data;
+    assert.equal(mine[0].retweet_of.id, tw.id, "the retweet is on alice's profile");
+    // The stream brings alice's own retweet: the tweet is shown once still.
+    await page.waitForTimeout(500);
+    assert.equal(await t.count(), 1, "shown once");
+
+    // After a reload the feed holds alice's retweet of it, pressed.
+    await page.reload();
+    const again = article(page, "pass this on");
+    await again.getByText("alice retweeted").waitFor();
+    assert.equal(await again.getByRole("button", { name: /^Retweet/ }).getAttribute("aria-pressed"), "true");
+    assert.equal(await again.getByRole("link", { name: "alice", exact: true }).getAttribute("href"), "/@alice");
+
+    // Undo from the tweet's page, by keyboard.
+    await page.goto(`${chirp.base}/tweets/${tw.id}`);
+    const focus = page.locator("article.focus").getByRole("button", { name: /^Retweet/ });
+    await focus.waitFor();
+    assert.equal(await focus.getAttribute("aria-pressed"), "true");
+    await focus.focus();
+    await page.keyboard.press("Enter");
+    assert.equal(await focus.getAttribute("aria-pressed"), "false");
+    assert.equal(await focus.getAttribute("aria-label"), "Retweet, 1 retweet");
+    await until(async () => !(await tweetAs(chirp, tw.id, alice.token)).retweeted, "the undo");
+    assert.equal((await chirp.api("GET", `/v1/users/${alice.id}/tweets`)).data.length, 0, "the retweet is gone");
+
+    // Refused: shown at once, then put back with a message.
+    let release;
+    const held = new Promise((r) => { release = r; });
+    await page.route("**/v1/tweets/*/retweets", async (route) => {
+      await held;
+      await route.fulfill({ status: 503, contentType: "application/json",
+        body: JSON.stringify({ error: "try again later", code: "unavailable" }) });
+    });
+    await focus.click();
+    assert.equal(await focus.getAttribute("aria-pressed"), "true", "optimistic");
+    release();
+    await page.getByRole("status").filter({ hasText: "Could not retweet: try again later" }).waitFor();
+    assert.equal(await focus.getAttribute("aria-pressed"), "false", "rolled back");
+    assert.equal(await focus.getAttribute("aria-label"), "Retweet, 1 retweet");
+    assert.equal((await tweetAs(chirp, tw.id, alice.token)).retweeted, false);
+    expectErrors(p, /status of 503/);
+    await page.unroute("**/v1/tweets/*/retweets");
+
+    // A retweet on the feed goes when its original is deleted (the stream
+    // sends the original's id only).
+    await chirp.api("POST", `/v1/tweets/${tw.id}/retweets`, { token: alice.token });
+    await page.goto(`${chirp.base}/`);
+    await article(page, "pass this on").getByText("alice retweeted").waitFor();
+    await page.locator("[role=feed][data-live=open]").waitFor({ state: "attached" });
+    await chirp.api("DELETE", `/v1/tweets/${tw.id}`, { token: bob.token });
+    await article(page, "pass this on").waitFor({ state: "detached" });
+  }));
+
+/** The unread count as the server has it for token. */
+async function unreadCount(chirp, token) {
+  return (await chirp.api("GET", "/v1/notifications/unread_count", { token })).data.count;
+}
+
+test("notifications: a live count in the navigation, the page lists them grouped and reads them", () =>
+  withChirp("notifications", async (chirp, open) => {
+    const alice = await makeUser(chirp, "alice");
+    const bob = await makeUser(chirp, "bob");
+    const carol = await makeUser(chirp, "carol");
+    const dave = await makeUser(chirp, "dave");
+    const post = async (u, body) => (await chirp.api("POST", "/v1/tweets", { token: u.token, body })).data;
+    const mineA = await post(alice, { text: "alice's first tweet" });
+    const mineB = await post(alice, { text: "alice's second tweet" });
+    await chirp.api("POST", `/v1/users/${alice.id}/follows`, { token: bob.token });
+    await post(bob, { text: "hello @alice, are you there?" });
+    await post(bob, { text: "a reply to alice", in_reply_to_id: mineA.id });
+    await chirp.api("POST", `/v1/tweets/${mineA.id}/likes`, { token: bob.token });
+    await chirp.api("POST", `/v1/tweets/${mineA.id}/likes`, { token: carol.token });
+    await chirp.api("POST", `/v1/tweets/${mineA.id}/retweets`, { token: carol.token });
+    await until(async () => (await unreadCount(chirp, alice.token)) === 5, "five notifications");
+
+    const { page } = await open(DESKTOP);
+    await page.goto(`${chirp.base}/`);
+    await logIn(page, "alice", alice.password);
+    const nav = page.locator("#nav-notifications");
+    await page.getByRole("link", { name: "Notifications, 5 unread" }).waitFor();
+    assert.equal(await nav.locator(".badge").textContent(), "5");
+    // The badge keeps its room when empty: the bar does not move.
+    const box = await nav.boundingBox();
+
+    await nav.click();
+    await page.waitForURL(`${chirp.base}/notifications`);
+    const list = page.getByRole("list", { name: "Notifications" });
+    await list.getByRole("listitem").nth(4).waitFor();
+    const texts = await list.getByRole("listitem").locator(".what").allInnerTexts();
+    const what = texts.map((x) => x.replace(/ · .*$/, ""));
+    assert.deepEqual(what, ["carol retweeted your tweet", "carol and 1 other liked your tweet",
+      "bob replied to your tweet", "bob mentioned you", "bob followed you"]);
+    const item = (i) => list.getByRole("listitem").nth(i);
+    assert.equal(await item(1).getByRole("link", { name: "carol" }).getAttribute("href"), "/@carol");
+    assert.equal(await item(1).getByRole("link", { name: "liked your tweet" }).getAttribute("href"), `/tweets/${mineA.id}`);
+    await item(1).getByText("alice's first tweet").waitFor();
+    await item(3).getByText("hello @alice, are you there?").waitFor();
+    assert.equal(await item(4).getByRole("link", { name: "followed you" }).getAttribute("href"), "/@bob");
+    // Read: the count is cleared here and on the server.
+    await page.getByRole("link", { name: "Notifications", exact: true }).waitFor();
+    assert.equal(await nav.locator(".badge").textContent(), "");
+    await until(async () => (await unreadCount(chirp, alice.token)) === 0, "the read marker");
+    const after = await nav.boundingBox();
+    assert.deepEqual([after.x, after.width], [box.x, box.width], "the navigation did not move");
+    await screenshot(page, "notifications-1280x800");
+
+    // Live on the page: a like joins its group, on top, read at once.
+    await page.locator("ol.notifications[data-live=open]").waitFor({ state: "attached" });
+    await chirp.api("POST", `/v1/tweets/${mineA.id}/likes`, { token: dave.token });
+    await list.getByRole("listitem").first().filter({ hasText: "dave and 2 others liked your tweet" }).waitFor();
+    assert.equal(await list.getByRole("listitem").count(), 5, "the group's older entry is gone");
+    await until(async () => (await unreadCount(chirp, alice.token)) === 0, "read at once");
+
+    // Elsewhere, a new one counts in the navigation without a reload.
+    await item(3).getByRole("link", { name: "bob", exact: true }).click();
+    await page.getByRole("heading", { name: "bob" }).waitFor();
+    await page.evaluate(() => { window.notReloaded = true; });
+    await chirp.api("POST", `/v1/tweets/${mineB.id}/likes`, { token: bob.token });
+    await page.getByRole("link", { name: "Notifications, 1 unread" }).waitFor();
+    await chirp.api("POST", `/v1/users/${alice.id}/follows`, { token: dave.token });
+    await page.getByRole("link", { name: "Notifications, 2 unread" }).waitFor();
+    await chirp.api("POST", `/v1/tweets/${mineB.id}/retweets`, { token: carol.token });
+    await page.getByRole("link", { name: "Notifications, 3 unread" }).waitFor();
+    assert.equal(await page.evaluate(() => window.notReloaded), true);
+
+    // A reload on /notifications serves the page, and reads them.
+    await page.goto(`${chirp.base}/notifications`);
+    await list.getByRole("listitem").filter({ hasText: "dave followed you" }).waitFor();
+    await until(async () => (await unreadCount(chirp, alice.token)) === 0, "read after the reload");
+    await page.getByRole("link", { name: "Notifications", exact: true }).waitFor();
+  }));
+
+test("avatars: the owner uploads one; it shows, a fixed size, in profiles, tweets and people", () =>
+  withChirp("avatar", async (chirp, open) => {
+    const alice = await makeUser(chirp, "alice");
+    const bob = await makeUser(chirp, "bob");
+    await chirp.api("POST", `/v1/users/${alice.id}/follows`, { token: bob.token });
+    await chirp.api("POST", "/v1/tweets", { token: alice.token, body: { text: "my face, soon" } });
+    await chirp.api("POST", "/v1/tweets", { token: bob.token, body: { text: "bob has no avatar" } });
+
+    const { page } = await open(DESKTOP);
+    await page.goto(`${chirp.base}/`);
+    await logIn(page, "alice", alice.password);
+    await page.goto(`${chirp.base}/@bob`);
+    await page.getByRole("heading", { name: "bob" }).waitFor();
+    assert.equal(await page.getByRole("button", { name: "Change avatar" }).count(), 0, "only on one's own profile");
+    // No avatar: the initial, in the same square.
+    const bobs = article(page, "bob has no avatar").locator(".avatar");
+    assert.equal(await bobs.textContent(), "B");
+    assert.equal(await bobs.locator("img").count(), 0);
+
+    await page.goto(`${chirp.base}/@alice`);
+    await article(page, "my face, soon").waitFor();
+    const slot = article(page, "my face, soon").locator(".avatar");
+    const before = await slot.boundingBox();
+    const height = await article(page, "my face, soon").evaluate((a) => a.getBoundingClientRect().height);
+    await page.locator("#avatar-file").setInputFiles({ name: "me.png", mimeType: "image/png",
+      buffer: png(120, 90, (x, y) => [x * 2, y * 2, 128]) });
+    await page.getByRole("status").filter({ hasText: "Your avatar is saved." }).waitFor({ timeout: 30000 * FACTOR });
+    const u = (await chirp.api("GET", `/v1/users/${alice.id}`)).data;
+    assert.ok(u.avatar_url, "the server has the avatar");
+    assert.equal(await page.getByRole("button", { name: "Remove avatar" }).isVisible(), true);
+    const loaded = (loc) => until(() => loc.evaluate((img) => img.complete && img.naturalWidth > 0), "the avatar to load");
+    const profileImg = page.locator(".profile .avatar img");
+    await loaded(profileImg);
+    assert.equal(await profileImg.getAttribute("src"), u.avatar_url);
+    const inTweet = slot.locator("img");
+    await loaded(inTweet);
+    assert.equal(await inTweet.getAttribute("src"), u.avatar_url);
+    // The same square with the image as without it; the tweet did not grow.
+    assert.deepEqual(await slot.boundingBox(), before);
+    assert.equal(await article(page, "my face, soon").evaluate((a) => a.getBoundingClientRect().height), height);
+    assert.deepEqual([before.width, before.height], [40, 40]);
+    await screenshot(page, "avatar-1280x800");
+    // After a reload the owner may remove it; the initial comes back.
+    await page.reload();
+    await loaded(profileImg);
+    await page.getByRole("button", { name: "Remove avatar" }).click();
+    await page.getByRole("status").filter({ hasText: "Your avatar is removed." }).waitFor();
+    await profileImg.waitFor({ state: "detached" });
+    assert.equal(await slot.textContent(), "A");
+    assert.equal(await slot.locator("img").count(), 0);
+    assert.equal((await chirp.api("GET", `/v1/users/${alice.id}`)).data.avatar_url, null);
+    assert.equal(await page.getByRole("button", { name: "Remove avatar" }).isVisible(), false);
+    // And set it again, for the other readers below.
+    await page.locator("#avatar-file").setInputFiles({ name: "me.png", mimeType: "image/png",
+      buffer: png(120, 90, (x, y) => [x * 2, y * 2, 128]) });
+    await page.getByRole("status").filter({ hasText: "Your avatar is saved." }).waitFor({ timeout: 30000 * FACTOR });
+    await loaded(profileImg);
+    const u2 = (await chirp.api("GET", `/v1/users/${alice.id}`)).data;
+    u.avatar_url = u2.avatar_url;
+
+    // Another reader sees it in the feed and in people found.
+    const other = await open(PHONE);
+    await other.page.goto(`${chirp.base}/`);
+    await logIn(other.page, "bob", bob.password);
+    const theirs = article(other.page, "my face, soon").locator(".avatar img");
+    await loaded(theirs);
+    assert.equal(await theirs.getAttribute("src"), u.avatar_url);
+    assert.equal(await article(other.page, "bob has no avatar").locator(".avatar").textContent(), "B");
+    await until(async () => (await chirp.api("GET", "/v1/search/users?q=alice")).data.length, "the index");
+    await other.page.getByRole("searchbox").fill("alice");
+    await other.page.getByRole("searchbox").press("Enter");
+    const person = other.page.getByRole("list", { name: "People" }).getByRole("listitem").filter({ hasText: "@alice" });
+    await loaded(person.locator(".avatar img"));
+    assert.equal(await scrollsSideways(other.page), false);
+
+    // A reader who knows nothing of alice (logged out) gets her avatar by her id.
+    const anon = await open(DESKTOP);
+    const tweetId = (await chirp.api("GET", `/v1/users/${alice.id}/tweets`)).data[0].id;
+    await anon.page.goto(`${chirp.base}/tweets/${tweetId}`);
+    await loaded(anon.page.locator("article.focus .avatar img"));
+    assert.equal(await anon.page.locator("article.focus .avatar img").getAttribute("src"), u.avatar_url);
+  }));
+
+test("tweet text: entities link mentions and hashtags, URLs open safely, and nothing is HTML", () =>
+  withChirp("entities", async (chirp, open) => {
+    const bob = await makeUser(chirp, "Bob_B");
+    const alice = await makeUser(chirp, "alice");
+    const text = "😀 hi @bob_b and @nobody, see #Café, https://example.com/a#frag. <img src=x onerror=alert(1)> #2024 a#b";
+    await chirp.api("POST", "/v1/tweets", { token: alice.token, body: { text } });
+    await chirp.api("POST", "/v1/tweets", { token: bob.token, body: { text: "another #CAFé lover" } });
+
+    const { page } = await open(DESKTOP);
+    await page.goto(`${chirp.base}/`);
+    await logIn(page, "alice", alice.password);
+    const t = article(page, "see #Café");
+    await t.waitFor();
+    const links = await t.locator(".text a").evaluateAll((as) => as.map((a) => [a.textContent, a.getAttribute("href"), a.rel]));
+    assert.deepEqual(links, [
+      ["@bob_b", "/@Bob_B", ""], // the mention as written, to the user's own spelling
+      ["#Café", "/hashtags/Caf%C3%A9", ""],
+      ["https://example.com/a#frag", "https://example.com/a#frag", "noopener noreferrer nofollow"],
+    ], "@nobody (no such user), #2024 (digits) and a#b are no entities");
+    assert.equal(await t.locator(".text").textContent(), text, "the text as written");
+    assert.equal(await t.locator(".text img").count(), 0, "no HTML from the text");
+
+    await t.getByRole("link", { name: "#Café" }).click();
+    await page.waitForURL(`${chirp.base}/hashtags/Caf%C3%A9`);
+    await page.getByRole("heading", { name: "#Café" }).waitFor();
+    await article(page, "another #CAFé lover").waitFor();
+    await article(page, "see #Café").waitFor();
+    await page.reload();
+    await article(page, "another #CAFé lover").waitFor();
+    assert.equal(await page.getByRole("article").count(), 2);
+    await page.getByRole("article").filter({ hasText: "see #Café" }).getByRole("link", { name: "@bob_b" }).click();
+    await page.getByRole("heading", { name: "Bob_B" }).waitFor();
+  }));
+
 // The render time is printed, not asserted: a test never passes or fails on
 // timing (a loaded CI machine once took 248 ms). What makes the render fast
 // is asserted instead: nothing the page fetches stands between the feed's
@@ -656,12 +931,14 @@ test("served with a strict CSP, cacheable assets and a page for every client rou
     assert.equal(reval.status, 304);
     assert.equal((await fetch(`${chirp.base}/assets/0123456789ab/app.js`)).status, 404);
 
-    for (const p of ["/@alice", "/tweets/123", "/search?q=x"])
+    for (const p of ["/@alice", "/tweets/123", "/search?q=x", "/notifications", "/hashtags/chirp", "/hashtags/caf%C3%A9"])
       assert.equal((await (await fetch(chirp.base + p)).text()), html, p);
     const api404 = await fetch(`${chirp.base}/v1/nope`);
     assert.equal(api404.status, 404);
     assert.equal((await api404.json()).code, "not_found");
     assert.equal((await fetch(`${chirp.base}/@alice/more`)).status, 404);
+    assert.equal((await fetch(`${chirp.base}/hashtags/chirp/more`)).status, 404);
+    assert.equal((await fetch(`${chirp.base}/notifications/1`)).status, 404);
   }));
 
 /** A raw HTTP/1.1 exchange: every byte the server sends until it closes. */
@@ -682,7 +959,7 @@ test("HEAD on every web page and asset answers as GET does, without a body", () 
     const asset = html.match(/src="(\/assets\/[0-9a-f]+\/app\.js)"/)[1];
     const same = ["content-type", "content-length", "etag", "cache-control", "content-security-policy",
       "x-content-type-options", "referrer-policy"];
-    for (const p of ["/", "/@alice", "/tweets/123", "/search?q=x", asset]) {
+    for (const p of ["/", "/@alice", "/tweets/123", "/search?q=x", "/notifications", "/hashtags/chirp", asset]) {
       const get = await fetch(chirp.base + p);
       const head = await fetch(chirp.base + p, { method: "HEAD" });
       assert.equal(get.status, 200, `GET ${p}`);
