@@ -177,15 +177,20 @@ unit: $(UNIT_BINS)
 	@PYTHON=$(PYTHON) tests/pg/with-pg.sh tests/redis/with-redis.sh sh -c \
 		'set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done'
 
+# The HTTP suites run a file per worker (pytest-xdist), one worker per core
+# unless TEST_JOBS says otherwise: every test starts its own servers on free
+# ports, so they do not meet. conftest.py checks each worker's traffic.
+TEST_JOBS ?= auto
+PYTEST_PAR := -n $(TEST_JOBS) --dist loadfile
 http: $(BIN)
-	CHIRP_BIN=$(CURDIR)/$(BIN) $(PYTHON) -m pytest -q tests/http
+	CHIRP_BIN=$(CURDIR)/$(BIN) $(PYTHON) -m pytest -q $(PYTEST_PAR) tests/http
 
 # The request-path tests in cluster mode: PostgreSQL and --redis (each
 # server a Redis database of its own; tests/http/chirp_client.py).
 REDIS_HTTP_TESTS := test_feed test_stream test_gateway test_tweets test_redis_nodes
 http-redis: $(BIN)
 	CHIRP_TEST_REDIS=1 CHIRP_TEST_STORE=postgres CHIRP_BIN=$(CURDIR)/$(BIN) \
-		$(PYTHON) -m pytest -q $(REDIS_HTTP_TESTS:%=tests/http/%.py)
+		$(PYTHON) -m pytest -q $(PYTEST_PAR) $(REDIS_HTTP_TESTS:%=tests/http/%.py)
 
 # The web client end to end in Debian's Chromium, driven by playwright-core
 # (tests/web/README.md). npm installs the locked playwright-core into
@@ -218,12 +223,12 @@ OFFLOAD_TESTS := test_basics test_users test_sessions test_tweets test_follows t
                  test_stream
 http-offload: $(BIN)
 	CHIRP_BIN=$(CURDIR)/$(BIN) CHIRP_SERVE_ARGS=--offload-reads \
-		$(PYTHON) -m pytest -q $(OFFLOAD_TESTS:%=tests/http/%.py)
+		$(PYTHON) -m pytest -q $(PYTEST_PAR) $(OFFLOAD_TESTS:%=tests/http/%.py)
 
 # The same suite against chirp on a throwaway PostgreSQL: each server gets
 # a database of its own (tests/http/chirp_client.py, CHIRP_TEST_STORE).
 http-pg: $(BIN)
-	CHIRP_BIN=$(CURDIR)/$(BIN) CHIRP_TEST_STORE=postgres $(PYTHON) -m pytest -q tests/http
+	CHIRP_BIN=$(CURDIR)/$(BIN) CHIRP_TEST_STORE=postgres $(PYTHON) -m pytest -q $(PYTEST_PAR) tests/http
 
 # kill -9 at random moments under load; every acknowledged write must
 # survive (tests/crash/README.md). `make test` runs 10 cycles.

@@ -25,8 +25,9 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from chirp_client import (ON_CLUSTER, ON_POSTGRES, ServerProc, chirp_bin,  # noqa: E402
-                          create_user, pg_server_stop, store_adapter_missing)
+from chirp_client import (ON_CLUSTER, ON_POSTGRES, TRAFFIC, ServerProc,  # noqa: E402
+                          chirp_bin, create_user, pg_server_stop, store_adapter_missing)
+from traffic_checks import all_problems  # noqa: E402
 
 
 def _require_binary():
@@ -51,6 +52,17 @@ def test_store(tmp_path_factory):
         pytest.exit(missing, returncode=1)
     yield "postgres"
     pg_server_stop()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def traffic_checked():
+    """At the end of a session (of each pytest-xdist worker), the checks of
+    test_zz_secrets.py over all of its traffic: a worker that did not run
+    that file, or ran tests after it, is checked all the same. A problem
+    is an error in the session's last test."""
+    yield
+    problems = all_problems(*TRAFFIC.snapshot())
+    assert not problems, "in this session's traffic:\n" + "\n".join(problems[:50])
 
 
 @pytest.fixture(scope="session")

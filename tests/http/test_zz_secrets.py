@@ -1,41 +1,15 @@
 """No response ever carries a password, a password hash or a token, except
 the `token` field of the log-in response; and no response has a Server
-header. Runs last (file name) so it also scans the traffic of every earlier
-test in the session; its own tour makes it meaningful when run alone."""
-
-import json
+header; every error has the error shape (traffic_checks.py). Runs last
+(file name) so it also scans the traffic of every earlier test in the
+session, or of its worker's share when pytest-xdist splits the suite (then
+conftest.py's traffic_checked scans each worker's at its end); its own
+tour makes it meaningful when run alone."""
 
 import pytest
 
-from chirp_client import (TRAFFIC, create_user, follow, is_http_parser_refusal, login, new_token,
-                          post_tweet)
-
-SECRET_KEY_PARTS = ("password", "passwd", "hash", "token", "secret", "salt")
-# Keys that contain a part above and are no secret: a tweet's hashtags,
-# and in the Mastodon API an image's blurhash and OAuth's token_type.
-NOT_SECRET_KEYS = {"hashtags", "blurhash", "token_type"}
-# The answers that hand the caller a credential of their own, and its key:
-# a log-in's token; in the Mastodon API an OAuth token, a sign-up's token,
-# and a registered app's client_secret (docs/mastodon.md).
-MINTS = {"/v1/sessions": "token", "/oauth/token": "access_token",
-         "/api/v1/accounts": "access_token", "/api/v1/apps": "client_secret"}
-
-
-def _keys(doc, path=""):
-    if isinstance(doc, dict):
-        for k, v in doc.items():
-            yield f"{path}.{k}", k
-            yield from _keys(v, f"{path}.{k}")
-    elif isinstance(doc, list):
-        for i, v in enumerate(doc):
-            yield from _keys(v, f"{path}[{i}]")
-
-
-def _minted_key(resp):
-    """The key of the credential this answer hands its caller, or None."""
-    if resp.method == "POST" and resp.status in (200, 201):
-        return MINTS.get(resp.path.split("?")[0])
-    return None
+from chirp_client import TRAFFIC, create_user, follow, login, new_token, post_tweet
+from traffic_checks import error_shape_problems, secret_problems, server_header_problems
 
 
 @pytest.fixture(scope="module")
@@ -72,61 +46,15 @@ def tour(chirp_server):
 
 def test_no_secrets_in_any_response(tour):
     responses, tokens, passwords = TRAFFIC.snapshot()
-    assert tokens and passwords and len(responses) > 50
-    problems = []
-    for r in responses:
-        where = f"{r.method} {r.path} -> {r.status}"
-        head_text = "\n".join(f"{k}: {v}" for k, v in r.headers)
-        body_text = r.body.decode("utf-8", "replace")
-        if "$argon2" in body_text or "$argon2" in head_text:
-            problems.append(f"{where}: contains an Argon2 hash")
-        for pw in passwords:
-            # Only the random ones: fixed test passwords such as "12345678"
-            # could occur by chance inside an id.
-            if pw.startswith("pw-") and (pw in body_text or pw in head_text):
-                problems.append(f"{where}: contains a password")
-        for tok in tokens:
-            if tok in head_text:
-                problems.append(f"{where}: a token in the headers")
-        doc = None
-        ct = (r.header("Content-Type") or "").lower()
-        if r.body and ct.startswith("application/json"):
-            try:
-                doc = json.loads(body_text)
-            except ValueError:
-                problems.append(f"{where}: Content-Type is JSON, body is not")
-        minted = _minted_key(r)
-        if minted and isinstance(doc, dict):
-            # Only the top-level credential, and only the one minted here.
-            mine = doc.get(minted)
-            rest = {k: v for k, v in doc.items() if k != minted}
-            rest_text = json.dumps(rest)
-            for tok in tokens:
-                if tok in rest_text:
-                    problems.append(f"{where}: a token outside `token`")
-            others = [t for t in tokens if t != mine and t in body_text]
-            if others:
-                problems.append(f"{where}: another session's token")
-            doc = rest
-        else:
-            for tok in tokens:
-                if tok in body_text:
-                    problems.append(f"{where}: contains a token")
-        for path, key in _keys(doc):
-            if key.lower() not in NOT_SECRET_KEYS and any(p in key.lower() for p in SECRET_KEY_PARTS):
-                problems.append(f"{where}: secret-looking field {path}")
-    assert not problems, "\n".join(sorted(set(problems))[:50])
+    assert tokens and passwords and len(responses) > 25  # the tour alone makes 32
+    problems = secret_problems(responses, tokens, passwords)
+    assert not problems, "\n".join(problems[:50])
 
 
 def test_no_server_header_anywhere(tour):
     responses, _, _ = TRAFFIC.snapshot()
-    bad = sorted({f"{r.method} {r.path} -> {r.status}"
-                  for r in responses if r.header("Server") is not None})
+    bad = server_header_problems(responses)
     assert not bad, "Server header on:\n" + "\n".join(bad[:30])
-
-
-def _mastodon(path):
-    return path.startswith(("/api/", "/oauth/", "/.well-known/", "/nodeinfo/"))
 
 
 def test_errors_are_json_everywhere(tour):
@@ -134,21 +62,5 @@ def test_errors_are_json_everywhere(tour):
     {"error", "code"}, or in the Mastodon API Mastodon's {"error"}; the
     OAuth sign-in page, for a person in a browser, answers in HTML."""
     responses, _, _ = TRAFFIC.snapshot()
-    bad = []
-    for r in responses:
-        if r.status < 400 or is_http_parser_refusal(r):
-            continue
-        ct = (r.header("Content-Type") or "").lower()
-        path = r.path.split("?")[0]
-        if path == "/oauth/authorize" and ct.startswith("text/html"):
-            continue
-        try:
-            doc = json.loads(r.body)
-            ok = (ct.startswith("application/json") and isinstance(doc, dict)
-                  and isinstance(doc.get("error"), str)
-                  and (_mastodon(path) or isinstance(doc.get("code"), str)))
-        except ValueError:
-            ok = False
-        if not ok:
-            bad.append(f"{r.method} {r.path} -> {r.status}: {r.body[:80]!r}")
-    assert not bad, "\n".join(sorted(set(bad))[:30])
+    bad = error_shape_problems(responses)
+    assert not bad, "\n".join(bad[:30])
