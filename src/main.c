@@ -351,6 +351,10 @@ int main(int argc, char **argv)
 		log_error("libsodium failed to initialise");
 		return 1;
 	}
+	/* Before chirp_start starts its threads: a SIGTERM that comes while
+	 * they start (or at any time) is held for the drain, never the death
+	 * of the thread it happened to fall on. */
+	http_block_stop_signals();
 	struct chirp ch = {0};
 	struct strbuf err = STRBUF_INIT;
 	int rc = chirp_start(&ch, &cfg, &err);

@@ -526,6 +526,20 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
 	return 0;
 }
 
+static void stop_signal_set(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGTERM);
+}
+
+void http_block_stop_signals(void)
+{
+	sigset_t set;
+	stop_signal_set(&set);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+}
+
 int http_server_run(const struct http_server_config *cfg, const struct http_app *app)
 {
 	/* Static: the loops (see the end) and h2o's configuration stay reachable
@@ -562,12 +576,11 @@ int http_server_run(const struct http_server_config *cfg, const struct http_app 
 		return -1;
 	}
 
-	/* Signals go to this thread alone, through sigwait below. */
+	/* Signals go to this thread alone, through sigwait below (blocked
+	 * already in every thread started after http_block_stop_signals). */
+	http_block_stop_signals();
 	sigset_t stop_signals;
-	sigemptyset(&stop_signals);
-	sigaddset(&stop_signals, SIGINT);
-	sigaddset(&stop_signals, SIGTERM);
-	pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
+	stop_signal_set(&stop_signals);
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGHUP, SIG_IGN); /* nothing to reload; a closed terminal must not kill us undrained */
 

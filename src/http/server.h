@@ -58,6 +58,12 @@ struct http_app {
  * -1 at once, with a message on stderr, if the address cannot be bound. */
 int http_server_run(const struct http_server_config *cfg, const struct http_app *app);
 
+/* Blocks SIGINT and SIGTERM in the calling thread, and so in every thread
+ * it starts afterwards: call it before starting any thread, so that a stop
+ * signal waits for http_server_run's sigwait rather than falling on some
+ * other thread, whose default action would end the process undrained. */
+void http_block_stop_signals(void);
+
 /* The thread state of the loop serving `req`. */
 void *http_thread_data(h2o_req_t *req);
 
