@@ -35,7 +35,7 @@ CFLAGS  ?= -O2 -g
 # libpq's header (Debian's libpq-dev puts it in /usr/include/postgresql).
 PG_INCLUDE := $(shell pg_config --includedir 2>/dev/null || echo /usr/include/postgresql)
 CFLAGS  += -std=c11 -D_GNU_SOURCE -DH2O_USE_LIBUV=0 -pthread -Isrc -I$(PG_INCLUDE) $(WARN)
-LDLIBS  := -lh2o-evloop -lssl -lcrypto -lsqlite3 -lstemmer -lsodium -ljansson -lcurl -lpq -lhiredis -lm -pthread \
+LDLIBS  := -lh2o-evloop -lwslay -lssl -lcrypto -lsqlite3 -lstemmer -lsodium -ljansson -lcurl -lpq -lhiredis -lm -pthread \
            $(shell pkg-config --libs vips)
 
 ifneq ($(SANITIZE),)
