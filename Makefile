@@ -187,7 +187,7 @@ http: $(BIN)
 
 # The request-path tests in cluster mode: PostgreSQL and --redis (each
 # server a Redis database of its own; tests/http/chirp_client.py).
-REDIS_HTTP_TESTS := test_feed test_stream test_gateway test_tweets test_redis_nodes
+REDIS_HTTP_TESTS := test_feed test_stream test_gateway test_tweets test_redis_nodes test_mastodon_streaming
 http-redis: $(BIN)
 	CHIRP_TEST_REDIS=1 CHIRP_TEST_STORE=postgres CHIRP_BIN=$(CURDIR)/$(BIN) \
 		$(PYTHON) -m pytest -q $(PYTEST_PAR) $(REDIS_HTTP_TESTS:%=tests/http/%.py)

@@ -516,8 +516,8 @@ static void on_req_dispose(void *p)
 /* The 101 is written: the socket is ours. The HTTP/1 input buffer (the
  * request, which h2o's request may still point into) is set aside until
  * the connection ends, and frames go to a fresh one; any sent right after
- * the request move over. (Consuming the request in place, as h2o's own
- * lib/websocket.c does, let stale bytes reach wslay now and then.) */
+ * the request move over. From here the bytes are frames, not HTTP: the
+ * server's framing check (http/server.c) must let them pass. */
 static void on_upgraded(void *data, h2o_socket_t *sock, size_t reqsize)
 {
 	(void)reqsize;
@@ -569,6 +569,8 @@ static void upgrade(struct wsc *w, h2o_req_t *req, const char *key)
 	h2o_socket_t *sock = req->conn->callbacks->get_socket ? req->conn->callbacks->get_socket(req->conn) : NULL;
 	w->req_len = sock ? sock->input->size : 0;
 	if (sock) {
+		/* Whatever follows the request is frames (http/server.c). */
+		http_socket_upgraded(sock);
 		int sndbuf = (int)live_service_options(w->app->streams)->buffer_bytes;
 		setsockopt(h2o_socket_get_fd(sock), SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
 	}
