@@ -76,7 +76,6 @@ struct wsc {
 	struct strbuf out;           /* frames wslay handed over, for the next write */
 	struct strbuf inflight;      /* the write h2o holds */
 	bool writing;
-	h2o_req_t *req;              /* until answered */
 	struct ctx *req_ctx;         /* the request's ctx, until answered */
 	struct wsc **hold;           /* the request pool's pointer to us, until answered */
 	bool opening;                /* waiting for sink->opened */
@@ -576,7 +575,6 @@ static void upgrade(struct wsc *w, h2o_req_t *req, const char *key)
 	}
 	*w->hold = NULL; /* ours from now on, past the request */
 	w->hold = NULL;
-	w->req = NULL;
 	h2o_http1_upgrade(req, NULL, 0, on_upgraded, w);
 }
 
@@ -644,7 +642,6 @@ void mastodon_streaming_ws(struct ctx *c)
 	w->cx.app = c->app;
 	w->base = xstrdup(mastodon_base_url(c));
 	w->cx.link_base = w->base;
-	w->req = req;
 	w->req_ctx = c;
 	if (has_proto) {
 		memcpy(w->protocol, proto.base, proto.len);
