@@ -35,7 +35,7 @@ CFLAGS  ?= -O2 -g
 # libpq's header (Debian's libpq-dev puts it in /usr/include/postgresql).
 PG_INCLUDE := $(shell pg_config --includedir 2>/dev/null || echo /usr/include/postgresql)
 CFLAGS  += -std=c11 -D_GNU_SOURCE -DH2O_USE_LIBUV=0 -pthread -Isrc -I$(PG_INCLUDE) $(WARN)
-LDLIBS  := -lh2o-evloop -lssl -lcrypto -lsqlite3 -lstemmer -lsodium -ljansson -lcurl -lpq -lhiredis -lm -pthread \
+LDLIBS  := -lh2o-evloop -lwslay -lssl -lcrypto -lsqlite3 -lstemmer -lsodium -ljansson -lcurl -lpq -lhiredis -lm -pthread \
            $(shell pkg-config --libs vips)
 
 ifneq ($(SANITIZE),)
@@ -187,7 +187,7 @@ http: $(BIN)
 
 # The request-path tests in cluster mode: PostgreSQL and --redis (each
 # server a Redis database of its own; tests/http/chirp_client.py).
-REDIS_HTTP_TESTS := test_feed test_stream test_gateway test_tweets test_redis_nodes
+REDIS_HTTP_TESTS := test_feed test_stream test_gateway test_tweets test_redis_nodes test_mastodon_streaming
 http-redis: $(BIN)
 	CHIRP_TEST_REDIS=1 CHIRP_TEST_STORE=postgres CHIRP_BIN=$(CURDIR)/$(BIN) \
 		$(PYTHON) -m pytest -q $(PYTEST_PAR) $(REDIS_HTTP_TESTS:%=tests/http/%.py)

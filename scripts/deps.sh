@@ -5,7 +5,7 @@
 set -eu
 
 packages="build-essential pkg-config libh2o-evloop-dev libssl-dev libsqlite3-dev
-libsodium-dev libjansson-dev libstemmer-dev libcmocka-dev python3 python3-pytest python3-pytest-xdist python3-prometheus-client curl strace slowhttptest clang
+libsodium-dev libjansson-dev libstemmer-dev libcmocka-dev python3 python3-pytest python3-pytest-xdist python3-prometheus-client python3-websocket curl strace slowhttptest clang
 libvips-dev libcurl4-openssl-dev python3-pil"
 # --store postgres://… (libpq), and the PostgreSQL 15 server its tests start.
 packages="$packages libpq-dev postgresql-15"

@@ -104,6 +104,10 @@ struct ctx {
 	 * the whole SSE event to `out`; NULL: chirp's own "tweet" event. */
 	void (*stream_tweet)(struct ctx *c, struct strbuf *out, uint64_t id, const char *json,
 			     size_t len);
+	/* A stream of the public channel (stream_tag NULL) or of a folded tag
+	 * instead of the reader's home feed (api/stream.c); needs stream_tweet. */
+	bool stream_watch;
+	const char *stream_tag;
 };
 
 /*

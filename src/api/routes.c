@@ -9,6 +9,7 @@
 
 #include "api/api.h"
 #include "api/mastodon.h"
+#include "api/mastodon_streaming.h"
 #include "api/stream.h"
 #include "core/accounts.h"
 #include "gateway/auth.h"
@@ -124,6 +125,16 @@ static const struct route routes[] = {
 	ROUTE("GET", "/api/v1/media/{id}", mastodon_media_get, API_AUTH | API_SCOPE_READ | API_SCOPE_WRITE),
 	ROUTE("GET", "/api/v1/streaming/health", mastodon_streaming_health, 0),
 	ROUTE("GET", "/api/v1/streaming/user", mastodon_streaming_user,
+	      API_AUTH | API_QUERY_TOKEN | API_SCOPE_READ),
+	ROUTE("GET", "/api/v1/streaming", mastodon_streaming_ws,
+	      API_AUTH | API_QUERY_TOKEN | API_SCOPE_READ),
+	ROUTE("GET", "/api/v1/streaming/public", mastodon_streaming_public,
+	      API_AUTH | API_QUERY_TOKEN | API_SCOPE_READ),
+	ROUTE("GET", "/api/v1/streaming/public/local", mastodon_streaming_public,
+	      API_AUTH | API_QUERY_TOKEN | API_SCOPE_READ),
+	ROUTE("GET", "/api/v1/streaming/hashtag", mastodon_streaming_hashtag,
+	      API_AUTH | API_QUERY_TOKEN | API_SCOPE_READ),
+	ROUTE("GET", "/api/v1/streaming/hashtag/local", mastodon_streaming_hashtag,
 	      API_AUTH | API_QUERY_TOKEN | API_SCOPE_READ),
 	ROUTE("GET", "/avatars/original/missing.png", mastodon_missing_image, API_OWN_CACHING),
 	ROUTE("GET", "/headers/original/missing.png", mastodon_missing_image, API_OWN_CACHING),

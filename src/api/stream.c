@@ -17,6 +17,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -190,6 +191,8 @@ static void watch_client(struct sse *x, size_t buffer_bytes)
 static void sink_tweet(void *arg, uint64_t id, const char *json, size_t len)
 {
 	struct sse *x = arg;
+	if (x->ctx->stream_watch)
+		return; /* a public or hashtag stream: its watch's events only */
 	if (x->ctx->stream_tweet) {
 		x->ctx->stream_tweet(x->ctx, &x->pending, id, json, len);
 		return;
@@ -206,6 +209,8 @@ static void sink_tweet(void *arg, uint64_t id, const char *json, size_t len)
 static void sink_deleted(void *arg, uint64_t id)
 {
 	struct sse *x = arg;
+	if (x->ctx->stream_watch)
+		return;
 	if (x->ctx->stream_tweet) { /* Mastodon's: the bare id */
 		strbuf_append_str(&x->pending, "event: delete\ndata: ");
 		strbuf_append_u64(&x->pending, id);
@@ -222,8 +227,27 @@ static void sink_deleted(void *arg, uint64_t id)
 static void sink_notification(void *arg, const char *json, size_t len)
 {
 	struct sse *x = arg;
+	if (x->ctx->stream_watch)
+		return;
 	strbuf_append_str(&x->pending, "event: notification\ndata: ");
 	strbuf_append(&x->pending, json, len);
+	strbuf_append_str(&x->pending, "\n\n");
+}
+
+/* A public or hashtag stream's (c->stream_watch; Mastodon's framing). */
+static void sink_watch_tweet(void *arg, void *key, uint64_t id, const char *json, size_t len)
+{
+	(void)key;
+	struct sse *x = arg;
+	x->ctx->stream_tweet(x->ctx, &x->pending, id, json, len);
+}
+
+static void sink_watch_deleted(void *arg, void *key, uint64_t id)
+{
+	(void)key;
+	struct sse *x = arg;
+	strbuf_append_str(&x->pending, "event: delete\ndata: ");
+	strbuf_append_u64(&x->pending, id);
 	strbuf_append_str(&x->pending, "\n\n");
 }
 
@@ -279,6 +303,8 @@ static const struct live_sink sse_sink = {
 	.tweet = sink_tweet,
 	.deleted = sink_deleted,
 	.notification = sink_notification,
+	.watch_tweet = sink_watch_tweet,
+	.watch_deleted = sink_watch_deleted,
 	.heartbeat = sink_heartbeat,
 	.flush = sink_flush,
 	.backlog = sink_backlog,
@@ -328,11 +354,9 @@ static void stream_headers(h2o_req_t *req)
 	http_header_add(req, "x-accel-buffering", "no", 2); /* nginx: do not buffer */
 }
 
-/* live_session_open's answer (now, or through sink_opened): the response
- * starts, or the refusal is sent. */
-static void answer(struct sse *x, struct ctx *c, int rc)
+void api_stream_refuse(struct ctx *c, int rc)
 {
-	h2o_req_t *req = x->req;
+	h2o_req_t *req = c->req;
 	if (rc == LIVE_USER_FULL) {
 		http_header_add(req, "retry-after", "5", 1);
 		http_send_error(req, 429, "too_many_streams",
@@ -350,8 +374,16 @@ static void answer(struct sse *x, struct ctx *c, int rc)
 				"the server holds as many streams as it can; try again later");
 		return;
 	}
+	api_store_error(c, rc);
+}
+
+/* live_session_open's answer (now, or through sink_opened): the response
+ * starts, or the refusal is sent. */
+static void answer(struct sse *x, struct ctx *c, int rc)
+{
+	h2o_req_t *req = x->req;
 	if (rc) {
-		api_store_error(c, rc);
+		api_stream_refuse(c, rc);
 		return;
 	}
 
@@ -360,6 +392,8 @@ static void answer(struct sse *x, struct ctx *c, int rc)
 	watch_client(x, live_service_options(c->app->streams)->buffer_bytes);
 	/* The first bytes go at once, so the client sees the 200 now. */
 	strbuf_append_str(&x->pending, ": connected\n\n");
+	if (c->stream_watch && live_session_watch(x->live, c->stream_tag, x) != 0)
+		abort(); /* never: the first watch of an open session */
 	live_session_writable(x->live);
 }
 

@@ -20,4 +20,12 @@
 
 #include "live/service.h"
 
+struct ctx;
+
+/* Sends the answer to a live_session_open that failed with `rc`: 429
+ * too_many_streams past the user's cap, 503 past the process's, 401 for a
+ * token revoked meanwhile, else the store error's. Shared by every
+ * streaming transport (SSE here, the Mastodon WebSocket). */
+void api_stream_refuse(struct ctx *c, int rc);
+
 #endif

@@ -18,7 +18,8 @@
  * when there is no Authorization header at all, from an `access_token`
  * query parameter (for the one client that cannot set headers: a
  * browser's EventSource; a token in a URL can end up in logs and
- * histories). False if there is none. Whether it names a live session is
+ * histories), or else from `Sec-WebSocket-Protocol` (a browser's
+ * WebSocket, as Mastodon's streaming API takes it). False if there is none. Whether it names a live session is
  * the accounts service's to say (accounts_session). */
 bool auth_token(h2o_req_t *req, bool allow_query, h2o_iovec_t *token);
 

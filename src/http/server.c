@@ -154,6 +154,7 @@ struct conn {
 	struct framing framing;
 	h2o_socket_cb inner; /* h2o's read callback of the moment */
 	bool cut;            /* the stream was cut: drop what comes after */
+	bool raw;            /* upgraded: no longer HTTP, nothing to check */
 	char *held; /* an unfinished chunk or trailer line (framing_pending); made when needed */
 	size_t held_len;
 };
@@ -199,7 +200,9 @@ static void framing_on_read(h2o_socket_t *sock, const char *err)
 {
 	struct conn *cn = sock->on_close.data;
 	size_t fresh = sock->bytes_read <= sock->input->size ? sock->bytes_read : sock->input->size;
-	if (!err && fresh && cn->cut) {
+	if (cn->raw) {
+		/* a WebSocket's frames: its own protocol checks them */
+	} else if (!err && fresh && cn->cut) {
 		sock->input->size -= fresh;
 	} else if (!err && fresh) {
 		h2o_buffer_t *in;
@@ -241,6 +244,12 @@ static void framing_on_read(h2o_socket_t *sock, const char *err)
 		}
 	}
 	cn->inner(sock, err);
+}
+
+void http_socket_upgraded(h2o_socket_t *sock)
+{
+	if (sock->on_close.cb == on_connection_closed)
+		((struct conn *)sock->on_close.data)->raw = true;
 }
 
 static void (*real_read_start)(h2o_socket_t *sock, h2o_socket_cb cb);

@@ -71,6 +71,11 @@ void *http_thread_data(h2o_req_t *req);
  * since start. Any thread. */
 void http_connection_stats(uint64_t *open, uint64_t *refused);
 
+/* The connection of `sock` left HTTP (a WebSocket upgrade was answered):
+ * its bytes no longer go through the HTTP framing check, which would take
+ * frames for a broken request and cut them. */
+void http_socket_upgraded(h2o_socket_t *sock);
+
 /* A message to a loop: run(msg) runs on that loop's thread, which then
  * owns msg. Embed it in a struct of your own. */
 struct http_loop_msg {

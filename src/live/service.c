@@ -81,6 +81,27 @@ struct live_loop {
 };
 
 struct live_read;
+struct live_session;
+
+/* Where a tweet event goes: the home feed, every public watch, or the
+ * watch of that id (1 and up). */
+#define DEST_HOME 0u
+#define DEST_PUBLIC UINT32_MAX
+
+/* A subscription to the public channel or a tag channel: the bus
+ * handler's argument, so it knows which it is. In the session, which
+ * outlives its subscriptions. */
+struct watch_sub {
+	struct live_session *s;
+	uint32_t dest; /* DEST_PUBLIC, or the watch's id */
+};
+
+struct watch {
+	void *key;               /* the transport's name; NULL: slot free */
+	bool is_tag;
+	struct watch_sub ws;     /* ws.dest is the watch's id */
+	struct pubsub_sub *sub;  /* the tag channel's; NULL for a public watch */
+};
 
 struct live_session {
 	atomic_uint refs;           /* the transport's, one per event, one per read */
@@ -106,6 +127,10 @@ struct live_session {
 	struct feed_hidden hidden;  /* whom the reader blocks, mutes, is blocked by */
 	uint64_t notif_after;       /* notifications up to this id were sent (or before the open) */
 	struct pubsub_sub *feed_sub;
+	struct watch watches[LIVE_WATCH_MAX];
+	uint32_t next_watch_id;     /* ids of watches, from 1 */
+	struct watch_sub public_ws; /* the public channel's, while any watch is */
+	struct pubsub_sub *public_sub;
 	struct pubsub_sub **celeb_subs;
 	uint64_t *celebs;
 	size_t ncelebs;
@@ -117,6 +142,7 @@ struct session_msg {
 	struct http_loop_msg msg;
 	h2o_linklist_t link; /* in s->queue */
 	struct live_session *s;
+	uint32_t dest; /* DEST_HOME for the feed and author channels */
 	struct live_event e;
 };
 
@@ -148,6 +174,7 @@ struct live_read {
 	struct store_page page;             /* READ_PAGE */
 	size_t room;                        /* READ_PAGE: JSON bytes wanted */
 	uint64_t id;                        /* READ_TWEET */
+	uint32_t dest;                      /* READ_TWEET: where it goes */
 	/* out */
 	int rc;
 	uint64_t *celebs;                   /* READ_OPEN, READ_CELEBS: malloc'd */
@@ -327,6 +354,24 @@ static void on_bus_message(void *arg, const char *channel, const void *bytes, si
 	http_loop_post(s->ll->loop, &m->msg);
 }
 
+/* A watched channel's handler: as on_bus_message, for the public channel
+ * or one tag's. */
+static void on_watch_message(void *arg, const char *channel, const void *bytes, size_t len)
+{
+	(void)channel;
+	struct watch_sub *ws = arg;
+	struct live_event e;
+	if (!live_decode(bytes, len, &e) || (e.kind != LIVE_TWEET && e.kind != LIVE_DELETE))
+		return; /* a bus's gap or loss notice comes on the feed channel too */
+	struct session_msg *m = xcalloc(1, sizeof(*m));
+	m->msg.run = deliver;
+	m->s = ws->s;
+	m->dest = ws->dest;
+	m->e = e;
+	atomic_fetch_add(&ws->s->refs, 1);
+	http_loop_post(ws->s->ll->loop, &m->msg);
+}
+
 static struct pubsub_sub *subscribe_author(struct live_session *s, uint64_t author)
 {
 	char channel[LIVE_CHANNEL_MAX];
@@ -370,6 +415,12 @@ static void unsubscribe_all(struct live_session *s)
 	s->feed_sub = NULL;
 	for (size_t k = 0; k < s->ncelebs; k++)
 		bus->ops->unsubscribe(bus, s->celeb_subs[k]);
+	for (size_t k = 0; k < LIVE_WATCH_MAX; k++) {
+		bus->ops->unsubscribe(bus, s->watches[k].sub);
+		s->watches[k] = (struct watch){0};
+	}
+	bus->ops->unsubscribe(bus, s->public_sub);
+	s->public_sub = NULL;
 	free(s->celeb_subs);
 	free(s->celebs);
 	s->celeb_subs = NULL;
@@ -388,7 +439,7 @@ static void session_unref(struct live_session *s)
 {
 	if (atomic_fetch_sub(&s->refs, 1) != 1)
 		return;
-	assert(!s->open && !s->feed_sub && !s->celeb_subs);
+	assert(!s->open && !s->feed_sub && !s->celeb_subs && !s->public_sub);
 	assert(!s->read && h2o_linklist_is_empty(&s->queue));
 	feed_hidden_deinit(&s->hidden);
 	free(s);
@@ -515,14 +566,34 @@ static bool hidden_tweet(const struct live_session *s, const char *json, size_t 
 	       (feed_hidden_bits(&s->hidden, orig_author) & hide);
 }
 
+/* A channel's tweet to the watches it is for (`dest`: every public one,
+ * or one by id); those removed meanwhile hear nothing. */
+static void hand_on_watches(struct live_session *s, uint32_t dest, uint64_t id, const char *json,
+			    size_t len)
+{
+	uint64_t orig, orig_author;
+	if (render_is_retweet(json, len, &orig, &orig_author))
+		return; /* public streams show no retweets (none is published) */
+	for (size_t k = 0; k < LIVE_WATCH_MAX; k++) {
+		struct watch *w = &s->watches[k];
+		if (!w->key || (dest == DEST_PUBLIC ? w->is_tag : w->ws.dest != dest))
+			continue;
+		s->sink->watch_tweet(s->arg, w->key, id, json, len);
+		atomic_fetch_add(&s->ll->svc->events, 1);
+	}
+}
+
 /* Tweet `id`, read: handed on, or skipped if it was deleted meanwhile or
  * its author is hidden from the reader. */
-static void tweet_read(struct live_session *s, uint64_t id, int rc, const struct strbuf *json)
+static void tweet_read(struct live_session *s, uint32_t dest, uint64_t id, int rc,
+		       const struct strbuf *json)
 {
 	if (rc == STORE_OK && hidden_tweet(s, json->data, json->len))
 		return;
-	if (rc == STORE_OK)
+	if (rc == STORE_OK && dest == DEST_HOME)
 		hand_on(s, id, json->data, json->len);
+	else if (rc == STORE_OK)
+		hand_on_watches(s, dest, id, json->data, json->len);
 	else if (rc != STORE_NOT_FOUND)
 		cannot_read(s, "reading a live tweet");
 }
@@ -690,7 +761,7 @@ static void read_apply(struct live_session *s, struct live_read *r)
 		}
 		break;
 	case READ_PAGE: page_read(s, r); break;
-	case READ_TWEET: tweet_read(s, r->id, r->rc, &r->json); break;
+	case READ_TWEET: tweet_read(s, r->dest, r->id, r->rc, &r->json); break;
 	case READ_NOTIFS: notifs_read(s, r); break;
 	}
 }
@@ -751,27 +822,60 @@ static void read_start(struct live_session *s, struct live_read *r)
 
 /* Hands on tweet `id`, unless it was deleted meanwhile: from the tweet
  * cache at once, else through a read. */
-static void send_tweet(struct live_session *s, uint64_t id)
+static void send_tweet(struct live_session *s, uint32_t dest, uint64_t id)
 {
 	struct live_loop *ll = s->ll;
 	int rc;
 	strbuf_reset(&ll->json);
 	if (feed_tweet_cached(ll->svc->feed, id, &ll->json, &rc)) {
-		tweet_read(s, id, rc, &ll->json);
+		tweet_read(s, dest, id, rc, &ll->json);
 		return;
 	}
 	struct live_read *r = read_new(s, READ_TWEET);
 	r->id = id;
+	r->dest = dest;
 	read_start(s, r);
 }
 
-/* An event from the bus, in the order the session received it. */
-static void handle_event(struct live_session *s, const struct live_event *e)
+/* Whether a watch still wants what came for `dest`. */
+static bool watched(const struct live_session *s, uint32_t dest)
 {
+	for (size_t k = 0; k < LIVE_WATCH_MAX; k++) {
+		const struct watch *w = &s->watches[k];
+		if (w->key && (dest == DEST_PUBLIC ? !w->is_tag : w->ws.dest == dest))
+			return true;
+	}
+	return false;
+}
+
+/* An event of a watched channel: a tweet for its watches, or a delete
+ * (public channel) for every watch. */
+static void handle_watch_event(struct live_session *s, uint32_t dest, const struct live_event *e)
+{
+	if (e->kind == LIVE_TWEET) {
+		if (watched(s, dest))
+			send_tweet(s, dest, e->id);
+		return;
+	}
+	for (size_t k = 0; k < LIVE_WATCH_MAX; k++) {
+		if (s->watches[k].key) {
+			s->sink->watch_deleted(s->arg, s->watches[k].key, e->id);
+			atomic_fetch_add(&s->ll->svc->events, 1);
+		}
+	}
+}
+
+/* An event from the bus, in the order the session received it. */
+static void handle_event(struct live_session *s, uint32_t dest, const struct live_event *e)
+{
+	if (dest != DEST_HOME) {
+		handle_watch_event(s, dest, e);
+		return;
+	}
 	switch (e->kind) {
 	case LIVE_TWEET:
 		if (live_watermark_live(&s->wm, e->id))
-			send_tweet(s, e->id);
+			send_tweet(s, DEST_HOME, e->id);
 		break;
 	case LIVE_DELETE: send_delete(s, e->id); break;
 	case LIVE_RESYNC: read_start(s, read_new(s, READ_CELEBS)); break;
@@ -829,7 +933,7 @@ static void pump(struct live_session *s)
 				H2O_STRUCT_FROM_MEMBER(struct session_msg, link, s->queue.next);
 			h2o_linklist_unlink(&m->link);
 			s->queued_bytes -= sizeof(*m);
-			handle_event(s, &m->e);
+			handle_event(s, m->dest, &m->e);
 			free(m);
 			session_unref(s); /* the event's */
 		} else if (s->wm.syncing && catch_up_room(s)) {
@@ -845,6 +949,53 @@ static void pump(struct live_session *s)
 		return;
 	}
 	s->sink->flush(s->arg);
+}
+
+int live_session_watch(struct live_session *s, const char *tag, void *key)
+{
+	assert(on_loop_thread(s->ll) && key && s->ready);
+	struct pubsub *bus = s->ll->svc->bus;
+	struct watch *w = NULL;
+	for (size_t k = 0; k < LIVE_WATCH_MAX && !w; k++)
+		if (!s->watches[k].key)
+			w = &s->watches[k];
+	if (!w || !s->open || s->ending)
+		return -1;
+	if (!s->public_sub) { /* every watch hears the deletes */
+		s->public_ws = (struct watch_sub){.s = s, .dest = DEST_PUBLIC};
+		s->public_sub = bus->ops->subscribe(bus, LIVE_CHANNEL_PUBLIC, on_watch_message,
+						    &s->public_ws);
+	}
+	w->key = key;
+	w->is_tag = tag != NULL;
+	w->ws = (struct watch_sub){.s = s, .dest = ++s->next_watch_id};
+	if (w->ws.dest == DEST_PUBLIC) /* after 4 billion watches: skip the marker */
+		w->ws.dest = s->next_watch_id = 1;
+	if (tag) {
+		char channel[LIVE_TAG_CHANNEL_MAX];
+		live_channel_tag(channel, tag, strlen(tag));
+		w->sub = bus->ops->subscribe(bus, channel, on_watch_message, &w->ws);
+	}
+	return 0;
+}
+
+void live_session_unwatch(struct live_session *s, void *key)
+{
+	assert(on_loop_thread(s->ll));
+	struct pubsub *bus = s->ll->svc->bus;
+	bool any = false;
+	for (size_t k = 0; k < LIVE_WATCH_MAX; k++) {
+		struct watch *w = &s->watches[k];
+		if (w->key == key && key) {
+			bus->ops->unsubscribe(bus, w->sub);
+			*w = (struct watch){0};
+		}
+		any |= w->key != NULL;
+	}
+	if (!any && s->public_sub) {
+		bus->ops->unsubscribe(bus, s->public_sub);
+		s->public_sub = NULL;
+	}
 }
 
 void live_session_writable(struct live_session *s)

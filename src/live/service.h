@@ -114,6 +114,14 @@ struct live_sink {
 	/* A new (or newly grouped) Notification's JSON (valid during the call
 	 * only): those made after the session opened, as they come. */
 	void (*notification)(void *arg, const char *json, size_t len);
+	/* The watch `key` (live_session_watch) has tweet `id`, its JSON valid
+	 * during the call only; a public watch is handed each new tweet, a tag
+	 * watch each new tweet with its tag. Both skip retweets and authors
+	 * hidden from the reader. NULL if the transport makes no watches. */
+	void (*watch_tweet)(void *arg, void *key, uint64_t id, const char *json, size_t len);
+	/* Tweet `id` was deleted, for the watch `key`: every watch hears of
+	 * every delete (a delete does not know its tweet's tags). */
+	void (*watch_deleted)(void *arg, void *key, uint64_t id);
 	/* A heartbeat period passed: something to keep the connection alive. */
 	void (*heartbeat)(void *arg);
 	/* Start sending what is queued, unless a send is in progress (the
@@ -190,6 +198,27 @@ void live_loop_free(struct live_loop *ll);
 int live_session_open(struct live_loop *ll, h2o_loop_t *evloop, uint64_t user_id,
 		      const uint8_t *token_hash, uint64_t after, const struct live_sink *sink,
 		      void *arg, struct live_session **out);
+
+/*
+ * Watches: beside its home feed, a session can follow the public channel
+ * (every new tweet) and hashtag channels (timeline/live.h), for the
+ * Mastodon streaming API's public and hashtag streams. They start with
+ * what comes next (no catch-up) and end with the session.
+ *
+ * live_session_watch starts handing the sink the tweets of the public
+ * channel (`tag` NULL) or of the folded tag `tag` (entities_tag's form;
+ * copied) through sink->watch_tweet, and every delete through
+ * sink->watch_deleted, each with `key`, an opaque name the transport
+ * chooses (distinct per watch) and keeps valid until it unwatches or
+ * closes the session. Only on an open session (after the open answered
+ * 0) that is not ending. Returns 0, or -1 with LIVE_WATCH_MAX watches
+ * held already or the session ending. Events of a watch that were on
+ * their way when it is removed are dropped.
+ */
+#define LIVE_WATCH_MAX 8
+int live_session_watch(struct live_session *s, const char *tag, void *key);
+/* Stops the watch named `key`; no-op if there is none. */
+void live_session_unwatch(struct live_session *s, void *key);
 
 /* The transport can take more (its response started, or a send
  * completed): the session catches up as far as the bound allows and

@@ -12,6 +12,7 @@
 #ifndef CHIRP_TIMELINE_FANOUT_H
 #define CHIRP_TIMELINE_FANOUT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -33,6 +34,12 @@ struct fanout_job {
 	enum fanout_kind kind;
 	uint64_t author_id;
 	uint64_t tweet_id;
+	/* FANOUT_TWEET: the tweet goes to the public channels (it is no
+	 * retweet), and its folded tags, each NUL-terminated, the list ended
+	 * by an empty one; malloc'd, freed by whoever runs the job; NULL when
+	 * it has none. */
+	bool is_public;
+	char *tags;
 };
 
 struct fanout;

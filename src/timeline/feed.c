@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/entities.h"
 #include "core/render.h"
 #include "pubsub/pubsub.h"
 #include "timeline/fanout.h"
@@ -67,6 +68,31 @@ static void publish(struct feed *f, bool author_channel, uint64_t key, enum live
 	f->pubsub->ops->publish(f->pubsub, channel, msg, len);
 }
 
+/* Sends one event on a named channel (public, tag:...). */
+static void publish_on(struct feed *f, const char *channel, enum live_kind kind, uint64_t id)
+{
+	char msg[LIVE_MESSAGE_MAX];
+	struct live_event e = {.kind = kind, .id = id};
+	size_t len = live_encode(&e, msg);
+	f->pubsub->ops->publish(f->pubsub, channel, msg, len);
+}
+
+/* A new tweet to the public streams and to those of each of its tags
+ * (job->tags, which this frees). No JSON is made here: the message is the
+ * id, and only a stream that receives it reads the tweet. */
+static void publish_public(struct feed *f, const struct fanout_job *job)
+{
+	if (job->is_public && f->pubsub) {
+		publish_on(f, LIVE_CHANNEL_PUBLIC, LIVE_TWEET, job->tweet_id);
+		char channel[LIVE_TAG_CHANNEL_MAX];
+		for (const char *t = job->tags; t && *t; t += strlen(t) + 1) {
+			live_channel_tag(channel, t, strlen(t));
+			publish_on(f, channel, LIVE_TWEET, job->tweet_id);
+		}
+	}
+	free(job->tags);
+}
+
 /* The author, and whether it is fanned out; false if it cannot be read. */
 static bool author_is_celebrity(struct feed *f, uint64_t author_id, bool *celebrity)
 {
@@ -93,6 +119,7 @@ static void fanout_tweet(struct feed *f, const struct fanout_job *job)
 	/* Announce first, then push, then publish: feed_live_upto's promise. */
 	atomic_store(&f->live_upto, job->tweet_id);
 	publish(f, false, job->author_id, LIVE_TWEET, job->tweet_id); /* the author's own feed */
+	publish_public(f, job);
 	bool celebrity;
 	if (!author_is_celebrity(f, job->author_id, &celebrity))
 		return; /* gone; nothing to do */
@@ -118,6 +145,8 @@ static void fanout_delete(struct feed *f, const struct fanout_job *job)
 {
 	publish(f, false, job->author_id, LIVE_DELETE, job->tweet_id);
 	publish(f, true, job->author_id, LIVE_DELETE, job->tweet_id);
+	/* Queued only with a bus. Hashtag streams take their deletes here too. */
+	publish_on(f, LIVE_CHANNEL_PUBLIC, LIVE_DELETE, job->tweet_id);
 	bool celebrity;
 	if (!author_is_celebrity(f, job->author_id, &celebrity) || celebrity)
 		return;
@@ -178,13 +207,32 @@ static void fanout_run(void *arg, const struct fanout_job *job)
 	}
 }
 
+/* The tweet's distinct folded tags as fanout_job.tags has them. */
+static char *tag_list(const struct tweet *t)
+{
+	struct strbuf sb = STRBUF_INIT;
+	char tag[HASHTAG_MAX + 1];
+	for (unsigned i = 0; i < t->entities.hashtags_n; i++) {
+		if (!entities_tag_first(t->text, &t->entities, i))
+			continue;
+		size_t n = entities_tag(t->text, &t->entities.hashtags[i], tag);
+		strbuf_append(&sb, tag, n);
+		strbuf_append(&sb, "", 1);
+	}
+	strbuf_append(&sb, "", 1);
+	return sb.data; /* the caller frees */
+}
+
 void feed_on_post(struct feed *f, const struct tweet *t, const char *json, size_t len)
 {
 	f->cache->ops->put(f->cache, t->id, json, len);
 	/* The author sees their own tweet at once; followers after fanout. */
 	f->home->ops->push(f->home, t->author_id, t->id);
 	f->authored->ops->push(f->authored, t->author_id, t->id);
-	struct fanout_job job = {.kind = FANOUT_TWEET, .author_id = t->author_id, .tweet_id = t->id};
+	struct fanout_job job = {.kind = FANOUT_TWEET, .author_id = t->author_id, .tweet_id = t->id,
+				 .is_public = t->retweet_of == 0};
+	if (f->pubsub && job.is_public && t->entities.hashtags_n > 0)
+		job.tags = tag_list(t);
 	fanout_enqueue(f->fanout, &job);
 }
 

@@ -20,6 +20,15 @@ void live_channel_author(char *buf, uint64_t author_id)
 	snprintf(buf, LIVE_CHANNEL_MAX, "author:%llu", (unsigned long long)author_id);
 }
 
+void live_channel_tag(char *buf, const char *tag, size_t tag_len)
+{
+	if (tag_len > LIVE_TAG_CHANNEL_MAX - 5)
+		tag_len = LIVE_TAG_CHANNEL_MAX - 5; /* never: a folded tag fits */
+	memcpy(buf, "tag:", 4);
+	memcpy(buf + 4, tag, tag_len);
+	buf[4 + tag_len] = '\0';
+}
+
 size_t live_encode(const struct live_event *e, char *buf)
 {
 	int n;

@@ -10,7 +10,12 @@
  *                       those, and "your follows changed";
  *   author:<author id>  tweets and deletes of an author who is not fanned
  *                       out (a celebrity); a reader's stream subscribes to
- *                       the author channels of the celebrities it follows.
+ *                       the author channels of the celebrities it follows;
+ *   public              every new tweet (not retweets) and every delete, for
+ *                       the public streams (Mastodon's `public`);
+ *   tag:<folded tag>    every new tweet (not retweets) with that hashtag,
+ *                       for the hashtag streams; their deletes come on
+ *                       `public` (a delete does not know its tweet's tags).
  *
  * Messages are short ASCII: "t <id>" a tweet entered the feed, "d <id>" a
  * tweet was deleted, "r" the reader's follows changed (resubscribe and catch
@@ -35,9 +40,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/model.h"
+
 #define LIVE_CHANNEL_MAX 32 /* "author:" + 20 digits + NUL, with room */
 #define LIVE_TOKEN_ID_LEN 16 /* bytes of a token's hash that name its session */
 #define LIVE_MESSAGE_MAX 40  /* "x " + 32 hex digits, with room */
+#define LIVE_TAG_CHANNEL_MAX (4 + HASHTAG_MAX + 1) /* "tag:" + a folded tag + NUL */
 
 enum live_kind {
 	LIVE_TWEET,  /* tweet `id` entered the feed */
@@ -59,6 +67,11 @@ struct live_event {
  * buf[LIVE_CHANNEL_MAX]. */
 void live_channel_feed(char *buf, uint64_t reader_id);
 void live_channel_author(char *buf, uint64_t author_id);
+/* The public channel's name (a constant). */
+#define LIVE_CHANNEL_PUBLIC "public"
+/* Writes the channel of a folded tag (entities_tag's form, tag_len bytes,
+ * at most HASHTAG_MAX) into buf[LIVE_TAG_CHANNEL_MAX]. */
+void live_channel_tag(char *buf, const char *tag, size_t tag_len);
 
 /* Writes the message for `e` into buf[LIVE_MESSAGE_MAX]; returns its length. */
 size_t live_encode(const struct live_event *e, char *buf);

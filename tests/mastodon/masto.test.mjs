@@ -12,7 +12,8 @@ import path from "node:path";
 import { after, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import zlib from "node:zlib";
-import { createOAuthAPIClient, createRestAPIClient } from "masto";
+import { createOAuthAPIClient, createRestAPIClient, createStreamingAPIClient } from "masto";
+import WebSocket from "ws";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const CHIRP_BIN = process.env.CHIRP_BIN || path.resolve(here, "../../chirp");
@@ -234,4 +235,46 @@ test("a read-only token cannot post", async () => {
   const masto = createRestAPIClient({ url: chirp.url, accessToken: token.accessToken });
   await assert.rejects(masto.v1.statuses.create({ status: "nope" }), (e) => e.statusCode === 403);
   assert.deepEqual(await masto.v1.timelines.home.list(), []);
+});
+
+test("the streaming client receives an update over the WebSocket", async () => {
+  const app = await registerApp();
+  const handle = `ms${Date.now() % 1e8}`;
+  await signUp(app, handle);
+  const oauth = createOAuthAPIClient({ url: chirp.url });
+  const { accessToken } = await oauth.token.create({
+    grantType: "password", clientId: app.clientId, clientSecret: app.clientSecret,
+    redirectUri: OOB, username: handle, password: "correct horse battery", scope: SCOPES,
+  });
+  const rest = createRestAPIClient({ url: chirp.url, accessToken });
+  const v2 = await rest.v2.instance.fetch();
+  // Where the instance document says the streaming API is: masto.js adds
+  // /api/v1/streaming and sends the token as the WebSocket subprotocol.
+  const streaming = createStreamingAPIClient({
+    streamingApiUrl: v2.configuration.urls.streaming, accessToken,
+    implementation: WebSocket, // Node 20 has none of its own: the ws package masto.js brings
+  });
+  const sub = streaming.public.subscribe();
+  try {
+    const first = (async () => {
+      for await (const event of sub) {
+        if (event.event === "update") return event.payload;
+      }
+      return null;
+    })();
+    // The subscription goes out once the socket is open; post until it is heard.
+    let status = null, got = null;
+    const deadline = Date.now() + 15000 * FACTOR;
+    while (!got) {
+      status = await rest.v1.statuses.create({ status: `live ${Date.now()}` });
+      got = await Promise.race([first, sleep(500).then(() => null)]);
+      if (Date.now() > deadline) throw new Error("no update arrived");
+    }
+    assert.match(got.id, /^\d+$/);
+    assert.match(got.content, /^<p>live \d+<\/p>$/);
+    assert.ok(BigInt(got.id) <= BigInt(status.id));
+  } finally {
+    sub.unsubscribe();
+    streaming.close();
+  }
 });
