@@ -104,6 +104,9 @@ struct ctx {
 	 * the whole SSE event to `out`; NULL: chirp's own "tweet" event. */
 	void (*stream_tweet)(struct ctx *c, struct strbuf *out, uint64_t id, const char *json,
 			     size_t len);
+	/* Its framing of a notification; NULL: chirp's own. */
+	void (*stream_notification)(struct ctx *c, struct strbuf *out, const char *json,
+				    size_t len);
 	/* A stream of the public channel (stream_tag NULL) or of a folded tag
 	 * instead of the reader's home feed (api/stream.c); needs stream_tweet. */
 	bool stream_watch;

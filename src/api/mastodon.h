@@ -109,6 +109,14 @@ void mastodon_status_context(struct ctx *c);
 void mastodon_status_favourite(struct ctx *c);
 void mastodon_status_unfavourite(struct ctx *c);
 void mastodon_status_favourited_by(struct ctx *c);
+void mastodon_status_reblog(struct ctx *c);
+void mastodon_notifications(struct ctx *c);
+
+/* chirp's Notification (docs/api.md) as Mastodon's: type follow, mention
+ * (a mention or a reply), favourite or reblog; the latest actor as
+ * `account`, the tweet as `status`. */
+json_t *mastodon_notification(struct ctx *c, json_t *n);
+void mastodon_status_unreblog(struct ctx *c);
 void mastodon_timeline_home(struct ctx *c);
 void mastodon_search(struct ctx *c);
 void mastodon_missing_image(struct ctx *c);
