@@ -9,6 +9,7 @@
 
 #include "api/mastodon.h"
 #include "core/graph.h"
+#include "timeline/feed.h"
 #include "http/respond.h"
 #include "util/id.h"
 
@@ -156,23 +157,27 @@ static void answer_context(struct ctx *c, int status, const struct strbuf *body)
 	json_decref(ctx);
 }
 
-/* A Relationship after a follow or unfollow of path parameter 0. Only
- * `following` is known here; the rest is what chirp has (no blocks,
- * mutes or requests yet). */
-static json_t *relationship_json(const char *id, size_t len, bool following, bool followed_by)
+/* A Relationship: follows each way, and the REL_* bits of blocks and
+ * mutes between the two (chirp has no follow requests or endorsements). */
+static json_t *relationship_json(const char *id, size_t len, bool following, bool followed_by,
+				 unsigned rel)
 {
+	bool muting = rel & REL_MUTING;
 	return json_pack("{ss%, sb, sb, sb, s:[], sb, sb, sb, sb, sb, sb, sb, sb, ss}", "id", id,
 			 len, "following", following, "showing_reblogs", following, "notifying",
-			 0, "languages", "followed_by", followed_by, "blocking", 0, "blocked_by",
-			 0, "muting", 0, "muting_notifications", 0, "requested", 0,
+			 0, "languages", "followed_by", followed_by, "blocking",
+			 (rel & REL_BLOCKING) != 0, "blocked_by", (rel & REL_BLOCKED_BY) != 0,
+			 "muting", muting, "muting_notifications", muting, "requested", 0,
 			 "domain_blocking", 0, "endorsed", 0, "note", "");
 }
 
+/* The Relationship after a follow or unfollow of path parameter 0. Only
+ * `following` is known here (a follow is refused across a block, and a
+ * mute does not touch it): clients read the rest from relationships. */
 static void relationship(struct ctx *c, bool following)
 {
-	/* followed_by is not known here: clients read it from relationships. */
 	mastodon_send(c, 200, relationship_json(c->m.params[0].s, c->m.params[0].len, following,
-						false));
+						false, 0));
 }
 
 static void answer_followed(struct ctx *c, int status, const struct strbuf *body)
@@ -826,6 +831,8 @@ struct relations_read {
 	size_t n;
 	uint64_t ids[RELATIONSHIPS_MAX];
 	bool following[RELATIONSHIPS_MAX], followed_by[RELATIONSHIPS_MAX];
+	unsigned rel[RELATIONSHIPS_MAX]; /* REL_* */
+	bool one; /* answer the Relationship, not a list of one */
 	int rc;
 };
 
@@ -833,6 +840,12 @@ static void relations_run(struct api_read *r, struct store_reader *db)
 {
 	struct relations_read *q = (struct relations_read *)r;
 	q->rc = graph_relations(db, q->viewer, q->ids, q->n, q->following, q->followed_by);
+	struct feed_hidden h;
+	if (q->rc == STORE_OK && (q->rc = feed_hidden_read(db, q->viewer, &h)) == STORE_OK) {
+		for (size_t i = 0; i < q->n; i++)
+			q->rel[i] = feed_hidden_bits(&h, q->ids[i]);
+		feed_hidden_deinit(&h);
+	}
 }
 
 static void relations_finish(struct api_read *r, struct ctx *c)
@@ -847,13 +860,84 @@ static void relations_finish(struct api_read *r, struct ctx *c)
 		char id[24];
 		int len = snprintf(id, sizeof(id), "%llu", (unsigned long long)q->ids[i]);
 		json_array_append_new(out, relationship_json(id, (size_t)len, q->following[i],
-							     q->followed_by[i]));
+							     q->followed_by[i], q->rel[i]));
+	}
+	/* One account's (after a block or mute): the Relationship itself. */
+	if (q->one) {
+		json_t *first = json_incref(json_array_get(out, 0));
+		json_decref(out);
+		out = first;
 	}
 	mastodon_send(c, 200, out);
 }
 
+/* After a block, unblock, mute or unmute of path parameter 0: its
+ * Relationship as it now is, read back. */
+static void answer_relationship(struct ctx *c, int status, const struct strbuf *body)
+{
+	(void)status;
+	(void)body;
+	struct relations_read *q = api_read_new(c, sizeof(*q));
+	if (!id_parse(c->m.params[0].s, c->m.params[0].len, &q->ids[0])) {
+		if (q->r.heap)
+			free(q);
+		mastodon_error(c, 404, "Record not found");
+		return;
+	}
+	q->n = 1;
+	q->one = true;
+	q->r.run = relations_run;
+	q->r.finish = relations_finish;
+	q->viewer = c->user_id;
+	api_read(c, &q->r);
+}
+
+void mastodon_account_block(struct ctx *c)
+{
+	if (!mastodon_params(c))
+		return;
+	set_body(c, json_object());
+	c->answer = answer_relationship;
+	api_blocks_create(c);
+}
+
+void mastodon_account_unblock(struct ctx *c)
+{
+	c->answer = answer_relationship;
+	api_blocks_delete(c);
+}
+
+void mastodon_account_mute(struct ctx *c)
+{
+	if (!mastodon_params(c))
+		return;
+	set_body(c, json_object());
+	c->answer = answer_relationship;
+	api_mutes_create(c);
+}
+
+void mastodon_account_unmute(struct ctx *c)
+{
+	c->answer = answer_relationship;
+	api_mutes_delete(c);
+}
+
+void mastodon_blocks(struct ctx *c)
+{
+	paged(c);
+	c->answer = answer_accounts;
+	api_blocks_list(c);
+}
+
+void mastodon_mutes(struct ctx *c)
+{
+	paged(c);
+	c->answer = answer_accounts;
+	api_mutes_list(c);
+}
+
 /* GET /api/v1/accounts/relationships?id[]=…: the caller's follows each
- * way (blocks and mutes are not chirp's yet: false). */
+ * way, blocks each way and mutes. */
 void mastodon_relationships(struct ctx *c)
 {
 	json_t *p = mastodon_params(c);

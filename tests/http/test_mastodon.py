@@ -573,6 +573,52 @@ def test_notification_refusals(api, app, masto_user):
     assert r.status == 403 and "error" in r.json
 
 
+def test_block_and_mute_with_relationships(api, app, masto_user, make_user):
+    b, c = make_user("m"), make_user("m")
+    b.mtoken = password_token(api, app, b)
+    api.post(f"/api/v1/accounts/{b.id}/follow", token=masto_user.mtoken)
+    r = api.post(f"/api/v1/accounts/{b.id}/block", token=masto_user.mtoken)
+    assert r.status == 200, r
+    assert r.json["id"] == b.id and r.json["blocking"] is True
+    assert r.json["following"] is False  # a block ends follows both ways
+    r = api.post(f"/api/v1/accounts/{c.id}/mute", token=masto_user.mtoken)
+    assert r.status == 200 and r.json["muting"] is True and r.json["blocking"] is False
+    rel = api.get(f"/api/v1/accounts/relationships?id[]={b.id}&id[]={c.id}",
+                  token=masto_user.mtoken).json
+    assert [(x["id"], x["blocking"], x["muting"]) for x in rel] == [(b.id, True, False),
+                                                                    (c.id, False, True)]
+    theirs = api.get(f"/api/v1/accounts/relationships?id[]={masto_user.id}", token=b.mtoken).json
+    assert theirs[0]["blocked_by"] is True and theirs[0]["blocking"] is False
+    assert [a["id"] for a in api.get("/api/v1/blocks", token=masto_user.mtoken).json] == [b.id]
+    assert [a["id"] for a in api.get("/api/v1/mutes", token=masto_user.mtoken).json] == [c.id]
+    # The blocked cannot follow back.
+    r = api.post(f"/api/v1/accounts/{masto_user.id}/follow", token=b.mtoken)
+    assert 400 <= r.status < 500 and "error" in r.json
+    r = api.post(f"/api/v1/accounts/{b.id}/unblock", token=masto_user.mtoken)
+    assert r.status == 200 and r.json["blocking"] is False
+    r = api.post(f"/api/v1/accounts/{c.id}/unmute", token=masto_user.mtoken)
+    assert r.status == 200 and r.json["muting"] is False
+    assert api.get("/api/v1/blocks", token=masto_user.mtoken).json == []
+    assert api.get("/api/v1/mutes", token=masto_user.mtoken).json == []
+
+
+def test_block_and_mute_refusals_change_nothing(api, app, masto_user, make_user):
+    b = make_user("m")
+    for verb in ("block", "mute"):
+        r = api.post(f"/api/v1/accounts/12/{verb}", token=masto_user.mtoken)
+        assert r.status == 404 and "error" in r.json
+        r = api.post(f"/api/v1/accounts/{b.id}/{verb}")
+        assert r.status == 401 and "error" in r.json
+        read_only = password_token(api, app, masto_user, scope="read")
+        r = api.post(f"/api/v1/accounts/{b.id}/{verb}", token=read_only)
+        assert r.status == 403 and "error" in r.json
+        r = api.post(f"/api/v1/accounts/{masto_user.id}/{verb}", token=masto_user.mtoken)
+        assert 400 <= r.status < 500 and "error" in r.json
+    assert api.get("/api/v1/blocks", token=masto_user.mtoken).json == []
+    assert api.get("/api/v1/mutes", token=masto_user.mtoken).json == []
+    assert api.get("/api/v1/blocks").status == 401
+
+
 def test_delete_answers_the_status(api, masto_user, make_user):
     s = post_status(api, masto_user, "to redraft")
     other = make_user("m")
