@@ -230,7 +230,9 @@ void api_user_tweets(struct ctx *c)
  * (core/entities.h), folded into out; else a 400 invalid_tag. */
 static bool param_tag(struct ctx *c, char *out)
 {
-	char raw[HASHTAG_MAX + 1];
+	/* Decoding never lengthens: room for the whole encoded form, whose
+	 * bound is three bytes (%XX) per byte of the longest tag. */
+	char raw[3 * HASHTAG_MAX + 1];
 	size_t len = c->m.params[0].len, n;
 	bool ok = len <= 3 * HASHTAG_MAX && query_decode(c->m.params[0].s, len, raw, &n) &&
 		  n <= HASHTAG_MAX;
