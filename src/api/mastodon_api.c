@@ -620,6 +620,17 @@ void mastodon_timeline_home(struct ctx *c)
 	api_feed(c);
 }
 
+/* GET /api/v1/timelines/tag/:hashtag: GET /v1/hashtags/{tag}/tweets
+ * (every chirp user is local: `local` changes nothing). */
+void mastodon_timeline_tag(struct ctx *c)
+{
+	if (!mastodon_params(c))
+		return;
+	paged(c);
+	c->answer = answer_statuses;
+	api_hashtag_tweets(c);
+}
+
 /* ---- search ---- */
 
 #define SEARCH_Q_MAX 512

@@ -619,6 +619,25 @@ def test_block_and_mute_refusals_change_nothing(api, app, masto_user, make_user)
     assert api.get("/api/v1/blocks").status == 401
 
 
+def test_tag_timeline(api, masto_user):
+    tag = "t" + secrets.token_hex(4)
+    a = post_status(api, masto_user, f"first #{tag}")
+    post_status(api, masto_user, "untagged")
+    b = post_status(api, masto_user, f"second #{tag.upper()} again")
+    r = api.get(f"/api/v1/timelines/tag/{tag}")
+    assert r.status == 200, r
+    assert [s["id"] for s in r.json] == [b["id"], a["id"]]
+    assert r.json[0]["tags"][0]["name"].lower() == tag
+    r = api.get(f"/api/v1/timelines/tag/{tag}?limit=1&local=true")
+    assert [s["id"] for s in r.json] == [b["id"]]
+    nxt = r.header("Link")[1:r.header("Link").index(">")]
+    assert [s["id"] for s in api.get(nxt[nxt.index("/api/"):]).json] == [a["id"]]
+    assert api.get(f"/api/v1/timelines/tag/{tag}?only_media=true").json == []
+    assert api.get("/api/v1/timelines/tag/nosuchtag" + secrets.token_hex(3)).json == []
+    r = api.get("/api/v1/timelines/tag/" + "x" * 300)
+    assert 400 <= r.status < 500 and "error" in r.json
+
+
 def test_delete_answers_the_status(api, masto_user, make_user):
     s = post_status(api, masto_user, "to redraft")
     other = make_user("m")
