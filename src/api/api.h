@@ -247,6 +247,7 @@ void api_liked_by(struct ctx *c);
 void api_retweets_create(struct ctx *c);
 void api_retweets_delete(struct ctx *c);
 void api_hashtag_tweets(struct ctx *c);
+void api_public_tweets(struct ctx *c);
 void api_trends(struct ctx *c);
 void api_users_update_me(struct ctx *c);
 void api_follows_create(struct ctx *c);

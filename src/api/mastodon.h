@@ -118,6 +118,7 @@ void mastodon_status_favourited_by(struct ctx *c);
 void mastodon_status_reblog(struct ctx *c);
 void mastodon_notifications(struct ctx *c);
 void mastodon_timeline_tag(struct ctx *c);
+void mastodon_timeline_public(struct ctx *c);
 
 /* chirp's Notification (docs/api.md) as Mastodon's: type follow, mention
  * (a mention or a reply), favourite or reblog; the latest actor as

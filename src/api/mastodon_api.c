@@ -631,6 +631,23 @@ void mastodon_timeline_tag(struct ctx *c)
 	api_hashtag_tweets(c);
 }
 
+/* GET /api/v1/timelines/public: every tweet, newest first. Every chirp
+ * account is local: `local` changes nothing, and `remote` (only other
+ * servers') is always empty. */
+void mastodon_timeline_public(struct ctx *c)
+{
+	json_t *p = mastodon_params(c);
+	if (!p)
+		return;
+	if (param_true(p, "remote")) {
+		mastodon_send(c, 200, json_array());
+		return;
+	}
+	paged(c);
+	c->answer = answer_statuses;
+	api_public_tweets(c);
+}
+
 /* ---- search ---- */
 
 #define SEARCH_Q_MAX 512

@@ -133,6 +133,7 @@ static const struct route routes[] = {
 	ROUTE("GET", "/api/v1/timelines/home", mastodon_timeline_home, API_AUTH | API_SCOPE_READ),
 	ROUTE("GET", "/api/v1/notifications", mastodon_notifications, API_AUTH | API_SCOPE_READ),
 	ROUTE("GET", "/api/v1/timelines/tag/{tag}", mastodon_timeline_tag, API_SCOPE_READ),
+	ROUTE("GET", "/api/v1/timelines/public", mastodon_timeline_public, API_SCOPE_READ),
 	ROUTE("GET", "/api/v2/search", mastodon_search, API_SCOPE_READ),
 	ROUTE("POST", "/api/v1/media", mastodon_media_create_v1,
 	      API_AUTH | API_SCOPE_WRITE | API_BUDGET(BUDGET_MEDIA)),

@@ -638,6 +638,32 @@ def test_tag_timeline(api, masto_user):
     assert 400 <= r.status < 500 and "error" in r.json
 
 
+def test_public_timeline(api, app, masto_user, make_user):
+    other = make_user("m")
+    other.mtoken = password_token(api, app, other)
+    a = post_status(api, masto_user, "public one")
+    b = post_status(api, other, "public two")
+    api.post(f"/api/v1/statuses/{a['id']}/reblog", token=other.mtoken)  # not listed
+    r = api.get("/api/v1/timelines/public?limit=2")
+    assert r.status == 200, r
+    assert [s["id"] for s in r.json] == [b["id"], a["id"]]
+    assert all(s["reblog"] is None for s in r.json)
+    local = api.get("/api/v1/timelines/public?local=true&limit=2").json
+    assert [s["id"] for s in local] == [b["id"], a["id"]]
+    assert api.get("/api/v1/timelines/public?remote=true").json == []
+    r = api.get(f"/api/v1/timelines/public?limit=1&max_id={b['id']}")
+    assert [s["id"] for s in r.json] == [a["id"]]
+    link = r.header("Link")
+    assert link.startswith("<http") and 'rel="next"' in link
+    assert api.get(f"/api/v1/timelines/public?min_id={a['id']}").json[-1]["id"] == b["id"]
+    # A reader who blocks the author does not see their statuses.
+    api.post(f"/api/v1/accounts/{other.id}/block", token=masto_user.mtoken)
+    mine = api.get("/api/v1/timelines/public?limit=2", token=masto_user.mtoken).json
+    assert b["id"] not in [s["id"] for s in mine]
+    r = api.get("/api/v1/timelines/public?limit=abc")
+    assert 400 <= r.status < 500 and "error" in r.json
+
+
 def test_delete_answers_the_status(api, masto_user, make_user):
     s = post_status(api, masto_user, "to redraft")
     other = make_user("m")
