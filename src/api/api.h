@@ -104,6 +104,9 @@ struct ctx {
 	 * the whole SSE event to `out`; NULL: chirp's own "tweet" event. */
 	void (*stream_tweet)(struct ctx *c, struct strbuf *out, uint64_t id, const char *json,
 			     size_t len);
+	/* Its framing of a notification; NULL: chirp's own. */
+	void (*stream_notification)(struct ctx *c, struct strbuf *out, const char *json,
+				    size_t len);
 	/* A stream of the public channel (stream_tag NULL) or of a folded tag
 	 * instead of the reader's home feed (api/stream.c); needs stream_tweet. */
 	bool stream_watch;
@@ -244,6 +247,7 @@ void api_liked_by(struct ctx *c);
 void api_retweets_create(struct ctx *c);
 void api_retweets_delete(struct ctx *c);
 void api_hashtag_tweets(struct ctx *c);
+void api_public_tweets(struct ctx *c);
 void api_trends(struct ctx *c);
 void api_users_update_me(struct ctx *c);
 void api_follows_create(struct ctx *c);

@@ -102,6 +102,12 @@ void mastodon_account_following(struct ctx *c);
 void mastodon_account_follow(struct ctx *c);
 void mastodon_account_unfollow(struct ctx *c);
 void mastodon_relationships(struct ctx *c);
+void mastodon_account_block(struct ctx *c);
+void mastodon_account_unblock(struct ctx *c);
+void mastodon_account_mute(struct ctx *c);
+void mastodon_account_unmute(struct ctx *c);
+void mastodon_blocks(struct ctx *c);
+void mastodon_mutes(struct ctx *c);
 void mastodon_statuses_create(struct ctx *c);
 void mastodon_status_get(struct ctx *c);
 void mastodon_status_delete(struct ctx *c);
@@ -109,6 +115,16 @@ void mastodon_status_context(struct ctx *c);
 void mastodon_status_favourite(struct ctx *c);
 void mastodon_status_unfavourite(struct ctx *c);
 void mastodon_status_favourited_by(struct ctx *c);
+void mastodon_status_reblog(struct ctx *c);
+void mastodon_notifications(struct ctx *c);
+void mastodon_timeline_tag(struct ctx *c);
+void mastodon_timeline_public(struct ctx *c);
+
+/* chirp's Notification (docs/api.md) as Mastodon's: type follow, mention
+ * (a mention or a reply), favourite or reblog; the latest actor as
+ * `account`, the tweet as `status`. */
+json_t *mastodon_notification(struct ctx *c, json_t *n);
+void mastodon_status_unreblog(struct ctx *c);
 void mastodon_timeline_home(struct ctx *c);
 void mastodon_search(struct ctx *c);
 void mastodon_missing_image(struct ctx *c);

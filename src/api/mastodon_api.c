@@ -9,6 +9,7 @@
 
 #include "api/mastodon.h"
 #include "core/graph.h"
+#include "timeline/feed.h"
 #include "http/respond.h"
 #include "util/id.h"
 
@@ -127,7 +128,9 @@ static void answer_statuses(struct ctx *c, int status, const struct strbuf *body
 	{
 		if (no_replies && json_is_string(json_object_get(t, "in_reply_to_id")))
 			continue;
-		if (only_media && json_array_size(json_object_get(t, "media")) == 0)
+		json_t *original = json_object_get(t, "retweet_of"); /* a reblog's media are its original's */
+		if (only_media &&
+		    json_array_size(json_object_get(json_is_object(original) ? original : t, "media")) == 0)
 			continue;
 		json_array_append_new(out, mastodon_status(c, t));
 	}
@@ -154,23 +157,27 @@ static void answer_context(struct ctx *c, int status, const struct strbuf *body)
 	json_decref(ctx);
 }
 
-/* A Relationship after a follow or unfollow of path parameter 0. Only
- * `following` is known here; the rest is what chirp has (no blocks,
- * mutes or requests yet). */
-static json_t *relationship_json(const char *id, size_t len, bool following, bool followed_by)
+/* A Relationship: follows each way, and the REL_* bits of blocks and
+ * mutes between the two (chirp has no follow requests or endorsements). */
+static json_t *relationship_json(const char *id, size_t len, bool following, bool followed_by,
+				 unsigned rel)
 {
+	bool muting = rel & REL_MUTING;
 	return json_pack("{ss%, sb, sb, sb, s:[], sb, sb, sb, sb, sb, sb, sb, sb, ss}", "id", id,
 			 len, "following", following, "showing_reblogs", following, "notifying",
-			 0, "languages", "followed_by", followed_by, "blocking", 0, "blocked_by",
-			 0, "muting", 0, "muting_notifications", 0, "requested", 0,
+			 0, "languages", "followed_by", followed_by, "blocking",
+			 (rel & REL_BLOCKING) != 0, "blocked_by", (rel & REL_BLOCKED_BY) != 0,
+			 "muting", muting, "muting_notifications", muting, "requested", 0,
 			 "domain_blocking", 0, "endorsed", 0, "note", "");
 }
 
+/* The Relationship after a follow or unfollow of path parameter 0. Only
+ * `following` is known here (a follow is refused across a block, and a
+ * mute does not touch it): clients read the rest from relationships. */
 static void relationship(struct ctx *c, bool following)
 {
-	/* followed_by is not known here: clients read it from relationships. */
 	mastodon_send(c, 200, relationship_json(c->m.params[0].s, c->m.params[0].len, following,
-						false));
+						false, 0));
 }
 
 static void answer_followed(struct ctx *c, int status, const struct strbuf *body)
@@ -415,8 +422,9 @@ void mastodon_status_favourite(struct ctx *c)
 	api_likes_create(c);
 }
 
-/* Unliking answers 204 natively; Mastodon answers the Status. */
-static void answer_unliked(struct ctx *c, int status, const struct strbuf *body)
+/* Unliking (or undoing a retweet) answers 204 natively; Mastodon answers
+ * the Status. */
+static void answer_undone(struct ctx *c, int status, const struct strbuf *body)
 {
 	(void)status;
 	(void)body;
@@ -426,8 +434,26 @@ static void answer_unliked(struct ctx *c, int status, const struct strbuf *body)
 
 void mastodon_status_unfavourite(struct ctx *c)
 {
-	c->answer = answer_unliked;
+	c->answer = answer_undone;
 	api_likes_delete(c);
+}
+
+/* POST /api/v1/statuses/:id/reblog: a retweet, answered as Mastodon
+ * does, with the reblog (mastodon_status renders a retweet so). */
+void mastodon_status_reblog(struct ctx *c)
+{
+	if (!mastodon_params(c))
+		return;
+	set_body(c, json_object());
+	c->answer = answer_status;
+	api_retweets_create(c);
+}
+
+/* Undoing a retweet answers 204 natively; Mastodon answers the original. */
+void mastodon_status_unreblog(struct ctx *c)
+{
+	c->answer = answer_undone;
+	api_retweets_delete(c);
 }
 
 void mastodon_status_favourited_by(struct ctx *c)
@@ -435,6 +461,152 @@ void mastodon_status_favourited_by(struct ctx *c)
 	paged(c);
 	c->answer = answer_accounts;
 	api_liked_by(c);
+}
+
+/* ---- notifications ---- */
+
+/* Mastodon's notification types over chirp's (docs/api.md): a reply is
+ * a mention in Mastodon, a like a favourite, a retweet a reblog. */
+static const struct {
+	const char *mastodon, *chirp;
+} notif_types[] = {
+	{"follow", "follow"},     {"mention", "mention"}, {"mention", "reply"},
+	{"favourite", "like"},    {"reblog", "retweet"},
+};
+#define NOTIF_TYPES (sizeof(notif_types) / sizeof(notif_types[0]))
+
+static const char *notif_type_mastodon(const char *chirp)
+{
+	for (size_t i = 0; chirp && i < NOTIF_TYPES; i++)
+		if (!strcmp(notif_types[i].chirp, chirp))
+			return notif_types[i].mastodon;
+	return NULL;
+}
+
+/* Marks in want[] the chirp types of each Mastodon type named in `list`
+ * (a string or an array). An unknown name is refused, as Mastodon does. */
+static bool notif_types_mark(json_t *list, bool *want)
+{
+	json_t *one = json_is_string(list) ? json_pack("[O]", list) : json_incref(list);
+	bool ok = json_is_array(one) && json_array_size(one) <= 2 * NOTIF_TYPES;
+	size_t i;
+	json_t *v;
+	json_array_foreach(one, i, v)
+	{
+		bool known = false;
+		for (size_t k = 0; json_is_string(v) && k < NOTIF_TYPES; k++)
+			if (!strcmp(json_string_value(v), notif_types[k].mastodon))
+				want[k] = known = true;
+		ok = ok && known;
+	}
+	json_decref(one);
+	return ok;
+}
+
+json_t *mastodon_notification(struct ctx *c, json_t *n)
+{
+	const char *type = notif_type_mastodon(json_string_value(json_object_get(n, "type")));
+	json_t *tweet = json_object_get(n, "tweet");
+	json_t *o = json_pack("{s:O, ss, s:O, s:o}", "id", json_object_get(n, "id"), "type",
+			      type ? type : "mention", "created_at", json_object_get(n, "created_at"),
+			      "account", mastodon_account(c, json_object_get(n, "actor")));
+	if (json_is_object(tweet))
+		json_object_set_new(o, "status", mastodon_status(c, tweet));
+	return o;
+}
+
+static void answer_notifications(struct ctx *c, int status, const struct strbuf *body)
+{
+	(void)status;
+	json_t *list = parse(body), *out = json_array(), *n;
+	size_t i;
+	json_array_foreach(list, i, n) json_array_append_new(out, mastodon_notification(c, n));
+	mastodon_send(c, 200, out);
+	json_decref(list);
+}
+
+/* GET /api/v1/notifications: GET /v1/notifications with types[] and
+ * exclude_types[] in chirp's terms. The request's query string is
+ * replaced by one the native handler reads: the page's cursors and limit,
+ * and types= (which is also what the Link URLs carry, and what this
+ * handler takes when a client follows them). */
+void mastodon_notifications(struct ctx *c)
+{
+	json_t *p = mastodon_params(c);
+	if (!p)
+		return;
+	bool want[NOTIF_TYPES] = {0}, drop[NOTIF_TYPES] = {0};
+	json_t *types = json_object_get(p, "types"), *exclude = json_object_get(p, "exclude_types");
+	size_t native_len = 0;
+	const char *native = json_is_string(types) ? mastodon_param(p, "types", &native_len) : NULL;
+	bool named = types && !native;
+	if ((named && !notif_types_mark(types, want)) ||
+	    (exclude && !notif_types_mark(exclude, drop))) {
+		mastodon_error(c, 422, "types[] and exclude_types[] name follow, mention, "
+				       "favourite or reblog");
+		return;
+	}
+	/* A bare types=… is chirp's own list (a Link URL's), passed on as it
+	 * is; a single Mastodon name (types=mention) is taken as one. */
+	if (native && notif_types_mark(types, want)) {
+		named = true;
+		native = NULL;
+	}
+	struct strbuf sb = STRBUF_INIT;
+	size_t path_len = c->req->query_at == SIZE_MAX ? c->req->path.len : c->req->query_at;
+	strbuf_append(&sb, c->req->path.base, path_len);
+	char sep = '?';
+	static const char *const keep[] = {"max_id", "since_id", "min_id", "limit"};
+	for (size_t k = 0; k < sizeof(keep) / sizeof(keep[0]); k++) {
+		size_t vlen;
+		const char *v = mastodon_param(p, keep[k], &vlen);
+		bool digits = v && vlen && vlen <= 20;
+		for (size_t i = 0; digits && i < vlen; i++)
+			digits = v[i] >= '0' && v[i] <= '9';
+		if (v && !digits) {
+			strbuf_deinit(&sb);
+			mastodon_error(c, 422, "max_id, since_id, min_id and limit are numbers");
+			return;
+		}
+		if (digits) {
+			strbuf_appendf(&sb, "%c%s=%.*s", sep, keep[k], (int)vlen, v);
+			sep = '&';
+		}
+	}
+	if (native) {
+		bool plain = native_len <= 64;
+		for (size_t i = 0; plain && i < native_len; i++)
+			plain = (native[i] >= 'a' && native[i] <= 'z') || native[i] == ',';
+		if (!plain) {
+			strbuf_deinit(&sb);
+			mastodon_error(c, 422, "types must name follow, mention, favourite or reblog");
+			return;
+		}
+		strbuf_appendf(&sb, "%ctypes=%.*s", sep, (int)native_len, native);
+	} else if (named || exclude) {
+		const char *lead = "types=";
+		size_t kept = 0;
+		for (size_t k = 0; k < NOTIF_TYPES; k++) {
+			if ((named && !want[k]) || drop[k])
+				continue;
+			strbuf_appendf(&sb, "%c%s%s", kept ? ',' : sep, kept ? "" : lead,
+				       notif_types[k].chirp);
+			kept++;
+		}
+		if (!kept) { /* every type left out: nothing to list */
+			strbuf_deinit(&sb);
+			mastodon_send(c, 200, json_array());
+			return;
+		}
+	}
+	char *s = h2o_mem_alloc_pool(&c->req->pool, sb.len);
+	memcpy(s, sb.data, sb.len);
+	c->req->query_at = sep == '?' && !native && !(named || exclude) ? SIZE_MAX : path_len;
+	c->req->path = h2o_iovec_init(s, sb.len);
+	strbuf_deinit(&sb);
+	paged(c);
+	c->answer = answer_notifications;
+	api_notifications_list(c);
 }
 
 /* ---- timelines ---- */
@@ -446,6 +618,34 @@ void mastodon_timeline_home(struct ctx *c)
 	paged(c);
 	c->answer = answer_statuses;
 	api_feed(c);
+}
+
+/* GET /api/v1/timelines/tag/:hashtag: GET /v1/hashtags/{tag}/tweets
+ * (every chirp user is local: `local` changes nothing). */
+void mastodon_timeline_tag(struct ctx *c)
+{
+	if (!mastodon_params(c))
+		return;
+	paged(c);
+	c->answer = answer_statuses;
+	api_hashtag_tweets(c);
+}
+
+/* GET /api/v1/timelines/public: every tweet, newest first. Every chirp
+ * account is local: `local` changes nothing, and `remote` (only other
+ * servers') is always empty. */
+void mastodon_timeline_public(struct ctx *c)
+{
+	json_t *p = mastodon_params(c);
+	if (!p)
+		return;
+	if (param_true(p, "remote")) {
+		mastodon_send(c, 200, json_array());
+		return;
+	}
+	paged(c);
+	c->answer = answer_statuses;
+	api_public_tweets(c);
 }
 
 /* ---- search ---- */
@@ -616,12 +816,30 @@ static void stream_update(struct ctx *c, struct strbuf *out, uint64_t id, const 
 	json_decref(t);
 }
 
+/* A notification of the live feed as Mastodon's `notification` event. */
+static void stream_notification(struct ctx *c, struct strbuf *out, const char *json, size_t len)
+{
+	json_t *n = json_loadb(json, len, 0, NULL);
+	if (!n)
+		return;
+	json_t *m = mastodon_notification(c, n);
+	char *text = json_dumps(m, JSON_COMPACT);
+	strbuf_append_str(out, "event: notification\ndata: ");
+	strbuf_append_str(out, text);
+	strbuf_append_str(out, "\n\n");
+	free(text);
+	json_decref(m);
+	json_decref(n);
+}
+
 /* GET /api/v1/streaming/user (and /api/v1/streaming/user/notification's
- * parent): the home timeline's live feed as Mastodon's SSE. */
+ * parent): the home timeline's live feed as Mastodon's SSE, with the
+ * reader's notifications. */
 void mastodon_streaming_user(struct ctx *c)
 {
 	mastodon_base_url(c); /* computed once, not per event */
 	c->stream_tweet = stream_update;
+	c->stream_notification = stream_notification;
 	api_feed_stream(c);
 }
 
@@ -641,6 +859,8 @@ struct relations_read {
 	size_t n;
 	uint64_t ids[RELATIONSHIPS_MAX];
 	bool following[RELATIONSHIPS_MAX], followed_by[RELATIONSHIPS_MAX];
+	unsigned rel[RELATIONSHIPS_MAX]; /* REL_* */
+	bool one; /* answer the Relationship, not a list of one */
 	int rc;
 };
 
@@ -648,6 +868,12 @@ static void relations_run(struct api_read *r, struct store_reader *db)
 {
 	struct relations_read *q = (struct relations_read *)r;
 	q->rc = graph_relations(db, q->viewer, q->ids, q->n, q->following, q->followed_by);
+	struct feed_hidden h;
+	if (q->rc == STORE_OK && (q->rc = feed_hidden_read(db, q->viewer, &h)) == STORE_OK) {
+		for (size_t i = 0; i < q->n; i++)
+			q->rel[i] = feed_hidden_bits(&h, q->ids[i]);
+		feed_hidden_deinit(&h);
+	}
 }
 
 static void relations_finish(struct api_read *r, struct ctx *c)
@@ -662,13 +888,84 @@ static void relations_finish(struct api_read *r, struct ctx *c)
 		char id[24];
 		int len = snprintf(id, sizeof(id), "%llu", (unsigned long long)q->ids[i]);
 		json_array_append_new(out, relationship_json(id, (size_t)len, q->following[i],
-							     q->followed_by[i]));
+							     q->followed_by[i], q->rel[i]));
+	}
+	/* One account's (after a block or mute): the Relationship itself. */
+	if (q->one) {
+		json_t *first = json_incref(json_array_get(out, 0));
+		json_decref(out);
+		out = first;
 	}
 	mastodon_send(c, 200, out);
 }
 
+/* After a block, unblock, mute or unmute of path parameter 0: its
+ * Relationship as it now is, read back. */
+static void answer_relationship(struct ctx *c, int status, const struct strbuf *body)
+{
+	(void)status;
+	(void)body;
+	struct relations_read *q = api_read_new(c, sizeof(*q));
+	if (!id_parse(c->m.params[0].s, c->m.params[0].len, &q->ids[0])) {
+		if (q->r.heap)
+			free(q);
+		mastodon_error(c, 404, "Record not found");
+		return;
+	}
+	q->n = 1;
+	q->one = true;
+	q->r.run = relations_run;
+	q->r.finish = relations_finish;
+	q->viewer = c->user_id;
+	api_read(c, &q->r);
+}
+
+void mastodon_account_block(struct ctx *c)
+{
+	if (!mastodon_params(c))
+		return;
+	set_body(c, json_object());
+	c->answer = answer_relationship;
+	api_blocks_create(c);
+}
+
+void mastodon_account_unblock(struct ctx *c)
+{
+	c->answer = answer_relationship;
+	api_blocks_delete(c);
+}
+
+void mastodon_account_mute(struct ctx *c)
+{
+	if (!mastodon_params(c))
+		return;
+	set_body(c, json_object());
+	c->answer = answer_relationship;
+	api_mutes_create(c);
+}
+
+void mastodon_account_unmute(struct ctx *c)
+{
+	c->answer = answer_relationship;
+	api_mutes_delete(c);
+}
+
+void mastodon_blocks(struct ctx *c)
+{
+	paged(c);
+	c->answer = answer_accounts;
+	api_blocks_list(c);
+}
+
+void mastodon_mutes(struct ctx *c)
+{
+	paged(c);
+	c->answer = answer_accounts;
+	api_mutes_list(c);
+}
+
 /* GET /api/v1/accounts/relationships?id[]=…: the caller's follows each
- * way (blocks and mutes are not chirp's yet: false). */
+ * way, blocks each way and mutes. */
 void mastodon_relationships(struct ctx *c)
 {
 	json_t *p = mastodon_params(c);

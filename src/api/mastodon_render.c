@@ -2,8 +2,8 @@
  * mastodon_render — Mastodon's Account and Status from chirp's User and
  * Tweet (docs/api.md), as a façade's renderer sees them: parsed JSON.
  *
- * Fields chirp has no notion of get Mastodon's neutral value (no reblogs
- * here yet: reblogs_count 0; every post public: visibility "public"), so
+ * Fields chirp has no notion of get Mastodon's neutral value (every post
+ * public: visibility "public"; nothing bookmarked or pinned), so
  * a client shows what is true rather than guessing. Content is HTML the
  * way Mastodon marks it up: <p> paragraphs, <br> line breaks, links,
  * mentions as h-card spans, hashtags as rel="tag" links.
@@ -216,6 +216,35 @@ json_t *mastodon_attachment(struct ctx *c, json_t *m)
 
 json_t *mastodon_status(struct ctx *c, json_t *t)
 {
+	/* A chirp retweet is Mastodon's reblog: a Status of the retweeter's,
+	 * with no content of its own, whose `reblog` is the original. Its
+	 * counts and the reader's state are the original's, as chirp's are. */
+	json_t *original = json_object_get(t, "retweet_of");
+	if (json_is_object(original)) {
+		json_t *inner = mastodon_status(c, original);
+		json_t *outer = json_deep_copy(inner);
+		const char *id = json_string_value(json_object_get(t, "id"));
+		json_t *author = json_object_get(t, "author");
+		const char *handle = json_string_value(json_object_get(author, "handle"));
+		struct strbuf path = STRBUF_INIT;
+		strbuf_appendf(&path, "/@%s/", handle ? handle : "");
+		json_t *url = url_of(c, path.data, id);
+		strbuf_deinit(&path);
+		json_object_set_new(outer, "id", json_string(id ? id : ""));
+		json_object_set(outer, "created_at", json_object_get(t, "created_at"));
+		json_object_set_new(outer, "account", mastodon_account(c, author));
+		json_object_set_new(outer, "uri", url);
+		json_object_set_new(outer, "url", json_incref(url));
+		json_object_set_new(outer, "content", json_string(""));
+		json_object_set_new(outer, "text", json_string(""));
+		json_object_set_new(outer, "in_reply_to_id", json_null());
+		json_object_set_new(outer, "in_reply_to_account_id", json_null());
+		json_object_set_new(outer, "media_attachments", json_array());
+		json_object_set_new(outer, "mentions", json_array());
+		json_object_set_new(outer, "tags", json_array());
+		json_object_set_new(outer, "reblog", inner);
+		return outer;
+	}
 	const char *id = json_string_value(json_object_get(t, "id"));
 	const char *text = json_string_value(json_object_get(t, "text"));
 	json_t *author = json_object_get(t, "author");
@@ -237,16 +266,16 @@ json_t *mastodon_status(struct ctx *c, json_t *t)
 	json_t *in_reply = json_object_get(t, "in_reply_to_id");
 	json_t *in_reply_user = json_object_get(t, "in_reply_to_user_id");
 	json_t *s = json_pack(
-		"{ss, s:O, s:O, s:O, sb, ss, ss, s:n, s:o, s:o, s:o, s:o, si, s:o, sb, sb, sb, sb, "
+		"{ss, s:O, s:O, s:O, sb, ss, ss, s:n, s:o, s:o, s:o, s:o, s:o, s:o, sb, sb, sb, sb, "
 		"s:s%, s:n, s:n, s:o, s:o, s:[], s:o, s:[], s:n, s:n, s:n}",
 		"id", id ? id : "", "created_at", json_object_get(t, "created_at"), "in_reply_to_id",
 		in_reply ? in_reply : json_null(), "in_reply_to_account_id",
 		in_reply_user ? in_reply_user : json_null(), "sensitive", 0, "spoiler_text", "",
 		"visibility", "public", "language", "uri", url, "url", json_incref(url),
 		"replies_count", count(t, "reply_count"), "favourites_count",
-		count(t, "like_count"), "reblogs_count", 0, "favourited",
+		count(t, "like_count"), "reblogs_count", count(t, "retweet_count"), "favourited",
 		json_is_true(json_object_get(t, "liked")) ? json_true() : json_false(),
-		"reblogged", 0, "muted", 0, "bookmarked", 0, "pinned", 0,
+		"reblogged", json_is_true(json_object_get(t, "retweeted")), "muted", 0, "bookmarked", 0, "pinned", 0,
 		"content", html.data, html.len, "reblog", "application", "account", account,
 		"media_attachments", media, "mentions", "tags", tags, "emojis", "card", "poll",
 		"edited_at");

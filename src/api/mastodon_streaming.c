@@ -27,10 +27,9 @@
  * that bound too. Ping frames go out at the stream heartbeat; wslay
  * answers the client's pings and the close handshake.
  *
- * Where notifications plug in: sink_notification below sends the
- * Notification JSON the live session hands on (live_options
- * .notifications) as `notification` events on the `user` and
- * `user:notification` streams.
+ * Notifications: sink_notification below sends each one the live session
+ * hands on (live_options.notifications), as Mastodon's Notification, in
+ * `notification` events on the `user` and `user:notification` streams.
  */
 #include <h2o.h>
 #include <h2o/http1.h>
@@ -281,14 +280,23 @@ static void sink_deleted(void *arg, uint64_t id)
 		queue_event(w, "user", NULL, "delete", buf, strlen(buf));
 }
 
-/* Notification events: on `user` and on `user:notification`. */
+/* Notification events, as Mastodon's Notification (mastodon_notification):
+ * on `user` and on `user:notification`. */
 static void sink_notification(void *arg, const char *json, size_t len)
 {
 	struct wsc *w = arg;
+	json_t *n = json_loadb(json, len, 0, NULL);
+	json_t *m = n ? mastodon_notification(&w->cx, n) : NULL;
+	char *text = m ? json_dumps(m, JSON_COMPACT) : NULL;
+	json_decref(m);
+	json_decref(n);
+	if (!text)
+		return;
 	if (w->user)
-		queue_event(w, "user", NULL, "notification", json, len);
+		queue_event(w, "user", NULL, "notification", text, strlen(text));
 	if (w->notifications)
-		queue_event(w, "user:notification", NULL, "notification", json, len);
+		queue_event(w, "user:notification", NULL, "notification", text, strlen(text));
+	free(text);
 }
 
 static void sink_watch_tweet(void *arg, void *key, uint64_t id, const char *json, size_t len)

@@ -229,6 +229,10 @@ static void sink_notification(void *arg, const char *json, size_t len)
 	struct sse *x = arg;
 	if (x->ctx->stream_watch)
 		return;
+	if (x->ctx->stream_notification) {
+		x->ctx->stream_notification(x->ctx, &x->pending, json, len);
+		return;
+	}
 	strbuf_append_str(&x->pending, "event: notification\ndata: ");
 	strbuf_append(&x->pending, json, len);
 	strbuf_append_str(&x->pending, "\n\n");

@@ -169,8 +169,8 @@ struct user_tweets_read {
 	struct api_read r;
 	struct tweets *tweets;
 	uint64_t viewer;
-	uint64_t user_id; /* 0: the tag's page */
-	char tag[HASHTAG_MAX + 1];
+	uint64_t user_id; /* 0: the tag's page, or the public timeline's */
+	char tag[HASHTAG_MAX + 1]; /* "": the public timeline */
 	struct store_page page;
 	int rc;
 	struct feed_hydrated res;
@@ -180,10 +180,14 @@ struct user_tweets_read {
 static void user_tweets_run(struct api_read *r, struct store_reader *db)
 {
 	struct user_tweets_read *u = (struct user_tweets_read *)r;
-	u->rc = u->user_id ? tweets_of_user(u->tweets, db, u->viewer, u->user_id, &u->page,
-					    &u->body, &u->res)
-			   : tweets_of_hashtag(u->tweets, db, u->viewer, u->tag, &u->page, &u->body,
-					       &u->res);
+	if (u->user_id)
+		u->rc = tweets_of_user(u->tweets, db, u->viewer, u->user_id, &u->page, &u->body,
+				       &u->res);
+	else if (u->tag[0])
+		u->rc = tweets_of_hashtag(u->tweets, db, u->viewer, u->tag, &u->page, &u->body,
+					  &u->res);
+	else
+		u->rc = tweets_public(u->tweets, db, u->viewer, &u->page, &u->body, &u->res);
 }
 
 static void user_tweets_finish(struct api_read *r, struct ctx *c)
@@ -230,7 +234,9 @@ void api_user_tweets(struct ctx *c)
  * (core/entities.h), folded into out; else a 400 invalid_tag. */
 static bool param_tag(struct ctx *c, char *out)
 {
-	char raw[HASHTAG_MAX + 1];
+	/* Decoding never lengthens: room for the whole encoded form, whose
+	 * bound is three bytes (%XX) per byte of the longest tag. */
+	char raw[3 * HASHTAG_MAX + 1];
 	size_t len = c->m.params[0].len, n;
 	bool ok = len <= 3 * HASHTAG_MAX && query_decode(c->m.params[0].s, len, raw, &n) &&
 		  n <= HASHTAG_MAX;
@@ -253,6 +259,17 @@ void api_hashtag_tweets(struct ctx *c)
 		return;
 	struct user_tweets_read *u = tweet_page_read(c, &page);
 	memcpy(u->tag, tag, sizeof(u->tag));
+	api_read(c, &u->r);
+}
+
+/* The public timeline: for the Mastodon API's (docs/mastodon.md); chirp's
+ * own API has no route to it yet. */
+void api_public_tweets(struct ctx *c)
+{
+	struct store_page page;
+	if (!api_page(c, &page))
+		return;
+	struct user_tweets_read *u = tweet_page_read(c, &page);
 	api_read(c, &u->r);
 }
 

@@ -183,6 +183,18 @@ int tweets_of_hashtag(struct tweets *t, struct store_reader *r, uint64_t viewer,
 	return rc;
 }
 
+int tweets_public(struct tweets *t, struct store_reader *r, uint64_t viewer,
+		  const struct store_page *page, struct strbuf *out, struct feed_hydrated *res)
+{
+	uint64_t *ids = xmalloc(page->limit * sizeof(*ids));
+	size_t n;
+	int rc = r->ops->public_tweet_ids(r, page, ids, &n);
+	if (rc == STORE_OK)
+		rc = hydrate_list(t, r, viewer, ids, n, out, res);
+	free(ids);
+	return rc;
+}
+
 int tweets_trends(struct tweets *t, struct store_reader *r, uint64_t now_ms,
 		  struct store_trend *out, size_t *n)
 {

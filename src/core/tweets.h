@@ -59,6 +59,11 @@ int tweets_get(struct tweets *t, struct store_reader *r, uint64_t viewer, uint64
 int tweets_of_user(struct tweets *t, struct store_reader *r, uint64_t viewer, uint64_t user_id,
 		   const struct store_page *page, struct strbuf *out, struct feed_hydrated *res);
 
+/* A page of the public timeline (every tweet, no retweets), newest first,
+ * as `viewer` sees them. */
+int tweets_public(struct tweets *t, struct store_reader *r, uint64_t viewer,
+		  const struct store_page *page, struct strbuf *out, struct feed_hydrated *res);
+
 /* A page of the tweets carrying hashtag `tag` (folded, core/entities.h),
  * newest first, as `viewer` sees them. */
 int tweets_of_hashtag(struct tweets *t, struct store_reader *r, uint64_t viewer, const char *tag,

@@ -339,6 +339,8 @@ enum stmt {
 	R_DESCENDANTS,
 	R_HASHTAG_IDS,
 	R_HASHTAG_IDS_ASC,
+	R_PUBLIC_IDS,
+	R_PUBLIC_IDS_ASC,
 	R_TRENDS,
 	R_RELATIONS,
 	R_BLOCKS,
@@ -483,6 +485,10 @@ static const char *const sql[S_COUNT] = {
 			  " SELECT id FROM (SELECT id FROM down LIMIT $2) d ORDER BY id",
 	[R_HASHTAG_IDS] = "SELECT tweet_id FROM hashtags WHERE tag = $1" PAGE("tweet_id", "DESC"),
 	[R_HASHTAG_IDS_ASC] = "SELECT tweet_id FROM hashtags WHERE tag = $1" PAGE("tweet_id", "ASC"),
+	[R_PUBLIC_IDS] = "SELECT id FROM tweets WHERE id < $1::bigint AND id > $2::bigint"
+			 " AND retweet_of IS NULL ORDER BY id DESC LIMIT $3",
+	[R_PUBLIC_IDS_ASC] = "SELECT id FROM tweets WHERE id < $1::bigint AND id > $2::bigint"
+			     " AND retweet_of IS NULL ORDER BY id ASC LIMIT $3",
 	[R_TRENDS] = "SELECT tag, count(DISTINCT author_id), sum(tweets) FROM trend_counts"
 		     " WHERE minute >= $1::bigint GROUP BY tag ORDER BY 2 DESC, 3 DESC, tag LIMIT $2",
 	[R_RELATIONS] = "(SELECT other_id, 1 FROM blocks WHERE user_id = $1::bigint" RELATIONS_LIMIT
@@ -1559,6 +1565,25 @@ static int pg_hashtag_tweet_ids(struct store_reader *base, const char *tag,
 	arg_int(&a, (int)p->limit);
 	*n = 0;
 	PGresult *r = query(rconn(base), p->oldest_first ? R_HASHTAG_IDS_ASC : R_HASHTAG_IDS, &a);
+	if (!r)
+		return STORE_ERROR;
+	for (int i = 0; i < PQntuples(r) && *n < p->limit; i++)
+		ids[(*n)++] = col_u64(r, i, 0);
+	PQclear(r);
+	if (p->oldest_first)
+		REVERSE(ids, *n, uint64_t);
+	return STORE_OK;
+}
+
+static int pg_public_tweet_ids(struct store_reader *base, const struct store_page *p,
+			       uint64_t *ids, size_t *n)
+{
+	struct args a = {0};
+	arg_u64(&a, p->before);
+	arg_u64(&a, p->after);
+	arg_int(&a, (int)p->limit);
+	*n = 0;
+	PGresult *r = query(rconn(base), p->oldest_first ? R_PUBLIC_IDS_ASC : R_PUBLIC_IDS, &a);
 	if (!r)
 		return STORE_ERROR;
 	for (int i = 0; i < PQntuples(r) && *n < p->limit; i++)
@@ -3218,6 +3243,7 @@ const struct store_ops store_postgres_ops = {
 	.author_tweet_ids = pg_author_tweet_ids,
 	.viewer_state = pg_viewer_state,
 	.hashtag_tweet_ids = pg_hashtag_tweet_ids,
+	.public_tweet_ids = pg_public_tweet_ids,
 	.trends = pg_trends,
 	.liked_by = pg_liked_by,
 	.ancestor_ids = pg_ancestor_ids,

@@ -402,6 +402,8 @@ enum read_stmt {
 	R_DESCENDANTS,
 	R_HASHTAG_IDS,
 	R_HASHTAG_IDS_ASC,
+	R_PUBLIC_IDS,
+	R_PUBLIC_IDS_ASC,
 	R_TRENDS,
 	R_RELATIONS,
 	R_BLOCKS,
@@ -480,6 +482,11 @@ static const char *const read_sql[R_COUNT] = {
 			  " AND tweet_id > ?3 ORDER BY tweet_id DESC LIMIT ?4",
 	[R_HASHTAG_IDS_ASC] = "SELECT tweet_id FROM hashtags WHERE tag = ?1 AND tweet_id < ?2"
 			      " AND tweet_id > ?3 ORDER BY tweet_id ASC LIMIT ?4",
+	/* bind_page's ?1 (an owner) is not used: every tweet is public */
+	[R_PUBLIC_IDS] = "SELECT id FROM tweets WHERE id < ?2 AND id > ?3"
+			 " AND retweet_of IS NULL ORDER BY id DESC LIMIT ?4",
+	[R_PUBLIC_IDS_ASC] = "SELECT id FROM tweets WHERE id < ?2 AND id > ?3"
+			     " AND retweet_of IS NULL ORDER BY id ASC LIMIT ?4",
 	[R_TRENDS] = "SELECT tag, count(DISTINCT author_id), sum(tweets) FROM trend_counts"
 		     " WHERE minute >= ?1 GROUP BY tag ORDER BY 2 DESC, 3 DESC, tag LIMIT ?2",
 	[R_RELATIONS] = "SELECT * FROM (SELECT other_id, 1 FROM blocks WHERE user_id = ?1 LIMIT ?2)"
@@ -1171,6 +1178,23 @@ static int sqlite_hashtag_tweet_ids(struct store_reader *base, const char *tag,
 	sqlite3_stmt *st = reader_stmt(r, p->oldest_first ? R_HASHTAG_IDS_ASC : R_HASHTAG_IDS);
 	bind_page(st, 0, p);
 	sqlite3_bind_text(st, 1, tag, -1, SQLITE_STATIC);
+	int rc;
+	*n = 0;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && *n < p->limit)
+		ids[(*n)++] = (uint64_t)sqlite3_column_int64(st, 0);
+	if (rc == SQLITE_ROW)
+		rc = SQLITE_DONE;
+	if (p->oldest_first)
+		REVERSE(ids, *n, uint64_t);
+	return finish_list(r->db, st, rc);
+}
+
+static int sqlite_public_tweet_ids(struct store_reader *base, const struct store_page *p,
+				   uint64_t *ids, size_t *n)
+{
+	struct sqlite_reader *r = (struct sqlite_reader *)base;
+	sqlite3_stmt *st = reader_stmt(r, p->oldest_first ? R_PUBLIC_IDS_ASC : R_PUBLIC_IDS);
+	bind_page(st, 0, p);
 	int rc;
 	*n = 0;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW && *n < p->limit)
@@ -2614,6 +2638,7 @@ const struct store_ops store_sqlite_ops = {
 	.author_tweet_ids = sqlite_author_tweet_ids,
 	.viewer_state = sqlite_viewer_state,
 	.hashtag_tweet_ids = sqlite_hashtag_tweet_ids,
+	.public_tweet_ids = sqlite_public_tweet_ids,
 	.trends = sqlite_trends,
 	.liked_by = sqlite_liked_by,
 	.ancestor_ids = sqlite_ancestor_ids,

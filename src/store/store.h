@@ -388,6 +388,10 @@ struct store_ops {
 	 * page, newest first. */
 	int (*hashtag_tweet_ids)(struct store_reader *r, const char *tag,
 				 const struct store_page *page, uint64_t *ids, size_t *n);
+	/* The public timeline: the ids of every tweet (not retweets), in the
+	 * page, newest first; a walk down the primary key. */
+	int (*public_tweet_ids)(struct store_reader *r, const struct store_page *page,
+				uint64_t *ids, size_t *n);
 	/* The top `max` hashtags of the minutes from `since_ms` on, by
 	 * distinct authors, then tweets, then tag: read from counters that
 	 * each post adds to (one row per tag, minute and author), never from

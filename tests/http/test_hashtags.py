@@ -65,9 +65,13 @@ def test_a_tags_page_is_newest_first_case_insensitive_and_paged(api, make_user):
 
 
 def test_bad_tags_are_400(api, make_user):
+    # Long ones at every bound of the decoder (a 300-byte tag once overran
+    # its buffer and crashed the server): refused, and the server lives.
     for bad in ("%23tag", "2024", "two%20words", "a-b", "%FF%FE", "x" * 51, "%" * 3,
-                quote("😀")):
+                quote("😀"), "x" * 201, "x" * 300, "x" * 600, "x" * 601, quote("é") * 101,
+                quote("é" * 200)):
         assert_error(api.get(f"/v1/hashtags/{bad}/tweets"), 400, "invalid_tag")
+    assert api.get("/healthz").status == 200
     assert_error(api.get(f"/v1/hashtags/ok/tweets?limit=0"), 422, "invalid_limit")
     assert api.get("/v1/hashtags/" + "x" * 50 + "/tweets").status == 200
 

@@ -463,6 +463,207 @@ def test_favourite(api, masto_user, make_user):
     assert other  # a second user exists, and liked nothing
 
 
+def test_reblog_shows_in_timelines_and_unreblog_takes_it_back(api, app, masto_user, make_user):
+    author = make_user("m")
+    author.mtoken = password_token(api, app, author)
+    s = post_status(api, author, "worth a reblog")
+    fan = make_user("m")
+    fan.mtoken = password_token(api, app, fan)
+    api.post(f"/api/v1/accounts/{masto_user.id}/follow", token=fan.mtoken)
+    r = api.post(f"/api/v1/statuses/{s['id']}/reblog", token=masto_user.mtoken)
+    assert r.status == 200, r
+    outer = r.json
+    assert outer["id"] != s["id"] and outer["account"]["id"] == masto_user.id
+    assert outer["content"] == "" and outer["reblog"]["id"] == s["id"]
+    assert outer["reblog"]["account"]["id"] == author.id
+    assert outer["reblog"]["content"].startswith("<p>worth a reblog")
+    assert outer["reblog"]["reblogs_count"] == 1 and outer["reblog"]["reblogged"] is True
+    # Twice is one reblog.
+    again = api.post(f"/api/v1/statuses/{s['id']}/reblog", token=masto_user.mtoken)
+    assert again.status == 200 and again.json["id"] == outer["id"]
+    # The original's counts, and the reader's own state, everywhere.
+    mine = api.get(f"/api/v1/statuses/{s['id']}", token=masto_user.mtoken).json
+    assert mine["reblogs_count"] == 1 and mine["reblogged"] is True
+    theirs = api.get(f"/api/v1/statuses/{s['id']}", token=author.mtoken).json
+    assert theirs["reblogs_count"] == 1 and theirs["reblogged"] is False
+    # The reblogger's follower sees the reblog in the home timeline (the
+    # author would not: one's own tweet never comes back as a retweet), and
+    # the reblogger's profile lists it.
+    home = api.get("/api/v1/timelines/home", token=fan.mtoken).json
+    assert outer["id"] in [x["id"] for x in home]
+    listed = next(x for x in home if x["id"] == outer["id"])
+    assert listed["reblog"]["id"] == s["id"] and listed["account"]["id"] == masto_user.id
+    statuses = api.get(f"/api/v1/accounts/{masto_user.id}/statuses").json
+    assert [x["reblog"]["id"] for x in statuses if x.get("reblog")] == [s["id"]]
+    r = api.post(f"/api/v1/statuses/{s['id']}/unreblog", token=masto_user.mtoken)
+    assert r.status == 200, r
+    assert r.json["id"] == s["id"] and r.json["reblog"] is None
+    assert r.json["reblogged"] is False and r.json["reblogs_count"] == 0
+    assert api.get(f"/api/v1/statuses/{outer['id']}").status == 404
+    assert api.get(f"/api/v1/accounts/{masto_user.id}/statuses").json == []
+
+
+def test_reblog_refusals_change_nothing(api, app, masto_user):
+    s = post_status(api, masto_user)
+    r = api.post("/api/v1/statuses/12/reblog", token=masto_user.mtoken)
+    assert r.status == 404 and "error" in r.json
+    r = api.post("/api/v1/statuses/not-an-id/reblog", token=masto_user.mtoken)
+    assert 400 <= r.status < 500 and "error" in r.json
+    read_only = password_token(api, app, masto_user, scope="read")
+    r = api.post(f"/api/v1/statuses/{s['id']}/reblog", token=read_only)
+    assert r.status == 403 and "error" in r.json
+    r = api.post(f"/api/v1/statuses/{s['id']}/reblog")
+    assert r.status == 401 and "error" in r.json
+    assert api.get(f"/api/v1/statuses/{s['id']}").json["reblogs_count"] == 0
+
+
+def test_notifications_in_mastodons_types(api, app, masto_user, make_user):
+    fan = make_user("m")
+    fan.mtoken = password_token(api, app, fan)
+    s = post_status(api, masto_user, "notice me")
+    api.post(f"/api/v1/accounts/{masto_user.id}/follow", token=fan.mtoken)
+    api.post(f"/api/v1/statuses/{s['id']}/favourite", token=fan.mtoken)
+    api.post(f"/api/v1/statuses/{s['id']}/reblog", token=fan.mtoken)
+    reply = post_status(api, fan, f"@{masto_user.handle} replying", in_reply_to_id=s["id"])
+    mention = post_status(api, fan, f"hello @{masto_user.handle}")
+    r = api.get("/api/v1/notifications", token=masto_user.mtoken)
+    assert r.status == 200, r
+    got = [(n["type"], (n.get("status") or {}).get("id")) for n in r.json]
+    # newest first; a reply is a mention, a like a favourite, a retweet a reblog
+    assert got == [("mention", mention["id"]), ("mention", reply["id"]), ("reblog", s["id"]),
+                   ("favourite", s["id"]), ("follow", None)], got
+    for n in r.json:
+        assert n["account"]["id"] == fan.id and n["created_at"].endswith("Z")
+        assert isinstance(n["id"], str)
+    fav = next(n for n in r.json if n["type"] == "favourite")
+    assert fav["status"]["favourites_count"] == 1 and fav["status"]["content"] == "<p>notice me</p>"
+    assert "status" not in next(n for n in r.json if n["type"] == "follow")
+
+    def types(query):
+        r = api.get("/api/v1/notifications?" + query, token=masto_user.mtoken)
+        assert r.status == 200, r
+        return [n["type"] for n in r.json]
+    assert types("types[]=favourite&types[]=follow") == ["favourite", "follow"]
+    assert types("types[]=mention") == ["mention", "mention"]
+    assert types("exclude_types[]=mention&exclude_types[]=reblog") == ["favourite", "follow"]
+    assert types("types[]=follow&exclude_types[]=follow") == []
+    # Paging: limit, max_id, and a Link that keeps the filter.
+    r = api.get("/api/v1/notifications?limit=1&types[]=mention", token=masto_user.mtoken)
+    assert [n["status"]["id"] for n in r.json] == [mention["id"]]
+    link = r.header("Link")
+    assert link and link.startswith("<http") and 'rel="next"' in link
+    nxt = link[1:link.index(">")]
+    r = api.get(nxt[nxt.index("/api/"):], token=masto_user.mtoken)
+    assert [n["status"]["id"] for n in r.json] == [reply["id"]], nxt
+    first = api.get("/api/v1/notifications", token=masto_user.mtoken).json
+    r = api.get(f"/api/v1/notifications?max_id={first[1]['id']}", token=masto_user.mtoken)
+    assert [n["id"] for n in r.json] == [n["id"] for n in first[2:]]
+    # The fan has none: notifications are the token user's own.
+    assert api.get("/api/v1/notifications", token=fan.mtoken).json == []
+
+
+def test_notification_refusals(api, app, masto_user):
+    assert api.get("/api/v1/notifications").status == 401
+    for q in ("types[]=like", "exclude_types[]=nope", "types[]=", "limit=x", "max_id=-1",
+              "types=<script>"):
+        r = api.get("/api/v1/notifications?" + q, token=masto_user.mtoken)
+        assert r.status == 422 and "error" in r.json, (q, r)
+    write_only = password_token(api, app, masto_user, scope="write")
+    r = api.get("/api/v1/notifications", token=write_only)
+    assert r.status == 403 and "error" in r.json
+
+
+def test_block_and_mute_with_relationships(api, app, masto_user, make_user):
+    b, c = make_user("m"), make_user("m")
+    b.mtoken = password_token(api, app, b)
+    api.post(f"/api/v1/accounts/{b.id}/follow", token=masto_user.mtoken)
+    r = api.post(f"/api/v1/accounts/{b.id}/block", token=masto_user.mtoken)
+    assert r.status == 200, r
+    assert r.json["id"] == b.id and r.json["blocking"] is True
+    assert r.json["following"] is False  # a block ends follows both ways
+    r = api.post(f"/api/v1/accounts/{c.id}/mute", token=masto_user.mtoken)
+    assert r.status == 200 and r.json["muting"] is True and r.json["blocking"] is False
+    rel = api.get(f"/api/v1/accounts/relationships?id[]={b.id}&id[]={c.id}",
+                  token=masto_user.mtoken).json
+    assert [(x["id"], x["blocking"], x["muting"]) for x in rel] == [(b.id, True, False),
+                                                                    (c.id, False, True)]
+    theirs = api.get(f"/api/v1/accounts/relationships?id[]={masto_user.id}", token=b.mtoken).json
+    assert theirs[0]["blocked_by"] is True and theirs[0]["blocking"] is False
+    assert [a["id"] for a in api.get("/api/v1/blocks", token=masto_user.mtoken).json] == [b.id]
+    assert [a["id"] for a in api.get("/api/v1/mutes", token=masto_user.mtoken).json] == [c.id]
+    # The blocked cannot follow back.
+    r = api.post(f"/api/v1/accounts/{masto_user.id}/follow", token=b.mtoken)
+    assert 400 <= r.status < 500 and "error" in r.json
+    r = api.post(f"/api/v1/accounts/{b.id}/unblock", token=masto_user.mtoken)
+    assert r.status == 200 and r.json["blocking"] is False
+    r = api.post(f"/api/v1/accounts/{c.id}/unmute", token=masto_user.mtoken)
+    assert r.status == 200 and r.json["muting"] is False
+    assert api.get("/api/v1/blocks", token=masto_user.mtoken).json == []
+    assert api.get("/api/v1/mutes", token=masto_user.mtoken).json == []
+
+
+def test_block_and_mute_refusals_change_nothing(api, app, masto_user, make_user):
+    b = make_user("m")
+    for verb in ("block", "mute"):
+        r = api.post(f"/api/v1/accounts/12/{verb}", token=masto_user.mtoken)
+        assert r.status == 404 and "error" in r.json
+        r = api.post(f"/api/v1/accounts/{b.id}/{verb}")
+        assert r.status == 401 and "error" in r.json
+        read_only = password_token(api, app, masto_user, scope="read")
+        r = api.post(f"/api/v1/accounts/{b.id}/{verb}", token=read_only)
+        assert r.status == 403 and "error" in r.json
+        r = api.post(f"/api/v1/accounts/{masto_user.id}/{verb}", token=masto_user.mtoken)
+        assert 400 <= r.status < 500 and "error" in r.json
+    assert api.get("/api/v1/blocks", token=masto_user.mtoken).json == []
+    assert api.get("/api/v1/mutes", token=masto_user.mtoken).json == []
+    assert api.get("/api/v1/blocks").status == 401
+
+
+def test_tag_timeline(api, masto_user):
+    tag = "t" + secrets.token_hex(4)
+    a = post_status(api, masto_user, f"first #{tag}")
+    post_status(api, masto_user, "untagged")
+    b = post_status(api, masto_user, f"second #{tag.upper()} again")
+    r = api.get(f"/api/v1/timelines/tag/{tag}")
+    assert r.status == 200, r
+    assert [s["id"] for s in r.json] == [b["id"], a["id"]]
+    assert r.json[0]["tags"][0]["name"].lower() == tag
+    r = api.get(f"/api/v1/timelines/tag/{tag}?limit=1&local=true")
+    assert [s["id"] for s in r.json] == [b["id"]]
+    nxt = r.header("Link")[1:r.header("Link").index(">")]
+    assert [s["id"] for s in api.get(nxt[nxt.index("/api/"):]).json] == [a["id"]]
+    assert api.get(f"/api/v1/timelines/tag/{tag}?only_media=true").json == []
+    assert api.get("/api/v1/timelines/tag/nosuchtag" + secrets.token_hex(3)).json == []
+    r = api.get("/api/v1/timelines/tag/" + "x" * 300)
+    assert 400 <= r.status < 500 and "error" in r.json
+
+
+def test_public_timeline(api, app, masto_user, make_user):
+    other = make_user("m")
+    other.mtoken = password_token(api, app, other)
+    a = post_status(api, masto_user, "public one")
+    b = post_status(api, other, "public two")
+    api.post(f"/api/v1/statuses/{a['id']}/reblog", token=other.mtoken)  # not listed
+    r = api.get("/api/v1/timelines/public?limit=2")
+    assert r.status == 200, r
+    assert [s["id"] for s in r.json] == [b["id"], a["id"]]
+    assert all(s["reblog"] is None for s in r.json)
+    local = api.get("/api/v1/timelines/public?local=true&limit=2").json
+    assert [s["id"] for s in local] == [b["id"], a["id"]]
+    assert api.get("/api/v1/timelines/public?remote=true").json == []
+    r = api.get(f"/api/v1/timelines/public?limit=1&max_id={b['id']}")
+    assert [s["id"] for s in r.json] == [a["id"]]
+    link = r.header("Link")
+    assert link.startswith("<http") and 'rel="next"' in link
+    assert api.get(f"/api/v1/timelines/public?min_id={a['id']}").json[-1]["id"] == b["id"]
+    # A reader who blocks the author does not see their statuses.
+    api.post(f"/api/v1/accounts/{other.id}/block", token=masto_user.mtoken)
+    mine = api.get("/api/v1/timelines/public?limit=2", token=masto_user.mtoken).json
+    assert b["id"] not in [s["id"] for s in mine]
+    r = api.get("/api/v1/timelines/public?limit=abc")
+    assert 400 <= r.status < 500 and "error" in r.json
+
+
 def test_delete_answers_the_status(api, masto_user, make_user):
     s = post_status(api, masto_user, "to redraft")
     other = make_user("m")
@@ -534,7 +735,7 @@ def test_search_v2(api, masto_user):
 
 # ---- streaming ----
 
-def test_streaming_user_sse(api, masto_user):
+def test_streaming_user_sse(api, masto_user, make_user):
     import http.client
     import time
     assert api.get("/api/v1/streaming/health").body == b"OK"
@@ -561,6 +762,17 @@ def test_streaming_user_sse(api, masto_user):
         assert time.time() < deadline, buf
         buf += r.read1(65536)
     assert (b"event: delete\ndata: " + s["id"].encode() + b"\n\n") in buf
+    # The reader's notifications come as Mastodon's Notification.
+    fan = make_user("m")
+    fan.mtoken = password_token(api, make_app(api), fan)
+    api.post(f"/api/v1/accounts/{masto_user.id}/follow", token=fan.mtoken)
+    buf = b""
+    while b"event: notification" not in buf or not buf.endswith(b"\n\n"):
+        assert time.time() < deadline, buf
+        buf += r.read1(65536)
+    event = buf[buf.index(b"event: notification"):].split(b"\n\n")[0]
+    n = json.loads(event.split(b"data: ", 1)[1])
+    assert n["type"] == "follow" and n["account"]["id"] == fan.id and "actor" not in n
     conn.close()
 
 

@@ -139,6 +139,27 @@ def test_user_stream_update_and_delete(api, make_user):
         ws.close()
 
 
+def test_notification_events_on_user_and_user_notification(api, make_user):
+    u, fan = make_user("ws"), make_user("ws")
+    both = connect(api, u, "stream=user")
+    only = connect(api, u, "stream=user:notification")
+    try:
+        settle()
+        t = post_tweet(api, u, "like me")
+        assert api.post(f"/v1/tweets/{t['id']}/likes", {}, token=fan.token).status in (200, 201)
+        for ws, stream in ((both, "user"), (only, "user:notification")):
+            m = next_event(ws, lambda m: m.get("event") == "notification")
+            assert m["stream"] == [stream]
+            n = json.loads(m["payload"])
+            assert n["type"] == "favourite" and n["account"]["id"] == fan.id
+            assert n["status"]["id"] == t["id"] and "actor" not in n
+        # user:notification carries notifications only, never the tweet itself
+        assert no_event(only)
+    finally:
+        both.close()
+        only.close()
+
+
 def test_public_and_hashtag_streams_by_message(api, make_user):
     reader, author = make_user("ws"), make_user("ws")
     tag = "t" + secrets.token_hex(4)

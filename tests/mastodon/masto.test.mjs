@@ -1,7 +1,8 @@
 // masto.js, a Mastodon client library many apps are built on, against the
 // real chirp: register an app, sign up, log in, post, reply, read the home
-// timeline, follow, favourite, and revoke, all through the library's own
-// calls (it sends OAuth as multipart forms and the rest as JSON).
+// timeline, follow, favourite, reblog, notifications, and revoke, all
+// through the library's own calls (it sends OAuth as multipart forms and
+// the rest as JSON).
 
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
@@ -221,6 +222,29 @@ test("follow, favourite, and a followed account's post in the home timeline", as
   const deleted = await b.v1.statuses.$select(post.id).remove();
   assert.equal(deleted.id, post.id);
   await assert.rejects(a.v1.statuses.$select(post.id).fetch(), (e) => e.statusCode === 404);
+});
+
+test("reblog and unreblog, and the author's notifications of them", async () => {
+  const app = await registerApp();
+  const a = await signUp(app, `ra${Date.now() % 1e8}`);
+  const b = await signUp(app, `rb${Date.now() % 1e8}`);
+  const aMe = await a.v1.accounts.verifyCredentials();
+  const post = await b.v1.statuses.create({ status: "reblog me" });
+  const reblog = await a.v1.statuses.$select(post.id).reblog();
+  assert.equal(reblog.reblog.id, post.id);
+  assert.equal(reblog.account.id, aMe.id);
+  assert.equal(reblog.reblog.reblogged, true);
+  assert.equal(reblog.reblog.reblogsCount, 1);
+  await a.v1.statuses.$select(post.id).favourite();
+  const notes = await b.v1.notifications.list();
+  assert.deepEqual(notes.map((n) => [n.type, n.account.id, n.status.id]),
+    [["favourite", aMe.id, post.id], ["reblog", aMe.id, post.id]]);
+  const only = await b.v1.notifications.list({ types: ["reblog"] });
+  assert.deepEqual(only.map((n) => n.type), ["reblog"]);
+  const undone = await a.v1.statuses.$select(post.id).unreblog();
+  assert.equal(undone.id, post.id);
+  assert.equal(undone.reblogged, false);
+  assert.equal(undone.reblogsCount, 0);
 });
 
 test("a read-only token cannot post", async () => {

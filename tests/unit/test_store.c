@@ -934,6 +934,35 @@ static void test_entities_hashtags_and_trends(void **state)
 	assert_int_equal(tag_ids(e, "news", p, ids), 0);
 }
 
+static void test_public_tweet_ids(void **state)
+{
+	struct env *e = *state;
+	uint64_t a = make_user(e, "a", STORE_OK);
+	uint64_t b = make_user(e, "b", STORE_OK);
+	uint64_t t1 = post(e, a, "one");
+	uint64_t t2 = post(e, b, "two");
+	assert_int_equal(retweet_write(e, true, a, t2, NULL), STORE_OK); /* not listed */
+	uint64_t t3 = post(e, a, "three");
+	uint64_t ids[8];
+	size_t n;
+	struct store_page p = {.before = UINT64_MAX, .limit = 8};
+	assert_int_equal(e->r->ops->public_tweet_ids(e->r, &p, ids, &n), STORE_OK);
+	assert_int_equal(n, 3);
+	assert_true(ids[0] == t3 && ids[1] == t2 && ids[2] == t1);
+	p.limit = 1;
+	p.before = t3;
+	assert_int_equal(e->r->ops->public_tweet_ids(e->r, &p, ids, &n), STORE_OK);
+	assert_true(n == 1 && ids[0] == t2);
+	/* min_id: the oldest above it first, answered newest first */
+	p = (struct store_page){.before = UINT64_MAX, .after = t1, .limit = 1, .oldest_first = true};
+	assert_int_equal(e->r->ops->public_tweet_ids(e->r, &p, ids, &n), STORE_OK);
+	assert_true(n == 1 && ids[0] == t2);
+	assert_int_equal(simple_write(e, STORE_W_TWEET_DELETE, a, t3, NULL), STORE_OK);
+	p = (struct store_page){.before = UINT64_MAX, .limit = 8};
+	assert_int_equal(e->r->ops->public_tweet_ids(e->r, &p, ids, &n), STORE_OK);
+	assert_true(n == 2 && ids[0] == t2 && ids[1] == t1);
+}
+
 static void test_profile_update(void **state)
 {
 	struct env *e = *state;
@@ -1714,6 +1743,7 @@ static void test_pg_commit_sequence_follows_commits(void **state)
 	    cmocka_unit_test_setup_teardown(test_likes, setup, teardown),                          \
 	    cmocka_unit_test_setup_teardown(test_retweets, setup, teardown),                       \
 	    cmocka_unit_test_setup_teardown(test_entities_hashtags_and_trends, setup, teardown),   \
+	    cmocka_unit_test_setup_teardown(test_public_tweet_ids, setup, teardown),             \
 	    cmocka_unit_test_setup_teardown(test_profile_update, setup, teardown),                 \
 	    cmocka_unit_test_setup_teardown(test_blocks_and_mutes, setup, teardown),               \
 	    cmocka_unit_test_setup_teardown(test_notifications, setup, teardown),                  \
