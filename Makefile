@@ -177,10 +177,11 @@ unit: $(UNIT_BINS)
 	@PYTHON=$(PYTHON) tests/pg/with-pg.sh tests/redis/with-redis.sh sh -c \
 		'set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done'
 
-# The HTTP suites run a file per worker (pytest-xdist), one worker per core
+# The HTTP suites run a file per worker (pytest-xdist), one worker more than
+# there are cores (a test spends much of its time waiting on its servers),
 # unless TEST_JOBS says otherwise: every test starts its own servers on free
 # ports, so they do not meet. conftest.py checks each worker's traffic.
-TEST_JOBS ?= auto
+TEST_JOBS ?= $(shell expr $$(nproc) + 1)
 PYTEST_PAR := -n $(TEST_JOBS) --dist loadfile
 http: $(BIN)
 	CHIRP_BIN=$(CURDIR)/$(BIN) $(PYTHON) -m pytest -q $(PYTEST_PAR) tests/http
