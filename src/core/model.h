@@ -23,6 +23,9 @@
 #define MEDIA_PER_TWEET_MAX 4
 #define BIO_MAX_CP 160             /* code points; empty when unset */
 
+#define EMAIL_MAX 254              /* bytes of an e-mail address (RFC 5321's path limit) */
+#define DESCRIPTION_MAX_CP 1500    /* code points of a media's description (alt text) */
+
 #define ENTITIES_MAX 10             /* mentions, and hashtags, linked per tweet */
 #define HASHTAG_MAX_CP 50          /* code points after the '#' */
 
@@ -31,6 +34,16 @@
 #define TEXT_MAX (TEXT_MAX_CP * 4)
 #define BIO_MAX (BIO_MAX_CP * 4)
 #define HASHTAG_MAX (HASHTAG_MAX_CP * 4)
+#define DESCRIPTION_MAX (DESCRIPTION_MAX_CP * 4)
+/* The descriptions of a tweet's media, as the tweet keeps them (struct
+ * tweet.media_alt): at most this many bytes of text together, enough for
+ * every media's full 1500 characters of ASCII. Kept inline like the text,
+ * so bounded below four full-width descriptions, which would make every
+ * tweet (and every write, which carries two) 24 KiB bigger; a post whose
+ * media's descriptions are longer together is refused (422). */
+#define TWEET_ALT_TEXT_MAX (MEDIA_PER_TWEET_MAX * DESCRIPTION_MAX_CP)
+/* ... and encoded: each description as "<bytes>:<text>" (store.h). */
+#define TWEET_ALT_MAX (TWEET_ALT_TEXT_MAX + MEDIA_PER_TWEET_MAX * 6)
 
 /* What a tweet's text links (core/entities.h): offsets in code points,
  * start at the '@' or '#', end exclusive; byte offsets to cut the text. */
@@ -98,6 +111,10 @@ struct tweet {
 	char text[TEXT_MAX + 1];
 	unsigned media_n;
 	struct media_ref media[MEDIA_PER_TWEET_MAX];
+	/* The media's descriptions (alt text), fixed when the tweet was
+	 * posted: one "<bytes>:<text>" per media, in order ("0:" for none);
+	 * "" when no media has one. store_media_alt_next reads it. */
+	char media_alt[TWEET_ALT_MAX + 1];
 	uint64_t in_reply_to_id;      /* 0: not a reply (the target may since be deleted) */
 	uint64_t in_reply_to_user_id; /* the target's author; 0 when not a reply */
 	uint64_t reply_count;         /* replies that exist now */
@@ -173,6 +190,17 @@ struct media {
 	unsigned attempts;  /* processing attempts so far */
 	char error[MEDIA_ERROR_MAX + 1];
 	char upload_id[MEDIA_UPLOAD_ID_MAX + 1]; /* multipart, if the blob store made one */
+	char description[DESCRIPTION_MAX + 1];   /* alt text; "" when none */
+};
+
+/* Read markers (Mastodon's /api/v1/markers): where a user stopped reading
+ * a timeline. `version` counts the updates; updated_ms is the last one's
+ * time. */
+enum marker_timeline { MARKER_HOME, MARKER_NOTIFICATIONS, MARKER_TIMELINE_COUNT };
+struct marker {
+	uint64_t last_read_id;
+	uint64_t version;    /* 0: never set */
+	uint64_t updated_ms;
 };
 
 #endif

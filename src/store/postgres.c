@@ -85,7 +85,8 @@
 #define IDLE_MS 200           /* the writer's wait for work before housekeeping */
 /* Bump when struct outbox_payload changes shape: rows of another layout
  * are not replayed (a mixed-version cluster finishes its own). */
-#define OUTBOX_LAYOUT 3 /* 2: retweets and entities; 3: notified users, avatars */
+#define OUTBOX_LAYOUT 4 /* 2: retweets and entities; 3: notified users, avatars;
+			  * 4: media descriptions, e-mails, markers */
 
 /* ---- schema ------------------------------------------------------------- */
 
@@ -259,6 +260,20 @@ static const char *const migrations[] = {
 	"CREATE INDEX notifications_by_tweet ON notifications (tweet_id) WHERE tweet_id <> 0;"
 	"ALTER TABLE users ADD COLUMN notifications_read_id bigint NOT NULL DEFAULT 0,"
 	"  ADD COLUMN avatar text NOT NULL DEFAULT '';",
+	/* 7: e-mail addresses, media descriptions and read markers (sqlite.c's
+	 * 12). Addresses are stored folded, so the unique index on the
+	 * column is the case-insensitive rule. */
+	"ALTER TABLE users ADD COLUMN email text;"
+	"CREATE UNIQUE INDEX users_by_email ON users (email) WHERE email IS NOT NULL;"
+	"ALTER TABLE media ADD COLUMN description text NOT NULL DEFAULT '';"
+	"ALTER TABLE tweets ADD COLUMN media_alt text NOT NULL DEFAULT '';"
+	"CREATE TABLE markers ("
+	"  user_id bigint NOT NULL,"
+	"  timeline integer NOT NULL,"
+	"  last_read_id bigint NOT NULL,"
+	"  version bigint NOT NULL,"
+	"  updated_ms bigint NOT NULL,"
+	"  PRIMARY KEY (user_id, timeline));",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -271,10 +286,10 @@ static const char *const migrations[] = {
 #define TWEET_COLS                                                                                 \
 	"t.id, t.author_id, u.handle, u.display_name, t.text, t.media, t.in_reply_to_id, "         \
 	"t.in_reply_to_user_id, t.reply_count, t.like_count, t.retweet_count, t.retweet_of, "     \
-	"t.retweet_of_author_id, t.entities"
+	"t.retweet_of_author_id, t.entities, t.media_alt"
 #define MEDIA_COLS                                                                                 \
 	"id, owner_id, status, claimed_type, size, parts, content_type, width, height, tweet_id, " \
-	"attempts, error, upload_id"
+	"attempts, error, upload_id, description"
 #define TWEET_FROM " FROM tweets t JOIN users u ON u.id = t.author_id "
 /* Page bounds are $2 (before) and $3 (after), the limit is $4. */
 #define PAGE(col, dir) " AND " col " < $2::bigint AND " col " > $3::bigint ORDER BY " col " " dir " LIMIT $4"
@@ -350,6 +365,9 @@ enum stmt {
 	R_NOTIFS,
 	R_NOTIFS_ASC,
 	R_NOTIFS_UNREAD,
+	R_CREDENTIALS_BY_EMAIL,
+	R_USER_EMAIL,
+	R_MARKERS,
 	/* writes */
 	W_USER_INSERT,
 	W_SESSION_INSERT,
@@ -410,6 +428,9 @@ enum stmt {
 	W_UNNOTIFY_EMPTY,
 	W_NOTIFS_READ,
 	W_AVATAR_RELEASE,
+	W_EMAIL_OWNER,
+	W_MEDIA_DESCRIBE,
+	W_MARKER_SET,
 	S_COUNT
 };
 
@@ -445,7 +466,7 @@ static const char *const sql[S_COUNT] = {
 			 PAGE("t.id", "DESC"),
 	[R_TWEETS_AFTER] = "SELECT t.id, t.author_id, '', '', t.text, t.media, t.in_reply_to_id,"
 			   " t.in_reply_to_user_id, t.reply_count, t.like_count, t.retweet_count,"
-			   " t.retweet_of, t.retweet_of_author_id, t.entities, t.seq"
+			   " t.retweet_of, t.retweet_of_author_id, t.entities, t.media_alt, t.seq"
 			   " FROM tweets t WHERE t.seq > $1::bigint AND t.retweet_of IS NULL"
 			   " ORDER BY t.seq LIMIT $2",
 	[R_USERS_AFTER] = "SELECT " USER_COLS ", u.seq FROM users u WHERE u.seq > $1::bigint"
@@ -512,8 +533,9 @@ static const char *const sql[S_COUNT] = {
 			    " f.recipient_id = $1::bigint AND f.id > (SELECT notifications_read_id"
 			    " FROM users WHERE id = $1::bigint)" NOTIFS_SHOWN " LIMIT $2) x",
 
-	[W_USER_INSERT] = "INSERT INTO users AS u (id, handle, display_name, password_hash)"
-			  " VALUES ($1::bigint, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING " USER_COLS,
+	[W_USER_INSERT] = "INSERT INTO users AS u (id, handle, display_name, password_hash, email)"
+			  " VALUES ($1::bigint, $2, $3, $4, nullif($5, '')) ON CONFLICT DO NOTHING"
+			  " RETURNING " USER_COLS,
 	[W_SESSION_INSERT] = "WITH s AS (INSERT INTO sessions (token_hash, user_id, id, last_used_ms,"
 			     " device, ip) VALUES ($1, $2::bigint, $3::bigint, $4::bigint, $5, $6))"
 			     " SELECT " USER_COLS " FROM users u WHERE u.id = $2::bigint",
@@ -540,8 +562,8 @@ static const char *const sql[S_COUNT] = {
 	[W_REPLY_COUNT] = "WITH p AS (UPDATE tweets SET reply_count = reply_count + $2::int"
 			  " WHERE id = $1::bigint RETURNING *)" TWEET_OF_P,
 	[W_TWEET_INSERT] = "WITH t AS (INSERT INTO tweets (id, author_id, text, media, in_reply_to_id,"
-			   " in_reply_to_user_id, entities) VALUES ($1::bigint, $2::bigint, $3, $4,"
-			   " $5::bigint, $6::bigint, $7) RETURNING *),"
+			   " in_reply_to_user_id, entities, media_alt) VALUES ($1::bigint, $2::bigint,"
+			   " $3, $4, $5::bigint, $6::bigint, $7, $8) RETURNING *),"
 			   " u AS (UPDATE users SET tweets_count = tweets_count + 1"
 			   " WHERE id = $2::bigint RETURNING id, handle, display_name)"
 			   " SELECT " TWEET_COLS " FROM t JOIN u ON u.id = t.author_id",
@@ -576,10 +598,12 @@ static const char *const sql[S_COUNT] = {
 			  " RETURNING id",
 	[W_LIKE_COUNT] = "WITH p AS (UPDATE tweets SET like_count = like_count + $2::int"
 			 " WHERE id = $1::bigint RETURNING *)" TWEET_OF_P,
-	/* A NULL parameter leaves its field as it is. */
+	/* A NULL parameter leaves its field as it is; email '' removes it.
+	 * The last column is the e-mail, for the owner's answer. */
 	[W_PROFILE_UPDATE] = "UPDATE users u SET display_name = coalesce($2, display_name),"
-			     " bio = coalesce($3, bio), avatar = coalesce($4, avatar)"
-			     " WHERE id = $1::bigint RETURNING " USER_COLS,
+			     " bio = coalesce($3, bio), avatar = coalesce($4, avatar),"
+			     " email = CASE WHEN $5::text IS NULL THEN email ELSE nullif($5, '') END"
+			     " WHERE id = $1::bigint RETURNING " USER_COLS ", coalesce(u.email, '')",
 	/* A tweet about to be retweeted: shared, so a delete on another node
 	 * waits for the retweet's commit and then takes the retweet with it. */
 	[W_TWEET_LOCK] = "SELECT " TWEET_COLS TWEET_FROM "WHERE t.id = $1::bigint FOR SHARE OF t",
@@ -607,8 +631,8 @@ static const char *const sql[S_COUNT] = {
 			" DO UPDATE SET tweets = trend_counts.tweets + 1",
 	[W_TRENDS_SWEEP] = "DELETE FROM trend_counts WHERE minute < $1::bigint",
 	[W_MEDIA_INSERT] = "INSERT INTO media (id, owner_id, status, claimed_type, size, parts,"
-			   " created_ms, upload_id) VALUES ($1::bigint, $2::bigint, 0, $3, $4::bigint,"
-			   " $5::int, $6::bigint, $7) RETURNING " MEDIA_COLS,
+			   " created_ms, upload_id, description) VALUES ($1::bigint, $2::bigint, 0, $3,"
+			   " $4::bigint, $5::int, $6::bigint, $7, $8) RETURNING " MEDIA_COLS,
 	[W_MEDIA_PROCESSING] = "WITH m AS (UPDATE media SET status = 1 WHERE id = $2::bigint)"
 			       " INSERT INTO jobs (id, media_id, run_at_ms)"
 			       " VALUES ($1::bigint, $2::bigint, $3::bigint)",
@@ -673,6 +697,18 @@ static const char *const sql[S_COUNT] = {
 			     " AND type = $2::int AND group_key = $3::bigint AND count <= 0",
 	[W_NOTIFS_READ] = "UPDATE users SET notifications_read_id = $2::bigint WHERE id = $1::bigint",
 	[W_AVATAR_RELEASE] = "UPDATE media SET tweet_id = NULL, status = 4 WHERE tweet_id = $1::bigint",
+	[R_CREDENTIALS_BY_EMAIL] = "SELECT " USER_COLS ", u.password_hash FROM users u"
+				   " WHERE u.email = $1",
+	[R_USER_EMAIL] = "SELECT coalesce(email, '') FROM users WHERE id = $1::bigint",
+	[R_MARKERS] = "SELECT timeline, last_read_id, version, updated_ms FROM markers"
+		      " WHERE user_id = $1::bigint",
+	[W_EMAIL_OWNER] = "SELECT id FROM users WHERE email = $1",
+	[W_MEDIA_DESCRIBE] = "UPDATE media SET description = $2 WHERE id = $1::bigint",
+	[W_MARKER_SET] = "INSERT INTO markers (user_id, timeline, last_read_id, version, updated_ms)"
+			 " VALUES ($1::bigint, $2::int, $3::bigint, 1, $4::bigint)"
+			 " ON CONFLICT (user_id, timeline) DO UPDATE"
+			 " SET last_read_id = excluded.last_read_id, version = markers.version + 1,"
+			 " updated_ms = excluded.updated_ms RETURNING version",
 };
 
 /* ---- connections ---------------------------------------------------------- */
@@ -1007,6 +1043,7 @@ static void read_tweet(const PGresult *r, int row, struct tweet *t)
 	t->retweet_of = col_u64(r, row, 11);
 	t->retweet_of_author_id = col_u64(r, row, 12);
 	entities_decode(PQgetvalue(r, row, 13), &t->entities);
+	col_copy(r, row, 14, t->media_alt, sizeof(t->media_alt));
 }
 
 static void read_media(const PGresult *r, int row, struct media *m)
@@ -1026,6 +1063,7 @@ static void read_media(const PGresult *r, int row, struct media *m)
 	m->attempts = (unsigned)col_u64(r, row, 10);
 	col_copy(r, row, 11, m->error, sizeof(m->error));
 	col_copy(r, row, 12, m->upload_id, sizeof(m->upload_id));
+	col_copy(r, row, 13, m->description, sizeof(m->description));
 }
 
 /* ---- the store and its readers ---------------------------------------------- */
@@ -1183,6 +1221,48 @@ static int pg_user_credentials(struct store_reader *base, const char *handle, st
 	struct args a = {0};
 	arg_text(&a, handle);
 	return get_user(rconn(base), R_CREDENTIALS, &a, out, hash);
+}
+
+static int pg_user_credentials_by_email(struct store_reader *base, const char *email,
+					struct user *out, char *hash)
+{
+	struct args a = {0};
+	arg_text(&a, email);
+	return get_user(rconn(base), R_CREDENTIALS_BY_EMAIL, &a, out, hash);
+}
+
+static int pg_user_email(struct store_reader *base, uint64_t user_id, char *email)
+{
+	struct args a = {0};
+	arg_u64(&a, user_id);
+	PGresult *r;
+	int rc = one(rconn(base), R_USER_EMAIL, &a, &r);
+	if (rc == STORE_OK) {
+		col_copy(r, 0, 0, email, EMAIL_MAX + 1);
+		PQclear(r);
+	}
+	return rc;
+}
+
+static int pg_markers(struct store_reader *base, uint64_t user_id,
+		      struct marker out[MARKER_TIMELINE_COUNT])
+{
+	memset(out, 0, MARKER_TIMELINE_COUNT * sizeof(*out));
+	struct args a = {0};
+	arg_u64(&a, user_id);
+	PGresult *r = query(rconn(base), R_MARKERS, &a);
+	if (!r)
+		return STORE_ERROR;
+	for (int i = 0; i < PQntuples(r); i++) {
+		uint64_t t = col_u64(r, i, 0);
+		if (t >= MARKER_TIMELINE_COUNT)
+			continue; /* a timeline of a newer chirp */
+		out[t].last_read_id = col_u64(r, i, 1);
+		out[t].version = col_u64(r, i, 2);
+		out[t].updated_ms = col_u64(r, i, 3);
+	}
+	PQclear(r);
+	return STORE_OK;
 }
 
 static void read_session(const PGresult *r, int row, struct session *out)
@@ -1625,7 +1705,7 @@ static int pg_tweets_after(struct store_reader *base, uint64_t after, unsigned l
 		return STORE_ERROR;
 	for (int i = 0; i < PQntuples(r) && *n < limit; i++, (*n)++) {
 		read_tweet(r, i, &out[*n]);
-		cursors[*n] = col_u64(r, i, 14);
+		cursors[*n] = col_u64(r, i, 15);
 	}
 	PQclear(r);
 	return STORE_OK;
@@ -1779,6 +1859,21 @@ static int seq_lock(struct pg_store *s)
 	return r ? STORE_OK : STORE_ERROR;
 }
 
+/* Who has e-mail address `email` (folded): 1 with *id, 0 for nobody, or
+ * STORE_ERROR. */
+static int email_owner(struct pg_store *s, const char *email, uint64_t *id)
+{
+	struct args a = {0};
+	arg_text(&a, email);
+	PGresult *r;
+	int rc = wrow(s, W_EMAIL_OWNER, &a, &r);
+	if (rc == 1) {
+		*id = col_u64(r, 0, 0);
+		PQclear(r);
+	}
+	return rc;
+}
+
 static int exec_user_create(struct pg_store *s, struct store_write *w)
 {
 	if (seq_lock(s))
@@ -1788,8 +1883,22 @@ static int exec_user_create(struct pg_store *s, struct store_write *w)
 	arg_text(&a, w->in.user_create.handle);
 	arg_text(&a, w->in.user_create.display_name);
 	arg_text(&a, w->in.user_create.password_hash);
+	arg_text(&a, w->in.user_create.email);
 	int rc = writer_user_row(s, W_USER_INSERT, &a, &w->user);
-	return rc == STORE_NOT_FOUND ? STORE_CONFLICT : rc; /* no row: the handle is taken */
+	if (rc == STORE_NOT_FOUND) {
+		/* No row: a unique index said no (a row another node was
+		 * adding is committed by now). Which one? */
+		uint64_t other;
+		int e = w->in.user_create.email[0] ? email_owner(s, w->in.user_create.email, &other)
+						   : 0;
+		if (e < 0)
+			return STORE_ERROR;
+		w->taken = e == 1 ? STORE_TAKEN_EMAIL : STORE_TAKEN_HANDLE;
+		return STORE_CONFLICT;
+	}
+	if (rc == STORE_OK)
+		memcpy(w->email, w->in.user_create.email, sizeof(w->email));
+	return rc;
 }
 
 static int exec_session_create(struct pg_store *s, struct store_write *w)
@@ -1884,9 +1993,10 @@ static int exec_session_delete(struct pg_store *s, struct store_write *w)
 }
 
 /* Checks that every media id of a new tweet is the author's, ready and not
- * on another tweet (locking their rows), and writes the tweets.media text
- * for them. Changes nothing. */
-static int tweet_media_check(struct pg_store *s, struct store_write *w, struct strbuf *text)
+ * on another tweet (locking their rows), and writes the tweets.media and
+ * media_alt texts for them. Changes nothing. */
+static int tweet_media_check(struct pg_store *s, struct store_write *w, struct strbuf *text,
+			     struct strbuf *alt)
 {
 	for (unsigned i = 0; i < w->in.tweet_create.media_n; i++) {
 		struct media m;
@@ -1898,8 +2008,9 @@ static int tweet_media_check(struct pg_store *s, struct store_write *w, struct s
 		if (m.owner_id != w->in.tweet_create.author_id || m.status != MEDIA_READY || m.tweet_id)
 			return STORE_INVALID;
 		store_media_ref_format(text, &m.out);
+		store_media_alt_append(alt, m.description, strlen(m.description));
 	}
-	return STORE_OK;
+	return store_media_alt_finish(alt) ? STORE_OK : STORE_INVALID;
 }
 
 /* Adds `delta` replies to `parent`, reading it back into *out. */
@@ -2066,10 +2177,10 @@ static int may_answer(struct pg_store *s, const struct tweet *t, uint64_t user)
 static int exec_tweet_create(struct pg_store *s, struct store_write *w)
 {
 	uint64_t parent = w->in.tweet_create.in_reply_to_id;
-	struct strbuf media = STRBUF_INIT;
+	struct strbuf media = STRBUF_INIT, alt = STRBUF_INIT;
 	/* Checks first, so that a refusal has changed nothing. A reply to a
 	 * retweet answers its original. */
-	int rc = tweet_media_check(s, w, &media);
+	int rc = tweet_media_check(s, w, &media, &alt);
 	w->related.id = 0;
 	if (rc == STORE_OK && parent && (rc = writer_original(s, parent, &w->related)) == STORE_OK) {
 		parent = w->related.id;
@@ -2079,12 +2190,14 @@ static int exec_tweet_create(struct pg_store *s, struct store_write *w)
 		rc = add_replies(s, parent, 1, &w->related); /* NOT_FOUND: no such tweet */
 	if (rc) {
 		strbuf_deinit(&media);
+		strbuf_deinit(&alt);
 		return rc;
 	}
 	struct entities ent;
 	rc = resolve_mentions(s, &w->in.tweet_create.entities, &ent);
 	if (rc || seq_lock(s)) {
 		strbuf_deinit(&media);
+		strbuf_deinit(&alt);
 		return rc ? rc : STORE_ERROR;
 	}
 	struct strbuf ents = STRBUF_INIT;
@@ -2103,9 +2216,11 @@ static int exec_tweet_create(struct pg_store *s, struct store_write *w)
 		arg_text(&a, NULL);
 	}
 	arg_text(&a, ents.data ? ents.data : "");
+	arg_text(&a, alt.data ? alt.data : "");
 	rc = writer_tweet_row(s, W_TWEET_INSERT, &a, &w->tweet);
 	strbuf_deinit(&media);
 	strbuf_deinit(&ents);
+	strbuf_deinit(&alt);
 	if (rc)
 		return STORE_ERROR; /* no row back: the author vanished, an internal error */
 	if (index_hashtags(s, w->in.tweet_create.text, &ent, id, w->in.tweet_create.author_id))
@@ -2450,17 +2565,38 @@ static int avatar_set(struct pg_store *s, uint64_t user, uint64_t media_id, stru
 static int exec_profile_update(struct pg_store *s, struct store_write *w)
 {
 	struct strbuf avatar = STRBUF_INIT;
-	uint64_t user = w->in.profile.user_id;
-	int rc = w->in.profile.set_avatar
-			 ? avatar_set(s, user, w->in.profile.avatar_media_id, &avatar)
-			 : STORE_OK;
+	uint64_t user = w->in.profile.user_id, other;
+	/* An address someone else has: refused before anything changes. (One
+	 * another node gives away meanwhile makes the UPDATE fail the unique
+	 * index: that write alone gets a 503, as any failed statement.) */
+	int rc = w->in.profile.set_email && w->in.profile.email[0]
+			 ? email_owner(s, w->in.profile.email, &other)
+			 : 0;
+	if (rc == 1 && other != user) {
+		w->taken = STORE_TAKEN_EMAIL;
+		return STORE_CONFLICT;
+	}
+	if (rc < 0)
+		return rc;
+	rc = w->in.profile.set_avatar ? avatar_set(s, user, w->in.profile.avatar_media_id, &avatar)
+				      : STORE_OK;
 	if (rc == STORE_OK) {
 		struct args a = {0};
 		arg_u64(&a, user);
 		arg_text(&a, w->in.profile.set_display_name ? w->in.profile.display_name : NULL);
 		arg_text(&a, w->in.profile.set_bio ? w->in.profile.bio : NULL);
 		arg_text(&a, w->in.profile.set_avatar ? (avatar.data ? avatar.data : "") : NULL);
-		rc = writer_user_row(s, W_PROFILE_UPDATE, &a, &w->user);
+		arg_text(&a, w->in.profile.set_email ? w->in.profile.email : NULL);
+		PGresult *r;
+		rc = wrow(s, W_PROFILE_UPDATE, &a, &r);
+		if (rc == 1) {
+			read_user(r, 0, 0, &w->user);
+			col_copy(r, 0, USER_NCOLS, w->email, sizeof(w->email));
+			PQclear(r);
+			rc = STORE_OK;
+		} else if (rc == 0) {
+			rc = STORE_NOT_FOUND;
+		}
 	}
 	strbuf_deinit(&avatar);
 	return rc;
@@ -2478,12 +2614,57 @@ static int exec_media_create(struct pg_store *s, struct store_write *w)
 	arg_int(&a, (int)w->in.media_create.parts);
 	arg_u64(&a, time_now_ms());
 	arg_text(&a, w->in.media_create.upload_id);
+	arg_text(&a, w->in.media_create.description);
 	PGresult *r;
 	int rc = wrow(s, W_MEDIA_INSERT, &a, &r);
 	if (rc != 1)
 		return STORE_ERROR;
 	read_media(r, 0, &w->media);
 	PQclear(r);
+	return STORE_OK;
+}
+
+/* A new description, only while the media is on no tweet (its row locked,
+ * so no node attaches it meanwhile): a posted tweet keeps the one it was
+ * posted with. */
+static int exec_media_describe(struct pg_store *s, struct store_write *w)
+{
+	int rc = media_read(&s->w, W_MEDIA_LOCK, w->in.media_describe.media_id, &w->media);
+	if (rc)
+		return rc;
+	if (w->media.owner_id != w->in.media_describe.owner_id)
+		return STORE_NOT_FOUND;
+	if (w->media.tweet_id || w->media.status == MEDIA_RELEASED)
+		return STORE_CONFLICT;
+	struct args a = {0};
+	arg_u64(&a, w->media.id);
+	arg_text(&a, w->in.media_describe.description);
+	if (command(&s->w, W_MEDIA_DESCRIBE, &a))
+		return STORE_ERROR;
+	memcpy(w->media.description, w->in.media_describe.description,
+	       sizeof(w->media.description));
+	return STORE_OK;
+}
+
+static int exec_markers_set(struct pg_store *s, struct store_write *w)
+{
+	struct store_markers *in = &w->in.markers;
+	uint64_t now = time_now_ms();
+	for (int t = 0; t < MARKER_TIMELINE_COUNT; t++) {
+		if (!in->set[t])
+			continue;
+		struct args a = {0};
+		arg_u64(&a, in->user_id);
+		arg_int(&a, t);
+		arg_u64(&a, in->m[t].last_read_id);
+		arg_u64(&a, now);
+		PGresult *r;
+		if (wrow(s, W_MARKER_SET, &a, &r) != 1)
+			return STORE_ERROR;
+		in->m[t].version = col_u64(r, 0, 0);
+		in->m[t].updated_ms = now;
+		PQclear(r);
+	}
 	return STORE_OK;
 }
 
@@ -2607,6 +2788,8 @@ static int (*const exec_kind[STORE_W_COUNT])(struct pg_store *s, struct store_wr
 	[STORE_W_MUTE] = exec_mute,
 	[STORE_W_UNMUTE] = exec_unmute,
 	[STORE_W_NOTIFICATIONS_READ] = exec_notifications_read,
+	[STORE_W_MEDIA_DESCRIBE] = exec_media_describe,
+	[STORE_W_MARKERS_SET] = exec_markers_set,
 };
 
 /* Claims w's idempotency key: STORE_OK if the write is to run now,
@@ -2667,6 +2850,8 @@ static void reset_results(struct store_write *w)
 	memset(&w->tweet, 0, sizeof(w->tweet));
 	memset(&w->related, 0, sizeof(w->related));
 	memset(&w->media, 0, sizeof(w->media));
+	w->email[0] = '\0';
+	w->taken = STORE_TAKEN_NONE;
 	w->notified_n = 0;
 	w->resp_status = 0;
 	strbuf_reset(&w->resp_body);
@@ -3230,6 +3415,9 @@ const struct store_ops store_postgres_ops = {
 	.user_get = pg_user_get,
 	.user_get_by_handle = pg_user_get_by_handle,
 	.user_credentials = pg_user_credentials,
+	.user_credentials_by_email = pg_user_credentials_by_email,
+	.user_email = pg_user_email,
+	.markers = pg_markers,
 	.session_get = pg_session_get,
 	.sessions_of = pg_sessions_of,
 	.idem_get = pg_idem_get,

@@ -44,6 +44,10 @@
  *   notifications(id, recipient_id, type, actor_id, tweet_id, group_key, count)
  *                                         likes and retweets grouped per tweet
  *   users.notifications_read_id, avatar   the read marker; "id:w:h:type;" or ''
+ *   users.email                           folded, unique where not NULL; private
+ *   media.description, tweets.media_alt   alt text; the tweet's copy is fixed
+ *                                         at posting, "<bytes>:<text>" per media
+ *   markers(user_id, timeline, last_read_id, version, updated_ms)  Mastodon's
 
  * created_at of every object is derived from its snowflake id.
  */
@@ -263,6 +267,24 @@ static const char *const migrations[STORE_SQLITE_SCHEMA_VERSION] = {
 	"CREATE INDEX notifications_by_tweet ON notifications(tweet_id) WHERE tweet_id <> 0;"
 	"ALTER TABLE users ADD COLUMN notifications_read_id INTEGER NOT NULL DEFAULT 0;"
 	"ALTER TABLE users ADD COLUMN avatar TEXT NOT NULL DEFAULT '';",
+	/* 12: e-mail addresses, media descriptions and read markers. An
+	 * address is stored folded (validate_email), so equality is the
+	 * case-insensitive match, on PostgreSQL alike; unique where there is
+	 * one. A tweet keeps its media's descriptions as they were when it
+	 * was posted (tweets.media_alt), so it still reads as one row; a
+	 * media's own can change only until it is attached. A marker is one
+	 * row per user and timeline (enum marker_timeline). */
+	"ALTER TABLE users ADD COLUMN email TEXT;"
+	"CREATE UNIQUE INDEX users_by_email ON users(email) WHERE email IS NOT NULL;"
+	"ALTER TABLE media ADD COLUMN description TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE tweets ADD COLUMN media_alt TEXT NOT NULL DEFAULT '';"
+	"CREATE TABLE markers ("
+	"  user_id INTEGER NOT NULL,"
+	"  timeline INTEGER NOT NULL,"
+	"  last_read_id INTEGER NOT NULL,"
+	"  version INTEGER NOT NULL,"
+	"  updated_ms INTEGER NOT NULL,"
+	"  PRIMARY KEY (user_id, timeline)) WITHOUT ROWID;",
 };
 
 static int user_version(sqlite3 *db)
@@ -331,8 +353,8 @@ int store_sqlite_configure(sqlite3 *db, struct strbuf *err)
 /* The tweet's own columns after the text and media (read_tweet). */
 #define TWEET_OWN_COLS                                                                             \
 	"t.in_reply_to_id, t.in_reply_to_user_id, t.reply_count, t.like_count, t.retweet_count, "  \
-	"t.retweet_of, t.retweet_of_author_id, t.entities"
-#define MEDIA_COLS "id, owner_id, status, claimed_type, size, parts, content_type, width, height, tweet_id, attempts, error, upload_id"
+	"t.retweet_of, t.retweet_of_author_id, t.entities, t.media_alt"
+#define MEDIA_COLS "id, owner_id, status, claimed_type, size, parts, content_type, width, height, tweet_id, attempts, error, upload_id, description"
 #define TWEET_FROM " FROM tweets t JOIN users u ON u.id = t.author_id "
 #define SESSION_COLS "id, user_id, last_used_ms, device, ip"
 /* Three index seeks beside the session's own, so that most readers (who
@@ -413,6 +435,9 @@ enum read_stmt {
 	R_NOTIFS,
 	R_NOTIFS_ASC,
 	R_NOTIFS_UNREAD,
+	R_CREDENTIALS_BY_EMAIL,
+	R_USER_EMAIL,
+	R_MARKERS,
 	R_COUNT
 };
 
@@ -508,6 +533,11 @@ static const char *const read_sql[R_COUNT] = {
 	[R_NOTIFS_UNREAD] = "SELECT count(*) FROM (SELECT 1 FROM notifications f WHERE"
 			    " f.recipient_id = ?1 AND f.id > (SELECT notifications_read_id FROM users"
 			    " WHERE id = ?1)" NOTIFS_SHOWN " LIMIT ?2)",
+	[R_CREDENTIALS_BY_EMAIL] = "SELECT " USER_COLS ", u.password_hash FROM users u"
+				   " WHERE u.email = ?1",
+	[R_USER_EMAIL] = "SELECT coalesce(email, '') FROM users WHERE id = ?1",
+	[R_MARKERS] = "SELECT timeline, last_read_id, version, updated_ms FROM markers"
+		      " WHERE user_id = ?1",
 };
 
 enum write_stmt {
@@ -577,6 +607,11 @@ enum write_stmt {
 	W_NOTIFS_OF_TWEET_DELETE,
 	W_NOTIFS_READ,
 	W_LIKE_ID,
+	W_EMAIL_OWNER,
+	W_USER_EMAIL,
+	W_MEDIA_DESCRIBE,
+	W_MARKER_SET,
+	W_MARKER_GET,
 	W_COUNT
 };
 
@@ -584,8 +619,8 @@ static const char *const write_sql[W_COUNT] = {
 	[W_BEGIN] = "BEGIN IMMEDIATE",
 	[W_COMMIT] = "COMMIT",
 	[W_ROLLBACK] = "ROLLBACK",
-	[W_USER_INSERT] = "INSERT INTO users (id, handle, display_name, password_hash) "
-			  "VALUES (?1, ?2, ?3, ?4)",
+	[W_USER_INSERT] = "INSERT INTO users (id, handle, display_name, password_hash, email) "
+			  "VALUES (?1, ?2, ?3, ?4, nullif(?5, ''))",
 	[W_USER_GET] = "SELECT " USER_COLS " FROM users u WHERE u.id = ?1",
 	[W_SESSION_INSERT] = "INSERT INTO sessions (token_hash, user_id, id, last_used_ms, device, ip)"
 			     " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -600,7 +635,8 @@ static const char *const write_sql[W_COUNT] = {
 	 * against: of two changes at once, the second finds it changed. */
 	[W_PASSWORD_SET] = "UPDATE users SET password_hash = ?3 WHERE id = ?1 AND password_hash = ?2",
 	[W_TWEET_INSERT] = "INSERT INTO tweets (id, author_id, text, media, in_reply_to_id, "
-			   "in_reply_to_user_id, entities) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+			   "in_reply_to_user_id, entities, media_alt) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
+			   "?7, ?8)",
 	[W_TWEET_GET] = "SELECT " TWEET_COLS TWEET_FROM "WHERE t.id = ?1",
 	[W_TWEET_DELETE] = "DELETE FROM tweets WHERE id = ?1 AND author_id = ?2",
 	[W_TWEETS_COUNT] = "UPDATE users SET tweets_count = tweets_count + ?2 WHERE id = ?1",
@@ -615,7 +651,8 @@ static const char *const write_sql[W_COUNT] = {
 	[W_IDEM_SWEEP] = "DELETE FROM idempotency WHERE created_ms < ?1",
 	[W_PROBE] = "INSERT OR REPLACE INTO health (id, checked_ms) VALUES (1, ?1)",
 	[W_MEDIA_INSERT] = "INSERT INTO media (id, owner_id, status, claimed_type, size, parts, "
-			   "created_ms, upload_id) VALUES (?1, ?2, 0, ?3, ?4, ?5, ?6, ?7)",
+			   "created_ms, upload_id, description) VALUES (?1, ?2, 0, ?3, ?4, ?5, ?6, ?7, "
+			   "?8)",
 	[W_MEDIA_GET] = "SELECT " MEDIA_COLS " FROM media WHERE id = ?1",
 	[W_MEDIA_ATTACH] = "UPDATE media SET tweet_id = ?2 WHERE id = ?1",
 	[W_MEDIA_RELEASE] = "UPDATE media SET tweet_id = NULL, status = 4 WHERE tweet_id = ?1",
@@ -640,8 +677,11 @@ static const char *const write_sql[W_COUNT] = {
 	[W_LIKE_DELETE] = "DELETE FROM likes WHERE user_id = ?1 AND tweet_id = ?2",
 	[W_LIKE_COUNT] = "UPDATE tweets SET like_count = like_count + ?2 WHERE id = ?1",
 	/* A NULL parameter leaves its field as it is. */
+	/* A NULL parameter leaves its field as it is; email '' removes it. */
 	[W_PROFILE_UPDATE] = "UPDATE users SET display_name = coalesce(?2, display_name),"
-			     " bio = coalesce(?3, bio), avatar = coalesce(?4, avatar) WHERE id = ?1",
+			     " bio = coalesce(?3, bio), avatar = coalesce(?4, avatar),"
+			     " email = CASE WHEN ?5 IS NULL THEN email ELSE nullif(?5, '') END"
+			     " WHERE id = ?1",
 	[W_RETWEET_INSERT] = "INSERT OR IGNORE INTO tweets (id, author_id, text, retweet_of,"
 			     " retweet_of_author_id) VALUES (?1, ?2, '', ?3, ?4)",
 	[W_RETWEET_FIND] = "SELECT id FROM tweets WHERE author_id = ?1 AND retweet_of = ?2",
@@ -679,6 +719,14 @@ static const char *const write_sql[W_COUNT] = {
 	[W_NOTIFS_OF_TWEET_DELETE] = "DELETE FROM notifications WHERE tweet_id = ?1",
 	[W_NOTIFS_READ] = "UPDATE users SET notifications_read_id = ?2 WHERE id = ?1",
 	[W_LIKE_ID] = "SELECT id FROM likes WHERE user_id = ?1 AND tweet_id = ?2",
+	[W_EMAIL_OWNER] = "SELECT id FROM users WHERE email = ?1",
+	[W_USER_EMAIL] = "SELECT coalesce(email, '') FROM users WHERE id = ?1",
+	[W_MEDIA_DESCRIBE] = "UPDATE media SET description = ?2 WHERE id = ?1",
+	[W_MARKER_SET] = "INSERT INTO markers (user_id, timeline, last_read_id, version, updated_ms)"
+			 " VALUES (?1, ?2, ?3, 1, ?4) ON CONFLICT (user_id, timeline) DO UPDATE"
+			 " SET last_read_id = excluded.last_read_id, version = version + 1,"
+			 " updated_ms = excluded.updated_ms",
+	[W_MARKER_GET] = "SELECT version FROM markers WHERE user_id = ?1 AND timeline = ?2",
 };
 
 /* ---- the store and its readers ----------------------------------------- */
@@ -761,6 +809,7 @@ static void read_tweet(sqlite3_stmt *st, struct tweet *t)
 	t->retweet_of = (uint64_t)sqlite3_column_int64(st, 11);
 	t->retweet_of_author_id = (uint64_t)sqlite3_column_int64(st, 12);
 	entities_decode((const char *)sqlite3_column_text(st, 13), &t->entities);
+	column_copy(st, 14, t->media_alt, sizeof(t->media_alt));
 }
 
 static void read_media(sqlite3_stmt *st, struct media *m)
@@ -780,6 +829,7 @@ static void read_media(sqlite3_stmt *st, struct media *m)
 	m->attempts = (unsigned)sqlite3_column_int(st, 10);
 	column_copy(st, 11, m->error, sizeof(m->error));
 	column_copy(st, 12, m->upload_id, sizeof(m->upload_id));
+	column_copy(st, 13, m->description, sizeof(m->description));
 }
 
 static sqlite3_stmt *reader_stmt(struct sqlite_reader *r, enum read_stmt which)
@@ -880,6 +930,45 @@ static int sqlite_user_credentials(struct store_reader *r, const char *handle, s
 				   char *hash)
 {
 	return get_user((struct sqlite_reader *)r, R_CREDENTIALS, out, bind_text, handle, hash);
+}
+
+static int sqlite_user_credentials_by_email(struct store_reader *r, const char *email,
+					    struct user *out, char *hash)
+{
+	return get_user((struct sqlite_reader *)r, R_CREDENTIALS_BY_EMAIL, out, bind_text, email,
+			hash);
+}
+
+static int sqlite_user_email(struct store_reader *base, uint64_t user_id, char *email)
+{
+	struct sqlite_reader *r = (struct sqlite_reader *)base;
+	sqlite3_stmt *st = reader_stmt(r, R_USER_EMAIL);
+	sqlite3_bind_int64(st, 1, clamp63(user_id));
+	int rc = step_one(r->db, st);
+	if (rc == 0) {
+		column_copy(st, 0, email, EMAIL_MAX + 1);
+		sqlite3_reset(st);
+	}
+	return rc;
+}
+
+static int sqlite_markers(struct store_reader *base, uint64_t user_id,
+			  struct marker out[MARKER_TIMELINE_COUNT])
+{
+	struct sqlite_reader *r = (struct sqlite_reader *)base;
+	memset(out, 0, MARKER_TIMELINE_COUNT * sizeof(*out));
+	sqlite3_stmt *st = reader_stmt(r, R_MARKERS);
+	sqlite3_bind_int64(st, 1, clamp63(user_id));
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int t = sqlite3_column_int(st, 0);
+		if (t < 0 || t >= MARKER_TIMELINE_COUNT)
+			continue; /* a timeline of a newer chirp */
+		out[t].last_read_id = (uint64_t)sqlite3_column_int64(st, 1);
+		out[t].version = (uint64_t)sqlite3_column_int64(st, 2);
+		out[t].updated_ms = (uint64_t)sqlite3_column_int64(st, 3);
+	}
+	return finish_list(r->db, st, rc);
 }
 
 static void read_session(sqlite3_stmt *st, struct session *out)
@@ -1486,19 +1575,57 @@ static int writer_user(struct sqlite_store *s, uint64_t id, struct user *out)
 	return rc;
 }
 
+/* Who has e-mail address `email` (folded): 1 with *id, 0 for nobody, or
+ * STORE_ERROR. */
+static int email_owner(struct sqlite_store *s, const char *email, uint64_t *id)
+{
+	sqlite3_stmt *st = s->w[W_EMAIL_OWNER];
+	sqlite3_bind_text(st, 1, email, -1, SQLITE_STATIC);
+	int rc = step_one(s->wdb, st);
+	if (rc == 0) {
+		*id = (uint64_t)sqlite3_column_int64(st, 0);
+		sqlite3_reset(st);
+		return 1;
+	}
+	return rc == STORE_NOT_FOUND ? 0 : STORE_ERROR;
+}
+
+/* The user's e-mail address into w->email, for the owner's answer. */
+static int writer_email(struct sqlite_store *s, uint64_t user, struct store_write *w)
+{
+	sqlite3_stmt *st = s->w[W_USER_EMAIL];
+	sqlite3_bind_int64(st, 1, clamp63(user));
+	int rc = step_one(s->wdb, st);
+	if (rc == 0) {
+		column_copy(st, 0, w->email, sizeof(w->email));
+		sqlite3_reset(st);
+	}
+	return rc;
+}
+
 static int exec_user_create(struct sqlite_store *s, struct store_write *w)
 {
+	uint64_t other;
+	int rc = w->in.user_create.email[0] ? email_owner(s, w->in.user_create.email, &other) : 0;
+	if (rc) {
+		w->taken = STORE_TAKEN_EMAIL;
+		return rc == 1 ? STORE_CONFLICT : rc;
+	}
 	sqlite3_stmt *st = s->w[W_USER_INSERT];
 	uint64_t id = idgen_next(&s->ids);
 	sqlite3_bind_int64(st, 1, clamp63(id));
 	sqlite3_bind_text(st, 2, w->in.user_create.handle, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, w->in.user_create.display_name, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 4, w->in.user_create.password_hash, -1, SQLITE_STATIC);
-	int rc = run(s, W_USER_INSERT);
-	if (rc == SQLITE_CONSTRAINT)
+	sqlite3_bind_text(st, 5, w->in.user_create.email, -1, SQLITE_STATIC);
+	rc = run(s, W_USER_INSERT);
+	if (rc == SQLITE_CONSTRAINT) { /* the e-mail was free: the handle is taken */
+		w->taken = STORE_TAKEN_HANDLE;
 		return STORE_CONFLICT;
+	}
 	if (rc != SQLITE_DONE)
 		return STORE_ERROR;
+	memcpy(w->email, w->in.user_create.email, sizeof(w->email));
 	return writer_user(s, id, &w->user);
 }
 
@@ -1612,9 +1739,10 @@ static int writer_media(struct sqlite_store *s, uint64_t id, struct media *out)
 }
 
 /* Checks that every media id of a new tweet is the author's, ready and
- * not on another tweet, and writes the tweets.media text for them. Changes
- * nothing. */
-static int tweet_media_check(struct sqlite_store *s, struct store_write *w, struct strbuf *text)
+ * not on another tweet, and writes the tweets.media and media_alt texts
+ * for them. Changes nothing. */
+static int tweet_media_check(struct sqlite_store *s, struct store_write *w, struct strbuf *text,
+			     struct strbuf *alt)
 {
 	for (unsigned i = 0; i < w->in.tweet_create.media_n; i++) {
 		struct media m;
@@ -1626,8 +1754,9 @@ static int tweet_media_check(struct sqlite_store *s, struct store_write *w, stru
 		if (m.owner_id != w->in.tweet_create.author_id || m.status != MEDIA_READY || m.tweet_id)
 			return STORE_INVALID;
 		store_media_ref_format(text, &m.out);
+		store_media_alt_append(alt, m.description, strlen(m.description));
 	}
-	return STORE_OK;
+	return store_media_alt_finish(alt) ? STORE_OK : STORE_INVALID;
 }
 
 static int writer_tweet(struct sqlite_store *s, uint64_t id, struct tweet *out)
@@ -1810,10 +1939,11 @@ static int exec_tweet_create(struct sqlite_store *s, struct store_write *w)
 	int erc = resolve_mentions(s, &w->in.tweet_create.entities, &ent);
 	if (erc)
 		return erc;
-	struct strbuf media = STRBUF_INIT, ents = STRBUF_INIT;
-	int mrc = tweet_media_check(s, w, &media);
+	struct strbuf media = STRBUF_INIT, ents = STRBUF_INIT, alt = STRBUF_INIT;
+	int mrc = tweet_media_check(s, w, &media, &alt);
 	if (mrc) {
 		strbuf_deinit(&media);
+		strbuf_deinit(&alt);
 		return mrc;
 	}
 	entities_encode(&ent, &ents);
@@ -1829,9 +1959,11 @@ static int exec_tweet_create(struct sqlite_store *s, struct store_write *w)
 		sqlite3_bind_int64(st, 6, clamp63(w->related.author_id));
 	} /* else NULL, as cleared */
 	sqlite3_bind_text(st, 7, ents.data ? ents.data : "", (int)ents.len, SQLITE_STATIC);
+	sqlite3_bind_text(st, 8, alt.data ? alt.data : "", (int)alt.len, SQLITE_STATIC);
 	int irc = run(s, W_TWEET_INSERT);
 	strbuf_deinit(&media);
 	strbuf_deinit(&ents);
+	strbuf_deinit(&alt);
 	if (irc != SQLITE_DONE || add_count(s, W_TWEETS_COUNT, w->in.tweet_create.author_id, 1) ||
 	    index_hashtags(s, w->in.tweet_create.text, &ent, id, w->in.tweet_create.author_id))
 		return STORE_ERROR;
@@ -2026,9 +2158,57 @@ static int exec_media_create(struct sqlite_store *s, struct store_write *w)
 	sqlite3_bind_int(st, 5, (int)w->in.media_create.parts);
 	sqlite3_bind_int64(st, 6, (int64_t)time_now_ms());
 	sqlite3_bind_text(st, 7, w->in.media_create.upload_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 8, w->in.media_create.description, -1, SQLITE_STATIC);
 	if (run(s, W_MEDIA_INSERT) != SQLITE_DONE)
 		return STORE_ERROR;
 	return writer_media(s, id, &w->media);
+}
+
+/* A new description, only while the media is on no tweet: a posted
+ * tweet keeps the one it was posted with. */
+static int exec_media_describe(struct sqlite_store *s, struct store_write *w)
+{
+	int rc = writer_media(s, w->in.media_describe.media_id, &w->media);
+	if (rc)
+		return rc;
+	if (w->media.owner_id != w->in.media_describe.owner_id)
+		return STORE_NOT_FOUND;
+	if (w->media.tweet_id || w->media.status == MEDIA_RELEASED)
+		return STORE_CONFLICT;
+	sqlite3_stmt *st = s->w[W_MEDIA_DESCRIBE];
+	sqlite3_bind_int64(st, 1, clamp63(w->media.id));
+	sqlite3_bind_text(st, 2, w->in.media_describe.description, -1, SQLITE_STATIC);
+	if (run(s, W_MEDIA_DESCRIBE) != SQLITE_DONE)
+		return STORE_ERROR;
+	memcpy(w->media.description, w->in.media_describe.description,
+	       sizeof(w->media.description));
+	return STORE_OK;
+}
+
+static int exec_markers_set(struct sqlite_store *s, struct store_write *w)
+{
+	struct store_markers *in = &w->in.markers;
+	uint64_t now = time_now_ms();
+	for (int t = 0; t < MARKER_TIMELINE_COUNT; t++) {
+		if (!in->set[t])
+			continue;
+		sqlite3_stmt *st = s->w[W_MARKER_SET];
+		sqlite3_bind_int64(st, 1, clamp63(in->user_id));
+		sqlite3_bind_int(st, 2, t);
+		sqlite3_bind_int64(st, 3, clamp63(in->m[t].last_read_id));
+		sqlite3_bind_int64(st, 4, clamp63(now));
+		if (run(s, W_MARKER_SET) != SQLITE_DONE)
+			return STORE_ERROR;
+		st = s->w[W_MARKER_GET];
+		sqlite3_bind_int64(st, 1, clamp63(in->user_id));
+		sqlite3_bind_int(st, 2, t);
+		if (step_one(s->wdb, st))
+			return STORE_ERROR;
+		in->m[t].version = (uint64_t)sqlite3_column_int64(st, 0);
+		in->m[t].updated_ms = now;
+		sqlite3_reset(st);
+	}
+	return STORE_OK;
 }
 
 /* awaiting_upload -> processing with a job queued, in one transaction; a
@@ -2306,10 +2486,19 @@ static int avatar_set(struct sqlite_store *s, uint64_t user, uint64_t media_id,
 static int exec_profile_update(struct sqlite_store *s, struct store_write *w)
 {
 	struct strbuf avatar = STRBUF_INIT;
-	uint64_t user = w->in.profile.user_id;
-	int rc = w->in.profile.set_avatar
-			 ? avatar_set(s, user, w->in.profile.avatar_media_id, &avatar)
-			 : STORE_OK;
+	uint64_t user = w->in.profile.user_id, other;
+	/* An address someone else has: refused before anything changes. */
+	int rc = w->in.profile.set_email && w->in.profile.email[0]
+			 ? email_owner(s, w->in.profile.email, &other)
+			 : 0;
+	if (rc == 1 && other != user) {
+		w->taken = STORE_TAKEN_EMAIL;
+		return STORE_CONFLICT;
+	}
+	if (rc < 0)
+		return rc;
+	rc = w->in.profile.set_avatar ? avatar_set(s, user, w->in.profile.avatar_media_id, &avatar)
+				      : STORE_OK;
 	sqlite3_stmt *st = s->w[W_PROFILE_UPDATE];
 	sqlite3_bind_int64(st, 1, clamp63(user));
 	if (w->in.profile.set_display_name)
@@ -2319,6 +2508,8 @@ static int exec_profile_update(struct sqlite_store *s, struct store_write *w)
 	if (w->in.profile.set_avatar)
 		sqlite3_bind_text(st, 4, avatar.data ? avatar.data : "", (int)avatar.len,
 				  SQLITE_TRANSIENT);
+	if (w->in.profile.set_email)
+		sqlite3_bind_text(st, 5, w->in.profile.email, -1, SQLITE_STATIC);
 	if (rc == STORE_OK && run(s, W_PROFILE_UPDATE) != SQLITE_DONE)
 		rc = STORE_ERROR;
 	strbuf_deinit(&avatar);
@@ -2326,7 +2517,8 @@ static int exec_profile_update(struct sqlite_store *s, struct store_write *w)
 		sqlite3_clear_bindings(st); /* not run: its bindings must not linger */
 		return rc;
 	}
-	return writer_user(s, user, &w->user);
+	rc = writer_user(s, user, &w->user);
+	return rc ? rc : writer_email(s, user, w);
 }
 
 static int exec_session_create(struct sqlite_store *s, struct store_write *w)
@@ -2386,6 +2578,8 @@ static int (*const exec_kind[STORE_W_COUNT])(struct sqlite_store *s, struct stor
 	[STORE_W_MUTE] = exec_mute,
 	[STORE_W_UNMUTE] = exec_unmute,
 	[STORE_W_NOTIFICATIONS_READ] = exec_notifications_read,
+	[STORE_W_MEDIA_DESCRIBE] = exec_media_describe,
+	[STORE_W_MARKERS_SET] = exec_markers_set,
 };
 
 static int idem_put(struct sqlite_store *s, struct store_write *w)
@@ -2625,6 +2819,9 @@ const struct store_ops store_sqlite_ops = {
 	.user_get = sqlite_user_get,
 	.user_get_by_handle = sqlite_user_get_by_handle,
 	.user_credentials = sqlite_user_credentials,
+	.user_credentials_by_email = sqlite_user_credentials_by_email,
+	.user_email = sqlite_user_email,
+	.markers = sqlite_markers,
 	.session_get = sqlite_session_get,
 	.sessions_of = sqlite_sessions_of,
 	.idem_get = sqlite_idem_get,

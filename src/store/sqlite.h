@@ -11,7 +11,7 @@
 
 #include "util/strbuf.h"
 
-#define STORE_SQLITE_SCHEMA_VERSION 11
+#define STORE_SQLITE_SCHEMA_VERSION 12
 #define STORE_SQLITE_FILE "chirp.db"
 
 /* Brings `db` from its PRAGMA user_version up to `target` (each migration in

@@ -48,6 +48,39 @@ void store_media_ref_format(struct strbuf *out, const struct media_ref *m)
 		       m->content_type);
 }
 
+void store_media_alt_append(struct strbuf *out, const char *text, size_t len)
+{
+	strbuf_appendf(out, "%zu:", len);
+	strbuf_append(out, text, len);
+}
+
+const char *store_media_alt_next(const char *s, const char **text, size_t *len)
+{
+	char *end;
+	if (!s || *s < '0' || *s > '9')
+		return NULL;
+	unsigned long n = strtoul(s, &end, 10);
+	if (*end != ':' || n > DESCRIPTION_MAX || strnlen(end + 1, n) < n)
+		return NULL;
+	*text = end + 1;
+	*len = n;
+	return end + 1 + n;
+}
+
+bool store_media_alt_finish(struct strbuf *alt)
+{
+	size_t total = 0, len;
+	const char *text, *p = alt->len ? alt->data : NULL;
+	bool any = false;
+	while (p && *p && (p = store_media_alt_next(p, &text, &len))) {
+		total += len;
+		any = any || len > 0;
+	}
+	if (!any)
+		strbuf_reset(alt);
+	return total <= TWEET_ALT_TEXT_MAX;
+}
+
 static int cmp_pair(const void *a, const void *b)
 {
 	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;

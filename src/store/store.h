@@ -102,8 +102,14 @@ enum store_write_kind {
 	STORE_W_MUTE,               /* in.relation; result: user, created */
 	STORE_W_UNMUTE,             /* in.relation */
 	STORE_W_NOTIFICATIONS_READ, /* in.notifications_read */
+	/* media descriptions and read markers (media/upload.c, core/markers.c) */
+	STORE_W_MEDIA_DESCRIBE, /* in.media_describe; result: media */
+	STORE_W_MARKERS_SET,    /* in.markers, whose entries get their new versions */
 	STORE_W_COUNT
 };
+
+/* Which unique field of a user a STORE_CONFLICT found taken. */
+enum store_taken { STORE_TAKEN_NONE, STORE_TAKEN_HANDLE, STORE_TAKEN_EMAIL };
 
 /* How a processing attempt ended (STORE_W_JOB_FINISH). */
 enum store_job_outcome { JOB_READY, JOB_RETRY, JOB_DEAD };
@@ -133,7 +139,8 @@ struct store_write {
 			char handle[HANDLE_MAX + 1];
 			char display_name[DISPLAY_NAME_MAX + 1];
 			char password_hash[PWHASH_MAX];
-		} user_create; /* result: user */
+			char email[EMAIL_MAX + 1]; /* "" for none; folded (validate_email) */
+		} user_create; /* result: user, email; STORE_CONFLICT with `taken` */
 		struct {
 			uint64_t user_id;
 			uint8_t token_hash[TOKEN_HASH_LEN];
@@ -186,7 +193,14 @@ struct store_write {
 			unsigned parts;
 			char claimed_type[MEDIA_CLAIMED_TYPE_MAX + 1];
 			char upload_id[MEDIA_UPLOAD_ID_MAX + 1];
+			char description[DESCRIPTION_MAX + 1];
 		} media_create;
+		struct {
+			uint64_t owner_id;
+			uint64_t media_id;
+			char description[DESCRIPTION_MAX + 1]; /* "" clears it */
+		} media_describe; /* NOT_FOUND: missing or not the owner's; CONFLICT:
+				   * on a tweet already (or released), so fixed */
 		struct {
 			uint64_t owner_id;
 			uint64_t media_id;
@@ -223,6 +237,13 @@ struct store_write {
 			uint64_t user_id;
 			uint64_t up_to_id; /* the marker: newer ones are unread */
 		} notifications_read;
+		struct store_markers {
+			uint64_t user_id;
+			bool set[MARKER_TIMELINE_COUNT]; /* which timelines change */
+			/* in: last_read_id of each set one; result: each set
+			 * one as stored now (version + 1, updated_ms now) */
+			struct marker m[MARKER_TIMELINE_COUNT];
+		} markers;
 		struct {
 			uint64_t user_id;
 			uint64_t tweet_id;
@@ -231,11 +252,14 @@ struct store_write {
 		struct {
 			uint64_t user_id;
 			bool set_display_name, set_bio, set_avatar; /* false: unchanged */
+			bool set_email;
 			uint64_t avatar_media_id; /* 0 clears; else STORE_INVALID unless
 						   * the user's own ready image */
 			char display_name[DISPLAY_NAME_MAX + 1];
 			char bio[BIO_MAX + 1];
-		} profile; /* result: user */
+			char email[EMAIL_MAX + 1]; /* folded; "" removes it */
+		} profile; /* result: user, email; STORE_CONFLICT with `taken` if
+			    * another user has the e-mail (nothing changed) */
 	} in;
 
 	struct store_idem idem;
@@ -252,6 +276,11 @@ struct store_write {
 	unsigned notified_n; /* users the write notified (their live streams hear of it) */
 	uint64_t notified[ENTITIES_MAX + 1];
 	bool replayed;       /* the response comes from an earlier request */
+	/* User create and profile update: the user's e-mail address ("" for
+	 * none), which only the owner's own answers show; and on
+	 * STORE_CONFLICT, which unique field was taken. */
+	char email[EMAIL_MAX + 1];
+	enum store_taken taken;
 
 	/* The response, rendered by render() inside the transaction (or copied
 	 * from the idempotency record on a replay). */
@@ -329,6 +358,17 @@ struct store_ops {
 	/* The password hash of `handle` into hash[PWHASH_MAX], and the user. */
 	int (*user_credentials)(struct store_reader *r, const char *handle, struct user *out,
 				char *hash);
+	/* The same for the user whose e-mail address is `email` (folded:
+	 * validate_email). */
+	int (*user_credentials_by_email)(struct store_reader *r, const char *email,
+					 struct user *out, char *hash);
+	/* A user's e-mail address into email[EMAIL_MAX + 1] ("" for none):
+	 * private, for the user's own eyes. STORE_NOT_FOUND: no such user. */
+	int (*user_email)(struct store_reader *r, uint64_t user_id, char *email);
+	/* A user's read markers: out[t] for each timeline, version 0 for one
+	 * never set. */
+	int (*markers)(struct store_reader *r, uint64_t user_id,
+		       struct marker out[MARKER_TIMELINE_COUNT]);
 	/* The session of a token hash (whatever its age: idle expiry is the
 	 * accounts service's rule). */
 	int (*session_get)(struct store_reader *r, const uint8_t *token_hash, struct session *out);
@@ -504,6 +544,17 @@ void store_reader_thread_deinit(void *reader);
 const char *store_media_ref_parse(const char *s, struct media_ref *m);
 /* The same text for m, appended to `out`. */
 void store_media_ref_format(struct strbuf *out, const struct media_ref *m);
+
+/* tweets.media_alt (struct tweet.media_alt): each media's description as
+ * "<bytes>:<text>". store_media_alt_append adds one (text[0..len));
+ * store_media_alt_next reads the one at s into (*text, *len) and returns
+ * what follows it, or NULL at the end or at a malformed one. */
+void store_media_alt_append(struct strbuf *out, const char *text, size_t len);
+const char *store_media_alt_next(const char *s, const char **text, size_t *len);
+/* After the last append: empties `alt` when no media has a description
+ * (most tweets keep ""), and says whether the descriptions fit a tweet
+ * (at most TWEET_ALT_TEXT_MAX bytes together). */
+bool store_media_alt_finish(struct strbuf *alt);
 
 /* Sorts pairs[2 * i] (an id) and pairs[2 * i + 1] (REL_* bits) of n rows
  * by id and merges rows of one id: the shared half of

@@ -1232,6 +1232,307 @@ static void test_avatar_refused(void **state)
 	sync_deinit(&sw);
 }
 
+/* A user with an e-mail address (or none: ""); returns the id, or 0
+ * with *taken set when refused. */
+static uint64_t make_user_email(struct env *e, const char *handle, const char *email,
+				enum store_taken *taken)
+{
+	struct store_write sw;
+	sync_init(&sw, STORE_W_USER_CREATE);
+	snprintf(sw.in.user_create.handle, sizeof(sw.in.user_create.handle), "%s", handle);
+	snprintf(sw.in.user_create.display_name, sizeof(sw.in.user_create.display_name), "%s",
+		 handle);
+	strcpy(sw.in.user_create.password_hash, "$argon2id$fake");
+	snprintf(sw.in.user_create.email, sizeof(sw.in.user_create.email), "%s", email);
+	sync_run(e->s, &sw);
+	uint64_t id = 0;
+	*taken = sw.taken;
+	if (sw.status == STORE_OK) {
+		id = sw.user.id;
+		assert_string_equal(sw.email, email); /* for the owner's answer */
+	} else {
+		assert_int_equal(sw.status, STORE_CONFLICT);
+	}
+	sync_deinit(&sw);
+	return id;
+}
+
+static int set_email(struct env *e, uint64_t user, const char *email, const char *bio,
+		     enum store_taken *taken)
+{
+	struct store_write sw;
+	sync_init(&sw, STORE_W_PROFILE_UPDATE);
+	sw.in.profile.user_id = user;
+	sw.in.profile.set_email = true;
+	snprintf(sw.in.profile.email, sizeof(sw.in.profile.email), "%s", email);
+	if (bio) {
+		sw.in.profile.set_bio = true;
+		snprintf(sw.in.profile.bio, sizeof(sw.in.profile.bio), "%s", bio);
+	}
+	sync_run(e->s, &sw);
+	int rc = sw.status;
+	*taken = sw.taken;
+	if (rc == STORE_OK)
+		assert_string_equal(sw.email, email);
+	sync_deinit(&sw);
+	return rc;
+}
+
+static const char *email_of(struct env *e, uint64_t user, char *buf)
+{
+	assert_int_equal(e->r->ops->user_email(e->r, user, buf), STORE_OK);
+	return buf;
+}
+
+/* E-mail addresses: optional, unique, a way to log in, private (a read of
+ * its own), changeable and removable. */
+static void test_emails(void **state)
+{
+	struct env *e = *state;
+	enum store_taken taken;
+	char buf[EMAIL_MAX + 1];
+	uint64_t ann = make_user_email(e, "ann", "ann@example.org", &taken);
+	assert_true(ann > 0);
+	uint64_t bob = make_user_email(e, "bob", "", &taken); /* none: fine, and not unique */
+	uint64_t cy = make_user_email(e, "cy", "", &taken);
+	assert_true(bob > 0 && cy > 0);
+	assert_int_equal(make_user_email(e, "ann2", "ann@example.org", &taken), 0);
+	assert_int_equal(taken, STORE_TAKEN_EMAIL);
+	assert_int_equal(make_user_email(e, "ANN", "other@example.org", &taken), 0);
+	assert_int_equal(taken, STORE_TAKEN_HANDLE);
+	struct user u;
+	assert_int_equal(e->r->ops->user_get_by_handle(e->r, "ann2", &u), STORE_NOT_FOUND);
+
+	char hash[PWHASH_MAX];
+	assert_int_equal(e->r->ops->user_credentials_by_email(e->r, "ann@example.org", &u, hash),
+			 STORE_OK);
+	assert_int_equal(u.id, ann);
+	assert_string_equal(hash, "$argon2id$fake");
+	assert_int_equal(e->r->ops->user_credentials_by_email(e->r, "", &u, hash), STORE_NOT_FOUND);
+	assert_int_equal(e->r->ops->user_credentials_by_email(e->r, "no@example.org", &u, hash),
+			 STORE_NOT_FOUND);
+	assert_string_equal(email_of(e, ann, buf), "ann@example.org");
+	assert_string_equal(email_of(e, bob, buf), "");
+	assert_int_equal(e->r->ops->user_email(e->r, ann + 999999, buf), STORE_NOT_FOUND);
+
+	/* Another's address is refused, and nothing else of the change is made. */
+	assert_int_equal(set_email(e, bob, "ann@example.org", "changed?", &taken), STORE_CONFLICT);
+	assert_int_equal(taken, STORE_TAKEN_EMAIL);
+	assert_string_equal(get_user(e, bob).bio, "");
+	assert_string_equal(email_of(e, bob, buf), "");
+	/* One's own again is no conflict; a new one replaces it. */
+	assert_int_equal(set_email(e, ann, "ann@example.org", NULL, &taken), STORE_OK);
+	assert_int_equal(set_email(e, ann, "ann@example.net", "new", &taken), STORE_OK);
+	assert_string_equal(get_user(e, ann).bio, "new");
+	assert_int_equal(e->r->ops->user_credentials_by_email(e->r, "ann@example.org", &u, hash),
+			 STORE_NOT_FOUND);
+	/* The freed one is anyone's now. */
+	assert_int_equal(set_email(e, bob, "ann@example.org", NULL, &taken), STORE_OK);
+	assert_int_equal(e->r->ops->user_credentials_by_email(e->r, "ann@example.org", &u, hash),
+			 STORE_OK);
+	assert_int_equal(u.id, bob);
+	/* "" removes it; two users without one do not collide. */
+	assert_int_equal(set_email(e, bob, "", NULL, &taken), STORE_OK);
+	assert_int_equal(set_email(e, cy, "", NULL, &taken), STORE_OK);
+	assert_string_equal(email_of(e, bob, buf), "");
+	/* A profile change without the e-mail leaves it as it is. */
+	struct store_write sw;
+	sync_init(&sw, STORE_W_PROFILE_UPDATE);
+	sw.in.profile.user_id = ann;
+	sw.in.profile.set_bio = true;
+	sync_run(e->s, &sw);
+	assert_int_equal(sw.status, STORE_OK);
+	assert_string_equal(sw.email, "ann@example.net");
+	sync_deinit(&sw);
+	assert_string_equal(email_of(e, ann, buf), "ann@example.net");
+}
+
+/* A processed media of `owner` with `description`. */
+static uint64_t ready_media(struct env *e, uint64_t owner, const char *description)
+{
+	struct store_write sw;
+	sync_init(&sw, STORE_W_MEDIA_CREATE);
+	sw.in.media_create.owner_id = owner;
+	sw.in.media_create.size = 10;
+	strcpy(sw.in.media_create.claimed_type, "image/png");
+	snprintf(sw.in.media_create.description, sizeof(sw.in.media_create.description), "%s",
+		 description);
+	sync_run(e->s, &sw);
+	assert_int_equal(sw.status, STORE_OK);
+	assert_string_equal(sw.media.description, description);
+	uint64_t id = sw.media.id;
+	sync_deinit(&sw);
+	sync_init(&sw, STORE_W_MEDIA_COMPLETE);
+	sw.in.media_complete.owner_id = owner;
+	sw.in.media_complete.media_id = id;
+	sync_run(e->s, &sw);
+	assert_int_equal(sw.status, STORE_OK);
+	sync_deinit(&sw);
+	struct store_job jobs[8];
+	size_t n = 0;
+	assert_int_equal(e->r->ops->job_due(e->r, UINT64_MAX / 2, jobs, 8, &n), STORE_OK);
+	size_t i = 0;
+	while (i < n && jobs[i].media_id != id)
+		i++;
+	assert_true(i < n);
+	sync_init(&sw, STORE_W_JOB_FINISH);
+	sw.in.job_finish.job_id = jobs[i].id;
+	sw.in.job_finish.media_id = id;
+	sw.in.job_finish.outcome = JOB_READY;
+	sw.in.job_finish.attempts = 1;
+	sw.in.job_finish.out = (struct media_ref){.id = id, .width = 4, .height = 3};
+	strcpy(sw.in.job_finish.out.content_type, "image/png");
+	sync_run(e->s, &sw);
+	assert_int_equal(sw.status, STORE_OK);
+	sync_deinit(&sw);
+	return id;
+}
+
+static int describe(struct env *e, uint64_t owner, uint64_t media, const char *text)
+{
+	struct store_write sw;
+	sync_init(&sw, STORE_W_MEDIA_DESCRIBE);
+	sw.in.media_describe.owner_id = owner;
+	sw.in.media_describe.media_id = media;
+	snprintf(sw.in.media_describe.description, sizeof(sw.in.media_describe.description), "%s",
+		 text);
+	sync_run(e->s, &sw);
+	int rc = sw.status;
+	if (rc == STORE_OK)
+		assert_string_equal(sw.media.description, text);
+	sync_deinit(&sw);
+	return rc;
+}
+
+static int post_media(struct env *e, uint64_t author, const uint64_t *media, unsigned n,
+		      struct tweet *out)
+{
+	struct store_write sw;
+	sync_init(&sw, STORE_W_TWEET_CREATE);
+	sw.in.tweet_create.author_id = author;
+	sw.in.tweet_create.text_len = 3;
+	strcpy(sw.in.tweet_create.text, "pic");
+	sw.in.tweet_create.media_n = n;
+	memcpy(sw.in.tweet_create.media_ids, media, n * sizeof(*media));
+	sync_run(e->s, &sw);
+	int rc = sw.status;
+	if (rc == STORE_OK)
+		*out = sw.tweet;
+	sync_deinit(&sw);
+	return rc;
+}
+
+/* The i-th description in a tweet's media_alt, into buf. */
+static const char *alt_of(const struct tweet *t, unsigned i, char *buf)
+{
+	const char *s = t->media_alt, *text = "";
+	size_t len = 0;
+	for (unsigned k = 0; k <= i; k++) {
+		s = store_media_alt_next(s, &text, &len);
+		assert_non_null(s);
+	}
+	memcpy(buf, text, len);
+	buf[len] = '\0';
+	return buf;
+}
+
+/* A media's description: set at creation, changed by its owner while it
+ * is on no tweet, copied into the tweet that takes it (and fixed there). */
+static void test_media_descriptions(void **state)
+{
+	struct env *e = *state;
+	uint64_t ann = make_user(e, "ann", STORE_OK), bob = make_user(e, "bob", STORE_OK);
+	uint64_t cat = ready_media(e, ann, "a cat; asleep: \"zzz\"");
+	uint64_t dog = ready_media(e, ann, "");
+	struct media m;
+	assert_int_equal(e->r->ops->media_get(e->r, cat, &m), STORE_OK);
+	assert_string_equal(m.description, "a cat; asleep: \"zzz\"");
+	assert_int_equal(describe(e, bob, cat, "mine now"), STORE_NOT_FOUND);
+	assert_int_equal(describe(e, ann, cat + 999999, "x"), STORE_NOT_FOUND);
+	assert_int_equal(describe(e, ann, cat, "a black cat"), STORE_OK);
+	assert_int_equal(e->r->ops->media_get(e->r, cat, &m), STORE_OK);
+	assert_string_equal(m.description, "a black cat");
+
+	char buf[DESCRIPTION_MAX + 1];
+	struct tweet t;
+	uint64_t both[2] = {dog, cat};
+	assert_int_equal(post_media(e, ann, both, 2, &t), STORE_OK);
+	assert_string_equal(alt_of(&t, 0, buf), "");
+	assert_string_equal(alt_of(&t, 1, buf), "a black cat");
+	struct tweet read = get_tweet(e, t.id);
+	assert_string_equal(read.media_alt, t.media_alt);
+	/* Attached: its description is the tweet's now, and stays. */
+	assert_int_equal(describe(e, ann, cat, "changed after"), STORE_CONFLICT);
+	assert_string_equal(alt_of(&read, 1, buf), "a black cat");
+
+	/* Media without descriptions leave the tweet's text empty. */
+	uint64_t plain = ready_media(e, ann, "");
+	assert_int_equal(post_media(e, ann, &plain, 1, &t), STORE_OK);
+	assert_string_equal(t.media_alt, "");
+
+	/* Four long descriptions are more than a tweet keeps: refused, and
+	 * the media stay free to describe again. */
+	uint64_t four[4];
+	char big[2001];
+	memset(big, 'x', 2000);
+	big[2000] = '\0';
+	for (int i = 0; i < 4; i++)
+		four[i] = ready_media(e, bob, big);
+	assert_int_equal(post_media(e, bob, four, 4, &t), STORE_INVALID);
+	assert_int_equal(e->r->ops->media_get(e->r, four[0], &m), STORE_OK);
+	assert_int_equal(m.tweet_id, 0);
+	assert_int_equal(describe(e, bob, four[0], "short"), STORE_OK);
+	assert_int_equal(describe(e, bob, four[1], "short"), STORE_OK);
+	assert_int_equal(post_media(e, bob, four, 4, &t), STORE_OK);
+	assert_int_equal(strlen(alt_of(&t, 3, buf)), 2000);
+}
+
+static struct marker *markers_set(struct env *e, uint64_t user, int which, uint64_t id,
+				  struct marker *out)
+{
+	struct store_write sw;
+	sync_init(&sw, STORE_W_MARKERS_SET);
+	sw.in.markers.user_id = user;
+	for (int t = 0; t < MARKER_TIMELINE_COUNT; t++)
+		if (which & (1 << t)) {
+			sw.in.markers.set[t] = true;
+			sw.in.markers.m[t].last_read_id = id;
+		}
+	sync_run(e->s, &sw);
+	assert_int_equal(sw.status, STORE_OK);
+	memcpy(out, sw.in.markers.m, sizeof(sw.in.markers.m));
+	sync_deinit(&sw);
+	return out;
+}
+
+/* Read markers: none at first; each update counts a version and stamps
+ * its time; per user and timeline. */
+static void test_markers(void **state)
+{
+	struct env *e = *state;
+	uint64_t ann = make_user(e, "ann", STORE_OK), bob = make_user(e, "bob", STORE_OK);
+	struct marker m[MARKER_TIMELINE_COUNT], got[MARKER_TIMELINE_COUNT];
+	assert_int_equal(e->r->ops->markers(e->r, ann, got), STORE_OK);
+	assert_int_equal(got[MARKER_HOME].version, 0);
+	assert_int_equal(got[MARKER_NOTIFICATIONS].version, 0);
+	uint64_t before = time_now_ms();
+	markers_set(e, ann, 1 << MARKER_HOME, 100, m);
+	assert_int_equal(m[MARKER_HOME].version, 1);
+	assert_true(m[MARKER_HOME].updated_ms >= before);
+	markers_set(e, ann, (1 << MARKER_HOME) | (1 << MARKER_NOTIFICATIONS), 120, m);
+	assert_int_equal(m[MARKER_HOME].version, 2);
+	assert_int_equal(m[MARKER_NOTIFICATIONS].version, 1);
+	markers_set(e, ann, 1 << MARKER_NOTIFICATIONS, 7, m); /* back: a marker is what it is told */
+	assert_int_equal(e->r->ops->markers(e->r, ann, got), STORE_OK);
+	assert_int_equal(got[MARKER_HOME].last_read_id, 120);
+	assert_int_equal(got[MARKER_HOME].version, 2);
+	assert_int_equal(got[MARKER_NOTIFICATIONS].last_read_id, 7);
+	assert_int_equal(got[MARKER_NOTIFICATIONS].version, 2);
+	assert_int_equal(got[MARKER_NOTIFICATIONS].updated_ms, m[MARKER_NOTIFICATIONS].updated_ms);
+	assert_int_equal(e->r->ops->markers(e->r, bob, got), STORE_OK);
+	assert_int_equal(got[MARKER_HOME].version, 0); /* another's are their own */
+}
+
 static void test_idempotency(void **state)
 {
 	struct env *e = *state;
@@ -1455,6 +1756,52 @@ static void test_migration_keeps_sessions(void **state)
 	assert_int_equal(r->ops->sessions_of(r, 4242, 0, list, &n), STORE_OK);
 	assert_int_equal(n, 2);
 	assert_int_not_equal(list[0].id, list[1].id);
+	r->ops->reader_free(r);
+	s->ops->close(s);
+	strbuf_deinit(&err);
+
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+/* Version 12 gives the users, media and tweets of before no e-mail
+ * address and no descriptions, and nobody markers; they read as before. */
+static void test_migration_adds_emails_and_descriptions(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/chirp-test-migrate-XXXXXX";
+	char path[128];
+	struct strbuf err = STRBUF_INIT;
+	sqlite3 *db = db_at_version(dir, path, sizeof(path), 11, &err);
+	assert_int_equal(sqlite3_exec(db,
+				      "INSERT INTO users (id, handle, display_name, password_hash)"
+				      " VALUES (4242, 'old', 'Old Timer', 'x');"
+				      "INSERT INTO media (id, owner_id, status, claimed_type, size, parts,"
+				      " content_type, width, height, tweet_id, created_ms) VALUES"
+				      " (77, 4242, 2, 'image/png', 10, 0, 'image/png', 4, 3, 88, 1);"
+				      "INSERT INTO tweets (id, author_id, text, media) VALUES"
+				      " (88, 4242, 'old pic', '77:4:3:image/png;')",
+				      NULL, NULL, NULL),
+			 SQLITE_OK);
+	sqlite3_close(db);
+
+	struct store *s = open_sqlite(dir);
+	assert_non_null(s);
+	struct store_reader *r = s->ops->reader_new(s);
+	char email[EMAIL_MAX + 1] = "?";
+	assert_int_equal(r->ops->user_email(r, 4242, email), STORE_OK);
+	assert_string_equal(email, "");
+	struct tweet t;
+	assert_int_equal(r->ops->tweet_get(r, 88, &t), STORE_OK);
+	assert_int_equal(t.media_n, 1);
+	assert_string_equal(t.media_alt, "");
+	struct media m;
+	assert_int_equal(r->ops->media_get(r, 77, &m), STORE_OK);
+	assert_string_equal(m.description, "");
+	struct marker mk[MARKER_TIMELINE_COUNT];
+	assert_int_equal(r->ops->markers(r, 4242, mk), STORE_OK);
+	assert_int_equal(mk[MARKER_HOME].version, 0);
 	r->ops->reader_free(r);
 	s->ops->close(s);
 	strbuf_deinit(&err);
@@ -1748,6 +2095,9 @@ static void test_pg_commit_sequence_follows_commits(void **state)
 	    cmocka_unit_test_setup_teardown(test_blocks_and_mutes, setup, teardown),               \
 	    cmocka_unit_test_setup_teardown(test_notifications, setup, teardown),                  \
 	    cmocka_unit_test_setup_teardown(test_avatar_refused, setup, teardown),                 \
+	    cmocka_unit_test_setup_teardown(test_emails, setup, teardown),                         \
+	    cmocka_unit_test_setup_teardown(test_media_descriptions, setup, teardown),             \
+	    cmocka_unit_test_setup_teardown(test_markers, setup, teardown),                        \
 	    cmocka_unit_test_setup_teardown(test_idempotency, setup, teardown),                    \
 	    cmocka_unit_test_setup_teardown(test_concurrent_writers, setup, teardown),             \
 	    cmocka_unit_test_setup_teardown(test_reopen_keeps_data, setup, teardown)
@@ -1759,6 +2109,7 @@ int main(void)
 		cmocka_unit_test(test_migration_upgrades_v1),
 		cmocka_unit_test(test_migration_drops_unkeyed_fingerprints),
 		cmocka_unit_test(test_migration_keeps_sessions),
+		cmocka_unit_test(test_migration_adds_emails_and_descriptions),
 	};
 	const struct CMUnitTest pg_tests[] = {
 		PORT_TESTS,
