@@ -14,6 +14,7 @@
 #include "core/credentials.h"
 #include "core/graph.h"
 #include "core/health.h"
+#include "core/markers.h"
 #include "core/notifications.h"
 #include "core/tweets.h"
 #include "core/write.h"
@@ -292,6 +293,7 @@ static int chirp_start(struct chirp *ch, const struct chirp_config *cfg, struct 
 	app->tweets = tweets_new(app->writes, app->feed);
 	app->graph = graph_new(app->writes);
 	app->notifications = notifications_new(app->writes, app->feed);
+	markers_follow_writes(app->writes);
 	app->health = health_new(app->store, app->feed);
 	feed_follow_writes(app->feed, app->writes);
 	search_follow_writes(ch->search, app->writes);

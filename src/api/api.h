@@ -217,10 +217,13 @@ bool api_nullable_id(struct ctx *c, json_t *obj, const char *name, const char *i
 /* Answers a store failure that is not the handler's to explain. */
 void api_store_error(struct ctx *c, int rc);
 
-/* A log-in (api/sessions.c): the failed-log-in budget of the handle
- * from this address, then the accounts service; answers 201 {token, user}
- * (through c->answer, when set) or 401 invalid_credentials. */
-void api_login(struct ctx *c, const char *handle, size_t hlen, const char *password, size_t plen);
+/* A log-in (api/sessions.c): the failed-log-in budget of the name from
+ * this address, then the accounts service; answers 201 {token, user}
+ * (through c->answer, when set) or 401 invalid_credentials. The name is a
+ * handle ("alice", "@alice"), or an e-mail address ("alice@example.org":
+ * the account with that address, or else the handle before the '@', as
+ * apps that ask for an e-mail send a handle). */
+void api_login(struct ctx *c, const char *name, size_t len, const char *password, size_t plen);
 
 /* Sends a JSON body built by the caller. */
 void api_send(struct ctx *c, int status, const struct strbuf *body);
@@ -250,6 +253,7 @@ void api_hashtag_tweets(struct ctx *c);
 void api_public_tweets(struct ctx *c);
 void api_trends(struct ctx *c);
 void api_users_update_me(struct ctx *c);
+void api_users_me(struct ctx *c);
 void api_follows_create(struct ctx *c);
 void api_follows_delete(struct ctx *c);
 void api_followers(struct ctx *c);
@@ -271,6 +275,7 @@ void api_search_users(struct ctx *c);
 void api_media_create(struct ctx *c);
 void api_media_complete(struct ctx *c);
 void api_media_get(struct ctx *c);
+void api_media_describe(struct ctx *c);
 void api_blob_put(struct ctx *c);
 void api_blob_get(struct ctx *c);
 /* Sends a refusal of the media service (struct media_error). */

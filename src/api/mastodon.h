@@ -15,7 +15,8 @@
  *   mastodon_render.c   Account, Status, Relationship from native JSON
  *   mastodon_api.c      accounts, statuses, timelines
  *   mastodon_form.c     form and JSON parameters
- *   mastodon_media.c    one-request media uploads
+ *   mastodon_media.c    one-request media uploads, descriptions
+ *   mastodon_markers.c  read markers
  */
 #ifndef CHIRP_API_MASTODON_H
 #define CHIRP_API_MASTODON_H
@@ -131,6 +132,9 @@ void mastodon_missing_image(struct ctx *c);
 void mastodon_media_create_v1(struct ctx *c);
 void mastodon_media_create_v2(struct ctx *c);
 void mastodon_media_get(struct ctx *c);
+void mastodon_media_update(struct ctx *c);
+void mastodon_markers_get(struct ctx *c);
+void mastodon_markers_set(struct ctx *c);
 void mastodon_streaming_user(struct ctx *c);
 void mastodon_streaming_health(struct ctx *c);
 

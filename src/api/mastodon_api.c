@@ -23,13 +23,6 @@ static void set_param(struct ctx *c, unsigned i, const char *s, size_t len)
 		c->m.nparams = i + 1;
 }
 
-static void set_param_id(struct ctx *c, unsigned i, uint64_t id)
-{
-	char *s = h2o_mem_alloc_pool(&c->req->pool, 24);
-	int n = snprintf(s, 24, "%llu", (unsigned long long)id);
-	set_param(c, i, s, (size_t)n);
-}
-
 static void json_dispose(void *p)
 {
 	json_decref(*(json_t **)p);
@@ -99,9 +92,10 @@ static void answer_credentials(struct ctx *c, int status, const struct strbuf *b
 	json_t *a = mastodon_account(c, u);
 	const char *bio = json_string_value(json_object_get(u, "bio"));
 	json_object_set_new(a, "source",
-			    json_pack("{ss, ss, sb, ss, s:[], si}", "note", bio ? bio : "",
+			    json_pack("{ss, ss, sb, ss, s:[], si, s:O?}", "note", bio ? bio : "",
 				      "privacy", "public", "sensitive", 0, "language", "", "fields",
-				      "follow_requests_count", 0));
+				      "follow_requests_count", 0, "email",
+				      json_object_get(u, "email"))); /* the owner's own */
 	mastodon_send(c, 200, a);
 	json_decref(u);
 }
@@ -200,8 +194,23 @@ static void answer_unfollowed(struct ctx *c, int status, const struct strbuf *bo
  * answered with the new user's token. */
 static void answer_signed_up(struct ctx *c, int status, const struct strbuf *body)
 {
-	(void)body;
-	(void)status;
+	if (status == 409) { /* taken: Mastodon's 422 with the field's details */
+		json_t *e = parse(body);
+		bool email = json_is_string(json_object_get(e, "code")) &&
+			     strcmp(json_string_value(json_object_get(e, "code")), "email_taken") == 0;
+		json_decref(e);
+		mastodon_send(c, 422,
+			      json_pack("{ss, s:{s:[{ss, ss}]}}", "error",
+					email ? "Validation failed: Email has already been taken"
+					      : "Validation failed: Username has already been taken",
+					"details", email ? "email" : "username", "error", "ERR_TAKEN",
+					"description", "has already been taken"));
+		return;
+	}
+	if (status < 200 || status >= 300) {
+		http_send_json(c->req, status, body); /* the native refusal, as it is */
+		return;
+	}
 	json_t *p = c->body;
 	size_t hlen, plen;
 	const char *handle = mastodon_param(p, "handle", &hlen);
@@ -236,16 +245,20 @@ void mastodon_accounts_create(struct ctx *c)
 		return;
 	}
 	/* The scopes of the user token: the app token's. */
-	set_body(c, json_pack("{ss%, ss%}", "handle", user, ulen, "password", pass, plen));
+	json_t *body = json_pack("{ss%, ss%}", "handle", user, ulen, "password", pass, plen);
+	json_t *email = json_object_get(p, "email");
+	if (email) /* kept, and checked, by the native sign-up */
+		json_object_set(body, "email", email);
+	set_body(c, body);
 	c->answer = answer_signed_up;
+	c->answer_errors = true;
 	api_users_create(c);
 }
 
 void mastodon_verify_credentials(struct ctx *c)
 {
-	set_param_id(c, 0, c->user_id);
 	c->answer = answer_credentials;
-	api_users_get(c);
+	api_users_me(c);
 }
 
 void mastodon_update_credentials(struct ctx *c)

@@ -10,6 +10,9 @@
  *
  * The bytes go through chirp's own blob URL, so this needs the local blob
  * store, and a file of at most --media-part-bytes (one PUT).
+ *
+ * A `description` (alt text) rides along to the first step, and PUT
+ * /api/v1/media/{id} changes it through PATCH /v1/media/{id}.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -115,7 +118,11 @@ static void media_create(struct ctx *c, bool v2)
 	u->offset = json_integer_value(json_object_get(file, "offset"));
 	u->length = json_integer_value(json_object_get(file, "length"));
 	c->facade = u;
-	set_body(c, json_pack("{ss, sI}", "content_type", type, "size", u->length));
+	json_t *body = json_pack("{ss, sI}", "content_type", type, "size", u->length);
+	json_t *desc = json_object_get(p, "description");
+	if (desc)
+		json_object_set(body, "description", desc); /* the native step checks it */
+	set_body(c, body);
 	c->answer = answer_created;
 	api_media_create(c);
 }
@@ -150,4 +157,22 @@ void mastodon_media_get(struct ctx *c)
 {
 	c->answer = answer_media;
 	api_media_get(c);
+}
+
+/* PUT /api/v1/media/{id}: a new description (focus and thumbnail are not
+ * chirp's: ignored), through PATCH /v1/media/{id}; without one, the media
+ * as it is. 409 once the media is on a status (Mastodon answers 404). */
+void mastodon_media_update(struct ctx *c)
+{
+	json_t *p = mastodon_params(c);
+	if (!p)
+		return;
+	json_t *desc = json_object_get(p, "description");
+	c->answer = answer_media;
+	if (!desc) {
+		api_media_get(c);
+		return;
+	}
+	set_body(c, json_pack("{sO}", "description", desc));
+	api_media_describe(c);
 }

@@ -447,21 +447,6 @@ void mastodon_token_answer(struct ctx *c, int status, const struct strbuf *body)
 	json_decref(login);
 }
 
-/* The password grant's username: a handle. chirp keeps no e-mail
- * addresses yet, so "alice@…" (what an app asking for an e-mail gets)
- * names the handle before the '@'. */
-static const char *username_handle(const char *u, size_t len, size_t *hlen)
-{
-	const char *at = memchr(u, '@', len);
-	*hlen = at ? (size_t)(at - u) : len;
-	if (*hlen && u[0] == '@') { /* "@alice" */
-		const char *at2 = memchr(u + 1, '@', len - 1);
-		*hlen = (at2 ? (size_t)(at2 - u) : len) - 1;
-		return u + 1;
-	}
-	return u;
-}
-
 /* ---- authorization codes ---- */
 
 #define CODE_PLAIN (8 + 16 + 16 + MASTO_TOKEN_LEN)
@@ -540,7 +525,9 @@ void mastodon_oauth_token(struct ctx *c)
 		return;
 	}
 	if (strcmp(grant, "password") == 0) {
-		size_t ulen, plen, hlen;
+		size_t ulen, plen;
+		/* The username is what the app asked for: an e-mail address or
+		 * a handle (api_login takes either). */
 		const char *user = mastodon_param(p, "username", &ulen);
 		const char *pass = mastodon_param(p, "password", &plen);
 		if (!user || !pass) {
@@ -548,10 +535,9 @@ void mastodon_oauth_token(struct ctx *c)
 		} else if (!scopes_requested(p, cl.scopes, &c->scopes)) {
 			oauth_error(c, 400, "invalid_scope", "The requested scope is invalid");
 		} else {
-			const char *handle = username_handle(user, ulen, &hlen);
 			c->answer = mastodon_token_answer;
 			c->answer_errors = true;
-			api_login(c, handle, hlen, pass, plen);
+			api_login(c, user, ulen, pass, plen);
 		}
 	} else if (strcmp(grant, "client_credentials") == 0) {
 		unsigned bits;
@@ -689,7 +675,7 @@ static void sign_in_page(struct ctx *c, int status, const struct client *cl, jso
 	}
 	hidden(&sb, "scope", sc.data, sc.len);
 	strbuf_append_str(&sb,
-			  "<label>Handle <input name=\"username\" autocomplete=\"username\" required "
+			  "<label>Handle or e-mail <input name=\"username\" autocomplete=\"username\" required "
 			  "autofocus></label><label>Password <input name=\"password\" "
 			  "type=\"password\" autocomplete=\"current-password\" required></label>"
 			  "<button type=\"submit\">Authorise</button></form></body></html>");
@@ -766,7 +752,7 @@ static void authorize_answer(struct ctx *c, int status, const struct strbuf *bod
 		return;
 	if (status == 401 || status == 429) {
 		sign_in_page(c, status, &cl, p,
-			     status == 401 ? "Wrong handle or password." : "Too many attempts; wait "
+			     status == 401 ? "Wrong handle, e-mail or password." : "Too many attempts; wait "
 										  "a minute.");
 		json_decref(cl.reg);
 		return;
@@ -828,18 +814,17 @@ void mastodon_oauth_authorize(struct ctx *c)
 	struct client cl;
 	if (!p || !authorize_client(c, p, &cl))
 		return;
-	size_t ulen, plen, hlen;
+	size_t ulen, plen;
 	const char *user = mastodon_param(p, "username", &ulen);
 	const char *pass = mastodon_param(p, "password", &plen);
 	if (!csrf_ok(c, p)) {
 		sign_in_page(c, 403, &cl, p, "The form expired; sign in again.");
 	} else if (!user || !pass || !ulen || !plen) {
-		sign_in_page(c, 422, &cl, p, "Enter your handle and password.");
+		sign_in_page(c, 422, &cl, p, "Enter your handle or e-mail, and your password.");
 	} else {
-		const char *handle = username_handle(user, ulen, &hlen);
 		c->answer = authorize_answer;
 		c->answer_errors = true;
-		api_login(c, handle, hlen, pass, plen);
+		api_login(c, user, ulen, pass, plen);
 	}
 	json_decref(cl.reg);
 }

@@ -206,10 +206,11 @@ json_t *mastodon_attachment(struct ctx *c, json_t *m)
 			       ? json_pack("{s:{sI, sI, sf}}", "original", "width", wi, "height", hi,
 					   "aspect", hi ? (double)wi / (double)hi : 1.0)
 			       : json_null();
-	json_t *a = json_pack("{s:O, ss, s:O, s:o, s:n, s:O, s:o, s:n, s:n}", "id",
+	json_t *a = json_pack("{s:O, ss, s:O, s:o, s:n, s:O, s:o, s:O?, s:n}", "id",
 			      json_object_get(m, "id"), "type", "image", "url", url, "preview_url",
 			      absolute(c, json_object_get(m, "thumbnail_url")), "remote_url",
-			      "text_url", url, "meta", meta, "description", "blurhash");
+			      "text_url", url, "meta", meta, "description",
+			      json_object_get(m, "description"), "blurhash");
 	json_decref(url);
 	return a;
 }

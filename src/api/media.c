@@ -1,5 +1,6 @@
 /*
- * media — POST /v1/media, POST /v1/media/{id}/complete, GET /v1/media/{id}.
+ * media — POST /v1/media, POST /v1/media/{id}/complete, GET /v1/media/{id},
+ * PATCH /v1/media/{id} (the description).
  *
  * Thin: each handler reads the request, calls the media service
  * (media/media.h, which has the flow; docs/media.md for users) and sends
@@ -15,6 +16,7 @@
 
 #include "api/api.h"
 #include "api/write.h"
+#include "core/validate.h"
 #include "http/respond.h"
 #include "media/media.h"
 #include "util/log.h"
@@ -38,15 +40,42 @@ static void write_step_done(void *arg, const struct media_error *err)
 		write_submit(aw);
 }
 
+/* The "description" field (alt text): a string of validate_description,
+ * or null or absent (*s NULL, *len 0: none). With `required`, absent is a
+ * 422. Anything else is answered here (false). */
+static bool read_description(struct ctx *c, json_t *body, bool required, const char **s,
+			     size_t *len)
+{
+	json_t *v = json_object_get(body, "description");
+	*s = NULL;
+	*len = 0;
+	if (!v && required) {
+		http_send_error(c->req, 422, "invalid_description", "description is required");
+		return false;
+	}
+	if (!v || json_is_null(v))
+		return true;
+	if (!api_string(c, body, "description", false, NULL, s, len))
+		return false;
+	if (!validate_description(*s, *len)) {
+		http_send_error(c->req, 422, "invalid_description",
+				"description must be at most 1500 characters, without control "
+				"characters other than line breaks and tabs");
+		return false;
+	}
+	return true;
+}
+
 void api_media_create(struct ctx *c)
 {
 	struct media_service *m = c->app->media;
 	json_t *body = api_body(c, true);
 	if (!body)
 		return;
-	const char *type;
-	size_t tlen;
-	if (!api_string(c, body, "content_type", true, "invalid_content_type", &type, &tlen))
+	const char *type, *desc;
+	size_t tlen, dlen;
+	if (!api_string(c, body, "content_type", true, "invalid_content_type", &type, &tlen) ||
+	    !read_description(c, body, false, &desc, &dlen))
 		goto done;
 	json_t *size = json_object_get(body, "size");
 	uint64_t n = size && json_is_integer(size) && json_integer_value(size) >= 1
@@ -59,6 +88,7 @@ void api_media_create(struct ctx *c)
 	}
 	struct write *aw = api_write_new(c, STORE_W_MEDIA_CREATE);
 	media_prepare_create(m, c->user_id, type, tlen, n, &aw->sw);
+	media_prepare_description(&aw->sw, desc, dlen);
 	media_open_upload(m, &aw->sw, write_step_done, aw);
 done:
 	json_decref(body);
@@ -199,4 +229,25 @@ void api_media_get(struct ctx *c)
 	q->id = id;
 	strbuf_init(&q->json);
 	api_read(c, &q->r);
+}
+
+/* PATCH /v1/media/{id}: {"description": text or null}, the owner's, until
+ * the media is on a tweet (media_prepare_describe has the answers). */
+void api_media_describe(struct ctx *c)
+{
+	uint64_t id;
+	if (!api_param_id(c, 0, &id))
+		return;
+	json_t *body = api_body(c, true);
+	if (!body)
+		return;
+	const char *desc;
+	size_t dlen;
+	if (read_description(c, body, true, &desc, &dlen)) {
+		struct write *aw = api_write_new(c, STORE_W_MEDIA_DESCRIBE);
+		media_prepare_describe(c->user_id, id, &aw->sw);
+		media_prepare_description(&aw->sw, desc, dlen);
+		write_submit(aw);
+	}
+	json_decref(body);
 }

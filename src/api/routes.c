@@ -21,8 +21,11 @@
 #define ROUTE(m, p, h, f) {m, p, (void (*)(void))(h), f}
 
 static const struct route routes[] = {
-	ROUTE("POST", "/v1/users", api_users_create, API_IDEMPOTENT | API_BUDGET(BUDGET_SIGNUP)),
+	/* private: the answer shows the new user's e-mail address */
+	ROUTE("POST", "/v1/users", api_users_create,
+	      API_PRIVATE | API_IDEMPOTENT | API_BUDGET(BUDGET_SIGNUP)),
 	ROUTE("GET", "/v1/users/by-handle/{handle}", api_users_by_handle, 0),
+	ROUTE("GET", "/v1/users/me", api_users_me, API_AUTH), /* before {id} */
 	ROUTE("GET", "/v1/users/{id}", api_users_get, 0),
 	ROUTE("GET", "/v1/users/{id}/tweets", api_user_tweets, 0),
 	ROUTE("POST", "/v1/users/{id}/follows", api_follows_create, API_AUTH | API_IDEMPOTENT),
@@ -71,6 +74,7 @@ static const struct route routes[] = {
 	ROUTE("POST", "/v1/media", api_media_create,
 	      API_AUTH | API_IDEMPOTENT | API_BUDGET(BUDGET_MEDIA)),
 	ROUTE("GET", "/v1/media/{id}", api_media_get, API_AUTH),
+	ROUTE("PATCH", "/v1/media/{id}", api_media_describe, API_AUTH),
 	ROUTE("POST", "/v1/media/{id}/complete", api_media_complete,
 	      API_AUTH | API_BUDGET(BUDGET_MEDIA)),
 	/* Presigned: the URL's signature is the authorisation (api/blobs.c). */
@@ -140,6 +144,9 @@ static const struct route routes[] = {
 	ROUTE("POST", "/api/v2/media", mastodon_media_create_v2,
 	      API_AUTH | API_SCOPE_WRITE | API_BUDGET(BUDGET_MEDIA)),
 	ROUTE("GET", "/api/v1/media/{id}", mastodon_media_get, API_AUTH | API_SCOPE_READ | API_SCOPE_WRITE),
+	ROUTE("PUT", "/api/v1/media/{id}", mastodon_media_update, API_AUTH | API_SCOPE_WRITE),
+	ROUTE("GET", "/api/v1/markers", mastodon_markers_get, API_AUTH | API_SCOPE_READ),
+	ROUTE("POST", "/api/v1/markers", mastodon_markers_set, API_AUTH | API_SCOPE_WRITE),
 	ROUTE("GET", "/api/v1/streaming/health", mastodon_streaming_health, 0),
 	ROUTE("GET", "/api/v1/streaming/user", mastodon_streaming_user,
 	      API_AUTH | API_QUERY_TOKEN | API_SCOPE_READ),

@@ -3,14 +3,14 @@
  * service: core/accounts.h).
  *
  * Failed log-ins are counted per handle, folded to lower case (handles are
- * unique case-insensitively), and client address (gateway/ratelimit.h):
- * one address cannot guess on, or lock, an account for everyone.
+ * unique case-insensitively), or per e-mail address (hashed: no address
+ * goes into a limit's key), and client address (gateway/ratelimit.h): one
+ * address cannot guess on, or lock, an account for everyone.
  *
  * A user sees and ends only their own sessions: the user is always the
  * token's, and another user's session id is a 404 like one that does not
  * exist. Nothing here ever shows a token or its hash.
  */
-#include <ctype.h>
 #include <string.h>
 
 #include "api/api.h"
@@ -20,14 +20,24 @@
 #include "core/validate.h"
 #include "http/respond.h"
 
-void api_login(struct ctx *c, const char *handle, size_t hlen, const char *password, size_t plen)
+void api_login(struct ctx *c, const char *name, size_t len, const char *password, size_t plen)
 {
-	char folded[HANDLE_MAX + 1];
-	size_t flen = hlen < HANDLE_MAX ? hlen : HANDLE_MAX;
-	for (size_t i = 0; i < flen; i++)
-		folded[i] = (char)tolower((unsigned char)handle[i]);
-	folded[flen] = '\0';
-	if (!ratelimit_login_allowed(c->app->ratelimit, c->req, folded, flen, c->client_ip))
+	struct accounts_login_name who = {.handle = name, .handle_len = len};
+	char email[EMAIL_MAX + 1], key[ACCOUNTS_LOGIN_KEY_MAX + 1];
+	if (len && name[0] == '@') { /* "@alice", "@alice@host": a handle */
+		who.handle = name + 1;
+		const char *at = memchr(name + 1, '@', len - 1);
+		who.handle_len = at ? (size_t)(at - name - 1) : len - 1;
+	} else if (len && memchr(name, '@', len)) {
+		if (validate_email(name, len)) {
+			validate_email_fold(name, len, email);
+			who.email = email;
+		}
+		who.handle_len = (size_t)((const char *)memchr(name, '@', len) - name);
+	}
+	size_t klen = accounts_login_key(who.email, who.handle, who.handle_len, key);
+	who.budget_key = key;
+	if (!ratelimit_login_allowed(c->app->ratelimit, c->req, key, klen, c->client_ip))
 		return;
 	struct accounts_origin origin = {.ip = c->client_ip};
 	h2o_iovec_t ua;
@@ -35,20 +45,28 @@ void api_login(struct ctx *c, const char *handle, size_t hlen, const char *passw
 		origin.device = ua.base;
 		origin.device_len = ua.len;
 	}
-	accounts_login(c->app->accounts, handle, hlen, folded, password, plen, &origin,
-		       api_write_done, api_write_begin(c));
+	accounts_login(c->app->accounts, &who, password, plen, &origin, api_write_done,
+		       api_write_begin(c));
 }
 
+/* POST /v1/sessions: {handle, password}, or {email, password}; a handle
+ * field holding an address is taken as one (a form with one box). */
 void api_sessions_create(struct ctx *c)
 {
 	json_t *body = api_body(c, true);
 	if (!body)
 		return;
-	const char *handle, *password;
-	size_t hlen, plen;
-	if (api_string(c, body, "handle", true, "invalid_handle", &handle, &hlen) &&
-	    api_string(c, body, "password", true, "invalid_password", &password, &plen))
-		api_login(c, handle, hlen, password, plen);
+	const char *name = NULL, *password;
+	size_t nlen = 0, plen;
+	bool by_email = !json_object_get(body, "handle") && json_object_get(body, "email");
+	if (api_string(c, body, by_email ? "email" : "handle", true,
+		       by_email ? "invalid_email" : "invalid_handle", &name, &nlen) &&
+	    api_string(c, body, "password", true, "invalid_password", &password, &plen)) {
+		if (by_email && !memchr(name, '@', nlen))
+			http_send_error(c->req, 422, "invalid_email", "email must be an e-mail address");
+		else
+			api_login(c, name, nlen, password, plen);
+	}
 	json_decref(body);
 }
 

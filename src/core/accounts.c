@@ -43,7 +43,8 @@ struct pending {
 	char secret[PASSWORD_MAX + 1];
 	bool check;                        /* log-in: look the handle up first */
 	char handle[HANDLE_MAX + 1];       /* log-in: as sent, if it could be one */
-	char folded[HANDLE_MAX + 1];       /* log-in: whose failures are counted */
+	char email[EMAIL_MAX + 1];         /* log-in: the address to look up; "" none */
+	char folded[ACCOUNTS_LOGIN_KEY_MAX + 1]; /* log-in: whose failures are counted */
 	char client_ip[48];                /* log-in, password change: from where */
 	char token[TOKEN_TEXT_LEN + 1];    /* log-in: the new token, sent once */
 	size_t secret2_len;                /* password change: the new password */
@@ -55,12 +56,16 @@ struct pending {
 static void render_signup(struct write *w, void *arg)
 {
 	(void)arg;
+	if (w->sw.status == STORE_CONFLICT && w->sw.taken == STORE_TAKEN_EMAIL) {
+		write_render_error(w, 409, "email_taken", "that e-mail address is taken");
+		return;
+	}
 	if (w->sw.status == STORE_CONFLICT) {
 		write_render_error(w, 409, "handle_taken", "that handle is taken");
 		return;
 	}
 	w->sw.resp_status = 201;
-	render_user(&w->sw.resp_body, &w->sw.user);
+	render_user_owner(&w->sw.resp_body, &w->sw.user, w->sw.email);
 }
 
 static void render_login(struct write *w, void *arg)
@@ -87,8 +92,12 @@ static void render_profile(struct write *w, void *arg)
 				   "avatar_media_id must be your own processed image, on no tweet");
 		return;
 	}
+	if (w->sw.status == STORE_CONFLICT) {
+		write_render_error(w, 409, "email_taken", "that e-mail address is taken");
+		return;
+	}
 	w->sw.resp_status = 200;
-	render_user(&w->sw.resp_body, &w->sw.user);
+	render_user_owner(&w->sw.resp_body, &w->sw.user, w->sw.email);
 }
 
 static void render_logout(struct write *w, void *arg)
@@ -275,6 +284,8 @@ void accounts_signup(struct accounts *a, const struct accounts_signup *in,
 		memcpy(sw->in.user_create.display_name, in->display_name, in->display_name_len);
 	else
 		memcpy(sw->in.user_create.display_name, in->handle, in->handle_len);
+	if (in->email)
+		validate_email_fold(in->email, in->email_len, sw->in.user_create.email);
 	write_run_blocking(&p->w, a->hashers, hash_then_submit);
 }
 
@@ -286,7 +297,10 @@ static void check_then_submit(struct write *w)
 	struct store_reader *r = w->work.thread;
 	char stored[PWHASH_MAX];
 	struct user u;
-	int rc = p->check ? r->ops->user_credentials(r, p->handle, &u, stored) : STORE_NOT_FOUND;
+	int rc = p->email[0] ? r->ops->user_credentials_by_email(r, p->email, &u, stored)
+			     : STORE_NOT_FOUND;
+	if (rc == STORE_NOT_FOUND && p->check)
+		rc = r->ops->user_credentials(r, p->handle, &u, stored);
 	if (rc != STORE_OK && rc != STORE_NOT_FOUND) {
 		/* The store could not say: not a wrong password, and not a
 		 * failed attempt to count against the handle. */
@@ -299,8 +313,16 @@ static void check_then_submit(struct write *w)
 	sodium_memzero(p->secret, sizeof(p->secret));
 	sodium_memzero(stored, sizeof(stored));
 	if (!ok) {
-		if (p->a->login_failed)
+		if (p->a->login_failed) {
 			p->a->login_failed(p->a->login_failed_arg, p->folded, p->client_ip);
+			/* Named by its address: the account's own budget too. */
+			char own[ACCOUNTS_LOGIN_KEY_MAX + 1];
+			if (known) {
+				accounts_login_key(NULL, u.handle, strlen(u.handle), own);
+				if (strcmp(own, p->folded) != 0)
+					p->a->login_failed(p->a->login_failed_arg, own, p->client_ip);
+			}
+		}
 		write_fail(w, 401, "invalid_credentials", "wrong handle or password");
 		return;
 	}
@@ -321,20 +343,40 @@ static void device_label(char *dst, const char *src, size_t len)
 	dst[n] = '\0';
 }
 
-void accounts_login(struct accounts *a, const char *handle, size_t handle_len,
-		    const char *folded_handle, const char *password, size_t password_len,
+size_t accounts_login_key(const char *email, const char *handle, size_t handle_len, char *out)
+{
+	if (email) {
+		uint8_t h[16];
+		crypto_generichash(h, sizeof(h), (const unsigned char *)email, strlen(email), NULL, 0);
+		out[0] = '@'; /* no handle has one */
+		sodium_bin2hex(out + 1, 2 * sizeof(h) + 1, h, sizeof(h));
+		return 1 + 2 * sizeof(h);
+	}
+	size_t n = handle_len < HANDLE_MAX ? handle_len : HANDLE_MAX;
+	for (size_t i = 0; i < n; i++)
+		out[i] = (handle[i] >= 'A' && handle[i] <= 'Z') ? (char)(handle[i] - 'A' + 'a')
+								 : handle[i];
+	out[n] = '\0';
+	return n;
+}
+
+void accounts_login(struct accounts *a, const struct accounts_login_name *name,
+		    const char *password, size_t password_len,
 		    const struct accounts_origin *origin, write_done_fn done, void *arg)
 {
 	/* Log-in does not honour Idempotency-Key: a replay would have to keep
 	 * the token in clear, and tokens are stored only as hashes. */
 	struct pending *p = pending_new(a, STORE_W_SESSION_CREATE, NULL, done, arg, password,
 					password_len);
-	snprintf(p->folded, sizeof(p->folded), "%s", folded_handle);
-	/* A handle or password that could never have been accepted gets the
+	snprintf(p->folded, sizeof(p->folded), "%s", name->budget_key);
+	/* A name or password that could never have been accepted gets the
 	 * same slow "no" as a wrong one. */
-	p->check = validate_handle(handle, handle_len) && validate_password(password, password_len);
+	bool password_ok = validate_password(password, password_len);
+	p->check = password_ok && validate_handle(name->handle, name->handle_len);
 	if (p->check)
-		memcpy(p->handle, handle, handle_len);
+		memcpy(p->handle, name->handle, name->handle_len);
+	if (password_ok && name->email)
+		snprintf(p->email, sizeof(p->email), "%s", name->email);
 	if (origin) {
 		device_label(p->w.sw.in.session.device, origin->device, origin->device_len);
 		snprintf(p->w.sw.in.session.ip, sizeof(p->w.sw.in.session.ip), "%s",
@@ -371,12 +413,21 @@ void accounts_profile_update(struct accounts *a, uint64_t user_id,
 	}
 	sw->in.profile.set_avatar = in->set_avatar;
 	sw->in.profile.avatar_media_id = in->avatar_media_id;
+	sw->in.profile.set_email = in->set_email;
+	if (in->set_email)
+		validate_email_fold(in->email ? in->email : "", in->email_len, sw->in.profile.email);
 	write_submit(w);
 }
 
 int accounts_user(struct store_reader *r, uint64_t id, struct user *out)
 {
 	return r->ops->user_get(r, id, out);
+}
+
+int accounts_user_private(struct store_reader *r, uint64_t id, struct user *out, char *email)
+{
+	int rc = r->ops->user_get(r, id, out);
+	return rc ? rc : r->ops->user_email(r, id, email);
 }
 
 int accounts_user_for(struct store_reader *r, uint64_t viewer, const struct user *u)

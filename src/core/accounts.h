@@ -63,7 +63,8 @@ void accounts_start_sweep(struct accounts *a);
 void accounts_free(struct accounts *a);
 
 /* A sign-up, validated: handle and password required, display_name may be
- * NULL (then it is the handle). The strings are copied. */
+ * NULL (then it is the handle), email NULL (none) or an address
+ * (validate_email; kept folded). The strings are copied. */
 struct accounts_signup {
 	const char *handle;
 	size_t handle_len;
@@ -71,9 +72,12 @@ struct accounts_signup {
 	size_t display_name_len;
 	const char *password;
 	size_t password_len;
+	const char *email;
+	size_t email_len;
 };
 
-/* 201 User, 409 handle_taken, or 503. */
+/* 201 User with its "email" (render_user_owner), 409 handle_taken or
+ * email_taken, or 503. */
 void accounts_signup(struct accounts *a, const struct accounts_signup *in,
 		     const struct store_idem *idem, write_done_fn done, void *arg);
 
@@ -86,12 +90,32 @@ struct accounts_origin {
 	const char *ip; /* NUL-terminated */
 };
 
+/* Whom a log-in names: an e-mail address, a handle, or both (an address
+ * is looked up first, then the handle: "alice@example.org" may be Alice's
+ * address, or name the handle alice as apps that ask for an e-mail send
+ * it). The strings are copied. */
+struct accounts_login_name {
+	const char *email;  /* folded (validate_email_fold), or NULL */
+	const char *handle; /* any bytes (one no user could have finds nobody) */
+	size_t handle_len;
+	const char *budget_key; /* accounts_login_key's, for the failed-log-in budget */
+};
+
+/* The name under which failed log-ins of what a client typed are counted
+ * (gateway/ratelimit.h) into out[ACCOUNTS_LOGIN_KEY_MAX + 1]: the folded
+ * handle, or for an e-mail address "@" and a hash of it (no address goes
+ * into the limits' keys, which may live in Redis). Returns its length. */
+#define ACCOUNTS_LOGIN_KEY_MAX 40
+size_t accounts_login_key(const char *email, const char *handle, size_t handle_len, char *out);
+
 /* 201 {token, user}, or 401 invalid_credentials after as long as a real
- * check (an unknown handle or an impossible password cannot be told from a
- * wrong one). The failed-log-in hook is charged with `folded_handle` and
- * origin->ip (copied). */
-void accounts_login(struct accounts *a, const char *handle, size_t handle_len,
-		    const char *folded_handle, const char *password, size_t password_len,
+ * check (an unknown name or an impossible password cannot be told from a
+ * wrong one). The failed-log-in hook is charged with name->budget_key and
+ * origin->ip (copied), and, when the name was an e-mail address that
+ * found a user, with that user's folded handle too: guesses through the
+ * address spend the account's budget. */
+void accounts_login(struct accounts *a, const struct accounts_login_name *name,
+		    const char *password, size_t password_len,
 		    const struct accounts_origin *origin, write_done_fn done, void *arg);
 
 /* 204: the session of `token_hash`, a session of `user_id`, is revoked
@@ -142,10 +166,15 @@ struct accounts_profile {
 	size_t bio_len;
 	bool set_avatar;          /* avatar_media_id given */
 	uint64_t avatar_media_id; /* 0 clears; 422 unless the user's own ready image */
+	bool set_email;           /* email given: an address (validate_email), or */
+	const char *email;        /* email_len 0, which removes it */
+	size_t email_len;
 };
 
-/* 200 User as it is after the change. The feed re-renders the user's
- * newest cached tweets with a new display name (feed_on_author_renamed). */
+/* 200 User as it is after the change, as its owner sees it
+ * (render_user_owner); 409 email_taken if another user has the address
+ * (nothing changed). The feed re-renders the user's newest cached tweets
+ * with a new display name (feed_on_author_renamed). */
 void accounts_profile_update(struct accounts *a, uint64_t user_id,
 			     const struct accounts_profile *in, write_done_fn done, void *arg);
 
@@ -157,6 +186,9 @@ int accounts_user(struct store_reader *r, uint64_t id, struct user *out);
 int accounts_user_for(struct store_reader *r, uint64_t viewer, const struct user *u);
 int accounts_user_by_handle(struct store_reader *r, const char *handle, size_t len,
 			    struct user *out);
+/* The user `id` and its e-mail address (email[EMAIL_MAX + 1], "" for
+ * none): what only the user may read of itself. */
+int accounts_user_private(struct store_reader *r, uint64_t id, struct user *out, char *email);
 
 /* The session of a bearer token, and the token's hash: STORE_OK;
  * STORE_NOT_FOUND if the text is no token chirp made or names no live

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store/store.h" /* store_media_alt_next */
 #include "util/id.h"
 #include "util/jsonw.h"
 #include "util/timeutil.h"
@@ -54,6 +55,17 @@ void render_user(struct strbuf *sb, const struct user *u)
 	strbuf_append_char(sb, '}');
 }
 
+void render_user_owner(struct strbuf *sb, const struct user *u, const char *email)
+{
+	render_user(sb, u);
+	sb->len--; /* reopen the object */
+	if (email && email[0])
+		jsonw_field_str(sb, "email", email, 0);
+	else
+		strbuf_append_str(sb, ",\"email\":null");
+	strbuf_append_char(sb, '}');
+}
+
 void render_session(struct strbuf *sb, const struct session *s, bool current)
 {
 	char ts[RFC3339_LEN + 1];
@@ -69,6 +81,7 @@ void render_session(struct strbuf *sb, const struct session *s, bool current)
 
 static void render_media(struct strbuf *sb, const struct tweet *t)
 {
+	const char *alt = t->media_alt[0] ? t->media_alt : NULL;
 	strbuf_append_str(sb, ",\"media\":[");
 	for (unsigned i = 0; i < t->media_n; i++) {
 		const struct media_ref *m = &t->media[i];
@@ -81,6 +94,16 @@ static void render_media(struct strbuf *sb, const struct tweet *t)
 		jsonw_field_str(sb, "content_type", m->content_type, 0);
 		jsonw_field_u64(sb, "width", m->width, 0);
 		jsonw_field_u64(sb, "height", m->height, 0);
+		/* The description the media had when the tweet was posted. */
+		const char *text = NULL;
+		size_t len = 0;
+		if (alt)
+			alt = store_media_alt_next(alt, &text, &len);
+		strbuf_append_str(sb, ",\"description\":");
+		if (len)
+			jsonw_string(sb, text, len);
+		else
+			strbuf_append_str(sb, "null");
 		strbuf_append_char(sb, '}');
 	}
 	strbuf_append_char(sb, ']');

@@ -16,6 +16,10 @@
 #include "util/strbuf.h"
 
 void render_user(struct strbuf *sb, const struct user *u);
+/* The user as its owner sees it: render_user and its private fields,
+ * "email" (the address, or null for none). Only for answers to the user's
+ * own requests (sign-up, GET and PATCH /v1/users/me). */
+void render_user_owner(struct strbuf *sb, const struct user *u, const char *email);
 
 /* A Session (GET /v1/sessions): what the owner may see of one, never its
  * token or the token's hash; `current` if the request's token is its. */

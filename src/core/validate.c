@@ -4,6 +4,7 @@
 #include "core/validate.h"
 
 #include <stdint.h>
+#include <string.h>
 
 #include "core/model.h"
 #include "util/utf8.h"
@@ -159,4 +160,74 @@ bool validate_bio(const char *s, size_t len)
 {
 	size_t cp;
 	return utf8_validate(s, len, &cp) && cp <= BIO_MAX_CP && !has_control(s, len);
+}
+
+/* RFC 5322's atext: what an unquoted local part is made of, besides dots. */
+static bool email_atext(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       (c && strchr("!#$%&'*+/=?^_`{|}~-", c));
+}
+
+static bool label_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+bool validate_email(const char *s, size_t len)
+{
+	if (len < 3 || len > EMAIL_MAX)
+		return false;
+	const char *at = memchr(s, '@', len);
+	if (!at)
+		return false;
+	size_t local = (size_t)(at - s);
+	if (local < 1 || local > 64 || s[0] == '.' || s[local - 1] == '.')
+		return false;
+	for (size_t i = 0; i < local; i++)
+		if (!(email_atext(s[i]) || (s[i] == '.' && s[i + 1] != '.')))
+			return false;
+	const char *d = at + 1, *end = s + len;
+	size_t labels = 0;
+	while (d < end) {
+		const char *dot = memchr(d, '.', (size_t)(end - d));
+		const char *stop = dot ? dot : end;
+		size_t n = (size_t)(stop - d);
+		if (n < 1 || n > 63 || d[0] == '-' || stop[-1] == '-')
+			return false;
+		for (const char *p = d; p < stop; p++)
+			if (!label_char(*p) && *p != '-')
+				return false;
+		labels++;
+		if (!dot)
+			break;
+		d = dot + 1;
+		if (d == end)
+			return false; /* a trailing dot */
+	}
+	return labels >= 2;
+}
+
+void validate_email_fold(const char *s, size_t len, char *out)
+{
+	if (len > EMAIL_MAX)
+		len = EMAIL_MAX;
+	for (size_t i = 0; i < len; i++)
+		out[i] = (s[i] >= 'A' && s[i] <= 'Z') ? (char)(s[i] - 'A' + 'a') : s[i];
+	out[len] = '\0';
+}
+
+bool validate_description(const char *s, size_t len)
+{
+	size_t cp;
+	if (!utf8_validate(s, len, &cp) || cp > DESCRIPTION_MAX_CP)
+		return false;
+	const unsigned char *u = (const unsigned char *)s;
+	for (size_t i = 0; i < len; i++) {
+		if ((u[i] < 0x20 && u[i] != '\n' && u[i] != '\t') || u[i] == 0x7F)
+			return false;
+		if (u[i] == 0xC2 && i + 1 < len && u[i + 1] >= 0x80 && u[i + 1] <= 0x9F)
+			return false; /* C1 controls */
+	}
+	return true;
 }

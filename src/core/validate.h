@@ -39,4 +39,20 @@ bool validate_tweet_text(const char *s, size_t len);
  * clears the bio). */
 bool validate_bio(const char *s, size_t len);
 
+/* An e-mail address, checked for sanity rather than against all of RFC
+ * 5322: at most EMAIL_MAX bytes of ASCII; one '@'; before it 1..64 of
+ * letters, digits and !#$%&'*+/=?^_`{|}~.- with no leading, trailing or
+ * doubled dot; after it two or more dot-separated labels of letters,
+ * digits and inner hyphens, 1..63 each. No quoted local parts, no
+ * IP-literal domains, no non-ASCII (internationalised) addresses. */
+bool validate_email(const char *s, size_t len);
+/* A valid address as chirp keeps and compares it: lower-cased (addresses
+ * are unique case-insensitively, as Mastodon's are), into
+ * out[EMAIL_MAX + 1]. */
+void validate_email_fold(const char *s, size_t len, char *out);
+
+/* A media's description (alt text): 0..1500 code points of valid UTF-8,
+ * no control characters but line breaks and tabs (empty: none). */
+bool validate_description(const char *s, size_t len);
+
 #endif

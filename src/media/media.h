@@ -165,6 +165,20 @@ void media_prepare_complete(const struct media *md, struct store_write *w);
 void media_check_upload(struct media_service *m, const struct media *md,
 			char (*etags)[BLOB_ETAG_LEN + 1], media_step_fn done, void *arg);
 
+/* ---- descriptions (alt text) ---- */
+
+/* Sets the description that a STORE_W_MEDIA_CREATE or STORE_W_MEDIA_DESCRIBE
+ * write carries: text[0..len), validated (validate_description); len 0
+ * for none. */
+void media_prepare_description(struct store_write *w, const char *text, size_t len);
+
+/* Fills the STORE_W_MEDIA_DESCRIBE write `w` (PATCH /v1/media/{id}):
+ * `owner_id`'s media `id` gets the description media_prepare_description
+ * set. Its answer: 200 Media; 404 for a missing media or someone else's;
+ * 409 media_attached once the media is on a tweet (or an avatar), whose
+ * copy of the description then stays as it was posted. */
+void media_prepare_describe(uint64_t owner_id, uint64_t id, struct store_write *w);
+
 /* ---- GET /v1/media/{id} ---- */
 
 /* Appends the Media JSON of `owner_id`'s media `id` to `out`: 0, or -1

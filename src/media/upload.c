@@ -113,6 +113,10 @@ void media_render(struct media_service *m, struct strbuf *b, const struct media 
 		jsonw_field_u64(b, "attempts", md->attempts, 0);
 	if (md->error[0])
 		jsonw_field_str(b, "error", md->error, 0);
+	if (md->description[0])
+		jsonw_field_str(b, "description", md->description, 0);
+	else
+		strbuf_append_str(b, ",\"description\":null");
 	strbuf_append_char(b, '}');
 }
 
@@ -133,6 +137,21 @@ static void render(struct write *write, void *arg)
 	}
 }
 
+static void render_describe(struct write *write, void *arg)
+{
+	struct media_service *m = arg;
+	struct store_write *w = &write->sw;
+	if (w->status == STORE_CONFLICT) {
+		write_render_error(write, 409, "media_attached",
+				   "a media's description can change only until it is on a tweet");
+		return;
+	}
+	if (write_render_not_found(write))
+		return;
+	w->resp_status = 200;
+	media_render(m, &w->resp_body, &w->media, false);
+}
+
 static void on_complete(void *arg, const struct store_write *w)
 {
 	struct media_service *m = arg;
@@ -144,6 +163,7 @@ void media_follow_writes(struct media_service *m, struct writes *ws)
 {
 	writes_define(ws, STORE_W_MEDIA_CREATE, render, m);
 	writes_define(ws, STORE_W_MEDIA_COMPLETE, render, m);
+	writes_define(ws, STORE_W_MEDIA_DESCRIBE, render_describe, m);
 	writes_after_commit(ws, STORE_W_MEDIA_COMPLETE, on_complete, m);
 }
 
@@ -176,6 +196,22 @@ void media_prepare_create(struct media_service *m, uint64_t owner_id, const char
 	w->in.media_create.parts = media_parts(m, size);
 	memcpy(w->in.media_create.claimed_type, type, type_len);
 	w->in.media_create.claimed_type[type_len] = '\0';
+}
+
+void media_prepare_description(struct store_write *w, const char *text, size_t len)
+{
+	char *dst = w->kind == STORE_W_MEDIA_CREATE ? w->in.media_create.description
+						    : w->in.media_describe.description;
+	if (len > DESCRIPTION_MAX)
+		len = DESCRIPTION_MAX; /* validated before: never */
+	memcpy(dst, text, len);
+	dst[len] = '\0';
+}
+
+void media_prepare_describe(uint64_t owner_id, uint64_t id, struct store_write *w)
+{
+	w->in.media_describe.owner_id = owner_id;
+	w->in.media_describe.media_id = id;
 }
 
 /* A blob call for the API, off the loop, and who to tell how it went. */

@@ -275,7 +275,7 @@ def test_authorize_wrong_password_shows_the_form_again(api, app, make_user):
     u.password = "not the password"
     r = submit_sign_in(api, authorize_page(api, app), u)
     assert r.status == 401
-    assert "Wrong handle or password" in r.body.decode()
+    assert "Wrong handle, e-mail or password" in r.body.decode()
 
 
 @pytest.mark.parametrize("change", ["client", "redirect", "scope"])
@@ -315,9 +315,30 @@ def test_sign_up_with_an_app_token(api, app):
     assert r.status == 200, r
     me = api.get("/api/v1/accounts/verify_credentials", token=r.json["access_token"])
     assert me.json["username"] == handle
-    # the handle is taken now
-    r = api.post("/api/v1/accounts", body, token=tok)
-    assert r.status == 409 and "error" in r.json
+    # the e-mail address is kept: the owner sees it, and it is taken now
+    assert me.json["source"]["email"] == handle + "@example.org"
+    r = api.post("/api/v1/accounts", dict(body, username=handle + "x",
+                                          email=handle.upper() + "@EXAMPLE.org"), token=tok)
+    assert r.status == 422, r
+    assert r.json["details"]["email"][0]["error"] == "ERR_TAKEN" and "error" in r.json
+    # and so is the handle (Mastodon's 422, with the field)
+    r = api.post("/api/v1/accounts", dict(body, email="other." + handle + "@example.org"),
+                 token=tok)
+    assert r.status == 422, r
+    assert r.json["details"]["username"][0]["error"] == "ERR_TAKEN"
+    # a malformed address is refused before anything is made
+    r = api.post("/api/v1/accounts", dict(body, username=handle + "y", email="not-an-address"),
+                 token=tok)
+    assert r.status == 422 and "error" in r.json
+    assert api.get("/api/v1/accounts/lookup?acct=" + handle + "y").status == 404
+    # toot's log-in asks for the e-mail: it names the account
+    r = api.post("/oauth/token", {"grant_type": "password", "client_id": app["client_id"],
+                                  "client_secret": app["client_secret"],
+                                  "username": handle.upper() + "@Example.org",
+                                  "password": password})
+    assert r.status == 200, r
+    me = api.get("/api/v1/accounts/verify_credentials", token=r.json["access_token"])
+    assert me.json["username"] == handle
     # an app token is no user token
     assert api.get("/api/v1/accounts/verify_credentials", token=tok).status == 401
 

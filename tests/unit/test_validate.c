@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/model.h"
 #include "core/validate.h"
 
 /* Returns a heap string of `n` copies of `unit` (caller frees); *len gets
@@ -414,9 +415,82 @@ static void test_tweet_rejects_bad_utf8(void **state)
 	assert_false(LIT(validate_tweet_text, "\xf4\x90\x80\x80"));
 }
 
+static bool email(const char *s)
+{
+	return validate_email(s, strlen(s));
+}
+
+static void test_email_accepts(void **state)
+{
+	(void)state;
+	assert_true(email("ann@example.org"));
+	assert_true(email("Ann.Lee+chirp@mail.Example-1.co.uk"));
+	assert_true(email("o'brien_{x}@a.b"));
+	char fold[EMAIL_MAX + 1];
+	validate_email_fold("Ann.Lee@Example.ORG", 19, fold);
+	assert_string_equal(fold, "ann.lee@example.org");
+	/* 64 bytes before the '@', EMAIL_MAX in all */
+	char s[EMAIL_MAX + 2];
+	memset(s, 'a', 64);
+	strcpy(s + 64, "@b.c");
+	assert_true(email(s));
+	s[64] = 'a';
+	strcpy(s + 65, "@b.c");
+	assert_false(email(s)); /* 65 */
+	memset(s, 'a', EMAIL_MAX);
+	s[EMAIL_MAX] = '\0';
+	s[10] = '@';
+	for (int i = 70; i < EMAIL_MAX; i += 60)
+		s[i] = '.';
+	assert_true(email(s));
+	s[EMAIL_MAX] = 'a';
+	s[EMAIL_MAX + 1] = '\0';
+	assert_false(email(s)); /* one byte too many */
+}
+
+static void test_email_rejects(void **state)
+{
+	(void)state;
+	const char *bad[] = {"", "@", "a@", "@b.c", "ab.c", "a@b", "a@@b.c", "a@b@c.d", ".a@b.c",
+			     "a.@b.c", "a..b@c.d", "a b@c.d", "a@b .c", "a@-b.c", "a@b-.c", "a@b..c",
+			     "a@b.c.", "a@.b.c", "\"a\"@b.c", "a@[127.0.0.1]", "a(b)@c.d",
+			     "\xc3\xa9@b.c", "a@\xc3\xa9.fr", "a\n@b.c", "a@b.c\n", "a<b>@c.d"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (email(bad[i]))
+			fail_msg("accepted '%s'", bad[i]);
+	assert_false(validate_email("a\0b@c.d", 7)); /* NUL inside */
+	char label[80];
+	memset(label, 'x', 64);
+	strcpy(label + 64, ".com");
+	char s[100] = "a@";
+	strcat(s, label);
+	assert_false(email(s)); /* a 64-byte label */
+}
+
+static void test_description(void **state)
+{
+	(void)state;
+	size_t len;
+	assert_true(validate_description("", 0));
+	assert_true(validate_description("two lines\n\tand a tab", 20));
+	char *s = repeat("\xe6\x97\xa5", DESCRIPTION_MAX_CP, &len); /* 1500 CJK characters */
+	assert_true(validate_description(s, len));
+	free(s);
+	s = repeat("a", DESCRIPTION_MAX_CP + 1, &len);
+	assert_false(validate_description(s, len));
+	free(s);
+	assert_false(validate_description("bell\a", 5));
+	assert_false(validate_description("nul\0x", 5));
+	assert_false(validate_description("\xc2\x85", 2)); /* C1 */
+	assert_false(validate_description("\xff", 1));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_email_accepts),
+	    cmocka_unit_test(test_email_rejects),
+	    cmocka_unit_test(test_description),
 	    cmocka_unit_test(test_handle_accepts),
 	    cmocka_unit_test(test_handle_rejects),
 	    cmocka_unit_test(test_handle_every_single_byte),
