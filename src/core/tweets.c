@@ -29,7 +29,7 @@ static void render_post(struct write *w, void *arg)
 	if (w->sw.status == STORE_INVALID) {
 		write_render_error(w, 422, "invalid_media",
 				   "each media id must be your own, processed (ready) and not on "
-				   "another tweet");
+				   "another tweet, their descriptions at most 6000 bytes together");
 		return;
 	}
 	if (w->sw.status == STORE_NOT_FOUND) {

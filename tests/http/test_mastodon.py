@@ -866,3 +866,104 @@ def test_media_refusals(api, masto_user):
     body, ctype = multipart({}, b"")
     r = api.post("/api/v1/media", body=body, content_type=ctype, token=masto_user.mtoken)
     assert r.status == 422, r
+
+
+def test_media_description_upload_update_and_status(api, app, masto_user, make_user):
+    import time
+    from test_media import jpeg
+    body, ctype = multipart({"description": "a red square"}, jpeg(40, 30))
+    r = api.post("/api/v2/media", body=body, content_type=ctype, token=masto_user.mtoken)
+    assert r.status == 202, r
+    mid = r.json["id"]
+    assert r.json["description"] == "a red square"
+    # changed before it is on a status
+    r = api.request("PUT", f"/api/v1/media/{mid}", body=form({"description": "a blue square"}),
+                    content_type=FORM, token=masto_user.mtoken)
+    assert r.status in (200, 206) and r.json["description"] == "a blue square", r
+    # without a description: the media as it is
+    r = api.request("PUT", f"/api/v1/media/{mid}", {"focus": "0.0,0.0"}, token=masto_user.mtoken)
+    assert r.status in (200, 206) and r.json["description"] == "a blue square", r
+    # refused: too long, someone else's, a read-only token; nothing changes
+    r = api.request("PUT", f"/api/v1/media/{mid}", {"description": "x" * 1501},
+                    token=masto_user.mtoken)
+    assert r.status == 422 and "error" in r.json, r
+    other = make_user("m")
+    other_tok = password_token(api, app, other)
+    r = api.request("PUT", f"/api/v1/media/{mid}", {"description": "mine"}, token=other_tok)
+    assert r.status == 404 and "error" in r.json, r
+    read_only = password_token(api, app, masto_user, scope="read")
+    r = api.request("PUT", f"/api/v1/media/{mid}", {"description": "ro"}, token=read_only)
+    assert r.status == 403, r
+    deadline = time.time() + 20
+    while True:
+        r = api.get(f"/api/v1/media/{mid}", token=masto_user.mtoken)
+        if r.status == 200:
+            break
+        assert r.status == 206 and time.time() < deadline, r
+        time.sleep(0.1)
+    assert r.json["description"] == "a blue square"
+    s = post_status(api, masto_user, "described", media_ids=[mid])
+    assert s["media_attachments"][0]["description"] == "a blue square"
+    got = api.get(f"/api/v1/statuses/{s['id']}").json
+    assert got["media_attachments"][0]["description"] == "a blue square"
+    home = api.get("/api/v1/timelines/home", token=masto_user.mtoken).json
+    assert home[0]["media_attachments"][0]["description"] == "a blue square"
+    # on a status now: its description stays (chirp answers 409; Mastodon 404)
+    r = api.request("PUT", f"/api/v1/media/{mid}", {"description": "later"},
+                    token=masto_user.mtoken)
+    assert r.status == 409 and "error" in r.json, r
+    assert api.get(f"/api/v1/statuses/{s['id']}").json["media_attachments"][0][
+        "description"] == "a blue square"
+    # an upload without one shows null, as Mastodon does
+    body, ctype = multipart({}, jpeg(8, 8))
+    r = api.post("/api/v2/media", body=body, content_type=ctype, token=masto_user.mtoken)
+    assert r.status == 202 and r.json["description"] is None, r
+    body, ctype = multipart({"description": "bell\u0007"}, jpeg(8, 8))
+    r = api.post("/api/v2/media", body=body, content_type=ctype, token=masto_user.mtoken)
+    assert r.status == 422 and "error" in r.json, r
+
+
+def test_markers(api, app, masto_user, make_user):
+    tok = masto_user.mtoken
+    r = api.get("/api/v1/markers?timeline[]=home&timeline[]=notifications", token=tok)
+    assert r.status == 200 and r.json == {}, r
+    r = api.post("/api/v1/markers", body=form({"home[last_read_id]": "103206604258487607"}),
+                 content_type=FORM, token=tok)
+    assert r.status == 200, r
+    assert r.json["home"]["last_read_id"] == "103206604258487607"
+    assert r.json["home"]["version"] == 1 and TIME_MS.match(r.json["home"]["updated_at"])
+    assert "notifications" not in r.json
+    r = api.post("/api/v1/markers", {"home": {"last_read_id": "103206604258487700"},
+                                     "notifications": {"last_read_id": "35098814"}}, token=tok)
+    assert r.status == 200, r
+    assert r.json["home"] == dict(r.json["home"], last_read_id="103206604258487700", version=2)
+    assert r.json["notifications"]["version"] == 1
+    r = api.get("/api/v1/markers?timeline[]=home", token=tok)
+    assert list(r.json) == ["home"] and r.json["home"]["version"] == 2
+    both = api.get("/api/v1/markers?timeline[]=home&timeline[]=notifications&timeline[]=x",
+                   token=tok).json
+    assert both["notifications"]["last_read_id"] == "35098814"
+    assert api.get("/api/v1/markers?timeline=notifications", token=tok).json == \
+        {"notifications": both["notifications"]}
+    # bad input changes nothing
+    for bad in ({"home[last_read_id]": "not-an-id"}, {"home[last_read_id]": ""},
+                {"notifications[last_read_id]": "-1"}, {}, {"home[other]": "1"}):
+        r = api.post("/api/v1/markers", body=form(bad), content_type=FORM, token=tok)
+        assert r.status == 422 and "error" in r.json, (bad, r)
+    r = api.post("/api/v1/markers", {"home": {"last_read_id": 5},
+                                     "notifications": {"last_read_id": "x"}}, token=tok)
+    assert r.status == 422, r
+    assert api.get("/api/v1/markers?timeline[]=home&timeline[]=notifications",
+                   token=tok).json == both
+    # scopes: reading needs read, setting write; and a user's are their own
+    read_only = password_token(api, app, masto_user, scope="read")
+    assert api.get("/api/v1/markers?timeline[]=home", token=read_only).json == \
+        {"home": both["home"]}
+    r = api.post("/api/v1/markers", {"home": {"last_read_id": "1"}}, token=read_only)
+    assert r.status == 403, r
+    write_only = password_token(api, app, masto_user, scope="write")
+    assert api.get("/api/v1/markers?timeline[]=home", token=write_only).status == 403
+    assert api.get("/api/v1/markers?timeline[]=home").status == 401
+    other = password_token(api, app, make_user("m"))
+    assert api.get("/api/v1/markers?timeline[]=home&timeline[]=notifications",
+                   token=other).json == {}
