@@ -204,7 +204,8 @@ void media_prepare_description(struct store_write *w, const char *text, size_t l
 						    : w->in.media_describe.description;
 	if (len > DESCRIPTION_MAX)
 		len = DESCRIPTION_MAX; /* validated before: never */
-	memcpy(dst, text, len);
+	if (len) /* text may be NULL then */
+		memcpy(dst, text, len);
 	dst[len] = '\0';
 }
 

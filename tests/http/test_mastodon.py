@@ -258,6 +258,29 @@ def test_authorize_oob_shows_the_code(api, app, make_user):
     assert r.status == 200, r
 
 
+def test_authorize_page_takes_the_e_mail_address(api, app, make_user):
+    u = make_user("m")
+    email = "page." + u.handle + "@example.org"  # not a handle: only the address logs in
+    r = api.request("PATCH", "/v1/users/me", {"email": email}, token=u.token)
+    assert r.status == 200, r
+    page = authorize_page(api, app)
+    assert "Handle or e-mail" in page.body.decode()
+
+    class ByEmail:
+        handle = email.upper()
+        password = u.password
+    r = submit_sign_in(api, page, ByEmail)
+    assert r.status == 200, r
+    code = re.search(r'<code id="code">([^<]+)</code>', r.body.decode()).group(1)
+    r = api.post("/oauth/token", {"grant_type": "authorization_code",
+                                  "client_id": app["client_id"],
+                                  "client_secret": app["client_secret"], "code": code,
+                                  "redirect_uri": OOB})
+    assert r.status == 200, r
+    me = api.get("/api/v1/accounts/verify_credentials", token=r.json["access_token"])
+    assert me.json["username"] == u.handle and me.json["source"]["email"] == email
+
+
 def test_authorize_csrf(api, app, make_user):
     u = make_user("m")
     page = authorize_page(api, app)
@@ -305,7 +328,8 @@ def app_token(api, app, scope="read write"):
 
 def test_sign_up_with_an_app_token(api, app):
     handle, password = random_handle("s"), random_password()
-    body = {"username": handle, "email": handle + "@example.org", "password": password,
+    email = "mail." + handle + "@example.org"  # not a handle: only the address logs in
+    body = {"username": handle, "email": email, "password": password,
             "agreement": "true", "locale": "en"}
     assert api.post("/api/v1/accounts", body).status == 401
     tok = app_token(api, app)
@@ -316,9 +340,9 @@ def test_sign_up_with_an_app_token(api, app):
     me = api.get("/api/v1/accounts/verify_credentials", token=r.json["access_token"])
     assert me.json["username"] == handle
     # the e-mail address is kept: the owner sees it, and it is taken now
-    assert me.json["source"]["email"] == handle + "@example.org"
-    r = api.post("/api/v1/accounts", dict(body, username=handle + "x",
-                                          email=handle.upper() + "@EXAMPLE.org"), token=tok)
+    assert me.json["source"]["email"] == email
+    r = api.post("/api/v1/accounts", dict(body, username=handle + "x", email=email.upper()),
+                 token=tok)
     assert r.status == 422, r
     assert r.json["details"]["email"][0]["error"] == "ERR_TAKEN" and "error" in r.json
     # and so is the handle (Mastodon's 422, with the field)
@@ -334,8 +358,7 @@ def test_sign_up_with_an_app_token(api, app):
     # toot's log-in asks for the e-mail: it names the account
     r = api.post("/oauth/token", {"grant_type": "password", "client_id": app["client_id"],
                                   "client_secret": app["client_secret"],
-                                  "username": handle.upper() + "@Example.org",
-                                  "password": password})
+                                  "username": email.upper(), "password": password})
     assert r.status == 200, r
     me = api.get("/api/v1/accounts/verify_credentials", token=r.json["access_token"])
     assert me.json["username"] == handle

@@ -109,3 +109,22 @@ def test_favourite_follow_and_delete(chirp, toot, alice):
     mine = status_id(toot("post", "soon gone"))
     toot("delete", mine)
     assert api.get(f"/v1/tweets/{mine}").status == 404
+
+
+def test_log_in_with_the_e_mail_address(chirp, tmp_path):
+    """toot asks for an e-mail: the account's address logs it in (its own
+    config dir, so the other tests' account stays the active one)."""
+    api = chirp.client()
+    carol = create_user(api, prefix="tootc")
+    email = "Carol." + carol.handle + "@Example.org"  # not a handle: only the address logs in
+    r = api.request("PATCH", "/v1/users/me", {"email": email}, token=carol.token)
+    assert r.status == 200, r
+    env = dict(os.environ, XDG_CONFIG_HOME=str(tmp_path), HOME=str(tmp_path), NO_COLOR="1",
+               COLUMNS="200", TERM="dumb")
+    host = "%s:%d" % chirp.address()
+    p = subprocess.run([TOOT, "login_cli", "-i", host, "--disable-https", "-e", email.lower()],
+                       input=carol.password + "\n", capture_output=True, text=True, env=env,
+                       timeout=60)
+    assert p.returncode == 0 and "Successfully logged in" in p.stdout + p.stderr, p
+    p = subprocess.run([TOOT, "whoami"], capture_output=True, text=True, env=env, timeout=60)
+    assert "@" + carol.handle in p.stdout, p
