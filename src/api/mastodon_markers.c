@@ -80,8 +80,8 @@ static int last_read_id(struct ctx *c, json_t *p, const char *name, uint64_t *id
 	char key[64];
 	snprintf(key, sizeof(key), "%s[last_read_id]", name);
 	json_t *obj = json_object_get(p, name);
-	json_t *v = json_is_object(obj) ? json_object_get(obj, "last_read_id")
-					: json_object_get(p, key);
+	json_t *v =
+	    json_is_object(obj) ? json_object_get(obj, "last_read_id") : json_object_get(p, key);
 	if (!obj && !v)
 		return 0;
 	const char *s = json_string_value(v);
@@ -105,16 +105,18 @@ void mastodon_markers_set(struct ctx *c)
 	bool set[MARKER_TIMELINE_COUNT] = {0}, any = false;
 	uint64_t last[MARKER_TIMELINE_COUNT] = {0};
 	for (int t = 0; t < MARKER_TIMELINE_COUNT; t++) {
-		int rc = last_read_id(c, p, markers_timeline_name((enum marker_timeline)t), &last[t]);
+		int rc =
+		    last_read_id(c, p, markers_timeline_name((enum marker_timeline)t), &last[t]);
 		if (rc < 0)
 			return;
 		set[t] = rc == 1;
 		any = any || set[t];
 	}
 	if (!any) {
-		mastodon_error(c, 422, "home[last_read_id] or notifications[last_read_id] is required");
+		mastodon_error(c, 422,
+		               "home[last_read_id] or notifications[last_read_id] is required");
 		return;
 	}
 	markers_set(c->app->writes, c->user_id, set, last, &c->idem, api_write_done,
-		    api_write_begin(c));
+	            api_write_begin(c));
 }
