@@ -131,7 +131,5 @@ void mastodon_missing_image(struct ctx *c);
 void mastodon_media_create_v1(struct ctx *c);
 void mastodon_media_create_v2(struct ctx *c);
 void mastodon_media_get(struct ctx *c);
-void mastodon_streaming_user(struct ctx *c);
-void mastodon_streaming_health(struct ctx *c);
 
 #endif
