@@ -135,7 +135,5 @@ void mastodon_media_get(struct ctx *c);
 void mastodon_media_update(struct ctx *c);
 void mastodon_markers_get(struct ctx *c);
 void mastodon_markers_set(struct ctx *c);
-void mastodon_streaming_user(struct ctx *c);
-void mastodon_streaming_health(struct ctx *c);
 
 #endif

@@ -809,59 +809,6 @@ void mastodon_search(struct ctx *c)
 	api_search_users(c);
 }
 
-/* ---- streaming ---- */
-
-/* A tweet of the live feed as Mastodon's `update` event: its Status, on
- * one data line (JSON has no raw newline). */
-static void stream_update(struct ctx *c, struct strbuf *out, uint64_t id, const char *json,
-			  size_t len)
-{
-	json_t *t = json_loadb(json, len, 0, NULL);
-	if (!t)
-		return;
-	json_t *s = mastodon_status(c, t);
-	char *text = json_dumps(s, JSON_COMPACT);
-	strbuf_appendf(out, "id: %llu\nevent: update\ndata: ", (unsigned long long)id);
-	strbuf_append_str(out, text);
-	strbuf_append_str(out, "\n\n");
-	free(text);
-	json_decref(s);
-	json_decref(t);
-}
-
-/* A notification of the live feed as Mastodon's `notification` event. */
-static void stream_notification(struct ctx *c, struct strbuf *out, const char *json, size_t len)
-{
-	json_t *n = json_loadb(json, len, 0, NULL);
-	if (!n)
-		return;
-	json_t *m = mastodon_notification(c, n);
-	char *text = json_dumps(m, JSON_COMPACT);
-	strbuf_append_str(out, "event: notification\ndata: ");
-	strbuf_append_str(out, text);
-	strbuf_append_str(out, "\n\n");
-	free(text);
-	json_decref(m);
-	json_decref(n);
-}
-
-/* GET /api/v1/streaming/user (and /api/v1/streaming/user/notification's
- * parent): the home timeline's live feed as Mastodon's SSE, with the
- * reader's notifications. */
-void mastodon_streaming_user(struct ctx *c)
-{
-	mastodon_base_url(c); /* computed once, not per event */
-	c->stream_tweet = stream_update;
-	c->stream_notification = stream_notification;
-	api_feed_stream(c);
-}
-
-/* GET /api/v1/streaming/health */
-void mastodon_streaming_health(struct ctx *c)
-{
-	http_send(c->req, 200, "text/plain", "OK", 2);
-}
-
 /* ---- relationships ---- */
 
 #define RELATIONSHIPS_MAX 40

@@ -240,16 +240,24 @@ static void queue_error(struct wsc *w, const char *message)
 
 /* A native Tweet's JSON as Mastodon's Status, as a string; NULL if it
  * does not parse. Caller frees. */
+/* chirp's JSON of a Tweet or a Notification as Mastodon's (`render`),
+ * malloc'd; NULL if it does not parse. */
+static char *rendered(struct ctx *c, const char *json, size_t len,
+		      json_t *(*render)(struct ctx *c, json_t *v))
+{
+	json_t *v = json_loadb(json, len, 0, NULL);
+	if (!v)
+		return NULL;
+	json_t *m = render(c, v);
+	char *text = m ? json_dumps(m, JSON_COMPACT) : NULL;
+	json_decref(m);
+	json_decref(v);
+	return text;
+}
+
 static char *status_of(struct wsc *w, const char *json, size_t len)
 {
-	json_t *t = json_loadb(json, len, 0, NULL);
-	if (!t)
-		return NULL;
-	json_t *s = mastodon_status(&w->cx, t);
-	char *text = json_dumps(s, JSON_COMPACT);
-	json_decref(s);
-	json_decref(t);
-	return text;
+	return rendered(&w->cx, json, len, mastodon_status);
 }
 
 static void id_payload(char *buf, uint64_t id)
@@ -285,11 +293,7 @@ static void sink_deleted(void *arg, uint64_t id)
 static void sink_notification(void *arg, const char *json, size_t len)
 {
 	struct wsc *w = arg;
-	json_t *n = json_loadb(json, len, 0, NULL);
-	json_t *m = n ? mastodon_notification(&w->cx, n) : NULL;
-	char *text = m ? json_dumps(m, JSON_COMPACT) : NULL;
-	json_decref(m);
-	json_decref(n);
+	char *text = rendered(&w->cx, json, len, mastodon_notification);
 	if (!text)
 		return;
 	if (w->user)
@@ -673,19 +677,42 @@ void mastodon_streaming_ws(struct ctx *c)
 
 /* ---- the SSE forms ----------------------------------------------------------------- */
 
-/* A tweet as Mastodon's SSE `update` event (api/stream.c's stream_tweet). */
+/* A tweet as Mastodon's SSE `update` event (api/stream.c's stream_tweet),
+ * its Status on one data line (JSON has no raw newline). */
 static void sse_update(struct ctx *c, struct strbuf *out, uint64_t id, const char *json,
 		       size_t len)
 {
-	json_t *t = json_loadb(json, len, 0, NULL);
-	if (!t)
-		return;
-	json_t *s = mastodon_status(c, t);
-	char *text = json_dumps(s, JSON_COMPACT);
-	strbuf_appendf(out, "id: %llu\nevent: update\ndata: %s\n\n", (unsigned long long)id, text);
+	char *text = rendered(c, json, len, mastodon_status);
+	if (text)
+		strbuf_appendf(out, "id: %llu\nevent: update\ndata: %s\n\n", (unsigned long long)id,
+			       text);
 	free(text);
-	json_decref(s);
-	json_decref(t);
+}
+
+/* A notification of the live feed as Mastodon's `notification` event. */
+static void stream_notification(struct ctx *c, struct strbuf *out, const char *json, size_t len)
+{
+	char *text = rendered(c, json, len, mastodon_notification);
+	if (text)
+		strbuf_appendf(out, "event: notification\ndata: %s\n\n", text);
+	free(text);
+}
+
+/* GET /api/v1/streaming/user (and /api/v1/streaming/user/notification's
+ * parent): the home timeline's live feed as Mastodon's SSE, with the
+ * reader's notifications. */
+void mastodon_streaming_user(struct ctx *c)
+{
+	mastodon_base_url(c); /* computed once, not per event */
+	c->stream_tweet = sse_update;
+	c->stream_notification = stream_notification;
+	api_feed_stream(c);
+}
+
+/* GET /api/v1/streaming/health */
+void mastodon_streaming_health(struct ctx *c)
+{
+	http_send(c->req, 200, "text/plain", "OK", 2);
 }
 
 void mastodon_streaming_public(struct ctx *c)

@@ -1635,16 +1635,13 @@ static int pg_author_tweet_ids(struct store_reader *base, uint64_t author_id,
 	return STORE_OK;
 }
 
-static int pg_hashtag_tweet_ids(struct store_reader *base, const char *tag,
-				const struct store_page *p, uint64_t *ids, size_t *n)
+/* The ids (column 0) of page statement `desc` (or `asc` for an
+ * oldest-first page) with its page arguments in `a`, newest first. */
+static int page_of_ids(struct store_reader *base, enum stmt desc, enum stmt asc,
+		       const struct args *a, const struct store_page *p, uint64_t *ids, size_t *n)
 {
-	struct args a = {0};
-	arg_text(&a, tag);
-	arg_u64(&a, p->before);
-	arg_u64(&a, p->after);
-	arg_int(&a, (int)p->limit);
 	*n = 0;
-	PGresult *r = query(rconn(base), p->oldest_first ? R_HASHTAG_IDS_ASC : R_HASHTAG_IDS, &a);
+	PGresult *r = query(rconn(base), p->oldest_first ? asc : desc, a);
 	if (!r)
 		return STORE_ERROR;
 	for (int i = 0; i < PQntuples(r) && *n < p->limit; i++)
@@ -1655,6 +1652,17 @@ static int pg_hashtag_tweet_ids(struct store_reader *base, const char *tag,
 	return STORE_OK;
 }
 
+static int pg_hashtag_tweet_ids(struct store_reader *base, const char *tag,
+				const struct store_page *p, uint64_t *ids, size_t *n)
+{
+	struct args a = {0};
+	arg_text(&a, tag);
+	arg_u64(&a, p->before);
+	arg_u64(&a, p->after);
+	arg_int(&a, (int)p->limit);
+	return page_of_ids(base, R_HASHTAG_IDS, R_HASHTAG_IDS_ASC, &a, p, ids, n);
+}
+
 static int pg_public_tweet_ids(struct store_reader *base, const struct store_page *p,
 			       uint64_t *ids, size_t *n)
 {
@@ -1662,16 +1670,7 @@ static int pg_public_tweet_ids(struct store_reader *base, const struct store_pag
 	arg_u64(&a, p->before);
 	arg_u64(&a, p->after);
 	arg_int(&a, (int)p->limit);
-	*n = 0;
-	PGresult *r = query(rconn(base), p->oldest_first ? R_PUBLIC_IDS_ASC : R_PUBLIC_IDS, &a);
-	if (!r)
-		return STORE_ERROR;
-	for (int i = 0; i < PQntuples(r) && *n < p->limit; i++)
-		ids[(*n)++] = col_u64(r, i, 0);
-	PQclear(r);
-	if (p->oldest_first)
-		REVERSE(ids, *n, uint64_t);
-	return STORE_OK;
+	return page_of_ids(base, R_PUBLIC_IDS, R_PUBLIC_IDS_ASC, &a, p, ids, n);
 }
 
 static int pg_trends(struct store_reader *base, uint64_t since_ms, struct store_trend *out,

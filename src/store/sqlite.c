@@ -1260,13 +1260,10 @@ static int sqlite_descendant_ids(struct store_reader *base, uint64_t tweet_id, s
 	return id_walk((struct sqlite_reader *)base, R_DESCENDANTS, tweet_id, max, ids, n);
 }
 
-static int sqlite_hashtag_tweet_ids(struct store_reader *base, const char *tag,
-				    const struct store_page *p, uint64_t *ids, size_t *n)
+/* The ids of a bound page statement (column 0), newest first. */
+static int page_of_ids(struct sqlite_reader *r, sqlite3_stmt *st, const struct store_page *p,
+		       uint64_t *ids, size_t *n)
 {
-	struct sqlite_reader *r = (struct sqlite_reader *)base;
-	sqlite3_stmt *st = reader_stmt(r, p->oldest_first ? R_HASHTAG_IDS_ASC : R_HASHTAG_IDS);
-	bind_page(st, 0, p);
-	sqlite3_bind_text(st, 1, tag, -1, SQLITE_STATIC);
 	int rc;
 	*n = 0;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW && *n < p->limit)
@@ -1278,21 +1275,23 @@ static int sqlite_hashtag_tweet_ids(struct store_reader *base, const char *tag,
 	return finish_list(r->db, st, rc);
 }
 
+static int sqlite_hashtag_tweet_ids(struct store_reader *base, const char *tag,
+				    const struct store_page *p, uint64_t *ids, size_t *n)
+{
+	struct sqlite_reader *r = (struct sqlite_reader *)base;
+	sqlite3_stmt *st = reader_stmt(r, p->oldest_first ? R_HASHTAG_IDS_ASC : R_HASHTAG_IDS);
+	bind_page(st, 0, p);
+	sqlite3_bind_text(st, 1, tag, -1, SQLITE_STATIC);
+	return page_of_ids(r, st, p, ids, n);
+}
+
 static int sqlite_public_tweet_ids(struct store_reader *base, const struct store_page *p,
 				   uint64_t *ids, size_t *n)
 {
 	struct sqlite_reader *r = (struct sqlite_reader *)base;
 	sqlite3_stmt *st = reader_stmt(r, p->oldest_first ? R_PUBLIC_IDS_ASC : R_PUBLIC_IDS);
 	bind_page(st, 0, p);
-	int rc;
-	*n = 0;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW && *n < p->limit)
-		ids[(*n)++] = (uint64_t)sqlite3_column_int64(st, 0);
-	if (rc == SQLITE_ROW)
-		rc = SQLITE_DONE;
-	if (p->oldest_first)
-		REVERSE(ids, *n, uint64_t);
-	return finish_list(r->db, st, rc);
+	return page_of_ids(r, st, p, ids, n);
 }
 
 static int sqlite_trends(struct store_reader *base, uint64_t since_ms, struct store_trend *out,
