@@ -49,7 +49,7 @@ json_t *mastodon_params(struct ctx *c);
 const char *mastodon_param(json_t *params, const char *name, size_t *len);
 
 /* A multipart part's file, as mastodon_params keeps it: an object
- * {"filename", "content_type", "data_offset", "data_len"} into the body. */
+ * {"filename", "content_type", "offset", "length"} into the body. */
 
 /* The server's own base URL as the client reached it ("http://host:port"),
  * from the pool. */
@@ -116,8 +116,12 @@ void mastodon_status_context(struct ctx *c);
 void mastodon_status_favourite(struct ctx *c);
 void mastodon_status_unfavourite(struct ctx *c);
 void mastodon_status_favourited_by(struct ctx *c);
+void mastodon_status_reblogged_by(struct ctx *c);
 void mastodon_status_reblog(struct ctx *c);
 void mastodon_notifications(struct ctx *c);
+void mastodon_notification_get(struct ctx *c);
+void mastodon_notification_dismiss(struct ctx *c);
+void mastodon_notifications_clear(struct ctx *c);
 void mastodon_timeline_tag(struct ctx *c);
 void mastodon_timeline_public(struct ctx *c);
 
@@ -129,6 +133,14 @@ void mastodon_status_unreblog(struct ctx *c);
 void mastodon_timeline_home(struct ctx *c);
 void mastodon_search(struct ctx *c);
 void mastodon_missing_image(struct ctx *c);
+/* Uploads `file` (a multipart part's, as above) through chirp's three
+ * steps, with `description` (NULL for none), then calls then(c, media,
+ * arg) with the native Media once the upload is complete (its processing
+ * still to come; c->facade is `arg` again). False, with nothing sent, if
+ * `file` is no file part; the steps' own errors are sent as they come. */
+typedef void (*mastodon_uploaded_fn)(struct ctx *c, json_t *media, void *arg);
+bool mastodon_upload(struct ctx *c, json_t *file, json_t *description, mastodon_uploaded_fn then,
+                     void *arg);
 void mastodon_media_create_v1(struct ctx *c);
 void mastodon_media_create_v2(struct ctx *c);
 void mastodon_media_get(struct ctx *c);

@@ -4,6 +4,7 @@
  * request in the native handler's terms (path parameters, body) and sets
  * the renderer that turns the native answer into Mastodon's.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,6 +12,7 @@
 #include "core/graph.h"
 #include "timeline/feed.h"
 #include "http/respond.h"
+#include "util/container_of.h"
 #include "util/id.h"
 
 /* ---- putting the request in native terms ---- */
@@ -261,20 +263,119 @@ void mastodon_verify_credentials(struct ctx *c)
 	api_users_me(c);
 }
 
+/*
+ * An avatar comes as a file in the form, where chirp's PATCH /v1/users/me
+ * takes the id of a ready image: the file goes through the upload steps
+ * (mastodon_upload), then the media is read every 100 ms until its
+ * processing (EXIF stripped, thumbnail) is done, on whichever node, and
+ * then the profile changes, avatar and fields together. While a poll
+ * waits, the request is asynchronous (c->async) as during any step, and
+ * is done when a step answers it. A client that leaves meanwhile takes
+ * the poll with it (avatar_dispose); the media it left stays unused and
+ * is swept like any.
+ */
+#define AVATAR_POLLS 100 /* 10 s */
+
+struct avatar_update {
+	struct ctx *c;
+	struct app *app;
+	json_t *fields; /* the rest of the PATCH */
+	char media_id[24];
+	unsigned polls;
+	h2o_timeout_entry_t poll;
+};
+
+static void avatar_dispose(void *p)
+{
+	struct avatar_update *a = p;
+	if (h2o_timeout_is_linked(&a->poll)) {
+		h2o_timeout_unlink(&a->poll);
+		api_request_done(a->app, NULL); /* the client left while it waited */
+	}
+	json_decref(a->fields);
+}
+
+static void update_me(struct ctx *c, json_t *fields)
+{
+	set_body(c, json_incref(fields));
+	c->answer = answer_credentials;
+	api_users_update_me(c);
+}
+
+static void avatar_polled(struct ctx *c, int status, const struct strbuf *body)
+{
+	(void)status;
+	struct avatar_update *a = c->facade;
+	json_t *m = parse(body);
+	const char *st = json_string_value(json_object_get(m, "status"));
+	bool ready = st && strcmp(st, "ready") == 0, failed = st && strcmp(st, "failed") == 0;
+	json_decref(m);
+	if (ready) {
+		json_object_set_new(a->fields, "avatar_media_id", json_string(a->media_id));
+		update_me(c, a->fields);
+	} else if (failed) {
+		mastodon_error(c, 422, "avatar: the file could not be processed as an image");
+	} else if (++a->polls >= AVATAR_POLLS) {
+		mastodon_error(c, 503, "avatar: the image is still being processed; try again");
+	} else {
+		h2o_context_t *ctx = c->req->conn->ctx;
+		c->async = true;
+		h2o_timeout_link(ctx->loop, &ctx->hundred_ms_timeout, &a->poll);
+	}
+}
+
+static void avatar_read(struct avatar_update *a)
+{
+	struct ctx *c = a->c;
+	c->m.params[0].s = a->media_id;
+	c->m.params[0].len = strlen(a->media_id);
+	c->m.nparams = 1;
+	c->answer = avatar_polled;
+	api_media_get(c);
+}
+
+static void avatar_tick(h2o_timeout_entry_t *entry)
+{
+	struct avatar_update *a = container_of(entry, struct avatar_update, poll);
+	struct ctx *c = a->c;
+	c->async = false;
+	avatar_read(a);
+	if (!c->async) /* answered, or waiting again */
+		api_request_done(a->app, c);
+}
+
+static void avatar_uploaded(struct ctx *c, json_t *media, void *arg)
+{
+	(void)c; /* a->c */
+	struct avatar_update *a = arg;
+	const char *id = json_string_value(json_object_get(media, "id"));
+	snprintf(a->media_id, sizeof(a->media_id), "%s", id ? id : "");
+	avatar_read(a);
+}
+
+/* display_name and note, and an avatar file: the Account as it is then. */
 void mastodon_update_credentials(struct ctx *c)
 {
 	json_t *p = mastodon_params(c);
 	if (!p)
 		return;
-	json_t *body = json_object();
+	json_t *fields = json_object();
 	json_t *name = json_object_get(p, "display_name"), *note = json_object_get(p, "note");
+	json_t *avatar = json_object_get(p, "avatar");
 	if (name)
-		json_object_set(body, "display_name", name);
+		json_object_set(fields, "display_name", name);
 	if (note)
-		json_object_set(body, "bio", note);
-	set_body(c, body);
-	c->answer = answer_credentials;
-	api_users_update_me(c);
+		json_object_set(fields, "bio", note);
+	if (!avatar) {
+		update_me(c, fields);
+		json_decref(fields);
+		return;
+	}
+	struct avatar_update *a = h2o_mem_alloc_shared(&c->req->pool, sizeof(*a), avatar_dispose);
+	*a = (struct avatar_update){
+	    .c = c, .app = c->app, .fields = fields, .poll = {.cb = avatar_tick}};
+	if (!mastodon_upload(c, avatar, NULL, avatar_uploaded, a))
+		mastodon_error(c, 422, "avatar must be a file of a multipart/form-data body");
 }
 
 void mastodon_account_get(struct ctx *c)
@@ -476,6 +577,13 @@ void mastodon_status_favourited_by(struct ctx *c)
 	api_liked_by(c);
 }
 
+void mastodon_status_reblogged_by(struct ctx *c)
+{
+	paged(c);
+	c->answer = answer_accounts;
+	api_retweeted_by(c);
+}
+
 /* ---- notifications ---- */
 
 /* Mastodon's notification types over chirp's (docs/api.md): a reply is
@@ -620,6 +728,40 @@ void mastodon_notifications(struct ctx *c)
 	paged(c);
 	c->answer = answer_notifications;
 	api_notifications_list(c);
+}
+
+static void answer_notification(struct ctx *c, int status, const struct strbuf *body)
+{
+	(void)status;
+	json_t *n = parse(body);
+	mastodon_send(c, 200, mastodon_notification(c, n));
+	json_decref(n);
+}
+
+void mastodon_notification_get(struct ctx *c)
+{
+	c->answer = answer_notification;
+	api_notifications_get(c);
+}
+
+/* Dismissing and clearing answer 204 natively, an empty object in Mastodon. */
+static void answer_empty(struct ctx *c, int status, const struct strbuf *body)
+{
+	(void)status;
+	(void)body;
+	mastodon_send(c, 200, json_object());
+}
+
+void mastodon_notification_dismiss(struct ctx *c)
+{
+	c->answer = answer_empty;
+	api_notifications_dismiss(c);
+}
+
+void mastodon_notifications_clear(struct ctx *c)
+{
+	c->answer = answer_empty;
+	api_notifications_clear(c);
 }
 
 /* ---- timelines ---- */

@@ -14,6 +14,7 @@
  * A `description` (alt text) rides along to the first step, and PUT
  * /api/v1/media/{id} changes it through PATCH /v1/media/{id}.
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,7 +22,8 @@
 #include "http/respond.h"
 
 struct upload {
-	bool v2;
+	mastodon_uploaded_fn then;
+	void *arg;
 	json_int_t offset, length; /* the file in the request body */
 };
 
@@ -47,7 +49,8 @@ static void answer_completed(struct ctx *c, int status, const struct strbuf *bod
 	(void)status;
 	struct upload *u = c->facade;
 	json_t *m = parse(body);
-	mastodon_send(c, u->v2 ? 202 : 200, mastodon_attachment(c, m));
+	c->facade = u->arg;
+	u->then(c, m, u->arg);
 	json_decref(m);
 }
 
@@ -101,30 +104,43 @@ static void answer_created(struct ctx *c, int status, const struct strbuf *body)
 	api_blob_put(c);
 }
 
+bool mastodon_upload(struct ctx *c, json_t *file, json_t *description, mastodon_uploaded_fn then,
+                     void *arg)
+{
+	const char *type = json_string_value(json_object_get(file, "content_type"));
+	if (!json_is_object(file) || !type)
+		return false;
+	struct upload *u = h2o_mem_alloc_pool(&c->req->pool,
+					      sizeof(*u) + sizeof(struct route_match));
+	u->then = then;
+	u->arg = arg;
+	u->offset = json_integer_value(json_object_get(file, "offset"));
+	u->length = json_integer_value(json_object_get(file, "length"));
+	c->facade = u;
+	json_t *body = json_pack("{ss, sI}", "content_type", type, "size", u->length);
+	if (description)
+		json_object_set(body, "description", description); /* the native step checks it */
+	set_body(c, body);
+	c->answer = answer_created;
+	api_media_create(c);
+	return true;
+}
+
+/* v1 answers 200 and v2 202, both before processing ends (v2's `url` is
+ * null until then). */
+static void answer_uploaded_media(struct ctx *c, json_t *media, void *v2)
+{
+	mastodon_send(c, (uintptr_t)v2 ? 202 : 200, mastodon_attachment(c, media));
+}
+
 static void media_create(struct ctx *c, bool v2)
 {
 	json_t *p = mastodon_params(c);
 	if (!p)
 		return;
-	json_t *file = json_object_get(p, "file");
-	const char *type = json_string_value(json_object_get(file, "content_type"));
-	if (!json_is_object(file) || !type) {
+	if (!mastodon_upload(c, json_object_get(p, "file"), json_object_get(p, "description"),
+	                     answer_uploaded_media, (void *)(uintptr_t)v2))
 		mastodon_error(c, 422, "file must be a file of a multipart/form-data body");
-		return;
-	}
-	struct upload *u = h2o_mem_alloc_pool(&c->req->pool,
-					      sizeof(*u) + sizeof(struct route_match));
-	u->v2 = v2;
-	u->offset = json_integer_value(json_object_get(file, "offset"));
-	u->length = json_integer_value(json_object_get(file, "length"));
-	c->facade = u;
-	json_t *body = json_pack("{ss, sI}", "content_type", type, "size", u->length);
-	json_t *desc = json_object_get(p, "description");
-	if (desc)
-		json_object_set(body, "description", desc); /* the native step checks it */
-	set_body(c, body);
-	c->answer = answer_created;
-	api_media_create(c);
 }
 
 void mastodon_media_create_v1(struct ctx *c)

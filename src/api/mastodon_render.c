@@ -163,6 +163,15 @@ static json_t *count(json_t *obj, const char *name)
 	return json_is_integer(v) ? json_incref(v) : json_integer(0);
 }
 
+/* A URL of chirp's (/blobs/…) made absolute: clients load it as is. */
+static json_t *absolute(struct ctx *c, json_t *url)
+{
+	const char *u = json_string_value(url);
+	if (!u)
+		return json_null();
+	return u[0] == '/' ? url_of(c, u, NULL) : json_incref(url);
+}
+
 json_t *mastodon_account(struct ctx *c, json_t *u)
 {
 	const char *id = json_string_value(json_object_get(u, "id"));
@@ -170,7 +179,8 @@ json_t *mastodon_account(struct ctx *c, json_t *u)
 	const char *name = json_string_value(json_object_get(u, "display_name"));
 	const char *bio = json_string_value(json_object_get(u, "bio"));
 	json_t *created = json_object_get(u, "created_at");
-	json_t *avatar = url_of(c, AVATAR_MISSING, NULL);
+	json_t *own = json_object_get(u, "avatar_url");
+	json_t *avatar = json_is_string(own) ? absolute(c, own) : url_of(c, AVATAR_MISSING, NULL);
 	json_t *header = url_of(c, HEADER_MISSING, NULL);
 	json_t *a = json_pack("{ss, ss, ss, ss, sb, sb, sb, sb, s:o, s:o, s:o, s:O, s:O, s:O, s:O, "
 			 "s:o, s:o, s:o, s:n, s:[], s:[]}",
@@ -186,15 +196,6 @@ json_t *mastodon_account(struct ctx *c, json_t *u)
 	json_decref(avatar);
 	json_decref(header);
 	return a;
-}
-
-/* A URL of chirp's (/blobs/…) made absolute: clients load it as is. */
-static json_t *absolute(struct ctx *c, json_t *url)
-{
-	const char *u = json_string_value(url);
-	if (!u)
-		return json_null();
-	return u[0] == '/' ? url_of(c, u, NULL) : json_incref(url);
 }
 
 json_t *mastodon_attachment(struct ctx *c, json_t *m)

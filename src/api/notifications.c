@@ -1,7 +1,9 @@
 /*
- * notifications — GET /v1/notifications, GET /v1/notifications/unread_count
- * and POST /v1/notifications/read (core/notifications.h). Always the
- * token's user's own: no path or body names another user.
+ * notifications — GET /v1/notifications (a page, or one by id), GET
+ * /v1/notifications/unread_count, POST /v1/notifications/read, and DELETE
+ * /v1/notifications (all, or one by id) (core/notifications.h). Always the
+ * token's user's own: no path or body names another user, and another
+ * user's notification id is as missing as one that never was.
  */
 #include <stdio.h>
 #include <string.h>
@@ -90,22 +92,72 @@ static void list_release(struct api_read *r)
 	strbuf_deinit(&((struct notif_read *)r)->body);
 }
 
+static void read_page(struct ctx *c, const struct store_page *page, unsigned types,
+                      void (*finish)(struct api_read *r, struct ctx *c))
+{
+	struct notif_read *q = api_read_new(c, sizeof(*q));
+	q->r.run = list_run;
+	q->r.finish = finish;
+	q->r.release = list_release;
+	q->ns = c->app->notifications;
+	q->user_id = c->user_id;
+	q->page = *page;
+	q->types = types;
+	strbuf_init(&q->body);
+	api_read(c, &q->r);
+}
+
 void api_notifications_list(struct ctx *c)
 {
 	struct store_page page;
 	unsigned types;
 	if (!api_page(c, &page) || !read_types(c, &types))
 		return;
-	struct notif_read *q = api_read_new(c, sizeof(*q));
-	q->r.run = list_run;
-	q->r.finish = list_finish;
-	q->r.release = list_release;
-	q->ns = c->app->notifications;
-	q->user_id = c->user_id;
-	q->page = page;
-	q->types = types;
-	strbuf_init(&q->body);
-	api_read(c, &q->r);
+	read_page(c, &page, types, list_finish);
+}
+
+/* The page of one is the Notification, without its brackets. */
+static void one_finish(struct api_read *r, struct ctx *c)
+{
+	struct notif_read *q = (struct notif_read *)r;
+	if (q->rc == STORE_OK && q->n == 0)
+		q->rc = STORE_NOT_FOUND;
+	if (q->rc != STORE_OK) {
+		api_store_error(c, q->rc);
+		return;
+	}
+	struct strbuf *b = &q->body;
+	memmove(b->data, b->data + 1, b->len - 2);
+	b->len -= 2;
+	api_send(c, 200, b);
+}
+
+/* GET /v1/notifications/{id}: a page of one, between its neighbours' ids,
+ * so it reads (and hides an actor the user blocks) as the list does. */
+void api_notifications_get(struct ctx *c)
+{
+	uint64_t id;
+	if (!api_param_id(c, 0, &id))
+		return;
+	struct store_page page = {.before = id + 1, .after = id - 1, .limit = 1};
+	read_page(c, &page, NOTIF_TYPES_ALL, one_finish);
+}
+
+/* DELETE /v1/notifications/{id} (dismiss one), DELETE /v1/notifications
+ * (clear them all): 204. */
+void api_notifications_dismiss(struct ctx *c)
+{
+	uint64_t id;
+	if (!api_param_id(c, 0, &id))
+		return;
+	notifications_dismiss(c->app->notifications, c->user_id, id, &c->idem, api_write_done,
+	                      api_write_begin(c));
+}
+
+void api_notifications_clear(struct ctx *c)
+{
+	notifications_dismiss(c->app->notifications, c->user_id, 0, &c->idem, api_write_done,
+	                      api_write_begin(c));
 }
 
 struct unread_read {

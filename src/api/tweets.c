@@ -375,22 +375,27 @@ void api_retweets_delete(struct ctx *c)
 	retweet(c, false);
 }
 
-/* A page of the users who liked a tweet. (The same shape as a followers
- * page, api/follows.c, whose reader is its own.) */
+/* A page of the users who liked or retweeted a tweet. (The same shape as a
+ * followers page, api/follows.c, whose reader is its own.) */
+typedef int (*actors_fn)(struct store_reader *r, uint64_t tweet_id, const struct store_page *page,
+                         struct follow_entry *out, size_t *n);
+
 struct liked_by_read {
 	struct api_read r;
+	actors_fn list; /* tweets_liked_by or tweets_retweeted_by */
 	uint64_t tweet_id;
 	struct store_page page;
 	int rc;
 	size_t n;
-	struct follow_entry *e; /* page.limit of them; follow_id is the like's id */
+	struct follow_entry *e; /* page.limit of them; follow_id is the like's
+	                         * or retweet's id */
 };
 
 static void liked_by_run(struct api_read *r, struct store_reader *db)
 {
 	struct liked_by_read *l = (struct liked_by_read *)r;
 	l->e = xmalloc(sizeof(*l->e) * l->page.limit);
-	l->rc = tweets_liked_by(db, l->tweet_id, &l->page, l->e, &l->n);
+	l->rc = l->list(db, l->tweet_id, &l->page, l->e, &l->n);
 }
 
 static void liked_by_finish(struct api_read *r, struct ctx *c)
@@ -413,7 +418,7 @@ static void liked_by_release(struct api_read *r)
 	free(((struct liked_by_read *)r)->e);
 }
 
-void api_liked_by(struct ctx *c)
+static void actors(struct ctx *c, actors_fn list)
 {
 	uint64_t id;
 	struct store_page page;
@@ -423,7 +428,18 @@ void api_liked_by(struct ctx *c)
 	l->r.run = liked_by_run;
 	l->r.finish = liked_by_finish;
 	l->r.release = liked_by_release;
+	l->list = list;
 	l->tweet_id = id;
 	l->page = page;
 	api_read(c, &l->r);
+}
+
+void api_liked_by(struct ctx *c)
+{
+	actors(c, tweets_liked_by);
+}
+
+void api_retweeted_by(struct ctx *c)
+{
+	actors(c, tweets_retweeted_by);
 }

@@ -107,6 +107,7 @@ struct tweet {
 	uint64_t author_id;
 	char author_handle[HANDLE_MAX + 1];
 	char author_display_name[DISPLAY_NAME_MAX + 1];
+	struct media_ref author_avatar; /* id 0 when unset */
 	size_t text_len;
 	char text[TEXT_MAX + 1];
 	unsigned media_n;

@@ -15,10 +15,17 @@ struct notifications {
 	struct feed *feed;
 };
 
-static void render_read(struct write *w, void *arg)
+static void render_no_content(struct write *w, void *arg)
 {
 	(void)arg;
 	w->sw.resp_status = 204;
+}
+
+static void render_dismiss(struct write *w, void *arg)
+{
+	(void)arg;
+	if (!write_render_not_found(w))
+		w->sw.resp_status = 204;
 }
 
 struct notifications *notifications_new(struct writes *ws, struct feed *feed)
@@ -26,7 +33,9 @@ struct notifications *notifications_new(struct writes *ws, struct feed *feed)
 	struct notifications *ns = xcalloc(1, sizeof(*ns));
 	ns->writes = ws;
 	ns->feed = feed;
-	writes_define(ws, STORE_W_NOTIFICATIONS_READ, render_read, NULL);
+	writes_define(ws, STORE_W_NOTIFICATIONS_READ, render_no_content, NULL);
+	writes_define(ws, STORE_W_NOTIFICATION_DISMISS, render_dismiss, NULL);
+	writes_define(ws, STORE_W_NOTIFICATIONS_CLEAR, render_no_content, NULL);
 	return ns;
 }
 
@@ -113,5 +122,16 @@ void notifications_mark_read(struct notifications *ns, uint64_t user_id, uint64_
 				    arg);
 	w->sw.in.notifications_read.user_id = user_id;
 	w->sw.in.notifications_read.up_to_id = up_to_id;
+	write_submit(w);
+}
+
+void notifications_dismiss(struct notifications *ns, uint64_t user_id, uint64_t id,
+                           const struct store_idem *idem, write_done_fn done, void *arg)
+{
+	struct write *w =
+	    write_new(ns->writes, id ? STORE_W_NOTIFICATION_DISMISS : STORE_W_NOTIFICATIONS_CLEAR,
+	              sizeof(*w), idem, done, arg);
+	w->sw.in.dismiss.user_id = user_id;
+	w->sw.in.dismiss.id = id;
 	write_submit(w);
 }

@@ -61,4 +61,10 @@ int notifications_unread(struct store_reader *r, uint64_t user_id, uint64_t *cou
 void notifications_mark_read(struct notifications *ns, uint64_t user_id, uint64_t up_to_id,
 			     const struct store_idem *idem, write_done_fn done, void *arg);
 
+/* Puts away the user's notification `id` (204; 404 if the user has none
+ * such), or with id 0 all of the user's notifications (204). A like or
+ * retweet after a dismissed group starts a new group. */
+void notifications_dismiss(struct notifications *ns, uint64_t user_id, uint64_t id,
+                           const struct store_idem *idem, write_done_fn done, void *arg);
+
 #endif

@@ -37,6 +37,15 @@ static void media_url(struct strbuf *sb, const char *key, const struct media_ref
 	strbuf_append_char(sb, '"');
 }
 
+/* "avatar_url": the image's URL, or null. */
+static void avatar_url(struct strbuf *sb, const struct media_ref *avatar)
+{
+	if (avatar->id)
+		media_url(sb, "avatar_url", avatar, false);
+	else
+		strbuf_append_str(sb, ",\"avatar_url\":null");
+}
+
 void render_user(struct strbuf *sb, const struct user *u)
 {
 	strbuf_append_char(sb, '{');
@@ -48,10 +57,7 @@ void render_user(struct strbuf *sb, const struct user *u)
 	jsonw_field_u64(sb, "following_count", u->following_count, 0);
 	jsonw_field_u64(sb, "tweets_count", u->tweets_count, 0);
 	jsonw_field_str(sb, "bio", u->bio, 0);
-	if (u->avatar.id)
-		media_url(sb, "avatar_url", &u->avatar, false);
-	else
-		strbuf_append_str(sb, ",\"avatar_url\":null");
+	avatar_url(sb, &u->avatar);
 	strbuf_append_char(sb, '}');
 }
 
@@ -164,6 +170,7 @@ void render_tweet(struct strbuf *sb, const struct tweet *t)
 	jsonw_field_id(sb, "id", t->author_id, 1);
 	jsonw_field_str(sb, "handle", t->author_handle, 0);
 	jsonw_field_str(sb, "display_name", t->author_display_name, 0);
+	avatar_url(sb, &t->author_avatar);
 	strbuf_append(sb, "},", 2);
 	jsonw_key(sb, "text");
 	jsonw_string(sb, t->text, t->text_len);
@@ -219,6 +226,7 @@ void render_retweet_head(struct strbuf *sb, const struct tweet *rt)
 	jsonw_field_id(sb, "id", rt->author_id, 1);
 	jsonw_field_str(sb, "handle", rt->author_handle, 0);
 	jsonw_field_str(sb, "display_name", rt->author_display_name, 0);
+	avatar_url(sb, &rt->author_avatar);
 	strbuf_append_char(sb, '}');
 	created_at(sb, rt->id);
 	strbuf_append_str(sb, ",\"retweet_of\":"); /* the last byte: a head ends in ':' */

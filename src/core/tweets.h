@@ -104,5 +104,8 @@ void tweets_retweet(struct tweets *t, uint64_t user_id, uint64_t tweet_id, bool 
  * id is each entry's cursor); STORE_NOT_FOUND if the tweet does not exist. */
 int tweets_liked_by(struct store_reader *r, uint64_t tweet_id, const struct store_page *page,
 		    struct follow_entry *out, size_t *n);
+/* The same for the users who retweeted it (the retweet's id is the cursor). */
+int tweets_retweeted_by(struct store_reader *r, uint64_t tweet_id, const struct store_page *page,
+                        struct follow_entry *out, size_t *n);
 
 #endif

@@ -273,7 +273,10 @@ static const char *const migrations[] = {
 	"  last_read_id bigint NOT NULL,"
 	"  version bigint NOT NULL,"
 	"  updated_ms bigint NOT NULL,"
-	"  PRIMARY KEY (user_id, timeline));",
+	"  PRIMARY KEY (user_id, timeline));"
+	/* and a tweet's retweets in id order, for reblogged_by pages */
+	"CREATE INDEX retweets_in_order ON tweets (retweet_of, id) WHERE retweet_of IS NOT NULL;"
+	"DROP INDEX retweets_by_original;",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -286,7 +289,7 @@ static const char *const migrations[] = {
 #define TWEET_COLS                                                                                 \
 	"t.id, t.author_id, u.handle, u.display_name, t.text, t.media, t.in_reply_to_id, "         \
 	"t.in_reply_to_user_id, t.reply_count, t.like_count, t.retweet_count, t.retweet_of, "     \
-	"t.retweet_of_author_id, t.entities, t.media_alt"
+	"t.retweet_of_author_id, t.entities, t.media_alt, u.avatar"
 #define MEDIA_COLS                                                                                 \
 	"id, owner_id, status, claimed_type, size, parts, content_type, width, height, tweet_id, " \
 	"attempts, error, upload_id, description"
@@ -349,6 +352,8 @@ enum stmt {
 	R_LIKED,
 	R_LIKED_BY,
 	R_LIKED_BY_ASC,
+	R_RETWEETED_BY,
+	R_RETWEETED_BY_ASC,
 	R_TWEET_EXISTS,
 	R_ANCESTORS,
 	R_DESCENDANTS,
@@ -427,6 +432,8 @@ enum stmt {
 		W_UNNOTIFY,
 	W_UNNOTIFY_EMPTY,
 	W_NOTIFS_READ,
+	W_NOTIF_DISMISS,
+	W_NOTIFS_CLEAR,
 	W_AVATAR_RELEASE,
 	W_EMAIL_OWNER,
 	W_MEDIA_DESCRIBE,
@@ -466,7 +473,7 @@ static const char *const sql[S_COUNT] = {
 			 PAGE("t.id", "DESC"),
 	[R_TWEETS_AFTER] = "SELECT t.id, t.author_id, '', '', t.text, t.media, t.in_reply_to_id,"
 			   " t.in_reply_to_user_id, t.reply_count, t.like_count, t.retweet_count,"
-			   " t.retweet_of, t.retweet_of_author_id, t.entities, t.media_alt, t.seq"
+			   " t.retweet_of, t.retweet_of_author_id, t.entities, t.media_alt, '', t.seq"
 			   " FROM tweets t WHERE t.seq > $1::bigint AND t.retweet_of IS NULL"
 			   " ORDER BY t.seq LIMIT $2",
 	[R_USERS_AFTER] = "SELECT " USER_COLS ", u.seq FROM users u WHERE u.seq > $1::bigint"
@@ -489,6 +496,11 @@ static const char *const sql[S_COUNT] = {
 		       " WHERE f.tweet_id = $1::bigint" PAGE("f.id", "DESC"),
 	[R_LIKED_BY_ASC] = "SELECT f.id, " USER_COLS " FROM likes f JOIN users u ON u.id ="
 			   " f.user_id WHERE f.tweet_id = $1::bigint" PAGE("f.id", "ASC"),
+	/* retweets_in_order (migration 7) walks a tweet's retweets by id */
+	[R_RETWEETED_BY] = "SELECT f.id, " USER_COLS " FROM tweets f JOIN users u ON u.id ="
+			   " f.author_id WHERE f.retweet_of = $1::bigint" PAGE("f.id", "DESC"),
+	[R_RETWEETED_BY_ASC] = "SELECT f.id, " USER_COLS " FROM tweets f JOIN users u ON u.id ="
+			       " f.author_id WHERE f.retweet_of = $1::bigint" PAGE("f.id", "ASC"),
 	[R_TWEET_EXISTS] = "SELECT 1 FROM tweets WHERE id = $1::bigint",
 	/* Up the chain, one row per step, at most $2: the last id may be a
 	 * deleted tweet, where the chain ends. */
@@ -565,7 +577,7 @@ static const char *const sql[S_COUNT] = {
 			   " in_reply_to_user_id, entities, media_alt) VALUES ($1::bigint, $2::bigint,"
 			   " $3, $4, $5::bigint, $6::bigint, $7, $8) RETURNING *),"
 			   " u AS (UPDATE users SET tweets_count = tweets_count + 1"
-			   " WHERE id = $2::bigint RETURNING id, handle, display_name)"
+			   " WHERE id = $2::bigint RETURNING id, handle, display_name, avatar)"
 			   " SELECT " TWEET_COLS " FROM t JOIN u ON u.id = t.author_id",
 	[W_MEDIA_ATTACH] = "UPDATE media SET tweet_id = $2::bigint WHERE id = ANY ($1::bigint[])",
 	[W_TWEET_DELETE] = "DELETE FROM tweets WHERE id = $1::bigint AND author_id = $2::bigint"
@@ -696,6 +708,9 @@ static const char *const sql[S_COUNT] = {
 	[W_UNNOTIFY_EMPTY] = "DELETE FROM notifications WHERE recipient_id = $1::bigint"
 			     " AND type = $2::int AND group_key = $3::bigint AND count <= 0",
 	[W_NOTIFS_READ] = "UPDATE users SET notifications_read_id = $2::bigint WHERE id = $1::bigint",
+	[W_NOTIF_DISMISS] = "DELETE FROM notifications WHERE recipient_id = $1::bigint"
+			    " AND id = $2::bigint RETURNING 1",
+	[W_NOTIFS_CLEAR] = "DELETE FROM notifications WHERE recipient_id = $1::bigint",
 	[W_AVATAR_RELEASE] = "UPDATE media SET tweet_id = NULL, status = 4 WHERE tweet_id = $1::bigint",
 	[R_CREDENTIALS_BY_EMAIL] = "SELECT " USER_COLS ", u.password_hash FROM users u"
 				   " WHERE u.email = $1",
@@ -1044,6 +1059,8 @@ static void read_tweet(const PGresult *r, int row, struct tweet *t)
 	t->retweet_of_author_id = col_u64(r, row, 12);
 	entities_decode(PQgetvalue(r, row, 13), &t->entities);
 	col_copy(r, row, 14, t->media_alt, sizeof(t->media_alt));
+	t->author_avatar = (struct media_ref){0};
+	store_media_ref_parse(PQgetvalue(r, row, 15), &t->author_avatar);
 }
 
 static void read_media(const PGresult *r, int row, struct media *m)
@@ -1463,6 +1480,20 @@ static int pg_liked_by(struct store_reader *base, uint64_t tweet_id, const struc
 	return entry_list(rconn(base), R_LIKED_BY, R_LIKED_BY_ASC, tweet_id, p, out, n);
 }
 
+static int pg_retweeted_by(struct store_reader *base, uint64_t tweet_id,
+			   const struct store_page *p, struct follow_entry *out, size_t *n)
+{
+	struct args a = {0};
+	arg_u64(&a, tweet_id);
+	PGresult *r;
+	*n = 0;
+	int rc = one(rconn(base), R_TWEET_EXISTS, &a, &r);
+	if (rc)
+		return rc;
+	PQclear(r);
+	return entry_list(rconn(base), R_RETWEETED_BY, R_RETWEETED_BY_ASC, tweet_id, p, out, n);
+}
+
 static int pg_viewer_state(struct store_reader *base, uint64_t user_id, const uint64_t *ids,
 			   size_t n, uint8_t *state)
 {
@@ -1704,7 +1735,7 @@ static int pg_tweets_after(struct store_reader *base, uint64_t after, unsigned l
 		return STORE_ERROR;
 	for (int i = 0; i < PQntuples(r) && *n < limit; i++, (*n)++) {
 		read_tweet(r, i, &out[*n]);
-		cursors[*n] = col_u64(r, i, 15);
+		cursors[*n] = col_u64(r, i, 16);
 	}
 	PQclear(r);
 	return STORE_OK;
@@ -2468,6 +2499,25 @@ static int exec_notifications_read(struct pg_store *s, struct store_write *w)
 	return command(&s->w, W_NOTIFS_READ, &a) ? STORE_ERROR : STORE_OK;
 }
 
+static int exec_notification_dismiss(struct pg_store *s, struct store_write *w)
+{
+	struct args a = {0};
+	arg_u64(&a, w->in.dismiss.user_id);
+	arg_u64(&a, w->in.dismiss.id);
+	PGresult *r;
+	int rc = one(&s->w, W_NOTIF_DISMISS, &a, &r);
+	if (rc == STORE_OK)
+		PQclear(r);
+	return rc;
+}
+
+static int exec_notifications_clear(struct pg_store *s, struct store_write *w)
+{
+	struct args a = {0};
+	arg_u64(&a, w->in.dismiss.user_id);
+	return command(&s->w, W_NOTIFS_CLEAR, &a) ? STORE_ERROR : STORE_OK;
+}
+
 static int exec_follow_create(struct pg_store *s, struct store_write *w)
 {
 	return exec_follow(s, w, true);
@@ -2787,6 +2837,8 @@ static int (*const exec_kind[STORE_W_COUNT])(struct pg_store *s, struct store_wr
 	[STORE_W_MUTE] = exec_mute,
 	[STORE_W_UNMUTE] = exec_unmute,
 	[STORE_W_NOTIFICATIONS_READ] = exec_notifications_read,
+	[STORE_W_NOTIFICATION_DISMISS] = exec_notification_dismiss,
+	[STORE_W_NOTIFICATIONS_CLEAR] = exec_notifications_clear,
 	[STORE_W_MEDIA_DESCRIBE] = exec_media_describe,
 	[STORE_W_MARKERS_SET] = exec_markers_set,
 };
@@ -3433,6 +3485,7 @@ const struct store_ops store_postgres_ops = {
 	.public_tweet_ids = pg_public_tweet_ids,
 	.trends = pg_trends,
 	.liked_by = pg_liked_by,
+	.retweeted_by = pg_retweeted_by,
 	.ancestor_ids = pg_ancestor_ids,
 	.descendant_ids = pg_descendant_ids,
 	.relations = pg_relations,

@@ -349,7 +349,8 @@ int store_sqlite_configure(sqlite3 *db, struct strbuf *err)
 	"u.id, u.handle, u.display_name, u.followers_count, u.following_count, u.tweets_count, "   \
 	"u.bio, u.avatar"
 #define USER_NCOLS 8
-#define TWEET_COLS "t.id, t.author_id, u.handle, u.display_name, t.text, t.media, " TWEET_OWN_COLS
+#define TWEET_COLS                                                                                 \
+	"t.id, t.author_id, u.handle, u.display_name, t.text, t.media, " TWEET_OWN_COLS ", u.avatar"
 /* The tweet's own columns after the text and media (read_tweet). */
 #define TWEET_OWN_COLS                                                                             \
 	"t.in_reply_to_id, t.in_reply_to_user_id, t.reply_count, t.like_count, t.retweet_count, "  \
@@ -419,6 +420,8 @@ enum read_stmt {
 	R_LIKED_RANGE,
 	R_LIKED_BY,
 	R_LIKED_BY_ASC,
+	R_RETWEETED_BY,
+	R_RETWEETED_BY_ASC,
 	R_TWEET_EXISTS,
 	R_ANCESTORS,
 	R_DESCENDANTS,
@@ -466,7 +469,7 @@ static const char *const read_sql[R_COUNT] = {
 	[R_FOLLOWEES] = "SELECT u.id, u.followers_count FROM follows f JOIN users u ON u.id = "
 			"f.followee_id WHERE f.follower_id = ?1",
 	[R_AUTHOR_IDS] = "SELECT t.id FROM tweets t WHERE t.author_id = ?1" PAGE_DESC,
-	[R_TWEETS_AFTER] = "SELECT t.id, t.author_id, '', '', t.text, t.media, " TWEET_OWN_COLS
+	[R_TWEETS_AFTER] = "SELECT t.id, t.author_id, '', '', t.text, t.media, " TWEET_OWN_COLS ", ''"
 			   " FROM tweets t WHERE t.id > ?1 AND t.retweet_of IS NULL"
 			   " ORDER BY t.id LIMIT ?2",
 	[R_USERS_AFTER] = "SELECT " USER_COLS " FROM users u WHERE u.id > ?1 ORDER BY u.id LIMIT ?2",
@@ -485,6 +488,11 @@ static const char *const read_sql[R_COUNT] = {
 		       " WHERE f.tweet_id = ?1" FPAGE_DESC,
 	[R_LIKED_BY_ASC] = "SELECT f.id, " USER_COLS " FROM likes f JOIN users u ON u.id = "
 			   "f.user_id WHERE f.tweet_id = ?1" FPAGE_ASC,
+	/* retweets_by_original holds each retweet's id (the rowid) in order */
+	[R_RETWEETED_BY] = "SELECT f.id, " USER_COLS " FROM tweets f JOIN users u ON u.id = "
+			   "f.author_id WHERE f.retweet_of = ?1" FPAGE_DESC,
+	[R_RETWEETED_BY_ASC] = "SELECT f.id, " USER_COLS " FROM tweets f JOIN users u ON u.id = "
+			       "f.author_id WHERE f.retweet_of = ?1" FPAGE_ASC,
 	[R_TWEET_EXISTS] = "SELECT 1 FROM tweets WHERE id = ?1",
 	/* Up the chain, one row per step, at most ?2 of them: the last id may
 	 * be a deleted tweet, where the chain ends. */
@@ -606,6 +614,8 @@ enum write_stmt {
 	W_UNNOTIFY_EMPTY,
 	W_NOTIFS_OF_TWEET_DELETE,
 	W_NOTIFS_READ,
+	W_NOTIF_DISMISS,
+	W_NOTIFS_CLEAR,
 	W_LIKE_ID,
 	W_EMAIL_OWNER,
 	W_USER_EMAIL,
@@ -718,6 +728,8 @@ static const char *const write_sql[W_COUNT] = {
 			     " AND group_key = ?3 AND count <= 0",
 	[W_NOTIFS_OF_TWEET_DELETE] = "DELETE FROM notifications WHERE tweet_id = ?1",
 	[W_NOTIFS_READ] = "UPDATE users SET notifications_read_id = ?2 WHERE id = ?1",
+	[W_NOTIF_DISMISS] = "DELETE FROM notifications WHERE recipient_id = ?1 AND id = ?2",
+	[W_NOTIFS_CLEAR] = "DELETE FROM notifications WHERE recipient_id = ?1",
 	[W_LIKE_ID] = "SELECT id FROM likes WHERE user_id = ?1 AND tweet_id = ?2",
 	[W_EMAIL_OWNER] = "SELECT id FROM users WHERE email = ?1",
 	[W_USER_EMAIL] = "SELECT coalesce(email, '') FROM users WHERE id = ?1",
@@ -810,6 +822,8 @@ static void read_tweet(sqlite3_stmt *st, struct tweet *t)
 	t->retweet_of_author_id = (uint64_t)sqlite3_column_int64(st, 12);
 	entities_decode((const char *)sqlite3_column_text(st, 13), &t->entities);
 	column_copy(st, 14, t->media_alt, sizeof(t->media_alt));
+	t->author_avatar = (struct media_ref){0};
+	store_media_ref_parse((const char *)sqlite3_column_text(st, 15), &t->author_avatar);
 }
 
 static void read_media(sqlite3_stmt *st, struct media *m)
@@ -1160,6 +1174,17 @@ static int sqlite_liked_by(struct store_reader *base, uint64_t tweet_id,
 	if (rc)
 		return rc;
 	return entry_list(r, R_LIKED_BY, R_LIKED_BY_ASC, tweet_id, p, out, n);
+}
+
+static int sqlite_retweeted_by(struct store_reader *base, uint64_t tweet_id,
+			       const struct store_page *p, struct follow_entry *out, size_t *n)
+{
+	struct sqlite_reader *r = (struct sqlite_reader *)base;
+	*n = 0;
+	int rc = tweet_exists(r, tweet_id);
+	if (rc)
+		return rc;
+	return entry_list(r, R_RETWEETED_BY, R_RETWEETED_BY_ASC, tweet_id, p, out, n);
 }
 
 /* Adds `bit` to state[i] for each ids[i] equal to `id`. The ids of a page
@@ -2390,6 +2415,29 @@ static int exec_notifications_read(struct sqlite_store *s, struct store_write *w
 	return run(s, W_NOTIFS_READ) == SQLITE_DONE ? STORE_OK : STORE_ERROR;
 }
 
+/* One notification of the user's (dismiss), or all of them (clear). */
+static int exec_notifications_delete(struct sqlite_store *s, struct store_write *w,
+				     enum write_stmt which)
+{
+	sqlite3_stmt *st = s->w[which];
+	sqlite3_bind_int64(st, 1, clamp63(w->in.dismiss.user_id));
+	if (which == W_NOTIF_DISMISS)
+		sqlite3_bind_int64(st, 2, clamp63(w->in.dismiss.id));
+	if (run(s, which) != SQLITE_DONE)
+		return STORE_ERROR;
+	return which == W_NOTIF_DISMISS && sqlite3_changes(s->wdb) == 0 ? STORE_NOT_FOUND : STORE_OK;
+}
+
+static int exec_notification_dismiss(struct sqlite_store *s, struct store_write *w)
+{
+	return exec_notifications_delete(s, w, W_NOTIF_DISMISS);
+}
+
+static int exec_notifications_clear(struct sqlite_store *s, struct store_write *w)
+{
+	return exec_notifications_delete(s, w, W_NOTIFS_CLEAR);
+}
+
 /* A like or an unlike; liking twice is one like, unliking what is not
  * liked changes nothing (created false either way). */
 static int exec_like(struct sqlite_store *s, struct store_write *w, bool like)
@@ -2579,6 +2627,8 @@ static int (*const exec_kind[STORE_W_COUNT])(struct sqlite_store *s, struct stor
 	[STORE_W_NOTIFICATIONS_READ] = exec_notifications_read,
 	[STORE_W_MEDIA_DESCRIBE] = exec_media_describe,
 	[STORE_W_MARKERS_SET] = exec_markers_set,
+	[STORE_W_NOTIFICATION_DISMISS] = exec_notification_dismiss,
+	[STORE_W_NOTIFICATIONS_CLEAR] = exec_notifications_clear,
 };
 
 static int idem_put(struct sqlite_store *s, struct store_write *w)
@@ -2837,6 +2887,7 @@ const struct store_ops store_sqlite_ops = {
 	.public_tweet_ids = sqlite_public_tweet_ids,
 	.trends = sqlite_trends,
 	.liked_by = sqlite_liked_by,
+	.retweeted_by = sqlite_retweeted_by,
 	.ancestor_ids = sqlite_ancestor_ids,
 	.descendant_ids = sqlite_descendant_ids,
 	.relations = sqlite_relations,

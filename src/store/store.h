@@ -77,7 +77,8 @@ enum store_write_kind {
 	STORE_W_PROBE, /* a write that changes nothing users see: can we commit? */
 	/* media (media/upload.c, media/worker.c) */
 	STORE_W_MEDIA_CREATE,   /* result: media */
-	STORE_W_MEDIA_COMPLETE, /* awaiting_upload -> processing, and queue its job; result: media */
+	STORE_W_MEDIA_COMPLETE, /* awaiting_upload -> processing, and queue its job; result: media
+	                         */
 	STORE_W_JOB_FINISH,     /* a processing attempt's outcome */
 	STORE_W_MEDIA_PURGE,    /* drop unattached and released media; result: in.media_purge */
 	/* engagement (core/likes.c, core/accounts.c) */
@@ -93,9 +94,9 @@ enum store_write_kind {
 	/* retweets (core/tweets.c); inputs in.like, the tweet_id may be a
 	 * retweet (its original is meant) */
 	STORE_W_RETWEET,   /* result: tweet (the retweet, new or the one there was),
-			    * related (the original, fresh counts), created, viewer */
+	                    * related (the original, fresh counts), created, viewer */
 	STORE_W_UNRETWEET, /* result: tweet (the original, fresh counts), related (the
-			    * retweet removed; id 0 if there was none), created */
+	                    * retweet removed; id 0 if there was none), created */
 	/* blocks, mutes and notifications (core/graph.c, core/notifications.c) */
 	STORE_W_BLOCK,              /* in.relation; result: user (the other), created */
 	STORE_W_UNBLOCK,            /* in.relation; result: created (a block was removed) */
@@ -105,6 +106,10 @@ enum store_write_kind {
 	/* media descriptions and read markers (media/upload.c, core/markers.c) */
 	STORE_W_MEDIA_DESCRIBE, /* in.media_describe; result: media */
 	STORE_W_MARKERS_SET,    /* in.markers, whose entries get their new versions */
+	/* notifications a user puts away (core/notifications.c) */
+	STORE_W_NOTIFICATION_DISMISS, /* in.dismiss; STORE_NOT_FOUND unless the
+	                               * user has notification in.dismiss.id */
+	STORE_W_NOTIFICATIONS_CLEAR,  /* in.dismiss (id unused): all of the user's */
 	STORE_W_COUNT
 };
 
@@ -237,6 +242,10 @@ struct store_write {
 			uint64_t user_id;
 			uint64_t up_to_id; /* the marker: newer ones are unread */
 		} notifications_read;
+		struct {
+			uint64_t user_id;
+			uint64_t id;
+		} dismiss;
 		struct store_markers {
 			uint64_t user_id;
 			bool set[MARKER_TIMELINE_COUNT]; /* which timelines change */
@@ -414,6 +423,10 @@ struct store_ops {
 	 * the cursor); STORE_NOT_FOUND if the tweet does not exist. */
 	int (*liked_by)(struct store_reader *r, uint64_t tweet_id, const struct store_page *page,
 			struct follow_entry *out, size_t *n);
+	/* The users who retweeted it, the same way (the retweet's id is the
+	 * cursor). */
+	int (*retweeted_by)(struct store_reader *r, uint64_t tweet_id,
+	                    const struct store_page *page, struct follow_entry *out, size_t *n);
 	/* The chain of tweets `tweet_id` replies to, nearest first, at most
 	 * `max` ids; the chain ends at a deleted tweet (whose id is the last,
 	 * since the reply keeps it). */

@@ -31,10 +31,10 @@ static void on_delete(void *arg, const struct store_write *w)
 		feed_on_counts(arg, &w->related);
 }
 
-/* The author's name is inside their cached tweets. */
+/* The author's name and avatar are inside their cached tweets. */
 static void on_profile(void *arg, const struct store_write *w)
 {
-	if (w->in.profile.set_display_name)
+	if (w->in.profile.set_display_name || w->in.profile.set_avatar)
 		feed_on_author_renamed(arg, w->in.profile.user_id);
 }
 

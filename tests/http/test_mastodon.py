@@ -400,6 +400,33 @@ def test_update_credentials(api, masto_user):
     assert r.status == 422
 
 
+def test_update_credentials_with_an_avatar_file(api, masto_user):
+    from test_media import jpeg
+    path = "/api/v1/accounts/update_credentials"
+    body, ctype = multipart({"display_name": "Pictured"}, jpeg(80, 80), file_field="avatar")
+    r = api.request("PATCH", path, body=body, content_type=ctype, token=masto_user.mtoken)
+    assert r.status == 200, r
+    assert r.json["display_name"] == "Pictured"
+    url = r.json["avatar"]
+    assert url.startswith("http") and "missing" not in url and r.json["avatar_static"] == url
+    native = api.get(f"/v1/users/{masto_user.id}").json
+    assert native["avatar_url"] and native["avatar_url"] in url, native
+    img = api.get(urllib.parse.urlsplit(url)._replace(scheme="", netloc="").geturl())
+    assert img.status == 200 and img.body[:2] == b"\xff\xd8", img
+    assert api.get(f"/api/v1/accounts/{masto_user.id}").json["avatar"] == url
+    # A file that is no image: refused, and nothing changed, the name neither.
+    body, ctype = multipart({"display_name": "Other"}, b"not an image", file_field="avatar",
+                            content_type="image/png")
+    r = api.request("PATCH", path, body=body, content_type=ctype, token=masto_user.mtoken)
+    assert r.status == 422 and "error" in r.json, r
+    # An avatar that is a text field, not a file: refused.
+    r = api.request("PATCH", path, body=form({"avatar": "x", "display_name": "Other"}),
+                    content_type=FORM, token=masto_user.mtoken)
+    assert r.status == 422 and "error" in r.json, r
+    me = api.get(f"/api/v1/accounts/{masto_user.id}").json
+    assert me["display_name"] == "Pictured" and me["avatar"] == url
+
+
 def test_follow_and_unfollow(api, app, masto_user, make_user):
     other = make_user("m")
     r = api.post(f"/api/v1/accounts/{other.id}/follow", token=masto_user.mtoken)
@@ -604,6 +631,59 @@ def test_notifications_in_mastodons_types(api, app, masto_user, make_user):
     assert [n["id"] for n in r.json] == [n["id"] for n in first[2:]]
     # The fan has none: notifications are the token user's own.
     assert api.get("/api/v1/notifications", token=fan.mtoken).json == []
+
+
+def test_reblogged_by_and_avatar_in_the_account(api, app, masto_user, make_user):
+    s = post_status(api, masto_user, "share me")
+    fans = [make_user("m") for _ in range(2)]
+    for f in fans:
+        f.mtoken = password_token(api, app, f)
+        r = api.post(f"/api/v1/statuses/{s['id']}/reblog", token=f.mtoken)
+        assert r.status == 200, r
+    r = api.get(f"/api/v1/statuses/{s['id']}/reblogged_by?limit=1")
+    assert r.status == 200, r
+    assert [a["id"] for a in r.json] == [fans[1].id]
+    link = r.header("Link")
+    assert link and link.startswith("<http") and 'rel="next"' in link, r
+    nxt = link[1:link.index(">")]
+    assert [a["id"] for a in api.get(nxt[nxt.index("/api/"):]).json] == [fans[0].id]
+    assert api.get(f"/api/v1/statuses/{s['id']}/favourited_by").json == []
+    assert api.get("/api/v1/statuses/12/reblogged_by").status == 404
+    # An account shows its avatar, or Mastodon's "missing" image.
+    me = api.get(f"/api/v1/accounts/{masto_user.id}").json
+    assert me["avatar"].endswith("/avatars/original/missing.png"), me
+    from test_social import upload_ready
+    mid = upload_ready(api, masto_user)
+    r = api.request("PATCH", "/v1/users/me", json_body={"avatar_media_id": mid},
+                    token=masto_user.token)
+    assert r.status == 200, r
+    me = api.get(f"/api/v1/accounts/{masto_user.id}").json
+    assert me["avatar"].startswith("http") and mid in me["avatar"], me
+    assert me["avatar_static"] == me["avatar"]
+
+
+def test_notification_by_id_dismiss_and_clear(api, app, masto_user, make_user):
+    fan = make_user("m")
+    fan.mtoken = password_token(api, app, fan)
+    s = post_status(api, masto_user, "notice me")
+    api.post(f"/api/v1/accounts/{masto_user.id}/follow", token=fan.mtoken)
+    api.post(f"/api/v1/statuses/{s['id']}/favourite", token=fan.mtoken)
+    fav, fol = api.get("/api/v1/notifications", token=masto_user.mtoken).json
+    r = api.get(f"/api/v1/notifications/{fav['id']}", token=masto_user.mtoken)
+    assert r.status == 200 and r.json == fav, r
+    assert api.get(f"/api/v1/notifications/{fav['id']}", token=fan.mtoken).status == 404
+    read_only = password_token(api, app, masto_user, scope="read")
+    r = api.post(f"/api/v1/notifications/{fav['id']}/dismiss", token=read_only)
+    assert r.status == 403 and "error" in r.json, r
+    r = api.post(f"/api/v1/notifications/{fav['id']}/dismiss", token=masto_user.mtoken)
+    assert r.status == 200 and r.json == {}, r
+    left = api.get("/api/v1/notifications", token=masto_user.mtoken).json
+    assert [n["id"] for n in left] == [fol["id"]]
+    r = api.get(f"/api/v1/notifications/{fav['id']}", token=masto_user.mtoken)
+    assert r.status == 404 and "error" in r.json, r
+    r = api.post("/api/v1/notifications/clear", token=masto_user.mtoken)
+    assert r.status == 200 and r.json == {}, r
+    assert api.get("/api/v1/notifications", token=masto_user.mtoken).json == []
 
 
 def test_notification_refusals(api, app, masto_user):
@@ -837,13 +917,13 @@ def test_relationships(api, app, masto_user, make_user):
 
 # ---- media ----
 
-def multipart(fields, file_bytes, content_type="image/jpeg"):
+def multipart(fields, file_bytes, content_type="image/jpeg", file_field="file"):
     boundary = "----chirp" + secrets.token_hex(8)
     out = b""
     for k, v in fields.items():
         out += (f"--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n"
                 f"{v}\r\n").encode()
-    out += (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; "
+    out += (f"--{boundary}\r\nContent-Disposition: form-data; name=\"{file_field}\"; "
             f"filename=\"a.jpg\"\r\nContent-Type: {content_type}\r\n\r\n").encode()
     out += file_bytes + f"\r\n--{boundary}--\r\n".encode()
     return out, f"multipart/form-data; boundary={boundary}"

@@ -117,6 +117,29 @@ def test_unretweet_is_idempotent_and_only_the_retweeters_own(api, make_user):
     assert get_item(api, t["id"], b.token)["retweet_count"] == 0
 
 
+def test_retweeted_by_pages_newest_first_with_link(api, make_user):
+    a = make_user()
+    t = post_tweet(api, a)
+    fans = [make_user() for _ in range(3)]
+    for u in fans:
+        retweet(api, u, t["id"], expect=(201,))
+    r = api.get(f"/v1/tweets/{t['id']}/retweeted_by?limit=2")
+    assert r.status == 200, r
+    assert [u["id"] for u in r.json] == [fans[2].id, fans[1].id], r
+    link = r.header("Link")
+    assert link and 'rel="next"' in link, r
+    nxt = link.split(">")[0].lstrip("<")
+    r2 = api.get(nxt[nxt.index("/v1/"):])
+    assert [u["id"] for u in r2.json] == [fans[0].id], r2
+    unretweet(api, fans[2], t["id"])
+    assert list_ids(api, f"/v1/tweets/{t['id']}/retweeted_by") == [fans[1].id, fans[0].id]
+    # Likes are another list.
+    assert list_ids(api, f"/v1/tweets/{t['id']}/liked_by") == []
+    assert_error(api.get("/v1/tweets/1/retweeted_by"), 404, "not_found")
+    assert_error(api.get("/v1/tweets/x/retweeted_by"), 400, "invalid_id")
+    assert_error(api.get(f"/v1/tweets/{t['id']}/retweeted_by?limit=0"), 422, "invalid_limit")
+
+
 def test_retweet_bad_input_and_missing_tweets(api, make_user):
     a, b = make_user(), make_user()
     t = post_tweet(api, a)

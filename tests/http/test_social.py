@@ -221,6 +221,52 @@ def test_notifications_are_the_token_users_only(api, make_user):
     assert notifications(api, b) == []
 
 
+def test_one_notification_by_id_dismissed_and_all_cleared(api, make_user):
+    a, b, c = make_user(), make_user(), make_user()
+    t = post_tweet(api, a, "notice this")
+    follow(api, b, a.id)
+    like(api, c, t["id"])
+    ns = notifications(api, a)
+    assert [n["type"] for n in ns] == ["like", "follow"], ns
+    liked, followed = ns
+    # One by id: the list's own rendering of it.
+    r = api.get(f"/v1/notifications/{liked['id']}", token=a.token)
+    assert r.status == 200 and r.json == liked, r
+    # Another user's id is as missing as one that never was.
+    assert_error(api.get(f"/v1/notifications/{liked['id']}", token=b.token), 404, "not_found")
+    assert_error(api.delete(f"/v1/notifications/{liked['id']}", token=b.token), 404,
+                 "not_found")
+    assert_error(api.get("/v1/notifications/12", token=a.token), 404, "not_found")
+    assert_error(api.get("/v1/notifications/x", token=a.token), 400, "invalid_id")
+    assert_error(api.delete("/v1/notifications/x", token=a.token), 400, "invalid_id")
+    assert_error(api.delete(f"/v1/notifications/{liked['id']}"), 401)
+    assert_error(api.delete("/v1/notifications"), 401)
+    assert [n["id"] for n in notifications(api, a)] == [liked["id"], followed["id"]]
+    # Dismissed: gone from the list, the unread count and by id; twice is 404.
+    assert unread(api, a) == 2
+    r = api.delete(f"/v1/notifications/{liked['id']}", token=a.token)
+    assert r.status == 204, r
+    assert [n["id"] for n in notifications(api, a)] == [followed["id"]]
+    assert unread(api, a) == 1
+    assert_error(api.get(f"/v1/notifications/{liked['id']}", token=a.token), 404, "not_found")
+    assert_error(api.delete(f"/v1/notifications/{liked['id']}", token=a.token), 404,
+                 "not_found")
+    # A new like after the dismissal starts a new group.
+    like(api, b, t["id"])
+    ns = notifications(api, a)
+    assert [(n["type"], n["count"]) for n in ns] == [("like", 1), ("follow", 1)], ns
+    assert ns[0]["id"] != liked["id"] and ns[0]["actor"]["id"] == b.id
+    # Cleared: every one of the user's, and only the user's.
+    follow(api, a, b.id)
+    assert len(notifications(api, b)) == 1
+    r = api.delete("/v1/notifications", token=a.token)
+    assert r.status == 204, r
+    assert notifications(api, a) == [] and unread(api, a) == 0
+    assert len(notifications(api, b)) == 1
+    r = api.delete("/v1/notifications", token=a.token)
+    assert r.status == 204, r
+
+
 # -------------------------------------------------------------- blocks
 
 def test_a_block_ends_follows_both_ways_and_refuses_new_ones(api, make_user):
@@ -416,8 +462,12 @@ def upload_ready(api, user):
 
 
 def test_avatar_set_shown_and_cleared(api, make_user):
-    a = make_user()
+    a, fan = make_user(), make_user()
+    follow(api, fan, a.id)
     assert get_user(api, a.id)["avatar_url"] is None
+    t = post_tweet(api, a, "before the picture")
+    assert t["author"]["avatar_url"] is None, t
+    assert feed_ids(api, fan) == [t["id"]]  # its JSON is cached now
     mid = upload_ready(api, a)
     r = api.request("PATCH", "/v1/users/me", json_body={"avatar_media_id": mid,
                                                         "display_name": "Pic"},
@@ -426,6 +476,13 @@ def test_avatar_set_shown_and_cleared(api, make_user):
     url = r.json["avatar_url"]
     assert url and mid in url and r.json["display_name"] == "Pic", r
     assert get_user(api, a.id)["avatar_url"] == url
+    # Tweets carry their author's avatar, the cached ones too, and retweets.
+    assert api.get(f"/v1/tweets/{t['id']}").json["author"]["avatar_url"] == url
+    eventually(lambda: api.get("/v1/feed", token=fan.token).json[0]["author"]["avatar_url"]
+               == url, timeout=5, what="the cached tweet re-rendered with the avatar")
+    rt = api.post(f"/v1/tweets/{t['id']}/retweets", token=a.token)
+    assert rt.status == 201 and rt.json["author"]["avatar_url"] == url, rt
+    assert rt.json["retweet_of"]["author"]["avatar_url"] == url, rt
     img = api.get(urllib.parse.urlsplit(url)._replace(scheme="", netloc="").geturl())
     assert img.status == 200 and img.body[:8] == b"\x89PNG\r\n\x1a\n", img
     # The avatar media is held: it cannot go on a tweet too.

@@ -867,6 +867,38 @@ static void test_retweets(void **state)
 	assert_int_equal(e->r->ops->author_tweet_ids(e->r, c, &p, aid, &n), STORE_OK);
 	assert_int_equal(n, 0);
 	assert_int_equal(retweet_write(e, true, b, t1, NULL), STORE_NOT_FOUND);
+	assert_int_equal(e->r->ops->retweeted_by(e->r, t1, &p, NULL, &n), STORE_NOT_FOUND);
+}
+
+static void test_retweeted_by(void **state)
+{
+	struct env *e = *state;
+	uint64_t a = make_user(e, "a", STORE_OK);
+	uint64_t b = make_user(e, "b", STORE_OK);
+	uint64_t c = make_user(e, "c", STORE_OK);
+	uint64_t t1 = post(e, a, "one"), t2 = post(e, a, "two");
+	assert_int_equal(retweet_write(e, true, b, t1, NULL), STORE_OK);
+	assert_int_equal(retweet_write(e, true, c, t1, NULL), STORE_OK);
+	assert_int_equal(retweet_write(e, true, b, t2, NULL), STORE_OK);
+	assert_int_equal(like_write(e, true, a, t1, NULL, NULL), STORE_OK);
+	struct follow_entry fe[5];
+	size_t n;
+	struct store_page p = {.before = UINT64_MAX, .limit = 5};
+	assert_int_equal(e->r->ops->retweeted_by(e->r, t1, &p, fe, &n), STORE_OK);
+	assert_int_equal(n, 2);
+	assert_int_equal(fe[0].user.id, c); /* newest retweet first; no liker */
+	assert_int_equal(fe[1].user.id, b);
+	p.limit = 1;
+	p.before = fe[0].follow_id;
+	assert_int_equal(e->r->ops->retweeted_by(e->r, t1, &p, fe, &n), STORE_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(fe[0].user.id, b);
+	p = (struct store_page){.before = UINT64_MAX, .limit = 5};
+	assert_int_equal(e->r->ops->retweeted_by(e->r, t2, &p, fe, &n), STORE_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(retweet_write(e, false, b, t2, NULL), STORE_OK);
+	assert_int_equal(e->r->ops->retweeted_by(e->r, t2, &p, fe, &n), STORE_OK);
+	assert_int_equal(n, 0);
 }
 
 static size_t tag_ids(struct env *e, const char *tag, struct store_page p, uint64_t *ids)
@@ -1204,6 +1236,49 @@ static void test_notifications(void **state)
 	assert_int_equal(notifs(e, a, 1u << NOTIF_MENTION, out), 1);
 	assert_int_equal(simple_write(e, STORE_W_TWEET_DELETE, c, m, NULL), STORE_OK);
 	assert_int_equal(notifs(e, a, 1u << NOTIF_MENTION, out), 0);
+}
+
+static int dismiss(struct env *e, uint64_t user, uint64_t id)
+{
+	struct store_write sw;
+	sync_init(&sw, id ? STORE_W_NOTIFICATION_DISMISS : STORE_W_NOTIFICATIONS_CLEAR);
+	sw.in.dismiss.user_id = user;
+	sw.in.dismiss.id = id;
+	sync_run(e->s, &sw);
+	int rc = sw.status;
+	sync_deinit(&sw);
+	return rc;
+}
+
+static void test_notifications_dismissed_and_cleared(void **state)
+{
+	struct env *e = *state;
+	uint64_t a = make_user(e, "a", STORE_OK);
+	uint64_t b = make_user(e, "b", STORE_OK);
+	struct notification out[10];
+	assert_int_equal(simple_write(e, STORE_W_FOLLOW, b, a, NULL), STORE_OK);
+	assert_int_equal(simple_write(e, STORE_W_FOLLOW, a, b, NULL), STORE_OK);
+	uint64_t t = post(e, a, "mine");
+	assert_int_equal(like_write(e, true, b, t, NULL, NULL), STORE_OK);
+	assert_int_equal(notifs(e, a, NOTIF_TYPES_ALL, out), 2);
+	uint64_t liked = out[0].id, followed = out[1].id;
+	/* Only the recipient's own: b's dismissal of a's finds nothing. */
+	assert_int_equal(dismiss(e, b, liked), STORE_NOT_FOUND);
+	assert_int_equal(dismiss(e, a, liked), STORE_OK);
+	assert_int_equal(dismiss(e, a, liked), STORE_NOT_FOUND);
+	assert_int_equal(notifs(e, a, NOTIF_TYPES_ALL, out), 1);
+	assert_int_equal(out[0].id, followed);
+	/* A like after the dismissal groups anew. */
+	assert_int_equal(like_write(e, false, b, t, NULL, NULL), STORE_OK);
+	assert_int_equal(like_write(e, true, b, t, NULL, NULL), STORE_OK);
+	assert_int_equal(notifs(e, a, NOTIF_TYPES_ALL, out), 2);
+	assert_int_equal(out[0].type, NOTIF_LIKE);
+	assert_int_equal(out[0].count, 1);
+	/* Clearing takes all of a's and none of b's. */
+	assert_int_equal(dismiss(e, a, 0), STORE_OK);
+	assert_int_equal(notifs(e, a, NOTIF_TYPES_ALL, out), 0);
+	assert_int_equal(unread_count(e, a), 0);
+	assert_int_equal(notifs(e, b, NOTIF_TYPES_ALL, out), 1);
 }
 
 static void test_avatar_refused(void **state)
@@ -2089,11 +2164,14 @@ static void test_pg_commit_sequence_follows_commits(void **state)
 	    cmocka_unit_test_setup_teardown(test_replies_and_context, setup, teardown),            \
 	    cmocka_unit_test_setup_teardown(test_likes, setup, teardown),                          \
 	    cmocka_unit_test_setup_teardown(test_retweets, setup, teardown),                       \
+	    cmocka_unit_test_setup_teardown(test_retweeted_by, setup, teardown),                   \
 	    cmocka_unit_test_setup_teardown(test_entities_hashtags_and_trends, setup, teardown),   \
-	    cmocka_unit_test_setup_teardown(test_public_tweet_ids, setup, teardown),             \
+	    cmocka_unit_test_setup_teardown(test_public_tweet_ids, setup, teardown),               \
 	    cmocka_unit_test_setup_teardown(test_profile_update, setup, teardown),                 \
 	    cmocka_unit_test_setup_teardown(test_blocks_and_mutes, setup, teardown),               \
 	    cmocka_unit_test_setup_teardown(test_notifications, setup, teardown),                  \
+	    cmocka_unit_test_setup_teardown(test_notifications_dismissed_and_cleared, setup,       \
+	                                    teardown),                                             \
 	    cmocka_unit_test_setup_teardown(test_avatar_refused, setup, teardown),                 \
 	    cmocka_unit_test_setup_teardown(test_emails, setup, teardown),                         \
 	    cmocka_unit_test_setup_teardown(test_media_descriptions, setup, teardown),             \
