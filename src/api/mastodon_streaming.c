@@ -25,7 +25,10 @@
  * (--stream-buffer) counts the messages wslay holds unsent, and a reader
  * past it is cut off as on SSE; the kernel's send buffer is pinned to
  * that bound too. Ping frames go out at the stream heartbeat; wslay
- * answers the client's pings and the close handshake.
+ * answers the client's pings and the close handshake. A client that sends
+ * nothing, not even a pong, for WS_SILENT_MAX heartbeats in a row is gone
+ * (a peer that vanished without a FIN): its socket is shut down, and the
+ * connection ends as a failed read ends it.
  *
  * Notifications: sink_notification below sends each one the live session
  * hands on (live_options.notifications), as Mastodon's Notification, in
@@ -55,6 +58,7 @@
 
 #define WS_MSG_MAX 4096 /* bytes of one client message */
 #define WS_NAME_MAX 24  /* "hashtag:local" and the like */
+#define WS_SILENT_MAX 3 /* heartbeats without a frame from the client */
 
 /* One public or hashtag subscription: the key of its watch. */
 struct wsub {
@@ -81,6 +85,7 @@ struct wsc {
 	bool in_callback;            /* inside wslay: queue only, never proceed */
 	bool in_proceed;             /* inside proceed(): it frees a dead one */
 	bool user, notifications;    /* `user`, `user:notification` subscribed */
+	unsigned silent;             /* heartbeats since the client's last frame */
 	char protocol[512];          /* Sec-WebSocket-Protocol to echo; "" none */
 	size_t protocol_len;
 	struct wsub subs[LIVE_WATCH_MAX];
@@ -326,6 +331,10 @@ static void sink_watch_deleted(void *arg, void *key, uint64_t id)
 static void sink_heartbeat(void *arg)
 {
 	struct wsc *w = arg;
+	if (++w->silent >= WS_SILENT_MAX && w->sock) {
+		shutdown(h2o_socket_get_fd(w->sock), SHUT_RDWR);
+		return;
+	}
 	struct wslay_event_msg m = {.opcode = WSLAY_PING, .msg = (const uint8_t *)"", .msg_length = 0};
 	wslay_event_queue_msg(w->ws, &m);
 }
@@ -499,6 +508,7 @@ static void on_wslay_msg(wslay_event_context_ptr ctx, const struct wslay_event_o
 {
 	(void)ctx;
 	struct wsc *w = data;
+	w->silent = 0;
 	if (arg->opcode != WSLAY_TEXT_FRAME)
 		return; /* pings are answered by wslay; binary means nothing here */
 	w->in_callback = true;

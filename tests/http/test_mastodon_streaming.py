@@ -241,6 +241,43 @@ def test_ping_is_answered(api, make_user):
         ws.close()
 
 
+def test_a_client_that_never_answers_pings_is_dropped(tmp_path):
+    """With a heartbeat of a second, a client that sends nothing, not even
+    a pong, is gone after three; one that answers stays."""
+    from chirp_client import start_server
+    srv = start_server(tmp_path, "hb", "--stream-heartbeat", "1")
+    try:
+        api = srv.live_client()
+        u = create_user(api, prefix="ws")
+        silent, alive = connect(api, u, "stream=user"), connect(api, u, "stream=user")
+        deadline = time.time() + 6
+        while time.time() < deadline:  # `alive` reads, and so answers each ping
+            alive.settimeout(0.5)
+            try:
+                op, data = alive.recv_data(control_frame=True)
+                if op == websocket.ABNF.OPCODE_PING:
+                    alive.pong(data)
+            except websocket.WebSocketTimeoutException:
+                pass
+        # `silent` never read: what it finds now is pings, then the end
+        # (answering the first may already meet the closed socket).
+        silent.settimeout(TIMEOUT)
+        ops = []
+        deadline = time.time() + TIMEOUT
+        with pytest.raises((websocket.WebSocketConnectionClosedException, ConnectionError)):
+            while time.time() < deadline:
+                op, _ = silent.recv_data(control_frame=True)
+                ops.append(op)
+                assert op == websocket.ABNF.OPCODE_PING, ops
+        assert ops, "the pings it left unanswered come first"
+        # `alive` still hears its stream.
+        post_tweet(api, u, "still here")
+        assert update_of(next_event(alive, lambda m: m["event"] == "update"))
+        alive.close()
+    finally:
+        srv.stop()
+
+
 def test_connections_count_against_the_user_stream_cap(api, make_user):
     u = make_user("ws")
     held = [connect(api, u) for _ in range(5)]  # --max-streams-per-user
