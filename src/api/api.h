@@ -281,6 +281,11 @@ void api_media_complete(struct ctx *c);
 void api_media_get(struct ctx *c);
 void api_media_describe(struct ctx *c);
 void api_blob_put(struct ctx *c);
+/* The server's own PUT, for an upload this request created (the Mastodon
+ * façade's one-request upload): the request's body becomes the single
+ * part of upload `media_id`, of `size` bytes at most, in whichever blob
+ * store, with the checks of api_blob_put past the signature. */
+void api_blob_put_own(struct ctx *c, uint64_t media_id, uint64_t size);
 void api_blob_get(struct ctx *c);
 /* Sends a refusal of the media service (struct media_error). */
 void api_media_error(struct ctx *c, const struct media_error *err);

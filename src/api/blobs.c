@@ -106,6 +106,7 @@ static void put_done(void *arg, const char *etag)
 struct put_check {
 	struct api_read r;
 	struct media_upload_target t;
+	char key[BLOB_KEY_MAX];
 	size_t len;
 	int rc;
 	struct media_error err;
@@ -124,14 +125,27 @@ static void put_check_finish(struct api_read *r, struct ctx *c)
 		api_media_error(c, &k->err);
 		return;
 	}
-	struct media_blob_request req;
-	read_request(c, true, &req);
+	struct media_blob_request req = {.key = k->key, .key_len = strlen(k->key)};
 	struct blob_put *p = xcalloc(1, sizeof(*p));
 	p->app = c->app;
 	p->ctx = c;
 	p->async = http_async_begin(c->req);
 	c->async = true;
 	media_blob_put(c->app->media, &req, c->req->entity.base, k->len, put_done, p);
+}
+
+/* The PUT of the request's body to upload `t`, stored under key[0..len)
+ * once the upload is found open. */
+static void put_checked(struct ctx *c, const struct media_upload_target *t, const char *key,
+			size_t len)
+{
+	struct put_check *k = api_read_new(c, sizeof(*k));
+	k->r.run = put_check_run;
+	k->r.finish = put_check_finish;
+	k->t = *t;
+	memcpy(k->key, key, len < sizeof(k->key) ? len : sizeof(k->key) - 1);
+	k->len = c->req->entity.base ? c->req->entity.len : 0;
+	api_read(c, &k->r);
 }
 
 void api_blob_put(struct ctx *c)
@@ -144,12 +158,15 @@ void api_blob_put(struct ctx *c)
 		api_media_error(c, &err);
 		return;
 	}
-	struct put_check *k = api_read_new(c, sizeof(*k));
-	k->r.run = put_check_run;
-	k->r.finish = put_check_finish;
-	k->t = t;
-	k->len = c->req->entity.base ? c->req->entity.len : 0;
-	api_read(c, &k->r);
+	put_checked(c, &t, r.key, r.key_len);
+}
+
+void api_blob_put_own(struct ctx *c, uint64_t media_id, uint64_t size)
+{
+	struct media_upload_target t = {.id = media_id, .part = 0, .max = size};
+	char key[BLOB_KEY_MAX];
+	media_key(key, media_id, ".orig");
+	put_checked(c, &t, key, strlen(key));
 }
 
 /* ---- GET ---- */

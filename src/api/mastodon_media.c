@@ -8,8 +8,8 @@
  * background, as for any upload: v2 answers 202 with `url: null` until
  * then, and GET /api/v1/media/{id} 206 until it is ready.
  *
- * The bytes go through chirp's own blob URL, so this needs the local blob
- * store, and a file of at most --media-part-bytes (one PUT).
+ * The server puts the bytes itself, into whichever blob store (the local
+ * directory or a bucket), as one PUT: a file of at most --media-part-bytes.
  *
  * A `description` (alt text) rides along to the first step, and PUT
  * /api/v1/media/{id} changes it through PATCH /v1/media/{id}.
@@ -20,6 +20,7 @@
 
 #include "api/mastodon.h"
 #include "http/respond.h"
+#include "util/id.h"
 
 struct upload {
 	mastodon_uploaded_fn then;
@@ -65,7 +66,8 @@ static void answer_uploaded(struct ctx *c, int status, const struct strbuf *body
 	api_media_complete(c);
 }
 
-/* The upload exists: put the file to its signed URL, as a client would. */
+/* The upload exists: put the file in its place (a single PUT: an upload
+ * of more parts has no `upload.url`). */
 static void answer_created(struct ctx *c, int status, const struct strbuf *body)
 {
 	(void)status;
@@ -73,35 +75,27 @@ static void answer_created(struct ctx *c, int status, const struct strbuf *body)
 	json_t *m = parse(body);
 	const char *id = json_string_value(json_object_get(m, "id"));
 	const char *url = json_string_value(json_object_get(json_object_get(m, "upload"), "url"));
-	static const char prefix[] = "/blobs/";
-	if (!id || !url || strncmp(url, prefix, sizeof(prefix) - 1) != 0) {
+	uint64_t media_id;
+	if (!id || !id_parse(id, strlen(id), &media_id) || !url) {
 		json_decref(m);
-		mastodon_error(c, 503, "uploads through the Mastodon API need chirp's local blob "
-				       "store and a file of at most --media-part-bytes");
+		mastodon_error(c, 413, "a file through the Mastodon API is at most "
+				       "--media-part-bytes");
 		return;
 	}
-	h2o_req_t *req = c->req;
-	size_t ulen = strlen(url), idlen = strlen(id);
-	char *path = h2o_mem_alloc_pool(&req->pool, ulen + idlen + 1);
-	memcpy(path, url, ulen);
-	memcpy(path + ulen, id, idlen); /* the id, for the complete step */
-	path[ulen + idlen] = '\0';
-	const char *q = memchr(path, '?', ulen);
-	req->path = h2o_iovec_init(path, ulen);
-	req->query_at = q ? (size_t)(q - path) : SIZE_MAX;
-	/* the complete step's path parameter, kept behind the upload */
+	/* the complete step's path parameter, the id, kept behind the upload */
+	size_t idlen = strlen(id);
+	char *kept = h2o_mem_alloc_pool(&c->req->pool, idlen);
+	memcpy(kept, id, idlen);
 	struct route_match *next = (struct route_match *)(u + 1);
 	*next = c->m;
-	next->params[0].s = path + ulen;
+	next->params[0].s = kept;
 	next->params[0].len = idlen;
 	next->nparams = 1;
-	c->m.params[0].s = path + sizeof(prefix) - 1;
-	c->m.params[0].len = (q ? (size_t)(q - path) : ulen) - (sizeof(prefix) - 1);
-	c->m.nparams = 1;
+	h2o_req_t *req = c->req;
 	req->entity = h2o_iovec_init(req->entity.base + u->offset, (size_t)u->length);
 	json_decref(m);
 	c->answer = answer_uploaded;
-	api_blob_put(c);
+	api_blob_put_own(c, media_id, (uint64_t)u->length);
 }
 
 bool mastodon_upload(struct ctx *c, json_t *file, json_t *description, mastodon_uploaded_fn then,

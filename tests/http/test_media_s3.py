@@ -162,6 +162,29 @@ def test_single_upload_goes_to_the_bucket(s3):
     assert t.status == 201 and t.json["media"][0]["url"] == md["url"]
 
 
+def test_a_mastodon_upload_goes_to_the_bucket(s3):
+    """POST /api/v2/media: chirp puts the file into the bucket itself."""
+    from test_mastodon import multipart
+    store, serve = s3
+    c = serve().client()
+    u = create_user(c)
+    data = jpeg(320, 200)
+    body, ctype = multipart({"description": "a bucketed square"}, data)
+    r = c.post("/api/v2/media", body=body, content_type=ctype, token=u.token)
+    assert r.status == 202, r
+    mid = r.json["id"]
+    assert r.json["description"] == "a bucketed square"
+    md = settled(c, u, mid)
+    assert md["status"] == "ready" and (md["width"], md["height"]) == (320, 200), md
+    assert {mid + ".jpg", mid + "_t.jpg"} <= store.keys()
+    r = c.get(f"/api/v1/media/{mid}", token=u.token)
+    assert r.status == 200 and r.json["url"], r
+    loc = c.get(md["url"]).header("Location")
+    assert loc.startswith(store.endpoint + "/chirp/" + mid + ".jpg?")
+    got = Image.open(io.BytesIO(absolute_get(loc).body))
+    assert got.size == (320, 200) and not got.getexif()
+
+
 def test_size_is_checked_at_complete(s3):
     store, serve = s3
     c = serve().client()
