@@ -247,6 +247,35 @@ test("reblog and unreblog, and the author's notifications of them", async () => 
   assert.equal(undone.reblogsCount, 0);
 });
 
+test("an avatar, who reblogged, one notification, dismiss, clear and markers", async () => {
+  const app = await registerApp();
+  const a = await signUp(app, `na${Date.now() % 1e8}`);
+  const b = await signUp(app, `nb${Date.now() % 1e8}`);
+  const bMe = await b.v1.accounts.verifyCredentials();
+  const me = await a.v1.accounts.updateCredentials({
+    displayName: "Pictured", avatar: new Blob([png(48, 48)], { type: "image/png" }),
+  });
+  assert.equal(me.displayName, "Pictured");
+  assert.match(me.avatar, /^http:\/\/.*\/blobs\//);
+  assert.equal((await fetch(me.avatar)).status, 200);
+  const post = await a.v1.statuses.create({ status: "pictured post" });
+  assert.equal(post.account.avatar, me.avatar);
+  await b.v1.statuses.$select(post.id).reblog();
+  await b.v1.statuses.$select(post.id).favourite();
+  const by = await a.v1.statuses.$select(post.id).rebloggedBy.list();
+  assert.deepEqual(by.map((x) => x.id), [bMe.id]);
+  const [fav, reb] = await a.v1.notifications.list();
+  assert.deepEqual([fav.type, reb.type], ["favourite", "reblog"]);
+  assert.equal((await a.v1.notifications.$select(reb.id).fetch()).id, reb.id);
+  await a.v1.markers.create({ notifications: { lastReadId: fav.id } });
+  const markers = await a.v1.markers.fetch({ timeline: ["notifications"] });
+  assert.equal(markers.notifications.lastReadId, fav.id);
+  await a.v1.notifications.$select(fav.id).dismiss();
+  assert.deepEqual((await a.v1.notifications.list()).map((n) => n.id), [reb.id]);
+  await a.v1.notifications.clear();
+  assert.deepEqual(await a.v1.notifications.list(), []);
+});
+
 test("a read-only token cannot post", async () => {
   const app = await registerApp();
   const handle = `mr${Date.now() % 1e8}`;
