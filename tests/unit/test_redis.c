@@ -32,6 +32,7 @@
 #include "gateway/limits.h"
 #include "pubsub/pubsub.h"
 #include "redis/redis.h"
+#include "timeline/live_upto_redis.h"
 #include "timeline/timeline.h"
 #include "timeline/tweet_cache.h"
 #include "util/strbuf.h"
@@ -311,6 +312,49 @@ static void test_celebrity_epoch_shared(void **state)
 	b->ops->close(b);
 	redis_close(r1);
 	redis_close(r2);
+}
+
+/* ---- the shared live watermark ---- */
+
+/* Two nodes fan out side by side: the bound a stream reads on a third
+ * covers what either recorded, and only once nothing at or below it is
+ * still being fanned out. */
+static void test_live_upto_shared_by_nodes(void **state)
+{
+	(void)state;
+	struct redis *n1 = fresh_node(), *n2 = node(server_url), *n3 = node(server_url);
+	uint64_t upto = 0;
+	/* A watermark that is gone takes the seed, once. */
+	assert_int_equal(live_upto_redis_read(n3, 50, &upto), 0);
+	assert_int_equal(upto, 50);
+	assert_int_equal(live_upto_redis_read(n3, 60, &upto), 0);
+	assert_int_equal(upto, 50);
+
+	assert_int_equal(live_upto_redis_queued(n1, 100), 0);
+	assert_int_equal(live_upto_redis_queued(n2, 200), 0);
+	live_upto_redis_done(n2, 200); /* node 2 is done; node 1's 100 still runs */
+	/* Not settled: the wait runs out, and says so. */
+	assert_int_equal(live_upto_redis_read(n3, 60, &upto), 1);
+	assert_int_equal(upto, 200);
+	live_upto_redis_done(n1, 100);
+	assert_int_equal(live_upto_redis_read(n3, 60, &upto), 0);
+	assert_int_equal(upto, 200);
+
+	/* A smaller id recorded later never moves the bound back, but holds
+	 * reads up until its fanout ends. */
+	assert_int_equal(live_upto_redis_queued(n1, 150), 0);
+	assert_int_equal(live_upto_redis_read(n3, 60, &upto), 1);
+	assert_int_equal(upto, 200);
+	live_upto_redis_done(n1, 150);
+	assert_int_equal(live_upto_redis_queued(n2, 300), 0);
+	assert_int_equal(live_upto_redis_read(n3, 60, &upto), 1); /* 300 is the bound, pending */
+	assert_int_equal(upto, 300);
+	live_upto_redis_done(n2, 300);
+	assert_int_equal(live_upto_redis_read(n3, 60, &upto), 0);
+	assert_int_equal(upto, 300);
+	redis_close(n1);
+	redis_close(n2);
+	redis_close(n3);
 }
 
 /* ---- rate limits ---- */
@@ -658,6 +702,7 @@ int main(void)
 	    cmocka_unit_test(test_timelines_shared_and_named),
 	    cmocka_unit_test(test_one_node_rebuilds_a_list),
 	    cmocka_unit_test(test_celebrity_epoch_shared),
+	    cmocka_unit_test(test_live_upto_shared_by_nodes),
 	    cmocka_unit_test(test_limit_of_ten_shared_by_three_nodes),
 	    cmocka_unit_test(test_backoff_shared),
 	    cmocka_unit_test(test_pubsub_across_nodes_once),
