@@ -14,12 +14,13 @@
  * Reads. Everything a session reads from the store (the sign-in check
  * and the celebrity list at open, the celebrity list again on a resync, a
  * catch-up page with its tweets' JSON, a live tweet's JSON that the tweet
- * cache does not have) is a `struct live_read`: run() reads, apply()
- * hands the result on. Where the store's reads may not run on an event
- * loop (PostgreSQL, or --offload-reads) run() goes to the reader pool
- * (live_options.readers) and apply() comes back to the session's loop with
- * http_loop_post; otherwise both run at once on the loop, through its own
- * reader. A session has at most one read in flight; the bus events that
+ * cache does not have), and in cluster mode the watermark U too (it waits
+ * on Redis: timeline/live_upto_redis.h), is a `struct live_read`: run()
+ * reads, apply() hands the result on. Where the store's reads may not
+ * run on an event loop (PostgreSQL, or --offload-reads) run() goes to the
+ * reader pool (live_options.readers) and apply() comes back to the
+ * session's loop with http_loop_post; otherwise both run at once on the
+ * loop, through its own reader. A session has at most one read in flight; the bus events that
  * arrive meanwhile wait in its queue, in order, and are handled after it
  * (they count against the backlog bound), so the order of what reaches the
  * sink is the order of a session that never waits.
@@ -152,6 +153,14 @@ enum read_kind {
 	READ_PAGE,   /* a catch-up page of ids, the oldest hydrated up to `room` */
 	READ_TWEET,  /* one live tweet's JSON (the cache did not have it) */
 	READ_NOTIFS, /* the notifications after notif_after */
+	READ_UPTO,   /* cluster mode's feed_live_upto (it waits on Redis) */
+};
+
+/* What a session reads feed_live_upto for (with_upto). */
+enum upto_use {
+	UPTO_OPEN,   /* the first round's bound, once subscribed: the session starts */
+	UPTO_RESYNC, /* the follows changed and the channels with them: a round */
+	UPTO_ROUND,  /* a round ended, and another was asked for meanwhile */
 };
 
 /*
@@ -175,6 +184,7 @@ struct live_read {
 	size_t room;                        /* READ_PAGE: JSON bytes wanted */
 	uint64_t id;                        /* READ_TWEET */
 	uint32_t dest;                      /* READ_TWEET: where it goes */
+	enum upto_use then;                 /* READ_UPTO */
 	/* out */
 	int rc;
 	uint64_t *celebs;                   /* READ_OPEN, READ_CELEBS: malloc'd */
@@ -183,6 +193,7 @@ struct live_read {
 	struct notifications *ns;           /* READ_NOTIFS */
 	struct notifications_spans spans;   /* READ_NOTIFS: each one in json */
 	uint64_t newest;                    /* READ_NOTIFS */
+	uint64_t upto;                      /* READ_UPTO */
 	uint64_t ids[CATCHUP_PAGE];         /* READ_PAGE: newest first */
 	size_t n;
 	size_t hydrated;                    /* ids[n - hydrated, n): read, oldest first */
@@ -500,9 +511,10 @@ void live_session_close(struct live_session *s)
 	session_unref(s); /* the transport's handle */
 }
 
-/* The open's reads are done: the session starts (rc 0), or it fails with
- * rc and is gone, with the transport's handle. live_session_open answers
- * the transport itself while it runs; later, sink->opened does. */
+/* The open's reads are done (U too, with rc 0): the session starts (rc
+ * 0), or it fails with rc and is gone, with the transport's handle.
+ * live_session_open answers the transport itself while it runs; later,
+ * sink->opened does. */
 static void open_done(struct live_session *s, int rc)
 {
 	struct live_service *svc = s->ll->svc;
@@ -515,9 +527,7 @@ static void open_done(struct live_session *s, int rc)
 		session_unref(s); /* the transport's handle; the caller holds another */
 		return;
 	}
-	/* Subscribed: now U may be read (live/watermark.h). */
-	live_watermark_init(&s->wm, s->after, feed_live_upto(svc->feed));
-	s->ready = true;
+	s->ready = true; /* s->wm starts from U (use_upto) */
 	atomic_fetch_add(&svc->opened, 1);
 	h2o_timeout_link(s->ll->evloop, &s->ll->heartbeat, &s->heartbeat);
 	if (!s->in_open)
@@ -683,6 +693,10 @@ static void read_run(struct live_read *r, struct store_reader *db)
 	case READ_CELEBS: r->rc = read_celebs(r, db); break;
 	case READ_PAGE: r->rc = read_page(r, db); break;
 	case READ_TWEET: r->rc = feed_tweet(r->feed, db, r->id, &r->json); break;
+	case READ_UPTO:
+		r->upto = feed_live_upto_shared(r->feed);
+		r->rc = STORE_OK;
+		break;
 	case READ_NOTIFS: {
 		uint64_t oldest;
 		r->rc = notifications_page(r->ns, db, r->user_id, &r->page, NOTIF_TYPES_ALL, &r->json,
@@ -709,6 +723,63 @@ static void notifs_read(struct live_session *s, struct live_read *r)
 		s->notif_after = r->newest;
 }
 
+static void read_start(struct live_session *s, struct live_read *r);
+
+/* U is known (feed_live_upto, read after the subscriptions it follows):
+ * the session does what it read it for. */
+static void use_upto(struct live_session *s, enum upto_use use, uint64_t upto)
+{
+	/* The shared watermark, lost with Redis's data, is seeded again from
+	 * a clock, which may be behind a U this session read before: that U
+	 * still holds, and the watermark never moves back. */
+	if (upto < s->wm.upto)
+		upto = s->wm.upto;
+	switch (use) {
+	case UPTO_OPEN:
+		live_watermark_init(&s->wm, s->after, upto);
+		open_done(s, 0);
+		break;
+	case UPTO_RESYNC: live_watermark_resync(&s->wm, upto); break;
+	case UPTO_ROUND: live_watermark_round_done(&s->wm, upto); break;
+	}
+}
+
+/* Reads U for `use`: at once where it is this process's (an atomic);
+ * where it is the cluster's (feed_live_upto_is_shared), through a read,
+ * since it waits on Redis. Either way after every subscription made so
+ * far, which is what U must follow (live/watermark.h). */
+static void with_upto(struct live_session *s, enum upto_use use)
+{
+	struct feed *feed = s->ll->svc->feed;
+	if (!feed_live_upto_is_shared(feed)) {
+		use_upto(s, use, feed_live_upto(feed));
+		return;
+	}
+	struct live_read *r = read_new(s, READ_UPTO);
+	r->then = use;
+	read_start(s, r);
+}
+
+/* A round read everything up to its U: it completes, and the round asked
+ * for meanwhile, if any, starts with a new U. */
+static void round_end(struct live_session *s)
+{
+	if (s->wm.again)
+		with_upto(s, UPTO_ROUND);
+	else
+		live_watermark_round_done(&s->wm, s->wm.upto); /* no round follows: no U needed */
+}
+
+/* U could not be read (the reader pool is full): an open fails, an open
+ * session ends, and its client resumes from its last tweet. */
+static void upto_failed(struct live_session *s, enum upto_use use, int rc)
+{
+	if (use == UPTO_OPEN)
+		open_done(s, rc);
+	else
+		cannot_read(s, "reading the live watermark");
+}
+
 /* Hands on the tweets of a catch-up page while there is room; the rest
  * waits for the transport's next live_session_writable. */
 static void page_read(struct live_session *s, struct live_read *r)
@@ -728,7 +799,7 @@ static void page_read(struct live_session *s, struct live_read *r)
 	}
 	if (left > 0 || r->n == CATCHUP_PAGE)
 		return; /* more to read from the cursor on */
-	live_watermark_round_done(&s->wm, feed_live_upto(s->ll->svc->feed));
+	round_end(s);
 }
 
 /* The relations a read found replace the session's. */
@@ -748,8 +819,10 @@ static void read_apply(struct live_session *s, struct live_read *r)
 			follow_celebrities(s, r->celebs, r->ncelebs);
 			r->celebs = NULL;
 			take_hidden(s, r);
+			with_upto(s, UPTO_OPEN); /* subscribed: now U may be read */
+		} else {
+			open_done(s, r->rc);
 		}
-		open_done(s, r->rc);
 		break;
 	case READ_CELEBS:
 		/* Unreadable now: the author channels stay as they were. */
@@ -757,12 +830,18 @@ static void read_apply(struct live_session *s, struct live_read *r)
 			follow_celebrities(s, r->celebs, r->ncelebs);
 			r->celebs = NULL;
 			take_hidden(s, r);
-			live_watermark_resync(&s->wm, feed_live_upto(s->ll->svc->feed));
+			with_upto(s, UPTO_RESYNC);
 		}
 		break;
 	case READ_PAGE: page_read(s, r); break;
 	case READ_TWEET: tweet_read(s, r->dest, r->id, r->rc, &r->json); break;
 	case READ_NOTIFS: notifs_read(s, r); break;
+	case READ_UPTO:
+		if (r->rc == STORE_OK)
+			use_upto(s, r->then, r->upto);
+		else
+			upto_failed(s, r->then, r->rc);
+		break;
 	}
 }
 
@@ -912,7 +991,7 @@ static void catch_up_step(struct live_session *s)
 	struct live_service *svc = s->ll->svc;
 	struct store_page page = {.limit = CATCHUP_PAGE, .oldest_first = true};
 	if (!live_watermark_pending(&s->wm, &page.after, &page.before)) {
-		live_watermark_round_done(&s->wm, feed_live_upto(svc->feed));
+		round_end(s);
 		return;
 	}
 	struct live_read *r = read_new(s, READ_PAGE);

@@ -228,10 +228,8 @@ def test_a_stream_on_node_1_gets_tweets_posted_on_nodes_2_and_3_once(needs_redis
         s.close()
 
 
-# Known gap, issue 14 still open: a stream's catch-up bound moves with its
-# own node's fanout only, so a reconnect to another node can miss what the
-# other nodes fanned out (docs/architecture.md, "Replay across nodes").
-@pytest.mark.xfail(reason="Last-Event-ID replay across nodes is not built yet", strict=False)
+# The catch-up's bound is the cluster's watermark (docs/architecture.md,
+# "Replay across nodes"): node 3 never fanned these tweets out itself.
 def test_reconnecting_to_node_3_with_last_event_id_has_no_gap_no_duplicate(needs_redis, nodes):
     reader, friend = create_user(nodes[0]), create_user(nodes[1])
     follow(nodes[0], reader, friend.id)
