@@ -39,6 +39,7 @@
 #include "core/render.h"
 #include "core/write.h"
 #include "http/server.h"
+#include "live/user_slots_redis.h"
 #include "live/watermark.h"
 #include "pubsub/pubsub.h"
 #include "store/store.h"
@@ -58,15 +59,24 @@ struct live_service {
 	struct live_options opt;
 	struct pubsub *bus;
 	struct feed *feed;
-	pthread_mutex_t lock; /* users, open */
+	pthread_mutex_t lock; /* users, open, slot_seq */
 	struct idmap users;   /* user id -> struct user_sessions */
 	size_t open;
+	uint64_t slot_seq;         /* orders the per-user counts written to `slots` */
+	struct user_slots *slots;  /* cluster mode: every node's count; NULL: none */
 	atomic_uint_fast64_t opened, refused_user, refused_server, cut_slow, events;
 };
 
 struct user_sessions {
 	struct idmap_node node;
 	unsigned n;
+};
+
+/* A user's sessions in this process after a take or a release, and when
+ * (slot_seq): what is written for the cluster's count. */
+struct slot_count {
+	unsigned n;
+	uint64_t seq;
 };
 
 struct live_loop {
@@ -165,14 +175,16 @@ enum upto_use {
 
 /*
  * One read of a session. Made on the loop; run() may run on a reader
- * thread, where it touches this struct, the feed and its reader only
- * (never the session, which belongs to its loop); apply() runs on the
- * loop. The inputs are set before the read starts, the results by run().
+ * thread, where it touches this struct, the feed and its reader, and the
+ * service's cluster count only (never the session, which belongs to its
+ * loop); apply() runs on the loop. The inputs are set before the read
+ * starts, the results by run().
  */
 struct live_read {
 	struct work work;         /* on the reader pool */
 	struct http_loop_msg msg; /* back to the session's loop */
 	struct live_session *s;   /* holds a reference while in flight */
+	struct live_service *svc; /* its process-wide part is thread-safe */
 	struct feed *feed;
 	struct http_loop *loop;
 	enum read_kind kind;
@@ -182,6 +194,7 @@ struct live_read {
 	uint8_t token_hash[TOKEN_HASH_LEN]; /* READ_OPEN */
 	struct store_page page;             /* READ_PAGE */
 	size_t room;                        /* READ_PAGE: JSON bytes wanted */
+	struct slot_count slot;             /* READ_OPEN: this process's, the new one in */
 	uint64_t id;                        /* READ_TWEET */
 	uint32_t dest;                      /* READ_TWEET: where it goes */
 	enum upto_use then;                 /* READ_UPTO */
@@ -216,6 +229,10 @@ struct live_service *live_service_new(struct pubsub *bus, struct feed *feed,
 	svc->opt = *opt;
 	svc->bus = bus;
 	svc->feed = feed;
+	if (opt->redis) {
+		assert(opt->readers); /* the count is read off the loops */
+		svc->slots = user_slots_new(opt->redis);
+	}
 	pthread_mutex_init(&svc->lock, NULL);
 	idmap_init(&svc->users, 64);
 	return svc;
@@ -226,6 +243,7 @@ void live_service_free(struct live_service *svc)
 	if (!svc)
 		return;
 	assert(svc->open == 0); /* every session released its slot */
+	user_slots_free(svc->slots);
 	idmap_deinit(&svc->users);
 	pthread_mutex_destroy(&svc->lock);
 	free(svc);
@@ -306,9 +324,11 @@ void live_follow_writes(struct live_service *svc, struct writes *ws)
 	writes_after_commit(ws, STORE_W_SESSIONS_EXPIRE, on_sessions_expired, svc);
 }
 
-/* Takes a session slot for `user`, within both caps: 0, LIVE_USER_FULL or
- * LIVE_SERVER_FULL. */
-static int slot_take(struct live_service *svc, uint64_t user)
+/* Takes a session slot for `user`, within both caps as this process
+ * counts them: 0 (and the user's count here into *count), LIVE_USER_FULL
+ * or LIVE_SERVER_FULL. In cluster mode the open then asks the cluster's
+ * count (cluster_slot_take). */
+static int slot_take(struct live_service *svc, uint64_t user, struct slot_count *count)
 {
 	int rc = 0;
 	pthread_mutex_lock(&svc->lock);
@@ -326,22 +346,69 @@ static int slot_take(struct live_service *svc, uint64_t user)
 		}
 		u->n++;
 		svc->open++;
+		*count = (struct slot_count){.n = u->n, .seq = ++svc->slot_seq};
 	}
 	pthread_mutex_unlock(&svc->lock);
 	return rc;
 }
 
+/* Cluster mode (reader thread): whether the user's sessions on every node,
+ * the one being opened in (`count` is this process's), are within the
+ * cap. Redis unreachable: yes, the process's own cap having held. */
+static bool cluster_slot_take(struct live_service *svc, uint64_t user, struct slot_count count)
+{
+	unsigned total;
+	if (user_slots_write(svc->slots, user, count.n, count.seq, &total) != 0)
+		return true;
+	return total <= svc->opt.max_per_user;
+}
+
+/* A release written for the cluster's count, on the reader pool (it waits
+ * on Redis); the work frees itself. */
+struct slot_write {
+	struct work work;
+	struct live_service *svc;
+	uint64_t user;
+	struct slot_count count;
+};
+
+static void slot_write_run(struct work *w)
+{
+	struct slot_write *sw = container_of(w, struct slot_write, work);
+	user_slots_write(sw->svc->slots, sw->user, sw->count.n, sw->count.seq, NULL);
+	free(sw);
+}
+
+/* Tells the cluster's count that this process holds `count` of `user`'s
+ * sessions now. Lost (the pool is full, Redis fails): the next write for
+ * the user heals it, since each is the whole number. The pool finishes
+ * its work before the service is freed (main.c stops it first). */
+static void cluster_slot_release(struct live_service *svc, uint64_t user, struct slot_count count)
+{
+	struct slot_write *sw = xcalloc(1, sizeof(*sw));
+	sw->work.fn = slot_write_run;
+	sw->svc = svc;
+	sw->user = user;
+	sw->count = count;
+	if (workpool_submit(svc->opt.readers, &sw->work) != 0)
+		free(sw);
+}
+
 static void slot_release(struct live_service *svc, uint64_t user)
 {
+	struct slot_count count;
 	pthread_mutex_lock(&svc->lock);
 	struct idmap_node *node = idmap_get(&svc->users, user);
 	assert(node && svc->open > 0); /* a slot is released once, after its take */
 	struct user_sessions *u = container_of(node, struct user_sessions, node);
 	assert(u->n > 0);
-	if (--u->n == 0)
+	count = (struct slot_count){.n = --u->n, .seq = ++svc->slot_seq};
+	if (u->n == 0)
 		free(container_of(idmap_remove(&svc->users, user), struct user_sessions, node));
 	svc->open--;
 	pthread_mutex_unlock(&svc->lock);
+	if (svc->slots)
+		cluster_slot_release(svc, user, count);
 }
 
 /* ---- subscriptions --------------------------------------------------------------- */
@@ -628,6 +695,7 @@ static struct live_read *read_new(struct live_session *s, enum read_kind kind)
 {
 	struct live_read *r = xcalloc(1, sizeof(*r));
 	r->kind = kind;
+	r->svc = s->ll->svc;
 	r->feed = s->ll->svc->feed;
 	r->user_id = s->user_id;
 	strbuf_init(&r->json);
@@ -686,6 +754,10 @@ static void read_run(struct live_read *r, struct store_reader *db)
 {
 	switch (r->kind) {
 	case READ_OPEN:
+		if (r->svc->slots && !cluster_slot_take(r->svc, r->user_id, r->slot)) {
+			r->rc = LIVE_USER_FULL;
+			break;
+		}
 		if (r->has_token && (r->rc = still_signed_in(db, r->token_hash, r->user_id)))
 			break;
 		r->rc = read_celebs(r, db);
@@ -821,6 +893,8 @@ static void read_apply(struct live_session *s, struct live_read *r)
 			take_hidden(s, r);
 			with_upto(s, UPTO_OPEN); /* subscribed: now U may be read */
 		} else {
+			if (r->rc == LIVE_USER_FULL) /* on another node's count */
+				atomic_fetch_add(&s->ll->svc->refused_user, 1);
 			open_done(s, r->rc);
 		}
 		break;
@@ -1121,7 +1195,8 @@ int live_session_open(struct live_loop *ll, h2o_loop_t *evloop, uint64_t user_id
 {
 	assert(on_loop_thread(ll));
 	struct live_service *svc = ll->svc;
-	int slot = ll->draining ? LIVE_SERVER_FULL : slot_take(svc, user_id);
+	struct slot_count count;
+	int slot = ll->draining ? LIVE_SERVER_FULL : slot_take(svc, user_id, &count);
 	if (slot) {
 		atomic_fetch_add(slot == LIVE_USER_FULL ? &svc->refused_user : &svc->refused_server, 1);
 		return slot;
@@ -1155,6 +1230,7 @@ int live_session_open(struct live_loop *ll, h2o_loop_t *evloop, uint64_t user_id
 	/* Listening: now the sign-in check and the celebrities (then, in
 	 * open_done, U). */
 	struct live_read *r = read_new(s, READ_OPEN);
+	r->slot = count;
 	if (token_hash) {
 		r->has_token = true;
 		memcpy(r->token_hash, token_hash, sizeof(r->token_hash));
