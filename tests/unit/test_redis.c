@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "gateway/limits.h"
+#include "live/user_slots_redis.h"
 #include "pubsub/pubsub.h"
 #include "redis/redis.h"
 #include "timeline/live_upto_redis.h"
@@ -355,6 +356,41 @@ static void test_live_upto_shared_by_nodes(void **state)
 	redis_close(n1);
 	redis_close(n2);
 	redis_close(n3);
+}
+
+/* ---- streams per user ---- */
+
+/* Two processes' counts of one user's streams add up; a write older than
+ * the one Redis holds changes nothing; an instance whose lease is gone
+ * counts no more. */
+static void test_user_slots_counted_across_instances(void **state)
+{
+	(void)state;
+	struct redis *r1 = fresh_node(), *r2 = node(server_url);
+	struct user_slots *a = user_slots_new(r1), *b = user_slots_new(r2);
+	const uint64_t user = 42;
+	unsigned total = 0;
+	assert_int_equal(user_slots_write(a, user, 2, 1, &total), 0);
+	assert_int_equal(total, 2);
+	assert_int_equal(user_slots_write(b, user, 1, 1, &total), 0);
+	assert_int_equal(total, 3);
+	/* a's write of seq 1 arriving after its seq 2: ignored */
+	assert_int_equal(user_slots_write(a, user, 1, 2, NULL), 0);
+	assert_int_equal(user_slots_write(a, user, 2, 1, &total), 0);
+	assert_int_equal(total, 2);
+	/* b's process is gone and its lease ran out (the DEL stands for the
+	 * 30 s); a's next write takes its own lease again. */
+	user_slots_free(b);
+	redisReply *rep = redis_commandf(r1, "EVAL %s 0",
+					 "for _, k in ipairs(redis.call('KEYS', 'lsi:*')) do "
+					 "redis.call('DEL', k) end return 1");
+	assert_non_null(rep);
+	freeReplyObject(rep);
+	assert_int_equal(user_slots_write(a, user, 1, 3, &total), 0);
+	assert_int_equal(total, 1);
+	user_slots_free(a);
+	redis_close(r1);
+	redis_close(r2);
 }
 
 /* ---- rate limits ---- */
@@ -703,6 +739,7 @@ int main(void)
 	    cmocka_unit_test(test_one_node_rebuilds_a_list),
 	    cmocka_unit_test(test_celebrity_epoch_shared),
 	    cmocka_unit_test(test_live_upto_shared_by_nodes),
+	    cmocka_unit_test(test_user_slots_counted_across_instances),
 	    cmocka_unit_test(test_limit_of_ten_shared_by_three_nodes),
 	    cmocka_unit_test(test_backoff_shared),
 	    cmocka_unit_test(test_pubsub_across_nodes_once),
