@@ -325,6 +325,7 @@ static int chirp_start(struct chirp *ch, const struct chirp_config *cfg, struct 
 		.buffer_bytes = cfg->stream_buffer_bytes,
 		.heartbeat_ms = cfg->stream_heartbeat_ms,
 		.notifications = app->notifications,
+		.redis = app->redis, /* the per-user cap counts every node's streams */
 	};
 	app->streams = live_service_new(ch->bus, app->feed, &lopt);
 	live_follow_writes(app->streams, app->writes);

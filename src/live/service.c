@@ -14,12 +14,13 @@
  * Reads. Everything a session reads from the store (the sign-in check
  * and the celebrity list at open, the celebrity list again on a resync, a
  * catch-up page with its tweets' JSON, a live tweet's JSON that the tweet
- * cache does not have) is a `struct live_read`: run() reads, apply()
- * hands the result on. Where the store's reads may not run on an event
- * loop (PostgreSQL, or --offload-reads) run() goes to the reader pool
- * (live_options.readers) and apply() comes back to the session's loop with
- * http_loop_post; otherwise both run at once on the loop, through its own
- * reader. A session has at most one read in flight; the bus events that
+ * cache does not have), and in cluster mode the watermark U too (it waits
+ * on Redis: timeline/live_upto_redis.h), is a `struct live_read`: run()
+ * reads, apply() hands the result on. Where the store's reads may not
+ * run on an event loop (PostgreSQL, or --offload-reads) run() goes to the
+ * reader pool (live_options.readers) and apply() comes back to the
+ * session's loop with http_loop_post; otherwise both run at once on the
+ * loop, through its own reader. A session has at most one read in flight; the bus events that
  * arrive meanwhile wait in its queue, in order, and are handled after it
  * (they count against the backlog bound), so the order of what reaches the
  * sink is the order of a session that never waits.
@@ -38,6 +39,7 @@
 #include "core/render.h"
 #include "core/write.h"
 #include "http/server.h"
+#include "live/user_slots_redis.h"
 #include "live/watermark.h"
 #include "pubsub/pubsub.h"
 #include "store/store.h"
@@ -57,15 +59,24 @@ struct live_service {
 	struct live_options opt;
 	struct pubsub *bus;
 	struct feed *feed;
-	pthread_mutex_t lock; /* users, open */
+	pthread_mutex_t lock; /* users, open, slot_seq */
 	struct idmap users;   /* user id -> struct user_sessions */
 	size_t open;
+	uint64_t slot_seq;         /* orders the per-user counts written to `slots` */
+	struct user_slots *slots;  /* cluster mode: every node's count; NULL: none */
 	atomic_uint_fast64_t opened, refused_user, refused_server, cut_slow, events;
 };
 
 struct user_sessions {
 	struct idmap_node node;
 	unsigned n;
+};
+
+/* A user's sessions in this process after a take or a release, and when
+ * (slot_seq): what is written for the cluster's count. */
+struct slot_count {
+	unsigned n;
+	uint64_t seq;
 };
 
 struct live_loop {
@@ -152,18 +163,28 @@ enum read_kind {
 	READ_PAGE,   /* a catch-up page of ids, the oldest hydrated up to `room` */
 	READ_TWEET,  /* one live tweet's JSON (the cache did not have it) */
 	READ_NOTIFS, /* the notifications after notif_after */
+	READ_UPTO,   /* cluster mode's feed_live_upto (it waits on Redis) */
+};
+
+/* What a session reads feed_live_upto for (with_upto). */
+enum upto_use {
+	UPTO_OPEN,   /* the first round's bound, once subscribed: the session starts */
+	UPTO_RESYNC, /* the follows changed and the channels with them: a round */
+	UPTO_ROUND,  /* a round ended, and another was asked for meanwhile */
 };
 
 /*
  * One read of a session. Made on the loop; run() may run on a reader
- * thread, where it touches this struct, the feed and its reader only
- * (never the session, which belongs to its loop); apply() runs on the
- * loop. The inputs are set before the read starts, the results by run().
+ * thread, where it touches this struct, the feed and its reader, and the
+ * service's cluster count only (never the session, which belongs to its
+ * loop); apply() runs on the loop. The inputs are set before the read
+ * starts, the results by run().
  */
 struct live_read {
 	struct work work;         /* on the reader pool */
 	struct http_loop_msg msg; /* back to the session's loop */
 	struct live_session *s;   /* holds a reference while in flight */
+	struct live_service *svc; /* its process-wide part is thread-safe */
 	struct feed *feed;
 	struct http_loop *loop;
 	enum read_kind kind;
@@ -173,8 +194,10 @@ struct live_read {
 	uint8_t token_hash[TOKEN_HASH_LEN]; /* READ_OPEN */
 	struct store_page page;             /* READ_PAGE */
 	size_t room;                        /* READ_PAGE: JSON bytes wanted */
+	struct slot_count slot;             /* READ_OPEN: this process's, the new one in */
 	uint64_t id;                        /* READ_TWEET */
 	uint32_t dest;                      /* READ_TWEET: where it goes */
+	enum upto_use then;                 /* READ_UPTO */
 	/* out */
 	int rc;
 	uint64_t *celebs;                   /* READ_OPEN, READ_CELEBS: malloc'd */
@@ -183,6 +206,7 @@ struct live_read {
 	struct notifications *ns;           /* READ_NOTIFS */
 	struct notifications_spans spans;   /* READ_NOTIFS: each one in json */
 	uint64_t newest;                    /* READ_NOTIFS */
+	uint64_t upto;                      /* READ_UPTO */
 	uint64_t ids[CATCHUP_PAGE];         /* READ_PAGE: newest first */
 	size_t n;
 	size_t hydrated;                    /* ids[n - hydrated, n): read, oldest first */
@@ -205,6 +229,10 @@ struct live_service *live_service_new(struct pubsub *bus, struct feed *feed,
 	svc->opt = *opt;
 	svc->bus = bus;
 	svc->feed = feed;
+	if (opt->redis) {
+		assert(opt->readers); /* the count is read off the loops */
+		svc->slots = user_slots_new(opt->redis);
+	}
 	pthread_mutex_init(&svc->lock, NULL);
 	idmap_init(&svc->users, 64);
 	return svc;
@@ -215,6 +243,7 @@ void live_service_free(struct live_service *svc)
 	if (!svc)
 		return;
 	assert(svc->open == 0); /* every session released its slot */
+	user_slots_free(svc->slots);
 	idmap_deinit(&svc->users);
 	pthread_mutex_destroy(&svc->lock);
 	free(svc);
@@ -295,9 +324,11 @@ void live_follow_writes(struct live_service *svc, struct writes *ws)
 	writes_after_commit(ws, STORE_W_SESSIONS_EXPIRE, on_sessions_expired, svc);
 }
 
-/* Takes a session slot for `user`, within both caps: 0, LIVE_USER_FULL or
- * LIVE_SERVER_FULL. */
-static int slot_take(struct live_service *svc, uint64_t user)
+/* Takes a session slot for `user`, within both caps as this process
+ * counts them: 0 (and the user's count here into *count), LIVE_USER_FULL
+ * or LIVE_SERVER_FULL. In cluster mode the open then asks the cluster's
+ * count (cluster_slot_take). */
+static int slot_take(struct live_service *svc, uint64_t user, struct slot_count *count)
 {
 	int rc = 0;
 	pthread_mutex_lock(&svc->lock);
@@ -315,22 +346,69 @@ static int slot_take(struct live_service *svc, uint64_t user)
 		}
 		u->n++;
 		svc->open++;
+		*count = (struct slot_count){.n = u->n, .seq = ++svc->slot_seq};
 	}
 	pthread_mutex_unlock(&svc->lock);
 	return rc;
 }
 
+/* Cluster mode (reader thread): whether the user's sessions on every node,
+ * the one being opened in (`count` is this process's), are within the
+ * cap. Redis unreachable: yes, the process's own cap having held. */
+static bool cluster_slot_take(struct live_service *svc, uint64_t user, struct slot_count count)
+{
+	unsigned total;
+	if (user_slots_write(svc->slots, user, count.n, count.seq, &total) != 0)
+		return true;
+	return total <= svc->opt.max_per_user;
+}
+
+/* A release written for the cluster's count, on the reader pool (it waits
+ * on Redis); the work frees itself. */
+struct slot_write {
+	struct work work;
+	struct live_service *svc;
+	uint64_t user;
+	struct slot_count count;
+};
+
+static void slot_write_run(struct work *w)
+{
+	struct slot_write *sw = container_of(w, struct slot_write, work);
+	user_slots_write(sw->svc->slots, sw->user, sw->count.n, sw->count.seq, NULL);
+	free(sw);
+}
+
+/* Tells the cluster's count that this process holds `count` of `user`'s
+ * sessions now. Lost (the pool is full, Redis fails): the next write for
+ * the user heals it, since each is the whole number. The pool finishes
+ * its work before the service is freed (main.c stops it first). */
+static void cluster_slot_release(struct live_service *svc, uint64_t user, struct slot_count count)
+{
+	struct slot_write *sw = xcalloc(1, sizeof(*sw));
+	sw->work.fn = slot_write_run;
+	sw->svc = svc;
+	sw->user = user;
+	sw->count = count;
+	if (workpool_submit(svc->opt.readers, &sw->work) != 0)
+		free(sw);
+}
+
 static void slot_release(struct live_service *svc, uint64_t user)
 {
+	struct slot_count count;
 	pthread_mutex_lock(&svc->lock);
 	struct idmap_node *node = idmap_get(&svc->users, user);
 	assert(node && svc->open > 0); /* a slot is released once, after its take */
 	struct user_sessions *u = container_of(node, struct user_sessions, node);
 	assert(u->n > 0);
-	if (--u->n == 0)
+	count = (struct slot_count){.n = --u->n, .seq = ++svc->slot_seq};
+	if (u->n == 0)
 		free(container_of(idmap_remove(&svc->users, user), struct user_sessions, node));
 	svc->open--;
 	pthread_mutex_unlock(&svc->lock);
+	if (svc->slots)
+		cluster_slot_release(svc, user, count);
 }
 
 /* ---- subscriptions --------------------------------------------------------------- */
@@ -500,9 +578,10 @@ void live_session_close(struct live_session *s)
 	session_unref(s); /* the transport's handle */
 }
 
-/* The open's reads are done: the session starts (rc 0), or it fails with
- * rc and is gone, with the transport's handle. live_session_open answers
- * the transport itself while it runs; later, sink->opened does. */
+/* The open's reads are done (U too, with rc 0): the session starts (rc
+ * 0), or it fails with rc and is gone, with the transport's handle.
+ * live_session_open answers the transport itself while it runs; later,
+ * sink->opened does. */
 static void open_done(struct live_session *s, int rc)
 {
 	struct live_service *svc = s->ll->svc;
@@ -515,9 +594,7 @@ static void open_done(struct live_session *s, int rc)
 		session_unref(s); /* the transport's handle; the caller holds another */
 		return;
 	}
-	/* Subscribed: now U may be read (live/watermark.h). */
-	live_watermark_init(&s->wm, s->after, feed_live_upto(svc->feed));
-	s->ready = true;
+	s->ready = true; /* s->wm starts from U (use_upto) */
 	atomic_fetch_add(&svc->opened, 1);
 	h2o_timeout_link(s->ll->evloop, &s->ll->heartbeat, &s->heartbeat);
 	if (!s->in_open)
@@ -618,6 +695,7 @@ static struct live_read *read_new(struct live_session *s, enum read_kind kind)
 {
 	struct live_read *r = xcalloc(1, sizeof(*r));
 	r->kind = kind;
+	r->svc = s->ll->svc;
 	r->feed = s->ll->svc->feed;
 	r->user_id = s->user_id;
 	strbuf_init(&r->json);
@@ -676,6 +754,10 @@ static void read_run(struct live_read *r, struct store_reader *db)
 {
 	switch (r->kind) {
 	case READ_OPEN:
+		if (r->svc->slots && !cluster_slot_take(r->svc, r->user_id, r->slot)) {
+			r->rc = LIVE_USER_FULL;
+			break;
+		}
 		if (r->has_token && (r->rc = still_signed_in(db, r->token_hash, r->user_id)))
 			break;
 		r->rc = read_celebs(r, db);
@@ -683,6 +765,10 @@ static void read_run(struct live_read *r, struct store_reader *db)
 	case READ_CELEBS: r->rc = read_celebs(r, db); break;
 	case READ_PAGE: r->rc = read_page(r, db); break;
 	case READ_TWEET: r->rc = feed_tweet(r->feed, db, r->id, &r->json); break;
+	case READ_UPTO:
+		r->upto = feed_live_upto_shared(r->feed);
+		r->rc = STORE_OK;
+		break;
 	case READ_NOTIFS: {
 		uint64_t oldest;
 		r->rc = notifications_page(r->ns, db, r->user_id, &r->page, NOTIF_TYPES_ALL, &r->json,
@@ -709,6 +795,63 @@ static void notifs_read(struct live_session *s, struct live_read *r)
 		s->notif_after = r->newest;
 }
 
+static void read_start(struct live_session *s, struct live_read *r);
+
+/* U is known (feed_live_upto, read after the subscriptions it follows):
+ * the session does what it read it for. */
+static void use_upto(struct live_session *s, enum upto_use use, uint64_t upto)
+{
+	/* The shared watermark, lost with Redis's data, is seeded again from
+	 * a clock, which may be behind a U this session read before: that U
+	 * still holds, and the watermark never moves back. */
+	if (upto < s->wm.upto)
+		upto = s->wm.upto;
+	switch (use) {
+	case UPTO_OPEN:
+		live_watermark_init(&s->wm, s->after, upto);
+		open_done(s, 0);
+		break;
+	case UPTO_RESYNC: live_watermark_resync(&s->wm, upto); break;
+	case UPTO_ROUND: live_watermark_round_done(&s->wm, upto); break;
+	}
+}
+
+/* Reads U for `use`: at once where it is this process's (an atomic);
+ * where it is the cluster's (feed_live_upto_is_shared), through a read,
+ * since it waits on Redis. Either way after every subscription made so
+ * far, which is what U must follow (live/watermark.h). */
+static void with_upto(struct live_session *s, enum upto_use use)
+{
+	struct feed *feed = s->ll->svc->feed;
+	if (!feed_live_upto_is_shared(feed)) {
+		use_upto(s, use, feed_live_upto(feed));
+		return;
+	}
+	struct live_read *r = read_new(s, READ_UPTO);
+	r->then = use;
+	read_start(s, r);
+}
+
+/* A round read everything up to its U: it completes, and the round asked
+ * for meanwhile, if any, starts with a new U. */
+static void round_end(struct live_session *s)
+{
+	if (s->wm.again)
+		with_upto(s, UPTO_ROUND);
+	else
+		live_watermark_round_done(&s->wm, s->wm.upto); /* no round follows: no U needed */
+}
+
+/* U could not be read (the reader pool is full): an open fails, an open
+ * session ends, and its client resumes from its last tweet. */
+static void upto_failed(struct live_session *s, enum upto_use use, int rc)
+{
+	if (use == UPTO_OPEN)
+		open_done(s, rc);
+	else
+		cannot_read(s, "reading the live watermark");
+}
+
 /* Hands on the tweets of a catch-up page while there is room; the rest
  * waits for the transport's next live_session_writable. */
 static void page_read(struct live_session *s, struct live_read *r)
@@ -728,7 +871,7 @@ static void page_read(struct live_session *s, struct live_read *r)
 	}
 	if (left > 0 || r->n == CATCHUP_PAGE)
 		return; /* more to read from the cursor on */
-	live_watermark_round_done(&s->wm, feed_live_upto(s->ll->svc->feed));
+	round_end(s);
 }
 
 /* The relations a read found replace the session's. */
@@ -748,8 +891,12 @@ static void read_apply(struct live_session *s, struct live_read *r)
 			follow_celebrities(s, r->celebs, r->ncelebs);
 			r->celebs = NULL;
 			take_hidden(s, r);
+			with_upto(s, UPTO_OPEN); /* subscribed: now U may be read */
+		} else {
+			if (r->rc == LIVE_USER_FULL) /* on another node's count */
+				atomic_fetch_add(&s->ll->svc->refused_user, 1);
+			open_done(s, r->rc);
 		}
-		open_done(s, r->rc);
 		break;
 	case READ_CELEBS:
 		/* Unreadable now: the author channels stay as they were. */
@@ -757,12 +904,18 @@ static void read_apply(struct live_session *s, struct live_read *r)
 			follow_celebrities(s, r->celebs, r->ncelebs);
 			r->celebs = NULL;
 			take_hidden(s, r);
-			live_watermark_resync(&s->wm, feed_live_upto(s->ll->svc->feed));
+			with_upto(s, UPTO_RESYNC);
 		}
 		break;
 	case READ_PAGE: page_read(s, r); break;
 	case READ_TWEET: tweet_read(s, r->dest, r->id, r->rc, &r->json); break;
 	case READ_NOTIFS: notifs_read(s, r); break;
+	case READ_UPTO:
+		if (r->rc == STORE_OK)
+			use_upto(s, r->then, r->upto);
+		else
+			upto_failed(s, r->then, r->rc);
+		break;
 	}
 }
 
@@ -912,7 +1065,7 @@ static void catch_up_step(struct live_session *s)
 	struct live_service *svc = s->ll->svc;
 	struct store_page page = {.limit = CATCHUP_PAGE, .oldest_first = true};
 	if (!live_watermark_pending(&s->wm, &page.after, &page.before)) {
-		live_watermark_round_done(&s->wm, feed_live_upto(svc->feed));
+		round_end(s);
 		return;
 	}
 	struct live_read *r = read_new(s, READ_PAGE);
@@ -1042,7 +1195,8 @@ int live_session_open(struct live_loop *ll, h2o_loop_t *evloop, uint64_t user_id
 {
 	assert(on_loop_thread(ll));
 	struct live_service *svc = ll->svc;
-	int slot = ll->draining ? LIVE_SERVER_FULL : slot_take(svc, user_id);
+	struct slot_count count;
+	int slot = ll->draining ? LIVE_SERVER_FULL : slot_take(svc, user_id, &count);
 	if (slot) {
 		atomic_fetch_add(slot == LIVE_USER_FULL ? &svc->refused_user : &svc->refused_server, 1);
 		return slot;
@@ -1076,6 +1230,7 @@ int live_session_open(struct live_loop *ll, h2o_loop_t *evloop, uint64_t user_id
 	/* Listening: now the sign-in check and the celebrities (then, in
 	 * open_done, U). */
 	struct live_read *r = read_new(s, READ_OPEN);
+	r->slot = count;
 	if (token_hash) {
 		r->has_token = true;
 		memcpy(r->token_hash, token_hash, sizeof(r->token_hash));

@@ -47,6 +47,7 @@
 struct feed;
 struct http_loop;
 struct pubsub;
+struct redis;
 struct store_reader;
 struct workpool;
 struct writes;
@@ -63,6 +64,10 @@ struct live_options {
 	size_t buffer_bytes;     /* bytes a transport may hold unsent; beyond: cut off */
 	uint64_t heartbeat_ms;   /* sink->heartbeat this often */
 	struct notifications *notifications; /* NULL: no notification events */
+	/* Cluster mode: max_per_user counts the user's sessions on every node
+	 * (live/user_slots_redis.h), through Redis, on the reader pool (which
+	 * is then required). NULL: this process's sessions only. */
+	struct redis *redis;
 };
 
 struct live_stats {

@@ -6,10 +6,12 @@
  * (tests/unit/test_live.c); live/service.c drives it.
  *
  * The rules. Events for one session arrive in id order, because the fanout
- * thread publishes every tweet in commit order. U, read from
- * feed_live_upto (timeline/feed.h) after the session subscribed, promises
- * that every tweet below U is in the timelines and tweet U is there or
- * still to come live. So:
+ * thread publishes every tweet in commit order (one node's; across nodes
+ * see docs/architecture.md's left-to-do list). U, read from
+ * feed_live_upto (timeline/feed.h; in cluster mode feed_live_upto_shared,
+ * the same promise for every node's tweets) after the session subscribed,
+ * promises that every tweet below U is in the timelines and tweet U is
+ * there or still to come live. So:
  *   - the cursor is the watermark: a live tweet at or below it is dropped,
  *     a newer one is passed on and becomes the cursor;
  *   - a round replays the feed's tweets in (cursor, U], oldest first, each

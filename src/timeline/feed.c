@@ -17,6 +17,7 @@
 #include "pubsub/pubsub.h"
 #include "timeline/fanout.h"
 #include "timeline/live.h"
+#include "timeline/live_upto_redis.h"
 #include "util/id.h"
 #include "util/log.h"
 #include "util/timeutil.h"
@@ -191,7 +192,11 @@ static void fanout_run(void *arg, const struct fanout_job *job)
 {
 	struct feed *f = arg;
 	switch (job->kind) {
-	case FANOUT_TWEET: fanout_tweet(f, job); break;
+	case FANOUT_TWEET:
+		fanout_tweet(f, job);
+		if (f->opt.redis) /* recorded in feed_on_post */
+			live_upto_redis_done(f->opt.redis, job->tweet_id);
+		break;
 	case FANOUT_DELETE: fanout_delete(f, job); break;
 	case FANOUT_FOLLOWS: publish(f, false, job->author_id, LIVE_RESYNC, 0); break;
 	case FANOUT_NOTIFY: publish(f, false, job->author_id, LIVE_NOTIFY, 0); break;
@@ -233,6 +238,11 @@ void feed_on_post(struct feed *f, const struct tweet *t, const char *json, size_
 				 .is_public = t->retweet_of == 0};
 	if (f->pubsub && job.is_public && t->entities.hashtags_n > 0)
 		job.tags = tag_list(t);
+	/* Cluster mode: every node's streams learn that the tweet is on its
+	 * way before its job can start, and so before the post is answered. */
+	if (f->opt.redis && live_upto_redis_queued(f->opt.redis, t->id) != 0)
+		log_error("feed: tweet %llu could not be recorded in the shared live watermark",
+			  (unsigned long long)t->id);
 	fanout_enqueue(f->fanout, &job);
 }
 
@@ -1048,4 +1058,25 @@ int feed_celebrities(struct feed *f, struct store_reader *r, uint64_t user_id, u
 uint64_t feed_live_upto(struct feed *f)
 {
 	return atomic_load(&f->live_upto);
+}
+
+bool feed_live_upto_is_shared(struct feed *f)
+{
+	return f->opt.redis != NULL;
+}
+
+uint64_t feed_live_upto_shared(struct feed *f)
+{
+	/* Either fallback is the one a node takes at start for its own: every
+	 * tweet made before now is in the store, which the catch-up reads when
+	 * the timelines cannot answer. */
+	uint64_t now = id_make(time_now_ms(), 0, 0), upto;
+	int rc = live_upto_redis_read(f->opt.redis, now, &upto);
+	if (rc < 0)
+		return now; /* Redis is away: so are the live events */
+	if (rc > 0)
+		log_error("feed: fanouts at or below tweet %llu still ran after %d ms; a stream "
+			  "catching up now may not show them",
+			  (unsigned long long)upto, LIVE_UPTO_WAIT_MS);
+	return upto;
 }

@@ -250,6 +250,21 @@ int feed_celebrities(struct feed *f, struct store_reader *r, uint64_t user_id, u
  */
 uint64_t feed_live_upto(struct feed *f);
 
+/* Whether the watermark is the cluster's (--redis): every node's fanout
+ * moves it, so a stream may resume on any node. Then it is read with
+ * feed_live_upto_shared, never feed_live_upto (this node's alone). */
+bool feed_live_upto_is_shared(struct feed *f);
+
+/*
+ * Cluster mode's feed_live_upto, with the same promise for the tweets
+ * that every node fans out (timeline/live_upto_redis.h has how): blocks on
+ * Redis, waiting up to LIVE_UPTO_WAIT_MS for fanouts at or below it to end
+ * (worker threads only). With Redis unreachable, an id made now, as a node
+ * takes at start: Redis's live events are gone too, streams end (or catch
+ * up from the store) and catch up again when it is back.
+ */
+uint64_t feed_live_upto_shared(struct feed *f);
+
 /* Registers the feed's effects of committed writes (timeline/feed_writes.c):
  * posts, deletes, follows and unfollows, and the counts that likes and
  * replies change. */

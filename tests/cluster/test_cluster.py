@@ -228,10 +228,8 @@ def test_a_stream_on_node_1_gets_tweets_posted_on_nodes_2_and_3_once(needs_redis
         s.close()
 
 
-# Known gap, issue 14 still open: a stream's catch-up bound moves with its
-# own node's fanout only, so a reconnect to another node can miss what the
-# other nodes fanned out (docs/architecture.md, "Replay across nodes").
-@pytest.mark.xfail(reason="Last-Event-ID replay across nodes is not built yet", strict=False)
+# The catch-up's bound is the cluster's watermark (docs/architecture.md,
+# "Replay across nodes"): node 3 never fanned these tweets out itself.
 def test_reconnecting_to_node_3_with_last_event_id_has_no_gap_no_duplicate(needs_redis, nodes):
     reader, friend = create_user(nodes[0]), create_user(nodes[1])
     follow(nodes[0], reader, friend.id)
@@ -248,6 +246,53 @@ def test_reconnecting_to_node_3_with_last_event_id_has_no_gap_no_duplicate(needs
         assert tweet_of(s.next_tweet())["id"] == t5["id"]
     finally:
         s.close()
+
+
+def test_the_streams_per_user_cap_counts_every_node(needs_redis, nodes):
+    """--max-streams-per-user (5 by default) is the user's across the
+    cluster: 2 streams on node 1, 2 on node 2 and 1 on node 3 fill it, and
+    a sixth is refused on every node; a stream that closes frees its slot
+    for any node."""
+    u = create_user(nodes[0])
+    held = [stream_on(nodes[i], u) for i in (0, 0, 1, 1, 2)]
+    try:
+        for n in nodes:
+            r = Stream(n, token=u.token)
+            assert r.status == 429, (n.address, r.status)
+            assert r.json["code"] == "too_many_streams"
+        held.pop(0).close()  # node 1 notices at its next heartbeat
+
+        def another_opens_on_node_3():
+            s = Stream(nodes[2], token=u.token)
+            if s.status != 200:
+                return False
+            held.append(s)
+            return True
+        eventually(another_opens_on_node_3, timeout=WAIT, what="the freed slot taken on node 3")
+        r = Stream(nodes[1], token=u.token)
+        assert r.status == 429, r.status  # full again
+    finally:
+        for s in held:
+            s.close()
+
+
+def test_with_redis_stopped_the_streams_cap_is_each_nodes_own(needs_redis, cluster, nodes):
+    """The documented fallback: the cluster's count unknown, a stream opens
+    within its node's own cap (neither every stream refused for Redis's
+    fault, nor no cap at all)."""
+    u = create_user(nodes[0])
+    held = []
+    cluster.redis.stop()
+    try:
+        held += [stream_on(nodes[0], u) for _ in range(5)]
+        held += [stream_on(nodes[1], u) for _ in range(5)]
+        r = Stream(nodes[0], token=u.token)
+        assert r.status == 429, r.status
+        assert r.json["code"] == "too_many_streams"
+    finally:
+        for s in held:
+            s.close()
+        cluster.start_redis()
 
 
 def _users_with_feeds(lb, n_readers=3, n_tweets=5):

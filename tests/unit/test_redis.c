@@ -30,8 +30,10 @@
 #include <unistd.h>
 
 #include "gateway/limits.h"
+#include "live/user_slots_redis.h"
 #include "pubsub/pubsub.h"
 #include "redis/redis.h"
+#include "timeline/live_upto_redis.h"
 #include "timeline/timeline.h"
 #include "timeline/tweet_cache.h"
 #include "util/strbuf.h"
@@ -309,6 +311,84 @@ static void test_celebrity_epoch_shared(void **state)
 	assert_int_equal(b->ops->epoch(b), e + 1); /* within moments elsewhere */
 	a->ops->close(a);
 	b->ops->close(b);
+	redis_close(r1);
+	redis_close(r2);
+}
+
+/* ---- the shared live watermark ---- */
+
+/* Two nodes fan out side by side: the bound a stream reads on a third
+ * covers what either recorded, and only once nothing at or below it is
+ * still being fanned out. */
+static void test_live_upto_shared_by_nodes(void **state)
+{
+	(void)state;
+	struct redis *n1 = fresh_node(), *n2 = node(server_url), *n3 = node(server_url);
+	uint64_t upto = 0;
+	/* A watermark that is gone takes the seed, once. */
+	assert_int_equal(live_upto_redis_read(n3, 50, &upto), 0);
+	assert_int_equal(upto, 50);
+	assert_int_equal(live_upto_redis_read(n3, 60, &upto), 0);
+	assert_int_equal(upto, 50);
+
+	assert_int_equal(live_upto_redis_queued(n1, 100), 0);
+	assert_int_equal(live_upto_redis_queued(n2, 200), 0);
+	live_upto_redis_done(n2, 200); /* node 2 is done; node 1's 100 still runs */
+	/* Not settled: the wait runs out, and says so. */
+	assert_int_equal(live_upto_redis_read(n3, 60, &upto), 1);
+	assert_int_equal(upto, 200);
+	live_upto_redis_done(n1, 100);
+	assert_int_equal(live_upto_redis_read(n3, 60, &upto), 0);
+	assert_int_equal(upto, 200);
+
+	/* A smaller id recorded later never moves the bound back, but holds
+	 * reads up until its fanout ends. */
+	assert_int_equal(live_upto_redis_queued(n1, 150), 0);
+	assert_int_equal(live_upto_redis_read(n3, 60, &upto), 1);
+	assert_int_equal(upto, 200);
+	live_upto_redis_done(n1, 150);
+	assert_int_equal(live_upto_redis_queued(n2, 300), 0);
+	assert_int_equal(live_upto_redis_read(n3, 60, &upto), 1); /* 300 is the bound, pending */
+	assert_int_equal(upto, 300);
+	live_upto_redis_done(n2, 300);
+	assert_int_equal(live_upto_redis_read(n3, 60, &upto), 0);
+	assert_int_equal(upto, 300);
+	redis_close(n1);
+	redis_close(n2);
+	redis_close(n3);
+}
+
+/* ---- streams per user ---- */
+
+/* Two processes' counts of one user's streams add up; a write older than
+ * the one Redis holds changes nothing; an instance whose lease is gone
+ * counts no more. */
+static void test_user_slots_counted_across_instances(void **state)
+{
+	(void)state;
+	struct redis *r1 = fresh_node(), *r2 = node(server_url);
+	struct user_slots *a = user_slots_new(r1), *b = user_slots_new(r2);
+	const uint64_t user = 42;
+	unsigned total = 0;
+	assert_int_equal(user_slots_write(a, user, 2, 1, &total), 0);
+	assert_int_equal(total, 2);
+	assert_int_equal(user_slots_write(b, user, 1, 1, &total), 0);
+	assert_int_equal(total, 3);
+	/* a's write of seq 1 arriving after its seq 2: ignored */
+	assert_int_equal(user_slots_write(a, user, 1, 2, NULL), 0);
+	assert_int_equal(user_slots_write(a, user, 2, 1, &total), 0);
+	assert_int_equal(total, 2);
+	/* b's process is gone and its lease ran out (the DEL stands for the
+	 * 30 s); a's next write takes its own lease again. */
+	user_slots_free(b);
+	redisReply *rep = redis_commandf(r1, "EVAL %s 0",
+					 "for _, k in ipairs(redis.call('KEYS', 'lsi:*')) do "
+					 "redis.call('DEL', k) end return 1");
+	assert_non_null(rep);
+	freeReplyObject(rep);
+	assert_int_equal(user_slots_write(a, user, 1, 3, &total), 0);
+	assert_int_equal(total, 1);
+	user_slots_free(a);
 	redis_close(r1);
 	redis_close(r2);
 }
@@ -658,6 +738,8 @@ int main(void)
 	    cmocka_unit_test(test_timelines_shared_and_named),
 	    cmocka_unit_test(test_one_node_rebuilds_a_list),
 	    cmocka_unit_test(test_celebrity_epoch_shared),
+	    cmocka_unit_test(test_live_upto_shared_by_nodes),
+	    cmocka_unit_test(test_user_slots_counted_across_instances),
 	    cmocka_unit_test(test_limit_of_ten_shared_by_three_nodes),
 	    cmocka_unit_test(test_backoff_shared),
 	    cmocka_unit_test(test_pubsub_across_nodes_once),
