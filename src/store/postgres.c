@@ -1466,8 +1466,10 @@ static int pg_following(struct store_reader *r, uint64_t user_id, const struct s
 	return follow_list(r, R_FOLLOWING, R_FOLLOWING_ASC, user_id, p, out, n);
 }
 
-static int pg_liked_by(struct store_reader *base, uint64_t tweet_id, const struct store_page *p,
-		       struct follow_entry *out, size_t *n)
+/* Who liked or retweeted a tweet that exists: a page of `desc` or `asc`. */
+static int tweet_actors(struct store_reader *base, enum stmt desc, enum stmt asc,
+			uint64_t tweet_id, const struct store_page *p, struct follow_entry *out,
+			size_t *n)
 {
 	struct args a = {0};
 	arg_u64(&a, tweet_id);
@@ -1477,21 +1479,19 @@ static int pg_liked_by(struct store_reader *base, uint64_t tweet_id, const struc
 	if (rc)
 		return rc;
 	PQclear(r);
-	return entry_list(rconn(base), R_LIKED_BY, R_LIKED_BY_ASC, tweet_id, p, out, n);
+	return entry_list(rconn(base), desc, asc, tweet_id, p, out, n);
+}
+
+static int pg_liked_by(struct store_reader *base, uint64_t tweet_id, const struct store_page *p,
+		       struct follow_entry *out, size_t *n)
+{
+	return tweet_actors(base, R_LIKED_BY, R_LIKED_BY_ASC, tweet_id, p, out, n);
 }
 
 static int pg_retweeted_by(struct store_reader *base, uint64_t tweet_id,
 			   const struct store_page *p, struct follow_entry *out, size_t *n)
 {
-	struct args a = {0};
-	arg_u64(&a, tweet_id);
-	PGresult *r;
-	*n = 0;
-	int rc = one(rconn(base), R_TWEET_EXISTS, &a, &r);
-	if (rc)
-		return rc;
-	PQclear(r);
-	return entry_list(rconn(base), R_RETWEETED_BY, R_RETWEETED_BY_ASC, tweet_id, p, out, n);
+	return tweet_actors(base, R_RETWEETED_BY, R_RETWEETED_BY_ASC, tweet_id, p, out, n);
 }
 
 static int pg_viewer_state(struct store_reader *base, uint64_t user_id, const uint64_t *ids,

@@ -1165,26 +1165,29 @@ static int tweet_exists(struct sqlite_reader *r, uint64_t id)
 	return rc;
 }
 
-static int sqlite_liked_by(struct store_reader *base, uint64_t tweet_id,
-			   const struct store_page *p, struct follow_entry *out, size_t *n)
+/* Who liked or retweeted a tweet that exists: a page of `desc` or `asc`. */
+static int tweet_actors(struct store_reader *base, enum read_stmt desc, enum read_stmt asc,
+			uint64_t tweet_id, const struct store_page *p, struct follow_entry *out,
+			size_t *n)
 {
 	struct sqlite_reader *r = (struct sqlite_reader *)base;
 	*n = 0;
 	int rc = tweet_exists(r, tweet_id);
 	if (rc)
 		return rc;
-	return entry_list(r, R_LIKED_BY, R_LIKED_BY_ASC, tweet_id, p, out, n);
+	return entry_list(r, desc, asc, tweet_id, p, out, n);
+}
+
+static int sqlite_liked_by(struct store_reader *base, uint64_t tweet_id,
+			   const struct store_page *p, struct follow_entry *out, size_t *n)
+{
+	return tweet_actors(base, R_LIKED_BY, R_LIKED_BY_ASC, tweet_id, p, out, n);
 }
 
 static int sqlite_retweeted_by(struct store_reader *base, uint64_t tweet_id,
 			       const struct store_page *p, struct follow_entry *out, size_t *n)
 {
-	struct sqlite_reader *r = (struct sqlite_reader *)base;
-	*n = 0;
-	int rc = tweet_exists(r, tweet_id);
-	if (rc)
-		return rc;
-	return entry_list(r, R_RETWEETED_BY, R_RETWEETED_BY_ASC, tweet_id, p, out, n);
+	return tweet_actors(base, R_RETWEETED_BY, R_RETWEETED_BY_ASC, tweet_id, p, out, n);
 }
 
 /* Adds `bit` to state[i] for each ids[i] equal to `id`. The ids of a page
