@@ -45,7 +45,7 @@
 #include "util/timeutil.h"
 
 #define SEARCH_FILE "search.db"
-#define SCHEMA_VERSION 2 /* 2: handles in the vocabulary, whole */
+#define SCHEMA_VERSION 3    /* see migrate */
 #define READ_BATCH 256      /* rows read from the store at a time */
 #define TXN_ROWS 4096       /* rows per index transaction */
 #define FORGET_MAX 65536    /* deletes waiting; beyond, hydration hides them */
@@ -60,12 +60,30 @@
 
 enum src { SRC_TWEETS = 0, SRC_USERS = 1, SRC_HANDLES = 2 };
 
-static const char schema[] =
-	"CREATE VIRTUAL TABLE tweets_fts USING fts5(text, author, tokenize='" SEARCH_TOKENIZER "');"
-	"CREATE VIRTUAL TABLE users_fts USING fts5(handle, display_name,"
-	"  tokenize='" SEARCH_TOKENIZER "');"
+/*
+ * The full-text tables. prefix='2 3 4': FTS5 also keeps one posting list
+ * per prefix of 2, 3 and 4 characters, so that `coff*` reads a single list,
+ * newest first, and stops at the page as a word does. Without it FTS5
+ * merges the lists of every word so begun into one, in memory, before it
+ * returns a row: all of a common word's tweets (docs/performance.md). A
+ * longer prefix has fewer words and documents to merge; prefixes shorter
+ * than PREFIX_MIN are words. The cost is a larger index.
+ *
+ * FTS5 cannot change a table's options: a schema that changes them makes
+ * the tables again and indexes everything again (migrate).
+ */
+#define FTS_OPTIONS "tokenize='" SEARCH_TOKENIZER "', prefix='2 3 4'"
+
+static const char fts_tables[] =
+	"CREATE VIRTUAL TABLE tweets_fts USING fts5(text, author, " FTS_OPTIONS ");"
+	"CREATE VIRTUAL TABLE users_fts USING fts5(handle, display_name, " FTS_OPTIONS ");"
 	"CREATE VIRTUAL TABLE tweets_vocab USING fts5vocab(tweets_fts, row);"
-	"CREATE VIRTUAL TABLE users_vocab USING fts5vocab(users_fts, row);"
+	"CREATE VIRTUAL TABLE users_vocab USING fts5vocab(users_fts, row);";
+
+static const char fts_tables_drop[] = "DROP TABLE tweets_vocab; DROP TABLE users_vocab;"
+				      "DROP TABLE tweets_fts; DROP TABLE users_fts;";
+
+static const char other_tables[] =
 	"CREATE TABLE words (src INTEGER NOT NULL, word TEXT NOT NULL,"
 	"  PRIMARY KEY (src, word)) WITHOUT ROWID;"
 	"CREATE TABLE word_variants (variant TEXT NOT NULL, src INTEGER NOT NULL,"
@@ -100,7 +118,7 @@ static sqlite3 *open_db(const char *path, bool writer, struct strbuf *err)
 	return db;
 }
 
-static int migrate(sqlite3 *db, struct strbuf *err)
+static int user_version(sqlite3 *db)
 {
 	sqlite3_stmt *st;
 	int version = -1;
@@ -108,37 +126,57 @@ static int migrate(sqlite3 *db, struct strbuf *err)
 	    sqlite3_step(st) == SQLITE_ROW)
 		version = sqlite3_column_int(st, 0);
 	sqlite3_finalize(st);
+	return version;
+}
+
+/* Runs the statements of `sql` and sets the schema version, in one
+ * transaction: all or nothing. */
+static int migrate_step(sqlite3 *db, const char *const *sql, size_t n, const char *what,
+			struct strbuf *err)
+{
+	char bump[64];
+	snprintf(bump, sizeof(bump), "PRAGMA user_version = %d;", SCHEMA_VERSION);
+	char *msg = NULL;
+	bool ok = sqlite3_exec(db, "BEGIN", NULL, NULL, &msg) == SQLITE_OK;
+	for (size_t i = 0; ok && i < n; i++)
+		ok = sqlite3_exec(db, sql[i], NULL, NULL, &msg) == SQLITE_OK;
+	ok = ok && sqlite3_exec(db, bump, NULL, NULL, &msg) == SQLITE_OK &&
+	     sqlite3_exec(db, "COMMIT", NULL, NULL, &msg) == SQLITE_OK;
+	if (ok)
+		return 0;
+	strbuf_appendf(err, "%s the search index: %s", what, msg ? msg : "failed");
+	sqlite3_free(msg);
+	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	return -1;
+}
+
+/*
+ * Versions: 1 the first; 2 handles in the vocabulary, whole; 3 prefix
+ * indexes (FTS_OPTIONS). An index of version 1 or 2 has its full-text
+ * tables made again, and its watermarks go back to zero, so the indexer
+ * reads every tweet and user from the store again (the vocabulary stays,
+ * and learns the handles version 1 lacked). Until it has caught up, search
+ * finds only what it has indexed again: minutes for millions of tweets.
+ */
+static int migrate(sqlite3 *db, struct strbuf *err)
+{
+	int version = user_version(db);
 	if (version == SCHEMA_VERSION)
 		return 0;
-	char *msg = NULL;
-	if (version == 1) {
-		/* Version 1 had no handles in the vocabulary: index every
-		 * user again (the rows are replaced, the words ignored). */
-		if (sqlite3_exec(db, "BEGIN; UPDATE watermarks SET id = 0 WHERE name = 'users';"
-				     "PRAGMA user_version = 2; COMMIT;", NULL, NULL, &msg) == SQLITE_OK)
-			return 0;
-		strbuf_appendf(err, "upgrading the search index: %s", msg ? msg : "failed");
-		sqlite3_free(msg);
-		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-		return -1;
+	if (version == 1 || version == 2) {
+		const char *const rebuild[] = {fts_tables_drop, fts_tables,
+					       "UPDATE watermarks SET id = 0;"};
+		log_info("search: index schema %d: indexing everything again for schema %d", version,
+			 SCHEMA_VERSION);
+		return migrate_step(db, rebuild, 3, "upgrading", err);
 	}
 	if (version != 0) {
 		strbuf_appendf(err, "search index schema %d is not %d: remove %s to rebuild it",
 			       version, SCHEMA_VERSION, SEARCH_FILE);
 		return -1;
 	}
-	char bump[64];
-	snprintf(bump, sizeof(bump), "PRAGMA user_version = %d;", SCHEMA_VERSION);
-	if (sqlite3_exec(db, "BEGIN", NULL, NULL, &msg) != SQLITE_OK ||
-	    sqlite3_exec(db, schema, NULL, NULL, &msg) != SQLITE_OK ||
-	    sqlite3_exec(db, bump, NULL, NULL, &msg) != SQLITE_OK ||
-	    sqlite3_exec(db, "COMMIT", NULL, NULL, &msg) != SQLITE_OK) {
-		strbuf_appendf(err, "creating the search index: %s", msg ? msg : "failed");
-		sqlite3_free(msg);
-		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-		return -1;
-	}
-	return 0;
+	const char *const create[] = {fts_tables, other_tables};
+	return migrate_step(db, create, 2, "creating", err);
 }
 
 /* ---- the indexer --------------------------------------------------------- */

@@ -138,6 +138,12 @@ def test_prefix(api, make_user):
     post_tweet(api, u, f"{m} unrelated")
     found(api, f"{m} {p}*", [f"{m} {p}x", f"{m} {p}ological studies"])
     assert texts(api, f"{m} {p}olo*") == [f"{m} {p}ological studies"]
+    # 2 to 4 characters: what the FTS5 prefix indexes answer (fts5.c).
+    for n in (2, 3, 4):
+        assert sorted(texts(api, f"{m} {p[:n]}*")) == \
+            sorted([f"{m} {p}x", f"{m} {p}ological studies"]), n
+        assert texts(api, f"{m} {p[:n]}*", sort="recent") == \
+            [f"{m} {p}x", f"{m} {p}ological studies"], n
 
 
 def test_from_handle(api, make_user):
@@ -392,3 +398,34 @@ def test_index_of_schema_1_learns_its_handles(server_factory):
     api = srv.client()
     typo = handle[:1] + "a" + handle[2:]
     eventually(lambda: users(typo) == [uid], what="the handle learnt again")
+
+
+@pytest.mark.skipif(ON_POSTGRES, reason="search.db is the embedded index's")
+def test_index_of_schema_2_is_made_again_with_prefix_indexes(server_factory):
+    """search.db of schema 2 had no prefix indexes, which FTS5 cannot add
+    to a table: opened by this chirp, its full-text tables are made again
+    with them and every tweet and user is indexed again from the store."""
+    srv = server_factory()
+    srv.start()
+    api = srv.client()
+    u = create_user(api, prefix="p")
+    m, p = word(), word(6)
+    post_tweet(api, u, f"{m} {p}")
+    found(api, f"{m} {p[:3]}*", [f"{m} {p}"])
+    assert srv.stop() == 0
+    path = os.path.join(srv.data_dir, "search.db")
+    db = sqlite3.connect(path)
+    db.execute("PRAGMA user_version = 2")
+    db.commit()
+    db.close()
+    srv.start()
+    api = srv.client()
+    found(api, f"{m} {p[:3]}*", [f"{m} {p}"])
+    eventually(lambda: [x["id"] for x in search(api, u.handle, path="/v1/search/users").json]
+               == [u.id], what="the user indexed again")
+    db = sqlite3.connect(path)
+    assert db.execute("PRAGMA user_version").fetchone()[0] == 3
+    for table in ("tweets_fts", "users_fts"):
+        sql = db.execute("SELECT sql FROM sqlite_master WHERE name = ?", (table,)).fetchone()[0]
+        assert "prefix='2 3 4'" in sql, sql
+    db.close()
