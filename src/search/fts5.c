@@ -55,6 +55,8 @@
 #define CANDIDATES_SEEN 64  /* candidates considered before keeping the best */
 #define HANDLE_CANDIDATES 8 /* handles within a typo of a query kept, nearest first */
 #define PREFIX_MIN 2        /* shorter prefixes are words */
+#define PREFIX_INDEXED 4    /* the longest prefix FTS_OPTIONS indexes */
+#define PREFIX_WORDS 32     /* a longer prefix is its words when this few */
 #define WORD_BYTES (FUZZY_MAX_CHARS * 4)
 #define MMAP_BYTES "1073741824"
 
@@ -289,31 +291,34 @@ static void put_variant(void *arg, const char *v, size_t len)
 	sqlite3_reset(st);
 }
 
-/* w joins the vocabulary of src, with its variants up to `edits`. */
+/* w joins the vocabulary of src, with its variants up to `edits` (none
+ * for 0: a word too short, too long or with digits still counts for
+ * prefixes, prefix_words, but gets no typo candidates). */
 static void record(struct indexer *ix, enum src src, const char *w, size_t len, unsigned edits)
 {
 	sqlite3_stmt *st = ix->st[X_WORD_PUT];
 	sqlite3_bind_int(st, 1, src);
 	sqlite3_bind_text(st, 2, w, (int)len, SQLITE_STATIC);
 	step_done(ix, X_WORD_PUT);
-	if (sqlite3_changes(ix->db) != 1)
-		return; /* known already */
+	if (sqlite3_changes(ix->db) != 1 || !edits)
+		return; /* known already, or no typos looked for */
 	sqlite3_bind_int(ix->st[X_VARIANT_PUT], 2, src);
 	sqlite3_bind_text(ix->st[X_VARIANT_PUT], 3, w, (int)len, SQLITE_STATIC);
 	fuzzy_variants(w, len, edits, put_variant, ix);
 	sqlite3_clear_bindings(ix->st[X_VARIANT_PUT]);
 }
 
-/* A word of indexed text joins the vocabulary typo candidates come from. */
+/* A word of indexed text joins the vocabulary that typo candidates and
+ * long prefixes (prefix_words) come from. */
 static void record_word(void *arg, const char *w, size_t len)
 {
 	struct indexer *ix = arg;
 	if (len && (w[0] == '#' || w[0] == '@'))
 		w++, len--; /* the tag's bare word is indexed too */
-	unsigned edits = fuzzy_max_edits(fuzzy_chars(w, len));
-	if (!edits || has_digit(w, len))
-		return;
-	record(ix, ix->src, w, len, edits);
+	size_t chars = fuzzy_chars(w, len);
+	unsigned edits = has_digit(w, len) ? 0 : fuzzy_max_edits(chars);
+	if (edits || chars > PREFIX_INDEXED) /* else no typo finds it, no prefix needs it */
+		record(ix, ix->src, w, len, edits);
 }
 
 /* A handle joins the handles' vocabulary whole, digits and all, so that a
@@ -597,6 +602,7 @@ enum query_stmt {
 	Q_USERS,
 	Q_HANDLE,
 	Q_VARIANT,
+	Q_PREFIX_WORDS,
 	Q_DF_TWEETS,
 	Q_DF_USERS,
 	Q_COUNT
@@ -616,6 +622,8 @@ static const char *const query_sql[Q_COUNT] = {
 		    " WHERE users_fts MATCH ?1 ORDER BY rowid DESC LIMIT ?2",
 	[Q_HANDLE] = "SELECT rowid, handle FROM users_fts WHERE users_fts MATCH ?1 LIMIT 16",
 	[Q_VARIANT] = "SELECT word FROM word_variants WHERE variant = ?1 AND src = ?2",
+	[Q_PREFIX_WORDS] = "SELECT word FROM words WHERE src = 0 AND word >= ?1 AND word < ?2"
+			   " LIMIT ?3",
 	[Q_DF_TWEETS] = "SELECT doc FROM tweets_vocab WHERE term = ?1",
 	[Q_DF_USERS] = "SELECT doc FROM users_vocab WHERE term = ?1",
 };
@@ -889,6 +897,50 @@ static double term_docs(struct fts5_reader *r, enum src src, const char *s, size
 }
 
 /*
+ * A prefix longer than the prefix indexes, as an OR of the vocabulary's
+ * words it begins: FTS5 walks an OR newest first and stops at the page,
+ * where for a prefix it has no index of it merges the lists of all those
+ * words in memory first (all of `coffee`'s tweets for `coffe*`). Appends
+ * `("w1" OR "w2" ...)` to b and returns how many words; 0, appending nothing, when
+ * the prefix is short enough for an index, begins no known word (it may
+ * still begin a stem) or more than PREFIX_WORDS: FTS5's prefix query then.
+ * Every word of tweets longer than PREFIX_INDEXED is in the vocabulary
+ * (record_word), so the OR finds what the prefix would, but for a stem
+ * that begins otherwise than its word.
+ */
+static size_t prefix_words(struct fts5_reader *r, const struct analysis *a, struct strbuf *b)
+{
+	if (a->nwords != 1 || fuzzy_chars(a->word, a->len) <= PREFIX_INDEXED ||
+	    (unsigned char)a->word[a->len - 1] == 0xff)
+		return 0;
+	sqlite3_stmt *st = stmt(r, Q_PREFIX_WORDS);
+	if (!st)
+		return 0;
+	char end[WORD_BYTES + 1]; /* the first string after every word so begun */
+	memcpy(end, a->word, a->len);
+	end[a->len - 1]++;
+	sqlite3_bind_text(st, 1, a->word, (int)a->len, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, end, (int)a->len, SQLITE_STATIC);
+	sqlite3_bind_int(st, 3, PREFIX_WORDS + 1);
+	struct strbuf words = STRBUF_INIT;
+	size_t n = 0;
+	while (sqlite3_step(st) == SQLITE_ROW && ++n <= PREFIX_WORDS) {
+		strbuf_append(&words, n > 1 ? " OR " : "(", n > 1 ? 4 : 1);
+		quoted(&words, (const char *)sqlite3_column_text(st, 0),
+		       (size_t)sqlite3_column_bytes(st, 0));
+	}
+	sqlite3_reset(st);
+	if (n > PREFIX_WORDS)
+		n = 0;
+	if (n) {
+		strbuf_append(b, words.data, words.len);
+		strbuf_append_char(b, ')');
+	}
+	strbuf_deinit(&words);
+	return n;
+}
+
+/*
  * The MATCH expressions of a query: `exact` as typed, and `fuzzy` with
  * typo candidates ORed into each plain word (empty if there are none).
  * Terms that tokenize to nothing are left out. With `users`, every word is
@@ -913,9 +965,13 @@ static void build_match(struct fts5_reader *r, const struct search_query *q, boo
 		if (users && kind == SEARCH_WORD)
 			kind = SEARCH_PREFIX;
 		struct strbuf term = STRBUF_INIT;
-		quoted(&term, t->text, t->len);
-		if (kind == SEARCH_PREFIX)
-			strbuf_append(&term, " *", 2);
+		size_t nphrases = !users && kind == SEARCH_PREFIX ? prefix_words(r, &a, &term) : 0;
+		if (!nphrases) {
+			quoted(&term, t->text, t->len);
+			if (kind == SEARCH_PREFIX)
+				strbuf_append(&term, " *", 2);
+			nphrases = 1;
+		}
 		double df = term_docs(r, src, t->text, t->len, kind);
 		struct candidate_search cs;
 		size_t nc = t->kind == SEARCH_WORD ? candidates(r, src, &a, &cs) : 0;
@@ -926,7 +982,8 @@ static void build_match(struct fts5_reader *r, const struct search_query *q, boo
 				strbuf_append(b, " AND ", 5);
 			strbuf_appendf(b, "%s(", col);
 			strbuf_append(b, term.data, term.len);
-			add_phrase(m, df);
+			for (size_t k = 0; k < nphrases; k++)
+				add_phrase(m, df); /* a prefix's words weigh alike */
 			for (size_t k = 0; pass && k < nc; k++) {
 				strbuf_append(b, " OR ", 4);
 				quoted(b, cs.found[k].word, cs.found[k].len);

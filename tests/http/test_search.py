@@ -169,6 +169,29 @@ def test_prefix(api, make_user):
             [f"{m} {p}x", f"{m} {p}ological studies"], n
 
 
+def test_prefix_past_the_prefix_indexes(api, make_user):
+    """A prefix of 5 characters or more is searched as the words it begins
+    (fts5.c, prefix_words): each is found, those with digits and the long
+    ones too, and a prefix of too many words falls back to FTS5's own."""
+    u = make_user()
+    m, p, q = word(), word(5), word(5)
+    tweets = [f"{m} {p}x", f"{m} {p}ological", f"{m} {p}42", f"{m} #{p}tag",
+              f"{m} {p}{word(25)}", f"{m} {p[:4]}y"]
+    many = [f"{q}{word(4)}" for _ in range(40)]  # past PREFIX_WORDS
+    tweets += [f"{m} {' '.join(many[:20])}", f"{m} {' '.join(many[20:])}"]
+    for t in tweets:
+        post_tweet(api, u, t)
+    found(api, m, list(reversed(tweets)), sort="recent", limit=20)
+    want = list(reversed(tweets[:5]))
+    assert texts(api, f"{m} {p}*", sort="recent") == want
+    assert sorted(texts(api, f"{m} {p}*")) == sorted(want)
+    assert texts(api, f"{m} {p}o*", sort="recent") == [f"{m} {p}ological"]
+    assert texts(api, f"{p}4*") == [f"{m} {p}42"]
+    assert texts(api, f"{m} {p}* {p}x") == [f"{m} {p}x"], "with other terms"
+    assert texts(api, f"{m} {q}*", sort="recent") == list(reversed(tweets[-2:]))
+    assert texts(api, f"{m} {many[3]}*") == [tweets[-2]]
+
+
 def test_from_handle(api, make_user):
     alice = make_user("alice")
     bob = make_user("bob")
