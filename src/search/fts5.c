@@ -1107,7 +1107,8 @@ static int fts5_tweets(struct search_reader *base, const struct search_request *
 	struct search_hit *hits = xmalloc(2 * WINDOW * sizeof(*hits));
 	size_t nh = 0;
 	rc = ranked(r, &exact, &req->page, 0, hits, &nh, NULL);
-	if (rc == STORE_OK && fuzzy.expr.len) {
+	if (rc == STORE_OK && fuzzy.expr.len &&
+	    !search_hits_page_full(nh, req->offset, req->page.limit)) {
 		struct search_seen seen;
 		search_seen_init(&seen, hits, nh);
 		rc = ranked(r, &fuzzy, &req->page, 1, hits, &nh, &seen);

@@ -103,6 +103,11 @@ def test_exact_matches_rank_above_typo_matches(api, make_user):
     post_tweet(api, u, f"{m} {typo}")
     found(api, f"{m} {w}", [f"{m} {w}", f"{m} {typo}"])
     found(api, f"{m} {typo}", [f"{m} {typo}", f"{m} {w}"])
+    # A page the exact matches fill has no typo matches (the adapters skip
+    # the typo tier then); the next page has them.
+    assert texts(api, f"{m} {w}", limit=1) == [f"{m} {w}"]
+    assert texts(api, f"{m} {w}", limit=1, offset=1) == [f"{m} {typo}"]
+    assert texts(api, f"{m} {w}", limit=1, offset=2) == []
 
 
 def test_newest_first_takes_typo_matches_only_when_nothing_else_matches(api, make_user):
