@@ -8,7 +8,9 @@
  *                                     token "from_<id>", for from:
  *   users_fts(handle, display_name)   rowid = user id
  *   words(src, word)                  every word seen, as typed (folded),
- *                                     and every handle, whole (src 2)
+ *                                     that a typo or a long prefix may
+ *                                     need (record_word), and every
+ *                                     handle, whole (src 2)
  *   word_variants(variant, src, word) their deletion variants (fuzzy.h)
  *   watermarks(name, id)              the newest tweet and user indexed
  *

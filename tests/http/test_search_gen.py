@@ -28,9 +28,9 @@ pytestmark = [
 ]
 
 
-def generate(path, *args):
+def generate(path, *args, tweets=3000):
     subprocess.run([GEN, "--data", str(path), "--users", "50", "--follows", "5",
-                    "--tweets", "3000", "--tokens", "5", *args],
+                    "--tweets", str(tweets), "--tokens", "5", *args],
                    check=True, capture_output=True, timeout=120)
     return path
 
@@ -77,13 +77,15 @@ def test_add_tweets_and_a_missing_dictionary(tmp_path):
 
 @pytest.mark.skipif(ON_POSTGRES, reason="chirp-gen writes a SQLite store")
 def test_chirp_searches_a_generated_data_set(tmp_path, server_factory):
-    path = generate(tmp_path / "data", "--seed", "3")
+    path = generate(tmp_path / "data", "--seed", "3", tweets=500)
     texts = tweets(path)
     srv = server_factory(data_dir=path)
     srv.start()
     api = srv.client()
     want = sum("coffee" in t.split() for t in texts)
+    # (Each new word brings its typo variants: slow to index under the
+    # sanitizers.)
     eventually(lambda: len(search(api, "coffee", sort="recent", limit=100).json)
-               >= min(want, 100), what="the generated tweets indexed")
+               >= min(want, 100), timeout=120, what="the generated tweets indexed")
     found = search(api, "coff*", limit=40).json
     assert found and all("coff" in t["text"] for t in found)
