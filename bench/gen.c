@@ -3,7 +3,8 @@
  * SQLite (not over HTTP), with the schema of the store adapter.
  *
  *   chirp-gen --data DIR --users N --follows AVG --tweets N --tokens N [--seed S]
- *   chirp-gen --data DIR --add-tweets N [--seed S]
+ *             [--words FILE]
+ *   chirp-gen --data DIR --add-tweets N [--seed S] [--words FILE]
  *   chirp-gen --fsync-ceiling DIR [--seconds S]
  *
  * The social graph is realistic in the way that matters to a feed: who is
@@ -12,7 +13,8 @@
  * handful. Each user follows AVG/2..3*AVG/2 others. Tweets get uniformly
  * random authors and time-ordered ids over the last 30 days; --add-tweets
  * backfills older history, so recent pages stay the same while the table
- * grows (the "feed at 1M vs 10M tweets" comparison).
+ * grows (the "feed at 1M vs 10M tweets" comparison). Tweet text follows a
+ * Zipf law over a dictionary's words (see "text" below), for search.
  *
  * Besides DIR/chirp.db it writes DIR/tokens.txt (`user_id token`: valid
  * bearer tokens), DIR/tweet_ids.txt (a sample of tweet ids) and
@@ -23,6 +25,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
+#include <stdbool.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +42,7 @@
 
 #define DAY_MS (86400ull * 1000)
 #define TWEET_SAMPLE 100000
+#define DEFAULT_WORDS "/usr/share/dict/words"
 
 /* ---- a seeded PRNG (splitmix64): the same seed builds the same data ---- */
 
@@ -146,25 +150,126 @@ static void token_make(char *text, uint8_t *hash)
 
 /* ---- text ---- */
 
-static const char *const words[] = {
+/*
+ * Tweet text is words drawn with a Zipf law (exponent 1) from a vocabulary,
+ * as words are in real text: a few are in a large share of all tweets
+ * (long posting lists, the search index's hard case), most are rare. The
+ * vocabulary is the theme words below, at the top ranks in this order (so
+ * the benchmarks' query words stay common: bench/search.sh), then the words
+ * of a dictionary (/usr/share/dict/words, Debian's wamerican) in an order
+ * shuffled by --seed. Some tweets carry a #hashtag (a word of the top ranks)
+ * or an @mention (a random user's handle). The same seed and dictionary
+ * make the same text.
+ */
+static const char *const theme_words[] = {
 	"the", "feed", "timeline", "chirp", "coffee", "morning", "running", "runs", "search",
 	"fanout", "cache", "hello", "world", "today", "music", "cafe", "night", "weekend", "code",
 	"release", "bug", "fix", "ship", "team", "great", "news", "photo", "city", "rain", "sun",
-	"#chirp", "#systems", "@friend", "latency", "throughput", "durable", "fsync", "queue",
+	"systems", "friend", "latency", "throughput", "durable", "fsync", "queue",
 };
 
-static size_t make_text(char *out, size_t cap)
+#define THEME_WORDS (sizeof(theme_words) / sizeof(theme_words[0]))
+#define HASHTAG_RANKS 200  /* hashtags are words of the top ranks */
+#define HASHTAG_PERCENT 25 /* of tweets */
+#define MENTION_PERCENT 15
+
+struct vocabulary {
+	char **words;
+	size_t n;
+	double *cdf;  /* zipf_cdf(n) */
+	size_t users; /* mentions name user0..user<users - 1> */
+};
+
+static double *zipf_cdf(size_t n);
+static size_t zipf_pick(const double *cdf, size_t n);
+
+/* A dictionary word worth tweeting: lowercase ASCII letters only (no
+ * possessives, no proper nouns), not a theme word already ranked. */
+static bool dictionary_word(const char *w)
+{
+	if (!*w)
+		return false;
+	for (const char *c = w; *c; c++)
+		if (*c < 'a' || *c > 'z')
+			return false;
+	for (size_t i = 0; i < THEME_WORDS; i++)
+		if (strcmp(w, theme_words[i]) == 0)
+			return false;
+	return true;
+}
+
+/* Loads the vocabulary (caller frees with vocabulary_deinit); dies if the
+ * dictionary cannot be read. Uses the PRNG (the shuffle). */
+static void vocabulary_init(struct vocabulary *v, const char *dict_path, size_t users)
+{
+	FILE *f = fopen(dict_path, "r");
+	if (!f)
+		die("cannot read the word list %s: %s (Debian package wamerican; `make deps`"
+		    " installs it)",
+		    dict_path, strerror(errno));
+	size_t cap = 1 << 17;
+	v->words = xmalloc(cap * sizeof(char *));
+	v->n = 0;
+	for (size_t i = 0; i < THEME_WORDS; i++)
+		v->words[v->n++] = xstrdup(theme_words[i]);
+	char line[256];
+	while (fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\r\n")] = '\0';
+		if (!dictionary_word(line))
+			continue;
+		if (v->n == cap)
+			v->words = xrealloc(v->words, (cap *= 2) * sizeof(char *));
+		v->words[v->n++] = xstrdup(line);
+	}
+	fclose(f);
+	if (v->n == THEME_WORDS)
+		die("no words in %s", dict_path);
+	for (size_t i = v->n - 1; i > THEME_WORDS; i--) { /* Fisher-Yates, theme words stay */
+		size_t j = THEME_WORDS + rnd_below(i - THEME_WORDS + 1);
+		char *t = v->words[i];
+		v->words[i] = v->words[j];
+		v->words[j] = t;
+	}
+	v->cdf = zipf_cdf(v->n);
+	v->users = users;
+}
+
+static void vocabulary_deinit(struct vocabulary *v)
+{
+	for (size_t i = 0; i < v->n; i++)
+		free(v->words[i]);
+	free(v->words);
+	free(v->cdf);
+}
+
+/* Appends `w` (with a space before it unless first) if it fits in cap. */
+static bool append_word(char *out, size_t *n, size_t cap, const char *prefix, const char *w)
+{
+	size_t pl = strlen(prefix), wl = strlen(w);
+	if (*n + pl + wl + 1 >= cap)
+		return false;
+	if (*n)
+		out[(*n)++] = ' ';
+	memcpy(out + *n, prefix, pl);
+	memcpy(out + *n + pl, w, wl);
+	*n += pl + wl;
+	return true;
+}
+
+static size_t make_text(const struct vocabulary *v, char *out, size_t cap)
 {
 	size_t n = 0, target = 20 + rnd_below(120);
-	while (n < target) {
-		const char *w = words[rnd_below(sizeof(words) / sizeof(words[0]))];
-		size_t wl = strlen(w);
-		if (n + wl + 1 >= cap)
-			break;
-		if (n)
-			out[n++] = ' ';
-		memcpy(out + n, w, wl);
-		n += wl;
+	bool tag = rnd_below(100) < HASHTAG_PERCENT, mention = rnd_below(100) < MENTION_PERCENT;
+	char handle[32];
+	if (mention) {
+		snprintf(handle, sizeof(handle), "user%llu", (unsigned long long)rnd_below(v->users));
+		append_word(out, &n, cap, "@", handle);
+	}
+	while (n < target && append_word(out, &n, cap, "", v->words[zipf_pick(v->cdf, v->n)]))
+		;
+	if (tag) {
+		size_t ranks = v->n < HASHTAG_RANKS ? v->n : HASHTAG_RANKS;
+		append_word(out, &n, cap, "#", v->words[rnd_below(ranks)]);
 	}
 	out[n] = '\0';
 	return n;
@@ -264,8 +369,8 @@ static void gen_follows(sqlite3 *db, struct graph *g, unsigned avg)
 
 /* Inserts n tweets with ids spread over [from_ms, to_ms), oldest first,
  * by random users of g; samples some ids into `sample`. */
-static void gen_tweets(sqlite3 *db, struct graph *g, uint64_t n, uint64_t from_ms, uint64_t to_ms,
-		       FILE *sample)
+static void gen_tweets(sqlite3 *db, struct graph *g, const struct vocabulary *v, uint64_t n,
+		       uint64_t from_ms, uint64_t to_ms, FILE *sample)
 {
 	char *index_sql = drop_indexes(db, "tweets");
 	sqlite3_stmt *ins = prepare(db, "INSERT INTO tweets (id, author_id, text) VALUES (?1, ?2, ?3)");
@@ -280,7 +385,7 @@ static void gen_tweets(sqlite3 *db, struct graph *g, uint64_t n, uint64_t from_m
 		last_ms = ms;
 		uint64_t id = id_make(ms, 2, seq);
 		size_t author = rnd_below(g->users);
-		size_t len = make_text(text, sizeof(text));
+		size_t len = make_text(v, text, sizeof(text));
 		sqlite3_bind_int64(ins, 1, (int64_t)id);
 		sqlite3_bind_int64(ins, 2, (int64_t)g->user_ids[author]);
 		sqlite3_bind_text(ins, 3, text, (int)len, SQLITE_STATIC);
@@ -417,7 +522,8 @@ static void graph_deinit(struct graph *g)
 	free(g->tweets);
 }
 
-static int generate(const char *dir, size_t users, unsigned avg, uint64_t tweets, size_t tokens)
+static int generate(const char *dir, const char *dict, size_t users, unsigned avg, uint64_t tweets,
+		    size_t tokens)
 {
 	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
 		die("cannot create %s: %s", dir, strerror(errno));
@@ -441,9 +547,12 @@ static int generate(const char *dir, size_t users, unsigned avg, uint64_t tweets
 	uint64_t t0 = time_mono_ns();
 	exec(db, "BEGIN");
 	gen_follows(db, &g, avg);
+	struct vocabulary v;
+	vocabulary_init(&v, dict, users);
 	FILE *sample = open_out(dir, "tweet_ids.txt");
-	gen_tweets(db, &g, tweets, now - 30 * DAY_MS, now - 1000, sample);
+	gen_tweets(db, &g, &v, tweets, now - 30 * DAY_MS, now - 1000, sample);
 	fclose(sample);
+	vocabulary_deinit(&v);
 	write_users(db, &g, pwhash);
 	gen_sessions(db, &g, tokens, dir);
 	exec(db, "COMMIT");
@@ -456,7 +565,7 @@ static int generate(const char *dir, size_t users, unsigned avg, uint64_t tweets
 }
 
 /* Backfills n tweets older than every tweet in the database. */
-static int add_tweets(const char *dir, uint64_t n)
+static int add_tweets(const char *dir, const char *dict, uint64_t n)
 {
 	sqlite3 *db = open_db(dir);
 	struct graph g;
@@ -479,7 +588,10 @@ static int add_tweets(const char *dir, uint64_t n)
 
 	uint64_t t0 = time_mono_ns();
 	exec(db, "BEGIN");
-	gen_tweets(db, &g, n, oldest - 365 * DAY_MS, oldest - 1, NULL);
+	struct vocabulary v;
+	vocabulary_init(&v, dict, g.users);
+	gen_tweets(db, &g, &v, n, oldest - 365 * DAY_MS, oldest - 1, NULL);
+	vocabulary_deinit(&v);
 	sqlite3_stmt *up = prepare(db, "UPDATE users SET tweets_count = tweets_count + ?2 WHERE id = ?1");
 	for (size_t u = 0; u < g.users; u++) {
 		if (!g.tweets[u])
@@ -531,12 +643,14 @@ static int fsync_ceiling(const char *dir, double seconds)
 static const char usage[] =
 	"Usage:\n"
 	"  chirp-gen --data DIR --users N --follows AVG --tweets N --tokens N [--seed S]\n"
-	"  chirp-gen --data DIR --add-tweets N [--seed S]\n"
+	"            [--words FILE]\n"
+	"  chirp-gen --data DIR --add-tweets N [--seed S] [--words FILE]\n"
+	"  (--words: the dictionary tweets draw words from, " DEFAULT_WORDS ")\n"
 	"  chirp-gen --fsync-ceiling DIR [--seconds S]\n";
 
 int main(int argc, char **argv)
 {
-	const char *dir = NULL, *ceiling = NULL;
+	const char *dir = NULL, *ceiling = NULL, *dict = DEFAULT_WORDS;
 	unsigned long long users = 0, avg = 50, tweets = 0, tokens = 1000, add = 0, seed = 1;
 	double seconds = 3;
 	static const struct option opts[] = {
@@ -544,7 +658,8 @@ int main(int argc, char **argv)
 		{"follows", required_argument, NULL, 'f'}, {"tweets", required_argument, NULL, 't'},
 		{"tokens", required_argument, NULL, 'k'}, {"add-tweets", required_argument, NULL, 'a'},
 		{"seed", required_argument, NULL, 's'},   {"fsync-ceiling", required_argument, NULL, 'c'},
-		{"seconds", required_argument, NULL, 'S'}, {"help", no_argument, NULL, 'h'},
+		{"seconds", required_argument, NULL, 'S'}, {"words", required_argument, NULL, 'w'},
+		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	int opt;
@@ -559,6 +674,7 @@ int main(int argc, char **argv)
 		case 's': seed = strtoull(optarg, NULL, 10); break;
 		case 'c': ceiling = optarg; break;
 		case 'S': seconds = strtod(optarg, NULL); break;
+		case 'w': dict = optarg; break;
 		case 'h': fputs(usage, stdout); return 0;
 		default: fputs(usage, stderr); return 2;
 		}
@@ -569,10 +685,10 @@ int main(int argc, char **argv)
 	if (ceiling)
 		return fsync_ceiling(ceiling, seconds);
 	if (dir && add)
-		return add_tweets(dir, add);
+		return add_tweets(dir, dict, add);
 	if (!dir || users < 2 || avg < 1 || avg >= users) {
 		fputs(usage, stderr);
 		return 2;
 	}
-	return generate(dir, (size_t)users, (unsigned)avg, tweets, (size_t)tokens);
+	return generate(dir, dict, (size_t)users, (unsigned)avg, tweets, (size_t)tokens);
 }

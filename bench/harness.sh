@@ -51,12 +51,14 @@ ensure_tools() {
 # Generates (or reuses) the seed data set. A seed directory counts as
 # complete only when its .complete file names the same parameters, the
 # SQLite schema version included (a seed from an older schema is made again:
-# the PostgreSQL load copies its tables as they are).
+# the PostgreSQL load copies its tables as they are), and the kind of tweet
+# text (`text=`; bump it when chirp-gen's text changes, so that old seeds
+# are made again).
 gen_ms=''
 prepare_seed() {
 	local schema
 	schema=$(sed -n 's/^#define STORE_SQLITE_SCHEMA_VERSION \([0-9]*\).*/\1/p' "$root/src/store/sqlite.h")
-	local dir=$work/seed params="users=$users follows=$follows tweets=$tweets tokens=$tokens seed=$seed schema=$schema" f t0
+	local dir=$work/seed params="users=$users follows=$follows tweets=$tweets tokens=$tokens seed=$seed schema=$schema text=dict-zipf" f t0
 	if [[ -f $dir/.complete && $(<"$dir/.complete") == "$params" ]]; then
 		log "reusing ${dir#"$root"/} ($params)"
 		return

@@ -21,6 +21,9 @@ packages="$packages libwslay-dev toot"
 packages="$packages chromium"
 command -v node >/dev/null 2>&1 || packages="$packages nodejs"
 command -v npm >/dev/null 2>&1 || packages="$packages npm"
+# bench/chirp-gen draws tweet text from Debian's word list
+# (/usr/share/dict/words).
+packages="$packages wamerican"
 # make valgrind and make coverage (not part of make test)
 packages="$packages valgrind gcovr"
 

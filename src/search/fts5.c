@@ -8,7 +8,9 @@
  *                                     token "from_<id>", for from:
  *   users_fts(handle, display_name)   rowid = user id
  *   words(src, word)                  every word seen, as typed (folded),
- *                                     and every handle, whole (src 2)
+ *                                     that a typo or a long prefix may
+ *                                     need (record_word), and every
+ *                                     handle, whole (src 2)
  *   word_variants(variant, src, word) their deletion variants (fuzzy.h)
  *   watermarks(name, id)              the newest tweet and user indexed
  *
@@ -45,7 +47,7 @@
 #include "util/timeutil.h"
 
 #define SEARCH_FILE "search.db"
-#define SCHEMA_VERSION 2 /* 2: handles in the vocabulary, whole */
+#define SCHEMA_VERSION 3    /* see migrate */
 #define READ_BATCH 256      /* rows read from the store at a time */
 #define TXN_ROWS 4096       /* rows per index transaction */
 #define FORGET_MAX 65536    /* deletes waiting; beyond, hydration hides them */
@@ -55,17 +57,37 @@
 #define CANDIDATES_SEEN 64  /* candidates considered before keeping the best */
 #define HANDLE_CANDIDATES 8 /* handles within a typo of a query kept, nearest first */
 #define PREFIX_MIN 2        /* shorter prefixes are words */
+#define PREFIX_INDEXED 4    /* the longest prefix FTS_OPTIONS indexes */
+#define PREFIX_WORDS 32     /* a longer prefix is its words when this few */
 #define WORD_BYTES (FUZZY_MAX_CHARS * 4)
 #define MMAP_BYTES "1073741824"
 
 enum src { SRC_TWEETS = 0, SRC_USERS = 1, SRC_HANDLES = 2 };
 
-static const char schema[] =
-	"CREATE VIRTUAL TABLE tweets_fts USING fts5(text, author, tokenize='" SEARCH_TOKENIZER "');"
-	"CREATE VIRTUAL TABLE users_fts USING fts5(handle, display_name,"
-	"  tokenize='" SEARCH_TOKENIZER "');"
+/*
+ * The full-text tables. prefix='2 3 4': FTS5 also keeps one posting list
+ * per prefix of 2, 3 and 4 characters, so that `coff*` reads a single list,
+ * newest first, and stops at the page as a word does. Without it FTS5
+ * merges the lists of every word so begun into one, in memory, before it
+ * returns a row: all of a common word's tweets (docs/performance.md). A
+ * longer prefix has fewer words and documents to merge; prefixes shorter
+ * than PREFIX_MIN are words. The cost is a larger index.
+ *
+ * FTS5 cannot change a table's options: a schema that changes them makes
+ * the tables again and indexes everything again (migrate).
+ */
+#define FTS_OPTIONS "tokenize='" SEARCH_TOKENIZER "', prefix='2 3 4'"
+
+static const char fts_tables[] =
+	"CREATE VIRTUAL TABLE tweets_fts USING fts5(text, author, " FTS_OPTIONS ");"
+	"CREATE VIRTUAL TABLE users_fts USING fts5(handle, display_name, " FTS_OPTIONS ");"
 	"CREATE VIRTUAL TABLE tweets_vocab USING fts5vocab(tweets_fts, row);"
-	"CREATE VIRTUAL TABLE users_vocab USING fts5vocab(users_fts, row);"
+	"CREATE VIRTUAL TABLE users_vocab USING fts5vocab(users_fts, row);";
+
+static const char fts_tables_drop[] = "DROP TABLE tweets_vocab; DROP TABLE users_vocab;"
+				      "DROP TABLE tweets_fts; DROP TABLE users_fts;";
+
+static const char other_tables[] =
 	"CREATE TABLE words (src INTEGER NOT NULL, word TEXT NOT NULL,"
 	"  PRIMARY KEY (src, word)) WITHOUT ROWID;"
 	"CREATE TABLE word_variants (variant TEXT NOT NULL, src INTEGER NOT NULL,"
@@ -100,7 +122,7 @@ static sqlite3 *open_db(const char *path, bool writer, struct strbuf *err)
 	return db;
 }
 
-static int migrate(sqlite3 *db, struct strbuf *err)
+static int user_version(sqlite3 *db)
 {
 	sqlite3_stmt *st;
 	int version = -1;
@@ -108,37 +130,57 @@ static int migrate(sqlite3 *db, struct strbuf *err)
 	    sqlite3_step(st) == SQLITE_ROW)
 		version = sqlite3_column_int(st, 0);
 	sqlite3_finalize(st);
+	return version;
+}
+
+/* Runs the statements of `sql` and sets the schema version, in one
+ * transaction: all or nothing. */
+static int migrate_step(sqlite3 *db, const char *const *sql, size_t n, const char *what,
+			struct strbuf *err)
+{
+	char bump[64];
+	snprintf(bump, sizeof(bump), "PRAGMA user_version = %d;", SCHEMA_VERSION);
+	char *msg = NULL;
+	bool ok = sqlite3_exec(db, "BEGIN", NULL, NULL, &msg) == SQLITE_OK;
+	for (size_t i = 0; ok && i < n; i++)
+		ok = sqlite3_exec(db, sql[i], NULL, NULL, &msg) == SQLITE_OK;
+	ok = ok && sqlite3_exec(db, bump, NULL, NULL, &msg) == SQLITE_OK &&
+	     sqlite3_exec(db, "COMMIT", NULL, NULL, &msg) == SQLITE_OK;
+	if (ok)
+		return 0;
+	strbuf_appendf(err, "%s the search index: %s", what, msg ? msg : "failed");
+	sqlite3_free(msg);
+	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	return -1;
+}
+
+/*
+ * Versions: 1 the first; 2 handles in the vocabulary, whole; 3 prefix
+ * indexes (FTS_OPTIONS). An index of version 1 or 2 has its full-text
+ * tables made again, and its watermarks go back to zero, so the indexer
+ * reads every tweet and user from the store again (the vocabulary stays,
+ * and learns the handles version 1 lacked). Until it has caught up, search
+ * finds only what it has indexed again: minutes for millions of tweets.
+ */
+static int migrate(sqlite3 *db, struct strbuf *err)
+{
+	int version = user_version(db);
 	if (version == SCHEMA_VERSION)
 		return 0;
-	char *msg = NULL;
-	if (version == 1) {
-		/* Version 1 had no handles in the vocabulary: index every
-		 * user again (the rows are replaced, the words ignored). */
-		if (sqlite3_exec(db, "BEGIN; UPDATE watermarks SET id = 0 WHERE name = 'users';"
-				     "PRAGMA user_version = 2; COMMIT;", NULL, NULL, &msg) == SQLITE_OK)
-			return 0;
-		strbuf_appendf(err, "upgrading the search index: %s", msg ? msg : "failed");
-		sqlite3_free(msg);
-		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-		return -1;
+	if (version == 1 || version == 2) {
+		const char *const rebuild[] = {fts_tables_drop, fts_tables,
+					       "UPDATE watermarks SET id = 0;"};
+		log_info("search: index schema %d: indexing everything again for schema %d", version,
+			 SCHEMA_VERSION);
+		return migrate_step(db, rebuild, 3, "upgrading", err);
 	}
 	if (version != 0) {
 		strbuf_appendf(err, "search index schema %d is not %d: remove %s to rebuild it",
 			       version, SCHEMA_VERSION, SEARCH_FILE);
 		return -1;
 	}
-	char bump[64];
-	snprintf(bump, sizeof(bump), "PRAGMA user_version = %d;", SCHEMA_VERSION);
-	if (sqlite3_exec(db, "BEGIN", NULL, NULL, &msg) != SQLITE_OK ||
-	    sqlite3_exec(db, schema, NULL, NULL, &msg) != SQLITE_OK ||
-	    sqlite3_exec(db, bump, NULL, NULL, &msg) != SQLITE_OK ||
-	    sqlite3_exec(db, "COMMIT", NULL, NULL, &msg) != SQLITE_OK) {
-		strbuf_appendf(err, "creating the search index: %s", msg ? msg : "failed");
-		sqlite3_free(msg);
-		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-		return -1;
-	}
-	return 0;
+	const char *const create[] = {fts_tables, other_tables};
+	return migrate_step(db, create, 2, "creating", err);
 }
 
 /* ---- the indexer --------------------------------------------------------- */
@@ -251,31 +293,34 @@ static void put_variant(void *arg, const char *v, size_t len)
 	sqlite3_reset(st);
 }
 
-/* w joins the vocabulary of src, with its variants up to `edits`. */
+/* w joins the vocabulary of src, with its variants up to `edits` (none
+ * for 0: a word too short, too long or with digits still counts for
+ * prefixes, prefix_words, but gets no typo candidates). */
 static void record(struct indexer *ix, enum src src, const char *w, size_t len, unsigned edits)
 {
 	sqlite3_stmt *st = ix->st[X_WORD_PUT];
 	sqlite3_bind_int(st, 1, src);
 	sqlite3_bind_text(st, 2, w, (int)len, SQLITE_STATIC);
 	step_done(ix, X_WORD_PUT);
-	if (sqlite3_changes(ix->db) != 1)
-		return; /* known already */
+	if (sqlite3_changes(ix->db) != 1 || !edits)
+		return; /* known already, or no typos looked for */
 	sqlite3_bind_int(ix->st[X_VARIANT_PUT], 2, src);
 	sqlite3_bind_text(ix->st[X_VARIANT_PUT], 3, w, (int)len, SQLITE_STATIC);
 	fuzzy_variants(w, len, edits, put_variant, ix);
 	sqlite3_clear_bindings(ix->st[X_VARIANT_PUT]);
 }
 
-/* A word of indexed text joins the vocabulary typo candidates come from. */
+/* A word of indexed text joins the vocabulary that typo candidates and
+ * long prefixes (prefix_words) come from. */
 static void record_word(void *arg, const char *w, size_t len)
 {
 	struct indexer *ix = arg;
 	if (len && (w[0] == '#' || w[0] == '@'))
 		w++, len--; /* the tag's bare word is indexed too */
-	unsigned edits = fuzzy_max_edits(fuzzy_chars(w, len));
-	if (!edits || has_digit(w, len))
-		return;
-	record(ix, ix->src, w, len, edits);
+	size_t chars = fuzzy_chars(w, len);
+	unsigned edits = has_digit(w, len) ? 0 : fuzzy_max_edits(chars);
+	if (edits || chars > PREFIX_INDEXED) /* else no typo finds it, no prefix needs it */
+		record(ix, ix->src, w, len, edits);
 }
 
 /* A handle joins the handles' vocabulary whole, digits and all, so that a
@@ -559,6 +604,7 @@ enum query_stmt {
 	Q_USERS,
 	Q_HANDLE,
 	Q_VARIANT,
+	Q_PREFIX_WORDS,
 	Q_DF_TWEETS,
 	Q_DF_USERS,
 	Q_COUNT
@@ -578,6 +624,8 @@ static const char *const query_sql[Q_COUNT] = {
 		    " WHERE users_fts MATCH ?1 ORDER BY rowid DESC LIMIT ?2",
 	[Q_HANDLE] = "SELECT rowid, handle FROM users_fts WHERE users_fts MATCH ?1 LIMIT 16",
 	[Q_VARIANT] = "SELECT word FROM word_variants WHERE variant = ?1 AND src = ?2",
+	[Q_PREFIX_WORDS] = "SELECT word FROM words WHERE src = 0 AND word >= ?1 AND word < ?2"
+			   " LIMIT ?3",
 	[Q_DF_TWEETS] = "SELECT doc FROM tweets_vocab WHERE term = ?1",
 	[Q_DF_USERS] = "SELECT doc FROM users_vocab WHERE term = ?1",
 };
@@ -851,6 +899,50 @@ static double term_docs(struct fts5_reader *r, enum src src, const char *s, size
 }
 
 /*
+ * A prefix longer than the prefix indexes, as an OR of the vocabulary's
+ * words it begins: FTS5 walks an OR newest first and stops at the page,
+ * where for a prefix it has no index of it merges the lists of all those
+ * words in memory first (all of `coffee`'s tweets for `coffe*`). Appends
+ * `("w1" OR "w2" ...)` to b and returns how many words; 0, appending nothing, when
+ * the prefix is short enough for an index, begins no known word (it may
+ * still begin a stem) or more than PREFIX_WORDS: FTS5's prefix query then.
+ * Every word of tweets longer than PREFIX_INDEXED is in the vocabulary
+ * (record_word), so the OR finds what the prefix would, but for a stem
+ * that begins otherwise than its word.
+ */
+static size_t prefix_words(struct fts5_reader *r, const struct analysis *a, struct strbuf *b)
+{
+	if (a->nwords != 1 || fuzzy_chars(a->word, a->len) <= PREFIX_INDEXED ||
+	    (unsigned char)a->word[a->len - 1] == 0xff)
+		return 0;
+	sqlite3_stmt *st = stmt(r, Q_PREFIX_WORDS);
+	if (!st)
+		return 0;
+	char end[WORD_BYTES + 1]; /* the first string after every word so begun */
+	memcpy(end, a->word, a->len);
+	end[a->len - 1]++;
+	sqlite3_bind_text(st, 1, a->word, (int)a->len, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, end, (int)a->len, SQLITE_STATIC);
+	sqlite3_bind_int(st, 3, PREFIX_WORDS + 1);
+	struct strbuf words = STRBUF_INIT;
+	size_t n = 0;
+	while (sqlite3_step(st) == SQLITE_ROW && ++n <= PREFIX_WORDS) {
+		strbuf_append(&words, n > 1 ? " OR " : "(", n > 1 ? 4 : 1);
+		quoted(&words, (const char *)sqlite3_column_text(st, 0),
+		       (size_t)sqlite3_column_bytes(st, 0));
+	}
+	sqlite3_reset(st);
+	if (n > PREFIX_WORDS)
+		n = 0;
+	if (n) {
+		strbuf_append(b, words.data, words.len);
+		strbuf_append_char(b, ')');
+	}
+	strbuf_deinit(&words);
+	return n;
+}
+
+/*
  * The MATCH expressions of a query: `exact` as typed, and `fuzzy` with
  * typo candidates ORed into each plain word (empty if there are none).
  * Terms that tokenize to nothing are left out. With `users`, every word is
@@ -875,9 +967,13 @@ static void build_match(struct fts5_reader *r, const struct search_query *q, boo
 		if (users && kind == SEARCH_WORD)
 			kind = SEARCH_PREFIX;
 		struct strbuf term = STRBUF_INIT;
-		quoted(&term, t->text, t->len);
-		if (kind == SEARCH_PREFIX)
-			strbuf_append(&term, " *", 2);
+		size_t nphrases = !users && kind == SEARCH_PREFIX ? prefix_words(r, &a, &term) : 0;
+		if (!nphrases) {
+			quoted(&term, t->text, t->len);
+			if (kind == SEARCH_PREFIX)
+				strbuf_append(&term, " *", 2);
+			nphrases = 1;
+		}
 		double df = term_docs(r, src, t->text, t->len, kind);
 		struct candidate_search cs;
 		size_t nc = t->kind == SEARCH_WORD ? candidates(r, src, &a, &cs) : 0;
@@ -888,7 +984,8 @@ static void build_match(struct fts5_reader *r, const struct search_query *q, boo
 				strbuf_append(b, " AND ", 5);
 			strbuf_appendf(b, "%s(", col);
 			strbuf_append(b, term.data, term.len);
-			add_phrase(m, df);
+			for (size_t k = 0; k < nphrases; k++)
+				add_phrase(m, df); /* a prefix's words weigh alike */
 			for (size_t k = 0; pass && k < nc; k++) {
 				strbuf_append(b, " OR ", 4);
 				quoted(b, cs.found[k].word, cs.found[k].len);
@@ -1012,7 +1109,8 @@ static int fts5_tweets(struct search_reader *base, const struct search_request *
 	struct search_hit *hits = xmalloc(2 * WINDOW * sizeof(*hits));
 	size_t nh = 0;
 	rc = ranked(r, &exact, &req->page, 0, hits, &nh, NULL);
-	if (rc == STORE_OK && fuzzy.expr.len) {
+	if (rc == STORE_OK && fuzzy.expr.len &&
+	    !search_hits_page_full(nh, req->offset, req->page.limit)) {
 		struct search_seen seen;
 		search_seen_init(&seen, hits, nh);
 		rc = ranked(r, &fuzzy, &req->page, 1, hits, &nh, &seen);

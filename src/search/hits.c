@@ -56,3 +56,8 @@ bool search_seen_has(const struct search_seen *s, uint64_t id)
 {
 	return s && bsearch(&id, s->ids, s->n, sizeof(*s->ids), by_id);
 }
+
+bool search_hits_page_full(size_t n, unsigned offset, unsigned limit)
+{
+	return n >= (size_t)offset + limit;
+}

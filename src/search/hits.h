@@ -25,6 +25,13 @@ struct search_hit {
 
 void search_hits_sort(struct search_hit *hits, size_t n);
 
+/* Whether `n` hits of the tiers so far fill the page [offset, offset +
+ * limit): then no later tier can reach it, for tiers sort first, and an
+ * adapter skips them. That spares most queries the typo tier, the
+ * costliest one (an OR of every word's candidates, walked to the WINDOW
+ * newest matches), whenever the query as typed has a page of matches. */
+bool search_hits_page_full(size_t n, unsigned offset, unsigned limit);
+
 /* A match's score (lower is better, so usually negative) weighed by the
  * age of the tweet `id` at now_ms: divided by (1 + age in days / 7). */
 double search_hit_recency(double score, uint64_t id, uint64_t now_ms);

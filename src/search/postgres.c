@@ -1413,7 +1413,8 @@ static int pg_tweets(struct search_reader *base, const struct search_request *re
 	struct search_hit *hits = xmalloc(2 * WINDOW * sizeof(*hits));
 	size_t nh = 0;
 	rc = ranked(r, ex, req, 0, hits, &nh, NULL);
-	if (rc == STORE_OK && fuzzy.len) {
+	if (rc == STORE_OK && fuzzy.len &&
+	    !search_hits_page_full(nh, req->offset, req->page.limit)) {
 		struct search_seen seen;
 		search_seen_init(&seen, hits, nh);
 		rc = ranked(r, fuzzy.data, req, 1, hits, &nh, &seen);

@@ -62,12 +62,42 @@ struct index_source {
 	struct search *search;
 	struct search_reader *index;
 	struct search_request req;
+	unsigned skip; /* newest-first results to pass over before the first read */
+	bool ended;    /* skipping passed every match */
 };
+
+/*
+ * Passes over src->skip results of a newest-first read, so that a query
+ * listed newest first (has_phrase) still pages by offset: the page goes on
+ * below the last result skipped.
+ */
+static int skip_results(struct index_source *src)
+{
+	struct search_request *req = &src->req;
+	uint64_t *ids = xmalloc(src->skip * sizeof(*ids));
+	size_t n = 0;
+	req->page.limit = src->skip;
+	int rc = src->index->ops->tweets(src->index, req, ids, &n);
+	if (rc == STORE_OK && n)
+		req->page.before = ids[n - 1];
+	src->ended = n < src->skip;
+	src->skip = 0;
+	free(ids);
+	return rc;
+}
 
 static int index_next(void *arg, size_t want, uint64_t *ids, size_t *n)
 {
 	struct index_source *src = arg;
 	struct search_request *req = &src->req;
+	*n = 0;
+	if (src->skip) {
+		int rc = skip_results(src);
+		if (rc != STORE_OK)
+			return rc;
+	}
+	if (src->ended)
+		return STORE_OK;
 	req->page.limit = (unsigned)want;
 	int rc = src->index->ops->tweets(src->index, req, ids, n);
 	if (rc != STORE_OK || *n == 0)
@@ -89,10 +119,32 @@ static void index_gone(void *arg, uint64_t id)
 	src->search->ops->forget_tweet(src->search, id);
 }
 
+/*
+ * Whether the query has a "phrase". A phrase matches exactly, so all its
+ * matches fit it alike and relevance would weigh little but their age; yet
+ * ranking them needs the WINDOW newest (fts5.c, postgres.c), and for two
+ * common words that are seldom side by side, finding a thousand means
+ * walking all of both words' tweets. Listed newest first, a phrase query
+ * stops at the first page of matches.
+ */
+static bool has_phrase(const struct search_query *q)
+{
+	for (size_t i = 0; i < q->nterms; i++)
+		if (q->terms[i].kind == SEARCH_PHRASE)
+			return true;
+	return false;
+}
+
 static int find_tweets(struct search_service *s, struct search_thread *t,
 		       const struct search_request *req, struct search_result *res)
 {
 	struct index_source src = {.search = s->index, .index = t->index, .req = *req};
+	if (req->sort == SEARCH_RELEVANCE && has_phrase(req->query)) {
+		src.req.sort = SEARCH_RECENT;
+		src.req.page.oldest_first = false;
+		src.skip = req->offset;
+		src.req.offset = 0;
+	}
 	const struct search_query *q = req->query;
 	if (q->from) {
 		char handle[HANDLE_MAX + 1];

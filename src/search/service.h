@@ -59,7 +59,9 @@ void search_service_free(struct search_service *s);
 /*
  * A page of tweets matching req->query, in req->sort order, within
  * req->page, from req->offset (relevance). The service sets has_author
- * and author_id itself from the query's from:.
+ * and author_id itself from the query's from:. A relevance query with a
+ * phrase is listed newest first, paged by req->offset (service.c,
+ * has_phrase).
  *
  * `req`, the query it points to, and the text the query's terms point into
  * must stay valid until `done` runs. `res` is the caller's storage: the

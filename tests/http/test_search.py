@@ -103,6 +103,11 @@ def test_exact_matches_rank_above_typo_matches(api, make_user):
     post_tweet(api, u, f"{m} {typo}")
     found(api, f"{m} {w}", [f"{m} {w}", f"{m} {typo}"])
     found(api, f"{m} {typo}", [f"{m} {typo}", f"{m} {w}"])
+    # A page the exact matches fill has no typo matches (the adapters skip
+    # the typo tier then); the next page has them.
+    assert texts(api, f"{m} {w}", limit=1) == [f"{m} {w}"]
+    assert texts(api, f"{m} {w}", limit=1, offset=1) == [f"{m} {typo}"]
+    assert texts(api, f"{m} {w}", limit=1, offset=2) == []
 
 
 def test_newest_first_takes_typo_matches_only_when_nothing_else_matches(api, make_user):
@@ -129,6 +134,29 @@ def test_phrase_needs_the_words_in_order(api, make_user):
         sorted([f"{m} the quick brown fox", f"{m} brown and quick"])
 
 
+def test_phrase_lists_newest_first_and_pages_by_offset(api, make_user):
+    """A query with a phrase stops at the first page of matches newest
+    first, even by relevance, where BM25 would put the oldest (the phrase
+    twice in a short tweet) first."""
+    u = make_user()
+    m, a, b = word(), word(6), word(6)
+    oldest = f"{m} {a} {b} {a} {b}"
+    middle = f"{m} {a} {b} and then a good many other words to make it long"
+    newest = f"{m} {a} {b} and more words that make this one long as well"
+    for t in (oldest, middle, newest):
+        post_tweet(api, u, t)
+    found(api, m, [newest, middle, oldest], sort="recent")
+    if not ON_POSTGRES:  # (ts_rank_cd does not weigh length: no telling order)
+        assert texts(api, f"{m} {a} {b}")[0] == oldest, "by relevance without a phrase"
+    assert texts(api, f'"{a} {b}"') == [newest, middle, oldest]
+    assert texts(api, f'{m} "{a} {b}"', sort="relevance") == [newest, middle, oldest]
+    assert texts(api, f'"{a} {b}"', offset=1, limit=1) == [middle]
+    assert texts(api, f'"{a} {b}"', offset=2) == [oldest]
+    assert texts(api, f'"{a} {b}"', offset=3) == []
+    r = search(api, f'"{a} {b}"', offset=1, limit=1)
+    assert "offset=2" in parse_links(r)["next"], parse_links(r)
+
+
 def test_prefix(api, make_user):
     u = make_user()
     m = word()
@@ -138,6 +166,35 @@ def test_prefix(api, make_user):
     post_tweet(api, u, f"{m} unrelated")
     found(api, f"{m} {p}*", [f"{m} {p}x", f"{m} {p}ological studies"])
     assert texts(api, f"{m} {p}olo*") == [f"{m} {p}ological studies"]
+    # 2 to 4 characters: what the FTS5 prefix indexes answer (fts5.c).
+    for n in (2, 3, 4):
+        assert sorted(texts(api, f"{m} {p[:n]}*")) == \
+            sorted([f"{m} {p}x", f"{m} {p}ological studies"]), n
+        assert texts(api, f"{m} {p[:n]}*", sort="recent") == \
+            [f"{m} {p}x", f"{m} {p}ological studies"], n
+
+
+def test_prefix_past_the_prefix_indexes(api, make_user):
+    """A prefix of 5 characters or more is searched as the words it begins
+    (fts5.c, prefix_words): each is found, those with digits and the long
+    ones too, and a prefix of too many words falls back to FTS5's own."""
+    u = make_user()
+    m, p, q = word(), word(5), word(5)
+    tweets = [f"{m} {p}x", f"{m} {p}ological", f"{m} {p}42", f"{m} #{p}tag",
+              f"{m} {p}{word(25)}", f"{m} {p[:4]}y"]
+    many = [f"{q}{word(4)}" for _ in range(40)]  # past PREFIX_WORDS
+    tweets += [f"{m} {' '.join(many[:20])}", f"{m} {' '.join(many[20:])}"]
+    for t in tweets:
+        post_tweet(api, u, t)
+    found(api, m, list(reversed(tweets)), sort="recent", limit=20)
+    want = list(reversed(tweets[:5]))
+    assert texts(api, f"{m} {p}*", sort="recent") == want
+    assert sorted(texts(api, f"{m} {p}*")) == sorted(want)
+    assert texts(api, f"{m} {p}o*", sort="recent") == [f"{m} {p}ological"]
+    assert texts(api, f"{p}4*") == [f"{m} {p}42"]
+    assert texts(api, f"{m} {p}* {p}x") == [f"{m} {p}x"], "with other terms"
+    assert texts(api, f"{m} {q}*", sort="recent") == list(reversed(tweets[-2:]))
+    assert texts(api, f"{m} {many[3]}*") == [tweets[-2]]
 
 
 def test_from_handle(api, make_user):
@@ -392,3 +449,34 @@ def test_index_of_schema_1_learns_its_handles(server_factory):
     api = srv.client()
     typo = handle[:1] + "a" + handle[2:]
     eventually(lambda: users(typo) == [uid], what="the handle learnt again")
+
+
+@pytest.mark.skipif(ON_POSTGRES, reason="search.db is the embedded index's")
+def test_index_of_schema_2_is_made_again_with_prefix_indexes(server_factory):
+    """search.db of schema 2 had no prefix indexes, which FTS5 cannot add
+    to a table: opened by this chirp, its full-text tables are made again
+    with them and every tweet and user is indexed again from the store."""
+    srv = server_factory()
+    srv.start()
+    api = srv.client()
+    u = create_user(api, prefix="p")
+    m, p = word(), word(6)
+    post_tweet(api, u, f"{m} {p}")
+    found(api, f"{m} {p[:3]}*", [f"{m} {p}"])
+    assert srv.stop() == 0
+    path = os.path.join(srv.data_dir, "search.db")
+    db = sqlite3.connect(path)
+    db.execute("PRAGMA user_version = 2")
+    db.commit()
+    db.close()
+    srv.start()
+    api = srv.client()
+    found(api, f"{m} {p[:3]}*", [f"{m} {p}"])
+    eventually(lambda: [x["id"] for x in search(api, u.handle, path="/v1/search/users").json]
+               == [u.id], what="the user indexed again")
+    db = sqlite3.connect(path)
+    assert db.execute("PRAGMA user_version").fetchone()[0] == 3
+    for table in ("tweets_fts", "users_fts"):
+        sql = db.execute("SELECT sql FROM sqlite_master WHERE name = ?", (table,)).fetchone()[0]
+        assert "prefix='2 3 4'" in sql, sql
+    db.close()
