@@ -1134,6 +1134,53 @@ def outbox_count(data):
     return int(db_query(data, "SELECT count(*) FROM outbox")[0][0])
 
 
+# Every count column against the rows it counts, and no like or retweet of
+# a tweet that is gone: a write whose rows landed only in part shows here.
+# One statement, the same on SQLite and PostgreSQL.
+STORE_COUNTS_SQL = """
+SELECT 'tweet ' || t.id || ' like_count ' || t.like_count || ', likes rows '
+       || (SELECT count(*) FROM likes l WHERE l.tweet_id = t.id)
+  FROM tweets t
+ WHERE t.like_count <> (SELECT count(*) FROM likes l WHERE l.tweet_id = t.id)
+UNION ALL
+SELECT 'tweet ' || t.id || ' retweet_count ' || t.retweet_count || ', retweet rows '
+       || (SELECT count(*) FROM tweets r WHERE r.retweet_of = t.id)
+  FROM tweets t
+ WHERE t.retweet_count <> (SELECT count(*) FROM tweets r WHERE r.retweet_of = t.id)
+UNION ALL
+SELECT 'tweet ' || t.id || ' reply_count ' || t.reply_count || ', reply rows '
+       || (SELECT count(*) FROM tweets r WHERE r.in_reply_to_id = t.id)
+  FROM tweets t
+ WHERE t.reply_count <> (SELECT count(*) FROM tweets r WHERE r.in_reply_to_id = t.id)
+UNION ALL
+SELECT 'user ' || u.id || ' tweets_count ' || u.tweets_count || ', tweet rows '
+       || (SELECT count(*) FROM tweets t WHERE t.author_id = u.id AND t.retweet_of IS NULL)
+  FROM users u
+ WHERE u.tweets_count <> (SELECT count(*) FROM tweets t
+                           WHERE t.author_id = u.id AND t.retweet_of IS NULL)
+UNION ALL
+SELECT 'like ' || l.id || ' of missing tweet ' || l.tweet_id
+  FROM likes l WHERE NOT EXISTS (SELECT 1 FROM tweets t WHERE t.id = l.tweet_id)
+UNION ALL
+SELECT 'retweet ' || r.id || ' of missing tweet ' || r.retweet_of
+  FROM tweets r
+ WHERE r.retweet_of IS NOT NULL
+   AND NOT EXISTS (SELECT 1 FROM tweets t WHERE t.id = r.retweet_of)
+"""
+
+
+def store_counts_check(data):
+    """The lines of STORE_COUNTS_SQL: empty when every count matches. The
+    SQLite file is opened read-only, as for integrity_check."""
+    if ON_POSTGRES:
+        return [row[0] for row in db_query(data, STORE_COUNTS_SQL)]
+    db = sqlite3.connect(f"file:{data / 'chirp.db'}?mode=ro", uri=True, timeout=10)
+    try:
+        return [row[0] for row in db.execute(STORE_COUNTS_SQL)]
+    finally:
+        db.close()
+
+
 def serve_flags(extra=()):
     """Flags for `chirp serve`: rate limits off when the binary has them
     (the writers send at full speed on purpose), then `extra`."""
@@ -1305,6 +1352,13 @@ def run(cycles=10, seconds=2.0, seed=None, writers=4, users_per_writer=3,
             res.integrity[integ_s] = res.integrity.get(integ_s, 0) + 1
             if integ != ["ok"]:
                 fails.add(f"store integrity check: {integ_s}")
+            try:
+                bad_rows = store_counts_check(data)
+            except (sqlite3.Error, subprocess.CalledProcessError) as e:
+                bad_rows = [f"cannot run: {e}"]
+            if bad_rows:
+                fails.add(f"store: counts disagree with the rows ({len(bad_rows)})",
+                          bad_rows)
 
             acked = {k: sum(w.acked[k] for w in allw) for k in KINDS}
             for k in KINDS:
@@ -1324,7 +1378,8 @@ def run(cycles=10, seconds=2.0, seed=None, writers=4, users_per_writer=3,
                 + f"; in flight at kill {len(doubts)} (landed "
                 f"{sum(1 for d in doubts if d.landed)}); "
                 f"lost {fails.lost}, resurrected {fails.resurrected}; "
-                f"integrity {integ_s}; {time.monotonic() - t0:.1f}s")
+                f"integrity {integ_s}, counts against rows "
+                f"{'ok' if not bad_rows else 'BAD'}; {time.monotonic() - t0:.1f}s")
             if fails:
                 fail_report(cycle, fails)
                 if not keep_going:
