@@ -791,9 +791,9 @@ def check_engagement(rc, pool, writers, users, doubt_of, author_of, rng, fails,
                     f"{u.handle} like {tid}")
             if keep_going:
                 u.likes[tid] = liked
-        if retweeted != (u.rts.get(tid) is not None):  # the timelines said
+        if retweeted != (u.rts.get(tid) is not None):
             fails.add(f"{u.handle}: GET /v1/tweets/{tid} says retweeted "
-                      f"{retweeted}, its timeline the opposite")
+                      f"{retweeted}, the acknowledged writes the opposite")
     if lost:
         fails.add(f"LOST acknowledged likes: `liked` is false ({len(lost)})", lost,
                   lost=True)
