@@ -14,8 +14,9 @@ Each cycle, on the same data directory (empty before the first one):
     connections, and record only what got a 2xx;
  3. after a seeded random delay, kill -9 the server: at that instant, in
     the middle of the traffic ("timer" cycles), or ("ack" cycles) once the
-    writers pause, right after the acknowledgement of one more post, where
-    a write acknowledged before its commit would be lost (see Killer);
+    writers pause, right after the acknowledgement of one more write (a
+    post, like, retweet or reply, in turn), where a write acknowledged
+    before its commit would be lost (see Killer);
     --kill mixed, the default, alternates the two, timer first;
  4. restart it on the same data and check every acknowledged write: each
     tweet exists (GET /v1/tweets/{id}, text and author intact) and is in its
@@ -92,6 +93,7 @@ MIX = {"post": 30, "reply": 10, "delete": 20, "like": 10, "unlike": 5,
        "retweet": 7, "unretweet": 3, "follow": 9, "unfollow": 6}
 MIX_HEAVY = dict(MIX, post=20, reply=5, delete=35)
 UNDO = {"unfollow": "follow", "unlike": "like", "unretweet": "retweet"}
+ACK_KINDS = ("post", "like", "retweet", "reply")  # the ack kills' write, in turn
 SIGNUP_RATE = 0.003                     # per write; each costs an Argon2 hash
 MAX_SIGNUPS = 1                         # per writer and cycle
 REFUSED = (429, 503)                    # "a request that fails changes nothing": not an anomaly
@@ -294,8 +296,8 @@ class Killer:
     timer: at a random instant, whatever the writers are doing.
     ack:   the writers stop sending new requests (those in flight finish),
            the WAL is checkpointed from outside (PRAGMA wal_checkpoint,
-           PASSIVE, as any SQLite client may), one more post goes out on a
-           raw socket, and the server is killed the instant the first byte
+           PASSIVE, as any SQLite client may), one more write (ACK_KINDS,
+           in turn) goes out on a raw socket, and the server is killed the instant the first byte
            of its answer arrives.
 
     Right after an acknowledgement is when a write acknowledged before its
@@ -316,6 +318,7 @@ class Killer:
         self.pause = threading.Event()    # ack: writers send nothing new
         self.lock = threading.Lock()
         self.by = None
+        self.ack_kind = None              # ack: the kind of the last write
 
     def fire(self, by):
         with self.lock:
@@ -324,9 +327,12 @@ class Killer:
                 self.killing.set()
                 os.kill(self.pid, signal.SIGKILL)
 
-    def post_and_kill(self, port, db_path, writer, rng, cycle):
-        """The ack kill: a post by one of `writer`'s users, recorded in the
-        model like any other (acknowledged, or in doubt)."""
+    def post_and_kill(self, port, db_path, writer, rng, cycle, tweets):
+        """The ack kill: a write by one of `writer`'s users, recorded in the
+        model like any other (acknowledged, or in doubt). Its kind takes
+        turns (ACK_KINDS); a like, retweet or reply aims at one of `tweets`,
+        the live tweets of every writer (all parked, so none is being
+        deleted), and falls back to a post when there is none."""
         if not ON_POSTGRES:
             try:
                 con = sqlite3.connect(str(db_path), timeout=1)
@@ -338,8 +344,20 @@ class Killer:
                 pass  # only the window is narrower
         user = rng.choice(writer.users)
         text = f"c{cycle} kill-on-ack {rng.getrandbits(32):08x}"
-        body = json.dumps({"text": text}).encode()
-        head = (f"POST /v1/tweets HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        kind = ACK_KINDS[writer.ack_kills % len(ACK_KINDS)]
+        writer.ack_kills += 1
+        aims = [t for a, t in tweets if not (kind == "retweet" and a is user)]
+        tid = rng.choice(aims) if aims else None
+        if tid is None:
+            kind = "post"
+        self.ack_kind = kind
+        path = {"post": "/v1/tweets", "reply": "/v1/tweets",
+                "like": f"/v1/tweets/{tid}/likes",
+                "retweet": f"/v1/tweets/{tid}/retweets"}[kind]
+        body = json.dumps({"text": text} if kind == "post" else
+                          {"text": text, "in_reply_to_id": tid} if kind == "reply"
+                          else {}).encode()
+        head = (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                 f"Content-Type: application/json\r\n"
                 f"Authorization: Bearer {user.token}\r\n"
                 f"Content-Length: {len(body)}\r\n\r\n").encode()
@@ -362,13 +380,24 @@ class Killer:
             self.fire("ack")
         writer.ops += 1
         status, reply = parse_response(data)
-        if status == 201 and reply is not None:
-            tid = json.loads(reply)["id"]
-            user.add_tweet(tid, text)
-            writer.posted.append((user, tid))
-            writer.acked["post"] += 1
+        if status in (200, 201) and reply is not None:
+            new_id = json.loads(reply)["id"]
+            if kind in ("post", "reply"):
+                user.add_tweet(new_id, text)
+                if kind == "reply":
+                    user.parent[new_id] = tid
+                writer.posted.append((user, new_id))
+            else:
+                if kind == "like":
+                    user.likes[tid] = True
+                else:
+                    user.rts[tid] = new_id
+                writer.engaged.append((user, tid))
+            writer.acked[kind] += 1
+        elif kind in ("post", "reply"):
+            writer.doubt = Doubt(kind, user=user, text=text, tweet=tid, status=status)
         else:
-            writer.doubt = Doubt("post", user=user, text=text, status=status)
+            writer.doubt = Doubt(kind, user=user, tweet=tid, status=status)
 
 
 def parse_response(data):
@@ -398,6 +427,7 @@ class Writer:
         self.seed = seed
         self.users = []
         self.handles = 0
+        self.ack_kills = 0    # the kill writer's: which of ACK_KINDS is next
         self.reset_cycle()
 
     def reset_cycle(self):
@@ -1300,7 +1330,9 @@ def run(cycles=10, seconds=2.0, seed=None, writers=4, users_per_writer=3,
                         for w, t in zip(ws, threads_)):
                     time.sleep(0.0005)
                 if srv.alive():
-                    killer.post_and_kill(srv.port, data / "chirp.db", kw, rng, cycle)
+                    live = [(a, t) for w in allw for a in w.users for t in a.alive_list]
+                    killer.post_and_kill(srv.port, data / "chirp.db", kw, rng, cycle,
+                                         live)
             killer.fire("timer")
             srv.kill9()  # reaps it
             stop.set()
@@ -1372,7 +1404,7 @@ def run(cycles=10, seconds=2.0, seed=None, writers=4, users_per_writer=3,
             res.resurrected += fails.resurrected
             res.cycles = cycle
             out(f"cycle {cycle}/{cycles}: kill -9 after {delay:.2f}s "
-                f"({'on an ack' if killer.by == 'ack' else 'timer'}); acked "
+                f"({'on the ack of a ' + killer.ack_kind if killer.by == 'ack' else 'timer'}); acked "
                 + " ".join(f"{k} {acked[k]}" for k in KINDS)
                 + (f"; refused (429/503) {refused}" if refused else "")
                 + f"; in flight at kill {len(doubts)} (landed "
@@ -1443,7 +1475,7 @@ def main(argv=None):
     p.add_argument("--kill", choices=("mixed", "timer", "ack"), default="mixed",
                    help="how the kill comes (see Killer): at a random instant "
                         "mid-traffic (timer), or right after the acknowledgement "
-                        "of one more post once the load pauses (ack); mixed, the "
+                        "of one more write once the load pauses (ack); mixed, the "
                         "default, alternates them, timer first")
     p.add_argument("--keep-going", action="store_true",
                    help="after a failed cycle, adopt what the server has and go on "
