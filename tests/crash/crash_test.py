@@ -297,8 +297,8 @@ class Killer:
     ack:   the writers stop sending new requests (those in flight finish),
            the WAL is checkpointed from outside (PRAGMA wal_checkpoint,
            PASSIVE, as any SQLite client may), one more write (ACK_KINDS,
-           in turn) goes out on a raw socket, and the server is killed the instant the first byte
-           of its answer arrives.
+           in turn) goes out on a raw socket, and the server is killed the
+           instant the first byte of its answer arrives.
 
     Right after an acknowledgement is when a write acknowledged before its
     commit is still only in the server's memory (kill -9 spares what has
