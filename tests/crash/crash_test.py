@@ -9,20 +9,27 @@ Each cycle, on the same data directory (empty before the first one):
 
  1. start `chirp serve` (CHIRP_BIN, default ./chirp);
  2. writer threads, each with its own users, send sign-ups (few: Argon2 is
-    slow), posts, tweet deletes, follows and unfollows at full speed on
-    keep-alive connections, and record only what got a 2xx;
+    slow), posts, replies, tweet deletes, follows, unfollows, likes,
+    unlikes, retweets and unretweets at full speed on keep-alive
+    connections, and record only what got a 2xx;
  3. after a seeded random delay, kill -9 the server: at that instant, in
     the middle of the traffic ("timer" cycles), or ("ack" cycles) once the
-    writers pause, right after the acknowledgement of one more post, where
-    a write acknowledged before its commit would be lost (see Killer);
+    writers pause, right after the acknowledgement of one more write (a
+    post, like, retweet or reply, in turn), where a write acknowledged
+    before its commit would be lost (see Killer);
     --kill mixed, the default, alternates the two, timer first;
  4. restart it on the same data and check every acknowledged write: each
     tweet exists (GET /v1/tweets/{id}, text and author intact) and is in its
     author's timeline (all pages); each deleted tweet is gone (404 and not
     listed, nor in any feed); each follow edge is in the state of its last
-    acknowledged follow or unfollow (following and followers lists); every
-    sign-up can log in and every token still works; counts match the lists;
-    the first feed page is exactly what the data implies;
+    acknowledged follow or unfollow (following and followers lists); each
+    retweet is in its retweeter's timeline in the state of its last
+    acknowledged retweet or unretweet; each like shows as `liked` to its
+    user in the state of the last like or unlike; every sign-up can log in
+    and every token still works; user counts match the lists, and each
+    tweet's like_count, retweet_count, reply_count and in_reply_to_id match
+    the acknowledged likes, retweets and replies; the first feed page
+    (retweets included) is exactly what the data implies;
  5. stop the server with SIGTERM (exit 0 expected) and check the store's
     own integrity: PRAGMA integrity_check on DATA/chirp.db, opened
     read-only; on PostgreSQL, amcheck on every table and index.
@@ -78,12 +85,20 @@ from chirp_client import (LINK_RE, ON_POSTGRES, TIMEOUT_FACTOR,  # noqa: E402
 REQUEST_TIMEOUT = 10 * TIMEOUT_FACTOR   # a request with no answer this long is an anomaly
 JOIN_TIMEOUT = 2 * REQUEST_TIMEOUT + 5  # writers must be gone this long after the kill
 PAGE = 100                              # the API's largest page
-KINDS = ("signup", "post", "delete", "follow", "unfollow")
+KINDS = ("signup", "post", "reply", "delete", "follow", "unfollow",
+         "like", "unlike", "retweet", "unretweet")
+# The writers' mix (sign-ups aside), in percent; "heavy" once a writer has
+# SOFT_ALIVE_CAP live tweets, so that the data stops growing.
+MIX = {"post": 30, "reply": 10, "delete": 20, "like": 10, "unlike": 5,
+       "retweet": 7, "unretweet": 3, "follow": 9, "unfollow": 6}
+MIX_HEAVY = dict(MIX, post=20, reply=5, delete=35)
+UNDO = {"unfollow": "follow", "unlike": "like", "unretweet": "retweet"}
+ACK_KINDS = ("post", "like", "retweet", "reply")  # the ack kills' write, in turn
 SIGNUP_RATE = 0.003                     # per write; each costs an Argon2 hash
 MAX_SIGNUPS = 1                         # per writer and cycle
 REFUSED = (429, 503)                    # "a request that fails changes nothing": not an anomaly
 SOFT_ALIVE_CAP = 1500                   # per writer: beyond it, delete as often as post
-SAMPLE_OLD = 100                        # older tweets re-fetched one by one per cycle
+SAMPLE_OLD = 100                        # older tweets (and likes) re-fetched one by one per cycle
 SHOW = 20                               # ids shown per failure line
 
 
@@ -218,6 +233,9 @@ class UserM:
         self.alive_pos = {}
         self.deleted = set()   # tweet ids whose delete was acknowledged
         self.out = {}          # followee id -> True (follows) / False (does not)
+        self.parent = {}       # reply id -> the tweet it replies to
+        self.likes = {}        # tweet id -> True (likes) / False (unliked)
+        self.rts = {}          # original id -> its retweet's id, None once undone
         self.offsets = {}      # --keep-going: count drift already reported
 
     def add_tweet(self, tid, text):
@@ -246,7 +264,8 @@ class Doubt:
         self.kind = kind          # one of KINDS
         self.user = user          # the UserM acting (None for a sign-up)
         self.text = text          # post
-        self.tweet = tweet        # delete
+        self.tweet = tweet        # delete, like, retweet (and undo): the tweet;
+                                  # reply: the tweet it answers
         self.target = target      # follow / unfollow: the followee id
         self.handle = handle      # sign-up
         self.password = password  # sign-up
@@ -259,11 +278,14 @@ class Doubt:
         return self.status is not None and 200 <= self.status < 300
 
     def __repr__(self):
-        what = {"post": lambda: f"text {self.text!r}",
-                "delete": lambda: f"tweet {self.tweet}",
-                "follow": lambda: f"-> {self.target}",
-                "unfollow": lambda: f"-> {self.target}",
-                "signup": lambda: f"handle {self.handle}"}[self.kind]()
+        if self.kind in ("post", "reply"):
+            what = f"text {self.text!r}" + (f" to {self.tweet}" if self.tweet else "")
+        elif self.kind in ("follow", "unfollow"):
+            what = f"-> {self.target}"
+        elif self.kind == "signup":
+            what = f"handle {self.handle}"
+        else:
+            what = f"tweet {self.tweet}"
         who = f" by {self.user}" if self.user else ""
         return f"{self.kind}{who} {what}"
 
@@ -274,9 +296,9 @@ class Killer:
     timer: at a random instant, whatever the writers are doing.
     ack:   the writers stop sending new requests (those in flight finish),
            the WAL is checkpointed from outside (PRAGMA wal_checkpoint,
-           PASSIVE, as any SQLite client may), one more post goes out on a
-           raw socket, and the server is killed the instant the first byte
-           of its answer arrives.
+           PASSIVE, as any SQLite client may), one more write (ACK_KINDS,
+           in turn) goes out on a raw socket, and the server is killed the
+           instant the first byte of its answer arrives.
 
     Right after an acknowledgement is when a write acknowledged before its
     commit is still only in the server's memory (kill -9 spares what has
@@ -296,6 +318,7 @@ class Killer:
         self.pause = threading.Event()    # ack: writers send nothing new
         self.lock = threading.Lock()
         self.by = None
+        self.ack_kind = None              # ack: the kind of the last write
 
     def fire(self, by):
         with self.lock:
@@ -304,9 +327,12 @@ class Killer:
                 self.killing.set()
                 os.kill(self.pid, signal.SIGKILL)
 
-    def post_and_kill(self, port, db_path, writer, rng, cycle):
-        """The ack kill: a post by one of `writer`'s users, recorded in the
-        model like any other (acknowledged, or in doubt)."""
+    def post_and_kill(self, port, db_path, writer, rng, cycle, tweets):
+        """The ack kill: a write by one of `writer`'s users, recorded in the
+        model like any other (acknowledged, or in doubt). Its kind takes
+        turns (ACK_KINDS); a like, retweet or reply aims at one of `tweets`,
+        the live tweets of every writer (all parked, so none is being
+        deleted), and falls back to a post when there is none."""
         if not ON_POSTGRES:
             try:
                 con = sqlite3.connect(str(db_path), timeout=1)
@@ -318,8 +344,20 @@ class Killer:
                 pass  # only the window is narrower
         user = rng.choice(writer.users)
         text = f"c{cycle} kill-on-ack {rng.getrandbits(32):08x}"
-        body = json.dumps({"text": text}).encode()
-        head = (f"POST /v1/tweets HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        kind = ACK_KINDS[writer.ack_kills % len(ACK_KINDS)]
+        writer.ack_kills += 1
+        aims = [t for a, t in tweets if not (kind == "retweet" and a is user)]
+        tid = rng.choice(aims) if aims else None
+        if tid is None:
+            kind = "post"
+        self.ack_kind = kind
+        path = {"post": "/v1/tweets", "reply": "/v1/tweets",
+                "like": f"/v1/tweets/{tid}/likes",
+                "retweet": f"/v1/tweets/{tid}/retweets"}[kind]
+        body = json.dumps({"text": text} if kind == "post" else
+                          {"text": text, "in_reply_to_id": tid} if kind == "reply"
+                          else {}).encode()
+        head = (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                 f"Content-Type: application/json\r\n"
                 f"Authorization: Bearer {user.token}\r\n"
                 f"Content-Length: {len(body)}\r\n\r\n").encode()
@@ -342,13 +380,24 @@ class Killer:
             self.fire("ack")
         writer.ops += 1
         status, reply = parse_response(data)
-        if status == 201 and reply is not None:
-            tid = json.loads(reply)["id"]
-            user.add_tweet(tid, text)
-            writer.posted.append((user, tid))
-            writer.acked["post"] += 1
+        if status in (200, 201) and reply is not None:
+            new_id = json.loads(reply)["id"]
+            if kind in ("post", "reply"):
+                user.add_tweet(new_id, text)
+                if kind == "reply":
+                    user.parent[new_id] = tid
+                writer.posted.append((user, new_id))
+            else:
+                if kind == "like":
+                    user.likes[tid] = True
+                else:
+                    user.rts[tid] = new_id
+                writer.engaged.append((user, tid))
+            writer.acked[kind] += 1
+        elif kind in ("post", "reply"):
+            writer.doubt = Doubt(kind, user=user, text=text, tweet=tid, status=status)
         else:
-            writer.doubt = Doubt("post", user=user, text=text, status=status)
+            writer.doubt = Doubt(kind, user=user, tweet=tid, status=status)
 
 
 def parse_response(data):
@@ -378,6 +427,7 @@ class Writer:
         self.seed = seed
         self.users = []
         self.handles = 0
+        self.ack_kills = 0    # the kill writer's: which of ACK_KINDS is next
         self.reset_cycle()
 
     def reset_cycle(self):
@@ -385,6 +435,8 @@ class Writer:
         self.posted = []      # (user, tweet id) acknowledged this cycle
         self.removed = []     # (user, tweet id) deletes acknowledged this cycle
         self.signed_up = []   # UserM acknowledged this cycle
+        self.engaged = []     # (user, tweet id) of likes, retweets and their
+                              # undoing acknowledged this cycle
         self.doubt = None
         self.anomalies = []
         self.refused = 0
@@ -393,6 +445,20 @@ class Writer:
 
     def alive_count(self):
         return sum(len(u.alive) for u in self.users)
+
+    def is_alive(self, tid):
+        return any(tid in u.alive for u in self.users)
+
+    def pick_tweet(self, rng, not_by=None):
+        """A live tweet of one of this writer's users (other than not_by), or
+        None. Likes, retweets and replies aim only at those: the writer that
+        deletes a tweet is then the one that engages with it, so the order
+        of the two is well defined (no 404 races with another writer's
+        delete)."""
+        authors = [u for u in self.users if u.alive_list and u is not not_by]
+        if not authors:
+            return None
+        return rng.choice(rng.choice(authors).alive_list)
 
     def new_handle(self, rng):
         self.handles += 1
@@ -420,17 +486,19 @@ class Writer:
                 if not mine:
                     return
                 user = rng.choice(mine)
-                heavy = self.alive_count() >= SOFT_ALIVE_CAP
-                roll = rng.random()
-                if roll < (0.35 if heavy else 0.50):
-                    ok = self._post(conn, user, f"c{cycle} w{self.index} #{seq} "
-                                    f"{rng.getrandbits(32):08x}", killing)
-                elif roll < 0.70:
+                mix = MIX_HEAVY if self.alive_count() >= SOFT_ALIVE_CAP else MIX
+                kind = rng.choices(list(mix), weights=list(mix.values()))[0]
+                text = f"c{cycle} w{self.index} #{seq} {rng.getrandbits(32):08x}"
+                if kind == "post":
+                    ok = self._post(conn, user, text, killing)
+                elif kind == "reply":
+                    ok = self._reply(conn, rng, user, text, killing)
+                elif kind == "delete":
                     ok = self._delete(conn, rng, user, killing)
-                elif roll < 0.87:
-                    ok = self._follow(conn, rng, user, targets, True, killing)
+                elif kind in ("follow", "unfollow"):
+                    ok = self._follow(conn, rng, user, targets, kind == "follow", killing)
                 else:
-                    ok = self._follow(conn, rng, user, targets, False, killing)
+                    ok = self._engage(conn, rng, user, kind, killing)
                 if not ok:
                     return
         finally:
@@ -487,6 +555,57 @@ class Writer:
             self.acked["post"] += 1
         else:
             self._unexpected(f"post by {user}", r)
+        return True
+
+    def _reply(self, conn, rng, user, text, killing):
+        parent = self.pick_tweet(rng)
+        if parent is None:
+            return self._post(conn, user, text, killing)
+        d = Doubt("reply", user=user, text=text, tweet=parent)
+        r = self._send(conn, d, killing, "POST", "/v1/tweets",
+                       {"text": text, "in_reply_to_id": parent}, token=user.token)
+        if r is None:
+            return False
+        if r.status == 201:
+            tid = r.json()["id"]
+            user.add_tweet(tid, text)
+            user.parent[tid] = parent
+            self.posted.append((user, tid))
+            self.acked["reply"] += 1
+        else:
+            self._unexpected(f"reply by {user} to {parent}", r)
+        return True
+
+    def _engage(self, conn, rng, user, kind, killing):
+        """A like, unlike, retweet or unretweet by `user`. An undo aims
+        mostly at what the user has (else at any live tweet: undoing what
+        is not there is a 204 too). Nobody retweets their own tweets: on
+        its author's timeline the retweet would stand in for the tweet on
+        the page it shares with it, which the model does not follow."""
+        do = UNDO.get(kind, kind)
+        state = user.likes if do == "like" else user.rts
+        tid = None
+        if kind in UNDO and rng.random() < 0.7:
+            present = [t for t, on in state.items() if on and self.is_alive(t)]
+            tid = rng.choice(present) if present else None
+        if tid is None:
+            tid = self.pick_tweet(rng, not_by=user if do == "retweet" else None)
+            if tid is None:
+                return self._post(conn, user, f"filler {rng.getrandbits(48):012x}", killing)
+        d = Doubt(kind, user=user, tweet=tid)
+        r = self._send(conn, d, killing, "DELETE" if kind in UNDO else "POST",
+                       f"/v1/tweets/{tid}/{do}s", token=user.token)
+        if r is None:
+            return False
+        if r.status in ((204,) if kind in UNDO else (200, 201)):
+            if do == "like":
+                user.likes[tid] = kind == "like"
+            else:
+                user.rts[tid] = None if kind in UNDO else r.json()["id"]
+            self.engaged.append((user, tid))
+            self.acked[kind] += 1
+        else:
+            self._unexpected(f"{kind} of {tid} by {user}", r)
         return True
 
     def _delete(self, conn, rng, user, killing):
@@ -596,6 +715,146 @@ def observe(rc, u):
     return o
 
 
+def is_retweet(item):
+    return item.get("retweet_of") is not None
+
+
+def check_retweets(users, obs, doubt_of, author_of, fails, keep_going):
+    """Each user's timeline holds exactly one retweet per original the model
+    says it retweets (last acknowledged retweet or unretweet) that is still
+    alive, with the id the retweet's answer gave; the retweet in doubt is
+    taken as the timeline shows it."""
+    lost, resurrected, phantom, wrong = [], [], [], []
+    for u in users:
+        o = obs[u.id]
+        if o.error:
+            continue
+        have = {}
+        for t in o.tweets:
+            if is_retweet(t):
+                orig = t.get("retweet_of_id") or t["retweet_of"].get("id")
+                if orig in have:
+                    wrong.append(f"{u.handle}: two retweets of {orig}")
+                have[orig] = t["id"]
+        d = doubt_of.get(u.id)
+        dt = d.tweet if d and d.kind in ("retweet", "unretweet") else None
+        if dt is not None:
+            d.landed = (dt in have) == (d.kind == "retweet")
+            if d.acked and not d.landed:
+                (lost if d.kind == "retweet" else resurrected).append(
+                    f"{u.handle} rt {dt}(2xx seen, body cut)")
+            u.rts[dt] = have.get(dt)
+        want = {t: rid for t, rid in u.rts.items()
+                if rid is not None and t in author_of}
+        for t in set(want) | set(have):
+            if t == dt:
+                continue
+            if t not in have:
+                lost.append(f"{u.handle} rt {t}")
+                if keep_going:
+                    u.rts[t] = None
+            elif t not in want:
+                (resurrected if t in u.rts else phantom).append(
+                    f"{u.handle} rt {t} (as {have[t]})")
+                if keep_going:
+                    u.rts[t] = have[t]
+            elif have[t] != want[t]:
+                wrong.append(f"{u.handle} rt {t}: id {have[t]}, its answer said {want[t]}")
+                if keep_going:
+                    u.rts[t] = have[t]
+    if lost:
+        fails.add(f"LOST acknowledged retweets ({len(lost)})", lost, lost=True)
+    if resurrected:
+        fails.add(f"RESURRECTED undone retweets, or retweets of deleted tweets "
+                  f"({len(resurrected)})", resurrected, resurrected=True)
+    if phantom:
+        fails.add(f"unexpected retweets, not from any write in doubt ({len(phantom)})",
+                  phantom)
+    if wrong:
+        fails.add("retweets listed wrong", wrong)
+
+
+def check_engagement(rc, pool, writers, users, doubt_of, author_of, rng, fails,
+                     keep_going):
+    """The reader's own view: GET /v1/tweets/{id} with the user's token says
+    `liked` and `retweeted` as the user's last acknowledged like or unlike,
+    retweet or unretweet left them. Every pair this cycle touched, the pair
+    in doubt (taken as the server shows it) and a sample of older ones; the
+    like and retweet counts of every tweet are checked with the timelines."""
+    pairs = [p for w in writers for p in w.engaged]
+    in_doubt = {}
+    for d in doubt_of.values():
+        if d.kind in ("like", "unlike", "retweet", "unretweet"):
+            pairs.append((d.user, d.tweet))
+            in_doubt[(d.user.id, d.tweet)] = d
+    older = [(u, t) for u in users for t in sorted(set(u.likes) | set(u.rts))]
+    pairs += rng.sample(older, min(SAMPLE_OLD, len(older)))
+    pairs = [(u, t) for (_, t), u in
+             {(u.id, t): u for u, t in pairs}.items() if t in author_of and u.token]
+
+    def get_one(pair):
+        u, tid = pair
+        r = rc.get(f"/v1/tweets/{tid}", token=u.token)
+        if r.status != 200:
+            return pair, None, f"GET /v1/tweets/{tid} as {u.handle} -> {r!r}"
+        t = r.json()
+        return pair, (t.get("liked"), t.get("retweeted")), None
+
+    lost, resurrected, phantom = [], [], []
+    for (u, tid), seen, err in pool.map(get_one, pairs):
+        if err:
+            fails.add(err)
+            continue
+        liked, retweeted = seen
+        d = in_doubt.get((u.id, tid))
+        if d and d.kind in ("like", "unlike"):
+            d.landed = liked == (d.kind == "like")
+            if d.acked and not d.landed:
+                (lost if d.kind == "like" else resurrected).append(
+                    f"{u.handle} like {tid}(2xx seen, body cut)")
+            u.likes[tid] = liked
+        elif liked != bool(u.likes.get(tid)):
+            if not liked:
+                lost.append(f"{u.handle} like {tid}")
+            else:
+                (resurrected if tid in u.likes else phantom).append(
+                    f"{u.handle} like {tid}")
+            if keep_going:
+                u.likes[tid] = liked
+        if retweeted != (u.rts.get(tid) is not None):
+            fails.add(f"{u.handle}: GET /v1/tweets/{tid} says retweeted "
+                      f"{retweeted}, the acknowledged writes the opposite")
+    if lost:
+        fails.add(f"LOST acknowledged likes: `liked` is false ({len(lost)})", lost,
+                  lost=True)
+    if resurrected:
+        fails.add(f"RESURRECTED unlikes: `liked` is true ({len(resurrected)})",
+                  resurrected, resurrected=True)
+    if phantom:
+        fails.add(f"unexpected likes, not from any write in doubt ({len(phantom)})",
+                  phantom)
+
+
+def feed_page(u, followees, author_of):
+    """The first page of u's feed the model implies: the tweets and retweets
+    of u and its followees, newest first, each tweet once (the newest item
+    that carries it), without others' retweets of u's own tweets."""
+    items = []
+    for a in [u] + followees:
+        items += [(int(t), t) for t in a.alive]
+        items += [(int(rid), orig) for orig, rid in a.rts.items()
+                  if rid is not None and orig in author_of
+                  and author_of[orig] is not u]
+    page, seen = [], set()
+    for key, target in sorted(items, reverse=True):
+        if target not in seen:
+            seen.add(target)
+            page.append(str(key))
+            if len(page) == PAGE:
+                break
+    return page
+
+
 def verify(rc, pool, writers, rng, fails, keep_going):
     """Check the restarted server against the model, then adopt the outcome
     of every write in doubt. Returns the writes in doubt."""
@@ -642,7 +901,8 @@ def verify(rc, pool, writers, rng, fails, keep_going):
         if [int(i) for i in ids] != sorted((int(i) for i in ids), reverse=True) \
                 or len(set(ids)) != len(ids):
             order.append(u.id)
-        listed = {t["id"]: t for t in o.tweets}
+        # The timeline holds the user's tweets and retweets (checked below).
+        listed = {t["id"]: t for t in o.tweets if not is_retweet(t)}
         for t in o.tweets:
             if t.get("author_id") != u.id:
                 bad_text.append(f"{t['id']}(author {t.get('author_id')})")
@@ -671,14 +931,17 @@ def verify(rc, pool, writers, rng, fails, keep_going):
         for tid, t in listed.items():
             if tid in u.alive or tid in u.deleted:
                 continue
-            if d and d.kind == "post" and not d.landed and t.get("text") == d.text:
+            if d and d.kind in ("post", "reply") and not d.landed \
+                    and t.get("text") == d.text:
                 d.landed = True
                 u.add_tweet(tid, d.text)
+                if d.kind == "reply":
+                    u.parent[tid] = d.tweet
             else:
                 phantom_t.append(f"{tid}({u.handle}: {t.get('text')!r})")
                 if keep_going:
                     u.add_tweet(tid, t.get("text"))
-        if d and d.kind == "post" and not d.landed:
+        if d and d.kind in ("post", "reply") and not d.landed:
             d.landed = False
             if d.acked:
                 lost_t.append(f"({u.handle}: {d.text!r}, 201 seen, body cut)")
@@ -728,13 +991,31 @@ def verify(rc, pool, writers, rng, fails, keep_going):
     if phantom_f:
         fails.add(f"unexpected follow edges ({len(phantom_f)})", phantom_f)
 
+    # Tweets are settled now (the deletes in doubt too): which are alive.
+    author_of = {tid: a for a in users for tid in a.alive}
+    check_retweets(users, obs, doubt_of, author_of, fails, keep_going)
+    check_engagement(rc, pool, writers, users, doubt_of, author_of, rng, fails,
+                     keep_going)
+
     # Followers lists, counts and feeds against the (now exact) model.
     followers = {u.id: set() for u in users}
     for u in users:
         for t, on in u.out.items():
             if on:
                 followers.setdefault(t, set()).add(u.id)
+    likes, retweets, replies = {}, {}, {}  # tweet id -> how many the model says
+    for u in users:
+        for tid, on in u.likes.items():
+            if on:
+                likes[tid] = likes.get(tid, 0) + 1
+        for tid, rid in u.rts.items():
+            if rid is not None:
+                retweets[tid] = retweets.get(tid, 0) + 1
+        for tid, parent in u.parent.items():
+            if tid in u.alive:
+                replies[parent] = replies.get(parent, 0) + 1
     bad_followers, bad_counts, bad_feed, lost_sessions = [], [], [], []
+    bad_tweet_counts = []
     for u in users:
         o = obs[u.id]
         if o.error:
@@ -753,17 +1034,32 @@ def verify(rc, pool, writers, rng, fails, keep_going):
                 bad_counts.append(f"{u.handle}.{k}={have} want {v}")
                 if keep_going and isinstance(have, int):
                     u.offsets[k] = u.offsets.get(k, 0) + have - v
+        # Each live tweet's counts are the likes, retweets and replies the
+        # model has for it, and a reply names the tweet it answers.
+        for t in o.tweets:
+            tid = t["id"]
+            if is_retweet(t) or tid not in u.alive:
+                continue
+            want = {"like_count": likes.get(tid, 0),
+                    "retweet_count": retweets.get(tid, 0),
+                    "reply_count": replies.get(tid, 0),
+                    "in_reply_to_id": u.parent.get(tid)}
+            for k, v in want.items():
+                have = t.get(k)
+                if k != "in_reply_to_id":
+                    v += u.offsets.get((tid, k), 0)
+                if have != v:
+                    bad_tweet_counts.append(f"{tid}({u.handle}).{k}={have} want {v}")
+                    if keep_going and isinstance(have, int) and isinstance(v, int):
+                        u.offsets[(tid, k)] = u.offsets.get((tid, k), 0) + have - v
         if u.token:
             if o.feed_status == 401:
                 lost_sessions.append(u.handle)
             elif o.feed_status != 200:
                 fails.add(f"GET /v1/feed as {u} -> {o.feed_status}")
             else:
-                pool_ids = list(u.alive)
-                for t, on in u.out.items():
-                    if on and t in by_id:
-                        pool_ids.extend(by_id[t].alive)
-                want_feed = sorted(pool_ids, key=int, reverse=True)[:PAGE]
+                want_feed = feed_page(u, [by_id[t] for t, on in u.out.items()
+                                          if on and t in by_id], author_of)
                 if o.feed != want_feed:
                     gone = set(o.feed) - set(want_feed)
                     bad_feed.append(f"{u.handle}: {len(o.feed)} ids, want "
@@ -773,6 +1069,10 @@ def verify(rc, pool, writers, rng, fails, keep_going):
         fails.add("followers lists disagree with the follow edges", bad_followers)
     if bad_counts:
         fails.add("counts disagree with the lists", bad_counts)
+    if bad_tweet_counts:
+        fails.add(f"tweet counts or in_reply_to_id disagree with the acknowledged "
+                  f"likes, retweets and replies ({len(bad_tweet_counts)})",
+                  bad_tweet_counts)
     if lost_sessions:
         fails.add(f"LOST sessions: acknowledged tokens now 401 ({len(lost_sessions)})",
                   lost_sessions, lost=True)
@@ -862,6 +1162,53 @@ def outbox_count(data):
     if not ON_POSTGRES:
         return None
     return int(db_query(data, "SELECT count(*) FROM outbox")[0][0])
+
+
+# Every count column against the rows it counts, and no like or retweet of
+# a tweet that is gone: a write whose rows landed only in part shows here.
+# One statement, the same on SQLite and PostgreSQL.
+STORE_COUNTS_SQL = """
+SELECT 'tweet ' || t.id || ' like_count ' || t.like_count || ', likes rows '
+       || (SELECT count(*) FROM likes l WHERE l.tweet_id = t.id)
+  FROM tweets t
+ WHERE t.like_count <> (SELECT count(*) FROM likes l WHERE l.tweet_id = t.id)
+UNION ALL
+SELECT 'tweet ' || t.id || ' retweet_count ' || t.retweet_count || ', retweet rows '
+       || (SELECT count(*) FROM tweets r WHERE r.retweet_of = t.id)
+  FROM tweets t
+ WHERE t.retweet_count <> (SELECT count(*) FROM tweets r WHERE r.retweet_of = t.id)
+UNION ALL
+SELECT 'tweet ' || t.id || ' reply_count ' || t.reply_count || ', reply rows '
+       || (SELECT count(*) FROM tweets r WHERE r.in_reply_to_id = t.id)
+  FROM tweets t
+ WHERE t.reply_count <> (SELECT count(*) FROM tweets r WHERE r.in_reply_to_id = t.id)
+UNION ALL
+SELECT 'user ' || u.id || ' tweets_count ' || u.tweets_count || ', tweet rows '
+       || (SELECT count(*) FROM tweets t WHERE t.author_id = u.id AND t.retweet_of IS NULL)
+  FROM users u
+ WHERE u.tweets_count <> (SELECT count(*) FROM tweets t
+                           WHERE t.author_id = u.id AND t.retweet_of IS NULL)
+UNION ALL
+SELECT 'like ' || l.id || ' of missing tweet ' || l.tweet_id
+  FROM likes l WHERE NOT EXISTS (SELECT 1 FROM tweets t WHERE t.id = l.tweet_id)
+UNION ALL
+SELECT 'retweet ' || r.id || ' of missing tweet ' || r.retweet_of
+  FROM tweets r
+ WHERE r.retweet_of IS NOT NULL
+   AND NOT EXISTS (SELECT 1 FROM tweets t WHERE t.id = r.retweet_of)
+"""
+
+
+def store_counts_check(data):
+    """The lines of STORE_COUNTS_SQL: empty when every count matches. The
+    SQLite file is opened read-only, as for integrity_check."""
+    if ON_POSTGRES:
+        return [row[0] for row in db_query(data, STORE_COUNTS_SQL)]
+    db = sqlite3.connect(f"file:{data / 'chirp.db'}?mode=ro", uri=True, timeout=10)
+    try:
+        return [row[0] for row in db.execute(STORE_COUNTS_SQL)]
+    finally:
+        db.close()
 
 
 def serve_flags(extra=()):
@@ -983,7 +1330,9 @@ def run(cycles=10, seconds=2.0, seed=None, writers=4, users_per_writer=3,
                         for w, t in zip(ws, threads_)):
                     time.sleep(0.0005)
                 if srv.alive():
-                    killer.post_and_kill(srv.port, data / "chirp.db", kw, rng, cycle)
+                    live = [(a, t) for w in allw for a in w.users for t in a.alive_list]
+                    killer.post_and_kill(srv.port, data / "chirp.db", kw, rng, cycle,
+                                         live)
             killer.fire("timer")
             srv.kill9()  # reaps it
             stop.set()
@@ -1035,6 +1384,13 @@ def run(cycles=10, seconds=2.0, seed=None, writers=4, users_per_writer=3,
             res.integrity[integ_s] = res.integrity.get(integ_s, 0) + 1
             if integ != ["ok"]:
                 fails.add(f"store integrity check: {integ_s}")
+            try:
+                bad_rows = store_counts_check(data)
+            except (sqlite3.Error, subprocess.CalledProcessError) as e:
+                bad_rows = [f"cannot run: {e}"]
+            if bad_rows:
+                fails.add(f"store: counts disagree with the rows ({len(bad_rows)})",
+                          bad_rows)
 
             acked = {k: sum(w.acked[k] for w in allw) for k in KINDS}
             for k in KINDS:
@@ -1048,13 +1404,14 @@ def run(cycles=10, seconds=2.0, seed=None, writers=4, users_per_writer=3,
             res.resurrected += fails.resurrected
             res.cycles = cycle
             out(f"cycle {cycle}/{cycles}: kill -9 after {delay:.2f}s "
-                f"({'on an ack' if killer.by == 'ack' else 'timer'}); acked "
+                f"({'on the ack of a ' + killer.ack_kind if killer.by == 'ack' else 'timer'}); acked "
                 + " ".join(f"{k} {acked[k]}" for k in KINDS)
                 + (f"; refused (429/503) {refused}" if refused else "")
                 + f"; in flight at kill {len(doubts)} (landed "
                 f"{sum(1 for d in doubts if d.landed)}); "
                 f"lost {fails.lost}, resurrected {fails.resurrected}; "
-                f"integrity {integ_s}; {time.monotonic() - t0:.1f}s")
+                f"integrity {integ_s}, counts against rows "
+                f"{'ok' if not bad_rows else 'BAD'}; {time.monotonic() - t0:.1f}s")
             if fails:
                 fail_report(cycle, fails)
                 if not keep_going:
@@ -1081,7 +1438,7 @@ def run(cycles=10, seconds=2.0, seed=None, writers=4, users_per_writer=3,
         + "; in flight at kill (landed/total) "
         + ", ".join(f"{k} {v[1]}/{v[0]}" for k, v in res.doubts.items())
         + "; "
-        f"lost acknowledged writes {res.lost}; resurrected deletes/unfollows "
+        f"lost acknowledged writes {res.lost}; resurrected deletes and undos "
         f"{res.resurrected}; store integrity "
         + ", ".join(f"{k} x{v}" for k, v in res.integrity.items()))
     if ON_POSTGRES:
@@ -1118,7 +1475,7 @@ def main(argv=None):
     p.add_argument("--kill", choices=("mixed", "timer", "ack"), default="mixed",
                    help="how the kill comes (see Killer): at a random instant "
                         "mid-traffic (timer), or right after the acknowledgement "
-                        "of one more post once the load pauses (ack); mixed, the "
+                        "of one more write once the load pauses (ack); mixed, the "
                         "default, alternates them, timer first")
     p.add_argument("--keep-going", action="store_true",
                    help="after a failed cycle, adopt what the server has and go on "
