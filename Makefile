@@ -183,8 +183,11 @@ unit: $(UNIT_BINS)
 # ports, so they do not meet. conftest.py checks each worker's traffic.
 TEST_JOBS ?= $(shell expr $$(nproc) + 1)
 PYTEST_PAR := -n $(TEST_JOBS) --dist loadfile
-http: $(BIN)
-	CHIRP_BIN=$(CURDIR)/$(BIN) $(PYTHON) -m pytest -q $(PYTEST_PAR) tests/http
+# test_search_gen.py searches what bench/chirp-gen makes, so it is built too.
+GEN_BIN := $(BUILD)/bench/chirp-gen
+http: $(BIN) $(GEN_BIN)
+	CHIRP_BIN=$(CURDIR)/$(BIN) CHIRP_GEN=$(CURDIR)/$(GEN_BIN) $(PYTHON) -m pytest -q $(PYTEST_PAR) \
+		tests/http
 
 # The request-path tests in cluster mode: PostgreSQL and --redis (each
 # server a Redis database of its own; tests/http/chirp_client.py).
@@ -228,8 +231,9 @@ http-offload: $(BIN)
 
 # The same suite against chirp on a throwaway PostgreSQL: each server gets
 # a database of its own (tests/http/chirp_client.py, CHIRP_TEST_STORE).
-http-pg: $(BIN)
-	CHIRP_BIN=$(CURDIR)/$(BIN) CHIRP_TEST_STORE=postgres $(PYTHON) -m pytest -q $(PYTEST_PAR) tests/http
+http-pg: $(BIN) $(GEN_BIN)
+	CHIRP_BIN=$(CURDIR)/$(BIN) CHIRP_GEN=$(CURDIR)/$(GEN_BIN) CHIRP_TEST_STORE=postgres \
+		$(PYTHON) -m pytest -q $(PYTEST_PAR) tests/http
 
 # kill -9 at random moments under load; every acknowledged write must
 # survive (tests/crash/README.md). `make test` runs 10 cycles.

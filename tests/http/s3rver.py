@@ -110,10 +110,20 @@ class S3rver:
     # chirp_client, whose traffic log test_zz_secrets reads)
 
     def keys(self):
-        """Every key in the bucket (ListObjectsV2)."""
-        with urllib.request.urlopen(f"{self.endpoint}/{self.bucket}?list-type=2&max-keys=1000",
-                                    timeout=30) as r:
-            root = ET.fromstring(r.read())
+        """Every key in the bucket (ListObjectsV2). s3rver lists the bucket's
+        directory, then reads each object's metadata: an object deleted in
+        between (chirp removes an original once its image is ready) makes
+        the listing a 500, so a 500 is asked again."""
+        url = f"{self.endpoint}/{self.bucket}?list-type=2&max-keys=1000"
+        for attempt in range(5):
+            try:
+                with urllib.request.urlopen(url, timeout=30) as r:
+                    root = ET.fromstring(r.read())
+                break
+            except urllib.error.HTTPError as e:
+                if e.code != 500 or attempt == 4:
+                    raise
+                time.sleep(0.1)
         return {el.text for el in root.iter() if el.tag.endswith("}Key") or el.tag == "Key"}
 
     def get(self, key):
