@@ -9,13 +9,17 @@
  * (truncated, unknown kind, bad ids, stray bytes) are refused, never
  * misread. The watermark: a session without a resume point starts after
  * U and replays nothing; a resumed one replays (after, U] and then takes
- * live tweets past it; a live tweet during a round is dropped and found by
- * the next round; and, against a model of the fanout thread (start a job,
- * push into the timeline, publish) interleaved at random with deliveries,
- * catch-up pages and resyncs, every tweet of the feed past the resume
- * point is handed on exactly once, in id order; also when each page is
- * read off the loop (the fanout moves on before it is applied, with the
- * session's events waiting, and room for only part of it).
+ * live tweets past it; a live tweet above the cursor during a round is
+ * left to the round (or the next); a tweet that comes late (below one
+ * passed on, as two nodes publish out of order) is passed on once, live
+ * or during a round, without moving the resume point back; a full memory
+ * of passed ids raises the floor, dropping, never repeating; and, against
+ * a model of one or two nodes' fanouts (record, push into the timeline,
+ * publish) interleaved at random with deliveries, catch-up pages and
+ * resyncs, every tweet of the feed past the resume point is handed on
+ * exactly once (in id order on one node); also when each page is read off
+ * the loop (the fanout moves on before it is applied, with the session's
+ * events waiting, and room for only part of it).
  */
 #include <stdarg.h>
 #include <stddef.h>
