@@ -15,6 +15,8 @@ static void check(const struct live_watermark *w)
 	(void)w;
 }
 
+/* Whether tweet `id` was passed on, or is at or below the floor: either
+ * way never to be passed on now. */
 static bool seen(const struct live_watermark *w, uint64_t id)
 {
 	if (id <= w->floor)
@@ -27,7 +29,7 @@ static bool seen(const struct live_watermark *w, uint64_t id)
 
 /* Makes room in a full `recent`: its smallest id goes, and the floor rises
  * to it, so what was passed on stays covered. */
-static void forget_oldest(struct live_watermark *w)
+static void forget_smallest(struct live_watermark *w)
 {
 	size_t min = 0;
 	for (size_t i = 1; i < w->nrecent; i++)
@@ -42,7 +44,7 @@ static void pass(struct live_watermark *w, uint64_t id)
 {
 	assert(!seen(w, id)); /* never twice */
 	if (w->nrecent == LIVE_WATERMARK_RECENT)
-		forget_oldest(w);
+		forget_smallest(w);
 	if (id > w->floor) /* else it was the smallest: the floor now covers it */
 		w->recent[w->nrecent++] = id;
 	if (id > w->resume)
@@ -84,7 +86,8 @@ bool live_watermark_live(struct live_watermark *w, uint64_t id)
 	if (seen(w, id)) {
 		/* passed on before, or before the start */
 	} else if (w->syncing && id > w->cursor) {
-		/* In the timelines already: this round reads it, or the next. */
+		/* In the timelines already (its push preceded its publish): the
+		 * round's next page reads it, or, above U, the next round. */
 		if (id > w->upto)
 			w->again = true;
 	} else {
