@@ -101,9 +101,11 @@ struct ctx {
 	void *facade;                     /* the façade's own state, in the pool */
 	const char *link_base;            /* Link URLs absolute from this ("http://host") */
 	/* A façade's framing of a live feed's tweet (api/stream.c): appends
-	 * the whole SSE event to `out`; NULL: chirp's own "tweet" event. */
-	void (*stream_tweet)(struct ctx *c, struct strbuf *out, uint64_t id, const char *json,
-			     size_t len);
+	 * the whole SSE event to `out`, with `event_id` as its `id:` (where a
+	 * reconnect resumes: live_sink's `resume`); NULL: chirp's own "tweet"
+	 * event. */
+	void (*stream_tweet)(struct ctx *c, struct strbuf *out, uint64_t event_id,
+			     const char *json, size_t len);
 	/* Its framing of a notification; NULL: chirp's own. */
 	void (*stream_notification)(struct ctx *c, struct strbuf *out, const char *json,
 				    size_t len);

@@ -272,9 +272,10 @@ static void id_payload(char *buf, uint64_t id)
 
 /* ---- the sink ---------------------------------------------------------------------- */
 
-static void sink_tweet(void *arg, uint64_t id, const char *json, size_t len)
+static void sink_tweet(void *arg, uint64_t id, uint64_t resume, const char *json, size_t len)
 {
 	(void)id;
+	(void)resume; /* a WebSocket client does not resume */
 	struct wsc *w = arg;
 	if (!w->user)
 		return; /* the home feed is heard only on `user` */
@@ -689,13 +690,13 @@ void mastodon_streaming_ws(struct ctx *c)
 
 /* A tweet as Mastodon's SSE `update` event (api/stream.c's stream_tweet),
  * its Status on one data line (JSON has no raw newline). */
-static void sse_update(struct ctx *c, struct strbuf *out, uint64_t id, const char *json,
+static void sse_update(struct ctx *c, struct strbuf *out, uint64_t event_id, const char *json,
 		       size_t len)
 {
 	char *text = rendered(c, json, len, mastodon_status);
 	if (text)
-		strbuf_appendf(out, "id: %llu\nevent: update\ndata: %s\n\n", (unsigned long long)id,
-			       text);
+		strbuf_appendf(out, "id: %llu\nevent: update\ndata: %s\n\n",
+			       (unsigned long long)event_id, text);
 	free(text);
 }
 

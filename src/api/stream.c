@@ -188,17 +188,21 @@ static void watch_client(struct sse *x, size_t buffer_bytes)
 
 /* ---- the sink: SSE framing --------------------------------------------------------- */
 
-static void sink_tweet(void *arg, uint64_t id, const char *json, size_t len)
+/* The `id:` line is the resume point, not always the tweet's own id: a
+ * tweet that came late (below one already sent) must not move the
+ * client's Last-Event-ID back, or a reconnect would repeat what it has. */
+static void sink_tweet(void *arg, uint64_t id, uint64_t resume, const char *json, size_t len)
 {
+	(void)id; /* the JSON has it */
 	struct sse *x = arg;
 	if (x->ctx->stream_watch)
 		return; /* a public or hashtag stream: its watch's events only */
 	if (x->ctx->stream_tweet) {
-		x->ctx->stream_tweet(x->ctx, &x->pending, id, json, len);
+		x->ctx->stream_tweet(x->ctx, &x->pending, resume, json, len);
 		return;
 	}
 	strbuf_append_str(&x->pending, "id: ");
-	strbuf_append_u64(&x->pending, id);
+	strbuf_append_u64(&x->pending, resume);
 	strbuf_append_str(&x->pending, "\nevent: tweet\ndata: ");
 	strbuf_append(&x->pending, json, len);
 	strbuf_append_str(&x->pending, "\n\n");

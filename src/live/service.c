@@ -611,7 +611,7 @@ static void hand_on(struct live_session *s, uint64_t id, const char *json, size_
 	uint64_t orig, orig_author;
 	if (render_is_retweet(json, len, &orig, &orig_author) && orig_author == s->user_id)
 		return;
-	s->sink->tweet(s->arg, id, json, len);
+	s->sink->tweet(s->arg, id, s->wm.resume, json, len);
 	atomic_fetch_add(&s->ll->svc->events, 1);
 }
 

@@ -112,8 +112,11 @@ struct live_sink {
 	 * answers the refusal. No other call precedes this one, but `end`
 	 * with LIVE_END_RELEASE if the loop goes first. */
 	void (*opened)(void *arg, int rc);
-	/* Tweet `id` and its JSON (valid during the call only). */
-	void (*tweet)(void *arg, uint64_t id, const char *json, size_t len);
+	/* Tweet `id` and its JSON (valid during the call only). `resume` is
+	 * where a client that reconnects resumes (Last-Event-ID) to miss and
+	 * repeat nothing: the highest id handed on so far, which is `id`
+	 * unless the tweet came late (live/watermark.h). */
+	void (*tweet)(void *arg, uint64_t id, uint64_t resume, const char *json, size_t len);
 	/* Tweet `id` was deleted. */
 	void (*deleted)(void *arg, uint64_t id);
 	/* A new (or newly grouped) Notification's JSON (valid during the call

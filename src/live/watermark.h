@@ -5,38 +5,57 @@
  * live" lose and repeat nothing are in one place and unit-tested
  * (tests/unit/test_live.c); live/service.c drives it.
  *
- * The rules. Events for one session arrive in id order, because the fanout
- * thread publishes every tweet in commit order (one node's; across nodes
- * see docs/architecture.md's left-to-do list). U, read from
- * feed_live_upto (timeline/feed.h; in cluster mode feed_live_upto_shared,
- * the same promise for every node's tweets) after the session subscribed,
- * promises that every tweet below U is in the timelines and tweet U is
- * there or still to come live. So:
- *   - the cursor is the watermark: a live tweet at or below it is dropped,
- *     a newer one is passed on and becomes the cursor;
- *   - a round replays the feed's tweets in (cursor, U], oldest first, each
- *     becoming the cursor; once complete the cursor moves to U - 1 (or
- *     stays at U if U itself was replayed): every tweet at or below it was
- *     replayed or is not in the feed;
- *   - a live tweet that comes during a round is dropped and another round
- *     follows, which finds it in the timelines (its push preceded its
- *     publish).
- * Invariants, checked by assert in debug builds: the cursor never moves
- * back; the tweets passed on have strictly increasing ids; a replayed tweet
- * lies in (cursor, U]; U never moves back.
+ * The rules. Live events need not arrive in id order: one node's fanout
+ * thread publishes in commit order, but two nodes posting at once may
+ * publish in either order (docs/architecture.md, "Live order across
+ * nodes"). So the session remembers what it passed on instead of trusting
+ * the order: `recent` holds the ids above `floor` it passed on, and a
+ * tweet is passed on once, if it is above the floor and not in `recent`.
+ * U, read from feed_live_upto (timeline/feed.h; in cluster mode
+ * feed_live_upto_shared, the same promise for every node's tweets) after
+ * the session subscribed, promises that every tweet below U is in the
+ * timelines and tweet U is there or still to come live (a tweet whose id
+ * was made but not yet recorded anywhere comes live later, whatever its
+ * id). So:
+ *   - the floor is the start: the resume point (Last-Event-ID), or U for a
+ *     session that starts with what comes next; it rises only when
+ *     `recent` is full (its smallest id makes room and becomes the floor,
+ *     so a tweet that many passed tweets late is dropped, never repeated);
+ *   - a round replays the feed's tweets in (cursor, U], oldest first, the
+ *     cursor following; once complete the cursor moves to U: a tweet at
+ *     or below it that the round did not find comes live;
+ *   - a live tweet above the cursor that comes during a round is left to
+ *     the feed (its push preceded its publish): this round reads it, or,
+ *     above U, the next one, which follows;
+ *   - any other live tweet is passed on, unless passed before (late ones,
+ *     below the cursor, included); between rounds it moves the cursor up.
+ * `resume` is the highest id passed on: a client that reconnects after it
+ * is replayed what came after and repeats nothing (the SSE `id:`).
+ * Invariants, checked by assert in debug builds: every id passed on is in
+ * `recent` or at or below the floor, so none twice; the cursor and U never
+ * move back; resume <= cursor, so a replayed tweet is new, and the resume
+ * points a client is given never go back.
  */
 #ifndef CHIRP_LIVE_WATERMARK_H
 #define CHIRP_LIVE_WATERMARK_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
+/* Ids remembered above the floor: far more than the tweets in flight at
+ * once for one reader (1 KiB a session). */
+#define LIVE_WATERMARK_RECENT 128
+
 struct live_watermark {
-	uint64_t cursor; /* tweets at or below this are not passed on */
+	uint64_t floor;  /* tweets at or below this are not passed on */
+	uint64_t cursor; /* rounds read the feed after this */
 	uint64_t upto;   /* U of the current (or last) round */
-	uint64_t passed; /* the last tweet id passed on; 0: none yet */
+	uint64_t resume; /* the highest id passed on, or the start */
 	bool syncing;    /* a round is running */
 	bool again;      /* another round must follow this one */
+	size_t nrecent;
+	uint64_t recent[LIVE_WATERMARK_RECENT]; /* passed on, above the floor; unordered */
 };
 
 /* A session that resumes after tweet `after` (Last-Event-ID) starts with a
@@ -49,8 +68,9 @@ void live_watermark_init(struct live_watermark *w, uint64_t after, uint64_t upto
  * asks for another after it. */
 void live_watermark_resync(struct live_watermark *w, uint64_t upto);
 
-/* A tweet arrived live: true if it is to be passed on (it is then the
- * cursor); false if the cursor covers it or a round is running. */
+/* A tweet arrived live: true if it is to be passed on (it is then
+ * remembered); false if it was passed on before, is at or below the floor,
+ * or is left to a round. */
 bool live_watermark_live(struct live_watermark *w, uint64_t id);
 
 /* The ids a round still has to read: (*after, *before), exclusive, oldest
@@ -58,7 +78,9 @@ bool live_watermark_live(struct live_watermark *w, uint64_t id);
  * while syncing. */
 bool live_watermark_pending(const struct live_watermark *w, uint64_t *after, uint64_t *before);
 
-/* Tweet `id`, read from the feed in the round, is passed on. */
+/* Tweet `id`, read from the feed in the round, is passed on. It cannot
+ * have been before: it is above the cursor, and so above every tweet
+ * passed on. */
 void live_watermark_replayed(struct live_watermark *w, uint64_t id);
 
 /* The round read everything up to its U. Starts the round asked for

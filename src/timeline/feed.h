@@ -28,8 +28,10 @@
  * then, for a normal author, pushes the id into each follower's timeline and
  * publishes it to that follower's channel right after; a celebrity's tweet
  * goes to the author channel once. Deletes and follow changes travel the
- * same queue. That order is what lets a stream catch up from the timelines
- * without a gap or a duplicate (feed_live_upto).
+ * same queue. That order (one node's: across nodes tweets may be published
+ * out of id order, and a stream does not rely on it, live/watermark.h) is
+ * what lets a stream catch up from the timelines without a gap or a
+ * duplicate (feed_live_upto).
  */
 #ifndef CHIRP_TIMELINE_FEED_H
 #define CHIRP_TIMELINE_FEED_H

@@ -24,10 +24,11 @@
  * fanout (and publish) comes later: the stream, which subscribed before,
  * hears it live. What this cannot see: a tweet whose id is made but which
  * is not recorded yet (its commit or its record still running on another
- * node) and is smaller than U; it arrives live below the stream's cursor
- * and is dropped, as the live order across nodes (the architecture's
- * left-to-do list). Every tweet whose post was answered before the read is
- * recorded.
+ * node) and is smaller than U; the catch-up may read past it, but it is
+ * published later, and the stream passes it on then, as a late tweet
+ * (live/watermark.h), unless it is below the stream's start (a stream that
+ * starts with what comes next starts at U). Every tweet whose post was
+ * answered before the read is recorded.
  *
  * Every function blocks on Redis (redis/redis.h): worker threads only.
  */

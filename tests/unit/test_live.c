@@ -9,13 +9,17 @@
  * (truncated, unknown kind, bad ids, stray bytes) are refused, never
  * misread. The watermark: a session without a resume point starts after
  * U and replays nothing; a resumed one replays (after, U] and then takes
- * live tweets past it; a live tweet during a round is dropped and found by
- * the next round; and, against a model of the fanout thread (start a job,
- * push into the timeline, publish) interleaved at random with deliveries,
- * catch-up pages and resyncs, every tweet of the feed past the resume
- * point is handed on exactly once, in id order; also when each page is
- * read off the loop (the fanout moves on before it is applied, with the
- * session's events waiting, and room for only part of it).
+ * live tweets past it; a live tweet above the cursor during a round is
+ * left to the round (or the next); a tweet that comes late (below one
+ * passed on, as two nodes publish out of order) is passed on once, live
+ * or during a round, without moving the resume point back; a full memory
+ * of passed ids raises the floor, dropping, never repeating; and, against
+ * a model of one or two nodes' fanouts (record, push into the timeline,
+ * publish) interleaved at random with deliveries, catch-up pages and
+ * resyncs, every tweet of the feed past the resume point is handed on
+ * exactly once (in id order on one node); also when each page is read off
+ * the loop (the fanout moves on before it is applied, with the session's
+ * events waiting, and room for only part of it).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -124,11 +128,27 @@ static void test_a_fresh_session_starts_after_upto(void **state)
 	live_watermark_init(&w, 0, 20);
 	assert_false(w.syncing); /* nothing to replay */
 	assert_false(live_watermark_live(&w, 20)); /* U: counted as before the start */
+	assert_false(live_watermark_live(&w, 19));
 	assert_true(live_watermark_live(&w, 21));
 	assert_false(live_watermark_live(&w, 21)); /* never twice */
 	assert_true(live_watermark_live(&w, 30));
-	assert_false(live_watermark_live(&w, 25)); /* never back */
-	assert_int_equal(w.passed, 30);
+	assert_int_equal(w.resume, 30);
+}
+
+/* Two nodes posted 21 and 22 at once, and 22 was published first: 21 is
+ * late, not passed. */
+static void test_a_late_tweet_is_passed_on_once(void **state)
+{
+	(void)state;
+	struct live_watermark w;
+	live_watermark_init(&w, 0, 20);
+	assert_true(live_watermark_live(&w, 22));
+	assert_true(live_watermark_live(&w, 21));
+	assert_int_equal(w.resume, 22); /* a reconnect resumes after both */
+	assert_false(live_watermark_live(&w, 21));
+	assert_false(live_watermark_live(&w, 22));
+	assert_true(live_watermark_live(&w, 23));
+	assert_int_equal(w.resume, 23);
 }
 
 static void test_a_resumed_session_replays_then_goes_live(void **state)
@@ -147,10 +167,16 @@ static void test_a_resumed_session_replays_then_goes_live(void **state)
 	assert_int_equal(after, 12); /* the next page starts past the last one */
 	live_watermark_round_done(&w, 22);
 	assert_false(w.syncing);
-	assert_int_equal(w.cursor, 19); /* U - 1: tweet U may still come live */
-	assert_false(live_watermark_live(&w, 19));
+	assert_int_equal(w.cursor, 20);
+	assert_int_equal(w.resume, 12);
+	assert_false(live_watermark_live(&w, 12)); /* replayed: not again */
+	assert_false(live_watermark_live(&w, 5));  /* the client had it */
+	/* Not in the feed when the round read it (its node had not recorded
+	 * it, or, on one node, tweet U was not pushed yet): it comes live. */
 	assert_true(live_watermark_live(&w, 20));
+	assert_true(live_watermark_live(&w, 19));
 	assert_true(live_watermark_live(&w, 23));
+	assert_int_equal(w.resume, 23);
 }
 
 static void test_live_tweets_during_a_round_come_with_the_next(void **state)
@@ -171,7 +197,7 @@ static void test_live_tweets_during_a_round_come_with_the_next(void **state)
 	live_watermark_replayed(&w, 11);
 	live_watermark_round_done(&w, 11);
 	assert_false(w.syncing);
-	assert_int_equal(w.cursor, 11); /* U itself was replayed: it stays */
+	assert_int_equal(w.cursor, 11);
 	assert_false(live_watermark_live(&w, 11));
 	/* A resync while idle starts a round at once; during one, asks for
 	 * another. */
@@ -181,25 +207,79 @@ static void test_live_tweets_during_a_round_come_with_the_next(void **state)
 	assert_true(w.again);
 }
 
+/* During a round: a live tweet above the cursor is the round's to read,
+ * one below it that the round did not find (it came late) goes at once. */
+static void test_a_late_tweet_during_a_round(void **state)
+{
+	(void)state;
+	struct live_watermark w;
+	live_watermark_init(&w, 5, 20);
+	live_watermark_replayed(&w, 7);
+	live_watermark_replayed(&w, 12);
+	assert_false(live_watermark_live(&w, 15)); /* the round reads it */
+	assert_false(w.again);
+	assert_true(live_watermark_live(&w, 9));   /* late: the round passed it */
+	assert_false(live_watermark_live(&w, 9));
+	assert_false(live_watermark_live(&w, 7));  /* replayed */
+	assert_int_equal(w.resume, 12);            /* never back */
+	live_watermark_replayed(&w, 15);
+	live_watermark_round_done(&w, 20);
+	assert_false(live_watermark_live(&w, 15));
+}
+
+/* Past LIVE_WATERMARK_RECENT ids the smallest make room and the floor
+ * rises over them: a tweet that late is dropped, never passed twice. */
+static void test_a_full_memory_raises_the_floor(void **state)
+{
+	(void)state;
+	struct live_watermark w;
+	live_watermark_init(&w, 0, 1000);
+	/* every other id, so that the gaps could still come late */
+	for (uint64_t k = 0; k < LIVE_WATERMARK_RECENT + 10; k++)
+		assert_true(live_watermark_live(&w, 1002 + 2 * k));
+	assert_int_equal(w.floor, 1002 + 2 * 9); /* the ten oldest went */
+	for (uint64_t k = 0; k < LIVE_WATERMARK_RECENT + 10; k++)
+		assert_false(live_watermark_live(&w, 1002 + 2 * k)); /* never twice */
+	assert_false(live_watermark_live(&w, 1001)); /* below the floor: too late */
+	assert_true(live_watermark_live(&w, 1021));  /* above it: still in time */
+	assert_int_equal(w.floor, 1022);             /* room made again */
+	assert_false(live_watermark_live(&w, 1021)); /* the floor covers it */
+	assert_int_equal(w.resume, 1002 + 2 * (LIVE_WATERMARK_RECENT + 9));
+}
+
 /*
- * A model of what a session sees. The fanout thread handles tweets 1..N in
- * order, each in three steps: its job starts (feed_live_upto becomes its
- * id), it is pushed into the reader's timeline, it is published to the
- * reader's channel; a tweet not in the reader's feed is neither pushed
- * nor published. The session subscribes at some point, so it receives
- * only what is published after; between its steps, the test delivers
- * queued events, reads catch-up pages, resyncs, or lets the fanout move.
+ * A model of what a session sees. Tweets 1..N are posted on `nodes` nodes
+ * (each tweet on one, chosen at random); each node's fanout handles its
+ * own tweets in id order, each in three steps: the tweet is recorded
+ * (feed_live_upto moves up to its id, and it is pending), it is pushed
+ * into the reader's timeline, it is published to the reader's channel
+ * (and is done). A tweet not in the reader's feed is neither pushed nor
+ * published. The nodes' steps interleave at random, so with two nodes a
+ * tweet may be published after a larger one, or recorded after U was
+ * read above it (its id was made, its commit still ran). U is read as
+ * feed_live_upto_shared does: it waits (here: runs the fanouts) until no
+ * tweet at or below it is pending. The session subscribes at some point,
+ * so it receives only what is published after; between its steps, the
+ * test delivers queued events, reads catch-up pages, resyncs, or lets a
+ * fanout move.
  */
 #define MODEL_TWEETS 60
 #define MODEL_PAGE 3
+#define MODEL_NODES_MAX 2
+
+struct model_node {
+	unsigned job;  /* the tweet whose job is in progress; 0: none yet */
+	unsigned step; /* of that job: 0 recorded, 1 pushed, 2 published */
+};
 
 struct model {
 	uint64_t rng;
+	unsigned nodes;
+	unsigned node_of[MODEL_TWEETS + 1];
+	struct model_node node[MODEL_NODES_MAX];
 	bool in_feed[MODEL_TWEETS + 1];
 	bool pushed[MODEL_TWEETS + 1];
-	unsigned job;          /* the tweet whose job is in progress; 0: none */
-	unsigned step;         /* of that job: 0 started, 1 pushed, 2 published */
-	uint64_t upto;         /* feed_live_upto */
+	uint64_t upto;         /* feed_live_upto: the largest id recorded */
 	bool subscribed;
 	uint64_t queue[MODEL_TWEETS];
 	size_t queued, delivered;
@@ -214,29 +294,64 @@ static unsigned model_rand(struct model *m, unsigned n)
 	return (unsigned)((m->rng >> 33) % n);
 }
 
-/* One step of the fanout thread; false once every tweet is published. */
-static bool model_fanout(struct model *m)
+/* The next tweet of node `k` after `id`, or 0. */
+static unsigned model_next_job(const struct model *m, unsigned k, unsigned id)
 {
-	if (m->job == 0 || m->step == 2) {
-		if (m->job == MODEL_TWEETS)
+	for (unsigned t = id + 1; t <= MODEL_TWEETS; t++)
+		if (m->node_of[t] == k)
+			return t;
+	return 0;
+}
+
+/* One step of node k's fanout; false if it has nothing left to do. */
+static bool model_node_step(struct model *m, unsigned k)
+{
+	struct model_node *n = &m->node[k];
+	if (n->job == 0 || n->step == 2) {
+		unsigned next = model_next_job(m, k, n->job);
+		if (!next)
 			return false;
-		m->job++;
-		m->step = 0;
-		m->upto = m->job;
-	} else if (m->step == 0) {
-		m->pushed[m->job] = m->in_feed[m->job];
-		m->step = 1;
+		n->job = next;
+		n->step = 0;
+		if (m->upto < next)
+			m->upto = next;
+	} else if (n->step == 0) {
+		m->pushed[n->job] = m->in_feed[n->job];
+		n->step = 1;
 	} else {
-		if (m->in_feed[m->job] && m->subscribed)
-			m->queue[m->queued++] = m->job;
-		m->step = 2;
+		if (m->in_feed[n->job] && m->subscribed)
+			m->queue[m->queued++] = n->job;
+		n->step = 2;
 	}
 	return true;
+}
+
+/* One step of some node's fanout; false once every tweet is published. */
+static bool model_fanout(struct model *m)
+{
+	unsigned first = model_rand(m, m->nodes);
+	for (unsigned i = 0; i < m->nodes; i++)
+		if (model_node_step(m, (first + i) % m->nodes))
+			return true;
+	return false;
+}
+
+/* U, once no tweet at or below it is pending. */
+static uint64_t model_upto(struct model *m)
+{
+	uint64_t upto = m->upto;
+	for (unsigned k = 0; k < m->nodes; k++) {
+		struct model_node *n = &m->node[k];
+		while (n->job && n->job <= upto && n->step < 2)
+			model_node_step(m, k);
+	}
+	return upto;
 }
 
 static void model_pass(struct model *m, uint64_t id)
 {
 	assert_true(m->nout < MODEL_TWEETS);
+	assert_true(m->w.resume >= id); /* what the client resumes after */
 	m->out[m->nout++] = id;
 }
 
@@ -268,7 +383,7 @@ static void model_catch_up(struct model *m, bool offloaded)
 		model_pass(m, page[i]);
 	}
 	if (fits == n && n < MODEL_PAGE)
-		live_watermark_round_done(&m->w, m->upto);
+		live_watermark_round_done(&m->w, m->w.again ? model_upto(m) : m->w.upto);
 }
 
 static bool model_deliver(struct model *m)
@@ -281,19 +396,22 @@ static bool model_deliver(struct model *m)
 	return true;
 }
 
-static void model_run(uint64_t seed, bool offloaded)
+static void model_run(uint64_t seed, unsigned nodes, bool offloaded)
 {
-	struct model m = {.rng = seed};
-	for (unsigned i = 1; i <= MODEL_TWEETS; i++)
+	struct model m = {.rng = seed, .nodes = nodes};
+	for (unsigned i = 1; i <= MODEL_TWEETS; i++) {
 		m.in_feed[i] = model_rand(&m, 5) != 0;
+		m.node_of[i] = model_rand(&m, nodes);
+	}
 	/* The fanout gets a head start; then the session subscribes, reads
 	 * U, and resumes from a tweet it saw before (or not at all). */
 	for (unsigned k = model_rand(&m, 3 * MODEL_TWEETS); k > 0; k--)
 		model_fanout(&m);
 	m.subscribed = true;
-	uint64_t resume = model_rand(&m, 2) ? model_rand(&m, (unsigned)m.upto + 1) : 0;
-	uint64_t start = resume ? resume : m.upto;
-	live_watermark_init(&m.w, resume, m.upto);
+	uint64_t upto = model_upto(&m);
+	uint64_t resume = model_rand(&m, 2) ? model_rand(&m, (unsigned)upto + 1) : 0;
+	uint64_t start = resume ? resume : upto;
+	live_watermark_init(&m.w, resume, upto);
 	for (;;) {
 		unsigned r = model_rand(&m, 10);
 		if (r < 4) {
@@ -304,27 +422,40 @@ static void model_run(uint64_t seed, bool offloaded)
 		} else if (r < 9) {
 			model_catch_up(&m, offloaded);
 		} else {
-			live_watermark_resync(&m.w, m.upto);
+			live_watermark_resync(&m.w, model_upto(&m));
 		}
 	}
-	/* Exactly the feed's tweets past the start, in order. */
-	size_t k = 0;
-	for (uint64_t id = start + 1; id <= MODEL_TWEETS; id++) {
-		if (!m.in_feed[id])
-			continue;
-		assert_true(k < m.nout);
-		assert_int_equal(m.out[k], id);
-		k++;
+	/* Exactly the feed's tweets past the start, each once; on one node
+	 * in id order. */
+	bool got[MODEL_TWEETS + 1] = {false};
+	for (size_t k = 0; k < m.nout; k++) {
+		assert_true(m.out[k] > start && m.in_feed[m.out[k]]);
+		assert_false(got[m.out[k]]);
+		got[m.out[k]] = true;
+		if (nodes == 1 && k > 0)
+			assert_true(m.out[k] > m.out[k - 1]);
 	}
-	assert_int_equal(k, m.nout);
+	for (uint64_t id = start + 1; id <= MODEL_TWEETS; id++)
+		assert_int_equal(got[id], m.in_feed[id]);
 }
 
 static void test_no_gap_and_no_duplicate_against_a_model(void **state)
 {
 	(void)state;
 	for (uint64_t seed = 1; seed <= 5000; seed++) {
-		model_run(seed, false);
-		model_run(seed, true);
+		model_run(seed, 1, false);
+		model_run(seed, 1, true);
+	}
+}
+
+/* Two nodes publish out of id order: the session still passes on every
+ * tweet past its start once. */
+static void test_two_nodes_no_gap_and_no_duplicate_against_a_model(void **state)
+{
+	(void)state;
+	for (uint64_t seed = 1; seed <= 5000; seed++) {
+		model_run(seed, 2, false);
+		model_run(seed, 2, true);
 	}
 }
 
@@ -336,9 +467,13 @@ int main(void)
 	    cmocka_unit_test(test_channels),
 	    cmocka_unit_test(test_refuses_what_it_does_not_write),
 	    cmocka_unit_test(test_a_fresh_session_starts_after_upto),
+	    cmocka_unit_test(test_a_late_tweet_is_passed_on_once),
 	    cmocka_unit_test(test_a_resumed_session_replays_then_goes_live),
 	    cmocka_unit_test(test_live_tweets_during_a_round_come_with_the_next),
+	    cmocka_unit_test(test_a_late_tweet_during_a_round),
+	    cmocka_unit_test(test_a_full_memory_raises_the_floor),
 	    cmocka_unit_test(test_no_gap_and_no_duplicate_against_a_model),
+	    cmocka_unit_test(test_two_nodes_no_gap_and_no_duplicate_against_a_model),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
