@@ -140,7 +140,7 @@ void mastodon_missing_image(struct ctx *c);
  * `file` is no file part; the steps' own errors are sent as they come. */
 typedef void (*mastodon_uploaded_fn)(struct ctx *c, json_t *media, void *arg);
 bool mastodon_upload(struct ctx *c, json_t *file, json_t *description, mastodon_uploaded_fn then,
-                     void *arg);
+		     void *arg);
 void mastodon_media_create_v1(struct ctx *c);
 void mastodon_media_create_v2(struct ctx *c);
 void mastodon_media_get(struct ctx *c);

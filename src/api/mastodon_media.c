@@ -99,7 +99,7 @@ static void answer_created(struct ctx *c, int status, const struct strbuf *body)
 }
 
 bool mastodon_upload(struct ctx *c, json_t *file, json_t *description, mastodon_uploaded_fn then,
-                     void *arg)
+		     void *arg)
 {
 	const char *type = json_string_value(json_object_get(file, "content_type"));
 	if (!json_is_object(file) || !type)

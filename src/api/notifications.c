@@ -93,7 +93,7 @@ static void list_release(struct api_read *r)
 }
 
 static void read_page(struct ctx *c, const struct store_page *page, unsigned types,
-                      void (*finish)(struct api_read *r, struct ctx *c))
+		      void (*finish)(struct api_read *r, struct ctx *c))
 {
 	struct notif_read *q = api_read_new(c, sizeof(*q));
 	q->r.run = list_run;

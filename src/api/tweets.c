@@ -378,7 +378,7 @@ void api_retweets_delete(struct ctx *c)
 /* A page of the users who liked or retweeted a tweet. (The same shape as a
  * followers page, api/follows.c, whose reader is its own.) */
 typedef int (*actors_fn)(struct store_reader *r, uint64_t tweet_id, const struct store_page *page,
-                         struct follow_entry *out, size_t *n);
+			 struct follow_entry *out, size_t *n);
 
 struct liked_by_read {
 	struct api_read r;

@@ -68,8 +68,8 @@ void markers_follow_writes(struct writes *ws)
 }
 
 void markers_set(struct writes *ws, uint64_t user_id, const bool set[MARKER_TIMELINE_COUNT],
-                 const uint64_t last_read[MARKER_TIMELINE_COUNT], const struct store_idem *idem,
-                 write_done_fn done, void *arg)
+		 const uint64_t last_read[MARKER_TIMELINE_COUNT], const struct store_idem *idem,
+		 write_done_fn done, void *arg)
 {
 	struct write *w = write_new(ws, STORE_W_MARKERS_SET, sizeof(*w), idem, done, arg);
 	struct store_markers *in = &w->sw.in.markers;

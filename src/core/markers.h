@@ -40,8 +40,8 @@ bool markers_timeline_parse(const char *name, size_t len, enum marker_timeline *
 /* Sets `user_id`'s markers of the timelines with set[t] to last_read[t]
  * (each validated: an id). Copied. */
 void markers_set(struct writes *ws, uint64_t user_id, const bool set[MARKER_TIMELINE_COUNT],
-                 const uint64_t last_read[MARKER_TIMELINE_COUNT], const struct store_idem *idem,
-                 write_done_fn done, void *arg);
+		 const uint64_t last_read[MARKER_TIMELINE_COUNT], const struct store_idem *idem,
+		 write_done_fn done, void *arg);
 
 /* The user's markers of the timelines in the bit set `which` (1 << t),
  * as JSON (above), appended to `out`. */

@@ -126,7 +126,7 @@ void notifications_mark_read(struct notifications *ns, uint64_t user_id, uint64_
 }
 
 void notifications_dismiss(struct notifications *ns, uint64_t user_id, uint64_t id,
-                           const struct store_idem *idem, write_done_fn done, void *arg)
+			   const struct store_idem *idem, write_done_fn done, void *arg)
 {
 	struct write *w =
 	    write_new(ns->writes, id ? STORE_W_NOTIFICATION_DISMISS : STORE_W_NOTIFICATIONS_CLEAR,

@@ -65,6 +65,6 @@ void notifications_mark_read(struct notifications *ns, uint64_t user_id, uint64_
  * such), or with id 0 all of the user's notifications (204). A like or
  * retweet after a dismissed group starts a new group. */
 void notifications_dismiss(struct notifications *ns, uint64_t user_id, uint64_t id,
-                           const struct store_idem *idem, write_done_fn done, void *arg);
+			   const struct store_idem *idem, write_done_fn done, void *arg);
 
 #endif

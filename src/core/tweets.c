@@ -276,7 +276,7 @@ int tweets_liked_by(struct store_reader *r, uint64_t tweet_id, const struct stor
 }
 
 int tweets_retweeted_by(struct store_reader *r, uint64_t tweet_id, const struct store_page *page,
-                        struct follow_entry *out, size_t *n)
+			struct follow_entry *out, size_t *n)
 {
 	return r->ops->retweeted_by(r, tweet_id, page, out, n);
 }

@@ -106,6 +106,6 @@ int tweets_liked_by(struct store_reader *r, uint64_t tweet_id, const struct stor
 		    struct follow_entry *out, size_t *n);
 /* The same for the users who retweeted it (the retweet's id is the cursor). */
 int tweets_retweeted_by(struct store_reader *r, uint64_t tweet_id, const struct store_page *page,
-                        struct follow_entry *out, size_t *n);
+			struct follow_entry *out, size_t *n);
 
 #endif
