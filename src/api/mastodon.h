@@ -49,7 +49,15 @@ json_t *mastodon_params(struct ctx *c);
 const char *mastodon_param(json_t *params, const char *name, size_t *len);
 
 /* A multipart part's file, as mastodon_params keeps it: an object
- * {"filename", "content_type", "offset", "length"} into the body. */
+ * {"filename", "content_type", "offset", "length"} into the body.
+ * mastodon_file reads the part named `name` back: false unless the body
+ * is multipart and the part a file within it. */
+struct mastodon_file {
+	const char *content_type;
+	const char *data; /* in the request body */
+	size_t len;
+};
+bool mastodon_file(struct ctx *c, json_t *params, const char *name, struct mastodon_file *out);
 
 /* The server's own base URL as the client reached it ("http://host:port"),
  * from the pool. */
@@ -133,14 +141,13 @@ void mastodon_status_unreblog(struct ctx *c);
 void mastodon_timeline_home(struct ctx *c);
 void mastodon_search(struct ctx *c);
 void mastodon_missing_image(struct ctx *c);
-/* Uploads `file` (a multipart part's, as above) through chirp's three
- * steps, with `description` (NULL for none), then calls then(c, media,
- * arg) with the native Media once the upload is complete (its processing
- * still to come; c->facade is `arg` again). False, with nothing sent, if
- * `file` is no file part; the steps' own errors are sent as they come. */
+/* Uploads `file` through chirp's three steps, with `description` (NULL
+ * for none), then calls then(c, media, arg) with the native Media once the
+ * upload is complete (its processing still to come; c->facade is `arg`
+ * again). The steps' own errors are sent as they come. */
 typedef void (*mastodon_uploaded_fn)(struct ctx *c, json_t *media, void *arg);
-bool mastodon_upload(struct ctx *c, json_t *file, json_t *description, mastodon_uploaded_fn then,
-		     void *arg);
+void mastodon_upload(struct ctx *c, const struct mastodon_file *file, json_t *description,
+		     mastodon_uploaded_fn then, void *arg);
 void mastodon_media_create_v1(struct ctx *c);
 void mastodon_media_create_v2(struct ctx *c);
 void mastodon_media_get(struct ctx *c);

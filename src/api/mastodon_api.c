@@ -371,11 +371,16 @@ void mastodon_update_credentials(struct ctx *c)
 		json_decref(fields);
 		return;
 	}
+	struct mastodon_file file;
+	if (!mastodon_file(c, p, "avatar", &file)) {
+		json_decref(fields);
+		mastodon_error(c, 422, "avatar must be a file of a multipart/form-data body");
+		return;
+	}
 	struct avatar_update *a = h2o_mem_alloc_shared(&c->req->pool, sizeof(*a), avatar_dispose);
 	*a = (struct avatar_update){
-	    .c = c, .app = c->app, .fields = fields, .poll = {.cb = avatar_tick}};
-	if (!mastodon_upload(c, avatar, NULL, avatar_uploaded, a))
-		mastodon_error(c, 422, "avatar must be a file of a multipart/form-data body");
+		.c = c, .app = c->app, .fields = fields, .poll = {.cb = avatar_tick}};
+	mastodon_upload(c, &file, NULL, avatar_uploaded, a);
 }
 
 void mastodon_account_get(struct ctx *c)

@@ -125,7 +125,7 @@ static bool disposition_attr(const char *line, size_t len, const char *attr, str
 
 /* multipart/form-data: text parts become strings; a file part becomes
  * {"filename", "content_type", "offset", "length"}, its bytes left in the
- * request body (mastodon_file). */
+ * request body (mastodon_file reads it back). */
 static bool parse_multipart(struct ctx *c, h2o_iovec_t type, json_t *obj)
 {
 	const char *body = c->req->entity.base;
@@ -252,6 +252,28 @@ static bool parse_body(struct ctx *c, json_t *params)
 			"send application/json, application/x-www-form-urlencoded or "
 			"multipart/form-data");
 	return false;
+}
+
+bool mastodon_file(struct ctx *c, json_t *params, const char *name, struct mastodon_file *out)
+{
+	h2o_iovec_t type = {0};
+	json_t *f = json_object_get(params, name);
+	json_t *ctype = json_object_get(f, "content_type");
+	json_t *off = json_object_get(f, "offset"), *len = json_object_get(f, "length");
+	h2o_req_t *req = c->req;
+	/* Only parse_multipart makes these: a JSON body can spell the same
+	 * object, whose offset and length could point anywhere. */
+	if (!http_header_get(req, "content-type", &type) || !type_is(type, "multipart/form-data") ||
+	    !json_is_string(ctype) || !json_is_integer(off) || !json_is_integer(len))
+		return false;
+	json_int_t o = json_integer_value(off), n = json_integer_value(len);
+	if (o < 0 || n < 0 || !req->entity.base || (uint64_t)o > req->entity.len ||
+	    (uint64_t)n > req->entity.len - (uint64_t)o)
+		return false;
+	out->content_type = json_string_value(ctype);
+	out->data = req->entity.base + o;
+	out->len = (size_t)n;
+	return true;
 }
 
 json_t *mastodon_params(struct ctx *c)

@@ -25,7 +25,7 @@
 struct upload {
 	mastodon_uploaded_fn then;
 	void *arg;
-	json_int_t offset, length; /* the file in the request body */
+	struct mastodon_file file;
 };
 
 static json_t *parse(const struct strbuf *body)
@@ -92,32 +92,28 @@ static void answer_created(struct ctx *c, int status, const struct strbuf *body)
 	next->params[0].len = idlen;
 	next->nparams = 1;
 	h2o_req_t *req = c->req;
-	req->entity = h2o_iovec_init(req->entity.base + u->offset, (size_t)u->length);
+	req->entity = h2o_iovec_init(u->file.data, u->file.len);
 	json_decref(m);
 	c->answer = answer_uploaded;
-	api_blob_put_own(c, media_id, (uint64_t)u->length);
+	api_blob_put_own(c, media_id, u->file.len);
 }
 
-bool mastodon_upload(struct ctx *c, json_t *file, json_t *description, mastodon_uploaded_fn then,
-		     void *arg)
+void mastodon_upload(struct ctx *c, const struct mastodon_file *file, json_t *description,
+		     mastodon_uploaded_fn then, void *arg)
 {
-	const char *type = json_string_value(json_object_get(file, "content_type"));
-	if (!json_is_object(file) || !type)
-		return false;
 	struct upload *u = h2o_mem_alloc_pool(&c->req->pool,
 					      sizeof(*u) + sizeof(struct route_match));
 	u->then = then;
 	u->arg = arg;
-	u->offset = json_integer_value(json_object_get(file, "offset"));
-	u->length = json_integer_value(json_object_get(file, "length"));
+	u->file = *file;
 	c->facade = u;
-	json_t *body = json_pack("{ss, sI}", "content_type", type, "size", u->length);
+	json_t *body = json_pack("{ss, sI}", "content_type", file->content_type, "size",
+				 (json_int_t)file->len);
 	if (description)
 		json_object_set(body, "description", description); /* the native step checks it */
 	set_body(c, body);
 	c->answer = answer_created;
 	api_media_create(c);
-	return true;
 }
 
 /* v1 answers 200 and v2 202, both before processing ends (v2's `url` is
@@ -132,9 +128,13 @@ static void media_create(struct ctx *c, bool v2)
 	json_t *p = mastodon_params(c);
 	if (!p)
 		return;
-	if (!mastodon_upload(c, json_object_get(p, "file"), json_object_get(p, "description"),
-	                     answer_uploaded_media, (void *)(uintptr_t)v2))
+	struct mastodon_file file;
+	if (!mastodon_file(c, p, "file", &file)) {
 		mastodon_error(c, 422, "file must be a file of a multipart/form-data body");
+		return;
+	}
+	mastodon_upload(c, &file, json_object_get(p, "description"), answer_uploaded_media,
+			(void *)(uintptr_t)v2);
 }
 
 void mastodon_media_create_v1(struct ctx *c)

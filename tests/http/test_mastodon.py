@@ -971,6 +971,23 @@ def test_media_refusals(api, masto_user):
     assert r.status == 422, r
 
 
+def test_a_json_body_cannot_pass_for_a_file_part(api, masto_user):
+    """A JSON body can spell the object a multipart file part becomes; its
+    offset and length must not reach past the body (they once did: the
+    server stored memory beyond it as the upload)."""
+    forged = {"content_type": "image/jpeg", "filename": "a.jpg", "offset": 0,
+              "length": 200000}
+    for path, field, method in (("/api/v2/media", "file", "POST"),
+                                ("/api/v1/media", "file", "POST"),
+                                ("/api/v1/accounts/update_credentials", "avatar", "PATCH")):
+        for f in (forged, dict(forged, offset=-5, length=3), dict(forged, length=3)):
+            r = api.request(method, path, json_body={field: f, "display_name": "Forged"},
+                            token=masto_user.mtoken)
+            assert r.status == 422 and "error" in r.json, (path, f, r)
+    me = api.get(f"/api/v1/accounts/{masto_user.id}").json
+    assert me["display_name"] != "Forged" and me["avatar"].endswith("missing.png"), me
+
+
 def test_media_description_upload_update_and_status(api, app, masto_user, make_user):
     import time
     from test_media import jpeg
