@@ -45,6 +45,14 @@ void mastodon_token_answer(struct ctx *c, int status, const struct strbuf *body)
  * sent, on a bad body. Kept in c->body for the request's life. */
 json_t *mastodon_params(struct ctx *c);
 
+/* Keeps `v` (stolen) until the request ends; returns it. */
+json_t *mastodon_keep(struct ctx *c, json_t *v);
+/* Puts `body` (stolen, kept) in place of the request's, for the native
+ * handler a façade calls (api_body reads c->body). */
+void mastodon_set_body(struct ctx *c, json_t *body);
+/* A native answer's JSON: a new reference, NULL if it is none. */
+json_t *mastodon_parse(const struct strbuf *body);
+
 /* A string parameter, or NULL. */
 const char *mastodon_param(json_t *params, const char *name, size_t *len);
 

@@ -25,25 +25,6 @@ static void set_param(struct ctx *c, unsigned i, const char *s, size_t len)
 		c->m.nparams = i + 1;
 }
 
-static void json_dispose(void *p)
-{
-	json_decref(*(json_t **)p);
-}
-
-/* Keeps `v` (stolen) until the request ends. */
-static json_t *keep(struct ctx *c, json_t *v)
-{
-	json_t **slot = h2o_mem_alloc_shared(&c->req->pool, sizeof(*slot), json_dispose);
-	*slot = v;
-	return v;
-}
-
-/* The body the native handler reads (api_body), in place of the request's. */
-static void set_body(struct ctx *c, json_t *body)
-{
-	c->body = keep(c, body);
-}
-
 static bool param_true(json_t *p, const char *name)
 {
 	json_t *v = json_object_get(p, name);
@@ -62,15 +43,10 @@ static void paged(struct ctx *c)
 
 /* ---- renderers of native answers ---- */
 
-static json_t *parse(const struct strbuf *body)
-{
-	return json_loadb(body->data ? body->data : "", body->len, 0, NULL);
-}
-
 static void answer_account(struct ctx *c, int status, const struct strbuf *body)
 {
 	(void)status;
-	json_t *u = parse(body);
+	json_t *u = mastodon_parse(body);
 	mastodon_send(c, 200, mastodon_account(c, u));
 	json_decref(u);
 }
@@ -78,7 +54,7 @@ static void answer_account(struct ctx *c, int status, const struct strbuf *body)
 static void answer_accounts(struct ctx *c, int status, const struct strbuf *body)
 {
 	(void)status;
-	json_t *list = parse(body), *out = json_array(), *u;
+	json_t *list = mastodon_parse(body), *out = json_array(), *u;
 	size_t i;
 	json_array_foreach(list, i, u) json_array_append_new(out, mastodon_account(c, u));
 	mastodon_send(c, 200, out);
@@ -90,7 +66,7 @@ static void answer_accounts(struct ctx *c, int status, const struct strbuf *body
 static void answer_credentials(struct ctx *c, int status, const struct strbuf *body)
 {
 	(void)status;
-	json_t *u = parse(body);
+	json_t *u = mastodon_parse(body);
 	json_t *a = mastodon_account(c, u);
 	const char *bio = json_string_value(json_object_get(u, "bio"));
 	json_object_set_new(a, "source",
@@ -105,7 +81,7 @@ static void answer_credentials(struct ctx *c, int status, const struct strbuf *b
 static void answer_status(struct ctx *c, int status, const struct strbuf *body)
 {
 	(void)status;
-	json_t *t = parse(body);
+	json_t *t = mastodon_parse(body);
 	mastodon_send(c, 200, mastodon_status(c, t));
 	json_decref(t);
 }
@@ -118,7 +94,7 @@ static void answer_statuses(struct ctx *c, int status, const struct strbuf *body
 	json_t *p = c->body;
 	bool no_replies = param_true(p, "exclude_replies");
 	bool only_media = param_true(p, "only_media");
-	json_t *list = parse(body), *out = json_array(), *t;
+	json_t *list = mastodon_parse(body), *out = json_array(), *t;
 	size_t i;
 	json_array_foreach(list, i, t)
 	{
@@ -145,7 +121,7 @@ static json_t *statuses_of(struct ctx *c, json_t *list)
 static void answer_context(struct ctx *c, int status, const struct strbuf *body)
 {
 	(void)status;
-	json_t *ctx = parse(body);
+	json_t *ctx = mastodon_parse(body);
 	mastodon_send(c, 200,
 		      json_pack("{s:o, s:o}", "ancestors",
 				statuses_of(c, json_object_get(ctx, "ancestors")), "descendants",
@@ -197,7 +173,7 @@ static void answer_unfollowed(struct ctx *c, int status, const struct strbuf *bo
 static void answer_signed_up(struct ctx *c, int status, const struct strbuf *body)
 {
 	if (status == 409) { /* taken: Mastodon's 422 with the field's details */
-		json_t *e = parse(body);
+		json_t *e = mastodon_parse(body);
 		bool email = json_is_string(json_object_get(e, "code")) &&
 			     strcmp(json_string_value(json_object_get(e, "code")), "email_taken") == 0;
 		json_decref(e);
@@ -251,7 +227,7 @@ void mastodon_accounts_create(struct ctx *c)
 	json_t *email = json_object_get(p, "email");
 	if (email) /* kept, and checked, by the native sign-up */
 		json_object_set(body, "email", email);
-	set_body(c, body);
+	mastodon_set_body(c, body);
 	c->answer = answer_signed_up;
 	c->answer_errors = true;
 	api_users_create(c);
@@ -297,7 +273,7 @@ static void avatar_dispose(void *p)
 
 static void update_me(struct ctx *c, json_t *fields)
 {
-	set_body(c, json_incref(fields));
+	mastodon_set_body(c, json_incref(fields));
 	c->answer = answer_credentials;
 	api_users_update_me(c);
 }
@@ -306,7 +282,7 @@ static void avatar_polled(struct ctx *c, int status, const struct strbuf *body)
 {
 	(void)status;
 	struct avatar_update *a = c->facade;
-	json_t *m = parse(body);
+	json_t *m = mastodon_parse(body);
 	const char *st = json_string_value(json_object_get(m, "status"));
 	bool ready = st && strcmp(st, "ready") == 0, failed = st && strcmp(st, "failed") == 0;
 	json_decref(m);
@@ -446,7 +422,7 @@ void mastodon_account_follow(struct ctx *c)
 {
 	if (!mastodon_params(c))
 		return;
-	set_body(c, json_object());
+	mastodon_set_body(c, json_object());
 	c->answer = answer_followed;
 	api_follows_create(c);
 }
@@ -490,7 +466,7 @@ void mastodon_statuses_create(struct ctx *c)
 		json_object_set(body, "in_reply_to_id", reply);
 	if (media)
 		json_object_set(body, "media_ids", media);
-	set_body(c, body);
+	mastodon_set_body(c, body);
 	c->answer = answer_status;
 	api_tweets_create(c);
 }
@@ -519,8 +495,8 @@ static void answer_deleted(struct ctx *c, int status, const struct strbuf *body)
 static void answer_to_delete(struct ctx *c, int status, const struct strbuf *body)
 {
 	(void)status;
-	json_t *t = parse(body);
-	c->facade = keep(c, mastodon_status(c, t));
+	json_t *t = mastodon_parse(body);
+	c->facade = mastodon_keep(c, mastodon_status(c, t));
 	json_decref(t);
 	c->answer = answer_deleted;
 	api_tweets_delete(c);
@@ -536,7 +512,7 @@ void mastodon_status_favourite(struct ctx *c)
 {
 	if (!mastodon_params(c))
 		return;
-	set_body(c, json_object());
+	mastodon_set_body(c, json_object());
 	c->answer = answer_status;
 	api_likes_create(c);
 }
@@ -563,7 +539,7 @@ void mastodon_status_reblog(struct ctx *c)
 {
 	if (!mastodon_params(c))
 		return;
-	set_body(c, json_object());
+	mastodon_set_body(c, json_object());
 	c->answer = answer_status;
 	api_retweets_create(c);
 }
@@ -644,7 +620,7 @@ json_t *mastodon_notification(struct ctx *c, json_t *n)
 static void answer_notifications(struct ctx *c, int status, const struct strbuf *body)
 {
 	(void)status;
-	json_t *list = parse(body), *out = json_array(), *n;
+	json_t *list = mastodon_parse(body), *out = json_array(), *n;
 	size_t i;
 	json_array_foreach(list, i, n) json_array_append_new(out, mastodon_notification(c, n));
 	mastodon_send(c, 200, out);
@@ -738,7 +714,7 @@ void mastodon_notifications(struct ctx *c)
 static void answer_notification(struct ctx *c, int status, const struct strbuf *body)
 {
 	(void)status;
-	json_t *n = parse(body);
+	json_t *n = mastodon_parse(body);
 	mastodon_send(c, 200, mastodon_notification(c, n));
 	json_decref(n);
 }
@@ -846,7 +822,7 @@ static void search_query_string(struct ctx *c, const char *q, size_t len, json_t
 }
 
 struct search_state {
-	json_t *accounts; /* kept (keep()) */
+	json_t *accounts; /* kept (mastodon_keep()) */
 	bool statuses;    /* statuses wanted too */
 };
 
@@ -881,7 +857,7 @@ static void search_send(struct ctx *c, json_t *statuses)
 static void answer_found_statuses(struct ctx *c, int status, const struct strbuf *body)
 {
 	(void)status;
-	json_t *list = parse(body);
+	json_t *list = mastodon_parse(body);
 	json_t *out = statuses_of(c, json_is_array(list) ? list : json_object_get(list, "tweets"));
 	json_decref(list);
 	search_send(c, out);
@@ -891,7 +867,7 @@ static void answer_found_accounts(struct ctx *c, int status, const struct strbuf
 {
 	(void)status;
 	struct search_state *st = c->facade;
-	json_t *list = parse(body), *u;
+	json_t *list = mastodon_parse(body), *u;
 	json_t *users = json_is_array(list) ? list : json_object_get(list, "users");
 	size_t i;
 	json_array_foreach(users, i, u) json_array_append_new(st->accounts, mastodon_account(c, u));
@@ -928,7 +904,7 @@ void mastodon_search(struct ctx *c)
 		return;
 	}
 	struct search_state *st = h2o_mem_alloc_pool(&c->req->pool, sizeof(*st));
-	st->accounts = keep(c, json_array());
+	st->accounts = mastodon_keep(c, json_array());
 	st->statuses = !type || strcmp(type, "statuses") == 0;
 	c->facade = st;
 	if (type && strcmp(type, "hashtags") == 0) {
@@ -1031,7 +1007,7 @@ void mastodon_account_block(struct ctx *c)
 {
 	if (!mastodon_params(c))
 		return;
-	set_body(c, json_object());
+	mastodon_set_body(c, json_object());
 	c->answer = answer_relationship;
 	api_blocks_create(c);
 }
@@ -1046,7 +1022,7 @@ void mastodon_account_mute(struct ctx *c)
 {
 	if (!mastodon_params(c))
 		return;
-	set_body(c, json_object());
+	mastodon_set_body(c, json_object());
 	c->answer = answer_relationship;
 	api_mutes_create(c);
 }

@@ -203,7 +203,7 @@ static bool parse_multipart(struct ctx *c, h2o_iovec_t type, json_t *obj)
 	return ok;
 }
 
-static void params_dispose(void *p)
+static void json_dispose(void *p)
 {
 	json_decref(*(json_t **)p);
 }
@@ -293,10 +293,25 @@ json_t *mastodon_params(struct ctx *c)
 		json_decref(params);
 		return NULL;
 	}
-	json_t **slot = h2o_mem_alloc_shared(&req->pool, sizeof(*slot), params_dispose);
-	*slot = params;
-	c->body = params;
+	mastodon_set_body(c, params);
 	return params;
+}
+
+json_t *mastodon_keep(struct ctx *c, json_t *v)
+{
+	json_t **slot = h2o_mem_alloc_shared(&c->req->pool, sizeof(*slot), json_dispose);
+	*slot = v;
+	return v;
+}
+
+void mastodon_set_body(struct ctx *c, json_t *body)
+{
+	c->body = mastodon_keep(c, body);
+}
+
+json_t *mastodon_parse(const struct strbuf *body)
+{
+	return json_loadb(body->data ? body->data : "", body->len, 0, NULL);
 }
 
 const char *mastodon_param(json_t *params, const char *name, size_t *len)

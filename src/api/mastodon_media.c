@@ -28,28 +28,11 @@ struct upload {
 	struct mastodon_file file;
 };
 
-static json_t *parse(const struct strbuf *body)
-{
-	return json_loadb(body->data ? body->data : "", body->len, 0, NULL);
-}
-
-static void json_dispose(void *p)
-{
-	json_decref(*(json_t **)p);
-}
-
-static void set_body(struct ctx *c, json_t *body)
-{
-	json_t **slot = h2o_mem_alloc_shared(&c->req->pool, sizeof(*slot), json_dispose);
-	*slot = body;
-	c->body = body;
-}
-
 static void answer_completed(struct ctx *c, int status, const struct strbuf *body)
 {
 	(void)status;
 	struct upload *u = c->facade;
-	json_t *m = parse(body);
+	json_t *m = mastodon_parse(body);
 	c->facade = u->arg;
 	u->then(c, m, u->arg);
 	json_decref(m);
@@ -61,7 +44,7 @@ static void answer_uploaded(struct ctx *c, int status, const struct strbuf *body
 	(void)status;
 	(void)body;
 	c->m = *(struct route_match *)((struct upload *)c->facade + 1);
-	set_body(c, json_object());
+	mastodon_set_body(c, json_object());
 	c->answer = answer_completed;
 	api_media_complete(c);
 }
@@ -72,7 +55,7 @@ static void answer_created(struct ctx *c, int status, const struct strbuf *body)
 {
 	(void)status;
 	struct upload *u = c->facade;
-	json_t *m = parse(body);
+	json_t *m = mastodon_parse(body);
 	const char *id = json_string_value(json_object_get(m, "id"));
 	const char *url = json_string_value(json_object_get(json_object_get(m, "upload"), "url"));
 	uint64_t media_id;
@@ -111,7 +94,7 @@ void mastodon_upload(struct ctx *c, const struct mastodon_file *file, json_t *de
 				 (json_int_t)file->len);
 	if (description)
 		json_object_set(body, "description", description); /* the native step checks it */
-	set_body(c, body);
+	mastodon_set_body(c, body);
 	c->answer = answer_created;
 	api_media_create(c);
 }
@@ -151,7 +134,7 @@ void mastodon_media_create_v2(struct ctx *c)
 static void answer_media(struct ctx *c, int status, const struct strbuf *body)
 {
 	(void)status;
-	json_t *m = parse(body);
+	json_t *m = mastodon_parse(body);
 	const char *st = json_string_value(json_object_get(m, "status"));
 	if (st && strcmp(st, "failed") == 0) {
 		json_decref(m);
@@ -183,6 +166,6 @@ void mastodon_media_update(struct ctx *c)
 		api_media_get(c);
 		return;
 	}
-	set_body(c, json_pack("{sO}", "description", desc));
+	mastodon_set_body(c, json_pack("{sO}", "description", desc));
 	api_media_describe(c);
 }
