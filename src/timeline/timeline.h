@@ -94,8 +94,10 @@ struct timeline_ops {
 
 	/* The celebrity epoch (timeline/feed.c), where every node sees it:
 	 * a shared adapter keeps it beside the lists, so a crossing seen by
-	 * one node makes every node's lists built before it stale (within
-	 * moments). NULL: the feed keeps its own, in process. */
+	 * one node makes every node's lists built before it stale for any
+	 * read that starts after it (the Redis adapter reads it with the
+	 * list, in the same script). NULL: the feed keeps its own, in
+	 * process. */
 	uint32_t (*epoch)(struct timelines *t);
 	void (*bump_epoch)(struct timelines *t);
 

@@ -23,7 +23,6 @@
  * pushes are lost, which is why a list rebuilt later reads the store.
  */
 #include <inttypes.h>
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,7 +31,6 @@
 #include "redis/redis.h"
 #include "timeline/timeline.h"
 #include "util/log.h"
-#include "util/timeutil.h"
 
 struct redis_timelines {
 	struct timelines base;
@@ -41,12 +39,17 @@ struct redis_timelines {
 	unsigned cap;
 	uint64_t ttl_ms; /* 0: no expiry */
 	atomic_uint_fast64_t hits, misses;
-	pthread_mutex_t epoch_lock; /* the two below */
-	uint32_t epoch;             /* "tl:epoch" as last read */
-	uint64_t epoch_read_ms;     /* when (monotonic); 0: never */
+	_Atomic uint32_t epoch; /* "tl:epoch" as last read: kept while Redis is away */
 };
 
-#define EPOCH_FRESH_MS 100 /* a crossing on another node is seen this late at most */
+/* "tl:epoch" as this thread's last range read it, with the list, in the
+ * same script: the epoch the feed compares a list's own with right after
+ * (rt_epoch). One round trip, and a crossing made on any node before the
+ * read began is seen. */
+static _Thread_local struct {
+	const struct redis_timelines *t; /* NULL: nothing unread */
+	uint32_t epoch;
+} range_epoch;
 
 /* ARGV: member, cap. */
 static const char PUSH_LUA[] =
@@ -88,10 +91,12 @@ static const char FINISH_LUA[] =
 	"if tonumber(ARGV[2]) > 0 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end\n"
 	"return 1\n";
 
-/* ARGV: max "(<before>", min "(<after>", limit, oldest_first (0/1), ttl_ms.
- * nil: not complete. Else {truncated, ids at or below `after`, meta, ids}. */
+/* KEYS: the list, "tl:epoch". ARGV: max "(<before>", min "(<after>", limit,
+ * oldest_first (0/1), ttl_ms. {epoch}: not complete. Else {truncated, ids
+ * at or below `after`, meta, ids, epoch}. */
 static const char RANGE_LUA[] =
-	"if not redis.call('ZSCORE', KEYS[1], '~c') then return nil end\n"
+	"local epoch = redis.call('GET', KEYS[2]) or '0'\n"
+	"if not redis.call('ZSCORE', KEYS[1], '~c') then return {epoch} end\n"
 	"if tonumber(ARGV[5]) > 0 then redis.call('PEXPIRE', KEYS[1], ARGV[5]) end\n"
 	"local ids\n"
 	"if ARGV[4] == '1' then\n"
@@ -102,7 +107,7 @@ static const char RANGE_LUA[] =
 	"local below = redis.call('ZLEXCOUNT', KEYS[1], '-', '[' .. string.sub(ARGV[2], 2))\n"
 	"local trunc = redis.call('ZSCORE', KEYS[1], '~t') and 1 or 0\n"
 	"local meta = redis.call('ZRANGEBYLEX', KEYS[1], '[~m', '(~n')[1] or '~m'\n"
-	"return {trunc, below, meta, ids}\n";
+	"return {trunc, below, meta, ids, epoch}\n";
 
 #define KEY_MAX 64
 
@@ -135,7 +140,6 @@ static struct timelines *rt_open(const struct timeline_options *opt, struct strb
 	snprintf(t->name, sizeof(t->name), "%s", opt->name ? opt->name : "home");
 	t->cap = opt->cap ? opt->cap : 800;
 	t->ttl_ms = opt->idle_ttl_ms;
-	pthread_mutex_init(&t->epoch_lock, NULL);
 	return &t->base;
 }
 
@@ -144,7 +148,6 @@ static void rt_close(struct timelines *tl)
 	struct redis_timelines *t = (struct redis_timelines *)tl;
 	if (!t)
 		return;
-	pthread_mutex_destroy(&t->epoch_lock);
 	free(t);
 }
 
@@ -250,12 +253,25 @@ static uint64_t parse_id(const redisReply *e)
 	return e->type == REDIS_REPLY_STRING ? strtoull(e->str, NULL, 10) : 0;
 }
 
+/* Keeps the epoch RANGE_LUA answered with (its last element) for rt_epoch. */
+static void keep_range_epoch(const struct redis_timelines *t, const redisReply *rep)
+{
+	range_epoch.t = NULL;
+	if (rep->type != REDIS_REPLY_ARRAY || rep->elements == 0)
+		return;
+	const redisReply *e = rep->element[rep->elements - 1];
+	if (e->type != REDIS_REPLY_STRING)
+		return;
+	range_epoch.t = t;
+	range_epoch.epoch = (uint32_t)strtoul(e->str, NULL, 10);
+}
+
 /* Reads RANGE_LUA's answer into the range op's outputs; false if it is
- * not one. */
+ * not one of a complete list. */
 static bool read_range(const redisReply *rep, const struct store_page *page, uint64_t *out,
 		       size_t *n, bool *complete, void **meta, size_t *meta_len)
 {
-	if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 4 ||
+	if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 5 ||
 	    rep->element[0]->type != REDIS_REPLY_INTEGER ||
 	    rep->element[1]->type != REDIS_REPLY_INTEGER ||
 	    rep->element[2]->type != REDIS_REPLY_STRING ||
@@ -292,49 +308,46 @@ static int rt_range(struct timelines *tl, uint64_t key, const struct store_page 
 	redis_id20(max + 1, page->before);
 	redis_id20(min + 1, page->after);
 	*n = 0;
-	redisReply *rep = page->limit ? redis_commandf(t->redis, "EVAL %s 1 %s %s %s %u %d %" PRIu64,
-							RANGE_LUA, k, max, min, page->limit,
-							page->oldest_first ? 1 : 0, t->ttl_ms)
+	redisReply *rep = page->limit ? redis_commandf(t->redis,
+						       "EVAL %s 2 %s tl:epoch %s %s %u %d %" PRIu64,
+						       RANGE_LUA, k, max, min, page->limit,
+						       page->oldest_first ? 1 : 0, t->ttl_ms)
 				      : NULL;
+	if (rep)
+		keep_range_epoch(t, rep);
 	bool ok = rep && read_range(rep, page, out, n, complete, meta, meta_len);
 	done(rep);
 	atomic_fetch_add(ok ? &t->hits : &t->misses, 1);
 	return ok ? TIMELINE_OK : TIMELINE_MISS;
 }
 
+/* Remembers "tl:epoch" from a reply to GET or INCR; Redis unreachable
+ * (NULL): the last known stays. */
 static void set_epoch(struct redis_timelines *t, const redisReply *rep)
 {
-	pthread_mutex_lock(&t->epoch_lock);
 	if (rep && rep->type == REDIS_REPLY_INTEGER)
-		t->epoch = (uint32_t)rep->integer;
+		atomic_store(&t->epoch, (uint32_t)rep->integer);
 	else if (rep && rep->type == REDIS_REPLY_STRING)
-		t->epoch = (uint32_t)strtoul(rep->str, NULL, 10);
+		atomic_store(&t->epoch, (uint32_t)strtoul(rep->str, NULL, 10));
 	else if (rep && rep->type == REDIS_REPLY_NIL)
-		t->epoch = 0;
-	if (rep) /* else Redis is unreachable: keep the last known */
-		t->epoch_read_ms = time_mono_ns() / 1000000;
-	pthread_mutex_unlock(&t->epoch_lock);
+		atomic_store(&t->epoch, 0);
 }
 
-/* The shared epoch, read again when older than EPOCH_FRESH_MS: one GET
- * per node per 100 ms, not one per feed read. */
+/* The shared epoch: as this thread's last range read it, once, else read
+ * now. Never older than the read that asks: a crossing answered on
+ * another node before is seen. */
 static uint32_t rt_epoch(struct timelines *tl)
 {
 	struct redis_timelines *t = (struct redis_timelines *)tl;
-	uint64_t now = time_mono_ns() / 1000000;
-	pthread_mutex_lock(&t->epoch_lock);
-	bool fresh = t->epoch_read_ms && now - t->epoch_read_ms < EPOCH_FRESH_MS;
-	uint32_t e = t->epoch;
-	pthread_mutex_unlock(&t->epoch_lock);
-	if (fresh)
-		return e;
+	if (range_epoch.t == t) {
+		range_epoch.t = NULL;
+		atomic_store(&t->epoch, range_epoch.epoch);
+		return range_epoch.epoch;
+	}
 	redisReply *rep = redis_commandf(t->redis, "GET tl:epoch");
 	set_epoch(t, rep);
 	done(rep);
-	pthread_mutex_lock(&t->epoch_lock);
-	e = t->epoch;
-	pthread_mutex_unlock(&t->epoch_lock);
-	return e;
+	return atomic_load(&t->epoch);
 }
 
 static void rt_bump_epoch(struct timelines *tl)
