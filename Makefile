@@ -100,10 +100,15 @@ $(BUILD)/tests/s3-presign: tests/s3/presign.c $(LIB_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-# chirp's SigV4 presigned URLs against @aws-sdk/s3-request-presigner (npm,
-# installed into tests/s3/node_modules on first run).
-s3-compat: $(BUILD)/tests/s3-presign
+# chirp's SigV4 presigned URLs against @aws-sdk/s3-request-presigner, and
+# s3rver, the S3-compatible server of the tests and `make cluster`: npm
+# installs both from the lockfile into tests/s3/node_modules once.
+S3_NPM := tests/s3/node_modules/.package-lock.json
+s3-compat: $(BUILD)/tests/s3-presign $(S3_NPM)
 	tests/s3/run.sh $(BUILD)/tests/s3-presign
+
+$(S3_NPM): tests/s3/package.json tests/s3/package-lock.json
+	cd tests/s3 && npm ci --no-audit --no-fund --loglevel=error
 
 $(BUILD)/bench/chirp-gen: bench/gen.c $(LIB_OBJS)
 	@mkdir -p $(dir $@)
@@ -185,7 +190,7 @@ TEST_JOBS ?= $(shell expr $$(nproc) + 1)
 PYTEST_PAR := -n $(TEST_JOBS) --dist loadfile
 # test_search_gen.py searches what bench/chirp-gen makes, so it is built too.
 GEN_BIN := $(BUILD)/bench/chirp-gen
-http: $(BIN) $(GEN_BIN)
+http: $(BIN) $(GEN_BIN) $(S3_NPM)
 	CHIRP_BIN=$(CURDIR)/$(BIN) CHIRP_GEN=$(CURDIR)/$(GEN_BIN) $(PYTHON) -m pytest -q $(PYTEST_PAR) \
 		tests/http
 
@@ -231,7 +236,7 @@ http-offload: $(BIN)
 
 # The same suite against chirp on a throwaway PostgreSQL: each server gets
 # a database of its own (tests/http/chirp_client.py, CHIRP_TEST_STORE).
-http-pg: $(BIN) $(GEN_BIN)
+http-pg: $(BIN) $(GEN_BIN) $(S3_NPM)
 	CHIRP_BIN=$(CURDIR)/$(BIN) CHIRP_GEN=$(CURDIR)/$(GEN_BIN) CHIRP_TEST_STORE=postgres \
 		$(PYTHON) -m pytest -q $(PYTEST_PAR) tests/http
 
@@ -254,7 +259,7 @@ pg-failover: $(BIN)
 # CLUSTER_DIR; prints the HAProxy URL. cluster-stop stops them by pid.
 CLUSTER_DIR ?= $(CURDIR)/cluster-data
 cluster: deps
-	@$(MAKE) --no-print-directory $(BIN)
+	@$(MAKE) --no-print-directory $(BIN) $(S3_NPM)
 	CHIRP_BIN=$(CURDIR)/$(BIN) $(PYTHON) tests/cluster/cluster.py start $(CLUSTER_DIR)
 
 cluster-stop:
@@ -263,19 +268,19 @@ cluster-stop:
 # The HTTP suite with every server a cluster: three nodes behind HAProxy
 # (tests/http/chirp_client.py, CHIRP_TEST_STORE=cluster). Not in `make
 # test`: a cluster per private server makes it several times slower.
-http-cluster: $(BIN)
+http-cluster: $(BIN) $(S3_NPM)
 	CHIRP_BIN=$(CURDIR)/$(BIN) CHIRP_TEST_STORE=cluster $(PYTHON) -m pytest -q tests/http
 
 # Three nodes behind HAProxy: failures, Redis going away, shared state
 # (tests/cluster/README.md).
-cluster-test: $(BIN)
+cluster-test: $(BIN) $(S3_NPM)
 	CHIRP_BIN=$(CURDIR)/$(BIN) $(PYTHON) -m pytest -q tests/cluster
 
 # Feed reads, tweet reads and durable posts through HAProxy to three nodes,
 # beside one chirp and nginx (bench/cluster.py); the report goes to
 # bench/results/cluster-*.md. docs/capacity.md sizes a deployment from it.
 bench-cluster: deps
-	@$(MAKE) --no-print-directory SANITIZE= chirp
+	@$(MAKE) --no-print-directory SANITIZE= chirp $(S3_NPM)
 	CHIRP_BIN=$(CURDIR)/chirp $(PYTHON) bench/cluster.py
 
 # libFuzzer targets (fuzz/README.md): `make fuzz` runs each FUZZ_SECONDS;

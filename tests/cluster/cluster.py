@@ -31,6 +31,8 @@ REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy" / "cluster"
 sys.path.insert(0, str(REPO / "tests" / "pg"))
 from pgserver import PgServer  # noqa: E402
+sys.path.insert(0, str(REPO / "tests" / "s3"))
+import install as s3_install  # noqa: E402
 
 S3_DIR = REPO / "tests" / "s3"
 S3RVER_BIN = S3_DIR / "node_modules" / ".bin" / "s3rver"
@@ -81,13 +83,9 @@ def wait_http(url, timeout, proc=None, want=200):
 
 
 def ensure_s3rver():
-    """Installs tests/s3's npm packages (s3rver) on first use."""
-    if S3RVER_BIN.exists():
-        return
-    if not shutil.which("npm"):
+    if not s3_install.have_npm():
         raise RuntimeError("s3rver needs node and npm (scripts/deps.sh installs them)")
-    subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--loglevel=error"],
-                   cwd=S3_DIR, check=True, timeout=600, stdout=subprocess.DEVNULL)
+    s3_install.ensure_installed()
 
 
 class Proc:

@@ -373,6 +373,10 @@ class Client:
         if content_type is _MISSING:
             content_type = "application/json" if body is not None else None
         host, port = self.address
+        if path.startswith("http://"):  # a URL chirp handed out: a blob store's
+            u = urlsplit(path)
+            host, port = u.hostname, u.port or 80
+            path = u.path + (f"?{u.query}" if u.query else "")
         conn = http.client.HTTPConnection(
             host, port, timeout=timeout or REQUEST_TIMEOUT)
         try:
@@ -397,6 +401,17 @@ class Client:
 
     def get(self, path, **kw):
         return self.request("GET", path, **kw)
+
+    def fetch(self, url, **kw):
+        """GET a URL chirp handed out (a path or an absolute URL), following
+        redirects as a browser does: a cluster's /blobs answer 302 to a
+        signed URL of its S3 store."""
+        for _ in range(3):
+            r = self.get(url, **kw)
+            if r.status not in (301, 302, 303, 307, 308):
+                return r
+            url = r.header("Location")
+        return r
 
     def post(self, path, json_body=_MISSING, **kw):
         return self.request("POST", path, json_body=json_body, **kw)
@@ -514,8 +529,12 @@ class ServerProc:
         if self.cluster is not None:  # what a kill of node 1 alone left running
             self.cluster.stop()
         self.starts += 1
+        args = list(self.extra_args)
+        while "--node-id" in args:  # the cluster numbers its nodes itself
+            i = args.index("--node-id")
+            del args[i:i + 2]
         self.cluster = Cluster(self.data_dir.rstrip("/") + ".cluster", nodes=3,
-                               node_args=["--threads", str(self.threads), *self.extra_args],
+                               node_args=["--threads", str(self.threads), *args],
                                pg=pg_server(), db_name=store_db_name(self.data_dir),
                                node1_data=self.data_dir)
         atexit.register(self.cluster.stop)  # whatever a test did to node 1

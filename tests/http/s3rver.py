@@ -18,6 +18,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 import urllib.error
@@ -27,6 +28,9 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "s3"))
+import install as s3_install  # noqa: E402
 
 ACCESS_KEY = "S3RVER"  # s3rver's fixed credentials
 SECRET_KEY = "S3RVER"
@@ -38,12 +42,9 @@ S3RVER_BIN = S3_DIR / "node_modules" / ".bin" / "s3rver"
 def ensure_installed():
     """Installs tests/s3's npm packages if s3rver is not there yet; skips the
     test if node or npm is missing."""
-    if S3RVER_BIN.exists():
-        return
-    if not shutil.which("node") or not shutil.which("npm"):
+    if not s3_install.have_npm():
         pytest.skip("s3rver: node and npm are not installed")
-    subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--loglevel=error"],
-                   cwd=S3_DIR, check=True, timeout=600, stdout=subprocess.DEVNULL)
+    s3_install.ensure_installed()
 
 
 def _free_port():

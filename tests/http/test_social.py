@@ -485,7 +485,7 @@ def test_avatar_set_shown_and_cleared(api, make_user):
     rt = api.post(f"/v1/tweets/{t['id']}/retweets", token=a.token)
     assert rt.status == 201 and rt.json["author"]["avatar_url"] == url, rt
     assert rt.json["retweet_of"]["author"]["avatar_url"] == url, rt
-    img = api.get(urllib.parse.urlsplit(url)._replace(scheme="", netloc="").geturl())
+    img = api.fetch(url)
     assert img.status == 200 and img.body[:8] == b"\x89PNG\r\n\x1a\n", img
     # The avatar media is held: it cannot go on a tweet too.
     r = api.post("/v1/tweets", {"text": "pic", "media_ids": [mid]}, token=a.token)

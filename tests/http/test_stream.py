@@ -21,7 +21,7 @@ import time
 
 import pytest
 
-from chirp_client import (CONVERGE_TIMEOUT, REQUEST_TIMEOUT, assert_error,
+from chirp_client import (CONVERGE_TIMEOUT, ON_CLUSTER, REQUEST_TIMEOUT, assert_error,
                           assert_tweet_shape, create_user, eventually, follow, new_token,
                           post_tweet, start_server)
 from metrics_scrape import get_metrics
@@ -381,7 +381,9 @@ def test_replay_after_a_reconnect_has_no_gap_and_no_duplicate(api):
 def test_reconnecting_while_tweets_pour_in_loses_and_repeats_nothing(api):
     """A writer posts without pause while the reader drops and reconnects
     with its Last-Event-ID, again and again: the ids it receives are
-    exactly the ids posted, in order."""
+    exactly the ids posted, in order. (On a cluster, each once: posts that
+    two nodes fan out at the same moment may come in either order,
+    docs/architecture.md, "Live order across nodes".)"""
     reader, friend = create_user(api), create_user(api)
     follow(api, reader, friend.id)
     total = 60
@@ -398,14 +400,14 @@ def test_reconnecting_while_tweets_pour_in_loses_and_repeats_nothing(api):
     last = None
     while len(got) < total:
         ev = s.next_tweet()
-        got.append(ev["id"])
-        last = ev["id"]
+        got.append(tweet_of(ev, late_ok=ON_CLUSTER)["id"])
+        last = ev["id"]  # where to resume: the largest id sent so far
         if len(got) % 7 == 0:  # drop the connection and come back
             s.close()
             s = stream(api, reader, headers={"Last-Event-ID": last})
     w.join()
     s.close()
-    assert got == posted
+    assert (sorted(got) if ON_CLUSTER else got) == (sorted(posted) if ON_CLUSTER else posted)
     assert len(set(got)) == total
 
 

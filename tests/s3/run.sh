@@ -10,8 +10,8 @@ if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
 	echo "s3-compat: SKIPPED: node and npm are not installed" >&2
 	exit 0
 fi
-if [ ! -d "$here/node_modules/@aws-sdk/s3-request-presigner" ]; then
-	(cd "$here" && npm install --no-audit --no-fund --loglevel=error >&2)
+if [ ! -f "$here/node_modules/.package-lock.json" ]; then
+	(cd "$here" && npm ci --no-audit --no-fund --loglevel=error >&2)
 fi
 fails=0
 check() {
