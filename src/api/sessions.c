@@ -20,33 +20,99 @@
 #include "core/validate.h"
 #include "http/respond.h"
 
-void api_login(struct ctx *c, const char *name, size_t len, const char *password, size_t plen)
+/*
+ * A log-in, or a password change, after its failed-log-in budget is
+ * checked: with the reads (on a reader thread when they are offloaded,
+ * for a shared budget in Redis is a network call), then on the loop the
+ * 429 or the step itself. The struct holds its own copies of what the
+ * step needs (the body is gone by then); release wipes the passwords.
+ */
+struct login_gate {
+	struct api_read r;
+	struct ratelimit *rl;
+	char client_ip[CLIENT_IP_MAX];
+	char key[ACCOUNTS_LOGIN_KEY_MAX + 1];
+	size_t key_len;
+	struct ratelimit_verdict verdict;
+	void (*then)(struct login_gate *g, struct ctx *c);
+	struct accounts_login_name who; /* a log-in's; into email and text */
+	char email[EMAIL_MAX + 1];
+	size_t a_len, b_len; /* name and password, or current and new password */
+	char text[];         /* a then b */
+};
+
+_Static_assert(ACCOUNTS_PASSWORD_KEY_MAX <= ACCOUNTS_LOGIN_KEY_MAX + 1,
+	       "login_gate.key holds a password change's key too");
+
+static void login_gate_run(struct api_read *r, struct store_reader *db)
 {
-	struct accounts_login_name who = {.handle = name, .handle_len = len};
-	char email[EMAIL_MAX + 1], key[ACCOUNTS_LOGIN_KEY_MAX + 1];
-	if (len && name[0] == '@') { /* "@alice", "@alice@host": a handle */
-		who.handle = name + 1;
-		const char *at = memchr(name + 1, '@', len - 1);
-		who.handle_len = at ? (size_t)(at - name - 1) : len - 1;
-	} else if (len && memchr(name, '@', len)) {
-		if (validate_email(name, len)) {
-			validate_email_fold(name, len, email);
-			who.email = email;
-		}
-		who.handle_len = (size_t)((const char *)memchr(name, '@', len) - name);
-	}
-	size_t klen = accounts_login_key(who.email, who.handle, who.handle_len, key);
-	who.budget_key = key;
-	if (!ratelimit_login_allowed(c->app->ratelimit, c->req, key, klen, c->client_ip))
-		return;
+	(void)db;
+	struct login_gate *g = (struct login_gate *)r;
+	ratelimit_login_check(g->rl, g->key, g->key_len, g->client_ip, &g->verdict);
+}
+
+static void login_gate_finish(struct api_read *r, struct ctx *c)
+{
+	struct login_gate *g = (struct login_gate *)r;
+	if (ratelimit_apply(c->req, &g->verdict))
+		g->then(g, c);
+}
+
+static void login_gate_release(struct api_read *r)
+{
+	struct login_gate *g = (struct login_gate *)r;
+	explicit_bzero(g->text, g->a_len + g->b_len);
+}
+
+static struct login_gate *login_gate_new(struct ctx *c, const char *a, size_t a_len,
+					 const char *b, size_t b_len)
+{
+	struct login_gate *g = api_read_new(c, sizeof(*g) + a_len + b_len);
+	g->r.run = login_gate_run;
+	g->r.finish = login_gate_finish;
+	g->r.release = login_gate_release;
+	g->rl = c->app->ratelimit;
+	memcpy(g->client_ip, c->client_ip, sizeof(g->client_ip));
+	g->a_len = a_len;
+	g->b_len = b_len;
+	memcpy(g->text, a, a_len);
+	memcpy(g->text + a_len, b, b_len);
+	return g;
+}
+
+static void login_then(struct login_gate *g, struct ctx *c)
+{
 	struct accounts_origin origin = {.ip = c->client_ip};
 	h2o_iovec_t ua;
 	if (http_header_get(c->req, "user-agent", &ua)) {
 		origin.device = ua.base;
 		origin.device_len = ua.len;
 	}
-	accounts_login(c->app->accounts, &who, password, plen, &origin, api_write_done,
-		       api_write_begin(c));
+	accounts_login(c->app->accounts, &g->who, g->text + g->a_len, g->b_len, &origin,
+		       api_write_done, api_write_begin(c));
+}
+
+void api_login(struct ctx *c, const char *name, size_t len, const char *password, size_t plen)
+{
+	struct login_gate *g = login_gate_new(c, name, len, password, plen);
+	name = g->text;
+	struct accounts_login_name *who = &g->who;
+	*who = (struct accounts_login_name){.handle = name, .handle_len = len};
+	if (len && name[0] == '@') { /* "@alice", "@alice@host": a handle */
+		who->handle = name + 1;
+		const char *at = memchr(name + 1, '@', len - 1);
+		who->handle_len = at ? (size_t)(at - name - 1) : len - 1;
+	} else if (len && memchr(name, '@', len)) {
+		if (validate_email(name, len)) {
+			validate_email_fold(name, len, g->email);
+			who->email = g->email;
+		}
+		who->handle_len = (size_t)((const char *)memchr(name, '@', len) - name);
+	}
+	g->key_len = accounts_login_key(who->email, who->handle, who->handle_len, g->key);
+	who->budget_key = g->key;
+	g->then = login_then;
+	api_read(c, &g->r);
 }
 
 /* POST /v1/sessions: {handle, password}, or {email, password}; a handle
@@ -138,6 +204,13 @@ void api_sessions_delete_all(struct ctx *c)
 			      api_write_begin(c));
 }
 
+static void password_then(struct login_gate *g, struct ctx *c)
+{
+	accounts_password_change(c->app->accounts, c->user_id, c->token_hash, c->client_ip,
+				 g->text, g->a_len, g->text + g->a_len, g->b_len, api_write_done,
+				 api_write_begin(c));
+}
+
 /* PUT /v1/users/me/password {current_password, new_password}: every
  * other session ends; this one stays. */
 void api_users_password(struct ctx *c)
@@ -155,12 +228,10 @@ void api_users_password(struct ctx *c)
 				"new_password must be 8..1024 bytes");
 		goto done;
 	}
-	char key[ACCOUNTS_PASSWORD_KEY_MAX];
-	if (!ratelimit_login_allowed(c->app->ratelimit, c->req, key,
-				     accounts_password_key(c->user_id, key), c->client_ip))
-		goto done;
-	accounts_password_change(c->app->accounts, c->user_id, c->token_hash, c->client_ip, cur,
-				 clen, next, nlen, api_write_done, api_write_begin(c));
+	struct login_gate *g = login_gate_new(c, cur, clen, next, nlen);
+	g->key_len = accounts_password_key(c->user_id, g->key);
+	g->then = password_then;
+	api_read(c, &g->r);
 done:
 	json_decref(body);
 }

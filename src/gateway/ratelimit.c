@@ -277,33 +277,35 @@ static size_t handle_ip(char *buf, size_t cap, const char *handle, size_t len, c
 	return len + 1 + iplen;
 }
 
-bool ratelimit_login_allowed(struct ratelimit *rl, h2o_req_t *req, const char *handle, size_t len,
-			     const char *client_ip)
+void ratelimit_login_check(struct ratelimit *rl, const char *handle, size_t len,
+			   const char *client_ip, struct ratelimit_verdict *out)
 {
+	*out = (struct ratelimit_verdict){0};
 	if (!rl->enabled)
-		return true;
+		return;
 	char pair[128 + CLIENT_IP_MAX];
 	size_t plen = handle_ip(pair, sizeof(pair), handle, len, client_ip);
 	struct limit_result r;
 	take(rl, BUDGET_LOGIN_HANDLE, pair, plen, 0, &r); /* look, do not take */
 	if (r.retry_after) {
-		set_headers(req, &r);
-		refuse(req, &r);
-		return false;
+		out->counted = true;
+		out->shown = r;
+		out->shown.allowed = false;
+		return;
 	}
 	uint32_t wait;
 	rl->limits->ops->backoff(rl->limits, &rl->rules[BUDGET_LOGIN_BACKOFF], handle, len, false,
 				 &wait);
 	if (!wait)
-		return true;
+		return;
 	struct limit_result seen;
 	rl->limits->ops->take(rl->limits, &rl->seen, pair, plen, 0, &seen);
 	if (seen.remaining >= 1) /* no failure from here: the owner's try */
-		return true;
-	r = (struct limit_result){.limit = rl->rules[BUDGET_LOGIN_BACKOFF].count,
-				  .reset = wait, .retry_after = wait};
-	refuse(req, &r);
-	return false;
+		return;
+	out->counted = true;
+	out->shown = (struct limit_result){.allowed = false,
+					   .limit = rl->rules[BUDGET_LOGIN_BACKOFF].count,
+					   .reset = wait, .retry_after = wait};
 }
 
 void ratelimit_login_failed(void *arg, const char *handle, const char *client_ip)

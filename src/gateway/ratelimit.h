@@ -79,11 +79,13 @@ bool ratelimit_apply(h2o_req_t *req, const struct ratelimit_verdict *v);
  * the payer's "requests" budget without taking from it. */
 void ratelimit_show(struct ratelimit *rl, h2o_req_t *req, const struct ratelimit_payer *who);
 
-/* Log-in by `handle` (folded to lower case) from `client_ip`: false after
- * sending 429 if that address spent its failures at that handle, or if
- * the handle's back-off runs and that address has failed there. */
-bool ratelimit_login_allowed(struct ratelimit *rl, h2o_req_t *req, const char *handle,
-			     size_t len, const char *client_ip);
+/* Log-in by `handle` (folded to lower case) from `client_ip`: a verdict
+ * for ratelimit_apply that sends 429 if that address spent its failures
+ * at that handle, or if the handle's back-off runs and that address has
+ * failed there; else one with nothing to say. Like ratelimit_charge, it
+ * may wait on the network: never on a loop with a shared adapter. */
+void ratelimit_login_check(struct ratelimit *rl, const char *handle, size_t len,
+			   const char *client_ip, struct ratelimit_verdict *out);
 
 /* Charges a failed log-in at `handle` from `client_ip`. Any thread; `arg`
  * is the struct ratelimit (the shape of the accounts service's hook). */
