@@ -166,8 +166,8 @@ run: deps
 
 test: deps
 	@$(MAKE) --no-print-directory $(BIN) $(UNIT_BINS)
-	@$(MAKE) --no-print-directory check-includes unit http http-offload http-pg http-redis crash crash-pg \
-		pg-failover cluster-test fuzz-replay s3-compat web-test mastodon-test
+	@$(MAKE) --no-print-directory check-includes unit http http-offload http-pg http-cluster http-redis \
+		crash crash-pg pg-failover cluster-test fuzz-replay s3-compat web-test mastodon-test
 
 # No include cycle in src/, and no lower layer including a higher one
 # (scripts/check-includes.py, docs/architecture.md).
@@ -194,9 +194,10 @@ http: $(BIN) $(GEN_BIN) $(S3_NPM)
 	CHIRP_BIN=$(CURDIR)/$(BIN) CHIRP_GEN=$(CURDIR)/$(GEN_BIN) $(PYTHON) -m pytest -q $(PYTEST_PAR) \
 		tests/http
 
-# The request-path tests in cluster mode: PostgreSQL and --redis (each
-# server a Redis database of its own; tests/http/chirp_client.py).
-REDIS_HTTP_TESTS := test_feed test_stream test_gateway test_tweets test_redis_nodes test_mastodon_streaming
+# Nodes on one Redis started by the test itself (PostgreSQL and --redis,
+# each server a Redis database of its own; tests/http/chirp_client.py):
+# what http-cluster, where every server is a cluster, does not run.
+REDIS_HTTP_TESTS := test_redis_nodes
 http-redis: $(BIN)
 	CHIRP_TEST_REDIS=1 CHIRP_TEST_STORE=postgres CHIRP_BIN=$(CURDIR)/$(BIN) \
 		$(PYTHON) -m pytest -q $(PYTEST_PAR) $(REDIS_HTTP_TESTS:%=tests/http/%.py)
@@ -266,10 +267,13 @@ cluster-stop:
 	$(PYTHON) tests/cluster/cluster.py stop $(CLUSTER_DIR)
 
 # The HTTP suite with every server a cluster: three nodes behind HAProxy
-# (tests/http/chirp_client.py, CHIRP_TEST_STORE=cluster). Not in `make
-# test`: a cluster per private server makes it several times slower.
+# on PostgreSQL, Redis and s3rver (tests/http/chirp_client.py,
+# CHIRP_TEST_STORE=cluster). What only one process has (its parser behind
+# HAProxy's, its log, its memory) is skipped, each test with its reason
+# (tests/http/cluster_skips.py).
 http-cluster: $(BIN) $(S3_NPM)
-	CHIRP_BIN=$(CURDIR)/$(BIN) CHIRP_TEST_STORE=cluster $(PYTHON) -m pytest -q tests/http
+	CHIRP_BIN=$(CURDIR)/$(BIN) CHIRP_TEST_STORE=cluster $(PYTHON) -m pytest -q $(PYTEST_PAR) \
+		tests/http
 
 # Three nodes behind HAProxy: failures, Redis going away, shared state
 # (tests/cluster/README.md).
