@@ -256,7 +256,6 @@ static uint64_t parse_id(const redisReply *e)
 /* Keeps the epoch RANGE_LUA answered with (its last element) for rt_epoch. */
 static void keep_range_epoch(const struct redis_timelines *t, const redisReply *rep)
 {
-	range_epoch.t = NULL;
 	if (rep->type != REDIS_REPLY_ARRAY || rep->elements == 0)
 		return;
 	const redisReply *e = rep->element[rep->elements - 1];
@@ -308,6 +307,7 @@ static int rt_range(struct timelines *tl, uint64_t key, const struct store_page 
 	redis_id20(max + 1, page->before);
 	redis_id20(min + 1, page->after);
 	*n = 0;
+	range_epoch.t = NULL; /* whatever the answer, no earlier range's epoch is used */
 	redisReply *rep = page->limit ? redis_commandf(t->redis,
 						       "EVAL %s 2 %s tl:epoch %s %s %u %d %" PRIu64,
 						       RANGE_LUA, k, max, min, page->limit,

@@ -17,7 +17,6 @@ own, `--trust-proxy 127.0.0.1` (HAProxy's address as chirp sees it), and
 
 import os
 import secrets
-import shutil
 import signal
 import socket
 import subprocess
