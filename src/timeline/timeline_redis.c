@@ -148,6 +148,8 @@ static void rt_close(struct timelines *tl)
 	struct redis_timelines *t = (struct redis_timelines *)tl;
 	if (!t)
 		return;
+	if (range_epoch.t == t) /* its memory may become another adapter's */
+		range_epoch.t = NULL;
 	free(t);
 }
 
