@@ -229,6 +229,9 @@ void api_login(struct ctx *c, const char *name, size_t len, const char *password
 
 /* Sends a JSON body built by the caller. */
 void api_send(struct ctx *c, int status, const struct strbuf *body);
+/* The same, handing the body's bytes to the response (no copy) when it
+ * goes to the HTTP client; `body` is then empty. */
+void api_send_take(struct ctx *c, int status, struct strbuf *body);
 
 /* ---- handlers, one file per resource ---- */
 void api_users_create(struct ctx *c);

@@ -27,6 +27,14 @@ void api_send(struct ctx *c, int status, const struct strbuf *body)
 		http_send_json(c->req, status, body);
 }
 
+void api_send_take(struct ctx *c, int status, struct strbuf *body)
+{
+	if (c->answer && (c->answer_errors || (status >= 200 && status < 300)))
+		c->answer(c, status, body);
+	else
+		http_send_json_take(c->req, status, body);
+}
+
 bool api_param_id(struct ctx *c, unsigned i, uint64_t *out)
 {
 	if (id_parse(c->m.params[i].s, c->m.params[i].len, out))

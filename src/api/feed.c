@@ -35,7 +35,7 @@ static void feed_finish(struct api_read *r, struct ctx *c)
 	 * its Link still leads below what it looked at. */
 	size_t n = f->n ? f->n : (f->oldest ? 1 : 0);
 	api_link(c, &f->page, n, f->newest ? f->newest : f->oldest, f->oldest);
-	api_send(c, 200, &f->body);
+	api_send_take(c, 200, &f->body);
 }
 
 static void feed_release(struct api_read *r)

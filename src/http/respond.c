@@ -69,6 +69,38 @@ void http_send_json(h2o_req_t *req, int status, const struct strbuf *body)
 	http_send(req, status, "application/json", body->data ? body->data : "", body->len);
 }
 
+/* A body handed to the request's pool: freed when the pool is cleared,
+ * after the response has been written. */
+struct taken_body {
+	char *data;
+};
+
+static void taken_body_dispose(void *p)
+{
+	free(((struct taken_body *)p)->data);
+}
+
+void http_send_json_take(h2o_req_t *req, int status, struct strbuf *body)
+{
+	/* h2o_send_inline, less its h2o_strdup: the generator has no callbacks
+	 * because the one buffer is sent as the final one. */
+	static h2o_generator_t generator = {NULL, NULL};
+	struct taken_body *t = h2o_mem_alloc_shared(&req->pool, sizeof(*t), taken_body_dispose);
+	size_t len;
+	t->data = strbuf_detach(body, &len);
+	req->res.status = status;
+	req->res.reason = reason(status);
+	h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL,
+		       H2O_STRLIT("application/json"));
+	req->res.content_length = len;
+	h2o_iovec_t buf = h2o_iovec_init(t->data, len);
+	h2o_start_response(req, &generator);
+	if (h2o_memis(req->input.method.base, req->input.method.len, H2O_STRLIT("HEAD")))
+		h2o_send(req, NULL, 0, H2O_SEND_STATE_FINAL);
+	else
+		h2o_send(req, &buf, 1, H2O_SEND_STATE_FINAL);
+}
+
 void http_send_error(h2o_req_t *req, int status, const char *code, const char *message)
 {
 	struct strbuf sb = STRBUF_INIT;

@@ -156,6 +156,81 @@ def test_becoming_a_celebrity_and_back_loses_nothing(api):
     eventually(lambda: feed_ids(api, reader)[:3] == [t3, t2, t1])
 
 
+def walk(api, user, limit):
+    """Every id of the user's feed, page by page through the Link header."""
+    seen, path = [], f"/v1/feed?limit={limit}"
+    for _ in range(50):
+        r = api.get(path, token=user.token)
+        assert r.status == 200, r
+        if not r.json:
+            return seen
+        seen += [t["id"] for t in r.json]
+        path = re.search(r'<([^>]*)>; rel="next"', r.header("Link")).group(1)
+    raise AssertionError("the walk did not end")
+
+
+def test_pages_of_several_celebrities_interleave_in_order(api):
+    """Two celebrities and an ordinary author, posting in turns: each page
+    (max_id pages of 2, crossing from one source to another) is the merge
+    of every list, newest first, each tweet once, and no page falls back
+    to the store (every list holds its part: at most CAP ids each)."""
+    c1, fans = make_celebrity(api, "m1")
+    c2, _ = make_celebrity(api, "m2")
+    plain = create_user(api, "mp")
+    reader = fans[0]
+    follow(api, reader, c2)
+    follow(api, reader, plain)
+    feed_ids(api, reader)                   # built now: later pushes fan out
+    posted = []
+    for i in range(3):
+        posted += [post(api, c1, f"c1 {i}"), post(api, plain, f"plain {i}"),
+                   post(api, c2, f"c2 {i}")]
+    expected = sorted(posted, key=int, reverse=True)
+    eventually(lambda: feed_ids(api, reader) == expected)
+    before = metric(api, "chirp_feed_store_pages_total")
+    assert walk(api, reader, 2) == expected
+    assert walk(api, reader, 4) == expected
+    assert metric(api, "chirp_feed_store_pages_total") == before
+    # A page that starts inside the merge: max_id is strictly older.
+    mid = expected[4]
+    assert feed_ids(api, reader, f"limit=3&max_id={mid}") == expected[5:8]
+
+
+def test_deleted_celebrity_tweet_leaves_merged_pages_at_once(api):
+    celeb, fans = make_celebrity(api, "dc")
+    reader = fans[0]
+    own = [post(api, reader, f"own {i}") for i in range(2)]
+    star = [post(api, celeb, f"star {i}") for i in range(3)]
+    expected = sorted(own + star, key=int, reverse=True)
+    assert feed_ids(api, reader) == expected
+    gone = star[1]
+    assert api.delete(f"/v1/tweets/{gone}", token=celeb.token).status == 204
+    # No waiting: the merged page is without it, and a page is still full.
+    rest = [t for t in expected if t != gone]
+    assert feed_ids(api, reader) == rest
+    assert feed_ids(api, reader, "limit=3") == rest[:3]
+    assert walk(api, reader, 2) == rest
+
+
+def test_celebrity_dropping_below_the_threshold_keeps_order_beside_another(api):
+    """One followed celebrity goes back below the threshold while another
+    stays: the tweets posted meanwhile (never fanned out) stay in the
+    reader's feed, in order, beside the other's."""
+    stay, fans = make_celebrity(api, "ks")
+    drop, drop_fans = make_celebrity(api, "kd")
+    reader = fans[0]
+    follow(api, reader, drop)
+    a = [post(api, drop, "while famous"), post(api, stay, "always famous")]
+    assert feed_ids(api, reader) == a[::-1]
+    for f in drop_fans[:2]:
+        unfollow(api, f, drop)              # back to THRESHOLD followers
+    assert api.get(f"/v1/users/{drop.id}").json["followers_count"] <= THRESHOLD
+    b = [post(api, drop, "ordinary now"), post(api, stay, "still famous")]
+    expected = (a + b)[::-1]
+    eventually(lambda: feed_ids(api, reader) == expected)
+    assert walk(api, reader, 1) == expected
+
+
 def test_paging_past_the_cap_reads_the_store(api):
     a, b = create_user(api, "ca"), create_user(api, "cb")
     follow(api, a, b)
