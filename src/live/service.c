@@ -87,7 +87,16 @@ struct live_loop {
 	h2o_loop_t *evloop;         /* known once the first session opens */
 	h2o_timeout_t heartbeat;    /* all sessions of the loop share the period */
 	h2o_linklist_t sessions;    /* open on this loop */
-	struct strbuf json;         /* one tweet's JSON on its way to a sink */
+	/* One tweet's JSON on its way to a sink, read from the tweet cache
+	 * once for every session of the loop that hands it on in the same
+	 * pass of the loop (json_at, h2o_now's ms): a post reaches many
+	 * streams of a loop back to back, and one read serves them all (as
+	 * if they had all read the cache at the first one's moment). A
+	 * delete of json_id handled here forgets it. */
+	struct strbuf json;
+	uint64_t json_id;           /* 0: json holds no tweet to reuse */
+	uint64_t json_at;
+	int json_rc;
 	bool draining;
 };
 
@@ -617,6 +626,8 @@ static void hand_on(struct live_session *s, uint64_t id, const char *json, size_
 
 static void send_delete(struct live_session *s, uint64_t id)
 {
+	if (s->ll->json_id == id)
+		s->ll->json_id = 0; /* the next session reads the cache again */
 	s->sink->deleted(s->arg, id);
 	atomic_fetch_add(&s->ll->svc->events, 1);
 }
@@ -978,9 +989,18 @@ static void read_start(struct live_session *s, struct live_read *r)
 static void send_tweet(struct live_session *s, uint32_t dest, uint64_t id)
 {
 	struct live_loop *ll = s->ll;
+	uint64_t now = h2o_now(ll->evloop);
 	int rc;
+	if (ll->json_id == id && ll->json_at == now) {
+		tweet_read(s, dest, id, ll->json_rc, &ll->json);
+		return;
+	}
+	ll->json_id = 0;
 	strbuf_reset(&ll->json);
 	if (feed_tweet_cached(ll->svc->feed, id, &ll->json, &rc)) {
+		ll->json_id = id;
+		ll->json_at = now;
+		ll->json_rc = rc;
 		tweet_read(s, dest, id, rc, &ll->json);
 		return;
 	}
@@ -1010,6 +1030,8 @@ static void handle_watch_event(struct live_session *s, uint32_t dest, const stru
 			send_tweet(s, dest, e->id);
 		return;
 	}
+	if (s->ll->json_id == e->id)
+		s->ll->json_id = 0;
 	for (size_t k = 0; k < LIVE_WATCH_MAX; k++) {
 		if (s->watches[k].key) {
 			s->sink->watch_deleted(s->arg, s->watches[k].key, e->id);
