@@ -304,7 +304,8 @@ static const struct config_flag flags[] = {
      .def = "half the cores", .def_fn = half_the_cores, .help = "threads for password hashing"},
     {"read-threads", NULL, FIELD(read_threads), &type_number, 1, 1024, .arg = "N",
      .def = "4 per core", .def_fn = four_per_core,
-     .help = "threads for store reads, when they may not run on a loop"},
+     .help = "threads for store reads, when they may not run on a loop; else for "
+	     "the reads that would hold one (a timeline rebuild)"},
 
     {.help = "Store"},
     {"data", "CHIRP_DATA", FIELD(data_dir), &type_string, .arg = "DIR", .def = "./data",

@@ -140,6 +140,7 @@ static void chirp_stop(struct chirp *ch)
 	accounts_free(app->accounts); /* finishes queued hashing */
 	search_service_free(app->search_service);
 	workpool_free(app->readers);
+	workpool_free(app->cold);
 	media_free(app->media); /* its workers write through the store */
 	if (app->store)
 		app->store->ops->close(app->store);
@@ -310,14 +311,15 @@ static int chirp_start(struct chirp *ch, const struct chirp_config *cfg, struct 
 	/* A store whose reads are network round trips is read on threads of
 	 * its own, never on an event loop (api_read); so are feeds and tweets
 	 * in cluster mode, whose timelines and cache are in Redis. */
-	if (!store_ops->reads_inline || cfg->offload_reads || clustered) {
-		struct workpool_hooks read_hooks = {
-			.init = store_reader_thread_init,
-			.deinit = store_reader_thread_deinit,
-			.arg = app->store,
-		};
+	struct workpool_hooks read_hooks = {
+		.init = store_reader_thread_init,
+		.deinit = store_reader_thread_deinit,
+		.arg = app->store,
+	};
+	if (!store_ops->reads_inline || cfg->offload_reads || clustered)
 		app->readers = workpool_new(cfg->read_threads, READ_QUEUE_MAX, &read_hooks);
-	}
+	else /* reads on the loops, but not a timeline rebuild (api_read) */
+		app->cold = workpool_new(cfg->read_threads, READ_QUEUE_MAX, &read_hooks);
 	struct live_options lopt = {
 		.readers = app->readers, /* the live feed's reads too (live/service.h) */
 		.max_streams = cfg->max_streams,

@@ -53,6 +53,7 @@ struct app {
 	struct feed *feed;        /* timelines, fanout, tweet cache */
 	struct search_service *search_service; /* search queries off the event loops */
 	struct workpool *readers;   /* store reads, when they may not run on a loop */
+	struct workpool *cold;      /* else the reads that would hold a loop (api_read) */
 	struct ratelimit *ratelimit; /* budgets over the limits port */
 	struct metrics *metrics;  /* per-route requests and latency */
 	struct accesslog *access; /* NULL: no access log */
@@ -125,12 +126,22 @@ struct ctx {
  * run at once, in the handler's own call; otherwise run() goes to a reader
  * thread and finish() comes back to the loop later (or not at all if the
  * client left; release() runs either way).
+ *
+ * On a loop, run() is told it may not block (may_block false). A read
+ * that meets slow work there (a timeline to rebuild from the store) sets
+ * `blocked` and returns; the read then moves to a worker of app->cold
+ * and run() is called again there, from the start, with may_block true,
+ * while the loop serves other requests. So run() must leave its struct
+ * ready to run again when it sets `blocked`.
  */
 struct api_read {
 	void (*run)(struct api_read *r, struct store_reader *db);
 	void (*finish)(struct api_read *r, struct ctx *c);
 	void (*release)(struct api_read *r); /* may be NULL */
+	bool may_block; /* for run(): false on a loop */
+	bool blocked;   /* by run(): do it again where it may block */
 	/* the machinery's own */
+	size_t size;
 	struct work work;
 	struct http_async *async;
 	struct ctx *ctx;  /* in the request's pool: only while the request lives */

@@ -255,6 +255,8 @@ void *api_read_new(struct ctx *c, size_t size)
 		r = h2o_mem_alloc_pool(&c->req->pool, size);
 		memset(r, 0, size);
 	}
+	r->size = size;
+	r->may_block = reads_offloaded(c->app) || !c->app->cold;
 	return r;
 }
 
@@ -300,20 +302,37 @@ static void read_run(struct work *w)
 	http_async_finish(r->async, read_finished, r);
 }
 
+/* A read that blocked on a loop, moved to the heap (it outlives the
+ * request if the client leaves) for a worker that may block. */
+static struct api_read *read_to_worker(struct api_read *r)
+{
+	struct api_read *h = xmalloc(r->size);
+	memcpy(h, r, r->size);
+	h->heap = true;
+	h->blocked = false;
+	h->may_block = true;
+	return h;
+}
+
 void api_read(struct ctx *c, struct api_read *r)
 {
+	struct workpool *pool = c->app->readers;
 	if (!reads_offloaded(c->app)) {
 		r->run(r, c->db);
-		r->finish(r, c);
-		read_release(r);
-		return;
+		if (!r->blocked) {
+			r->finish(r, c);
+			read_release(r);
+			return;
+		}
+		r = read_to_worker(r); /* the copy owns what run() left */
+		pool = c->app->cold;
 	}
 	r->ctx = c;
 	r->app = c->app;
 	r->work.fn = read_run;
 	r->async = http_async_begin(c->req);
 	c->async = true;
-	if (workpool_submit(c->app->readers, &r->work) != 0) {
+	if (workpool_submit(pool, &r->work) != 0) {
 		/* The pool is full: answer 503 now, on the loop. */
 		http_async_finish(r->async, read_refused, r);
 	}

@@ -20,8 +20,12 @@ struct feed_read {
 static void feed_run(struct api_read *r, struct store_reader *db)
 {
 	struct feed_read *f = (struct feed_read *)r;
-	f->rc = feed_home(f->feed, db, f->user_id, f->has_relations, &f->page, &f->body, &f->n, &f->newest,
-			  &f->oldest);
+	strbuf_reset(&f->body); /* a second run, after a blocked one */
+	f->n = 0;
+	f->newest = f->oldest = 0;
+	f->rc = feed_home(f->feed, db, f->user_id, f->has_relations, &f->page, r->may_block,
+			  &f->body, &f->n, &f->newest, &f->oldest);
+	r->blocked = f->rc == FEED_WOULD_BLOCK;
 }
 
 static void feed_finish(struct api_read *r, struct ctx *c)

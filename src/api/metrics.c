@@ -144,6 +144,10 @@ void api_metrics(struct ctx *c)
 	       "Timelines evicted to stay within memory.", fs.timelines.evictions);
 	metric(&sb, "chirp_timeline_rebuilds_total", "counter", "Timelines rebuilt from the store.",
 	       fs.rebuilds);
+	metric(&sb, "chirp_feed_reads_moved_off_loop_total", "counter",
+	       "Feed reads that found a timeline to rebuild (or a page past its cap) on an event "
+	       "loop and moved to a worker.",
+	       fs.deferred);
 	metric(&sb, "chirp_feed_store_pages_total", "counter",
 	       "Feed pages read from the store (past a timeline's cap).", fs.store_pages);
 	metric(&sb, "chirp_tweet_cache_entries", "gauge", "Tweets (and tombstones) in the JSON cache.",

@@ -46,6 +46,7 @@ struct feed {
 	struct pubsub *pubsub;          /* live events; NULL: none */
 	atomic_uint epoch;
 	atomic_uint_fast64_t rebuilds, store_pages;
+	atomic_uint_fast64_t deferred; /* reads that would have blocked (FEED_WOULD_BLOCK) */
 	atomic_uint_fast64_t live_upto; /* see feed_live_upto */
 };
 
@@ -462,8 +463,8 @@ static bool waited_for_other_build(struct timelines *tl, uint64_t key)
 /* Reads one page of the home timeline, rebuilding it when it is missing
  * or was built before the last celebrity change. */
 static int home_range(struct feed *f, struct store_reader *r, uint64_t user,
-		      const struct store_page *page, uint64_t *ids, size_t *n, bool *complete,
-		      struct home_meta **meta)
+		      const struct store_page *page, bool may_block, uint64_t *ids, size_t *n,
+		      bool *complete, struct home_meta **meta)
 {
 	bool waited = false;
 	for (int attempt = 0; attempt < 3; attempt++) {
@@ -478,6 +479,8 @@ static int home_range(struct feed *f, struct store_reader *r, uint64_t user,
 			}
 			free(m);
 		}
+		if (!may_block)
+			return FEED_WOULD_BLOCK;
 		if (!waited && (waited = waited_for_other_build(f->home, user)))
 			continue;
 		int rc = build_home(f, r, user);
@@ -488,13 +491,16 @@ static int home_range(struct feed *f, struct store_reader *r, uint64_t user,
 }
 
 static int authored_range(struct feed *f, struct store_reader *r, uint64_t author,
-			  const struct store_page *page, uint64_t *ids, size_t *n, bool *complete)
+			  const struct store_page *page, bool may_block, uint64_t *ids, size_t *n,
+			  bool *complete)
 {
 	bool waited = false;
 	for (int attempt = 0; attempt < 3; attempt++) {
 		if (f->authored->ops->range(f->authored, author, page, ids, n, complete, NULL, NULL) ==
 		    TIMELINE_OK)
 			return STORE_OK;
+		if (!may_block)
+			return FEED_WOULD_BLOCK;
 		if (!waited && (waited = waited_for_other_build(f->authored, author)))
 			continue;
 		int rc = build_authored(f, r, author);
@@ -566,17 +572,19 @@ static bool timelines_up(struct timelines *tl)
  * The ids of one page: the home slice merged with each followed
  * celebrity's slice. Every source answers for the same window, so the
  * page is their union cut to the limit. Falls back to the store when a
- * source cannot answer for the whole window (past a cap).
+ * source cannot answer for the whole window (past a cap). Unless
+ * may_block, a list to rebuild or a page to read from the store is not:
+ * the answer is FEED_WOULD_BLOCK (feed.h).
  */
 static int page_ids(struct feed *f, struct store_reader *r, uint64_t user,
-		    const struct store_page *page, uint64_t *out, size_t *n)
+		    const struct store_page *page, bool may_block, uint64_t *out, size_t *n)
 {
 	size_t lim = page->limit;
 	struct home_meta *meta = NULL;
 	bool complete = true;
 	int rc = STORE_OK;
 	if (timelines_up(f->home)) {
-		rc = home_range(f, r, user, page, out, n, &complete, &meta);
+		rc = home_range(f, r, user, page, may_block, out, n, &complete, &meta);
 	} else {
 		complete = false; /* unreachable (Redis down): the store answers, slower */
 	}
@@ -589,8 +597,8 @@ static int page_ids(struct feed *f, struct store_reader *r, uint64_t user,
 		memcpy(src[0].ids, out, *n * sizeof(uint64_t));
 		src[0].len = *n;
 		for (size_t i = 1; rc == STORE_OK && complete && i < k; i++)
-			rc = authored_range(f, r, meta->celebs[i - 1], page, src[i].ids, &src[i].len,
-					    &complete);
+			rc = authored_range(f, r, meta->celebs[i - 1], page, may_block, src[i].ids,
+					    &src[i].len, &complete);
 		if (rc == STORE_OK && complete)
 			*n = merge_slices(src, k, page->oldest_first, lim, out);
 		free(src);
@@ -600,6 +608,10 @@ static int page_ids(struct feed *f, struct store_reader *r, uint64_t user,
 		rc = STORE_OK; /* the lists went down meanwhile: the store answers */
 		complete = false;
 	}
+	if (rc == STORE_OK && !complete && !may_block)
+		rc = FEED_WOULD_BLOCK;
+	if (rc == FEED_WOULD_BLOCK)
+		atomic_fetch_add(&f->deferred, 1);
 	if (rc == STORE_OK && !complete) {
 		/* Past the cap of some list: the store has the whole truth. */
 		struct tweet *t = xmalloc(lim * sizeof(*t));
@@ -920,6 +932,7 @@ struct home_source {
 	struct store_reader *r;
 	uint64_t user;
 	struct store_page page;
+	bool may_block;
 	bool started;
 };
 
@@ -931,7 +944,7 @@ static int home_next(void *arg, size_t want, uint64_t *ids, size_t *n)
 		return STORE_OK;
 	h->started = true;
 	h->page.limit = (unsigned)want;
-	int rc = page_ids(h->f, h->r, h->user, &h->page, ids, n);
+	int rc = page_ids(h->f, h->r, h->user, &h->page, h->may_block, ids, n);
 	if (rc == STORE_OK && *n)
 		h->page.before = ids[*n - 1];
 	return rc;
@@ -946,10 +959,11 @@ static void home_gone(void *arg, uint64_t id)
 }
 
 int feed_home(struct feed *f, struct store_reader *r, uint64_t user_id, bool has_relations,
-	      const struct store_page *page, struct strbuf *out, size_t *n, uint64_t *newest,
-	      uint64_t *oldest)
+	      const struct store_page *page, bool may_block, struct strbuf *out, size_t *n,
+	      uint64_t *newest, uint64_t *oldest)
 {
-	struct home_source h = {.f = f, .r = r, .user = user_id, .page = *page};
+	struct home_source h = {.f = f, .r = r, .user = user_id, .page = *page,
+				.may_block = may_block};
 	/* The reader's own tweets are in their feed already: not again as
 	 * someone's retweet. */
 	struct feed_id_source src = {.next = home_next, .gone = home_gone, .arg = &h,
@@ -1028,6 +1042,7 @@ void feed_stats(struct feed *f, struct feed_stats *out)
 	out->fanout_capacity = f->opt.fanout_queue;
 	out->rebuilds = atomic_load(&f->rebuilds);
 	out->store_pages = atomic_load(&f->store_pages);
+	out->deferred = atomic_load(&f->deferred);
 }
 
 /* ---- live streams ------------------------------------------------------------ */
@@ -1035,7 +1050,7 @@ void feed_stats(struct feed *f, struct feed_stats *out)
 int feed_home_ids(struct feed *f, struct store_reader *r, uint64_t user_id,
 		  const struct store_page *page, uint64_t *out, size_t *n)
 {
-	return page_ids(f, r, user_id, page, out, n);
+	return page_ids(f, r, user_id, page, true, out, n);
 }
 
 int feed_celebrities(struct feed *f, struct store_reader *r, uint64_t user_id, uint64_t **ids,

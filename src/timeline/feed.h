@@ -67,7 +67,14 @@ struct feed_stats {
 	size_t fanout_depth, fanout_capacity;
 	uint64_t rebuilds;
 	uint64_t store_pages; /* pages read from the store (past the cap) */
+	uint64_t deferred;    /* reads that answered FEED_WOULD_BLOCK */
 };
+
+/* A read told it may not block (an event loop's) met work that would:
+ * a timeline to rebuild from the store, or a page past a timeline's cap.
+ * Nothing was answered; the caller runs the read again where it may
+ * block (api_read moves it to a worker). Never a store code. */
+#define FEED_WOULD_BLOCK (-100)
 
 struct feed;
 
@@ -110,11 +117,13 @@ void feed_on_notified(struct feed *f, uint64_t user);
  * every tweet looked at was left out: the feed goes on below it. Deleted
  * and hidden tweets are skipped and the page is filled from further down.
  * has_relations is the reader's struct session.has_relations: false skips
- * the read of whom the reader blocks and mutes.
+ * the read of whom the reader blocks and mutes. Unless may_block, a page
+ * that needs a timeline rebuilt or the store paged answers
+ * FEED_WOULD_BLOCK instead, with `out` to be discarded.
  */
 int feed_home(struct feed *f, struct store_reader *r, uint64_t user_id, bool has_relations,
-	      const struct store_page *page, struct strbuf *out, size_t *n, uint64_t *newest,
-	      uint64_t *oldest);
+	      const struct store_page *page, bool may_block, struct strbuf *out, size_t *n,
+	      uint64_t *newest, uint64_t *oldest);
 
 /*
  * Reader state. Every Tweet is the shared JSON of the tweet cache with the

@@ -47,6 +47,7 @@ SKIPS = {
     "test_security.py::test_metrics_want_the_token_of_the_token_file": DATA_DIR,
     "test_feed_scale.py::test_idle_timeline_is_dropped_and_rebuilt": MEMORY,
     "test_feed_scale.py::test_restart_loses_no_tweets_and_rebuilds_timelines": MEMORY,
+    "test_feed_scale.py::test_a_rebuild_moves_off_the_loop_and_a_warm_read_stays": MEMORY,
     "test_redis_nodes.py": OWN_NODES,
 }
 

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from chirp_client import create_user, start_server
+from chirp_client import TEST_STORE, create_user, start_server
 from metrics_scrape import get_metrics
 
 THRESHOLD = 3   # --celebrity-threshold: more followers than this: celebrity
@@ -302,5 +302,68 @@ def test_restart_loses_no_tweets_and_rebuilds_timelines(tmp_path):
         api = srv.client()
         assert feed_ids(api, a) == ids[::-1]
         assert metric(api, "chirp_timeline_rebuilds_total") >= 1
+    finally:
+        assert srv.stop() == 0, srv.log_tail()
+
+
+def reads_on_the_loop(srv):
+    """Whether srv reads its store on the event loops (embedded SQLite,
+    not --offload-reads): only then can a read move off a loop."""
+    return TEST_STORE == "sqlite" and "--offload-reads" not in srv.extra_args
+
+
+def test_a_rebuild_moves_off_the_loop_and_a_warm_read_stays(tmp_path):
+    """A feed read on an event loop that finds its timeline gone (here: a
+    restart) is answered by a worker, which rebuilds it; the next read is
+    answered on the loop from the rebuilt timeline. Both pages are whole."""
+    srv = start_server(tmp_path, "cold")
+    api = srv.client()
+    a, b, c = create_user(api, "ka"), create_user(api, "kb"), create_user(api, "kc")
+    follow(api, a, b)
+    follow(api, a, c)
+    ids = [post(api, u, f"cold {i}") for i in range(4) for u in (b, c)]
+    srv.kill9()
+    srv.start()
+    try:
+        api = srv.client()
+        moved = "chirp_feed_reads_moved_off_loop_total"
+        assert metric(api, moved) == 0
+        want = sorted(ids, key=int, reverse=True)
+        assert feed_ids(api, a) == want                       # rebuilt on a worker
+        assert feed_ids(api, a, "limit=3") == want[:3]        # from memory
+        r = api.get(f"/v1/feed?limit=3&max_id={want[2]}", token=a.token)
+        assert [t["id"] for t in r.json] == want[3:6]
+        on_loop = reads_on_the_loop(srv)
+        assert metric(api, moved) == (1 if on_loop else 0)
+        assert metric(api, "chirp_timeline_rebuilds_total") == 1
+    finally:
+        assert srv.stop() == 0, srv.log_tail()
+
+
+def test_pages_past_the_cap_move_off_the_loop_and_stay_whole(tmp_path):
+    """A page below a timeline's cap is read from the store, on a worker
+    when reads run on the loop: paging the whole feed gives every tweet
+    once, in order, as it does from memory."""
+    srv = start_server(tmp_path, "deep", "--timeline-cap", str(CAP))
+    try:
+        api = srv.client()
+        a, b = create_user(api, "da"), create_user(api, "db")
+        follow(api, a, b)
+        feed_ids(api, a)
+        posted = [post(api, b, f"deep {i}") for i in range(3 * CAP)]
+        expected = sorted(posted, key=int, reverse=True)
+        eventually(lambda: feed_ids(api, a, "limit=1") == expected[:1])
+        moved = metric(api, "chirp_feed_reads_moved_off_loop_total")
+        seen, path = [], "/v1/feed?limit=4"
+        for _ in range(20):
+            r = api.get(path, token=a.token)
+            assert r.status == 200
+            if not r.json:
+                break
+            seen += [t["id"] for t in r.json]
+            path = re.search(r'<([^>]*)>; rel="next"', r.header("Link")).group(1)
+        assert seen == expected
+        after = metric(api, "chirp_feed_reads_moved_off_loop_total")
+        assert (after > moved) == reads_on_the_loop(srv)
     finally:
         assert srv.stop() == 0, srv.log_tail()
