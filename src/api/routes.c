@@ -499,7 +499,14 @@ static void dispatch(struct ctx *c)
 	}
 	if (flags & API_IDEMPOTENT)
 		g->idem = idempotency_parse(req, &g->key);
+	/* On a loop, the gateway's reads and the handler's (the token's
+	 * session, the page, the reader's likes) are one read transaction. */
+	const struct store_ops *ops = c->db ? c->db->ops : NULL;
+	if (ops && ops->read_begin)
+		ops->read_begin(c->db);
 	api_read(c, &g->r);
+	if (ops && ops->read_end)
+		ops->read_end(c->db);
 }
 
 void api_handle(void *thread_data, h2o_req_t *req)

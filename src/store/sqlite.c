@@ -441,6 +441,8 @@ enum read_stmt {
 	R_CREDENTIALS_BY_EMAIL,
 	R_USER_EMAIL,
 	R_MARKERS,
+	R_BEGIN,
+	R_COMMIT,
 	R_COUNT
 };
 
@@ -546,6 +548,8 @@ static const char *const read_sql[R_COUNT] = {
 	[R_USER_EMAIL] = "SELECT coalesce(email, '') FROM users WHERE id = ?1",
 	[R_MARKERS] = "SELECT timeline, last_read_id, version, updated_ms FROM markers"
 		      " WHERE user_id = ?1",
+	[R_BEGIN] = "BEGIN",
+	[R_COMMIT] = "COMMIT",
 };
 
 enum write_stmt {
@@ -903,6 +907,32 @@ static void sqlite_reader_free(struct store_reader *base)
 		sqlite3_finalize(r->st[i]);
 	sqlite3_close(r->db);
 	free(r);
+}
+
+/* A request's reads on a loop as one read transaction: SQLite takes the
+ * WAL read lock (an fcntl on the -shm file, and an fstat) once for all of
+ * them, not once per statement, and they see one snapshot. BEGIN is
+ * deferred: nothing is locked until the first read. */
+static void run_control(struct sqlite_reader *r, enum read_stmt which)
+{
+	sqlite3_stmt *st = reader_stmt(r, which);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		log_error("sqlite: %s: %s", read_sql[which], sqlite3_errmsg(r->db));
+	sqlite3_reset(st);
+}
+
+static void sqlite_read_begin(struct store_reader *base)
+{
+	struct sqlite_reader *r = (struct sqlite_reader *)base;
+	if (sqlite3_get_autocommit(r->db))
+		run_control(r, R_BEGIN);
+}
+
+static void sqlite_read_end(struct store_reader *base)
+{
+	struct sqlite_reader *r = (struct sqlite_reader *)base;
+	if (!sqlite3_get_autocommit(r->db))
+		run_control(r, R_COMMIT);
 }
 
 static int get_user(struct sqlite_reader *r, enum read_stmt which, struct user *out,
@@ -2868,6 +2898,8 @@ const struct store_ops store_sqlite_ops = {
 	.close = sqlite_close,
 	.reader_new = sqlite_reader_new,
 	.reader_free = sqlite_reader_free,
+	.read_begin = sqlite_read_begin,
+	.read_end = sqlite_read_end,
 	.user_get = sqlite_user_get,
 	.user_get_by_handle = sqlite_user_get_by_handle,
 	.user_credentials = sqlite_user_credentials,

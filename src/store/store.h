@@ -361,6 +361,12 @@ struct store_ops {
 	void (*close)(struct store *s);
 	struct store_reader *(*reader_new)(struct store *s);
 	void (*reader_free)(struct store_reader *r);
+	/* Optional (NULL: each read stands alone). The reads between
+	 * read_begin and read_end see one snapshot: a request's reads on an
+	 * event loop, which end before the loop goes on (SQLite takes its
+	 * WAL read lock once for them all). */
+	void (*read_begin)(struct store_reader *r);
+	void (*read_end)(struct store_reader *r);
 
 	int (*user_get)(struct store_reader *r, uint64_t id, struct user *out);
 	int (*user_get_by_handle)(struct store_reader *r, const char *handle, struct user *out);

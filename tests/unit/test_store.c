@@ -290,6 +290,29 @@ static void test_users(void **state)
 	assert_int_equal(e->r->ops->user_credentials(e->r, "nobody", &u, hash), STORE_NOT_FOUND);
 }
 
+/* A read scope (store_ops.read_begin/read_end, where the adapter has
+ * one) sees one snapshot: a user made meanwhile appears after it ends. */
+static void test_read_scope_sees_one_snapshot(void **state)
+{
+	struct env *e = *state;
+	if (!e->r->ops->read_begin) {
+		skip();
+		return;
+	}
+	uint64_t alice = make_user(e, "alice", STORE_OK);
+	struct user u;
+	e->r->ops->read_begin(e->r);
+	assert_int_equal(e->r->ops->user_get(e->r, alice, &u), STORE_OK);
+	uint64_t bob = make_user(e, "bob", STORE_OK);
+	assert_int_equal(e->r->ops->user_get(e->r, bob, &u), STORE_NOT_FOUND);
+	e->r->ops->read_begin(e->r); /* already open: the same scope */
+	assert_int_equal(e->r->ops->user_get_by_handle(e->r, "bob", &u), STORE_NOT_FOUND);
+	e->r->ops->read_end(e->r);
+	assert_int_equal(e->r->ops->user_get(e->r, bob, &u), STORE_OK);
+	e->r->ops->read_end(e->r); /* none open: nothing to end */
+	assert_int_equal(e->r->ops->user_get_by_handle(e->r, "bob", &u), STORE_OK);
+}
+
 /* A session of `user` for the token hash of all bytes `fill`, last used
  * at `used_ms`; returns its id. */
 static uint64_t make_session(struct env *e, uint64_t user, uint8_t fill, uint64_t used_ms)
@@ -2155,6 +2178,7 @@ static void test_pg_commit_sequence_follows_commits(void **state)
 
 #define PORT_TESTS                                                                                 \
 	cmocka_unit_test_setup_teardown(test_users, setup, teardown),                              \
+	    cmocka_unit_test_setup_teardown(test_read_scope_sees_one_snapshot, setup, teardown),   \
 	    cmocka_unit_test_setup_teardown(test_sessions, setup, teardown),                       \
 	    cmocka_unit_test_setup_teardown(test_session_management, setup, teardown),             \
 	    cmocka_unit_test_setup_teardown(test_password_change, setup, teardown),                \
