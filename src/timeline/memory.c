@@ -24,7 +24,8 @@
 
 struct list {
 	struct idmap_node node; /* key: the user (or author) id */
-	struct lru_node lru;    /* by last read */
+	struct lru_node lru;    /* by last read, give or take a second chance */
+	bool referenced;        /* read since eviction last passed it */
 	uint64_t *ids;          /* newest first */
 	uint32_t len, alloc;
 	bool complete;  /* built from the store */
@@ -97,10 +98,21 @@ static void list_free(struct shard *s, struct list *l)
 	free(l);
 }
 
+/* Evicts by CLOCK (second chance), never `keep`: a read only marks its
+ * list (mem_range), and a marked list met at the old end is spared once,
+ * unmarked and moved to the new end. As in tweet_cache_memory.c: a page
+ * with celebrities reads ~28 lists, and moving each in the list on every
+ * read cost its neighbours' cache lines. */
 static void evict_to_budget(struct mem_timelines *m, struct shard *s, const struct list *keep)
 {
 	struct list *l;
-	while (s->bytes > m->shard_budget && (l = oldest(s)) && l != keep) {
+	while (s->bytes > m->shard_budget && (l = oldest(s)) &&
+	       !(l == keep && s->lru.oldest == s->lru.newest)) {
+		if (l == keep || l->referenced) {
+			l->referenced = false;
+			lru_touch(&s->lru, &l->lru);
+			continue;
+		}
 		list_free(s, l);
 		s->evictions++;
 	}
@@ -241,6 +253,7 @@ static void mem_begin_build(struct timelines *t, uint64_t key)
 		 * it counts as just read. */
 		l->complete = false;
 		l->last_read_ms = now_ms();
+		l->referenced = true; /* as a read would */
 		lru_touch(&s->lru, &l->lru);
 	} else {
 		l = xcalloc(1, sizeof(*l));
@@ -302,7 +315,7 @@ static int mem_range(struct timelines *t, uint64_t key, const struct store_page 
 	s->hits++;
 	if (now)
 		l->last_read_ms = now;
-	lru_touch(&s->lru, &l->lru);
+	l->referenced = true;
 
 	/* The window is [first, end): ids below `before` and above `after`. */
 	uint32_t first = first_below(l, page->before);

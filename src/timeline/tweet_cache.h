@@ -19,7 +19,7 @@
  * found" anyway.
  *
  * The cache is derived data and may forget anything at any time (the
- * memory adapter evicts the least recently read to stay under its byte
+ * memory adapter evicts entries not read lately to stay under its byte
  * budget); the store stays the truth. Every op may be called from any
  * thread.
  */
