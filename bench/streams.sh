@@ -4,15 +4,17 @@
 # while wrk reads feeds, against the same wrk run without streams.
 #
 # Steps: generate the small preset's data once (chirp-gen; reused from
-# bench/work/small when it is there), start chirp `--threads 1` with the
-# connection and stream caps raised, run wrk on GET /v1/feed alone (the
+# bench/work/small when it is there), start chirp (THREADS event loops,
+# one per core by default, so the streams spread over them as SO_REUSEPORT
+# hands out the connections) with the connection and stream caps raised, run wrk on GET /v1/feed alone (the
 # baseline), then open the streams with bench/chirp-streams (one epoll
 # thread; 5 streams per token, the default per-user cap), note chirp's
 # resident memory before and after, and run the same wrk while
 # chirp-streams posts tweets and times their arrival at every stream.
 #
 # Environment: STREAMS (10000), BENCH_DURATION (s per wrk run, 10),
-# BENCH_CONNECTIONS (64), POSTS (20, one every 250 ms).
+# BENCH_CONNECTIONS (64), POSTS (20, one every 250 ms), THREADS (chirp's
+# --threads; its default, one per core, when unset).
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -21,6 +23,7 @@ streams=${STREAMS:-10000}
 duration=${BENCH_DURATION:-10}
 connections=${BENCH_CONNECTIONS:-64}
 posts=${POSTS:-20}
+threads=${THREADS:-$(nproc)}
 work=$root/bench/work/small
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
 run_dir=$root/bench/work/streams-$stamp
@@ -56,7 +59,7 @@ fi
 cp "$work/seed/chirp.db" "$work/seed/tokens.txt" "$run_dir/"
 
 port=$(free_port)
-"$chirp_bin" serve --listen "127.0.0.1:$port" --data "$run_dir" --threads 1 --no-rate-limits \
+"$chirp_bin" serve --listen "127.0.0.1:$port" --data "$run_dir" --threads "$threads" --no-rate-limits \
 	--access-log off --max-connections $((streams + 2000)) --max-streams $((streams + 1000)) \
 	>>"$logs/chirp.log" 2>&1 &
 chirp_pid=$!
@@ -106,7 +109,7 @@ per_stream=$(calc "($rss_after - $rss_before) * 1024 / $streams" %.0f)
 out "## Live feed: $streams streams, $(date -u +%Y-%m-%d)"
 out ""
 out "- machine: $(nproc) cores, $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo), $(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)"
-out "- chirp \`--threads 1\`, small preset data ($users users, $tokens tokens), wrk \`-t1 -c$connections -d${duration}s\` on GET /v1/feed?limit=20; wrk, chirp and chirp-streams share the cores"
+out "- chirp \`--threads $threads\`, small preset data ($users users, $tokens tokens), wrk \`-t1 -c$connections -d${duration}s\` on GET /v1/feed?limit=20; wrk, chirp and chirp-streams share the cores"
 out "- streams open (chirp_streams_open): $open"
 out "- chirp resident memory: $((rss_before / 1024)) MiB before the streams, $((rss_after / 1024)) MiB with them: **$per_stream bytes per stream**"
 out "- delivery ($posts tweets, each to every stream; from the post's 201 to the event): p50 $(kv "$result" p50_ms) ms, p99 $(kv "$result" p99_ms) ms, max $(kv "$result" max_ms) ms, events missing $(kv "$result" missing); from the POST's send: p50 $(kv "$result" p50_from_send_ms) ms, p99 $(kv "$result" p99_from_send_ms) ms"
