@@ -4,10 +4,12 @@ request-path tests against such a server; this checks that the flag really
 makes the pool, so that run cannot pass on inline reads by mistake."""
 
 import os
+import re
 
 import pytest
 
 from chirp_client import ON_POSTGRES, create_user, start_server
+from metrics_scrape import get_metrics
 
 
 def _work_threads(pid):
@@ -18,6 +20,11 @@ def _work_threads(pid):
     return names.count("chirp-work")
 
 
+def _moved_off_loop(client):
+    text = get_metrics(client).body.decode()
+    return int(re.search(r"^chirp_feed_reads_moved_off_loop_total (\d+)$", text, re.M).group(1))
+
+
 def test_offload_reads_starts_the_reader_pool_and_serves(tmp_path):
     if "--offload-reads" in os.environ.get("CHIRP_SERVE_ARGS", ""):
         return  # both servers would offload: nothing to compare
@@ -26,13 +33,23 @@ def test_offload_reads_starts_the_reader_pool_and_serves(tmp_path):
     inline = start_server(tmp_path, "inline", "--read-threads", "3")
     pooled = start_server(tmp_path, "pooled", "--offload-reads", "--read-threads", "3")
     try:
-        assert _work_threads(pooled.proc.pid) == _work_threads(inline.proc.pid) + 3
+        # Both have a pool of 3: the flag's for every read, the inline
+        # server's for the reads that would hold a loop (a rebuild).
+        assert _work_threads(pooled.proc.pid) == _work_threads(inline.proc.pid)
+        assert _work_threads(pooled.proc.pid) >= 3
         c = pooled.client()
         u = create_user(c)
         r = c.get(f"/v1/users/by-handle/{u.handle}")
         assert r.status == 200 and r.json["handle"] == u.handle, r
         r = c.get("/v1/feed", token=u.token)
         assert r.status == 200, r
+        # A first feed read rebuilds the timeline: the inline server moves
+        # it off its loop, the pooled one ran it on the pool already.
+        assert _moved_off_loop(c) == 0
+        ci = inline.client()
+        v = create_user(ci)
+        assert ci.get("/v1/feed", token=v.token).status == 200
+        assert _moved_off_loop(ci) == 1
     finally:
         inline.stop()
         pooled.stop()
