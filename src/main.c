@@ -30,6 +30,7 @@
 #include "search/service.h"
 #include "store/store.h"
 #include "timeline/feed.h"
+#include "timeline/live_upto_redis.h"
 #include "util/log.h"
 #include "util/workpool.h"
 
@@ -209,7 +210,13 @@ static int chirp_start(struct chirp *ch, const struct chirp_config *cfg, struct 
 				      .gap_msg = resync,
 				      .gap_len = live_encode(&resync_event, resync),
 				      .lost_msg = lost,
-				      .lost_len = live_encode(&lost_event, lost)};
+				      .lost_len = live_encode(&lost_event, lost),
+				      /* Tweets go out in id order across nodes, as
+				       * far as the shared watermark can tell. */
+				      .order_key = live_order_key,
+				      .order_bound = live_upto_redis_bound,
+				      .order_arg = app->redis,
+				      .order_hold_ms = LIVE_UPTO_WAIT_MS};
 	const struct pubsub_ops *bus_ops = clustered ? &pubsub_redis_ops : &pubsub_memory_ops;
 	if (!(ch->bus = bus_ops->open(&popt, failing(err, "pubsub"))))
 		return -1;

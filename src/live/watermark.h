@@ -7,16 +7,15 @@
  *
  * The rules. Live events need not arrive in id order: one node's fanout
  * thread publishes in commit order, but two nodes posting at once may
- * publish in either order (docs/architecture.md, "Live order across
- * nodes"). So the session remembers what it passed on instead of trusting
- * the order: `recent` holds the ids above `floor` it passed on, and a
- * tweet is passed on once, if it is above the floor and not in `recent`.
- * U, read from feed_live_upto (timeline/feed.h; in cluster mode
- * feed_live_upto_shared, the same promise for every node's tweets) after
- * the session subscribed, promises that every tweet below U is in the
- * timelines and tweet U is there or still to come live (a tweet whose id
- * was made but not yet recorded anywhere comes live later, whatever its
- * id). So:
+ * publish in either order; the cluster's bus puts them back in id order
+ * as far as the shared watermark sees, which is not always
+ * (docs/architecture.md, "Live order across nodes"). So the session
+ * remembers what it passed on instead of trusting the order: `recent` holds the ids above `floor`
+ * it passed on, and a tweet is passed on once, if it is above the floor and not in `recent`. U,
+ * read from feed_live_upto (timeline/feed.h; in cluster mode feed_live_upto_shared, the same
+ * promise for every node's tweets) after the session subscribed, promises that every tweet below U
+ * is in the timelines and tweet U is there or still to come live (a tweet whose id was made but not
+ * yet recorded anywhere comes live later, whatever its id). So:
  *   - the floor is the start: the resume point (Last-Event-ID), or U for a
  *     session that starts with what comes next; it rises only when
  *     `recent` is full (its smallest id makes room and becomes the floor,

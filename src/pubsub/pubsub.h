@@ -19,7 +19,9 @@
  *     own thread in memory.c; a reader thread in a networked adapter),
  *     possibly on several threads at once. It must be quick, must copy what
  *     it keeps, and must not call back into the pubsub.
- *   - Messages one publisher sends to one channel arrive in the order sent.
+ *   - Messages one publisher sends to one channel arrive in the order sent,
+ *     except that a networked adapter asked to order (pubsub_options.order_*)
+ *     may hold a message with an order key back past later ones.
  *   - Once unsubscribe returns, the handler of that subscription is not
  *     running and never runs again, so its `arg` may be freed.
  *   - Delivery is at most once: a subscriber that is not subscribed when a
@@ -29,6 +31,7 @@
 #define CHIRP_PUBSUB_PUBSUB_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct strbuf;
 struct redis;
@@ -52,6 +55,19 @@ struct pubsub_options {
 	 * its streams with a hint to reconnect); NULL: nothing. Copied. */
 	const char *lost_msg;
 	size_t lost_len;
+	/* Order across publishers (NULL: none; the memory bus, with one
+	 * process's publishers, ignores it). order_key gives a message's
+	 * place, 0 for none (delivered as it comes); a message with a place
+	 * is held until order_bound(order_arg, &b), called on the adapter's
+	 * thread after the message came, sets b at or above it (every place
+	 * below b was published before the call), then delivered in place
+	 * order; or after order_hold_ms, whatever the bound. The live feed's
+	 * places are tweet ids (docs/architecture.md, "Live order across
+	 * nodes"). */
+	uint64_t (*order_key)(const void *msg, size_t len);
+	int (*order_bound)(void *order_arg, uint64_t *bound);
+	void *order_arg;
+	unsigned order_hold_ms;
 };
 
 struct pubsub;

@@ -20,6 +20,16 @@
  * (the live feed's "l": streams end with a hint to reconnect), and when
  * it is back, the gap message (the live feed's
  * "r": catch up from the timelines and the store), which fills the gap.
+ *
+ * Order across publishers (pubsub_options.order_*, the live feed's
+ * tweets): a message with a place above what is known published is held
+ * back. The thread asks for the bound (order_bound, a Redis call), then
+ * sends PING on its subscription: every message published before the
+ * bound was read comes before the pong, so once the pong is in, the held
+ * messages the bound lets go are delivered, in place order. While any
+ * are held it asks again every ASK_EVERY_MS; a message held order_hold_ms
+ * goes out whatever the bound (with the held ones below it, so still in
+ * order); one at or below the last bound goes out at once.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -33,10 +43,22 @@
 #include "redis/redis.h"
 #include "util/log.h"
 #include "util/strbuf.h"
+#include "util/timeutil.h"
 
 #define BUCKETS 4096
 #define RETRY_MIN_MS 100
 #define RETRY_MAX_MS 2000
+#define ASK_EVERY_MS 2 /* between two asks for the bound while messages are held */
+#define HELD_MAX 65536 /* held at once; past it, messages go out as they come */
+
+/* A message held back for order. */
+struct held {
+	uint64_t key;
+	uint64_t until_ms; /* delivered then, whatever the bound */
+	size_t len;
+	char *msg; /* after the channel's NUL */
+	char channel[];
+};
 
 /* A channel with local subscribers, or one the thread must still
  * unsubscribe. Owned by the table; freed by the thread. */
@@ -69,6 +91,17 @@ struct redis_bus {
 	char *lost_msg; /* pubsub_options.lost_msg */
 	size_t lost_len;
 	pthread_t thread;
+	/* Order (pubsub_options.order_*); the state is the thread's alone. */
+	uint64_t (*order_key)(const void *msg, size_t len);
+	int (*order_bound)(void *arg, uint64_t *bound);
+	void *order_arg;
+	unsigned hold_ms;
+	struct held **held; /* by place, then arrival */
+	size_t nheld, held_cap;
+	uint64_t bound; /* places up to this go out at once */
+	bool asking;    /* a PING is out; its pong confirms `asked` */
+	uint64_t asked;
+	uint64_t next_ask_ms;
 };
 
 static uint64_t hash_name(const char *s)
@@ -174,25 +207,112 @@ static void resubscribe_all(struct redis_bus *b, redisContext *conn, bool gap)
 		tell_all(b, b->gap_msg, b->gap_len);
 }
 
-/* The connection broke: close it, count it, and tell every subscriber. */
+static void hold(struct redis_bus *b, uint64_t key, const char *channel, const char *msg,
+		 size_t len)
+{
+	if (b->nheld == b->held_cap) {
+		b->held_cap = b->held_cap ? 2 * b->held_cap : 64;
+		b->held = xrealloc(b->held, b->held_cap * sizeof(*b->held));
+	}
+	size_t clen = strlen(channel) + 1;
+	struct held *h = xmalloc(sizeof(*h) + clen + len);
+	h->key = key;
+	h->until_ms = time_now_ms() + b->hold_ms;
+	h->len = len;
+	memcpy(h->channel, channel, clen);
+	h->msg = h->channel + clen;
+	memcpy(h->msg, msg, len);
+	size_t at = b->nheld;
+	while (at > 0 && b->held[at - 1]->key > key)
+		at--;
+	memmove(&b->held[at + 1], &b->held[at], (b->nheld - at) * sizeof(*b->held));
+	b->held[at] = h;
+	b->nheld++;
+}
+
+/* Delivers the held messages that may go (`all`: every one): those the
+ * bound lets go, and each one held long enough together with those below
+ * it, so what goes out is still in place order. */
+static void release(struct redis_bus *b, bool all)
+{
+	uint64_t now = time_now_ms();
+	size_t go = 0; /* held[0, go) go out */
+	for (size_t i = 0; i < b->nheld; i++)
+		if (all || b->held[i]->key <= b->bound || b->held[i]->until_ms <= now)
+			go = i + 1;
+	for (size_t i = 0; i < go; i++) {
+		struct held *h = b->held[i];
+		b->local->ops->publish(b->local, h->channel, h->msg, h->len);
+		free(h);
+	}
+	memmove(b->held, b->held + go, (b->nheld - go) * sizeof(*b->held));
+	b->nheld -= go;
+}
+
+/* Reads the bound and sends the PING whose pong confirms it. -1 if the
+ * connection failed. */
+static int ask(struct redis_bus *b, redisContext *conn)
+{
+	/* Not known (Redis is not answering; no tweet recorded): what is
+	 * held goes, and what comes next is held again. */
+	uint64_t bound, held_top = b->held[b->nheld - 1]->key;
+	if (b->order_bound(b->order_arg, &bound) != 0 || bound == UINT64_MAX)
+		bound = held_top;
+	if (redisAppendCommand(conn, "PING") != REDIS_OK)
+		return -1;
+	int done = 0;
+	while (!done)
+		if (redisBufferWrite(conn, &done) != REDIS_OK)
+			return -1;
+	b->asking = true;
+	b->asked = bound;
+	return 0;
+}
+
+/* The connection broke: close it, count it, and tell every subscriber
+ * (after what was held back). */
 static void lost(struct redis_bus *b, redisContext **conn)
 {
 	redisFree(*conn);
 	*conn = NULL;
 	redis_note(b->redis, false, 0);
+	b->asking = false;
+	release(b, true);
 	tell_all(b, b->lost_msg, b->lost_len);
+}
+
+static bool is_pong(const redisReply *rep)
+{
+	if (rep->type == REDIS_REPLY_STATUS) /* RESP3 */
+		return strcmp(rep->str, "PONG") == 0;
+	return rep->type == REDIS_REPLY_ARRAY && rep->elements == 2 &&
+	       rep->element[0]->type == REDIS_REPLY_STRING &&
+	       strcmp(rep->element[0]->str, "pong") == 0;
 }
 
 static void deliver(struct redis_bus *b, const redisReply *rep)
 {
+	if (is_pong(rep) && b->asking) {
+		/* Every message published before the bound was read is in. */
+		b->asking = false;
+		b->bound = b->asked;
+		release(b, false);
+		b->next_ask_ms = time_now_ms() + ASK_EVERY_MS;
+		return;
+	}
 	if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 3 ||
 	    rep->element[0]->type != REDIS_REPLY_STRING ||
 	    strcmp(rep->element[0]->str, "message") != 0 ||
 	    rep->element[1]->type != REDIS_REPLY_STRING ||
 	    rep->element[2]->type != REDIS_REPLY_STRING)
 		return; /* a (un)subscribe confirmation */
-	b->local->ops->publish(b->local, rep->element[1]->str, rep->element[2]->str,
-			       rep->element[2]->len);
+	const char *channel = rep->element[1]->str, *msg = rep->element[2]->str;
+	size_t len = rep->element[2]->len;
+	uint64_t key = b->order_key ? b->order_key(msg, len) : 0;
+	if (key > b->bound && b->nheld < HELD_MAX)
+		hold(b, key, channel, msg, len);
+	else
+		b->local->ops->publish(b->local, channel, msg, len);
 }
 
 /* Reads what arrived and delivers its messages; -1 if the connection
@@ -233,9 +353,14 @@ static void *subscriber(void *arg)
 			lost(b, &conn);
 			broke = true;
 		}
+		if (conn && b->nheld && !b->asking && time_now_ms() >= b->next_ask_ms &&
+		    ask(b, conn) != 0) {
+			lost(b, &conn);
+			broke = true;
+		}
 		struct pollfd fds[2] = {{.fd = b->wake[0], .events = POLLIN},
 					{.fd = conn ? conn->fd : -1, .events = POLLIN}};
-		int n = poll(fds, 2, conn ? 1000 : (int)retry_ms);
+		int n = poll(fds, 2, !conn ? (int)retry_ms : b->nheld ? ASK_EVERY_MS : 1000);
 		if (!conn && retry_ms < RETRY_MAX_MS)
 			retry_ms *= 2;
 		if (n > 0 && (fds[0].revents & POLLIN)) {
@@ -249,7 +374,10 @@ static void *subscriber(void *arg)
 			lost(b, &conn);
 			broke = true;
 		}
+		if (b->nheld)
+			release(b, false); /* those held long enough */
 	}
+	release(b, true);
 	if (conn)
 		redisFree(conn);
 	return NULL;
@@ -276,6 +404,12 @@ static struct pubsub *rb_open(const struct pubsub_options *opt, struct strbuf *e
 	b->gap_len = opt->gap_len;
 	b->lost_msg = copy(opt->lost_msg, opt->lost_len);
 	b->lost_len = opt->lost_len;
+	b->order_key = opt->order_key;
+	b->order_bound = opt->order_bound;
+	b->order_arg = opt->order_arg;
+	b->hold_ms = opt->order_hold_ms;
+	if (!b->order_bound)
+		b->order_key = NULL;
 	if (!(b->local = pubsub_memory_ops.open(opt, err)))
 		goto fail;
 	if (pipe2(b->wake, O_NONBLOCK | O_CLOEXEC) != 0) {
@@ -315,6 +449,7 @@ static void rb_close(struct pubsub *ps)
 	close(b->wake[1]);
 	pthread_mutex_destroy(&b->lock);
 	b->local->ops->close(b->local);
+	free(b->held);
 	free(b->gap_msg);
 	free(b->lost_msg);
 	free(b);

@@ -92,3 +92,9 @@ bool live_decode(const void *msg, size_t len, struct live_event *out)
 	out->kind = m[0] == 't' ? LIVE_TWEET : LIVE_DELETE;
 	return id_parse(m + 2, len - 2, &out->id);
 }
+
+uint64_t live_order_key(const void *msg, size_t len)
+{
+	struct live_event e;
+	return live_decode(msg, len, &e) && e.kind == LIVE_TWEET ? e.id : 0;
+}

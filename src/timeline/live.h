@@ -79,4 +79,9 @@ size_t live_encode(const struct live_event *e, char *buf);
 /* Reads a message; false if it is not one this version writes. */
 bool live_decode(const void *msg, size_t len, struct live_event *out);
 
+/* A message's place in the order a cluster's bus delivers tweets in
+ * (pubsub_options.order_key): a tweet's id; 0 for every other message,
+ * which goes out as it comes. */
+uint64_t live_order_key(const void *msg, size_t len);
+
 #endif

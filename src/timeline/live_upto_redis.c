@@ -47,6 +47,18 @@ static const char READ_LUA[] =
 	"end\n"
 	"return {upto, 0}\n";
 
+/* KEYS: pending, upto. Returns the smallest id pending within its
+ * deadline, else the watermark, else ''. */
+static const char BOUND_LUA[] =
+    "local t = redis.call('TIME')\n"
+    "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
+    "local low = false\n"
+    "for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. now, '+inf')) do\n"
+    "  if not low or id < low then low = id end\n"
+    "end\n"
+    "if low then return low end\n"
+    "return redis.call('GET', KEYS[2]) or ''\n";
+
 int live_upto_redis_queued(struct redis *r, uint64_t id)
 {
 	char id20[21];
@@ -107,4 +119,16 @@ int live_upto_redis_read(struct redis *r, uint64_t seed, uint64_t *upto)
 	}
 	*upto = strtoull(upto20, NULL, 10);
 	return pending ? 1 : 0;
+}
+
+int live_upto_redis_bound(void *redis, uint64_t *bound)
+{
+	redisReply *rep =
+	    redis_commandf(redis, "EVAL %s 2 %s %s", BOUND_LUA, PENDING_KEY, UPTO_KEY);
+	bool ok = rep && rep->type == REDIS_REPLY_STRING && (rep->len == 20 || rep->len == 0);
+	if (ok)
+		*bound = rep->len ? strtoull(rep->str, NULL, 10) : UINT64_MAX;
+	if (rep)
+		freeReplyObject(rep);
+	return ok ? 0 : -1;
 }

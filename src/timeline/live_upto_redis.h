@@ -63,4 +63,12 @@ void live_upto_redis_done(struct redis *r, uint64_t id);
  * the clock for its own watermark when it starts. */
 int live_upto_redis_read(struct redis *r, uint64_t seed, uint64_t *upto);
 
+/* How far live tweets are known published, for the bus that holds them
+ * back until they can go out in id order (pubsub_options.order_bound):
+ * *bound is the smallest tweet still pending (every recorded tweet below
+ * it is fanned out and published), or, with none pending, "live:upto"
+ * (UINT64_MAX if it is gone). 0, or -1 if Redis did not answer. `redis`
+ * is the struct redis. */
+int live_upto_redis_bound(void *redis, uint64_t *bound);
+
 #endif

@@ -33,6 +33,7 @@
 #include "live/user_slots_redis.h"
 #include "pubsub/pubsub.h"
 #include "redis/redis.h"
+#include "timeline/live.h"
 #include "timeline/live_upto_redis.h"
 #include "timeline/timeline.h"
 #include "timeline/tweet_cache.h"
@@ -531,6 +532,70 @@ static void test_pubsub_across_nodes_once(void **state)
 	redis_close(r2);
 }
 
+static int wait_count(struct inbox *in, int want)
+{
+	for (int i = 0; i < 200 && inbox_count(in) < want; i++)
+		sleep_ms(5);
+	return inbox_count(in);
+}
+
+/* Node 2 publishes tweet 200 while node 1 still fans out tweet 100: a
+ * stream on node 3 gets 100 first all the same (a reader that drops
+ * after 200 must not resume past a 100 it never got). Other messages are
+ * not held; a tweet held too long goes out anyway. */
+static void test_pubsub_tweets_in_id_order_across_nodes(void **state)
+{
+	(void)state;
+	struct redis *n1 = fresh_node(), *n2 = node(server_url), *n3 = node(server_url);
+	struct pubsub_options opt = {.redis = n3,
+				     .order_key = live_order_key,
+				     .order_bound = live_upto_redis_bound,
+				     .order_arg = n3,
+				     .order_hold_ms = 400};
+	struct strbuf err = STRBUF_INIT;
+	struct pubsub *ps = pubsub_redis_ops.open(&opt, &err), *pub1 = bus_on(n1),
+		      *pub2 = bus_on(n2);
+	assert_non_null(ps);
+	struct inbox in = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	struct pubsub_sub *s = ps->ops->subscribe(ps, "feed:1", on_message, &in);
+	assert_true(publish_until_seen(pub1, "feed:1", &in) >= 1); /* "t 1": nothing pending */
+	int at = inbox_count(&in);
+
+	assert_int_equal(live_upto_redis_queued(n1, 100), 0);
+	assert_int_equal(live_upto_redis_queued(n2, 200), 0);
+	assert_int_equal(pub2->ops->publish(pub2, "feed:1", "t 200", 5), 0);
+	assert_int_equal(pub2->ops->publish(pub2, "feed:1", "d 7", 3), 0);
+	live_upto_redis_done(n2, 200);
+	assert_int_equal(wait_count(&in, at + 1), at + 1);
+	sleep_ms(100);
+	assert_int_equal(inbox_count(&in), at + 1); /* 200 waits for 100 */
+	assert_string_equal(in.got[at], "feed:1=d 7");
+	assert_int_equal(pub1->ops->publish(pub1, "feed:1", "t 100", 5), 0);
+	live_upto_redis_done(n1, 100);
+	assert_int_equal(wait_count(&in, at + 3), at + 3);
+	assert_string_equal(in.got[at + 1], "feed:1=t 100");
+	assert_string_equal(in.got[at + 2], "feed:1=t 200");
+
+	/* A fanout that never ends holds the others up for the hold time. */
+	assert_int_equal(live_upto_redis_queued(n1, 300), 0);
+	assert_int_equal(live_upto_redis_queued(n2, 400), 0);
+	uint64_t t0 = time_now_ms();
+	assert_int_equal(pub2->ops->publish(pub2, "feed:1", "t 400", 5), 0);
+	live_upto_redis_done(n2, 400);
+	assert_int_equal(wait_count(&in, at + 4), at + 4);
+	assert_true(time_now_ms() - t0 >= 350);
+	assert_string_equal(in.got[at + 3], "feed:1=t 400");
+	live_upto_redis_done(n1, 300);
+
+	ps->ops->unsubscribe(ps, s);
+	ps->ops->close(ps);
+	pub1->ops->close(pub1);
+	pub2->ops->close(pub2);
+	redis_close(n1);
+	redis_close(n2);
+	redis_close(n3);
+}
+
 /* ---- the breaker, with a server of the test's own ---- */
 
 static pid_t own_server;
@@ -743,6 +808,7 @@ int main(void)
 	    cmocka_unit_test(test_limit_of_ten_shared_by_three_nodes),
 	    cmocka_unit_test(test_backoff_shared),
 	    cmocka_unit_test(test_pubsub_across_nodes_once),
+	    cmocka_unit_test(test_pubsub_tweets_in_id_order_across_nodes),
 	    cmocka_unit_test(test_breaker_opens_and_closes),
 	    cmocka_unit_test(test_pubsub_gap_after_reconnect),
 	    cmocka_unit_test(test_tombstone_written_once_redis_is_back),
