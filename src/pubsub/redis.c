@@ -240,6 +240,8 @@ static void release(struct redis_bus *b, bool all)
 	for (size_t i = 0; i < b->nheld; i++)
 		if (all || b->held[i]->key <= b->bound || b->held[i]->until_ms <= now)
 			go = i + 1;
+	if (go == 0)
+		return; /* also: nothing held yet, so no array to move */
 	for (size_t i = 0; i < go; i++) {
 		struct held *h = b->held[i];
 		b->local->ops->publish(b->local, h->channel, h->msg, h->len);
