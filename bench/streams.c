@@ -19,6 +19,18 @@
  *
  * Delays are from the 201 to the event (negative when the event beat the
  * 201: fanout runs before the author is answered), and from the send.
+ *
+ *   chirp-streams --floor N [--bytes B]
+ *
+ * measures what no server can go below on this machine: N loopback TCP
+ * connections, one B-byte message (800: a tweet event) written to each in
+ * turn on one thread, then read from each (epoll), five rounds. It prints
+ *
+ *   FLOOR_RESULT streams=N bytes=B write_ms=.. read_ms=..
+ *
+ * with the fastest round's time to write all N and to read all N: one
+ * post's delivery to N streams costs at least write_ms of the server's
+ * cores and read_ms of the clients'.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -189,9 +201,70 @@ static double pct(const double *v, size_t n, double p)
 	return n ? v[(size_t)(p * (double)(n - 1))] : 0;
 }
 
+/* The loopback floor (see the top): a listener, n connected pairs, then
+ * rounds of one message to every writer and one read from every reader. */
+static int floor_main(size_t n, size_t bytes)
+{
+	int lfd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in sa = {.sin_family = AF_INET};
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	socklen_t salen = sizeof(sa);
+	if (lfd < 0 || bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) != 0 || listen(lfd, 4096) != 0 ||
+	    getsockname(lfd, (struct sockaddr *)&sa, &salen) != 0)
+		fail("listen");
+	port = ntohs(sa.sin_port);
+	int *wfd = calloc(n, sizeof(*wfd)), *rfd = calloc(n, sizeof(*rfd));
+	char *msg = malloc(bytes), buf[4096];
+	if (!wfd || !rfd || !msg)
+		fail("malloc");
+	memset(msg, 'x', bytes);
+	int ep = epoll_create1(0);
+	for (size_t i = 0; i < n; i++) {
+		rfd[i] = dial(true); /* the client's end */
+		wfd[i] = accept4(lfd, NULL, NULL, SOCK_NONBLOCK); /* the server's */
+		if (wfd[i] < 0)
+			fail("accept");
+		int one = 1;
+		setsockopt(wfd[i], IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		fcntl(rfd[i], F_SETFL, O_NONBLOCK);
+		struct epoll_event ev = {.events = EPOLLIN, .data.u64 = i};
+		if (epoll_ctl(ep, EPOLL_CTL_ADD, rfd[i], &ev) != 0)
+			fail("epoll_ctl");
+	}
+	double best_w = 1e9, best_r = 1e9;
+	struct epoll_event evs[256];
+	for (int round = 0; round < 5; round++) {
+		double t0 = now();
+		for (size_t i = 0; i < n; i++)
+			if (write(wfd[i], msg, bytes) != (ssize_t)bytes)
+				fail("write");
+		double t1 = now();
+		size_t got = 0;
+		while (got < n * bytes) {
+			int k = epoll_wait(ep, evs, 256, 1000);
+			if (k <= 0)
+				fail("epoll_wait");
+			for (int e = 0; e < k; e++) {
+				ssize_t r = read(rfd[evs[e].data.u64], buf, sizeof(buf));
+				if (r > 0)
+					got += (size_t)r;
+			}
+		}
+		double t2 = now();
+		if (t1 - t0 < best_w)
+			best_w = t1 - t0;
+		if (t2 - t1 < best_r)
+			best_r = t2 - t1;
+	}
+	printf("FLOOR_RESULT streams=%zu bytes=%zu write_ms=%.2f read_ms=%.2f\n", n, bytes,
+	       best_w * 1e3, best_r * 1e3);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *tokens_file = NULL;
+	size_t floor_n = 0, floor_bytes = 800;
 	size_t nstreams = 0, nposts = 20;
 	unsigned interval_ms = 250, settle_ms = 1000, timeout_s = 120;
 	for (int i = 1; i + 1 < argc; i += 2) {
@@ -202,16 +275,21 @@ int main(int argc, char **argv)
 		else if (!strcmp(argv[i], "--interval-ms")) interval_ms = (unsigned)atoi(argv[i + 1]);
 		else if (!strcmp(argv[i], "--settle-ms")) settle_ms = (unsigned)atoi(argv[i + 1]);
 		else if (!strcmp(argv[i], "--timeout-s")) timeout_s = (unsigned)atoi(argv[i + 1]);
-	}
-	if (!port || !tokens_file || !nstreams || nposts > MAX_POSTS) {
-		fprintf(stderr, "usage: chirp-streams --port P --tokens FILE --streams N [--posts M<=%d]"
-				" [--interval-ms I] [--settle-ms S] [--timeout-s T]\n", MAX_POSTS);
-		return 2;
+		else if (!strcmp(argv[i], "--floor")) floor_n = (size_t)atol(argv[i + 1]);
+		else if (!strcmp(argv[i], "--bytes")) floor_bytes = (size_t)atol(argv[i + 1]);
 	}
 	struct rlimit rl;
 	getrlimit(RLIMIT_NOFILE, &rl);
 	rl.rlim_cur = rl.rlim_max;
 	setrlimit(RLIMIT_NOFILE, &rl);
+	if (floor_n && floor_bytes && floor_bytes <= 4096)
+		return floor_main(floor_n, floor_bytes);
+	if (!port || !tokens_file || !nstreams || nposts > MAX_POSTS) {
+		fprintf(stderr, "usage: chirp-streams --port P --tokens FILE --streams N [--posts M<=%d]"
+				" [--interval-ms I] [--settle-ms S] [--timeout-s T]\n"
+				"       chirp-streams --floor N [--bytes B<=4096]\n", MAX_POSTS);
+		return 2;
+	}
 
 	/* The readers' tokens. */
 	FILE *f = fopen(tokens_file, "r");

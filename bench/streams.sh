@@ -4,7 +4,8 @@
 # while wrk reads feeds, against the same wrk run without streams.
 #
 # Steps: generate the small preset's data once (chirp-gen; reused from
-# bench/work/small when it is there), start chirp (THREADS event loops,
+# bench/work/small when it is there), measure the loopback floor (what
+# writing one event to every stream costs the kernel alone), start chirp (THREADS event loops,
 # one per core by default, so the streams spread over them as SO_REUSEPORT
 # hands out the connections) with the connection and stream caps raised, run wrk on GET /v1/feed alone (the
 # baseline), then open the streams with bench/chirp-streams (one epoll
@@ -57,6 +58,13 @@ if [[ ! -f $work/seed/.complete || $(<"$work/seed/.complete") != "$params" ]]; t
 	mv "$work/seed.tmp" "$work/seed"
 fi
 cp "$work/seed/chirp.db" "$work/seed/tokens.txt" "$run_dir/"
+
+# The kernel's share, before chirp runs: one event-sized message written to
+# each of $streams loopback connections, and read back (chirp-streams
+# --floor). A post's delivery costs chirp at least the writes.
+log "measuring the loopback floor ($streams connections)"
+floor=$("$client_bin" --floor "$streams" 2>&1 | grep '^FLOOR_RESULT ') ||
+	die "chirp-streams --floor failed"
 
 port=$(free_port)
 "$chirp_bin" serve --listen "127.0.0.1:$port" --data "$run_dir" --threads "$threads" --no-rate-limits \
@@ -111,6 +119,7 @@ out ""
 out "- machine: $(nproc) cores, $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo), $(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)"
 out "- chirp \`--threads $threads\`, small preset data ($users users, $tokens tokens), wrk \`-t1 -c$connections -d${duration}s\` on GET /v1/feed?limit=20; wrk, chirp and chirp-streams share the cores"
 out "- streams open (chirp_streams_open): $open"
+out "- the loopback floor, before chirp started: one $(kv "$floor" bytes)-byte message written to each of $streams connections takes **$(kv "$floor" write_ms) ms** of one core, reading them $(kv "$floor" read_ms) ms (fastest of 5 rounds, nothing else running): a post's events cost chirp at least the first, spread over its $threads loops, and the client the second"
 out "- chirp resident memory: $((rss_before / 1024)) MiB before the streams, $((rss_after / 1024)) MiB with them: **$per_stream bytes per stream**"
 out "- delivery ($posts tweets, each to every stream; from the post's 201 to the event): p50 $(kv "$result" p50_ms) ms, p99 $(kv "$result" p99_ms) ms, max $(kv "$result" max_ms) ms, events missing $(kv "$result" missing); from the POST's send: p50 $(kv "$result" p50_from_send_ms) ms, p99 $(kv "$result" p99_from_send_ms) ms"
 out "- feed reads: $rps_alone req/s (p99 $p99_alone ms) without streams; $rps_streams req/s (p99 $p99_streams ms) with them: $(calc "$rps_streams / $rps_alone" %.2f)x"
