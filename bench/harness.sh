@@ -34,14 +34,7 @@ ensure_tools() {
 	command -v wrk >/dev/null || missing+=(wrk)
 	command -v nginx >/dev/null || [[ -x /usr/sbin/nginx ]] || missing+=(nginx-light)
 	command -v curl >/dev/null || missing+=(curl)
-	if ((${#missing[@]})); then
-		log "installing ${missing[*]}"
-		local sudo=()
-		[[ $(id -u) -eq 0 ]] || sudo=(sudo)
-		"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-		"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
-			apt-get install -y -qq --no-install-recommends "${missing[@]}"
-	fi
+	((${#missing[@]} == 0)) || apt_install "${missing[@]}"
 	nginx_bin=$(command -v nginx || echo /usr/sbin/nginx)
 	[[ -x $chirp_bin ]] || die "no chirp binary at $chirp_bin: run \`make bench\` (or \`make chirp\`)"
 	[[ -x $gen_bin ]] || die "no generator at $gen_bin: run \`make bench\` (or \`make bench-tools\`)"

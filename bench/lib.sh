@@ -3,6 +3,16 @@
 # Sourced, not run; expects $python and $report to be set by the caller.
 # shellcheck shell=bash disable=SC2154,SC2034
 
+# Installs Debian packages (as root, or through sudo).
+apt_install() {
+	log "installing $*"
+	local sudo=()
+	[[ $(id -u) -eq 0 ]] || sudo=(sudo)
+	"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+	"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
+		apt-get install -y -qq --no-install-recommends "$@"
+}
+
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() {
 	log "error: $*"

@@ -28,7 +28,8 @@
  *
  *   FLOOR_RESULT streams=N bytes=B write_ms=.. read_ms=..
  *
- * with the fastest round's time to write all N and to read all N: one
+ * with the fastest round's time to write all N and to read all N (N is
+ * lowered to what the open-files limit allows for both ends): one
  * post's delivery to N streams costs at least write_ms of the server's
  * cores and read_ms of the clients'.
  */
@@ -282,8 +283,12 @@ int main(int argc, char **argv)
 	getrlimit(RLIMIT_NOFILE, &rl);
 	rl.rlim_cur = rl.rlim_max;
 	setrlimit(RLIMIT_NOFILE, &rl);
-	if (floor_n && floor_bytes && floor_bytes <= 4096)
-		return floor_main(floor_n, floor_bytes);
+	if (floor_n && floor_bytes && floor_bytes <= 4096) {
+		/* Both ends are ours here: as many pairs as the limit allows
+		 * (the result line says how many). */
+		size_t room = rl.rlim_cur > 128 ? (size_t)(rl.rlim_cur - 64) / 2 : 32;
+		return floor_main(floor_n < room ? floor_n : room, floor_bytes);
+	}
 	if (!port || !tokens_file || !nstreams || nposts > MAX_POSTS) {
 		fprintf(stderr, "usage: chirp-streams --port P --tokens FILE --streams N [--posts M<=%d]"
 				" [--interval-ms I] [--settle-ms S] [--timeout-s T]\n"

@@ -34,6 +34,7 @@ mkdir -p "$logs" "$root/bench/results"
 # shellcheck source=bench/lib.sh
 source "$root/bench/lib.sh"
 preset_sizes small
+command -v wrk >/dev/null || apt_install wrk
 seed=1
 chirp_bin=$root/chirp
 gen_bin=$root/build/release/bench/chirp-gen
@@ -119,7 +120,10 @@ out ""
 out "- machine: $(nproc) cores, $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo), $(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)"
 out "- chirp \`--threads $threads\`, small preset data ($users users, $tokens tokens), wrk \`-t1 -c$connections -d${duration}s\` on GET /v1/feed?limit=20; wrk, chirp and chirp-streams share the cores"
 out "- streams open (chirp_streams_open): $open"
-out "- the loopback floor, before chirp started: one $(kv "$floor" bytes)-byte message written to each of $streams connections takes **$(kv "$floor" write_ms) ms** of one core, reading them $(kv "$floor" read_ms) ms (fastest of 5 rounds, nothing else running): a post's events cost chirp at least the first, spread over its $threads loops, and the client the second"
+floor_n=$(kv "$floor" streams)
+floor_w=$(calc "$(kv "$floor" write_ms) * $streams / $floor_n" %.1f)
+floor_r=$(calc "$(kv "$floor" read_ms) * $streams / $floor_n" %.1f)
+out "- the loopback floor, before chirp started: one $(kv "$floor" bytes)-byte message written to each of $floor_n connections (the open-files limit's share; scaled to $streams) takes **$floor_w ms** of one core, reading them $floor_r ms (fastest of 5 rounds, nothing else running): a post's events cost chirp at least the first, spread over its $threads loops, and the client the second"
 out "- chirp resident memory: $((rss_before / 1024)) MiB before the streams, $((rss_after / 1024)) MiB with them: **$per_stream bytes per stream**"
 out "- delivery ($posts tweets, each to every stream; from the post's 201 to the event): p50 $(kv "$result" p50_ms) ms, p99 $(kv "$result" p99_ms) ms, max $(kv "$result" max_ms) ms, events missing $(kv "$result" missing); from the POST's send: p50 $(kv "$result" p50_from_send_ms) ms, p99 $(kv "$result" p99_from_send_ms) ms"
 out "- feed reads: $rps_alone req/s (p99 $p99_alone ms) without streams; $rps_streams req/s (p99 $p99_streams ms) with them: $(calc "$rps_streams / $rps_alone" %.2f)x"
