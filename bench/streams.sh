@@ -5,10 +5,10 @@
 #
 # Steps: generate the small preset's data once (chirp-gen; reused from
 # bench/work/small when it is there), measure the loopback floor (what
-# writing one event to every stream costs the kernel alone), start chirp (THREADS event loops,
-# one per core by default, so the streams spread over them as SO_REUSEPORT
-# hands out the connections) with the connection and stream caps raised, run wrk on GET /v1/feed alone (the
-# baseline), then open the streams with bench/chirp-streams (one epoll
+# writing one event to every stream costs the kernel alone), start chirp
+# (THREADS event loops, one per core by default, so the streams spread over
+# them as SO_REUSEPORT hands out the connections) with the connection and
+# stream caps raised, run wrk on GET /v1/feed alone (the baseline), then open the streams with bench/chirp-streams (one epoll
 # thread; 5 streams per token, the default per-user cap), note chirp's
 # resident memory before and after, and run the same wrk while
 # chirp-streams posts tweets and times their arrival at every stream.
@@ -64,7 +64,7 @@ cp "$work/seed/chirp.db" "$work/seed/tokens.txt" "$run_dir/"
 # each of $streams loopback connections, and read back (chirp-streams
 # --floor). A post's delivery costs chirp at least the writes.
 log "measuring the loopback floor ($streams connections)"
-floor=$("$client_bin" --floor "$streams" 2>&1 | grep '^FLOOR_RESULT ') ||
+floor=$("$client_bin" --floor "$streams" | grep '^FLOOR_RESULT ') ||
 	die "chirp-streams --floor failed"
 
 port=$(free_port)
