@@ -8,8 +8,9 @@
 # writing one event to every stream costs the kernel alone), start chirp
 # (THREADS event loops, one per core by default, so the streams spread over
 # them as SO_REUSEPORT hands out the connections) with the connection and
-# stream caps raised, run wrk on GET /v1/feed alone (the baseline), then open the streams with bench/chirp-streams (one epoll
-# thread; 5 streams per token, the default per-user cap), note chirp's
+# stream caps raised, run wrk on GET /v1/feed alone (the baseline), then
+# open the streams with bench/chirp-streams (one epoll thread; 5 streams per
+# token, the default per-user cap), note chirp's
 # resident memory before and after, and run the same wrk while
 # chirp-streams posts tweets and times their arrival at every stream.
 #
