@@ -32,6 +32,7 @@ SKIPS = {
     "test_gateway.py::test_duration_histogram_per_route": ONE_PROCESS,
     "test_gateway.py::test_commit_batch_histogram_and_queues": ONE_PROCESS,
     "test_gateway.py::test_feed_and_tweet_cache_counters_move": ONE_PROCESS,
+    "test_gateway.py::test_process_metrics_match_proc": ONE_PROCESS,
     "test_gateway.py::test_full_write_queue_makes_readyz_503_and_then_clears": ONE_PROCESS,
     "test_gateway.py::test_read_timeout_closes_slow_clients": ONE_PROCESS,
     "test_gateway.py::test_connections_past_the_bound_get_a_fast_503": ONE_PROCESS,
