@@ -214,21 +214,5 @@ fetch_metrics() { metrics_text=$(scrape_metrics "$chirp_port" "$chirp_data" --ma
 metric() { awk -v n="$1" '$1 == n { print $2; exit }' <<<"$metrics_text"; }
 or_na() { if [[ -n $1 ]]; then printf '%s' "$1"; else printf 'n/a'; fi; }
 
-# Waits (up to 30 min) until the search index holds $1 tweets: a fresh copy
-# of the seed has no index, and chirp builds it in the background at start,
-# which would steal CPU from any measurement. Sets index_ms.
-index_ms=''
-wait_index() {
-	local want=$1 n t0 deadline=$((SECONDS + 1800))
-	t0=$(now_ms)
-	log "waiting for the search index to hold $want tweets"
-	while :; do
-		fetch_metrics
-		n=$(metric chirp_search_tweets_indexed_total)
-		[[ -n $n ]] || die "no chirp_search_tweets_indexed_total in /metrics"
-		((n >= want)) && break
-		((SECONDS < deadline)) || die "the search index held $n of $want tweets after 30 min"
-		sleep 0.5
-	done
-	index_ms=$(($(now_ms) - t0))
-}
+# Waits until the search index holds $1 tweets (lib.sh: wait_index_of).
+wait_index() { wait_index_of "$chirp_port" "$chirp_data" "$1"; }

@@ -38,6 +38,25 @@ scrape_metrics() {
 	curl -fs "$@" -H "Authorization: Bearer $(head -n1 "$data/metrics.token" 2>/dev/null)" \
 		"http://127.0.0.1:$port/metrics"
 }
+# Waits (up to 30 min) until chirp on port $1 (data dir $2) has $3 tweets
+# in its search index: a fresh copy of the seed has no index, and chirp
+# builds it in the background at start, which would steal CPU from any
+# measurement. Sets index_ms.
+index_ms=''
+wait_index_of() {
+	local port=$1 data=$2 want=$3 n text t0 deadline=$((SECONDS + 1800))
+	t0=$(now_ms)
+	log "waiting for the search index to hold $want tweets"
+	while :; do
+		text=$(scrape_metrics "$port" "$data" --max-time 10 || true)
+		n=$(awk '$1 == "chirp_search_tweets_indexed_total" { print $2; exit }' <<<"$text")
+		[[ -n $n ]] || die "no chirp_search_tweets_indexed_total in /metrics"
+		((n >= want)) && break
+		((SECONDS < deadline)) || die "the search index held $n of $want tweets after 30 min"
+		sleep 0.5
+	done
+	index_ms=$(($(now_ms) - t0))
+}
 rss_mib() { awk '/^VmRSS:/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status" 2>/dev/null || echo n/a; }
 free_port() {
 	"$python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'

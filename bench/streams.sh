@@ -8,15 +8,18 @@
 # writing one event to every stream costs the kernel alone), start chirp
 # (THREADS event loops, one per core by default, so the streams spread over
 # them as SO_REUSEPORT hands out the connections) with the connection and
-# stream caps raised, run wrk on GET /v1/feed alone (the baseline), then
-# open the streams with bench/chirp-streams (one epoll thread; 5 streams per
-# token, the default per-user cap), note chirp's
-# resident memory before and after, and run the same wrk while
-# chirp-streams posts tweets and times their arrival at every stream.
+# stream caps raised, wait until it has indexed the store for search, run
+# wrk on GET /v1/feed alone (the baseline), then open the streams with
+# bench/chirp-streams (one epoll thread; 5 streams per token, the default
+# per-user cap), note chirp's resident memory before and after, and run
+# the same wrk while chirp-streams posts tweets and times their arrival at
+# every stream.
 #
 # Environment: STREAMS (10000), BENCH_DURATION (s per wrk run, 10),
 # BENCH_CONNECTIONS (64), POSTS (20, one every 250 ms), THREADS (chirp's
-# --threads; its default, one per core, when unset).
+# --threads; its default, one per core, when unset), PERF (1: perf records
+# chirp during the run with streams, and the report shows where its time
+# went, by library and by function).
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -90,6 +93,9 @@ wrk_feed() { # name: runs wrk on the feed, sets rps and p99
 	p99=$(calc "$(kv "$line" p99_us) / 1000" %.2f)
 }
 
+# Before anything is measured: chirp indexes the copied store for search
+# at start, and that took a third of its CPU when it ran beside the wrk runs.
+wait_index_of "$port" "$run_dir" "$tweets"
 log "warming every timeline (one short wrk run)"
 wrk -t1 -c"$connections" -d3s -s "$root/bench/lua/feed.lua" "http://127.0.0.1:$port" -- \
 	"$run_dir/tokens.txt" 2 >/dev/null 2>&1
@@ -109,8 +115,18 @@ done
 rss_after=$(awk '/^VmRSS:/ { print $2 }' "/proc/$chirp_pid/status")
 open=$(scrape_metrics "$port" "$run_dir" | awk '$1 == "chirp_streams_open" { print $2 }')
 log "wrk on GET /v1/feed with $open streams open (tweets posted meanwhile)"
+perf_pid=''
+if [[ ${PERF:-0} == 1 ]]; then
+	command -v perf >/dev/null || apt_install linux-perf
+	perf record -F 999 -g -p "$chirp_pid" -o "$logs/perf.data" >"$logs/perf.log" 2>&1 &
+	perf_pid=$!
+fi
 wrk_feed streams
 rps_streams=$rps p99_streams=$p99
+if [[ -n $perf_pid ]]; then
+	kill -INT "$perf_pid"
+	wait "$perf_pid" || true
+fi
 wait "$client_pid" || die "chirp-streams failed: $(tail -3 "$logs/client.txt")"
 client_pid=''
 result=$(grep '^STREAMS_RESULT ' "$logs/client.txt")
@@ -128,3 +144,18 @@ out "- the loopback floor, before chirp started: one $(kv "$floor" bytes)-byte m
 out "- chirp resident memory: $((rss_before / 1024)) MiB before the streams, $((rss_after / 1024)) MiB with them: **$per_stream bytes per stream**"
 out "- delivery ($posts tweets, each to every stream; from the post's 201 to the event): p50 $(kv "$result" p50_ms) ms, p99 $(kv "$result" p99_ms) ms, max $(kv "$result" max_ms) ms, events missing $(kv "$result" missing); from the POST's send: p50 $(kv "$result" p50_from_send_ms) ms, p99 $(kv "$result" p99_from_send_ms) ms"
 out "- feed reads: $rps_alone req/s (p99 $p99_alone ms) without streams; $rps_streams req/s (p99 $p99_streams ms) with them: $(calc "$rps_streams / $rps_alone" %.2f)x"
+if [[ -n $perf_pid ]]; then
+	# Into files first: a reader that stops early would end perf with SIGPIPE.
+	perf report -i "$logs/perf.data" --stdio --no-children -g none --sort dso \
+		>"$logs/perf-dso.txt" 2>/dev/null
+	perf report -i "$logs/perf.data" --stdio --no-children -g none --sort dso,sym \
+		>"$logs/perf-sym.txt" 2>/dev/null
+	out ""
+	out "chirp's CPU during the run with streams (perf, $(awk '/^# Samples:/ { print $3; exit }' "$logs/perf-dso.txt") samples, every thread), by library, then the top functions (self time):"
+	out ""
+	out '```'
+	awk '!/^#/ && /%/ && n++ < 8' "$logs/perf-dso.txt" | tee -a "$report"
+	out ""
+	awk '!/^#/ && /%/ && n++ < 30' "$logs/perf-sym.txt" | tee -a "$report"
+	out '```'
+fi
