@@ -31,7 +31,9 @@
 # Environment (all optional): CHIRP_BIN, CHIRP_GEN (binaries), PYTHON,
 # BENCH_DURATION (s per wrk run, 10), BENCH_CONNECTIONS (64),
 # BENCH_CELEBRITY_THRESHOLD (10000), BENCH_FANOUT_SAMPLES (200),
-# BENCH_FSYNC_SECONDS (5), BENCH_SEED (1), BENCH_RETWEETS (3).
+# BENCH_FSYNC_SECONDS (5), BENCH_SEED (1), BENCH_RETWEETS (3), PERF (1:
+# perf records chirp during scenario 1, and the report ends with where its
+# time went).
 set -euo pipefail
 
 usage() {
@@ -348,7 +350,9 @@ nginx_feed_rps=$r_rps
 out "| baseline: nginx, $feed_bytes-byte file | $r_rps | $r_p50 | $r_p99 | $r_errors | | |"
 for s in "${stores[@]}"; do
 	use_chirp "$s"
+	perf_start "$chirp_pid" "$logs/chirp-feed${nm[$s]}.data"
 	run_wrk "feed${nm[$s]}" "http://127.0.0.1:$chirp_port" feed.lua "$run_dir/tokens.txt" "$seed"
+	perf_stop
 	if [[ $s == sqlite ]]; then
 		feed_rps=$r_rps feed_p50=$r_p50 feed_p99=$r_p99 feed_errors=$r_errors
 	fi
@@ -531,5 +535,13 @@ fi
 out "- chirp exit status on SIGTERM: $exits"
 out "- load average after the run: $(cut -d ' ' -f 1-3 /proc/loadavg)"
 out ""
+if [[ ${PERF:-0} == 1 ]]; then
+	out "## Where chirp's time went in scenario 1 (PERF=1)"
+	out ""
+	for s in "${stores[@]}"; do
+		perf_summary "$logs/chirp-feed${nm[$s]}.data" | tee -a "$report"
+		out ""
+	done
+fi
 out "Raw wrk output and server logs: bench/work/$preset/logs/."
 log "report written to ${report#"$root"/}"

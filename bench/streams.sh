@@ -115,18 +115,10 @@ done
 rss_after=$(awk '/^VmRSS:/ { print $2 }' "/proc/$chirp_pid/status")
 open=$(scrape_metrics "$port" "$run_dir" | awk '$1 == "chirp_streams_open" { print $2 }')
 log "wrk on GET /v1/feed with $open streams open (tweets posted meanwhile)"
-perf_pid=''
-if [[ ${PERF:-0} == 1 ]]; then
-	command -v perf >/dev/null || apt_install linux-perf
-	perf record -F 999 -g -p "$chirp_pid" -o "$logs/perf.data" >"$logs/perf.log" 2>&1 &
-	perf_pid=$!
-fi
+perf_start "$chirp_pid" "$logs/chirp-with-streams.data"
 wrk_feed streams
 rps_streams=$rps p99_streams=$p99
-if [[ -n $perf_pid ]]; then
-	kill -INT "$perf_pid"
-	wait "$perf_pid" || true
-fi
+perf_stop
 wait "$client_pid" || die "chirp-streams failed: $(tail -3 "$logs/client.txt")"
 client_pid=''
 result=$(grep '^STREAMS_RESULT ' "$logs/client.txt")
@@ -144,18 +136,7 @@ out "- the loopback floor, before chirp started: one $(kv "$floor" bytes)-byte m
 out "- chirp resident memory: $((rss_before / 1024)) MiB before the streams, $((rss_after / 1024)) MiB with them: **$per_stream bytes per stream**"
 out "- delivery ($posts tweets, each to every stream; from the post's 201 to the event): p50 $(kv "$result" p50_ms) ms, p99 $(kv "$result" p99_ms) ms, max $(kv "$result" max_ms) ms, events missing $(kv "$result" missing); from the POST's send: p50 $(kv "$result" p50_from_send_ms) ms, p99 $(kv "$result" p99_from_send_ms) ms"
 out "- feed reads: $rps_alone req/s (p99 $p99_alone ms) without streams; $rps_streams req/s (p99 $p99_streams ms) with them: $(calc "$rps_streams / $rps_alone" %.2f)x"
-if [[ -n $perf_pid ]]; then
-	# Into files first: a reader that stops early would end perf with SIGPIPE.
-	perf report -i "$logs/perf.data" --stdio --no-children -g none --sort dso \
-		>"$logs/perf-dso.txt" 2>/dev/null
-	perf report -i "$logs/perf.data" --stdio --no-children -g none --sort dso,sym \
-		>"$logs/perf-sym.txt" 2>/dev/null
+if [[ ${PERF:-0} == 1 ]]; then
 	out ""
-	out "chirp's CPU during the run with streams (perf, $(awk '/^# Samples:/ { print $3; exit }' "$logs/perf-dso.txt") samples, every thread), by library, then the top functions (self time):"
-	out ""
-	out '```'
-	awk '!/^#/ && /%/ && n++ < 8' "$logs/perf-dso.txt" | tee -a "$report"
-	out ""
-	awk '!/^#/ && /%/ && n++ < 30' "$logs/perf-sym.txt" | tee -a "$report"
-	out '```'
+	perf_summary "$logs/chirp-with-streams.data" | tee -a "$report"
 fi
