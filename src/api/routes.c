@@ -221,6 +221,7 @@ void api_thread_deinit(void *thread_data)
 {
 	struct app_thread *t = thread_data;
 	live_loop_free(t->streams);
+	api_stream_thread_deinit(t);
 	if (t->db)
 		store_reader_thread_deinit(t->db);
 	free(t);

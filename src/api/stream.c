@@ -8,6 +8,12 @@
  * handed to h2o and must stay put until on_proceed; `pending` collects the
  * events meanwhile, and goes out as one write at the next flush.
  *
+ * A post reaches many streams of a loop back to back, each with the same
+ * event: framed once per loop (`struct sse_frame`, shared by reference), it is
+ * sent from there by every stream that has nothing else pending, without
+ * a buffer or a copy of its own. A stream with more to say copies the
+ * frame into `pending` first, so the order of its events holds.
+ *
  * Opening a session reads the store, off the loop where the store asks for
  * it: the session may answer later (LIVE_OPENING, then sink->opened), and
  * the request stays unanswered (and counted in flight) until then, like
@@ -27,6 +33,7 @@
 #include "http/respond.h"
 #include "http/server.h"
 #include "util/id.h"
+#include "util/log.h"
 #include "util/strbuf.h"
 
 #define STREAM_RETRY_MS "3000" /* the reconnection hint when live events stop */
@@ -43,7 +50,81 @@ struct sse {
 	bool finished;              /* its end was sent: no h2o_send any more */
 	struct strbuf out;          /* handed to h2o */
 	struct strbuf pending;      /* waiting for the next send */
+	struct sse_frame *out_frame;  /* handed to h2o instead of `out` */
+	struct sse_frame *next_frame; /* waiting for the next send; while set, `pending` is empty */
 };
+
+/* ---- shared frames -------------------------------------------------------------------- */
+
+/* A tweet event as SSE bytes, for any stream of the loop that sends the
+ * same: reference-counted on the loop's thread only. The loop holds one
+ * reference to its latest (app_thread.sse_frame), each stream that has it
+ * pending or in h2o's hands another. */
+struct sse_frame {
+	unsigned refs;
+	uint64_t resume;       /* the `id:` line's */
+	size_t json_off;       /* the data line's JSON in `bytes` */
+	size_t json_len;
+	struct strbuf bytes;
+};
+
+static void frame_tweet(struct strbuf *sb, uint64_t resume, const char *json, size_t len)
+{
+	strbuf_append_str(sb, "id: ");
+	strbuf_append_u64(sb, resume);
+	strbuf_append_str(sb, "\nevent: tweet\ndata: ");
+	strbuf_append(sb, json, len);
+	strbuf_append_str(sb, "\n\n");
+}
+
+static void frame_unref(struct sse_frame *f)
+{
+	if (f && --f->refs == 0) {
+		strbuf_deinit(&f->bytes);
+		free(f);
+	}
+}
+
+/* A reference to the frame of this event: the loop's latest if it holds
+ * the same bytes, else a new one, which becomes the loop's latest. */
+static struct sse_frame *frame_get(struct app_thread *t, uint64_t resume, const char *json,
+				   size_t len)
+{
+	struct sse_frame *f = t->sse_frame;
+	if (f && f->resume == resume && f->json_len == len &&
+	    memcmp(f->bytes.data + f->json_off, json, len) == 0) {
+		f->refs++;
+		return f;
+	}
+	f = xcalloc(1, sizeof(*f));
+	f->resume = resume;
+	strbuf_init(&f->bytes);
+	frame_tweet(&f->bytes, resume, json, len);
+	f->json_off = f->bytes.len - len - 2; /* the JSON, then a blank line */
+	f->json_len = len;
+	f->refs = 2; /* the loop's and the caller's */
+	frame_unref(t->sse_frame);
+	t->sse_frame = f;
+	return f;
+}
+
+void api_stream_thread_deinit(struct app_thread *t)
+{
+	frame_unref(t->sse_frame);
+	t->sse_frame = NULL;
+}
+
+/* Where the next event goes: `pending`, after the frame waiting before
+ * it (copied in, so the order holds). */
+static struct strbuf *pending(struct sse *x)
+{
+	if (x->next_frame) {
+		strbuf_append(&x->pending, x->next_frame->bytes.data, x->next_frame->bytes.len);
+		frame_unref(x->next_frame);
+		x->next_frame = NULL;
+	}
+	return &x->pending;
+}
 
 /* ---- ending ------------------------------------------------------------------------ */
 
@@ -82,6 +163,9 @@ static void on_dispose(void *p)
 	}
 	strbuf_deinit(&x->out);
 	strbuf_deinit(&x->pending);
+	frame_unref(x->out_frame);
+	frame_unref(x->next_frame);
+	x->out_frame = x->next_frame = NULL;
 }
 
 /* Ends the response cleanly: what is pending goes out, then the end of
@@ -91,6 +175,7 @@ static void finish(struct sse *x)
 	x->ending = true;
 	if (x->sending || x->finished)
 		return; /* on_proceed finishes; or it is finished */
+	pending(x);
 	strbuf_deinit(&x->out);
 	x->out = x->pending;
 	strbuf_init(&x->pending);
@@ -122,6 +207,8 @@ static void cut(struct sse *x)
 {
 	x->ending = true;
 	strbuf_deinit(&x->pending);
+	frame_unref(x->next_frame);
+	x->next_frame = NULL;
 	h2o_socket_t *sock = client_socket(x->req);
 	if (sock)
 		shutdown(h2o_socket_get_fd(sock), SHUT_RDWR);
@@ -198,14 +285,13 @@ static void sink_tweet(void *arg, uint64_t id, uint64_t resume, const char *json
 	if (x->ctx->stream_watch)
 		return; /* a public or hashtag stream: its watch's events only */
 	if (x->ctx->stream_tweet) {
-		x->ctx->stream_tweet(x->ctx, &x->pending, resume, json, len);
+		x->ctx->stream_tweet(x->ctx, pending(x), resume, json, len);
 		return;
 	}
-	strbuf_append_str(&x->pending, "id: ");
-	strbuf_append_u64(&x->pending, resume);
-	strbuf_append_str(&x->pending, "\nevent: tweet\ndata: ");
-	strbuf_append(&x->pending, json, len);
-	strbuf_append_str(&x->pending, "\n\n");
+	if (x->pending.len == 0 && !x->next_frame) /* the common case: one event per send */
+		x->next_frame = frame_get(http_thread_data(x->req), resume, json, len);
+	else
+		frame_tweet(pending(x), resume, json, len);
 }
 
 /* A delete carries no `id:` line: it must not move the client's
@@ -215,15 +301,16 @@ static void sink_deleted(void *arg, uint64_t id)
 	struct sse *x = arg;
 	if (x->ctx->stream_watch)
 		return;
+	struct strbuf *sb = pending(x);
 	if (x->ctx->stream_tweet) { /* Mastodon's: the bare id */
-		strbuf_append_str(&x->pending, "event: delete\ndata: ");
-		strbuf_append_u64(&x->pending, id);
-		strbuf_append_str(&x->pending, "\n\n");
+		strbuf_append_str(sb, "event: delete\ndata: ");
+		strbuf_append_u64(sb, id);
+		strbuf_append_str(sb, "\n\n");
 		return;
 	}
-	strbuf_append_str(&x->pending, "event: delete\ndata: {\"id\":\"");
-	strbuf_append_u64(&x->pending, id);
-	strbuf_append_str(&x->pending, "\"}\n\n");
+	strbuf_append_str(sb, "event: delete\ndata: {\"id\":\"");
+	strbuf_append_u64(sb, id);
+	strbuf_append_str(sb, "\"}\n\n");
 }
 
 /* A notification carries no `id:` line either: Last-Event-ID is the
@@ -233,13 +320,14 @@ static void sink_notification(void *arg, const char *json, size_t len)
 	struct sse *x = arg;
 	if (x->ctx->stream_watch)
 		return;
+	struct strbuf *sb = pending(x);
 	if (x->ctx->stream_notification) {
-		x->ctx->stream_notification(x->ctx, &x->pending, json, len);
+		x->ctx->stream_notification(x->ctx, sb, json, len);
 		return;
 	}
-	strbuf_append_str(&x->pending, "event: notification\ndata: ");
-	strbuf_append(&x->pending, json, len);
-	strbuf_append_str(&x->pending, "\n\n");
+	strbuf_append_str(sb, "event: notification\ndata: ");
+	strbuf_append(sb, json, len);
+	strbuf_append_str(sb, "\n\n");
 }
 
 /* A public or hashtag stream's (c->stream_watch; Mastodon's framing). */
@@ -247,40 +335,48 @@ static void sink_watch_tweet(void *arg, void *key, uint64_t id, const char *json
 {
 	(void)key;
 	struct sse *x = arg;
-	x->ctx->stream_tweet(x->ctx, &x->pending, id, json, len);
+	x->ctx->stream_tweet(x->ctx, pending(x), id, json, len);
 }
 
 static void sink_watch_deleted(void *arg, void *key, uint64_t id)
 {
 	(void)key;
-	struct sse *x = arg;
-	strbuf_append_str(&x->pending, "event: delete\ndata: ");
-	strbuf_append_u64(&x->pending, id);
-	strbuf_append_str(&x->pending, "\n\n");
+	struct strbuf *sb = pending(arg);
+	strbuf_append_str(sb, "event: delete\ndata: ");
+	strbuf_append_u64(sb, id);
+	strbuf_append_str(sb, "\n\n");
 }
 
 static void sink_heartbeat(void *arg)
 {
-	strbuf_append_str(&((struct sse *)arg)->pending, ": keep-alive\n\n");
+	strbuf_append_str(pending(arg), ": keep-alive\n\n");
 }
 
 static void sink_flush(void *arg)
 {
 	struct sse *x = arg;
-	if (x->sending || x->finished || x->pending.len == 0)
+	if (x->sending || x->finished || (x->pending.len == 0 && !x->next_frame))
 		return;
-	strbuf_deinit(&x->out);
-	x->out = x->pending;
-	strbuf_init(&x->pending);
+	h2o_iovec_t buf;
+	if (x->next_frame) { /* then nothing else is pending */
+		x->out_frame = x->next_frame;
+		x->next_frame = NULL;
+		buf = h2o_iovec_init(x->out_frame->bytes.data, x->out_frame->bytes.len);
+	} else {
+		strbuf_deinit(&x->out);
+		x->out = x->pending;
+		strbuf_init(&x->pending);
+		buf = h2o_iovec_init(x->out.data, x->out.len);
+	}
 	x->sending = true;
-	h2o_iovec_t buf = h2o_iovec_init(x->out.data, x->out.len);
 	h2o_send(x->req, &buf, 1, H2O_SEND_STATE_IN_PROGRESS);
 }
 
 static size_t sink_backlog(void *arg)
 {
 	struct sse *x = arg;
-	return x->pending.len + x->out.len;
+	return x->pending.len + x->out.len + (x->out_frame ? x->out_frame->bytes.len : 0) +
+	       (x->next_frame ? x->next_frame->bytes.len : 0);
 }
 
 static void sink_end(void *arg, enum live_end why)
@@ -292,7 +388,7 @@ static void sink_end(void *arg, enum live_end why)
 	case LIVE_END_RETRY:
 		/* SSE's reconnection time: the client comes back (to any
 		 * node) with its Last-Event-ID and catches up. */
-		strbuf_append_str(&x->pending, "retry: " STREAM_RETRY_MS "\n\n");
+		strbuf_append_str(pending(x), "retry: " STREAM_RETRY_MS "\n\n");
 		finish(x);
 		break;
 	case LIVE_END_RELEASE:
@@ -326,6 +422,8 @@ static void on_proceed(h2o_generator_t *gen, h2o_req_t *req)
 	struct sse *x = (struct sse *)gen;
 	x->sending = false;
 	strbuf_deinit(&x->out); /* idle streams hold no buffer */
+	frame_unref(x->out_frame);
+	x->out_frame = NULL;
 	if (x->ending)
 		finish(x);
 	else if (x->live)
@@ -399,7 +497,7 @@ static void answer(struct sse *x, struct ctx *c, int rc)
 	h2o_start_response(req, &x->gen);
 	watch_client(x, live_service_options(c->app->streams)->buffer_bytes);
 	/* The first bytes go at once, so the client sees the 200 now. */
-	strbuf_append_str(&x->pending, ": connected\n\n");
+	strbuf_append_str(pending(x), ": connected\n\n");
 	if (c->stream_watch && live_session_watch(x->live, c->stream_tag, x) != 0)
 		abort(); /* never: the first watch of an open session */
 	live_session_writable(x->live);

@@ -20,6 +20,7 @@
 
 #include "live/service.h"
 
+struct app_thread;
 struct ctx;
 
 /* Sends the answer to a live_session_open that failed with `rc`: 429
@@ -27,5 +28,9 @@ struct ctx;
  * token revoked meanwhile, else the store error's. Shared by every
  * streaming transport (SSE here, the Mastodon WebSocket). */
 void api_stream_refuse(struct ctx *c, int rc);
+
+/* Drops what a loop's streams share (its latest framed event), when the
+ * loop is gone (api_thread_deinit). */
+void api_stream_thread_deinit(struct app_thread *t);
 
 #endif

@@ -279,9 +279,10 @@ def test_tweet_event_after_a_post(api):
 
 def test_one_post_reaches_every_stream_once_and_each_reader_filters_it(api):
     """Streams that take the same post at once (several per reader, spread
-    over the server's loops) share one read of its JSON: each still gets
-    it exactly once, a reader who muted the author does not, and a delete
-    reaches them all before the next post, which is read afresh."""
+    over the server's loops) share one read of its JSON and one framing of
+    its event: each still gets it exactly once, with its own id line, a
+    reader who muted the author does not, and a delete reaches them all
+    before the next post, which is read and framed afresh."""
     author, other = create_user(api), create_user(api)
     readers = [create_user(api) for _ in range(3)]
     muting = create_user(api)
@@ -293,14 +294,16 @@ def test_one_post_reaches_every_stream_once_and_each_reader_filters_it(api):
     quiet = stream(api, muting)
     t = post_tweet(api, author, "to everyone at once")
     for s in streams:
-        assert tweet_of(s.next_tweet()) == t
+        ev = s.next_tweet()
+        assert tweet_of(ev) == t and ev["id"] == t["id"]
     assert api.delete(f"/v1/tweets/{t['id']}", token=author.token).status == 204
     for s in streams:
         ev = s.next()
         assert (ev["event"], json.loads(ev["data"])) == ("delete", {"id": t["id"]})
     u = post_tweet(api, other, "the next one")
     for s in streams:
-        assert tweet_of(s.next_tweet()) == u  # nothing repeated in between
+        ev = s.next_tweet()
+        assert tweet_of(ev) == u and ev["id"] == u["id"]  # nothing repeated in between
     # The muted author's tweet never reached the reader who muted them
     # (its delete may: deletes are not filtered).
     ev = quiet.next()
