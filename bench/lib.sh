@@ -38,6 +38,7 @@ scrape_metrics() {
 	curl -fs "$@" -H "Authorization: Bearer $(head -n1 "$data/metrics.token" 2>/dev/null)" \
 		"http://127.0.0.1:$port/metrics"
 }
+
 # Waits (up to 30 min) until chirp on port $1 (data dir $2) has $3 tweets
 # in its search index: a fresh copy of the seed has no index, and chirp
 # builds it in the background at start, which would steal CPU from any
@@ -57,6 +58,7 @@ wait_index_of() {
 	done
 	index_ms=$(($(now_ms) - t0))
 }
+
 # PERF=1: perf_start PID DATA records process PID (every thread, with call
 # graphs) into DATA until perf_stop; perf_summary DATA prints where its
 # time went, by library and by function (self time), for a report.
@@ -85,6 +87,7 @@ perf_summary() {
 	awk '!/^#/ && /%/ && n++ < 30' "$1.sym.txt"
 	printf '```\n'
 }
+
 rss_mib() { awk '/^VmRSS:/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status" 2>/dev/null || echo n/a; }
 free_port() {
 	"$python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
