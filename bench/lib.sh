@@ -59,14 +59,15 @@ wait_index_of() {
 	index_ms=$(($(now_ms) - t0))
 }
 
-# PERF=1: perf_start PID DATA records process PID (every thread, with call
-# graphs) into DATA until perf_stop; perf_summary DATA prints where its
-# time went, by library and by function (self time), for a report.
+# PERF=1: perf_start PID DATA records process PID (every thread; no call
+# graphs, which would need frame pointers chirp is not built with) into
+# DATA until perf_stop; perf_summary DATA prints where its time went, by
+# thread and library and by function, for a report.
 perf_pid=''
 perf_start() {
 	[[ ${PERF:-0} == 1 ]] || return 0
 	command -v perf >/dev/null || apt_install linux-perf
-	perf record -F 999 -g -p "$1" -o "$2" >"$2.log" 2>&1 &
+	perf record -F 999 -p "$1" -o "$2" >"$2.log" 2>&1 &
 	perf_pid=$!
 }
 perf_stop() {
@@ -77,8 +78,8 @@ perf_stop() {
 }
 perf_summary() {
 	# Into files first: a reader that stops early would end perf with SIGPIPE.
-	perf report -i "$1" --stdio --no-children -g none --sort comm,dso >"$1.dso.txt" 2>/dev/null
-	perf report -i "$1" --stdio --no-children -g none --sort dso,sym >"$1.sym.txt" 2>/dev/null
+	perf report -i "$1" --stdio --sort comm,dso >"$1.dso.txt" 2>/dev/null
+	perf report -i "$1" --stdio --sort dso,sym >"$1.sym.txt" 2>/dev/null
 	printf '%s samples of %s, by thread and library, then the top functions (self time):\n\n' \
 		"$(awk '/^# Samples:/ { print $3; exit }' "$1.dso.txt")" "$(basename "$1" .data)"
 	printf '```\n'

@@ -69,7 +69,7 @@ struct app_thread {
 	struct app *app;
 	struct store_reader *db; /* NULL when reads go to app->readers */
 	struct live_loop *streams; /* this loop's live feed sessions */
-	struct sse_frame *sse_frame;   /* its latest tweet event as SSE (api/stream.c) */
+	struct sse_frame *sse_frame; /* its latest tweet event as SSE (api/stream.c) */
 };
 
 /* One per request, in the request's memory pool. */

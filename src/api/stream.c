@@ -63,8 +63,7 @@ struct sse {
 struct sse_frame {
 	unsigned refs;
 	uint64_t resume;       /* the `id:` line's */
-	size_t json_off;       /* the data line's JSON in `bytes` */
-	size_t json_len;
+	size_t json_len;       /* the data line's JSON, just before the blank line */
 	struct strbuf bytes;
 };
 
@@ -92,7 +91,7 @@ static struct sse_frame *frame_get(struct app_thread *t, uint64_t resume, const 
 {
 	struct sse_frame *f = t->sse_frame;
 	if (f && f->resume == resume && f->json_len == len &&
-	    memcmp(f->bytes.data + f->json_off, json, len) == 0) {
+	    memcmp(f->bytes.data + f->bytes.len - 2 - len, json, len) == 0) {
 		f->refs++;
 		return f;
 	}
@@ -100,7 +99,6 @@ static struct sse_frame *frame_get(struct app_thread *t, uint64_t resume, const 
 	f->resume = resume;
 	strbuf_init(&f->bytes);
 	frame_tweet(&f->bytes, resume, json, len);
-	f->json_off = f->bytes.len - len - 2; /* the JSON, then a blank line */
 	f->json_len = len;
 	f->refs = 2; /* the loop's and the caller's */
 	frame_unref(t->sse_frame);
