@@ -844,6 +844,8 @@ static int page_items(struct feed *f, struct store_reader *r, const struct feed_
 		      size_t *ntaken, struct feed_hydrated *res)
 {
 	*k = 0;
+	if (f->cache->ops->prefetch)
+		f->cache->ops->prefetch(f->cache, ids, got);
 	for (size_t i = 0; i < got; i++) {
 		if (!res->floor || ids[i] < res->floor)
 			res->floor = ids[i];

@@ -67,6 +67,12 @@ struct tweet_cache_ops {
 	 * MISS: the caller then reads the store, which is the truth. */
 	enum tweet_cache_result (*get)(struct tweet_cache *c, uint64_t id, struct strbuf *out);
 
+	/* Optional (NULL: nothing to do): a hint that get will soon be asked
+	 * for each of ids[0..n), as for a page's tweets. The memory adapter
+	 * starts all their loads at once, so that the page's cache misses
+	 * overlap rather than come one after another. Changes nothing. */
+	void (*prefetch)(struct tweet_cache *c, const uint64_t *ids, size_t n);
+
 	/* Keeps a copy of json[0..len) for `id`, unless `id` is known already
 	 * (a tombstone stays a tombstone; a tweet is never overwritten).
 	 * Best effort: a cache that cannot keep it drops it. */

@@ -142,6 +142,25 @@ static enum tweet_cache_result mem_get(struct tweet_cache *base, uint64_t id, st
 	return r;
 }
 
+/* Two passes over the ids, as idmap_prefetch_* ask: every bucket, then
+ * every first entry. The locks cost ~40 uncontended atomic operations;
+ * the misses they let overlap are ~20 round trips to memory. */
+static void mem_prefetch(struct tweet_cache *base, const uint64_t *ids, size_t n)
+{
+	struct mem_cache *c = container_of(base, struct mem_cache, base);
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t i = 0; i < n; i++) {
+			struct shard *s = shard_of(c, ids[i]);
+			pthread_mutex_lock(&s->lock);
+			if (pass == 0)
+				idmap_prefetch_bucket(&s->map, ids[i]);
+			else
+				idmap_prefetch_node(&s->map, ids[i]);
+			pthread_mutex_unlock(&s->lock);
+		}
+	}
+}
+
 /* A new entry holding a copy of the JSON, outside any lock. */
 static struct entry *entry_new(uint64_t id, const char *json, size_t len)
 {
@@ -223,6 +242,7 @@ const struct tweet_cache_ops tweet_cache_memory_ops = {
 	.open = mem_open,
 	.close = mem_close,
 	.get = mem_get,
+	.prefetch = mem_prefetch,
 	.put = mem_put,
 	.replace = mem_replace,
 	.mark_deleted = mem_mark_deleted,

@@ -46,6 +46,18 @@ struct idmap_node *idmap_get(struct idmap *m, uint64_t key)
 	return *slot(m, key);
 }
 
+void idmap_prefetch_bucket(const struct idmap *m, uint64_t key)
+{
+	__builtin_prefetch(&m->table[bucket(m, key)]);
+}
+
+void idmap_prefetch_node(const struct idmap *m, uint64_t key)
+{
+	const struct idmap_node *node = m->table[bucket(m, key)];
+	if (node)
+		__builtin_prefetch(node);
+}
+
 static void grow(struct idmap *m)
 {
 	struct idmap old = *m;

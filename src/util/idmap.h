@@ -35,6 +35,14 @@ void idmap_deinit(struct idmap *m);
 /* The node with `key`, or NULL. */
 struct idmap_node *idmap_get(struct idmap *m, uint64_t key);
 
+/* Hints that `key` will be looked up soon, in two steps over a batch of
+ * keys: first every key's bucket, then (the buckets now loaded) every
+ * first node in them, so that the batch's cache misses overlap instead of
+ * following one another. Neither changes anything or needs the key to be
+ * there; a caller that locks holds its lock for them as for idmap_get. */
+void idmap_prefetch_bucket(const struct idmap *m, uint64_t key);
+void idmap_prefetch_node(const struct idmap *m, uint64_t key);
+
 /* Adds a node whose key is not in the map yet; grows the table as needed. */
 void idmap_insert(struct idmap *m, struct idmap_node *node);
 
