@@ -7,6 +7,10 @@
 #
 #   bench/ab_feed.sh OLD_CHIRP OLD_SEED NEW_CHIRP NEW_SEED [ROUNDS] [SECONDS]
 #
+# WARM=SECONDS (default 5) is the first, unmeasured run on each server,
+# which builds the timelines its pages read: the medium preset's 10,000
+# need about a minute.
+#
 # A seed is a directory bench/run.sh generated (bench/work/<preset>/seed,
 # with its tokens.txt); each build serves a scratch copy of its own, since
 # an older build cannot open a store a newer one migrated. Generate both
@@ -53,11 +57,28 @@ wrk_feed() {
 	cpu_us=$(awk -v t=$((c1 - c0)) -v n="$reqs" -v hz="$(getconf CLK_TCK)" \
 		'BEGIN { printf "%.1f", t * 1e6 / hz / n }')
 }
+# index_idle NAME: waits until the server's search index has taken no
+# tweet for 3 s. Each builds its index from the store at start (a seed
+# copied without its search.db: all of it), and that would take CPU from
+# the measurement.
+index_idle() {
+	local last=-1 n same=0 deadline=$((SECONDS + 1800))
+	while ((same < 3)); do
+		((SECONDS < deadline)) || { echo "$1: the search index was still busy after 30 min" >&2; exit 1; }
+		sleep 1
+		n=$(curl -fs -H "Authorization: Bearer $(head -n1 "$tmp/$1/metrics.token")" \
+			"http://127.0.0.1:${port[$1]}/metrics" |
+			awk '$1 == "chirp_search_tweets_indexed_total" { print $2 }')
+		[[ $n == "$last" ]] && same=$((same + 1)) || same=0
+		last=$n
+	done
+}
 serve old "$old_bin" "$old_seed"
 serve new "$new_bin" "$new_seed"
-sleep 8 # each search index builds from the store first
-wrk_feed old 5 # warms every timeline
-wrk_feed new 5
+index_idle old
+index_idle new
+wrk_feed old "${WARM:-5}" # builds the timelines
+wrk_feed new "${WARM:-5}"
 echo "| round | old req/s | new req/s | new ÷ old | old CPU µs/req | new CPU µs/req |"
 echo "|---:|---:|---:|---:|---:|---:|"
 to=0 tn=0 co=0 cn=0
