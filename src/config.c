@@ -288,6 +288,7 @@ static void four_per_core(const struct config_flag *f, char *buf, size_t len)
 /* ---- the table ---------------------------------------------------------- */
 
 static const struct config_choice log_formats[] = {{"json", 0}, {"text", 1}, {NULL, 0}};
+static const struct config_choice sqlite_locks[] = {{"exclusive", 0}, {"shared", 1}, {NULL, 0}};
 static const struct config_choice log_levels[] = {
     {"info", 0}, {"warn", 400}, {"error", 500}, {NULL, 0}};
 
@@ -317,6 +318,11 @@ static const struct config_flag flags[] = {
      .def = "0", .help = "0..1023, unique per server sharing a database"},
     {"max-queued-writes", NULL, FIELD(max_queued_writes), &type_number, 1, 1u << 24, .arg = "N",
      .def = "65536", .help = "writes waiting for commit before 503"},
+    {"sqlite-lock", NULL, FIELD(sqlite_shared), &type_choice, .arg = "MODE",
+     .def = "exclusive", .choices = sqlite_locks,
+     .help = "exclusive: while chirp runs, no other process can open DATA/chirp.db, not even "
+             "to read it, and reads take no file locks; shared: sqlite3 and other processes "
+             "may open it meanwhile, at two more system calls per request"},
     {"offload-reads", NULL, FIELD(offload_reads), &type_switch, .def = "off", .implied = "on",
      .help = "store reads on worker threads, as a networked store needs (tests that path on "
              "SQLite)"},

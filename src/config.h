@@ -29,6 +29,7 @@ struct chirp_config {
 	size_t max_header_bytes;   /* --max-header */
 	size_t max_queued_writes;  /* --max-queued-writes */
 	unsigned read_threads;     /* store reads off the loops, when they must be */
+	bool sqlite_shared;        /* --sqlite-lock shared */
 	bool offload_reads;        /* --offload-reads: even when the store allows inline reads */
 	const char *redis;         /* --redis URL: shared state in Redis; NULL/"": in process */
 

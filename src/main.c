@@ -191,6 +191,7 @@ static int chirp_start(struct chirp *ch, const struct chirp_config *cfg, struct 
 		.url = cfg->store,
 		.node_id = cfg->node_id,
 		.max_queued = cfg->max_queued_writes,
+		.sqlite_shared = cfg->sqlite_shared,
 	};
 	if (!(app->store = store_ops->open(&sopt, failing(err, "store"))))
 		return -1;

@@ -750,6 +750,7 @@ static const char *const write_sql[W_COUNT] = {
 struct sqlite_store {
 	struct store base;
 	char *path;
+	const char *vfs; /* the connections' VFS: NULL, or "unix-excl" (sqlite_store_open) */
 	struct idgen ids;
 
 	sqlite3 *wdb; /* the writer's connection; used only by the writer thread */
@@ -886,7 +887,7 @@ static struct store_reader *sqlite_reader_new(struct store *s)
 	struct sqlite_store *ss = (struct sqlite_store *)s;
 	struct sqlite_reader *r = xcalloc(1, sizeof(*r));
 	r->base.ops = &store_sqlite_ops;
-	if (sqlite3_open_v2(ss->path, &r->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
+	if (sqlite3_open_v2(ss->path, &r->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, ss->vfs) !=
 	    SQLITE_OK)
 		die("sqlite: opening reader: %s", sqlite3_errmsg(r->db));
 	sqlite3_busy_timeout(r->db, 5000);
@@ -2859,10 +2860,19 @@ static struct store *sqlite_open(const struct store_options *opt, struct strbuf 
 	strbuf_reset(&path);
 	strbuf_appendf(&path, "%s/%s", opt->data_dir, STORE_SQLITE_FILE);
 	s->path = strbuf_detach(&path, NULL);
+	/* "unix-excl" (--sqlite-lock exclusive, the default): the first
+	 * connection holds a lock on the file that shuts other processes out,
+	 * and this process's connections share the WAL index in its memory,
+	 * not in a -shm file: a read transaction then takes and drops its
+	 * WAL read lock without a system call, where the default VFS makes
+	 * two fcntl calls (docs/performance.md, "Issue 18, fourth pass").
+	 * chirp.lock already keeps a second chirp out; shared lets sqlite3
+	 * and other tools in while chirp runs. */
+	s->vfs = opt->sqlite_shared ? NULL : "unix-excl";
 
 	sqlite3 *db = NULL;
 	if (sqlite3_open_v2(s->path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-						  SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+						  SQLITE_OPEN_NOMUTEX, s->vfs) != SQLITE_OK) {
 		strbuf_appendf(err, "cannot open %s: %s", s->path, sqlite3_errmsg(db));
 		sqlite3_close(db);
 		goto fail;

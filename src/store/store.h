@@ -346,6 +346,7 @@ struct store_options {
 	const char *url;       /* the --store value (a PostgreSQL connection string) */
 	uint32_t node_id;      /* for ids; see util/id.h */
 	size_t max_queued;     /* writes waiting beyond this get STORE_BUSY */
+	bool sqlite_shared;    /* SQLite: other processes may open the database (sqlite.c) */
 };
 
 struct store;

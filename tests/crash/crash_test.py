@@ -1211,19 +1211,29 @@ def store_counts_check(data):
         db.close()
 
 
+def serve_help():
+    """`chirp serve --help` of the binary under test ("" if it fails): an
+    older binary lacks some flags."""
+    try:
+        return subprocess.run([chirp_bin(), "serve", "--help"], capture_output=True,
+                              text=True, timeout=10).stdout
+    except (OSError, subprocess.SubprocessError):
+        return ""
+
+
 def serve_flags(extra=()):
     """Flags for `chirp serve`: rate limits off when the binary has them
     (the writers send at full speed on purpose), then `extra`."""
-    flags = []
-    try:
-        help_text = subprocess.run([chirp_bin(), "serve", "--help"],
-                                   capture_output=True, text=True,
-                                   timeout=10).stdout
-    except (OSError, subprocess.SubprocessError):
-        help_text = ""
-    if "--no-rate-limits" in help_text:
-        flags.append("--no-rate-limits")
+    flags = ["--no-rate-limits"] if "--no-rate-limits" in serve_help() else []
     return flags + list(extra)
+
+
+def lock_flags(mode):
+    """--sqlite-lock shared for a cycle of ack kills on SQLite (their
+    checkpoint from outside needs it), when the binary has the flag."""
+    if mode != "ack" or ON_POSTGRES or "--sqlite-lock" not in serve_help():
+        return []
+    return ["--sqlite-lock", "shared"]
 
 
 def run(cycles=10, seconds=2.0, seed=None, writers=4, users_per_writer=3,
@@ -1253,7 +1263,9 @@ def run(cycles=10, seconds=2.0, seed=None, writers=4, users_per_writer=3,
         out(f"server flags: {' '.join(flags)}")
 
     srv = ServerProc(data, log, threads=threads)
-    srv.extra_args = flags  # exactly these, whatever ServerProc adds by default
+    # exactly these, whatever ServerProc adds by default (cycle 1's kill is
+    # by timer, unless every kill is by ack)
+    srv.extra_args = flags + lock_flags(kill_mode)
     ws = [Writer(i, seed) for i in range(writers)]  # the load
     kw = Writer(writers, seed)  # its users post the ack kills' tweets
     allw = ws + [kw]
@@ -1306,7 +1318,12 @@ def run(cycles=10, seconds=2.0, seed=None, writers=4, users_per_writer=3,
             if cycle == 1:
                 for f in setup_fails:
                     fails.add(f"setup: {f}")
+            mode = kill_mode if kill_mode != "mixed" else ("timer", "ack")[(cycle - 1) % 2]
             if cycle > 1:
+                # An ack kill checkpoints the WAL from outside first, which
+                # SQLite's default --sqlite-lock exclusive shuts out: those
+                # cycles share the file, the others run the default.
+                srv.extra_args = flags + lock_flags(mode)
                 srv.start()
             for w in allw:
                 w.reset_cycle()
@@ -1314,7 +1331,6 @@ def run(cycles=10, seconds=2.0, seed=None, writers=4, users_per_writer=3,
             stop = threading.Event()
             killer = Killer(srv.proc.pid)
             delay = rng.uniform(0.05, 1.0) * seconds
-            mode = kill_mode if kill_mode != "mixed" else ("timer", "ack")[(cycle - 1) % 2]
             threads_ = [threading.Thread(target=w.run, name=f"writer{w.index}",
                                          args=(srv.port, cycle, targets, stop,
                                                killer), daemon=True)

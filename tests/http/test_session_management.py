@@ -26,8 +26,9 @@ SESSION_FIELDS = {"id", "created_at", "last_used_at", "device", "ip", "current"}
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("sessions")
+    # shared: the idle tests age sessions in the database while it runs
     srv = start_server(tmp, "sessions", "--session-idle-days", str(IDLE_DAYS),
-                       "--stream-heartbeat", "1")
+                       "--stream-heartbeat", "1", "--sqlite-lock", "shared")
     yield srv
     assert srv.stop() == 0, srv.log_tail()
 
