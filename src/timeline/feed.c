@@ -526,33 +526,65 @@ static bool slice_next(const struct slice *s, bool oldest_first, uint64_t *id)
 	return true;
 }
 
+/* Whether slice a's next id comes before slice b's on the page. */
+static bool goes_first(const struct slice *src, bool oldest_first, uint32_t a, uint32_t b)
+{
+	uint64_t x = 0, y = 0;
+	slice_next(&src[a], oldest_first, &x);
+	slice_next(&src[b], oldest_first, &y);
+	return oldest_first ? x < y : x > y;
+}
+
+/* Restores the heap order of heap[0..n) below position i. */
+static void sift_down(const struct slice *src, bool oldest_first, uint32_t *heap, size_t n,
+		      size_t i)
+{
+	for (;;) {
+		size_t best = i, l = 2 * i + 1, r = l + 1;
+		if (l < n && goes_first(src, oldest_first, heap[l], heap[best]))
+			best = l;
+		if (r < n && goes_first(src, oldest_first, heap[r], heap[best]))
+			best = r;
+		if (best == i)
+			return;
+		uint32_t t = heap[i];
+		heap[i] = heap[best];
+		heap[best] = t;
+		i = best;
+	}
+}
+
 /*
  * Merges k slices (each newest first, each already cut to the page's
  * window and limit) into out[0..limit): their union without duplicates,
  * newest first. An oldest_first page takes the oldest ids from the tails
- * and is reversed at the end. O(limit * k) and no allocation: k is one
- * plus the celebrities the reader follows, limit at most 100.
+ * and is reversed at the end. A heap of the slices (heap[0..k), the
+ * caller's) by their next id: O(limit * log k), where k is one plus the
+ * celebrities the reader follows (~28 on the medium preset; a scan of
+ * every slice per id was 3.5% of a feed read).
  */
 static size_t merge_slices(struct slice *src, size_t k, bool oldest_first, size_t limit,
-			   uint64_t *out)
+			   uint32_t *heap, uint64_t *out)
 {
-	for (size_t i = 0; i < k; i++)
+	size_t n = 0, h = 0;
+	uint64_t id = 0;
+	for (size_t i = 0; i < k; i++) {
 		src[i].pos = oldest_first ? src[i].len : 0;
-	size_t n = 0;
-	while (n < limit) {
-		bool found = false;
-		uint64_t best = 0, id;
-		for (size_t i = 0; i < k; i++)
-			if (slice_next(&src[i], oldest_first, &id) &&
-			    (!found || (oldest_first ? id < best : id > best)))
-				best = id, found = true;
-		if (!found)
-			break;
-		/* Take it, and step past it in every source that offers it. */
-		for (size_t i = 0; i < k; i++)
-			if (slice_next(&src[i], oldest_first, &id) && id == best)
-				src[i].pos += oldest_first ? (size_t)-1 : 1;
-		out[n++] = best;
+		if (slice_next(&src[i], oldest_first, &id))
+			heap[h++] = (uint32_t)i;
+	}
+	for (size_t i = h / 2; i-- > 0;)
+		sift_down(src, oldest_first, heap, h, i);
+	while (h && n < limit) {
+		struct slice *s = &src[heap[0]];
+		slice_next(s, oldest_first, &id);
+		/* An id in several sources comes out of them one after another. */
+		if (!n || out[n - 1] != id)
+			out[n++] = id;
+		s->pos += oldest_first ? (size_t)-1 : 1;
+		if (!slice_next(s, oldest_first, &id))
+			heap[0] = heap[--h];
+		sift_down(src, oldest_first, heap, h, 0);
 	}
 	for (size_t i = 0, j = n; oldest_first && i + 1 < j; i++, j--) {
 		uint64_t t = out[i];
@@ -590,8 +622,10 @@ static int page_ids(struct feed *f, struct store_reader *r, uint64_t user,
 	}
 	if (rc == STORE_OK && complete && meta->ncelebs) {
 		size_t k = 1 + meta->ncelebs;
-		struct slice *src = xmalloc(k * (sizeof(*src) + lim * sizeof(uint64_t)));
+		struct slice *src =
+			xmalloc(k * (sizeof(*src) + lim * sizeof(uint64_t) + sizeof(uint32_t)));
 		uint64_t *ids = (uint64_t *)(src + k);
+		uint32_t *heap = (uint32_t *)(ids + k * lim);
 		for (size_t i = 0; i < k; i++)
 			src[i].ids = ids + i * lim;
 		memcpy(src[0].ids, out, *n * sizeof(uint64_t));
@@ -600,7 +634,7 @@ static int page_ids(struct feed *f, struct store_reader *r, uint64_t user,
 			rc = authored_range(f, r, meta->celebs[i - 1], page, may_block, src[i].ids,
 					    &src[i].len, &complete);
 		if (rc == STORE_OK && complete)
-			*n = merge_slices(src, k, page->oldest_first, lim, out);
+			*n = merge_slices(src, k, page->oldest_first, lim, heap, out);
 		free(src);
 	}
 	free(meta);

@@ -194,6 +194,11 @@ def test_pages_of_several_celebrities_interleave_in_order(api):
     # A page that starts inside the merge: max_id is strictly older.
     mid = expected[4]
     assert feed_ids(api, reader, f"limit=3&max_id={mid}") == expected[5:8]
+    # min_id pages forward from the cursor: the oldest three above it,
+    # newest first; since_id keeps the newest above it.
+    assert feed_ids(api, reader, f"limit=3&min_id={mid}") == expected[1:4]
+    assert feed_ids(api, reader, f"limit=3&since_id={mid}") == expected[0:3]
+    assert feed_ids(api, reader, f"limit=20&min_id={expected[-1]}") == expected[:-1]
 
 
 def test_deleted_celebrity_tweet_leaves_merged_pages_at_once(api):
