@@ -13,6 +13,9 @@
 #      tweets (3; 0 skips it): pages full of retweets, each hydrated with
 #      its original
 #   2. GET /v1/tweets/{id}           (vs nginx serving a file of that size)
+#   2f. chirp's floor: GET of the web asset nearest the feed page in size,
+#      which chirp holds in memory (vs nginx serving the same bytes): what
+#      its server stack costs a response with no work of its own
 #   3. POST /v1/tweets               (vs the SQLite fsync ceiling)
 #   4. fanout delay: post, then poll a follower's feed until the tweet shows
 #   5. feed at 10x the tweets (medium only, unless --skip-10m; --scale-10x
@@ -381,6 +384,22 @@ for s in "${stores[@]}"; do
 	run_wrk "tweet${nm[$s]}" "http://127.0.0.1:$chirp_port" tweet.lua "$run_dir/tweet_ids.txt" "$seed"
 	out "| 2. GET /v1/tweets/{id}${label[$s]} | $r_rps | $r_p50 | $r_p99 | $r_errors | $(ratio "$r_rps" "$nginx_tweet_rps")× | $(rss_mib "$chirp_pid") |"
 done
+# 2f. The web asset nearest the feed page in size: no store, no token, no
+# assembly; its ratio is what chirp's stack (h2o, the gateway, the
+# router, the metrics) allows any response of that size.
+use_chirp sqlite
+asset_path=$(curl -fs "http://127.0.0.1:$chirp_port/" | grep -o '/assets/[^"]*' | sort -u |
+	while read -r p; do echo "$(curl -fs "http://127.0.0.1:$chirp_port$p" | wc -c) $p"; done |
+	awk -v want="$feed_bytes" '{ d = $1 > want ? $1 - want : want - $1 }
+		!n++ || d < best { best = d; path = $2 } END { print path }')
+[[ -n $asset_path ]] || die "GET / named no web asset"
+curl -fs -o "$tmp/www/asset" "http://127.0.0.1:$chirp_port$asset_path" || die "cannot fetch $asset_path"
+asset_bytes=$(stat -c %s "$tmp/www/asset")
+run_wrk nginx-asset "http://127.0.0.1:$nginx_port/asset" static.lua
+nginx_asset_rps=$r_rps
+out "| baseline: nginx, $asset_bytes-byte file | $r_rps | $r_p50 | $r_p99 | $r_errors | | |"
+run_wrk asset "http://127.0.0.1:$chirp_port$asset_path" static.lua
+out "| 2f. chirp's floor: GET $asset_path, $asset_bytes bytes from memory | $r_rps | $r_p50 | $r_p99 | $r_errors | $(ratio "$r_rps" "$nginx_asset_rps")× | $(rss_mib "$chirp_pid") |"
 stop_pid "$nginx_pid" nginx
 nginx_pid=''
 
