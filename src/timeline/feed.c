@@ -526,28 +526,26 @@ static bool slice_next(const struct slice *s, bool oldest_first, uint64_t *id)
 	return true;
 }
 
-/* Whether slice a's next id comes before slice b's on the page. */
-static bool goes_first(const struct slice *src, bool oldest_first, uint32_t a, uint32_t b)
-{
-	uint64_t x = 0, y = 0;
-	slice_next(&src[a], oldest_first, &x);
-	slice_next(&src[b], oldest_first, &y);
-	return oldest_first ? x < y : x > y;
-}
+/* A slice in the merge's heap: its next id as a key that sorts the
+ * page's first item highest (the id, or for an oldest_first page its
+ * complement), and which slice it is. */
+struct head {
+	uint64_t key;
+	uint32_t src;
+};
 
-/* Restores the heap order of heap[0..n) below position i. */
-static void sift_down(const struct slice *src, bool oldest_first, uint32_t *heap, size_t n,
-		      size_t i)
+/* Restores the heap order (highest key on top) of heap[0..n) below i. */
+static void sift_down(struct head *heap, size_t n, size_t i)
 {
 	for (;;) {
 		size_t best = i, l = 2 * i + 1, r = l + 1;
-		if (l < n && goes_first(src, oldest_first, heap[l], heap[best]))
+		if (l < n && heap[l].key > heap[best].key)
 			best = l;
-		if (r < n && goes_first(src, oldest_first, heap[r], heap[best]))
+		if (r < n && heap[r].key > heap[best].key)
 			best = r;
 		if (best == i)
 			return;
-		uint32_t t = heap[i];
+		struct head t = heap[i];
 		heap[i] = heap[best];
 		heap[best] = t;
 		i = best;
@@ -564,27 +562,29 @@ static void sift_down(const struct slice *src, bool oldest_first, uint32_t *heap
  * every slice per id was 3.5% of a feed read).
  */
 static size_t merge_slices(struct slice *src, size_t k, bool oldest_first, size_t limit,
-			   uint32_t *heap, uint64_t *out)
+			   struct head *heap, uint64_t *out)
 {
+	uint64_t flip = oldest_first ? UINT64_MAX : 0, id;
 	size_t n = 0, h = 0;
-	uint64_t id = 0;
 	for (size_t i = 0; i < k; i++) {
 		src[i].pos = oldest_first ? src[i].len : 0;
 		if (slice_next(&src[i], oldest_first, &id))
-			heap[h++] = (uint32_t)i;
+			heap[h++] = (struct head){id ^ flip, (uint32_t)i};
 	}
 	for (size_t i = h / 2; i-- > 0;)
-		sift_down(src, oldest_first, heap, h, i);
+		sift_down(heap, h, i);
 	while (h && n < limit) {
-		struct slice *s = &src[heap[0]];
-		slice_next(s, oldest_first, &id);
+		id = heap[0].key ^ flip;
 		/* An id in several sources comes out of them one after another. */
 		if (!n || out[n - 1] != id)
 			out[n++] = id;
+		struct slice *s = &src[heap[0].src];
 		s->pos += oldest_first ? (size_t)-1 : 1;
-		if (!slice_next(s, oldest_first, &id))
+		if (slice_next(s, oldest_first, &id))
+			heap[0].key = id ^ flip;
+		else
 			heap[0] = heap[--h];
-		sift_down(src, oldest_first, heap, h, 0);
+		sift_down(heap, h, 0);
 	}
 	for (size_t i = 0, j = n; oldest_first && i + 1 < j; i++, j--) {
 		uint64_t t = out[i];
@@ -623,9 +623,9 @@ static int page_ids(struct feed *f, struct store_reader *r, uint64_t user,
 	if (rc == STORE_OK && complete && meta->ncelebs) {
 		size_t k = 1 + meta->ncelebs;
 		struct slice *src =
-			xmalloc(k * (sizeof(*src) + lim * sizeof(uint64_t) + sizeof(uint32_t)));
-		uint64_t *ids = (uint64_t *)(src + k);
-		uint32_t *heap = (uint32_t *)(ids + k * lim);
+			xmalloc(k * (sizeof(*src) + sizeof(struct head) + lim * sizeof(uint64_t)));
+		struct head *heap = (struct head *)(src + k);
+		uint64_t *ids = (uint64_t *)(heap + k);
 		for (size_t i = 0; i < k; i++)
 			src[i].ids = ids + i * lim;
 		memcpy(src[0].ids, out, *n * sizeof(uint64_t));
