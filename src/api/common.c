@@ -106,9 +106,18 @@ static void link_one(struct strbuf *sb, struct ctx *c, const struct store_page *
 	if (c->link_base)
 		strbuf_append_str(sb, c->link_base);
 	strbuf_append(sb, c->req->path.base, path_len);
-	strbuf_appendf(sb, "?limit=%u%s&%s=", page->limit, c->link_query, cursor);
+	/* Appends, not printf: a feed page's two links went through
+	 * vfprintf four times, ~2% of a medium feed read. */
+	strbuf_append_str(sb, "?limit=");
+	strbuf_append_u64(sb, page->limit);
+	strbuf_append_str(sb, c->link_query);
+	strbuf_append_char(sb, '&');
+	strbuf_append_str(sb, cursor);
+	strbuf_append_char(sb, '=');
 	strbuf_append_u64(sb, id);
-	strbuf_appendf(sb, ">; rel=\"%s\"", rel);
+	strbuf_append_str(sb, ">; rel=\"");
+	strbuf_append_str(sb, rel);
+	strbuf_append_char(sb, '"');
 }
 
 void api_link(struct ctx *c, const struct store_page *page, size_t n, uint64_t newest,
