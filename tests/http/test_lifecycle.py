@@ -7,13 +7,14 @@ import json
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import threading
 import time
 
 import pytest
 
-from chirp_client import (REQUEST_TIMEOUT, STARTUP_TIMEOUT, TRAFFIC,
+from chirp_client import (ON_POSTGRES, REQUEST_TIMEOUT, STARTUP_TIMEOUT, TRAFFIC,
                           assert_error, chirp_bin, create_user, eventually,
                           follow, free_port, get_user, list_ids, login,
                           new_token, post_tweet, random_handle, random_password,
@@ -223,6 +224,41 @@ def test_fresh_data_dir_starts_empty(server_factory):
     api = srv.client()
     assert_error(api.get("/v1/users/by-handle/anyone"), 404, "not_found")
     assert api.get("/readyz").status == 200
+    assert srv.stop() == 0
+
+
+def _users_in(db_path):
+    """The users chirp.db holds, read by another process (this one)."""
+    con = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=0.2)
+    try:
+        return con.execute("SELECT count(*) FROM users").fetchone()[0]
+    finally:
+        con.close()
+
+
+@pytest.mark.skipif(ON_POSTGRES, reason="about SQLite's chirp.db")
+def test_sqlite_lock_exclusive_by_default_and_shared_on_request(server_factory):
+    """--sqlite-lock exclusive (the default): while chirp runs, no other
+    process can read chirp.db, and there is no -shm file (the WAL index is
+    in chirp's memory); after a clean stop it is anyone's again. shared:
+    another process reads it while chirp runs, every acknowledged write
+    included."""
+    srv = server_factory()
+    srv.start()
+    api = srv.client()
+    create_user(api)
+    db = os.path.join(str(srv.data_dir), "chirp.db")
+    assert not os.path.exists(db + "-shm")
+    with pytest.raises(sqlite3.OperationalError, match="locked"):
+        _users_in(db)
+    assert srv.stop() == 0
+    assert _users_in(db) == 1
+
+    srv.extra_args += ["--sqlite-lock", "shared"]
+    srv.start()
+    assert _users_in(db) == 1
+    create_user(srv.client())
+    assert _users_in(db) == 2
     assert srv.stop() == 0
 
 

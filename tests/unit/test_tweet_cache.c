@@ -5,7 +5,8 @@
  * Covers what feed hydration relies on: a hit appends exactly the bytes
  * that were put (NULs included) after what the buffer already holds; a
  * miss appends nothing; put never overwrites; mark_deleted leaves a tombstone
- * that answers "deleted" and that a racing put cannot undo; the byte
+ * that answers "deleted" and that a racing put cannot undo; prefetch
+ * changes no answer and no count; the byte
  * budget evicts the least recently used entries (by append, not by put)
  * and holds each of the 64 shards to max_bytes/64; and concurrent put,
  * append and forget keep every hit intact and never resurrect a forgotten
@@ -91,6 +92,33 @@ static void test_miss_appends_nothing(void **state)
 	assert_int_equal(out.len, 1);
 	assert_string_equal(out.data, "x");
 	assert_int_equal(stats(c).misses, 3);
+	strbuf_deinit(&out);
+	c->ops->close(c);
+}
+
+/* prefetch is a hint: on present, absent and deleted ids (and none) it
+ * changes no answer and counts no hit or miss. */
+static void test_prefetch_changes_nothing(void **state)
+{
+	(void)state;
+	struct tweet_cache *c = cache_open(1 << 20);
+	c->ops->put(c, 1, "{\"a\":1}", 7);
+	c->ops->put(c, 2, "{}", 2);
+	assert_int_equal(c->ops->mark_deleted(c, 2), 0);
+	uint64_t ids[] = {1, 2, 3, 0, UINT64_MAX, 1};
+	assert_non_null(c->ops->prefetch);
+	c->ops->prefetch(c, ids, sizeof(ids) / sizeof(ids[0]));
+	c->ops->prefetch(c, ids, 0);
+	struct tweet_cache_stats st = stats(c);
+	assert_int_equal(st.entries, 2);
+	assert_int_equal(st.hits, 0);
+	assert_int_equal(st.misses, 0);
+	struct strbuf out = STRBUF_INIT;
+	assert_int_equal(c->ops->get(c, 1, &out), TWEET_CACHE_HIT);
+	assert_int_equal(c->ops->get(c, 2, &out), TWEET_CACHE_DELETED);
+	assert_int_equal(c->ops->get(c, 3, &out), TWEET_CACHE_MISS);
+	assert_int_equal(out.len, 7);
+	assert_memory_equal(out.data, "{\"a\":1}", 7);
 	strbuf_deinit(&out);
 	c->ops->close(c);
 }
@@ -399,6 +427,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_hit_appends_exact_bytes),
 	    cmocka_unit_test(test_miss_appends_nothing),
+	    cmocka_unit_test(test_prefetch_changes_nothing),
 	    cmocka_unit_test(test_put_does_not_overwrite),
 	    cmocka_unit_test(test_forget_leaves_tombstone),
 	    cmocka_unit_test(test_replace_wins_but_not_over_a_tombstone),
