@@ -19,6 +19,8 @@ set -euo pipefail
 (($# >= 4)) || { sed -n '2,/^set -euo/ s/^# \{0,1\}//p' "$0" | sed '/^set -euo/d'; exit 2; }
 old_bin=$1 old_seed=$2 new_bin=$3 new_seed=$4 rounds=${5:-6} secs=${6:-5}
 lua=$(cd "$(dirname "$0")" && pwd)/lua
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh" # scrape_metrics
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/chirp-ab-XXXXXX")
 pids=()
 cleanup() {
@@ -66,8 +68,7 @@ index_idle() {
 	while ((same < 3)); do
 		((SECONDS < deadline)) || { echo "$1: the search index was still busy after 30 min" >&2; exit 1; }
 		sleep 1
-		n=$(curl -fs -H "Authorization: Bearer $(head -n1 "$tmp/$1/metrics.token")" \
-			"http://127.0.0.1:${port[$1]}/metrics" |
+		n=$(scrape_metrics "${port[$1]}" "$tmp/$1" |
 			awk '$1 == "chirp_search_tweets_indexed_total" { print $2 }')
 		[[ $n == "$last" ]] && same=$((same + 1)) || same=0
 		last=$n

@@ -143,8 +143,9 @@ static enum tweet_cache_result mem_get(struct tweet_cache *base, uint64_t id, st
 }
 
 /* Two passes over the ids, as idmap_prefetch_* ask: every bucket, then
- * every first entry. The locks cost ~40 uncontended atomic operations;
- * the misses they let overlap are ~20 round trips to memory. */
+ * every first entry. A page's 20 ids take 40 more lock/unlock pairs
+ * (uncontended); the misses they let overlap are ~20 round trips to
+ * memory. */
 static void mem_prefetch(struct tweet_cache *base, const uint64_t *ids, size_t n)
 {
 	struct mem_cache *c = container_of(base, struct mem_cache, base);
