@@ -321,8 +321,10 @@ static const struct config_flag flags[] = {
     {"sqlite-lock", NULL, FIELD(sqlite_shared), &type_choice, .arg = "MODE",
      .def = "exclusive", .choices = sqlite_locks,
      .help = "exclusive: while chirp runs, no other process can open DATA/chirp.db, not even "
-             "to read it, and reads take no file locks; shared: sqlite3 and other processes "
-             "may open it meanwhile, at two more system calls per request"},
+             "to read it, reads take no file locks, and each token's session and each "
+             "reader's recent likes are kept in memory; shared: sqlite3 and other processes "
+             "may open it meanwhile, at two more system calls and two more reads per "
+             "request"},
     {"offload-reads", NULL, FIELD(offload_reads), &type_switch, .def = "off", .implied = "on",
      .help = "store reads on worker threads, as a networked store needs (tests that path on "
              "SQLite)"},

@@ -16,6 +16,7 @@
 #include "core/health.h"
 #include "core/markers.h"
 #include "core/notifications.h"
+#include "core/session_cache.h"
 #include "core/tweets.h"
 #include "core/write.h"
 #include "core/render.h"
@@ -150,6 +151,7 @@ static void chirp_stop(struct chirp *ch)
 	notifications_free(app->notifications);
 	tweets_free(app->tweets);
 	writes_free(app->writes);
+	session_cache_free(app->sessions); /* the writer's effects touched it */
 	live_service_free(app->streams);
 	feed_free(app->feed);
 	if (ch->search)
@@ -298,6 +300,10 @@ static int chirp_start(struct chirp *ch, const struct chirp_config *cfg, struct 
 		.login_failed_arg = app->ratelimit,
 		.session_idle_ms = cfg->session_idle_ms,
 	};
+	/* Who a token is, from memory, when nobody but chirp can end a
+	 * session (the store's sole writer): SQLite, --sqlite-lock exclusive. */
+	if (app->store->sole_writer)
+		aopt.session_cache = app->sessions = session_cache_new(SESSION_CACHE_SLOTS);
 	app->accounts = accounts_new(&aopt);
 	app->tweets = tweets_new(app->writes, app->feed);
 	app->graph = graph_new(app->writes);

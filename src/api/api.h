@@ -46,6 +46,7 @@ struct app {
 	struct store *store;
 	struct writes *writes;     /* the write path (core/write.h) */
 	struct accounts *accounts; /* sign-up, log-in, profiles (core/accounts.h) */
+	struct session_cache *sessions; /* NULL, or the tokens' sessions (core/session_cache.h) */
 	struct tweets *tweets;     /* post, read, delete (core/tweets.h) */
 	struct graph *graph;       /* follows, blocks, mutes (core/graph.h) */
 	struct notifications *notifications; /* core/notifications.h */

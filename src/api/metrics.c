@@ -18,6 +18,7 @@
 
 #include "api/api.h"
 #include "api/stream.h"
+#include "core/session_cache.h"
 #include "core/write.h"
 #include "gateway/auth.h"
 #include "http/respond.h"
@@ -160,6 +161,23 @@ void api_metrics(struct ctx *c)
 	       fs.cache.misses);
 	metric(&sb, "chirp_tweet_cache_evictions_total", "counter",
 	       "Tweets evicted from the JSON cache.", fs.cache.evictions);
+	metric(&sb, "chirp_viewer_state_cache_hits_total", "counter",
+	       "Pages whose reader's likes and retweets came from memory (none with PostgreSQL or "
+	       "--sqlite-lock shared).",
+	       fs.engagement_hits);
+	metric(&sb, "chirp_viewer_state_cache_misses_total", "counter",
+	       "Pages whose reader's likes and retweets the cache did not hold.",
+	       fs.engagement_misses);
+	uint64_t hits = 0, misses = 0;
+	if (c->app->sessions)
+		session_cache_stats(c->app->sessions, &hits, &misses);
+	metric(&sb, "chirp_session_cache_hits_total", "counter",
+	       "Requests whose token's session came from memory (none with PostgreSQL or "
+	       "--sqlite-lock shared).",
+	       hits);
+	metric(&sb, "chirp_session_cache_misses_total", "counter",
+	       "Requests whose token the session cache did not hold (read from the store).",
+	       misses);
 	struct search_stats qs;
 	search_service_stats(c->app->search_service, &qs);
 	metric(&sb, "chirp_search_tweets_indexed_total", "counter",

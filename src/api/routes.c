@@ -311,8 +311,9 @@ struct gate {
 static void gate_run(struct api_read *r, struct store_reader *db)
 {
 	struct gate *g = (struct gate *)r;
-	int rc = g->token_len ? accounts_session(g->accounts, db, g->token, g->token_len,
-						 &g->session, g->token_hash)
+	/* The first read of the request's snapshot (accounts_authenticate). */
+	int rc = g->token_len ? accounts_authenticate(g->accounts, db, g->token, g->token_len,
+						      &g->session, g->token_hash)
 			      : STORE_NOT_FOUND;
 	g->authed = rc == STORE_OK;
 	g->user_id = g->session.user_id;

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "core/credentials.h"
+#include "core/session_cache.h"
 #include "core/render.h"
 #include "core/validate.h"
 #include "timeline/feed.h"
@@ -26,6 +27,7 @@ struct accounts {
 	void (*login_failed)(void *arg, const char *handle, const char *client_ip);
 	void *login_failed_arg;
 	uint64_t idle_ms;
+	struct session_cache *cache; /* NULL: none */
 	/* the sweep of idle sessions */
 	pthread_t sweeper;
 	bool sweeping, stopping;
@@ -125,6 +127,13 @@ static void render_password(struct write *w, void *arg)
 	w->sw.resp_status = 204;
 }
 
+/* An effect: no cached session counts any more. */
+static void uncache_sessions(void *arg, const struct store_write *w)
+{
+	(void)w;
+	session_cache_invalidate(arg);
+}
+
 struct accounts *accounts_new(const struct accounts_options *opt)
 {
 	struct accounts *a = xcalloc(1, sizeof(*a));
@@ -154,6 +163,19 @@ struct accounts *accounts_new(const struct accounts_options *opt)
 	writes_define(a->writes, STORE_W_PASSWORD_CHANGE, render_password, NULL);
 	writes_define(a->writes, STORE_W_SESSION_TOUCH, render_logout, NULL); /* nobody hears it */
 	writes_define(a->writes, STORE_W_SESSIONS_EXPIRE, render_logout, NULL); /* nor this */
+	a->cache = opt->session_cache;
+	if (a->cache) {
+		/* Every kind that may end a session or change whether a user
+		 * has relations (struct session.has_relations). If you add a
+		 * way for either to change, add its kind here. */
+		static const enum store_write_kind changes[] = {
+			STORE_W_SESSION_DELETE, STORE_W_SESSION_END,     STORE_W_SESSIONS_END,
+			STORE_W_PASSWORD_CHANGE, STORE_W_SESSIONS_EXPIRE, STORE_W_BLOCK,
+			STORE_W_UNBLOCK,        STORE_W_MUTE,            STORE_W_UNMUTE,
+		};
+		for (size_t i = 0; i < sizeof(changes) / sizeof(changes[0]); i++)
+			writes_after_commit(a->writes, changes[i], uncache_sessions, a->cache);
+	}
 	return a;
 }
 
@@ -467,16 +489,19 @@ static void submit_unheard(struct accounts *a, enum store_write_kind kind, uint6
 	write_submit(w); /* a full queue drops it: the next request tries again */
 }
 
-int accounts_session(struct accounts *a, struct store_reader *r, const char *token, size_t len,
-		     struct session *out, uint8_t *token_hash)
+static uint64_t idle_ms(const struct session *s, uint64_t now)
 {
-	if (!credentials_token_hash(token, len, token_hash))
-		return STORE_NOT_FOUND;
+	return now > s->last_used_ms ? now - s->last_used_ms : 0;
+}
+
+/* accounts_session once the token is hashed. */
+static int session_read(struct accounts *a, struct store_reader *r, const uint8_t *token_hash,
+			struct session *out)
+{
 	int rc = r->ops->session_get(r, token_hash, out);
 	if (rc != STORE_OK)
 		return rc;
-	uint64_t now = time_now_ms();
-	uint64_t idle = now > out->last_used_ms ? now - out->last_used_ms : 0;
+	uint64_t now = time_now_ms(), idle = idle_ms(out, now);
 	if (idle > a->idle_ms + SESSION_TOUCH_MS) {
 		/* Ended like a log-out, so its streams end too. */
 		submit_unheard(a, STORE_W_SESSION_DELETE, out->user_id, token_hash, now);
@@ -484,6 +509,37 @@ int accounts_session(struct accounts *a, struct store_reader *r, const char *tok
 	}
 	if (idle >= SESSION_TOUCH_MS)
 		submit_unheard(a, STORE_W_SESSION_TOUCH, out->user_id, token_hash, now);
+	return STORE_OK;
+}
+
+int accounts_session(struct accounts *a, struct store_reader *r, const char *token, size_t len,
+		     struct session *out, uint8_t *token_hash)
+{
+	if (!credentials_token_hash(token, len, token_hash))
+		return STORE_NOT_FOUND;
+	return session_read(a, r, token_hash, out);
+}
+
+int accounts_authenticate(struct accounts *a, struct store_reader *r, const char *token,
+			  size_t len, struct session *out, uint8_t *token_hash)
+{
+	if (!credentials_token_hash(token, len, token_hash))
+		return STORE_NOT_FOUND;
+	if (!a->cache)
+		return session_read(a, r, token_hash, out);
+	/* A session whose recorded use is SESSION_TOUCH_MS old is read again,
+	 * so its touch is written as without a cache, and no cached session
+	 * can reach its idle expiry. */
+	uint64_t now = time_now_ms();
+	if (session_cache_get(a->cache, token_hash, now - SESSION_TOUCH_MS, out))
+		return STORE_OK;
+	uint64_t epoch = session_cache_epoch(a->cache); /* before the read */
+	int rc = session_read(a, r, token_hash, out);
+	if (rc != STORE_OK)
+		return rc;
+	out->device[0] = out->ip[0] = '\0';
+	if (idle_ms(out, now) < SESSION_TOUCH_MS)
+		session_cache_put(a->cache, token_hash, out, epoch);
 	return STORE_OK;
 }
 

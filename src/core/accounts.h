@@ -39,6 +39,10 @@ struct accounts_options {
 	void (*login_failed)(void *arg, const char *handle, const char *client_ip);
 	void *login_failed_arg;
 	uint64_t session_idle_ms; /* a session unused this long ends (--session-idle-days) */
+	/* NULL, or where accounts_authenticate keeps the sessions it read;
+	 * only if the store is its sole writer (core/session_cache.h). The
+	 * accounts move its epoch on every write that may change an answer. */
+	struct session_cache *session_cache;
 };
 
 /* How stale a session's recorded last use may get before a request
@@ -198,5 +202,14 @@ int accounts_user_private(struct store_reader *r, uint64_t id, struct user *out,
  * for). Any thread. */
 int accounts_session(struct accounts *a, struct store_reader *r, const char *token, size_t len,
 		     struct session *out, uint8_t *token_hash);
+
+/* The same answer for the gateway, which checks every request's token:
+ * from the session cache when there is one and it holds the token under
+ * its current epoch and within SESSION_TOUCH_MS of its recorded use, else
+ * read as by accounts_session (and then cached). device and ip are "".
+ * Must be the first read of r's snapshot (core/session_cache.h says why):
+ * the gateway's read is. */
+int accounts_authenticate(struct accounts *a, struct store_reader *r, const char *token,
+			  size_t len, struct session *out, uint8_t *token_hash);
 
 #endif

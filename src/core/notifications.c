@@ -69,7 +69,7 @@ static int render_page(struct notifications *ns, struct store_reader *r, uint64_
 	for (size_t i = 0; i < n; i++)
 		if (e[i].tweet_id)
 			ids[k++] = e[i].tweet_id;
-	int rc = feed_viewer_state(r, user_id, ids, k, state);
+	int rc = feed_viewer_state(ns->feed, r, user_id, ids, k, state);
 	struct strbuf tweet = STRBUF_INIT;
 	strbuf_append_char(out, '[');
 	for (size_t i = 0, j = 0; rc == STORE_OK && i < n; i++) {

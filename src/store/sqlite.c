@@ -1291,6 +1291,31 @@ static int sqlite_viewer_state(struct store_reader *base, uint64_t user_id, cons
 	return STORE_OK;
 }
 
+static int sqlite_engagements_since(struct store_reader *base, uint64_t user_id,
+				    uint64_t since_id, uint64_t *ids, uint8_t *bits, size_t max,
+				    size_t *n)
+{
+	struct sqlite_reader *r = (struct sqlite_reader *)base;
+	sqlite3_stmt *st = reader_stmt(r, R_LIKED_RANGE);
+	sqlite3_bind_int64(st, 1, clamp63(user_id));
+	sqlite3_bind_int64(st, 2, clamp63(since_id));
+	sqlite3_bind_int64(st, 3, INT64_MAX);
+	sqlite3_bind_int64(st, 4, (int64_t)max + 1);
+	int rc;
+	*n = 0;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) { /* LIMIT max + 1 */
+		ids[*n] = (uint64_t)sqlite3_column_int64(st, 0);
+		bits[(*n)++] = (uint8_t)sqlite3_column_int(st, 1);
+	}
+	return finish_list(r->db, st, rc);
+}
+
+static bool sqlite_snapshot_open(struct store_reader *base)
+{
+	struct sqlite_reader *r = (struct sqlite_reader *)base;
+	return sqlite3_txn_state(r->db, "main") != SQLITE_TXN_NONE;
+}
+
 /* Reads the one-column id result of `which` bound to (id, max). */
 static int id_walk(struct sqlite_reader *r, enum read_stmt which, uint64_t id, size_t max,
 		   uint64_t *ids, size_t *n)
@@ -2869,6 +2894,7 @@ static struct store *sqlite_open(const struct store_options *opt, struct strbuf 
 	 * chirp.lock already keeps a second chirp out; shared lets sqlite3
 	 * and other tools in while chirp runs. */
 	s->vfs = opt->sqlite_shared ? NULL : "unix-excl";
+	s->base.sole_writer = !opt->sqlite_shared;
 
 	sqlite3 *db = NULL;
 	if (sqlite3_open_v2(s->path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
@@ -2928,6 +2954,8 @@ const struct store_ops store_sqlite_ops = {
 	.followees = sqlite_followees,
 	.author_tweet_ids = sqlite_author_tweet_ids,
 	.viewer_state = sqlite_viewer_state,
+	.engagements_since = sqlite_engagements_since,
+	.snapshot_open = sqlite_snapshot_open,
 	.hashtag_tweet_ids = sqlite_hashtag_tweet_ids,
 	.public_tweet_ids = sqlite_public_tweet_ids,
 	.trends = sqlite_trends,

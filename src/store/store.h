@@ -426,6 +426,16 @@ struct store_ops {
 	 * ids; sqlite.c has how). */
 	int (*viewer_state)(struct store_reader *r, uint64_t user_id, const uint64_t *ids,
 			    size_t n, uint8_t *state);
+	/* Optional, with snapshot_open (timeline/engagement.h keeps what it
+	 * reads). What `user_id` did to the tweets with ids of at least
+	 * `since_id`: up to max + 1 rows of a tweet id and one VIEWER_* bit
+	 * each (a tweet liked and retweeted is two), in no order; *n rows. */
+	int (*engagements_since)(struct store_reader *r, uint64_t user_id, uint64_t since_id,
+				 uint64_t *ids, uint8_t *bits, size_t max, size_t *n);
+	/* Optional. Whether r's next read sees a snapshot taken before now
+	 * (a read transaction under way that has read already): a cache
+	 * filled from it might then miss a write whose effects ran since. */
+	bool (*snapshot_open)(struct store_reader *r);
 	/* The users who liked `tweet_id`, newest like first (the like's id is
 	 * the cursor); STORE_NOT_FOUND if the tweet does not exist. */
 	int (*liked_by)(struct store_reader *r, uint64_t tweet_id, const struct store_page *page,
@@ -539,6 +549,12 @@ struct store_ops {
  * can find the ops. */
 struct store {
 	const struct store_ops *ops;
+	/* No other process can change the data while this one has it open,
+	 * so this process's own writes (and their effects) are every change
+	 * there is: a cache of what the store says may then be kept true by
+	 * those effects alone (core/session_cache.h). SQLite opened
+	 * exclusive; never PostgreSQL, which other nodes write too. */
+	bool sole_writer;
 };
 struct store_reader {
 	const struct store_ops *ops;

@@ -15,6 +15,7 @@
 #include "core/entities.h"
 #include "core/render.h"
 #include "pubsub/pubsub.h"
+#include "timeline/engagement.h"
 #include "timeline/fanout.h"
 #include "timeline/live.h"
 #include "timeline/live_upto_redis.h"
@@ -44,6 +45,7 @@ struct feed {
 	struct fanout *fanout;
 	struct store_reader *fanout_db; /* used by the fanout thread only */
 	struct pubsub *pubsub;          /* live events; NULL: none */
+	struct engagement_cache *engaged; /* readers' likes and retweets; NULL: none */
 	atomic_uint epoch;
 	atomic_uint_fast64_t rebuilds, store_pages;
 	atomic_uint_fast64_t deferred; /* reads that would have blocked (FEED_WOULD_BLOCK) */
@@ -713,13 +715,51 @@ int feed_blocked_by(struct store_reader *r, uint64_t viewer, uint64_t user, bool
 	return rc;
 }
 
-int feed_viewer_state(struct store_reader *r, uint64_t viewer, const uint64_t *ids, size_t n,
-		      uint8_t *state)
+/* From the reader's engagements at or above the lowest of ids, read into
+ * the cache if they are few; false if they are too many. The read is kept
+ * only if it is the first of its snapshot (engagement.h says why). */
+static bool engaged_read(struct feed *f, struct store_reader *r, uint64_t viewer,
+			 const uint64_t *ids, size_t n, uint8_t *state, int *rc)
 {
-	if (viewer)
-		return r->ops->viewer_state(r, viewer, ids, n, state);
-	memset(state, 0, n);
-	return STORE_OK;
+	uint64_t lo = UINT64_MAX, got[ENGAGEMENT_MAX + 1];
+	uint8_t bits[ENGAGEMENT_MAX + 1];
+	size_t k;
+	for (size_t i = 0; i < n; i++)
+		lo = ids[i] < lo ? ids[i] : lo;
+	bool fresh = !r->ops->snapshot_open(r);
+	uint64_t epoch = engagement_cache_epoch(f->engaged); /* before the read */
+	*rc = r->ops->engagements_since(r, viewer, lo, got, bits, ENGAGEMENT_MAX, &k);
+	if (*rc != STORE_OK || k > ENGAGEMENT_MAX)
+		return false;
+	if (fresh)
+		engagement_cache_put(f->engaged, viewer, lo, got, bits, k, epoch);
+	for (size_t i = 0; i < n; i++) {
+		state[i] = 0;
+		for (size_t j = 0; j < k; j++)
+			if (got[j] == ids[i])
+				state[i] |= bits[j];
+	}
+	return true;
+}
+
+int feed_viewer_state(struct feed *f, struct store_reader *r, uint64_t viewer,
+		      const uint64_t *ids, size_t n, uint8_t *state)
+{
+	if (!viewer || !n) {
+		memset(state, 0, n);
+		return STORE_OK;
+	}
+	int rc = STORE_OK;
+	if (f->engaged && (engagement_cache_get(f->engaged, viewer, ids, n, state) ||
+			   engaged_read(f, r, viewer, ids, n, state, &rc)))
+		return STORE_OK;
+	return rc != STORE_OK ? rc : r->ops->viewer_state(r, viewer, ids, n, state);
+}
+
+void feed_on_engaged(struct feed *f, uint64_t user)
+{
+	if (f->engaged)
+		engagement_cache_forget(f->engaged, user);
 }
 
 /* Cuts `out` back to its first `len` bytes. */
@@ -808,7 +848,7 @@ int feed_tweet_for(struct feed *f, struct store_reader *r, uint64_t viewer, uint
 		rc = STORE_NOT_FOUND;
 	feed_hidden_deinit(&hidden);
 	if (rc == STORE_OK)
-		rc = feed_viewer_state(r, viewer, &it.target, 1, &state);
+		rc = feed_viewer_state(f, r, viewer, &it.target, 1, &state);
 	if (rc) {
 		truncate_to(out, mark);
 		return rc;
@@ -937,7 +977,7 @@ int feed_hydrate(struct feed *f, struct store_reader *r, uint64_t viewer,
 		for (size_t i = 0; i < k; i++)
 			targets[i] = items[i].target;
 		if (rc == STORE_OK && k)
-			rc = feed_viewer_state(r, viewer, targets, k, state);
+			rc = feed_viewer_state(f, r, viewer, targets, k, state);
 		for (size_t i = 0; rc == STORE_OK && i < k; i++) {
 			if (res->n)
 				strbuf_append_char(out, ',');
@@ -1048,6 +1088,9 @@ struct feed *feed_new(struct store *store, const struct feed_options *opt, struc
 	 * timelines are rebuilt from the store. */
 	atomic_init(&f->live_upto, id_make(time_now_ms(), 0, 0));
 	f->fanout = fanout_new(opt->fanout_queue, fanout_run, f);
+	/* Only where this process's writes are every change there is. */
+	if (store->sole_writer && store->ops->engagements_since && store->ops->snapshot_open)
+		f->engaged = engagement_cache_new(ENGAGEMENT_SLOTS);
 	return f;
 fail:
 	if (f->authored)
@@ -1067,6 +1110,7 @@ void feed_free(struct feed *f)
 	f->cache->ops->close(f->cache);
 	f->authored->ops->close(f->authored);
 	f->home->ops->close(f->home);
+	engagement_cache_free(f->engaged);
 	free(f);
 }
 
@@ -1079,6 +1123,9 @@ void feed_stats(struct feed *f, struct feed_stats *out)
 	out->rebuilds = atomic_load(&f->rebuilds);
 	out->store_pages = atomic_load(&f->store_pages);
 	out->deferred = atomic_load(&f->deferred);
+	out->engagement_hits = out->engagement_misses = 0;
+	if (f->engaged)
+		engagement_cache_stats(f->engaged, &out->engagement_hits, &out->engagement_misses);
 }
 
 /* ---- live streams ------------------------------------------------------------ */

@@ -68,6 +68,7 @@ struct feed_stats {
 	uint64_t rebuilds;
 	uint64_t store_pages; /* pages read from the store (past the cap) */
 	uint64_t deferred;    /* reads that answered FEED_WOULD_BLOCK */
+	uint64_t engagement_hits, engagement_misses; /* feed_viewer_state from memory, or not */
 };
 
 /* A read told it may not block (an event loop's) met work that would:
@@ -106,6 +107,9 @@ void feed_on_relation(struct feed *f, uint64_t user);
 /* After a write notified `user`: their live streams read what is new, in
  * the order of the fanout queue. */
 void feed_on_notified(struct feed *f, uint64_t user);
+/* After a write of `user` that may change what they liked or retweeted (a
+ * like, unlike, retweet, undo or tweet delete). */
+void feed_on_engaged(struct feed *f, uint64_t user);
 
 /* ---- read side (any thread, with that thread's store reader) ---- */
 
@@ -140,9 +144,10 @@ int feed_home(struct feed *f, struct store_reader *r, uint64_t user_id, bool has
  */
 
 /* What `viewer` did to each of ids[0..n) (VIEWER_* bits); all 0, without
- * a read, for 0. */
-int feed_viewer_state(struct store_reader *r, uint64_t viewer, const uint64_t *ids, size_t n,
-		      uint8_t *state);
+ * a read, for 0. From memory when the store is this process's alone and
+ * the viewer's recent engagements are few (timeline/engagement.h). */
+int feed_viewer_state(struct feed *f, struct store_reader *r, uint64_t viewer,
+		      const uint64_t *ids, size_t n, uint8_t *state);
 /*
  * Blocks and mutes. Whom a viewer does not see: the users they block, the
  * users who block them, and (in the feed and stream, not in search or a

@@ -106,8 +106,21 @@ static void on_notified(void *arg, const struct store_write *w)
 		feed_on_notified(arg, w->notified[i]);
 }
 
+/* Whatever the write changed of what its user liked or retweeted. */
+static void on_engaged(void *arg, const struct store_write *w)
+{
+	feed_on_engaged(arg, w->kind == STORE_W_TWEET_DELETE ? w->in.tweet_delete.author_id
+							    : w->in.like.user_id);
+}
+
 void feed_follow_writes(struct feed *f, struct writes *ws)
 {
+	/* First, so that nothing the write sets off reads a stale cache. */
+	writes_after_commit(ws, STORE_W_LIKE, on_engaged, f);
+	writes_after_commit(ws, STORE_W_UNLIKE, on_engaged, f);
+	writes_after_commit(ws, STORE_W_RETWEET, on_engaged, f);
+	writes_after_commit(ws, STORE_W_UNRETWEET, on_engaged, f);
+	writes_after_commit(ws, STORE_W_TWEET_DELETE, on_engaged, f);
 	writes_after_commit(ws, STORE_W_FOLLOW, on_notified, f);
 	writes_after_commit(ws, STORE_W_LIKE, on_notified, f);
 	writes_after_commit(ws, STORE_W_TWEET_CREATE, on_notified, f);
