@@ -68,15 +68,15 @@ static size_t slot_of(const struct session_cache *c, const uint8_t *token_hash)
 	return (size_t)h & c->mask;
 }
 
-bool session_cache_get(struct session_cache *c, const uint8_t *token_hash,
-		       uint64_t used_after_ms, struct session *out)
+bool session_cache_get(struct session_cache *c, const uint8_t *token_hash, uint64_t used_after_ms,
+                       struct session *out)
 {
 	size_t i = slot_of(c, token_hash);
 	struct slot *s = &c->slots[i];
 	pthread_mutex_t *lock = &c->locks[i % STRIPES];
 	pthread_mutex_lock(lock);
 	bool hit = s->epoch == atomic_load(&c->epoch) && s->last_used_ms > used_after_ms &&
-		   memcmp(s->token_hash, token_hash, TOKEN_HASH_LEN) == 0;
+	           memcmp(s->token_hash, token_hash, TOKEN_HASH_LEN) == 0;
 	if (hit) {
 		memset(out, 0, sizeof(*out));
 		out->id = s->id;
@@ -90,7 +90,7 @@ bool session_cache_get(struct session_cache *c, const uint8_t *token_hash,
 }
 
 void session_cache_put(struct session_cache *c, const uint8_t *token_hash,
-		       const struct session *sess, uint64_t epoch)
+                       const struct session *sess, uint64_t epoch)
 {
 	size_t i = slot_of(c, token_hash);
 	struct slot *s = &c->slots[i];

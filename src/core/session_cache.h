@@ -49,12 +49,12 @@ void session_cache_invalidate(struct session_cache *c);
 /* The session of `token_hash` if cached under the current epoch with a
  * recorded use after `used_after_ms`: its id, user_id, last_used_ms and
  * has_relations (device and ip are ""). */
-bool session_cache_get(struct session_cache *c, const uint8_t *token_hash,
-		       uint64_t used_after_ms, struct session *out);
+bool session_cache_get(struct session_cache *c, const uint8_t *token_hash, uint64_t used_after_ms,
+                       struct session *out);
 
 /* Keeps `s` as the session of `token_hash`, read under `epoch`. */
-void session_cache_put(struct session_cache *c, const uint8_t *token_hash,
-		       const struct session *s, uint64_t epoch);
+void session_cache_put(struct session_cache *c, const uint8_t *token_hash, const struct session *s,
+                       uint64_t epoch);
 
 /* Lookups answered from memory, and those that were not. */
 void session_cache_stats(struct session_cache *c, uint64_t *hits, uint64_t *misses);

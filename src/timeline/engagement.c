@@ -15,7 +15,7 @@
 struct slot {
 	uint64_t user; /* 0: empty (user ids are never 0) */
 	uint64_t floor;
-	unsigned n;
+	unsigned n; /* ENGAGEMENT_MAX + 1: more than ENGAGEMENT_MAX, none kept */
 	uint64_t ids[ENGAGEMENT_MAX];
 	uint8_t bits[ENGAGEMENT_MAX];
 };
@@ -63,8 +63,8 @@ static size_t slot_of(const struct engagement_cache *c, uint64_t user)
 	return (size_t)((user * 0x9e3779b97f4a7c15ULL) >> c->shift);
 }
 
-bool engagement_cache_get(struct engagement_cache *c, uint64_t user, const uint64_t *ids,
-			  size_t n, uint8_t *state)
+enum engagement_answer engagement_cache_get(struct engagement_cache *c, uint64_t user,
+                                            const uint64_t *ids, size_t n, uint8_t *state)
 {
 	uint64_t lo = UINT64_MAX;
 	for (size_t i = 0; i < n; i++)
@@ -73,22 +73,26 @@ bool engagement_cache_get(struct engagement_cache *c, uint64_t user, const uint6
 	struct slot *s = &c->slots[at];
 	pthread_mutex_t *lock = &c->locks[at % STRIPES];
 	pthread_mutex_lock(lock);
-	bool hit = s->user == user && s->floor <= lo;
-	for (size_t i = 0; hit && i < n; i++) {
+	enum engagement_answer a = ENGAGEMENT_MISS;
+	if (s->user == user && s->n > ENGAGEMENT_MAX && lo <= s->floor)
+		a = ENGAGEMENT_MANY; /* a range that holds one with too many */
+	else if (s->user == user && s->n <= ENGAGEMENT_MAX && s->floor <= lo)
+		a = ENGAGEMENT_HIT;
+	for (size_t i = 0; a == ENGAGEMENT_HIT && i < n; i++) {
 		state[i] = 0;
 		for (unsigned k = 0; k < s->n; k++)
 			if (s->ids[k] == ids[i])
 				state[i] = s->bits[k];
 	}
 	pthread_mutex_unlock(lock);
-	atomic_fetch_add_explicit(hit ? &c->hits : &c->misses, 1, memory_order_relaxed);
-	return hit;
+	atomic_fetch_add_explicit(a == ENGAGEMENT_HIT ? &c->hits : &c->misses, 1,
+	                          memory_order_relaxed);
+	return a;
 }
 
 void engagement_cache_put(struct engagement_cache *c, uint64_t user, uint64_t floor,
-			  const uint64_t *ids, const uint8_t *bits, size_t n, uint64_t epoch)
+                          const uint64_t *ids, const uint8_t *bits, size_t n, uint64_t epoch)
 {
-	assert(n <= ENGAGEMENT_MAX);
 	size_t at = slot_of(c, user);
 	struct slot *s = &c->slots[at];
 	pthread_mutex_t *lock = &c->locks[at % STRIPES];
@@ -98,8 +102,9 @@ void engagement_cache_put(struct engagement_cache *c, uint64_t user, uint64_t fl
 	if (epoch == atomic_load(&c->epoch)) {
 		s->user = user;
 		s->floor = floor;
-		s->n = 0;
-		for (size_t i = 0; i < n; i++) { /* a tweet liked and retweeted is one entry */
+		s->n = n > ENGAGEMENT_MAX ? ENGAGEMENT_MAX + 1 : 0;
+		for (size_t i = 0; n <= ENGAGEMENT_MAX && i < n; i++) {
+			/* a tweet liked and retweeted is one entry */
 			unsigned k = 0;
 			while (k < s->n && s->ids[k] != ids[i])
 				k++;

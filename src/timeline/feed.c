@@ -716,7 +716,7 @@ int feed_blocked_by(struct store_reader *r, uint64_t viewer, uint64_t user, bool
 }
 
 /* From the reader's engagements at or above the lowest of ids, read into
- * the cache if they are few; false if they are too many. The read is kept
+ * the cache; false if they are too many to answer from. The read is kept
  * only if it is the first of its snapshot (engagement.h says why). */
 static bool engaged_read(struct feed *f, struct store_reader *r, uint64_t viewer,
 			 const uint64_t *ids, size_t n, uint8_t *state, int *rc)
@@ -729,10 +729,10 @@ static bool engaged_read(struct feed *f, struct store_reader *r, uint64_t viewer
 	bool fresh = !r->ops->snapshot_open(r);
 	uint64_t epoch = engagement_cache_epoch(f->engaged); /* before the read */
 	*rc = r->ops->engagements_since(r, viewer, lo, got, bits, ENGAGEMENT_MAX, &k);
+	if (*rc == STORE_OK && fresh) /* too many is worth keeping too */
+		engagement_cache_put(f->engaged, viewer, lo, got, bits, k, epoch);
 	if (*rc != STORE_OK || k > ENGAGEMENT_MAX)
 		return false;
-	if (fresh)
-		engagement_cache_put(f->engaged, viewer, lo, got, bits, k, epoch);
 	for (size_t i = 0; i < n; i++) {
 		state[i] = 0;
 		for (size_t j = 0; j < k; j++)
@@ -750,9 +750,18 @@ int feed_viewer_state(struct feed *f, struct store_reader *r, uint64_t viewer,
 		return STORE_OK;
 	}
 	int rc = STORE_OK;
-	if (f->engaged && (engagement_cache_get(f->engaged, viewer, ids, n, state) ||
-			   engaged_read(f, r, viewer, ids, n, state, &rc)))
-		return STORE_OK;
+	if (f->engaged) {
+		switch (engagement_cache_get(f->engaged, viewer, ids, n, state)) {
+		case ENGAGEMENT_HIT:
+			return STORE_OK;
+		case ENGAGEMENT_MISS:
+			if (engaged_read(f, r, viewer, ids, n, state, &rc))
+				return STORE_OK;
+			break;
+		case ENGAGEMENT_MANY:
+			break;
+		}
+	}
 	return rc != STORE_OK ? rc : r->ops->viewer_state(r, viewer, ids, n, state);
 }
 

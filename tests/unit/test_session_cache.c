@@ -24,8 +24,10 @@ static void token(uint8_t *hash, uint64_t slot_bits, uint8_t tail)
 
 static struct session session_of(uint64_t user, bool has_relations)
 {
-	struct session s = {.id = user + 1000, .user_id = user, .last_used_ms = 5000,
-			    .has_relations = has_relations};
+	struct session s = {.id = user + 1000,
+	                    .user_id = user,
+	                    .last_used_ms = 5000,
+	                    .has_relations = has_relations};
 	strcpy(s.device, "curl"); /* not kept */
 	return s;
 }
