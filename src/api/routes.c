@@ -311,7 +311,6 @@ struct gate {
 static void gate_run(struct api_read *r, struct store_reader *db)
 {
 	struct gate *g = (struct gate *)r;
-	/* The first read of the request's snapshot (accounts_authenticate). */
 	int rc = g->token_len ? accounts_authenticate(g->accounts, db, g->token, g->token_len,
 						      &g->session, g->token_hash)
 			      : STORE_NOT_FOUND;

@@ -533,12 +533,16 @@ int accounts_authenticate(struct accounts *a, struct store_reader *r, const char
 	uint64_t now = time_now_ms();
 	if (session_cache_get(a->cache, token_hash, now - SESSION_TOUCH_MS, out))
 		return STORE_OK;
-	uint64_t epoch = session_cache_epoch(a->cache); /* before the read */
+	/* Kept only from a read that opens its snapshot, under the epoch
+	 * from before it (core/session_cache.h). The gateway's read is the
+	 * first of its request's; asked all the same. */
+	bool fresh = r->ops->snapshot_open && !r->ops->snapshot_open(r);
+	uint64_t epoch = session_cache_epoch(a->cache);
 	int rc = session_read(a, r, token_hash, out);
 	if (rc != STORE_OK)
 		return rc;
 	out->device[0] = out->ip[0] = '\0';
-	if (idle_ms(out, now) < SESSION_TOUCH_MS)
+	if (fresh && idle_ms(out, now) < SESSION_TOUCH_MS)
 		session_cache_put(a->cache, token_hash, out, epoch);
 	return STORE_OK;
 }

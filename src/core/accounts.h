@@ -206,9 +206,8 @@ int accounts_session(struct accounts *a, struct store_reader *r, const char *tok
 /* The same answer for the gateway, which checks every request's token:
  * from the session cache when there is one and it holds the token under
  * its current epoch and within SESSION_TOUCH_MS of its recorded use, else
- * read as by accounts_session (and then cached). device and ip are "".
- * Must be the first read of r's snapshot (core/session_cache.h says why):
- * the gateway's read is. */
+ * read as by accounts_session (and then cached, if that read opened r's
+ * snapshot: core/session_cache.h says why). device and ip are "". */
 int accounts_authenticate(struct accounts *a, struct store_reader *r, const char *token,
 			  size_t len, struct session *out, uint8_t *token_hash);
 

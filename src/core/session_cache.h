@@ -11,7 +11,8 @@
  * before it reads the session: a read that began before such a commit is
  * stored under the old epoch, so it is never used; a read after it saw
  * the commit. Hence the rule for callers: session_cache_epoch() comes
- * before the store read's snapshot is taken.
+ * before the store read's snapshot is taken, so only a read that opens
+ * its snapshot (store_ops.snapshot_open false before it) is kept.
  *
  * This holds only where this process makes every such write, so chirp
  * keeps a cache only when the store says so (struct store.sole_writer:
