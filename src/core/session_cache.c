@@ -4,14 +4,12 @@
 #include "core/session_cache.h"
 
 #include <assert.h>
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "util/log.h"
-
-#define STRIPES 64 /* locks; a slot's is its index modulo this */
+#include "util/stripes.h"
 
 struct slot {
 	uint8_t token_hash[TOKEN_HASH_LEN];
@@ -24,7 +22,7 @@ struct session_cache {
 	_Atomic uint64_t epoch;
 	size_t mask;
 	struct slot *slots;
-	pthread_mutex_t locks[STRIPES];
+	struct stripes locks;
 	_Atomic uint64_t hits, misses;
 };
 
@@ -35,8 +33,7 @@ struct session_cache *session_cache_new(size_t slots)
 	atomic_init(&c->epoch, 1);
 	c->mask = slots - 1;
 	c->slots = xcalloc(slots, sizeof(*c->slots));
-	for (int i = 0; i < STRIPES; i++)
-		pthread_mutex_init(&c->locks[i], NULL);
+	stripes_init(&c->locks);
 	return c;
 }
 
@@ -44,8 +41,7 @@ void session_cache_free(struct session_cache *c)
 {
 	if (!c)
 		return;
-	for (int i = 0; i < STRIPES; i++)
-		pthread_mutex_destroy(&c->locks[i]);
+	stripes_deinit(&c->locks);
 	free(c->slots);
 	free(c);
 }
@@ -73,7 +69,7 @@ bool session_cache_get(struct session_cache *c, const uint8_t *token_hash, uint6
 {
 	size_t i = slot_of(c, token_hash);
 	struct slot *s = &c->slots[i];
-	pthread_mutex_t *lock = &c->locks[i % STRIPES];
+	pthread_mutex_t *lock = stripes_of(&c->locks, i);
 	pthread_mutex_lock(lock);
 	bool hit = s->epoch == atomic_load(&c->epoch) && s->last_used_ms > used_after_ms &&
 	           memcmp(s->token_hash, token_hash, TOKEN_HASH_LEN) == 0;
@@ -94,7 +90,7 @@ void session_cache_put(struct session_cache *c, const uint8_t *token_hash,
 {
 	size_t i = slot_of(c, token_hash);
 	struct slot *s = &c->slots[i];
-	pthread_mutex_t *lock = &c->locks[i % STRIPES];
+	pthread_mutex_t *lock = stripes_of(&c->locks, i);
 	pthread_mutex_lock(lock);
 	memcpy(s->token_hash, token_hash, TOKEN_HASH_LEN);
 	s->epoch = epoch;

@@ -4,13 +4,11 @@
 #include "timeline/engagement.h"
 
 #include <assert.h>
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 
 #include "util/log.h"
-
-#define STRIPES 64 /* locks; a slot's is its index modulo this */
+#include "util/stripes.h"
 
 struct slot {
 	uint64_t user; /* 0: empty (user ids are never 0) */
@@ -24,7 +22,7 @@ struct engagement_cache {
 	_Atomic uint64_t epoch;
 	unsigned shift; /* 64 - log2(slots) */
 	struct slot *slots;
-	pthread_mutex_t locks[STRIPES];
+	struct stripes locks;
 	_Atomic uint64_t hits, misses;
 };
 
@@ -36,8 +34,7 @@ struct engagement_cache *engagement_cache_new(size_t slots)
 	for (size_t s = slots; s > 1; s >>= 1)
 		c->shift--;
 	c->slots = xcalloc(slots, sizeof(*c->slots));
-	for (int i = 0; i < STRIPES; i++)
-		pthread_mutex_init(&c->locks[i], NULL);
+	stripes_init(&c->locks);
 	return c;
 }
 
@@ -45,8 +42,7 @@ void engagement_cache_free(struct engagement_cache *c)
 {
 	if (!c)
 		return;
-	for (int i = 0; i < STRIPES; i++)
-		pthread_mutex_destroy(&c->locks[i]);
+	stripes_deinit(&c->locks);
 	free(c->slots);
 	free(c);
 }
@@ -71,7 +67,7 @@ enum engagement_answer engagement_cache_get(struct engagement_cache *c, uint64_t
 		lo = ids[i] < lo ? ids[i] : lo;
 	size_t at = slot_of(c, user);
 	struct slot *s = &c->slots[at];
-	pthread_mutex_t *lock = &c->locks[at % STRIPES];
+	pthread_mutex_t *lock = stripes_of(&c->locks, at);
 	pthread_mutex_lock(lock);
 	enum engagement_answer a = ENGAGEMENT_MISS;
 	if (s->user == user && s->n > ENGAGEMENT_MAX && lo <= s->floor)
@@ -95,7 +91,7 @@ void engagement_cache_put(struct engagement_cache *c, uint64_t user, uint64_t fl
 {
 	size_t at = slot_of(c, user);
 	struct slot *s = &c->slots[at];
-	pthread_mutex_t *lock = &c->locks[at % STRIPES];
+	pthread_mutex_t *lock = stripes_of(&c->locks, at);
 	pthread_mutex_lock(lock);
 	/* Under the lock: a forget that moved the epoch after this check
 	 * removes the entry only once this lets go. */
@@ -122,7 +118,7 @@ void engagement_cache_forget(struct engagement_cache *c, uint64_t user)
 {
 	atomic_fetch_add(&c->epoch, 1); /* first: reads under way are not kept */
 	size_t at = slot_of(c, user);
-	pthread_mutex_t *lock = &c->locks[at % STRIPES];
+	pthread_mutex_t *lock = stripes_of(&c->locks, at);
 	pthread_mutex_lock(lock);
 	if (c->slots[at].user == user)
 		c->slots[at].user = 0;

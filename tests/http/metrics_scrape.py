@@ -9,6 +9,7 @@ found from the address: the chirp process whose command line says
 """
 
 import os
+import re
 
 
 def _server_args(host, port):
@@ -55,3 +56,16 @@ def metrics_token(client):
 def get_metrics(client, **kw):
     """GET /metrics with the server's token; the Resp."""
     return client.get("/metrics", token=metrics_token(client), **kw)
+
+
+def counters(client, *names):
+    """The values of unlabelled metrics `names`, in order, from one scrape."""
+    r = get_metrics(client)
+    assert r.status == 200, r
+    text = r.body.decode()
+    values = []
+    for name in names:
+        m = re.search(rf"^{re.escape(name)} (\d+)$", text, re.M)
+        assert m, f"{name} missing from /metrics"
+        values.append(int(m.group(1)))
+    return tuple(values)

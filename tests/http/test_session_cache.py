@@ -8,29 +8,18 @@ what the cache holds: a cache that missed one of those writes fails here.
 With PostgreSQL (and a cluster), where other nodes log out too, there is
 no cache: every request reads its session."""
 
-import re
-
 import pytest
 
 from chirp_client import (ON_POSTGRES, assert_error, create_user, follow, new_token, post_tweet,
                           start_server)
-from metrics_scrape import get_metrics
+from metrics_scrape import counters
 from test_mastodon import make_app, password_token
 from test_session_management import change_password
 from test_social import block, feed_ids, mute
 
 
 def cache_counts(api):
-    r = get_metrics(api)
-    assert r.status == 200, r
-    text = r.body.decode()
-
-    def value(name):
-        m = re.search(rf"^{name} (\d+)$", text, re.M)
-        assert m, f"{name} missing from /metrics"
-        return int(m.group(1))
-    return (value("chirp_session_cache_hits_total"),
-            value("chirp_session_cache_misses_total"))
+    return counters(api, "chirp_session_cache_hits_total", "chirp_session_cache_misses_total")
 
 
 def used(api, token, times=2):

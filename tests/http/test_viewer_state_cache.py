@@ -7,25 +7,15 @@ Each test reads the feed first (so the reader's state is cached) and then
 changes it: a cache that missed one of those writes fails here. With
 PostgreSQL there is no such cache."""
 
-import re
-
 from chirp_client import ON_POSTGRES, create_user, follow, post_tweet
-from metrics_scrape import get_metrics
+from metrics_scrape import counters
 from test_retweets import feed, retweet, unretweet
 from test_social import like, unlike
 
 
 def counts(api):
-    r = get_metrics(api)
-    assert r.status == 200, r
-    text = r.body.decode()
-
-    def value(name):
-        m = re.search(rf"^{name} (\d+)$", text, re.M)
-        assert m, f"{name} missing from /metrics"
-        return int(m.group(1))
-    return (value("chirp_viewer_state_cache_hits_total"),
-            value("chirp_viewer_state_cache_misses_total"))
+    return counters(api, "chirp_viewer_state_cache_hits_total",
+                    "chirp_viewer_state_cache_misses_total")
 
 
 def states(api, reader):
