@@ -17,8 +17,8 @@
  * This holds only where this process makes every such write, so chirp
  * keeps a cache only when the store says so (struct store.sole_writer:
  * SQLite opened exclusive), and it must outlive the store's writer, whose
- * effects move its epoch. With PostgreSQL,
- * where other nodes log out too, every request reads its session.
+ * effects move its epoch. With PostgreSQL, where other nodes log out too,
+ * every request reads its session.
  *
  * Direct-mapped (a token's slot is fixed by its hash; a collision
  * replaces), striped locks; any thread.
