@@ -165,7 +165,8 @@ struct accounts *accounts_new(const struct accounts_options *opt)
 	writes_define(a->writes, STORE_W_SESSIONS_EXPIRE, render_logout, NULL); /* nor this */
 	a->cache = opt->session_cache;
 	if (a->cache) {
-		/* Every kind that may end a session or change whether a user
+		/* Every kind that may end a session (those whose effects in
+		 * live_follow_writes end its streams) or change whether a user
 		 * has relations (struct session.has_relations). If you add a
 		 * way for either to change, add its kind here. */
 		static const enum store_write_kind changes[] = {

@@ -293,8 +293,9 @@ static void publish_revoke(struct live_service *svc, enum live_kind kind, uint64
 
 /* The effects of every write that ends sessions (writer thread): a
  * log-out, an idle expiry found at lookup, a session ended by id, "log
- * out everywhere", a password change, and the sweep of idle sessions. If you add a way for sessions to
- * end, add its effect here. */
+ * out everywhere", a password change, and the sweep of idle sessions. If
+ * you add a way for sessions to end, add its effect here, and its kind to
+ * the session cache's list in accounts_new (core/accounts.c). */
 static void on_session_deleted(void *arg, const struct store_write *w)
 {
 	publish_revoke(arg, LIVE_REVOKE, w->in.session.user_id, w->in.session.token_hash);
