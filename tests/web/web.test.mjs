@@ -910,6 +910,39 @@ test("budget: first view under 100 KB, no layout shift, feed rendered straight f
     assert.equal(m.cls, 0, "layout shift");
   }));
 
+// A loaded machine may paint the page before all of it is parsed: once CI
+// painted the bar with only its logo, and the search field that came next
+// moved the logo down 3 px (a layout shift). The page cut just after the
+// logo must put everything where the whole page does.
+test("no layout shift while the page is parsed: the bar has its height from its first child", () =>
+  withChirp("parse", async (chirp, open) => {
+    for (const viewport of [DESKTOP, NARROW]) {
+      const rects = [];
+      for (const cut of [false, true]) {
+        const { page } = await open(viewport);
+        if (cut) {
+          await page.route(`${chirp.base}/`, async (route) => {
+            const whole = await route.fetch();
+            const html = await whole.text();
+            const end = html.indexOf("</a>", html.indexOf('class="logo"')) + "</a>".length;
+            assert.ok(end > "</a>".length, "the page has its logo");
+            // Without its script: app.js would look for what is not parsed yet.
+            const body = html.slice(0, end).replace(/<script[^>]*><\/script>/, "");
+            await route.fulfill({ response: whole, body });
+          });
+        }
+        await page.goto(`${chirp.base}/`);
+        rects.push(await page.evaluate(() => {
+          const r = (sel) => { const b = document.querySelector(sel).getBoundingClientRect(); return [b.x, b.y, b.height]; };
+          return { logo: r(".logo"), bar: r(".bar-inner")[2] };
+        }));
+      }
+      const [whole, cut] = rects;
+      assert.deepEqual(cut.logo, whole.logo, `the logo moves as the page is parsed (${viewport.width} px wide)`);
+      if (viewport === DESKTOP) assert.equal(cut.bar, whole.bar, "the bar grows as the page is parsed");
+    }
+  }));
+
 test("served with a strict CSP, cacheable assets and a page for every client route", () =>
   withChirp("headers", async (chirp) => {
     const page = await fetch(`${chirp.base}/`);
