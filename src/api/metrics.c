@@ -213,6 +213,10 @@ void api_metrics(struct ctx *c)
 	       "Streams disconnected because the reader let --stream-buffer fill.", ss.cut_slow);
 	metric(&sb, "chirp_stream_events_total", "counter", "Tweet and delete events sent on streams.",
 	       ss.events);
+	metric(&sb, "chirp_stream_bus_messages_total", "counter",
+	       "Messages the live streams took from the bus: one per event loop per post and channel, "
+	       "whatever the number of streams.",
+	       ss.bus_messages);
 	metric(&sb, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes.",
 	       resident_bytes());
 	metric(&sb, "process_open_fds", "gauge", "Number of open file descriptors.", open_fds());

@@ -3,9 +3,9 @@
  * why catch-up then live loses and repeats nothing.
  *
  * Lifetime of a session: it is reference-counted, one reference for the
- * transport's handle, one per bus event posted to its loop and not yet
- * handled (queued ones included), and one for its read in flight, so
- * neither an event nor a read's completion ever finds it freed. "Open"
+ * transport's handle, one per event posted to its loop or queued and not
+ * yet handled, and one for its read in flight, so neither an event nor a
+ * read's completion ever finds it freed. "Open"
  * ends when the transport closes it (or the loop goes): the
  * subscriptions, the queue, the heartbeat and the slot go at once, the
  * memory with the last reference; a read that completes after that finds
@@ -24,6 +24,17 @@
  * arrive meanwhile wait in its queue, in order, and are handled after it
  * (they count against the backlog bound), so the order of what reaches the
  * sink is the order of a session that never waits.
+ *
+ * Channels per loop. A post reaches one reader's feed channel, or a
+ * celebrity's author channel, and on the bus that is one message per
+ * subscription. So a loop subscribes once to each such channel that any
+ * of its sessions listens to (`struct loop_channel`): a post costs one bus
+ * message per loop, whatever the number of the loop's sessions (a reader's
+ * tabs and devices, a celebrity's followers), and the loop hands the event
+ * to each member session. A session that joins a channel already heard
+ * gets only what was published after it joined, as with a subscription
+ * of its own (`seq`). The watches (public and tag channels) keep one
+ * subscription per session: their events go to watches, not to the feed.
  */
 #include "live/service.h"
 
@@ -64,7 +75,7 @@ struct live_service {
 	size_t open;
 	uint64_t slot_seq;         /* orders the per-user counts written to `slots` */
 	struct user_slots *slots;  /* cluster mode: every node's count; NULL: none */
-	atomic_uint_fast64_t opened, refused_user, refused_server, cut_slow, events;
+	atomic_uint_fast64_t opened, refused_user, refused_server, cut_slow, events, bus_messages;
 };
 
 struct user_sessions {
@@ -81,6 +92,9 @@ struct slot_count {
 
 struct live_loop {
 	struct live_service *svc;
+	/* The loop's channels with members (struct loop_channel), by id:
+	 * readers' feed channels, authors' channels. */
+	struct idmap channels[2];
 	struct http_loop *loop;
 	struct store_reader *db;
 	pthread_t thread;           /* the loop's: everything here runs on it */
@@ -102,6 +116,38 @@ struct live_loop {
 
 struct live_read;
 struct live_session;
+
+enum channel_kind { CHANNEL_FEED, CHANNEL_AUTHOR };
+
+/* One bus subscription of a loop, shared by the loop's sessions that
+ * listen to the channel. Made, joined, left and freed on the loop; the
+ * bus handler (any thread) only counts and posts. Freed when no session
+ * is a member and no message to it is on its way. */
+struct loop_channel {
+	struct idmap_node node;     /* key: the reader or the author */
+	enum channel_kind kind;
+	struct live_loop *ll;
+	struct pubsub_sub *sub;     /* NULL once the last member left */
+	h2o_linklist_t members;     /* struct member */
+	atomic_uint refs;           /* the members' one, and one per message on its way */
+	atomic_uint_fast64_t seq;   /* messages the bus handed over so far */
+};
+
+/* A session's place in a loop channel. */
+struct member {
+	h2o_linklist_t link;        /* in ch->members */
+	struct loop_channel *ch;
+	struct live_session *s;
+	uint64_t joined;            /* ch->seq when it joined: it gets later messages only */
+};
+
+/* One bus message on its way to a loop channel's members. */
+struct channel_msg {
+	struct http_loop_msg msg;
+	struct loop_channel *ch;
+	uint64_t seq;
+	struct live_event e;
+};
 
 /* Where a tweet event goes: the home feed, every public watch, or the
  * watch of that id (1 and up). */
@@ -146,18 +192,18 @@ struct live_session {
 
 	struct feed_hidden hidden;  /* whom the reader blocks, mutes, is blocked by */
 	uint64_t notif_after;       /* notifications up to this id were sent (or before the open) */
-	struct pubsub_sub *feed_sub;
+	struct member *feed_member; /* in the reader's feed channel */
 	struct watch watches[LIVE_WATCH_MAX];
 	uint32_t next_watch_id;     /* ids of watches, from 1 */
 	struct watch_sub public_ws; /* the public channel's, while any watch is */
 	struct pubsub_sub *public_sub;
-	struct pubsub_sub **celeb_subs;
+	struct member **celeb_members; /* in the author channel of each of `celebs` */
 	uint64_t *celebs;
 	size_t ncelebs;
 };
 
-/* One event on its way from the bus to the session's loop, and then in
- * its queue until handled. */
+/* One event of a session: on its way from the bus to the session's loop
+ * (a watch's), or in its queue until handled. */
 struct session_msg {
 	struct http_loop_msg msg;
 	h2o_linklist_t link; /* in s->queue */
@@ -268,6 +314,7 @@ void live_service_stats(struct live_service *svc, struct live_stats *out)
 	out->refused_server = atomic_load(&svc->refused_server);
 	out->cut_slow = atomic_load(&svc->cut_slow);
 	out->events = atomic_load(&svc->events);
+	out->bus_messages = atomic_load(&svc->bus_messages);
 }
 
 const struct live_options *live_service_options(const struct live_service *svc)
@@ -424,26 +471,88 @@ static void slot_release(struct live_service *svc, uint64_t user)
 /* ---- subscriptions --------------------------------------------------------------- */
 
 static void deliver(struct http_loop_msg *msg);
+static void channel_deliver(struct http_loop_msg *msg);
 
-/* The bus handler: any thread, possibly several at once. The session
- * cannot go away meanwhile: it unsubscribes before dropping the handle. */
-static void on_bus_message(void *arg, const char *channel, const void *bytes, size_t len)
+/* A loop channel's bus handler: any thread, possibly several at once. The
+ * channel cannot go away meanwhile: its last member unsubscribes it before
+ * dropping the members' reference. */
+static void on_channel_message(void *arg, const char *channel, const void *bytes, size_t len)
 {
 	(void)channel;
-	struct live_session *s = arg;
+	struct loop_channel *ch = arg;
 	struct live_event e;
 	if (!live_decode(bytes, len, &e))
 		return; /* not ours to read (a newer server on the same bus) */
-	struct session_msg *m = xcalloc(1, sizeof(*m)); /* h2o asserts an unlinked link */
-	m->msg.run = deliver;
-	m->s = s;
+	atomic_fetch_add(&ch->ll->svc->bus_messages, 1);
+	struct channel_msg *m = xcalloc(1, sizeof(*m)); /* h2o asserts an unlinked link */
+	m->msg.run = channel_deliver;
+	m->ch = ch;
+	m->seq = atomic_fetch_add(&ch->seq, 1) + 1;
 	m->e = e;
-	atomic_fetch_add(&s->refs, 1);
-	http_loop_post(s->ll->loop, &m->msg);
+	atomic_fetch_add(&ch->refs, 1);
+	http_loop_post(ch->ll->loop, &m->msg);
 }
 
-/* A watched channel's handler: as on_bus_message, for the public channel
- * or one tag's. */
+static void channel_unref(struct loop_channel *ch)
+{
+	if (atomic_fetch_sub(&ch->refs, 1) == 1)
+		free(ch);
+}
+
+/* Makes `s` a member of the loop's channel of `kind` and `id`,
+ * subscribing the loop to it if none of its sessions was. */
+static struct member *join(struct live_session *s, enum channel_kind kind, uint64_t id)
+{
+	struct live_loop *ll = s->ll;
+	assert(on_loop_thread(ll));
+	struct idmap_node *n = idmap_get(&ll->channels[kind], id);
+	struct loop_channel *ch = n ? container_of(n, struct loop_channel, node) : NULL;
+	if (!ch) {
+		ch = xcalloc(1, sizeof(*ch));
+		ch->node.key = id;
+		ch->kind = kind;
+		ch->ll = ll;
+		h2o_linklist_init_anchor(&ch->members);
+		atomic_init(&ch->refs, 1);
+		idmap_insert(&ll->channels[kind], &ch->node);
+		char name[LIVE_CHANNEL_MAX];
+		if (kind == CHANNEL_FEED)
+			live_channel_feed(name, id);
+		else
+			live_channel_author(name, id);
+		struct pubsub *bus = ll->svc->bus;
+		ch->sub = bus->ops->subscribe(bus, name, on_channel_message, ch);
+	}
+	struct member *m = xcalloc(1, sizeof(*m));
+	m->ch = ch;
+	m->s = s;
+	m->joined = atomic_load(&ch->seq);
+	h2o_linklist_insert(&ch->members, &m->link);
+	return m;
+}
+
+/* Takes `m` out of its channel; the loop unsubscribes from a channel its
+ * last member left. NULL: nothing. */
+static void leave(struct member *m)
+{
+	if (!m)
+		return;
+	struct loop_channel *ch = m->ch;
+	assert(on_loop_thread(ch->ll));
+	h2o_linklist_unlink(&m->link);
+	free(m);
+	if (!h2o_linklist_is_empty(&ch->members))
+		return;
+	struct pubsub *bus = ch->ll->svc->bus;
+	bus->ops->unsubscribe(bus, ch->sub); /* no handler runs after this */
+	ch->sub = NULL;
+	idmap_remove(&ch->ll->channels[ch->kind], ch->node.key);
+	channel_unref(ch); /* the members'; messages on their way hold theirs */
+}
+
+/* A watched channel's handler (the public channel or one tag's), for one
+ * session: any thread, possibly several at once. The session cannot go
+ * away meanwhile: it unsubscribes before dropping the handle. */
 static void on_watch_message(void *arg, const char *channel, const void *bytes, size_t len)
 {
 	(void)channel;
@@ -451,6 +560,7 @@ static void on_watch_message(void *arg, const char *channel, const void *bytes, 
 	struct live_event e;
 	if (!live_decode(bytes, len, &e) || (e.kind != LIVE_TWEET && e.kind != LIVE_DELETE))
 		return; /* a bus's gap or loss notice comes on the feed channel too */
+	atomic_fetch_add(&ws->s->ll->svc->bus_messages, 1);
 	struct session_msg *m = xcalloc(1, sizeof(*m));
 	m->msg.run = deliver;
 	m->s = ws->s;
@@ -460,38 +570,29 @@ static void on_watch_message(void *arg, const char *channel, const void *bytes, 
 	http_loop_post(ws->s->ll->loop, &m->msg);
 }
 
-static struct pubsub_sub *subscribe_author(struct live_session *s, uint64_t author)
-{
-	char channel[LIVE_CHANNEL_MAX];
-	live_channel_author(channel, author);
-	struct pubsub *bus = s->ll->svc->bus;
-	return bus->ops->subscribe(bus, channel, on_bus_message, s);
-}
-
 /* Listens to the author channels of exactly the celebrities ids[0..n),
  * which the reader follows now (the feed channel stays), and takes the
  * array. */
 static void follow_celebrities(struct live_session *s, uint64_t *ids, size_t n)
 {
-	struct pubsub *bus = s->ll->svc->bus;
-	struct pubsub_sub **subs = xcalloc(n ? n : 1, sizeof(*subs));
+	struct member **members = xcalloc(n ? n : 1, sizeof(*members));
 	/* Keep what stays (both lists are short), add what is new, then
 	 * drop what went: never a moment without a channel still followed. */
 	for (size_t i = 0; i < n; i++) {
-		for (size_t k = 0; k < s->ncelebs && !subs[i]; k++) {
+		for (size_t k = 0; k < s->ncelebs && !members[i]; k++) {
 			if (s->celebs[k] == ids[i]) {
-				subs[i] = s->celeb_subs[k];
-				s->celeb_subs[k] = NULL;
+				members[i] = s->celeb_members[k];
+				s->celeb_members[k] = NULL;
 			}
 		}
-		if (!subs[i])
-			subs[i] = subscribe_author(s, ids[i]);
+		if (!members[i])
+			members[i] = join(s, CHANNEL_AUTHOR, ids[i]);
 	}
 	for (size_t k = 0; k < s->ncelebs; k++)
-		bus->ops->unsubscribe(bus, s->celeb_subs[k]);
-	free(s->celeb_subs);
+		leave(s->celeb_members[k]);
+	free(s->celeb_members);
 	free(s->celebs);
-	s->celeb_subs = subs;
+	s->celeb_members = members;
 	s->celebs = ids;
 	s->ncelebs = n;
 }
@@ -499,19 +600,19 @@ static void follow_celebrities(struct live_session *s, uint64_t *ids, size_t n)
 static void unsubscribe_all(struct live_session *s)
 {
 	struct pubsub *bus = s->ll->svc->bus;
-	bus->ops->unsubscribe(bus, s->feed_sub);
-	s->feed_sub = NULL;
+	leave(s->feed_member);
+	s->feed_member = NULL;
 	for (size_t k = 0; k < s->ncelebs; k++)
-		bus->ops->unsubscribe(bus, s->celeb_subs[k]);
+		leave(s->celeb_members[k]);
 	for (size_t k = 0; k < LIVE_WATCH_MAX; k++) {
 		bus->ops->unsubscribe(bus, s->watches[k].sub);
 		s->watches[k] = (struct watch){0};
 	}
 	bus->ops->unsubscribe(bus, s->public_sub);
 	s->public_sub = NULL;
-	free(s->celeb_subs);
+	free(s->celeb_members);
 	free(s->celebs);
-	s->celeb_subs = NULL;
+	s->celeb_members = NULL;
 	s->celebs = NULL;
 	s->ncelebs = 0;
 }
@@ -527,7 +628,7 @@ static void session_unref(struct live_session *s)
 {
 	if (atomic_fetch_sub(&s->refs, 1) != 1)
 		return;
-	assert(!s->open && !s->feed_sub && !s->celeb_subs && !s->public_sub);
+	assert(!s->open && !s->feed_member && !s->celeb_members && !s->public_sub);
 	assert(!s->read && h2o_linklist_is_empty(&s->queue));
 	feed_hidden_deinit(&s->hidden);
 	free(s);
@@ -1182,8 +1283,22 @@ void live_session_writable(struct live_session *s)
 	session_unref(s);
 }
 
-/* An event from the bus, now on the session's loop: it joins the queue,
- * which pump() empties unless a read is in flight. */
+/* Event `m` of open session `s`, on its loop: it joins the queue, which
+ * pump() empties unless a read is in flight. The event's reference goes
+ * with it. */
+static void enqueue(struct live_session *s, struct session_msg *m)
+{
+	h2o_linklist_insert(&s->queue, &m->link);
+	s->queued_bytes += sizeof(*m);
+	session_ref(s); /* the sink may close it */
+	if (!s->ready && s->queued_bytes > s->ll->svc->opt.buffer_bytes)
+		open_done(s, STORE_BUSY); /* still opening, and already too far behind */
+	else
+		pump(s);
+	session_unref(s);
+}
+
+/* A watch's event from the bus, now on the session's loop. */
 static void deliver(struct http_loop_msg *msg)
 {
 	struct session_msg *m = (struct session_msg *)msg;
@@ -1194,14 +1309,64 @@ static void deliver(struct http_loop_msg *msg)
 		session_unref(s); /* the event's */
 		return;
 	}
-	h2o_linklist_insert(&s->queue, &m->link); /* the event's reference goes with it */
-	s->queued_bytes += sizeof(*m);
-	session_ref(s); /* the sink may close it */
-	if (!s->ready && s->queued_bytes > s->ll->svc->opt.buffer_bytes)
-		open_done(s, STORE_BUSY); /* still opening, and already too far behind */
-	else
-		pump(s);
-	session_unref(s);
+	enqueue(s, m);
+}
+
+/* A feed or author channel's event for member `s` (the caller holds a
+ * reference): handled at once if nothing waits before it (no allocation),
+ * else queued behind what does. */
+static void deliver_home(struct live_session *s, const struct live_event *e)
+{
+	if (!s->open || s->ending)
+		return;
+	if (s->ready && !s->read && h2o_linklist_is_empty(&s->queue) &&
+	    backlog(s) <= s->ll->svc->opt.buffer_bytes) {
+		handle_event(s, DEST_HOME, e);
+		pump(s); /* as after a queued event: the bound, then a flush */
+		return;
+	}
+	struct session_msg *m = xcalloc(1, sizeof(*m));
+	m->s = s;
+	m->dest = DEST_HOME;
+	m->e = *e;
+	session_ref(s); /* the event's */
+	enqueue(s, m);
+}
+
+/* A loop channel's event, now on its loop: to each member that joined
+ * before the bus handed it over. The members are taken first, each with
+ * a reference: handing on may close any of them, leaving the channel. */
+static void channel_deliver(struct http_loop_msg *msg)
+{
+	struct channel_msg *m = (struct channel_msg *)msg;
+	struct loop_channel *ch = m->ch;
+	assert(on_loop_thread(ch->ll));
+	struct live_session *few[16], **to = few;
+	size_t n = 0, cap = sizeof(few) / sizeof(few[0]);
+	for (h2o_linklist_t *l = ch->members.next; l != &ch->members; l = l->next) {
+		struct member *mb = H2O_STRUCT_FROM_MEMBER(struct member, link, l);
+		if (mb->joined >= m->seq)
+			continue; /* it joined after this was published */
+		if (n == cap) {
+			cap *= 2;
+			if (to == few) {
+				to = xmalloc(cap * sizeof(*to));
+				memcpy(to, few, sizeof(few));
+			} else {
+				to = xrealloc(to, cap * sizeof(*to));
+			}
+		}
+		session_ref(mb->s);
+		to[n++] = mb->s;
+	}
+	for (size_t i = 0; i < n; i++) {
+		deliver_home(to[i], &m->e);
+		session_unref(to[i]);
+	}
+	if (to != few)
+		free(to);
+	channel_unref(ch);
+	free(m);
 }
 
 static void on_heartbeat(h2o_timeout_entry_t *entry)
@@ -1247,9 +1412,7 @@ int live_session_open(struct live_loop *ll, h2o_loop_t *evloop, uint64_t user_id
 	s->heartbeat.cb = on_heartbeat;
 	h2o_linklist_init_anchor(&s->queue);
 	h2o_linklist_insert(&ll->sessions, &s->link);
-	char channel[LIVE_CHANNEL_MAX];
-	live_channel_feed(channel, user_id);
-	s->feed_sub = svc->bus->ops->subscribe(svc->bus, channel, on_bus_message, s);
+	s->feed_member = join(s, CHANNEL_FEED, user_id);
 	/* Listening: now the sign-in check and the celebrities (then, in
 	 * open_done, U). */
 	struct live_read *r = read_new(s, READ_OPEN);
@@ -1281,6 +1444,8 @@ struct live_loop *live_loop_new(struct live_service *svc, struct http_loop *loop
 	ll->db = db;
 	ll->thread = pthread_self();
 	h2o_linklist_init_anchor(&ll->sessions);
+	idmap_init(&ll->channels[CHANNEL_FEED], 64);
+	idmap_init(&ll->channels[CHANNEL_AUTHOR], 64);
 	strbuf_init(&ll->json);
 	return ll;
 }
@@ -1323,6 +1488,11 @@ void live_loop_free(struct live_loop *ll)
 	}
 	if (ll->evloop)
 		h2o_timeout_dispose(ll->evloop, &ll->heartbeat);
+	/* Every session left its channels, and each channel went with its last
+	 * member (a message still on its way keeps its channel's memory). */
+	assert(ll->channels[CHANNEL_FEED].n == 0 && ll->channels[CHANNEL_AUTHOR].n == 0);
+	idmap_deinit(&ll->channels[CHANNEL_FEED]);
+	idmap_deinit(&ll->channels[CHANNEL_AUTHOR]);
 	strbuf_deinit(&ll->json);
 	free(ll);
 }

@@ -7,10 +7,10 @@
  * HTTP requests or responses. docs/architecture.md shows where it sits.
  *
  * What a session does:
- *   open:     takes a slot within the caps, subscribes to its reader's feed
+ *   open:     takes a slot within the caps, listens to its reader's feed
  *             channel and to the author channel of every celebrity the
  *             reader follows (timeline/live.h has the channels), on the
- *             pubsub bus;
+ *             pubsub bus, through its loop's one subscription to each;
  *   catch-up: with a resume point (Last-Event-ID), or after the reader's
  *             follows changed, replays the feed's tweets since then, oldest
  *             first, a page at a time while the transport has room
@@ -25,7 +25,8 @@
  *             reaches the session on whichever node holds it).
  *
  * Threads. Events are published off the loops (the fanout thread); the bus
- * handler posts each to the session's own event loop (http_loop_post), and
+ * handler posts each to the event loop of the sessions it is for
+ * (http_loop_post), once per loop, and
  * everything else happens there: a session, its sink calls and its
  * transport belong to one loop. Except its store reads: where the store
  * may not be read on a loop (live_options.readers), they run on the reader
@@ -77,6 +78,7 @@ struct live_stats {
 	uint64_t refused_server;  /* past max_streams, or draining */
 	uint64_t cut_slow;        /* cut off for a full buffer */
 	uint64_t events;          /* tweet and delete events handed on */
+	uint64_t bus_messages;    /* bus messages received: one per loop per post and channel */
 };
 
 /* Why a session ends, as its sink is told. */

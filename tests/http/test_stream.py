@@ -14,6 +14,7 @@ is.
 """
 import http.client
 import json
+import os
 import queue
 import socket
 import threading
@@ -21,9 +22,9 @@ import time
 
 import pytest
 
-from chirp_client import (CONVERGE_TIMEOUT, ON_CLUSTER, REQUEST_TIMEOUT, assert_error,
-                          assert_tweet_shape, create_user, eventually, follow, new_token,
-                          post_tweet, start_server)
+from chirp_client import (CONVERGE_TIMEOUT, ON_CLUSTER, REQUEST_TIMEOUT, ServerProc,
+                          assert_error, assert_tweet_shape, create_user, eventually, follow,
+                          new_token, post_tweet, start_server)
 from metrics_scrape import get_metrics
 
 WAIT = CONVERGE_TIMEOUT  # how long an event may take to arrive, at most
@@ -312,6 +313,57 @@ def test_one_post_reaches_every_stream_once_and_each_reader_filters_it(api):
     assert tweet_of(ev) == u
     for s in streams + [quiet]:
         s.close()
+
+
+@pytest.mark.skipif(ON_CLUSTER, reason="counts one process's bus messages")
+def test_a_post_is_one_bus_message_per_loop_whatever_its_streams(tmp_path):
+    """A loop listens once to each feed or author channel its streams need:
+    a post reaches five tabs of one reader, or four streams of two
+    celebrity followers, through one message from the bus (one loop here),
+    and each stream still gets it once."""
+    os.makedirs(tmp_path / "d")
+    srv = ServerProc(tmp_path / "d", tmp_path / "perloop.log", threads=1,
+                     extra_args=["--celebrity-threshold", str(THRESHOLD)])
+    srv.start()
+    try:
+        api = srv.client()
+        friend, star = create_user(api), create_user(api, prefix="star")
+        reader = create_user(api)
+        follow(api, reader, friend.id)
+        fans = [create_user(api) for _ in range(THRESHOLD + 1)]
+        for f in fans:
+            follow(api, f, star.id)  # the last is past the threshold
+        tabs = [stream(api, reader) for _ in range(5)]
+        fan_streams = [stream(api, f) for f in fans[:2] for _ in range(2)]
+        eventually(lambda: metric(api, "chirp_streams_open") == 9, what="9 streams open")
+
+        def counts():
+            return (metric(api, "chirp_stream_bus_messages_total"),
+                    metric(api, "chirp_stream_events_total"))
+
+        for author, to in ((friend, tabs), (star, fan_streams)):
+            bus, events = counts()
+            t = post_tweet(api, author, "one message for all of them")
+            for s in to:
+                assert tweet_of(s.next_tweet()) == t
+            assert counts() == (bus + 1, events + len(to))
+
+        # A tab closes (five is the most per reader) and another opens: the
+        # channel stays heard throughout, and the new tab is in it.
+        tabs[0].close()
+        eventually(lambda: metric(api, "chirp_streams_open") == 8, what="a tab closed")
+        tabs[0] = stream(api, reader)
+        bus, events = counts()
+        t = post_tweet(api, friend, "after a new tab")
+        for s in tabs:
+            assert tweet_of(s.next_tweet()) == t
+        assert counts() == (bus + 1, events + 5)
+        for s in tabs + fan_streams:
+            s.close()
+        assert srv.stop() == 0, srv.log_tail()
+    finally:
+        if srv.alive():
+            srv.kill9()
 
 
 def test_celebrity_tweets_arrive_and_so_does_a_new_celebrity(api):
