@@ -3,9 +3,10 @@
  * why catch-up then live loses and repeats nothing.
  *
  * Lifetime of a session: it is reference-counted, one reference for the
- * transport's handle, one per event posted to its loop or queued and not
- * yet handled, and one for its read in flight, so neither an event nor a
- * read's completion ever finds it freed. "Open"
+ * transport's handle, one per event queued or posted to its loop for it
+ * alone (a watch's) and not yet handled, and one for its read in flight,
+ * so neither an event nor a read's completion ever finds it freed (a loop
+ * channel's event finds its members when it arrives). "Open"
  * ends when the transport closes it (or the loop goes): the
  * subscriptions, the queue, the heartbeat and the slot go at once, the
  * memory with the last reference; a read that completes after that finds
