@@ -917,19 +917,20 @@ static bool taken_already(const uint64_t *taken, size_t n, uint64_t target)
 	return false;
 }
 
-/* Reads the shared parts of ids[0..got) into items[0..*k), leaving out
- * what is gone (telling the source), a retweet of the reader's own tweet
- * where the source hides those, any tweet the page already has (as
- * itself or retweeted), and what the reader's relations hide. */
+/* Reads the shared parts of ids[0..got) into items[0..*k), at most
+ * `want` of them, leaving out what is gone (telling the source), a retweet
+ * of the reader's own tweet where the source hides those, any tweet the
+ * page already has (as itself or retweeted), and what the reader's
+ * relations hide. Ids after the `want`th item are not looked at. */
 static int page_items(struct feed *f, struct store_reader *r, const struct feed_id_source *src,
 		      const struct feed_hidden *hidden, unsigned hide, const uint64_t *ids, size_t got,
-		      struct strbuf *scratch, struct item *items, size_t *k, uint64_t *taken,
-		      size_t *ntaken, struct feed_hydrated *res)
+		      size_t want, struct strbuf *scratch, struct item *items, size_t *k,
+		      uint64_t *taken, size_t *ntaken, struct feed_hydrated *res)
 {
 	*k = 0;
 	if (f->cache->ops->prefetch)
 		f->cache->ops->prefetch(f->cache, ids, got);
-	for (size_t i = 0; i < got; i++) {
+	for (size_t i = 0; i < got && *k < want; i++) {
 		if (!res->floor || ids[i] < res->floor)
 			res->floor = ids[i];
 		struct item *it = &items[*k];
@@ -978,11 +979,16 @@ int feed_hydrate(struct feed *f, struct store_reader *r, uint64_t viewer,
 	strbuf_append_char(out, '[');
 	for (int round = 0; rc == STORE_OK && round < HYDRATE_ROUNDS && res->n < limit; round++) {
 		size_t want = limit - res->n, got = 0, k = 0;
+		/* A refill asks for a whole page where the source allows it: a
+		 * page that lost its last items to duplicates (one tweet
+		 * retweeted by several followees) would otherwise spend its
+		 * rounds one id at a time and end short. */
+		size_t ask = round && src->refill_whole ? cap : want;
 		strbuf_reset(&scratch);
-		rc = src->next(src->arg, want, ids, &got);
+		rc = src->next(src->arg, ask, ids, &got);
 		if (rc == STORE_OK)
-			rc = page_items(f, r, src, &hidden, hide, ids, got, &scratch, items, &k, taken,
-					&ntaken, res);
+			rc = page_items(f, r, src, &hidden, hide, ids, got, want, &scratch, items, &k,
+					taken, &ntaken, res);
 		for (size_t i = 0; i < k; i++)
 			targets[i] = items[i].target;
 		if (rc == STORE_OK && k)
@@ -999,7 +1005,7 @@ int feed_hydrate(struct feed *f, struct store_reader *r, uint64_t viewer,
 		}
 		/* A short read: the source has no more. A full one that lost
 		 * items to deletes or duplicates: read on from where it ended. */
-		if (got < want)
+		if (got < ask)
 			break;
 	}
 	strbuf_append_char(out, ']');
@@ -1052,7 +1058,8 @@ int feed_home(struct feed *f, struct store_reader *r, uint64_t user_id, bool has
 	/* The reader's own tweets are in their feed already: not again as
 	 * someone's retweet. */
 	struct feed_id_source src = {.next = home_next, .gone = home_gone, .arg = &h,
-				     .hide_retweets_of = user_id, .no_relations = !has_relations};
+				     .hide_retweets_of = user_id, .no_relations = !has_relations,
+				     .refill_whole = true};
 	struct feed_hydrated res;
 	int rc = feed_hydrate(f, r, user_id, &src, page->limit, out, &res);
 	*n = res.n;

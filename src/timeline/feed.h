@@ -212,6 +212,10 @@ struct feed_id_source {
 	bool show_muted; /* a search or a thread: only blocks hide tweets, not mutes */
 	bool no_relations; /* the viewer is known to block, mute and be blocked by
 			    * nobody (struct session.has_relations): not read */
+	/* A refill may read a whole page of ids and leave the ones after the
+	 * page's last item unseen: the source is not read again after the page
+	 * (the next page starts from `floor`). */
+	bool refill_whole;
 };
 
 /* What feed_hydrate appended. */
@@ -229,7 +233,8 @@ struct feed_hydrated {
  * out, `src->gone` is told, and the page is refilled from further down the
  * source; so is a tweet the page has already (as itself or in a retweet:
  * a page shows each tweet once, the newest item that carries it) (at most 4 reads of the source, so a page full of deleted tweets
- * ends short rather than scanning on). Each tweet is as `viewer` sees it,
+ * ends short rather than scanning on; with `refill_whole`, each refill reads
+ * a whole page of ids). Each tweet is as `viewer` sees it,
  * from one batched read of the viewer's state per read of the source (one
  * per page unless deletes made it refill). Tweets of authors the viewer
  * does not see (feed_hidden) are left out and refilled the same way, from

@@ -213,6 +213,24 @@ def test_a_tweet_shows_once_per_page_however_many_retweet_it(api, make_user):
     assert len(feed(api, reader, "limit=2")) == 2
 
 
+def test_a_page_is_full_past_more_duplicates_than_it_has_refills(api, make_user):
+    """Five followees retweet one tweet: below its newest carrier, a page of
+    two finds four duplicates and then the original before the older
+    tweet it should end with. Refilled one id at a time, its four reads of
+    the timeline ran out on the duplicates and it ended short (the crash
+    harness saw 99 items of 100 this way)."""
+    a, reader = make_user(), make_user()
+    fans = [make_user() for _ in range(5)]
+    for who in [a] + fans:
+        follow(api, reader, who.id)
+    older = post_tweet(api, a)
+    t = post_tweet(api, a)
+    rts = [retweet(api, u, t["id"], expect=(201,)).json for u in fans]
+    eventually(lambda: rts[-1]["id"] in [x["id"] for x in feed(api, reader)],
+               what="the newest retweet in the feed")
+    assert [x["id"] for x in feed(api, reader, "limit=2")] == [rts[-1]["id"], older["id"]]
+
+
 def test_no_one_sees_their_own_tweet_twice_through_a_retweet(api, make_user):
     me, friend = make_user(), make_user()
     follow(api, me, friend.id)
