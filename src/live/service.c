@@ -130,6 +130,7 @@ struct loop_channel {
 	struct live_loop *ll;
 	struct pubsub_sub *sub;     /* NULL once the last member left */
 	h2o_linklist_t members;     /* struct member */
+	size_t nmembers;
 	atomic_uint refs;           /* the members' one, and one per message on its way */
 	atomic_uint_fast64_t seq;   /* messages the bus handed over so far */
 };
@@ -529,6 +530,7 @@ static struct member *join(struct live_session *s, enum channel_kind kind, uint6
 	m->s = s;
 	m->joined = atomic_load(&ch->seq);
 	h2o_linklist_insert(&ch->members, &m->link);
+	ch->nmembers++;
 	return m;
 }
 
@@ -542,7 +544,7 @@ static void leave(struct member *m)
 	assert(on_loop_thread(ch->ll));
 	h2o_linklist_unlink(&m->link);
 	free(m);
-	if (!h2o_linklist_is_empty(&ch->members))
+	if (--ch->nmembers)
 		return;
 	struct pubsub *bus = ch->ll->svc->bus;
 	bus->ops->unsubscribe(bus, ch->sub); /* no handler runs after this */
@@ -1202,10 +1204,18 @@ static void catch_up_step(struct live_session *s)
 /* Does what can be done now: the waiting events in order, then catch-up
  * pages while there is room, until a read is in flight or nothing is
  * left; then the bound, and a flush. The caller holds a reference. */
+/* Whether the session may handle its next event now: open and started,
+ * no read in flight, its backlog within the bound. */
+static bool may_handle(const struct live_session *s)
+{
+	return s->open && s->ready && !s->ending && !s->read &&
+	       backlog(s) <= s->ll->svc->opt.buffer_bytes;
+}
+
 static void pump(struct live_session *s)
 {
 	size_t bound = s->ll->svc->opt.buffer_bytes;
-	while (s->open && s->ready && !s->ending && !s->read && backlog(s) <= bound) {
+	while (may_handle(s)) {
 		if (!h2o_linklist_is_empty(&s->queue)) {
 			struct session_msg *m =
 				H2O_STRUCT_FROM_MEMBER(struct session_msg, link, s->queue.next);
@@ -1320,8 +1330,7 @@ static void deliver_home(struct live_session *s, const struct live_event *e)
 {
 	if (!s->open || s->ending)
 		return;
-	if (s->ready && !s->read && h2o_linklist_is_empty(&s->queue) &&
-	    backlog(s) <= s->ll->svc->opt.buffer_bytes) {
+	if (h2o_linklist_is_empty(&s->queue) && may_handle(s)) {
 		handle_event(s, DEST_HOME, e);
 		pump(s); /* as after a queued event: the bound, then a flush */
 		return;
@@ -1342,21 +1351,13 @@ static void channel_deliver(struct http_loop_msg *msg)
 	struct channel_msg *m = (struct channel_msg *)msg;
 	struct loop_channel *ch = m->ch;
 	assert(on_loop_thread(ch->ll));
-	struct live_session *few[16], **to = few;
-	size_t n = 0, cap = sizeof(few) / sizeof(few[0]);
+	struct live_session *few[16];
+	struct live_session **to = ch->nmembers <= 16 ? few : xmalloc(ch->nmembers * sizeof(*to));
+	size_t n = 0;
 	for (h2o_linklist_t *l = ch->members.next; l != &ch->members; l = l->next) {
 		struct member *mb = H2O_STRUCT_FROM_MEMBER(struct member, link, l);
 		if (mb->joined >= m->seq)
 			continue; /* it joined after this was published */
-		if (n == cap) {
-			cap *= 2;
-			if (to == few) {
-				to = xmalloc(cap * sizeof(*to));
-				memcpy(to, few, sizeof(few));
-			} else {
-				to = xrealloc(to, cap * sizeof(*to));
-			}
-		}
 		session_ref(mb->s);
 		to[n++] = mb->s;
 	}

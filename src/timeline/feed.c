@@ -979,11 +979,12 @@ int feed_hydrate(struct feed *f, struct store_reader *r, uint64_t viewer,
 	strbuf_append_char(out, '[');
 	for (int round = 0; rc == STORE_OK && round < HYDRATE_ROUNDS && res->n < limit; round++) {
 		size_t want = limit - res->n, got = 0, k = 0;
-		/* A refill asks for a whole page where the source allows it: a
-		 * page that lost its last items to duplicates (one tweet
-		 * retweeted by several followees) would otherwise spend its
-		 * rounds one id at a time and end short. */
-		size_t ask = round && src->refill_whole ? cap : want;
+		/* Where the source allows it, a refill asks for a whole page
+		 * too (the first read does anyway): a page that lost its last
+		 * items to duplicates (one tweet retweeted by several
+		 * followees) would otherwise spend its rounds one id at a time
+		 * and end short. */
+		size_t ask = src->refill_whole ? cap : want;
 		strbuf_reset(&scratch);
 		rc = src->next(src->arg, ask, ids, &got);
 		if (rc == STORE_OK)
