@@ -151,6 +151,12 @@ void api_metrics(struct ctx *c)
 	       fs.deferred);
 	metric(&sb, "chirp_feed_store_pages_total", "counter",
 	       "Feed pages read from the store (past a timeline's cap).", fs.store_pages);
+	metric(&sb, "chirp_feed_celebrity_merges_index_total", "counter",
+	       "Feed pages whose followed celebrities' tweets came from the one shared index.",
+	       fs.merged_from_index);
+	metric(&sb, "chirp_feed_celebrity_merges_lists_total", "counter",
+	       "Feed pages whose followed celebrities' tweets were read list by list.",
+	       fs.merged_from_lists);
 	metric(&sb, "chirp_tweet_cache_entries", "gauge", "Tweets (and tombstones) in the JSON cache.",
 	       fs.cache.entries);
 	metric(&sb, "chirp_tweet_cache_bytes", "gauge", "Memory held by the tweet JSON cache.",

@@ -49,6 +49,7 @@ struct feed {
 	atomic_uint epoch;
 	atomic_uint_fast64_t rebuilds, store_pages;
 	atomic_uint_fast64_t deferred; /* reads that would have blocked (FEED_WOULD_BLOCK) */
+	atomic_uint_fast64_t merged_from_index, merged_from_lists; /* celebrity merges */
 	atomic_uint_fast64_t live_upto; /* see feed_live_upto */
 };
 
@@ -603,6 +604,60 @@ static bool timelines_up(struct timelines *tl)
 }
 
 /*
+ * The followed celebrities' tweets of the page from the authored lists'
+ * union index, in one walk (timeline.h, range_union), merged into the
+ * home slice out[0..*n); false if the index cannot answer the page
+ * exactly. A full home slice bounds the window: nothing older than its
+ * last id can make the page.
+ */
+static bool merge_from_index(struct feed *f, const struct home_meta *meta,
+			     const struct store_page *page, uint64_t *out, size_t *n)
+{
+	size_t lim = page->limit;
+	struct store_page narrow = *page;
+	if (*n == lim && lim && page->oldest_first)
+		narrow.before = out[0] + 1 < narrow.before ? out[0] + 1 : narrow.before;
+	else if (*n == lim && lim)
+		narrow.after = out[lim - 1] - 1 > narrow.after ? out[lim - 1] - 1 : narrow.after;
+	struct slice src[2];
+	struct head heap[2];
+	uint64_t *ids = xmalloc(2 * lim * sizeof(uint64_t));
+	src[0] = (struct slice){.ids = ids, .len = *n};
+	src[1] = (struct slice){.ids = ids + lim};
+	memcpy(src[0].ids, out, *n * sizeof(uint64_t));
+	bool ok = f->authored->ops->range_union(f->authored, meta->celebs, meta->ncelebs, &narrow,
+						src[1].ids, &src[1].len) == TIMELINE_OK;
+	if (ok)
+		*n = merge_slices(src, 2, page->oldest_first, lim, heap, out);
+	free(ids);
+	return ok;
+}
+
+/* The same, list by list: each celebrity's slice of the page, read (and
+ * built, if may_block) on its own, then all merged. */
+static int merge_from_lists(struct feed *f, struct store_reader *r, const struct home_meta *meta,
+			    const struct store_page *page, bool may_block, uint64_t *out,
+			    size_t *n, bool *complete)
+{
+	size_t lim = page->limit, k = 1 + meta->ncelebs;
+	int rc = STORE_OK;
+	struct slice *src = xmalloc(k * (sizeof(*src) + sizeof(struct head) + lim * sizeof(uint64_t)));
+	struct head *heap = (struct head *)(src + k);
+	uint64_t *ids = (uint64_t *)(heap + k);
+	for (size_t i = 0; i < k; i++)
+		src[i].ids = ids + i * lim;
+	memcpy(src[0].ids, out, *n * sizeof(uint64_t));
+	src[0].len = *n;
+	for (size_t i = 1; rc == STORE_OK && *complete && i < k; i++)
+		rc = authored_range(f, r, meta->celebs[i - 1], page, may_block, src[i].ids,
+				    &src[i].len, complete);
+	if (rc == STORE_OK && *complete)
+		*n = merge_slices(src, k, page->oldest_first, lim, heap, out);
+	free(src);
+	return rc;
+}
+
+/*
  * The ids of one page: the home slice merged with each followed
  * celebrity's slice. Every source answers for the same window, so the
  * page is their union cut to the limit. Falls back to the store when a
@@ -623,21 +678,12 @@ static int page_ids(struct feed *f, struct store_reader *r, uint64_t user,
 		complete = false; /* unreachable (Redis down): the store answers, slower */
 	}
 	if (rc == STORE_OK && complete && meta->ncelebs) {
-		size_t k = 1 + meta->ncelebs;
-		struct slice *src =
-			xmalloc(k * (sizeof(*src) + sizeof(struct head) + lim * sizeof(uint64_t)));
-		struct head *heap = (struct head *)(src + k);
-		uint64_t *ids = (uint64_t *)(heap + k);
-		for (size_t i = 0; i < k; i++)
-			src[i].ids = ids + i * lim;
-		memcpy(src[0].ids, out, *n * sizeof(uint64_t));
-		src[0].len = *n;
-		for (size_t i = 1; rc == STORE_OK && complete && i < k; i++)
-			rc = authored_range(f, r, meta->celebs[i - 1], page, may_block, src[i].ids,
-					    &src[i].len, &complete);
-		if (rc == STORE_OK && complete)
-			*n = merge_slices(src, k, page->oldest_first, lim, heap, out);
-		free(src);
+		if (f->authored->ops->range_union && merge_from_index(f, meta, page, out, n)) {
+			atomic_fetch_add_explicit(&f->merged_from_index, 1, memory_order_relaxed);
+		} else {
+			rc = merge_from_lists(f, r, meta, page, may_block, out, n, &complete);
+			atomic_fetch_add_explicit(&f->merged_from_lists, 1, memory_order_relaxed);
+		}
 	}
 	free(meta);
 	if (rc != STORE_OK && !timelines_up(f->home)) {
@@ -1093,6 +1139,7 @@ struct feed *feed_new(struct store *store, const struct feed_options *opt, struc
 	topt.max_bytes = opt->timeline_bytes / 8; /* celebrities are few */
 	topt.idle_ttl_ms = 0;
 	topt.name = "authored";
+	topt.union_index = true; /* a page merges them in one walk */
 	f->authored = opt->timelines->open(&topt, err);
 	if (!f->authored)
 		goto fail;
@@ -1140,6 +1187,8 @@ void feed_stats(struct feed *f, struct feed_stats *out)
 	out->rebuilds = atomic_load(&f->rebuilds);
 	out->store_pages = atomic_load(&f->store_pages);
 	out->deferred = atomic_load(&f->deferred);
+	out->merged_from_index = atomic_load(&f->merged_from_index);
+	out->merged_from_lists = atomic_load(&f->merged_from_lists);
 	out->engagement_hits = out->engagement_misses = 0;
 	if (f->engaged)
 		engagement_cache_stats(f->engaged, &out->engagement_hits, &out->engagement_misses);

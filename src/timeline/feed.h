@@ -68,6 +68,9 @@ struct feed_stats {
 	uint64_t rebuilds;
 	uint64_t store_pages; /* pages read from the store (past the cap) */
 	uint64_t deferred;    /* reads that answered FEED_WOULD_BLOCK */
+	/* pages with followed celebrities, merged from the union index in one
+	 * walk, or list by list */
+	uint64_t merged_from_index, merged_from_lists;
 	uint64_t engagement_hits, engagement_misses; /* feed_viewer_state from memory, or not */
 };
 

@@ -37,6 +37,7 @@ struct timeline_options {
 	uint64_t idle_ttl_ms;    /* a list unread this long is dropped, not fed */
 	struct redis *redis;     /* the Redis adapter's client (redis/redis.h) */
 	const char *name;        /* the Redis adapter's key prefix: "home", "authored" */
+	bool union_index;        /* also answer range_union (the memory adapter) */
 };
 
 enum {
@@ -82,6 +83,18 @@ struct timeline_ops {
 	 */
 	int (*range)(struct timelines *t, uint64_t key, const struct store_page *page,
 		     uint64_t *out, size_t *n, bool *complete, void **meta, size_t *meta_len);
+
+	/*
+	 * The page of the union of the lists of keys[0..nkeys), without
+	 * duplicates, newest first, into out[0..page->limit), read from one
+	 * structure with no lock: TIMELINE_OK only when it is exactly what
+	 * reading each list and merging them would give; else TIMELINE_MISS
+	 * (a list not built yet, a page reaching older ids than it holds),
+	 * and the caller reads the lists one by one. It builds nothing. NULL,
+	 * or opened without `union_index`: always read the lists.
+	 */
+	int (*range_union)(struct timelines *t, const uint64_t *keys, size_t nkeys,
+			   const struct store_page *page, uint64_t *out, size_t *n);
 
 	/* One rebuild of a list at a time across nodes (cluster mode). Before
 	 * rebuilding, the feed claims the list: false if another node holds

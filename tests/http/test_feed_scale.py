@@ -201,6 +201,52 @@ def test_pages_of_several_celebrities_interleave_in_order(api):
     assert feed_ids(api, reader, f"limit=20&min_id={expected[-1]}") == expected[:-1]
 
 
+def merges(api):
+    return (metric(api, "chirp_feed_celebrity_merges_index_total"),
+            metric(api, "chirp_feed_celebrity_merges_lists_total"))
+
+
+@pytest.mark.skipif(TEST_STORE == "cluster", reason="the index is in-process: Redis "
+                    "timelines are read list by list")
+def test_celebrity_pages_merge_from_one_index_and_stay_exact(api):
+    """Once each followed celebrity's list is built, a page takes their
+    tweets from the one shared index (timeline.h, range_union), not list
+    by list; what the index cannot answer exactly (a celebrity with more
+    tweets than a list keeps, read below them) is read from the lists
+    and the store, and every page is still the whole merge."""
+    c1, fans = make_celebrity(api, "u1")
+    c2, _ = make_celebrity(api, "u2")
+    reader = fans[0]
+    follow(api, reader, c2)
+    posted = [post(api, reader, "own")]
+    for i in range(2):
+        posted += [post(api, c1, f"c1 {i}"), post(api, c2, f"c2 {i}")]
+    expected = sorted(posted, key=int, reverse=True)
+    assert feed_ids(api, reader) == expected   # builds each celebrity's list
+    index, lists = merges(api)
+    assert walk(api, reader, 2) == expected
+    assert feed_ids(api, reader, f"limit=2&min_id={expected[-1]}") == expected[-3:-1]
+    assert merges(api) == (index + 5, lists)   # 3 pages, an empty one, min_id
+    # More than a list keeps, pushed while indexed: still all in the index.
+    more = [post(api, c1, f"c1 more {i}") for i in range(CAP + 2)]
+    expected = sorted(expected + more, key=int, reverse=True)
+    index, lists = merges(api)
+    assert walk(api, reader, 3) == expected
+    assert merges(api)[1] == lists
+
+    # A celebrity whose list is built already cut at the cap: pages
+    # below what it holds are read the slow way, and stay whole.
+    c3, fans3 = make_celebrity(api, "u3")
+    old = [post(api, c3, f"c3 {i}") for i in range(CAP + 3)]
+    reader3 = fans3[0]
+    expected3 = sorted(old, key=int, reverse=True)
+    index, lists = merges(api)
+    assert feed_ids(api, reader3, "limit=2") == expected3[:2]
+    assert walk(api, reader3, 2) == expected3
+    now_index, now_lists = merges(api)
+    assert now_index > index + 1 and now_lists > lists
+
+
 def test_deleted_celebrity_tweet_leaves_merged_pages_at_once(api):
     celeb, fans = make_celebrity(api, "dc")
     reader = fans[0]
