@@ -474,7 +474,7 @@ for s in "${stores[@]}"; do
 done
 out ""
 
-declare -A rss_end tl tl_entries tl_bytes hits misses rebuilds per_entry hit_ratio have_metrics exit_of
+declare -A rss_end tl tl_entries tl_bytes hits misses rebuilds per_entry hit_ratio have_metrics exit_of merged_index merged_lists
 for s in "${stores[@]}"; do
 	use_chirp "$s"
 	fetch_metrics
@@ -485,6 +485,8 @@ for s in "${stores[@]}"; do
 	hits[$s]=$(metric chirp_tweet_cache_hits_total)
 	misses[$s]=$(metric chirp_tweet_cache_misses_total)
 	rebuilds[$s]=$(metric chirp_timeline_rebuilds_total)
+	merged_index[$s]=$(metric chirp_feed_celebrity_merges_index_total)
+	merged_lists[$s]=$(metric chirp_feed_celebrity_merges_lists_total)
 	per_entry[$s]=''
 	[[ -n ${tl_entries[$s]} && -n ${tl_bytes[$s]} ]] && per_entry[$s]=$(ratio "${tl_bytes[$s]}" "${tl_entries[$s]}")
 	hit_ratio[$s]=''
@@ -543,6 +545,7 @@ for s in "${stores[@]}"; do
 	out "- ${tag[$s]}chirp RSS: ${rss_start[$s]} MiB at start, ${rss_warm[$s]} MiB after warming, ${rss_end[$s]} MiB after scenarios 1-4"
 	out "- ${tag[$s]}timelines: $(or_na "${tl[$s]}"); entries: $(or_na "${tl_entries[$s]}"); bytes: $(or_na "${tl_bytes[$s]}"); bytes per timeline entry: $(or_na "${per_entry[$s]}")"
 	out "- ${tag[$s]}tweet JSON cache: $(or_na "${hits[$s]}") hits, $(or_na "${misses[$s]}") misses, hit ratio $(or_na "${hit_ratio[$s]}"); timeline rebuilds: $(or_na "${rebuilds[$s]}")"
+	out "- ${tag[$s]}pages with followed celebrities: $(or_na "${merged_index[$s]}") merged from the one index, $(or_na "${merged_lists[$s]}") list by list"
 	[[ -n ${have_metrics[$s]} ]] || out "- ${tag[$s]}(this chirp build serves no /metrics: memory figures other than RSS are unavailable)"
 done
 out "- fsync ceiling: $fsync_ceiling inserts/s"

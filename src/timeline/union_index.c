@@ -145,10 +145,12 @@ void union_index_free(struct union_index *ix)
 
 /* ---- writing (under ix->lock) ------------------------------------------------ */
 
+/* The slot of an indexed key, or NULL (0, which marks free slots and
+ * removed ids, is never a key). */
 static struct key_slot *find_key(struct union_index *ix, uint64_t key)
 {
 	struct key_slot *s = probe(atomic_load_explicit(&ix->keys, memory_order_relaxed), key);
-	return s && s->key == key ? s : NULL;
+	return key && s && s->key == key ? s : NULL;
 }
 
 /* Keeps at most half of the table used: a full one is copied into one
@@ -364,7 +366,7 @@ static int read_page(struct union_index *ix, const struct key_set *ks, const uin
 	struct key_table *t = atomic_load_explicit(&ix->keys, memory_order_acquire);
 	for (size_t i = 0; i < nkeys; i++) {
 		struct key_slot *s = probe(t, keys[i]);
-		uint64_t cover = s && ld(&s->key) == keys[i] ? ld(&s->cover) : NOT_COVERED;
+		uint64_t cover = keys[i] && s && ld(&s->key) == keys[i] ? ld(&s->cover) : NOT_COVERED;
 		if (cover == NOT_COVERED)
 			return TIMELINE_MISS;
 		exact = cover > exact ? cover : exact;

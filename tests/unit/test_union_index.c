@@ -100,6 +100,11 @@ static void test_a_key_not_built_is_a_miss(void **state)
 	union_index_push(ix, 2, 99); /* kept: begun */
 	union_index_finish(ix, 2, IDS(80), 1, false);
 	ASSERT_PAGE(page_of(ix, IDS(1, 2), 2, UINT64_MAX, 0, 10, false), 99, 90, 80);
+	/* 0 marks free slots and removed ids: it is never a key. */
+	build(ix, 0, IDS(77), 1, false);
+	union_index_push(ix, 0, 78);
+	ASSERT_MISS(page_of(ix, IDS(0), 1, UINT64_MAX, 0, 10, false));
+	ASSERT_PAGE(page_of(ix, IDS(1, 2), 2, UINT64_MAX, 0, 10, false), 99, 90, 80);
 	/* Another build of a covered key changes nothing of its answers. */
 	union_index_begin(ix, 2);
 	ASSERT_PAGE(page_of(ix, IDS(2), 1, UINT64_MAX, 0, 10, false), 99, 80);
