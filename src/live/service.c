@@ -1201,9 +1201,6 @@ static void catch_up_step(struct live_session *s)
 	read_start(s, r);
 }
 
-/* Does what can be done now: the waiting events in order, then catch-up
- * pages while there is room, until a read is in flight or nothing is
- * left; then the bound, and a flush. The caller holds a reference. */
 /* Whether the session may handle its next event now: open and started,
  * no read in flight, its backlog within the bound. */
 static bool may_handle(const struct live_session *s)
@@ -1212,6 +1209,9 @@ static bool may_handle(const struct live_session *s)
 	       backlog(s) <= s->ll->svc->opt.buffer_bytes;
 }
 
+/* Does what can be done now: the waiting events in order, then catch-up
+ * pages while there is room, until a read is in flight or nothing is
+ * left; then the bound, and a flush. The caller holds a reference. */
 static void pump(struct live_session *s)
 {
 	size_t bound = s->ll->svc->opt.buffer_bytes;
@@ -1352,7 +1352,9 @@ static void channel_deliver(struct http_loop_msg *msg)
 	struct loop_channel *ch = m->ch;
 	assert(on_loop_thread(ch->ll));
 	struct live_session *few[16];
-	struct live_session **to = ch->nmembers <= 16 ? few : xmalloc(ch->nmembers * sizeof(*to));
+	struct live_session **to = ch->nmembers <= sizeof(few) / sizeof(few[0])
+					   ? few
+					   : xmalloc(ch->nmembers * sizeof(*to));
 	size_t n = 0;
 	for (h2o_linklist_t *l = ch->members.next; l != &ch->members; l = l->next) {
 		struct member *mb = H2O_STRUCT_FROM_MEMBER(struct member, link, l);

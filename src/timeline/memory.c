@@ -74,17 +74,9 @@ static size_t list_bytes(const struct list *l)
 	return sizeof(*l) + l->alloc * sizeof(uint64_t) + l->meta_len;
 }
 
-static uint64_t mix(uint64_t k)
-{
-	k ^= k >> 33;
-	k *= 0xff51afd7ed558ccdULL;
-	k ^= k >> 33;
-	return k;
-}
-
 static struct shard *shard_of(struct mem_timelines *m, uint64_t key)
 {
-	return &m->shards[mix(key) % SHARDS];
+	return &m->shards[idmap_mix(key) % SHARDS];
 }
 
 static struct list *find(struct shard *s, uint64_t key)
@@ -393,11 +385,8 @@ static void mem_stats(struct timelines *t, struct timeline_stats *out)
 		out->evictions += s->evictions;
 		pthread_mutex_unlock(&s->lock);
 	}
-	if (m->ix) {
-		uint64_t entries, bytes;
-		union_index_stats(m->ix, &entries, &bytes);
-		out->bytes += bytes;
-	}
+	if (m->ix)
+		out->bytes += union_index_bytes(m->ix);
 }
 
 const struct timeline_ops timeline_memory_ops = {

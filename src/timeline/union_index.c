@@ -28,6 +28,7 @@
 #include <string.h>
 
 #include "timeline/timeline.h"
+#include "util/idmap.h"
 #include "util/log.h"
 
 #define NOT_COVERED UINT64_MAX
@@ -92,14 +93,6 @@ static void write_end(struct union_index *ix)
 	atomic_fetch_add_explicit(&ix->seq, 1, memory_order_release);
 }
 
-static uint64_t mix(uint64_t k)
-{
-	k ^= k >> 33;
-	k *= 0xff51afd7ed558ccdULL;
-	k ^= k >> 33;
-	return k;
-}
-
 static struct key_table *table_new(size_t size)
 {
 	struct key_table *t = xcalloc(1, sizeof(*t) + size * sizeof(t->slot[0]));
@@ -112,7 +105,7 @@ static struct key_table *table_new(size_t size)
 static struct key_slot *probe(struct key_table *t, uint64_t key)
 {
 	size_t mask = ld_size(&t->mask);
-	for (size_t i = mix(key) & mask, n = 0; n <= mask; i = (i + 1) & mask, n++) {
+	for (size_t i = idmap_mix(key) & mask, n = 0; n <= mask; i = (i + 1) & mask, n++) {
 		uint64_t k = ld(&t->slot[i].key);
 		if (k == key || k == 0)
 			return &t->slot[i];
@@ -287,14 +280,14 @@ out:
 	pthread_mutex_unlock(&ix->lock);
 }
 
-void union_index_stats(struct union_index *ix, uint64_t *entries, uint64_t *bytes)
+size_t union_index_bytes(struct union_index *ix)
 {
 	pthread_mutex_lock(&ix->lock);
-	*entries = ix->len;
-	*bytes = ix->cap * sizeof(*ix->e);
+	size_t bytes = sizeof(*ix) + ix->cap * sizeof(*ix->e);
 	for (struct key_table *t = atomic_load(&ix->keys); t; t = t->older)
-		*bytes += sizeof(*t) + (t->mask + 1) * sizeof(t->slot[0]);
+		bytes += sizeof(*t) + (t->mask + 1) * sizeof(t->slot[0]);
 	pthread_mutex_unlock(&ix->lock);
+	return bytes;
 }
 
 /* ---- reading (no lock) -------------------------------------------------------- */
@@ -315,7 +308,7 @@ static void key_set_init(struct key_set *ks, const uint64_t *keys, size_t nkeys)
 	memset(ks->slot, 0, size * sizeof(uint64_t));
 	ks->mask = size - 1;
 	for (size_t i = 0; i < nkeys; i++) {
-		size_t h = mix(keys[i]) & ks->mask;
+		size_t h = idmap_mix(keys[i]) & ks->mask;
 		while (ks->slot[h] && ks->slot[h] != keys[i])
 			h = (h + 1) & ks->mask;
 		ks->slot[h] = keys[i];
@@ -326,7 +319,7 @@ static bool key_set_has(const struct key_set *ks, uint64_t key)
 {
 	if (!key)
 		return false; /* a removed id */
-	for (size_t h = mix(key) & ks->mask;; h = (h + 1) & ks->mask) {
+	for (size_t h = idmap_mix(key) & ks->mask;; h = (h + 1) & ks->mask) {
 		if (ks->slot[h] == key)
 			return true;
 		if (!ks->slot[h])

@@ -56,7 +56,7 @@ void union_index_remove(struct union_index *ix, uint64_t id);
 int union_index_range(struct union_index *ix, const uint64_t *keys, size_t nkeys,
 		      const struct store_page *page, uint64_t *out, size_t *n);
 
-/* Ids held, and bytes allocated. */
-void union_index_stats(struct union_index *ix, uint64_t *entries, uint64_t *bytes);
+/* Memory allocated. */
+size_t union_index_bytes(struct union_index *ix);
 
 #endif

@@ -17,6 +17,16 @@
 
 #include "util/container_of.h"
 
+/* Spreads an id's bits (snowflake ids differ mostly in their low bits),
+ * for tables that pick a shard or a slot of their own. */
+static inline uint64_t idmap_mix(uint64_t k)
+{
+	k ^= k >> 33;
+	k *= 0xff51afd7ed558ccdULL;
+	k ^= k >> 33;
+	return k;
+}
+
 struct idmap_node {
 	uint64_t key;
 	struct idmap_node *next;

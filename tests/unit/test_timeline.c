@@ -26,6 +26,7 @@
 #include <time.h>
 
 #include "timeline/timeline.h"
+#include "util/idmap.h"
 
 #define BIG_BUDGET ((size_t)1 << 30)
 
@@ -610,15 +611,8 @@ static void test_concurrent_push_and_read(void **state)
 
 /* Regression: a held list that is rebuilt counts as just read. It used to
  * keep its old LRU place, so it was evicted next and could leave its shard
- * over budget. Keys are chosen to share one shard. */
-static uint64_t shard_mix(uint64_t k)
-{
-	k ^= k >> 33;
-	k *= 0xff51afd7ed558ccdULL;
-	k ^= k >> 33;
-	return k;
-}
-
+ * over budget. Keys are chosen to share one shard (memory.c picks it
+ * with idmap_mix). */
 static bool is_held(struct timelines *t, uint64_t key)
 {
 	struct store_page p = {.before = UINT64_MAX, .after = 0, .limit = 1};
@@ -634,7 +628,7 @@ static void test_rebuilt_list_counts_as_read(void **state)
 	uint64_t k[3];
 	int nk = 0;
 	for (uint64_t key = 1; nk < 3; key++)
-		if (shard_mix(key) % 64 == shard_mix(1) % 64)
+		if (idmap_mix(key) % 64 == idmap_mix(1) % 64)
 			k[nk++] = key;
 	uint64_t ids[10];
 	for (int i = 0; i < 10; i++)
