@@ -9,7 +9,7 @@ import urllib.parse
 
 import pytest
 
-from chirp_client import random_handle, random_password
+from chirp_client import eventually, random_handle, random_password
 
 OOB = "urn:ietf:wg:oauth:2.0:oob"
 TIME_MS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
@@ -846,8 +846,12 @@ def test_search_v2(api, masto_user):
         assert r.status == 200, r
         assert masto_user.id in [a["id"] for a in r.json["accounts"]], q
         assert r.json["statuses"] == [] and r.json["hashtags"] == []
-    r = api.get(f"/api/v2/search?type=statuses&q={word}")
-    assert [x["id"] for x in r.json["statuses"]] == [s["id"]]
+    # The index follows the store a moment behind the 201
+    # (chirp_search_index_lag_milliseconds): wait for the tweet there.
+    found = eventually(lambda: [x["id"] for x in api.get(
+        f"/api/v2/search?type=statuses&q={word}").json["statuses"]],
+        what="the status in search")
+    assert found == [s["id"]]
     r = api.get(f"/api/v2/search?q={word}")
     assert [x["id"] for x in r.json["statuses"]] == [s["id"]]
     r = api.get("/api/v2/search?type=hashtags&q=%23" + word)
