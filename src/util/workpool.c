@@ -22,7 +22,6 @@ struct workpool {
 static void *worker_main(void *arg)
 {
 	struct workpool *p = arg;
-	pthread_setname_np(pthread_self(), "chirp-work");
 	void *state = p->hooks.init ? p->hooks.init(p->hooks.arg) : NULL;
 	size_t n;
 	struct bqueue_node *node;
@@ -46,9 +45,13 @@ struct workpool *workpool_new(unsigned threads, size_t max_queued,
 	bqueue_init(&p->queue, max_queued);
 	p->nthreads = threads ? threads : 1;
 	p->threads = xcalloc(p->nthreads, sizeof(*p->threads));
-	for (unsigned i = 0; i < p->nthreads; i++)
+	for (unsigned i = 0; i < p->nthreads; i++) {
 		if (pthread_create(&p->threads[i], NULL, worker_main, p) != 0)
 			die("workpool: cannot start thread");
+		/* Named here, not by the thread: the name is there once the
+		 * pool is, for ps, top and the tests that count the pool. */
+		pthread_setname_np(p->threads[i], "chirp-work");
+	}
 	return p;
 }
 
