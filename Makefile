@@ -160,12 +160,16 @@ bench-streams: deps
 	@$(MAKE) --no-print-directory SANITIZE= chirp bench-tools
 	STREAMS=$(STREAMS) ./bench/streams.sh
 
+# The builds `make run` and `make test` start use every core; the tests
+# after them run one at a time (each HTTP suite is parallel inside).
+BUILD_JOBS ?= $(shell nproc)
+
 run: deps
-	@$(MAKE) --no-print-directory $(BIN)
+	@$(MAKE) --no-print-directory -j$(BUILD_JOBS) $(BIN)
 	./$(BIN) serve --listen 127.0.0.1:8080 --data ./data
 
 test: deps
-	@$(MAKE) --no-print-directory $(BIN) $(UNIT_BINS)
+	@$(MAKE) --no-print-directory -j$(BUILD_JOBS) $(BIN) $(UNIT_BINS) $(GEN_BIN)
 	@$(MAKE) --no-print-directory check-includes unit http http-pg http-cluster http-redis \
 		crash crash-pg pg-failover cluster-test fuzz-replay s3-compat web-test mastodon-test
 
