@@ -680,7 +680,7 @@ int main(int argc, char **argv)
 		}
 	}
 	rng_state = seed;
-	if (credentials_init() != 0)
+	if (credentials_init(PWHASH_INTERACTIVE) != 0)
 		die("libsodium failed to initialise");
 	if (ceiling)
 		return fsync_ceiling(ceiling, seconds);

@@ -288,6 +288,7 @@ static void four_per_core(const struct config_flag *f, char *buf, size_t len)
 /* ---- the table ---------------------------------------------------------- */
 
 static const struct config_choice log_formats[] = {{"json", 0}, {"text", 1}, {NULL, 0}};
+static const struct config_choice hash_costs[] = {{"interactive", 0}, {"test", 1}, {NULL, 0}};
 static const struct config_choice sqlite_locks[] = {{"exclusive", 0}, {"shared", 1}, {NULL, 0}};
 static const struct config_choice log_levels[] = {
     {"info", 0}, {"warn", 400}, {"error", 500}, {NULL, 0}};
@@ -382,6 +383,12 @@ static const struct config_flag flags[] = {
     {.help = "Sessions"},
     {"session-idle-days", NULL, FIELD(session_idle_ms), &type_days_ms, 1, 3650, .arg = "DAYS",
      .def = "30", .help = "a session (bearer token) unused this long ends"},
+    {"password-hash-cost", NULL, FIELD(password_hash_test), &type_choice, .arg = "COST",
+     .def = "interactive", .choices = hash_costs,
+     .help = "what hashing a new password costs: interactive, Argon2id with 64 MiB and two "
+             "passes (tens of milliseconds); test, the least Argon2id allows, for test "
+             "suites only: such hashes are cheap to guess, and keep their cost until the "
+             "password is changed"},
 
     {.help = "Media"},
     {"media-max-bytes", NULL, FIELD(media_max_bytes), &type_number, 1024, 1ull << 32, .arg = "N",

@@ -39,6 +39,7 @@ struct chirp_config {
 	size_t timeline_bytes;        /* --timeline-memory (MiB on the command line) */
 	uint64_t timeline_idle_ms;    /* --timeline-idle (seconds) */
 	uint64_t session_idle_ms;     /* --session-idle-days */
+	bool password_hash_test;      /* --password-hash-cost test */
 	size_t tweet_cache_bytes;     /* --tweet-cache-memory (MiB) */
 	size_t fanout_queue;          /* --fanout-queue */
 

@@ -366,10 +366,13 @@ int main(int argc, char **argv)
 	case CONFIG_RUN: break;
 	}
 	raise_fd_limit();
-	if (credentials_init() != 0) {
+	if (credentials_init(cfg.password_hash_test ? PWHASH_TEST : PWHASH_INTERACTIVE) != 0) {
 		log_error("libsodium failed to initialise");
 		return 1;
 	}
+	if (cfg.password_hash_test)
+		log_info("warning: --password-hash-cost test: new passwords get the cheapest "
+			 "hash; never use it for real accounts");
 	/* Before chirp_start starts its threads: a SIGTERM that comes while
 	 * they start (or at any time) is held for the drain, never the death
 	 * of the thread it happened to fall on. */

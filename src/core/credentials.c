@@ -9,14 +9,19 @@
 /* A hash of a throwaway password with the same cost as real ones, made once
  * at start; verifying against it equalises timing for unknown handles. */
 static char dummy_hash[crypto_pwhash_STRBYTES];
+static unsigned long long ops_limit;
+static size_t mem_limit;
 
 _Static_assert(crypto_pwhash_STRBYTES <= PWHASH_MAX, "PWHASH_MAX too small");
 _Static_assert(crypto_hash_sha256_BYTES == TOKEN_HASH_LEN, "token hash is SHA-256");
 
-int credentials_init(void)
+int credentials_init(enum pwhash_cost cost)
 {
 	if (sodium_init() < 0)
 		return -1;
+	bool test = cost == PWHASH_TEST;
+	ops_limit = test ? crypto_pwhash_OPSLIMIT_MIN : crypto_pwhash_OPSLIMIT_INTERACTIVE;
+	mem_limit = test ? crypto_pwhash_MEMLIMIT_MIN : crypto_pwhash_MEMLIMIT_INTERACTIVE;
 	char pw[16];
 	randombytes_buf(pw, sizeof(pw));
 	return credentials_password_hash(pw, sizeof(pw), dummy_hash);
@@ -24,10 +29,7 @@ int credentials_init(void)
 
 int credentials_password_hash(const char *password, size_t len, char *out)
 {
-	return crypto_pwhash_str(out, password, len, crypto_pwhash_OPSLIMIT_INTERACTIVE,
-				 crypto_pwhash_MEMLIMIT_INTERACTIVE) == 0
-		       ? 0
-		       : -1;
+	return crypto_pwhash_str(out, password, len, ops_limit, mem_limit) == 0 ? 0 : -1;
 }
 
 bool credentials_password_verify(const char *hash, const char *password, size_t len)

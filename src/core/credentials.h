@@ -20,8 +20,16 @@
 #define TOKEN_RAW_LEN 32
 #define TOKEN_TEXT_LEN 43 /* base64url of 32 bytes, no padding */
 
-/* Initialises libsodium; call once at start. Returns 0 or -1. */
-int credentials_init(void);
+/* What a new password hash costs (--password-hash-cost). A stored hash
+ * keeps its own cost: verifying one made at another cost still works. */
+enum pwhash_cost {
+	PWHASH_INTERACTIVE, /* libsodium's interactive limits: 64 MiB, 2 passes */
+	PWHASH_TEST,	    /* the least Argon2id allows: for test suites only */
+};
+
+/* Initialises libsodium and the cost of new hashes; call once at start,
+ * before any thread hashes. Returns 0 or -1. */
+int credentials_init(enum pwhash_cost cost);
 
 /* Writes the Argon2id string of `password` into out[PWHASH_MAX].
  * Returns 0, or -1 if hashing failed (out of memory). */

@@ -15,7 +15,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "http"))
 
-from chirp_client import Client  # noqa: E402
+from chirp_client import TEST_HASH_COST, Client  # noqa: E402
 from cluster import Cluster, PgServer, chirp_bin  # noqa: E402
 
 MEDIA_BUDGET = 10
@@ -24,7 +24,7 @@ NODE_ARGS = ["--rate-limit", f"signup={BIG}", "--rate-limit", f"login={BIG}",
              "--rate-limit", f"login-handle={BIG}", "--rate-limit", f"post={BIG}",
              "--rate-limit", f"requests={BIG}", "--rate-limit", f"login-backoff={BIG}",
              "--rate-limit", f"media={MEDIA_BUDGET}/3600",
-             "--stream-heartbeat", "1"]
+             "--stream-heartbeat", "1", *TEST_HASH_COST]
 
 
 def client_for(url):

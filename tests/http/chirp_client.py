@@ -469,6 +469,12 @@ def free_port():
         return s.getsockname()[1]
 
 
+# The suite signs up and logs in some 800 times a run: at Argon2id's real
+# cost that is most of its CPU. A test about hashing itself passes
+# --password-hash-cost interactive, which comes later and wins.
+TEST_HASH_COST = ["--password-hash-cost", "test"]
+
+
 class ServerProc:
     """One `chirp serve` process on a free port with a given data dir."""
 
@@ -534,7 +540,8 @@ class ServerProc:
             i = args.index("--node-id")
             del args[i:i + 2]
         self.cluster = Cluster(self.data_dir.rstrip("/") + ".cluster", nodes=3,
-                               node_args=["--threads", str(self.threads), *args],
+                               node_args=["--threads", str(self.threads), *TEST_HASH_COST,
+                                          *args],
                                pg=pg_server(), db_name=store_db_name(self.data_dir),
                                node1_data=self.data_dir)
         atexit.register(self.cluster.stop)  # whatever a test did to node 1
@@ -577,7 +584,7 @@ class ServerProc:
                 [*chirp_wrapper(), chirp_bin(), "serve",
                  "--listen", f"{self.host}:{self.port}",
                  "--data", self.data_dir, "--threads", str(self.threads),
-                 *store, *self.extra_args],
+                 *TEST_HASH_COST, *store, *self.extra_args],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
             log.close()
             deadline = time.monotonic() + STARTUP_TIMEOUT

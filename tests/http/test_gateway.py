@@ -1253,8 +1253,10 @@ def test_write_refused_for_a_failed_fsync_is_an_unknown_outcome_safe_to_retry(
 # ============================================================= load shedding
 
 def test_load_shedding_answers_fast_503s(tmp_path_factory):
+    # Sign-ups at the real hashing cost: they hold the one in-flight slot.
     srv = _start(tmp_path_factory, "shed", extra_args=[
-        "--max-inflight", "1", "--hash-threads", "1", "--access-log", "off"])
+        "--max-inflight", "1", "--hash-threads", "1", "--access-log", "off",
+        "--password-hash-cost", "interactive"])
     try:
         api = srv.client()
         n = 20

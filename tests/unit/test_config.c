@@ -197,6 +197,7 @@ static void test_defaults_are_the_documented_ones(void **state)
 	assert_string_equal(cfg.blob_s3_region, "us-east-1");
 	assert_true(cfg.threads >= 1);
 	assert_true(cfg.hash_threads >= 1 && cfg.hash_threads <= cfg.threads);
+	assert_false(cfg.password_hash_test); /* real Argon2id cost unless told */
 }
 
 /* ---- values ------------------------------------------------------------- */
@@ -277,6 +278,15 @@ static void test_special_types(void **state)
 	assert_true(cfg.offload_reads);
 	assert_true(cfg.rate_limits);
 	assert_true(cfg.read_threads >= 4); /* no flag, still a default */
+
+	/* A choice given twice: the later wins (a test that needs the real
+	 * hashing cost names it after the suite's cheap one). */
+	assert_int_equal(parse(&cfg, "--password-hash-cost", "test", NULL), CONFIG_RUN);
+	assert_true(cfg.password_hash_test);
+	assert_int_equal(parse(&cfg, "--password-hash-cost", "test",
+	                       "--password-hash-cost=interactive", NULL),
+	                 CONFIG_RUN);
+	assert_false(cfg.password_hash_test);
 }
 
 /* ---- the environment ---------------------------------------------------- */

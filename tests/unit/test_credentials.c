@@ -7,7 +7,8 @@
  * unknown account never verifies; a token handed out at sign-in hashes to
  * exactly what the store was given, and anything that cannot be a chirp
  * token is refused before a lookup. credentials_init() runs once as the group
- * setup, as main() does, and must succeed. Each Argon2id hash costs tens of
+ * setup, as main() does, and must succeed; --password-hash-cost test makes
+ * cheap hashes that still verify once the cost is back to interactive. Each Argon2id hash costs tens of
  * milliseconds and 64 MiB, so the password tests hash sparingly.
  */
 #include <stdarg.h>
@@ -26,7 +27,7 @@ static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuv
 static int group_setup(void **state)
 {
 	(void)state;
-	return credentials_init() == 0 ? 0 : -1;
+	return credentials_init(PWHASH_INTERACTIVE) == 0 ? 0 : -1;
 }
 
 /* ---- passwords --------------------------------------------------------- */
@@ -75,6 +76,23 @@ static void test_password_is_bytes(void **state)
 	assert_true(credentials_password_verify(hash, pw, len));
 	assert_false(credentials_password_verify(hash, "pass", 4));
 	assert_false(credentials_password_verify(hash, pw, len - 1));
+}
+
+static void test_password_cost(void **state)
+{
+	(void)state;
+	static const char pw[] = "tested cheaply";
+	char cheap[PWHASH_MAX], real[PWHASH_MAX];
+	assert_int_equal(credentials_init(PWHASH_TEST), 0);
+	assert_int_equal(credentials_password_hash(pw, strlen(pw), cheap), 0);
+	assert_int_equal(credentials_init(PWHASH_INTERACTIVE), 0);
+	assert_int_equal(credentials_password_hash(pw, strlen(pw), real), 0);
+	/* Each string names its own cost: 8 KiB and one pass, 64 MiB and two. */
+	assert_non_null(strstr(cheap, "$m=8,t=1,"));
+	assert_non_null(strstr(real, "$m=65536,t=2,"));
+	assert_true(credentials_password_verify(cheap, pw, strlen(pw)));
+	assert_false(credentials_password_verify(cheap, "tested cheaply!", 15));
+	assert_true(credentials_password_verify(real, pw, strlen(pw)));
 }
 
 static void test_password_verify_null_hash(void **state)
@@ -220,6 +238,7 @@ int main(void)
 	    cmocka_unit_test(test_password_round_trip),
 	    cmocka_unit_test(test_password_salted),
 	    cmocka_unit_test(test_password_is_bytes),
+	    cmocka_unit_test(test_password_cost),
 	    cmocka_unit_test(test_password_verify_null_hash),
 	    cmocka_unit_test(test_token_new_shape),
 	    cmocka_unit_test(test_token_hash_matches_new),

@@ -43,7 +43,8 @@ export async function startChirp(name) {
   const port = await freePort();
   const log = openSync(logPath, "w");
   const proc = spawn(CHIRP_BIN, ["serve", "--listen", `127.0.0.1:${port}`, "--data", data,
-    "--threads", "2", "--no-rate-limits"], { stdio: ["ignore", log, log] });
+    "--threads", "2", "--no-rate-limits", "--password-hash-cost", "test"],
+    { stdio: ["ignore", log, log] });
   let exited = null;
   proc.on("exit", (code, signal) => { exited = { code, signal }; });
   const base = `http://127.0.0.1:${port}`;
