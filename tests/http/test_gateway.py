@@ -110,10 +110,12 @@ def defaults(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def observed(tmp_path_factory):
-    """No rate limits; JSON access log to a file: ids, log and metrics."""
+    """No rate limits; JSON access log to a file: ids, log and metrics.
+    Passwords at their real cost: a sign-up is a slow request, which the
+    in-flight gauge's test counts."""
     log = tmp_path_factory.mktemp("observed-log") / "access.log"
     srv = _start(tmp_path_factory, "observed",
-                 extra_args=["--access-log", str(log)])
+                 extra_args=["--access-log", str(log), "--password-hash-cost", "interactive"])
     srv.access_log = log
     yield srv
     _stop(srv)

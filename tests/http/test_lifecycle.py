@@ -174,6 +174,7 @@ def _read_response(sock):
 
 def test_sigterm_lets_in_flight_requests_finish(server_factory):
     srv = server_factory()
+    srv.extra_args += ["--password-hash-cost", "interactive"]
     srv.start()
     # Sign-up hashes a password (tens of ms): send three on accepted
     # connections, then SIGTERM while they are being served.
