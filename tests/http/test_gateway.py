@@ -29,7 +29,7 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from chirp_client import (ON_POSTGRES, RFC3339_UTC_RE, TEST_REDIS, TIMEOUT_FACTOR, ServerProc, User,
+from chirp_client import (ON_POSTGRES, REAL_HASH_COST, RFC3339_UTC_RE, TEST_REDIS, TIMEOUT_FACTOR, ServerProc, User,
                           assert_error, assert_id, chirp_bin, create_user,
                           eventually, login, post_tweet, random_handle,
                           random_password, signup, store_disk_pids)
@@ -115,7 +115,7 @@ def observed(tmp_path_factory):
     in-flight gauge's test counts."""
     log = tmp_path_factory.mktemp("observed-log") / "access.log"
     srv = _start(tmp_path_factory, "observed",
-                 extra_args=["--access-log", str(log), "--password-hash-cost", "interactive"])
+                 extra_args=["--access-log", str(log), *REAL_HASH_COST])
     srv.access_log = log
     yield srv
     _stop(srv)
@@ -1258,7 +1258,7 @@ def test_load_shedding_answers_fast_503s(tmp_path_factory):
     # Sign-ups at the real hashing cost: they hold the one in-flight slot.
     srv = _start(tmp_path_factory, "shed", extra_args=[
         "--max-inflight", "1", "--hash-threads", "1", "--access-log", "off",
-        "--password-hash-cost", "interactive"])
+        *REAL_HASH_COST])
     try:
         api = srv.client()
         n = 20

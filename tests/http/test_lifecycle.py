@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from chirp_client import (ON_POSTGRES, REQUEST_TIMEOUT, STARTUP_TIMEOUT, TRAFFIC,
+from chirp_client import (ON_POSTGRES, REAL_HASH_COST, REQUEST_TIMEOUT, STARTUP_TIMEOUT, TRAFFIC,
                           assert_error, chirp_bin, create_user, eventually,
                           follow, free_port, get_user, list_ids, login,
                           new_token, post_tweet, random_handle, random_password,
@@ -174,7 +174,7 @@ def _read_response(sock):
 
 def test_sigterm_lets_in_flight_requests_finish(server_factory):
     srv = server_factory()
-    srv.extra_args += ["--password-hash-cost", "interactive"]
+    srv.extra_args += REAL_HASH_COST
     srv.start()
     # Sign-up hashes a password (tens of ms): send three on accepted
     # connections, then SIGTERM while they are being served.

@@ -40,7 +40,8 @@ before(async () => {
   const port = await freePort();
   const log = openSync(logPath, "w");
   const args = ["serve", "--listen", `127.0.0.1:${port}`, "--data", `${data}/d`, "--threads", "2",
-    "--no-rate-limits", "--password-hash-cost", "test", ...(process.env.CHIRP_SERVE_ARGS || "").split(" ").filter(Boolean)];
+    "--no-rate-limits", "--password-hash-cost", "test",
+    ...(process.env.CHIRP_SERVE_ARGS || "").split(" ").filter(Boolean)];
   const proc = spawn(CHIRP_BIN, args, { stdio: ["ignore", log, log] });
   let exited = null;
   proc.on("exit", (code, signal) => { exited = { code, signal }; });

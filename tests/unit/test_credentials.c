@@ -8,8 +8,9 @@
  * exactly what the store was given, and anything that cannot be a chirp
  * token is refused before a lookup. credentials_init() runs once as the group
  * setup, as main() does, and must succeed; --password-hash-cost test makes
- * cheap hashes that still verify once the cost is back to interactive. Each Argon2id hash costs tens of
- * milliseconds and 64 MiB, so the password tests hash sparingly.
+ * cheap hashes that still verify once the cost is back to interactive.
+ * Each Argon2id hash costs tens of milliseconds and 64 MiB, so the
+ * password tests hash sparingly.
  */
 #include <stdarg.h>
 #include <stddef.h>
